@@ -1,0 +1,84 @@
+"""Agencies, their users and the areas they have enabled; the only code that writes them."""
+from __future__ import annotations
+
+from typing import Any
+
+from core import clock
+from core.agencies.tables import Agency, AgencyArea
+from core.audit import service as audit
+from core.auth.actor import ROLES, Actor
+from core.auth.passwords import hash_password
+from core.auth.tables import User
+from core.context import Context
+from core.db.tx import transaction
+from core.errors import NotFound, ValidationFailed
+
+MIN_PASSWORD_LENGTH = 12
+
+
+async def create_agency(ctx: Context, actor: Actor | None, *, slug: str, name: str, agency_type: str,
+                        contact_email: str = "") -> dict[str, Any]:
+    errors = []
+    if agency_type not in ctx.areas.agency_types:
+        errors.append({"field": "/agency_type", "message": "Select the kind of agency from the list"})
+    if not name.strip():
+        errors.append({"field": "/name", "message": "Enter the agency\u2019s name"})
+    if await Agency.exists().where(Agency.slug == slug):
+        errors.append({"field": "/slug", "message": "An agency with that short name already exists"})
+    if errors:
+        raise ValidationFailed("There is a problem with the agency", errors=errors)
+    async with transaction():
+        agency = Agency(slug=slug, name=name.strip(), agency_type=agency_type, contact_email=contact_email,
+                        created_at=clock.now())
+        await agency.save()
+        await audit.record("admin.agency_create", actor, object_type="agency", object_id=agency.id)
+    return await Agency.select().where(Agency.id == agency.id).first()
+
+
+async def create_user(actor: Actor | None, *, email: str, name: str, agency_id: int, roles: list[str],
+                      password: str) -> dict[str, Any]:
+    email = (email or "").strip().lower()
+    errors = []
+    if "@" not in email:
+        errors.append({"field": "/email", "message": "Enter an email address in the correct format, like name@example.org"})
+    elif await User.exists().where(User.email == email):
+        errors.append({"field": "/email", "message": "A user with that email address already exists"})
+    if not (name or "").strip():
+        errors.append({"field": "/name", "message": "Enter the user\u2019s full name"})
+    if not roles or any(r not in ROLES for r in roles):
+        errors.append({"field": "/roles", "message": "Select at least one role from the list"})
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        errors.append({"field": "/password", "message": f"Password must be {MIN_PASSWORD_LENGTH} characters or more"})
+    if not await Agency.exists().where(Agency.id == agency_id):
+        errors.append({"field": "/agency_id", "message": "Select an agency"})
+    if errors:
+        raise ValidationFailed("There is a problem with the user", errors=errors)
+    async with transaction():
+        user = User(email=email, name=name.strip(), agency=agency_id, roles=sorted(set(roles)),
+                    password_hash=hash_password(password), created_at=clock.now())
+        await user.save()
+        await audit.record("admin.user_create", actor, object_type="user", object_id=user.id)
+    return await User.select(User.id, User.email, User.name, User.agency, User.roles).where(User.id == user.id).output(load_json=True).first()
+
+
+async def enable_area(ctx: Context, actor: Actor | None, agency_id: int, area: str) -> None:
+    """Enable an installed area for an agency (idempotent)."""
+    ctx.area(area)
+    if not await Agency.exists().where(Agency.id == agency_id):
+        raise NotFound("No agency with that number exists")
+    async with transaction():
+        if not await AgencyArea.exists().where((AgencyArea.agency == agency_id) & (AgencyArea.area == area)):
+            await AgencyArea.insert(AgencyArea(agency=agency_id, area=area, enabled_at=clock.now()))
+            await audit.record("admin.area_enable", actor, object_type="agency", object_id=agency_id,
+                               detail={"area": area})
+
+
+async def actor_for(user_id: int) -> Actor:
+    row = await User.select(User.id, User.email, User.name, User.roles, User.agency,
+                            User.agency.name.as_alias("agency_name"),
+                            User.agency.agency_type.as_alias("agency_type"),
+                            User.active).where(User.id == user_id).output(load_json=True).first()
+    if row is None or not row["active"]:
+        raise NotFound("No such user")
+    return Actor(id=row["id"], email=row["email"], name=row["name"], agency_id=row["agency"],
+                 agency_name=row["agency_name"], agency_type=row["agency_type"], roles=frozenset(row["roles"] or []))

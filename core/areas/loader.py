@@ -1,0 +1,359 @@
+"""Load an area directory (area.toml + forms/) into a checked, compiled Area, or list what is wrong."""
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from core import schemas
+from core.errors import AreaError, Problem
+from core.forms.validation import Form, compile_form, subschema_at
+from core.referrals.engine import Count, Rule, Target
+from core.workflows.engine import DEFAULT_TRANSITION_ROLES, Guard, State, Transition, Workflow
+
+#: What a rule's ``when`` may test under ``case``; anything else is a typo the author should hear about.
+CASE_FACTS = {"reference", "state", "risk_level", "days_open", "forms", "agency_type", "area"}
+SUBJECT_FACTS = {"role", "age", "gender", "flags"}
+TOP_FACTS = {"event", "area", "case", "subject", "counts", "extra"}
+
+
+@dataclass
+class Area:
+    """One business area, loaded, checked and compiled; shared read-only by every request."""
+
+    slug: str
+    title: str
+    summary: str
+    version: str
+    reference_prefix: str
+    path: Path
+    source: str
+    roles: dict[str, str]
+    forms: dict[str, Form]
+    opening_form: str
+    risk_levels: list[str]
+    risk_from: tuple[str, str] | None
+    workflow: Workflow
+    counts: list[Count]
+    rules: list[Rule]
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def as_dict(self, *, with_schemas: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "slug": self.slug, "title": self.title, "summary": self.summary, "version": self.version,
+            "source": self.source, "reference_prefix": self.reference_prefix,
+            "roles": [{"name": k, "label": v} for k, v in self.roles.items()],
+            "opening_form": self.opening_form,
+            "forms": [{"name": f.name, "title": f.title} for f in self.forms.values()],
+            "risk_levels": self.risk_levels,
+            "workflow": {
+                "initial": self.workflow.initial,
+                "states": [{"name": s.name, "label": s.label, "terminal": s.terminal}
+                           for s in self.workflow.states.values()],
+                "transitions": [{"name": t.name, "label": t.label, "from": list(t.sources), "to": t.target,
+                                 "roles": list(t.roles)} for t in self.workflow.transitions.values()],
+            },
+            "rules": [{"id": r.id, "on": sorted(r.on), "target": {"kind": r.target.kind, "name": r.target.name},
+                       "reason": r.reason} for r in self.rules],
+        }
+        if with_schemas:
+            for entry in data["forms"]:
+                entry["schema"] = self.forms[entry["name"]].schema
+        return data
+
+
+class _Collector:
+    def __init__(self, file: Path):
+        self.file = str(file)
+        self.problems: list[Problem] = []
+
+    def add(self, pointer: str, reason: str, file: Path | str | None = None) -> None:
+        self.problems.append(Problem(str(file) if file else self.file, pointer, reason))
+
+
+def _ptr(parts) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _schema_errors(validator: Draft202012Validator, doc: Any, col: _Collector, file: Path,
+                   prefix: str = "") -> bool:
+    ok = True
+    for error in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+        ok = False
+        reason = error.message
+        if error.validator == "additionalProperties":
+            reason = f"unknown key: {error.message.split('(')[-1].rstrip(')')}"
+        elif error.validator == "oneOf" and error.validator_value and isinstance(error.instance, dict):
+            reason = f"needs exactly one of: {', '.join(sorted(k for b in error.validator_value for k in b.get('required', [])))}"
+        col.add(prefix + _ptr(error.absolute_path), reason, file)
+    return ok
+
+
+def _check_hints(node: Any, parts: list[Any], col: _Collector, file: Path, siblings: dict | None = None) -> None:
+    """Every x- keyword must be a known hint with a valid value, anywhere in the form."""
+    if isinstance(node, dict):
+        hints = {k: v for k, v in node.items() if isinstance(k, str) and k.startswith("x-")}
+        if hints:
+            for error in schemas.validator("form-hints.schema.json").iter_errors(hints):
+                if error.validator == "additionalProperties":
+                    for key in hints:
+                        if key not in schemas.load("form-hints.schema.json")["properties"]:
+                            col.add(_ptr(parts + [key]), f"unknown hint {key!r}; known hints are "
+                                    + ", ".join(schemas.load("form-hints.schema.json")["properties"]), file)
+                else:
+                    col.add(_ptr(parts + list(error.absolute_path)), error.message, file)
+            labels = hints.get("x-labels")
+            enum = node.get("enum") or (node.get("items") or {}).get("enum") if isinstance(node.get("items", {}), dict) else node.get("enum")
+            if isinstance(labels, list) and enum is not None and len(labels) != len(enum):
+                col.add(_ptr(parts + ["x-labels"]), f"has {len(labels)} labels for {len(enum)} choices", file)
+            show = hints.get("x-show-when")
+            if isinstance(show, dict) and siblings is not None and show.get("field") not in siblings:
+                col.add(_ptr(parts + ["x-show-when", "field"]),
+                        f"names {show.get('field')!r}, which is not a question beside this one", file)
+        for key, value in node.items():
+            if key in ("properties", "$defs", "patternProperties", "dependentSchemas") and isinstance(value, dict):
+                for name, sub in value.items():
+                    _check_hints(sub, parts + [key, name], col, file,
+                                 siblings=value if key == "properties" else None)
+            elif isinstance(value, (dict, list)) and not key.startswith("x-"):
+                _check_hints(value, parts + [key], col, file)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            _check_hints(item, parts + [i], col, file)
+
+
+def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | None:
+    if not path.is_file():
+        col.add(pointer, f"form {name!r} has no file forms/{name}.schema.json")
+        return None
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        col.add("", f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", path)
+        return None
+    except UnicodeDecodeError:
+        col.add("", "is not UTF-8 text", path)
+        return None
+    if not isinstance(schema, dict):
+        col.add("", "must be a JSON object (a JSON Schema)", path)
+        return None
+    declared = schema.get("$schema")
+    if declared is not None and "2020-12" not in str(declared):
+        col.add("/$schema", f"must be draft 2020-12, not {declared}", path)
+    before = len(col.problems)
+    for error in schemas.draft_meta_validator().iter_errors(schema):
+        col.add(_ptr(error.absolute_path), f"not a valid JSON Schema: {error.message}", path)
+    if schema.get("type") != "object":
+        col.add("/type", "a form must be a JSON Schema of type \"object\"", path)
+    _check_hints(schema, [], col, path)
+    if len(col.problems) > before:
+        return None
+    return compile_form(name, schema, path)
+
+
+def _compile_condition(schema: Any, col: _Collector, pointer: str) -> Draft202012Validator | None:
+    errors = list(schemas.draft_meta_validator().iter_errors(schema))
+    for error in errors:
+        col.add(pointer + _ptr(error.absolute_path), f"not a valid JSON Schema: {error.message}")
+    return None if errors else Draft202012Validator(schema)
+
+
+def _fact_paths(node: Any, path: tuple[str, ...], out: list[tuple[tuple[str, ...], dict, str]], ptr: str) -> None:
+    """Collect every property path a condition tests, with the schema found there."""
+    if not isinstance(node, dict):
+        return
+    for name, sub in (node.get("properties") or {}).items():
+        here = path + (name,)
+        sub_ptr = f"{ptr}/properties/{name}"
+        out.append((here, sub if isinstance(sub, dict) else {}, sub_ptr))
+        _fact_paths(sub, here, out, sub_ptr)
+    for name in node.get("required", []) if isinstance(node.get("required"), list) else []:
+        out.append((path + (name,), {}, f"{ptr}/required"))
+    for key in ("allOf", "anyOf", "oneOf"):
+        for i, branch in enumerate(node.get(key, []) if isinstance(node.get(key), list) else []):
+            _fact_paths(branch, path, out, f"{ptr}/{key}/{i}")
+    for key in ("not", "if", "then", "else"):
+        _fact_paths(node.get(key), path, out, f"{ptr}/{key}")
+
+
+def _check_fact_refs(condition: dict, area: dict, forms: dict[str, Form], count_names: set[str],
+                     state_names: set[str], col: _Collector, pointer: str) -> None:
+    paths: list[tuple[tuple[str, ...], dict, str]] = []
+    _fact_paths(condition, (), paths, pointer)
+    roles = {r.get("name") for r in area.get("roles", []) if isinstance(r, dict)}
+    for path, sub, ptr in paths:
+        head = path[0]
+        if head not in TOP_FACTS:
+            col.add(ptr, f"tests {head!r}, which is not in the facts document (use one of {', '.join(sorted(TOP_FACTS))})")
+        elif head == "counts" and len(path) > 1 and path[1] not in count_names:
+            col.add(ptr, f"tests count {path[1]!r}, which is not declared in [[counts]]")
+        elif head == "subject" and len(path) > 1:
+            if path[1] not in SUBJECT_FACTS:
+                col.add(ptr, f"tests subject.{path[1]}, which is not a subject fact ({', '.join(sorted(SUBJECT_FACTS))})")
+            elif path[1] == "role" and len(path) == 2:
+                for value in _constants(sub):
+                    if value not in roles:
+                        col.add(ptr, f"tests role {value!r}, which is not a role of this area")
+        elif head == "case" and len(path) > 1:
+            if path[1] not in CASE_FACTS:
+                col.add(ptr, f"tests case.{path[1]}, which is not a case fact ({', '.join(sorted(CASE_FACTS))})")
+            elif path[1] == "state" and len(path) == 2:
+                for value in _constants(sub):
+                    if value not in state_names:
+                        col.add(ptr, f"tests state {value!r}, which is not a state of this workflow")
+            elif path[1] == "forms" and len(path) > 2:
+                form = forms.get(path[2])
+                if path[2] not in area.get("case", {}).get("forms", []):
+                    col.add(ptr, f"tests form {path[2]!r}, which is not a form of this area")
+                elif form is not None and len(path) > 3 and subschema_at(form.schema, list(path[3:])) is None:
+                    col.add(ptr, f"tests {'/'.join(path[3:])!r}, which is not a question of form {path[2]!r}")
+
+
+def _constants(sub: dict) -> list[Any]:
+    if "const" in sub:
+        return [sub["const"]]
+    if isinstance(sub.get("enum"), list):
+        return list(sub["enum"])
+    return []
+
+
+def load_area(directory: Path, source: str = "path") -> Area:
+    """Load and check one area directory; raise AreaError listing every problem found."""
+    directory = Path(directory)
+    toml_path = directory / "area.toml"
+    col = _Collector(toml_path)
+    if not directory.is_dir():
+        raise AreaError([Problem(str(directory), "", "is not a directory")])
+    if not toml_path.is_file():
+        raise AreaError([Problem(str(directory), "", "has no area.toml")])
+    try:
+        raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AreaError([Problem(str(toml_path), "", f"is not valid TOML: {exc}")]) from None
+    except UnicodeDecodeError:
+        raise AreaError([Problem(str(toml_path), "", "is not UTF-8 text")]) from None
+    if not _schema_errors(schemas.validator("area.schema.json"), raw, col, toml_path):
+        raise AreaError(col.problems)
+
+    slug = raw["slug"]
+    forms: dict[str, Form] = {}
+    for i, name in enumerate(raw["case"]["forms"]):
+        form = load_form(directory / "forms" / f"{name}.schema.json", name, col, f"/case/forms/{i}")
+        if form is not None:
+            forms[name] = form
+    form_names = set(raw["case"]["forms"])
+    if raw["case"]["opening_form"] not in form_names:
+        col.add("/case/opening_form", f"{raw['case']['opening_form']!r} is not one of the forms in /case/forms")
+    forms_dir = directory / "forms"
+    if forms_dir.is_dir():
+        for extra in sorted(forms_dir.glob("*.schema.json")):
+            if extra.name.removesuffix(".schema.json") not in form_names:
+                col.add("/case/forms", f"forms/{extra.name} is not listed in /case/forms")
+
+    risk_levels = raw["case"].get("risk_levels", [])
+    risk_from = None
+    if "risk_from" in raw["case"]:
+        rf = raw["case"]["risk_from"]
+        risk_from = (rf["form"], rf["field"])
+        if not risk_levels:
+            col.add("/case/risk_from", "needs /case/risk_levels to say which values are risk levels")
+        if rf["form"] not in form_names:
+            col.add("/case/risk_from/form", f"{rf['form']!r} is not a form of this area")
+        elif rf["form"] in forms:
+            sub = subschema_at(forms[rf["form"]].schema, rf["field"].strip("/").split("/"))
+            if sub is None:
+                col.add("/case/risk_from/field", f"{rf['field']!r} is not a question of form {rf['form']!r}")
+            elif "enum" in sub and not set(sub["enum"]) <= set(risk_levels):
+                col.add("/case/risk_from/field", f"answers {sorted(set(sub['enum']) - set(risk_levels))} "
+                        "are not in /case/risk_levels")
+
+    roles: dict[str, str] = {}
+    for i, role in enumerate(raw["roles"]):
+        if role["name"] in roles:
+            col.add(f"/roles/{i}/name", f"role {role['name']!r} is declared twice")
+        roles[role["name"]] = role["label"]
+
+    wf = raw["workflow"]
+    states: dict[str, State] = {}
+    for i, st in enumerate(wf["states"]):
+        if st["name"] in states:
+            col.add(f"/workflow/states/{i}/name", f"state {st['name']!r} is declared twice")
+        states[st["name"]] = State(st["name"], st["label"], st.get("terminal", False))
+    if wf["initial"] not in states:
+        col.add("/workflow/initial", f"{wf['initial']!r} is not a state")
+    if not any(s.terminal for s in states.values()):
+        col.add("/workflow/states", "no state is terminal, so no case could ever be closed")
+
+    counts: list[Count] = []
+    count_names: set[str] = set()
+    for i, c in enumerate(raw.get("counts", [])):
+        if c["name"] in count_names:
+            col.add(f"/counts/{i}/name", f"count {c['name']!r} is declared twice")
+        count_names.add(c["name"])
+        by = c.get("by", "person")
+        count = Count(c["name"], c["window_days"], c.get("area", slug), c.get("role"))
+        if isinstance(by, dict):
+            count.by_form, count.by_field = by["form"], by["field"]
+            if by["form"] not in form_names:
+                col.add(f"/counts/{i}/by/form", f"{by['form']!r} is not a form of this area")
+            elif by["form"] in forms and subschema_at(forms[by["form"]].schema, by["field"].strip("/").split("/")) is None:
+                col.add(f"/counts/{i}/by/field", f"{by['field']!r} is not a question of form {by['form']!r}")
+        if count.area == slug and count.role is not None and count.role not in roles:
+            col.add(f"/counts/{i}/role", f"{count.role!r} is not a role of this area")
+        counts.append(count)
+
+    transitions: dict[str, Transition] = {}
+    for i, t in enumerate(wf["transitions"]):
+        base = f"/workflow/transitions/{i}"
+        if t["name"] in transitions:
+            col.add(f"{base}/name", f"transition {t['name']!r} is declared twice")
+        for j, src in enumerate(t["from"]):
+            if src not in states:
+                col.add(f"{base}/from/{j}", f"{src!r} is not a state")
+            elif states[src].terminal:
+                col.add(f"{base}/from/{j}", f"{src!r} is terminal: nothing can leave it")
+        if t["to"] not in states:
+            col.add(f"{base}/to", f"{t['to']!r} is not a state")
+        guards: list[Guard] = []
+        for j, g in enumerate(t.get("guards", [])):
+            if "form" in g:
+                if g["form"] not in form_names:
+                    col.add(f"{base}/guards/{j}/form", f"{g['form']!r} is not a form of this area")
+                guards.append(Guard(g["message"], form=g["form"]))
+            else:
+                validator = _compile_condition(g["when"], col, f"{base}/guards/{j}/when")
+                _check_fact_refs(g["when"], raw, forms, count_names, set(states), col, f"{base}/guards/{j}/when")
+                guards.append(Guard(g["message"], when=validator))
+        transitions[t["name"]] = Transition(t["name"], t["label"], tuple(t["from"]), t["to"],
+                                            tuple(t.get("roles", DEFAULT_TRANSITION_ROLES)), guards)
+    workflow = Workflow(wf["initial"], states, transitions)
+    if wf["initial"] in states:
+        for i, st in enumerate(wf["states"]):
+            if st["name"] not in workflow.reachable():
+                col.add(f"/workflow/states/{i}", f"state {st['name']!r} cannot be reached from {wf['initial']!r}")
+
+    rules: list[Rule] = []
+    seen_ids: set[str] = set()
+    for i, r in enumerate(raw.get("rules", [])):
+        base = f"/rules/{i}"
+        if r["id"] in seen_ids:
+            col.add(f"{base}/id", f"rule id {r['id']!r} is used twice")
+        seen_ids.add(r["id"])
+        validator = _compile_condition(r["when"], col, f"{base}/when")
+        _check_fact_refs(r["when"], raw, forms, count_names, set(states), col, f"{base}/when")
+        then = r["then"]
+        kind = next(k for k in ("area", "agency_type", "panel") if k in then)
+        rules.append(Rule(r["id"], slug, frozenset(r["on"]), r["when"], Target(kind, then[kind]),
+                          then["reason"], validator))
+
+    if col.problems:
+        raise AreaError(col.problems)
+    return Area(slug=slug, title=raw["title"], summary=raw["summary"], version=raw["version"],
+                reference_prefix=raw["reference_prefix"], path=directory, source=source, roles=roles,
+                forms={n: forms[n] for n in raw["case"]["forms"]}, opening_form=raw["case"]["opening_form"],
+                risk_levels=risk_levels, risk_from=risk_from, workflow=workflow, counts=counts, rules=rules,
+                raw=raw)

@@ -1,0 +1,347 @@
+"""Open and work cases: forms, workflow, subjects, notes; the only code that writes cases."""
+from __future__ import annotations
+
+from typing import Any
+
+
+from core import clock
+from core.agencies.tables import AgencyArea
+from core.audit import service as audit
+from core.auth.actor import Actor
+from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter
+from core.context import Context
+from core.db.tx import transaction
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.persons.tables import Person
+from core.referrals import service as referrals
+from core.sharing.policy import can_see_case, can_work_case
+
+
+# -- reading -------------------------------------------------------------------------------
+
+def case_dict(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
+    area = ctx.areas.get(row["area"])
+    return {
+        "id": row["id"], "reference": row["reference"], "area": row["area"],
+        "area_title": area.title if area else row["area"], "area_installed": area is not None,
+        "state": row["state"], "state_label": area.workflow.label(row["state"]) if area else row["state"],
+        "risk_level": row["risk_level"], "data": row["data"] or {},
+        "owning_agency_id": row["owning_agency"], "lead_officer_id": row["lead_officer"],
+        "opened_at": row["opened_at"].isoformat(),
+        "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
+        "version": row["version"],
+    }
+
+
+async def _load(case_id: int) -> dict[str, Any]:
+    row = await Case.select().where(Case.id == case_id).output(load_json=True).first()
+    if row is None:
+        raise NotFound("No case with that number exists")
+    return row
+
+
+async def _load_visible(actor: Actor, case_id: int) -> dict[str, Any]:
+    row = await _load(case_id)
+    if not can_see_case(actor, row):
+        # the same answer as for a case that does not exist: ids are not an oracle
+        raise NotFound("No case with that number exists")
+    return row
+
+
+async def _load_workable(actor: Actor, case_id: int) -> dict[str, Any]:
+    row = await _load_visible(actor, case_id)
+    if not can_work_case(actor, row):
+        raise Forbidden("Your role does not let you change cases")
+    return row
+
+
+async def get_case(ctx: Context, actor: Actor, case_id: int, *, audit_view: bool = True) -> dict[str, Any]:
+    row = await _load_visible(actor, case_id)
+    if audit_view:
+        async with transaction():
+            await audit.record("case.view", actor, object_type="case", object_id=case_id)
+    return case_dict(ctx, row)
+
+
+async def subjects_of(case_id: int) -> list[dict[str, Any]]:
+    rows = await CaseSubject.select(
+        CaseSubject.id, CaseSubject.person, CaseSubject.role,
+        CaseSubject.person.given_name.as_alias("given_name"),
+        CaseSubject.person.family_name.as_alias("family_name"),
+        CaseSubject.person.date_of_birth.as_alias("date_of_birth"),
+    ).where((CaseSubject.case == case_id) & CaseSubject.removed_at.is_null()).order_by(CaseSubject.id)
+    return [{"id": r["id"], "person_id": r["person"], "role": r["role"],
+             "name": f"{r['given_name']} {r['family_name']}",
+             "date_of_birth": r["date_of_birth"].isoformat() if r["date_of_birth"] else None} for r in rows]
+
+
+async def timeline(case_id: int, limit: int = 500) -> list[dict[str, Any]]:
+    rows = await CaseEvent.select(
+        CaseEvent.all_columns(), CaseEvent.actor.name.as_alias("actor_name"),
+    ).where(CaseEvent.case == case_id).order_by(CaseEvent.id, ascending=False).limit(limit).output(load_json=True)
+    return [{"id": r["id"], "kind": r["kind"], "summary": r["summary"], "detail": r["detail"] or {},
+             "actor_id": r["actor"], "actor_name": r["actor_name"], "at": r["at"].isoformat()} for r in rows]
+
+
+async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, state: str | None = None,
+                     limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    where = Case.owning_agency == actor.agency_id
+    if area:
+        where &= Case.area == area
+    if state:
+        where &= Case.state == state
+    total = await Case.count().where(where)
+    rows = await Case.select().where(where).output(load_json=True).order_by(Case.opened_at, ascending=False).limit(limit).offset(offset)
+    return [case_dict(ctx, r) for r in rows], total
+
+
+# -- helpers for writes ----------------------------------------------------------------------
+
+async def enabled_areas(agency_id: int) -> set[str]:
+    return {r["area"] for r in await AgencyArea.select(AgencyArea.area).where(AgencyArea.agency == agency_id)}
+
+
+def _validate(ctx: Context, area, form_name: str, answers: Any, case: dict | None) -> None:
+    form = area.forms.get(form_name)
+    if form is None:
+        raise NotFound(f"The form \u2018{form_name}\u2019 is not part of {area.title}")
+    if not isinstance(answers, dict):
+        raise ValidationFailed("The answers must be a set of named answers (a JSON object)",
+                               errors=[{"field": "", "message": "Send the answers as a JSON object"}])
+    errors = [e.as_dict() for e in form.errors(answers)]
+    if not errors:
+        for result in ctx.pm.hook.validate_case(area=area.slug, form=form_name, data=answers, case=case):
+            errors.extend(result or [])
+    if errors:
+        raise ValidationFailed(f"There is a problem with the {form.title.lower()} answers", errors=errors)
+
+
+def _risk(area, data: dict[str, Any], current: str | None) -> str | None:
+    if area.risk_from is None:
+        return current
+    value = referrals._answer(data, *area.risk_from)
+    return value if value in area.risk_levels else current
+
+
+async def _next_reference(prefix: str) -> str:
+    year = clock.now().year
+    key = f"{prefix}-{year}"
+    # inside the write transaction: SQLite's immediate lock or PostgreSQL's row lock serialise this
+    row = await ReferenceCounter.select().where(ReferenceCounter.key == key).first()
+    if row is None:
+        await ReferenceCounter.insert(ReferenceCounter(key=key, value=1))
+        number = 1
+    else:
+        await ReferenceCounter.update({ReferenceCounter.value: ReferenceCounter.value + 1}).where(
+            ReferenceCounter.key == key)
+        number = (await ReferenceCounter.select(ReferenceCounter.value)
+                  .where(ReferenceCounter.key == key).first())["value"]
+    return f"{key}-{number:06d}"
+
+
+async def _bump(case_id: int, expected_version: int | None, values: dict) -> int:
+    """Write ``values`` if the case is still at ``expected_version``; return the new version."""
+    row = await Case.select(Case.version).where(Case.id == case_id).first()
+    current = row["version"]
+    if expected_version is not None and expected_version != current:
+        raise Conflict("Someone else changed this case since you opened it. Nothing you entered has been "
+                       "saved over their change: look at the case again, then make your change.")
+    where = (Case.id == case_id) & (Case.version == current)
+    updated = await Case.update({**values, Case.version: current + 1, Case.updated_at: clock.now()}).where(
+        where).returning(Case.id)
+    if not updated:
+        raise Conflict("Someone else changed this case at the same moment. Look at the case again.")
+    return current + 1
+
+
+def _diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in list(old) + [k for k in new if k not in old]:
+            out += _diff(old.get(key), new.get(key), f"{path}/{key}")
+        return out
+    return [] if old == new else [{"field": path, "from": old, "to": new}]
+
+
+def _after_commit(ctx: Context, new_referrals: list[dict], case: dict) -> None:
+    for referral in new_referrals:
+        ctx.notify("referral_made", referral=_referral_out(referral), case=case)
+
+
+def _referral_out(r: dict) -> dict:
+    return {"id": r["id"], "target_kind": r["target_kind"], "target": r["target"], "reason": r["reason"],
+            "rule_id": r["rule_id"], "person_id": r["person"], "status": r["status"]}
+
+
+# -- writes ------------------------------------------------------------------------------------
+
+async def open_case(ctx: Context, actor: Actor, area_slug: str, answers: Any, *,
+                    subjects: list[tuple[int, str]] | None = None,
+                    lead_officer_id: int | None = None) -> dict[str, Any]:
+    """Open a case in an area enabled for the actor's agency, from valid opening-form answers."""
+    area = ctx.area(area_slug)
+    if not actor.has("caseworker", "supervisor", "panel_chair"):
+        raise Forbidden("Your role does not let you open cases")
+    if area.slug not in await enabled_areas(actor.agency_id):
+        raise Forbidden(f"{area.title} is not enabled for your agency. A local admin can enable it.")
+    _validate(ctx, area, area.opening_form, answers, None)
+    subjects = subjects or []
+    errors = []
+    for i, (person_id, role) in enumerate(subjects):
+        if role not in area.roles:
+            errors.append({"field": f"/subjects/{i}/role", "message": "Select a role from the list"})
+        if await Person.count().where(Person.id == person_id) == 0:
+            errors.append({"field": f"/subjects/{i}/person_id", "message": "Select a person who exists"})
+    if errors:
+        raise ValidationFailed("There is a problem with the people on the case", errors=errors)
+    now = clock.now()
+    async with transaction():
+        reference = await _next_reference(area.reference_prefix)
+        data = {area.opening_form: answers}
+        case = Case(reference=reference, area=area.slug, state=area.workflow.initial, data=data,
+                    owning_agency=actor.agency_id, lead_officer=lead_officer_id or actor.id,
+                    risk_level=_risk(area, data, None), opened_at=now, updated_at=now, version=1)
+        await case.save()
+        for person_id, role in subjects:
+            await CaseSubject.insert(CaseSubject(case=case.id, person=person_id, role=role, added_at=now))
+        await CaseEvent.insert(CaseEvent(case=case.id, kind="created", actor=actor.id, at=now,
+                                         summary=f"Case opened: {area.forms[area.opening_form].title}",
+                                         detail={"form": area.opening_form}))
+        await audit.record("case.create", actor, object_type="case", object_id=case.id,
+                           detail={"area": area.slug, "reference": reference})
+        row = await _load(case.id)
+        new_referrals = await referrals.evaluate_rules(ctx, row, "case_created")
+    out = case_dict(ctx, row)
+    ctx.notify("case_created", case=out, actor=actor.as_dict())
+    _after_commit(ctx, new_referrals, out)
+    return out
+
+
+async def save_form(ctx: Context, actor: Actor, case_id: int, form_name: str, answers: Any, *,
+                    expected_version: int | None) -> dict[str, Any]:
+    """Save one form's answers on a case; refuse if someone else changed the case meanwhile."""
+    row = await _load_workable(actor, case_id)
+    area = ctx.area(row["area"])
+    _validate(ctx, area, form_name, answers, case_dict(ctx, row))
+    now = clock.now()
+    async with transaction():
+        row = await _load(case_id)
+        old = (row["data"] or {}).get(form_name)
+        data = {**(row["data"] or {}), form_name: answers}
+        await _bump(case_id, expected_version, {Case.data: data, Case.risk_level: _risk(area, data, row["risk_level"])})
+        changes = _diff(old or {}, answers)
+        title = area.forms[form_name].title
+        await CaseEvent.insert(CaseEvent(case=case_id, kind="form", actor=actor.id, at=now,
+                                         summary=f"{title} {'changed' if old is not None else 'added'}",
+                                         detail={"form": form_name, "changes": changes}))
+        await audit.record("case.form_saved", actor, object_type="case", object_id=case_id,
+                           detail={"form": form_name, "fields": [c["field"] for c in changes]})
+        row = await _load(case_id)
+        new_referrals = await referrals.evaluate_rules(ctx, row, "form_saved")
+    out = case_dict(ctx, row)
+    _after_commit(ctx, new_referrals, out)
+    return out
+
+
+async def transition_case(ctx: Context, actor: Actor, case_id: int, transition: str, *,
+                          expected_version: int | None = None) -> dict[str, Any]:
+    """Move a case through a workflow transition the actor is allowed to make, or say why not."""
+    row = await _load_workable(actor, case_id)
+    area = ctx.area(row["area"])
+    async with transaction():
+        row = await _load(case_id)
+        facts = (await referrals.build_facts(ctx, row, "case_transitioned"))[0][0]
+        refusal = area.workflow.check(transition, row["state"], set(actor.roles), facts,
+                                      set((row["data"] or {}).keys()))
+        if refusal is not None:
+            raise Forbidden(refusal.reason)
+        t = area.workflow.transitions[transition]
+        now = clock.now()
+        terminal = area.workflow.is_terminal(t.target)
+        await _bump(case_id, expected_version, {Case.state: t.target, Case.closed_at: now if terminal else None})
+        await CaseEvent.insert(CaseEvent(
+            case=case_id, kind="transition", actor=actor.id, at=now,
+            summary=f"{t.label}: {area.workflow.label(row['state'])} \u2192 {area.workflow.label(t.target)}",
+            detail={"transition": t.name, "from": row["state"], "to": t.target}))
+        await audit.record("case.transition", actor, object_type="case", object_id=case_id,
+                           detail={"transition": t.name, "from": row["state"], "to": t.target})
+        from_state = row["state"]
+        row = await _load(case_id)
+        new_referrals = await referrals.evaluate_rules(ctx, row, "case_transitioned")
+    out = case_dict(ctx, row)
+    ctx.notify("case_transitioned", case=out, transition=transition, from_state=from_state,
+               to_state=row["state"], actor=actor.as_dict())
+    _after_commit(ctx, new_referrals, out)
+    return out
+
+
+async def add_subject(ctx: Context, actor: Actor, case_id: int, person_id: int, role: str) -> dict[str, Any]:
+    row = await _load_workable(actor, case_id)
+    area = ctx.area(row["area"])
+    if role not in area.roles:
+        raise ValidationFailed("Select a role from the list",
+                               errors=[{"field": "/role", "message": "Select the person\u2019s role on the case"}])
+    person = await Person.select(Person.given_name, Person.family_name).where(Person.id == person_id).first()
+    if person is None:
+        raise NotFound("No person with that number exists")
+    existing = await CaseSubject.count().where((CaseSubject.case == case_id) & (CaseSubject.person == person_id)
+                                               & (CaseSubject.role == role) & CaseSubject.removed_at.is_null())
+    if existing:
+        raise ValidationFailed("That person already has that role on this case",
+                               errors=[{"field": "/role", "message": "That person already has that role on this case"}])
+    now = clock.now()
+    async with transaction():
+        await CaseSubject.insert(CaseSubject(case=case_id, person=person_id, role=role, added_at=now))
+        await _bump(case_id, None, {})
+        await CaseEvent.insert(CaseEvent(case=case_id, kind="subject", actor=actor.id, at=now,
+                                         summary=f"{person['given_name']} {person['family_name']} added as "
+                                                 f"{area.roles[role].lower()}",
+                                         detail={"person_id": person_id, "role": role, "added": True}))
+        await audit.record("case.subject_added", actor, object_type="case", object_id=case_id,
+                           detail={"person_id": person_id, "role": role})
+        row = await _load(case_id)
+        new_referrals = await referrals.evaluate_rules(ctx, row, "subject_added")
+    out = case_dict(ctx, row)
+    _after_commit(ctx, new_referrals, out)
+    return out
+
+
+async def remove_subject(ctx: Context, actor: Actor, case_id: int, subject_id: int) -> None:
+    row = await _load_workable(actor, case_id)
+    area = ctx.area(row["area"])
+    subject = await CaseSubject.select(CaseSubject.all_columns(), CaseSubject.person.given_name.as_alias("g"),
+                                       CaseSubject.person.family_name.as_alias("f")).where(
+        (CaseSubject.id == subject_id) & (CaseSubject.case == case_id) & CaseSubject.removed_at.is_null()).first()
+    if subject is None:
+        raise NotFound("That person is not on this case")
+    now = clock.now()
+    async with transaction():
+        await CaseSubject.update({CaseSubject.removed_at: now}).where(CaseSubject.id == subject_id)
+        await _bump(case_id, None, {})
+        await CaseEvent.insert(CaseEvent(case=case_id, kind="subject", actor=actor.id, at=now,
+                                         summary=f"{subject['g']} {subject['f']} removed "
+                                                 f"({area.roles.get(subject['role'], subject['role']).lower()})",
+                                         detail={"person_id": subject["person"], "role": subject["role"],
+                                                 "added": False}))
+        await audit.record("case.subject_removed", actor, object_type="case", object_id=case_id,
+                           detail={"person_id": subject["person"], "role": subject["role"]})
+
+
+async def add_note(ctx: Context, actor: Actor, case_id: int, text: str) -> dict[str, Any]:
+    await _load_workable(actor, case_id)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed("Enter the note", errors=[{"field": "/text", "message": "Enter the note"}])
+    if len(text) > 20000:
+        raise ValidationFailed("The note is too long",
+                               errors=[{"field": "/text", "message": "The note must be 20,000 characters or fewer"}])
+    now = clock.now()
+    async with transaction():
+        event = CaseEvent(case=case_id, kind="note", actor=actor.id, at=now, summary=text, detail={})
+        await event.save()
+        await audit.record("case.note_added", actor, object_type="case", object_id=case_id)
+    return {"id": event.id, "kind": "note", "summary": text, "at": now.isoformat(), "actor_id": actor.id}
+
+
+__all__ = ["add_note", "add_subject", "get_case", "list_cases", "open_case", "remove_subject",
+           "save_form", "subjects_of", "timeline", "transition_case"]

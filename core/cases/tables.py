@@ -1,0 +1,48 @@
+"""Cases, the persons on them, their timeline, and the counters behind human references."""
+from piccolo.columns import JSON, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from core.agencies.tables import Agency
+from core.auth.tables import User
+from core.persons.tables import Person
+
+
+class Case(Table, tablename="cf_case"):
+    reference = Varchar(length=40, unique=True)
+    area = Varchar(length=40, index=True)
+    state = Varchar(length=40, index=True)
+    #: answers by form name: {"report": {...}, "risk_assessment": {...}}
+    data = JSON(default={})
+    owning_agency = ForeignKey(Agency)
+    lead_officer = ForeignKey(User, null=True, default=None)
+    risk_level = Varchar(length=30, null=True, default=None)
+    opened_at = Timestamptz()
+    closed_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz()
+    version = Integer(default=1)
+
+
+class CaseSubject(Table, tablename="cf_case_subject"):
+    case = ForeignKey(Case)
+    person = ForeignKey(Person)
+    role = Varchar(length=40)
+    added_at = Timestamptz()
+    removed_at = Timestamptz(null=True, default=None)
+
+
+class CaseEvent(Table, tablename="cf_case_event"):
+    """One line of a case's timeline: a note, a transition, a form change, a task or a referral."""
+
+    case = ForeignKey(Case)
+    kind = Varchar(length=30)
+    summary = Text()
+    detail = JSON(default={})
+    actor = ForeignKey(User, null=True, default=None)
+    at = Timestamptz()
+
+
+class ReferenceCounter(Table, tablename="cf_reference_counter"):
+    """Last number used per prefix and year, so references are short and never reused."""
+
+    key = Varchar(length=20, unique=True)
+    value = Integer(default=0)

@@ -1,0 +1,24 @@
+"""The Piccolo app holding every core table and the migrations that create them."""
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from core.agencies.tables import Agency, AgencyArea
+from core.audit.tables import AuditEvent
+from core.auth.tables import Session, User
+from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter
+from core.panels.tables import Meeting, Panel
+from core.persons.tables import Person
+from core.referrals.tables import Referral, RuleFiring
+from core.tasks.tables import Task
+
+TABLES = [Agency, AgencyArea, User, Session, Person, Case, CaseSubject, CaseEvent, ReferenceCounter,
+          Task, Referral, RuleFiring, Panel, Meeting, AuditEvent]
+
+APP_CONFIG = AppConfig(
+    app_name="caseframe",
+    migrations_folder_path=str(Path(__file__).parent / "migrations"),
+    table_classes=TABLES,
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,60 @@
+"""Errors the core raises for people to read: each says where the problem is and what it is."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Problem:
+    """One thing wrong with an area or plugin: the file, a JSON pointer inside it, and why."""
+
+    file: str
+    pointer: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}#{self.pointer}" if self.pointer else self.file
+        return f"{where}: {self.reason}"
+
+
+class AreaError(Exception):
+    """One or more areas or plugins are broken; start-up stops with every problem listed."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ServiceError(Exception):
+    """A request the services refuse, with a message meant for the person who asked."""
+
+    status = 400
+
+    def __init__(self, message: str, *, errors: list[dict[str, str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or []
+
+
+class NotFound(ServiceError):
+    """The record does not exist, or the user may not know that it does."""
+
+    status = 404
+
+
+class Forbidden(ServiceError):
+    """The user may see the record but may not do this to it."""
+
+    status = 403
+
+
+class ValidationFailed(ServiceError):
+    """Submitted answers do not pass the form; ``errors`` lists each field and message."""
+
+    status = 422
+
+
+class Conflict(ServiceError):
+    """Someone else changed the record since it was read; nothing was overwritten."""
+
+    status = 409

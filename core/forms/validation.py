@@ -1,0 +1,178 @@
+"""Compile a form's JSON Schema once and turn its errors into messages a caseworker understands."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+_FORMAT_CHECKER = FormatChecker()
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one answer: a JSON pointer to the field and a message for a person."""
+
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+@dataclass
+class Form:
+    """A compiled form of an area: its schema, its validator and quick lookups for the renderer."""
+
+    name: str
+    title: str
+    schema: dict[str, Any]
+    path: Path
+    validator: Draft202012Validator = field(repr=False)
+
+    @property
+    def in_facts(self) -> bool:
+        return self.schema.get("x-fact", True)
+
+    def errors(self, data: Any) -> list[FieldError]:
+        """All problems with ``data``, one per field, in the order of the form's questions."""
+        if self.validator.is_valid(data):
+            return []
+        found: dict[str, FieldError] = {}
+        for error in self.validator.iter_errors(data):
+            for leaf in _leaves(error):
+                fe = human_error(self.schema, leaf)
+                found.setdefault(fe.field, fe)
+        order = _field_order(self.schema)
+        return sorted(found.values(), key=lambda e: order.get(e.field, len(order)))
+
+
+def compile_form(name: str, schema: dict[str, Any], path: Path) -> Form:
+    validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    return Form(name=name, title=schema.get("title", name), schema=schema, path=path, validator=validator)
+
+
+def _leaves(error: ValidationError):
+    # anyOf/oneOf errors wrap the real causes; show the most specific ones
+    if error.context:
+        best = [e for e in error.context if e.validator != "const"] or list(error.context)
+        yield from (leaf for e in best[:1] for leaf in _leaves(e))
+    else:
+        yield error
+
+
+def _pointer(parts) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def subschema_at(schema: dict[str, Any], parts: list[Any]) -> dict[str, Any] | None:
+    """The schema of the answer at ``parts`` (property names and array indexes), if declared."""
+    node: dict[str, Any] | None = schema
+    for part in parts:
+        if node is None:
+            return None
+        if isinstance(part, int):
+            node = node.get("items") if isinstance(node.get("items"), dict) else None
+            continue
+        node = _property(node, part)
+    return node
+
+
+def _property(node: dict[str, Any], name: str) -> dict[str, Any] | None:
+    props = node.get("properties", {})
+    if name in props:
+        return props[name]
+    for key in ("allOf", "anyOf", "oneOf"):
+        for branch in node.get(key, []):
+            found = _property(branch, name)
+            if found is not None:
+                return found
+    for key in ("then", "else"):
+        if isinstance(node.get(key), dict):
+            found = _property(node[key], name)
+            if found is not None:
+                return found
+    return None
+
+
+def _label(sub: dict[str, Any] | None, name: str) -> str:
+    title = (sub or {}).get("title") or name.replace("_", " ")
+    return title.rstrip("?").strip()
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def human_error(schema: dict[str, Any], error: ValidationError) -> FieldError:
+    """Turn one jsonschema error into a GOV.UK-style message about one field."""
+    path = list(error.absolute_path)
+    keyword = error.validator
+    if keyword == "required":
+        # the missing property is named in the message: 'x' is a required property
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        path = path + [missing]
+    elif keyword in ("additionalProperties", "unevaluatedProperties"):
+        return FieldError(_pointer(path), "Remove the answers this form does not ask for")
+    sub = subschema_at(schema, path) or {}
+    name = str(path[-1]) if path else "form"
+    custom = sub.get("x-errors", {}).get(keyword)
+    if custom:
+        return FieldError(_pointer(path), custom)
+    label = _label(sub, name)
+    low = _lower_first(label)
+    choice = "enum" in sub or "enum" in sub.get("items", {}) or sub.get("type") == "boolean"
+    if keyword == "required":
+        msg = f"Select {low}" if choice else f"Enter {low}"
+        if sub.get("type") == "boolean":
+            msg = f"Select yes or no for \u2018{label}\u2019"
+    elif keyword == "format" and sub.get("format") == "date":
+        msg = f"{label} must be a real date"
+    elif keyword == "format":
+        msg = f"Enter {low} in the correct format"
+    elif keyword == "enum":
+        msg = f"Select {low} from the list"
+    elif keyword == "type":
+        expected = error.validator_value
+        if expected in ("integer", "number"):
+            msg = f"{label} must be a number"
+        elif expected == "boolean":
+            msg = f"Select yes or no for {low}"
+        elif expected == "array":
+            msg = f"Select {low}"
+        else:
+            msg = f"Enter {low}"
+    elif keyword == "minLength":
+        msg = f"Enter {low}" if error.validator_value == 1 else \
+            f"{label} must be {error.validator_value} characters or more"
+    elif keyword == "maxLength":
+        msg = f"{label} must be {error.validator_value} characters or fewer"
+    elif keyword in ("minimum", "exclusiveMinimum"):
+        msg = f"{label} must be {error.validator_value} or more"
+    elif keyword in ("maximum", "exclusiveMaximum"):
+        msg = f"{label} must be {error.validator_value} or less"
+    elif keyword == "minItems":
+        msg = f"Select at least {error.validator_value} for {low}" if error.validator_value > 1 else f"Select {low}"
+    elif keyword == "maxItems":
+        msg = f"Select no more than {error.validator_value} for {low}"
+    elif keyword == "pattern":
+        msg = f"Enter {low} in the correct format"
+    else:
+        msg = f"Check {low}"
+    return FieldError(_pointer(path), msg)
+
+
+def _field_order(schema: dict[str, Any]) -> dict[str, int]:
+    order: dict[str, int] = {}
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for name, sub in node.get("properties", {}).items():
+            ptr = f"{prefix}/{name}"
+            order.setdefault(ptr, len(order))
+            if isinstance(sub, dict) and sub.get("type") == "object":
+                walk(sub, ptr)
+
+    walk(schema, "")
+    return order

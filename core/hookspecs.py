@@ -1,0 +1,155 @@
+"""Every hook a Caseframe plugin may implement: when it is called and what it may return.
+
+Hooks come in families, in the style of datasette's: *registration* hooks are called once at
+start-up and their results are collected from every plugin; *event* hooks are called after a
+write has committed and their results are ignored; *extension* hooks let a plugin add to
+something the core builds (facts for referral rules, checks on a case, pages, panels, links).
+
+Unless a hook says otherwise, every plugin's result is collected into a list (pluggy's default)
+and ``None`` results are dropped.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core import hookspec
+
+
+# -- registration ---------------------------------------------------------------------------
+
+@hookspec
+def register_areas() -> list[Path]:
+    """Return the business areas this plugin provides, as a list of directories.
+
+    Called once at start-up (and by ``caseframe areas``). Each directory must hold ``area.toml``
+    and a ``forms/`` folder; see docs/area-format.md. The directories are loaded and checked
+    against the meta-schemas in ``schemas/``; any mistake stops start-up with the file, a JSON
+    pointer and the reason. Results of all plugins are concatenated.
+    """
+
+
+@hookspec
+def agency_types() -> list[dict[str, str]]:
+    """Return extra kinds of agency, as ``[{"name": "...", "label": "..."}]``.
+
+    Called once at start-up. The core knows common kinds (police, district council, housing
+    provider, health...); add one here when a referral rule targets an ``agency_type`` the core
+    does not know. Names are lower case with underscores. Results of all plugins are merged;
+    the first label given for a name wins.
+    """
+
+
+@hookspec
+def demo_data() -> dict[str, list[dict[str, Any]]]:
+    """Return fictional demo persons and cases for ``caseframe demo load``.
+
+    Called only when demo data is loaded. Return ``{"persons": [...], "cases": [...]}``; person
+    ``key`` values are shared by all plugins so one person can appear in several areas. See
+    docs/plugin-guide.md for the fields. Cases are created through the normal services, so
+    their referral rules fire as they would in real use.
+    """
+
+
+# -- events (called after the write has committed; results ignored) --------------------------
+
+@hookspec
+def case_created(case: dict[str, Any], actor: dict[str, Any]) -> None:
+    """Called after a case has been opened and committed.
+
+    ``case`` is the case as the JSON API returns it; ``actor`` is the user who opened it
+    (``{"id", "email", "agency_id", "roles"}``). Use it to notify another system or start work
+    outside Caseframe. Exceptions are logged (without case content) and do not undo the case.
+    """
+
+
+@hookspec
+def case_transitioned(case: dict[str, Any], transition: str, from_state: str, to_state: str,
+                      actor: dict[str, Any]) -> None:
+    """Called after a case has moved through a workflow transition and the change committed.
+
+    ``transition`` is the transition's name from area.toml. Results are ignored; exceptions are
+    logged and do not undo the transition.
+    """
+
+
+@hookspec
+def referral_made(referral: dict[str, Any], case: dict[str, Any] | None) -> None:
+    """Called after a referral has been raised, by a rule or a person, and committed.
+
+    ``referral`` has ``id``, ``target_kind`` (area, agency_type or panel), ``target``, ``reason``,
+    ``rule_id`` (None for a manual referral) and ``person_id``. ``case`` is the case it came
+    from, if any. Results are ignored.
+    """
+
+
+@hookspec
+def action_completed(task: dict[str, Any], case: dict[str, Any] | None,
+                     actor: dict[str, Any]) -> None:
+    """Called after a task or panel action has been marked complete and the change committed.
+
+    Results are ignored; exceptions are logged and do not undo the completion.
+    """
+
+
+# -- extension ------------------------------------------------------------------------------
+
+@hookspec
+def extra_referral_facts(case: dict[str, Any], subject: dict[str, Any] | None,
+                         event: str) -> dict[str, Any] | None:
+    """Return extra facts for the referral rules to see, or ``None``.
+
+    Called for every case event before the rules are evaluated, once per subject of the case
+    (``subject`` is ``None`` for a case with no subjects). Each plugin's dict is put in the facts
+    document under ``extra.<plugin name>``, where rules can test it. Must be fast and must not
+    write: it runs inside the transaction of the change.
+    """
+
+
+@hookspec
+def validate_case(area: str, form: str, data: dict[str, Any],
+                  case: dict[str, Any] | None) -> list[dict[str, str]] | None:
+    """Return cross-field errors that JSON Schema cannot express, or ``None``.
+
+    Called when a form is submitted, after it has passed its JSON Schema. Return a list of
+    ``{"field": "/json/pointer", "message": "Human message in the GOV.UK style"}``; any error
+    refuses the save and is shown in the error summary. ``case`` is ``None`` when the form opens
+    a new case. Results of all plugins are concatenated.
+    """
+
+
+@hookspec
+def register_routes() -> list[Any] | None:
+    """Return Litestar route handlers or controllers to mount in the web app.
+
+    Called once when the app is built. Routes are deny-by-default like the core's: they need a
+    signed-in user unless the handler sets ``opt={"public": True}``.
+    """
+
+
+@hookspec
+def case_panels(case: dict[str, Any], user: dict[str, Any]) -> list[dict[str, str]] | None:
+    """Return extra panels for the case page, as ``[{"title": ..., "template": ..., }]``.
+
+    Called when a case page is rendered for a user who may see the case. ``template`` names a
+    Jinja template found in a plugin's template directory; it is rendered with ``case`` and
+    ``user`` in its context. Results of all plugins are concatenated, in plugin order.
+    """
+
+
+@hookspec
+def menu_links(user: dict[str, Any], areas: list[dict[str, Any]]) -> list[dict[str, str]] | None:
+    """Return extra navigation links, as ``[{"href": "/path", "label": "Text"}]``.
+
+    Called on every page render for the signed-in user; ``areas`` are the areas enabled for the
+    user's agency. Results of all plugins are concatenated after the core's links.
+    """
+
+
+@hookspec
+def template_directories() -> list[Path] | None:
+    """Return directories of Jinja templates, searched before the core's own.
+
+    Called once when the app is built. A template with the same path as a core template
+    overrides it; new templates can be used by ``case_panels`` or by plugin routes.
+    """

@@ -1,0 +1,143 @@
+"""Create, find and read persons; the only code that writes the person table."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Any
+
+from core import clock
+from core.audit import service as audit
+from core.auth.actor import Actor
+from core.cases.tables import CaseSubject
+from core.db.tx import transaction
+from core.errors import NotFound, ValidationFailed
+from core.persons.tables import Person
+
+GENDERS = ("female", "male", "non_binary", "other", "unknown")
+
+
+def normalise(text: str) -> str:
+    """Lower case, accents and punctuation removed: how names are compared in search."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9 ]+", " ", text.lower()).strip()
+
+
+def _search_text(given: str, family: str, aliases: list[str]) -> str:
+    return " | ".join(normalise(n) for n in [f"{given} {family}", *aliases] if n)
+
+
+def _parse_dob(value: Any, errors: list[dict[str, str]]) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    try:
+        dob = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        errors.append({"field": "/date_of_birth", "message": "Date of birth must be a real date"})
+        return None
+    if dob > clock.today():
+        errors.append({"field": "/date_of_birth", "message": "Date of birth must be in the past"})
+    elif dob.year < 1900:
+        errors.append({"field": "/date_of_birth", "message": "Date of birth must be after 1900"})
+    return dob
+
+
+def _clean_list(value: Any, field: str, errors: list[dict[str, str]], kind=str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, kind) for v in value):
+        errors.append({"field": f"/{field}", "message": f"{field.capitalize()} must be a list"})
+        return []
+    return value
+
+
+def person_dict(row: dict[str, Any]) -> dict[str, Any]:
+    dob = row.get("date_of_birth")
+    return {
+        "id": row["id"], "given_name": row["given_name"], "family_name": row["family_name"],
+        "display_name": f"{row['given_name']} {row['family_name']}".strip(),
+        "date_of_birth": dob.isoformat() if dob else None, "age": age(dob),
+        "gender": row["gender"], "aliases": row["aliases"] or [], "addresses": row["addresses"] or [],
+        "identifiers": row["identifiers"] or [], "flags": row["flags"] or [], "version": row["version"],
+    }
+
+
+def age(dob: dt.date | None, on: dt.date | None = None) -> int | None:
+    if dob is None:
+        return None
+    on = on or clock.today()
+    return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+
+
+async def create_person(actor: Actor, *, given_name: str, family_name: str, date_of_birth: Any = None,
+                        gender: str = "", aliases: list[str] | None = None,
+                        addresses: list[dict] | None = None, identifiers: list[dict] | None = None,
+                        flags: list[str] | None = None) -> dict[str, Any]:
+    errors: list[dict[str, str]] = []
+    given_name, family_name = (given_name or "").strip(), (family_name or "").strip()
+    if not given_name:
+        errors.append({"field": "/given_name", "message": "Enter the person\u2019s first name"})
+    if not family_name:
+        errors.append({"field": "/family_name", "message": "Enter the person\u2019s last name"})
+    if len(given_name) > 100 or len(family_name) > 100:
+        errors.append({"field": "/given_name", "message": "Names must be 100 characters or fewer"})
+    dob = _parse_dob(date_of_birth, errors)
+    if gender and gender not in GENDERS:
+        errors.append({"field": "/gender", "message": "Select the person\u2019s gender from the list"})
+    aliases = [a.strip() for a in _clean_list(aliases, "aliases", errors) if a.strip()]
+    addresses = _clean_list(addresses, "addresses", errors, dict)
+    identifiers = _clean_list(identifiers, "identifiers", errors, dict)
+    flags = _clean_list(flags, "flags", errors)
+    if errors:
+        raise ValidationFailed("There is a problem with the person\u2019s details", errors=errors)
+    now = clock.now()
+    async with transaction():
+        person = Person(given_name=given_name, family_name=family_name, date_of_birth=dob,
+                        gender=gender or "", aliases=aliases, addresses=addresses, identifiers=identifiers,
+                        flags=flags, search_text=_search_text(given_name, family_name, aliases),
+                        created_by_agency=actor.agency_id, created_at=now, updated_at=now)
+        await person.save()
+        await audit.record("person.create", actor, object_type="person", object_id=person.id)
+    return await get_person(actor, person.id, audit_view=False)
+
+
+async def get_person(actor: Actor, person_id: int, *, audit_view: bool = True) -> dict[str, Any]:
+    row = await Person.select().where(Person.id == person_id).output(load_json=True).first()
+    if row is None:
+        raise NotFound("No person with that number exists")
+    if audit_view:
+        async with transaction():
+            await audit.record("person.view", actor, object_type="person", object_id=person_id)
+    return person_dict(row)
+
+
+async def find_persons(actor: Actor, *, name: str = "", date_of_birth: str = "", identifier: str = "",
+                       limit: int = 50) -> list[dict[str, Any]]:
+    """Persons whose names or aliases contain every word of ``name`` (any order), filtered further."""
+    query = Person.select()
+    words = normalise(name).split()
+    for word in words:
+        query = query.where(Person.search_text.like(f"%{word}%"))
+    if date_of_birth:
+        try:
+            query = query.where(Person.date_of_birth == dt.date.fromisoformat(date_of_birth))
+        except ValueError:
+            raise ValidationFailed("Date of birth must be a real date",
+                                   errors=[{"field": "/date_of_birth", "message": "Date of birth must be a real date"}]) from None
+    rows = await query.output(load_json=True).order_by(Person.family_name).order_by(Person.given_name).limit(limit * 4 if identifier else limit)
+    if identifier:
+        needle = normalise(identifier).replace(" ", "")
+        rows = [r for r in rows if any(normalise(str(i.get("value", ""))).replace(" ", "") == needle
+                                       for i in r["identifiers"] or [])][:limit]
+    async with transaction():
+        await audit.record("person.search", actor, detail={"results": len(rows)})
+    return [person_dict(r) for r in rows]
+
+
+async def cases_of_person(person_id: int) -> list[dict[str, Any]]:
+    return await CaseSubject.select(
+        CaseSubject.case.id.as_alias("case_id"), CaseSubject.case.reference.as_alias("reference"),
+        CaseSubject.case.area.as_alias("area"), CaseSubject.case.state.as_alias("state"),
+        CaseSubject.case.owning_agency.as_alias("owning_agency_id"), CaseSubject.role,
+    ).where((CaseSubject.person == person_id) & CaseSubject.removed_at.is_null())
+

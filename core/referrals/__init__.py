@@ -1,0 +1,1 @@
+"""Referrals: rules evaluated on case events, and referrals raised by rules and people."""

@@ -1,0 +1,68 @@
+"""The referral rule engine: which rules a facts document satisfies, and the record of why."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+EVENTS = ("case_created", "form_saved", "case_transitioned", "subject_added")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a referral goes: ``kind`` is area, agency_type or panel; ``name`` its slug."""
+
+    kind: str
+    name: str
+
+
+@dataclass
+class Rule:
+    id: str
+    area: str
+    on: frozenset[str]
+    when: dict[str, Any]
+    target: Target
+    reason: str
+    validator: Draft202012Validator = field(repr=False, default=None)  # type: ignore[assignment]
+
+    @property
+    def qualified_id(self) -> str:
+        return f"{self.area}:{self.id}"
+
+
+@dataclass
+class Count:
+    """A number worked out for the facts: cases within a window, by person or by a form answer."""
+
+    name: str
+    window_days: int
+    area: str
+    role: str | None = None
+    by_form: str | None = None
+    by_field: str | None = None
+
+
+@dataclass(frozen=True)
+class Firing:
+    rule: Rule
+    facts: dict[str, Any]
+
+
+class RuleIndex:
+    """Rules of all loaded areas, indexed by (area, event) so an event only sees its own rules."""
+
+    def __init__(self, rules: list[Rule]):
+        self._by_key: dict[tuple[str, str], list[Rule]] = {}
+        for rule in rules:
+            for event in rule.on:
+                self._by_key.setdefault((rule.area, event), []).append(rule)
+
+    def rules_for(self, area: str, event: str) -> list[Rule]:
+        return self._by_key.get((area, event), [])
+
+    def evaluate(self, area: str, event: str, facts: dict[str, Any]) -> list[Firing]:
+        """Every rule of ``area`` listening to ``event`` whose ``when`` the facts satisfy."""
+        return [Firing(rule, facts) for rule in self._by_key.get((area, event), ())
+                if rule.validator.is_valid(facts)]

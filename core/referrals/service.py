@@ -1,0 +1,168 @@
+"""Evaluate referral rules on case events and record referrals, each with the facts behind it."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from core import clock
+from core.audit import service as audit
+from core.auth.actor import Actor
+from core.cases.tables import Case, CaseEvent, CaseSubject
+from core.context import Context
+from core.errors import ValidationFailed
+from core.persons.service import age
+from core.persons.tables import Person
+from core.referrals.engine import Count, Rule
+from core.referrals.tables import Referral, RuleFiring
+
+TARGET_KINDS = ("area", "agency_type", "agency", "panel")
+
+
+def _answer(data: dict[str, Any], form: str, field: str) -> Any:
+    node: Any = (data or {}).get(form, {})
+    for part in field.strip("/").split("/"):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+async def _count(count: Count, case: dict[str, Any], person_id: int | None) -> int:
+    since = clock.now() - dt.timedelta(days=count.window_days)
+    if count.by_form:
+        value = _answer(case["data"], count.by_form, count.by_field)
+        if value in (None, ""):
+            return 0
+        rows = await Case.select(Case.data).where((Case.area == count.area) & (Case.opened_at >= since)).output(load_json=True)
+        return sum(1 for r in rows if _answer(r["data"], count.by_form, count.by_field) == value)
+    if person_id is None:
+        return 0
+    query = CaseSubject.select(CaseSubject.case).where(
+        (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null()
+        & (CaseSubject.case.area == count.area) & (CaseSubject.case.opened_at >= since))
+    if count.role:
+        query = query.where(CaseSubject.role == count.role)
+    return len({r["case"] for r in await query})
+
+
+async def build_facts(ctx: Context, case: dict[str, Any], event: str) -> list[tuple[dict[str, Any], int | None]]:
+    """One facts document per current subject of the case (or one without a subject)."""
+    area = ctx.area(case["area"])
+    subjects = await CaseSubject.select(
+        CaseSubject.person, CaseSubject.role, CaseSubject.person.date_of_birth.as_alias("dob"),
+        CaseSubject.person.gender.as_alias("gender"), CaseSubject.person.flags.as_alias("flags"),
+    ).where((CaseSubject.case == case["id"]) & CaseSubject.removed_at.is_null()).output(load_json=True)
+    opened = case["opened_at"]
+    base_case = {
+        "reference": case["reference"], "area": case["area"], "state": case["state"],
+        "risk_level": case["risk_level"], "days_open": (clock.now() - opened).days,
+        "forms": {name: answers for name, answers in (case["data"] or {}).items()
+                  if name in area.forms and area.forms[name].in_facts},
+    }
+    out = []
+    for subject in subjects or [None]:
+        facts: dict[str, Any] = {"event": event, "area": case["area"], "case": base_case}
+        person_id = None
+        if subject is not None:
+            person_id = subject["person"]
+            facts["subject"] = {"role": subject["role"], "age": age(subject["dob"]),
+                                "gender": subject["gender"], "flags": subject["flags"] or []}
+        facts["counts"] = {c.name: await _count(c, case, person_id) for c in area.counts}
+        extra = {}
+        for impl in ctx.pm.hook.extra_referral_facts.get_hookimpls():
+            result = impl.function(case=case, subject=facts.get("subject"), event=event)
+            if result:
+                extra[impl.plugin_name] = result
+        if extra:
+            facts["extra"] = extra
+        out.append((facts, person_id))
+    return out
+
+
+async def record_firing(rule: Rule, facts: dict[str, Any], case: dict[str, Any], person_id: int | None,
+                        event: str) -> tuple[dict[str, Any], bool]:
+    """Store why a rule fired; raise a referral, or add to the open one for the same person and target.
+
+    Returns the referral and whether it is new.
+    """
+    now = clock.now()
+    query = Referral.select().where((Referral.status.is_in(["open", "info_requested"]))
+                                    & (Referral.target_kind == rule.target.kind)
+                                    & (Referral.target == rule.target.name))
+    query = query.where(Referral.person == person_id) if person_id else \
+        query.where(Referral.person.is_null() & (Referral.from_case == case["id"]))
+    existing = await query.first()
+    new = existing is None
+    if new:
+        referral = Referral(person=person_id, from_case=case["id"], source_area=case["area"],
+                            target_kind=rule.target.kind, target=rule.target.name, rule_id=rule.qualified_id,
+                            reason=rule.reason, status="open", created_at=now)
+        await referral.save()
+        referral_id = referral.id
+    else:
+        referral_id = existing["id"]
+    await RuleFiring.insert(RuleFiring(referral=referral_id, rule_id=rule.qualified_id, area=rule.area,
+                                       event=event, case=case["id"], person=person_id, facts=facts,
+                                       reason=rule.reason, fired_at=now))
+    await CaseEvent.insert(CaseEvent(
+        case=case["id"], kind="referral", at=now,
+        summary=(f"Referred to {rule.target.name.replace('_', ' ').replace('-', ' ')}: {rule.reason}" if new
+                 else f"Rule {rule.id} fired again; added to the open referral to "
+                      f"{rule.target.name.replace('_', ' ').replace('-', ' ')}"),
+        detail={"referral_id": referral_id, "rule_id": rule.qualified_id, "merged": not new}))
+    await audit.record("referral.rule_fired", None, object_type="referral", object_id=referral_id,
+                       detail={"rule": rule.qualified_id, "case_id": case["id"], "merged": not new})
+    row = await Referral.select().where(Referral.id == referral_id).first()
+    return row, new
+
+
+async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list[dict[str, Any]]:
+    """Evaluate every rule of the case's area for ``event``; return the new referrals.
+
+    Runs inside the caller's transaction, so a failed write leaves no referral behind.
+    """
+    if not ctx.areas.rules.rules_for(case["area"], event):
+        return []
+    new_referrals = []
+    for facts, person_id in await build_facts(ctx, case, event):
+        for firing in ctx.areas.rules.evaluate(case["area"], event, facts):
+            referral, new = await record_firing(firing.rule, facts, case, person_id, event)
+            if new:
+                new_referrals.append(referral)
+    return new_referrals
+
+
+async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target: str, reason: str,
+                         person_id: int | None = None, case: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A referral made by a person (not a rule), e.g. from a case to another area or a panel."""
+    errors = []
+    if target_kind not in TARGET_KINDS:
+        errors.append({"field": "/target_kind", "message": "Select who the referral is for"})
+    elif target_kind == "area" and ctx.areas.get(target) is None:
+        errors.append({"field": "/target", "message": "Select an installed business area"})
+    elif target_kind == "agency_type" and target not in ctx.areas.agency_types:
+        errors.append({"field": "/target", "message": "Select a kind of agency from the list"})
+    elif not target:
+        errors.append({"field": "/target", "message": "Select who the referral is for"})
+    if not (reason or "").strip():
+        errors.append({"field": "/reason", "message": "Enter why you are making the referral"})
+    if person_id is not None and await Person.count().where(Person.id == person_id) == 0:
+        errors.append({"field": "/person_id", "message": "Select a person who exists"})
+    if errors:
+        raise ValidationFailed("There is a problem with the referral", errors=errors)
+    now = clock.now()
+    referral = Referral(person=person_id, from_case=case["id"] if case else None,
+                        source_area=case["area"] if case else "", target_kind=target_kind, target=target,
+                        rule_id=None, reason=reason.strip(), status="open", raised_by=actor.id,
+                        raised_by_agency=actor.agency_id, created_at=now)
+    await referral.save()
+    if case:
+        await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", at=now, actor=actor.id,
+                                         summary=f"Referred to {target.replace('_', ' ').replace('-', ' ')}: {reason.strip()}",
+                                         detail={"referral_id": referral.id}))
+    await audit.record("referral.create", actor, object_type="referral", object_id=referral.id)
+    return await Referral.select().where(Referral.id == referral.id).first()
+
+
+async def firings_of(referral_id: int) -> list[dict[str, Any]]:
+    return await RuleFiring.select().where(RuleFiring.referral == referral_id).order_by(RuleFiring.id).output(load_json=True)

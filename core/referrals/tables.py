@@ -1,0 +1,41 @@
+"""Referrals and the rule firings behind them, kept so anyone can later read why."""
+from piccolo.columns import JSON, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from core.agencies.tables import Agency
+from core.auth.tables import User
+from core.cases.tables import Case
+from core.persons.tables import Person
+
+
+class Referral(Table, tablename="cf_referral"):
+    person = ForeignKey(Person, null=True, default=None)
+    from_case = ForeignKey(Case, null=True, default=None)
+    source_area = Varchar(length=40, default="")
+    #: area, agency_type, agency or panel
+    target_kind = Varchar(length=20)
+    target = Varchar(length=60)
+    rule_id = Varchar(length=100, null=True, default=None)
+    reason = Text()
+    status = Varchar(length=20, default="open", index=True)
+    raised_by = ForeignKey(User, null=True, default=None)
+    raised_by_agency = ForeignKey(Agency, null=True, default=None)
+    created_at = Timestamptz()
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = ForeignKey(User, null=True, default=None)
+    decision_note = Text(default="")
+    resulting_case = ForeignKey(Case, null=True, default=None)
+
+
+class RuleFiring(Table, tablename="cf_rule_firing"):
+    """One time a rule matched: the rule, the event, the facts it saw and the reason it gives."""
+
+    referral = ForeignKey(Referral)
+    rule_id = Varchar(length=100)
+    area = Varchar(length=40)
+    event = Varchar(length=30)
+    case = ForeignKey(Case, null=True, default=None)
+    person = ForeignKey(Person, null=True, default=None)
+    facts = JSON(default={})
+    reason = Text()
+    fired_at = Timestamptz()

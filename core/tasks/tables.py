@@ -1,0 +1,23 @@
+"""Tasks and panel actions: something someone must do on a case, with an owner and a due date."""
+from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from core.agencies.tables import Agency
+from core.auth.tables import User
+from core.cases.tables import Case
+
+
+class Task(Table, tablename="cf_task"):
+    case = ForeignKey(Case, null=True, default=None)
+    title = Varchar(length=200)
+    description = Text(default="")
+    owner_agency = ForeignKey(Agency)
+    assignee = ForeignKey(User, null=True, default=None)
+    due_date = Date(null=True, default=None)
+    status = Varchar(length=20, default="open")
+    source = Varchar(length=20, default="manual")
+    meeting_id = Integer(null=True, default=None)
+    created_by = ForeignKey(User, null=True, default=None)
+    created_at = Timestamptz()
+    completed_at = Timestamptz(null=True, default=None)
+    completed_by = ForeignKey(User, null=True, default=None)

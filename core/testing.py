@@ -1,0 +1,121 @@
+"""Helpers for testing Caseframe and its plugins: a database, a context, users and factories.
+
+Plugin authors use these from their own tests::
+
+    from core.testing import make_context, fresh_database, make_user
+
+See docs/plugin-guide.md.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from core.agencies import service as agencies
+from core.areas import build_registry
+from core.auth.actor import Actor
+from core.context import Context
+from core.db.engine import bind, engine_from_url, is_sqlite, migrate
+from core.db.piccolo_app import TABLES
+from core.persons import service as persons
+from core.plugins import get_plugin_manager
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def make_context(*plugins: Any, builtins: bool = False, entrypoints: bool = False) -> Context:
+    """A context with the given plugin modules/objects registered (and optionally the built-ins)."""
+    pm: pluggy.PluginManager = get_plugin_manager("", builtins=builtins, entrypoints=entrypoints)
+    for plugin in plugins:
+        if not pm.is_registered(plugin):
+            pm.register(plugin)
+    return Context(pm=pm, areas=build_registry(pm))
+
+
+async def fresh_database(url: str | None = None):
+    """Create (or empty) a test database and bind every table to it; return the engine.
+
+    With no URL: ``CASEFRAME_TEST_DATABASE_URL``, else a new SQLite file in a temporary folder.
+    A PostgreSQL database gets a schema of its own for the run.
+    """
+    url = url or os.environ.get("CASEFRAME_TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='caseframe-test-')) / 'test.sqlite'}"
+    engine = engine_from_url(url)
+    if not is_sqlite(engine):
+        import asyncpg
+
+        schema = f"cf_test_{uuid.uuid4().hex[:10]}"
+        con = await asyncpg.connect(engine.config["dsn"], timeout=5)
+        try:
+            await con.execute(f'CREATE SCHEMA "{schema}"')
+        finally:
+            await con.close()
+        engine.config["server_settings"] = {"search_path": schema}
+    await migrate(engine)
+    if not is_sqlite(engine):
+        await engine.start_connection_pool(min_size=1, max_size=8)
+    bind(engine)
+    return engine
+
+
+async def drop_database(engine) -> None:
+    if is_sqlite(engine):
+        Path(engine.path).unlink(missing_ok=True)
+        return
+    await engine.close_connection_pool()
+    import asyncpg
+
+    con = await asyncpg.connect(engine.config["dsn"], timeout=5)
+    try:
+        schema = engine.config["server_settings"]["search_path"]
+        await con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await con.close()
+
+
+async def empty_tables() -> None:
+    """Delete every row, children first, so each test starts from nothing."""
+    for table in reversed(TABLES):
+        await table.delete(force=True)
+
+
+async def make_agency(ctx: Context, slug: str = "test-council", agency_type: str = "district_council",
+                      areas: list[str] | None = None, name: str | None = None) -> dict[str, Any]:
+    """An agency with the given areas enabled (default: every loaded area)."""
+    agency = await agencies.create_agency(ctx, None, slug=slug, name=name or slug.replace("-", " ").title(),
+                                          agency_type=agency_type, contact_email=f"team@{slug}.example")
+    for area in (list(ctx.areas.areas) if areas is None else areas):
+        await agencies.enable_area(ctx, None, agency["id"], area)
+    return agency
+
+
+async def make_user(agency: dict[str, Any], roles: tuple[str, ...] = ("caseworker",),
+                    email: str | None = None, name: str = "Test Worker") -> Actor:
+    """A user of ``agency`` with ``roles``; returns the Actor services take."""
+    email = email or f"{'-'.join(roles)}.{uuid.uuid4().hex[:6]}@{agency['slug']}.example"
+    user = await agencies.create_user(None, email=email, name=name, agency_id=agency["id"], roles=list(roles),
+                                      password=TEST_PASSWORD)
+    return await agencies.actor_for(user["id"])
+
+
+async def make_person(actor: Actor, **fields: Any) -> dict[str, Any]:
+    defaults = {"given_name": "Alex", "family_name": "Testperson", "date_of_birth": "1990-01-01"}
+    return await persons.create_person(actor, **{**defaults, **fields})
+
+
+async def fire(ctx: Context, actor: Actor, area: str, answers: dict[str, Any],
+               subjects: list[tuple[int, str]] | None = None) -> list[dict[str, Any]]:
+    """Open a case and return what the rules did: ``[{"rule", "target", "reason", "facts"}]``."""
+    from core.cases import service as cases
+    from core.referrals.tables import RuleFiring
+
+    case = await cases.open_case(ctx, actor, area, answers, subjects=subjects)
+    rows = await RuleFiring.select(RuleFiring.all_columns(), RuleFiring.referral.target.as_alias("target")).where(
+        RuleFiring.case == case["id"]).output(load_json=True)
+    return [{"rule": r["rule_id"], "target": r["target"], "reason": r["reason"], "facts": r["facts"]} for r in rows]
