@@ -9,6 +9,7 @@ from core.audit import service as audit
 from core.auth.actor import Actor
 from core.cases.tables import Case, CaseEvent, CaseSubject
 from core.context import Context
+from core.db.tx import transaction
 from core.errors import ValidationFailed
 from core.persons.service import age
 from core.persons.tables import Person
@@ -151,16 +152,17 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
     if errors:
         raise ValidationFailed("There is a problem with the referral", errors=errors)
     now = clock.now()
-    referral = Referral(person=person_id, from_case=case["id"] if case else None,
-                        source_area=case["area"] if case else "", target_kind=target_kind, target=target,
-                        rule_id=None, reason=reason.strip(), status="open", raised_by=actor.id,
-                        raised_by_agency=actor.agency_id, created_at=now)
-    await referral.save()
-    if case:
-        await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", at=now, actor=actor.id,
-                                         summary=f"Referred to {target.replace('_', ' ').replace('-', ' ')}: {reason.strip()}",
-                                         detail={"referral_id": referral.id}))
-    await audit.record("referral.create", actor, object_type="referral", object_id=referral.id)
+    async with transaction():
+        referral = Referral(person=person_id, from_case=case["id"] if case else None,
+                            source_area=case["area"] if case else "", target_kind=target_kind, target=target,
+                            rule_id=None, reason=reason.strip(), status="open", raised_by=actor.id,
+                            raised_by_agency=actor.agency_id, created_at=now)
+        await referral.save()
+        if case:
+            await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", at=now, actor=actor.id,
+                                             summary=f"Referred to {target.replace('_', ' ').replace('-', ' ')}: {reason.strip()}",
+                                             detail={"referral_id": referral.id}))
+        await audit.record("referral.create", actor, object_type="referral", object_id=referral.id)
     return await Referral.select().where(Referral.id == referral.id).first()
 
 

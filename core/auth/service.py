@@ -1,0 +1,73 @@
+"""Sign in and out with server-side sessions; only a hash of each session token is stored."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from core import clock
+from core.agencies.service import actor_for
+from core.audit import service as audit
+from core.auth.actor import Actor
+from core.auth.passwords import verify_password
+from core.auth.tables import Session, User
+from core.db.tx import transaction
+from core.errors import ServiceError
+
+IDLE_MINUTES = 30
+ABSOLUTE_HOURS = 12
+
+
+class SignInFailed(ServiceError):
+    status = 401
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def sign_in(email: str, password: str) -> tuple[str, Actor]:
+    """Check the password; return a new session token and the actor. One message for every failure."""
+    email = (email or "").strip().lower()
+    row = await User.select(User.id, User.password_hash, User.active).where(User.email == email).first()
+    ok = verify_password(row["password_hash"] if row else "", password or "")
+    if not row or not ok or not row["active"]:
+        async with transaction():
+            await audit.record("auth.sign_in_failed", None, detail={"email_hash": _hash(email)[:16]})
+        raise SignInFailed("Enter a correct email address and password")
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    async with transaction():
+        await Session.insert(Session(token_hash=_hash(token), user=row["id"], created_at=now, last_seen=now))
+        await User.update({User.last_sign_in: now}).where(User.id == row["id"])
+        actor = await actor_for(row["id"])
+        await audit.record("auth.sign_in", actor)
+    return token, actor
+
+
+async def actor_for_token(token: str | None) -> Actor | None:
+    """The actor of a live session, or None; expired sessions are removed."""
+    if not token or len(token) > 100:
+        return None
+    row = await Session.select().where(Session.token_hash == _hash(token)).first()
+    if row is None:
+        return None
+    now = clock.now()
+    idle = (now - row["last_seen"]).total_seconds() > IDLE_MINUTES * 60
+    old = (now - row["created_at"]).total_seconds() > ABSOLUTE_HOURS * 3600
+    if idle or old:
+        await Session.delete().where(Session.id == row["id"])
+        return None
+    if (now - row["last_seen"]).total_seconds() > 60:
+        await Session.update({Session.last_seen: now}).where(Session.id == row["id"])
+    try:
+        return await actor_for(row["user"])
+    except ServiceError:
+        return None
+
+
+async def sign_out(token: str | None, actor: Actor | None) -> None:
+    if token:
+        async with transaction():
+            await Session.delete().where(Session.token_hash == _hash(token))
+            if actor:
+                await audit.record("auth.sign_out", actor)

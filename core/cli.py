@@ -1,0 +1,183 @@
+"""The ``caseframe`` command: serve the app, migrate, load demo data, list and check areas."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from core.errors import AreaError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one clear line instead of usage plus error
+        self.exit(2, f"caseframe: {message} (see 'caseframe --help')\n")
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"caseframe: {message}", file=sys.stderr)
+    return code
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a number, not {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be between 1 and 65535, not {port}")
+    return port
+
+
+def _workers(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"workers must be a number, not {value!r}") from None
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError("workers must be between 1 and 64")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="caseframe", description="Caseframe: multi-agency case management.")
+    parser.add_argument("--database", metavar="URL",
+                        help="database URL (default: $CASEFRAME_DATABASE_URL or sqlite:///caseframe.sqlite)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    serve = sub.add_parser("serve", help="run the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_port, default=8000)
+    serve.add_argument("--workers", type=_workers, default=1, help="processes (PostgreSQL only for more than 1)")
+    serve.add_argument("--demo", action="store_true", help="load fictional demo data if the database is empty")
+
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND", parser_class=_Parser)
+    db_sub.add_parser("migrate", help="create or upgrade the database tables")
+
+    demo = sub.add_parser("demo", help="demo data")
+    demo_sub = demo.add_subparsers(dest="demo_command", metavar="COMMAND", parser_class=_Parser)
+    demo_sub.add_parser("load", help="load fictional demo data into an empty database")
+
+    areas = sub.add_parser("areas", help="list installed areas, or check area directories")
+    areas_sub = areas.add_subparsers(dest="areas_command", metavar="COMMAND", parser_class=_Parser)
+    check = areas_sub.add_parser("check", help="run every start-up check on area directories")
+    check.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    return parser
+
+
+def _database_url(args) -> str:
+    return args.database or os.environ.get("CASEFRAME_DATABASE_URL") or "sqlite:///caseframe.sqlite"
+
+
+async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
+    from core.context import build_context
+    from core.db.engine import bind, engine_from_url, is_sqlite, migrate
+
+    engine = engine_from_url(url)
+    applied = await migrate(engine)
+    if applied and not quiet:
+        print(f"Database ready: applied {len(applied)} migration(s)")
+    if demo:
+        from core import demo as demo_data
+
+        if not is_sqlite(engine):
+            await engine.start_connection_pool()
+        bind(engine)
+        try:
+            if await demo_data.is_empty():
+                print("Loading demo data...", flush=True)
+                counts = await demo_data.load_demo(build_context(), progress=lambda s: print(f"  {s}", flush=True))
+                print("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+            elif not quiet:
+                print("The database already holds data: demo data not loaded")
+        finally:
+            if not is_sqlite(engine):
+                await engine.close_connection_pool()
+
+
+def _cmd_serve(args) -> int:
+    import uvicorn
+
+    from core.context import build_context
+
+    url = _database_url(args)
+    if args.workers > 1 and url.startswith("sqlite"):
+        return _fail("more than one worker needs PostgreSQL (set CASEFRAME_DATABASE_URL); "
+                     "the embedded SQLite database serves one process", 2)
+    build_context()  # a broken area stops here, with its file and reason
+    asyncio.run(_prepare(url, demo=args.demo))
+    os.environ["CASEFRAME_DATABASE_URL"] = url
+    if args.host in ("127.0.0.1", "localhost", "::1"):
+        # browsers keep Secure cookies off plain http; only a local demo may use them so
+        os.environ.setdefault("CASEFRAME_LOCAL_DEMO", "1")
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Caseframe is running at http://{host}:{args.port}/  (Ctrl+C to stop)", flush=True)
+    if args.demo:
+        from core.demo import DEMO_PASSWORD, DEMO_USERS, demo_email
+
+        a, local, name, _ = DEMO_USERS[0]
+        print(f"Sign in as {demo_email(a, local)} with password {DEMO_PASSWORD} (other demo users: README)")
+    uvicorn.run("core.web.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="warning")
+    return 0
+
+
+def _cmd_areas(args) -> int:
+    from core.areas import build_registry, check_paths
+    from core.plugins import get_plugin_manager
+
+    if args.areas_command == "check":
+        try:
+            pm = get_plugin_manager()
+        except AreaError:
+            pm = None
+        problems = check_paths(args.paths, pm)
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(f"{len(problems)} problem(s) found", file=sys.stderr)
+            return 1
+        print("All areas are valid")
+        return 0
+    registry = build_registry(get_plugin_manager())
+    rows = [(a.slug, a.version, a.title, a.source, str(a.path)) for a in registry]
+    width = max((len(r[0]) for r in rows), default=4)
+    print(f"{'AREA'.ljust(width)}  VERSION  FROM")
+    for slug, version, title, source, path in rows:
+        print(f"{slug.ljust(width)}  {version.ljust(7)}  {source} ({title})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.db.engine import DatabaseURLError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _cmd_serve(args)
+        if args.command == "db" and args.db_command == "migrate":
+            asyncio.run(_prepare(_database_url(args), demo=False))
+            print("Database is up to date")
+            return 0
+        if args.command == "demo" and args.demo_command == "load":
+            asyncio.run(_prepare(_database_url(args), demo=True))
+            return 0
+        if args.command == "areas":
+            return _cmd_areas(args)
+        parser.print_help()
+        return 2
+    except DatabaseURLError as exc:
+        return _fail(str(exc), 2)
+    except AreaError as exc:
+        for problem in exc.problems:
+            print(f"caseframe: {problem}", file=sys.stderr)
+        return _fail("start-up stopped: fix the area(s) above", 1)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

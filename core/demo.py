@@ -1,0 +1,149 @@
+"""Fictional demo data: agencies, users, a panel, and the persons and cases every plugin offers."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from core import clock
+from core.agencies import service as agencies
+from core.agencies.tables import Agency
+from core.auth.actor import Actor
+from core.cases import service as cases
+from core.context import Context
+from core.db.tx import transaction
+from core.panels.tables import Panel
+from core.persons import service as persons
+from core.tasks import service as tasks
+
+DEMO_PASSWORD = "demo-password-2026"
+
+#: slug, name, type, areas enabled (None: all installed areas whose demo cases it owns)
+DEMO_AGENCIES = [
+    ("northshire-police", "Northshire Police", "police"),
+    ("ashdown-council", "Ashdown District Council", "district_council"),
+    ("northshire-county", "Northshire County Council", "county_council"),
+    ("ashdown-homes", "Ashdown Homes", "housing_provider"),
+    ("northshire-mh", "Northshire Community Mental Health Team", "mental_health"),
+    ("northshire-fire", "Northshire Fire and Rescue Service", "fire"),
+    ("northshire-probation", "Northshire Probation Delivery Unit", "probation"),
+    ("harbour-victim-support", "Harbour Victim Support", "victim_service"),
+    ("northshire-youth-housing", "Northshire Youth Housing Trust", "youth_service"),
+]
+
+#: (agency slug, email local part, name, roles)
+DEMO_USERS = [
+    ("ashdown-council", "casey.morgan", "Casey Morgan", ["caseworker"]),
+    ("ashdown-council", "priya.shah", "Priya Shah", ["supervisor", "panel_chair"]),
+    ("ashdown-council", "admin", "Dana Whitfield", ["local_admin"]),
+    ("northshire-police", "sam.okafor", "PC Sam Okafor", ["caseworker"]),
+    ("northshire-police", "lee.hartley", "Sgt Lee Hartley", ["supervisor"]),
+    ("ashdown-homes", "ruth.ellis", "Ruth Ellis", ["caseworker"]),
+    ("northshire-mh", "tom.baker", "Tom Baker", ["caseworker"]),
+    ("harbour-victim-support", "amina.yusuf", "Amina Yusuf", ["caseworker"]),
+    ("northshire-county", "sysadmin", "Jo Sinclair", ["system_admin"]),
+]
+
+
+def demo_email(agency_slug: str, local: str) -> str:
+    return f"{local}@{agency_slug}.example"
+
+
+async def is_empty() -> bool:
+    return await Agency.count() == 0
+
+
+async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
+    """Load the demo into an empty database; returns how many of each thing were made."""
+    contributions = [c for c in ctx.pm.hook.demo_data() if c]
+    agency_ids: dict[str, dict] = {}
+    known_types = ctx.areas.agency_types
+    for slug, name, kind in DEMO_AGENCIES:
+        # a type a plugin adds (e.g. a specialist service) replaces the generic one when present
+        if slug == "northshire-youth-housing" and "youth_homelessness_service" in known_types:
+            kind = "youth_homelessness_service"
+        agency_ids[slug] = await agencies.create_agency(ctx, None, slug=slug, name=name, agency_type=kind,
+                                                        contact_email=f"team@{slug}.example")
+    progress(f"{len(agency_ids)} agencies")
+    owners: dict[str, set[str]] = {}
+    for contribution in contributions:
+        for case in contribution.get("cases", []):
+            owners.setdefault(case["agency"], set()).add(case["area"])
+    for slug, areas in owners.items():
+        for area in sorted(areas):
+            if ctx.areas.get(area):
+                await agencies.enable_area(ctx, None, agency_ids[slug]["id"], area)
+    # partners can open cases in the areas they commonly work
+    for slug in ("ashdown-homes", "northshire-mh", "harbour-victim-support"):
+        for area in sorted(ctx.areas.areas):
+            await agencies.enable_area(ctx, None, agency_ids[slug]["id"], area)
+    actors: dict[str, Actor] = {}
+    for agency_slug, local, name, roles in DEMO_USERS:
+        user = await agencies.create_user(None, email=demo_email(agency_slug, local), name=name,
+                                          agency_id=agency_ids[agency_slug]["id"], roles=roles, password=DEMO_PASSWORD)
+        actor = await agencies.actor_for(user["id"])
+        if "caseworker" in roles and agency_slug not in actors:
+            actors[agency_slug] = actor
+    progress(f"{len(DEMO_USERS)} users")
+    council, police = agency_ids["ashdown-council"], agency_ids["northshire-police"]
+    async with transaction():
+        await Panel.insert(
+            Panel(slug="complex-case-panel", name="Ashdown Complex Case Panel", chair_agency=council["id"],
+                  member_agencies=[a["id"] for a in agency_ids.values()], areas=sorted(ctx.areas.areas),
+                  frequency="monthly", created_at=clock.now()),
+            Panel(slug="licensing-sub-committee", name="Ashdown Licensing Sub-Committee", chair_agency=council["id"],
+                  member_agencies=[council["id"], police["id"]], areas=[], frequency="as needed", created_at=clock.now()),
+        )
+    person_ids: dict[str, int] = {}
+    for contribution in contributions:
+        for p in contribution.get("persons", []):
+            if p["key"] in person_ids:
+                continue
+            creator = actors.get("ashdown-council")
+            fields = {k: v for k, v in p.items() if k != "key"}
+            person_ids[p["key"]] = (await persons.create_person(creator, **fields))["id"]
+    progress(f"{len(person_ids)} persons")
+    all_cases = [c for contribution in contributions for c in contribution.get("cases", [])]
+    # oldest first, so counts over time windows see the history a real partnership would have
+    all_cases.sort(key=lambda c: -c.get("opened_days_ago", 0))
+    made = 0
+    for spec in all_cases:
+        if ctx.areas.get(spec["area"]) is None:
+            continue
+        actor = actors.get(spec["agency"]) or await _agency_actor(spec["agency"], agency_ids)
+        with clock.travel(-spec.get("opened_days_ago", 0)):
+            area = ctx.area(spec["area"])
+            forms = spec.get("forms", {})
+            subjects = [(person_ids[s["person"]], s["role"]) for s in spec.get("subjects", [])]
+            case = await cases.open_case(ctx, actor, spec["area"], forms[area.opening_form], subjects=subjects)
+        steps = [("form", n, a) for n, a in forms.items() if n != area.opening_form]
+        steps += [("transition", t, None) for t in spec.get("transitions", [])]
+        days = spec.get("opened_days_ago", 0)
+        for i, (kind, name, answers) in enumerate(steps):
+            # spread the later work over the life of the case
+            with clock.travel(-days + (i + 1) * max(days, 1) / (len(steps) + 1)):
+                if kind == "form":
+                    await cases.save_form(ctx, actor, case["id"], name, answers, expected_version=None)
+                else:
+                    supervisor = await _supervisor_like(actor, agency_ids[spec["agency"]])
+                    await cases.transition_case(ctx, supervisor, case["id"], name)
+        for note in spec.get("notes", []):
+            await cases.add_note(ctx, actor, case["id"], note)
+        for task in spec.get("tasks", []):
+            due = clock.today().fromordinal(clock.today().toordinal() + task.get("due_in_days", 7))
+            await tasks.add_task(ctx, actor, case["id"], title=task["title"], due_date=due)
+        made += 1
+    progress(f"{made} cases")
+    return {"agencies": len(agency_ids), "users": len(DEMO_USERS), "persons": len(person_ids), "cases": made}
+
+
+async def _agency_actor(slug: str, agency_ids: dict[str, dict]) -> Actor:
+    user = await agencies.create_user(None, email=demo_email(slug, "caseworker"), name="Demo Caseworker",
+                                      agency_id=agency_ids[slug]["id"], roles=["caseworker"], password=DEMO_PASSWORD)
+    return await agencies.actor_for(user["id"])
+
+
+async def _supervisor_like(actor: Actor, agency: dict[str, Any]) -> Actor:
+    # demo workflows move through transitions any caseworking role may make; give the demo
+    # actor every caseworking role so guarded supervisor-only steps can be shown too
+    return Actor(id=actor.id, email=actor.email, name=actor.name, agency_id=actor.agency_id,
+                 agency_name=actor.agency_name, agency_type=actor.agency_type,
+                 roles=frozenset({"caseworker", "supervisor", "panel_chair"}))

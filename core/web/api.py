@@ -1,0 +1,208 @@
+"""The JSON API under /api/v1: areas, persons, cases and their work; thin over the services."""
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import Parameter
+
+from core.auth import service as auth
+from core.cases import service as cases
+from core.context import Context
+from core.errors import ValidationFailed
+from core.persons import service as persons
+from core.referrals import service as referrals
+from core.referrals.tables import Referral
+from core.tasks import service as tasks
+from core.web.auth import current_actor, session_token
+
+
+def _ctx(request: Request) -> Context:
+    return request.app.state.ctx
+
+
+def _body(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationFailed("Send a JSON object", errors=[{"field": "", "message": "Send a JSON object"}])
+    return data
+
+
+def _int(value: Any, field: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(f"{field} must be a whole number",
+                               errors=[{"field": f"/{field}", "message": f"{field.replace('_', ' ').capitalize()} must be a whole number"}])
+    return value
+
+
+class SessionAPI(Controller):
+    path = "/api/v1/session"
+    tags = ["session"]
+
+    @post("/", opt={"public": True}, status_code=201, summary="Sign in and get a session token")
+    async def sign_in(self, request: Request, data: dict[str, Any]) -> Response:
+        body = _body(data)
+        token, actor = await auth.sign_in(str(body.get("email", "")), str(body.get("password", "")))
+        settings = request.app.state.settings
+        response = Response({"token": token, "user": actor.as_dict()}, status_code=201)
+        response.set_cookie(settings.session_cookie, token, httponly=True, samesite="lax",
+                            secure=not settings.local_demo, path="/")
+        return response
+
+    @delete("/", status_code=204, summary="Sign out")
+    async def sign_out(self, request: Request) -> None:
+        await auth.sign_out(session_token(request), current_actor(request))
+
+
+class AreasAPI(Controller):
+    path = "/api/v1/areas"
+    tags = ["areas"]
+
+    @get("/", summary="Installed business areas")
+    async def list_areas(self, request: Request) -> list[dict[str, Any]]:
+        return [a.as_dict() for a in _ctx(request).areas]
+
+    @get("/{slug:str}", summary="One area, with its forms' JSON Schemas")
+    async def get_area(self, request: Request, slug: str) -> dict[str, Any]:
+        return _ctx(request).area(slug).as_dict(with_schemas=True)
+
+
+class PersonsAPI(Controller):
+    path = "/api/v1/persons"
+    tags = ["persons"]
+
+    @get("/", summary="Search persons by name, date of birth or identifier")
+    async def search(self, request: Request, name: str = "", date_of_birth: str = "",
+                     identifier: str = "", limit: int = Parameter(default=50, ge=1, le=200)) -> list[dict[str, Any]]:
+        return await persons.find_persons(current_actor(request), name=name, date_of_birth=date_of_birth,
+                                          identifier=identifier, limit=limit)
+
+    @post("/", status_code=201, summary="Create a person")
+    async def create(self, request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        body = _body(data)
+        allowed = ("given_name", "family_name", "date_of_birth", "gender", "aliases", "addresses",
+                   "identifiers", "flags")
+        return await persons.create_person(current_actor(request), **{k: body.get(k) for k in allowed
+                                                                      if k in body or k.endswith("name")})
+
+    @get("/{person_id:int}", summary="One person and the cases they are on")
+    async def get_person(self, request: Request, person_id: int) -> dict[str, Any]:
+        actor = current_actor(request)
+        person = await persons.get_person(actor, person_id)
+        person["cases"] = [c for c in await persons.cases_of_person(person_id)
+                           if c["owning_agency_id"] == actor.agency_id]
+        return person
+
+
+class CasesAPI(Controller):
+    path = "/api/v1/cases"
+    tags = ["cases"]
+
+    @get("/", summary="Cases of my agency")
+    async def list_cases(self, request: Request, area: str | None = None,
+                         case_state: str | None = Parameter(query="state", default=None),
+                         limit: int = Parameter(default=50, ge=1, le=200),
+                         offset: int = Parameter(default=0, ge=0)) -> dict[str, Any]:
+        items, total = await cases.list_cases(_ctx(request), current_actor(request), area=area, state=case_state,
+                                              limit=limit, offset=offset)
+        return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+    @post("/", status_code=201, summary="Open a case from the area's opening form")
+    async def open_case(self, request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        body = _body(data)
+        subjects = body.get("subjects") or []
+        if not isinstance(subjects, list) or not all(isinstance(s, dict) for s in subjects):
+            raise ValidationFailed("Subjects must be a list", errors=[{"field": "/subjects", "message": "Send subjects as a list of {person_id, role}"}])
+        pairs = [(_int(s.get("person_id"), "person_id"), str(s.get("role", ""))) for s in subjects]
+        return await cases.open_case(_ctx(request), current_actor(request), str(body.get("area", "")),
+                                     body.get("answers"), subjects=pairs)
+
+    @get("/{case_id:int}", summary="A case with its subjects, timeline, tasks and next steps")
+    async def get_case(self, request: Request, case_id: int) -> dict[str, Any]:
+        ctx, actor = _ctx(request), current_actor(request)
+        case = await cases.get_case(ctx, actor, case_id)
+        case["subjects"] = await cases.subjects_of(case_id)
+        case["timeline"] = await cases.timeline(case_id)
+        case["tasks"] = await tasks.tasks_of_case(case_id)
+        area = ctx.areas.get(case["area"])
+        if area is not None:
+            case["transitions"] = [
+                {"name": t.name, "label": t.label, "allowed": refusal is None,
+                 "reason": refusal.reason if refusal else None}
+                for t, refusal in await _available(ctx, actor, case_id, area)]
+        return case
+
+    @put("/{case_id:int}/forms/{form:str}", summary="Save a form's answers (send the version you read)")
+    async def save_form(self, request: Request, case_id: int, form: str, data: dict[str, Any]) -> dict[str, Any]:
+        body = _body(data)
+        return await cases.save_form(_ctx(request), current_actor(request), case_id, form, body.get("answers"),
+                                     expected_version=_int(body.get("version"), "version"))
+
+    @post("/{case_id:int}/transitions", summary="Move the case through a workflow transition")
+    async def transition(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        body = _body(data)
+        return await cases.transition_case(_ctx(request), current_actor(request), case_id,
+                                           str(body.get("transition", "")),
+                                           expected_version=_int(body.get("version"), "version"))
+
+    @post("/{case_id:int}/notes", status_code=201, summary="Add a note")
+    async def add_note(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        return await cases.add_note(_ctx(request), current_actor(request), case_id, str(_body(data).get("text", "")))
+
+    @post("/{case_id:int}/subjects", status_code=201, summary="Add a person to the case with a role")
+    async def add_subject(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        body = _body(data)
+        return await cases.add_subject(_ctx(request), current_actor(request), case_id,
+                                       _int(body.get("person_id"), "person_id") or 0, str(body.get("role", "")))
+
+    @post("/{case_id:int}/tasks", status_code=201, summary="Add a task")
+    async def add_task(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        body = _body(data)
+        return await tasks.add_task(_ctx(request), current_actor(request), case_id, title=str(body.get("title", "")),
+                                    due_date=body.get("due_date"), assignee_id=_int(body.get("assignee_id"), "assignee_id"),
+                                    description=str(body.get("description", "")))
+
+    @get("/{case_id:int}/referrals", summary="Referrals raised from the case, each with why")
+    async def referrals_of(self, request: Request, case_id: int) -> list[dict[str, Any]]:
+        await cases.get_case(_ctx(request), current_actor(request), case_id, audit_view=False)
+        rows = await Referral.select().where(Referral.from_case == case_id).order_by(Referral.id)
+        out = []
+        for r in rows:
+            firings = await referrals.firings_of(r["id"])
+            out.append({"id": r["id"], "target_kind": r["target_kind"], "target": r["target"], "reason": r["reason"],
+                        "rule_id": r["rule_id"], "status": r["status"], "person_id": r["person"],
+                        "created_at": r["created_at"].isoformat(),
+                        "firings": [{"rule_id": f["rule_id"], "event": f["event"], "facts": f["facts"],
+                                     "reason": f["reason"], "fired_at": f["fired_at"].isoformat()} for f in firings]})
+        return out
+
+    @post("/{case_id:int}/referrals", status_code=201, summary="Refer the case to another area, agency type or panel")
+    async def refer(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        ctx, actor = _ctx(request), current_actor(request)
+        body = _body(data)
+        case = await cases.get_case(ctx, actor, case_id, audit_view=False)
+        r = await referrals.raise_referral(ctx, actor, target_kind=str(body.get("target_kind", "")),
+                                           target=str(body.get("target", "")), reason=str(body.get("reason", "")),
+                                           person_id=_int(body.get("person_id"), "person_id"), case=case)
+        return {"id": r["id"], "target_kind": r["target_kind"], "target": r["target"], "reason": r["reason"],
+                "status": r["status"]}
+
+
+class TasksAPI(Controller):
+    path = "/api/v1/tasks"
+    tags = ["tasks"]
+
+    @post("/{task_id:int}/complete", summary="Mark a task done")
+    async def complete(self, request: Request, task_id: int) -> dict[str, Any]:
+        return await tasks.complete_task(_ctx(request), current_actor(request), task_id)
+
+
+async def _available(ctx: Context, actor, case_id: int, area):
+    from core.cases.service import _load
+    row = await _load(case_id)
+    facts = (await referrals.build_facts(ctx, row, "case_transitioned"))[0][0]
+    return area.workflow.available(row["state"], set(actor.roles), facts, set((row["data"] or {}).keys()))
+
+
+API_CONTROLLERS = [SessionAPI, AreasAPI, PersonsAPI, CasesAPI, TasksAPI]
