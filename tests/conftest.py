@@ -9,13 +9,19 @@ from core.testing import drop_database, empty_tables, fresh_database
 
 
 def pytest_report_header(config):
-    url = os.environ.get("CASEFRAME_TEST_DATABASE_URL") or "a temporary SQLite file"
-    return f"caseframe test database: {url}"
+    return f"caseframe test database: {_url() or 'a temporary SQLite file'}"
+
+
+def _url() -> str | None:
+    # tests never touch the named database's own tables: they work in a fresh schema or file
+    return os.environ.get("CASEFRAME_TEST_DATABASE_URL") or os.environ.get("CASEFRAME_DATABASE_URL")
 
 
 @pytest.fixture(scope="session")
 async def database():
-    url = os.environ.get("CASEFRAME_TEST_DATABASE_URL")
+    url = _url()
+    if url and url.startswith("sqlite"):
+        url = None  # a SQLite URL means the embedded default: use a throwaway file, not the real one
     try:
         engine = await fresh_database(url)
     except Exception as exc:

@@ -5,6 +5,7 @@ import contextlib
 import io
 import os
 import sqlite3
+import warnings
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -40,7 +41,10 @@ def engine_from_url(url: str) -> Engine:
     if parsed.scheme in ("postgres", "postgresql"):
         if not parsed.hostname and not parsed.path.strip("/"):
             raise DatabaseURLError(f"the PostgreSQL URL names no host or database: {url!r}")
-        return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
+        with warnings.catch_warnings():
+            # Piccolo probes the server version on creation and warns if it is down; we check ourselves
+            warnings.simplefilter("ignore")
+            return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
     raise DatabaseURLError(f"unsupported database URL {url!r}: use sqlite:///file.sqlite or "
                            "postgresql://user@host:5432/dbname")
 

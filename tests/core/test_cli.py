@@ -1,0 +1,71 @@
+"""The caseframe command, run as a user runs it: clear one-line errors, checks, migrate, list."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOISE = ROOT / "tests/fixtures/areas/noise"
+
+
+def caseframe(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env.pop("CASEFRAME_DATABASE_URL", None) if env is None or "CASEFRAME_DATABASE_URL" not in env else None
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd or ROOT, timeout=120)
+
+
+def test_bad_flag_is_one_clear_line():
+    r = caseframe("serve", "--port", "eighty")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == ["caseframe: argument --port: port must be a number, not 'eighty' "
+                                             "(see 'caseframe --help')"]
+    r = caseframe("frobnicate")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("url, words", [
+    ("mysql://root@localhost/x", "unsupported database URL"),
+    ("sqlite:///no/such/folder/x.sqlite", "folder for the SQLite database does not exist"),
+    ("postgresql://nobody@127.0.0.1:1/none", "cannot connect to the database"),
+])
+def test_bad_database_url_is_one_line_not_a_traceback(url, words):
+    r = caseframe("--database", url, "db", "migrate")
+    assert r.returncode == 2, r.stderr
+    assert words in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_migrate_is_idempotent(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cf.sqlite'}"
+    first = caseframe("--database", url, "db", "migrate")
+    assert first.returncode == 0 and "applied 1 migration" in first.stdout
+    second = caseframe("--database", url, "db", "migrate")
+    assert second.returncode == 0 and "applied" not in second.stdout
+
+
+def test_areas_check_passes_a_good_area_and_reports_a_broken_one(tmp_path):
+    assert caseframe("areas", "check", str(NOISE)).returncode == 0
+    broken = tmp_path / "noise"
+    shutil.copytree(NOISE, broken)
+    toml = (broken / "area.toml").read_text().replace('to = "visited"', 'to = "vanished"')
+    (broken / "area.toml").write_text(toml)
+    r = caseframe("areas", "check", str(broken))
+    assert r.returncode == 1
+    assert f"{broken / 'area.toml'}#/workflow/transitions/0/to: 'vanished' is not a state" in r.stdout
+
+
+def test_areas_check_on_a_missing_path(tmp_path):
+    r = caseframe("areas", "check", str(tmp_path / "nothing"))
+    assert r.returncode == 1 and "is not a directory" in r.stdout
+
+
+def test_broken_plugin_stops_start_up_with_file_and_reason(tmp_path):
+    r = caseframe("areas", env={"CASEFRAME_PLUGINS": "no_such_plugin"})
+    assert r.returncode == 1
+    assert "no plugin called 'no_such_plugin' is installed" in r.stderr and "Traceback" not in r.stderr
