@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     areas_sub = areas.add_subparsers(dest="areas_command", metavar="COMMAND", parser_class=_Parser)
     check = areas_sub.add_parser("check", help="run every start-up check on area directories")
     check.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+
+    scaffold = sub.add_parser("new-area", help="write a working plugin package for a new business area")
+    scaffold.add_argument("slug", metavar="SLUG", help="the area's name, e.g. noise_nuisance")
+    scaffold.add_argument("--path", type=Path, default=Path("."), help="folder to create it in (default: here)")
+
+    docs = sub.add_parser("docs", help="write the generated reference pages in docs/")
+    docs.add_argument("--check", action="store_true", help="fail if docs/ differs from what would be written")
     return parser
 
 
@@ -150,6 +157,22 @@ def _cmd_areas(args) -> int:
     return 0
 
 
+def _cmd_docs(args) -> int:
+    from core import docs
+
+    pages = {"hooks.md": docs.hooks_markdown(), "area-reference.md": docs.area_reference_markdown()}
+    if args.check:
+        stale = [name for name, text in pages.items()
+                 if not (docs.DOCS / name).is_file() or (docs.DOCS / name).read_text(encoding="utf-8") != text]
+        if stale:
+            return _fail(f"docs/{', docs/'.join(stale)} out of date: run 'caseframe docs'")
+        print("Generated docs are up to date")
+        return 0
+    for path in docs.write_all():
+        print(f"Wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from core.db.engine import DatabaseURLError
 
@@ -167,6 +190,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "areas":
             return _cmd_areas(args)
+        if args.command == "new-area":
+            from core.scaffold import ScaffoldError, new_area
+
+            try:
+                root = new_area(args.slug, args.path)
+            except ScaffoldError as exc:
+                return _fail(str(exc), 2)
+            print(f"Created {root}\nNext: cd {root} && pip install -e . && pytest")
+            return 0
+        if args.command == "docs":
+            return _cmd_docs(args)
         parser.print_help()
         return 2
     except DatabaseURLError as exc:

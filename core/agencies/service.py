@@ -73,6 +73,54 @@ async def enable_area(ctx: Context, actor: Actor | None, agency_id: int, area: s
                                detail={"area": area})
 
 
+async def disable_area(ctx: Context, actor: Actor | None, agency_id: int, area: str) -> None:
+    """Stop new work in an area for an agency; its cases stay readable (idempotent)."""
+    async with transaction():
+        if await AgencyArea.exists().where((AgencyArea.agency == agency_id) & (AgencyArea.area == area)):
+            await AgencyArea.delete().where((AgencyArea.agency == agency_id) & (AgencyArea.area == area))
+            await audit.record("admin.area_disable", actor, object_type="agency", object_id=agency_id,
+                               detail={"area": area})
+
+
+async def set_user_active(actor: Actor, user_id: int, active: bool) -> None:
+    """Deactivate (or reactivate) a user of the admin's own agency; their sessions end at once."""
+    from core.auth.tables import Session
+
+    row = await User.select(User.agency).where(User.id == user_id).first()
+    if row is None or row["agency"] != actor.agency_id:
+        raise NotFound("No user with that number exists")
+    if user_id == actor.id and not active:
+        raise ValidationFailed("You cannot deactivate yourself",
+                               errors=[{"field": "/user", "message": "Ask another local admin to deactivate your account"}])
+    async with transaction():
+        await User.update({User.active: active}).where(User.id == user_id)
+        if not active:
+            await Session.delete().where(Session.user == user_id)
+        await audit.record("admin.user_activate" if active else "admin.user_deactivate", actor,
+                           object_type="user", object_id=user_id)
+
+
+async def set_user_roles(actor: Actor, user_id: int, roles: list[str]) -> None:
+    row = await User.select(User.agency).where(User.id == user_id).first()
+    if row is None or row["agency"] != actor.agency_id:
+        raise NotFound("No user with that number exists")
+    assignable = set(ROLES) - {"system_admin"}
+    if not roles or any(r not in assignable for r in roles):
+        raise ValidationFailed("Select at least one role", errors=[{"field": "/roles", "message": "Select at least one role"}])
+    if user_id == actor.id and "local_admin" not in roles:
+        raise ValidationFailed("You cannot remove your own admin role",
+                               errors=[{"field": "/roles", "message": "Ask another local admin to change your roles"}])
+    async with transaction():
+        await User.update({User.roles: sorted(set(roles))}).where(User.id == user_id)
+        await audit.record("admin.user_roles", actor, object_type="user", object_id=user_id,
+                           detail={"roles": sorted(set(roles))})
+
+
+async def agency_users(agency_id: int) -> list[dict[str, Any]]:
+    return await User.select(User.id, User.email, User.name, User.roles, User.active, User.last_sign_in).where(
+        User.agency == agency_id).order_by(User.name).output(load_json=True)
+
+
 async def actor_for(user_id: int) -> Actor:
     row = await User.select(User.id, User.email, User.name, User.roles, User.agency,
                             User.agency.name.as_alias("agency_name"),

@@ -37,7 +37,8 @@ async def sign_in(email: str, password: str) -> tuple[str, Actor]:
     token = secrets.token_urlsafe(32)
     now = clock.now()
     async with transaction():
-        await Session.insert(Session(token_hash=_hash(token), user=row["id"], created_at=now, last_seen=now))
+        await Session.insert(Session(token_hash=_hash(token), csrf_token=secrets.token_urlsafe(32), user=row["id"],
+                                     created_at=now, last_seen=now))
         await User.update({User.last_sign_in: now}).where(User.id == row["id"])
         actor = await actor_for(row["id"])
         await audit.record("auth.sign_in", actor)
@@ -46,6 +47,12 @@ async def sign_in(email: str, password: str) -> tuple[str, Actor]:
 
 async def actor_for_token(token: str | None) -> Actor | None:
     """The actor of a live session, or None; expired sessions are removed."""
+    found = await session_for_token(token)
+    return found[0] if found else None
+
+
+async def session_for_token(token: str | None) -> tuple[Actor, str] | None:
+    """The actor and CSRF token of a live session, or None; expired sessions are removed."""
     if not token or len(token) > 100:
         return None
     row = await Session.select().where(Session.token_hash == _hash(token)).first()
@@ -60,7 +67,7 @@ async def actor_for_token(token: str | None) -> Actor | None:
     if (now - row["last_seen"]).total_seconds() > 60:
         await Session.update({Session.last_seen: now}).where(Session.id == row["id"])
     try:
-        return await actor_for(row["user"])
+        return await actor_for(row["user"]), row["csrf_token"]
     except ServiceError:
         return None
 

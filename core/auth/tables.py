@@ -20,6 +20,8 @@ class Session(Table, tablename="cf_session"):
     """A signed-in browser or API client; only a hash of the token is stored."""
 
     token_hash = Varchar(length=64, unique=True)
+    #: sent back with every form and htmx request; bound to this session
+    csrf_token = Varchar(length=64, default="")
     user = ForeignKey(User)
     created_at = Timestamptz()
     last_seen = Timestamptz()

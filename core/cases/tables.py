@@ -46,3 +46,12 @@ class ReferenceCounter(Table, tablename="cf_reference_counter"):
 
     key = Varchar(length=20, unique=True)
     value = Integer(default=0)
+
+
+class Submission(Table, tablename="cf_submission"):
+    """A form submission's one-time key, so a double-clicked submit creates one record."""
+
+    key = Varchar(length=64, unique=True)
+    user_id = Integer()
+    result_url = Varchar(length=300, default="")
+    created_at = Timestamptz()

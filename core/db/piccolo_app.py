@@ -6,14 +6,14 @@ from piccolo.conf.apps import AppConfig
 from core.agencies.tables import Agency, AgencyArea
 from core.audit.tables import AuditEvent
 from core.auth.tables import Session, User
-from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter
+from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter, Submission
 from core.panels.tables import Meeting, Panel
 from core.persons.tables import Person
 from core.referrals.tables import Referral, RuleFiring
 from core.tasks.tables import Task
 
 TABLES = [Agency, AgencyArea, User, Session, Person, Case, CaseSubject, CaseEvent, ReferenceCounter,
-          Task, Referral, RuleFiring, Panel, Meeting, AuditEvent]
+          Task, Referral, RuleFiring, Panel, Meeting, AuditEvent, Submission]
 
 APP_CONFIG = AppConfig(
     app_name="caseframe",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from difflib import SequenceMatcher
 from typing import Any
 
 from core import clock
@@ -111,27 +112,94 @@ async def get_person(actor: Actor, person_id: int, *, audit_view: bool = True) -
     return person_dict(row)
 
 
+def _trigrams(word: str) -> set[str]:
+    return {word[i:i + 3] for i in range(max(len(word) - 2, 1))}
+
+
+def _word_score(token: str, words: list[str]) -> float:
+    """How well one searched word matches a name: 1 exact, prefix 0.95, close spelling by similarity."""
+    best = 0.0
+    for word in words:
+        if word == token:
+            return 1.0
+        if word.startswith(token) and len(token) >= 2:
+            best = max(best, 0.95)
+        elif len(token) >= 4 and len(word) >= 3:
+            ratio = SequenceMatcher(None, token, word).ratio()
+            if ratio >= 0.75:
+                best = max(best, ratio * 0.9)
+    return best
+
+
+def name_score(query: str, search_text: str) -> float:
+    """0 unless every word of ``query`` matches a word of one name or alias; higher is closer."""
+    tokens = normalise(query).split()
+    if not tokens:
+        return 0.0
+    best = 0.0
+    for name in search_text.split(" | "):
+        words = name.split()
+        scores = [_word_score(t, words) for t in tokens]
+        if all(scores):
+            best = max(best, sum(scores) / len(scores))
+    return best
+
+
 async def find_persons(actor: Actor, *, name: str = "", date_of_birth: str = "", identifier: str = "",
                        limit: int = 50) -> list[dict[str, Any]]:
-    """Persons whose names or aliases contain every word of ``name`` (any order), filtered further."""
+    """Persons matching a name (any order, partial words, aliases, small typos), date of birth, identifier."""
     query = Person.select()
-    words = normalise(name).split()
-    for word in words:
-        query = query.where(Person.search_text.like(f"%{word}%"))
+    tokens = normalise(name).split()
+    if tokens:
+        # candidates share a three-letter run with some searched word; scoring decides
+        grams = set().union(*(_trigrams(t) for t in tokens))
+        condition = None
+        for gram in sorted(grams):
+            clause = Person.search_text.like(f"%{gram}%")
+            condition = clause if condition is None else condition | clause
+        query = query.where(condition)
     if date_of_birth:
         try:
             query = query.where(Person.date_of_birth == dt.date.fromisoformat(date_of_birth))
         except ValueError:
             raise ValidationFailed("Date of birth must be a real date",
                                    errors=[{"field": "/date_of_birth", "message": "Date of birth must be a real date"}]) from None
-    rows = await query.output(load_json=True).order_by(Person.family_name).order_by(Person.given_name).limit(limit * 4 if identifier else limit)
-    if identifier:
-        needle = normalise(identifier).replace(" ", "")
-        rows = [r for r in rows if any(normalise(str(i.get("value", ""))).replace(" ", "") == needle
-                                       for i in r["identifiers"] or [])][:limit]
+    if not (tokens or date_of_birth or identifier.strip()):
+        return []
+    rows = await query.output(load_json=True).limit(5000)
+    scored = []
+    for row in rows:
+        score = name_score(name, row["search_text"]) if tokens else 1.0
+        if not score:
+            continue
+        if identifier.strip():
+            needle = normalise(identifier).replace(" ", "")
+            if not any(normalise(str(i.get("value", ""))).replace(" ", "") == needle for i in row["identifiers"] or []):
+                continue
+        scored.append((score, row))
+    scored.sort(key=lambda pair: (-pair[0], pair[1]["family_name"], pair[1]["given_name"]))
     async with transaction():
-        await audit.record("person.search", actor, detail={"results": len(rows)})
-    return [person_dict(r) for r in rows]
+        await audit.record("person.search", actor, detail={"results": len(scored)})
+    return [dict(person_dict(r), score=round(score, 2)) for score, r in scored[:limit]]
+
+
+async def likely_duplicates(given_name: str, family_name: str, date_of_birth: Any) -> list[dict[str, Any]]:
+    """Existing persons who may be the same person: close name and (when given) the same date of birth."""
+    query = Person.select()
+    try:
+        dob = dt.date.fromisoformat(str(date_of_birth)) if date_of_birth else None
+    except ValueError:
+        dob = None
+    rows = await query.output(load_json=True).where(Person.date_of_birth == dob) if dob else []
+    full = f"{given_name} {family_name}"
+    out = [person_dict(r) for r in rows if name_score(full, r["search_text"]) >= 0.6
+           or name_score(family_name, r["search_text"]) >= 0.9]
+    if not dob:
+        target = normalise(full)
+        candidates = await Person.select().where(Person.search_text.like(f"%{normalise(family_name)}%")).output(
+            load_json=True).limit(200)
+        out = [person_dict(r) for r in candidates if target in r["search_text"].split(" | ")]
+    return out
 
 
 async def cases_of_person(person_id: int) -> list[dict[str, Any]]:

@@ -44,11 +44,8 @@ class SessionAPI(Controller):
     async def sign_in(self, request: Request, data: dict[str, Any]) -> Response:
         body = _body(data)
         token, actor = await auth.sign_in(str(body.get("email", "")), str(body.get("password", "")))
-        settings = request.app.state.settings
-        response = Response({"token": token, "user": actor.as_dict()}, status_code=201)
-        response.set_cookie(settings.session_cookie, token, httponly=True, samesite="lax",
-                            secure=not settings.local_demo, path="/")
-        return response
+        # API clients send the token as a bearer header; no cookie, so no cross-site requests
+        return Response({"token": token, "user": actor.as_dict()}, status_code=201)
 
     @delete("/", status_code=204, summary="Sign out")
     async def sign_out(self, request: Request) -> None:

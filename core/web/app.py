@@ -1,29 +1,108 @@
-"""The Litestar application factory: API, health, errors and start-up checks in one place."""
+"""The Litestar application factory: pages, API, static assets, errors and start-up checks in one place."""
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, get
-from litestar.exceptions import HTTPException
+from litestar import Litestar, Request, Response, get
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import ResponseHeader
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 
 from core import __version__
+from core.agencies.web import AdminPages
+from core.auth.web import SignInPages
+from core.cases.web import AreaPages, CasePages, TaskPages
 from core.context import Context, build_context
 from core.db.engine import bind, engine_from_url, is_sqlite, migrate
 from core.errors import ServiceError
+from core.persons.web import PersonPages
 from core.settings import Settings
+from core.web import problems
 from core.web.api import API_CONTROLLERS
-from core.web.auth import require_user
-from core.web.problems import http_error_handler, internal_error_handler, service_error_handler
+from core.web.auth import is_api, require_user
+from core.web.home import HomePage
+from core.web.pages import html_error, sign_in_redirect
+from core.web.templating import build_environment
 
 log = logging.getLogger("caseframe")
+
+STATIC_DIR = Path(__file__).parent / "static"
+HTML_CONTROLLERS = [SignInPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages]
+SECURITY_HEADERS = [
+    ResponseHeader(name="Content-Security-Policy", value=(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")),
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+    ResponseHeader(name="X-Frame-Options", value="DENY"),
+]
+
+
+def assets_dir() -> Path | None:
+    """Where npm put the front-end packages (./dev installs them into node_modules)."""
+    configured = os.environ.get("CASEFRAME_ASSETS_DIR")
+    candidates = [Path(configured)] if configured else []
+    candidates.append(Path(__file__).resolve().parents[2] / "node_modules")
+    return next((c for c in candidates if (c / "govuk-frontend").is_dir()), None)
 
 
 @get("/health", opt={"public": True}, include_in_schema=False, sync_to_thread=False)
 def health() -> dict[str, Any]:
     return {"status": "ok", "version": __version__}
+
+
+def _static_routers() -> list[Any]:
+    public = {"public": True}
+    routers = [create_static_files_router(path="/static/cf", directories=[STATIC_DIR], opt=public,
+                                          include_in_schema=False, name="static-caseframe")]
+    node = assets_dir()
+    if node is None:
+        log.warning("front-end assets not found: run ./dev run (npm ci) or set CASEFRAME_ASSETS_DIR")
+        return routers
+    for url, folder in (("/static/govuk", node / "govuk-frontend/dist/govuk"),
+                        ("/assets", node / "govuk-frontend/dist/govuk/assets"),
+                        ("/static/moj", node / "@ministryofjustice/frontend/moj"),
+                        ("/static/htmx", node / "htmx.org/dist")):
+        routers.append(create_static_files_router(path=url, directories=[folder], opt=public,
+                                                  include_in_schema=False, name=f"static{url.replace('/', '-')}"))
+    return routers
+
+
+def _error_handler(request: Request, exc: Exception) -> Response:
+    """API callers get problem details; people get a page in the product's style, never a traceback."""
+    if isinstance(exc, ServiceError):
+        if is_api(request):
+            return problems.service_error_handler(request, exc)
+        headings = {404: "Page not found", 403: "You cannot do that", 409: "Someone else changed this",
+                    422: "There is a problem"}
+        return html_error(request, exc.status, headings.get(exc.status, "There is a problem"), exc.message)
+    if isinstance(exc, HTTPException):
+        if is_api(request):
+            return problems.http_error_handler(request, exc)
+        if isinstance(exc, NotAuthorizedException):
+            return sign_in_redirect(request)
+        status = exc.status_code
+        if status == 404:
+            return html_error(request, 404, "Page not found", "There is nothing at this address.")
+        if status == 403:
+            return html_error(request, 403, "You cannot do that", exc.detail or "You are not allowed to do that.")
+        if status == 405:
+            return html_error(request, 405, "Page not found", "This address does not accept that request.")
+        if status < 500:
+            return html_error(request, status, "There is a problem", "The request could not be understood.")
+    problems.internal_error_handler(request, exc)
+    if is_api(request):
+        return problems.problem(500, "Something went wrong. Try again later.")
+    return html_error(request, 500, "Sorry, there is a problem with the service",
+                      "Try again later. Nothing you entered has been saved if you did not see a confirmation.")
 
 
 def create_app(settings: Settings | None = None, ctx: Context | None = None, engine=None) -> Litestar:
@@ -50,7 +129,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
         if owned and not is_sqlite(engine):
             await engine.close_connection_pool()
 
-    handlers: list[Any] = [health, *API_CONTROLLERS]
+    handlers: list[Any] = [health, *API_CONTROLLERS, *HTML_CONTROLLERS, *_static_routers()]
     for extra in ctx.pm.hook.register_routes():
         handlers.extend(extra or [])
 
@@ -59,8 +138,10 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
         guards=[require_user],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        exception_handlers={ServiceError: service_error_handler, HTTPException: http_error_handler,
-                            Exception: internal_error_handler},
+        exception_handlers={Exception: _error_handler},
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment(ctx))),
+        plugins=[HTMXPlugin()],
+        response_headers=SECURITY_HEADERS,
         openapi_config=OpenAPIConfig(title="Caseframe API", version=__version__, path="/schema",
                                      render_plugins=[ScalarRenderPlugin()]),
         debug=settings.debug,

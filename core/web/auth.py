@@ -1,29 +1,53 @@
-"""Deny by default: every route needs a signed-in user unless its handler says ``opt={"public": True}``."""
+"""Deny by default: every route needs a signed-in user unless its handler says ``opt={"public": True}``.
+
+The JSON API authenticates with a bearer token only, so a browser's cookie can never drive it from
+another site; pages use the session cookie, and every unsafe request must carry the session's CSRF
+token (a hidden form field, or the header htmx sends).
+"""
 from __future__ import annotations
 
+from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
 from core.auth import service as auth
 from core.auth.actor import Actor
+from core.web import csrf
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSRF_FAILED = ("This page has expired or the form did not come from Caseframe. Go back, reload the page "
+               "and try again.")
+
+
+def is_api(connection: ASGIConnection) -> bool:
+    return connection.url.path.startswith("/api/")
 
 
 def session_token(connection: ASGIConnection) -> str | None:
-    header = connection.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    settings = connection.app.state.settings
-    return connection.cookies.get(settings.session_cookie)
+    if is_api(connection):
+        header = connection.headers.get("authorization", "")
+        return header[7:].strip() if header.lower().startswith("bearer ") else None
+    return connection.cookies.get(connection.app.state.settings.session_cookie)
 
 
 async def require_user(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    unsafe = connection.scope.get("method", "GET") not in SAFE_METHODS
     if handler.opt.get("public"):
+        if unsafe and not is_api(connection) and isinstance(connection, Request):
+            expected = connection.cookies.get(csrf.PRESESSION_COOKIE)
+            if not csrf.matches(expected, await csrf.submitted_token(connection)):
+                raise PermissionDeniedException(CSRF_FAILED)
         return
-    actor = await auth.actor_for_token(session_token(connection))
-    if actor is None:
+    found = await auth.session_for_token(session_token(connection))
+    if found is None:
         raise NotAuthorizedException("Sign in to continue")
+    actor, token = found
     connection.state.actor = actor
+    connection.state.csrf_token = token
+    if unsafe and not is_api(connection) and isinstance(connection, Request):
+        if not csrf.matches(token, await csrf.submitted_token(connection)):
+            raise PermissionDeniedException(CSRF_FAILED)
 
 
 def current_actor(connection: ASGIConnection) -> Actor:

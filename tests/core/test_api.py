@@ -35,7 +35,9 @@ async def signed_in(client, ctx, roles=("caseworker",), slug="ashdown-test"):
 
 async def test_health_is_public_and_everything_else_needs_sign_in(client):
     assert (await client.get("/health")).json()["status"] == "ok"
-    for path in ("/api/v1/areas", "/api/v1/cases", "/api/v1/persons", "/api/v1/cases/1", "/schema/openapi.json"):
+    schema = await client.get("/schema/openapi.json")
+    assert schema.status_code == 303 and schema.headers["location"].startswith("/sign-in")
+    for path in ("/api/v1/areas", "/api/v1/cases", "/api/v1/persons", "/api/v1/cases/1"):
         r = await client.get(path)
         assert r.status_code == 401, path
         assert r.headers["content-type"].startswith("application/problem+json")

@@ -44,7 +44,7 @@ def test_bad_database_url_is_one_line_not_a_traceback(url, words):
 def test_migrate_is_idempotent(tmp_path):
     url = f"sqlite:///{tmp_path / 'cf.sqlite'}"
     first = caseframe("--database", url, "db", "migrate")
-    assert first.returncode == 0 and "applied 1 migration" in first.stdout
+    assert first.returncode == 0 and "migration(s)" in first.stdout
     second = caseframe("--database", url, "db", "migrate")
     assert second.returncode == 0 and "applied" not in second.stdout
 
@@ -69,3 +69,23 @@ def test_broken_plugin_stops_start_up_with_file_and_reason(tmp_path):
     r = caseframe("areas", env={"CASEFRAME_PLUGINS": "no_such_plugin"})
     assert r.returncode == 1
     assert "no plugin called 'no_such_plugin' is installed" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_new_area_scaffold_passes_its_own_test_at_once(tmp_path):
+    r = caseframe("new-area", "noise_nuisance", "--path", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    root = tmp_path / "caseframe-noise-nuisance"
+    assert caseframe("areas", "check", str(root / "caseframe_noise_nuisance/area")).returncode == 0
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{root}"}
+    env.pop("CASEFRAME_DATABASE_URL", None)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
+                         capture_output=True, text=True, cwd=root, env=env, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+    again = caseframe("new-area", "noise_nuisance", "--path", str(tmp_path))
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_new_area_rejects_a_bad_name(tmp_path):
+    r = caseframe("new-area", "Bad Name!", "--path", str(tmp_path))
+    assert r.returncode == 2 and "is not a valid area name" in r.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,139 @@
+"""Case page throughput: Caseframe's full stack against a bare Litestar + Jinja page, in one run.
+
+The case has 100 timeline events and 5 subjects. Both apps are called in-process through the same
+ASGI client, on the same SQLite file, so the ratio isolates what Caseframe's layers cost (session and
+guard, audit of the view, workflow and rule facts, plugin hooks, navigation).
+
+    python bench/bench_case_page.py [--requests 300] [--check]
+
+Targets (issue: caseworker web app): ratio >= 0.5 of the bare page, p95 < 30 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape  # noqa: E402
+from litestar import Litestar, get  # noqa: E402
+from litestar.response import Response  # noqa: E402
+
+from core.auth import service as auth  # noqa: E402
+from core.cases import service as cases  # noqa: E402
+from core.db.engine import bind, engine_from_url, migrate  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.testing import TEST_PASSWORD, make_agency, make_context, make_person, make_user  # noqa: E402
+from core.web.app import create_app  # noqa: E402
+
+
+async def build_case(ctx, area_slug: str, answers: dict) -> tuple[int, str, str]:
+    agency = await make_agency(ctx, "bench-council")
+    actor = await make_user(agency, ("caseworker", "supervisor"), name="Bench Worker")
+    area = ctx.area(area_slug)
+    roles = list(area.roles)
+    people = [await make_person(actor, given_name=f"Person{i}", family_name="Bench") for i in range(5)]
+    case = await cases.open_case(ctx, actor, area_slug, answers,
+                                 subjects=[(p["id"], roles[i % len(roles)]) for i, p in enumerate(people)])
+    for i in range(100 - len(await cases.timeline(case["id"]))):
+        await cases.add_note(ctx, actor, case["id"], f"Note {i}: visited, spoke to the household, "
+                                                     "agreed next steps and a date to review.")
+    token, _ = await auth.sign_in(actor.email, TEST_PASSWORD)
+    return case["id"], token, actor.email
+
+
+def bare_app(db_path: str, case_id: int) -> Litestar:
+    """The same rows, read with sqlite3 and rendered by Jinja with no Caseframe layer in between."""
+    env = Environment(loader=FileSystemLoader(str(ROOT / "bench/templates")), autoescape=select_autoescape())
+    template = env.get_template("bare_case.html")
+
+    @get("/cases/{case_id:int}", sync_to_thread=False)
+    def show(case_id: int) -> Response:
+        con = sqlite3.connect(db_path)
+        con.row_factory = sqlite3.Row
+        try:
+            case = con.execute("SELECT * FROM cf_case WHERE id = ?", (case_id,)).fetchone()
+            subjects = con.execute("SELECT s.role, p.given_name, p.family_name FROM cf_case_subject s JOIN cf_person p "
+                                   "ON p.id = s.person WHERE s.\"case\" = ? AND s.removed_at IS NULL", (case_id,)).fetchall()
+            events = con.execute("SELECT e.kind, e.summary, e.at, u.name FROM cf_case_event e LEFT JOIN cf_user u "
+                                 "ON u.id = e.actor WHERE e.\"case\" = ? ORDER BY e.id DESC LIMIT 200", (case_id,)).fetchall()
+            tasks = con.execute("SELECT title, due_date, status FROM cf_task WHERE \"case\" = ?", (case_id,)).fetchall()
+        finally:
+            con.close()
+        html = template.render(case=case, subjects=subjects, events=events, tasks=tasks)
+        return Response(html, media_type="text/html")
+
+    return Litestar(route_handlers=[show])
+
+
+async def measure(client: httpx.AsyncClient, url: str, requests: int, headers: dict) -> tuple[float, float]:
+    for _ in range(20):  # warm caches and templates
+        r = await client.get(url, headers=headers)
+        assert r.status_code == 200, (url, r.status_code, r.text[:500])
+    times = []
+    start = time.perf_counter()
+    for _ in range(requests):
+        t0 = time.perf_counter()
+        await client.get(url, headers=headers)
+        times.append(time.perf_counter() - t0)
+    total = time.perf_counter() - start
+    p95 = statistics.quantiles(times, n=20)[18] * 1000
+    return requests / total, p95
+
+
+async def main(requests: int, check: bool) -> int:
+    folder = Path(tempfile.mkdtemp(prefix="caseframe-bench-"))
+    db = folder / "bench.sqlite"
+    engine = engine_from_url(f"sqlite:///{db}")
+    await migrate(engine)
+    bind(engine)
+    ctx = make_context(builtins=True)
+    area = "asb" if ctx.areas.get("asb") else next(iter(ctx.areas.areas))
+    opening = ctx.area(area).opening_form
+    answers = _example_answers(ctx, area, opening)
+    case_id, token, _ = await build_case(ctx, area, answers)
+    app = create_app(Settings(local_demo=True, database_url=f"sqlite:///{db}"), ctx=ctx, engine=engine)
+    cookie = {"cookie": f"caseframe_session={token}"}
+    results = {}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=bare_app(str(db), case_id)),
+                                 base_url="http://bench") as client:
+        results["bare"] = await measure(client, f"/cases/{case_id}", requests, {})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+        results["caseframe"] = await measure(client, f"/cases/{case_id}", requests, cookie)
+    bare_rps, bare_p95 = results["bare"]
+    cf_rps, cf_p95 = results["caseframe"]
+    ratio = cf_rps / bare_rps
+    print(f"case page ({area}, 100 timeline events, 5 subjects), {requests} requests each, in-process")
+    print(f"{'page':<12}{'req/s':>10}{'p95 ms':>10}")
+    print(f"{'bare':<12}{bare_rps:>10.1f}{bare_p95:>10.1f}")
+    print(f"{'caseframe':<12}{cf_rps:>10.1f}{cf_p95:>10.1f}")
+    ok = ratio >= 0.5 and cf_p95 < 30
+    print(f"ratio {ratio:.2f}x of the bare page (target >= 0.5x); p95 {cf_p95:.1f} ms (target < 30 ms): "
+          f"{'PASS' if ok else 'FAIL'}")
+    return 0 if ok or not check else 1
+
+
+def _example_answers(ctx, area: str, form_name: str) -> dict:
+    """A valid answer for the opening form, taken from the plugin's demo data."""
+    for contribution in ctx.pm.hook.demo_data():
+        for case in (contribution or {}).get("cases", []):
+            if case["area"] == area:
+                return case["forms"][form_name]
+    raise SystemExit(f"no demo case for area {area} to take opening answers from")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--check", action="store_true", help="exit non-zero if a target is missed")
+    args = parser.parse_args()
+    sys.exit(asyncio.run(main(args.requests, args.check)))

@@ -1,0 +1,88 @@
+"""Local admin pages: which business areas the agency has enabled, and its users."""
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+from litestar.response import Redirect, Template
+
+from core.agencies import service as agencies
+from core.auth.actor import ROLES
+from core.cases.service import enabled_areas
+from core.errors import ValidationFailed
+from core.web.auth import current_actor
+from core.web.pages import ctx_of, form_data, page, see_other
+
+ASSIGNABLE_ROLES = [r for r in ROLES if r != "system_admin"]
+
+
+def local_admin_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    if not current_actor(connection).has("local_admin"):
+        raise PermissionDeniedException("Only a local admin can manage your agency’s areas and users")
+
+
+class AdminPages(Controller):
+    path = "/admin"
+    include_in_schema = False
+    guards = [local_admin_only]
+
+    @get("/")
+    async def overview(self, request: Request) -> Redirect:
+        return see_other("/admin/areas")
+
+    @get("/areas")
+    async def areas(self, request: Request) -> Template:
+        ctx, actor = ctx_of(request), current_actor(request)
+        enabled = await enabled_areas(actor.agency_id)
+        return await page(request, "admin/areas.html", areas=list(ctx.areas), enabled=enabled, personal=False,
+                          orphaned=sorted(enabled - set(ctx.areas.areas)))
+
+    @post("/areas/{slug:str}")
+    async def toggle_area(self, request: Request, slug: str) -> Redirect:
+        ctx, actor = ctx_of(request), current_actor(request)
+        data = await form_data(request)
+        if data.get("enable") == "yes":
+            await agencies.enable_area(ctx, actor, actor.agency_id, slug)
+        else:
+            await agencies.disable_area(ctx, actor, actor.agency_id, slug)
+        return see_other("/admin/areas")
+
+    @get("/users")
+    async def users(self, request: Request) -> Template:
+        return await self._users_page(request, {}, [])
+
+    async def _users_page(self, request: Request, values: dict, errors: list[dict], status_code: int = 200) -> Template:
+        actor = current_actor(request)
+        return await page(request, "admin/users.html", users=await agencies.agency_users(actor.agency_id),
+                          roles=ASSIGNABLE_ROLES, values=values, errors=errors, personal=False,
+                          error_title=bool(errors), status_code=status_code)
+
+    @post("/users")
+    async def create_user(self, request: Request) -> Template | Redirect:
+        actor = current_actor(request)
+        data = await form_data(request)
+        roles = data.get("roles", [])
+        roles = roles if isinstance(roles, list) else [roles] if roles else []
+        if "system_admin" in roles:
+            roles = []
+        try:
+            await agencies.create_user(actor, email=str(data.get("email", "")), name=str(data.get("name", "")),
+                                       agency_id=actor.agency_id, roles=roles, password=str(data.get("password", "")))
+        except ValidationFailed as exc:
+            values = {k: v for k, v in data.items() if k not in ("password", "csrf_token")}
+            return await self._users_page(request, values, exc.errors, status_code=400)
+        return see_other("/admin/users")
+
+    @post("/users/{user_id:int}/active")
+    async def set_active(self, request: Request, user_id: int) -> Redirect:
+        data = await form_data(request)
+        await agencies.set_user_active(current_actor(request), user_id, data.get("active") == "yes")
+        return see_other("/admin/users")
+
+    @post("/users/{user_id:int}/roles")
+    async def set_roles(self, request: Request, user_id: int) -> Redirect:
+        data = await form_data(request)
+        roles = data.get("roles", [])
+        await agencies.set_user_roles(current_actor(request), user_id, roles if isinstance(roles, list) else [roles])
+        return see_other("/admin/users")

@@ -1,0 +1,55 @@
+"""Sign-in and sign-out pages."""
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+
+from core.auth import service as auth
+from core.web import csrf
+from core.web.auth import current_actor, session_token
+from core.web.pages import NO_STORE, form_data, safe_next
+
+
+class SignInPages(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/sign-in", opt={"public": True})
+    async def sign_in_form(self, request: Request) -> Template:
+        return _sign_in_page(request, next_url=request.query_params.get("next", ""))
+
+    @post("/sign-in", opt={"public": True})
+    async def sign_in(self, request: Request) -> Template | Redirect:
+        data = await form_data(request)
+        email, password = str(data.get("email", "")), str(data.get("password", ""))
+        try:
+            token, _ = await auth.sign_in(email, password)
+        except auth.SignInFailed as exc:
+            return _sign_in_page(request, error=exc.message, email=email, status_code=401,
+                                 next_url=str(data.get("next", "")))
+        settings = request.app.state.settings
+        response = Redirect(path=safe_next(str(data.get("next", ""))), status_code=303, headers=NO_STORE)
+        # a new token at every sign-in: a session id planted before sign-in is never trusted after it
+        response.set_cookie(settings.session_cookie, token, httponly=True, samesite="lax",
+                            secure=not settings.local_demo, path="/")
+        response.delete_cookie(csrf.PRESESSION_COOKIE, path="/")
+        return response
+
+    @post("/sign-out")
+    async def sign_out(self, request: Request) -> Redirect:
+        await auth.sign_out(session_token(request), current_actor(request))
+        response = Redirect(path="/sign-in", status_code=303, headers=NO_STORE)
+        response.delete_cookie(request.app.state.settings.session_cookie, path="/")
+        return response
+
+
+def _sign_in_page(request: Request, *, error: str = "", email: str = "", status_code: int = 200,
+                  next_url: str = "") -> Template:
+    token = request.cookies.get(csrf.PRESESSION_COOKIE) or csrf.new_token()
+    settings = request.app.state.settings
+    response = Template(template_name="auth/sign_in.html", status_code=status_code, headers=NO_STORE,
+                        context={"error": error, "email": email, "presession_token": token,
+                                 "next": safe_next(next_url), "error_title": bool(error), "nav": []})
+    response.set_cookie(csrf.PRESESSION_COOKIE, token, httponly=True, samesite="strict",
+                        secure=not settings.local_demo, path="/")
+    return response

@@ -1,0 +1,326 @@
+"""Case pages: area lists, opening a case from its form, the case page and the work done on it."""
+from __future__ import annotations
+
+import math
+import secrets
+from urllib.parse import urlencode
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+
+from core import clock
+from core.auth.tables import User
+from core.cases import service as cases
+from core.cases.tables import Case
+from core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from core.forms import summary
+from core.forms.parse import parse_form
+from core.forms.render import error_summary, render_form
+from core.persons import service as persons
+from core.referrals import service as referrals
+from core.referrals.tables import Referral
+from core.tasks import service as tasks
+from core.tasks.tables import Task
+from core.web.auth import current_actor
+from core.web.pages import (claim_submission, ctx_of, finish_submission, form_data, is_htmx, page,
+                            release_submission, see_other)
+
+PAGE_SIZE = 25
+SORTS = {"opened": (Case.opened_at, False), "updated": (Case.updated_at, False),
+         "reference": (Case.reference, True), "risk": (Case.risk_level, False)}
+
+
+def _area_or_404(request: Request, slug: str):
+    area = ctx_of(request).areas.get(slug)
+    if area is None:
+        raise NotFoundException()
+    return area
+
+
+async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
+    """Everything the case page shows; also used to re-render parts of it after an htmx change."""
+    ctx, actor = ctx_of(request), current_actor(request)
+    case = await cases.get_case(ctx, actor, case_id)
+    area = ctx.areas.get(case["area"])
+    row = await cases._load(case_id)
+    forms = []
+    transitions = []
+    if area is not None:
+        for name, form in area.forms.items():
+            answers = case["data"].get(name)
+            forms.append({"name": name, "title": form.title, "done": answers is not None,
+                          "rows": summary.rows(form, answers)})
+        facts = (await referrals.build_facts(ctx, row, "case_transitioned"))[0][0]
+        transitions = area.workflow.available(row["state"], set(actor.roles), facts, set(case["data"].keys()))
+    events = await cases.timeline(case_id, limit=200)
+    for event in events:
+        if event["kind"] == "form" and area is not None and event["detail"].get("form") in area.forms:
+            form = area.forms[event["detail"]["form"]]
+            event["changes"] = [summary.change_text(form, c) for c in event["detail"].get("changes", [])][:20]
+    case_tasks = await tasks.tasks_of_case(case_id)
+    users = await User.select(User.id, User.name).where((User.agency == actor.agency_id) & (User.active == True))  # noqa: E712
+    names = {u["id"]: u["name"] for u in users}
+    for t in case_tasks:
+        t["assignee_name"] = names.get(t["assignee_id"], "")
+    refs = await Referral.select().where(Referral.from_case == case_id).order_by(Referral.id, ascending=False)
+    panels = []
+    for result in ctx.pm.hook.case_panels(case=case, user=actor.as_dict()):
+        panels.extend(result or [])
+    return {"case": case, "area": area, "forms": forms, "transitions": transitions, "timeline": events,
+            "tasks": case_tasks, "subjects": await cases.subjects_of(case_id), "users": users,
+            "referrals": refs, "panels": panels, "today": clock.today(),
+            "lead_officer": names.get(case["lead_officer_id"], "")}
+
+
+class AreaPages(Controller):
+    path = "/areas"
+    include_in_schema = False
+
+    @get("/{slug:str}")
+    async def list_cases(self, request: Request, slug: str) -> Template:
+        area = _area_or_404(request, slug)
+        actor = current_actor(request)
+        q = request.query_params
+        where = (Case.area == area.slug) & (Case.owning_agency == actor.agency_id)
+        state = q.get("state", "")
+        if state in area.workflow.states:
+            where &= Case.state == state
+        elif state == "open":
+            where &= Case.closed_at.is_null()
+        risk = q.get("risk", "")
+        if risk in area.risk_levels:
+            where &= Case.risk_level == risk
+        if q.get("owner") == "me":
+            where &= Case.lead_officer == actor.id
+        if q.get("overdue") == "yes":
+            overdue_ids = [t["case"] for t in await Task.select(Task.case).where(
+                (Task.status == "open") & (Task.due_date < clock.today()) & (Task.owner_agency == actor.agency_id))]
+            where &= Case.id.is_in(overdue_ids or [0])
+        sort = q.get("sort", "opened") if q.get("sort") in SORTS else "opened"
+        column, ascending = SORTS[sort]
+        total = await Case.count().where(where)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        try:
+            number = min(max(int(q.get("page", "1")), 1), pages)
+        except ValueError:
+            number = 1
+        rows = await Case.select().where(where).order_by(column, ascending=ascending).order_by(
+            Case.id, ascending=False).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
+        ctx = ctx_of(request)
+        items = [cases.case_dict(ctx, r) for r in rows]
+        for item in items:
+            item["subjects"] = await cases.subjects_of(item["id"])
+        filters = {k: q.get(k, "") for k in ("state", "risk", "owner", "overdue", "sort")}
+        page_base = "?" + urlencode({k: v for k, v in filters.items() if v})
+        enabled = area.slug in await cases.enabled_areas(actor.agency_id)
+        return await page(request, "cases/list.html", area=area, items=items, total=total, page_number=number,
+                          pages=pages, filters=filters, enabled=enabled, page_base=page_base)
+
+    @get("/{slug:str}/new")
+    async def new_case(self, request: Request, slug: str) -> Template:
+        area = _area_or_404(request, slug)
+        person = await _person_param(request)
+        return await _open_form(request, area, {}, [], person)
+
+    @post("/{slug:str}/new")
+    async def open_case(self, request: Request, slug: str) -> Template | Redirect:
+        area = _area_or_404(request, slug)
+        data = await form_data(request)
+        person = await _person_param(request, str(data.get("person_id", "")))
+        key = str(data.get("submission_key", ""))
+        earlier = await claim_submission(request, key)
+        if earlier:
+            return see_other(earlier)
+        answers = parse_form(area.forms[area.opening_form], data)
+        subjects = []
+        role = str(data.get("role", ""))
+        if person is not None:
+            if role not in area.roles:
+                await release_submission(key)
+                errors = [{"field": "/role", "message": f"Select {person['display_name']}’s role on the case"}]
+                return await _open_form(request, area, answers, errors, person, role=role)
+            subjects = [(person["id"], role)]
+        try:
+            case = await cases.open_case(ctx_of(request), current_actor(request), area.slug, answers, subjects=subjects)
+        except ValidationFailed as exc:
+            await release_submission(key)
+            return await _open_form(request, area, answers, exc.errors, person, role=role)
+        except ServiceError:
+            await release_submission(key)
+            raise
+        url = f"/cases/{case['id']}?done=case-opened"
+        await finish_submission(key, url)
+        return see_other(url)
+
+
+async def _person_param(request: Request, value: str | None = None):
+    raw = value if value is not None else request.query_params.get("person", "")
+    if not raw:
+        return None
+    try:
+        return await persons.get_person(current_actor(request), int(raw), audit_view=False)
+    except (ValueError, ServiceError):
+        raise NotFoundException() from None
+
+
+async def _open_form(request: Request, area, answers: dict, errors: list[dict], person, *, role: str = "") -> Template:
+    from core.forms.validation import FieldError
+
+    form = area.forms[area.opening_form]
+    field_errors = [FieldError(e["field"], e["message"]) for e in errors if e["field"] != "/role"]
+    role_error = next((e["message"] for e in errors if e["field"] == "/role"), "")
+    return await page(request, "cases/open.html", area=area, form=form, person=person, role=role,
+                      role_error=role_error, summary=error_summary(field_errors), fields=render_form(form, answers, field_errors),
+                      submission_key=secrets.token_urlsafe(24), error_title=bool(errors),
+                      status_code=400 if errors else 200)
+
+
+class CasePages(Controller):
+    path = "/cases"
+    include_in_schema = False
+
+    @get("/{case_id:int}")
+    async def show(self, request: Request, case_id: int) -> Template:
+        return await page(request, "cases/show.html", **await case_page_context(request, case_id))
+
+    @get("/{case_id:int}/forms/{form_name:str}")
+    async def edit_form(self, request: Request, case_id: int, form_name: str) -> Template:
+        case = await cases.get_case(ctx_of(request), current_actor(request), case_id, audit_view=False)
+        return await _edit_page(request, case, form_name, case["data"].get(form_name) or {}, [], case["version"])
+
+    @post("/{case_id:int}/forms/{form_name:str}")
+    async def save_form(self, request: Request, case_id: int, form_name: str) -> Template | Redirect:
+        ctx, actor = ctx_of(request), current_actor(request)
+        case = await cases.get_case(ctx, actor, case_id, audit_view=False)
+        area = ctx.areas.get(case["area"])
+        if area is None or form_name not in area.forms:
+            raise NotFoundException()
+        data = await form_data(request)
+        answers = parse_form(area.forms[form_name], data)
+        try:
+            version = int(str(data.get("version", "")))
+        except ValueError:
+            version = -1
+        try:
+            await cases.save_form(ctx, actor, case_id, form_name, answers, expected_version=version)
+        except ValidationFailed as exc:
+            return await _edit_page(request, case, form_name, answers, exc.errors, version)
+        except Conflict as exc:
+            return await _edit_page(request, case, form_name, answers, [], version, conflict=exc.message)
+        return see_other(f"/cases/{case_id}?done=form-saved")
+
+    @post("/{case_id:int}/transitions/{name:str}")
+    async def transition(self, request: Request, case_id: int, name: str) -> Template | Redirect:
+        data = await form_data(request)
+        try:
+            version = int(str(data.get("version", "")))
+        except ValueError:
+            version = None
+        try:
+            await cases.transition_case(ctx_of(request), current_actor(request), case_id, name,
+                                        expected_version=version)
+        except (Forbidden, Conflict) as exc:
+            context = await case_page_context(request, case_id)
+            return await page(request, "cases/show.html", refusal=exc.message, error_title=True,
+                              status_code=exc.status, **context)
+        return see_other(f"/cases/{case_id}?done=moved")
+
+    @post("/{case_id:int}/notes")
+    async def add_note(self, request: Request, case_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        error = ""
+        try:
+            await cases.add_note(ctx_of(request), current_actor(request), case_id, str(data.get("text", "")))
+        except ValidationFailed as exc:
+            error = exc.errors[0]["message"] if exc.errors else exc.message
+        return await _after_change(request, case_id, "note-added", "cases/_timeline.html", note_error=error,
+                                   note_text=str(data.get("text", "")) if error else "")
+
+    @post("/{case_id:int}/tasks")
+    async def add_task(self, request: Request, case_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        error = {}
+        assignee = str(data.get("assignee_id", ""))
+        due = _date_from(data, "due")
+        try:
+            await tasks.add_task(ctx_of(request), current_actor(request), case_id, title=str(data.get("title", "")),
+                                 due_date=due or None, assignee_id=int(assignee) if assignee.isdigit() else None)
+        except ValidationFailed as exc:
+            error = {e["field"]: e["message"] for e in exc.errors}
+        return await _after_change(request, case_id, "task-added", "cases/_tasks.html", task_error=error,
+                                   task_values=data if error else {})
+
+    @post("/{case_id:int}/subjects/search")
+    async def find_subject(self, request: Request, case_id: int) -> Template:
+        data = await form_data(request)
+        name = str(data.get("name", "")).strip()
+        results = await persons.find_persons(current_actor(request), name=name) if name else []
+        context = await case_page_context(request, case_id)
+        return await page(request, "cases/add_subject.html", results=results, name=name,
+                          error="" if name else "Enter a name to search for", **context)
+
+    @post("/{case_id:int}/subjects")
+    async def add_subject(self, request: Request, case_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        person_id = str(data.get("person_id", ""))
+        if not person_id.isdigit():
+            raise NotFoundException()
+        await cases.add_subject(ctx_of(request), current_actor(request), case_id, int(person_id),
+                                str(data.get("role", "")))
+        return see_other(f"/cases/{case_id}?done=subject-added")
+
+    @post("/{case_id:int}/subjects/{subject_id:int}/remove")
+    async def remove_subject(self, request: Request, case_id: int, subject_id: int) -> Redirect:
+        await cases.remove_subject(ctx_of(request), current_actor(request), case_id, subject_id)
+        return see_other(f"/cases/{case_id}?done=subject-removed")
+
+
+class TaskPages(Controller):
+    path = "/tasks"
+    include_in_schema = False
+
+    @post("/{task_id:int}/complete")
+    async def complete(self, request: Request, task_id: int) -> Template | Redirect:
+        done = await tasks.complete_task(ctx_of(request), current_actor(request), task_id)
+        if done["case_id"] is None:
+            return see_other("/?done=task-done")
+        return await _after_change(request, done["case_id"], "task-done", "cases/_tasks.html")
+
+
+def _date_from(data: dict, name: str) -> str:
+    parts = [str(data.get(f"{name}-{p}", "")).strip() for p in ("year", "month", "day")]
+    if not any(parts):
+        return ""
+    try:
+        return f"{int(parts[0]):04d}-{int(parts[1]):02d}-{int(parts[2]):02d}"
+    except ValueError:
+        return "not-a-date"
+
+
+async def _after_change(request: Request, case_id: int, done: str, fragment: str, **extra: Any):
+    """htmx gets the changed part of the page back; a plain form post goes back to the case page."""
+    has_error = any(extra.get(k) for k in ("note_error", "task_error"))
+    if is_htmx(request):
+        context = await case_page_context(request, case_id)
+        return await page(request, fragment, **context, **extra, status_code=200)
+    if has_error:
+        context = await case_page_context(request, case_id)
+        return await page(request, "cases/show.html", **context, **extra, error_title=True, status_code=400)
+    return see_other(f"/cases/{case_id}?done={done}")
+
+
+async def _edit_page(request: Request, case: dict, form_name: str, answers: dict, errors: list[dict],
+                     version: int, conflict: str = "") -> Template:
+    from core.forms.validation import FieldError
+
+    area = ctx_of(request).areas.get(case["area"])
+    if area is None or form_name not in area.forms:
+        raise NotFoundException()
+    form = area.forms[form_name]
+    field_errors = [FieldError(e["field"], e["message"]) for e in errors]
+    return await page(request, "cases/form.html", case=case, area=area, form=form, version=version,
+                      summary=error_summary(field_errors), fields=render_form(form, answers, field_errors),
+                      conflict=conflict, error_title=bool(errors or conflict),
+                      status_code=409 if conflict else 400 if errors else 200)

@@ -1,0 +1,86 @@
+"""Posted form fields -> JSON answers for a form, typed by its schema; never fails on odd input."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from core.forms.render import _kind
+from core.forms.validation import Form
+
+
+def _getall(data: Any, name: str) -> list[str]:
+    if hasattr(data, "getall"):
+        values = data.getall(name, [])
+    else:
+        raw = data.get(name)
+        values = raw if isinstance(raw, list) else [] if raw is None else [raw]
+    return [v.strip() for v in values if isinstance(v, str)]
+
+
+def _first(data: Any, name: str) -> str:
+    values = _getall(data, name)
+    return values[0] if values else ""
+
+
+def _number(text: str, kind: str) -> Any:
+    cleaned = text.replace(",", "")
+    try:
+        return int(cleaned) if kind == "integer" else float(cleaned) if "." in cleaned else int(cleaned)
+    except ValueError:
+        return text
+
+
+def _value(sub: dict, data: Any, name: str) -> tuple[bool, Any]:
+    kind = _kind(sub)
+    if kind == "object":
+        out = _object(sub, data, name)
+        return bool(out), out
+    if kind == "group":
+        items = []
+        i = 0
+        item_schema = sub.get("items") or {}
+        keys = list(data.keys()) if hasattr(data, "keys") else []
+        indexes = sorted({int(k[len(name) + 1:].split(".", 1)[0]) for k in keys
+                          if k.startswith(name + ".") and k[len(name) + 1:].split(".", 1)[0].isdigit()})
+        for i in indexes[:500]:
+            item = _object(item_schema, data, f"{name}.{i}")
+            if item:
+                items.append(item)
+        return bool(items), items
+    if kind == "checkboxes":
+        values = [v for v in _getall(data, name) if v]
+        item_type = (sub.get("items") or {}).get("type")
+        if item_type in ("integer", "number"):
+            values = [_number(v, item_type) for v in values]
+        return bool(values), values
+    if kind == "date" or sub.get("format") == "date":
+        parts = [_first(data, f"{name}.{p}") for p in ("year", "month", "day")]
+        if not any(parts):
+            return False, None
+        year, month, day = parts
+        if year.isdigit() and month.isdigit() and day.isdigit():
+            return True, f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
+        return True, f"{year or '?'}-{month or '?'}-{day or '?'}"
+    text = _first(data, name)
+    if text == "":
+        return False, None
+    if sub.get("type") == "boolean" or kind == "yesno":
+        return True, True if text == "yes" else False if text == "no" else text
+    if sub.get("type") in ("integer", "number"):
+        return True, _number(text, sub["type"])
+    return True, text
+
+
+def _object(schema: dict, data: Any, prefix: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, sub in (schema.get("properties") or {}).items():
+        if not isinstance(sub, dict):
+            continue
+        present, value = _value(sub, data, f"{prefix}.{key}")
+        if present:
+            out[key] = value
+    return out
+
+
+def parse_form(form: Form, data: Mapping[str, Any], *, prefix: str = "f") -> dict[str, Any]:
+    """The answers ``data`` (posted fields) gives for ``form``; blank answers are left out."""
+    return _object(form.schema, data, prefix)

@@ -1,0 +1,231 @@
+"""``caseframe new-area``: write a working plugin package for a new business area, with its test."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+SLUG = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+PYPROJECT = '''[build-system]
+requires = ["setuptools>=69"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "caseframe-{dash}"
+version = "0.1.0"
+description = "{title}: a Caseframe business area"
+requires-python = ">=3.11"
+dependencies = ["caseframe"]
+
+[project.entry-points.caseframe]
+{slug} = "caseframe_{slug}"
+
+[tool.setuptools.packages.find]
+include = ["caseframe_{slug}*"]
+
+[tool.setuptools.package-data]
+"*" = ["*.toml", "*.json", "*.html"]
+
+[tool.pytest.ini_options]
+asyncio_mode = "auto"
+asyncio_default_fixture_loop_scope = "session"
+asyncio_default_test_loop_scope = "session"
+'''
+
+INIT = '''"""{title}: a Caseframe business area."""
+from pathlib import Path
+
+from core import hookimpl
+
+
+@hookimpl
+def register_areas():
+    return [Path(__file__).parent / "area"]
+'''
+
+AREA = '''# {title}: see the area format reference in Caseframe's docs/area-reference.md
+slug = "{slug}"
+title = "{title}"
+summary = "Describe the casework this area covers in a sentence or two."
+version = "0.1.0"
+reference_prefix = "{prefix}"
+
+[case]
+opening_form = "report"
+forms = ["report", "review"]
+risk_levels = ["standard", "medium", "high"]
+risk_from = {{ form = "review", field = "/risk_level" }}
+
+[[roles]]
+name = "reporter"
+label = "Reporter"
+
+[[roles]]
+name = "subject"
+label = "Subject"
+
+[workflow]
+initial = "reported"
+
+[[workflow.states]]
+name = "reported"
+label = "Reported"
+
+[[workflow.states]]
+name = "reviewed"
+label = "Reviewed"
+
+[[workflow.states]]
+name = "closed"
+label = "Closed"
+terminal = true
+
+[[workflow.transitions]]
+name = "review"
+label = "Record the review"
+from = ["reported"]
+to = "reviewed"
+guards = [{{ form = "review", message = "Fill in the review before recording it" }}]
+
+[[workflow.transitions]]
+name = "close"
+label = "Close the case"
+from = ["reported", "reviewed"]
+to = "closed"
+
+[[counts]]
+name = "reports_90d"
+window_days = 90
+role = "subject"
+
+[[rules]]
+id = "repeat-subject"
+on = ["case_created"]
+when = {{ required = ["subject"], properties = {{ subject = {{ properties = {{ role = {{ const = "subject" }} }} }}, counts = {{ properties = {{ reports_90d = {{ minimum = 3 }} }} }} }} }}
+then = {{ panel = "complex-case-panel", reason = "Three or more reports about the same person within 90 days" }}
+'''
+
+REPORT = '''{{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "Report",
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["date_reported", "description"],
+  "properties": {{
+    "date_reported": {{"title": "Date reported", "type": "string", "format": "date",
+                      "x-errors": {{"required": "Enter the date it was reported"}}}},
+    "description": {{"title": "What happened", "type": "string", "minLength": 1, "maxLength": 5000,
+                    "x-widget": "textarea", "x-summary": true,
+                    "x-errors": {{"required": "Enter what happened", "minLength": "Enter what happened"}}}}
+  }}
+}}
+'''
+
+REVIEW = '''{{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "Review",
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["risk_level"],
+  "properties": {{
+    "risk_level": {{"title": "Risk", "type": "string", "enum": ["standard", "medium", "high"],
+                   "x-labels": ["Standard", "Medium", "High"], "x-widget": "radios"}},
+    "notes": {{"title": "Review notes", "type": "string", "x-widget": "textarea"}}
+  }}
+}}
+'''
+
+TEST = '''"""Tests for the {title} area: it loads, opens cases, and its rule fires on the third report."""
+import pytest
+
+from core.cases import service as cases
+from core.testing import drop_database, fire, fresh_database, make_agency, make_context, make_person, make_user
+
+import caseframe_{slug}
+
+REPORT = {{"date_reported": "2026-11-01", "description": "Reported at the front desk"}}
+
+
+@pytest.fixture(scope="session")
+async def database():
+    engine = await fresh_database()
+    yield engine
+    await drop_database(engine)
+
+
+@pytest.fixture
+def ctx():
+    return make_context(caseframe_{slug})
+
+
+async def test_area_loads(ctx):
+    assert "{slug}" in ctx.areas.areas
+
+
+async def test_third_report_about_a_person_is_referred(database, ctx):
+    agency = await make_agency(ctx, "test-agency-{dash}")
+    worker = await make_user(agency)
+    person = await make_person(worker)
+    for _ in range(2):
+        assert await fire(ctx, worker, "{slug}", REPORT, [(person["id"], "subject")]) == []
+    fired = await fire(ctx, worker, "{slug}", REPORT, [(person["id"], "subject")])
+    assert [f["rule"] for f in fired] == ["{slug}:repeat-subject"]
+    assert fired[0]["facts"]["counts"]["reports_90d"] == 3
+
+
+async def test_review_guard(database, ctx):
+    agency = await make_agency(ctx, "guard-agency-{dash}")
+    worker = await make_user(agency)
+    case = await cases.open_case(ctx, worker, "{slug}", REPORT)
+    with pytest.raises(Exception, match="Fill in the review"):
+        await cases.transition_case(ctx, worker, case["id"], "review")
+'''
+
+README = '''# {title}
+
+A Caseframe business area. Install it next to Caseframe and restart; a local admin then enables it
+for their agency.
+
+```sh
+pip install -e .
+caseframe areas check caseframe_{slug}/area
+pytest
+```
+
+Edit `caseframe_{slug}/area/area.toml` (workflow, counts, rules) and the forms in
+`caseframe_{slug}/area/forms/`. The reference of every key and hint is in Caseframe's
+`docs/area-reference.md`; the hooks are in `docs/hooks.md`.
+'''
+
+
+class ScaffoldError(ValueError):
+    """The scaffold cannot be written; the message says why."""
+
+
+def new_area(slug: str, parent: Path) -> Path:
+    """Write ``caseframe-<slug>/`` under ``parent``; refuse to overwrite anything."""
+    if not SLUG.match(slug):
+        raise ScaffoldError(f"{slug!r} is not a valid area name: use lower case letters, digits and underscores, "
+                            "starting with a letter (e.g. noise_nuisance)")
+    if not parent.is_dir():
+        raise ScaffoldError(f"{parent} is not a folder")
+    dash = slug.replace("_", "-")
+    root = parent / f"caseframe-{dash}"
+    if root.exists():
+        raise ScaffoldError(f"{root} already exists; nothing was written")
+    title = slug.replace("_", " ").capitalize()
+    letters = re.sub(r"[^A-Z]", "", slug.upper())
+    prefix = (letters[:3] if len(letters) >= 2 else "XX").ljust(2, "X")
+    values = {"slug": slug, "dash": dash, "title": title, "prefix": prefix}
+    package = root / f"caseframe_{slug}"
+    files = {
+        root / "pyproject.toml": PYPROJECT, root / "README.md": README,
+        package / "__init__.py": INIT, package / "area" / "area.toml": AREA,
+        package / "area" / "forms" / "report.schema.json": REPORT,
+        package / "area" / "forms" / "review.schema.json": REVIEW,
+        root / "tests" / f"test_{slug}.py": TEST,
+    }
+    for path, template in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(template.format(**values), encoding="utf-8")
+    return root

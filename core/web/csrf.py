@@ -1,0 +1,31 @@
+"""CSRF tokens bound to the session (or, before sign-in, to a pre-session cookie)."""
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from litestar import Request
+
+PRESESSION_COOKIE = "caseframe_presession"
+FIELD = "csrf_token"
+HEADER = "x-csrf-token"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def submitted_token(request: Request) -> str:
+    header = request.headers.get(HEADER)
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get(FIELD)
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+def matches(expected: str | None, given: str | None) -> bool:
+    return bool(expected) and bool(given) and hmac.compare_digest(expected, given)

@@ -1,0 +1,49 @@
+"""My work: the caseworker's home page."""
+from __future__ import annotations
+
+from litestar import Controller, Request, get
+from litestar.response import Template
+
+from core import clock
+from core.audit.tables import AuditEvent
+from core.cases.service import case_dict
+from core.cases.tables import Case
+from core.referrals.queries import waiting_for
+from core.tasks.service import task_dict
+from core.tasks.tables import Task
+from core.web.auth import current_actor
+from core.web.pages import ctx_of, page
+
+
+class HomePage(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/")
+    async def my_work(self, request: Request) -> Template:
+        ctx, actor = ctx_of(request), current_actor(request)
+        my_cases = await Case.select().where(
+            (Case.lead_officer == actor.id) & Case.closed_at.is_null()
+            & (Case.owning_agency == actor.agency_id)).order_by(Case.updated_at, ascending=False).limit(50).output(load_json=True)
+        tasks = await Task.select(Task.all_columns(), Task.case.reference.as_alias("reference"),
+                                  Task.assignee.name.as_alias("assignee_name")).where(
+            (Task.owner_agency == actor.agency_id) & (Task.status == "open")).order_by(Task.due_date).limit(100)
+        rows = [dict(task_dict(t), reference=t["reference"], assignee_name=t["assignee_name"],
+                     mine=t["assignee"] == actor.id or (t["assignee"] is None and t["created_by"] == actor.id))
+                for t in tasks]
+        mine = [t for t in rows if t["mine"]]
+        team = [t for t in rows if not t["mine"]]
+        viewed_ids: list[int] = []
+        for row in await AuditEvent.select(AuditEvent.object_id).where(
+                (AuditEvent.actor_id == actor.id) & (AuditEvent.action == "case.view")).order_by(
+                AuditEvent.id, ascending=False).limit(50):
+            if row["object_id"] not in viewed_ids:
+                viewed_ids.append(row["object_id"])
+        viewed_rows = {r["id"]: r for r in await Case.select().where(
+            Case.id.is_in(viewed_ids[:5] or [0]) & (Case.owning_agency == actor.agency_id)).output(load_json=True)}
+        recent = [case_dict(ctx, viewed_rows[i]) for i in viewed_ids[:5] if i in viewed_rows]
+        referrals = await waiting_for(actor)
+        today = clock.today()
+        return await page(request, "home.html", cases=[case_dict(ctx, r) for r in my_cases],
+                          my_tasks=mine, team_tasks=team, recent=recent, referrals=referrals, today=today,
+                          overdue=sum(1 for t in mine if t["overdue"]))

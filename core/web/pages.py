@@ -1,0 +1,144 @@
+"""Helpers every HTML page uses: the layout's context, redirects, submissions and error pages."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from litestar import Request, Response
+from litestar.response import Redirect, Template
+
+from core.cases.service import enabled_areas
+from core.context import Context
+from core.web.auth import current_actor
+
+MARKING = "OFFICIAL-SENSITIVE"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def ctx_of(request: Request) -> Context:
+    return request.app.state.ctx
+
+
+async def navigation(request: Request) -> list[dict[str, Any]]:
+    ctx, actor = ctx_of(request), current_actor(request)
+    enabled = await enabled_areas(actor.agency_id)
+    areas = [a for a in ctx.areas if a.slug in enabled]
+    links = [{"href": "/", "label": "My work"}, {"href": "/persons", "label": "Persons"}]
+    links += [{"href": f"/areas/{a.slug}", "label": a.title} for a in areas]
+    for extra in ctx.pm.hook.menu_links(user=actor.as_dict(), areas=[a.as_dict() for a in areas]):
+        links.extend(extra or [])
+    if actor.has("local_admin"):
+        links.append({"href": "/admin", "label": "Admin"})
+    path = request.url.path
+    for link in links:
+        link["current"] = link["href"] == path or (link["href"] != "/" and path.startswith(link["href"] + "/"))
+    return links
+
+
+async def page(request: Request, template: str, *, status_code: int = 200, personal: bool = True,
+               **context: Any) -> Template:
+    """Render a signed-in page; pages with personal data carry the protective marking and no-store."""
+    actor = current_actor(request)
+    base = {"actor": actor, "csrf_token": request.state.csrf_token, "nav": await navigation(request),
+            "marking": MARKING if personal else None, "flash": request.query_params.get("done")}
+    # the flash text is chosen from a fixed list so a crafted link cannot put words on the page
+    base["flash"] = FLASHES.get(base["flash"] or "")
+    return Template(template_name=template, context={**base, **context}, status_code=status_code,
+                    headers=NO_STORE)
+
+
+FLASHES = {
+    "person-created": "Person created",
+    "case-opened": "Case opened",
+    "form-saved": "Answers saved",
+    "moved": "Case updated",
+    "note-added": "Note added",
+    "task-added": "Task added",
+    "task-done": "Task marked as done",
+    "subject-added": "Person added to the case",
+    "subject-removed": "Person removed from the case",
+}
+
+
+def see_other(url: str) -> Redirect:
+    return Redirect(path=url, status_code=303, headers=NO_STORE)
+
+
+def safe_next(url: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if not url:
+        return "/"
+    parsed = urlparse(url)
+    if parsed.scheme or parsed.netloc or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return "/"
+    return url
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+async def form_data(request: Request) -> dict[str, Any]:
+    """Posted form fields; repeated names (checkboxes) become lists."""
+    form = await request.form()
+    out: dict[str, Any] = {}
+    for key in form.keys():
+        values = form.getall(key)
+        values = [v for v in values if isinstance(v, str)]
+        out[key] = values if len(values) > 1 else (values[0] if values else "")
+    return out
+
+
+def html_error(request: Request, status: int, heading: str, detail: str) -> Response:
+    actor = getattr(request.state, "actor", None)
+    context = {"actor": actor, "csrf_token": getattr(request.state, "csrf_token", ""), "nav": [],
+               "status": status, "heading": heading, "detail": detail, "marking": None}
+    return Template(template_name="errors/error.html", context=context, status_code=status, headers=NO_STORE)
+
+
+def sign_in_redirect(request: Request) -> Response:
+    target = "/sign-in"
+    if request.method == "GET" and request.url.path != "/":
+        from urllib.parse import quote
+
+        target += "?next=" + quote(request.url.path)
+    if is_htmx(request):
+        return Response(content="", status_code=401, headers={"HX-Redirect": target})
+    return Redirect(path=target, status_code=303)
+
+
+
+async def claim_submission(request: Request, key: str) -> str | None:
+    """Claim a form's one-time key. Returns None the first time; a repeat returns where the first went."""
+    import re
+
+    from core import clock
+    from core.cases.tables import Submission
+    from core.db.tx import transaction
+
+    actor = current_actor(request)
+    if not key or not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key):
+        return None
+    async with transaction():
+        existing = await Submission.select().where(Submission.key == key).first()
+        if existing is None:
+            await Submission.insert(Submission(key=key, user_id=actor.id, created_at=clock.now()))
+            return None
+    if existing["user_id"] != actor.id:
+        return None
+    return existing["result_url"] or request.url.path
+
+
+async def finish_submission(key: str, url: str) -> None:
+    from core.cases.tables import Submission
+
+    if key:
+        await Submission.update({Submission.result_url: url}).where(Submission.key == key)
+
+
+async def release_submission(key: str) -> None:
+    """A submission that failed validation may be sent again with corrections."""
+    from core.cases.tables import Submission
+
+    if key:
+        await Submission.delete().where(Submission.key == key)

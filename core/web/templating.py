@@ -1,0 +1,45 @@
+"""Jinja templates: plugins' template directories first (to override or extend), then the core's."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from core.context import Context
+
+CORE_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _date(value: Any, fmt: str = "%-d %B %Y") -> str:
+    """GOV.UK date style: 4 June 2026."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.strftime(fmt)
+
+
+def _datetime(value: Any) -> str:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.strftime("%-d %B %Y at %-I:%M%p").replace("AM", "am").replace("PM", "pm") if value else ""
+
+
+def build_environment(ctx: Context) -> Environment:
+    dirs: list[Path] = []
+    for result in ctx.pm.hook.template_directories():
+        dirs.extend(Path(d) for d in result or [])
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader([str(d) for d in dirs]), FileSystemLoader(str(CORE_TEMPLATES))]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["govuk_date"] = _date
+    env.filters["govuk_datetime"] = _datetime
+    env.filters["humanise"] = lambda s: str(s or "").replace("_", " ").replace("-", " ")
+    return env

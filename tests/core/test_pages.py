@@ -1,0 +1,179 @@
+"""The caseworker's pages over HTTP: sign-in, CSRF, persons, opening and working a case, errors."""
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from core.cases.tables import Case
+from core.persons.tables import Person
+from core.settings import Settings
+from core.testing import TEST_PASSWORD, make_agency, make_context, make_user
+from core.web.app import create_app
+from tests.fixtures.areas import noise_plugin
+
+REPORT_FIELDS = {"f.date_of_incident.day": "1", "f.date_of_incident.month": "11", "f.date_of_incident.year": "2026",
+                 "f.street": "Kestrel Way", "f.kind": "music"}
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def ctx():
+    return make_context(noise_plugin)
+
+
+@pytest.fixture
+async def browser(db, ctx):
+    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as c:
+        yield c
+
+
+async def sign_in(browser, ctx, roles=("caseworker",), slug="ashdown-test"):
+    agency = await make_agency(ctx, slug)
+    actor = await make_user(agency, roles, name="Casey Morgan")
+    page = await browser.get("/sign-in")
+    r = await browser.post("/sign-in", data={"email": actor.email, "password": TEST_PASSWORD,
+                                             "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 303, r.text
+    home = await browser.get("/")
+    return actor, csrf_of(home.text)
+
+
+async def test_pages_redirect_to_sign_in_and_static_is_public(browser):
+    r = await browser.get("/persons")
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=/persons"
+    assert (await browser.get("/static/cf/caseframe.css")).status_code == 200
+    assert (await browser.get("/sign-in")).status_code == 200
+
+
+async def test_sign_in_needs_the_page_token_and_a_right_password(browser, ctx):
+    agency = await make_agency(ctx, "a-council")
+    actor = await make_user(agency)
+    forged = await browser.post("/sign-in", data={"email": actor.email, "password": TEST_PASSWORD})
+    assert forged.status_code == 403 and "Sorry" not in forged.text
+    page = await browser.get("/sign-in")
+    wrong = await browser.post("/sign-in", data={"email": actor.email, "password": "nope",
+                                                 "csrf_token": csrf_of(page.text)})
+    assert wrong.status_code == 401 and "Enter a correct email address and password" in wrong.text
+    assert "govuk-error-summary" in wrong.text
+
+
+async def test_home_shows_user_agency_nav_and_marking(browser, ctx):
+    await sign_in(browser, ctx)
+    home = await browser.get("/")
+    assert home.status_code == 200
+    assert "Casey Morgan" in home.text and "Ashdown Test" in home.text
+    assert 'href="/areas/noise"' in home.text and "Noise nuisance" in home.text
+    assert "OFFICIAL-SENSITIVE" in home.text
+    assert home.headers["cache-control"] == "no-store"
+    assert "script-src 'self'" in home.headers["content-security-policy"]
+
+
+async def test_post_without_csrf_token_is_refused_and_changes_nothing(browser, ctx):
+    await sign_in(browser, ctx)
+    r = await browser.post("/persons/new", data={"given_name": "Eve", "family_name": "Forged"})
+    assert r.status_code == 403 and "expired" in r.text
+    assert await Person.count() == 0
+
+
+async def test_person_search_create_and_duplicate_warning(browser, ctx):
+    _, token = await sign_in(browser, ctx)
+    data = {"csrf_token": token, "given_name": "Jordan", "family_name": "Reilly", "dob-day": "14",
+            "dob-month": "3", "dob-year": "1998", "aliases": "JJ Reilly"}
+    r = await browser.post("/persons/new", data=data)
+    assert r.status_code == 303
+    person_url = r.headers["location"].split("?")[0]
+    again = await browser.post("/persons/new", data=data)
+    assert again.status_code == 200 and "may already have a record" in again.text
+    assert await Person.count() == 1
+    forced = await browser.post("/persons/new", data={**data, "confirm_new": "yes"})
+    assert forced.status_code == 303 and await Person.count() == 2
+    found = await browser.post("/persons/search", data={"csrf_token": token, "name": "Jordon Reily"})
+    assert "2 people found" in found.text and person_url in found.text
+    by_alias = await browser.post("/persons/search", data={"csrf_token": token, "name": "jj"})
+    assert "Jordan Reilly" in by_alias.text
+    empty = await browser.post("/persons/search", data={"csrf_token": token})
+    assert empty.status_code == 400 and "Enter a name, a date of birth or an identifier" in empty.text
+
+
+async def test_open_case_with_errors_then_fixed_then_work_it(browser, ctx):
+    _, token = await sign_in(browser, ctx)
+    form = await browser.get("/areas/noise/new")
+    assert "Noise report" in form.text and 'name="f.street"' in form.text
+    key = re.search(r'name="submission_key" value="([^"]+)"', form.text).group(1)
+    bad = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key,
+                                                       "f.street": "Kestrel Way"})
+    assert bad.status_code == 400
+    assert "Enter the date of the incident" in bad.text and 'value="Kestrel Way"' in bad.text
+    ok = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    assert ok.status_code == 303
+    again = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    assert again.headers["location"] == ok.headers["location"]
+    assert await Case.count() == 1  # a double-clicked submit makes one case
+    case_url = ok.headers["location"].split("?")[0]
+    page = await browser.get(case_url)
+    assert "Case opened" in (await browser.get(ok.headers["location"])).text
+    assert "Record the visit" in page.text and "Fill in the visit form before recording the visit" in page.text
+    note = await browser.post(f"{case_url}/notes", data={"text": "<script>alert(1)</script> called"},
+                              headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert note.status_code == 200 and 'id="timeline-section"' in note.text
+    assert "<script>alert(1)</script>" not in note.text and "&lt;script&gt;" in note.text
+    task = await browser.post(f"{case_url}/tasks", data={"csrf_token": token, "title": "Visit complainant"})
+    assert task.status_code == 303
+    refused = await browser.post(f"{case_url}/transitions/record_visit", data={"csrf_token": token})
+    assert refused.status_code == 403 and "Fill in the visit form" in refused.text
+
+
+async def test_stale_form_save_is_refused_with_a_link_to_the_change(browser, ctx):
+    _, token = await sign_in(browser, ctx)
+    key = re.search(r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text).group(1)
+    r = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    case_url = r.headers["location"].split("?")[0]
+    edit = await browser.get(f"{case_url}/forms/visit")
+    version = re.search(r'name="version" value="(\d+)"', edit.text).group(1)
+    first = await browser.post(f"{case_url}/forms/visit", data={"csrf_token": token, "version": version,
+                                                                "f.risk_level": "high"})
+    assert first.status_code == 303
+    second = await browser.post(f"{case_url}/forms/visit", data={"csrf_token": token, "version": version,
+                                                                 "f.risk_level": "standard"})
+    assert second.status_code == 409 and "Someone else changed this case" in second.text
+    assert f'href="{case_url}#timeline"' in second.text
+    case = await Case.select(Case.risk_level).first()
+    assert case["risk_level"] == "high"
+
+
+async def test_error_pages_are_styled_and_hide_details(browser, ctx):
+    await sign_in(browser, ctx)
+    for path in ("/cases/9999", "/no/such/page", "/areas/unknown"):
+        r = await browser.get(path)
+        assert r.status_code == 404 and "Page not found" in r.text and "Traceback" not in r.text
+    other_agency_case = await browser.get("/cases/abc")
+    assert other_agency_case.status_code in (400, 404)
+
+
+async def test_other_agencies_cases_are_not_found(browser, ctx):
+    _, token = await sign_in(browser, ctx)
+    key = re.search(r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text).group(1)
+    r = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    case_url = r.headers["location"].split("?")[0]
+    await browser.post("/sign-out", data={"csrf_token": token})
+    await sign_in(browser, ctx, slug="elsewhere")
+    assert (await browser.get(case_url)).status_code == 404
+
+
+async def test_area_list_filters_sorts_and_counts(browser, ctx):
+    _, token = await sign_in(browser, ctx)
+    for _ in range(3):
+        key = re.search(r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text).group(1)
+        await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    listing = await browser.get("/areas/noise", params={"state": "open", "sort": "reference"})
+    assert "3 cases" in listing.text
+    assert "0 cases" in (await browser.get("/areas/noise", params={"state": "closed"})).text
+    assert (await browser.get("/areas/noise", params={"page": "x", "sort": "nonsense"})).status_code == 200
