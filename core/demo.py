@@ -16,7 +16,7 @@ from core.tasks import service as tasks
 
 DEMO_PASSWORD = "demo-password-2026"
 
-#: slug, name, type, areas enabled (None: all installed areas whose demo cases it owns)
+#: slug, name, type of the demo agencies (plugins may add more through demo_data's "agencies")
 DEMO_AGENCIES = [
     ("northshire-police", "Northshire Police", "police"),
     ("ashdown-council", "Ashdown District Council", "district_council"),
@@ -55,11 +55,12 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
     """Load the demo into an empty database; returns how many of each thing were made."""
     contributions = [c for c in ctx.pm.hook.demo_data() if c]
     agency_ids: dict[str, dict] = {}
-    known_types = ctx.areas.agency_types
-    for slug, name, kind in DEMO_AGENCIES:
-        # a type a plugin adds (e.g. a specialist service) replaces the generic one when present
-        if slug == "northshire-youth-housing" and "youth_homelessness_service" in known_types:
-            kind = "youth_homelessness_service"
+    # a plugin may add demo agencies, or give a core one a more specific type it declares
+    wanted = {slug: (name, kind) for slug, name, kind in DEMO_AGENCIES}
+    for contribution in contributions:
+        for agency in contribution.get("agencies", []):
+            wanted[agency["slug"]] = (agency["name"], agency["agency_type"])
+    for slug, (name, kind) in wanted.items():
         agency_ids[slug] = await agencies.create_agency(ctx, None, slug=slug, name=name, agency_type=kind,
                                                         contact_email=f"team@{slug}.example")
     progress(f"{len(agency_ids)} agencies")

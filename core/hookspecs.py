@@ -44,10 +44,11 @@ def agency_types() -> list[dict[str, str]]:
 def demo_data() -> dict[str, list[dict[str, Any]]]:
     """Return fictional demo persons and cases for ``caseframe demo load``.
 
-    Called only when demo data is loaded. Return ``{"persons": [...], "cases": [...]}``; person
-    ``key`` values are shared by all plugins so one person can appear in several areas. See
-    docs/plugin-guide.md for the fields. Cases are created through the normal services, so
-    their referral rules fire as they would in real use.
+    Called only when demo data is loaded. Return ``{"persons": [...], "cases": [...]}`` and
+    optionally ``"agencies": [{"slug", "name", "agency_type"}]`` (a slug the core already uses
+    takes the plugin's name and type). Person ``key`` values are shared by all plugins so one person
+    can appear in several areas. Cases are created through the normal services, oldest first, so
+    their referral rules fire as they would in real use; see docs/plugin-guide.md for the fields.
     """
 
 

@@ -18,6 +18,8 @@ def display(schema: dict[str, Any] | None, value: Any) -> str:
         items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
         if items.get("type") == "object" or any(isinstance(v, dict) for v in value):
             return f"{len(value)} item{'s' if len(value) != 1 else ''}"
+        if "x-labels" in schema and "x-labels" not in items:
+            items = {**items, "x-labels": schema["x-labels"]}
         return ", ".join(display(items, v) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{(schema.get('properties', {}).get(k) or {}).get('title', k)}: "
