@@ -61,8 +61,12 @@ def _cross_check(areas: list[Area], agency_types: dict[str, str], known_areas: s
     return problems
 
 
-def collect_agency_types(pm: pluggy.PluginManager | None) -> dict[str, str]:
+def collect_agency_types(pm: pluggy.PluginManager | None, areas: list[Area] = ()) -> dict[str, str]:
+    """The core's kinds of agency, those areas declare, and those plugins add by hook."""
     types = dict(CORE_AGENCY_TYPES)
+    for area in areas:
+        for name, label in area.agency_types.items():
+            types.setdefault(name, label)
     if pm is not None:
         for result in pm.hook.agency_types():
             for entry in result or []:
@@ -85,7 +89,7 @@ def build_registry(pm: pluggy.PluginManager) -> AreaRegistry:
                 areas.append(load_area(Path(directory), source=impl.plugin_name))
             except AreaError as exc:
                 problems.extend(exc.problems)
-    types = collect_agency_types(pm)
+    types = collect_agency_types(pm, areas)
     problems.extend(_cross_check(areas, types, {a.slug for a in areas}))
     if problems:
         raise AreaError(problems)
@@ -115,10 +119,12 @@ def check_paths(paths: list[Path], pm: pluggy.PluginManager | None = None) -> li
         except AreaError as exc:
             problems.extend(exc.problems)
     known = {a.slug for a in areas}
+    installed: list[Area] = []
     if pm is not None:
         try:
-            known |= set(build_registry(pm).areas)
+            installed = list(build_registry(pm))
         except AreaError:
             pass
-    problems.extend(_cross_check(areas, collect_agency_types(pm), known))
+    known |= {a.slug for a in installed}
+    problems.extend(_cross_check(areas, collect_agency_types(pm, [*areas, *installed]), known))
     return problems
