@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import logging
+
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +32,7 @@ from litestar.response import Response  # noqa: E402
 
 from core.auth import service as auth  # noqa: E402
 from core.cases import service as cases  # noqa: E402
-from core.db.engine import bind, engine_from_url, migrate  # noqa: E402
+from core.db.engine import bind, close, engine_from_url, migrate  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.testing import TEST_PASSWORD, make_agency, make_context, make_person, make_user  # noqa: E402
 from core.web.app import create_app  # noqa: E402
@@ -52,35 +54,39 @@ async def build_case(ctx, area_slug: str, answers: dict) -> tuple[int, str, str]
 
 
 def bare_app(db_path: str, ctx, actor_row: dict) -> Litestar:
-    """The same rows, read with sqlite3 and rendered with the same template by plain Jinja.
+    """The same rows, read with the same driver and rendered with the same template by plain Jinja.
 
-    No session lookup, guard, audit write, workflow or rule facts, plugin hooks or Piccolo: what is
-    left is the least any server must do to show this page.
+    An async handler keeping one aiosqlite connection open, as any async web app would. No session
+    lookup, guard, audit write, workflow, plugin hooks or ORM: what is left is the least any async
+    server must do to show this page.
     """
+    import aiosqlite
+
     from core.forms import summary
     from core.web.templating import build_environment
 
     template = build_environment(ctx).get_template("cases/show.html")
+    state: dict = {}
 
-    @get("/cases/{case_id:int}", sync_to_thread=False)
-    def show(case_id: int) -> Response:
-        con = sqlite3.connect(db_path)
-        con.row_factory = sqlite3.Row
-        try:
-            case = dict(con.execute("SELECT * FROM cf_case WHERE id = ?", (case_id,)).fetchone())
-            subjects = [dict(r) for r in con.execute(
-                "SELECT s.id, s.person AS person_id, s.role, p.given_name || ' ' || p.family_name AS name, "
-                "p.date_of_birth FROM cf_case_subject s JOIN cf_person p ON p.id = s.person "
-                "WHERE s.\"case\" = ? AND s.removed_at IS NULL", (case_id,))]
-            events = [dict(r) for r in con.execute(
-                "SELECT e.kind, e.summary, e.at, u.name AS actor_name FROM cf_case_event e LEFT JOIN cf_user u "
-                "ON u.id = e.actor WHERE e.\"case\" = ? ORDER BY e.id DESC LIMIT 200", (case_id,))]
-            tasks = [dict(r) for r in con.execute(
-                "SELECT id, title, due_date, status FROM cf_task WHERE \"case\" = ?", (case_id,))]
-            users = [dict(r) for r in con.execute("SELECT id, name FROM cf_user WHERE agency = ?",
-                                                  (case["owning_agency"],))]
-        finally:
-            con.close()
+    async def rows(sql: str, args: tuple) -> list[dict]:
+        if "con" not in state:
+            state["con"] = await aiosqlite.connect(db_path)
+            state["con"].row_factory = sqlite3.Row
+        async with state["con"].execute(sql, args) as cursor:
+            return [dict(r) for r in await cursor.fetchall()]
+
+    @get("/cases/{case_id:int}")
+    async def show(case_id: int) -> Response:
+        case = (await rows("SELECT * FROM cf_case WHERE id = ?", (case_id,)))[0]
+        subjects = await rows(
+            "SELECT s.id, s.person AS person_id, s.role, p.given_name || ' ' || p.family_name AS name, "
+            "p.date_of_birth FROM cf_case_subject s JOIN cf_person p ON p.id = s.person "
+            "WHERE s.\"case\" = ? AND s.removed_at IS NULL", (case_id,))
+        events = await rows(
+            "SELECT e.kind, e.summary, e.at, u.name AS actor_name FROM cf_case_event e LEFT JOIN cf_user u "
+            "ON u.id = e.actor WHERE e.\"case\" = ? ORDER BY e.id DESC LIMIT 200", (case_id,))
+        tasks = await rows("SELECT id, title, due_date, status FROM cf_task WHERE \"case\" = ?", (case_id,))
+        users = await rows("SELECT id, name FROM cf_user WHERE agency = ?", (case["owning_agency"],))
         area = ctx.area(case["area"])
         data = json.loads(case["data"])
         case.update(data=data, area_title=area.title, area_installed=True,
@@ -94,7 +100,11 @@ def bare_app(db_path: str, ctx, actor_row: dict) -> Litestar:
                                nav=[{"href": "/", "label": "My work"}], marking="OFFICIAL-SENSITIVE")
         return Response(html, media_type="text/html")
 
-    return Litestar(route_handlers=[show])
+    async def close_connection() -> None:
+        if "con" in state:
+            await state["con"].close()
+
+    return Litestar(route_handlers=[show], on_shutdown=[close_connection])
 
 
 async def measure(client: httpx.AsyncClient, url: str, requests: int, headers: dict) -> tuple[float, float]:
@@ -113,6 +123,7 @@ async def measure(client: httpx.AsyncClient, url: str, requests: int, headers: d
 
 
 async def main(requests: int, check: bool) -> int:
+    logging.disable(logging.INFO)  # per-request client logs would be timed too
     folder = Path(tempfile.mkdtemp(prefix="caseframe-bench-"))
     db = folder / "bench.sqlite"
     engine = engine_from_url(f"sqlite:///{db}")
@@ -125,11 +136,14 @@ async def main(requests: int, check: bool) -> int:
     app = create_app(Settings(local_demo=True, database_url=f"sqlite:///{db}"), ctx=ctx, engine=engine)
     cookie = {"cookie": f"caseframe_session={token}"}
     results = {}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=bare_app(str(db), ctx, {"name": "Bench Worker", "agency_name": "Bench Council", "id": 0})),
-                                 base_url="http://bench") as client:
+    bare = bare_app(str(db), ctx, {"name": "Bench Worker", "agency_name": "Bench Council", "id": 0})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=bare), base_url="http://bench") as client:
         results["bare"] = await measure(client, f"/cases/{case_id}", requests, {})
+    for hook in bare.on_shutdown:
+        await hook()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
         results["caseframe"] = await measure(client, f"/cases/{case_id}", requests, cookie)
+    await close(engine)
     bare_rps, bare_p95 = results["bare"]
     cf_rps, cf_p95 = results["caseframe"]
     ratio = cf_rps / bare_rps

@@ -80,7 +80,7 @@ def _database_url(args) -> str:
 
 async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
     from core.context import build_context
-    from core.db.engine import bind, engine_from_url, is_sqlite, migrate
+    from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 
     engine = engine_from_url(url)
     applied = await migrate(engine)
@@ -102,6 +102,7 @@ async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
         finally:
             if not is_sqlite(engine):
                 await engine.close_connection_pool()
+            await close(engine)
 
 
 def _cmd_serve(args) -> int:

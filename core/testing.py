@@ -20,7 +20,7 @@ from core.agencies import service as agencies
 from core.areas import build_registry
 from core.auth.actor import Actor
 from core.context import Context
-from core.db.engine import bind, engine_from_url, is_sqlite, migrate
+from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 from core.db.piccolo_app import TABLES
 from core.persons import service as persons
 from core.plugins import get_plugin_manager
@@ -66,6 +66,7 @@ async def fresh_database(url: str | None = None):
 
 async def drop_database(engine) -> None:
     if is_sqlite(engine):
+        await close(engine)
         Path(engine.path).unlink(missing_ok=True)
         return
     await engine.close_connection_pool()

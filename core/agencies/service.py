@@ -9,6 +9,7 @@ from core.audit import service as audit
 from core.auth.actor import ROLES, Actor
 from core.auth.passwords import hash_password
 from core.auth.tables import User
+from core.cases.service import forget_enabled_areas
 from core.context import Context
 from core.db.tx import transaction
 from core.errors import NotFound, ValidationFailed
@@ -71,6 +72,7 @@ async def enable_area(ctx: Context, actor: Actor | None, agency_id: int, area: s
             await AgencyArea.insert(AgencyArea(agency=agency_id, area=area, enabled_at=clock.now()))
             await audit.record("admin.area_enable", actor, object_type="agency", object_id=agency_id,
                                detail={"area": area})
+    forget_enabled_areas(agency_id)
 
 
 async def disable_area(ctx: Context, actor: Actor | None, agency_id: int, area: str) -> None:
@@ -80,6 +82,7 @@ async def disable_area(ctx: Context, actor: Actor | None, agency_id: int, area: 
             await AgencyArea.delete().where((AgencyArea.agency == agency_id) & (AgencyArea.area == area))
             await audit.record("admin.area_disable", actor, object_type="agency", object_id=agency_id,
                                detail={"area": area})
+    forget_enabled_areas(agency_id)
 
 
 async def set_user_active(actor: Actor, user_id: int, active: bool) -> None:

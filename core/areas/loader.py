@@ -181,6 +181,13 @@ def _fact_paths(node: Any, path: tuple[str, ...], out: list[tuple[tuple[str, ...
         _fact_paths(node.get(key), path, out, f"{ptr}/{key}")
 
 
+def facts_needed(condition: Any) -> frozenset[str]:
+    """The top-level parts of the facts document a condition tests (counts cost queries to work out)."""
+    paths: list[tuple[tuple[str, ...], dict, str]] = []
+    _fact_paths(condition, (), paths, "")
+    return frozenset(path[0] for path, _, _ in paths)
+
+
 def _check_fact_refs(condition: dict, area: dict, forms: dict[str, Form], count_names: set[str],
                      state_names: set[str], col: _Collector, pointer: str) -> None:
     paths: list[tuple[tuple[str, ...], dict, str]] = []
@@ -328,7 +335,7 @@ def load_area(directory: Path, source: str = "path") -> Area:
             else:
                 validator = _compile_condition(g["when"], col, f"{base}/guards/{j}/when")
                 _check_fact_refs(g["when"], raw, forms, count_names, set(states), col, f"{base}/guards/{j}/when")
-                guards.append(Guard(g["message"], when=validator))
+                guards.append(Guard(g["message"], when=validator, needs=facts_needed(g["when"])))
         transitions[t["name"]] = Transition(t["name"], t["label"], tuple(t["from"]), t["to"],
                                             tuple(t.get("roles", DEFAULT_TRANSITION_ROLES)), guards)
     workflow = Workflow(wf["initial"], states, transitions)
@@ -349,7 +356,7 @@ def load_area(directory: Path, source: str = "path") -> Area:
         then = r["then"]
         kind = next(k for k in ("area", "agency_type", "panel") if k in then)
         rules.append(Rule(r["id"], slug, frozenset(r["on"]), r["when"], Target(kind, then[kind]),
-                          then["reason"], validator))
+                          then["reason"], validator, needs=facts_needed(r["when"])))
 
     if col.problems:
         raise AreaError(col.problems)

@@ -1,6 +1,7 @@
 """Open and work cases: forms, workflow, subjects, notes; the only code that writes cases."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 
@@ -56,11 +57,17 @@ async def _load_workable(actor: Actor, case_id: int) -> dict[str, Any]:
 
 
 async def get_case(ctx: Context, actor: Actor, case_id: int, *, audit_view: bool = True) -> dict[str, Any]:
+    return (await view_case(ctx, actor, case_id, audit_view=audit_view))[1]
+
+
+async def view_case(ctx: Context, actor: Actor, case_id: int, *,
+                    audit_view: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The case's row and its API form, if the actor may see it; the view is audited."""
     row = await _load_visible(actor, case_id)
     if audit_view:
         async with transaction():
             await audit.record("case.view", actor, object_type="case", object_id=case_id)
-    return case_dict(ctx, row)
+    return row, case_dict(ctx, row)
 
 
 async def subjects_of(case_id: int) -> list[dict[str, Any]]:
@@ -97,8 +104,25 @@ async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, sta
 
 # -- helpers for writes ----------------------------------------------------------------------
 
-async def enabled_areas(agency_id: int) -> set[str]:
-    return {r["area"] for r in await AgencyArea.select(AgencyArea.area).where(AgencyArea.agency == agency_id)}
+_ENABLED_CACHE: dict[int, tuple[float, frozenset[str]]] = {}
+ENABLED_CACHE_SECONDS = 10.0
+
+
+async def enabled_areas(agency_id: int, *, cached: bool = False) -> frozenset[str]:
+    """Areas the agency has enabled. ``cached`` (for menus only, never for permission checks) may
+    be up to ten seconds old in another server process; this process forgets at once on a change."""
+    now = time.monotonic()
+    if cached:
+        hit = _ENABLED_CACHE.get(agency_id)
+        if hit and hit[0] > now:
+            return hit[1]
+    areas = frozenset(r["area"] for r in await AgencyArea.select(AgencyArea.area).where(AgencyArea.agency == agency_id))
+    _ENABLED_CACHE[agency_id] = (now + ENABLED_CACHE_SECONDS, areas)
+    return areas
+
+
+def forget_enabled_areas(agency_id: int) -> None:
+    _ENABLED_CACHE.pop(agency_id, None)
 
 
 def _validate(ctx: Context, area, form_name: str, answers: Any, case: dict | None) -> None:
@@ -250,7 +274,8 @@ async def transition_case(ctx: Context, actor: Actor, case_id: int, transition: 
     area = ctx.area(row["area"])
     async with transaction():
         row = await _load(case_id)
-        facts = (await referrals.build_facts(ctx, row, "case_transitioned"))[0][0]
+        needs = area.workflow.needs_facts(row["state"])
+        facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs))[0][0] if needs else {}
         refusal = area.workflow.check(transition, row["state"], set(actor.roles), facts,
                                       set((row["data"] or {}).keys()))
         if refusal is not None:

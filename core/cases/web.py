@@ -42,9 +42,8 @@ def _area_or_404(request: Request, slug: str):
 async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     """Everything the case page shows; also used to re-render parts of it after an htmx change."""
     ctx, actor = ctx_of(request), current_actor(request)
-    case = await cases.get_case(ctx, actor, case_id)
+    row, case = await cases.view_case(ctx, actor, case_id)
     area = ctx.areas.get(case["area"])
-    row = await cases._load(case_id)
     forms = []
     transitions = []
     if area is not None:
@@ -52,7 +51,8 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
             answers = case["data"].get(name)
             forms.append({"name": name, "title": form.title, "done": answers is not None,
                           "rows": summary.rows(form, answers)})
-        facts = (await referrals.build_facts(ctx, row, "case_transitioned"))[0][0]
+        needs = area.workflow.needs_facts(row["state"])
+        facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs))[0][0] if needs else {}
         transitions = area.workflow.available(row["state"], set(actor.roles), facts, set(case["data"].keys()))
     events = await cases.timeline(case_id, limit=200)
     for event in events:

@@ -1,6 +1,7 @@
 """Database engines: embedded SQLite by default, PostgreSQL by URL; binding tables and migrating."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import os
@@ -11,9 +12,108 @@ from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
 DEFAULT_SQLITE_PATH = "caseframe.sqlite"
+
+
+class _WriterTransaction(SQLiteTransaction):
+    """A write transaction on the engine's one long-lived writer connection, taken in turn."""
+
+    __slots__ = ()
+
+    async def __aenter__(self):
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.engine._acquire_writer()
+        try:
+            await self.begin()
+        except BaseException:
+            self.engine._release_writer()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            self.engine._release_writer()
+        return exception is None
+
+
+class SharedConnectionSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine with long-lived connections: one for reads, one for write transactions.
+
+    Piccolo opens (and closes) a connection for every query outside a transaction and for every
+    transaction, which costs more than most queries. In WAL mode a long-lived reader sees every
+    committed write, and SQLite has one writer at a time anyway, so writers take turns on one
+    connection (in each process; the busy timeout covers other processes).
+    """
+
+    __slots__ = ("_shared", "_writers")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._shared: dict[int, object] = {}
+        self._writers: dict[int, tuple[object, asyncio.Lock]] = {}
+
+    async def _shared_connection(self):
+        loop = id(asyncio.get_running_loop())  # a connection belongs to the loop that opened it
+        connection = self._shared.get(loop)
+        if connection is None:
+            connection = await self.get_connection()
+            self._shared[loop] = connection
+        return connection
+
+    async def _acquire_writer(self):
+        loop = id(asyncio.get_running_loop())
+        if loop not in self._writers:
+            self._writers[loop] = (None, asyncio.Lock())
+        _, lock = self._writers[loop]
+        await lock.acquire()
+        connection, _ = self._writers[loop]
+        if connection is None:
+            try:
+                connection = await self.get_connection()
+            except BaseException:
+                lock.release()
+                raise
+            self._writers[loop] = (connection, lock)
+        return connection
+
+    def _release_writer(self) -> None:
+        self._writers[id(asyncio.get_running_loop())][1].release()
+
+    def transaction(self, transaction_type: TransactionType = TransactionType.deferred,
+                    allow_nested: bool = True) -> SQLiteTransaction:
+        return _WriterTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
+
+    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
+        connection = await self._shared_connection()
+        return await self._run_in_existing_connection(connection=connection, query=query, args=args,
+                                                      query_type=query_type, table=table)
+
+    async def _run_in_existing_connection(self, connection, query, args=None, query_type="generic", table=None):
+        # foreign keys are switched on when each connection opens; Piccolo repeats it per query
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
+
+    async def close_shared(self) -> None:
+        for connection in self._shared.values():
+            await connection.close()
+        self._shared.clear()
+        for connection, _ in self._writers.values():
+            if connection is not None:
+                await connection.close()
+        self._writers.clear()
 
 
 class DatabaseURLError(ValueError):
@@ -37,7 +137,7 @@ def engine_from_url(url: str) -> Engine:
         if not parent.is_dir():
             raise DatabaseURLError(f"the folder for the SQLite database does not exist: {parent}")
         # timeout is SQLite's busy timeout: writers wait for each other instead of failing at once
-        return SQLiteEngine(path=path, timeout=15, check_same_thread=False)
+        return SharedConnectionSQLiteEngine(path=path, timeout=15, check_same_thread=False)
     if parsed.scheme in ("postgres", "postgresql"):
         if not parsed.hostname and not parsed.path.strip("/"):
             raise DatabaseURLError(f"the PostgreSQL URL names no host or database: {url!r}")
@@ -103,4 +203,11 @@ async def migrate(engine: Engine) -> list[str]:
     if not result.success:
         raise RuntimeError(f"migration failed: {result.message}")
     after = set(await Migration.get_migrations_which_ran(app_name="caseframe"))
+    await close(engine)
     return sorted(after - before)
+
+
+async def close(engine: Engine) -> None:
+    """Close what an engine holds open (a shared SQLite connection's thread would keep the process alive)."""
+    if isinstance(engine, SharedConnectionSQLiteEngine):
+        await engine.close_shared()

@@ -26,6 +26,8 @@ class Rule:
     target: Target
     reason: str
     validator: Draft202012Validator = field(repr=False, default=None)  # type: ignore[assignment]
+    #: top-level facts the rule tests, e.g. {"subject", "counts"}
+    needs: frozenset[str] = frozenset({"event", "area", "case", "subject", "counts", "extra"})
 
     @property
     def qualified_id(self) -> str:
@@ -61,6 +63,10 @@ class RuleIndex:
 
     def rules_for(self, area: str, event: str) -> list[Rule]:
         return self._by_key.get((area, event), [])
+
+    def needs(self, area: str, event: str) -> frozenset[str]:
+        """The facts the rules listening to this event test; the rest need not be worked out."""
+        return frozenset().union(*(r.needs for r in self._by_key.get((area, event), ())))
 
     def evaluate(self, area: str, event: str, facts: dict[str, Any]) -> list[Firing]:
         """Every rule of ``area`` listening to ``event`` whose ``when`` the facts satisfy."""

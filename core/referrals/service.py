@@ -46,8 +46,16 @@ async def _count(count: Count, case: dict[str, Any], person_id: int | None) -> i
     return len({r["case"] for r in await query})
 
 
-async def build_facts(ctx: Context, case: dict[str, Any], event: str) -> list[tuple[dict[str, Any], int | None]]:
-    """One facts document per current subject of the case (or one without a subject)."""
+ALL_FACTS = frozenset({"event", "area", "case", "subject", "counts", "extra"})
+
+
+async def build_facts(ctx: Context, case: dict[str, Any], event: str,
+                      needs: frozenset[str] = ALL_FACTS) -> list[tuple[dict[str, Any], int | None]]:
+    """One facts document per current subject of the case (or one without a subject).
+
+    ``needs`` names the parts the caller will test; counts and plugin facts are only worked out
+    when needed, since they cost queries.
+    """
     area = ctx.area(case["area"])
     subjects = await CaseSubject.select(
         CaseSubject.person, CaseSubject.role, CaseSubject.person.date_of_birth.as_alias("dob"),
@@ -68,9 +76,10 @@ async def build_facts(ctx: Context, case: dict[str, Any], event: str) -> list[tu
             person_id = subject["person"]
             facts["subject"] = {"role": subject["role"], "age": age(subject["dob"]),
                                 "gender": subject["gender"], "flags": subject["flags"] or []}
-        facts["counts"] = {c.name: await _count(c, case, person_id) for c in area.counts}
+        if "counts" in needs:
+            facts["counts"] = {c.name: await _count(c, case, person_id) for c in area.counts}
         extra = {}
-        for impl in ctx.pm.hook.extra_referral_facts.get_hookimpls():
+        for impl in ctx.pm.hook.extra_referral_facts.get_hookimpls() if "extra" in needs else ():
             result = impl.function(case=case, subject=facts.get("subject"), event=event)
             if result:
                 extra[impl.plugin_name] = result
@@ -125,7 +134,7 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
     if not ctx.areas.rules.rules_for(case["area"], event):
         return []
     new_referrals = []
-    for facts, person_id in await build_facts(ctx, case, event):
+    for facts, person_id in await build_facts(ctx, case, event, ctx.areas.rules.needs(case["area"], event)):
         for firing in ctx.areas.rules.evaluate(case["area"], event, facts):
             referral, new = await record_firing(firing.rule, facts, case, person_id, event)
             if new:

@@ -21,7 +21,7 @@ from core.agencies.web import AdminPages
 from core.auth.web import SignInPages
 from core.cases.web import AreaPages, CasePages, TaskPages
 from core.context import Context, build_context
-from core.db.engine import bind, engine_from_url, is_sqlite, migrate
+from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 from core.errors import ServiceError
 from core.persons.web import PersonPages
 from core.settings import Settings
@@ -128,6 +128,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
     async def on_shutdown(app: Litestar) -> None:
         if owned and not is_sqlite(engine):
             await engine.close_connection_pool()
+        elif owned:
+            await close(engine)
 
     handlers: list[Any] = [health, *API_CONTROLLERS, *HTML_CONTROLLERS, *_static_routers()]
     for extra in ctx.pm.hook.register_routes():

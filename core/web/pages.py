@@ -21,7 +21,7 @@ def ctx_of(request: Request) -> Context:
 
 async def navigation(request: Request) -> list[dict[str, Any]]:
     ctx, actor = ctx_of(request), current_actor(request)
-    enabled = await enabled_areas(actor.agency_id)
+    enabled = await enabled_areas(actor.agency_id, cached=True)
     areas = [a for a in ctx.areas if a.slug in enabled]
     links = [{"href": "/", "label": "My work"}, {"href": "/persons", "label": "Persons"}]
     links += [{"href": f"/areas/{a.slug}", "label": a.title} for a in areas]

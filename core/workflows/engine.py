@@ -24,6 +24,8 @@ class Guard:
     message: str
     form: str | None = None
     when: Draft202012Validator | None = field(default=None, repr=False)
+    #: top-level facts the condition tests, e.g. {"case", "counts"}
+    needs: frozenset[str] = frozenset()
 
     def passes(self, facts: dict[str, Any], completed_forms: set[str]) -> bool:
         if self.form is not None:
@@ -86,6 +88,10 @@ class Workflow:
         """Transitions from ``state`` the user's roles allow, each with its refusal if a guard fails."""
         return [(t, self.check(t.name, state, user_roles, facts, completed_forms))
                 for t in self.from_state(state) if user_roles.intersection(t.roles)]
+
+    def needs_facts(self, state: str) -> frozenset[str]:
+        """The facts guards of transitions from ``state`` test; empty when none (facts cost queries)."""
+        return frozenset().union(*(g.needs for t in self.from_state(state) for g in t.guards if g.when is not None))
 
     def reachable(self) -> set[str]:
         seen = {self.initial}
