@@ -84,15 +84,15 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
         if "caseworker" in roles and agency_slug not in actors:
             actors[agency_slug] = actor
     progress(f"{len(DEMO_USERS)} users")
-    council, police = agency_ids["ashdown-council"], agency_ids["northshire-police"]
+    panels = [{"slug": "complex-case-panel", "name": "Ashdown Complex Case Panel", "chair": "ashdown-council",
+               "members": list(agency_ids), "frequency": "monthly"}]
+    panels += [p for contribution in contributions for p in contribution.get("panels", [])]
     async with transaction():
-        await Panel.insert(
-            Panel(slug="complex-case-panel", name="Ashdown Complex Case Panel", chair_agency=council["id"],
-                  member_agencies=[a["id"] for a in agency_ids.values()], areas=sorted(ctx.areas.areas),
-                  frequency="monthly", created_at=clock.now()),
-            Panel(slug="licensing-sub-committee", name="Ashdown Licensing Sub-Committee", chair_agency=council["id"],
-                  member_agencies=[council["id"], police["id"]], areas=[], frequency="as needed", created_at=clock.now()),
-        )
+        for panel in panels:
+            await Panel.insert(Panel(
+                slug=panel["slug"], name=panel["name"], chair_agency=agency_ids[panel["chair"]]["id"],
+                member_agencies=[agency_ids[m]["id"] for m in panel.get("members", []) if m in agency_ids],
+                areas=sorted(ctx.areas.areas), frequency=panel.get("frequency", "monthly"), created_at=clock.now()))
     person_ids: dict[str, int] = {}
     for contribution in contributions:
         for p in contribution.get("persons", []):

@@ -46,7 +46,8 @@ def demo_data() -> dict[str, list[dict[str, Any]]]:
 
     Called only when demo data is loaded. Return ``{"persons": [...], "cases": [...]}`` and
     optionally ``"agencies": [{"slug", "name", "agency_type"}]`` (a slug the core already uses
-    takes the plugin's name and type). Person ``key`` values are shared by all plugins so one person
+    takes the plugin's name and type) and ``"panels": [{"slug", "name", "chair", "members"}]``
+    (agency slugs). Person ``key`` values are shared by all plugins so one person
     can appear in several areas. Cases are created through the normal services, oldest first, so
     their referral rules fire as they would in real use; see docs/plugin-guide.md for the fields.
     """

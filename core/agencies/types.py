@@ -17,3 +17,12 @@ CORE_AGENCY_TYPES: dict[str, str] = {
     "victim_service": "Victim service",
     "youth_service": "Youth service",
 }
+
+#: kinds of reference number a person can carry; areas add more in area.toml (identifier_types)
+CORE_IDENTIFIER_TYPES: dict[str, str] = {
+    "pnc": "Police National Computer (PNC) number",
+    "nhs_number": "NHS number",
+    "ni_number": "National Insurance number",
+    "housing_ref": "Housing reference",
+    "other": "Other",
+}

@@ -41,6 +41,7 @@ class Area:
     counts: list[Count]
     rules: list[Rule]
     agency_types: dict[str, str] = field(default_factory=dict)
+    identifier_types: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def as_dict(self, *, with_schemas: bool = False) -> dict[str, Any]:
@@ -364,4 +365,5 @@ def load_area(directory: Path, source: str = "path") -> Area:
                 reference_prefix=raw["reference_prefix"], path=directory, source=source, roles=roles,
                 forms={n: forms[n] for n in raw["case"]["forms"]}, opening_form=raw["case"]["opening_form"],
                 risk_levels=risk_levels, risk_from=risk_from, workflow=workflow, counts=counts, rules=rules,
-                agency_types={t["name"]: t["label"] for t in raw.get("agency_types", [])}, raw=raw)
+                agency_types={t["name"]: t["label"] for t in raw.get("agency_types", [])},
+                identifier_types={t["name"]: t["label"] for t in raw.get("identifier_types", [])}, raw=raw)

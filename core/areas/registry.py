@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pluggy
 
-from core.agencies.types import CORE_AGENCY_TYPES
+from core.agencies.types import CORE_AGENCY_TYPES, CORE_IDENTIFIER_TYPES
 from core.areas.loader import Area, load_area
 from core.errors import AreaError, Problem
 from core.referrals.engine import RuleIndex
@@ -17,9 +17,14 @@ class AreaRegistry:
     areas: dict[str, Area]
     agency_types: dict[str, str]
     rules: RuleIndex = field(init=False)
+    identifier_types: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.rules = RuleIndex([r for a in self.areas.values() for r in a.rules])
+        self.identifier_types = dict(CORE_IDENTIFIER_TYPES)
+        for area in self.areas.values():
+            for name, label in area.identifier_types.items():
+                self.identifier_types.setdefault(name, label)
 
     def get(self, slug: str) -> Area | None:
         return self.areas.get(slug)

@@ -8,6 +8,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from core.forms.fastcheck import compile_schema
+
 _FORMAT_CHECKER = FormatChecker()
 
 
@@ -31,6 +33,11 @@ class Form:
     schema: dict[str, Any]
     path: Path
     validator: Draft202012Validator = field(repr=False)
+    #: a compiled predicate for the common case (valid answers); None falls back to jsonschema
+    fast_check: Any = field(repr=False, default=None)
+
+    def is_valid(self, data: Any) -> bool:
+        return self.fast_check(data) if self.fast_check is not None else self.validator.is_valid(data)
 
     @property
     def in_facts(self) -> bool:
@@ -38,7 +45,7 @@ class Form:
 
     def errors(self, data: Any) -> list[FieldError]:
         """All problems with ``data``, one per field, in the order of the form's questions."""
-        if self.validator.is_valid(data):
+        if self.is_valid(data):
             return []
         found: dict[str, FieldError] = {}
         for error in self.validator.iter_errors(data):
@@ -51,7 +58,8 @@ class Form:
 
 def compile_form(name: str, schema: dict[str, Any], path: Path) -> Form:
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
-    return Form(name=name, title=schema.get("title", name), schema=schema, path=path, validator=validator)
+    return Form(name=name, title=schema.get("title", name), schema=schema, path=path, validator=validator,
+                fast_check=compile_schema(schema))
 
 
 def _leaves(error: ValidationError):

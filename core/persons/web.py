@@ -12,9 +12,8 @@ from core.persons.service import GENDERS
 from core.web.auth import current_actor
 from core.web.pages import ctx_of, form_data, page, see_other
 
-IDENTIFIER_TYPES = {"pnc": "Police National Computer (PNC) number", "nhs_number": "NHS number",
-                    "ni_number": "National Insurance number", "housing_ref": "Housing reference",
-                    "licence_number": "Licence number", "other": "Other"}
+def _identifier_types(request: Request) -> dict[str, str]:
+    return ctx_of(request).areas.identifier_types
 
 
 def _dob(data: dict) -> str:
@@ -70,7 +69,7 @@ class PersonPages(Controller):
     @get("/new")
     async def new_form(self, request: Request) -> Template:
         return await page(request, "persons/new.html", values={}, errors=[], duplicates=[], genders=GENDERS,
-                          identifier_types=IDENTIFIER_TYPES)
+                          identifier_types=_identifier_types(request))
 
     @post("/new")
     async def create(self, request: Request) -> Template | Redirect:
@@ -87,7 +86,7 @@ class PersonPages(Controller):
             "flags": [],
         }
         if values.get("identifier_value"):
-            if values.get("identifier_type") not in IDENTIFIER_TYPES:
+            if values.get("identifier_type") not in _identifier_types(request):
                 errors.append({"field": "/identifier_type", "message": "Select the kind of identifier"})
             fields["identifiers"] = [{"type": values.get("identifier_type"), "value": values["identifier_value"]}]
         if values.get("address_line1") or values.get("address_postcode"):
@@ -104,7 +103,7 @@ class PersonPages(Controller):
             except ValidationFailed as exc:
                 errors = exc.errors + errors
         return await page(request, "persons/new.html", values=values, errors=errors, duplicates=duplicates,
-                          genders=GENDERS, identifier_types=IDENTIFIER_TYPES, error_title=bool(errors),
+                          genders=GENDERS, identifier_types=_identifier_types(request), error_title=bool(errors),
                           status_code=400 if errors else 200)
 
     @get("/{person_id:int}")
@@ -124,4 +123,4 @@ class PersonPages(Controller):
             link["risk_level"] = rows.get(link["case_id"], {}).get("risk_level")
         enabled = await enabled_areas(actor.agency_id)
         return await page(request, "persons/show.html", person=person, cases=mine, other_agency_cases=others,
-                          areas=[a for a in ctx.areas if a.slug in enabled], identifier_types=IDENTIFIER_TYPES)
+                          areas=[a for a in ctx.areas if a.slug in enabled], identifier_types=_identifier_types(request))

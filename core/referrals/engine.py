@@ -6,6 +6,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from core.forms.fastcheck import compile_schema
+
 EVENTS = ("case_created", "form_saved", "case_transitioned", "subject_added")
 
 
@@ -28,6 +30,13 @@ class Rule:
     validator: Draft202012Validator = field(repr=False, default=None)  # type: ignore[assignment]
     #: top-level facts the rule tests, e.g. {"subject", "counts"}
     needs: frozenset[str] = frozenset({"event", "area", "case", "subject", "counts", "extra"})
+    check: Any = field(repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.check is None:
+            # rules run on every event: a compiled predicate where the schema allows, else jsonschema
+            compiled = compile_schema(self.when)
+            self.check = compiled if compiled is not None else self.validator.is_valid
 
     @property
     def qualified_id(self) -> str:
@@ -70,5 +79,4 @@ class RuleIndex:
 
     def evaluate(self, area: str, event: str, facts: dict[str, Any]) -> list[Firing]:
         """Every rule of ``area`` listening to ``event`` whose ``when`` the facts satisfy."""
-        return [Firing(rule, facts) for rule in self._by_key.get((area, event), ())
-                if rule.validator.is_valid(facts)]
+        return [Firing(rule, facts) for rule in self._by_key.get((area, event), ()) if rule.check(facts)]

@@ -56,4 +56,7 @@ def register_areas():
 
 @hookimpl
 def demo_data():
-    return {"persons": PERSONS, "cases": CASES}
+    return {"persons": PERSONS, "cases": CASES,
+            "panels": [{"slug": "licensing-sub-committee", "name": "Ashdown Licensing Sub-Committee",
+                        "chair": "ashdown-council", "members": ["ashdown-council", "northshire-police"],
+                        "frequency": "as needed"}]}
