@@ -8,6 +8,7 @@ See docs/plugin-guide.md.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -120,3 +121,36 @@ async def fire(ctx: Context, actor: Actor, area: str, answers: dict[str, Any],
     rows = await RuleFiring.select(RuleFiring.all_columns(), RuleFiring.referral.target.as_alias("target")).where(
         RuleFiring.case == case["id"]).output(load_json=True)
     return [{"rule": r["rule_id"], "target": r["target"], "reason": r["reason"], "facts": r["facts"]} for r in rows]
+
+
+def csrf_token_of(html: str) -> str:
+    """The CSRF token a page carries in its forms (tests post it back as a browser would)."""
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    if match is None:
+        raise AssertionError("the page has no CSRF token")
+    return match.group(1)
+
+
+@contextlib.asynccontextmanager
+async def web_client(ctx: Context, engine):
+    """An HTTP client for the whole web app, run on the test's own event loop and database."""
+    import httpx
+
+    from core.settings import Settings
+    from core.web.app import create_app
+
+    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
+        yield client
+
+
+async def sign_in(client, actor: Actor, password: str = TEST_PASSWORD) -> str:
+    """Sign ``client`` in as ``actor`` through the sign-in page; returns the session's CSRF token."""
+    page = await client.get("/sign-in")
+    response = await client.post("/sign-in", data={"email": actor.email, "password": password,
+                                                  "csrf_token": csrf_token_of(page.text)})
+    if response.status_code != 303:
+        raise AssertionError(f"sign-in failed with {response.status_code}")
+    return csrf_token_of((await client.get("/")).text)

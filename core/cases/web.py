@@ -70,7 +70,7 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
         panels.extend(result or [])
     return {"case": case, "area": area, "forms": forms, "transitions": transitions, "timeline": events,
             "tasks": case_tasks, "subjects": await cases.subjects_of(case_id), "users": users,
-            "referrals": refs, "panels": panels, "today": clock.today(),
+            "referrals": refs, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
             "lead_officer": names.get(case["lead_officer_id"], "")}
 
 

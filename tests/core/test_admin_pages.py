@@ -1,21 +1,12 @@
 """Local admin pages: enabling areas and managing users, refused to other roles."""
 from __future__ import annotations
 
-import re
-
-import httpx
 import pytest
 
 from core.agencies.tables import AgencyArea
 from core.auth.tables import Session, User
-from core.settings import Settings
-from core.testing import TEST_PASSWORD, make_agency, make_context, make_user
-from core.web.app import create_app
+from core.testing import make_agency, make_context, make_user, sign_in, web_client
 from tests.fixtures.areas import noise_plugin
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 @pytest.fixture
@@ -25,17 +16,13 @@ def ctx():
 
 @pytest.fixture
 async def browser(db, ctx):
-    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as c:
-        yield c
+    async with web_client(ctx, db) as client:
+        yield client
 
 
 async def signed_in(browser, agency, roles):
     actor = await make_user(agency, roles)
-    page = await browser.get("/sign-in")
-    await browser.post("/sign-in", data={"email": actor.email, "password": TEST_PASSWORD,
-                                         "csrf_token": csrf_of(page.text)})
-    return actor, csrf_of((await browser.get("/")).text)
+    return actor, await sign_in(browser, actor)
 
 
 async def test_local_admin_enables_and_disables_an_area(browser, ctx, db):

@@ -3,24 +3,16 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 
 from core.cases.tables import Case
 from core.persons.tables import Person
-from core.settings import Settings
-from core.testing import TEST_PASSWORD, make_agency, make_context, make_user
-from core.web.app import create_app
+from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_context, make_user, web_client
+from core.testing import sign_in as sign_in_as
 from tests.fixtures.areas import noise_plugin
 
 REPORT_FIELDS = {"f.date_of_incident.day": "1", "f.date_of_incident.month": "11", "f.date_of_incident.year": "2026",
                  "f.street": "Kestrel Way", "f.kind": "music"}
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
 
 
 @pytest.fixture
@@ -30,20 +22,14 @@ def ctx():
 
 @pytest.fixture
 async def browser(db, ctx):
-    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as c:
-        yield c
+    async with web_client(ctx, db) as client:
+        yield client
 
 
 async def sign_in(browser, ctx, roles=("caseworker",), slug="ashdown-test"):
     agency = await make_agency(ctx, slug)
     actor = await make_user(agency, roles, name="Casey Morgan")
-    page = await browser.get("/sign-in")
-    r = await browser.post("/sign-in", data={"email": actor.email, "password": TEST_PASSWORD,
-                                             "csrf_token": csrf_of(page.text)})
-    assert r.status_code == 303, r.text
-    home = await browser.get("/")
-    return actor, csrf_of(home.text)
+    return actor, await sign_in_as(browser, actor)
 
 
 async def test_pages_redirect_to_sign_in_and_static_is_public(browser):
@@ -60,7 +46,7 @@ async def test_sign_in_needs_the_page_token_and_a_right_password(browser, ctx):
     assert forged.status_code == 403 and "Sorry" not in forged.text
     page = await browser.get("/sign-in")
     wrong = await browser.post("/sign-in", data={"email": actor.email, "password": "nope",
-                                                 "csrf_token": csrf_of(page.text)})
+                                                 "csrf_token": csrf_token_of(page.text)})
     assert wrong.status_code == 401 and "Enter a correct email address and password" in wrong.text
     assert "govuk-error-summary" in wrong.text
 
