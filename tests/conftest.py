@@ -8,6 +8,11 @@ import pytest
 from core.testing import drop_database, empty_tables, fresh_database
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser journeys run last, after every async test has finished with its event loop."""
+    items.sort(key=lambda item: "tests/e2e/" in str(item.fspath).replace("\\", "/"))
+
+
 def pytest_report_header(config):
     return f"caseframe test database: {_url() or 'a temporary SQLite file'}"
 

@@ -64,8 +64,10 @@ def server():
         proc.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium():
+    # package scope: Playwright's sync API keeps an event loop running while it is open, which
+    # async tests elsewhere in the session must not meet
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
