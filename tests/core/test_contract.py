@@ -51,3 +51,10 @@ def test_the_area_format_example_is_a_valid_area(tmp_path):
     for name in ("report", "visit"):
         (area / "forms" / f"{name}.schema.json").write_text((fixture / f"{name}.schema.json").read_text())
     assert load_area(area).slug == "noise"
+
+
+def test_every_package_ships_in_the_distribution():
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for top in ("core", "plugins")
+             for p in (ROOT / top).rglob("__init__.py")}
+    assert found - listed == set(), f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"
