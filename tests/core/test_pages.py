@@ -163,3 +163,50 @@ async def test_area_list_filters_sorts_and_counts(browser, ctx):
     assert "3 cases" in listing.text
     assert "0 cases" in (await browser.get("/areas/noise", params={"state": "closed"})).text
     assert (await browser.get("/areas/noise", params={"page": "x", "sort": "nonsense"})).status_code == 200
+
+
+async def test_people_on_a_case_and_task_completion_without_javascript(browser, ctx):
+    actor, token = await sign_in(browser, ctx)
+    from core.testing import make_person
+
+    person = await make_person(actor, given_name="Sam", family_name="Okafor-Test")
+    key = re.search(r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text).group(1)
+    r = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    case_url = r.headers["location"].split("?")[0]
+    found = await browser.post(f"{case_url}/subjects/search", data={"csrf_token": token, "name": "okafor"})
+    assert "Sam Okafor-Test" in found.text and f'value="{person["id"]}"' in found.text
+    empty = await browser.post(f"{case_url}/subjects/search", data={"csrf_token": token, "name": ""})
+    assert "Enter a name to search for" in empty.text
+    added = await browser.post(f"{case_url}/subjects", data={"csrf_token": token, "person_id": str(person["id"]),
+                                                             "role": "complainant"})
+    assert added.status_code == 303
+    page = await browser.get(case_url)
+    assert "Sam Okafor-Test" in page.text and "Complainant" in page.text
+    bad_role = await browser.post(f"{case_url}/subjects", data={"csrf_token": token, "person_id": str(person["id"]),
+                                                                "role": "emperor"})
+    assert bad_role.status_code == 422 and "Select a role" in bad_role.text
+    subject_id = re.search(rf'{case_url}/subjects/(\d+)/remove', page.text).group(1)
+    removed = await browser.post(f"{case_url}/subjects/{subject_id}/remove", data={"csrf_token": token})
+    assert removed.status_code == 303
+    assert "Sam Okafor-Test" not in (await browser.get(case_url)).text.split("<h2 class=\"govuk-heading-m\">People")[1].split("Tasks")[0]
+    await browser.post(f"{case_url}/tasks", data={"csrf_token": token, "title": "Ring back", "due-day": "1",
+                                                  "due-month": "12", "due-year": "2030"})
+    task_id = re.search(r'/tasks/(\d+)/complete', (await browser.get(case_url)).text).group(1)
+    done = await browser.post(f"/tasks/{task_id}/complete", data={"csrf_token": token})
+    assert done.status_code == 303 and done.headers["location"].endswith("done=task-done")
+    assert "Task completed: Ring back" in (await browser.get(case_url)).text
+    bad_date = await browser.post(f"{case_url}/tasks", data={"csrf_token": token, "title": "X", "due-day": "31",
+                                                             "due-month": "2", "due-year": "2030"})
+    assert bad_date.status_code == 400 and "Due date must be a real date" in bad_date.text
+
+
+async def test_transition_through_the_page_moves_the_case(browser, ctx):
+    _, token = await sign_in(browser, ctx, roles=("caseworker", "supervisor"))
+    key = re.search(r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text).group(1)
+    r = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    case_url = r.headers["location"].split("?")[0]
+    moved = await browser.post(f"{case_url}/transitions/close", data={"csrf_token": token})
+    assert moved.status_code == 303
+    page = await browser.get(case_url)
+    assert "This case is closed." in page.text and "Closed" in page.text
+    assert "Status change" in page.text
