@@ -46,7 +46,10 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     area = ctx.areas.get(case["area"])
     forms = []
     transitions = []
-    if area is not None:
+    if area is None:  # the area's package was uninstalled: its answers stay readable
+        forms = [{"name": name, "title": name.replace("_", " ").capitalize(), "done": True,
+                  "rows": summary.rows_without_schema(answers)} for name, answers in case["data"].items()]
+    else:
         for name, form in area.forms.items():
             answers = case["data"].get(name)
             forms.append({"name": name, "title": form.title, "done": answers is not None,

@@ -58,3 +58,9 @@ def change_text(form: Form, change: dict[str, Any]) -> dict[str, str]:
     sub = subschema_at(form.schema, [int(p) if p.isdigit() else p for p in parts])
     return {"question": label_of(form, change["field"]), "from": display(sub, change.get("from")),
             "to": display(sub, change.get("to"))}
+
+
+def rows_without_schema(answers: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Answers of a form whose area is no longer installed: still readable, labelled by their names."""
+    return [{"name": name, "question": name.replace("_", " ").capitalize(), "answer": display({}, value),
+             "summary": False, "sensitivity": "official"} for name, value in (answers or {}).items()]
