@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 
 from core import clock
@@ -19,6 +20,10 @@ ABSOLUTE_HOURS = 12
 
 class SignInFailed(ServiceError):
     status = 401
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _hash(token: str) -> str:
@@ -55,14 +60,14 @@ async def session_for_token(token: str | None) -> tuple[Actor, str] | None:
     """The actor and CSRF token of a live session, or None; expired sessions are removed."""
     if not token or len(token) > 100:
         return None
-    # one query for the session, its user and the user's agency: this runs on every request
-    row = await Session.select(
-        Session.id, Session.created_at, Session.last_seen, Session.csrf_token, Session.user,
-        Session.user.email.as_alias("email"), Session.user.name.as_alias("name"),
-        Session.user.roles.as_alias("roles"), Session.user.active.as_alias("active"),
-        Session.user.agency.as_alias("agency_id"), Session.user.agency.name.as_alias("agency_name"),
-        Session.user.agency.agency_type.as_alias("agency_type"),
-    ).where(Session.token_hash == _hash(token)).output(load_json=True).first()
+    # one query for the session, its user and the user's agency: this runs on every request, so it is
+    # written out rather than built by the ORM (its join building cost more than the query)
+    rows = await Session.raw(
+        'SELECT s.id, s.created_at, s.last_seen, s.csrf_token, s."user", u.email, u.name, u.roles, u.active, '
+        'u.agency AS agency_id, a.name AS agency_name, a.agency_type FROM cf_session s '
+        'JOIN cf_user u ON u.id = s."user" JOIN cf_agency a ON a.id = u.agency WHERE s.token_hash = {}',
+        _hash(token))
+    row = rows[0] if rows else None
     if row is None:
         return None
     now = clock.now()
@@ -75,7 +80,7 @@ async def session_for_token(token: str | None) -> tuple[Actor, str] | None:
         await Session.update({Session.last_seen: now}).where(Session.id == row["id"])
     actor = Actor(id=row["user"], email=row["email"], name=row["name"], agency_id=row["agency_id"],
                   agency_name=row["agency_name"], agency_type=row["agency_type"],
-                  roles=frozenset(row["roles"] or []))
+                  roles=frozenset(_json(row["roles"]) or []))
     return actor, row["csrf_token"]
 
 

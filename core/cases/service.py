@@ -65,21 +65,33 @@ async def view_case(ctx: Context, actor: Actor, case_id: int, *,
     """The case's row and its API form, if the actor may see it; the view is audited."""
     row = await _load_visible(actor, case_id)
     if audit_view:
-        async with transaction():
-            await audit.record("case.view", actor, object_type="case", object_id=case_id)
+        await record_view(actor, case_id)
     return row, case_dict(ctx, row)
 
 
+async def visible_row(actor: Actor, case_id: int) -> dict[str, Any]:
+    """The case's row if the actor may see it (not found otherwise); the caller audits the view."""
+    return await _load_visible(actor, case_id)
+
+
+async def record_view(actor: Actor, case_id: int) -> None:
+    async with transaction():
+        await audit.record("case.view", actor, object_type="case", object_id=case_id)
+
+
 async def subjects_of(case_id: int) -> list[dict[str, Any]]:
-    rows = await CaseSubject.select(
-        CaseSubject.id, CaseSubject.person, CaseSubject.role,
-        CaseSubject.person.given_name.as_alias("given_name"),
-        CaseSubject.person.family_name.as_alias("family_name"),
-        CaseSubject.person.date_of_birth.as_alias("date_of_birth"),
-    ).where((CaseSubject.case == case_id) & CaseSubject.removed_at.is_null()).order_by(CaseSubject.id)
+    rows = await CaseSubject.raw(
+        'SELECT s.id, s.person, s.role, p.given_name, p.family_name, p.date_of_birth FROM cf_case_subject s '
+        'JOIN cf_person p ON p.id = s.person WHERE s."case" = {} AND s.removed_at IS NULL ORDER BY s.id', case_id)
     return [{"id": r["id"], "person_id": r["person"], "role": r["role"],
              "name": f"{r['given_name']} {r['family_name']}",
-             "date_of_birth": r["date_of_birth"].isoformat() if r["date_of_birth"] else None} for r in rows]
+             "date_of_birth": _iso(r["date_of_birth"])} for r in rows]
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else value.isoformat()
 
 
 async def timeline(case_id: int, limit: int = 500) -> list[dict[str, Any]]:
@@ -275,7 +287,7 @@ async def transition_case(ctx: Context, actor: Actor, case_id: int, transition: 
     async with transaction():
         row = await _load(case_id)
         needs = area.workflow.needs_facts(row["state"])
-        facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs))[0][0] if needs else {}
+        facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0] if needs else {}
         refusal = area.workflow.check(transition, row["state"], set(actor.roles), facts,
                                       set((row["data"] or {}).keys()))
         if refusal is not None:

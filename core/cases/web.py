@@ -1,7 +1,9 @@
 """Case pages: area lists, opening a case from its form, the case page and the work done on it."""
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 import secrets
 from urllib.parse import urlencode
 from typing import Any
@@ -39,11 +41,35 @@ def _area_or_404(request: Request, slug: str):
     return area
 
 
+_COLLEAGUES: dict[int, tuple[float, list[dict[str, Any]]]] = {}
+
+
+async def colleagues(agency_id: int) -> list[dict[str, Any]]:
+    """Active users of an agency, for naming task owners and offering assignees; kept for ten seconds.
+
+    Only a display list: assigning a task checks the assignee again in the service.
+    """
+    now = time.monotonic()
+    hit = _COLLEAGUES.get(agency_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    users = await User.select(User.id, User.name).where((User.agency == agency_id) & (User.active == True))  # noqa: E712
+    _COLLEAGUES[agency_id] = (now + 10.0, users)
+    return users
+
+
 async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     """Everything the case page shows; also used to re-render parts of it after an htmx change."""
     ctx, actor = ctx_of(request), current_actor(request)
-    row, case = await cases.view_case(ctx, actor, case_id)
+    row = await cases.visible_row(actor, case_id)
+    case = cases.case_dict(ctx, row)
     area = ctx.areas.get(case["area"])
+    # the audit write goes to the writer connection while the reads use the reader: run them together
+    _, events, case_tasks, users, refs, subjects = await asyncio.gather(
+        cases.record_view(actor, case_id), cases.timeline(case_id, limit=200), tasks.tasks_of_case(case_id),
+        colleagues(actor.agency_id),
+        Referral.select().where(Referral.from_case == case_id).order_by(Referral.id, ascending=False),
+        cases.subjects_of(case_id))
     forms = []
     transitions = []
     if area is None:  # the area's package was uninstalled: its answers stay readable
@@ -55,24 +81,20 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
             forms.append({"name": name, "title": form.title, "done": answers is not None,
                           "rows": summary.rows(form, answers)})
         needs = area.workflow.needs_facts(row["state"])
-        facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs))[0][0] if needs else {}
+        facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0] if needs else {}
         transitions = area.workflow.available(row["state"], set(actor.roles), facts, set(case["data"].keys()))
-    events = await cases.timeline(case_id, limit=200)
     for event in events:
         if event["kind"] == "form" and area is not None and event["detail"].get("form") in area.forms:
             form = area.forms[event["detail"]["form"]]
             event["changes"] = [summary.change_text(form, c) for c in event["detail"].get("changes", [])][:20]
-    case_tasks = await tasks.tasks_of_case(case_id)
-    users = await User.select(User.id, User.name).where((User.agency == actor.agency_id) & (User.active == True))  # noqa: E712
     names = {u["id"]: u["name"] for u in users}
     for t in case_tasks:
         t["assignee_name"] = names.get(t["assignee_id"], "")
-    refs = await Referral.select().where(Referral.from_case == case_id).order_by(Referral.id, ascending=False)
     panels = []
     for result in ctx.pm.hook.case_panels(case=case, user=actor.as_dict()):
         panels.extend(result or [])
     return {"case": case, "area": area, "forms": forms, "transitions": transitions, "timeline": events,
-            "tasks": case_tasks, "subjects": await cases.subjects_of(case_id), "users": users,
+            "tasks": case_tasks, "subjects": subjects, "users": users,
             "referrals": refs, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
             "lead_officer": names.get(case["lead_officer_id"], "")}
 

@@ -49,15 +49,16 @@ async def _count(count: Count, case: dict[str, Any], person_id: int | None) -> i
 ALL_FACTS = frozenset({"event", "area", "case", "subject", "counts", "extra"})
 
 
-async def build_facts(ctx: Context, case: dict[str, Any], event: str,
-                      needs: frozenset[str] = ALL_FACTS) -> list[tuple[dict[str, Any], int | None]]:
+async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: frozenset[str] = ALL_FACTS,
+                      *, per_subject: bool = True) -> list[tuple[dict[str, Any], int | None]]:
     """One facts document per current subject of the case (or one without a subject).
 
     ``needs`` names the parts the caller will test; counts and plugin facts are only worked out
-    when needed, since they cost queries.
+    when needed, since they cost queries. ``per_subject=False`` (workflow guards) skips reading the
+    subjects when no needed fact depends on them.
     """
     area = ctx.area(case["area"])
-    subjects = await CaseSubject.select(
+    subjects = [] if not per_subject and not needs & {"subject", "counts", "extra"} else await CaseSubject.select(
         CaseSubject.person, CaseSubject.role, CaseSubject.person.date_of_birth.as_alias("dob"),
         CaseSubject.person.gender.as_alias("gender"), CaseSubject.person.flags.as_alias("flags"),
     ).where((CaseSubject.case == case["id"]) & CaseSubject.removed_at.is_null()).output(load_json=True)

@@ -199,7 +199,7 @@ async def _available(ctx: Context, actor, case_id: int, area):
     from core.cases.service import _load
     row = await _load(case_id)
     needs = area.workflow.needs_facts(row["state"])
-    facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs))[0][0] if needs else {}
+    facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0] if needs else {}
     return area.workflow.available(row["state"], set(actor.roles), facts, set((row["data"] or {}).keys()))
 
 
