@@ -210,3 +210,28 @@ async def test_transition_through_the_page_moves_the_case(browser, ctx):
     page = await browser.get(case_url)
     assert "This case is closed." in page.text and "Closed" in page.text
     assert "Status change" in page.text
+
+
+async def test_person_page_shows_my_cases_and_counts_others(browser, ctx):
+    actor, token = await sign_in(browser, ctx)
+    from core.testing import make_person
+
+    person = await make_person(actor, given_name="Ada", family_name="Quill", aliases=["Addy"],
+                               identifiers=[{"type": "pnc", "value": "26/1X"}])
+    other_agency = await make_agency(ctx, "other-holder")
+    other = await make_user(other_agency)
+    from core.cases import service as cases
+
+    await cases.open_case(ctx, other, "noise", {"date_of_incident": "2026-11-01", "street": "A", "kind": "dog"},
+                          subjects=[(person["id"], "subject")])
+    mine = await cases.open_case(ctx, actor, "noise", {"date_of_incident": "2026-11-01", "street": "B", "kind": "dog"},
+                                 subjects=[(person["id"], "complainant")])
+    page = await browser.get(f"/persons/{person['id']}")
+    assert page.status_code == 200 and "Ada Quill" in page.text and "Addy" in page.text
+    assert mine["reference"] in page.text and "Police National Computer (PNC) number: 26/1X" in page.text
+    assert "Other agencies hold 1 case about this person that you cannot see." in page.text
+    assert f'href="/areas/noise/new?person={person["id"]}"' in page.text
+    new_form = await browser.get(f"/areas/noise/new?person={person['id']}")
+    assert "Ada Quill’s role on the case" in new_form.text
+    assert (await browser.get("/persons/new")).status_code == 200
+    assert (await browser.get("/persons/999999")).status_code == 404
