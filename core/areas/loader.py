@@ -1,7 +1,9 @@
 """Load an area directory (area.toml + forms/) into a checked, compiled Area, or list what is wrong."""
 from __future__ import annotations
 
+import difflib
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,18 +83,75 @@ def _ptr(parts) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def _path_key(path) -> list[tuple[int, int, str]]:
+    """Sort key for a JSON path: array indexes in numeric order (/rules/2 before /rules/10)."""
+    return [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in path]
+
+
+_TYPE_WORDS = {"object": "a table", "array": "a list", "string": "text", "integer": "a whole number",
+               "number": "a number", "boolean": "true or false"}
+
+
+def _branch_words(branch: Any) -> str:
+    if isinstance(branch, dict):
+        if "const" in branch:
+            return json.dumps(branch["const"])
+        if isinstance(branch.get("enum"), list):
+            return " or ".join(json.dumps(v) for v in branch["enum"])
+        if isinstance(branch.get("type"), str):
+            return _TYPE_WORDS.get(branch["type"], branch["type"])
+    return "a value of another shape"
+
+
+def _explain(error) -> list[tuple[list[Any], str]]:
+    """(path, reason) pairs for one meta-schema error, in words for an area author."""
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        # one problem per unknown key, pointing at the key itself
+        known = list(error.schema.get("properties") or {})
+        patterns = list(error.schema.get("patternProperties") or {})
+        out = []
+        for key in error.instance:
+            if key in known or any(re.search(p, key) for p in patterns):
+                continue
+            reason = f"unknown key {key!r}"
+            close = difflib.get_close_matches(key, known, n=1)
+            if close:
+                reason += f"; did you mean {close[0]!r}?"
+            elif known:
+                reason += "; allowed here: " + ", ".join(known)
+            out.append((path + [key], reason))
+        if out:
+            return out
+    if error.validator in ("oneOf", "anyOf") and isinstance(error.validator_value, list):
+        branches = error.validator_value
+        if isinstance(error.instance, dict) and branches and all(
+                isinstance(b, dict) and set(b) == {"required"} for b in branches):
+            # e.g. a rule's then: exactly one of area, agency_type, panel
+            names = sorted(k for b in branches for k in b["required"])
+            return [(path, f"needs exactly one of: {', '.join(names)}")]
+        if error.context:
+            # the branch of the right shape failed inside: report what is wrong within it
+            inner = [e for e in error.context if e.validator not in ("const", "enum", "type")]
+            if inner:
+                return [pair for e in sorted(inner, key=lambda e: _path_key(e.absolute_path))
+                        for pair in _explain(e)]
+            return [(path, "must be " + " or ".join(_branch_words(b) for b in branches))]
+    return [(path, error.message)]
+
+
 def _schema_errors(validator: Draft202012Validator, doc: Any, col: _Collector, file: Path,
                    prefix: str = "") -> bool:
     ok = True
-    for error in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+    for error in sorted(validator.iter_errors(doc), key=lambda e: _path_key(e.absolute_path)):
         ok = False
-        reason = error.message
-        if error.validator == "additionalProperties":
-            reason = f"unknown key: {error.message.split('(')[-1].rstrip(')')}"
-        elif error.validator == "oneOf" and error.validator_value and isinstance(error.instance, dict):
-            reason = f"needs exactly one of: {', '.join(sorted(k for b in error.validator_value for k in b.get('required', [])))}"
-        col.add(prefix + _ptr(error.absolute_path), reason, file)
+        for path, reason in _explain(error):
+            col.add(prefix + _ptr(path), reason, file)
     return ok
+
+
+#: keywords whose values are answers, not schemas: an "x-" key inside them is data, not a hint
+_DATA_KEYWORDS = {"const", "enum", "default", "examples", "required", "dependentRequired"}
 
 
 def _check_hints(node: Any, parts: list[Any], col: _Collector, file: Path, siblings: dict | None = None) -> None:
@@ -121,7 +180,7 @@ def _check_hints(node: Any, parts: list[Any], col: _Collector, file: Path, sibli
                 for name, sub in value.items():
                     _check_hints(sub, parts + [key, name], col, file,
                                  siblings=value if key == "properties" else None)
-            elif isinstance(value, (dict, list)) and not key.startswith("x-"):
+            elif isinstance(value, (dict, list)) and not key.startswith("x-") and key not in _DATA_KEYWORDS:
                 _check_hints(value, parts + [key], col, file)
     elif isinstance(node, list):
         for i, item in enumerate(node):
@@ -194,6 +253,7 @@ def _check_fact_refs(condition: dict, area: dict, forms: dict[str, Form], count_
     paths: list[tuple[tuple[str, ...], dict, str]] = []
     _fact_paths(condition, (), paths, pointer)
     roles = {r.get("name") for r in area.get("roles", []) if isinstance(r, dict)}
+    bad_forms: set[str] = set()
     for path, sub, ptr in paths:
         head = path[0]
         if head not in TOP_FACTS:
@@ -217,17 +277,33 @@ def _check_fact_refs(condition: dict, area: dict, forms: dict[str, Form], count_
             elif path[1] == "forms" and len(path) > 2:
                 form = forms.get(path[2])
                 if path[2] not in area.get("case", {}).get("forms", []):
-                    col.add(ptr, f"tests form {path[2]!r}, which is not a form of this area")
+                    if path[2] not in bad_forms:  # once per form, not again for each of its questions
+                        col.add(ptr, f"tests form {path[2]!r}, which is not a form of this area")
+                    bad_forms.add(path[2])
+                elif form is not None and not form.in_facts:
+                    if path[2] not in bad_forms:
+                        col.add(ptr, f"tests form {path[2]!r}, whose answers rules never see "
+                                "(it has \"x-fact\": false)")
+                    bad_forms.add(path[2])
                 elif form is not None and len(path) > 3 and subschema_at(form.schema, list(path[3:])) is None:
                     col.add(ptr, f"tests {'/'.join(path[3:])!r}, which is not a question of form {path[2]!r}")
 
 
-def _constants(sub: dict) -> list[Any]:
+def _constants(sub: Any) -> list[Any]:
+    """Every value a condition names for one fact, also under not/anyOf/oneOf/allOf/if/then/else."""
+    if not isinstance(sub, dict):
+        return []
+    values: list[Any] = []
     if "const" in sub:
-        return [sub["const"]]
+        values.append(sub["const"])
     if isinstance(sub.get("enum"), list):
-        return list(sub["enum"])
-    return []
+        values.extend(sub["enum"])
+    for key in ("not", "if", "then", "else"):
+        values.extend(_constants(sub.get(key)))
+    for key in ("allOf", "anyOf", "oneOf"):
+        for branch in sub.get(key, []) if isinstance(sub.get(key), list) else []:
+            values.extend(_constants(branch))
+    return values
 
 
 def load_area(directory: Path, source: str = "path") -> Area:
@@ -341,8 +417,12 @@ def load_area(directory: Path, source: str = "path") -> Area:
                                             tuple(t.get("roles", DEFAULT_TRANSITION_ROLES)), guards)
     workflow = Workflow(wf["initial"], states, transitions)
     if wf["initial"] in states:
+        # over every declared transition, so a duplicated name (reported above) does not also hide states
+        reachable = Workflow(wf["initial"], states, {str(i): Transition(str(i), t["label"], tuple(t["from"]), t["to"],
+                                                                        (), []) for i, t in enumerate(wf["transitions"])}
+                             ).reachable()
         for i, st in enumerate(wf["states"]):
-            if st["name"] not in workflow.reachable():
+            if st["name"] not in reachable:
                 col.add(f"/workflow/states/{i}", f"state {st['name']!r} cannot be reached from {wf['initial']!r}")
 
     rules: list[Rule] = []
@@ -354,6 +434,8 @@ def load_area(directory: Path, source: str = "path") -> Area:
         seen_ids.add(r["id"])
         validator = _compile_condition(r["when"], col, f"{base}/when")
         _check_fact_refs(r["when"], raw, forms, count_names, set(states), col, f"{base}/when")
+        if validator is None:
+            continue  # not a valid JSON Schema (reported above): it cannot be compiled into a rule
         then = r["then"]
         kind = next(k for k in ("area", "agency_type", "panel") if k in then)
         rules.append(Rule(r["id"], slug, frozenset(r["on"]), r["when"], Target(kind, then[kind]),

@@ -53,7 +53,7 @@ class Form:
                 fe = human_error(self.schema, leaf)
                 found.setdefault(fe.field, fe)
         order = _field_order(self.schema)
-        return sorted(found.values(), key=lambda e: order.get(e.field, len(order)))
+        return sorted(found.values(), key=lambda e: _order_key(order, e.field))
 
 
 def compile_form(name: str, schema: dict[str, Any], path: Path) -> Form:
@@ -124,14 +124,22 @@ def human_error(schema: dict[str, Any], error: ValidationError) -> FieldError:
         path = path + [missing]
     elif keyword in ("additionalProperties", "unevaluatedProperties"):
         return FieldError(_pointer(path), "Remove the answers this form does not ask for")
+    if path and isinstance(path[-1], int):
+        # a wrong value in a list of choices (checkboxes) belongs to the question, which is where
+        # the page shows it; items of a repeating group of questions keep their own pointer
+        item = subschema_at(schema, path)
+        if not (isinstance(item, dict) and (item.get("type") == "object" or "properties" in item)):
+            path = path[:-1]
     sub = subschema_at(schema, path) or {}
-    name = str(path[-1]) if path else "form"
+    names = [p for p in path if not isinstance(p, int)]
+    name = str(names[-1]) if names else "form"
     custom = sub.get("x-errors", {}).get(keyword)
     if custom:
         return FieldError(_pointer(path), custom)
     label = _label(sub, name)
     low = _lower_first(label)
-    choice = "enum" in sub or "enum" in sub.get("items", {}) or sub.get("type") == "boolean"
+    items = sub.get("items") if isinstance(sub.get("items"), dict) else {}
+    choice = "enum" in sub or "enum" in items or sub.get("type") == "boolean"
     if keyword == "required":
         msg = f"Select {low}" if choice else f"Enter {low}"
         if sub.get("type") == "boolean":
@@ -147,7 +155,7 @@ def human_error(schema: dict[str, Any], error: ValidationError) -> FieldError:
         if expected in ("integer", "number"):
             msg = f"{label} must be a number"
         elif expected == "boolean":
-            msg = f"Select yes or no for {low}"
+            msg = f"Select yes or no for \u2018{label}\u2019"
         elif expected == "array":
             msg = f"Select {low}"
         else:
@@ -173,6 +181,7 @@ def human_error(schema: dict[str, Any], error: ValidationError) -> FieldError:
 
 
 def _field_order(schema: dict[str, Any]) -> dict[str, int]:
+    """Position of each question, by pointer without array indexes (/people/name for /people/0/name)."""
     order: dict[str, int] = {}
 
     def walk(node: dict[str, Any], prefix: str) -> None:
@@ -181,6 +190,21 @@ def _field_order(schema: dict[str, Any]) -> dict[str, int]:
             order.setdefault(ptr, len(order))
             if isinstance(sub, dict) and sub.get("type") == "object":
                 walk(sub, ptr)
+            elif isinstance(sub, dict) and isinstance(sub.get("items"), dict):
+                walk(sub["items"], ptr)
 
     walk(schema, "")
     return order
+
+
+def _order_key(order: dict[str, int], pointer: str) -> tuple[int, list[int]]:
+    """Sort errors in question order; within a repeating group, by item; unknown fields last."""
+    parts = pointer.split("/")[1:]
+    indexes = [int(p) for p in parts if p.isdigit()]
+    named = [p for p in parts if not p.isdigit()]
+    while named:
+        ptr = "/" + "/".join(named)
+        if ptr in order:
+            return order[ptr], indexes
+        named.pop()  # a question not found (e.g. asked only in a then-branch) sorts with its parent
+    return len(order), indexes
