@@ -1,5 +1,5 @@
 """Users of an agency, and their server-side sessions."""
-from piccolo.columns import JSON, Boolean, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 from core.agencies.tables import Agency
@@ -14,6 +14,11 @@ class User(Table, tablename="cf_user"):
     active = Boolean(default=True)
     created_at = Timestamptz()
     last_sign_in = Timestamptz(null=True, default=None)
+    #: base32 TOTP secret once the user has set up an authenticator app ("" until then)
+    totp_secret = Varchar(length=64, default="", secret=True)
+    mfa_enabled = Boolean(default=False)
+    #: the last TOTP time step accepted, so one code cannot be used twice
+    totp_last_step = BigInt(default=0)
 
 
 class Session(Table, tablename="cf_session"):
@@ -25,3 +30,14 @@ class Session(Table, tablename="cf_session"):
     user = ForeignKey(User)
     created_at = Timestamptz()
     last_seen = Timestamptz()
+    #: what the session still has to do before pages work: "mfa", "mfa_setup", "mou" or "" (done)
+    pending = Varchar(length=20, default="")
+
+
+class SignInThrottle(Table, tablename="cf_sign_in_throttle"):
+    """Failed sign-ins per email address (hashed, known or not), for lockout with back-off."""
+
+    key = Varchar(length=64, unique=True)
+    failures = Integer(default=0)
+    locked_until = Timestamptz(null=True, default=None)
+    last_failure_at = Timestamptz(null=True, default=None)

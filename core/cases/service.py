@@ -15,22 +15,28 @@ from core.db.tx import transaction
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.persons.tables import Person
 from core.referrals import service as referrals
-from core.sharing.policy import can_see_case, can_work_case
+from core.sharing.policy import Access, can_work_case, case_access, filter_answers
 
 
 # -- reading -------------------------------------------------------------------------------
 
-def case_dict(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
+def case_dict(ctx: Context, row: dict[str, Any], access: Access | None = None) -> dict[str, Any]:
+    """A case as pages and the API show it; with a partner's ``access``, only answers it may see."""
     area = ctx.areas.get(row["area"])
+    data = row["data"] or {}
+    if access is not None and not access.is_owner:
+        data = {name: filter_answers(answers, area.forms[name].schema, access)
+                for name, answers in data.items() if area is not None and name in area.forms}
     return {
         "id": row["id"], "reference": row["reference"], "area": row["area"],
         "area_title": area.title if area else row["area"], "area_installed": area is not None,
         "state": row["state"], "state_label": area.workflow.label(row["state"]) if area else row["state"],
-        "risk_level": row["risk_level"], "data": row["data"] or {},
+        "risk_level": row["risk_level"], "data": data,
         "owning_agency_id": row["owning_agency"], "lead_officer_id": row["lead_officer"],
         "opened_at": row["opened_at"].isoformat(),
         "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
         "version": row["version"],
+        "access": access.kind if access is not None else "owner",
     }
 
 
@@ -42,16 +48,24 @@ async def _load(case_id: int) -> dict[str, Any]:
 
 
 async def _load_visible(actor: Actor, case_id: int) -> dict[str, Any]:
+    return (await visible_case(actor, case_id))[0]
+
+
+async def visible_case(actor: Actor, case_id: int) -> tuple[dict[str, Any], Access]:
+    """The case's row and why the actor may see it; "not found" if they may not (ids are no oracle)."""
     row = await _load(case_id)
-    if not can_see_case(actor, row):
+    access = await case_access(actor, row)
+    if access is None:
         # the same answer as for a case that does not exist: ids are not an oracle
         raise NotFound("No case with that number exists")
-    return row
+    return row, access
 
 
 async def _load_workable(actor: Actor, case_id: int) -> dict[str, Any]:
-    row = await _load_visible(actor, case_id)
-    if not can_work_case(actor, row):
+    row, access = await visible_case(actor, case_id)
+    if not can_work_case(actor, access):
+        if not access.is_owner:
+            raise Forbidden("This case is shared with your agency to read. Only its owning agency can change it.")
         raise Forbidden("Your role does not let you change cases")
     return row
 
@@ -62,11 +76,11 @@ async def get_case(ctx: Context, actor: Actor, case_id: int, *, audit_view: bool
 
 async def view_case(ctx: Context, actor: Actor, case_id: int, *,
                     audit_view: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The case's row and its API form, if the actor may see it; the view is audited."""
-    row = await _load_visible(actor, case_id)
+    """The case's row and its API form (answers a partner may not see removed); the view is audited."""
+    row, access = await visible_case(actor, case_id)
     if audit_view:
-        await record_view(actor, case_id)
-    return row, case_dict(ctx, row)
+        await record_view(actor, case_id, access)
+    return row, case_dict(ctx, row, access)
 
 
 async def visible_row(actor: Actor, case_id: int) -> dict[str, Any]:
@@ -74,9 +88,12 @@ async def visible_row(actor: Actor, case_id: int) -> dict[str, Any]:
     return await _load_visible(actor, case_id)
 
 
-async def record_view(actor: Actor, case_id: int) -> None:
+async def record_view(actor: Actor, case_id: int, access: Access | None = None) -> None:
+    detail = {} if access is None or access.is_owner else {
+        "access": access.kind, "isa_id": access.isa_id, "meeting_id": access.meeting_id}
     async with transaction():
-        await audit.record("case.view", actor, object_type="case", object_id=case_id)
+        await audit.record("case.view", actor, object_type="case", object_id=case_id, detail=detail,
+                           purpose=access.purpose if access else "")
 
 
 async def subjects_of(case_id: int) -> list[dict[str, Any]]:

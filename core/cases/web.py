@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from core import clock
 from core.auth.tables import User
 from core.cases import service as cases
+from core.sharing.policy import can_work_case
 from core.cases.tables import Case
 from core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from core.forms import summary
@@ -61,12 +62,12 @@ async def colleagues(agency_id: int) -> list[dict[str, Any]]:
 async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     """Everything the case page shows; also used to re-render parts of it after an htmx change."""
     ctx, actor = ctx_of(request), current_actor(request)
-    row = await cases.visible_row(actor, case_id)
-    case = cases.case_dict(ctx, row)
+    row, access = await cases.visible_case(actor, case_id)
+    case = cases.case_dict(ctx, row, access)
     area = ctx.areas.get(case["area"])
     # the audit write goes to the writer connection while the reads use the reader: run them together
     _, events, case_tasks, users, refs, subjects = await asyncio.gather(
-        cases.record_view(actor, case_id), cases.timeline(case_id, limit=200), tasks.tasks_of_case(case_id),
+        cases.record_view(actor, case_id, access), cases.timeline(case_id, limit=200), tasks.tasks_of_case(case_id),
         colleagues(actor.agency_id),
         Referral.select().where(Referral.from_case == case_id).order_by(Referral.id, ascending=False),
         cases.subjects_of(case_id))
@@ -82,7 +83,8 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
                           "rows": summary.rows(form, answers)})
         needs = area.workflow.needs_facts(row["state"])
         facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0] if needs else {}
-        transitions = area.workflow.available(row["state"], set(actor.roles), facts, set(case["data"].keys()))
+        if can_work_case(actor, access):
+            transitions = area.workflow.available(row["state"], set(actor.roles), facts, set(case["data"].keys()))
     for event in events:
         if event["kind"] == "form" and area is not None and event["detail"].get("form") in area.forms:
             form = area.forms[event["detail"]["form"]]
@@ -96,7 +98,8 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     return {"case": case, "area": area, "forms": forms, "transitions": transitions, "timeline": events,
             "tasks": case_tasks, "subjects": subjects, "users": users,
             "referrals": refs, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
-            "lead_officer": names.get(case["lead_officer_id"], "")}
+            "lead_officer": names.get(case["lead_officer_id"], ""), "access": access,
+            "can_change": can_work_case(actor, access) and case["area_installed"] and not case["closed_at"]}
 
 
 class AreaPages(Controller):

@@ -5,15 +5,18 @@ from piccolo.conf.apps import AppConfig
 
 from core.agencies.tables import Agency, AgencyArea
 from core.audit.tables import AuditEvent
-from core.auth.tables import Session, User
+from core.auth.tables import Session, SignInThrottle, User
 from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter, Submission
-from core.panels.tables import Meeting, Panel
+from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
 from core.persons.tables import Person
-from core.referrals.tables import Referral, RuleFiring
+from core.referrals.tables import Referral, ReferralMessage, RuleFiring
+from core.sharing.tables import AccessRequest, CaseShare, Mou, MouAcceptance, Setting, SharingAgreement
 from core.tasks.tables import Task
 
 TABLES = [Agency, AgencyArea, User, Session, Person, Case, CaseSubject, CaseEvent, ReferenceCounter,
-          Task, Referral, RuleFiring, Panel, Meeting, AuditEvent, Submission]
+          Task, Referral, RuleFiring, Panel, Meeting, AuditEvent, Submission, SignInThrottle, SharingAgreement,
+          CaseShare, AccessRequest, Mou, MouAcceptance, Setting, ReferralMessage, PanelCase, MeetingAttendee,
+          AgendaItem, Minute]
 
 APP_CONFIG = AppConfig(
     app_name="caseframe",

@@ -1,5 +1,5 @@
 """Referrals and the rule firings behind them, kept so anyone can later read why."""
-from piccolo.columns import JSON, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from core.agencies.tables import Agency
@@ -15,6 +15,8 @@ class Referral(Table, tablename="cf_referral"):
     #: area, agency_type, agency or panel
     target_kind = Varchar(length=20)
     target = Varchar(length=60)
+    #: the agency whose inbox it is in, when one is known (else every agency the target describes)
+    target_agency = ForeignKey(Agency, null=True, default=None)
     rule_id = Varchar(length=100, null=True, default=None)
     reason = Text()
     status = Varchar(length=20, default="open", index=True)
@@ -25,6 +27,19 @@ class Referral(Table, tablename="cf_referral"):
     decided_by = ForeignKey(User, null=True, default=None)
     decision_note = Text(default="")
     resulting_case = ForeignKey(Case, null=True, default=None)
+    version = Integer(default=1)
+
+
+class ReferralMessage(Table, tablename="cf_referral_message"):
+    """The conversation on a referral: questions, answers and the decision, in order."""
+
+    referral = ForeignKey(Referral, index=True)
+    #: info_requested, info_given, declined, accepted, linked or note
+    kind = Varchar(length=20)
+    text = Text(default="")
+    author = ForeignKey(User, null=True, default=None)
+    agency = ForeignKey(Agency, null=True, default=None)
+    at = Timestamptz()
 
 
 class RuleFiring(Table, tablename="cf_rule_firing"):

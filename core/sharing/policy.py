@@ -1,16 +1,184 @@
-"""Who may see and change a case: the owning agency's users, by role."""
+"""Who may see and change a case: the owning agency, partners it shared with under a live ISA, panel members.
+
+Every read of a case goes through :func:`case_access`; it answers with an :class:`Access` saying why
+the actor may see the case (for the audit), for what purpose, and how sensitive an answer they may
+see. ``None`` means "no access", which callers turn into the same answer as "no such case".
+"""
 from __future__ import annotations
 
+import datetime as dt
+import json
+from dataclasses import dataclass
 from typing import Any
 
+from core import clock
 from core.auth.actor import Actor
 
 CASEWORKING_ROLES = ("caseworker", "supervisor", "panel_chair")
 
+#: the lawful purposes personal information is shared for (DOMAIN.md), code -> words
+PURPOSES: dict[str, str] = {
+    "early_intervention": "Early intervention and support",
+    "crime_prevention": "Preventing crime and disorder",
+    "safeguarding": "Safeguarding adults and children at risk",
+    "public_protection": "Wider public protection",
+}
 
-def can_see_case(actor: Actor, case_row: dict[str, Any]) -> bool:
-    return case_row["owning_agency"] == actor.agency_id
+#: x-sensitivity levels, least to most sensitive
+SENSITIVITY = ("official", "sensitive", "special_category")
+SENSITIVITY_LABELS = {"official": "Official", "sensitive": "Sensitive",
+                      "special_category": "Special category (health, ethnicity, religion, sexuality)"}
 
 
-def can_work_case(actor: Actor, case_row: dict[str, Any]) -> bool:
-    return can_see_case(actor, case_row) and actor.has(*CASEWORKING_ROLES)
+def sensitivity_rank(level: str | None) -> int:
+    return SENSITIVITY.index(level) if level in SENSITIVITY else 0
+
+
+@dataclass(frozen=True)
+class Access:
+    #: owner, share or panel
+    kind: str
+    purpose: str = ""
+    isa_id: int | None = None
+    share_id: int | None = None
+    meeting_id: int | None = None
+    #: the most sensitive x-sensitivity level of answers the actor may see
+    max_sensitivity: str = "special_category"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.kind == "owner"
+
+    def may_see(self, level: str | None) -> bool:
+        return sensitivity_rank(level) <= sensitivity_rank(self.max_sensitivity)
+
+
+OWNER = Access(kind="owner")
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def isa_is_live(isa: dict[str, Any], today: dt.date | None = None) -> bool:
+    """Live from its start date to the end of its end date; an expired ISA stops access the day after."""
+    today = today or clock.today()
+    starts, ends = isa["starts_on"], isa["ends_on"]
+    if isinstance(starts, str):
+        starts = dt.date.fromisoformat(starts)
+    if isinstance(ends, str):
+        ends = dt.date.fromisoformat(ends)
+    return starts <= today <= ends
+
+
+def isa_covers(isa: dict[str, Any], agency_a: int, agency_b: int, area: str) -> bool:
+    parties = set(_json(isa["parties"]) or [])
+    return agency_a in parties and agency_b in parties and area in (_json(isa["areas"]) or [])
+
+
+async def live_isas_between(agency_a: int, agency_b: int, area: str | None = None) -> list[dict[str, Any]]:
+    """Live ISAs both agencies are party to (covering ``area`` if given), newest first."""
+    from core.sharing.tables import SharingAgreement
+
+    today = clock.today()
+    rows = await SharingAgreement.select().where(
+        (SharingAgreement.starts_on <= today) & (SharingAgreement.ends_on >= today)).order_by(
+        SharingAgreement.id, ascending=False).output(load_json=True)
+    out = []
+    for isa in rows:
+        parties = set(isa["parties"] or [])
+        if agency_a in parties and agency_b in parties and (area is None or area in (isa["areas"] or [])):
+            out.append(isa)
+    return out
+
+
+async def case_access(actor: Actor, case_row: dict[str, Any]) -> Access | None:
+    """Why ``actor`` may see the case, or None. Owners first (no query), then live shares, then panels."""
+    if case_row["owning_agency"] == actor.agency_id:
+        return OWNER
+    from core.sharing.tables import CaseShare, SharingAgreement
+
+    today = clock.today()
+    shares = await CaseShare.select(
+        CaseShare.id, CaseShare.purpose, CaseShare.isa, CaseShare.isa.max_sensitivity.as_alias("max_sensitivity"),
+        CaseShare.isa.parties.as_alias("parties"), CaseShare.isa.areas.as_alias("areas"),
+    ).where((CaseShare.case == case_row["id"]) & (CaseShare.agency == actor.agency_id)
+            & CaseShare.revoked_at.is_null() & (CaseShare.isa.starts_on <= today)
+            & (CaseShare.isa.ends_on >= today)).order_by(CaseShare.id, ascending=False)
+    best: Access | None = None
+    for share in shares:
+        parties = set(_json(share["parties"]) or [])
+        if actor.agency_id not in parties or case_row["owning_agency"] not in parties:
+            continue
+        if case_row["area"] not in (_json(share["areas"]) or []):
+            continue
+        access = Access(kind="share", purpose=share["purpose"], isa_id=share["isa"], share_id=share["id"],
+                        max_sensitivity=share["max_sensitivity"])
+        if best is None or sensitivity_rank(access.max_sensitivity) > sensitivity_rank(best.max_sensitivity):
+            best = access
+    if best is not None:
+        return best
+    return await _panel_access(actor, case_row)
+
+
+async def _panel_access(actor: Actor, case_row: dict[str, Any]) -> Access | None:
+    """A member agency sees a case on the agenda of a published or running meeting, as far as an ISA allows."""
+    from core.panels.tables import AgendaItem
+
+    items = await AgendaItem.select(
+        AgendaItem.meeting, AgendaItem.meeting.panel.member_agencies.as_alias("members"),
+        AgendaItem.meeting.panel.chair_agency.as_alias("chair"),
+    ).where((AgendaItem.case == case_row["id"])
+            & AgendaItem.meeting.status.is_in(["published", "in_progress"]))
+    for item in items:
+        members = set(_json(item["members"]) or []) | {item["chair"]}
+        if actor.agency_id not in members:
+            continue
+        isas = await live_isas_between(actor.agency_id, case_row["owning_agency"], case_row["area"])
+        if not isas:
+            continue
+        isa = max(isas, key=lambda i: sensitivity_rank(i["max_sensitivity"]))
+        purposes = isa["purposes"] or ["crime_prevention"]
+        return Access(kind="panel", purpose=purposes[0], isa_id=isa["id"], meeting_id=item["meeting"],
+                      max_sensitivity=isa["max_sensitivity"])
+    return None
+
+
+def can_work_case(actor: Actor, access: Access | None) -> bool:
+    """Only the owning agency's caseworkers change a case; partners read (and panels add actions)."""
+    return access is not None and access.is_owner and actor.has(*CASEWORKING_ROLES)
+
+
+async def shared_case_ids(agency_id: int) -> list[int]:
+    """Cases other agencies have shared with ``agency_id`` under an ISA that is live today."""
+    from core.sharing.tables import CaseShare
+
+    today = clock.today()
+    rows = await CaseShare.select(CaseShare.case).where(
+        (CaseShare.agency == agency_id) & CaseShare.revoked_at.is_null()
+        & (CaseShare.isa.starts_on <= today) & (CaseShare.isa.ends_on >= today))
+    return sorted({r["case"] for r in rows})
+
+
+def filter_answers(answers: dict[str, Any], schema: dict[str, Any], access: Access) -> dict[str, Any]:
+    """A copy of one form's answers without the questions (at any depth) the access may not see."""
+    if access.is_owner or not isinstance(answers, dict):
+        return answers
+    props = schema.get("properties") or {}
+    out: dict[str, Any] = {}
+    for key, value in answers.items():
+        sub = props.get(key)
+        if not isinstance(sub, dict):
+            # an answer the form does not describe: treat as the form's own level
+            if access.may_see(schema.get("x-sensitivity")):
+                out[key] = value
+            continue
+        if not access.may_see(sub.get("x-sensitivity")):
+            continue
+        if isinstance(value, dict) and sub.get("properties"):
+            out[key] = filter_answers(value, sub, access)
+        elif isinstance(value, list) and isinstance(sub.get("items"), dict) and sub["items"].get("properties"):
+            out[key] = [filter_answers(v, sub["items"], access) if isinstance(v, dict) else v for v in value]
+        else:
+            out[key] = value
+    return out

@@ -17,6 +17,8 @@ class Task(Table, tablename="cf_task"):
     status = Varchar(length=20, default="open")
     source = Varchar(length=20, default="manual")
     meeting_id = Integer(null=True, default=None)
+    #: the agenda item (and so the minute) a panel action came from
+    agenda_item_id = Integer(null=True, default=None)
     created_by = ForeignKey(User, null=True, default=None)
     created_at = Timestamptz()
     completed_at = Timestamptz(null=True, default=None)

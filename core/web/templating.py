@@ -41,5 +41,9 @@ def build_environment(ctx: Context) -> Environment:
     )
     env.filters["govuk_date"] = _date
     env.filters["govuk_datetime"] = _datetime
+    from core.sharing.policy import PURPOSES, SENSITIVITY_LABELS
+
+    env.globals["purposes"] = PURPOSES
+    env.globals["sensitivity_labels"] = SENSITIVITY_LABELS
     env.filters["humanise"] = lambda s: str(s or "").replace("_", " ").replace("-", " ")
     return env
