@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     scaffold.add_argument("slug", metavar="SLUG", help="the area's name, e.g. noise_nuisance")
     scaffold.add_argument("--path", type=Path, default=Path("."), help="folder to create it in (default: here)")
 
+    audit = sub.add_parser("audit", help="audit trail commands")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND", parser_class=_Parser)
+    audit_sub.add_parser("verify", help="check that no audit row was changed, removed or slipped in")
+
     docs = sub.add_parser("docs", help="write the generated reference pages in docs/")
     docs.add_argument("--check", action="store_true", help="fail if docs/ differs from what would be written")
     return parser
@@ -174,6 +178,28 @@ def _cmd_docs(args) -> int:
     return 0
 
 
+async def _cmd_audit_verify(url: str) -> int:
+    from core.audit.verify import verify_chain
+    from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+
+    engine = engine_from_url(url)
+    await migrate(engine)
+    if not is_sqlite(engine):
+        await engine.start_connection_pool()
+    bind(engine)
+    try:
+        report = await verify_chain()
+    finally:
+        if not is_sqlite(engine):
+            await engine.close_connection_pool()
+        await close(engine)
+    if report.ok:
+        print(f"Audit trail intact: {report.checked} event(s) checked")
+        return 0
+    return _fail(f"audit trail broken at event {report.broken_id}: {report.reason} "
+                 f"({report.checked} event(s) before it are intact)")
+
+
 def main(argv: list[str] | None = None) -> int:
     from core.db.engine import DatabaseURLError
 
@@ -202,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "docs":
             return _cmd_docs(args)
+        if args.command == "audit" and args.audit_command == "verify":
+            return asyncio.run(_cmd_audit_verify(_database_url(args)))
         parser.print_help()
         return 2
     except DatabaseURLError as exc:
