@@ -15,7 +15,7 @@ from core.db.tx import transaction
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.persons.tables import Person
 from core.referrals import service as referrals
-from core.sharing.policy import Access, can_work_case, case_access, filter_answers
+from core.sharing.policy import Access, can_work_case, case_access, filter_answers, may_see_field
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -117,6 +117,21 @@ async def timeline(case_id: int, limit: int = 500) -> list[dict[str, Any]]:
     ).where(CaseEvent.case == case_id).order_by(CaseEvent.id, ascending=False).limit(limit).output(load_json=True)
     return [{"id": r["id"], "kind": r["kind"], "summary": r["summary"], "detail": r["detail"] or {},
              "actor_id": r["actor"], "actor_name": r["actor_name"], "at": r["at"].isoformat()} for r in rows]
+
+
+def redact_timeline(ctx: Context, area_slug: str, events: list[dict[str, Any]], access: Access) -> list[dict[str, Any]]:
+    """Remove, for a partner, the old and new values of answers above the level its access allows."""
+    area = ctx.areas.get(area_slug)
+    if access.is_owner:
+        return events
+    for event in events:
+        changes = event["detail"].get("changes")
+        if event["kind"] != "form" or not changes:
+            continue
+        form = area.forms.get(event["detail"].get("form")) if area else None
+        event["detail"] = {**event["detail"], "changes": [
+            c for c in changes if form is not None and may_see_field(access, form.schema, c.get("field", ""))]}
+    return events
 
 
 async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, state: str | None = None,

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from core import clock
 from core.auth.tables import User
 from core.cases import service as cases
-from core.sharing.policy import can_work_case
+from core.sharing.policy import can_work_case, may_see_field
 from core.cases.tables import Case
 from core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from core.forms import summary
@@ -88,7 +88,8 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     for event in events:
         if event["kind"] == "form" and area is not None and event["detail"].get("form") in area.forms:
             form = area.forms[event["detail"]["form"]]
-            event["changes"] = [summary.change_text(form, c) for c in event["detail"].get("changes", [])][:20]
+            event["changes"] = [summary.change_text(form, c) for c in event["detail"].get("changes", [])
+                                if may_see_field(access, form.schema, c.get("field", ""))][:20]
     names = {u["id"]: u["name"] for u in users}
     for t in case_tasks:
         t["assignee_name"] = names.get(t["assignee_id"], "")

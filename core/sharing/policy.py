@@ -182,3 +182,23 @@ def filter_answers(answers: dict[str, Any], schema: dict[str, Any], access: Acce
         else:
             out[key] = value
     return out
+
+
+def may_see_field(access: Access, schema: dict[str, Any], pointer: str) -> bool:
+    """Whether ``access`` may see the answer at ``pointer`` (e.g. "/people/0/name"): every question on the way
+    down must be at or below the level the access allows."""
+    if access.is_owner:
+        return True
+    node: Any = schema
+    for part in [p for p in pointer.strip("/").split("/") if p]:
+        if not isinstance(node, dict):
+            break
+        if part.isdigit() and isinstance(node.get("items"), dict):
+            node = node["items"]
+            continue
+        node = (node.get("properties") or {}).get(part)
+        if not isinstance(node, dict):
+            break
+        if not access.may_see(node.get("x-sensitivity")):
+            return False
+    return True

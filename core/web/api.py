@@ -118,9 +118,11 @@ class CasesAPI(Controller):
     @get("/{case_id:int}", summary="A case with its subjects, timeline, tasks and next steps")
     async def get_case(self, request: Request, case_id: int) -> dict[str, Any]:
         ctx, actor = _ctx(request), current_actor(request)
-        case = await cases.get_case(ctx, actor, case_id)
+        row, access = await cases.visible_case(actor, case_id)
+        await cases.record_view(actor, case_id, access)
+        case = cases.case_dict(ctx, row, access)
         case["subjects"] = await cases.subjects_of(case_id)
-        case["timeline"] = await cases.timeline(case_id)
+        case["timeline"] = cases.redact_timeline(ctx, case["area"], await cases.timeline(case_id), access)
         case["tasks"] = await tasks.tasks_of_case(case_id)
         area = ctx.areas.get(case["area"])
         if area is not None:

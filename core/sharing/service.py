@@ -1,0 +1,178 @@
+"""Information sharing agreements and the cases shared under them; the only code that writes them."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from core import clock
+from core.agencies.tables import Agency
+from core.audit import service as audit
+from core.auth.actor import Actor
+from core.cases.tables import Case, CaseEvent
+from core.context import Context
+from core.db.tx import transaction
+from core.errors import Forbidden, NotFound, ValidationFailed
+from core.sharing.policy import PURPOSES, SENSITIVITY, can_work_case, case_access, isa_is_live, live_isas_between
+from core.sharing.tables import CaseShare, SharingAgreement
+
+
+def _date(value: Any, field: str, label: str, errors: list[dict[str, str]]) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value or ""))
+    except ValueError:
+        errors.append({"field": field, "message": f"Enter the {label} as a real date, for example 2026-04-01"})
+        return None
+
+
+async def create_isa(ctx: Context, actor: Actor, *, reference: str, title: str, parties: list[int],
+                     purposes: list[str], areas: list[str], legal_basis: str, starts_on: Any, ends_on: Any,
+                     max_sensitivity: str = "official") -> dict[str, Any]:
+    """Record an ISA; only a system admin may. Every problem is reported together and nothing is written."""
+    if not actor.has("system_admin"):
+        raise Forbidden("Only a system admin can set up information sharing agreements")
+    errors: list[dict[str, str]] = []
+    reference, title, legal_basis = (reference or "").strip(), (title or "").strip(), (legal_basis or "").strip()
+    if not reference or len(reference) > 40:
+        errors.append({"field": "/reference", "message": "Enter a reference of 40 characters or fewer"})
+    elif await SharingAgreement.exists().where(SharingAgreement.reference == reference):
+        errors.append({"field": "/reference", "message": "An agreement with that reference already exists"})
+    if not title or len(title) > 200:
+        errors.append({"field": "/title", "message": "Enter a title of 200 characters or fewer"})
+    party_ids = sorted({int(p) for p in parties or [] if str(p).isdigit()})
+    known = {r["id"] for r in await Agency.select(Agency.id).where(Agency.id.is_in(party_ids or [0]))}
+    if len(known) < 2 or len(known) != len(party_ids):
+        errors.append({"field": "/parties", "message": "Select at least two agencies that are party to the agreement"})
+    if not purposes or any(p not in PURPOSES for p in purposes):
+        errors.append({"field": "/purposes", "message": "Select at least one purpose from the list"})
+    if not areas or any(ctx.areas.get(a) is None for a in areas):
+        errors.append({"field": "/areas", "message": "Select at least one installed business area"})
+    if not legal_basis:
+        errors.append({"field": "/legal_basis", "message": "Enter the legal basis for sharing"})
+    if max_sensitivity not in SENSITIVITY:
+        errors.append({"field": "/max_sensitivity", "message": "Select how sensitive the shared answers may be"})
+    start = _date(starts_on, "/starts_on", "start date", errors)
+    end = _date(ends_on, "/ends_on", "end date", errors)
+    if start and end and end < start:
+        errors.append({"field": "/ends_on", "message": "The end date must be the same as or after the start date"})
+    if errors:
+        raise ValidationFailed("There is a problem with the agreement", errors=errors)
+    now = clock.now()
+    async with transaction():
+        isa = SharingAgreement(reference=reference, title=title, parties=party_ids, purposes=list(purposes),
+                               areas=list(areas), legal_basis=legal_basis, max_sensitivity=max_sensitivity,
+                               starts_on=start, ends_on=end, created_by=actor.id, created_at=now, updated_at=now)
+        await isa.save()
+        await audit.record("isa.create", actor, object_type="isa", object_id=isa.id,
+                           detail={"reference": reference, "parties": party_ids, "purposes": list(purposes),
+                                   "areas": list(areas), "starts_on": start.isoformat(),
+                                   "ends_on": end.isoformat(), "max_sensitivity": max_sensitivity})
+    return await SharingAgreement.select().where(SharingAgreement.id == isa.id).output(load_json=True).first()
+
+
+async def end_isa(actor: Actor, isa_id: int, reason: str) -> None:
+    """End an agreement early: it stops giving access today (its end date becomes yesterday)."""
+    if not actor.has("system_admin"):
+        raise Forbidden("Only a system admin can end information sharing agreements")
+    row = await SharingAgreement.select().where(SharingAgreement.id == isa_id).first()
+    if row is None:
+        raise NotFound("No agreement with that number exists")
+    if not (reason or "").strip():
+        raise ValidationFailed("Enter why the agreement is ending",
+                               errors=[{"field": "/reason", "message": "Enter why the agreement is ending"}])
+    yesterday = clock.today() - dt.timedelta(days=1)
+    async with transaction():
+        await SharingAgreement.update({SharingAgreement.ends_on: min(row["ends_on"], yesterday),
+                                       SharingAgreement.updated_at: clock.now(),
+                                       SharingAgreement.version: SharingAgreement.version + 1}).where(
+            SharingAgreement.id == isa_id)
+        await audit.record("isa.end", actor, object_type="isa", object_id=isa_id,
+                           detail={"ends_on": {"from": row["ends_on"].isoformat(), "to": yesterday.isoformat()},
+                                   "reason": reason.strip()})
+
+
+async def partners_for(actor: Actor, case_row: dict[str, Any]) -> list[dict[str, Any]]:
+    """Agencies the case may be shared with: parties to a live ISA with the owner covering its area."""
+    isas = await live_isas_between(case_row["owning_agency"], case_row["owning_agency"], case_row["area"])
+    ids = sorted({p for isa in isas for p in isa["parties"] if p != case_row["owning_agency"]})
+    agencies = await Agency.select(Agency.id, Agency.name).where(Agency.id.is_in(ids or [0])).order_by(Agency.name)
+    return [{**a, "isas": [{"id": i["id"], "reference": i["reference"], "title": i["title"],
+                            "purposes": i["purposes"], "ends_on": i["ends_on"]}
+                           for i in isas if a["id"] in i["parties"]]} for a in agencies]
+
+
+async def share_case(actor: Actor, case_id: int, *, agency_id: int, purpose: str,
+                     isa_id: int | None = None) -> dict[str, Any]:
+    """Share a case with a partner agency for a purpose under a live ISA covering the case's area."""
+    row = await Case.select().where(Case.id == case_id).first()
+    access = await case_access(actor, row) if row else None
+    if access is None:
+        raise NotFound("No case with that number exists")
+    if not can_work_case(actor, access):
+        raise Forbidden("Only the owning agency's caseworkers can share this case")
+    errors: list[dict[str, str]] = []
+    isas = await live_isas_between(row["owning_agency"], agency_id, row["area"]) if agency_id != row["owning_agency"] else []
+    if not isas:
+        errors.append({"field": "/agency_id", "message": "Select an agency your agency has a live information "
+                                                         "sharing agreement with for this kind of case"})
+    else:
+        if isa_id is not None:
+            isas = [i for i in isas if i["id"] == isa_id]
+            if not isas:
+                errors.append({"field": "/isa_id", "message": "Select a live agreement with that agency"})
+        if isas and purpose not in {p for i in isas for p in i["purposes"]}:
+            errors.append({"field": "/purpose", "message": "Select a purpose the agreement allows"})
+    if errors:
+        raise ValidationFailed("There is a problem with the share", errors=errors)
+    isa = next(i for i in isas if purpose in i["purposes"])
+    existing = await CaseShare.select(CaseShare.id).where(
+        (CaseShare.case == case_id) & (CaseShare.agency == agency_id) & (CaseShare.isa == isa["id"])
+        & (CaseShare.purpose == purpose) & CaseShare.revoked_at.is_null()).first()
+    if existing:
+        return {"id": existing["id"], "new": False}
+    agency = await Agency.select(Agency.name).where(Agency.id == agency_id).first()
+    now = clock.now()
+    async with transaction():
+        share = CaseShare(case=case_id, agency=agency_id, isa=isa["id"], purpose=purpose, shared_by=actor.id,
+                          shared_at=now)
+        await share.save()
+        await CaseEvent.insert(CaseEvent(case=case_id, kind="share", actor=actor.id, at=now,
+                                         summary=f"Shared with {agency['name']} for "
+                                                 f"{PURPOSES[purpose].lower()} under {isa['reference']}",
+                                         detail={"share_id": share.id, "agency_id": agency_id, "isa_id": isa["id"]}))
+        await audit.record("case.share", actor, object_type="case", object_id=case_id, purpose=purpose,
+                           detail={"agency_id": agency_id, "isa_id": isa["id"], "share_id": share.id})
+    return {"id": share.id, "new": True}
+
+
+async def revoke_share(actor: Actor, case_id: int, share_id: int) -> None:
+    row = await Case.select().where(Case.id == case_id).first()
+    access = await case_access(actor, row) if row else None
+    if access is None:
+        raise NotFound("No case with that number exists")
+    if not can_work_case(actor, access):
+        raise Forbidden("Only the owning agency's caseworkers can stop sharing this case")
+    share = await CaseShare.select(CaseShare.all_columns(), CaseShare.agency.name.as_alias("agency_name")).where(
+        (CaseShare.id == share_id) & (CaseShare.case == case_id) & CaseShare.revoked_at.is_null()).first()
+    if share is None:
+        raise NotFound("That share does not exist or has already ended")
+    now = clock.now()
+    async with transaction():
+        await CaseShare.update({CaseShare.revoked_at: now, CaseShare.revoked_by: actor.id}).where(
+            CaseShare.id == share_id)
+        await CaseEvent.insert(CaseEvent(case=case_id, kind="share", actor=actor.id, at=now,
+                                         summary=f"Stopped sharing with {share['agency_name']}",
+                                         detail={"share_id": share_id, "revoked": True}))
+        await audit.record("case.share_revoked", actor, object_type="case", object_id=case_id,
+                           purpose=share["purpose"], detail={"agency_id": share["agency"], "share_id": share_id})
+
+
+async def shares_of(case_id: int) -> list[dict[str, Any]]:
+    """The case's shares that are in force today (live ISA, not revoked), for the owner to see."""
+    rows = await CaseShare.select(
+        CaseShare.id, CaseShare.purpose, CaseShare.shared_at, CaseShare.agency.name.as_alias("agency_name"),
+        CaseShare.isa.reference.as_alias("isa_reference"), CaseShare.isa.starts_on.as_alias("starts_on"),
+        CaseShare.isa.ends_on.as_alias("ends_on"),
+    ).where((CaseShare.case == case_id) & CaseShare.revoked_at.is_null()).order_by(CaseShare.id)
+    return [{**r, "purpose_label": PURPOSES.get(r["purpose"], r["purpose"]), "live": isa_is_live(r)} for r in rows]

@@ -1,0 +1,149 @@
+"""Sharing a case with a partner under an ISA: who sees what, for how long, and what is hidden or recorded."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core import clock
+from core.audit.tables import AuditEvent
+from core.cases import service as cases
+from core.errors import Forbidden, NotFound, ValidationFailed
+from core.sharing import service as sharing
+from core.testing import make_agency, make_context, make_user, sign_in, web_client
+from tests.fixtures.areas import noise_plugin
+
+REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
+VISIT = {"risk_level": "high", "health_impact": "Panic attacks most nights since August"}
+
+
+@pytest.fixture
+def ctx():
+    return make_context(noise_plugin)
+
+
+@pytest.fixture
+async def world(db, ctx):
+    council = await make_agency(ctx, "ashdown-council")
+    police = await make_agency(ctx, "wealden-police")
+    charity = await make_agency(ctx, "brightwell-charity")
+    owner = await make_user(council, ("caseworker",), name="Olive Owner")
+    partner = await make_user(police, ("caseworker",), name="Pat Partner")
+    outsider = await make_user(charity, ("caseworker",), name="Omar Outsider")
+    admin = await make_user(council, ("system_admin",), name="Sam Sysadmin")
+    case = await cases.open_case(ctx, owner, "noise", REPORT)
+    case = await cases.save_form(ctx, owner, case["id"], "visit", VISIT, expected_version=case["version"])
+    today = clock.today()
+    isa = await sharing.create_isa(
+        ctx, admin, reference="ISA-2026-01", title="Community safety partnership", parties=[council["id"], police["id"]],
+        purposes=["crime_prevention"], areas=["noise"], legal_basis="Crime and Disorder Act 1998 s.115",
+        starts_on=today - dt.timedelta(days=30), ends_on=today + dt.timedelta(days=10), max_sensitivity="official")
+    return {"ctx": ctx, "owner": owner, "partner": partner, "outsider": outsider, "admin": admin, "case": case,
+            "isa": isa, "police": police, "charity": charity}
+
+
+async def test_a_partner_reads_a_shared_case_without_answers_above_the_isa_level(world):
+    ctx, case = world["ctx"], world["case"]
+    with pytest.raises(NotFound):
+        await cases.get_case(ctx, world["partner"], case["id"])
+    result = await sharing.share_case(world["owner"], case["id"], agency_id=world["police"]["id"],
+                                      purpose="crime_prevention")
+    assert result["new"]
+    seen = await cases.get_case(ctx, world["partner"], case["id"])
+    assert seen["access"] == "share"
+    assert seen["data"]["visit"] == {"risk_level": "high"}
+    assert "health_impact" in (await cases.get_case(ctx, world["owner"], case["id"]))["data"]["visit"]
+    view = await AuditEvent.select().where((AuditEvent.action == "case.view") & (AuditEvent.actor_id == world["partner"].id)
+                                           ).output(load_json=True).first()
+    assert view["purpose"] == "crime_prevention" and view["detail"]["isa_id"] == world["isa"]["id"]
+    share = await AuditEvent.select().where(AuditEvent.action == "case.share").output(load_json=True).first()
+    assert share["purpose"] == "crime_prevention" and share["detail"]["isa_id"] == world["isa"]["id"]
+
+
+async def test_a_partner_cannot_change_a_shared_case(world):
+    await sharing.share_case(world["owner"], world["case"]["id"], agency_id=world["police"]["id"],
+                             purpose="crime_prevention")
+    with pytest.raises(Forbidden, match="owning agency"):
+        await cases.add_note(world["ctx"], world["partner"], world["case"]["id"], "A note")
+
+
+async def test_access_stops_the_day_after_the_isa_ends_and_when_revoked(world):
+    ctx, case = world["ctx"], world["case"]
+    share = await sharing.share_case(world["owner"], case["id"], agency_id=world["police"]["id"],
+                                     purpose="crime_prevention")
+    with clock.travel(10):
+        assert await cases.get_case(ctx, world["partner"], case["id"])
+    with clock.travel(11):
+        with pytest.raises(NotFound):
+            await cases.get_case(ctx, world["partner"], case["id"])
+    await sharing.revoke_share(world["owner"], case["id"], share["id"])
+    with pytest.raises(NotFound):
+        await cases.get_case(ctx, world["partner"], case["id"])
+    assert await AuditEvent.count().where(AuditEvent.action == "case.share_revoked") == 1
+
+
+async def test_sharing_needs_a_live_isa_and_an_allowed_purpose(world):
+    owner, case = world["owner"], world["case"]
+    with pytest.raises(ValidationFailed) as no_isa:
+        await sharing.share_case(owner, case["id"], agency_id=world["charity"]["id"], purpose="crime_prevention")
+    assert no_isa.value.errors[0]["field"] == "/agency_id"
+    with pytest.raises(ValidationFailed) as bad_purpose:
+        await sharing.share_case(owner, case["id"], agency_id=world["police"]["id"], purpose="safeguarding")
+    assert bad_purpose.value.errors[0]["field"] == "/purpose"
+    with pytest.raises(NotFound):
+        await sharing.share_case(world["outsider"], case["id"], agency_id=world["police"]["id"],
+                                 purpose="crime_prevention")
+    await sharing.end_isa(world["admin"], world["isa"]["id"], "Partnership dissolved")
+    with pytest.raises(ValidationFailed):
+        await sharing.share_case(owner, case["id"], agency_id=world["police"]["id"], purpose="crime_prevention")
+
+
+async def test_an_isa_is_checked_and_only_a_system_admin_sets_one_up(world):
+    ctx = world["ctx"]
+    with pytest.raises(Forbidden):
+        await sharing.create_isa(ctx, world["owner"], reference="X", title="X", parties=[], purposes=[], areas=[],
+                                 legal_basis="", starts_on="", ends_on="")
+    with pytest.raises(ValidationFailed) as bad:
+        await sharing.create_isa(ctx, world["admin"], reference="ISA-2026-01", title="", parties=[world["police"]["id"]],
+                                 purposes=["gossip"], areas=["nowhere"], legal_basis="", starts_on="2026-05-01",
+                                 ends_on="2026-04-01", max_sensitivity="secret")
+    fields = [e["field"] for e in bad.value.errors]
+    assert fields == ["/reference", "/title", "/parties", "/purposes", "/areas", "/legal_basis", "/max_sensitivity",
+                      "/ends_on"]
+
+
+@pytest.fixture
+async def client(db, ctx):
+    async with web_client(ctx, db) as c:
+        yield c
+
+
+async def test_the_case_page_for_a_partner_is_read_only_and_hides_sensitive_answers(world, client):
+    case = world["case"]
+    await sharing.share_case(world["owner"], case["id"], agency_id=world["police"]["id"], purpose="crime_prevention")
+    await sign_in(client, world["partner"])
+    page = await client.get(f"/cases/{case['id']}")
+    assert page.status_code == 200
+    assert "Panic attacks" not in page.text and "High" in page.text
+    assert "shared with yours" in page.text
+    assert f'action="/cases/{case["id"]}/notes"' not in page.text
+    assert "/transitions/" not in page.text
+    assert page.headers["cache-control"] == "no-store"
+    outsider = await client.get(f"/cases/{case['id'] + 1000}")
+    assert outsider.status_code == 404
+
+
+async def test_the_api_gives_a_partner_no_hidden_answer_in_the_case_or_its_timeline(world, client):
+    from core.testing import TEST_PASSWORD
+
+    case = world["case"]
+    await sharing.share_case(world["owner"], case["id"], agency_id=world["police"]["id"], purpose="crime_prevention")
+    token = (await client.post("/api/v1/session", json={"email": world["partner"].email,
+                                                        "password": TEST_PASSWORD})).json()["token"]
+    r = await client.get(f"/api/v1/cases/{case['id']}", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+    assert "Panic attacks" not in r.text and r.json()["data"]["visit"] == {"risk_level": "high"}
+    owner_token = (await client.post("/api/v1/session", json={"email": world["owner"].email,
+                                                              "password": TEST_PASSWORD})).json()["token"]
+    mine = await client.get(f"/api/v1/cases/{case['id']}", headers={"Authorization": f"Bearer {owner_token}"})
+    assert "Panic attacks" in mine.text
