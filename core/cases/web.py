@@ -59,6 +59,22 @@ async def colleagues(agency_id: int) -> list[dict[str, Any]]:
     return users
 
 
+async def viewers_of(case_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    """Who has opened the case, newest first, from the audit trail (shown to the owning agency only)."""
+    from core.agencies.tables import Agency
+    from core.audit.tables import AuditEvent
+
+    rows = await AuditEvent.select(AuditEvent.at, AuditEvent.actor_id, AuditEvent.agency_id, AuditEvent.purpose).where(
+        (AuditEvent.object_type == "case") & (AuditEvent.object_id == case_id) & (AuditEvent.action == "case.view")
+    ).order_by(AuditEvent.id, ascending=False).limit(limit)
+    users = {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(
+        User.id.is_in(list({r["actor_id"] for r in rows if r["actor_id"]}) or [0]))}
+    agencies = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name).where(
+        Agency.id.is_in(list({r["agency_id"] for r in rows if r["agency_id"]}) or [0]))}
+    return [{"at": r["at"], "user": users.get(r["actor_id"], "Unknown user"),
+             "agency": agencies.get(r["agency_id"], ""), "purpose": r["purpose"]} for r in rows]
+
+
 async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     """Everything the case page shows; also used to re-render parts of it after an htmx change."""
     ctx, actor = ctx_of(request), current_actor(request)
@@ -93,13 +109,19 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     names = {u["id"]: u["name"] for u in users}
     for t in case_tasks:
         t["assignee_name"] = names.get(t["assignee_id"], "")
+    sharing_info: dict[str, Any] = {}
+    if access.is_owner:
+        from core.sharing import service as sharing
+
+        sharing_info = {"shares": await sharing.shares_of(case_id), "views": await viewers_of(case_id),
+                        "partners": await sharing.partners_for(actor, row) if can_work_case(actor, access) else []}
     panels = []
     for result in ctx.pm.hook.case_panels(case=case, user=actor.as_dict()):
         panels.extend(result or [])
     return {"case": case, "area": area, "forms": forms, "transitions": transitions, "timeline": events,
             "tasks": case_tasks, "subjects": subjects, "users": users,
             "referrals": refs, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
-            "lead_officer": names.get(case["lead_officer_id"], ""), "access": access,
+            "lead_officer": names.get(case["lead_officer_id"], ""), "access": access, **sharing_info,
             "can_change": can_work_case(actor, access) and case["area_installed"] and not case["closed_at"]}
 
 
@@ -255,6 +277,31 @@ class CasePages(Controller):
             return await page(request, "cases/show.html", refusal=exc.message, error_title=True,
                               status_code=exc.status, **context)
         return see_other(f"/cases/{case_id}?done=moved")
+
+    @post("/{case_id:int}/shares")
+    async def share(self, request: Request, case_id: int) -> Template | Redirect:
+        from core.sharing import service as sharing
+
+        data = await form_data(request)
+        try:
+            agency_id = int(str(data.get("agency_id", "")) or 0)
+        except ValueError:
+            agency_id = 0
+        try:
+            await sharing.share_case(current_actor(request), case_id, agency_id=agency_id,
+                                     purpose=str(data.get("purpose", "")))
+        except ValidationFailed as exc:
+            context = await case_page_context(request, case_id)
+            return await page(request, "cases/show.html", **context, share_errors=exc.errors,
+                              share_values=data, error_title=True, status_code=400)
+        return see_other(f"/cases/{case_id}?done=shared#sharing")
+
+    @post("/{case_id:int}/shares/{share_id:int}/revoke")
+    async def revoke_share(self, request: Request, case_id: int, share_id: int) -> Redirect:
+        from core.sharing import service as sharing
+
+        await sharing.revoke_share(current_actor(request), case_id, share_id)
+        return see_other(f"/cases/{case_id}?done=share-ended#sharing")
 
     @post("/{case_id:int}/notes")
     async def add_note(self, request: Request, case_id: int) -> Template | Redirect:

@@ -57,6 +57,8 @@ FLASHES = {
     "task-done": "Task marked as done",
     "subject-added": "Person added to the case",
     "subject-removed": "Person removed from the case",
+    "shared": "Case shared",
+    "share-ended": "Sharing stopped",
 }
 
 

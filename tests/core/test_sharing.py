@@ -147,3 +147,43 @@ async def test_the_api_gives_a_partner_no_hidden_answer_in_the_case_or_its_timel
                                                               "password": TEST_PASSWORD})).json()["token"]
     mine = await client.get(f"/api/v1/cases/{case['id']}", headers={"Authorization": f"Bearer {owner_token}"})
     assert "Panic attacks" in mine.text
+
+
+async def test_the_owner_shares_from_the_case_page_sees_who_viewed_and_stops_sharing(world, client):
+    from core.testing import csrf_token_of
+    from core.sharing.tables import CaseShare
+
+    case = world["case"]
+    token = await sign_in(client, world["owner"])
+    page = await client.get(f"/cases/{case['id']}")
+    assert "Share with a partner agency" in page.text and "Wealden Police" in page.text
+    forged = await client.post(f"/cases/{case['id']}/shares", data={"agency_id": world["police"]["id"],
+                                                                    "purpose": "crime_prevention"})
+    assert forged.status_code == 403 and await CaseShare.count() == 0
+    bad = await client.post(f"/cases/{case['id']}/shares", data={"agency_id": world["police"]["id"],
+                                                                 "purpose": "safeguarding", "csrf_token": token})
+    assert bad.status_code == 400 and "Select a purpose the agreement allows" in bad.text
+    assert await CaseShare.count() == 0
+    done = await client.post(f"/cases/{case['id']}/shares", data={"agency_id": world["police"]["id"],
+                                                                  "purpose": "crime_prevention", "csrf_token": token})
+    assert done.status_code == 303
+    page = await client.get(f"/cases/{case['id']}")
+    assert "under ISA-2026-01" in page.text and "Who has viewed this case" in page.text
+    assert "Olive Owner" in page.text
+    share = await CaseShare.select().first()
+    other = await client.post(f"/cases/{case['id'] + 77}/shares/{share['id']}/revoke", data={"csrf_token": token})
+    assert other.status_code == 404
+    ended = await client.post(f"/cases/{case['id']}/shares/{share['id']}/revoke", data={"csrf_token": token})
+    assert ended.status_code == 303
+    assert (await CaseShare.select().first())["revoked_at"] is not None
+
+
+async def test_a_partner_does_not_see_who_viewed_or_the_sharing_controls(world, client):
+    case = world["case"]
+    await sharing.share_case(world["owner"], case["id"], agency_id=world["police"]["id"], purpose="crime_prevention")
+    token = await sign_in(client, world["partner"])
+    page = await client.get(f"/cases/{case['id']}")
+    assert "Who has viewed this case" not in page.text and "Share with a partner agency" not in page.text
+    attempt = await client.post(f"/cases/{case['id']}/shares", data={"agency_id": world["police"]["id"],
+                                                                     "purpose": "crime_prevention", "csrf_token": token})
+    assert attempt.status_code == 403
