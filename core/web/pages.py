@@ -27,6 +27,8 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
     links += [{"href": f"/areas/{a.slug}", "label": a.title} for a in areas]
     for extra in ctx.pm.hook.menu_links(user=actor.as_dict(), areas=[a.as_dict() for a in areas]):
         links.extend(extra or [])
+    if actor.has("local_admin", "system_admin", "supervisor"):
+        links.append({"href": "/sharing/agreements", "label": "Agreements"})
     if actor.has("local_admin"):
         links.append({"href": "/admin", "label": "Admin"})
     path = request.url.path
@@ -58,6 +60,8 @@ FLASHES = {
     "subject-added": "Person added to the case",
     "subject-removed": "Person removed from the case",
     "shared": "Case shared",
+    "isa-created": "Agreement set up",
+    "isa-ended": "Agreement ended",
     "share-ended": "Sharing stopped",
 }
 

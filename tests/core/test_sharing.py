@@ -187,3 +187,37 @@ async def test_a_partner_does_not_see_who_viewed_or_the_sharing_controls(world, 
     attempt = await client.post(f"/cases/{case['id']}/shares", data={"agency_id": world["police"]["id"],
                                                                      "purpose": "crime_prevention", "csrf_token": token})
     assert attempt.status_code == 403
+
+
+async def test_a_system_admin_sets_up_and_ends_an_agreement_in_the_pages(world, client):
+    from core.sharing.tables import SharingAgreement
+
+    token = await sign_in(client, world["admin"])
+    page = await client.get("/sharing/agreements")
+    assert page.status_code == 200 and "ISA-2026-01" in page.text and "Set up an agreement" in page.text
+    bad = await client.post("/sharing/agreements", data={"reference": "ISA-2026-02", "title": "<b>Night-time</b>",
+                                                         "starts_on": "2026-13-01", "csrf_token": token})
+    assert bad.status_code == 400 and "There is a problem" in bad.text and "<b>Night-time</b>" not in bad.text
+    assert await SharingAgreement.count() == 1
+    ok = await client.post("/sharing/agreements", data={
+        "reference": "ISA-2026-02", "title": "Night-time economy", "parties": [str(world["police"]["id"]),
+                                                                               str(world["charity"]["id"])],
+        "purposes": ["safeguarding"], "areas": ["noise"], "legal_basis": "UK GDPR Art 6(1)(e)",
+        "max_sensitivity": "sensitive", "starts_on": "2026-01-01", "ends_on": "2027-12-31", "csrf_token": token})
+    assert ok.status_code == 303
+    isa = await SharingAgreement.select().where(SharingAgreement.reference == "ISA-2026-02").first()
+    no_reason = await client.post(f"/sharing/agreements/{isa['id']}/end", data={"csrf_token": token})
+    assert no_reason.status_code == 400 and "Enter why the agreement is ending" in no_reason.text
+    ended = await client.post(f"/sharing/agreements/{isa['id']}/end", data={"reason": "Replaced", "csrf_token": token})
+    assert ended.status_code == 303
+    assert (await SharingAgreement.select().where(SharingAgreement.id == isa["id"]).first())["ends_on"] < clock.today()
+
+
+async def test_others_read_only_their_agencys_agreements_and_cannot_set_one_up(world, client):
+    token = await sign_in(client, world["outsider"])
+    page = await client.get("/sharing/agreements")
+    assert "ISA-2026-01" not in page.text and "Set up an agreement" not in page.text
+    attempt = await client.post("/sharing/agreements", data={"reference": "X", "csrf_token": token})
+    assert attempt.status_code == 403
+    end = await client.post(f"/sharing/agreements/{world['isa']['id']}/end", data={"reason": "x", "csrf_token": token})
+    assert end.status_code == 403

@@ -1,0 +1,80 @@
+"""Pages for information sharing agreements: everyone reads their agency's; a system admin sets them up and ends them."""
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+
+from core import clock
+from core.agencies.tables import Agency
+from core.errors import ValidationFailed
+from core.sharing import service as sharing
+from core.sharing.policy import PURPOSES, SENSITIVITY_LABELS
+from core.sharing.tables import SharingAgreement
+from core.web.auth import current_actor
+from core.web.pages import ctx_of, form_data, page, see_other
+
+
+def _status(isa: dict[str, Any]) -> str:
+    today = clock.today()
+    if isa["ends_on"] < today:
+        return "ended"
+    return "future" if isa["starts_on"] > today else "live"
+
+
+def _as_list(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value] if value else []
+
+
+class AgreementPages(Controller):
+    path = "/sharing/agreements"
+    include_in_schema = False
+
+    @get("/")
+    async def list_agreements(self, request: Request) -> Template:
+        return await self._page(request, {}, [])
+
+    async def _page(self, request: Request, values: dict, errors: list[dict], status_code: int = 200) -> Template:
+        ctx, actor = ctx_of(request), current_actor(request)
+        rows = await SharingAgreement.select().order_by(SharingAgreement.ends_on, ascending=False).output(load_json=True)
+        if not actor.has("system_admin"):
+            rows = [r for r in rows if actor.agency_id in (r["parties"] or [])]
+        agencies = await Agency.select(Agency.id, Agency.name).order_by(Agency.name)
+        names = {a["id"]: a["name"] for a in agencies}
+        for r in rows:
+            r["status"] = _status(r)
+            r["party_names"] = [names.get(p, "Unknown agency") for p in r["parties"] or []]
+            r["area_titles"] = [ctx.areas.get(a).title if ctx.areas.get(a) else a for a in r["areas"] or []]
+        return await page(request, "sharing/agreements.html", agreements=rows, agencies=agencies, values=values,
+                          errors={e["field"]: e["message"] for e in errors}, error_list=errors,
+                          areas=list(ctx.areas), sensitivity=SENSITIVITY_LABELS, personal=False,
+                          can_manage=actor.has("system_admin"), error_title=bool(errors), status_code=status_code)
+
+    @post("/")
+    async def create(self, request: Request) -> Template | Redirect:
+        data = await form_data(request)
+        try:
+            await sharing.create_isa(
+                ctx_of(request), current_actor(request), reference=str(data.get("reference", "")),
+                title=str(data.get("title", "")), parties=_as_list(data.get("parties")),
+                purposes=_as_list(data.get("purposes")), areas=_as_list(data.get("areas")),
+                legal_basis=str(data.get("legal_basis", "")), starts_on=str(data.get("starts_on", "")),
+                ends_on=str(data.get("ends_on", "")), max_sensitivity=str(data.get("max_sensitivity", "")))
+        except ValidationFailed as exc:
+            values = {k: v for k, v in data.items() if k != "csrf_token"}
+            return await self._page(request, values, exc.errors, status_code=400)
+        return see_other("/sharing/agreements?done=isa-created")
+
+    @post("/{isa_id:int}/end")
+    async def end(self, request: Request, isa_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        try:
+            await sharing.end_isa(current_actor(request), isa_id, str(data.get("reason", "")))
+        except ValidationFailed as exc:
+            return await self._page(request, {}, [{"field": f"/end/{isa_id}", "message": exc.errors[0]["message"]}],
+                                    status_code=400)
+        return see_other("/sharing/agreements?done=isa-ended")
+
+
+__all__ = ["AgreementPages", "PURPOSES"]
