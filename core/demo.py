@@ -133,7 +133,11 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
             await tasks.add_task(ctx, actor, case["id"], title=task["title"], due_date=due)
         made += 1
     progress(f"{made} cases")
-    return {"agencies": len(agency_ids), "users": len(DEMO_USERS), "persons": len(person_ids), "cases": made}
+    from core.sharing.demo import load_sharing_demo
+
+    shared = await load_sharing_demo(ctx, agency_ids, progress)
+    return {"agencies": len(agency_ids), "users": len(DEMO_USERS), "persons": len(person_ids), "cases": made,
+            "shared cases": shared}
 
 
 async def _agency_actor(slug: str, agency_ids: dict[str, dict]) -> Actor:

@@ -62,7 +62,7 @@ async def create_isa(ctx: Context, actor: Actor, *, reference: str, title: str, 
     async with transaction():
         isa = SharingAgreement(reference=reference, title=title, parties=party_ids, purposes=list(purposes),
                                areas=list(areas), legal_basis=legal_basis, max_sensitivity=max_sensitivity,
-                               starts_on=start, ends_on=end, created_by=actor.id, created_at=now, updated_at=now)
+                               starts_on=start, ends_on=end, created_by=actor.id or None, created_at=now, updated_at=now)
         await isa.save()
         await audit.record("isa.create", actor, object_type="isa", object_id=isa.id,
                            detail={"reference": reference, "parties": party_ids, "purposes": list(purposes),
