@@ -9,6 +9,7 @@ from core.audit.tables import AuditEvent
 from core.cases.service import case_dict
 from core.cases.tables import Case
 from core.referrals.queries import waiting_for
+from core.sharing.policy import shared_case_ids
 from core.tasks.service import task_dict
 from core.tasks.tables import Task
 from core.web.auth import current_actor
@@ -43,7 +44,11 @@ class HomePage(Controller):
             Case.id.is_in(viewed_ids[:5] or [0]) & (Case.owning_agency == actor.agency_id)).output(load_json=True)}
         recent = [case_dict(ctx, viewed_rows[i]) for i in viewed_ids[:5] if i in viewed_rows]
         referrals = await waiting_for(actor)
+        shared_ids = await shared_case_ids(actor.agency_id)
+        shared = [case_dict(ctx, r) for r in await Case.select().where(Case.id.is_in(shared_ids[-200:] or [0])).order_by(
+            Case.updated_at, ascending=False).limit(20)]
         today = clock.today()
         return await page(request, "home.html", cases=[case_dict(ctx, r) for r in my_cases],
                           my_tasks=mine, team_tasks=team, recent=recent, referrals=referrals, today=today,
+                          shared=shared,
                           overdue=sum(1 for t in mine if t["overdue"]))

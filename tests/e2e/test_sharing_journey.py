@@ -1,0 +1,41 @@
+"""Sharing in a real browser: the owner sees who a case is shared with and who viewed it; the partner reads it."""
+from __future__ import annotations
+
+import pytest
+
+from core.demo import demo_email
+from tests.e2e.conftest import check_page, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_a_partner_reads_a_shared_case_and_the_owner_sees_the_view(new_page, width):
+    partner = new_page(width)
+    sign_in(partner, demo_email("northshire-police", "sam.okafor"))
+    partner.goto("/")
+    shared = partner.locator("h2:has-text('Shared with your agency') + ul a").first
+    reference = shared.inner_text()
+    shared.click()
+    assert "shared with yours" in partner.locator("main").inner_text()
+    assert partner.locator("button:has-text('Add note')").count() == 0
+    check_page(partner, "shared-case-partner")
+    case_url = partner.url
+
+    owner = new_page(width)
+    sign_in(owner, demo_email("ashdown-council", "casey.morgan"))
+    owner.goto(case_url)
+    assert reference in owner.locator("h1").inner_text()
+    owner.click("summary:has-text('Who has viewed this case')")
+    assert "PC Sam Okafor" in owner.locator("#viewers").inner_text()
+    assert "Northshire Police" in owner.locator("#sharing ~ ul").first.inner_text()
+    check_page(owner, "shared-case-owner")
+
+
+def test_the_system_admin_sees_the_agreements(new_page):
+    page = new_page(1280)
+    sign_in(page, demo_email("northshire-county", "sysadmin"))
+    page.goto("/sharing/agreements")
+    text = page.locator("main").inner_text()
+    assert "NCSP-ISA-2026" in text and "Ended" in text
+    check_page(page, "agreements")
