@@ -13,6 +13,7 @@ from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter
 from core.context import Context
 from core.db.tx import transaction
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.persons.service import visible_person_ids
 from core.persons.tables import Person
 from core.referrals import service as referrals
 from core.sharing.policy import Access, can_work_case, case_access, filter_answers, may_see_field
@@ -258,7 +259,7 @@ async def open_case(ctx: Context, actor: Actor, area_slug: str, answers: Any, *,
     for i, (person_id, role) in enumerate(subjects):
         if role not in area.roles:
             errors.append({"field": f"/subjects/{i}/role", "message": "Select a role from the list"})
-        if await Person.count().where(Person.id == person_id) == 0:
+        if person_id not in await visible_person_ids(actor, [person_id]):
             errors.append({"field": f"/subjects/{i}/person_id", "message": "Select a person who exists"})
     if errors:
         raise ValidationFailed("There is a problem with the people on the case", errors=errors)
@@ -351,7 +352,7 @@ async def add_subject(ctx: Context, actor: Actor, case_id: int, person_id: int, 
         raise ValidationFailed("Select a role from the list",
                                errors=[{"field": "/role", "message": "Select the person\u2019s role on the case"}])
     person = await Person.select(Person.given_name, Person.family_name).where(Person.id == person_id).first()
-    if person is None:
+    if person is None or person_id not in await visible_person_ids(actor, [person_id]):
         raise NotFound("No person with that number exists")
     existing = await CaseSubject.count().where((CaseSubject.case == case_id) & (CaseSubject.person == person_id)
                                                & (CaseSubject.role == role) & CaseSubject.removed_at.is_null())

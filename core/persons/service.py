@@ -102,9 +102,36 @@ async def create_person(actor: Actor, *, given_name: str, family_name: str, date
     return await get_person(actor, person.id, audit_view=False)
 
 
+async def visible_person_ids(actor: Actor, person_ids: list[int]) -> set[int]:
+    """Which of ``person_ids`` the actor may see: persons their agency recorded, or subjects of a case the
+    agency owns or has shared with it under a live ISA. Everyone else is found only by the national search."""
+    if not person_ids:
+        return set()
+    from core.sharing.policy import shared_case_ids
+
+    ids = list(set(person_ids))
+    own = {r["id"] for r in await Person.select(Person.id).where(
+        Person.id.is_in(ids) & (Person.created_by_agency == actor.agency_id))}
+    rest = [i for i in ids if i not in own]
+    if rest:
+        on_own_cases = await CaseSubject.select(CaseSubject.person).where(
+            CaseSubject.person.is_in(rest) & CaseSubject.removed_at.is_null()
+            & (CaseSubject.case.owning_agency == actor.agency_id))
+        own |= {r["person"] for r in on_own_cases}
+        rest = [i for i in rest if i not in own]
+    if rest:
+        shared = await shared_case_ids(actor.agency_id)
+        if shared:
+            on_shared = await CaseSubject.select(CaseSubject.person).where(
+                CaseSubject.person.is_in(rest) & CaseSubject.removed_at.is_null() & CaseSubject.case.is_in(shared))
+            own |= {r["person"] for r in on_shared}
+    return own
+
+
 async def get_person(actor: Actor, person_id: int, *, audit_view: bool = True) -> dict[str, Any]:
     row = await Person.select().where(Person.id == person_id).output(load_json=True).first()
-    if row is None:
+    if row is None or person_id not in await visible_person_ids(actor, [person_id]):
+        # the same answer for a person held only by another agency: ids are no oracle
         raise NotFound("No person with that number exists")
     if audit_view:
         async with transaction():
@@ -167,6 +194,8 @@ async def find_persons(actor: Actor, *, name: str = "", date_of_birth: str = "",
     if not (tokens or date_of_birth or identifier.strip()):
         return []
     rows = await query.output(load_json=True).limit(5000)
+    visible = await visible_person_ids(actor, [r["id"] for r in rows])
+    rows = [r for r in rows if r["id"] in visible]
     scored = []
     for row in rows:
         score = name_score(name, row["search_text"]) if tokens else 1.0

@@ -96,6 +96,10 @@ class PersonPages(Controller):
         if not errors and values.get("confirm_new") != "yes":
             duplicates = await persons.likely_duplicates(fields["given_name"], fields["family_name"],
                                                          fields["date_of_birth"])
+            # another agency's record is never shown here: only that one may exist
+            visible = await persons.visible_person_ids(current_actor(request), [d["id"] for d in duplicates])
+            hidden = [d for d in duplicates if d["id"] not in visible]
+            duplicates = [d for d in duplicates if d["id"] in visible] + ([{"hidden": True}] if hidden else [])
         if not errors and not duplicates:
             try:
                 person = await persons.create_person(current_actor(request), **fields)

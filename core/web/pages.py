@@ -23,7 +23,8 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
     ctx, actor = ctx_of(request), current_actor(request)
     enabled = await enabled_areas(actor.agency_id, cached=True)
     areas = [a for a in ctx.areas if a.slug in enabled]
-    links = [{"href": "/", "label": "My work"}, {"href": "/persons", "label": "Persons"}]
+    links = [{"href": "/", "label": "My work"}, {"href": "/persons", "label": "Persons"},
+             {"href": "/search/national", "label": "National search"}]
     links += [{"href": f"/areas/{a.slug}", "label": a.title} for a in areas]
     for extra in ctx.pm.hook.menu_links(user=actor.as_dict(), areas=[a.as_dict() for a in areas]):
         links.extend(extra or [])

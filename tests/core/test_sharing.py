@@ -221,3 +221,54 @@ async def test_others_read_only_their_agencys_agreements_and_cannot_set_one_up(w
     assert attempt.status_code == 403
     end = await client.post(f"/sharing/agreements/{world['isa']['id']}/end", data={"reason": "x", "csrf_token": token})
     assert end.status_code == 403
+
+
+async def test_persons_are_seen_only_by_agencies_that_hold_or_share_a_record_of_them(world, client):
+    from core.persons import service as persons
+    from core.testing import make_person
+
+    ctx, case = world["ctx"], world["case"]
+    person = await make_person(world["owner"], given_name="Rowan", family_name="Ashcombe")
+    await cases.add_subject(ctx, world["owner"], case["id"], person["id"], "complainant" if "complainant" in
+                            ctx.area("noise").roles else next(iter(ctx.area("noise").roles)))
+    with pytest.raises(NotFound):
+        await persons.get_person(world["partner"], person["id"])
+    assert await persons.find_persons(world["partner"], name="Rowan Ashcombe") == []
+    with pytest.raises(ValidationFailed):
+        await cases.open_case(ctx, world["partner"], "noise", REPORT, subjects=[(person["id"], next(iter(ctx.area("noise").roles)))])
+    await sharing.share_case(world["owner"], case["id"], agency_id=world["police"]["id"], purpose="crime_prevention")
+    assert (await persons.get_person(world["partner"], person["id"]))["id"] == person["id"]
+    assert [p["id"] for p in await persons.find_persons(world["partner"], name="Rowan Ashcombe")] == [person["id"]]
+    assert await persons.find_persons(world["outsider"], name="Rowan Ashcombe") == []
+    token = await sign_in(client, world["outsider"])
+    assert (await client.get(f"/persons/{person['id']}")).status_code == 404
+    page = await client.post("/persons/new", data={"given_name": "Rowan", "family_name": "Ashcombe",
+                                                   "dob.day": "1", "dob.month": "1", "dob.year": "1990",
+                                                   "csrf_token": token})
+    assert "may already be held by another agency" in page.text and f"/persons/{person['id']}" not in page.text
+
+
+async def test_the_national_search_needs_a_purpose_shows_only_who_holds_a_record_and_is_audited(world, client):
+    from core.testing import make_person
+
+    person = await make_person(world["owner"], given_name="Rowan", family_name="Ashcombe",
+                               addresses=[{"line1": "4 Heron Court", "town": "Ashdown", "postcode": "AX1 2BC"}])
+    token = await sign_in(client, world["outsider"])
+    no_purpose = await client.post("/search/national", data={"name": "Rowan Ashcombe", "csrf_token": token})
+    assert no_purpose.status_code == 400 and "Select why you are searching" in no_purpose.text
+    assert await AuditEvent.count().where(AuditEvent.action == "person.national_search") == 0
+    bad_date = await client.post("/search/national", data={"name": "Rowan", "purpose": "safeguarding",
+                                                           "dob-day": "31", "dob-month": "2", "dob-year": "1990",
+                                                           "csrf_token": token})
+    assert bad_date.status_code == 400 and "Date of birth must be a real date" in bad_date.text
+    found = await client.post("/search/national", data={"name": "Rowan Ashcomb", "purpose": "safeguarding",
+                                                        "dob-day": "1", "dob-month": "1", "dob-year": "1990",
+                                                        "csrf_token": token})
+    assert found.status_code == 200 and "1 person found" in found.text
+    assert "Rowan Ashcombe" in found.text and "Ashdown Council" in found.text
+    assert "Heron Court" not in found.text and f"/persons/{person['id']}" not in found.text
+    row = await AuditEvent.select().where(AuditEvent.action == "person.national_search").output(load_json=True).first()
+    assert row["purpose"] == "safeguarding" and row["detail"]["name"] == "Rowan Ashcomb"
+    assert row["actor_id"] == world["outsider"].id
+    forged = await client.post("/search/national", data={"name": "Rowan", "purpose": "safeguarding"})
+    assert forged.status_code == 403

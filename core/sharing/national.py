@@ -1,0 +1,93 @@
+"""The national search: anyone may learn whether another agency holds a record of a person, and nothing more."""
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Template
+
+from core.agencies.tables import Agency
+from core.audit import service as audit
+from core.auth.actor import Actor
+from core.cases.tables import CaseSubject
+from core.db.tx import transaction
+from core.errors import ValidationFailed
+from core.persons.service import name_score, normalise, _trigrams
+from core.persons.tables import Person
+from core.sharing.policy import PURPOSES
+from core.web.auth import current_actor
+from core.web.pages import form_data, page
+
+
+async def national_search(actor: Actor, *, purpose: str, name: str, date_of_birth: str = "",
+                          limit: int = 25) -> list[dict[str, Any]]:
+    """Name, date of birth and the holding agencies (with a contact) of matching persons; audited with the purpose."""
+    errors = []
+    if purpose not in PURPOSES:
+        errors.append({"field": "/purpose", "message": "Select why you are searching"})
+    tokens = normalise(name).split()
+    if len(normalise(name).replace(" ", "")) < 2:
+        errors.append({"field": "/name", "message": "Enter at least two letters of the person\u2019s name"})
+    dob = None
+    if date_of_birth:
+        import datetime as dt
+
+        try:
+            dob = dt.date.fromisoformat(date_of_birth)
+        except ValueError:
+            errors.append({"field": "/date_of_birth", "message": "Date of birth must be a real date"})
+    if errors:
+        raise ValidationFailed("There is a problem with the search", errors=errors)
+    grams = set().union(*(_trigrams(t) for t in tokens))
+    condition = None
+    for gram in sorted(grams):
+        clause = Person.search_text.like(f"%{gram}%")
+        condition = clause if condition is None else condition | clause
+    query = Person.select(Person.id, Person.given_name, Person.family_name, Person.date_of_birth,
+                          Person.search_text, Person.created_by_agency)
+    if condition is not None:
+        query = query.where(condition)
+    if dob:
+        query = query.where(Person.date_of_birth == dob)
+    rows = [r for r in await query.limit(5000) if name_score(name, r["search_text"])]
+    rows.sort(key=lambda r: -name_score(name, r["search_text"]))
+    rows = rows[:limit]
+    holders: dict[int, set[int]] = {r["id"]: {r["created_by_agency"]} for r in rows}
+    for link in await CaseSubject.select(CaseSubject.person, CaseSubject.case.owning_agency.as_alias("agency")).where(
+            CaseSubject.person.is_in(list(holders) or [0]) & CaseSubject.removed_at.is_null()):
+        holders[link["person"]].add(link["agency"])
+    agencies = {a["id"]: a for a in await Agency.select(Agency.id, Agency.name, Agency.contact_email).where(
+        Agency.id.is_in(sorted({a for s in holders.values() for a in s}) or [0]))}
+    async with transaction():
+        await audit.record("person.national_search", actor, purpose=purpose,
+                           detail={"name": name.strip(), "date_of_birth": date_of_birth, "results": len(rows)})
+    return [{"given_name": r["given_name"], "family_name": r["family_name"], "date_of_birth": r["date_of_birth"],
+             "agencies": sorted(({"name": agencies[a]["name"], "contact_email": agencies[a]["contact_email"],
+                                  "mine": a == actor.agency_id} for a in holders[r["id"]] if a in agencies),
+                                key=lambda a: a["name"])} for r in rows]
+
+
+class NationalSearchPage(Controller):
+    path = "/search/national"
+    include_in_schema = False
+
+    @get("/")
+    async def form(self, request: Request) -> Template:
+        return await page(request, "sharing/national.html", values={}, errors={}, results=None)
+
+    @post("/")
+    async def search(self, request: Request) -> Template:
+        data = await form_data(request)
+        values = {k: str(v) for k, v in data.items() if k != "csrf_token"}
+        dob = ""
+        parts = [values.get(f"dob-{p}", "").strip() for p in ("year", "month", "day")]
+        if any(parts):
+            dob = "-".join(p.zfill(2) for p in parts) if all(p.isdigit() for p in parts) else "not-a-date"
+        try:
+            results = await national_search(current_actor(request), purpose=values.get("purpose", ""),
+                                            name=values.get("name", ""), date_of_birth=dob)
+        except ValidationFailed as exc:
+            return await page(request, "sharing/national.html", values=values, results=None,
+                              errors={e["field"]: e["message"] for e in exc.errors}, error_list=exc.errors,
+                              error_title=True, status_code=400)
+        return await page(request, "sharing/national.html", values=values, errors={}, results=results)
