@@ -93,12 +93,23 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
                 slug=panel["slug"], name=panel["name"], chair_agency=agency_ids[panel["chair"]]["id"],
                 member_agencies=[agency_ids[m]["id"] for m in panel.get("members", []) if m in agency_ids],
                 areas=sorted(ctx.areas.areas), frequency=panel.get("frequency", "monthly"), created_at=clock.now()))
+    from core.sharing.demo import create_demo_isas, load_sharing_demo, share_so_partner_can_see
+
+    await create_demo_isas(ctx, agency_ids)
     person_ids: dict[str, int] = {}
+    # each person is recorded by the agency of the oldest case about them (as a partnership's data grows)
+    first_holder: dict[str, str] = {}
+    for spec in sorted((c for con in contributions for c in con.get("cases", [])),
+                       key=lambda c: -c.get("opened_days_ago", 0)):
+        for subject in spec.get("subjects", []):
+            first_holder.setdefault(subject["person"], spec["agency"])
     for contribution in contributions:
         for p in contribution.get("persons", []):
             if p["key"] in person_ids:
                 continue
-            creator = actors.get("ashdown-council")
+            holder = first_holder.get(p["key"], "ashdown-council")
+            creator = actors.get(holder) or await _agency_actor(holder, agency_ids)
+            actors[holder] = creator
             fields = {k: v for k, v in p.items() if k != "key"}
             person_ids[p["key"]] = (await persons.create_person(creator, **fields))["id"]
     progress(f"{len(person_ids)} persons")
@@ -114,6 +125,8 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
             area = ctx.area(spec["area"])
             forms = spec.get("forms", {})
             subjects = [(person_ids[s["person"]], s["role"]) for s in spec.get("subjects", [])]
+            for person_id, _ in subjects:
+                await share_so_partner_can_see(actor, person_id)
             case = await cases.open_case(ctx, actor, spec["area"], forms[area.opening_form], subjects=subjects)
         steps = [("form", n, a) for n, a in forms.items() if n != area.opening_form]
         steps += [("transition", t, None) for t in spec.get("transitions", [])]
@@ -133,8 +146,6 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
             await tasks.add_task(ctx, actor, case["id"], title=task["title"], due_date=due)
         made += 1
     progress(f"{made} cases")
-    from core.sharing.demo import load_sharing_demo
-
     shared = await load_sharing_demo(ctx, agency_ids, progress)
     return {"agencies": len(agency_ids), "users": len(DEMO_USERS), "persons": len(person_ids), "cases": made,
             "shared cases": shared}

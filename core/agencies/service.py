@@ -7,7 +7,7 @@ from core import clock
 from core.agencies.tables import Agency, AgencyArea
 from core.audit import service as audit
 from core.auth.actor import ROLES, Actor
-from core.auth.passwords import hash_password
+from core.auth.passwords import hash_password, password_problem
 from core.auth.tables import User
 from core.cases.service import forget_enabled_areas
 from core.context import Context
@@ -48,8 +48,9 @@ async def create_user(actor: Actor | None, *, email: str, name: str, agency_id: 
         errors.append({"field": "/name", "message": "Enter the user\u2019s full name"})
     if not roles or any(r not in ROLES for r in roles):
         errors.append({"field": "/roles", "message": "Select at least one role from the list"})
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors.append({"field": "/password", "message": f"Password must be {MIN_PASSWORD_LENGTH} characters or more"})
+    problem = password_problem(password or "", user_inputs=[email, *(name or "").split()])
+    if problem:
+        errors.append({"field": "/password", "message": problem})
     if not await Agency.exists().where(Agency.id == agency_id):
         errors.append({"field": "/agency_id", "message": "Select an agency"})
     if errors:

@@ -1,6 +1,7 @@
 """Sign in and out with server-side sessions; only a hash of each session token is stored."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import secrets
@@ -10,7 +11,7 @@ from core.agencies.service import actor_for
 from core.audit import service as audit
 from core.auth.actor import Actor
 from core.auth.passwords import verify_password
-from core.auth.tables import Session, User
+from core.auth.tables import Session, SignInThrottle, User
 from core.db.tx import transaction
 from core.errors import ServiceError
 
@@ -30,24 +31,91 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: failures allowed before a lockout; each failure after that doubles the wait, up to an hour
+FREE_FAILURES = 5
+FIRST_LOCK_SECONDS = 60
+MAX_LOCK_SECONDS = 3600
+
+
+class SignInLocked(SignInFailed):
+    status = 429
+
+
+def _lock_seconds(failures: int) -> int:
+    if failures < FREE_FAILURES:
+        return 0
+    return min(FIRST_LOCK_SECONDS * 2 ** (failures - FREE_FAILURES), MAX_LOCK_SECONDS)
+
+
+async def _locked_for(key: str) -> int:
+    """Seconds the address must still wait, or 0."""
+    row = await SignInThrottle.select(SignInThrottle.locked_until).where(SignInThrottle.key == key).first()
+    if row is None or row["locked_until"] is None:
+        return 0
+    return max(0, int((row["locked_until"] - clock.now()).total_seconds()) + 1) if row["locked_until"] > clock.now() else 0
+
+
+async def _record_failure(key: str, email_hash: str) -> None:
+    now = clock.now()
+    async with transaction():
+        row = await SignInThrottle.select().where(SignInThrottle.key == key).first()
+        failures = (row["failures"] if row else 0) + 1
+        wait = _lock_seconds(failures)
+        values = {SignInThrottle.failures: failures, SignInThrottle.last_failure_at: now,
+                  SignInThrottle.locked_until: now + dt.timedelta(seconds=wait) if wait else None}
+        if row is None:
+            await SignInThrottle.insert(SignInThrottle(key=key, failures=failures, last_failure_at=now,
+                                                       locked_until=values[SignInThrottle.locked_until]))
+        else:
+            await SignInThrottle.update(values).where(SignInThrottle.key == key)
+        await audit.record("auth.sign_in_failed", None, detail={"email_hash": email_hash, "failures": failures,
+                                                                "locked_seconds": wait})
+
+
+def _wait_words(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 async def sign_in(email: str, password: str) -> tuple[str, Actor]:
-    """Check the password; return a new session token and the actor. One message for every failure."""
+    """Check the password; return a new session token and the actor. One message for every failure.
+
+    Failures are counted per email address (hashed), known or not, so a lockout says nothing about
+    which accounts exist; a locked address is refused before its password is checked.
+    """
     email = (email or "").strip().lower()
+    key = _hash("sign-in:" + email)
+    wait = await _locked_for(key)
+    if wait:
+        async with transaction():
+            await audit.record("auth.sign_in_locked", None, detail={"email_hash": _hash(email)[:16]})
+        raise SignInLocked(f"Too many attempts to sign in with this email address. Try again in {_wait_words(wait)}.")
     row = await User.select(User.id, User.password_hash, User.active).where(User.email == email).first()
     ok = verify_password(row["password_hash"] if row else "", password or "")
     if not row or not ok or not row["active"]:
-        async with transaction():
-            await audit.record("auth.sign_in_failed", None, detail={"email_hash": _hash(email)[:16]})
+        await _record_failure(key, _hash(email)[:16])
+        wait = await _locked_for(key)
+        if wait:
+            raise SignInLocked(f"Too many attempts to sign in with this email address. Try again in {_wait_words(wait)}.")
         raise SignInFailed("Enter a correct email address and password")
     token = secrets.token_urlsafe(32)
     now = clock.now()
     async with transaction():
+        await SignInThrottle.delete().where(SignInThrottle.key == key)
         await Session.insert(Session(token_hash=_hash(token), csrf_token=secrets.token_urlsafe(32), user=row["id"],
                                      created_at=now, last_seen=now))
         await User.update({User.last_sign_in: now}).where(User.id == row["id"])
         actor = await actor_for(row["id"])
         await audit.record("auth.sign_in", actor)
     return token, actor
+
+
+async def sign_out_everywhere(actor: Actor) -> int:
+    """End every session of the actor (all browsers and API clients); returns how many were ended."""
+    async with transaction():
+        ended = await Session.delete().where(Session.user == actor.id).returning(Session.id)
+        await audit.record("auth.sign_out_everywhere", actor, detail={"sessions": len(ended)})
+    return len(ended)
 
 
 async def actor_for_token(token: str | None) -> Actor | None:

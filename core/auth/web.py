@@ -25,7 +25,7 @@ class SignInPages(Controller):
         try:
             token, _ = await auth.sign_in(email, password)
         except auth.SignInFailed as exc:
-            return _sign_in_page(request, error=exc.message, email=email, status_code=401,
+            return _sign_in_page(request, error=exc.message, email=email, status_code=exc.status,
                                  next_url=str(data.get("next", "")))
         settings = request.app.state.settings
         response = Redirect(path=safe_next(str(data.get("next", ""))), status_code=303, headers=NO_STORE)
@@ -33,6 +33,25 @@ class SignInPages(Controller):
         response.set_cookie(settings.session_cookie, token, httponly=True, samesite="lax",
                             secure=not settings.local_demo, path="/")
         response.delete_cookie(csrf.PRESESSION_COOKIE, path="/")
+        return response
+
+    @get("/account")
+    async def account(self, request: Request) -> Template:
+        from core.audit.tables import AuditEvent
+        from core.web.pages import page
+
+        actor = current_actor(request)
+        sign_ins = await AuditEvent.select(AuditEvent.at).where(
+            (AuditEvent.actor_id == actor.id) & (AuditEvent.action == "auth.sign_in")).order_by(
+            AuditEvent.id, ascending=False).limit(10)
+        return await page(request, "auth/account.html", sign_ins=sign_ins, personal=False,
+                          ended=request.query_params.get("ended") == "yes")
+
+    @post("/account/sign-out-everywhere")
+    async def sign_out_everywhere(self, request: Request) -> Redirect:
+        await auth.sign_out_everywhere(current_actor(request))
+        response = Redirect(path="/sign-in", status_code=303, headers=NO_STORE)
+        response.delete_cookie(request.app.state.settings.session_cookie, path="/")
         return response
 
     @post("/sign-out")

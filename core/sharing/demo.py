@@ -13,15 +13,9 @@ from core.context import Context
 from core.sharing import service as sharing
 from core.sharing.policy import can_work_case, case_access
 
-PARTNERSHIP = ["northshire-police", "ashdown-council", "ashdown-homes", "northshire-mh", "harbour-victim-support"]
-
-
-async def load_sharing_demo(ctx: Context, agency_ids: dict[str, dict[str, Any]], progress=lambda _: None) -> int:
-    """Agreements between the demo partnership's agencies; each agency's two newest cases shared with police
-    or the council. Returns how many cases were shared."""
-    parties = [agency_ids[s]["id"] for s in PARTNERSHIP if s in agency_ids]
-    if len(parties) < 2:
-        return 0
+async def create_demo_isas(ctx: Context, agency_ids: dict[str, dict[str, Any]]) -> None:
+    """The partnership's live agreement (every demo agency, every installed area) and last year's, ended."""
+    parties = [a["id"] for a in agency_ids.values()]
     system = Actor(id=0, email="", name="Demo loader", agency_id=parties[0], roles=frozenset({"system_admin"}))
     areas = [a.slug for a in ctx.areas]
     today = clock.today()
@@ -29,11 +23,34 @@ async def load_sharing_demo(ctx: Context, agency_ids: dict[str, dict[str, Any]],
         ctx, system, reference="NCSP-ISA-2026", title="Northshire Community Safety Partnership",
         parties=parties, purposes=["early_intervention", "crime_prevention", "safeguarding", "public_protection"],
         areas=areas, legal_basis="Crime and Disorder Act 1998 s.115; UK GDPR Article 6(1)(e) and Article 9(2)(g)",
-        starts_on=today - dt.timedelta(days=200), ends_on=today + dt.timedelta(days=165), max_sensitivity="sensitive")
+        starts_on=today - dt.timedelta(days=400), ends_on=today + dt.timedelta(days=165), max_sensitivity="sensitive")
     await sharing.create_isa(
         ctx, system, reference="NCSP-ISA-2025", title="Northshire Community Safety Partnership (previous)",
         parties=parties, purposes=["crime_prevention"], areas=areas, legal_basis="Crime and Disorder Act 1998 s.115",
-        starts_on=today - dt.timedelta(days=565), ends_on=today - dt.timedelta(days=201))
+        starts_on=today - dt.timedelta(days=765), ends_on=today - dt.timedelta(days=401))
+
+
+async def share_so_partner_can_see(actor: Actor, person_id: int) -> None:
+    """Before a partner adds a person another agency holds, that agency shares a case about them (as the
+    partnership does in practice: the holder shares, then the partner sees the person)."""
+    from core.cases.tables import CaseSubject
+    from core.persons.service import visible_person_ids
+
+    if person_id in await visible_person_ids(actor, [person_id]):
+        return
+    link = await CaseSubject.select(CaseSubject.case, CaseSubject.case.owning_agency.as_alias("owner")).where(
+        (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null()).order_by(CaseSubject.id).first()
+    if link is None:
+        return
+    user = await User.select(User.id).where((User.agency == link["owner"]) & User.roles.like('%caseworker%')).first()
+    if user is None:
+        return
+    await sharing.share_case(await actor_for(user["id"]), link["case"], agency_id=actor.agency_id,
+                             purpose="crime_prevention")
+
+
+async def load_sharing_demo(ctx: Context, agency_ids: dict[str, dict[str, Any]], progress=lambda _: None) -> int:
+    """Each of the council's and police's two newest open cases shared with the other; returns how many."""
     police, council = agency_ids.get("northshire-police"), agency_ids.get("ashdown-council")
     shared = 0
     for owner, partner in ((council, police), (police, council)):
@@ -48,7 +65,7 @@ async def load_sharing_demo(ctx: Context, agency_ids: dict[str, dict[str, Any]],
         for row in rows:
             if not can_work_case(actor, await case_access(actor, row)):
                 continue
-            await sharing.share_case(actor, row["id"], agency_id=partner["id"], purpose="crime_prevention")
-            shared += 1
-    progress(f"{shared} cases shared under NCSP-ISA-2026")
+            result = await sharing.share_case(actor, row["id"], agency_id=partner["id"], purpose="crime_prevention")
+            shared += 1 if result["new"] else 0
+    progress(f"{shared} more cases shared under NCSP-ISA-2026")
     return shared

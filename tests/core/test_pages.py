@@ -222,8 +222,12 @@ async def test_person_page_shows_my_cases_and_counts_others(browser, ctx):
     other = await make_user(other_agency)
     from core.cases import service as cases
 
-    await cases.open_case(ctx, other, "noise", {"date_of_incident": "2026-11-01", "street": "A", "kind": "dog"},
-                          subjects=[(person["id"], "subject")])
+    theirs = await cases.open_case(ctx, other, "noise", {"date_of_incident": "2026-11-01", "street": "A", "kind": "dog"})
+    # the other agency holds the person too (as after an access request), so a case of theirs names them
+    from core import clock
+    from core.cases.tables import CaseSubject
+
+    await CaseSubject.insert(CaseSubject(case=theirs["id"], person=person["id"], role="subject", added_at=clock.now()))
     mine = await cases.open_case(ctx, actor, "noise", {"date_of_incident": "2026-11-01", "street": "B", "kind": "dog"},
                                  subjects=[(person["id"], "complainant")])
     page = await browser.get(f"/persons/{person['id']}")

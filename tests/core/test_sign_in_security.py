@@ -1,0 +1,96 @@
+"""Sign-in defences: lockout with back-off that reveals nothing, password strength, signing out everywhere."""
+from __future__ import annotations
+
+import pytest
+
+from core import clock
+from core.audit.tables import AuditEvent
+from core.auth import service as auth
+from core.auth.tables import Session
+from core.errors import ValidationFailed
+from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_context, make_user, sign_in, web_client
+
+
+@pytest.fixture
+def ctx():
+    return make_context()
+
+
+@pytest.fixture
+async def user(db, ctx):
+    return await make_user(await make_agency(ctx, "ashdown-council"), ("caseworker",), name="Casey Morgan")
+
+
+async def _fail(email: str, times: int) -> list[str]:
+    messages = []
+    for _ in range(times):
+        with pytest.raises(auth.SignInFailed) as exc:
+            await auth.sign_in(email, "wrong password 123")
+        messages.append(exc.value.message)
+    return messages
+
+
+async def test_five_failures_lock_the_address_and_the_wait_doubles(user):
+    messages = await _fail(user.email, 5)
+    assert messages[:4] == ["Enter a correct email address and password"] * 4
+    assert messages[4] == "Too many attempts to sign in with this email address. Try again in 1 minute."
+    # locked: even the right password is refused, without being checked
+    with pytest.raises(auth.SignInLocked):
+        await auth.sign_in(user.email, TEST_PASSWORD)
+    with clock.travel(61 / 86400):
+        assert (await _fail(user.email, 1))[0].endswith("Try again in 2 minutes.")
+    with clock.travel(200 / 86400):
+        token, actor = await auth.sign_in(user.email, TEST_PASSWORD)
+        assert actor.id == user.id
+        # success forgets the failures
+        assert (await _fail(user.email, 1))[0] == "Enter a correct email address and password"
+    assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_failed") >= 6
+    assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_locked") == 1
+
+
+async def test_the_wait_never_exceeds_an_hour():
+    assert auth._lock_seconds(4) == 0 and auth._lock_seconds(5) == 60 and auth._lock_seconds(6) == 120
+    assert auth._lock_seconds(40) == 3600
+
+
+async def test_an_unknown_address_gets_exactly_the_same_answers(user):
+    known = await _fail(user.email, 6)
+    unknown = await _fail("nobody@ashdown-council.example", 6)
+    assert known == unknown
+
+
+async def test_a_locked_sign_in_page_says_so_without_a_500(user, ctx, db):
+    await _fail(user.email, 5)
+    async with web_client(ctx, db) as client:
+        page = await client.get("/sign-in")
+        r = await client.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD,
+                                                "csrf_token": csrf_token_of(page.text)})
+    assert r.status_code == 429 and "Try again in 1 minute" in r.text and "govuk-error-summary" in r.text
+
+
+async def test_weak_and_common_passwords_are_refused(db, ctx):
+    from core.agencies import service as agencies
+
+    agency = await make_agency(ctx, "weak-council")
+    for password, words in (("short", "12 characters or more"), ("Password12345", "harder to guess"),
+                            ("qwertyuiop123", "harder to guess"), ("x" * 257, "256 characters or fewer")):
+        with pytest.raises(ValidationFailed) as exc:
+            await agencies.create_user(None, email="new.user@weak.example", name="New User", agency_id=agency["id"],
+                                       roles=["caseworker"], password=password)
+        assert words in exc.value.errors[0]["message"]
+
+
+async def test_sign_out_everywhere_ends_every_session_of_the_user(user, ctx, db):
+    async with web_client(ctx, db) as laptop, web_client(ctx, db) as phone:
+        await sign_in(phone, user)
+        token = await sign_in(laptop, user)
+        assert (await phone.get("/")).status_code == 200
+        account = await laptop.get("/account")
+        assert "Sign out everywhere" in account.text
+        forged = await laptop.post("/account/sign-out-everywhere")
+        assert forged.status_code == 403 and await Session.count() == 2
+        r = await laptop.post("/account/sign-out-everywhere", data={"csrf_token": token})
+        assert r.status_code == 303 and r.headers["location"] == "/sign-in"
+        assert await Session.count() == 0
+        assert (await phone.get("/")).status_code == 303
+    assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_out_everywhere") == 1
