@@ -93,9 +93,10 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
                 slug=panel["slug"], name=panel["name"], chair_agency=agency_ids[panel["chair"]]["id"],
                 member_agencies=[agency_ids[m]["id"] for m in panel.get("members", []) if m in agency_ids],
                 areas=sorted(ctx.areas.areas), frequency=panel.get("frequency", "monthly"), created_at=clock.now()))
-    from core.sharing.demo import create_demo_isas, load_sharing_demo, share_so_partner_can_see
+    from core.sharing.demo import create_demo_isas, load_sharing_demo, publish_demo_mou, share_so_partner_can_see
 
     await create_demo_isas(ctx, agency_ids)
+    await publish_demo_mou()
     person_ids: dict[str, int] = {}
     # each person is recorded by the agency of the oldest case about them (as a partnership's data grows)
     first_holder: dict[str, str] = {}

@@ -146,11 +146,20 @@ async def web_client(ctx: Context, engine):
         yield client
 
 
-async def sign_in(client, actor: Actor, password: str = TEST_PASSWORD) -> str:
-    """Sign ``client`` in as ``actor`` through the sign-in page; returns the session's CSRF token."""
+async def sign_in(client, actor: Actor, password: str = TEST_PASSWORD, *, accept_mou: bool = True) -> str:
+    """Sign ``client`` in as ``actor`` through the sign-in page, accepting the memorandum of understanding
+    if one is published (unless ``accept_mou=False``); returns the session's CSRF token."""
     page = await client.get("/sign-in")
     response = await client.post("/sign-in", data={"email": actor.email, "password": password,
                                                   "csrf_token": csrf_token_of(page.text)})
     if response.status_code != 303:
         raise AssertionError(f"sign-in failed with {response.status_code}")
-    return csrf_token_of((await client.get("/")).text)
+    home = await client.get("/")
+    if home.status_code == 303 and home.headers.get("location", "").startswith("/mou") and accept_mou:
+        mou = await client.get("/mou")
+        import re
+
+        version = re.search(r'name="version" value="(\d+)"', mou.text).group(1)
+        await client.post("/mou", data={"accept": "yes", "version": version, "csrf_token": csrf_token_of(mou.text)})
+        home = await client.get("/")
+    return csrf_token_of(home.text if home.status_code == 200 else (await client.get("/mou")).text)

@@ -77,7 +77,7 @@ def _wait_words(seconds: int) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-async def sign_in(email: str, password: str) -> tuple[str, Actor]:
+async def sign_in(email: str, password: str, *, browser: bool = True) -> tuple[str, Actor]:
     """Check the password; return a new session token and the actor. One message for every failure.
 
     Failures are counted per email address (hashed), known or not, so a lockout says nothing about
@@ -102,8 +102,12 @@ async def sign_in(email: str, password: str) -> tuple[str, Actor]:
     now = clock.now()
     async with transaction():
         await SignInThrottle.delete().where(SignInThrottle.key == key)
+        from core.sharing.tables import Mou
+
+        # a person signing in on a page accepts the current memorandum of understanding before anything else
+        pending = "mou" if browser and await Mou.exists() else ""
         await Session.insert(Session(token_hash=_hash(token), csrf_token=secrets.token_urlsafe(32), user=row["id"],
-                                     created_at=now, last_seen=now))
+                                     created_at=now, last_seen=now, pending=pending))
         await User.update({User.last_sign_in: now}).where(User.id == row["id"])
         actor = await actor_for(row["id"])
         await audit.record("auth.sign_in", actor)
@@ -124,14 +128,22 @@ async def actor_for_token(token: str | None) -> Actor | None:
     return found[0] if found else None
 
 
-async def session_for_token(token: str | None) -> tuple[Actor, str] | None:
-    """The actor and CSRF token of a live session, or None; expired sessions are removed."""
+async def session_id_for_token(token: str | None) -> int | None:
+    if not token:
+        return None
+    row = await Session.select(Session.id).where(Session.token_hash == _hash(token)).first()
+    return row["id"] if row else None
+
+
+async def session_for_token(token: str | None) -> tuple[Actor, str, str] | None:
+    """The actor, CSRF token and what the session must still do ("mou" or ""), or None if not live;
+    expired sessions are removed."""
     if not token or len(token) > 100:
         return None
     # one query for the session, its user and the user's agency: this runs on every request, so it is
     # written out rather than built by the ORM (its join building cost more than the query)
     rows = await Session.raw(
-        'SELECT s.id, s.created_at, s.last_seen, s.csrf_token, s."user", u.email, u.name, u.roles, u.active, '
+        'SELECT s.id, s.created_at, s.last_seen, s.csrf_token, s.pending, s."user", u.email, u.name, u.roles, u.active, '
         'u.agency AS agency_id, a.name AS agency_name, a.agency_type FROM cf_session s '
         'JOIN cf_user u ON u.id = s."user" JOIN cf_agency a ON a.id = u.agency WHERE s.token_hash = {}',
         _hash(token))
@@ -149,7 +161,7 @@ async def session_for_token(token: str | None) -> tuple[Actor, str] | None:
     actor = Actor(id=row["user"], email=row["email"], name=row["name"], agency_id=row["agency_id"],
                   agency_name=row["agency_name"], agency_type=row["agency_type"],
                   roles=frozenset(_json(row["roles"]) or []))
-    return actor, row["csrf_token"]
+    return actor, row["csrf_token"], row["pending"] or ""
 
 
 async def sign_out(token: str | None, actor: Actor | None) -> None:

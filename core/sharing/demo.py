@@ -30,6 +30,22 @@ async def create_demo_isas(ctx: Context, agency_ids: dict[str, dict[str, Any]]) 
         starts_on=today - dt.timedelta(days=765), ends_on=today - dt.timedelta(days=401))
 
 
+DEMO_MOU = """This memorandum sets out the conditions on which partners of the Northshire Community Safety Partnership share personal information through Caseframe.
+
+You may look at a record only for the purpose you state and only when your work needs it. Every search and every view is recorded, and the agency that holds the record can see who looked at it.
+
+Information shared with you remains the responsibility of the agency that shared it. Do not copy it into other systems, print it or pass it on unless the sharing agreement allows it.
+
+Report any loss, misuse or wrong disclosure to your information governance lead at once. (Fictional demo text.)"""
+
+
+async def publish_demo_mou() -> None:
+    from core.sharing.mou import publish_mou
+
+    await publish_mou(Actor(id=0, email="", name="Demo loader", agency_id=0, roles=frozenset({"system_admin"})),
+                      DEMO_MOU)
+
+
 async def share_so_partner_can_see(actor: Actor, person_id: int) -> None:
     """Before a partner adds a person another agency holds, that agency shares a case about them (as the
     partnership does in practice: the holder shares, then the partner sees the person)."""

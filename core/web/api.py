@@ -43,7 +43,8 @@ class SessionAPI(Controller):
     @post("/", opt={"public": True}, status_code=201, summary="Sign in and get a session token")
     async def sign_in(self, request: Request, data: dict[str, Any]) -> Response:
         body = _body(data)
-        token, actor = await auth.sign_in(str(body.get("email", "")), str(body.get("password", "")))
+        token, actor = await auth.sign_in(str(body.get("email", "")), str(body.get("password", "")),
+                                          browser=False)
         # API clients send the token as a bearer header; no cookie, so no cross-site requests
         return Response({"token": token, "user": actor.as_dict()}, status_code=201)
 

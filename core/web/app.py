@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
+from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -24,12 +25,13 @@ from core.context import Context, build_context
 from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 from core.errors import ServiceError
 from core.persons.web import PersonPages
+from core.sharing.mou import MouPages
 from core.sharing.national import NationalSearchPage
 from core.sharing.web import AgreementPages
 from core.settings import Settings
 from core.web import problems
 from core.web.api import API_CONTROLLERS
-from core.web.auth import is_api, require_user
+from core.web.auth import MouNotAccepted, is_api, require_user
 from core.web.home import HomePage
 from core.web.pages import html_error, sign_in_redirect
 from core.web.templating import build_environment
@@ -37,7 +39,7 @@ from core.web.templating import build_environment
 log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
-HTML_CONTROLLERS = [SignInPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, AgreementPages, NationalSearchPage]
+HTML_CONTROLLERS = [SignInPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, AgreementPages, NationalSearchPage, MouPages]
 SECURITY_HEADERS = [
     ResponseHeader(name="Content-Security-Policy", value=(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -91,6 +93,13 @@ def _error_handler(request: Request, exc: Exception) -> Response:
             return problems.http_error_handler(request, exc)
         if isinstance(exc, NotAuthorizedException):
             return sign_in_redirect(request)
+        if isinstance(exc, MouNotAccepted):
+            from urllib.parse import quote
+
+            target = "/mou" + ("?next=" + quote(request.url.path) if request.method == "GET" else "")
+            if request.headers.get("hx-request") == "true":
+                return Response(content="", status_code=403, headers={"HX-Redirect": target})
+            return Redirect(path=target, status_code=303)
         status = exc.status_code
         if status == 404:
             return html_error(request, 404, "Page not found", "There is nothing at this address.")

@@ -42,12 +42,20 @@ async def require_user(connection: ASGIConnection, handler: BaseRouteHandler) ->
     found = await auth.session_for_token(session_token(connection))
     if found is None:
         raise NotAuthorizedException("Sign in to continue")
-    actor, token = found
+    actor, token, pending = found
     connection.state.actor = actor
     connection.state.csrf_token = token
+    if pending == "mou" and not handler.opt.get("before_mou"):
+        # nothing works until the memorandum of understanding is accepted (sign-out and the MoU page do)
+        raise MouNotAccepted()
     if unsafe and not is_api(connection) and isinstance(connection, Request):
         if not csrf.matches(token, await csrf.submitted_token(connection)):
             raise PermissionDeniedException(CSRF_FAILED)
+
+
+class MouNotAccepted(PermissionDeniedException):
+    def __init__(self) -> None:
+        super().__init__("Accept the memorandum of understanding to continue")
 
 
 def current_actor(connection: ASGIConnection) -> Actor:

@@ -30,6 +30,8 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
         links.extend(extra or [])
     if actor.has("local_admin", "system_admin", "supervisor"):
         links.append({"href": "/sharing/agreements", "label": "Agreements"})
+    if actor.has("system_admin"):
+        links.append({"href": "/sharing/mou", "label": "MoU"})
     if actor.has("local_admin"):
         links.append({"href": "/admin", "label": "Admin"})
     path = request.url.path
@@ -62,6 +64,7 @@ FLASHES = {
     "subject-removed": "Person removed from the case",
     "shared": "Case shared",
     "isa-created": "Agreement set up",
+    "mou-published": "New version published",
     "isa-ended": "Agreement ended",
     "share-ended": "Sharing stopped",
 }

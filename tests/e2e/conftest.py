@@ -101,6 +101,10 @@ def sign_in(page, email: str) -> None:
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Sign in')")
     page.wait_for_url(lambda u: "/sign-in" not in u)
+    if "/mou" in page.url:
+        page.check("#accept")
+        page.click("button:has-text('Accept and continue')")
+        page.wait_for_url(lambda u: "/mou" not in u)
 
 
 def check_page(page, name: str) -> None:

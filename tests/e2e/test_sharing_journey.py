@@ -39,3 +39,21 @@ def test_the_system_admin_sees_the_agreements(new_page):
     text = page.locator("main").inner_text()
     assert "NCSP-ISA-2026" in text and "Ended" in text
     check_page(page, "agreements")
+
+
+def test_the_memorandum_is_accepted_at_sign_in(new_page):
+    from tests.e2e.conftest import PASSWORD
+
+    page = new_page(375)
+    page.goto("/sign-in")
+    page.fill("#email", demo_email("ashdown-homes", "ruth.ellis"))
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(lambda u: "/mou" in u)
+    check_page(page, "mou")
+    page.click("button:has-text('Accept and continue')")
+    assert "Select that you accept" in page.locator(".govuk-error-summary").inner_text()
+    page.check("#accept")
+    page.click("button:has-text('Accept and continue')")
+    page.wait_for_url(lambda u: "/mou" not in u)
+    assert "My work" in page.locator("main").inner_text() or page.url.endswith("/")
