@@ -304,7 +304,7 @@ async def save_form(ctx: Context, actor: Actor, case_id: int, form_name: str, an
                                          summary=f"{title} {'changed' if old is not None else 'added'}",
                                          detail={"form": form_name, "changes": changes}))
         await audit.record("case.form_saved", actor, object_type="case", object_id=case_id,
-                           detail={"form": form_name, "fields": [c["field"] for c in changes]})
+                           detail={"form": form_name, "fields": [c["field"] for c in changes], "changes": changes})
         row = await _load(case_id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "form_saved")
     out = case_dict(ctx, row)

@@ -25,6 +25,7 @@ from core.context import Context, build_context
 from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 from core.errors import ServiceError
 from core.persons.web import PersonPages
+from core.audit.web import AuditPages
 from core.sharing.mou import MouPages
 from core.sharing.national import NationalSearchPage
 from core.sharing.web import AgreementPages
@@ -39,7 +40,7 @@ from core.web.templating import build_environment
 log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
-HTML_CONTROLLERS = [SignInPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, AgreementPages, NationalSearchPage, MouPages]
+HTML_CONTROLLERS = [SignInPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, AgreementPages, NationalSearchPage, MouPages, AuditPages]
 SECURITY_HEADERS = [
     ResponseHeader(name="Content-Security-Policy", value=(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "

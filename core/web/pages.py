@@ -32,6 +32,8 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
         links.append({"href": "/sharing/agreements", "label": "Agreements"})
     if actor.has("system_admin"):
         links.append({"href": "/sharing/mou", "label": "MoU"})
+    if actor.has("local_admin", "system_admin"):
+        links.append({"href": "/audit", "label": "Audit"})
     if actor.has("local_admin"):
         links.append({"href": "/admin", "label": "Admin"})
     path = request.url.path
