@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,47 @@ log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
 HTML_CONTROLLERS = [SignInPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, AgreementPages, NationalSearchPage, MouPages, AuditPages]
+#: script-src also names a fresh nonce per response (CspNonceMiddleware); there is no inline script at all
+CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
+       "object-src 'none'")
+
+
+class CspNonceMiddleware:
+    """A new nonce for every response: in the Content-Security-Policy header and on the page's script tags."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nonce = secrets.token_urlsafe(18)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+
+        async def send_with_csp(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-security-policy"]
+                headers.append((b"content-security-policy", CSP.format(nonce=nonce).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_csp)
+
+
+async def csp_before_send(message: Any, scope: Any) -> None:
+    """Every response, also those no route answered (404s), carries the policy with this request's nonce."""
+    if message["type"] != "http.response.start":
+        return
+    headers = message.setdefault("headers", [])
+    if any(k.lower() == b"content-security-policy" for k, _ in headers):
+        return
+    nonce = scope.setdefault("state", {}).setdefault("csp_nonce", secrets.token_urlsafe(18))
+    headers.append((b"content-security-policy", CSP.format(nonce=nonce).encode()))
+
+
 SECURITY_HEADERS = [
-    ResponseHeader(name="Content-Security-Policy", value=(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")),
     ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
     ResponseHeader(name="Referrer-Policy", value="same-origin"),
     ResponseHeader(name="X-Frame-Options", value="DENY"),
@@ -156,6 +194,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment(ctx))),
         plugins=[HTMXPlugin()],
         response_headers=SECURITY_HEADERS,
+        middleware=[CspNonceMiddleware],
+        before_send=[csp_before_send],
         openapi_config=OpenAPIConfig(title="Caseframe API", version=__version__, path="/schema",
                                      render_plugins=[ScalarRenderPlugin()]),
         debug=settings.debug,
