@@ -94,3 +94,43 @@ async def test_sign_out_everywhere_ends_every_session_of_the_user(user, ctx, db)
         assert await Session.count() == 0
         assert (await phone.get("/")).status_code == 303
     assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_out_everywhere") == 1
+
+
+async def test_sessions_use_host_prefixed_secure_cookies_rotated_at_every_sign_in(user, ctx, db):
+    import httpx
+
+    from core.settings import Settings
+    from core.web.app import create_app
+
+    app = create_app(Settings(local_demo=False, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://caseframe.test") as client:
+        planted = "attacker-chosen-session-id"
+        client.cookies.set("__Host-caseframe_session", planted, domain="caseframe.test")
+        tokens = []
+        for _ in range(2):
+            page = await client.get("/sign-in")
+            r = await client.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD,
+                                                    "csrf_token": csrf_token_of(page.text)})
+            cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("__Host-caseframe_session="))
+            attributes = {a.strip().lower() for a in cookie.split(";")[1:]}
+            assert {"httponly", "secure", "path=/", "samesite=lax"} <= attributes
+            assert not any(a.startswith("domain") for a in attributes)
+            tokens.append(cookie.split(";")[0].split("=", 1)[1])
+        assert planted not in tokens and tokens[0] != tokens[1]
+        client.cookies.set("__Host-caseframe_session", "x" * 43, domain="caseframe.test")
+        unknown = await client.get("/")
+        assert unknown.status_code == 303 and unknown.headers["location"].startswith("/sign-in")
+
+
+async def test_idle_and_absolute_timeouts_end_a_session(user, ctx, db):
+    token, _ = await auth.sign_in(user.email, TEST_PASSWORD)
+    with clock.travel(31 / (24 * 60)):
+        assert await auth.actor_for_token(token) is None
+    token, _ = await auth.sign_in(user.email, TEST_PASSWORD)
+    for minutes in range(25, 13 * 60, 25):  # active all day: still ends after 12 hours
+        with clock.travel(minutes / (24 * 60)):
+            alive = await auth.actor_for_token(token)
+        if minutes < 12 * 60:
+            assert alive is not None, minutes
+    with clock.travel((12 * 60 + 1) / (24 * 60)):
+        assert await auth.actor_for_token(token) is None
