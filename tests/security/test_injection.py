@@ -73,6 +73,7 @@ async def test_every_text_answer_of_the_area_renders_inert(db, area):
     the_area = ctx.area(area)
     person = await make_person(worker, given_name='<script>alert("n")</script>', family_name='" onfocus="x()')
     role = next(iter(the_area.roles))
+    made = []
     for i, payload in enumerate(PAYLOADS):
         forms = spec["forms"]
         opening = _poison(the_area.forms[the_area.opening_form].schema, forms[the_area.opening_form], payload)
@@ -89,16 +90,17 @@ async def test_every_text_answer_of_the_area_renders_inert(db, area):
             except ValidationFailed:
                 pass
         await cases.add_note(ctx, worker, case["id"], payload)
+        made.append(case["id"])
     async with web_client(ctx, db) as client:
         await sign_in(client, worker)
-        pages = [f"/cases/{case['id']}", f"/areas/{area}", "/", f"/persons/{person['id']}"]
+        pages = [f"/cases/{c}" for c in made] + [f"/areas/{area}", "/", f"/persons/{person['id']}"]
         saw_payload = False
         for path in pages:
             r = await client.get(path)
             assert r.status_code == 200, path
             assert not injected(r.text), (path, injected(r.text))
             saw_payload = saw_payload or MARK in r.text
-            if path.startswith("/cases/"):
+            if path == f"/cases/{made[3]}":
                 # the note holding a template expression is shown as typed, not worked out
                 assert "{{7*7}}{% raw %}x3" in r.text
         assert saw_payload, "no payload reached a page: the sweep tested nothing"
