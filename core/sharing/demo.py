@@ -46,6 +46,11 @@ async def publish_demo_mou() -> None:
                       DEMO_MOU)
 
 
+async def _caseworker_of(agency_id: int) -> dict[str, Any] | None:
+    users = await User.select(User.id, User.roles).where(User.agency == agency_id).order_by(User.id).output(load_json=True)
+    return next((u for u in users if "caseworker" in (u["roles"] or [])), None)
+
+
 async def share_so_partner_can_see(actor: Actor, person_id: int) -> None:
     """Before a partner adds a person another agency holds, that agency shares a case about them (as the
     partnership does in practice: the holder shares, then the partner sees the person)."""
@@ -58,7 +63,7 @@ async def share_so_partner_can_see(actor: Actor, person_id: int) -> None:
         (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null()).order_by(CaseSubject.id).first()
     if link is None:
         return
-    user = await User.select(User.id).where((User.agency == link["owner"]) & User.roles.like('%caseworker%')).first()
+    user = await _caseworker_of(link["owner"])
     if user is None:
         return
     await sharing.share_case(await actor_for(user["id"]), link["case"], agency_id=actor.agency_id,
@@ -72,7 +77,7 @@ async def load_sharing_demo(ctx: Context, agency_ids: dict[str, dict[str, Any]],
     for owner, partner in ((council, police), (police, council)):
         if not owner or not partner:
             continue
-        user = await User.select(User.id).where((User.agency == owner["id"]) & User.roles.like('%caseworker%')).first()
+        user = await _caseworker_of(owner["id"])
         if user is None:
             continue
         actor = await actor_for(user["id"])
