@@ -61,8 +61,8 @@ async def national_search(actor: Actor, *, purpose: str, name: str, date_of_birt
     async with transaction():
         await audit.record("person.national_search", actor, purpose=purpose,
                            detail={"name": name.strip(), "date_of_birth": date_of_birth, "results": len(rows)})
-    return [{"given_name": r["given_name"], "family_name": r["family_name"], "date_of_birth": r["date_of_birth"],
-             "agencies": sorted(({"name": agencies[a]["name"], "contact_email": agencies[a]["contact_email"],
+    return [{"person_id": r["id"], "given_name": r["given_name"], "family_name": r["family_name"], "date_of_birth": r["date_of_birth"],
+             "agencies": sorted(({"id": a, "name": agencies[a]["name"], "contact_email": agencies[a]["contact_email"],
                                   "mine": a == actor.agency_id} for a in holders[r["id"]] if a in agencies),
                                 key=lambda a: a["name"])} for r in rows]
 

@@ -126,6 +126,13 @@ async def share_case(actor: Actor, case_id: int, *, agency_id: int, purpose: str
     if errors:
         raise ValidationFailed("There is a problem with the share", errors=errors)
     isa = next(i for i in isas if purpose in i["purposes"])
+    async with transaction():
+        return await _insert_share(actor, case_id, agency_id, isa, purpose)
+
+
+async def _insert_share(actor: Actor, case_id: int, agency_id: int, isa: dict[str, Any], purpose: str,
+                        note: str = "") -> dict[str, Any]:
+    """Write one share (inside the caller's transaction) with its timeline line and audit row."""
     existing = await CaseShare.select(CaseShare.id).where(
         (CaseShare.case == case_id) & (CaseShare.agency == agency_id) & (CaseShare.isa == isa["id"])
         & (CaseShare.purpose == purpose) & CaseShare.revoked_at.is_null()).first()
@@ -133,16 +140,15 @@ async def share_case(actor: Actor, case_id: int, *, agency_id: int, purpose: str
         return {"id": existing["id"], "new": False}
     agency = await Agency.select(Agency.name).where(Agency.id == agency_id).first()
     now = clock.now()
-    async with transaction():
-        share = CaseShare(case=case_id, agency=agency_id, isa=isa["id"], purpose=purpose, shared_by=actor.id,
-                          shared_at=now)
-        await share.save()
-        await CaseEvent.insert(CaseEvent(case=case_id, kind="share", actor=actor.id, at=now,
-                                         summary=f"Shared with {agency['name']} for "
-                                                 f"{PURPOSES[purpose].lower()} under {isa['reference']}",
-                                         detail={"share_id": share.id, "agency_id": agency_id, "isa_id": isa["id"]}))
-        await audit.record("case.share", actor, object_type="case", object_id=case_id, purpose=purpose,
-                           detail={"agency_id": agency_id, "isa_id": isa["id"], "share_id": share.id})
+    share = CaseShare(case=case_id, agency=agency_id, isa=isa["id"], purpose=purpose, shared_by=actor.id,
+                      shared_at=now)
+    await share.save()
+    await CaseEvent.insert(CaseEvent(case=case_id, kind="share", actor=actor.id, at=now,
+                                     summary=f"Shared with {agency['name']} for "
+                                             f"{PURPOSES[purpose].lower()} under {isa['reference']}{note}",
+                                     detail={"share_id": share.id, "agency_id": agency_id, "isa_id": isa["id"]}))
+    await audit.record("case.share", actor, object_type="case", object_id=case_id, purpose=purpose,
+                       detail={"agency_id": agency_id, "isa_id": isa["id"], "share_id": share.id})
     return {"id": share.id, "new": True}
 
 

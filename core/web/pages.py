@@ -67,6 +67,9 @@ FLASHES = {
     "shared": "Case shared",
     "isa-created": "Agreement set up",
     "mou-published": "New version published",
+    "access-requested": "Request sent",
+    "access-granted": "Access granted: the records are shared",
+    "access-refused": "Request refused",
     "isa-ended": "Agreement ended",
     "share-ended": "Sharing stopped",
 }

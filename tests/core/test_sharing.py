@@ -272,3 +272,85 @@ async def test_the_national_search_needs_a_purpose_shows_only_who_holds_a_record
     assert row["actor_id"] == world["outsider"].id
     forged = await client.post("/search/national", data={"name": "Rowan", "purpose": "safeguarding"})
     assert forged.status_code == 403
+
+
+async def test_access_requested_from_the_national_search_is_granted_under_the_isa(world, client):
+    from core.persons import service as persons
+    from core.sharing.tables import AccessRequest
+    from core.testing import csrf_token_of, make_person
+
+    ctx, case = world["ctx"], world["case"]
+    person = await make_person(world["owner"], given_name="Rowan", family_name="Ashcombe")
+    role = next(iter(ctx.area("noise").roles))
+    await cases.add_subject(ctx, world["owner"], case["id"], person["id"], role)
+    token = await sign_in(client, world["partner"])
+    found = await client.post("/search/national", data={"name": "Rowan Ashcombe", "purpose": "crime_prevention",
+                                                        "csrf_token": token})
+    assert "Ask for access" in found.text
+    ask = await client.post("/sharing/requests/new", data={"person_id": person["id"], "agency_id": case["owning_agency_id"],
+                                                           "purpose": "crime_prevention", "csrf_token": token})
+    assert ask.status_code == 200 and "Ask Ashdown Council for access" in ask.text
+    no_reason = await client.post("/sharing/requests", data={"person_id": person["id"], "purpose": "crime_prevention",
+                                                             "agency_id": case["owning_agency_id"], "csrf_token": token})
+    assert no_reason.status_code == 400 and "Enter why you need access" in no_reason.text
+    assert await AccessRequest.count() == 0
+    guessed = await client.post("/sharing/requests", data={"person_id": person["id"], "purpose": "crime_prevention",
+                                                           "agency_id": world["charity"]["id"], "reason": "x",
+                                                           "csrf_token": token})
+    assert guessed.status_code == 404
+    sent = await client.post("/sharing/requests", data={"person_id": person["id"], "purpose": "crime_prevention",
+                                                        "agency_id": case["owning_agency_id"], "csrf_token": token,
+                                                        "reason": "Same address as three burglary reports"})
+    assert sent.status_code == 303
+    request_row = await AccessRequest.select().first()
+    # the caseworker who owns the case may not decide; a supervisor of the holding agency does
+    from core.sharing import requests as access
+
+    with pytest.raises(Forbidden):
+        await access.grant_access(world["owner"], request_row["id"])
+    supervisor = await make_user(await _agency_of(world["owner"]), ("supervisor",), name="Sue Pervisor")
+    with pytest.raises(NotFound):
+        await access.grant_access(world["partner"], request_row["id"])
+    shared = await access.grant_access(supervisor, request_row["id"], "Granted for the joint problem-solving meeting")
+    assert shared == 1
+    assert (await persons.get_person(world["partner"], person["id"]))["id"] == person["id"]
+    seen = await cases.get_case(ctx, world["partner"], case["id"])
+    assert seen["access"] == "share"
+    with pytest.raises(ValidationFailed):
+        await access.refuse_access(supervisor, request_row["id"], "too late")
+    page = await client.get("/sharing/requests")
+    assert "Granted" in page.text and csrf_token_of(page.text)
+    actions = [r["action"] for r in await AuditEvent.select(AuditEvent.action).where(
+        AuditEvent.action.like("access.%")).order_by(AuditEvent.id)]
+    assert actions == ["access.request", "access.grant"]
+
+
+async def test_access_cannot_be_granted_without_a_live_isa_and_can_be_refused(world):
+    from core.sharing import requests as access
+    from core.testing import make_person
+
+    ctx, case = world["ctx"], world["case"]
+    person = await make_person(world["owner"], given_name="Rowan", family_name="Ashcombe")
+    await cases.add_subject(ctx, world["owner"], case["id"], person["id"], next(iter(ctx.area("noise").roles)))
+    supervisor = await make_user(await _agency_of(world["owner"]), ("supervisor",))
+    made = await access.request_access(world["outsider"], person_id=person["id"],
+                                       holding_agency_id=case["owning_agency_id"], purpose="safeguarding",
+                                       reason="Safeguarding referral received")
+    again = await access.request_access(world["outsider"], person_id=person["id"],
+                                        holding_agency_id=case["owning_agency_id"], purpose="safeguarding",
+                                        reason="Again")
+    assert made["new"] and not again["new"]
+    with pytest.raises(ValidationFailed) as no_isa:
+        await access.grant_access(supervisor, made["id"])
+    assert "system admin must set one up" in no_isa.value.errors[0]["message"]
+    with pytest.raises(ValidationFailed):
+        await access.refuse_access(supervisor, made["id"], "")
+    await access.refuse_access(supervisor, made["id"], "No agreement with your agency")
+    with pytest.raises(NotFound):
+        await cases.get_case(ctx, world["outsider"], case["id"])
+
+
+async def _agency_of(actor):
+    from core.agencies.tables import Agency
+
+    return await Agency.select().where(Agency.id == actor.agency_id).first()

@@ -57,3 +57,25 @@ def test_the_memorandum_is_accepted_at_sign_in(new_page):
     page.click("button:has-text('Accept and continue')")
     page.wait_for_url(lambda u: "/mou" not in u)
     assert "My work" in page.locator("main").inner_text() or page.url.endswith("/")
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_national_search_and_asking_for_access(new_page, width):
+    page = new_page(width)
+    sign_in(page, demo_email("harbour-victim-support", "amina.yusuf"))
+    page.goto("/search/national")
+    page.fill("#name", "Margaret Okoye")
+    page.click("button:has-text('Search')")
+    assert "Select why you are searching" in page.locator(".govuk-error-summary").inner_text()
+    page.check("input[name='purpose'][value='safeguarding']")
+    page.click("button:has-text('Search')")
+    results = page.locator("main").inner_text()
+    assert "Margaret Okoye" in results and "1951" not in page.url
+    check_page(page, "national-search")
+    asks = page.locator("button:has-text('Ask for access')")
+    if asks.count():
+        asks.first.click()
+        page.fill("#reason", "Victim support referral for Margaret; we need the history of reports.")
+        page.click("button:has-text('Send request')")
+        assert "Request sent" in page.locator("main").inner_text() or "Pending" in page.locator("main").inner_text()
+        check_page(page, "access-requests")

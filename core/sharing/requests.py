@@ -1,0 +1,191 @@
+"""Access requests: from the national search, ask the agency holding a person's record to share it; it grants or refuses."""
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+
+from core import clock
+from core.agencies.tables import Agency
+from core.audit import service as audit
+from core.auth.actor import Actor
+from core.cases.tables import Case, CaseSubject
+from core.db.tx import transaction
+from core.errors import Forbidden, NotFound, ValidationFailed
+from core.persons.tables import Person
+from core.sharing.policy import PURPOSES, live_isas_between
+from core.sharing.service import _insert_share
+from core.sharing.tables import AccessRequest
+from core.web.auth import current_actor
+from core.web.pages import form_data, page, see_other
+
+DECIDING_ROLES = ("supervisor", "local_admin")
+
+
+async def _holders(person_id: int) -> set[int]:
+    person = await Person.select(Person.created_by_agency).where(Person.id == person_id).first()
+    if person is None:
+        return set()
+    links = await CaseSubject.select(CaseSubject.case.owning_agency.as_alias("agency")).where(
+        (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null())
+    return {person["created_by_agency"], *(link["agency"] for link in links)}
+
+
+async def request_access(actor: Actor, *, person_id: int, holding_agency_id: int, purpose: str,
+                         reason: str) -> dict[str, Any]:
+    """Ask ``holding_agency_id`` for the records it holds about a person; nothing is shared until it grants."""
+    if holding_agency_id == actor.agency_id or holding_agency_id not in await _holders(person_id):
+        raise NotFound("That agency holds no record of that person")
+    errors = []
+    if purpose not in PURPOSES:
+        errors.append({"field": "/purpose", "message": "Select why you need access"})
+    if not (reason or "").strip() or len(reason) > 2000:
+        errors.append({"field": "/reason", "message": "Enter why you need access (2,000 characters or fewer)"})
+    if errors:
+        raise ValidationFailed("There is a problem with the request", errors=errors)
+    pending = await AccessRequest.select(AccessRequest.id).where(
+        (AccessRequest.person == person_id) & (AccessRequest.requesting_agency == actor.agency_id)
+        & (AccessRequest.holding_agency == holding_agency_id) & (AccessRequest.status == "pending")).first()
+    if pending:
+        return {"id": pending["id"], "new": False}
+    async with transaction():
+        row = AccessRequest(person=person_id, requested_by=actor.id, requesting_agency=actor.agency_id,
+                            holding_agency=holding_agency_id, purpose=purpose, reason=reason.strip(),
+                            status="pending", created_at=clock.now())
+        await row.save()
+        await audit.record("access.request", actor, object_type="access_request", object_id=row.id, purpose=purpose,
+                           detail={"person_id": person_id, "holding_agency_id": holding_agency_id})
+    return {"id": row.id, "new": True}
+
+
+async def _load_for_holder(actor: Actor, request_id: int) -> dict[str, Any]:
+    row = await AccessRequest.select().where(AccessRequest.id == request_id).first()
+    if row is None or row["holding_agency"] != actor.agency_id:
+        raise NotFound("No request with that number exists")
+    if not actor.has(*DECIDING_ROLES):
+        raise Forbidden("Only a supervisor or local admin can decide access requests")
+    if row["status"] != "pending":
+        raise ValidationFailed("This request has already been decided", errors=[
+            {"field": "/status", "message": "This request has already been decided"}])
+    return row
+
+
+async def grant_access(actor: Actor, request_id: int, note: str = "") -> int:
+    """Share every case of ours about the person that a live ISA with the requester covers; return how many."""
+    row = await _load_for_holder(actor, request_id)
+    cases = await Case.select(Case.id, Case.area).where(Case.id.is_in(
+        [r["case"] for r in await CaseSubject.select(CaseSubject.case).where(
+            (CaseSubject.person == row["person"]) & CaseSubject.removed_at.is_null())] or [0])
+        & (Case.owning_agency == actor.agency_id))
+    isas = [i for i in await live_isas_between(actor.agency_id, row["requesting_agency"]) if row["purpose"] in i["purposes"]]
+    coverable = [(c, next((i for i in isas if c["area"] in i["areas"]), None)) for c in cases]
+    coverable = [(c, i) for c, i in coverable if i is not None]
+    if not coverable:
+        raise ValidationFailed("No live agreement covers this", errors=[{"field": "/isa", "message": (
+            "No live information sharing agreement between your agencies covers these records for that purpose. "
+            "A system admin must set one up before access can be granted.")}])
+    async with transaction():
+        for case, isa in coverable:
+            await _insert_share(actor, case["id"], row["requesting_agency"], isa, row["purpose"],
+                                note=" (access request granted)")
+        await AccessRequest.update({AccessRequest.status: "granted", AccessRequest.decided_by: actor.id,
+                                    AccessRequest.decided_at: clock.now(), AccessRequest.decision_note: note.strip(),
+                                    AccessRequest.isa: coverable[0][1]["id"]}).where(AccessRequest.id == request_id)
+        await audit.record("access.grant", actor, object_type="access_request", object_id=request_id,
+                           purpose=row["purpose"], detail={"cases": [c["id"] for c, _ in coverable]})
+    return len(coverable)
+
+
+async def refuse_access(actor: Actor, request_id: int, reason: str) -> None:
+    row = await _load_for_holder(actor, request_id)
+    if not (reason or "").strip():
+        raise ValidationFailed("Enter why you are refusing", errors=[
+            {"field": "/reason", "message": "Enter why you are refusing access"}])
+    async with transaction():
+        await AccessRequest.update({AccessRequest.status: "refused", AccessRequest.decided_by: actor.id,
+                                    AccessRequest.decided_at: clock.now(),
+                                    AccessRequest.decision_note: reason.strip()}).where(AccessRequest.id == request_id)
+        await audit.record("access.refuse", actor, object_type="access_request", object_id=request_id,
+                           purpose=row["purpose"])
+
+
+async def requests_for(actor: Actor) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(requests my agency made, requests made to my agency), newest first."""
+    columns = (AccessRequest.all_columns(), AccessRequest.person.given_name.as_alias("given_name"),
+               AccessRequest.person.family_name.as_alias("family_name"),
+               AccessRequest.person.date_of_birth.as_alias("date_of_birth"),
+               AccessRequest.requested_by.name.as_alias("requester"),
+               AccessRequest.requesting_agency.name.as_alias("requesting_agency_name"),
+               AccessRequest.holding_agency.name.as_alias("holding_agency_name"))
+    made = await AccessRequest.select(*columns).where(AccessRequest.requesting_agency == actor.agency_id).order_by(
+        AccessRequest.id, ascending=False).limit(100)
+    received = await AccessRequest.select(*columns).where(AccessRequest.holding_agency == actor.agency_id).order_by(
+        AccessRequest.id, ascending=False).limit(100)
+    return made, received
+
+
+class AccessRequestPages(Controller):
+    path = "/sharing/requests"
+    include_in_schema = False
+
+    @get("/")
+    async def list_requests(self, request: Request) -> Template:
+        return await self._page(request)
+
+    async def _page(self, request: Request, errors: list[dict] | None = None, status_code: int = 200,
+                    asking: dict | None = None) -> Template:
+        actor = current_actor(request)
+        made, received = await requests_for(actor)
+        return await page(request, "sharing/requests.html", made=made, received=received, asking=asking,
+                          can_decide=actor.has(*DECIDING_ROLES), errors=errors or [],
+                          error_title=bool(errors), status_code=status_code)
+
+    @post("/new")
+    async def ask(self, request: Request) -> Template:
+        """From a national-search result: the form asking for the reason (nothing is written yet)."""
+        data = await form_data(request)
+        try:
+            person_id, agency_id = int(str(data.get("person_id"))), int(str(data.get("agency_id")))
+        except ValueError:
+            raise NotFound("No such person or agency") from None
+        if agency_id not in await _holders(person_id) or agency_id == current_actor(request).agency_id:
+            raise NotFound("That agency holds no record of that person")
+        person = await Person.select(Person.given_name, Person.family_name).where(Person.id == person_id).first()
+        agency = await Agency.select(Agency.name).where(Agency.id == agency_id).first()
+        return await self._page(request, asking={"person_id": person_id, "agency_id": agency_id,
+                                                 "person": f"{person['given_name']} {person['family_name']}",
+                                                 "agency": agency["name"], "purpose": str(data.get("purpose", ""))})
+
+    @post("/")
+    async def create(self, request: Request) -> Template | Redirect:
+        data = await form_data(request)
+        try:
+            person_id, agency_id = int(str(data.get("person_id"))), int(str(data.get("agency_id")))
+        except ValueError:
+            raise NotFound("No such person or agency") from None
+        try:
+            await request_access(current_actor(request), person_id=person_id, holding_agency_id=agency_id,
+                                 purpose=str(data.get("purpose", "")), reason=str(data.get("reason", "")))
+        except ValidationFailed as exc:
+            person = await Person.select(Person.given_name, Person.family_name).where(Person.id == person_id).first()
+            agency = await Agency.select(Agency.name).where(Agency.id == agency_id).first()
+            return await self._page(request, exc.errors, 400, asking={
+                "person_id": person_id, "agency_id": agency_id, "person": f"{person['given_name']} {person['family_name']}",
+                "agency": agency["name"], "purpose": str(data.get("purpose", "")), "reason": str(data.get("reason", ""))})
+        return see_other("/sharing/requests?done=access-requested")
+
+    @post("/{request_id:int}/decision")
+    async def decide(self, request: Request, request_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        actor = current_actor(request)
+        try:
+            if data.get("decision") == "grant":
+                await grant_access(actor, request_id, str(data.get("note", "")))
+                return see_other("/sharing/requests?done=access-granted")
+            if data.get("decision") == "refuse":
+                await refuse_access(actor, request_id, str(data.get("note", "")))
+                return see_other("/sharing/requests?done=access-refused")
+            raise ValidationFailed("Choose", errors=[{"field": "/decision", "message": "Select grant or refuse"}])
+        except ValidationFailed as exc:
+            return await self._page(request, [{**e, "field": f"/decision-{request_id}"} for e in exc.errors], 400)
