@@ -1,6 +1,8 @@
 """Database engines: embedded SQLite by default, PostgreSQL by URL; binding tables and migrating."""
 from __future__ import annotations
 
+import logging
+
 import asyncio
 import contextlib
 import io
@@ -15,6 +17,10 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
 DEFAULT_SQLITE_PATH = "caseframe.sqlite"
+
+# aiosqlite logs every statement with its parameters at DEBUG: case answers must never reach a log,
+# whatever level an operator turns logging up to
+logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 
 
 class _WriterTransaction(SQLiteTransaction):
