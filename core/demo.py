@@ -148,6 +148,9 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
         made += 1
     progress(f"{made} cases")
     shared = await load_sharing_demo(ctx, agency_ids, progress)
+    from core.panels.pack_demo import create_demo_meeting
+
+    await create_demo_meeting(agency_ids)  # a meeting for the panel pack, unless the panels demo made one
     return {"agencies": len(agency_ids), "users": len(DEMO_USERS), "persons": len(person_ids), "cases": made,
             "shared cases": shared}
 

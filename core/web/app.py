@@ -31,6 +31,7 @@ from core.sharing.mou import MouPages
 from core.sharing.requests import AccessRequestPages
 from core.sharing.national import NationalSearchPage
 from core.sharing.web import AgreementPages
+from core.panels.pack_web import PackPages
 from core.settings import Settings
 from core.web import problems
 from core.web.api import API_CONTROLLERS
@@ -42,7 +43,7 @@ from core.web.templating import build_environment
 log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
-HTML_CONTROLLERS = [SignInPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages]
+HTML_CONTROLLERS = [SignInPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages]
 #: script-src also names a fresh nonce per response (CspNonceMiddleware); there is no inline script at all
 CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
