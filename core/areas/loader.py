@@ -380,7 +380,7 @@ def load_area(directory: Path, source: str = "path") -> Area:
             col.add(f"/counts/{i}/name", f"count {c['name']!r} is declared twice")
         count_names.add(c["name"])
         by = c.get("by", "person")
-        count = Count(c["name"], c["window_days"], c.get("area", slug), c.get("role"))
+        count = Count(c["name"], c["window_days"], c.get("area", slug), c.get("role"), label=c.get("label", ""))
         if isinstance(by, dict):
             count.by_form, count.by_field = by["form"], by["field"]
             if by["form"] not in form_names:

@@ -53,6 +53,8 @@ class Count:
     role: str | None = None
     by_form: str | None = None
     by_field: str | None = None
+    #: what the number means in plain words, for explaining why a rule fired
+    label: str = ""
 
 
 @dataclass(frozen=True)
