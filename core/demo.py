@@ -27,6 +27,8 @@ DEMO_AGENCIES = [
     ("northshire-probation", "Northshire Probation Delivery Unit", "probation"),
     ("harbour-victim-support", "Harbour Victim Support", "victim_service"),
     ("northshire-youth-housing", "Northshire Youth Housing Trust", "youth_service"),
+    ("northshire-recovery", "Northshire Recovery Partnership (drug and alcohol service)", "health"),
+    ("northshire-childrens", "Northshire Children's Services", "social_care"),
 ]
 
 #: (agency slug, email local part, name, roles)
@@ -73,7 +75,8 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
             if ctx.areas.get(area):
                 await agencies.enable_area(ctx, None, agency_ids[slug]["id"], area)
     # partners can open cases in the areas they commonly work
-    for slug in ("ashdown-homes", "northshire-mh", "harbour-victim-support"):
+    for slug in ("ashdown-homes", "northshire-mh", "harbour-victim-support", "northshire-youth-housing",
+                 "northshire-recovery", "northshire-childrens"):
         for area in sorted(ctx.areas.areas):
             await agencies.enable_area(ctx, None, agency_ids[slug]["id"], area)
     actors: dict[str, Actor] = {}
@@ -150,9 +153,14 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
     shared = await load_sharing_demo(ctx, agency_ids, progress)
     from core.panels.pack_demo import create_demo_meeting
 
-    await create_demo_meeting(agency_ids)  # a meeting for the panel pack, unless the panels demo made one
+    await create_demo_meeting(agency_ids)  # next month's meeting, published, for the pack and live minutes
+    from core.panels.demo import load_panel_demo
+
+    panel_counts = await load_panel_demo(ctx, agency_ids)
+    progress(f"{panel_counts.get('panel cases', 0)} cases taken onto the panel, "
+             f"{panel_counts.get('minuted meetings', 0)} meeting minuted")
     return {"agencies": len(agency_ids), "users": len(DEMO_USERS), "persons": len(person_ids), "cases": made,
-            "shared cases": shared}
+            "shared cases": shared, "panel cases": panel_counts.get("panel cases", 0)}
 
 
 async def _agency_actor(slug: str, agency_ids: dict[str, dict]) -> Actor:

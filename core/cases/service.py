@@ -89,6 +89,11 @@ async def visible_row(actor: Actor, case_id: int) -> dict[str, Any]:
     return await _load_visible(actor, case_id)
 
 
+async def workable_row(actor: Actor, case_id: int) -> dict[str, Any]:
+    """The case's row if the actor may change it: not found if they may not see it, refused if they only read it."""
+    return await _load_workable(actor, case_id)
+
+
 async def record_view(actor: Actor, case_id: int, access: Access | None = None) -> None:
     detail = {} if access is None or access.is_owner else {
         "access": access.kind, "isa_id": access.isa_id, "meeting_id": access.meeting_id}
@@ -246,8 +251,13 @@ def _referral_out(r: dict) -> dict:
 
 async def open_case(ctx: Context, actor: Actor, area_slug: str, answers: Any, *,
                     subjects: list[tuple[int, str]] | None = None,
-                    lead_officer_id: int | None = None) -> dict[str, Any]:
-    """Open a case in an area enabled for the actor's agency, from valid opening-form answers."""
+                    lead_officer_id: int | None = None,
+                    trusted_person_ids: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """Open a case in an area enabled for the actor's agency, from valid opening-form answers.
+
+    ``trusted_person_ids`` are persons the agency may record though it cannot see them yet: the person
+    of a referral it is accepting.
+    """
     area = ctx.area(area_slug)
     if not actor.has("caseworker", "supervisor", "panel_chair"):
         raise Forbidden("Your role does not let you open cases")
@@ -259,7 +269,7 @@ async def open_case(ctx: Context, actor: Actor, area_slug: str, answers: Any, *,
     for i, (person_id, role) in enumerate(subjects):
         if role not in area.roles:
             errors.append({"field": f"/subjects/{i}/role", "message": "Select a role from the list"})
-        if person_id not in await visible_person_ids(actor, [person_id]):
+        if person_id not in trusted_person_ids and person_id not in await visible_person_ids(actor, [person_id]):
             errors.append({"field": f"/subjects/{i}/person_id", "message": "Select a person who exists"})
     if errors:
         raise ValidationFailed("There is a problem with the people on the case", errors=errors)

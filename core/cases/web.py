@@ -115,14 +115,36 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
 
         sharing_info = {"shares": await sharing.shares_of(case_id), "views": await viewers_of(case_id),
                         "partners": await sharing.partners_for(actor, row) if can_work_case(actor, access) else []}
+    referral_targets = await _referral_targets(ctx, actor) if access.is_owner and can_work_case(actor, access) else []
     panels = []
     for result in ctx.pm.hook.case_panels(case=case, user=actor.as_dict()):
         panels.extend(result or [])
     return {"case": case, "area": area, "forms": forms, "transitions": transitions, "timeline": events,
             "tasks": case_tasks, "subjects": subjects, "users": users,
-            "referrals": refs, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
+            "referrals": refs, "referral_targets": referral_targets, "referral_status": REFERRAL_STATUS, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
             "lead_officer": names.get(case["lead_officer_id"], ""), "access": access, **sharing_info,
             "can_change": can_work_case(actor, access) and case["area_installed"] and not case["closed_at"]}
+
+
+REFERRAL_STATUS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",
+                   "declined": "Declined"}
+
+
+async def _referral_targets(ctx, actor) -> list[dict[str, Any]]:
+    """Where a case can be referred: areas, partner agencies, panels and kinds of agency, as option groups."""
+    from core.agencies.tables import Agency
+    from core.panels.tables import Panel
+
+    agencies = await Agency.select(Agency.slug, Agency.name).where(
+        (Agency.active == True) & (Agency.id != actor.agency_id)).order_by(Agency.name)  # noqa: E712
+    panels = await Panel.select(Panel.slug, Panel.name).where(Panel.active == True).order_by(Panel.name)  # noqa: E712
+    return [
+        {"label": "Panels", "options": [(f"panel:{p['slug']}", p["name"]) for p in panels]},
+        {"label": "Agencies", "options": [(f"agency:{a['slug']}", a["name"]) for a in agencies]},
+        {"label": "Business areas", "options": [(f"area:{a.slug}", a.title) for a in ctx.areas]},
+        {"label": "Any agency of a kind", "options": sorted(((f"agency_type:{k}", v.capitalize())
+                                                             for k, v in ctx.areas.agency_types.items()), key=lambda o: o[1])},
+    ]
 
 
 class AreaPages(Controller):
@@ -303,6 +325,24 @@ class CasePages(Controller):
         await sharing.revoke_share(current_actor(request), case_id, share_id)
         return see_other(f"/cases/{case_id}?done=share-ended#sharing")
 
+    @post("/{case_id:int}/referrals")
+    async def refer(self, request: Request, case_id: int) -> Template | Redirect:
+        ctx, actor = ctx_of(request), current_actor(request)
+        data = await form_data(request)
+        row = await cases._load_workable(actor, case_id)
+        kind, _, target = str(data.get("target", "")).partition(":")
+        person = str(data.get("person_id", ""))
+        try:
+            made = await referrals.raise_referral(ctx, actor, target_kind=kind, target=target,
+                                                  reason=str(data.get("reason", "")),
+                                                  person_id=int(person) if person.isdigit() else None,
+                                                  case=cases.case_dict(ctx, row))
+        except ValidationFailed as exc:
+            context = await case_page_context(request, case_id)
+            return await page(request, "cases/show.html", **context, refer_errors=exc.errors, refer_values=data,
+                              error_title=True, status_code=400)
+        return see_other(f"/cases/{case_id}?done={'referral-merged' if made['merged'] else 'referral-made'}#referrals")
+
     @post("/{case_id:int}/notes")
     async def add_note(self, request: Request, case_id: int) -> Template | Redirect:
         data = await form_data(request)
@@ -330,6 +370,8 @@ class CasePages(Controller):
 
     @post("/{case_id:int}/subjects/search")
     async def find_subject(self, request: Request, case_id: int) -> Template:
+        # the first step of adding a person: only for those who may change the case, checked before searching
+        await cases.workable_row(current_actor(request), case_id)
         data = await form_data(request)
         name = str(data.get("name", "")).strip()
         results = await persons.find_persons(current_actor(request), name=name) if name else []

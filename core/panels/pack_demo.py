@@ -24,9 +24,9 @@ async def create_demo_meeting(agency_ids: dict[str, dict[str, Any]]) -> int:
     chair_agency = agency_ids["ashdown-council"]["id"]
     # the council's own cases and one partner's, so packs differ by who they are for
     open_cases = Case.closed_at.is_null()
-    own = await Case.select(Case.id).where(open_cases & (Case.owning_agency == chair_agency)).order_by(
+    own = await Case.select(Case.id, Case.reference).where(open_cases & (Case.owning_agency == chair_agency)).order_by(
         Case.id).limit(3)
-    partner = await Case.select(Case.id).where(open_cases & (Case.owning_agency != chair_agency)).order_by(
+    partner = await Case.select(Case.id, Case.reference).where(open_cases & (Case.owning_agency != chair_agency)).order_by(
         Case.id).limit(2)
     now = clock.now()
     starts = dt.datetime.combine(clock.today() + dt.timedelta(days=7), dt.time(10, 0), tzinfo=dt.timezone.utc)
@@ -36,7 +36,7 @@ async def create_demo_meeting(agency_ids: dict[str, dict[str, Any]]) -> int:
         await meeting.save()
         for position, row in enumerate(own + partner, 1):
             await AgendaItem.insert(AgendaItem(meeting=meeting.id, position=position, kind="review", case=row["id"],
-                                               title=f"Case review {position}", created_at=now))
+                                               title=f"Review: {row['reference']}", created_at=now))
         await AgendaItem.insert(AgendaItem(meeting=meeting.id, position=0, kind="actions",
                                            title="Actions from the last meeting", created_at=now))
         for slug, local in ATTENDING:

@@ -14,7 +14,7 @@ from core.errors import ValidationFailed
 from core.persons.service import age
 from core.persons.tables import Person
 from core.referrals.engine import Count, Rule
-from core.referrals.tables import Referral, RuleFiring
+from core.referrals.tables import Referral, ReferralMessage, RuleFiring
 
 TARGET_KINDS = ("area", "agency_type", "agency", "panel")
 
@@ -145,35 +145,79 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
 
 async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target: str, reason: str,
                          person_id: int | None = None, case: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A referral made by a person (not a rule), e.g. from a case to another area or a panel."""
+    """A referral made by a person (not a rule), e.g. from a case to another area, an agency or a panel.
+
+    A referral for the same person (or, without one, from the same case) to the same target while one is
+    still open is added to that one, not repeated: the returned row then has ``merged`` set.
+    """
+    from core.agencies.tables import Agency
+    from core.panels.tables import Panel
+
     errors = []
+    target = (target or "").strip()
+    target_agency = None
     if target_kind not in TARGET_KINDS:
-        errors.append({"field": "/target_kind", "message": "Select who the referral is for"})
+        errors.append({"field": "/target", "message": "Select who the referral is for"})
     elif target_kind == "area" and ctx.areas.get(target) is None:
         errors.append({"field": "/target", "message": "Select an installed business area"})
     elif target_kind == "agency_type" and target not in ctx.areas.agency_types:
         errors.append({"field": "/target", "message": "Select a kind of agency from the list"})
-    elif not target:
-        errors.append({"field": "/target", "message": "Select who the referral is for"})
+    elif target_kind == "agency":
+        agency = await Agency.select(Agency.id).where((Agency.slug == target) & (Agency.active == True)).first()  # noqa: E712
+        if agency is None:
+            errors.append({"field": "/target", "message": "Select an agency from the list"})
+        else:
+            target_agency = agency["id"]
+    elif target_kind == "panel" and await Panel.count().where((Panel.slug == target) & (Panel.active == True)) == 0:  # noqa: E712
+        errors.append({"field": "/target", "message": "Select a panel from the list"})
     if not (reason or "").strip():
         errors.append({"field": "/reason", "message": "Enter why you are making the referral"})
+    elif len(reason) > 4000:
+        errors.append({"field": "/reason", "message": "The reason must be 4,000 characters or fewer"})
     if person_id is not None and await Person.count().where(Person.id == person_id) == 0:
         errors.append({"field": "/person_id", "message": "Select a person who exists"})
+    if person_id is not None and case is not None and await CaseSubject.count().where(
+            (CaseSubject.case == case["id"]) & (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null()) == 0:
+        errors.append({"field": "/person_id", "message": "Select a person on this case"})
     if errors:
         raise ValidationFailed("There is a problem with the referral", errors=errors)
+    reason = reason.strip()
+    label = target.replace("_", " ").replace("-", " ")
     now = clock.now()
     async with transaction():
+        query = Referral.select().where(Referral.status.is_in(["open", "info_requested"])
+                                        & (Referral.target_kind == target_kind) & (Referral.target == target))
+        query = query.where(Referral.person == person_id) if person_id else \
+            query.where(Referral.person.is_null() & (Referral.from_case == (case["id"] if case else None)))
+        existing = await query.first() if (person_id or case) else None
+        if existing is not None:
+            await ReferralMessage.insert(ReferralMessage(referral=existing["id"], kind="note", author=actor.id,
+                                                         agency=actor.agency_id, at=now,
+                                                         text=f"Also referred: {reason}"))
+            await Referral.update({Referral.version: existing["version"] + 1}).where(Referral.id == existing["id"])
+            if case:
+                await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", at=now, actor=actor.id,
+                                                 summary=f"Added to the open referral to {label}: {reason}",
+                                                 detail={"referral_id": existing["id"], "merged": True}))
+            await audit.record("referral.merged", actor, object_type="referral", object_id=existing["id"],
+                               detail={"case_id": case["id"] if case else None})
+            row = await Referral.select().where(Referral.id == existing["id"]).first()
+            return {**row, "merged": True}
         referral = Referral(person=person_id, from_case=case["id"] if case else None,
                             source_area=case["area"] if case else "", target_kind=target_kind, target=target,
-                            rule_id=None, reason=reason.strip(), status="open", raised_by=actor.id,
-                            raised_by_agency=actor.agency_id, created_at=now)
+                            target_agency=target_agency, rule_id=None, reason=reason, status="open",
+                            raised_by=actor.id, raised_by_agency=actor.agency_id, created_at=now)
         await referral.save()
         if case:
             await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", at=now, actor=actor.id,
-                                             summary=f"Referred to {target.replace('_', ' ').replace('-', ' ')}: {reason.strip()}",
+                                             summary=f"Referred to {label}: {reason}",
                                              detail={"referral_id": referral.id}))
         await audit.record("referral.create", actor, object_type="referral", object_id=referral.id)
-    return await Referral.select().where(Referral.id == referral.id).first()
+    row = await Referral.select().where(Referral.id == referral.id).first()
+    ctx.notify("referral_made", referral={"id": row["id"], "target_kind": target_kind, "target": target,
+                                          "reason": reason, "rule_id": None, "person_id": person_id,
+                                          "status": "open"}, case=case)
+    return {**row, "merged": False}
 
 
 async def firings_of(referral_id: int) -> list[dict[str, Any]]:

@@ -141,6 +141,18 @@ async def _panel_access(actor: Actor, case_row: dict[str, Any]) -> Access | None
         purposes = isa["purposes"] or ["crime_prevention"]
         return Access(kind="panel", purpose=purposes[0], isa_id=isa["id"], meeting_id=item["meeting"],
                       max_sensitivity=isa["max_sensitivity"])
+    # an agency carrying out an open panel action on the case keeps reading it until the action is done
+    from core.tasks.tables import Task
+
+    action = await Task.select(Task.meeting_id).where(
+        (Task.case == case_row["id"]) & (Task.owner_agency == actor.agency_id) & (Task.source == "panel")
+        & (Task.status == "open")).first()
+    if action is not None:
+        isas = await live_isas_between(actor.agency_id, case_row["owning_agency"], case_row["area"])
+        if isas:
+            isa = max(isas, key=lambda i: sensitivity_rank(i["max_sensitivity"]))
+            return Access(kind="panel", purpose=(isa["purposes"] or ["crime_prevention"])[0], isa_id=isa["id"],
+                          meeting_id=action["meeting_id"], max_sensitivity=isa["max_sensitivity"])
     return None
 
 

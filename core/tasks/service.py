@@ -76,7 +76,8 @@ async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, A
                                              summary=f"Task completed: {row['title']}", detail={"task_id": task_id}))
         await audit.record("task.complete", actor, object_type="task", object_id=task_id)
     done = task_dict(await Task.select().where(Task.id == task_id).first())
-    case = await cases.get_case(ctx, actor, row["case"], audit_view=False) if row["case"] else None
+    # the hook gets the case even if completing the action ended the agency's sight of it
+    case = cases.case_dict(ctx, await cases._load(row["case"])) if row["case"] else None
     ctx.notify("action_completed", task=done, case=case, actor=actor.as_dict())
     return done
 

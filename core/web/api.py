@@ -181,12 +181,12 @@ class CasesAPI(Controller):
     async def refer(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
         ctx, actor = _ctx(request), current_actor(request)
         body = _body(data)
-        case = await cases.get_case(ctx, actor, case_id, audit_view=False)
+        case = cases.case_dict(ctx, await cases._load_workable(actor, case_id))
         r = await referrals.raise_referral(ctx, actor, target_kind=str(body.get("target_kind", "")),
                                            target=str(body.get("target", "")), reason=str(body.get("reason", "")),
                                            person_id=_int(body.get("person_id"), "person_id"), case=case)
         return {"id": r["id"], "target_kind": r["target_kind"], "target": r["target"], "reason": r["reason"],
-                "status": r["status"]}
+                "status": r["status"], "merged": r["merged"]}
 
 
 class TasksAPI(Controller):
@@ -206,4 +206,71 @@ async def _available(ctx: Context, actor, case_id: int, area):
     return area.workflow.available(row["state"], set(actor.roles), facts, set((row["data"] or {}).keys()))
 
 
-API_CONTROLLERS = [SessionAPI, AreasAPI, PersonsAPI, CasesAPI, TasksAPI]
+def _referral_out(r: dict[str, Any]) -> dict[str, Any]:
+    person = r.get("person")
+    out = {"id": r["id"], "target_kind": r["target_kind"], "target": r["target"], "target_label": r.get("target_label", ""),
+           "reason": r["reason"], "rule_id": r["rule_id"], "status": r["status"], "version": r["version"],
+           "from_case_id": r["from_case"], "resulting_case_id": r["resulting_case"],
+           "created_at": r["created_at"].isoformat(), "decision_note": r["decision_note"]}
+    if isinstance(person, dict) and person:
+        out["person"] = {"id": person["id"], "given_name": person["given_name"], "family_name": person["family_name"],
+                         "date_of_birth": person["date_of_birth"].isoformat() if person["date_of_birth"] else None}
+    elif r.get("given_name") is not None:
+        out["person"] = {"id": person, "given_name": r["given_name"], "family_name": r["family_name"],
+                         "date_of_birth": r["dob"].isoformat() if r.get("dob") else None}
+    return out
+
+
+class ReferralsAPI(Controller):
+    path = "/api/v1/referrals"
+    tags = ["referrals"]
+
+    @get("/", summary="My agency's referrals: waiting (default), decided or sent")
+    async def list_referrals(self, request: Request, box: str = Parameter(default="waiting", pattern="^(waiting|decided|sent)$"),
+                             area: str = Parameter(default="", max_length=40)) -> list[dict[str, Any]]:
+        from core.referrals import inbox
+
+        return [_referral_out(r) for r in await inbox.inbox(_ctx(request), current_actor(request), box=box, area=area)]
+
+    @get("/{referral_id:int}", summary="One referral: why it was made (each fact the rule tested), its messages")
+    async def show(self, request: Request, referral_id: int) -> dict[str, Any]:
+        from core.referrals import inbox
+
+        r = await inbox.get_referral(_ctx(request), current_actor(request), referral_id)
+        out = _referral_out(r)
+        out["why"] = [{"rule_id": f["rule_id"], "event": f["event"], "fired_at": f["fired_at"].isoformat(),
+                       "facts": [{"question": w["question"], "answer": w["answer"], "looks_for": w["looks_for"]}
+                                 for w in f["why"]]} for f in r["firings"]]
+        out["messages"] = [{"kind": m["kind"], "text": m["text"], "author": m["author_name"], "agency": m["agency_name"],
+                            "at": m["at"].isoformat()} for m in r["messages"]]
+        out["can_decide"], out["can_answer"] = r["can_decide"], r["can_answer"]
+        return out
+
+    @post("/{referral_id:int}/decisions", status_code=200, summary="Decide: decline, ask, answer, link or panel (with the version read)")
+    async def decide(self, request: Request, referral_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        from core.referrals import inbox
+
+        ctx, actor = _ctx(request), current_actor(request)
+        body = _body(data)
+        version = _int(body.get("version"), "version")
+        action, text = body.get("action"), str(body.get("text", ""))
+        if action == "decline":
+            await inbox.decline(ctx, actor, referral_id, version=version, reason=text)
+        elif action == "ask":
+            await inbox.request_info(ctx, actor, referral_id, version=version, question=text)
+        elif action == "answer":
+            await inbox.give_info(ctx, actor, referral_id, version=version, answer=text)
+        elif action == "link":
+            await inbox.accept_link(ctx, actor, referral_id, version=version, case_id=_int(body.get("case_id"), "case_id"))
+        elif action == "panel":
+            await inbox.accept_to_panel(ctx, actor, referral_id, version=version)
+        elif action == "open_case":
+            await inbox.accept_new_case(ctx, actor, referral_id, version=version, area_slug=str(body.get("area", "")),
+                                        answers=body.get("answers", {}), role=str(body.get("role", "")))
+        else:
+            raise ValidationFailed("Say what to do", errors=[{"field": "/action", "message":
+                                   "action must be decline, ask, answer, link, panel or open_case"}])
+        return _referral_out(await inbox.get_referral(ctx, actor, referral_id, audit_view=False))
+
+
+API_CONTROLLERS = [SessionAPI, AreasAPI, PersonsAPI, CasesAPI, TasksAPI, ReferralsAPI]

@@ -32,6 +32,8 @@ from core.sharing.requests import AccessRequestPages
 from core.sharing.national import NationalSearchPage
 from core.sharing.web import AgreementPages
 from core.panels.pack_web import PackPages
+from core.referrals.web import ReferralPages
+from core.panels.web import MeetingPages, PanelPages
 from core.settings import Settings
 from core.web import problems
 from core.web.api import API_CONTROLLERS
@@ -43,7 +45,7 @@ from core.web.templating import build_environment
 log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
-HTML_CONTROLLERS = [SignInPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages]
+HTML_CONTROLLERS = [SignInPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages]
 #: script-src also names a fresh nonce per response (CspNonceMiddleware); there is no inline script at all
 CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
@@ -115,7 +117,8 @@ def _static_routers() -> list[Any]:
     for url, folder in (("/static/govuk", node / "govuk-frontend/dist/govuk"),
                         ("/assets", node / "govuk-frontend/dist/govuk/assets"),
                         ("/static/moj", node / "@ministryofjustice/frontend/moj"),
-                        ("/static/htmx", node / "htmx.org/dist")):
+                        ("/static/htmx", node / "htmx.org/dist"),
+                        ("/static/htmx-ext-sse", node / "htmx-ext-sse/dist")):
         routers.append(create_static_files_router(path=url, directories=[folder], opt=public,
                                                   include_in_schema=False, name=f"static{url.replace('/', '-')}"))
     return routers

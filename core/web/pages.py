@@ -24,7 +24,7 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
     enabled = await enabled_areas(actor.agency_id, cached=True)
     areas = [a for a in ctx.areas if a.slug in enabled]
     links = [{"href": "/", "label": "My work"}, {"href": "/persons", "label": "Persons"},
-             {"href": "/search/national", "label": "National search"}]
+             {"href": "/referrals", "label": "Referrals"}, {"href": "/panels", "label": "Panels"}, {"href": "/search/national", "label": "National search"}]
     links += [{"href": f"/areas/{a.slug}", "label": a.title} for a in areas]
     for extra in ctx.pm.hook.menu_links(user=actor.as_dict(), areas=[a.as_dict() for a in areas]):
         links.extend(extra or [])
@@ -72,6 +72,24 @@ FLASHES = {
     "access-refused": "Request refused",
     "isa-ended": "Agreement ended",
     "share-ended": "Sharing stopped",
+    "referral-declined": "Referral declined: the referring agency sees your reason",
+    "referral-asked": "Question sent to the referring agency",
+    "referral-answered": "Information sent",
+    "referral-linked": "Referral accepted and linked to the case",
+    "referral-on-panel": "Referral accepted: the case is on the panel's list for its next agenda",
+    "referral-accepted": "Referral accepted: case opened",
+    "referral-made": "Referral made",
+    "panel-saved": "Panel saved",
+    "panel-case-closed": "Taken off the panel's list",
+    "meeting-scheduled": "Meeting scheduled: add attendees and build the agenda",
+    "attendee-added": "Attendee added",
+    "item-added": "Added to the agenda",
+    "item-removed": "Taken off the agenda",
+    "meeting-published": "Agenda published: members can now read the agenda cases",
+    "meeting-in-progress": "Meeting started: write the minutes below",
+    "meeting-closed": "Meeting closed: the minutes are on each case's timeline",
+    "minute-added": "Added to the minutes",
+    "referral-merged": "A referral for this person to the same place was already open: yours was added to it",
 }
 
 

@@ -45,5 +45,8 @@ def build_environment(ctx: Context) -> Environment:
 
     env.globals["purposes"] = PURPOSES
     env.globals["sensitivity_labels"] = SENSITIVITY_LABELS
+    # the colour of a referral's status tag, the same on every page that shows one
+    env.filters["referral_tag"] = lambda status: {"open": "govuk-tag--blue", "info_requested": "govuk-tag--yellow",
+                                                  "accepted": "govuk-tag--green"}.get(status, "govuk-tag--grey")
     env.filters["humanise"] = lambda s: str(s or "").replace("_", " ").replace("-", " ")
     return env

@@ -99,6 +99,11 @@ async def test_case_journey_over_the_api(client, ctx):
     task = (await client.post(f"/api/v1/cases/{case['id']}/tasks", headers=headers,
                               json={"title": "Call back", "due_date": "2026-12-01"})).json()
     assert (await client.post(f"/api/v1/tasks/{task['id']}/complete", headers=headers)).json()["status"] == "done"
+    from core import clock
+    from core.panels.tables import Panel
+
+    await Panel.insert(Panel(slug="complex-case-panel", name="Complex Case Panel", chair_agency=case["owning_agency_id"],
+                             member_agencies=[case["owning_agency_id"]], areas=["noise"], created_at=clock.now()))
     ref = await client.post(f"/api/v1/cases/{case['id']}/referrals", headers=headers,
                             json={"target_kind": "panel", "target": "complex-case-panel", "reason": "Escalating",
                                   "person_id": person["id"]})

@@ -1,0 +1,125 @@
+"""Live minutes: wake everyone following a meeting when something new is written.
+
+The signal carries only the meeting's id; each follower then reads what is new and what it may see
+from the database, so nothing personal travels through the channel and a follower that missed a
+signal catches up on the next one (or on its periodic check). On SQLite (one process) the signal is
+in-process; on PostgreSQL it goes through NOTIFY, and every server process LISTENs, so members
+connected to different workers see the same minute.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import core.db.piccolo_conf as conf
+from core.db.engine import is_sqlite
+
+log = logging.getLogger("caseframe.live")
+
+CHANNEL = "caseframe_minutes"
+_followers: dict[int, set[asyncio.Event]] = {}
+_listener: dict[str, Any] = {}
+
+
+_generation: dict[int, int] = {}
+
+
+def generation(meeting_id: int) -> int:
+    """How many times this process has heard the meeting has news: part of a shared read's key, so a
+    read made before the news is never served to a follower woken by it."""
+    return _generation.get(meeting_id, 0)
+
+
+def _wake(meeting_id: int) -> None:
+    _generation[meeting_id] = _generation.get(meeting_id, 0) + 1
+    for event in list(_followers.get(meeting_id, ())):
+        event.set()
+
+
+def _on_notify(connection: Any, pid: int, channel: str, payload: str) -> None:
+    if payload.isdigit():
+        _wake(int(payload))
+
+
+async def _ensure_listener() -> None:
+    """One LISTEN connection per event loop of this process (PostgreSQL only)."""
+    if is_sqlite(conf.DB):
+        return
+    loop = asyncio.get_running_loop()
+    conn = _listener.get("conn")
+    if conn is not None and _listener.get("loop") is loop and not conn.is_closed():
+        return
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(**conf.DB.config)
+        await conn.add_listener(CHANNEL, _on_notify)
+    except Exception as exc:  # followers still catch up on their periodic check
+        log.warning("cannot listen for live minutes: %s", exc.__class__.__name__)
+        return
+    _listener.update(conn=conn, loop=loop)
+
+
+async def follow(meeting_id: int) -> asyncio.Event:
+    """An event set whenever the meeting has news; pass it to ``unfollow`` when the follower leaves."""
+    await _ensure_listener()
+    event = asyncio.Event()
+    _followers.setdefault(meeting_id, set()).add(event)
+    return event
+
+
+def unfollow(meeting_id: int, event: asyncio.Event) -> None:
+    found = _followers.get(meeting_id)
+    if found is not None:
+        found.discard(event)
+        if not found:
+            _followers.pop(meeting_id, None)
+
+
+_reads: dict[Any, tuple[float, asyncio.Future]] = {}
+#: how long one read of "what is new" serves every follower asking the same question
+SHARED_READ_SECONDS = 1.0
+
+
+async def shared_read(key: Any, load) -> Any:
+    """Run ``load()`` once for all followers asking the same ``key`` at about the same time.
+
+    When a minute is written, every follower wakes and asks what is new since the same entry: one
+    database read answers them all, and only the per-follower access check and rendering remain.
+    """
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    for stale in [k for k, (at, _) in _reads.items() if now - at > SHARED_READ_SECONDS]:
+        _reads.pop(stale, None)
+    hit = _reads.get(key)
+    if hit is not None and hit[1].get_loop() is loop and not (hit[1].done() and hit[1].exception()):
+        return await asyncio.shield(hit[1])
+    future = loop.create_task(load())
+    _reads[key] = (now, future)
+    return await asyncio.shield(future)
+
+
+def followers(meeting_id: int) -> int:
+    return len(_followers.get(meeting_id, ()))
+
+
+async def announce(meeting_id: int) -> None:
+    """Call after the change is committed: followers here (SQLite) or in every process (PostgreSQL) wake."""
+    if is_sqlite(conf.DB):
+        _wake(meeting_id)
+        return
+    try:
+        from core.panels.tables import Meeting
+
+        await Meeting.raw("SELECT pg_notify({}, {})", CHANNEL, str(meeting_id))
+    except Exception as exc:
+        log.warning("cannot announce live minutes: %s", exc.__class__.__name__)
+        _wake(meeting_id)
+
+
+async def stop() -> None:
+    conn = _listener.pop("conn", None)
+    _listener.pop("loop", None)
+    if conn is not None and not conn.is_closed():
+        await conn.close()

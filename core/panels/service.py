@@ -1,0 +1,504 @@
+"""Panels and their meetings: set up, schedule, build and publish the agenda, run it, minute it, close it.
+
+The only code that writes panels, meetings, agenda items and minutes. Minutes are appended, never
+edited in place (a correction is a new entry that supersedes the old), so two people minuting at once
+never overwrite each other; meeting-level changes carry the meeting's version.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from core import clock
+from core.agencies.tables import Agency
+from core.audit import service as audit
+from core.auth.actor import Actor
+from core.auth.tables import User
+from core.cases.tables import Case, CaseEvent
+from core.context import Context
+from core.db.tx import transaction
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.panels import live
+from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
+from core.tasks.tables import Task
+
+CHAIR_ROLES = ("panel_chair", "local_admin")
+MINUTE_KINDS = {"discussion": "Discussion", "decision": "Decision", "action": "Action"}
+FREQUENCIES = {"weekly": "Weekly", "fortnightly": "Fortnightly", "monthly": "Monthly", "quarterly": "Quarterly",
+               "as_needed": "When needed"}
+STATUS_LABELS = {"planned": "Planned", "published": "Agenda published", "in_progress": "In progress",
+                 "closed": "Closed"}
+
+
+def _err(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors=[{"field": field, "message": message}])
+
+
+def _members(panel: dict[str, Any]) -> set[int]:
+    members = panel["member_agencies"]
+    if isinstance(members, str):
+        import json
+
+        members = json.loads(members or "[]")
+    return {int(a) for a in members or []} | {panel["chair_agency"]}
+
+
+async def _panel(panel_id: int) -> dict[str, Any]:
+    row = await Panel.select().where(Panel.id == panel_id).output(load_json=True).first()
+    if row is None:
+        raise NotFound("No panel with that number exists")
+    row["members"] = _members(row)
+    return row
+
+
+def is_chair_of(actor: Actor, panel: dict[str, Any]) -> bool:
+    """The chair agency's panel chairs and admins run its panel; a system admin of another agency does not
+    (its meetings speak about cases that agency may not see)."""
+    return actor.agency_id == panel["chair_agency"] and actor.has(*CHAIR_ROLES, "system_admin")
+
+
+async def visible_panel(actor: Actor, panel_id: int) -> dict[str, Any]:
+    panel = await _panel(panel_id)
+    if actor.agency_id not in panel["members"] and not actor.has("system_admin"):
+        raise NotFound("No panel with that number exists")
+    return panel
+
+
+async def panels_for(actor: Actor) -> list[dict[str, Any]]:
+    rows = await Panel.select(Panel.all_columns(), Panel.chair_agency.name.as_alias("chair_name")).order_by(
+        Panel.name).output(load_json=True)
+    out = []
+    for r in rows:
+        r["members"] = _members(r)
+        if actor.agency_id in r["members"] or actor.has("system_admin"):
+            out.append(r)
+    return out
+
+
+async def save_panel(ctx: Context, actor: Actor, *, panel_id: int | None = None, name: str, description: str = "",
+                     member_agency_ids: list[int], areas: list[str], frequency: str,
+                     chair_agency_id: int | None = None) -> dict[str, Any]:
+    """Create a panel (chaired by the actor's agency, or any agency for a system admin) or change one."""
+    existing = await _panel(panel_id) if panel_id else None
+    if existing is not None and not is_chair_of(actor, existing):
+        raise NotFound("No panel with that number exists")
+    if existing is None and not actor.has("local_admin", "panel_chair", "system_admin"):
+        raise Forbidden("Only a panel chair or an admin can set up a panel")
+    chair = existing["chair_agency"] if existing else (
+        chair_agency_id if actor.has("system_admin") and chair_agency_id else actor.agency_id)
+    errors = []
+    name = (name or "").strip()
+    if not name:
+        errors.append({"field": "/name", "message": "Enter the panel's name"})
+    elif len(name) > 200:
+        errors.append({"field": "/name", "message": "The name must be 200 characters or fewer"})
+    known = {a["id"] for a in await Agency.select(Agency.id).where(Agency.active == True)}  # noqa: E712
+    members = sorted({int(a) for a in member_agency_ids if str(a).isdigit()} | {chair})
+    if any(m not in known for m in members):
+        errors.append({"field": "/members", "message": "Select member agencies from the list"})
+    if len(members) < 2:
+        errors.append({"field": "/members", "message": "Select at least one agency besides the chair's"})
+    if not areas or any(ctx.areas.get(a) is None for a in areas):
+        errors.append({"field": "/areas", "message": "Select the business areas the panel considers"})
+    if frequency not in FREQUENCIES:
+        errors.append({"field": "/frequency", "message": "Select how often the panel meets"})
+    if len(description or "") > 2000:
+        errors.append({"field": "/description", "message": "The description must be 2,000 characters or fewer"})
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50] or "panel"
+    if existing is None and not errors and await Panel.count().where(Panel.slug == slug):
+        errors.append({"field": "/name", "message": "A panel with that name already exists"})
+    if errors:
+        raise ValidationFailed("There is a problem with the panel", errors=errors)
+    values = {"name": name, "description": (description or "").strip(), "member_agencies": members,
+              "areas": sorted(set(areas)), "frequency": frequency}
+    async with transaction():
+        if existing is None:
+            panel = Panel(slug=slug, chair_agency=chair, created_at=clock.now(), **values)
+            await panel.save()
+            panel_id = panel.id
+            await audit.record("panel.create", actor, object_type="panel", object_id=panel_id, detail={"name": name})
+        else:
+            await Panel.update({getattr(Panel, k): v for k, v in values.items()}).where(Panel.id == panel_id)
+            await audit.record("panel.update", actor, object_type="panel", object_id=panel_id,
+                               detail={"members": members, "areas": values["areas"]})
+    return await _panel(panel_id)
+
+
+async def close_panel_case(actor: Actor, panel_id: int, panel_case_id: int, *, reason: str) -> None:
+    """The chair takes a case off the panel's list (the panel's work on it is done), with a reason."""
+    panel = await visible_panel(actor, panel_id)
+    if not is_chair_of(actor, panel):
+        raise Forbidden("Only the panel's chair can change its list")
+    row = await PanelCase.select().where((PanelCase.id == panel_case_id) & (PanelCase.panel == panel_id)
+                                         & PanelCase.closed_at.is_null()).first()
+    if row is None:
+        raise NotFound("That case is not on the panel's list")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 1000:
+        raise _err("/reason", "Enter why the panel's work on the case is done (1,000 characters or fewer)")
+    now = clock.now()
+    async with transaction():
+        await PanelCase.update({PanelCase.closed_at: now}).where(PanelCase.id == panel_case_id)
+        await CaseEvent.insert(CaseEvent(case=row["case"], kind="panel", actor=actor.id, at=now,
+                                         summary=f"Taken off {panel['name']}'s list: {reason}",
+                                         detail={"panel_id": panel_id}))
+        await audit.record("panel.case_closed", actor, object_type="panel", object_id=panel_id,
+                           detail={"case_id": row["case"]})
+
+
+# -- meetings --------------------------------------------------------------------------------
+
+async def load_meeting(meeting_id: int) -> dict[str, Any]:
+    row = await Meeting.select(Meeting.all_columns(), Meeting.panel.name.as_alias("panel_name")).where(
+        Meeting.id == meeting_id).first()
+    if row is None:
+        raise NotFound("No meeting with that number exists")
+    row["panel_row"] = await _panel(row["panel"])
+    return row
+
+
+async def visible_meeting(actor: Actor, meeting_id: int) -> dict[str, Any]:
+    """Chair agency: always. Member agencies and attendees: once the agenda is published. Else 404."""
+    meeting = await load_meeting(meeting_id)
+    panel = meeting["panel_row"]
+    meeting["is_chair"] = is_chair_of(actor, panel)
+    meeting["is_minute_taker"] = meeting["minute_taker"] == actor.id
+    attending = await MeetingAttendee.count().where((MeetingAttendee.meeting == meeting_id)
+                                                    & (MeetingAttendee.user == actor.id))
+    if actor.agency_id == panel["chair_agency"]:
+        return meeting
+    if meeting["status"] != "planned" and (actor.agency_id in panel["members"] or attending):
+        return meeting
+    raise NotFound("No meeting with that number exists")
+
+
+def _check_version(meeting: dict[str, Any], version: int | None) -> None:
+    if version is not None and meeting["version"] != version:
+        raise Conflict("Someone else changed this meeting while you were looking at it. Nothing you entered has "
+                       "been saved over their change: check the meeting below and try again.")
+
+
+async def _bump(meeting: dict[str, Any], values: dict) -> None:
+    updated = await Meeting.update({**values, Meeting.version: meeting["version"] + 1}).where(
+        (Meeting.id == meeting["id"]) & (Meeting.version == meeting["version"])).returning(Meeting.id)
+    if not updated:
+        raise Conflict("Someone else changed this meeting at the same moment. Check it and try again.")
+
+
+async def _chaired(actor: Actor, meeting_id: int, version: int | None = None) -> dict[str, Any]:
+    meeting = await visible_meeting(actor, meeting_id)
+    if not meeting["is_chair"]:
+        raise Forbidden("Only the panel's chair can change the meeting")
+    _check_version(meeting, version)
+    return meeting
+
+
+async def schedule_meeting(actor: Actor, panel_id: int, *, starts_at: dt.datetime | None, location: str = "",
+                           link: str = "") -> dict[str, Any]:
+    panel = await visible_panel(actor, panel_id)
+    if not is_chair_of(actor, panel):
+        raise Forbidden("Only the panel's chair can schedule its meetings")
+    errors = []
+    if starts_at is None:
+        errors.append({"field": "/starts_at", "message": "Enter the date and time of the meeting"})
+    location, link = (location or "").strip(), (link or "").strip()
+    if not location and not link:
+        errors.append({"field": "/location", "message": "Enter where the meeting is, or a link to join it"})
+    if link and not re.fullmatch(r"https://[^\s<>\"']{3,480}", link):
+        errors.append({"field": "/link", "message": "The link must start with https:// and have no spaces"})
+    if len(location) > 300:
+        errors.append({"field": "/location", "message": "The place must be 300 characters or fewer"})
+    if errors:
+        raise ValidationFailed("There is a problem with the meeting", errors=errors)
+    now = clock.now()
+    async with transaction():
+        meeting = Meeting(panel=panel_id, starts_at=starts_at, location=location, link=link, status="planned",
+                          created_at=now)
+        await meeting.save()
+        await MeetingAttendee.insert(MeetingAttendee(meeting=meeting.id, user=actor.id, agency=actor.agency_id,
+                                                     name=actor.name, email=actor.email, kind="member"))
+        await audit.record("meeting.create", actor, object_type="meeting", object_id=meeting.id,
+                           detail={"panel_id": panel_id})
+    return await load_meeting(meeting.id)
+
+
+async def add_attendee(actor: Actor, meeting_id: int, *, user_id: int | None = None, name: str = "",
+                       email: str = "", organisation: str = "", agency_id: int | None = None,
+                       version: int | None = None) -> None:
+    """A member (a user of a member agency) or a guest (a name, perhaps with no account)."""
+    meeting = await _chaired(actor, meeting_id, version)
+    panel = meeting["panel_row"]
+    if user_id is not None:
+        user = await User.select(User.id, User.name, User.email, User.agency).where(
+            (User.id == user_id) & (User.active == True)).first()  # noqa: E712
+        if user is None or user["agency"] not in panel["members"]:
+            raise _err("/user_id", "Select someone from a member agency")
+        if await MeetingAttendee.count().where((MeetingAttendee.meeting == meeting_id) & (MeetingAttendee.user == user_id)):
+            raise _err("/user_id", f"{user['name']} is already attending")
+        row = MeetingAttendee(meeting=meeting_id, user=user_id, agency=user["agency"], name=user["name"],
+                              email=user["email"], kind="member")
+    else:
+        name, organisation = (name or "").strip(), (organisation or "").strip()
+        if not name or len(name) > 200:
+            raise _err("/name", "Enter the guest's name (200 characters or fewer)")
+        if agency_id is not None and agency_id not in panel["members"]:
+            raise _err("/agency_id", "Select a member agency, or none")
+        row = MeetingAttendee(meeting=meeting_id, name=name, email=(email or "").strip()[:254],
+                              organisation=organisation[:200], agency=agency_id, kind="guest")
+    async with transaction():
+        await row.save()
+        await _bump(meeting, {})
+        await audit.record("meeting.attendee_added", actor, object_type="meeting", object_id=meeting_id,
+                           detail={"user_id": user_id, "guest": user_id is None})
+
+
+async def agenda(meeting_id: int) -> list[dict[str, Any]]:
+    rows = await AgendaItem.select(AgendaItem.all_columns(), AgendaItem.case.reference.as_alias("reference"),
+                                   AgendaItem.case.area.as_alias("area")).where(
+        AgendaItem.meeting == meeting_id).order_by(AgendaItem.position).order_by(AgendaItem.id)
+    return rows
+
+
+async def agenda_suggestions(meeting: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the chair may add: cases referred to the panel, cases due for review, and outstanding actions."""
+    panel_id = meeting["panel"]
+    on_agenda = {r["case"] for r in await AgendaItem.select(AgendaItem.case).where(AgendaItem.meeting == meeting["id"])}
+    listed = await PanelCase.select(PanelCase.all_columns(), PanelCase.case.reference.as_alias("reference"),
+                                    PanelCase.case.area.as_alias("area")).where(
+        (PanelCase.panel == panel_id) & PanelCase.closed_at.is_null()).order_by(PanelCase.id)
+    discussed = {r["case"] for r in await AgendaItem.select(AgendaItem.case).where(
+        (AgendaItem.meeting.panel == panel_id) & (AgendaItem.meeting.status == "closed"))}
+    day = meeting["starts_at"].date() if meeting["starts_at"] else clock.today()
+    out = []
+    for r in listed:
+        if r["case"] in on_agenda:
+            continue
+        if r["case"] not in discussed:
+            out.append({"kind": "referral", "case": r["case"], "title": f"New referral: {r['reference']}",
+                        "reference": r["reference"], "referral_id": r["referral_id"]})
+        elif r["review_due"] is None or r["review_due"] <= day:
+            out.append({"kind": "review", "case": r["case"], "title": f"Review: {r['reference']}",
+                        "reference": r["reference"], "referral_id": None})
+    has_actions_item = await AgendaItem.count().where((AgendaItem.meeting == meeting["id"]) & (AgendaItem.kind == "actions"))
+    if not has_actions_item and await outstanding_actions(panel_id, exclude_meeting=meeting["id"]):
+        out.append({"kind": "actions", "case": None, "title": "Outstanding actions from earlier meetings",
+                    "reference": "", "referral_id": None})
+    return out
+
+
+async def add_agenda_item(actor: Actor, meeting_id: int, *, kind: str, case_id: int | None = None, title: str = "",
+                          version: int | None = None) -> None:
+    meeting = await _chaired(actor, meeting_id, version)
+    if meeting["status"] == "closed":
+        raise Conflict("The meeting is closed: its agenda cannot change.")
+    suggestions = await agenda_suggestions(meeting)
+    pick = next((s for s in suggestions if s["kind"] == kind and s["case"] == case_id), None)
+    if kind == "other":
+        title = (title or "").strip()
+        if not title or len(title) > 300:
+            raise _err("/title", "Enter the item's title (300 characters or fewer)")
+        pick = {"kind": "other", "case": None, "title": title, "referral_id": None}
+    if pick is None:
+        raise _err("/item", "Select an item from the list of cases and actions for this panel")
+    position = len(await agenda(meeting_id)) + 1
+    async with transaction():
+        await AgendaItem.insert(AgendaItem(meeting=meeting_id, position=position, kind=pick["kind"], case=pick["case"],
+                                           referral_id=pick["referral_id"], title=pick["title"], created_at=clock.now()))
+        await _bump(meeting, {})
+        await audit.record("meeting.agenda_item_added", actor, object_type="meeting", object_id=meeting_id,
+                           detail={"kind": pick["kind"], "case_id": pick["case"]})
+
+
+async def remove_agenda_item(actor: Actor, meeting_id: int, item_id: int, *, version: int | None = None) -> None:
+    meeting = await _chaired(actor, meeting_id, version)
+    if meeting["status"] not in ("planned", "published"):
+        raise Conflict("Items cannot be taken off the agenda once the meeting has started.")
+    item = await AgendaItem.select(AgendaItem.id).where((AgendaItem.id == item_id) & (AgendaItem.meeting == meeting_id)).first()
+    if item is None:
+        raise NotFound("No agenda item with that number exists")
+    if await Minute.count().where(Minute.item == item_id):
+        raise Conflict("That item has minutes: it stays on the agenda.")
+    async with transaction():
+        await AgendaItem.delete().where(AgendaItem.id == item_id)
+        await _bump(meeting, {})
+        await audit.record("meeting.agenda_item_removed", actor, object_type="meeting", object_id=meeting_id,
+                           detail={"item_id": item_id})
+
+
+async def set_status(actor: Actor, meeting_id: int, to: str, *, version: int | None = None,
+                     minute_taker_id: int | None = None) -> None:
+    """planned -> published -> in_progress -> closed; closing writes the minutes onto each case's timeline."""
+    meeting = await _chaired(actor, meeting_id, version)
+    allowed = {"published": ("planned",), "in_progress": ("published",), "closed": ("in_progress",)}
+    if to not in allowed or meeting["status"] not in allowed[to]:
+        raise Conflict(f"The meeting is {STATUS_LABELS.get(meeting['status'], meeting['status']).lower()}: "
+                       "that cannot be done now.")
+    now = clock.now()
+    values: dict[Any, Any] = {Meeting.status: to}
+    if to == "published":
+        if not await AgendaItem.count().where(AgendaItem.meeting == meeting_id):
+            raise _err("/agenda", "Add at least one item to the agenda before publishing it")
+        values[Meeting.published_at] = now
+    if to == "in_progress":
+        values[Meeting.started_at] = now
+        taker = minute_taker_id or actor.id
+        user = await User.select(User.agency).where((User.id == taker) & (User.active == True)).first()  # noqa: E712
+        if user is None or user["agency"] not in meeting["panel_row"]["members"]:
+            raise _err("/minute_taker", "Select a minute-taker from a member agency")
+        values[Meeting.minute_taker] = taker
+    if to == "closed":
+        values[Meeting.closed_at] = now
+    async with transaction():
+        await _bump(meeting, values)
+        if to == "closed":
+            await _minutes_to_timelines(meeting, actor, now)
+        await audit.record(f"meeting.{ {'published': 'publish', 'in_progress': 'start', 'closed': 'close'}[to] }",
+                           actor, object_type="meeting", object_id=meeting_id)
+    await live.announce(meeting_id)
+
+
+REVIEW_AFTER_DAYS = {"weekly": 7, "fortnightly": 14, "monthly": 28, "quarterly": 91, "as_needed": 28}
+
+
+async def _minutes_to_timelines(meeting: dict[str, Any], actor: Actor, now: dt.datetime) -> None:
+    """After the meeting, each case's timeline carries what the panel said and decided about it, and each
+    case discussed is due for review at the panel's next regular meeting."""
+    items = {i["id"]: i for i in await agenda(meeting["id"]) if i["case"]}
+    day = (meeting["starts_at"] or now).date() + dt.timedelta(
+        days=REVIEW_AFTER_DAYS.get(meeting["panel_row"]["frequency"], 28))
+    await PanelCase.update({PanelCase.review_due: day}).where(
+        (PanelCase.panel == meeting["panel"]) & PanelCase.closed_at.is_null()
+        & PanelCase.case.is_in([i["case"] for i in items.values()] or [0]))
+    minutes = await Minute.select().where((Minute.meeting == meeting["id"]) & Minute.superseded_by.is_null()
+                                          & Minute.item.is_in(list(items) or [0])).order_by(Minute.id)
+    panel_name = meeting["panel_name"]
+    for item_id, item in items.items():
+        said = [m for m in minutes if m["item"] == item_id]
+        if not said:
+            continue
+        lines = [f"{MINUTE_KINDS[m['kind']]}: {m['text']}" for m in said]
+        await CaseEvent.insert(CaseEvent(
+            case=item["case"], kind="panel", actor=actor.id, at=now,
+            summary=f"Discussed at {panel_name} on {meeting['starts_at']:%-d %B %Y}: " + " · ".join(lines)[:1800],
+            detail={"meeting_id": meeting["id"], "item_id": item_id,
+                    "decisions": [m["text"] for m in said if m["kind"] == "decision"]}))
+
+
+async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: int | None, kind: str, text: str,
+                     owner_agency_id: int | None = None, assignee_id: int | None = None,
+                     due_date: dt.date | None = None, supersedes: int | None = None) -> dict[str, Any]:
+    """Append one entry to the live minutes; an action becomes a task on the item's case at once."""
+    meeting = await visible_meeting(actor, meeting_id)
+    if not (meeting["is_chair"] or meeting["is_minute_taker"]):
+        raise Forbidden("Only the chair or the minute-taker writes the minutes")
+    if meeting["status"] != "in_progress":
+        raise Conflict("Minutes are written while the meeting is in progress.")
+    errors = []
+    item = None
+    if item_id is not None:
+        item = await AgendaItem.select().where((AgendaItem.id == item_id) & (AgendaItem.meeting == meeting_id)).first()
+    if item is None:
+        errors.append({"field": "/item_id", "message": "Select the agenda item this is about"})
+    if kind not in MINUTE_KINDS:
+        errors.append({"field": "/kind", "message": "Select discussion, decision or action"})
+    text = (text or "").strip()
+    if not text:
+        errors.append({"field": "/text", "message": "Enter what was said, decided or agreed"})
+    elif len(text) > 4000:
+        errors.append({"field": "/text", "message": "Keep each entry under 4,000 characters"})
+    members = meeting["panel_row"]["members"]
+    if kind == "action":
+        if item is not None and not item["case"]:
+            errors.append({"field": "/item_id", "message": "An action needs an agenda item about a case"})
+        if owner_agency_id not in members:
+            errors.append({"field": "/owner_agency_id", "message": "Select the member agency that owns the action"})
+        elif assignee_id is not None:
+            user = await User.select(User.agency).where((User.id == assignee_id) & (User.active == True)).first()  # noqa: E712
+            if user is None or user["agency"] != owner_agency_id:
+                errors.append({"field": "/assignee_id", "message": "Select someone in the owning agency, or no one"})
+        if due_date is None:
+            errors.append({"field": "/due_date", "message": "Enter the date the action is due"})
+    if errors:
+        raise ValidationFailed("There is a problem with the minute", errors=errors)
+    now = clock.now()
+    async with transaction():
+        task_id = None
+        if kind == "action":
+            task = Task(case=item["case"], title=text[:200], description=text if len(text) > 200 else "",
+                        owner_agency=owner_agency_id, assignee=assignee_id, due_date=due_date, source="panel",
+                        meeting_id=meeting_id, agenda_item_id=item["id"], created_by=actor.id, created_at=now)
+            await task.save()
+            task_id = task.id
+            owner = await Agency.select(Agency.name).where(Agency.id == owner_agency_id).first()
+            await CaseEvent.insert(CaseEvent(
+                case=item["case"], kind="task", actor=actor.id, at=now,
+                summary=f"Panel action for {owner['name']}: {text[:200]} (due {due_date:%-d %B %Y})",
+                detail={"task_id": task_id, "meeting_id": meeting_id}))
+        minute = Minute(meeting=meeting_id, item=item["id"], kind=kind, text=text, author=actor.id, at=now,
+                        task_id=task_id)
+        await minute.save()
+        if supersedes:
+            corrected = await Minute.update({Minute.superseded_by: minute.id}).where(
+                (Minute.id == supersedes) & (Minute.meeting == meeting_id) & Minute.superseded_by.is_null()
+            ).returning(Minute.id)
+            if not corrected:  # two people correcting one entry: the second is told, nothing is written
+                raise Conflict("That entry has already been corrected by someone else. Read the minutes again.")
+        if item["status"] != "discussed":
+            await AgendaItem.update({AgendaItem.status: "discussed"}).where(AgendaItem.id == item["id"])
+        await audit.record("meeting.minute", actor, object_type="meeting", object_id=meeting_id,
+                           detail={"minute_id": minute.id, "kind": kind, "task_id": task_id})
+    await live.announce(meeting_id)
+    return await Minute.select().where(Minute.id == minute.id).first()
+
+
+async def minutes(meeting_id: int, *, after: int = 0) -> list[dict[str, Any]]:
+    rows = await Minute.select(Minute.all_columns(), Minute.author.name.as_alias("author_name"),
+                               Minute.item.title.as_alias("item_title"), Minute.item.case.as_alias("case_id")).where(
+        (Minute.meeting == meeting_id) & (Minute.id > after)).order_by(Minute.id)
+    if rows:
+        tasks = {t["id"]: t for t in await Task.select(Task.id, Task.due_date, Task.owner_agency.name.as_alias("owner"),
+                                                       Task.assignee.name.as_alias("assignee"), Task.status).where(
+            Task.id.is_in([r["task_id"] for r in rows if r["task_id"]] or [0]))}
+        corrects = {r["superseded_by"]: r["id"] for r in await Minute.select(Minute.id, Minute.superseded_by).where(
+            (Minute.meeting == meeting_id) & Minute.superseded_by.is_in([r["id"] for r in rows]))}
+        for r in rows:
+            r["corrects"] = corrects.get(r["id"])
+            r["task"] = tasks.get(r["task_id"])
+            r["kind_label"] = MINUTE_KINDS.get(r["kind"], r["kind"])
+    return rows
+
+
+async def outstanding_actions(panel_id: int, *, exclude_meeting: int | None = None) -> list[dict[str, Any]]:
+    """Open actions from the panel's meetings, oldest due first, overdue flagged."""
+    meeting_ids = [m["id"] for m in await Meeting.select(Meeting.id).where(Meeting.panel == panel_id)
+                   if m["id"] != exclude_meeting]
+    if not meeting_ids:
+        return []
+    rows = await Task.select(Task.all_columns(), Task.case.reference.as_alias("reference"),
+                             Task.owner_agency.name.as_alias("owner_name"), Task.assignee.name.as_alias("assignee_name")).where(
+        Task.meeting_id.is_in(meeting_ids) & (Task.status == "open")).order_by(Task.due_date)
+    today = clock.today()
+    for r in rows:
+        r["overdue"] = bool(r["due_date"] and r["due_date"] < today)
+    return rows
+
+
+async def attendees(meeting_id: int) -> list[dict[str, Any]]:
+    return await MeetingAttendee.select(MeetingAttendee.all_columns(),
+                                        MeetingAttendee.agency.name.as_alias("agency_name")).where(
+        MeetingAttendee.meeting == meeting_id).order_by(MeetingAttendee.id)
+
+
+async def meetings_of(panel_id: int) -> list[dict[str, Any]]:
+    return await Meeting.select().where(Meeting.panel == panel_id).order_by(Meeting.starts_at, ascending=False)
+
+
+async def member_users(panel: dict[str, Any]) -> list[dict[str, Any]]:
+    return await User.select(User.id, User.name, User.agency.name.as_alias("agency_name"), User.agency).where(
+        User.agency.is_in(sorted(panel["members"])) & (User.active == True)).order_by(User.name)  # noqa: E712
+
+
+async def case_references(case_ids: list[int]) -> dict[int, str]:
+    return {r["id"]: r["reference"] for r in await Case.select(Case.id, Case.reference).where(
+        Case.id.is_in(case_ids or [0]))}

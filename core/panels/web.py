@@ -1,0 +1,313 @@
+"""Panel and meeting pages: set up panels, schedule and run meetings, and follow the minutes live."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any, AsyncGenerator
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
+
+from core.agencies.tables import Agency
+from core.cases.tables import Case
+from core.panels.tables import Meeting
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.panels import live, service
+from core.sharing.policy import case_access
+from core.web.auth import current_actor
+from core.web.pages import NO_STORE, ctx_of, form_data, page, see_other
+
+LONDON = ZoneInfo("Europe/London")
+#: how often a follower checks for news even without a signal (and keeps the connection open)
+HEARTBEAT_SECONDS = 15.0
+
+
+def _int(value: Any) -> int | None:
+    raw = str(value or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def _date(data: dict[str, Any], name: str) -> dt.date | None:
+    parts = [str(data.get(f"{name}-{p}", "")).strip() for p in ("year", "month", "day")]
+    if not all(parts):
+        return None
+    try:
+        return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        return None
+
+
+def _when(data: dict[str, Any]) -> dt.datetime | None:
+    day = _date(data, "starts")
+    raw = str(data.get("starts-time", "")).strip()
+    if day is None:
+        return None
+    try:
+        hour, minute = (int(x) for x in raw.split(":"))
+        return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LONDON).astimezone(dt.timezone.utc)
+    except ValueError:
+        return None
+
+
+class PanelPages(Controller):
+    path = "/panels"
+    include_in_schema = False
+
+    @get("/")
+    async def list_panels(self, request: Request) -> Template:
+        return await _panels_page(request)
+
+    @post("/")
+    async def create(self, request: Request) -> Template | Redirect:
+        data = await form_data(request)
+        try:
+            panel = await service.save_panel(ctx_of(request), current_actor(request), **_panel_fields(data))
+        except ValidationFailed as exc:
+            return await _panels_page(request, errors=exc.errors, values=data, status_code=400)
+        return see_other(f"/panels/{panel['id']}?done=panel-saved")
+
+    @get("/{panel_id:int}")
+    async def show(self, request: Request, panel_id: int) -> Template:
+        return await _panel_page(request, panel_id)
+
+    @post("/{panel_id:int}")
+    async def update(self, request: Request, panel_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        try:
+            await service.save_panel(ctx_of(request), current_actor(request), panel_id=panel_id, **_panel_fields(data))
+        except ValidationFailed as exc:
+            return await _panel_page(request, panel_id, errors=exc.errors, values=data, status_code=400)
+        return see_other(f"/panels/{panel_id}?done=panel-saved")
+
+    @post("/{panel_id:int}/cases/{panel_case_id:int}/close")
+    async def close_case(self, request: Request, panel_id: int, panel_case_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        try:
+            await service.close_panel_case(current_actor(request), panel_id, panel_case_id,
+                                           reason=str(data.get("reason", "")))
+        except ValidationFailed as exc:
+            errors = [{"field": f"/close-{panel_case_id}", "message": e["message"]} for e in exc.errors]
+            return await _panel_page(request, panel_id, errors=errors, values=data, status_code=400)
+        return see_other(f"/panels/{panel_id}?done=panel-case-closed")
+
+    @post("/{panel_id:int}/meetings")
+    async def schedule(self, request: Request, panel_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        try:
+            meeting = await service.schedule_meeting(current_actor(request), panel_id, starts_at=_when(data),
+                                                     location=str(data.get("location", "")),
+                                                     link=str(data.get("link", "")))
+        except ValidationFailed as exc:
+            return await _panel_page(request, panel_id, errors=exc.errors, values=data, status_code=400)
+        return see_other(f"/meetings/{meeting['id']}?done=meeting-scheduled")
+
+
+def _panel_fields(data: dict[str, Any]) -> dict[str, Any]:
+    members = data.get("members", [])
+    areas = data.get("areas", [])
+    return {"name": str(data.get("name", "")), "description": str(data.get("description", "")),
+            "member_agency_ids": [m for m in (members if isinstance(members, list) else [members]) if m],
+            "areas": [a for a in (areas if isinstance(areas, list) else [areas]) if a],
+            "frequency": str(data.get("frequency", "")),
+            "chair_agency_id": _int(data.get("chair_agency_id"))}
+
+
+async def _panels_page(request: Request, *, errors: list | None = None, values: dict | None = None,
+                       status_code: int = 200) -> Template:
+    actor = current_actor(request)
+    agencies = await Agency.select(Agency.id, Agency.name).where(Agency.active == True).order_by(Agency.name)  # noqa: E712
+    return await page(request, "panels/list.html", panels=await service.panels_for(actor), agencies=agencies,
+                      areas=list(ctx_of(request).areas), frequencies=service.FREQUENCIES, errors=errors or [],
+                      values=values or {}, can_create=actor.has("local_admin", "panel_chair", "system_admin"),
+                      error_title=bool(errors), status_code=status_code)
+
+
+async def _panel_page(request: Request, panel_id: int, *, errors: list | None = None, values: dict | None = None,
+                      status_code: int = 200) -> Template:
+    actor = current_actor(request)
+    panel = await service.visible_panel(actor, panel_id)
+    from core.panels.tables import PanelCase
+
+    listed = await PanelCase.select(PanelCase.all_columns(), PanelCase.case.reference.as_alias("reference"),
+                                    PanelCase.case.owning_agency.name.as_alias("owner")).where(
+        (PanelCase.panel == panel_id) & PanelCase.closed_at.is_null()).order_by(PanelCase.id)
+    agencies = await Agency.select(Agency.id, Agency.name).where(Agency.active == True).order_by(Agency.name)  # noqa: E712
+    return await page(request, "panels/show.html", panel=panel, listed=listed, agencies=agencies,
+                      meetings=await service.meetings_of(panel_id), actions=await service.outstanding_actions(panel_id),
+                      areas=list(ctx_of(request).areas), frequencies=service.FREQUENCIES,
+                      statuses=service.STATUS_LABELS, is_chair=service.is_chair_of(actor, panel),
+                      errors=errors or [], values=values or {}, error_title=bool(errors), status_code=status_code)
+
+
+class MeetingPages(Controller):
+    path = "/meetings"
+    include_in_schema = False
+
+    @get("/{meeting_id:int}")
+    async def show(self, request: Request, meeting_id: int) -> Template:
+        from core.audit import service as audit
+        from core.db.tx import transaction
+
+        response = await _meeting_page(request, meeting_id)
+        async with transaction():  # the agenda and minutes speak about cases: reading them is recorded
+            await audit.record("meeting.view", current_actor(request), object_type="meeting", object_id=meeting_id)
+        return response
+
+    @post("/{meeting_id:int}/attendees")
+    async def add_attendee(self, request: Request, meeting_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        return await _act(request, meeting_id, data, "attendee-added", service.add_attendee(
+            current_actor(request), meeting_id, user_id=_int(data.get("user_id")), name=str(data.get("name", "")),
+            email=str(data.get("email", "")), organisation=str(data.get("organisation", "")),
+            agency_id=_int(data.get("agency_id")), version=_int(data.get("version"))))
+
+    @post("/{meeting_id:int}/agenda")
+    async def add_item(self, request: Request, meeting_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        kind, _, case = str(data.get("item", "other:")).partition(":")
+        return await _act(request, meeting_id, data, "item-added", service.add_agenda_item(
+            current_actor(request), meeting_id, kind=kind, case_id=_int(case), title=str(data.get("title", "")),
+            version=_int(data.get("version"))))
+
+    @post("/{meeting_id:int}/agenda/{item_id:int}/remove")
+    async def remove_item(self, request: Request, meeting_id: int, item_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        return await _act(request, meeting_id, data, "item-removed", service.remove_agenda_item(
+            current_actor(request), meeting_id, item_id, version=_int(data.get("version"))))
+
+    @post("/{meeting_id:int}/status")
+    async def status(self, request: Request, meeting_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        to = str(data.get("to", ""))
+        return await _act(request, meeting_id, data, f"meeting-{to.replace('_', '-')}", service.set_status(
+            current_actor(request), meeting_id, to, version=_int(data.get("version")),
+            minute_taker_id=_int(data.get("minute_taker"))))
+
+    @post("/{meeting_id:int}/minutes")
+    async def add_minute(self, request: Request, meeting_id: int) -> Template | Redirect:
+        ctx, actor = ctx_of(request), current_actor(request)
+        data = await form_data(request)
+        due = _date(data, "due")
+        if due is None and any(str(data.get(f"due-{p}", "")).strip() for p in ("day", "month", "year")):
+            errors = [{"field": "/due_date", "message": "The due date must be a real date, like 27 3 2027"}]
+            return await _minutes_response(request, meeting_id, errors=errors, values=data)
+        try:
+            await service.add_minute(ctx, actor, meeting_id, item_id=_int(data.get("item_id")),
+                                     kind=str(data.get("kind", "")), text=str(data.get("text", "")),
+                                     owner_agency_id=_int(data.get("owner_agency_id")),
+                                     assignee_id=_int(data.get("assignee_id")), due_date=due,
+                                     supersedes=_int(data.get("supersedes")))
+        except ValidationFailed as exc:
+            return await _minutes_response(request, meeting_id, errors=exc.errors, values=data)
+        except Conflict as exc:
+            return await _meeting_page(request, meeting_id, conflict=exc.message, status_code=409)
+        if request.headers.get("hx-request") == "true":
+            return await _minutes_response(request, meeting_id, values={"item_id": data.get("item_id")})
+        return see_other(f"/meetings/{meeting_id}?done=minute-added#minutes")
+
+    @get("/{meeting_id:int}/events")
+    async def events(self, request: Request, meeting_id: int) -> ServerSentEvent:
+        """Server-sent events: each new minute as HTML, as far as the follower may see it."""
+        actor = current_actor(request)
+        await service.visible_meeting(actor, meeting_id)
+        header = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
+        after = int(header) if header.isdigit() else 0
+        engine = request.app.template_engine
+
+        async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
+            nonlocal after
+            news = await live.follow(meeting_id)
+            seen_cases: dict[int, bool] = {}
+            status = None
+            try:
+                while True:
+                    since = after
+
+                    async def news_since() -> tuple[str, list[dict[str, Any]]]:
+                        row = await Meeting.select(Meeting.status).where(Meeting.id == meeting_id).first()
+                        return (row["status"] if row else "closed"), await service.minutes(meeting_id, after=since)
+
+                    current, new_minutes = await live.shared_read((meeting_id, since, live.generation(meeting_id)), news_since)
+                    if status is not None and current != status:
+                        yield ServerSentEventMessage(event="status", data=service.STATUS_LABELS.get(current, ""))
+                    status = current
+                    for m in new_minutes:
+                        after = m["id"]
+                        visible = await _may_see_case(actor, m["case_id"], seen_cases)
+                        html = engine.get_template("meetings/_minute.html").render(m=m, visible=visible)
+                        yield ServerSentEventMessage(id=str(m["id"]), event="minute", data=html.replace("\n", " "))
+                    try:
+                        await asyncio.wait_for(news.wait(), HEARTBEAT_SECONDS)
+                    except asyncio.TimeoutError:
+                        yield ServerSentEventMessage(comment="still here")
+                    news.clear()
+            finally:
+                live.unfollow(meeting_id, news)
+
+        return ServerSentEvent(stream(), headers={**NO_STORE, "X-Accel-Buffering": "no"})
+
+
+async def _may_see_case(actor, case_id: int | None, cache: dict[int, bool]) -> bool:
+    if case_id is None:
+        return True
+    if case_id not in cache:
+        row = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id == case_id).first()
+        cache[case_id] = row is not None and await case_access(actor, row) is not None
+    return cache[case_id]
+
+
+async def _act(request: Request, meeting_id: int, data: dict[str, Any], done: str, action) -> Template | Redirect:
+    try:
+        await action
+    except ValidationFailed as exc:
+        return await _meeting_page(request, meeting_id, errors=exc.errors, values=data, status_code=400)
+    except Conflict as exc:
+        return await _meeting_page(request, meeting_id, conflict=exc.message, status_code=409)
+    return see_other(f"/meetings/{meeting_id}?done={done}")
+
+
+async def _meeting_context(request: Request, meeting_id: int) -> dict[str, Any]:
+    actor = current_actor(request)
+    meeting = await service.visible_meeting(actor, meeting_id)
+    items = await service.agenda(meeting_id)
+    cache: dict[int, bool] = {}
+    for item in items:
+        item["visible"] = await _may_see_case(actor, item["case"], cache)
+    minutes = await service.minutes(meeting_id)
+    for m in minutes:
+        m["visible"] = await _may_see_case(actor, m["case_id"], cache)
+    panel = meeting["panel_row"]
+    members = await Agency.select(Agency.id, Agency.name).where(Agency.id.is_in(sorted(panel["members"]))).order_by(Agency.name)
+    can_minute = meeting["status"] == "in_progress" and (meeting["is_chair"] or meeting["is_minute_taker"])
+    return {"meeting": meeting, "panel": panel, "items": items, "minutes": minutes,
+            "attendees": await service.attendees(meeting_id),
+            "suggestions": await service.agenda_suggestions(meeting) if meeting["is_chair"] and meeting["status"] in ("planned", "published") else [],
+            "member_agencies": members, "member_users": await service.member_users(panel) if (meeting["is_chair"] or can_minute) else [],
+            "outstanding": await service.outstanding_actions(meeting["panel"], exclude_meeting=meeting_id),
+            "can_minute": can_minute, "kinds": service.MINUTE_KINDS, "statuses": service.STATUS_LABELS,
+            "last_minute": minutes[-1]["id"] if minutes else 0,
+            "starts_local": meeting["starts_at"].astimezone(LONDON) if meeting["starts_at"] else None}
+
+
+async def _meeting_page(request: Request, meeting_id: int, *, errors: list | None = None, values: dict | None = None,
+                        conflict: str = "", status_code: int = 200) -> Template:
+    context = await _meeting_context(request, meeting_id)
+    correct = _int(request.query_params.get("correct"))
+    if values is None and correct and context["can_minute"]:
+        # "Correct" on an entry: the form starts from it, and the new entry supersedes it
+        old = next((m for m in context["minutes"] if m["id"] == correct and not m["superseded_by"]), None)
+        if old is not None:
+            values = {"item_id": str(old["item"]), "kind": old["kind"], "text": old["text"], "supersedes": str(old["id"])}
+    return await page(request, "meetings/show.html", **context, errors=errors or [], values=values or {},
+                      correcting=bool(values and values.get("supersedes")),
+                      conflict=conflict, error_title=bool(errors or conflict), status_code=status_code)
+
+
+async def _minutes_response(request: Request, meeting_id: int, *, errors: list | None = None,
+                            values: dict | None = None) -> Template:
+    if request.headers.get("hx-request") == "true":
+        context = await _meeting_context(request, meeting_id)
+        return await page(request, "meetings/_minute_form.html", **context, errors=errors or [], values=values or {},
+                          status_code=200)
+    return await _meeting_page(request, meeting_id, errors=errors, values=values, status_code=400 if errors else 200)

@@ -1,0 +1,145 @@
+"""Why a rule fired, in plain words: each fact the rule tested, what it was, and what the rule looks for.
+
+Only the facts a rule's ``when`` names are shown: whoever reads a referral learns why it was made,
+not everything else on the source case.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from core.areas.loader import Area
+from core.context import Context
+from core.forms.summary import display
+from core.forms.validation import subschema_at
+from core.referrals.engine import Rule
+
+EVENT_WORDS = {"case_created": "a case was opened", "form_saved": "a form was saved",
+               "case_transitioned": "the case moved on", "subject_added": "a person was added to the case"}
+
+
+def rule_by_id(ctx: Context, qualified_id: str | None) -> Rule | None:
+    if not qualified_id or ":" not in qualified_id:
+        return None
+    area = ctx.areas.get(qualified_id.split(":", 1)[0])
+    return next((r for r in area.rules if r.qualified_id == qualified_id), None) if area else None
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ").replace("-", " ").strip().capitalize()
+
+
+def _label(ctx: Context, area: Area | None, path: tuple[str, ...]) -> tuple[str, dict[str, Any] | None, Any]:
+    """The question a fact path answers, the schema to display its value with, and how to show values."""
+    head = path[0] if path else ""
+    if head == "event":
+        return "What happened", None, lambda v: EVENT_WORDS.get(v, _words(str(v)).lower())
+    if head == "area":
+        return "Business area", None, lambda v: (ctx.areas.get(v).title if ctx.areas.get(v) else _words(str(v)))
+    if head == "subject" and len(path) == 2:
+        if path[1] == "role" and area is not None:
+            return "Their role on the case", None, lambda v: area.roles.get(v, _words(str(v))).lower()
+        return {"age": "Their age", "gender": "Their gender", "flags": "Flags on their record"}.get(
+            path[1], _words(path[1])), None, None
+    if head == "counts" and len(path) == 2:
+        count = next((c for c in (area.counts if area else []) if c.name == path[1]), None)
+        return (count.label if count and count.label else _words(path[1])), None, None
+    if head == "case" and len(path) >= 2:
+        if path[1] == "forms" and len(path) >= 4 and area is not None and path[2] in area.forms:
+            form = area.forms[path[2]]
+            sub = subschema_at(form.schema, [int(p) if p.isdigit() else p for p in path[3:]])
+            return f"{form.title}: {(sub or {}).get('title') or _words(path[-1])}", sub, None
+        return {"risk_level": "Risk level", "state": "Stage of the case", "days_open": "Days the case has been open",
+                "reference": "Case reference"}.get(path[1], _words(path[1])), None, None
+    return " ".join(_words(p) for p in path[-2:]), None, None
+
+
+def _looks_for(node: dict[str, Any], schema: dict[str, Any] | None, show) -> str:
+    parts = []
+    fmt = (lambda v: show(v)) if show else (lambda v: display(schema, v))
+    if "const" in node:
+        parts.append(f"the rule looks for {fmt(node['const'])}")
+    if "enum" in node:
+        parts.append("the rule looks for one of " + ", ".join(fmt(v) for v in node["enum"]))
+    if "minimum" in node:
+        parts.append(f"the rule needs {node['minimum']} or more")
+    if "exclusiveMinimum" in node:
+        parts.append(f"the rule needs more than {node['exclusiveMinimum']}")
+    if "maximum" in node:
+        parts.append(f"the rule needs {node['maximum']} or fewer")
+    if "exclusiveMaximum" in node:
+        parts.append(f"the rule needs under {node['exclusiveMaximum']}")
+    if isinstance(node.get("contains"), dict) and "const" in node["contains"]:
+        parts.append(f"the rule looks for {fmt(node['contains']['const'])}")
+    if isinstance(node.get("not"), dict) and "const" in node["not"]:
+        parts.append(f"the rule looks for anything but {fmt(node['not']['const'])}")
+    return "; ".join(parts)
+
+
+def _walk(node: Any, facts: Any, path: tuple[str, ...], out: list[tuple[str, ...]]) -> None:
+    if not isinstance(node, dict):
+        return
+    props = node.get("properties") or {}
+    for key in node.get("required") or []:
+        if key not in props and path + (key,) not in out:
+            out.append(path + (key,))
+    for key, sub in props.items():
+        if isinstance(facts, dict) and key in facts:
+            if isinstance(sub, dict) and ("properties" in sub or any(k in sub for k in ("allOf", "anyOf", "oneOf"))):
+                _walk(sub, facts[key], path + (key,), out)
+            if isinstance(sub, dict) and "properties" not in sub and path + (key,) not in out:
+                out.append(path + (key,))
+    for combinator in ("allOf", "anyOf", "oneOf"):
+        for sub in node.get(combinator) or []:
+            _walk(sub, facts, path, out)
+
+
+def _node_at(schema: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """The merged constraints the rule puts on one fact path (across allOf/anyOf branches)."""
+    found: dict[str, Any] = {}
+
+    def visit(node: Any, rest: tuple[str, ...]) -> None:
+        if not isinstance(node, dict):
+            return
+        if not rest:
+            found.update({k: v for k, v in node.items() if k not in ("properties", "required")})
+            return
+        visit((node.get("properties") or {}).get(rest[0]), rest[1:])
+        for combinator in ("allOf", "anyOf", "oneOf"):
+            for sub in node.get(combinator) or []:
+                visit(sub, rest)
+
+    visit(schema, path)
+    return found
+
+
+def _value_at(facts: Any, path: tuple[str, ...]) -> Any:
+    node = facts
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def explain(ctx: Context, rule_id: str | None, when: dict[str, Any] | None, facts: dict[str, Any]) -> list[dict[str, str]]:
+    """One line per fact the rule tested: ``{"question", "answer", "looks_for"}``."""
+    rule = rule_by_id(ctx, rule_id)
+    when = when if when is not None else (rule.when if rule else {})
+    area = ctx.areas.get(facts.get("area", "")) if isinstance(facts, dict) else None
+    paths: list[tuple[str, ...]] = []
+    _walk(when, facts, (), paths)
+    lines = []
+    for path in paths:
+        value = _value_at(facts, path)
+        question, schema, show = _label(ctx, area, path)
+        if value is None:
+            answer = "Not recorded"
+        elif isinstance(value, list) and not value:
+            answer = "None"
+        elif show is not None:
+            answer = ", ".join(show(v) for v in value) if isinstance(value, list) else show(value)
+        else:
+            answer = display(schema, value)
+        lines.append({"question": question, "answer": answer,
+                      "looks_for": _looks_for(_node_at(when, path), schema, show)})
+    return lines

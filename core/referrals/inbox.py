@@ -1,0 +1,379 @@
+"""The referral inbox: who a referral is for, and deciding it (accept, link, put to a panel, decline, ask).
+
+A referral is addressed to every agency its target describes (an area an agency has enabled, a kind of
+agency, one agency, or the agency chairing a panel) until one of them acts on it; from then on it is
+that agency's. The referring agency (the person's, or the owner of the case a rule fired on) follows it
+from its case: every decision is written on the source case's timeline.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from core import clock
+from core.agencies.tables import Agency
+from core.audit import service as audit
+from core.auth.actor import Actor
+from core.auth.tables import User
+from core.cases import service as cases
+from core.cases.tables import Case, CaseEvent, CaseSubject
+from core.context import Context
+from core.db.tx import transaction
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.panels.tables import Panel, PanelCase
+from core.persons.tables import Person
+from core.referrals.explain import explain, rule_by_id
+from core.referrals.tables import Referral, ReferralMessage, RuleFiring
+
+OPEN = ("open", "info_requested")
+STATUS_LABELS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",
+                 "declined": "Declined"}
+DECIDING_ROLES = ("caseworker", "supervisor", "panel_chair")
+
+
+async def _addressee_where(actor: Actor):
+    areas = sorted(await cases.enabled_areas(actor.agency_id))
+    agency = await Agency.select(Agency.slug).where(Agency.id == actor.agency_id).first()
+    panels = [p["slug"] for p in await Panel.select(Panel.slug).where(Panel.chair_agency == actor.agency_id)]
+    where = (Referral.target_kind == "agency_type") & (Referral.target == actor.agency_type)
+    if areas:
+        where |= (Referral.target_kind == "area") & Referral.target.is_in(areas)
+    if panels:
+        where |= (Referral.target_kind == "panel") & Referral.target.is_in(panels)
+    if agency:
+        where |= (Referral.target_kind == "agency") & (Referral.target == agency["slug"])
+    # once one agency has acted on it, it is that agency's alone
+    return where & (Referral.target_agency.is_null() | (Referral.target_agency == actor.agency_id))
+
+
+async def _referrer_agency(row: dict[str, Any]) -> int | None:
+    if row["raised_by_agency"]:
+        return row["raised_by_agency"]
+    if row["from_case"]:
+        case = await Case.select(Case.owning_agency).where(Case.id == row["from_case"]).first()
+        return case["owning_agency"] if case else None
+    return None
+
+
+async def _is_addressee(actor: Actor, referral_id: int) -> bool:
+    return await Referral.count().where((Referral.id == referral_id) & await _addressee_where(actor)) > 0
+
+
+async def inbox(ctx: Context, actor: Actor, *, box: str = "waiting", area: str = "", limit: int = 200) -> list[dict[str, Any]]:
+    """``waiting`` and ``decided`` referrals addressed to the agency, or those it ``sent``; newest first."""
+    cols = (Referral.all_columns(), Referral.person.given_name.as_alias("given_name"),
+            Referral.person.family_name.as_alias("family_name"), Referral.person.date_of_birth.as_alias("dob"),
+            Referral.from_case.reference.as_alias("from_reference"))
+    if box == "sent":
+        own_cases = Case.select(Case.id).where(Case.owning_agency == actor.agency_id)
+        where = (Referral.raised_by_agency == actor.agency_id) | (
+            Referral.raised_by_agency.is_null() & Referral.from_case.is_in([r["id"] for r in await own_cases] or [0]))
+    else:
+        where = await _addressee_where(actor)
+        where &= Referral.status.is_in(list(OPEN)) if box == "waiting" else Referral.status.not_in(list(OPEN))
+    if area:
+        where &= ((Referral.target_kind == "area") & (Referral.target == area)) | (Referral.source_area == area)
+    rows = await Referral.select(*cols).where(where).order_by(Referral.created_at, ascending=False).limit(limit)
+    for r in rows:
+        r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
+        r["target_label"] = await target_label(ctx, r["target_kind"], r["target"])
+    return rows
+
+
+async def target_label(ctx: Context, kind: str, name: str) -> str:
+    if kind == "area":
+        area = ctx.areas.get(name)
+        return area.title if area else name
+    if kind == "agency_type":
+        return ctx.areas.agency_types.get(name, name.replace("_", " ")).capitalize()
+    if kind == "agency":
+        row = await Agency.select(Agency.name).where(Agency.slug == name).first()
+        return row["name"] if row else name
+    if kind == "panel":
+        row = await Panel.select(Panel.name).where(Panel.slug == name).first()
+        return row["name"] if row else name
+    return name
+
+
+async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_view: bool = True) -> dict[str, Any]:
+    """The referral, why it was made, its conversation and what the actor may do; 404 to anyone else."""
+    row = await Referral.select().where(Referral.id == referral_id).first()
+    if row is None:
+        raise NotFound("No referral with that number exists")
+    addressee = await _is_addressee(actor, referral_id)
+    referrer_agency = await _referrer_agency(row)
+    is_referrer = referrer_agency == actor.agency_id
+    if not (addressee or is_referrer):
+        raise NotFound("No referral with that number exists")
+    out = dict(row)
+    out["addressee"], out["is_referrer"] = addressee, is_referrer
+    out["can_decide"] = addressee and row["status"] in OPEN and actor.has(*DECIDING_ROLES)
+    out["can_answer"] = is_referrer and row["status"] == "info_requested" and actor.has(*DECIDING_ROLES)
+    out["status_label"] = STATUS_LABELS.get(row["status"], row["status"])
+    out["target_label"] = await target_label(ctx, row["target_kind"], row["target"])
+    out["person_id"] = row["person"]
+    out["person"] = await Person.select(Person.id, Person.given_name, Person.family_name, Person.date_of_birth).where(
+        Person.id == row["person"]).first() if row["person"] else None
+    agencies = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name)}
+    out["referrer_agency_name"] = agencies.get(referrer_agency, "")
+    raiser = await User.select(User.name).where(User.id == row["raised_by"]).first() if row["raised_by"] else None
+    out["raised_by_name"] = raiser["name"] if raiser else ""
+    out["rule"] = rule_by_id(ctx, row["rule_id"])
+    source = await Case.select(Case.id, Case.reference, Case.area).where(Case.id == row["from_case"]).first() \
+        if row["from_case"] else None
+    out["source_case"] = source
+    out["source_visible"] = False
+    if source:
+        try:
+            await cases.visible_case(actor, source["id"])
+            out["source_visible"] = True
+        except NotFound:
+            pass
+    firings = await RuleFiring.select().where(RuleFiring.referral == referral_id).order_by(RuleFiring.id).output(load_json=True)
+    for f in firings:
+        rule = rule_by_id(ctx, f["rule_id"])
+        f["why"] = explain(ctx, f["rule_id"], rule.when if rule else {}, f["facts"] or {})
+    out["firings"] = firings
+    messages = await ReferralMessage.select().where(ReferralMessage.referral == referral_id).order_by(ReferralMessage.id)
+    users = {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(
+        User.id.is_in([m["author"] for m in messages if m["author"]] or [0]))}
+    for m in messages:
+        m["author_name"], m["agency_name"] = users.get(m["author"], ""), agencies.get(m["agency"], "")
+    out["messages"] = messages
+    if row["resulting_case"]:
+        res = await Case.select(Case.id, Case.reference).where(Case.id == row["resulting_case"]).first()
+        out["resulting"] = res
+    if audit_view:
+        async with transaction():
+            await audit.record("referral.view", actor, object_type="referral", object_id=referral_id)
+    return out
+
+
+async def _claim(actor: Actor, referral_id: int, version: int | None, *, need_open: bool = True) -> dict[str, Any]:
+    """Load a referral the actor's agency may decide, checking nobody decided it meanwhile."""
+    row = await Referral.select().where(Referral.id == referral_id).first()
+    if row is None or not await _is_addressee(actor, referral_id):
+        raise NotFound("No referral with that number exists")
+    if not actor.has(*DECIDING_ROLES):
+        raise Forbidden("Your role does not let you decide referrals")
+    if version is not None and row["version"] != version:
+        raise Conflict("Someone else dealt with this referral while you were reading it. Check what they did "
+                       "below before doing anything more.")
+    if need_open and row["status"] not in OPEN:
+        raise Conflict("This referral has already been decided.")
+    return row
+
+
+async def _decide(actor: Actor, row: dict[str, Any], *, status: str, message_kind: str, text: str,
+                  resulting_case: int | None = None, source_summary: str) -> None:
+    now = clock.now()
+    values = {Referral.status: status, Referral.version: row["version"] + 1, Referral.target_agency: actor.agency_id}
+    if status in ("accepted", "declined"):
+        values.update({Referral.decided_at: now, Referral.decided_by: actor.id, Referral.decision_note: text})
+    if resulting_case:
+        values[Referral.resulting_case] = resulting_case
+    updated = await Referral.update(values).where((Referral.id == row["id"]) & (Referral.version == row["version"])).returning(Referral.id)
+    if not updated:
+        raise Conflict("Someone else dealt with this referral at the same moment. Nothing you entered was saved.")
+    await ReferralMessage.insert(ReferralMessage(referral=row["id"], kind=message_kind, text=text, author=actor.id,
+                                                 agency=actor.agency_id, at=now))
+    if row["from_case"]:
+        await CaseEvent.insert(CaseEvent(case=row["from_case"], kind="referral", actor=actor.id, at=now,
+                                         summary=source_summary, detail={"referral_id": row["id"], "outcome": status}))
+    await audit.record(f"referral.{message_kind}", actor, object_type="referral", object_id=row["id"],
+                       detail={"status": status, **({"case_id": resulting_case} if resulting_case else {})})
+
+
+async def _agency_name(agency_id: int) -> str:
+    row = await Agency.select(Agency.name).where(Agency.id == agency_id).first()
+    return row["name"] if row else "another agency"
+
+
+def _required_text(value: str, field: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationFailed(message, errors=[{"field": field, "message": message}])
+    if len(value) > 4000:
+        raise ValidationFailed("Keep it under 4,000 characters", errors=[{"field": field, "message": "Keep it under 4,000 characters"}])
+    return value
+
+
+async def decline(ctx: Context, actor: Actor, referral_id: int, *, version: int | None, reason: str) -> None:
+    reason = _required_text(reason, "/reason", "Enter why you are declining the referral")
+    async with transaction():
+        row = await _claim(actor, referral_id, version)
+        name = await _agency_name(actor.agency_id)
+        await _decide(actor, row, status="declined", message_kind="declined", text=reason,
+                      source_summary=f"Referral to {await target_label(ctx, row['target_kind'], row['target'])} "
+                                     f"declined by {name}: {reason}")
+
+
+async def request_info(ctx: Context, actor: Actor, referral_id: int, *, version: int | None, question: str) -> None:
+    question = _required_text(question, "/question", "Enter what you need to know")
+    async with transaction():
+        row = await _claim(actor, referral_id, version)
+        name = await _agency_name(actor.agency_id)
+        await _decide(actor, row, status="info_requested", message_kind="info_requested", text=question,
+                      source_summary=f"{name} asks for more information about the referral: {question}")
+
+
+async def give_info(ctx: Context, actor: Actor, referral_id: int, *, version: int | None, answer: str) -> None:
+    """The referring agency answers a question; the referral goes back to waiting."""
+    answer = _required_text(answer, "/answer", "Enter the information asked for")
+    async with transaction():
+        row = await Referral.select().where(Referral.id == referral_id).first()
+        if row is None or await _referrer_agency(row) != actor.agency_id:
+            raise NotFound("No referral with that number exists")
+        if not actor.has(*DECIDING_ROLES):
+            raise Forbidden("Your role does not let you answer referrals")
+        if version is not None and row["version"] != version:
+            raise Conflict("Someone else changed this referral while you were reading it. Check it again.")
+        if row["status"] != "info_requested":
+            raise Conflict("No question is waiting for an answer on this referral.")
+        now = clock.now()
+        updated = await Referral.update({Referral.status: "open", Referral.version: row["version"] + 1}).where(
+            (Referral.id == referral_id) & (Referral.version == row["version"])).returning(Referral.id)
+        if not updated:
+            raise Conflict("Someone else changed this referral at the same moment. Nothing you entered was saved.")
+        await ReferralMessage.insert(ReferralMessage(referral=referral_id, kind="info_given", text=answer,
+                                                     author=actor.id, agency=actor.agency_id, at=now))
+        if row["from_case"]:
+            await CaseEvent.insert(CaseEvent(case=row["from_case"], kind="referral", actor=actor.id, at=now,
+                                             summary=f"More information sent with the referral: {answer}",
+                                             detail={"referral_id": referral_id}))
+        await audit.record("referral.info_given", actor, object_type="referral", object_id=referral_id)
+
+
+def _person_id(referral: dict[str, Any]) -> int | None:
+    """The referred person's id, from a row or from ``get_referral`` (which puts their details in ``person``)."""
+    return referral["person_id"] if "person_id" in referral else referral.get("person")
+
+
+def carried_answers(ctx: Context, referral: dict[str, Any], source: dict[str, Any] | None, area_slug: str) -> dict[str, Any]:
+    """Opening-form answers for a new case, carried from the source case where a question is the same.
+
+    Same name and a value the new question accepts; only answers at the official level travel, since the
+    receiving agency may not be entitled to more.
+    """
+    area = ctx.areas.get(area_slug)
+    if area is None or not source:
+        return {}
+    target_props = area.forms[area.opening_form].schema.get("properties", {})
+    source_area = ctx.areas.get(source["area"])
+    out: dict[str, Any] = {}
+    for form_name, answers in (source.get("data") or {}).items():
+        if not isinstance(answers, dict):
+            continue
+        source_props = source_area.forms[form_name].schema.get("properties", {}) \
+            if source_area and form_name in source_area.forms else {}
+        for key, value in answers.items():
+            sub = target_props.get(key)
+            if key in out or not isinstance(sub, dict) or value in (None, "", []):
+                continue
+            if (source_props.get(key) or {}).get("x-sensitivity", "official") != "official" \
+                    or sub.get("x-sensitivity", "official") != "official":
+                continue
+            if Draft202012Validator(sub).is_valid(value):
+                out[key] = value
+    return out
+
+
+async def source_case_row(referral: dict[str, Any]) -> dict[str, Any] | None:
+    if not referral.get("from_case"):
+        return None
+    return await Case.select(Case.id, Case.area, Case.data).where(Case.id == referral["from_case"]).output(load_json=True).first()
+
+
+async def source_role(referral: dict[str, Any]) -> str:
+    if not (referral.get("from_case") and _person_id(referral)):
+        return ""
+    row = await CaseSubject.select(CaseSubject.role).where(
+        (CaseSubject.case == referral["from_case"]) & (CaseSubject.person == _person_id(referral))).first()
+    return row["role"] if row else ""
+
+
+async def accept_new_case(ctx: Context, actor: Actor, referral_id: int, *, version: int | None, area_slug: str,
+                          answers: Any, role: str = "") -> dict[str, Any]:
+    """Accept by opening a case in one of the agency's areas, with the referred person on it."""
+    row = await _claim(actor, referral_id, version)
+    area = ctx.areas.get(area_slug)
+    if area is None or area_slug not in await cases.enabled_areas(actor.agency_id):
+        raise ValidationFailed("Select a business area your agency has enabled",
+                               errors=[{"field": "/area", "message": "Select a business area your agency has enabled"}])
+    if row["person"] and role not in area.roles:
+        raise ValidationFailed("Select the person’s role on the case",
+                               errors=[{"field": "/role", "message": "Select the person’s role on the case"}])
+    async with transaction():
+        row = await _claim(actor, referral_id, version)
+        subjects = [(row["person"], role)] if row["person"] else []
+        # the referral itself is what lets the receiving agency record this person
+        case = await cases.open_case(ctx, actor, area_slug, answers, subjects=subjects,
+                                     trusted_person_ids=frozenset({row["person"]} if row["person"] else ()))
+        now = clock.now()
+        await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", actor=actor.id, at=now,
+                                         summary=f"Opened from a referral: {row['reason']}",
+                                         detail={"referral_id": referral_id}))
+        name = await _agency_name(actor.agency_id)
+        await _decide(actor, row, status="accepted", message_kind="accepted", text=f"Opened case {case['reference']}",
+                      resulting_case=case["id"],
+                      source_summary=f"Referral accepted by {name}: they opened case {case['reference']}")
+    return case
+
+
+async def linkable_cases(actor: Actor, referral: dict[str, Any]) -> list[dict[str, Any]]:
+    """Open cases of the actor's agency about the referred person, to link the referral to."""
+    if not _person_id(referral):
+        return []
+    on = [r["case"] for r in await CaseSubject.select(CaseSubject.case).where(
+        (CaseSubject.person == _person_id(referral)) & CaseSubject.removed_at.is_null())]
+    if not on:
+        return []
+    return await Case.select(Case.id, Case.reference, Case.area).where(
+        Case.id.is_in(sorted(set(on))) & (Case.owning_agency == actor.agency_id) & Case.closed_at.is_null()
+    ).order_by(Case.id)
+
+
+async def accept_link(ctx: Context, actor: Actor, referral_id: int, *, version: int | None, case_id: int | None) -> None:
+    """Accept by linking the referral to a case the agency already has about the person."""
+    row = await _claim(actor, referral_id, version)
+    allowed = {c["id"]: c for c in await linkable_cases(actor, row)}
+    if case_id not in allowed:
+        raise ValidationFailed("Select one of your agency’s open cases about this person",
+                               errors=[{"field": "/case_id", "message": "Select one of your agency’s open cases about this person"}])
+    async with transaction():
+        row = await _claim(actor, referral_id, version)
+        now = clock.now()
+        await CaseEvent.insert(CaseEvent(case=case_id, kind="referral", actor=actor.id, at=now,
+                                         summary=f"Referral linked to this case: {row['reason']}",
+                                         detail={"referral_id": referral_id}))
+        name = await _agency_name(actor.agency_id)
+        await _decide(actor, row, status="accepted", message_kind="linked",
+                      text=f"Linked to case {allowed[case_id]['reference']}", resulting_case=case_id,
+                      source_summary=f"Referral accepted by {name}: linked to their case {allowed[case_id]['reference']}")
+
+
+async def accept_to_panel(ctx: Context, actor: Actor, referral_id: int, *, version: int | None,
+                          review_due: dt.date | None = None) -> None:
+    """The chair's agency takes the referred case onto the panel's list for its next agenda."""
+    row = await _claim(actor, referral_id, version)
+    if row["target_kind"] != "panel" or not row["from_case"]:
+        raise ValidationFailed("Only a referral of a case to a panel can go on a panel’s list",
+                               errors=[{"field": "/mode", "message": "Choose how to accept the referral"}])
+    if not actor.has("panel_chair", "supervisor"):
+        raise Forbidden("Only a panel chair or supervisor can take a case onto the panel")
+    panel = await Panel.select(Panel.id, Panel.name).where(Panel.slug == row["target"]).first()
+    if panel is None:
+        raise NotFound("That panel no longer exists")
+    async with transaction():
+        row = await _claim(actor, referral_id, version)
+        now = clock.now()
+        already = await PanelCase.select(PanelCase.id).where(
+            (PanelCase.panel == panel["id"]) & (PanelCase.case == row["from_case"]) & PanelCase.closed_at.is_null()).first()
+        if already is None:
+            await PanelCase.insert(PanelCase(panel=panel["id"], case=row["from_case"], referral_id=referral_id,
+                                             added_at=now, review_due=review_due))
+        await _decide(actor, row, status="accepted", message_kind="accepted", text=f"Taken onto {panel['name']}",
+                      resulting_case=row["from_case"],
+                      source_summary=f"Referral accepted: the case goes to {panel['name']} for its next meeting")

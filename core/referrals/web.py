@@ -1,0 +1,161 @@
+"""Referral pages: the agency's inbox, one referral with why it was made, and deciding it."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+
+from core.cases import service as cases
+from core.errors import Conflict, ValidationFailed
+from core.forms.parse import parse_form
+from core.forms.render import error_summary, render_form
+from core.referrals import inbox
+from core.web.auth import current_actor
+from core.web.pages import ctx_of, form_data, page, see_other
+
+BOXES = {"waiting": "Waiting", "decided": "Decided", "sent": "Sent by your agency"}
+
+
+def _version(data: dict[str, Any]) -> int | None:
+    raw = str(data.get("version", ""))
+    return int(raw) if raw.isdigit() else None
+
+
+class ReferralPages(Controller):
+    path = "/referrals"
+    include_in_schema = False
+
+    @get("/")
+    async def list_referrals(self, request: Request) -> Template:
+        ctx, actor = ctx_of(request), current_actor(request)
+        box = request.query_params.get("box", "waiting")
+        box = box if box in BOXES else "waiting"
+        enabled = await cases.enabled_areas(actor.agency_id)
+        areas = [a for a in ctx.areas if a.slug in enabled]
+        area = request.query_params.get("area", "")
+        area = area if any(a.slug == area for a in areas) else ""
+        rows = await inbox.inbox(ctx, actor, box=box, area=area)
+        return await page(request, "referrals/list.html", rows=rows, box=box, boxes=BOXES, areas=areas, area=area)
+
+    @get("/{referral_id:int}")
+    async def show(self, request: Request, referral_id: int) -> Template:
+        return await _show(request, referral_id)
+
+    @post("/{referral_id:int}/decline")
+    async def decline(self, request: Request, referral_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        return await _act(request, referral_id, data, "declined", lambda ctx, actor: inbox.decline(
+            ctx, actor, referral_id, version=_version(data), reason=str(data.get("reason", ""))))
+
+    @post("/{referral_id:int}/ask")
+    async def ask(self, request: Request, referral_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        return await _act(request, referral_id, data, "asked", lambda ctx, actor: inbox.request_info(
+            ctx, actor, referral_id, version=_version(data), question=str(data.get("question", ""))))
+
+    @post("/{referral_id:int}/answer")
+    async def answer(self, request: Request, referral_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        return await _act(request, referral_id, data, "answered", lambda ctx, actor: inbox.give_info(
+            ctx, actor, referral_id, version=_version(data), answer=str(data.get("answer", ""))))
+
+    @post("/{referral_id:int}/link")
+    async def link(self, request: Request, referral_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        raw = str(data.get("case_id", ""))
+        return await _act(request, referral_id, data, "linked", lambda ctx, actor: inbox.accept_link(
+            ctx, actor, referral_id, version=_version(data), case_id=int(raw) if raw.isdigit() else None))
+
+    @post("/{referral_id:int}/panel")
+    async def to_panel(self, request: Request, referral_id: int) -> Template | Redirect:
+        data = await form_data(request)
+        due = None
+        parts = [str(data.get(f"review_due-{p}", "")).strip() for p in ("year", "month", "day")]
+        if any(parts):
+            try:
+                due = dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+            except ValueError:
+                return await _show(request, referral_id, errors=[
+                    {"field": "/review_due", "message": "Review date must be a real date, like 27 3 2027"}], values=data)
+        return await _act(request, referral_id, data, "on-panel", lambda ctx, actor: inbox.accept_to_panel(
+            ctx, actor, referral_id, version=_version(data), review_due=due))
+
+    @get("/{referral_id:int}/accept")
+    async def accept_form(self, request: Request, referral_id: int) -> Template:
+        ctx, actor = ctx_of(request), current_actor(request)
+        referral = await inbox.get_referral(ctx, actor, referral_id, audit_view=False)
+        area_slug = request.query_params.get("area", "")
+        return await _accept_page(request, referral, area_slug, None, [], await inbox.source_role(referral))
+
+    @post("/{referral_id:int}/accept")
+    async def accept(self, request: Request, referral_id: int) -> Template | Redirect:
+        ctx, actor = ctx_of(request), current_actor(request)
+        data = await form_data(request)
+        referral = await inbox.get_referral(ctx, actor, referral_id, audit_view=False)
+        area_slug, role = str(data.get("area", "")), str(data.get("role", ""))
+        area = ctx.areas.get(area_slug)
+        answers = parse_form(area.forms[area.opening_form], data) if area else {}
+        try:
+            case = await inbox.accept_new_case(ctx, actor, referral_id, version=_version(data), area_slug=area_slug,
+                                               answers=answers, role=role)
+        except ValidationFailed as exc:
+            return await _accept_page(request, referral, area_slug, answers, exc.errors, role)
+        except Conflict as exc:
+            return await _show(request, referral_id, conflict=exc.message)
+        return see_other(f"/cases/{case['id']}?done=referral-accepted")
+
+
+async def _act(request: Request, referral_id: int, data: dict[str, Any], done: str, action) -> Template | Redirect:
+    ctx, actor = ctx_of(request), current_actor(request)
+    try:
+        await action(ctx, actor)
+    except ValidationFailed as exc:
+        return await _show(request, referral_id, errors=exc.errors, values=data)
+    except Conflict as exc:
+        return await _show(request, referral_id, conflict=exc.message)
+    return see_other(f"/referrals/{referral_id}?done=referral-{done}")
+
+
+async def _show(request: Request, referral_id: int, *, errors: list[dict] | None = None,
+                values: dict[str, Any] | None = None, conflict: str = "") -> Template:
+    ctx, actor = ctx_of(request), current_actor(request)
+    referral = await inbox.get_referral(ctx, actor, referral_id, audit_view=not (errors or conflict))
+    enabled = await cases.enabled_areas(actor.agency_id)
+    areas = [a for a in ctx.areas if a.slug in enabled]
+    # into the area it was referred to, else the area it came from, when the agency works in it
+    suggested = referral["target"] if referral["target_kind"] == "area" else referral["source_area"]
+    suggested = suggested if suggested in enabled else ""
+    linkable = await inbox.linkable_cases(actor, referral) if referral["can_decide"] else []
+    for c in linkable:
+        c["area_title"] = ctx.areas.get(c["area"]).title if ctx.areas.get(c["area"]) else c["area"]
+    status = 409 if conflict else 400 if errors else 200
+    return await page(request, "referrals/show.html", r=referral, areas=areas, suggested=suggested,
+                      linkable=linkable, errors=errors or [], values=values or {}, conflict=conflict,
+                      error_title=bool(errors or conflict), status_code=status)
+
+
+async def _accept_page(request: Request, referral: dict[str, Any], area_slug: str, answers: dict | None,
+                       errors: list[dict], role: str) -> Template:
+    from core.forms.validation import FieldError
+
+    ctx, actor = ctx_of(request), current_actor(request)
+    enabled = await cases.enabled_areas(actor.agency_id)
+    areas = [a for a in ctx.areas if a.slug in enabled]
+    area = ctx.areas.get(area_slug) if area_slug in enabled else None
+    if area is None:
+        wanted = referral["target"] if referral["target_kind"] == "area" else referral["source_area"]
+        area = ctx.areas.get(wanted) if wanted in enabled else (areas[0] if areas else None)
+    if area is None:
+        return await _show(request, referral["id"], errors=[
+            {"field": "/area", "message": "Your agency has no business area enabled to open a case in"}])
+    carried = inbox.carried_answers(ctx, referral, await inbox.source_case_row(referral), area.slug)
+    form = area.forms[area.opening_form]
+    field_errors = [FieldError(e["field"], e["message"]) for e in errors if e["field"] not in ("/role", "/area")]
+    other_errors = [e for e in errors if e["field"] in ("/role", "/area")]
+    return await page(request, "referrals/accept.html", r=referral, area=area, areas=areas, form=form,
+                      role=role if role in area.roles else "", carried=carried,
+                      summary=error_summary(field_errors), other_errors=other_errors,
+                      fields=render_form(form, answers if answers is not None else carried, field_errors),
+                      error_title=bool(errors), status_code=400 if errors else 200)

@@ -1,0 +1,310 @@
+"""Panels and meetings: set up, agenda from the panel's list, publish, live minutes, actions as tasks, close."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+
+import pytest
+
+from core import clock
+from core.audit.tables import AuditEvent
+from core.cases import service as cases
+from core.cases.tables import CaseEvent
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.panels import live, service
+from core.panels.tables import AgendaItem, Minute
+from core.referrals import inbox
+from core.referrals import service as referrals
+from core.sharing import service as sharing
+from core.tasks.tables import Task
+from core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
+from tests.fixtures.areas import noise_plugin
+
+REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
+
+
+@pytest.fixture
+def ctx():
+    return make_context(noise_plugin)
+
+
+@pytest.fixture
+async def world(db, ctx):
+    council = await make_agency(ctx, "ashdown-council")
+    police = await make_agency(ctx, "wealden-police", agency_type="police")
+    charity = await make_agency(ctx, "brightwell-charity", agency_type="victim_service")
+    outsider_agency = await make_agency(ctx, "far-away-council")
+    chair = await make_user(council, ("supervisor", "panel_chair"), name="Chris Chair")
+    owner = await make_user(council, ("caseworker",), name="Olive Owner")
+    officer = await make_user(police, ("caseworker",), name="Pat Police")
+    helper = await make_user(charity, ("caseworker",), name="Cal Charity")
+    outsider = await make_user(outsider_agency, ("caseworker",), name="Oscar Outsider")
+    admin = await make_user(council, ("system_admin",), name="Sam Sysadmin")
+    today = clock.today()
+    await sharing.create_isa(ctx, admin, reference="ISA-1", title="Partnership", parties=[council["id"], police["id"]],
+                             purposes=["crime_prevention"], areas=["noise"], legal_basis="CDA 1998 s.115",
+                             starts_on=today - dt.timedelta(days=10), ends_on=today + dt.timedelta(days=100),
+                             max_sensitivity="official")
+    panel = await service.save_panel(ctx, chair, name="Ashdown Complex Case Panel", member_agency_ids=[
+        police["id"], charity["id"]], areas=["noise"], frequency="monthly")
+    person = await make_person(owner, given_name="Reece", family_name="Dunmore")
+    case = await cases.open_case(ctx, owner, "noise", REPORT, subjects=[(person["id"], "subject")])
+    made = await referrals.raise_referral(ctx, owner, target_kind="panel", target=panel["slug"],
+                                          reason="Escalating", person_id=person["id"], case=case)
+    await inbox.accept_to_panel(ctx, chair, made["id"], version=1)
+    starts = dt.datetime.combine(today + dt.timedelta(days=3), dt.time(10), tzinfo=dt.timezone.utc)
+    meeting = await service.schedule_meeting(chair, panel["id"], starts_at=starts, location="Committee Room 2")
+    return {"ctx": ctx, "chair": chair, "owner": owner, "officer": officer, "helper": helper, "outsider": outsider,
+            "panel": panel, "case": case, "meeting": meeting, "police": police, "charity": charity}
+
+
+async def _run(world) -> dict:
+    m = world["meeting"]
+    suggestions = await service.agenda_suggestions(m)
+    assert [s["kind"] for s in suggestions] == ["referral"]
+    await service.add_agenda_item(world["chair"], m["id"], kind="referral", case_id=world["case"]["id"])
+    await service.set_status(world["chair"], m["id"], "published")
+    await service.set_status(world["chair"], m["id"], "in_progress")
+    item = await AgendaItem.select().where(AgendaItem.meeting == m["id"]).first()
+    return item
+
+
+async def test_the_agenda_is_built_from_the_panels_list_and_members_see_it_once_published(world):
+    m = world["meeting"]
+    with pytest.raises(NotFound):  # planned: members do not see it yet
+        await service.visible_meeting(world["officer"], m["id"])
+    with pytest.raises(ValidationFailed):
+        await service.set_status(world["chair"], m["id"], "published")  # nothing on the agenda
+    with pytest.raises(ValidationFailed):
+        await service.add_agenda_item(world["chair"], m["id"], kind="referral", case_id=999999)
+    await service.add_agenda_item(world["chair"], m["id"], kind="referral", case_id=world["case"]["id"])
+    with pytest.raises(Forbidden):
+        await service.set_status(world["owner"], m["id"], "published")  # not a chair
+    await service.set_status(world["chair"], m["id"], "published")
+    assert (await service.visible_meeting(world["officer"], m["id"]))["status"] == "published"
+    with pytest.raises(NotFound):
+        await service.visible_meeting(world["outsider"], m["id"])
+    # the police (live ISA) now read the agenda case; the charity (member, no ISA) does not
+    assert (await cases.get_case(world["ctx"], world["officer"], world["case"]["id"]))["access"] == "panel"
+    with pytest.raises(NotFound):
+        await cases.get_case(world["ctx"], world["helper"], world["case"]["id"])
+
+
+async def test_minutes_are_appended_and_an_action_becomes_a_task_at_once(world):
+    item = await _run(world)
+    m, ctx = world["meeting"], world["ctx"]
+    with pytest.raises(Forbidden):
+        await service.add_minute(ctx, world["officer"], m["id"], item_id=item["id"], kind="discussion", text="hi")
+    with pytest.raises(ValidationFailed) as bad:
+        await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="action", text="Visit",
+                                 owner_agency_id=9999, due_date=None)
+    assert {e["field"] for e in bad.value.errors} == {"/owner_agency_id", "/due_date"}
+    assert await Task.count() == 0 and await Minute.count() == 0
+    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion",
+                             text="Police report three call-outs since the last meeting")
+    due = clock.today() + dt.timedelta(days=14)
+    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="action",
+                             text="Joint visit with housing", owner_agency_id=world["police"]["id"],
+                             assignee_id=world["officer"].id, due_date=due)
+    task = await Task.select().where(Task.case == world["case"]["id"]).first()
+    assert task["owner_agency"] == world["police"]["id"] and task["source"] == "panel" and task["due_date"] == due
+    assert task["meeting_id"] == m["id"] and task["agenda_item_id"] == item["id"]
+    shown = await service.minutes(m["id"])
+    assert [r["kind"] for r in shown] == ["discussion", "action"] and shown[1]["task"]["owner"] == "Wealden Police"
+    assert await AuditEvent.count().where(AuditEvent.action == "meeting.minute") == 2
+
+
+async def test_closing_puts_the_minutes_on_the_case_timeline_and_actions_in_the_report(world):
+    item = await _run(world)
+    m, ctx = world["meeting"], world["ctx"]
+    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="decision",
+                             text="Refer to the civil injunction route")
+    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="action", text="Gather evidence",
+                             owner_agency_id=world["police"]["id"], due_date=clock.today() - dt.timedelta(days=1))
+    with pytest.raises(Conflict):
+        await service.set_status(world["chair"], m["id"], "closed", version=1)
+    await service.set_status(world["chair"], m["id"], "closed")
+    events = await CaseEvent.select(CaseEvent.summary).where((CaseEvent.case == world["case"]["id"]) & (CaseEvent.kind == "panel"))
+    assert len(events) == 1 and "Decision: Refer to the civil injunction route" in events[0]["summary"]
+    report = await service.outstanding_actions(world["panel"]["id"])
+    assert [r["title"] for r in report] == ["Gather evidence"] and report[0]["overdue"]
+    with pytest.raises(Conflict):
+        await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion", text="late")
+    # the police keep reading the case while their action is open, and lose it once it is done
+    assert (await cases.get_case(ctx, world["officer"], world["case"]["id"]))["access"] == "panel"
+    from core.tasks import service as tasks
+
+    action = await Task.select(Task.id).where(Task.owner_agency == world["police"]["id"]).first()
+    await tasks.complete_task(ctx, world["officer"], action["id"])
+    with pytest.raises(NotFound):
+        await cases.get_case(ctx, world["officer"], world["case"]["id"])
+
+
+async def test_followers_are_woken_by_a_new_minute(world):
+    item = await _run(world)
+    m = world["meeting"]
+    followers = [await live.follow(m["id"]) for _ in range(3)]
+    await service.add_minute(world["ctx"], world["chair"], m["id"], item_id=item["id"], kind="discussion", text="x")
+    await asyncio.wait_for(asyncio.gather(*(f.wait() for f in followers)), 5)
+    for f in followers:
+        live.unfollow(m["id"], f)
+    assert live.followers(m["id"]) == 0
+
+
+async def _sse(app, path: str, cookies: str, *, until: int, timeout: float = 10.0, after_first=None) -> list[str]:
+    """Read a server-sent-event stream straight from the ASGI app until ``until`` minute events arrived."""
+    chunks: list[str] = []
+    got_minutes = asyncio.Event()
+    disconnect = asyncio.Event()
+
+    async def receive():
+        await disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.body":
+            chunks.append(message.get("body", b"").decode())
+            if "".join(chunks).count("event: minute") >= until:
+                got_minutes.set()
+
+    path, _, query = path.partition("?")
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+             "headers": [(b"host", b"localhost"), (b"cookie", cookies.encode()), (b"accept", b"text/event-stream")],
+             "client": ("127.0.0.1", 1234), "server": ("localhost", 80)}
+    task = asyncio.create_task(app(scope, receive, send))
+    if after_first is not None:
+        for _ in range(100):
+            if chunks:
+                break
+            await asyncio.sleep(0.05)
+        await after_first()
+    try:
+        await asyncio.wait_for(got_minutes.wait(), timeout)
+    finally:
+        disconnect.set()
+        task.cancel()
+        try:
+            await task
+        except BaseException:
+            pass
+    return chunks
+
+
+async def test_meeting_pages_and_the_live_stream(world, db):
+    from core.settings import Settings
+    from core.web.app import create_app
+
+    item = await _run(world)
+    m, ctx = world["meeting"], world["ctx"]
+    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion",
+                             text="<img src=x onerror=alert(1)> first")
+    async with web_client(ctx, db) as client:
+        token = await sign_in(client, world["chair"])
+        page = await client.get(f"/meetings/{m['id']}")
+        assert page.status_code == 200 and 'sse-connect="/meetings/' in page.text
+        assert "&lt;img src=x" in page.text and "<img src=x" not in page.text
+        bad = await client.post(f"/meetings/{m['id']}/minutes", data={"csrf_token": token, "item_id": str(item["id"]),
+                                                                     "kind": "action", "text": "Visit"})
+        assert bad.status_code == 400 and "Select the member agency that owns the action" in bad.text
+        assert (await client.post(f"/meetings/{m['id']}/minutes", data={"item_id": str(item["id"]), "kind": "discussion",
+                                                                       "text": "no token"})).status_code == 403
+        frag = await client.post(f"/meetings/{m['id']}/minutes", headers={"HX-Request": "true"}, data={
+            "csrf_token": token, "item_id": str(item["id"]), "kind": "action", "text": "Joint visit",
+            "owner_agency_id": str(world["police"]["id"]), "due-day": "1", "due-month": "12", "due-year": "2026"})
+        assert frag.status_code == 200 and 'id="minute-form"' in frag.text and "<html" not in frag.text
+    async with web_client(ctx, db) as client:
+        await sign_in(client, world["officer"])
+        assert (await client.get(f"/meetings/{m['id']}")).status_code == 200
+        assert (await client.post(f"/meetings/{m['id']}/status", data={"to": "closed"})).status_code == 403
+        cookies = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    async with web_client(ctx, db) as client:
+        await sign_in(client, world["outsider"])
+        assert (await client.get(f"/meetings/{m['id']}")).status_code == 404
+        assert (await client.get(f"/meetings/{m['id']}/events")).status_code == 404
+    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
+
+    async def write_one():
+        await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="decision",
+                                 text="Live decision for the member")
+
+    # a follower that has seen nothing gets the earlier entries, then the new one as it is written
+    chunks = await _sse(app, f"/meetings/{m['id']}/events", cookies, until=3, after_first=write_one)
+    body = "".join(chunks)
+    assert body.count("event: minute") == 3 and "Live decision for the member" in body
+    assert "&lt;img src=x" in body and "<img src=x" not in body
+    # Last-Event-ID: a reconnecting follower gets only what it missed
+    last = max(r["id"] for r in await Minute.select(Minute.id))
+    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion", text="After reconnect")
+    again = "".join(await _sse(app, f"/meetings/{m['id']}/events?after={last}", cookies, until=1))
+    assert again.count("event: minute") == 1 and "After reconnect" in again
+
+
+async def test_the_chair_takes_a_case_off_the_list_with_a_reason(world):
+    from core.panels.tables import PanelCase
+
+    listed = await PanelCase.select().where(PanelCase.panel == world["panel"]["id"]).first()
+    with pytest.raises(NotFound):
+        await service.close_panel_case(world["officer"], world["panel"]["id"] + 99, listed["id"], reason="x")
+    with pytest.raises(Forbidden):
+        await service.close_panel_case(world["officer"], world["panel"]["id"], listed["id"], reason="Done")
+    with pytest.raises(ValidationFailed):
+        await service.close_panel_case(world["chair"], world["panel"]["id"], listed["id"], reason=" ")
+    await service.close_panel_case(world["chair"], world["panel"]["id"], listed["id"], reason="Injunction granted")
+    assert await service.agenda_suggestions(world["meeting"]) == []
+    events = await CaseEvent.select(CaseEvent.summary).where(CaseEvent.kind == "panel")
+    assert "Injunction granted" in events[-1]["summary"]
+
+
+async def test_a_correction_supersedes_an_entry_once_and_keeps_the_original(world):
+    item = await _run(world)
+    m, ctx = world["meeting"], world["ctx"]
+    first = await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="decision",
+                                     text="Refer to the civil route")
+    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="decision",
+                             text="Refer to the civil injunction route", supersedes=first["id"])
+    with pytest.raises(Conflict):
+        await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="decision",
+                                 text="A second correction of the same entry", supersedes=first["id"])
+    shown = await service.minutes(m["id"])
+    assert [(r["text"], bool(r["superseded_by"]), bool(r["corrects"])) for r in shown] == [
+        ("Refer to the civil route", True, False), ("Refer to the civil injunction route", False, True)]
+    await service.set_status(world["chair"], m["id"], "closed")
+    events = await CaseEvent.select(CaseEvent.summary).where(CaseEvent.kind == "panel")
+    assert "civil injunction route" in events[-1]["summary"] and "civil route" not in events[-1]["summary"]
+
+
+async def test_correct_link_starts_the_form_from_the_entry(world, db):
+    item = await _run(world)
+    m, ctx = world["meeting"], world["ctx"]
+    first = await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion",
+                                     text="Three call-outs")
+    async with web_client(ctx, db) as client:
+        token = await sign_in(client, world["chair"])
+        page = await client.get(f"/meetings/{m['id']}?correct={first['id']}")
+        assert "You are correcting an entry" in page.text and ">Three call-outs</textarea>" in page.text
+        assert (await client.get(f"/meetings/{m['id']}?correct=abc")).status_code == 200
+        done = await client.post(f"/meetings/{m['id']}/minutes", data={
+            "csrf_token": token, "item_id": str(item["id"]), "kind": "discussion", "text": "Four call-outs",
+            "supersedes": str(first["id"])})
+        assert done.status_code == 303
+        page = await client.get(f"/meetings/{m['id']}")
+        assert "Corrected below" in page.text and "Correction" in page.text
+    async with web_client(ctx, db) as client:
+        await sign_in(client, world["officer"])  # a member cannot correct
+        assert "You are correcting" not in (await client.get(f"/meetings/{m['id']}?correct={first['id']}")).text
+
+
+async def test_one_read_serves_every_follower_but_never_one_woken_by_later_news():
+    calls = []
+
+    async def load():
+        calls.append(1)
+        return len(calls)
+
+    key = (42, 0, live.generation(42))
+    results = await asyncio.gather(*(live.shared_read(key, load) for _ in range(50)))
+    assert results == [1] * 50 and len(calls) == 1
+    live._wake(42)  # news: followers now ask with the new generation and read afresh
+    assert await live.shared_read((42, 0, live.generation(42)), load) == 2
