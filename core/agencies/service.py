@@ -1,6 +1,7 @@
 """Agencies, their users and the areas they have enabled; the only code that writes them."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from core import clock
@@ -12,28 +13,124 @@ from core.auth.tables import User
 from core.cases.service import forget_enabled_areas
 from core.context import Context
 from core.db.tx import transaction
-from core.errors import NotFound, ValidationFailed
+from core.errors import Forbidden, NotFound, ValidationFailed
 
 MIN_PASSWORD_LENGTH = 12
 
 
+#: an agency's short name: lower-case letters, digits and single hyphens, as used in addresses and referrals
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _require_system_admin(actor: Actor | None) -> None:
+    # no actor: the demo loader and tests, which run with no one signed in
+    if actor is not None and not actor.has("system_admin"):
+        raise Forbidden("Only a system admin can manage agencies")
+
+
+def _name_and_email_errors(name: str, contact_email: str) -> list[dict[str, str]]:
+    errors = []
+    if not name:
+        errors.append({"field": "/name", "message": "Enter the agency\u2019s name"})
+    elif len(name) > 200:
+        errors.append({"field": "/name", "message": "The agency\u2019s name must be 200 characters or fewer"})
+    if not contact_email:
+        errors.append({"field": "/contact_email", "message": "Enter a contact email address for the agency"})
+    elif len(contact_email) > 200 or not EMAIL.match(contact_email):
+        errors.append({"field": "/contact_email",
+                       "message": "Enter a contact email address in the correct format, like team@example.org"})
+    return errors
+
+
 async def create_agency(ctx: Context, actor: Actor | None, *, slug: str, name: str, agency_type: str,
                         contact_email: str = "") -> dict[str, Any]:
+    """A new agency (a system admin's job); it starts with no areas enabled and no users."""
+    _require_system_admin(actor)
+    slug, name, contact_email = (slug or "").strip().lower(), (name or "").strip(), (contact_email or "").strip()
     errors = []
+    if not slug:
+        errors.append({"field": "/slug", "message": "Enter a short name for the agency, like ashdown-council"})
+    elif len(slug) > 60 or not SLUG.match(slug):
+        errors.append({"field": "/slug", "message": "The short name must be 60 characters or fewer: lower-case "
+                                                    "letters, numbers and hyphens, like ashdown-council"})
+    elif await Agency.exists().where(Agency.slug == slug):
+        errors.append({"field": "/slug", "message": "An agency with that short name already exists"})
+    errors += _name_and_email_errors(name, contact_email)
     if agency_type not in ctx.areas.agency_types:
         errors.append({"field": "/agency_type", "message": "Select the kind of agency from the list"})
-    if not name.strip():
-        errors.append({"field": "/name", "message": "Enter the agency\u2019s name"})
-    if await Agency.exists().where(Agency.slug == slug):
-        errors.append({"field": "/slug", "message": "An agency with that short name already exists"})
     if errors:
         raise ValidationFailed("There is a problem with the agency", errors=errors)
     async with transaction():
-        agency = Agency(slug=slug, name=name.strip(), agency_type=agency_type, contact_email=contact_email,
+        agency = Agency(slug=slug, name=name, agency_type=agency_type, contact_email=contact_email,
                         created_at=clock.now())
         await agency.save()
-        await audit.record("admin.agency_create", actor, object_type="agency", object_id=agency.id)
+        await audit.record("admin.agency_create", actor, object_type="agency", object_id=agency.id,
+                           detail={"slug": slug, "name": name, "agency_type": agency_type,
+                                   "contact_email": contact_email})
     return await Agency.select().where(Agency.id == agency.id).first()
+
+
+async def list_agencies() -> list[dict[str, Any]]:
+    """Every agency, active first then by name, with how many active users it has."""
+    rows = await Agency.select().order_by(Agency.name)
+    users = await User.select(User.agency).where(User.active == True)  # noqa: E712
+    counts: dict[int, int] = {}
+    for u in users:
+        counts[u["agency"]] = counts.get(u["agency"], 0) + 1
+    for r in rows:
+        r["users"] = counts.get(r["id"], 0)
+    return sorted(rows, key=lambda r: (not r["active"], r["name"].lower()))
+
+
+async def get_agency(agency_id: int) -> dict[str, Any]:
+    row = await Agency.select().where(Agency.id == agency_id).first()
+    if row is None:
+        raise NotFound("No agency with that number exists")
+    return row
+
+
+async def update_agency(actor: Actor, agency_id: int, *, name: str, contact_email: str) -> None:
+    """Rename an agency or change its contact address; the short name stays (addresses and referrals use it)."""
+    _require_system_admin(actor)
+    row = await Agency.select().where(Agency.id == agency_id).first()
+    if row is None:
+        raise NotFound("No agency with that number exists")
+    name, contact_email = (name or "").strip(), (contact_email or "").strip()
+    errors = _name_and_email_errors(name, contact_email)
+    if errors:
+        raise ValidationFailed("There is a problem with the agency", errors=errors)
+    changes = {k: {"from": row[k], "to": v} for k, v in (("name", name), ("contact_email", contact_email))
+               if row[k] != v}
+    if not changes:
+        return
+    async with transaction():
+        await Agency.update({Agency.name: name, Agency.contact_email: contact_email}).where(Agency.id == agency_id)
+        await audit.record("admin.agency_update", actor, object_type="agency", object_id=agency_id, detail=changes)
+
+
+async def set_agency_active(actor: Actor, agency_id: int, active: bool) -> None:
+    """Deactivate an agency (its users can no longer sign in and are signed out now) or reactivate it.
+    Its cases and records stay as they are."""
+    from core.auth.tables import Session
+
+    _require_system_admin(actor)
+    row = await Agency.select(Agency.id, Agency.active).where(Agency.id == agency_id).first()
+    if row is None:
+        raise NotFound("No agency with that number exists")
+    if agency_id == actor.agency_id and not active:
+        raise ValidationFailed("You cannot deactivate your own agency", errors=[{
+            "field": "/active", "message": "You cannot deactivate your own agency: ask another system admin"}])
+    if bool(row["active"]) == active:
+        return
+    async with transaction():
+        await Agency.update({Agency.active: active}).where(Agency.id == agency_id)
+        if not active:
+            user_ids = [u["id"] for u in await User.select(User.id).where(User.agency == agency_id)]
+            if user_ids:
+                await Session.delete().where(Session.user.is_in(user_ids))
+        await audit.record("admin.agency_activate" if active else "admin.agency_deactivate", actor,
+                           object_type="agency", object_id=agency_id)
 
 
 async def create_user(actor: Actor | None, *, email: str, name: str, agency_id: int, roles: list[str],
@@ -121,7 +218,8 @@ async def set_user_roles(actor: Actor, user_id: int, roles: list[str]) -> None:
 
 
 async def agency_users(agency_id: int) -> list[dict[str, Any]]:
-    return await User.select(User.id, User.email, User.name, User.roles, User.active, User.last_sign_in).where(
+    return await User.select(User.id, User.email, User.name, User.roles, User.active, User.last_sign_in,
+                             User.mfa_enabled).where(
         User.agency == agency_id).order_by(User.name).output(load_json=True)
 
 

@@ -17,6 +17,8 @@ from core.errors import ServiceError
 
 IDLE_MINUTES = 30
 ABSOLUTE_HOURS = 12
+#: how long a session that has had the password but not yet the two-step code may wait for it
+MFA_STEP_MINUTES = 10
 
 
 class SignInFailed(ServiceError):
@@ -55,7 +57,8 @@ async def _locked_for(key: str) -> int:
     return max(0, int((row["locked_until"] - clock.now()).total_seconds()) + 1) if row["locked_until"] > clock.now() else 0
 
 
-async def _record_failure(key: str, email_hash: str) -> None:
+async def _record_failure(key: str, email_hash: str, *, action: str = "auth.sign_in_failed",
+                          actor: Actor | None = None) -> None:
     now = clock.now()
     async with transaction():
         row = await SignInThrottle.select().where(SignInThrottle.key == key).first()
@@ -68,8 +71,8 @@ async def _record_failure(key: str, email_hash: str) -> None:
                                                        locked_until=values[SignInThrottle.locked_until]))
         else:
             await SignInThrottle.update(values).where(SignInThrottle.key == key)
-        await audit.record("auth.sign_in_failed", None, detail={"email_hash": email_hash, "failures": failures,
-                                                                "locked_seconds": wait})
+        await audit.record(action, actor, detail={"email_hash": email_hash, "failures": failures,
+                                                  "locked_seconds": wait})
 
 
 def _wait_words(seconds: int) -> str:
@@ -77,40 +80,105 @@ def _wait_words(seconds: int) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-async def sign_in(email: str, password: str, *, browser: bool = True) -> tuple[str, Actor]:
+def _throttle_key(email: str) -> str:
+    return _hash("sign-in:" + (email or "").strip().lower())
+
+
+def _locked_message(wait: int) -> str:
+    return f"Too many attempts to sign in with this email address. Try again in {_wait_words(wait)}."
+
+
+async def check_not_locked(email: str) -> None:
+    """Refuse (and audit) any sign-in step for an address that is locked out."""
+    email = (email or "").strip().lower()
+    wait = await _locked_for(_throttle_key(email))
+    if wait:
+        async with transaction():
+            await audit.record("auth.sign_in_locked", None, detail={"email_hash": _hash(email)[:16]})
+        raise SignInLocked(_locked_message(wait))
+
+
+async def forget_failures(email: str) -> None:
+    """A complete sign-in clears the address's failures; call inside the sign-in's transaction."""
+    await SignInThrottle.delete().where(SignInThrottle.key == _throttle_key(email))
+
+
+async def count_mfa_failure(actor: Actor) -> None:
+    """A wrong two-step code counts toward the same lockout as a wrong password, so codes cannot be guessed."""
+    email = actor.email.strip().lower()
+    key = _throttle_key(email)
+    await _record_failure(key, _hash(email)[:16], action="sign_in.mfa_failed", actor=actor)
+    wait = await _locked_for(key)
+    if wait:
+        raise SignInLocked(_locked_message(wait))
+
+
+class MfaCodeNeeded(SignInFailed):
+    """An API sign-in for a user with two-step verification sent no code."""
+
+    status = 422
+
+
+class MfaSetUpFirst(SignInFailed):
+    """An API sign-in for a user whose role needs two-step verification they have not set up."""
+
+    status = 403
+
+
+async def sign_in(email: str, password: str, *, browser: bool = True, totp: str | None = None) -> tuple[str, Actor]:
     """Check the password; return a new session token and the actor. One message for every failure.
 
     Failures are counted per email address (hashed), known or not, so a lockout says nothing about
     which accounts exist; a locked address is refused before its password is checked.
+
+    A browser session of a user with two-step verification starts with ``pending="mfa"`` (the code page
+    is all that works); one whose role requires it but who has not set it up starts with
+    ``pending="mfa_setup"``. An API client sends the code as ``totp`` with the password.
     """
+    from core.auth import mfa
+
     email = (email or "").strip().lower()
-    key = _hash("sign-in:" + email)
-    wait = await _locked_for(key)
-    if wait:
-        async with transaction():
-            await audit.record("auth.sign_in_locked", None, detail={"email_hash": _hash(email)[:16]})
-        raise SignInLocked(f"Too many attempts to sign in with this email address. Try again in {_wait_words(wait)}.")
-    row = await User.select(User.id, User.password_hash, User.active).where(User.email == email).first()
+    key = _throttle_key(email)
+    await check_not_locked(email)
+    row = await User.select(User.id, User.password_hash, User.active, User.mfa_enabled, User.totp_secret,
+                            User.totp_last_step, User.roles, User.agency,
+                            User.agency.active.as_alias("agency_active")).where(User.email == email).first()
     ok = verify_password(row["password_hash"] if row else "", password or "")
-    if not row or not ok or not row["active"]:
+    # a user of a deactivated agency gets the same answer as any other failure
+    if not row or not ok or not row["active"] or not row["agency_active"]:
         await _record_failure(key, _hash(email)[:16])
         wait = await _locked_for(key)
         if wait:
-            raise SignInLocked(f"Too many attempts to sign in with this email address. Try again in {_wait_words(wait)}.")
+            raise SignInLocked(_locked_message(wait))
         raise SignInFailed("Enter a correct email address and password")
+    step = None
+    if not browser and row["mfa_enabled"]:
+        if not (totp or "").strip():
+            raise MfaCodeNeeded("This account uses two-step verification: send the current code as totp",
+                                errors=[{"field": "/totp", "message": mfa.ENTER_CODE}])
+        step = mfa.matching_step(row["totp_secret"], str(totp), row["totp_last_step"])
+        if step is None or not await mfa.claim_step(row["id"], step):
+            await count_mfa_failure(await actor_for(row["id"]))
+            raise SignInFailed(mfa.WRONG_CODE)
+    must_set_up = not row["mfa_enabled"] and await mfa.must_use_mfa(row["roles"], row["agency"])
+    if must_set_up and not browser:
+        raise MfaSetUpFirst("Your role must use two-step verification: sign in on a web page to set it up first")
     token = secrets.token_urlsafe(32)
     now = clock.now()
     async with transaction():
-        await SignInThrottle.delete().where(SignInThrottle.key == key)
         from core.sharing.tables import Mou
 
-        # a person signing in on a page accepts the current memorandum of understanding before anything else
-        pending = "mou" if browser and await Mou.exists() else ""
+        if row["mfa_enabled"] and browser:
+            pending = "mfa"  # the failures are forgotten once the code is right, not before
+        else:
+            await SignInThrottle.delete().where(SignInThrottle.key == key)
+            # a person signing in on a page accepts the current memorandum of understanding before anything else
+            pending = "mfa_setup" if must_set_up else "mou" if browser and await Mou.exists() else ""
         await Session.insert(Session(token_hash=_hash(token), csrf_token=secrets.token_urlsafe(32), user=row["id"],
                                      created_at=now, last_seen=now, pending=pending))
         await User.update({User.last_sign_in: now}).where(User.id == row["id"])
         actor = await actor_for(row["id"])
-        await audit.record("auth.sign_in", actor)
+        await audit.record("auth.sign_in", actor, detail={"next_step": pending} if pending.startswith("mfa") else None)
     return token, actor
 
 
@@ -144,7 +212,7 @@ async def session_for_token(token: str | None) -> tuple[Actor, str, str] | None:
     # written out rather than built by the ORM (its join building cost more than the query)
     rows = await Session.raw(
         'SELECT s.id, s.created_at, s.last_seen, s.csrf_token, s.pending, s."user", u.email, u.name, u.roles, u.active, '
-        'u.agency AS agency_id, a.name AS agency_name, a.agency_type FROM cf_session s '
+        'u.agency AS agency_id, a.name AS agency_name, a.agency_type, a.active AS agency_active FROM cf_session s '
         'JOIN cf_user u ON u.id = s."user" JOIN cf_agency a ON a.id = u.agency WHERE s.token_hash = {}',
         _hash(token))
     row = rows[0] if rows else None
@@ -153,7 +221,10 @@ async def session_for_token(token: str | None) -> tuple[Actor, str, str] | None:
     now = clock.now()
     idle = (now - row["last_seen"]).total_seconds() > IDLE_MINUTES * 60
     old = (now - row["created_at"]).total_seconds() > ABSOLUTE_HOURS * 3600
-    if idle or old or not row["active"]:
+    if row["pending"] == "mfa":
+        # the password alone opens the code page for a few minutes only
+        old = old or (now - row["created_at"]).total_seconds() > MFA_STEP_MINUTES * 60
+    if idle or old or not row["active"] or not row["agency_active"]:
         await Session.delete().where(Session.id == row["id"])
         return None
     if (now - row["last_seen"]).total_seconds() > 60:

@@ -44,7 +44,10 @@ class SignInPages(Controller):
         sign_ins = await AuditEvent.select(AuditEvent.at).where(
             (AuditEvent.actor_id == actor.id) & (AuditEvent.action == "auth.sign_in")).order_by(
             AuditEvent.id, ascending=False).limit(10)
+        from core.auth.mfa import mfa_state
+
         return await page(request, "auth/account.html", sign_ins=sign_ins, personal=False,
+                          mfa_enabled=(await mfa_state(actor.id))["enabled"],
                           ended=request.query_params.get("ended") == "yes")
 
     @post("/account/sign-out-everywhere")
@@ -54,7 +57,7 @@ class SignInPages(Controller):
         response.delete_cookie(request.app.state.settings.session_cookie, path="/")
         return response
 
-    @post("/sign-out", opt={"before_mou": True})
+    @post("/sign-out", opt={"before_mou": True, "before_mfa": True, "during_mfa_setup": True})
     async def sign_out(self, request: Request) -> Redirect:
         await auth.sign_out(session_token(request), current_actor(request))
         response = Redirect(path="/sign-in", status_code=303, headers=NO_STORE)

@@ -17,6 +17,10 @@ from core.tasks import service as tasks
 from core.web.auth import current_actor, session_token
 
 
+#: the database's integers are 64-bit: a larger offset cannot be sent to it, and no list is this long
+MAX_OFFSET = 1_000_000_000
+
+
 def _ctx(request: Request) -> Context:
     return request.app.state.ctx
 
@@ -43,8 +47,10 @@ class SessionAPI(Controller):
     @post("/", opt={"public": True}, status_code=201, summary="Sign in and get a session token")
     async def sign_in(self, request: Request, data: dict[str, Any]) -> Response:
         body = _body(data)
+        totp = body.get("totp")
+        # a user with two-step verification sends the current code from their app as "totp"
         token, actor = await auth.sign_in(str(body.get("email", "")), str(body.get("password", "")),
-                                          browser=False)
+                                          browser=False, totp=None if totp is None else str(totp))
         # API clients send the token as a bearer header; no cookie, so no cross-site requests
         return Response({"token": token, "user": actor.as_dict()}, status_code=201)
 
@@ -101,7 +107,7 @@ class CasesAPI(Controller):
     async def list_cases(self, request: Request, area: str | None = None,
                          case_state: str | None = Parameter(query="state", default=None),
                          limit: int = Parameter(default=50, ge=1, le=200),
-                         offset: int = Parameter(default=0, ge=0)) -> dict[str, Any]:
+                         offset: int = Parameter(default=0, ge=0, le=MAX_OFFSET)) -> dict[str, Any]:
         items, total = await cases.list_cases(_ctx(request), current_actor(request), area=area, state=case_state,
                                               limit=limit, offset=offset)
         return {"items": items, "total": total, "limit": limit, "offset": offset}

@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Litestar, Request, Response, get
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import ResponseHeader
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
@@ -19,7 +19,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from core import __version__
-from core.agencies.web import AdminPages
+from core.agencies.web import AdminPages, AgencyAdminPages
+from core.auth.mfa_web import MfaSettingsPages, MfaSignInPage, SecurityPages
 from core.auth.web import SignInPages
 from core.cases.web import AreaPages, CasePages, TaskPages
 from core.context import Context, build_context
@@ -37,7 +38,7 @@ from core.panels.web import MeetingPages, PanelPages
 from core.settings import Settings
 from core.web import problems
 from core.web.api import API_CONTROLLERS
-from core.web.auth import MouNotAccepted, is_api, require_user
+from core.web.auth import SignInStepPending, is_api, require_user
 from core.web.home import HomePage
 from core.web.pages import html_error, sign_in_redirect
 from core.web.templating import build_environment
@@ -45,7 +46,7 @@ from core.web.templating import build_environment
 log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
-HTML_CONTROLLERS = [SignInPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages]
+HTML_CONTROLLERS = [SignInPages, MfaSignInPage, SecurityPages, MfaSettingsPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages]
 #: script-src also names a fresh nonce per response (CspNonceMiddleware); there is no inline script at all
 CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
@@ -137,10 +138,10 @@ def _error_handler(request: Request, exc: Exception) -> Response:
             return problems.http_error_handler(request, exc)
         if isinstance(exc, NotAuthorizedException):
             return sign_in_redirect(request)
-        if isinstance(exc, MouNotAccepted):
+        if isinstance(exc, SignInStepPending):
             from urllib.parse import quote
 
-            target = "/mou" + ("?next=" + quote(request.url.path) if request.method == "GET" else "")
+            target = exc.page + ("?next=" + quote(request.url.path) if request.method == "GET" else "")
             if request.headers.get("hx-request") == "true":
                 return Response(content="", status_code=403, headers={"HX-Redirect": target})
             return Redirect(path=target, status_code=303)
@@ -158,6 +159,20 @@ def _error_handler(request: Request, exc: Exception) -> Response:
         return problems.problem(500, "Something went wrong. Try again later.")
     return html_error(request, 500, "Sorry, there is a problem with the service",
                       "Try again later. Nothing you entered has been saved if you did not see a confirmation.")
+
+
+
+
+#: row ids are 64-bit signed integers in SQLite and PostgreSQL alike
+MAX_ROW_ID = 2**63 - 1
+
+
+async def refuse_impossible_ids(request: Request) -> None:
+    """An id in the address beyond what the database can hold names nothing: the same 404 as any unknown id,
+    instead of an overflow from the database driver."""
+    for value in request.path_params.values():
+        if isinstance(value, int) and not -MAX_ROW_ID <= value <= MAX_ROW_ID:
+            raise NotFoundException()
 
 
 def create_app(settings: Settings | None = None, ctx: Context | None = None, engine=None) -> Litestar:
@@ -193,6 +208,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
     app = Litestar(
         route_handlers=handlers,
         guards=[require_user],
+        before_request=refuse_impossible_ids,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         exception_handlers={Exception: _error_handler},

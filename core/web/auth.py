@@ -45,6 +45,13 @@ async def require_user(connection: ASGIConnection, handler: BaseRouteHandler) ->
     actor, token, pending = found
     connection.state.actor = actor
     connection.state.csrf_token = token
+    connection.state.pending = pending
+    if pending == "mfa" and not handler.opt.get("before_mfa"):
+        # only the password so far: nothing works but the code page and sign-out until the code is right
+        raise MfaCodeNeeded()
+    if pending == "mfa_setup" and not handler.opt.get("during_mfa_setup"):
+        # the user's role must use two-step verification: set it up before anything else
+        raise MfaSetupNeeded()
     if pending == "mou" and not handler.opt.get("before_mou"):
         # nothing works until the memorandum of understanding is accepted (sign-out and the MoU page do)
         raise MouNotAccepted()
@@ -53,9 +60,31 @@ async def require_user(connection: ASGIConnection, handler: BaseRouteHandler) ->
             raise PermissionDeniedException(CSRF_FAILED)
 
 
-class MouNotAccepted(PermissionDeniedException):
+class SignInStepPending(PermissionDeniedException):
+    """A session that has a step of signing in still to do; pages send the browser to ``page``."""
+
+    page = "/"
+
+
+class MouNotAccepted(SignInStepPending):
+    page = "/mou"
+
     def __init__(self) -> None:
         super().__init__("Accept the memorandum of understanding to continue")
+
+
+class MfaCodeNeeded(SignInStepPending):
+    page = "/sign-in/mfa"
+
+    def __init__(self) -> None:
+        super().__init__("Enter the code from your authenticator app to continue")
+
+
+class MfaSetupNeeded(SignInStepPending):
+    page = "/account/security/setup"
+
+    def __init__(self) -> None:
+        super().__init__("Set up two-step verification to continue")
 
 
 def current_actor(connection: ASGIConnection) -> Actor:

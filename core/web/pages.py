@@ -32,13 +32,20 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
         links.append({"href": "/sharing/agreements", "label": "Agreements"})
     if actor.has("system_admin"):
         links.append({"href": "/sharing/mou", "label": "MoU"})
+        links.append({"href": "/admin/agencies", "label": "Agencies"})
     if actor.has("local_admin", "system_admin"):
         links.append({"href": "/audit", "label": "Audit"})
     if actor.has("local_admin"):
         links.append({"href": "/admin", "label": "Admin"})
+    elif actor.has("system_admin"):
+        links.append({"href": "/admin/mfa", "label": "Two-step verification"})
     path = request.url.path
+    matches = [link["href"] for link in links
+               if link["href"] == path or (link["href"] != "/" and path.startswith(link["href"] + "/"))]
+    # the most specific link is the current one (/admin/agencies, not also /admin)
+    current = max(matches, key=len) if matches else None
     for link in links:
-        link["current"] = link["href"] == path or (link["href"] != "/" and path.startswith(link["href"] + "/"))
+        link["current"] = link["href"] == current
     return links
 
 
@@ -71,6 +78,10 @@ FLASHES = {
     "access-granted": "Access granted: the records are shared",
     "access-refused": "Request refused",
     "isa-ended": "Agreement ended",
+    "agency-created": "Agency set up: its local admin can now be added and its areas enabled",
+    "agency-saved": "Agency saved",
+    "agency-deactivated": "Agency deactivated: its users are signed out and cannot sign in",
+    "agency-reactivated": "Agency reactivated: its users can sign in again",
     "share-ended": "Sharing stopped",
     "referral-declined": "Referral declined: the referring agency sees your reason",
     "referral-asked": "Question sent to the referring agency",
@@ -90,6 +101,7 @@ FLASHES = {
     "meeting-closed": "Meeting closed: the minutes are on each case's timeline",
     "minute-added": "Added to the minutes",
     "referral-merged": "A referral for this person to the same place was already open: yours was added to it",
+    "mfa-reset": "Two-step verification reset: the user sets it up again if their role needs it",
 }
 
 

@@ -1,0 +1,240 @@
+"""Two-step verification with an authenticator app (TOTP): set up, check codes at sign-in, and the roles that must use it."""
+from __future__ import annotations
+
+import base64
+import hmac
+import io
+import json
+import re
+from typing import Any
+
+import pyotp
+import segno
+
+from core import clock
+from core.audit import service as audit
+from core.auth.actor import ROLES, Actor
+from core.auth.tables import Session, User
+from core.db.tx import transaction
+from core.errors import Forbidden, ValidationFailed
+
+ISSUER = "Caseframe"
+#: a code is accepted for its own 30-second step and one step either side (clocks drift)
+VALID_WINDOW = 1
+ENTER_CODE = "Enter the 6-digit code from your authenticator app"
+WRONG_CODE = "The code is not correct or has already been used. Enter the newest code from your authenticator app"
+
+
+def setting_key(agency_id: int) -> str:
+    return f"mfa_required_roles:{agency_id}"
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _code_error(message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors=[{"field": "/code", "message": message}])
+
+
+def _clean(code: str | None) -> str:
+    """Apps show codes as "123 456"; people paste them with spaces or dashes."""
+    return re.sub(r"[\s-]", "", code or "")
+
+
+def matching_step(secret: str, code: str | None, last_step: int) -> int | None:
+    """The time step ``code`` belongs to if it is right now (within the window) and newer than ``last_step``.
+
+    Remembering the step accepted last means a code seen over a shoulder or replayed cannot be used again.
+    """
+    code = _clean(code)
+    if not secret or not re.fullmatch(r"\d{6}", code):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = clock.now()
+    current = totp.timecode(now)
+    for offset in range(-VALID_WINDOW, VALID_WINDOW + 1):
+        step = current + offset
+        if step > last_step and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+async def claim_step(user_id: int, step: int) -> bool:
+    """Record ``step`` as used; False if another request used it (or a later one) first.
+
+    The condition is in the UPDATE itself, so two requests racing with the same code cannot both win.
+    """
+    claimed = await User.update({User.totp_last_step: step}).where(
+        (User.id == user_id) & (User.totp_last_step < step)).returning(User.id)
+    return bool(claimed)
+
+
+async def required_roles(agency_id: int) -> set[str]:
+    """The roles of ``agency_id`` whose users must use two-step verification (none by default)."""
+    from core.sharing.tables import Setting
+
+    row = await Setting.select(Setting.value).where(Setting.key == setting_key(agency_id)).first()
+    value = _json(row["value"]) if row else None
+    return set(value.get("roles", [])) if isinstance(value, dict) else set()
+
+
+async def must_use_mfa(user_roles: Any, agency_id: int) -> bool:
+    roles = set(_json(user_roles) or [])
+    return bool(roles & await required_roles(agency_id))
+
+
+async def set_required_roles(actor: Actor, agency_id: int, roles: list[str]) -> set[str]:
+    """Set which roles of an agency must use two-step verification: its local admin, or a system admin."""
+    from core.agencies.tables import Agency
+    from core.sharing.tables import Setting
+
+    if not (actor.has("system_admin") or (actor.has("local_admin") and actor.agency_id == agency_id)):
+        raise Forbidden("Only a local admin of the agency, or a system admin, can change who must use two-step "
+                        "verification")
+    if not await Agency.exists().where(Agency.id == agency_id):
+        raise Forbidden("There is no such agency")
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise ValidationFailed("Choose roles from the list", errors=[
+            {"field": "/roles", "message": "Choose roles from the list"}])
+    new = sorted(set(roles))
+    async with transaction():
+        row = await Setting.select().where(Setting.key == setting_key(agency_id)).first()
+        old = sorted((_json(row["value"]) or {}).get("roles", [])) if row else []
+        value = {"roles": new}
+        if row is None:
+            await Setting.insert(Setting(key=setting_key(agency_id), value=value, updated_at=clock.now()))
+        else:
+            await Setting.update({Setting.value: value, Setting.updated_at: clock.now()}).where(
+                Setting.key == setting_key(agency_id))
+        await audit.record("settings.mfa_required_roles", actor, object_type="agency", object_id=agency_id,
+                           detail={"old": old, "new": new})
+    return set(new)
+
+
+async def mfa_state(user_id: int) -> dict[str, Any]:
+    row = await User.select(User.mfa_enabled, User.totp_secret).where(User.id == user_id).first()
+    return {"enabled": bool(row and row["mfa_enabled"]), "pending_secret": bool(row and row["totp_secret"])}
+
+
+async def begin_setup(actor: Actor) -> str:
+    """A new secret for the user to add to their app; not in force until they confirm it with a code.
+
+    The secret stays on the server (the page shows it once, with its QR code); an unconfirmed secret is kept
+    so reloading the page does not invalidate what the user has just scanned.
+    """
+    async with transaction():
+        row = await User.select(User.mfa_enabled, User.totp_secret).where(User.id == actor.id).first()
+        if row["mfa_enabled"]:
+            raise ValidationFailed("Two-step verification is already on", errors=[
+                {"field": "/code", "message": "Two-step verification is already on"}])
+        if row["totp_secret"]:
+            return row["totp_secret"]
+        secret = pyotp.random_base32()
+        await User.update({User.totp_secret: secret, User.totp_last_step: 0}).where(User.id == actor.id)
+        await audit.record("mfa.setup_started", actor, object_type="user", object_id=actor.id)
+    return secret
+
+
+def provisioning(actor: Actor, secret: str) -> dict[str, str]:
+    """What the set-up page shows: the QR code as an inline SVG data URI, and the key grouped for typing."""
+    uri = pyotp.TOTP(secret).provisioning_uri(name=actor.email, issuer_name=ISSUER)
+    buffer = io.BytesIO()
+    segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=2, dark="#0b0c0c", light="#ffffff",
+                                     xmldecl=False)
+    qr = "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return {"qr": qr, "key": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))}
+
+
+async def _after_mfa(session_id: int | None) -> None:
+    """The session moves on: to the memorandum of understanding if one is published, else it is done."""
+    from core.sharing.tables import Mou
+
+    if session_id is not None:
+        pending = "mou" if await Mou.exists() else ""
+        await Session.update({Session.pending: pending}).where(
+            (Session.id == session_id) & (Session.pending.is_in(["mfa", "mfa_setup"])))
+
+
+async def confirm_setup(actor: Actor, code: str, session_id: int | None = None) -> None:
+    """Turn two-step verification on once the user proves their app makes the right codes."""
+    if not re.fullmatch(r"\d{6}", _clean(code)):
+        raise _code_error(ENTER_CODE)
+    async with transaction():
+        row = await User.select(User.mfa_enabled, User.totp_secret, User.totp_last_step).where(
+            User.id == actor.id).first()
+        if row["mfa_enabled"]:
+            raise _code_error("Two-step verification is already on")
+        step = matching_step(row["totp_secret"], code, row["totp_last_step"])
+        if step is None or not await claim_step(actor.id, step):
+            raise _code_error(WRONG_CODE)
+        await User.update({User.mfa_enabled: True}).where(User.id == actor.id)
+        await _after_mfa(session_id)
+        await audit.record("mfa.enable", actor, object_type="user", object_id=actor.id)
+
+
+async def disable(actor: Actor, code: str) -> None:
+    """Turn two-step verification off: needs a current code, and is refused when the user's role requires it."""
+    row = await User.select(User.roles, User.agency).where(User.id == actor.id).first()
+    if await must_use_mfa(row["roles"], row["agency"]):
+        raise Forbidden("Your agency requires two-step verification for your role, so you cannot turn it off")
+    from core.auth import service as auth
+
+    await auth.check_not_locked(actor.email)
+    if not re.fullmatch(r"\d{6}", _clean(code)):
+        raise _code_error(ENTER_CODE)
+    wrong = False
+    async with transaction():
+        row = await User.select(User.mfa_enabled, User.totp_secret, User.totp_last_step).where(
+            User.id == actor.id).first()
+        if not row["mfa_enabled"]:
+            raise _code_error("Two-step verification is not on")
+        wrong = matching_step(row["totp_secret"], code, row["totp_last_step"]) is None
+        if not wrong:
+            await User.update({User.mfa_enabled: False, User.totp_secret: "", User.totp_last_step: 0}).where(
+                User.id == actor.id)
+            await audit.record("mfa.disable", actor, object_type="user", object_id=actor.id)
+    if wrong:
+        # a stolen session must not be able to guess its way to turning the second step off
+        await auth.count_mfa_failure(actor)
+        raise _code_error(WRONG_CODE)
+
+
+async def verify_sign_in(actor: Actor, session_id: int, code: str) -> None:
+    """The second step of signing in. Wrong codes count toward the address's lockout, like wrong passwords."""
+    from core.auth import service as auth
+
+    await auth.check_not_locked(actor.email)
+    if not _clean(code):
+        raise _code_error(ENTER_CODE)
+    async with transaction():
+        row = await User.select(User.totp_secret, User.totp_last_step, User.mfa_enabled).where(
+            User.id == actor.id).first()
+        step = matching_step(row["totp_secret"], code, row["totp_last_step"]) if row["mfa_enabled"] else None
+        if step is not None and await claim_step(actor.id, step):
+            await _after_mfa(session_id)
+            await auth.forget_failures(actor.email)
+            await audit.record("sign_in.mfa_passed", actor, object_type="user", object_id=actor.id)
+            return
+    await auth.count_mfa_failure(actor)
+    raise _code_error(WRONG_CODE)
+
+
+async def reset_for_user(actor: Actor, user_id: int) -> None:
+    """A local admin turns off a user's two-step verification (a lost phone); the user's sessions end.
+
+    If their role requires it they set it up again at their next sign-in.
+    """
+    from core.errors import NotFound
+
+    row = await User.select(User.agency).where(User.id == user_id).first()
+    if row is None or not actor.has("local_admin") or row["agency"] != actor.agency_id:
+        raise NotFound("No user with that number exists")
+    if user_id == actor.id:
+        raise Forbidden("Ask another local admin to reset your two-step verification")
+    async with transaction():
+        await User.update({User.mfa_enabled: False, User.totp_secret: "", User.totp_last_step: 0}).where(
+            User.id == user_id)
+        await Session.delete().where(Session.user == user_id)
+        await audit.record("mfa.reset", actor, object_type="user", object_id=user_id)

@@ -1,0 +1,170 @@
+"""Pages for two-step verification: the code at sign-in, setting it up and off, and the roles that must use it."""
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+from litestar.response import Redirect, Template
+
+from core.agencies.tables import Agency
+from core.auth import mfa
+from core.auth import service as auth
+from core.auth.actor import ROLES
+from core.errors import Forbidden, ValidationFailed
+from core.web.auth import current_actor, session_token
+from core.web.pages import form_data, page, safe_next, see_other
+
+
+def _pending(request: Request) -> str:
+    return getattr(request.state, "pending", "")
+
+
+class MfaSignInPage(Controller):
+    """The second step of signing in: only this page and sign-out work until the code is right."""
+
+    path = "/sign-in/mfa"
+    include_in_schema = False
+
+    @get("/", opt={"before_mfa": True})
+    async def form(self, request: Request) -> Template | Redirect:
+        if _pending(request) != "mfa":
+            return see_other(safe_next(request.query_params.get("next")))
+        return await self._page(request, "", safe_next(request.query_params.get("next")))
+
+    async def _page(self, request: Request, error: str, next_url: str, status_code: int = 200) -> Template:
+        return await page(request, "auth/mfa_code.html", error=error, next=next_url, personal=False, nav=[],
+                          error_title=bool(error), status_code=status_code)
+
+    @post("/", opt={"before_mfa": True})
+    async def check(self, request: Request) -> Template | Redirect:
+        data = await form_data(request)
+        next_url = safe_next(str(data.get("next", "")))
+        if _pending(request) != "mfa":
+            return see_other(next_url)
+        try:
+            await mfa.verify_sign_in(current_actor(request), await auth.session_id_for_token(session_token(request)),
+                                     str(data.get("code", "")))
+        except auth.SignInLocked as exc:
+            return await self._page(request, exc.message, next_url, status_code=429)
+        except ValidationFailed as exc:
+            return await self._page(request, exc.errors[0]["message"], next_url, status_code=400)
+        return see_other(next_url)
+
+
+class SecurityPages(Controller):
+    """The user's own two-step verification: set it up (QR code and key), or turn it off."""
+
+    path = "/account/security"
+    include_in_schema = False
+
+    @get("/")
+    async def show(self, request: Request) -> Template:
+        actor = current_actor(request)
+        state = await mfa.mfa_state(actor.id)
+        required = bool(actor.roles & await mfa.required_roles(actor.agency_id))
+        return await page(request, "auth/security.html", enabled=state["enabled"], required=required,
+                          personal=False, error="", error_title=False,
+                          changed=request.query_params.get("changed", ""))
+
+    @get("/setup", opt={"during_mfa_setup": True})
+    async def setup_form(self, request: Request) -> Template | Redirect:
+        actor = current_actor(request)
+        if (await mfa.mfa_state(actor.id))["enabled"]:
+            return see_other("/account/security")
+        return await self._setup_page(request, "", safe_next(request.query_params.get("next")))
+
+    async def _setup_page(self, request: Request, error: str, next_url: str, status_code: int = 200) -> Template:
+        actor = current_actor(request)
+        secret = await mfa.begin_setup(actor)
+        forced = _pending(request) == "mfa_setup"
+        return await page(request, "auth/mfa_setup.html", error=error, next=next_url, forced=forced,
+                          personal=False, error_title=bool(error), status_code=status_code,
+                          **({"nav": []} if forced else {}), **mfa.provisioning(actor, secret))
+
+    @post("/setup", opt={"during_mfa_setup": True})
+    async def confirm(self, request: Request) -> Template | Redirect:
+        data = await form_data(request)
+        next_url = safe_next(str(data.get("next", "")))
+        forced = _pending(request) == "mfa_setup"
+        try:
+            await mfa.confirm_setup(current_actor(request), str(data.get("code", "")),
+                                    await auth.session_id_for_token(session_token(request)) if forced else None)
+        except ValidationFailed as exc:
+            if exc.message == "Two-step verification is already on":
+                return see_other("/account/security")
+            return await self._setup_page(request, exc.errors[0]["message"], next_url, status_code=400)
+        return see_other(next_url if forced else "/account/security?changed=on")
+
+    @post("/disable")
+    async def disable(self, request: Request) -> Template | Redirect:
+        actor = current_actor(request)
+        data = await form_data(request)
+        try:
+            await mfa.disable(actor, str(data.get("code", "")))
+        except (ValidationFailed, Forbidden, auth.SignInLocked) as exc:
+            state = await mfa.mfa_state(actor.id)
+            required = bool(actor.roles & await mfa.required_roles(actor.agency_id))
+            return await page(request, "auth/security.html", enabled=state["enabled"], required=required,
+                              personal=False, error=exc.errors[0]["message"] if exc.errors else exc.message,
+                              error_title=True, changed="", status_code=400 if exc.status == 422 else exc.status)
+        return see_other("/account/security?changed=off")
+
+
+def admins_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    if not current_actor(connection).has("local_admin", "system_admin"):
+        raise PermissionDeniedException("Only a local admin or a system admin can change who must use two-step "
+                                        "verification")
+
+
+class MfaSettingsPages(Controller):
+    """Which roles of an agency must use two-step verification: a local admin for their own agency, a
+    system admin for any."""
+
+    path = "/admin/mfa"
+    include_in_schema = False
+    guards = [admins_only]
+
+    async def _agencies(self, request: Request) -> list[dict]:
+        actor = current_actor(request)
+        query = Agency.select(Agency.id, Agency.name).order_by(Agency.name)
+        if not actor.has("system_admin"):
+            query = query.where(Agency.id == actor.agency_id)
+        return await query
+
+    def _agency_id(self, request: Request, raw: str | None) -> int:
+        actor = current_actor(request)
+        try:
+            return int(raw) if raw else actor.agency_id
+        except ValueError:
+            return actor.agency_id
+
+    async def _page(self, request: Request, agency_id: int, error: str = "", status_code: int = 200,
+                    saved: bool = False) -> Template:
+        actor = current_actor(request)
+        if agency_id != actor.agency_id and not actor.has("system_admin"):
+            raise Forbidden("You can only change two-step verification rules for your own agency")
+        agencies = await self._agencies(request)
+        agency = next((a for a in agencies if a["id"] == agency_id), None)
+        if agency is None:
+            raise Forbidden("There is no such agency")
+        return await page(request, "admin/mfa.html", agencies=agencies, agency=agency, roles=ROLES,
+                          required=await mfa.required_roles(agency_id), error=error, error_title=bool(error),
+                          personal=False, saved=saved, status_code=status_code, tab="mfa")
+
+    @get("/")
+    async def show(self, request: Request) -> Template:
+        return await self._page(request, self._agency_id(request, request.query_params.get("agency")),
+                                saved=request.query_params.get("saved") == "yes")
+
+    @post("/")
+    async def save(self, request: Request) -> Template | Redirect:
+        data = await form_data(request)
+        agency_id = self._agency_id(request, str(data.get("agency_id", "")))
+        roles = data.get("roles", [])
+        roles = roles if isinstance(roles, list) else [roles] if roles else []
+        try:
+            await mfa.set_required_roles(current_actor(request), agency_id, [str(r) for r in roles])
+        except ValidationFailed as exc:
+            return await self._page(request, agency_id, exc.errors[0]["message"], status_code=400)
+        return see_other(f"/admin/mfa?agency={agency_id}&saved=yes")
