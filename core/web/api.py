@@ -9,6 +9,7 @@ from litestar.params import Parameter
 from core.auth import service as auth
 from core.cases import service as cases
 from core.context import Context
+from core.db import MAX_ID
 from core.errors import ValidationFailed
 from core.persons import service as persons
 from core.referrals import service as referrals
@@ -17,7 +18,7 @@ from core.tasks import service as tasks
 from core.web.auth import current_actor, session_token
 
 
-#: the database's integers are 64-bit: a larger offset cannot be sent to it, and no list is this long
+#: no list is this long, and a larger offset could not be sent to the database
 MAX_OFFSET = 1_000_000_000
 
 
@@ -37,6 +38,9 @@ def _int(value: Any, field: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationFailed(f"{field} must be a whole number",
                                errors=[{"field": f"/{field}", "message": f"{field.replace('_', ' ').capitalize()} must be a whole number"}])
+    if not -MAX_ID <= value <= MAX_ID:
+        raise ValidationFailed(f"{field} is too large",
+                               errors=[{"field": f"/{field}", "message": f"{field.replace('_', ' ').capitalize()} is too large"}])
     return value
 
 

@@ -24,6 +24,7 @@ from core.auth.mfa_web import MfaSettingsPages, MfaSignInPage, SecurityPages
 from core.auth.web import SignInPages
 from core.cases.web import AreaPages, CasePages, TaskPages
 from core.context import Context, build_context
+from core.db import MAX_ID
 from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 from core.errors import ServiceError
 from core.persons.web import PersonPages
@@ -154,6 +155,10 @@ def _error_handler(request: Request, exc: Exception) -> Response:
             return html_error(request, 405, "Page not found", "This address does not accept that request.")
         if status < 500:
             return html_error(request, status, "There is a problem", "The request could not be understood.")
+    if number_out_of_range(exc):
+        if is_api(request):
+            return problems.problem(400, "A number in the request is too large.")
+        return html_error(request, 400, "There is a problem", "A number in the request is too large. Nothing has been saved.")
     problems.internal_error_handler(request, exc)
     if is_api(request):
         return problems.problem(500, "Something went wrong. Try again later.")
@@ -163,15 +168,19 @@ def _error_handler(request: Request, exc: Exception) -> Response:
 
 
 
-#: row ids are 64-bit signed integers in SQLite and PostgreSQL alike
-MAX_ROW_ID = 2**63 - 1
+def number_out_of_range(exc: BaseException) -> bool:
+    """A number too large for the database reached the driver (a form field or query value, not an id in the
+    address, which ``refuse_impossible_ids`` already turns away): the request, not the service, is at fault."""
+    if isinstance(exc, OverflowError):
+        return True
+    return type(exc).__name__ == "DataError" and "out of int" in str(exc)
 
 
 async def refuse_impossible_ids(request: Request) -> None:
     """An id in the address beyond what the database can hold names nothing: the same 404 as any unknown id,
     instead of an overflow from the database driver."""
     for value in request.path_params.values():
-        if isinstance(value, int) and not -MAX_ROW_ID <= value <= MAX_ROW_ID:
+        if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
             raise NotFoundException()
 
 

@@ -142,7 +142,9 @@ async def test_no_generated_request_gets_a_server_error(api, mode):
 
 
 @pytest.mark.parametrize("url", ["/api/v1/cases/3036023620049023345642417684480", "/api/v1/tasks/{big}/complete",
-                                 "/api/v1/cases?offset=33681639145811513645023100928"])
+                                 "/api/v1/cases?offset=33681639145811513645023100928",
+                                 # one past PostgreSQL's 32-bit serial ids: SQLite would take it, PostgreSQL's driver not
+                                 "/api/v1/cases/2147483648", "/api/v1/referrals/2147483648"])
 async def test_numbers_too_big_for_the_database_are_refused_not_crashed(api, url):
     """Found by the fuzzing: ids and offsets beyond 64 bits reached the database driver and gave a 500."""
     client, _, _ = api
@@ -150,3 +152,16 @@ async def test_numbers_too_big_for_the_database_are_refused_not_crashed(api, url
     response = await client.request(method, url.replace("{big}", str(2**80)))
     assert response.status_code in (400, 404), response.text
 
+
+@pytest.mark.parametrize("field", ["person_id", "version"])
+async def test_ids_in_a_body_beyond_32_bits_are_a_clear_422(api, field):
+    """An id or version the database cannot hold is refused with the field named, on SQLite and PostgreSQL alike."""
+    client, _, ids = api
+    if field == "person_id":  # the caseworker's own case: the body is read before anything is looked up
+        url = f"/api/v1/cases/{ids['case_id']}/referrals"
+        body = {"target_kind": "agency_type", "target": "police", "reason": "x", "person_id": 2**31}
+    else:
+        url, body = "/api/v1/referrals/1/decisions", {"action": "link", "case_id": 1, "version": 2**31}
+    response = await client.post(url, json=body)
+    assert response.status_code == 422, response.text
+    assert "too large" in response.text
