@@ -1,6 +1,7 @@
 """The Litestar application factory: pages, API, static assets, errors and start-up checks in one place."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -26,7 +27,7 @@ from core.cases.web import AreaPages, CasePages, TaskPages
 from core.context import Context, build_context
 from core.db import MAX_ID
 from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
-from core.errors import ServiceError
+from core.errors import ServiceError, ValidationFailed
 from core.persons.web import PersonPages
 from core.audit.web import AuditPages
 from core.sharing.mou import MouPages
@@ -155,10 +156,11 @@ def _error_handler(request: Request, exc: Exception) -> Response:
             return html_error(request, 405, "Page not found", "This address does not accept that request.")
         if status < 500:
             return html_error(request, status, "There is a problem", "The request could not be understood.")
-    if number_out_of_range(exc):
+    unstorable = unstorable_value(exc)
+    if unstorable:
         if is_api(request):
-            return problems.problem(400, "A number in the request is too large.")
-        return html_error(request, 400, "There is a problem", "A number in the request is too large. Nothing has been saved.")
+            return problems.problem(400, unstorable)
+        return html_error(request, 400, "There is a problem", unstorable + " Nothing has been saved.")
     problems.internal_error_handler(request, exc)
     if is_api(request):
         return problems.problem(500, "Something went wrong. Try again later.")
@@ -166,22 +168,60 @@ def _error_handler(request: Request, exc: Exception) -> Response:
                       "Try again later. Nothing you entered has been saved if you did not see a confirmation.")
 
 
+def unstorable_value(exc: BaseException) -> str:
+    """What in the request the database driver could not take, in words for the person who sent it; "" when the
+    error is the service's own. The request is at fault (a number or character no column can hold, sent where
+    ``refuse_unstorable_input`` does not look), and its transaction was rolled back."""
+    name = type(exc).__name__
+    if isinstance(exc, OverflowError) or (name == "DataError" and "out of int" in str(exc)):
+        return "A number in the request is too large."
+    if name in ("CharacterNotInRepertoireError", "UntranslatableCharacterError"):
+        return "The request contains a character that cannot be stored."
+    return ""
 
 
-def number_out_of_range(exc: BaseException) -> bool:
-    """A number too large for the database reached the driver (a form field or query value, not an id in the
-    address, which ``refuse_impossible_ids`` already turns away): the request, not the service, is at fault."""
-    if isinstance(exc, OverflowError):
-        return True
-    return type(exc).__name__ == "DataError" and "out of int" in str(exc)
+NUL_REFUSED = ("The request contains a null character, which cannot be stored. "
+               "Remove it and try again: nothing has been saved.")
 
 
-async def refuse_impossible_ids(request: Request) -> None:
-    """An id in the address beyond what the database can hold names nothing: the same 404 as any unknown id,
-    instead of an overflow from the database driver."""
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+async def refuse_unstorable_input(request: Request) -> None:
+    """Turn away, before any handler runs, what no database row can hold, so SQLite and PostgreSQL answer alike:
+
+    - an id in the address beyond 32 bits names nothing: the same 404 as any unknown id;
+    - a null character anywhere in the address, query, form or JSON body (PostgreSQL text cannot store one):
+      a clear 422 and nothing saved, instead of a driver error half-way through a request.
+    """
     for value in request.path_params.values():
         if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
             raise NotFoundException()
+    scope = request.scope
+    if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+        raise ValidationFailed(NUL_REFUSED)
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    body = await request.body()  # kept by Litestar for the handler
+    if not body:
+        return
+    form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+    if b"\x00" in body or (form and b"%00" in body):
+        raise ValidationFailed(NUL_REFUSED)
+    if b"\\u0000" in body.lower():  # cheap test first; parse only when it could be an escaped null in JSON
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            return  # not JSON: the handler gives its own message
+        if _holds_nul(decoded):
+            raise ValidationFailed(NUL_REFUSED)
 
 
 def create_app(settings: Settings | None = None, ctx: Context | None = None, engine=None) -> Litestar:
@@ -217,7 +257,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
     app = Litestar(
         route_handlers=handlers,
         guards=[require_user],
-        before_request=refuse_impossible_ids,
+        before_request=refuse_unstorable_input,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         exception_handlers={Exception: _error_handler},
