@@ -34,7 +34,7 @@ from core.auth import service as auth  # noqa: E402
 from core.cases import service as cases  # noqa: E402
 from core.db.engine import bind, close, engine_from_url, migrate  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from core.testing import TEST_PASSWORD, make_agency, make_context, make_person, make_user  # noqa: E402
+from core.testing import TEST_PASSWORD, demo_answers, make_agency, make_context, make_person, make_user  # noqa: E402
 from core.web.app import create_app  # noqa: E402
 
 
@@ -131,7 +131,7 @@ async def main(requests: int, check: bool) -> int:
     bind(engine)
     ctx = make_context(builtins=True)
     area = "asb" if ctx.areas.get("asb") else next(iter(ctx.areas.areas))
-    answers = _example_answers(ctx, area, ctx.area(area).opening_form)
+    answers = demo_answers(ctx, area)
     case_id, token, email = await build_case(ctx, area, answers)
     app = create_app(Settings(local_demo=True, database_url=f"sqlite:///{db}"), ctx=ctx, engine=engine)
     cookie = {"cookie": f"caseframe_session={token}"}
@@ -156,14 +156,6 @@ async def main(requests: int, check: bool) -> int:
           f"{'PASS' if ok else 'FAIL'}")
     return 0 if ok or not check else 1
 
-
-def _example_answers(ctx, area: str, form_name: str) -> dict:
-    """A valid answer for the opening form, taken from the plugin's demo data."""
-    for contribution in ctx.pm.hook.demo_data():
-        for case in (contribution or {}).get("cases", []):
-            if case["area"] == area:
-                return case["forms"][form_name]
-    raise SystemExit(f"no demo case for area {area} to take opening answers from")
 
 
 if __name__ == "__main__":

@@ -101,14 +101,6 @@ def bare_app() -> Litestar:
 # ---------------------------------------------------------------------------------------------------
 # Data: a panel, a meeting in progress with one case on the agenda, 50 members, the chair.
 
-def _example_answers(ctx, area: str, form_name: str) -> dict:
-    """A valid answer for the opening form, taken from the plugin's demo data."""
-    for contribution in ctx.pm.hook.demo_data():
-        for case in (contribution or {}).get("cases", []):
-            if case["area"] == area:
-                return case["forms"][form_name]
-    raise SystemExit(f"no demo case for area {area} to take opening answers from")
-
 
 async def build(ctx, members: int) -> dict:
     from core import clock
@@ -117,7 +109,7 @@ async def build(ctx, members: int) -> dict:
     from core.referrals import inbox
     from core.referrals import service as referrals
     from core.sharing import service as sharing
-    from core.testing import make_agency, make_person, make_user
+    from core.testing import demo_answers, make_agency, make_person, make_user
 
     area = "asb" if ctx.areas.get("asb") else next(iter(ctx.areas.areas))
     council = await make_agency(ctx, "bench-council", name="Ashdown District Council")
@@ -136,7 +128,7 @@ async def build(ctx, members: int) -> dict:
                                     frequency="monthly")
     person = await make_person(chair, given_name="Reece", family_name="Dunmore")
     roles = list(ctx.area(area).roles)
-    case = await cases.open_case(ctx, chair, area, _example_answers(ctx, area, ctx.area(area).opening_form),
+    case = await cases.open_case(ctx, chair, area, demo_answers(ctx, area),
                                  subjects=[(person["id"], roles[0])])
     made = await referrals.raise_referral(ctx, chair, target_kind="panel", target=panel["slug"],
                                           reason="Escalating despite warnings", person_id=person["id"],

@@ -111,6 +111,17 @@ async def make_person(actor: Actor, **fields: Any) -> dict[str, Any]:
     return await persons.create_person(actor, **{**defaults, **fields})
 
 
+def demo_answers(ctx: Context, area: str, form_name: str | None = None) -> dict[str, Any]:
+    """Valid answers to one of an area's forms (its opening form by default), from the first demo case the
+    plugins contribute for that area: tests and benchmarks get realistic input without repeating it."""
+    form_name = form_name or ctx.area(area).opening_form
+    for contribution in ctx.pm.hook.demo_data():
+        for case in (contribution or {}).get("cases", []):
+            if case["area"] == area and form_name in case["forms"]:
+                return case["forms"][form_name]
+    raise LookupError(f"no demo case for area {area!r} answers its form {form_name!r}")
+
+
 async def fire(ctx: Context, actor: Actor, area: str, answers: dict[str, Any],
                subjects: list[tuple[int, str]] | None = None) -> list[dict[str, Any]]:
     """Open a case and return what the rules did: ``[{"rule", "target", "reason", "facts"}]``."""
