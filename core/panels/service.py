@@ -452,10 +452,14 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
     return await Minute.select().where(Minute.id == minute.id).first()
 
 
-async def minutes(meeting_id: int, *, after: int = 0) -> list[dict[str, Any]]:
+async def minutes(meeting_id: int, *, after: int = 0, ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """The meeting's minutes in the order written: those after ``after``, or just the entries ``ids``."""
+    where = (Minute.meeting == meeting_id) & (Minute.id > after)
+    if ids is not None:
+        where &= Minute.id.is_in(ids or [0])
     rows = await Minute.select(Minute.all_columns(), Minute.author.name.as_alias("author_name"),
                                Minute.item.title.as_alias("item_title"), Minute.item.case.as_alias("case_id")).where(
-        (Minute.meeting == meeting_id) & (Minute.id > after)).order_by(Minute.id)
+        where).order_by(Minute.id)
     if rows:
         tasks = {t["id"]: t for t in await Task.select(Task.id, Task.due_date, Task.owner_agency.name.as_alias("owner"),
                                                        Task.assignee.name.as_alias("assignee"), Task.status).where(

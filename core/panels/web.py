@@ -210,7 +210,9 @@ class MeetingPages(Controller):
     async def events(self, request: Request, meeting_id: int) -> ServerSentEvent:
         """Server-sent events: each new minute as HTML, as far as the follower may see it."""
         actor = current_actor(request)
-        await service.visible_meeting(actor, meeting_id)
+        meeting = await service.visible_meeting(actor, meeting_id)
+        # the chair and the minute-taker get a "Correct" link on entries arriving live, as on the page
+        may_correct = bool(meeting["is_chair"] or meeting["is_minute_taker"])
         header = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
         after = int(header) if header.isdigit() else 0
         engine = request.app.template_engine
@@ -224,18 +226,28 @@ class MeetingPages(Controller):
                 while True:
                     since = after
 
-                    async def news_since() -> tuple[str, list[dict[str, Any]]]:
+                    async def news_since() -> tuple[str, list[dict[str, Any]], dict[int, dict[str, Any]]]:
                         row = await Meeting.select(Meeting.status).where(Meeting.id == meeting_id).first()
-                        return (row["status"] if row else "closed"), await service.minutes(meeting_id, after=since)
+                        new = await service.minutes(meeting_id, after=since)
+                        # entries a new one corrects, read again so followers' pages mark them as corrected
+                        corrected = [m["corrects"] for m in new if m["corrects"]]
+                        old = await service.minutes(meeting_id, ids=corrected) if corrected else []
+                        return (row["status"] if row else "closed"), new, {m["id"]: m for m in old}
 
-                    current, new_minutes = await live.shared_read((meeting_id, since, live.generation(meeting_id)), news_since)
+                    current, new_minutes, corrected = await live.shared_read(
+                        (meeting_id, since, live.generation(meeting_id)), news_since)
                     if status is not None and current != status:
                         yield ServerSentEventMessage(event="status", data=service.STATUS_LABELS.get(current, ""))
                     status = current
                     for m in new_minutes:
                         after = m["id"]
+                        template = engine.get_template("meetings/_minute.html")
                         visible = await _may_see_case(actor, m["case_id"], seen_cases)
-                        html = engine.get_template("meetings/_minute.html").render(m=m, visible=visible)
+                        html = template.render(m=m, visible=visible, correctable=may_correct and not m["superseded_by"])
+                        if m["corrects"] in corrected:  # swapped in place of the entry already on the page
+                            old = corrected[m["corrects"]]
+                            html += template.render(m=old, visible=await _may_see_case(actor, old["case_id"], seen_cases),
+                                                    correctable=False, oob=True)
                         yield ServerSentEventMessage(id=str(m["id"]), event="minute", data=html.replace("\n", " "))
                     try:
                         await asyncio.wait_for(news.wait(), HEARTBEAT_SECONDS)
