@@ -143,7 +143,9 @@ def _error_handler(request: Request, exc: Exception) -> Response:
         if isinstance(exc, SignInStepPending):
             from urllib.parse import quote
 
-            target = exc.page + ("?next=" + quote(request.url.path) if request.method == "GET" else "")
+            # back to the page asked for, its query too (a search, a filter, a notice), once the step is done
+            wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target = exc.page + ("?next=" + quote(wanted, safe="/") if request.method == "GET" else "")
             if request.headers.get("hx-request") == "true":
                 return Response(content="", status_code=403, headers={"HX-Redirect": target})
             return Redirect(path=target, status_code=303)
