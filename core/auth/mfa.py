@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import io
 import json
 import re
+import secrets
 from typing import Any
 
 import pyotp
@@ -14,7 +16,7 @@ import segno
 from core import clock
 from core.audit import service as audit
 from core.auth.actor import ROLES, Actor
-from core.auth.tables import Session, User
+from core.auth.tables import RecoveryCode, Session, User
 from core.db.tx import transaction
 from core.errors import Forbidden, ValidationFailed
 
@@ -23,6 +25,12 @@ ISSUER = "Caseframe"
 VALID_WINDOW = 1
 ENTER_CODE = "Enter the 6-digit code from your authenticator app"
 WRONG_CODE = "The code is not correct or has already been used. Enter the newest code from your authenticator app"
+ENTER_RECOVERY_CODE = "Enter one of your recovery codes"
+WRONG_RECOVERY_CODE = "The recovery code is not correct or has already been used"
+#: how many one-time recovery codes a user holds; letters and digits that cannot be mistaken for one another
+RECOVERY_CODES = 10
+RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+RECOVERY_SHAPE = re.compile(r"[a-z0-9]{10}")
 
 
 def setting_key(agency_id: int) -> str:
@@ -40,6 +48,25 @@ def _code_error(message: str) -> ValidationFailed:
 def _clean(code: str | None) -> str:
     """Apps show codes as "123 456"; people paste them with spaces or dashes."""
     return re.sub(r"[\s-]", "", code or "")
+
+
+def _recovery_hash(user_id: int, code: str) -> str:
+    # random codes of about 49 bits: a fast hash is enough, salted by the user so one table cannot serve all
+    return hashlib.sha256(f"caseframe-recovery:{user_id}:{code}".encode()).hexdigest()
+
+
+def _clean_recovery(code: str | None) -> str:
+    return re.sub(r"[\s-]", "", code or "").lower()
+
+
+async def _new_recovery_codes(user_id: int) -> list[str]:
+    """Ten new codes in place of any old ones (inside the caller's transaction), shown once as ``xxxxx-xxxxx``
+    (about 49 bits each); only their hashes are kept."""
+    codes = ["".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10)) for _ in range(RECOVERY_CODES)]
+    now = clock.now()
+    await RecoveryCode.delete().where(RecoveryCode.user == user_id)
+    await RecoveryCode.insert(*[RecoveryCode(user=user_id, code_hash=_recovery_hash(user_id, c), created_at=now) for c in codes])
+    return [f"{c[:5]}-{c[5:]}" for c in codes]
 
 
 def matching_step(secret: str, code: str | None, last_step: int) -> int | None:
@@ -115,7 +142,9 @@ async def set_required_roles(actor: Actor, agency_id: int, roles: list[str]) -> 
 
 async def mfa_state(user_id: int) -> dict[str, Any]:
     row = await User.select(User.mfa_enabled, User.totp_secret).where(User.id == user_id).first()
-    return {"enabled": bool(row and row["mfa_enabled"]), "pending_secret": bool(row and row["totp_secret"])}
+    left = await RecoveryCode.count().where((RecoveryCode.user == user_id) & RecoveryCode.used_at.is_null())
+    return {"enabled": bool(row and row["mfa_enabled"]), "pending_secret": bool(row and row["totp_secret"]),
+            "recovery_codes_left": left}
 
 
 async def begin_setup(actor: Actor) -> str:
@@ -157,8 +186,11 @@ async def _after_mfa(session_id: int | None) -> None:
             (Session.id == session_id) & (Session.pending.is_in(["mfa", "mfa_setup"])))
 
 
-async def confirm_setup(actor: Actor, code: str, session_id: int | None = None) -> None:
-    """Turn two-step verification on once the user proves their app makes the right codes."""
+async def confirm_setup(actor: Actor, code: str, session_id: int | None = None) -> list[str]:
+    """Turn two-step verification on once the user proves their app makes the right codes.
+
+    Returns the user's new one-time recovery codes, to be shown once: only their hashes are kept.
+    """
     if not re.fullmatch(r"\d{6}", _clean(code)):
         raise _code_error(ENTER_CODE)
     async with transaction():
@@ -170,8 +202,45 @@ async def confirm_setup(actor: Actor, code: str, session_id: int | None = None) 
         if step is None or not await claim_step(actor.id, step):
             raise _code_error(WRONG_CODE)
         await User.update({User.mfa_enabled: True}).where(User.id == actor.id)
+        codes = await _new_recovery_codes(actor.id)
         await _after_mfa(session_id)
         await audit.record("mfa.enable", actor, object_type="user", object_id=actor.id)
+    return codes
+
+
+async def renew_recovery_codes(actor: Actor, code: str) -> list[str]:
+    """New recovery codes in place of all the old ones; needs a current code from the app, like turning it off."""
+    from core.auth import service as auth
+
+    await auth.check_not_locked(actor.email)
+    if not re.fullmatch(r"\d{6}", _clean(code)):
+        raise _code_error(ENTER_CODE)
+    async with transaction():
+        row = await User.select(User.mfa_enabled, User.totp_secret, User.totp_last_step).where(
+            User.id == actor.id).first()
+        if not row["mfa_enabled"]:
+            raise _code_error("Two-step verification is not on")
+        step = matching_step(row["totp_secret"], code, row["totp_last_step"])
+        if step is not None and await claim_step(actor.id, step):
+            codes = await _new_recovery_codes(actor.id)
+            await audit.record("mfa.recovery_codes_renewed", actor, object_type="user", object_id=actor.id)
+            return codes
+    await auth.count_mfa_failure(actor)
+    raise _code_error(WRONG_CODE)
+
+
+async def _use_recovery_code(user_id: int, code: str) -> int | None:
+    """Spend one recovery code (inside the caller's transaction): how many are left, or None if it is not one."""
+    code = _clean_recovery(code)
+    if not RECOVERY_SHAPE.fullmatch(code):
+        return None
+    # the condition is in the UPDATE itself, so two requests racing with the same code cannot both sign in
+    spent = await RecoveryCode.update({RecoveryCode.used_at: clock.now()}).where(
+        (RecoveryCode.user == user_id) & (RecoveryCode.code_hash == _recovery_hash(user_id, code))
+        & RecoveryCode.used_at.is_null()).returning(RecoveryCode.id)
+    if not spent:
+        return None
+    return await RecoveryCode.count().where((RecoveryCode.user == user_id) & RecoveryCode.used_at.is_null())
 
 
 async def disable(actor: Actor, code: str) -> None:
@@ -194,6 +263,7 @@ async def disable(actor: Actor, code: str) -> None:
         if not wrong:
             await User.update({User.mfa_enabled: False, User.totp_secret: "", User.totp_last_step: 0}).where(
                 User.id == actor.id)
+            await RecoveryCode.delete().where(RecoveryCode.user == actor.id)
             await audit.record("mfa.disable", actor, object_type="user", object_id=actor.id)
     if wrong:
         # a stolen session must not be able to guess its way to turning the second step off
@@ -201,8 +271,12 @@ async def disable(actor: Actor, code: str) -> None:
         raise _code_error(WRONG_CODE)
 
 
-async def verify_sign_in(actor: Actor, session_id: int, code: str) -> None:
-    """The second step of signing in. Wrong codes count toward the address's lockout, like wrong passwords."""
+async def verify_sign_in(actor: Actor, session_id: int, code: str) -> int | None:
+    """The second step of signing in: a code from the app, or one of the user's recovery codes.
+
+    Returns None for an app code, or how many recovery codes are left when one was spent. Wrong codes count
+    toward the address's lockout, like wrong passwords.
+    """
     from core.auth import service as auth
 
     await auth.check_not_locked(actor.email)
@@ -216,7 +290,14 @@ async def verify_sign_in(actor: Actor, session_id: int, code: str) -> None:
             await _after_mfa(session_id)
             await auth.forget_failures(actor.email)
             await audit.record("sign_in.mfa_passed", actor, object_type="user", object_id=actor.id)
-            return
+            return None
+        left = await _use_recovery_code(actor.id, code) if row["mfa_enabled"] and step is None else None
+        if left is not None:
+            await _after_mfa(session_id)
+            await auth.forget_failures(actor.email)
+            await audit.record("sign_in.mfa_recovery_code", actor, object_type="user", object_id=actor.id,
+                               detail={"codes_left": left})
+            return left
     await auth.count_mfa_failure(actor)
     raise _code_error(WRONG_CODE)
 
@@ -236,5 +317,6 @@ async def reset_for_user(actor: Actor, user_id: int) -> None:
     async with transaction():
         await User.update({User.mfa_enabled: False, User.totp_secret: "", User.totp_last_step: 0}).where(
             User.id == user_id)
+        await RecoveryCode.delete().where(RecoveryCode.user == user_id)
         await Session.delete().where(Session.user == user_id)
         await audit.record("mfa.reset", actor, object_type="user", object_id=user_id)

@@ -32,9 +32,10 @@ class MfaSignInPage(Controller):
             return see_other(safe_next(request.query_params.get("next")))
         return await self._page(request, "", safe_next(request.query_params.get("next")))
 
-    async def _page(self, request: Request, error: str, next_url: str, status_code: int = 200) -> Template:
+    async def _page(self, request: Request, error: str, next_url: str, status_code: int = 200,
+                    recovery: bool = False) -> Template:
         return await page(request, "auth/mfa_code.html", error=error, next=next_url, personal=False, nav=[],
-                          error_title=bool(error), status_code=status_code)
+                          recovery_error=error if recovery else "", error_title=bool(error), status_code=status_code)
 
     @post("/", opt={"before_mfa": True})
     async def check(self, request: Request) -> Template | Redirect:
@@ -42,13 +43,20 @@ class MfaSignInPage(Controller):
         next_url = safe_next(str(data.get("next", "")))
         if _pending(request) != "mfa":
             return see_other(next_url)
+        recovery = "recovery_code" in data  # the form under "I cannot use my authenticator app"
+        code = str(data.get("recovery_code" if recovery else "code", ""))
         try:
-            await mfa.verify_sign_in(current_actor(request), await auth.session_id_for_token(session_token(request)),
-                                     str(data.get("code", "")))
+            left = await mfa.verify_sign_in(current_actor(request),
+                                            await auth.session_id_for_token(session_token(request)), code)
         except auth.SignInLocked as exc:
-            return await self._page(request, exc.message, next_url, status_code=429)
+            return await self._page(request, exc.message, next_url, status_code=429, recovery=recovery)
         except ValidationFailed as exc:
-            return await self._page(request, exc.errors[0]["message"], next_url, status_code=400)
+            message = exc.errors[0]["message"]
+            if recovery:
+                message = (mfa.WRONG_RECOVERY_CODE if code.strip() else mfa.ENTER_RECOVERY_CODE)
+            return await self._page(request, message, next_url, status_code=400, recovery=recovery)
+        if left is not None:  # say the code is spent and how many are left
+            return see_other("/account/security?changed=recovery-used")
         return see_other(next_url)
 
 
@@ -64,7 +72,7 @@ class SecurityPages(Controller):
         state = await mfa.mfa_state(actor.id)
         required = bool(actor.roles & await mfa.required_roles(actor.agency_id))
         return await page(request, "auth/security.html", enabled=state["enabled"], required=required,
-                          personal=False, error="", error_title=False,
+                          codes_left=state["recovery_codes_left"], personal=False, error="", error_title=False,
                           changed=request.query_params.get("changed", ""))
 
     @get("/setup", opt={"during_mfa_setup": True})
@@ -88,13 +96,35 @@ class SecurityPages(Controller):
         next_url = safe_next(str(data.get("next", "")))
         forced = _pending(request) == "mfa_setup"
         try:
-            await mfa.confirm_setup(current_actor(request), str(data.get("code", "")),
-                                    await auth.session_id_for_token(session_token(request)) if forced else None)
+            codes = await mfa.confirm_setup(current_actor(request), str(data.get("code", "")),
+                                            await auth.session_id_for_token(session_token(request)) if forced else None)
         except ValidationFailed as exc:
             if exc.message == "Two-step verification is already on":
                 return see_other("/account/security")
             return await self._setup_page(request, exc.errors[0]["message"], next_url, status_code=400)
-        return see_other(next_url if forced else "/account/security?changed=on")
+        # shown once, on this response only (no-store): the codes are not kept anywhere they could be read again
+        return await page(request, "auth/recovery_codes.html", codes=codes, turned_on=True, replaced=False,
+                          continue_url=next_url if forced else "/account/security", personal=False)
+
+    @post("/recovery-codes")
+    async def renew_codes(self, request: Request) -> Template:
+        actor = current_actor(request)
+        data = await form_data(request)
+        try:
+            codes = await mfa.renew_recovery_codes(actor, str(data.get("code", "")))
+        except (ValidationFailed, auth.SignInLocked) as exc:
+            return await self._security_with_error(request, exc, "renew")
+        return await page(request, "auth/recovery_codes.html", codes=codes, turned_on=False, replaced=True,
+                          continue_url="/account/security", personal=False)
+
+    async def _security_with_error(self, request: Request, exc, form: str) -> Template:
+        actor = current_actor(request)
+        state = await mfa.mfa_state(actor.id)
+        required = bool(actor.roles & await mfa.required_roles(actor.agency_id))
+        return await page(request, "auth/security.html", enabled=state["enabled"], required=required,
+                          codes_left=state["recovery_codes_left"], personal=False,
+                          error=exc.errors[0]["message"] if exc.errors else exc.message, error_form=form,
+                          error_title=True, changed="", status_code=400 if exc.status == 422 else exc.status)
 
     @post("/disable")
     async def disable(self, request: Request) -> Template | Redirect:
@@ -103,11 +133,7 @@ class SecurityPages(Controller):
         try:
             await mfa.disable(actor, str(data.get("code", "")))
         except (ValidationFailed, Forbidden, auth.SignInLocked) as exc:
-            state = await mfa.mfa_state(actor.id)
-            required = bool(actor.roles & await mfa.required_roles(actor.agency_id))
-            return await page(request, "auth/security.html", enabled=state["enabled"], required=required,
-                              personal=False, error=exc.errors[0]["message"] if exc.errors else exc.message,
-                              error_title=True, changed="", status_code=400 if exc.status == 422 else exc.status)
+            return await self._security_with_error(request, exc, "disable")
         return see_other("/account/security?changed=off")
 
 

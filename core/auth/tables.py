@@ -21,6 +21,16 @@ class User(Table, tablename="cf_user"):
     totp_last_step = BigInt(default=0)
 
 
+class RecoveryCode(Table, tablename="cf_recovery_code"):
+    """One of a user's one-time codes for signing in without their authenticator app; only its hash is kept."""
+
+    user = ForeignKey(User, index=True)
+    code_hash = Varchar(length=64, secret=True)
+    created_at = Timestamptz()
+    #: set when the code is spent: a code signs in once
+    used_at = Timestamptz(null=True, default=None)
+
+
 class Session(Table, tablename="cf_session"):
     """A signed-in browser or API client; only a hash of the token is stored."""
 

@@ -5,7 +5,7 @@ from piccolo.conf.apps import AppConfig
 
 from core.agencies.tables import Agency, AgencyArea
 from core.audit.tables import AuditEvent
-from core.auth.tables import Session, SignInThrottle, User
+from core.auth.tables import RecoveryCode, Session, SignInThrottle, User
 from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter, Submission
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
 from core.persons.tables import Person
@@ -16,7 +16,7 @@ from core.tasks.tables import Task
 TABLES = [Agency, AgencyArea, User, Session, Person, Case, CaseSubject, CaseEvent, ReferenceCounter,
           Task, Referral, RuleFiring, Panel, Meeting, AuditEvent, Submission, SignInThrottle, SharingAgreement,
           CaseShare, AccessRequest, Mou, MouAcceptance, Setting, ReferralMessage, PanelCase, MeetingAttendee,
-          AgendaItem, Minute]
+          AgendaItem, Minute, RecoveryCode]
 
 APP_CONFIG = AppConfig(
     app_name="caseframe",

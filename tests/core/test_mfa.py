@@ -43,6 +43,11 @@ def _key_on(html: str) -> str:
     return re.search(r'id="totp-key">([A-Z2-7 ]+)<', html).group(1).replace(" ", "")
 
 
+def _codes_on(html: str) -> list[str]:
+    """The recovery codes a page shows."""
+    return re.findall(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", html)
+
+
 async def _secret(user) -> str:
     return (await User.select(User.totp_secret).where(User.id == user.id).first())["totp_secret"]
 
@@ -52,10 +57,13 @@ def _code(secret: str, steps_ahead: int = 0) -> str:
     return totp.generate_otp(totp.timecode(clock.now()) + steps_ahead)
 
 
-async def _with_mfa(user) -> str:
-    """Turn MFA on for ``user`` through the services; returns the secret."""
+async def _with_mfa(user, codes: list[str] | None = None) -> str:
+    """Turn MFA on for ``user`` through the services; returns the secret (and fills ``codes`` with the
+    recovery codes, when given)."""
     secret = await mfa.begin_setup(user)
-    await mfa.confirm_setup(user, _code(secret))
+    made = await mfa.confirm_setup(user, _code(secret))
+    if codes is not None:
+        codes.extend(made)
     return secret
 
 
@@ -84,8 +92,11 @@ async def test_set_up_shows_a_qr_code_and_key_and_needs_a_code_before_it_is_on(u
         forged = await client.post("/account/security/setup", data={"code": _code(key)})
         assert forged.status_code == 403
         ok = await client.post("/account/security/setup", data={"code": _code(key), "csrf_token": token})
-        assert ok.status_code == 303 and ok.headers["location"] == "/account/security?changed=on"
-        assert "Two-step verification is on" in (await client.get(ok.headers["location"])).text
+        # the recovery codes are shown once, on the answer to turning it on, never cached
+        assert ok.status_code == 200 and "Two-step verification is on" in ok.text
+        assert "no-store" in ok.headers["cache-control"]
+        assert len(_codes_on(ok.text)) == 10 and 'href="/account/security"' in ok.text
+        assert "You have 10 recovery codes left" in (await client.get("/account/security")).text
     row = await User.select(User.mfa_enabled).where(User.id == user.id).first()
     assert row["mfa_enabled"]
     assert await AuditEvent.count().where(AuditEvent.action == "mfa.enable") == 1
@@ -203,7 +214,8 @@ async def test_a_role_that_must_use_mfa_is_sent_to_set_it_up(agency, ctx, db):
         key = _key_on(setup.text)
         r = await client.post("/account/security/setup", data={"code": _code(key), "next": "/",
                                                                "csrf_token": csrf_token_of(setup.text)})
-        assert r.status_code == 303 and r.headers["location"] == "/"
+        # the recovery codes, then on to where the user was going
+        assert r.status_code == 200 and len(_codes_on(r.text)) == 10 and 'href="/"' in r.text
         assert (await client.get("/")).status_code == 200
         # required: it cannot be turned off
         security = await client.get("/account/security")
@@ -403,3 +415,92 @@ async def test_guessing_the_code_to_turn_mfa_off_locks_too(user, ctx, db):
             r = await client.post("/account/security/disable", data={"code": _code(secret, 1), "csrf_token": token})
             assert r.status_code == 429 and "Try again" in r.text
     assert (await User.select(User.mfa_enabled).where(User.id == user.id).first())["mfa_enabled"]
+
+
+async def test_a_recovery_code_signs_in_once_when_the_phone_is_lost(user, ctx, db):
+    from core.auth.tables import RecoveryCode
+
+    codes: list[str] = []
+    await _with_mfa(user, codes)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    # only hashes are kept, salted by the user
+    stored = [r["code_hash"] for r in await RecoveryCode.select(RecoveryCode.code_hash)]
+    assert len(stored) == 10 and not any(c.replace("-", "") in h or c in h for c in codes for h in stored)
+    async with web_client(ctx, db) as client:
+        await _password_step(client, user)
+        page = await client.get("/sign-in/mfa")
+        assert "I cannot use my authenticator app" in page.text and 'name="recovery_code"' in page.text
+        token = csrf_token_of(page.text)
+        wrong = await client.post("/sign-in/mfa", data={"recovery_code": "abcde-fghjk", "csrf_token": token})
+        assert wrong.status_code == 400 and "The recovery code is not correct" in wrong.text
+        assert 'href="#recovery_code"' in wrong.text and "<details class=\"govuk-details\" open" in wrong.text
+        empty = await client.post("/sign-in/mfa", data={"recovery_code": " ", "csrf_token": token})
+        assert empty.status_code == 400 and "Enter one of your recovery codes" in empty.text
+        # typed as people type: upper case, spaces instead of the dash
+        typed = codes[0].upper().replace("-", " ")
+        ok = await client.post("/sign-in/mfa", data={"recovery_code": typed, "next": "/persons", "csrf_token": token})
+        assert ok.status_code == 303 and ok.headers["location"] == "/account/security?changed=recovery-used"
+        security = await client.get(ok.headers["location"])
+        assert "You signed in with a recovery code" in security.text and "You have 9 recovery codes left" in security.text
+    assert await AuditEvent.count().where(AuditEvent.action == "sign_in.mfa_recovery_code") == 1
+    # the same code never works twice
+    async with web_client(ctx, db) as client:
+        await _password_step(client, user)
+        page = await client.get("/sign-in/mfa")
+        again = await client.post("/sign-in/mfa", data={"recovery_code": codes[0], "csrf_token": csrf_token_of(page.text)})
+        assert again.status_code == 400
+        # a wrong recovery code counts toward the lockout like a wrong app code
+        assert await AuditEvent.count().where(AuditEvent.action.like("%failed%")) >= 2
+
+
+async def test_new_recovery_codes_need_a_current_code_and_replace_the_old_ones(user, ctx, db):
+    from core.auth.tables import RecoveryCode
+
+    codes: list[str] = []
+    secret = await _with_mfa(user, codes)
+    async with web_client(ctx, db) as client:
+        await _password_step(client, user)
+        page = await client.get("/sign-in/mfa")
+        with clock.travel(30 / 86400):
+            await client.post("/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)})
+        security = await client.get("/account/security")
+        assert "You have 10 recovery codes left" in security.text
+        token = csrf_token_of(security.text)
+        assert (await client.post("/account/security/recovery-codes", data={"code": _code(secret)})).status_code == 403
+        wrong = await client.post("/account/security/recovery-codes", data={"code": "000000", "csrf_token": token})
+        assert wrong.status_code == 400 and 'href="#renew-code"' in wrong.text
+        assert 'id="renew-code-error"' in wrong.text and 'id="code-error"' not in wrong.text
+        with clock.travel(60 / 86400):
+            made = await client.post("/account/security/recovery-codes", data={"code": _code(secret), "csrf_token": token})
+        assert made.status_code == 200 and "Your old recovery codes no longer work" in made.text
+        assert "no-store" in made.headers["cache-control"]
+        fresh = _codes_on(made.text)
+        assert len(fresh) == 10 and not set(fresh) & set(codes)
+    assert await RecoveryCode.count() == 10
+    assert await AuditEvent.count().where(AuditEvent.action == "mfa.recovery_codes_renewed") == 1
+    async with web_client(ctx, db) as client:
+        await _password_step(client, user)
+        page = await client.get("/sign-in/mfa")
+        old = await client.post("/sign-in/mfa", data={"recovery_code": codes[1], "csrf_token": csrf_token_of(page.text)})
+        assert old.status_code == 400
+        new = await client.post("/sign-in/mfa", data={"recovery_code": fresh[1], "csrf_token": csrf_token_of(page.text)})
+        assert new.status_code == 303
+
+
+async def test_turning_off_or_a_reset_removes_the_recovery_codes(agency, user, ctx, db):
+    from core.auth.tables import RecoveryCode
+
+    await _with_mfa(user)
+    admin = await make_user(agency, ("local_admin",), name="Lee Admin")
+    assert await RecoveryCode.count().where(RecoveryCode.user == user.id) == 10
+    await mfa.reset_for_user(admin, user.id)
+    assert await RecoveryCode.count().where(RecoveryCode.user == user.id) == 0
+    # set up again: a recovery code of another user does not sign this one in
+    other = await make_user(agency, ("caseworker",), name="Other Person")
+    theirs: list[str] = []
+    await _with_mfa(other, theirs)
+    await _with_mfa(user)
+    token, actor = await auth.sign_in(user.email, TEST_PASSWORD)
+    session_id = await auth.session_id_for_token(token)
+    with pytest.raises(Exception):
+        await mfa.verify_sign_in(actor, session_id, theirs[0])
