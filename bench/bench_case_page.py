@@ -63,6 +63,7 @@ def bare_app(db_path: str, ctx, actor_row: dict) -> Litestar:
     import aiosqlite
 
     from core.forms import summary
+    from core.sharing.policy import Access
     from core.web.templating import build_environment
 
     template = build_environment(ctx).get_template("cases/show.html")
@@ -97,6 +98,7 @@ def bare_app(db_path: str, ctx, actor_row: dict) -> Litestar:
         html = template.render(case=case, area=area, forms=forms, transitions=transitions, timeline=events,
                                tasks=tasks, subjects=subjects, users=users, referrals=[], panels=[],
                                lead_officer=actor_row["name"], actor=actor_row, csrf_token="x",
+                               access=Access(kind="owner"), can_change=True,
                                nav=[{"href": "/", "label": "My work"}], marking="OFFICIAL-SENSITIVE")
         return Response(html, media_type="text/html")
 

@@ -59,20 +59,27 @@ async def colleagues(agency_id: int) -> list[dict[str, Any]]:
     return users
 
 
-async def viewers_of(case_id: int, limit: int = 50) -> list[dict[str, Any]]:
-    """Who has opened the case, newest first, from the audit trail (shown to the owning agency only)."""
+async def viewers_of(case_id: int, recent: int = 200) -> list[dict[str, Any]]:
+    """Who has opened the case lately, from the audit trail (shown to the owning agency only): one line per
+    person, agency and purpose in the last ``recent`` views, with how many times and when last, newest first.
+    The audit viewer holds every view."""
     from core.agencies.tables import Agency
     from core.audit.tables import AuditEvent
 
     rows = await AuditEvent.select(AuditEvent.at, AuditEvent.actor_id, AuditEvent.agency_id, AuditEvent.purpose).where(
-        (AuditEvent.object_type == "case") & (AuditEvent.object_id == case_id) & (AuditEvent.action == "case.view")
-    ).order_by(AuditEvent.id, ascending=False).limit(limit)
-    users = {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(
-        User.id.is_in(list({r["actor_id"] for r in rows if r["actor_id"]}) or [0]))}
-    agencies = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name).where(
-        Agency.id.is_in(list({r["agency_id"] for r in rows if r["agency_id"]}) or [0]))}
-    return [{"at": r["at"], "user": users.get(r["actor_id"], "Unknown user"),
-             "agency": agencies.get(r["agency_id"], ""), "purpose": r["purpose"]} for r in rows]
+        (AuditEvent.object_id == case_id) & (AuditEvent.object_type == "case") & (AuditEvent.action == "case.view")
+    ).order_by(AuditEvent.id, ascending=False).limit(recent)
+    groups: dict[tuple, dict[str, Any]] = {}
+    for r in rows:  # newest first, so the first of each group is its last view
+        group = groups.setdefault((r["actor_id"], r["agency_id"], r["purpose"]), {**r, "times": 0})
+        group["times"] += 1
+    user_rows, agency_rows = await asyncio.gather(
+        User.select(User.id, User.name).where(User.id.is_in(list({g[0] for g in groups if g[0]}) or [0])),
+        Agency.select(Agency.id, Agency.name).where(Agency.id.is_in(list({g[1] for g in groups if g[1]}) or [0])))
+    users = {u["id"]: u["name"] for u in user_rows}
+    agencies = {a["id"]: a["name"] for a in agency_rows}
+    return [{"at": g["at"], "times": g["times"], "user": users.get(g["actor_id"], "Unknown user"),
+             "agency": agencies.get(g["agency_id"], ""), "purpose": g["purpose"]} for g in groups.values()]
 
 
 async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
@@ -81,12 +88,24 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     row, access = await cases.visible_case(actor, case_id)
     case = cases.case_dict(ctx, row, access)
     area = ctx.areas.get(case["area"])
-    # the audit write goes to the writer connection while the reads use the reader: run them together
-    _, events, case_tasks, users, refs, subjects = await asyncio.gather(
+    from core.sharing import service as sharing
+
+    async def nothing() -> list:
+        return []
+
+    owner, worker = access.is_owner, can_work_case(actor, access)
+    # the audit write goes to the writer connection while the reads use the reader, and each query is built
+    # while the one before runs: everything the page reads, at once
+    (_, events, case_tasks, users, refs, subjects, shares, views, partners,
+     referral_targets) = await asyncio.gather(
         cases.record_view(actor, case_id, access), cases.timeline(case_id, limit=200), tasks.tasks_of_case(case_id),
         colleagues(actor.agency_id),
         Referral.select().where(Referral.from_case == case_id).order_by(Referral.id, ascending=False),
-        cases.subjects_of(case_id))
+        cases.subjects_of(case_id),
+        # the owning agency sees who it shares with and who has viewed; those who work the case, where to refer
+        sharing.shares_of(case_id) if owner else nothing(), viewers_of(case_id) if owner else nothing(),
+        sharing.partners_for(actor, row) if owner and worker else nothing(),
+        _referral_targets(ctx, actor) if owner and worker else nothing())
     forms = []
     transitions = []
     if area is None:  # the area's package was uninstalled: its answers stay readable
@@ -109,13 +128,7 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     names = {u["id"]: u["name"] for u in users}
     for t in case_tasks:
         t["assignee_name"] = names.get(t["assignee_id"], "")
-    sharing_info: dict[str, Any] = {}
-    if access.is_owner:
-        from core.sharing import service as sharing
-
-        sharing_info = {"shares": await sharing.shares_of(case_id), "views": await viewers_of(case_id),
-                        "partners": await sharing.partners_for(actor, row) if can_work_case(actor, access) else []}
-    referral_targets = await _referral_targets(ctx, actor) if access.is_owner and can_work_case(actor, access) else []
+    sharing_info = {"shares": shares, "views": views, "partners": partners} if owner else {}
     panels = []
     for result in ctx.pm.hook.case_panels(case=case, user=actor.as_dict()):
         panels.extend(result or [])
@@ -135,9 +148,10 @@ async def _referral_targets(ctx, actor) -> list[dict[str, Any]]:
     from core.agencies.tables import Agency
     from core.panels.tables import Panel
 
-    agencies = await Agency.select(Agency.slug, Agency.name).where(
-        (Agency.active == True) & (Agency.id != actor.agency_id)).order_by(Agency.name)  # noqa: E712
-    panels = await Panel.select(Panel.slug, Panel.name).where(Panel.active == True).order_by(Panel.name)  # noqa: E712
+    agencies, panels = await asyncio.gather(
+        Agency.select(Agency.slug, Agency.name).where(
+            (Agency.active == True) & (Agency.id != actor.agency_id)).order_by(Agency.name),  # noqa: E712
+        Panel.select(Panel.slug, Panel.name).where(Panel.active == True).order_by(Panel.name))  # noqa: E712
     return [
         {"label": "Panels", "options": [(f"panel:{p['slug']}", p["name"]) for p in panels]},
         {"label": "Agencies", "options": [(f"agency:{a['slug']}", a["name"]) for a in agencies]},
