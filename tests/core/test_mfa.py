@@ -73,6 +73,12 @@ async def _password_step(client, user, password: str = TEST_PASSWORD):
                                                "csrf_token": csrf_token_of(page.text)})
 
 
+async def _code_page(client, user):
+    """The password step, then the code page it leads to."""
+    await _password_step(client, user)
+    return await client.get("/sign-in/mfa")
+
+
 async def test_set_up_shows_a_qr_code_and_key_and_needs_a_code_before_it_is_on(user, ctx, db):
     async with web_client(ctx, db) as client:
         await sign_in(client, user)
@@ -130,8 +136,7 @@ async def test_sign_in_with_a_code_after_the_password(user, ctx, db):
 async def test_sign_out_works_before_the_code(user, ctx, db):
     await _with_mfa(user)
     async with web_client(ctx, db) as client:
-        await _password_step(client, user)
-        page = await client.get("/sign-in/mfa")
+        page = await _code_page(client, user)
         r = await client.post("/sign-out", data={"csrf_token": csrf_token_of(page.text)})
         assert r.status_code == 303 and r.headers["location"] == "/sign-in"
     assert await Session.count() == 0
@@ -140,8 +145,7 @@ async def test_sign_out_works_before_the_code(user, ctx, db):
 async def test_a_wrong_code_is_refused_clearly_and_audited(user, ctx, db):
     secret = await _with_mfa(user)
     async with web_client(ctx, db) as client:
-        await _password_step(client, user)
-        page = await client.get("/sign-in/mfa")
+        page = await _code_page(client, user)
         token = csrf_token_of(page.text)
         for wrong in ("123456" if _code(secret) != "123456" else "654321", "12ab56", ""):
             r = await client.post("/sign-in/mfa", data={"code": wrong, "csrf_token": token})
@@ -154,8 +158,7 @@ async def test_a_code_cannot_be_used_twice(user, ctx, db):
     secret = await _with_mfa(user)
     # the set-up used this step's code: the same code is refused at sign-in
     async with web_client(ctx, db) as client:
-        await _password_step(client, user)
-        page = await client.get("/sign-in/mfa")
+        page = await _code_page(client, user)
         r = await client.post("/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)})
         assert r.status_code == 400 and "already been used" in r.text
         with clock.travel(30 / 86400):
@@ -177,8 +180,7 @@ async def test_a_code_cannot_be_used_twice(user, ctx, db):
 async def test_wrong_codes_lock_the_account_like_wrong_passwords(user, ctx, db):
     secret = await _with_mfa(user)
     async with web_client(ctx, db) as client:
-        await _password_step(client, user)
-        page = await client.get("/sign-in/mfa")
+        page = await _code_page(client, user)
         token = csrf_token_of(page.text)
         right = _code(secret, 1)
         wrong = next(c for c in ("111111", "222222", "333333") if c != right)
@@ -234,8 +236,7 @@ async def test_a_role_that_must_use_mfa_is_sent_to_set_it_up(agency, ctx, db):
 async def test_turning_mfa_off_needs_a_current_code(user, ctx, db):
     secret = await _with_mfa(user)
     async with web_client(ctx, db) as client:
-        await _password_step(client, user)
-        page = await client.get("/sign-in/mfa")
+        page = await _code_page(client, user)
         with clock.travel(30 / 86400):
             await client.post("/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)})
         security = await client.get("/account/security")
@@ -402,8 +403,7 @@ async def test_the_code_page_needs_the_sessions_csrf_token(user, ctx, db):
 async def test_guessing_the_code_to_turn_mfa_off_locks_too(user, ctx, db):
     secret = await _with_mfa(user)
     async with web_client(ctx, db) as client:
-        await _password_step(client, user)
-        page = await client.get("/sign-in/mfa")
+        page = await _code_page(client, user)
         with clock.travel(30 / 86400):
             await client.post("/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)})
         token = csrf_token_of((await client.get("/account/security")).text)
@@ -427,8 +427,7 @@ async def test_a_recovery_code_signs_in_once_when_the_phone_is_lost(user, ctx, d
     stored = [r["code_hash"] for r in await RecoveryCode.select(RecoveryCode.code_hash)]
     assert len(stored) == 10 and not any(c.replace("-", "") in h or c in h for c in codes for h in stored)
     async with web_client(ctx, db) as client:
-        await _password_step(client, user)
-        page = await client.get("/sign-in/mfa")
+        page = await _code_page(client, user)
         assert "I cannot use my authenticator app" in page.text and 'name="recovery_code"' in page.text
         token = csrf_token_of(page.text)
         wrong = await client.post("/sign-in/mfa", data={"recovery_code": "abcde-fghjk", "csrf_token": token})
@@ -445,8 +444,7 @@ async def test_a_recovery_code_signs_in_once_when_the_phone_is_lost(user, ctx, d
     assert await AuditEvent.count().where(AuditEvent.action == "sign_in.mfa_recovery_code") == 1
     # the same code never works twice
     async with web_client(ctx, db) as client:
-        await _password_step(client, user)
-        page = await client.get("/sign-in/mfa")
+        page = await _code_page(client, user)
         again = await client.post("/sign-in/mfa", data={"recovery_code": codes[0], "csrf_token": csrf_token_of(page.text)})
         assert again.status_code == 400
         # a wrong recovery code counts toward the lockout like a wrong app code
@@ -459,8 +457,7 @@ async def test_new_recovery_codes_need_a_current_code_and_replace_the_old_ones(u
     codes: list[str] = []
     secret = await _with_mfa(user, codes)
     async with web_client(ctx, db) as client:
-        await _password_step(client, user)
-        page = await client.get("/sign-in/mfa")
+        page = await _code_page(client, user)
         with clock.travel(30 / 86400):
             await client.post("/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)})
         security = await client.get("/account/security")
@@ -479,8 +476,7 @@ async def test_new_recovery_codes_need_a_current_code_and_replace_the_old_ones(u
     assert await RecoveryCode.count() == 10
     assert await AuditEvent.count().where(AuditEvent.action == "mfa.recovery_codes_renewed") == 1
     async with web_client(ctx, db) as client:
-        await _password_step(client, user)
-        page = await client.get("/sign-in/mfa")
+        page = await _code_page(client, user)
         old = await client.post("/sign-in/mfa", data={"recovery_code": codes[1], "csrf_token": csrf_token_of(page.text)})
         assert old.status_code == 400
         new = await client.post("/sign-in/mfa", data={"recovery_code": fresh[1], "csrf_token": csrf_token_of(page.text)})
