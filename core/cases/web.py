@@ -27,7 +27,7 @@ from core.referrals.tables import Referral
 from core.tasks import service as tasks
 from core.tasks.tables import Task
 from core.web.auth import current_actor
-from core.web.pages import (claim_submission, ctx_of, finish_submission, form_data, is_htmx, page,
+from core.web.pages import (claim_submission, ctx_of, finish_submission, form_data, form_int, is_htmx, page,
                             release_submission, see_other)
 
 PAGE_SIZE = 25
@@ -349,7 +349,7 @@ class CasePages(Controller):
         try:
             made = await referrals.raise_referral(ctx, actor, target_kind=kind, target=target,
                                                   reason=str(data.get("reason", "")),
-                                                  person_id=int(person) if person.isdigit() else None,
+                                                  person_id=form_int(person),
                                                   case=cases.case_dict(ctx, row))
         except ValidationFailed as exc:
             context = await case_page_context(request, case_id)
@@ -376,7 +376,7 @@ class CasePages(Controller):
         due = _date_from(data, "due")
         try:
             await tasks.add_task(ctx_of(request), current_actor(request), case_id, title=str(data.get("title", "")),
-                                 due_date=due or None, assignee_id=int(assignee) if assignee.isdigit() else None)
+                                 due_date=due or None, assignee_id=form_int(assignee))
         except ValidationFailed as exc:
             error = {e["field"]: e["message"] for e in exc.errors}
         return await _after_change(request, case_id, "task-added", "cases/_tasks.html", task_error=error,

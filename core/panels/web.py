@@ -16,16 +16,11 @@ from core.errors import Conflict, NotFound, ValidationFailed
 from core.panels import live, service
 from core.sharing.policy import case_access
 from core.web.auth import current_actor
-from core.web.pages import NO_STORE, ctx_of, form_data, page, see_other
+from core.web.pages import NO_STORE, ctx_of, form_data, form_int, page, see_other
 
 LONDON = ZoneInfo("Europe/London")
 #: how often a follower checks for news even without a signal (and keeps the connection open)
 HEARTBEAT_SECONDS = 15.0
-
-
-def _int(value: Any) -> int | None:
-    raw = str(value or "").strip()
-    return int(raw) if raw.isdigit() else None
 
 
 def _date(data: dict[str, Any], name: str) -> dt.date | None:
@@ -110,7 +105,7 @@ def _panel_fields(data: dict[str, Any]) -> dict[str, Any]:
             "member_agency_ids": [m for m in (members if isinstance(members, list) else [members]) if m],
             "areas": [a for a in (areas if isinstance(areas, list) else [areas]) if a],
             "frequency": str(data.get("frequency", "")),
-            "chair_agency_id": _int(data.get("chair_agency_id"))}
+            "chair_agency_id": form_int(data.get("chair_agency_id"))}
 
 
 async def _panels_page(request: Request, *, errors: list | None = None, values: dict | None = None,
@@ -158,31 +153,31 @@ class MeetingPages(Controller):
     async def add_attendee(self, request: Request, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
         return await _act(request, meeting_id, data, "attendee-added", service.add_attendee(
-            current_actor(request), meeting_id, user_id=_int(data.get("user_id")), name=str(data.get("name", "")),
+            current_actor(request), meeting_id, user_id=form_int(data.get("user_id")), name=str(data.get("name", "")),
             email=str(data.get("email", "")), organisation=str(data.get("organisation", "")),
-            agency_id=_int(data.get("agency_id")), version=_int(data.get("version"))))
+            agency_id=form_int(data.get("agency_id")), version=form_int(data.get("version"))))
 
     @post("/{meeting_id:int}/agenda")
     async def add_item(self, request: Request, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
         kind, _, case = str(data.get("item", "other:")).partition(":")
         return await _act(request, meeting_id, data, "item-added", service.add_agenda_item(
-            current_actor(request), meeting_id, kind=kind, case_id=_int(case), title=str(data.get("title", "")),
-            version=_int(data.get("version"))))
+            current_actor(request), meeting_id, kind=kind, case_id=form_int(case), title=str(data.get("title", "")),
+            version=form_int(data.get("version"))))
 
     @post("/{meeting_id:int}/agenda/{item_id:int}/remove")
     async def remove_item(self, request: Request, meeting_id: int, item_id: int) -> Template | Redirect:
         data = await form_data(request)
         return await _act(request, meeting_id, data, "item-removed", service.remove_agenda_item(
-            current_actor(request), meeting_id, item_id, version=_int(data.get("version"))))
+            current_actor(request), meeting_id, item_id, version=form_int(data.get("version"))))
 
     @post("/{meeting_id:int}/status")
     async def status(self, request: Request, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
         to = str(data.get("to", ""))
         return await _act(request, meeting_id, data, f"meeting-{to.replace('_', '-')}", service.set_status(
-            current_actor(request), meeting_id, to, version=_int(data.get("version")),
-            minute_taker_id=_int(data.get("minute_taker"))))
+            current_actor(request), meeting_id, to, version=form_int(data.get("version")),
+            minute_taker_id=form_int(data.get("minute_taker"))))
 
     @post("/{meeting_id:int}/minutes")
     async def add_minute(self, request: Request, meeting_id: int) -> Template | Redirect:
@@ -193,11 +188,11 @@ class MeetingPages(Controller):
             errors = [{"field": "/due_date", "message": "The due date must be a real date, like 27 3 2027"}]
             return await _minutes_response(request, meeting_id, errors=errors, values=data)
         try:
-            await service.add_minute(ctx, actor, meeting_id, item_id=_int(data.get("item_id")),
+            await service.add_minute(ctx, actor, meeting_id, item_id=form_int(data.get("item_id")),
                                      kind=str(data.get("kind", "")), text=str(data.get("text", "")),
-                                     owner_agency_id=_int(data.get("owner_agency_id")),
-                                     assignee_id=_int(data.get("assignee_id")), due_date=due,
-                                     supersedes=_int(data.get("supersedes")))
+                                     owner_agency_id=form_int(data.get("owner_agency_id")),
+                                     assignee_id=form_int(data.get("assignee_id")), due_date=due,
+                                     supersedes=form_int(data.get("supersedes")))
         except ValidationFailed as exc:
             return await _minutes_response(request, meeting_id, errors=exc.errors, values=data)
         except Conflict as exc:
@@ -305,7 +300,7 @@ async def _meeting_context(request: Request, meeting_id: int) -> dict[str, Any]:
 async def _meeting_page(request: Request, meeting_id: int, *, errors: list | None = None, values: dict | None = None,
                         conflict: str = "", status_code: int = 200) -> Template:
     context = await _meeting_context(request, meeting_id)
-    correct = _int(request.query_params.get("correct"))
+    correct = form_int(request.query_params.get("correct"))
     if values is None and correct and context["can_minute"]:
         # "Correct" on an entry: the form starts from it, and the new entry supersedes it
         old = next((m for m in context["minutes"] if m["id"] == correct and not m["superseded_by"]), None)

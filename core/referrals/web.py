@@ -13,14 +13,9 @@ from core.forms.parse import parse_form
 from core.forms.render import error_summary, render_form
 from core.referrals import inbox
 from core.web.auth import current_actor
-from core.web.pages import ctx_of, form_data, page, see_other
+from core.web.pages import ctx_of, form_data, form_int, page, see_other
 
 BOXES = {"waiting": "Waiting", "decided": "Decided", "sent": "Sent by your agency"}
-
-
-def _version(data: dict[str, Any]) -> int | None:
-    raw = str(data.get("version", ""))
-    return int(raw) if raw.isdigit() else None
 
 
 class ReferralPages(Controller):
@@ -47,26 +42,25 @@ class ReferralPages(Controller):
     async def decline(self, request: Request, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
         return await _act(request, referral_id, data, "declined", lambda ctx, actor: inbox.decline(
-            ctx, actor, referral_id, version=_version(data), reason=str(data.get("reason", ""))))
+            ctx, actor, referral_id, version=form_int(data.get("version")), reason=str(data.get("reason", ""))))
 
     @post("/{referral_id:int}/ask")
     async def ask(self, request: Request, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
         return await _act(request, referral_id, data, "asked", lambda ctx, actor: inbox.request_info(
-            ctx, actor, referral_id, version=_version(data), question=str(data.get("question", ""))))
+            ctx, actor, referral_id, version=form_int(data.get("version")), question=str(data.get("question", ""))))
 
     @post("/{referral_id:int}/answer")
     async def answer(self, request: Request, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
         return await _act(request, referral_id, data, "answered", lambda ctx, actor: inbox.give_info(
-            ctx, actor, referral_id, version=_version(data), answer=str(data.get("answer", ""))))
+            ctx, actor, referral_id, version=form_int(data.get("version")), answer=str(data.get("answer", ""))))
 
     @post("/{referral_id:int}/link")
     async def link(self, request: Request, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
-        raw = str(data.get("case_id", ""))
         return await _act(request, referral_id, data, "linked", lambda ctx, actor: inbox.accept_link(
-            ctx, actor, referral_id, version=_version(data), case_id=int(raw) if raw.isdigit() else None))
+            ctx, actor, referral_id, version=form_int(data.get("version")), case_id=form_int(data.get("case_id"))))
 
     @post("/{referral_id:int}/panel")
     async def to_panel(self, request: Request, referral_id: int) -> Template | Redirect:
@@ -80,7 +74,7 @@ class ReferralPages(Controller):
                 return await _show(request, referral_id, errors=[
                     {"field": "/review_due", "message": "Review date must be a real date, like 27 3 2027"}], values=data)
         return await _act(request, referral_id, data, "on-panel", lambda ctx, actor: inbox.accept_to_panel(
-            ctx, actor, referral_id, version=_version(data), review_due=due))
+            ctx, actor, referral_id, version=form_int(data.get("version")), review_due=due))
 
     @get("/{referral_id:int}/accept")
     async def accept_form(self, request: Request, referral_id: int) -> Template:
@@ -98,7 +92,7 @@ class ReferralPages(Controller):
         area = ctx.areas.get(area_slug)
         answers = parse_form(area.forms[area.opening_form], data) if area else {}
         try:
-            case = await inbox.accept_new_case(ctx, actor, referral_id, version=_version(data), area_slug=area_slug,
+            case = await inbox.accept_new_case(ctx, actor, referral_id, version=form_int(data.get("version")), area_slug=area_slug,
                                                answers=answers, role=role)
         except ValidationFailed as exc:
             return await _accept_page(request, referral, area_slug, answers, exc.errors, role)

@@ -123,6 +123,12 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def form_int(value: Any) -> int | None:
+    """A posted field as a whole number (an id, a version), or None when it is empty or not one."""
+    raw = str(value or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
 async def form_data(request: Request) -> dict[str, Any]:
     """Posted form fields; repeated names (checkboxes) become lists."""
     form = await request.form()
