@@ -210,7 +210,7 @@ class MeetingPages(Controller):
         may_correct = bool(meeting["is_chair"] or meeting["is_minute_taker"])
         header = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
         after = int(header) if header.isdigit() else 0
-        engine = request.app.template_engine
+        template = request.app.template_engine.get_template("meetings/_minute.html")
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
             nonlocal after
@@ -236,7 +236,6 @@ class MeetingPages(Controller):
                     status = current
                     for m in new_minutes:
                         after = m["id"]
-                        template = engine.get_template("meetings/_minute.html")
                         visible = await _may_see_case(actor, m["case_id"], seen_cases)
                         html = template.render(m=m, visible=visible, correctable=may_correct and not m["superseded_by"])
                         if m["corrects"] in corrected:  # swapped in place of the entry already on the page
