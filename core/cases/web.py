@@ -128,6 +128,12 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     names = {u["id"]: u["name"] for u in users}
     for t in case_tasks:
         t["assignee_name"] = names.get(t["assignee_id"], "")
+    lead_officer = names.get(case["lead_officer_id"], "")
+    owning_agency = None
+    if not owner:
+        # a partner reads who holds the case and whom to contact: the owning agency, its lead officer
+        # (a colleague list is only the reader's own agency) and the agency's contact address
+        owning_agency, lead_officer = await _holder_of(row)
     sharing_info = {"shares": shares, "views": views, "partners": partners} if owner else {}
     panels = []
     for result in ctx.pm.hook.case_panels(case=case, user=actor.as_dict()):
@@ -135,8 +141,22 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     return {"case": case, "area": area, "forms": forms, "transitions": transitions, "timeline": events,
             "tasks": case_tasks, "subjects": subjects, "users": users,
             "referrals": refs, "referral_targets": referral_targets, "referral_status": REFERRAL_STATUS, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
-            "lead_officer": names.get(case["lead_officer_id"], ""), "access": access, **sharing_info,
+            "lead_officer": lead_officer, "owning_agency": owning_agency, "access": access, **sharing_info,
             "can_change": can_work_case(actor, access) and case["area_installed"] and not case["closed_at"]}
+
+
+async def _holder_of(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The owning agency (name and contact address) and the lead officer's name, for a reader from elsewhere."""
+    from core.agencies.tables import Agency
+
+    agency, lead = await asyncio.gather(
+        Agency.select(Agency.name, Agency.contact_email).where(Agency.id == row["owning_agency"]).first(),
+        User.select(User.name).where(User.id == row["lead_officer"]).first() if row["lead_officer"] else _none())
+    return agency, (lead or {}).get("name", "")
+
+
+async def _none() -> None:
+    return None
 
 
 REFERRAL_STATUS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",
@@ -274,12 +294,15 @@ class CasePages(Controller):
 
     @get("/{case_id:int}/forms/{form_name:str}")
     async def edit_form(self, request: Request, case_id: int, form_name: str) -> Template:
+        # a reader (a partner, a role that does not work cases) gets a refusal, never a form to fill in
+        await _editable(request, case_id)
         case = await cases.get_case(ctx_of(request), current_actor(request), case_id, audit_view=False)
         return await _edit_page(request, case, form_name, case["data"].get(form_name) or {}, [], case["version"])
 
     @post("/{case_id:int}/forms/{form_name:str}")
     async def save_form(self, request: Request, case_id: int, form_name: str) -> Template | Redirect:
         ctx, actor = ctx_of(request), current_actor(request)
+        await _editable(request, case_id)
         case = await cases.get_case(ctx, actor, case_id, audit_view=False)
         area = ctx.areas.get(case["area"])
         if area is None or form_name not in area.forms:
@@ -419,6 +442,13 @@ class TaskPages(Controller):
         if done["case_id"] is None:
             return see_other("/?done=task-done")
         return await _after_change(request, done["case_id"], "task-done", "cases/_tasks.html")
+
+
+async def _editable(request: Request, case_id: int) -> None:
+    """Refuse (403, in words) a form page of a case the actor may only read, or that is closed."""
+    row = await cases.workable_row(current_actor(request), case_id)
+    if row["closed_at"]:
+        raise Forbidden("This case is closed. Its answers can be read but not changed.")
 
 
 def _date_from(data: dict, name: str) -> str:
