@@ -36,21 +36,16 @@ import datetime as dt
 import math
 import os
 import secrets
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
+from _server import (Server, caseframe_server, drop_database, prepare_database, sign_in,  # noqa: E402
+                     unbind_database, uvicorn_server)
 from litestar import Litestar, Request, get, post  # noqa: E402
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage  # noqa: E402
 
@@ -166,124 +161,44 @@ async def build(ctx, members: int) -> dict:
 async def prepare(url: str | None, members: int) -> tuple[str, dict, str | None]:
     """Make the database and its data; return the URL the server uses, the data, and the schema to drop."""
     from core.context import build_context
-    from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 
-    schema = None
-    if url is None:
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='caseframe-bench-minutes-')) / 'bench.sqlite'}"
-    else:
-        import asyncpg
-
-        schema = f"cf_bench_{uuid.uuid4().hex[:10]}"
-        con = await asyncpg.connect(url, timeout=5)
-        try:
-            await con.execute(f'CREATE SCHEMA "{schema}"')
-        finally:
-            await con.close()
-        # asyncpg passes unknown DSN parameters on as server settings: every worker uses the schema
-        url = f"{url}{'&' if '?' in url else '?'}search_path={schema}"
-    engine = engine_from_url(url)
-    await migrate(engine)
-    if not is_sqlite(engine):
-        await engine.start_connection_pool(min_size=1, max_size=4)
-    bind(engine)
+    url, schema = await prepare_database(url, prefix="caseframe-bench-minutes-")
     try:
         data = await build(build_context(), members)
     finally:
-        if is_sqlite(engine):
-            await close(engine)
-        else:
-            await engine.close_connection_pool()
+        await unbind_database(url)
     return url, data, schema
-
-
-async def drop_schema(url: str, schema: str) -> None:
-    import asyncpg
-
-    con = await asyncpg.connect(url, timeout=5)
-    try:
-        await con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await con.close()
 
 
 # ---------------------------------------------------------------------------------------------------
 # Servers: uvicorn in a process of its own, started the same way for both apps.
 
-class Server:
-    def __init__(self, name: str, target: str, workers: int, env: dict[str, str]):
-        self.name, self.workers = name, workers
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = Path(tempfile.mkstemp(prefix=f"bench-minutes-{name}-", suffix=".log")[1])
-        # --log-level info only for uvicorn's start-up lines (one per worker); requests are not logged
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers), "--log-level", "info", "--no-access-log",
-             "--app-dir", str(ROOT / "bench")],
-            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
-
-    async def ready(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(base_url=self.base, timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise SystemExit(f"{self.name} server stopped at start-up:\n"
-                                     f"{self.log.read_text()[-3000:]}")
-                started = self.log.read_text().count("Application startup complete")
-                if started >= self.workers:
-                    try:
-                        if (await client.get("/health")).status_code == 200:
-                            return
-                    except httpx.TransportError:
-                        pass
-                await asyncio.sleep(0.2)
-        raise SystemExit(f"{self.name} server not ready in {timeout:.0f} s:\n{self.log.read_text()[-3000:]}")
-
-    def streams_per_process(self) -> list[int]:
-        """Established connections to the port held by each worker process (from /proc; Linux only)."""
-        try:
-            inodes = set()
-            for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-                if not os.path.exists(table):
-                    continue
-                for line in Path(table).read_text().splitlines()[1:]:
-                    fields = line.split()
-                    if int(fields[1].rsplit(":", 1)[1], 16) == self.port and fields[3] == "01":
-                        inodes.add(fields[9])
-            pids = [self.process.pid]
-            for stat in Path("/proc").glob("[0-9]*/stat"):
+def streams_per_process(server: Server) -> list[int]:
+    """Established connections to the port held by each worker process (from /proc; Linux only)."""
+    try:
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            if not os.path.exists(table):
+                continue
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == server.port and fields[3] == "01":
+                    inodes.add(fields[9])
+        pids = server.pids()
+        counts = []
+        for pid in pids:
+            held = 0
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
                 try:
-                    if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                        pids.append(int(stat.parent.name))
-                except (OSError, ValueError, IndexError):
+                    link = os.readlink(fd)
+                except OSError:
                     continue
-            counts = []
-            for pid in pids:
-                held = 0
-                for fd in Path(f"/proc/{pid}/fd").iterdir():
-                    try:
-                        link = os.readlink(fd)
-                    except OSError:
-                        continue
-                    if link.startswith("socket:[") and link[8:-1] in inodes:
-                        held += 1
-                counts.append(held)
-            return [c for c in counts if c] or [0]
-        except OSError:
-            return []
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.unlink(missing_ok=True)
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    held += 1
+            counts.append(held)
+        return [c for c in counts if c] or [0]
+    except OSError:
+        return []
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -398,19 +313,6 @@ class Audience:
         await self.poster.aclose()
 
 
-async def sign_in(base: str, email: str) -> tuple[str, httpx.AsyncClient]:
-    """Sign in through the sign-in page as a browser would; return the session cookie and the client."""
-    from core.testing import TEST_PASSWORD, csrf_token_of
-
-    client = httpx.AsyncClient(base_url=base, timeout=30)
-    page = await client.get("/sign-in")
-    response = await client.post("/sign-in", data={"email": email, "password": TEST_PASSWORD,
-                                                  "csrf_token": csrf_token_of(page.text)})
-    if response.status_code != 303:
-        raise SystemExit(f"signing in {email} answered {response.status_code}")
-    return f"caseframe_session={client.cookies['caseframe_session']}", client
-
-
 def p95(values: list[float]) -> float:
     """Nearest rank: with 20 rounds the 19th slowest, with 10 or fewer the slowest."""
     ordered = sorted(values)
@@ -420,9 +322,7 @@ def p95(values: list[float]) -> float:
 async def main(members: int, runs: int, database_url: str | None, workers: int) -> int:
     url, data, schema = await prepare(database_url, members)
     engine_name = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
-    env = {"CASEFRAME_DATABASE_URL": url, "CASEFRAME_LOCAL_DEMO": "1"}
-    servers = [Server("caseframe", "core.web.app:create_app", workers, env),
-               Server("bare", "bench_minutes:bare_app", 1, {})]
+    servers = [caseframe_server(url, workers), uvicorn_server("bare", "bench_minutes:bare_app")]
     audiences: list[Audience] = []
     try:
         await asyncio.gather(*(s.ready() for s in servers))
@@ -451,7 +351,7 @@ async def main(members: int, runs: int, database_url: str | None, workers: int) 
         ]
         for audience in audiences:
             await audience.open()
-        per_worker = caseframe.streams_per_process()
+        per_worker = streams_per_process(caseframe)
         for n in range(WARM_UP + runs):
             # alternate which goes first, so a burst of other work on the machine hits both alike
             for audience in (audiences if n % 2 == 0 else audiences[::-1]):
@@ -462,10 +362,7 @@ async def main(members: int, runs: int, database_url: str | None, workers: int) 
             await audience.close()
         for server in servers:
             server.stop()
-        if schema:
-            await drop_schema(database_url, schema)
-        elif url.startswith("sqlite:///"):
-            shutil.rmtree(Path(url[len("sqlite:///"):]).parent, ignore_errors=True)
+        await drop_database(url, schema)
     cf, base = audiences
     median, base_median = statistics.median(cf.latencies), statistics.median(base.latencies)
     ok = median < TARGET_SECONDS

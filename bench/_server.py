@@ -1,0 +1,202 @@
+"""What the HTTP benchmarks share: a database of their own, servers under uvicorn, signing in over HTTP.
+
+    from _server import Server, caseframe_server, prepare_database, drop_database, sign_in
+
+* ``prepare_database(url)``: a temporary SQLite file, or with a PostgreSQL URL a schema of its own (every
+  worker finds it through ``search_path``); migrated and bound, ready for data. ``drop_database`` removes it.
+* ``caseframe_server(url, workers)``: the real server, started by ``caseframe serve`` as an operator would.
+* ``Server(name, argv, workers)``: any command that serves HTTP on ``server.port`` (a bare baseline app).
+* ``sign_in(base, email)``: the sign-in page as a browser uses it, accepting the memorandum of understanding
+  when one is published; returns the session cookie header value and the open client.
+
+The scripts run from the repository root or anywhere: this folder and the root are put on ``sys.path``.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+for _path in (str(ROOT), str(BENCH)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def prepare_database(url: str | None, *, prefix: str = "caseframe-bench-") -> tuple[str, str | None]:
+    """Create, migrate and bind a database; return the URL servers use and the schema to drop (or None).
+
+    Call ``unbind_database`` after writing the data, before servers start (they open their own engine).
+    """
+    from core.db.engine import bind, engine_from_url, is_sqlite, migrate
+
+    schema = None
+    if url is None:
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix=prefix)) / 'bench.sqlite'}"
+    else:
+        import asyncpg
+
+        schema = f"cf_bench_{uuid.uuid4().hex[:10]}"
+        con = await asyncpg.connect(url, timeout=5)
+        try:
+            await con.execute(f'CREATE SCHEMA "{schema}"')
+        finally:
+            await con.close()
+        # asyncpg passes unknown DSN parameters on as server settings: every worker uses the schema
+        url = f"{url}{'&' if '?' in url else '?'}search_path={schema}"
+    engine = engine_from_url(url)
+    await migrate(engine)
+    if not is_sqlite(engine):
+        await engine.start_connection_pool(min_size=1, max_size=4)
+    bind(engine)
+    _bound[url] = engine
+    return url, schema
+
+
+_bound: dict[str, object] = {}
+
+
+async def unbind_database(url: str) -> None:
+    from core.db.engine import close, is_sqlite
+
+    engine = _bound.pop(url)
+    if is_sqlite(engine):
+        await close(engine)
+    else:
+        await engine.close_connection_pool()
+
+
+async def drop_database(url: str, schema: str | None) -> None:
+    """Drop the schema ``prepare_database`` made (PostgreSQL) or the temporary folder (SQLite)."""
+    if schema:
+        import asyncpg
+
+        base = url.split("?search_path=")[0].split("&search_path=")[0]
+        con = await asyncpg.connect(base, timeout=5)
+        try:
+            await con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await con.close()
+    elif url.startswith("sqlite:///"):
+        shutil.rmtree(Path(url[len("sqlite:///"):]).parent, ignore_errors=True)
+
+
+class Server:
+    """A command serving HTTP on a free local port, in a process group of its own; ``stop()`` ends it."""
+
+    def __init__(self, name: str, argv: list[str], port: int, workers: int = 1, env: dict[str, str] | None = None):
+        self.name, self.workers, self.port = name, workers, port
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
+        self.process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **(env or {})},
+                                        stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
+                                        start_new_session=True)
+
+    def pids(self) -> list[int]:
+        """The server's processes: uvicorn's supervisor and its workers (from /proc; Linux only)."""
+        found = [self.process.pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    found.append(int(stat.parent.name))
+            except (OSError, ValueError, IndexError):
+                continue
+        return found
+
+    def worker_pids(self) -> list[int]:
+        """The processes that answer requests: the workers, or the one process when there are none."""
+        if self.workers == 1:
+            return [self.process.pid]
+        children = self.pids()[1:]
+        return [p for p in children if "multiprocessing.spawn" in _cmdline(p)] or children
+
+    async def ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(base_url=self.base, timeout=2) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise SystemExit(f"{self.name} server stopped at start-up:\n{self.log.read_text()[-3000:]}")
+                try:
+                    up = (await client.get("/health")).status_code == 200
+                except httpx.TransportError:
+                    up = False
+                if up and (self.workers == 1 or len(self.pids()) > self.workers):
+                    if self.workers > 1:
+                        await asyncio.sleep(2.0)  # the last worker to fork is still importing
+                    return
+                await asyncio.sleep(0.2)
+        raise SystemExit(f"{self.name} server not ready in {timeout:.0f} s:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.unlink(missing_ok=True)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def caseframe_server(url: str, workers: int = 1) -> Server:
+    """The real server: ``caseframe serve`` on a free port (it migrates, then runs uvicorn)."""
+    port = free_port()
+    exe = Path(sys.executable).with_name("caseframe")
+    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "core.cli"]
+    return Server("caseframe", [*argv, "serve", "--port", str(port), "--workers", str(workers)], port, workers,
+                  {"CASEFRAME_DATABASE_URL": url, "CASEFRAME_LOCAL_DEMO": "1"})
+
+
+def uvicorn_server(name: str, target: str, workers: int = 1, env: dict[str, str] | None = None) -> Server:
+    """A uvicorn factory ``module:function`` from this folder (a bare baseline), served as caseframe is."""
+    port = free_port()
+    return Server(name, [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1",
+                         "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+                         "--no-access-log", "--app-dir", str(BENCH)], port, workers, env)
+
+
+async def sign_in(base: str, email: str, password: str | None = None) -> tuple[str, httpx.AsyncClient]:
+    """Sign in through the sign-in page as a browser would (and accept the MoU if asked); return the
+    ``caseframe_session=...`` cookie and the client, still open."""
+    from core.testing import TEST_PASSWORD, csrf_token_of
+
+    client = httpx.AsyncClient(base_url=base, timeout=60)
+    page = await client.get("/sign-in")
+    response = await client.post("/sign-in", data={"email": email, "password": password or TEST_PASSWORD,
+                                                  "csrf_token": csrf_token_of(page.text)})
+    if response.status_code != 303:
+        raise SystemExit(f"signing in {email} answered {response.status_code}")
+    home = await client.get(response.headers.get("location", "/"))
+    if home.status_code == 303 and home.headers.get("location", "").startswith("/mou"):
+        page = await client.get("/mou")
+        version = re.search(r'name="version" value="(\d+)"', page.text)
+        answer = await client.post("/mou", data={"csrf_token": csrf_token_of(page.text), "accept": "yes",
+                                                 "version": version.group(1) if version else "0", "next": "/"})
+        if answer.status_code != 303:
+            raise SystemExit(f"accepting the MoU as {email} answered {answer.status_code}")
+    return f"caseframe_session={client.cookies['caseframe_session']}", client

@@ -1,0 +1,423 @@
+"""Pages over HTTP: the real server against bare Litestar + Jinja pages on the same rows, driven by wrk.
+
+Caseframe runs as an operator runs it (``caseframe serve``: uvicorn, one worker on SQLite, two on
+PostgreSQL); the baseline is ``bare_app`` in this file, served by uvicorn with as many workers, reading
+the same shape of rows from the same database with fixed SQL strings and rendering the same templates
+with the same Jinja environment. No session, guard, audit, ORM, plugin hooks or access checks: the least
+any async server must do to show these pages. Both run at the same time; wrk drives one at a time, at 1
+and at 16 connections, alternating which goes first, so every ratio comes from one run.
+
+Pages (one signed-in caseworker and supervisor, signed in over HTTP with the MoU accepted):
+* the case page: 5 subjects, 100 timeline events, 3 tasks;
+* My work: 50 open cases led by the user, 30 open tasks, recently viewed cases;
+* the area list: 10,000 cases in the area, first page of 25 with their people.
+
+    python bench/bench_http.py [--duration 10] [--check] [--memory]
+    python bench/bench_http.py --database-url postgresql://postgres@127.0.0.1:5432/test [--workers 2]
+
+wrk is Debian's package ``wrk``: ``bench/setup`` installs it (and the ``bench`` extra: py-spy,
+pyinstrument); this script runs ``bench/setup`` itself when wrk is missing.
+
+Targets (issue 13): each page >= 0.5x its bare page at 16 connections; the case page's p95 < 50 ms at 16
+connections. ``--check`` exits 1 when one is missed. ``--memory`` then sends 2 x 10,000 more requests
+(the three pages in turn) and reports each worker's resident memory after each 10,000.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from litestar import Litestar, get  # noqa: E402
+from litestar.contrib.jinja import JinjaTemplateEngine  # noqa: E402
+from litestar.response import Template  # noqa: E402
+from litestar.template.config import TemplateConfig  # noqa: E402
+
+from _server import (ROOT, caseframe_server, drop_database, prepare_database, sign_in,  # noqa: E402
+                     unbind_database, uvicorn_server)
+
+CASES = 10_000
+CONNECTIONS = (1, 16)
+TARGET_RATIO = 0.5
+TARGET_P95_MS = 50.0
+MEMORY_REQUESTS = 10_000
+
+
+# ---------------------------------------------------------------------------------------------------
+# The baseline: the same rows, fixed SQL, the same templates; nothing else.
+
+def bare_app():
+    """uvicorn factory (``bench_http:bare_app``); the database and the user come from the environment."""
+    from core.cases.service import case_dict
+    from core.context import build_context
+    from core.forms import summary
+    from core.sharing.policy import Access
+    from core.tasks.service import task_dict
+    from core.web.templating import build_environment
+
+    url, user_id = os.environ["BENCH_DATABASE_URL"], int(os.environ["BENCH_USER_ID"])
+    ctx = build_context()
+    db: dict = {}
+
+    async def rows(sql: str, *args) -> list[dict]:
+        if url.startswith("sqlite"):
+            if "con" not in db:
+                import aiosqlite
+
+                db["con"] = await aiosqlite.connect(url[len("sqlite:///"):])
+                db["con"].row_factory = sqlite3.Row
+            async with db["con"].execute(sql, args) as cursor:
+                return [dict(r) for r in await cursor.fetchall()]
+        if "pool" not in db:
+            import asyncpg
+
+            db["pool"] = await asyncpg.create_pool(url.split("?")[0], min_size=1, max_size=10,
+                                                   server_settings={"search_path": url.split("search_path=")[1]})
+        parts = sql.split("?")
+        sql = parts[0] + "".join(f"${i}{p}" for i, p in enumerate(parts[1:], 1))
+        return [dict(r) for r in await db["pool"].fetch(sql, *args)]
+
+    def stamp(value):
+        if isinstance(value, str):
+            return dt.datetime.fromisoformat(value)
+        return value
+
+    def loaded(case: dict) -> dict:
+        case = dict(case, opened_at=stamp(case["opened_at"]), closed_at=stamp(case["closed_at"]))
+        case["data"] = json.loads(case["data"]) if isinstance(case["data"], str) else case["data"]
+        return case
+
+    async def actor() -> dict:
+        if "actor" not in db:
+            db["actor"] = (await rows("SELECT u.id, u.name, a.name AS agency_name, u.agency FROM cf_user u "
+                                      "JOIN cf_agency a ON a.id = u.agency WHERE u.id = ?", user_id))[0]
+        return db["actor"]
+
+    async def base() -> dict:
+        me = await actor()
+        nav = [{"href": "/", "label": "My work"}, {"href": "/persons", "label": "Persons"},
+               {"href": "/referrals", "label": "Referrals"}, {"href": "/panels", "label": "Panels"},
+               {"href": "/search/national", "label": "National search"}]
+        nav += [{"href": f"/areas/{a.slug}", "label": a.title} for a in ctx.areas]
+        return {"actor": me, "csrf_token": "x", "nav": nav, "marking": "OFFICIAL-SENSITIVE", "flash": None}
+
+    @get("/health", sync_to_thread=False)
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @get("/cases/{case_id:int}")
+    async def case_page(case_id: int) -> Template:
+        case = loaded((await rows("SELECT * FROM cf_case WHERE id = ?", case_id))[0])
+        subjects = await rows(
+            "SELECT s.id, s.person AS person_id, s.role, p.given_name || ' ' || p.family_name AS name, "
+            "p.date_of_birth FROM cf_case_subject s JOIN cf_person p ON p.id = s.person "
+            "WHERE s.\"case\" = ? AND s.removed_at IS NULL ORDER BY s.id", case_id)
+        events = await rows(
+            "SELECT e.id, e.kind, e.summary, e.detail, e.at, u.name AS actor_name FROM cf_case_event e "
+            "LEFT JOIN cf_user u ON u.id = e.actor WHERE e.\"case\" = ? ORDER BY e.id DESC LIMIT 200", case_id)
+        for e in events:
+            e["detail"] = json.loads(e["detail"]) if isinstance(e["detail"], str) else e["detail"]
+        tasks = [task_dict(dict(t, due_date=dt.date.fromisoformat(t["due_date"]) if isinstance(t["due_date"], str)
+                                else t["due_date"]))
+                 for t in await rows("SELECT * FROM cf_task WHERE \"case\" = ? ORDER BY id", case_id)]
+        users = await rows("SELECT id, name FROM cf_user WHERE agency = ? AND active = ?", case["owning_agency"], True)
+        area = ctx.area(case["area"])
+        out = case_dict(ctx, case)
+        forms = [{"name": n, "title": f.title, "done": n in out["data"], "rows": summary.rows(f, out["data"].get(n))}
+                 for n, f in area.forms.items()]
+        transitions = [(t, None) for t in area.workflow.from_state(case["state"])]
+        return Template("cases/show.html", context={
+            **await base(), "case": out, "area": area, "forms": forms, "transitions": transitions,
+            "timeline": events, "tasks": tasks, "subjects": subjects, "users": users, "referrals": [],
+            "panels": [], "lead_officer": (await actor())["name"], "access": Access(kind="owner"),
+            "can_change": True, "today": dt.date.today()})
+
+    @get("/")
+    async def my_work() -> Template:
+        me = await actor()
+        cases = await rows("SELECT * FROM cf_case WHERE lead_officer = ? AND closed_at IS NULL AND owning_agency = ? "
+                           "ORDER BY updated_at DESC LIMIT 50", me["id"], me["agency"])
+        tasks = await rows("SELECT t.*, c.reference, u.name AS assignee_name FROM cf_task t "
+                           "LEFT JOIN cf_case c ON c.id = t.\"case\" LEFT JOIN cf_user u ON u.id = t.assignee "
+                           "WHERE t.owner_agency = ? AND t.status = 'open' ORDER BY t.due_date LIMIT 100", me["agency"])
+        viewed = await rows("SELECT object_id FROM cf_audit WHERE actor_id = ? AND action = 'case.view' "
+                            "ORDER BY id DESC LIMIT 50", me["id"])
+        ids = list(dict.fromkeys(v["object_id"] for v in viewed))[:5] or [0]
+        recent = await rows(f"SELECT * FROM cf_case WHERE id IN ({', '.join('?' * len(ids))})", *ids)
+        items = []
+        for t in tasks:
+            due = dt.date.fromisoformat(t["due_date"]) if isinstance(t["due_date"], str) else t["due_date"]
+            items.append(dict(task_dict(dict(t, due_date=due)), reference=t["reference"],
+                              assignee_name=t["assignee_name"], mine=t["assignee"] == me["id"]))
+        mine = [t for t in items if t["mine"]]
+        return Template("home.html", context={
+            **await base(), "cases": [case_dict(ctx, loaded(c)) for c in cases], "my_tasks": mine,
+            "team_tasks": [t for t in items if not t["mine"]], "recent": [case_dict(ctx, loaded(c)) for c in recent],
+            "referrals": [], "shared": [], "today": dt.date.today(), "overdue": sum(1 for t in mine if t["overdue"])})
+
+    @get("/areas/{slug:str}")
+    async def area_list(slug: str) -> Template:
+        me, area = await actor(), ctx.area(slug)
+        total = (await rows("SELECT COUNT(*) AS n FROM cf_case WHERE area = ? AND owning_agency = ?",
+                            slug, me["agency"]))[0]["n"]
+        cases = await rows("SELECT * FROM cf_case WHERE area = ? AND owning_agency = ? "
+                           "ORDER BY opened_at DESC, id DESC LIMIT 25", slug, me["agency"])
+        items = [case_dict(ctx, loaded(c)) for c in cases]
+        ids = [c["id"] for c in items] or [0]
+        subjects: dict[int, list] = {}
+        for s in await rows("SELECT s.\"case\" AS case_id, s.role, p.given_name || ' ' || p.family_name AS name "
+                            "FROM cf_case_subject s JOIN cf_person p ON p.id = s.person "
+                            f"WHERE s.\"case\" IN ({', '.join('?' * len(ids))}) AND s.removed_at IS NULL "
+                            "ORDER BY s.id", *ids):
+            subjects.setdefault(s["case_id"], []).append(s)
+        for item in items:
+            item["subjects"] = subjects.get(item["id"], [])
+        return Template("cases/list.html", context={
+            **await base(), "area": area, "items": items, "total": total, "page_number": 1,
+            "pages": -(-total // 25), "filters": {k: "" for k in ("state", "risk", "owner", "overdue", "sort")},
+            "enabled": True, "page_base": "?"})
+
+    async def close() -> None:
+        if "con" in db:
+            await db["con"].close()
+        if "pool" in db:
+            await db["pool"].close()
+
+    return Litestar(route_handlers=[health, case_page, my_work, area_list], on_shutdown=[close],
+                    template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(
+                        build_environment(ctx))))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Data
+
+async def build(cases_in_area: int) -> dict:
+    """One caseworker's agency with an area of ``cases_in_area`` cases; one of them has 5 people, 100
+    timeline events and 3 tasks. The other cases are written in bulk (one subject each)."""
+    from core import clock
+    from core.cases import service as cases
+    from core.cases.tables import Case, CaseEvent, CaseSubject
+    from core.context import build_context
+    from core.sharing.mou import publish_mou
+    from core.tasks import service as tasks
+    from core.tasks.tables import Task
+    from core.testing import demo_answers, make_agency, make_person, make_user
+
+    ctx = build_context()
+    area = "asb" if ctx.areas.get("asb") else next(iter(ctx.areas.areas))
+    answers = demo_answers(ctx, area)
+    agency = await make_agency(ctx, "bench-council", name="Ashdown District Council")
+    actor = await make_user(agency, ("caseworker", "supervisor"), name="Bench Worker")
+    colleague = await make_user(agency, ("caseworker",), name="Second Worker")
+    admin = await make_user(agency, ("system_admin",), name="Sam Sysadmin")
+    await publish_mou(admin, "Partners share information under the agreements they sign, for the purposes "
+                             "named in them, and keep it no longer than those purposes need.")
+    roles = list(ctx.area(area).roles)
+    people = [await make_person(actor, given_name=f"Person{i}", family_name="Bench") for i in range(5)]
+    case = await cases.open_case(ctx, actor, area, answers,
+                                 subjects=[(p["id"], roles[i % len(roles)]) for i, p in enumerate(people)])
+    for i in range(3):
+        await tasks.add_task(ctx, actor, case["id"], title=f"Visit the household ({i + 1})",
+                             due_date=clock.today() + dt.timedelta(days=i * 7 - 3))
+    now = clock.now()
+    events = [CaseEvent(case=case["id"], kind="note", actor=actor.id, at=now, detail={},
+                        summary=f"Note {i}: visited, spoke to the household, agreed next steps and a date to review.")
+              for i in range(100 - len(await cases.timeline(case["id"])))]
+    await CaseEvent.insert(*events)
+    base_row = await Case.select().where(Case.id == case["id"]).output(load_json=True).first()
+    # the rest of the area, written in bulk: opened over the last three years, led by the two workers
+    batch = 500
+    for start in range(1, cases_in_area, batch):
+        chunk = []
+        for i in range(start, min(start + batch, cases_in_area)):
+            opened = now - dt.timedelta(hours=i * 2.5)
+            chunk.append(Case(reference=f"BENCH-{i:05d}", area=area, state=base_row["state"], data=base_row["data"],
+                              owning_agency=agency["id"], lead_officer=(actor.id if i % 200 == 0 else colleague.id),
+                              risk_level=base_row["risk_level"], opened_at=opened, updated_at=opened, version=1))
+        inserted = await Case.insert(*chunk).returning(Case.id)
+        await CaseSubject.insert(*[CaseSubject(case=r["id"], person=people[n % 5]["id"], role=roles[0], added_at=now)
+                                   for n, r in enumerate(inserted)])
+    open_ids = [r["id"] for r in await Case.select(Case.id).where(Case.lead_officer == actor.id).limit(50)]
+    await Task.insert(*[Task(case=open_ids[i % len(open_ids)], title=f"Call back ({i})", owner_agency=agency["id"],
+                             assignee=(actor.id if i % 2 else colleague.id), created_by=actor.id,
+                             due_date=clock.today() + dt.timedelta(days=i - 5), created_at=now)
+                        for i in range(27)])
+    return {"area": area, "case": case["id"], "email": actor.email, "user_id": actor.id}
+
+
+# ---------------------------------------------------------------------------------------------------
+# wrk
+
+SUMMARY_LUA = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH %d %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+ROTATE_LUA = """
+local paths = {%s}
+local n, limit = 0, %d
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n %% #paths) + 1])
+end
+response = function(status, headers, body)
+  if n >= limit then wrk.thread:stop() end
+end
+""" + SUMMARY_LUA
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk is missing: running bench/setup to install it", flush=True)
+    subprocess.run([str(ROOT / "bench" / "setup")], check=True)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is still missing after bench/setup")
+    return found
+
+
+def wrk(url: str, connections: int, seconds: float, cookie: str, script: str = SUMMARY_LUA) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
+                              "-s", f.name, "-H", f"Cookie: {cookie}", url],
+                             capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(f.name)
+    line = next(x for x in out.splitlines() if x.startswith("BENCH "))
+    requests, micros, p50, p95, p99, status_errors, socket_errors = map(int, line.split()[1:])
+    return {"rps": requests / (micros / 1e6), "p50": p50 / 1000, "p95": p95 / 1000, "p99": p99 / 1000,
+            "requests": requests, "errors": status_errors + socket_errors}
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# ---------------------------------------------------------------------------------------------------
+
+async def main(args) -> int:
+    import httpx
+
+    ensure_wrk()
+    url, schema = await prepare_database(args.database_url, prefix="caseframe-bench-http-")
+    try:
+        data = await build(args.cases)
+    finally:
+        await unbind_database(url)
+    engine_name = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
+    servers = [caseframe_server(url, args.workers),
+               uvicorn_server("bare", "bench_http:bare_app", args.workers,
+                              {"BENCH_DATABASE_URL": url, "BENCH_USER_ID": str(data["user_id"])})]
+    results: dict[tuple[str, str, int], dict] = {}
+    pages = {"case page": f"/cases/{data['case']}", "My work": "/", "area list": f"/areas/{data['area']}"}
+    memory: list[tuple[str, list[float]]] = []
+    try:
+        await asyncio.gather(*(s.ready() for s in servers))
+        caseframe, bare = servers
+        cookie, client = await sign_in(caseframe.base, data["email"])
+        await client.aclose()
+        async with httpx.AsyncClient(timeout=30) as client:
+            for name, path in pages.items():  # every page answers 200 (and warms templates and caches)
+                for server, headers in ((caseframe, {"cookie": cookie}), (bare, {})):
+                    for _ in range(20 * args.workers):
+                        response = await client.get(server.base + path, headers=headers)
+                        if response.status_code != 200:
+                            raise SystemExit(f"{server.name} {path} answered {response.status_code} {response.headers.get('location')}: "
+                                             f"{response.text[:300]}")
+        memory.append(("after start-up and warm-up", [rss_mib(p) for p in caseframe.worker_pids()]))
+        order = 0
+        for name, path in pages.items():
+            for connections in CONNECTIONS:
+                pair = [(caseframe, cookie), (bare, "x=1")]
+                for server, server_cookie in (pair if order % 2 == 0 else pair[::-1]):
+                    results[(name, server.name, connections)] = wrk(server.base + path, connections, args.duration,
+                                                                   server_cookie)
+                order += 1
+        if args.memory:
+            paths = ", ".join(f'"{p}"' for p in pages.values())
+            for round_ in (1, 2):
+                wrk(caseframe.base + "/", 16, 600, cookie, ROTATE_LUA % (paths, MEMORY_REQUESTS))
+                memory.append((f"after {round_ * MEMORY_REQUESTS:,} more requests",
+                               [rss_mib(p) for p in caseframe.worker_pids()]))
+    finally:
+        for server in servers:
+            server.stop()
+        await drop_database(url, schema)
+
+    load = os.getloadavg()[0]
+    workers = f"{args.workers} uvicorn worker{'s' if args.workers > 1 else ''} each"
+    print(f"pages over HTTP, {engine_name}, caseframe and bare on {workers}, wrk {args.duration:g} s per run; "
+          f"load average {load:.1f} on {os.cpu_count()} CPUs; {dt.date.today()}")
+    print(f"{'page':<11}{'conns':>6}{'caseframe req/s':>17}{'p50 ms':>8}{'p95 ms':>8}"
+          f"{'bare req/s':>12}{'p95 ms':>8}{'ratio':>8}  target")
+    missed = []
+    for name in pages:
+        for connections in CONNECTIONS:
+            cf, bare_r = results[(name, "caseframe", connections)], results[(name, "bare", connections)]
+            ratio = cf["rps"] / bare_r["rps"]
+            target = ""
+            if connections == 16:
+                ok = ratio >= TARGET_RATIO
+                target = f">= {TARGET_RATIO}x {'PASS' if ok else 'FAIL'}"
+                if not ok:
+                    missed.append(f"{name} {ratio:.2f}x the bare page at 16 connections (target >= {TARGET_RATIO}x)")
+                if name == "case page":
+                    ok95 = cf["p95"] < TARGET_P95_MS
+                    target += f"; p95 < {TARGET_P95_MS:.0f} ms {'PASS' if ok95 else 'FAIL'}"
+                    if not ok95:
+                        missed.append(f"case page p95 {cf['p95']:.1f} ms at 16 connections "
+                                      f"(target < {TARGET_P95_MS:.0f} ms)")
+            for label, r in (("caseframe", cf), ("bare", bare_r)):
+                if r["errors"]:
+                    missed.append(f"{name}, {label}, {connections} connections: {r['errors']} errors")
+            print(f"{name:<11}{connections:>6}{cf['rps']:>17.1f}{cf['p50']:>8.1f}{cf['p95']:>8.1f}"
+                  f"{bare_r['rps']:>12.1f}{bare_r['p95']:>8.1f}{ratio:>7.2f}x  {target}")
+    print("resident memory of each caseframe worker (MiB):")
+    for label, values in memory:
+        print(f"  {label:<30} {' + '.join(f'{v:.1f}' for v in values)}")
+    if args.memory and len(memory) == 3:
+        growth = [b - a for a, b in zip(memory[1][1], memory[2][1])]
+        print(f"  growth over the second {MEMORY_REQUESTS:,}: {' + '.join(f'{g:+.1f}' for g in growth)} MiB")
+    if missed:
+        print("Missed: " + "; ".join(missed))
+    return 1 if missed and args.check else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="postgresql://... to run on PostgreSQL in a fresh schema "
+                                                 "(default: a temporary SQLite file)")
+    parser.add_argument("--workers", type=int, help="uvicorn workers (default 1 on SQLite, 2 on PostgreSQL)")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--cases", type=int, default=CASES, help=f"cases in the area (default {CASES:,})")
+    parser.add_argument("--memory", action="store_true",
+                        help=f"then 2 x {MEMORY_REQUESTS:,} requests, reporting each worker's memory")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    args = parser.parse_args()
+    if args.database_url and not args.database_url.startswith(("postgres://", "postgresql://")):
+        parser.error("--database-url takes a PostgreSQL URL; SQLite is the default")
+    args.workers = args.workers or (2 if args.database_url else 1)
+    if args.workers > 1 and not args.database_url:
+        parser.error("more than one worker needs PostgreSQL: the embedded SQLite database serves one process")
+    sys.exit(asyncio.run(main(args)))
