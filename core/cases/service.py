@@ -16,7 +16,7 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.persons.service import visible_person_ids
 from core.persons.tables import Person
 from core.referrals import service as referrals
-from core.sharing.policy import Access, can_work_case, case_access, filter_answers, may_see_field
+from core.sharing.policy import CASEWORKING_ROLES, Access, can_work_case, case_access, filter_answers, may_see_field
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -249,6 +249,15 @@ def _referral_out(r: dict) -> dict:
 
 # -- writes ------------------------------------------------------------------------------------
 
+async def check_may_open(actor: Actor, area) -> None:
+    """Refuse, in words, opening a case in an area the agency has disabled, or by a role that opens none."""
+    if not actor.has(*CASEWORKING_ROLES):
+        raise Forbidden("Your role does not let you open cases")
+    if area.slug not in await enabled_areas(actor.agency_id):
+        raise Forbidden(f"{area.title} is not enabled for your agency, so no new cases can be opened in it. "
+                        "Its cases stay readable; a local admin can enable it again.")
+
+
 async def open_case(ctx: Context, actor: Actor, area_slug: str, answers: Any, *,
                     subjects: list[tuple[int, str]] | None = None,
                     lead_officer_id: int | None = None,
@@ -259,10 +268,7 @@ async def open_case(ctx: Context, actor: Actor, area_slug: str, answers: Any, *,
     of a referral it is accepting.
     """
     area = ctx.area(area_slug)
-    if not actor.has("caseworker", "supervisor", "panel_chair"):
-        raise Forbidden("Your role does not let you open cases")
-    if area.slug not in await enabled_areas(actor.agency_id):
-        raise Forbidden(f"{area.title} is not enabled for your agency. A local admin can enable it.")
+    await check_may_open(actor, area)
     _validate(ctx, area, area.opening_form, answers, None)
     subjects = subjects or []
     errors = []

@@ -164,20 +164,28 @@ REFERRAL_STATUS = {"open": "Waiting", "info_requested": "More information asked 
 
 
 async def _referral_targets(ctx, actor) -> list[dict[str, Any]]:
-    """Where a case can be referred: areas, partner agencies, panels and kinds of agency, as option groups."""
-    from core.agencies.tables import Agency
+    """Where a case can be referred: areas, partner agencies, panels and kinds of agency, as option groups.
+
+    Only targets some other agency would receive: the referring agency is never its own addressee, so an
+    area only it has enabled, or a kind only it is, is not offered."""
+    from core.agencies.tables import Agency, AgencyArea
     from core.panels.tables import Panel
 
-    agencies, panels = await asyncio.gather(
-        Agency.select(Agency.slug, Agency.name).where(
+    agencies, panels, enabled = await asyncio.gather(
+        Agency.select(Agency.slug, Agency.name, Agency.agency_type).where(
             (Agency.active == True) & (Agency.id != actor.agency_id)).order_by(Agency.name),  # noqa: E712
-        Panel.select(Panel.slug, Panel.name).where(Panel.active == True).order_by(Panel.name))  # noqa: E712
+        Panel.select(Panel.slug, Panel.name).where(Panel.active == True).order_by(Panel.name),  # noqa: E712
+        AgencyArea.select(AgencyArea.area).where(
+            (AgencyArea.agency != actor.agency_id) & (AgencyArea.agency.active == True)).distinct())  # noqa: E712
+    other_areas = {r["area"] for r in enabled}
+    other_kinds = {a["agency_type"] for a in agencies}
     return [
         {"label": "Panels", "options": [(f"panel:{p['slug']}", p["name"]) for p in panels]},
         {"label": "Agencies", "options": [(f"agency:{a['slug']}", a["name"]) for a in agencies]},
-        {"label": "Business areas", "options": [(f"area:{a.slug}", a.title) for a in ctx.areas]},
+        {"label": "Business areas", "options": [(f"area:{a.slug}", a.title) for a in ctx.areas if a.slug in other_areas]},
         {"label": "Any agency of a kind", "options": sorted(((f"agency_type:{k}", v.capitalize())
-                                                             for k, v in ctx.areas.agency_types.items()), key=lambda o: o[1])},
+                                                             for k, v in ctx.areas.agency_types.items()
+                                                             if k in other_kinds), key=lambda o: o[1])},
     ]
 
 
@@ -228,12 +236,14 @@ class AreaPages(Controller):
     @get("/{slug:str}/new")
     async def new_case(self, request: Request, slug: str) -> Template:
         area = _area_or_404(request, slug)
+        await cases.check_may_open(current_actor(request), area)
         person = await _person_param(request)
         return await _open_form(request, area, {}, [], person)
 
     @post("/{slug:str}/new")
     async def open_case(self, request: Request, slug: str) -> Template | Redirect:
         area = _area_or_404(request, slug)
+        await cases.check_may_open(current_actor(request), area)
         data = await form_data(request)
         person = await _person_param(request, str(data.get("person_id", "")))
         key = str(data.get("submission_key", ""))

@@ -40,6 +40,11 @@ async def _addressee_where(actor: Actor):
     where = (Referral.target_kind == "agency_type") & (Referral.target == actor.agency_type)
     if areas:
         where |= (Referral.target_kind == "area") & Referral.target.is_in(areas)
+    # an area or a kind of agency describes others: the referring agency is not its own addressee (its
+    # case's own agency would see its referral come back); a target naming it (agency, its panel) still does
+    where &= (Referral.raised_by_agency.is_not_null() & (Referral.raised_by_agency != actor.agency_id)) | (
+        Referral.raised_by_agency.is_null() & (Referral.from_case.is_null()
+                                              | (Referral.from_case.owning_agency != actor.agency_id)))
     if panels:
         where |= (Referral.target_kind == "panel") & Referral.target.is_in(panels)
     if agency:

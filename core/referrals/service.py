@@ -143,6 +143,16 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
     return new_referrals
 
 
+async def _reaches_another_agency(actor: Actor, kind: str, target: str) -> bool:
+    from core.agencies.tables import Agency, AgencyArea
+
+    if kind == "area":
+        return await AgencyArea.count().where((AgencyArea.area == target) & (AgencyArea.agency != actor.agency_id)
+                                              & (AgencyArea.agency.active == True)) > 0  # noqa: E712
+    return await Agency.count().where((Agency.agency_type == target) & (Agency.id != actor.agency_id)
+                                      & (Agency.active == True)) > 0  # noqa: E712
+
+
 async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target: str, reason: str,
                          person_id: int | None = None, case: dict[str, Any] | None = None) -> dict[str, Any]:
     """A referral made by a person (not a rule), e.g. from a case to another area, an agency or a panel.
@@ -162,10 +172,15 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
         errors.append({"field": "/target", "message": "Select an installed business area"})
     elif target_kind == "agency_type" and target not in ctx.areas.agency_types:
         errors.append({"field": "/target", "message": "Select a kind of agency from the list"})
+    elif target_kind in ("area", "agency_type") and not await _reaches_another_agency(actor, target_kind, target):
+        # the referring agency is never its own addressee (see the inbox): this one would reach no one
+        errors.append({"field": "/target", "message": "No other agency would receive this referral: select another"})
     elif target_kind == "agency":
         agency = await Agency.select(Agency.id).where((Agency.slug == target) & (Agency.active == True)).first()  # noqa: E712
         if agency is None:
             errors.append({"field": "/target", "message": "Select an agency from the list"})
+        elif agency["id"] == actor.agency_id:
+            errors.append({"field": "/target", "message": "Select another agency: a referral does not go to your own"})
         else:
             target_agency = agency["id"]
     elif target_kind == "panel" and await Panel.count().where((Panel.slug == target) & (Panel.active == True)) == 0:  # noqa: E712

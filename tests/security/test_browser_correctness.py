@@ -8,6 +8,7 @@ import pytest
 
 from core import clock
 from core.cases import service as cases
+from core.errors import NotFound
 from core.sharing import service as sharing
 from core.testing import csrf_token_of, make_agency, make_context, make_user, sign_in, web_client
 from tests.fixtures.areas import noise_plugin
@@ -104,3 +105,98 @@ async def test_the_owner_sees_its_lead_officer_and_no_owning_agency_line(shared,
     await sign_in(client, shared["owner"])
     page = await client.get(f"/cases/{shared['case']['id']}")
     assert "Olive Owner" in page.text and "Owning agency" not in page.text
+
+
+# -- 2. a disabled area serves no new-case form ----------------------------------------------------------------
+
+async def test_a_disabled_area_serves_no_new_case_form_on_the_page_or_the_api(shared, client):
+    from core.agencies import service as agencies
+    from core.cases.tables import Case
+    from core.testing import TEST_PASSWORD
+
+    ctx, owner = shared["ctx"], shared["owner"]
+    await agencies.disable_area(ctx, None, shared["council"]["id"], "noise")
+    token = await sign_in(client, owner)
+    before = await Case.count()
+    form = await client.get("/areas/noise/new")
+    assert form.status_code == 403
+    assert "not enabled for your agency" in form.text and "<textarea" not in form.text
+    assert 'name="submission_key"' not in form.text
+    posted = await client.post("/areas/noise/new", data={"csrf_token": token, "submission_key": "k1", **REPORT})
+    assert posted.status_code == 403 and "not enabled for your agency" in posted.text
+    listing = await client.get("/areas/noise")
+    assert listing.status_code == 200 and "/areas/noise/new" not in listing.text
+    api_token = (await client.post("/api/v1/session", json={"email": owner.email, "password": TEST_PASSWORD})).json()["token"]
+    api = await client.post("/api/v1/cases", json={"area": "noise", "answers": REPORT},
+                            headers={"Authorization": f"Bearer {api_token}"})
+    assert api.status_code == 403 and "not enabled for your agency" in api.text
+    assert await Case.count() == before
+    # its cases stay readable
+    assert (await client.get(f"/cases/{shared['case']['id']}")).status_code == 200
+
+
+async def test_a_role_that_opens_no_cases_gets_no_new_case_form(shared, client):
+    await sign_in(client, shared["reader"])
+    form = await client.get("/areas/noise/new")
+    assert form.status_code == 403 and "does not let you open cases" in form.text
+
+
+# -- 4. an agency is not its own addressee unless the target names it ------------------------------------------
+
+@pytest.fixture
+async def referring(db, ctx):
+    from core.panels.tables import Panel
+    from core.testing import make_person
+
+    council = await make_agency(ctx, "ashdown-council")
+    youth = await make_agency(ctx, "ashdown-youth", agency_type="youth_service")
+    youth2 = await make_agency(ctx, "wealden-youth", agency_type="youth_service")
+    owner = await make_user(council, ("caseworker", "panel_chair"), name="Olive Owner")
+    worker = await make_user(youth, ("caseworker",), name="Yas Youthworker")
+    other = await make_user(youth2, ("caseworker",), name="Wendy Wealden")
+    await Panel.insert(Panel(slug="complex-case-panel", name="Complex Case Panel", chair_agency=council["id"],
+                             member_agencies=[council["id"], youth["id"]], areas=["noise"], created_at=clock.now()))
+    child = await make_person(worker, given_name="Tia", family_name="Marsh", date_of_birth="2012-05-01")
+    return {"council": council, "owner": owner, "worker": worker, "other": other, "child": child}
+
+
+async def test_a_rule_referral_to_a_kind_does_not_come_back_to_the_referring_agency(ctx, referring):
+    from core.referrals import inbox
+    from core.referrals.tables import Referral
+
+    worker, other = referring["worker"], referring["other"]
+    case = await cases.open_case(ctx, worker, "noise", REPORT, subjects=[(referring["child"]["id"], "complainant")])
+    referral = await Referral.select().where(Referral.from_case == case["id"]).first()
+    assert referral["target_kind"] == "agency_type" and referral["target"] == "youth_service"
+    assert await inbox.inbox(ctx, worker) == []
+    assert [r["id"] for r in await inbox.inbox(ctx, other)] == [referral["id"]]
+    seen = await inbox.get_referral(ctx, worker, referral["id"], audit_view=False)
+    assert seen["is_referrer"] and not seen["addressee"] and not seen["can_decide"]
+    with pytest.raises(NotFound):
+        await inbox.decline(ctx, worker, referral["id"], reason="Not for us", version=referral["version"])
+    assert (await Referral.select(Referral.status).where(Referral.id == referral["id"]).first())["status"] == "open"
+
+
+async def test_the_referral_form_offers_no_target_that_reaches_only_ones_own_agency(ctx, referring, client):
+    from core.referrals import inbox
+    from core.referrals.tables import Referral
+
+    owner = referring["owner"]
+    case = await cases.open_case(ctx, owner, "noise", REPORT)
+    token = await sign_in(client, owner)
+    page = await client.get(f"/cases/{case['id']}")
+    assert 'value="agency:ashdown-youth"' in page.text and 'value="agency_type:youth_service"' in page.text
+    assert 'value="agency:ashdown-council"' not in page.text
+    assert 'value="agency_type:district_council"' not in page.text
+    # a panel it chairs is named, so it stays a target and the council receives it
+    assert 'value="panel:complex-case-panel"' in page.text
+    for target, message in (("agency:ashdown-council", "not go to your own"),
+                            ("agency_type:district_council", "No other agency would receive")):
+        made = await client.post(f"/cases/{case['id']}/referrals",
+                                 data={"csrf_token": token, "target": target, "reason": "Please help"})
+        assert made.status_code == 400 and message in made.text
+    assert await Referral.count().where(Referral.from_case == case["id"]) == 0
+    made = await client.post(f"/cases/{case['id']}/referrals",
+                             data={"csrf_token": token, "target": "panel:complex-case-panel", "reason": "Please help"})
+    assert made.status_code == 303
+    assert len(await inbox.inbox(ctx, owner)) == 1
