@@ -30,10 +30,12 @@ class ServiceError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, errors: list[dict[str, str]] | None = None):
+    def __init__(self, message: str, *, errors: list[dict[str, str]] | None = None, retry_after: int | None = None):
         super().__init__(message)
         self.message = message
         self.errors = errors or []
+        #: seconds to wait before trying again (sent as Retry-After), for a refusal that passes
+        self.retry_after = retry_after
 
 
 class NotFound(ServiceError):

@@ -8,7 +8,7 @@ from core import clock
 from core.agencies.tables import Agency, AgencyArea
 from core.audit import service as audit
 from core.auth.actor import ROLES, Actor
-from core.auth.passwords import hash_password, password_problem
+from core.auth.passwords import hash_password, hashing_slot, password_problem
 from core.auth.tables import User
 from core.cases.service import forget_enabled_areas
 from core.context import Context
@@ -152,9 +152,11 @@ async def create_user(actor: Actor | None, *, email: str, name: str, agency_id: 
         errors.append({"field": "/agency_id", "message": "Select an agency"})
     if errors:
         raise ValidationFailed("There is a problem with the user", errors=errors)
+    with hashing_slot():
+        password_hash = await hash_password(password)  # off the event loop, and outside the transaction
     async with transaction():
         user = User(email=email, name=name.strip(), agency=agency_id, roles=sorted(set(roles)),
-                    password_hash=hash_password(password), created_at=clock.now())
+                    password_hash=password_hash, created_at=clock.now())
         await user.save()
         await audit.record("admin.user_create", actor, object_type="user", object_id=user.id)
     return await User.select(User.id, User.email, User.name, User.agency, User.roles).where(User.id == user.id).output(load_json=True).first()

@@ -212,21 +212,22 @@ async def renew_recovery_codes(actor: Actor, code: str) -> list[str]:
     """New recovery codes in place of all the old ones; needs a current code from the app, like turning it off."""
     from core.auth import service as auth
 
-    await auth.check_not_locked(actor.email)
     if not re.fullmatch(r"\d{6}", _clean(code)):
         raise _code_error(ENTER_CODE)
+    attempt = await auth.begin_code_attempt(actor)
     async with transaction():
         row = await User.select(User.mfa_enabled, User.totp_secret, User.totp_last_step).where(
             User.id == actor.id).first()
         if not row["mfa_enabled"]:
+            await auth.code_succeeded(attempt, forget=False)
             raise _code_error("Two-step verification is not on")
         step = matching_step(row["totp_secret"], code, row["totp_last_step"])
         if step is not None and await claim_step(actor.id, step):
+            await auth.code_succeeded(attempt, forget=False)
             codes = await _new_recovery_codes(actor.id)
             await audit.record("mfa.recovery_codes_renewed", actor, object_type="user", object_id=actor.id)
             return codes
-    await auth.count_mfa_failure(actor)
-    raise _code_error(WRONG_CODE)
+    await auth.code_failed(attempt, actor, _code_error(WRONG_CODE))
 
 
 async def _use_recovery_code(user_id: int, code: str) -> int | None:
@@ -250,25 +251,26 @@ async def disable(actor: Actor, code: str) -> None:
         raise Forbidden("Your agency requires two-step verification for your role, so you cannot turn it off")
     from core.auth import service as auth
 
-    await auth.check_not_locked(actor.email)
     if not re.fullmatch(r"\d{6}", _clean(code)):
         raise _code_error(ENTER_CODE)
+    attempt = await auth.begin_code_attempt(actor)
     wrong = False
     async with transaction():
         row = await User.select(User.mfa_enabled, User.totp_secret, User.totp_last_step).where(
             User.id == actor.id).first()
         if not row["mfa_enabled"]:
+            await auth.code_succeeded(attempt, forget=False)
             raise _code_error("Two-step verification is not on")
         wrong = matching_step(row["totp_secret"], code, row["totp_last_step"]) is None
         if not wrong:
+            await auth.code_succeeded(attempt, forget=False)
             await User.update({User.mfa_enabled: False, User.totp_secret: "", User.totp_last_step: 0}).where(
                 User.id == actor.id)
             await RecoveryCode.delete().where(RecoveryCode.user == actor.id)
             await audit.record("mfa.disable", actor, object_type="user", object_id=actor.id)
     if wrong:
         # a stolen session must not be able to guess its way to turning the second step off
-        await auth.count_mfa_failure(actor)
-        raise _code_error(WRONG_CODE)
+        await auth.code_failed(attempt, actor, _code_error(WRONG_CODE))
 
 
 async def verify_sign_in(actor: Actor, session_id: int, code: str) -> int | None:
@@ -279,27 +281,26 @@ async def verify_sign_in(actor: Actor, session_id: int, code: str) -> int | None
     """
     from core.auth import service as auth
 
-    await auth.check_not_locked(actor.email)
     if not _clean(code):
         raise _code_error(ENTER_CODE)
+    attempt = await auth.begin_code_attempt(actor)  # counted before the code is checked; refused if locked
     async with transaction():
         row = await User.select(User.totp_secret, User.totp_last_step, User.mfa_enabled).where(
             User.id == actor.id).first()
         step = matching_step(row["totp_secret"], code, row["totp_last_step"]) if row["mfa_enabled"] else None
         if step is not None and await claim_step(actor.id, step):
             await _after_mfa(session_id)
-            await auth.forget_failures(actor.email)
+            await auth.code_succeeded(attempt, forget=True)
             await audit.record("sign_in.mfa_passed", actor, object_type="user", object_id=actor.id)
             return None
         left = await _use_recovery_code(actor.id, code) if row["mfa_enabled"] and step is None else None
         if left is not None:
             await _after_mfa(session_id)
-            await auth.forget_failures(actor.email)
+            await auth.code_succeeded(attempt, forget=True)
             await audit.record("sign_in.mfa_recovery_code", actor, object_type="user", object_id=actor.id,
                                detail={"codes_left": left})
             return left
-    await auth.count_mfa_failure(actor)
-    raise _code_error(WRONG_CODE)
+    await auth.code_failed(attempt, actor, _code_error(WRONG_CODE))
 
 
 async def reset_for_user(actor: Actor, user_id: int) -> None:

@@ -1,20 +1,83 @@
-"""Password hashing with argon2id."""
+"""Password hashing with argon2id, off the event loop.
+
+argon2 is slow on purpose (tens of milliseconds and 64 MiB a hash): run on the event loop, a handful of
+sign-ins would stall every other request. Hashes and checks run in a small pool of threads instead
+(argon2-cffi releases the GIL while it works), and when more are already waiting than the pool can get
+through in a few seconds, a new one is turned away with a 429 before any hashing starts.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from core.errors import ServiceError
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY = _hasher.hash("not a real password")
 
+#: threads that hash (each uses 64 MiB while it works); CASEFRAME_HASH_THREADS overrides
+HASH_THREADS = int(os.environ.get("CASEFRAME_HASH_THREADS") or min(4, os.cpu_count() or 1))
+#: hashing requests allowed to wait for a thread; beyond that they are turned away. CASEFRAME_HASH_QUEUE overrides
+HASH_QUEUE = int(os.environ.get("CASEFRAME_HASH_QUEUE") or 4 * HASH_THREADS)
+#: seconds a turned-away request is asked to wait (Retry-After)
+BUSY_RETRY_SECONDS = 5
 
-def hash_password(password: str) -> str:
+_pool = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="caseframe-argon2")
+_admitted = 0
+
+
+class HashingBusy(ServiceError):
+    """Too many password checks are under way: try again in a few seconds (nothing was checked or counted)."""
+
+    status = 429
+
+
+def busy_error() -> HashingBusy:
+    return HashingBusy("Too many people are signing in or changing passwords right now. Wait a few seconds and "
+                       "try again.", retry_after=BUSY_RETRY_SECONDS)
+
+
+@contextlib.contextmanager
+def hashing_slot() -> Iterator[None]:
+    """A place in the hashing queue for the block, or HashingBusy at once when the queue is full.
+
+    Take it before anything else a request does with a password, so a turned-away request costs nothing."""
+    global _admitted
+    if _admitted >= HASH_THREADS + HASH_QUEUE:
+        raise busy_error()
+    _admitted += 1
+    try:
+        yield
+    finally:
+        _admitted -= 1
+
+
+def hash_password_now(password: str) -> str:
+    """On the calling thread: for scripts and the command line, never a request."""
     return _hasher.hash(password)
 
 
-def verify_password(stored: str, password: str) -> bool:
+def _verify(stored: str, password: str) -> bool:
     try:
         return _hasher.verify(stored or _DUMMY, password) and bool(stored)
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password(password: str) -> str:
+    """The argon2id hash of ``password``, computed in the hashing pool."""
+    return await asyncio.get_running_loop().run_in_executor(_pool, _hasher.hash, password)
+
+
+async def verify_password(stored: str, password: str) -> bool:
+    """Whether ``password`` matches ``stored`` (an unknown user's empty hash costs the same and never matches)."""
+    return await asyncio.get_running_loop().run_in_executor(_pool, _verify, stored, password)
 
 
 def password_problem(password: str, *, user_inputs: list[str] = ()) -> str | None:

@@ -1,17 +1,21 @@
 """Sign in and out with server-side sessions; only a hash of each session token is stored."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import secrets
+from typing import NoReturn
 
 from core import clock
 from core.agencies.service import actor_for
 from core.audit import service as audit
+from core.auth import passwords
 from core.auth.actor import Actor
-from core.auth.passwords import verify_password
 from core.auth.tables import Session, SignInThrottle, User
+import core.db.piccolo_conf as conf
+from core.db.engine import is_sqlite
 from core.db.tx import transaction
 from core.errors import ServiceError
 
@@ -43,36 +47,90 @@ class SignInLocked(SignInFailed):
     status = 429
 
 
+class SignInBusy(SignInFailed):
+    """Too many sign-ins are being checked at once: turned away before hashing, nothing counted."""
+
+    status = 429
+
+
 def _lock_seconds(failures: int) -> int:
     if failures < FREE_FAILURES:
         return 0
     return min(FIRST_LOCK_SECONDS * 2 ** (failures - FREE_FAILURES), MAX_LOCK_SECONDS)
 
 
-async def _locked_for(key: str) -> int:
-    """Seconds the address must still wait, or 0."""
-    row = await SignInThrottle.select(SignInThrottle.locked_until).where(SignInThrottle.key == key).first()
-    if row is None or row["locked_until"] is None:
-        return 0
-    return max(0, int((row["locked_until"] - clock.now()).total_seconds()) + 1) if row["locked_until"] > clock.now() else 0
+@dataclasses.dataclass
+class _Attempt:
+    """One try at a secret (a password or a code), counted as a failure before the secret is checked."""
+
+    key: str
+    email_hash: str
+    #: failures of the address counting this attempt
+    failures: int
+    #: the lock this attempt put in place by reaching the limit (kept if it fails, lifted if it succeeds)
+    locked_until: dt.datetime | None
 
 
-async def _record_failure(key: str, email_hash: str, *, action: str = "auth.sign_in_failed",
-                          actor: Actor | None = None) -> None:
+def _lock_query(key: str):
+    query = SignInThrottle.select(SignInThrottle.failures, SignInThrottle.locked_until).where(SignInThrottle.key == key)
+    # SQLite's immediate transaction already holds the database's write lock; PostgreSQL locks the row
+    return query if is_sqlite(conf.DB) else query.lock_rows("UPDATE")
+
+
+async def _begin_attempt(email: str) -> _Attempt:
+    """Decide, atomically, whether the address may try a secret now, and count the try as a failure.
+
+    The decision and the count are one transaction holding the address's row (a row lock on PostgreSQL, the
+    write lock on SQLite), taken before any secret is checked: however many tries arrive at once, each sees
+    the ones before it, so no more of them are checked than the lockout allows. A try that then succeeds
+    takes its count back (``_attempt_succeeded``). A locked address is refused (and audited) without counting.
+    """
+    key, email_hash = _throttle_key(email), _hash(email)[:16]
     now = clock.now()
     async with transaction():
-        row = await SignInThrottle.select().where(SignInThrottle.key == key).first()
-        failures = (row["failures"] if row else 0) + 1
-        wait = _lock_seconds(failures)
-        values = {SignInThrottle.failures: failures, SignInThrottle.last_failure_at: now,
-                  SignInThrottle.locked_until: now + dt.timedelta(seconds=wait) if wait else None}
-        if row is None:
-            await SignInThrottle.insert(SignInThrottle(key=key, failures=failures, last_failure_at=now,
-                                                       locked_until=values[SignInThrottle.locked_until]))
+        await SignInThrottle.insert(SignInThrottle(key=key, failures=0)).on_conflict(
+            target=SignInThrottle.key, action="DO NOTHING")
+        row = await _lock_query(key).first()
+        locked_until = row["locked_until"]
+        if locked_until is not None and locked_until > now:
+            await audit.record("auth.sign_in_locked", None, detail={"email_hash": email_hash})
+            wait = int((locked_until - now).total_seconds()) + 1
         else:
-            await SignInThrottle.update(values).where(SignInThrottle.key == key)
-        await audit.record(action, actor, detail={"email_hash": email_hash, "failures": failures,
+            failures = row["failures"] + 1
+            lock = _lock_seconds(failures)
+            # the try that reaches the limit locks the address at once, before its own secret is checked
+            locked_until = now + dt.timedelta(seconds=lock) if lock else None
+            await SignInThrottle.update({SignInThrottle.failures: failures, SignInThrottle.last_failure_at: now,
+                                         SignInThrottle.locked_until: locked_until}).where(SignInThrottle.key == key)
+            return _Attempt(key, email_hash, failures, locked_until)
+    raise SignInLocked(_locked_message(wait), retry_after=wait)
+
+
+async def _attempt_failed(attempt: _Attempt, refusal: Exception, *, action: str = "auth.sign_in_failed",
+                          actor: Actor | None = None) -> NoReturn:
+    """The secret was wrong: the failure is already counted; audit it and refuse (locked if it reached the limit)."""
+    wait = _lock_seconds(attempt.failures) if attempt.locked_until else 0
+    async with transaction():
+        await audit.record(action, actor, detail={"email_hash": attempt.email_hash, "failures": attempt.failures,
                                                   "locked_seconds": wait})
+    if wait:
+        raise SignInLocked(_locked_message(wait), retry_after=wait)
+    raise refusal
+
+
+async def _attempt_succeeded(attempt: _Attempt, *, forget: bool) -> None:
+    """The secret was right: forget the address's failures (a complete sign-in), or take back this attempt's
+    count and any lock it set (a step that leaves earlier failures standing). Call inside a transaction."""
+    if forget:
+        await SignInThrottle.delete().where(SignInThrottle.key == attempt.key)
+        return
+    row = await _lock_query(attempt.key).first()
+    if row is None:
+        return
+    values = {SignInThrottle.failures: max(0, row["failures"] - 1)}
+    if attempt.locked_until is not None and row["locked_until"] == attempt.locked_until:
+        values[SignInThrottle.locked_until] = None
+    await SignInThrottle.update(values).where(SignInThrottle.key == attempt.key)
 
 
 def _wait_words(seconds: int) -> str:
@@ -88,29 +146,21 @@ def _locked_message(wait: int) -> str:
     return f"Too many attempts to sign in with this email address. Try again in {_wait_words(wait)}."
 
 
-async def check_not_locked(email: str) -> None:
-    """Refuse (and audit) any sign-in step for an address that is locked out."""
-    email = (email or "").strip().lower()
-    wait = await _locked_for(_throttle_key(email))
-    if wait:
-        async with transaction():
-            await audit.record("auth.sign_in_locked", None, detail={"email_hash": _hash(email)[:16]})
-        raise SignInLocked(_locked_message(wait))
+async def begin_code_attempt(actor: Actor) -> _Attempt:
+    """Before a two-step or recovery code is checked: refused if the user's address is locked, else counted
+    (atomically, like a password try), so codes cannot be guessed in parallel either."""
+    return await _begin_attempt(actor.email.strip().lower())
 
 
-async def forget_failures(email: str) -> None:
-    """A complete sign-in clears the address's failures; call inside the sign-in's transaction."""
-    await SignInThrottle.delete().where(SignInThrottle.key == _throttle_key(email))
+async def code_failed(attempt: _Attempt, actor: Actor, refusal: Exception) -> NoReturn:
+    """A wrong code: it counts toward the same lockout as a wrong password."""
+    await _attempt_failed(attempt, refusal, action="sign_in.mfa_failed", actor=actor)
 
 
-async def count_mfa_failure(actor: Actor) -> None:
-    """A wrong two-step code counts toward the same lockout as a wrong password, so codes cannot be guessed."""
-    email = actor.email.strip().lower()
-    key = _throttle_key(email)
-    await _record_failure(key, _hash(email)[:16], action="sign_in.mfa_failed", actor=actor)
-    wait = await _locked_for(key)
-    if wait:
-        raise SignInLocked(_locked_message(wait))
+async def code_succeeded(attempt: _Attempt, *, forget: bool) -> None:
+    """A right code: ``forget`` the address's failures when it completes a sign-in, else take back its count.
+    Call inside the transaction that acts on the code."""
+    await _attempt_succeeded(attempt, forget=forget)
 
 
 class MfaCodeNeeded(SignInFailed):
@@ -135,33 +185,39 @@ async def sign_in(email: str, password: str, *, browser: bool = True, totp: str 
     is all that works); one whose role requires it but who has not set it up starts with
     ``pending="mfa_setup"``. An API client sends the code as ``totp`` with the password.
     """
+    email = (email or "").strip().lower()
+    try:
+        with passwords.hashing_slot():  # turned away at once when too many are already being checked
+            return await _sign_in(email, password, browser=browser, totp=totp)
+    except passwords.HashingBusy as exc:
+        raise SignInBusy(exc.message, retry_after=exc.retry_after) from None
+
+
+async def _sign_in(email: str, password: str, *, browser: bool, totp: str | None) -> tuple[str, Actor]:
     from core.auth import mfa
 
-    email = (email or "").strip().lower()
-    key = _throttle_key(email)
-    await check_not_locked(email)
+    attempt = await _begin_attempt(email)  # counted before the password is checked; refused if locked
     row = await User.select(User.id, User.password_hash, User.active, User.mfa_enabled, User.totp_secret,
                             User.totp_last_step, User.roles, User.agency,
                             User.agency.active.as_alias("agency_active")).where(User.email == email).first()
-    ok = verify_password(row["password_hash"] if row else "", password or "")
+    ok = await passwords.verify_password(row["password_hash"] if row else "", password or "")
     # a user of a deactivated agency gets the same answer as any other failure
     if not row or not ok or not row["active"] or not row["agency_active"]:
-        await _record_failure(key, _hash(email)[:16])
-        wait = await _locked_for(key)
-        if wait:
-            raise SignInLocked(_locked_message(wait))
-        raise SignInFailed("Enter a correct email address and password")
+        await _attempt_failed(attempt, SignInFailed("Enter a correct email address and password"))
     step = None
     if not browser and row["mfa_enabled"]:
         if not (totp or "").strip():
+            async with transaction():
+                await _attempt_succeeded(attempt, forget=False)
             raise MfaCodeNeeded("This account uses two-step verification: send the current code as totp",
                                 errors=[{"field": "/totp", "message": mfa.ENTER_CODE}])
         step = mfa.matching_step(row["totp_secret"], str(totp), row["totp_last_step"])
         if step is None or not await mfa.claim_step(row["id"], step):
-            await count_mfa_failure(await actor_for(row["id"]))
-            raise SignInFailed(mfa.WRONG_CODE)
+            await code_failed(attempt, await actor_for(row["id"]), SignInFailed(mfa.WRONG_CODE))
     must_set_up = not row["mfa_enabled"] and await mfa.must_use_mfa(row["roles"], row["agency"])
     if must_set_up and not browser:
+        async with transaction():
+            await _attempt_succeeded(attempt, forget=False)
         raise MfaSetUpFirst("Your role must use two-step verification: sign in on a web page to set it up first")
     token = secrets.token_urlsafe(32)
     now = clock.now()
@@ -170,8 +226,9 @@ async def sign_in(email: str, password: str, *, browser: bool = True, totp: str 
 
         if row["mfa_enabled"] and browser:
             pending = "mfa"  # the failures are forgotten once the code is right, not before
+            await _attempt_succeeded(attempt, forget=False)
         else:
-            await SignInThrottle.delete().where(SignInThrottle.key == key)
+            await _attempt_succeeded(attempt, forget=True)
             # a person signing in on a page accepts the current memorandum of understanding before anything else
             pending = "mfa_setup" if must_set_up else "mou" if browser and await Mou.exists() else ""
         await Session.insert(Session(token_hash=_hash(token), csrf_token=secrets.token_urlsafe(32), user=row["id"],

@@ -26,7 +26,7 @@ class SignInPages(Controller):
             token, _ = await auth.sign_in(email, password)
         except auth.SignInFailed as exc:
             return _sign_in_page(request, error=exc.message, email=email, status_code=exc.status,
-                                 next_url=str(data.get("next", "")))
+                                 next_url=str(data.get("next", "")), retry_after=exc.retry_after)
         settings = request.app.state.settings
         response = Redirect(path=safe_next(str(data.get("next", ""))), status_code=303, headers=NO_STORE)
         # a new token at every sign-in: a session id planted before sign-in is never trusted after it
@@ -66,10 +66,11 @@ class SignInPages(Controller):
 
 
 def _sign_in_page(request: Request, *, error: str = "", email: str = "", status_code: int = 200,
-                  next_url: str = "") -> Template:
+                  next_url: str = "", retry_after: int | None = None) -> Template:
     token = request.cookies.get(csrf.PRESESSION_COOKIE) or csrf.new_token()
     settings = request.app.state.settings
-    response = Template(template_name="auth/sign_in.html", status_code=status_code, headers=NO_STORE,
+    headers = {**NO_STORE, **({"Retry-After": str(retry_after)} if retry_after else {})}
+    response = Template(template_name="auth/sign_in.html", status_code=status_code, headers=headers,
                         context={"error": error, "email": email, "presession_token": token,
                                  "next": safe_next(next_url), "error_title": bool(error), "nav": []})
     response.set_cookie(csrf.PRESESSION_COOKIE, token, httponly=True, samesite="strict",

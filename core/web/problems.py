@@ -17,15 +17,17 @@ TITLES = {400: "Bad request", 401: "Sign in required", 403: "Not allowed", 404: 
           500: "Something went wrong"}
 
 
-def problem(status: int, detail: str, errors: list[dict[str, str]] | None = None) -> Response:
+def problem(status: int, detail: str, errors: list[dict[str, str]] | None = None, *,
+            retry_after: int | None = None) -> Response:
     body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
-    return Response(body, status_code=status, media_type="application/problem+json")
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return Response(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
 def service_error_handler(request: Request, exc: ServiceError) -> Response:
-    return problem(exc.status, exc.message, exc.errors)
+    return problem(exc.status, exc.message, exc.errors, retry_after=exc.retry_after)
 
 
 def http_error_handler(request: Request, exc: HTTPException) -> Response:
