@@ -144,8 +144,12 @@ async def build(ctx, members: int) -> dict:
     from core.agencies import service as agencies
     from core.testing import TEST_PASSWORD
 
-    hashed, original = agencies.hash_password(TEST_PASSWORD), agencies.hash_password
-    agencies.hash_password = lambda password: hashed if password == TEST_PASSWORD else original(password)
+    hashed, original = await agencies.hash_password(TEST_PASSWORD), agencies.hash_password
+
+    async def hash_once(password: str) -> str:
+        return hashed if password == TEST_PASSWORD else await original(password)
+
+    agencies.hash_password = hash_once
     emails = []
     try:
         for i in range(members):
