@@ -10,7 +10,6 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.datastructures import ResponseHeader
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -41,6 +40,7 @@ from core.settings import Settings
 from core.web import problems
 from core.web.api import API_CONTROLLERS
 from core.web.auth import SignInStepPending, is_api, require_user
+from core.web.headers import security_headers
 from core.web.home import HomePage
 from core.web.pages import html_error, sign_in_redirect
 from core.web.templating import build_environment
@@ -87,13 +87,6 @@ async def csp_before_send(message: Any, scope: Any) -> None:
         return
     nonce = scope.setdefault("state", {}).setdefault("csp_nonce", secrets.token_urlsafe(18))
     headers.append((b"content-security-policy", CSP.format(nonce=nonce).encode()))
-
-
-SECURITY_HEADERS = [
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="Referrer-Policy", value="same-origin"),
-    ResponseHeader(name="X-Frame-Options", value="DENY"),
-]
 
 
 def assets_dir() -> Path | None:
@@ -268,9 +261,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
         exception_handlers={Exception: _error_handler},
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment(ctx))),
         plugins=[HTMXPlugin()],
-        response_headers=SECURITY_HEADERS,
         middleware=[CspNonceMiddleware],
-        before_send=[csp_before_send],
+        before_send=[csp_before_send, security_headers(https=not settings.local_demo)],
         openapi_config=OpenAPIConfig(title="Caseframe API", version=__version__, path="/schema",
                                      render_plugins=[ScalarRenderPlugin()]),
         debug=settings.debug,
