@@ -8,7 +8,7 @@ from core.audit.tables import AuditEvent
 from core.auth.tables import RecoveryCode, Session, SignInThrottle, User
 from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter, Submission
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
-from core.persons.tables import Person
+from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonNameWord
 from core.referrals.tables import Referral, ReferralMessage, RuleFiring
 from core.sharing.tables import AccessRequest, CaseShare, Mou, MouAcceptance, Setting, SharingAgreement
 from core.tasks.tables import Task
@@ -16,7 +16,7 @@ from core.tasks.tables import Task
 TABLES = [Agency, AgencyArea, User, Session, Person, Case, CaseSubject, CaseEvent, ReferenceCounter,
           Task, Referral, RuleFiring, Panel, Meeting, AuditEvent, Submission, SignInThrottle, SharingAgreement,
           CaseShare, AccessRequest, Mou, MouAcceptance, Setting, ReferralMessage, PanelCase, MeetingAttendee,
-          AgendaItem, Minute, RecoveryCode]
+          AgendaItem, Minute, RecoveryCode, NameWord, PersonNameWord, PersonIdentifierKey]
 
 APP_CONFIG = AppConfig(
     app_name="caseframe",

@@ -13,7 +13,7 @@ from core.auth.actor import Actor
 from core.cases.tables import CaseSubject
 from core.db.tx import transaction
 from core.errors import NotFound, ValidationFailed
-from core.persons.tables import Person
+from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonNameWord
 
 GENDERS = ("female", "male", "non_binary", "other", "unknown")
 
@@ -98,6 +98,7 @@ async def create_person(actor: Actor, *, given_name: str, family_name: str, date
                         flags=flags, search_text=_search_text(given_name, family_name, aliases),
                         created_by_agency=actor.agency_id, created_at=now, updated_at=now)
         await person.save()
+        await index_persons([(person.id, person.search_text, identifiers)])
         await audit.record("person.create", actor, object_type="person", object_id=person.id)
     return await get_person(actor, person.id, audit_view=False)
 
@@ -143,18 +144,31 @@ def _trigrams(word: str) -> set[str]:
     return {word[i:i + 3] for i in range(max(len(word) - 2, 1))}
 
 
+def _one_word_score(token: str, word: str) -> float:
+    """How well one searched word matches one name word: 1 exact, prefix 0.95, close spelling by similarity."""
+    if word == token:
+        return 1.0
+    if word.startswith(token) and len(token) >= 2:
+        return 0.95
+    if len(token) >= 4 and len(word) >= 3:
+        ratio = SequenceMatcher(None, token, word).ratio()
+        if ratio >= 0.75:
+            return ratio * 0.9
+    return 0.0
+
+
 def _word_score(token: str, words: list[str]) -> float:
-    """How well one searched word matches a name: 1 exact, prefix 0.95, close spelling by similarity."""
+    """How well one searched word matches the best of a name's words."""
+    return max((_one_word_score(token, word) for word in words), default=0.0)
+
+
+def _score_names(tokens: list[str], search_text: str, word_score) -> float:
     best = 0.0
-    for word in words:
-        if word == token:
-            return 1.0
-        if word.startswith(token) and len(token) >= 2:
-            best = max(best, 0.95)
-        elif len(token) >= 4 and len(word) >= 3:
-            ratio = SequenceMatcher(None, token, word).ratio()
-            if ratio >= 0.75:
-                best = max(best, ratio * 0.9)
+    for name in search_text.split(" | "):
+        words = name.split()
+        scores = [max((word_score(t, w) for w in words), default=0.0) for t in tokens]
+        if all(scores):
+            best = max(best, sum(scores) / len(scores))
     return best
 
 
@@ -163,53 +177,166 @@ def name_score(query: str, search_text: str) -> float:
     tokens = normalise(query).split()
     if not tokens:
         return 0.0
-    best = 0.0
-    for name in search_text.split(" | "):
-        words = name.split()
-        scores = [_word_score(t, words) for t in tokens]
-        if all(scores):
-            best = max(best, sum(scores) / len(scores))
-    return best
+    return _score_names(tokens, search_text, _one_word_score)
+
+
+# --- the search index (tables in core.persons.tables) ---------------------------------------------------
+
+def _name_words(search_text: str) -> set[str]:
+    return {w for w in search_text.split() if w != "|"}
+
+
+def identifier_key(value: Any) -> str:
+    """An identifier as searched: normalised, without spaces ("AB 12 34 56 C" and "ab123456c" are one)."""
+    return normalise(str(value if value is not None else "")).replace(" ", "")
+
+
+def _identifier_keys(identifiers: Any) -> set[str]:
+    keys = {identifier_key(i.get("value", "")) for i in identifiers or [] if isinstance(i, dict)}
+    return keys - {""}
+
+
+async def _insert_many(table: str, columns: tuple[str, ...], rows: list[tuple], conflict: str = "") -> None:
+    per_chunk = 1000
+    row_sql = "(" + ", ".join("{}" for _ in columns) + ")"
+    for start in range(0, len(rows), per_chunk):
+        chunk = rows[start:start + per_chunk]
+        sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join(row_sql for _ in chunk)
+               + (f" ON CONFLICT ({conflict}) DO NOTHING" if conflict else ""))
+        await Person.raw(sql, *[value for row in chunk for value in row])
+
+
+async def index_persons(rows: list[tuple[int, str, Any]]) -> None:
+    """Write the search index of persons given as (id, search_text, identifiers): their name words, the
+    vocabulary of words and their identifier keys. Called with each new person (inside its transaction),
+    by the migration that built the index for existing persons, and by the search benchmark's bulk load."""
+    words = [(pid, word) for pid, text, _ in rows for word in sorted(_name_words(text))]
+    keys = [(pid, key) for pid, _, identifiers in rows for key in sorted(_identifier_keys(identifiers))]
+    await _insert_many("cf_name_word", ("word",), [(w,) for w in sorted({w for _, w in words})], conflict="word")
+    await _insert_many("cf_person_name_word", ("person", "word"), words)
+    await _insert_many("cf_person_identifier_key", ("person", "value"), keys)
+
+
+async def _matching_words(token: str) -> dict[str, float]:
+    """The vocabulary words one searched word matches, with their scores: the word itself, words it begins
+    (two letters or more) and, from four letters, close spellings sharing a three-letter run with it."""
+    from core.db.engine import is_sqlite
+
+    sqlite = is_sqlite(Person._meta.db)
+    found: set[str] = set()
+    if len(token) < 2:
+        found |= {r["word"] for r in await NameWord.select(NameWord.word).where(NameWord.word == token)}
+    elif sqlite:  # binary collation: a prefix is a range of the unique index
+        found |= {r["word"] for r in await NameWord.raw(
+            "SELECT word FROM cf_name_word WHERE word >= {} AND word < {}", token, token + "\x7f")}
+    else:  # any collation: pg_trgm's index answers anchored patterns too
+        found |= {r["word"] for r in await NameWord.raw(
+            "SELECT word FROM cf_name_word WHERE word LIKE {}", token + "%")}
+    if len(token) >= 4:
+        # a close spelling (similarity >= 0.75) is between 0.6 and 1/0.6 times the searched word's length
+        shortest, longest = -(-len(token) * 3 // 5), len(token) * 5 // 3
+        grams = sorted(_trigrams(token))
+        if sqlite:
+            rows = await NameWord.raw(
+                "SELECT word FROM cf_name_word_fts WHERE cf_name_word_fts MATCH {} AND length(word) BETWEEN {} AND {}",
+                " OR ".join(f'"{g}"' for g in grams), shortest, longest)
+        else:
+            rows = await NameWord.raw(
+                "SELECT word FROM cf_name_word WHERE (" + " OR ".join("word LIKE {}" for _ in grams)
+                + ") AND length(word) BETWEEN {} AND {}", *[f"%{g}%" for g in grams], shortest, longest)
+        found |= {r["word"] for r in rows}
+    scores = {word: _one_word_score(token, word) for word in found}
+    return {word: score for word, score in scores.items() if score}
+
+
+async def _persons_with(words: Any) -> set[int]:
+    if not words:
+        return set()
+    return {r["person"] for r in await PersonNameWord.select(PersonNameWord.person).where(
+        PersonNameWord.word.is_in(sorted(words))).distinct()}
+
+
+async def _add_spellings_sharing_no_run(matches: dict[str, dict[str, float]], holders: dict[str, set[int]]) -> None:
+    """A close spelling may share no three-letter run with the searched word ("Reily" and "Riley"); the
+    trigram index cannot find it, but when the other searched words found a person, their names are read
+    for it, so "Jordon Reily" still finds Jordana Riley."""
+    for token in [t for t in holders if len(t) >= 4]:
+        others = set.intersection(*[ids for t, ids in holders.items() if t != token]) - holders[token]
+        if not others:
+            continue
+        shortest, longest = -(-len(token) * 3 // 5), len(token) * 5 // 3
+        words: set[str] = set()
+        for chunk in _chunks(sorted(others)):
+            words |= {r["word"] for r in await PersonNameWord.raw(
+                "SELECT DISTINCT word FROM cf_person_name_word WHERE person IN ("
+                + ", ".join("{}" for _ in chunk) + ") AND length(word) BETWEEN {} AND {}",
+                *chunk, shortest, longest)}
+        close = {w: score for w in words - set(matches[token]) if (score := _one_word_score(token, w))}
+        if close:
+            matches[token].update(close)
+            holders[token] |= others & await _persons_with(close)
+
+
+def _chunks(ids: list[int], size: int = 5000):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 async def find_persons(actor: Actor, *, name: str = "", date_of_birth: str = "", identifier: str = "",
                        limit: int = 50) -> list[dict[str, Any]]:
-    """Persons matching a name (any order, partial words, aliases, small typos), date of birth, identifier."""
-    query = Person.select()
+    """Persons matching a name (any order, partial words, aliases, small typos), date of birth, identifier.
+
+    Each searched word is looked up in the index of name words; only persons holding a match for every
+    word are read and scored, so a search costs the same at 100 persons as at 100,000."""
     tokens = normalise(name).split()
-    if tokens:
-        # candidates share a three-letter run with some searched word; scoring decides
-        grams = set().union(*(_trigrams(t) for t in tokens))
-        condition = None
-        for gram in sorted(grams):
-            clause = Person.search_text.like(f"%{gram}%")
-            condition = clause if condition is None else condition | clause
-        query = query.where(condition)
+    dob = None
     if date_of_birth:
         try:
-            query = query.where(Person.date_of_birth == dt.date.fromisoformat(date_of_birth))
+            dob = dt.date.fromisoformat(date_of_birth)
         except ValueError:
             raise ValidationFailed("Date of birth must be a real date",
                                    errors=[{"field": "/date_of_birth", "message": "Date of birth must be a real date"}]) from None
     if not (tokens or date_of_birth or identifier.strip()):
         return []
-    rows = await query.output(load_json=True).limit(5000)
-    visible = await visible_person_ids(actor, [r["id"] for r in rows])
-    rows = [r for r in rows if r["id"] in visible]
+    candidates: set[int] | None = None
+
+    def narrow(ids: set[int]) -> None:
+        nonlocal candidates
+        candidates = ids if candidates is None else candidates & ids
+
+    matches: dict[str, dict[str, float]] = {}
+    holders: dict[str, set[int]] = {}
+    for token in dict.fromkeys(tokens):
+        matches[token] = await _matching_words(token)
+        holders[token] = await _persons_with(matches[token])
+    if len(holders) > 1:
+        await _add_spellings_sharing_no_run(matches, holders)
+    for ids in holders.values():
+        narrow(ids)
+    if dob and candidates != set():
+        narrow({r["id"] for r in await Person.select(Person.id).where(Person.date_of_birth == dob)})
+    if identifier.strip() and candidates != set():
+        narrow({r["person"] for r in await PersonIdentifierKey.select(PersonIdentifierKey.person).where(
+            PersonIdentifierKey.value == identifier_key(identifier))})
+    ids = sorted(candidates or ())
+    visible: set[int] = set()
+    for chunk in _chunks(ids):
+        visible |= await visible_person_ids(actor, chunk)
     scored = []
-    for row in rows:
-        score = name_score(name, row["search_text"]) if tokens else 1.0
-        if not score:
-            continue
-        if identifier.strip():
-            needle = normalise(identifier).replace(" ", "")
-            if not any(normalise(str(i.get("value", ""))).replace(" ", "") == needle for i in row["identifiers"] or []):
-                continue
-        scored.append((score, row))
-    scored.sort(key=lambda pair: (-pair[0], pair[1]["family_name"], pair[1]["given_name"]))
+    for chunk in _chunks(sorted(visible)):
+        for row in await Person.select(Person.id, Person.given_name, Person.family_name, Person.search_text).where(
+                Person.id.is_in(chunk)):
+            score = (_score_names(tokens, row["search_text"], lambda t, w: matches[t].get(w, 0.0))
+                     if tokens else 1.0)
+            if score:
+                scored.append((score, row))
+    scored.sort(key=lambda pair: (-pair[0], pair[1]["family_name"], pair[1]["given_name"], pair[1]["id"]))
     async with transaction():
         await audit.record("person.search", actor, detail={"results": len(scored)})
-    return [dict(person_dict(r), score=round(score, 2)) for score, r in scored[:limit]]
+    top = scored[:limit]
+    full = {r["id"]: r for r in await Person.select().where(
+        Person.id.is_in([row["id"] for _, row in top] or [0])).output(load_json=True)}
+    return [dict(person_dict(full[row["id"]]), score=round(score, 2)) for score, row in top]
 
 
 async def likely_duplicates(given_name: str, family_name: str, date_of_birth: Any) -> list[dict[str, Any]]:
@@ -232,9 +359,16 @@ async def likely_duplicates(given_name: str, family_name: str, date_of_birth: An
 
 
 async def cases_of_person(person_id: int) -> list[dict[str, Any]]:
+    return [{k: v for k, v in c.items() if k != "person_id"} for c in await cases_of_persons([person_id])]
+
+
+async def cases_of_persons(person_ids: list[int]) -> list[dict[str, Any]]:
+    """The cases naming any of ``person_ids`` (one query for a page of search results)."""
+    if not person_ids:
+        return []
     return await CaseSubject.select(
+        CaseSubject.person.as_alias("person_id"),
         CaseSubject.case.id.as_alias("case_id"), CaseSubject.case.reference.as_alias("reference"),
         CaseSubject.case.area.as_alias("area"), CaseSubject.case.state.as_alias("state"),
         CaseSubject.case.owning_agency.as_alias("owning_agency_id"), CaseSubject.role,
-    ).where((CaseSubject.person == person_id) & CaseSubject.removed_at.is_null())
-
+    ).where(CaseSubject.person.is_in(list(person_ids)) & CaseSubject.removed_at.is_null()).order_by(CaseSubject.id)

@@ -1,5 +1,6 @@
 """Persons: the people cases are about, shared across areas."""
 from piccolo.columns import JSON, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 from core.agencies.tables import Agency
@@ -8,7 +9,7 @@ from core.agencies.tables import Agency
 class Person(Table, tablename="cf_person"):
     given_name = Varchar(length=100)
     family_name = Varchar(length=100)
-    date_of_birth = Date(null=True, default=None)
+    date_of_birth = Date(null=True, default=None, index=True)
     gender = Varchar(length=30, default="")
     aliases = JSON(default=[])
     addresses = JSON(default=[])
@@ -20,3 +21,25 @@ class Person(Table, tablename="cf_person"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     version = Integer(default=1)
+
+
+# The search index, written with the person (core.persons.service is the only writer). A searched word
+# is matched against the vocabulary of every name word (exactly, as a prefix or by close spelling through
+# a trigram index: pg_trgm on PostgreSQL, an FTS5 trigram table on SQLite), then to the persons holding
+# the words matched; scoring the few candidates decides.
+
+class NameWord(Table, tablename="cf_name_word"):
+    """Each distinct normalised word of any person's names and aliases, once."""
+    word = Text(default="", unique=True)
+
+
+class PersonNameWord(Table, tablename="cf_person_name_word"):
+    """Which person has which name word (in their name or an alias)."""
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, index=True)
+    word = Text(default="", index=True)
+
+
+class PersonIdentifierKey(Table, tablename="cf_person_identifier_key"):
+    """A person's identifier values as searched: normalised, without spaces."""
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, index=True)
+    value = Text(default="", index=True)

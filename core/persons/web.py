@@ -29,9 +29,10 @@ def _dob(data: dict) -> str:
 
 async def _my_cases_by_person(request: Request, ids: list[int]) -> dict[int, list[dict]]:
     actor = current_actor(request)
-    out: dict[int, list[dict]] = {}
-    for pid in ids:
-        out[pid] = [c for c in await persons.cases_of_person(pid) if c["owning_agency_id"] == actor.agency_id]
+    out: dict[int, list[dict]] = {pid: [] for pid in ids}
+    for case in await persons.cases_of_persons(ids):
+        if case["owning_agency_id"] == actor.agency_id:
+            out[case["person_id"]].append(case)
     return out
 
 
