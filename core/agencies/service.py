@@ -134,7 +134,9 @@ async def set_agency_active(actor: Actor, agency_id: int, active: bool) -> None:
 
 
 async def create_user(actor: Actor | None, *, email: str, name: str, agency_id: int, roles: list[str],
-                      password: str) -> dict[str, Any]:
+                      password: str, temporary: bool = False) -> dict[str, Any]:
+    """A new user; ``temporary``: the password was chosen by an admin, and the user must change it at their first
+    sign-in (before any page works; the API refuses it until then)."""
     email = (email or "").strip().lower()
     errors = []
     if "@" not in email:
@@ -156,7 +158,7 @@ async def create_user(actor: Actor | None, *, email: str, name: str, agency_id: 
         password_hash = await hash_password(password)  # off the event loop, and outside the transaction
     async with transaction():
         user = User(email=email, name=name.strip(), agency=agency_id, roles=sorted(set(roles)),
-                    password_hash=password_hash, created_at=clock.now())
+                    password_hash=password_hash, must_change_password=temporary, created_at=clock.now())
         await user.save()
         await audit.record("admin.user_create", actor, object_type="user", object_id=user.id)
     return await User.select(User.id, User.email, User.name, User.agency, User.roles).where(User.id == user.id).output(load_json=True).first()

@@ -70,7 +70,8 @@ class AdminPages(Controller):
             roles = []
         try:
             await agencies.create_user(actor, email=str(data.get("email", "")), name=str(data.get("name", "")),
-                                       agency_id=actor.agency_id, roles=roles, password=str(data.get("password", "")))
+                                       agency_id=actor.agency_id, roles=roles, password=str(data.get("password", "")),
+                                       temporary=True)
         except ValidationFailed as exc:
             values = {k: v for k, v in data.items() if k not in ("password", "csrf_token")}
             return await self._users_page(request, values, exc.errors, status_code=400)

@@ -176,14 +176,11 @@ def provisioning(actor: Actor, secret: str) -> dict[str, str]:
     return {"qr": qr, "key": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))}
 
 
-async def _after_mfa(session_id: int | None) -> None:
-    """The session moves on: to the memorandum of understanding if one is published, else it is done."""
-    from core.sharing.tables import Mou
+async def _after_mfa(session_id: int | None, user_id: int, done: str) -> None:
+    """The session moves on from the code (``done="mfa"``) or the set-up (``"mfa_setup"``) to its next step."""
+    from core.auth import service as auth
 
-    if session_id is not None:
-        pending = "mou" if await Mou.exists() else ""
-        await Session.update({Session.pending: pending}).where(
-            (Session.id == session_id) & (Session.pending.is_in(["mfa", "mfa_setup"])))
+    await auth.finish_step(session_id, user_id, done)
 
 
 async def confirm_setup(actor: Actor, code: str, session_id: int | None = None) -> list[str]:
@@ -203,7 +200,7 @@ async def confirm_setup(actor: Actor, code: str, session_id: int | None = None) 
             raise _code_error(WRONG_CODE)
         await User.update({User.mfa_enabled: True}).where(User.id == actor.id)
         codes = await _new_recovery_codes(actor.id)
-        await _after_mfa(session_id)
+        await _after_mfa(session_id, actor.id, "mfa_setup")
         await audit.record("mfa.enable", actor, object_type="user", object_id=actor.id)
     return codes
 
@@ -289,13 +286,13 @@ async def verify_sign_in(actor: Actor, session_id: int, code: str) -> int | None
             User.id == actor.id).first()
         step = matching_step(row["totp_secret"], code, row["totp_last_step"]) if row["mfa_enabled"] else None
         if step is not None and await claim_step(actor.id, step):
-            await _after_mfa(session_id)
+            await _after_mfa(session_id, actor.id, "mfa")
             await auth.code_succeeded(attempt, forget=True)
             await audit.record("sign_in.mfa_passed", actor, object_type="user", object_id=actor.id)
             return None
         left = await _use_recovery_code(actor.id, code) if row["mfa_enabled"] and step is None else None
         if left is not None:
-            await _after_mfa(session_id)
+            await _after_mfa(session_id, actor.id, "mfa")
             await auth.code_succeeded(attempt, forget=True)
             await audit.record("sign_in.mfa_recovery_code", actor, object_type="user", object_id=actor.id,
                                detail={"codes_left": left})

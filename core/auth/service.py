@@ -169,6 +169,40 @@ class MfaCodeNeeded(SignInFailed):
     status = 422
 
 
+class PasswordChangeFirst(SignInFailed):
+    """An API sign-in with a temporary password an admin set: it must be changed on a web page first."""
+
+    status = 403
+
+
+#: the steps a browser session takes after the password, in order; each applies only to some users
+STEPS = ("mfa", "password", "mfa_setup", "mou")
+
+
+async def next_step(user_id: int, done: str = "") -> str:
+    """The step a browser session of the user goes on to once ``done`` is done ("" for the first after the
+    password): the two-step code, then changing a temporary password, then setting up two-step verification
+    if the role requires it, then the memorandum of understanding; "" when none is left."""
+    from core.auth import mfa
+    from core.sharing.tables import Mou
+
+    row = await User.select(User.mfa_enabled, User.must_change_password, User.roles, User.agency).where(
+        User.id == user_id).first()
+    for step in STEPS[STEPS.index(done) + 1:] if done else STEPS:
+        if ((step == "mfa" and row["mfa_enabled"]) or (step == "password" and row["must_change_password"])
+                or (step == "mfa_setup" and not row["mfa_enabled"] and await mfa.must_use_mfa(row["roles"], row["agency"]))
+                or (step == "mou" and await Mou.exists())):
+            return step
+    return ""
+
+
+async def finish_step(session_id: int | None, user_id: int, done: str) -> None:
+    """Move a session that was at step ``done`` on to the next (inside the caller's transaction)."""
+    if session_id is not None:
+        await Session.update({Session.pending: await next_step(user_id, done)}).where(
+            (Session.id == session_id) & (Session.pending == done))
+
+
 class MfaSetUpFirst(SignInFailed):
     """An API sign-in for a user whose role needs two-step verification they have not set up."""
 
@@ -198,7 +232,7 @@ async def _sign_in(email: str, password: str, *, browser: bool, totp: str | None
 
     attempt = await _begin_attempt(email)  # counted before the password is checked; refused if locked
     row = await User.select(User.id, User.password_hash, User.active, User.mfa_enabled, User.totp_secret,
-                            User.totp_last_step, User.roles, User.agency,
+                            User.totp_last_step, User.roles, User.agency, User.must_change_password,
                             User.agency.active.as_alias("agency_active")).where(User.email == email).first()
     ok = await passwords.verify_password(row["password_hash"] if row else "", password or "")
     # a user of a deactivated agency gets the same answer as any other failure
@@ -215,22 +249,19 @@ async def _sign_in(email: str, password: str, *, browser: bool, totp: str | None
         if step is None or not await mfa.claim_step(row["id"], step):
             await code_failed(attempt, await actor_for(row["id"]), SignInFailed(mfa.WRONG_CODE))
     must_set_up = not row["mfa_enabled"] and await mfa.must_use_mfa(row["roles"], row["agency"])
-    if must_set_up and not browser:
+    if (must_set_up or row["must_change_password"]) and not browser:
         async with transaction():
             await _attempt_succeeded(attempt, forget=False)
+        if row["must_change_password"]:
+            raise PasswordChangeFirst("Your password was set by an administrator and must be changed: sign in on "
+                                      "a web page to choose your own first")
         raise MfaSetUpFirst("Your role must use two-step verification: sign in on a web page to set it up first")
     token = secrets.token_urlsafe(32)
     now = clock.now()
     async with transaction():
-        from core.sharing.tables import Mou
-
-        if row["mfa_enabled"] and browser:
-            pending = "mfa"  # the failures are forgotten once the code is right, not before
-            await _attempt_succeeded(attempt, forget=False)
-        else:
-            await _attempt_succeeded(attempt, forget=True)
-            # a person signing in on a page accepts the current memorandum of understanding before anything else
-            pending = "mfa_setup" if must_set_up else "mou" if browser and await Mou.exists() else ""
+        pending = await next_step(row["id"]) if browser else ""
+        # the failures are forgotten once the code is right, not before
+        await _attempt_succeeded(attempt, forget=pending != "mfa")
         await Session.insert(Session(token_hash=_hash(token), csrf_token=secrets.token_urlsafe(32), user=row["id"],
                                      created_at=now, last_seen=now, pending=pending))
         await User.update({User.last_sign_in: now}).where(User.id == row["id"])
@@ -298,3 +329,66 @@ async def sign_out(token: str | None, actor: Actor | None) -> None:
             await Session.delete().where(Session.token_hash == _hash(token))
             if actor:
                 await audit.record("auth.sign_out", actor)
+
+
+CURRENT_WRONG = "Your current password is not right"
+
+
+async def change_password(actor: Actor, session_id: int | None, current: str, new: str, confirm: str) -> None:
+    """The user chooses a new password, proving they know the current one (a wrong one counts toward the
+    address's lockout, so a borrowed session cannot guess it). Every other session of the user ends, and a
+    session at the temporary-password step moves on."""
+    from core.errors import ValidationFailed
+
+    current, new, confirm = current or "", new or "", confirm or ""
+    errors = []
+    if not current:
+        errors.append({"field": "/current_password", "message": "Enter your current password"})
+    problem = passwords.password_problem(new, user_inputs=[actor.email, *actor.name.split()]) if new else \
+        "Enter a new password"
+    if problem:
+        errors.append({"field": "/new_password", "message": problem})
+    elif current and new == current:
+        errors.append({"field": "/new_password", "message": "Your new password must be different from your current one"})
+    elif new != confirm:
+        errors.append({"field": "/confirm_password", "message": "The new passwords do not match: type it the same twice"})
+    if errors:
+        raise ValidationFailed("There is a problem with the new password", errors=errors)
+    with passwords.hashing_slot():
+        attempt = await _begin_attempt(actor.email.strip().lower())
+        row = await User.select(User.password_hash).where(User.id == actor.id).first()
+        if not await passwords.verify_password(row["password_hash"] if row else "", current):
+            await _attempt_failed(attempt, ValidationFailed(CURRENT_WRONG, errors=[
+                {"field": "/current_password", "message": CURRENT_WRONG}]), action="auth.password_change_failed",
+                actor=actor)
+        new_hash = await passwords.hash_password(new)
+    async with transaction():
+        await _attempt_succeeded(attempt, forget=False)
+        await User.update({User.password_hash: new_hash, User.must_change_password: False}).where(User.id == actor.id)
+        # whoever knew the old password is signed out everywhere else
+        others = Session.user == actor.id
+        await Session.delete().where(others & (Session.id != session_id) if session_id is not None else others)
+        await finish_step(session_id, actor.id, "password")
+        await audit.record("auth.password_change", actor, object_type="user", object_id=actor.id)
+
+
+async def set_temporary_password(actor: Actor, user_id: int, password: str) -> None:
+    """A local admin gives a user of their agency a new password (a forgotten one): a temporary one, which the
+    user must change at their next sign-in. Their sessions end, and their address's failures are forgotten."""
+    from core.errors import Forbidden, NotFound, ValidationFailed
+
+    row = await User.select(User.agency, User.email, User.name).where(User.id == user_id).first()
+    if row is None or not actor.has("local_admin") or row["agency"] != actor.agency_id:
+        raise NotFound("No user with that number exists")
+    if user_id == actor.id:
+        raise Forbidden("Change your own password under Your account")
+    problem = passwords.password_problem(password or "", user_inputs=[row["email"], *row["name"].split()])
+    if problem:
+        raise ValidationFailed("There is a problem with the password", errors=[{"field": "/password", "message": problem}])
+    with passwords.hashing_slot():
+        new_hash = await passwords.hash_password(password)
+    async with transaction():
+        await User.update({User.password_hash: new_hash, User.must_change_password: True}).where(User.id == user_id)
+        await Session.delete().where(Session.user == user_id)
+        await SignInThrottle.delete().where(SignInThrottle.key == _throttle_key(row["email"]))
+        await audit.record("admin.user_password_reset", actor, object_type="user", object_id=user_id)

@@ -19,6 +19,8 @@ class User(Table, tablename="cf_user"):
     mfa_enabled = Boolean(default=False)
     #: the last TOTP time step accepted, so one code cannot be used twice
     totp_last_step = BigInt(default=0)
+    #: the password was set by an admin (a new user, a reset): the user must choose their own at the next sign-in
+    must_change_password = Boolean(default=False)
 
 
 class RecoveryCode(Table, tablename="cf_recovery_code"):
@@ -40,7 +42,7 @@ class Session(Table, tablename="cf_session"):
     user = ForeignKey(User)
     created_at = Timestamptz()
     last_seen = Timestamptz()
-    #: what the session still has to do before pages work: "mfa", "mfa_setup", "mou" or "" (done)
+    #: what the session still has to do before pages work: "mfa", "password", "mfa_setup", "mou" or "" (done)
     pending = Varchar(length=20, default="")
 
 

@@ -57,7 +57,8 @@ class SignInPages(Controller):
         response.delete_cookie(request.app.state.settings.session_cookie, path="/")
         return response
 
-    @post("/sign-out", opt={"before_mou": True, "before_mfa": True, "during_mfa_setup": True})
+    @post("/sign-out", opt={"before_mou": True, "before_mfa": True, "during_mfa_setup": True,
+                            "during_password_change": True})
     async def sign_out(self, request: Request) -> Redirect:
         await auth.sign_out(session_token(request), current_actor(request))
         response = Redirect(path="/sign-in", status_code=303, headers=NO_STORE)

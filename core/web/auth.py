@@ -49,6 +49,9 @@ async def require_user(connection: ASGIConnection, handler: BaseRouteHandler) ->
     if pending == "mfa" and not handler.opt.get("before_mfa"):
         # only the password so far: nothing works but the code page and sign-out until the code is right
         raise MfaCodeNeeded()
+    if pending == "password" and not handler.opt.get("during_password_change"):
+        # an admin set the password: the user chooses their own before anything else
+        raise PasswordChangeNeeded()
     if pending == "mfa_setup" and not handler.opt.get("during_mfa_setup"):
         # the user's role must use two-step verification: set it up before anything else
         raise MfaSetupNeeded()
@@ -85,6 +88,13 @@ class MfaSetupNeeded(SignInStepPending):
 
     def __init__(self) -> None:
         super().__init__("Set up two-step verification to continue")
+
+
+class PasswordChangeNeeded(SignInStepPending):
+    page = "/account/password"
+
+    def __init__(self) -> None:
+        super().__init__("Choose a new password to continue")
 
 
 def current_actor(connection: ASGIConnection) -> Actor:

@@ -102,6 +102,8 @@ FLASHES = {
     "minute-added": "Added to the minutes",
     "referral-merged": "A referral for this person to the same place was already open: yours was added to it",
     "mfa-reset": "Two-step verification reset: the user sets it up again if their role needs it",
+    "password-reset": "Temporary password set: give it to the user in person or by phone. They choose their own "
+                      "when they next sign in",
 }
 
 
