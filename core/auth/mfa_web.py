@@ -49,7 +49,9 @@ class MfaSignInPage(Controller):
             left = await mfa.verify_sign_in(current_actor(request),
                                             await auth.session_id_for_token(session_token(request)), code)
         except auth.SignInLocked as exc:
-            return await self._page(request, exc.message, next_url, status_code=429, recovery=recovery)
+            response = await self._page(request, exc.message, next_url, status_code=429, recovery=recovery)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         except ValidationFailed as exc:
             message = exc.errors[0]["message"]
             if recovery:
@@ -121,10 +123,13 @@ class SecurityPages(Controller):
         actor = current_actor(request)
         state = await mfa.mfa_state(actor.id)
         required = bool(actor.roles & await mfa.required_roles(actor.agency_id))
-        return await page(request, "auth/security.html", enabled=state["enabled"], required=required,
-                          codes_left=state["recovery_codes_left"], personal=False,
-                          error=exc.errors[0]["message"] if exc.errors else exc.message, error_form=form,
-                          error_title=True, changed="", status_code=400 if exc.status == 422 else exc.status)
+        response = await page(request, "auth/security.html", enabled=state["enabled"], required=required,
+                              codes_left=state["recovery_codes_left"], personal=False,
+                              error=exc.errors[0]["message"] if exc.errors else exc.message, error_form=form,
+                              error_title=True, changed="", status_code=400 if exc.status == 422 else exc.status)
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @post("/disable")
     async def disable(self, request: Request) -> Template | Redirect:

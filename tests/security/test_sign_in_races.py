@@ -106,6 +106,7 @@ async def test_thirty_two_step_codes_at_once_are_held_to_the_lockout(user, ctx, 
             statuses = [r.status_code for r in responses]
             assert all(s < 500 for s in statuses), statuses
             assert statuses[-1] == 429, "the right code got in after the limit was reached"
+            assert all(int(r.headers["retry-after"]) > 0 for r in responses if r.status_code == 429)
             assert (await client.get("/")).status_code == 303  # still at the code step
     failed = await AuditEvent.count().where(AuditEvent.action == "sign_in.mfa_failed")
     assert await _failures(user.email) == failed == auth.FREE_FAILURES
@@ -160,3 +161,17 @@ async def test_sign_ins_beyond_the_hashing_queue_get_429_with_retry_after(user, 
     # a sign-in turned away was never checked, so it is not counted against the address
     assert await _failures("nobody@example.org") <= slots
     assert all(r.status_code in (401, 429) for r in pages + api)
+
+
+@pytest.mark.parametrize("action", ["disable", "renew_recovery_codes"])
+async def test_codes_guessed_at_once_on_the_security_page_are_held_to_the_lockout(user, action):
+    """A borrowed session guessing codes to turn two-step verification off (or to get new recovery codes)."""
+    secret = await mfa.begin_setup(user)
+    totp = pyotp.TOTP(secret)
+    await mfa.confirm_setup(user, totp.generate_otp(totp.timecode(clock.now())))
+    wrongs = [c for c in (f"{n:06d}" for n in range(40)) if mfa.matching_step(secret, c, 0) is None][:30]
+    results = await asyncio.gather(*[getattr(mfa, action)(user, c) for c in wrongs], return_exceptions=True)
+    locked = [r for r in results if isinstance(r, auth.SignInLocked)]
+    assert len(locked) == 30 - auth.FREE_FAILURES + 1, results
+    assert await _failures(user.email) == auth.FREE_FAILURES
+    assert (await User.select(User.mfa_enabled).where(User.id == user.id).first())["mfa_enabled"]
