@@ -175,3 +175,27 @@ async def test_codes_guessed_at_once_on_the_security_page_are_held_to_the_lockou
     assert len(locked) == 30 - auth.FREE_FAILURES + 1, results
     assert await _failures(user.email) == auth.FREE_FAILURES
     assert (await User.select(User.mfa_enabled).where(User.id == user.id).first())["mfa_enabled"]
+
+
+async def test_every_page_that_hashes_turns_work_away_when_the_queue_is_full(user, ctx, db, monkeypatch):
+    admin = await make_user(await make_agency(ctx, "busy-council"), ("local_admin",), name="Alex Admin")
+    async with web_client(ctx, db) as mine, web_client(ctx, db) as admins, web_client(ctx, db) as anonymous:
+        token = await sign_in(mine, user)
+        admin_token = await sign_in(admins, admin)
+        presession = csrf_token_of((await anonymous.get("/sign-in")).text)
+        monkeypatch.setattr(passwords, "_admitted", passwords.HASH_THREADS + passwords.HASH_QUEUE)
+        responses = [
+            await mine.post("/account/password", data={"current_password": TEST_PASSWORD, "csrf_token": token,
+                                                       "new_password": "lantern orchard pebble 7",
+                                                       "confirm_password": "lantern orchard pebble 7"}),
+            await admins.post("/admin/users", data={"name": "Robin New", "email": "robin@busy-council.example",
+                                                    "password": "violet kettle harbour 41", "roles": "caseworker",
+                                                    "csrf_token": admin_token}),
+            await anonymous.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD,
+                                                   "csrf_token": presession}),
+        ]
+    for r in responses:
+        assert r.status_code == 429 and r.headers["retry-after"] == str(passwords.BUSY_RETRY_SECONDS), r.request.url
+        assert "Too many people are signing in or changing passwords" in r.text
+    assert await User.count().where(User.email == "robin@busy-council.example") == 0
+    assert await _failures(user.email) == 0
