@@ -42,23 +42,56 @@ def _on_notify(connection: Any, pid: int, channel: str, payload: str) -> None:
         _wake(int(payload))
 
 
-async def _ensure_listener() -> None:
-    """One LISTEN connection per event loop of this process (PostgreSQL only)."""
+async def _ensure_listener() -> bool:
+    """One LISTEN connection per event loop of this process (PostgreSQL only); whether it is listening."""
     if is_sqlite(conf.DB):
-        return
+        return True
     loop = asyncio.get_running_loop()
     conn = _listener.get("conn")
     if conn is not None and _listener.get("loop") is loop and not conn.is_closed():
-        return
+        return True
     import asyncpg
 
     try:
         conn = await asyncpg.connect(**conf.DB.config)
         await conn.add_listener(CHANNEL, _on_notify)
+        conn.add_termination_listener(_on_lost)
     except Exception as exc:  # followers still catch up on their periodic check
         log.warning("cannot listen for live minutes: %s", exc.__class__.__name__)
-        return
+        return False
     _listener.update(conn=conn, loop=loop)
+    return True
+
+
+#: the first wait before listening again after the connection is lost, doubling up to the last
+RELISTEN_DELAYS = (0.05, 5.0)
+
+
+def _on_lost(conn: Any) -> None:
+    """The LISTEN connection ended (a database restart, a terminated backend): listen again at once rather
+    than leave followers to their periodic check. Not after ``stop()``, which forgets the connection first."""
+    if _listener.get("conn") is not conn:
+        return
+    _listener.pop("conn", None)
+    loop = _listener.get("loop")
+    if loop is None or loop.is_closed():
+        return
+    log.warning("lost the connection listening for live minutes: listening again")
+    _listener["relisten"] = loop.create_task(_relisten())
+
+
+async def _relisten() -> None:
+    """Reconnect with a short back-off while anyone follows a meeting; then wake every follower, since a
+    minute written while no one was listening sent its signal to no one."""
+    delay, longest = RELISTEN_DELAYS
+    while _followers:
+        if await _ensure_listener():
+            for meeting_id in list(_followers):
+                _wake(meeting_id)
+            log.warning("listening for live minutes again")
+            return
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, longest)
 
 
 async def follow(meeting_id: int) -> asyncio.Event:
@@ -121,5 +154,8 @@ async def announce(meeting_id: int) -> None:
 async def stop() -> None:
     conn = _listener.pop("conn", None)
     _listener.pop("loop", None)
+    relisten = _listener.pop("relisten", None)
+    if relisten is not None and not relisten.done():
+        relisten.cancel()
     if conn is not None and not conn.is_closed():
         await conn.close()
