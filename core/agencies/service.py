@@ -133,10 +133,34 @@ async def set_agency_active(actor: Actor, agency_id: int, active: bool) -> None:
                            object_type="agency", object_id=agency_id)
 
 
+def _require_user_admin(actor: Actor | None, agency_id: int) -> None:
+    """A local admin manages the users of their own agency; a system admin those of any agency (the first
+    user of a new one included). No actor: the demo loader and tests."""
+    if actor is None or actor.has("system_admin"):
+        return
+    if not (actor.has("local_admin") and actor.agency_id == agency_id):
+        raise NotFound("No user with that number exists") if actor.has("local_admin") else \
+            Forbidden("Only a local admin or a system admin can manage users")
+
+
+def assignable_roles(actor: Actor | None) -> list[str]:
+    """The roles an admin may give: system admin only by a system admin (no one escalates themselves)."""
+    return list(ROLES) if actor is None or actor.has("system_admin") else [r for r in ROLES if r != "system_admin"]
+
+
+def _role_errors(actor: Actor | None, roles: list[str]) -> list[dict[str, str]]:
+    if not roles or any(r not in ROLES for r in roles):
+        return [{"field": "/roles", "message": "Select at least one role from the list"}]
+    if any(r not in assignable_roles(actor) for r in roles):
+        return [{"field": "/roles", "message": "Only a system admin can make someone a system admin"}]
+    return []
+
+
 async def create_user(actor: Actor | None, *, email: str, name: str, agency_id: int, roles: list[str],
                       password: str, temporary: bool = False) -> dict[str, Any]:
     """A new user; ``temporary``: the password was chosen by an admin, and the user must change it at their first
     sign-in (before any page works; the API refuses it until then)."""
+    _require_user_admin(actor, agency_id)
     email = (email or "").strip().lower()
     errors = []
     if "@" not in email:
@@ -145,8 +169,7 @@ async def create_user(actor: Actor | None, *, email: str, name: str, agency_id: 
         errors.append({"field": "/email", "message": "A user with that email address already exists"})
     if not (name or "").strip():
         errors.append({"field": "/name", "message": "Enter the user\u2019s full name"})
-    if not roles or any(r not in ROLES for r in roles):
-        errors.append({"field": "/roles", "message": "Select at least one role from the list"})
+    errors += _role_errors(actor, roles)
     problem = password_problem(password or "", user_inputs=[email, *(name or "").split()])
     if problem:
         errors.append({"field": "/password", "message": problem})
@@ -187,16 +210,36 @@ async def disable_area(ctx: Context, actor: Actor | None, agency_id: int, area: 
     forget_enabled_areas(agency_id)
 
 
+async def managed_user(actor: Actor, user_id: int) -> dict[str, Any]:
+    """The user row if the actor may manage it (not found for another agency's user, to a local admin)."""
+    row = await User.select(User.id, User.name, User.agency, User.roles, User.active).where(
+        User.id == user_id).output(load_json=True).first()
+    if row is None:
+        raise NotFound("No user with that number exists")
+    _require_user_admin(actor, row["agency"])
+    return row
+
+
+async def _other_local_admins(agency_id: int, user_id: int) -> int:
+    rows = await User.select(User.roles).where((User.agency == agency_id) & (User.id != user_id)
+                                               & (User.active == True)).output(load_json=True)  # noqa: E712
+    return sum(1 for r in rows if "local_admin" in (r["roles"] or []))
+
+
 async def set_user_active(actor: Actor, user_id: int, active: bool) -> None:
-    """Deactivate (or reactivate) a user of the admin's own agency; their sessions end at once."""
+    """Deactivate (or reactivate) a user; their sessions end at once. A local admin for their own agency's
+    users, a system admin for anyone's; never oneself, nor an agency's last local admin."""
     from core.auth.tables import Session
 
-    row = await User.select(User.agency).where(User.id == user_id).first()
-    if row is None or row["agency"] != actor.agency_id:
-        raise NotFound("No user with that number exists")
+    row = await managed_user(actor, user_id)
     if user_id == actor.id and not active:
         raise ValidationFailed("You cannot deactivate yourself",
                                errors=[{"field": "/user", "message": "Ask another local admin to deactivate your account"}])
+    if not active and row["active"] and "local_admin" in (row["roles"] or []) \
+            and not await _other_local_admins(row["agency"], user_id):
+        raise ValidationFailed("The agency needs a local admin", errors=[{
+            "field": "/user", "message": f"{row['name']} is the agency’s last local admin: make someone else a "
+                                         "local admin first"}])
     async with transaction():
         await User.update({User.active: active}).where(User.id == user_id)
         if not active:
@@ -206,19 +249,37 @@ async def set_user_active(actor: Actor, user_id: int, active: bool) -> None:
 
 
 async def set_user_roles(actor: Actor, user_id: int, roles: list[str]) -> None:
-    row = await User.select(User.agency).where(User.id == user_id).first()
-    if row is None or row["agency"] != actor.agency_id:
-        raise NotFound("No user with that number exists")
-    assignable = set(ROLES) - {"system_admin"}
-    if not roles or any(r not in assignable for r in roles):
-        raise ValidationFailed("Select at least one role", errors=[{"field": "/roles", "message": "Select at least one role"}])
-    if user_id == actor.id and "local_admin" not in roles:
-        raise ValidationFailed("You cannot remove your own admin role",
-                               errors=[{"field": "/roles", "message": "Ask another local admin to change your roles"}])
+    """Change a user's roles, audited with before and after. Only a system admin gives or takes system admin
+    (a local admin's change keeps it as it was); an agency keeps at least one active local admin."""
+    row = await managed_user(actor, user_id)
+    roles = [r for r in roles if isinstance(r, str)]
+    before = sorted(row["roles"] or [])
+    errors = _role_errors(actor, roles)
+    if not actor.has("system_admin") and "system_admin" in before:
+        roles = [*roles, "system_admin"]
+    if not errors and user_id == actor.id and any(r in before and r not in roles for r in ("local_admin", "system_admin")):
+        errors = [{"field": "/roles", "message": "You cannot remove your own admin role: ask another admin"}]
+    if not errors and "local_admin" in before and "local_admin" not in roles and row["active"] \
+            and not await _other_local_admins(row["agency"], user_id):
+        errors = [{"field": "/roles", "message": f"{row['name']} is the agency’s last local admin: make someone "
+                                                 "else a local admin first"}]
+    if errors:
+        raise ValidationFailed("There is a problem with the roles", errors=errors)
+    after = sorted(set(roles))
+    if after == before:
+        return
     async with transaction():
-        await User.update({User.roles: sorted(set(roles))}).where(User.id == user_id)
+        await User.update({User.roles: after}).where(User.id == user_id)
         await audit.record("admin.user_roles", actor, object_type="user", object_id=user_id,
-                           detail={"roles": sorted(set(roles))})
+                           detail={"roles": {"from": before, "to": after}})
+
+
+async def get_user(user_id: int) -> dict[str, Any]:
+    row = await User.select(User.id, User.email, User.name, User.roles, User.active, User.agency,
+                            User.agency.name.as_alias("agency_name")).where(User.id == user_id).output(load_json=True).first()
+    if row is None:
+        raise NotFound("No user with that number exists")
+    return row
 
 
 async def agency_users(agency_id: int) -> list[dict[str, Any]]:

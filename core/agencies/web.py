@@ -10,14 +10,10 @@ from litestar.handlers import BaseRouteHandler
 from litestar.response import Redirect, Template
 
 from core.agencies import service as agencies
-from core.auth.actor import ROLES
 from core.cases.service import enabled_areas
 from core.errors import ValidationFailed
 from core.web.auth import current_actor
 from core.web.pages import ctx_of, form_data, page, see_other
-
-ASSIGNABLE_ROLES = [r for r in ROLES if r != "system_admin"]
-
 
 def local_admin_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     if not current_actor(connection).has("local_admin"):
@@ -50,52 +46,126 @@ class AdminPages(Controller):
             await agencies.disable_area(ctx, actor, actor.agency_id, slug)
         return see_other("/admin/areas")
 
-    @get("/users")
+
+
+def user_admin_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    if not current_actor(connection).has("local_admin", "system_admin"):
+        raise PermissionDeniedException("Only a local admin or a system admin can manage users")
+
+
+def _users_url(actor, agency_id: int) -> str:
+    return "/admin/users" if agency_id == actor.agency_id else f"/admin/agencies/{agency_id}/users"
+
+
+def _roles_of(data: dict) -> list[str]:
+    roles = data.get("roles", [])
+    return roles if isinstance(roles, list) else [roles] if roles else []
+
+
+async def users_page(request: Request, agency_id: int, values: dict, errors: list[dict],
+                     status_code: int = 200) -> Template:
+    """An agency's users, with the add-a-user form: a local admin's own agency, or any agency for a system admin."""
+    actor = current_actor(request)
+    agency = await agencies.get_agency(agency_id)
+    return await page(request, "admin/users.html", agency=agency, users=await agencies.agency_users(agency_id),
+                      roles=agencies.assignable_roles(actor), values=values, errors=errors, personal=False,
+                      base=_users_url(actor, agency_id), error_title=bool(errors), status_code=status_code)
+
+
+async def add_user(request: Request, agency_id: int) -> Template | Redirect:
+    actor = current_actor(request)
+    data = await form_data(request)
+    try:
+        await agencies.create_user(actor, email=str(data.get("email", "")), name=str(data.get("name", "")),
+                                   agency_id=agency_id, roles=_roles_of(data), password=str(data.get("password", "")),
+                                   temporary=True)
+    except ValidationFailed as exc:
+        values = {k: v for k, v in data.items() if k not in ("password", "csrf_token")}
+        return await users_page(request, agency_id, values, exc.errors, status_code=400)
+    return see_other(_users_url(actor, agency_id) + "?done=user-added")
+
+
+class UserAdminPages(Controller):
+    """Users: added, given roles, deactivated (after a confirmation step) and reactivated. A local admin for
+    their agency; a system admin for any agency (from Agencies), the first user of a new agency included."""
+
+    path = "/admin/users"
+    include_in_schema = False
+    guards = [user_admin_only]
+
+    @get("/")
     async def users(self, request: Request) -> Template:
-        return await self._users_page(request, {}, [])
+        return await users_page(request, current_actor(request).agency_id, {}, [])
 
-    async def _users_page(self, request: Request, values: dict, errors: list[dict], status_code: int = 200) -> Template:
-        actor = current_actor(request)
-        return await page(request, "admin/users.html", users=await agencies.agency_users(actor.agency_id),
-                          roles=ASSIGNABLE_ROLES, values=values, errors=errors, personal=False,
-                          error_title=bool(errors), status_code=status_code)
-
-    @post("/users")
+    @post("/")
     async def create_user(self, request: Request) -> Template | Redirect:
+        return await add_user(request, current_actor(request).agency_id)
+
+    async def _user(self, request: Request, user_id: int) -> dict[str, Any]:
+        await agencies.managed_user(current_actor(request), user_id)
+        return await agencies.get_user(user_id)
+
+    @get("/{user_id:int}/deactivate")
+    async def confirm_deactivate(self, request: Request, user_id: int) -> Template:
+        user = await self._user(request, user_id)
+        return await confirm_page(
+            request, title=f"Deactivate {user['name']}?", caption=user["agency_name"],
+            warning=f"{user['name']} is signed out at once and cannot sign in until reactivated. Their cases, "
+                    "tasks and records stay as they are.",
+            action=f"/admin/users/{user_id}/active", fields={"active": "no"}, button="Deactivate user",
+            cancel=_users_url(current_actor(request), user["agency"]))
+
+    @post("/{user_id:int}/active")
+    async def set_active(self, request: Request, user_id: int) -> Template | Redirect:
         actor = current_actor(request)
         data = await form_data(request)
-        roles = data.get("roles", [])
-        roles = roles if isinstance(roles, list) else [roles] if roles else []
-        if "system_admin" in roles:
-            roles = []
+        active = data.get("active") == "yes"
+        user = await self._user(request, user_id)
+        if not active and data.get("confirmed") != "yes":
+            return see_other(f"/admin/users/{user_id}/deactivate")
         try:
-            await agencies.create_user(actor, email=str(data.get("email", "")), name=str(data.get("name", "")),
-                                       agency_id=actor.agency_id, roles=roles, password=str(data.get("password", "")),
-                                       temporary=True)
+            await agencies.set_user_active(actor, user_id, active)
         except ValidationFailed as exc:
-            values = {k: v for k, v in data.items() if k not in ("password", "csrf_token")}
-            return await self._users_page(request, values, exc.errors, status_code=400)
-        return see_other("/admin/users")
+            return await users_page(request, user["agency"], {}, exc.errors, status_code=400)
+        return see_other(_users_url(actor, user["agency"]) + f"?done={'user-reactivated' if active else 'user-deactivated'}")
 
-    @post("/users/{user_id:int}/active")
-    async def set_active(self, request: Request, user_id: int) -> Redirect:
-        data = await form_data(request)
-        await agencies.set_user_active(current_actor(request), user_id, data.get("active") == "yes")
-        return see_other("/admin/users")
-
-    @post("/users/{user_id:int}/mfa-reset")
+    @post("/{user_id:int}/mfa-reset")
     async def reset_mfa(self, request: Request, user_id: int) -> Redirect:
         from core.auth import mfa
 
         await mfa.reset_for_user(current_actor(request), user_id)
         return see_other("/admin/users?done=mfa-reset")
 
-    @post("/users/{user_id:int}/roles")
-    async def set_roles(self, request: Request, user_id: int) -> Redirect:
-        data = await form_data(request)
-        roles = data.get("roles", [])
-        await agencies.set_user_roles(current_actor(request), user_id, roles if isinstance(roles, list) else [roles])
-        return see_other("/admin/users")
+    @get("/{user_id:int}/roles")
+    async def edit_roles(self, request: Request, user_id: int) -> Template:
+        user = await self._user(request, user_id)
+        return await self._roles_page(request, user, user["roles"], [])
+
+    async def _roles_page(self, request: Request, user: dict, chosen: list[str], errors: list[dict],
+                          status_code: int = 200) -> Template:
+        actor = current_actor(request)
+        return await page(request, "admin/user_roles.html", user=user, chosen=chosen, errors=errors,
+                          roles=agencies.assignable_roles(actor), cancel=_users_url(actor, user["agency"]),
+                          personal=False, error_title=bool(errors), status_code=status_code)
+
+    @post("/{user_id:int}/roles")
+    async def set_roles(self, request: Request, user_id: int) -> Template | Redirect:
+        actor = current_actor(request)
+        user = await self._user(request, user_id)
+        roles = _roles_of(await form_data(request))
+        try:
+            await agencies.set_user_roles(actor, user_id, roles)
+        except ValidationFailed as exc:
+            return await self._roles_page(request, user, roles, exc.errors, status_code=400)
+        return see_other(_users_url(actor, user["agency"]) + "?done=roles-saved")
+
+
+async def confirm_page(request: Request, *, title: str, warning: str, action: str, fields: dict[str, str],
+                       button: str, cancel: str, caption: str = "", personal: bool = False) -> Template:
+    """A confirmation step before something hard to undo: a page of its own (works without JavaScript) whose
+    button posts the same form again with confirmed=yes."""
+    return await page(request, "partials/confirm.html", title=title, caption=caption, warning=warning,
+                      action=action, fields=fields, button=button, cancel=cancel, personal=personal)
 
 
 def system_admin_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
@@ -139,6 +209,14 @@ class AgencyAdminPages(Controller):
             return await self._list_page(request, data, exc.errors, status_code=400)
         return see_other("/admin/agencies?done=agency-created")
 
+    @get("/{agency_id:int}/users")
+    async def users(self, request: Request, agency_id: int) -> Template:
+        return await users_page(request, agency_id, {}, [])
+
+    @post("/{agency_id:int}/users")
+    async def create_user(self, request: Request, agency_id: int) -> Template | Redirect:
+        return await add_user(request, agency_id)
+
     @get("/{agency_id:int}")
     async def edit(self, request: Request, agency_id: int) -> Template:
         return await self._edit_page(request, agency_id, None, [])
@@ -154,7 +232,16 @@ class AgencyAdminPages(Controller):
 
     @post("/{agency_id:int}/active")
     async def set_active(self, request: Request, agency_id: int) -> Template | Redirect:
-        active = (await form_data(request)).get("active") == "yes"
+        data = await form_data(request)
+        active = data.get("active") == "yes"
+        if not active and data.get("confirmed") != "yes":
+            agency = await agencies.get_agency(agency_id)
+            return await confirm_page(
+                request, title=f"Deactivate {agency['name']}?", caption="Agencies",
+                warning="All its users are signed out at once and cannot sign in until the agency is reactivated. "
+                        "Its cases, shares and records stay as they are.",
+                action=f"/admin/agencies/{agency_id}/active", fields={"active": "no"},
+                button="Deactivate agency", cancel=f"/admin/agencies/{agency_id}")
         try:
             await agencies.set_agency_active(current_actor(request), agency_id, active)
         except ValidationFailed as exc:

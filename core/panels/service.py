@@ -326,14 +326,20 @@ async def remove_agenda_item(actor: Actor, meeting_id: int, item_id: int, *, ver
                            detail={"item_id": item_id})
 
 
-async def set_status(actor: Actor, meeting_id: int, to: str, *, version: int | None = None,
-                     minute_taker_id: int | None = None) -> None:
-    """planned -> published -> in_progress -> closed; closing writes the minutes onto each case's timeline."""
+async def meeting_to_move(actor: Actor, meeting_id: int, to: str, *, version: int | None = None) -> dict[str, Any]:
+    """The meeting if the actor chairs it and it may move to ``to`` now (checked before a confirmation step)."""
     meeting = await _chaired(actor, meeting_id, version)
     allowed = {"published": ("planned",), "in_progress": ("published",), "closed": ("in_progress",)}
     if to not in allowed or meeting["status"] not in allowed[to]:
         raise Conflict(f"The meeting is {STATUS_LABELS.get(meeting['status'], meeting['status']).lower()}: "
                        "that cannot be done now.")
+    return meeting
+
+
+async def set_status(actor: Actor, meeting_id: int, to: str, *, version: int | None = None,
+                     minute_taker_id: int | None = None) -> None:
+    """planned -> published -> in_progress -> closed; closing writes the minutes onto each case's timeline."""
+    meeting = await meeting_to_move(actor, meeting_id, to, version=version)
     now = clock.now()
     values: dict[Any, Any] = {Meeting.status: to}
     if to == "published":
@@ -419,6 +425,8 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
                 errors.append({"field": "/assignee_id", "message": "Select someone in the owning agency, or no one"})
         if due_date is None:
             errors.append({"field": "/due_date", "message": "Enter the date the action is due"})
+        elif due_date < clock.today():
+            errors.append({"field": "/due_date", "message": "The due date must be today or in the future"})
     if errors:
         raise ValidationFailed("There is a problem with the minute", errors=errors)
     now = clock.now()

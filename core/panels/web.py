@@ -12,7 +12,7 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage,
 from core.agencies.tables import Agency
 from core.cases.tables import Case
 from core.panels.tables import Meeting
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.panels import live, service
 from core.sharing.policy import case_access
 from core.web.auth import current_actor
@@ -175,6 +175,8 @@ class MeetingPages(Controller):
     async def status(self, request: Request, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
         to = str(data.get("to", ""))
+        if to == "closed" and data.get("confirmed") != "yes":
+            return await _confirm_close(request, meeting_id, form_int(data.get("version")))
         return await _act(request, meeting_id, data, f"meeting-{to.replace('_', '-')}", service.set_status(
             current_actor(request), meeting_id, to, version=form_int(data.get("version")),
             minute_taker_id=form_int(data.get("minute_taker"))))
@@ -200,6 +202,17 @@ class MeetingPages(Controller):
         if request.headers.get("hx-request") == "true":
             return await _minutes_response(request, meeting_id, values={"item_id": data.get("item_id")})
         return see_other(f"/meetings/{meeting_id}?done=minute-added#minutes")
+
+    @get("/{meeting_id:int}/minutes/assignees")
+    async def action_assignees(self, request: Request, meeting_id: int) -> Template:
+        """The action's person list for the chosen owning agency (htmx swaps it in when the agency changes)."""
+        meeting = await service.visible_meeting(current_actor(request), meeting_id)
+        if not (meeting["is_chair"] or meeting["is_minute_taker"]):
+            raise Forbidden("Only the chair or the minute-taker writes the minutes")
+        owner = form_int(request.query_params.get("owner_agency_id"))
+        return await page(request, "meetings/_assignee_select.html", errors=[],
+                          member_users=await service.member_users(meeting["panel_row"]),
+                          values={"owner_agency_id": str(owner) if owner else ""})
 
     @get("/{meeting_id:int}/events")
     async def events(self, request: Request, meeting_id: int) -> ServerSentEvent:
@@ -271,6 +284,24 @@ async def _act(request: Request, meeting_id: int, data: dict[str, Any], done: st
     except Conflict as exc:
         return await _meeting_page(request, meeting_id, conflict=exc.message, status_code=409)
     return see_other(f"/meetings/{meeting_id}?done={done}")
+
+
+async def _confirm_close(request: Request, meeting_id: int, version: int | None) -> Template:
+    """Closing is final (the minutes go onto each case's timeline): a confirmation page first."""
+    from core.agencies.web import confirm_page
+
+    try:
+        meeting = await service.meeting_to_move(current_actor(request), meeting_id, "closed", version=version)
+    except Conflict as exc:
+        return await _meeting_page(request, meeting_id, conflict=exc.message, status_code=409)
+    starts = meeting["starts_at"].astimezone(LONDON) if meeting["starts_at"] else None
+    return await confirm_page(
+        request, title="Close the meeting?", caption=meeting["panel_row"].get("name", "") + (
+            f", {starts:%-d %B %Y}" if starts else ""),
+        warning="Closing is final: no more minutes can be written, the minutes and decisions go onto each case’s "
+                "timeline, and members stop reading the agenda cases.",
+        action=f"/meetings/{meeting_id}/status", fields={"to": "closed", "version": str(meeting["version"])},
+        button="Close the meeting", cancel=f"/meetings/{meeting_id}", personal=True)
 
 
 async def _meeting_context(request: Request, meeting_id: int) -> dict[str, Any]:

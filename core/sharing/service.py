@@ -73,14 +73,7 @@ async def create_isa(ctx: Context, actor: Actor, *, reference: str, title: str, 
 
 async def end_isa(actor: Actor, isa_id: int, reason: str) -> None:
     """End an agreement early: it stops giving access today (its end date becomes yesterday)."""
-    if not actor.has("system_admin"):
-        raise Forbidden("Only a system admin can end information sharing agreements")
-    row = await SharingAgreement.select().where(SharingAgreement.id == isa_id).first()
-    if row is None:
-        raise NotFound("No agreement with that number exists")
-    if not (reason or "").strip():
-        raise ValidationFailed("Enter why the agreement is ending",
-                               errors=[{"field": "/reason", "message": "Enter why the agreement is ending"}])
+    row = await isa_to_end(actor, isa_id, reason)
     yesterday = clock.today() - dt.timedelta(days=1)
     async with transaction():
         await SharingAgreement.update({SharingAgreement.ends_on: min(row["ends_on"], yesterday),
@@ -90,6 +83,19 @@ async def end_isa(actor: Actor, isa_id: int, reason: str) -> None:
         await audit.record("isa.end", actor, object_type="isa", object_id=isa_id,
                            detail={"ends_on": {"from": row["ends_on"].isoformat(), "to": yesterday.isoformat()},
                                    "reason": reason.strip()})
+
+
+async def isa_to_end(actor: Actor, isa_id: int, reason: str) -> dict[str, Any]:
+    """The agreement if the actor may end it with this reason (checked before the confirmation step too)."""
+    if not actor.has("system_admin"):
+        raise Forbidden("Only a system admin can end information sharing agreements")
+    row = await SharingAgreement.select().where(SharingAgreement.id == isa_id).first()
+    if row is None:
+        raise NotFound("No agreement with that number exists")
+    if not (reason or "").strip():
+        raise ValidationFailed("Enter why the agreement is ending",
+                               errors=[{"field": "/reason", "message": "Enter why the agreement is ending"}])
+    return row
 
 
 async def partners_for(actor: Actor, case_row: dict[str, Any]) -> list[dict[str, Any]]:

@@ -68,9 +68,20 @@ class AgreementPages(Controller):
 
     @post("/{isa_id:int}/end")
     async def end(self, request: Request, isa_id: int) -> Template | Redirect:
+        from core.agencies.web import confirm_page
+
         data = await form_data(request)
+        reason = str(data.get("reason", ""))
         try:
-            await sharing.end_isa(current_actor(request), isa_id, str(data.get("reason", "")))
+            if data.get("confirmed") != "yes":
+                isa = await sharing.isa_to_end(current_actor(request), isa_id, reason)
+                return await confirm_page(
+                    request, title=f"End {isa['reference']} now?", caption=isa["title"],
+                    warning="Partners lose access to every case shared under it from today, and nothing more can "
+                            "be shared under it. This cannot be undone: a new agreement would be needed.",
+                    action=f"/sharing/agreements/{isa_id}/end", fields={"reason": reason.strip()},
+                    button="End agreement", cancel="/sharing/agreements")
+            await sharing.end_isa(current_actor(request), isa_id, reason)
         except ValidationFailed as exc:
             return await self._page(request, {}, [{"field": f"/end/{isa_id}", "message": exc.errors[0]["message"]}],
                                     status_code=400)

@@ -19,7 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from core import __version__
-from core.agencies.web import AdminPages, AgencyAdminPages
+from core.agencies.web import AdminPages, AgencyAdminPages, UserAdminPages
 from core.auth.mfa_web import MfaSettingsPages, MfaSignInPage, SecurityPages
 from core.auth.password_web import PasswordPages, PasswordResetPages
 from core.auth.web import SignInPages
@@ -49,7 +49,7 @@ from core.web.templating import build_environment
 log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
-HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages]
+HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, UserAdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages]
 #: script-src also names a fresh nonce per response (CspNonceMiddleware); there is no inline script at all
 CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "

@@ -104,6 +104,10 @@ FLASHES = {
     "mfa-reset": "Two-step verification reset: the user sets it up again if their role needs it",
     "password-reset": "Temporary password set: give it to the user in person or by phone. They choose their own "
                       "when they next sign in",
+    "user-added": "User added: give them their temporary password in person or by phone",
+    "user-deactivated": "User deactivated: they are signed out and cannot sign in",
+    "user-reactivated": "User reactivated: they can sign in again",
+    "roles-saved": "Roles saved",
 }
 
 

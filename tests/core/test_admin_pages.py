@@ -61,7 +61,7 @@ async def test_admin_adds_and_deactivates_users(browser, ctx, db):
                                                   "password": "a long enough password", "roles": ["caseworker"]})
     assert ok.status_code == 303
     user = await User.select().where(User.email == "new.person@users-council.example").first()
-    await browser.post(f"/admin/users/{user['id']}/active", data={"csrf_token": token, "active": "no"})
+    await browser.post(f"/admin/users/{user['id']}/active", data={"csrf_token": token, "active": "no", "confirmed": "yes"})
     assert (await User.select(User.active).where(User.id == user["id"]).first())["active"] is False
     assert await Session.count().where(Session.user == user["id"]) == 0
     forged = await browser.post("/admin/users", data={"csrf_token": token, "name": "Root", "email": "root@x.example",
@@ -150,9 +150,11 @@ async def test_deactivating_an_agency_signs_its_users_out_until_it_is_reactivate
     worker = await make_user(closing, ("caseworker",))
     token_of_worker, _ = await auth.sign_in(worker.email, TEST_PASSWORD)
     admin, token = await signed_in(browser, county, ("system_admin",))
-    own = await browser.post(f"/admin/agencies/{county['id']}/active", data={"csrf_token": token, "active": "no"})
+    own = await browser.post(f"/admin/agencies/{county['id']}/active", data={"csrf_token": token, "active": "no",
+                                                                             "confirmed": "yes"})
     assert own.status_code == 400 and "You cannot deactivate your own agency" in own.text
-    r = await browser.post(f"/admin/agencies/{closing['id']}/active", data={"csrf_token": token, "active": "no"})
+    r = await browser.post(f"/admin/agencies/{closing['id']}/active", data={"csrf_token": token, "active": "no",
+                                                                            "confirmed": "yes"})
     assert r.status_code == 303
     assert (await Agency.select(Agency.active).where(Agency.id == closing["id"]).first())["active"] is False
     assert await Session.count().where(Session.user == worker.id) == 0

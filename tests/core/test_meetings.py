@@ -121,13 +121,14 @@ async def test_closing_puts_the_minutes_on_the_case_timeline_and_actions_in_the_
     await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="decision",
                              text="Refer to the civil injunction route")
     await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="action", text="Gather evidence",
-                             owner_agency_id=world["police"]["id"], due_date=clock.today() - dt.timedelta(days=1))
+                             owner_agency_id=world["police"]["id"], due_date=clock.today())
     with pytest.raises(Conflict):
         await service.set_status(world["chair"], m["id"], "closed", version=1)
     await service.set_status(world["chair"], m["id"], "closed")
     events = await CaseEvent.select(CaseEvent.summary).where((CaseEvent.case == world["case"]["id"]) & (CaseEvent.kind == "panel"))
     assert len(events) == 1 and "Decision: Refer to the civil injunction route" in events[0]["summary"]
-    report = await service.outstanding_actions(world["panel"]["id"])
+    with clock.travel(1):  # due today (a past date is refused), overdue tomorrow
+        report = await service.outstanding_actions(world["panel"]["id"])
     assert [r["title"] for r in report] == ["Gather evidence"] and report[0]["overdue"]
     with pytest.raises(Conflict):
         await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion", text="late")
@@ -212,7 +213,7 @@ async def test_meeting_pages_and_the_live_stream(world, db):
                                                                        "text": "no token"})).status_code == 403
         frag = await client.post(f"/meetings/{m['id']}/minutes", headers={"HX-Request": "true"}, data={
             "csrf_token": token, "item_id": str(item["id"]), "kind": "action", "text": "Joint visit",
-            "owner_agency_id": str(world["police"]["id"]), "due-day": "1", "due-month": "12", "due-year": "2026"})
+            "owner_agency_id": str(world["police"]["id"]), "due-day": "1", "due-month": "12", "due-year": "2030"})
         assert frag.status_code == 200 and 'id="minute-form"' in frag.text and "<html" not in frag.text
     async with web_client(ctx, db) as client:
         await sign_in(client, world["officer"])

@@ -212,7 +212,8 @@ async def test_a_system_admin_sets_up_and_ends_an_agreement_in_the_pages(world, 
     isa = await SharingAgreement.select().where(SharingAgreement.reference == "ISA-2026-02").first()
     no_reason = await client.post(f"/sharing/agreements/{isa['id']}/end", data={"csrf_token": token})
     assert no_reason.status_code == 400 and "Enter why the agreement is ending" in no_reason.text
-    ended = await client.post(f"/sharing/agreements/{isa['id']}/end", data={"reason": "Replaced", "csrf_token": token})
+    ended = await client.post(f"/sharing/agreements/{isa['id']}/end", data={"reason": "Replaced", "csrf_token": token,
+                                                                            "confirmed": "yes"})
     assert ended.status_code == 303
     assert (await SharingAgreement.select().where(SharingAgreement.id == isa["id"]).first())["ends_on"] < clock.today()
 

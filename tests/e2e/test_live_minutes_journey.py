@@ -79,6 +79,8 @@ def test_a_member_follows_the_minutes_live_and_the_action_lands_on_the_case(new_
 
         # the chair closes the meeting: the member's page says so without reloading
         chair.click("button:has-text('Close the meeting')")
+        chair.wait_for_selector("h1:has-text('Close the meeting?')")  # the confirmation step
+        chair.click("button:has-text('Close the meeting')")
         chair.wait_for_selector("text=Meeting closed")
         member.wait_for_selector("#meeting-status:has-text('Closed')", timeout=20000)
         # the action is on the case at once, for the agency that owns it

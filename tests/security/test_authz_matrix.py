@@ -147,7 +147,12 @@ OWNER_ROLES: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/cases/{case_id:int}/transitions"): set(DEFAULT_TRANSITION_ROLES),
     # taking a referral onto a panel is for supervisors and panel chairs
     ("POST", "/referrals/{referral_id:int}/panel"): {"supervisor", "panel_chair"},
+    # pages that only serve a form for a write: for those who may make it
+    ("GET", "/cases/{case_id:int}/forms/{form_name:str}"): WORKERS,
+    ("GET", "/meetings/{meeting_id:int}/minutes/assignees"): CHAIRS,
 }
+#: reads that are part of a write (an edit form, the action form's person list): a partner is refused them
+EDIT_PAGES = {("GET", "/cases/{case_id:int}/forms/{form_name:str}"), ("GET", "/meetings/{meeting_id:int}/minutes/assignees")}
 #: owner roles refused the pack get the same 404 as anyone else: ids are no oracle
 OWNER_REFUSED_404 = {("GET", "/meetings/{meeting_id:int}/pack"), ("POST", "/meetings/{meeting_id:int}/pack")}
 
@@ -213,7 +218,7 @@ def expected(method: str, path: str, role: str, relation: str) -> str:
         if route in OWNER_REFUSED_404 or kind in ("referral", "task"):
             # referrals are the addressee's and referrer's; tasks their agency's: a partner sees neither
             return NOT_FOUND
-        return DENY if write else ALLOW
+        return DENY if write or route in EDIT_PAGES else ALLOW
     # owner
     if route in OWNER_ROLES:
         if role in OWNER_ROLES[route]:
