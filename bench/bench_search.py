@@ -74,25 +74,19 @@ def fictional_persons(count: int, agencies: list[int], rng: random.Random) -> li
                        if rng.random() < 0.3 else [])
         dob = dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(365 * 65))
         people.append({"given_name": given, "family_name": family, "aliases": aliases, "identifiers": identifiers,
-                       "date_of_birth": dob, "agency": agencies[0] if n % 4 == 0 else rng.choice(agencies[1:])})
+                       "date_of_birth": dob, "agency": agencies[0] if n % 4 == 0 or len(agencies) == 1 else rng.choice(agencies[1:])})
     return people
 
 
-async def seed(count: int) -> dict:
-    """Four agencies, a caseworker, ``count`` persons; returns what the searches need."""
-    from core.auth import service as auth  # noqa: F401  (the password hashing pool the test helpers use)
+async def insert_persons(people: list[dict]) -> None:
+    """Bulk-insert fictional persons (from ``fictional_persons``) and index them with the code that indexes
+    each new person."""
+    from core.db.tx import transaction
     from core.persons import service as persons
     from core.persons.tables import Person
-    from core.testing import make_agency, make_context, make_user
 
-    ctx = make_context(builtins=True)
-    agencies = [await make_agency(ctx, f"bench-agency-{i}") for i in range(4)]
-    actor = await make_user(agencies[0], ("caseworker",), name="Search Worker")
-    rng = random.Random(13)
-    people = fictional_persons(count, [a["id"] for a in agencies], rng)
     first = ((await Person.raw("SELECT max(id) AS m FROM cf_person"))[0]["m"] or 0) + 1
     now = dt.datetime.now(dt.timezone.utc)
-    started = time.perf_counter()
     rows, index = [], []
     for offset, p in enumerate(people):
         pid = first + offset
@@ -102,31 +96,44 @@ async def seed(count: int) -> dict:
         index.append((pid, text, p["identifiers"]))
     columns = ("id", "given_name", "family_name", "date_of_birth", "gender", "aliases", "addresses", "identifiers",
                "flags", "search_text", "created_by_agency", "created_at", "updated_at", "version")
-    from core.db.tx import transaction
-
     async with transaction():
         await persons.insert_rows("cf_person", columns, rows)
         await persons.index_persons(index)
     if Person._meta.db.engine_type == "postgres":
         await Person.raw("SELECT setval(pg_get_serial_sequence('cf_person', 'id'), (SELECT max(id) FROM cf_person))")
         await Person.raw("ANALYZE")
-    seeded = time.perf_counter() - started
-    mine = [p for p in people if p["agency"] == agencies[0]["id"]]
-    searches = []
-    for p in mine[:40]:
-        searches.append({"name": f"{p['given_name']} {p['family_name']}"})
-    for p in mine[40:60]:  # one letter wrong in the family name
+
+
+def searches_for(people: list[dict]) -> list[dict]:
+    """Form posts of realistic searches for some of ``people``: full names, misspelt family names, family
+    names alone, a given name with the date of birth, identifiers."""
+    searches = [{"name": f"{p['given_name']} {p['family_name']}"} for p in people[:40]]
+    for p in people[40:60]:  # one letter wrong in the family name
         family = p["family_name"]
         i = len(family) // 2
         searches.append({"name": f"{p['given_name']} {family[:i]}{'e' if family[i] != 'e' else 'a'}{family[i + 1:]}"})
-    for p in mine[60:70]:
-        searches.append({"name": p["family_name"]})
-    for p in mine[70:80]:
+    searches += [{"name": p["family_name"]} for p in people[60:70]]
+    for p in people[70:80]:
         dob = p["date_of_birth"]
         searches.append({"name": p["given_name"], "dob-day": str(dob.day), "dob-month": str(dob.month),
                          "dob-year": str(dob.year)})
-    for p in [p for p in mine if p["identifiers"]][:10]:
-        searches.append({"identifier": p["identifiers"][0]["value"]})
+    searches += [{"identifier": p["identifiers"][0]["value"]} for p in [p for p in people if p["identifiers"]][:10]]
+    return searches
+
+
+async def seed(count: int) -> dict:
+    """Four agencies, a caseworker, ``count`` persons; returns what the searches need."""
+    from core.persons.tables import Person
+    from core.testing import make_agency, make_context, make_user
+
+    ctx = make_context(builtins=True)
+    agencies = [await make_agency(ctx, f"bench-agency-{i}") for i in range(4)]
+    actor = await make_user(agencies[0], ("caseworker",), name="Search Worker")
+    people = fictional_persons(count, [a["id"] for a in agencies], random.Random(13))
+    started = time.perf_counter()
+    await insert_persons(people)
+    seeded = time.perf_counter() - started
+    searches = searches_for([p for p in people if p["agency"] == agencies[0]["id"]])
     return {"email": actor.email, "searches": searches, "seconds": seeded,
             "words": (await Person.raw("SELECT count(*) AS n FROM cf_name_word"))[0]["n"]}
 

@@ -264,32 +264,28 @@ async def _matching_words(token: str) -> dict[str, float]:
     return {word: score for word, score in scores.items() if score}
 
 
-async def _persons_with(words: Any) -> set[int]:
-    if not words:
-        return set()
-    return {r["person"] for r in await PersonNameWord.select(PersonNameWord.person).where(
-        PersonNameWord.word.is_in(sorted(words))).distinct()}
+def _holding(words: Any) -> tuple[str, list]:
+    """SQL (and its arguments) for the ids of persons holding any of ``words``."""
+    words = sorted(words)
+    return ("SELECT person FROM cf_person_name_word WHERE word IN (" + ", ".join("{}" for _ in words) + ")",
+            words)
 
 
-async def _add_spellings_sharing_no_run(matches: dict[str, dict[str, float]], holders: dict[str, set[int]]) -> None:
+async def _add_spellings_sharing_no_run(matches: dict[str, dict[str, float]]) -> None:
     """A close spelling may share no three-letter run with the searched word ("Reily" and "Riley"); the
-    trigram index cannot find it, but when the other searched words found a person, their names are read
-    for it, so "Jordon Reily" still finds Jordana Riley."""
-    for token in [t for t in holders if len(t) >= 4]:
-        others = set.intersection(*[ids for t, ids in holders.items() if t != token]) - holders[token]
-        if not others:
-            continue
+    trigram index cannot find it, but when the other searched words found persons, their name words are
+    read for it, so "Jordon Reily" still finds Jordana Riley."""
+    for token in [t for t in matches if len(t) >= 4]:
+        others = [_holding(words) for t, words in matches.items() if t != token]
+        if not all(args for _, args in others):
+            continue  # another searched word matched nobody's name
         shortest, longest = -(-len(token) * 3 // 5), len(token) * 5 // 3
-        words: set[str] = set()
-        for chunk in _chunks(sorted(others)):
-            words |= {r["word"] for r in await PersonNameWord.raw(
-                "SELECT DISTINCT word FROM cf_person_name_word WHERE person IN ("
-                + ", ".join("{}" for _ in chunk) + ") AND length(word) BETWEEN {} AND {}",
-                *chunk, shortest, longest)}
-        close = {w: score for w in words - set(matches[token]) if (score := _one_word_score(token, w))}
-        if close:
-            matches[token].update(close)
-            holders[token] |= others & await _persons_with(close)
+        sql = ("SELECT DISTINCT word FROM cf_person_name_word WHERE length(word) BETWEEN {} AND {} AND "
+               + " AND ".join(f"person IN ({sub})" for sub, _ in others))
+        rows = await PersonNameWord.raw(sql, shortest, longest, *[a for _, args in others for a in args])
+        for word in {r["word"] for r in rows} - set(matches[token]):
+            if score := _one_word_score(token, word):
+                matches[token][word] = score
 
 
 def _chunks(ids: list[int], size: int = 5000):
@@ -313,39 +309,44 @@ async def find_persons(actor: Actor, *, name: str = "", date_of_birth: str = "",
                                    errors=[{"field": "/date_of_birth", "message": "Date of birth must be a real date"}]) from None
     if not (tokens or date_of_birth or identifier.strip()):
         return []
-    candidates: set[int] | None = None
-
-    def narrow(ids: set[int]) -> None:
-        nonlocal candidates
-        candidates = ids if candidates is None else candidates & ids
-
     matches: dict[str, dict[str, float]] = {}
-    holders: dict[str, set[int]] = {}
     for token in dict.fromkeys(tokens):
         matches[token] = await _matching_words(token)
-        holders[token] = await _persons_with(matches[token])
-    if len(holders) > 1:
-        await _add_spellings_sharing_no_run(matches, holders)
-    for ids in holders.values():
-        narrow(ids)
-    if dob and candidates != set():
-        narrow({r["id"] for r in await Person.select(Person.id).where(Person.date_of_birth == dob)})
-    if identifier.strip() and candidates != set():
-        narrow({r["person"] for r in await PersonIdentifierKey.select(PersonIdentifierKey.person).where(
-            PersonIdentifierKey.value == identifier_key(identifier))})
-    ids = sorted(candidates or ())
-    visible: set[int] = set()
-    for chunk in _chunks(ids):
+    if len(matches) > 1:
+        await _add_spellings_sharing_no_run(matches)
+    if not all(matches.values()):
+        return await _searched(actor, [])
+    # the persons holding a match for every searched word (and the date of birth, the identifier), in one query
+    where, args = [], []
+    for words in matches.values():
+        sub, sub_args = _holding(words)
+        where.append(f"id IN ({sub})")
+        args += sub_args
+    if dob:
+        where.append("date_of_birth = {}")
+        args.append(dob)
+    if identifier.strip():
+        where.append("id IN (SELECT person FROM cf_person_identifier_key WHERE value = {})")
+        args.append(identifier_key(identifier))
+    rows = await Person.raw("SELECT id, given_name, family_name, search_text, created_by_agency FROM cf_person "
+                            "WHERE " + " AND ".join(where) + " LIMIT 20000", *args)
+    # the agency's own records are visible; visible_person_ids decides about the others
+    visible = {r["id"] for r in rows if r["created_by_agency"] == actor.agency_id}
+    for chunk in _chunks([r["id"] for r in rows if r["id"] not in visible]):
         visible |= await visible_person_ids(actor, chunk)
     scored = []
-    for chunk in _chunks(sorted(visible)):
-        for row in await Person.select(Person.id, Person.given_name, Person.family_name, Person.search_text).where(
-                Person.id.is_in(chunk)):
+    for row in rows:
+        if row["id"] in visible:
             score = (_score_names(tokens, row["search_text"], lambda t, w: matches[t].get(w, 0.0))
                      if tokens else 1.0)
             if score:
                 scored.append((score, row))
     scored.sort(key=lambda pair: (-pair[0], pair[1]["family_name"], pair[1]["given_name"], pair[1]["id"]))
+    return await _searched(actor, scored, limit)
+
+
+async def _searched(actor: Actor, scored: list[tuple[float, dict]], limit: int = 50) -> list[dict[str, Any]]:
+    """Audit a search and read the persons shown: the best ``limit`` of ``scored``."""
     async with transaction():
         await audit.record("person.search", actor, detail={"results": len(scored)})
     top = scored[:limit]
