@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from core import clock
 from core.auth.tables import User
 from core.cases import service as cases
-from core.sharing.policy import can_work_case, may_see_field
+from core.sharing.policy import CASEWORKING_ROLES, can_work_case, may_see_field
 from core.cases.tables import Case
 from core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from core.forms import summary
@@ -229,9 +229,10 @@ class AreaPages(Controller):
             item["subjects"] = await cases.subjects_of(item["id"])
         filters = {k: q.get(k, "") for k in ("state", "risk", "owner", "overdue", "sort")}
         page_base = "?" + urlencode({k: v for k, v in filters.items() if v})
-        enabled = area.slug in await cases.enabled_areas(actor.agency_id)
+        # the new-case button only for those the new-case form would serve (it refuses everyone else)
+        can_open = actor.has(*CASEWORKING_ROLES) and area.slug in await cases.enabled_areas(actor.agency_id)
         return await page(request, "cases/list.html", area=area, items=items, total=total, page_number=number,
-                          pages=pages, filters=filters, enabled=enabled, page_base=page_base)
+                          pages=pages, filters=filters, can_open=can_open, page_base=page_base)
 
     @get("/{slug:str}/new")
     async def new_case(self, request: Request, slug: str) -> Template:

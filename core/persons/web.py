@@ -9,6 +9,7 @@ from core.cases.tables import Case
 from core.errors import ValidationFailed
 from core.persons import service as persons
 from core.persons.service import GENDERS
+from core.sharing.policy import CASEWORKING_ROLES
 from core.web.auth import current_actor
 from core.web.pages import ctx_of, form_data, page, see_other
 
@@ -128,4 +129,5 @@ class PersonPages(Controller):
             link["risk_level"] = rows.get(link["case_id"], {}).get("risk_level")
         enabled = await enabled_areas(actor.agency_id)
         return await page(request, "persons/show.html", person=person, cases=mine, other_agency_cases=others,
-                          areas=[a for a in ctx.areas if a.slug in enabled], identifier_types=_identifier_types(request))
+                          areas=[a for a in ctx.areas if a.slug in enabled] if actor.has(*CASEWORKING_ROLES) else [],
+                          identifier_types=_identifier_types(request))

@@ -135,10 +135,17 @@ async def test_a_disabled_area_serves_no_new_case_form_on_the_page_or_the_api(sh
     assert (await client.get(f"/cases/{shared['case']['id']}")).status_code == 200
 
 
-async def test_a_role_that_opens_no_cases_gets_no_new_case_form(shared, client):
+async def test_a_role_that_opens_no_cases_gets_no_new_case_form_nor_a_link_to_one(shared, client):
+    from core.testing import make_person
+
+    person = await make_person(shared["owner"])
     await sign_in(client, shared["reader"])
     form = await client.get("/areas/noise/new")
     assert form.status_code == 403 and "does not let you open cases" in form.text
+    listing = await client.get("/areas/noise")
+    assert listing.status_code == 200 and "/areas/noise/new" not in listing.text
+    page = await client.get(f"/persons/{person['id']}")
+    assert page.status_code == 200 and "/areas/noise/new" not in page.text
 
 
 # -- 4. an agency is not its own addressee unless the target names it ------------------------------------------
