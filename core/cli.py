@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="audit trail commands")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND", parser_class=_Parser)
-    audit_sub.add_parser("verify", help="check that no audit row was changed, removed or slipped in")
+    audit_sub.add_parser("verify", help="check that no sealed audit row was changed, removed or slipped in")
 
     docs = sub.add_parser("docs", help="write the generated reference pages in docs/")
     docs.add_argument("--check", action="store_true", help="fail if docs/ differs from what would be written")
@@ -92,6 +92,7 @@ async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
         print(f"Database ready: applied {len(applied)} migration(s)")
     if demo:
         from core import demo as demo_data
+        from core.audit.service import seal
 
         if not is_sqlite(engine):
             await engine.start_connection_pool()
@@ -100,6 +101,7 @@ async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
             if await demo_data.is_empty():
                 print("Loading demo data...", flush=True)
                 counts = await demo_data.load_demo(build_context(), progress=lambda s: print(f"  {s}", flush=True))
+                await seal(checkpoint=True)
                 print("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
             elif not quiet:
                 print("The database already holds data: demo data not loaded")
@@ -119,6 +121,12 @@ def _cmd_serve(args) -> int:
         return _fail("more than one worker needs PostgreSQL (set CASEFRAME_DATABASE_URL); "
                      "the embedded SQLite database serves one process", 2)
     build_context()  # a broken area stops here, with its file and reason
+    from core.audit.key import AuditKeyError, load_key
+
+    try:
+        load_key(create=True)  # before the workers start, so they all find the same key
+    except AuditKeyError as exc:
+        return _fail(str(exc), 2)
     asyncio.run(_prepare(url, demo=args.demo))
     os.environ["CASEFRAME_DATABASE_URL"] = url
     if args.host in ("127.0.0.1", "localhost", "::1"):
@@ -179,6 +187,7 @@ def _cmd_docs(args) -> int:
 
 
 async def _cmd_audit_verify(url: str) -> int:
+    from core.audit.key import AuditKeyError
     from core.audit.verify import verify_chain
     from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 
@@ -189,18 +198,27 @@ async def _cmd_audit_verify(url: str) -> int:
     bind(engine)
     try:
         report = await verify_chain()
+    except AuditKeyError as exc:
+        return _fail(str(exc), 2)
     finally:
         if not is_sqlite(engine):
             await engine.close_connection_pool()
         await close(engine)
-    if report.ok:
-        print(f"Audit trail intact: {report.checked} event(s) checked")
-        return 0
-    return _fail(f"audit trail broken at event {report.broken_id}: {report.reason} "
-                 f"({report.checked} event(s) before it are intact)")
+    if not report.ok:
+        where = f" at event {report.broken_id}" if report.broken_id is not None else ""
+        return _fail(f"audit trail broken{where}: {report.reason} ({report.checked} event(s) before it are intact)")
+    line = f"Audit trail intact: {report.checked} sealed event(s) checked"
+    if report.last_checkpoint is not None:
+        line += f", {report.checkpoints} checkpoint(s), the newest of {report.last_checkpoint:%Y-%m-%d %H:%M:%S} UTC"
+    if report.pending:
+        line += (f"; {report.pending} event(s) not yet sealed (the running server seals them within seconds; "
+                 f"the oldest was written {report.oldest_pending:%Y-%m-%d %H:%M:%S} UTC)")
+    print(line)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    from core.audit.key import AuditKeyError
     from core.db.engine import DatabaseURLError
 
     parser = build_parser()
@@ -233,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     except DatabaseURLError as exc:
+        return _fail(str(exc), 2)
+    except AuditKeyError as exc:
         return _fail(str(exc), 2)
     except AreaError as exc:
         for problem in exc.problems:

@@ -7,6 +7,9 @@ import pytest
 
 from core.testing import drop_database, empty_tables, fresh_database
 
+# the audit sealer's key for every test (and every server a test starts), never a key file in the checkout
+os.environ.setdefault("CASEFRAME_AUDIT_KEY", "caseframe-tests-audit-key-not-a-secret-0123456789")
+
 
 def pytest_collection_modifyitems(config, items):
     """Browser journeys run last, after every async test has finished with its event loop."""

@@ -1,33 +1,161 @@
-"""Write audit events, hash-chained so a changed or deleted row is detected."""
+"""Write audit events, and seal them into a keyed hash chain so a changed, removed or forged row is detected.
+
+Writing an event is a plain insert in the transaction of the change it records: no lock beyond the row's
+own, so page views in the whole system never wait for one another. The sealer, run by the server about
+once a second (one process at a time: a PostgreSQL advisory lock, or SQLite's write lock), takes the
+committed events not yet sealed, in id order, and gives each the next place in the chain (``seq``) and an
+HMAC-SHA256 of the row and the hash before it, keyed with a secret kept outside the database
+(core.audit.key). An event committed late, after a higher id was sealed, simply takes a later place: the
+chain's order is the order of sealing, so out-of-order commits never leave a gap. Every
+``CHECKPOINT_SECONDS`` the sealer also records the chain's head (count, newest event, hash) in
+``cf_audit_checkpoint``, and in the file ``CASEFRAME_AUDIT_ANCHOR_FILE`` names if set, so removing the newest
+events shows too.
+"""
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import hashlib
+import hmac
 import json
+import logging
+import os
+from pathlib import Path
 from typing import Any
 
 import core.db.piccolo_conf as conf
 from core import clock
-from core.audit.tables import AuditEvent
+from core.audit.key import key_id, load_key
+from core.audit.tables import AuditCheckpoint, AuditEvent
 from core.auth.actor import Actor
 from core.db.engine import is_sqlite
+from core.db.tx import transaction
 
+log = logging.getLogger("caseframe.audit")
 
-def _digest(prev: str, row: dict[str, Any]) -> str:
-    body = json.dumps(row, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256((prev + body).encode()).hexdigest()
+#: the PostgreSQL advisory lock only the sealer takes (never a page view)
+SEAL_LOCK = 7201
+#: events sealed per transaction
+BATCH = 200
+SEAL_SECONDS = 1.0
+CHECKPOINT_SECONDS = 10.0
+ANCHOR_FILE_ENV = "CASEFRAME_AUDIT_ANCHOR_FILE"
 
 
 async def record(action: str, actor: Actor | None, *, object_type: str = "", object_id: int | None = None,
                  detail: dict[str, Any] | None = None, purpose: str = "") -> None:
     """Append one audit event; call inside the transaction of the change it records."""
-    if not is_sqlite(conf.DB):
-        # one chain: writers take turns at its head (SQLite's immediate transactions already do)
-        await AuditEvent.raw("SELECT pg_advisory_xact_lock(7201)")
-    last = await AuditEvent.select(AuditEvent.hash).order_by(AuditEvent.id, ascending=False).first()
-    prev = last["hash"] if last else ""
-    at = clock.now()
-    row = {"at": at.isoformat(), "actor_id": actor.id if actor else None,
-           "agency_id": actor.agency_id if actor else None, "action": action, "object_type": object_type,
-           "object_id": object_id, "purpose": purpose, "detail": detail or {}}
-    await AuditEvent.insert(AuditEvent(**{**row, "at": at, "prev_hash": prev,
-                                          "hash": _digest(prev, row)}))
+    await AuditEvent.insert(AuditEvent(
+        at=clock.now(), actor_id=actor.id if actor else None, agency_id=actor.agency_id if actor else None,
+        action=action, object_type=object_type, object_id=object_id, purpose=purpose, detail=detail or {}))
+
+
+def seal_body(row: dict[str, Any]) -> str:
+    """What a row's hash covers: its id, its place in the chain and everything it records."""
+    return json.dumps({"id": row["id"], "seq": row["seq"], "at": row["at"].isoformat(), "actor_id": row["actor_id"],
+                       "agency_id": row["agency_id"], "action": row["action"], "object_type": row["object_type"],
+                       "object_id": row["object_id"], "purpose": row["purpose"], "detail": row["detail"] or {}},
+                      sort_keys=True, default=str, separators=(",", ":"))
+
+
+def row_hash(key: bytes, prev: str, row: dict[str, Any]) -> str:
+    return hmac.new(key, (prev + seal_body(row)).encode(), hashlib.sha256).hexdigest()
+
+
+def checkpoint_mac(key: bytes, prev_mac: str, seq: int, event_id: int, head: str, at: dt.datetime) -> str:
+    at_text = at.astimezone(dt.timezone.utc).isoformat()
+    return hmac.new(key, f"{prev_mac}|{seq}|{event_id}|{head}|{at_text}".encode(), hashlib.sha256).hexdigest()
+
+
+def anchor_file() -> Path | None:
+    name = os.environ.get(ANCHOR_FILE_ENV, "")
+    return Path(name) if name else None
+
+
+async def seal(*, checkpoint: bool = False, wait: bool = True) -> int:
+    """Seal every event committed before the call and not yet sealed; return how many. ``checkpoint``
+    records the head even if the last checkpoint is recent (the server does so when it stops). Without
+    ``wait``, return at once if another process is sealing (the server's loop: that one does the work)."""
+    key = load_key(create=True)
+    total = 0
+    while True:
+        count, written = await _seal_batch(key, checkpoint, wait)
+        if written is not None:
+            _write_anchor(written)
+        total += count
+        if count < BATCH:
+            return total
+        await asyncio.sleep(0)  # let requests run between batches of a long backlog
+
+
+async def _seal_batch(key: bytes, force_checkpoint: bool, wait: bool) -> tuple[int, dict[str, Any] | None]:
+    async with transaction():
+        if not is_sqlite(conf.DB):
+            # one sealer at a time per trail (a trail is a schema: several may share one database)
+            if wait:
+                await AuditEvent.raw("SELECT pg_advisory_xact_lock({}, hashtext(current_schema()))", SEAL_LOCK)
+            else:
+                got = await AuditEvent.raw(
+                    "SELECT pg_try_advisory_xact_lock({}, hashtext(current_schema())) AS got", SEAL_LOCK)
+                if not got[0]["got"]:
+                    return 0, None
+        head = await AuditEvent.select(AuditEvent.id, AuditEvent.seq, AuditEvent.hash).where(
+            AuditEvent.seq.is_not_null()).order_by(AuditEvent.seq, ascending=False).first()
+        rows = await AuditEvent.select().where(AuditEvent.seq.is_null()).order_by(AuditEvent.id).limit(
+            BATCH).output(load_json=True)
+        seq, prev, last_id = (head["seq"], head["hash"], head["id"]) if head else (0, "", 0)
+        sealed = []
+        for row in rows:
+            seq += 1
+            digest = row_hash(key, prev, {**row, "seq": seq})
+            sealed.append((row["id"], seq, prev, digest))
+            prev, last_id = digest, row["id"]
+        if sealed:
+            values = ", ".join(["(CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS TEXT), CAST({} AS TEXT))"]
+                               * len(sealed))
+            await AuditEvent.raw(
+                f"WITH v(id, seq, prev_hash, hash) AS (VALUES {values}) "
+                "UPDATE cf_audit SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM v "
+                "WHERE cf_audit.id = v.id AND cf_audit.seq IS NULL", *[x for s in sealed for x in s])
+        # also when nothing new came: the last events sealed before a quiet spell get their checkpoint too
+        written = await _checkpoint(key, seq, last_id, prev, force_checkpoint) if seq else None
+    return len(sealed), written
+
+
+async def _checkpoint(key: bytes, seq: int, event_id: int, head: str, force: bool) -> dict[str, Any] | None:
+    last = await AuditCheckpoint.select().order_by(AuditCheckpoint.id, ascending=False).first()
+    now = clock.now()
+    if last is not None and (last["seq"] == seq or (
+            not force and (now - last["at"]).total_seconds() < CHECKPOINT_SECONDS)):
+        return None
+    prev_mac = last["mac"] if last else ""
+    row = {"at": now, "seq": seq, "event_id": event_id, "hash": head, "key_id": key_id(key), "prev_mac": prev_mac,
+           "mac": checkpoint_mac(key, prev_mac, seq, event_id, head, now)}
+    await AuditCheckpoint.insert(AuditCheckpoint(**row))
+    return row
+
+
+def _write_anchor(row: dict[str, Any]) -> None:
+    """Copy the newest checkpoint to the anchor file (after it is committed), replacing the one before."""
+    path = anchor_file()
+    if path is None:
+        return
+    text = json.dumps({**row, "at": row["at"].astimezone(dt.timezone.utc).isoformat()}, sort_keys=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        temp.write_text(text + "\n", encoding="utf-8")
+        os.replace(temp, path)
+    except OSError as exc:
+        log.warning("cannot write the audit anchor file %s: %s", path, exc.strerror)
+
+
+async def run_sealer(interval: float = SEAL_SECONDS) -> None:
+    """Seal for as long as the server runs; a failure is logged and tried again, never ends the loop."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await seal(wait=False)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database may be away for a moment: the events wait, unharmed
+            log.warning("audit sealing failed, will retry: %s: %s", exc.__class__.__name__, exc)

@@ -4,7 +4,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from core.agencies.tables import Agency, AgencyArea
-from core.audit.tables import AuditEvent
+from core.audit.tables import AuditCheckpoint, AuditEvent
 from core.auth.tables import RecoveryCode, Session, SignInThrottle, User
 from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter, Submission
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
@@ -16,7 +16,7 @@ from core.tasks.tables import Task
 TABLES = [Agency, AgencyArea, User, Session, Person, Case, CaseSubject, CaseEvent, ReferenceCounter,
           Task, Referral, RuleFiring, Panel, Meeting, AuditEvent, Submission, SignInThrottle, SharingAgreement,
           CaseShare, AccessRequest, Mou, MouAcceptance, Setting, ReferralMessage, PanelCase, MeetingAttendee,
-          AgendaItem, Minute, RecoveryCode, NameWord, PersonNameWord, PersonIdentifierKey]
+          AgendaItem, Minute, RecoveryCode, NameWord, PersonNameWord, PersonIdentifierKey, AuditCheckpoint]
 
 APP_CONFIG = AppConfig(
     app_name="caseframe",

@@ -1,6 +1,8 @@
 """The Litestar application factory: pages, API, static assets, errors and start-up checks in one place."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -29,6 +31,7 @@ from core.db import MAX_ID
 from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 from core.errors import ServiceError, ValidationFailed
 from core.persons.web import PersonPages
+from core.audit import service as audit_service
 from core.audit.web import AuditPages
 from core.sharing.mou import MouPages
 from core.sharing.requests import AccessRequestPages
@@ -242,8 +245,16 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
         if not is_sqlite(engine):
             await engine.start_connection_pool()
         bind(engine)
+        app.state.audit_sealer = asyncio.create_task(audit_service.run_sealer())
 
     async def on_shutdown(app: Litestar) -> None:
+        sealer = getattr(app.state, "audit_sealer", None)
+        if sealer is not None:
+            sealer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sealer
+            with contextlib.suppress(Exception):  # what is left is sealed by the next start
+                await audit_service.seal(checkpoint=True)
         if owned and not is_sqlite(engine):
             await engine.close_connection_pool()
         elif owned:
