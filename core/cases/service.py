@@ -94,6 +94,17 @@ async def workable_row(actor: Actor, case_id: int) -> dict[str, Any]:
     return await _load_workable(actor, case_id)
 
 
+async def holder_of(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """Who holds a case, for a reader from another agency: the owning agency (name and contact address) and the
+    lead officer's name."""
+    from core.agencies.tables import Agency
+    from core.auth.tables import User
+
+    agency = await Agency.select(Agency.name, Agency.contact_email).where(Agency.id == row["owning_agency"]).first()
+    lead = await User.select(User.name).where(User.id == row["lead_officer"]).first() if row["lead_officer"] else None
+    return agency, (lead or {}).get("name", "")
+
+
 async def record_view(actor: Actor, case_id: int, access: Access | None = None) -> None:
     detail = {} if access is None or access.is_owner else {
         "access": access.kind, "isa_id": access.isa_id, "meeting_id": access.meeting_id}

@@ -133,7 +133,7 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     if not owner:
         # a partner reads who holds the case and whom to contact: the owning agency, its lead officer
         # (a colleague list is only the reader's own agency) and the agency's contact address
-        owning_agency, lead_officer = await _holder_of(row)
+        owning_agency, lead_officer = await cases.holder_of(row)
     sharing_info = {"shares": shares, "views": views, "partners": partners} if owner else {}
     panels = []
     for result in ctx.pm.hook.case_panels(case=case, user=actor.as_dict()):
@@ -143,20 +143,6 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
             "referrals": refs, "referral_targets": referral_targets, "referral_status": REFERRAL_STATUS, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
             "lead_officer": lead_officer, "owning_agency": owning_agency, "access": access, **sharing_info,
             "can_change": can_work_case(actor, access) and case["area_installed"] and not case["closed_at"]}
-
-
-async def _holder_of(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """The owning agency (name and contact address) and the lead officer's name, for a reader from elsewhere."""
-    from core.agencies.tables import Agency
-
-    agency, lead = await asyncio.gather(
-        Agency.select(Agency.name, Agency.contact_email).where(Agency.id == row["owning_agency"]).first(),
-        User.select(User.name).where(User.id == row["lead_officer"]).first() if row["lead_officer"] else _none())
-    return agency, (lead or {}).get("name", "")
-
-
-async def _none() -> None:
-    return None
 
 
 REFERRAL_STATUS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",

@@ -15,6 +15,7 @@ from core.persons import service as persons
 from core.referrals import service as referrals
 from core.referrals.tables import Referral
 from core.tasks import service as tasks
+from core.sharing.policy import can_work_case
 from core.web.auth import current_actor, session_token
 
 
@@ -137,10 +138,15 @@ class CasesAPI(Controller):
         case["tasks"] = await tasks.tasks_of_case(case_id)
         area = ctx.areas.get(case["area"])
         if area is not None:
+            # a reader (a partner, a role that works no cases) is offered no step, as on the case page
             case["transitions"] = [
                 {"name": t.name, "label": t.label, "allowed": refusal is None,
                  "reason": refusal.reason if refusal else None}
-                for t, refusal in await _available(ctx, actor, case_id, area)]
+                for t, refusal in await _available(ctx, actor, case_id, area)] if can_work_case(actor, access) else []
+        if not access.is_owner:
+            agency, lead = await cases.holder_of(row)
+            case["holder"] = {"agency": (agency or {}).get("name", ""), "contact_email": (agency or {}).get("contact_email", ""),
+                              "lead_officer": lead}
         return case
 
     @put("/{case_id:int}/forms/{form:str}", summary="Save a form's answers (send the version you read)")

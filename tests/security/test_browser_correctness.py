@@ -207,3 +207,22 @@ async def test_the_referral_form_offers_no_target_that_reaches_only_ones_own_age
                              data={"csrf_token": token, "target": "panel:complex-case-panel", "reason": "Please help"})
     assert made.status_code == 303
     assert len(await inbox.inbox(ctx, owner)) == 1
+
+
+async def test_the_api_offers_a_reader_no_step_and_names_who_holds_the_case(shared, client):
+    from core.testing import TEST_PASSWORD
+
+    case = shared["case"]
+
+    async def api_case(actor):
+        token = (await client.post("/api/v1/session", json={"email": actor.email, "password": TEST_PASSWORD})).json()["token"]
+        return (await client.get(f"/api/v1/cases/{case['id']}", headers={"Authorization": f"Bearer {token}"})).json()
+
+    partner = await api_case(shared["partner"])
+    assert partner["transitions"] == []
+    assert partner["holder"] == {"agency": "Ashdown Council", "contact_email": "team@ashdown-council.example",
+                                 "lead_officer": "Olive Owner"}
+    reader = await api_case(shared["reader"])
+    assert reader["transitions"] == [] and "holder" not in reader
+    owner = await api_case(shared["owner"])
+    assert any(t["allowed"] for t in owner["transitions"]) and "holder" not in owner
