@@ -50,6 +50,16 @@ async def record(action: str, actor: Actor | None, *, object_type: str = "", obj
         action=action, object_type=object_type, object_id=object_id, purpose=purpose, detail=detail or {}))
 
 
+def address_tried(email: str) -> str:
+    """The address a failed sign-in tried, for the audit viewer; not kept if it cannot be an address, since
+    people sometimes type their password into the address box."""
+    text = (email or "").strip()[:254]
+    local, at, domain = text.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in text):
+        return "(not an email address)"
+    return text.lower()
+
+
 def seal_body(row: dict[str, Any]) -> str:
     """What a row's hash covers: its id, its place in the chain and everything it records."""
     return json.dumps({"id": row["id"], "seq": row["seq"], "at": row["at"].isoformat(), "actor_id": row["actor_id"],

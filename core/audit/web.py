@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from urllib.parse import urlencode
 from typing import Any
 
@@ -18,44 +19,61 @@ from core.db import MAX_ID
 from core.db.tx import transaction
 from core.errors import Forbidden
 from core.web.auth import current_actor
-from core.web.pages import NO_STORE, page
+from core.web.pages import NO_STORE, form_int, html_error, page
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 50000
 
 
-def _filters(request: Request) -> tuple[Any, dict[str, str]]:
+FIELDS = ("action", "user", "object_type", "object_id", "purpose", "from", "to")
+
+
+def _filters(request: Request) -> tuple[Any, dict[str, str], list[dict[str, str]]]:
+    """The filters asked for as a query, their values, and what is wrong with them (in words, per field)."""
     actor = current_actor(request)
     if not actor.has("local_admin", "system_admin"):
         raise Forbidden("Only an admin can read the audit trail")
     q = request.query_params
-    values = {k: (q.get(k) or "").strip()[:100] for k in ("action", "user", "object_type", "object_id", "purpose",
-                                                          "from", "to")}
+    values = {k: (q.get(k) or "").strip()[:100] for k in FIELDS}
+    errors: list[dict[str, str]] = []
     where = AuditEvent.id > 0
     if not actor.has("system_admin"):
         where &= AuditEvent.agency_id == actor.agency_id
     if values["action"]:
         where &= AuditEvent.action.like(values["action"].replace("%", "") + "%")
-    # an id too large for the database names no one: the filter then matches nothing
-    if values["user"].isdigit():
-        where &= AuditEvent.actor_id == int(values["user"]) if int(values["user"]) <= MAX_ID else AuditEvent.id < 0
+    for key, column, label in (("user", AuditEvent.actor_id, "User number"),
+                               ("object_id", AuditEvent.object_id, "Object number")):
+        if not values[key]:
+            continue
+        number = form_int(values[key])
+        if number is None:
+            errors.append({"field": f"/audit-{key}", "message": f"{label} must be a whole number, like 42"})
+        else:  # an id too large for the database names nothing: the filter then matches nothing
+            where &= (column == number) if number <= MAX_ID else (AuditEvent.id < 0)
     if values["object_type"]:
         where &= AuditEvent.object_type == values["object_type"]
-    if values["object_id"].isdigit():
-        where &= AuditEvent.object_id == int(values["object_id"]) if int(values["object_id"]) <= MAX_ID else AuditEvent.id < 0
     if values["purpose"]:
         where &= AuditEvent.purpose == values["purpose"]
-    for key, op in (("from", "ge"), ("to", "lt")):
-        if values[key]:
-            try:
-                day = dt.date.fromisoformat(values[key])
-            except ValueError:
-                values[key] = ""
-                continue
-            moment = dt.datetime.combine(day + dt.timedelta(days=1 if key == "to" else 0), dt.time(),
-                                         tzinfo=dt.timezone.utc)
-            where &= (AuditEvent.at >= moment) if op == "ge" else (AuditEvent.at < moment)
-    return where, values
+    days: dict[str, dt.date] = {}
+    for key, word in (("from", "From"), ("to", "To")):
+        if not values[key]:
+            continue
+        try:
+            days[key] = dt.date.fromisoformat(values[key]) if len(values[key]) == 10 else None
+        except ValueError:
+            days[key] = None
+        if days[key] is None:
+            days.pop(key)
+            errors.append({"field": f"/audit-{key}",
+                           "message": f"{word} must be a real date written YYYY-MM-DD, like 2026-11-30"})
+    if "from" in days and "to" in days and days["to"] < days["from"]:
+        errors.append({"field": "/audit-to", "message": "To must be the same day as From or later"})
+    if "from" in days:
+        where &= AuditEvent.at >= dt.datetime.combine(days["from"], dt.time(), tzinfo=dt.timezone.utc)
+    if "to" in days:
+        where &= AuditEvent.at < dt.datetime.combine(days["to"] + dt.timedelta(days=1), dt.time(),
+                                                     tzinfo=dt.timezone.utc)
+    return where, values, errors
 
 
 async def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -64,7 +82,8 @@ async def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     agencies = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name).where(
         Agency.id.is_in(sorted({r["agency_id"] for r in rows if r["agency_id"]}) or [0]))}
     return [{**r, "user": users.get(r["actor_id"], "System" if not r["actor_id"] else "Unknown user"),
-             "agency": agencies.get(r["agency_id"], "")} for r in rows]
+             "agency": agencies.get(r["agency_id"], ""), "tried": (r["detail"] or {}).get("email", "")
+             if r["action"].startswith(("auth.", "sign_in.")) else ""} for r in rows]
 
 
 def _cell(value: Any) -> str:
@@ -79,21 +98,27 @@ class AuditPages(Controller):
 
     @get("/")
     async def list_events(self, request: Request) -> Template:
-        where, values = _filters(request)
+        where, values, errors = _filters(request)
         try:
             number = max(int(request.query_params.get("page", "1")), 1)
         except ValueError:
             number = 1
+        query = urlencode({k: v for k, v in values.items() if v})
+        if errors:  # a filter that cannot be read matches nothing rather than being quietly dropped
+            return await page(request, "audit/list.html", status_code=400, events=[], values=values, total=0,
+                              number=1, pages=1, query=query, errors=errors)
         total = await AuditEvent.count().where(where)
         rows = await AuditEvent.select().where(where).order_by(AuditEvent.id, ascending=False).limit(
             PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
-        query = urlencode({k: v for k, v in values.items() if v})
         return await page(request, "audit/list.html", events=await _named(rows), values=values, total=total,
-                          number=number, pages=max(1, -(-total // PAGE_SIZE)), query=query)
+                          number=number, pages=max(1, -(-total // PAGE_SIZE)), query=query, errors=[])
 
     @get("/export.csv")
     async def export(self, request: Request) -> Response:
-        where, values = _filters(request)
+        where, values, errors = _filters(request)
+        if errors:
+            return html_error(request, 400, "There is a problem",
+                              " ".join(e["message"] + "." for e in errors) + " Nothing was exported.")
         rows = await AuditEvent.select().where(where).order_by(AuditEvent.id, ascending=False).limit(
             EXPORT_LIMIT).output(load_json=True)
         async with transaction():
@@ -102,7 +127,9 @@ class AuditPages(Controller):
         writer = csv.writer(out)
         writer.writerow(["id", "when", "user", "agency", "action", "object type", "object id", "purpose", "detail"])
         for r in await _named(rows):
+            # detail as JSON, which any tool reads back (a Python repr is not)
+            detail = json.dumps(r["detail"] or {}, sort_keys=True, ensure_ascii=False, default=str)
             writer.writerow([_cell(v) for v in (r["id"], r["at"].isoformat(), r["user"], r["agency"], r["action"],
-                                                r["object_type"], r["object_id"], r["purpose"], r["detail"])])
+                                                r["object_type"], r["object_id"], r["purpose"], detail)])
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
             **NO_STORE, "Content-Disposition": 'attachment; filename="caseframe-audit.csv"'})

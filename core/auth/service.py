@@ -65,6 +65,8 @@ class _Attempt:
 
     key: str
     email_hash: str
+    #: the address tried, as the audit trail shows it (core.audit.service.address_tried)
+    email: str
     #: failures of the address counting this attempt
     failures: int
     #: the lock this attempt put in place by reaching the limit (kept if it fails, lifted if it succeeds)
@@ -93,7 +95,8 @@ async def _begin_attempt(email: str) -> _Attempt:
         row = await _lock_query(key).first()
         locked_until = row["locked_until"]
         if locked_until is not None and locked_until > now:
-            await audit.record("auth.sign_in_locked", None, detail={"email_hash": email_hash})
+            await audit.record("auth.sign_in_locked", None,
+                               detail={"email_hash": email_hash, "email": audit.address_tried(email)})
             wait = int((locked_until - now).total_seconds()) + 1
         else:
             failures = row["failures"] + 1
@@ -102,7 +105,7 @@ async def _begin_attempt(email: str) -> _Attempt:
             locked_until = now + dt.timedelta(seconds=lock) if lock else None
             await SignInThrottle.update({SignInThrottle.failures: failures, SignInThrottle.last_failure_at: now,
                                          SignInThrottle.locked_until: locked_until}).where(SignInThrottle.key == key)
-            return _Attempt(key, email_hash, failures, locked_until)
+            return _Attempt(key, email_hash, audit.address_tried(email), failures, locked_until)
     raise SignInLocked(_locked_message(wait), retry_after=wait)
 
 
@@ -111,8 +114,8 @@ async def _attempt_failed(attempt: _Attempt, refusal: Exception, *, action: str 
     """The secret was wrong: the failure is already counted; audit it and refuse (locked if it reached the limit)."""
     wait = _lock_seconds(attempt.failures) if attempt.locked_until else 0
     async with transaction():
-        await audit.record(action, actor, detail={"email_hash": attempt.email_hash, "failures": attempt.failures,
-                                                  "locked_seconds": wait})
+        await audit.record(action, actor, detail={"email_hash": attempt.email_hash, "email": attempt.email,
+                                                  "failures": attempt.failures, "locked_seconds": wait})
     if wait:
         raise SignInLocked(_locked_message(wait), retry_after=wait)
     raise refusal
