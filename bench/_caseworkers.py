@@ -69,8 +69,9 @@ class Caseworker(HttpUser):
         data = [*PLAN["fields"], ("version", version.group(1) if version else ""), ("csrf_token", self.csrf)]
         with self.client.post(path, data=data, name="save a form", allow_redirects=False,
                               catch_response=True) as response:
-            # 303: saved; 200 with "changed" : someone saved the same case a moment before (a conflict page)
-            if response.status_code == 200 and "changed" in response.text:
+            # 303: saved; 409: someone saved the same case since the form was opened, and the page says so
+            # (optimistic locking doing its job, not a failure)
+            if response.status_code == 409:
                 response.success()
             elif response.status_code != 303:
                 response.failure(f"{response.status_code}")

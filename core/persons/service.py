@@ -271,18 +271,27 @@ def _holding(words: Any) -> tuple[str, list]:
             words)
 
 
+#: up to this many vocabulary words of a length, close spellings are looked for among all of them
+VOCABULARY_SCAN = 3000
+
+
 async def _add_spellings_sharing_no_run(matches: dict[str, dict[str, float]]) -> None:
     """A close spelling may share no three-letter run with the searched word ("Reily" and "Riley"); the
-    trigram index cannot find it, but when the other searched words found persons, their name words are
-    read for it, so "Jordon Reily" still finds Jordana Riley."""
+    trigram index cannot find it, but when the other searched words found persons, it is looked for: among
+    every vocabulary word of a fitting length while there are few, otherwise among the name words of the
+    persons the other words found. Either way "Jordon Reily" still finds Jordana Riley (the search itself
+    keeps only persons matching every word)."""
     for token in [t for t in matches if len(t) >= 4]:
         others = [_holding(words) for t, words in matches.items() if t != token]
         if not all(args for _, args in others):
             continue  # another searched word matched nobody's name
         shortest, longest = -(-len(token) * 3 // 5), len(token) * 5 // 3
-        sql = ("SELECT DISTINCT word FROM cf_person_name_word WHERE length(word) BETWEEN {} AND {} AND "
-               + " AND ".join(f"person IN ({sub})" for sub, _ in others))
-        rows = await PersonNameWord.raw(sql, shortest, longest, *[a for _, args in others for a in args])
+        rows = await NameWord.raw("SELECT word FROM cf_name_word WHERE length(word) BETWEEN {} AND {} LIMIT {}",
+                                  shortest, longest, VOCABULARY_SCAN + 1)
+        if len(rows) > VOCABULARY_SCAN:
+            sql = ("SELECT DISTINCT word FROM cf_person_name_word WHERE length(word) BETWEEN {} AND {} AND "
+                   + " AND ".join(f"person IN ({sub})" for sub, _ in others))
+            rows = await PersonNameWord.raw(sql, shortest, longest, *[a for _, args in others for a in args])
         for word in {r["word"] for r in rows} - set(matches[token]):
             if score := _one_word_score(token, word):
                 matches[token][word] = score
