@@ -37,6 +37,13 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _session_hash(token: str, api: bool) -> str:
+    """What is stored for a session token. A browser session and an API token are different credentials:
+    each is looked up only as its own kind, so an API token set as the cookie (which would skip the
+    memorandum of understanding, accepted only on pages) or a cookie sent as a bearer token finds nothing."""
+    return _hash("api:" + token) if api else _hash(token)
+
+
 #: failures allowed before a lockout; each failure after that doubles the wait, up to an hour
 FREE_FAILURES = 5
 FIRST_LOCK_SECONDS = 60
@@ -265,7 +272,7 @@ async def _sign_in(email: str, password: str, *, browser: bool, totp: str | None
         pending = await next_step(row["id"]) if browser else ""
         # the failures are forgotten once the code is right, not before
         await _attempt_succeeded(attempt, forget=pending != "mfa")
-        await Session.insert(Session(token_hash=_hash(token), csrf_token=secrets.token_urlsafe(32), user=row["id"],
+        await Session.insert(Session(token_hash=_session_hash(token, not browser), csrf_token=secrets.token_urlsafe(32), user=row["id"],
                                      created_at=now, last_seen=now, pending=pending))
         await User.update({User.last_sign_in: now}).where(User.id == row["id"])
         actor = await actor_for(row["id"])
@@ -281,22 +288,25 @@ async def sign_out_everywhere(actor: Actor) -> int:
     return len(ended)
 
 
-async def actor_for_token(token: str | None) -> Actor | None:
-    """The actor of a live session, or None; expired sessions are removed."""
-    found = await session_for_token(token)
+async def actor_for_token(token: str | None, *, api: bool = False) -> Actor | None:
+    """The actor of a live session (a browser's, or with ``api`` an API client's), or None; expired
+    sessions are removed."""
+    found = await session_for_token(token, api=api)
     return found[0] if found else None
 
 
-async def session_id_for_token(token: str | None) -> int | None:
+async def session_id_for_token(token: str | None, *, api: bool = False) -> int | None:
     if not token:
         return None
-    row = await Session.select(Session.id).where(Session.token_hash == _hash(token)).first()
+    row = await Session.select(Session.id).where(Session.token_hash == _session_hash(token, api)).first()
     return row["id"] if row else None
 
 
-async def session_for_token(token: str | None) -> tuple[Actor, str, str] | None:
+async def session_for_token(token: str | None, *, api: bool = False,
+                            touch: bool = True) -> tuple[Actor, str, str] | None:
     """The actor, CSRF token and what the session must still do ("mou" or ""), or None if not live;
-    expired sessions are removed."""
+    expired sessions are removed. ``touch=False`` checks without counting as use (a live stream's
+    re-checks must not keep an idle session alive)."""
     if not token or len(token) > 100:
         return None
     # one query for the session, its user and the user's agency: this runs on every request, so it is
@@ -305,7 +315,7 @@ async def session_for_token(token: str | None) -> tuple[Actor, str, str] | None:
         'SELECT s.id, s.created_at, s.last_seen, s.csrf_token, s.pending, s."user", u.email, u.name, u.roles, u.active, '
         'u.agency AS agency_id, a.name AS agency_name, a.agency_type, a.active AS agency_active FROM cf_session s '
         'JOIN cf_user u ON u.id = s."user" JOIN cf_agency a ON a.id = u.agency WHERE s.token_hash = {}',
-        _hash(token))
+        _session_hash(token, api))
     row = rows[0] if rows else None
     if row is None:
         return None
@@ -318,7 +328,7 @@ async def session_for_token(token: str | None) -> tuple[Actor, str, str] | None:
     if idle or old or not row["active"] or not row["agency_active"]:
         await Session.delete().where(Session.id == row["id"])
         return None
-    if (now - row["last_seen"]).total_seconds() > 60:
+    if touch and (now - row["last_seen"]).total_seconds() > 60:
         await Session.update({Session.last_seen: now}).where(Session.id == row["id"])
     actor = Actor(id=row["user"], email=row["email"], name=row["name"], agency_id=row["agency_id"],
                   agency_name=row["agency_name"], agency_type=row["agency_type"],
@@ -326,10 +336,10 @@ async def session_for_token(token: str | None) -> tuple[Actor, str, str] | None:
     return actor, row["csrf_token"], row["pending"] or ""
 
 
-async def sign_out(token: str | None, actor: Actor | None) -> None:
+async def sign_out(token: str | None, actor: Actor | None, *, api: bool = False) -> None:
     if token:
         async with transaction():
-            await Session.delete().where(Session.token_hash == _hash(token))
+            await Session.delete().where(Session.token_hash == _session_hash(token, api))
             if actor:
                 await audit.record("auth.sign_out", actor)
 

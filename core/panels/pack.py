@@ -54,6 +54,8 @@ DECISIONS_PER_CASE = 3
 CHAIR_ROLES = ("panel_chair", "local_admin")
 #: meetings whose agenda members may already read (so they may download their own pack)
 PUBLISHED = ("published", "in_progress", "closed")
+#: meetings whose members no longer see its cases for being on its agenda
+AFTER_THE_MEETING = ("closed",)
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 # WeasyPrint reports every layout step at INFO; a pack is one log line (the request), not fifty
@@ -233,6 +235,17 @@ async def access_for(meeting: dict[str, Any], cases: list[dict[str, Any]],
     ids = [c["id"] for c in cases]
     if not ids:
         return {}, {}
+    if meeting["status"] in AFTER_THE_MEETING:
+        # the meeting no longer opens its cases to its members: a pack downloaded now holds what the
+        # recipient's agency may see now (owner, live share, an open panel action), as the case pages decide
+        from core.sharing.policy import case_access
+
+        viewer = Actor(id=0, email="", name="", agency_id=agency_id)
+        out = {}
+        for case in cases:
+            access = await case_access(viewer, case)
+            out[case["id"]] = guest_access(access) if recipient.rule == "guest" else access
+        return out, {i["id"]: i["reference"] for i in await _live_isas()}
     shares, isas = await asyncio.gather(_live_shares(agency_id, ids), _live_isas())
     by_case: dict[int, list[dict[str, Any]]] = {}
     for share in shares:

@@ -481,8 +481,13 @@ async def minutes(meeting_id: int, *, after: int = 0, ids: list[int] | None = No
     return rows
 
 
-async def outstanding_actions(panel_id: int, *, exclude_meeting: int | None = None) -> list[dict[str, Any]]:
-    """Open actions from the panel's meetings, oldest due first, overdue flagged."""
+async def outstanding_actions(panel_id: int, *, exclude_meeting: int | None = None,
+                              viewer: Actor | None = None) -> list[dict[str, Any]]:
+    """Open actions from the panel's meetings, oldest due first, overdue flagged.
+
+    For a ``viewer``, an action on a case their agency may not see (now: access is decided at every read)
+    keeps only its due date: its text, case, owner and assignee are left out, as the minutes leave out
+    an entry about such a case; ``visible`` says which is which."""
     meeting_ids = [m["id"] for m in await Meeting.select(Meeting.id).where(Meeting.panel == panel_id)
                    if m["id"] != exclude_meeting]
     if not meeting_ids:
@@ -491,9 +496,26 @@ async def outstanding_actions(panel_id: int, *, exclude_meeting: int | None = No
                              Task.owner_agency.name.as_alias("owner_name"), Task.assignee.name.as_alias("assignee_name")).where(
         Task.meeting_id.is_in(meeting_ids) & (Task.status == "open")).order_by(Task.due_date)
     today = clock.today()
+    seen: dict[int, bool] = {}
+    out = []
     for r in rows:
         r["overdue"] = bool(r["due_date"] and r["due_date"] < today)
-    return rows
+        r["visible"] = viewer is None or await may_see_case(viewer, r["case"], seen)
+        out.append(r if r["visible"] else {"id": r["id"], "visible": False, "due_date": r["due_date"],
+                                           "overdue": r["overdue"]})
+    return out
+
+
+async def may_see_case(actor: Actor, case_id: int | None, cache: dict[int, bool]) -> bool:
+    """Whether the actor's agency may see the case now (an entry about no case is for every reader)."""
+    from core.sharing.policy import case_access
+
+    if case_id is None:
+        return True
+    if case_id not in cache:
+        row = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id == case_id).first()
+        cache[case_id] = row is not None and await case_access(actor, row) is not None
+    return cache[case_id]
 
 
 async def attendees(meeting_id: int) -> list[dict[str, Any]]:

@@ -10,12 +10,10 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
 
 from core.agencies.tables import Agency
-from core.cases.tables import Case
 from core.panels.tables import Meeting
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.panels import live, service
-from core.sharing.policy import case_access
-from core.web.auth import current_actor
+from core.web.auth import current_actor, session_token
 from core.web.pages import NO_STORE, ctx_of, form_data, form_int, page, see_other
 
 LONDON = ZoneInfo("Europe/London")
@@ -127,11 +125,18 @@ async def _panel_page(request: Request, panel_id: int, *, errors: list | None = 
     listed = await PanelCase.select(PanelCase.all_columns(), PanelCase.case.reference.as_alias("reference"),
                                     PanelCase.case.owning_agency.name.as_alias("owner")).where(
         (PanelCase.panel == panel_id) & PanelCase.closed_at.is_null()).order_by(PanelCase.id)
+    is_chair = service.is_chair_of(actor, panel)
+    seen: dict[int, bool] = {}
+    for c in listed:
+        # the chair's agency runs the list; a member reads only which of its cases it may see
+        c["visible"] = is_chair or await service.may_see_case(actor, c["case"], seen)
+        if not c["visible"]:
+            c["reference"] = c["owner"] = ""
     agencies = await Agency.select(Agency.id, Agency.name).where(Agency.active == True).order_by(Agency.name)  # noqa: E712
     return await page(request, "panels/show.html", panel=panel, listed=listed, agencies=agencies,
-                      meetings=await service.meetings_of(panel_id), actions=await service.outstanding_actions(panel_id),
+                      meetings=await service.meetings_of(panel_id), actions=await service.outstanding_actions(panel_id, viewer=actor),
                       areas=list(ctx_of(request).areas), frequencies=service.FREQUENCIES,
-                      statuses=service.STATUS_LABELS, is_chair=service.is_chair_of(actor, panel),
+                      statuses=service.STATUS_LABELS, is_chair=is_chair,
                       errors=errors or [], values=values or {}, error_title=bool(errors), status_code=status_code)
 
 
@@ -224,14 +229,24 @@ class MeetingPages(Controller):
         header = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
         after = int(header) if header.isdigit() else 0
         template = request.app.template_engine.get_template("meetings/_minute.html")
+        token = session_token(request)
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
             nonlocal after
             news = await live.follow(meeting_id)
-            seen_cases: dict[int, bool] = {}
             status = None
+            heartbeat = False
             try:
                 while True:
+                    # the stream lives no longer than the session and the access it was opened with: checked
+                    # before anything is sent and at every heartbeat, so sign-out (here or everywhere), expiry
+                    # and a lost membership end it
+                    if not await _may_follow(token, actor, meeting_id):
+                        return
+                    if heartbeat:
+                        yield ServerSentEventMessage(comment="still here")
+                    # and which cases' entries it may read, afresh each time
+                    seen_cases: dict[int, bool] = {}
                     since = after
 
                     async def news_since() -> tuple[str, list[dict[str, Any]], dict[int, dict[str, Any]]]:
@@ -249,17 +264,18 @@ class MeetingPages(Controller):
                     status = current
                     for m in new_minutes:
                         after = m["id"]
-                        visible = await _may_see_case(actor, m["case_id"], seen_cases)
+                        visible = await service.may_see_case(actor, m["case_id"], seen_cases)
                         html = template.render(m=m, visible=visible, correctable=may_correct and not m["superseded_by"])
                         if m["corrects"] in corrected:  # swapped in place of the entry already on the page
                             old = corrected[m["corrects"]]
-                            html += template.render(m=old, visible=await _may_see_case(actor, old["case_id"], seen_cases),
+                            html += template.render(m=old, visible=await service.may_see_case(actor, old["case_id"], seen_cases),
                                                     correctable=False, oob=True)
                         yield ServerSentEventMessage(id=str(m["id"]), event="minute", data=html.replace("\n", " "))
                     try:
                         await asyncio.wait_for(news.wait(), HEARTBEAT_SECONDS)
+                        heartbeat = False
                     except asyncio.TimeoutError:
-                        yield ServerSentEventMessage(comment="still here")
+                        heartbeat = True
                     news.clear()
             finally:
                 live.unfollow(meeting_id, news)
@@ -267,13 +283,19 @@ class MeetingPages(Controller):
         return ServerSentEvent(stream(), headers={**NO_STORE, "X-Accel-Buffering": "no"})
 
 
-async def _may_see_case(actor, case_id: int | None, cache: dict[int, bool]) -> bool:
-    if case_id is None:
-        return True
-    if case_id not in cache:
-        row = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id == case_id).first()
-        cache[case_id] = row is not None and await case_access(actor, row) is not None
-    return cache[case_id]
+async def _may_follow(token: str | None, actor, meeting_id: int) -> bool:
+    """Whether the session a live stream was opened with is still signed in, as the same user, with
+    nothing left to do, and may still see the meeting."""
+    from core.auth import service as auth
+
+    found = await auth.session_for_token(token, touch=False)
+    if found is None or found[0].id != actor.id or found[2]:
+        return False
+    try:
+        await service.visible_meeting(found[0], meeting_id)
+    except NotFound:
+        return False
+    return True
 
 
 async def _act(request: Request, meeting_id: int, data: dict[str, Any], done: str, action) -> Template | Redirect:
@@ -310,10 +332,10 @@ async def _meeting_context(request: Request, meeting_id: int) -> dict[str, Any]:
     items = await service.agenda(meeting_id)
     cache: dict[int, bool] = {}
     for item in items:
-        item["visible"] = await _may_see_case(actor, item["case"], cache)
+        item["visible"] = await service.may_see_case(actor, item["case"], cache)
     minutes = await service.minutes(meeting_id)
     for m in minutes:
-        m["visible"] = await _may_see_case(actor, m["case_id"], cache)
+        m["visible"] = await service.may_see_case(actor, m["case_id"], cache)
     panel = meeting["panel_row"]
     members = await Agency.select(Agency.id, Agency.name).where(Agency.id.is_in(sorted(panel["members"]))).order_by(Agency.name)
     can_minute = meeting["status"] == "in_progress" and (meeting["is_chair"] or meeting["is_minute_taker"])
@@ -321,7 +343,7 @@ async def _meeting_context(request: Request, meeting_id: int) -> dict[str, Any]:
             "attendees": await service.attendees(meeting_id),
             "suggestions": await service.agenda_suggestions(meeting) if meeting["is_chair"] and meeting["status"] in ("planned", "published") else [],
             "member_agencies": members, "member_users": await service.member_users(panel) if (meeting["is_chair"] or can_minute) else [],
-            "outstanding": await service.outstanding_actions(meeting["panel"], exclude_meeting=meeting_id),
+            "outstanding": await service.outstanding_actions(meeting["panel"], exclude_meeting=meeting_id, viewer=actor),
             "can_minute": can_minute, "kinds": service.MINUTE_KINDS, "statuses": service.STATUS_LABELS,
             "last_minute": minutes[-1]["id"] if minutes else 0,
             "starts_local": meeting["starts_at"].astimezone(LONDON) if meeting["starts_at"] else None}

@@ -8,10 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from core.areas.loader import Area
+from core.auth.actor import Actor
 from core.context import Context
 from core.forms.summary import display
 from core.forms.validation import subschema_at
 from core.referrals.engine import Rule
+from core.sharing.policy import Access, case_access, filter_answers, may_see_field
+
+NOT_SHARED = "Not shared with your agency"
+#: what a referral carries to an agency that may not see the case it came from: official-level answers,
+#: as the answers carried over when it opens a case
+REFERRAL_ACCESS = Access(kind="referral", max_sensitivity="official")
 
 EVENT_WORDS = {"case_created": "a case was opened", "form_saved": "a form was saved",
                "case_transitioned": "the case moved on", "subject_added": "a person was added to the case"}
@@ -121,17 +128,61 @@ def _value_at(facts: Any, path: tuple[str, ...]) -> Any:
     return node
 
 
-def explain(ctx: Context, rule_id: str | None, when: dict[str, Any] | None, facts: dict[str, Any]) -> list[dict[str, str]]:
-    """One line per fact the rule tested: ``{"question", "answer", "looks_for"}``."""
+async def facts_access(actor: Actor, case_id: int | None, cache: dict[int | None, Access | None], *,
+                       addressee: bool = False) -> Access | None:
+    """How much of the facts a rule saw on ``case_id`` the actor may read: what it may see of that case
+    (all of it for its owner, up to the ISA's level for a partner); failing that, an agency the referral is
+    addressed to reads official-level answers (what the referral carries to it), and anyone else nothing."""
+    if case_id not in cache:
+        from core.cases.tables import Case
+
+        row = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id == case_id).first() \
+            if case_id is not None else None
+        cache[case_id] = await case_access(actor, row) if row is not None else None
+    return cache[case_id] or (REFERRAL_ACCESS if addressee else None)
+
+
+def filter_facts(ctx: Context, facts: Any, access: Access) -> Any:
+    """A rule's stored facts without the answers ``access`` may not see: the same filter as the case itself.
+    A form the area no longer describes has no known level, so none of its answers are kept."""
+    if access.is_owner or not isinstance(facts, dict):
+        return facts
+    case = facts.get("case")
+    if not isinstance(case, dict) or not isinstance(case.get("forms"), dict):
+        return facts
+    area = ctx.areas.get(facts.get("area", ""))
+    forms = {name: filter_answers(answers, area.forms[name].schema, access)
+             for name, answers in case["forms"].items() if area is not None and name in area.forms}
+    return {**facts, "case": {**case, "forms": forms}}
+
+
+def _hidden(ctx: Context, area: Area | None, path: tuple[str, ...], access: Access | None) -> bool:
+    """Whether a tested fact is an answer above what ``access`` may see."""
+    if access is None or access.is_owner or len(path) < 3 or path[:2] != ("case", "forms"):
+        return False
+    form = area.forms.get(path[2]) if area is not None else None
+    return form is None or not may_see_field(access, form.schema, "/" + "/".join(path[3:]))
+
+
+def explain(ctx: Context, rule_id: str | None, when: dict[str, Any] | None, facts: dict[str, Any],
+            access: Access | None = None) -> list[dict[str, str]]:
+    """One line per fact the rule tested: ``{"question", "answer", "looks_for"}``. With ``access``, an answer
+    above its level reads "Not shared with your agency" (and what the rule looks for is not said either,
+    since it would give the answer away)."""
     rule = rule_by_id(ctx, rule_id)
     when = when if when is not None else (rule.when if rule else {})
     area = ctx.areas.get(facts.get("area", "")) if isinstance(facts, dict) else None
     paths: list[tuple[str, ...]] = []
     _walk(when, facts, (), paths)
+    # the lines are those the rule tested; their values only what the access may see
+    shown = filter_facts(ctx, facts, access) if access is not None else facts
     lines = []
     for path in paths:
-        value = _value_at(facts, path)
+        value = _value_at(shown, path)
         question, schema, show = _label(ctx, area, path)
+        if _hidden(ctx, area, path, access):
+            lines.append({"question": question, "answer": NOT_SHARED, "looks_for": ""})
+            continue
         if value is None:
             answer = "Not recorded"
         elif isinstance(value, list) and not value:

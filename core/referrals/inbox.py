@@ -24,7 +24,8 @@ from core.db.tx import transaction
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.panels.tables import Panel, PanelCase
 from core.persons.tables import Person
-from core.referrals.explain import explain, rule_by_id
+from core.referrals.explain import REFERRAL_ACCESS, explain, facts_access, filter_facts, rule_by_id
+from core.sharing.policy import filter_answers
 from core.referrals.tables import Referral, ReferralMessage, RuleFiring
 
 OPEN = ("open", "info_requested")
@@ -137,10 +138,19 @@ async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_vi
         except NotFound:
             pass
     firings = await RuleFiring.select().where(RuleFiring.referral == referral_id).order_by(RuleFiring.id).output(load_json=True)
+    seen: dict[int | None, Any] = {}
+    shown = []
     for f in firings:
+        # a referral may gather firings on several cases: each one's answers only as far as the actor may see
+        # that case; the referrer does not read why a rule fired on another agency's case it cannot see
+        access = await facts_access(actor, f["case"], seen, addressee=addressee)
+        if access is None:
+            continue
         rule = rule_by_id(ctx, f["rule_id"])
-        f["why"] = explain(ctx, f["rule_id"], rule.when if rule else {}, f["facts"] or {})
-    out["firings"] = firings
+        f["facts"] = filter_facts(ctx, f["facts"] or {}, access)
+        f["why"] = explain(ctx, f["rule_id"], rule.when if rule else {}, f["facts"], access)
+        shown.append(f)
+    out["firings"] = shown
     messages = await ReferralMessage.select().where(ReferralMessage.referral == referral_id).order_by(ReferralMessage.id)
     users = {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(
         User.id.is_in([m["author"] for m in messages if m["author"]] or [0]))}
@@ -271,8 +281,12 @@ def carried_answers(ctx: Context, referral: dict[str, Any], source: dict[str, An
     for form_name, answers in (source.get("data") or {}).items():
         if not isinstance(answers, dict):
             continue
-        source_props = source_area.forms[form_name].schema.get("properties", {}) \
-            if source_area and form_name in source_area.forms else {}
+        if source_area is None or form_name not in source_area.forms:
+            continue  # a form the area no longer describes: its answers' level is unknown
+        source_schema = source_area.forms[form_name].schema
+        source_props = source_schema.get("properties", {})
+        # the same filter as the case itself, so nothing above official travels even inside an official answer
+        answers = filter_answers(answers, source_schema, REFERRAL_ACCESS)
         for key, value in answers.items():
             sub = target_props.get(key)
             if key in out or not isinstance(sub, dict) or value in (None, "", []):

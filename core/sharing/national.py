@@ -60,11 +60,35 @@ async def national_search(actor: Actor, *, purpose: str, name: str, date_of_birt
         Agency.id.is_in(sorted({a for s in holders.values() for a in s}) or [0]))}
     async with transaction():
         await audit.record("person.national_search", actor, purpose=purpose,
-                           detail={"name": name.strip(), "date_of_birth": date_of_birth, "results": len(rows)})
+                           detail={"name": name.strip(), "date_of_birth": date_of_birth, "results": len(rows),
+                                   # what the searcher was shown: the persons they may now ask about
+                                   "person_ids": [r["id"] for r in rows]})
     return [{"person_id": r["id"], "given_name": r["given_name"], "family_name": r["family_name"], "date_of_birth": r["date_of_birth"],
              "agencies": sorted(({"id": a, "name": agencies[a]["name"], "contact_email": agencies[a]["contact_email"],
                                   "mine": a == actor.agency_id} for a in holders[r["id"]] if a in agencies),
                                 key=lambda a: a["name"])} for r in rows]
+
+
+#: how long a national-search result lets its searcher ask about the person it found
+FOUND_FOR_HOURS = 24
+
+
+async def may_know_of(actor: Actor, person_id: int) -> bool:
+    """Whether the actor may be told who a person is: one the person pages show them (their agency recorded
+    them or may see a case about them), or one their own national search showed them in the last day."""
+    import datetime as dt
+
+    from core import clock
+    from core.audit.tables import AuditEvent
+    from core.persons.service import visible_person_ids
+
+    if person_id in await visible_person_ids(actor, [person_id]):
+        return True
+    searches = await AuditEvent.select(AuditEvent.detail).where(
+        (AuditEvent.actor_id == actor.id) & (AuditEvent.action == "person.national_search")
+        & (AuditEvent.at >= clock.now() - dt.timedelta(hours=FOUND_FOR_HOURS))).order_by(
+        AuditEvent.id, ascending=False).limit(500).output(load_json=True)
+    return any(person_id in ((s["detail"] or {}).get("person_ids") or []) for s in searches)
 
 
 class NationalSearchPage(Controller):

@@ -32,11 +32,32 @@ async def _holders(person_id: int) -> set[int]:
     return {person["created_by_agency"], *(link["agency"] for link in links)}
 
 
+async def _check_may_ask(actor: Actor, person_id: int, holding_agency_id: int) -> None:
+    """A request is about a person the actor may know of (a person page or their own national search shows
+    them) held by another agency; anything else is "not found", so a guessed id says nothing."""
+    from core.sharing.national import may_know_of
+
+    if holding_agency_id == actor.agency_id or holding_agency_id not in await _holders(person_id) \
+            or not await may_know_of(actor, person_id):
+        raise NotFound("That agency holds no record of that person")
+
+
+async def asking_form(actor: Actor, person_id: int, holding_agency_id: int) -> dict[str, Any]:
+    """The person's name and the holding agency's, for the form asking for access; naming the person is audited."""
+    await _check_may_ask(actor, person_id, holding_agency_id)
+    person = await Person.select(Person.given_name, Person.family_name).where(Person.id == person_id).first()
+    agency = await Agency.select(Agency.name).where(Agency.id == holding_agency_id).first()
+    async with transaction():
+        await audit.record("access.request_form", actor, object_type="person", object_id=person_id,
+                           detail={"holding_agency_id": holding_agency_id})
+    return {"person_id": person_id, "agency_id": holding_agency_id,
+            "person": f"{person['given_name']} {person['family_name']}", "agency": agency["name"]}
+
+
 async def request_access(actor: Actor, *, person_id: int, holding_agency_id: int, purpose: str,
                          reason: str) -> dict[str, Any]:
     """Ask ``holding_agency_id`` for the records it holds about a person; nothing is shared until it grants."""
-    if holding_agency_id == actor.agency_id or holding_agency_id not in await _holders(person_id):
-        raise NotFound("That agency holds no record of that person")
+    await _check_may_ask(actor, person_id, holding_agency_id)
     errors = []
     if purpose not in PURPOSES:
         errors.append({"field": "/purpose", "message": "Select why you need access"})
@@ -149,13 +170,8 @@ class AccessRequestPages(Controller):
             person_id, agency_id = int(str(data.get("person_id"))), int(str(data.get("agency_id")))
         except ValueError:
             raise NotFound("No such person or agency") from None
-        if agency_id not in await _holders(person_id) or agency_id == current_actor(request).agency_id:
-            raise NotFound("That agency holds no record of that person")
-        person = await Person.select(Person.given_name, Person.family_name).where(Person.id == person_id).first()
-        agency = await Agency.select(Agency.name).where(Agency.id == agency_id).first()
-        return await self._page(request, asking={"person_id": person_id, "agency_id": agency_id,
-                                                 "person": f"{person['given_name']} {person['family_name']}",
-                                                 "agency": agency["name"], "purpose": str(data.get("purpose", ""))})
+        asking = await asking_form(current_actor(request), person_id, agency_id)
+        return await self._page(request, asking={**asking, "purpose": str(data.get("purpose", ""))})
 
     @post("/")
     async def create(self, request: Request) -> Template | Redirect:
@@ -168,11 +184,9 @@ class AccessRequestPages(Controller):
             await request_access(current_actor(request), person_id=person_id, holding_agency_id=agency_id,
                                  purpose=str(data.get("purpose", "")), reason=str(data.get("reason", "")))
         except ValidationFailed as exc:
-            person = await Person.select(Person.given_name, Person.family_name).where(Person.id == person_id).first()
-            agency = await Agency.select(Agency.name).where(Agency.id == agency_id).first()
+            asking = await asking_form(current_actor(request), person_id, agency_id)
             return await self._page(request, exc.errors, 400, asking={
-                "person_id": person_id, "agency_id": agency_id, "person": f"{person['given_name']} {person['family_name']}",
-                "agency": agency["name"], "purpose": str(data.get("purpose", "")), "reason": str(data.get("reason", ""))})
+                **asking, "purpose": str(data.get("purpose", "")), "reason": str(data.get("reason", ""))})
         return see_other("/sharing/requests?done=access-requested")
 
     @post("/{request_id:int}/decision")

@@ -13,6 +13,7 @@ from core.db import MAX_ID
 from core.errors import ValidationFailed
 from core.persons import service as persons
 from core.referrals import service as referrals
+from core.referrals.explain import facts_access, filter_facts
 from core.referrals.tables import Referral
 from core.tasks import service as tasks
 from core.sharing.policy import can_work_case
@@ -61,7 +62,7 @@ class SessionAPI(Controller):
 
     @delete("/", status_code=204, summary="Sign out")
     async def sign_out(self, request: Request) -> None:
-        await auth.sign_out(session_token(request), current_actor(request))
+        await auth.sign_out(session_token(request), current_actor(request), api=True)
 
 
 class AreasAPI(Controller):
@@ -182,15 +183,23 @@ class CasesAPI(Controller):
     @get("/{case_id:int}/referrals", summary="Referrals raised from the case, each with why")
     async def referrals_of(self, request: Request, case_id: int) -> list[dict[str, Any]]:
         await cases.get_case(_ctx(request), current_actor(request), case_id, audit_view=False)
+        ctx, actor = _ctx(request), current_actor(request)
         rows = await Referral.select().where(Referral.from_case == case_id).order_by(Referral.id)
-        out = []
+        out, seen = [], {}
         for r in rows:
-            firings = await referrals.firings_of(r["id"])
+            firings = []
+            for f in await referrals.firings_of(r["id"]):
+                # the facts a rule saw hold a case's answers: only as far as the actor may see that case, and
+                # nothing of another case gathered into the same referral that the actor may not see
+                access = await facts_access(actor, f["case"], seen)
+                if access is None:
+                    continue
+                facts = filter_facts(ctx, f["facts"], access)
+                firings.append({"rule_id": f["rule_id"], "event": f["event"], "facts": facts,
+                                "reason": f["reason"], "fired_at": f["fired_at"].isoformat()})
             out.append({"id": r["id"], "target_kind": r["target_kind"], "target": r["target"], "reason": r["reason"],
                         "rule_id": r["rule_id"], "status": r["status"], "person_id": r["person"],
-                        "created_at": r["created_at"].isoformat(),
-                        "firings": [{"rule_id": f["rule_id"], "event": f["event"], "facts": f["facts"],
-                                     "reason": f["reason"], "fired_at": f["fired_at"].isoformat()} for f in firings]})
+                        "created_at": r["created_at"].isoformat(), "firings": firings})
         return out
 
     @post("/{case_id:int}/referrals", status_code=201, summary="Refer the case to another area, agency type or panel")

@@ -39,7 +39,8 @@ async def require_user(connection: ASGIConnection, handler: BaseRouteHandler) ->
             if not csrf.matches(expected, await csrf.submitted_token(connection)):
                 raise PermissionDeniedException(CSRF_FAILED)
         return
-    found = await auth.session_for_token(session_token(connection))
+    # a cookie is looked up only as a browser session and a bearer token only as an API token
+    found = await auth.session_for_token(session_token(connection), api=is_api(connection))
     if found is None:
         raise NotAuthorizedException("Sign in to continue")
     actor, token, pending = found

@@ -327,7 +327,8 @@ async def test_access_requested_from_the_national_search_is_granted_under_the_is
     assert "Granted" in page.text and csrf_token_of(page.text)
     actions = [r["action"] for r in await AuditEvent.select(AuditEvent.action).where(
         AuditEvent.action.like("access.%")).order_by(AuditEvent.id)]
-    assert actions == ["access.request", "access.grant"]
+    # naming the person on the form (twice: asking, then the form again with its error) is recorded too
+    assert actions == ["access.request_form", "access.request_form", "access.request", "access.grant"]
 
 
 async def test_access_cannot_be_granted_without_a_live_isa_and_can_be_refused(world):
@@ -338,6 +339,10 @@ async def test_access_cannot_be_granted_without_a_live_isa_and_can_be_refused(wo
     person = await make_person(world["owner"], given_name="Rowan", family_name="Ashcombe")
     await cases.add_subject(ctx, world["owner"], case["id"], person["id"], next(iter(ctx.area("noise").roles)))
     supervisor = await make_user(await _agency_of(world["owner"]), ("supervisor",))
+    from core.sharing.national import national_search
+
+    # a request is about a person the asker may know of: here, one their national search found
+    await national_search(world["outsider"], purpose="safeguarding", name="Rowan Ashcombe")
     made = await access.request_access(world["outsider"], person_id=person["id"],
                                        holding_agency_id=case["owning_agency_id"], purpose="safeguarding",
                                        reason="Safeguarding referral received")
