@@ -86,6 +86,18 @@ async def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
              if r["action"].startswith(("auth.", "sign_in.")) else ""} for r in rows]
 
 
+def _for_viewer(actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as ``actor`` may read them: a form change's old and new answers only for the agency whose user made
+    it (the case's owner); any other reader (a system admin of another agency) sees which questions changed,
+    never the answers, as the case's own filter would give it none of them."""
+    for r in rows:
+        detail = r.get("detail")
+        if r["agency_id"] != actor.agency_id and isinstance(detail, dict) and isinstance(detail.get("changes"), list):
+            r["detail"] = {**detail, "changes": [{"field": c.get("field")} for c in detail["changes"]
+                                                 if isinstance(c, dict)]}
+    return rows
+
+
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
     # a spreadsheet must never run what a user typed: neutralise formula-like cells
@@ -110,6 +122,7 @@ class AuditPages(Controller):
         total = await AuditEvent.count().where(where)
         rows = await AuditEvent.select().where(where).order_by(AuditEvent.id, ascending=False).limit(
             PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
+        rows = _for_viewer(current_actor(request), rows)
         return await page(request, "audit/list.html", events=await _named(rows), values=values, total=total,
                           number=number, pages=max(1, -(-total // PAGE_SIZE)), query=query, errors=[])
 
@@ -126,7 +139,7 @@ class AuditPages(Controller):
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["id", "when", "user", "agency", "action", "object type", "object id", "purpose", "detail"])
-        for r in await _named(rows):
+        for r in await _named(_for_viewer(current_actor(request), rows)):
             # detail as JSON, which any tool reads back (a Python repr is not)
             detail = json.dumps(r["detail"] or {}, sort_keys=True, ensure_ascii=False, default=str)
             writer.writerow([_cell(v) for v in (r["id"], r["at"].isoformat(), r["user"], r["agency"], r["action"],

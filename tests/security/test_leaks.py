@@ -240,6 +240,20 @@ def test_carried_answers_never_include_a_more_sensitive_answer_nested_in_an_offi
     assert inbox.carried_answers(ctx, {"person_id": None}, source, "support") == {"household": {"size": 3}}
 
 
+async def test_the_audit_csv_gives_old_and_new_answers_only_to_the_agency_that_changed_them(world, db):
+    county = await make_agency(world["ctx"], "northshire-county")
+    county_admin = await make_user(county, ("system_admin",), name="Cora County")
+    council_admin = await make_user(world["council"], ("local_admin",), name="Lou Localadmin")
+    exports = {}
+    for who in (council_admin, county_admin):
+        async with web_client(world["ctx"], db) as client:
+            await sign_in(client, who)
+            exports[who.name] = (await client.get("/audit/export.csv")).text
+    assert HEALTH in exports["Lou Localadmin"] and OLD_HEALTH in exports["Lou Localadmin"]
+    assert HEALTH not in exports["Cora County"] and OLD_HEALTH not in exports["Cora County"]
+    assert "/health_impact" in exports["Cora County"]  # which question changed is still on the record
+
+
 # -- outstanding actions ---------------------------------------------------------------------
 
 async def _closed_meeting_with_an_action_on_an_unshared_case(world) -> dict:
