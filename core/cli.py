@@ -112,8 +112,6 @@ async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
 
 
 def _cmd_serve(args) -> int:
-    import uvicorn
-
     from core.context import build_context
 
     url = _database_url(args)
@@ -139,8 +137,9 @@ def _cmd_serve(args) -> int:
 
         a, local, name, _ = DEMO_USERS[0]
         print(f"Sign in as {demo_email(a, local)} with password {DEMO_PASSWORD} (other demo users: README)")
-    uvicorn.run("core.web.app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="warning")
+    from core.web.serving import serve
+
+    serve(args.host, args.port, args.workers)
     return 0
 
 
