@@ -43,3 +43,18 @@ def test_the_chair_schedules_a_meeting_and_publishes_its_agenda(new_page, width)
     page.click("button:has-text('Publish the agenda to members')")
     assert "Agenda published" in page.locator("main").inner_text()
     check_page(page, "meeting-published")
+
+
+def test_a_member_reads_the_panel_without_the_cases_it_may_not_see(new_page):
+    """The panel's list and outstanding actions name only the cases the member's agency may see; the others
+    read 'not shared with your agency', as the minutes do (tests/security/test_leaks.py checks the words)."""
+    page = new_page(375)
+    sign_in(page, demo_email("harbour-victim-support", "amina.yusuf"))
+    page.goto("/panels")
+    page.click("a:has-text('Ashdown Complex Case Panel')")
+    main = page.locator("main").inner_text()
+    assert "Outstanding actions" in main and "Cases on the panel’s list" in main
+    # the demo's victim service holds none of the panel's cases, nor an action on one
+    assert "An action on a case not shared with your agency" in main and "A case not shared with your agency" in main
+    assert "Joint warning visit" not in main
+    check_page(page, "panel-member")
