@@ -277,7 +277,7 @@ end
 response = function(status, headers, body)
   if n >= limit then wrk.thread:stop() end
 end
-""" + SUMMARY_LUA
+"""
 
 
 def ensure_wrk() -> str:
@@ -357,7 +357,7 @@ async def main(args) -> int:
         if args.memory:
             paths = ", ".join(f'"{p}"' for p in pages.values())
             for round_ in (1, 2):
-                wrk(caseframe.base + "/", 16, 600, cookie, ROTATE_LUA % (paths, MEMORY_REQUESTS))
+                wrk(caseframe.base + "/", 16, 600, cookie, ROTATE_LUA % (paths, MEMORY_REQUESTS) + SUMMARY_LUA)
                 memory.append((f"after {round_ * MEMORY_REQUESTS:,} more requests",
                                [rss_mib(p) for p in caseframe.worker_pids()]))
     finally:

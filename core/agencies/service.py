@@ -10,6 +10,7 @@ from core.audit import service as audit
 from core.auth.actor import ROLES, Actor
 from core.auth.passwords import hash_password, hashing_slot, password_problem
 from core.auth.tables import User
+from core.cache import DIRECTORY
 from core.cases.service import forget_enabled_areas
 from core.context import Context
 from core.db.tx import transaction
@@ -68,6 +69,7 @@ async def create_agency(ctx: Context, actor: Actor | None, *, slug: str, name: s
         await audit.record("admin.agency_create", actor, object_type="agency", object_id=agency.id,
                            detail={"slug": slug, "name": name, "agency_type": agency_type,
                                    "contact_email": contact_email})
+    DIRECTORY.clear()
     return await Agency.select().where(Agency.id == agency.id).first()
 
 
@@ -107,6 +109,7 @@ async def update_agency(actor: Actor, agency_id: int, *, name: str, contact_emai
     async with transaction():
         await Agency.update({Agency.name: name, Agency.contact_email: contact_email}).where(Agency.id == agency_id)
         await audit.record("admin.agency_update", actor, object_type="agency", object_id=agency_id, detail=changes)
+    DIRECTORY.clear()
 
 
 async def set_agency_active(actor: Actor, agency_id: int, active: bool) -> None:
@@ -123,6 +126,7 @@ async def set_agency_active(actor: Actor, agency_id: int, active: bool) -> None:
             "field": "/active", "message": "You cannot deactivate your own agency: ask another system admin"}])
     if bool(row["active"]) == active:
         return
+    DIRECTORY.clear()
     async with transaction():
         await Agency.update({Agency.active: active}).where(Agency.id == agency_id)
         if not active:

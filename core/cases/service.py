@@ -6,6 +6,7 @@ from typing import Any
 
 
 from core import clock
+from core.cache import register as register_cache
 from core.agencies.tables import AgencyArea
 from core.audit import service as audit
 from core.auth.actor import Actor
@@ -114,12 +115,22 @@ async def record_view(actor: Actor, case_id: int, access: Access | None = None) 
 
 
 async def subjects_of(case_id: int) -> list[dict[str, Any]]:
+    return (await subjects_of_cases([case_id])).get(case_id, [])
+
+
+async def subjects_of_cases(case_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The persons on each of the cases (one query however many), by case id."""
+    ids = [int(i) for i in case_ids] or [0]
     rows = await CaseSubject.raw(
-        'SELECT s.id, s.person, s.role, p.given_name, p.family_name, p.date_of_birth FROM cf_case_subject s '
-        'JOIN cf_person p ON p.id = s.person WHERE s."case" = {} AND s.removed_at IS NULL ORDER BY s.id', case_id)
-    return [{"id": r["id"], "person_id": r["person"], "role": r["role"],
-             "name": f"{r['given_name']} {r['family_name']}",
-             "date_of_birth": _iso(r["date_of_birth"])} for r in rows]
+        'SELECT s.id, s."case" AS case_id, s.person, s.role, p.given_name, p.family_name, p.date_of_birth '
+        'FROM cf_case_subject s JOIN cf_person p ON p.id = s.person '
+        f'WHERE s."case" IN ({", ".join("{}" for _ in ids)}) AND s.removed_at IS NULL ORDER BY s.id', *ids)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["case_id"], []).append(
+            {"id": r["id"], "person_id": r["person"], "role": r["role"], "name": f"{r['given_name']} {r['family_name']}",
+             "date_of_birth": _iso(r["date_of_birth"])})
+    return out
 
 
 def _iso(value: Any) -> str | None:
@@ -182,8 +193,18 @@ async def enabled_areas(agency_id: int, *, cached: bool = False) -> frozenset[st
     return areas
 
 
+def _forget_all_enabled_areas() -> None:
+    _ENABLED_CACHE.clear()
+
+
+register_cache(_forget_all_enabled_areas)
+
+
 def forget_enabled_areas(agency_id: int) -> None:
+    from core.cache import DIRECTORY
+
     _ENABLED_CACHE.pop(agency_id, None)
+    DIRECTORY.clear()  # where a case can be referred depends on the areas other agencies enable
 
 
 def _validate(ctx: Context, area, form_name: str, answers: Any, case: dict | None) -> None:

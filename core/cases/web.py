@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import hashlib
 import math
+from collections import OrderedDict
 import time
 import secrets
 from urllib.parse import urlencode
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from markupsafe import Markup
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from core import clock
+from core.cache import register as register_cache
 from core.auth.tables import User
 from core.cases import service as cases
 from core.sharing.policy import CASEWORKING_ROLES, can_work_case, may_see_field
@@ -43,6 +48,7 @@ def _area_or_404(request: Request, slug: str):
 
 
 _COLLEAGUES: dict[int, tuple[float, list[dict[str, Any]]]] = {}
+register_cache(_COLLEAGUES.clear)
 
 
 async def colleagues(agency_id: int) -> list[dict[str, Any]]:
@@ -63,23 +69,49 @@ async def viewers_of(case_id: int, recent: int = 200) -> list[dict[str, Any]]:
     """Who has opened the case lately, from the audit trail (shown to the owning agency only): one line per
     person, agency and purpose in the last ``recent`` views, with how many times and when last, newest first.
     The audit viewer holds every view."""
-    from core.agencies.tables import Agency
     from core.audit.tables import AuditEvent
 
-    rows = await AuditEvent.select(AuditEvent.at, AuditEvent.actor_id, AuditEvent.agency_id, AuditEvent.purpose).where(
-        (AuditEvent.object_id == case_id) & (AuditEvent.object_type == "case") & (AuditEvent.action == "case.view")
-    ).order_by(AuditEvent.id, ascending=False).limit(recent)
+    # one statement: the last views, with the viewer's and the agency's names joined on
+    rows = await AuditEvent.raw(
+        "SELECT v.at, v.actor_id, v.agency_id, v.purpose, u.name AS user_name, a.name AS agency_name "
+        "FROM (SELECT id, at, actor_id, agency_id, purpose FROM cf_audit WHERE object_id = {} "
+        "AND object_type = 'case' AND action = 'case.view' ORDER BY id DESC LIMIT {}) v "
+        "LEFT JOIN cf_user u ON u.id = v.actor_id LEFT JOIN cf_agency a ON a.id = v.agency_id ORDER BY v.id DESC",
+        case_id, recent)
     groups: dict[tuple, dict[str, Any]] = {}
     for r in rows:  # newest first, so the first of each group is its last view
         group = groups.setdefault((r["actor_id"], r["agency_id"], r["purpose"]), {**r, "times": 0})
         group["times"] += 1
-    user_rows, agency_rows = await asyncio.gather(
-        User.select(User.id, User.name).where(User.id.is_in(list({g[0] for g in groups if g[0]}) or [0])),
-        Agency.select(Agency.id, Agency.name).where(Agency.id.is_in(list({g[1] for g in groups if g[1]}) or [0])))
-    users = {u["id"]: u["name"] for u in user_rows}
-    agencies = {a["id"]: a["name"] for a in agency_rows}
-    return [{"at": g["at"], "times": g["times"], "user": users.get(g["actor_id"], "Unknown user"),
-             "agency": agencies.get(g["agency_id"], ""), "purpose": g["purpose"]} for g in groups.values()]
+    return [{"at": dt.datetime.fromisoformat(g["at"]) if isinstance(g["at"], str) else g["at"],
+             "times": g["times"], "user": g["user_name"] or "Unknown user",
+             "agency": g["agency_name"] or "", "purpose": g["purpose"]} for g in groups.values()]
+
+
+_TIMELINES: OrderedDict[bytes, Markup] = OrderedDict()
+TIMELINE_CACHE_SIZE = 200
+
+
+def timeline_items(request: Request, case: dict[str, Any], events: list[dict[str, Any]]) -> Markup:
+    """The timeline's list as HTML, rendered once per version of what it shows and then reused.
+
+    Rendering 100 entries is the dearest part of the case page. The key is a digest of everything the
+    list shows (each entry's kind, text, author, time and the changes this reader may see, and the case's
+    reference), so a new entry, a renamed author or another reader's narrower view is a new key, never a
+    stale page. The last ``TIMELINE_CACHE_SIZE`` lists are kept per process.
+    """
+    shown = repr((case["reference"], [(e["id"], e["kind"], e["summary"], e["actor_name"], e["at"],
+                                       e.get("changes")) for e in events]))
+    key = hashlib.sha256(shown.encode()).digest()
+    html = _TIMELINES.get(key)
+    if html is not None:
+        _TIMELINES.move_to_end(key)
+        return html
+    template = request.app.template_engine.engine.get_template("cases/_timeline_items.html")
+    html = Markup(template.render(timeline=events, case=case))
+    _TIMELINES[key] = html
+    if len(_TIMELINES) > TIMELINE_CACHE_SIZE:
+        _TIMELINES.popitem(last=False)
+    return html
 
 
 async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
@@ -139,6 +171,7 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     for result in ctx.pm.hook.case_panels(case=case, user=actor.as_dict()):
         panels.extend(result or [])
     return {"case": case, "area": area, "forms": forms, "transitions": transitions, "timeline": events,
+            "timeline_html": timeline_items(request, case, events),
             "tasks": case_tasks, "subjects": subjects, "users": users,
             "referrals": refs, "referral_targets": referral_targets, "referral_status": REFERRAL_STATUS, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
             "lead_officer": lead_officer, "owning_agency": owning_agency, "access": access, **sharing_info,
@@ -153,7 +186,20 @@ async def _referral_targets(ctx, actor) -> list[dict[str, Any]]:
     """Where a case can be referred: areas, partner agencies, panels and kinds of agency, as option groups.
 
     Only targets some other agency would receive: the referring agency is never its own addressee, so an
-    area only it has enabled, or a kind only it is, is not offered."""
+    area only it has enabled, or a kind only it is, is not offered.
+
+    A list to choose from, kept for a few seconds (``core.cache.DIRECTORY``): raising the referral checks
+    the target again."""
+    from core.cache import DIRECTORY
+
+    key = ("referral targets", actor.agency_id)
+    cached = DIRECTORY.get(key)
+    if cached is None:
+        cached = DIRECTORY.put(key, await _read_referral_targets(ctx, actor))
+    return cached
+
+
+async def _read_referral_targets(ctx, actor) -> list[dict[str, Any]]:
     from core.agencies.tables import Agency, AgencyArea
     from core.panels.tables import Panel
 
@@ -211,8 +257,9 @@ class AreaPages(Controller):
             Case.id, ascending=False).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
         ctx = ctx_of(request)
         items = [cases.case_dict(ctx, r) for r in rows]
+        subjects = await cases.subjects_of_cases([item["id"] for item in items])
         for item in items:
-            item["subjects"] = await cases.subjects_of(item["id"])
+            item["subjects"] = subjects.get(item["id"], [])
         filters = {k: q.get(k, "") for k in ("state", "risk", "owner", "overdue", "sort")}
         page_base = "?" + urlencode({k: v for k, v in filters.items() if v})
         # the new-case button only for those the new-case form would serve (it refuses everyone else)

@@ -173,6 +173,9 @@ def bind(engine: Engine) -> None:
     import core.db.piccolo_conf as conf
     from core.db.piccolo_app import TABLES
 
+    from core.cache import forget_everything
+
+    forget_everything()  # lists read from another database
     conf.DB = engine
     for table in [*TABLES, Migration]:
         table._meta.db = engine

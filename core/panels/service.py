@@ -15,6 +15,7 @@ from core.agencies.tables import Agency
 from core.audit import service as audit
 from core.auth.actor import Actor
 from core.auth.tables import User
+from core.cache import DIRECTORY
 from core.cases.tables import Case, CaseEvent
 from core.context import Context
 from core.db.tx import transaction
@@ -122,6 +123,7 @@ async def save_panel(ctx: Context, actor: Actor, *, panel_id: int | None = None,
             await Panel.update({getattr(Panel, k): v for k, v in values.items()}).where(Panel.id == panel_id)
             await audit.record("panel.update", actor, object_type="panel", object_id=panel_id,
                                detail={"members": members, "areas": values["areas"]})
+    DIRECTORY.clear()
     return await _panel(panel_id)
 
 

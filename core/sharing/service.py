@@ -8,6 +8,7 @@ from core import clock
 from core.agencies.tables import Agency
 from core.audit import service as audit
 from core.auth.actor import Actor
+from core.cache import DIRECTORY
 from core.cases.tables import Case, CaseEvent
 from core.context import Context
 from core.db.tx import transaction
@@ -68,6 +69,7 @@ async def create_isa(ctx: Context, actor: Actor, *, reference: str, title: str, 
                            detail={"reference": reference, "parties": party_ids, "purposes": list(purposes),
                                    "areas": list(areas), "starts_on": start.isoformat(),
                                    "ends_on": end.isoformat(), "max_sensitivity": max_sensitivity})
+    DIRECTORY.clear()
     return await SharingAgreement.select().where(SharingAgreement.id == isa.id).output(load_json=True).first()
 
 
@@ -83,6 +85,7 @@ async def end_isa(actor: Actor, isa_id: int, reason: str) -> None:
         await audit.record("isa.end", actor, object_type="isa", object_id=isa_id,
                            detail={"ends_on": {"from": row["ends_on"].isoformat(), "to": yesterday.isoformat()},
                                    "reason": reason.strip()})
+    DIRECTORY.clear()
 
 
 async def isa_to_end(actor: Actor, isa_id: int, reason: str) -> dict[str, Any]:
@@ -99,7 +102,18 @@ async def isa_to_end(actor: Actor, isa_id: int, reason: str) -> dict[str, Any]:
 
 
 async def partners_for(actor: Actor, case_row: dict[str, Any]) -> list[dict[str, Any]]:
-    """Agencies the case may be shared with: parties to a live ISA with the owner covering its area."""
+    """Agencies the case may be shared with: parties to a live ISA with the owner covering its area.
+
+    A list to choose from, kept for a few seconds (``core.cache.DIRECTORY``): ``share_case`` checks the
+    agreement again."""
+    key = ("partners", case_row["owning_agency"], case_row["area"], clock.today())
+    cached = DIRECTORY.get(key)
+    if cached is None:
+        cached = DIRECTORY.put(key, await _partners(case_row))
+    return cached
+
+
+async def _partners(case_row: dict[str, Any]) -> list[dict[str, Any]]:
     isas = await live_isas_between(case_row["owning_agency"], case_row["owning_agency"], case_row["area"])
     ids = sorted({p for isa in isas for p in isa["parties"] if p != case_row["owning_agency"]})
     agencies = await Agency.select(Agency.id, Agency.name).where(Agency.id.is_in(ids or [0])).order_by(Agency.name)
