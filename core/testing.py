@@ -82,9 +82,12 @@ async def drop_database(engine) -> None:
 
 
 async def empty_tables() -> None:
-    """Delete every row, children first, so each test starts from nothing."""
+    """Delete every row, children first, so each test starts from nothing (nor from a cache of the last)."""
+    from core.cache import forget_everything
+
     for table in reversed(TABLES):
         await table.delete(force=True)
+    forget_everything()
 
 
 async def make_agency(ctx: Context, slug: str = "test-council", agency_type: str = "district_council",

@@ -69,7 +69,7 @@ async def create_agency(ctx: Context, actor: Actor | None, *, slug: str, name: s
         await audit.record("admin.agency_create", actor, object_type="agency", object_id=agency.id,
                            detail={"slug": slug, "name": name, "agency_type": agency_type,
                                    "contact_email": contact_email})
-    DIRECTORY.clear()
+    forget_enabled_areas(agency.id)  # a new agency has none, whatever a cache says (and a new referral target)
     return await Agency.select().where(Agency.id == agency.id).first()
 
 
