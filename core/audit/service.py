@@ -50,6 +50,13 @@ async def record(action: str, actor: Actor | None, *, object_type: str = "", obj
         action=action, object_type=object_type, object_id=object_id, purpose=purpose, detail=detail or {}))
 
 
+async def record_read(action: str, actor: Actor | None, object_type: str, object_id: int | None = None, *,
+                      detail: dict[str, Any] | None = None, purpose: str = "") -> None:
+    """Record a read (a view, a list) in a transaction of its own, or in the one already open."""
+    async with transaction():
+        await record(action, actor, object_type=object_type, object_id=object_id, detail=detail, purpose=purpose)
+
+
 def address_tried(email: str) -> str:
     """The address a failed sign-in tried, for the audit viewer; not kept if it cannot be an address, since
     people sometimes type their password into the address box."""

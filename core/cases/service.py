@@ -171,6 +171,10 @@ async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, sta
         where &= Case.state == state
     total = await Case.count().where(where)
     rows = await Case.select().where(where).output(load_json=True).order_by(Case.opened_at, ascending=False).limit(limit).offset(offset)
+    if rows:  # the items carry every answer: a read of each case, recorded once for the list
+        async with transaction():
+            await audit.record("case.list", actor, object_type="case", detail={
+                "ids": [r["id"] for r in rows], "area": area or "", "state": state or "", "offset": offset})
     return [case_dict(ctx, r) for r in rows], total
 
 

@@ -17,6 +17,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from core import clock
+from core.audit.service import record_read as audit_read
 from core.cache import register as register_cache
 from core.auth.tables import User
 from core.cases import service as cases
@@ -260,6 +261,9 @@ class AreaPages(Controller):
         subjects = await cases.subjects_of_cases([item["id"] for item in items])
         for item in items:
             item["subjects"] = subjects.get(item["id"], [])
+        if items:  # the list names each case's subjects: recorded once for the page
+            await audit_read("case.list", current_actor(request), "case", detail={
+                "ids": [i["id"] for i in items], "area": area.slug, "page": number})
         filters = {k: q.get(k, "") for k in ("state", "risk", "owner", "overdue", "sort")}
         page_base = "?" + urlencode({k: v for k, v in filters.items() if v})
         # the new-case button only for those the new-case form would serve (it refuses everyone else)
@@ -340,7 +344,8 @@ class CasePages(Controller):
     async def edit_form(self, request: Request, case_id: int, form_name: str) -> Template:
         # a reader (a partner, a role that does not work cases) gets a refusal, never a form to fill in
         await _editable(request, case_id)
-        case = await cases.get_case(ctx_of(request), current_actor(request), case_id, audit_view=False)
+        # the page shows the stored answers: a view of the case, audited as the case page is
+        case = await cases.get_case(ctx_of(request), current_actor(request), case_id)
         return await _edit_page(request, case, form_name, case["data"].get(form_name) or {}, [], case["version"])
 
     @post("/{case_id:int}/forms/{form_name:str}")

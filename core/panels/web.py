@@ -62,7 +62,12 @@ class PanelPages(Controller):
 
     @get("/{panel_id:int}")
     async def show(self, request: Request, panel_id: int) -> Template:
-        return await _panel_page(request, panel_id)
+        from core.audit.service import record_read
+
+        response = await _panel_page(request, panel_id)
+        # its cases and outstanding actions speak about cases: reading them is recorded
+        await record_read("panel.view", current_actor(request), "panel", panel_id)
+        return response
 
     @post("/{panel_id:int}")
     async def update(self, request: Request, panel_id: int) -> Template | Redirect:
@@ -224,6 +229,10 @@ class MeetingPages(Controller):
         """Server-sent events: each new minute as HTML, as far as the follower may see it."""
         actor = current_actor(request)
         meeting = await service.visible_meeting(actor, meeting_id)
+        from core.audit.service import record_read
+
+        # following the minutes live reads them as the page does
+        await record_read("meeting.view", actor, "meeting", meeting_id, detail={"live": True})
         # the chair and the minute-taker get a "Correct" link on entries arriving live, as on the page
         may_correct = bool(meeting["is_chair"] or meeting["is_minute_taker"])
         header = request.headers.get("last-event-id") or request.query_params.get("after") or "0"

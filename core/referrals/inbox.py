@@ -91,6 +91,10 @@ async def inbox(ctx: Context, actor: Actor, *, box: str = "waiting", area: str =
     for r in rows:
         r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
         r["target_label"] = await target_label(ctx, r["target_kind"], r["target"])
+    if rows:  # each row shows why the referral was made and whom it is about: recorded once for the list
+        async with transaction():
+            await audit.record("referral.list", actor, object_type="referral",
+                               detail={"ids": [r["id"] for r in rows], "box": box, "area": area})
     return rows
 
 
@@ -167,9 +171,13 @@ async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_vi
         res = await Case.select(Case.id, Case.reference).where(Case.id == row["resulting_case"]).first()
         out["resulting"] = res
     if audit_view:
-        async with transaction():
-            await audit.record("referral.view", actor, object_type="referral", object_id=referral_id)
+        await record_referral_view(actor, referral_id)
     return out
+
+
+async def record_referral_view(actor: Actor, referral_id: int, **detail: Any) -> None:
+    async with transaction():
+        await audit.record("referral.view", actor, object_type="referral", object_id=referral_id, detail=detail)
 
 
 async def _claim(actor: Actor, referral_id: int, version: int | None, *, need_open: bool = True) -> dict[str, Any]:

@@ -79,7 +79,7 @@ class ReferralPages(Controller):
     @get("/{referral_id:int}/accept")
     async def accept_form(self, request: Request, referral_id: int) -> Template:
         ctx, actor = ctx_of(request), current_actor(request)
-        referral = await inbox.get_referral(ctx, actor, referral_id, audit_view=False)
+        referral = await inbox.get_referral(ctx, actor, referral_id)
         area_slug = request.query_params.get("area", "")
         return await _accept_page(request, referral, area_slug, None, [], await inbox.source_role(referral))
 
@@ -95,6 +95,7 @@ class ReferralPages(Controller):
             case = await inbox.accept_new_case(ctx, actor, referral_id, version=form_int(data.get("version")), area_slug=area_slug,
                                                answers=answers, role=role)
         except ValidationFailed as exc:
+            await inbox.record_referral_view(actor, referral_id)
             return await _accept_page(request, referral, area_slug, answers, exc.errors, role)
         except Conflict as exc:
             return await _show(request, referral_id, conflict=exc.message)

@@ -182,7 +182,8 @@ class CasesAPI(Controller):
 
     @get("/{case_id:int}/referrals", summary="Referrals raised from the case, each with why")
     async def referrals_of(self, request: Request, case_id: int) -> list[dict[str, Any]]:
-        await cases.get_case(_ctx(request), current_actor(request), case_id, audit_view=False)
+        # the referrals show what the rules read of the case: a view of it, audited
+        await cases.get_case(_ctx(request), current_actor(request), case_id)
         ctx, actor = _ctx(request), current_actor(request)
         rows = await Referral.select().where(Referral.from_case == case_id).order_by(Referral.id)
         out, seen = [], {}

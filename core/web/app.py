@@ -32,6 +32,7 @@ from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 from core.errors import ServiceError, ValidationFailed
 from core.persons.web import PersonPages
 from core.audit import service as audit_service
+from core.audit.denied import record_denied
 from core.audit.web import AuditPages
 from core.sharing.mou import MouPages
 from core.sharing.requests import AccessRequestPages
@@ -274,7 +275,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment(ctx))),
         plugins=[HTMXPlugin()],
         middleware=[CspNonceMiddleware],
-        before_send=[csp_before_send, security_headers(https=not settings.local_demo)],
+        before_send=[csp_before_send, security_headers(https=not settings.local_demo), record_denied],
         openapi_config=OpenAPIConfig(title="Caseframe API", version=__version__, path="/schema",
                                      render_plugins=[ScalarRenderPlugin()]),
         debug=settings.debug,
