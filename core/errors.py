@@ -56,6 +56,12 @@ class ValidationFailed(ServiceError):
     status = 422
 
 
+class PreconditionRequired(ServiceError):
+    """A change that must say which version it was made from (so nothing is overwritten unseen) did not."""
+
+    status = 428
+
+
 class Conflict(ServiceError):
     """Someone else changed the record since it was read; nothing was overwritten."""
 

@@ -169,10 +169,14 @@ async def create_user(actor: Actor | None, *, email: str, name: str, agency_id: 
     errors = []
     if "@" not in email:
         errors.append({"field": "/email", "message": "Enter an email address in the correct format, like name@example.org"})
+    elif len(email) > 254:
+        errors.append({"field": "/email", "message": "The email address must be 254 characters or fewer"})
     elif await User.exists().where(User.email == email):
         errors.append({"field": "/email", "message": "A user with that email address already exists"})
     if not (name or "").strip():
         errors.append({"field": "/name", "message": "Enter the user\u2019s full name"})
+    elif len(name.strip()) > 200:
+        errors.append({"field": "/name", "message": "The name must be 200 characters or fewer"})
     errors += _role_errors(actor, roles)
     problem = password_problem(password or "", user_inputs=[email, *(name or "").split()])
     if problem:

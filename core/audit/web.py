@@ -18,6 +18,7 @@ from core.auth.tables import User
 from core.db import MAX_ID
 from core.db.tx import transaction
 from core.errors import Forbidden
+from core.numbers import page_number
 from core.web.auth import current_actor
 from core.web.pages import NO_STORE, form_int, html_error, page
 
@@ -111,15 +112,12 @@ class AuditPages(Controller):
     @get("/")
     async def list_events(self, request: Request) -> Template:
         where, values, errors = _filters(request)
-        try:
-            number = max(int(request.query_params.get("page", "1")), 1)
-        except ValueError:
-            number = 1
         query = urlencode({k: v for k, v in values.items() if v})
         if errors:  # a filter that cannot be read matches nothing rather than being quietly dropped
             return await page(request, "audit/list.html", status_code=400, events=[], values=values, total=0,
                               number=1, pages=1, query=query, errors=errors)
         total = await AuditEvent.count().where(where)
+        number = page_number(request.query_params.get("page"), max(1, -(-total // PAGE_SIZE)))
         rows = await AuditEvent.select().where(where).order_by(AuditEvent.id, ascending=False).limit(
             PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
         rows = _for_viewer(current_actor(request), rows)

@@ -12,6 +12,7 @@ from core.auth import mfa
 from core.auth import service as auth
 from core.auth.actor import ROLES
 from core.errors import Forbidden, ValidationFailed
+from core.numbers import whole_number
 from core.web.auth import current_actor, session_token
 from core.web.pages import form_data, page, safe_next, see_other
 
@@ -165,10 +166,7 @@ class MfaSettingsPages(Controller):
 
     def _agency_id(self, request: Request, raw: str | None) -> int:
         actor = current_actor(request)
-        try:
-            return int(raw) if raw else actor.agency_id
-        except ValueError:
-            return actor.agency_id
+        return whole_number(raw) or actor.agency_id
 
     async def _page(self, request: Request, agency_id: int, error: str = "", status_code: int = 200,
                     saved: bool = False) -> Template:

@@ -23,12 +23,15 @@ from core.auth.tables import User
 from core.cases import service as cases
 from core.sharing.policy import CASEWORKING_ROLES, can_work_case, may_see_field
 from core.cases.tables import Case
+from core.db import MAX_ID
 from core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from core.forms import summary
 from core.forms.parse import parse_form
 from core.forms.render import error_summary, render_form
+from core.numbers import page_number, typed_date, whole_number
 from core.persons import service as persons
 from core.referrals import service as referrals
+from core.searching import name_search_problem
 from core.referrals.tables import Referral
 from core.tasks import service as tasks
 from core.tasks.tables import Task
@@ -250,10 +253,7 @@ class AreaPages(Controller):
         column, ascending = SORTS[sort]
         total = await Case.count().where(where)
         pages = max(1, math.ceil(total / PAGE_SIZE))
-        try:
-            number = min(max(int(q.get("page", "1")), 1), pages)
-        except ValueError:
-            number = 1
+        number = page_number(q.get("page"), pages)
         rows = await Case.select().where(where).order_by(column, ascending=ascending).order_by(
             Case.id, ascending=False).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
         ctx = ctx_of(request)
@@ -314,9 +314,12 @@ async def _person_param(request: Request, value: str | None = None):
     raw = value if value is not None else request.query_params.get("person", "")
     if not raw:
         return None
+    person_id = whole_number(raw)
+    if person_id is None or person_id > MAX_ID:
+        raise NotFoundException()
     try:
-        return await persons.get_person(current_actor(request), int(raw), audit_view=False)
-    except (ValueError, ServiceError):
+        return await persons.get_person(current_actor(request), person_id, audit_view=False)
+    except ServiceError:
         raise NotFoundException() from None
 
 
@@ -358,10 +361,8 @@ class CasePages(Controller):
             raise NotFoundException()
         data = await form_data(request)
         answers = parse_form(area.forms[form_name], data)
-        try:
-            version = int(str(data.get("version", "")))
-        except ValueError:
-            version = -1
+        version = form_int(data.get("version"))
+        version = -1 if version is None else version
         try:
             await cases.save_form(ctx, actor, case_id, form_name, answers, expected_version=version)
         except ValidationFailed as exc:
@@ -373,10 +374,7 @@ class CasePages(Controller):
     @post("/{case_id:int}/transitions/{name:str}")
     async def transition(self, request: Request, case_id: int, name: str) -> Template | Redirect:
         data = await form_data(request)
-        try:
-            version = int(str(data.get("version", "")))
-        except ValueError:
-            version = None
+        version = form_int(data.get("version"))
         try:
             await cases.transition_case(ctx_of(request), current_actor(request), case_id, name,
                                         expected_version=version)
@@ -391,10 +389,7 @@ class CasePages(Controller):
         from core.sharing import service as sharing
 
         data = await form_data(request)
-        try:
-            agency_id = int(str(data.get("agency_id", "")) or 0)
-        except ValueError:
-            agency_id = 0
+        agency_id = form_int(data.get("agency_id")) or 0
         try:
             await sharing.share_case(current_actor(request), case_id, agency_id=agency_id,
                                      purpose=str(data.get("purpose", "")))
@@ -445,7 +440,7 @@ class CasePages(Controller):
         data = await form_data(request)
         error = {}
         assignee = str(data.get("assignee_id", ""))
-        due = _date_from(data, "due")
+        due = typed_date(data, "due")
         try:
             await tasks.add_task(ctx_of(request), current_actor(request), case_id, title=str(data.get("title", "")),
                                  due_date=due or None, assignee_id=form_int(assignee))
@@ -460,18 +455,19 @@ class CasePages(Controller):
         await cases.workable_row(current_actor(request), case_id)
         data = await form_data(request)
         name = str(data.get("name", "")).strip()
-        results = await persons.find_persons(current_actor(request), name=name) if name else []
+        error = name_search_problem(name) if name else "Enter a name to search for"
+        results = await persons.find_persons(current_actor(request), name=name) if not error else []
         context = await case_page_context(request, case_id)
-        return await page(request, "cases/add_subject.html", results=results, name=name,
-                          error="" if name else "Enter a name to search for", **context)
+        return await page(request, "cases/add_subject.html", results=results, name=name, error=error,
+                          **context)
 
     @post("/{case_id:int}/subjects")
     async def add_subject(self, request: Request, case_id: int) -> Template | Redirect:
         data = await form_data(request)
-        person_id = str(data.get("person_id", ""))
-        if not person_id.isdigit():
+        person_id = form_int(data.get("person_id"))
+        if person_id is None:
             raise NotFoundException()
-        await cases.add_subject(ctx_of(request), current_actor(request), case_id, int(person_id),
+        await cases.add_subject(ctx_of(request), current_actor(request), case_id, person_id,
                                 str(data.get("role", "")))
         return see_other(f"/cases/{case_id}?done=subject-added")
 
@@ -498,16 +494,6 @@ async def _editable(request: Request, case_id: int) -> None:
     row = await cases.workable_row(current_actor(request), case_id)
     if row["closed_at"]:
         raise Forbidden("This case is closed. Its answers can be read but not changed.")
-
-
-def _date_from(data: dict, name: str) -> str:
-    parts = [str(data.get(f"{name}-{p}", "")).strip() for p in ("year", "month", "day")]
-    if not any(parts):
-        return ""
-    try:
-        return f"{int(parts[0]):04d}-{int(parts[1]):02d}-{int(parts[2]):02d}"
-    except ValueError:
-        return "not-a-date"
 
 
 async def _after_change(request: Request, case_id: int, done: str, fragment: str, **extra: Any):

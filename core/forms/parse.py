@@ -1,9 +1,11 @@
 """Posted form fields -> JSON answers for a form, typed by its schema; never fails on odd input."""
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from core.forms.render import _kind
+from core.numbers import date_text, whole_number
 from core.forms.validation import Form
 
 
@@ -21,12 +23,16 @@ def _first(data: Any, name: str) -> str:
     return values[0] if values else ""
 
 
+#: a number as typed in a form: ASCII digits, an optional sign and decimal point (never other scripts' digits)
+_NUMBER = re.compile(r"-?(?:[0-9]{1,18}(?:\.[0-9]{0,18})?|\.[0-9]{1,18})")
+
+
 def _number(text: str, kind: str) -> Any:
+    """A typed number as JSON's; anything else stays text, for the form's validation to name."""
     cleaned = text.replace(",", "")
-    try:
-        return int(cleaned) if kind == "integer" else float(cleaned) if "." in cleaned else int(cleaned)
-    except ValueError:
+    if not _NUMBER.fullmatch(cleaned) or (kind == "integer" and "." in cleaned):
         return text
+    return float(cleaned) if "." in cleaned else int(cleaned)
 
 
 def _value(sub: dict, data: Any, name: str) -> tuple[bool, Any]:
@@ -39,8 +45,8 @@ def _value(sub: dict, data: Any, name: str) -> tuple[bool, Any]:
         i = 0
         item_schema = sub.get("items") or {}
         keys = list(data.keys()) if hasattr(data, "keys") else []
-        indexes = sorted({int(k[len(name) + 1:].split(".", 1)[0]) for k in keys
-                          if k.startswith(name + ".") and k[len(name) + 1:].split(".", 1)[0].isdigit()})
+        indexes = sorted({n for k in keys if k.startswith(name + ".")
+                          for n in [whole_number(k[len(name) + 1:].split(".", 1)[0])] if n is not None})
         for i in indexes[:500]:
             item = _object(item_schema, data, f"{name}.{i}")
             if item:
@@ -56,10 +62,7 @@ def _value(sub: dict, data: Any, name: str) -> tuple[bool, Any]:
         parts = [_first(data, f"{name}.{p}") for p in ("year", "month", "day")]
         if not any(parts):
             return False, None
-        year, month, day = parts
-        if year.isdigit() and month.isdigit() and day.isdigit():
-            return True, f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
-        return True, f"{year or '?'}-{month or '?'}-{day or '?'}"
+        return True, date_text(*parts)
     text = _first(data, name)
     if text == "":
         return False, None

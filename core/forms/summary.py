@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Any
 
 from core.forms.validation import Form, subschema_at
+from core.numbers import index_or_name
 
 
 def display(schema: dict[str, Any] | None, value: Any) -> str:
@@ -36,7 +37,7 @@ def display(schema: dict[str, Any] | None, value: Any) -> str:
 
 def label_of(form: Form, pointer: str) -> str:
     parts = [p for p in pointer.strip("/").split("/") if p]
-    sub = subschema_at(form.schema, [int(p) if p.isdigit() else p for p in parts])
+    sub = subschema_at(form.schema, [index_or_name(p) for p in parts])
     return (sub or {}).get("title") or (parts[-1].replace("_", " ").capitalize() if parts else form.title)
 
 
@@ -55,7 +56,7 @@ def rows(form: Form, answers: dict[str, Any] | None, *, hidden: set[str] | None 
 
 def change_text(form: Form, change: dict[str, Any]) -> dict[str, str]:
     parts = [p for p in change["field"].strip("/").split("/") if p]
-    sub = subschema_at(form.schema, [int(p) if p.isdigit() else p for p in parts])
+    sub = subschema_at(form.schema, [index_or_name(p) for p in parts])
     return {"question": label_of(form, change["field"]), "from": display(sub, change.get("from")),
             "to": display(sub, change.get("to"))}
 

@@ -9,6 +9,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from core.forms.fastcheck import compile_schema
+from core.numbers import whole_number
 
 _FORMAT_CHECKER = FormatChecker()
 
@@ -200,8 +201,8 @@ def _field_order(schema: dict[str, Any]) -> dict[str, int]:
 def _order_key(order: dict[str, int], pointer: str) -> tuple[int, list[int]]:
     """Sort errors in question order; within a repeating group, by item; unknown fields last."""
     parts = pointer.split("/")[1:]
-    indexes = [int(p) for p in parts if p.isdigit()]
-    named = [p for p in parts if not p.isdigit()]
+    indexes = [n for n in map(whole_number, parts) if n is not None]
+    named = [p for p in parts if whole_number(p) is None]
     while named:
         ptr = "/" + "/".join(named)
         if ptr in order:

@@ -14,6 +14,7 @@ from typing import Any
 
 import core.db.piccolo_conf as conf
 from core.db.engine import is_sqlite
+from core.numbers import whole_number
 
 log = logging.getLogger("caseframe.live")
 
@@ -38,8 +39,8 @@ def _wake(meeting_id: int) -> None:
 
 
 def _on_notify(connection: Any, pid: int, channel: str, payload: str) -> None:
-    if payload.isdigit():
-        _wake(int(payload))
+    if whole_number(payload) is not None:
+        _wake(whole_number(payload))
 
 
 async def _ensure_listener() -> bool:

@@ -39,6 +39,7 @@ from core.cases.tables import Case, CaseSubject
 from core.context import Context
 from core.db.tx import transaction
 from core.errors import Forbidden, NotFound, ValidationFailed
+from core.numbers import whole_number
 from core.forms import summary
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute
 from core.sharing.policy import OWNER, Access, filter_answers, isa_covers, isa_is_live, sensitivity_rank
@@ -441,10 +442,9 @@ async def pack_page(actor: Actor, meeting_id: int) -> dict[str, Any]:
 async def recipient_for(actor: Actor, meeting: dict[str, Any], attendee_id: Any,
                         agency_choice: Any = None) -> Recipient:
     """The recipient of a requested pack, after checking the actor may make it; guessed ids are "not found"."""
-    try:
-        attendee_id = int(attendee_id)
-    except (TypeError, ValueError):
-        raise NotFound("No attendee with that number is at this meeting") from None
+    attendee_id = whole_number(attendee_id)
+    if attendee_id is None:
+        raise NotFound("No attendee with that number is at this meeting")
     rows = [a for a in await _attendees(meeting["id"]) if a["id"] == attendee_id]
     chair = is_chair(actor, meeting)
     if not rows or (not chair and rows[0]["user"] != actor.id):
@@ -462,11 +462,11 @@ async def recipient_for(actor: Actor, meeting: dict[str, Any], attendee_id: Any,
     choice = str(agency_choice if agency_choice is not None else "").strip()
     if choice == "none":
         return Recipient(**common, agency_id=None)
-    if choice.isdigit() and int(choice) in allowed:
+    if whole_number(choice) in allowed:
         from core.agencies.tables import Agency
 
-        name = await Agency.select(Agency.name).where(Agency.id == int(choice)).first()
-        return Recipient(**common, agency_id=int(choice), agency_name=name["name"] if name else "")
+        name = await Agency.select(Agency.name).where(Agency.id == whole_number(choice)).first()
+        return Recipient(**common, agency_id=whole_number(choice), agency_name=name["name"] if name else "")
     raise ValidationFailed("Select the agency the guest represents", errors=[
         {"field": "/agency_id", "message": "Select the agency the guest represents, or that they represent none"}])
 

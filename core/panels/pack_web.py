@@ -7,6 +7,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Template
 
 from core.errors import ValidationFailed
+from core.numbers import whole_number
 from core.panels import pack
 from core.web.auth import current_actor
 from core.web.pages import NO_STORE, ctx_of, form_data, page
@@ -38,6 +39,6 @@ class PackPages(Controller):
         except ValidationFailed as exc:
             errors = [{"field": f"/agency-{attendee_id}", "message": e["message"]} for e in exc.errors]
             return await self._page(request, meeting_id, errors=errors, status_code=400,
-                                    failed_attendee=int(attendee_id) if str(attendee_id).isdigit() else None)
+                                    failed_attendee=whole_number(attendee_id))
         return Response(content=pdf, media_type="application/pdf", headers={
             **NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})

@@ -20,6 +20,7 @@ from core.cases.tables import Case, CaseEvent
 from core.context import Context
 from core.db.tx import transaction
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.numbers import whole_number
 from core.panels import live
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
 from core.tasks.tables import Task
@@ -95,7 +96,7 @@ async def save_panel(ctx: Context, actor: Actor, *, panel_id: int | None = None,
     elif len(name) > 200:
         errors.append({"field": "/name", "message": "The name must be 200 characters or fewer"})
     known = {a["id"] for a in await Agency.select(Agency.id).where(Agency.active == True)}  # noqa: E712
-    members = sorted({int(a) for a in member_agency_ids if str(a).isdigit()} | {chair})
+    members = sorted({n for n in map(whole_number, member_agency_ids) if n is not None} | {chair})
     if any(m not in known for m in members):
         errors.append({"field": "/members", "message": "Select member agencies from the list"})
     if len(members) < 2:
@@ -244,10 +245,14 @@ async def add_attendee(actor: Actor, meeting_id: int, *, user_id: int | None = N
         name, organisation = (name or "").strip(), (organisation or "").strip()
         if not name or len(name) > 200:
             raise _err("/name", "Enter the guest's name (200 characters or fewer)")
+        if len(organisation) > 200:
+            raise _err("/organisation", "Enter the organisation in 200 characters or fewer")
+        if len((email or "").strip()) > 254:
+            raise _err("/email", "Enter an email address of 254 characters or fewer")
         if agency_id is not None and agency_id not in panel["members"]:
             raise _err("/agency_id", "Select a member agency, or none")
-        row = MeetingAttendee(meeting=meeting_id, name=name, email=(email or "").strip()[:254],
-                              organisation=organisation[:200], agency=agency_id, kind="guest")
+        row = MeetingAttendee(meeting=meeting_id, name=name, email=(email or "").strip(),
+                              organisation=organisation, agency=agency_id, kind="guest")
     async with transaction():
         await row.save()
         await _bump(meeting, {})

@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
 
 from core.agencies.tables import Agency
+from core.numbers import date_from_parts, whole_number
 from core.panels.tables import Meeting
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.panels import live, service
@@ -23,12 +24,7 @@ HEARTBEAT_SECONDS = 15.0
 
 def _date(data: dict[str, Any], name: str) -> dt.date | None:
     parts = [str(data.get(f"{name}-{p}", "")).strip() for p in ("year", "month", "day")]
-    if not all(parts):
-        return None
-    try:
-        return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
-    except ValueError:
-        return None
+    return date_from_parts(*parts) if all(parts) else None
 
 
 def _when(data: dict[str, Any]) -> dt.datetime | None:
@@ -36,10 +32,11 @@ def _when(data: dict[str, Any]) -> dt.datetime | None:
     raw = str(data.get("starts-time", "")).strip()
     if day is None:
         return None
+    hour, _, minute = raw.partition(":")
     try:
-        hour, minute = (int(x) for x in raw.split(":"))
-        return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LONDON).astimezone(dt.timezone.utc)
-    except ValueError:
+        return dt.datetime.combine(day, dt.time(whole_number(hour), whole_number(minute)),
+                                   tzinfo=LONDON).astimezone(dt.timezone.utc)
+    except (ValueError, TypeError):
         return None
 
 
@@ -236,7 +233,7 @@ class MeetingPages(Controller):
         # the chair and the minute-taker get a "Correct" link on entries arriving live, as on the page
         may_correct = bool(meeting["is_chair"] or meeting["is_minute_taker"])
         header = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
-        after = int(header) if header.isdigit() else 0
+        after = whole_number(header) or 0
         template = request.app.template_engine.get_template("meetings/_minute.html")
         token = session_token(request)
 

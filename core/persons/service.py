@@ -43,6 +43,14 @@ def _parse_dob(value: Any, errors: list[dict[str, str]]) -> dt.date | None:
     return dob
 
 
+def _text(value: Any, field: str, errors: list[dict[str, str]]) -> str:
+    """A text field, stripped; an error naming the field when it is a number, a list or anything but text."""
+    if value is None or isinstance(value, str):
+        return (value or "").strip()
+    errors.append({"field": f"/{field}", "message": f"{field.replace('_', ' ').capitalize()} must be text"})
+    return ""
+
+
 def _clean_list(value: Any, field: str, errors: list[dict[str, str]], kind=str) -> list:
     if value is None:
         return []
@@ -75,13 +83,15 @@ async def create_person(actor: Actor, *, given_name: str, family_name: str, date
                         addresses: list[dict] | None = None, identifiers: list[dict] | None = None,
                         flags: list[str] | None = None) -> dict[str, Any]:
     errors: list[dict[str, str]] = []
-    given_name, family_name = (given_name or "").strip(), (family_name or "").strip()
-    if not given_name:
+    given_name, family_name, gender = (_text(v, f, errors) for v, f in (
+        (given_name, "given_name"), (family_name, "family_name"), (gender, "gender")))
+    if not given_name and not any(e["field"] == "/given_name" for e in errors):
         errors.append({"field": "/given_name", "message": "Enter the person\u2019s first name"})
-    if not family_name:
+    if not family_name and not any(e["field"] == "/family_name" for e in errors):
         errors.append({"field": "/family_name", "message": "Enter the person\u2019s last name"})
-    if len(given_name) > 100 or len(family_name) > 100:
-        errors.append({"field": "/given_name", "message": "Names must be 100 characters or fewer"})
+    for field, value in (("given_name", given_name), ("family_name", family_name)):
+        if len(value) > 100:
+            errors.append({"field": f"/{field}", "message": "Names must be 100 characters or fewer"})
     dob = _parse_dob(date_of_birth, errors)
     if gender and gender not in GENDERS:
         errors.append({"field": "/gender", "message": "Select the person\u2019s gender from the list"})

@@ -7,9 +7,11 @@ from litestar.response import Redirect, Template
 from core.cases.service import enabled_areas
 from core.cases.tables import Case
 from core.errors import ValidationFailed
+from core.numbers import typed_date
 from core.persons import service as persons
 from core.persons.service import GENDERS
 from core.sharing.policy import CASEWORKING_ROLES
+from core.searching import MAX_SEARCH_LENGTH, name_search_problem
 from core.web.auth import current_actor
 from core.web.pages import ctx_of, form_data, page, see_other
 
@@ -18,14 +20,7 @@ def _identifier_types(request: Request) -> dict[str, str]:
 
 
 def _dob(data: dict) -> str:
-    parts = [str(data.get(f"dob-{p}", "")).strip() for p in ("year", "month", "day")]
-    if not any(parts):
-        return ""
-    year, month, day = parts
-    try:
-        return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
-    except ValueError:
-        return "invalid"
+    return typed_date(data, "dob")
 
 
 async def _my_cases_by_person(request: Request, ids: list[int]) -> dict[int, list[dict]]:
@@ -53,9 +48,10 @@ class PersonPages(Controller):
                  "dob-year": data.get("dob-year", "")}
         dob = _dob(data)
         errors = []
-        if dob == "invalid":
-            errors.append({"field": "dob", "message": "Date of birth must be a real date"})
-        if not (query["name"] or dob or query["identifier"]):
+        if name_search_problem(query["name"]) or len(query["identifier"]) > MAX_SEARCH_LENGTH:
+            errors.append({"field": "name", "message": name_search_problem(query["name"]) or
+                           f"Search for an identifier of {MAX_SEARCH_LENGTH} characters or fewer"})
+        elif not (query["name"] or dob or query["identifier"]):
             errors.append({"field": "name", "message": "Enter a name, a date of birth or an identifier"})
         results = []
         if not errors:

@@ -9,6 +9,7 @@ from typing import Any
 
 from core.areas.loader import Area
 from core.auth.actor import Actor
+from core.numbers import index_or_name
 from core.context import Context
 from core.forms.summary import display
 from core.forms.validation import subschema_at
@@ -53,7 +54,7 @@ def _label(ctx: Context, area: Area | None, path: tuple[str, ...]) -> tuple[str,
     if head == "case" and len(path) >= 2:
         if path[1] == "forms" and len(path) >= 4 and area is not None and path[2] in area.forms:
             form = area.forms[path[2]]
-            sub = subschema_at(form.schema, [int(p) if p.isdigit() else p for p in path[3:]])
+            sub = subschema_at(form.schema, [index_or_name(p) for p in path[3:]])
             return f"{form.title}: {(sub or {}).get('title') or _words(path[-1])}", sub, None
         return {"risk_level": "Risk level", "state": "Stage of the case", "days_open": "Days the case has been open",
                 "reference": "Case reference"}.get(path[1], _words(path[1])), None, None

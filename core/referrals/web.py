@@ -11,6 +11,7 @@ from core.cases import service as cases
 from core.errors import Conflict, ValidationFailed
 from core.forms.parse import parse_form
 from core.forms.render import error_summary, render_form
+from core.numbers import date_from_parts
 from core.referrals import inbox
 from core.web.auth import current_actor
 from core.web.pages import ctx_of, form_data, form_int, page, see_other
@@ -68,9 +69,8 @@ class ReferralPages(Controller):
         due = None
         parts = [str(data.get(f"review_due-{p}", "")).strip() for p in ("year", "month", "day")]
         if any(parts):
-            try:
-                due = dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
-            except ValueError:
+            due = date_from_parts(*parts)
+            if due is None:
                 return await _show(request, referral_id, errors=[
                     {"field": "/review_due", "message": "Review date must be a real date, like 27 3 2027"}], values=data)
         return await _act(request, referral_id, data, "on-panel", lambda ctx, actor: inbox.accept_to_panel(

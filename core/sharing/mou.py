@@ -15,7 +15,7 @@ from core.db.tx import transaction
 from core.errors import Forbidden, ValidationFailed
 from core.sharing.tables import Mou, MouAcceptance
 from core.web.auth import current_actor, session_token
-from core.web.pages import form_data, page, safe_next, see_other
+from core.web.pages import form_data, form_int, page, safe_next, see_other
 
 
 async def current_mou() -> dict[str, Any] | None:
@@ -65,10 +65,7 @@ class MouPages(Controller):
     async def accept(self, request: Request) -> Template | Redirect:
         data = await form_data(request)
         actor = current_actor(request)
-        try:
-            version = int(str(data.get("version", "0")))
-        except ValueError:
-            version = 0
+        version = form_int(data.get("version")) or 0
         if data.get("accept") != "yes":
             return await page(request, "sharing/mou.html", mou=await current_mou(), personal=False, nav_hidden=True,
                               error="Select that you accept the memorandum of understanding to continue",

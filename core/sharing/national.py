@@ -13,7 +13,9 @@ from core.cases.tables import CaseSubject
 from core.db.tx import transaction
 from core.errors import ValidationFailed
 from core.persons.service import name_score, normalise, _trigrams
+from core.numbers import typed_date
 from core.persons.tables import Person
+from core.searching import name_search_problem
 from core.sharing.policy import PURPOSES
 from core.web.auth import current_actor
 from core.web.pages import form_data, page
@@ -28,6 +30,8 @@ async def national_search(actor: Actor, *, purpose: str, name: str, date_of_birt
     tokens = normalise(name).split()
     if len(normalise(name).replace(" ", "")) < 2:
         errors.append({"field": "/name", "message": "Enter at least two letters of the person\u2019s name"})
+    elif name_search_problem(name):
+        errors.append({"field": "/name", "message": name_search_problem(name)})
     dob = None
     if date_of_birth:
         import datetime as dt
@@ -103,10 +107,7 @@ class NationalSearchPage(Controller):
     async def search(self, request: Request) -> Template:
         data = await form_data(request)
         values = {k: str(v) for k, v in data.items() if k != "csrf_token"}
-        dob = ""
-        parts = [values.get(f"dob-{p}", "").strip() for p in ("year", "month", "day")]
-        if any(parts):
-            dob = "-".join(p.zfill(2) for p in parts) if all(p.isdigit() for p in parts) else "not-a-date"
+        dob = typed_date(values, "dob")
         try:
             results = await national_search(current_actor(request), purpose=values.get("purpose", ""),
                                             name=values.get("name", ""), date_of_birth=dob)

@@ -18,7 +18,7 @@ from core.sharing.policy import PURPOSES, live_isas_between
 from core.sharing.service import _insert_share
 from core.sharing.tables import AccessRequest
 from core.web.auth import current_actor
-from core.web.pages import form_data, page, see_other
+from core.web.pages import form_data, form_int, page, see_other
 
 DECIDING_ROLES = ("supervisor", "local_admin")
 
@@ -166,20 +166,18 @@ class AccessRequestPages(Controller):
     async def ask(self, request: Request) -> Template:
         """From a national-search result: the form asking for the reason (nothing is written yet)."""
         data = await form_data(request)
-        try:
-            person_id, agency_id = int(str(data.get("person_id"))), int(str(data.get("agency_id")))
-        except ValueError:
-            raise NotFound("No such person or agency") from None
+        person_id, agency_id = form_int(data.get("person_id")), form_int(data.get("agency_id"))
+        if person_id is None or agency_id is None:
+            raise NotFound("No such person or agency")
         asking = await asking_form(current_actor(request), person_id, agency_id)
         return await self._page(request, asking={**asking, "purpose": str(data.get("purpose", ""))})
 
     @post("/")
     async def create(self, request: Request) -> Template | Redirect:
         data = await form_data(request)
-        try:
-            person_id, agency_id = int(str(data.get("person_id"))), int(str(data.get("agency_id")))
-        except ValueError:
-            raise NotFound("No such person or agency") from None
+        person_id, agency_id = form_int(data.get("person_id")), form_int(data.get("agency_id"))
+        if person_id is None or agency_id is None:
+            raise NotFound("No such person or agency")
         try:
             await request_access(current_actor(request), person_id=person_id, holding_agency_id=agency_id,
                                  purpose=str(data.get("purpose", "")), reason=str(data.get("reason", "")))

@@ -13,6 +13,7 @@ from core.cases.tables import Case, CaseEvent
 from core.context import Context
 from core.db.tx import transaction
 from core.errors import Forbidden, NotFound, ValidationFailed
+from core.numbers import whole_number
 from core.sharing.policy import PURPOSES, SENSITIVITY, can_work_case, case_access, isa_is_live, live_isas_between
 from core.sharing.tables import CaseShare, SharingAgreement
 
@@ -41,7 +42,7 @@ async def create_isa(ctx: Context, actor: Actor, *, reference: str, title: str, 
         errors.append({"field": "/reference", "message": "An agreement with that reference already exists"})
     if not title or len(title) > 200:
         errors.append({"field": "/title", "message": "Enter a title of 200 characters or fewer"})
-    party_ids = sorted({int(p) for p in parties or [] if str(p).isdigit()})
+    party_ids = sorted({n for n in map(whole_number, parties or []) if n is not None})
     known = {r["id"] for r in await Agency.select(Agency.id).where(Agency.id.is_in(party_ids or [0]))}
     if len(known) < 2 or len(known) != len(party_ids):
         errors.append({"field": "/parties", "message": "Select at least two agencies that are party to the agreement"})

@@ -10,16 +10,19 @@ from core.auth import service as auth
 from core.cases import service as cases
 from core.context import Context
 from core.db import MAX_ID
-from core.errors import ValidationFailed
+from core.errors import PreconditionRequired, ValidationFailed
 from core.persons import service as persons
 from core.referrals import service as referrals
 from core.referrals.explain import facts_access, filter_facts
 from core.referrals.tables import Referral
+from core.searching import MAX_SEARCH_LENGTH, name_search_problem
 from core.tasks import service as tasks
 from core.sharing.policy import can_work_case
 from core.web.auth import current_actor, session_token
 
 
+#: an email, a password and a code fit many times over: anyone may post here, so no more is read
+SIGN_IN_MAX_BODY = 16 * 1024
 #: no list is this long, and a larger offset could not be sent to the database
 MAX_OFFSET = 1_000_000_000
 
@@ -46,17 +49,38 @@ def _int(value: Any, field: str) -> int | None:
     return value
 
 
+def _text(body: dict[str, Any], field: str) -> str:
+    """A text field of a JSON body: "" when absent or null, a 422 naming the field when it is not text."""
+    value = body.get(field)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        message = f"{field.replace('_', ' ').capitalize()} must be text"
+        raise ValidationFailed(message, errors=[{"field": f"/{field}", "message": message}])
+    return value
+
+
+def _object(body: dict[str, Any], field: str) -> dict[str, Any] | None:
+    """An object field of a JSON body (a form's answers): None when absent or null, a 422 when not an object."""
+    value = body.get(field)
+    if value is not None and not isinstance(value, dict):
+        message = f"{field.replace('_', ' ').capitalize()} must be an object"
+        raise ValidationFailed(message, errors=[{"field": f"/{field}", "message": message}])
+    return value
+
+
 class SessionAPI(Controller):
     path = "/api/v1/session"
     tags = ["session"]
 
-    @post("/", opt={"public": True}, status_code=201, summary="Sign in and get a session token")
+    @post("/", opt={"public": True}, status_code=201, summary="Sign in and get a session token",
+          request_max_body_size=SIGN_IN_MAX_BODY)
     async def sign_in(self, request: Request, data: dict[str, Any]) -> Response:
         body = _body(data)
-        totp = body.get("totp")
+        totp = _text(body, "totp")
         # a user with two-step verification sends the current code from their app as "totp"
-        token, actor = await auth.sign_in(str(body.get("email", "")), str(body.get("password", "")),
-                                          browser=False, totp=None if totp is None else str(totp))
+        token, actor = await auth.sign_in(_text(body, "email"), _text(body, "password"),
+                                          browser=False, totp=totp or None)
         # API clients send the token as a bearer header; no cookie, so no cross-site requests
         return Response({"token": token, "user": actor.as_dict()}, status_code=201)
 
@@ -85,6 +109,11 @@ class PersonsAPI(Controller):
     @get("/", summary="Search persons by name, date of birth or identifier")
     async def search(self, request: Request, name: str = "", date_of_birth: str = "",
                      identifier: str = "", limit: int = Parameter(default=50, ge=1, le=200)) -> list[dict[str, Any]]:
+        problem = name_search_problem(name) or ("Search for an identifier of 100 characters or fewer"
+                                                if len(identifier) > MAX_SEARCH_LENGTH else "")
+        if problem:
+            raise ValidationFailed(problem, errors=[{"field": "/identifier" if "identifier" in problem else "/name",
+                                                     "message": problem}])
         return await persons.find_persons(current_actor(request), name=name, date_of_birth=date_of_birth,
                                           identifier=identifier, limit=limit)
 
@@ -124,9 +153,9 @@ class CasesAPI(Controller):
         subjects = body.get("subjects") or []
         if not isinstance(subjects, list) or not all(isinstance(s, dict) for s in subjects):
             raise ValidationFailed("Subjects must be a list", errors=[{"field": "/subjects", "message": "Send subjects as a list of {person_id, role}"}])
-        pairs = [(_int(s.get("person_id"), "person_id"), str(s.get("role", ""))) for s in subjects]
-        return await cases.open_case(_ctx(request), current_actor(request), str(body.get("area", "")),
-                                     body.get("answers"), subjects=pairs)
+        pairs = [(_int(s.get("person_id"), "person_id"), _text(s, "role")) for s in subjects]
+        return await cases.open_case(_ctx(request), current_actor(request), _text(body, "area"),
+                                     _object(body, "answers"), subjects=pairs)
 
     @get("/{case_id:int}", summary="A case with its subjects, timeline, tasks and next steps")
     async def get_case(self, request: Request, case_id: int) -> dict[str, Any]:
@@ -153,32 +182,37 @@ class CasesAPI(Controller):
     @put("/{case_id:int}/forms/{form:str}", summary="Save a form's answers (send the version you read)")
     async def save_form(self, request: Request, case_id: int, form: str, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
-        return await cases.save_form(_ctx(request), current_actor(request), case_id, form, body.get("answers"),
+        if body.get("version") is None:
+            # without the version read, a save would silently overwrite whatever someone else saved meanwhile
+            raise PreconditionRequired("Send the case's version you read as \"version\": it is how a change made "
+                                       "meanwhile by someone else is caught instead of overwritten",
+                                       errors=[{"field": "/version", "message": "Send the version you read"}])
+        return await cases.save_form(_ctx(request), current_actor(request), case_id, form, _object(body, "answers"),
                                      expected_version=_int(body.get("version"), "version"))
 
     @post("/{case_id:int}/transitions", summary="Move the case through a workflow transition")
     async def transition(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
         return await cases.transition_case(_ctx(request), current_actor(request), case_id,
-                                           str(body.get("transition", "")),
+                                           _text(body, "transition"),
                                            expected_version=_int(body.get("version"), "version"))
 
     @post("/{case_id:int}/notes", status_code=201, summary="Add a note")
     async def add_note(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
-        return await cases.add_note(_ctx(request), current_actor(request), case_id, str(_body(data).get("text", "")))
+        return await cases.add_note(_ctx(request), current_actor(request), case_id, _text(_body(data), "text"))
 
     @post("/{case_id:int}/subjects", status_code=201, summary="Add a person to the case with a role")
     async def add_subject(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
         return await cases.add_subject(_ctx(request), current_actor(request), case_id,
-                                       _int(body.get("person_id"), "person_id") or 0, str(body.get("role", "")))
+                                       _int(body.get("person_id"), "person_id") or 0, _text(body, "role"))
 
     @post("/{case_id:int}/tasks", status_code=201, summary="Add a task")
     async def add_task(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
-        return await tasks.add_task(_ctx(request), current_actor(request), case_id, title=str(body.get("title", "")),
+        return await tasks.add_task(_ctx(request), current_actor(request), case_id, title=_text(body, "title"),
                                     due_date=body.get("due_date"), assignee_id=_int(body.get("assignee_id"), "assignee_id"),
-                                    description=str(body.get("description", "")))
+                                    description=_text(body, "description"))
 
     @get("/{case_id:int}/referrals", summary="Referrals raised from the case, each with why")
     async def referrals_of(self, request: Request, case_id: int) -> list[dict[str, Any]]:
@@ -208,8 +242,8 @@ class CasesAPI(Controller):
         ctx, actor = _ctx(request), current_actor(request)
         body = _body(data)
         case = cases.case_dict(ctx, await cases._load_workable(actor, case_id))
-        r = await referrals.raise_referral(ctx, actor, target_kind=str(body.get("target_kind", "")),
-                                           target=str(body.get("target", "")), reason=str(body.get("reason", "")),
+        r = await referrals.raise_referral(ctx, actor, target_kind=_text(body, "target_kind"),
+                                           target=_text(body, "target"), reason=_text(body, "reason"),
                                            person_id=_int(body.get("person_id"), "person_id"), case=case)
         return {"id": r["id"], "target_kind": r["target_kind"], "target": r["target"], "reason": r["reason"],
                 "status": r["status"], "merged": r["merged"]}
@@ -279,7 +313,7 @@ class ReferralsAPI(Controller):
         ctx, actor = _ctx(request), current_actor(request)
         body = _body(data)
         version = _int(body.get("version"), "version")
-        action, text = body.get("action"), str(body.get("text", ""))
+        action, text = body.get("action"), _text(body, "text")
         if action == "decline":
             await inbox.decline(ctx, actor, referral_id, version=version, reason=text)
         elif action == "ask":
@@ -291,8 +325,8 @@ class ReferralsAPI(Controller):
         elif action == "panel":
             await inbox.accept_to_panel(ctx, actor, referral_id, version=version)
         elif action == "open_case":
-            await inbox.accept_new_case(ctx, actor, referral_id, version=version, area_slug=str(body.get("area", "")),
-                                        answers=body.get("answers", {}), role=str(body.get("role", "")))
+            await inbox.accept_new_case(ctx, actor, referral_id, version=version, area_slug=_text(body, "area"),
+                                        answers=_object(body, "answers") or {}, role=_text(body, "role"))
         else:
             raise ValidationFailed("Say what to do", errors=[{"field": "/action", "message":
                                    "action must be decline, ask, answer, link, panel or open_case"}])

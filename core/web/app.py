@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -12,7 +11,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
@@ -27,9 +26,8 @@ from core.auth.password_web import PasswordPages, PasswordResetPages
 from core.auth.web import SignInPages
 from core.cases.web import AreaPages, CasePages, TaskPages
 from core.context import Context, build_context
-from core.db import MAX_ID
 from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
-from core.errors import ServiceError, ValidationFailed
+from core.errors import ServiceError
 from core.persons.web import PersonPages
 from core.audit import service as audit_service
 from core.audit.denied import record_denied
@@ -44,6 +42,7 @@ from core.panels.web import MeetingPages, PanelPages
 from core.settings import Settings
 from core.web import problems
 from core.web.api import API_CONTROLLERS
+from core.web.input_guard import refuse_unstorable_input
 from core.web.auth import SignInStepPending, is_api, require_user
 from core.web.headers import security_headers
 from core.web.home import HomePage
@@ -181,50 +180,6 @@ def unstorable_value(exc: BaseException) -> str:
     if name in ("CharacterNotInRepertoireError", "UntranslatableCharacterError"):
         return "The request contains a character that cannot be stored."
     return ""
-
-
-NUL_REFUSED = ("The request contains a null character, which cannot be stored. "
-               "Remove it and try again: nothing has been saved.")
-
-
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
-    return False
-
-
-async def refuse_unstorable_input(request: Request) -> None:
-    """Turn away, before any handler runs, what no database row can hold, so SQLite and PostgreSQL answer alike:
-
-    - an id in the address beyond 32 bits names nothing: the same 404 as any unknown id;
-    - a null character anywhere in the address, query, form or JSON body (PostgreSQL text cannot store one):
-      a clear 422 and nothing saved, instead of a driver error half-way through a request.
-    """
-    for value in request.path_params.values():
-        if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
-            raise NotFoundException()
-    scope = request.scope
-    if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
-        raise ValidationFailed(NUL_REFUSED)
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    body = await request.body()  # kept by Litestar for the handler
-    if not body:
-        return
-    form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
-    if b"\x00" in body or (form and b"%00" in body):
-        raise ValidationFailed(NUL_REFUSED)
-    if b"\\u0000" in body.lower():  # cheap test first; parse only when it could be an escaped null in JSON
-        try:
-            decoded = json.loads(body)
-        except ValueError:
-            return  # not JSON: the handler gives its own message
-        if _holds_nul(decoded):
-            raise ValidationFailed(NUL_REFUSED)
 
 
 def create_app(settings: Settings | None = None, ctx: Context | None = None, engine=None) -> Litestar:

@@ -9,6 +9,7 @@ from litestar.response import Redirect, Template
 
 from core.cases.service import enabled_areas
 from core.context import Context
+from core.numbers import whole_number
 from core.web.auth import current_actor
 
 MARKING = "OFFICIAL-SENSITIVE"
@@ -129,10 +130,8 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def form_int(value: Any) -> int | None:
-    """A posted field as a whole number (an id, a version), or None when it is empty or not one."""
-    raw = str(value or "").strip()
-    return int(raw) if raw.isdigit() else None
+#: a posted field (an id, a version) as a whole number, or None when it is empty or not one: ASCII digits only
+form_int = whole_number
 
 
 async def form_data(request: Request) -> dict[str, Any]:
@@ -165,8 +164,17 @@ def sign_in_redirect(request: Request) -> Response:
 
 
 
+#: how long a repeat of a submission still being handled waits for the first one's result
+SUBMISSION_WAIT_SECONDS = 15.0
+
+
 async def claim_submission(request: Request, key: str) -> str | None:
-    """Claim a form's one-time key. Returns None the first time; a repeat returns where the first went."""
+    """Claim a form's one-time key. Returns None the first time; a repeat returns where the first went.
+
+    A repeat arriving while the first is still being handled (a double click: two posts at once) waits for the
+    first one's result and leads there too; if the first was refused and released its key, the repeat is handled
+    as itself. On PostgreSQL both may try to insert the key at once: the loser's unique violation is a repeat."""
+    import asyncio
     import re
 
     from core import clock
@@ -176,14 +184,26 @@ async def claim_submission(request: Request, key: str) -> str | None:
     actor = current_actor(request)
     if not key or not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key):
         return None
-    async with transaction():
+    try:
+        async with transaction():
+            existing = await Submission.select().where(Submission.key == key).first()
+            if existing is None:
+                await Submission.insert(Submission(key=key, user_id=actor.id, created_at=clock.now()))
+                return None
+    except Exception as exc:
+        if type(exc).__name__ not in ("UniqueViolationError", "IntegrityError"):
+            raise
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SUBMISSION_WAIT_SECONDS
+    while True:
         existing = await Submission.select().where(Submission.key == key).first()
-        if existing is None:
-            await Submission.insert(Submission(key=key, user_id=actor.id, created_at=clock.now()))
+        if existing is None:  # the first was refused and released the key: this one is handled as itself
+            return await claim_submission(request, key)
+        if existing["user_id"] != actor.id:
             return None
-    if existing["user_id"] != actor.id:
-        return None
-    return existing["result_url"] or request.url.path
+        if existing["result_url"] or loop.time() > deadline:
+            return existing["result_url"] or request.url.path
+        await asyncio.sleep(0.05)
 
 
 async def finish_submission(key: str, url: str) -> None:

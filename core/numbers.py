@@ -1,0 +1,72 @@
+"""The one parser for a whole number someone sent: an id, a version, a page, a count; in an address, a query, a
+form or an API body, everywhere the same.
+
+Python's own tests are too generous for input: ``str.isdigit()`` says yes to a superscript ``²`` (which ``int()``
+then refuses with an error), and ``int()`` reads Arabic-Indic ``١``, fullwidth ``１``, ``1_000``, ``+1`` and numbers
+of thousands of digits (until it refuses those too). Here only the ASCII digits 0-9 make a number.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+#: ASCII digits only (``\\d`` would take every script's digits); 30 is far beyond any id, page or count
+_DIGITS = re.compile(r"[0-9]{1,30}")
+
+
+def whole_number(value: Any) -> int | None:
+    """``value`` as a whole number when it is ASCII digits (spaces around them allowed), else None.
+
+    None also for a sign, an underscore, other scripts' digits and more than 30 digits. What is too large for
+    the purpose (an id beyond ``core.db.MAX_ID``, a page past the last) is the caller's to decide.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if not isinstance(value, str):
+        return None
+    raw = value.strip(" \t")
+    return int(raw) if _DIGITS.fullmatch(raw) else None
+
+
+def is_whole_number(value: Any) -> bool:
+    return whole_number(value) is not None
+
+
+def page_number(value: Any, last: int | None = None) -> int:
+    """A page asked for in a query: 1 for anything that is not a number, clamped to 1..last."""
+    number = max(whole_number(value) or 1, 1)
+    return min(number, last) if last is not None else number
+
+
+def date_text(year: Any, month: Any, day: Any) -> str:
+    """A date typed as day, month and year boxes, as ISO text for the form's validation to judge: "2027-03-09"
+    when each box holds a number (a month 13 is then the validation's to name), else with "?" for what is not."""
+    parts = [whole_number(p) for p in (year, month, day)]
+    if None in parts:
+        return "-".join(str(p).strip() or "?" if n is None else str(n) for p, n in zip((year, month, day), parts))
+    y, m, d = parts
+    return f"{y:04d}-{m:02d}-{d:02d}"
+
+
+def date_from_parts(year: Any, month: Any, day: Any) -> dt.date | None:
+    """The real date the three boxes name, or None (not numbers, or no such day)."""
+    try:
+        return dt.date.fromisoformat(date_text(year, month, day))
+    except ValueError:
+        return None
+
+
+def typed_date(data: Any, name: str) -> str:
+    """The date in a form's ``name-year``, ``name-month`` and ``name-day`` boxes as :func:`date_text`; "" when
+    all three are empty."""
+    parts = [str(data.get(f"{name}-{p}", "") or "").strip() for p in ("year", "month", "day")]
+    return date_text(*parts) if any(parts) else ""
+
+
+def index_or_name(part: str) -> int | str:
+    """One step of a JSON pointer: an item's index when it is a number, else a property's name."""
+    number = whole_number(part)
+    return part if number is None or part != str(number) else number

@@ -1,0 +1,121 @@
+"""What no handler should ever see: checked for every request before its handler runs (and, for a form's body,
+before the CSRF check parses it), so bad input is a clear 4xx the same on SQLite and PostgreSQL, never a parser's
+or driver's error and a 500."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from litestar import Request
+from litestar.exceptions import ClientException, NotFoundException
+
+from core.db import MAX_ID
+from core.errors import ValidationFailed
+from core.numbers import whole_number
+
+NUL_REFUSED = ("The request contains a null character, which cannot be stored. "
+               "Remove it and try again: nothing has been saved.")
+
+
+NOT_UTF8 = ("The form was sent in a character encoding other than UTF-8, so it cannot be read. "
+            "Nothing has been saved: send it again from the page.")
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+#: deeper than any form's answers go (a group of objects in an object is 4): a body nested deeper is refused
+#: before a parser sees it, as Python's and msgspec's JSON parsers fail with a RecursionError at about 1,000
+MAX_JSON_DEPTH = 32
+TOO_DEEP = f"The request body is nested too deeply: at most {MAX_JSON_DEPTH} levels of objects and lists."
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(body: bytes, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deeply ``body``'s objects and lists nest (strings skipped), counted no further than ``limit`` + 1."""
+    depth = deepest = 0
+    for byte in _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in b"[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+    return deepest
+
+
+def _ids_in_path_are_ascii(scope: Any) -> bool:
+    """Each ``{name:int}`` part of the address is ASCII digits: Litestar reads it with ``int()``, which also takes
+    Arabic-Indic and fullwidth digits and underscores, so ``/cases/١`` would be case 1; and no larger than an id."""
+    numbers = {f"{{{name}}}" for name, value in (scope.get("path_params") or {}).items() if isinstance(value, int)}
+    if not numbers:
+        return True
+    template = scope.get("path_template") or ""  # "/cases/{case_id}/forms/{form_name}"
+    for part, raw in zip(template.strip("/").split("/"), scope.get("path", "").strip("/").split("/")):
+        if part in numbers and not (raw.isascii() and (whole_number(raw) or 0) <= MAX_ID):
+            return False
+    return True
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+async def refuse_unstorable_input(request: Request) -> None:
+    """Turn away, before any handler runs, what no database row can hold, so SQLite and PostgreSQL answer alike:
+
+    - an id in the address that is not ASCII digits, or is beyond 32 bits, names nothing: the same 404 as any
+      unknown id;
+    - a null character anywhere in the address, query, form or JSON body (PostgreSQL text cannot store one):
+      a clear 422 and nothing saved, instead of a driver error half-way through a request;
+    - a JSON body nested deeper than ``MAX_JSON_DEPTH``: a 400 before any parser recurses into it.
+    """
+    scope = request.scope
+    if not _ids_in_path_are_ascii(scope):
+        raise NotFoundException()
+    if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+        raise ValidationFailed(NUL_REFUSED)
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    await refuse_unreadable_body(request)
+
+
+async def refuse_unreadable_body(request: Request) -> None:
+    """The body's part of :func:`refuse_unstorable_input`, also called by the CSRF check before it parses a form
+    (guards run first): reading the body here keeps it for every later reader, where a multipart parse alone
+    would consume the stream. A form that is not UTF-8 is refused like a null character."""
+    if getattr(request.state, "body_checked", False):
+        return
+    request.state.body_checked = True
+    body = await request.body()  # kept by Litestar for the handler
+    if not body:
+        return
+    content_type = request.headers.get("content-type", "")
+    form = content_type.startswith("application/x-www-form-urlencoded")
+    multipart = content_type.startswith("multipart/")
+    if not form and not multipart and json_depth(body) > MAX_JSON_DEPTH:
+        raise ClientException(TOO_DEEP)
+    if b"\x00" in body or (form and b"%00" in body):
+        raise ValidationFailed(NUL_REFUSED)
+    if (form or multipart) and not _is_utf8(unquote_to_bytes(body.replace(b"+", b" ")) if form else body):
+        raise ValidationFailed(NOT_UTF8)
+    if b"\\u0000" in body.lower():  # cheap test first; parse only when it could be an escaped null in JSON
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            return  # not JSON: the handler gives its own message
+        if _holds_nul(decoded):
+            raise ValidationFailed(NUL_REFUSED)
