@@ -157,8 +157,10 @@ async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_vi
         if access is None:
             continue
         rule = rule_by_id(ctx, f["rule_id"])
+        # explain walks the rule over the facts as stored and hides each answer above the access itself:
+        # walked over already filtered facts, a tested answer that is withheld vanished from the why
+        f["why"] = explain(ctx, f["rule_id"], rule.when if rule else {}, f["facts"] or {}, access)
         f["facts"] = filter_facts(ctx, f["facts"] or {}, access)
-        f["why"] = explain(ctx, f["rule_id"], rule.when if rule else {}, f["facts"], access)
         shown.append(f)
     out["firings"] = shown
     messages = await ReferralMessage.select().where(ReferralMessage.referral == referral_id).order_by(ReferralMessage.id)

@@ -127,6 +127,16 @@ async def record_firing(rule: Rule, facts: dict[str, Any], case: dict[str, Any],
     return row, new
 
 
+async def _record_unaddressed_firing(rule: Rule, case: dict[str, Any]) -> None:
+    summary = (f"Rule {rule.id} fired ({rule.reason}), but no other agency receives referrals to "
+               f"{rule.target.name.replace('_', ' ').replace('-', ' ')}, so none was raised")
+    already = await CaseEvent.count().where((CaseEvent.case == case["id"]) & (CaseEvent.kind == "referral")
+                                            & (CaseEvent.summary == summary))
+    if not already:  # said once per case, not on every save
+        await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", at=clock.now(), summary=summary,
+                                         detail={"rule_id": rule.qualified_id, "unaddressed": True}))
+
+
 async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list[dict[str, Any]]:
     """Evaluate every rule of the case's area for ``event``; return the new referrals.
 
@@ -137,19 +147,27 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
     new_referrals = []
     for facts, person_id in await build_facts(ctx, case, event, ctx.areas.rules.needs(case["area"], event)):
         for firing in ctx.areas.rules.evaluate(case["area"], event, facts):
+            target = firing.rule.target
+            if target.kind in ("area", "agency_type") and not await _reaches_another_agency(
+                    case["owning_agency"], target.kind, target.name):
+                # the case's own agency is not its own addressee: a referral only it could receive would
+                # sit unanswered in its "sent" list; the case's timeline says the rule fired instead
+                await _record_unaddressed_firing(firing.rule, case)
+                continue
             referral, new = await record_firing(firing.rule, facts, case, person_id, event)
             if new:
                 new_referrals.append(referral)
     return new_referrals
 
 
-async def _reaches_another_agency(actor: Actor, kind: str, target: str) -> bool:
+async def _reaches_another_agency(agency_id: int, kind: str, target: str) -> bool:
+    """Whether an area or kind of agency describes an active agency other than ``agency_id``."""
     from core.agencies.tables import Agency, AgencyArea
 
     if kind == "area":
-        return await AgencyArea.count().where((AgencyArea.area == target) & (AgencyArea.agency != actor.agency_id)
+        return await AgencyArea.count().where((AgencyArea.area == target) & (AgencyArea.agency != agency_id)
                                               & (AgencyArea.agency.active == True)) > 0  # noqa: E712
-    return await Agency.count().where((Agency.agency_type == target) & (Agency.id != actor.agency_id)
+    return await Agency.count().where((Agency.agency_type == target) & (Agency.id != agency_id)
                                       & (Agency.active == True)) > 0  # noqa: E712
 
 
@@ -172,7 +190,7 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
         errors.append({"field": "/target", "message": "Select an installed business area"})
     elif target_kind == "agency_type" and target not in ctx.areas.agency_types:
         errors.append({"field": "/target", "message": "Select a kind of agency from the list"})
-    elif target_kind in ("area", "agency_type") and not await _reaches_another_agency(actor, target_kind, target):
+    elif target_kind in ("area", "agency_type") and not await _reaches_another_agency(actor.agency_id, target_kind, target):
         # the referring agency is never its own addressee (see the inbox): this one would reach no one
         errors.append({"field": "/target", "message": "No other agency would receive this referral: select another"})
     elif target_kind == "agency":

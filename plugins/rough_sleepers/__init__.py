@@ -18,7 +18,9 @@ PERSONS = [
 # Which demo cases trigger which rule:
 # - rs-1 (Liam Doherty, 22): under-25-to-youth-service; his assessment consents to a referral
 #   (duty-to-refer) and records a mental health need (mental-health-need).
-# - rs-2 (Kyle Brennan): consent to refer -> duty-to-refer.
+# - rs-2 (Kyle Brennan), held by the commissioned street outreach charity: consent to refer ->
+#   duty-to-refer, addressed to the housing authority (the district council). On rs-1, the council's own
+#   case, the rule fires too but raises no referral: the council is not its own addressee.
 CASES = [
     {"key": "rs-1", "area": "rough_sleepers", "agency": "ashdown-council", "opened_days_ago": 21,
      "subjects": [{"person": "p-liam-doherty", "role": "rough_sleeper"}],
@@ -32,7 +34,7 @@ CASES = [
                "offer": {"offer_date": "2026-11-05", "offer_type": "emergency_bed", "accepted": True}},
      "transitions": ["attempt_outreach", "verify", "assess", "make_offer", "accommodate"],
      "tasks": [{"title": "Sustainment check at the supported housing", "due_in_days": 10}]},
-    {"key": "rs-2", "area": "rough_sleepers", "agency": "ashdown-council", "opened_days_ago": 9,
+    {"key": "rs-2", "area": "rough_sleepers", "agency": "ashdown-street-outreach", "opened_days_ago": 9,
      "subjects": [{"person": "p-kyle-brennan", "role": "rough_sleeper"}],
      "forms": {"alert": {"date_seen": "2026-11-15", "time_seen": "night", "location": "Multi-storey car park, level 3",
                          "description": "Man in his thirties with a dog.", "source": "police", "swep_active": True},
@@ -55,4 +57,6 @@ def register_areas():
 def demo_data():
     return {"persons": PERSONS, "cases": CASES,
             "agencies": [{"slug": "northshire-youth-housing", "name": "Northshire Youth Housing Trust",
-                          "agency_type": "youth_homelessness_service"}]}
+                          "agency_type": "youth_homelessness_service"},
+                         {"slug": "ashdown-street-outreach", "name": "Ashdown Street Outreach",
+                          "agency_type": "charity"}]}

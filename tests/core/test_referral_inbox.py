@@ -232,3 +232,23 @@ async def test_the_referral_api_lists_explains_and_decides_with_versions(world, 
                                  json={"action": "decline", "version": 1, "text": "Known to us already"})
         assert done.status_code == 200 and done.json()["status"] == "declined"
         assert (await client.get(f"/api/v1/referrals/{r['id'] + 1000}", headers=headers)).status_code == 404
+
+
+async def test_a_rule_only_the_case_agency_could_receive_raises_no_referral_and_says_so(db, ctx):
+    """The noise rule refers a child to youth services; when the only youth service is the case's own agency,
+    a referral would wait in its own "sent" list for ever: the timeline says the rule fired instead, once."""
+    youth = await make_agency(ctx, "ashdown-youth", agency_type="youth_service")
+    worker = await make_user(youth, ("caseworker",), name="Yas Youthworker")
+    child = await make_person(worker, given_name="Tia", family_name="Marsh", date_of_birth="2012-05-01")
+    case = await cases.open_case(ctx, worker, "noise", REPORT, subjects=[(child["id"], "complainant")])
+    assert await Referral.count().where(Referral.from_case == case["id"]) == 0
+    assert await inbox.inbox(ctx, worker) == []
+    notes = await CaseEvent.select(CaseEvent.summary).where((CaseEvent.case == case["id"])
+                                                           & (CaseEvent.kind == "referral"))
+    assert len(notes) == 1 and "so none was raised" in notes[0]["summary"]
+    # a second youth service appears: adding a child runs the rule again, and both children are referred to it
+    await make_agency(ctx, "wealden-youth", agency_type="youth_service")
+    sister = await make_person(worker, given_name="Mia", family_name="Marsh", date_of_birth="2014-02-01")
+    await cases.add_subject(ctx, worker, case["id"], sister["id"], "complainant")
+    referred = await Referral.select(Referral.person).where(Referral.from_case == case["id"])
+    assert sorted(r["person"] for r in referred) == sorted([child["id"], sister["id"]])
