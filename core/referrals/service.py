@@ -148,10 +148,11 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
     for facts, person_id in await build_facts(ctx, case, event, ctx.areas.rules.needs(case["area"], event)):
         for firing in ctx.areas.rules.evaluate(case["area"], event, facts):
             target = firing.rule.target
-            if target.kind in ("area", "agency_type") and not await _reaches_another_agency(
+            if target.kind in ("area", "agency_type") and await _only_own_agency_answers(
                     case["owning_agency"], target.kind, target.name):
                 # the case's own agency is not its own addressee: a referral only it could receive would
-                # sit unanswered in its "sent" list; the case's timeline says the rule fired instead
+                # sit unanswered in its "sent" list; the case's timeline says the rule fired instead.
+                # (A target no agency answers yet is still raised: it waits for a partner to join.)
                 await _record_unaddressed_firing(firing.rule, case)
                 continue
             referral, new = await record_firing(firing.rule, facts, case, person_id, event)
@@ -169,6 +170,17 @@ async def _reaches_another_agency(agency_id: int, kind: str, target: str) -> boo
                                               & (AgencyArea.agency.active == True)) > 0  # noqa: E712
     return await Agency.count().where((Agency.agency_type == target) & (Agency.id != agency_id)
                                       & (Agency.active == True)) > 0  # noqa: E712
+
+
+async def _only_own_agency_answers(agency_id: int, kind: str, target: str) -> bool:
+    """Whether ``agency_id`` is of the kind (or runs the area) a target names, and no other active agency is."""
+    from core.agencies.tables import Agency, AgencyArea
+
+    if kind == "area":
+        own = await AgencyArea.count().where((AgencyArea.area == target) & (AgencyArea.agency == agency_id)) > 0
+    else:
+        own = await Agency.count().where((Agency.agency_type == target) & (Agency.id == agency_id)) > 0
+    return own and not await _reaches_another_agency(agency_id, kind, target)
 
 
 async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target: str, reason: str,
