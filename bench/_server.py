@@ -6,6 +6,8 @@
   worker finds it through ``search_path``); migrated and bound, ready for data. ``drop_database`` removes it.
 * ``caseframe_server(url, workers)``: the real server, started by ``caseframe serve`` as an operator would.
 * ``Server(name, argv, workers)``: any command that serves HTTP on ``server.port`` (a bare baseline app).
+* ``bare_rows(url)``: for a bare baseline app, a coroutine ``rows(sql, *args)`` running plain SQL with ``?``
+  placeholders on the same database (aiosqlite, or an asyncpg pool on the schema), rows as dicts.
 * ``sign_in(base, email)``: the sign-in page as a browser uses it, accepting the memorandum of understanding
   when one is published; returns the session cookie header value and the open client.
 
@@ -178,6 +180,40 @@ def uvicorn_server(name: str, target: str, workers: int = 1, env: dict[str, str]
     return Server(name, [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1",
                          "--port", str(port), "--workers", str(workers), "--log-level", "warning",
                          "--no-access-log", "--app-dir", str(BENCH)], port, workers, env)
+
+
+def bare_rows(url: str):
+    """Plain SQL for a bare baseline on the benchmark's database: no ORM, one connection or a small pool."""
+    import sqlite3
+
+    db: dict = {}
+
+    async def rows(sql: str, *args) -> list[dict]:
+        if url.startswith("sqlite"):
+            if "con" not in db:
+                import aiosqlite
+
+                db["con"] = await aiosqlite.connect(url[len("sqlite:///"):])
+                db["con"].row_factory = sqlite3.Row
+            async with db["con"].execute(sql, args) as cursor:
+                return [dict(r) for r in await cursor.fetchall()]
+        if "pool" not in db:
+            import asyncpg
+
+            db["pool"] = await asyncpg.create_pool(url.split("?")[0], min_size=1, max_size=10,
+                                                   server_settings={"search_path": url.split("search_path=")[1]})
+        parts = sql.split("?")
+        sql = parts[0] + "".join(f"${i}{p}" for i, p in enumerate(parts[1:], 1))
+        return [dict(r) for r in await db["pool"].fetch(sql, *args)]
+
+    async def close() -> None:
+        if "con" in db:
+            await db["con"].close()
+        if "pool" in db:
+            await db["pool"].close()
+
+    rows.close = close  # type: ignore[attr-defined]  # the bare app closes it on shutdown
+    return rows
 
 
 async def sign_in(base: str, email: str, password: str | None = None) -> tuple[str, httpx.AsyncClient]:

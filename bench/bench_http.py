@@ -30,7 +30,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,7 +42,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine  # noqa: E402
 from litestar.response import Template  # noqa: E402
 from litestar.template.config import TemplateConfig  # noqa: E402
 
-from _server import (ROOT, caseframe_server, drop_database, prepare_database, sign_in,  # noqa: E402
+from _server import (ROOT, bare_rows, caseframe_server, drop_database, prepare_database, sign_in,  # noqa: E402
                      unbind_database, uvicorn_server)
 
 CASES = 10_000
@@ -67,25 +66,8 @@ def bare_app():
 
     url, user_id = os.environ["BENCH_DATABASE_URL"], int(os.environ["BENCH_USER_ID"])
     ctx = build_context()
+    rows = bare_rows(url)
     db: dict = {}
-
-    async def rows(sql: str, *args) -> list[dict]:
-        if url.startswith("sqlite"):
-            if "con" not in db:
-                import aiosqlite
-
-                db["con"] = await aiosqlite.connect(url[len("sqlite:///"):])
-                db["con"].row_factory = sqlite3.Row
-            async with db["con"].execute(sql, args) as cursor:
-                return [dict(r) for r in await cursor.fetchall()]
-        if "pool" not in db:
-            import asyncpg
-
-            db["pool"] = await asyncpg.create_pool(url.split("?")[0], min_size=1, max_size=10,
-                                                   server_settings={"search_path": url.split("search_path=")[1]})
-        parts = sql.split("?")
-        sql = parts[0] + "".join(f"${i}{p}" for i, p in enumerate(parts[1:], 1))
-        return [dict(r) for r in await db["pool"].fetch(sql, *args)]
 
     def stamp(value):
         if isinstance(value, str):
@@ -187,13 +169,7 @@ def bare_app():
             "pages": -(-total // 25), "filters": {k: "" for k in ("state", "risk", "owner", "overdue", "sort")},
             "enabled": True, "page_base": "?"})
 
-    async def close() -> None:
-        if "con" in db:
-            await db["con"].close()
-        if "pool" in db:
-            await db["pool"].close()
-
-    return Litestar(route_handlers=[health, case_page, my_work, area_list], on_shutdown=[close],
+    return Litestar(route_handlers=[health, case_page, my_work, area_list], on_shutdown=[rows.close],
                     template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(
                         build_environment(ctx))))
 

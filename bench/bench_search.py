@@ -25,7 +25,6 @@ import json
 import os
 import random
 import re
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from litestar import Litestar, Request, get, post  # noqa: E402
 from litestar.response import Response  # noqa: E402
 
-from _server import caseframe_server, drop_database, prepare_database, sign_in, unbind_database, uvicorn_server  # noqa: E402
+from _server import bare_rows, caseframe_server, drop_database, prepare_database, sign_in, unbind_database, uvicorn_server  # noqa: E402
 
 PERSONS = 100_000
 CONNECTIONS = (1, 16)
@@ -144,23 +143,7 @@ async def seed(count: int) -> dict:
 def bare_app():
     """uvicorn factory (``bench_search:bare_app``): one indexed lookup per search, as a small HTML list."""
     url = os.environ["BENCH_DATABASE_URL"]
-    db: dict = {}
-
-    async def rows(sql: str, *args) -> list[dict]:
-        if url.startswith("sqlite"):
-            if "con" not in db:
-                import aiosqlite
-
-                db["con"] = await aiosqlite.connect(url[len("sqlite:///"):])
-                db["con"].row_factory = sqlite3.Row
-            async with db["con"].execute(sql, args) as cursor:
-                return [dict(r) for r in await cursor.fetchall()]
-        if "pool" not in db:
-            import asyncpg
-
-            db["pool"] = await asyncpg.create_pool(url.split("?")[0], min_size=1, max_size=10,
-                                                   server_settings={"search_path": url.split("search_path=")[1]})
-        return [dict(r) for r in await db["pool"].fetch(sql.replace("?", "$1"), *args)]
+    rows = bare_rows(url)
 
     @get("/health", sync_to_thread=False)
     def health() -> dict:
