@@ -325,11 +325,17 @@ async def session_for_token(token: str | None, *, api: bool = False,
     if row["pending"] == "mfa":
         # the password alone opens the code page for a few minutes only
         old = old or (now - row["created_at"]).total_seconds() > MFA_STEP_MINUTES * 60
+    # writes go through a write transaction: on SQLite an autocommit write on the shared read connection
+    # fails at once with "database is locked" when another writer got in first (16 requests of one
+    # session touching it together gave 500s), where a write transaction queues
     if idle or old or not row["active"] or not row["agency_active"]:
-        await Session.delete().where(Session.id == row["id"])
+        async with transaction():
+            await Session.delete().where(Session.id == row["id"])
         return None
     if touch and (now - row["last_seen"]).total_seconds() > 60:
-        await Session.update({Session.last_seen: now}).where(Session.id == row["id"])
+        async with transaction():
+            await Session.update({Session.last_seen: now}).where(
+                (Session.id == row["id"]) & (Session.last_seen < now - dt.timedelta(seconds=60)))
     actor = Actor(id=row["user"], email=row["email"], name=row["name"], agency_id=row["agency_id"],
                   agency_name=row["agency_name"], agency_type=row["agency_type"],
                   roles=frozenset(_json(row["roles"]) or []))

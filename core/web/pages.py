@@ -208,14 +208,18 @@ async def claim_submission(request: Request, key: str) -> str | None:
 
 async def finish_submission(key: str, url: str) -> None:
     from core.cases.tables import Submission
+    from core.db.tx import transaction
 
-    if key:
-        await Submission.update({Submission.result_url: url}).where(Submission.key == key)
+    if key:  # in a write transaction: on SQLite a bare write on the read connection fails when busy
+        async with transaction():
+            await Submission.update({Submission.result_url: url}).where(Submission.key == key)
 
 
 async def release_submission(key: str) -> None:
     """A submission that failed validation may be sent again with corrections."""
     from core.cases.tables import Submission
+    from core.db.tx import transaction
 
     if key:
-        await Submission.delete().where(Submission.key == key)
+        async with transaction():
+            await Submission.delete().where(Submission.key == key)

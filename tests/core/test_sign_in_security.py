@@ -134,3 +134,26 @@ async def test_idle_and_absolute_timeouts_end_a_session(user, ctx, db):
             assert alive is not None, minutes
     with clock.travel((12 * 60 + 1) / (24 * 60)):
         assert await auth.actor_for_token(token) is None
+
+
+async def test_many_pages_of_one_session_at_once_never_fail_on_the_session_touch(db):
+    """A session is touched (last seen) once a minute. When that minute came round, every page of the
+    session then in flight wrote the touch together; on SQLite a bare write on the read connection failed
+    with "database is locked" while a page's audit write held the database: 500s under load."""
+    import asyncio
+    import datetime as dt
+
+    from core.cases import service as cases
+    from core.testing import demo_answers
+
+    ctx = make_context(builtins=True)
+    worker = await make_user(await make_agency(ctx, "ashdown-council"), ("caseworker",), name="Casey Morgan")
+    for _ in range(3):
+        await cases.open_case(ctx, worker, "asb", demo_answers(ctx, "asb"))
+    async with web_client(ctx, db) as browser:
+        await sign_in(browser, worker)
+        for _ in range(3):
+            await Session.update({Session.last_seen: clock.now() - dt.timedelta(minutes=2)}).where(
+                Session.user == worker.id)
+            pages = await asyncio.gather(*[browser.get(path) for path in ("/areas/asb", "/", "/persons") * 8])
+            assert sorted({p.status_code for p in pages}) == [200], [p.status_code for p in pages]
