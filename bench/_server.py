@@ -155,7 +155,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        self.log.unlink(missing_ok=True)
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        if any(m in text for m in ("Traceback", "ERROR", "unhandled ")):  # a failed request is worth reading
+            print(f"{self.name} server logged errors; its log is kept at {self.log}", file=sys.stderr)
+        else:
+            self.log.unlink(missing_ok=True)
 
 
 def _cmdline(pid: int) -> str:

@@ -235,6 +235,9 @@ async def build(cases_in_area: int) -> dict:
 # wrk
 
 SUMMARY_LUA = """
+response = function(status, headers, body)
+  if status >= 400 then io.write(string.format("STATUS %d\\n", status)) end
+end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format("BENCH %d %d %d %d %d %d %d\\n", summary.requests, summary.duration,
@@ -280,7 +283,8 @@ def wrk(url: str, connections: int, seconds: float, cookie: str, script: str = S
     line = next(x for x in out.splitlines() if x.startswith("BENCH "))
     requests, micros, p50, p95, p99, status_errors, socket_errors = map(int, line.split()[1:])
     return {"rps": requests / (micros / 1e6), "p50": p50 / 1000, "p95": p95 / 1000, "p99": p99 / 1000,
-            "requests": requests, "errors": status_errors + socket_errors}
+            "requests": requests, "errors": status_errors + socket_errors, "socket_errors": socket_errors,
+            "statuses": sorted({x.split()[1] for x in out.splitlines() if x.startswith("STATUS ")})}
 
 
 def rss_mib(pid: int) -> float:
@@ -367,7 +371,9 @@ async def main(args) -> int:
                                       f"(target < {TARGET_P95_MS:.0f} ms)")
             for label, r in (("caseframe", cf), ("bare", bare_r)):
                 if r["errors"]:
-                    missed.append(f"{name}, {label}, {connections} connections: {r['errors']} errors")
+                    missed.append(f"{name}, {label}, {connections} connections: {r['errors']} errors "
+                                  f"(HTTP status {', '.join(r['statuses']) or 'none'}; "
+                                  f"{r['socket_errors']} socket errors)")
             print(f"{name:<11}{connections:>6}{cf['rps']:>17.1f}{cf['p50']:>8.1f}{cf['p95']:>8.1f}"
                   f"{bare_r['rps']:>12.1f}{bare_r['p95']:>8.1f}{ratio:>7.2f}x  {target}")
     print("resident memory of each caseframe worker (MiB):")
