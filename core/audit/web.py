@@ -20,6 +20,7 @@ from core.db.tx import transaction
 from core.errors import Forbidden
 from core.numbers import page_number
 from core.web.auth import current_actor
+from core.web.csv_export import safe_cell
 from core.web.pages import NO_STORE, form_int, html_error, page
 
 PAGE_SIZE = 50
@@ -99,12 +100,6 @@ def _for_viewer(actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # a spreadsheet must never run what a user typed: neutralise formula-like cells
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 class AuditPages(Controller):
     path = "/audit"
     include_in_schema = False
@@ -140,7 +135,7 @@ class AuditPages(Controller):
         for r in await _named(_for_viewer(current_actor(request), rows)):
             # detail as JSON, which any tool reads back (a Python repr is not)
             detail = json.dumps(r["detail"] or {}, sort_keys=True, ensure_ascii=False, default=str)
-            writer.writerow([_cell(v) for v in (r["id"], r["at"].isoformat(), r["user"], r["agency"], r["action"],
+            writer.writerow([safe_cell(v) for v in (r["id"], r["at"].isoformat(), r["user"], r["agency"], r["action"],
                                                 r["object_type"], r["object_id"], r["purpose"], detail)])
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
             **NO_STORE, "Content-Disposition": 'attachment; filename="caseframe-audit.csv"'})

@@ -46,13 +46,14 @@ from core.web.input_guard import refuse_unstorable_input
 from core.web.auth import SignInStepPending, is_api, require_user
 from core.web.headers import security_headers
 from core.web.home import HomePage
+from core.dashboards.web import DashboardPages
 from core.web.pages import html_error, sign_in_redirect
 from core.web.templating import build_environment
 
 log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
-HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, UserAdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages]
+HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, UserAdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages, DashboardPages]
 #: script-src also names a fresh nonce per response (CspNonceMiddleware); there is no inline script at all
 CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "

@@ -9,6 +9,7 @@ from litestar.response import Redirect, Template
 
 from core.cases.service import enabled_areas
 from core.context import Context
+from core.dashboards.service import DASHBOARD_ROLES
 from core.numbers import whole_number
 from core.web.auth import current_actor
 
@@ -29,6 +30,8 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
     links += [{"href": f"/areas/{a.slug}", "label": a.title} for a in areas]
     for extra in ctx.pm.hook.menu_links(user=actor.as_dict(), areas=[a.as_dict() for a in areas]):
         links.extend(extra or [])
+    if actor.has(*DASHBOARD_ROLES):
+        links.append({"href": "/dashboard", "label": "Dashboard"})
     if actor.has("local_admin", "system_admin", "supervisor"):
         links.append({"href": "/sharing/agreements", "label": "Agreements"})
     if actor.has("system_admin"):

@@ -1,0 +1,1 @@
+"""Dashboards: the partnership's figures for agencies and panel chairs."""

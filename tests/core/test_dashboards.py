@@ -1,0 +1,183 @@
+"""Dashboards: an agency's own figures, a panel chair's partnership view counting only visible cases, CSV, audit."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+from core import clock
+from core.audit.tables import AuditEvent
+from core.cases import service as cases
+from core.cases.tables import Case
+from core.dashboards import service as figures
+from core.panels import service as panels
+from core.referrals import inbox
+from core.referrals import service as referrals
+from core.sharing import service as sharing
+from core.sharing.policy import case_access, visible_case_ids
+from core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
+from tests.fixtures.areas import noise_plugin
+
+REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
+
+
+@pytest.fixture
+def ctx():
+    return make_context(noise_plugin)
+
+
+@pytest.fixture
+async def world(db, ctx):
+    council = await make_agency(ctx, "ashdown-council")
+    police = await make_agency(ctx, "wealden-police", agency_type="police")
+    charity = await make_agency(ctx, "brightwell-charity", agency_type="victim_service")
+    chair = await make_user(council, ("supervisor", "panel_chair"), name="Chris Chair")
+    owner = await make_user(council, ("caseworker",), name="=HYPERLINK(\"http://evil\")")
+    officer = await make_user(police, ("caseworker",), name="Pat Police")
+    police_chair = await make_user(police, ("supervisor", "panel_chair"), name="Petra Police")
+    helper = await make_user(charity, ("caseworker",), name="Cal Charity")
+    admin = await make_user(council, ("system_admin",), name="Sam Sysadmin")
+    today = clock.today()
+    await sharing.create_isa(ctx, admin, reference="ISA-1", title="Partnership", parties=[council["id"], police["id"]],
+                             purposes=["crime_prevention"], areas=["noise"], legal_basis="CDA 1998 s.115",
+                             starts_on=today - dt.timedelta(days=10), ends_on=today + dt.timedelta(days=100),
+                             max_sensitivity="official")
+    panel = await panels.save_panel(ctx, chair, name="Ashdown Complex Case Panel",
+                                    member_agency_ids=[police["id"], charity["id"]], areas=["noise"], frequency="monthly")
+    own = [await cases.open_case(ctx, owner, "noise", REPORT) for _ in range(3)]
+    closed = await cases.transition_case(ctx, chair, own[0]["id"], "close", expected_version=own[0]["version"])
+    shared = await cases.open_case(ctx, officer, "noise", REPORT)
+    await sharing.share_case(officer, shared["id"], agency_id=council["id"], purpose="crime_prevention")
+    private = await cases.open_case(ctx, officer, "noise", REPORT)
+    # a police case the panel takes on and puts on a published agenda: the council sees it as a member
+    person = await make_person(officer, given_name="Reece", family_name="Dunmore")
+    on_panel = await cases.open_case(ctx, officer, "noise", REPORT, subjects=[(person["id"], "subject")])
+    made = await referrals.raise_referral(ctx, officer, target_kind="panel", target=panel["slug"],
+                                          reason="Escalating", person_id=person["id"], case=on_panel)
+    await inbox.accept_to_panel(ctx, chair, made["id"], version=1)
+    starts = dt.datetime.combine(today + dt.timedelta(days=3), dt.time(10), tzinfo=dt.timezone.utc)
+    meeting = await panels.schedule_meeting(chair, panel["id"], starts_at=starts, location="Committee Room 2")
+    await panels.add_agenda_item(chair, meeting["id"], kind="referral", case_id=on_panel["id"])
+    await panels.set_status(chair, meeting["id"], "published")
+    # a charity case: the charity sits on the panel but has no ISA with the council
+    charity_case = await cases.open_case(ctx, helper, "noise", REPORT)
+    return {"ctx": ctx, "council": council, "police": police, "chair": chair, "owner": owner, "officer": officer,
+            "police_chair": police_chair, "helper": helper, "panel": panel, "own": own, "closed": closed,
+            "shared": shared, "private": private, "on_panel": on_panel, "charity_case": charity_case}
+
+
+def _rows(found, key):
+    return {r[0]: r[1:] for r in next(f for f in found if f.key == key).rows}
+
+
+async def test_visible_case_ids_agrees_with_case_access_for_every_case_and_agency(world):
+    rows = await Case.select(Case.id, Case.owning_agency, Case.area)
+    for actor in (world["chair"], world["officer"], world["helper"], world["police_chair"]):
+        expected = {r["id"] for r in rows if await case_access(actor, r) is not None}
+        assert await visible_case_ids(actor, rows) == expected, actor.name
+    seen = await visible_case_ids(world["chair"], rows)
+    assert world["shared"]["id"] in seen and world["on_panel"]["id"] in seen
+    assert world["private"]["id"] not in seen and world["charity_case"]["id"] not in seen
+
+
+async def test_an_agency_dashboard_counts_its_own_cases_tasks_and_referrals(world):
+    filters, _, errors = figures.parse_filters({}, {"noise": "Noise"})
+    assert not errors
+    found = await figures.agency_figures(world["ctx"], world["chair"], filters)
+    assert [f.key for f in found] == ["open-by-state", "new-and-closed", "tasks", "referrals-sent",
+                                      "referrals-decided", "panel-actions"]
+    assert sum(v[0] for v in _rows(found, "open-by-state").values()) == 2  # 3 opened, 1 closed
+    month = clock.today().strftime("%b %Y")
+    assert _rows(found, "new-and-closed")[month] == [3, 1]
+    assert len(_rows(found, "new-and-closed")) == 12
+    # the police referral to the panel was decided (taken on) by the council's chair
+    decided = {k: v for k, v in _rows(found, "referrals-decided").items() if v[0]}
+    assert decided == {"Accepted (case opened)": [1]}
+    police = await figures.agency_figures(world["ctx"], world["officer"], filters)
+    assert sum(v[0] for v in _rows(police, "open-by-state").values()) == 3
+    assert sum(v[0] for v in _rows(police, "referrals-sent").values()) == 1
+
+
+async def test_filters_are_checked_and_explained(world):
+    choices = {"noise": "Noise"}
+    for params, message in (({"area": "asb"}, "Choose an area"), ({"from": "31/01/2026"}, "Enter the start date"),
+                            ({"from": "2026-05-01", "to": "2026-01-01"}, "on or before"),
+                            ({"from": "2020-01-01", "to": "2026-01-01"}, "36 months or less")):
+        _, _, errors = figures.parse_filters(params, choices)
+        assert errors and message in errors[0]["message"], params
+
+
+async def test_the_partnership_view_counts_only_what_the_chairs_agency_may_see(world):
+    filters, _, _ = figures.parse_filters({}, {"noise": "Noise"})
+    chaired = await figures.chaired_panels(world["chair"])
+    assert [p["id"] for p in chaired] == [world["panel"]["id"]]
+    assert await figures.chaired_panels(world["police_chair"]) == []
+    found = await figures.partnership_figures(world["ctx"], world["chair"], chaired[0], filters)
+    by_agency = _rows(found, "by-agency")
+    # the council's 2 open cases; of the police's 3, the shared one and the panel's one; none of the charity's
+    assert by_agency == {world["council"]["name"]: [2, 3], world["police"]["name"]: [2, 2]}
+    assert sum(v[0] for v in _rows(found, "referrals").values()) == 1
+
+
+@pytest.fixture
+async def client(db, ctx):
+    async with web_client(ctx, db) as c:
+        yield c
+
+
+async def test_a_supervisor_reads_the_dashboard_and_downloads_a_figure(world, client):
+    await sign_in(client, world["chair"])
+    page = await client.get("/dashboard")
+    assert page.status_code == 200
+    assert "Open cases by state" in page.text and "<svg" in page.text and 'role="img"' in page.text
+    assert 'href="/dashboard"' in page.text  # in the menu
+    assert f'/dashboard/panels/{world["panel"]["id"]}' in page.text
+    export = await client.get("/dashboard/export/open-by-state?area=noise")
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    assert export.headers["cache-control"] == "no-store"
+    assert "attachment" in export.headers["content-disposition"]
+    assert export.text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(export.text.lstrip("\ufeff"))))
+    assert rows[0] == ["Area and state", "Open cases"] and sum(int(r[1]) for r in rows[1:]) == 2
+    actions = [e["action"] for e in await AuditEvent.select(AuditEvent.action).where(
+        AuditEvent.action.like("dashboard.%"))]
+    assert actions.count("dashboard.view") == 1 and actions.count("dashboard.export") == 1
+
+
+async def test_bad_filters_and_unknown_figures_get_a_clear_answer(world, client):
+    await sign_in(client, world["chair"])
+    page = await client.get("/dashboard?from=yesterday&area=%3Cscript%3E")
+    assert page.status_code == 400
+    assert "Enter the start date as a date" in page.text and "Choose an area from the list" in page.text
+    assert "<script>" not in page.text
+    export = await client.get("/dashboard/export/open-by-state?to=2026-13-45")
+    assert export.status_code == 400 and "Nothing was exported" in export.text
+    missing = await client.get("/dashboard/export/nothing-here")
+    assert missing.status_code == 404
+
+
+async def test_caseworkers_and_other_agencies_chairs_are_refused(world, client):
+    await sign_in(client, world["owner"])
+    assert (await client.get("/dashboard")).status_code == 403
+    assert (await client.get("/dashboard/export/tasks")).status_code == 403
+    page = await client.get("/")
+    assert 'href="/dashboard"' not in page.text
+    client.cookies.clear()
+    await sign_in(client, world["police_chair"])
+    assert (await client.get(f"/dashboard/panels/{world['panel']['id']}")).status_code == 404
+    assert (await client.get(f"/dashboard/panels/{world['panel']['id']}/export/by-agency")).status_code == 404
+
+
+async def test_the_chair_reads_the_partnership_view_and_its_csv(world, client):
+    await sign_in(client, world["chair"])
+    url = f"/dashboard/panels/{world['panel']['id']}"
+    page = await client.get(url)
+    assert page.status_code == 200 and "Cases by member agency" in page.text
+    assert "brightwell" not in page.text.lower()
+    export = await client.get(url + "/export/by-agency")
+    rows = list(csv.reader(io.StringIO(export.text.lstrip("\ufeff"))))
+    assert sum(int(r[1]) for r in rows[1:]) == 4
+    view = await AuditEvent.select().where(AuditEvent.action == "dashboard.view").first()
+    assert view["object_type"] == "panel" and view["object_id"] == world["panel"]["id"]
