@@ -15,6 +15,7 @@ from core import schemas
 from core.errors import AreaError, Problem
 from core.forms.validation import Form, compile_form, subschema_at
 from core.referrals.engine import Count, Rule, Target
+from core.workflows.dates import DaysSince
 from core.workflows.engine import DEFAULT_TRANSITION_ROLES, Guard, State, Transition, Workflow
 
 #: What a rule's ``when`` may test under ``case``; anything else is a typo the author should hear about.
@@ -306,6 +307,47 @@ def _constants(sub: Any) -> list[Any]:
     return values
 
 
+def _date_condition(decl: dict[str, Any], forms: dict[str, Form], form_names: set[str], col: _Collector,
+                    pointer: str, *, for_rule: bool) -> DaysSince | None:
+    """Check one ``days_since`` condition (a date question, whole days that can hold) and compile it."""
+    since = decl.get("days_since")
+    bounds = {k: decl[k] for k in ("at_least", "at_most") if k in decl}
+    if since is None:
+        for key in bounds:
+            col.add(f"{pointer}/{key}", f"{key} only goes with days_since (whole days since a date answer)")
+        return None
+    before = len(col.problems)
+    if not bounds:
+        col.add(pointer, "days_since needs at_least or at_most: how many whole days since the date")
+    for key, value in bounds.items():
+        if isinstance(value, float):  # TOML 7.0 passes the meta-schema's "integer"; a day count is whole
+            col.add(f"{pointer}/{key}", f"must be a whole number of days, e.g. {int(value)}, not {value}")
+    if len(bounds) == 2 and bounds["at_least"] > bounds["at_most"]:
+        col.add(f"{pointer}/at_most", f"is less than at_least ({bounds['at_least']:g}), so the condition "
+                "could never hold")
+    form_name, field_ptr = since["form"], since["field"]
+    form = forms.get(form_name)
+    question = ""
+    if form_name not in form_names:
+        col.add(f"{pointer}/days_since/form", f"{form_name!r} is not a form of this area")
+    elif form is not None:
+        sub = subschema_at(form.schema, [int(p) if p.isdigit() else p for p in field_ptr.strip("/").split("/")])
+        if sub is None:
+            col.add(f"{pointer}/days_since/field", f"{field_ptr!r} is not a question of form {form_name!r}")
+        elif sub.get("type") != "string" or sub.get("format") != "date":
+            col.add(f"{pointer}/days_since/field", f"{field_ptr!r} of form {form_name!r} is not a date question "
+                    '(it needs "type": "string", "format": "date")')
+        elif for_rule and not form.in_facts:
+            col.add(f"{pointer}/days_since/form", f"rules never see the answers of form {form_name!r} "
+                    '(it has "x-fact": false)')
+        else:
+            question = sub.get("title") or field_ptr.strip("/").split("/")[-1].replace("_", " ").capitalize()
+    if len(col.problems) > before:
+        return None
+    return DaysSince(form_name, field_ptr, decl.get("at_least"), decl.get("at_most"), question=question,
+                     form_title=form.title if form is not None else form_name)
+
+
 def load_area(directory: Path, source: str = "path") -> Area:
     """Load and check one area directory; raise AreaError listing every problem found."""
     directory = Path(directory)
@@ -405,10 +447,15 @@ def load_area(directory: Path, source: str = "path") -> Area:
             col.add(f"{base}/to", f"{t['to']!r} is not a state")
         guards: list[Guard] = []
         for j, g in enumerate(t.get("guards", [])):
+            if "days_since" not in g and any(k in g for k in ("at_least", "at_most")):
+                _date_condition(g, forms, form_names, col, f"{base}/guards/{j}", for_rule=False)
             if "form" in g:
                 if g["form"] not in form_names:
                     col.add(f"{base}/guards/{j}/form", f"{g['form']!r} is not a form of this area")
                 guards.append(Guard(g["message"], form=g["form"]))
+            elif "days_since" in g:
+                days = _date_condition(g, forms, form_names, col, f"{base}/guards/{j}", for_rule=False)
+                guards.append(Guard(g["message"], days=days))
             else:
                 validator = _compile_condition(g["when"], col, f"{base}/guards/{j}/when")
                 _check_fact_refs(g["when"], raw, forms, count_names, set(states), col, f"{base}/guards/{j}/when")
@@ -434,12 +481,20 @@ def load_area(directory: Path, source: str = "path") -> Area:
         seen_ids.add(r["id"])
         validator = _compile_condition(r["when"], col, f"{base}/when")
         _check_fact_refs(r["when"], raw, forms, count_names, set(states), col, f"{base}/when")
+        for j, role in enumerate(r.get("subject_roles", [])):
+            if role not in roles:
+                col.add(f"{base}/subject_roles/{j}", f"{role!r} is not a role of this area")
+        dates = [_date_condition(d, forms, form_names, col, f"{base}/dates/{j}", for_rule=True)
+                 for j, d in enumerate(r.get("dates", []))]
         if validator is None:
             continue  # not a valid JSON Schema (reported above): it cannot be compiled into a rule
         then = r["then"]
         kind = next(k for k in ("area", "agency_type", "panel") if k in then)
+        needs = facts_needed(r["when"]) | ({"case"} if dates else set()) | ({"subject"} if "subject_roles" in r else set())
         rules.append(Rule(r["id"], slug, frozenset(r["on"]), r["when"], Target(kind, then[kind]),
-                          then["reason"], validator, needs=facts_needed(r["when"])))
+                          then["reason"], validator, needs=frozenset(needs), once=r.get("once", "person"),
+                          subject_roles=frozenset(r.get("subject_roles", [])),
+                          dates=tuple(d for d in dates if d is not None)))
 
     if col.problems:
         raise AreaError(col.problems)

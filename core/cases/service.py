@@ -374,7 +374,7 @@ async def transition_case(ctx: Context, actor: Actor, case_id: int, transition: 
         needs = area.workflow.needs_facts(row["state"])
         facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0] if needs else {}
         refusal = area.workflow.check(transition, row["state"], set(actor.roles), facts,
-                                      set((row["data"] or {}).keys()))
+                                      set((row["data"] or {}).keys()), row["data"] or {})
         if refusal is not None:
             raise Forbidden(refusal.reason)
         t = area.workflow.transitions[transition]

@@ -155,7 +155,8 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
         needs = area.workflow.needs_facts(row["state"])
         facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0] if needs else {}
         if can_work_case(actor, access):
-            transitions = area.workflow.available(row["state"], set(actor.roles), facts, set(case["data"].keys()))
+            transitions = area.workflow.available(row["state"], set(actor.roles), facts, set(case["data"].keys()),
+                                                  row["data"] or {})
     for event in events:
         if event["kind"] == "form" and area is not None and event["detail"].get("form") in area.forms:
             form = area.forms[event["detail"]["form"]]

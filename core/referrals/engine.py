@@ -1,14 +1,19 @@
 """The referral rule engine: which rules a facts document satisfies, and the record of why."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from core import clock
 from core.forms.fastcheck import compile_schema
+from core.workflows.dates import DaysSince
 
 EVENTS = ("case_created", "form_saved", "case_transitioned", "subject_added")
+#: how often a rule may fire on one case: once for each person on it (the default), or once for the case
+ONCE = ("person", "case")
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,20 @@ class Rule:
     #: top-level facts the rule tests, e.g. {"subject", "counts"}
     needs: frozenset[str] = frozenset({"event", "area", "case", "subject", "counts", "extra"})
     check: Any = field(repr=False, default=None)
+    #: "person": at most once per person on a case; "case": at most once per case, about no one person
+    once: str = "person"
+    #: when set, the rule is only evaluated for subjects with one of these roles on the case
+    subject_roles: frozenset[str] = frozenset()
+    #: date conditions that must all hold as well as ``when``, read from the facts' form answers
+    dates: tuple[DaysSince, ...] = ()
+
+    def matches(self, facts: dict[str, Any], today: dt.date) -> bool:
+        if self.subject_roles and (facts.get("subject") or {}).get("role") not in self.subject_roles:
+            return False
+        if not self.check(facts):
+            return False
+        answers = (facts.get("case") or {}).get("forms") or {}
+        return all(d.holds(answers, today) for d in self.dates)
 
     def __post_init__(self) -> None:
         if self.check is None:
@@ -79,6 +98,7 @@ class RuleIndex:
         """The facts the rules listening to this event test; the rest need not be worked out."""
         return frozenset().union(*(r.needs for r in self._by_key.get((area, event), ())))
 
-    def evaluate(self, area: str, event: str, facts: dict[str, Any]) -> list[Firing]:
-        """Every rule of ``area`` listening to ``event`` whose ``when`` the facts satisfy."""
-        return [Firing(rule, facts) for rule in self._by_key.get((area, event), ()) if rule.check(facts)]
+    def evaluate(self, area: str, event: str, facts: dict[str, Any], today: dt.date | None = None) -> list[Firing]:
+        """Every rule of ``area`` listening to ``event`` whose conditions the facts satisfy (dates as of ``today``)."""
+        today = today or clock.today()
+        return [Firing(rule, facts) for rule in self._by_key.get((area, event), ()) if rule.matches(facts, today)]

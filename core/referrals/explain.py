@@ -194,4 +194,14 @@ def explain(ctx: Context, rule_id: str | None, when: dict[str, Any] | None, fact
             answer = display(schema, value)
         lines.append({"question": question, "answer": answer,
                       "looks_for": _looks_for(_node_at(when, path), schema, show)})
+    for condition in rule.dates if rule is not None else ():
+        # a date condition's answer, with how many days the rule needs since it
+        path = ("case", "forms", condition.form, *condition.field.strip("/").split("/"))
+        question, schema, _ = _label(ctx, area, path)
+        if _hidden(ctx, area, path, access):
+            lines.append({"question": question, "answer": NOT_SHARED, "looks_for": ""})
+            continue
+        value = _value_at(shown, path)
+        lines.append({"question": question, "answer": "Not recorded" if value is None else display(schema, value),
+                      "looks_for": condition.looks_for()})
     return lines

@@ -140,13 +140,24 @@ async def _record_unaddressed_firing(rule: Rule, case: dict[str, Any]) -> None:
 async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list[dict[str, Any]]:
     """Evaluate every rule of the case's area for ``event``; return the new referrals.
 
+    A rule fires at most once on a case for each person on it (``once = "case"``: once for the case), so
+    an event that re-evaluates everything, such as a person added later, raises only what is new.
     Runs inside the caller's transaction, so a failed write leaves no referral behind.
     """
     if not ctx.areas.rules.rules_for(case["area"], event):
         return []
+    # what already fired on this case: (rule, person), person None for a rule that fires once per case
+    fired = {(r["rule_id"], r["person"]) for r in await RuleFiring.select(RuleFiring.rule_id, RuleFiring.person)
+             .where(RuleFiring.case == case["id"])}
+    today = clock.today()
     new_referrals = []
     for facts, person_id in await build_facts(ctx, case, event, ctx.areas.rules.needs(case["area"], event)):
-        for firing in ctx.areas.rules.evaluate(case["area"], event, facts):
+        for firing in ctx.areas.rules.evaluate(case["area"], event, facts, today):
+            about = None if firing.rule.once == "case" else person_id
+            key = (firing.rule.qualified_id, about)
+            if key in fired:
+                continue  # said already: firing again would only repeat it on the timeline and in the inbox
+            fired.add(key)
             target = firing.rule.target
             if target.kind in ("area", "agency_type") and await _only_own_agency_answers(
                     case["owning_agency"], target.kind, target.name):
@@ -155,7 +166,7 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
                 # (A target no agency answers yet is still raised: it waits for a partner to join.)
                 await _record_unaddressed_firing(firing.rule, case)
                 continue
-            referral, new = await record_firing(firing.rule, facts, case, person_id, event)
+            referral, new = await record_firing(firing.rule, facts, case, about, event)
             if new:
                 new_referrals.append(referral)
     return new_referrals

@@ -263,7 +263,8 @@ async def _available(ctx: Context, actor, case_id: int, area):
     row = await _load(case_id)
     needs = area.workflow.needs_facts(row["state"])
     facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0] if needs else {}
-    return area.workflow.available(row["state"], set(actor.roles), facts, set((row["data"] or {}).keys()))
+    return area.workflow.available(row["state"], set(actor.roles), facts, set((row["data"] or {}).keys()),
+                                   row["data"] or {})
 
 
 def _referral_out(r: dict[str, Any]) -> dict[str, Any]:

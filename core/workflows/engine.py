@@ -1,10 +1,14 @@
 """The state machine of an area: which transitions a user may make now, and why one is refused."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from jsonschema import Draft202012Validator
+
+from core import clock
+from core.workflows.dates import DaysSince
 
 #: Roles that may make a transition whose area.toml names no roles.
 DEFAULT_TRANSITION_ROLES = ("caseworker", "supervisor")
@@ -19,18 +23,27 @@ class State:
 
 @dataclass
 class Guard:
-    """A condition on a transition: a completed form, or facts matching a JSON Schema."""
+    """A condition on a transition: a completed form, facts matching a JSON Schema, or days since a date answer."""
 
     message: str
     form: str | None = None
     when: Draft202012Validator | None = field(default=None, repr=False)
     #: top-level facts the condition tests, e.g. {"case", "counts"}
     needs: frozenset[str] = frozenset()
+    days: DaysSince | None = None
 
-    def passes(self, facts: dict[str, Any], completed_forms: set[str]) -> bool:
+    def refusal(self, facts: dict[str, Any], completed_forms: set[str], answers: dict[str, Any] | None = None,
+                today: dt.date | None = None) -> str | None:
+        """None when the guard holds, else what to tell the user (a date guard also says from or until when)."""
         if self.form is not None:
-            return self.form in completed_forms
-        return self.when is None or self.when.is_valid(facts)
+            return None if self.form in completed_forms else self.message
+        if self.days is not None:
+            why = self.days.why_not(answers, today or clock.today())
+            return None if why is None else f"{self.message.rstrip('.')}. {why}"
+        return None if self.when is None or self.when.is_valid(facts) else self.message
+
+    def passes(self, facts: dict[str, Any], completed_forms: set[str], answers: dict[str, Any] | None = None) -> bool:
+        return self.refusal(facts, completed_forms, answers) is None
 
 
 @dataclass
@@ -67,8 +80,11 @@ class Workflow:
         return [t for t in self.transitions.values() if state in t.sources]
 
     def check(self, name: str, state: str, user_roles: set[str], facts: dict[str, Any],
-              completed_forms: set[str]) -> Refusal | None:
-        """Return why ``name`` cannot be made now by a user with ``user_roles``, or None if it can."""
+              completed_forms: set[str], answers: dict[str, Any] | None = None) -> Refusal | None:
+        """Return why ``name`` cannot be made now by a user with ``user_roles``, or None if it can.
+
+        ``answers`` are the case's form answers, which date guards read (with today from core.clock).
+        """
         transition = self.transitions.get(name)
         if transition is None:
             return Refusal(name, f"There is no action called \u2018{name}\u2019 in this area")
@@ -78,15 +94,17 @@ class Workflow:
         if not user_roles.intersection(transition.roles):
             allowed = " or ".join(r.replace("_", " ") for r in transition.roles)
             return Refusal(name, f"Only a {allowed} can \u2018{transition.label.lower()}\u2019")
+        today = clock.today()
         for guard in transition.guards:
-            if not guard.passes(facts, completed_forms):
-                return Refusal(name, guard.message)
+            reason = guard.refusal(facts, completed_forms, answers, today)
+            if reason is not None:
+                return Refusal(name, reason)
         return None
 
-    def available(self, state: str, user_roles: set[str], facts: dict[str, Any],
-                  completed_forms: set[str]) -> list[tuple[Transition, Refusal | None]]:
+    def available(self, state: str, user_roles: set[str], facts: dict[str, Any], completed_forms: set[str],
+                  answers: dict[str, Any] | None = None) -> list[tuple[Transition, Refusal | None]]:
         """Transitions from ``state`` the user's roles allow, each with its refusal if a guard fails."""
-        return [(t, self.check(t.name, state, user_roles, facts, completed_forms))
+        return [(t, self.check(t.name, state, user_roles, facts, completed_forms, answers))
                 for t in self.from_state(state) if user_roles.intersection(t.roles)]
 
     def needs_facts(self, state: str) -> frozenset[str]:

@@ -64,3 +64,38 @@ def test_demo_answers_are_valid(ctx):
     for case in caseframe_fly_tipping.CASES:
         for name, answers in case["forms"].items():
             assert area.forms[name].errors(answers) == [], (case["key"], name)
+
+
+async def test_an_unpaid_fixed_penalty_is_prosecuted_only_after_the_14_days_to_pay(ctx, worker):
+    import datetime as dt
+
+    from core import clock
+
+    issued = clock.today()
+    case = await cases.open_case(ctx, worker, "fly_tipping", BASE)
+    await cases.transition_case(ctx, worker, case["id"], "investigate")
+    penalty = {"outcome": "fixed_penalty", "date": issued.isoformat(), "penalty_amount": 400, "paid": False}
+    await cases.save_form(ctx, worker, case["id"], "enforcement", penalty, expected_version=None)
+    await cases.transition_case(ctx, worker, case["id"], "take_action")
+    ends = issued + dt.timedelta(days=14)
+    with clock.travel(days=13), pytest.raises(Forbidden) as refused:
+        await cases.transition_case(ctx, worker, case["id"], "prosecute")
+    assert str(refused.value) == ("The 14 days to pay the fixed penalty have not ended. "
+                                  f"Possible from {ends.day} {ends:%B %Y}.")
+    await cases.save_form(ctx, worker, case["id"], "enforcement", {**penalty, "paid": True}, expected_version=None)
+    with clock.travel(days=20), pytest.raises(Forbidden, match="Only an unpaid fixed penalty"):
+        await cases.transition_case(ctx, worker, case["id"], "prosecute")
+    await cases.save_form(ctx, worker, case["id"], "enforcement", penalty, expected_version=None)
+    with clock.travel(days=14):
+        assert (await cases.transition_case(ctx, worker, case["id"], "prosecute"))["state"] == "prosecution"
+
+
+async def test_a_hazardous_load_is_one_referral_however_many_people_are_on_the_case(ctx, worker):
+    from core.referrals.tables import Referral
+    from core.testing import make_person
+
+    people = [await make_person(worker, given_name=n, family_name="Hart") for n in ("Ivy", "Joe")]
+    case = await cases.open_case(ctx, worker, "fly_tipping", {**BASE, "location_reference": "A", "waste_types": ["asbestos"]},
+                                 subjects=[(people[0]["id"], "reporter"), (people[1]["id"], "witness")])
+    rows = await Referral.select(Referral.target, Referral.person).where(Referral.from_case == case["id"])
+    assert rows == [{"target": "environment_regulator", "person": None}]

@@ -72,3 +72,70 @@ def test_demo_answers_are_valid(ctx):
     for case in plugin.CASES:
         for name, answers in case["forms"].items():
             assert area.forms[name].errors(answers) == [], (case["key"], name)
+
+
+async def test_welfare_referrals_are_one_per_encampment_not_one_per_occupant(ctx, workers):
+    from core.referrals.tables import Referral
+    from core.testing import make_person
+
+    worker, _ = workers
+    people = [await make_person(worker, given_name=name, family_name="Lovell") for name in ("Mary", "John", "Rose")]
+    case = await cases.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT,
+                                 subjects=[(p["id"], "occupant") for p in people[:2]])
+    await cases.save_form(ctx, worker, case["id"], "welfare", {**WELFARE, "welfare_needs_identified": True},
+                          expected_version=None)
+    await cases.add_subject(ctx, worker, case["id"], people[2]["id"], "occupant")
+    rows = await Referral.select(Referral.target, Referral.person).where(Referral.from_case == case["id"])
+    assert rows == [{"target": "social_care", "person": None}]
+
+
+async def test_a_removal_order_waits_for_the_day_in_the_direction_and_then_the_police_are_told(ctx, workers):
+    import datetime as dt
+
+    from core import clock
+
+    worker, supervisor = workers
+    today = clock.today()
+    case = await cases.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
+    await cases.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
+    await cases.transition_case(ctx, worker, case["id"], "assess_welfare")
+    direction = {"path": "s77_direction", "decided_on": today.isoformat(), "reasons": "No welfare needs; damage to the field.",
+                 "direction_given_on": today.isoformat(), "leave_by": (today + dt.timedelta(days=2)).isoformat()}
+    await cases.save_form(ctx, worker, case["id"], "decision", direction, expected_version=None)
+    await cases.transition_case(ctx, supervisor, case["id"], "decide")
+    await cases.transition_case(ctx, worker, case["id"], "enforce")
+    leave_by = today + dt.timedelta(days=2)
+    with pytest.raises(Forbidden) as refused:
+        await cases.transition_case(ctx, worker, case["id"], "seek_removal_order")
+    day_after = leave_by + dt.timedelta(days=1)
+    assert str(refused.value) == ("The group still has until the date in the direction to leave. "
+                                  f"Possible from {day_after.day} {day_after:%B %Y}.")
+    assert await targets(case["id"]) == []
+    with clock.travel(days=3):
+        moved = await cases.transition_case(ctx, worker, case["id"], "seek_removal_order")
+    assert moved["state"] == "removal_order"
+    assert await targets(case["id"]) == ["police"]  # the direction was not complied with
+
+
+async def test_closing_needs_the_departure_date_and_a_return_counts_for_three_months(ctx, workers):
+    import datetime as dt
+
+    from core import clock
+
+    worker, supervisor = workers
+    today = clock.today()
+    case = await cases.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
+    decision = {"path": "s61_police", "decided_on": today.isoformat(), "reasons": "Six vehicles and damage.",
+                "direction_given_on": today.isoformat()}
+    await cases.save_form(ctx, worker, case["id"], "decision", decision, expected_version=None)
+    await cases.transition_case(ctx, worker, case["id"], "record_departure")
+    with pytest.raises(Forbidden, match="Record the date the group left. \u2018Date the group left\u2019 in Decision is not recorded yet"):
+        await cases.transition_case(ctx, worker, case["id"], "close")
+    await cases.save_form(ctx, worker, case["id"], "decision", {**decision, "departure_date": today.isoformat()},
+                          expected_version=None)
+    with clock.travel(days=91):  # back on the land within three months: enforcement again
+        assert (await cases.transition_case(ctx, worker, case["id"], "record_return"))["state"] == "enforcement"
+        await cases.transition_case(ctx, worker, case["id"], "record_departure")
+    with clock.travel(days=92), pytest.raises(Forbidden, match="only an offence within three months"):
+        await cases.transition_case(ctx, worker, case["id"], "record_return")
+    assert (await cases.transition_case(ctx, worker, case["id"], "close"))["state"] == "closed"
