@@ -87,22 +87,34 @@ from = ["reported"]
 to = "reviewed"
 guards = [{{ form = "review", message = "Fill in the review before recording it" }}]
 
+# a date guard: whole days since a date answer, with today from core.clock (tests travel with clock.travel)
 [[workflow.transitions]]
 name = "close"
 label = "Close the case"
-from = ["reported", "reviewed"]
+from = ["reviewed"]
 to = "closed"
+guards = [{{ days_since = {{ form = "review", field = "/reviewed_on" }}, at_least = 28, message = "Wait 28 days after the review to check the problem has stopped" }}]
 
 [[counts]]
 name = "reports_90d"
 window_days = 90
 role = "subject"
 
+# evaluated for each person on the case with the role "subject", at most once per person per case
 [[rules]]
 id = "repeat-subject"
-on = ["case_created"]
-when = {{ required = ["subject"], properties = {{ subject = {{ properties = {{ role = {{ const = "subject" }} }} }}, counts = {{ properties = {{ reports_90d = {{ minimum = 3 }} }} }} }} }}
+on = ["case_created", "subject_added"]
+subject_roles = ["subject"]
+when = {{ properties = {{ counts = {{ properties = {{ reports_90d = {{ minimum = 3 }} }} }} }} }}
 then = {{ panel = "complex-case-panel", reason = "Three or more reports about the same person within 90 days" }}
+
+# about the case, not a person on it: one referral per case, however many people are on it
+[[rules]]
+id = "high-risk"
+on = ["form_saved"]
+once = "case"
+when = {{ properties = {{ case = {{ properties = {{ risk_level = {{ const = "high" }} }} }} }} }}
+then = {{ panel = "complex-case-panel", reason = "The review found a high risk" }}
 '''
 
 REPORT = '''{{
@@ -126,8 +138,10 @@ REVIEW = '''{{
   "title": "Review",
   "type": "object",
   "additionalProperties": false,
-  "required": ["risk_level"],
+  "required": ["reviewed_on", "risk_level"],
   "properties": {{
+    "reviewed_on": {{"title": "Date of the review", "type": "string", "format": "date",
+                    "x-errors": {{"required": "Enter the date of the review"}}}},
     "risk_level": {{"title": "Risk", "type": "string", "enum": ["standard", "medium", "high"],
                    "x-labels": ["Standard", "Medium", "High"], "x-widget": "radios"}},
     "notes": {{"title": "Review notes", "type": "string", "x-widget": "textarea"}}
@@ -135,10 +149,13 @@ REVIEW = '''{{
 }}
 '''
 
-TEST = '''"""Tests for the {title} area: it loads, opens cases, and its rule fires on the third report."""
+TEST = '''"""Tests for the {title} area: it loads, opens cases, its rules fire, and its date guard waits for the clock."""
 import pytest
 
+from core import clock
 from core.cases import service as cases
+from core.errors import Forbidden
+from core.referrals.tables import RuleFiring
 from core.testing import drop_database, fire, fresh_database, make_agency, make_context, make_person, make_user
 
 import caseframe_{slug}
@@ -179,6 +196,23 @@ async def test_review_guard(database, ctx):
     case = await cases.open_case(ctx, worker, "{slug}", REPORT)
     with pytest.raises(Exception, match="Fill in the review"):
         await cases.transition_case(ctx, worker, case["id"], "review")
+
+
+async def test_closing_waits_28_days_after_the_review_and_high_risk_is_referred_once(database, ctx):
+    agency = await make_agency(ctx, "date-agency-{dash}")
+    worker = await make_user(agency)
+    people = [(await make_person(worker))["id"], (await make_person(worker, given_name="Sam"))["id"]]
+    case = await cases.open_case(ctx, worker, "{slug}", REPORT, subjects=[(p, "subject") for p in people])
+    review = {{"reviewed_on": clock.today().isoformat(), "risk_level": "high"}}
+    await cases.save_form(ctx, worker, case["id"], "review", review, expected_version=None)
+    await cases.save_form(ctx, worker, case["id"], "review", review, expected_version=None)
+    fired = await RuleFiring.select(RuleFiring.person).where(RuleFiring.rule_id == "{slug}:high-risk")
+    assert fired == [{{"person": None}}]  # once for the case, not once per person or per save
+    await cases.transition_case(ctx, worker, case["id"], "review")
+    with clock.travel(days=27), pytest.raises(Forbidden, match="Wait 28 days after the review"):
+        await cases.transition_case(ctx, worker, case["id"], "close")
+    with clock.travel(days=28):
+        assert (await cases.transition_case(ctx, worker, case["id"], "close"))["state"] == "closed"
 '''
 
 README = '''# {title}
