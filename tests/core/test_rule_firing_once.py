@@ -124,3 +124,17 @@ async def test_a_rule_only_the_cases_own_agency_answers_still_raises_nothing(ctx
     assert await Referral.count().where(Referral.target == "social_care") == 0
     said = [s for s in await referral_events(case["id"]) if "recipient-support" in s]
     assert len(said) == 1 and "none was raised" in said[0]
+
+
+async def test_what_fired_on_a_case_is_read_through_an_index(db):
+    # every case event with rules reads the case's firings: the migration indexes them by case and rule
+    from core.db.engine import is_sqlite
+
+    if is_sqlite(db):
+        rows = await RuleFiring.raw("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cf_rule_firing'")
+        names = {r["name"] for r in rows}
+    else:
+        rows = await RuleFiring.raw("SELECT indexname FROM pg_indexes WHERE tablename = 'cf_rule_firing' "
+                                    "AND schemaname = current_schema()")
+        names = {r["indexname"] for r in rows}
+    assert "cf_rule_firing_case_rule" in names
