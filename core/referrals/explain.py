@@ -194,6 +194,12 @@ def explain(ctx: Context, rule_id: str | None, when: dict[str, Any] | None, fact
             answer = display(schema, value)
         lines.append({"question": question, "answer": answer,
                       "looks_for": _looks_for(_node_at(when, path), schema, show)})
+    if rule is not None and rule.subject_roles and ("subject", "role") not in paths:
+        # a role-only rule tests the person's role outside ``when``: say so as if it were there
+        question, _, show = _label(ctx, area, ("subject", "role"))
+        value = _value_at(shown, ("subject", "role"))
+        lines.append({"question": question, "answer": "Not recorded" if value is None else show(value),
+                      "looks_for": "the rule looks for " + " or ".join(show(r) for r in sorted(rule.subject_roles))})
     for condition in rule.dates if rule is not None else ():
         # a date condition's answer, with how many days the rule needs since it
         path = ("case", "forms", condition.form, *condition.field.strip("/").split("/"))

@@ -138,3 +138,15 @@ async def test_what_fired_on_a_case_is_read_through_an_index(db):
                                     "AND schemaname = current_schema()")
         names = {r["indexname"] for r in rows}
     assert "cf_rule_firing_case_rule" in names
+
+
+async def test_why_a_role_only_rule_fired_names_the_role_it_looks_for(ctx, world):
+    from core.referrals.explain import explain
+
+    await cases.open_case(ctx, world["worker"], "notices", REPORT,
+                          subjects=[(world["people"]["Ada"]["id"], "recipient")])
+    firing = (await RuleFiring.select().where(RuleFiring.rule_id == "notices:recipient-support")
+              .output(load_json=True))[0]
+    assert explain(ctx, firing["rule_id"], None, firing["facts"]) == [
+        {"question": "Their role on the case", "answer": "person served with the notice",
+         "looks_for": "the rule looks for person served with the notice"}]
