@@ -155,10 +155,22 @@ def _schema_errors(validator: Draft202012Validator, doc: Any, col: _Collector, f
 _DATA_KEYWORDS = {"const", "enum", "default", "examples", "required", "dependentRequired"}
 
 
+#: hints the core reads only in one place: anywhere else they would be silently ignored, so they are refused
+_HINT_PLACES = {
+    "x-summary": ("a top-level question (the case summary lists top-level answers only)",
+                  lambda parts: len(parts) == 2 and parts[0] == "properties"),
+    "x-fact": ("the form itself (it keeps a whole form's answers out of the facts rules see)",
+               lambda parts: parts == []),
+}
+
+
 def _check_hints(node: Any, parts: list[Any], col: _Collector, file: Path, siblings: dict | None = None) -> None:
-    """Every x- keyword must be a known hint with a valid value, anywhere in the form."""
+    """Every x- keyword must be a known hint with a valid value, in a place the core reads it."""
     if isinstance(node, dict):
         hints = {k: v for k, v in node.items() if isinstance(k, str) and k.startswith("x-")}
+        for key, (place, allowed) in _HINT_PLACES.items():
+            if key in hints and not allowed(parts):
+                col.add(_ptr(parts + [key]), f"{key} only works on {place}; here it would be ignored", file)
         if hints:
             for error in schemas.validator("form-hints.schema.json").iter_errors(hints):
                 if error.validator == "additionalProperties":
@@ -176,6 +188,13 @@ def _check_hints(node: Any, parts: list[Any], col: _Collector, file: Path, sibli
             if isinstance(show, dict) and siblings is not None and show.get("field") not in siblings:
                 col.add(_ptr(parts + ["x-show-when", "field"]),
                         f"names {show.get('field')!r}, which is not a question beside this one", file)
+            elif isinstance(show, dict) and siblings is not None and isinstance(show.get("in"), list):
+                sibling = siblings.get(show["field"])
+                for i, value in enumerate(show["in"]):
+                    why = _cannot_hold(sibling, value, item=(sibling or {}).get("type") == "array")
+                    if why:
+                        col.add(_ptr(parts + ["x-show-when", "in", i]), f"{json.dumps(value)} {why}, "
+                                f"so the question would never be shown", file)
         for key, value in node.items():
             if key in ("properties", "$defs", "patternProperties", "dependentSchemas") and isinstance(value, dict):
                 for name, sub in value.items():
@@ -286,8 +305,21 @@ def _check_fact_refs(condition: dict, area: dict, forms: dict[str, Form], count_
                         col.add(ptr, f"tests form {path[2]!r}, whose answers rules never see "
                                 "(it has \"x-fact\": false)")
                     bad_forms.add(path[2])
-                elif form is not None and len(path) > 3 and subschema_at(form.schema, list(path[3:])) is None:
-                    col.add(ptr, f"tests {'/'.join(path[3:])!r}, which is not a question of form {path[2]!r}")
+                elif form is not None and len(path) > 3:
+                    question = subschema_at(form.schema, list(path[3:]))
+                    if question is None:
+                        col.add(ptr, f"tests {'/'.join(path[3:])!r}, which is not a question of form {path[2]!r}")
+                    else:
+                        for value, item in _tested_values(sub):
+                            why = _cannot_hold(question, value, item=item)
+                            if why:
+                                col.add(ptr, f"compares {'/'.join(path[3:])!r} of form {path[2]!r} with "
+                                        f"{json.dumps(value)}, which {why}, so the condition could never hold")
+            elif path[1] == "risk_level" and len(path) == 2:
+                levels = area.get("case", {}).get("risk_levels", [])
+                for value in _constants(sub):
+                    if value is not None and value not in levels:
+                        col.add(ptr, f"tests risk level {value!r}, which is not in /case/risk_levels")
 
 
 def _constants(sub: Any) -> list[Any]:
@@ -305,6 +337,54 @@ def _constants(sub: Any) -> list[Any]:
         for branch in sub.get(key, []) if isinstance(sub.get(key), list) else []:
             values.extend(_constants(branch))
     return values
+
+
+def _tested_values(sub: Any, item: bool = False) -> list[tuple[Any, bool]]:
+    """Every value a condition compares one answer with, and whether it is compared with an item of a list
+    answer (under ``contains`` or ``items``) rather than the whole answer."""
+    if not isinstance(sub, dict):
+        return []
+    values: list[tuple[Any, bool]] = []
+    if "const" in sub:
+        values.append((sub["const"], item))
+    if isinstance(sub.get("enum"), list):
+        values.extend((v, item) for v in sub["enum"])
+    for key in ("not", "if", "then", "else"):
+        values.extend(_tested_values(sub.get(key), item))
+    for key in ("allOf", "anyOf", "oneOf"):
+        for branch in sub.get(key, []) if isinstance(sub.get(key), list) else []:
+            values.extend(_tested_values(branch, item))
+    if not item:
+        for key in ("contains", "items"):
+            values.extend(_tested_values(sub.get(key), True))
+    return values
+
+
+def _cannot_hold(question: Any, value: Any, *, item: bool = False) -> str:
+    """Why an answer to ``question`` (or an item of a list answer) can never equal ``value``; "" if it can."""
+    if not isinstance(question, dict):
+        return ""
+    if item:
+        question = question.get("items")
+        if not isinstance(question, dict):
+            return ""
+    if isinstance(question.get("enum"), list):
+        if value not in question["enum"] or any(type(value) is not type(v) for v in question["enum"] if v == value):
+            choices = ", ".join(json.dumps(v) for v in question["enum"])
+            return f"is not one of its choices ({choices})"
+        return ""
+    if "const" in question:
+        return "" if value == question["const"] else f"is not its one allowed answer {json.dumps(question['const'])}"
+    if "$ref" in question or "$dynamicRef" in question:
+        return ""  # described elsewhere: leave it to the form's own validator at run time
+    kinds = question.get("type")
+    if isinstance(kinds, str):
+        kinds = [kinds]
+    if isinstance(kinds, list) and kinds:
+        checker = Draft202012Validator.TYPE_CHECKER
+        if not any(checker.is_type(value, kind) for kind in kinds if isinstance(kind, str)):
+            return f"is not {' or '.join(_TYPE_WORDS.get(k, k) for k in kinds)}, the type of the answer"
+    return ""
 
 
 def _date_condition(decl: dict[str, Any], forms: dict[str, Form], form_names: set[str], col: _Collector,
@@ -363,9 +443,39 @@ def load_area(directory: Path, source: str = "path") -> Area:
         raise AreaError([Problem(str(toml_path), "", f"is not valid TOML: {exc}")]) from None
     except UnicodeDecodeError:
         raise AreaError([Problem(str(toml_path), "", "is not UTF-8 text")]) from None
-    if not _schema_errors(schemas.validator("area.schema.json"), raw, col, toml_path):
+    schema_ok = _schema_errors(schemas.validator("area.schema.json"), raw, col, toml_path)
+    refused = list(col.problems)
+    try:
+        area = _compile_area(directory, source, raw, col)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError, StopIteration):
+        if schema_ok:
+            raise
+        # a part the meta-schema already refused is missing or malformed: the checks after it cannot run,
+        # and what it found says why; every problem found before here is still reported
+        area = None
+    if not schema_ok:
+        # a later check of a table the meta-schema refused would only repeat its problem in other words
+        # (a misspelt risk_levels also "lacks" risk levels): keep those of the forms and of other tables
+        sections = {_section(p.pointer) for p in refused}
+        col.problems = refused + [p for p in col.problems[len(refused):]
+                                  if p.file != col.file or _section(p.pointer) not in sections]
+    if col.problems or area is None:
         raise AreaError(col.problems)
+    return area
 
+
+def _section(pointer: str) -> str:
+    """The table of area.toml a pointer is in: /case, /workflow, or one rule or count (/rules/3)."""
+    parts = pointer.split("/")[1:3]
+    return "/".join(parts[:2] if parts[:1] in (["rules"], ["counts"], ["roles"]) else parts[:1])
+
+
+def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Collector) -> Area | None:
+    """The checks after the meta-schema's: forms, workflow, counts, rules; each adds what it finds to ``col``.
+
+    They run even when the meta-schema found problems, so one run of ``caseframe areas check`` lists every
+    problem; a part it refused may stop them (the caller catches that), never hide what came before.
+    """
     slug = raw["slug"]
     forms: dict[str, Form] = {}
     for i, name in enumerate(raw["case"]["forms"]):
@@ -497,7 +607,7 @@ def load_area(directory: Path, source: str = "path") -> Area:
                           dates=tuple(d for d in dates if d is not None)))
 
     if col.problems:
-        raise AreaError(col.problems)
+        return None
     return Area(slug=slug, title=raw["title"], summary=raw["summary"], version=raw["version"],
                 reference_prefix=raw["reference_prefix"], path=directory, source=source, roles=roles,
                 forms={n: forms[n] for n in raw["case"]["forms"]}, opening_form=raw["case"]["opening_form"],

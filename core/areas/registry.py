@@ -1,6 +1,7 @@
 """Every area the loaded plugins register, checked against each other, compiled once at start-up."""
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,37 +37,85 @@ class AreaRegistry:
         return len(self.areas)
 
 
-def _cross_check(areas: list[Area], agency_types: dict[str, str], known_areas: set[str]) -> list[Problem]:
+@dataclass
+class _Refs:
+    """What the checks across areas read of one area: its names and what its counts and rules point at."""
+
+    slug: str
+    prefix: str
+    path: Path
+    count_areas: list[tuple[int, str]]
+    targets: list[tuple[int, str, str]]
+    agency_types: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of_area(cls, area: Area) -> "_Refs":
+        raw_rules = area.raw.get("rules", [])
+        index = {r.get("id"): i for i, r in enumerate(raw_rules) if isinstance(r, dict)}
+        return cls(area.slug, area.reference_prefix, area.path, [(i, c.area) for i, c in enumerate(area.counts)],
+                   [(index.get(r.id, i), r.target.kind, r.target.name) for i, r in enumerate(area.rules)])
+
+    @classmethod
+    def of_broken(cls, directory: Path) -> "_Refs | None":
+        """Read what can be read of an area that failed its own checks, so one run still reports the problems
+        only a look across areas finds (an unknown target, a reused slug); None if not even that can be read."""
+        try:
+            raw = tomllib.loads((directory / "area.toml").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return None
+        slug = raw.get("slug")
+        if not isinstance(slug, str):
+            return None
+        counts = [(i, c.get("area", slug)) for i, c in enumerate(_list(raw.get("counts")))
+                  if isinstance(c, dict) and isinstance(c.get("area", slug), str)]
+        targets = []
+        for i, rule in enumerate(_list(raw.get("rules"))):
+            then = rule.get("then") if isinstance(rule, dict) else None
+            for kind in ("area", "agency_type", "panel"):
+                if isinstance(then, dict) and isinstance(then.get(kind), str):
+                    targets.append((i, kind, then[kind]))
+        prefix = raw.get("reference_prefix")
+        types = {t["name"]: t["label"] for t in _list(raw.get("agency_types"))
+                 if isinstance(t, dict) and isinstance(t.get("name"), str) and isinstance(t.get("label"), str)}
+        return cls(slug, prefix if isinstance(prefix, str) else "", directory, counts, targets, types)
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _cross_check(areas: list[Area | _Refs], agency_types: dict[str, str], known_areas: set[str]) -> list[Problem]:
     problems: list[Problem] = []
-    by_slug: dict[str, Area] = {}
-    prefixes: dict[str, Area] = {}
-    for area in areas:
+    by_slug: dict[str, _Refs] = {}
+    prefixes: dict[str, _Refs] = {}
+    refs = [a if isinstance(a, _Refs) else _Refs.of_area(a) for a in areas]
+    for area in refs:
         toml = str(area.path / "area.toml")
         if area.slug in by_slug:
             problems.append(Problem(toml, "/slug", f"area {area.slug!r} is also defined in "
                                     f"{by_slug[area.slug].path / 'area.toml'}"))
         by_slug[area.slug] = area
-        if area.reference_prefix in prefixes and prefixes[area.reference_prefix].slug != area.slug:
-            problems.append(Problem(toml, "/reference_prefix", f"{area.reference_prefix!r} is already used "
-                                    f"by area {prefixes[area.reference_prefix].slug!r}"))
-        prefixes[area.reference_prefix] = area
-    for area in areas:
+        if area.prefix and area.prefix in prefixes and prefixes[area.prefix].slug != area.slug:
+            problems.append(Problem(toml, "/reference_prefix", f"{area.prefix!r} is already used "
+                                    f"by area {prefixes[area.prefix].slug!r}"))
+        if area.prefix:
+            prefixes[area.prefix] = area
+    for area in refs:
         toml = str(area.path / "area.toml")
-        for i, count in enumerate(area.counts):
-            if count.area not in known_areas:
-                problems.append(Problem(toml, f"/counts/{i}/area", f"{count.area!r} is not an installed area"))
-        for i, rule in enumerate(area.rules):
-            t = rule.target
-            if t.kind == "area" and t.name not in known_areas:
-                problems.append(Problem(toml, f"/rules/{i}/then/area", f"{t.name!r} is not an installed area"))
-            if t.kind == "agency_type" and t.name not in agency_types:
+        for i, count_area in area.count_areas:
+            if count_area not in known_areas:
+                problems.append(Problem(toml, f"/counts/{i}/area", f"{count_area!r} is not an installed area"))
+        for i, kind, name in area.targets:
+            if kind == "area" and name not in known_areas:
+                problems.append(Problem(toml, f"/rules/{i}/then/area", f"{name!r} is not an installed area"))
+            if kind == "agency_type" and name not in agency_types:
                 problems.append(Problem(toml, f"/rules/{i}/then/agency_type",
-                                        f"{t.name!r} is not a known agency type; add it with the agency_types "
+                                        f"{name!r} is not a known agency type; add it with the agency_types "
                                         "hook or use one of " + ", ".join(sorted(agency_types))))
     return problems
 
 
-def collect_agency_types(pm: pluggy.PluginManager | None, areas: list[Area] = ()) -> dict[str, str]:
+def collect_agency_types(pm: pluggy.PluginManager | None, areas: list[Area | _Refs] = ()) -> dict[str, str]:
     """The core's kinds of agency, those areas declare, and those plugins add by hook."""
     types = dict(CORE_AGENCY_TYPES)
     for area in areas:
@@ -83,6 +132,7 @@ def build_registry(pm: pluggy.PluginManager) -> AreaRegistry:
     """Load every area the plugins register; raise AreaError listing every problem in all of them."""
     problems: list[Problem] = []
     areas: list[Area] = []
+    broken: list[_Refs] = []
     for impl in pm.hook.register_areas.get_hookimpls():
         try:
             directories = impl.function() or []
@@ -94,8 +144,11 @@ def build_registry(pm: pluggy.PluginManager) -> AreaRegistry:
                 areas.append(load_area(Path(directory), source=impl.plugin_name))
             except AreaError as exc:
                 problems.extend(exc.problems)
-    types = collect_agency_types(pm, areas)
-    problems.extend(_cross_check(areas, types, {a.slug for a in areas}))
+                refs = _Refs.of_broken(Path(directory)) if Path(directory).is_dir() else None
+                if refs is not None:
+                    broken.append(refs)
+    types = collect_agency_types(pm, [*areas, *broken])
+    problems.extend(_cross_check([*areas, *broken], types, {a.slug for a in areas} | {r.slug for r in broken}))
     if problems:
         raise AreaError(problems)
     return AreaRegistry({a.slug: a for a in areas}, types)
@@ -118,12 +171,16 @@ def check_paths(paths: list[Path], pm: pluggy.PluginManager | None = None) -> li
             if not found:
                 problems.append(Problem(str(path), "", "holds no area.toml, nor folders with one"))
             dirs.extend(found)
+    broken: list[_Refs] = []
     for directory in dirs:
         try:
             areas.append(load_area(directory))
         except AreaError as exc:
             problems.extend(exc.problems)
-    known = {a.slug for a in areas}
+            refs = _Refs.of_broken(directory) if directory.is_dir() else None
+            if refs is not None:
+                broken.append(refs)
+    known = {a.slug for a in areas} | {r.slug for r in broken}
     installed: list[Area] = []
     if pm is not None:
         try:
@@ -131,5 +188,5 @@ def check_paths(paths: list[Path], pm: pluggy.PluginManager | None = None) -> li
         except AreaError:
             pass
     known |= {a.slug for a in installed}
-    problems.extend(_cross_check(areas, collect_agency_types(pm, [*areas, *installed]), known))
+    problems.extend(_cross_check([*areas, *broken], collect_agency_types(pm, [*areas, *installed, *broken]), known))
     return problems

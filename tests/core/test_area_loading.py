@@ -236,6 +236,47 @@ GALLERY = [
     Broken("duplicate rule id", "area.toml", "/rules/1/id", "rule id 'repeat-source-to-panel' is used twice",
            toml=[('id = "young-complainant"', 'id = "repeat-source-to-panel"')]),
 
+    # rules and guards: a value the answer can never hold (a misspelt choice) means the condition never holds
+    Broken("rule comparing a choice with a misspelt value", "area.toml",
+           f"{WHEN}/case/properties/forms/properties/report/properties/kind",
+           'compares \'kind\' of form \'report\' with "musik", which is not one of its choices',
+           toml=[(R0, R0 + ", case = { properties = { forms = { properties = { report = { properties = "
+                           "{ kind = { const = 'musik' } } } } } } }")]),
+    Broken("rule with a misspelt value among good ones (enum, inside not)", "area.toml",
+           f"{WHEN}/case/properties/forms/properties/report/properties/kind", '"shoutin", which is not one of',
+           toml=[(R0, R0 + ", case = { properties = { forms = { properties = { report = { properties = "
+                           "{ kind = { not = { enum = ['music', 'shoutin'] } } } } } } } }")]),
+    Broken("rule comparing a number question with text", "area.toml",
+           f"{WHEN}/case/properties/forms/properties/report/properties/nights",
+           '"three", which is not a whole number, the type of the answer',
+           toml=[(R0, R0 + ", case = { properties = { forms = { properties = { report = { properties = "
+                           "{ nights = { const = 'three' } } } } } } }")]),
+    Broken("rule testing a risk level not declared", "area.toml", f"{WHEN}/case/properties/risk_level",
+           "risk level 'hgh', which is not in /case/risk_levels",
+           toml=[(R0, R0 + ', case = { properties = { risk_level = { const = "hgh" } } }')]),
+    Broken("guard comparing a choice with a misspelt value", "area.toml",
+           "/workflow/transitions/0/guards/0/when/properties/case/properties/forms/properties/visit/properties/risk_level",
+           '"hihg", which is not one of its choices',
+           toml=[('{ form = "visit", message', '{ when = { properties = { case = { properties = { forms = { properties = '
+                  '{ visit = { properties = { risk_level = { const = "hihg" } } } } } } } } }, message')]),
+    Broken("x-show-when on a value the question cannot hold", "report.schema.json",
+           "/properties/details/x-show-when/in/0", '"musik" is not one of its choices',
+           forms={"report": [('"x-widget": "textarea"',
+                              '"x-widget": "textarea", "x-show-when": {"field": "kind", "in": ["musik"]}')]}),
+
+    # hints the core reads in one place only: elsewhere they are refused, never silently ignored
+    Broken("x-summary on a nested question", "visit.schema.json", "/properties/address/properties/street/x-summary",
+           "x-summary only works on a top-level question",
+           forms={"visit": [('"health_impact": {', '"address": {"type": "object", "properties": {"street": '
+                             '{"type": "string", "x-summary": true}}}, "health_impact": {')]}),
+    Broken("x-summary on a repeating group's item", "visit.schema.json",
+           "/properties/calls/items/properties/when/x-summary", "x-summary only works on a top-level question",
+           forms={"visit": [('"health_impact": {', '"calls": {"type": "array", "items": {"type": "object", '
+                             '"properties": {"when": {"type": "string", "x-summary": true}}}}, "health_impact": {')]}),
+    Broken("x-fact on a question", "report.schema.json", "/properties/street/x-fact",
+           "x-fact only works on the form itself",
+           forms={"report": [('"x-summary": true', '"x-summary": true, "x-fact": false')]}),
+
     # rules and counts: what they point at
     Broken("rule target area not installed", "area.toml", "/rules/2/then/area", "'parking' is not an installed area",
            toml=[('then = { agency_type = "police"', 'then = { area = "parking"')], cross=True),
@@ -319,6 +360,48 @@ def test_every_problem_in_an_area_is_reported_together(tmp_path):
     assert found == {("area.toml", "/workflow/initial"), ("area.toml", "/counts/0/role"),
                      ("area.toml", "/rules/1/id"), ("report.schema.json", "/properties/street/x-colour"),
                      ("visit.schema.json", "/properties/risk_level/x-labels")}, listing(problems)
+
+
+def test_every_stage_reports_in_one_run(tmp_path):
+    # a meta-schema problem no longer hides the forms', the workflow's, the rules' and the cross-area ones
+    area = make_area(tmp_path, toml=[('version = "1.0.0"', 'version = "1.0.0"\ncolour = "red"'),
+                                     ('initial = "open"', 'initial = "new"'),
+                                     ('role = { const = "subject" }', 'role = { const = "landlord" }'),
+                                     ('agency_type = "police"', 'agency_type = "wizards"')],
+                     forms={"report": [('"x-summary": true', '"x-colour": "red"')]})
+    problems = check_paths([area])
+    found = {(Path(p.file).name, p.pointer) for p in problems}
+    assert found == {("area.toml", "/colour"), ("report.schema.json", "/properties/street/x-colour"),
+                     ("area.toml", "/workflow/initial"), ("area.toml", f"{WHEN}/subject/properties/role"),
+                     ("area.toml", "/rules/2/then/agency_type")}, listing(problems)
+    with pytest.raises(AreaError) as exc:  # start-up lists the same (all but the cross-area one, for one area)
+        load_area(area)
+    assert {(Path(p.file).name, p.pointer) for p in exc.value.problems} == found - {
+        ("area.toml", "/rules/2/then/agency_type")}
+
+
+def test_a_malformed_table_stops_only_the_checks_that_need_it(tmp_path):
+    # a state without a label cannot be compiled; the forms' problems and the meta-schema's are still listed
+    area = make_area(tmp_path, toml=[('label = "Open"\n', "")],
+                     forms={"report": [('"x-summary": true', '"x-colour": "red"')]})
+    problems = check_paths([area])
+    assert {(Path(p.file).name, p.pointer) for p in problems} == {
+        ("area.toml", "/workflow/states/0"), ("report.schema.json", "/properties/street/x-colour")}, listing(problems)
+
+
+def test_start_up_lists_every_stage_and_the_cross_area_problems_of_a_broken_area(tmp_path):
+    area = make_area(tmp_path, toml=[('agency_type = "police"', 'agency_type = "wizards"')],
+                     forms={"report": [('"x-summary": true', '"x-colour": "red"')]})
+
+    class Plugin:
+        @hookimpl
+        def register_areas(self):
+            return [area]
+
+    with pytest.raises(AreaError) as exc:
+        make_context(Plugin())
+    assert {(Path(p.file).name, p.pointer) for p in exc.value.problems} == {
+        ("report.schema.json", "/properties/street/x-colour"), ("area.toml", "/rules/2/then/agency_type")}
 
 
 def test_every_meta_schema_problem_is_reported_together(tmp_path):

@@ -60,6 +60,26 @@ def test_areas_check_passes_a_good_area_and_reports_a_broken_one(tmp_path):
     assert f"{broken / 'area.toml'}#/workflow/transitions/0/to: 'vanished' is not a state" in r.stdout
 
 
+def test_areas_check_lists_every_stage_s_problems_in_one_run(tmp_path):
+    broken = tmp_path / "noise"
+    shutil.copytree(NOISE, broken)
+    toml = (broken / "area.toml").read_text()
+    toml = toml.replace('version = "1.0.0"', 'version = "1.0.0"\ncolour = "red"')  # meta-schema
+    toml = toml.replace('to = "visited"', 'to = "vanished"')  # workflow
+    toml = toml.replace('agency_type = "police"', 'agency_type = "wizards"')  # across areas
+    (broken / "area.toml").write_text(toml)
+    form = (broken / "forms/report.schema.json").read_text().replace('"x-summary": true', '"x-colour": "red"')
+    (broken / "forms/report.schema.json").write_text(form)  # a form
+    r = caseframe("areas", "check", str(broken))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    for line in (f"{broken / 'area.toml'}#/colour: unknown key 'colour'",
+                 f"{broken / 'area.toml'}#/workflow/transitions/0/to: 'vanished' is not a state",
+                 f"{broken / 'area.toml'}#/rules/2/then/agency_type: 'wizards' is not a known agency type",
+                 f"{broken / 'forms/report.schema.json'}#/properties/street/x-colour: unknown hint 'x-colour'"):
+        assert line in r.stdout, r.stdout
+    assert "5 problem(s) found" in r.stderr  # and 'visited' can no longer be reached
+
+
 def test_areas_check_on_a_missing_path(tmp_path):
     r = caseframe("areas", "check", str(tmp_path / "nothing"))
     assert r.returncode == 1 and "is not a directory" in r.stdout
