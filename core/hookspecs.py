@@ -2,7 +2,10 @@
 
 Hooks come in families, in the style of datasette's: *registration* hooks are called once at
 start-up and their results are collected from every plugin; *event* hooks are called after a
-write has committed and their results are ignored; *extension* hooks let a plugin add to
+write has committed and their results are ignored (after the *outermost* transaction: when one
+service calls another inside its own change, say accepting a referral by opening a case, the hooks
+wait for the whole change and are never called if it rolls back; an event hook may be ``async def``,
+and is awaited before the service call returns); *extension* hooks let a plugin add to
 something the core builds (facts for referral rules, checks on a case, pages, panels, links).
 
 Unless a hook says otherwise, every plugin's result is collected into a list (pluggy's default)

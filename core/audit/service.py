@@ -29,7 +29,7 @@ from core.audit.key import key_id, load_key
 from core.audit.tables import AuditCheckpoint, AuditEvent
 from core.auth.actor import Actor
 from core.db.engine import is_sqlite
-from core.db.tx import transaction
+from core.db.tx import in_transaction, transaction
 
 log = logging.getLogger("caseframe.audit")
 
@@ -44,7 +44,12 @@ ANCHOR_FILE_ENV = "CASEFRAME_AUDIT_ANCHOR_FILE"
 
 async def record(action: str, actor: Actor | None, *, object_type: str = "", object_id: int | None = None,
                  detail: dict[str, Any] | None = None, purpose: str = "") -> None:
-    """Append one audit event; call inside the transaction of the change it records."""
+    """Append one audit event; call inside the transaction of the change it records.
+
+    Outside a transaction it refuses: the event would be stored even if the change it describes is not
+    (or the change stored without its event), and the audit trail must say exactly what happened."""
+    if not in_transaction():
+        raise RuntimeError(f"audit.record({action!r}) must run inside the transaction of the change it records")
     await AuditEvent.insert(AuditEvent(
         at=clock.now(), actor_id=actor.id if actor else None, agency_id=actor.agency_id if actor else None,
         action=action, object_type=object_type, object_id=object_id, purpose=purpose, detail=detail or {}))

@@ -273,9 +273,9 @@ def _diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
     return [] if old == new else [{"field": path, "from": old, "to": new}]
 
 
-def _after_commit(ctx: Context, new_referrals: list[dict], case: dict) -> None:
+async def _after_commit(ctx: Context, new_referrals: list[dict], case: dict) -> None:
     for referral in new_referrals:
-        ctx.notify("referral_made", referral=_referral_out(referral), case=case)
+        await ctx.emit("referral_made", referral=_referral_out(referral), case=case)
 
 
 def _referral_out(r: dict) -> dict:
@@ -333,8 +333,8 @@ async def open_case(ctx: Context, actor: Actor, area_slug: str, answers: Any, *,
         row = await _load(case.id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "case_created")
     out = case_dict(ctx, row)
-    ctx.notify("case_created", case=out, actor=actor.as_dict())
-    _after_commit(ctx, new_referrals, out)
+    await ctx.emit("case_created", case=out, actor=actor.as_dict())
+    await _after_commit(ctx, new_referrals, out)
     return out
 
 
@@ -360,7 +360,7 @@ async def save_form(ctx: Context, actor: Actor, case_id: int, form_name: str, an
         row = await _load(case_id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "form_saved")
     out = case_dict(ctx, row)
-    _after_commit(ctx, new_referrals, out)
+    await _after_commit(ctx, new_referrals, out)
     return out
 
 
@@ -391,9 +391,9 @@ async def transition_case(ctx: Context, actor: Actor, case_id: int, transition: 
         row = await _load(case_id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "case_transitioned")
     out = case_dict(ctx, row)
-    ctx.notify("case_transitioned", case=out, transition=transition, from_state=from_state,
+    await ctx.emit("case_transitioned", case=out, transition=transition, from_state=from_state,
                to_state=row["state"], actor=actor.as_dict())
-    _after_commit(ctx, new_referrals, out)
+    await _after_commit(ctx, new_referrals, out)
     return out
 
 
@@ -424,7 +424,7 @@ async def add_subject(ctx: Context, actor: Actor, case_id: int, person_id: int, 
         row = await _load(case_id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "subject_added")
     out = case_dict(ctx, row)
-    _after_commit(ctx, new_referrals, out)
+    await _after_commit(ctx, new_referrals, out)
     return out
 
 

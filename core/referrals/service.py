@@ -270,7 +270,7 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
                                              detail={"referral_id": referral.id}))
         await audit.record("referral.create", actor, object_type="referral", object_id=referral.id)
     row = await Referral.select().where(Referral.id == referral.id).first()
-    ctx.notify("referral_made", referral={"id": row["id"], "target_kind": target_kind, "target": target,
+    await ctx.emit("referral_made", referral={"id": row["id"], "target_kind": target_kind, "target": target,
                                           "reason": reason, "rule_id": None, "person_id": person_id,
                                           "status": "open"}, case=case)
     return {**row, "merged": False}

@@ -78,7 +78,7 @@ async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, A
     done = task_dict(await Task.select().where(Task.id == task_id).first())
     # the hook gets the case even if completing the action ended the agency's sight of it
     case = cases.case_dict(ctx, await cases._load(row["case"])) if row["case"] else None
-    ctx.notify("action_completed", task=done, case=case, actor=actor.as_dict())
+    await ctx.emit("action_completed", task=done, case=case, actor=actor.as_dict())
     return done
 
 
