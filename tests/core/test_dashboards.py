@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 
 import pytest
@@ -17,10 +16,9 @@ from core.referrals import inbox
 from core.referrals import service as referrals
 from core.sharing import service as sharing
 from core.sharing.policy import case_access, visible_case_ids
-from core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
+from core.testing import make_context, make_person, make_user, sign_in, web_client
 from tests.fixtures.areas import noise_plugin
-
-REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
+from tests.fixtures.partnership import REPORT, make_panel_world
 
 
 @pytest.fixture
@@ -30,42 +28,26 @@ def ctx():
 
 @pytest.fixture
 async def world(db, ctx):
-    council = await make_agency(ctx, "ashdown-council")
-    police = await make_agency(ctx, "wealden-police", agency_type="police")
-    charity = await make_agency(ctx, "brightwell-charity", agency_type="victim_service")
-    chair = await make_user(council, ("supervisor", "panel_chair"), name="Chris Chair")
-    owner = await make_user(council, ("caseworker",), name="=HYPERLINK(\"http://evil\")")
-    officer = await make_user(police, ("caseworker",), name="Pat Police")
-    police_chair = await make_user(police, ("supervisor", "panel_chair"), name="Petra Police")
-    helper = await make_user(charity, ("caseworker",), name="Cal Charity")
-    admin = await make_user(council, ("system_admin",), name="Sam Sysadmin")
-    today = clock.today()
-    await sharing.create_isa(ctx, admin, reference="ISA-1", title="Partnership", parties=[council["id"], police["id"]],
-                             purposes=["crime_prevention"], areas=["noise"], legal_basis="CDA 1998 s.115",
-                             starts_on=today - dt.timedelta(days=10), ends_on=today + dt.timedelta(days=100),
-                             max_sensitivity="official")
-    panel = await panels.save_panel(ctx, chair, name="Ashdown Complex Case Panel",
-                                    member_agency_ids=[police["id"], charity["id"]], areas=["noise"], frequency="monthly")
+    """The panel partnership, plus: the council's own cases (one closed), a police case shared with the council,
+    one not shared, one the panel takes on and puts on its published agenda, and a charity case."""
+    world = await make_panel_world(ctx)
+    council, chair, owner, officer = world["council"], world["chair"], world["owner"], world["officer"]
+    police_chair = await make_user(world["police"], ("supervisor", "panel_chair"), name="Petra Police")
     own = [await cases.open_case(ctx, owner, "noise", REPORT) for _ in range(3)]
-    closed = await cases.transition_case(ctx, chair, own[0]["id"], "close", expected_version=own[0]["version"])
+    await cases.transition_case(ctx, chair, own[0]["id"], "close", expected_version=own[0]["version"])
     shared = await cases.open_case(ctx, officer, "noise", REPORT)
     await sharing.share_case(officer, shared["id"], agency_id=council["id"], purpose="crime_prevention")
     private = await cases.open_case(ctx, officer, "noise", REPORT)
-    # a police case the panel takes on and puts on a published agenda: the council sees it as a member
     person = await make_person(officer, given_name="Reece", family_name="Dunmore")
     on_panel = await cases.open_case(ctx, officer, "noise", REPORT, subjects=[(person["id"], "subject")])
-    made = await referrals.raise_referral(ctx, officer, target_kind="panel", target=panel["slug"],
+    made = await referrals.raise_referral(ctx, officer, target_kind="panel", target=world["panel"]["slug"],
                                           reason="Escalating", person_id=person["id"], case=on_panel)
     await inbox.accept_to_panel(ctx, chair, made["id"], version=1)
-    starts = dt.datetime.combine(today + dt.timedelta(days=3), dt.time(10), tzinfo=dt.timezone.utc)
-    meeting = await panels.schedule_meeting(chair, panel["id"], starts_at=starts, location="Committee Room 2")
-    await panels.add_agenda_item(chair, meeting["id"], kind="referral", case_id=on_panel["id"])
-    await panels.set_status(chair, meeting["id"], "published")
-    # a charity case: the charity sits on the panel but has no ISA with the council
-    charity_case = await cases.open_case(ctx, helper, "noise", REPORT)
-    return {"ctx": ctx, "council": council, "police": police, "chair": chair, "owner": owner, "officer": officer,
-            "police_chair": police_chair, "helper": helper, "panel": panel, "own": own, "closed": closed,
-            "shared": shared, "private": private, "on_panel": on_panel, "charity_case": charity_case}
+    await panels.add_agenda_item(chair, world["meeting"]["id"], kind="referral", case_id=on_panel["id"])
+    await panels.set_status(chair, world["meeting"]["id"], "published")
+    charity_case = await cases.open_case(ctx, world["helper"], "noise", REPORT)
+    return {**world, "police_chair": police_chair, "shared": shared, "private": private, "on_panel": on_panel,
+            "charity_case": charity_case}
 
 
 def _rows(found, key):
@@ -88,13 +70,13 @@ async def test_an_agency_dashboard_counts_its_own_cases_tasks_and_referrals(worl
     found = await figures.agency_figures(world["ctx"], world["chair"], filters)
     assert [f.key for f in found] == ["open-by-state", "new-and-closed", "tasks", "referrals-sent",
                                       "referrals-decided", "panel-actions"]
-    assert sum(v[0] for v in _rows(found, "open-by-state").values()) == 2  # 3 opened, 1 closed
+    assert sum(v[0] for v in _rows(found, "open-by-state").values()) == 3  # 4 opened, 1 closed
     month = clock.today().strftime("%b %Y")
-    assert _rows(found, "new-and-closed")[month] == [3, 1]
+    assert _rows(found, "new-and-closed")[month] == [4, 1]
     assert len(_rows(found, "new-and-closed")) == 12
-    # the police referral to the panel was decided (taken on) by the council's chair
+    # the council's and the police's referrals to the panel were decided (taken on) by the council's chair
     decided = {k: v for k, v in _rows(found, "referrals-decided").items() if v[0]}
-    assert decided == {"Accepted (case opened)": [1]}
+    assert decided == {"Accepted (case opened)": [2]}
     police = await figures.agency_figures(world["ctx"], world["officer"], filters)
     assert sum(v[0] for v in _rows(police, "open-by-state").values()) == 3
     assert sum(v[0] for v in _rows(police, "referrals-sent").values()) == 1
@@ -116,9 +98,9 @@ async def test_the_partnership_view_counts_only_what_the_chairs_agency_may_see(w
     assert await figures.chaired_panels(world["police_chair"]) == []
     found = await figures.partnership_figures(world["ctx"], world["chair"], chaired[0], filters)
     by_agency = _rows(found, "by-agency")
-    # the council's 2 open cases; of the police's 3, the shared one and the panel's one; none of the charity's
-    assert by_agency == {world["council"]["name"]: [2, 3], world["police"]["name"]: [2, 2]}
-    assert sum(v[0] for v in _rows(found, "referrals").values()) == 1
+    # the council's 3 open cases; of the police's 3, the shared one and the panel's one; none of the charity's
+    assert by_agency == {world["council"]["name"]: [3, 4], world["police"]["name"]: [2, 2]}
+    assert sum(v[0] for v in _rows(found, "referrals").values()) == 2
 
 
 @pytest.fixture
@@ -140,7 +122,7 @@ async def test_a_supervisor_reads_the_dashboard_and_downloads_a_figure(world, cl
     assert "attachment" in export.headers["content-disposition"]
     assert export.text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(export.text.lstrip("\ufeff"))))
-    assert rows[0] == ["Area and state", "Open cases"] and sum(int(r[1]) for r in rows[1:]) == 2
+    assert rows[0] == ["Area and state", "Open cases"] and sum(int(r[1]) for r in rows[1:]) == 3
     actions = [e["action"] for e in await AuditEvent.select(AuditEvent.action).where(
         AuditEvent.action.like("dashboard.%"))]
     assert actions.count("dashboard.view") == 1 and actions.count("dashboard.export") == 1
@@ -178,6 +160,6 @@ async def test_the_chair_reads_the_partnership_view_and_its_csv(world, client):
     assert "brightwell" not in page.text.lower()
     export = await client.get(url + "/export/by-agency")
     rows = list(csv.reader(io.StringIO(export.text.lstrip("\ufeff"))))
-    assert sum(int(r[1]) for r in rows[1:]) == 4
+    assert sum(int(r[1]) for r in rows[1:]) == 5
     view = await AuditEvent.select().where(AuditEvent.action == "dashboard.view").first()
     assert view["object_type"] == "panel" and view["object_id"] == world["panel"]["id"]

@@ -20,8 +20,7 @@ from core.sharing import service as sharing
 from core.tasks.tables import Task
 from core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
 from tests.fixtures.areas import noise_plugin
-
-REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
+from tests.fixtures.partnership import REPORT, make_panel_world
 
 
 @pytest.fixture
@@ -31,32 +30,7 @@ def ctx():
 
 @pytest.fixture
 async def world(db, ctx):
-    council = await make_agency(ctx, "ashdown-council")
-    police = await make_agency(ctx, "wealden-police", agency_type="police")
-    charity = await make_agency(ctx, "brightwell-charity", agency_type="victim_service")
-    outsider_agency = await make_agency(ctx, "far-away-council")
-    chair = await make_user(council, ("supervisor", "panel_chair"), name="Chris Chair")
-    owner = await make_user(council, ("caseworker",), name="Olive Owner")
-    officer = await make_user(police, ("caseworker",), name="Pat Police")
-    helper = await make_user(charity, ("caseworker",), name="Cal Charity")
-    outsider = await make_user(outsider_agency, ("caseworker",), name="Oscar Outsider")
-    admin = await make_user(council, ("system_admin",), name="Sam Sysadmin")
-    today = clock.today()
-    await sharing.create_isa(ctx, admin, reference="ISA-1", title="Partnership", parties=[council["id"], police["id"]],
-                             purposes=["crime_prevention"], areas=["noise"], legal_basis="CDA 1998 s.115",
-                             starts_on=today - dt.timedelta(days=10), ends_on=today + dt.timedelta(days=100),
-                             max_sensitivity="official")
-    panel = await service.save_panel(ctx, chair, name="Ashdown Complex Case Panel", member_agency_ids=[
-        police["id"], charity["id"]], areas=["noise"], frequency="monthly")
-    person = await make_person(owner, given_name="Reece", family_name="Dunmore")
-    case = await cases.open_case(ctx, owner, "noise", REPORT, subjects=[(person["id"], "subject")])
-    made = await referrals.raise_referral(ctx, owner, target_kind="panel", target=panel["slug"],
-                                          reason="Escalating", person_id=person["id"], case=case)
-    await inbox.accept_to_panel(ctx, chair, made["id"], version=1)
-    starts = dt.datetime.combine(today + dt.timedelta(days=3), dt.time(10), tzinfo=dt.timezone.utc)
-    meeting = await service.schedule_meeting(chair, panel["id"], starts_at=starts, location="Committee Room 2")
-    return {"ctx": ctx, "chair": chair, "owner": owner, "officer": officer, "helper": helper, "outsider": outsider,
-            "panel": panel, "case": case, "meeting": meeting, "police": police, "charity": charity}
+    return await make_panel_world(ctx)
 
 
 async def _run(world) -> dict:
