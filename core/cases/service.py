@@ -465,5 +465,126 @@ async def add_note(ctx: Context, actor: Actor, case_id: int, text: str) -> dict[
     return {"id": event.id, "kind": "note", "summary": text, "at": now.isoformat(), "actor_id": actor.id}
 
 
-__all__ = ["add_note", "add_subject", "get_case", "list_cases", "open_case", "remove_subject",
-           "save_form", "subjects_of", "timeline", "transition_case"]
+# -- lead officers ------------------------------------------------------------------------------
+
+#: most cases one bulk reassignment moves: a leaver's caseload fits, one transaction stays short
+MAX_BULK_REASSIGN = 500
+#: who may move a whole caseload from an area list: a team's supervisor or the agency's local admin
+BULK_REASSIGN_ROLES = ("supervisor", "local_admin")
+
+
+async def lead_officer_choices(agency_id: int) -> list[dict[str, Any]]:
+    """Active users of the agency who work cases (a caseworking role), by name: who can lead a case."""
+    from core.auth.tables import User
+
+    users = await User.select(User.id, User.name, User.roles).where(
+        (User.agency == agency_id) & (User.active == True)).order_by(User.name).output(load_json=True)  # noqa: E712
+    return [{"id": u["id"], "name": u["name"]} for u in users
+            if set(u["roles"] or []) & set(CASEWORKING_ROLES)]
+
+
+async def _new_lead(agency_id: int, user_id: int | None) -> dict[str, Any]:
+    """The chosen lead officer, checked: an active user of the case's agency with a caseworking role."""
+    for user in await lead_officer_choices(agency_id):
+        if user["id"] == user_id:
+            return user
+    raise ValidationFailed("Select the new lead officer", errors=[{
+        "field": "/lead_officer_id", "message": "Select someone in your agency who works cases"}])
+
+
+async def _user_names(ids: list[int | None]) -> dict[int, str]:
+    from core.auth.tables import User
+
+    wanted = sorted({i for i in ids if i})
+    return {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(User.id.is_in(wanted or [0]))}
+
+
+async def _change_lead(actor: Actor, row: dict[str, Any], lead: dict[str, Any], expected_version: int | None,
+                       names: dict[int, str], *, bulk: bool, move_tasks: bool) -> list[int]:
+    """Inside a transaction: make ``lead`` the case's lead officer, on its timeline and in the audit trail;
+    with ``move_tasks`` the old lead's open tasks on the case go too. Returns the tasks moved."""
+    old = row["lead_officer"]
+    await _bump(row["id"], expected_version, {Case.lead_officer: lead["id"]})
+    moved: list[int] = []
+    if move_tasks and old:
+        from core.tasks.service import hand_over_tasks
+
+        moved = await hand_over_tasks(actor, row["id"], old, lead["id"])
+    old_name = names.get(old, "no one") if old else "no one"
+    summary = f"Lead officer changed: {old_name} → {lead['name']}"
+    if moved:
+        summary += f" ({len(moved)} open task{'s' if len(moved) != 1 else ''} handed over too)"
+    await CaseEvent.insert(CaseEvent(case=row["id"], kind="lead", actor=actor.id, at=clock.now(), summary=summary,
+                                     detail={"from": old, "to": lead["id"], "tasks": moved, "bulk": bulk}))
+    await audit.record("case.lead_changed", actor, object_type="case", object_id=row["id"],
+                       detail={"from": old, "to": lead["id"], "tasks": moved, "bulk": bulk})
+    return moved
+
+
+async def reassign_lead(ctx: Context, actor: Actor, case_id: int, lead_officer_id: int | None, *,
+                        expected_version: int | None) -> dict[str, Any]:
+    """Make another officer of the owning agency the case's lead; refused if the case changed meanwhile."""
+    row = await _load_workable(actor, case_id)
+    lead = await _new_lead(row["owning_agency"], lead_officer_id)
+    if row["lead_officer"] == lead["id"]:
+        raise ValidationFailed("Nothing to change", errors=[{
+            "field": "/lead_officer_id", "message": f"{lead['name']} is already the lead officer"}])
+    async with transaction():
+        row = await _load(case_id)
+        names = await _user_names([row["lead_officer"]])
+        await _change_lead(actor, row, lead, expected_version, names, bulk=False, move_tasks=False)
+        row = await _load(case_id)
+    return case_dict(ctx, row)
+
+
+def check_may_bulk_reassign(actor: Actor) -> None:
+    if not actor.has(*BULK_REASSIGN_ROLES):
+        raise Forbidden("Only a supervisor or a local admin can reassign cases in bulk")
+
+
+async def reassign_cases(ctx: Context, actor: Actor, chosen: list[tuple[int, int]], lead_officer_id: int | None, *,
+                         move_tasks: bool = False) -> dict[str, Any]:
+    """Give every chosen case (id, version read) of the actor's agency a new lead officer, all or nothing.
+
+    A case someone changed since it was chosen refuses the lot, naming it, so no one's change is lost and
+    the list is never half moved. Each case's timeline says so and each gets its own audit event. With
+    ``move_tasks`` each case's open tasks of its old lead officer are handed over too."""
+    check_may_bulk_reassign(actor)
+    lead = await _new_lead(actor.agency_id, lead_officer_id)
+    wanted = dict(chosen)
+    if not wanted:
+        raise ValidationFailed("Select the cases to reassign", errors=[{
+            "field": "/case", "message": "Select at least one case"}])
+    if len(wanted) > MAX_BULK_REASSIGN:
+        raise ValidationFailed("Too many cases", errors=[{
+            "field": "/case", "message": f"Reassign at most {MAX_BULK_REASSIGN} cases at once: narrow the filters"}])
+    moved_cases, moved_tasks = [], []
+    async with transaction():
+        rows = await Case.select().where(Case.id.is_in(list(wanted))).order_by(Case.id).output(load_json=True)
+        mine = [r for r in rows if r["owning_agency"] == actor.agency_id]
+        if len(mine) != len(wanted):  # another agency's case, or none: the same answer, ids are no oracle
+            raise NotFound("No case with that number exists")
+        stale = [r["reference"] for r in mine if r["version"] != wanted[r["id"]]]
+        if stale:
+            raise Conflict(
+                f"Someone else changed {_listed(stale)} since you chose {'it' if len(stale) == 1 else 'them'}. "
+                "Nothing has been reassigned: choose the cases again from the list.")
+        names = await _user_names([r["lead_officer"] for r in mine])
+        for row in mine:
+            if row["lead_officer"] == lead["id"]:
+                continue  # already theirs: nothing to record
+            moved_tasks += await _change_lead(actor, row, lead, wanted[row["id"]], names, bulk=True,
+                                              move_tasks=move_tasks)
+            moved_cases.append(row["id"])
+    return {"cases": moved_cases, "tasks": moved_tasks, "lead": lead}
+
+
+def _listed(references: list[str]) -> str:
+    shown = references[:5]
+    more = f" and {len(references) - 5} more" if len(references) > 5 else ""
+    return (", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 and not more else ", ".join(shown)) + more
+
+
+__all__ = ["add_note", "add_subject", "get_case", "lead_officer_choices", "list_cases", "open_case",
+           "reassign_cases", "reassign_lead", "remove_subject", "save_form", "subjects_of", "timeline",
+           "transition_case"]

@@ -11,7 +11,7 @@ import secrets
 from urllib.parse import urlencode
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from markupsafe import Markup
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
@@ -36,6 +36,7 @@ from core.referrals.tables import Referral
 from core.tasks import service as tasks
 from core.tasks.tables import Task
 from core.web.auth import current_actor
+from core.web.csv_export import csv_line, csv_stream, download_name
 from core.web.pages import (claim_submission, ctx_of, finish_submission, form_data, form_int, is_htmx, page,
                             release_submission, see_other)
 
@@ -180,7 +181,8 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
             "tasks": case_tasks, "subjects": subjects, "users": users,
             "referrals": refs, "referral_targets": referral_targets, "referral_status": REFERRAL_STATUS, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
             "lead_officer": lead_officer, "owning_agency": owning_agency, "access": access, **sharing_info,
-            "can_change": can_work_case(actor, access) and case["area_installed"] and not case["closed_at"]}
+            "can_change": can_work_case(actor, access) and case["area_installed"] and not case["closed_at"],
+            "can_reassign_lead": can_work_case(actor, access)}
 
 
 REFERRAL_STATUS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",
@@ -226,6 +228,147 @@ async def _read_referral_targets(ctx, actor) -> list[dict[str, Any]]:
     ]
 
 
+#: most rows one area export holds; the rows are streamed, a few hundred at a time, never held whole
+EXPORT_LIMIT = 10000
+EXPORT_CHUNK = 500
+
+
+def _many(value: Any) -> list[Any]:
+    """A posted field that may be repeated (checkboxes) as a list."""
+    if value in (None, ""):
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+async def colleagues_all(agency_id: int) -> list[dict[str, Any]]:
+    """Every user of the agency, deactivated ones too: a leaver still leads cases until they are handed over."""
+    return await User.select(User.id, User.name, User.active).where(User.agency == agency_id).order_by(User.name)
+
+
+async def _area_query(area, actor, values: Any) -> tuple[Any, dict[str, str], list[dict[str, Any]]]:
+    """The area list's filters from a query or posted form: the query's condition (always the actor's agency's
+    cases), the filters as read (anything unreadable dropped), and the lead officers to filter by."""
+    def value(name: str) -> str:
+        raw = values.get(name, "")
+        return raw if isinstance(raw, str) else ""
+
+    where = (Case.area == area.slug) & (Case.owning_agency == actor.agency_id)
+    filters = {k: "" for k in ("state", "risk", "owner", "overdue", "sort")}
+    state = value("state")
+    if state in area.workflow.states:
+        where &= Case.state == state
+        filters["state"] = state
+    elif state == "open":
+        where &= Case.closed_at.is_null()
+        filters["state"] = state
+    risk = value("risk")
+    if risk in area.risk_levels:
+        where &= Case.risk_level == risk
+        filters["risk"] = risk
+    leads = await colleagues_all(actor.agency_id)
+    owner = value("owner")
+    if form_int(owner) == actor.id:  # one's own id (after handing cases to oneself) is the "Me" choice
+        owner = "me"
+    if owner == "me":
+        where &= Case.lead_officer == actor.id
+        filters["owner"] = owner
+    elif owner == "none":
+        where &= Case.lead_officer.is_null()
+        filters["owner"] = owner
+    elif form_int(owner) in {u["id"] for u in leads}:
+        where &= Case.lead_officer == form_int(owner)
+        filters["owner"] = str(form_int(owner))
+    if value("overdue") == "yes":
+        overdue_ids = [t["case"] for t in await Task.select(Task.case).where(
+            (Task.status == "open") & (Task.due_date < clock.today()) & (Task.owner_agency == actor.agency_id))]
+        where &= Case.id.is_in(overdue_ids or [0])
+        filters["overdue"] = "yes"
+    if value("sort") in SORTS:
+        filters["sort"] = value("sort")
+    return where, filters, leads
+
+
+def _list_url(area, filters: dict[str, str]) -> str:
+    return f"/areas/{area.slug}?" + urlencode({k: v for k, v in filters.items() if v})
+
+
+async def _list_page(request: Request, area, values: Any, *, errors: list[dict[str, str]] | None = None,
+                     status_code: int = 200) -> Template:
+    """The area list: filtered, sorted, a page of 25; with the bulk-reassign form for those who may use it."""
+    actor, ctx = current_actor(request), ctx_of(request)
+    where, filters, leads = await _area_query(area, actor, values)
+    column, ascending = SORTS[filters["sort"] or "opened"]
+    total = await Case.count().where(where)
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    raw_page = values.get("page") if isinstance(values.get("page"), str) else None
+    number = page_number(raw_page, pages)
+    rows = await Case.select().where(where).order_by(column, ascending=ascending).order_by(
+        Case.id, ascending=False).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
+    items = [cases.case_dict(ctx, r) for r in rows]
+    subjects = await cases.subjects_of_cases([item["id"] for item in items])
+    names = {u["id"]: u["name"] for u in leads}
+    for item in items:
+        item["subjects"] = subjects.get(item["id"], [])
+        item["lead_name"] = names.get(item["lead_officer_id"], "")
+    if items:  # the list names each case's subjects: recorded once for the page
+        await audit_read("case.list", actor, "case", detail={
+            "ids": [i["id"] for i in items], "area": area.slug, "page": number})
+    query = urlencode({k: v for k, v in filters.items() if v})
+    # the new-case button only for those the new-case form would serve (it refuses everyone else)
+    can_open = actor.has(*CASEWORKING_ROLES) and area.slug in await cases.enabled_areas(actor.agency_id)
+    can_reassign = actor.has(*cases.BULK_REASSIGN_ROLES)
+    ticked = {str(v) for v in _many(values.get("case"))} if errors else set()
+    return await page(request, "cases/list.html", area=area, items=items, total=total, page_number=number,
+                      pages=pages, filters=filters, can_open=can_open, page_base="?" + query, query=query,
+                      leads=leads, can_reassign=can_reassign,
+                      lead_choices=await cases.lead_officer_choices(actor.agency_id) if can_reassign else [],
+                      errors=errors or [], ticked=ticked,
+                      chosen_lead=str(values.get("lead_officer_id", "")) if errors else "",
+                      chosen_tasks=values.get("tasks") == "yes" if errors else False,
+                      chosen_scope=values.get("scope") == "all" if errors else False,
+                      max_bulk=cases.MAX_BULK_REASSIGN, error_title=bool(errors), status_code=status_code)
+
+
+async def _tasks_to_hand_over(actor, rows: list[dict[str, Any]]) -> dict[int, int]:
+    """How many open tasks of each case's lead officer would be handed over with it (as the service counts)."""
+    out: dict[int, int] = {}
+    for row in rows:
+        if not row["lead_officer"]:
+            continue
+        out[row["id"]] = await Task.count().where(
+            (Task.case == row["id"]) & (Task.owner_agency == actor.agency_id) & (Task.status == "open")
+            & ((Task.assignee == row["lead_officer"])
+               | (Task.assignee.is_null() & (Task.created_by == row["lead_officer"]))))
+    return out
+
+
+async def _case_lines(ctx, area, actor, ids: list[int]):
+    """The export's CSV lines: the header, then each case in the list's order, read a chunk at a time."""
+    yield csv_line(["Reference", "Area", "People", "State", "Risk", "Lead officer", "Opened", "Last updated"])
+    names = {u["id"]: u["name"] for u in await colleagues_all(actor.agency_id)}
+    for start in range(0, len(ids), EXPORT_CHUNK):
+        chunk = ids[start:start + EXPORT_CHUNK]
+        rows = {r["id"]: r for r in await Case.select(
+            Case.id, Case.reference, Case.state, Case.risk_level, Case.lead_officer, Case.opened_at,
+            Case.updated_at).where(Case.id.is_in(chunk) & (Case.owning_agency == actor.agency_id))}
+        subjects = await cases.subjects_of_cases(chunk)
+        for case_id in chunk:
+            r = rows.get(case_id)
+            if r is None:
+                continue
+            people = "; ".join(f"{s['name']} ({area.roles.get(s['role'], s['role']).lower()})"
+                               for s in subjects.get(case_id, []))
+            yield csv_line([r["reference"], area.title, people, area.workflow.label(r["state"]),
+                            (r["risk_level"] or "").replace("_", " ").capitalize() or "Not assessed",
+                            names.get(r["lead_officer"], ""), _day(r["opened_at"]), _day(r["updated_at"])])
+
+
+def _day(value: Any) -> str:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.date().isoformat() if value else ""
+
+
 class AreaPages(Controller):
     path = "/areas"
     include_in_schema = False
@@ -233,44 +376,88 @@ class AreaPages(Controller):
     @get("/{slug:str}")
     async def list_cases(self, request: Request, slug: str) -> Template:
         area = _area_or_404(request, slug)
+        return await _list_page(request, area, request.query_params)
+
+    @get("/{slug:str}/export.csv")
+    async def export_cases(self, request: Request, slug: str) -> Response:
+        """The area list with its current filters and sort as CSV: the columns the list shows, nothing more."""
+        area = _area_or_404(request, slug)
+        actor, ctx = current_actor(request), ctx_of(request)
+        where, filters, _ = await _area_query(area, actor, request.query_params)
+        column, ascending = SORTS[filters["sort"] or "opened"]
+        ids = [r["id"] for r in await Case.select(Case.id).where(where).order_by(column, ascending=ascending).order_by(
+            Case.id, ascending=False).limit(EXPORT_LIMIT)]
+        # the export's audit event names every case it holds, written before the first row leaves
+        await audit_read("case.export", actor, "case", detail={
+            "area": area.slug, "filters": {k: v for k, v in filters.items() if v}, "rows": len(ids), "ids": ids})
+        return csv_stream(_case_lines(ctx, area, actor, ids), download_name(f"{area.slug}-cases"))
+
+    @post("/{slug:str}/reassign")
+    async def check_reassign(self, request: Request, slug: str) -> Template:
+        """The first step of a bulk reassignment: what would change, to confirm (nothing is changed yet)."""
+        area = _area_or_404(request, slug)
         actor = current_actor(request)
-        q = request.query_params
-        where = (Case.area == area.slug) & (Case.owning_agency == actor.agency_id)
-        state = q.get("state", "")
-        if state in area.workflow.states:
-            where &= Case.state == state
-        elif state == "open":
-            where &= Case.closed_at.is_null()
-        risk = q.get("risk", "")
-        if risk in area.risk_levels:
-            where &= Case.risk_level == risk
-        if q.get("owner") == "me":
-            where &= Case.lead_officer == actor.id
-        if q.get("overdue") == "yes":
-            overdue_ids = [t["case"] for t in await Task.select(Task.case).where(
-                (Task.status == "open") & (Task.due_date < clock.today()) & (Task.owner_agency == actor.agency_id))]
-            where &= Case.id.is_in(overdue_ids or [0])
-        sort = q.get("sort", "opened") if q.get("sort") in SORTS else "opened"
-        column, ascending = SORTS[sort]
-        total = await Case.count().where(where)
-        pages = max(1, math.ceil(total / PAGE_SIZE))
-        number = page_number(q.get("page"), pages)
-        rows = await Case.select().where(where).order_by(column, ascending=ascending).order_by(
-            Case.id, ascending=False).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
-        ctx = ctx_of(request)
-        items = [cases.case_dict(ctx, r) for r in rows]
-        subjects = await cases.subjects_of_cases([item["id"] for item in items])
-        for item in items:
-            item["subjects"] = subjects.get(item["id"], [])
-        if items:  # the list names each case's subjects: recorded once for the page
-            await audit_read("case.list", current_actor(request), "case", detail={
-                "ids": [i["id"] for i in items], "area": area.slug, "page": number})
-        filters = {k: q.get(k, "") for k in ("state", "risk", "owner", "overdue", "sort")}
-        page_base = "?" + urlencode({k: v for k, v in filters.items() if v})
-        # the new-case button only for those the new-case form would serve (it refuses everyone else)
-        can_open = actor.has(*CASEWORKING_ROLES) and area.slug in await cases.enabled_areas(actor.agency_id)
-        return await page(request, "cases/list.html", area=area, items=items, total=total, page_number=number,
-                          pages=pages, filters=filters, can_open=can_open, page_base=page_base)
+        cases.check_may_bulk_reassign(actor)
+        data = await form_data(request)
+        where, filters, _ = await _area_query(area, actor, data)
+        errors = []
+        choices = {u["id"]: u for u in await cases.lead_officer_choices(actor.agency_id)}
+        lead_id = form_int(data.get("lead_officer_id"))
+        if lead_id not in choices:
+            errors.append({"field": "lead_officer_id", "message": "Select the new lead officer"})
+        if data.get("scope") == "all":
+            rows = await Case.select(Case.id, Case.reference, Case.state, Case.version, Case.lead_officer).where(
+                where).order_by(Case.reference).limit(cases.MAX_BULK_REASSIGN + 1)
+        else:
+            ids = [i for i in (form_int(v) for v in _many(data.get("case"))) if i is not None and i <= MAX_ID]
+            rows = await Case.select(Case.id, Case.reference, Case.state, Case.version, Case.lead_officer).where(
+                Case.id.is_in(ids or [0]) & (Case.owning_agency == actor.agency_id) & (Case.area == area.slug)
+            ).order_by(Case.reference)
+        if not rows:
+            errors.append({"field": "case-0", "message": "Select at least one case, or all the cases matching "
+                                                          "the filters"})
+        elif len(rows) > cases.MAX_BULK_REASSIGN:
+            errors.append({"field": "case-0", "message": f"Reassign at most {cases.MAX_BULK_REASSIGN} cases at "
+                                                          "once: narrow the filters"})
+        if errors:
+            return await _list_page(request, area, data, errors=errors, status_code=400)
+        lead = choices[lead_id]
+        names = {u["id"]: u["name"] for u in await colleagues_all(actor.agency_id)}
+        move_tasks = data.get("tasks") == "yes"
+        handed = await _tasks_to_hand_over(actor, rows) if move_tasks else {}
+        changes = [{**r, "from": names.get(r["lead_officer"], "No one") if r["lead_officer"] else "No one",
+                    "state_label": area.workflow.label(r["state"]), "same": r["lead_officer"] == lead_id,
+                    "tasks": handed.get(r["id"], 0)} for r in rows]
+        await audit_read("case.list", actor, "case", detail={"ids": [r["id"] for r in rows], "area": area.slug,
+                                                             "for": "reassign"})
+        return await page(request, "cases/reassign_confirm.html", area=area, lead=lead, changes=changes,
+                          moving=sum(1 for c in changes if not c["same"]), move_tasks=move_tasks,
+                          tasks_moving=sum(handed.values()), filters=filters, back=_list_url(area, filters))
+
+    @post("/{slug:str}/reassign/confirm")
+    async def reassign(self, request: Request, slug: str) -> Template | Redirect:
+        """Reassign the confirmed cases, all or nothing; a case changed meanwhile stops the lot, named."""
+        area = _area_or_404(request, slug)
+        actor = current_actor(request)
+        cases.check_may_bulk_reassign(actor)
+        data = await form_data(request)
+        _, filters, _ = await _area_query(area, actor, data)
+        chosen = []
+        for value in _many(data.get("case")):
+            case_id, _, version = str(value).partition(":")
+            case_id, version = form_int(case_id), form_int(version)
+            if case_id is None or version is None or case_id > MAX_ID:
+                return await _list_page(request, area, data, status_code=400, errors=[{
+                    "field": "case-0", "message": "The cases to reassign could not be read: choose them again"}])
+            chosen.append((case_id, version))
+        try:
+            done = await cases.reassign_cases(ctx_of(request), actor, chosen, form_int(data.get("lead_officer_id")),
+                                              move_tasks=data.get("tasks") == "yes")
+        except (ValidationFailed, Conflict) as exc:
+            message = exc.message if isinstance(exc, Conflict) else "; ".join(e["message"] for e in exc.errors)
+            return await _list_page(request, area, data, status_code=exc.status if isinstance(exc, Conflict) else 400,
+                                    errors=[{"field": "case-0", "message": message}])
+        return see_other(_list_url(area, {"owner": str(done["lead"]["id"])}) + "&done=cases-reassigned")
 
     @get("/{slug:str}/new")
     async def new_case(self, request: Request, slug: str) -> Template:
@@ -450,6 +637,27 @@ class CasePages(Controller):
         return await _after_change(request, case_id, "task-added", "cases/_tasks.html", task_error=error,
                                    task_values=data if error else {})
 
+    @get("/{case_id:int}/lead")
+    async def lead_form(self, request: Request, case_id: int) -> Template:
+        row = await cases.workable_row(current_actor(request), case_id)
+        return await _lead_page(request, row, str(row["lead_officer"] or ""), row["version"])
+
+    @post("/{case_id:int}/lead")
+    async def change_lead(self, request: Request, case_id: int) -> Template | Redirect:
+        actor = current_actor(request)
+        row = await cases.workable_row(actor, case_id)
+        data = await form_data(request)
+        version = form_int(data.get("version"))
+        chosen = str(data.get("lead_officer_id", ""))
+        try:
+            await cases.reassign_lead(ctx_of(request), actor, case_id, form_int(chosen),
+                                      expected_version=-1 if version is None else version)
+        except ValidationFailed as exc:
+            return await _lead_page(request, row, chosen, version, errors=exc.errors)
+        except Conflict as exc:
+            return await _lead_page(request, row, chosen, version, conflict=exc.message)
+        return see_other(f"/cases/{case_id}?done=lead-changed")
+
     @post("/{case_id:int}/subjects/search")
     async def find_subject(self, request: Request, case_id: int) -> Template:
         # the first step of adding a person: only for those who may change the case, checked before searching
@@ -488,6 +696,69 @@ class TaskPages(Controller):
         if done["case_id"] is None:
             return see_other("/?done=task-done")
         return await _after_change(request, done["case_id"], "task-done", "cases/_tasks.html")
+
+
+    @get("/{task_id:int}/edit")
+    async def edit_form(self, request: Request, task_id: int) -> Template:
+        actor = current_actor(request)
+        row = await tasks.editable_task(actor, task_id)
+        # the page shows the task's title: a read of the task, recorded
+        await audit_read("task.view", actor, "task", task_id, detail={"case_id": row["case"]})
+        due = row["due_date"]
+        values = {"title": row["title"], "assignee_id": str(row["assignee"] or row["created_by"] or ""),
+                  "due-day": str(due.day) if due else "", "due-month": str(due.month) if due else "",
+                  "due-year": str(due.year) if due else ""}
+        return await _task_page(request, row, values, tasks.task_state(row))
+
+    @post("/{task_id:int}/edit")
+    async def edit(self, request: Request, task_id: int) -> Template | Redirect:
+        actor = current_actor(request)
+        row = await tasks.editable_task(actor, task_id)
+        data = await form_data(request)
+        due = typed_date(data, "due")
+        state = str(data.get("state", ""))
+        try:
+            await tasks.edit_task(ctx_of(request), actor, task_id,
+                                  title=str(data["title"]) if isinstance(data.get("title"), str) else None,
+                                  due_date=due or None, assignee_id=form_int(data.get("assignee_id")),
+                                  expected_state=state)
+        except ValidationFailed as exc:
+            return await _task_page(request, row, data, state, errors=exc.errors)
+        except Conflict as exc:
+            return await _task_page(request, row, data, state, conflict=exc.message)
+        if row["case"] is None:
+            return see_other("/?done=task-changed")
+        return see_other(f"/cases/{row['case']}?done=task-changed#tasks")
+
+
+async def _lead_page(request: Request, row: dict[str, Any], chosen: str, version: int | None, *,
+                     errors: list[dict[str, str]] | None = None, conflict: str = "") -> Template:
+    ctx, actor = ctx_of(request), current_actor(request)
+    area = ctx.areas.get(row["area"])
+    choices = await cases.lead_officer_choices(row["owning_agency"])
+    current = next((u["name"] for u in await colleagues_all(row["owning_agency"]) if u["id"] == row["lead_officer"]),
+                   "")
+    return await page(request, "cases/lead.html", case={"id": row["id"], "reference": row["reference"],
+                                                        "area_title": area.title if area else row["area"]},
+                      choices=choices, chosen=chosen, version=version,
+                      current=current, errors=errors or [], conflict=conflict, user=actor.as_dict(),
+                      error_title=bool(errors or conflict),
+                      status_code=409 if conflict else 400 if errors else 200)
+
+
+async def _task_page(request: Request, row: dict[str, Any], values: dict[str, Any], state: str, *,
+                     errors: list[dict[str, str]] | None = None, conflict: str = "") -> Template:
+    reference = ""
+    if row["case"] is not None:
+        case = await Case.select(Case.reference).where(Case.id == row["case"]).first()
+        reference = case["reference"] if case else ""
+    back = f"/cases/{row['case']}#tasks" if row["case"] is not None else "/"
+    return await page(request, "cases/task_edit.html", task=row, reference=reference, values=values, back=back,
+                      state=state,
+                      people=await tasks.assignee_choices(row["owner_agency"]),
+                      errors={e["field"]: e["message"] for e in errors or []}, error_list=errors or [],
+                      conflict=conflict, error_title=bool(errors or conflict),
+                      status_code=409 if conflict else 400 if errors else 200)
 
 
 async def _editable(request: Request, case_id: int) -> None:

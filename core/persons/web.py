@@ -1,9 +1,12 @@
 """Person pages: search (names never in the URL), create with a duplicate warning, and the person page."""
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
+from core.audit.service import record_read as audit_read
 from core.cases.service import enabled_areas
 from core.cases.tables import Case
 from core.errors import ValidationFailed
@@ -13,7 +16,9 @@ from core.persons.service import GENDERS
 from core.sharing.policy import CASEWORKING_ROLES
 from core.searching import MAX_SEARCH_LENGTH, name_search_problem
 from core.web.auth import current_actor
-from core.web.pages import ctx_of, form_data, page, see_other
+from core.web.pages import ctx_of, form_data, html_error, page, see_other
+from core.web.csv_export import csv_line, csv_stream, download_name
+
 
 def _identifier_types(request: Request) -> dict[str, str]:
     return ctx_of(request).areas.identifier_types
@@ -32,6 +37,29 @@ async def _my_cases_by_person(request: Request, ids: list[int]) -> dict[int, lis
     return out
 
 
+async def _search(request: Request) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]]]:
+    """Read a person search form and run it (the search is audited): the query, the results, the errors."""
+    data = await form_data(request)
+    query = {"name": str(data.get("name", "")).strip(), "identifier": str(data.get("identifier", "")).strip(),
+             "dob-day": data.get("dob-day", ""), "dob-month": data.get("dob-month", ""),
+             "dob-year": data.get("dob-year", "")}
+    dob = _dob(data)
+    errors = []
+    if name_search_problem(query["name"]) or len(query["identifier"]) > MAX_SEARCH_LENGTH:
+        errors.append({"field": "name", "message": name_search_problem(query["name"]) or
+                       f"Search for an identifier of {MAX_SEARCH_LENGTH} characters or fewer"})
+    elif not (query["name"] or dob or query["identifier"]):
+        errors.append({"field": "name", "message": "Enter a name, a date of birth or an identifier"})
+    results = []
+    if not errors:
+        try:
+            results = await persons.find_persons(current_actor(request), name=query["name"],
+                                                 date_of_birth=dob, identifier=query["identifier"])
+        except ValidationFailed:
+            errors.append({"field": "dob", "message": "Date of birth must be a real date"})
+    return query, results, errors
+
+
 class PersonPages(Controller):
     path = "/persons"
     include_in_schema = False
@@ -42,27 +70,33 @@ class PersonPages(Controller):
 
     @post("/search")
     async def search(self, request: Request) -> Template:
-        data = await form_data(request)
-        query = {"name": str(data.get("name", "")).strip(), "identifier": str(data.get("identifier", "")).strip(),
-                 "dob-day": data.get("dob-day", ""), "dob-month": data.get("dob-month", ""),
-                 "dob-year": data.get("dob-year", "")}
-        dob = _dob(data)
-        errors = []
-        if name_search_problem(query["name"]) or len(query["identifier"]) > MAX_SEARCH_LENGTH:
-            errors.append({"field": "name", "message": name_search_problem(query["name"]) or
-                           f"Search for an identifier of {MAX_SEARCH_LENGTH} characters or fewer"})
-        elif not (query["name"] or dob or query["identifier"]):
-            errors.append({"field": "name", "message": "Enter a name, a date of birth or an identifier"})
-        results = []
-        if not errors:
-            try:
-                results = await persons.find_persons(current_actor(request), name=query["name"],
-                                                     date_of_birth=dob, identifier=query["identifier"])
-            except ValidationFailed:
-                errors.append({"field": "dob", "message": "Date of birth must be a real date"})
+        query, results, errors = await _search(request)
         cases = await _my_cases_by_person(request, [p["id"] for p in results])
         return await page(request, "persons/search.html", results=None if errors else results, query=query,
                           errors=errors, cases=cases, ctx=ctx_of(request), status_code=400 if errors else 200)
+
+    @post("/search/export.csv", status_code=200)
+    async def export(self, request: Request) -> Response:
+        """The search's results as CSV (posted, so the name searched for is never in an address): the columns
+        the results page shows, for the persons it shows."""
+        query, results, errors = await _search(request)
+        if errors:
+            return html_error(request, 400, "There is a problem",
+                              " ".join(e["message"] + "." for e in errors) + " Nothing was exported.")
+        cases = await _my_cases_by_person(request, [p["id"] for p in results])
+        await audit_read("person.export", current_actor(request), "person", detail={
+            "rows": len(results), "ids": [p["id"] for p in results],
+            "filters": {"name": bool(query["name"]), "date_of_birth": bool(_dob(query)),
+                        "identifier": bool(query["identifier"])}})
+
+        async def lines():
+            yield csv_line(["Name", "Date of birth", "Also known as", "On my agency's cases"])
+            for p in results:
+                yield csv_line([p["display_name"], p["date_of_birth"] or "Not known", ", ".join(p["aliases"] or []),
+                                "; ".join(f"{c['reference']} ({c['role'].replace('_', ' ')})"
+                                          for c in cases.get(p["id"], []))])
+
+        return csv_stream(lines(), download_name("person-search"))
 
     @get("/new")
     async def new_form(self, request: Request) -> Template:

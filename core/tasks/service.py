@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from core import clock
@@ -12,7 +13,7 @@ from core.cases import service as cases
 from core.cases.tables import CaseEvent
 from core.context import Context
 from core.db.tx import transaction
-from core.errors import Forbidden, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.tasks.tables import Task
 
 
@@ -23,6 +24,14 @@ def task_dict(r: dict[str, Any]) -> dict[str, Any]:
             "due_date": due.isoformat() if due else None, "status": r["status"],
             "overdue": bool(due and r["status"] == "open" and due < clock.today()),
             "source": r["source"]}
+
+
+def task_state(r: dict[str, Any]) -> str:
+    """A short fingerprint of what an edit can change: a task edit form carries the one it was read at, so a
+    change someone made meanwhile is never overwritten unseen (tasks have no version column of their own)."""
+    due = r["due_date"]
+    seen = f"{r['title']}|{due.isoformat() if due else ''}|{r['assignee']}|{r['status']}"
+    return hashlib.sha256(seen.encode()).hexdigest()[:16]
 
 
 async def add_task(ctx: Context, actor: Actor, case_id: int, *, title: str, due_date: Any = None,
@@ -56,6 +65,118 @@ async def add_task(ctx: Context, actor: Actor, case_id: int, *, title: str, due_
                                          detail={"task_id": task.id}))
         await audit.record("task.create", actor, object_type="task", object_id=task.id, detail={"case_id": case_id})
     return task_dict(await Task.select().where(Task.id == task.id).first())
+
+
+#: roles that work tasks: complete, change and hand them over (for the agency that owns the task)
+TASK_ROLES = ("caseworker", "supervisor", "panel_chair")
+
+
+async def assignee_choices(agency_id: int) -> list[dict[str, Any]]:
+    """Active users of the agency that owns a task: who it can be given to."""
+    return await User.select(User.id, User.name).where(
+        (User.agency == agency_id) & (User.active == True)).order_by(User.name)  # noqa: E712
+
+
+async def editable_task(actor: Actor, task_id: int) -> dict[str, Any]:
+    """The task if the actor may change it: its own agency's, by a role that works tasks, still open.
+
+    A panel action is owned by the agency the panel gave it to, whoever owns the case: that agency changes
+    it, never the case's. Another agency's task is "not found" (ids are no oracle)."""
+    row = await Task.select().where(Task.id == task_id).first()
+    if row is None or row["owner_agency"] != actor.agency_id:
+        raise NotFound("No task with that number exists")
+    if not actor.has(*TASK_ROLES):
+        raise Forbidden("Your role does not let you change tasks")
+    if row["status"] != "open":
+        raise Forbidden("This task is done. A done task cannot be changed.")
+    return row
+
+
+def _date(value: Any, errors: list[dict[str, str]]) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        errors.append({"field": "/due_date", "message": "Due date must be a real date"})
+        return None
+
+
+async def edit_task(ctx: Context, actor: Actor, task_id: int, *, title: str | None, due_date: Any,
+                    assignee_id: int | None, expected_state: str) -> dict[str, Any]:
+    """Change a task's title, due date and who does it; on the case's timeline and in the audit trail.
+
+    ``expected_state`` is the :func:`task_state` the form was read at: if the task changed since, nothing is
+    saved. A panel action keeps the words the panel minuted (its title cannot change here)."""
+    row = await editable_task(actor, task_id)
+    errors: list[dict[str, str]] = []
+    panel = row["source"] == "panel"
+    title = row["title"] if title is None or panel else title.strip()
+    if not title:
+        errors.append({"field": "/title", "message": "Enter what needs to be done"})
+    elif len(title) > 200:
+        errors.append({"field": "/title", "message": "The task must be 200 characters or fewer"})
+    due = _date(due_date, errors)
+    if due is not None and due != row["due_date"] and due < clock.today():
+        errors.append({"field": "/due_date", "message": "The due date must be today or later"})
+    if due is None and panel and not any(e["field"] == "/due_date" for e in errors):
+        errors.append({"field": "/due_date", "message": "Enter the date the panel action is due"})
+    names = {u["id"]: u["name"] for u in await assignee_choices(row["owner_agency"])}
+    if assignee_id not in names:
+        errors.append({"field": "/assignee_id", "message": "Select someone in the agency that owns the task"})
+    if errors:
+        raise ValidationFailed("There is a problem with the task", errors=errors)
+    if expected_state != task_state(row):
+        raise Conflict("Someone else changed this task since you opened it. Nothing you entered has been saved "
+                       "over their change: look at the task again, then make your change.")
+    changes: dict[str, dict[str, Any]] = {}
+    if title != row["title"]:
+        changes["title"] = {"from": row["title"], "to": title}
+    if due != row["due_date"]:
+        changes["due_date"] = {"from": row["due_date"].isoformat() if row["due_date"] else None,
+                               "to": due.isoformat() if due else None}
+    if assignee_id != row["assignee"]:
+        changes["assignee"] = {"from": row["assignee"], "to": assignee_id}
+    if not changes:
+        return task_dict(row)
+    old_names = await User.select(User.id, User.name).where(User.id.is_in([row["assignee"] or 0]))
+    was = {u["id"]: u["name"] for u in old_names}
+    words = []
+    if "title" in changes:
+        words.append(f"was \u2018{row['title']}\u2019")
+    if "due_date" in changes:
+        words.append(f"due {_day(row['due_date'])} \u2192 {_day(due)}")
+    if "assignee" in changes:
+        words.append(f"{was.get(row['assignee'], 'no one')} \u2192 {names[assignee_id]}")
+    now = clock.now()
+    async with transaction():
+        updated = await Task.update({Task.title: title, Task.due_date: due, Task.assignee: assignee_id}).where(
+            (Task.id == task_id) & (Task.status == "open")).returning(Task.id)
+        if not updated:
+            raise Conflict("This task was marked as done meanwhile. Nothing has been changed.")
+        if row["case"] is not None:
+            await CaseEvent.insert(CaseEvent(case=row["case"], kind="task", actor=actor.id, at=now,
+                                             summary=f"Task changed: {title} ({'; '.join(words)})",
+                                             detail={"task_id": task_id, "changes": list(changes)}))
+        await audit.record("task.update", actor, object_type="task", object_id=task_id,
+                           detail={"case_id": row["case"], "changes": changes})
+    return task_dict(await Task.select().where(Task.id == task_id).first())
+
+
+def _day(value: dt.date | None) -> str:
+    return f"{value:%-d %B %Y}" if value else "no date"
+
+
+async def hand_over_tasks(actor: Actor, case_id: int, old_id: int, new_id: int) -> list[int]:
+    """Inside the caller's transaction: the actor's agency's open tasks on the case that are ``old_id``'s
+    (assigned to them, or added by them for themselves) become ``new_id``'s. Returns the tasks moved."""
+    rows = await Task.select(Task.id).where(
+        (Task.case == case_id) & (Task.owner_agency == actor.agency_id) & (Task.status == "open")
+        & ((Task.assignee == old_id) | (Task.assignee.is_null() & (Task.created_by == old_id))))
+    ids = [r["id"] for r in rows]
+    if ids:
+        await Task.update({Task.assignee: new_id}).where(Task.id.is_in(ids))
+    return ids
 
 
 async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, Any]:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+import re
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from litestar import Response
+from litestar.response import Stream
 
 from core.web.pages import NO_STORE
 

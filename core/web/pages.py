@@ -73,6 +73,10 @@ FLASHES = {
     "note-added": "Note added",
     "task-added": "Task added",
     "task-done": "Task marked as done",
+    "task-changed": "Task changed",
+    "lead-changed": "Lead officer changed: they see the case in their My work",
+    "cases-reassigned": "Cases reassigned: each case's timeline says so, and the new lead officer sees them in "
+                        "My work",
     "subject-added": "Person added to the case",
     "subject-removed": "Person removed from the case",
     "shared": "Case shared",

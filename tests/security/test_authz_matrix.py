@@ -70,6 +70,7 @@ COLLECTIONS: dict[tuple[str, str], str | None] = {
     ("POST", "/persons/search"): None,  # a search form posting a name: checked below with its body
     ("GET", "/persons/new"): "",
     ("POST", "/persons/new"): None,
+    ("POST", "/persons/search/export.csv"): None,  # the search's results as CSV: checked with its body below
     ("GET", "/referrals"): "?box=sent",
     ("GET", "/api/v1/cases"): "",
     ("POST", "/api/v1/cases"): None,
@@ -78,7 +79,8 @@ COLLECTIONS: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/referrals"): "?box=sent",
 }
 #: collection POSTs that only search: run with this body, they must not show the record to C or D
-COLLECTION_SEARCHES = {("POST", "/persons/search"): {"name": SURNAME}}
+COLLECTION_SEARCHES = {("POST", "/persons/search"): {"name": SURNAME},
+                       ("POST", "/persons/search/export.csv"): {"name": SURNAME}}
 
 W = dict[str, Any]
 #: write routes -> a valid body built from the records (w) they are tried on
@@ -95,6 +97,10 @@ BODIES: dict[tuple[str, str], Callable[[W], dict[str, Any]]] = {
     ("POST", "/cases/{case_id:int}/subjects"): lambda w: {"person_id": str(w["person2"]), "role": "complainant"},
     ("POST", "/cases/{case_id:int}/subjects/{subject_id:int}/remove"): lambda w: {},
     ("POST", "/tasks/{task_id:int}/complete"): lambda w: {},
+    ("POST", "/tasks/{task_id:int}/edit"):
+        lambda w: {"title": "Visit the street again", "assignee_id": str(w["owner_id"]), "state": w["task_state"]},
+    ("POST", "/cases/{case_id:int}/lead"):
+        lambda w: {"lead_officer_id": str(w["chair_id"]), "version": str(w["case_version"])},
     ("POST", "/referrals/{referral_id:int}/decline"):
         lambda w: {"reason": "Matrix", "version": str(w["referral_version"])},
     ("POST", "/referrals/{referral_id:int}/ask"):
@@ -150,9 +156,12 @@ OWNER_ROLES: dict[tuple[str, str], set[str]] = {
     # pages that only serve a form for a write: for those who may make it
     ("GET", "/cases/{case_id:int}/forms/{form_name:str}"): WORKERS,
     ("GET", "/meetings/{meeting_id:int}/minutes/assignees"): CHAIRS,
+    ("GET", "/cases/{case_id:int}/lead"): WORKERS,
+    ("GET", "/tasks/{task_id:int}/edit"): WORKERS,
 }
 #: reads that are part of a write (an edit form, the action form's person list): a partner is refused them
-EDIT_PAGES = {("GET", "/cases/{case_id:int}/forms/{form_name:str}"), ("GET", "/meetings/{meeting_id:int}/minutes/assignees")}
+EDIT_PAGES = {("GET", "/cases/{case_id:int}/forms/{form_name:str}"), ("GET", "/meetings/{meeting_id:int}/minutes/assignees"),
+              ("GET", "/cases/{case_id:int}/lead")}
 #: owner roles refused the pack get the same 404 as anyone else: ids are no oracle
 OWNER_REFUSED_404 = {("GET", "/meetings/{meeting_id:int}/pack"), ("POST", "/meetings/{meeting_id:int}/pack")}
 
@@ -271,6 +280,7 @@ async def build_records(ctx, owner, chair, ids: W) -> W:
     from core.cases.tables import Case, CaseSubject
     from core.panels.tables import AgendaItem, Meeting, MeetingAttendee
     from core.referrals.tables import Referral
+    from core.tasks.tables import Task
 
     return {
         **ids, "case": case["id"], "person": person["id"], "person2": person2["id"], "task": task["id"],
@@ -284,7 +294,8 @@ async def build_records(ctx, owner, chair, ids: W) -> W:
             Referral.id == referral["id"]).first())["version"],
         "meeting_version": (await Meeting.select(Meeting.version).where(
             Meeting.id == meeting["id"]).first())["version"],
-        "reference": case["reference"],
+        "reference": case["reference"], "owner_id": owner.id, "chair_id": chair.id,
+        "task_state": tasks.task_state(await Task.select().where(Task.id == task["id"]).first()),
     }
 
 
