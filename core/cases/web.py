@@ -326,7 +326,8 @@ async def _list_page(request: Request, area, values: Any, *, errors: list[dict[s
                       chosen_lead=str(values.get("lead_officer_id", "")) if errors else "",
                       chosen_tasks=values.get("tasks") == "yes" if errors else False,
                       chosen_scope=values.get("scope") == "all" if errors else False,
-                      max_bulk=cases.MAX_BULK_REASSIGN, error_title=bool(errors), status_code=status_code)
+                      max_bulk=cases.MAX_BULK_REASSIGN, export_limit=EXPORT_LIMIT, error_title=bool(errors),
+                      status_code=status_code)
 
 
 async def _tasks_to_hand_over(actor, rows: list[dict[str, Any]]) -> dict[int, int]:
