@@ -589,8 +589,9 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
         if r["id"] in seen_ids:
             col.add(f"{base}/id", f"rule id {r['id']!r} is used twice")
         seen_ids.add(r["id"])
-        validator = _compile_condition(r["when"], col, f"{base}/when")
-        _check_fact_refs(r["when"], raw, forms, count_names, set(states), col, f"{base}/when")
+        when = r.get("when", {})  # none: the rule's event (and its once, subject_roles and dates) is enough
+        validator = _compile_condition(when, col, f"{base}/when")
+        _check_fact_refs(when, raw, forms, count_names, set(states), col, f"{base}/when")
         for j, role in enumerate(r.get("subject_roles", [])):
             if role not in roles:
                 col.add(f"{base}/subject_roles/{j}", f"{role!r} is not a role of this area")
@@ -600,8 +601,8 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
             continue  # not a valid JSON Schema (reported above): it cannot be compiled into a rule
         then = r["then"]
         kind = next(k for k in ("area", "agency_type", "panel") if k in then)
-        needs = facts_needed(r["when"]) | ({"case"} if dates else set()) | ({"subject"} if "subject_roles" in r else set())
-        rules.append(Rule(r["id"], slug, frozenset(r["on"]), r["when"], Target(kind, then[kind]),
+        needs = facts_needed(when) | ({"case"} if dates else set()) | ({"subject"} if "subject_roles" in r else set())
+        rules.append(Rule(r["id"], slug, frozenset(r["on"]), when, Target(kind, then[kind]),
                           then["reason"], validator, needs=frozenset(needs), once=r.get("once", "person"),
                           subject_roles=frozenset(r.get("subject_roles", [])),
                           dates=tuple(d for d in dates if d is not None)))
