@@ -389,16 +389,19 @@ def _cannot_hold(question: Any, value: Any, *, item: bool = False) -> str:
 
 def _date_condition(decl: dict[str, Any], forms: dict[str, Form], form_names: set[str], col: _Collector,
                     pointer: str, *, for_rule: bool) -> DaysSince | None:
-    """Check one ``days_since`` condition (a date question, whole days that can hold) and compile it."""
-    since = decl.get("days_since")
+    """Check one ``days_since``/``days_until`` condition (a date question, whole days that can hold); compile it."""
+    kind = "days_until" if "days_until" in decl else "days_since"
+    since = decl.get(kind)
     bounds = {k: decl[k] for k in ("at_least", "at_most") if k in decl}
     if since is None:
         for key in bounds:
-            col.add(f"{pointer}/{key}", f"{key} only goes with days_since (whole days since a date answer)")
+            col.add(f"{pointer}/{key}", f"{key} only goes with days_since or days_until (whole days from or to "
+                    "a date answer)")
         return None
     before = len(col.problems)
     if not bounds:
-        col.add(pointer, "days_since needs at_least or at_most: how many whole days since the date")
+        col.add(pointer, f"{kind} needs at_least or at_most: how many whole days "
+                f"{'until' if kind == 'days_until' else 'since'} the date")
     for key, value in bounds.items():
         if isinstance(value, float):  # TOML 7.0 passes the meta-schema's "integer"; a day count is whole
             col.add(f"{pointer}/{key}", f"must be a whole number of days, e.g. {int(value)}, not {value}")
@@ -409,23 +412,23 @@ def _date_condition(decl: dict[str, Any], forms: dict[str, Form], form_names: se
     form = forms.get(form_name)
     question = ""
     if form_name not in form_names:
-        col.add(f"{pointer}/days_since/form", f"{form_name!r} is not a form of this area")
+        col.add(f"{pointer}/{kind}/form", f"{form_name!r} is not a form of this area")
     elif form is not None:
         sub = subschema_at(form.schema, [int(p) if p.isdigit() else p for p in field_ptr.strip("/").split("/")])
         if sub is None:
-            col.add(f"{pointer}/days_since/field", f"{field_ptr!r} is not a question of form {form_name!r}")
+            col.add(f"{pointer}/{kind}/field", f"{field_ptr!r} is not a question of form {form_name!r}")
         elif sub.get("type") != "string" or sub.get("format") != "date":
-            col.add(f"{pointer}/days_since/field", f"{field_ptr!r} of form {form_name!r} is not a date question "
+            col.add(f"{pointer}/{kind}/field", f"{field_ptr!r} of form {form_name!r} is not a date question "
                     '(it needs "type": "string", "format": "date")')
         elif for_rule and not form.in_facts:
-            col.add(f"{pointer}/days_since/form", f"rules never see the answers of form {form_name!r} "
+            col.add(f"{pointer}/{kind}/form", f"rules never see the answers of form {form_name!r} "
                     '(it has "x-fact": false)')
         else:
             question = sub.get("title") or field_ptr.strip("/").split("/")[-1].replace("_", " ").capitalize()
     if len(col.problems) > before:
         return None
     return DaysSince(form_name, field_ptr, decl.get("at_least"), decl.get("at_most"), question=question,
-                     form_title=form.title if form is not None else form_name)
+                     form_title=form.title if form is not None else form_name, until=kind == "days_until")
 
 
 def load_area(directory: Path, source: str = "path") -> Area:
@@ -557,13 +560,14 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
             col.add(f"{base}/to", f"{t['to']!r} is not a state")
         guards: list[Guard] = []
         for j, g in enumerate(t.get("guards", [])):
-            if "days_since" not in g and any(k in g for k in ("at_least", "at_most")):
+            dated = "days_since" in g or "days_until" in g
+            if not dated and any(k in g for k in ("at_least", "at_most")):
                 _date_condition(g, forms, form_names, col, f"{base}/guards/{j}", for_rule=False)
             if "form" in g:
                 if g["form"] not in form_names:
                     col.add(f"{base}/guards/{j}/form", f"{g['form']!r} is not a form of this area")
                 guards.append(Guard(g["message"], form=g["form"]))
-            elif "days_since" in g:
+            elif dated:
                 days = _date_condition(g, forms, form_names, col, f"{base}/guards/{j}", for_rule=False)
                 guards.append(Guard(g["message"], days=days))
             else:

@@ -43,11 +43,21 @@ def _shift(day: dt.date, days: int) -> dt.date | None:
         return None
 
 
+def _possible_from(day: dt.date | None) -> str:
+    return f"Possible from {long_date(day)}." if day else "Not possible yet."
+
+
+def _possible_until(day: dt.date | None) -> str:
+    return f"Only possible until {long_date(day)}." if day else "No longer possible."
+
+
 @dataclass(frozen=True)
 class DaysSince:
-    """Whole days from a date answer to today, within ``at_least``..``at_most`` (either may be open).
+    """Whole days from a date answer to today (``days_since``), or from today to a date answer
+    (``until=True``, ``days_until``), within ``at_least``..``at_most`` (either may be open).
 
-    ``at_least = 0`` reads "today is on or after that date". A missing or malformed answer never holds.
+    ``at_least = 0`` reads "today is on or after that date" (or, until, "on or before").
+    A missing or malformed answer never holds.
     """
 
     form: str
@@ -57,10 +67,14 @@ class DaysSince:
     #: the question's title and its form's, for messages
     question: str = ""
     form_title: str = ""
+    until: bool = False
 
     def days(self, answers: dict[str, Any] | None, today: dt.date) -> int | None:
         day = parse_date(answer_at(answers, self.form, self.field))
-        return None if day is None else (today - day).days
+        return None if day is None else self._days(day, today)
+
+    def _days(self, day: dt.date, today: dt.date) -> int:
+        return (day - today).days if self.until else (today - day).days
 
     def holds(self, answers: dict[str, Any] | None, today: dt.date) -> bool:
         return self.why_not(answers, today) is None
@@ -74,22 +88,26 @@ class DaysSince:
         day = parse_date(value)
         if day is None:
             return f"{where} is not a date."
-        days = (today - day).days
-        if self.at_least is not None and days < self.at_least:
-            from_day = _shift(day, self.at_least)
-            return f"Possible from {long_date(from_day)}." if from_day else "Not possible yet."
-        if self.at_most is not None and days > self.at_most:
-            until = _shift(day, self.at_most)
-            return f"Only possible until {long_date(until)}." if until else "No longer possible."
+        days = self._days(day, today)
+        if self.until:  # days to go: too many is too early, too few (or past) too late
+            if self.at_most is not None and days > self.at_most:
+                return _possible_from(_shift(day, -self.at_most))
+            if self.at_least is not None and days < self.at_least:
+                return _possible_until(_shift(day, -self.at_least))
+        else:  # days gone: too few is too early, too many too late
+            if self.at_least is not None and days < self.at_least:
+                return _possible_from(_shift(day, self.at_least))
+            if self.at_most is not None and days > self.at_most:
+                return _possible_until(_shift(day, self.at_most))
         return None
 
     def looks_for(self) -> str:
         """What the condition needs, in words, for explaining why a rule fired."""
         if self.at_least == 0 and self.at_most is None:
-            return "the rule needs today to be on or after this date"
+            return f"the rule needs today to be on or {'before' if self.until else 'after'} this date"
         parts = []
         if self.at_least is not None:
             parts.append(f"{self.at_least} day{'s' if self.at_least != 1 else ''} or more")
         if self.at_most is not None:
             parts.append(f"{self.at_most} day{'s' if self.at_most != 1 else ''} or fewer")
-        return "the rule needs " + " and ".join(parts) + " since this date"
+        return "the rule needs " + " and ".join(parts) + (" until this date" if self.until else " since this date")

@@ -133,7 +133,7 @@ GALLERY = [
     Broken("unknown user role on a transition", "area.toml", "/workflow/transitions/1/roles/0",
            "'boss' is not one of", toml=[('roles = ["supervisor"]', 'roles = ["boss"]')]),
     Broken("guard with neither form nor when", "area.toml", "/workflow/transitions/0/guards/0",
-           "needs exactly one of: days_since, form, when", toml=[('{ form = "visit", message', "{ message")]),
+           "needs exactly one of: days_since, days_until, form, when", toml=[('{ form = "visit", message', "{ message")]),
     Broken("then with two targets (oneOf)", "area.toml", "/rules/2/then",
            "needs exactly one of: agency_type, area, panel",
            toml=[('then = { agency_type = "police", reason', 'then = { agency_type = "police", panel = "x", reason')]),

@@ -87,6 +87,32 @@ async def test_at_least_zero_reads_today_on_or_after_the_date_on_a_nested_questi
         assert (await cases.transition_case(ctx, worker, case["id"], "hear"))["state"] == "heard"
 
 
+async def test_a_days_until_guard_closes_a_set_number_of_days_before_the_date(ctx, worker):
+    case = await served_case(ctx, worker, clock.today().isoformat())
+    await cases.transition_case(ctx, worker, case["id"], "appeal")
+    hearing = clock.today() + dt.timedelta(days=10)
+    await cases.save_form(ctx, worker, case["id"], "notice", {"served_on": clock.today().isoformat(),
+                                                              "hearing": {"on": hearing.isoformat()}}, expected_version=None)
+    with clock.travel(days=9):
+        reason = await refusal(ctx, worker, case["id"], "withdraw")
+    assert reason == ("An appeal can be withdrawn until 2 days before the hearing. "
+                      f"Only possible until {long(hearing - dt.timedelta(days=2))}.")
+    with clock.travel(days=8):
+        assert (await cases.transition_case(ctx, worker, case["id"], "withdraw"))["state"] == "closed"
+
+
+async def test_a_days_until_rule_fires_once_within_a_week_of_the_date(ctx, worker):
+    case = await served_case(ctx, worker, clock.today().isoformat())
+    hearing = (clock.today() + dt.timedelta(days=10)).isoformat()
+    notice = {"served_on": clock.today().isoformat(), "hearing": {"on": hearing}}
+    await cases.save_form(ctx, worker, case["id"], "notice", notice, expected_version=None)
+    assert await RuleFiring.count().where(RuleFiring.rule_id == "notices:hearing-soon") == 0
+    for days in (3, 4, 11):  # a week before, again, and after the hearing: once, and not again
+        with clock.travel(days=days):
+            await cases.save_form(ctx, worker, case["id"], "notice", notice, expected_version=None)
+    assert await RuleFiring.count().where(RuleFiring.rule_id == "notices:hearing-soon") == 1
+
+
 async def test_a_missing_date_refuses_with_a_clear_message(ctx, worker):
     case = await served_case(ctx, worker, clock.today().isoformat())
     await cases.transition_case(ctx, worker, case["id"], "appeal")
@@ -116,6 +142,19 @@ def test_days_since_in_isolation():
     assert cond.why_not({}, today).endswith("is not recorded yet.")
     assert cond.why_not({"notice": "not an object"}, today).endswith("is not recorded yet.")
     assert parse_date("2026-1-1") is None and parse_date("2026-01-01") == dt.date(2026, 1, 1)
+
+
+def test_days_until_in_isolation():
+    # "at least 2 and at most 10 days before the hearing"
+    cond = DaysSince("notice", "/hearing/on", at_least=2, at_most=10, question="Hearing", form_title="Notice",
+                     until=True)
+    today = dt.date(2026, 12, 10)
+    hearing = {"notice": {"hearing": {"on": "2026-12-20"}}}
+    assert cond.holds(hearing, today) and cond.days(hearing, today) == 10
+    assert cond.why_not(hearing, dt.date(2026, 12, 9)) == "Possible from 10 December 2026."
+    assert cond.why_not(hearing, dt.date(2026, 12, 19)) == "Only possible until 18 December 2026."
+    assert cond.why_not(hearing, dt.date(2027, 1, 1)) == "Only possible until 18 December 2026."  # and after it
+    assert cond.looks_for() == "the rule needs 2 days or more and 10 days or fewer until this date"
 
 
 # -- rule dates ----------------------------------------------------------------------------------

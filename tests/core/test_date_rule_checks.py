@@ -66,14 +66,25 @@ GALLERY = [
     Broken("guard date with no number of days", G_ENFORCE, "days_since needs at_least or at_most",
            ENFORCE, ENFORCE.replace(", at_least = 7", "")),
     Broken("guard days without a date", "/workflow/transitions/0/guards/0/at_least",
-           "at_least only goes with days_since", '{ form = "notice", message', '{ form = "notice", at_least = 3, message'),
+           "at_least only goes with days_since or days_until", '{ form = "notice", message', '{ form = "notice", at_least = 3, message'),
     Broken("guard date field not a JSON pointer", f"{G_ENFORCE}/days_since/field", "does not match",
            ENFORCE, ENFORCE.replace('"/served_on"', '"served_on"')),
     Broken("guard date with no field", f"{G_ENFORCE}/days_since", "'field' is a required property",
            ENFORCE, ENFORCE.replace(', field = "/served_on"', "")),
     Broken("guard days misspelt", f"{G_ENFORCE}/at_leats", "did you mean 'at_least'?",
            ENFORCE, ENFORCE.replace("at_least", "at_leats")),
+    Broken("guard both since and until", G_ENFORCE, "needs exactly one of: days_since, days_until, form, when",
+           ENFORCE, ENFORCE + ', days_until = { form = "notice", field = "/served_on" }'),
+    Broken("guard until on a text question", "/workflow/transitions/4/guards/0/days_until/field",
+           "is not a date question", 'days_until = { form = "notice", field = "/hearing/on" }',
+           'days_until = { form = "report", field = "/address" }'),
+    Broken("guard until with no number of days", "/workflow/transitions/4/guards/0",
+           "days_until needs at_least or at_most", "field = \"/hearing/on\" }, at_least = 2", "field = \"/hearing/on\" }"),
     # rules
+    Broken("rule date both since and until", R_DATE, "needs exactly one of: days_since, days_until",
+           RULE_DATE, RULE_DATE.replace("at_least = 14", 'at_least = 14, days_until = { form = "notice", field = "/served_on" }')),
+    Broken("rule until on an unknown question", "/rules/3/dates/0/days_until/field",
+           "'/hearing/at' is not a question of form 'notice'", 'field = "/hearing/on" }, at_most = 7', 'field = "/hearing/at" }, at_most = 7'),
     Broken("rule date on a form rules never see", f"{R_DATE}/days_since/form", '"x-fact": false',
            RULE_DATE, RULE_DATE.replace('form = "notice", field = "/served_on"', 'form = "private", field = "/noted_on"')),
     Broken("rule date on a text question", f"{R_DATE}/days_since/field", "is not a date question",
@@ -109,7 +120,7 @@ def test_the_notices_fixture_itself_loads():
     area = load_area(NOTICES)
     assert [(r.id, r.once, sorted(r.subject_roles), len(r.dates)) for r in area.rules] == [
         ("period-over-to-police", "case", [], 1), ("recipient-support", "person", ["recipient"], 0),
-        ("everyone-to-housing", "person", [], 0)]
+        ("everyone-to-housing", "person", [], 0), ("hearing-soon", "case", [], 1)]
 
 
 def test_areas_check_on_the_command_line_names_the_file_pointer_and_reason(tmp_path, capsys):
