@@ -106,8 +106,24 @@ def extra_referral_facts(case: dict[str, Any], subject: dict[str, Any] | None,
 
     Called for every case event before the rules are evaluated, once per subject of the case
     (``subject`` is ``None`` for a case with no subjects). Each plugin's dict is put in the facts
-    document under ``extra.<plugin name>``, where rules can test it. Must be fast and must not
-    write: it runs inside the transaction of the change.
+    document under ``extra.<plugin name>``, where rules can test it; the name is the plugin's
+    ``CASEFRAME_PLUGIN_NAME`` if it sets one, else its module's import name, however it was loaded.
+    Declare how sensitive each fact is with ``extra_referral_facts_sensitivity``: an undeclared one
+    is shown to no partner. Must be fast and must not write: it runs inside the transaction of the
+    change.
+    """
+
+
+@hookspec
+def extra_referral_facts_sensitivity() -> dict[str, str] | None:
+    """Return how sensitive each fact your ``extra_referral_facts`` adds is, as ``{"fact": "level"}``.
+
+    Called once at start-up. The levels are those of a form's ``x-sensitivity`` (``official``,
+    ``sensitive``, ``special_category``); the key ``"*"`` sets the level of every fact not named.
+    A partner agency, a referral's addressee or a panel member reads one of your facts (in why a
+    rule fired, in the facts list and in the API) only when its sharing agreement allows that level.
+    A fact with no declared level counts as ``special_category``, so it is withheld from anyone who
+    cannot see everything. An unknown level stops start-up with the plugin's name.
     """
 
 

@@ -23,6 +23,40 @@ DEFAULT_PLUGINS = [
 ENTRY_POINT_GROUP = "caseframe"
 
 
+#: A plugin module (or object) may set this to name itself; otherwise its module's import name is used.
+NAME_ATTRIBUTE = "CASEFRAME_PLUGIN_NAME"
+
+
+def plugin_key(plugin: object) -> str:
+    """The name a plugin is known by: its facts go under ``extra.<name>``, its areas say they come from it.
+
+    The same however the plugin was loaded (an entry point, a module name in ``CASEFRAME_PLUGINS`` or
+    ``DEFAULT_PLUGINS``, or the module or object handed to ``make_context``): the plugin's own
+    ``CASEFRAME_PLUGIN_NAME`` if it sets one, else the import name of its module (``caseframe_fly_tipping``),
+    else, for an object, its class's import path. An entry point's own name is only how it is chosen.
+    """
+    declared = getattr(plugin, NAME_ATTRIBUTE, None)
+    if isinstance(declared, str) and declared:
+        return declared
+    name = getattr(plugin, "__name__", None)
+    if isinstance(plugin, type(os)) and isinstance(name, str):
+        return name
+    kind = plugin if isinstance(plugin, type) else type(plugin)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def register(pm: pluggy.PluginManager, plugin: object, name: str | None = None) -> None:
+    """Register a plugin under its :func:`plugin_key` (or ``name``), once."""
+    if pm.is_registered(plugin):
+        return
+    name = name or plugin_key(plugin)
+    if pm.get_plugin(name) is not None and not isinstance(plugin, type(os)) \
+            and not getattr(plugin, NAME_ATTRIBUTE, None):
+        # a second object of one class (tests do this): number it rather than refuse it
+        name += f"#{sum(1 for n, _ in pm.list_name_plugin() if n.startswith(name)) + 1}"
+    pm.register(plugin, name=name)
+
+
 def _wanted(env: str | None) -> set[str] | None:
     if not env:
         return None
@@ -58,9 +92,12 @@ def get_plugin_manager(only: str | None = None, *, builtins: bool = True,
         if pm.is_registered(module):
             continue
         try:
-            pm.register(module, name=name)
+            register(pm, module)
         except pluggy.PluginValidationError as exc:
             problems.append(Problem(f"plugin {name}", "", str(exc)))
+        except ValueError:  # two plugins that name themselves alike: their facts would overwrite each other's
+            problems.append(Problem(f"plugin {name}", "", f"is called {plugin_key(module)!r}, like another "
+                                    f"plugin already loaded; set {NAME_ATTRIBUTE} to a name of its own"))
     if wanted is not None:
         missing = wanted - {name for name, _ in candidates}
         for name in sorted(missing):
@@ -72,4 +109,4 @@ def get_plugin_manager(only: str | None = None, *, builtins: bool = True,
 
 def register_plugin(pm: pluggy.PluginManager, plugin: object, name: str | None = None) -> None:
     """Register one more plugin object or module (used by tests and core.testing)."""
-    pm.register(plugin, name=name)
+    register(pm, plugin, name)

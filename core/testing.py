@@ -24,7 +24,7 @@ from core.context import Context
 from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 from core.db.piccolo_app import TABLES
 from core.persons import service as persons
-from core.plugins import get_plugin_manager
+from core.plugins import get_plugin_manager, register
 
 TEST_PASSWORD = "correct horse battery staple"
 
@@ -33,8 +33,7 @@ def make_context(*plugins: Any, builtins: bool = False, entrypoints: bool = Fals
     """A context with the given plugin modules/objects registered (and optionally the built-ins)."""
     pm: pluggy.PluginManager = get_plugin_manager("", builtins=builtins, entrypoints=entrypoints)
     for plugin in plugins:
-        if not pm.is_registered(plugin):
-            pm.register(plugin)
+        register(pm, plugin)
     return Context(pm=pm, areas=build_registry(pm))
 
 

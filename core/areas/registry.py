@@ -13,10 +13,16 @@ from core.errors import AreaError, Problem
 from core.referrals.engine import RuleIndex
 
 
+#: the level of a plugin's fact whose level it did not declare: withheld from all who cannot see everything
+UNDECLARED_FACT_LEVEL = "special_category"
+
+
 @dataclass
 class AreaRegistry:
     areas: dict[str, Area]
     agency_types: dict[str, str]
+    #: plugin name -> fact -> x-sensitivity level, from extra_referral_facts_sensitivity ("*": the rest)
+    fact_levels: dict[str, dict[str, str]] = field(default_factory=dict)
     rules: RuleIndex = field(init=False)
     identifier_types: dict[str, str] = field(init=False)
 
@@ -26,6 +32,11 @@ class AreaRegistry:
         for area in self.areas.values():
             for name, label in area.identifier_types.items():
                 self.identifier_types.setdefault(name, label)
+
+    def fact_level(self, plugin: str, fact: str) -> str:
+        """How sensitive a fact a plugin added to the referral facts is (its declaration, else the most)."""
+        levels = self.fact_levels.get(plugin, {})
+        return levels.get(fact) or levels.get("*") or UNDECLARED_FACT_LEVEL
 
     def get(self, slug: str) -> Area | None:
         return self.areas.get(slug)
@@ -149,9 +160,35 @@ def build_registry(pm: pluggy.PluginManager) -> AreaRegistry:
                     broken.append(refs)
     types = collect_agency_types(pm, [*areas, *broken])
     problems.extend(_cross_check([*areas, *broken], types, {a.slug for a in areas} | {r.slug for r in broken}))
+    fact_levels = collect_fact_levels(pm, problems)
     if problems:
         raise AreaError(problems)
-    return AreaRegistry({a.slug: a for a in areas}, types)
+    return AreaRegistry({a.slug: a for a in areas}, types, fact_levels)
+
+
+def collect_fact_levels(pm: pluggy.PluginManager, problems: list[Problem]) -> dict[str, dict[str, str]]:
+    """Each plugin's declared sensitivity of the facts it adds; an unknown level is a problem at start-up."""
+    from core.plugins import plugin_key
+    from core.sharing.policy import SENSITIVITY
+
+    levels: dict[str, dict[str, str]] = {}
+    for impl in pm.hook.extra_referral_facts_sensitivity.get_hookimpls():
+        name = plugin_key(impl.plugin)
+        try:
+            declared = impl.function() or {}
+        except Exception as exc:
+            problems.append(Problem(f"plugin {name}", "", f"extra_referral_facts_sensitivity() failed: {exc}"))
+            continue
+        if not isinstance(declared, dict):
+            problems.append(Problem(f"plugin {name}", "", "extra_referral_facts_sensitivity() must return a "
+                                    "dict of fact name to level"))
+            continue
+        for fact, level in declared.items():
+            if level not in SENSITIVITY:
+                problems.append(Problem(f"plugin {name}", f"/{fact}", f"{level!r} is not a sensitivity level; "
+                                        f"use one of {', '.join(SENSITIVITY)}"))
+        levels[name] = {str(f): v for f, v in declared.items() if v in SENSITIVITY}
+    return levels
 
 
 def check_paths(paths: list[Path], pm: pluggy.PluginManager | None = None) -> list[Problem]:

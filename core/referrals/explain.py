@@ -92,9 +92,12 @@ def _walk(node: Any, facts: Any, path: tuple[str, ...], out: list[tuple[str, ...
             out.append(path + (key,))
     for key, sub in props.items():
         if isinstance(facts, dict) and key in facts:
-            if isinstance(sub, dict) and ("properties" in sub or any(k in sub for k in ("allOf", "anyOf", "oneOf"))):
+            # a table of facts the rule names by "required" alone is walked too, so each fact gets a line of its
+            # own (and its own level: a plugin's withheld fact does not hide the others beside it)
+            inner = isinstance(sub, dict) and ("properties" in sub or "required" in sub)
+            if isinstance(sub, dict) and (inner or any(k in sub for k in ("allOf", "anyOf", "oneOf"))):
                 _walk(sub, facts[key], path + (key,), out)
-            if isinstance(sub, dict) and "properties" not in sub and path + (key,) not in out:
+            if isinstance(sub, dict) and not inner and path + (key,) not in out:
                 out.append(path + (key,))
     for combinator in ("allOf", "anyOf", "oneOf"):
         for sub in node.get(combinator) or []:
@@ -145,21 +148,32 @@ async def facts_access(actor: Actor, case_id: int | None, cache: dict[int | None
 
 def filter_facts(ctx: Context, facts: Any, access: Access) -> Any:
     """A rule's stored facts without the answers ``access`` may not see: the same filter as the case itself.
-    A form the area no longer describes has no known level, so none of its answers are kept."""
+    A form the area no longer describes has no known level, so none of its answers are kept; nor is a fact a
+    plugin added (``extra``) above the level it declared, or of a level it never declared."""
     if access.is_owner or not isinstance(facts, dict):
         return facts
+    out = dict(facts)
+    if "extra" in facts:
+        extra = facts["extra"] if isinstance(facts["extra"], dict) else {}
+        kept = {plugin: {k: v for k, v in values.items() if access.may_see(ctx.areas.fact_level(plugin, k))}
+                for plugin, values in extra.items() if isinstance(values, dict)}
+        out["extra"] = {plugin: values for plugin, values in kept.items() if values}
     case = facts.get("case")
     if not isinstance(case, dict) or not isinstance(case.get("forms"), dict):
-        return facts
+        return out
     area = ctx.areas.get(facts.get("area", ""))
     forms = {name: filter_answers(answers, area.forms[name].schema, access)
              for name, answers in case["forms"].items() if area is not None and name in area.forms}
-    return {**facts, "case": {**case, "forms": forms}}
+    return {**out, "case": {**case, "forms": forms}}
 
 
 def _hidden(ctx: Context, area: Area | None, path: tuple[str, ...], access: Access | None) -> bool:
-    """Whether a tested fact is an answer above what ``access`` may see."""
-    if access is None or access.is_owner or len(path) < 3 or path[:2] != ("case", "forms"):
+    """Whether a tested fact is an answer, or a plugin's fact, above what ``access`` may see."""
+    if access is None or access.is_owner:
+        return False
+    if path[:1] == ("extra",):
+        return len(path) < 3 or not access.may_see(ctx.areas.fact_level(path[1], path[2]))
+    if len(path) < 3 or path[:2] != ("case", "forms"):
         return False
     form = area.forms.get(path[2]) if area is not None else None
     return form is None or not may_see_field(access, form.schema, "/" + "/".join(path[3:]))

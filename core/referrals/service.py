@@ -13,6 +13,7 @@ from core.db.tx import transaction
 from core.errors import ValidationFailed
 from core.persons.service import age
 from core.persons.tables import Person
+from core.plugins import plugin_key
 from core.referrals.engine import Count, Rule
 from core.referrals.tables import Referral, ReferralMessage, RuleFiring
 
@@ -83,7 +84,7 @@ async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: fro
         for impl in ctx.pm.hook.extra_referral_facts.get_hookimpls() if "extra" in needs else ():
             result = impl.function(case=case, subject=facts.get("subject"), event=event)
             if result:
-                extra[impl.plugin_name] = result
+                extra[plugin_key(impl.plugin)] = result
         if extra:
             facts["extra"] = extra
         out.append((facts, person_id))
