@@ -226,3 +226,24 @@ async def test_the_case_page_says_why_a_date_guarded_step_is_not_available_yet(d
             await sign_in(browser, worker)  # a week on, the session has long expired
             page = await browser.get(f"/cases/{case['id']}")
             assert 'id="refusal-enforce"' not in page.text and "Enforce the notice" in page.text
+
+
+async def test_the_api_gives_a_date_guarded_step_its_reason(db, ctx, worker):
+    import httpx
+
+    from core.settings import Settings
+    from core.testing import TEST_PASSWORD
+    from core.web.app import create_app
+
+    served = clock.today()
+    case = await served_case(ctx, worker, served.isoformat())
+    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as client:
+        token = (await client.post("/api/v1/session", json={"email": worker.email, "password": TEST_PASSWORD})).json()
+        got = (await client.get(f"/api/v1/cases/{case['id']}",
+                                headers={"Authorization": f"Bearer {token['token']}"})).json()
+    steps = {t["name"]: t for t in got["transitions"]}
+    assert steps["enforce"] == {"name": "enforce", "label": "Enforce the notice", "allowed": False,
+                                "reason": "The 7-day notice period has not passed. "
+                                          f"Possible from {long(served + dt.timedelta(days=7))}."}
+    assert steps["appeal"]["allowed"] is True
