@@ -407,3 +407,23 @@ async def test_a_person_search_exports_as_csv_by_post_only(team, browser):
     assert audited["detail"]["rows"] == 1 and audited["detail"]["filters"]["name"] is True
     refused = await browser.post("/persons/search/export.csv", data={"csrf_token": token, "name": ""})
     assert refused.status_code == 400 and "Nothing was exported" in refused.text
+
+
+async def test_the_case_owner_gets_no_buttons_for_a_partners_panel_action(db, team, browser):
+    """The panel gave the partner an action on the council's case: the council's page offers neither Change nor
+    Mark as done for it (both are the partner's and were refused), while the partner's task page works."""
+    case = await _case(team)
+    action = Task(case=case["id"], title="Offer a support worker", owner_agency=team["partner"]["id"],
+                  assignee=team["outsider"].id, due_date=clock.today(), source="panel", created_at=clock.now())
+    await action.save()
+    own = await tasks.add_task(team["ctx"], team["leaver"], case["id"], title="Visit the street")
+    await sign_in(browser, team["leaver"])
+    page = (await browser.get(f"/cases/{case['id']}")).text
+    assert "Offer a support worker" in page and f"/tasks/{own['id']}/edit" in page
+    assert f"/tasks/{action.id}/edit" not in page and f"/tasks/{action.id}/complete" not in page
+    assert (await browser.get(f"/tasks/{action.id}/edit")).status_code == 404
+    async with web_client(team["ctx"], db) as partner:
+        await sign_in(partner, team["outsider"])
+        form = await partner.get(f"/tasks/{action.id}/edit")
+        assert form.status_code == 200 and "keeps the words the panel agreed" in form.text
+        assert 'name="title"' not in form.text and "Otto Outsider" in form.text and "Lena Leaver" not in form.text
