@@ -34,5 +34,34 @@ def test_a_supervisor_reassigns_a_caseload_from_the_area_list(new_page, width):
     check_page(page, "reassign-done")
     page.click(f"a:has-text('{references[0]}')")
     assert "Lead officer changed: Casey Morgan" in page.locator("main").inner_text()
+    case_url = page.url
     page.goto("/")
     assert references[0] in page.locator("main").inner_text()  # the new lead's My work
+
+    # one case handed back from its own page
+    page.goto(case_url)
+    page.click("a:has-text('Change lead officer')")
+    page.select_option("#lead_officer_id", label="Casey Morgan")
+    check_page(page, "lead-change")
+    page.click("button:has-text('Change lead officer')")
+    page.wait_for_url(lambda u: "done=lead-changed" in u)
+    assert "Lead officer changed: Priya Shah \u2192 Casey Morgan" in page.locator("main").inner_text()
+
+    # a task added, then given a date and another person
+    page.click("summary:has-text('Add a task')")
+    page.fill("#task-title", f"Call the complainant back ({width})")
+    page.click("button:has-text('Add task')")  # htmx swaps the task list in place
+    page.locator(f"a:has-text('task: Call the complainant back ({width})')").wait_for()
+    page.click(f"a:has-text('task: Call the complainant back ({width})')")
+    check_page(page, "task-edit")
+    page.fill("#due-day", "1")
+    page.fill("#due-month", "1")
+    page.fill("#due-year", "2020")
+    page.click("button:has-text('Save task')")
+    assert "The due date must be today or later" in page.locator(".govuk-error-summary").inner_text()
+    check_page(page, "task-edit-error")
+    page.fill("#due-year", "2099")
+    page.select_option("#task-assignee", label="Casey Morgan")
+    page.click("button:has-text('Save task')")
+    page.wait_for_url(lambda u: "done=task-changed" in u)
+    assert "Task changed: Call the complainant back" in page.locator("main").inner_text()
