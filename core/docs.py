@@ -57,6 +57,17 @@ def area_reference_markdown() -> str:
     lines += ["", "## Form hints (`x-` keywords)", "", hints.get("description", ""), "",
               "| hint | type | | meaning |", "| --- | --- | --- | --- |"]
     _describe({**hints, "required": []}, "", lines)
+    from core.agencies.types import CORE_AGENCY_TYPES, CORE_IDENTIFIER_TYPES
+
+    lines += ["", "## Kinds of agency", "",
+              "What a rule's `then = { agency_type = \"...\" }` may name without declaring it, and what a local admin "
+              "chooses from for an agency. An area adds kinds with `[[agency_types]]`, a plugin with the "
+              "`agency_types` hook.", "", "| key | kind |", "| --- | --- |"]
+    lines += [f"| `{key}` | {label} |" for key, label in CORE_AGENCY_TYPES.items()]
+    lines += ["", "## Kinds of identifier", "",
+              "Reference numbers a person can carry; an area adds kinds with `[[identifier_types]]`.", "",
+              "| key | kind |", "| --- | --- |"]
+    lines += [f"| `{key}` | {label} |" for key, label in CORE_IDENTIFIER_TYPES.items()]
     return "\n".join(lines).rstrip() + "\n"
 
 

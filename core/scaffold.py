@@ -1,6 +1,7 @@
 """``caseframe new-area``: write a working plugin package for a new business area, with its test."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -15,7 +16,8 @@ name = "caseframe-{dash}"
 version = "0.1.0"
 description = "{title}: a Caseframe business area"
 requires-python = ">=3.11"
-dependencies = ["caseframe"]
+# the Caseframe versions this area was written against: the plugin contract holds within a major version
+dependencies = ["{requires}"]
 
 [project.entry-points.caseframe]
 {slug} = "caseframe_{slug}"
@@ -30,6 +32,8 @@ include = ["caseframe_{slug}*"]
 asyncio_mode = "auto"
 asyncio_default_fixture_loop_scope = "session"
 asyncio_default_test_loop_scope = "session"
+# the warnings Caseframe's own tests ignore (its web framework's deprecations, not yours)
+filterwarnings = {filterwarnings}
 '''
 
 INIT = '''"""{title}: a Caseframe business area."""
@@ -232,6 +236,17 @@ Edit `caseframe_{slug}/area/area.toml` (workflow, counts, rules) and the forms i
 '''
 
 
+#: pytest warning filters the core's own pyproject.toml uses; a scaffolded plugin's tests use the same
+#: (tests/core/test_cli.py checks the two lists agree)
+WARNING_FILTERS = ["ignore::litestar.exceptions.LitestarDeprecationWarning", "ignore::DeprecationWarning:litestar.*"]
+
+
+def compatible_range(version: str) -> str:
+    """The requirement a plugin written against ``version`` states: this minor version up to the next major."""
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return f"caseframe>={major}.{minor},<{major + 1}"
+
+
 class ScaffoldError(ValueError):
     """The scaffold cannot be written; the message says why."""
 
@@ -250,7 +265,10 @@ def new_area(slug: str, parent: Path) -> Path:
     title = slug.replace("_", " ").capitalize()
     letters = re.sub(r"[^A-Z]", "", slug.upper())
     prefix = (letters[:3] if len(letters) >= 2 else "XX").ljust(2, "X")
-    values = {"slug": slug, "dash": dash, "title": title, "prefix": prefix}
+    from core import __version__
+
+    values = {"slug": slug, "dash": dash, "title": title, "prefix": prefix, "requires": compatible_range(__version__),
+              "filterwarnings": json.dumps(WARNING_FILTERS)}
     package = root / f"caseframe_{slug}"
     files = {
         root / "pyproject.toml": PYPROJECT, root / "README.md": README,

@@ -105,6 +105,27 @@ def test_new_area_scaffold_passes_its_own_test_at_once(tmp_path):
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
+def test_a_scaffolded_plugin_pins_a_compatible_caseframe_and_the_core_s_warning_filters(tmp_path):
+    import tomllib
+
+    from core import __version__
+    from core.scaffold import WARNING_FILTERS, compatible_range, new_area
+
+    root = new_area("fly_posting", tmp_path)
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    major, minor = __version__.split(".")[:2]
+    assert project["project"]["dependencies"] == [f"caseframe>={major}.{minor},<{int(major) + 1}"]
+    assert compatible_range("2.3.1") == "caseframe>=2.3,<3"
+    core = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert core["tool"]["pytest"]["ini_options"]["filterwarnings"] == WARNING_FILTERS, \
+        "the core's warning filters changed: change core.scaffold.WARNING_FILTERS to match"
+    assert project["tool"]["pytest"]["ini_options"]["filterwarnings"] == WARNING_FILTERS
+    for example in sorted((ROOT / "examples").glob("*/pyproject.toml")):  # the examples follow their own advice
+        shown = tomllib.loads(example.read_text(encoding="utf-8"))
+        assert shown["project"]["dependencies"] == [compatible_range(__version__)], example
+        assert shown["tool"]["pytest"]["ini_options"]["filterwarnings"] == WARNING_FILTERS, example
+
+
 def test_new_area_rejects_a_bad_name(tmp_path):
     r = caseframe("new-area", "Bad Name!", "--path", str(tmp_path))
     assert r.returncode == 2 and "is not a valid area name" in r.stderr
