@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,34 @@ def hooks_markdown() -> str:
         fn = getattr(hookspecs, name)
         signature = str(inspect.signature(fn)).replace("'", "")
         lines += [f"## `{name}{signature}`", "", inspect.getdoc(fn) or "", ""]
+    lines += payloads_markdown()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _type_words(kind: Any) -> str:
+    if isinstance(kind, type) and not getattr(kind, "__args__", None):
+        return kind.__name__
+    return repr(kind).replace("typing.", "").replace("NoneType", "None")
+
+
+def payloads_markdown() -> list[str]:
+    """The shapes hooks are given, from core/payloads.py: each key, its type and what it holds."""
+    from core import payloads
+
+    lines = ["## Payload shapes", "", inspect.getdoc(payloads) or "", ""]
+    for shape in payloads.SHAPES:
+        lines += [f"### `{shape.__name__}`", "", inspect.getdoc(shape) or "", "", "| key | type | holds |",
+                  "| --- | --- | --- |"]
+        for key, hint in typing.get_type_hints(shape, include_extras=True).items():
+            kind, meaning = (hint.__origin__, hint.__metadata__[0]) if hasattr(hint, "__metadata__") else (hint, "")
+            kind_words = _type_words(kind).replace("|", "\\|")  # a union's bar would end the table cell
+            lines.append(f"| `{key}` | `{kind_words}` | {meaning} |")
+        lines.append("")
+    lines += ["Old names still answer, with a `DeprecationWarning`: "
+              + "; ".join(f"`case[{old!r}]` (read `case[{new!r}]`)" for old, new in payloads.CASE_ALIASES.items())
+              + "; " + "; ".join(f"`{hook}({old}=...)` (name it `{new}`)"
+                                 for (hook, old), new in payloads.RENAMED_ARGUMENTS.items()) + ".", ""]
+    return lines
 
 
 def _describe(schema: dict[str, Any], path: str, out: list[str]) -> None:

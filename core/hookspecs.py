@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core import hookspec
+from core.payloads import ActorPayload, CasePayload, ReferralPayload, SubjectFacts, TaskPayload
 
 
 # -- registration ---------------------------------------------------------------------------
@@ -59,18 +60,17 @@ def demo_data() -> dict[str, list[dict[str, Any]]]:
 # -- events (called after the write has committed; results ignored) --------------------------
 
 @hookspec
-def case_created(case: dict[str, Any], actor: dict[str, Any]) -> None:
+def case_created(case: CasePayload, actor: ActorPayload) -> None:
     """Called after a case has been opened and committed.
 
-    ``case`` is the case as the JSON API returns it; ``actor`` is the user who opened it
-    (``{"id", "email", "agency_id", "roles"}``). Use it to notify another system or start work
+    ``case`` is the case as the JSON API returns it; ``actor`` is the user who opened it. Use it to notify another system or start work
     outside Caseframe. Exceptions are logged (without case content) and do not undo the case.
     """
 
 
 @hookspec
-def case_transitioned(case: dict[str, Any], transition: str, from_state: str, to_state: str,
-                      actor: dict[str, Any]) -> None:
+def case_transitioned(case: CasePayload, transition: str, from_state: str, to_state: str,
+                      actor: ActorPayload) -> None:
     """Called after a case has moved through a workflow transition and the change committed.
 
     ``transition`` is the transition's name from area.toml. Results are ignored; exceptions are
@@ -79,7 +79,7 @@ def case_transitioned(case: dict[str, Any], transition: str, from_state: str, to
 
 
 @hookspec
-def referral_made(referral: dict[str, Any], case: dict[str, Any] | None) -> None:
+def referral_made(referral: ReferralPayload, case: CasePayload | None) -> None:
     """Called after a referral has been raised, by a rule or a person, and committed.
 
     ``referral`` has ``id``, ``target_kind`` (area, agency_type or panel), ``target``, ``reason``,
@@ -89,8 +89,7 @@ def referral_made(referral: dict[str, Any], case: dict[str, Any] | None) -> None
 
 
 @hookspec
-def action_completed(task: dict[str, Any], case: dict[str, Any] | None,
-                     actor: dict[str, Any]) -> None:
+def action_completed(task: TaskPayload, case: CasePayload | None, actor: ActorPayload) -> None:
     """Called after a task or panel action has been marked complete and the change committed.
 
     Results are ignored; exceptions are logged and do not undo the completion.
@@ -100,12 +99,13 @@ def action_completed(task: dict[str, Any], case: dict[str, Any] | None,
 # -- extension ------------------------------------------------------------------------------
 
 @hookspec
-def extra_referral_facts(case: dict[str, Any], subject: dict[str, Any] | None,
+def extra_referral_facts(case: CasePayload, subject: SubjectFacts | None,
                          event: str) -> dict[str, Any] | None:
     """Return extra facts for the referral rules to see, or ``None``.
 
     Called for every case event before the rules are evaluated, once per subject of the case
-    (``subject`` is ``None`` for a case with no subjects). Each plugin's dict is put in the facts
+    (``subject`` is ``None`` for a case with no subjects); ``case`` is a CasePayload like every
+    other hook's, and only the arguments your implementation names are passed. Each plugin's dict is put in the facts
     document under ``extra.<plugin name>``, where rules can test it; the name is the plugin's
     ``CASEFRAME_PLUGIN_NAME`` if it sets one, else its module's import name, however it was loaded.
     Declare how sensitive each fact is with ``extra_referral_facts_sensitivity``: an undeclared one
@@ -129,7 +129,7 @@ def extra_referral_facts_sensitivity() -> dict[str, str] | None:
 
 @hookspec
 def validate_case(area: str, form: str, data: dict[str, Any],
-                  case: dict[str, Any] | None) -> list[dict[str, str]] | None:
+                  case: CasePayload | None) -> list[dict[str, str]] | None:
     """Return cross-field errors that JSON Schema cannot express, or ``None``.
 
     Called when a form is submitted, after it has passed its JSON Schema. Return a list of
@@ -149,21 +149,23 @@ def register_routes() -> list[Any] | None:
 
 
 @hookspec
-def case_panels(case: dict[str, Any], user: dict[str, Any]) -> list[dict[str, str]] | None:
+def case_panels(case: CasePayload, actor: ActorPayload, user: ActorPayload) -> list[dict[str, str]] | None:
     """Return extra panels for the case page, as ``[{"title": ..., "template": ..., }]``.
 
-    Called when a case page is rendered for a user who may see the case. ``template`` names a
-    Jinja template found in a plugin's template directory; it is rendered with ``case`` and
-    ``user`` in its context. Results of all plugins are concatenated, in plugin order.
+    Called when a case page is rendered for a user who may see the case; ``actor`` is that user
+    (``user`` is its old name: the same value, deprecated). ``template`` names a Jinja template
+    found in a plugin's template directory; it is rendered with ``case`` and ``user`` in its
+    context. Results of all plugins are concatenated, in plugin order.
     """
 
 
 @hookspec
-def menu_links(user: dict[str, Any], areas: list[dict[str, Any]]) -> list[dict[str, str]] | None:
+def menu_links(actor: ActorPayload, areas: list[dict[str, Any]], user: ActorPayload) -> list[dict[str, str]] | None:
     """Return extra navigation links, as ``[{"href": "/path", "label": "Text"}]``.
 
-    Called on every page render for the signed-in user; ``areas`` are the areas enabled for the
-    user's agency. Results of all plugins are concatenated after the core's links.
+    Called on every page render for the signed-in user, ``actor`` (``user`` is its old name: the
+    same value, deprecated); ``areas`` are the areas enabled for the user's agency, each as
+    ``GET /api/v1/areas`` lists it. Results of all plugins are concatenated after the core's links.
     """
 
 

@@ -161,6 +161,9 @@ def build_registry(pm: pluggy.PluginManager) -> AreaRegistry:
     types = collect_agency_types(pm, [*areas, *broken])
     problems.extend(_cross_check([*areas, *broken], types, {a.slug for a in areas} | {r.slug for r in broken}))
     fact_levels = collect_fact_levels(pm, problems)
+    from core.payloads import warn_about_renamed_arguments
+
+    warn_about_renamed_arguments(pm)
     if problems:
         raise AreaError(problems)
     return AreaRegistry({a.slug: a for a in areas}, types, fact_levels)

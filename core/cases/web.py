@@ -174,7 +174,8 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
         owning_agency, lead_officer = await cases.holder_of(row)
     sharing_info = {"shares": shares, "views": views, "partners": partners} if owner else {}
     panels = []
-    for result in ctx.pm.hook.case_panels(case=case, user=actor.as_dict()):
+    viewer = actor.as_dict()
+    for result in ctx.pm.hook.case_panels(case=case, actor=viewer, user=viewer):
         panels.extend(result or [])
     return {"case": case, "area": area, "forms": forms, "transitions": transitions, "timeline": events,
             "timeline_html": timeline_items(request, case, events),

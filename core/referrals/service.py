@@ -70,6 +70,21 @@ async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: fro
         "forms": {name: answers for name, answers in (case["data"] or {}).items()
                   if name in area.forms and area.forms[name].in_facts},
     }
+    shown: list[Any] = []
+
+    def payload() -> Any:
+        # the case as every other hook gets it (a CasePayload), made once and only if a plugin asks;
+        # the raw row's old keys still answer, with a DeprecationWarning
+        if not shown:
+            from core.cases.service import case_dict
+            from core.payloads import case_payload
+
+            try:
+                shown.append(case_payload(case_dict(ctx, case)))
+            except KeyError:  # a caller that read only some columns: what it has, under the same names
+                shown.append(case_payload({k: v for k, v in case.items()}))
+        return shown[0]
+
     out = []
     for subject in subjects or [None]:
         facts: dict[str, Any] = {"event": event, "area": case["area"], "case": base_case}
@@ -82,7 +97,9 @@ async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: fro
             facts["counts"] = {c.name: await _count(c, case, person_id) for c in area.counts}
         extra = {}
         for impl in ctx.pm.hook.extra_referral_facts.get_hookimpls() if "extra" in needs else ():
-            result = impl.function(case=case, subject=facts.get("subject"), event=event)
+            given = {"case": payload, "subject": lambda: facts.get("subject"), "event": lambda: event}
+            # only the arguments the implementation names, as pluggy calls every other hook
+            result = impl.function(**{name: given[name]() for name in impl.argnames if name in given})
             if result:
                 extra[plugin_key(impl.plugin)] = result
         if extra:
