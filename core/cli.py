@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND", parser_class=_Parser)
     audit_sub.add_parser("verify", help="check that no sealed audit row was changed, removed or slipped in")
 
+    notes = sub.add_parser("notifications", help="notification commands")
+    notes_sub = notes.add_subparsers(dest="notifications_command", metavar="COMMAND", parser_class=_Parser)
+    run = notes_sub.add_parser("run", help="tell owners of tasks due today or overdue (once each), send waiting e-mails")
+    run.add_argument("--date", help="the day to sweep for, as YYYY-MM-DD (default: today)")
+
     docs = sub.add_parser("docs", help="write the generated reference pages in docs/")
     docs.add_argument("--check", action="store_true", help="fail if docs/ differs from what would be written")
     return parser
@@ -216,6 +221,42 @@ async def _cmd_audit_verify(url: str) -> int:
     return 0
 
 
+async def _cmd_notifications_run(url: str, day: str | None) -> int:
+    import datetime as dt
+
+    from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+    from core.notifications import email
+    from core.notifications.service import sweep_due_tasks
+    from core.settings import Settings
+
+    when = None
+    if day:
+        try:
+            when = dt.date.fromisoformat(day) if day.isascii() and len(day) == 10 else None
+        except ValueError:
+            when = None
+        if when is None:
+            return _fail(f"--date must be a date like 2026-12-04, not {day[:20]!r}", 2)
+    engine = engine_from_url(url)
+    await migrate(engine)
+    if not is_sqlite(engine):
+        await engine.start_connection_pool()
+    bind(engine)
+    try:
+        email.configure(email.config_from_settings(Settings()))
+        new = await sweep_due_tasks(when)
+        sent, failed = await email.send_pending(limit=1000)
+    finally:
+        if not is_sqlite(engine):
+            await engine.close_connection_pool()
+        await close(engine)
+    line = f"Notifications: {new} new for tasks due"
+    if email.enabled():
+        line += f"; e-mails sent: {sent}, failed (tried again later): {failed}"
+    print(line)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from core.audit.key import AuditKeyError
     from core.db.engine import DatabaseURLError
@@ -247,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_docs(args)
         if args.command == "audit" and args.audit_command == "verify":
             return asyncio.run(_cmd_audit_verify(_database_url(args)))
+        if args.command == "notifications" and args.notifications_command == "run":
+            return asyncio.run(_cmd_notifications_run(_database_url(args), args.date))
         parser.print_help()
         return 2
     except DatabaseURLError as exc:

@@ -81,8 +81,11 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
             await agencies.enable_area(ctx, None, agency_ids[slug]["id"], area)
     actors: dict[str, Actor] = {}
     for agency_slug, local, name, roles in DEMO_USERS:
-        user = await agencies.create_user(None, email=demo_email(agency_slug, local), name=name,
-                                          agency_id=agency_ids[agency_slug]["id"], roles=roles, password=DEMO_PASSWORD)
+        # the demo's people joined before its (back-dated) cases: their agency's notifications reach them
+        with clock.travel(-400):
+            user = await agencies.create_user(None, email=demo_email(agency_slug, local), name=name,
+                                              agency_id=agency_ids[agency_slug]["id"], roles=roles,
+                                              password=DEMO_PASSWORD)
         actor = await agencies.actor_for(user["id"])
         if "caseworker" in roles and agency_slug not in actors:
             actors[agency_slug] = actor

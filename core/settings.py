@@ -5,6 +5,11 @@ import os
 from dataclasses import dataclass, field
 
 
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() else default
+
+
 @dataclass
 class Settings:
     database_url: str = field(default_factory=lambda: os.environ.get("CASEFRAME_DATABASE_URL")
@@ -13,6 +18,16 @@ class Settings:
     plugins: str | None = field(default_factory=lambda: os.environ.get("CASEFRAME_PLUGINS"))
     #: plain-HTTP cookies, allowed only for a local demo on localhost
     local_demo: bool = field(default_factory=lambda: os.environ.get("CASEFRAME_LOCAL_DEMO", "") == "1")
+    #: the site's address as users reach it, for links in e-mails
+    base_url: str = field(default_factory=lambda: os.environ.get("CASEFRAME_BASE_URL", "http://localhost:8000"))
+    #: notification e-mails: off unless a mail server is named
+    smtp_host: str = field(default_factory=lambda: os.environ.get("CASEFRAME_SMTP_HOST", ""))
+    smtp_port: int = field(default_factory=lambda: _int_env("CASEFRAME_SMTP_PORT", 587))
+    smtp_from: str = field(default_factory=lambda: os.environ.get("CASEFRAME_SMTP_FROM", "caseframe@localhost"))
+    #: STARTTLS before sending (on unless CASEFRAME_SMTP_STARTTLS=0)
+    smtp_starttls: bool = field(default_factory=lambda: os.environ.get("CASEFRAME_SMTP_STARTTLS", "1") != "0")
+    smtp_username: str = field(default_factory=lambda: os.environ.get("CASEFRAME_SMTP_USERNAME", ""))
+    smtp_password: str = field(default_factory=lambda: os.environ.get("CASEFRAME_SMTP_PASSWORD", ""), repr=False)
     debug: bool = False
     migrate_on_start: bool = True
 

@@ -604,12 +604,16 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
         if validator is None:
             continue  # not a valid JSON Schema (reported above): it cannot be compiled into a rule
         then = r["then"]
-        kind = next(k for k in ("area", "agency_type", "panel") if k in then)
+        action, message, target = "refer", "", then
+        if "notify" in then:  # tell, not refer: the target is inside notify, with the message
+            action, target = "notify", then["notify"]
+            message = target["message"].strip()
+        kind = next(k for k in ("area", "agency_type", "agency", "panel") if k in target)
         needs = facts_needed(when) | ({"case"} if dates else set()) | ({"subject"} if "subject_roles" in r else set())
-        rules.append(Rule(r["id"], slug, frozenset(r["on"]), when, Target(kind, then[kind]),
+        rules.append(Rule(r["id"], slug, frozenset(r["on"]), when, Target(kind, target[kind]),
                           then["reason"], validator, needs=frozenset(needs), once=r.get("once", "person"),
                           subject_roles=frozenset(r.get("subject_roles", [])),
-                          dates=tuple(d for d in dates if d is not None)))
+                          dates=tuple(d for d in dates if d is not None), action=action, message=message))
 
     if col.problems:
         return None

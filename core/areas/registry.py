@@ -56,7 +56,8 @@ class _Refs:
     prefix: str
     path: Path
     count_areas: list[tuple[int, str]]
-    targets: list[tuple[int, str, str]]
+    #: (rule index, target kind, target name, where in the rule: "then", or "then/notify" for a notice)
+    targets: list[tuple[int, str, str, str]]
     agency_types: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -64,7 +65,8 @@ class _Refs:
         raw_rules = area.raw.get("rules", [])
         index = {r.get("id"): i for i, r in enumerate(raw_rules) if isinstance(r, dict)}
         return cls(area.slug, area.reference_prefix, area.path, [(i, c.area) for i, c in enumerate(area.counts)],
-                   [(index.get(r.id, i), r.target.kind, r.target.name) for i, r in enumerate(area.rules)])
+                   [(index.get(r.id, i), r.target.kind, r.target.name, "then/notify" if r.action == "notify" else "then")
+                    for i, r in enumerate(area.rules)])
 
     @classmethod
     def of_broken(cls, directory: Path) -> "_Refs | None":
@@ -84,7 +86,11 @@ class _Refs:
             then = rule.get("then") if isinstance(rule, dict) else None
             for kind in ("area", "agency_type", "panel"):
                 if isinstance(then, dict) and isinstance(then.get(kind), str):
-                    targets.append((i, kind, then[kind]))
+                    targets.append((i, kind, then[kind], "then"))
+            notify = then.get("notify") if isinstance(then, dict) else None
+            for kind in ("agency_type", "agency", "panel"):
+                if isinstance(notify, dict) and isinstance(notify.get(kind), str):
+                    targets.append((i, kind, notify[kind], "then/notify"))
         prefix = raw.get("reference_prefix")
         types = {t["name"]: t["label"] for t in _list(raw.get("agency_types"))
                  if isinstance(t, dict) and isinstance(t.get("name"), str) and isinstance(t.get("label"), str)}
@@ -116,11 +122,11 @@ def _cross_check(areas: list[Area | _Refs], agency_types: dict[str, str], known_
         for i, count_area in area.count_areas:
             if count_area not in known_areas:
                 problems.append(Problem(toml, f"/counts/{i}/area", f"{count_area!r} is not an installed area"))
-        for i, kind, name in area.targets:
+        for i, kind, name, then in area.targets:
             if kind == "area" and name not in known_areas:
-                problems.append(Problem(toml, f"/rules/{i}/then/area", f"{name!r} is not an installed area"))
+                problems.append(Problem(toml, f"/rules/{i}/{then}/area", f"{name!r} is not an installed area"))
             if kind == "agency_type" and name not in agency_types:
-                problems.append(Problem(toml, f"/rules/{i}/then/agency_type",
+                problems.append(Problem(toml, f"/rules/{i}/{then}/agency_type",
                                         f"{name!r} is not a known agency type; add it with the agency_types "
                                         "hook or use one of " + ", ".join(sorted(agency_types))))
     return problems

@@ -46,7 +46,10 @@ class SignInPages(Controller):
             AuditEvent.id, ascending=False).limit(10)
         from core.auth.mfa import mfa_state
 
+        from core.notifications.service import email_preference
+
         return await page(request, "auth/account.html", sign_ins=sign_ins, personal=False,
+                          notification_email=await email_preference(actor),
                           mfa_enabled=(await mfa_state(actor.id))["enabled"],
                           ended=request.query_params.get("ended") == "yes")
 

@@ -450,6 +450,14 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
                 case=item["case"], kind="task", actor=actor.id, at=now,
                 summary=f"Panel action for {owner['name']}: {text[:200]} (due {due_date:%-d %B %Y})",
                 detail={"task_id": task_id, "meeting_id": meeting_id}))
+            from core.notifications.service import case_reference, notify
+
+            # the action's words stay on the case: the notification names only its reference and due date
+            reference = await case_reference(item["case"])
+            await notify(kind="panel_action", link=f"/cases/{item['case']}", case_id=item["case"],
+                         text=(f"Panel action assigned to {'you' if assignee_id else 'your agency'}: {reference}, "
+                               f"due {due_date:%-d %B %Y}"),
+                         user_id=assignee_id, agency_id=None if assignee_id else owner_agency_id)
         minute = Minute(meeting=meeting_id, item=item["id"], kind=kind, text=text, author=actor.id, at=now,
                         task_id=task_id)
         await minute.save()

@@ -18,7 +18,7 @@ ONCE = ("person", "case")
 
 @dataclass(frozen=True)
 class Target:
-    """Where a referral goes: ``kind`` is area, agency_type or panel; ``name`` its slug."""
+    """Where a referral (or a notice) goes: ``kind`` is area, agency_type, agency or panel; ``name`` its slug."""
 
     kind: str
     name: str
@@ -42,6 +42,10 @@ class Rule:
     subject_roles: frozenset[str] = frozenset()
     #: date conditions that must all hold as well as ``when``, read from the facts' form answers
     dates: tuple[DaysSince, ...] = ()
+    #: "refer" raises a referral; "notify" only tells the target (a notification, no referral to accept)
+    action: str = "refer"
+    #: what a notify rule tells its target (the area author's words, shown with the case's reference)
+    message: str = ""
 
     def matches(self, facts: dict[str, Any], today: dt.date) -> bool:
         if self.subject_roles and (facts.get("subject") or {}).get("role") not in self.subject_roles:

@@ -142,6 +142,10 @@ async def record_firing(rule: Rule, facts: dict[str, Any], case: dict[str, Any],
     await audit.record("referral.rule_fired", None, object_type="referral", object_id=referral_id,
                        detail={"rule": rule.qualified_id, "case_id": case["id"], "merged": not new})
     row = await Referral.select().where(Referral.id == referral_id).first()
+    if new:
+        from core.notifications.service import notify_referral_waiting
+
+        await notify_referral_waiting(row, case["reference"], not_agency=case["owning_agency"])
     return row, new
 
 
@@ -177,6 +181,11 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
                 continue  # said already: firing again would only repeat it on the timeline and in the inbox
             fired.add(key)
             target = firing.rule.target
+            if firing.rule.action == "notify":
+                from core.notifications.notices import record_notice
+
+                await record_notice(firing.rule, facts, case, about, event)
+                continue
             if target.kind in ("area", "agency_type") and await _only_own_agency_answers(
                     case["owning_agency"], target.kind, target.name):
                 # the case's own agency is not its own addressee: a referral only it could receive would
@@ -287,6 +296,11 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
                                              summary=f"Referred to {label}: {reason}",
                                              detail={"referral_id": referral.id}))
         await audit.record("referral.create", actor, object_type="referral", object_id=referral.id)
+        from core.notifications.service import notify_referral_waiting
+
+        await notify_referral_waiting({"id": referral.id, "target_kind": target_kind, "target": target,
+                                       "target_agency": target_agency}, case["reference"] if case else "",
+                                      not_agency=actor.agency_id)
     row = await Referral.select().where(Referral.id == referral.id).first()
     await ctx.emit("referral_made", referral={"id": row["id"], "target_kind": target_kind, "target": target,
                                           "reason": reason, "rule_id": None, "person_id": person_id,

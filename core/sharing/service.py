@@ -170,6 +170,11 @@ async def _insert_share(actor: Actor, case_id: int, agency_id: int, isa: dict[st
                                      detail={"share_id": share.id, "agency_id": agency_id, "isa_id": isa["id"]}))
     await audit.record("case.share", actor, object_type="case", object_id=case_id, purpose=purpose,
                        detail={"agency_id": agency_id, "isa_id": isa["id"], "share_id": share.id})
+    from core.notifications.service import case_reference, notify
+
+    reference = await case_reference(case_id)
+    await notify(kind="case_shared", text=f"A case was shared with your agency: {reference}", link=f"/cases/{case_id}",
+                 agency_id=agency_id, case_id=case_id)
     return {"id": share.id, "new": True}
 
 

@@ -32,6 +32,8 @@ from core.persons.web import PersonPages
 from core.audit import service as audit_service
 from core.audit.denied import record_denied
 from core.audit.web import AuditPages
+from core.notifications import email as notification_email
+from core.notifications.web import NotificationPages
 from core.sharing.mou import MouPages
 from core.sharing.requests import AccessRequestPages
 from core.sharing.national import NationalSearchPage
@@ -53,7 +55,7 @@ from core.web.templating import build_environment
 log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
-HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, UserAdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages, DashboardPages]
+HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, UserAdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages, DashboardPages, NotificationPages]
 #: script-src also names a fresh nonce per response (CspNonceMiddleware); there is no inline script at all
 CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
@@ -193,6 +195,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
     owned = engine is None
     engine = engine or engine_from_url(settings.database_url)
 
+    notification_email.configure(notification_email.config_from_settings(settings))
+
     async def on_startup(app: Litestar) -> None:
         if not owned:
             bind(engine)
@@ -203,8 +207,15 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
             await engine.start_connection_pool()
         bind(engine)
         app.state.audit_sealer = asyncio.create_task(audit_service.run_sealer())
+        if notification_email.enabled():
+            app.state.email_sender = asyncio.create_task(notification_email.run_sender())
 
     async def on_shutdown(app: Litestar) -> None:
+        email_sender = getattr(app.state, "email_sender", None)
+        if email_sender is not None:
+            email_sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await email_sender
         sealer = getattr(app.state, "audit_sealer", None)
         if sealer is not None:
             sealer.cancel()

@@ -57,8 +57,14 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
 async def page(request: Request, template: str, *, status_code: int = 200, personal: bool = True,
                **context: Any) -> Template:
     """Render a signed-in page; pages with personal data carry the protective marking and no-store."""
+    import asyncio
+
+    from core.notifications.service import unread_count
+
     actor = current_actor(request)
-    base = {"actor": actor, "csrf_token": request.state.csrf_token, "nav": await navigation(request),
+    # the bell's count is one indexed statement, read while the menu is worked out
+    nav, unread = await asyncio.gather(navigation(request), unread_count(actor))
+    base = {"actor": actor, "csrf_token": request.state.csrf_token, "nav": nav, "unread": unread,
             "marking": MARKING if personal else None, "flash": request.query_params.get("done")}
     # the flash text is chosen from a fixed list so a crafted link cannot put words on the page
     base["flash"] = FLASHES.get(base["flash"] or "")
@@ -117,6 +123,9 @@ FLASHES = {
     "user-deactivated": "User deactivated: they are signed out and cannot sign in",
     "user-reactivated": "User reactivated: they can sign in again",
     "roles-saved": "Roles saved",
+    "read": "Marked as read",
+    "all-read": "All your notifications are marked as read",
+    "settings": "Notification settings saved",
 }
 
 

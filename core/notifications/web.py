@@ -1,0 +1,66 @@
+"""Notification pages: the list behind the bell, one notice, following a link, marking read, the e-mail choice."""
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+
+from core.notifications import email
+from core.notifications import service as notifications
+from core.web.auth import current_actor
+from core.web.pages import ctx_of, form_data, page, safe_next, see_other
+
+
+class NotificationPages(Controller):
+    path = "/notifications"
+    include_in_schema = False
+
+    @get("/")
+    async def list_notifications(self, request: Request) -> Template:
+        actor = current_actor(request)
+        rows = await notifications.list_for(actor)
+        return await page(request, "notifications/list.html", rows=rows, personal=False)
+
+    @get("/{notification_id:int}")
+    async def show(self, request: Request, notification_id: int) -> Template:
+        from core.notifications.notices import notice_view
+
+        ctx, actor = ctx_of(request), current_actor(request)
+        row = await notifications.mark_read(actor, notification_id)
+        view = await notice_view(ctx, actor, row)
+        return await page(request, "notifications/show.html", note=row, view=view,
+                          kind_label=notifications.KINDS.get(row["kind"], "Notification"))
+
+    @get("/{notification_id:int}/open")
+    async def follow(self, request: Request, notification_id: int) -> Redirect:
+        """Mark it read and go where it points; that page checks, as always, what the reader may see."""
+        row = await notifications.mark_read(current_actor(request), notification_id)
+        target = row["link"] if row["kind"] != "rule_notice" else f"/notifications/{row['id']}"
+        return see_other(safe_next(target))
+
+    @post("/{notification_id:int}/read")
+    async def read_one(self, request: Request, notification_id: int) -> Redirect:
+        await notifications.mark_read(current_actor(request), notification_id)
+        return see_other("/notifications?done=read")
+
+    @post("/read-all")
+    async def read_all(self, request: Request) -> Redirect:
+        await notifications.mark_all_read(current_actor(request))
+        return see_other("/notifications?done=all-read")
+
+    @get("/settings")
+    async def settings_form(self, request: Request) -> Template:
+        actor = current_actor(request)
+        return await page(request, "notifications/settings.html", personal=False, email_available=email.enabled(),
+                          email_on=await notifications.email_preference(actor))
+
+    @post("/settings")
+    async def save_settings(self, request: Request) -> Template | Redirect:
+        actor = current_actor(request)
+        data = await form_data(request)
+        choice = data.get("email")
+        if choice not in ("yes", "no"):
+            return await page(request, "notifications/settings.html", personal=False, status_code=400,
+                              email_available=email.enabled(), email_on=await notifications.email_preference(actor),
+                              errors=[{"field": "/email", "message": "Select whether to get e-mails"}])
+        await notifications.set_email_preference(actor, choice == "yes")
+        return see_other("/notifications?done=settings")
