@@ -67,6 +67,22 @@ async def test_decision_needs_welfare_first_and_police_powers_are_referred(ctx, 
     assert moved["state"] == "enforcement"
 
 
+async def test_children_at_the_encampment_tell_education_without_a_referral(ctx, workers):
+    from core.notifications import service as notifications
+
+    worker, _ = workers
+    education = await make_agency(ctx, "ue-education", agency_type="education", areas=[])
+    teacher = await make_user(education)
+    case = await cases.open_case(ctx, worker, "unauthorised_encampments", {**plugin.REPORT, "children": 3})
+    assert await targets(case["id"]) == []  # told, not referred
+    assert [n["text"] for n in await notifications.list_for(teacher)] == [
+        f"For information: children are living at a new encampment: {case['reference']}"]
+    await cases.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
+    assert await notifications.unread_count(teacher) == 1  # once per case, however often the rule fires
+    none = await cases.open_case(ctx, worker, "unauthorised_encampments", {**plugin.REPORT, "children": 0})
+    assert await notifications.unread_count(teacher) == 1 and none
+
+
 def test_demo_answers_are_valid(ctx):
     area = ctx.area("unauthorised_encampments")
     for case in plugin.CASES:
