@@ -552,6 +552,9 @@ async def reassign_cases(ctx: Context, actor: Actor, chosen: list[tuple[int, int
     check_may_bulk_reassign(actor)
     lead = await _new_lead(actor.agency_id, lead_officer_id)
     wanted = dict(chosen)
+    if len(wanted) != len(chosen):  # the same case twice, perhaps at two versions: which was meant is unknown
+        raise ValidationFailed("A case is listed twice", errors=[{
+            "field": "/case", "message": "Each case can be listed once: choose the cases again"}])
     if not wanted:
         raise ValidationFailed("Select the cases to reassign", errors=[{
             "field": "/case", "message": "Select at least one case"}])

@@ -448,7 +448,7 @@ class AreaPages(Controller):
         for value in _many(data.get("case")):
             case_id, _, version = str(value).partition(":")
             case_id, version = form_int(case_id), form_int(version)
-            if case_id is None or version is None or case_id > MAX_ID:
+            if case_id is None or version is None or case_id > MAX_ID or version > MAX_ID:
                 return await _list_page(request, area, data, status_code=400, errors=[{
                     "field": "case-0", "message": "The cases to reassign could not be read: choose them again"}])
             chosen.append((case_id, version))

@@ -427,3 +427,17 @@ async def test_the_case_owner_gets_no_buttons_for_a_partners_panel_action(db, te
         form = await partner.get(f"/tasks/{action.id}/edit")
         assert form.status_code == 200 and "keeps the words the panel agreed" in form.text
         assert 'name="title"' not in form.text and "Otto Outsider" in form.text and "Lena Leaver" not in form.text
+
+
+@pytest.mark.parametrize("value", ["\u00b2:1", "1:\u00b2", "99999999999999999999:1", "1:99999999999999999999",
+                                   "x" * 5000, "", ":", "-1:1"])
+async def test_hostile_case_values_on_the_confirmation_are_refused_and_change_nothing(team, browser, value):
+    case = await _case(team)
+    await sign_in(browser, team["supervisor"])
+    token = csrf_token_of((await _list(browser)).text)
+    for lead in (str(team["colleague"].id), "\u00b2", "9" * 5000):
+        sent = await browser.post("/areas/noise/reassign/confirm", data={
+            "csrf_token": token, "case": [value, f"{case['id']}:{case['version']}"], "lead_officer_id": lead})
+        assert 400 <= sent.status_code < 500, (value, lead, sent.status_code)
+    assert (await Case.select(Case.lead_officer).first())["lead_officer"] == team["leaver"].id
+    assert not await _audit("case.lead_changed")
