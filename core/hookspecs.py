@@ -176,3 +176,20 @@ def template_directories() -> list[Path] | None:
     Called once when the app is built. A template with the same path as a core template
     overrides it; new templates can be used by ``case_panels`` or by plugin routes.
     """
+
+
+@hookspec
+def scan_document(path: Path, filename: str, kind: str) -> dict[str, str] | None:
+    """Check an uploaded document for malware before anyone can see it; return a verdict, or ``None``.
+
+    Called once per upload, after its type and size are checked and before it is stored or listed.
+    ``path`` is a temporary file holding the whole upload (read it, do not move or change it);
+    ``filename`` is the name the uploader's file had (already cleaned of paths and control characters);
+    ``kind`` is what its content was found to be (``pdf``, ``png``, ``docx``...). Return
+    ``{"verdict": "clean" | "infected" | "error", "scanner": "name", "detail": "..."}``. Any
+    ``infected`` refuses the upload (the uploader is told, the refusal is audited, nothing is kept);
+    ``error`` refuses it too, asking to try again. With no scanner installed a document is stored as
+    "not scanned", which its readers see, unless ``CASEFRAME_DOCUMENTS_REQUIRE_SCAN=1`` refuses it.
+    The hook runs in a worker thread, so it may block (a clamd socket, a command). Results of all
+    plugins are collected.
+    """

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 def _int_env(name: str, default: int) -> int:
     value = os.environ.get(name, "")
     return int(value) if value.isascii() and value.isdigit() else default
+def _megabytes(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    value = int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 4096 else default
+    return value * 1024 * 1024
 
 
 @dataclass
@@ -28,6 +32,16 @@ class Settings:
     smtp_starttls: bool = field(default_factory=lambda: os.environ.get("CASEFRAME_SMTP_STARTTLS", "1") != "0")
     smtp_username: str = field(default_factory=lambda: os.environ.get("CASEFRAME_SMTP_USERNAME", ""))
     smtp_password: str = field(default_factory=lambda: os.environ.get("CASEFRAME_SMTP_PASSWORD", ""), repr=False)
+    #: documents on cases: the largest upload, where content is kept (local or s3), and whether a scanner must pass
+    documents_max_bytes: int = field(default_factory=lambda: _megabytes("CASEFRAME_DOCUMENTS_MAX_MB", 20))
+    documents_store: str = field(default_factory=lambda: os.environ.get("CASEFRAME_DOCUMENTS_STORE", "local"))
+    documents_dir: str = field(default_factory=lambda: os.environ.get("CASEFRAME_DOCUMENTS_DIR") or "documents")
+    documents_require_scan: bool = field(
+        default_factory=lambda: os.environ.get("CASEFRAME_DOCUMENTS_REQUIRE_SCAN", "") == "1")
+    s3_bucket: str = field(default_factory=lambda: os.environ.get("CASEFRAME_S3_BUCKET", ""))
+    s3_prefix: str = field(default_factory=lambda: os.environ.get("CASEFRAME_S3_PREFIX", ""))
+    s3_endpoint_url: str = field(default_factory=lambda: os.environ.get("CASEFRAME_S3_ENDPOINT_URL", ""))
+    s3_region: str = field(default_factory=lambda: os.environ.get("CASEFRAME_S3_REGION", ""))
     debug: bool = False
     migrate_on_start: bool = True
 

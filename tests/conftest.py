@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -9,6 +10,8 @@ from core.testing import drop_database, empty_tables, fresh_database
 
 # the audit sealer's key for every test (and every server a test starts), never a key file in the checkout
 os.environ.setdefault("CASEFRAME_AUDIT_KEY", "caseframe-tests-audit-key-not-a-secret-0123456789")
+# documents uploaded by tests go to a throwaway folder, never the checkout's documents/
+os.environ.setdefault("CASEFRAME_DOCUMENTS_DIR", tempfile.mkdtemp(prefix="caseframe-test-documents-"))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -139,12 +139,15 @@ def _iso(value: Any) -> str | None:
     return value if isinstance(value, str) else value.isoformat()
 
 
-async def timeline(case_id: int, limit: int = 500) -> list[dict[str, Any]]:
+async def timeline(case_id: int, limit: int = 500, access: Access | None = None) -> list[dict[str, Any]]:
+    """The case's timeline, newest first; with ``access``, without the entries about documents above its level."""
     rows = await CaseEvent.select(
         CaseEvent.all_columns(), CaseEvent.actor.name.as_alias("actor_name"),
     ).where(CaseEvent.case == case_id).order_by(CaseEvent.id, ascending=False).limit(limit).output(load_json=True)
     return [{"id": r["id"], "kind": r["kind"], "summary": r["summary"], "detail": r["detail"] or {},
-             "actor_id": r["actor"], "actor_name": r["actor_name"], "at": r["at"].isoformat()} for r in rows]
+             "actor_id": r["actor"], "actor_name": r["actor_name"], "at": r["at"].isoformat()} for r in rows
+            if access is None or r["kind"] != "document" or access.may_see((r["detail"] or {}).get("sensitivity",
+                                                                                                   "special_category"))]
 
 
 def redact_timeline(ctx: Context, area_slug: str, events: list[dict[str, Any]], access: Access) -> list[dict[str, Any]]:

@@ -133,16 +133,21 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     owner, worker = access.is_owner, can_work_case(actor, access)
     # the audit write goes to the writer connection while the reads use the reader, and each query is built
     # while the one before runs: everything the page reads, at once
+    from core.documents import service as documents
+
     (_, events, case_tasks, users, refs, subjects, shares, views, partners,
-     referral_targets) = await asyncio.gather(
-        cases.record_view(actor, case_id, access), cases.timeline(case_id, limit=200), tasks.tasks_of_case(case_id),
+     referral_targets, case_documents) = await asyncio.gather(
+        cases.record_view(actor, case_id, access), cases.timeline(case_id, limit=200, access=access),
+        tasks.tasks_of_case(case_id),
         colleagues(actor.agency_id),
         Referral.select().where(Referral.from_case == case_id).order_by(Referral.id, ascending=False),
         cases.subjects_of(case_id),
         # the owning agency sees who it shares with and who has viewed; those who work the case, where to refer
         sharing.shares_of(case_id) if owner else nothing(), viewers_of(case_id) if owner else nothing(),
         sharing.partners_for(actor, row) if owner and worker else nothing(),
-        _referral_targets(ctx, actor) if owner and worker else nothing())
+        _referral_targets(ctx, actor) if owner and worker else nothing(),
+        # only the documents this reader's access reaches: one above it is not listed at all
+        documents.documents_of(case_id, access))
     forms = []
     transitions = []
     if area is None:  # the area's package was uninstalled: its answers stay readable
@@ -182,6 +187,7 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
             "tasks": case_tasks, "subjects": subjects, "users": users,
             "referrals": refs, "referral_targets": referral_targets, "referral_status": REFERRAL_STATUS, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
             "lead_officer": lead_officer, "owning_agency": owning_agency, "access": access, **sharing_info,
+            "documents": case_documents, "document_form": documents.form_context(),
             "can_change": can_work_case(actor, access) and case["area_installed"] and not case["closed_at"],
             "can_reassign_lead": can_work_case(actor, access)}
 

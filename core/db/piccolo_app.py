@@ -8,6 +8,7 @@ from core.audit.tables import AuditCheckpoint, AuditEvent
 from core.auth.tables import RecoveryCode, Session, SignInThrottle, User
 from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter, Submission
 from core.notifications.tables import Notification, NotificationEmail, NotificationPreference, NotificationRead
+from core.documents.tables import Document
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
 from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonNameWord
 from core.referrals.tables import Referral, ReferralMessage, RuleFiring
@@ -18,7 +19,7 @@ TABLES = [Agency, AgencyArea, User, Session, Person, Case, CaseSubject, CaseEven
           Task, Referral, RuleFiring, Panel, Meeting, AuditEvent, Submission, SignInThrottle, SharingAgreement,
           CaseShare, AccessRequest, Mou, MouAcceptance, Setting, ReferralMessage, PanelCase, MeetingAttendee,
           AgendaItem, Minute, RecoveryCode, NameWord, PersonNameWord, PersonIdentifierKey, AuditCheckpoint,
-          Notification, NotificationRead, NotificationPreference, NotificationEmail]
+          Notification, NotificationRead, NotificationPreference, NotificationEmail, Document]
 
 APP_CONFIG = AppConfig(
     app_name="caseframe",

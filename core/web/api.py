@@ -164,8 +164,13 @@ class CasesAPI(Controller):
         await cases.record_view(actor, case_id, access)
         case = cases.case_dict(ctx, row, access)
         case["subjects"] = await cases.subjects_of(case_id)
-        case["timeline"] = cases.redact_timeline(ctx, case["area"], await cases.timeline(case_id), access)
+        case["timeline"] = cases.redact_timeline(ctx, case["area"], await cases.timeline(case_id, access=access), access)
         case["tasks"] = await tasks.tasks_of_case(case_id)
+        from core.documents import service as documents
+
+        # the documents this reader's access reaches, described (the content is downloaded from the case page)
+        case["documents"] = [{k: v.isoformat() if k == "uploaded_at" else v for k, v in d.items()
+                              if k not in ("uploaded_by_name",)} for d in await documents.documents_of(case_id, access)]
         area = ctx.areas.get(case["area"])
         if area is not None:
             # a reader (a partner, a role that works no cases) is offered no step, as on the case page

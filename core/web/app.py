@@ -27,6 +27,8 @@ from core.auth.web import SignInPages
 from core.cases.web import AreaPages, CasePages, TaskPages
 from core.context import Context, build_context
 from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+from core.documents import storage as documents_storage
+from core.documents.web import document_pages
 from core.errors import ServiceError
 from core.persons.web import PersonPages
 from core.audit import service as audit_service
@@ -157,6 +159,12 @@ def _error_handler(request: Request, exc: Exception) -> Response:
             return html_error(request, 404, "Page not found", "There is nothing at this address.")
         if status == 403:
             return html_error(request, 403, "You cannot do that", exc.detail or "You are not allowed to do that.")
+        if status == 413:
+            from core.documents.storage import CONFIG
+
+            return html_error(request, 413, "The file is too large",
+                              f"A document can be at most {CONFIG.max_bytes // (1024 * 1024)} MB. Nothing has been "
+                              "saved: go back and choose a smaller file.")
         if status == 405:
             return html_error(request, 405, "Page not found", "This address does not accept that request.")
         if status < 500:
@@ -192,6 +200,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
     """
     settings = settings or Settings()
     ctx = ctx or build_context(settings.plugins)
+    documents_storage.configure(settings)
     owned = engine is None
     engine = engine or engine_from_url(settings.database_url)
 
@@ -228,7 +237,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
         elif owned:
             await close(engine)
 
-    handlers: list[Any] = [health, *API_CONTROLLERS, *HTML_CONTROLLERS, *_static_routers()]
+    handlers: list[Any] = [health, *API_CONTROLLERS, *HTML_CONTROLLERS, document_pages(settings.documents_max_bytes),
+                           *_static_routers()]
     for extra in ctx.pm.hook.register_routes():
         handlers.extend(extra or [])
 

@@ -100,12 +100,15 @@ async def refuse_unreadable_body(request: Request) -> None:
     if getattr(request.state, "body_checked", False):
         return
     request.state.body_checked = True
-    body = await request.body()  # kept by Litestar for the handler
-    if not body:
-        return
     content_type = request.headers.get("content-type", "")
     form = content_type.startswith("application/x-www-form-urlencoded")
     multipart = content_type.startswith("multipart/")
+    if multipart and request.route_handler.opt.get("upload"):
+        await _refuse_unreadable_upload(request)
+        return
+    body = await request.body()  # kept by Litestar for the handler
+    if not body:
+        return
     if not form and not multipart and json_depth(body) > MAX_JSON_DEPTH:
         raise ClientException(TOO_DEEP)
     if b"\x00" in body or (form and b"%00" in body):
@@ -119,3 +122,17 @@ async def refuse_unreadable_body(request: Request) -> None:
             return  # not JSON: the handler gives its own message
         if _holds_nul(decoded):
             raise ValidationFailed(NUL_REFUSED)
+
+
+async def _refuse_unreadable_upload(request: Request) -> None:
+    """An upload route's multipart body is parsed as it streams in (its files spooled to temporary files, the route's
+    own size limit enforced on the bytes received) instead of being read whole into memory; its text fields are then
+    held to the same rules as any form's. File content may hold any byte."""
+    try:
+        form = await request.form()
+    except UnicodeDecodeError:
+        raise ValidationFailed(NOT_UTF8) from None
+    for key in form.keys():
+        for value in form.getall(key):
+            if isinstance(value, str) and "\x00" in value or "\x00" in key:
+                raise ValidationFailed(NUL_REFUSED)

@@ -126,6 +126,8 @@ FLASHES = {
     "read": "Marked as read",
     "all-read": "All your notifications are marked as read",
     "settings": "Notification settings saved",
+    "document-added": "Document added",
+    "document-removed": "Document removed",
 }
 
 

@@ -48,5 +48,8 @@ def build_environment(ctx: Context) -> Environment:
     # the colour of a referral's status tag, the same on every page that shows one
     env.filters["referral_tag"] = lambda status: {"open": "govuk-tag--blue", "info_requested": "govuk-tag--yellow",
                                                   "accepted": "govuk-tag--green"}.get(status, "govuk-tag--grey")
+    from core.documents.service import size_text
+
+    env.filters["file_size"] = size_text
     env.filters["humanise"] = lambda s: str(s or "").replace("_", " ").replace("-", " ")
     return env

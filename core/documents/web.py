@@ -1,0 +1,87 @@
+"""Document pages: upload onto the case page, download, remove with a reason."""
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.response import Redirect, Stream, Template
+
+from core.cases import service as cases
+from core.cases.web import case_page_context
+from core.documents import service as documents
+from core.documents.types import content_disposition
+from core.errors import ValidationFailed
+from core.web.auth import current_actor
+from core.web.pages import ctx_of, form_data, page, see_other
+
+#: room for the form's other fields and the multipart framing around the file itself
+FORM_OVERHEAD = 64 * 1024
+
+
+async def _case_page_with(request: Request, case_id: int, status: int, **extra: Any) -> Template:
+    context = await case_page_context(request, case_id)
+    return await page(request, "cases/show.html", **context, **extra, error_title=True, status_code=status)
+
+
+def document_pages(max_bytes: int) -> type[Controller]:
+    """The controller, with the upload route's body limit taken from the settings (Litestar reads it per route)."""
+
+    class DocumentPages(Controller):
+        path = "/cases/{case_id:int}/documents"
+        include_in_schema = False
+
+        # the body is parsed as it arrives, files spooled to disk, never read whole into memory (input_guard)
+        @post("/", opt={"upload": True}, request_max_body_size=max_bytes + FORM_OVERHEAD)
+        async def upload(self, request: Request, case_id: int) -> Template | Redirect:
+            ctx, actor = ctx_of(request), current_actor(request)
+            # a reader or a stranger is refused before anything about the upload is looked at
+            await cases.workable_row(actor, case_id)
+            form = await request.form()
+            upload = form.get("file")
+            sensitivity = form.get("sensitivity")
+            sensitivity = sensitivity if isinstance(sensitivity, str) else ""
+            try:
+                if not isinstance(upload, UploadFile) or not upload.filename:
+                    raise ValidationFailed("Choose a file to upload",
+                                           errors=[{"field": "/file", "message": "Choose a file to upload"}])
+                await documents.add_document(ctx, actor, case_id, upload.file, upload.filename, sensitivity)
+            except (ValidationFailed, documents.Unavailable) as exc:
+                message = exc.errors[0]["message"] if exc.errors else exc.message
+                if isinstance(exc, documents.Unavailable):
+                    message = exc.message
+                status = exc.status if exc.status != 422 else 400
+                return await _case_page_with(request, case_id, status, document_error=message,
+                                             document_sensitivity=sensitivity)
+            finally:
+                for value in form.values():
+                    if isinstance(value, UploadFile):
+                        await value.close()
+            return see_other(f"/cases/{case_id}?done=document-added#documents")
+
+        @get("/{document_id:int}")
+        async def download(self, request: Request, case_id: int, document_id: int) -> Stream:
+            document, content = await documents.read_document(current_actor(request), case_id, document_id)
+            return Stream(content, media_type=document["content_type"], headers={
+                "Content-Disposition": content_disposition(document["filename"]),
+                "Content-Length": str(document["size"]),
+                "Cache-Control": "no-store", "Pragma": "no-cache", "X-Content-Type-Options": "nosniff",
+            })
+
+        @post("/{document_id:int}/remove")
+        async def remove(self, request: Request, case_id: int, document_id: int) -> Template | Redirect:
+            data = await form_data(request)
+            reason = data.get("reason", "")
+            try:
+                await documents.remove_document(ctx_of(request), current_actor(request), case_id, document_id,
+                                                reason if isinstance(reason, str) else "")
+            except ValidationFailed as exc:
+                return await _case_page_with(request, case_id, 400, remove_errors={document_id: exc.errors[0]["message"]})
+            except documents.Unavailable as exc:
+                return await _case_page_with(request, case_id, exc.status, remove_errors={document_id: exc.message})
+            return see_other(f"/cases/{case_id}?done=document-removed#documents")
+
+    return DocumentPages
+
+
+__all__ = ["document_pages"]
