@@ -148,6 +148,8 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
                     await cases.transition_case(ctx, supervisor, case["id"], name)
         for note in spec.get("notes", []):
             await cases.add_note(ctx, actor, case["id"], note)
+        for document in spec.get("documents", []):
+            await add_demo_document(ctx, actor, case["id"], document)
         for task in spec.get("tasks", []):
             due = clock.today().fromordinal(clock.today().toordinal() + task.get("due_in_days", 7))
             await tasks.add_task(ctx, actor, case["id"], title=task["title"], due_date=due)
@@ -178,3 +180,14 @@ async def _supervisor_like(actor: Actor, agency: dict[str, Any]) -> Actor:
     return Actor(id=actor.id, email=actor.email, name=actor.name, agency_id=actor.agency_id,
                  agency_name=actor.agency_name, agency_type=actor.agency_type,
                  roles=frozenset({"caseworker", "supervisor", "panel_chair"}))
+
+
+async def add_demo_document(ctx: Context, actor: Actor, case_id: int, spec: dict[str, Any]) -> None:
+    """A small PDF made in code from the spec's lines of text, attached as a caseworker would."""
+    import io
+
+    from core.documents import service as documents
+    from core.documents.samples import tiny_pdf
+
+    await documents.add_document(ctx, actor, case_id, io.BytesIO(tiny_pdf(spec.get("text") or [spec["filename"]])),
+                                 spec["filename"], spec.get("sensitivity", "official"))

@@ -54,6 +54,8 @@ def demo_data() -> dict[str, list[dict[str, Any]]]:
     (agency slugs). Person ``key`` values are shared by all plugins so one person
     can appear in several areas. Cases are created through the normal services, oldest first, so
     their referral rules fire as they would in real use; see docs/plugin-guide.md for the fields.
+    A case may list ``"documents": [{"filename": "....pdf", "text": [lines], "sensitivity"}]``:
+    each becomes a one-page PDF of those lines, attached to the case.
     """
 
 

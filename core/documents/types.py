@@ -128,12 +128,18 @@ def _is_plain_text(handle: BinaryIO) -> bool:
 def check_extension(kind: Kind, filename: str) -> None:
     """The name's extension must be one of the kind's, so what people see in the list is what they get."""
     suffix = Path(filename).suffix.lower()
-    if suffix not in kind.extensions:
-        wanted = " or ".join(kind.extensions)
-        if not suffix:
-            raise NotAccepted(f"The file's name has no extension. It is a {kind.label}: name it with {wanted}.")
-        raise NotAccepted(f"The file's name ends in {suffix} but the file is a {kind.label}. Rename it to end in "
-                          f"{wanted}, or upload the right file.")
+    if suffix in kind.extensions:
+        return
+    wanted = " or ".join(kind.extensions)
+    if kind.name == "txt" and suffix:
+        # text named as something else is a web page, an SVG image, a script...: a kind we do not accept
+        raise NotAccepted(f"Files ending in {suffix} are not accepted. Upload a {ACCEPTED_WORDS} file.")
+    label = kind.label if kind.name == "txt" else ("an " if kind.label[0] in "AEIOU" else "a ") + kind.label
+    if not suffix:
+        raise NotAccepted(f"The file's name has no extension. It is {label.lower() if kind.name == 'txt' else label}: "
+                          f"name it with {wanted}.")
+    raise NotAccepted(f"The file's name ends in {suffix} but the file is {label}. Rename it to end in {wanted}, "
+                      "or upload the right file.")
 
 
 #: Unicode categories never kept in a name: controls, format characters (right-to-left overrides, zero widths),

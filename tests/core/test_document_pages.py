@@ -83,7 +83,7 @@ async def test_plain_text_is_downloaded_as_text_never_rendered(world):
 
 
 @pytest.mark.parametrize("data,name,words", [
-    (b"<svg onload='alert(1)'/>", "logo.svg", "ends in .svg"),
+    (b"<svg onload='alert(1)'/>", "logo.svg", "Files ending in .svg are not accepted"),
     (PDF, "diary.docx", "but the file is a PDF"),
     (b"MZ\x90\x00binary", "setup.exe", "not a type we accept"),
     (b"", "empty.pdf", "The file is empty"),

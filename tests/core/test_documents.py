@@ -65,8 +65,8 @@ def test_each_accepted_kind_is_recognised_from_its_content(kind):
 
 
 @pytest.mark.parametrize("data,name,words", [
-    (b"<html><script>alert(1)</script></html>", "page.html", "ends in .html"),
-    (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "logo.svg", "ends in .svg"),
+    (b"<html><script>alert(1)</script></html>", "page.html", "Files ending in .html are not accepted"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "logo.svg", "Files ending in .svg are not accepted"),
     (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", "setup.exe", "not a type we accept"),
     (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", "setup.pdf", "not a type we accept"),
     (PDF, "statement.docx", "ends in .docx but the file is a PDF"),
@@ -264,7 +264,7 @@ async def test_a_document_is_stored_described_on_the_timeline_and_audited(world)
 
 
 @pytest.mark.parametrize("data,name,field_words", [
-    (b"<html>hi</html>", "page.html", "ends in .html"),
+    (b"<html>hi</html>", "page.html", "Files ending in .html are not accepted"),
     (PDF, "diary.docx", "but the file is a PDF"),
     (b"", "empty.pdf", "The file is empty"),
     (PDF, "", "Choose a file"),

@@ -41,7 +41,7 @@ CONTENT = {
 #: ids each path parameter is filled with, from the world
 PARAMS = {"case_id": "case", "person_id": "person", "task_id": "task", "referral_id": "referral",
           "meeting_id": "meeting", "share_id": "share", "subject_id": "subject", "item_id": "item",
-          "panel_id": "panel", "panel_case_id": "panel_case"}
+          "panel_id": "panel", "panel_case_id": "panel_case", "document_id": "document"}
 TEXT = {"form_name": "visit", "form": "visit", "name": "record_visit", "slug": "noise"}
 QUERIES = {"/referrals/{referral_id:int}/accept": "?area=noise", "/referrals": "?box=sent"}
 #: POST routes that only read: (path) -> body

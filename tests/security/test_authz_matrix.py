@@ -96,6 +96,9 @@ BODIES: dict[tuple[str, str], Callable[[W], dict[str, Any]]] = {
     ("POST", "/cases/{case_id:int}/subjects/search"): lambda w: {"name": SURNAME},
     ("POST", "/cases/{case_id:int}/subjects"): lambda w: {"person_id": str(w["person2"]), "role": "complainant"},
     ("POST", "/cases/{case_id:int}/subjects/{subject_id:int}/remove"): lambda w: {},
+    # a form post without a file: the owner's workers are told to choose one (400), everyone else refused
+    ("POST", "/cases/{case_id:int}/documents"): lambda w: {"sensitivity": "official"},
+    ("POST", "/cases/{case_id:int}/documents/{document_id:int}/remove"): lambda w: {"reason": "Matrix"},
     ("POST", "/tasks/{task_id:int}/complete"): lambda w: {},
     ("POST", "/tasks/{task_id:int}/edit"):
         lambda w: {"title": "Visit the street again", "assignee_id": str(w["owner_id"]), "state": w["task_state"]},
@@ -166,7 +169,8 @@ EDIT_PAGES = {("GET", "/cases/{case_id:int}/forms/{form_name:str}"), ("GET", "/m
 OWNER_REFUSED_404 = {("GET", "/meetings/{meeting_id:int}/pack"), ("POST", "/meetings/{meeting_id:int}/pack")}
 
 PARAMS = {"case_id": "case", "person_id": "person", "task_id": "task", "referral_id": "referral",
-          "meeting_id": "meeting", "share_id": "share", "subject_id": "subject", "item_id": "item"}
+          "meeting_id": "meeting", "share_id": "share", "subject_id": "subject", "item_id": "item",
+          "document_id": "document"}
 TEXT_PARAMS = {"form_name": "visit", "form": "visit", "name": "record_visit"}
 
 
@@ -268,6 +272,14 @@ async def build_records(ctx, owner, chair, ids: W) -> W:
     case = await cases.open_case(ctx, owner, "noise", REPORT, subjects=[(person["id"], "subject")])
     case = await cases.save_form(ctx, owner, case["id"], "visit", VISIT, expected_version=case["version"])
     task = await tasks.add_task(ctx, owner, case["id"], title="Visit the street")
+    import io
+
+    from core.documents import service as documents
+    from core.documents.samples import tiny_pdf
+
+    # official, so a partner whose agreement allows official answers reads it as it reads the case
+    document = await documents.add_document(ctx, owner, case["id"], io.BytesIO(tiny_pdf(["Diary sheet"])),
+                                            "diary-sheet.pdf", "official")
     share = await sharing.share_case(owner, case["id"], agency_id=ids["b"], purpose="crime_prevention")
     referral = await referrals.raise_referral(ctx, owner, target_kind="panel", target=ids["panel_slug"],
                                               reason="Escalating", person_id=person["id"], case=case)
@@ -284,7 +296,7 @@ async def build_records(ctx, owner, chair, ids: W) -> W:
 
     return {
         **ids, "case": case["id"], "person": person["id"], "person2": person2["id"], "task": task["id"],
-        "share": share["id"], "referral": referral["id"], "meeting": meeting["id"],
+        "share": share["id"], "referral": referral["id"], "meeting": meeting["id"], "document": document["id"],
         "subject": (await CaseSubject.select(CaseSubject.id).where(CaseSubject.case == case["id"]).first())["id"],
         "item": (await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting["id"]).first())["id"],
         "attendee": (await MeetingAttendee.select(MeetingAttendee.id).where(

@@ -45,6 +45,8 @@ def _marker(what: str) -> str:
 HEALTH = _marker("health")        # special category: above the partner's official ISA
 OLD_HEALTH = _marker("oldhealth")  # the value it had before, on the timeline
 HIDDEN = (HEALTH, OLD_HEALTH)
+#: a sensitive document's name and content: above the partner's official ISA, so never listed nor downloadable
+DOCUMENT = _marker("document")
 
 
 @pytest.fixture
@@ -83,6 +85,15 @@ async def world(db, ctx):
     fired = await referrals.firings_of((await inbox.inbox(ctx, youth_worker))[0]["id"])
     assert HEALTH in json.dumps(fired[0]["facts"]), "the rule's facts hold the special-category answer"
     await sharing.share_case(owner, case["id"], agency_id=police["id"], purpose="crime_prevention")
+    import io
+
+    from core.documents import service as documents
+    from core.documents.samples import tiny_pdf
+
+    for name, level in ((f"{DOCUMENT}.pdf", "sensitive"), ("Letter to the complainant.pdf", "official")):
+        await documents.add_document(ctx, owner, case["id"], io.BytesIO(tiny_pdf([f"Text of {name}", DOCUMENT])
+                                                                       if level == "sensitive" else
+                                                                       tiny_pdf(["An official letter"])), name, level)
     # the case goes to a panel the police are members of; its meeting is running, minuted, with an action
     panel = await panels.save_panel(ctx, chair, name="Ashdown Complex Case Panel", member_agency_ids=[police["id"]],
                                     areas=["noise"], frequency="monthly")
@@ -183,17 +194,22 @@ async def test_a_partner_and_an_addressee_read_no_answer_above_their_level_anywh
         assert _found({k: v for k, v in mine.items() if k == f"/cases/{case['id']}"}, HIDDEN) == [
             f"{HEALTH} in /cases/{case['id']}", f"{OLD_HEALTH} in /cases/{case['id']}"]
         assert HEALTH in mine[f"API /api/v1/cases/{case['id']}/referrals"]
+        assert DOCUMENT in mine[f"/cases/{case['id']}"] and DOCUMENT in mine[f"API /api/v1/cases/{case['id']}"]
     for who in ("officer", "police_admin", "youth_worker"):
         async with web_client(ctx, db) as client:
             token = await sign_in(client, world[who])
             bodies = await _reachable(client, world, world[who], token)
-            assert _found(bodies, HIDDEN) == [], who
+            assert _found(bodies, HIDDEN + (DOCUMENT,)) == [], who
             if who == "officer":
                 # and it did read the case, its timeline, its referrals, the meeting and its pack
                 assert "Kestrel Way" in bodies[f"/cases/{case['id']}"]
                 assert "Kestrel Way" in bodies[f"API /api/v1/cases/{case['id']}/referrals"]
                 assert any(k.startswith("pack for attendee") and "Kestrel Way" in v for k, v in bodies.items())
                 assert "Joint visit" in bodies[f"/meetings/{world['meeting']['id']}"]
+                # the official document is listed and was downloaded by the walk (its link is followed)
+                assert "Letter to the complainant.pdf" in bodies[f"/cases/{case['id']}"]
+                assert any(k.startswith(f"/cases/{case['id']}/documents/") and v.startswith("%PDF")
+                           for k, v in bodies.items())
             if who == "youth_worker":
                 # the addressee reads why the referral was made, official answers only
                 page = next(v for k, v in bodies.items() if re.fullmatch(r"/referrals/\d+", k))
