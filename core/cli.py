@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = notes_sub.add_parser("run", help="tell owners of tasks due today or overdue (once each), send waiting e-mails")
     run.add_argument("--date", help="the day to sweep for, as YYYY-MM-DD (default: today)")
 
+    documents = sub.add_parser("documents", help="document store commands")
+    documents_sub = documents.add_subparsers(dest="documents_command", metavar="COMMAND", parser_class=_Parser)
+    documents_sub.add_parser("check", help="check that every document's content is in the store, and every "
+                                           "removed one's is gone")
+
     docs = sub.add_parser("docs", help="write the generated reference pages in docs/")
     docs.add_argument("--check", action="store_true", help="fail if docs/ differs from what would be written")
     return parser
@@ -257,9 +262,37 @@ async def _cmd_notifications_run(url: str, day: str | None) -> int:
     return 0
 
 
+async def _cmd_documents_check(url: str) -> int:
+    from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+    from core.documents import service as documents
+    from core.documents import storage
+    from core.settings import Settings
+
+    storage.configure(Settings())
+    engine = engine_from_url(url)
+    await migrate(engine)
+    if not is_sqlite(engine):
+        await engine.start_connection_pool()
+    bind(engine)
+    try:
+        report = await documents.check_store()
+    finally:
+        if not is_sqlite(engine):
+            await engine.close_connection_pool()
+        await close(engine)
+    print(f"Document store: {storage.store().description}")
+    print(f"{report['checked']} document(s) checked")
+    for document_id in report["missing"]:
+        print(f"document {document_id}: its content is missing from the store", file=sys.stderr)
+    for document_id in report["left_behind"]:
+        print(f"document {document_id}: removed, but its content is still in the store", file=sys.stderr)
+    return 1 if report["missing"] or report["left_behind"] else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from core.audit.key import AuditKeyError
     from core.db.engine import DatabaseURLError
+    from core.documents.storage import StoreError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -286,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "docs":
             return _cmd_docs(args)
+        if args.command == "documents" and args.documents_command == "check":
+            return asyncio.run(_cmd_documents_check(_database_url(args)))
         if args.command == "audit" and args.audit_command == "verify":
             return asyncio.run(_cmd_audit_verify(_database_url(args)))
         if args.command == "notifications" and args.notifications_command == "run":
@@ -300,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"caseframe: {problem}", file=sys.stderr)
         return _fail("start-up stopped: fix the area(s) above", 1)
+    except StoreError as exc:  # a document store that is misconfigured or cannot be reached
+        return _fail(str(exc), 2)
     except KeyboardInterrupt:
         return 130
 

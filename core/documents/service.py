@@ -291,14 +291,22 @@ async def erase_case_documents(case_id: int, actor: Actor | None = None, *, reas
     return len(rows)
 
 
-def copy_source(data: bytes) -> BinaryIO:
-    """A file object over ``data``, for callers that hold an upload in memory (tests, demo data)."""
-    import io
+async def check_store() -> dict[str, Any]:
+    """Which documents' content is missing from the store, and which removed ones' content was left behind
+    (``caseframe documents check``)."""
+    store = storage.store()
+    rows = await Document.select(Document.id, Document.storage_key, Document.removed_at).order_by(Document.id)
+    missing, left_behind = [], []
+    for row in rows:
+        held = await store.exists(row["storage_key"])
+        if row["removed_at"] is None and not held:
+            missing.append(row["id"])
+        elif row["removed_at"] is not None and held:
+            left_behind.append(row["id"])
+    return {"checked": len(rows), "missing": missing, "left_behind": left_behind}
 
-    return io.BytesIO(data)
 
-
-__all__ = ["add_document", "documents_of", "erase_case_documents", "list_documents", "read_document",
+__all__ = ["add_document", "check_store", "documents_of", "erase_case_documents", "list_documents", "read_document",
            "remove_document"]
 
 

@@ -395,3 +395,33 @@ async def test_no_one_else_reads_a_document_nor_through_another_case(world):
         await documents.read_document(world["owner"], world["other"]["id"], added["id"])
     with pytest.raises(NotFound):
         await documents.list_documents(world["outsider"], world["case"]["id"])
+
+
+async def test_the_store_check_names_missing_and_left_behind_content(world):
+    kept = await _add(world)
+    gone = await _add(world, name="second.pdf")
+    assert await documents.check_store() == {"checked": 2, "missing": [], "left_behind": []}
+    row = await Document.select().where(Document.id == gone["id"]).first()
+    await world["store"].delete(row["storage_key"])
+    await Document.update({Document.removed_at: clock.now()}).where(Document.id == kept["id"])
+    assert await documents.check_store() == {"checked": 2, "missing": [gone["id"]], "left_behind": [kept["id"]]}
+
+
+def test_the_documents_check_command_reports_the_store(tmp_path):
+    """Run as a separate process (as tests/core/test_cli.py does), so the test session's database stays bound."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "CASEFRAME_DOCUMENTS_DIR": str(tmp_path / "documents")}
+    env.pop("CASEFRAME_DOCUMENTS_STORE", None)
+    args = [sys.executable, "-m", "core.cli", "--database", f"sqlite:///{tmp_path / 'check.sqlite'}", "documents",
+            "check"]
+    run = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert f"local folder {tmp_path / 'documents'}" in run.stdout and "0 document(s) checked" in run.stdout
+    run = subprocess.run(args, capture_output=True, text=True, env={**env, "CASEFRAME_DOCUMENTS_STORE": "s3",
+                                                                     "CASEFRAME_S3_BUCKET": ""},
+                         cwd=tmp_path, timeout=120)
+    assert run.returncode == 2 and "needs CASEFRAME_S3_BUCKET" in run.stderr
