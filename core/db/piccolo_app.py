@@ -10,7 +10,7 @@ from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter, Su
 from core.notifications.tables import Notification, NotificationEmail, NotificationPreference, NotificationRead
 from core.documents.tables import Document
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
-from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonNameWord
+from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonMerge, PersonNameWord
 from core.referrals.tables import Referral, ReferralMessage, RuleFiring
 from core.sharing.tables import AccessRequest, CaseShare, Mou, MouAcceptance, Setting, SharingAgreement
 from core.tasks.tables import Task
@@ -19,7 +19,8 @@ TABLES = [Agency, AgencyArea, User, Session, Person, Case, CaseSubject, CaseEven
           Task, Referral, RuleFiring, Panel, Meeting, AuditEvent, Submission, SignInThrottle, SharingAgreement,
           CaseShare, AccessRequest, Mou, MouAcceptance, Setting, ReferralMessage, PanelCase, MeetingAttendee,
           AgendaItem, Minute, RecoveryCode, NameWord, PersonNameWord, PersonIdentifierKey, AuditCheckpoint,
-          Notification, NotificationRead, NotificationPreference, NotificationEmail, Document]
+          Notification, NotificationRead, NotificationPreference, NotificationEmail, Document,
+          PersonMerge]
 
 APP_CONFIG = AppConfig(
     app_name="caseframe",

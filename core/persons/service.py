@@ -12,8 +12,8 @@ from core.audit import service as audit
 from core.auth.actor import Actor
 from core.cases.tables import CaseSubject
 from core.db.tx import transaction
-from core.errors import NotFound, ValidationFailed
-from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonNameWord
+from core.errors import Conflict, Forbidden, NotFound, PreconditionRequired, ServiceError, ValidationFailed
+from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonMerge, PersonNameWord
 
 GENDERS = ("female", "male", "non_binary", "other", "unknown")
 
@@ -121,8 +121,10 @@ async def visible_person_ids(actor: Actor, person_ids: list[int]) -> set[int]:
     from core.sharing.policy import shared_case_ids
 
     ids = list(set(person_ids))
+    # a merged record (a tombstone) is no one's to see or act on: its address leads to the survivor instead;
+    # it is on no case either (its case rows moved to the survivor), so the checks below cannot find it
     own = {r["id"] for r in await Person.select(Person.id).where(
-        Person.id.is_in(ids) & (Person.created_by_agency == actor.agency_id))}
+        Person.id.is_in(ids) & (Person.created_by_agency == actor.agency_id) & Person.merged_into.is_null())}
     rest = [i for i in ids if i not in own]
     if rest:
         on_own_cases = await CaseSubject.select(CaseSubject.person).where(
@@ -344,6 +346,7 @@ async def find_persons(actor: Actor, *, name: str = "", date_of_birth: str = "",
     if dob:
         where.append("date_of_birth = {}")
         args.append(dob)
+    where.append("merged_into IS NULL")
     if identifier.strip():
         where.append("id IN (SELECT person FROM cf_person_identifier_key WHERE value = {})")
         args.append(identifier_key(identifier))
@@ -381,13 +384,15 @@ async def likely_duplicates(given_name: str, family_name: str, date_of_birth: An
         dob = dt.date.fromisoformat(str(date_of_birth)) if date_of_birth else None
     except ValueError:
         dob = None
+    query = query.where(Person.merged_into.is_null())
     rows = await query.output(load_json=True).where(Person.date_of_birth == dob) if dob else []
     full = f"{given_name} {family_name}"
     out = [person_dict(r) for r in rows if name_score(full, r["search_text"]) >= 0.6
            or name_score(family_name, r["search_text"]) >= 0.9]
     if not dob:
         target = normalise(full)
-        candidates = await Person.select().where(Person.search_text.like(f"%{normalise(family_name)}%")).output(
+        candidates = await Person.select().where(Person.search_text.like(f"%{normalise(family_name)}%")
+                                                 & Person.merged_into.is_null()).output(
             load_json=True).limit(200)
         out = [person_dict(r) for r in candidates if target in r["search_text"].split(" | ")]
     return out
@@ -407,3 +412,597 @@ async def cases_of_persons(person_ids: list[int]) -> list[dict[str, Any]]:
         CaseSubject.case.area.as_alias("area"), CaseSubject.case.state.as_alias("state"),
         CaseSubject.case.owning_agency.as_alias("owning_agency_id"), CaseSubject.role,
     ).where(CaseSubject.person.is_in(list(person_ids)) & CaseSubject.removed_at.is_null()).order_by(CaseSubject.id)
+
+
+# --- editing a person -----------------------------------------------------------------------------------
+# Who may change a person's details: the agency that recorded them, since it answers for the record (a partner
+# who sees the person through a shared case reads them, and asks the recording agency to correct them). Any of
+# its caseworking roles or its local admin may; the change is audited with each field's old and new value.
+
+EDITING_ROLES = ("caseworker", "supervisor", "panel_chair", "local_admin")
+#: who may merge two records their agency recorded: a supervisor or a local admin (a system admin may merge
+#: any two records they can see). Undoing a merge is a system admin's alone.
+MERGING_ROLES = ("supervisor", "local_admin")
+MAX_ALIASES = 20
+MAX_ENTRIES = 20
+ADDRESS_PARTS = {"line1": 200, "town": 100, "postcode": 10}
+
+
+def may_edit(actor: Actor, person: dict[str, Any]) -> bool:
+    """Whether the actor may change this (visible) person's details."""
+    return person.get("created_by_agency") == actor.agency_id and actor.has(*EDITING_ROLES)
+
+
+def may_merge(actor: Actor, first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """Whether the actor may merge these two (visible) persons."""
+    if actor.has("system_admin"):
+        return True
+    own = first.get("created_by_agency") == actor.agency_id == second.get("created_by_agency")
+    return own and actor.has(*MERGING_ROLES)
+
+
+def _iso_date(value: Any, field: str, label: str, errors: list[dict[str, str]]) -> str:
+    """An optional date given as ISO text, checked: "" when empty."""
+    if value in (None, ""):
+        return ""
+    try:
+        date = dt.date.fromisoformat(str(value)) if isinstance(value, str) and len(value) <= 10 else None
+    except ValueError:
+        date = None
+    if date is None:
+        errors.append({"field": field, "message": f"{label} must be a real date"})
+        return ""
+    if date > clock.today():
+        errors.append({"field": field, "message": f"{label} must be today or in the past"})
+    elif date.year < 1900:
+        errors.append({"field": field, "message": f"{label} must be after 1900"})
+    return date.isoformat()
+
+
+def clean_identifiers(value: Any, known_types: dict[str, str] | None, errors: list[dict[str, str]]) -> list[dict]:
+    """Typed identifiers ({type, value}), each checked; the same number twice is kept once."""
+    out: list[dict] = []
+    seen: set[tuple[str, str]] = set()
+    if not isinstance(value, list) or len(value) > MAX_ENTRIES:
+        errors.append({"field": "/identifiers", "message": f"Give up to {MAX_ENTRIES} identifiers"})
+        return out
+    for i, entry in enumerate(value):
+        kind = entry.get("type") if isinstance(entry, dict) else None
+        number = entry.get("value") if isinstance(entry, dict) else None
+        if not isinstance(kind, str) or not isinstance(number, str):
+            errors.append({"field": f"/identifiers/{i}", "message": "Each identifier needs a kind and a number"})
+            continue
+        number = number.strip()
+        if known_types is not None and kind not in known_types:
+            errors.append({"field": f"/identifiers/{i}/type", "message": "Select the kind of identifier"})
+        elif not identifier_key(number):
+            errors.append({"field": f"/identifiers/{i}/value", "message": "Enter the identifier\u2019s number"})
+        elif len(number) > 40:
+            errors.append({"field": f"/identifiers/{i}/value", "message": "Identifiers must be 40 characters or fewer"})
+        elif (kind, identifier_key(number)) not in seen:
+            seen.add((kind, identifier_key(number)))
+            out.append({"type": kind, "value": number})
+    return out
+
+
+def clean_addresses(value: Any, errors: list[dict[str, str]]) -> list[dict]:
+    """Dated addresses ({line1, town, postcode, from, to}), most recent first; "to" empty means current."""
+    out: list[dict] = []
+    if not isinstance(value, list) or len(value) > MAX_ENTRIES:
+        errors.append({"field": "/addresses", "message": f"Give up to {MAX_ENTRIES} addresses"})
+        return out
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k, ""), str) for k in (*ADDRESS_PARTS, "from", "to")):
+            errors.append({"field": f"/addresses/{i}", "message": "Each address must be text"})
+            continue
+        address = {k: entry.get(k, "").strip() for k in ADDRESS_PARTS}
+        address["postcode"] = address["postcode"].upper()
+        if not (address["line1"] or address["postcode"]):
+            errors.append({"field": f"/addresses/{i}/line1", "message": "Enter the first line of the address or its postcode"})
+            continue
+        for key, longest in ADDRESS_PARTS.items():
+            if len(address[key]) > longest:
+                errors.append({"field": f"/addresses/{i}/{key}",
+                               "message": f"{'Postcode' if key == 'postcode' else 'Each part of an address'} must be "
+                                          f"{longest} characters or fewer"})
+        address["from"] = _iso_date(entry.get("from"), f"/addresses/{i}/from", "The date they moved in", errors)
+        address["to"] = _iso_date(entry.get("to"), f"/addresses/{i}/to", "The date they moved out", errors)
+        if address["from"] and address["to"] and address["to"] < address["from"]:
+            errors.append({"field": f"/addresses/{i}/to", "message": "The date they moved out must be after they moved in"})
+        out.append(address)
+    # current addresses first, then the most recently left
+    out.sort(key=lambda a: (a["to"] != "", "" if not a["to"] else _reverse(a["to"]), _reverse(a["from"] or "0")))
+    return out
+
+
+def _reverse(iso: str) -> str:
+    """A sort key that puts later ISO dates first."""
+    return "".join(chr(255 - ord(c)) for c in iso)
+
+
+def _clean_details(fields: dict[str, Any], known_types: dict[str, str] | None) -> tuple[dict[str, Any], list[dict]]:
+    """Every editable field of a person, checked: (clean values, errors)."""
+    errors: list[dict[str, str]] = []
+    out: dict[str, Any] = {}
+    for field, label in (("given_name", "first"), ("family_name", "last")):
+        value = _text(fields.get(field), field, errors)
+        if not value and not any(e["field"] == f"/{field}" for e in errors):
+            errors.append({"field": f"/{field}", "message": f"Enter the person\u2019s {label} name"})
+        elif len(value) > 100:
+            errors.append({"field": f"/{field}", "message": "Names must be 100 characters or fewer"})
+        out[field] = value
+    out["date_of_birth"] = _parse_dob(fields.get("date_of_birth"), errors)
+    gender = _text(fields.get("gender"), "gender", errors)
+    if gender and gender not in GENDERS:
+        errors.append({"field": "/gender", "message": "Select the person\u2019s gender from the list"})
+    out["gender"] = gender
+    aliases = fields.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases) or len(aliases) > MAX_ALIASES:
+        errors.append({"field": "/aliases", "message": f"Give up to {MAX_ALIASES} other names, one to a line"})
+        aliases = []
+    aliases = list(dict.fromkeys(a.strip() for a in aliases if a.strip()))
+    if any(len(a) > 100 for a in aliases):
+        errors.append({"field": "/aliases", "message": "Other names must be 100 characters or fewer each"})
+    out["aliases"] = aliases
+    out["identifiers"] = clean_identifiers(fields.get("identifiers") or [], known_types, errors)
+    out["addresses"] = clean_addresses(fields.get("addresses") or [], errors)
+    return out, errors
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """What an edit changed, for the audit trail: a plain field's old and new value, and only the entries a list
+    gained or lost (the rest of a person's record is not copied into the trail)."""
+    out = []
+    for field in ("given_name", "family_name", "date_of_birth", "gender"):
+        before, after = old.get(field), new.get(field)
+        before = before.isoformat() if isinstance(before, dt.date) else before
+        after = after.isoformat() if isinstance(after, dt.date) else after
+        if (before or "") != (after or ""):
+            out.append({"field": field, "from": before, "to": after})
+    for field in ("aliases", "identifiers", "addresses"):
+        before, after = list(old.get(field) or []), list(new.get(field) or [])
+        added, removed = [x for x in after if x not in before], [x for x in before if x not in after]
+        if added or removed:
+            out.append({"field": field, "added": added, "removed": removed})
+    return out
+
+
+async def reindex_person(person_id: int, search_text: str, identifiers: Any) -> None:
+    """Rewrite one person's rows of the search index after their names or identifiers changed (inside the
+    caller's transaction). Words no one holds any more stay in the vocabulary: they match no person."""
+    await PersonNameWord.delete().where(PersonNameWord.person == person_id)
+    await PersonIdentifierKey.delete().where(PersonIdentifierKey.person == person_id)
+    if search_text or identifiers:
+        await index_persons([(person_id, search_text, identifiers)])
+
+
+async def _visible_row(actor: Actor, person_id: int) -> dict[str, Any]:
+    row = await Person.select().where(Person.id == person_id).output(load_json=True).first()
+    if row is None or person_id not in await visible_person_ids(actor, [person_id]):
+        raise NotFound("No person with that number exists")
+    return row
+
+
+async def _write_person(person_id: int, version: int, values: dict[str, Any]) -> int:
+    """Write ``values`` if the person is still at ``version``; return the new version. Conflict if not."""
+    values = dict(values)
+    if "given_name" in values:
+        values["search_text"] = search_text_of(values["given_name"], values["family_name"], values["aliases"])
+    updated = await Person.update({**{getattr(Person, k): v for k, v in values.items()},
+                                   Person.version: version + 1, Person.updated_at: clock.now()}).where(
+        (Person.id == person_id) & (Person.version == version) & Person.merged_into.is_null()).returning(Person.id)
+    if not updated:
+        raise Conflict("Someone else changed this person at the same moment. Nothing you entered has been saved "
+                       "over their change: look at the person again, then make your change.")
+    if "given_name" in values:
+        await reindex_person(person_id, values["search_text"], values["identifiers"])
+    return version + 1
+
+
+async def update_person(actor: Actor, person_id: int, *, expected_version: int | None, fields: dict[str, Any],
+                        identifier_types: dict[str, str] | None = None) -> dict[str, Any]:
+    """Change a person's names, other names, date of birth, gender, identifiers and dated addresses.
+
+    ``expected_version`` is the version the form was read at: a change made since by someone else is never
+    overwritten (Conflict, nothing saved). Audited as ``person.update`` with each changed field's old and new
+    value."""
+    if expected_version is None:
+        raise PreconditionRequired("Say which version of the person you changed: reload the page and try again")
+    async with transaction():
+        row = await _visible_row(actor, person_id)
+        if not may_edit(actor, row):
+            raise Forbidden("Only the agency that recorded this person can change their details. Ask them to "
+                            "correct the record.")
+        values, errors = _clean_details(fields, identifier_types)
+        if errors:
+            raise ValidationFailed("There is a problem with the person\u2019s details", errors=errors)
+        if expected_version != row["version"]:
+            raise Conflict("Someone else changed this person since you opened the page. Nothing you entered has "
+                           "been saved over their change: look at the person again, then make your change.")
+        changes = _changes(row, values)
+        if changes:
+            version = await _write_person(person_id, row["version"], values)
+            await audit.record("person.update", actor, object_type="person", object_id=person_id,
+                               detail={"changes": changes, "version": version})
+    return await get_person(actor, person_id, audit_view=False)
+
+
+# --- duplicates: which records may be the same person, and why ------------------------------------------
+
+MATCH_WEIGHTS = {"identifier": 4, "exact_name": 3, "alias": 3, "close_name": 2, "date_of_birth": 3,
+                 "date_of_birth_swapped": 2, "postcode": 1}
+
+
+def _names_of(row: dict[str, Any]) -> list[str]:
+    return [n for n in row["search_text"].split(" | ") if n]
+
+
+def _swapped(dob: dt.date | None) -> dt.date | None:
+    """The date with day and month swapped (a common slip between forms), if that is another real date."""
+    if dob is None or dob.day > 12 or dob.day == dob.month:
+        return None
+    try:
+        return dob.replace(month=dob.day, day=dob.month)
+    except ValueError:
+        return None
+
+
+def explain_match(a: dict[str, Any], b: dict[str, Any], identifier_types: dict[str, str] | None = None) -> list[dict]:
+    """Why two person rows may be the same person: each matching field, how it matched, in words."""
+    labels = identifier_types or {}
+    reasons: list[dict[str, str]] = []
+    names_a, names_b = _names_of(a), _names_of(b)
+    full_a, full_b = normalise(f"{a['given_name']} {a['family_name']}"), normalise(f"{b['given_name']} {b['family_name']}")
+    if full_a and full_a == full_b:
+        reasons.append({"kind": "exact_name", "field": "Name", "how": "Exactly the same name"})
+    else:
+        shared = [n for n in names_a if n in names_b]
+        if shared:
+            reasons.append({"kind": "alias", "field": "Name",
+                            "how": "One record\u2019s name is the other\u2019s other name"
+                            if full_a in names_b or full_b in names_a else "The same other name on both records"})
+        else:
+            best = max((name_score(n, b["search_text"]) for n in names_a), default=0.0)
+            if best >= 0.75:
+                reasons.append({"kind": "close_name", "field": "Name",
+                                "how": f"Close spelling ({round(best * 100)}% alike)"})
+    dob_a, dob_b = a.get("date_of_birth"), b.get("date_of_birth")
+    if dob_a and dob_b:
+        if dob_a == dob_b:
+            reasons.append({"kind": "date_of_birth", "field": "Date of birth", "how": "The same date of birth"})
+        elif _swapped(dob_a) == dob_b:
+            reasons.append({"kind": "date_of_birth_swapped", "field": "Date of birth",
+                            "how": "The same date of birth with day and month swapped"})
+    keys_b = {(i.get("type"), identifier_key(i.get("value"))): i for i in b.get("identifiers") or [] if isinstance(i, dict)}
+    for ident in a.get("identifiers") or []:
+        if not isinstance(ident, dict) or not identifier_key(ident.get("value")):
+            continue
+        key = identifier_key(ident.get("value"))
+        if (ident.get("type"), key) in keys_b:
+            reasons.append({"kind": "identifier", "field": labels.get(ident.get("type"), "Identifier"),
+                            "how": f"The same {labels.get(ident.get('type'), 'identifier')}"})
+        elif any(k == key for _, k in keys_b):
+            reasons.append({"kind": "identifier", "field": "Identifier", "how": "The same number, recorded as a "
+                            "different kind of identifier"})
+    codes_a = {normalise(x.get("postcode", "")).replace(" ", "") for x in a.get("addresses") or [] if isinstance(x, dict)}
+    codes_b = {normalise(x.get("postcode", "")).replace(" ", "") for x in b.get("addresses") or [] if isinstance(x, dict)}
+    if (codes_a & codes_b) - {""}:
+        reasons.append({"kind": "postcode", "field": "Address", "how": "An address with the same postcode"})
+    return reasons
+
+
+def _is_likely(reasons: list[dict], a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Worth a person's look: the same identifier, or a matching name and a date of birth that agrees (the
+    same, swapped, or not known on one of them), or a matching name and the same postcode."""
+    kinds = {r["kind"] for r in reasons}
+    named = bool(kinds & {"exact_name", "alias", "close_name"})
+    if "identifier" in kinds:
+        return True
+    if not named:
+        return False
+    dob_unknown = not a.get("date_of_birth") or not b.get("date_of_birth")
+    return bool(kinds & {"date_of_birth", "date_of_birth_swapped", "postcode"}) or dob_unknown
+
+
+async def duplicate_candidates(actor: Actor, person_id: int, *, identifier_types: dict[str, str] | None = None,
+                               limit: int = 10) -> list[dict[str, Any]]:
+    """Persons the actor may see who may be the same person as ``person_id``, strongest first, each with the
+    reasons (which fields matched and how). Found through the search index: the same identifier, the same
+    (or swapped) date of birth, or a family name spelt alike; then each is explained and judged."""
+    row = await _visible_row(actor, person_id)
+    pool: set[int] = set()
+    keys = sorted(_identifier_keys(row["identifiers"]))
+    if keys:
+        pool |= {r["person"] for r in await PersonIdentifierKey.select(PersonIdentifierKey.person).where(
+            PersonIdentifierKey.value.is_in(keys)).limit(200)}
+    dates = [d for d in (row["date_of_birth"], _swapped(row["date_of_birth"])) if d]
+    if dates:
+        pool |= {r["id"] for r in await Person.select(Person.id).where(
+            Person.date_of_birth.is_in(dates) & Person.merged_into.is_null()).limit(500)}
+    family_words = {n.split()[-1] for n in _names_of(row) if n.split()}
+    words: set[str] = set()
+    for word in sorted(family_words)[:MAX_ALIASES]:
+        words |= set(await _matching_words(word))
+    if words:
+        pool |= {r["person"] for r in await PersonNameWord.select(PersonNameWord.person).where(
+            PersonNameWord.word.is_in(sorted(words))).limit(2000)}
+    pool.discard(person_id)
+    if not pool:
+        return []
+    visible = await visible_person_ids(actor, sorted(pool))
+    others = await Person.select().where(Person.id.is_in(sorted(visible) or [0]) & Person.merged_into.is_null()).output(
+        load_json=True)
+    found = []
+    for other in others:
+        reasons = explain_match(row, other, identifier_types)
+        if _is_likely(reasons, row, other):
+            strength = sum(MATCH_WEIGHTS[r["kind"]] for r in reasons)
+            found.append((strength, dict(person_dict(other), reasons=reasons, strength=strength,
+                                         created_by_agency=other["created_by_agency"])))
+    found.sort(key=lambda pair: (-pair[0], pair[1]["family_name"], pair[1]["given_name"], pair[1]["id"]))
+    return [p for _, p in found[:limit]]
+
+
+# --- merging two records of one person -------------------------------------------------------------------
+
+#: the fields a merge chooses one record's value of; aliases, identifiers and addresses are joined instead
+MERGE_CHOICE_FIELDS = ("given_name", "family_name", "date_of_birth", "gender")
+#: the person's own index rows: rewritten, never moved
+_INDEX_TABLES = {"cf_person_name_word", "cf_person_identifier_key"}
+
+
+def _references() -> dict[str, Any]:
+    """Every column anywhere (core or plugin tables) that holds a person's id, by "table.column": a merge moves
+    their rows, so a table added later is moved too without changing this code."""
+    out = {}
+    for column in Person._meta.foreign_key_references:
+        table = column._meta.table
+        if table._meta.tablename not in _INDEX_TABLES:
+            out[f"{table._meta.tablename}.{column._meta.db_column_name}"] = column
+    return out
+
+
+def _snapshot(row: dict[str, Any]) -> dict[str, Any]:
+    """What a merge may change of a person, as JSON, so undoing it can put it back."""
+    dob = row.get("date_of_birth")
+    return {"given_name": row["given_name"], "family_name": row["family_name"],
+            "date_of_birth": dob.isoformat() if isinstance(dob, dt.date) else dob, "gender": row["gender"],
+            "aliases": list(row["aliases"] or []), "identifiers": list(row["identifiers"] or []),
+            "addresses": list(row["addresses"] or []), "flags": list(row["flags"] or [])}
+
+
+def _union(*lists: list) -> list:
+    out: list = []
+    for items in lists:
+        for item in items or []:
+            if item not in out:
+                out.append(item)
+    return out
+
+
+def merged_values(keep: dict[str, Any], other: dict[str, Any], *, take_from_other: set[str],
+                  aliases: list[str] | None = None, identifiers: list[dict] | None = None,
+                  addresses: list[dict] | None = None) -> dict[str, Any]:
+    """The survivor's details after a merge: each chosen field from the record chosen, the lists joined (or the
+    entries of them chosen, which must come from one of the two records), and the name not kept as another name."""
+    values = {f: (other if f in take_from_other else keep)[f] for f in MERGE_CHOICE_FIELDS}
+    errors: list[dict[str, str]] = []
+    for field, chosen in (("aliases", aliases), ("identifiers", identifiers), ("addresses", addresses)):
+        union = _union(keep[field], other[field])
+        if chosen is None:
+            values[field] = union
+        elif all(item in union for item in chosen):
+            values[field] = [item for item in union if item in chosen]
+        else:
+            errors.append({"field": f"/{field}", "message": "Choose only entries the two records hold"})
+    if errors:
+        raise ValidationFailed("There is a problem with what to keep", errors=errors)
+    kept = normalise(f"{values['given_name']} {values['family_name']}")
+    for row in (keep, other):
+        name = f"{row['given_name']} {row['family_name']}".strip()
+        if normalise(name) != kept and name not in values["aliases"]:
+            values["aliases"] = [*values["aliases"], name]  # still found by the name it was known by
+    values["flags"] = _union(keep["flags"], other["flags"])
+    if isinstance(values["date_of_birth"], str):
+        values["date_of_birth"] = dt.date.fromisoformat(values["date_of_birth"])
+    return values
+
+
+async def merge_persons(actor: Actor, survivor_id: int, merged_id: int, *, versions: dict[int, int | None],
+                        take_from_merged: set[str] | frozenset[str] = frozenset(), aliases: list[str] | None = None,
+                        identifiers: list[dict] | None = None, addresses: list[dict] | None = None) -> dict[str, Any]:
+    """Merge ``merged_id`` into ``survivor_id`` in one transaction.
+
+    The survivor takes the chosen details; every row anywhere naming the merged record (case subjects,
+    referrals, rule firings, access requests, a plugin's tables) moves to the survivor, except that the same
+    person in the same role on one case stays once (the merged record's row is retired, not duplicated). The
+    merged record stays as a tombstone whose address leads to the survivor and which no search finds. What
+    moved is kept in a ``PersonMerge`` row, so a system admin can undo exactly this. ``versions`` are both
+    records' versions as the comparison page showed them: a change since is never merged over."""
+    if survivor_id == merged_id:
+        raise ValidationFailed("Choose two different records to merge",
+                               errors=[{"field": "/other", "message": "Choose two different records to merge"}])
+    unknown = set(take_from_merged) - set(MERGE_CHOICE_FIELDS)
+    if unknown:
+        raise ValidationFailed("Choose each value from one of the two records",
+                               errors=[{"field": "/fields", "message": "Choose each value from one of the two records"}])
+    now = clock.now()
+    async with transaction():
+        keep = await _visible_row(actor, survivor_id)
+        other = await _visible_row(actor, merged_id)
+        if not may_merge(actor, keep, other):
+            raise Forbidden("Only a supervisor or local admin of the agency that recorded both persons, or a "
+                            "system admin, can merge them")
+        if versions.get(survivor_id) is None or versions.get(merged_id) is None:
+            raise PreconditionRequired("Say which versions of the two records you compared: reload the page")
+        if versions[survivor_id] != keep["version"] or versions[merged_id] != other["version"]:
+            raise Conflict("Someone changed one of these records since you compared them. Nothing has been merged: "
+                           "compare them again.")
+        before = {"survivor": _snapshot(keep), "merged": _snapshot(other)}
+        values = merged_values(before["survivor"], before["merged"], take_from_other=set(take_from_merged),
+                               aliases=aliases, identifiers=identifiers, addresses=addresses)
+        moved: dict[str, list[int]] = {}
+        # the same person in the same role on one case: keep the survivor's row, retire the merged one's
+        held = {(r["case"], r["role"]) for r in await CaseSubject.select(CaseSubject.case, CaseSubject.role).where(
+            (CaseSubject.person == survivor_id) & CaseSubject.removed_at.is_null())}
+        theirs = await CaseSubject.select(CaseSubject.id, CaseSubject.case, CaseSubject.role,
+                                          CaseSubject.removed_at).where(CaseSubject.person == merged_id)
+        retired = [r["id"] for r in theirs if r["removed_at"] is None and (r["case"], r["role"]) in held]
+        if retired:
+            await CaseSubject.update({CaseSubject.removed_at: now}).where(CaseSubject.id.is_in(retired))
+        for name, column in _references().items():
+            table = column._meta.table
+            ids = [r["id"] for r in await table.select(table.id).where(column == merged_id)
+                   if not (table is CaseSubject and r["id"] in retired)]
+            if ids:
+                await table.update({column: survivor_id}).where(table.id.is_in(ids))
+                moved[name] = ids
+        version = await _write_person(survivor_id, keep["version"], values)
+        tombstoned = await Person.update({Person.merged_into: survivor_id, Person.version: other["version"] + 1,
+                                          Person.updated_at: now}).where(
+            (Person.id == merged_id) & (Person.version == other["version"]) & Person.merged_into.is_null()
+        ).returning(Person.id)
+        if not tombstoned:
+            raise Conflict("Someone changed one of these records at the same moment. Nothing has been merged: "
+                           "compare them again.")
+        await reindex_person(merged_id, "", [])
+        merge = (await PersonMerge.insert(PersonMerge(
+            survivor_id=survivor_id, merged_id=merged_id, merged_by=actor.id, merging_agency=actor.agency_id,
+            merged_at=now, detail={"before": before, "moved": moved, "retired_subjects": retired,
+                                   "survivor_version": version})).returning(PersonMerge.id))[0]["id"]
+        case_ids = {r["case"] for r in theirs}
+        await _note_on_cases(actor, case_ids, now, f"Two records of {values['given_name']} {values['family_name']} "
+                             "were found to be the same person and merged", merge)
+        summary = {"merge_id": merge, "survivor_id": survivor_id, "merged_id": merged_id,
+                   "moved": {k: len(v) for k, v in moved.items()}, "retired_subjects": len(retired),
+                   "taken_from_merged": sorted(take_from_merged),
+                   "changes": _changes(keep, values)}
+        await audit.record("person.merge", actor, object_type="person", object_id=survivor_id, detail=summary)
+        await audit.record("person.merged_away", actor, object_type="person", object_id=merged_id,
+                           detail={"merge_id": merge, "survivor_id": survivor_id})
+    return {"merge_id": merge, "survivor_id": survivor_id, "merged_id": merged_id, "moved": summary["moved"],
+            "retired_subjects": len(retired)}
+
+
+async def _note_on_cases(actor: Actor, case_ids: set[int], at: dt.datetime, summary: str, merge_id: int) -> None:
+    """A line on the timeline of each case whose people a merge (or its undoing) changed."""
+    from core.cases.tables import CaseEvent
+
+    for case_id in sorted(case_ids):
+        await CaseEvent.insert(CaseEvent(case=case_id, kind="subject", summary=summary, actor=actor.id, at=at,
+                                         detail={"person_merge": merge_id}))
+
+
+async def undo_merge(actor: Actor, merge_id: int) -> dict[str, Any]:
+    """Undo a merge (a system admin only): both records get back the details they had, the merged one is a
+    record again, and exactly the rows that moved move back (rows added to the survivor since stay with it)."""
+    row = await PersonMerge.select().where(PersonMerge.id == merge_id).output(load_json=True).first()
+    if row is None or row["survivor_id"] not in await visible_person_ids(actor, [row["survivor_id"]]):
+        raise NotFound("No merge with that number exists")
+    if not actor.has("system_admin"):
+        raise Forbidden("Only a system admin can undo a merge")
+    now = clock.now()
+    async with transaction():
+        merge = await PersonMerge.select().where(PersonMerge.id == merge_id).output(load_json=True).first()
+        if merge["undone_at"] is not None:
+            raise ServiceError("This merge has already been undone")
+        survivor = await Person.select().where(Person.id == merge["survivor_id"]).output(load_json=True).first()
+        merged = await Person.select().where(Person.id == merge["merged_id"]).output(load_json=True).first()
+        if survivor is None or merged is None or merged["merged_into"] != survivor["id"]:
+            raise ServiceError("This merge can no longer be undone: one of the records has since been removed")
+        if survivor["merged_into"] is not None:
+            raise ServiceError("The surviving record has since been merged into another: undo that merge first")
+        detail = merge["detail"]
+        references = _references()
+        for name, ids in (detail.get("moved") or {}).items():
+            column = references.get(name)
+            if column is None or not ids:
+                continue  # a plugin's table no longer installed: nothing of it to move back
+            table = column._meta.table
+            await table.update({column: merged["id"]}).where(table.id.is_in(ids) & (column == survivor["id"]))
+        retired = detail.get("retired_subjects") or []
+        if retired:
+            await CaseSubject.update({CaseSubject.removed_at: None}).where(
+                CaseSubject.id.is_in(retired) & (CaseSubject.person == merged["id"]))
+        restore = {}
+        for key, snapshot in (("survivor", survivor), ("merged", merged)):
+            values = dict(detail["before"][key])
+            values["date_of_birth"] = dt.date.fromisoformat(values["date_of_birth"]) if values["date_of_birth"] else None
+            restore[key] = values
+        await Person.update({Person.merged_into: None}).where(Person.id == merged["id"])
+        await _write_person(survivor["id"], survivor["version"], restore["survivor"])
+        await _write_person(merged["id"], merged["version"], restore["merged"])
+        await PersonMerge.update({PersonMerge.undone_at: now, PersonMerge.undone_by: actor.id}).where(
+            PersonMerge.id == merge_id)
+        case_ids = {r["case"] for r in await CaseSubject.select(CaseSubject.case).where(
+            CaseSubject.id.is_in((detail.get("moved") or {}).get("cf_case_subject.person", []) + retired or [0]))}
+        await _note_on_cases(actor, case_ids, now, "A merge of two person records was undone: they are two "
+                             "records again", merge_id)
+        edited_since = survivor["version"] != detail.get("survivor_version")
+        for person_id in (survivor["id"], merged["id"]):
+            await audit.record("person.unmerge", actor, object_type="person", object_id=person_id,
+                               detail={"merge_id": merge_id, "survivor_id": survivor["id"], "merged_id": merged["id"],
+                                       "survivor_edited_since": edited_since,
+                                       **({"changes": _changes(survivor, restore["survivor"])}
+                                          if person_id == survivor["id"] else {})})
+    return {"survivor_id": merge["survivor_id"], "merged_id": merge["merged_id"]}
+
+
+async def merges_into(actor: Actor, person_id: int) -> list[dict[str, Any]]:
+    """The merges that made this (visible) record what it is, newest first: who merged which record, when."""
+    from core.agencies.tables import Agency
+    from core.auth.tables import User
+
+    await _visible_row(actor, person_id)
+    rows = await PersonMerge.select(PersonMerge.id, PersonMerge.merged_id, PersonMerge.merged_at, PersonMerge.merged_by,
+                                    PersonMerge.merging_agency, PersonMerge.undone_at, PersonMerge.detail).where(
+        PersonMerge.survivor_id == person_id).order_by(PersonMerge.id, ascending=False).output(load_json=True)
+    users = {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(
+        User.id.is_in([r["merged_by"] for r in rows] or [0]))}
+    agencies = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name).where(
+        Agency.id.is_in([r["merging_agency"] for r in rows] or [0]))}
+    return [{"id": r["id"], "merged_id": r["merged_id"], "merged_at": r["merged_at"], "undone_at": r["undone_at"],
+             "merged_by": users.get(r["merged_by"], ""), "agency": agencies.get(r["merging_agency"], ""),
+             "merged_name": " ".join(filter(None, (r["detail"]["before"]["merged"].get("given_name"),
+                                                   r["detail"]["before"]["merged"].get("family_name")))),
+             "moved": sum(len(v) for v in (r["detail"].get("moved") or {}).values())} for r in rows]
+
+
+async def merge_record(actor: Actor, merge_id: int) -> dict[str, Any]:
+    """One merge, for the page that undoes it (a system admin who may see the survivor)."""
+    rows = [m for m in await merges_into(actor, (await _merge_survivor(actor, merge_id))) if m["id"] == merge_id]
+    return rows[0]
+
+
+async def _merge_survivor(actor: Actor, merge_id: int) -> int:
+    row = await PersonMerge.select(PersonMerge.survivor_id).where(PersonMerge.id == merge_id).first()
+    if row is None or row["survivor_id"] not in await visible_person_ids(actor, [row["survivor_id"]]):
+        raise NotFound("No merge with that number exists")
+    return row["survivor_id"]
+
+
+async def survivor_of(actor: Actor, person_id: int) -> int | None:
+    """Where a merged record's address leads: the record it was merged into (following later merges), when the
+    actor may see that one; None if ``person_id`` is no merged record or the actor may not see where it went."""
+    current, seen = person_id, set()
+    while current not in seen:
+        seen.add(current)
+        row = await Person.select(Person.merged_into).where(Person.id == current).first()
+        if row is None:
+            return None
+        if row["merged_into"] is None:
+            break
+        current = row["merged_into"]
+    if current == person_id:
+        return None
+    return current if current in await visible_person_ids(actor, [current]) else None
+
+
+async def person_rights(actor: Actor, person_id: int) -> dict[str, bool]:
+    """What the actor may do to a person they can see: edit their details, merge them with another."""
+    row = await Person.select(Person.created_by_agency).where(Person.id == person_id).first()
+    recorded = {"created_by_agency": row["created_by_agency"] if row else None}
+    return {"edit": may_edit(actor, recorded),
+            "merge": actor.has("system_admin") or (recorded["created_by_agency"] == actor.agency_id
+                                                   and actor.has(*MERGING_ROLES)),
+            "undo_merge": actor.has("system_admin")}

@@ -21,6 +21,9 @@ class Person(Table, tablename="cf_person"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     version = Integer(default=1)
+    #: set when this record was merged into another: the survivor's id. The record stays as a tombstone that
+    #: sends its address on to the survivor, and is found by no search
+    merged_into = Integer(null=True, default=None, index=True)
 
 
 # The search index, written with the person (core.persons.service is the only writer). A searched word
@@ -43,3 +46,20 @@ class PersonIdentifierKey(Table, tablename="cf_person_identifier_key"):
     """A person's identifier values as searched: normalised, without spaces."""
     person = ForeignKey(Person, on_delete=OnDelete.cascade, index=True)
     value = Text(default="", index=True)
+
+
+class PersonMerge(Table, tablename="cf_person_merge"):
+    """One merge of two person records: who, when, both records as they were, and exactly which rows moved from
+    the merged record to the survivor, so a system admin can undo it. Ids, not foreign keys: the record of a
+    merge outlives neither person's deletion by retention, and must not itself be moved by a later merge."""
+
+    survivor_id = Integer(index=True)
+    merged_id = Integer(index=True)
+    merged_by = Integer()
+    merging_agency = Integer()
+    merged_at = Timestamptz()
+    #: {"before": {"survivor": {...}, "merged": {...}}, "moved": {"table.column": [row ids]},
+    #:  "retired_subjects": [ids], "survivor_version": n}
+    detail = JSON(default={})
+    undone_at = Timestamptz(null=True, default=None)
+    undone_by = Integer(null=True, default=None)

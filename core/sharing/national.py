@@ -49,6 +49,7 @@ async def national_search(actor: Actor, *, purpose: str, name: str, date_of_birt
         condition = clause if condition is None else condition | clause
     query = Person.select(Person.id, Person.given_name, Person.family_name, Person.date_of_birth,
                           Person.search_text, Person.created_by_agency)
+    query = query.where(Person.merged_into.is_null())  # a merged record is found as its survivor
     if condition is not None:
         query = query.where(condition)
     if dob:
