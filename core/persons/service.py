@@ -691,6 +691,13 @@ def explain_match(a: dict[str, Any], b: dict[str, Any], identifier_types: dict[s
     return reasons
 
 
+async def explain_pair(first_id: int, second_id: int, identifier_types: dict[str, str] | None = None) -> list[dict]:
+    """Why two records (the caller has checked the user may see both) may be the same person."""
+    rows = {r["id"]: r for r in await Person.select().where(Person.id.is_in([first_id, second_id])).output(
+        load_json=True)}
+    return explain_match(rows[first_id], rows[second_id], identifier_types)
+
+
 def _is_likely(reasons: list[dict], a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Worth a person's look: the same identifier, or a matching name and a date of birth that agrees (the
     same, swapped, or not known on one of them), or a matching name and the same postcode."""

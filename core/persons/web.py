@@ -1,4 +1,5 @@
-"""Person pages: search (names never in the URL), create with a duplicate warning, and the person page."""
+"""Person pages: search (names never in the URL), create with a duplicate warning, the person page, editing a
+person, and merging two records of one person (and a system admin undoing a merge)."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,15 +10,17 @@ from litestar.response import Redirect, Template
 from core.audit.service import record_read as audit_read
 from core.cases.service import enabled_areas
 from core.cases.tables import Case
-from core.errors import ValidationFailed
+from core.audit import service as audit
+from core.db import MAX_ID
+from core.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from core.numbers import typed_date
 from core.persons import service as persons
 from core.persons.service import GENDERS
 from core.sharing.policy import CASEWORKING_ROLES
 from core.searching import MAX_SEARCH_LENGTH, name_search_problem
 from core.web.auth import current_actor
-from core.web.pages import ctx_of, form_data, html_error, page, see_other
 from core.web.csv_export import csv_line, csv_stream, download_name
+from core.web.pages import ctx_of, form_data, form_int, html_error, page, see_other
 
 
 def _identifier_types(request: Request) -> dict[str, str]:
@@ -143,8 +146,11 @@ class PersonPages(Controller):
                           status_code=400 if errors else 200)
 
     @get("/{person_id:int}")
-    async def show(self, request: Request, person_id: int) -> Template:
+    async def show(self, request: Request, person_id: int) -> Template | Redirect:
         ctx, actor = ctx_of(request), current_actor(request)
+        survivor = await persons.survivor_of(actor, person_id)
+        if survivor is not None:  # a merged record: its address (bookmarks, old links) leads to the survivor
+            return see_other(f"/persons/{survivor}?done=person-merged-here")
         person = await persons.get_person(actor, person_id)
         links = await persons.cases_of_person(person_id)
         mine = [link for link in links if link["owning_agency_id"] == actor.agency_id]
@@ -158,6 +164,235 @@ class PersonPages(Controller):
             link["role_label"] = area.roles.get(link["role"], link["role"]) if area else link["role"]
             link["risk_level"] = rows.get(link["case_id"], {}).get("risk_level")
         enabled = await enabled_areas(actor.agency_id)
+        rights = await persons.person_rights(actor, person_id)
+        duplicates = await _duplicates(request, person_id)
         return await page(request, "persons/show.html", person=person, cases=mine, other_agency_cases=others,
                           areas=[a for a in ctx.areas if a.slug in enabled] if actor.has(*CASEWORKING_ROLES) else [],
-                          identifier_types=_identifier_types(request))
+                          identifier_types=_identifier_types(request), rights=rights, duplicates=duplicates,
+                          merges=await persons.merges_into(actor, person_id))
+
+    @get("/{person_id:int}/edit")
+    async def edit_form(self, request: Request, person_id: int) -> Template:
+        actor = current_actor(request)
+        person = await persons.get_person(actor, person_id)
+        if not (await persons.person_rights(actor, person_id))["edit"]:
+            raise Forbidden(EDIT_REFUSED)
+        return await _edit_page(request, person, _form_of(person), [])
+
+    @post("/{person_id:int}/edit")
+    async def edit(self, request: Request, person_id: int) -> Template | Redirect:
+        actor = current_actor(request)
+        data = await form_data(request)
+        fields, errors = _fields_from_form(data)
+        version = form_int(data.get("version"))
+        try:
+            if errors:
+                raise ValidationFailed("There is a problem with the person’s details", errors=errors)
+            await persons.update_person(actor, person_id, expected_version=version, fields=fields,
+                                        identifier_types=_identifier_types(request))
+        except ValidationFailed as exc:
+            person = await persons.get_person(actor, person_id, audit_view=False)
+            form = {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf_token"}
+            return await _edit_page(request, person, form, exc.errors, status_code=400)
+        return see_other(f"/persons/{person_id}?done=person-saved")
+
+    @get("/{person_id:int}/merge")
+    async def merge_start(self, request: Request, person_id: int) -> Template | Redirect:
+        actor = current_actor(request)
+        person = await persons.get_person(actor, person_id)
+        if not (await persons.person_rights(actor, person_id))["merge"]:
+            raise Forbidden(MERGE_REFUSED)
+        error = ""
+        other = request.query_params.get("with")
+        if other is not None:
+            number = form_int(other)
+            if number is None or not 0 < number <= MAX_ID:
+                error = "Enter the record number of the other person, for example 1042"
+            elif number == person_id:
+                error = "Enter the number of another record, not this one"
+            else:
+                return see_other(f"/persons/{person_id}/merge/{number}")
+        return await page(request, "persons/merge_start.html", person=person,
+                          duplicates=await _duplicates(request, person_id), error=error,
+                          other=(other or "")[:20], status_code=400 if error else 200)
+
+    @get("/{person_id:int}/merge/{other_id:int}")
+    async def compare(self, request: Request, person_id: int, other_id: int) -> Template:
+        return await _compare_page(request, person_id, other_id)
+
+    @post("/{person_id:int}/merge/{other_id:int}")
+    async def merge(self, request: Request, person_id: int, other_id: int) -> Template | Redirect:
+        actor = current_actor(request)
+        data = await form_data(request)
+        first, second = await _pair(request, person_id, other_id)
+        chosen = {"a": first, "b": second}
+        keep_key = data.get("survivor")
+        errors = []
+        if keep_key not in chosen:
+            errors.append({"field": "survivor", "message": "Choose which record to keep"})
+        for field in persons.MERGE_CHOICE_FIELDS:
+            if first[field] != second[field] and data.get(field) not in chosen:
+                errors.append({"field": field, "message": f"Choose which {FIELD_LABELS[field].lower()} to keep"})
+        if errors:
+            return await _compare_page(request, person_id, other_id, errors=errors, form=data, status_code=400)
+        keep, other = (first, second) if keep_key == "a" else (second, first)
+        other_key = "b" if keep_key == "a" else "a"
+        take = {f for f in persons.MERGE_CHOICE_FIELDS if first[f] != second[f] and data.get(f) == other_key}
+        lists = {}
+        for field, name in (("aliases", "alias"), ("identifiers", "identifier"), ("addresses", "address")):
+            union = persons._union(first[field], second[field])
+            picked = data.get(name, [])
+            picked = picked if isinstance(picked, list) else [picked]
+            lists[field] = [item for i, item in enumerate(union) if str(i) in picked]
+        try:
+            result = await persons.merge_persons(
+                actor, keep["id"], other["id"], take_from_merged=take,
+                versions={first["id"]: form_int(data.get("version_a")), second["id"]: form_int(data.get("version_b"))},
+                **lists)
+        except ValidationFailed as exc:
+            return await _compare_page(request, person_id, other_id, errors=exc.errors, form=data, status_code=400)
+        return see_other(f"/persons/{result['survivor_id']}?done=persons-merged")
+
+    @get("/merges/{merge_id:int}/undo")
+    async def undo_form(self, request: Request, merge_id: int) -> Template:
+        actor = current_actor(request)
+        merge = await persons.merge_record(actor, merge_id)
+        if not actor.has("system_admin"):
+            raise Forbidden("Only a system admin can undo a merge")
+        survivor = await persons.get_person(actor, await persons._merge_survivor(actor, merge_id), audit_view=False)
+        return await page(request, "persons/undo_merge.html", merge=merge, survivor=survivor)
+
+    @post("/merges/{merge_id:int}/undo")
+    async def undo(self, request: Request, merge_id: int) -> Template | Redirect:
+        actor = current_actor(request)
+        try:
+            result = await persons.undo_merge(actor, merge_id)
+        except (NotFound, Forbidden):
+            raise
+        except ServiceError as exc:
+            merge = await persons.merge_record(actor, merge_id)
+            survivor = await persons.get_person(actor, await persons._merge_survivor(actor, merge_id), audit_view=False)
+            return await page(request, "persons/undo_merge.html", merge=merge, survivor=survivor,
+                              errors=[{"field": "", "message": exc.message}], status_code=400)
+        return see_other(f"/persons/{result['merged_id']}?done=merge-undone")
+
+
+EDIT_REFUSED = ("Only the agency that recorded this person can change their details. Ask them to correct the "
+                "record.")
+MERGE_REFUSED = ("Only a supervisor or local admin of the agency that recorded this person, or a system admin, can "
+                 "merge records.")
+FIELD_LABELS = {"given_name": "First name", "family_name": "Last name", "date_of_birth": "Date of birth",
+                "gender": "Gender"}
+
+
+async def _duplicates(request: Request, person_id: int) -> list[dict[str, Any]]:
+    """Likely duplicates the user may see, with why; the ids shown are recorded (it is a read of persons)."""
+    actor = current_actor(request)
+    found = await persons.duplicate_candidates(actor, person_id, identifier_types=_identifier_types(request))
+    if found:
+        await audit.record_read("person.duplicates", actor, "person", person_id,
+                                detail={"person_ids": [p["id"] for p in found]})
+    return found
+
+
+def _form_of(person: dict[str, Any]) -> dict[str, str]:
+    """A person's details as the edit form's fields."""
+    form = {"given_name": person["given_name"], "family_name": person["family_name"], "gender": person["gender"],
+            "aliases": "\n".join(person["aliases"]), "version": str(person["version"])}
+    if person["date_of_birth"]:
+        year, month, day = person["date_of_birth"].split("-")
+        form.update({"date_of_birth-year": year, "date_of_birth-month": str(int(month)), "date_of_birth-day": str(int(day))})
+    for i, ident in enumerate(person["identifiers"]):
+        if isinstance(ident, dict):
+            form[f"identifiers-{i}-type"] = str(ident.get("type", ""))
+            form[f"identifiers-{i}-value"] = str(ident.get("value", ""))
+    for i, address in enumerate(person["addresses"]):
+        if not isinstance(address, dict):
+            continue
+        for part in ("line1", "town", "postcode"):
+            form[f"addresses-{i}-{part}"] = str(address.get(part, ""))
+        for end in ("from", "to"):
+            if address.get(end):
+                year, month, day = str(address[end]).split("-")
+                form.update({f"addresses-{i}-{end}-year": year, f"addresses-{i}-{end}-month": str(int(month)),
+                             f"addresses-{i}-{end}-day": str(int(day))})
+    return form
+
+
+def _rows(data: dict[str, Any], prefix: str, parts: tuple[str, ...]) -> int:
+    """How many numbered rows (prefix-0-part, prefix-1-part...) the form holds, up to the most a person keeps."""
+    count = 0
+    while count < persons.MAX_ENTRIES and any(f"{prefix}-{count}-{p}" in data or f"{prefix}-{count}-{p}-year" in data
+                                              for p in parts):
+        count += 1
+    return count
+
+
+def _fields_from_form(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The edit form's fields as the service takes them; rows left empty are dropped (that removes them)."""
+    def text(name: str) -> str:
+        value = data.get(name, "")
+        return value.strip() if isinstance(value, str) else ""
+
+    errors: list[dict[str, str]] = []
+    dob = typed_date(data, "date_of_birth")
+    fields: dict[str, Any] = {"given_name": text("given_name"), "family_name": text("family_name"),
+                              "gender": text("gender"), "date_of_birth": dob or None,
+                              "aliases": [a.strip() for a in text("aliases").splitlines() if a.strip()]}
+    fields["identifiers"] = []
+    for i in range(_rows(data, "identifiers", ("type", "value"))):
+        value = text(f"identifiers-{i}-value")
+        if value:
+            fields["identifiers"].append({"type": text(f"identifiers-{i}-type"), "value": value})
+    fields["addresses"] = []
+    for i in range(_rows(data, "addresses", ("line1", "town", "postcode", "from", "to"))):
+        address = {part: text(f"addresses-{i}-{part}") for part in ("line1", "town", "postcode")}
+        address["from"] = typed_date(data, f"addresses-{i}-from")
+        address["to"] = typed_date(data, f"addresses-{i}-to")
+        if any(address.values()):
+            fields["addresses"].append(address)
+    return fields, errors
+
+
+async def _edit_page(request: Request, person: dict[str, Any], form: dict[str, str], errors: list[dict[str, str]],
+                     status_code: int = 200) -> Template:
+    identifiers = max(_rows(form, "identifiers", ("type", "value")), len(person["identifiers"])) + 1
+    addresses = max(_rows(form, "addresses", ("line1", "town", "postcode", "from", "to")), len(person["addresses"])) + 1
+    return await page(request, "persons/edit.html", person=person, form=form, errors=errors,
+                      errors_by={e["field"]: e["message"] for e in errors}, genders=GENDERS,
+                      identifier_types=_identifier_types(request), identifier_rows=min(identifiers, persons.MAX_ENTRIES),
+                      address_rows=min(addresses, persons.MAX_ENTRIES), error_title=bool(errors),
+                      status_code=status_code)
+
+
+async def _pair(request: Request, person_id: int, other_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two records to compare, both visible to the user (else 404, the same as for any unseen person)."""
+    actor = current_actor(request)
+    first = await persons.get_person(actor, person_id, audit_view=False)
+    second = await persons.get_person(actor, other_id, audit_view=False)
+    if person_id == other_id:
+        raise NotFound("Choose two different records to compare")
+    rights = await persons.person_rights(actor, person_id)
+    other_rights = await persons.person_rights(actor, other_id)
+    if not (rights["merge"] and other_rights["merge"]):
+        raise Forbidden(MERGE_REFUSED)
+    return first, second
+
+
+async def _compare_page(request: Request, person_id: int, other_id: int, *, errors: list | None = None,
+                        form: dict[str, Any] | None = None, status_code: int = 200) -> Template:
+    actor = current_actor(request)
+    first, second = await _pair(request, person_id, other_id)
+    await audit.record_read("person.compare", actor, "person", person_id, detail={"person_ids": [person_id, other_id]})
+    reasons = await persons.explain_pair(person_id, other_id, _identifier_types(request))
+    cases = {pid: len({c["case_id"] for c in await persons.cases_of_person(pid)
+                       if c["owning_agency_id"] == actor.agency_id}) for pid in (person_id, other_id)}
+    unions = {field: persons._union(first[field], second[field]) for field in ("aliases", "identifiers", "addresses")}
+    form = form or {}
+    picked = {name: (form.get(name) if isinstance(form.get(name), list) else [form.get(name)]) if form else None
+              for name in ("alias", "identifier", "address")}
+    return await page(request, "persons/compare.html", a=first, b=second, reasons=reasons, cases=cases,
+                      unions=unions, picked=picked, form=form, errors=errors or [],
+                      errors_by={e["field"]: e["message"] for e in errors or []}, labels=FIELD_LABELS,
+                      choice_fields=persons.MERGE_CHOICE_FIELDS, identifier_types=_identifier_types(request),
+                      error_title=bool(errors), status_code=status_code)

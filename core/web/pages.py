@@ -74,6 +74,10 @@ async def page(request: Request, template: str, *, status_code: int = 200, perso
 
 FLASHES = {
     "person-created": "Person created",
+    "person-saved": "Person’s details saved",
+    "persons-merged": "Records merged: every case and referral of the other record is now on this one",
+    "person-merged-here": "The record you opened was merged into this one",
+    "merge-undone": "Merge undone: this record and the one it was merged into are two records again",
     "case-opened": "Case opened",
     "form-saved": "Answers saved",
     "moved": "Case updated",
