@@ -155,6 +155,7 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
             await tasks.add_task(ctx, actor, case["id"], title=task["title"], due_date=due)
         made += 1
     progress(f"{made} cases")
+    duplicates = await _record_a_person_twice(ctx, actors.get("ashdown-council"))
     shared = await load_sharing_demo(ctx, agency_ids, progress)
     from core.panels.pack_demo import create_demo_meeting
 
@@ -164,8 +165,40 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
     panel_counts = await load_panel_demo(ctx, agency_ids)
     progress(f"{panel_counts.get('panel cases', 0)} cases taken onto the panel, "
              f"{panel_counts.get('minuted meetings', 0)} meeting minuted")
-    return {"agencies": len(agency_ids), "users": len(DEMO_USERS), "persons": len(person_ids), "cases": made,
+    return {"agencies": len(agency_ids), "users": len(DEMO_USERS), "persons": len(person_ids) + duplicates, "cases": made,
             "shared cases": shared, "panel cases": panel_counts.get("panel cases", 0)}
+
+
+#: one person the council recorded twice, years apart: a spelling of the first name, an old address and a
+#: different identifier on each, the same date of birth. The person page lists each as the other's likely
+#: duplicate, so merging (and undoing a merge) can be tried in the demo.
+DUPLICATE_PAIR = (
+    {"given_name": "Connor", "family_name": "Fitzgerald", "date_of_birth": "1995-06-12", "gender": "male",
+     "addresses": [{"line1": "12 Alder Rise", "town": "Ashdown", "postcode": "AN4 7QT", "from": "2022-09-01",
+                    "to": ""}],
+     "identifiers": [{"type": "nhs_number", "value": "943 476 5919"}]},
+    {"given_name": "Conor", "family_name": "Fitzgerald", "date_of_birth": "1995-06-12", "aliases": ["Con Fitz"],
+     "addresses": [{"line1": "Flat 3, 40 Mill Street", "town": "Ashdown", "postcode": "AN2 5LP",
+                    "from": "2019-03-01", "to": "2022-08-31"}],
+     "identifiers": [{"type": "pnc", "value": "19/0234567K"}]},
+)
+
+
+async def _record_a_person_twice(ctx: Context, actor: Actor | None) -> int:
+    """The duplicate pair, each on one of the council's cases (in the last role its area names, a bystander's,
+    so no referral rule fires); returns how many persons were made."""
+    if actor is None:
+        return 0
+    from core.cases.tables import Case
+
+    case_rows = await Case.select(Case.id, Case.area).where(Case.owning_agency == actor.agency_id).order_by(
+        Case.id).limit(2)
+    for fields, case in zip(DUPLICATE_PAIR, [*case_rows, None, None]):
+        person = await persons.create_person(actor, **fields)
+        area = ctx.areas.get(case["area"]) if case else None
+        if area and area.roles:
+            await cases.add_subject(ctx, actor, case["id"], person["id"], list(area.roles)[-1])
+    return len(DUPLICATE_PAIR)
 
 
 async def _agency_actor(slug: str, agency_ids: dict[str, dict]) -> Actor:

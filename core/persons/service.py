@@ -903,11 +903,10 @@ async def _note_on_cases(actor: Actor, case_ids: set[int], at: dt.datetime, summ
 async def undo_merge(actor: Actor, merge_id: int) -> dict[str, Any]:
     """Undo a merge (a system admin only): both records get back the details they had, the merged one is a
     record again, and exactly the rows that moved move back (rows added to the survivor since stay with it)."""
-    row = await PersonMerge.select().where(PersonMerge.id == merge_id).output(load_json=True).first()
-    if row is None or row["survivor_id"] not in await visible_person_ids(actor, [row["survivor_id"]]):
-        raise NotFound("No merge with that number exists")
-    if not actor.has("system_admin"):
+    if not actor.has("system_admin"):  # asked first, so no one else learns which merge numbers exist
         raise Forbidden("Only a system admin can undo a merge")
+    if await PersonMerge.count().where(PersonMerge.id == merge_id) == 0:
+        raise NotFound("No merge with that number exists")
     now = clock.now()
     async with transaction():
         merge = await PersonMerge.select().where(PersonMerge.id == merge_id).output(load_json=True).first()
@@ -955,37 +954,61 @@ async def undo_merge(actor: Actor, merge_id: int) -> dict[str, Any]:
     return {"survivor_id": merge["survivor_id"], "merged_id": merge["merged_id"]}
 
 
-async def merges_into(actor: Actor, person_id: int) -> list[dict[str, Any]]:
-    """The merges that made this (visible) record what it is, newest first: who merged which record, when."""
+async def _merge_rows(where: Any, limit: int = 200) -> list[dict[str, Any]]:
+    """Merges as the pages show them: who merged which record into which, when, from which agency, how many rows
+    moved, and whether it was undone."""
     from core.agencies.tables import Agency
     from core.auth.tables import User
 
-    await _visible_row(actor, person_id)
-    rows = await PersonMerge.select(PersonMerge.id, PersonMerge.merged_id, PersonMerge.merged_at, PersonMerge.merged_by,
-                                    PersonMerge.merging_agency, PersonMerge.undone_at, PersonMerge.detail).where(
-        PersonMerge.survivor_id == person_id).order_by(PersonMerge.id, ascending=False).output(load_json=True)
+    rows = await PersonMerge.select().where(where).order_by(PersonMerge.id, ascending=False).limit(limit).output(
+        load_json=True)
     users = {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(
-        User.id.is_in([r["merged_by"] for r in rows] or [0]))}
+        User.id.is_in([r["merged_by"] for r in rows] + [r["undone_by"] or 0 for r in rows] or [0]))}
     agencies = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name).where(
         Agency.id.is_in([r["merging_agency"] for r in rows] or [0]))}
-    return [{"id": r["id"], "merged_id": r["merged_id"], "merged_at": r["merged_at"], "undone_at": r["undone_at"],
-             "merged_by": users.get(r["merged_by"], ""), "agency": agencies.get(r["merging_agency"], ""),
-             "merged_name": " ".join(filter(None, (r["detail"]["before"]["merged"].get("given_name"),
-                                                   r["detail"]["before"]["merged"].get("family_name")))),
-             "moved": sum(len(v) for v in (r["detail"].get("moved") or {}).values())} for r in rows]
+    out = []
+    for r in rows:
+        merged = (r["detail"].get("before") or {}).get("merged") or {}
+        out.append({"id": r["id"], "survivor_id": r["survivor_id"], "merged_id": r["merged_id"],
+                    "merged_at": r["merged_at"], "undone_at": r["undone_at"],
+                    "merged_by": users.get(r["merged_by"], ""), "undone_by": users.get(r["undone_by"] or 0, ""),
+                    "agency": agencies.get(r["merging_agency"], ""),
+                    "merged_name": " ".join(filter(None, (merged.get("given_name"), merged.get("family_name")))),
+                    "moved": sum(len(v) for v in (r["detail"].get("moved") or {}).values())
+                    + len(r["detail"].get("retired_subjects") or [])})
+    return out
+
+
+async def merges_into(actor: Actor, person_id: int) -> list[dict[str, Any]]:
+    """The merges that made this (visible) record what it is, newest first."""
+    await _visible_row(actor, person_id)
+    return await _merge_rows(PersonMerge.survivor_id == person_id)
+
+
+async def list_merges(actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
+    """Every merge, newest first, for a system admin (who may be asked to undo one): record numbers, agency and
+    who merged, never the names (those only on the person pages, to those who may see the person)."""
+    if not actor.has("system_admin"):
+        raise Forbidden("Only a system admin can see every merge")
+    rows = await _merge_rows(PersonMerge.id > 0, limit)
+    async with transaction():
+        await audit.record("person.merge_list", actor, detail={"merge_ids": [r["id"] for r in rows]})
+    return [{k: v for k, v in r.items() if k != "merged_name"} for r in rows]
 
 
 async def merge_record(actor: Actor, merge_id: int) -> dict[str, Any]:
-    """One merge, for the page that undoes it (a system admin who may see the survivor)."""
-    rows = [m for m in await merges_into(actor, (await _merge_survivor(actor, merge_id))) if m["id"] == merge_id]
-    return rows[0]
-
-
-async def _merge_survivor(actor: Actor, merge_id: int) -> int:
-    row = await PersonMerge.select(PersonMerge.survivor_id).where(PersonMerge.id == merge_id).first()
-    if row is None or row["survivor_id"] not in await visible_person_ids(actor, [row["survivor_id"]]):
+    """One merge, for the page that undoes it (a system admin's): the names only when the admin may see the
+    record that survived."""
+    if not actor.has("system_admin"):
+        raise Forbidden("Only a system admin can undo a merge")
+    rows = await _merge_rows(PersonMerge.id == merge_id, 1)
+    if not rows:
         raise NotFound("No merge with that number exists")
-    return row["survivor_id"]
+    merge = rows[0]
+    merge["survivor_visible"] = merge["survivor_id"] in await visible_person_ids(actor, [merge["survivor_id"]])
+    if not merge["survivor_visible"]:
+        merge["merged_name"] = ""
+    return merge
 
 
 async def survivor_of(actor: Actor, person_id: int) -> int | None:

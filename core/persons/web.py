@@ -253,14 +253,15 @@ class PersonPages(Controller):
             return await _compare_page(request, person_id, other_id, errors=exc.errors, form=data, status_code=400)
         return see_other(f"/persons/{result['survivor_id']}?done=persons-merged")
 
+    @get("/merges")
+    async def merges(self, request: Request) -> Template:
+        merges = await persons.list_merges(current_actor(request))
+        return await page(request, "persons/merges.html", merges=merges)
+
     @get("/merges/{merge_id:int}/undo")
     async def undo_form(self, request: Request, merge_id: int) -> Template:
-        actor = current_actor(request)
-        merge = await persons.merge_record(actor, merge_id)
-        if not actor.has("system_admin"):
-            raise Forbidden("Only a system admin can undo a merge")
-        survivor = await persons.get_person(actor, await persons._merge_survivor(actor, merge_id), audit_view=False)
-        return await page(request, "persons/undo_merge.html", merge=merge, survivor=survivor)
+        merge = await persons.merge_record(current_actor(request), merge_id)
+        return await page(request, "persons/undo_merge.html", merge=merge)
 
     @post("/merges/{merge_id:int}/undo")
     async def undo(self, request: Request, merge_id: int) -> Template | Redirect:
@@ -271,10 +272,12 @@ class PersonPages(Controller):
             raise
         except ServiceError as exc:
             merge = await persons.merge_record(actor, merge_id)
-            survivor = await persons.get_person(actor, await persons._merge_survivor(actor, merge_id), audit_view=False)
-            return await page(request, "persons/undo_merge.html", merge=merge, survivor=survivor,
+            return await page(request, "persons/undo_merge.html", merge=merge,
                               errors=[{"field": "", "message": exc.message}], status_code=400)
-        return see_other(f"/persons/{result['merged_id']}?done=merge-undone")
+        if await persons.survivor_of(actor, result["merged_id"]) is None and \
+                result["merged_id"] in await persons.visible_person_ids(actor, [result["merged_id"]]):
+            return see_other(f"/persons/{result['merged_id']}?done=merge-undone")
+        return see_other("/persons/merges?done=merge-undone")
 
 
 EDIT_REFUSED = ("Only the agency that recorded this person can change their details. Ask them to correct the "
