@@ -420,9 +420,10 @@ async def cases_of_persons(person_ids: list[int]) -> list[dict[str, Any]]:
 # its caseworking roles or its local admin may; the change is audited with each field's old and new value.
 
 EDITING_ROLES = ("caseworker", "supervisor", "panel_chair", "local_admin")
-#: who may merge two records their agency recorded: a supervisor or a local admin (a system admin may merge
-#: any two records they can see). Undoing a merge is a system admin's alone.
-MERGING_ROLES = ("supervisor", "local_admin")
+#: who may merge two records their agency recorded (as with editing, only the recording agency rewrites a
+#: record: a partner that sees a person through a shared case only reads them). Undoing a merge is a system
+#: admin's alone, for any merge.
+MERGING_ROLES = ("supervisor", "local_admin", "system_admin")
 MAX_ALIASES = 20
 MAX_ENTRIES = 20
 ADDRESS_PARTS = {"line1": 200, "town": 100, "postcode": 10}
@@ -435,8 +436,6 @@ def may_edit(actor: Actor, person: dict[str, Any]) -> bool:
 
 def may_merge(actor: Actor, first: dict[str, Any], second: dict[str, Any]) -> bool:
     """Whether the actor may merge these two (visible) persons."""
-    if actor.has("system_admin"):
-        return True
     own = first.get("created_by_agency") == actor.agency_id == second.get("created_by_agency")
     return own and actor.has(*MERGING_ROLES)
 
@@ -838,8 +837,8 @@ async def merge_persons(actor: Actor, survivor_id: int, merged_id: int, *, versi
         keep = await _visible_row(actor, survivor_id)
         other = await _visible_row(actor, merged_id)
         if not may_merge(actor, keep, other):
-            raise Forbidden("Only a supervisor or local admin of the agency that recorded both persons, or a "
-                            "system admin, can merge them")
+            raise Forbidden("Only a supervisor, local admin or system admin of the agency that recorded both "
+                            "persons can merge them")
         if versions.get(survivor_id) is None or versions.get(merged_id) is None:
             raise PreconditionRequired("Say which versions of the two records you compared: reload the page")
         if versions[survivor_id] != keep["version"] or versions[merged_id] != other["version"]:
@@ -1008,6 +1007,7 @@ async def merge_record(actor: Actor, merge_id: int) -> dict[str, Any]:
     merge["survivor_visible"] = merge["survivor_id"] in await visible_person_ids(actor, [merge["survivor_id"]])
     if not merge["survivor_visible"]:
         merge["merged_name"] = ""
+    await audit.record_read("person.merge_view", actor, "person_merge", merge_id)
     return merge
 
 
@@ -1033,6 +1033,5 @@ async def person_rights(actor: Actor, person_id: int) -> dict[str, bool]:
     row = await Person.select(Person.created_by_agency).where(Person.id == person_id).first()
     recorded = {"created_by_agency": row["created_by_agency"] if row else None}
     return {"edit": may_edit(actor, recorded),
-            "merge": actor.has("system_admin") or (recorded["created_by_agency"] == actor.agency_id
-                                                   and actor.has(*MERGING_ROLES)),
+            "merge": recorded["created_by_agency"] == actor.agency_id and actor.has(*MERGING_ROLES),
             "undo_merge": actor.has("system_admin")}

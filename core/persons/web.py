@@ -253,17 +253,24 @@ class PersonPages(Controller):
             return await _compare_page(request, person_id, other_id, errors=exc.errors, form=data, status_code=400)
         return see_other(f"/persons/{result['survivor_id']}?done=persons-merged")
 
-    @get("/merges")
+
+class PersonMergeAdminPages(Controller):
+    """A system admin's list of every merge (numbers, not names) and the page that undoes one."""
+
+    path = "/admin/person-merges"
+    include_in_schema = False
+
+    @get("/")
     async def merges(self, request: Request) -> Template:
         merges = await persons.list_merges(current_actor(request))
         return await page(request, "persons/merges.html", merges=merges)
 
-    @get("/merges/{merge_id:int}/undo")
+    @get("/{merge_id:int}/undo")
     async def undo_form(self, request: Request, merge_id: int) -> Template:
         merge = await persons.merge_record(current_actor(request), merge_id)
         return await page(request, "persons/undo_merge.html", merge=merge)
 
-    @post("/merges/{merge_id:int}/undo")
+    @post("/{merge_id:int}/undo")
     async def undo(self, request: Request, merge_id: int) -> Template | Redirect:
         actor = current_actor(request)
         try:
@@ -277,13 +284,13 @@ class PersonPages(Controller):
         if await persons.survivor_of(actor, result["merged_id"]) is None and \
                 result["merged_id"] in await persons.visible_person_ids(actor, [result["merged_id"]]):
             return see_other(f"/persons/{result['merged_id']}?done=merge-undone")
-        return see_other("/persons/merges?done=merge-undone")
+        return see_other("/admin/person-merges?done=merge-undone")
 
 
 EDIT_REFUSED = ("Only the agency that recorded this person can change their details. Ask them to correct the "
                 "record.")
-MERGE_REFUSED = ("Only a supervisor or local admin of the agency that recorded this person, or a system admin, can "
-                 "merge records.")
+MERGE_REFUSED = ("Only a supervisor, local admin or system admin of the agency that recorded both persons can merge "
+                 "their records.")
 FIELD_LABELS = {"given_name": "First name", "family_name": "Last name", "date_of_birth": "Date of birth",
                 "gender": "Gender"}
 

@@ -30,7 +30,7 @@ from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 from core.documents import storage as documents_storage
 from core.documents.web import document_pages
 from core.errors import ServiceError
-from core.persons.web import PersonPages
+from core.persons.web import PersonMergeAdminPages, PersonPages
 from core.audit import service as audit_service
 from core.audit.denied import record_denied
 from core.audit.web import AuditPages
@@ -57,7 +57,7 @@ from core.web.templating import build_environment
 log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
-HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, AreaPages, CasePages, TaskPages, AdminPages, UserAdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages, DashboardPages, NotificationPages]
+HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, PersonMergeAdminPages, AreaPages, CasePages, TaskPages, AdminPages, UserAdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages, DashboardPages, NotificationPages]
 #: script-src also names a fresh nonce per response (CspNonceMiddleware); there is no inline script at all
 CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "

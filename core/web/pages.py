@@ -38,7 +38,7 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
     if actor.has("system_admin"):
         links.append({"href": "/sharing/mou", "label": "MoU"})
         links.append({"href": "/admin/agencies", "label": "Agencies"})
-        links.append({"href": "/persons/merges", "label": "Person merges"})
+        links.append({"href": "/admin/person-merges", "label": "Person merges"})
     if actor.has("local_admin", "system_admin"):
         links.append({"href": "/audit", "label": "Audit"})
     if actor.has("local_admin"):

@@ -249,3 +249,21 @@ async def test_who_may_merge_and_stale_or_hidden_records_are_refused(world):
         await persons.update_person(worker, b["id"], expected_version=3, fields=details(b))
     with pytest.raises(ValidationFailed):
         await cases.open_case(world["ctx"], worker, "noise", REPORT, subjects=[(b["id"], "subject")])
+
+
+async def test_a_system_admin_of_any_agency_undoes_a_merge_without_seeing_the_persons(world, ctx):
+    sup = world["supervisor"]
+    a = await make_person(sup, given_name="Ann", family_name="Lee", date_of_birth="1980-01-02")
+    b = await make_person(sup, given_name="Anne", family_name="Lee", date_of_birth="1980-01-02")
+    merge = await persons.merge_persons(sup, a["id"], b["id"], versions={a["id"]: 1, b["id"]: 1})
+    county = await make_user(await make_agency(ctx, "county-merge"), roles=("system_admin",))
+    listed = await persons.list_merges(county)
+    assert [m["id"] for m in listed] == [merge["merge_id"]] and "merged_name" not in listed[0]
+    record = await persons.merge_record(county, merge["merge_id"])
+    assert record["merged_name"] == "" and record["survivor_visible"] is False  # no names for who cannot see
+    with pytest.raises(NotFound):
+        await persons.get_person(county, a["id"])
+    await persons.undo_merge(county, merge["merge_id"])
+    assert (await persons.get_person(sup, b["id"], audit_view=False))["given_name"] == "Anne"
+    with pytest.raises(Forbidden):
+        await persons.list_merges(sup)

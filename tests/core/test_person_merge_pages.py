@@ -124,23 +124,23 @@ async def test_compare_merge_redirect_and_undo_through_the_pages(client, world, 
     assert "was merged into this one" in survivor and "Records merged into this one" in survivor
     assert "Undo this merge" not in survivor  # a system admin's alone
     merge_id = (await PersonMerge.select(PersonMerge.id).first())["id"]
-    assert (await client.get(f"/persons/merges/{merge_id}/undo")).status_code == 403
-    assert (await client.get("/persons/merges")).status_code == 403
-    assert (await client.post(f"/persons/merges/{merge_id}/undo", data={"csrf_token": token})).status_code == 403
+    assert (await client.get(f"/admin/person-merges/{merge_id}/undo")).status_code == 403
+    assert (await client.get("/admin/person-merges")).status_code == 403
+    assert (await client.post(f"/admin/person-merges/{merge_id}/undo", data={"csrf_token": token})).status_code == 403
 
     await client.post("/sign-out", data={"csrf_token": token})
     token = await sign_in(client, world["sysadmin"])
     survivor = (await client.get(f"/persons/{keep['id']}")).text
-    assert f'href="/persons/merges/{merge_id}/undo"' in survivor
-    listing = await client.get("/persons/merges")
+    assert f'href="/admin/person-merges/{merge_id}/undo"' in survivor
+    listing = await client.get("/admin/person-merges")
     assert listing.status_code == 200 and f"{dupe['id']} into {keep['id']}" in listing.text
     assert "Reily" not in listing.text  # numbers, not names, on the system admin's list
-    confirm = await client.get(f"/persons/merges/{merge_id}/undo")
+    confirm = await client.get(f"/admin/person-merges/{merge_id}/undo")
     assert confirm.status_code == 200 and "moves back the 1 case" in confirm.text
-    undone = await client.post(f"/persons/merges/{merge_id}/undo", data={"csrf_token": token})
+    undone = await client.post(f"/admin/person-merges/{merge_id}/undo", data={"csrf_token": token})
     assert undone.status_code == 303 and undone.headers["location"] == f"/persons/{dupe['id']}?done=merge-undone"
     assert (await client.get(f"/persons/{dupe['id']}")).status_code == 200
-    again = await client.post(f"/persons/merges/{merge_id}/undo", data={"csrf_token": token})
+    again = await client.post(f"/admin/person-merges/{merge_id}/undo", data={"csrf_token": token})
     assert again.status_code == 400 and "already been undone" in again.text
     assert {r["person"] for r in await CaseSubject.select(CaseSubject.person).where(CaseSubject.case == case["id"])} == {dupe["id"]}
     assert re.search(r"person\.unmerge", str(await AuditEvent.select(AuditEvent.action)))

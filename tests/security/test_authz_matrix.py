@@ -139,6 +139,12 @@ BODIES: dict[tuple[str, str], Callable[[W], dict[str, Any]]] = {
     ("POST", "/api/v1/cases/{case_id:int}/referrals"):
         lambda w: {"target_kind": "agency", "target": w["d_slug"], "reason": "Matrix"},
     ("POST", "/api/v1/tasks/{task_id:int}/complete"): lambda w: {},
+    ("POST", "/persons/{person_id:int}/edit"):
+        lambda w: {"given_name": "Rowanne", "family_name": SURNAME, "date_of_birth-day": "6",
+                   "date_of_birth-month": "5", "date_of_birth-year": "1984", "version": "1"},
+    ("POST", "/persons/{person_id:int}/merge/{other_id:int}"):
+        lambda w: {"survivor": "a", "given_name": "a", "family_name": "a", "date_of_birth": "a", "gender": "a",
+                   "version_a": "1", "version_b": "1"},
     ("POST", "/api/v1/referrals/{referral_id:int}/decisions"):
         lambda w: {"action": "decline", "text": "Matrix", "version": w["referral_version"]},
 }
@@ -146,6 +152,8 @@ BODIES: dict[tuple[str, str], Callable[[W], dict[str, Any]]] = {
 QUERIES = {("GET", "/referrals/{referral_id:int}/accept"): "?area=noise"}
 #: GET routes that stream for as long as the reader stays: only refusals can be checked
 STREAMS = {("GET", "/meetings/{meeting_id:int}/events")}
+PERSON_EDITORS = {"caseworker", "supervisor", "panel_chair", "local_admin"}
+PERSON_MERGERS = {"supervisor", "local_admin", "system_admin"}
 #: (method, path) -> owner roles that may use it when the record kind's rule does not fit
 OWNER_ROLES: dict[tuple[str, str], set[str]] = {
     # the pack is made by the chair agency's panel chair or local admin (or an attendee for themselves)
@@ -161,16 +169,24 @@ OWNER_ROLES: dict[tuple[str, str], set[str]] = {
     ("GET", "/meetings/{meeting_id:int}/minutes/assignees"): CHAIRS,
     ("GET", "/cases/{case_id:int}/lead"): WORKERS,
     ("GET", "/tasks/{task_id:int}/edit"): WORKERS,
+    # a person's details are changed by the agency that recorded them (its caseworking roles and local admin),
+    # and its two records merged by its supervisor, local admin or system admin
+    ("GET", "/persons/{person_id:int}/edit"): PERSON_EDITORS,
+    ("POST", "/persons/{person_id:int}/edit"): PERSON_EDITORS,
+    ("GET", "/persons/{person_id:int}/merge"): PERSON_MERGERS,
+    ("GET", "/persons/{person_id:int}/merge/{other_id:int}"): PERSON_MERGERS,
+    ("POST", "/persons/{person_id:int}/merge/{other_id:int}"): PERSON_MERGERS,
 }
 #: reads that are part of a write (an edit form, the action form's person list): a partner is refused them
 EDIT_PAGES = {("GET", "/cases/{case_id:int}/forms/{form_name:str}"), ("GET", "/meetings/{meeting_id:int}/minutes/assignees"),
-              ("GET", "/cases/{case_id:int}/lead")}
+              ("GET", "/cases/{case_id:int}/lead"), ("GET", "/persons/{person_id:int}/edit"),
+              ("GET", "/persons/{person_id:int}/merge"), ("GET", "/persons/{person_id:int}/merge/{other_id:int}")}
 #: owner roles refused the pack get the same 404 as anyone else: ids are no oracle
 OWNER_REFUSED_404 = {("GET", "/meetings/{meeting_id:int}/pack"), ("POST", "/meetings/{meeting_id:int}/pack")}
 
 PARAMS = {"case_id": "case", "person_id": "person", "task_id": "task", "referral_id": "referral",
           "meeting_id": "meeting", "share_id": "share", "subject_id": "subject", "item_id": "item",
-          "document_id": "document"}
+          "document_id": "document", "other_id": "person2"}
 TEXT_PARAMS = {"form_name": "visit", "form": "visit", "name": "record_visit"}
 
 
