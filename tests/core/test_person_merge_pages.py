@@ -136,7 +136,7 @@ async def test_compare_merge_redirect_and_undo_through_the_pages(client, world, 
     assert listing.status_code == 200 and f"{dupe['id']} into {keep['id']}" in listing.text
     assert "Reily" not in listing.text  # numbers, not names, on the system admin's list
     confirm = await client.get(f"/admin/person-merges/{merge_id}/undo")
-    assert confirm.status_code == 200 and "moves back the 1 case" in confirm.text
+    assert confirm.status_code == 200 and "(1 link to cases, referrals and requests)" in confirm.text
     undone = await client.post(f"/admin/person-merges/{merge_id}/undo", data={"csrf_token": token})
     assert undone.status_code == 303 and undone.headers["location"] == f"/persons/{dupe['id']}?done=merge-undone"
     assert (await client.get(f"/persons/{dupe['id']}")).status_code == 200

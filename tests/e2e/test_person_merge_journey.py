@@ -44,6 +44,16 @@ def test_a_supervisor_merges_a_duplicate_and_a_system_admin_undoes_it(new_page, 
     page.goto(f"/persons/{merged_id}")  # the old record's address
     assert page.url.startswith(keep_url) and "was merged into this one" in page.locator("main").inner_text()
 
+    page.click("a:has-text('Change details')")
+    check_page(page, "person-edit")
+    page.fill("#aliases", page.input_value("#aliases") + "\nCFitz")
+    page.fill("#addresses-2-line1", "The Old Forge")  # the empty row adds an address
+    page.fill("#addresses-2-postcode", "an9 9zz")
+    page.click("button:has-text('Save changes')")
+    page.wait_for_url(lambda u: "done=person-saved" in u)
+    main = page.locator("main").inner_text()
+    assert "CFitz" in main and "AN9 9ZZ" in main
+
     admin = new_page(width)
     sign_in(admin, demo_email("northshire-county", "sysadmin"))
     admin.goto("/admin/person-merges")
