@@ -777,7 +777,9 @@ def _snapshot(row: dict[str, Any]) -> dict[str, Any]:
             "addresses": list(row["addresses"] or []), "flags": list(row["flags"] or [])}
 
 
-def _union(*lists: list) -> list:
+def union_of(*lists: list) -> list:
+    """The entries of both records' lists, each once, in order: what a merge offers to keep (the comparison
+    page numbers its checkboxes by this order)."""
     out: list = []
     for items in lists:
         for item in items or []:
@@ -794,7 +796,7 @@ def merged_values(keep: dict[str, Any], other: dict[str, Any], *, take_from_othe
     values = {f: (other if f in take_from_other else keep)[f] for f in MERGE_CHOICE_FIELDS}
     errors: list[dict[str, str]] = []
     for field, chosen in (("aliases", aliases), ("identifiers", identifiers), ("addresses", addresses)):
-        union = _union(keep[field], other[field])
+        union = union_of(keep[field], other[field])
         if chosen is None:
             values[field] = union
         elif all(item in union for item in chosen):
@@ -808,7 +810,7 @@ def merged_values(keep: dict[str, Any], other: dict[str, Any], *, take_from_othe
         name = f"{row['given_name']} {row['family_name']}".strip()
         if normalise(name) != kept and name not in values["aliases"]:
             values["aliases"] = [*values["aliases"], name]  # still found by the name it was known by
-    values["flags"] = _union(keep["flags"], other["flags"])
+    values["flags"] = union_of(keep["flags"], other["flags"])
     if isinstance(values["date_of_birth"], str):
         values["date_of_birth"] = dt.date.fromisoformat(values["date_of_birth"])
     return values

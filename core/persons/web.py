@@ -240,7 +240,7 @@ class PersonPages(Controller):
         take = {f for f in persons.MERGE_CHOICE_FIELDS if first[f] != second[f] and data.get(f) == other_key}
         lists = {}
         for field, name in (("aliases", "alias"), ("identifiers", "identifier"), ("addresses", "address")):
-            union = persons._union(first[field], second[field])
+            union = persons.union_of(first[field], second[field])
             picked = data.get(name, [])
             picked = picked if isinstance(picked, list) else [picked]
             lists[field] = [item for i, item in enumerate(union) if str(i) in picked]
@@ -397,7 +397,7 @@ async def _compare_page(request: Request, person_id: int, other_id: int, *, erro
     reasons = await persons.explain_pair(person_id, other_id, _identifier_types(request))
     cases = {pid: len({c["case_id"] for c in await persons.cases_of_person(pid)
                        if c["owning_agency_id"] == actor.agency_id}) for pid in (person_id, other_id)}
-    unions = {field: persons._union(first[field], second[field]) for field in ("aliases", "identifiers", "addresses")}
+    unions = {field: persons.union_of(first[field], second[field]) for field in ("aliases", "identifiers", "addresses")}
     form = form or {}
     picked = {name: (form.get(name) if isinstance(form.get(name), list) else [form.get(name)]) if form else None
               for name in ("alias", "identifier", "address")}

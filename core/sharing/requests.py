@@ -24,8 +24,8 @@ DECIDING_ROLES = ("supervisor", "local_admin")
 
 
 async def _holders(person_id: int) -> set[int]:
-    person = await Person.select(Person.created_by_agency).where(Person.id == person_id).first()
-    if person is None:
+    person = await Person.select(Person.created_by_agency, Person.merged_into).where(Person.id == person_id).first()
+    if person is None or person["merged_into"] is not None:  # a merged record: ask about the one it became
         return set()
     links = await CaseSubject.select(CaseSubject.case.owning_agency.as_alias("agency")).where(
         (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null())
