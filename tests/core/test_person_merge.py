@@ -12,6 +12,7 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.persons import service as persons
 from core.persons.tables import Person, PersonIdentifierKey, PersonMerge, PersonNameWord
 from core.referrals.tables import Referral
+from core.sharing.requests import request_access
 from core.sharing.tables import AccessRequest
 from core.testing import make_agency, make_context, make_person, make_user
 from tests.fixtures.areas import noise_plugin
@@ -187,6 +188,9 @@ async def test_a_merge_moves_every_reference_once_and_an_undo_puts_back_exactly_
     with pytest.raises(NotFound):
         await persons.get_person(sup, dupe["id"])
     assert await persons.survivor_of(sup, dupe["id"]) == keep["id"]
+    with pytest.raises(NotFound):  # a merged record holds nothing to ask for: its survivor does
+        await request_access(world["officer"], person_id=dupe["id"], holding_agency_id=sup.agency_id,
+                             purpose="safeguarding", reason="Merged")
     assert await persons.duplicate_candidates(sup, keep["id"]) == []
     actions = [r["action"] for r in await AuditEvent.select(AuditEvent.action).where(AuditEvent.action.like("person.merge%"))]
     assert sorted(actions) == ["person.merge", "person.merged_away"]
