@@ -68,6 +68,14 @@ label = "Reporter"
 name = "subject"
 label = "Subject"
 
+# How long a closed case is kept before your local admin reviews it for erasure; set what your
+# organisation's retention schedule says (a local admin may move it between min_years and max_years).
+[retention]
+years_after_closure = 6
+min_years = 2
+max_years = 10
+basis = "Six years after closure (replace with your retention schedule)"
+
 [workflow]
 initial = "reported"
 

@@ -24,6 +24,18 @@ SUBJECT_FACTS = {"role", "age", "gender", "flags"}
 TOP_FACTS = {"event", "area", "case", "subject", "counts", "extra"}
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How long an area's cases are kept before review (area.toml ``[retention]``), and the bounds a local
+    admin may move it within for their agency."""
+
+    years_after_closure: int
+    years_after_last_activity: int
+    min_years: int
+    max_years: int
+    basis: str = ""
+
+
 @dataclass
 class Area:
     """One business area, loaded, checked and compiled; shared read-only by every request."""
@@ -45,6 +57,8 @@ class Area:
     rules: list[Rule]
     agency_types: dict[str, str] = field(default_factory=dict)
     identifier_types: dict[str, str] = field(default_factory=dict)
+    #: None: the area declares no retention, so its cases are never due for review
+    retention: Retention | None = None
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def as_dict(self, *, with_schemas: bool = False) -> dict[str, Any]:
@@ -615,6 +629,8 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
                           subject_roles=frozenset(r.get("subject_roles", [])),
                           dates=tuple(d for d in dates if d is not None), action=action, message=message))
 
+    retention = _retention(raw.get("retention"), col)
+
     if col.problems:
         return None
     return Area(slug=slug, title=raw["title"], summary=raw["summary"], version=raw["version"],
@@ -622,4 +638,21 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
                 forms={n: forms[n] for n in raw["case"]["forms"]}, opening_form=raw["case"]["opening_form"],
                 risk_levels=risk_levels, risk_from=risk_from, workflow=workflow, counts=counts, rules=rules,
                 agency_types={t["name"]: t["label"] for t in raw.get("agency_types", [])},
-                identifier_types={t["name"]: t["label"] for t in raw.get("identifier_types", [])}, raw=raw)
+                identifier_types={t["name"]: t["label"] for t in raw.get("identifier_types", [])},
+                retention=retention, raw=raw)
+
+
+def _retention(decl: Any, col: _Collector) -> Retention | None:
+    """The area's retention period, checked for bounds the meta-schema cannot compare (min <= period <= max)."""
+    if not isinstance(decl, dict):
+        return None
+    years, low, high = decl["years_after_closure"], decl["min_years"], decl["max_years"]
+    idle = decl.get("years_after_last_activity", years)
+    if low > high:
+        col.add("/retention/min_years", f"{low} is more than max_years ({high})")
+        return None
+    for key, value in (("years_after_closure", years), ("years_after_last_activity", idle)):
+        if not low <= value <= high:
+            col.add(f"/retention/{key}", f"{value} is outside min_years..max_years ({low} to {high}), "
+                    "so no local admin could ever set it back")
+    return Retention(years, idle, low, high, decl.get("basis", ""))
