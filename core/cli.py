@@ -40,6 +40,16 @@ def _workers(value: str) -> int:
     return n
 
 
+def _limit(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"limit must be a whole number, not {value!r}") from None
+    if not 1 <= n <= 1_000_000:
+        raise argparse.ArgumentTypeError("limit must be between 1 and 1000000")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="caseframe", description="Caseframe: multi-agency case management.")
     parser.add_argument("--database", metavar="URL",
@@ -82,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     documents_sub = documents.add_subparsers(dest="documents_command", metavar="COMMAND", parser_class=_Parser)
     documents_sub.add_parser("check", help="check that every document's content is in the store, and every "
                                            "removed one's is gone")
+
+    retention = sub.add_parser("retention", help="retention commands")
+    retention_sub = retention.add_subparsers(dest="retention_command", metavar="COMMAND", parser_class=_Parser)
+    run = retention_sub.add_parser("run", help="the nightly sweep: flag every case due for review under its "
+                                   "agency's retention policy (nothing is erased without a local admin)")
+    run.add_argument("--dry-run", action="store_true", help="say what would be flagged; change nothing")
+    run.add_argument("--agency", metavar="SLUG", help="only this agency (its slug, e.g. ashdown-council)")
+    run.add_argument("--limit", type=_limit, metavar="N", help="stop after N due cases")
 
     docs = sub.add_parser("docs", help="write the generated reference pages in docs/")
     docs.add_argument("--check", action="store_true", help="fail if docs/ differs from what would be written")
@@ -289,6 +307,54 @@ async def _cmd_documents_check(url: str) -> int:
     return 1 if report["missing"] or report["left_behind"] else 0
 
 
+def _progress_bar(done: int, total: int, name: str) -> None:
+    """Plain text, one line per agency: readable in a nightly job's log, where there is no terminal."""
+    width = 20
+    filled = width * done // max(total, 1)
+    print(f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} agencies  {name}", flush=True)
+
+
+async def _cmd_retention_run(url: str, args) -> int:
+    from core.context import build_context
+    from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+    from core.errors import NotFound
+    from core.retention.service import sweep
+
+    ctx = build_context()
+    engine = engine_from_url(url)
+    await migrate(engine)
+    if not is_sqlite(engine):
+        await engine.start_connection_pool()
+    bind(engine)
+    try:
+        report = await sweep(ctx, agency_slug=args.agency, limit=args.limit, dry_run=args.dry_run,
+                             progress=_progress_bar)
+        if not args.dry_run and report.newly_flagged:
+            from core.audit.service import seal
+
+            await seal()
+    except NotFound as exc:
+        return _fail(exc.message, 2)
+    finally:
+        if not is_sqlite(engine):
+            await engine.close_connection_pool()
+        await close(engine)
+    verb = "would flag" if args.dry_run else "flagged"
+    for d in report.due:
+        if d.legal_hold:
+            action = f"on legal hold, left alone ({d.hold_reason})"
+        elif d.flagged_at is not None:
+            action = f"already flagged on {d.flagged_at:%Y-%m-%d}, waiting for review"
+        else:
+            action = f"{verb} for review"
+        print(f"{d.reference}  {d.area_title}  due {d.due_on.isoformat()}: {action}. {d.reason}")
+    prefix = "Dry run, nothing changed: " if args.dry_run else ""
+    print(f"{prefix}{len(report.due)} case(s) due for review in {report.checked} agency(ies); "
+          f"{report.newly_flagged} {verb}, {report.on_hold} on legal hold. Nothing is erased by this command: "
+          "a local admin reviews each case under Admin > Retention.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from core.audit.key import AuditKeyError
     from core.db.engine import DatabaseURLError
@@ -321,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_docs(args)
         if args.command == "documents" and args.documents_command == "check":
             return asyncio.run(_cmd_documents_check(_database_url(args)))
+        if args.command == "retention" and args.retention_command == "run":
+            return asyncio.run(_cmd_retention_run(_database_url(args), args))
         if args.command == "audit" and args.audit_command == "verify":
             return asyncio.run(_cmd_audit_verify(_database_url(args)))
         if args.command == "notifications" and args.notifications_command == "run":

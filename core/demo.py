@@ -138,9 +138,11 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
         steps = [("form", n, a) for n, a in forms.items() if n != area.opening_form]
         steps += [("transition", t, None) for t in spec.get("transitions", [])]
         days = spec.get("opened_days_ago", 0)
+        # an old case may say when its work ended ("done_days_ago"), so it can be closed years ago
+        done = min(spec.get("done_days_ago", 0), days)
         for i, (kind, name, answers) in enumerate(steps):
             # spread the later work over the life of the case
-            with clock.travel(-days + (i + 1) * max(days, 1) / (len(steps) + 1)):
+            with clock.travel(-days + (i + 1) * max(days - done, 1) / (len(steps) + 1)):
                 if kind == "form":
                     await cases.save_form(ctx, actor, case["id"], name, answers, expected_version=None)
                 else:

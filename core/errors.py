@@ -50,6 +50,12 @@ class Forbidden(ServiceError):
     status = 403
 
 
+class Gone(ServiceError):
+    """The record was erased under the retention policy; only a tombstone of it is kept."""
+
+    status = 410
+
+
 class ValidationFailed(ServiceError):
     """Submitted answers do not pass the form; ``errors`` lists each field and message."""
 

@@ -13,7 +13,7 @@ from core.auth.actor import Actor
 from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter
 from core.context import Context
 from core.db.tx import transaction
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from core.persons.service import visible_person_ids
 from core.persons.tables import Person
 from core.referrals import service as referrals
@@ -60,6 +60,13 @@ async def visible_case(actor: Actor, case_id: int) -> tuple[dict[str, Any], Acce
     if access is None:
         # the same answer as for a case that does not exist: ids are not an oracle
         raise NotFound("No case with that number exists")
+    from core.retention.service import refusal_for
+
+    refusal = await refusal_for(actor, row)
+    if refusal is not None:
+        if refusal.startswith(f"Case {row['reference']} was erased"):
+            raise Gone(refusal)
+        raise Forbidden(refusal)
     return row, access
 
 

@@ -135,7 +135,7 @@ def _error_handler(request: Request, exc: Exception) -> Response:
         if is_api(request):
             return problems.service_error_handler(request, exc)
         headings = {404: "Page not found", 403: "You cannot do that", 409: "Someone else changed this",
-                    422: "There is a problem"}
+                    410: "This record was erased", 422: "There is a problem"}
         response = html_error(request, exc.status, headings.get(exc.status, "There is a problem"), exc.message)
         if exc.retry_after:
             response.headers["Retry-After"] = str(exc.retry_after)

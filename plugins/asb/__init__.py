@@ -21,6 +21,13 @@ PERSONS = [
     {"key": "p-priya-nair", "given_name": "Priya", "family_name": "Nair", "date_of_birth": "1987-01-19",
      "gender": "female", "aliases": [], "flags": [],
      "addresses": [{"line1": "22 Millbrook Road", "town": "Ashdown", "postcode": "AS3 2MR"}], "identifiers": []},
+    # on two cases closed years ago, long past the six years ASB keeps them: the retention review's demo
+    {"key": "p-gareth-lowe", "given_name": "Gareth", "family_name": "Lowe", "date_of_birth": "1979-05-08",
+     "gender": "male", "aliases": [], "flags": [],
+     "addresses": [{"line1": "7 Sandpiper Close", "town": "Ashdown", "postcode": "AS4 1SC"}], "identifiers": []},
+    {"key": "p-helen-achterberg", "given_name": "Helen", "family_name": "Achterberg", "date_of_birth": "1964-12-21",
+     "gender": "female", "aliases": [], "flags": [],
+     "addresses": [{"line1": "9 Sandpiper Close", "town": "Ashdown", "postcode": "AS4 1SC"}], "identifiers": []},
 ]
 
 
@@ -87,6 +94,21 @@ CASES = [
                "review": {"behaviour_stopped": True, "victim_satisfied": "satisfied", "outcome": "resolved",
                           "notes": "No further reports since the advice visit."}},
      "transitions": ["assess", "investigate", "intervene", "start_review", "close"]},
+    # closed in 2019 and 2020: ASB keeps cases six years after closure, so the retention review lists them
+    {"key": "asb-old-1", "area": "asb", "agency": "ashdown-council", "opened_days_ago": 2900, "done_days_ago": 2700,
+     "subjects": [{"person": "p-gareth-lowe", "role": "perpetrator"}, {"person": "p-helen-achterberg", "role": "victim"}],
+     "forms": {"report": _report("2018-11-20", ["noise"], "Sandpiper Close",
+                                 "Dog barking through the night for weeks.", "nuisance"),
+               "review": {"behaviour_stopped": True, "victim_satisfied": "satisfied", "outcome": "resolved",
+                          "notes": "Dog rehomed with family; no reports since."}},
+     "transitions": ["close"]},
+    {"key": "asb-old-2", "area": "asb", "agency": "ashdown-council", "opened_days_ago": 2600, "done_days_ago": 2450,
+     "subjects": [{"person": "p-gareth-lowe", "role": "perpetrator"}],
+     "forms": {"report": _report("2019-09-16", ["vandalism"], "Sandpiper Close garages",
+                                 "Garage doors spray-painted.", "environmental", by="witness"),
+               "review": {"behaviour_stopped": True, "victim_satisfied": "not_contactable", "outcome": "resolved",
+                          "notes": "Paid for the repair; closed."}},
+     "transitions": ["close"]},
     {"key": "asb-5", "area": "asb", "agency": "ashdown-homes", "opened_days_ago": 5,
      "subjects": [{"person": "p-priya-nair", "role": "victim"}],
      "forms": {"report": _report("2026-11-18", ["neighbour_dispute", "noise"], "22 Millbrook Road",
