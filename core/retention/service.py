@@ -229,6 +229,13 @@ async def case_summary(ctx: Context, actor: Actor, case_id: int) -> dict[str, An
             "erased_at": decision.get("erased_at"), "keep_until": _date(decision.get("keep_until"))}
 
 
+async def view_case(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
+    """The decision page's summary of one case; the view is audited."""
+    info = await case_summary(ctx, actor, case_id)
+    await audit.record_read("retention.case_view", actor, "case", case_id, detail={"reference": info["reference"]})
+    return info
+
+
 async def extend(ctx: Context, actor: Actor, case_id: int, until: Any, reason: Any) -> dict[str, Any]:
     """Keep a case until a later date, never past the area's max_years; audited with the reason."""
     info = await case_summary(ctx, actor, case_id)
@@ -246,7 +253,7 @@ async def extend(ctx: Context, actor: Actor, case_id: int, until: Any, reason: A
         errors.append({"field": "/until", "message": f"{info['area_title']} keeps cases at most until "
                        f"{info['max_until']:%-d %B %Y}; choose that date or an earlier one"})
     try:
-        text = _reason(reason, what="why the case is kept longer")
+        text = _reason(reason, "extend_reason", "why the case is kept longer")
     except ValidationFailed as exc:
         errors += exc.errors
     if errors:
@@ -264,7 +271,7 @@ async def set_legal_hold(ctx: Context, actor: Actor, case_id: int, hold: bool, r
     info = await case_summary(ctx, actor, case_id)
     if info["erased_at"]:
         raise Forbidden("This case has already been erased")
-    text = _reason(reason, what="the reason for the legal hold" if hold else "why the hold is released")
+    text = _reason(reason, "hold_reason", "the reason for the legal hold" if hold else "why the hold is released")
     async with transaction():
         await _save_decision(case_id, {"legal_hold": hold, "hold_reason": text if hold else ""})
         await audit.record("retention.hold" if hold else "retention.release", actor, object_type="case",
@@ -276,7 +283,8 @@ async def set_restricted(ctx: Context, actor: Actor, case_id: int, restricted: b
     info = await case_summary(ctx, actor, case_id)
     if info["erased_at"]:
         raise Forbidden("This case has already been erased")
-    text = _reason(reason, what="the reason for restricting the case" if restricted else "why the restriction ends")
+    text = _reason(reason, "restrict_reason",
+                   "the reason for restricting the case" if restricted else "why the restriction ends")
     async with transaction():
         await _save_decision(case_id, {"restricted": restricted, "restrict_reason": text if restricted else ""})
         await audit.record("retention.restrict" if restricted else "retention.unrestrict", actor,
@@ -290,17 +298,17 @@ async def set_period(ctx: Context, actor: Actor, area_slug: str, years: Any, rea
     periods = await agency_periods(ctx, actor.agency_id)
     period = periods.get(area_slug)
     if period is None:
-        raise NotFound("That area declares no retention period")
+        raise ValidationFailed("Select an area", errors=[{"field": "/period_area", "message": "Select the area whose retention period you are setting"}])
     errors = []
     try:
         value = int(str(years).strip())
     except ValueError:
         value = None
-        errors.append({"field": "/years", "message": "Enter the number of years as a whole number, like 6"})
+        errors.append({"field": "/period_years", "message": "Enter the number of years as a whole number, like 6"})
     if value is not None and not period["min"] <= value <= period["max"]:
-        errors.append({"field": "/years", "message": f"Enter a number of years from {period['min']} to {period['max']}"})
+        errors.append({"field": "/period_years", "message": f"Enter a number of years from {period['min']} to {period['max']}"})
     try:
-        text = _reason(reason, what="why your agency keeps these cases for this long")
+        text = _reason(reason, "period_reason", "why your agency keeps these cases for this long")
     except ValidationFailed as exc:
         errors += exc.errors
     if errors:
@@ -356,7 +364,7 @@ async def erase(ctx: Context, actor: Actor, case_id: int, reason: Any) -> dict[s
                         "Release the hold first if it no longer applies.")
     if info["due_on"] > clock.today():
         raise Forbidden(f"This case is not due for review until {info['due_on']:%-d %B %Y}, so it cannot be erased yet")
-    text = _reason(reason, what="why the case is erased")
+    text = _reason(reason, "erase_reason", "why the case is erased")
     now = clock.now()
     async with transaction():
         row = await Case.select().where(Case.id == case_id).first()

@@ -43,6 +43,7 @@ from core.sharing.web import AgreementPages
 from core.panels.pack_web import PackPages
 from core.referrals.web import ReferralPages
 from core.panels.web import MeetingPages, PanelPages
+from core.retention.web import RetentionPages
 from core.settings import Settings
 from core.web import problems
 from core.web.api import API_CONTROLLERS
@@ -57,7 +58,7 @@ from core.web.templating import build_environment
 log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
-HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, PersonMergeAdminPages, AreaPages, CasePages, TaskPages, AdminPages, UserAdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages, DashboardPages, NotificationPages]
+HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, PersonMergeAdminPages, AreaPages, CasePages, TaskPages, AdminPages, UserAdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages, DashboardPages, NotificationPages, RetentionPages]
 #: script-src also names a fresh nonce per response (CspNonceMiddleware); there is no inline script at all
 CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
