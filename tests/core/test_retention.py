@@ -228,3 +228,42 @@ async def test_the_review_pages_act_for_the_local_admin_only_with_csrf_and_a_con
         bad = await browser.post("/admin/retention/periods", data={
             "csrf_token": token, "period_area": "noise", "period_years": "99", "period_reason": ""})
         assert bad.status_code == 400 and "Enter a number of years from 2 to 10" in bad.text
+
+
+def _caseframe(*args: str) -> "subprocess.CompletedProcess":
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("CASEFRAME_DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, env=env,
+                          cwd=root, timeout=600, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--limit", "ten"], "limit must be a whole number, not 'ten'"),
+    (["--limit", "0"], "limit must be between 1 and 1000000"),
+    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+])
+def test_bad_retention_flags_are_one_clear_line(tmp_path, flags, words):
+    r = _caseframe("--database", f"sqlite:///{tmp_path / 'x.sqlite'}", "retention", "run", *flags)
+    assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_the_dry_run_on_the_demo_says_what_it_would_flag_and_the_real_run_flags_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    assert _caseframe("--database", url, "demo", "load").returncode == 0
+    unknown = _caseframe("--database", url, "retention", "run", "--agency", "nowhere")
+    assert unknown.returncode == 2 and "No agency 'nowhere'" in unknown.stderr and "Traceback" not in unknown.stderr
+    dry = _caseframe("--database", url, "retention", "run", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "agencies  ashdown-council" in dry.stdout and "] 12/12 agencies" in dry.stdout  # the progress bar
+    assert "ASB-2018-000001  Anti-social behaviour  due 2025-" in dry.stdout and "would flag for review" in dry.stdout
+    assert "Dry run, nothing changed: 2 case(s) due" in dry.stdout
+    real = _caseframe("--database", url, "retention", "run", "--agency", "ashdown-council", "--limit", "1")
+    assert real.returncode == 0 and "1 case(s) due for review in 1 agency(ies); 1 flagged" in real.stdout
+    again = _caseframe("--database", url, "retention", "run")
+    assert "already flagged on" in again.stdout and "2 case(s) due" in again.stdout and "; 1 flagged" in again.stdout
