@@ -55,6 +55,14 @@ class _WriterTransaction(SQLiteTransaction):
         return exception is None
 
 
+#: the statements that write; anything else (SELECT, a read-only WITH, PRAGMA) runs on the shared read connection
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+def _is_write(query: str) -> bool:
+    return query.lstrip()[:7].upper().startswith(_WRITE_VERBS)
+
+
 class SharedConnectionSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine with long-lived connections: one for reads, one for write transactions.
 
@@ -110,6 +118,13 @@ class SharedConnectionSQLiteEngine(SQLiteEngine):
         return _WriterTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
 
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
+        if _is_write(query):
+            # a write outside a transaction goes to the writer connection, in a transaction of its own, so it
+            # queues behind other writers. On the shared read connection it would fail at once ("database is
+            # locked") whenever a read there holds a snapshot older than another writer's commit.
+            async with self.transaction(transaction_type=TransactionType.immediate) as tx:
+                return await self._run_in_existing_connection(connection=tx.connection, query=query, args=args,
+                                                              query_type=query_type, table=table)
         connection = await self._shared_connection()
         return await self._run_in_existing_connection(connection=connection, query=query, args=args,
                                                       query_type=query_type, table=table)
