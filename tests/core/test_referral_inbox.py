@@ -252,3 +252,41 @@ async def test_a_rule_only_the_case_agency_could_receive_raises_no_referral_and_
     await cases.add_subject(ctx, worker, case["id"], sister["id"], "complainant")
     referred = await Referral.select(Referral.person).where(Referral.from_case == case["id"])
     assert sorted(r["person"] for r in referred) == sorted([child["id"], sister["id"]])
+
+
+async def test_my_works_waiting_referrals_are_the_inboxs_waiting_ones_for_every_kind_of_target(world):
+    """My work asks who a referral is for in hand-written SQL (the inbox builds the same rule in the ORM): the two
+    must agree on every kind of target, a referral some agency has taken, the referrer's own and a decided one."""
+    import datetime as dt
+    import itertools
+
+    from core import clock
+    from core.agencies.tables import Agency, AgencyArea
+    from core.referrals.queries import waiting_for
+
+    ctx, owner = world["ctx"], world["owner"]
+    youth = world["youth"]
+    await AgencyArea.insert(AgencyArea(agency=youth["id"], area="noise"))
+    council = (await Agency.select().where(Agency.id == owner.agency_id).first())
+    kinds = [("agency_type", "youth_service"), ("agency_type", "police"), ("area", "noise"), ("area", "other"),
+             ("agency", "ashdown-youth"), ("agency", council["slug"]), ("panel", "complex-case-panel"),
+             ("panel", "no-such-panel")]
+    raised = [(None, None), (None, world["case"]["id"]), (owner.agency_id, None), (youth["id"], None)]
+    taken = [None, youth["id"], owner.agency_id]
+    n = 0
+    for (kind, target), (by_agency, from_case), target_agency, status in itertools.product(
+            kinds, raised, taken, ("open", "info_requested", "declined")):
+        n += 1
+        await Referral.insert(Referral(
+            person=world["child"]["id"] if n % 2 else None, from_case=from_case, target_kind=kind, target=target,
+            target_agency=target_agency, reason=f"Reason {n}", status=status, raised_by_agency=by_agency,
+            created_at=clock.now() - dt.timedelta(minutes=n)))
+    for who in ("owner", "chair", "worker", "other", "officer"):
+        actor = world[who]
+        expected = await inbox.inbox(ctx, actor, box="waiting", limit=50)
+        got = await waiting_for(actor)
+        assert expected, who
+        assert [r["id"] for r in got] == [r["id"] for r in expected], who
+        for a, b in zip(got, expected):
+            assert {k: a[k] for k in ("given_name", "family_name", "status", "reason", "target", "created_at")} == {
+                k: b[k] for k in ("given_name", "family_name", "status", "reason", "target", "created_at")}, who
