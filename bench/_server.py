@@ -10,12 +10,20 @@
   placeholders on the same database (aiosqlite, or an asyncpg pool on the schema), rows as dicts.
 * ``sign_in(base, email)``: the sign-in page as a browser uses it, accepting the memorandum of understanding
   when one is published; returns the session cookie header value and the open client.
+* ``bench_arguments(doc, duration=...)`` and ``parse_bench_arguments(parser)``: the options every HTTP benchmark
+  takes (``--database-url``, ``--workers``, ``--duration``, ``--check``), checked the same way everywhere.
+* ``seeded_database(url, seed, prefix)``: ``prepare_database``, ``seed()`` to write the data, unbind; yields the URL
+  and the data, and drops the database on the way out.
+* ``Server.cpu_seconds()`` and ``cpu_ms_per_request(server, wrk, ...)``: the server's CPU time per request served,
+  a figure other work on a shared machine does not inflate the way it inflates wall-clock rates.
 
 The scripts run from the repository root or anywhere: this folder and the root are put on ``sys.path``.
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -76,6 +84,48 @@ async def prepare_database(url: str | None, *, prefix: str = "caseframe-bench-")
 _bound: dict[str, object] = {}
 
 
+@contextlib.asynccontextmanager
+async def seeded_database(url: str | None, seed, prefix: str = "caseframe-bench-"):
+    """A database of its own with ``await seed()``'s data in it; yields ``(url, data)`` and drops it afterwards.
+
+    Stop the servers using it inside the ``async with``."""
+    url, schema = await prepare_database(url, prefix=prefix)
+    try:
+        try:
+            data = await seed()
+        finally:
+            await unbind_database(url)
+        yield url, data
+    finally:
+        await drop_database(url, schema)
+
+
+def bench_arguments(doc: str, *, duration: float, duration_help: str = "seconds per wrk run") -> argparse.ArgumentParser:
+    """A parser with the options every HTTP benchmark takes; add a script's own before ``parse_bench_arguments``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--database-url", help="postgresql://... to run on PostgreSQL in a fresh schema "
+                                                 "(default: a temporary SQLite file)")
+    parser.add_argument("--workers", type=int, help="uvicorn workers (default 1 on SQLite, 2 on PostgreSQL)")
+    parser.add_argument("--duration", type=float, default=duration, help=f"{duration_help} (default {duration:g})")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    return parser
+
+
+def parse_bench_arguments(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse, refuse what cannot run (a non-PostgreSQL URL, several workers on SQLite), default the workers."""
+    args = parser.parse_args()
+    if args.database_url and not args.database_url.startswith(("postgres://", "postgresql://")):
+        parser.error("--database-url takes a PostgreSQL URL; SQLite is the default")
+    args.workers = args.workers or (2 if args.database_url else 1)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.workers > 1 and not args.database_url:
+        parser.error("more than one worker needs PostgreSQL: the embedded SQLite database serves one process")
+    if args.duration <= 0:
+        parser.error("--duration must be more than 0 seconds")
+    return args
+
+
 async def unbind_database(url: str) -> None:
     from core.db.engine import close, is_sqlite
 
@@ -123,6 +173,20 @@ class Server:
                 continue
         return found
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server's processes have used so far, from /proc (Linux only).
+
+        Divided by the requests served between two readings it gives CPU per request, which a busy machine
+        does not inflate the way it does wall-clock rates (see ``cpu_ms_per_request``)."""
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return total / _CLOCK_TICKS
+
     def worker_pids(self) -> list[int]:
         """The processes that answer requests: the workers, or the one process when there are none."""
         if self.workers == 1:
@@ -160,6 +224,19 @@ class Server:
             print(f"{self.name} server logged errors; its log is kept at {self.log}", file=sys.stderr)
         else:
             self.log.unlink(missing_ok=True)
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_ms_per_request(server: "Server", run, *args, **kwargs) -> dict:
+    """Call ``run(*args, **kwargs)`` (a wrk run returning a dict with ``requests``) and add to its result
+    ``cpu_ms``: the server's CPU milliseconds per request served meanwhile."""
+    before = server.cpu_seconds()
+    result = run(*args, **kwargs)
+    used = server.cpu_seconds() - before
+    result["cpu_ms"] = used * 1000 / result["requests"] if result.get("requests") else float("nan")
+    return result
 
 
 def _cmdline(pid: int) -> str:

@@ -24,7 +24,6 @@ connections. ``--check`` exits 1 when one is missed. ``--memory`` then sends 2 x
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import json
@@ -42,8 +41,8 @@ from litestar.contrib.jinja import JinjaTemplateEngine  # noqa: E402
 from litestar.response import Template  # noqa: E402
 from litestar.template.config import TemplateConfig  # noqa: E402
 
-from _server import (ROOT, bare_rows, caseframe_server, drop_database, prepare_database, sign_in,  # noqa: E402
-                     unbind_database, uvicorn_server)
+from _server import (ROOT, bare_rows, bench_arguments, caseframe_server, cpu_ms_per_request,  # noqa: E402
+                     parse_bench_arguments, seeded_database, sign_in, uvicorn_server)
 
 CASES = 10_000
 CONNECTIONS = (1, 16)
@@ -297,14 +296,14 @@ def rss_mib(pid: int) -> float:
 # ---------------------------------------------------------------------------------------------------
 
 async def main(args) -> int:
+    ensure_wrk()
+    async with seeded_database(args.database_url, lambda: build(args.cases), "caseframe-bench-http-") as (url, data):
+        return await measure(args, url, data)
+
+
+async def measure(args, url: str, data: dict) -> int:
     import httpx
 
-    ensure_wrk()
-    url, schema = await prepare_database(args.database_url, prefix="caseframe-bench-http-")
-    try:
-        data = await build(args.cases)
-    finally:
-        await unbind_database(url)
     engine_name = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
     servers = [caseframe_server(url, args.workers),
                uvicorn_server("bare", "bench_http:bare_app", args.workers,
@@ -331,8 +330,8 @@ async def main(args) -> int:
             for connections in CONNECTIONS:
                 pair = [(caseframe, cookie), (bare, "x=1")]
                 for server, server_cookie in (pair if order % 2 == 0 else pair[::-1]):
-                    results[(name, server.name, connections)] = wrk(server.base + path, connections, args.duration,
-                                                                   server_cookie)
+                    results[(name, server.name, connections)] = cpu_ms_per_request(
+                        server, wrk, server.base + path, connections, args.duration, server_cookie)
                 order += 1
         if args.memory:
             paths = ", ".join(f'"{p}"' for p in pages.values())
@@ -344,14 +343,13 @@ async def main(args) -> int:
     finally:
         for server in servers:
             server.stop()
-        await drop_database(url, schema)
 
     load = os.getloadavg()[0]
     workers = f"{args.workers} uvicorn worker{'s' if args.workers > 1 else ''} each"
     print(f"pages over HTTP, {engine_name}, caseframe and bare on {workers}, wrk {args.duration:g} s per run; "
           f"load average {load:.1f} on {os.cpu_count()} CPUs; {dt.date.today()}")
     print(f"{'page':<11}{'conns':>6}{'caseframe req/s':>17}{'p50 ms':>8}{'p95 ms':>8}"
-          f"{'bare req/s':>12}{'p95 ms':>8}{'ratio':>8}  target")
+          f"{'bare req/s':>12}{'p95 ms':>8}{'ratio':>8}{'CPU ms/req':>11}{'bare':>6}{'CPU ratio':>10}  target")
     missed = []
     for name in pages:
         for connections in CONNECTIONS:
@@ -375,32 +373,25 @@ async def main(args) -> int:
                                   f"(HTTP status {', '.join(r['statuses']) or 'none'}; "
                                   f"{r['socket_errors']} socket errors)")
             print(f"{name:<11}{connections:>6}{cf['rps']:>17.1f}{cf['p50']:>8.1f}{cf['p95']:>8.1f}"
-                  f"{bare_r['rps']:>12.1f}{bare_r['p95']:>8.1f}{ratio:>7.2f}x  {target}")
+                  f"{bare_r['rps']:>12.1f}{bare_r['p95']:>8.1f}{ratio:>7.2f}x{cf['cpu_ms']:>11.1f}{bare_r['cpu_ms']:>6.1f}"
+                  f"{bare_r['cpu_ms'] / cf['cpu_ms']:>9.2f}x  {target}")
     print("resident memory of each caseframe worker (MiB):")
     for label, values in memory:
         print(f"  {label:<30} {' + '.join(f'{v:.1f}' for v in values)}")
     if args.memory and len(memory) == 3:
         growth = [b - a for a, b in zip(memory[1][1], memory[2][1])]
         print(f"  growth over the second round: {' + '.join(f'{g:+.1f}' for g in growth)} MiB")
+    print("CPU ms/req: the server processes' CPU time (user + system, from /proc) per request served; CPU ratio is\n"
+          "the bare page's CPU per request over caseframe's, comparable with the throughput ratio but not inflated\n"
+          "or deflated by other work on the machine")
     if missed:
         print("Missed: " + "; ".join(missed))
     return 1 if missed and args.check else 0
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="postgresql://... to run on PostgreSQL in a fresh schema "
-                                                 "(default: a temporary SQLite file)")
-    parser.add_argument("--workers", type=int, help="uvicorn workers (default 1 on SQLite, 2 on PostgreSQL)")
-    parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run (default 10)")
+    parser = bench_arguments(__doc__, duration=10)
     parser.add_argument("--cases", type=int, default=CASES, help=f"cases in the area (default {CASES:,})")
     parser.add_argument("--memory", action="store_true",
                         help=f"then 2 x {MEMORY_REQUESTS:,} requests, reporting each worker's memory")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
-    args = parser.parse_args()
-    if args.database_url and not args.database_url.startswith(("postgres://", "postgresql://")):
-        parser.error("--database-url takes a PostgreSQL URL; SQLite is the default")
-    args.workers = args.workers or (2 if args.database_url else 1)
-    if args.workers > 1 and not args.database_url:
-        parser.error("more than one worker needs PostgreSQL: the embedded SQLite database serves one process")
-    sys.exit(asyncio.run(main(args)))
+    sys.exit(asyncio.run(main(parse_bench_arguments(parser))))

@@ -16,7 +16,6 @@ Targets (issue 13): PostgreSQL p95 < 250 ms with no failed request; SQLite no fa
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import csv
 import datetime as dt
@@ -31,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import ROOT, caseframe_server, drop_database, prepare_database, unbind_database  # noqa: E402
+from _server import ROOT, bench_arguments, caseframe_server, parse_bench_arguments, seeded_database  # noqa: E402
 
 CASES = 2_000
 PERSONS = 20_000
@@ -118,11 +117,11 @@ def read_stats(out: str) -> list[dict]:
 
 
 async def main(args) -> int:
-    url, schema = await prepare_database(args.database_url, prefix="caseframe-bench-load-")
-    try:
-        plan = await build(args.users)
-    finally:
-        await unbind_database(url)
+    async with seeded_database(args.database_url, lambda: build(args.users), "caseframe-bench-load-") as (url, plan):
+        return await measure(args, url, plan)
+
+
+async def measure(args, url: str, plan: dict) -> int:
     engine_name = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
     folder = Path(tempfile.mkdtemp(prefix="caseframe-bench-load-out-"))
     plan_file = folder / "plan.json"
@@ -134,7 +133,6 @@ async def main(args) -> int:
         log = server.log.read_text(errors="replace")
     finally:
         server.stop()
-        await drop_database(url, schema)
     stats = read_stats(str(folder / "locust"))
     failures_file = folder / "locust_failures.csv"
     failures = list(csv.DictReader(failures_file.open())) if failures_file.exists() else []
@@ -175,18 +173,10 @@ async def main(args) -> int:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="postgresql://... to run on PostgreSQL in a fresh schema "
-                                                 "(default: a temporary SQLite file)")
-    parser.add_argument("--workers", type=int, help="uvicorn workers (default 1 on SQLite, 2 on PostgreSQL)")
+    parser = bench_arguments(__doc__, duration=120, duration_help="seconds measured")
     parser.add_argument("--users", type=int, help="simulated caseworkers (default 50 on SQLite, 500 on PostgreSQL)")
-    parser.add_argument("--duration", type=float, default=120, help="seconds measured (default 120)")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
-    args = parser.parse_args()
-    if args.database_url and not args.database_url.startswith(("postgres://", "postgresql://")):
-        parser.error("--database-url takes a PostgreSQL URL; SQLite is the default")
-    args.workers = args.workers or (2 if args.database_url else 1)
+    args = parse_bench_arguments(parser)
     args.users = args.users or (500 if args.database_url else 50)
-    if args.workers > 1 and not args.database_url:
-        parser.error("more than one worker needs PostgreSQL: the embedded SQLite database serves one process")
+    if args.users < 1:
+        parser.error("--users must be at least 1")
     sys.exit(asyncio.run(main(args)))

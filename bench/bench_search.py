@@ -17,7 +17,6 @@ Targets (issue 13): the search page's p95 at 16 connections < 50 ms on PostgreSQ
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import html
@@ -35,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from litestar import Litestar, Request, get, post  # noqa: E402
 from litestar.response import Response  # noqa: E402
 
-from _server import bare_rows, caseframe_server, drop_database, prepare_database, sign_in, unbind_database, uvicorn_server  # noqa: E402
+from _server import (bare_rows, bench_arguments, caseframe_server, cpu_ms_per_request,  # noqa: E402
+                     parse_bench_arguments, seeded_database, sign_in, uvicorn_server)
 
 PERSONS = 100_000
 CONNECTIONS = (1, 16)
@@ -196,17 +196,19 @@ def lua_string(text: str) -> str:
 
 
 async def main(args) -> int:
-    import httpx
-
-    from bench_http import ensure_wrk, wrk
-    from core.testing import csrf_token_of
+    from bench_http import ensure_wrk
 
     ensure_wrk()
-    url, schema = await prepare_database(args.database_url, prefix="caseframe-bench-search-")
-    try:
-        data = await seed(args.persons)
-    finally:
-        await unbind_database(url)
+    async with seeded_database(args.database_url, lambda: seed(args.persons), "caseframe-bench-search-") as (url, data):
+        return await measure(args, url, data)
+
+
+async def measure(args, url: str, data: dict) -> int:
+    import httpx
+
+    from bench_http import wrk
+    from core.testing import csrf_token_of
+
     engine_name = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
     servers = [caseframe_server(url, args.workers),
                uvicorn_server("bare", "bench_search:bare_app", args.workers, {"BENCH_DATABASE_URL": url})]
@@ -236,13 +238,12 @@ async def main(args) -> int:
         for connections in CONNECTIONS:
             pair = [(caseframe, cookie), (bare, "x=1")]
             for server, server_cookie in (pair if order % 2 == 0 else pair[::-1]):
-                results[(server.name, connections)] = wrk(server.base + "/persons/search", connections,
-                                                          args.duration, server_cookie, script)
+                results[(server.name, connections)] = cpu_ms_per_request(
+                    server, wrk, server.base + "/persons/search", connections, args.duration, server_cookie, script)
             order += 1
     finally:
         for server in servers:
             server.stop()
-        await drop_database(url, schema)
 
     load = os.getloadavg()[0]
     workers = f"{args.workers} uvicorn worker{'s' if args.workers > 1 else ''} each"
@@ -253,7 +254,7 @@ async def main(args) -> int:
           f"identifiers); results per search: min {min(found)}, median {sorted(found)[len(found) // 2]}, "
           f"max {max(found)}; {sum(1 for f in found if f == 0)} found nobody")
     print(f"{'conns':>5}{'caseframe req/s':>17}{'p50 ms':>8}{'p95 ms':>8}{'bare req/s':>12}{'p50 ms':>8}"
-          f"{'p95 ms':>8}{'req/s ratio':>13}{'p95 ratio':>11}  target")
+          f"{'p95 ms':>8}{'req/s ratio':>13}{'p95 ratio':>11}{'CPU ms/req':>11}{'bare':>6}{'CPU ratio':>10}  target")
     missed = []
     target_ms = TARGET_P95_MS[engine_name]
     for connections in CONNECTIONS:
@@ -270,24 +271,16 @@ async def main(args) -> int:
                 missed.append(f"{label}, {connections} connections: {r['errors']} errors")
         print(f"{connections:>5}{cf['rps']:>17.1f}{cf['p50']:>8.1f}{cf['p95']:>8.1f}{bare_r['rps']:>12.1f}"
               f"{bare_r['p50']:>8.1f}{bare_r['p95']:>8.1f}{cf['rps'] / bare_r['rps']:>12.2f}x"
-              f"{cf['p95'] / max(bare_r['p95'], 0.001):>10.1f}x  {target}")
+              f"{cf['p95'] / max(bare_r['p95'], 0.001):>10.1f}x{cf['cpu_ms']:>11.1f}{bare_r['cpu_ms']:>6.1f}"
+              f"{bare_r['cpu_ms'] / cf['cpu_ms']:>9.2f}x  {target}")
+    print("CPU ms/req: the server processes' CPU time (user + system, from /proc) per search served; CPU ratio is the\n"
+          "bare endpoint's over caseframe's: unlike the rates, other work on the machine does not move it much")
     if missed:
         print("Missed: " + "; ".join(missed))
     return 1 if missed and args.check else 0
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="postgresql://... to run on PostgreSQL in a fresh schema "
-                                                 "(default: a temporary SQLite file)")
-    parser.add_argument("--workers", type=int, help="uvicorn workers (default 1 on SQLite, 2 on PostgreSQL)")
+    parser = bench_arguments(__doc__, duration=10)
     parser.add_argument("--persons", type=int, default=PERSONS, help=f"persons to seed (default {PERSONS:,})")
-    parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run (default 10)")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
-    args = parser.parse_args()
-    if args.database_url and not args.database_url.startswith(("postgres://", "postgresql://")):
-        parser.error("--database-url takes a PostgreSQL URL; SQLite is the default")
-    args.workers = args.workers or (2 if args.database_url else 1)
-    if args.workers > 1 and not args.database_url:
-        parser.error("more than one worker needs PostgreSQL: the embedded SQLite database serves one process")
-    sys.exit(asyncio.run(main(args)))
+    sys.exit(asyncio.run(main(parse_bench_arguments(parser))))
