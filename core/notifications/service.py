@@ -196,7 +196,8 @@ async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[dict[str, An
     """The actor's newest notifications, each with ``unread`` and a label for its kind."""
     rows = await Notification.select(
         Notification.id, Notification.kind, Notification.text, Notification.link, Notification.created_at,
-    ).where(_visible_where(actor, await _joined(actor))).order_by(Notification.id, ascending=False).limit(limit)
+    ).where(_visible_where(actor, await _joined(actor))).order_by(
+        Notification.created_at, Notification.id, ascending=False).limit(limit)
     seen = await _seen_up_to(actor)
     read = {r["notification"] for r in await NotificationRead.select(NotificationRead.notification).where(
         (NotificationRead.reader == actor.id) & NotificationRead.notification.is_in([r["id"] for r in rows] or [0]))}
