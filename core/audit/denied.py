@@ -18,7 +18,8 @@ ID_PARAMS = {"case_id": "case", "person_id": "person", "referral_id": "referral"
              "panel_id": "panel", "task_id": "task", "request_id": "access_request", "isa_id": "isa",
              "user_id": "user", "agency_id": "agency", "share_id": "share", "subject_id": "subject",
              "item_id": "agenda_item", "panel_case_id": "panel_case",
-             "document_id": "document", "other_id": "person", "merge_id": "person_merge"}
+             "document_id": "document", "other_id": "person", "merge_id": "person_merge",
+             "notification_id": "notification"}
 
 
 async def record_denied(message: Any, scope: Any) -> None:
