@@ -1,10 +1,10 @@
-"""Helpers for testing Caseframe and its plugins: a database, a context, users and factories.
+"""Helpers for testing Caseframe and its plugins: a database, a context, users, factories and the service calls.
 
 Plugin authors use these from their own tests::
 
     from core.testing import make_context, fresh_database, make_user
 
-See docs/plugin-guide.md.
+Every helper is described, with examples that a test runs, in docs/testing.md.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typing import Any
 import pluggy
 
 from core.agencies import service as agencies
+from core.errors import AreaError, Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from core.areas import build_registry
 from core.auth.actor import Actor
 from core.context import Context
@@ -136,6 +137,41 @@ async def fire(ctx: Context, actor: Actor, area: str, answers: dict[str, Any],
     return [{"rule": r["rule_id"], "target": r["target"], "reason": r["reason"], "facts": r["facts"]} for r in rows]
 
 
+async def open_case(ctx: Context, actor: Actor, area: str, answers: dict[str, Any],
+                    subjects: list[tuple[int, str]] | None = None) -> dict[str, Any]:
+    """Open a case in ``area`` with its opening form's ``answers`` and ``(person id, role)`` subjects, as a
+    caseworker does; returns the case as the API shows it (a CasePayload). Rules fire as in real use."""
+    from core.cases import service as cases
+
+    return await cases.open_case(ctx, actor, area, answers, subjects=subjects)
+
+
+async def save_form(ctx: Context, actor: Actor, case: dict[str, Any], form: str,
+                    answers: dict[str, Any]) -> dict[str, Any]:
+    """Save one form's answers on ``case`` (as returned by the last call), from the version it has; returns
+    the case as it is now. A stale ``case`` raises Conflict, as two people editing at once would."""
+    from core.cases import service as cases
+
+    return await cases.save_form(ctx, actor, case["id"], form, answers, expected_version=case["version"])
+
+
+async def transition(ctx: Context, actor: Actor, case: dict[str, Any], name: str) -> dict[str, Any]:
+    """Move ``case`` through the workflow transition ``name``; a guard that does not hold raises
+    ValidationFailed with its message, a role that may not make it Forbidden."""
+    from core.cases import service as cases
+
+    return await cases.transition_case(ctx, actor, case["id"], name, expected_version=case["version"])
+
+
+async def add_subject(ctx: Context, actor: Actor, case: dict[str, Any], person: dict[str, Any],
+                      role: str) -> dict[str, Any]:
+    """Put ``person`` on ``case`` with ``role`` (rules on subject_added fire); returns the case as it is now."""
+    from core.cases import service as cases
+
+    await cases.add_subject(ctx, actor, case["id"], person["id"], role)
+    return await cases.get_case(ctx, actor, case["id"])
+
+
 def csrf_token_of(html: str) -> str:
     """The CSRF token a page carries in its forms (tests post it back as a browser would)."""
     import re
@@ -148,7 +184,8 @@ def csrf_token_of(html: str) -> str:
 
 @contextlib.asynccontextmanager
 async def web_client(ctx: Context, engine):
-    """An HTTP client for the whole web app, run on the test's own event loop and database."""
+    """An HTTP client (``httpx.AsyncClient``) for the whole web app, run on the test's own event loop and
+    database; use it as ``async with web_client(ctx, engine) as client:``."""
     import httpx
 
     from core.settings import Settings
@@ -176,3 +213,9 @@ async def sign_in(client, actor: Actor, password: str = TEST_PASSWORD, *, accept
         await client.post("/mou", data={"accept": "yes", "version": version, "csrf_token": csrf_token_of(mou.text)})
         home = await client.get("/")
     return csrf_token_of(home.text if home.status_code == 200 else (await client.get("/mou")).text)
+
+
+__all__ = ["TEST_PASSWORD", "AreaError", "Conflict", "Forbidden", "NotFound", "ServiceError", "ValidationFailed",
+           "add_subject", "csrf_token_of", "demo_answers", "drop_database", "empty_tables", "fire", "fresh_database",
+           "make_agency", "make_context", "make_person", "make_user", "open_case", "save_form", "sign_in",
+           "transition", "web_client"]
