@@ -734,7 +734,7 @@ class TaskPages(Controller):
             return await _task_page(request, row, data, state, errors=exc.errors)
         except Conflict as exc:
             return await _task_page(request, row, data, state, conflict=exc.message)
-        if row["case"] is None:
+        if row["case"] not in await tasks.seen_case_ids(actor, [row["case"]]):
             return see_other("/?done=task-changed")
         return see_other(f"/cases/{row['case']}?done=task-changed#tasks")
 
@@ -757,10 +757,12 @@ async def _lead_page(request: Request, row: dict[str, Any], chosen: str, version
 async def _task_page(request: Request, row: dict[str, Any], values: dict[str, Any], state: str, *,
                      errors: list[dict[str, str]] | None = None, conflict: str = "") -> Template:
     reference = ""
-    if row["case"] is not None:
+    # the task's own agency changes it, but the case it is on may be one that agency can no longer see
+    seen = await tasks.seen_case_ids(current_actor(request), [row["case"]])
+    if row["case"] in seen:
         case = await Case.select(Case.reference).where(Case.id == row["case"]).first()
         reference = case["reference"] if case else ""
-    back = f"/cases/{row['case']}#tasks" if row["case"] is not None else "/"
+    back = f"/cases/{row['case']}#tasks" if reference else "/"
     return await page(request, "cases/task_edit.html", task=row, reference=reference, values=values, back=back,
                       state=state,
                       people=await tasks.assignee_choices(row["owner_agency"]),

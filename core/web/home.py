@@ -12,7 +12,7 @@ from core.audit.tables import AuditEvent
 from core.cases.service import case_dict
 from core.cases.tables import Case
 from core.referrals.queries import waiting_for
-from core.tasks.service import task_dict
+from core.tasks.service import seen_case_ids, task_dict
 from core.tasks.tables import Task
 from core.web.auth import current_actor
 from core.web.pages import ctx_of, page
@@ -57,7 +57,11 @@ class HomePage(Controller):
         my_cases, tasks, views, referrals, shared_rows = await asyncio.gather(
             Case.raw(_MY_CASES, actor.id, agency), Task.raw(_TASKS, agency), AuditEvent.raw(_VIEWED, actor.id),
             waiting_for(actor), Case.raw(_SHARED, agency, today, today))
-        rows = [dict(task_dict(t), reference=t["reference"], assignee_name=t["assignee_name"],
+        seen = await seen_case_ids(actor, [t["case"] for t in tasks])
+        # a task on a case the agency can no longer see (its own panel action after an ISA ended) keeps its
+        # words but not the case's reference or a link to it
+        rows = [dict(task_dict(t), reference=t["reference"] if t["case"] in seen else None,
+                     case_seen=t["case"] in seen, assignee_name=t["assignee_name"],
                      mine=t["assignee"] == actor.id or (t["assignee"] is None and t["created_by"] == actor.id))
                 for t in tasks]
         mine = [t for t in rows if t["mine"]]
