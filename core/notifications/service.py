@@ -131,18 +131,39 @@ async def sweep_due_tasks(today: dt.date | None = None) -> int:
     tasks = await Task.select(Task.id, Task.case, Task.owner_agency, Task.assignee, Task.due_date, Task.source,
                               Task.case.reference.as_alias("reference")).where(
         (Task.status == "open") & Task.due_date.is_not_null() & (Task.due_date <= today))
+    seen = await _cases_seen_by_owners(tasks)
     new = 0
     for task in tasks:
         due = task["due_date"]
         what = "A panel action" if task["source"] == "panel" else "A task"
         when = "is due today" if due == today else "is overdue"
-        text = f"{what} {when}" + (f": {task['reference']}" if task["reference"] else "")
+        # a panel action outlives its agency's sight of the case (an ISA that ended): then no reference, no link
+        shown = task["case"] is not None and (task["owner_agency"], task["case"]) in seen
+        text = f"{what} {when}" + (f": {task['reference']}" if shown and task["reference"] else "")
         async with transaction():
-            made = await notify(kind="task_due", text=text, link=f"/cases/{task['case']}" if task["case"] else "/",
+            made = await notify(kind="task_due", text=text, link=f"/cases/{task['case']}" if shown else "/",
                                 user_id=task["assignee"], agency_id=None if task["assignee"] else task["owner_agency"],
                                 case_id=task["case"], dedupe_key=f"task_due:{task['id']}:{due.isoformat()}")
         new += made is not None
     return new
+
+
+async def _cases_seen_by_owners(tasks: list[dict[str, Any]]) -> set[tuple[int, int]]:
+    """(agency, case) pairs where the agency owning a task may see the case it is on now."""
+    from core.cases.tables import Case
+    from core.sharing.policy import visible_case_ids
+
+    by_agency: dict[int, set[int]] = {}
+    for t in tasks:
+        if t["case"] is not None:
+            by_agency.setdefault(t["owner_agency"], set()).add(t["case"])
+    out: set[tuple[int, int]] = set()
+    for agency_id, case_ids in by_agency.items():
+        rows = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id.is_in(sorted(case_ids)))
+        # visibility is the agency's, whoever of it reads the notification
+        reader = Actor(id=0, email="", name="", agency_id=agency_id)
+        out |= {(agency_id, i) for i in await visible_case_ids(reader, rows)}
+    return out
 
 
 # -- reading ------------------------------------------------------------------------------------------

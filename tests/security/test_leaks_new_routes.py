@@ -127,3 +127,22 @@ async def test_a_task_page_names_no_case_its_agency_can_no_longer_see(world, mor
     async with web_client(world["ctx"], db) as client:
         await sign_in(client, world["owner"])
         assert (await client.get(f"/tasks/{more['action']['id']}/edit")).status_code == 404
+
+
+async def test_a_due_task_notification_names_no_case_its_agency_can_no_longer_see(world, more, db):
+    """The morning sweep told the police their action was overdue 'NOI-…' with a link to the case, after the ISA
+    ended (and would e-mail it): the same reference My work no longer shows."""
+    from core.notifications import service as notifications
+    from core.notifications.tables import Notification
+
+    await SharingAgreement.update({SharingAgreement.ends_on: clock.today() - dt.timedelta(days=1)}).where(
+        SharingAgreement.id == world["isa"]["id"])
+    assert await notifications.sweep_due_tasks(clock.today() + dt.timedelta(days=8)) >= 1
+    told = await Notification.select().where(Notification.kind == "task_due")
+    police = [n for n in told if n["agency"] == world["police"]["id"]]
+    assert police and all(world["case"]["reference"] not in n["text"] and n["link"] == "/" for n in police)
+    async with web_client(world["ctx"], db) as client:
+        await sign_in(client, world["officer"])
+        page = await client.get("/notifications")
+        assert "A panel action is overdue<" in page.text or "A panel action is overdue</" in page.text \
+            or "A panel action is overdue" in page.text
