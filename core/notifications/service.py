@@ -217,6 +217,7 @@ async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[dict[str, An
     """The actor's newest notifications, each with ``unread`` and a label for its kind."""
     rows = await Notification.select(
         Notification.id, Notification.kind, Notification.text, Notification.link, Notification.created_at,
+        Notification.case_id,
     ).where(_visible_where(actor, await _joined(actor))).order_by(
         Notification.created_at, Notification.id, ascending=False).limit(limit)
     seen = await _seen_up_to(actor)
@@ -225,6 +226,7 @@ async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[dict[str, An
     for row in rows:
         row["unread"] = row["id"] > seen and row["id"] not in read
         row["kind_label"] = KINDS.get(row["kind"], "Notification")
+    await _name_only_visible_cases(actor, rows)
     async with transaction():
         await audit.record("notification.list", actor, object_type="notification",
                            detail={"ids": [r["id"] for r in rows]})
@@ -237,7 +239,33 @@ async def get_for(actor: Actor, notification_id: int) -> dict[str, Any]:
                                             & _visible_where(actor, await _joined(actor))).output(load_json=True).first()
     if row is None:
         raise NotFound("No notification with that number exists")
+    await _name_only_visible_cases(actor, [row])
     return row
+
+
+#: kinds whose words name a case the reader's agency could open when it was written (a share, its own task or
+#: panel action); referral and rule notices name a case by design, to agencies that may never see it
+CASE_NAMING_KINDS = {"case_shared", "panel_action", "task_due"}
+
+
+async def _name_only_visible_cases(actor: Actor, rows: list[dict[str, Any]]) -> None:
+    """Words are stored when a notification is written; access can end later (a share stopped, an ISA ended,
+    the action done). When read, a notification about a case the reader's agency can no longer see keeps
+    only its kind: no reference, no link."""
+    from core.cases.tables import Case
+    from core.sharing.policy import visible_case_ids
+
+    ids = sorted({r["case_id"] for r in rows if r.get("case_id") and r["kind"] in CASE_NAMING_KINDS})
+    if not ids:
+        return
+    cases = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id.is_in(ids))
+    seen = await visible_case_ids(actor, cases)
+    for row in rows:
+        # a notification written without naming the case (the due-task sweep's, for instance) keeps its words
+        if (row.get("case_id") in ids and row["case_id"] not in seen and row["kind"] in CASE_NAMING_KINDS
+                and row["link"] != "/"):
+            row["text"] = f"{KINDS.get(row['kind'], 'Notification')}: about a case not shared with your agency"
+            row["link"] = "/"
 
 
 async def mark_read(actor: Actor, notification_id: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import re
 import pytest
 
 from core import clock
+from core.db.tx import transaction
 from core.cases import service as cases
 from core.sharing.tables import SharingAgreement
 from core.tasks.tables import Task
@@ -146,3 +147,30 @@ async def test_a_due_task_notification_names_no_case_its_agency_can_no_longer_se
         page = await client.get("/notifications")
         assert "A panel action is overdue<" in page.text or "A panel action is overdue</" in page.text \
             or "A panel action is overdue" in page.text
+
+
+async def test_a_notification_written_while_access_was_live_names_no_case_once_it_ends(world, more, db):
+    """'Case shared with your agency: NOI-…' and 'Panel action assigned …: NOI-…' are stored words; once the
+    ISA ends, reading them must not still name the case or link to it."""
+    from core.notifications import service as notifications
+    from core.notifications.tables import Notification
+
+    case_id = world["case"]["id"]
+    for kind in ("case_shared", "panel_action"):
+        async with transaction():
+            await notifications.notify(kind=kind, text=f"About {world['case']['reference']}",
+                                       link=f"/cases/{case_id}", agency_id=world["police"]["id"], case_id=case_id)
+    await SharingAgreement.update({SharingAgreement.ends_on: clock.today() - dt.timedelta(days=1)}).where(
+        SharingAgreement.id == world["isa"]["id"])
+    listed = await notifications.list_for(world["officer"])
+    ours = [n for n in listed if n["kind"] in ("case_shared", "panel_action")]
+    assert len(ours) >= 2
+    assert all(world["case"]["reference"] not in n["text"] and n["link"] == "/" for n in ours)
+    one = await notifications.get_for(world["officer"], ours[0]["id"])
+    assert world["case"]["reference"] not in one["text"] and one["link"] == "/"
+    async with web_client(world["ctx"], db) as client:
+        await sign_in(client, world["officer"])
+        page = await client.get("/notifications")
+        assert page.status_code == 200 and world["case"]["reference"] not in page.text
+    # the owner's own agency still reads them as written
+    assert await Notification.count().where(Notification.case_id == case_id) >= 2
