@@ -56,6 +56,7 @@ MEMORY_REQUESTS = 10_000
 
 def bare_app():
     """uvicorn factory (``bench_http:bare_app``); the database and the user come from the environment."""
+    from core.documents.service import document_dict, form_context as document_form_context
     from core.cases.service import case_dict
     from core.context import build_context
     from core.forms import summary
@@ -112,6 +113,8 @@ def bare_app():
                                 else t["due_date"]))
                  for t in await rows("SELECT * FROM cf_task WHERE \"case\" = ? ORDER BY id", case_id)]
         users = await rows("SELECT id, name FROM cf_user WHERE agency = ? AND active = ?", case["owning_agency"], True)
+        documents = [document_dict(d) for d in await rows(
+            "SELECT * FROM cf_document WHERE \"case\" = ? AND removed_at IS NULL ORDER BY id", case_id)]
         area = ctx.area(case["area"])
         out = case_dict(ctx, case)
         forms = [{"name": n, "title": f.title, "done": n in out["data"], "rows": summary.rows(f, out["data"].get(n))}
@@ -121,7 +124,8 @@ def bare_app():
             **await base(), "case": out, "area": area, "forms": forms, "transitions": transitions,
             "timeline": events, "tasks": tasks, "subjects": subjects, "users": users, "referrals": [],
             "panels": [], "lead_officer": (await actor())["name"], "access": Access(kind="owner"),
-            "can_change": True, "today": dt.date.today()})
+            "can_change": True, "today": dt.date.today(), "documents": documents,
+            "document_form": document_form_context()})
 
     @get("/")
     async def my_work() -> Template:
@@ -161,12 +165,17 @@ def bare_app():
                             f"WHERE s.\"case\" IN ({', '.join('?' * len(ids))}) AND s.removed_at IS NULL "
                             "ORDER BY s.id", *ids):
             subjects.setdefault(s["case_id"], []).append(s)
+        leads = await rows("SELECT id, name FROM cf_user WHERE agency = ? ORDER BY name", me["agency"])
+        names = {u["id"]: u["name"] for u in leads}
         for item in items:
             item["subjects"] = subjects.get(item["id"], [])
+            item["lead_name"] = names.get(item["lead_officer_id"], "")
         return Template("cases/list.html", context={
             **await base(), "area": area, "items": items, "total": total, "page_number": 1,
             "pages": -(-total // 25), "filters": {k: "" for k in ("state", "risk", "owner", "overdue", "sort")},
-            "enabled": True, "page_base": "?"})
+            "enabled": True, "page_base": "?", "query": "", "leads": leads, "can_reassign": False,
+            "lead_choices": [], "errors": [], "ticked": set(), "chosen_lead": "", "chosen_tasks": False,
+            "chosen_scope": False, "max_bulk": 500, "export_limit": 10000, "error_title": False})
 
     return Litestar(route_handlers=[health, case_page, my_work, area_list], on_shutdown=[rows.close],
                     template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(
