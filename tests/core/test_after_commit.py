@@ -66,7 +66,7 @@ async def test_a_plugin_hears_of_a_case_once_it_is_committed(ctx, worker, plugin
         case = await cases.open_case(ctx, worker, "noise", REPORT)
     assert listener.heard == [(case["reference"], False)]
     assert async_listener.heard == [case["reference"]]  # an async def implementation is awaited
-    assert "plugin BrokenListener failed in case_created: ValueError" in caplog.text
+    assert "BrokenListener failed in case_created: ValueError" in caplog.text
     assert "Kestrel" not in caplog.text
 
 
