@@ -21,7 +21,7 @@ from core.audit.service import record_read as audit_read
 from core.cache import register as register_cache
 from core.auth.tables import User
 from core.cases import service as cases
-from core.sharing.policy import CASEWORKING_ROLES, can_work_case, may_see_field
+from core.sharing.policy import CASEWORKING_ROLES, can_work_case, may_see_field, visible_among
 from core.cases.tables import Case
 from core.db import MAX_ID
 from core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
@@ -734,7 +734,7 @@ class TaskPages(Controller):
             return await _task_page(request, row, data, state, errors=exc.errors)
         except Conflict as exc:
             return await _task_page(request, row, data, state, conflict=exc.message)
-        if row["case"] not in await tasks.seen_case_ids(actor, [row["case"]]):
+        if row["case"] not in await visible_among(actor, [row["case"]]):
             return see_other("/?done=task-changed")
         return see_other(f"/cases/{row['case']}?done=task-changed#tasks")
 
@@ -758,7 +758,7 @@ async def _task_page(request: Request, row: dict[str, Any], values: dict[str, An
                      errors: list[dict[str, str]] | None = None, conflict: str = "") -> Template:
     reference = ""
     # the task's own agency changes it, but the case it is on may be one that agency can no longer see
-    seen = await tasks.seen_case_ids(current_actor(request), [row["case"]])
+    seen = await visible_among(current_actor(request), [row["case"]])
     if row["case"] in seen:
         case = await Case.select(Case.reference).where(Case.id == row["case"]).first()
         reference = case["reference"] if case else ""

@@ -21,7 +21,7 @@ from core.cases.tables import Case
 from core.context import Context
 from core.panels.tables import Meeting, Panel
 from core.referrals.tables import Referral
-from core.sharing.policy import visible_case_ids
+from core.sharing.policy import visible_among, visible_case_ids
 from core.tasks.tables import Task
 
 #: who reads governance figures: the people who answer for a team's, an agency's or a panel's work
@@ -267,9 +267,7 @@ async def partnership_figures(ctx: Context, actor: Actor, panel: dict[str, Any],
     meeting_ids = [m["id"] for m in await Meeting.select(Meeting.id).where(Meeting.panel == panel["id"])]
     actions = await Task.select(Task.case, Task.due_date, Task.meeting_id, Task.owner_agency).where(
         Task.meeting_id.is_in(meeting_ids or [-1]) & (Task.status == "open") & (Task.source == "panel"))
-    action_cases = await Case.select(Case.id, Case.owning_agency, Case.area).where(
-        Case.id.is_in(sorted({a["case"] for a in actions if a["case"]}) or [-1]))
-    seen_actions = await visible_case_ids(actor, action_cases)
+    seen_actions = await visible_among(actor, [a["case"] for a in actions])
     actions = [a for a in actions if a["case"] in seen_actions]
     owner_names = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name).where(
         Agency.id.is_in(sorted({a["owner_agency"] for a in actions}) or [-1]))}

@@ -150,8 +150,7 @@ async def sweep_due_tasks(today: dt.date | None = None) -> int:
 
 async def _cases_seen_by_owners(tasks: list[dict[str, Any]]) -> set[tuple[int, int]]:
     """(agency, case) pairs where the agency owning a task may see the case it is on now."""
-    from core.cases.tables import Case
-    from core.sharing.policy import visible_case_ids
+    from core.sharing.policy import visible_among
 
     by_agency: dict[int, set[int]] = {}
     for t in tasks:
@@ -159,10 +158,9 @@ async def _cases_seen_by_owners(tasks: list[dict[str, Any]]) -> set[tuple[int, i
             by_agency.setdefault(t["owner_agency"], set()).add(t["case"])
     out: set[tuple[int, int]] = set()
     for agency_id, case_ids in by_agency.items():
-        rows = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id.is_in(sorted(case_ids)))
         # visibility is the agency's, whoever of it reads the notification
         reader = Actor(id=0, email="", name="", agency_id=agency_id)
-        out |= {(agency_id, i) for i in await visible_case_ids(reader, rows)}
+        out |= {(agency_id, i) for i in await visible_among(reader, case_ids)}
     return out
 
 
@@ -252,14 +250,12 @@ async def _name_only_visible_cases(actor: Actor, rows: list[dict[str, Any]]) -> 
     """Words are stored when a notification is written; access can end later (a share stopped, an ISA ended,
     the action done). When read, a notification about a case the reader's agency can no longer see keeps
     only its kind: no reference, no link."""
-    from core.cases.tables import Case
-    from core.sharing.policy import visible_case_ids
+    from core.sharing.policy import visible_among
 
-    ids = sorted({r["case_id"] for r in rows if r.get("case_id") and r["kind"] in CASE_NAMING_KINDS})
+    ids = {r["case_id"] for r in rows if r.get("case_id") and r["kind"] in CASE_NAMING_KINDS}
     if not ids:
         return
-    cases = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id.is_in(ids))
-    seen = await visible_case_ids(actor, cases)
+    seen = await visible_among(actor, ids)
     for row in rows:
         # a notification written without naming the case (the due-task sweep's, for instance) keeps its words
         if (row.get("case_id") in ids and row["case_id"] not in seen and row["kind"] in CASE_NAMING_KINDS

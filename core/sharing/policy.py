@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from core import clock
@@ -262,6 +263,18 @@ async def visible_case_ids(actor: Actor, rows: list[dict[str, Any]]) -> set[int]
                    for isa in isas):
                 visible.add(case_id)
     return visible
+
+
+async def visible_among(actor: Actor, case_ids: Iterable[int | None]) -> set[int]:
+    """Of some case ids (``None`` and repeats allowed), those ``actor`` may see now: :func:`visible_case_ids`
+    for callers holding only ids, e.g. of the cases some tasks or notifications are about."""
+    from core.cases.tables import Case
+
+    wanted = sorted({i for i in case_ids if i})
+    if not wanted:
+        return set()
+    rows = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id.is_in(wanted))
+    return await visible_case_ids(actor, rows)
 
 
 async def _live_isas_of(agency_id: int) -> list[dict[str, Any]]:

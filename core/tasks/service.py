@@ -34,21 +34,6 @@ def task_state(r: dict[str, Any]) -> str:
     return hashlib.sha256(seen.encode()).hexdigest()[:16]
 
 
-async def seen_case_ids(actor: Actor, case_ids: list[int | None]) -> set[int]:
-    """Of the cases some tasks are on, those the actor's agency may see now (as the case page decides).
-
-    An agency keeps its own task (a panel action) on a case it can no longer see, after an ISA ends: its
-    title and due date are its own, but the case's reference, and a link to it, are not to be shown."""
-    from core.cases.tables import Case
-    from core.sharing.policy import visible_case_ids
-
-    wanted = sorted({i for i in case_ids if i})
-    if not wanted:
-        return set()
-    rows = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id.is_in(wanted))
-    return await visible_case_ids(actor, rows)
-
-
 async def add_task(ctx: Context, actor: Actor, case_id: int, *, title: str, due_date: Any = None,
                    assignee_id: int | None = None, description: str = "") -> dict[str, Any]:
     await cases._load_workable(actor, case_id)

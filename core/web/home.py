@@ -12,7 +12,8 @@ from core.audit.tables import AuditEvent
 from core.cases.service import case_dict
 from core.cases.tables import Case
 from core.referrals.queries import waiting_for
-from core.tasks.service import seen_case_ids, task_dict
+from core.sharing.policy import visible_among
+from core.tasks.service import task_dict
 from core.tasks.tables import Task
 from core.web.auth import current_actor
 from core.web.pages import ctx_of, page
@@ -57,7 +58,7 @@ class HomePage(Controller):
         my_cases, tasks, views, referrals, shared_rows = await asyncio.gather(
             Case.raw(_MY_CASES, actor.id, agency), Task.raw(_TASKS, agency), AuditEvent.raw(_VIEWED, actor.id),
             waiting_for(actor), Case.raw(_SHARED, agency, today, today))
-        seen = await seen_case_ids(actor, [t["case"] for t in tasks])
+        seen = await visible_among(actor, [t["case"] for t in tasks])
         # a task on a case the agency can no longer see (its own panel action after an ISA ended) keeps its
         # words but not the case's reference or a link to it
         rows = [dict(task_dict(t), reference=t["reference"] if t["case"] in seen else None,
