@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from core.errors import AreaError
+from core.errors import AreaError, DemoDataError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -439,6 +439,10 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"caseframe: {problem}", file=sys.stderr)
         return _fail("start-up stopped: fix the area(s) above", 1)
+    except DemoDataError as exc:
+        for problem in exc.problems:
+            print(f"caseframe: {problem}", file=sys.stderr)
+        return _fail("demo data not loaded, nothing written: fix the plugin's demo_data above", 1)
     except AssetsError as exc:
         return _fail(str(exc), 2)
     except StoreError as exc:  # a document store that is misconfigured or cannot be reached
