@@ -19,7 +19,7 @@ ID_PARAMS = {"case_id": "case", "person_id": "person", "referral_id": "referral"
              "user_id": "user", "agency_id": "agency", "share_id": "share", "subject_id": "subject",
              "item_id": "agenda_item", "panel_case_id": "panel_case",
              "document_id": "document", "other_id": "person", "merge_id": "person_merge",
-             "notification_id": "notification"}
+             "notification_id": "notification", "sar_id": "subject_access_request"}
 
 
 async def record_denied(message: Any, scope: Any) -> None:

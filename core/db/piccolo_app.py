@@ -13,6 +13,7 @@ from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Pan
 from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonMerge, PersonNameWord
 from core.referrals.tables import Referral, ReferralMessage, RuleFiring
 from core.retention.tables import CaseRetention, RetentionOverride
+from core.sar.tables import SubjectAccessRequest
 from core.sharing.tables import AccessRequest, CaseShare, Mou, MouAcceptance, Setting, SharingAgreement
 from core.tasks.tables import Task
 
@@ -21,7 +22,7 @@ TABLES = [Agency, AgencyArea, User, Session, Person, Case, CaseSubject, CaseEven
           CaseShare, AccessRequest, Mou, MouAcceptance, Setting, ReferralMessage, PanelCase, MeetingAttendee,
           AgendaItem, Minute, RecoveryCode, NameWord, PersonNameWord, PersonIdentifierKey, AuditCheckpoint,
           Notification, NotificationRead, NotificationPreference, NotificationEmail, Document,
-          PersonMerge, CaseRetention, RetentionOverride]
+          PersonMerge, CaseRetention, RetentionOverride, SubjectAccessRequest]
 
 APP_CONFIG = AppConfig(
     app_name="caseframe",

@@ -393,6 +393,10 @@ def _environment(ctx: Context) -> Environment:
     return hit[1]
 
 
+#: the same environment for other printed documents (a subject access request's export)
+template_environment = _environment
+
+
 def render_html(ctx: Context, data: PackData) -> str:
     return _environment(ctx).get_template("pack/pack.html").render(
         marking=MARKING, not_shared=NOT_SHARED, pack=data, meeting=data.meeting, recipient=data.recipient,

@@ -372,6 +372,9 @@ async def erase(ctx: Context, actor: Actor, case_id: int, reason: Any) -> dict[s
         if (decision or {}).get("legal_hold") or (decision or {}).get("erased_at"):
             raise Forbidden("This case changed while you were deciding: look at the review queue again")
         persons = await _persons_to_anonymise(case_id, row["owning_agency"])
+        # who was on the case, by record number only: a subject access request still finds the tombstone
+        on_case = sorted({r["person"] for r in await CaseSubject.select(CaseSubject.person).where(
+            CaseSubject.case == case_id)})
         documents = await _erase_documents(case_id, actor, text)
         await Case.update({Case.data: {}, Case.risk_level: None, Case.version: row["version"] + 1,
                            Case.updated_at: now}).where(Case.id == case_id)
@@ -394,7 +397,7 @@ async def erase(ctx: Context, actor: Actor, case_id: int, reason: Any) -> dict[s
             "reference": info["reference"], "area": row["area"], "opened_at": row["opened_at"].isoformat(),
             "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
             "due_on": info["due_on"].isoformat(), "policy": info["reason"], "reason": text,
-            "persons_anonymised": persons, "documents_erased": documents})
+            "persons_anonymised": persons, "persons_on_case": on_case, "documents_erased": documents})
     return {"reference": info["reference"], "persons_anonymised": len(persons), "documents_erased": documents}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from core import __version__, assets
+from core import __version__
 from core.agencies.web import AdminPages, AgencyAdminPages, UserAdminPages
 from core.auth.mfa_web import MfaSettingsPages, MfaSignInPage, SecurityPages
 from core.auth.password_web import PasswordPages, PasswordResetPages
@@ -43,6 +44,7 @@ from core.panels.pack_web import PackPages
 from core.referrals.web import ReferralPages
 from core.panels.web import MeetingPages, PanelPages
 from core.retention.web import RetentionPages
+from core.sar.web import SarPages
 from core.settings import Settings
 from core.web import problems
 from core.web.api import API_CONTROLLERS
@@ -57,7 +59,7 @@ from core.web.templating import build_environment
 log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
-HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, PersonMergeAdminPages, AreaPages, CasePages, TaskPages, AdminPages, UserAdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages, DashboardPages, NotificationPages, RetentionPages]
+HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, PersonMergeAdminPages, AreaPages, CasePages, TaskPages, AdminPages, UserAdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages, DashboardPages, NotificationPages, RetentionPages, SarPages]
 #: script-src also names a fresh nonce per response (CspNonceMiddleware); there is no inline script at all
 CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
@@ -98,6 +100,14 @@ async def csp_before_send(message: Any, scope: Any) -> None:
     headers.append((b"content-security-policy", CSP.format(nonce=nonce).encode()))
 
 
+def assets_dir() -> Path | None:
+    """Where npm put the front-end packages (./dev installs them into node_modules)."""
+    configured = os.environ.get("CASEFRAME_ASSETS_DIR")
+    candidates = [Path(configured)] if configured else []
+    candidates.append(Path(__file__).resolve().parents[2] / "node_modules")
+    return next((c for c in candidates if (c / "govuk-frontend").is_dir()), None)
+
+
 @get("/health", opt={"public": True}, include_in_schema=False, sync_to_thread=False)
 def health() -> dict[str, Any]:
     return {"status": "ok", "version": __version__}
@@ -107,7 +117,10 @@ def _static_routers() -> list[Any]:
     public = {"public": True}
     routers = [create_static_files_router(path="/static/cf", directories=[STATIC_DIR], opt=public,
                                           include_in_schema=False, name="static-caseframe")]
-    node = assets.require()  # missing, start-up stops saying how to install them (caseframe assets)
+    node = assets_dir()
+    if node is None:
+        log.warning("front-end assets not found: run ./dev run (npm ci) or set CASEFRAME_ASSETS_DIR")
+        return routers
     for url, folder in (("/static/govuk", node / "govuk-frontend/dist/govuk"),
                         ("/assets", node / "govuk-frontend/dist/govuk/assets"),
                         ("/static/moj", node / "@ministryofjustice/frontend/moj"),

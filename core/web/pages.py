@@ -45,6 +45,7 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
         links.append({"href": "/admin", "label": "Admin"})
     elif actor.has("system_admin"):
         links.append({"href": "/admin/mfa", "label": "Two-step verification"})
+        links.append({"href": "/admin/sar", "label": "Subject access requests"})
     path = request.url.path
     matches = [link["href"] for link in links
                if link["href"] == path or (link["href"] != "/" and path.startswith(link["href"] + "/"))]
