@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from core.errors import AreaError
+from core.errors import AreaError, DemoDataError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--agency", metavar="SLUG", help="only this agency (its slug, e.g. ashdown-council)")
     run.add_argument("--limit", type=_limit, metavar="N", help="stop after N due cases")
 
+    assets = sub.add_parser("assets", help="install the front-end assets (GOV.UK Frontend, MOJ Frontend, htmx) "
+                                           "from the npm registry, checksums checked")
+    assets.add_argument("--dir", metavar="DIR", help="where to put them (default: $CASEFRAME_ASSETS_DIR, else "
+                                                     "inside the installed package)")
+    assets.add_argument("--from-node-modules", metavar="DIR", help="copy them from an npm install's node_modules "
+                                                                   "instead of downloading")
+    assets.add_argument("--check", action="store_true", help="only say whether they are installed (exit 1 if not)")
+
     docs = sub.add_parser("docs", help="write the generated reference pages in docs/")
     docs.add_argument("--check", action="store_true", help="fail if docs/ differs from what would be written")
     return parser
@@ -147,6 +155,9 @@ def _cmd_serve(args) -> int:
         return _fail("more than one worker needs PostgreSQL (set CASEFRAME_DATABASE_URL); "
                      "the embedded SQLite database serves one process", 2)
     build_context()  # a broken area stops here, with its file and reason
+    from core import assets
+
+    assets.require()  # so do missing front-end assets, saying how to install them
     from core.audit.key import AuditKeyError, load_key
 
     try:
@@ -168,6 +179,28 @@ def _cmd_serve(args) -> int:
     from core.web.serving import serve
 
     serve(args.host, args.port, args.workers)
+    return 0
+
+
+def _cmd_assets(args) -> int:
+    from core import assets
+
+    if args.check:
+        if args.dir:
+            wrong = assets.problems(Path(args.dir))
+            if wrong:
+                return _fail(f"the front-end assets are not complete in {args.dir}: {wrong[0]}", 1)
+            found = Path(args.dir)
+        else:
+            found = assets.require()
+        print(f"Front-end assets ({assets.describe()}) are installed in {found}")
+        return 0
+    node_modules = Path(args.from_node_modules) if args.from_node_modules else None
+    target = assets.install(Path(args.dir) if args.dir else None, node_modules=node_modules,
+                            progress=lambda s: print(f"  {s}", flush=True))
+    print(f"Front-end assets ({assets.describe()}) installed in {target}")
+    if args.dir and Path(args.dir).resolve() != assets.default_target().resolve():
+        print(f"Set CASEFRAME_ASSETS_DIR={Path(args.dir).resolve()} where Caseframe runs")
     return 0
 
 
@@ -356,6 +389,7 @@ async def _cmd_retention_run(url: str, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from core.assets import AssetsError
     from core.audit.key import AuditKeyError
     from core.db.engine import DatabaseURLError
     from core.documents.storage import StoreError
@@ -385,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "docs":
             return _cmd_docs(args)
+        if args.command == "assets":
+            return _cmd_assets(args)
         if args.command == "documents" and args.documents_command == "check":
             return asyncio.run(_cmd_documents_check(_database_url(args)))
         if args.command == "retention" and args.retention_command == "run":
@@ -403,6 +439,12 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"caseframe: {problem}", file=sys.stderr)
         return _fail("start-up stopped: fix the area(s) above", 1)
+    except DemoDataError as exc:
+        for problem in exc.problems:
+            print(f"caseframe: {problem}", file=sys.stderr)
+        return _fail("demo data not loaded, nothing written: fix the plugin's demo_data above", 1)
+    except AssetsError as exc:
+        return _fail(str(exc), 2)
     except StoreError as exc:  # a document store that is misconfigured or cannot be reached
         return _fail(str(exc), 2)
     except KeyboardInterrupt:

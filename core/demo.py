@@ -10,6 +10,7 @@ from core.auth.actor import Actor
 from core.cases import service as cases
 from core.context import Context
 from core.db.tx import transaction
+from core.errors import DemoDataError
 from core.panels.tables import Panel
 from core.persons import service as persons
 from core.tasks import service as tasks
@@ -53,9 +54,75 @@ async def is_empty() -> bool:
     return await Agency.count() == 0
 
 
+def demo_contributions(ctx: Context) -> list[tuple[str, dict[str, Any]]]:
+    """Each plugin's demo_data, with the plugin's name, in the order pluggy calls them."""
+    out = []
+    for impl in reversed(ctx.pm.hook.demo_data.get_hookimpls()):
+        result = impl.function()
+        if result:
+            out.append((impl.plugin_name, result))
+    return out
+
+
+def check_demo_data(ctx: Context, contributions: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Every problem in the plugins' demo data: its shape (DemoData), and agencies, persons, areas' forms,
+    transitions and roles that it names but that do not exist. [] when it can be loaded."""
+    from core.panels.service import FREQUENCIES
+    from core.payloads import DemoData, shape_problems
+
+    problems: list[str] = []
+    for name, data in contributions:
+        problems += shape_problems(data, DemoData, f"plugin {name}: demo_data()")
+    if problems:
+        return problems  # the names below are looked up in data of the right shape only
+    agencies = {slug for slug, _, _ in DEMO_AGENCIES}
+    agencies |= {a["slug"] for _, data in contributions for a in data.get("agencies", [])}
+    persons = {p["key"] for _, data in contributions for p in data.get("persons", [])}
+    for name, data in contributions:
+        where = f"plugin {name}: demo_data()"
+        for i, agency in enumerate(data.get("agencies", [])):
+            if agency["agency_type"] not in ctx.areas.agency_types:
+                problems.append(f"{where}.agencies[{i}].agency_type: {agency['agency_type']!r} is not a kind of agency")
+        for i, panel in enumerate(data.get("panels", [])):
+            if panel.get("frequency", "monthly") not in FREQUENCIES:
+                problems.append(f"{where}.panels[{i}].frequency: {panel['frequency']!r} is not one of "
+                                + ", ".join(FREQUENCIES))
+            for j, slug in [(None, panel["chair"]), *enumerate(panel.get("members", []))]:
+                if slug not in agencies:
+                    field = "chair" if j is None else f"members[{j}]"
+                    problems.append(f"{where}.panels[{i}].{field}: no demo agency {slug!r}")
+        for i, case in enumerate(data.get("cases", [])):
+            at = f"{where}.cases[{i}]" + (f" ({case['key']})" if case.get("key") else "")
+            if case["agency"] not in agencies:
+                problems.append(f"{at}.agency: no demo agency {case['agency']!r}; add it in agencies")
+            for j, subject in enumerate(case.get("subjects", [])):
+                if subject["person"] not in persons:
+                    problems.append(f"{at}.subjects[{j}].person: no demo person has the key {subject['person']!r}")
+            area = ctx.areas.get(case["area"])
+            if area is None:
+                continue  # an area not installed: its cases are left out
+            if area.opening_form not in case["forms"]:
+                problems.append(f"{at}.forms: {area.slug} opens a case with the form {area.opening_form!r}, "
+                                "which is missing")
+            problems += [f"{at}.forms.{form}: {area.slug} has no form {form!r}" for form in case["forms"]
+                         if form not in area.forms]
+            problems += [f"{at}.transitions[{j}]: {area.slug} has no transition {t!r}"
+                         for j, t in enumerate(case.get("transitions", [])) if t not in area.workflow.transitions]
+            problems += [f"{at}.subjects[{j}].role: {area.slug} has no role {s['role']!r}"
+                         for j, s in enumerate(case.get("subjects", [])) if s["role"] not in area.roles]
+    return problems
+
+
 async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
-    """Load the demo into an empty database; returns how many of each thing were made."""
-    contributions = [c for c in ctx.pm.hook.demo_data() if c]
+    """Load the demo into an empty database; returns how many of each thing were made.
+
+    The plugins' demo data is checked first (:func:`check_demo_data`): a mistake raises DemoDataError listing
+    every problem, before anything is written."""
+    named = demo_contributions(ctx)
+    problems = check_demo_data(ctx, named)
+    if problems:
+        raise DemoDataError(problems)
+    contributions = [data for _, data in named]
     agency_ids: dict[str, dict] = {}
     # a plugin may add demo agencies, or give a core one a more specific type it declares
     wanted = {slug: (name, kind) for slug, name, kind in DEMO_AGENCIES}

@@ -53,6 +53,21 @@ def payloads_markdown() -> list[str]:
               + "; ".join(f"`case[{old!r}]` (read `case[{new!r}]`)" for old, new in payloads.CASE_ALIASES.items())
               + "; " + "; ".join(f"`{hook}({old}=...)` (name it `{new}`)"
                                  for (hook, old), new in payloads.RENAMED_ARGUMENTS.items()) + ".", ""]
+    lines += ["## Demo data shapes", "",
+              "What `demo_data` returns, each table within it, and the kinds of value each key holds. `caseframe demo "
+              "load` checks every plugin's against these (unknown or missing keys, values of the wrong kind, and "
+              "agencies, persons, forms, transitions and roles that do not exist) and lists every problem before it "
+              "writes anything.", ""]
+    for shape in payloads.DEMO_SHAPES:
+        required = set(payloads.required_keys(shape))
+        lines += [f"### `{shape.__name__}`", "", inspect.getdoc(shape) or "", "", "| key | type | | holds |",
+                  "| --- | --- | --- | --- |"]
+        for key, hint in typing.get_type_hints(shape, include_extras=True).items():
+            plain = hint.__args__[0] if typing.get_origin(hint) is typing.NotRequired else hint
+            kind, meaning = plain.__origin__, plain.__metadata__[0]
+            kind_words = _type_words(kind).replace("core.payloads.", "").replace("|", "\\|")
+            lines.append(f"| `{key}` | `{kind_words}` | {'required' if key in required else 'optional'} | {meaning} |")
+        lines.append("")
     return lines
 
 

@@ -25,6 +25,15 @@ class AreaError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class DemoDataError(Exception):
+    """A plugin's demo_data does not have the documented shape (DemoData in core/payloads.py, docs/hooks.md) or
+    names an agency, person, form, transition or role that does not exist; every problem is listed."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
 class ServiceError(Exception):
     """A request the services refuse, with a message meant for the person who asked."""
 

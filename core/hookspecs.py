@@ -48,14 +48,16 @@ def agency_types() -> list[dict[str, str]]:
 def demo_data() -> dict[str, list[dict[str, Any]]]:
     """Return fictional demo persons and cases for ``caseframe demo load``.
 
-    Called only when demo data is loaded. Return ``{"persons": [...], "cases": [...]}`` and
+    Called only when demo data is loaded. Return a DemoData: ``{"persons": [...], "cases": [...]}`` and
     optionally ``"agencies": [{"slug", "name", "agency_type"}]`` (a slug the core already uses
     takes the plugin's name and type) and ``"panels": [{"slug", "name", "chair", "members"}]``
     (agency slugs). Person ``key`` values are shared by all plugins so one person
     can appear in several areas. Cases are created through the normal services, oldest first, so
-    their referral rules fire as they would in real use; see docs/plugin-guide.md for the fields.
-    A case may list ``"documents": [{"filename": "....pdf", "text": [lines], "sensitivity"}]``:
-    each becomes a one-page PDF of those lines, attached to the case.
+    their referral rules fire as they would in real use. A case may list
+    ``"documents": [{"filename": "....pdf", "text": [lines], "sensitivity"}]``: each becomes a one-page
+    PDF of those lines, attached to the case. Every key is listed under "Demo data shapes" below; a
+    mistake (an unknown key, a person, agency, form, transition or role that does not exist) stops
+    ``caseframe demo load`` with every problem listed, before anything is written.
     """
 
 
@@ -84,9 +86,12 @@ def case_transitioned(case: CasePayload, transition: str, from_state: str, to_st
 def referral_made(referral: ReferralPayload, case: CasePayload | None) -> None:
     """Called after a referral has been raised, by a rule or a person, and committed.
 
-    ``referral`` has ``id``, ``target_kind`` (area, agency_type or panel), ``target``, ``reason``,
-    ``rule_id`` (None for a manual referral) and ``person_id``. ``case`` is the case it came
-    from, if any. Results are ignored.
+    ``referral`` is a ReferralPayload: ``id``, ``target_kind`` (area, agency_type, agency or panel),
+    ``target``, ``reason``, ``rule_id`` (None for a person's referral), ``person_id`` and ``status``.
+    ``case`` is the case it came from, a CasePayload like every other hook's, whether a rule raised the
+    referral or a person made it (on the case page or through the API), or None for one made from no case.
+    A person's referral to a target that already has an open one for the same person (or case) is added to
+    that one and raises no second call. Results are ignored.
     """
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from core import __version__
+from core import __version__, assets
 from core.agencies.web import AdminPages, AgencyAdminPages, UserAdminPages
 from core.auth.mfa_web import MfaSettingsPages, MfaSignInPage, SecurityPages
 from core.auth.password_web import PasswordPages, PasswordResetPages
@@ -100,14 +99,6 @@ async def csp_before_send(message: Any, scope: Any) -> None:
     headers.append((b"content-security-policy", CSP.format(nonce=nonce).encode()))
 
 
-def assets_dir() -> Path | None:
-    """Where npm put the front-end packages (./dev installs them into node_modules)."""
-    configured = os.environ.get("CASEFRAME_ASSETS_DIR")
-    candidates = [Path(configured)] if configured else []
-    candidates.append(Path(__file__).resolve().parents[2] / "node_modules")
-    return next((c for c in candidates if (c / "govuk-frontend").is_dir()), None)
-
-
 @get("/health", opt={"public": True}, include_in_schema=False, sync_to_thread=False)
 def health() -> dict[str, Any]:
     return {"status": "ok", "version": __version__}
@@ -117,10 +108,7 @@ def _static_routers() -> list[Any]:
     public = {"public": True}
     routers = [create_static_files_router(path="/static/cf", directories=[STATIC_DIR], opt=public,
                                           include_in_schema=False, name="static-caseframe")]
-    node = assets_dir()
-    if node is None:
-        log.warning("front-end assets not found: run ./dev run (npm ci) or set CASEFRAME_ASSETS_DIR")
-        return routers
+    node = assets.require()  # missing, start-up stops saying how to install them (caseframe assets)
     for url, folder in (("/static/govuk", node / "govuk-frontend/dist/govuk"),
                         ("/assets", node / "govuk-frontend/dist/govuk/assets"),
                         ("/static/moj", node / "@ministryofjustice/frontend/moj"),

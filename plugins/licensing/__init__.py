@@ -78,4 +78,4 @@ def demo_data():
     return {"persons": PERSONS, "cases": CASES,
             "panels": [{"slug": "licensing-sub-committee", "name": "Ashdown Licensing Sub-Committee",
                         "chair": "ashdown-council", "members": ["ashdown-council", "northshire-police"],
-                        "frequency": "as needed"}]}
+                        "frequency": "as_needed"}]}

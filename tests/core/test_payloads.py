@@ -9,8 +9,8 @@ import pytest
 
 from core import hookimpl
 from core.cases import service as cases
-from core.payloads import ActorPayload, CasePayload, SubjectFacts, case_payload
-from core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
+from core.payloads import ActorPayload, CasePayload, ReferralPayload, SubjectFacts, case_payload
+from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_context, make_person, make_user, sign_in, web_client
 
 NOISE = Path(__file__).resolve().parents[1] / "fixtures/areas/noise"
 CASE_KEYS = set(CasePayload.__annotations__)
@@ -43,7 +43,7 @@ class Recorder:
 
     @hookimpl
     def referral_made(self, referral, case):
-        self._keep("referral_made", case=case)
+        self._keep("referral_made", case=case, referral=referral)
 
     @hookimpl
     def extra_referral_facts(self, case, subject):
@@ -85,10 +85,30 @@ async def test_every_hook_given_a_case_or_a_user_gets_one_shape(db, recorder):
     case = await cases.save_form(ctx, worker, case["id"], "visit", {"risk_level": "high"},
                                  expected_version=case["version"])
     await cases.transition_case(ctx, worker, case["id"], "close", expected_version=case["version"])
+    await make_agency(ctx, "northshire-police", "police")
+    await make_agency(ctx, "northshire-youth", "youth_service")
     async with web_client(ctx, db) as client:
         await sign_in(client, worker)
-        assert (await client.get(f"/cases/{case['id']}")).status_code == 200
-    hooks = {"case_created", "case_transitioned", "extra_referral_facts", "validate_case", "case_panels", "menu_links"}
+        page = await client.get(f"/cases/{case['id']}")
+        assert page.status_code == 200
+        # a person's referral, from the case page and from the API: the same case shape as a rule's
+        made = await client.post(f"/cases/{case['id']}/referrals", data={
+            "target": "agency_type:police", "reason": "Threats to neighbours", "person_id": str(person["id"]),
+            "csrf_token": csrf_token_of(page.text)})
+        assert made.status_code == 303, made.text
+        session = await client.post("/api/v1/session", json={"email": worker.email, "password": TEST_PASSWORD})
+        made = await client.post(f"/api/v1/cases/{case['id']}/referrals", json={
+            "target_kind": "agency_type", "target": "youth_service", "reason": "A child lives there"},
+            headers={"Authorization": f"Bearer {session.json()['token']}"})
+        assert made.status_code == 201, made.text
+    manual = [given for given in recorder.seen.get("referral_made", []) if given["referral"]["rule_id"] is None]
+    assert [(g["referral"]["target"], g["referral"]["person_id"]) for g in manual] == [
+        ("police", person["id"]), ("youth_service", None)]
+    for given in manual:
+        assert set(given["referral"]) == set(ReferralPayload.__annotations__)
+        assert given["case"]["id"] == case["id"] and given["case"]["access"] == "owner"
+    hooks = {"case_created", "case_transitioned", "extra_referral_facts", "validate_case", "case_panels", "menu_links",
+             "referral_made"}
     assert hooks <= set(recorder.seen), f"not called: {hooks - set(recorder.seen)}"
     for hook, calls in recorder.seen.items():
         for given in calls:
