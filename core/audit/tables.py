@@ -4,11 +4,12 @@ An event is written as a plain row (``seq`` empty) in the transaction of the cha
 sealer (core.audit.service.seal) later gives it the next place in the chain (``seq``) and its keyed
 hash. Checkpoints record the chain's head from time to time, so removing the newest events shows.
 """
-from piccolo.columns import JSON, BigInt, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Integer, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
 
 class AuditEvent(Table, tablename="cf_audit"):
+    id: Serial
     at = Timestamptz()
     actor_id = Integer(null=True, default=None, index=True)
     agency_id = Integer(null=True, default=None)
@@ -25,6 +26,7 @@ class AuditEvent(Table, tablename="cf_audit"):
 
 class AuditCheckpoint(Table, tablename="cf_audit_checkpoint"):
     """The chain's head as the sealer left it: how many events were sealed, the newest one and its hash."""
+    id: Serial
     at = Timestamptz()
     seq = BigInt()
     event_id = BigInt()

@@ -1,11 +1,12 @@
 """Users of an agency, and their server-side sessions."""
-from piccolo.columns import JSON, BigInt, Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, ForeignKey, Integer, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
 from core.agencies.tables import Agency
 
 
 class User(Table, tablename="cf_user"):
+    id: Serial
     email = Varchar(length=254, unique=True)
     name = Varchar(length=200)
     agency = ForeignKey(Agency)
@@ -25,6 +26,7 @@ class User(Table, tablename="cf_user"):
 
 class RecoveryCode(Table, tablename="cf_recovery_code"):
     """One of a user's one-time codes for signing in without their authenticator app; only its hash is kept."""
+    id: Serial
 
     user = ForeignKey(User, index=True)
     code_hash = Varchar(length=64, secret=True)
@@ -35,6 +37,7 @@ class RecoveryCode(Table, tablename="cf_recovery_code"):
 
 class Session(Table, tablename="cf_session"):
     """A signed-in browser or API client; only a hash of the token is stored."""
+    id: Serial
 
     token_hash = Varchar(length=64, unique=True)
     #: sent back with every form and htmx request; bound to this session
@@ -48,6 +51,7 @@ class Session(Table, tablename="cf_session"):
 
 class SignInThrottle(Table, tablename="cf_sign_in_throttle"):
     """Failed sign-ins per email address (hashed, known or not), for lockout with back-off."""
+    id: Serial
 
     key = Varchar(length=64, unique=True)
     failures = Integer(default=0)

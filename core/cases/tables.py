@@ -1,5 +1,5 @@
 """Cases, the persons on them, their timeline, and the counters behind human references."""
-from piccolo.columns import JSON, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from core.agencies.tables import Agency
@@ -8,6 +8,7 @@ from core.persons.tables import Person
 
 
 class Case(Table, tablename="cf_case"):
+    id: Serial
     reference = Varchar(length=40, unique=True)
     area = Varchar(length=40, index=True)
     state = Varchar(length=40, index=True)
@@ -23,6 +24,7 @@ class Case(Table, tablename="cf_case"):
 
 
 class CaseSubject(Table, tablename="cf_case_subject"):
+    id: Serial
     case = ForeignKey(Case)
     person = ForeignKey(Person)
     role = Varchar(length=40)
@@ -32,6 +34,7 @@ class CaseSubject(Table, tablename="cf_case_subject"):
 
 class CaseEvent(Table, tablename="cf_case_event"):
     """One line of a case's timeline: a note, a transition, a form change, a task or a referral."""
+    id: Serial
 
     case = ForeignKey(Case)
     kind = Varchar(length=30)
@@ -43,6 +46,7 @@ class CaseEvent(Table, tablename="cf_case_event"):
 
 class ReferenceCounter(Table, tablename="cf_reference_counter"):
     """Last number used per prefix and year, so references are short and never reused."""
+    id: Serial
 
     key = Varchar(length=20, unique=True)
     value = Integer(default=0)
@@ -50,6 +54,7 @@ class ReferenceCounter(Table, tablename="cf_reference_counter"):
 
 class Submission(Table, tablename="cf_submission"):
     """A form submission's one-time key, so a double-clicked submit creates one record."""
+    id: Serial
 
     key = Varchar(length=64, unique=True)
     user_id = Integer()

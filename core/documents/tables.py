@@ -1,5 +1,5 @@
 """Documents attached to a case: what was uploaded, by whom, how sensitive it is and where its content is kept."""
-from piccolo.columns import BigInt, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, ForeignKey, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from core.auth.tables import User
@@ -7,6 +7,7 @@ from core.cases.tables import Case
 
 
 class Document(Table, tablename="cf_document"):
+    id: Serial
     case = ForeignKey(Case, index=True)
     #: the name the uploader's file had, cleaned of paths and control characters; shown, never used as a path
     filename = Varchar(length=255)

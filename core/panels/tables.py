@@ -1,5 +1,5 @@
 """Panels (standing multi-agency groups), their meetings, agendas and live minutes."""
-from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from core.agencies.tables import Agency
@@ -8,6 +8,7 @@ from core.cases.tables import Case
 
 
 class Panel(Table, tablename="cf_panel"):
+    id: Serial
     slug = Varchar(length=60, unique=True)
     name = Varchar(length=200)
     description = Text(default="")
@@ -23,6 +24,7 @@ class Panel(Table, tablename="cf_panel"):
 
 class PanelCase(Table, tablename="cf_panel_case"):
     """A case the panel has taken on (from an accepted referral), with when it next needs review."""
+    id: Serial
 
     panel = ForeignKey(Panel, index=True)
     case = ForeignKey(Case, index=True)
@@ -33,6 +35,7 @@ class PanelCase(Table, tablename="cf_panel_case"):
 
 
 class Meeting(Table, tablename="cf_meeting"):
+    id: Serial
     panel = ForeignKey(Panel)
     starts_at = Timestamptz()
     location = Text(default="")
@@ -50,6 +53,7 @@ class Meeting(Table, tablename="cf_meeting"):
 
 class MeetingAttendee(Table, tablename="cf_meeting_attendee"):
     """A member (a user of a member agency) or a guest (perhaps with no account) at a meeting."""
+    id: Serial
 
     meeting = ForeignKey(Meeting, index=True)
     user = ForeignKey(User, null=True, default=None)
@@ -63,6 +67,7 @@ class MeetingAttendee(Table, tablename="cf_meeting_attendee"):
 
 
 class AgendaItem(Table, tablename="cf_agenda_item"):
+    id: Serial
     meeting = ForeignKey(Meeting, index=True)
     position = Integer(default=0)
     #: referral, review, actions or other
@@ -77,6 +82,7 @@ class AgendaItem(Table, tablename="cf_agenda_item"):
 
 class Minute(Table, tablename="cf_minute"):
     """One entry of the live minutes: appended, never overwritten, so two minute-takers cannot clash."""
+    id: Serial
 
     meeting = ForeignKey(Meeting, index=True)
     item = ForeignKey(AgendaItem, null=True, default=None)

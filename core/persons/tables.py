@@ -1,5 +1,5 @@
 """Persons: the people cases are about, shared across areas."""
-from piccolo.columns import JSON, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -7,6 +7,7 @@ from core.agencies.tables import Agency
 
 
 class Person(Table, tablename="cf_person"):
+    id: Serial
     given_name = Varchar(length=100)
     family_name = Varchar(length=100)
     date_of_birth = Date(null=True, default=None, index=True)
@@ -33,17 +34,20 @@ class Person(Table, tablename="cf_person"):
 
 class NameWord(Table, tablename="cf_name_word"):
     """Each distinct normalised word of any person's names and aliases, once."""
+    id: Serial
     word = Text(default="", unique=True)
 
 
 class PersonNameWord(Table, tablename="cf_person_name_word"):
     """Which person has which name word (in their name or an alias)."""
+    id: Serial
     person = ForeignKey(Person, on_delete=OnDelete.cascade, index=True)
     word = Text(default="", index=True)
 
 
 class PersonIdentifierKey(Table, tablename="cf_person_identifier_key"):
     """A person's identifier values as searched: normalised, without spaces."""
+    id: Serial
     person = ForeignKey(Person, on_delete=OnDelete.cascade, index=True)
     value = Text(default="", index=True)
 
@@ -52,6 +56,7 @@ class PersonMerge(Table, tablename="cf_person_merge"):
     """One merge of two person records: who, when, both records as they were, and exactly which rows moved from
     the merged record to the survivor, so a system admin can undo it. Ids, not foreign keys: the record of a
     merge outlives neither person's deletion by retention, and must not itself be moved by a later merge."""
+    id: Serial
 
     survivor_id = Integer(index=True)
     merged_id = Integer(index=True)

@@ -1,5 +1,5 @@
 """Referrals and the rule firings behind them, kept so anyone can later read why."""
-from piccolo.columns import JSON, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from core.agencies.tables import Agency
@@ -9,6 +9,7 @@ from core.persons.tables import Person
 
 
 class Referral(Table, tablename="cf_referral"):
+    id: Serial
     person = ForeignKey(Person, null=True, default=None)
     from_case = ForeignKey(Case, null=True, default=None)
     source_area = Varchar(length=40, default="")
@@ -32,6 +33,7 @@ class Referral(Table, tablename="cf_referral"):
 
 class ReferralMessage(Table, tablename="cf_referral_message"):
     """The conversation on a referral: questions, answers and the decision, in order."""
+    id: Serial
 
     referral = ForeignKey(Referral, index=True)
     #: info_requested, info_given, declined, accepted, linked or note
@@ -44,6 +46,7 @@ class ReferralMessage(Table, tablename="cf_referral_message"):
 
 class RuleFiring(Table, tablename="cf_rule_firing"):
     """One time a rule matched: the rule, the event, the facts it saw and the reason it gives."""
+    id: Serial
 
     referral = ForeignKey(Referral)
     rule_id = Varchar(length=100)

@@ -1,10 +1,11 @@
 """What retention has decided about a case, and an agency's own retention periods within an area's bounds."""
-from piccolo.columns import Boolean, Date, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
 class CaseRetention(Table, tablename="cf_case_retention"):
     """One row per case retention has touched: kept longer, on legal hold, restricted, flagged or erased."""
+    id: Serial
 
     case_id = Integer(unique=True)
     #: a later date a local admin extended the case to (never past the area's max_years)
@@ -23,6 +24,7 @@ class CaseRetention(Table, tablename="cf_case_retention"):
 
 class RetentionOverride(Table, tablename="cf_retention_override"):
     """An agency's own retention period for an area, set by its local admin within the area's bounds."""
+    id: Serial
 
     agency_id = Integer(index=True)
     area = Varchar(length=40)

@@ -1,5 +1,5 @@
 """Information sharing agreements, the cases shared under them, access requests and the MoU."""
-from piccolo.columns import JSON, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from core.agencies.tables import Agency
@@ -10,6 +10,7 @@ from core.persons.tables import Person
 
 class SharingAgreement(Table, tablename="cf_isa"):
     """An ISA: which agencies share, for which purposes and areas, on what legal basis, from when to when."""
+    id: Serial
 
     reference = Varchar(length=40, unique=True)
     title = Varchar(length=200)
@@ -32,6 +33,7 @@ class SharingAgreement(Table, tablename="cf_isa"):
 
 class CaseShare(Table, tablename="cf_case_share"):
     """A case shared with a partner agency, for a purpose, under an ISA; dead once the ISA ends."""
+    id: Serial
 
     case = ForeignKey(Case, index=True)
     agency = ForeignKey(Agency, index=True)
@@ -45,6 +47,7 @@ class CaseShare(Table, tablename="cf_case_share"):
 
 class AccessRequest(Table, tablename="cf_access_request"):
     """A request, made from the national search, for the records another agency holds about a person."""
+    id: Serial
 
     person = ForeignKey(Person)
     requested_by = ForeignKey(User)
@@ -63,6 +66,7 @@ class AccessRequest(Table, tablename="cf_access_request"):
 
 class Mou(Table, tablename="cf_mou"):
     """A version of the memorandum of understanding every user accepts at sign-in."""
+    id: Serial
 
     version = Integer(unique=True)
     text = Text()
@@ -71,6 +75,7 @@ class Mou(Table, tablename="cf_mou"):
 
 
 class MouAcceptance(Table, tablename="cf_mou_acceptance"):
+    id: Serial
     user = ForeignKey(User, index=True)
     mou_version = Integer()
     session_id = Integer(null=True, default=None)
@@ -79,6 +84,7 @@ class MouAcceptance(Table, tablename="cf_mou_acceptance"):
 
 class Setting(Table, tablename="cf_setting"):
     """Deployment-wide settings a system admin changes at run time (e.g. roles that must use MFA)."""
+    id: Serial
 
     key = Varchar(length=60, unique=True)
     value = JSON(default={})

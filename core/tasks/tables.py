@@ -1,5 +1,5 @@
 """Tasks and panel actions: something someone must do on a case, with an owner and a due date."""
-from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from core.agencies.tables import Agency
@@ -8,6 +8,7 @@ from core.cases.tables import Case
 
 
 class Task(Table, tablename="cf_task"):
+    id: Serial
     case = ForeignKey(Case, null=True, default=None)
     title = Varchar(length=200)
     description = Text(default="")
