@@ -23,7 +23,7 @@ from core.payloads import ActorPayload, CasePayload, ReferralPayload, SubjectFac
 # -- registration ---------------------------------------------------------------------------
 
 @hookspec
-def register_areas() -> list[Path]:
+def register_areas() -> list[Path] | None:
     """Return the business areas this plugin provides, as a list of directories.
 
     Called once at start-up (and by ``caseframe areas``). Each directory must hold ``area.toml``
@@ -34,7 +34,7 @@ def register_areas() -> list[Path]:
 
 
 @hookspec
-def agency_types() -> list[dict[str, str]]:
+def agency_types() -> list[dict[str, str]] | None:
     """Return extra kinds of agency, as ``[{"name": "...", "label": "..."}]``.
 
     Called once at start-up. The core knows common kinds (police, district council, housing
@@ -45,7 +45,7 @@ def agency_types() -> list[dict[str, str]]:
 
 
 @hookspec
-def demo_data() -> dict[str, list[dict[str, Any]]]:
+def demo_data() -> dict[str, list[dict[str, Any]]] | None:
     """Return fictional demo persons and cases for ``caseframe demo load``.
 
     Called only when demo data is loaded. Return a DemoData: ``{"persons": [...], "cases": [...]}`` and
