@@ -70,7 +70,9 @@ async def create_agency(ctx: Context, actor: Actor | None, *, slug: str, name: s
                            detail={"slug": slug, "name": name, "agency_type": agency_type,
                                    "contact_email": contact_email})
     forget_enabled_areas(agency.id)  # a new agency has none, whatever a cache says (and a new referral target)
-    return await Agency.select().where(Agency.id == agency.id).first()
+    saved = await Agency.select().where(Agency.id == agency.id).first()
+    assert saved is not None  # committed above; agencies are never deleted (one is deactivated)
+    return saved
 
 
 async def list_agencies() -> list[dict[str, Any]]:
@@ -192,7 +194,10 @@ async def create_user(actor: Actor | None, *, email: str, name: str, agency_id: 
                     password_hash=password_hash, must_change_password=temporary, created_at=clock.now())
         await user.save()
         await audit.record("admin.user_create", actor, object_type="user", object_id=user.id)
-    return await User.select(User.id, User.email, User.name, User.agency, User.roles).where(User.id == user.id).output(load_json=True).first()
+    saved = await User.select(User.id, User.email, User.name, User.agency, User.roles).where(
+        User.id == user.id).output(load_json=True).first()
+    assert saved is not None  # committed above; users are never deleted (one is deactivated)
+    return saved
 
 
 async def enable_area(ctx: Context, actor: Actor | None, agency_id: int, area: str) -> None:

@@ -153,7 +153,7 @@ async def _checkpoint(key: bytes, seq: int, event_id: int, head: str, force: boo
     prev_mac = last["mac"] if last else ""
     row = {"at": now, "seq": seq, "event_id": event_id, "hash": head, "key_id": key_id(key), "prev_mac": prev_mac,
            "mac": checkpoint_mac(key, prev_mac, seq, event_id, head, now)}
-    await AuditCheckpoint.insert(AuditCheckpoint(**row))
+    await AuditCheckpoint.insert(AuditCheckpoint.from_dict(row))
     return row
 
 

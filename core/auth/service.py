@@ -6,7 +6,9 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from typing import NoReturn
+from typing import Any, NoReturn
+
+from piccolo.columns import Column
 
 from core import clock
 from core.agencies.service import actor_for
@@ -137,7 +139,7 @@ async def _attempt_succeeded(attempt: _Attempt, *, forget: bool) -> None:
     row = await _lock_query(attempt.key).first()
     if row is None:
         return
-    values = {SignInThrottle.failures: max(0, row["failures"] - 1)}
+    values: dict[Column | str, Any] = {SignInThrottle.failures: max(0, row["failures"] - 1)}
     if attempt.locked_until is not None and row["locked_until"] == attempt.locked_until:
         values[SignInThrottle.locked_until] = None
     await SignInThrottle.update(values).where(SignInThrottle.key == attempt.key)
@@ -198,6 +200,7 @@ async def next_step(user_id: int, done: str = "") -> str:
 
     row = await User.select(User.mfa_enabled, User.must_change_password, User.roles, User.agency).where(
         User.id == user_id).first()
+    assert row is not None  # the user of a session being signed in; users are never deleted
     for step in STEPS[STEPS.index(done) + 1:] if done else STEPS:
         if ((step == "mfa" and row["mfa_enabled"]) or (step == "password" and row["must_change_password"])
                 or (step == "mfa_setup" and not row["mfa_enabled"] and await mfa.must_use_mfa(row["roles"], row["agency"]))

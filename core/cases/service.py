@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from piccolo.custom_types import Combinable
 
 from core import clock
 from core.cache import register as register_cache
@@ -149,7 +150,7 @@ def _iso(value: Any) -> str | None:
 async def timeline(case_id: int, limit: int = 500, access: Access | None = None) -> list[dict[str, Any]]:
     """The case's timeline, newest first; with ``access``, without the entries about documents above its level."""
     rows = await CaseEvent.select(
-        CaseEvent.all_columns(), CaseEvent.actor.name.as_alias("actor_name"),
+        *CaseEvent.all_columns(), CaseEvent.actor.name.as_alias("actor_name"),
     ).where(CaseEvent.case == case_id).order_by(CaseEvent.id, ascending=False).limit(limit).output(load_json=True)
     return [{"id": r["id"], "kind": r["kind"], "summary": r["summary"], "detail": r["detail"] or {},
              "actor_id": r["actor"], "actor_name": r["actor_name"], "at": r["at"].isoformat()} for r in rows
@@ -174,7 +175,7 @@ def redact_timeline(ctx: Context, area_slug: str, events: list[dict[str, Any]], 
 
 async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, state: str | None = None,
                      limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    where = Case.owning_agency == actor.agency_id
+    where: Combinable = Case.owning_agency == actor.agency_id
     if area:
         where &= Case.area == area
     if state:
@@ -252,16 +253,16 @@ async def _next_reference(prefix: str) -> str:
         await ReferenceCounter.insert(ReferenceCounter(key=key, value=1))
         number = 1
     else:
-        await ReferenceCounter.update({ReferenceCounter.value: ReferenceCounter.value + 1}).where(
-            ReferenceCounter.key == key)
-        number = (await ReferenceCounter.select(ReferenceCounter.value)
-                  .where(ReferenceCounter.key == key).first())["value"]
+        bumped = await ReferenceCounter.update({ReferenceCounter.value: ReferenceCounter.value + 1}).where(
+            ReferenceCounter.key == key).returning(ReferenceCounter.value)
+        number = bumped[0]["value"]
     return f"{key}-{number:06d}"
 
 
 async def _bump(case_id: int, expected_version: int | None, values: dict) -> int:
     """Write ``values`` if the case is still at ``expected_version``; return the new version."""
     row = await Case.select(Case.version).where(Case.id == case_id).first()
+    assert row is not None  # the caller has read the case; cases are never deleted (an erased one stays a stub)
     current = row["version"]
     if expected_version is not None and expected_version != current:
         raise Conflict("Someone else changed this case since you opened it. Nothing you entered has been "
@@ -441,7 +442,7 @@ async def add_subject(ctx: Context, actor: Actor, case_id: int, person_id: int, 
 async def remove_subject(ctx: Context, actor: Actor, case_id: int, subject_id: int) -> None:
     row = await _load_workable(actor, case_id)
     area = ctx.area(row["area"])
-    subject = await CaseSubject.select(CaseSubject.all_columns(), CaseSubject.person.given_name.as_alias("g"),
+    subject = await CaseSubject.select(*CaseSubject.all_columns(), CaseSubject.person.given_name.as_alias("g"),
                                        CaseSubject.person.family_name.as_alias("f")).where(
         (CaseSubject.id == subject_id) & (CaseSubject.case == case_id) & CaseSubject.removed_at.is_null()).first()
     if subject is None:

@@ -14,6 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from piccolo.custom_types import Combinable
+
 from core import clock
 from core.agencies.tables import Agency
 from core.auth.actor import Actor
@@ -196,7 +198,7 @@ async def _panel_context(actions: list[dict[str, Any]]) -> tuple[dict[int, str],
 
 async def agency_figures(ctx: Context, actor: Actor, filters: Filters) -> list[Figure]:
     """The figures of the actor's own agency: its cases, tasks, referrals and panel actions."""
-    where = Case.owning_agency == actor.agency_id
+    where: Combinable = Case.owning_agency == actor.agency_id
     if filters.area:
         where &= Case.area == filters.area
     cases = await Case.select(*_CASE_COLUMNS).where(where)

@@ -46,9 +46,11 @@ class _Transaction:
             self._reset()
             raise
 
-    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+    async def __aexit__(self, exception_type, exception, traceback) -> None:
+        # never swallows the exception (the engine's rolls back and lets it go on): so a ``return`` inside
+        # ``async with transaction():`` is known to return
         try:
-            result = await self._inner.__aexit__(exception_type, exception, traceback)
+            await self._inner.__aexit__(exception_type, exception, traceback)
         except BaseException:
             self._reset()
             raise
@@ -56,7 +58,6 @@ class _Transaction:
         if exception is None and queued:
             for callback in queued:
                 await run_after_commit(callback)
-        return result
 
     def _reset(self) -> list[AfterCommit]:
         if self._token is None:

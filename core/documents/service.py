@@ -166,8 +166,10 @@ async def add_document(ctx: Context, actor: Actor, case_id: int, source: BinaryI
                 "document_id": document.id, "filename": name, "kind": kind.name, "size": size, "sha256": sha256,
                 "sensitivity": sensitivity, "scan_status": scan_status, "scanner": scanners})
         key = None  # committed: the content is the row's now
-        row = await Document.select().where(Document.id == document.id).first()
-        return document_dict(row)
+        saved = await Document.select().where(Document.id == document.id).first()
+        if saved is None:  # erased with its case in the moment since the commit
+            raise NotFound(NOT_FOUND)
+        return document_dict(saved)
     finally:
         path.unlink(missing_ok=True)
         if key is not None:  # stored, but the row was never committed: no content without its row
@@ -180,7 +182,7 @@ async def add_document(ctx: Context, actor: Actor, case_id: int, source: BinaryI
 async def documents_of(case_id: int, access: Access) -> list[dict[str, Any]]:
     """The case's documents this access may see, newest first (the caller has checked the access and audits
     the view of the case)."""
-    rows = await Document.select(Document.all_columns(), Document.uploaded_by.name.as_alias("uploaded_by_name")).where(
+    rows = await Document.select(*Document.all_columns(), Document.uploaded_by.name.as_alias("uploaded_by_name")).where(
         (Document.case == case_id) & Document.removed_at.is_null()).order_by(Document.id, ascending=False)
     return [document_dict(r) for r in rows if access.may_see(r["sensitivity"])]
 

@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, AsyncGenerator, Protocol
 
 CHUNK = 256 * 1024
 
@@ -30,8 +30,9 @@ class DocumentStore(Protocol):
     async def put(self, key: str, source: Path) -> None:
         """Store the file at ``source`` under ``key``, all of it or nothing."""
 
-    def read(self, key: str) -> AsyncIterator[bytes]:
-        """The content stored under ``key``, in chunks; :class:`FileNotFoundError` if there is none."""
+    def read(self, key: str) -> AsyncGenerator[bytes, None]:
+        """The content stored under ``key``, in chunks; :class:`FileNotFoundError` if there is none. A reader
+        that stops early closes it (``aclose``), so the file or connection behind it is let go at once."""
 
     async def delete(self, key: str) -> None:
         """Remove the content under ``key``; no error if there is none."""
@@ -82,7 +83,7 @@ class LocalStore:
         except OSError as exc:
             raise StoreError(f"cannot write to the document folder: {exc.strerror}") from None
 
-    async def read(self, key: str) -> AsyncIterator[bytes]:
+    async def read(self, key: str) -> AsyncGenerator[bytes, None]:
         handle = await asyncio.to_thread(open, self.path_of(key), "rb")
         try:
             while chunk := await asyncio.to_thread(handle.read, CHUNK):
@@ -131,7 +132,7 @@ class S3Store:
         except Exception as exc:  # botocore's errors: the object does not exist, nothing to undo
             raise StoreError(f"cannot write to the S3 bucket: {exc.__class__.__name__}") from None
 
-    async def read(self, key: str) -> AsyncIterator[bytes]:
+    async def read(self, key: str) -> AsyncGenerator[bytes, None]:
         name = self._name(key)
         try:
             response = await asyncio.to_thread(self.client.get_object, Bucket=self.bucket, Key=name)

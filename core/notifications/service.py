@@ -283,6 +283,7 @@ async def _preference(actor: Actor) -> dict[str, Any]:
     if row is None:
         await NotificationPreference.insert(NotificationPreference(owner=actor.id, email=False, seen_up_to=0))
         row = await NotificationPreference.select().where(NotificationPreference.owner == actor.id).first()
+        assert row is not None  # inserted just above, in this transaction
     return row
 
 

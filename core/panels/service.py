@@ -68,7 +68,7 @@ async def visible_panel(actor: Actor, panel_id: int) -> dict[str, Any]:
 
 
 async def panels_for(actor: Actor) -> list[dict[str, Any]]:
-    rows = await Panel.select(Panel.all_columns(), Panel.chair_agency.name.as_alias("chair_name")).order_by(
+    rows = await Panel.select(*Panel.all_columns(), Panel.chair_agency.name.as_alias("chair_name")).order_by(
         Panel.name).output(load_json=True)
     out = []
     for r in rows:
@@ -116,16 +116,17 @@ async def save_panel(ctx: Context, actor: Actor, *, panel_id: int | None = None,
               "areas": sorted(set(areas)), "frequency": frequency}
     async with transaction():
         if existing is None:
-            panel = Panel(slug=slug, chair_agency=chair, created_at=clock.now(), **values)
+            panel = Panel.from_dict({"slug": slug, "chair_agency": chair, "created_at": clock.now(), **values})
             await panel.save()
-            panel_id = panel.id
-            await audit.record("panel.create", actor, object_type="panel", object_id=panel_id, detail={"name": name})
+            saved_id = panel.id
+            await audit.record("panel.create", actor, object_type="panel", object_id=saved_id, detail={"name": name})
         else:
-            await Panel.update({getattr(Panel, k): v for k, v in values.items()}).where(Panel.id == panel_id)
-            await audit.record("panel.update", actor, object_type="panel", object_id=panel_id,
+            saved_id = existing["id"]
+            await Panel.update({getattr(Panel, k): v for k, v in values.items()}).where(Panel.id == saved_id)
+            await audit.record("panel.update", actor, object_type="panel", object_id=saved_id,
                                detail={"members": members, "areas": values["areas"]})
     DIRECTORY.clear()
-    return await _panel(panel_id)
+    return await _panel(saved_id)
 
 
 async def close_panel_case(actor: Actor, panel_id: int, panel_case_id: int, *, reason: str) -> None:
@@ -153,7 +154,7 @@ async def close_panel_case(actor: Actor, panel_id: int, panel_case_id: int, *, r
 # -- meetings --------------------------------------------------------------------------------
 
 async def load_meeting(meeting_id: int) -> dict[str, Any]:
-    row = await Meeting.select(Meeting.all_columns(), Meeting.panel.name.as_alias("panel_name")).where(
+    row = await Meeting.select(*Meeting.all_columns(), Meeting.panel.name.as_alias("panel_name")).where(
         Meeting.id == meeting_id).first()
     if row is None:
         raise NotFound("No meeting with that number exists")
@@ -261,7 +262,7 @@ async def add_attendee(actor: Actor, meeting_id: int, *, user_id: int | None = N
 
 
 async def agenda(meeting_id: int) -> list[dict[str, Any]]:
-    rows = await AgendaItem.select(AgendaItem.all_columns(), AgendaItem.case.reference.as_alias("reference"),
+    rows = await AgendaItem.select(*AgendaItem.all_columns(), AgendaItem.case.reference.as_alias("reference"),
                                    AgendaItem.case.area.as_alias("area")).where(
         AgendaItem.meeting == meeting_id).order_by(AgendaItem.position).order_by(AgendaItem.id)
     return rows
@@ -271,7 +272,7 @@ async def agenda_suggestions(meeting: dict[str, Any]) -> list[dict[str, Any]]:
     """What the chair may add: cases referred to the panel, cases due for review, and outstanding actions."""
     panel_id = meeting["panel"]
     on_agenda = {r["case"] for r in await AgendaItem.select(AgendaItem.case).where(AgendaItem.meeting == meeting["id"])}
-    listed = await PanelCase.select(PanelCase.all_columns(), PanelCase.case.reference.as_alias("reference"),
+    listed = await PanelCase.select(*PanelCase.all_columns(), PanelCase.case.reference.as_alias("reference"),
                                     PanelCase.case.area.as_alias("area")).where(
         (PanelCase.panel == panel_id) & PanelCase.closed_at.is_null()).order_by(PanelCase.id)
     discussed = {r["case"] for r in await AgendaItem.select(AgendaItem.case).where(
@@ -436,6 +437,7 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
             errors.append({"field": "/due_date", "message": "The due date must be today or in the future"})
     if errors:
         raise ValidationFailed("There is a problem with the minute", errors=errors)
+    assert item is not None  # no item is one of the errors above
     now = clock.now()
     async with transaction():
         task_id = None
@@ -446,6 +448,7 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
             await task.save()
             task_id = task.id
             owner = await Agency.select(Agency.name).where(Agency.id == owner_agency_id).first()
+            assert owner is not None  # a member agency, checked above; agencies are never deleted
             await CaseEvent.insert(CaseEvent(
                 case=item["case"], kind="task", actor=actor.id, at=now,
                 summary=f"Panel action for {owner['name']}: {text[:200]} (due {due_date:%-d %B %Y})",
@@ -472,7 +475,9 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
         await audit.record("meeting.minute", actor, object_type="meeting", object_id=meeting_id,
                            detail={"minute_id": minute.id, "kind": kind, "task_id": task_id})
     await live.announce(meeting_id)
-    return await Minute.select().where(Minute.id == minute.id).first()
+    written = await Minute.select().where(Minute.id == minute.id).first()
+    assert written is not None  # committed above; minutes are never deleted (a correction supersedes one)
+    return written
 
 
 async def minutes(meeting_id: int, *, after: int = 0, ids: list[int] | None = None) -> list[dict[str, Any]]:
@@ -480,7 +485,7 @@ async def minutes(meeting_id: int, *, after: int = 0, ids: list[int] | None = No
     where = (Minute.meeting == meeting_id) & (Minute.id > after)
     if ids is not None:
         where &= Minute.id.is_in(ids or [0])
-    rows = await Minute.select(Minute.all_columns(), Minute.author.name.as_alias("author_name"),
+    rows = await Minute.select(*Minute.all_columns(), Minute.author.name.as_alias("author_name"),
                                Minute.item.title.as_alias("item_title"), Minute.item.case.as_alias("case_id")).where(
         where).order_by(Minute.id)
     if rows:
@@ -507,7 +512,7 @@ async def outstanding_actions(panel_id: int, *, exclude_meeting: int | None = No
                    if m["id"] != exclude_meeting]
     if not meeting_ids:
         return []
-    rows = await Task.select(Task.all_columns(), Task.case.reference.as_alias("reference"),
+    rows = await Task.select(*Task.all_columns(), Task.case.reference.as_alias("reference"),
                              Task.owner_agency.name.as_alias("owner_name"), Task.assignee.name.as_alias("assignee_name")).where(
         Task.meeting_id.is_in(meeting_ids) & (Task.status == "open")).order_by(Task.due_date)
     today = clock.today()
@@ -534,7 +539,7 @@ async def may_see_case(actor: Actor, case_id: int | None, cache: dict[int, bool]
 
 
 async def attendees(meeting_id: int) -> list[dict[str, Any]]:
-    return await MeetingAttendee.select(MeetingAttendee.all_columns(),
+    return await MeetingAttendee.select(*MeetingAttendee.all_columns(),
                                         MeetingAttendee.agency.name.as_alias("agency_name")).where(
         MeetingAttendee.meeting == meeting_id).order_by(MeetingAttendee.id)
 

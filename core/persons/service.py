@@ -172,7 +172,7 @@ def _one_word_score(token: str, word: str) -> float:
 def _shared_letters(a: str, b: str) -> int:
     """Letters two words have in common, with repeats: an upper bound of the letters SequenceMatcher matches,
     so most words fail the 0.75 similarity here without building a matcher (its quick_ratio, made cheap)."""
-    left = {}
+    left: dict[str, int] = {}
     for c in b:
         left[c] = left.get(c, 0) + 1
     shared = 0
@@ -678,8 +678,9 @@ def explain_match(a: dict[str, Any], b: dict[str, Any], identifier_types: dict[s
             continue
         key = identifier_key(ident.get("value"))
         if (ident.get("type"), key) in keys_b:
-            reasons.append({"kind": "identifier", "field": labels.get(ident.get("type"), "Identifier"),
-                            "how": f"The same {labels.get(ident.get('type'), 'identifier')}"})
+            label = labels.get(ident.get("type") or "")
+            reasons.append({"kind": "identifier", "field": label or "Identifier",
+                            "how": f"The same {label or 'identifier'}"})
         elif any(k == key for _, k in keys_b):
             reasons.append({"kind": "identifier", "field": "Identifier", "how": "The same number, recorded as a "
                             "different kind of identifier"})
@@ -906,11 +907,11 @@ async def undo_merge(actor: Actor, merge_id: int) -> dict[str, Any]:
     record again, and exactly the rows that moved move back (rows added to the survivor since stay with it)."""
     if not actor.has("system_admin"):  # asked first, so no one else learns which merge numbers exist
         raise Forbidden("Only a system admin can undo a merge")
-    if await PersonMerge.count().where(PersonMerge.id == merge_id) == 0:
-        raise NotFound("No merge with that number exists")
     now = clock.now()
     async with transaction():
         merge = await PersonMerge.select().where(PersonMerge.id == merge_id).output(load_json=True).first()
+        if merge is None:
+            raise NotFound("No merge with that number exists")
         if merge["undone_at"] is not None:
             raise ServiceError("This merge has already been undone")
         survivor = await Person.select().where(Person.id == merge["survivor_id"]).output(load_json=True).first()

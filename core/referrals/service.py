@@ -31,7 +31,7 @@ def _answer(data: dict[str, Any], form: str, field: str) -> Any:
 
 async def _count(count: Count, case: dict[str, Any], person_id: int | None) -> int:
     since = clock.now() - dt.timedelta(days=count.window_days)
-    if count.by_form:
+    if count.by_form and count.by_field is not None:  # the loader sets both, from the count's ``by``
         value = _answer(case["data"], count.by_form, count.by_field)
         if value in (None, ""):
             return 0
@@ -86,7 +86,8 @@ async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: fro
         return shown[0]
 
     out = []
-    for subject in subjects or [None]:
+    each: list[dict[str, Any] | None] = [*subjects] or [None]  # no subjects: one document without one
+    for subject in each:
         facts: dict[str, Any] = {"event": event, "area": case["area"], "case": base_case}
         person_id = None
         if subject is not None:
@@ -108,6 +109,13 @@ async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: fro
     return out
 
 
+async def _written(referral_id: int) -> dict[str, Any]:
+    """The referral as a change just left it."""
+    row = await Referral.select().where(Referral.id == referral_id).first()
+    assert row is not None  # referrals are never deleted (one is closed)
+    return row
+
+
 async def record_firing(rule: Rule, facts: dict[str, Any], case: dict[str, Any], person_id: int | None,
                         event: str) -> tuple[dict[str, Any], bool]:
     """Store why a rule fired; raise a referral, or add to the open one for the same person and target.
@@ -122,7 +130,7 @@ async def record_firing(rule: Rule, facts: dict[str, Any], case: dict[str, Any],
         query.where(Referral.person.is_null() & (Referral.from_case == case["id"]))
     existing = await query.first()
     new = existing is None
-    if new:
+    if existing is None:
         referral = Referral(person=person_id, from_case=case["id"], source_area=case["area"],
                             target_kind=rule.target.kind, target=rule.target.name, rule_id=rule.qualified_id,
                             reason=rule.reason, status="open", created_at=now)
@@ -141,7 +149,7 @@ async def record_firing(rule: Rule, facts: dict[str, Any], case: dict[str, Any],
         detail={"referral_id": referral_id, "rule_id": rule.qualified_id, "merged": not new}))
     await audit.record("referral.rule_fired", None, object_type="referral", object_id=referral_id,
                        detail={"rule": rule.qualified_id, "case_id": case["id"], "merged": not new})
-    row = await Referral.select().where(Referral.id == referral_id).first()
+    row = await _written(referral_id)
     if new:
         from core.notifications.service import notify_referral_waiting
 
@@ -284,8 +292,7 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
                                                  detail={"referral_id": existing["id"], "merged": True}))
             await audit.record("referral.merged", actor, object_type="referral", object_id=existing["id"],
                                detail={"case_id": case["id"] if case else None})
-            row = await Referral.select().where(Referral.id == existing["id"]).first()
-            return {**row, "merged": True}
+            return {**await _written(existing["id"]), "merged": True}
         referral = Referral(person=person_id, from_case=case["id"] if case else None,
                             source_area=case["area"] if case else "", target_kind=target_kind, target=target,
                             target_agency=target_agency, rule_id=None, reason=reason, status="open",
@@ -301,7 +308,7 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
         await notify_referral_waiting({"id": referral.id, "target_kind": target_kind, "target": target,
                                        "target_agency": target_agency}, case["reference"] if case else "",
                                       not_agency=actor.agency_id)
-    row = await Referral.select().where(Referral.id == referral.id).first()
+    row = await _written(referral.id)
     await ctx.emit("referral_made", referral={"id": row["id"], "target_kind": target_kind, "target": target,
                                           "reason": reason, "rule_id": None, "person_id": person_id,
                                           "status": "open"}, case=case)

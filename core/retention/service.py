@@ -107,6 +107,7 @@ def due_of(row: dict[str, Any], period: dict[str, Any], decision: dict[str, Any]
         latest = add_years(closed, period["max"])
     else:
         last = _date(row["updated_at"]) or _date(row["opened_at"])
+        assert last is not None  # every case was opened at some moment
         due = add_years(last, period["idle_years"])
         reason = (f"Never closed; no change since {last:%-d %B %Y}, and {period['title']} reviews cases "
                   f"{period['idle_years']} years after the last change")
@@ -114,7 +115,7 @@ def due_of(row: dict[str, Any], period: dict[str, Any], decision: dict[str, Any]
     keep = decision.get("keep_until") if decision else None
     keep = _date(keep)
     if keep is not None and keep > due:
-        reason += f"; kept until {keep:%-d %B %Y}: {decision.get('extend_reason') or 'no reason given'}"
+        reason += f"; kept until {keep:%-d %B %Y}: {(decision or {}).get('extend_reason') or 'no reason given'}"
         due = keep
     return due, reason, latest
 
@@ -258,6 +259,7 @@ async def extend(ctx: Context, actor: Actor, case_id: int, until: Any, reason: A
         errors += exc.errors
     if errors:
         raise ValidationFailed("There is a problem with the extension", errors=errors)
+    assert day is not None  # no date is one of the errors above
     async with transaction():
         await _save_decision(case_id, {"keep_until": day, "extend_reason": text, "flagged_at": None})
         await audit.record("retention.extend", actor, object_type="case", object_id=case_id,
@@ -327,7 +329,7 @@ async def set_period(ctx: Context, actor: Actor, area_slug: str, years: Any, rea
 async def _erase_documents(case_id: int, actor: Actor, reason: str) -> int:
     """The documents held on the case; a no-op where no document store is installed (the hook point)."""
     try:
-        from core.documents.service import erase_case_documents  # type: ignore[import-not-found]
+        from core.documents.service import erase_case_documents
     except ImportError:
         return 0
     return await erase_case_documents(case_id, actor, reason=reason)
@@ -368,6 +370,7 @@ async def erase(ctx: Context, actor: Actor, case_id: int, reason: Any) -> dict[s
     now = clock.now()
     async with transaction():
         row = await Case.select().where(Case.id == case_id).first()
+        assert row is not None  # read by case_summary above; cases are never deleted (this one becomes a stub)
         decision = await decision_of(case_id)
         if (decision or {}).get("legal_hold") or (decision or {}).get("erased_at"):
             raise Forbidden("This case changed while you were deciding: look at the review queue again")

@@ -60,6 +60,7 @@ async def create_isa(ctx: Context, actor: Actor, *, reference: str, title: str, 
         errors.append({"field": "/ends_on", "message": "The end date must be the same as or after the start date"})
     if errors:
         raise ValidationFailed("There is a problem with the agreement", errors=errors)
+    assert start is not None and end is not None  # a date that is not one is among the errors above
     now = clock.now()
     async with transaction():
         isa = SharingAgreement(reference=reference, title=title, parties=party_ids, purposes=list(purposes),
@@ -71,7 +72,9 @@ async def create_isa(ctx: Context, actor: Actor, *, reference: str, title: str, 
                                    "areas": list(areas), "starts_on": start.isoformat(),
                                    "ends_on": end.isoformat(), "max_sensitivity": max_sensitivity})
     DIRECTORY.clear()
-    return await SharingAgreement.select().where(SharingAgreement.id == isa.id).output(load_json=True).first()
+    saved = await SharingAgreement.select().where(SharingAgreement.id == isa.id).output(load_json=True).first()
+    assert saved is not None  # committed above; agreements are never deleted (one ends)
+    return saved
 
 
 async def end_isa(actor: Actor, isa_id: int, reason: str) -> None:
@@ -128,7 +131,7 @@ async def share_case(actor: Actor, case_id: int, *, agency_id: int, purpose: str
     """Share a case with a partner agency for a purpose under a live ISA covering the case's area."""
     row = await Case.select().where(Case.id == case_id).first()
     access = await case_access(actor, row) if row else None
-    if access is None:
+    if row is None or access is None:
         raise NotFound("No case with that number exists")
     if not can_work_case(actor, access):
         raise Forbidden("Only the owning agency's caseworkers can share this case")
@@ -160,6 +163,7 @@ async def _insert_share(actor: Actor, case_id: int, agency_id: int, isa: dict[st
     if existing:
         return {"id": existing["id"], "new": False}
     agency = await Agency.select(Agency.name).where(Agency.id == agency_id).first()
+    assert agency is not None  # a party to the agreement (callers checked); agencies are never deleted
     now = clock.now()
     share = CaseShare(case=case_id, agency=agency_id, isa=isa["id"], purpose=purpose, shared_by=actor.id,
                       shared_at=now)
@@ -185,7 +189,7 @@ async def revoke_share(actor: Actor, case_id: int, share_id: int) -> None:
         raise NotFound("No case with that number exists")
     if not can_work_case(actor, access):
         raise Forbidden("Only the owning agency's caseworkers can stop sharing this case")
-    share = await CaseShare.select(CaseShare.all_columns(), CaseShare.agency.name.as_alias("agency_name")).where(
+    share = await CaseShare.select(*CaseShare.all_columns(), CaseShare.agency.name.as_alias("agency_name")).where(
         (CaseShare.id == share_id) & (CaseShare.case == case_id) & CaseShare.revoked_at.is_null()).first()
     if share is None:
         raise NotFound("That share does not exist or has already ended")

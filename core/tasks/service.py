@@ -26,6 +26,13 @@ def task_dict(r: dict[str, Any]) -> dict[str, Any]:
             "source": r["source"]}
 
 
+async def _written(task_id: int) -> dict[str, Any]:
+    """The task as a change just left it."""
+    row = await Task.select().where(Task.id == task_id).first()
+    assert row is not None  # tasks are never deleted (one is marked done)
+    return task_dict(row)
+
+
 def task_state(r: dict[str, Any]) -> str:
     """A short fingerprint of what an edit can change: a task edit form carries the one it was read at, so a
     change someone made meanwhile is never overwritten unseen (tasks have no version column of their own)."""
@@ -64,7 +71,7 @@ async def add_task(ctx: Context, actor: Actor, case_id: int, *, title: str, due_
                                          summary=f"Task added: {title}" + (f" (due {due:%-d %B %Y})" if due else ""),
                                          detail={"task_id": task.id}))
         await audit.record("task.create", actor, object_type="task", object_id=task.id, detail={"case_id": case_id})
-    return task_dict(await Task.select().where(Task.id == task.id).first())
+    return await _written(task.id)
 
 
 #: roles that work tasks: complete, change and hand them over (for the agency that owns the task)
@@ -160,7 +167,7 @@ async def edit_task(ctx: Context, actor: Actor, task_id: int, *, title: str | No
                                              detail={"task_id": task_id, "changes": list(changes)}))
         await audit.record("task.update", actor, object_type="task", object_id=task_id,
                            detail={"case_id": row["case"], "changes": changes})
-    return task_dict(await Task.select().where(Task.id == task_id).first())
+    return await _written(task_id)
 
 
 def _day(value: dt.date | None) -> str:
@@ -196,7 +203,7 @@ async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, A
             await CaseEvent.insert(CaseEvent(case=row["case"], kind="task", actor=actor.id, at=now,
                                              summary=f"Task completed: {row['title']}", detail={"task_id": task_id}))
         await audit.record("task.complete", actor, object_type="task", object_id=task_id)
-    done = task_dict(await Task.select().where(Task.id == task_id).first())
+    done = await _written(task_id)
     # the hook gets the case even if completing the action ended the agency's sight of it
     case = cases.case_dict(ctx, await cases._load(row["case"])) if row["case"] else None
     await ctx.emit("action_completed", task=done, case=case, actor=actor.as_dict())
