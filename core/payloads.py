@@ -217,7 +217,7 @@ def required_keys(shape: type) -> list[str]:
     """The keys a shape must have (its __required_keys__ cannot see NotRequired[...] under postponed annotations)."""
     hints = typing.get_type_hints(shape, include_extras=True)
     return [key for key, hint in hints.items()
-            if key in shape.__required_keys__ and typing.get_origin(hint) is not NotRequired]
+            if key in getattr(shape, "__required_keys__") and typing.get_origin(hint) is not NotRequired]
 
 
 def shape_problems(value: Any, shape: type, where: str) -> list[str]:

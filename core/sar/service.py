@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup, escape
+from piccolo.custom_types import Combinable
 
 from core import clock
 from core.audit import service as audit
@@ -77,9 +78,8 @@ def due_date(received: dt.date, extended: bool = False) -> dt.date:
     return add_months(received, EXTENDED_MONTHS if extended else MONTHS)
 
 
-def _date(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
+def _date(value: Any) -> dt.date:
+    """A request's received_on or due_on (never empty) as a date, in whichever form the database gave it."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -132,6 +132,7 @@ async def _person_for_request(actor: Actor, person_id: int | None) -> tuple[dict
     if person_id not in await visible_person_ids(actor, [person_id]):
         raise NotFound(PERSON_NOT_FOUND)
     person = await Person.select().where(Person.id == person_id).output(load_json=True).first()
+    assert person is not None  # read above; persons are never deleted (merged or anonymised, they stay)
     return person, merged_from
 
 
@@ -172,19 +173,21 @@ async def create_request(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
                                                              "or shared with it"})
     if errors:
         raise ValidationFailed("There is a problem with the request", errors=errors)
+    assert person is not None and received is not None  # without either, one of the errors above
     from core.cases.service import _next_reference
 
     now = clock.now()
     async with transaction():
         reference = await _next_reference("SAR")
+        due = due_date(received)
         row = SubjectAccessRequest(
             reference=reference, agency_id=actor.agency_id, person_id=person["id"], requester=requester,
-            received_on=received, due_on=due_date(received), notes=notes, status="open", created_by=actor.id,
+            received_on=received, due_on=due, notes=notes, status="open", created_by=actor.id,
             created_at=now)
         await row.save()
         await audit.record("sar.create", actor, object_type="subject_access_request", object_id=row.id, detail={
             "reference": reference, "person_id": person["id"], "merged_from": merged_from,
-            "received_on": received.isoformat(), "due_on": row.due_on.isoformat()})
+            "received_on": received.isoformat(), "due_on": due.isoformat()})
     return {"id": row.id, "reference": reference, "merged_from": merged_from, "person_id": person["id"]}
 
 
@@ -240,7 +243,7 @@ async def get_request(actor: Actor, request_id: int) -> dict[str, Any]:
     row = _view(await _own_request(actor, request_id), clock.today())
     person_id = row["person_id"]
     current = await _current_person_id(person_id)
-    row["person_visible"] = bool(current) and current in await visible_person_ids(actor, [current])
+    row["person_visible"] = current is not None and current in await visible_person_ids(actor, [current])
     row["current_person_id"] = current
     person = await Person.select(Person.given_name, Person.family_name).where(Person.id == current).first() \
         if row["person_visible"] else None
@@ -499,6 +502,7 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
         raise NotFound("The person this request is about is no longer held by your agency or shared with it. "
                        "Close the request, saying so.")
     person = await Person.select().where(Person.id == person_id).output(load_json=True).first()
+    assert person is not None  # _current_person_id found it; persons are never deleted
     merges = await PersonMerge.select().where(PersonMerge.survivor_id == person_id).order_by(
         PersonMerge.id).output(load_json=True)
     person_ids = [person_id] + [m["merged_id"] for m in merges if m["undone_at"] is None]
@@ -508,7 +512,7 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
         CaseSubject.case, CaseSubject.role, CaseSubject.added_at, CaseSubject.removed_at).where(
         CaseSubject.person == person_id).order_by(CaseSubject.id)
     all_case_ids = sorted({s["case"] for s in subject_rows})
-    case_rows = await Case.select(Case.all_columns(), Case.owning_agency.name.as_alias("owning_agency_name")).where(
+    case_rows = await Case.select(*Case.all_columns(), Case.owning_agency.name.as_alias("owning_agency_name")).where(
         Case.id.is_in(all_case_ids or [0])).order_by(Case.opened_at).output(load_json=True)
     visible = await _visible(actor, case_rows)
     decisions = {d["case_id"]: d for d in await CaseRetention.select().where(
@@ -548,22 +552,22 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
 
     # everything about the included cases, in one query per kind
     subjects_by_case = await cases.subjects_of_cases(case_ids)
-    tasks = await Task.select(Task.all_columns(), Task.owner_agency.name.as_alias("owner_agency_name"),
+    tasks = await Task.select(*Task.all_columns(), Task.owner_agency.name.as_alias("owner_agency_name"),
                               Task.assignee.name.as_alias("assignee_name")).where(
         Task.case.is_in(case_ids or [0])).order_by(Task.id)
     shares = await CaseShare.select(
-        CaseShare.all_columns(), CaseShare.agency.name.as_alias("agency_name"),
+        *CaseShare.all_columns(), CaseShare.agency.name.as_alias("agency_name"),
         CaseShare.isa.reference.as_alias("isa_reference")).where(CaseShare.case.is_in(case_ids or [0])).order_by(
         CaseShare.id)
     items = await AgendaItem.select(
-        AgendaItem.all_columns(), AgendaItem.meeting.starts_at.as_alias("meeting_at"),
-        AgendaItem.meeting.status.as_alias("meeting_status"), AgendaItem.meeting.panel.name.as_alias("panel_name"),
-        AgendaItem.meeting.panel.chair_agency.as_alias("chair_agency"),
-        AgendaItem.meeting.panel.member_agencies.as_alias("members"),
+        *AgendaItem.all_columns(), AgendaItem.meeting.starts_at.as_alias("meeting_at"),
+        AgendaItem.meeting.status.as_alias("meeting_status"), AgendaItem.meeting._.panel._.name.as_alias("panel_name"),
+        AgendaItem.meeting._.panel._.chair_agency.as_alias("chair_agency"),
+        AgendaItem.meeting._.panel._.member_agencies.as_alias("members"),
     ).where(AgendaItem.case.is_in(case_ids or [0])).order_by(AgendaItem.id)
     # a panel's minutes are the panel's: shown when the exporter's agency chairs or sits on it
     items = [i for i in items if actor.agency_id in set(_json(i["members"]) or []) | {i["chair_agency"]}]
-    minutes = await Minute.select(Minute.all_columns(), Minute.author.name.as_alias("author_name")).where(
+    minutes = await Minute.select(*Minute.all_columns(), Minute.author.name.as_alias("author_name")).where(
         Minute.item.is_in([i["id"] for i in items] or [0]) & Minute.superseded_by.is_null()).order_by(Minute.at)
 
     def group(rows: list[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]:
@@ -609,7 +613,7 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
                               f"({roles.get(s['role'], s['role'])})", person_ids=[s["person_id"]])
         entry["people"] = people
         other_roles = {o["role"] for o in others if o["case"] == row["id"]}
-        forms = []
+        forms: list[dict[str, Any]] = []
         data = row["data"] or {}
         for name, answers in data.items():
             form = area.forms.get(name) if area else None
@@ -684,7 +688,7 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
     # referrals about the person (or about one of these cases as a whole), that the exporter's agency made or
     # received, or (system admin) that came from a case their position may see
     referrals = await Referral.select(
-        Referral.all_columns(), Referral.target_agency.name.as_alias("target_agency_name"),
+        *Referral.all_columns(), Referral.target_agency.name.as_alias("target_agency_name"),
         Referral.raised_by_agency.name.as_alias("raised_by_agency_name"),
         Referral.from_case.reference.as_alias("from_reference"),
     ).where(Referral.person.is_in(person_ids) | (
@@ -692,7 +696,7 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
     referrals = [r for r in referrals if actor.agency_id in (r["raised_by_agency"], r["target_agency"])
                  or (scope == "partnership" and r["from_case"] in case_ids)]
     messages = group(await ReferralMessage.select(
-        ReferralMessage.all_columns(), ReferralMessage.author.name.as_alias("author_name")).where(
+        *ReferralMessage.all_columns(), ReferralMessage.author.name.as_alias("author_name")).where(
         ReferralMessage.referral.is_in([r["id"] for r in referrals] or [0])).order_by(ReferralMessage.id), "referral")
     report_referrals = []
     for ri, r in enumerate(referrals):
@@ -709,7 +713,7 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
             redactor.text(f"/referrals/{ri}/messages/{mi}/text", m["text"])
 
     # who read or changed the record and these cases
-    where = ((AuditEvent.object_type == "person") & AuditEvent.object_id.is_in(person_ids)) | (
+    where: Combinable = ((AuditEvent.object_type == "person") & AuditEvent.object_id.is_in(person_ids)) | (
         (AuditEvent.object_type == "case") & AuditEvent.object_id.is_in(case_ids or [0]))
     if scope == "agency":
         where = where & (AuditEvent.agency_id == actor.agency_id)
