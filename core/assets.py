@@ -51,7 +51,8 @@ class Package:
         return tuple(p for p in self.keep if not p.endswith("/"))
 
 
-#: the versions package-lock.json pins (a test holds the two together), and what of each is served
+#: the versions package-lock.json pins (a test holds the two together), and what of each is served (package.json
+#: too: it records the version and the terms of use)
 PACKAGES = (
     Package("govuk-frontend", "6.6.0",
             "sha512-xctkWrQvLnvQt7fyjQ3MGX9S0wz0x0RQuLxCeoXF+s8EjGICG81/DYQGKN5qgO+0KVT12UAaRwUsGY6fulRcRg==",
@@ -62,10 +63,10 @@ PACKAGES = (
             ("package.json", "moj/moj-frontend.min.css", "moj/moj-frontend.min.js", "moj/assets/")),
     Package("htmx.org", "2.0.8",
             "sha512-fm297iru0iWsNJlBrjvtN7V9zjaxd+69Oqjh4F/Vq9Wwi2kFisLcrLCiv5oBX0KLfOX/zG8AUo9ROMU5XUB44Q==",
-            ("package.json", "LICENSE", "dist/htmx.min.js")),
+            ("package.json", "dist/htmx.min.js")),
     Package("htmx-ext-sse", "2.2.4",
             "sha512-LJmxVhykyflBWgh5PvbRidcyuqMHlgfajmmzumvKctv9puvsufeH6OaejSMZTNTnEI8O2wXXn4ZZtBdpEMqmEQ==",
-            ("package.json", "LICENSE", "dist/sse.min.js")),
+            ("package.json", "dist/sse.min.js")),
 )
 
 

@@ -127,6 +127,14 @@ on = ["form_saved"]
 once = "case"
 when = {{ properties = {{ case = {{ properties = {{ risk_level = {{ const = "high" }} }} }} }} }}
 then = {{ panel = "complex-case-panel", reason = "The review found a high risk" }}
+
+# a notice, not a referral: the police are told, without being asked to take the case on, once per case
+[[rules]]
+id = "medium-risk-tell-police"
+on = ["form_saved"]
+once = "case"
+when = {{ properties = {{ case = {{ properties = {{ risk_level = {{ const = "medium" }} }} }} }} }}
+then = {{ notify = {{ agency_type = "police", message = "For information: a case was assessed as medium risk" }}, reason = "The review found a medium risk" }}
 '''
 
 REPORT = '''{{
@@ -161,7 +169,8 @@ REVIEW = '''{{
 }}
 '''
 
-TEST = '''"""Tests for the {title} area: it loads, opens cases, its rules fire, and its date guard waits for the clock."""
+TEST = '''"""Tests for the {title} area: it loads, opens cases, its rules fire (a referral about a person, one about the
+case, a notice), and its date guard waits for the clock."""
 import pytest
 
 from core import clock
@@ -225,6 +234,21 @@ async def test_closing_waits_28_days_after_the_review_and_high_risk_is_referred_
         await cases.transition_case(ctx, worker, case["id"], "close")
     with clock.travel(days=28):
         assert (await cases.transition_case(ctx, worker, case["id"], "close"))["state"] == "closed"
+
+
+async def test_medium_risk_tells_the_police_once_without_a_referral(database, ctx):
+    from core.notifications import service as notifications
+    from core.referrals.tables import Referral
+
+    worker = await make_user(await make_agency(ctx, "notify-agency-{dash}"))
+    police = await make_user(await make_agency(ctx, "notify-police-{dash}", agency_type="police", areas=[]))
+    case = await cases.open_case(ctx, worker, "{slug}", REPORT)
+    review = {{"reviewed_on": clock.today().isoformat(), "risk_level": "medium"}}
+    for _ in range(2):
+        await cases.save_form(ctx, worker, case["id"], "review", review, expected_version=None)
+    assert await Referral.count().where(Referral.from_case == case["id"]) == 0  # told, not referred
+    assert [n["text"] for n in await notifications.list_for(police)] == [
+        f"For information: a case was assessed as medium risk: {{case['reference']}}"]
 '''
 
 README = '''# {title}

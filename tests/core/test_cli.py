@@ -101,6 +101,8 @@ def test_new_area_scaffold_passes_its_own_test_at_once(tmp_path):
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
                          capture_output=True, text=True, cwd=root, env=env, timeout=120)
     assert run.returncode == 0, run.stdout[-2000:]
+    # its tests exercise each declaration it shows: a person's referral, the case's, the notice, the date guard
+    assert "5 passed" in run.stdout, run.stdout[-2000:]
     again = caseframe("new-area", "noise_nuisance", "--path", str(tmp_path))
     assert again.returncode == 2 and "already exists" in again.stderr
 

@@ -99,3 +99,53 @@ async def test_a_hazardous_load_is_one_referral_however_many_people_are_on_the_c
                                  subjects=[(people[0]["id"], "reporter"), (people[1]["id"], "witness")])
     rows = await Referral.select(Referral.target, Referral.person).where(Referral.from_case == case["id"])
     assert rows == [{"target": "environment_regulator", "person": None}]
+
+
+async def test_a_suspect_under_18_is_referred_to_the_youth_service_but_not_a_witness_of_that_age(ctx, worker):
+    from core import clock
+    from core.referrals.tables import Referral
+    from core.testing import make_person
+
+    year = clock.today().year
+    child = await make_person(worker, given_name="Kai", family_name="Brennan", date_of_birth=f"{year - 16}-01-01")
+    adult = await make_person(worker, given_name="Lee", family_name="Brennan", date_of_birth=f"{year - 40}-01-01")
+    case = await cases.open_case(ctx, worker, "fly_tipping", BASE, subjects=[(child["id"], "witness"),
+                                                                            (adult["id"], "suspect")])
+    assert await Referral.count().where(Referral.from_case == case["id"]) == 0  # a young witness, an adult suspect
+    other = await cases.open_case(ctx, worker, "fly_tipping", {**BASE, "location_reference": "QL-2"})
+    await cases.add_subject(ctx, worker, other["id"], child["id"], "suspect")
+    rows = await Referral.select(Referral.target, Referral.person, Referral.rule_id).where(
+        Referral.from_case == other["id"])
+    assert rows == [{"target": "youth_service", "person": child["id"], "rule_id": "fly_tipping:young-suspect"}]
+
+
+async def test_waste_in_a_watercourse_tells_the_regulator_once_without_a_referral(ctx, worker):
+    from core.notifications import service as notifications
+    from core.referrals.tables import Referral
+
+    regulator = await make_user(await make_agency(ctx, "ft-regulator", agency_type="environment_regulator", areas=[]))
+    case = await cases.open_case(ctx, worker, "fly_tipping", {**BASE, "land_type": "watercourse"})
+    assert await Referral.count().where(Referral.from_case == case["id"]) == 0  # told, not asked to take it on
+    assert [n["text"] for n in await notifications.list_for(regulator)] == [
+        f"For information: fly-tipped waste in or beside a watercourse: {case['reference']}"]
+    await cases.save_form(ctx, worker, case["id"], "report", {**BASE, "land_type": "watercourse", "risk": "medium"},
+                          expected_version=None)
+    assert await notifications.unread_count(regulator) == 1  # once for the case
+    await cases.open_case(ctx, worker, "fly_tipping", BASE)  # on the highway: nothing to tell
+    assert await notifications.unread_count(regulator) == 1
+
+
+async def test_hazardous_waste_is_the_plugin_s_fact_and_the_regulator_may_read_it(ctx, worker):
+    from core.referrals.explain import REFERRAL_ACCESS, explain
+
+    assert ctx.areas.fact_levels["caseframe_fly_tipping"] == {"hazardous": "official"}
+    fired = await fire(ctx, worker, "fly_tipping", {**BASE, "location_reference": "A",
+                                                    "waste_types": ["tyres", "clinical"]})
+    assert [f["rule"] for f in fired] == ["fly_tipping:hazardous-waste"]
+    assert fired[0]["facts"]["extra"] == {"caseframe_fly_tipping": {"hazardous": True}}
+    # the addressee reads why at the level a referral gives it: the fact, declared official, is shown
+    lines = explain(ctx, "fly_tipping:hazardous-waste", None, fired[0]["facts"], REFERRAL_ACCESS)
+    assert {"question": "Caseframe fly tipping Hazardous", "answer": "Yes", "looks_for": "the rule looks for Yes"} \
+        in lines
+    assert await fire(ctx, worker, "fly_tipping", {**BASE, "location_reference": "D",
+                                                   "waste_types": ["tyres", "green"]}) == []

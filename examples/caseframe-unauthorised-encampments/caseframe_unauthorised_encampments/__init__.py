@@ -8,6 +8,7 @@ REPORT = {"location": "Field next to Ashdown recreation ground", "land_owner": "
 
 # Which demo cases trigger which rule:
 # - ue-1: welfare needs and a pregnancy -> welfare-to-social-care, health-needs-to-health.
+# - ue-1: Nellie Price, 81, an occupant -> older-occupant-to-social-care (a referral about her).
 # - ue-2: decision path section 61 -> police-powers.
 CASES = [
     {"key": "ue-1", "area": "unauthorised_encampments", "agency": "ashdown-council", "opened_days_ago": 9,
@@ -15,6 +16,7 @@ CASES = [
                "welfare": {"visited_on": "2026-11-16", "health_needs": True, "health_details": "One adult needs a GP for a long-term condition.",
                            "pregnancy": True, "children_schooling": True, "older_or_disabled": False,
                            "welfare_needs_identified": True, "consent_to_share": True}},
+     "subjects": [{"person": "ue-nellie", "role": "occupant"}],
      "transitions": ["assess_welfare"]},
     {"key": "ue-2", "area": "unauthorised_encampments", "agency": "ashdown-council", "opened_days_ago": 20,
      "forms": {"report": {**REPORT, "location": "Car park of the closed garden centre", "land_owner": "private", "caravans": 14, "vehicles": 11},
@@ -27,6 +29,11 @@ CASES = [
 ]
 
 
+PERSONS = [
+    {"key": "ue-nellie", "given_name": "Nellie", "family_name": "Price", "date_of_birth": "1945-04-02", "gender": "female"},
+]
+
+
 @hookimpl
 def register_areas():
     return [Path(__file__).parent / "area"]
@@ -34,4 +41,4 @@ def register_areas():
 
 @hookimpl
 def demo_data():
-    return {"persons": [], "cases": CASES}
+    return {"persons": PERSONS, "cases": CASES}

@@ -155,3 +155,21 @@ async def test_closing_needs_the_departure_date_and_a_return_counts_for_three_mo
     with clock.travel(days=92), pytest.raises(Forbidden, match="only an offence within three months"):
         await cases.transition_case(ctx, worker, case["id"], "record_return")
     assert (await cases.transition_case(ctx, worker, case["id"], "close"))["state"] == "closed"
+
+
+async def test_an_older_occupant_is_referred_to_social_care_but_not_an_older_complainant(ctx, workers):
+    from core import clock
+    from core.referrals.tables import Referral
+    from core.testing import make_person
+
+    worker, _ = workers
+    year = clock.today().year
+    nellie = await make_person(worker, given_name="Nellie", family_name="Price", date_of_birth=f"{year - 81}-01-01")
+    neighbour = await make_person(worker, given_name="Arthur", family_name="Mills", date_of_birth=f"{year - 80}-01-01")
+    son = await make_person(worker, given_name="Sam", family_name="Price", date_of_birth=f"{year - 50}-01-01")
+    case = await cases.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT,
+                                 subjects=[(neighbour["id"], "complainant"), (son["id"], "occupant")])
+    assert await targets(case["id"]) == []
+    await cases.add_subject(ctx, worker, case["id"], nellie["id"], "occupant")
+    rows = await Referral.select(Referral.target, Referral.person).where(Referral.from_case == case["id"])
+    assert rows == [{"target": "social_care", "person": nellie["id"]}]  # about her, the one older occupant
