@@ -251,8 +251,11 @@ def caseframe_server(url: str, workers: int = 1) -> Server:
     port = free_port()
     exe = Path(sys.executable).with_name("caseframe")
     argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "core.cli"]
+    # the code of this checkout, not whichever one the virtualenv's editable install points at (a worktree
+    # benchmarked with the main checkout's .venv ran the main checkout's code)
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     return Server("caseframe", [*argv, "serve", "--port", str(port), "--workers", str(workers)], port, workers,
-                  {"CASEFRAME_DATABASE_URL": url, "CASEFRAME_LOCAL_DEMO": "1"})
+                  {"CASEFRAME_DATABASE_URL": url, "CASEFRAME_LOCAL_DEMO": "1", "PYTHONPATH": path})
 
 
 def uvicorn_server(name: str, target: str, workers: int = 1, env: dict[str, str] | None = None) -> Server:

@@ -12,7 +12,7 @@ Pages (one signed-in caseworker and supervisor, signed in over HTTP with the MoU
 * My work: 50 open cases led by the user, 30 open tasks, recently viewed cases;
 * the area list: 10,000 cases in the area, first page of 25 with their people.
 
-    python bench/bench_http.py [--duration 10] [--check] [--memory]
+    python bench/bench_http.py [--duration 10] [--check] [--memory] [--page case --page home --page area]
     python bench/bench_http.py --database-url postgresql://postgres@127.0.0.1:5432/test [--workers 2]
 
 wrk is Debian's package ``wrk``: ``bench/setup`` installs it (and the ``bench`` extra: py-spy,
@@ -49,6 +49,8 @@ CONNECTIONS = (1, 16)
 TARGET_RATIO = 0.5
 TARGET_P95_MS = 50.0
 MEMORY_REQUESTS = 10_000
+#: --page choices
+PAGE_OPTIONS = {"case page": "case", "My work": "home", "area list": "area"}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -319,6 +321,8 @@ async def measure(args, url: str, data: dict) -> int:
                               {"BENCH_DATABASE_URL": url, "BENCH_USER_ID": str(data["user_id"])})]
     results: dict[tuple[str, str, int], dict] = {}
     pages = {"case page": f"/cases/{data['case']}", "My work": "/", "area list": f"/areas/{data['area']}"}
+    if args.page:
+        pages = {name: path for name, path in pages.items() if PAGE_OPTIONS[name] in args.page}
     memory: list[tuple[str, list[float]]] = []
     try:
         await asyncio.gather(*(s.ready() for s in servers))
@@ -401,6 +405,8 @@ async def measure(args, url: str, data: dict) -> int:
 if __name__ == "__main__":
     parser = bench_arguments(__doc__, duration=10)
     parser.add_argument("--cases", type=int, default=CASES, help=f"cases in the area (default {CASES:,})")
+    parser.add_argument("--page", action="append", choices=sorted(PAGE_OPTIONS.values()),
+                        help="only this page (repeat for several; default all three)")
     parser.add_argument("--memory", action="store_true",
                         help=f"then 2 x {MEMORY_REQUESTS:,} requests, reporting each worker's memory")
     sys.exit(asyncio.run(main(parse_bench_arguments(parser))))

@@ -32,7 +32,7 @@ from core.numbers import page_number, typed_date, whole_number
 from core.persons import service as persons
 from core.referrals import service as referrals
 from core.searching import name_search_problem
-from core.referrals.tables import Referral
+from core.referrals.queries import raised_from_case
 from core.tasks import service as tasks
 from core.tasks.tables import Task
 from core.web.auth import current_actor
@@ -140,7 +140,7 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
         cases.record_view(actor, case_id, access), cases.timeline(case_id, limit=200, access=access),
         tasks.tasks_of_case(case_id),
         colleagues(actor.agency_id),
-        Referral.select().where(Referral.from_case == case_id).order_by(Referral.id, ascending=False),
+        raised_from_case(case_id),
         cases.subjects_of(case_id),
         # the owning agency sees who it shares with and who has viewed; those who work the case, where to refer
         sharing.shares_of(case_id) if owner else nothing(), viewers_of(case_id) if owner else nothing(),
@@ -179,9 +179,10 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
         owning_agency, lead_officer = await cases.holder_of(row)
     sharing_info = {"shares": shares, "views": views, "partners": partners} if owner else {}
     panels = []
-    viewer = actor.as_dict()
-    for result in ctx.pm.hook.case_panels(case=case, actor=viewer, user=viewer):
-        panels.extend(result or [])
+    if ctx.pm.hook.case_panels.get_hookimpls():
+        viewer = actor.as_dict()
+        for result in ctx.pm.hook.case_panels(case=case, actor=viewer, user=viewer):
+            panels.extend(result or [])
     return {"case": case, "area": area, "forms": forms, "transitions": transitions, "timeline": events,
             "timeline_html": timeline_items(request, case, events),
             "tasks": case_tasks, "subjects": subjects, "users": users,

@@ -1,4 +1,4 @@
-"""Read-only queries about referrals: which are waiting for an agency."""
+"""Read-only queries about referrals: which are waiting for an agency, which a case raised."""
 from __future__ import annotations
 
 from typing import Any
@@ -38,3 +38,9 @@ async def waiting_for(actor: Actor, limit: int = 50) -> list[dict[str, Any]]:
     agency = actor.agency_id
     return await Referral.raw(_WAITING_SQL, *OPEN, agency, actor.agency_type, agency, agency, agency, agency, agency,
                               int(limit))
+
+
+async def raised_from_case(case_id: int) -> list[dict[str, Any]]:
+    """The referrals raised from a case, newest first (the case page's list): one fixed statement, read on every
+    view of the case (tests/core/test_case_reads.py holds it to the ORM's)."""
+    return await Referral.raw("SELECT * FROM cf_referral WHERE from_case = {} ORDER BY id DESC", int(case_id))

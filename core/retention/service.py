@@ -411,6 +411,12 @@ async def refusal_for(actor: Actor, row: dict[str, Any]) -> str | None:
     owning agency's local admin); None when retention does not stand in the way."""
     decision = await CaseRetention.select(CaseRetention.restricted, CaseRetention.erased_at).where(
         CaseRetention.case_id == row["id"]).first()
+    return refusal_given(actor, row, decision)
+
+
+def refusal_given(actor: Actor, row: dict[str, Any], decision: dict[str, Any] | None) -> str | None:
+    """:func:`refusal_for` on the case's retention decision already read (its ``restricted`` and ``erased_at``;
+    None when retention has never touched the case): the case page reads it with the case row."""
     if decision is None:
         return None
     if decision["erased_at"] is not None:

@@ -28,9 +28,10 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
     links = [{"href": "/", "label": "My work"}, {"href": "/persons", "label": "Persons"},
              {"href": "/referrals", "label": "Referrals"}, {"href": "/panels", "label": "Panels"}, {"href": "/search/national", "label": "National search"}]
     links += [{"href": f"/areas/{a.slug}", "label": a.title} for a in areas]
-    viewer = actor.as_dict()
-    for extra in ctx.pm.hook.menu_links(actor=viewer, user=viewer, areas=[a.as_dict() for a in areas]):
-        links.extend(extra or [])
+    if ctx.pm.hook.menu_links.get_hookimpls():  # the areas' payloads cost more than the rest of the menu
+        viewer = actor.as_dict()
+        for extra in ctx.pm.hook.menu_links(actor=viewer, user=viewer, areas=[a.as_dict() for a in areas]):
+            links.extend(extra or [])
     if actor.has(*DASHBOARD_ROLES):
         links.append({"href": "/dashboard", "label": "Dashboard"})
     if actor.has("local_admin", "system_admin", "supervisor"):
