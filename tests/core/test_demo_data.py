@@ -11,7 +11,6 @@ import pytest
 
 from core import hookimpl, payloads
 from core.agencies.tables import Agency
-from core.cli import main
 from core.demo import check_demo_data, demo_contributions, is_empty, load_demo
 from core.errors import DemoDataError
 from core.testing import make_context
@@ -105,20 +104,33 @@ async def test_demo_load_stops_before_writing_anything(db):
     assert await is_empty() and await Agency.count() == 0
 
 
-def test_the_command_lists_the_problems_one_a_line(database, monkeypatch, tmp_path, capsys):
-    import core.context
-    from core.db.engine import bind
+#: ``caseframe demo load`` with the Broken plugin as the only extra one (run in its own process, on its own database)
+COMMAND = """
+import sys
+import core.context
+from core.testing import make_context
+from tests.core.test_demo_data import Broken
+core.context.build_context = lambda *a, **k: make_context(Broken(), builtins=True)
+from core.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
 
-    monkeypatch.setattr(core.context, "build_context", lambda *a, **k: make_context(Broken(), builtins=True))
-    try:
-        assert main(["--database", f"sqlite:///{tmp_path / 'demo.sqlite'}", "demo", "load"]) == 1
-    finally:
-        bind(database)  # the command bound its own database; the suite's goes on with its own
-    # the command's lines (a log handler an earlier test left on a closed stream may add its own)
-    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("caseframe: ")]
+
+def test_the_command_lists_the_problems_one_a_line(tmp_path):
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("CASEFRAME_DATABASE_URL", None)
+    run = subprocess.run([sys.executable, "-c", COMMAND, "--database", f"sqlite:///{tmp_path / 'demo.sqlite'}",
+                          "demo", "load"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert run.returncode == 1, run.stderr[-2000:]
+    err = run.stderr.strip().splitlines()
     assert err[0] == "caseframe: plugin broken_demo: demo_data().persons[0]: unknown key 'adresses' " \
                      "(did you mean 'addresses'?)"
     assert err[-1] == "caseframe: demo data not loaded, nothing written: fix the plugin's demo_data above"
+    assert "Traceback" not in run.stderr
+    assert "Loading demo data..." in run.stdout and "Demo data loaded" not in run.stdout
 
 
 def test_the_demo_shapes_are_in_the_hook_reference():
