@@ -39,5 +39,7 @@ def bundle_assets(log=print) -> Path:
 
 class build_py(_build_py):
     def run(self):
-        bundle_assets(lambda message: self.announce(message, level=2))
+        # an editable install (./dev) serves the checkout's node_modules, which npm fills after it
+        if not getattr(self, "editable_mode", False):
+            bundle_assets(lambda message: self.announce(message, level=2))
         super().run()
