@@ -1,7 +1,9 @@
 """Create, find and read persons; the only code that writes the person table."""
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import json
 import re
 import unicodedata
 from difflib import SequenceMatcher
@@ -10,8 +12,9 @@ from typing import Any
 from core import clock
 from core.audit import service as audit
 from core.auth.actor import Actor
+from core.cache import register as register_cache
 from core.cases.tables import CaseSubject
-from core.db.tx import transaction
+from core.db.tx import in_transaction, transaction
 from core.errors import Conflict, Forbidden, NotFound, PreconditionRequired, ServiceError, ValidationFailed
 from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonMerge, PersonNameWord
 
@@ -113,32 +116,38 @@ async def create_person(actor: Actor, *, given_name: str, family_name: str, date
     return await get_person(actor, person.id, audit_view=False)
 
 
+# Who may see a person, as one SQL condition on ``cf_person p`` (its arguments from ``_visible_args``): the agency
+# that recorded them, or an agency that owns or was shared (under an ISA live today, the share not revoked) a case
+# naming them. A merged record (a tombstone) is no one's to see or act on: its address leads to the survivor
+# instead; it is on no case either (its case rows moved to the survivor). Written out once: it is part of every
+# search, where building it through the ORM for each cost more than the database took to answer it.
+_VISIBLE = (
+    'p.merged_into IS NULL AND (p.created_by_agency = {} OR EXISTS ('
+    'SELECT 1 FROM cf_case_subject s JOIN cf_case c ON c.id = s."case" '
+    'WHERE s.person = p.id AND s.removed_at IS NULL AND (c.owning_agency = {} OR c.id IN ('
+    'SELECT sh."case" FROM cf_case_share sh JOIN cf_isa i ON i.id = sh.isa '
+    'WHERE sh.agency = {} AND sh.revoked_at IS NULL AND i.starts_on <= {} AND i.ends_on >= {}))))')
+
+
+def _visible_args(actor: Actor) -> list[Any]:
+    today = clock.today()
+    return [actor.agency_id, actor.agency_id, actor.agency_id, today, today]
+
+
+def _placeholders(values: list) -> str:
+    return ", ".join("{}" for _ in values)
+
+
 async def visible_person_ids(actor: Actor, person_ids: list[int]) -> set[int]:
     """Which of ``person_ids`` the actor may see: persons their agency recorded, or subjects of a case the
     agency owns or has shared with it under a live ISA. Everyone else is found only by the national search."""
-    if not person_ids:
-        return set()
-    from core.sharing.policy import shared_case_ids
-
-    ids = list(set(person_ids))
-    # a merged record (a tombstone) is no one's to see or act on: its address leads to the survivor instead;
-    # it is on no case either (its case rows moved to the survivor), so the checks below cannot find it
-    own = {r["id"] for r in await Person.select(Person.id).where(
-        Person.id.is_in(ids) & (Person.created_by_agency == actor.agency_id) & Person.merged_into.is_null())}
-    rest = [i for i in ids if i not in own]
-    if rest:
-        on_own_cases = await CaseSubject.select(CaseSubject.person).where(
-            CaseSubject.person.is_in(rest) & CaseSubject.removed_at.is_null()
-            & (CaseSubject.case.owning_agency == actor.agency_id))
-        own |= {r["person"] for r in on_own_cases}
-        rest = [i for i in rest if i not in own]
-    if rest:
-        shared = await shared_case_ids(actor.agency_id)
-        if shared:
-            on_shared = await CaseSubject.select(CaseSubject.person).where(
-                CaseSubject.person.is_in(rest) & CaseSubject.removed_at.is_null() & CaseSubject.case.is_in(shared))
-            own |= {r["person"] for r in on_shared}
-    return own
+    ids = sorted(set(person_ids))
+    visible: set[int] = set()
+    for chunk in _chunks(ids):
+        visible |= {r["id"] for r in await Person.raw(
+            f"SELECT p.id FROM cf_person p WHERE p.id IN ({_placeholders(chunk)}) AND {_VISIBLE}",
+            *chunk, *_visible_args(actor))}
+    return visible
 
 
 async def get_person(actor: Actor, person_id: int, *, audit_view: bool = True) -> dict[str, Any]:
@@ -244,9 +253,122 @@ async def index_persons(rows: list[tuple[int, str, Any]]) -> None:
     await insert_rows("cf_person_identifier_key", ("person", "value"), keys)
 
 
+def _close_bounds(token: str) -> tuple[int, int]:
+    """The shortest and longest a close spelling (similarity >= 0.75) of ``token`` can be: between 0.6 and 1/0.6
+    times its length."""
+    return -(-len(token) * 3 // 5), len(token) * 5 // 3
+
+
+#: a server process holds the vocabulary of name words while it has up to this many (about 60 bytes a word)
+VOCABULARY_HELD = 50_000
+
+
+class _Vocabulary:
+    """The vocabulary of name words as one process holds it: sorted (the words a searched word begins are a
+    range) and by length (close spellings are of a length near the searched word's)."""
+
+    __slots__ = ("key", "words", "by_length")
+
+    def __init__(self, key: tuple[int, int], words: list[str]) -> None:
+        self.key = key
+        self.words = sorted(words)
+        self.by_length: dict[int, list[str]] = {}
+        for word in self.words:
+            self.by_length.setdefault(len(word), []).append(word)
+
+    def has(self, word: str) -> bool:
+        at = bisect.bisect_left(self.words, word)
+        return at < len(self.words) and self.words[at] == word
+
+    def beginning_with(self, token: str) -> list[str]:
+        # the same range as the SQL below: binary order, the words being letters and digits
+        return self.words[bisect.bisect_left(self.words, token):bisect.bisect_left(self.words, token + "\x7f")]
+
+    def count_of_length(self, shortest: int, longest: int) -> int:
+        return sum(len(self.by_length.get(n, ())) for n in range(shortest, longest + 1))
+
+    def close_spellings(self, token: str) -> dict[str, float]:
+        """``_one_word_score(token, word)`` of every word of a fitting length, those above 0 only.
+
+        Most words are nothing like the searched one. They are set aside by counting (in C, with
+        ``str.translate``) the word's letters that occur in the searched word at all: that bounds the letters the
+        two share, and the close-spelling test needs ``8 * shared >= 3 * (both lengths)``, so a word the count
+        rules out would fail the test too (and a beginning of the searched word is found as one anyway)."""
+        strip = str.maketrans("", "", "".join(set(token)))
+        shortest, longest = _close_bounds(token)
+        out = {}
+        for length in range(shortest, longest + 1):
+            others_allowed = length - -(-3 * (len(token) + length) // 8)  # letters not in the searched word
+            for word in self.by_length.get(length, ()):
+                if len(word.translate(strip)) <= others_allowed and (score := _one_word_score(token, word)):
+                    out[word] = score
+        return out
+
+
+_HELD: dict[str, Any] = {}
+register_cache(_HELD.clear)
+
+
+async def _held_vocabulary() -> _Vocabulary | None:
+    """The vocabulary, held in this process and brought up to date; None inside a transaction (which may add
+    words it could still roll back) or when it is too large to hold.
+
+    Words are only ever added (an edit or an erasure leaves the old words in it, matching no one), so its size
+    and newest id say whether what is held is current; one small query a search instead of two or three a
+    searched word."""
+    if _HELD.get("too_large") or in_transaction():
+        return None
+    head = (await NameWord.raw("SELECT count(*) AS n, max(id) AS last FROM cf_name_word"))[0]
+    key = (head["n"], head["last"] or 0)
+    if key[0] > VOCABULARY_HELD:
+        _HELD.clear()
+        _HELD["too_large"] = True  # it only grows: stop asking
+        return None
+    held = _HELD.get("vocabulary")
+    if held is None or held.key != key:
+        rows = await NameWord.raw("SELECT id, word FROM cf_name_word")
+        held = _HELD["vocabulary"] = _Vocabulary((len(rows), max((r["id"] for r in rows), default=0)),
+                                                 [r["word"] for r in rows])
+    return held
+
+
 async def _matching_words(token: str) -> dict[str, float]:
     """The vocabulary words one searched word matches, with their scores: the word itself, words it begins
     (two letters or more) and, from four letters, close spellings sharing a three-letter run with it."""
+    return (await _words_matching([token]))[0][token]
+
+
+async def _words_matching(tokens: list[str]) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """``_matching_words`` of each searched word, and for ``_add_spellings_sharing_no_run`` every close spelling of
+    it in the vocabulary, whether or not they share a three-letter run (for words of four letters or more, when
+    there are few enough words of a fitting length to scan). From the vocabulary held in this process when it can
+    be, else from the database's indexes: tests/core/test_person_search_sql.py holds the two ways to the same
+    results."""
+    vocabulary = await _held_vocabulary()
+    matches: dict[str, dict[str, float]] = {}
+    close: dict[str, dict[str, float]] = {}
+    for token in tokens:
+        if vocabulary is None or (len(token) >= 4
+                                  and vocabulary.count_of_length(*_close_bounds(token)) > VOCABULARY_SCAN):
+            matches[token] = await _matching_words_in_database(token)
+            continue
+        if len(token) < 2:
+            found = {token: 1.0} if vocabulary.has(token) else {}
+        else:
+            found = {word: score for word in vocabulary.beginning_with(token)
+                     if (score := _one_word_score(token, word))}
+        if len(token) >= 4:  # close spellings sharing a three-letter run, as the trigram index finds them
+            grams = _trigrams(token)
+            close[token] = vocabulary.close_spellings(token)
+            found.update((word, score) for word, score in close[token].items() if any(g in word for g in grams))
+        matches[token] = found
+    return matches, close
+
+
+async def _matching_words_in_database(token: str) -> dict[str, float]:
+    """``_matching_words`` through the database's indexes (a prefix range, and trigrams: an FTS5 trigram table on
+    SQLite, pg_trgm on PostgreSQL): for a vocabulary too large to hold, inside a transaction, or a searched word with
+    too many words of its length to scan."""
     from core.db.engine import is_sqlite
 
     sqlite = is_sqlite(Person._meta.db)
@@ -260,8 +382,7 @@ async def _matching_words(token: str) -> dict[str, float]:
         found |= {r["word"] for r in await NameWord.raw(
             "SELECT word FROM cf_name_word WHERE word LIKE {}", token + "%")}
     if len(token) >= 4:
-        # a close spelling (similarity >= 0.75) is between 0.6 and 1/0.6 times the searched word's length
-        shortest, longest = -(-len(token) * 3 // 5), len(token) * 5 // 3
+        shortest, longest = _close_bounds(token)
         grams = sorted(_trigrams(token))
         if sqlite:
             rows = await NameWord.raw(
@@ -287,26 +408,33 @@ def _holding(words: Any) -> tuple[str, list]:
 VOCABULARY_SCAN = 3000
 
 
-async def _add_spellings_sharing_no_run(matches: dict[str, dict[str, float]]) -> None:
+async def _add_spellings_sharing_no_run(matches: dict[str, dict[str, float]],
+                                        close: dict[str, dict[str, float]] | None = None) -> None:
     """A close spelling may share no three-letter run with the searched word ("Reily" and "Riley"); the
     trigram index cannot find it, but when the other searched words found persons, it is looked for: among
-    every vocabulary word of a fitting length while there are few, otherwise among the name words of the
-    persons the other words found. Either way "Jordon Reily" still finds Jordana Riley (the search itself
-    keeps only persons matching every word)."""
+    every vocabulary word of a fitting length while there are few (``close``, when ``_words_matching`` scanned
+    them already), otherwise among the name words of the persons the other words found. Either way "Jordon Reily"
+    still finds Jordana Riley (the search itself keeps only persons matching every word)."""
     for token in [t for t in matches if len(t) >= 4]:
         others = [_holding(words) for t, words in matches.items() if t != token]
         if not all(args for _, args in others):
             continue  # another searched word matched nobody's name
-        shortest, longest = -(-len(token) * 3 // 5), len(token) * 5 // 3
+        if close and token in close:
+            matches[token].update(close[token])  # the same scores for the words it has already
+            continue
+        shortest, longest = _close_bounds(token)
         rows = await NameWord.raw("SELECT word FROM cf_name_word WHERE length(word) BETWEEN {} AND {} LIMIT {}",
                                   shortest, longest, VOCABULARY_SCAN + 1)
         if len(rows) > VOCABULARY_SCAN:
             sql = ("SELECT DISTINCT word FROM cf_person_name_word WHERE length(word) BETWEEN {} AND {} AND "
                    + " AND ".join(f"person IN ({sub})" for sub, _ in others))
             rows = await PersonNameWord.raw(sql, shortest, longest, *[a for _, args in others for a in args])
-        for word in {r["word"] for r in rows} - set(matches[token]):
-            if score := _one_word_score(token, word):
-                matches[token][word] = score
+        matches[token].update(_close_spellings(token, {r["word"] for r in rows} - set(matches[token])))
+
+
+def _close_spellings(token: str, words: Any) -> dict[str, float]:
+    """``_one_word_score(token, word)`` of each of ``words``, those above 0 only."""
+    return {word: score for word in words if (score := _one_word_score(token, word))}
 
 
 def _chunks(ids: list[int], size: int = 5000):
@@ -330,39 +458,32 @@ async def find_persons(actor: Actor, *, name: str = "", date_of_birth: str = "",
                                    errors=[{"field": "/date_of_birth", "message": "Date of birth must be a real date"}]) from None
     if not (tokens or date_of_birth or identifier.strip()):
         return []
-    matches: dict[str, dict[str, float]] = {}
-    for token in dict.fromkeys(tokens):
-        matches[token] = await _matching_words(token)
+    matches, close = await _words_matching(list(dict.fromkeys(tokens)))
     if len(matches) > 1:
-        await _add_spellings_sharing_no_run(matches)
+        await _add_spellings_sharing_no_run(matches, close)
     if not all(matches.values()):
         return await _searched(actor, [])
-    # the persons holding a match for every searched word (and the date of birth, the identifier), in one query
+    # the persons holding a match for every searched word (and the date of birth, the identifier) whom the actor
+    # may see, in one query
     where, args = [], []
     for words in matches.values():
         sub, sub_args = _holding(words)
-        where.append(f"id IN ({sub})")
+        where.append(f"p.id IN ({sub})")
         args += sub_args
     if dob:
-        where.append("date_of_birth = {}")
+        where.append("p.date_of_birth = {}")
         args.append(dob)
-    where.append("merged_into IS NULL")
     if identifier.strip():
-        where.append("id IN (SELECT person FROM cf_person_identifier_key WHERE value = {})")
+        where.append("p.id IN (SELECT person FROM cf_person_identifier_key WHERE value = {})")
         args.append(identifier_key(identifier))
-    rows = await Person.raw("SELECT id, given_name, family_name, search_text, created_by_agency FROM cf_person "
-                            "WHERE " + " AND ".join(where) + " LIMIT 20000", *args)
-    # the agency's own records are visible; visible_person_ids decides about the others
-    visible = {r["id"] for r in rows if r["created_by_agency"] == actor.agency_id}
-    for chunk in _chunks([r["id"] for r in rows if r["id"] not in visible]):
-        visible |= await visible_person_ids(actor, chunk)
+    rows = await Person.raw("SELECT p.id, p.given_name, p.family_name, p.search_text FROM cf_person p WHERE "
+                            + " AND ".join([*where, _VISIBLE]) + " LIMIT 20000", *args, *_visible_args(actor))
     scored = []
     for row in rows:
-        if row["id"] in visible:
-            score = (_score_names(tokens, row["search_text"], lambda t, w: matches[t].get(w, 0.0))
-                     if tokens else 1.0)
-            if score:
-                scored.append((score, row))
+        score = (_score_names(tokens, row["search_text"], lambda t, w: matches[t].get(w, 0.0))
+                 if tokens else 1.0)
+        if score:
+            scored.append((score, row))
     scored.sort(key=lambda pair: (-pair[0], pair[1]["family_name"], pair[1]["given_name"], pair[1]["id"]))
     return await _searched(actor, scored, limit)
 
@@ -372,9 +493,27 @@ async def _searched(actor: Actor, scored: list[tuple[float, dict]], limit: int =
     async with transaction():
         await audit.record("person.search", actor, detail={"results": len(scored)})
     top = scored[:limit]
-    full = {r["id"]: r for r in await Person.select().where(
-        Person.id.is_in([row["id"] for _, row in top] or [0])).output(load_json=True)}
+    if not top:
+        return []
+    ids = [row["id"] for _, row in top]
+    full = {r["id"]: r for r in await persons_by_id(ids)}
     return [dict(person_dict(full[row["id"]]), score=round(score, 2)) for score, row in top]
+
+
+_JSON_COLUMNS = ("aliases", "addresses", "identifiers", "flags")
+
+
+async def persons_by_id(ids: list[int]) -> list[dict[str, Any]]:
+    """Whole person rows (their lists decoded), in no order: one fixed statement, where Piccolo's select built its
+    query and decoded every column for each search."""
+    rows = await Person.raw(f"SELECT * FROM cf_person WHERE id IN ({_placeholders(ids)})", *ids)
+    for row in rows:
+        for column in _JSON_COLUMNS:
+            if isinstance(row[column], str):
+                row[column] = json.loads(row[column])
+        if isinstance(row["date_of_birth"], str):  # SQLite gives back the text it stored
+            row["date_of_birth"] = dt.date.fromisoformat(row["date_of_birth"])
+    return rows
 
 
 async def likely_duplicates(given_name: str, family_name: str, date_of_birth: Any) -> list[dict[str, Any]]:
@@ -402,16 +541,18 @@ async def cases_of_person(person_id: int) -> list[dict[str, Any]]:
     return [{k: v for k, v in c.items() if k != "person_id"} for c in await cases_of_persons([person_id])]
 
 
-async def cases_of_persons(person_ids: list[int]) -> list[dict[str, Any]]:
-    """The cases naming any of ``person_ids`` (one query for a page of search results)."""
+async def cases_of_persons(person_ids: list[int], *, owning_agency: int | None = None) -> list[dict[str, Any]]:
+    """The cases naming any of ``person_ids`` (one query for a page of search results), in the order the persons
+    were added to them; with ``owning_agency``, only that agency's cases."""
     if not person_ids:
         return []
-    return await CaseSubject.select(
-        CaseSubject.person.as_alias("person_id"),
-        CaseSubject.case.id.as_alias("case_id"), CaseSubject.case.reference.as_alias("reference"),
-        CaseSubject.case.area.as_alias("area"), CaseSubject.case.state.as_alias("state"),
-        CaseSubject.case.owning_agency.as_alias("owning_agency_id"), CaseSubject.role,
-    ).where(CaseSubject.person.is_in(list(person_ids)) & CaseSubject.removed_at.is_null()).order_by(CaseSubject.id)
+    ids = list(person_ids)
+    return await CaseSubject.raw(
+        'SELECT s.person AS person_id, c.id AS case_id, c.reference, c.area, c.state, '
+        'c.owning_agency AS owning_agency_id, s.role FROM cf_case_subject s JOIN cf_case c ON c.id = s."case" '
+        f'WHERE s.person IN ({_placeholders(ids)}) AND s.removed_at IS NULL'
+        + (' AND c.owning_agency = {}' if owning_agency is not None else '') + ' ORDER BY s.id',
+        *ids, *([owning_agency] if owning_agency is not None else []))
 
 
 # --- editing a person -----------------------------------------------------------------------------------

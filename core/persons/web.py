@@ -32,11 +32,9 @@ def _dob(data: dict) -> str:
 
 
 async def _my_cases_by_person(request: Request, ids: list[int]) -> dict[int, list[dict]]:
-    actor = current_actor(request)
     out: dict[int, list[dict]] = {pid: [] for pid in ids}
-    for case in await persons.cases_of_persons(ids):
-        if case["owning_agency_id"] == actor.agency_id:
-            out[case["person_id"]].append(case)
+    for case in await persons.cases_of_persons(ids, owning_agency=current_actor(request).agency_id):
+        out[case["person_id"]].append(case)
     return out
 
 
