@@ -250,3 +250,48 @@ async def test_the_case_page_shows_each_reader_what_it_showed(world, ctx, db, re
     assert "Document removed: mistake.pdf" in page.text  # an official document's removal, on every timeline
     assert await AuditEvent.count().where(
         (AuditEvent.action == "case.view") & (AuditEvent.actor_id == actor.id)) == before + 1
+
+
+async def orm_viewers(case_id, recent=200):
+    """Who has viewed, as the case page worked it out before: the last views, grouped in Python."""
+    rows = await AuditEvent.raw(
+        "SELECT v.at, v.actor_id, v.agency_id, v.purpose, u.name AS user_name, a.name AS agency_name "
+        "FROM (SELECT id, at, actor_id, agency_id, purpose FROM cf_audit WHERE object_id = {} "
+        "AND object_type = 'case' AND action = 'case.view' ORDER BY id DESC LIMIT {}) v "
+        "LEFT JOIN cf_user u ON u.id = v.actor_id LEFT JOIN cf_agency a ON a.id = v.agency_id ORDER BY v.id DESC",
+        case_id, recent)
+    groups = {}
+    for r in rows:
+        group = groups.setdefault((r["actor_id"], r["agency_id"], r["purpose"]), {**r, "times": 0})
+        group["times"] += 1
+    return [{"at": dt.datetime.fromisoformat(g["at"]) if isinstance(g["at"], str) else g["at"],
+             "times": g["times"], "user": g["user_name"] or "Unknown user",
+             "agency": g["agency_name"] or "", "purpose": g["purpose"]} for g in groups.values()]
+
+
+async def test_who_has_viewed_is_grouped_in_the_database_as_it_was_in_python(world):
+    """One line per person, agency and purpose over the last views, newest first, with the count and the last
+    time: the owner, the partner and the panel member interleaved, a view by no one (an unknown user), another case's
+    views left out, and a window that cuts a group in two."""
+    from core.audit.service import record_read
+    from core.cases.web import viewers_of
+
+    case_id = world["case"]["id"]
+    other = await cases.open_case(world["ctx"], world["owner"], "noise", {
+        "date_of_incident": "2026-11-01", "street": "Heron Close", "kind": "music"})
+    readers = [world["owner"], world["officer"], world["helper"], world["owner"], world["owner"], world["officer"]]
+    for n, actor in enumerate(readers * 3):
+        _, access = await cases.visible_case(actor, case_id)
+        await cases.record_view(actor, case_id, access)
+        if n % 4 == 0:
+            await record_read("case.view", None, "case", case_id, purpose="")
+            await cases.record_view(world["owner"], other["id"], None)
+    shown = await viewers_of(case_id)
+    assert shown == await orm_viewers(case_id)
+    assert shown[0]["user"] == "Pat Police"  # the newest view
+    assert sorted((v["user"], v["times"]) for v in shown) == [
+        ("Cal Charity", 3), ("Olive Owner", 9), ("Pat Police", 6), ("Unknown user", 5)]
+    for window in (1, 2, 5, 7):
+        assert await viewers_of(case_id, window) == await orm_viewers(case_id, window), window
+    assert await viewers_of(other["id"]) == await orm_viewers(other["id"])
+    assert await viewers_of(999999) == []
