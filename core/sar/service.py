@@ -115,7 +115,7 @@ def _text(data: dict[str, Any], name: str, label: str, errors: list[dict[str, st
 async def _person_for_request(actor: Actor, person_id: int | None) -> tuple[dict[str, Any], int | None]:
     """The person a request is about, as the actor may see them; a merged record leads to the record it was
     merged into (and says which). Unknown or unseen ids are "not found"."""
-    from core.persons.service import survivor_of, visible_person_ids
+    from core.persons.service import survivor_of
     from core.persons.tables import Person
 
     if person_id is None or person_id <= 0 or person_id > 2**31 - 1:
@@ -129,11 +129,30 @@ async def _person_for_request(actor: Actor, person_id: int | None) -> tuple[dict
         if survivor is None:
             raise NotFound(PERSON_NOT_FOUND)
         merged_from, person_id = person_id, survivor
-    if person_id not in await visible_person_ids(actor, [person_id]):
+    if not await may_export_person(actor, person_id):
         raise NotFound(PERSON_NOT_FOUND)
     person = await Person.select().where(Person.id == person_id).output(load_json=True).first()
-    assert person is not None  # read above; persons are never deleted (merged or anonymised, they stay)
+    if person is None:
+        raise NotFound(PERSON_NOT_FOUND)
     return person, merged_from
+
+
+async def may_export_person(actor: Actor, person_id: int) -> bool:
+    """Whether the actor may answer a request about this person: one they may see (recorded by their agency, on
+    its cases or on cases shared with it), or, for a system admin, on any case their position may see (a panel's
+    agenda case included, as the case page shows its people to the panel)."""
+    from core.cases.tables import Case, CaseSubject
+    from core.persons.service import visible_person_ids
+
+    if person_id in await visible_person_ids(actor, [person_id]):
+        return True
+    if scope_of(actor) != "partnership":
+        return False
+    on = await CaseSubject.select(CaseSubject.case).where(
+        (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null())
+    rows = await Case.select(Case.id, Case.owning_agency, Case.area).where(
+        Case.id.is_in(sorted({r["case"] for r in on}) or [0]))
+    return bool(await _visible(actor, rows))
 
 
 async def create_request(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +190,7 @@ async def create_request(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         except NotFound:
             errors.append({"field": "/person_id", "message": "No person with that record number is held by your agency "
                                                              "or shared with it"})
-    if errors:
+    if errors or person is None or received is None:
         raise ValidationFailed("There is a problem with the request", errors=errors)
     assert person is not None and received is not None  # without either, one of the errors above
     from core.cases.service import _next_reference
@@ -191,8 +210,15 @@ async def create_request(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     return {"id": row.id, "reference": reference, "merged_from": merged_from, "person_id": person["id"]}
 
 
+def _day(value: Any) -> dt.date:
+    """A stored date column (never null)."""
+    day = _date(value)
+    assert day is not None  # received_on and due_on are NOT NULL
+    return day
+
+
 def _view(row: dict[str, Any], today: dt.date) -> dict[str, Any]:
-    due = _date(row["due_on"])
+    due = _day(row["due_on"])
     open_ = row["status"] == "open"
     return {**row, "received_on": _date(row["received_on"]), "due_on": due, "open": open_,
             "overdue": open_ and due < today, "days_left": (due - today).days if open_ else None}
@@ -237,13 +263,16 @@ async def _own_request(actor: Actor, request_id: int) -> dict[str, Any]:
 async def get_request(actor: Actor, request_id: int) -> dict[str, Any]:
     """One request with the person's name (when still visible), who recorded and closed it; the view is audited."""
     from core.auth.tables import User
-    from core.persons.service import visible_person_ids
     from core.persons.tables import Person
 
     row = _view(await _own_request(actor, request_id), clock.today())
     person_id = row["person_id"]
     current = await _current_person_id(person_id)
-    row["person_visible"] = current is not None and current in await visible_person_ids(actor, [current])
+    row["person_visible"] = current is not None and await may_export_person(actor, current)
+    from core.persons.service import visible_person_ids
+
+    # a system admin may answer for a person they know only from a panel's case, whose page they cannot open
+    row["person_linkable"] = current is not None and current in await visible_person_ids(actor, [current])
     row["current_person_id"] = current
     person = await Person.select(Person.given_name, Person.family_name).where(Person.id == current).first() \
         if row["person_visible"] else None
@@ -285,7 +314,7 @@ async def extend_request(actor: Actor, request_id: int, reason: Any) -> dict[str
     text = _text({"extension_reason": reason}, "extension_reason", "why the request is complex", errors, required=True)
     if errors:
         raise ValidationFailed("Say why the request is complex", errors=errors)
-    due = due_date(_date(row["received_on"]), extended=True)
+    due = due_date(_day(row["received_on"]), extended=True)
     async with transaction():
         await SubjectAccessRequest.update({SubjectAccessRequest.extended: True,
                                            SubjectAccessRequest.extension_reason: text,
@@ -314,7 +343,7 @@ async def close_request(actor: Actor, request_id: int, note: Any) -> None:
             SubjectAccessRequest.id == request_id)
         await audit.record("sar.close", actor, object_type="subject_access_request", object_id=request_id, detail={
             "reference": row["reference"], "person_id": row["person_id"], "note": text,
-            "on_time": clock.today() <= _date(row["due_on"]),
+            "on_time": clock.today() <= _day(row["due_on"]),
             "exported": row["last_exported_at"] is not None})
 
 
@@ -489,20 +518,20 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
     from core.documents.service import documents_of
     from core.forms import summary
     from core.panels.tables import AgendaItem, Minute
-    from core.persons.service import visible_person_ids
     from core.persons.tables import Person, PersonMerge
     from core.referrals.tables import Referral, ReferralMessage
     from core.retention.tables import CaseRetention
-    from core.sharing.policy import case_access, filter_answers, sensitivity_rank
+    from core.sharing.policy import case_access, filter_answers
     from core.sharing.tables import CaseShare
     from core.tasks.tables import Task
 
     person_id = await _current_person_id(request["person_id"])
-    if person_id is None or person_id not in await visible_person_ids(actor, [person_id]):
+    if person_id is None or not await may_export_person(actor, person_id):
         raise NotFound("The person this request is about is no longer held by your agency or shared with it. "
                        "Close the request, saying so.")
     person = await Person.select().where(Person.id == person_id).output(load_json=True).first()
-    assert person is not None  # _current_person_id found it; persons are never deleted
+    if person is None:  # just seen as visible; persons are never deleted (an erased one is anonymised)
+        raise NotFound(PERSON_NOT_FOUND)
     merges = await PersonMerge.select().where(PersonMerge.survivor_id == person_id).order_by(
         PersonMerge.id).output(load_json=True)
     person_ids = [person_id] + [m["merged_id"] for m in merges if m["undone_at"] is None]

@@ -365,3 +365,43 @@ async def test_caseworkers_and_partners_are_refused(ctx, world, db):
         r = await browser.post(f"/admin/sar/{made['id']}/export", data={"csrf_token": token, "format": "json"})
         assert r.status_code == 404 and "Reece" not in r.text
     assert await AuditEvent.count().where(AuditEvent.action == "sar.export") == 0
+
+
+async def test_panel_discussions_actions_and_referrals_about_the_person_are_included(db):
+    from core.panels import service as panels
+    from core.panels.tables import AgendaItem
+    from tests.fixtures.partnership import make_panel_world
+
+    ctx = make_context(noise_plugin)
+    w = await make_panel_world(ctx)
+    m = w["meeting"]
+    await panels.add_agenda_item(w["chair"], m["id"], kind="referral", case_id=w["case"]["id"])
+    await panels.set_status(w["chair"], m["id"], "published")
+    await panels.set_status(w["chair"], m["id"], "in_progress")
+    item = await AgendaItem.select().where(AgendaItem.meeting == m["id"]).first()
+    await panels.add_minute(ctx, w["chair"], m["id"], item_id=item["id"], kind="discussion",
+                            text="Police report three call-outs to Reece's flat")
+    await panels.add_minute(ctx, w["chair"], m["id"], item_id=item["id"], kind="action", text="Joint visit",
+                            owner_agency_id=w["police"]["id"], due_date=clock.today() + dt.timedelta(days=7))
+    council_admin = await make_user(w["council"], ("local_admin",), name="Cora Admin")
+    person_id = (await cases.subjects_of(w["case"]["id"]))[0]["person_id"]
+    made = await sar.create_request(council_admin, {"person_id": str(person_id), "requester": "Reece",
+                                                    "received_on": _days_ago(1).isoformat()})
+    report = json.loads((await sar.export_request(ctx, council_admin, made["id"], "json"))[0])
+    (case,) = report["cases"]
+    (discussed,) = case["panel"]
+    assert discussed["panel"] == "Ashdown Complex Case Panel"
+    assert [x["text"] for x in discussed["minutes"]] == ["Police report three call-outs to Reece's flat", "Joint visit"]
+    assert [t["title"] for t in case["tasks"]] == ["Joint visit"] and case["tasks"][0]["source"] == "panel"
+    assert [r["reason"] for r in report["referrals"]] == ["Escalating"]
+    # the police read the case through the panel: a police system admin's export holds it, up to the ISA's level
+    police_admin = await make_user(w["police"], ("system_admin",), name="Pol Admin")
+    made = await sar.create_request(police_admin, {"person_id": str(person_id), "requester": "Reece",
+                                                   "received_on": _days_ago(1).isoformat()})
+    report = json.loads((await sar.export_request(ctx, police_admin, made["id"], "json"))[0])
+    assert [c["access"] for c in report["cases"]] == ["panel"] and report["cases"][0]["answers_up_to"] == "official"
+    # the charity sits on the panel with no ISA: the person is not theirs to export
+    charity_admin = await make_user(w["charity"], ("system_admin",), name="Char Admin")
+    with pytest.raises(ValidationFailed):
+        await sar.create_request(charity_admin, {"person_id": str(person_id), "requester": "Reece",
+                                                 "received_on": _days_ago(1).isoformat()})
