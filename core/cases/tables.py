@@ -25,8 +25,8 @@ class Case(Table, tablename="cf_case"):
 
 class CaseSubject(Table, tablename="cf_case_subject"):
     id: Serial
-    case = ForeignKey(Case)
-    person = ForeignKey(Person)
+    case = ForeignKey(Case, index=True)
+    person = ForeignKey(Person, index=True)
     role = Varchar(length=40)
     added_at = Timestamptz()
     removed_at = Timestamptz(null=True, default=None)

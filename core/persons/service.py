@@ -267,7 +267,7 @@ class _Vocabulary:
     """The vocabulary of name words as one process holds it: sorted (the words a searched word begins are a
     range) and by length (close spellings are of a length near the searched word's)."""
 
-    __slots__ = ("key", "words", "by_length")
+    __slots__ = ("key", "words", "by_length", "lines")
 
     def __init__(self, key: tuple[int, int], words: list[str]) -> None:
         self.key = key
@@ -275,6 +275,8 @@ class _Vocabulary:
         self.by_length: dict[int, list[str]] = {}
         for word in self.words:
             self.by_length.setdefault(len(word), []).append(word)
+        # the words of each length as one text, a word a line (a name word is letters and digits)
+        self.lines = {length: "\n".join(words) for length, words in self.by_length.items()}
 
     def has(self, word: str) -> bool:
         at = bisect.bisect_left(self.words, word)
@@ -290,17 +292,21 @@ class _Vocabulary:
     def close_spellings(self, token: str) -> dict[str, float]:
         """``_one_word_score(token, word)`` of every word of a fitting length, those above 0 only.
 
-        Most words are nothing like the searched one. They are set aside by counting (in C, with
-        ``str.translate``) the word's letters that occur in the searched word at all: that bounds the letters the
-        two share, and the close-spelling test needs ``8 * shared >= 3 * (both lengths)``, so a word the count
-        rules out would fail the test too (and a beginning of the searched word is found as one anyway)."""
-        strip = str.maketrans("", "", "".join(set(token)))
+        Most words are nothing like the searched one. They are set aside by counting the word's letters that do
+        not occur in the searched word at all (deleting the others from all the words of a length at once, in C):
+        the rest bound the letters the two share, and the close-spelling test needs ``8 * shared >= 3 * (both
+        lengths)``, so a word the count rules out would fail the test too (and a beginning of the searched word is
+        found as one anyway)."""
+        keep_others = str.maketrans("", "", "".join(set(token)))
         shortest, longest = _close_bounds(token)
         out = {}
         for length in range(shortest, longest + 1):
-            others_allowed = length - -(-3 * (len(token) + length) // 8)  # letters not in the searched word
-            for word in self.by_length.get(length, ()):
-                if len(word.translate(strip)) <= others_allowed and (score := _one_word_score(token, word)):
+            if length not in self.lines:
+                continue
+            others_allowed = length - -(-3 * (len(token) + length) // 8)
+            others = self.lines[length].translate(keep_others).split("\n")
+            for word, other in zip(self.by_length[length], others):
+                if len(other) <= others_allowed and (score := _one_word_score(token, word)):
                     out[word] = score
         return out
 
@@ -466,10 +472,10 @@ async def find_persons(actor: Actor, *, name: str = "", date_of_birth: str = "",
     # the persons holding a match for every searched word (and the date of birth, the identifier) whom the actor
     # may see, in one query
     where, args = [], []
-    for words in matches.values():
-        sub, sub_args = _holding(words)
-        where.append(f"p.id IN ({sub})")
-        args += sub_args
+    if matches:  # the persons holding a match for each word: one list, not one per word to meet at each row
+        holding = [_holding(words) for words in matches.values()]
+        where.append(f"p.id IN ({' INTERSECT '.join(sub for sub, _ in holding)})")
+        args += [arg for _, sub_args in holding for arg in sub_args]
     if dob:
         where.append("p.date_of_birth = {}")
         args.append(dob)
@@ -490,8 +496,7 @@ async def find_persons(actor: Actor, *, name: str = "", date_of_birth: str = "",
 
 async def _searched(actor: Actor, scored: list[tuple[float, dict]], limit: int = 50) -> list[dict[str, Any]]:
     """Audit a search and read the persons shown: the best ``limit`` of ``scored``."""
-    async with transaction():
-        await audit.record("person.search", actor, detail={"results": len(scored)})
+    await audit.record_read("person.search", actor, "", detail={"results": len(scored)})
     top = scored[:limit]
     if not top:
         return []
