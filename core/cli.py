@@ -233,7 +233,7 @@ def _cmd_areas(args) -> int:
 def _cmd_docs(args) -> int:
     from core import docs
 
-    pages = {"hooks.md": docs.hooks_markdown(), "area-reference.md": docs.area_reference_markdown()}
+    pages = docs.pages()
     if args.check:
         stale = [name for name, text in pages.items()
                  if not (docs.DOCS / name).is_file() or (docs.DOCS / name).read_text(encoding="utf-8") != text]

@@ -7,10 +7,12 @@ _offset = dt.timedelta(0)
 
 
 def now() -> dt.datetime:
+    """The time now, in UTC (moved by :class:`travel`)."""
     return dt.datetime.now(dt.timezone.utc) + _offset
 
 
 def today() -> dt.date:
+    """Today's date in UTC (moved by :class:`travel`)."""
     return now().date()
 
 

@@ -1,7 +1,8 @@
-"""Reference pages generated from the code itself, so they cannot drift: hooks and the area format."""
+"""Reference pages generated from the code itself, so they cannot drift: hooks, the area format, the plugin API."""
 from __future__ import annotations
 
 import inspect
+import re
 import typing
 from pathlib import Path
 from typing import Any
@@ -114,10 +115,59 @@ def area_reference_markdown() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def pages() -> dict[str, str]:
+    """Every generated page by its name in docs/, with the text it should have."""
+    return {"hooks.md": hooks_markdown(), "area-reference.md": area_reference_markdown(), "api.md": api_markdown()}
+
+
 def write_all() -> list[Path]:
     written = []
-    for name, text in (("hooks.md", hooks_markdown()), ("area-reference.md", area_reference_markdown())):
+    for name, text in pages().items():
         path = DOCS / name
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def _signature(obj: Any) -> str:
+    """The signature as written: annotations unquoted (they are strings under ``from __future__ import annotations``)."""
+    try:
+        return re.sub(r"(: |-> )'([^']*)'", r"\1\2", str(inspect.signature(obj)))
+    except (TypeError, ValueError):
+        return "(...)"
+
+
+def api_markdown() -> str:
+    """docs/api.md: every name of caseframe.api, under its heading, with its signature and what it is for."""
+    from caseframe import api
+
+    lines = ["# Plugin API reference: `caseframe.api`", "", GENERATED.replace("core/hookspecs.py or schemas/",
+                                                                          "caseframe/api.py"), "",
+             inspect.getdoc(api) or "", "",
+             "Tests import the helpers of `caseframe.testing` (described in [testing.md](testing.md)) and load the "
+             "fixtures of its pytest plugin, `caseframe.testing.pytest_plugin`. A plugin importing anything else "
+             "of Caseframe (`core.*`, `plugins.*`) still loads, with a `DeprecationWarning` naming the module and "
+             "what it imports.", ""]
+    for heading, names in api.SECTIONS.items():
+        lines += [f"## {heading}", ""]
+        for name in names:
+            obj = getattr(api, name)
+            described = api.DESCRIPTIONS.get(name)
+            if inspect.ismodule(obj):
+                lines += [f"### `{name}`", "", described or inspect.getdoc(obj) or "", ""]
+                for member, fn in inspect.getmembers(obj, lambda m: inspect.isfunction(m) or inspect.isclass(m)):
+                    if getattr(fn, "__module__", None) == obj.__name__ and not member.startswith("_"):
+                        lines += [f"- `{name}.{member}{_signature(fn)}`: {(inspect.getdoc(fn) or '').splitlines()[0]}"]
+                lines.append("")
+            elif inspect.isclass(obj) and issubclass(obj, BaseException):
+                status = getattr(obj, "status", None)
+                lines += [f"### `{name}`" + (f" (HTTP {status})" if isinstance(status, int) else ""), "",
+                          described or inspect.getdoc(obj) or "", ""]
+            elif inspect.isclass(obj) and hasattr(obj, "__annotations__") and hasattr(obj, "__total__"):
+                lines += [f"### `{name}`", "", described or inspect.getdoc(obj) or "",
+                          "", f"A `TypedDict`: its keys are listed in [hooks.md](hooks.md#{name.lower()}).", ""]
+            elif inspect.isfunction(obj):
+                lines += [f"### `{name}{_signature(obj)}`", "", described or inspect.getdoc(obj) or "", ""]
+            else:
+                lines += [f"### `{name}`", "", described or inspect.getdoc(obj) or "", ""]
+    return "\n".join(lines).rstrip() + "\n"

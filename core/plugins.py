@@ -1,13 +1,22 @@
 """The plugin manager: built-in areas and installed packages load through one code path."""
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
 import os
-from importlib.metadata import entry_points
+import re
+import sys
+import warnings
+from importlib.metadata import Distribution, entry_points, packages_distributions
 
 import pluggy
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
-from core import PROJECT, hookspecs
+from core import PROJECT, __version__, hookspecs
 from core.errors import AreaError, Problem
 
 #: Built-in business areas, registered exactly as an installed plugin would be.
@@ -45,11 +54,151 @@ def plugin_key(plugin: object) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def register(pm: pluggy.PluginManager, plugin: object, name: str | None = None) -> None:
-    """Register a plugin under its :func:`plugin_key` (or ``name``), once."""
+#: A plugin module (or object) may set this to the Caseframe versions it supports (``">=0.1,<1"``); otherwise
+#: its distribution's ``Requires-Dist: caseframe ...`` says, if it is an installed package.
+REQUIRES_ATTRIBUTE = "CASEFRAME_REQUIRES"
+
+#: What a plugin imports from the framework: these two modules (and what is under them); the rest of
+#: ``caseframe`` and everything in ``core`` and ``plugins`` is the framework's inside.
+PUBLIC_MODULES = ("caseframe.api", "caseframe.testing")
+INTERNAL_PACKAGES = ("core", "plugins", "caseframe")
+
+
+def _is_public(module: str) -> bool:
+    return any(module == public or module.startswith(public + ".") for public in PUBLIC_MODULES)
+
+
+def internal_imports(source: str) -> list[str]:
+    """The framework modules a plugin's ``source`` imports other than :data:`PUBLIC_MODULES`, in order.
+
+    Absolute imports only: a plugin package importing its own modules (``from . import rules``) is its business.
+    """
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            # ``from caseframe import api`` imports caseframe.api (public), ``from caseframe import _x`` imports
+            # caseframe._x; ``from core import hookimpl`` imports core
+            names = [f"{node.module}.{alias.name}" if node.module == "caseframe" else node.module
+                     for alias in node.names]
+        else:
+            continue
+        for name in names:
+            if name.split(".")[0] in INTERNAL_PACKAGES and not _is_public(name) and name not in found:
+                found.append(name)
+    return sorted(found, key=found.index)
+
+
+@functools.lru_cache(maxsize=256)
+def _internal_imports_of_file(path: str, mtime: float) -> tuple[str, ...]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return tuple(internal_imports(f.read()))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return ()
+
+
+def warn_about_internal_imports(plugin: object) -> None:
+    """Warn (DeprecationWarning) for each module of a plugin package that imports the framework's inside.
+
+    Such imports still work for now; the warning names the module, what it imports and the replacement.
+    """
+    name = getattr(plugin, "__name__", None)
+    if not isinstance(plugin, type(os)) or not isinstance(name, str) or name.split(".")[0] in INTERNAL_PACKAGES[:1]:
+        return
+    modules = [plugin] + [module for key, module in list(sys.modules.items())
+                          if key.startswith(name + ".") and hasattr(plugin, "__path__")]
+    for module in modules:
+        path = getattr(module, "__file__", None)
+        if not path or not path.endswith(".py"):
+            continue
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            continue
+        imported = _internal_imports_of_file(path, mtime)
+        if imported:
+            warnings.warn(f"plugin module {module.__name__} imports {', '.join(imported)}: the framework's inside, "
+                          f"which may change in any release. Import from caseframe.api instead (caseframe.testing "
+                          f"in tests); see docs/api.md", DeprecationWarning, stacklevel=3)
+
+
+@functools.lru_cache(maxsize=1)
+def _distributions_by_package() -> dict[str, list[str]]:
+    return packages_distributions()
+
+
+def _distribution_of(plugin: object) -> Distribution | None:
+    """The installed distribution a plugin module comes from, if any (not the framework's own)."""
+    name = getattr(plugin, "__name__", None)
+    if not isinstance(plugin, type(os)) or not isinstance(name, str):
+        return None
+    for dist_name in _distributions_by_package().get(name.split(".")[0], []):
+        if canonicalize_name(dist_name) != PROJECT:
+            try:
+                return Distribution.from_name(dist_name)
+            except Exception:  # metadata that cannot be read says nothing about the range
+                return None
+    return None
+
+
+def required_range(plugin: object, dist: Distribution | None = None) -> tuple[str, str] | None:
+    """The Caseframe versions a plugin supports and where it says so, or None if it does not say.
+
+    Its ``CASEFRAME_REQUIRES`` attribute if it sets one, else its distribution's ``Requires-Dist`` on caseframe
+    (``dist``, or the one its module is installed from).
+    """
+    declared = getattr(plugin, REQUIRES_ATTRIBUTE, None)
+    if declared is not None:
+        text = str(declared).strip()
+        return (text[len(PROJECT):].strip() if text.lower().startswith(PROJECT) else text), REQUIRES_ATTRIBUTE
+    dist = dist or _distribution_of(plugin)
+    if dist is None:
+        return None
+    for line in dist.requires or []:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(requirement.name) == PROJECT and (
+                requirement.marker is None or requirement.marker.evaluate({"extra": ""})):
+            # the range as the plugin wrote it (a SpecifierSet prints its parts in no particular order)
+            written = re.match(r"^\s*[A-Za-z0-9._-]+\s*(?:\[[^\]]*\])?\s*\(?([^;)]*)", line)
+            return (written.group(1).strip() if written else str(requirement.specifier)).replace(" ", ""), \
+                f"Requires-Dist of {dist.metadata['Name']} {dist.version}"
+    return None
+
+
+def check_compatible(plugin: object, name: str, dist: Distribution | None = None) -> None:
+    """Refuse a plugin whose declared Caseframe range does not hold the running version (AreaError)."""
+    declared = required_range(plugin, dist)
+    if declared is None or not declared[0]:
+        return
+    wanted, where = declared
+    try:
+        compatible = SpecifierSet(wanted).contains(Version(__version__), prereleases=True)
+    except InvalidSpecifier:
+        raise AreaError([Problem(f"plugin {name}", "", f"its {where} {wanted!r} is not a version range "
+                                 "(write e.g. '>=0.1,<1')")]) from None
+    if not compatible:
+        raise AreaError([Problem(f"plugin {name}", "", f"requires caseframe{wanted} ({where}), but this is Caseframe "
+                                 f"{__version__}: install a release of the plugin made for {__version__}, or a "
+                                 f"Caseframe in that range")])
+
+
+def register(pm: pluggy.PluginManager, plugin: object, name: str | None = None, *,
+             dist: Distribution | None = None) -> None:
+    """Register a plugin under its :func:`plugin_key` (or ``name``), once.
+
+    A plugin whose Caseframe range (:func:`required_range`) leaves out the running version is refused with
+    AreaError; a plugin module importing the framework's inside is registered, with a DeprecationWarning.
+    """
     if pm.is_registered(plugin):
         return
     name = name or plugin_key(plugin)
+    check_compatible(plugin, name, dist)
+    warn_about_internal_imports(plugin)
     if pm.get_plugin(name) is not None and not isinstance(plugin, type(os)) \
             and not getattr(plugin, NAME_ATTRIBUTE, None):
         # a second object of one class (tests do this): number it rather than refuse it
@@ -92,7 +241,9 @@ def get_plugin_manager(only: str | None = None, *, builtins: bool = True,
         if pm.is_registered(module):
             continue
         try:
-            register(pm, module)
+            register(pm, module, dist=getattr(source, "dist", None))
+        except AreaError as exc:
+            problems.extend(exc.problems)
         except pluggy.PluginValidationError as exc:
             problems.append(Problem(f"plugin {name}", "", str(exc)))
         except ValueError:  # two plugins that name themselves alike: their facts would overwrite each other's

@@ -39,7 +39,7 @@ filterwarnings = {filterwarnings}
 INIT = '''"""{title}: a Caseframe business area."""
 from pathlib import Path
 
-from core import hookimpl
+from caseframe.api import hookimpl
 
 
 @hookimpl
@@ -99,7 +99,7 @@ from = ["reported"]
 to = "reviewed"
 guards = [{{ form = "review", message = "Fill in the review before recording it" }}]
 
-# a date guard: whole days since a date answer, with today from core.clock (tests travel with clock.travel)
+# a date guard: whole days since a date answer, with today from caseframe.api.clock (tests travel with clock.travel)
 [[workflow.transitions]]
 name = "close"
 label = "Close the case"
@@ -169,38 +169,39 @@ REVIEW = '''{{
 }}
 '''
 
-TEST = '''"""Tests for the {title} area: it loads, opens cases, its rules fire (a referral about a person, one about the
-case, a notice), and its date guard waits for the clock."""
+CONFTEST = '''"""Caseframe's test fixtures (database, db, ctx, client), with this package's plugin loaded into ctx."""
 import pytest
-
-from core import clock
-from core.cases import service as cases
-from core.errors import Forbidden
-from core.referrals.tables import RuleFiring
-from core.testing import drop_database, fire, fresh_database, make_agency, make_context, make_person, make_user
 
 import caseframe_{slug}
 
-REPORT = {{"date_reported": "2026-11-01", "description": "Reported at the front desk"}}
-
-
-@pytest.fixture(scope="session")
-async def database():
-    engine = await fresh_database()
-    yield engine
-    await drop_database(engine)
+pytest_plugins = ["caseframe.testing.pytest_plugin"]
 
 
 @pytest.fixture
-def ctx():
-    return make_context(caseframe_{slug})
+def caseframe_plugins():
+    return [caseframe_{slug}]
+'''
+
+TEST = '''"""Tests for the {title} area: it loads, opens cases, its rules fire (a referral about a person, one about the
+case, a notice), and its date guard waits for the clock.
+
+The fixtures (database, db, ctx with this plugin loaded, client) come from caseframe.testing's pytest plugin,
+loaded by conftest.py; import Caseframe only through caseframe.api and caseframe.testing.
+"""
+import pytest
+
+from caseframe import api
+from caseframe.api import Forbidden, clock
+from caseframe.testing import fire, make_agency, make_person, make_user, notifications_of, referrals_from
+
+REPORT = {{"date_reported": "2026-11-01", "description": "Reported at the front desk"}}
 
 
 async def test_area_loads(ctx):
     assert "{slug}" in ctx.areas.areas
 
 
-async def test_third_report_about_a_person_is_referred(database, ctx):
+async def test_third_report_about_a_person_is_referred(db, ctx):
     agency = await make_agency(ctx, "test-agency-{dash}")
     worker = await make_user(agency)
     person = await make_person(worker)
@@ -211,43 +212,40 @@ async def test_third_report_about_a_person_is_referred(database, ctx):
     assert fired[0]["facts"]["counts"]["reports_90d"] == 3
 
 
-async def test_review_guard(database, ctx):
+async def test_review_guard(db, ctx):
     agency = await make_agency(ctx, "guard-agency-{dash}")
     worker = await make_user(agency)
-    case = await cases.open_case(ctx, worker, "{slug}", REPORT)
-    with pytest.raises(Exception, match="Fill in the review"):
-        await cases.transition_case(ctx, worker, case["id"], "review")
+    case = await api.open_case(ctx, worker, "{slug}", REPORT)
+    with pytest.raises(Forbidden, match="Fill in the review"):
+        await api.transition_case(ctx, worker, case["id"], "review")
 
 
-async def test_closing_waits_28_days_after_the_review_and_high_risk_is_referred_once(database, ctx):
+async def test_closing_waits_28_days_after_the_review_and_high_risk_is_referred_once(db, ctx):
     agency = await make_agency(ctx, "date-agency-{dash}")
     worker = await make_user(agency)
     people = [(await make_person(worker))["id"], (await make_person(worker, given_name="Sam"))["id"]]
-    case = await cases.open_case(ctx, worker, "{slug}", REPORT, subjects=[(p, "subject") for p in people])
+    case = await api.open_case(ctx, worker, "{slug}", REPORT, subjects=[(p, "subject") for p in people])
     review = {{"reviewed_on": clock.today().isoformat(), "risk_level": "high"}}
-    await cases.save_form(ctx, worker, case["id"], "review", review, expected_version=None)
-    await cases.save_form(ctx, worker, case["id"], "review", review, expected_version=None)
-    fired = await RuleFiring.select(RuleFiring.person).where(RuleFiring.rule_id == "{slug}:high-risk")
-    assert fired == [{{"person": None}}]  # once for the case, not once per person or per save
-    await cases.transition_case(ctx, worker, case["id"], "review")
+    await api.save_form(ctx, worker, case["id"], "review", review, expected_version=None)
+    await api.save_form(ctx, worker, case["id"], "review", review, expected_version=None)
+    fired = [(r["rule_id"], r["person_id"]) for r in await referrals_from(case)]
+    assert fired == [("{slug}:high-risk", None)]  # once for the case, not once per person or per save
+    await api.transition_case(ctx, worker, case["id"], "review")
     with clock.travel(days=27), pytest.raises(Forbidden, match="Wait 28 days after the review"):
-        await cases.transition_case(ctx, worker, case["id"], "close")
+        await api.transition_case(ctx, worker, case["id"], "close")
     with clock.travel(days=28):
-        assert (await cases.transition_case(ctx, worker, case["id"], "close"))["state"] == "closed"
+        assert (await api.transition_case(ctx, worker, case["id"], "close"))["state"] == "closed"
 
 
-async def test_medium_risk_tells_the_police_once_without_a_referral(database, ctx):
-    from core.notifications import service as notifications
-    from core.referrals.tables import Referral
-
+async def test_medium_risk_tells_the_police_once_without_a_referral(db, ctx):
     worker = await make_user(await make_agency(ctx, "notify-agency-{dash}"))
     police = await make_user(await make_agency(ctx, "notify-police-{dash}", agency_type="police", areas=[]))
-    case = await cases.open_case(ctx, worker, "{slug}", REPORT)
+    case = await api.open_case(ctx, worker, "{slug}", REPORT)
     review = {{"reviewed_on": clock.today().isoformat(), "risk_level": "medium"}}
     for _ in range(2):
-        await cases.save_form(ctx, worker, case["id"], "review", review, expected_version=None)
-    assert await Referral.count().where(Referral.from_case == case["id"]) == 0  # told, not referred
-    assert [n["text"] for n in await notifications.list_for(police)] == [
+        await api.save_form(ctx, worker, case["id"], "review", review, expected_version=None)
+    assert await referrals_from(case) == []  # told, not referred
+    assert [n["text"] for n in await notifications_of(police)] == [
         f"For information: a case was assessed as medium risk: {{case['reference']}}"]
 '''
 
@@ -303,7 +301,7 @@ def new_area(slug: str, parent: Path) -> Path:
               "filterwarnings": json.dumps(WARNING_FILTERS)}
     package = root / f"caseframe_{slug}"
     files = {
-        root / "pyproject.toml": PYPROJECT, root / "README.md": README,
+        root / "pyproject.toml": PYPROJECT, root / "README.md": README, root / "conftest.py": CONFTEST,
         package / "__init__.py": INIT, package / "area" / "area.toml": AREA,
         package / "area" / "forms" / "report.schema.json": REPORT,
         package / "area" / "forms" / "review.schema.json": REVIEW,

@@ -1,8 +1,8 @@
 """Helpers for testing Caseframe and its plugins: a database, a context, users, factories and the service calls.
 
-Plugin authors use these from their own tests::
+Plugin authors import them from ``caseframe.testing`` (the same names)::
 
-    from core.testing import make_context, fresh_database, make_user
+    from caseframe.testing import make_context, fresh_database, make_user
 
 Every helper is described, with examples that a test runs, in docs/testing.md.
 """
@@ -172,6 +172,33 @@ async def add_subject(ctx: Context, actor: Actor, case: dict[str, Any], person: 
     return await cases.get_case(ctx, actor, case["id"])
 
 
+async def referrals_from(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The referrals raised from ``case`` (by its rules or by hand), oldest first, each with ``target_kind``,
+    ``target``, ``person_id`` (None for a referral about the case rather than a person on it), ``rule_id``,
+    ``reason`` and ``status``."""
+    from core.referrals.tables import Referral
+
+    return await Referral.select(
+        Referral.target_kind, Referral.target, Referral.person.as_alias("person_id"), Referral.rule_id,
+        Referral.reason, Referral.status).where(Referral.from_case == case["id"]).order_by(Referral.id)
+
+
+def why_it_fired(ctx: Context, firing: dict[str, Any]) -> list[dict[str, str]]:
+    """What a referral's addressee reads of why a rule fired (``firing`` is one of :func:`fire`'s results): a line
+    per fact the rule tested, ``{"question", "answer", "looks_for"}``, with a fact above the level a referral
+    carries (official) read as "Not shared with your agency"."""
+    from core.referrals.explain import REFERRAL_ACCESS, explain
+
+    return explain(ctx, firing["rule"], None, firing["facts"], REFERRAL_ACCESS)
+
+
+async def notifications_of(actor: Actor) -> list[dict[str, Any]]:
+    """The notifications ``actor`` sees under the bell, newest first, each with ``text``, ``link`` and ``unread``."""
+    from core.notifications import service as notifications
+
+    return await notifications.list_for(actor)
+
+
 def csrf_token_of(html: str) -> str:
     """The CSRF token a page carries in its forms (tests post it back as a browser would)."""
     import re
@@ -217,5 +244,5 @@ async def sign_in(client, actor: Actor, password: str = TEST_PASSWORD, *, accept
 
 __all__ = ["TEST_PASSWORD", "AreaError", "Conflict", "Forbidden", "NotFound", "ServiceError", "ValidationFailed",
            "add_subject", "csrf_token_of", "demo_answers", "drop_database", "empty_tables", "fire", "fresh_database",
-           "make_agency", "make_context", "make_person", "make_user", "open_case", "save_form", "sign_in",
-           "transition", "web_client"]
+           "make_agency", "make_context", "make_person", "make_user", "notifications_of", "open_case",
+           "referrals_from", "save_form", "sign_in", "transition", "web_client", "why_it_fired"]

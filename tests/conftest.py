@@ -1,17 +1,12 @@
-"""Shared fixtures: one database per test run (SQLite file, or a PostgreSQL schema), emptied per test."""
+"""Shared fixtures: Caseframe's pytest plugin (one database per test run, a SQLite file or a PostgreSQL schema,
+emptied per test; ctx and client), as a plugin's own tests get it; here ctx loads the noise fixture area."""
 from __future__ import annotations
-
-import os
-import tempfile
 
 import pytest
 
-from core.testing import drop_database, empty_tables, fresh_database
+from tests.fixtures.areas import noise_plugin
 
-# the audit sealer's key for every test (and every server a test starts), never a key file in the checkout
-os.environ.setdefault("CASEFRAME_AUDIT_KEY", "caseframe-tests-audit-key-not-a-secret-0123456789")
-# documents uploaded by tests go to a throwaway folder, never the checkout's documents/
-os.environ.setdefault("CASEFRAME_DOCUMENTS_DIR", tempfile.mkdtemp(prefix="caseframe-test-documents-"))
+pytest_plugins = ["caseframe.testing.pytest_plugin"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -19,29 +14,7 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: "tests/e2e/" in str(item.fspath).replace("\\", "/"))
 
 
-def pytest_report_header(config):
-    return f"caseframe test database: {_url() or 'a temporary SQLite file'}"
-
-
-def _url() -> str | None:
-    # tests never touch the named database's own tables: they work in a fresh schema or file
-    return os.environ.get("CASEFRAME_TEST_DATABASE_URL") or os.environ.get("CASEFRAME_DATABASE_URL")
-
-
-@pytest.fixture(scope="session")
-async def database():
-    url = _url()
-    if url and url.startswith("sqlite"):
-        url = None  # a SQLite URL means the embedded default: use a throwaway file, not the real one
-    try:
-        engine = await fresh_database(url)
-    except Exception as exc:
-        pytest.exit(f"cannot prepare the test database {url or '(SQLite)'}: {exc}", returncode=3)
-    yield engine
-    await drop_database(engine)
-
-
 @pytest.fixture
-async def db(database):
-    await empty_tables()
-    yield database
+def caseframe_plugins():
+    """The plugins the ``ctx`` fixture loads unless a test module defines its own ``ctx``: the noise area."""
+    return [noise_plugin]

@@ -116,6 +116,8 @@ async def _load_workable(actor: Actor, case_id: int) -> dict[str, Any]:
 
 
 async def get_case(ctx: Context, actor: Actor, case_id: int, *, audit_view: bool = True) -> dict[str, Any]:
+    """The case as the API shows it (a CasePayload, without answers the actor's agency may not read); NotFound
+    if the actor may not see it. The view is audited unless ``audit_view=False``."""
     return (await view_case(ctx, actor, case_id, audit_view=audit_view))[1]
 
 
@@ -221,6 +223,8 @@ def redact_timeline(ctx: Context, area_slug: str, events: list[dict[str, Any]], 
 
 async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, state: str | None = None,
                      limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """The actor's agency's cases, newest first, optionally in one area or state: ``(a page of them, how many in
+    all)``."""
     where: Combinable = Case.owning_agency == actor.agency_id
     if area:
         where &= Case.area == area
@@ -455,6 +459,7 @@ async def transition_case(ctx: Context, actor: Actor, case_id: int, transition: 
 
 
 async def add_subject(ctx: Context, actor: Actor, case_id: int, person_id: int, role: str) -> dict[str, Any]:
+    """Put a person on a case with one of its area's roles; the rules on ``subject_added`` fire."""
     row = await _load_workable(actor, case_id)
     area = ctx.area(row["area"])
     if role not in area.roles:
@@ -507,6 +512,7 @@ async def remove_subject(ctx: Context, actor: Actor, case_id: int, subject_id: i
 
 
 async def add_note(ctx: Context, actor: Actor, case_id: int, text: str) -> dict[str, Any]:
+    """Add a note to the case's timeline (ValidationFailed if the text is empty)."""
     await _load_workable(actor, case_id)
     text = (text or "").strip()
     if not text:

@@ -43,6 +43,7 @@ def task_state(r: dict[str, Any]) -> str:
 
 async def add_task(ctx: Context, actor: Actor, case_id: int, *, title: str, due_date: Any = None,
                    assignee_id: int | None = None, description: str = "") -> dict[str, Any]:
+    """Add a task to a case the actor works, optionally due on a date and assigned to a user of their agency."""
     await cases._load_workable(actor, case_id)
     errors = []
     title = (title or "").strip()
@@ -187,6 +188,7 @@ async def hand_over_tasks(actor: Actor, case_id: int, old_id: int, new_id: int) 
 
 
 async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, Any]:
+    """Mark a task of the actor's agency done; ``action_completed`` fires after commit."""
     row = await Task.select().where(Task.id == task_id).first()
     if row is None or row["owner_agency"] != actor.agency_id:
         raise NotFound("No task with that number exists")

@@ -1,7 +1,7 @@
 """Anti-social behaviour: reports, victim risk assessment, interventions and ASB case reviews."""
 from pathlib import Path
 
-from core import hookimpl
+from caseframe.api import hookimpl
 
 ROOT = Path(__file__).parent
 

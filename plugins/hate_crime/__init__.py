@@ -1,7 +1,7 @@
 """Hate crime: perception-based reports of the monitored strands, victim risk and support."""
 from pathlib import Path
 
-from core import hookimpl
+from caseframe.api import hookimpl
 
 ROOT = Path(__file__).parent
 

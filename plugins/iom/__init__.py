@@ -1,7 +1,7 @@
 """Integrated offender management: cohort selection, the seven resettlement pathways, reviews."""
 from pathlib import Path
 
-from core import hookimpl
+from caseframe.api import hookimpl
 
 ROOT = Path(__file__).parent
 

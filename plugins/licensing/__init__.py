@@ -1,7 +1,7 @@
 """Licensing: complaints about taxi and private hire licence holders and licensed premises."""
 from pathlib import Path
 
-from core import hookimpl
+from caseframe.api import hookimpl
 
 ROOT = Path(__file__).parent
 

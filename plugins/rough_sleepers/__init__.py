@@ -1,7 +1,7 @@
 """Rough sleepers: street alerts, outreach verification, assessment and offers of accommodation."""
 from pathlib import Path
 
-from core import hookimpl
+from caseframe.api import hookimpl
 
 ROOT = Path(__file__).parent
 

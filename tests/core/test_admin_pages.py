@@ -5,13 +5,7 @@ import pytest
 
 from core.agencies.tables import AgencyArea
 from core.auth.tables import Session, User
-from core.testing import make_agency, make_context, make_user, sign_in, web_client
-from tests.fixtures.areas import noise_plugin
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
+from core.testing import make_agency, make_user, sign_in, web_client
 
 
 @pytest.fixture

@@ -5,16 +5,10 @@ import pytest
 import httpx
 
 from core.settings import Settings
-from core.testing import TEST_PASSWORD, make_agency, make_context, make_user
+from core.testing import TEST_PASSWORD, make_agency, make_user
 from core.web.app import create_app
-from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture

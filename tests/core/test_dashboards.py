@@ -16,14 +16,8 @@ from core.referrals import inbox
 from core.referrals import service as referrals
 from core.sharing import service as sharing
 from core.sharing.policy import case_access, visible_case_ids
-from core.testing import make_context, make_person, make_user, sign_in, web_client
-from tests.fixtures.areas import noise_plugin
+from core.testing import make_person, make_user, sign_in
 from tests.fixtures.partnership import REPORT, make_panel_world
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture
@@ -101,12 +95,6 @@ async def test_the_partnership_view_counts_only_what_the_chairs_agency_may_see(w
     # the council's 3 open cases; of the police's 3, the shared one and the panel's one; none of the charity's
     assert by_agency == {world["council"]["name"]: [3, 4], world["police"]["name"]: [2, 2]}
     assert sum(v[0] for v in _rows(found, "referrals").values()) == 2
-
-
-@pytest.fixture
-async def client(db, ctx):
-    async with web_client(ctx, db) as c:
-        yield c
 
 
 async def test_a_supervisor_reads_the_dashboard_and_downloads_a_figure(world, client):

@@ -16,3 +16,8 @@ def test_every_hook_is_in_the_reference():
     text = docs.hooks_markdown()
     for name in docs.hook_names():
         assert f"## `{name}(" in text
+
+
+def test_api_reference_is_current():
+    assert (docs.DOCS / "api.md").read_text(encoding="utf-8") == docs.api_markdown(), \
+        "docs/api.md is out of date: run 'caseframe docs'"

@@ -206,11 +206,6 @@ class BrokenScanner:
 
 
 @pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
-
-
-@pytest.fixture
 async def world(db, ctx, store):
     storage.use_store(store)
     previous = (storage.CONFIG.max_bytes, storage.CONFIG.require_scan)

@@ -18,14 +18,8 @@ from core.referrals import inbox
 from core.referrals import service as referrals
 from core.sharing import service as sharing
 from core.tasks.tables import Task
-from core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
-from tests.fixtures.areas import noise_plugin
+from core.testing import make_agency, make_person, make_user, sign_in, web_client
 from tests.fixtures.partnership import REPORT, make_panel_world
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture

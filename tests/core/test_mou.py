@@ -7,7 +7,7 @@ from core.audit.tables import AuditEvent
 from core.errors import Forbidden, ValidationFailed
 from core.sharing import mou as mou_service
 from core.sharing.tables import MouAcceptance
-from core.testing import csrf_token_of, make_agency, make_context, make_user, sign_in, web_client
+from core.testing import csrf_token_of, make_agency, make_context, make_user, sign_in
 
 TEXT = "Use shared information only for the purpose you state.\n\nEvery view is recorded."
 
@@ -23,12 +23,6 @@ async def people(db, ctx):
     admin = await make_user(agency, ("system_admin",), name="Sam Sysadmin")
     worker = await make_user(agency, ("caseworker",), name="Casey Morgan")
     return admin, worker
-
-
-@pytest.fixture
-async def client(db, ctx):
-    async with web_client(ctx, db) as c:
-        yield c
 
 
 async def test_with_no_memorandum_published_sign_in_goes_straight_in(people, client):

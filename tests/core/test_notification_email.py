@@ -15,8 +15,7 @@ from core.notifications import email
 from core.notifications import service as notifications
 from core.notifications.tables import NotificationEmail
 from core.sharing import service as sharing
-from core.testing import make_agency, make_context, make_user, sign_in, web_client
-from tests.fixtures.areas import noise_plugin
+from core.testing import make_agency, make_user, sign_in, web_client
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 
@@ -60,11 +59,6 @@ def smtp():
     yield inbox, controller, logins
     email.configure(None)
     controller.stop()
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture

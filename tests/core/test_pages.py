@@ -7,17 +7,11 @@ import pytest
 
 from core.cases.tables import Case
 from core.persons.tables import Person
-from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_context, make_user, web_client
+from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_user, web_client
 from core.testing import sign_in as sign_in_as
-from tests.fixtures.areas import noise_plugin
 
 REPORT_FIELDS = {"f.date_of_incident.day": "1", "f.date_of_incident.month": "11", "f.date_of_incident.year": "2026",
                  "f.street": "Kestrel Way", "f.kind": "music"}
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture

@@ -14,16 +14,10 @@ from core.persons.tables import Person, PersonIdentifierKey, PersonMerge, Person
 from core.referrals.tables import Referral
 from core.sharing.requests import request_access
 from core.sharing.tables import AccessRequest
-from core.testing import make_agency, make_context, make_person, make_user
-from tests.fixtures.areas import noise_plugin
+from core.testing import make_agency, make_person, make_user
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 TYPES = {"pnc": "PNC number", "nhs_number": "NHS number"}
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture

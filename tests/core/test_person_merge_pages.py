@@ -10,15 +10,10 @@ from core.audit.tables import AuditEvent
 from core.cases import service as cases
 from core.cases.tables import CaseSubject
 from core.persons.tables import Person, PersonMerge
-from core.testing import csrf_token_of, make_agency, make_context, make_person, make_user, sign_in, web_client
+from core.testing import csrf_token_of, make_agency, make_context, make_person, make_user, sign_in
 from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture
@@ -28,12 +23,6 @@ async def world(db, ctx):
     return {"council": council, "worker": await make_user(council), "officer": await make_user(police),
             "supervisor": await make_user(council, roles=("supervisor",)),
             "sysadmin": await make_user(council, roles=("system_admin",))}
-
-
-@pytest.fixture
-async def client(db, ctx):
-    async with web_client(ctx, db) as c:
-        yield c
 
 
 async def test_edit_a_person_through_the_form_with_errors_first(client, world):

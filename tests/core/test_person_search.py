@@ -9,14 +9,8 @@ from core.audit.tables import AuditEvent
 from core.errors import ValidationFailed
 from core.persons import service as persons
 from core.persons.tables import NameWord, PersonIdentifierKey, PersonNameWord
-from core.testing import make_agency, make_context, make_person, make_user
-from tests.fixtures.areas import noise_plugin
+from core.testing import make_agency, make_person, make_user
 
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture

@@ -16,15 +16,9 @@ from core.cases.tables import Case, CaseEvent
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.tasks import service as tasks
 from core.tasks.tables import Task
-from core.testing import csrf_token_of, make_agency, make_context, make_person, make_user, sign_in, web_client
-from tests.fixtures.areas import noise_plugin
+from core.testing import csrf_token_of, make_agency, make_person, make_user, sign_in, web_client
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture

@@ -11,15 +11,9 @@ from core.panels.tables import Panel, PanelCase
 from core.referrals import inbox
 from core.referrals import service as referrals
 from core.referrals.tables import Referral
-from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_context, make_person, make_user, sign_in, web_client
-from tests.fixtures.areas import noise_plugin
+from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_person, make_user, sign_in, web_client
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture

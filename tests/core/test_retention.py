@@ -22,11 +22,6 @@ REPORT = {"date_of_incident": "2019-11-01", "street": "Kestrel Way", "kind": "mu
 YEAR = 365.25
 
 
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
-
-
 async def _closed_case(ctx, worker, boss, *, years_ago: float, person=None):
     """A noise case opened and closed ``years_ago``."""
     with clock.travel(-years_ago * YEAR):

@@ -10,15 +10,9 @@ from core.cases.tables import Case, CaseEvent
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.referrals.tables import Referral, RuleFiring
 from core.tasks import service as tasks
-from core.testing import fire, make_agency, make_context, make_person, make_user
-from tests.fixtures.areas import noise_plugin
+from core.testing import fire, make_agency, make_person, make_user
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture

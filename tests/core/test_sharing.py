@@ -12,16 +12,10 @@ from core.audit.tables import AuditEvent
 from core.cases import service as cases
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.sharing import service as sharing
-from core.testing import make_agency, make_context, make_user, sign_in, web_client
-from tests.fixtures.areas import noise_plugin
+from core.testing import make_agency, make_user, sign_in
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 VISIT = {"risk_level": "high", "health_impact": "Panic attacks most nights since August"}
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture
@@ -112,12 +106,6 @@ async def test_an_isa_is_checked_and_only_a_system_admin_sets_one_up(world):
     fields = [e["field"] for e in bad.value.errors]
     assert fields == ["/reference", "/title", "/parties", "/purposes", "/areas", "/legal_basis", "/max_sensitivity",
                       "/ends_on"]
-
-
-@pytest.fixture
-async def client(db, ctx):
-    async with web_client(ctx, db) as c:
-        yield c
 
 
 async def test_the_case_page_for_a_partner_is_read_only_and_hides_sensitive_answers(world, client):

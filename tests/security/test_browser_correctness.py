@@ -10,21 +10,9 @@ from core import clock
 from core.cases import service as cases
 from core.errors import NotFound
 from core.sharing import service as sharing
-from core.testing import csrf_token_of, make_agency, make_context, make_user, sign_in, web_client
-from tests.fixtures.areas import noise_plugin
+from core.testing import csrf_token_of, make_agency, make_user, sign_in
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
-
-
-@pytest.fixture
-async def client(db, ctx):
-    async with web_client(ctx, db) as c:
-        yield c
 
 
 @pytest.fixture

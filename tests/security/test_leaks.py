@@ -32,9 +32,8 @@ from core.referrals.explain import REFERRAL_ACCESS, explain
 from core.sharing import service as sharing
 from core.sharing.mou import publish_mou
 from core.sharing.policy import Access
-from core.testing import (TEST_PASSWORD, make_agency, make_context, make_person, make_user, sign_in,
+from core.testing import (TEST_PASSWORD, make_agency, make_person, make_user, sign_in,
                           web_client)
-from tests.fixtures.areas import noise_plugin
 
 
 def _marker(what: str) -> str:
@@ -47,11 +46,6 @@ OLD_HEALTH = _marker("oldhealth")  # the value it had before, on the timeline
 HIDDEN = (HEALTH, OLD_HEALTH)
 #: a sensitive document's name and content: above the partner's official ISA, so never listed nor downloadable
 DOCUMENT = _marker("document")
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from core.cases import service as cases
 from core.sharing.tables import SharingAgreement
 from core.tasks.tables import Task
 from core.testing import make_person, sign_in, web_client
-from tests.security.test_leaks import HIDDEN, _found, _marker, _walk_pages, ctx, world  # noqa: F401
+from tests.security.test_leaks import HIDDEN, _found, _marker, _walk_pages, world  # noqa: F401
 
 SECRET_GIVEN = _marker("given")     # a person only the council knows of, on a case it never shared
 SECRET_FAMILY = _marker("family")

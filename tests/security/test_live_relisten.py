@@ -9,7 +9,7 @@ import pytest
 import core.db.piccolo_conf as conf
 from core.db.engine import is_sqlite
 from core.panels import live, service
-from tests.core.test_meetings import _run, ctx, world  # noqa: F401  (fixtures)
+from tests.core.test_meetings import _run, world  # noqa: F401  (fixtures)
 
 
 async def _wait_for(condition, timeout: float) -> bool:

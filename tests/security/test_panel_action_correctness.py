@@ -8,7 +8,7 @@ from core import clock
 from core.panels.tables import Minute
 from core.tasks.tables import Task
 from core.testing import sign_in, web_client
-from tests.core.test_meetings import _run, ctx, world  # noqa: F401  (fixtures)
+from tests.core.test_meetings import _run, world  # noqa: F401  (fixtures)
 
 
 async def test_an_action_due_in_the_past_is_refused_and_the_answers_kept(world, db):

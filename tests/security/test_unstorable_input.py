@@ -8,21 +8,9 @@ import pytest
 from core.audit.tables import AuditEvent
 from core.cases import service as cases
 from core.cases.tables import CaseSubject
-from core.testing import csrf_token_of, make_agency, make_context, make_user, sign_in, web_client
-from tests.fixtures.areas import noise_plugin
+from core.testing import csrf_token_of, make_agency, make_user, sign_in
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
-
-
-@pytest.fixture
-async def client(db, ctx):
-    async with web_client(ctx, db) as c:
-        yield c
 
 
 async def test_numbers_too_large_for_the_database_in_forms_and_filters_get_a_clear_400(db, ctx, client):

@@ -12,21 +12,9 @@ from core.audit.tables import AuditEvent
 from core.auth.tables import Session, User
 from core.sharing import service as sharing
 from core.sharing.tables import SharingAgreement
-from core.testing import TEST_PASSWORD, make_agency, make_context, make_user, sign_in, web_client
-from tests.fixtures.areas import noise_plugin
+from core.testing import TEST_PASSWORD, make_agency, make_user, sign_in, web_client
 
 PASSWORD = "a long enough temporary password"
-
-
-@pytest.fixture
-def ctx():
-    return make_context(noise_plugin)
-
-
-@pytest.fixture
-async def client(db, ctx):
-    async with web_client(ctx, db) as c:
-        yield c
 
 
 @pytest.fixture

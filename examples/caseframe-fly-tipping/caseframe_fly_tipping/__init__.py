@@ -1,7 +1,7 @@
 """Fly tipping: a Caseframe business area, installed as its own package."""
 from pathlib import Path
 
-from core import hookimpl
+from caseframe.api import hookimpl
 
 
 def _report(date: str, reference: str, waste: list[str], size: str = "small_van", risk: str = "low") -> dict:

@@ -1,9 +1,9 @@
 """Fly tipping: the area loads, the hotspot and hazardous-waste rules fire (and not on near misses)."""
 import pytest
 
-from core.cases import service as cases
-from core.errors import Forbidden
-from core.testing import drop_database, fire, fresh_database, make_agency, make_context, make_user
+from caseframe import api
+from caseframe.api import Forbidden, clock
+from caseframe.testing import fire, make_agency, make_person, make_user, notifications_of, referrals_from, why_it_fired
 
 import caseframe_fly_tipping
 
@@ -11,23 +11,13 @@ BASE = {"date_seen": "2026-11-01", "location": "Quarry Lane lay-by", "location_r
         "land_type": "highway", "waste_types": ["household_bags"], "size": "small_van", "risk": "low"}
 
 
-@pytest.fixture(scope="session")
-async def database():
-    engine = await fresh_database()
-    yield engine
-    await drop_database(engine)
+async def unread(actor):
+    return sum(1 for n in await notifications_of(actor) if n["unread"])
 
 
+# database, db and ctx (with this package's plugin: see conftest.py) come from caseframe.testing.pytest_plugin
 @pytest.fixture
-def ctx():
-    return make_context(caseframe_fly_tipping)
-
-
-@pytest.fixture
-async def worker(database, ctx):
-    from core.testing import empty_tables
-
-    await empty_tables()
+async def worker(db, ctx):
     return await make_user(await make_agency(ctx, "ft-council"))
 
 
@@ -54,9 +44,9 @@ async def test_hazardous_or_huge_loads_go_to_the_regulator(ctx, worker):
 
 
 async def test_clearance_is_needed_before_clearing(ctx, worker):
-    case = await cases.open_case(ctx, worker, "fly_tipping", BASE)
+    case = await api.open_case(ctx, worker, "fly_tipping", BASE)
     with pytest.raises(Forbidden, match="Record when and by whom"):
-        await cases.transition_case(ctx, worker, case["id"], "clear")
+        await api.transition_case(ctx, worker, case["id"], "clear")
 
 
 def test_demo_answers_are_valid(ctx):
@@ -69,82 +59,66 @@ def test_demo_answers_are_valid(ctx):
 async def test_an_unpaid_fixed_penalty_is_prosecuted_only_after_the_14_days_to_pay(ctx, worker):
     import datetime as dt
 
-    from core import clock
-
     issued = clock.today()
-    case = await cases.open_case(ctx, worker, "fly_tipping", BASE)
-    await cases.transition_case(ctx, worker, case["id"], "investigate")
+    case = await api.open_case(ctx, worker, "fly_tipping", BASE)
+    await api.transition_case(ctx, worker, case["id"], "investigate")
     penalty = {"outcome": "fixed_penalty", "date": issued.isoformat(), "penalty_amount": 400, "paid": False}
-    await cases.save_form(ctx, worker, case["id"], "enforcement", penalty, expected_version=None)
-    await cases.transition_case(ctx, worker, case["id"], "take_action")
+    await api.save_form(ctx, worker, case["id"], "enforcement", penalty, expected_version=None)
+    await api.transition_case(ctx, worker, case["id"], "take_action")
     ends = issued + dt.timedelta(days=14)
     with clock.travel(days=13), pytest.raises(Forbidden) as refused:
-        await cases.transition_case(ctx, worker, case["id"], "prosecute")
+        await api.transition_case(ctx, worker, case["id"], "prosecute")
     assert str(refused.value) == ("The 14 days to pay the fixed penalty have not ended. "
                                   f"Possible from {ends.day} {ends:%B %Y}.")
-    await cases.save_form(ctx, worker, case["id"], "enforcement", {**penalty, "paid": True}, expected_version=None)
+    await api.save_form(ctx, worker, case["id"], "enforcement", {**penalty, "paid": True}, expected_version=None)
     with clock.travel(days=20), pytest.raises(Forbidden, match="Only an unpaid fixed penalty"):
-        await cases.transition_case(ctx, worker, case["id"], "prosecute")
-    await cases.save_form(ctx, worker, case["id"], "enforcement", penalty, expected_version=None)
+        await api.transition_case(ctx, worker, case["id"], "prosecute")
+    await api.save_form(ctx, worker, case["id"], "enforcement", penalty, expected_version=None)
     with clock.travel(days=14):
-        assert (await cases.transition_case(ctx, worker, case["id"], "prosecute"))["state"] == "prosecution"
+        assert (await api.transition_case(ctx, worker, case["id"], "prosecute"))["state"] == "prosecution"
 
 
 async def test_a_hazardous_load_is_one_referral_however_many_people_are_on_the_case(ctx, worker):
-    from core.referrals.tables import Referral
-    from core.testing import make_person
-
     people = [await make_person(worker, given_name=n, family_name="Hart") for n in ("Ivy", "Joe")]
-    case = await cases.open_case(ctx, worker, "fly_tipping", {**BASE, "location_reference": "A", "waste_types": ["asbestos"]},
+    case = await api.open_case(ctx, worker, "fly_tipping", {**BASE, "location_reference": "A", "waste_types": ["asbestos"]},
                                  subjects=[(people[0]["id"], "reporter"), (people[1]["id"], "witness")])
-    rows = await Referral.select(Referral.target, Referral.person).where(Referral.from_case == case["id"])
-    assert rows == [{"target": "environment_regulator", "person": None}]
+    assert [(r["target"], r["person_id"]) for r in await referrals_from(case)] == [("environment_regulator", None)]
 
 
 async def test_a_suspect_under_18_is_referred_to_the_youth_service_but_not_a_witness_of_that_age(ctx, worker):
-    from core import clock
-    from core.referrals.tables import Referral
-    from core.testing import make_person
-
     year = clock.today().year
     child = await make_person(worker, given_name="Kai", family_name="Brennan", date_of_birth=f"{year - 16}-01-01")
     adult = await make_person(worker, given_name="Lee", family_name="Brennan", date_of_birth=f"{year - 40}-01-01")
-    case = await cases.open_case(ctx, worker, "fly_tipping", BASE, subjects=[(child["id"], "witness"),
+    case = await api.open_case(ctx, worker, "fly_tipping", BASE, subjects=[(child["id"], "witness"),
                                                                             (adult["id"], "suspect")])
-    assert await Referral.count().where(Referral.from_case == case["id"]) == 0  # a young witness, an adult suspect
-    other = await cases.open_case(ctx, worker, "fly_tipping", {**BASE, "location_reference": "QL-2"})
-    await cases.add_subject(ctx, worker, other["id"], child["id"], "suspect")
-    rows = await Referral.select(Referral.target, Referral.person, Referral.rule_id).where(
-        Referral.from_case == other["id"])
-    assert rows == [{"target": "youth_service", "person": child["id"], "rule_id": "fly_tipping:young-suspect"}]
+    assert await referrals_from(case) == []  # a young witness, an adult suspect
+    other = await api.open_case(ctx, worker, "fly_tipping", {**BASE, "location_reference": "QL-2"})
+    await api.add_subject(ctx, worker, other["id"], child["id"], "suspect")
+    assert [(r["target"], r["person_id"], r["rule_id"]) for r in await referrals_from(other)] == [
+        ("youth_service", child["id"], "fly_tipping:young-suspect")]
 
 
 async def test_waste_in_a_watercourse_tells_the_regulator_once_without_a_referral(ctx, worker):
-    from core.notifications import service as notifications
-    from core.referrals.tables import Referral
-
     regulator = await make_user(await make_agency(ctx, "ft-regulator", agency_type="environment_regulator", areas=[]))
-    case = await cases.open_case(ctx, worker, "fly_tipping", {**BASE, "land_type": "watercourse"})
-    assert await Referral.count().where(Referral.from_case == case["id"]) == 0  # told, not asked to take it on
-    assert [n["text"] for n in await notifications.list_for(regulator)] == [
+    case = await api.open_case(ctx, worker, "fly_tipping", {**BASE, "land_type": "watercourse"})
+    assert await referrals_from(case) == []  # told, not asked to take it on
+    assert [n["text"] for n in await notifications_of(regulator)] == [
         f"For information: fly-tipped waste in or beside a watercourse: {case['reference']}"]
-    await cases.save_form(ctx, worker, case["id"], "report", {**BASE, "land_type": "watercourse", "risk": "medium"},
+    await api.save_form(ctx, worker, case["id"], "report", {**BASE, "land_type": "watercourse", "risk": "medium"},
                           expected_version=None)
-    assert await notifications.unread_count(regulator) == 1  # once for the case
-    await cases.open_case(ctx, worker, "fly_tipping", BASE)  # on the highway: nothing to tell
-    assert await notifications.unread_count(regulator) == 1
+    assert await unread(regulator) == 1  # once for the case
+    await api.open_case(ctx, worker, "fly_tipping", BASE)  # on the highway: nothing to tell
+    assert await unread(regulator) == 1
 
 
 async def test_hazardous_waste_is_the_plugin_s_fact_and_the_regulator_may_read_it(ctx, worker):
-    from core.referrals.explain import REFERRAL_ACCESS, explain
-
     assert ctx.areas.fact_levels["caseframe_fly_tipping"] == {"hazardous": "official"}
     fired = await fire(ctx, worker, "fly_tipping", {**BASE, "location_reference": "A",
                                                     "waste_types": ["tyres", "clinical"]})
     assert [f["rule"] for f in fired] == ["fly_tipping:hazardous-waste"]
     assert fired[0]["facts"]["extra"] == {"caseframe_fly_tipping": {"hazardous": True}}
     # the addressee reads why at the level a referral gives it: the fact, declared official, is shown
-    lines = explain(ctx, "fly_tipping:hazardous-waste", None, fired[0]["facts"], REFERRAL_ACCESS)
+    lines = why_it_fired(ctx, fired[0])
     assert {"question": "Caseframe fly tipping Hazardous", "answer": "Yes", "looks_for": "the rule looks for Yes"} \
         in lines
     assert await fire(ctx, worker, "fly_tipping", {**BASE, "location_reference": "D",

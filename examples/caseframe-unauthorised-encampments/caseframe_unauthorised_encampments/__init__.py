@@ -1,7 +1,7 @@
 """Unauthorised encampments: a Caseframe business area, installed as its own package."""
 from pathlib import Path
 
-from core import hookimpl
+from caseframe.api import hookimpl
 
 REPORT = {"location": "Field next to Ashdown recreation ground", "land_owner": "council", "arrival_date": "2026-11-15",
           "caravans": 7, "vehicles": 9, "adults": 12, "children": 5}

@@ -1,9 +1,9 @@
 """Unauthorised encampments: welfare before decisions, and referrals for welfare, health and police powers."""
 import pytest
 
-from core.cases import service as cases
-from core.errors import Forbidden
-from core.testing import drop_database, empty_tables, fresh_database, make_agency, make_context, make_user
+from caseframe import api
+from caseframe.api import Forbidden, clock
+from caseframe.testing import make_agency, make_person, make_user, notifications_of, referrals_from
 
 import caseframe_unauthorised_encampments as plugin
 
@@ -11,76 +11,64 @@ WELFARE = {"visited_on": "2026-11-16", "health_needs": False, "pregnancy": False
            "older_or_disabled": False, "welfare_needs_identified": False}
 
 
-@pytest.fixture(scope="session")
-async def database():
-    engine = await fresh_database()
-    yield engine
-    await drop_database(engine)
-
-
+# database, db and ctx (with this package's plugin: see conftest.py) come from caseframe.testing.pytest_plugin
 @pytest.fixture
-def ctx():
-    return make_context(plugin)
-
-
-@pytest.fixture
-async def workers(database, ctx):
-    await empty_tables()
+async def workers(db, ctx):
     agency = await make_agency(ctx, "ue-council")
     return await make_user(agency), await make_user(agency, ("supervisor",))
 
 
-async def targets(case_id):
-    from core.referrals.tables import Referral
+async def targets(case):
+    return sorted(r["target"] for r in await referrals_from(case))
 
-    return sorted(r["target"] for r in await Referral.select(Referral.target).where(Referral.from_case == case_id))
+
+async def unread(actor):
+    return sum(1 for n in await notifications_of(actor) if n["unread"])
 
 
 async def test_welfare_needs_and_health_are_referred(ctx, workers):
     worker, _ = workers
-    case = await cases.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
-    await cases.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
-    assert await targets(case["id"]) == []  # no needs: no referral
-    await cases.save_form(ctx, worker, case["id"], "welfare", {**WELFARE, "welfare_needs_identified": True,
+    case = await api.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
+    await api.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
+    assert await targets(case) == []  # no needs: no referral
+    await api.save_form(ctx, worker, case["id"], "welfare", {**WELFARE, "welfare_needs_identified": True,
                                                                "pregnancy": True}, expected_version=None)
-    assert await targets(case["id"]) == ["health", "social_care"]
+    assert await targets(case) == ["health", "social_care"]
 
 
 async def test_decision_needs_welfare_first_and_police_powers_are_referred(ctx, workers):
     worker, supervisor = workers
-    case = await cases.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
+    case = await api.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
     with pytest.raises(Forbidden, match="welfare enquiries first"):
-        await cases.transition_case(ctx, worker, case["id"], "assess_welfare")
-    await cases.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
-    await cases.transition_case(ctx, worker, case["id"], "assess_welfare")
+        await api.transition_case(ctx, worker, case["id"], "assess_welfare")
+    await api.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
+    await api.transition_case(ctx, worker, case["id"], "assess_welfare")
     with pytest.raises(Forbidden, match="Record the decision path"):
-        await cases.transition_case(ctx, supervisor, case["id"], "decide")
+        await api.transition_case(ctx, supervisor, case["id"], "decide")
     decision = {"path": "negotiated_stopping", "decided_on": "2026-11-18", "reasons": "Welfare needs weighed."}
-    await cases.save_form(ctx, worker, case["id"], "decision", decision, expected_version=None)
-    await cases.transition_case(ctx, supervisor, case["id"], "decide")
-    assert await targets(case["id"]) == []  # negotiated stopping: no police referral
+    await api.save_form(ctx, worker, case["id"], "decision", decision, expected_version=None)
+    await api.transition_case(ctx, supervisor, case["id"], "decide")
+    assert await targets(case) == []  # negotiated stopping: no police referral
     with pytest.raises(Forbidden, match="Choose an enforcement path"):
-        await cases.transition_case(ctx, worker, case["id"], "enforce")
-    await cases.save_form(ctx, worker, case["id"], "decision", {**decision, "path": "s61_police"}, expected_version=None)
-    assert await targets(case["id"]) == ["police"]
-    moved = await cases.transition_case(ctx, worker, case["id"], "enforce")
+        await api.transition_case(ctx, worker, case["id"], "enforce")
+    await api.save_form(ctx, worker, case["id"], "decision", {**decision, "path": "s61_police"}, expected_version=None)
+    assert await targets(case) == ["police"]
+    moved = await api.transition_case(ctx, worker, case["id"], "enforce")
     assert moved["state"] == "enforcement"
 
 
 async def test_children_at_the_encampment_tell_education_without_a_referral(ctx, workers):
-    from core.notifications import service as notifications
-
     worker, _ = workers
     education = await make_agency(ctx, "ue-education", agency_type="education", areas=[])
     teacher = await make_user(education)
-    case = await cases.open_case(ctx, worker, "unauthorised_encampments", {**plugin.REPORT, "children": 3})
-    assert await targets(case["id"]) == []  # told, not referred
-    assert [n["text"] for n in await notifications.list_for(teacher)] == [
+    case = await api.open_case(ctx, worker, "unauthorised_encampments", {**plugin.REPORT, "children": 3})
+    assert await targets(case) == []  # told, not referred
+    assert [n["text"] for n in await notifications_of(teacher)] == [
         f"For information: children are living at a new encampment: {case['reference']}"]
-    await cases.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
-    assert await notifications.unread_count(teacher) == 1  # once per case, however often the rule fires
-    none = await cases.open_case(ctx, worker, "unauthorised_encampments", {**plugin.REPORT, "children": 0})
-    assert await notifications.unread_count(teacher) == 1 and none
+    await api.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
+    assert await unread(teacher) == 1  # once per case, however often the rule fires
+    none = await api.open_case(ctx, worker, "unauthorised_encampments", {**plugin.REPORT, "children": 0})
+    assert await unread(teacher) == 1 and none
 
 
 def test_demo_answers_are_valid(ctx):
@@ -91,85 +79,71 @@ def test_demo_answers_are_valid(ctx):
 
 
 async def test_welfare_referrals_are_one_per_encampment_not_one_per_occupant(ctx, workers):
-    from core.referrals.tables import Referral
-    from core.testing import make_person
-
     worker, _ = workers
     people = [await make_person(worker, given_name=name, family_name="Lovell") for name in ("Mary", "John", "Rose")]
-    case = await cases.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT,
+    case = await api.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT,
                                  subjects=[(p["id"], "occupant") for p in people[:2]])
-    await cases.save_form(ctx, worker, case["id"], "welfare", {**WELFARE, "welfare_needs_identified": True},
+    await api.save_form(ctx, worker, case["id"], "welfare", {**WELFARE, "welfare_needs_identified": True},
                           expected_version=None)
-    await cases.add_subject(ctx, worker, case["id"], people[2]["id"], "occupant")
-    rows = await Referral.select(Referral.target, Referral.person).where(Referral.from_case == case["id"])
-    assert rows == [{"target": "social_care", "person": None}]
+    await api.add_subject(ctx, worker, case["id"], people[2]["id"], "occupant")
+    assert [(r["target"], r["person_id"]) for r in await referrals_from(case)] == [("social_care", None)]
 
 
 async def test_a_removal_order_waits_for_the_day_in_the_direction_and_then_the_police_are_told(ctx, workers):
     import datetime as dt
 
-    from core import clock
-
     worker, supervisor = workers
     today = clock.today()
-    case = await cases.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
-    await cases.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
-    await cases.transition_case(ctx, worker, case["id"], "assess_welfare")
+    case = await api.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
+    await api.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
+    await api.transition_case(ctx, worker, case["id"], "assess_welfare")
     direction = {"path": "s77_direction", "decided_on": today.isoformat(), "reasons": "No welfare needs; damage to the field.",
                  "direction_given_on": today.isoformat(), "leave_by": (today + dt.timedelta(days=2)).isoformat()}
-    await cases.save_form(ctx, worker, case["id"], "decision", direction, expected_version=None)
-    await cases.transition_case(ctx, supervisor, case["id"], "decide")
-    await cases.transition_case(ctx, worker, case["id"], "enforce")
+    await api.save_form(ctx, worker, case["id"], "decision", direction, expected_version=None)
+    await api.transition_case(ctx, supervisor, case["id"], "decide")
+    await api.transition_case(ctx, worker, case["id"], "enforce")
     leave_by = today + dt.timedelta(days=2)
     with pytest.raises(Forbidden) as refused:
-        await cases.transition_case(ctx, worker, case["id"], "seek_removal_order")
+        await api.transition_case(ctx, worker, case["id"], "seek_removal_order")
     day_after = leave_by + dt.timedelta(days=1)
     assert str(refused.value) == ("The group still has until the date in the direction to leave. "
                                   f"Possible from {day_after.day} {day_after:%B %Y}.")
-    assert await targets(case["id"]) == []
+    assert await targets(case) == []
     with clock.travel(days=3):
-        moved = await cases.transition_case(ctx, worker, case["id"], "seek_removal_order")
+        moved = await api.transition_case(ctx, worker, case["id"], "seek_removal_order")
     assert moved["state"] == "removal_order"
-    assert await targets(case["id"]) == ["police"]  # the direction was not complied with
+    assert await targets(case) == ["police"]  # the direction was not complied with
 
 
 async def test_closing_needs_the_departure_date_and_a_return_counts_for_three_months(ctx, workers):
-    import datetime as dt
-
-    from core import clock
-
     worker, supervisor = workers
     today = clock.today()
-    case = await cases.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
+    case = await api.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
     decision = {"path": "s61_police", "decided_on": today.isoformat(), "reasons": "Six vehicles and damage.",
                 "direction_given_on": today.isoformat()}
-    await cases.save_form(ctx, worker, case["id"], "decision", decision, expected_version=None)
-    await cases.transition_case(ctx, worker, case["id"], "record_departure")
+    await api.save_form(ctx, worker, case["id"], "decision", decision, expected_version=None)
+    await api.transition_case(ctx, worker, case["id"], "record_departure")
     with pytest.raises(Forbidden, match="Record the date the group left. \u2018Date the group left\u2019 in Decision is not recorded yet"):
-        await cases.transition_case(ctx, worker, case["id"], "close")
-    await cases.save_form(ctx, worker, case["id"], "decision", {**decision, "departure_date": today.isoformat()},
+        await api.transition_case(ctx, worker, case["id"], "close")
+    await api.save_form(ctx, worker, case["id"], "decision", {**decision, "departure_date": today.isoformat()},
                           expected_version=None)
     with clock.travel(days=91):  # back on the land within three months: enforcement again
-        assert (await cases.transition_case(ctx, worker, case["id"], "record_return"))["state"] == "enforcement"
-        await cases.transition_case(ctx, worker, case["id"], "record_departure")
+        assert (await api.transition_case(ctx, worker, case["id"], "record_return"))["state"] == "enforcement"
+        await api.transition_case(ctx, worker, case["id"], "record_departure")
     with clock.travel(days=92), pytest.raises(Forbidden, match="only an offence within three months"):
-        await cases.transition_case(ctx, worker, case["id"], "record_return")
-    assert (await cases.transition_case(ctx, worker, case["id"], "close"))["state"] == "closed"
+        await api.transition_case(ctx, worker, case["id"], "record_return")
+    assert (await api.transition_case(ctx, worker, case["id"], "close"))["state"] == "closed"
 
 
 async def test_an_older_occupant_is_referred_to_social_care_but_not_an_older_complainant(ctx, workers):
-    from core import clock
-    from core.referrals.tables import Referral
-    from core.testing import make_person
-
     worker, _ = workers
     year = clock.today().year
     nellie = await make_person(worker, given_name="Nellie", family_name="Price", date_of_birth=f"{year - 81}-01-01")
     neighbour = await make_person(worker, given_name="Arthur", family_name="Mills", date_of_birth=f"{year - 80}-01-01")
     son = await make_person(worker, given_name="Sam", family_name="Price", date_of_birth=f"{year - 50}-01-01")
-    case = await cases.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT,
+    case = await api.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT,
                                  subjects=[(neighbour["id"], "complainant"), (son["id"], "occupant")])
-    assert await targets(case["id"]) == []
-    await cases.add_subject(ctx, worker, case["id"], nellie["id"], "occupant")
-    rows = await Referral.select(Referral.target, Referral.person).where(Referral.from_case == case["id"])
-    assert rows == [{"target": "social_care", "person": nellie["id"]}]  # about her, the one older occupant
+    assert await targets(case) == []
+    await api.add_subject(ctx, worker, case["id"], nellie["id"], "occupant")
+    assert [(r["target"], r["person_id"]) for r in await referrals_from(case)] == [
+        ("social_care", nellie["id"])]  # about her, the one older occupant

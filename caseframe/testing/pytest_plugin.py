@@ -1,0 +1,88 @@
+"""Caseframe's test fixtures as a pytest plugin, for a plugin's tests (and Caseframe's own).
+
+Load it from the ``conftest.py`` at the top of your project, and name the plugins your tests load::
+
+    pytest_plugins = ["caseframe.testing.pytest_plugin"]
+
+    @pytest.fixture
+    def caseframe_plugins():
+        import caseframe_noise_nuisance
+        return [caseframe_noise_nuisance]
+
+Fixtures (the async ones need pytest-asyncio, ``asyncio_mode = "auto"``; ``caseframe new-area`` sets it):
+
+``database`` (session)
+    A throwaway database with every table: ``CASEFRAME_TEST_DATABASE_URL`` (else ``CASEFRAME_DATABASE_URL``)
+    if it names a PostgreSQL server, in a schema of its own; otherwise a new SQLite file. Dropped at the end.
+``db``
+    ``database``, emptied before the test (every row, and the caches of them).
+``caseframe_plugins``
+    The plugin modules or objects ``ctx`` loads; none unless you override it.
+``ctx``
+    ``make_context(*caseframe_plugins)``: the plugins loaded and their areas checked.
+``client``
+    An HTTP client (``httpx.AsyncClient``) for the whole web app on ``ctx`` and ``db``; sign it in with
+    ``caseframe.testing.sign_in``.
+
+Loading it also gives the tests an audit key and a throwaway documents folder (unless the environment
+sets ``CASEFRAME_AUDIT_KEY`` or ``CASEFRAME_DOCUMENTS_DIR``), so nothing is written into the checkout.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+import pytest
+
+from core.testing import drop_database, empty_tables, fresh_database, make_context, web_client
+
+# the audit sealer's key for every test (and every server a test starts), never a key file in the checkout
+os.environ.setdefault("CASEFRAME_AUDIT_KEY", "caseframe-tests-audit-key-not-a-secret-0123456789")
+# documents uploaded by tests go to a throwaway folder, never the checkout's documents/
+os.environ.setdefault("CASEFRAME_DOCUMENTS_DIR", tempfile.mkdtemp(prefix="caseframe-test-documents-"))
+
+
+def database_url() -> str | None:
+    """The server the tests' database is made on, or None for a SQLite file of their own."""
+    url = os.environ.get("CASEFRAME_TEST_DATABASE_URL") or os.environ.get("CASEFRAME_DATABASE_URL")
+    if url and url.startswith("sqlite"):
+        return None  # a SQLite URL means the embedded default: a throwaway file, never the real one
+    return url
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"caseframe test database: {database_url() or 'a temporary SQLite file'}"
+
+
+@pytest.fixture(scope="session")
+async def database():
+    url = database_url()
+    try:
+        engine = await fresh_database(url)
+    except Exception as exc:
+        pytest.exit(f"cannot prepare the test database {url or '(SQLite)'}: {exc}", returncode=3)
+    yield engine
+    await drop_database(engine)
+
+
+@pytest.fixture
+async def db(database):
+    await empty_tables()
+    yield database
+
+
+@pytest.fixture
+def caseframe_plugins() -> list[Any]:
+    return []
+
+
+@pytest.fixture
+def ctx(caseframe_plugins):
+    return make_context(*caseframe_plugins)
+
+
+@pytest.fixture
+async def client(db, ctx):
+    async with web_client(ctx, db) as c:
+        yield c

@@ -1,0 +1,11 @@
+"""Caseframe's test fixtures (database, db, ctx, client), with this package's plugin loaded into ctx."""
+import pytest
+
+import caseframe_fly_tipping
+
+pytest_plugins = ["caseframe.testing.pytest_plugin"]
+
+
+@pytest.fixture
+def caseframe_plugins():
+    return [caseframe_fly_tipping]
