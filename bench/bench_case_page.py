@@ -64,7 +64,7 @@ def bare_app(db_path: str, ctx, actor_row: dict) -> Litestar:
 
     from core.forms import summary
     from core.sharing.policy import Access
-    from core.web.templating import build_environment
+    from core.templating import build_environment
 
     template = build_environment(ctx).get_template("cases/show.html")
     state: dict = {}

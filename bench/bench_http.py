@@ -64,7 +64,7 @@ def bare_app():
     from core.forms import summary
     from core.sharing.policy import Access
     from core.tasks.service import task_dict
-    from core.web.templating import build_environment
+    from core.templating import build_environment
 
     url, user_id = os.environ["BENCH_DATABASE_URL"], int(os.environ["BENCH_USER_ID"])
     ctx = build_context()

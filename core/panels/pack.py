@@ -382,7 +382,7 @@ _ENVIRONMENTS: dict[int, tuple[Context, Environment]] = {}
 
 def _environment(ctx: Context) -> Environment:
     """The app's template environment (plugins may override pack templates), built once per context."""
-    from core.web.templating import build_environment
+    from core.templating import build_environment
 
     hit = _ENVIRONMENTS.get(id(ctx))
     if hit is None or hit[0] is not ctx:

@@ -53,7 +53,7 @@ from core.web.headers import security_headers
 from core.web.home import HomePage
 from core.dashboards.web import DashboardPages
 from core.web.pages import html_error, sign_in_redirect
-from core.web.templating import build_environment
+from core.templating import build_environment
 
 log = logging.getLogger("caseframe")
 

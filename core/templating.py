@@ -1,4 +1,8 @@
-"""Jinja templates: plugins' template directories first (to override or extend), then the core's."""
+"""Jinja templates: plugins' template directories first (to override or extend), then the core's.
+
+Below the web layer: pages (core.web) and documents rendered outside a request (panel packs, subject access
+request exports) share this one environment, so a plugin's template override applies to both.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +13,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from core.context import Context
 
-CORE_TEMPLATES = Path(__file__).parent / "templates"
+CORE_TEMPLATES = Path(__file__).parent / "web" / "templates"
 
 
 def _date(value: Any, fmt: str = "%-d %B %Y") -> str:
@@ -31,6 +35,8 @@ def _datetime(value: Any) -> str:
 
 
 def build_environment(ctx: Context) -> Environment:
+    """The Jinja environment for ``ctx``: its plugins' template directories, then the core's, with the filters
+    and globals every template uses."""
     dirs: list[Path] = []
     for result in ctx.pm.hook.template_directories():
         dirs.extend(Path(d) for d in result or [])

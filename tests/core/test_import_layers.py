@@ -1,0 +1,77 @@
+"""The import layers hold (import-linter's contracts in pyproject.toml, run here so `./dev test` and .ci/run
+enforce them): the core never imports the built-in areas, the built-in areas import only caseframe.api, and no
+domain module imports the web layer or Litestar. Every module of the core is placed in a layer, and the list
+of known breaches may only shrink."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+CONTRACTS = {contract["id"]: contract for contract in CONFIG["contracts"]}
+
+#: the modules of the core above the domain layer: the web layer (core.web, a domain's web.py or *_web.py) and
+#: the tools that drive the whole (command line, demo data, generated docs, scaffold, test helpers, assets)
+ABOVE_THE_DOMAIN = [r"core\.web(\..+)?", r"core\.\w+\.web", r"core\.\w+\.\w+_web", r"core\.cli", r"core\.demo",
+                    r"core\.docs", r"core\.scaffold", r"core\.testing", r"core\.assets"]
+
+#: breaches known when the contracts were written, each to be fixed by moving code to its layer (see the
+#: comments in pyproject.toml). Fixing one means deleting its line here and there; adding one is not the way.
+KNOWN_BREACHES = {
+    "core.sharing.mou -> litestar", "core.sharing.mou -> core.web.auth", "core.sharing.mou -> core.web.pages",
+    "core.sharing.national -> litestar", "core.sharing.national -> core.web.auth",
+    "core.sharing.national -> core.web.pages",
+    "core.sharing.requests -> litestar", "core.sharing.requests -> core.web.auth",
+    "core.sharing.requests -> core.web.pages",
+}
+
+
+def test_the_import_contracts_hold():
+    run = subprocess.run([sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
+                          "sys.exit(lint_imports_command())", "--no-cache"],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                             filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))},
+                         timeout=300)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert f"Contracts: {len(CONTRACTS)} kept, 0 broken." in run.stdout
+
+
+def test_known_breaches_only_shrink():
+    ignored = {entry for contract in CONTRACTS.values() for entry in contract.get("ignore_imports", [])}
+    new = ignored - KNOWN_BREACHES
+    assert not new, (f"new exceptions to the import layers: {sorted(new)}. Move the code to its layer instead "
+                     "(docs/architecture.md says which is which)")
+
+
+def _pattern(expression: str) -> re.Pattern[str]:
+    """An import-linter module expression as a regular expression (a package stands for its submodules too)."""
+    return re.compile(re.escape(expression).replace(r"\*", r"[^.]+") + r"(\..+)?")
+
+
+def core_modules() -> list[str]:
+    modules = []
+    for path in sorted((ROOT / "core").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if "migrations" in parts:
+            continue
+        if parts[-1] == "__init__":
+            continue  # a package's own module: what is in it is placed with its modules
+        modules.append(".".join(parts))
+    return modules
+
+
+def test_every_core_module_is_in_a_layer():
+    """A new module lands in the domain contract or is named as part of the web layer or the tools; a module
+    no contract looks at could import anything."""
+    domain = [_pattern(e) for e in CONTRACTS["domain-without-web"]["source_modules"]]
+    above = [re.compile(p) for p in ABOVE_THE_DOMAIN]
+    unplaced = [m for m in core_modules()
+                if not any(p.fullmatch(m) for p in domain) and not any(p.fullmatch(m) for p in above)]
+    assert not unplaced, (f"not in any layer: {unplaced}. Add it to the domain-without-web contract in "
+                          "pyproject.toml, or name it a web module (web.py, *_web.py under its domain)")
+    assert len(core_modules()) > 80
