@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, InternalServerException, NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
@@ -121,6 +121,11 @@ def _static_routers() -> list[Any]:
 
 def _error_handler(request: Request, exc: Exception) -> Response:
     """API callers get problem details; people get a page in the product's style, never a traceback."""
+    if isinstance(exc, InternalServerException) and exc.detail == "client disconnected prematurely":
+        # the client went away before its request's body was read (a closed tab; a load tool stopping with
+        # requests queued): no one is left to answer and nothing was done, so it is no fault of the service's
+        log.info("client went away before %s %s was read", request.method, request.url.path)
+        return Response(content="", status_code=400)
     if isinstance(exc, ServiceError):
         if is_api(request):
             return problems.service_error_handler(request, exc)
