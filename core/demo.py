@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from core import clock
+from core import clock, permissions
 from core.agencies import service as agencies
 from core.agencies.tables import Agency
 from core.auth.actor import Actor
@@ -154,7 +154,7 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
                                               agency_id=agency_ids[agency_slug]["id"], roles=roles,
                                               password=DEMO_PASSWORD)
         actor = await agencies.actor_for(user["id"])
-        if "caseworker" in roles and agency_slug not in actors:
+        if permissions.CASEWORKER in roles and agency_slug not in actors:
             actors[agency_slug] = actor
     progress(f"{len(DEMO_USERS)} users")
     panels = [{"slug": "complex-case-panel", "name": "Ashdown Complex Case Panel", "chair": "ashdown-council",

@@ -1,4 +1,5 @@
-"""Reference pages generated from the code itself, so they cannot drift: hooks, the area format, the plugin API."""
+"""Reference pages generated from the code itself, so they cannot drift: hooks, the area format, the plugin API,
+permissions."""
 from __future__ import annotations
 
 import inspect
@@ -115,9 +116,38 @@ def area_reference_markdown() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def permissions_markdown() -> str:
+    """docs/permissions.md: every named action of core/permissions.py, the roles that may and on what condition."""
+    from core import permissions
+
+    lines = ["# Permissions", "", GENERATED.replace("core/hookspecs.py or schemas/", "core/permissions.py"), "",
+             (inspect.getdoc(permissions) or "").split("\n\n")[0], "",
+             "Roles: " + ", ".join(f"`{r}`" for r in permissions.ROLES) + ". A user may hold several; any one of "
+             "an action's roles is enough, and the condition must hold too.", "",
+             "| action | what | roles | condition |", "| --- | --- | --- | --- |"]
+    for act in permissions.ACTIONS.values():
+        roles = ", ".join(f"`{r}`" for r in act.roles) if act.roles else "any"
+        lines.append(f"| `{act.name}` | {act.summary} | {roles} | {act.condition or '–'} |")
+    lines += ["", "## In code", "",
+              "- `permissions.can(actor, \"case.edit\", access)` answers yes or no (a button, a link).",
+              "- `permissions.require(actor, \"case.edit\", access)` raises `Forbidden` (403), or `NotFound` (404) "
+              "where the answer must not say that the record exists.",
+              "- Templates get `can(\"audit.read\")`, with the signed-in user filled in.",
+              "- `permissions.restrict(query, actor, action, agency_column)` narrows a list to the rows the actor "
+              "may see; `permissions.visible_cases(actor, rows)` does it for cases (sharing.policy.visible_case_ids).",
+              "- An action's object is the case's `Access` (from sharing.policy.case_access), an agency id, a panel, "
+              "an agreement or a person, as the condition says. An object rule given no object refuses.",
+              "- Which workflow steps a user is offered, and may take, is one function: "
+              "`core.cases.service.available_transitions`, used by the case page, the API and `transition_case`.",
+              "- No role name is compared outside core/permissions.py: `tests/core/test_permissions.py` fails if one is."]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+
 def pages() -> dict[str, str]:
     """Every generated page by its name in docs/, with the text it should have."""
-    return {"hooks.md": hooks_markdown(), "area-reference.md": area_reference_markdown(), "api.md": api_markdown()}
+    return {"hooks.md": hooks_markdown(), "area-reference.md": area_reference_markdown(), "api.md": api_markdown(),
+            "permissions.md": permissions_markdown()}
 
 
 def write_all() -> list[Path]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pluggy
 
+from core import permissions
 from core.agencies import service as agencies
 from core.errors import AreaError, Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from core.areas import build_registry
@@ -100,7 +101,7 @@ async def make_agency(ctx: Context, slug: str = "test-council", agency_type: str
     return agency
 
 
-async def make_user(agency: dict[str, Any], roles: tuple[str, ...] = ("caseworker",),
+async def make_user(agency: dict[str, Any], roles: tuple[str, ...] = (permissions.CASEWORKER,),
                     email: str | None = None, name: str = "Test Worker") -> Actor:
     """A user of ``agency`` with ``roles``; returns the Actor services take."""
     email = email or f"{'-'.join(roles)}.{uuid.uuid4().hex[:6]}@{agency['slug']}.example"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core import clock
+from core import clock, permissions
 from core.agencies.tables import Agency, AgencyArea
 from core.audit import service as audit
 from core.auth.actor import ROLES, Actor
@@ -14,7 +14,7 @@ from core.cache import DIRECTORY
 from core.cases.service import forget_enabled_areas
 from core.context import Context
 from core.db.tx import transaction
-from core.errors import Forbidden, NotFound, ValidationFailed
+from core.errors import NotFound, ValidationFailed
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -26,8 +26,8 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def _require_system_admin(actor: Actor | None) -> None:
     # no actor: the demo loader and tests, which run with no one signed in
-    if actor is not None and not actor.has("system_admin"):
-        raise Forbidden("Only a system admin can manage agencies")
+    if actor is not None:
+        permissions.require(actor, "agencies.manage")
 
 
 def _name_and_email_errors(name: str, contact_email: str) -> list[dict[str, str]]:
@@ -142,16 +142,13 @@ async def set_agency_active(actor: Actor, agency_id: int, active: bool) -> None:
 def _require_user_admin(actor: Actor | None, agency_id: int) -> None:
     """A local admin manages the users of their own agency; a system admin those of any agency (the first
     user of a new one included). No actor: the demo loader and tests."""
-    if actor is None or actor.has("system_admin"):
-        return
-    if not (actor.has("local_admin") and actor.agency_id == agency_id):
-        raise NotFound("No user with that number exists") if actor.has("local_admin") else \
-            Forbidden("Only a local admin or a system admin can manage users")
+    if actor is not None:
+        permissions.require(actor, "users.manage", agency_id)
 
 
 def assignable_roles(actor: Actor | None) -> list[str]:
     """The roles an admin may give: system admin only by a system admin (no one escalates themselves)."""
-    return list(ROLES) if actor is None or actor.has("system_admin") else [r for r in ROLES if r != "system_admin"]
+    return permissions.assignable_roles(actor)
 
 
 def _role_errors(actor: Actor | None, roles: list[str]) -> list[dict[str, str]]:
@@ -236,7 +233,7 @@ async def managed_user(actor: Actor, user_id: int) -> dict[str, Any]:
 async def _other_local_admins(agency_id: int, user_id: int) -> int:
     rows = await User.select(User.roles).where((User.agency == agency_id) & (User.id != user_id)
                                                & (User.active == True)).output(load_json=True)  # noqa: E712
-    return sum(1 for r in rows if "local_admin" in (r["roles"] or []))
+    return sum(1 for r in rows if permissions.AGENCY_ADMIN_ROLE in (r["roles"] or []))
 
 
 async def set_user_active(actor: Actor, user_id: int, active: bool) -> None:
@@ -248,7 +245,7 @@ async def set_user_active(actor: Actor, user_id: int, active: bool) -> None:
     if user_id == actor.id and not active:
         raise ValidationFailed("You cannot deactivate yourself",
                                errors=[{"field": "/user", "message": "Ask another local admin to deactivate your account"}])
-    if not active and row["active"] and "local_admin" in (row["roles"] or []) \
+    if not active and row["active"] and permissions.AGENCY_ADMIN_ROLE in (row["roles"] or []) \
             and not await _other_local_admins(row["agency"], user_id):
         raise ValidationFailed("The agency needs a local admin", errors=[{
             "field": "/user", "message": f"{row['name']} is the agency’s last local admin: make someone else a "
@@ -268,11 +265,11 @@ async def set_user_roles(actor: Actor, user_id: int, roles: list[str]) -> None:
     roles = [r for r in roles if isinstance(r, str)]
     before = sorted(row["roles"] or [])
     errors = _role_errors(actor, roles)
-    if not actor.has("system_admin") and "system_admin" in before:
-        roles = [*roles, "system_admin"]
-    if not errors and user_id == actor.id and any(r in before and r not in roles for r in ("local_admin", "system_admin")):
+    roles = [*roles, *permissions.kept_roles(actor, before)]
+    if not errors and user_id == actor.id and any(r in before and r not in roles for r in permissions.ADMIN_ROLES):
         errors = [{"field": "/roles", "message": "You cannot remove your own admin role: ask another admin"}]
-    if not errors and "local_admin" in before and "local_admin" not in roles and row["active"] \
+    admin = permissions.AGENCY_ADMIN_ROLE
+    if not errors and admin in before and admin not in roles and row["active"] \
             and not await _other_local_admins(row["agency"], user_id):
         errors = [{"field": "/roles", "message": f"{row['name']} is the agency’s last local admin: make someone "
                                                  "else a local admin first"}]

@@ -4,20 +4,17 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.connection import ASGIConnection
-from litestar.exceptions import PermissionDeniedException
-from litestar.handlers import BaseRouteHandler
 from litestar.response import Redirect, Template
 
+from core import permissions
 from core.agencies import service as agencies
 from core.cases.service import enabled_areas
 from core.errors import ValidationFailed
-from core.web.auth import current_actor
+from core.web.auth import current_actor, requires
 from core.web.pages import ctx_of, form_data, page, see_other
 
-def local_admin_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    if not current_actor(connection).has("local_admin"):
-        raise PermissionDeniedException("Only a local admin can manage your agency’s areas and users")
+#: the agency's own admin pages (areas, users, retention, passwords): its local admin
+local_admin_only = requires("agency.admin")
 
 
 class AdminPages(Controller):
@@ -48,9 +45,7 @@ class AdminPages(Controller):
 
 
 
-def user_admin_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    if not current_actor(connection).has("local_admin", "system_admin"):
-        raise PermissionDeniedException("Only a local admin or a system admin can manage users")
+user_admin_only = requires("users.manage")
 
 
 def _users_url(actor, agency_id: int) -> str:
@@ -145,6 +140,7 @@ class UserAdminPages(Controller):
                           status_code: int = 200) -> Template:
         actor = current_actor(request)
         return await page(request, "admin/user_roles.html", user=user, chosen=chosen, errors=errors,
+                          kept=permissions.kept_roles(actor, user["roles"] or []),
                           roles=agencies.assignable_roles(actor), cancel=_users_url(actor, user["agency"]),
                           personal=False, error_title=bool(errors), status_code=status_code)
 
@@ -168,9 +164,7 @@ async def confirm_page(request: Request, *, title: str, warning: str, action: st
                       action=action, fields=fields, button=button, cancel=cancel, personal=personal)
 
 
-def system_admin_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    if not current_actor(connection).has("system_admin"):
-        raise PermissionDeniedException("Only a system admin can manage agencies")
+system_admin_only = requires("agencies.manage")
 
 
 def _fields(data: dict[str, Any], *names: str) -> dict[str, str]:

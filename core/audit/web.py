@@ -11,13 +11,13 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 from litestar.response import Template
 
+from core import permissions
 from core.agencies.tables import Agency
 from core.audit import service as audit
 from core.audit.tables import AuditEvent
 from core.auth.tables import User
 from core.db import MAX_ID
 from core.db.tx import transaction
-from core.errors import Forbidden
 from core.numbers import page_number
 from core.web.auth import current_actor
 from core.web.csv_export import safe_cell
@@ -33,13 +33,12 @@ FIELDS = ("action", "user", "object_type", "object_id", "purpose", "from", "to")
 def _filters(request: Request) -> tuple[Any, dict[str, str], list[dict[str, str]]]:
     """The filters asked for as a query, their values, and what is wrong with them (in words, per field)."""
     actor = current_actor(request)
-    if not actor.has("local_admin", "system_admin"):
-        raise Forbidden("Only an admin can read the audit trail")
+    permissions.require(actor, "audit.read")
     q = request.query_params
     values = {k: (q.get(k) or "").strip()[:100] for k in FIELDS}
     errors: list[dict[str, str]] = []
     where = AuditEvent.id > 0
-    if not actor.has("system_admin"):
+    if not permissions.can(actor, "audit.read_all"):  # a local admin: their own agency's events
         where &= AuditEvent.agency_id == actor.agency_id
     if values["action"]:
         where &= AuditEvent.action.like(values["action"].replace("%", "") + "%")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ROLES = ("caseworker", "supervisor", "panel_chair", "local_admin", "system_admin")
+from core.permissions import ROLES  # noqa: F401 (the roles are named in core/permissions.py)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 import pyotp
 import segno
 
-from core import clock
+from core import clock, permissions
 from core.audit import service as audit
 from core.auth.actor import ROLES, Actor
 from core.auth.tables import RecoveryCode, Session, User
@@ -116,7 +116,7 @@ async def set_required_roles(actor: Actor, agency_id: int, roles: list[str]) -> 
     from core.agencies.tables import Agency
     from core.sharing.tables import Setting
 
-    if not (actor.has("system_admin") or (actor.has("local_admin") and actor.agency_id == agency_id)):
+    if not permissions.can(actor, "mfa.configure", agency_id):
         raise Forbidden("Only a local admin of the agency, or a system admin, can change who must use two-step "
                         "verification")
     if not await Agency.exists().where(Agency.id == agency_id):
@@ -308,7 +308,7 @@ async def reset_for_user(actor: Actor, user_id: int) -> None:
     from core.errors import NotFound
 
     row = await User.select(User.agency).where(User.id == user_id).first()
-    if row is None or not actor.has("local_admin") or row["agency"] != actor.agency_id:
+    if row is None or not permissions.can(actor, "users.reset_credentials", row["agency"]):
         raise NotFound("No user with that number exists")
     if user_id == actor.id:
         raise Forbidden("Ask another local admin to reset your two-step verification")

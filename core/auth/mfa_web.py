@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
-from litestar.connection import ASGIConnection
-from litestar.exceptions import PermissionDeniedException
-from litestar.handlers import BaseRouteHandler
 from litestar.response import Redirect, Template
 
+from core import permissions
 from core.agencies.tables import Agency
 from core.auth import mfa
 from core.auth import service as auth
 from core.auth.actor import ROLES
 from core.errors import Forbidden, ValidationFailed
 from core.numbers import whole_number
-from core.web.auth import current_actor, session_token
+from core.web.auth import current_actor, requires, session_token
 from core.web.pages import form_data, page, safe_next, see_other
 
 
@@ -143,10 +141,7 @@ class SecurityPages(Controller):
         return see_other("/account/security?changed=off")
 
 
-def admins_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    if not current_actor(connection).has("local_admin", "system_admin"):
-        raise PermissionDeniedException("Only a local admin or a system admin can change who must use two-step "
-                                        "verification")
+admins_only = requires("mfa.configure")
 
 
 class MfaSettingsPages(Controller):
@@ -159,10 +154,8 @@ class MfaSettingsPages(Controller):
 
     async def _agencies(self, request: Request) -> list[dict]:
         actor = current_actor(request)
-        query = Agency.select(Agency.id, Agency.name).order_by(Agency.name)
-        if not actor.has("system_admin"):
-            query = query.where(Agency.id == actor.agency_id)
-        return await query
+        return await permissions.restrict(Agency.select(Agency.id, Agency.name).order_by(Agency.name), actor,
+                                          "mfa.configure", Agency.id)
 
     def _agency_id(self, request: Request, raw: str | None) -> int:
         actor = current_actor(request)
@@ -171,8 +164,7 @@ class MfaSettingsPages(Controller):
     async def _page(self, request: Request, agency_id: int, error: str = "", status_code: int = 200,
                     saved: bool = False) -> Template:
         actor = current_actor(request)
-        if agency_id != actor.agency_id and not actor.has("system_admin"):
-            raise Forbidden("You can only change two-step verification rules for your own agency")
+        permissions.require(actor, "mfa.configure", agency_id)
         agencies = await self._agencies(request)
         agency = next((a for a in agencies if a["id"] == agency_id), None)
         if agency is None:

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 from piccolo.columns import Column
 
-from core import clock
+from core import clock, permissions
 from core.agencies.service import actor_for
 from core.audit import service as audit
 from core.auth import passwords
@@ -400,7 +400,7 @@ async def set_temporary_password(actor: Actor, user_id: int, password: str) -> N
     from core.errors import Forbidden, NotFound, ValidationFailed
 
     row = await User.select(User.agency, User.email, User.name).where(User.id == user_id).first()
-    if row is None or not actor.has("local_admin") or row["agency"] != actor.agency_id:
+    if row is None or not permissions.can(actor, "users.reset_credentials", row["agency"]):
         raise NotFound("No user with that number exists")
     if user_id == actor.id:
         raise Forbidden("Change your own password under Your account")

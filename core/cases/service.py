@@ -7,7 +7,7 @@ from typing import Any
 
 from piccolo.custom_types import Combinable
 
-from core import clock
+from core import clock, permissions
 from core.cache import register as register_cache
 from core.agencies.tables import AgencyArea
 from core.audit import service as audit
@@ -19,16 +19,22 @@ from core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from core.persons.service import visible_person_ids
 from core.persons.tables import Person
 from core.referrals import service as referrals
-from core.sharing.policy import CASEWORKING_ROLES, Access, can_work_case, case_access, filter_answers, may_see_field
+from core.sharing.policy import Access, case_access, filter_answers, may_see_field
 
 
 # -- reading -------------------------------------------------------------------------------
 
-def case_dict(ctx: Context, row: dict[str, Any], access: Access | None = None) -> dict[str, Any]:
-    """A case as pages and the API show it; with a partner's ``access``, only answers it may see."""
+def case_dict(ctx: Context, row: dict[str, Any], access: Access) -> dict[str, Any]:
+    """A case as pages and the API show it, with the answers ``access`` may see: a partner's only those up to
+    its agreement's level, ``Access.reference_only()`` none. The access is always said (``Access.owner()`` for
+    the owning agency): a missing one is refused, never taken for the owner's."""
+    if not isinstance(access, Access):
+        raise TypeError("case_dict needs the reader's access (sharing.policy.case_access, or Access.owner())")
     area = ctx.areas.get(row["area"])
     data = row["data"] or {}
-    if access is not None and not access.is_owner:
+    if access.kind == "reference":
+        data = {}
+    elif not access.is_owner:
         data = {name: filter_answers(answers, area.forms[name].schema, access)
                 for name, answers in data.items() if area is not None and name in area.forms}
     return {
@@ -40,7 +46,7 @@ def case_dict(ctx: Context, row: dict[str, Any], access: Access | None = None) -
         "opened_at": row["opened_at"].isoformat(),
         "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
         "version": row["version"],
-        "access": access.kind if access is not None else "owner",
+        "access": access.kind,
     }
 
 
@@ -108,10 +114,7 @@ async def visible_case(actor: Actor, case_id: int) -> tuple[dict[str, Any], Acce
 
 async def _load_workable(actor: Actor, case_id: int) -> dict[str, Any]:
     row, access = await visible_case(actor, case_id)
-    if not can_work_case(actor, access):
-        if not access.is_owner:
-            raise Forbidden("This case is shared with your agency to read. Only its owning agency can change it.")
-        raise Forbidden("Your role does not let you change cases")
+    permissions.require(actor, "case.edit", access)
     return row
 
 
@@ -236,7 +239,7 @@ async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, sta
         async with transaction():
             await audit.record("case.list", actor, object_type="case", detail={
                 "ids": [r["id"] for r in rows], "area": area or "", "state": state or "", "offset": offset})
-    return [case_dict(ctx, r) for r in rows], total
+    return [case_dict(ctx, r, Access.owner()) for r in rows], total
 
 
 # -- helpers for writes ----------------------------------------------------------------------
@@ -348,8 +351,7 @@ def _referral_out(r: dict) -> dict:
 
 async def check_may_open(actor: Actor, area) -> None:
     """Refuse, in words, opening a case in an area the agency has disabled, or by a role that opens none."""
-    if not actor.has(*CASEWORKING_ROLES):
-        raise Forbidden("Your role does not let you open cases")
+    permissions.require(actor, "case.open")
     if area.slug not in await enabled_areas(actor.agency_id):
         raise Forbidden(f"{area.title} is not enabled for your agency, so no new cases can be opened in it. "
                         "Its cases stay readable; a local admin can enable it again.")
@@ -393,7 +395,7 @@ async def open_case(ctx: Context, actor: Actor, area_slug: str, answers: Any, *,
                            detail={"area": area.slug, "reference": reference})
         row = await _load(case.id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "case_created")
-    out = case_dict(ctx, row)
+    out = case_dict(ctx, row, Access.owner())
     await ctx.emit("case_created", case=out, actor=actor.as_dict())
     await _after_commit(ctx, new_referrals, out)
     return out
@@ -404,7 +406,7 @@ async def save_form(ctx: Context, actor: Actor, case_id: int, form_name: str, an
     """Save one form's answers on a case; refuse if someone else changed the case meanwhile."""
     row = await _load_workable(actor, case_id)
     area = ctx.area(row["area"])
-    _validate(ctx, area, form_name, answers, case_dict(ctx, row))
+    _validate(ctx, area, form_name, answers, case_dict(ctx, row, Access.owner()))
     now = clock.now()
     async with transaction():
         row = await _load(case_id)
@@ -420,22 +422,36 @@ async def save_form(ctx: Context, actor: Actor, case_id: int, form_name: str, an
                            detail={"form": form_name, "fields": [c["field"] for c in changes], "changes": changes})
         row = await _load(case_id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "form_saved")
-    out = case_dict(ctx, row)
+    out = case_dict(ctx, row, Access.owner())
     await _after_commit(ctx, new_referrals, out)
     return out
+
+
+async def available_transitions(ctx: Context, actor: Actor, row: dict[str, Any], access: Access | None):
+    """The workflow steps ``actor`` is offered on the case now, each with its refusal if a guard fails:
+    none for a reader (a partner, a role that works no cases, an uninstalled area). The one answer the case
+    page, the API and :func:`transition_case` give."""
+    area = ctx.areas.get(row["area"])
+    if area is None or not permissions.can(actor, "case.transition", access):
+        return []
+    needs = area.workflow.needs_facts(row["state"])
+    facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0] if needs else {}
+    return area.workflow.available(row["state"], set(actor.roles), facts, set((row["data"] or {}).keys()),
+                                   row["data"] or {})
 
 
 async def transition_case(ctx: Context, actor: Actor, case_id: int, transition: str, *,
                           expected_version: int | None = None) -> dict[str, Any]:
     """Move a case through a workflow transition the actor is allowed to make, or say why not."""
-    row = await _load_workable(actor, case_id)
+    row, access = await visible_case(actor, case_id)
+    permissions.require(actor, "case.transition", access)
     area = ctx.area(row["area"])
     async with transaction():
         row = await _load(case_id)
-        needs = area.workflow.needs_facts(row["state"])
-        facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0] if needs else {}
-        refusal = area.workflow.check(transition, row["state"], set(actor.roles), facts,
-                                      set((row["data"] or {}).keys()), row["data"] or {})
+        offered = {t.name: refusal for t, refusal in await available_transitions(ctx, actor, row, access)}
+        # a step not offered (no such step, not from this state, not for the actor's roles) says which it is
+        refusal = offered[transition] if transition in offered else area.workflow.check(
+            transition, row["state"], set(actor.roles), {}, set((row["data"] or {}).keys()), row["data"] or {})
         if refusal is not None:
             raise Forbidden(refusal.reason)
         t = area.workflow.transitions[transition]
@@ -451,7 +467,7 @@ async def transition_case(ctx: Context, actor: Actor, case_id: int, transition: 
         from_state = row["state"]
         row = await _load(case_id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "case_transitioned")
-    out = case_dict(ctx, row)
+    out = case_dict(ctx, row, Access.owner())
     await ctx.emit("case_transitioned", case=out, transition=transition, from_state=from_state,
                to_state=row["state"], actor=actor.as_dict())
     await _after_commit(ctx, new_referrals, out)
@@ -485,7 +501,7 @@ async def add_subject(ctx: Context, actor: Actor, case_id: int, person_id: int, 
                            detail={"person_id": person_id, "role": role})
         row = await _load(case_id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "subject_added")
-    out = case_dict(ctx, row)
+    out = case_dict(ctx, row, Access.owner())
     await _after_commit(ctx, new_referrals, out)
     return out
 
@@ -532,8 +548,6 @@ async def add_note(ctx: Context, actor: Actor, case_id: int, text: str) -> dict[
 
 #: most cases one bulk reassignment moves: a leaver's caseload fits, one transaction stays short
 MAX_BULK_REASSIGN = 500
-#: who may move a whole caseload from an area list: a team's supervisor or the agency's local admin
-BULK_REASSIGN_ROLES = ("supervisor", "local_admin")
 
 
 async def lead_officer_choices(agency_id: int) -> list[dict[str, Any]]:
@@ -542,8 +556,7 @@ async def lead_officer_choices(agency_id: int) -> list[dict[str, Any]]:
 
     users = await User.select(User.id, User.name, User.roles).where(
         (User.agency == agency_id) & (User.active == True)).order_by(User.name).output(load_json=True)  # noqa: E712
-    return [{"id": u["id"], "name": u["name"]} for u in users
-            if set(u["roles"] or []) & set(CASEWORKING_ROLES)]
+    return [{"id": u["id"], "name": u["name"]} for u in users if permissions.role_allows(u["roles"], "case.edit")]
 
 
 async def _new_lead(agency_id: int, user_id: int | None) -> dict[str, Any]:
@@ -597,12 +610,11 @@ async def reassign_lead(ctx: Context, actor: Actor, case_id: int, lead_officer_i
         names = await _user_names([row["lead_officer"]])
         await _change_lead(actor, row, lead, expected_version, names, bulk=False, move_tasks=False)
         row = await _load(case_id)
-    return case_dict(ctx, row)
+    return case_dict(ctx, row, Access.owner())
 
 
 def check_may_bulk_reassign(actor: Actor) -> None:
-    if not actor.has(*BULK_REASSIGN_ROLES):
-        raise Forbidden("Only a supervisor or a local admin can reassign cases in bulk")
+    permissions.require(actor, "case.reassign_bulk")
 
 
 async def reassign_cases(ctx: Context, actor: Actor, chosen: list[tuple[int, int]], lead_officer_id: int | None, *,

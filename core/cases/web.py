@@ -16,12 +16,12 @@ from markupsafe import Markup
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
-from core import clock
+from core import clock, permissions
 from core.audit.service import record_read as audit_read
 from core.cache import register as register_cache
 from core.auth.tables import User
 from core.cases import service as cases
-from core.sharing.policy import CASEWORKING_ROLES, can_work_case, may_see_field, visible_among
+from core.sharing.policy import Access, may_see_field, visible_among
 from core.cases.tables import Case
 from core.db import MAX_ID
 from core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
@@ -129,7 +129,7 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     async def nothing() -> list:
         return []
 
-    owner, worker = access.is_owner, can_work_case(actor, access)
+    owner, worker = access.is_owner, permissions.can(actor, "case.edit", access)
     # the audit write goes to the writer connection while the reads use the reader, and each query is built
     # while the one before runs: everything the page reads, at once
     from core.documents import service as documents
@@ -157,11 +157,7 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
             answers = case["data"].get(name)
             forms.append({"name": name, "title": form.title, "done": answers is not None,
                           "rows": summary.rows(form, answers)})
-        needs = area.workflow.needs_facts(row["state"])
-        facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0] if needs else {}
-        if can_work_case(actor, access):
-            transitions = area.workflow.available(row["state"], set(actor.roles), facts, set(case["data"].keys()),
-                                                  row["data"] or {})
+        transitions = await cases.available_transitions(ctx, actor, row, access)
     for event in events:
         if event["kind"] == "form" and area is not None and event["detail"].get("form") in area.forms:
             form = area.forms[event["detail"]["form"]]
@@ -188,8 +184,8 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
             "referrals": refs, "referral_targets": referral_targets, "referral_status": REFERRAL_STATUS, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
             "lead_officer": lead_officer, "owning_agency": owning_agency, "access": access, **sharing_info,
             "documents": case_documents, "document_form": documents.form_context(),
-            "can_change": can_work_case(actor, access) and case["area_installed"] and not case["closed_at"],
-            "can_reassign_lead": can_work_case(actor, access)}
+            "can_change": worker and case["area_installed"] and not case["closed_at"],
+            "can_reassign_lead": worker}
 
 
 REFERRAL_STATUS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",
@@ -311,7 +307,7 @@ async def _list_page(request: Request, area, values: Any, *, errors: list[dict[s
     number = page_number(raw_page, pages)
     rows = await Case.select().where(where).order_by(column, ascending=ascending).order_by(
         Case.id, ascending=False).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
-    items = [cases.case_dict(ctx, r) for r in rows]
+    items = [cases.case_dict(ctx, r, Access.owner()) for r in rows]  # the agency's own cases
     subjects = await cases.subjects_of_cases([item["id"] for item in items])
     names = {u["id"]: u["name"] for u in leads}
     for item in items:
@@ -322,8 +318,8 @@ async def _list_page(request: Request, area, values: Any, *, errors: list[dict[s
             "ids": [i["id"] for i in items], "area": area.slug, "page": number})
     query = urlencode({k: v for k, v in filters.items() if v})
     # the new-case button only for those the new-case form would serve (it refuses everyone else)
-    can_open = actor.has(*CASEWORKING_ROLES) and area.slug in await cases.enabled_areas(actor.agency_id)
-    can_reassign = actor.has(*cases.BULK_REASSIGN_ROLES)
+    can_open = permissions.can(actor, "case.open") and area.slug in await cases.enabled_areas(actor.agency_id)
+    can_reassign = permissions.can(actor, "case.reassign_bulk")
     ticked = {str(v) for v in _many(values.get("case"))} if errors else set()
     return await page(request, "cases/list.html", area=area, items=items, total=total, page_number=number,
                       pages=pages, filters=filters, can_open=can_open, page_base="?" + query, query=query,
@@ -613,7 +609,7 @@ class CasePages(Controller):
             made = await referrals.raise_referral(ctx, actor, target_kind=kind, target=target,
                                                   reason=str(data.get("reason", "")),
                                                   person_id=form_int(person),
-                                                  case=cases.case_dict(ctx, row))
+                                                  case=cases.case_dict(ctx, row, Access.owner()))
         except ValidationFailed as exc:
             context = await case_page_context(request, case_id)
             return await page(request, "cases/show.html", **context, refer_errors=exc.errors, refer_values=data,

@@ -16,7 +16,7 @@ from typing import Any
 
 from piccolo.custom_types import Combinable
 
-from core import clock
+from core import clock, permissions
 from core.agencies.tables import Agency
 from core.auth.actor import Actor
 from core.cases.tables import Case
@@ -26,8 +26,8 @@ from core.referrals.tables import Referral
 from core.sharing.policy import visible_among, visible_case_ids
 from core.tasks.tables import Task
 
-#: who reads governance figures: the people who answer for a team's, an agency's or a panel's work
-DASHBOARD_ROLES = ("supervisor", "panel_chair", "local_admin", "system_admin")
+#: who reads governance figures (the people who answer for a team's, an agency's or a panel's work): the
+#: dashboard.read action of core/permissions.py
 
 #: the longest date range a dashboard draws month by month
 MAX_MONTHS = 36
@@ -240,7 +240,7 @@ async def agency_figures(ctx: Context, actor: Actor, filters: Filters) -> list[F
 
 async def chaired_panels(actor: Actor) -> list[dict[str, Any]]:
     """Panels whose partnership view the actor may open: a panel chair of the panel's chair agency."""
-    if not actor.has("panel_chair"):
+    if not permissions.can(actor, "dashboard.partnership"):
         return []
     return await Panel.select(Panel.id, Panel.name, Panel.slug, Panel.member_agencies, Panel.areas).where(
         (Panel.chair_agency == actor.agency_id) & (Panel.active == True)).order_by(Panel.name).output(  # noqa: E712

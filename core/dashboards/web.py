@@ -5,26 +5,21 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
-from litestar.connection import ASGIConnection
-from litestar.exceptions import PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Template
 
 from core import clock
 from core.audit import service as audit
 from core.cases.service import enabled_areas
 from core.dashboards import service as figures
-from core.dashboards.service import DASHBOARD_ROLES, Figure, Filters
+from core.dashboards.service import Figure, Filters
 from core.errors import NotFound
-from core.web.auth import current_actor
+from core.web.auth import current_actor, requires
 from core.web.csv_export import csv_response
 from core.web.pages import ctx_of, html_error, page
 
 
 
-def dashboard_readers_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    if not current_actor(connection).has(*DASHBOARD_ROLES):
-        raise PermissionDeniedException("Only supervisors, panel chairs and admins can see the dashboards")
+dashboard_readers_only = requires("dashboard.read")
 
 
 async def _area_choices(request: Request, slugs: list[str] | None = None) -> dict[str, str]:

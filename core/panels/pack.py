@@ -32,7 +32,7 @@ from typing import Any
 
 from jinja2 import Environment
 
-from core import clock
+from core import clock, permissions
 from core.audit import service as audit
 from core.auth.actor import Actor
 from core.cases.tables import Case, CaseSubject
@@ -51,8 +51,6 @@ NOT_SHARED = "Not shared with your agency"
 GUEST_MAX_SENSITIVITY = "official"
 #: how many of a case's latest panel decisions the pack shows
 DECISIONS_PER_CASE = 3
-#: roles of the chair agency that prepare packs for attendees
-CHAIR_ROLES = ("panel_chair", "local_admin")
 #: meetings whose agenda members may already read (so they may download their own pack)
 PUBLISHED = ("published", "in_progress", "closed")
 #: meetings whose members no longer see its cases for being on its agenda
@@ -420,7 +418,7 @@ async def build_pack(ctx: Context, meeting_id: int, recipient: Recipient) -> byt
 # -- who may make which pack -----------------------------------------------------------------
 
 def is_chair(actor: Actor, meeting: dict[str, Any]) -> bool:
-    return actor.agency_id == meeting["chair_agency"] and actor.has(*CHAIR_ROLES)
+    return permissions.can(actor, "panel.pack", meeting)
 
 
 async def pack_page(actor: Actor, meeting_id: int) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from core import clock
+from core import clock, permissions
 from core.agencies.tables import Agency
 from core.audit import service as audit
 from core.auth.actor import Actor
@@ -25,7 +25,6 @@ from core.panels import live
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
 from core.tasks.tables import Task
 
-CHAIR_ROLES = ("panel_chair", "local_admin")
 MINUTE_KINDS = {"discussion": "Discussion", "decision": "Decision", "action": "Action"}
 FREQUENCIES = {"weekly": "Weekly", "fortnightly": "Fortnightly", "monthly": "Monthly", "quarterly": "Quarterly",
                "as_needed": "When needed"}
@@ -57,13 +56,12 @@ async def _panel(panel_id: int) -> dict[str, Any]:
 def is_chair_of(actor: Actor, panel: dict[str, Any]) -> bool:
     """The chair agency's panel chairs and admins run its panel; a system admin of another agency does not
     (its meetings speak about cases that agency may not see)."""
-    return actor.agency_id == panel["chair_agency"] and actor.has(*CHAIR_ROLES, "system_admin")
+    return permissions.can(actor, "panel.chair", panel)
 
 
 async def visible_panel(actor: Actor, panel_id: int) -> dict[str, Any]:
     panel = await _panel(panel_id)
-    if actor.agency_id not in panel["members"] and not actor.has("system_admin"):
-        raise NotFound("No panel with that number exists")
+    permissions.require(actor, "panel.read", panel)
     return panel
 
 
@@ -73,7 +71,7 @@ async def panels_for(actor: Actor) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         r["members"] = _members(r)
-        if actor.agency_id in r["members"] or actor.has("system_admin"):
+        if permissions.can(actor, "panel.read", r):
             out.append(r)
     return out
 
@@ -85,10 +83,10 @@ async def save_panel(ctx: Context, actor: Actor, *, panel_id: int | None = None,
     existing = await _panel(panel_id) if panel_id else None
     if existing is not None and not is_chair_of(actor, existing):
         raise NotFound("No panel with that number exists")
-    if existing is None and not actor.has("local_admin", "panel_chair", "system_admin"):
-        raise Forbidden("Only a panel chair or an admin can set up a panel")
+    if existing is None:
+        permissions.require(actor, "panel.create")
     chair = existing["chair_agency"] if existing else (
-        chair_agency_id if actor.has("system_admin") and chair_agency_id else actor.agency_id)
+        chair_agency_id if permissions.can(actor, "panel.any_chair_agency") and chair_agency_id else actor.agency_id)
     errors = []
     name = (name or "").strip()
     if not name:

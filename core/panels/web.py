@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
 
+from core import permissions
 from core.agencies.tables import Agency
 from core.numbers import date_from_parts, whole_number
 from core.panels.tables import Meeting
@@ -114,7 +115,7 @@ async def _panels_page(request: Request, *, errors: list | None = None, values: 
     agencies = await Agency.select(Agency.id, Agency.name).where(Agency.active == True).order_by(Agency.name)  # noqa: E712
     return await page(request, "panels/list.html", panels=await service.panels_for(actor), agencies=agencies,
                       areas=list(ctx_of(request).areas), frequencies=service.FREQUENCIES, errors=errors or [],
-                      values=values or {}, can_create=actor.has("local_admin", "panel_chair", "system_admin"),
+                      values=values or {}, can_create=permissions.can(actor, "panel.create"),
                       error_title=bool(errors), status_code=status_code)
 
 

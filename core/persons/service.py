@@ -9,7 +9,7 @@ import unicodedata
 from difflib import SequenceMatcher
 from typing import Any
 
-from core import clock
+from core import clock, permissions
 from core.audit import service as audit
 from core.auth.actor import Actor
 from core.cache import register as register_cache
@@ -565,11 +565,8 @@ async def cases_of_persons(person_ids: list[int], *, owning_agency: int | None =
 # who sees the person through a shared case reads them, and asks the recording agency to correct them). Any of
 # its caseworking roles or its local admin may; the change is audited with each field's old and new value.
 
-EDITING_ROLES = ("caseworker", "supervisor", "panel_chair", "local_admin")
-#: who may merge two records their agency recorded (as with editing, only the recording agency rewrites a
-#: record: a partner that sees a person through a shared case only reads them). Undoing a merge is a system
-#: admin's alone, for any merge.
-MERGING_ROLES = ("supervisor", "local_admin", "system_admin")
+# (permissions: person.edit). Who may merge two records their agency recorded: as with editing, only the
+# recording agency rewrites a record (person.merge); undoing a merge is a system admin's alone (person.merge_undo).
 MAX_ALIASES = 20
 MAX_ENTRIES = 20
 ADDRESS_PARTS = {"line1": 200, "town": 100, "postcode": 10}
@@ -577,13 +574,12 @@ ADDRESS_PARTS = {"line1": 200, "town": 100, "postcode": 10}
 
 def may_edit(actor: Actor, person: dict[str, Any]) -> bool:
     """Whether the actor may change this (visible) person's details."""
-    return person.get("created_by_agency") == actor.agency_id and actor.has(*EDITING_ROLES)
+    return permissions.can(actor, "person.edit", person)
 
 
 def may_merge(actor: Actor, first: dict[str, Any], second: dict[str, Any]) -> bool:
     """Whether the actor may merge these two (visible) persons."""
-    own = first.get("created_by_agency") == actor.agency_id == second.get("created_by_agency")
-    return own and actor.has(*MERGING_ROLES)
+    return permissions.can(actor, "person.merge", [first, second])
 
 
 def _iso_date(value: Any, field: str, label: str, errors: list[dict[str, str]]) -> str:
@@ -1051,8 +1047,8 @@ async def _note_on_cases(actor: Actor, case_ids: set[int], at: dt.datetime, summ
 async def undo_merge(actor: Actor, merge_id: int) -> dict[str, Any]:
     """Undo a merge (a system admin only): both records get back the details they had, the merged one is a
     record again, and exactly the rows that moved move back (rows added to the survivor since stay with it)."""
-    if not actor.has("system_admin"):  # asked first, so no one else learns which merge numbers exist
-        raise Forbidden("Only a system admin can undo a merge")
+    # asked first, so no one else learns which merge numbers exist
+    permissions.require(actor, "person.merge_undo")
     now = clock.now()
     async with transaction():
         merge = await PersonMerge.select().where(PersonMerge.id == merge_id).output(load_json=True).first()
@@ -1136,8 +1132,7 @@ async def merges_into(actor: Actor, person_id: int) -> list[dict[str, Any]]:
 async def list_merges(actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
     """Every merge, newest first, for a system admin (who may be asked to undo one): record numbers, agency and
     who merged, never the names (those only on the person pages, to those who may see the person)."""
-    if not actor.has("system_admin"):
-        raise Forbidden("Only a system admin can see every merge")
+    permissions.require(actor, "person.merge_undo", message="Only a system admin can see every merge")
     rows = await _merge_rows(PersonMerge.id > 0, limit)
     async with transaction():
         await audit.record("person.merge_list", actor, detail={"merge_ids": [r["id"] for r in rows]})
@@ -1147,8 +1142,7 @@ async def list_merges(actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
 async def merge_record(actor: Actor, merge_id: int) -> dict[str, Any]:
     """One merge, for the page that undoes it (a system admin's): the names only when the admin may see the
     record that survived."""
-    if not actor.has("system_admin"):
-        raise Forbidden("Only a system admin can undo a merge")
+    permissions.require(actor, "person.merge_undo")
     rows = await _merge_rows(PersonMerge.id == merge_id, 1)
     if not rows:
         raise NotFound("No merge with that number exists")
@@ -1182,5 +1176,5 @@ async def person_rights(actor: Actor, person_id: int) -> dict[str, bool]:
     row = await Person.select(Person.created_by_agency).where(Person.id == person_id).first()
     recorded = {"created_by_agency": row["created_by_agency"] if row else None}
     return {"edit": may_edit(actor, recorded),
-            "merge": recorded["created_by_agency"] == actor.agency_id and actor.has(*MERGING_ROLES),
-            "undo_merge": actor.has("system_admin")}
+            "merge": permissions.can(actor, "person.merge", recorded),
+            "undo_merge": permissions.can(actor, "person.merge_undo")}

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
+from core import permissions
 from core.audit.service import record_read as audit_read
 from core.cases.service import enabled_areas
 from core.cases.tables import Case
@@ -16,7 +17,6 @@ from core.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from core.numbers import typed_date
 from core.persons import service as persons
 from core.persons.service import GENDERS
-from core.sharing.policy import CASEWORKING_ROLES
 from core.searching import MAX_SEARCH_LENGTH, name_search_problem
 from core.web.auth import current_actor
 from core.web.csv_export import csv_line, csv_stream, download_name
@@ -165,7 +165,7 @@ class PersonPages(Controller):
         rights = await persons.person_rights(actor, person_id)
         duplicates = await _duplicates(request, person_id)
         return await page(request, "persons/show.html", person=person, cases=mine, other_agency_cases=others,
-                          areas=[a for a in ctx.areas if a.slug in enabled] if actor.has(*CASEWORKING_ROLES) else [],
+                          areas=[a for a in ctx.areas if a.slug in enabled] if permissions.can(actor, "case.open") else [],
                           identifier_types=_identifier_types(request), rights=rights, duplicates=duplicates,
                           merges=await persons.merges_into(actor, person_id))
 

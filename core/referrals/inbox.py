@@ -12,7 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from core import clock
+from core import clock, permissions
 from core.agencies.tables import Agency
 from core.audit import service as audit
 from core.auth.actor import Actor
@@ -21,7 +21,7 @@ from core.cases import service as cases
 from core.cases.tables import Case, CaseEvent, CaseSubject
 from core.context import Context
 from core.db.tx import transaction
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.panels.tables import Panel, PanelCase
 from core.persons.tables import Person
 from core.referrals.explain import REFERRAL_ACCESS, explain, facts_access, filter_facts, rule_by_id
@@ -31,7 +31,6 @@ from core.referrals.tables import Referral, ReferralMessage, RuleFiring
 OPEN = ("open", "info_requested")
 STATUS_LABELS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",
                  "declined": "Declined"}
-DECIDING_ROLES = ("caseworker", "supervisor", "panel_chair")
 
 
 async def _addressee_where(actor: Actor):
@@ -125,8 +124,8 @@ async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_vi
         raise NotFound("No referral with that number exists")
     out = dict(row)
     out["addressee"], out["is_referrer"] = addressee, is_referrer
-    out["can_decide"] = addressee and row["status"] in OPEN and actor.has(*DECIDING_ROLES)
-    out["can_answer"] = is_referrer and row["status"] == "info_requested" and actor.has(*DECIDING_ROLES)
+    out["can_decide"] = addressee and row["status"] in OPEN and permissions.can(actor, "referral.decide")
+    out["can_answer"] = is_referrer and row["status"] == "info_requested" and permissions.can(actor, "referral.answer")
     out["status_label"] = STATUS_LABELS.get(row["status"], row["status"])
     out["target_label"] = await target_label(ctx, row["target_kind"], row["target"])
     out["person_id"] = row["person"]
@@ -187,8 +186,7 @@ async def _claim(actor: Actor, referral_id: int, version: int | None, *, need_op
     row = await Referral.select().where(Referral.id == referral_id).first()
     if row is None or not await _is_addressee(actor, referral_id):
         raise NotFound("No referral with that number exists")
-    if not actor.has(*DECIDING_ROLES):
-        raise Forbidden("Your role does not let you decide referrals")
+    permissions.require(actor, "referral.decide")
     if version is not None and row["version"] != version:
         raise Conflict("Someone else dealt with this referral while you were reading it. Check what they did "
                        "below before doing anything more.")
@@ -257,8 +255,7 @@ async def give_info(ctx: Context, actor: Actor, referral_id: int, *, version: in
         row = await Referral.select().where(Referral.id == referral_id).first()
         if row is None or await _referrer_agency(row) != actor.agency_id:
             raise NotFound("No referral with that number exists")
-        if not actor.has(*DECIDING_ROLES):
-            raise Forbidden("Your role does not let you answer referrals")
+        permissions.require(actor, "referral.answer")
         if version is not None and row["version"] != version:
             raise Conflict("Someone else changed this referral while you were reading it. Check it again.")
         if row["status"] != "info_requested":
@@ -396,8 +393,7 @@ async def accept_to_panel(ctx: Context, actor: Actor, referral_id: int, *, versi
     if row["target_kind"] != "panel" or not row["from_case"]:
         raise ValidationFailed("Only a referral of a case to a panel can go on a panel’s list",
                                errors=[{"field": "/mode", "message": "Choose how to accept the referral"}])
-    if not actor.has("panel_chair", "supervisor"):
-        raise Forbidden("Only a panel chair or supervisor can take a case onto the panel")
+    permissions.require(actor, "referral.to_panel")
     panel = await Panel.select(Panel.id, Panel.name).where(Panel.slug == row["target"]).first()
     if panel is None:
         raise NotFound("That panel no longer exists")

@@ -78,9 +78,10 @@ async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: fro
         if not shown:
             from core.cases.service import case_dict
             from core.payloads import case_payload
+            from core.sharing.policy import Access
 
-            try:
-                shown.append(case_payload(case_dict(ctx, case)))
+            try:  # plugins are given the whole case, as the owning agency sees it
+                shown.append(case_payload(case_dict(ctx, case, Access.owner())))
             except KeyError:  # a caller that read only some columns: what it has, under the same names
                 shown.append(case_payload({k: v for k, v in case.items()}))
         return shown[0]

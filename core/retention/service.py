@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from core import clock
+from core import clock, permissions
 from core.agencies.tables import Agency
 from core.audit import service as audit
 from core.auth.actor import Actor
@@ -193,8 +193,7 @@ def _reason(text: Any, field_name: str = "reason", what: str = "the reason") -> 
 
 async def _own_case(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
     """A case of the local admin's own agency, not yet erased; anything else is 'not found' (ids are no oracle)."""
-    if not actor.has("local_admin"):
-        raise Forbidden("Only a local admin can make retention decisions")
+    permissions.require(actor, "retention.review")
     row = await Case.select().where((Case.id == case_id) & (Case.owning_agency == actor.agency_id)).output(
         load_json=True).first()
     if row is None:
@@ -295,8 +294,7 @@ async def set_restricted(ctx: Context, actor: Actor, case_id: int, restricted: b
 
 async def set_period(ctx: Context, actor: Actor, area_slug: str, years: Any, reason: Any) -> None:
     """The agency's own retention period for an area, within the area's bounds; audited."""
-    if not actor.has("local_admin"):
-        raise Forbidden("Only a local admin can set retention periods")
+    permissions.require(actor, "retention.review", message="Only a local admin can set retention periods")
     periods = await agency_periods(ctx, actor.agency_id)
     period = periods.get(area_slug)
     if period is None:
@@ -422,7 +420,7 @@ def refusal_given(actor: Actor, row: dict[str, Any], decision: dict[str, Any] | 
     if decision["erased_at"] is not None:
         return (f"Case {row['reference']} was erased on {decision['erased_at']:%-d %B %Y} under the retention "
                 "policy. Only a record that it existed is kept.")
-    if decision["restricted"] and not (actor.has("local_admin") and actor.agency_id == row["owning_agency"]):
+    if decision["restricted"] and not permissions.can(actor, "case.read_restricted", row):
         return (f"Case {row['reference']} is restricted while it is reviewed under the retention policy. "
                 "Ask your agency's local admin if you need it.")
     return None

@@ -38,7 +38,7 @@ from typing import Any
 from markupsafe import Markup, escape
 from piccolo.custom_types import Combinable
 
-from core import clock
+from core import clock, permissions
 from core.audit import service as audit
 from core.auth.actor import Actor
 from core.context import Context
@@ -47,8 +47,6 @@ from core.errors import Forbidden, NotFound, ValidationFailed
 from core.numbers import whole_number
 from core.sar.tables import SubjectAccessRequest
 
-#: who may record, export and close requests
-SAR_ROLES = ("local_admin", "system_admin")
 MARKING = "OFFICIAL-SENSITIVE"
 REDACT_LABEL = "Redact: third party"
 FORMAT = "caseframe-subject-access-request/1"
@@ -62,8 +60,7 @@ PERSON_NOT_FOUND = "No person with that number exists"
 
 
 def _require(actor: Actor) -> None:
-    if not actor.has(*SAR_ROLES):
-        raise Forbidden("Only a local admin or a system admin can handle subject access requests")
+    permissions.require(actor, "sar.handle")
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -453,7 +450,7 @@ class Export:
 
 def scope_of(actor: Actor) -> str:
     """``partnership`` for a system admin (what their position may see), ``agency`` for a local admin."""
-    return "partnership" if actor.has("system_admin") else "agency"
+    return "partnership" if permissions.can(actor, "sar.partnership") else "agency"
 
 
 async def _names(table: Any, ids: set[int]) -> dict[int, str]:

@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.connection import ASGIConnection
-from litestar.exceptions import PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
 from core.errors import ValidationFailed
 from core.numbers import typed_date
 from core.sar import service as sar
-from core.web.auth import current_actor
+from core.web.auth import current_actor, requires
 from core.web.pages import NO_STORE, ctx_of, form_data, page, see_other
 
 DONE = {"created": "Request recorded. Its deadline is shown below.",
@@ -21,9 +18,7 @@ DONE = {"created": "Request recorded. Its deadline is shown below.",
         "closed": "Request closed."}
 
 
-def sar_admin_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    if not current_actor(connection).has(*sar.SAR_ROLES):
-        raise PermissionDeniedException("Only a local admin or a system admin can handle subject access requests")
+sar_admin_only = requires("sar.handle")
 
 
 def _strings(data: dict[str, Any]) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core import clock
+from core import clock, permissions
 from core.agencies.service import actor_for
 from core.auth.actor import Actor
 from core.auth.tables import User
@@ -48,7 +48,7 @@ async def publish_demo_mou() -> None:
 
 async def _caseworker_of(agency_id: int) -> dict[str, Any] | None:
     users = await User.select(User.id, User.roles).where(User.agency == agency_id).order_by(User.id).output(load_json=True)
-    return next((u for u in users if "caseworker" in (u["roles"] or [])), None)
+    return next((u for u in users if permissions.CASEWORKER in (u["roles"] or [])), None)
 
 
 async def share_so_partner_can_see(actor: Actor, person_id: int) -> None:

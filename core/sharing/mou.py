@@ -6,13 +6,13 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core import clock
+from core import clock, permissions
 from core.audit import service as audit
 from core.auth import service as auth
 from core.auth.actor import Actor
 from core.auth.tables import Session, User
 from core.db.tx import transaction
-from core.errors import Forbidden, ValidationFailed
+from core.errors import ValidationFailed
 from core.sharing.tables import Mou, MouAcceptance
 from core.web.auth import current_actor, session_token
 from core.web.pages import form_data, form_int, page, safe_next, see_other
@@ -24,8 +24,7 @@ async def current_mou() -> dict[str, Any] | None:
 
 async def publish_mou(actor: Actor, text: str) -> dict[str, Any]:
     """A new version; everyone accepts it at their next sign-in."""
-    if not actor.has("system_admin"):
-        raise Forbidden("Only a system admin can publish the memorandum of understanding")
+    permissions.require(actor, "mou.publish")
     text = (text or "").strip()
     if len(text) < 20 or len(text) > 50000:
         raise ValidationFailed("Enter the memorandum's text", errors=[
@@ -81,8 +80,7 @@ class MouPages(Controller):
     @get("/sharing/mou")
     async def admin(self, request: Request) -> Template:
         actor = current_actor(request)
-        if not actor.has("system_admin"):
-            raise Forbidden("Only a system admin can publish the memorandum of understanding")
+        permissions.require(actor, "mou.publish")
         return await self._admin_page(request, "", "")
 
     async def _admin_page(self, request: Request, text: str, error: str, status_code: int = 200) -> Template:

@@ -6,13 +6,13 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core import clock
+from core import clock, permissions
 from core.agencies.tables import Agency
 from core.audit import service as audit
 from core.auth.actor import Actor
 from core.cases.tables import Case, CaseSubject
 from core.db.tx import transaction
-from core.errors import Forbidden, NotFound, ValidationFailed
+from core.errors import NotFound, ValidationFailed
 from core.persons.tables import Person
 from core.sharing.policy import PURPOSES, live_isas_between
 from core.sharing.service import _insert_share
@@ -20,7 +20,6 @@ from core.sharing.tables import AccessRequest
 from core.web.auth import current_actor
 from core.web.pages import form_data, form_int, page, see_other
 
-DECIDING_ROLES = ("supervisor", "local_admin")
 
 
 async def _holders(person_id: int) -> set[int]:
@@ -84,8 +83,7 @@ async def _load_for_holder(actor: Actor, request_id: int) -> dict[str, Any]:
     row = await AccessRequest.select().where(AccessRequest.id == request_id).first()
     if row is None or row["holding_agency"] != actor.agency_id:
         raise NotFound("No request with that number exists")
-    if not actor.has(*DECIDING_ROLES):
-        raise Forbidden("Only a supervisor or local admin can decide access requests")
+    permissions.require(actor, "access_request.decide")
     if row["status"] != "pending":
         raise ValidationFailed("This request has already been decided", errors=[
             {"field": "/status", "message": "This request has already been decided"}])
@@ -159,7 +157,7 @@ class AccessRequestPages(Controller):
         actor = current_actor(request)
         made, received = await requests_for(actor)
         return await page(request, "sharing/requests.html", made=made, received=received, asking=asking,
-                          can_decide=actor.has(*DECIDING_ROLES), errors=errors or [],
+                          can_decide=permissions.can(actor, "access_request.decide"), errors=errors or [],
                           error_title=bool(errors), status_code=status_code)
 
     @post("/new")

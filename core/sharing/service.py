@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core import clock
+from core import clock, permissions
 from core.agencies.tables import Agency
 from core.audit import service as audit
 from core.auth.actor import Actor
@@ -12,9 +12,9 @@ from core.cache import DIRECTORY
 from core.cases.tables import Case, CaseEvent
 from core.context import Context
 from core.db.tx import transaction
-from core.errors import Forbidden, NotFound, ValidationFailed
+from core.errors import NotFound, ValidationFailed
 from core.numbers import whole_number
-from core.sharing.policy import PURPOSES, SENSITIVITY, can_work_case, case_access, isa_is_live, live_isas_between
+from core.sharing.policy import PURPOSES, SENSITIVITY, case_access, isa_is_live, live_isas_between
 from core.sharing.tables import CaseShare, SharingAgreement
 
 
@@ -32,8 +32,7 @@ async def create_isa(ctx: Context, actor: Actor, *, reference: str, title: str, 
                      purposes: list[str], areas: list[str], legal_basis: str, starts_on: Any, ends_on: Any,
                      max_sensitivity: str = "official") -> dict[str, Any]:
     """Record an ISA; only a system admin may. Every problem is reported together and nothing is written."""
-    if not actor.has("system_admin"):
-        raise Forbidden("Only a system admin can set up information sharing agreements")
+    permissions.require(actor, "isa.manage")
     errors: list[dict[str, str]] = []
     reference, title, legal_basis = (reference or "").strip(), (title or "").strip(), (legal_basis or "").strip()
     if not reference or len(reference) > 40:
@@ -94,8 +93,7 @@ async def end_isa(actor: Actor, isa_id: int, reason: str) -> None:
 
 async def isa_to_end(actor: Actor, isa_id: int, reason: str) -> dict[str, Any]:
     """The agreement if the actor may end it with this reason (checked before the confirmation step too)."""
-    if not actor.has("system_admin"):
-        raise Forbidden("Only a system admin can end information sharing agreements")
+    permissions.require(actor, "isa.manage", message="Only a system admin can end information sharing agreements")
     row = await SharingAgreement.select().where(SharingAgreement.id == isa_id).first()
     if row is None:
         raise NotFound("No agreement with that number exists")
@@ -133,8 +131,7 @@ async def share_case(actor: Actor, case_id: int, *, agency_id: int, purpose: str
     access = await case_access(actor, row) if row else None
     if row is None or access is None:
         raise NotFound("No case with that number exists")
-    if not can_work_case(actor, access):
-        raise Forbidden("Only the owning agency's caseworkers can share this case")
+    permissions.require(actor, "case.share", access, message="Only the owning agency's caseworkers can share this case")
     errors: list[dict[str, str]] = []
     isas = await live_isas_between(row["owning_agency"], agency_id, row["area"]) if agency_id != row["owning_agency"] else []
     if not isas:
@@ -187,8 +184,8 @@ async def revoke_share(actor: Actor, case_id: int, share_id: int) -> None:
     access = await case_access(actor, row) if row else None
     if access is None:
         raise NotFound("No case with that number exists")
-    if not can_work_case(actor, access):
-        raise Forbidden("Only the owning agency's caseworkers can stop sharing this case")
+    permissions.require(actor, "case.share", access,
+                        message="Only the owning agency's caseworkers can stop sharing this case")
     share = await CaseShare.select(*CaseShare.all_columns(), CaseShare.agency.name.as_alias("agency_name")).where(
         (CaseShare.id == share_id) & (CaseShare.case == case_id) & CaseShare.revoked_at.is_null()).first()
     if share is None:

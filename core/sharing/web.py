@@ -6,7 +6,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core import clock
+from core import clock, permissions
 from core.agencies.tables import Agency
 from core.errors import ValidationFailed
 from core.sharing import service as sharing
@@ -38,8 +38,7 @@ class AgreementPages(Controller):
     async def _page(self, request: Request, values: dict, errors: list[dict], status_code: int = 200) -> Template:
         ctx, actor = ctx_of(request), current_actor(request)
         rows = await SharingAgreement.select().order_by(SharingAgreement.ends_on, ascending=False).output(load_json=True)
-        if not actor.has("system_admin"):
-            rows = [r for r in rows if actor.agency_id in (r["parties"] or [])]
+        rows = permissions.allowed(actor, "isa.read", rows)
         agencies = await Agency.select(Agency.id, Agency.name).order_by(Agency.name)
         names = {a["id"]: a["name"] for a in agencies}
         for r in rows:
@@ -49,7 +48,7 @@ class AgreementPages(Controller):
         return await page(request, "sharing/agreements.html", agreements=rows, agencies=agencies, values=values,
                           errors={e["field"]: e["message"] for e in errors}, error_list=errors,
                           areas=list(ctx.areas), sensitivity=SENSITIVITY_LABELS, personal=False,
-                          can_manage=actor.has("system_admin"), error_title=bool(errors), status_code=status_code)
+                          can_manage=permissions.can(actor, "isa.manage"), error_title=bool(errors), status_code=status_code)
 
     @post("/")
     async def create(self, request: Request) -> Template | Redirect:

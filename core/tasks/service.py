@@ -5,7 +5,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from core import clock
+from core import clock, permissions
 from core.audit import service as audit
 from core.auth.actor import Actor
 from core.auth.tables import User
@@ -14,6 +14,7 @@ from core.cases.tables import CaseEvent
 from core.context import Context
 from core.db.tx import transaction
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.sharing.policy import Access
 from core.tasks.tables import Task
 
 
@@ -75,8 +76,6 @@ async def add_task(ctx: Context, actor: Actor, case_id: int, *, title: str, due_
     return await _written(task.id)
 
 
-#: roles that work tasks: complete, change and hand them over (for the agency that owns the task)
-TASK_ROLES = ("caseworker", "supervisor", "panel_chair")
 
 
 async def assignee_choices(agency_id: int) -> list[dict[str, Any]]:
@@ -91,10 +90,9 @@ async def editable_task(actor: Actor, task_id: int) -> dict[str, Any]:
     A panel action is owned by the agency the panel gave it to, whoever owns the case: that agency changes
     it, never the case's. Another agency's task is "not found" (ids are no oracle)."""
     row = await Task.select().where(Task.id == task_id).first()
-    if row is None or row["owner_agency"] != actor.agency_id:
+    if row is None:
         raise NotFound("No task with that number exists")
-    if not actor.has(*TASK_ROLES):
-        raise Forbidden("Your role does not let you change tasks")
+    permissions.require(actor, "task.edit", row["owner_agency"])
     if row["status"] != "open":
         raise Forbidden("This task is done. A done task cannot be changed.")
     return row
@@ -190,11 +188,10 @@ async def hand_over_tasks(actor: Actor, case_id: int, old_id: int, new_id: int) 
 async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, Any]:
     """Mark a task of the actor's agency done; ``action_completed`` fires after commit."""
     row = await Task.select().where(Task.id == task_id).first()
-    if row is None or row["owner_agency"] != actor.agency_id:
+    if row is None:
         raise NotFound("No task with that number exists")
     # the task's own agency completes it, even when the case belongs to another (a panel action)
-    if not actor.has("caseworker", "supervisor", "panel_chair"):
-        raise Forbidden("Your role does not let you complete tasks")
+    permissions.require(actor, "task.edit", row["owner_agency"], message="Your role does not let you complete tasks")
     if row["status"] == "done":
         return task_dict(row)
     now = clock.now()
@@ -207,7 +204,7 @@ async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, A
         await audit.record("task.complete", actor, object_type="task", object_id=task_id)
     done = await _written(task_id)
     # the hook gets the case even if completing the action ended the agency's sight of it
-    case = cases.case_dict(ctx, await cases._load(row["case"])) if row["case"] else None
+    case = cases.case_dict(ctx, await cases._load(row["case"]), Access.owner()) if row["case"] else None
     await ctx.emit("action_completed", task=done, case=case, actor=actor.as_dict())
     return done
 

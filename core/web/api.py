@@ -17,7 +17,7 @@ from core.referrals.explain import facts_access, filter_facts
 from core.referrals.tables import Referral
 from core.searching import MAX_SEARCH_LENGTH, name_search_problem
 from core.tasks import service as tasks
-from core.sharing.policy import can_work_case
+from core.sharing.policy import Access
 from core.web.auth import current_actor, session_token
 
 
@@ -171,13 +171,12 @@ class CasesAPI(Controller):
         # the documents this reader's access reaches, described (the content is downloaded from the case page)
         case["documents"] = [{k: v.isoformat() if k == "uploaded_at" else v for k, v in d.items()
                               if k not in ("uploaded_by_name",)} for d in await documents.documents_of(case_id, access)]
-        area = ctx.areas.get(case["area"])
-        if area is not None:
+        if ctx.areas.get(case["area"]) is not None:
             # a reader (a partner, a role that works no cases) is offered no step, as on the case page
             case["transitions"] = [
                 {"name": t.name, "label": t.label, "allowed": refusal is None,
                  "reason": refusal.reason if refusal else None}
-                for t, refusal in await _available(ctx, actor, case_id, area)] if can_work_case(actor, access) else []
+                for t, refusal in await cases.available_transitions(ctx, actor, row, access)]
         if not access.is_owner:
             agency, lead = await cases.holder_of(row)
             case["holder"] = {"agency": (agency or {}).get("name", ""), "contact_email": (agency or {}).get("contact_email", ""),
@@ -246,7 +245,7 @@ class CasesAPI(Controller):
     async def refer(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
         ctx, actor = _ctx(request), current_actor(request)
         body = _body(data)
-        case = cases.case_dict(ctx, await cases._load_workable(actor, case_id))
+        case = cases.case_dict(ctx, await cases._load_workable(actor, case_id), Access.owner())
         r = await referrals.raise_referral(ctx, actor, target_kind=_text(body, "target_kind"),
                                            target=_text(body, "target"), reason=_text(body, "reason"),
                                            person_id=_int(body.get("person_id"), "person_id"), case=case)
@@ -261,15 +260,6 @@ class TasksAPI(Controller):
     @post("/{task_id:int}/complete", summary="Mark a task done")
     async def complete(self, request: Request, task_id: int) -> dict[str, Any]:
         return await tasks.complete_task(_ctx(request), current_actor(request), task_id)
-
-
-async def _available(ctx: Context, actor, case_id: int, area):
-    from core.cases.service import _load
-    row = await _load(case_id)
-    needs = area.workflow.needs_facts(row["state"])
-    facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0] if needs else {}
-    return area.workflow.available(row["state"], set(actor.roles), facts, set((row["data"] or {}).keys()),
-                                   row["data"] or {})
 
 
 def _referral_out(r: dict[str, Any]) -> dict[str, Any]:

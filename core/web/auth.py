@@ -100,3 +100,19 @@ class PasswordChangeNeeded(SignInStepPending):
 
 def current_actor(connection: ASGIConnection) -> Actor:
     return connection.state.actor
+
+
+def requires(action: str):
+    """A route guard: only an actor who may do ``action`` (core/permissions.py) reaches the handlers; anyone
+    else gets 403 with the action's refusal. The handler's service checks the object itself."""
+    from core import permissions
+
+    permissions.action(action)  # an unknown action fails at start-up, not on the first request
+
+    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        denial = permissions.decide(current_actor(connection), action)
+        if denial is not None:
+            raise PermissionDeniedException(denial.message)
+
+    guard.__name__ = guard.__qualname__ = f"requires_{action.replace('.', '_')}"
+    return guard

@@ -12,7 +12,7 @@ from core.audit.tables import AuditEvent
 from core.cases.service import case_dict
 from core.cases.tables import Case
 from core.referrals.queries import waiting_for
-from core.sharing.policy import visible_among
+from core.sharing.policy import Access, visible_among
 from core.tasks.service import task_dict
 from core.tasks.tables import Task
 from core.web.auth import current_actor
@@ -72,9 +72,11 @@ class HomePage(Controller):
             f"SELECT * FROM cf_case WHERE id IN ({', '.join('{}' for _ in viewed_ids)}) AND owning_agency = {{}}",
             *viewed_ids, agency) if viewed_ids else []
         viewed_rows = {r["id"]: r for r in _answers_loaded(viewed)}
-        recent = [case_dict(ctx, viewed_rows[i]) for i in viewed_ids if i in viewed_rows]
-        shared = [case_dict(ctx, r) for r in _answers_loaded(shared_rows)]
-        return await page(request, "home.html", cases=[case_dict(ctx, r) for r in _answers_loaded(my_cases)],
+        # the agency's own cases (the statements read only those), and others' shared with it by reference
+        recent = [case_dict(ctx, viewed_rows[i], Access.owner()) for i in viewed_ids if i in viewed_rows]
+        shared = [case_dict(ctx, r, Access.reference_only()) for r in _answers_loaded(shared_rows)]
+        return await page(request, "home.html",
+                          cases=[case_dict(ctx, r, Access.owner()) for r in _answers_loaded(my_cases)],
                           my_tasks=mine, team_tasks=team, recent=recent, referrals=referrals, today=today,
                           shared=shared,
                           overdue=sum(1 for t in mine if t["overdue"]))

@@ -9,7 +9,7 @@ from litestar.response import Redirect, Template
 
 from core.cases.service import enabled_areas
 from core.context import Context
-from core.dashboards.service import DASHBOARD_ROLES
+from core import permissions
 from core.numbers import whole_number
 from core.web.auth import current_actor
 
@@ -32,21 +32,22 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
         viewer = actor.as_dict()
         for extra in ctx.pm.hook.menu_links(actor=viewer, user=viewer, areas=[a.as_dict() for a in areas]):
             links.extend(extra or [])
-    if actor.has(*DASHBOARD_ROLES):
-        links.append({"href": "/dashboard", "label": "Dashboard"})
-    if actor.has("local_admin", "system_admin", "supervisor"):
-        links.append({"href": "/sharing/agreements", "label": "Agreements"})
-    if actor.has("system_admin"):
-        links.append({"href": "/sharing/mou", "label": "MoU"})
-        links.append({"href": "/admin/agencies", "label": "Agencies"})
-        links.append({"href": "/admin/person-merges", "label": "Person merges"})
-    if actor.has("local_admin", "system_admin"):
-        links.append({"href": "/audit", "label": "Audit"})
-    if actor.has("local_admin"):
+    can = permissions.for_actor(actor)
+    # each link only for those its page serves (the page's guard asks the same question)
+    for action, href, label in (("dashboard.read", "/dashboard", "Dashboard"),
+                                ("isa.list", "/sharing/agreements", "Agreements"),
+                                ("mou.publish", "/sharing/mou", "MoU"),
+                                ("agencies.manage", "/admin/agencies", "Agencies"),
+                                ("person.merge_undo", "/admin/person-merges", "Person merges"),
+                                ("audit.read", "/audit", "Audit")):
+        if can(action):
+            links.append({"href": href, "label": label})
+    if can("agency.admin"):
         links.append({"href": "/admin", "label": "Admin"})
-    elif actor.has("system_admin"):
+    elif can("mfa.configure"):  # a system admin who is not a local admin: the admin page they have
         links.append({"href": "/admin/mfa", "label": "Two-step verification"})
-        links.append({"href": "/admin/sar", "label": "Subject access requests"})
+        if can("sar.handle"):
+            links.append({"href": "/admin/sar", "label": "Subject access requests"})
     path = request.url.path
     matches = [link["href"] for link in links
                if link["href"] == path or (link["href"] != "/" and path.startswith(link["href"] + "/"))]
@@ -67,7 +68,7 @@ async def page(request: Request, template: str, *, status_code: int = 200, perso
     actor = current_actor(request)
     # the bell's count is one indexed statement, read while the menu is worked out
     nav, unread = await asyncio.gather(navigation(request), unread_count(actor))
-    base = {"actor": actor, "csrf_token": request.state.csrf_token, "nav": nav, "unread": unread,
+    base = {"actor": actor, "can": permissions.for_actor(actor), "csrf_token": request.state.csrf_token, "nav": nav, "unread": unread,
             "marking": MARKING if personal else None, "flash": request.query_params.get("done")}
     # the flash text is chosen from a fixed list so a crafted link cannot put words on the page
     base["flash"] = FLASHES.get(base["flash"] or "")

@@ -182,3 +182,25 @@ async def test_only_a_system_admin_manages_agencies(browser, ctx, db, roles):
     rows = await Agency.select(Agency.slug, Agency.name, Agency.active).order_by(Agency.id)
     assert rows == [{"slug": "mine-council", "name": "Mine Council", "active": True},
                     {"slug": "other-council", "name": "Other Council", "active": True}]
+
+
+async def test_roles_page_says_which_roles_only_a_system_admin_changes(browser, ctx, db):
+    """A local admin changing the roles of a colleague who is also a system admin is told that role is not
+    theirs to change (it is kept whatever they tick); a system admin is offered it as a checkbox instead."""
+    agency = await make_agency(ctx, "kept-council")
+    colleague = await make_user(agency, ("local_admin", "system_admin"), name="Kim Kept")
+    _, token = await signed_in(browser, agency, ("local_admin",))
+    page = await browser.get(f"/admin/users/{colleague.id}/roles")
+    assert page.status_code == 200
+    assert "Kim Kept is also a system admin; only a system admin can change that." in page.text
+    assert 'value="system_admin"' not in page.text
+    r = await browser.post(f"/admin/users/{colleague.id}/roles", data={"csrf_token": token, "roles": ["caseworker",
+                                                                                                   "local_admin"]})
+    assert r.status_code == 303
+    user = await User.select(User.roles).where(User.id == colleague.id).output(load_json=True).first()
+    assert sorted(user["roles"]) == ["caseworker", "local_admin", "system_admin"]
+    other = await make_agency(ctx, "kept-county")
+    sysadmin = await make_user(other, ("system_admin",))
+    await sign_in(browser, sysadmin)
+    page = await browser.get(f"/admin/users/{colleague.id}/roles")
+    assert "is also a system admin" not in page.text and 'value="system_admin"' in page.text

@@ -21,3 +21,16 @@ def test_every_hook_is_in_the_reference():
 def test_api_reference_is_current():
     assert (docs.DOCS / "api.md").read_text(encoding="utf-8") == docs.api_markdown(), \
         "docs/api.md is out of date: run 'caseframe docs'"
+
+
+def test_permissions_reference_is_current():
+    assert (docs.DOCS / "permissions.md").read_text(encoding="utf-8") == docs.permissions_markdown(), \
+        "docs/permissions.md is out of date: run 'caseframe docs'"
+
+
+def test_every_action_is_in_the_permissions_reference():
+    from core import permissions
+
+    text = docs.permissions_markdown()
+    for name in permissions.ACTIONS:
+        assert f"| `{name}` |" in text
