@@ -93,7 +93,9 @@ def bare_app():
                {"href": "/referrals", "label": "Referrals"}, {"href": "/panels", "label": "Panels"},
                {"href": "/search/national", "label": "National search"}]
         nav += [{"href": f"/areas/{a.slug}", "label": a.title} for a in ctx.areas]
-        return {"actor": me, "csrf_token": "x", "nav": nav, "marking": "OFFICIAL-SENSITIVE", "flash": None}
+        # the bare user is a row, not an Actor: the per-action buttons (can) stay off, as they did
+        return {"actor": me, "can": lambda action, obj=None: False, "csrf_token": "x", "nav": nav,
+                "marking": "OFFICIAL-SENSITIVE", "flash": None}
 
     @get("/health", sync_to_thread=False)
     def health() -> dict:
@@ -118,7 +120,7 @@ def bare_app():
         documents = [document_dict(d) for d in await rows(
             "SELECT * FROM cf_document WHERE \"case\" = ? AND removed_at IS NULL ORDER BY id", case_id)]
         area = ctx.area(case["area"])
-        out = case_dict(ctx, case)
+        out = case_dict(ctx, case, Access.owner())
         forms = [{"name": n, "title": f.title, "done": n in out["data"], "rows": summary.rows(f, out["data"].get(n))}
                  for n, f in area.forms.items()]
         transitions = [(t, None) for t in area.workflow.from_state(case["state"])]
@@ -148,8 +150,8 @@ def bare_app():
                               assignee_name=t["assignee_name"], mine=t["assignee"] == me["id"]))
         mine = [t for t in items if t["mine"]]
         return Template("home.html", context={
-            **await base(), "cases": [case_dict(ctx, loaded(c)) for c in cases], "my_tasks": mine,
-            "team_tasks": [t for t in items if not t["mine"]], "recent": [case_dict(ctx, loaded(c)) for c in recent],
+            **await base(), "cases": [case_dict(ctx, loaded(c), Access.owner()) for c in cases], "my_tasks": mine,
+            "team_tasks": [t for t in items if not t["mine"]], "recent": [case_dict(ctx, loaded(c), Access.owner()) for c in recent],
             "referrals": [], "shared": [], "today": dt.date.today(), "overdue": sum(1 for t in mine if t["overdue"])})
 
     @get("/areas/{slug:str}")
@@ -159,7 +161,7 @@ def bare_app():
                             slug, me["agency"]))[0]["n"]
         cases = await rows("SELECT * FROM cf_case WHERE area = ? AND owning_agency = ? "
                            "ORDER BY opened_at DESC, id DESC LIMIT 25", slug, me["agency"])
-        items = [case_dict(ctx, loaded(c)) for c in cases]
+        items = [case_dict(ctx, loaded(c), Access.owner()) for c in cases]
         ids = [c["id"] for c in items] or [0]
         subjects: dict[int, list] = {}
         for s in await rows("SELECT s.\"case\" AS case_id, s.role, p.given_name || ' ' || p.family_name AS name "
