@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
-from litestar.response import Template
-
 from core.agencies.tables import Agency
 from core.audit import service as audit
 from core.auth.actor import Actor
@@ -13,12 +10,9 @@ from core.cases.tables import CaseSubject
 from core.db.tx import transaction
 from core.errors import ValidationFailed
 from core.persons.service import name_score, normalise, _trigrams
-from core.numbers import typed_date
 from core.persons.tables import Person
 from core.searching import name_search_problem
 from core.sharing.policy import PURPOSES
-from core.web.auth import current_actor
-from core.web.pages import form_data, page
 
 
 async def national_search(actor: Actor, *, purpose: str, name: str, date_of_birth: str = "",
@@ -94,26 +88,3 @@ async def may_know_of(actor: Actor, person_id: int) -> bool:
         & (AuditEvent.at >= clock.now() - dt.timedelta(hours=FOUND_FOR_HOURS))).order_by(
         AuditEvent.id, ascending=False).limit(500).output(load_json=True)
     return any(person_id in ((s["detail"] or {}).get("person_ids") or []) for s in searches)
-
-
-class NationalSearchPage(Controller):
-    path = "/search/national"
-    include_in_schema = False
-
-    @get("/")
-    async def form(self, request: Request) -> Template:
-        return await page(request, "sharing/national.html", values={}, errors={}, results=None)
-
-    @post("/")
-    async def search(self, request: Request) -> Template:
-        data = await form_data(request)
-        values = {k: str(v) for k, v in data.items() if k != "csrf_token"}
-        dob = typed_date(values, "dob")
-        try:
-            results = await national_search(current_actor(request), purpose=values.get("purpose", ""),
-                                            name=values.get("name", ""), date_of_birth=dob)
-        except ValidationFailed as exc:
-            return await page(request, "sharing/national.html", values=values, results=None,
-                              errors={e["field"]: e["message"] for e in exc.errors}, error_list=exc.errors,
-                              error_title=True, status_code=400)
-        return await page(request, "sharing/national.html", values=values, errors={}, results=results)

@@ -35,9 +35,9 @@ from core.audit.denied import record_denied
 from core.audit.web import AuditPages
 from core.notifications import email as notification_email
 from core.notifications.web import NotificationPages
-from core.sharing.mou import MouPages
-from core.sharing.requests import AccessRequestPages
-from core.sharing.national import NationalSearchPage
+from core.sharing.mou_web import MouPages
+from core.sharing.requests_web import AccessRequestPages
+from core.sharing.national_web import NationalSearchPage
 from core.sharing.web import AgreementPages
 from core.panels.pack_web import PackPages
 from core.referrals.web import ReferralPages
