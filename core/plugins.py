@@ -8,7 +8,8 @@ import os
 import re
 import sys
 import warnings
-from importlib.metadata import Distribution, entry_points, packages_distributions
+from collections.abc import Mapping
+from importlib.metadata import Distribution, EntryPoint, entry_points, packages_distributions
 
 import pluggy
 from packaging.requirements import InvalidRequirement, Requirement
@@ -125,7 +126,7 @@ def warn_about_internal_imports(plugin: object) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _distributions_by_package() -> dict[str, list[str]]:
+def _distributions_by_package() -> Mapping[str, list[str]]:
     return packages_distributions()
 
 
@@ -224,7 +225,7 @@ def get_plugin_manager(only: str | None = None, *, builtins: bool = True,
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     wanted = _wanted(only if only is not None else os.environ.get("CASEFRAME_PLUGINS"))
-    candidates: list[tuple[str, object]] = []
+    candidates: list[tuple[str, str | EntryPoint]] = []
     if builtins:
         candidates += [(name, name) for name in DEFAULT_PLUGINS]
     if entrypoints:
