@@ -19,7 +19,7 @@ from core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from core.persons.service import visible_person_ids
 from core.persons.tables import Person
 from core.referrals import service as referrals
-from core.sharing.policy import Access, case_access, filter_answers, may_see_field
+from core.sharing.policy import Access, filter_answers, may_see_field, sharing_access
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ async def _load_visible(actor: Actor, case_id: int) -> dict[str, Any]:
 async def visible_case(actor: Actor, case_id: int) -> tuple[dict[str, Any], Access]:
     """The case's row and why the actor may see it; "not found" if they may not (ids are no oracle)."""
     row, decision = await _load_with_retention(case_id)
-    access = await case_access(actor, row)
+    access = await sharing_access(actor, row)
     if access is None:
         # the same answer as for a case that does not exist: ids are not an oracle
         raise NotFound("No case with that number exists")
@@ -106,6 +106,8 @@ async def visible_case(actor: Actor, case_id: int) -> tuple[dict[str, Any], Acce
 
     refusal = refusal_given(actor, row, decision)
     if refusal is not None:
+        if refusal == "No case with that number exists":
+            raise NotFound(refusal)
         if refusal.startswith(f"Case {row['reference']} was erased"):
             raise Gone(refusal)
         raise Forbidden(refusal)
@@ -115,6 +117,13 @@ async def visible_case(actor: Actor, case_id: int) -> tuple[dict[str, Any], Acce
 async def _load_workable(actor: Actor, case_id: int) -> dict[str, Any]:
     row, access = await visible_case(actor, case_id)
     permissions.require(actor, "case.edit", access)
+    from core.retention.service import write_refusal
+
+    # a restricted case is kept, not processed (UK GDPR Art. 18): even its local admin, who may read it, changes
+    # nothing on it until the restriction is lifted
+    refusal = await write_refusal(row, actor)
+    if refusal is not None:
+        raise Forbidden(refusal)
     return row
 
 
@@ -227,8 +236,14 @@ def redact_timeline(ctx: Context, area_slug: str, events: list[dict[str, Any]], 
 async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, state: str | None = None,
                      limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """The actor's agency's cases, newest first, optionally in one area or state: ``(a page of them, how many in
-    all)``."""
+    all)``; without the cases retention withholds from the actor (a restricted one its local admin sees, marked)."""
+    from core.retention.service import withheld_from
+
     where: Combinable = Case.owning_agency == actor.agency_id
+    withheld = await withheld_from(actor)
+    hidden = withheld.hidden
+    if hidden:
+        where &= Case.id.not_in(sorted(hidden))
     if area:
         where &= Case.area == area
     if state:
@@ -239,7 +254,8 @@ async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, sta
         async with transaction():
             await audit.record("case.list", actor, object_type="case", detail={
                 "ids": [r["id"] for r in rows], "area": area or "", "state": state or "", "offset": offset})
-    return [case_dict(ctx, r, Access.owner()) for r in rows], total
+    # a restricted case its local admin still sees is marked, as the lists mark it
+    return [dict(case_dict(ctx, r, Access.owner()), restricted=r["id"] in withheld.marked) for r in rows], total
 
 
 # -- helpers for writes ----------------------------------------------------------------------
@@ -642,6 +658,15 @@ async def reassign_cases(ctx: Context, actor: Actor, chosen: list[tuple[int, int
         mine = [r for r in rows if r["owning_agency"] == actor.agency_id]
         if len(mine) != len(wanted):  # another agency's case, or none: the same answer, ids are no oracle
             raise NotFound("No case with that number exists")
+        from core.retention.service import withheld_from
+
+        withheld = await withheld_from(actor)
+        if any(r["id"] in withheld.hidden for r in mine):  # listed nowhere for this reader: as if not there
+            raise NotFound("No case with that number exists")
+        kept = [r["reference"] for r in mine if r["id"] in withheld.inactive]
+        if kept:
+            raise Forbidden(f"{_listed(kept)} {'is' if len(kept) == 1 else 'are'} restricted under the retention "
+                            "policy, so nothing on them can be changed. Nothing has been reassigned.")
         stale = [r["reference"] for r in mine if r["version"] != wanted[r["id"]]]
         if stale:
             raise Conflict(

@@ -25,6 +25,7 @@ from core.sharing.policy import Access, may_see_field, visible_among
 from core.cases.tables import Case
 from core.db import MAX_ID
 from core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from core.retention.service import withheld_from
 from core.forms import summary
 from core.forms.parse import parse_form
 from core.forms.render import error_summary, render_form
@@ -248,7 +249,8 @@ async def colleagues_all(agency_id: int) -> list[dict[str, Any]]:
     return await User.select(User.id, User.name, User.active).where(User.agency == agency_id).order_by(User.name)
 
 
-async def _area_query(area, actor, values: Any) -> tuple[Any, dict[str, str], list[dict[str, Any]]]:
+async def _area_query(area, actor, values: Any, *, for_change: bool = False
+                      ) -> tuple[Any, dict[str, str], list[dict[str, Any]]]:
     """The area list's filters from a query or posted form: the query's condition (always the actor's agency's
     cases), the filters as read (anything unreadable dropped), and the lead officers to filter by."""
     def value(name: str) -> str:
@@ -256,6 +258,12 @@ async def _area_query(area, actor, values: Any) -> tuple[Any, dict[str, str], li
         return raw if isinstance(raw, str) else ""
 
     where = (Case.area == area.slug) & (Case.owning_agency == actor.agency_id)
+    # retention's rule for lists: a case withheld from the reader is in no list, count or export of theirs (its
+    # own local admin sees a restricted one, marked); a bulk change never takes a restricted or erased case
+    withheld = await withheld_from(actor)
+    left_out = withheld.inactive if for_change else withheld.hidden
+    if left_out:
+        where &= Case.id.not_in(sorted(left_out))
     filters = {k: "" for k in ("state", "risk", "owner", "overdue", "sort")}
     state = value("state")
     if state in area.workflow.states:
@@ -403,7 +411,7 @@ class AreaPages(Controller):
         actor = current_actor(request)
         cases.check_may_bulk_reassign(actor)
         data = await form_data(request)
-        where, filters, _ = await _area_query(area, actor, data)
+        where, filters, _ = await _area_query(area, actor, data, for_change=True)
         errors = []
         choices = {u["id"]: u for u in await cases.lead_officer_choices(actor.agency_id)}
         lead_id = form_int(data.get("lead_officer_id"))
@@ -417,6 +425,8 @@ class AreaPages(Controller):
             rows = await Case.select(Case.id, Case.reference, Case.state, Case.version, Case.lead_officer).where(
                 Case.id.is_in(ids or [0]) & (Case.owning_agency == actor.agency_id) & (Case.area == area.slug)
             ).order_by(Case.reference)
+            inactive = (await withheld_from(actor)).inactive
+            rows = [r for r in rows if r["id"] not in inactive]
         if not rows:
             errors.append({"field": "case-0", "message": "Select at least one case, or all the cases matching "
                                                           "the filters"})
@@ -457,9 +467,10 @@ class AreaPages(Controller):
         try:
             done = await cases.reassign_cases(ctx_of(request), actor, chosen, form_int(data.get("lead_officer_id")),
                                               move_tasks=data.get("tasks") == "yes")
-        except (ValidationFailed, Conflict) as exc:
-            message = exc.message if isinstance(exc, Conflict) else "; ".join(e["message"] for e in exc.errors)
-            return await _list_page(request, area, data, status_code=exc.status if isinstance(exc, Conflict) else 400,
+        except (ValidationFailed, Conflict, Forbidden) as exc:
+            message = exc.message if isinstance(exc, (Conflict, Forbidden)) else "; ".join(
+                e["message"] for e in exc.errors)
+            return await _list_page(request, area, data, status_code=exc.status if isinstance(exc, (Conflict, Forbidden)) else 400,
                                     errors=[{"field": "case-0", "message": message}])
         return see_other(_list_url(area, {"owner": str(done["lead"]["id"])}) + "&done=cases-reassigned")
 

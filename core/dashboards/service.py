@@ -23,6 +23,7 @@ from core.cases.tables import Case
 from core.context import Context
 from core.panels.tables import Meeting, Panel
 from core.referrals.tables import Referral
+from core.retention.service import inactive_case_ids
 from core.sharing.policy import visible_among, visible_case_ids
 from core.tasks.tables import Task
 
@@ -201,10 +202,13 @@ async def agency_figures(ctx: Context, actor: Actor, filters: Filters) -> list[F
     where: Combinable = Case.owning_agency == actor.agency_id
     if filters.area:
         where &= Case.area == filters.area
-    cases = await Case.select(*_CASE_COLUMNS).where(where)
+    # a restricted case is kept, not processed (UK GDPR Art. 18), and an erased one is gone: neither is counted,
+    # nor a task on either, even for the local admin who may still open a restricted one
+    inactive = await inactive_case_ids()
+    cases = [c for c in await Case.select(*_CASE_COLUMNS).where(where) if c["id"] not in inactive]
     case_area = {c["id"]: c["area"] for c in cases}
-    tasks = await Task.select(Task.case, Task.due_date, Task.source, Task.meeting_id).where(
-        (Task.owner_agency == actor.agency_id) & (Task.status == "open"))
+    tasks = [t for t in await Task.select(Task.case, Task.due_date, Task.source, Task.meeting_id).where(
+        (Task.owner_agency == actor.agency_id) & (Task.status == "open")) if t["case"] not in inactive]
     if filters.area:
         tasks = [t for t in tasks if case_area.get(t["case"]) == filters.area]
     # own cases' areas are known; a panel action on another agency's case needs its area for the filter
@@ -255,7 +259,7 @@ async def partnership_figures(ctx: Context, actor: Actor, panel: dict[str, Any],
         areas = []
     cases = await Case.select(*_CASE_COLUMNS).where(
         Case.owning_agency.is_in(members) & Case.area.is_in(areas or ["-"]))
-    visible = await visible_case_ids(actor, cases)
+    visible = await visible_case_ids(actor, cases) - await inactive_case_ids()
     cases = [c for c in cases if c["id"] in visible]
     names = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name).where(Agency.id.is_in(members))}
     by_agency: dict[str, list[int]] = {}
@@ -269,7 +273,7 @@ async def partnership_figures(ctx: Context, actor: Actor, panel: dict[str, Any],
     meeting_ids = [m["id"] for m in await Meeting.select(Meeting.id).where(Meeting.panel == panel["id"])]
     actions = await Task.select(Task.case, Task.due_date, Task.meeting_id, Task.owner_agency).where(
         Task.meeting_id.is_in(meeting_ids or [-1]) & (Task.status == "open") & (Task.source == "panel"))
-    seen_actions = await visible_among(actor, [a["case"] for a in actions])
+    seen_actions = await visible_among(actor, [a["case"] for a in actions]) - await inactive_case_ids()
     actions = [a for a in actions if a["case"] in seen_actions]
     owner_names = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name).where(
         Agency.id.is_in(sorted({a["owner_agency"] for a in actions}) or [-1]))}

@@ -105,7 +105,7 @@ async def notify_referral_waiting(referral: dict[str, Any], reference: str, *, n
         agencies = await referral_addressees(referral["target_kind"], referral["target"], not_agency=not_agency)
     for agency_id in agencies:
         await notify(kind="referral_waiting", text=text, link=f"/referrals/{referral['id']}", agency_id=agency_id,
-                     dedupe_key=f"referral:{referral['id']}:{agency_id}")
+                     case_id=referral.get("from_case"), dedupe_key=f"referral:{referral['id']}:{agency_id}")
 
 
 async def case_reference(case_id: int | None) -> str:
@@ -131,6 +131,10 @@ async def sweep_due_tasks(today: dt.date | None = None) -> int:
     tasks = await Task.select(Task.id, Task.case, Task.owner_agency, Task.assignee, Task.due_date, Task.source,
                               Task.case.reference.as_alias("reference")).where(
         (Task.status == "open") & Task.due_date.is_not_null() & (Task.due_date <= today))
+    from core.retention.service import inactive_case_ids
+
+    inactive = await inactive_case_ids()  # a restricted or erased case is kept, not worked: no reminder about it
+    tasks = [t for t in tasks if t["case"] not in inactive]
     seen = await _cases_seen_by_owners(tasks)
     new = 0
     for task in tasks:
@@ -246,12 +250,31 @@ async def get_for(actor: Actor, notification_id: int) -> dict[str, Any]:
 CASE_NAMING_KINDS = {"case_shared", "panel_action", "task_due"}
 
 
+async def _referral_cases(rows: list[dict[str, Any]]) -> None:
+    """A referral notification written before they carried their case: the case its referral came from."""
+    from core.referrals.tables import Referral
+
+    wanted = {int(r["link"].rsplit("/", 1)[1]): r for r in rows if r["kind"] == "referral_waiting"
+              and not r.get("case_id") and str(r.get("link") or "").rsplit("/", 1)[-1].isdigit()}
+    if wanted:
+        for ref in await Referral.select(Referral.id, Referral.from_case).where(Referral.id.is_in(sorted(wanted))):
+            wanted[ref["id"]]["case_id"] = ref["from_case"]
+
+
 async def _name_only_visible_cases(actor: Actor, rows: list[dict[str, Any]]) -> None:
     """Words are stored when a notification is written; access can end later (a share stopped, an ISA ended,
     the action done). When read, a notification about a case the reader's agency can no longer see keeps
     only its kind: no reference, no link."""
+    from core.retention.service import withheld_from
     from core.sharing.policy import visible_among
 
+    # a case retention withholds from the reader (restricted or erased) is named by no notification, of any kind
+    hidden = (await withheld_from(actor)).hidden
+    await _referral_cases(rows)
+    for row in rows:
+        if row.get("case_id") in hidden:
+            row["text"] = f"{KINDS.get(row['kind'], 'Notification')}: about a case no longer available"
+            row["link"] = "/"
     ids = {r["case_id"] for r in rows if r.get("case_id") and r["kind"] in CASE_NAMING_KINDS}
     if not ids:
         return

@@ -46,6 +46,8 @@ from core.sharing.policy import OWNER, Access, filter_answers, isa_covers, isa_i
 from core.tasks.tables import Task
 
 MARKING = "OFFICIAL-SENSITIVE"
+#: the title of an agenda item about a case the recipient may not see (its own title names the case)
+WITHHELD_ITEM = "An item about a case"
 NOT_SHARED = "Not shared with your agency"
 #: the most sensitive answers a guest representing no agency may read
 GUEST_MAX_SENSITIVITY = "official"
@@ -346,6 +348,14 @@ async def gather_pack(ctx: Context, meeting_id: int, recipient: Recipient,
     else:
         case_rows, subjects, actions, decisions = [], [], [], []
     access, isa_refs = await access_for(meeting, case_rows, recipient)
+    from core.retention.service import inactive_case_ids
+
+    # a restricted or erased case is in no pack, whoever it is for: withheld like an unshared one, and its item's
+    # title (which names it: "Review: NOI-…") is not shown either
+    inactive = await inactive_case_ids()
+    for cid in inactive:
+        if cid in access:
+            access[cid] = None
     rows_by_id = {r["id"]: r for r in case_rows}
     grouped: dict[str, dict[int, list[dict[str, Any]]]] = {"subjects": {}, "actions": {}, "decisions": {}}
     for key, rows, column in (("subjects", subjects, "case"), ("actions", actions, "case"),
@@ -366,7 +376,9 @@ async def gather_pack(ctx: Context, meeting_id: int, recipient: Recipient,
         access.setdefault(cid, None)
     agenda = []
     for number, item in enumerate(items, 1):
-        agenda.append({"number": number, "title": item["title"], "kind": item["kind"], "status": item["status"],
+        # an agenda title is what everyone at the meeting has, but a restricted or erased case is named to no one
+        title = WITHHELD_ITEM if item["case"] in inactive else item["title"]
+        agenda.append({"number": number, "title": title, "kind": item["kind"], "status": item["status"],
                        "has_case": item["case"] is not None, "case": facts.get(item["case"])})
     meeting_view = {**meeting, "starts_local": _local(meeting["starts_at"])}
     return PackData(meeting=meeting_view, recipient=recipient, attendees=attendees, items=agenda,

@@ -276,9 +276,12 @@ async def agenda_suggestions(meeting: dict[str, Any]) -> list[dict[str, Any]]:
     discussed = {r["case"] for r in await AgendaItem.select(AgendaItem.case).where(
         (AgendaItem.meeting.panel == panel_id) & (AgendaItem.meeting.status == "closed"))}
     day = meeting["starts_at"].date() if meeting["starts_at"] else clock.today()
+    from core.retention.service import inactive_case_ids
+
+    inactive = await inactive_case_ids()  # a restricted or erased case goes to no meeting
     out = []
     for r in listed:
-        if r["case"] in on_agenda:
+        if r["case"] in on_agenda or r["case"] in inactive:
             continue
         if r["case"] not in discussed:
             out.append({"kind": "referral", "case": r["case"], "title": f"New referral: {r['reference']}",
@@ -436,6 +439,10 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
     if errors:
         raise ValidationFailed("There is a problem with the minute", errors=errors)
     assert item is not None  # no item is one of the errors above
+    if item["case"]:
+        from core.retention.service import refuse_write
+
+        await refuse_write(item["case"], actor)  # nothing is minuted on a restricted or erased case
     now = clock.now()
     async with transaction():
         task_id = None

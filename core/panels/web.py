@@ -130,9 +130,13 @@ async def _panel_page(request: Request, panel_id: int, *, errors: list | None = 
         (PanelCase.panel == panel_id) & PanelCase.closed_at.is_null()).order_by(PanelCase.id)
     is_chair = service.is_chair_of(actor, panel)
     seen: dict[int, bool] = {}
+    from core.retention.service import withheld_from
+
+    hidden = (await withheld_from(actor)).hidden
     for c in listed:
-        # the chair's agency runs the list; a member reads only which of its cases it may see
-        c["visible"] = is_chair or await service.may_see_case(actor, c["case"], seen)
+        # the chair's agency runs the list (but for cases retention withholds); a member reads only which of its
+        # cases it may see
+        c["visible"] = (is_chair and c["case"] not in hidden) or await service.may_see_case(actor, c["case"], seen)
         if not c["visible"]:
             c["reference"] = c["owner"] = ""
     agencies = await Agency.select(Agency.id, Agency.name).where(Agency.active == True).order_by(Agency.name)  # noqa: E712
@@ -338,8 +342,13 @@ async def _meeting_context(request: Request, meeting_id: int) -> dict[str, Any]:
     meeting = await service.visible_meeting(actor, meeting_id)
     items = await service.agenda(meeting_id)
     cache: dict[int, bool] = {}
+    from core.retention.service import inactive_case_ids
+
+    inactive = await inactive_case_ids()
     for item in items:
         item["visible"] = await service.may_see_case(actor, item["case"], cache)
+        if item["case"] in inactive:  # its title names the case ("New referral: NOI-…"): retention names it nowhere
+            item["title"], item["reference"] = "An item about a case", ""
     minutes = await service.minutes(meeting_id)
     for m in minutes:
         m["visible"] = await service.may_see_case(actor, m["case_id"], cache)

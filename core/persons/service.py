@@ -126,12 +126,17 @@ _VISIBLE = (
     'SELECT 1 FROM cf_case_subject s JOIN cf_case c ON c.id = s."case" '
     'WHERE s.person = p.id AND s.removed_at IS NULL AND (c.owning_agency = {} OR c.id IN ('
     'SELECT sh."case" FROM cf_case_share sh JOIN cf_isa i ON i.id = sh.isa '
-    'WHERE sh.agency = {} AND sh.revoked_at IS NULL AND i.starts_on <= {} AND i.ends_on >= {}))))')
+    'WHERE sh.agency = {} AND sh.revoked_at IS NULL AND i.starts_on <= {} AND i.ends_on >= {})) '
+    # retention's rule (core.retention.service.withheld_from): an erased case shows no one, nor a restricted one
+    # but to a local admin of its own agency (the last argument: their agency, or none)
+    'AND NOT EXISTS (SELECT 1 FROM cf_case_retention r WHERE r.case_id = c.id AND (r.erased_at IS NOT NULL '
+    'OR (r.restricted AND c.owning_agency <> {})))))')
 
 
 def _visible_args(actor: Actor) -> list[Any]:
     today = clock.today()
-    return [actor.agency_id, actor.agency_id, actor.agency_id, today, today]
+    admin_of = actor.agency_id if actor.has("local_admin") else -1
+    return [actor.agency_id, actor.agency_id, actor.agency_id, today, today, admin_of]
 
 
 def _placeholders(values: list) -> str:
@@ -542,22 +547,30 @@ async def likely_duplicates(given_name: str, family_name: str, date_of_birth: An
     return out
 
 
-async def cases_of_person(person_id: int) -> list[dict[str, Any]]:
-    return [{k: v for k, v in c.items() if k != "person_id"} for c in await cases_of_persons([person_id])]
+async def cases_of_person(person_id: int, reader: Actor | None = None) -> list[dict[str, Any]]:
+    return [{k: v for k, v in c.items() if k != "person_id"} for c in await cases_of_persons([person_id], reader)]
 
 
-async def cases_of_persons(person_ids: list[int], *, owning_agency: int | None = None) -> list[dict[str, Any]]:
+async def cases_of_persons(person_ids: list[int], reader: Actor | None = None, *,
+                           owning_agency: int | None = None) -> list[dict[str, Any]]:
     """The cases naming any of ``person_ids`` (one query for a page of search results), in the order the persons
-    were added to them; with ``owning_agency``, only that agency's cases."""
+    were added to them; with ``owning_agency``, only that agency's cases; for a ``reader``, without the cases
+    retention withholds from them (restricted, but for its own local admin; erased)."""
     if not person_ids:
         return []
     ids = list(person_ids)
-    return await CaseSubject.raw(
+    rows = await CaseSubject.raw(
         'SELECT s.person AS person_id, c.id AS case_id, c.reference, c.area, c.state, '
         'c.owning_agency AS owning_agency_id, s.role FROM cf_case_subject s JOIN cf_case c ON c.id = s."case" '
         f'WHERE s.person IN ({_placeholders(ids)}) AND s.removed_at IS NULL'
         + (' AND c.owning_agency = {}' if owning_agency is not None else '') + ' ORDER BY s.id',
         *ids, *([owning_agency] if owning_agency is not None else []))
+    if reader is None:
+        return rows
+    from core.retention.service import withheld_from
+
+    withheld = await withheld_from(reader)
+    return [r for r in rows if withheld.keep(r["case_id"])]
 
 
 # --- editing a person -----------------------------------------------------------------------------------
@@ -989,6 +1002,14 @@ async def merge_persons(actor: Actor, survivor_id: int, merged_id: int, *, versi
         if versions[survivor_id] != keep["version"] or versions[merged_id] != other["version"]:
             raise Conflict("Someone changed one of these records since you compared them. Nothing has been merged: "
                            "compare them again.")
+        from core.retention.service import inactive_case_ids
+
+        inactive = await inactive_case_ids()
+        if inactive and await CaseSubject.count().where(
+                CaseSubject.person.is_in([survivor_id, merged_id]) & CaseSubject.case.is_in(sorted(inactive))):
+            # moving a restricted case's people would be a change on it (kept, not processed): nothing is merged
+            raise Forbidden("One of these records is on a case restricted under the retention policy, so they "
+                            "cannot be merged until the restriction is lifted. Nothing has been merged.")
         before = {"survivor": _snapshot(keep), "merged": _snapshot(other)}
         values = merged_values(before["survivor"], before["merged"], take_from_other=set(take_from_merged),
                                aliases=aliases, identifiers=identifiers, addresses=addresses)

@@ -33,7 +33,8 @@ def _dob(data: dict) -> str:
 
 async def _my_cases_by_person(request: Request, ids: list[int]) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = {pid: [] for pid in ids}
-    for case in await persons.cases_of_persons(ids, owning_agency=current_actor(request).agency_id):
+    actor = current_actor(request)
+    for case in await persons.cases_of_persons(ids, actor, owning_agency=actor.agency_id):
         out[case["person_id"]].append(case)
     return out
 
@@ -150,7 +151,7 @@ class PersonPages(Controller):
         if survivor is not None:  # a merged record: its address (bookmarks, old links) leads to the survivor
             return see_other(f"/persons/{survivor}?done=person-merged-here")
         person = await persons.get_person(actor, person_id)
-        links = await persons.cases_of_person(person_id)
+        links = await persons.cases_of_person(person_id, actor)
         mine = [link for link in links if link["owning_agency_id"] == actor.agency_id]
         others = len({link["case_id"] for link in links}) - len({m["case_id"] for m in mine})
         rows = {r["id"]: r for r in await Case.select(Case.id, Case.reference, Case.area, Case.state,
@@ -393,7 +394,7 @@ async def _compare_page(request: Request, person_id: int, other_id: int, *, erro
     first, second = await _pair(request, person_id, other_id)
     await audit.record_read("person.compare", actor, "person", person_id, detail={"person_ids": [person_id, other_id]})
     reasons = await persons.explain_pair(person_id, other_id, _identifier_types(request))
-    cases = {pid: len({c["case_id"] for c in await persons.cases_of_person(pid)
+    cases = {pid: len({c["case_id"] for c in await persons.cases_of_person(pid, actor)
                        if c["owning_agency_id"] == actor.agency_id}) for pid in (person_id, other_id)}
     unions = {field: persons.union_of(first[field], second[field]) for field in ("aliases", "identifiers", "addresses")}
     form = form or {}

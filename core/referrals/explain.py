@@ -143,7 +143,19 @@ async def facts_access(actor: Actor, case_id: int | None, cache: dict[int | None
         row = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id == case_id).first() \
             if case_id is not None else None
         cache[case_id] = await case_access(actor, row) if row is not None else None
+        if row is not None and cache[case_id] is None:
+            from core.retention.service import withholds
+
+            # a restricted or erased case's facts are no one's to read, not even the addressee's
+            if await withholds(actor, row):
+                cache[case_id] = WITHHELD
+    if cache[case_id] is WITHHELD:
+        return None
     return cache[case_id] or (REFERRAL_ACCESS if addressee else None)
+
+
+#: the cache's mark for a case retention withholds from the reader
+WITHHELD: Any = object()
 
 
 def filter_facts(ctx: Context, facts: Any, access: Access) -> Any:

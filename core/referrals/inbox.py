@@ -21,12 +21,13 @@ from core.cases import service as cases
 from core.cases.tables import Case, CaseEvent, CaseSubject
 from core.context import Context
 from core.db.tx import transaction
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from core.panels.tables import Panel, PanelCase
 from core.persons.tables import Person
 from core.referrals.explain import REFERRAL_ACCESS, explain, facts_access, filter_facts, rule_by_id
 from core.sharing.policy import filter_answers
 from core.referrals.tables import Referral, ReferralMessage, RuleFiring
+from core.retention.service import inactive_case_ids, refuse_write, withheld_from
 
 OPEN = ("open", "info_requested")
 STATUS_LABELS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",
@@ -87,7 +88,10 @@ async def inbox(ctx: Context, actor: Actor, *, box: str = "waiting", area: str =
     if area:
         where &= ((Referral.target_kind == "area") & (Referral.target == area)) | (Referral.source_area == area)
     rows = await Referral.select(*cols).where(where).order_by(Referral.created_at, ascending=False).limit(limit)
+    hidden = (await withheld_from(actor)).hidden
     for r in rows:
+        if r["from_case"] in hidden:  # the referral stays its addressee's; the withheld case is not named
+            r["from_reference"] = None
         r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
         r["target_label"] = await target_label(ctx, r["target_kind"], r["target"])
     if rows:  # each row shows why the referral was made and whom it is about: recorded once for the list
@@ -138,13 +142,16 @@ async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_vi
     out["rule"] = rule_by_id(ctx, row["rule_id"])
     source = await Case.select(Case.id, Case.reference, Case.area).where(Case.id == row["from_case"]).first() \
         if row["from_case"] else None
+    hidden = (await withheld_from(actor)).hidden
+    if source and source["id"] in hidden:  # restricted or erased: the case is not named, nor its facts read
+        source = None
     out["source_case"] = source
     out["source_visible"] = False
     if source:
         try:
             await cases.visible_case(actor, source["id"])
             out["source_visible"] = True
-        except NotFound:
+        except (NotFound, Forbidden, Gone):
             pass
     firings = await RuleFiring.select().where(RuleFiring.referral == referral_id).order_by(RuleFiring.id).output(load_json=True)
     seen: dict[int | None, Any] = {}
@@ -170,7 +177,7 @@ async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_vi
     out["messages"] = messages
     if row["resulting_case"]:
         res = await Case.select(Case.id, Case.reference).where(Case.id == row["resulting_case"]).first()
-        out["resulting"] = res
+        out["resulting"] = res if res and res["id"] not in hidden else None
     if audit_view:
         await record_referral_view(actor, referral_id)
     return out
@@ -313,7 +320,8 @@ def carried_answers(ctx: Context, referral: dict[str, Any], source: dict[str, An
 
 
 async def source_case_row(referral: dict[str, Any]) -> dict[str, Any] | None:
-    if not referral.get("from_case"):
+    if not referral.get("from_case") or referral["from_case"] in await inactive_case_ids():
+        # a restricted or erased case carries nothing into another (kept, not processed)
         return None
     return await Case.select(Case.id, Case.area, Case.data).where(Case.id == referral["from_case"]).output(load_json=True).first()
 
@@ -397,6 +405,7 @@ async def accept_to_panel(ctx: Context, actor: Actor, referral_id: int, *, versi
     panel = await Panel.select(Panel.id, Panel.name).where(Panel.slug == row["target"]).first()
     if panel is None:
         raise NotFound("That panel no longer exists")
+    await refuse_write(row["from_case"], actor)  # a restricted or erased case goes onto no panel
     async with transaction():
         row = await _claim(actor, referral_id, version)
         now = clock.now()

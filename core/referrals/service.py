@@ -29,14 +29,23 @@ def _answer(data: dict[str, Any], form: str, field: str) -> Any:
     return node
 
 
+async def inactive_case_ids() -> frozenset[int]:
+    from core.retention.service import inactive_case_ids as inactive
+
+    return await inactive()
+
+
 async def _count(count: Count, case: dict[str, Any], person_id: int | None) -> int:
     since = clock.now() - dt.timedelta(days=count.window_days)
     if count.by_form and count.by_field is not None:  # the loader sets both, from the count's ``by``
         value = _answer(case["data"], count.by_form, count.by_field)
         if value in (None, ""):
             return 0
-        rows = await Case.select(Case.data).where((Case.area == count.area) & (Case.opened_at >= since)).output(load_json=True)
-        return sum(1 for r in rows if _answer(r["data"], count.by_form, count.by_field) == value)
+        rows = await Case.select(Case.id, Case.data).where(
+            (Case.area == count.area) & (Case.opened_at >= since)).output(load_json=True)
+        inactive = await inactive_case_ids()  # restricted or erased: kept, not processed, so never counted
+        return sum(1 for r in rows if r["id"] not in inactive
+                   and _answer(r["data"], count.by_form, count.by_field) == value)
     if person_id is None:
         return 0
     query = CaseSubject.select(CaseSubject.case).where(
@@ -44,7 +53,7 @@ async def _count(count: Count, case: dict[str, Any], person_id: int | None) -> i
         & (CaseSubject.case.area == count.area) & (CaseSubject.case.opened_at >= since))
     if count.role:
         query = query.where(CaseSubject.role == count.role)
-    return len({r["case"] for r in await query})
+    return len({r["case"] for r in await query} - await inactive_case_ids())
 
 
 ALL_FACTS = frozenset({"event", "area", "case", "subject", "counts", "extra"})
@@ -177,6 +186,8 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
     """
     if not ctx.areas.rules.rules_for(case["area"], event):
         return []
+    if case["id"] in await inactive_case_ids():  # a restricted or erased case is kept, not processed: no rule acts
+        return []
     # what already fired on this case: (rule, person), person None for a rule that fires once per case
     fired = {(r["rule_id"], r["person"]) for r in await RuleFiring.select(RuleFiring.rule_id, RuleFiring.person)
              .where(RuleFiring.case == case["id"])}
@@ -240,6 +251,10 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
     from core.agencies.tables import Agency
     from core.panels.tables import Panel
 
+    if case is not None:
+        from core.retention.service import refuse_write
+
+        await refuse_write(case["id"], actor)
     errors = []
     target = (target or "").strip()
     target_agency = None

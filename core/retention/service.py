@@ -19,6 +19,7 @@ from core.cases.tables import Case, CaseEvent, CaseSubject
 from core.context import Context
 from core.db.tx import transaction
 from core.errors import Forbidden, NotFound, ValidationFailed
+from core.numbers import whole_number
 from core.persons.tables import Person, PersonIdentifierKey, PersonNameWord
 from core.referrals.tables import Referral, RuleFiring
 from core.retention.tables import CaseRetention, RetentionOverride
@@ -300,10 +301,8 @@ async def set_period(ctx: Context, actor: Actor, area_slug: str, years: Any, rea
     if period is None:
         raise ValidationFailed("Select an area", errors=[{"field": "/period_area", "message": "Select the area whose retention period you are setting"}])
     errors = []
-    try:
-        value = int(str(years).strip())
-    except ValueError:
-        value = None
+    value = whole_number(years)  # ASCII digits only: int() also took "١٢" and "1_0"
+    if value is None:
         errors.append({"field": "/period_years", "message": "Enter the number of years as a whole number, like 6"})
     if value is not None and not period["min"] <= value <= period["max"]:
         errors.append({"field": "/period_years", "message": f"Enter a number of years from {period['min']} to {period['max']}"})
@@ -402,7 +401,108 @@ async def erase(ctx: Context, actor: Actor, case_id: int, reason: Any) -> dict[s
     return {"reference": info["reference"], "persons_anonymised": len(persons), "documents_erased": documents}
 
 
-# -- what case reads must respect ---------------------------------------------------------------
+# -- what case reads, lists and writes must respect ------------------------------------------------
+
+#: what a write on a restricted case is told (UK GDPR Art. 18: a restricted record is kept, not processed)
+RESTRICTED_WRITE = ("Case {reference} is restricted under the retention policy: it is kept but not worked on, so "
+                    "nothing on it can be changed. Ask your agency's local admin if the restriction should be lifted.")
+#: what another agency's reader of a restricted or erased case gets: the answer for a case that does not exist
+NOT_FOUND = "No case with that number exists"
+ERASED_WRITE = "Case {reference} was erased under the retention policy: nothing on it can be changed."
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """Which cases retention keeps out of one reader's lists, counts and words (the one rule every list applies).
+
+    ``hidden``: listed nowhere for this reader: every erased case (it appears only on the retention pages and in the
+    audit), and every restricted case unless the reader is a local admin of its owning agency. ``marked``: the
+    restricted cases this reader (that local admin) still sees listed, marked "Restricted". ``inactive``: every
+    restricted or erased case, whoever reads: no count, rule, reminder or write acts on them."""
+
+    hidden: frozenset[int] = frozenset()
+    marked: frozenset[int] = frozenset()
+
+    @property
+    def inactive(self) -> frozenset[int]:
+        return self.hidden | self.marked
+
+    def keep(self, case_id: int | None) -> bool:
+        """Whether a list may show the case (an item with no case is kept)."""
+        return case_id is None or case_id not in self.hidden
+
+
+NOTHING_WITHHELD = Withheld()
+
+
+async def _withheld_rows() -> list[dict[str, Any]]:
+    return await CaseRetention.raw(
+        "SELECT r.case_id, r.restricted, r.erased_at, c.owning_agency FROM cf_case_retention r "
+        "JOIN cf_case c ON c.id = r.case_id WHERE r.restricted OR r.erased_at IS NOT NULL")
+
+
+async def withheld_from(actor: Actor | None) -> Withheld:
+    """The cases retention keeps from ``actor``'s lists (``None``: a system reader, e.g. a sweep, that sees none of
+    them). One query over the few cases retention restricted or erased, whatever the list."""
+    hidden: set[int] = set()
+    marked: set[int] = set()
+    for row in await _withheld_rows():
+        if row["erased_at"] is None and actor is not None and actor.has("local_admin") \
+                and actor.agency_id == row["owning_agency"]:
+            marked.add(row["case_id"])
+        else:
+            hidden.add(row["case_id"])
+    return Withheld(frozenset(hidden), frozenset(marked))
+
+
+async def inactive_case_ids() -> frozenset[int]:
+    """Every restricted or erased case: no rule fires, no reminder goes, no count includes them."""
+    return frozenset(r["case_id"] for r in await _withheld_rows())
+
+
+#: what a write on such a case is told in another agency (a panel action's agency): it names no case
+ELSEWHERE_WRITE = ("The case this is about is held under the retention policy by its owning agency, so nothing on "
+                   "it can be changed now.")
+
+
+async def write_refusal(row: dict[str, Any], actor: Actor | None = None) -> str | None:
+    """Why nothing may be written on this case (restricted or erased), or None. Told to another agency than the
+    owner's, the words name no case."""
+    decision = await CaseRetention.select(CaseRetention.restricted, CaseRetention.erased_at).where(
+        CaseRetention.case_id == row["id"]).first()
+    if decision is None or (decision["erased_at"] is None and not decision["restricted"]):
+        return None
+    if actor is not None and "owning_agency" in row and actor.agency_id != row["owning_agency"]:
+        return ELSEWHERE_WRITE
+    if decision["erased_at"] is not None:
+        return ERASED_WRITE.format(reference=row["reference"])
+    return RESTRICTED_WRITE.format(reference=row["reference"])
+
+
+async def refuse_write(case_id: int | None, actor: Actor | None = None) -> None:
+    """Raise Forbidden (nothing changed) if the case is restricted or erased: the write gate every service that
+    changes something on a case passes (forms, workflow, notes, subjects, tasks, shares, documents, panels)."""
+    if not case_id:
+        return
+    row = await Case.select(Case.id, Case.reference, Case.owning_agency).where(Case.id == case_id).first()
+    if row is None:
+        return
+    reason = await write_refusal(row, actor)
+    if reason is not None:
+        raise Forbidden(reason)
+
+
+async def withholds(actor: Actor, row: dict[str, Any]) -> bool:
+    """Whether retention keeps this case (a row with id and owning_agency) from the actor: erased, or restricted and
+    they are not a local admin of its owning agency."""
+    decision = await CaseRetention.select(CaseRetention.restricted, CaseRetention.erased_at).where(
+        CaseRetention.case_id == row["id"]).first()
+    if decision is None:
+        return False
+    if decision["erased_at"] is not None:
+        return True
+    return bool(decision["restricted"]) and not (actor.has("local_admin") and actor.agency_id == row["owning_agency"])
+
 
 async def refusal_for(actor: Actor, row: dict[str, Any]) -> str | None:
     """Why the actor may not read this case because of retention (erased, or restricted and they are not the
@@ -417,6 +517,9 @@ def refusal_given(actor: Actor, row: dict[str, Any], decision: dict[str, Any] | 
     None when retention has never touched the case): the case page reads it with the case row."""
     if decision is None:
         return None
+    if (decision["erased_at"] is not None or decision["restricted"]) and actor.agency_id != row["owning_agency"]:
+        # another agency (a partner, a panel member) is told nothing about it: no case, as for one never shared
+        return NOT_FOUND
     if decision["erased_at"] is not None:
         return (f"Case {row['reference']} was erased on {decision['erased_at']:%-d %B %Y} under the retention "
                 "policy. Only a record that it existed is kept.")

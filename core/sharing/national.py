@@ -52,9 +52,14 @@ async def national_search(actor: Actor, *, purpose: str, name: str, date_of_birt
     rows.sort(key=lambda r: -name_score(name, r["search_text"]))
     rows = rows[:limit]
     holders: dict[int, set[int]] = {r["id"]: {r["created_by_agency"]} for r in rows}
-    for link in await CaseSubject.select(CaseSubject.person, CaseSubject.case.owning_agency.as_alias("agency")).where(
+    from core.retention.service import inactive_case_ids
+
+    inactive = await inactive_case_ids()  # a restricted case (kept, not processed) makes no agency a holder
+    for link in await CaseSubject.select(CaseSubject.person, CaseSubject.case,
+                                         CaseSubject.case.owning_agency.as_alias("agency")).where(
             CaseSubject.person.is_in(list(holders) or [0]) & CaseSubject.removed_at.is_null()):
-        holders[link["person"]].add(link["agency"])
+        if link["case"] not in inactive:
+            holders[link["person"]].add(link["agency"])
     agencies = {a["id"]: a for a in await Agency.select(Agency.id, Agency.name, Agency.contact_email).where(
         Agency.id.is_in(sorted({a for s in holders.values() for a in s}) or [0]))}
     async with transaction():

@@ -109,7 +109,19 @@ async def live_isas_between(agency_a: int, agency_b: int, area: str | None = Non
 
 
 async def case_access(actor: Actor, case_row: dict[str, Any]) -> Access | None:
-    """Why ``actor`` may see the case, or None. Owners first (no query), then live shares, then panels."""
+    """Why ``actor`` may see the case, or None: also None when retention withholds it from them (erased; or
+    restricted and they are not a local admin of its owning agency)."""
+    access = await sharing_access(actor, case_row)
+    if access is None:
+        return None
+    from core.retention.service import withholds
+
+    return None if await withholds(actor, case_row) else access
+
+
+async def sharing_access(actor: Actor, case_row: dict[str, Any]) -> Access | None:
+    """Why ``actor`` may see the case by ownership, share or panel, regardless of retention (the case page asks
+    retention next, to say *why* it refuses). Owners first (no query), then live shares, then panels."""
     if case_row["owning_agency"] == actor.agency_id:
         return OWNER
     from core.sharing.tables import CaseShare, SharingAgreement
@@ -234,7 +246,17 @@ def may_see_field(access: Access, schema: dict[str, Any], pointer: str) -> bool:
 
 async def visible_case_ids(actor: Actor, rows: list[dict[str, Any]]) -> set[int]:
     """Of ``rows`` (each with id, owning_agency and area), the cases ``actor`` may see now: the same answer
-    :func:`case_access` gives one case at a time, in a fixed number of queries, for lists and counts."""
+    :func:`case_access` gives one case at a time, in a fixed number of queries, for lists and counts. Retention
+    applies here too: an erased case, or a restricted one (but for its own local admin), is never among them."""
+    from core.retention.service import withheld_from
+
+    if not rows:
+        return set()
+    hidden = (await withheld_from(actor)).hidden
+    return await _visible_ignoring_retention(actor, [r for r in rows if r["id"] not in hidden])
+
+
+async def _visible_ignoring_retention(actor: Actor, rows: list[dict[str, Any]]) -> set[int]:
     from core.panels.tables import AgendaItem
     from core.sharing.tables import CaseShare
     from core.tasks.tables import Task

@@ -21,9 +21,12 @@ async def _holders(person_id: int) -> set[int]:
     person = await Person.select(Person.created_by_agency, Person.merged_into).where(Person.id == person_id).first()
     if person is None or person["merged_into"] is not None:  # a merged record: ask about the one it became
         return set()
-    links = await CaseSubject.select(CaseSubject.case.owning_agency.as_alias("agency")).where(
+    links = await CaseSubject.select(CaseSubject.case, CaseSubject.case.owning_agency.as_alias("agency")).where(
         (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null())
-    return {person["created_by_agency"], *(link["agency"] for link in links)}
+    from core.retention.service import inactive_case_ids
+
+    inactive = await inactive_case_ids()  # a restricted case makes no agency a holder to ask
+    return {person["created_by_agency"], *(link["agency"] for link in links if link["case"] not in inactive)}
 
 
 async def _check_may_ask(actor: Actor, person_id: int, holding_agency_id: int) -> None:
@@ -92,6 +95,10 @@ async def grant_access(actor: Actor, request_id: int, note: str = "") -> int:
         [r["case"] for r in await CaseSubject.select(CaseSubject.case).where(
             (CaseSubject.person == row["person"]) & CaseSubject.removed_at.is_null())] or [0])
         & (Case.owning_agency == actor.agency_id))
+    from core.retention.service import inactive_case_ids
+
+    inactive = await inactive_case_ids()  # a restricted or erased case is shared with no one
+    cases = [c for c in cases if c["id"] not in inactive]
     isas = [i for i in await live_isas_between(actor.agency_id, row["requesting_agency"]) if row["purpose"] in i["purposes"]]
     coverable = [(c, next((i for i in isas if c["area"] in i["areas"]), None)) for c in cases]
     coverable = [(c, i) for c, i in coverable if i is not None]

@@ -14,6 +14,7 @@ from core.context import Context
 from core.db.tx import transaction
 from core.errors import NotFound, ValidationFailed
 from core.numbers import whole_number
+from core.retention.service import refuse_write
 from core.sharing.policy import PURPOSES, SENSITIVITY, case_access, isa_is_live, live_isas_between
 from core.sharing.tables import CaseShare, SharingAgreement
 
@@ -130,8 +131,11 @@ async def share_case(actor: Actor, case_id: int, *, agency_id: int, purpose: str
     row = await Case.select().where(Case.id == case_id).first()
     access = await case_access(actor, row) if row else None
     if row is None or access is None:
+        if row and row["owning_agency"] == actor.agency_id:
+            await refuse_write(case_id, actor)  # the owner's own staff are told why (restricted or erased)
         raise NotFound("No case with that number exists")
     permissions.require(actor, "case.share", access, message="Only the owning agency's caseworkers can share this case")
+    await refuse_write(case_id, actor)
     errors: list[dict[str, str]] = []
     isas = await live_isas_between(row["owning_agency"], agency_id, row["area"]) if agency_id != row["owning_agency"] else []
     if not isas:
@@ -183,9 +187,12 @@ async def revoke_share(actor: Actor, case_id: int, share_id: int) -> None:
     row = await Case.select().where(Case.id == case_id).first()
     access = await case_access(actor, row) if row else None
     if access is None:
+        if row and row["owning_agency"] == actor.agency_id:
+            await refuse_write(case_id, actor)  # the owner's own staff are told why (restricted or erased)
         raise NotFound("No case with that number exists")
     permissions.require(actor, "case.share", access,
                         message="Only the owning agency's caseworkers can stop sharing this case")
+    await refuse_write(case_id, actor)
     share = await CaseShare.select(*CaseShare.all_columns(), CaseShare.agency.name.as_alias("agency_name")).where(
         (CaseShare.id == share_id) & (CaseShare.case == case_id) & CaseShare.revoked_at.is_null()).first()
     if share is None:

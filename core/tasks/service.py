@@ -95,7 +95,14 @@ async def editable_task(actor: Actor, task_id: int) -> dict[str, Any]:
     permissions.require(actor, "task.edit", row["owner_agency"])
     if row["status"] != "open":
         raise Forbidden("This task is done. A done task cannot be changed.")
+    await _refuse_retained(row, actor)
     return row
+
+
+async def _refuse_retained(row: dict[str, Any], actor: Actor) -> None:
+    from core.retention.service import refuse_write
+
+    await refuse_write(row["case"], actor)
 
 
 def _date(value: Any, errors: list[dict[str, str]]) -> dt.date | None:
@@ -194,6 +201,7 @@ async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, A
     permissions.require(actor, "task.edit", row["owner_agency"], message="Your role does not let you complete tasks")
     if row["status"] == "done":
         return task_dict(row)
+    await _refuse_retained(row, actor)
     now = clock.now()
     async with transaction():
         await Task.update({Task.status: "done", Task.completed_at: now, Task.completed_by: actor.id}).where(

@@ -129,7 +129,7 @@ class PersonsAPI(Controller):
     async def get_person(self, request: Request, person_id: int) -> dict[str, Any]:
         actor = current_actor(request)
         person = await persons.get_person(actor, person_id)
-        person["cases"] = [c for c in await persons.cases_of_person(person_id)
+        person["cases"] = [c for c in await persons.cases_of_person(person_id, actor)
                            if c["owning_agency_id"] == actor.agency_id]
         return person
 

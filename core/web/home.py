@@ -12,6 +12,7 @@ from core.audit.tables import AuditEvent
 from core.cases.service import case_dict
 from core.cases.tables import Case
 from core.referrals.queries import waiting_for
+from core.retention.service import withheld_from
 from core.sharing.policy import Access, visible_among
 from core.tasks.service import task_dict
 from core.tasks.tables import Task
@@ -58,6 +59,13 @@ class HomePage(Controller):
         my_cases, tasks, views, referrals, shared_rows = await asyncio.gather(
             Case.raw(_MY_CASES, actor.id, agency), Task.raw(_TASKS, agency), AuditEvent.raw(_VIEWED, actor.id),
             waiting_for(actor), Case.raw(_SHARED, agency, today, today))
+        withheld = await withheld_from(actor)
+        # retention's rule for every list: a case it withholds from the reader is in none of them (a restricted one
+        # stays in its own local admin's, marked), and a task on a restricted or erased case is not to be worked
+        my_cases = [r for r in my_cases if withheld.keep(r["id"])]
+        shared_rows = [r for r in shared_rows if withheld.keep(r["id"])]
+        tasks = [t for t in tasks if t["case"] not in withheld.inactive]
+        referrals = [r for r in referrals if withheld.keep(r.get("from_case"))]
         seen = await visible_among(actor, [t["case"] for t in tasks])
         # a task on a case the agency can no longer see (its own panel action after an ISA ended) keeps its
         # words but not the case's reference or a link to it
@@ -67,7 +75,7 @@ class HomePage(Controller):
                 for t in tasks]
         mine = [t for t in rows if t["mine"]]
         team = [t for t in rows if not t["mine"]]
-        viewed_ids = list(dict.fromkeys(row["object_id"] for row in views))[:5]
+        viewed_ids = [i for i in dict.fromkeys(row["object_id"] for row in views) if withheld.keep(i)][:5]
         viewed = await Case.raw(
             f"SELECT * FROM cf_case WHERE id IN ({', '.join('{}' for _ in viewed_ids)}) AND owning_agency = {{}}",
             *viewed_ids, agency) if viewed_ids else []

@@ -72,6 +72,11 @@ async def page(request: Request, template: str, *, status_code: int = 200, perso
             "marking": MARKING if personal else None, "flash": request.query_params.get("done")}
     # the flash text is chosen from a fixed list so a crafted link cannot put words on the page
     base["flash"] = FLASHES.get(base["flash"] or "")
+    if "restricted_cases" not in context and actor.has("local_admin"):
+        # the restricted cases a local admin still sees listed (their own agency's), for lists to mark "Restricted"
+        from core.retention.service import withheld_from
+
+        base["restricted_cases"] = (await withheld_from(actor)).marked
     return Template(template_name=template, context={**base, **context}, status_code=status_code,
                     headers=NO_STORE)
 
