@@ -32,6 +32,9 @@ from core.tasks.tables import Task
 
 #: the longest date range a dashboard draws month by month
 MAX_MONTHS = 36
+#: the dates a filter may name: far enough either way for any real record, well inside the calendar
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2199, 12, 31)
 
 REFERRAL_OUTCOMES = {"open": "Waiting", "info_requested": "More information asked for",
                      "accepted": "Accepted (case opened)", "linked": "Accepted (linked to a case)",
@@ -93,9 +96,15 @@ def parse_filters(params: Any, area_choices: dict[str, str]) -> tuple[Filters, d
         if not values[key]:
             continue
         try:
-            dates[key] = dt.date.fromisoformat(values[key])
+            day = dt.date.fromisoformat(values[key])
         except ValueError:
             errors.append({"field": f"/{key}", "message": f"Enter the {label} date as a date, like 2026-01-31"})
+            continue
+        if not EARLIEST <= day <= LATEST:
+            # 9999-12-31 or 0001-01-01: the month arithmetic would run off the calendar (a 500)
+            errors.append({"field": f"/{key}", "message": f"The {label} date must be between {EARLIEST.year} and {LATEST.year}"})
+            continue
+        dates[key] = day
     end = dates.get("to", today)
     start = dates.get("from", _month_start(end.replace(day=1) - dt.timedelta(days=330)))
     if not errors and start > end:

@@ -39,8 +39,9 @@ def document_pages(max_bytes: int) -> type[Controller]:
             await cases.workable_row(actor, case_id)
             form = await request.form()
             upload = form.get("file")
-            sensitivity = form.get("sensitivity")
-            sensitivity = sensitivity if isinstance(sensitivity, str) else ""
+            given = form.getall("sensitivity") if hasattr(form, "getall") else [form.get("sensitivity")]
+            # one level, as the page sends it: two (a crafted form) are not guessed between
+            sensitivity = given[0] if len(given) == 1 and isinstance(given[0], str) else ""
             try:
                 if not isinstance(upload, UploadFile) or not upload.filename:
                     raise ValidationFailed("Choose a file to upload",

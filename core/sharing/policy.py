@@ -124,7 +124,7 @@ async def sharing_access(actor: Actor, case_row: dict[str, Any]) -> Access | Non
     retention next, to say *why* it refuses). Owners first (no query), then live shares, then panels."""
     if case_row["owning_agency"] == actor.agency_id:
         return OWNER
-    from core.sharing.tables import CaseShare, SharingAgreement
+    from core.sharing.tables import CaseShare
 
     today = clock.today()
     shares = await CaseShare.select(
