@@ -20,12 +20,13 @@ from core.cases import service as cases
 from core.sharing.tables import SharingAgreement
 from core.tasks.tables import Task
 from core.testing import make_person, sign_in, web_client
-from tests.security.test_leaks import HIDDEN, _found, _marker, _walk_pages, world  # noqa: F401
+from tests.security.test_leaks import DOCUMENT, HIDDEN, _found, _marker, _walk_pages, world  # noqa: F401
 
 SECRET_GIVEN = _marker("given")     # a person only the council knows of, on a case it never shared
 SECRET_FAMILY = _marker("family")
 SECRET_STREET = _marker("street")   # an answer on that case
-MARKERS = (*HIDDEN, SECRET_GIVEN, SECRET_FAMILY, SECRET_STREET)
+#: the sensitive document's name and content too: above the partner's official ISA, on any new page
+MARKERS = (*HIDDEN, DOCUMENT, SECRET_GIVEN, SECRET_FAMILY, SECRET_STREET)
 
 FIGURES = ("open-by-state", "new-and-closed", "tasks", "referrals-sent", "referrals-decided", "panel-actions")
 PANEL_FIGURES = ("by-agency", "open-by-state", "new-and-closed", "referrals", "panel-actions")
@@ -51,7 +52,11 @@ async def _new_routes(client, world, more, token: str) -> dict[str, str]:
     start = ["/dashboard", f"/dashboard/panels/{panel_id}", "/areas/noise", "/areas/noise?state=open",
              f"/areas/noise?owner={world['owner'].id}", f"/cases/{world['case']['id']}/lead",
              f"/cases/{more['hidden']['id']}/lead", f"/tasks/{more['action']['id']}/edit",
-             f"/persons/{more['secret']['id']}"]
+             f"/persons/{more['secret']['id']}", "/notifications", "/admin/retention",
+             f"/admin/retention/{world['case']['id']}", f"/admin/retention/{more['hidden']['id']}",
+             f"/persons/{world['child']['id']}/edit", f"/persons/{world['child']['id']}/merge",
+             f"/persons/{more['secret']['id']}/edit", "/admin/person-merges", "/sharing/agreements", "/mou",
+             f"/cases/{world['case']['id']}/documents/1", f"/cases/{world['case']['id']}/documents/2"]
     start += [f"/dashboard/export/{f}" for f in FIGURES]
     start += [f"/dashboard/panels/{panel_id}/export/{f}" for f in PANEL_FIGURES]
     bodies = await _walk_pages(client, start, limit=120)
@@ -81,6 +86,7 @@ async def test_no_new_page_or_download_shows_a_partner_what_it_may_not_see(world
     assert more["hidden"]["reference"] in mine["/areas/noise/export.csv"]
     assert SECRET_GIVEN in mine[f"POST /persons/search/export.csv {SECRET_FAMILY}"]
     assert SECRET_GIVEN in mine[f"/persons/{more['secret']['id']}"]
+    assert any(DOCUMENT in body for path, body in mine.items() if "/documents/" in path)  # the sensitive one
     for who in ("officer", "police_admin", "youth_worker"):
         async with web_client(ctx, db) as client:
             token = await sign_in(client, world[who])
