@@ -1006,10 +1006,11 @@ async def merge_persons(actor: Actor, survivor_id: int, merged_id: int, *, versi
 
         inactive = await inactive_case_ids()
         if inactive and await CaseSubject.count().where(
-                CaseSubject.person.is_in([survivor_id, merged_id]) & CaseSubject.case.is_in(sorted(inactive))):
-            # moving a restricted case's people would be a change on it (kept, not processed): nothing is merged
-            raise Forbidden("One of these records is on a case restricted under the retention policy, so they "
-                            "cannot be merged until the restriction is lifted. Nothing has been merged.")
+                (CaseSubject.person == merged_id) & CaseSubject.case.is_in(sorted(inactive))):
+            # the merged record's case rows move to the survivor: on a restricted case that is a change on it
+            # (kept, not processed), so nothing is merged; the survivor's rows stay where they are
+            raise Forbidden("The record to merge is on a case restricted under the retention policy, so it cannot "
+                            "be merged into another until the restriction is lifted. Nothing has been merged.")
         before = {"survivor": _snapshot(keep), "merged": _snapshot(other)}
         values = merged_values(before["survivor"], before["merged"], take_from_other=set(take_from_merged),
                                aliases=aliases, identifiers=identifiers, addresses=addresses)

@@ -189,7 +189,7 @@ async def test_no_write_goes_through_on_a_restricted_or_erased_case(world, retai
         assert await CaseEvent.count().where(CaseEvent.case == case["id"]) == events
         assert await CaseShare.count().where(CaseShare.case == case["id"]) == shares
         assert await Task.count().where(Task.case == case["id"]) == task_count
-    # nor a bulk reassignment that includes it, nor merging a person on it (their case rows would move)
+    # nor a bulk reassignment that includes it, nor merging away a person on it (their case rows would move)
     restricted = retained["restricted"]
     version = (await Case.select(Case.version).where(Case.id == restricted["id"]).first())["version"]
     with pytest.raises(Forbidden, match="restricted under the retention policy"):
