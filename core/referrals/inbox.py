@@ -215,7 +215,8 @@ async def _decide(actor: Actor, row: dict[str, Any], *, status: str, message_kin
         raise Conflict("Someone else dealt with this referral at the same moment. Nothing you entered was saved.")
     await ReferralMessage.insert(ReferralMessage(referral=row["id"], kind=message_kind, text=text, author=actor.id,
                                                  agency=actor.agency_id, at=now))
-    if row["from_case"]:
+    # the addressee's decision is theirs to make; a restricted or erased source case's timeline is not written
+    if row["from_case"] and row["from_case"] not in await inactive_case_ids():
         await CaseEvent.insert(CaseEvent(case=row["from_case"], kind="referral", actor=actor.id, at=now,
                                          summary=source_summary, detail={"referral_id": row["id"], "outcome": status}))
     await audit.record(f"referral.{message_kind}", actor, object_type="referral", object_id=row["id"],
@@ -267,6 +268,7 @@ async def give_info(ctx: Context, actor: Actor, referral_id: int, *, version: in
             raise Conflict("Someone else changed this referral while you were reading it. Check it again.")
         if row["status"] != "info_requested":
             raise Conflict("No question is waiting for an answer on this referral.")
+        await refuse_write(row["from_case"], actor)  # more about a restricted case is not sent anywhere
         now = clock.now()
         updated = await Referral.update({Referral.status: "open", Referral.version: row["version"] + 1}).where(
             (Referral.id == referral_id) & (Referral.version == row["version"])).returning(Referral.id)

@@ -248,3 +248,20 @@ async def test_dashboards_count_no_restricted_or_erased_case_even_for_its_local_
         figures = {f.key: f for f in await dashboards.agency_figures(world["ctx"], actor, filters)}
         open_now = sum(row[-1] for row in figures["open-by-state"].rows if isinstance(row[-1], int))
         assert open_now == 0, actor.name  # the only open council case is the restricted one
+
+
+async def test_a_referral_from_a_restricted_case_is_decided_without_touching_it_and_no_more_is_sent(world, retained):
+    from core.referrals import inbox
+    from core.referrals.tables import Referral
+
+    ctx, case_id = world["ctx"], retained["restricted"]["id"]
+    referral = await Referral.select().where(Referral.target_kind != "panel").first()
+    assert referral["from_case"] == case_id
+    events = await CaseEvent.count().where(CaseEvent.case == case_id)
+    await inbox.request_info(ctx, world["youth_worker"], referral["id"], version=referral["version"],
+                             question="Does the child attend school?")
+    assert await CaseEvent.count().where(CaseEvent.case == case_id) == events
+    asked = await Referral.select().where(Referral.id == referral["id"]).first()
+    with pytest.raises(Forbidden, match="restricted under the retention policy"):
+        await inbox.give_info(ctx, world["owner"], referral["id"], version=asked["version"], answer="Yes, Year 5")
+    assert (await Referral.select().where(Referral.id == referral["id"]).first())["status"] == "info_requested"
