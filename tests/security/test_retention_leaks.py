@@ -30,7 +30,7 @@ from core.sharing.tables import CaseShare
 from core.tasks import service as tasks
 from core.tasks.tables import Task
 from core.testing import make_person, make_user, sign_in, web_client
-from tests.security.test_leaks import _found, _marker, _reachable, _walk_pages, ctx, world  # noqa: F401
+from tests.security.test_leaks import _found, _marker, _reachable, _walk_pages, world  # noqa: F401
 
 R_STREET = _marker("rstreet")     # an answer on the restricted case
 R_GIVEN = _marker("rgiven")       # a person the police know of only through the restricted case
