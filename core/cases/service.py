@@ -114,16 +114,20 @@ async def visible_case(actor: Actor, case_id: int) -> tuple[dict[str, Any], Acce
     return row, access
 
 
-async def _load_workable(actor: Actor, case_id: int) -> dict[str, Any]:
-    row, access = await visible_case(actor, case_id)
-    permissions.require(actor, "case.edit", access)
+async def _refuse_retained(row: dict[str, Any], actor: Actor) -> None:
+    """A restricted case is kept, not processed (UK GDPR Art. 18): even its local admin, who may read it, changes
+    nothing on it until the restriction is lifted; nor anyone an erased one. Every write on a case passes here."""
     from core.retention.service import write_refusal
 
-    # a restricted case is kept, not processed (UK GDPR Art. 18): even its local admin, who may read it, changes
-    # nothing on it until the restriction is lifted
     refusal = await write_refusal(row, actor)
     if refusal is not None:
         raise Forbidden(refusal)
+
+
+async def _load_workable(actor: Actor, case_id: int) -> dict[str, Any]:
+    row, access = await visible_case(actor, case_id)
+    permissions.require(actor, "case.edit", access)
+    await _refuse_retained(row, actor)
     return row
 
 
@@ -461,6 +465,7 @@ async def transition_case(ctx: Context, actor: Actor, case_id: int, transition: 
     """Move a case through a workflow transition the actor is allowed to make, or say why not."""
     row, access = await visible_case(actor, case_id)
     permissions.require(actor, "case.transition", access)
+    await _refuse_retained(row, actor)
     area = ctx.area(row["area"])
     async with transaction():
         row = await _load(case_id)
