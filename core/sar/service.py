@@ -17,7 +17,7 @@ included and marked (answering a SAR is one of the things restriction allows); a
 
 **Redaction.** An export is the working copy a reviewer redacts before anything is sent. Third parties are the
 other persons on the same cases: their entries, the answers of forms about another role on the case (a victim's
-risk assessment in a perpetrator's request) and every free text naming them (name, other names, identifiers)
+risk assessment in another subject's request) and every free text naming them (name, other names, identifiers)
 are marked, in the PDF with a highlighted "Redact: third party" label and in the JSON as the ``redactions`` list
 of JSON Pointers with the reason. Staff names are not third parties (normal UK practice: officers acting in
 their official capacity), so they are not marked. Detection is by name: the reviewer still reads everything.
@@ -350,7 +350,7 @@ async def close_request(actor: Actor, request_id: int, note: Any) -> None:
 class ThirdParty:
     person_id: int
     name: str
-    #: role labels on the subject's cases, e.g. "Victim or complainant on ASB-2026-000001"
+    #: role labels on the subject's cases, e.g. "Victim or complainant on NOI-2026-000001"
     roles: list[str]
     terms: list[str]
 
@@ -490,7 +490,7 @@ async def _visible(actor: Actor, rows: list[dict[str, Any]]) -> set[int]:
     return await visible_case_ids(actor, rows)
 
 
-#: words of role labels that say nothing about whom a question is about ("Alleged perpetrator", "Household member")
+#: words of role labels that say nothing about whom a question is about ("Alleged source", "Household member")
 _ROLE_STOP_WORDS = {"alleged", "member", "other", "person", "source", "with", "from"}
 
 
