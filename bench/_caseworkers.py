@@ -15,7 +15,8 @@ import re
 
 from locust import HttpUser, between, task
 
-PLAN = json.loads(open(os.environ["BENCH_LOAD_PLAN"]).read())
+with open(os.environ["BENCH_LOAD_PLAN"]) as plan_file:
+    PLAN = json.load(plan_file)
 _sessions = itertools.cycle(PLAN["sessions"])
 THINK = PLAN.get("think", [5, 15])
 

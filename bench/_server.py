@@ -229,7 +229,7 @@ class Server:
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def cpu_ms_per_request(server: "Server", run, *args, **kwargs) -> dict:
+def cpu_ms_per_request(server: Server, run, *args, **kwargs) -> dict:
     """Call ``run(*args, **kwargs)`` (a wrk run returning a dict with ``requests``) and add to its result
     ``cpu_ms``: the server's CPU milliseconds per request served meanwhile."""
     before = server.cpu_seconds()

@@ -293,11 +293,11 @@ def main(check: bool) -> int:
     widths = [max(len(r[i]) for r in rows + [("measure", "caseframe", "baseline", "ratio", "target", None)])
               for i in range(5)]
     header = ("measure", "caseframe", "baseline", "ratio", "target")
-    print("  ".join(h.ljust(w) if i in (0, 4) else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))
+    print("  ".join(h.ljust(w) if i in (0, 4) else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=False)))
           + "  result")
     for *cells, ok in rows:
         result = "" if ok is None else "PASS" if ok else "FAIL"
-        print(("  ".join(c.ljust(w) if i in (0, 4) else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        print(("  ".join(c.ljust(w) if i in (0, 4) else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False)))
                + f"  {result}").rstrip())
     print(f"\n(c) {rule['fired']} of 100 rules fire on the facts; {rule['compiled']} of 100 run as compiled predicates.")
     print(f"Python {sys.version.split()[0]}; whole run {time.perf_counter() - t0:.1f} s.")

@@ -11,16 +11,15 @@ Targets (issue: caseworker web app): ratio >= 0.5 of the bare page, p95 < 30 ms.
 from __future__ import annotations
 
 import argparse
-import json
 import asyncio
-import statistics
+import json
+import logging
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-import logging
 
 import httpx
 
@@ -34,7 +33,14 @@ from core.auth import service as auth  # noqa: E402
 from core.cases import service as cases  # noqa: E402
 from core.db.engine import bind, close, engine_from_url, migrate  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from core.testing import TEST_PASSWORD, demo_answers, make_agency, make_context, make_person, make_user  # noqa: E402
+from core.testing import (  # noqa: E402
+    TEST_PASSWORD,
+    demo_answers,
+    make_agency,
+    make_context,
+    make_person,
+    make_user,
+)
 from core.web.app import create_app  # noqa: E402
 
 

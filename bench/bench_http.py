@@ -36,13 +36,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _server import (  # noqa: E402
+    ROOT,
+    bare_rows,
+    bench_arguments,
+    caseframe_server,
+    cpu_ms_per_request,
+    parse_bench_arguments,
+    seeded_database,
+    sign_in,
+    uvicorn_server,
+)
 from litestar import Litestar, get  # noqa: E402
 from litestar.contrib.jinja import JinjaTemplateEngine  # noqa: E402
 from litestar.response import Template  # noqa: E402
 from litestar.template.config import TemplateConfig  # noqa: E402
-
-from _server import (ROOT, bare_rows, bench_arguments, caseframe_server, cpu_ms_per_request,  # noqa: E402
-                     parse_bench_arguments, seeded_database, sign_in, uvicorn_server)
 
 CASES = 10_000
 CONNECTIONS = (1, 16)
@@ -58,9 +66,10 @@ PAGE_OPTIONS = {"case page": "case", "My work": "home", "area list": "area"}
 
 def bare_app():
     """uvicorn factory (``bench_http:bare_app``); the database and the user come from the environment."""
-    from core.documents.service import document_dict, form_context as document_form_context
     from core.cases.service import case_dict
     from core.context import build_context
+    from core.documents.service import document_dict
+    from core.documents.service import form_context as document_form_context
     from core.forms import summary
     from core.sharing.policy import Access
     from core.tasks.service import task_dict
@@ -332,7 +341,7 @@ async def measure(args, url: str, data: dict) -> int:
         cookie, client = await sign_in(caseframe.base, data["email"])
         await client.aclose()
         async with httpx.AsyncClient(timeout=30) as client:
-            for name, path in pages.items():  # every page answers 200 (and warms templates and caches)
+            for path in pages.values():  # every page answers 200 (and warms templates and caches)
                 for server, headers in ((caseframe, {"cookie": cookie}), (bare, {})):
                     for _ in range(20 * args.workers):
                         response = await client.get(server.base + path, headers=headers)
@@ -394,7 +403,7 @@ async def measure(args, url: str, data: dict) -> int:
     for label, values in memory:
         print(f"  {label:<30} {' + '.join(f'{v:.1f}' for v in values)}")
     if args.memory and len(memory) == 3:
-        growth = [b - a for a, b in zip(memory[1][1], memory[2][1])]
+        growth = [b - a for a, b in zip(memory[1][1], memory[2][1], strict=False)]
         print(f"  growth over the second round: {' + '.join(f'{g:+.1f}' for g in growth)} MiB")
     print("CPU ms/req: the server processes' CPU time (user + system, from /proc) per request served; CPU ratio is\n"
           "the bare page's CPU per request over caseframe's, comparable with the throughput ratio but not inflated\n"

@@ -30,7 +30,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import ROOT, bench_arguments, caseframe_server, parse_bench_arguments, seeded_database  # noqa: E402
+from _server import (  # noqa: E402
+    ROOT,
+    bench_arguments,
+    caseframe_server,
+    parse_bench_arguments,
+    seeded_database,
+)
 
 CASES = 2_000
 PERSONS = 20_000

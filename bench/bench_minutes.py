@@ -44,8 +44,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from _server import (Server, caseframe_server, drop_database, prepare_database, sign_in,  # noqa: E402
-                     unbind_database, uvicorn_server)
+from _server import (  # noqa: E402
+    Server,
+    caseframe_server,
+    drop_database,
+    prepare_database,
+    sign_in,
+    unbind_database,
+    uvicorn_server,
+)
 from litestar import Litestar, Request, get, post  # noqa: E402
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage  # noqa: E402
 
@@ -298,7 +305,7 @@ class Audience:
                              f"{response.text[:300]}")
         try:
             await asyncio.wait_for(done.wait(), ROUND_TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             got = len(self.board.arrived.get(mark, []))
             raise SystemExit(f"{self.server.name}: only {got} of {self.streams} members received the minute "
                              f"within {ROUND_TIMEOUT:.0f} s") from None

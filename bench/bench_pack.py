@@ -35,7 +35,14 @@ from core.panels import pack  # noqa: E402
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel  # noqa: E402
 from core.sharing.tables import SharingAgreement  # noqa: E402
 from core.tasks.tables import Task  # noqa: E402
-from core.testing import drop_database, fresh_database, make_agency, make_context, make_person, make_user  # noqa: E402
+from core.testing import (  # noqa: E402
+    drop_database,
+    fresh_database,
+    make_agency,
+    make_context,
+    make_person,
+    make_user,
+)
 
 CASES = 20
 TARGET_SECONDS = 3.0

@@ -31,36 +31,28 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _server import (  # noqa: E402
+    bare_rows,
+    bench_arguments,
+    caseframe_server,
+    cpu_ms_per_request,
+    parse_bench_arguments,
+    seeded_database,
+    sign_in,
+    uvicorn_server,
+)
 from litestar import Litestar, Request, get, post  # noqa: E402
 from litestar.response import Response  # noqa: E402
-
-from _server import (bare_rows, bench_arguments, caseframe_server, cpu_ms_per_request,  # noqa: E402
-                     parse_bench_arguments, seeded_database, sign_in, uvicorn_server)
 
 PERSONS = 100_000
 CONNECTIONS = (1, 16)
 TARGET_P95_MS = {"PostgreSQL": 50.0, "SQLite": 100.0}
 
-GIVEN = """Aaron Abigail Adam Aisha Alex Alice Amara Amelia Amina Amir Andrew Anna Arjun Ava Ben Beth Bilal Callum
-Carla Casey Charlie Chloe Connor Craig Dana Daniel David Deborah Dylan Eden Elif Ella Ellis Emily Emma Erin Ethan
-Evie Fatima Finley Fraser Freya Gemma George Grace Hannah Harley Harper Harry Hassan Holly Ibrahim Imogen Isaac
-Isla Jack Jacob Jade James Jamie Jasmine Jay Jodie Joel Jordan Joseph Joshua Kai Karen Kayla Keira Kieran Kyle
-Laura Leah Lee Leo Lewis Liam Lily Logan Lucy Luke Maria Mason Maya Megan Mia Mohammed Molly Morgan Nadia Nathan
-Niamh Noah Olivia Omar Oscar Paige Patrick Paul Phoebe Priya Rachel Reece Riley Rory Rosa Rowan Ruby Ryan Sam
-Sara Scott Sean Sian Sofia Sophie Stacey Stephen Tariq Taylor Theo Thomas Toby Tom Tyler Wiktor Will Yusuf Zara
-Zoe""".split()
-FAMILY = """Adams Ahmed Ali Allen Anderson Armstrong Ashcombe Atkinson Bailey Baker Barker Barnes Bell Bennett
-Brooks Brown Butler Campbell Carter Chapman Clarke Cole Collins Cook Cooper Cox Davies Dixon Edwards Ellis Evans
-Fisher Fletcher Ford Foster Fox Gibson Graham Grant Gray Green Griffiths Hall Harris Harrison Hart Hartley Hill
-Holmes Hughes Hunt Hussain Jackson James Jenkins Johnson Jones Kaur Kelly Kennedy Khan King Knight Lawrence Lee
-Lewis Lloyd Marshall Martin Mason Matthews Mills Mitchell Moore Morgan Morris Murphy Murray Nowak Okafor OConnor
-Owen Palmer Parker Patel Pearce Phillips Powell Price Reid Reilly Reynolds Richards Roberts Robinson Rogers Rose
-Russell Scott Shah Shaw Simpson Singh Smith Spencer Stevens Stewart Taylor Thomas Thompson Turner Walker Ward
-Watson White Wilkinson Williams Wilson Wood Wright Young Yusuf""".split()
+GIVEN = ["Aaron", "Abigail", "Adam", "Aisha", "Alex", "Alice", "Amara", "Amelia", "Amina", "Amir", "Andrew", "Anna", "Arjun", "Ava", "Ben", "Beth", "Bilal", "Callum", "Carla", "Casey", "Charlie", "Chloe", "Connor", "Craig", "Dana", "Daniel", "David", "Deborah", "Dylan", "Eden", "Elif", "Ella", "Ellis", "Emily", "Emma", "Erin", "Ethan", "Evie", "Fatima", "Finley", "Fraser", "Freya", "Gemma", "George", "Grace", "Hannah", "Harley", "Harper", "Harry", "Hassan", "Holly", "Ibrahim", "Imogen", "Isaac", "Isla", "Jack", "Jacob", "Jade", "James", "Jamie", "Jasmine", "Jay", "Jodie", "Joel", "Jordan", "Joseph", "Joshua", "Kai", "Karen", "Kayla", "Keira", "Kieran", "Kyle", "Laura", "Leah", "Lee", "Leo", "Lewis", "Liam", "Lily", "Logan", "Lucy", "Luke", "Maria", "Mason", "Maya", "Megan", "Mia", "Mohammed", "Molly", "Morgan", "Nadia", "Nathan", "Niamh", "Noah", "Olivia", "Omar", "Oscar", "Paige", "Patrick", "Paul", "Phoebe", "Priya", "Rachel", "Reece", "Riley", "Rory", "Rosa", "Rowan", "Ruby", "Ryan", "Sam", "Sara", "Scott", "Sean", "Sian", "Sofia", "Sophie", "Stacey", "Stephen", "Tariq", "Taylor", "Theo", "Thomas", "Toby", "Tom", "Tyler", "Wiktor", "Will", "Yusuf", "Zara", "Zoe"]
+FAMILY = ["Adams", "Ahmed", "Ali", "Allen", "Anderson", "Armstrong", "Ashcombe", "Atkinson", "Bailey", "Baker", "Barker", "Barnes", "Bell", "Bennett", "Brooks", "Brown", "Butler", "Campbell", "Carter", "Chapman", "Clarke", "Cole", "Collins", "Cook", "Cooper", "Cox", "Davies", "Dixon", "Edwards", "Ellis", "Evans", "Fisher", "Fletcher", "Ford", "Foster", "Fox", "Gibson", "Graham", "Grant", "Gray", "Green", "Griffiths", "Hall", "Harris", "Harrison", "Hart", "Hartley", "Hill", "Holmes", "Hughes", "Hunt", "Hussain", "Jackson", "James", "Jenkins", "Johnson", "Jones", "Kaur", "Kelly", "Kennedy", "Khan", "King", "Knight", "Lawrence", "Lee", "Lewis", "Lloyd", "Marshall", "Martin", "Mason", "Matthews", "Mills", "Mitchell", "Moore", "Morgan", "Morris", "Murphy", "Murray", "Nowak", "Okafor", "OConnor", "Owen", "Palmer", "Parker", "Patel", "Pearce", "Phillips", "Powell", "Price", "Reid", "Reilly", "Reynolds", "Richards", "Roberts", "Robinson", "Rogers", "Rose", "Russell", "Scott", "Shah", "Shaw", "Simpson", "Singh", "Smith", "Spencer", "Stevens", "Stewart", "Taylor", "Thomas", "Thompson", "Turner", "Walker", "Ward", "Watson", "White", "Wilkinson", "Williams", "Wilson", "Wood", "Wright", "Young", "Yusuf"]
 # rarer family names, so the vocabulary of words has the long tail a real register has
-STEMS = "Ash Birch Black Bram Brook Claver Cole Crane Dun Elder Fair Fern Gold Hawk Hay Kings Lang Marsh Mill Moor " \
-        "North Oak Pen Red Rook Rush Shel Stan Thorn Wal West Whit Wood Wren".split()
-ENDS = "bury by combe cott croft dale den field ford gate ham hurst land ley low more ridge stead ton well wick worth".split()
+STEMS = ["Ash", "Birch", "Black", "Bram", "Brook", "Claver", "Cole", "Crane", "Dun", "Elder", "Fair", "Fern", "Gold", "Hawk", "Hay", "Kings", "Lang", "Marsh", "Mill", "Moor", "North", "Oak", "Pen", "Red", "Rook", "Rush", "Shel", "Stan", "Thorn", "Wal", "West", "Whit", "Wood", "Wren"]
+ENDS = ["bury", "by", "combe", "cott", "croft", "dale", "den", "field", "ford", "gate", "ham", "hurst", "land", "ley", "low", "more", "ridge", "stead", "ton", "well", "wick", "worth"]
 
 
 def fictional_persons(count: int, agencies: list[int], rng: random.Random) -> list[dict]:
@@ -85,7 +77,7 @@ async def insert_persons(people: list[dict]) -> None:
     from core.persons.tables import Person
 
     first = ((await Person.raw("SELECT max(id) AS m FROM cf_person"))[0]["m"] or 0) + 1
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     rows, index = [], []
     for offset, p in enumerate(people):
         pid = first + offset
@@ -205,8 +197,8 @@ async def main(args) -> int:
 
 async def measure(args, url: str, data: dict) -> int:
     import httpx
-
     from bench_http import wrk
+
     from core.testing import csrf_token_of
 
     engine_name = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
@@ -234,13 +226,11 @@ async def measure(args, url: str, data: dict) -> int:
                         count = count.group(1) if count else "0"
                         found.append(int(count) if count.isdigit() else 0)
         script = POST_LUA % ", ".join(lua_string(b) for b in bodies)
-        order = 0
-        for connections in CONNECTIONS:
+        for order, connections in enumerate(CONNECTIONS):
             pair = [(caseframe, cookie), (bare, "x=1")]
             for server, server_cookie in (pair if order % 2 == 0 else pair[::-1]):
                 results[(server.name, connections)] = cpu_ms_per_request(
                     server, wrk, server.base + "/persons/search", connections, args.duration, server_cookie, script)
-            order += 1
     finally:
         for server in servers:
             server.stop()

@@ -30,12 +30,28 @@ from core.errors import (
     ServiceError,
     ValidationFailed,
 )
-from core.payloads import ActorPayload, CasePayload, FactsCase, FactsDocument, ReferralPayload, SubjectFacts, TaskPayload
+from core.payloads import (
+    ActorPayload,
+    CasePayload,
+    FactsCase,
+    FactsDocument,
+    ReferralPayload,
+    SubjectFacts,
+    TaskPayload,
+)
 from core.plugins import NAME_ATTRIBUTE, REQUIRES_ATTRIBUTE
 
 if TYPE_CHECKING:
     from core.auth.actor import Actor
-    from core.cases.service import add_note, add_subject, get_case, list_cases, open_case, save_form, transition_case
+    from core.cases.service import (
+        add_note,
+        add_subject,
+        get_case,
+        list_cases,
+        open_case,
+        save_form,
+        transition_case,
+    )
     from core.context import Context
     from core.tasks.service import add_task, complete_task
 

@@ -156,7 +156,7 @@ def _kept(package: Package, inside: str) -> bool:
 def _unpack(package: Package, data: bytes, into: Path) -> None:
     """Write the served files of one npm tarball under ``into/<name>``; nothing outside it, no links."""
     try:
-        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:gz")
+        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:gz")  # noqa: SIM115 (in memory; read below)
     except (tarfile.TarError, OSError) as exc:
         raise AssetsError(f"{package.name} {package.version}: the download is not an npm package ({exc})") from None
     root = into / package.name

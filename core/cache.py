@@ -7,7 +7,8 @@ shows; another server process may show the old list for up to the cache's lifeti
 from __future__ import annotations
 
 import time
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 
 class TTLCache:

@@ -225,7 +225,7 @@ def _cmd_areas(args) -> int:
     rows = [(a.slug, a.version, a.title, a.source, str(a.path)) for a in registry]
     width = max((len(r[0]) for r in rows), default=4)
     print(f"{'AREA'.ljust(width)}  VERSION  FROM")
-    for slug, version, title, source, path in rows:
+    for slug, version, title, source, _path in rows:
         print(f"{slug.ljust(width)}  {version.ljust(7)}  {source} ({title})")
     return 0
 

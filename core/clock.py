@@ -8,7 +8,7 @@ _offset = dt.timedelta(0)
 
 def now() -> dt.datetime:
     """The time now, in UTC (moved by :class:`travel`)."""
-    return dt.datetime.now(dt.timezone.utc) + _offset
+    return dt.datetime.now(dt.UTC) + _offset
 
 
 def today() -> dt.date:

@@ -1,7 +1,8 @@
 """Fictional demo data: agencies, users, a panel, and the persons and cases every plugin offers."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from core import clock, permissions
 from core.agencies import service as agencies
@@ -166,7 +167,12 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
                 slug=panel["slug"], name=panel["name"], chair_agency=agency_ids[panel["chair"]]["id"],
                 member_agencies=[agency_ids[m]["id"] for m in panel.get("members", []) if m in agency_ids],
                 areas=sorted(ctx.areas.areas), frequency=panel.get("frequency", "monthly"), created_at=clock.now()))
-    from core.sharing.demo import create_demo_isas, load_sharing_demo, publish_demo_mou, share_so_partner_can_see
+    from core.sharing.demo import (
+        create_demo_isas,
+        load_sharing_demo,
+        publish_demo_mou,
+        share_so_partner_can_see,
+    )
 
     await create_demo_isas(ctx, agency_ids)
     await publish_demo_mou()
@@ -262,7 +268,7 @@ async def _record_a_person_twice(ctx: Context, actor: Actor | None) -> int:
 
     case_rows = await Case.select(Case.id, Case.area).where(Case.owning_agency == actor.agency_id).order_by(
         Case.id).limit(2)
-    for fields, case in zip(DUPLICATE_PAIR, [*case_rows, None, None]):
+    for fields, case in zip(DUPLICATE_PAIR, [*case_rows, None, None], strict=False):
         person = await persons.create_person(actor, **fields)
         area = ctx.areas.get(case["area"]) if case else None
         if area and area.roles:

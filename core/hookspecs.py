@@ -19,7 +19,6 @@ from typing import Any
 from core import hookspec
 from core.payloads import ActorPayload, CasePayload, ReferralPayload, SubjectFacts, TaskPayload
 
-
 # -- registration ---------------------------------------------------------------------------
 
 @hookspec

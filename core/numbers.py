@@ -46,7 +46,7 @@ def date_text(year: Any, month: Any, day: Any) -> str:
     when each box holds a number (a month 13 is then the validation's to name), else with "?" for what is not."""
     parts = [whole_number(p) for p in (year, month, day)]
     if None in parts:
-        return "-".join(str(p).strip() or "?" if n is None else str(n) for p, n in zip((year, month, day), parts))
+        return "-".join(str(p).strip() or "?" if n is None else str(n) for p, n in zip((year, month, day), parts, strict=False))
     y, m, d = parts
     return f"{y:04d}-{m:02d}-{d:02d}"
 

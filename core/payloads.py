@@ -6,10 +6,10 @@ generated from these definitions, and a test fails when the committed page diffe
 """
 from __future__ import annotations
 
-import warnings
 import difflib
 import types
 import typing
+import warnings
 from typing import Annotated, Any, NotRequired, TypedDict
 
 
@@ -217,7 +217,7 @@ def required_keys(shape: type) -> list[str]:
     """The keys a shape must have (its __required_keys__ cannot see NotRequired[...] under postponed annotations)."""
     hints = typing.get_type_hints(shape, include_extras=True)
     return [key for key, hint in hints.items()
-            if key in getattr(shape, "__required_keys__") and typing.get_origin(hint) is not NotRequired]
+            if key in getattr(shape, "__required_keys__", ()) and typing.get_origin(hint) is not NotRequired]
 
 
 def shape_problems(value: Any, shape: type, where: str) -> list[str]:

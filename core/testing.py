@@ -19,12 +19,12 @@ import pluggy
 
 from core import permissions
 from core.agencies import service as agencies
-from core.errors import AreaError, Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from core.areas import build_registry
 from core.auth.actor import Actor
 from core.context import Context
 from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 from core.db.piccolo_app import TABLES
+from core.errors import AreaError, Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from core.persons import service as persons
 from core.plugins import get_plugin_manager, register
 

@@ -1,6 +1,7 @@
 """Every area the loaded plugins register, checked against each other, compiled once at start-up."""
 from __future__ import annotations
 
+import contextlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,6 @@ from core.agencies.types import CORE_AGENCY_TYPES, CORE_IDENTIFIER_TYPES
 from core.areas.loader import Area, load_area
 from core.errors import AreaError, Problem
 from core.referrals.engine import RuleIndex
-
 
 #: the level of a plugin's fact whose level it did not declare: withheld from all who cannot see everything
 UNDECLARED_FACT_LEVEL = "special_category"
@@ -61,7 +61,7 @@ class _Refs:
     agency_types: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of_area(cls, area: Area) -> "_Refs":
+    def of_area(cls, area: Area) -> _Refs:
         raw_rules = area.raw.get("rules", [])
         index = {r.get("id"): i for i, r in enumerate(raw_rules) if isinstance(r, dict)}
         return cls(area.slug, area.reference_prefix, area.path, [(i, c.area) for i, c in enumerate(area.counts)],
@@ -69,7 +69,7 @@ class _Refs:
                     for i, r in enumerate(area.rules)])
 
     @classmethod
-    def of_broken(cls, directory: Path) -> "_Refs | None":
+    def of_broken(cls, directory: Path) -> _Refs | None:
         """Read what can be read of an area that failed its own checks, so one run still reports the problems
         only a look across areas finds (an unknown target, a reused slug); None if not even that can be read."""
         try:
@@ -229,10 +229,8 @@ def check_paths(paths: list[Path], pm: pluggy.PluginManager | None = None) -> li
     known = {a.slug for a in areas} | {r.slug for r in broken}
     installed: list[Area] = []
     if pm is not None:
-        try:
+        with contextlib.suppress(AreaError):
             installed = list(build_registry(pm))
-        except AreaError:
-            pass
     known |= {a.slug for a in installed}
     problems.extend(_cross_check([*areas, *broken], collect_agency_types(pm, [*areas, *installed, *broken]), known))
     return problems

@@ -97,7 +97,7 @@ def row_hash(key: bytes, prev: str, row: dict[str, Any]) -> str:
 
 
 def checkpoint_mac(key: bytes, prev_mac: str, seq: int, event_id: int, head: str, at: dt.datetime) -> str:
-    at_text = at.astimezone(dt.timezone.utc).isoformat()
+    at_text = at.astimezone(dt.UTC).isoformat()
     return hmac.new(key, f"{prev_mac}|{seq}|{event_id}|{head}|{at_text}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -174,7 +174,7 @@ def _write_anchor(row: dict[str, Any]) -> None:
     path = anchor_file()
     if path is None:
         return
-    text = json.dumps({**row, "at": row["at"].astimezone(dt.timezone.utc).isoformat()}, sort_keys=True)
+    text = json.dumps({**row, "at": row["at"].astimezone(dt.UTC).isoformat()}, sort_keys=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         temp.write_text(text + "\n", encoding="utf-8")

@@ -116,7 +116,7 @@ async def verify_chain() -> ChainReport:
         cp = max(beyond, key=lambda c: c["seq"])
         report.broken_id = cp["event_id"]
         report.reason = (f"the newest events were removed: checkpoint {cp['id']} of "
-                         f"{cp['at'].astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC recorded {cp['seq']} sealed "
+                         f"{cp['at'].astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC recorded {cp['seq']} sealed "
                          f"event(s) ending with this one, the trail now holds {seq}")
         return report
     report.pending = await AuditEvent.count().where(AuditEvent.seq.is_null())

@@ -5,8 +5,8 @@ import csv
 import datetime as dt
 import io
 import json
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 from litestar.response import Template
@@ -70,10 +70,10 @@ def _filters(request: Request) -> tuple[Any, dict[str, str], list[dict[str, str]
     if "from" in days and "to" in days and days["to"] < days["from"]:
         errors.append({"field": "/audit-to", "message": "To must be the same day as From or later"})
     if "from" in days:
-        where &= AuditEvent.at >= dt.datetime.combine(days["from"], dt.time(), tzinfo=dt.timezone.utc)
+        where &= AuditEvent.at >= dt.datetime.combine(days["from"], dt.time(), tzinfo=dt.UTC)
     if "to" in days:
         where &= AuditEvent.at < dt.datetime.combine(days["to"] + dt.timedelta(days=1), dt.time(),
-                                                     tzinfo=dt.timezone.utc)
+                                                     tzinfo=dt.UTC)
     return where, values, errors
 
 

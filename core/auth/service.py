@@ -10,13 +10,13 @@ from typing import Any, NoReturn
 
 from piccolo.columns import Column
 
+import core.db.piccolo_conf as conf
 from core import clock, permissions
 from core.agencies.service import actor_for
 from core.audit import service as audit
 from core.auth import passwords
 from core.auth.actor import Actor
 from core.auth.tables import Session, SignInThrottle, User
-import core.db.piccolo_conf as conf
 from core.db.engine import is_sqlite
 from core.db.tx import transaction
 from core.errors import ServiceError

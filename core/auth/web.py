@@ -45,7 +45,6 @@ class SignInPages(Controller):
             (AuditEvent.actor_id == actor.id) & (AuditEvent.action == "auth.sign_in")).order_by(
             AuditEvent.id, ascending=False).limit(10)
         from core.auth.mfa import mfa_state
-
         from core.notifications.service import email_preference
 
         return await page(request, "auth/account.html", sign_ins=sign_ins, personal=False,

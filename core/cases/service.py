@@ -8,10 +8,10 @@ from typing import Any
 from piccolo.custom_types import Combinable
 
 from core import clock, permissions
-from core.cache import register as register_cache
 from core.agencies.tables import AgencyArea
 from core.audit import service as audit
 from core.auth.actor import Actor
+from core.cache import register as register_cache
 from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter
 from core.context import Context
 from core.db.tx import transaction
@@ -20,7 +20,6 @@ from core.persons.service import visible_person_ids
 from core.persons.tables import Person
 from core.referrals import service as referrals
 from core.sharing.policy import Access, filter_answers, may_see_field, sharing_access
-
 
 # -- reading -------------------------------------------------------------------------------
 

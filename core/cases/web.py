@@ -5,41 +5,50 @@ import asyncio
 import datetime as dt
 import hashlib
 import math
-from collections import OrderedDict
-import time
 import secrets
-from urllib.parse import urlencode
+import time
+from collections import OrderedDict
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
-from markupsafe import Markup
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from core import clock, permissions
 from core.audit.service import record_read as audit_read
-from core.cache import register as register_cache
 from core.auth.tables import User
+from core.cache import register as register_cache
 from core.cases import service as cases
-from core.sharing.policy import Access, may_see_field, visible_among
 from core.cases.tables import Case
 from core.db import MAX_ID
 from core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
-from core.retention.service import withheld_from
 from core.forms import summary
 from core.forms.parse import parse_form
 from core.forms.render import error_summary, render_form
 from core.numbers import page_number, typed_date, whole_number
 from core.persons import service as persons
 from core.referrals import service as referrals
-from core.searching import name_search_problem
 from core.referrals.queries import raised_from_case
+from core.retention.service import withheld_from
+from core.searching import name_search_problem
+from core.sharing.policy import Access, may_see_field, visible_among
 from core.tasks import service as tasks
 from core.tasks.tables import Task
 from core.web.auth import current_actor
 from core.web.csv_export import csv_line, csv_stream, download_name
-from core.web.pages import (claim_submission, ctx_of, finish_submission, form_data, form_int, is_htmx, page,
-                            release_submission, see_other)
+from core.web.pages import (
+    claim_submission,
+    ctx_of,
+    finish_submission,
+    form_data,
+    form_int,
+    is_htmx,
+    page,
+    release_submission,
+    see_other,
+)
 
 PAGE_SIZE = 25
 SORTS = {"opened": (Case.opened_at, False), "updated": (Case.updated_at, False),

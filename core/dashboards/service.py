@@ -227,7 +227,7 @@ async def agency_figures(ctx: Context, actor: Actor, filters: Filters) -> list[F
     if filters.area:
         tasks = [t for t in tasks if case_area.get(t["case"]) == filters.area]
     sent = await Referral.select(Referral.status, Referral.source_area, Referral.created_at).where(
-        (Referral.raised_by_agency == actor.agency_id))
+        Referral.raised_by_agency == actor.agency_id)
     decided = await Referral.select(Referral.status, Referral.source_area, Referral.created_at).where(
         Referral.decided_by.agency == actor.agency_id)
 

@@ -17,8 +17,6 @@ from core.web.auth import current_actor, requires
 from core.web.csv_export import csv_response
 from core.web.pages import ctx_of, html_error, page
 
-
-
 dashboard_readers_only = requires("dashboard.read")
 
 

@@ -1,11 +1,10 @@
 """Database engines: embedded SQLite by default, PostgreSQL by URL; binding tables and migrating."""
 from __future__ import annotations
 
-import logging
-
 import asyncio
 import contextlib
 import io
+import logging
 import os
 import sqlite3
 import warnings
@@ -193,9 +192,8 @@ def bind(engine: Engine) -> None:
     from piccolo.apps.migrations.tables import Migration
 
     import core.db.piccolo_conf as conf
-    from core.db.piccolo_app import TABLES
-
     from core.cache import forget_everything
+    from core.db.piccolo_app import TABLES
 
     forget_everything()  # lists read from another database
     conf.DB = engine

@@ -7,8 +7,13 @@ from core.agencies.tables import Agency, AgencyArea
 from core.audit.tables import AuditCheckpoint, AuditEvent
 from core.auth.tables import RecoveryCode, Session, SignInThrottle, User
 from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter, Submission
-from core.notifications.tables import Notification, NotificationEmail, NotificationPreference, NotificationRead
 from core.documents.tables import Document
+from core.notifications.tables import (
+          Notification,
+          NotificationEmail,
+          NotificationPreference,
+          NotificationRead,
+)
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
 from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonMerge, PersonNameWord
 from core.referrals.tables import Referral, ReferralMessage, RuleFiring

@@ -14,8 +14,9 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator, BinaryIO
+from typing import Any, BinaryIO
 
 from core import clock
 from core.audit import service as audit

@@ -11,8 +11,9 @@ import asyncio
 import os
 import secrets
 import shutil
+from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import Any, AsyncGenerator, Protocol
+from typing import Any, Protocol
 
 CHUNK = 256 * 1024
 

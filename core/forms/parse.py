@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from core.forms.render import _kind
-from core.numbers import date_text, whole_number
 from core.forms.validation import Form
+from core.numbers import date_text, whole_number
 
 
 def _getall(data: Any, name: str) -> list[str]:

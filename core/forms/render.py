@@ -48,7 +48,7 @@ def _choices(sub: dict) -> list[tuple[Any, str]]:
     source = sub.get("items", {}) if sub.get("type") == "array" else sub
     values = source.get("enum", [])
     labels = sub.get("x-labels") or source.get("x-labels") or [str(v).replace("_", " ").capitalize() for v in values]
-    return list(zip(values, labels))
+    return list(zip(values, labels, strict=False))
 
 
 def _tag(sub: dict) -> Markup:

@@ -9,6 +9,7 @@ itself stays in the app. An e-mail holds the notification's short text (a refere
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import smtplib
@@ -150,10 +151,8 @@ async def run_sender() -> None:
     global _wake
     _wake = asyncio.Event()
     while True:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_wake.wait(), SEND_INTERVAL_SECONDS)
-        except asyncio.TimeoutError:
-            pass
         _wake.clear()
         try:
             await send_pending()

@@ -15,7 +15,12 @@ from core.auth.actor import Actor
 from core.db.tx import after_commit, in_transaction, transaction
 from core.errors import NotFound
 from core.notifications import email
-from core.notifications.tables import Notification, NotificationEmail, NotificationPreference, NotificationRead
+from core.notifications.tables import (
+    Notification,
+    NotificationEmail,
+    NotificationPreference,
+    NotificationRead,
+)
 
 KINDS = {"referral_waiting": "Referral", "case_shared": "Shared case", "panel_action": "Panel action",
          "task_due": "Task due", "rule_notice": "Notice"}

@@ -37,7 +37,7 @@ async def load_panel_demo(ctx: Context, agency_ids: dict[str, dict[str, Any]]) -
         accepted += 1
     # last month's meeting: the referred cases discussed, decisions made, actions given out
     with clock.travel(-28):
-        starts = dt.datetime.combine(clock.today(), dt.time(10, 0), tzinfo=dt.timezone.utc)
+        starts = dt.datetime.combine(clock.today(), dt.time(10, 0), tzinfo=dt.UTC)
         meeting = await service.schedule_meeting(chair, panel["id"], starts_at=starts,
                                                  location="Ashdown Civic Centre, Committee Room 2")
         for suggestion in (await service.agenda_suggestions(meeting))[:3]:

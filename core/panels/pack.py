@@ -39,8 +39,8 @@ from core.cases.tables import Case, CaseSubject
 from core.context import Context
 from core.db.tx import transaction
 from core.errors import Forbidden, NotFound, ValidationFailed
-from core.numbers import whole_number
 from core.forms import summary
+from core.numbers import whole_number
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute
 from core.sharing.policy import OWNER, Access, filter_answers, isa_covers, isa_is_live, sensitivity_rank
 from core.tasks.tables import Task
@@ -135,7 +135,7 @@ def _local(value: Any) -> dt.datetime | None:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(LONDON)
 
 

@@ -29,7 +29,7 @@ async def create_demo_meeting(agency_ids: dict[str, dict[str, Any]]) -> int:
     partner = await Case.select(Case.id, Case.reference).where(open_cases & (Case.owning_agency != chair_agency)).order_by(
         Case.id).limit(2)
     now = clock.now()
-    starts = dt.datetime.combine(clock.today() + dt.timedelta(days=7), dt.time(10, 0), tzinfo=dt.timezone.utc)
+    starts = dt.datetime.combine(clock.today() + dt.timedelta(days=7), dt.time(10, 0), tzinfo=dt.UTC)
     async with transaction():
         meeting = Meeting(panel=panel["id"], starts_at=starts, location="Ashdown Civic Centre, Committee Room 2",
                           status="published", published_at=now, created_at=now)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any, AsyncGenerator
+from collections.abc import AsyncGenerator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
@@ -11,10 +12,10 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage,
 
 from core import permissions
 from core.agencies.tables import Agency
-from core.numbers import date_from_parts, whole_number
-from core.panels.tables import Meeting
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.numbers import date_from_parts, whole_number
 from core.panels import live, service
+from core.panels.tables import Meeting
 from core.web.auth import current_actor, session_token
 from core.web.pages import NO_STORE, ctx_of, form_data, form_int, page, see_other
 
@@ -36,7 +37,7 @@ def _when(data: dict[str, Any]) -> dt.datetime | None:
     hour, _, minute = raw.partition(":")
     try:
         return dt.datetime.combine(day, dt.time(whole_number(hour), whole_number(minute)),
-                                   tzinfo=LONDON).astimezone(dt.timezone.utc)
+                                   tzinfo=LONDON).astimezone(dt.UTC)
     except (ValueError, TypeError):
         return None
 
@@ -262,7 +263,7 @@ class MeetingPages(Controller):
 
                     async def news_since() -> tuple[str, list[dict[str, Any]], dict[int, dict[str, Any]]]:
                         row = await Meeting.select(Meeting.status).where(Meeting.id == meeting_id).first()
-                        new = await service.minutes(meeting_id, after=since)
+                        new = await service.minutes(meeting_id, after=since)  # noqa: B023 (awaited in this pass)
                         # entries a new one corrects, read again so followers' pages mark them as corrected
                         corrected = [m["corrects"] for m in new if m["corrects"]]
                         old = await service.minutes(meeting_id, ids=corrected) if corrected else []
@@ -285,7 +286,7 @@ class MeetingPages(Controller):
                     try:
                         await asyncio.wait_for(news.wait(), HEARTBEAT_SECONDS)
                         heartbeat = False
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         heartbeat = True
                     news.clear()
             finally:

@@ -135,7 +135,7 @@ _VISIBLE = (
 
 def _visible_args(actor: Actor) -> list[Any]:
     today = clock.today()
-    admin_of = actor.agency_id if actor.has("local_admin") else -1
+    admin_of = actor.agency_id if permissions.can(actor, "case.read_restricted", {"owning_agency": actor.agency_id}) else -1
     return [actor.agency_id, actor.agency_id, actor.agency_id, today, today, admin_of]
 
 
@@ -310,7 +310,7 @@ class _Vocabulary:
                 continue
             others_allowed = length - -(-3 * (len(token) + length) // 8)
             others = self.lines[length].translate(keep_others).split("\n")
-            for word, other in zip(self.by_length[length], others):
+            for word, other in zip(self.by_length[length], others, strict=False):
                 if len(other) <= others_allowed and (score := _one_word_score(token, word)):
                     out[word] = score
         return out
@@ -1097,7 +1097,7 @@ async def undo_merge(actor: Actor, merge_id: int) -> dict[str, Any]:
             await CaseSubject.update({CaseSubject.removed_at: None}).where(
                 CaseSubject.id.is_in(retired) & (CaseSubject.person == merged["id"]))
         restore = {}
-        for key, snapshot in (("survivor", survivor), ("merged", merged)):
+        for key in ("survivor", "merged"):
             values = dict(detail["before"][key])
             values["date_of_birth"] = dt.date.fromisoformat(values["date_of_birth"]) if values["date_of_birth"] else None
             restore[key] = values

@@ -8,10 +8,10 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
 from core import permissions
+from core.audit import service as audit
 from core.audit.service import record_read as audit_read
 from core.cases.service import enabled_areas
 from core.cases.tables import Case
-from core.audit import service as audit
 from core.db import MAX_ID
 from core.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from core.numbers import typed_date

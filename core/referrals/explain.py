@@ -9,10 +9,10 @@ from typing import Any
 
 from core.areas.loader import Area
 from core.auth.actor import Actor
-from core.numbers import index_or_name
 from core.context import Context
 from core.forms.summary import display
 from core.forms.validation import subschema_at
+from core.numbers import index_or_name
 from core.referrals.engine import Rule
 from core.sharing.policy import Access, case_access, filter_answers, may_see_field
 

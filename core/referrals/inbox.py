@@ -25,9 +25,9 @@ from core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from core.panels.tables import Panel, PanelCase
 from core.persons.tables import Person
 from core.referrals.explain import REFERRAL_ACCESS, explain, facts_access, filter_facts, rule_by_id
-from core.sharing.policy import filter_answers
 from core.referrals.tables import Referral, ReferralMessage, RuleFiring
 from core.retention.service import inactive_case_ids, refuse_write, withheld_from
+from core.sharing.policy import filter_answers
 
 OPEN = ("open", "info_requested")
 STATUS_LABELS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",

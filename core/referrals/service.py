@@ -108,7 +108,7 @@ async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: fro
             facts["counts"] = {c.name: await _count(c, case, person_id) for c in area.counts}
         extra = {}
         for impl in ctx.pm.hook.extra_referral_facts.get_hookimpls() if "extra" in needs else ():
-            given = {"case": payload, "subject": lambda: facts.get("subject"), "event": lambda: event}
+            given = {"case": payload, "subject": lambda: facts.get("subject"), "event": lambda: event}  # noqa: B023 (called below)
             # only the arguments the implementation names, as pluggy calls every other hook
             result = impl.function(**{name: given[name]() for name in impl.argnames if name in given})
             if result:

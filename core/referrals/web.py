@@ -1,7 +1,6 @@
 """Referral pages: the agency's inbox, one referral with why it was made, and deciding it."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, get, post

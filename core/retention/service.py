@@ -8,8 +8,9 @@ automatically.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from core import clock, permissions
 from core.agencies.tables import Agency
@@ -144,7 +145,7 @@ async def due_cases(ctx: Context, agency_id: int, *, within_days: int = DEFAULT_
     horizon = clock.today() + dt.timedelta(days=within_days)
     # only cases old enough to be due under the shortest period can be: the rest are never read
     shortest = min(min(p["years"], p["idle_years"]) for p in periods.values())
-    cutoff = dt.datetime.combine(add_years(horizon, -shortest), dt.time.max, tzinfo=dt.timezone.utc)
+    cutoff = dt.datetime.combine(add_years(horizon, -shortest), dt.time.max, tzinfo=dt.UTC)
     rows = await Case.select(Case.id, Case.reference, Case.area, Case.state, Case.opened_at, Case.closed_at,
                              Case.updated_at).where(
         (Case.owning_agency == agency_id) & Case.area.is_in(list(periods))
@@ -447,8 +448,8 @@ async def withheld_from(actor: Actor | None) -> Withheld:
     hidden: set[int] = set()
     marked: set[int] = set()
     for row in await _withheld_rows():
-        if row["erased_at"] is None and actor is not None and actor.has("local_admin") \
-                and actor.agency_id == row["owning_agency"]:
+        if row["erased_at"] is None and actor is not None \
+                and permissions.can(actor, "case.read_restricted", {"owning_agency": row["owning_agency"]}):
             marked.add(row["case_id"])
         else:
             hidden.add(row["case_id"])
@@ -501,7 +502,8 @@ async def withholds(actor: Actor, row: dict[str, Any]) -> bool:
         return False
     if decision["erased_at"] is not None:
         return True
-    return bool(decision["restricted"]) and not (actor.has("local_admin") and actor.agency_id == row["owning_agency"])
+    return bool(decision["restricted"]) and not permissions.can(
+        actor, "case.read_restricted", {"owning_agency": row["owning_agency"]})
 
 
 async def refusal_for(actor: Actor, row: dict[str, Any]) -> str | None:

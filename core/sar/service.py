@@ -830,7 +830,7 @@ def _local_text(value: Any) -> str:
     if not isinstance(value, dt.datetime):
         return value.strftime("%-d %B %Y")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(LONDON).strftime("%-d %B %Y at %-I:%M%p").replace("AM", "am").replace("PM", "pm")
 
 

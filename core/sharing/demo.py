@@ -13,6 +13,7 @@ from core.context import Context
 from core.sharing import service as sharing
 from core.sharing.policy import can_work_case, case_access
 
+
 async def create_demo_isas(ctx: Context, agency_ids: dict[str, dict[str, Any]]) -> None:
     """The partnership's live agreement (every demo agency, every installed area) and last year's, ended."""
     parties = [a["id"] for a in agency_ids.values()]

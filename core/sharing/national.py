@@ -9,7 +9,7 @@ from core.auth.actor import Actor
 from core.cases.tables import CaseSubject
 from core.db.tx import transaction
 from core.errors import ValidationFailed
-from core.persons.service import name_score, normalise, _trigrams
+from core.persons.service import _trigrams, name_score, normalise
 from core.persons.tables import Person
 from core.searching import name_search_problem
 from core.sharing.policy import PURPOSES

@@ -16,7 +16,6 @@ from core.sharing.service import _insert_share
 from core.sharing.tables import AccessRequest
 
 
-
 async def _holders(person_id: int) -> set[int]:
     person = await Person.select(Person.created_by_agency, Person.merged_into).where(Person.id == person_id).first()
     if person is None or person["merged_into"] is not None:  # a merged record: ask about the one it became

@@ -16,10 +16,9 @@ from core.referrals import service as referrals
 from core.referrals.explain import facts_access, filter_facts
 from core.referrals.tables import Referral
 from core.searching import MAX_SEARCH_LENGTH, name_search_problem
-from core.tasks import service as tasks
 from core.sharing.policy import Access
+from core.tasks import service as tasks
 from core.web.auth import current_actor, session_token
-
 
 #: an email, a password and a code fit many times over: anyone may post here, so no more is read
 SIGN_IN_MAX_BODY = 16 * 1024

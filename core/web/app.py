@@ -20,40 +20,40 @@ from litestar.template.config import TemplateConfig
 
 from core import __version__, assets
 from core.agencies.web import AdminPages, AgencyAdminPages, UserAdminPages
+from core.audit import service as audit_service
+from core.audit.denied import record_denied
+from core.audit.web import AuditPages
 from core.auth.mfa_web import MfaSettingsPages, MfaSignInPage, SecurityPages
 from core.auth.password_web import PasswordPages, PasswordResetPages
 from core.auth.web import SignInPages
 from core.cases.web import AreaPages, CasePages, TaskPages
 from core.context import Context, build_context
+from core.dashboards.web import DashboardPages
 from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 from core.documents import storage as documents_storage
 from core.documents.web import document_pages
 from core.errors import ServiceError
-from core.persons.web import PersonMergeAdminPages, PersonPages
-from core.audit import service as audit_service
-from core.audit.denied import record_denied
-from core.audit.web import AuditPages
 from core.notifications import email as notification_email
 from core.notifications.web import NotificationPages
-from core.sharing.mou_web import MouPages
-from core.sharing.requests_web import AccessRequestPages
-from core.sharing.national_web import NationalSearchPage
-from core.sharing.web import AgreementPages
 from core.panels.pack_web import PackPages
-from core.referrals.web import ReferralPages
 from core.panels.web import MeetingPages, PanelPages
+from core.persons.web import PersonMergeAdminPages, PersonPages
+from core.referrals.web import ReferralPages
 from core.retention.web import RetentionPages
 from core.sar.web import SarPages
 from core.settings import Settings
+from core.sharing.mou_web import MouPages
+from core.sharing.national_web import NationalSearchPage
+from core.sharing.requests_web import AccessRequestPages
+from core.sharing.web import AgreementPages
+from core.templating import build_environment
 from core.web import problems
 from core.web.api import API_CONTROLLERS
-from core.web.input_guard import refuse_unstorable_input
 from core.web.auth import SignInStepPending, is_api, require_user
 from core.web.headers import security_headers
 from core.web.home import HomePage
-from core.dashboards.web import DashboardPages
+from core.web.input_guard import refuse_unstorable_input
 from core.web.pages import html_error, sign_in_redirect
-from core.templating import build_environment
 
 log = logging.getLogger("caseframe")
 

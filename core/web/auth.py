@@ -59,9 +59,9 @@ async def require_user(connection: ASGIConnection, handler: BaseRouteHandler) ->
     if pending == "mou" and not handler.opt.get("before_mou"):
         # nothing works until the memorandum of understanding is accepted (sign-out and the MoU page do)
         raise MouNotAccepted()
-    if unsafe and not is_api(connection) and isinstance(connection, Request):
-        if not csrf.matches(token, await csrf.submitted_token(connection)):
-            raise PermissionDeniedException(CSRF_FAILED)
+    if (unsafe and not is_api(connection) and isinstance(connection, Request)
+            and not csrf.matches(token, await csrf.submitted_token(connection))):
+        raise PermissionDeniedException(CSRF_FAILED)
 
 
 class SignInStepPending(PermissionDeniedException):

@@ -6,7 +6,8 @@ its own value.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 #: paths whose responses are the product's own files, the same for everyone: they may be cached
 STATIC_PREFIXES = ("/static/", "/assets/")

@@ -58,7 +58,7 @@ def _ids_in_path_are_ascii(scope: Any) -> bool:
     if not numbers:
         return True
     template = scope.get("path_template") or ""  # "/cases/{case_id}/forms/{form_name}"
-    for part, raw in zip(template.strip("/").split("/"), scope.get("path", "").strip("/").split("/")):
+    for part, raw in zip(template.strip("/").split("/"), scope.get("path", "").strip("/").split("/"), strict=False):
         if part in numbers and not (raw.isascii() and (whole_number(raw) or 0) <= MAX_ID):
             return False
     return True
@@ -132,7 +132,7 @@ async def _refuse_unreadable_upload(request: Request) -> None:
         form = await request.form()
     except UnicodeDecodeError:
         raise ValidationFailed(NOT_UTF8) from None
-    for key in form.keys():
+    for key in form:
         for value in form.getall(key):
             if isinstance(value, str) and "\x00" in value or "\x00" in key:
                 raise ValidationFailed(NUL_REFUSED)

@@ -7,9 +7,9 @@ from urllib.parse import urlparse
 from litestar import Request, Response
 from litestar.response import Redirect, Template
 
+from core import permissions
 from core.cases.service import enabled_areas
 from core.context import Context
-from core import permissions
 from core.numbers import whole_number
 from core.web.auth import current_actor
 
@@ -72,7 +72,7 @@ async def page(request: Request, template: str, *, status_code: int = 200, perso
             "marking": MARKING if personal else None, "flash": request.query_params.get("done")}
     # the flash text is chosen from a fixed list so a crafted link cannot put words on the page
     base["flash"] = FLASHES.get(base["flash"] or "")
-    if "restricted_cases" not in context and actor.has("local_admin"):
+    if "restricted_cases" not in context and permissions.can(actor, "case.read_restricted", {"owning_agency": actor.agency_id}):
         # the restricted cases a local admin still sees listed (their own agency's), for lists to mark "Restricted"
         from core.retention.service import withheld_from
 
@@ -170,7 +170,7 @@ async def form_data(request: Request) -> dict[str, Any]:
     """Posted form fields; repeated names (checkboxes) become lists."""
     form = await request.form()
     out: dict[str, Any] = {}
-    for key in form.keys():
+    for key in form:
         values = form.getall(key)
         values = [v for v in values if isinstance(v, str)]
         out[key] = values if len(values) > 1 else (values[0] if values else "")

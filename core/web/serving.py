@@ -1,6 +1,7 @@
 """Running the web app under uvicorn, in one process or several."""
 from __future__ import annotations
 
+import contextlib
 import socket
 
 import uvicorn
@@ -31,7 +32,5 @@ def serve(host: str, port: int, workers: int) -> None:
         uvicorn.run(APP, factory=True, host=host, port=port, log_level="warning")
         return
     config = TcpConfig(APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[config.bind_socket()]).run()
-    except KeyboardInterrupt:
-        pass

@@ -8,6 +8,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from core import clock
+
 # the roles that may make a transition whose area.toml names none (kept importable from here)
 from core.permissions import DEFAULT_TRANSITION_ROLES  # noqa: F401
 from core.workflows.dates import DaysSince

@@ -1,7 +1,6 @@
 """Caseframe's test fixtures (database, db, ctx, client), with this package's plugin loaded into ctx."""
-import pytest
-
 import caseframe_unauthorised_encampments
+import pytest
 
 pytest_plugins = ["caseframe.testing.pytest_plugin"]
 

@@ -1,8 +1,8 @@
 """The JSON API over HTTP: sign-in, deny by default, problem details, cases end to end."""
 from __future__ import annotations
 
-import pytest
 import httpx
+import pytest
 
 from core.settings import Settings
 from core.testing import TEST_PASSWORD, make_agency, make_user

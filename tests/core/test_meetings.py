@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-import json
 
 import pytest
 
@@ -14,12 +14,9 @@ from core.cases.tables import CaseEvent
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.panels import live, service
 from core.panels.tables import AgendaItem, Minute
-from core.referrals import inbox
-from core.referrals import service as referrals
-from core.sharing import service as sharing
 from core.tasks.tables import Task
-from core.testing import make_agency, make_person, make_user, sign_in, web_client
-from tests.fixtures.partnership import REPORT, make_panel_world
+from core.testing import sign_in, web_client
+from tests.fixtures.partnership import make_panel_world
 
 
 @pytest.fixture
@@ -154,10 +151,8 @@ async def _sse(app, path: str, cookies: str, *, until: int, timeout: float = 10.
     finally:
         disconnect.set()
         task.cancel()
-        try:
+        with contextlib.suppress(BaseException):
             await task
-        except BaseException:
-            pass
     return chunks
 
 

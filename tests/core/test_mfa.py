@@ -11,8 +11,17 @@ from core.audit.tables import AuditEvent
 from core.auth import mfa
 from core.auth import service as auth
 from core.auth.tables import Session, User
+from core.errors import ValidationFailed
 from core.sharing.tables import Setting
-from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_context, make_user, sign_in, web_client
+from core.testing import (
+    TEST_PASSWORD,
+    csrf_token_of,
+    make_agency,
+    make_context,
+    make_user,
+    sign_in,
+    web_client,
+)
 
 
 @pytest.fixture
@@ -499,5 +508,5 @@ async def test_turning_off_or_a_reset_removes_the_recovery_codes(agency, user, c
     await _with_mfa(user)
     token, actor = await auth.sign_in(user.email, TEST_PASSWORD)
     session_id = await auth.session_id_for_token(token)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationFailed):
         await mfa.verify_sign_in(actor, session_id, theirs[0])

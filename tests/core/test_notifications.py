@@ -23,7 +23,7 @@ from core.referrals import service as referrals
 from core.referrals.tables import Referral
 from core.sharing import service as sharing
 from core.tasks import service as tasks
-from core.testing import csrf_token_of, make_agency, make_context, make_person, make_user, sign_in, web_client
+from core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
 from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
@@ -144,7 +144,7 @@ async def _meeting_item(world, case):
     made = await referrals.raise_referral(ctx, world["owner"], target_kind="panel", target=panel["slug"],
                                           reason="Escalating", case=case)
     await inbox.accept_to_panel(ctx, chair, made["id"], version=1)
-    starts = dt.datetime.combine(clock.today() + dt.timedelta(days=3), dt.time(10), tzinfo=dt.timezone.utc)
+    starts = dt.datetime.combine(clock.today() + dt.timedelta(days=3), dt.time(10), tzinfo=dt.UTC)
     meeting = await panels.schedule_meeting(chair, panel["id"], starts_at=starts, location="Room 2")
     await panels.add_agenda_item(chair, meeting["id"], kind="referral", case_id=case["id"])
     await panels.set_status(chair, meeting["id"], "published")

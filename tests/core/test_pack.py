@@ -242,7 +242,7 @@ async def build_world(ctx, *, status: str = "published", extra_cases: int = 3) -
     earlier = Meeting(panel=panel.id, starts_at=now - dt.timedelta(days=28), location="Ashdown Civic Centre",
                       status="closed", created_at=now)
     await earlier.save()
-    meeting = Meeting(panel=panel.id, starts_at=dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.timezone.utc),
+    meeting = Meeting(panel=panel.id, starts_at=dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC),
                       location="Ashdown Civic Centre, Room 2", status=status, created_at=now)
     await meeting.save()
 

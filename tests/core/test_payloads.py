@@ -10,7 +10,16 @@ import pytest
 from core import hookimpl
 from core.cases import service as cases
 from core.payloads import ActorPayload, CasePayload, ReferralPayload, SubjectFacts, case_payload
-from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_context, make_person, make_user, sign_in, web_client
+from core.testing import (
+    TEST_PASSWORD,
+    csrf_token_of,
+    make_agency,
+    make_context,
+    make_person,
+    make_user,
+    sign_in,
+    web_client,
+)
 
 NOISE = Path(__file__).resolve().parents[1] / "fixtures/areas/noise"
 CASE_KEYS = set(CasePayload.__annotations__)

@@ -61,7 +61,7 @@ def test_the_role_check_finds_what_it_is_for():
 
 
 def test_no_role_name_in_templates():
-    pattern = re.compile(r"""["'](%s)["']""" % "|".join(ROLE_NAMES))
+    pattern = re.compile(r"""["']({})["']""".format("|".join(ROLE_NAMES)))
     found = [f"{path.relative_to(ROOT)}: {m.group(0)}"
              for path in sorted((ROOT / "core/web/templates").rglob("*.html"))
              for m in pattern.finditer(path.read_text(encoding="utf-8"))]

@@ -8,7 +8,7 @@ from core import clock
 from core.audit.tables import AuditEvent
 from core.cases import service as cases
 from core.cases.tables import CaseSubject
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from core.persons import service as persons
 from core.persons.tables import Person, PersonIdentifierKey, PersonMerge, PersonNameWord
 from core.referrals.tables import Referral
@@ -215,7 +215,7 @@ async def test_a_merge_moves_every_reference_once_and_an_undo_puts_back_exactly_
         "jordan", "reilly", "jj"}
     assert (await PersonMerge.select(PersonMerge.undone_at).first())["undone_at"] is not None
     assert await AuditEvent.count().where(AuditEvent.action == "person.unmerge") == 2
-    with pytest.raises(Exception):
+    with pytest.raises(ServiceError, match="already been undone"):
         await persons.undo_merge(admin, result["merge_id"])  # once only
 
 

@@ -12,7 +12,6 @@ from core.persons.tables import NameWord, PersonIdentifierKey, PersonNameWord
 from core.testing import make_agency, make_person, make_user
 
 
-
 @pytest.fixture
 async def world(db, ctx):
     council = await make_agency(ctx, "ashdown-search")

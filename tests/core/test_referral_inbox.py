@@ -11,7 +11,14 @@ from core.panels.tables import Panel, PanelCase
 from core.referrals import inbox
 from core.referrals import service as referrals
 from core.referrals.tables import Referral
-from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_person, make_user, sign_in, web_client
+from core.testing import (
+    TEST_PASSWORD,
+    make_agency,
+    make_person,
+    make_user,
+    sign_in,
+    web_client,
+)
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 
@@ -267,10 +274,8 @@ async def test_my_works_waiting_referrals_are_the_inboxs_waiting_ones_for_every_
              ("panel", "no-such-panel")]
     raised = [(None, None), (None, world["case"]["id"]), (owner.agency_id, None), (youth["id"], None)]
     taken = [None, youth["id"], owner.agency_id]
-    n = 0
-    for (kind, target), (by_agency, from_case), target_agency, status in itertools.product(
-            kinds, raised, taken, ("open", "info_requested", "declined")):
-        n += 1
+    for n, ((kind, target), (by_agency, from_case), target_agency, status) in enumerate(itertools.product(
+            kinds, raised, taken, ("open", "info_requested", "declined")), start=1):
         await Referral.insert(Referral(
             person=world["child"]["id"] if n % 2 else None, from_case=from_case, target_kind=kind, target=target,
             target_agency=target_agency, reason=f"Reason {n}", status=status, raised_by_agency=by_agency,
@@ -281,6 +286,6 @@ async def test_my_works_waiting_referrals_are_the_inboxs_waiting_ones_for_every_
         got = await waiting_for(actor)
         assert expected, who
         assert [r["id"] for r in got] == [r["id"] for r in expected], who
-        for a, b in zip(got, expected):
+        for a, b in zip(got, expected, strict=False):
             assert {k: a[k] for k in ("given_name", "family_name", "status", "reason", "target", "created_at")} == {
                 k: b[k] for k in ("given_name", "family_name", "status", "reason", "target", "created_at")}, who

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -225,7 +226,7 @@ async def test_the_review_pages_act_for_the_local_admin_only_with_csrf_and_a_con
         assert bad.status_code == 400 and "Enter a number of years from 2 to 10" in bad.text
 
 
-def _caseframe(*args: str) -> "subprocess.CompletedProcess":
+def _caseframe(*args: str) -> subprocess.CompletedProcess:
     import os
     import subprocess
     import sys

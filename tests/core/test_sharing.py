@@ -1,9 +1,8 @@
 """Sharing a case with a partner under an ISA: who sees what, for how long, and what is hidden or recorded."""
 from __future__ import annotations
 
-import re
-
 import datetime as dt
+import re
 
 import pytest
 
@@ -69,9 +68,8 @@ async def test_access_stops_the_day_after_the_isa_ends_and_when_revoked(world):
                                      purpose="crime_prevention")
     with clock.travel(10):
         assert await cases.get_case(ctx, world["partner"], case["id"])
-    with clock.travel(11):
-        with pytest.raises(NotFound):
-            await cases.get_case(ctx, world["partner"], case["id"])
+    with clock.travel(11), pytest.raises(NotFound):
+        await cases.get_case(ctx, world["partner"], case["id"])
     await sharing.revoke_share(world["owner"], case["id"], share["id"])
     with pytest.raises(NotFound):
         await cases.get_case(ctx, world["partner"], case["id"])
@@ -140,7 +138,6 @@ async def test_the_api_gives_a_partner_no_hidden_answer_in_the_case_or_its_timel
 
 
 async def test_the_owner_shares_from_the_case_page_sees_who_viewed_and_stops_sharing(world, client):
-    from core.testing import csrf_token_of
     from core.sharing.tables import CaseShare
 
     case = world["case"]

@@ -8,7 +8,15 @@ from core.audit.tables import AuditEvent
 from core.auth import service as auth
 from core.auth.tables import Session
 from core.errors import ValidationFailed
-from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_context, make_user, sign_in, web_client
+from core.testing import (
+    TEST_PASSWORD,
+    csrf_token_of,
+    make_agency,
+    make_context,
+    make_user,
+    sign_in,
+    web_client,
+)
 
 
 @pytest.fixture

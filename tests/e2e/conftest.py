@@ -38,7 +38,7 @@ def server():
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CASEFRAME_LOCAL_DEMO": "1"}
     env.pop("CASEFRAME_DATABASE_URL", None)
-    log = open(folder / "server.log", "w")
+    log = open(folder / "server.log", "w")  # noqa: SIM115 (the server writes to it while it runs)
     proc = subprocess.Popen([sys.executable, "-m", "core.cli", "--database", f"sqlite:///{folder / 'e2e.sqlite'}",
                              "serve", "--port", str(port), "--demo"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)

@@ -12,8 +12,8 @@ from core.agencies.tables import Agency
 from core.cases.tables import CaseEvent, CaseSubject
 from core.context import build_context
 from core.demo import load_demo
-from core.plugins import DEFAULT_PLUGINS
 from core.panels.tables import PanelCase
+from core.plugins import DEFAULT_PLUGINS
 from core.referrals import inbox
 from core.referrals.tables import Referral, RuleFiring
 from core.testing import make_user

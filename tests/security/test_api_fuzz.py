@@ -22,7 +22,15 @@ from core import clock
 from core.cases import service as cases
 from core.sharing import service as sharing
 from core.tasks import service as tasks
-from core.testing import TEST_PASSWORD, empty_tables, make_agency, make_context, make_person, make_user, sign_in
+from core.testing import (
+    TEST_PASSWORD,
+    empty_tables,
+    make_agency,
+    make_context,
+    make_person,
+    make_user,
+    sign_in,
+)
 from tests.fixtures.areas import noise_plugin
 
 #: examples per operation and generation mode: enough to find a crash in the body's shape, quick to run
@@ -136,7 +144,7 @@ async def test_no_generated_request_gets_a_server_error(api, mode):
                 case.validate_response(response, checks=SUCCESS_CHECKS if response.status_code < 400 else CHECKS)
             except BaseExceptionGroup as exc:  # schemathesis raises a group of the failed checks, with a reproduction
                 first = str(exc).strip().splitlines()
-                failures.append(f"{operation.label} -> {response.status_code}: {' | '.join(l for l in first if 'curl' in l or 'ST' in l)}")
+                failures.append(f"{operation.label} -> {response.status_code}: {' | '.join(line for line in first if 'curl' in line or 'ST' in line)}")
     assert sent > 50, "too few requests were generated: is the schema being read?"
     assert not failures, f"{len(failures)} responses failed the checks:\n" + "\n".join(failures[:20])
 

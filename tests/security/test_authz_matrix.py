@@ -23,8 +23,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -40,7 +41,15 @@ from core.referrals import service as referrals
 from core.sharing import service as sharing
 from core.sharing.tables import MouAcceptance
 from core.tasks import service as tasks
-from core.testing import TEST_PASSWORD, empty_tables, make_agency, make_context, make_person, make_user, sign_in
+from core.testing import (
+    TEST_PASSWORD,
+    empty_tables,
+    make_agency,
+    make_context,
+    make_person,
+    make_user,
+    sign_in,
+)
 from core.workflows.engine import DEFAULT_TRANSITION_ROLES
 from tests.fixtures.areas import noise_plugin
 
@@ -300,7 +309,7 @@ async def build_records(ctx, owner, chair, ids: W) -> W:
     referral = await referrals.raise_referral(ctx, owner, target_kind="panel", target=ids["panel_slug"],
                                               reason="Escalating", person_id=person["id"], case=case)
     await inbox.request_info(ctx, chair, referral["id"], version=referral["version"], question="Any history?")
-    starts = dt.datetime.combine(clock.today() + dt.timedelta(days=3), dt.time(10), tzinfo=dt.timezone.utc)
+    starts = dt.datetime.combine(clock.today() + dt.timedelta(days=3), dt.time(10), tzinfo=dt.UTC)
     meeting = await panels.schedule_meeting(chair, ids["panel"], starts_at=starts, location="Committee Room 2")
     await panels.add_agenda_item(chair, meeting["id"], kind="other", title="Kestrel Way", case_id=None)
     await panels.add_attendee(chair, meeting["id"], name="Gus Guest", email="gus@example.org", organisation="Street Watch")

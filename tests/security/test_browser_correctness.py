@@ -10,7 +10,7 @@ from core import clock
 from core.cases import service as cases
 from core.errors import NotFound
 from core.sharing import service as sharing
-from core.testing import csrf_token_of, make_agency, make_user, sign_in
+from core.testing import make_agency, make_user, sign_in
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 

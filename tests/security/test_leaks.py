@@ -10,6 +10,7 @@ failed before its fix.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import re
@@ -32,8 +33,7 @@ from core.referrals.explain import REFERRAL_ACCESS, explain
 from core.sharing import service as sharing
 from core.sharing.mou import publish_mou
 from core.sharing.policy import Access
-from core.testing import (TEST_PASSWORD, make_agency, make_person, make_user, sign_in,
-                          web_client)
+from core.testing import TEST_PASSWORD, make_agency, make_person, make_user, sign_in, web_client
 
 
 def _marker(what: str) -> str:
@@ -94,7 +94,7 @@ async def world(db, ctx):
     made = await referrals.raise_referral(ctx, owner, target_kind="panel", target=panel["slug"], reason="Escalating",
                                           person_id=child["id"], case=case)
     await inbox.accept_to_panel(ctx, chair, made["id"], version=1)
-    starts = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(10), tzinfo=dt.timezone.utc)
+    starts = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(10), tzinfo=dt.UTC)
     meeting = await panels.schedule_meeting(chair, panel["id"], starts_at=starts, location="Committee Room 2")
     await panels.add_attendee(chair, meeting["id"], user_id=officer.id)
     await panels.add_agenda_item(chair, meeting["id"], kind="referral", case_id=case["id"])
@@ -274,7 +274,7 @@ async def _closed_meeting_with_an_action_on_an_unshared_case(world) -> dict:
     made = await referrals.raise_referral(ctx, owner, target_kind="panel", target=world["panel"]["slug"],
                                           reason="Neighbour dispute", case=other)
     await inbox.accept_to_panel(ctx, chair, made["id"], version=1)
-    starts = dt.datetime.combine(clock.today(), dt.time(9), tzinfo=dt.timezone.utc)
+    starts = dt.datetime.combine(clock.today(), dt.time(9), tzinfo=dt.UTC)
     earlier = await panels.schedule_meeting(chair, world["panel"]["id"], starts_at=starts, location="Room 1")
     await panels.add_attendee(chair, earlier["id"], user_id=world["officer"].id)
     await panels.add_agenda_item(chair, earlier["id"], kind="referral", case_id=other["id"])
@@ -424,10 +424,8 @@ class _Stream:
     async def close(self) -> None:
         self._disconnect.set()
         self.task.cancel()
-        try:
+        with contextlib.suppress(BaseException):
             await self.task
-        except BaseException:
-            pass
 
 
 def _ends(kind: str):

@@ -15,8 +15,8 @@ import re
 import pytest
 
 from core import clock
-from core.db.tx import transaction
 from core.cases import service as cases
+from core.db.tx import transaction
 from core.sharing.tables import SharingAgreement
 from core.tasks.tables import Task
 from core.testing import make_person, sign_in, web_client

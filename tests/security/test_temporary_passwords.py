@@ -11,7 +11,15 @@ from core.auth import mfa
 from core.auth import service as auth
 from core.auth.tables import Session, User
 from core.sharing.mou import publish_mou
-from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_context, make_user, sign_in, web_client
+from core.testing import (
+    TEST_PASSWORD,
+    csrf_token_of,
+    make_agency,
+    make_context,
+    make_user,
+    sign_in,
+    web_client,
+)
 
 GIVEN = "violet kettle harbour 41"
 CHOSEN = "lantern orchard pebble 7"

@@ -3,8 +3,6 @@ message in the product's style and nothing saved, on SQLite and PostgreSQL alike
 test_api_fuzz.py."""
 from __future__ import annotations
 
-import pytest
-
 from core.audit.tables import AuditEvent
 from core.cases import service as cases
 from core.cases.tables import CaseSubject

@@ -1,11 +1,18 @@
 """Fly tipping: the area loads, the hotspot and hazardous-waste rules fire (and not on near misses)."""
+import caseframe_fly_tipping
 import pytest
 
 from caseframe import api
 from caseframe.api import Forbidden, clock
-from caseframe.testing import fire, make_agency, make_person, make_user, notifications_of, referrals_from, why_it_fired
-
-import caseframe_fly_tipping
+from caseframe.testing import (
+    fire,
+    make_agency,
+    make_person,
+    make_user,
+    notifications_of,
+    referrals_from,
+    why_it_fired,
+)
 
 BASE = {"date_seen": "2026-11-01", "location": "Quarry Lane lay-by", "location_reference": "QL-1",
         "land_type": "highway", "waste_types": ["household_bags"], "size": "small_van", "risk": "low"}

@@ -1,11 +1,10 @@
 """Unauthorised encampments: welfare before decisions, and referrals for welfare, health and police powers."""
+import caseframe_unauthorised_encampments as plugin
 import pytest
 
 from caseframe import api
 from caseframe.api import Forbidden, clock
 from caseframe.testing import make_agency, make_person, make_user, notifications_of, referrals_from
-
-import caseframe_unauthorised_encampments as plugin
 
 WELFARE = {"visited_on": "2026-11-16", "health_needs": False, "pregnancy": False, "children_schooling": False,
            "older_or_disabled": False, "welfare_needs_identified": False}
