@@ -1176,9 +1176,9 @@ async def merge_record(actor: Actor, merge_id: int) -> dict[str, Any]:
     return merge
 
 
-async def survivor_of(actor: Actor, person_id: int) -> int | None:
-    """Where a merged record's address leads: the record it was merged into (following later merges), when the
-    actor may see that one; None if ``person_id`` is no merged record or the actor may not see where it went."""
+async def current_record_id(person_id: int) -> int | None:
+    """The record a person's data now lives on: the record itself, or the one it was (since) merged into,
+    following later merges; None if there is no such record."""
     current, seen = person_id, set()
     while current not in seen:
         seen.add(current)
@@ -1186,9 +1186,16 @@ async def survivor_of(actor: Actor, person_id: int) -> int | None:
         if row is None:
             return None
         if row["merged_into"] is None:
-            break
+            return current
         current = row["merged_into"]
-    if current == person_id:
+    return current
+
+
+async def survivor_of(actor: Actor, person_id: int) -> int | None:
+    """Where a merged record's address leads: the record it was merged into (following later merges), when the
+    actor may see that one; None if ``person_id`` is no merged record or the actor may not see where it went."""
+    current = await current_record_id(person_id)
+    if current is None or current == person_id:
         return None
     return current if current in await visible_person_ids(actor, [current]) else None
 

@@ -286,18 +286,9 @@ async def get_request(actor: Actor, request_id: int) -> dict[str, Any]:
 
 async def _current_person_id(person_id: int) -> int | None:
     """The record a person's data now lives on: the record itself, or the one it was (since) merged into."""
-    from core.persons.tables import Person
+    from core.persons.service import current_record_id
 
-    current, seen = person_id, set()
-    while current not in seen:
-        seen.add(current)
-        row = await Person.select(Person.merged_into).where(Person.id == current).first()
-        if row is None:
-            return None
-        if row["merged_into"] is None:
-            return current
-        current = row["merged_into"]
-    return current
+    return await current_record_id(person_id)
 
 
 async def extend_request(actor: Actor, request_id: int, reason: Any) -> dict[str, Any]:
