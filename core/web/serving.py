@@ -8,6 +8,9 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 APP = "core.web.app:create_app"
+# an idle browser connection is kept 75 s (nginx's default), longer than a caseworker reads a page: at uvicorn's
+# 5 s a request sent as the server closed the connection met a closed socket (seen as failures under load)
+KEEP_ALIVE_SECONDS = 75
 
 
 class TcpConfig(uvicorn.Config):
@@ -29,8 +32,10 @@ class TcpConfig(uvicorn.Config):
 
 def serve(host: str, port: int, workers: int) -> None:
     if workers == 1:
-        uvicorn.run(APP, factory=True, host=host, port=port, log_level="warning")
+        uvicorn.run(APP, factory=True, host=host, port=port, log_level="warning",
+                    timeout_keep_alive=KEEP_ALIVE_SECONDS)
         return
-    config = TcpConfig(APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
+    config = TcpConfig(APP, factory=True, host=host, port=port, workers=workers, log_level="warning",
+                       timeout_keep_alive=KEEP_ALIVE_SECONDS)
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[config.bind_socket()]).run()
