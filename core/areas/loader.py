@@ -186,29 +186,7 @@ def _check_hints(node: Any, parts: list[Any], col: _Collector, file: Path, sibli
             if key in hints and not allowed(parts):
                 col.add(_ptr(parts + [key]), f"{key} only works on {place}; here it would be ignored", file)
         if hints:
-            for error in schemas.validator("form-hints.schema.json").iter_errors(hints):
-                if error.validator == "additionalProperties":
-                    for key in hints:
-                        if key not in schemas.load("form-hints.schema.json")["properties"]:
-                            col.add(_ptr(parts + [key]), f"unknown hint {key!r}; known hints are "
-                                    + ", ".join(schemas.load("form-hints.schema.json")["properties"]), file)
-                else:
-                    col.add(_ptr(parts + list(error.absolute_path)), error.message, file)
-            labels = hints.get("x-labels")
-            enum = node.get("enum") or (node.get("items") or {}).get("enum") if isinstance(node.get("items", {}), dict) else node.get("enum")
-            if isinstance(labels, list) and enum is not None and len(labels) != len(enum):
-                col.add(_ptr(parts + ["x-labels"]), f"has {len(labels)} labels for {len(enum)} choices", file)
-            show = hints.get("x-show-when")
-            if isinstance(show, dict) and siblings is not None and show.get("field") not in siblings:
-                col.add(_ptr(parts + ["x-show-when", "field"]),
-                        f"names {show.get('field')!r}, which is not a question beside this one", file)
-            elif isinstance(show, dict) and siblings is not None and isinstance(show.get("in"), list):
-                sibling = siblings.get(show["field"])
-                for i, value in enumerate(show["in"]):
-                    why = _cannot_hold(sibling, value, item=(sibling or {}).get("type") == "array")
-                    if why:
-                        col.add(_ptr(parts + ["x-show-when", "in", i]), f"{json.dumps(value)} {why}, "
-                                f"so the question would never be shown", file)
+            _check_hint_values(node, hints, parts, col, file, siblings)
         for key, value in node.items():
             if key in ("properties", "$defs", "patternProperties", "dependentSchemas") and isinstance(value, dict):
                 for name, sub in value.items():
@@ -219,6 +197,40 @@ def _check_hints(node: Any, parts: list[Any], col: _Collector, file: Path, sibli
     elif isinstance(node, list):
         for i, item in enumerate(node):
             _check_hints(item, parts + [i], col, file)
+
+
+def _check_hint_values(node: dict, hints: dict[str, Any], parts: list[Any], col: _Collector, file: Path,
+                       siblings: dict | None) -> None:
+    """The hints of one schema node: known names, valid values, labels for each choice, a show-when that can hold."""
+    for error in schemas.validator("form-hints.schema.json").iter_errors(hints):
+        if error.validator == "additionalProperties":
+            for key in hints:
+                if key not in schemas.load("form-hints.schema.json")["properties"]:
+                    col.add(_ptr(parts + [key]), f"unknown hint {key!r}; known hints are "
+                            + ", ".join(schemas.load("form-hints.schema.json")["properties"]), file)
+        else:
+            col.add(_ptr(parts + list(error.absolute_path)), error.message, file)
+    labels = hints.get("x-labels")
+    enum = node.get("enum") or (node.get("items") or {}).get("enum") if isinstance(node.get("items", {}), dict) else node.get("enum")
+    if isinstance(labels, list) and enum is not None and len(labels) != len(enum):
+        col.add(_ptr(parts + ["x-labels"]), f"has {len(labels)} labels for {len(enum)} choices", file)
+    show = hints.get("x-show-when")
+    if isinstance(show, dict) and siblings is not None:
+        _check_show_when(show, parts, col, file, siblings)
+
+
+def _check_show_when(show: dict, parts: list[Any], col: _Collector, file: Path, siblings: dict) -> None:
+    """An x-show-when names a question beside this one, and each value it lists is one that question can hold."""
+    if show.get("field") not in siblings:
+        col.add(_ptr(parts + ["x-show-when", "field"]),
+                f"names {show.get('field')!r}, which is not a question beside this one", file)
+    elif isinstance(show.get("in"), list):
+        sibling = siblings.get(show["field"])
+        for i, value in enumerate(show["in"]):
+            why = _cannot_hold(sibling, value, item=(sibling or {}).get("type") == "array")
+            if why:
+                col.add(_ptr(parts + ["x-show-when", "in", i]), f"{json.dumps(value)} {why}, "
+                        f"so the question would never be shown", file)
 
 
 def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | None:
@@ -295,45 +307,63 @@ def _check_fact_refs(condition: dict, area: dict, forms: dict[str, Form], count_
         elif head == "counts" and len(path) > 1 and path[1] not in count_names:
             col.add(ptr, f"tests count {path[1]!r}, which is not declared in [[counts]]")
         elif head == "subject" and len(path) > 1:
-            if path[1] not in SUBJECT_FACTS:
-                col.add(ptr, f"tests subject.{path[1]}, which is not a subject fact ({', '.join(sorted(SUBJECT_FACTS))})")
-            elif path[1] == "role" and len(path) == 2:
-                for value in _constants(sub):
-                    if value not in roles:
-                        col.add(ptr, f"tests role {value!r}, which is not a role of this area")
+            _check_subject_ref(path, sub, roles, col, ptr)
         elif head == "case" and len(path) > 1:
-            if path[1] not in CASE_FACTS:
-                col.add(ptr, f"tests case.{path[1]}, which is not a case fact ({', '.join(sorted(CASE_FACTS))})")
-            elif path[1] == "state" and len(path) == 2:
-                for value in _constants(sub):
-                    if value not in state_names:
-                        col.add(ptr, f"tests state {value!r}, which is not a state of this workflow")
-            elif path[1] == "forms" and len(path) > 2:
-                form = forms.get(path[2])
-                if path[2] not in area.get("case", {}).get("forms", []):
-                    if path[2] not in bad_forms:  # once per form, not again for each of its questions
-                        col.add(ptr, f"tests form {path[2]!r}, which is not a form of this area")
-                    bad_forms.add(path[2])
-                elif form is not None and not form.in_facts:
-                    if path[2] not in bad_forms:
-                        col.add(ptr, f"tests form {path[2]!r}, whose answers rules never see "
-                                "(it has \"x-fact\": false)")
-                    bad_forms.add(path[2])
-                elif form is not None and len(path) > 3:
-                    question = subschema_at(form.schema, list(path[3:]))
-                    if question is None:
-                        col.add(ptr, f"tests {'/'.join(path[3:])!r}, which is not a question of form {path[2]!r}")
-                    else:
-                        for value, item in _tested_values(sub):
-                            why = _cannot_hold(question, value, item=item)
-                            if why:
-                                col.add(ptr, f"compares {'/'.join(path[3:])!r} of form {path[2]!r} with "
-                                        f"{json.dumps(value)}, which {why}, so the condition could never hold")
-            elif path[1] == "risk_level" and len(path) == 2:
-                levels = area.get("case", {}).get("risk_levels", [])
-                for value in _constants(sub):
-                    if value is not None and value not in levels:
-                        col.add(ptr, f"tests risk level {value!r}, which is not in /case/risk_levels")
+            _check_case_ref(path, sub, area, forms, state_names, bad_forms, col, ptr)
+
+
+def _check_subject_ref(path: tuple[str, ...], sub: dict, roles: set[Any], col: _Collector, ptr: str) -> None:
+    """A condition on subject.<fact>: a subject fact, and a role of this area if it is the role."""
+    if path[1] not in SUBJECT_FACTS:
+        col.add(ptr, f"tests subject.{path[1]}, which is not a subject fact ({', '.join(sorted(SUBJECT_FACTS))})")
+    elif path[1] == "role" and len(path) == 2:
+        for value in _constants(sub):
+            if value not in roles:
+                col.add(ptr, f"tests role {value!r}, which is not a role of this area")
+
+
+def _check_case_ref(path: tuple[str, ...], sub: dict, area: dict, forms: dict[str, Form], state_names: set[str],
+                    bad_forms: set[str], col: _Collector, ptr: str) -> None:
+    """A condition on case.<fact>: a case fact, and a state, form answer or risk level this area has."""
+    if path[1] not in CASE_FACTS:
+        col.add(ptr, f"tests case.{path[1]}, which is not a case fact ({', '.join(sorted(CASE_FACTS))})")
+    elif path[1] == "state" and len(path) == 2:
+        for value in _constants(sub):
+            if value not in state_names:
+                col.add(ptr, f"tests state {value!r}, which is not a state of this workflow")
+    elif path[1] == "forms" and len(path) > 2:
+        _check_form_ref(path, sub, area, forms, bad_forms, col, ptr)
+    elif path[1] == "risk_level" and len(path) == 2:
+        levels = area.get("case", {}).get("risk_levels", [])
+        for value in _constants(sub):
+            if value is not None and value not in levels:
+                col.add(ptr, f"tests risk level {value!r}, which is not in /case/risk_levels")
+
+
+def _check_form_ref(path: tuple[str, ...], sub: dict, area: dict, forms: dict[str, Form], bad_forms: set[str],
+                    col: _Collector, ptr: str) -> None:
+    """A condition on case.forms.<form>[.<question>...]: a form of this area rules see, a question it asks,
+    and values that question's answer can hold. A bad form is reported once, not again for each question."""
+    form = forms.get(path[2])
+    if path[2] not in area.get("case", {}).get("forms", []):
+        if path[2] not in bad_forms:
+            col.add(ptr, f"tests form {path[2]!r}, which is not a form of this area")
+        bad_forms.add(path[2])
+    elif form is not None and not form.in_facts:
+        if path[2] not in bad_forms:
+            col.add(ptr, f"tests form {path[2]!r}, whose answers rules never see "
+                    "(it has \"x-fact\": false)")
+        bad_forms.add(path[2])
+    elif form is not None and len(path) > 3:
+        question = subschema_at(form.schema, list(path[3:]))
+        if question is None:
+            col.add(ptr, f"tests {'/'.join(path[3:])!r}, which is not a question of form {path[2]!r}")
+            return
+        for value, item in _tested_values(sub):
+            why = _cannot_hold(question, value, item=item)
+            if why:
+                col.add(ptr, f"compares {'/'.join(path[3:])!r} of form {path[2]!r} with "
+                        f"{json.dumps(value)}, which {why}, so the condition could never hold")
 
 
 def _constants(sub: Any) -> list[Any]:
@@ -424,25 +454,34 @@ def _date_condition(decl: dict[str, Any], forms: dict[str, Form], form_names: se
                 "could never hold")
     form_name, field_ptr = since["form"], since["field"]
     form = forms.get(form_name)
-    question = ""
-    if form_name not in form_names:
-        col.add(f"{pointer}/{kind}/form", f"{form_name!r} is not a form of this area")
-    elif form is not None:
-        sub = subschema_at(form.schema, [int(p) if p.isdigit() else p for p in field_ptr.strip("/").split("/")])
-        if sub is None:
-            col.add(f"{pointer}/{kind}/field", f"{field_ptr!r} is not a question of form {form_name!r}")
-        elif sub.get("type") != "string" or sub.get("format") != "date":
-            col.add(f"{pointer}/{kind}/field", f"{field_ptr!r} of form {form_name!r} is not a date question "
-                    '(it needs "type": "string", "format": "date")')
-        elif for_rule and not form.in_facts:
-            col.add(f"{pointer}/{kind}/form", f"rules never see the answers of form {form_name!r} "
-                    '(it has "x-fact": false)')
-        else:
-            question = sub.get("title") or field_ptr.strip("/").split("/")[-1].replace("_", " ").capitalize()
+    question = _date_question(form_name, field_ptr, form, form_names, col, f"{pointer}/{kind}", for_rule=for_rule)
     if len(col.problems) > before:
         return None
     return DaysSince(form_name, field_ptr, decl.get("at_least"), decl.get("at_most"), question=question,
                      form_title=form.title if form is not None else form_name, until=kind == "days_until")
+
+
+def _date_question(form_name: str, field_ptr: str, form: Form | None, form_names: set[str], col: _Collector,
+                   pointer: str, *, for_rule: bool) -> str:
+    """The title of the date question a days condition counts from (a date question of a form of this area,
+    whose answers a rule sees); "" when it is not one, after saying why."""
+    if form_name not in form_names:
+        col.add(f"{pointer}/form", f"{form_name!r} is not a form of this area")
+        return ""
+    if form is None:
+        return ""
+    sub = subschema_at(form.schema, [int(p) if p.isdigit() else p for p in field_ptr.strip("/").split("/")])
+    if sub is None:
+        col.add(f"{pointer}/field", f"{field_ptr!r} is not a question of form {form_name!r}")
+    elif sub.get("type") != "string" or sub.get("format") != "date":
+        col.add(f"{pointer}/field", f"{field_ptr!r} of form {form_name!r} is not a date question "
+                '(it needs "type": "string", "format": "date")')
+    elif for_rule and not form.in_facts:
+        col.add(f"{pointer}/form", f"rules never see the answers of form {form_name!r} "
+                '(it has "x-fact": false)')
+    else:
+        return sub.get("title") or field_ptr.strip("/").split("/")[-1].replace("_", " ").capitalize()
+    return ""
 
 
 def load_area(directory: Path, source: str = "path") -> Area:
@@ -494,6 +533,39 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
     problem; a part it refused may stop them (the caller catches that), never hide what came before.
     """
     slug = raw["slug"]
+    forms = _area_forms(directory, raw, col)
+    form_names = set(raw["case"]["forms"])
+    risk_levels = raw["case"].get("risk_levels", [])
+    risk_from = _risk_from(raw["case"], forms, form_names, col)
+    roles = _area_roles(raw, col)
+    wf = raw["workflow"]
+    states = _workflow_states(wf, col)
+    counts = _area_counts(raw, forms, form_names, roles, col)
+    count_names = {c.name for c in counts}
+    transitions: dict[str, Transition] = {}
+    for i, t in enumerate(wf["transitions"]):
+        if t["name"] in transitions:
+            col.add(f"/workflow/transitions/{i}/name", f"transition {t['name']!r} is declared twice")
+        transitions[t["name"]] = _transition(t, f"/workflow/transitions/{i}", raw, forms, form_names, count_names,
+                                             states, col)
+    workflow = Workflow(wf["initial"], states, transitions)
+    _check_reachable(wf, states, col)
+    rules = _area_rules(raw, forms, form_names, count_names, states, roles, col)
+    retention = _retention(raw.get("retention"), col)
+
+    if col.problems:
+        return None
+    return Area(slug=slug, title=raw["title"], summary=raw["summary"], version=raw["version"],
+                reference_prefix=raw["reference_prefix"], path=directory, source=source, roles=roles,
+                forms={n: forms[n] for n in raw["case"]["forms"]}, opening_form=raw["case"]["opening_form"],
+                risk_levels=risk_levels, risk_from=risk_from, workflow=workflow, counts=counts, rules=rules,
+                agency_types={t["name"]: t["label"] for t in raw.get("agency_types", [])},
+                identifier_types={t["name"]: t["label"] for t in raw.get("identifier_types", [])},
+                retention=retention, raw=raw)
+
+
+def _area_forms(directory: Path, raw: dict[str, Any], col: _Collector) -> dict[str, Form]:
+    """The forms /case/forms lists, each loaded and checked; the opening form one of them, no unlisted file."""
     forms: dict[str, Form] = {}
     for i, name in enumerate(raw["case"]["forms"]):
         form = load_form(directory / "forms" / f"{name}.schema.json", name, col, f"/case/forms/{i}")
@@ -507,31 +579,42 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
         for extra in sorted(forms_dir.glob("*.schema.json")):
             if extra.name.removesuffix(".schema.json") not in form_names:
                 col.add("/case/forms", f"forms/{extra.name} is not listed in /case/forms")
+    return forms
 
-    risk_levels = raw["case"].get("risk_levels", [])
-    risk_from = None
-    if "risk_from" in raw["case"]:
-        rf = raw["case"]["risk_from"]
-        risk_from = (rf["form"], rf["field"])
-        if not risk_levels:
-            col.add("/case/risk_from", "needs /case/risk_levels to say which values are risk levels")
-        if rf["form"] not in form_names:
-            col.add("/case/risk_from/form", f"{rf['form']!r} is not a form of this area")
-        elif rf["form"] in forms:
-            sub = subschema_at(forms[rf["form"]].schema, rf["field"].strip("/").split("/"))
-            if sub is None:
-                col.add("/case/risk_from/field", f"{rf['field']!r} is not a question of form {rf['form']!r}")
-            elif "enum" in sub and not set(sub["enum"]) <= set(risk_levels):
-                col.add("/case/risk_from/field", f"answers {sorted(set(sub['enum']) - set(risk_levels))} "
-                        "are not in /case/risk_levels")
 
+def _risk_from(case: dict[str, Any], forms: dict[str, Form], form_names: set[str],
+               col: _Collector) -> tuple[str, str] | None:
+    """The (form, field) /case/risk_from names: a question of a form of this area whose answers are risk levels."""
+    if "risk_from" not in case:
+        return None
+    risk_levels = case.get("risk_levels", [])
+    rf = case["risk_from"]
+    if not risk_levels:
+        col.add("/case/risk_from", "needs /case/risk_levels to say which values are risk levels")
+    if rf["form"] not in form_names:
+        col.add("/case/risk_from/form", f"{rf['form']!r} is not a form of this area")
+    elif rf["form"] in forms:
+        sub = subschema_at(forms[rf["form"]].schema, rf["field"].strip("/").split("/"))
+        if sub is None:
+            col.add("/case/risk_from/field", f"{rf['field']!r} is not a question of form {rf['form']!r}")
+        elif "enum" in sub and not set(sub["enum"]) <= set(risk_levels):
+            col.add("/case/risk_from/field", f"answers {sorted(set(sub['enum']) - set(risk_levels))} "
+                    "are not in /case/risk_levels")
+    return (rf["form"], rf["field"])
+
+
+def _area_roles(raw: dict[str, Any], col: _Collector) -> dict[str, str]:
+    """Role name -> label, each declared once."""
     roles: dict[str, str] = {}
     for i, role in enumerate(raw["roles"]):
         if role["name"] in roles:
             col.add(f"/roles/{i}/name", f"role {role['name']!r} is declared twice")
         roles[role["name"]] = role["label"]
+    return roles
 
-    wf = raw["workflow"]
+
+def _workflow_states(wf: dict[str, Any], col: _Collector) -> dict[str, State]:
+    """The workflow's states, each declared once, the initial one among them and at least one terminal."""
     states: dict[str, State] = {}
     for i, st in enumerate(wf["states"]):
         if st["name"] in states:
@@ -541,7 +624,13 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
         col.add("/workflow/initial", f"{wf['initial']!r} is not a state")
     if not any(s.terminal for s in states.values()):
         col.add("/workflow/states", "no state is terminal, so no case could ever be closed")
+    return states
 
+
+def _area_counts(raw: dict[str, Any], forms: dict[str, Form], form_names: set[str], roles: dict[str, str],
+                 col: _Collector) -> list[Count]:
+    """The [[counts]], each named once, counting by a question of a form of this area and a role it has."""
+    slug = raw["slug"]
     counts: list[Count] = []
     count_names: set[str] = set()
     for i, c in enumerate(raw.get("counts", [])):
@@ -559,87 +648,95 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
         if count.area == slug and count.role is not None and count.role not in roles:
             col.add(f"/counts/{i}/role", f"{count.role!r} is not a role of this area")
         counts.append(count)
+    return counts
 
-    transitions: dict[str, Transition] = {}
-    for i, t in enumerate(wf["transitions"]):
-        base = f"/workflow/transitions/{i}"
-        if t["name"] in transitions:
-            col.add(f"{base}/name", f"transition {t['name']!r} is declared twice")
-        for j, src in enumerate(t["from"]):
-            if src not in states:
-                col.add(f"{base}/from/{j}", f"{src!r} is not a state")
-            elif states[src].terminal:
-                col.add(f"{base}/from/{j}", f"{src!r} is terminal: nothing can leave it")
-        if t["to"] not in states:
-            col.add(f"{base}/to", f"{t['to']!r} is not a state")
-        guards: list[Guard] = []
-        for j, g in enumerate(t.get("guards", [])):
-            dated = "days_since" in g or "days_until" in g
-            if not dated and any(k in g for k in ("at_least", "at_most")):
-                _date_condition(g, forms, form_names, col, f"{base}/guards/{j}", for_rule=False)
-            if "form" in g:
-                if g["form"] not in form_names:
-                    col.add(f"{base}/guards/{j}/form", f"{g['form']!r} is not a form of this area")
-                guards.append(Guard(g["message"], form=g["form"]))
-            elif dated:
-                days = _date_condition(g, forms, form_names, col, f"{base}/guards/{j}", for_rule=False)
-                guards.append(Guard(g["message"], days=days))
-            else:
-                validator = _compile_condition(g["when"], col, f"{base}/guards/{j}/when")
-                _check_fact_refs(g["when"], raw, forms, count_names, set(states), col, f"{base}/guards/{j}/when")
-                guards.append(Guard(g["message"], when=validator, needs=facts_needed(g["when"])))
-        transitions[t["name"]] = Transition(t["name"], t["label"], tuple(t["from"]), t["to"],
-                                            tuple(t.get("roles", DEFAULT_TRANSITION_ROLES)), guards)
-    workflow = Workflow(wf["initial"], states, transitions)
-    if wf["initial"] in states:
-        # over every declared transition, so a duplicated name (reported above) does not also hide states
-        reachable = Workflow(wf["initial"], states, {str(i): Transition(str(i), t["label"], tuple(t["from"]), t["to"],
-                                                                        (), []) for i, t in enumerate(wf["transitions"])}
-                             ).reachable()
-        for i, st in enumerate(wf["states"]):
-            if st["name"] not in reachable:
-                col.add(f"/workflow/states/{i}", f"state {st['name']!r} cannot be reached from {wf['initial']!r}")
 
+def _transition(t: dict[str, Any], base: str, raw: dict[str, Any], forms: dict[str, Form], form_names: set[str],
+                count_names: set[str], states: dict[str, State], col: _Collector) -> Transition:
+    """One workflow transition: from states something can leave, to a state, with its guards compiled."""
+    for j, src in enumerate(t["from"]):
+        if src not in states:
+            col.add(f"{base}/from/{j}", f"{src!r} is not a state")
+        elif states[src].terminal:
+            col.add(f"{base}/from/{j}", f"{src!r} is terminal: nothing can leave it")
+    if t["to"] not in states:
+        col.add(f"{base}/to", f"{t['to']!r} is not a state")
+    guards = [_guard(g, f"{base}/guards/{j}", raw, forms, form_names, count_names, states, col)
+              for j, g in enumerate(t.get("guards", []))]
+    return Transition(t["name"], t["label"], tuple(t["from"]), t["to"],
+                      tuple(t.get("roles", DEFAULT_TRANSITION_ROLES)), guards)
+
+
+def _guard(g: dict[str, Any], ptr: str, raw: dict[str, Any], forms: dict[str, Form], form_names: set[str],
+           count_names: set[str], states: dict[str, State], col: _Collector) -> Guard:
+    """One transition guard: a form that must be saved, a days condition, or a condition on the facts."""
+    dated = "days_since" in g or "days_until" in g
+    if not dated and any(k in g for k in ("at_least", "at_most")):
+        _date_condition(g, forms, form_names, col, ptr, for_rule=False)
+    if "form" in g:
+        if g["form"] not in form_names:
+            col.add(f"{ptr}/form", f"{g['form']!r} is not a form of this area")
+        return Guard(g["message"], form=g["form"])
+    if dated:
+        days = _date_condition(g, forms, form_names, col, ptr, for_rule=False)
+        return Guard(g["message"], days=days)
+    validator = _compile_condition(g["when"], col, f"{ptr}/when")
+    _check_fact_refs(g["when"], raw, forms, count_names, set(states), col, f"{ptr}/when")
+    return Guard(g["message"], when=validator, needs=facts_needed(g["when"]))
+
+
+def _check_reachable(wf: dict[str, Any], states: dict[str, State], col: _Collector) -> None:
+    """Every state can be reached from the initial one."""
+    if wf["initial"] not in states:
+        return
+    # over every declared transition, so a duplicated name (reported above) does not also hide states
+    reachable = Workflow(wf["initial"], states, {str(i): Transition(str(i), t["label"], tuple(t["from"]), t["to"],
+                                                                    (), []) for i, t in enumerate(wf["transitions"])}
+                         ).reachable()
+    for i, st in enumerate(wf["states"]):
+        if st["name"] not in reachable:
+            col.add(f"/workflow/states/{i}", f"state {st['name']!r} cannot be reached from {wf['initial']!r}")
+
+
+def _area_rules(raw: dict[str, Any], forms: dict[str, Form], form_names: set[str], count_names: set[str],
+                states: dict[str, State], roles: dict[str, str], col: _Collector) -> list[Rule]:
+    """The [[rules]], each id used once, compiled; a rule whose condition is no valid JSON Schema is left out."""
     rules: list[Rule] = []
     seen_ids: set[str] = set()
     for i, r in enumerate(raw.get("rules", [])):
-        base = f"/rules/{i}"
         if r["id"] in seen_ids:
-            col.add(f"{base}/id", f"rule id {r['id']!r} is used twice")
+            col.add(f"/rules/{i}/id", f"rule id {r['id']!r} is used twice")
         seen_ids.add(r["id"])
-        when = r.get("when", {})  # none: the rule's event (and its once, subject_roles and dates) is enough
-        validator = _compile_condition(when, col, f"{base}/when")
-        _check_fact_refs(when, raw, forms, count_names, set(states), col, f"{base}/when")
-        for j, role in enumerate(r.get("subject_roles", [])):
-            if role not in roles:
-                col.add(f"{base}/subject_roles/{j}", f"{role!r} is not a role of this area")
-        dates = [_date_condition(d, forms, form_names, col, f"{base}/dates/{j}", for_rule=True)
-                 for j, d in enumerate(r.get("dates", []))]
-        if validator is None:
-            continue  # not a valid JSON Schema (reported above): it cannot be compiled into a rule
-        then = r["then"]
-        action, message, target = "refer", "", then
-        if "notify" in then:  # tell, not refer: the target is inside notify, with the message
-            action, target = "notify", then["notify"]
-            message = target["message"].strip()
-        kind = next(k for k in ("area", "agency_type", "agency", "panel") if k in target)
-        needs = facts_needed(when) | ({"case"} if dates else set()) | ({"subject"} if "subject_roles" in r else set())
-        rules.append(Rule(r["id"], slug, frozenset(r["on"]), when, Target(kind, target[kind]),
-                          then["reason"], validator, needs=frozenset(needs), once=r.get("once", "person"),
-                          subject_roles=frozenset(r.get("subject_roles", [])),
-                          dates=tuple(d for d in dates if d is not None), action=action, message=message))
+        rule = _rule(r, f"/rules/{i}", raw, forms, form_names, count_names, states, roles, col)
+        if rule is not None:
+            rules.append(rule)
+    return rules
 
-    retention = _retention(raw.get("retention"), col)
 
-    if col.problems:
-        return None
-    return Area(slug=slug, title=raw["title"], summary=raw["summary"], version=raw["version"],
-                reference_prefix=raw["reference_prefix"], path=directory, source=source, roles=roles,
-                forms={n: forms[n] for n in raw["case"]["forms"]}, opening_form=raw["case"]["opening_form"],
-                risk_levels=risk_levels, risk_from=risk_from, workflow=workflow, counts=counts, rules=rules,
-                agency_types={t["name"]: t["label"] for t in raw.get("agency_types", [])},
-                identifier_types={t["name"]: t["label"] for t in raw.get("identifier_types", [])},
-                retention=retention, raw=raw)
+def _rule(r: dict[str, Any], base: str, raw: dict[str, Any], forms: dict[str, Form], form_names: set[str],
+          count_names: set[str], states: dict[str, State], roles: dict[str, str], col: _Collector) -> Rule | None:
+    """One referral rule checked and compiled; None if its condition cannot be compiled."""
+    when = r.get("when", {})  # none: the rule's event (and its once, subject_roles and dates) is enough
+    validator = _compile_condition(when, col, f"{base}/when")
+    _check_fact_refs(when, raw, forms, count_names, set(states), col, f"{base}/when")
+    for j, role in enumerate(r.get("subject_roles", [])):
+        if role not in roles:
+            col.add(f"{base}/subject_roles/{j}", f"{role!r} is not a role of this area")
+    dates = [_date_condition(d, forms, form_names, col, f"{base}/dates/{j}", for_rule=True)
+             for j, d in enumerate(r.get("dates", []))]
+    if validator is None:
+        return None  # not a valid JSON Schema (reported above): it cannot be compiled into a rule
+    then = r["then"]
+    action, message, target = "refer", "", then
+    if "notify" in then:  # tell, not refer: the target is inside notify, with the message
+        action, target = "notify", then["notify"]
+        message = target["message"].strip()
+    kind = next(k for k in ("area", "agency_type", "agency", "panel") if k in target)
+    needs = facts_needed(when) | ({"case"} if dates else set()) | ({"subject"} if "subject_roles" in r else set())
+    return Rule(r["id"], raw["slug"], frozenset(r["on"]), when, Target(kind, target[kind]),
+                then["reason"], validator, needs=frozenset(needs), once=r.get("once", "person"),
+                subject_roles=frozenset(r.get("subject_roles", [])),
+                dates=tuple(d for d in dates if d is not None), action=action, message=message)
 
 
 def _retention(decl: Any, col: _Collector) -> Retention | None:
