@@ -89,78 +89,151 @@ def _compile(schema: Any) -> Check:
 
 
 def _keyword(key: str, value: Any, schema: dict) -> Check:
-    if key == "type":
-        names = value if isinstance(value, list) else [value]
-        tests = [TYPES[n] for n in names]
-        return lambda x: any(t(x) for t in tests)
-    if key == "enum":
-        options = list(value)
-        return lambda x: any(equal(x, o) for o in options)
-    if key == "const":
-        return lambda x: equal(x, value)
-    if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        op = {"minimum": lambda x: x >= value, "maximum": lambda x: x <= value,
-              "exclusiveMinimum": lambda x: x > value, "exclusiveMaximum": lambda x: x < value}[key]
-        return lambda x: not _is_number(x) or op(x)
-    if key == "minLength":
-        return lambda x: not isinstance(x, str) or len(x) >= value
-    if key == "maxLength":
-        return lambda x: not isinstance(x, str) or len(x) <= value
-    if key == "pattern":
-        pattern = re.compile(value)
-        return lambda x: not isinstance(x, str) or pattern.search(x) is not None
-    if key == "format":
-        if value != "date":
-            raise Unsupported(f"format {value}")
-        return _is_date
-    if key == "required":
-        names = list(value)
-        return lambda x: not isinstance(x, dict) or all(n in x for n in names)
-    if key == "properties":
-        compiled = {name: _compile(sub) for name, sub in value.items()}
-        return lambda x: not isinstance(x, dict) or all(c(x[n]) for n, c in compiled.items() if n in x)
-    if key == "additionalProperties":
-        if "patternProperties" in schema:
-            raise Unsupported("patternProperties")
-        known = set(schema.get("properties", {}))
-        extra = _compile(value)
-        return lambda x: not isinstance(x, dict) or all(extra(v) for k, v in x.items() if k not in known)
-    if key == "items":
-        if not isinstance(value, (dict, bool)):
-            raise Unsupported("items array")
-        item = _compile(value)
-        return lambda x: not isinstance(x, list) or all(item(v) for v in x)
-    if key == "minItems":
-        return lambda x: not isinstance(x, list) or len(x) >= value
-    if key == "maxItems":
-        return lambda x: not isinstance(x, list) or len(x) <= value
-    if key == "uniqueItems":
-        if not value:
-            return lambda x: True
-        return lambda x: not isinstance(x, list) or all(
-            not equal(x[i], x[j]) for i in range(len(x)) for j in range(i + 1, len(x)))
-    if key == "contains":
-        inner = _compile(value)
-        if "minContains" in schema or "maxContains" in schema:
-            raise Unsupported("minContains")
-        return lambda x: not isinstance(x, list) or any(inner(v) for v in x)
-    if key == "not":
-        inner = _compile(value)
-        return lambda x: not inner(x)
-    if key == "allOf":
-        parts = [_compile(s) for s in value]
-        return lambda x: all(p(x) for p in parts)
-    if key == "anyOf":
-        parts = [_compile(s) for s in value]
-        return lambda x: any(p(x) for p in parts)
-    if key == "oneOf":
-        parts = [_compile(s) for s in value]
-        return lambda x: sum(1 for p in parts if p(x)) == 1
-    if key == "if":
-        condition = _compile(value)
-        then = _compile(schema.get("then", True))
-        otherwise = _compile(schema.get("else", True))
-        return lambda x: then(x) if condition(x) else otherwise(x)
-    if key in ("then", "else"):
-        return lambda x: True  # applied through "if"
-    raise Unsupported(key)
+    compile_keyword = _KEYWORDS.get(key)
+    if compile_keyword is None:
+        raise Unsupported(key)
+    return compile_keyword(value, schema)
+
+
+# One compiler per keyword: (the keyword's value, the schema it is in) -> predicate. Each predicate is what
+# runs on every save, so it stays one closure with no dispatch of its own.
+
+def _type(value: Any, schema: dict) -> Check:
+    names = value if isinstance(value, list) else [value]
+    tests = [TYPES[n] for n in names]
+    return lambda x: any(t(x) for t in tests)
+
+
+def _enum(value: Any, schema: dict) -> Check:
+    options = list(value)
+    return lambda x: any(equal(x, o) for o in options)
+
+
+def _const(value: Any, schema: dict) -> Check:
+    return lambda x: equal(x, value)
+
+
+def _minimum(value: Any, schema: dict) -> Check:
+    return lambda x: not _is_number(x) or x >= value
+
+
+def _maximum(value: Any, schema: dict) -> Check:
+    return lambda x: not _is_number(x) or x <= value
+
+
+def _exclusive_minimum(value: Any, schema: dict) -> Check:
+    return lambda x: not _is_number(x) or x > value
+
+
+def _exclusive_maximum(value: Any, schema: dict) -> Check:
+    return lambda x: not _is_number(x) or x < value
+
+
+def _min_length(value: Any, schema: dict) -> Check:
+    return lambda x: not isinstance(x, str) or len(x) >= value
+
+
+def _max_length(value: Any, schema: dict) -> Check:
+    return lambda x: not isinstance(x, str) or len(x) <= value
+
+
+def _pattern(value: Any, schema: dict) -> Check:
+    pattern = re.compile(value)
+    return lambda x: not isinstance(x, str) or pattern.search(x) is not None
+
+
+def _format(value: Any, schema: dict) -> Check:
+    if value != "date":
+        raise Unsupported(f"format {value}")
+    return _is_date
+
+
+def _required(value: Any, schema: dict) -> Check:
+    names = list(value)
+    return lambda x: not isinstance(x, dict) or all(n in x for n in names)
+
+
+def _properties(value: Any, schema: dict) -> Check:
+    compiled = {name: _compile(sub) for name, sub in value.items()}
+    return lambda x: not isinstance(x, dict) or all(c(x[n]) for n, c in compiled.items() if n in x)
+
+
+def _additional_properties(value: Any, schema: dict) -> Check:
+    if "patternProperties" in schema:
+        raise Unsupported("patternProperties")
+    known = set(schema.get("properties", {}))
+    extra = _compile(value)
+    return lambda x: not isinstance(x, dict) or all(extra(v) for k, v in x.items() if k not in known)
+
+
+def _items(value: Any, schema: dict) -> Check:
+    if not isinstance(value, (dict, bool)):
+        raise Unsupported("items array")
+    item = _compile(value)
+    return lambda x: not isinstance(x, list) or all(item(v) for v in x)
+
+
+def _min_items(value: Any, schema: dict) -> Check:
+    return lambda x: not isinstance(x, list) or len(x) >= value
+
+
+def _max_items(value: Any, schema: dict) -> Check:
+    return lambda x: not isinstance(x, list) or len(x) <= value
+
+
+def _unique_items(value: Any, schema: dict) -> Check:
+    if not value:
+        return lambda x: True
+    return lambda x: not isinstance(x, list) or all(
+        not equal(x[i], x[j]) for i in range(len(x)) for j in range(i + 1, len(x)))
+
+
+def _contains(value: Any, schema: dict) -> Check:
+    inner = _compile(value)
+    if "minContains" in schema or "maxContains" in schema:
+        raise Unsupported("minContains")
+    return lambda x: not isinstance(x, list) or any(inner(v) for v in x)
+
+
+def _not(value: Any, schema: dict) -> Check:
+    inner = _compile(value)
+    return lambda x: not inner(x)
+
+
+def _all_of(value: Any, schema: dict) -> Check:
+    parts = [_compile(s) for s in value]
+    return lambda x: all(p(x) for p in parts)
+
+
+def _any_of(value: Any, schema: dict) -> Check:
+    parts = [_compile(s) for s in value]
+    return lambda x: any(p(x) for p in parts)
+
+
+def _one_of(value: Any, schema: dict) -> Check:
+    parts = [_compile(s) for s in value]
+    return lambda x: sum(1 for p in parts if p(x)) == 1
+
+
+def _if(value: Any, schema: dict) -> Check:
+    condition = _compile(value)
+    then = _compile(schema.get("then", True))
+    otherwise = _compile(schema.get("else", True))
+    return lambda x: then(x) if condition(x) else otherwise(x)
+
+
+def _applied_through_if(value: Any, schema: dict) -> Check:
+    return lambda x: True
+
+
+_KEYWORDS: dict[str, Callable[[Any, dict], Check]] = {
+    "type": _type, "enum": _enum, "const": _const,
+    "minimum": _minimum, "maximum": _maximum,
+    "exclusiveMinimum": _exclusive_minimum, "exclusiveMaximum": _exclusive_maximum,
+    "minLength": _min_length, "maxLength": _max_length, "pattern": _pattern, "format": _format,
+    "required": _required, "properties": _properties, "additionalProperties": _additional_properties,
+    "items": _items, "minItems": _min_items, "maxItems": _max_items, "uniqueItems": _unique_items,
+    "contains": _contains,
+    "not": _not, "allOf": _all_of, "anyOf": _any_of, "oneOf": _one_of,
+    "if": _if, "then": _applied_through_if, "else": _applied_through_if,
+}

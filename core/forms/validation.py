@@ -1,6 +1,7 @@
 """Compile a form's JSON Schema once and turn its errors into messages a caseworker understands."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,68 +118,76 @@ def _lower_first(text: str) -> str:
 
 def human_error(schema: dict[str, Any], error: ValidationError) -> FieldError:
     """Turn one jsonschema error into a GOV.UK-style message about one field."""
-    path = list(error.absolute_path)
     keyword = error.validator
-    if keyword == "required":
+    if keyword in ("additionalProperties", "unevaluatedProperties"):
+        return FieldError(_pointer(error.absolute_path), "Remove the answers this form does not ask for")
+    path = _field_path(schema, error)
+    sub = subschema_at(schema, path) or {}
+    custom = sub.get("x-errors", {}).get(keyword)
+    if custom:
+        return FieldError(_pointer(path), custom)
+    names = [p for p in path if not isinstance(p, int)]
+    label = _label(sub, str(names[-1]) if names else "form")
+    return FieldError(_pointer(path), _message(keyword, error.validator_value, sub, label))
+
+
+def _field_path(schema: dict[str, Any], error: ValidationError) -> list[Any]:
+    """Where the page shows an error: the missing question for "required", the question (not the item) for
+    a wrong choice in a list of choices."""
+    path = list(error.absolute_path)
+    if error.validator == "required":
         # the missing property is named in the message: 'x' is a required property
         missing = error.message.split("'")[1] if "'" in error.message else ""
         path = path + [missing]
-    elif keyword in ("additionalProperties", "unevaluatedProperties"):
-        return FieldError(_pointer(path), "Remove the answers this form does not ask for")
     if path and isinstance(path[-1], int):
         # a wrong value in a list of choices (checkboxes) belongs to the question, which is where
         # the page shows it; items of a repeating group of questions keep their own pointer
         item = subschema_at(schema, path)
         if not (isinstance(item, dict) and (item.get("type") == "object" or "properties" in item)):
             path = path[:-1]
-    sub = subschema_at(schema, path) or {}
-    names = [p for p in path if not isinstance(p, int)]
-    name = str(names[-1]) if names else "form"
-    custom = sub.get("x-errors", {}).get(keyword)
-    if custom:
-        return FieldError(_pointer(path), custom)
-    label = _label(sub, name)
+    return path
+
+
+def _message(keyword: Any, value: Any, sub: dict[str, Any], label: str) -> str:
+    """The message for a person about one failed keyword (``value`` is the keyword's value in the schema)."""
     low = _lower_first(label)
-    items = sub.get("items") if isinstance(sub.get("items"), dict) else {}
-    choice = "enum" in sub or "enum" in items or sub.get("type") == "boolean"
     if keyword == "required":
-        msg = f"Select {low}" if choice else f"Enter {low}"
         if sub.get("type") == "boolean":
-            msg = f"Select yes or no for \u2018{label}\u2019"
-    elif keyword == "format" and sub.get("format") == "date":
-        msg = f"{label} must be a real date"
-    elif keyword == "format":
-        msg = f"Enter {low} in the correct format"
-    elif keyword == "enum":
-        msg = f"Select {low} from the list"
-    elif keyword == "type":
-        expected = error.validator_value
-        if expected in ("integer", "number"):
-            msg = f"{label} must be a number"
-        elif expected == "boolean":
-            msg = f"Select yes or no for \u2018{label}\u2019"
-        elif expected == "array":
-            msg = f"Select {low}"
-        else:
-            msg = f"Enter {low}"
-    elif keyword == "minLength":
-        msg = f"Enter {low}" if error.validator_value == 1 else \
-            f"{label} must be {error.validator_value} characters or more"
-    elif keyword == "maxLength":
-        msg = f"{label} must be {error.validator_value} characters or fewer"
-    elif keyword in ("minimum", "exclusiveMinimum"):
-        msg = f"{label} must be {error.validator_value} or more"
-    elif keyword in ("maximum", "exclusiveMaximum"):
-        msg = f"{label} must be {error.validator_value} or less"
-    elif keyword == "minItems":
-        msg = f"Select at least {error.validator_value} for {low}" if error.validator_value > 1 else f"Select {low}"
-    elif keyword == "maxItems":
-        msg = f"Select no more than {error.validator_value} for {low}"
-    elif keyword == "pattern":
-        msg = f"Enter {low} in the correct format"
-    else:
-        msg = f"Check {low}"
-    return FieldError(_pointer(path), msg)
+            return f"Select yes or no for \u2018{label}\u2019"
+        items = sub.get("items") if isinstance(sub.get("items"), dict) else {}
+        return f"Select {low}" if "enum" in sub or "enum" in items else f"Enter {low}"
+    if keyword == "type":
+        return _type_message(value, label, low)
+    if keyword == "format" and sub.get("format") == "date":
+        return f"{label} must be a real date"
+    build = _MESSAGES.get(keyword)
+    return build(label, low, value) if build is not None else f"Check {low}"
+
+
+def _type_message(expected: Any, label: str, low: str) -> str:
+    if expected in ("integer", "number"):
+        return f"{label} must be a number"
+    if expected == "boolean":
+        return f"Select yes or no for \u2018{label}\u2019"
+    if expected == "array":
+        return f"Select {low}"
+    return f"Enter {low}"
+
+
+#: keyword -> message, from the question's label, the label lower-cased for mid-sentence, the keyword's value
+_MESSAGES: dict[str, Callable[[str, str, Any], str]] = {
+    "format": lambda label, low, v: f"Enter {low} in the correct format",
+    "enum": lambda label, low, v: f"Select {low} from the list",
+    "minLength": lambda label, low, v: f"Enter {low}" if v == 1 else f"{label} must be {v} characters or more",
+    "maxLength": lambda label, low, v: f"{label} must be {v} characters or fewer",
+    "minimum": lambda label, low, v: f"{label} must be {v} or more",
+    "exclusiveMinimum": lambda label, low, v: f"{label} must be {v} or more",
+    "maximum": lambda label, low, v: f"{label} must be {v} or less",
+    "exclusiveMaximum": lambda label, low, v: f"{label} must be {v} or less",
+    "minItems": lambda label, low, v: f"Select at least {v} for {low}" if v > 1 else f"Select {low}",
+    "maxItems": lambda label, low, v: f"Select no more than {v} for {low}",
+    "pattern": lambda label, low, v: f"Enter {low} in the correct format",
+}
 
 
 def _field_order(schema: dict[str, Any]) -> dict[str, int]:
