@@ -111,6 +111,15 @@ async def must_use_mfa(user_roles: Any, agency_id: int) -> bool:
     return bool(roles & await required_roles(agency_id))
 
 
+async def configurable_agencies(actor: Actor) -> list[dict[str, Any]]:
+    """The agencies (id, name, by name) whose two-step verification rules the actor may set: a local admin's
+    own, every agency for a system admin."""
+    from core.agencies.tables import Agency
+
+    return await permissions.restrict(Agency.select(Agency.id, Agency.name).order_by(Agency.name), actor,
+                                      "mfa.configure", Agency.id)
+
+
 async def set_required_roles(actor: Actor, agency_id: int, roles: list[str]) -> set[str]:
     """Set which roles of an agency must use two-step verification: its local admin, or a system admin."""
     from core.agencies.tables import Agency

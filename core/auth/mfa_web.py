@@ -5,7 +5,6 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
 from core import permissions
-from core.agencies.tables import Agency
 from core.auth import mfa
 from core.auth import service as auth
 from core.auth.actor import ROLES
@@ -153,9 +152,7 @@ class MfaSettingsPages(Controller):
     guards = [admins_only]
 
     async def _agencies(self, request: Request) -> list[dict]:
-        actor = current_actor(request)
-        return await permissions.restrict(Agency.select(Agency.id, Agency.name).order_by(Agency.name), actor,
-                                          "mfa.configure", Agency.id)
+        return await mfa.configurable_agencies(current_actor(request))
 
     def _agency_id(self, request: Request, raw: str | None) -> int:
         actor = current_actor(request)

@@ -7,8 +7,7 @@ from litestar.response import Redirect, Template
 from core.agencies.web import local_admin_only
 from core.auth import passwords
 from core.auth import service as auth
-from core.auth.tables import User
-from core.errors import NotFound, ValidationFailed
+from core.errors import ValidationFailed
 from core.web.auth import current_actor, session_token
 from core.web.pages import form_data, page, safe_next, see_other
 
@@ -57,11 +56,7 @@ class PasswordResetPages(Controller):
     guards = [local_admin_only]
 
     async def _page(self, request: Request, user_id: int, errors: list[dict], status_code: int = 200) -> Template:
-        actor = current_actor(request)
-        user = await User.select(User.id, User.name, User.email).where(
-            (User.id == user_id) & (User.agency == actor.agency_id)).first()
-        if user is None or user_id == actor.id:
-            raise NotFound("No user with that number exists")
+        user = await auth.user_for_password_reset(current_actor(request), user_id)
         return await page(request, "admin/user_password.html", user=user, errors=errors, personal=False,
                           error_title=bool(errors), status_code=status_code)
 

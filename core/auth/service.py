@@ -394,6 +394,27 @@ async def change_password(actor: Actor, session_id: int | None, current: str, ne
         await audit.record("auth.password_change", actor, object_type="user", object_id=actor.id)
 
 
+async def user_for_password_reset(actor: Actor, user_id: int) -> dict[str, Any]:
+    """The user of the actor's own agency whose password a local admin is about to reset (id, name, email);
+    nobody else's, and not the actor's own (that is changed under Your account): ``NotFound`` otherwise."""
+    from core.errors import NotFound
+
+    user = await User.select(User.id, User.name, User.email).where(
+        (User.id == user_id) & (User.agency == actor.agency_id)).first()
+    if user is None or user_id == actor.id:
+        raise NotFound("No user with that number exists")
+    return user
+
+
+async def recent_sign_ins(actor: Actor, limit: int = 10) -> list[dict[str, Any]]:
+    """When the actor last signed in (newest first), read from the audit trail for their account page."""
+    from core.audit.tables import AuditEvent
+
+    return await AuditEvent.select(AuditEvent.at).where(
+        (AuditEvent.actor_id == actor.id) & (AuditEvent.action == "auth.sign_in")).order_by(
+        AuditEvent.id, ascending=False).limit(limit)
+
+
 async def set_temporary_password(actor: Actor, user_id: int, password: str) -> None:
     """A local admin gives a user of their agency a new password (a forgotten one): a temporary one, which the
     user must change at their next sign-in. Their sessions end, and their address's failures are forgotten."""

@@ -37,13 +37,10 @@ class SignInPages(Controller):
 
     @get("/account")
     async def account(self, request: Request) -> Template:
-        from core.audit.tables import AuditEvent
         from core.web.pages import page
 
         actor = current_actor(request)
-        sign_ins = await AuditEvent.select(AuditEvent.at).where(
-            (AuditEvent.actor_id == actor.id) & (AuditEvent.action == "auth.sign_in")).order_by(
-            AuditEvent.id, ascending=False).limit(10)
+        sign_ins = await auth.recent_sign_ins(actor)
         from core.auth.mfa import mfa_state
         from core.notifications.service import email_preference
 
