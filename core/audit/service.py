@@ -20,6 +20,7 @@ import hmac
 import json
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,122 @@ async def run_sealer(interval: float = SEAL_SECONDS) -> None:
             raise
         except Exception as exc:  # the database may be away for a moment: the events wait, unharmed
             log.warning("audit sealing failed, will retry: %s: %s", exc.__class__.__name__, exc)
+
+
+# -- the audit viewer: what an admin may read of the trail ----------------------------------------------------
+
+#: the viewer's filters, as the page's query names them
+FILTERS = ("action", "user", "object_type", "object_id", "purpose", "from", "to")
+PAGE_SIZE = 50
+EXPORT_LIMIT = 50000
+
+
+def _event_filters(actor: Actor, raw: Mapping[str, Any]) -> tuple[Any, dict[str, str], list[dict[str, str]]]:
+    """The filters asked for as a query within the actor's reach, their values, and what is wrong with them (in
+    words, per field). Refuses an actor who may not read the trail."""
+    from core import permissions
+    from core.db import MAX_ID
+    from core.numbers import whole_number
+
+    permissions.require(actor, "audit.read")
+    values = {k: str(raw.get(k) or "").strip()[:100] for k in FILTERS}
+    errors: list[dict[str, str]] = []
+    where = AuditEvent.id > 0
+    if not permissions.can(actor, "audit.read_all"):  # a local admin: their own agency's events
+        where &= AuditEvent.agency_id == actor.agency_id
+    if values["action"]:
+        where &= AuditEvent.action.like(values["action"].replace("%", "") + "%")
+    for key, column, label in (("user", AuditEvent.actor_id, "User number"),
+                               ("object_id", AuditEvent.object_id, "Object number")):
+        if not values[key]:
+            continue
+        number = whole_number(values[key])
+        if number is None:
+            errors.append({"field": f"/audit-{key}", "message": f"{label} must be a whole number, like 42"})
+        else:  # an id too large for the database names nothing: the filter then matches nothing
+            where &= (column == number) if number <= MAX_ID else (AuditEvent.id < 0)
+    if values["object_type"]:
+        where &= AuditEvent.object_type == values["object_type"]
+    if values["purpose"]:
+        where &= AuditEvent.purpose == values["purpose"]
+    days: dict[str, dt.date] = {}
+    for key, word in (("from", "From"), ("to", "To")):
+        if not values[key]:
+            continue
+        day: dt.date | None
+        try:
+            day = dt.date.fromisoformat(values[key]) if len(values[key]) == 10 else None
+        except ValueError:
+            day = None
+        if day is None:
+            errors.append({"field": f"/audit-{key}",
+                           "message": f"{word} must be a real date written YYYY-MM-DD, like 2026-11-30"})
+        else:
+            days[key] = day
+    if "from" in days and "to" in days and days["to"] < days["from"]:
+        errors.append({"field": "/audit-to", "message": "To must be the same day as From or later"})
+    if "from" in days:
+        where &= AuditEvent.at >= dt.datetime.combine(days["from"], dt.time(), tzinfo=dt.UTC)
+    if "to" in days:
+        where &= AuditEvent.at < dt.datetime.combine(days["to"] + dt.timedelta(days=1), dt.time(),
+                                                     tzinfo=dt.UTC)
+    return where, values, errors
+
+
+async def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from core.agencies.tables import Agency
+    from core.auth.tables import User
+
+    users = {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(
+        User.id.is_in(sorted({r["actor_id"] for r in rows if r["actor_id"]}) or [0]))}
+    agencies = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name).where(
+        Agency.id.is_in(sorted({r["agency_id"] for r in rows if r["agency_id"]}) or [0]))}
+    return [{**r, "user": users.get(r["actor_id"], "System" if not r["actor_id"] else "Unknown user"),
+             "agency": agencies.get(r["agency_id"], ""), "tried": (r["detail"] or {}).get("email", "")
+             if r["action"].startswith(("auth.", "sign_in.")) else ""} for r in rows]
+
+
+def _for_viewer(actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as ``actor`` may read them: a form change's old and new answers only for the agency whose user made
+    it (the case's owner); any other reader (a system admin of another agency) sees which questions changed,
+    never the answers, as the case's own filter would give it none of them."""
+    for r in rows:
+        detail = r.get("detail")
+        if r["agency_id"] != actor.agency_id and isinstance(detail, dict) and isinstance(detail.get("changes"), list):
+            r["detail"] = {**detail, "changes": [{"field": c.get("field")} for c in detail["changes"]
+                                                 if isinstance(c, dict)]}
+    return rows
+
+
+async def list_events(actor: Actor, raw: Mapping[str, Any], page: Any = None) -> dict[str, Any]:
+    """One page of the audit trail for the viewer: the events the filters in ``raw`` match within the actor's
+    reach (newest first, named, answers hidden from another agency), with the filters' values, the total, the
+    page's number and count, and what is wrong with the filters (then no events: a filter that cannot be read
+    matches nothing rather than being quietly dropped)."""
+    from core.numbers import page_number
+
+    where, values, errors = _event_filters(actor, raw)
+    if errors:
+        return {"events": [], "values": values, "total": 0, "number": 1, "pages": 1, "errors": errors}
+    total = await AuditEvent.count().where(where)
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = page_number(page, pages)
+    rows = await AuditEvent.select().where(where).order_by(AuditEvent.id, ascending=False).limit(
+        PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
+    return {"events": await _named(_for_viewer(actor, rows)), "values": values, "total": total, "number": number,
+            "pages": pages, "errors": []}
+
+
+async def export_events(actor: Actor, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The events the filters match (newest first, at most EXPORT_LIMIT), named and as the actor may read them,
+    for a CSV export; the export itself is audited. ``ValidationFailed`` when a filter cannot be read."""
+    from core.errors import ValidationFailed
+
+    where, values, errors = _event_filters(actor, raw)
+    if errors:
+        raise ValidationFailed("There is a problem", errors=errors)
+    rows = await AuditEvent.select().where(where).order_by(AuditEvent.id, ascending=False).limit(
+        EXPORT_LIMIT).output(load_json=True)
+    async with transaction():
+        await record("audit.export", actor, detail={"filters": values, "rows": len(rows)})
+    return await _named(_for_viewer(actor, rows))
