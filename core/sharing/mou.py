@@ -6,7 +6,7 @@ from typing import Any
 from core import clock, permissions
 from core.audit import service as audit
 from core.auth.actor import Actor
-from core.auth.tables import Session
+from core.auth.tables import Session, User
 from core.db.tx import transaction
 from core.errors import ValidationFailed
 from core.sharing.tables import Mou, MouAcceptance
@@ -14,6 +14,20 @@ from core.sharing.tables import Mou, MouAcceptance
 
 async def current_mou() -> dict[str, Any] | None:
     return await Mou.select().order_by(Mou.version, ascending=False).first()
+
+
+async def acceptances(actor: Actor, limit: int = 100) -> dict[str, Any]:
+    """For the admin who publishes the memorandum: the current version (None before the first), its latest
+    acceptances (when, by whom, of which agency; newest first) and how many users are active."""
+    permissions.require(actor, "mou.publish")
+    latest = await current_mou()
+    accepted = []
+    if latest:
+        accepted = await MouAcceptance.select(MouAcceptance.accepted_at, MouAcceptance.user.name.as_alias("name"),
+                                              MouAcceptance.user.agency.name.as_alias("agency")).where(
+            MouAcceptance.mou_version == latest["version"]).order_by(MouAcceptance.id, ascending=False).limit(limit)
+    users = await User.count().where(User.active == True)  # noqa: E712
+    return {"mou": latest, "accepted": accepted, "users": users}
 
 
 async def publish_mou(actor: Actor, text: str) -> dict[str, Any]:

@@ -6,10 +6,8 @@ from litestar.response import Redirect, Template
 
 from core import permissions
 from core.auth import service as auth
-from core.auth.tables import User
 from core.errors import ValidationFailed
-from core.sharing.mou import accept_mou, current_mou, publish_mou
-from core.sharing.tables import MouAcceptance
+from core.sharing.mou import accept_mou, acceptances, current_mou, publish_mou
 from core.web.auth import current_actor, session_token
 from core.web.pages import form_data, form_int, page, safe_next, see_other
 
@@ -47,14 +45,9 @@ class MouPages(Controller):
         return await self._admin_page(request, "", "")
 
     async def _admin_page(self, request: Request, text: str, error: str, status_code: int = 200) -> Template:
-        latest = await current_mou()
-        accepted = []
-        if latest:
-            accepted = await MouAcceptance.select(MouAcceptance.accepted_at, MouAcceptance.user.name.as_alias("name"),
-                                                  MouAcceptance.user.agency.name.as_alias("agency")).where(
-                MouAcceptance.mou_version == latest["version"]).order_by(MouAcceptance.id, ascending=False).limit(100)
-        users = await User.count().where(User.active == True)  # noqa: E712
-        return await page(request, "sharing/mou_admin.html", mou=latest, accepted=accepted, users=users,
+        found = await acceptances(current_actor(request))
+        latest = found["mou"]
+        return await page(request, "sharing/mou_admin.html", **found,
                           text=text or (latest["text"] if latest else ""), error=error, personal=False,
                           error_title=bool(error), status_code=status_code)
 

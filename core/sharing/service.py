@@ -104,6 +104,27 @@ async def isa_to_end(actor: Actor, isa_id: int, reason: str) -> dict[str, Any]:
     return row
 
 
+def _isa_status(isa: dict[str, Any]) -> str:
+    today = clock.today()
+    if isa["ends_on"] < today:
+        return "ended"
+    return "future" if isa["starts_on"] > today else "live"
+
+
+async def agreements_for(ctx: Context, actor: Actor) -> dict[str, Any]:
+    """The agreements the actor may read (latest ending first), each with its status (live, future, ended), its
+    parties' names and its areas' titles, and every agency (id, name) to choose parties from."""
+    rows = await SharingAgreement.select().order_by(SharingAgreement.ends_on, ascending=False).output(load_json=True)
+    rows = permissions.allowed(actor, "isa.read", rows)
+    agencies = await Agency.select(Agency.id, Agency.name).order_by(Agency.name)
+    names = {a["id"]: a["name"] for a in agencies}
+    for r in rows:
+        r["status"] = _isa_status(r)
+        r["party_names"] = [names.get(p, "Unknown agency") for p in r["parties"] or []]
+        r["area_titles"] = [ctx.areas.get(a).title if ctx.areas.get(a) else a for a in r["areas"] or []]
+    return {"agreements": rows, "agencies": agencies}
+
+
 async def partners_for(actor: Actor, case_row: dict[str, Any]) -> list[dict[str, Any]]:
     """Agencies the case may be shared with: parties to a live ISA with the owner covering its area.
 

@@ -6,21 +6,12 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core import clock, permissions
-from core.agencies.tables import Agency
+from core import permissions
 from core.errors import ValidationFailed
 from core.sharing import service as sharing
 from core.sharing.policy import PURPOSES, SENSITIVITY_LABELS
-from core.sharing.tables import SharingAgreement
 from core.web.auth import current_actor
 from core.web.pages import ctx_of, form_data, page, see_other
-
-
-def _status(isa: dict[str, Any]) -> str:
-    today = clock.today()
-    if isa["ends_on"] < today:
-        return "ended"
-    return "future" if isa["starts_on"] > today else "live"
 
 
 def _as_list(value: Any) -> list[str]:
@@ -37,15 +28,8 @@ class AgreementPages(Controller):
 
     async def _page(self, request: Request, values: dict, errors: list[dict], status_code: int = 200) -> Template:
         ctx, actor = ctx_of(request), current_actor(request)
-        rows = await SharingAgreement.select().order_by(SharingAgreement.ends_on, ascending=False).output(load_json=True)
-        rows = permissions.allowed(actor, "isa.read", rows)
-        agencies = await Agency.select(Agency.id, Agency.name).order_by(Agency.name)
-        names = {a["id"]: a["name"] for a in agencies}
-        for r in rows:
-            r["status"] = _status(r)
-            r["party_names"] = [names.get(p, "Unknown agency") for p in r["parties"] or []]
-            r["area_titles"] = [ctx.areas.get(a).title if ctx.areas.get(a) else a for a in r["areas"] or []]
-        return await page(request, "sharing/agreements.html", agreements=rows, agencies=agencies, values=values,
+        found = await sharing.agreements_for(ctx, actor)
+        return await page(request, "sharing/agreements.html", **found, values=values,
                           errors={e["field"]: e["message"] for e in errors}, error_list=errors,
                           areas=list(ctx.areas), sensitivity=SENSITIVITY_LABELS, personal=False,
                           can_manage=permissions.can(actor, "isa.manage"), error_title=bool(errors), status_code=status_code)

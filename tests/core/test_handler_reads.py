@@ -7,12 +7,7 @@ import pytest
 from core.auth import mfa
 from core.auth import service as auth
 from core.errors import NotFound
-from core.testing import TEST_PASSWORD, make_agency, make_context, make_user
-
-
-@pytest.fixture
-def ctx():
-    return make_context()
+from core.testing import TEST_PASSWORD, make_agency, make_user
 
 
 async def test_recent_sign_ins_are_the_actors_own_newest_first(db, ctx):
@@ -69,3 +64,39 @@ async def test_the_audit_viewer_reads_within_the_actors_reach(db, ctx):
     assert (await audit.list_events(local, {"action": "audit.export"}))["total"] == 1
     with pytest.raises(Forbidden):
         await audit.list_events(worker, {})
+
+
+async def test_agreements_are_listed_for_their_parties_with_status_and_names(db, ctx):
+    import datetime as dt
+
+    from core import clock
+    from core.sharing import service as sharing
+
+    council, police = await make_agency(ctx, "ashdown-council"), await make_agency(ctx, "police")
+    charity = await make_agency(ctx, "charity")
+    admin = await make_user(council, ("system_admin",))
+    today = clock.today()
+    await sharing.create_isa(ctx, admin, reference="ISA-1", title="Partnership", parties=[council["id"], police["id"]],
+                             purposes=["crime_prevention"], areas=["noise"], legal_basis="Crime and Disorder Act 1998 s.115",
+                             starts_on=today - dt.timedelta(days=3), ends_on=today + dt.timedelta(days=3))
+    seen = await sharing.agreements_for(ctx, await make_user(police))
+    assert [(a["reference"], a["status"]) for a in seen["agreements"]] == [("ISA-1", "live")]
+    assert seen["agreements"][0]["party_names"] == ["Ashdown Council", "Police"]
+    assert seen["agreements"][0]["area_titles"] == [ctx.areas.get("noise").title]
+    assert (await sharing.agreements_for(ctx, await make_user(charity)))["agreements"] == []
+    assert len(seen["agencies"]) == 3
+
+
+async def test_mou_acceptances_are_for_the_publisher_only(db, ctx):
+    from core.errors import Forbidden
+    from core.sharing.mou import accept_mou, acceptances, publish_mou
+
+    agency = await make_agency(ctx, "ashdown-council")
+    admin, worker = await make_user(agency, ("system_admin",)), await make_user(agency, name="Robin Worker")
+    assert (await acceptances(admin))["mou"] is None
+    mou = await publish_mou(admin, "We share only what we must, and say why.")
+    await accept_mou(worker, None, mou["version"])
+    found = await acceptances(admin)
+    assert [a["name"] for a in found["accepted"]] == ["Robin Worker"] and found["users"] == 2
+    with pytest.raises(Forbidden):
+        await acceptances(worker)
