@@ -13,7 +13,7 @@ from core import clock, permissions
 from core.audit import service as audit
 from core.auth.actor import Actor
 from core.cache import register as register_cache
-from core.cases.tables import CaseSubject
+from core.cases.tables import Case, CaseSubject
 from core.db.tx import in_transaction, transaction
 from core.errors import Conflict, Forbidden, NotFound, PreconditionRequired, ServiceError, ValidationFailed
 from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonMerge, PersonNameWord
@@ -571,6 +571,17 @@ async def cases_of_persons(person_ids: list[int], reader: Actor | None = None, *
 
     withheld = await withheld_from(reader)
     return [r for r in rows if withheld.keep(r["case_id"])]
+
+
+async def person_case_links(actor: Actor, person_id: int) -> tuple[list[dict[str, Any]], int]:
+    """The person page's cases: those of the actor's own agency naming the person (each link with its case's
+    risk level), and how many other agencies' cases name them (a count only, never which)."""
+    links = await cases_of_person(person_id, actor)
+    mine = [link for link in links if link["owning_agency_id"] == actor.agency_id]
+    others = len({link["case_id"] for link in links}) - len({m["case_id"] for m in mine})
+    risk = {r["id"]: r["risk_level"] for r in await Case.select(Case.id, Case.risk_level).where(
+        Case.id.is_in([m["case_id"] for m in mine] or [0]) & (Case.owning_agency == actor.agency_id))}
+    return [{**link, "risk_level": risk.get(link["case_id"])} for link in mine], others
 
 
 # --- editing a person -----------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from core import permissions
 from core.audit import service as audit
 from core.audit.service import record_read as audit_read
 from core.cases.service import enabled_areas
-from core.cases.tables import Case
 from core.db import MAX_ID
 from core.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from core.numbers import typed_date
@@ -151,17 +150,12 @@ class PersonPages(Controller):
         if survivor is not None:  # a merged record: its address (bookmarks, old links) leads to the survivor
             return see_other(f"/persons/{survivor}?done=person-merged-here")
         person = await persons.get_person(actor, person_id)
-        links = await persons.cases_of_person(person_id, actor)
-        mine = [link for link in links if link["owning_agency_id"] == actor.agency_id]
-        others = len({link["case_id"] for link in links}) - len({m["case_id"] for m in mine})
-        rows = {r["id"]: r for r in await Case.select(Case.id, Case.reference, Case.area, Case.state,
-                                                     Case.risk_level).where(Case.id.is_in([m["case_id"] for m in mine] or [0]))}
+        mine, others = await persons.person_case_links(actor, person_id)
         for link in mine:
             area = ctx.areas.get(link["area"])
             link["area_title"] = area.title if area else link["area"]
             link["state_label"] = area.workflow.label(link["state"]) if area else link["state"]
             link["role_label"] = area.roles.get(link["role"], link["role"]) if area else link["role"]
-            link["risk_level"] = rows.get(link["case_id"], {}).get("risk_level")
         enabled = await enabled_areas(actor.agency_id)
         rights = await persons.person_rights(actor, person_id)
         duplicates = await _duplicates(request, person_id)

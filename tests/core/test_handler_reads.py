@@ -100,3 +100,19 @@ async def test_mou_acceptances_are_for_the_publisher_only(db, ctx):
     assert [a["name"] for a in found["accepted"]] == ["Robin Worker"] and found["users"] == 2
     with pytest.raises(Forbidden):
         await acceptances(worker)
+
+
+REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
+
+
+async def test_a_persons_page_lists_the_readers_own_cases_with_their_risk(db, ctx):
+    from core.persons import service as persons
+    from core.testing import make_person, open_case
+
+    council = await make_agency(ctx, "ashdown-council")
+    ours = await make_user(council)
+    person = await make_person(ours)
+    case = await open_case(ctx, ours, "noise", REPORT, subjects=[(person["id"], "subject")])
+    mine, others = await persons.person_case_links(ours, person["id"])
+    assert [(m["case_id"], m["reference"], m["role"]) for m in mine] == [(case["id"], case["reference"], "subject")]
+    assert mine[0]["risk_level"] == case["risk_level"] and others == 0
