@@ -561,3 +561,39 @@ async def member_users(panel: dict[str, Any]) -> list[dict[str, Any]]:
 async def case_references(case_ids: list[int]) -> dict[int, str]:
     return {r["id"]: r["reference"] for r in await Case.select(Case.id, Case.reference).where(
         Case.id.is_in(case_ids or [0]))}
+
+
+async def active_agencies() -> list[dict[str, Any]]:
+    """The active agencies (id, name, by name): the choices for a panel's members, chair and actions' owners."""
+    return await Agency.select(Agency.id, Agency.name).where(Agency.active == True).order_by(Agency.name)  # noqa: E712
+
+
+async def member_agencies(panel: dict[str, Any]) -> list[dict[str, Any]]:
+    """The panel's member agencies (id, name, by name)."""
+    return await Agency.select(Agency.id, Agency.name).where(Agency.id.is_in(sorted(panel["members"]))).order_by(
+        Agency.name)
+
+
+async def listed_cases(actor: Actor, panel: dict[str, Any]) -> list[dict[str, Any]]:
+    """The panel's open case list as the actor may read it: each entry's reference and owning agency's name only
+    where ``visible``. The chair's agency runs the list (but for cases retention withholds from it); a member
+    reads only which of its cases it may see."""
+    from core.retention.service import withheld_from
+
+    listed = await PanelCase.select(PanelCase.all_columns(), PanelCase.case.reference.as_alias("reference"),
+                                    PanelCase.case.owning_agency.name.as_alias("owner")).where(
+        (PanelCase.panel == panel["id"]) & PanelCase.closed_at.is_null()).order_by(PanelCase.id)
+    is_chair = is_chair_of(actor, panel)
+    seen: dict[int, bool] = {}
+    hidden = (await withheld_from(actor)).hidden
+    for c in listed:
+        c["visible"] = (is_chair and c["case"] not in hidden) or await may_see_case(actor, c["case"], seen)
+        if not c["visible"]:
+            c["reference"] = c["owner"] = ""
+    return listed
+
+
+async def meeting_status(meeting_id: int) -> str:
+    """The meeting's status now (``closed`` for a meeting that is gone), for its live followers."""
+    row = await Meeting.select(Meeting.status).where(Meeting.id == meeting_id).first()
+    return row["status"] if row else "closed"

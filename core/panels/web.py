@@ -11,11 +11,9 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
 
 from core import permissions
-from core.agencies.tables import Agency
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.numbers import date_from_parts, whole_number
 from core.panels import live, service
-from core.panels.tables import Meeting
 from core.web.auth import current_actor, session_token
 from core.web.pages import NO_STORE, ctx_of, form_data, form_int, page, see_other
 
@@ -113,8 +111,8 @@ def _panel_fields(data: dict[str, Any]) -> dict[str, Any]:
 async def _panels_page(request: Request, *, errors: list | None = None, values: dict | None = None,
                        status_code: int = 200) -> Template:
     actor = current_actor(request)
-    agencies = await Agency.select(Agency.id, Agency.name).where(Agency.active == True).order_by(Agency.name)  # noqa: E712
-    return await page(request, "panels/list.html", panels=await service.panels_for(actor), agencies=agencies,
+    return await page(request, "panels/list.html", panels=await service.panels_for(actor),
+                      agencies=await service.active_agencies(),
                       areas=list(ctx_of(request).areas), frequencies=service.FREQUENCIES, errors=errors or [],
                       values=values or {}, can_create=permissions.can(actor, "panel.create"),
                       error_title=bool(errors), status_code=status_code)
@@ -124,24 +122,9 @@ async def _panel_page(request: Request, panel_id: int, *, errors: list | None = 
                       status_code: int = 200) -> Template:
     actor = current_actor(request)
     panel = await service.visible_panel(actor, panel_id)
-    from core.panels.tables import PanelCase
-
-    listed = await PanelCase.select(PanelCase.all_columns(), PanelCase.case.reference.as_alias("reference"),
-                                    PanelCase.case.owning_agency.name.as_alias("owner")).where(
-        (PanelCase.panel == panel_id) & PanelCase.closed_at.is_null()).order_by(PanelCase.id)
+    listed = await service.listed_cases(actor, panel)
     is_chair = service.is_chair_of(actor, panel)
-    seen: dict[int, bool] = {}
-    from core.retention.service import withheld_from
-
-    hidden = (await withheld_from(actor)).hidden
-    for c in listed:
-        # the chair's agency runs the list (but for cases retention withholds); a member reads only which of its
-        # cases it may see
-        c["visible"] = (is_chair and c["case"] not in hidden) or await service.may_see_case(actor, c["case"], seen)
-        if not c["visible"]:
-            c["reference"] = c["owner"] = ""
-    agencies = await Agency.select(Agency.id, Agency.name).where(Agency.active == True).order_by(Agency.name)  # noqa: E712
-    return await page(request, "panels/show.html", panel=panel, listed=listed, agencies=agencies,
+    return await page(request, "panels/show.html", panel=panel, listed=listed, agencies=await service.active_agencies(),
                       meetings=await service.meetings_of(panel_id), actions=await service.outstanding_actions(panel_id, viewer=actor),
                       areas=list(ctx_of(request).areas), frequencies=service.FREQUENCIES,
                       statuses=service.STATUS_LABELS, is_chair=is_chair,
@@ -262,12 +245,12 @@ class MeetingPages(Controller):
                     since = after
 
                     async def news_since() -> tuple[str, list[dict[str, Any]], dict[int, dict[str, Any]]]:
-                        row = await Meeting.select(Meeting.status).where(Meeting.id == meeting_id).first()
+                        status_now = await service.meeting_status(meeting_id)
                         new = await service.minutes(meeting_id, after=since)  # noqa: B023 (awaited in this pass)
                         # entries a new one corrects, read again so followers' pages mark them as corrected
                         corrected = [m["corrects"] for m in new if m["corrects"]]
                         old = await service.minutes(meeting_id, ids=corrected) if corrected else []
-                        return (row["status"] if row else "closed"), new, {m["id"]: m for m in old}
+                        return status_now, new, {m["id"]: m for m in old}
 
                     current, new_minutes, corrected = await live.shared_read(
                         (meeting_id, since, live.generation(meeting_id)), news_since)
@@ -354,7 +337,7 @@ async def _meeting_context(request: Request, meeting_id: int) -> dict[str, Any]:
     for m in minutes:
         m["visible"] = await service.may_see_case(actor, m["case_id"], cache)
     panel = meeting["panel_row"]
-    members = await Agency.select(Agency.id, Agency.name).where(Agency.id.is_in(sorted(panel["members"]))).order_by(Agency.name)
+    members = await service.member_agencies(panel)
     can_minute = meeting["status"] == "in_progress" and (meeting["is_chair"] or meeting["is_minute_taker"])
     return {"meeting": meeting, "panel": panel, "items": items, "minutes": minutes,
             "attendees": await service.attendees(meeting_id),

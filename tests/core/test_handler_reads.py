@@ -116,3 +116,20 @@ async def test_a_persons_page_lists_the_readers_own_cases_with_their_risk(db, ct
     mine, others = await persons.person_case_links(ours, person["id"])
     assert [(m["case_id"], m["reference"], m["role"]) for m in mine] == [(case["id"], case["reference"], "subject")]
     assert mine[0]["risk_level"] == case["risk_level"] and others == 0
+
+
+async def test_a_panels_case_list_names_cases_only_to_those_who_may_see_them(db, ctx):
+    from core.panels import service as panels
+    from tests.fixtures.partnership import make_panel_world
+
+    world = await make_panel_world(ctx)
+    panel = await panels.visible_panel(world["chair"], world["panel"]["id"])
+    chaired = await panels.listed_cases(world["chair"], panel)
+    assert [(c["case"], c["reference"], c["visible"]) for c in chaired] == [
+        (world["case"]["id"], world["case"]["reference"], True)]
+    member = await panels.listed_cases(world["helper"], await panels.visible_panel(world["helper"], panel["id"]))
+    assert [(c["reference"], c["owner"], c["visible"]) for c in member] == [("", "", False)]
+    assert {a["id"] for a in await panels.member_agencies(panel)} == panel["members"]
+    assert len(await panels.active_agencies()) == 4
+    assert await panels.meeting_status(world["meeting"]["id"]) == "planned"
+    assert await panels.meeting_status(10**9) == "closed"
