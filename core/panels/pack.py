@@ -16,7 +16,7 @@ A pack is made for one recipient and shows only what that recipient's agency may
   than OFFICIAL-level answers: the chair agency is the one disclosing, so the guest can never get
   more than the chair agency holds, and no ISA covers them for anything more sensitive.
 
-Any other agenda case appears only as its agenda item title, with "Not shared with your agency".
+Any other agenda case appears only as "An item about a case" (its own title names it), with "Not shared with your agency".
 Data is gathered in a fixed handful of queries however long the agenda is; WeasyPrint then renders
 the HTML (in a worker thread, so the server keeps answering while it does).
 """
@@ -377,7 +377,9 @@ async def gather_pack(ctx: Context, meeting_id: int, recipient: Recipient,
     agenda = []
     for number, item in enumerate(items, 1):
         # an agenda title is what everyone at the meeting has, but a restricted or erased case is named to no one
-        title = WITHHELD_ITEM if item["case"] in inactive else item["title"]
+        # nor to a recipient whose agency may not see it (its title names it: "Review: NOI-…")
+        withheld = item["case"] is not None and (item["case"] in inactive or access.get(item["case"]) is None)
+        title = WITHHELD_ITEM if withheld else item["title"]
         agenda.append({"number": number, "title": title, "kind": item["kind"], "status": item["status"],
                        "has_case": item["case"] is not None, "case": facts.get(item["case"])})
     meeting_view = {**meeting, "starts_local": _local(meeting["starts_at"])}

@@ -266,6 +266,26 @@ async def agenda(meeting_id: int) -> list[dict[str, Any]]:
     return rows
 
 
+#: the title of an agenda item about a case the reader may not see: its own title names the case ("Review: NOI-…")
+WITHHELD_ITEM = "An item about a case"
+
+
+async def agenda_for(actor: Actor, meeting_id: int, cache: dict[int, bool] | None = None) -> list[dict[str, Any]]:
+    """The meeting's agenda as ``actor`` may read it: ``visible`` says whether their agency may see each item's case
+    now, and an item about a case they may not see (an ISA that has ended, a share revoked), or one retention
+    restricted or erased (named to no one), keeps neither its title nor its reference."""
+    from core.retention.service import inactive_case_ids
+
+    cache = {} if cache is None else cache
+    inactive = await inactive_case_ids()
+    items = await agenda(meeting_id)
+    for item in items:
+        item["visible"] = await may_see_case(actor, item["case"], cache)
+        if item["case"] is not None and (not item["visible"] or item["case"] in inactive):
+            item["title"], item["reference"] = WITHHELD_ITEM, ""
+    return items
+
+
 async def agenda_suggestions(meeting: dict[str, Any]) -> list[dict[str, Any]]:
     """What the chair may add: cases referred to the panel, cases due for review, and outstanding actions."""
     panel_id = meeting["panel"]

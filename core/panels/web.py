@@ -324,15 +324,8 @@ async def _confirm_close(request: Request, meeting_id: int, version: int | None)
 async def _meeting_context(request: Request, meeting_id: int) -> dict[str, Any]:
     actor = current_actor(request)
     meeting = await service.visible_meeting(actor, meeting_id)
-    items = await service.agenda(meeting_id)
     cache: dict[int, bool] = {}
-    from core.retention.service import inactive_case_ids
-
-    inactive = await inactive_case_ids()
-    for item in items:
-        item["visible"] = await service.may_see_case(actor, item["case"], cache)
-        if item["case"] in inactive:  # its title names the case ("New referral: NOI-…"): retention names it nowhere
-            item["title"], item["reference"] = "An item about a case", ""
+    items = await service.agenda_for(actor, meeting_id, cache)
     minutes = await service.minutes(meeting_id)
     for m in minutes:
         m["visible"] = await service.may_see_case(actor, m["case_id"], cache)

@@ -327,7 +327,8 @@ async def test_every_page_is_marked_top_and_bottom_with_recipient_date_and_page_
 
 async def test_pack_has_title_language_and_the_meeting_agenda_in_order(db, ctx, tmp_path):
     w = await build_world(ctx)
-    pdf = await pack.build_pack(ctx, w.meeting_id, await recipient(w, "officer"))
+    # the chair's agency sees every agenda case, so every item keeps its own title
+    pdf = await pack.build_pack(ctx, w.meeting_id, await recipient(w, "chair"))
     path = tmp_path / "meta.pdf"
     path.write_bytes(pdf)
     info = subprocess.run([_tool("pdfinfo"), str(path)], capture_output=True, text=True, check=True).stdout
@@ -364,8 +365,9 @@ async def test_partner_sees_key_facts_only_up_to_the_isa_level(db, ctx, tmp_path
         assert secret not in text, secret
     # the police's own case: everything, including its special-category answer
     assert "POLICEHEALTH migraines" in text and "Your agency’s case" in text
-    # the charity's case: no ISA between police and charity, so only its agenda title
-    assert "Referral from a partner agency" in text and "Not shared with your agency" in text
+    # the charity's case: no ISA between police and charity, so not even its agenda title (titles name cases)
+    assert "Referral from a partner agency" not in text and "Not shared with your agency" in text
+    assert pack.WITHHELD_ITEM in text
     assert "CHARITYONLY" not in text and "Wren Lane" not in text
     assert w.cases["charity"]["reference"] not in text
 
@@ -388,7 +390,8 @@ async def test_an_expired_isa_shows_nothing_of_partner_cases(db, ctx, tmp_path):
                    "Refer the household to mediation", w.cases["council"]["reference"]):
         assert absent not in text, absent
     assert text.count("Not shared with your agency") >= 6  # in the agenda list and in each item's section
-    assert "Review: repeated loud music" in text  # the agenda title everyone at the meeting has
+    # nor the agenda titles, which name or describe the cases ("Review: NOI-…"): an ended ISA shows no case
+    assert "Review: repeated loud music" not in text and pack.WITHHELD_ITEM in text
 
 
 async def test_a_case_shared_with_a_non_member_agency_shows_at_the_share_level(db, ctx, tmp_path):

@@ -180,3 +180,23 @@ async def test_a_notification_written_while_access_was_live_names_no_case_once_i
         assert page.status_code == 200 and world["case"]["reference"] not in page.text
     # the owner's own agency still reads them as written
     assert await Notification.count().where(Notification.case_id == case_id) >= 2
+
+
+@pytest.mark.parametrize("who", ["officer", "police_admin"])
+async def test_once_the_isa_ends_no_response_names_the_partners_former_case(world, more, db, who):
+    """A partner whose ISA has ended read the meeting's agenda titles ("New referral: NOI-…"), the minute form's
+    item list and its pack's agenda: the case's reference, which its case page (404) no longer gives. Every page,
+    fragment, download, PDF and API answer the walks reach is read; none may name the case."""
+    from tests.security.test_leaks import _reachable
+
+    await SharingAgreement.update({SharingAgreement.ends_on: clock.today() - dt.timedelta(days=1)}).where(
+        SharingAgreement.id == world["isa"]["id"])
+    reference = world["case"]["reference"]
+    async with web_client(world["ctx"], db) as client:
+        token = await sign_in(client, world[who])
+        bodies = await _reachable(client, world, world[who], token)
+        bodies.update({k: v for k, v in (await _new_routes(client, world, more, token)).items() if k not in bodies})
+    assert f"/meetings/{world['meeting']['id']}" in bodies
+    leaked = sorted(k for k, v in bodies.items() if reference in v and not k.startswith("/audit"))
+    assert leaked == [], f"{who}: {reference} in {leaked}"
+    assert _found(bodies, MARKERS) == []
