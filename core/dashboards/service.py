@@ -169,6 +169,15 @@ def _overdue_tasks(ctx: Context, tasks: list[dict[str, Any]], case_area: dict[in
                   ["Area", "Open tasks", "Overdue"], rows, series=[1, 2], empty="No open tasks.")
 
 
+_REFERRAL_COLUMNS = (Referral.status, Referral.source_area, Referral.created_at, Referral.from_case,
+                     Referral.resulting_case)
+
+
+def _active_referrals(rows: list[dict[str, Any]], inactive: frozenset[int]) -> list[dict[str, Any]]:
+    """Referrals no restricted or erased case made or received: retention counts neither the case nor what it did."""
+    return [r for r in rows if r["from_case"] not in inactive and r["resulting_case"] not in inactive]
+
+
 def _referrals_by_outcome(referrals: list[dict[str, Any]], title: str, description: str, key: str) -> Figure:
     counts = {status: 0 for status in REFERRAL_OUTCOMES}
     for r in referrals:
@@ -226,13 +235,11 @@ async def agency_figures(ctx: Context, actor: Actor, filters: Filters) -> list[F
         case_area.update({c["id"]: c["area"] for c in await Case.select(Case.id, Case.area).where(Case.id.is_in(other_ids))})
     if filters.area:
         tasks = [t for t in tasks if case_area.get(t["case"]) == filters.area]
-    sent = await Referral.select(Referral.status, Referral.source_area, Referral.created_at).where(
-        Referral.raised_by_agency == actor.agency_id)
-    decided = await Referral.select(Referral.status, Referral.source_area, Referral.created_at).where(
-        Referral.decided_by.agency == actor.agency_id)
+    sent = await Referral.select(*_REFERRAL_COLUMNS).where(Referral.raised_by_agency == actor.agency_id)
+    decided = await Referral.select(*_REFERRAL_COLUMNS).where(Referral.decided_by.agency == actor.agency_id)
 
     def referrals_in(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [r for r in rows if _in_range(r["created_at"], filters)
+        return [r for r in _active_referrals(rows, inactive) if _in_range(r["created_at"], filters)
                 and (not filters.area or r["source_area"] == filters.area)]
 
     actions = [t for t in tasks if t["source"] == "panel"]
@@ -293,9 +300,9 @@ async def partnership_figures(ctx: Context, actor: Actor, panel: dict[str, Any],
         row[0] += 1
         if a["due_date"] is not None and a["due_date"] < today:
             row[1] += 1
-    referrals = await Referral.select(Referral.status, Referral.created_at, Referral.source_area).where(
+    referrals = await Referral.select(*_REFERRAL_COLUMNS).where(
         (Referral.target_kind == "panel") & (Referral.target == panel["slug"]))
-    referrals = [r for r in referrals if _in_range(r["created_at"], filters)
+    referrals = [r for r in _active_referrals(referrals, await inactive_case_ids()) if _in_range(r["created_at"], filters)
                  and (not filters.area or r["source_area"] == filters.area)]
     return [
         Figure("by-agency", "Cases by member agency",

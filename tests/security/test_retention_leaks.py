@@ -248,6 +248,24 @@ async def test_dashboards_count_no_restricted_or_erased_case_even_for_its_local_
         figures = {f.key: f for f in await dashboards.agency_figures(world["ctx"], actor, filters)}
         open_now = sum(row[-1] for row in figures["open-by-state"].rows if isinstance(row[-1], int))
         assert open_now == 0, actor.name  # the only open council case is the restricted one
+        # the referrals the restricted case made (the rule's to the youth service, the one to the panel) are no
+        # more counted than the case itself
+        sent = sum(row[-1] for row in figures["referrals-sent"].rows if isinstance(row[-1], int))
+        assert sent == 0, actor.name
+    panel = (await dashboards.chaired_panels(world["chair"]))[0]
+    figures = {f.key: f for f in await dashboards.partnership_figures(world["ctx"], world["chair"], panel, filters)}
+    assert sum(row[-1] for row in figures["referrals"].rows if isinstance(row[-1], int)) == 0
+
+
+async def test_the_dashboard_exports_count_no_referral_of_a_restricted_case(world, retained, db):
+    async with web_client(world["ctx"], db) as client:
+        await sign_in(client, world["chair"])
+        sent = await client.get("/dashboard/export/referrals-sent")
+        panel = await client.get(f"/dashboard/panels/{world['panel']['id']}/export/referrals")
+        hostile = await client.get("/dashboard/export/referrals-sent?from=2026-02-31&to=%00&area=%27")
+    assert sent.status_code == 200 and panel.status_code == 200 and hostile.status_code < 500
+    for body in (sent.text, panel.text):
+        assert [line for line in body.splitlines()[1:] if line.strip()] == [], body
 
 
 async def test_a_referral_from_a_restricted_case_is_decided_without_touching_it_and_no_more_is_sent(world, retained):
