@@ -87,24 +87,9 @@ async def save_panel(ctx: Context, actor: Actor, *, panel_id: int | None = None,
         permissions.require(actor, "panel.create")
     chair = existing["chair_agency"] if existing else (
         chair_agency_id if permissions.can(actor, "panel.any_chair_agency") and chair_agency_id else actor.agency_id)
-    errors = []
     name = (name or "").strip()
-    if not name:
-        errors.append({"field": "/name", "message": "Enter the panel's name"})
-    elif len(name) > 200:
-        errors.append({"field": "/name", "message": "The name must be 200 characters or fewer"})
-    known = {a["id"] for a in await Agency.select(Agency.id).where(Agency.active == True)}  # noqa: E712
     members = sorted({n for n in map(whole_number, member_agency_ids) if n is not None} | {chair})
-    if any(m not in known for m in members):
-        errors.append({"field": "/members", "message": "Select member agencies from the list"})
-    if len(members) < 2:
-        errors.append({"field": "/members", "message": "Select at least one agency besides the chair's"})
-    if not areas or any(ctx.areas.get(a) is None for a in areas):
-        errors.append({"field": "/areas", "message": "Select the business areas the panel considers"})
-    if frequency not in FREQUENCIES:
-        errors.append({"field": "/frequency", "message": "Select how often the panel meets"})
-    if len(description or "") > 2000:
-        errors.append({"field": "/description", "message": "The description must be 2,000 characters or fewer"})
+    errors = await _panel_problems(ctx, name, description, members, areas, frequency)
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50] or "panel"
     if existing is None and not errors and await Panel.count().where(Panel.slug == slug):
         errors.append({"field": "/name", "message": "A panel with that name already exists"})
@@ -125,6 +110,28 @@ async def save_panel(ctx: Context, actor: Actor, *, panel_id: int | None = None,
                                detail={"members": members, "areas": values["areas"]})
     DIRECTORY.clear()
     return await _panel(saved_id)
+
+
+async def _panel_problems(ctx: Context, name: str, description: str, members: list[int], areas: list[str],
+                          frequency: str) -> list[dict[str, str]]:
+    """What is wrong with a panel's name, members (the chair's agency among them), areas, frequency, description."""
+    errors = []
+    if not name:
+        errors.append({"field": "/name", "message": "Enter the panel's name"})
+    elif len(name) > 200:
+        errors.append({"field": "/name", "message": "The name must be 200 characters or fewer"})
+    known = {a["id"] for a in await Agency.select(Agency.id).where(Agency.active == True)}  # noqa: E712
+    if any(m not in known for m in members):
+        errors.append({"field": "/members", "message": "Select member agencies from the list"})
+    if len(members) < 2:
+        errors.append({"field": "/members", "message": "Select at least one agency besides the chair's"})
+    if not areas or any(ctx.areas.get(a) is None for a in areas):
+        errors.append({"field": "/areas", "message": "Select the business areas the panel considers"})
+    if frequency not in FREQUENCIES:
+        errors.append({"field": "/frequency", "message": "Select how often the panel meets"})
+    if len(description or "") > 2000:
+        errors.append({"field": "/description", "message": "The description must be 2,000 characters or fewer"})
+    return errors
 
 
 async def close_panel_case(actor: Actor, panel_id: int, panel_case_id: int, *, reason: str) -> None:
@@ -429,33 +436,13 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
         raise Forbidden("Only the chair or the minute-taker writes the minutes")
     if meeting["status"] != "in_progress":
         raise Conflict("Minutes are written while the meeting is in progress.")
-    errors = []
     item = None
     if item_id is not None:
         item = await AgendaItem.select().where((AgendaItem.id == item_id) & (AgendaItem.meeting == meeting_id)).first()
-    if item is None:
-        errors.append({"field": "/item_id", "message": "Select the agenda item this is about"})
-    if kind not in MINUTE_KINDS:
-        errors.append({"field": "/kind", "message": "Select discussion, decision or action"})
     text = (text or "").strip()
-    if not text:
-        errors.append({"field": "/text", "message": "Enter what was said, decided or agreed"})
-    elif len(text) > 4000:
-        errors.append({"field": "/text", "message": "Keep each entry under 4,000 characters"})
-    members = meeting["panel_row"]["members"]
+    errors = _minute_problems(item, kind, text)
     if kind == "action":
-        if item is not None and not item["case"]:
-            errors.append({"field": "/item_id", "message": "An action needs an agenda item about a case"})
-        if owner_agency_id not in members:
-            errors.append({"field": "/owner_agency_id", "message": "Select the member agency that owns the action"})
-        elif assignee_id is not None:
-            user = await User.select(User.agency).where((User.id == assignee_id) & (User.active == True)).first()  # noqa: E712
-            if user is None or user["agency"] != owner_agency_id:
-                errors.append({"field": "/assignee_id", "message": "Select someone in the owning agency, or no one"})
-        if due_date is None:
-            errors.append({"field": "/due_date", "message": "Enter the date the action is due"})
-        elif due_date < clock.today():
-            errors.append({"field": "/due_date", "message": "The due date must be today or in the future"})
+        errors += await _action_problems(item, meeting["panel_row"]["members"], owner_agency_id, assignee_id, due_date)
     if errors:
         raise ValidationFailed("There is a problem with the minute", errors=errors)
     assert item is not None  # no item is one of the errors above
@@ -467,25 +454,9 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
     async with transaction():
         task_id = None
         if kind == "action":
-            task = Task(case=item["case"], title=text[:200], description=text if len(text) > 200 else "",
-                        owner_agency=owner_agency_id, assignee=assignee_id, due_date=due_date, source="panel",
-                        meeting_id=meeting_id, agenda_item_id=item["id"], created_by=actor.id, created_at=now)
-            await task.save()
-            task_id = task.id
-            owner = await Agency.select(Agency.name).where(Agency.id == owner_agency_id).first()
-            assert owner is not None  # a member agency, checked above; agencies are never deleted
-            await CaseEvent.insert(CaseEvent(
-                case=item["case"], kind="task", actor=actor.id, at=now,
-                summary=f"Panel action for {owner['name']}: {text[:200]} (due {due_date:%-d %B %Y})",
-                detail={"task_id": task_id, "meeting_id": meeting_id}))
-            from core.notifications.service import case_reference, notify
-
-            # the action's words stay on the case: the notification names only its reference and due date
-            reference = await case_reference(item["case"])
-            await notify(kind="panel_action", link=f"/cases/{item['case']}", case_id=item["case"],
-                         text=(f"Panel action assigned to {'you' if assignee_id else 'your agency'}: {reference}, "
-                               f"due {due_date:%-d %B %Y}"),
-                         user_id=assignee_id, agency_id=None if assignee_id else owner_agency_id)
+            assert owner_agency_id is not None and due_date is not None  # both checked above for an action
+            task_id = await _minute_action_task(actor, meeting_id, item, text, owner_agency_id, assignee_id,
+                                                due_date, now)
         minute = Minute(meeting=meeting_id, item=item["id"], kind=kind, text=text, author=actor.id, at=now,
                         task_id=task_id)
         await minute.save()
@@ -503,6 +474,65 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
     written = await Minute.select().where(Minute.id == minute.id).first()
     assert written is not None  # committed above; minutes are never deleted (a correction supersedes one)
     return written
+
+
+def _minute_problems(item: dict[str, Any] | None, kind: str, text: str) -> list[dict[str, str]]:
+    """What is wrong with a minute's agenda item, kind and (stripped) text."""
+    errors = []
+    if item is None:
+        errors.append({"field": "/item_id", "message": "Select the agenda item this is about"})
+    if kind not in MINUTE_KINDS:
+        errors.append({"field": "/kind", "message": "Select discussion, decision or action"})
+    if not text:
+        errors.append({"field": "/text", "message": "Enter what was said, decided or agreed"})
+    elif len(text) > 4000:
+        errors.append({"field": "/text", "message": "Keep each entry under 4,000 characters"})
+    return errors
+
+
+async def _action_problems(item: dict[str, Any] | None, members: list[int], owner_agency_id: int | None,
+                           assignee_id: int | None, due_date: dt.date | None) -> list[dict[str, str]]:
+    """What is wrong with an action: it is about a case, owned by a member agency (and assigned to someone in
+    it, or no one), due today or later."""
+    errors = []
+    if item is not None and not item["case"]:
+        errors.append({"field": "/item_id", "message": "An action needs an agenda item about a case"})
+    if owner_agency_id not in members:
+        errors.append({"field": "/owner_agency_id", "message": "Select the member agency that owns the action"})
+    elif assignee_id is not None:
+        user = await User.select(User.agency).where((User.id == assignee_id) & (User.active == True)).first()  # noqa: E712
+        if user is None or user["agency"] != owner_agency_id:
+            errors.append({"field": "/assignee_id", "message": "Select someone in the owning agency, or no one"})
+    if due_date is None:
+        errors.append({"field": "/due_date", "message": "Enter the date the action is due"})
+    elif due_date < clock.today():
+        errors.append({"field": "/due_date", "message": "The due date must be today or in the future"})
+    return errors
+
+
+async def _minute_action_task(actor: Actor, meeting_id: int, item: dict[str, Any], text: str, owner_agency_id: int,
+                              assignee_id: int | None, due_date: dt.date, now: dt.datetime) -> int:
+    """An action minuted: a task on the item's case, a line in the case's history, a notification; the task's id."""
+    task = Task(case=item["case"], title=text[:200], description=text if len(text) > 200 else "",
+                owner_agency=owner_agency_id, assignee=assignee_id, due_date=due_date, source="panel",
+                meeting_id=meeting_id, agenda_item_id=item["id"], created_by=actor.id, created_at=now)
+    await task.save()
+    task_id = task.id
+    owner = await Agency.select(Agency.name).where(Agency.id == owner_agency_id).first()
+    assert owner is not None  # a member agency, checked above; agencies are never deleted
+    await CaseEvent.insert(CaseEvent(
+        case=item["case"], kind="task", actor=actor.id, at=now,
+        summary=f"Panel action for {owner['name']}: {text[:200]} (due {due_date:%-d %B %Y})",
+        detail={"task_id": task_id, "meeting_id": meeting_id}))
+    from core.notifications.service import case_reference, notify
+
+    # the action's words stay on the case: the notification names only its reference and due date
+    reference = await case_reference(item["case"])
+    await notify(kind="panel_action", link=f"/cases/{item['case']}", case_id=item["case"],
+                 text=(f"Panel action assigned to {'you' if assignee_id else 'your agency'}: {reference}, "
+                       f"due {due_date:%-d %B %Y}"),
+                 user_id=assignee_id, agency_id=None if assignee_id else owner_agency_id)
+    return task_id
 
 
 async def minutes(meeting_id: int, *, after: int = 0, ids: list[int] | None = None) -> list[dict[str, Any]]:

@@ -248,44 +248,14 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
     A referral for the same person (or, without one, from the same case) to the same target while one is
     still open is added to that one, not repeated: the returned row then has ``merged`` set.
     """
-    from core.agencies.tables import Agency
-    from core.panels.tables import Panel
-
     if case is not None:
         from core.retention.service import refuse_write
 
         await refuse_write(case["id"], actor)
-    errors = []
     target = (target or "").strip()
-    target_agency = None
-    if target_kind not in TARGET_KINDS:
-        errors.append({"field": "/target", "message": "Select who the referral is for"})
-    elif target_kind == "area" and ctx.areas.get(target) is None:
-        errors.append({"field": "/target", "message": "Select an installed business area"})
-    elif target_kind == "agency_type" and target not in ctx.areas.agency_types:
-        errors.append({"field": "/target", "message": "Select a kind of agency from the list"})
-    elif target_kind in ("area", "agency_type") and not await _reaches_another_agency(actor.agency_id, target_kind, target):
-        # the referring agency is never its own addressee (see the inbox): this one would reach no one
-        errors.append({"field": "/target", "message": "No other agency would receive this referral: select another"})
-    elif target_kind == "agency":
-        agency = await Agency.select(Agency.id).where((Agency.slug == target) & (Agency.active == True)).first()  # noqa: E712
-        if agency is None:
-            errors.append({"field": "/target", "message": "Select an agency from the list"})
-        elif agency["id"] == actor.agency_id:
-            errors.append({"field": "/target", "message": "Select another agency: a referral does not go to your own"})
-        else:
-            target_agency = agency["id"]
-    elif target_kind == "panel" and await Panel.count().where((Panel.slug == target) & (Panel.active == True)) == 0:  # noqa: E712
-        errors.append({"field": "/target", "message": "Select a panel from the list"})
-    if not (reason or "").strip():
-        errors.append({"field": "/reason", "message": "Enter why you are making the referral"})
-    elif len(reason) > 4000:
-        errors.append({"field": "/reason", "message": "The reason must be 4,000 characters or fewer"})
-    if person_id is not None and await Person.count().where(Person.id == person_id) == 0:
-        errors.append({"field": "/person_id", "message": "Select a person who exists"})
-    if person_id is not None and case is not None and await CaseSubject.count().where(
-            (CaseSubject.case == case["id"]) & (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null()) == 0:
-        errors.append({"field": "/person_id", "message": "Select a person on this case"})
+    problem, target_agency = await _target_problem(ctx, actor, target_kind, target)
+    errors = [{"field": "/target", "message": problem}] if problem else []
+    errors += await _reason_and_person_problems(reason, person_id, case)
     if errors:
         raise ValidationFailed("There is a problem with the referral", errors=errors)
     reason = reason.strip()
@@ -298,16 +268,7 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
             query.where(Referral.person.is_null() & (Referral.from_case == (case["id"] if case else None)))
         existing = await query.first() if (person_id or case) else None
         if existing is not None:
-            await ReferralMessage.insert(ReferralMessage(referral=existing["id"], kind="note", author=actor.id,
-                                                         agency=actor.agency_id, at=now,
-                                                         text=f"Also referred: {reason}"))
-            await Referral.update({Referral.version: existing["version"] + 1}).where(Referral.id == existing["id"])
-            if case:
-                await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", at=now, actor=actor.id,
-                                                 summary=f"Added to the open referral to {label}: {reason}",
-                                                 detail={"referral_id": existing["id"], "merged": True}))
-            await audit.record("referral.merged", actor, object_type="referral", object_id=existing["id"],
-                               detail={"case_id": case["id"] if case else None})
+            await _add_to_open_referral(actor, existing, case, label, reason, now)
             return {**await _written(existing["id"]), "merged": True}
         referral = Referral(person=person_id, from_case=case["id"] if case else None,
                             source_area=case["area"] if case else "", target_kind=target_kind, target=target,
@@ -329,6 +290,64 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
                                           "reason": reason, "rule_id": None, "person_id": person_id,
                                           "status": "open"}, case=case)
     return {**row, "merged": False}
+
+
+async def _target_problem(ctx: Context, actor: Actor, target_kind: str, target: str) -> tuple[str, int | None]:
+    """What is wrong with a referral's addressee ("" if nothing), and the agency it names (None unless one)."""
+    from core.agencies.tables import Agency
+    from core.panels.tables import Panel
+
+    if target_kind not in TARGET_KINDS:
+        return "Select who the referral is for", None
+    if target_kind == "area" and ctx.areas.get(target) is None:
+        return "Select an installed business area", None
+    if target_kind == "agency_type" and target not in ctx.areas.agency_types:
+        return "Select a kind of agency from the list", None
+    if target_kind in ("area", "agency_type") and not await _reaches_another_agency(actor.agency_id, target_kind, target):
+        # the referring agency is never its own addressee (see the inbox): this one would reach no one
+        return "No other agency would receive this referral: select another", None
+    if target_kind == "agency":
+        agency = await Agency.select(Agency.id).where((Agency.slug == target) & (Agency.active == True)).first()  # noqa: E712
+        if agency is None:
+            return "Select an agency from the list", None
+        if agency["id"] == actor.agency_id:
+            return "Select another agency: a referral does not go to your own", None
+        return "", agency["id"]
+    if target_kind == "panel" and await Panel.count().where((Panel.slug == target) & (Panel.active == True)) == 0:  # noqa: E712
+        return "Select a panel from the list", None
+    return "", None
+
+
+async def _reason_and_person_problems(reason: str, person_id: int | None,
+                                      case: dict[str, Any] | None) -> list[dict[str, str]]:
+    """What is wrong with a referral's reason and the person it is about (who must be on the case, if any)."""
+    errors = []
+    if not (reason or "").strip():
+        errors.append({"field": "/reason", "message": "Enter why you are making the referral"})
+    elif len(reason) > 4000:
+        errors.append({"field": "/reason", "message": "The reason must be 4,000 characters or fewer"})
+    if person_id is not None and await Person.count().where(Person.id == person_id) == 0:
+        errors.append({"field": "/person_id", "message": "Select a person who exists"})
+    if person_id is not None and case is not None and await CaseSubject.count().where(
+            (CaseSubject.case == case["id"]) & (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null()) == 0:
+        errors.append({"field": "/person_id", "message": "Select a person on this case"})
+    return errors
+
+
+async def _add_to_open_referral(actor: Actor, existing: dict[str, Any], case: dict[str, Any] | None, label: str,
+                                reason: str, now: dt.datetime) -> None:
+    """Inside the caller's transaction: a repeated referral becomes a note on the open one (and the case's
+    timeline says so)."""
+    await ReferralMessage.insert(ReferralMessage(referral=existing["id"], kind="note", author=actor.id,
+                                                 agency=actor.agency_id, at=now,
+                                                 text=f"Also referred: {reason}"))
+    await Referral.update({Referral.version: existing["version"] + 1}).where(Referral.id == existing["id"])
+    if case:
+        await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", at=now, actor=actor.id,
+                                         summary=f"Added to the open referral to {label}: {reason}",
+                                         detail={"referral_id": existing["id"], "merged": True}))
+    await audit.record("referral.merged", actor, object_type="referral", object_id=existing["id"],
+                       detail={"case_id": case["id"] if case else None})
 
 
 async def firings_of(referral_id: int) -> list[dict[str, Any]]:

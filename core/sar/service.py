@@ -498,20 +498,10 @@ def _form_roles(title: str, roles: dict[str, str]) -> set[str]:
 
 async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
     """Everything the export shows, filtered for the actor's scope, with the third-party marks."""
-    from core.agencies.tables import Agency
-    from core.audit.tables import AuditEvent
     from core.auth.tables import User
-    from core.cases import service as cases
     from core.cases.tables import Case, CaseSubject
-    from core.documents.service import documents_of
-    from core.forms import summary
-    from core.panels.tables import AgendaItem, Minute
     from core.persons.tables import Person, PersonMerge
-    from core.referrals.tables import Referral, ReferralMessage
     from core.retention.tables import CaseRetention
-    from core.sharing.policy import case_access, filter_answers
-    from core.sharing.tables import CaseShare
-    from core.tasks.tables import Task
 
     person_id = await _current_person_id(request["person_id"])
     if person_id is None or not await may_export_person(actor, person_id):
@@ -548,202 +538,23 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
     # third parties: everyone else on these cases
     others = await CaseSubject.select(CaseSubject.case, CaseSubject.person, CaseSubject.role).where(
         CaseSubject.case.is_in(case_ids or [0]) & (CaseSubject.person != person_id)).order_by(CaseSubject.id)
-    other_people = {p["id"]: p for p in await Person.select().where(
-        Person.id.is_in(sorted({o["person"] for o in others}) or [0])).output(load_json=True)}
-    own_words = {w.lower() for w in (person["given_name"], person["family_name"], *(_json(person["aliases"]) or []))
-                 if isinstance(w, str)}
-    own_words |= {w for alias in own_words for w in alias.split()}
-    parties: dict[int, ThirdParty] = {}
-    rows_by_id = {r["id"]: r for r in included}
-    for o in others:
-        p = other_people.get(o["person"])
-        if p is None:
-            continue
-        area = ctx.areas.get(rows_by_id[o["case"]]["area"])
-        role = (area.roles.get(o["role"]) if area else None) or o["role"].replace("_", " ").capitalize()
-        party = parties.setdefault(p["id"], ThirdParty(p["id"], f"{p['given_name']} {p['family_name']}", [],
-                                                       _terms_for(p, own_words)))
-        party.roles.append(f"{role} on {rows_by_id[o['case']]['reference']}")
-    redactor = Redactor(parties=list(parties.values()))
+    redactor = Redactor(parties=await _third_parties(ctx, person, others, included))
     redactor.prepare()
 
-    # everything about the included cases, in one query per kind
-    subjects_by_case = await cases.subjects_of_cases(case_ids)
-    tasks = await Task.select(*Task.all_columns(), Task.owner_agency.name.as_alias("owner_agency_name"),
-                              Task.assignee.name.as_alias("assignee_name")).where(
-        Task.case.is_in(case_ids or [0])).order_by(Task.id)
-    shares = await CaseShare.select(
-        *CaseShare.all_columns(), CaseShare.agency.name.as_alias("agency_name"),
-        CaseShare.isa.reference.as_alias("isa_reference")).where(CaseShare.case.is_in(case_ids or [0])).order_by(
-        CaseShare.id)
-    items = await AgendaItem.select(
-        *AgendaItem.all_columns(), AgendaItem.meeting.starts_at.as_alias("meeting_at"),
-        AgendaItem.meeting.status.as_alias("meeting_status"), AgendaItem.meeting._.panel._.name.as_alias("panel_name"),
-        AgendaItem.meeting._.panel._.chair_agency.as_alias("chair_agency"),
-        AgendaItem.meeting._.panel._.member_agencies.as_alias("members"),
-    ).where(AgendaItem.case.is_in(case_ids or [0])).order_by(AgendaItem.id)
-    # a panel's minutes are the panel's: shown when the exporter's agency chairs or sits on it
-    items = [i for i in items if actor.agency_id in set(_json(i["members"]) or []) | {i["chair_agency"]}]
-    minutes = await Minute.select(*Minute.all_columns(), Minute.author.name.as_alias("author_name")).where(
-        Minute.item.is_in([i["id"] for i in items] or [0]) & Minute.superseded_by.is_null()).order_by(Minute.at)
-
-    def group(rows: list[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]:
-        out: dict[Any, list[dict[str, Any]]] = {}
-        for r in rows:
-            out.setdefault(r[key], []).append(r)
-        return out
-
-    tasks_by, shares_by, items_by, minutes_by = (group(tasks, "case"), group(shares, "case"), group(items, "case"),
-                                                 group(minutes, "item"))
-    roles_by = group(subject_rows, "case")
-
+    material = await _case_material(actor, person_id, case_ids, subject_rows, others, decisions)
     report_cases: list[dict[str, Any]] = []
     documents: list[dict[str, Any]] = []
     withheld = 0
     for ci, row in enumerate(included):
-        base = f"/cases/{ci}"
-        access = await case_access(actor, row)
-        if access is None:  # visible_case_ids said yes a moment ago; an ISA may have ended in between
+        shown = await _report_case(ctx, actor, row, f"/cases/{ci}", material, redactor, documents)
+        if shown is None:  # visible_case_ids said yes a moment ago; an ISA may have ended in between
             continue
-        area = ctx.areas.get(row["area"])
-        roles = area.roles if area else {}
-        my_roles = [r["role"] for r in roles_by.get(row["id"], [])]
-        decision = decisions.get(row["id"]) or {}
-        entry: dict[str, Any] = {
-            "reference": row["reference"], "area": area.title if area else row["area"],
-            "state": area.workflow.label(row["state"]) if area else row["state"],
-            "owning_agency": row["owning_agency_name"], "opened_at": _iso(row["opened_at"]),
-            "closed_at": _iso(row["closed_at"]), "risk_level": row["risk_level"],
-            "restricted": bool(decision.get("restricted")),
-            "restriction_reason": decision.get("restrict_reason") or "" if decision.get("restricted") else "",
-            "access": access.kind,
-            "answers_up_to": None if access.is_owner else access.max_sensitivity,
-            "roles": [{"role": roles.get(r["role"], r["role"]), "added_at": _iso(r["added_at"]),
-                       "removed_at": _iso(r["removed_at"])} for r in roles_by.get(row["id"], [])],
-        }
-        people = []
-        for si, s in enumerate(subjects_by_case.get(row["id"], [])):
-            third = s["person_id"] != person_id
-            people.append({"name": s["name"], "role": roles.get(s["role"], s["role"]), "third_party": third})
-            if third:
-                redactor.mark(f"{base}/people/{si}", "Third party: another person on the case "
-                              f"({roles.get(s['role'], s['role'])})", person_ids=[s["person_id"]])
-        entry["people"] = people
-        other_roles = {o["role"] for o in others if o["case"] == row["id"]}
-        forms: list[dict[str, Any]] = []
-        data = row["data"] or {}
-        for name, answers in data.items():
-            form = area.forms.get(name) if area else None
-            if form is None:
-                rows_ = summary.rows_without_schema(answers) if access.is_owner else []
-                title = name.replace("_", " ").capitalize()
-            else:
-                shown = answers if access.is_owner else filter_answers(answers, form.schema, access)
-                if isinstance(answers, dict) and isinstance(shown, dict):
-                    withheld += len(answers) - len(shown)
-                rows_ = summary.rows(form, shown)
-                title = form.title
-            fi = len(forms)
-            forms.append({"form": name, "title": title,
-                          "answers": [{"question": r["question"], "answer": r["answer"]} for r in rows_]})
-            about = _form_roles(title, roles) - set(my_roles)
-            if about & other_roles:
-                label = ", ".join(roles.get(r, r).lower() for r in sorted(about & other_roles))
-                redactor.mark(f"{base}/forms/{fi}", f"Third party: answers about another person on the case ({label})",
-                              person_ids=sorted({o["person"] for o in others if o["case"] == row["id"]
-                                                 and o["role"] in about}))
-            for ai, r in enumerate(rows_):
-                path = f"{base}/forms/{fi}/answers/{ai}"
-                # a question about another role on the case ("Risk to the complainant") is about a third party
-                asked_about = (_form_roles(r["question"], roles) - set(my_roles)) & other_roles
-                if asked_about:
-                    label = ", ".join(roles.get(x, x).lower() for x in sorted(asked_about))
-                    redactor.mark(path, f"Third party: an answer about another person on the case ({label})",
-                                  person_ids=sorted({o["person"] for o in others if o["case"] == row["id"]
-                                                     and o["role"] in asked_about}))
-                redactor.text(f"{path}/answer", r["answer"])
-        entry["forms"] = forms
-        events = cases.redact_timeline(ctx, row["area"], await cases.timeline(row["id"], limit=100000, access=access),
-                                       access)
-        events.reverse()  # oldest first, as a file is read
-        entry["timeline"] = []
-        for ei, e in enumerate(events):
-            entry["timeline"].append({"at": e["at"], "kind": e["kind"], "text": e["summary"], "by": e["actor_name"] or ""})
-            redactor.text(f"{base}/timeline/{ei}/text", e["summary"])
-        entry["tasks"] = []
-        for ti, t in enumerate(tasks_by.get(row["id"], [])):
-            entry["tasks"].append({"title": t["title"], "description": t["description"], "status": t["status"],
-                                   "due_date": _iso(t["due_date"]), "source": t["source"],
-                                   "owner_agency": t["owner_agency_name"], "assignee": t["assignee_name"] or "",
-                                   "created_at": _iso(t["created_at"]), "completed_at": _iso(t["completed_at"])})
-            redactor.text(f"{base}/tasks/{ti}/title", t["title"])
-            redactor.text(f"{base}/tasks/{ti}/description", t["description"])
-        entry["documents"] = []
-        for di, d in enumerate(await documents_of(row["id"], access)):
-            name_in_zip = f"documents/{row['reference']}/{d['id']}-{_safe_name(d['filename'])}"
-            entry["documents"].append({"id": d["id"], "filename": d["filename"], "kind": d.get("kind"),
-                                       "size": d.get("size"), "sensitivity": d.get("sensitivity"),
-                                       "uploaded_at": d.get("uploaded_at"), "file": name_in_zip})
-            redactor.text(f"{base}/documents/{di}/filename", d["filename"])
-            documents.append({"id": d["id"], "case_id": row["id"], "path": name_in_zip})
-        entry["shares"] = [{"agency": s["agency_name"], "agreement": s["isa_reference"], "purpose": s["purpose"],
-                            "shared_at": _iso(s["shared_at"]), "stopped_at": _iso(s["revoked_at"])}
-                           for s in shares_by.get(row["id"], [])]
-        entry["panel"] = []
-        for pi, item in enumerate(items_by.get(row["id"], [])):
-            entry["panel"].append({
-                "panel": item["panel_name"], "meeting_at": _iso(item["meeting_at"]), "item": item["title"],
-                "status": item["status"],
-                "minutes": [{"kind": m["kind"], "text": m["text"], "at": _iso(m["at"]), "by": m["author_name"] or ""}
-                            for m in minutes_by.get(item["id"], [])]})
-            redactor.text(f"{base}/panel/{pi}/item", item["title"])
-            for mi, m in enumerate(minutes_by.get(item["id"], [])):
-                redactor.text(f"{base}/panel/{pi}/minutes/{mi}/text", m["text"])
-        report_cases.append(entry)
+        report_cases.append(shown[0])
+        withheld += shown[1]
     case_ids = [r["id"] for r in included]
 
-    # referrals about the person (or about one of these cases as a whole), that the exporter's agency made or
-    # received, or (system admin) that came from a case their position may see
-    referrals = await Referral.select(
-        *Referral.all_columns(), Referral.target_agency.name.as_alias("target_agency_name"),
-        Referral.raised_by_agency.name.as_alias("raised_by_agency_name"),
-        Referral.from_case.reference.as_alias("from_reference"),
-    ).where(Referral.person.is_in(person_ids) | (
-        Referral.person.is_null() & Referral.from_case.is_in(case_ids or [0]))).order_by(Referral.id)
-    referrals = [r for r in referrals if actor.agency_id in (r["raised_by_agency"], r["target_agency"])
-                 or (scope == "partnership" and r["from_case"] in case_ids)]
-    messages = group(await ReferralMessage.select(
-        *ReferralMessage.all_columns(), ReferralMessage.author.name.as_alias("author_name")).where(
-        ReferralMessage.referral.is_in([r["id"] for r in referrals] or [0])).order_by(ReferralMessage.id), "referral")
-    report_referrals = []
-    for ri, r in enumerate(referrals):
-        report_referrals.append({
-            "from_case": r["from_reference"], "made_by": r["raised_by_agency_name"],
-            "to": r["target_agency_name"] or r["target"], "reason": r["reason"], "status": r["status"],
-            "made_at": _iso(r["created_at"]), "decided_at": _iso(r["decided_at"]),
-            "decision_note": r["decision_note"],
-            "messages": [{"kind": m["kind"], "text": m["text"], "at": _iso(m["at"]), "by": m["author_name"] or ""}
-                         for m in messages.get(r["id"], [])]})
-        redactor.text(f"/referrals/{ri}/reason", r["reason"])
-        redactor.text(f"/referrals/{ri}/decision_note", r["decision_note"])
-        for mi, m in enumerate(messages.get(r["id"], [])):
-            redactor.text(f"/referrals/{ri}/messages/{mi}/text", m["text"])
-
-    # who read or changed the record and these cases
-    where: Combinable = ((AuditEvent.object_type == "person") & AuditEvent.object_id.is_in(person_ids)) | (
-        (AuditEvent.object_type == "case") & AuditEvent.object_id.is_in(case_ids or [0]))
-    if scope == "agency":
-        where = where & (AuditEvent.agency_id == actor.agency_id)
-    events = await AuditEvent.select(AuditEvent.at, AuditEvent.actor_id, AuditEvent.agency_id, AuditEvent.action,
-                                     AuditEvent.object_type, AuditEvent.object_id).where(where).order_by(
-        AuditEvent.id, ascending=False).limit(MAX_AUDIT_EVENTS)
-    users = await _names(User, {e["actor_id"] for e in events})
-    agencies = await _names(Agency, {e["agency_id"] for e in events} | {person["created_by_agency"]})
-    references = {r["id"]: r["reference"] for r in included}
-    report_audit = [{"at": _iso(e["at"]), "action": e["action"], "by": users.get(e["actor_id"], ""),
-                     "agency": agencies.get(e["agency_id"], ""),
-                     "about": references.get(e["object_id"], "") if e["object_type"] == "case" else "person record"}
-                    for e in events]
+    report_referrals = await _report_referrals(actor, scope, person_ids, case_ids, redactor)
+    agencies, report_audit = await _report_audit(actor, scope, person, person_ids, included)
 
     merge_users = await _names(User, {m["merged_by"] for m in merges})
     report = {
@@ -782,6 +593,290 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
     report["redactions"] = redactor.listed()
     return Export(report=report, redactor=redactor, case_ids=case_ids,
                   erased_case_ids=[r["id"] for r in erased_rows], documents=documents)
+
+
+def _group(rows: list[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]:
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r[key], []).append(r)
+    return out
+
+
+async def _third_parties(ctx: Context, person: dict[str, Any], others: list[dict[str, Any]],
+                         included: list[dict[str, Any]]) -> list[ThirdParty]:
+    """Everyone else on the included cases, with their roles there and the words that name them (not the
+    words that also name the subject)."""
+    from core.persons.tables import Person
+
+    other_people = {p["id"]: p for p in await Person.select().where(
+        Person.id.is_in(sorted({o["person"] for o in others}) or [0])).output(load_json=True)}
+    own_words = {w.lower() for w in (person["given_name"], person["family_name"], *(_json(person["aliases"]) or []))
+                 if isinstance(w, str)}
+    own_words |= {w for alias in own_words for w in alias.split()}
+    parties: dict[int, ThirdParty] = {}
+    rows_by_id = {r["id"]: r for r in included}
+    for o in others:
+        p = other_people.get(o["person"])
+        if p is None:
+            continue
+        area = ctx.areas.get(rows_by_id[o["case"]]["area"])
+        role = (area.roles.get(o["role"]) if area else None) or o["role"].replace("_", " ").capitalize()
+        party = parties.setdefault(p["id"], ThirdParty(p["id"], f"{p['given_name']} {p['family_name']}", [],
+                                                       _terms_for(p, own_words)))
+        party.roles.append(f"{role} on {rows_by_id[o['case']]['reference']}")
+    return list(parties.values())
+
+
+@dataclass
+class _CaseMaterial:
+    """What the export shows of the included cases, read in one query per kind and grouped by case (minutes
+    by agenda item)."""
+
+    person_id: int
+    decisions: dict[int, dict[str, Any]]
+    others: list[dict[str, Any]]
+    roles_by: dict[Any, list[dict[str, Any]]]
+    subjects_by_case: dict[int, list[dict[str, Any]]]
+    tasks_by: dict[Any, list[dict[str, Any]]]
+    shares_by: dict[Any, list[dict[str, Any]]]
+    items_by: dict[Any, list[dict[str, Any]]]
+    minutes_by: dict[Any, list[dict[str, Any]]]
+
+
+async def _case_material(actor: Actor, person_id: int, case_ids: list[int], subject_rows: list[dict[str, Any]],
+                         others: list[dict[str, Any]], decisions: dict[int, dict[str, Any]]) -> _CaseMaterial:
+    """Everything about the included cases, in one query per kind."""
+    from core.cases import service as cases
+    from core.panels.tables import AgendaItem, Minute
+    from core.sharing.tables import CaseShare
+    from core.tasks.tables import Task
+
+    subjects_by_case = await cases.subjects_of_cases(case_ids)
+    tasks = await Task.select(*Task.all_columns(), Task.owner_agency.name.as_alias("owner_agency_name"),
+                              Task.assignee.name.as_alias("assignee_name")).where(
+        Task.case.is_in(case_ids or [0])).order_by(Task.id)
+    shares = await CaseShare.select(
+        *CaseShare.all_columns(), CaseShare.agency.name.as_alias("agency_name"),
+        CaseShare.isa.reference.as_alias("isa_reference")).where(CaseShare.case.is_in(case_ids or [0])).order_by(
+        CaseShare.id)
+    items = await AgendaItem.select(
+        *AgendaItem.all_columns(), AgendaItem.meeting.starts_at.as_alias("meeting_at"),
+        AgendaItem.meeting.status.as_alias("meeting_status"), AgendaItem.meeting._.panel._.name.as_alias("panel_name"),
+        AgendaItem.meeting._.panel._.chair_agency.as_alias("chair_agency"),
+        AgendaItem.meeting._.panel._.member_agencies.as_alias("members"),
+    ).where(AgendaItem.case.is_in(case_ids or [0])).order_by(AgendaItem.id)
+    # a panel's minutes are the panel's: shown when the exporter's agency chairs or sits on it
+    items = [i for i in items if actor.agency_id in set(_json(i["members"]) or []) | {i["chair_agency"]}]
+    minutes = await Minute.select(*Minute.all_columns(), Minute.author.name.as_alias("author_name")).where(
+        Minute.item.is_in([i["id"] for i in items] or [0]) & Minute.superseded_by.is_null()).order_by(Minute.at)
+    return _CaseMaterial(person_id=person_id, decisions=decisions, others=others, roles_by=_group(subject_rows, "case"),
+                         subjects_by_case=subjects_by_case, tasks_by=_group(tasks, "case"),
+                         shares_by=_group(shares, "case"), items_by=_group(items, "case"),
+                         minutes_by=_group(minutes, "item"))
+
+
+async def _report_case(ctx: Context, actor: Actor, row: dict[str, Any], base: str, m: _CaseMaterial,
+                       redactor: Redactor, documents: list[dict[str, Any]]) -> tuple[dict[str, Any], int] | None:
+    """One case of the export, its third parties marked at ``base``, and how many answers the actor's access
+    left out; its documents are added to ``documents``. None if the actor no longer has access."""
+    from core.cases import service as cases
+    from core.sharing.policy import case_access
+
+    access = await case_access(actor, row)
+    if access is None:
+        return None
+    area = ctx.areas.get(row["area"])
+    roles = area.roles if area else {}
+    decision = m.decisions.get(row["id"]) or {}
+    entry: dict[str, Any] = {
+        "reference": row["reference"], "area": area.title if area else row["area"],
+        "state": area.workflow.label(row["state"]) if area else row["state"],
+        "owning_agency": row["owning_agency_name"], "opened_at": _iso(row["opened_at"]),
+        "closed_at": _iso(row["closed_at"]), "risk_level": row["risk_level"],
+        "restricted": bool(decision.get("restricted")),
+        "restriction_reason": decision.get("restrict_reason") or "" if decision.get("restricted") else "",
+        "access": access.kind,
+        "answers_up_to": None if access.is_owner else access.max_sensitivity,
+        "roles": [{"role": roles.get(r["role"], r["role"]), "added_at": _iso(r["added_at"]),
+                   "removed_at": _iso(r["removed_at"])} for r in m.roles_by.get(row["id"], [])],
+    }
+    entry["people"] = _case_people(row, base, roles, m, redactor)
+    entry["forms"], withheld = _case_forms(row, base, area, access, m, redactor)
+    events = cases.redact_timeline(ctx, row["area"], await cases.timeline(row["id"], limit=100000, access=access),
+                                   access)
+    events.reverse()  # oldest first, as a file is read
+    entry["timeline"] = []
+    for ei, e in enumerate(events):
+        entry["timeline"].append({"at": e["at"], "kind": e["kind"], "text": e["summary"], "by": e["actor_name"] or ""})
+        redactor.text(f"{base}/timeline/{ei}/text", e["summary"])
+    entry["tasks"] = _case_tasks(row, base, m, redactor)
+    entry["documents"] = await _case_documents(row, base, access, redactor, documents)
+    entry["shares"] = [{"agency": s["agency_name"], "agreement": s["isa_reference"], "purpose": s["purpose"],
+                        "shared_at": _iso(s["shared_at"]), "stopped_at": _iso(s["revoked_at"])}
+                       for s in m.shares_by.get(row["id"], [])]
+    entry["panel"] = _case_panel(row, base, m, redactor)
+    return entry, withheld
+
+
+def _case_people(row: dict[str, Any], base: str, roles: dict[str, str], m: _CaseMaterial,
+                 redactor: Redactor) -> list[dict[str, Any]]:
+    """The people on a case, everyone but the subject marked as a third party."""
+    people = []
+    for si, s in enumerate(m.subjects_by_case.get(row["id"], [])):
+        third = s["person_id"] != m.person_id
+        people.append({"name": s["name"], "role": roles.get(s["role"], s["role"]), "third_party": third})
+        if third:
+            redactor.mark(f"{base}/people/{si}", "Third party: another person on the case "
+                          f"({roles.get(s['role'], s['role'])})", person_ids=[s["person_id"]])
+    return people
+
+
+def _case_forms(row: dict[str, Any], base: str, area: Any, access: Any, m: _CaseMaterial,
+                redactor: Redactor) -> tuple[list[dict[str, Any]], int]:
+    """A case's forms as the actor's access shows them, with the forms and questions about another person on
+    the case marked; and how many answers that access left out."""
+    from core.forms import summary
+    from core.sharing.policy import filter_answers
+
+    roles = area.roles if area else {}
+    my_roles = {r["role"] for r in m.roles_by.get(row["id"], [])}
+    other_roles = {o["role"] for o in m.others if o["case"] == row["id"]}
+    forms: list[dict[str, Any]] = []
+    withheld = 0
+    for name, answers in (row["data"] or {}).items():
+        form = area.forms.get(name) if area else None
+        if form is None:
+            rows_ = summary.rows_without_schema(answers) if access.is_owner else []
+            title = name.replace("_", " ").capitalize()
+        else:
+            shown = answers if access.is_owner else filter_answers(answers, form.schema, access)
+            if isinstance(answers, dict) and isinstance(shown, dict):
+                withheld += len(answers) - len(shown)
+            rows_ = summary.rows(form, shown)
+            title = form.title
+        fi = len(forms)
+        forms.append({"form": name, "title": title,
+                      "answers": [{"question": r["question"], "answer": r["answer"]} for r in rows_]})
+        about = _form_roles(title, roles) - my_roles
+        if about & other_roles:
+            _mark_about_others(redactor, f"{base}/forms/{fi}", "answers", about & other_roles, roles, row, m)
+        for ai, r in enumerate(rows_):
+            path = f"{base}/forms/{fi}/answers/{ai}"
+            # a question about another role on the case ("Risk to the complainant") is about a third party
+            asked_about = (_form_roles(r["question"], roles) - my_roles) & other_roles
+            if asked_about:
+                _mark_about_others(redactor, path, "an answer", asked_about, roles, row, m)
+            redactor.text(f"{path}/answer", r["answer"])
+    return forms, withheld
+
+
+def _mark_about_others(redactor: Redactor, path: str, what: str, about: set[str], roles: dict[str, str],
+                       row: dict[str, Any], m: _CaseMaterial) -> None:
+    """Mark a form (or one answer) as about the other people on the case in the roles ``about``."""
+    label = ", ".join(roles.get(r, r).lower() for r in sorted(about))
+    redactor.mark(path, f"Third party: {what} about another person on the case ({label})",
+                  person_ids=sorted({o["person"] for o in m.others if o["case"] == row["id"] and o["role"] in about}))
+
+
+def _case_tasks(row: dict[str, Any], base: str, m: _CaseMaterial, redactor: Redactor) -> list[dict[str, Any]]:
+    tasks = []
+    for ti, t in enumerate(m.tasks_by.get(row["id"], [])):
+        tasks.append({"title": t["title"], "description": t["description"], "status": t["status"],
+                      "due_date": _iso(t["due_date"]), "source": t["source"],
+                      "owner_agency": t["owner_agency_name"], "assignee": t["assignee_name"] or "",
+                      "created_at": _iso(t["created_at"]), "completed_at": _iso(t["completed_at"])})
+        redactor.text(f"{base}/tasks/{ti}/title", t["title"])
+        redactor.text(f"{base}/tasks/{ti}/description", t["description"])
+    return tasks
+
+
+async def _case_documents(row: dict[str, Any], base: str, access: Any, redactor: Redactor,
+                          documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The case's documents the access shows, each also added to ``documents`` (the files the zip holds)."""
+    from core.documents.service import documents_of
+
+    listed = []
+    for di, d in enumerate(await documents_of(row["id"], access)):
+        name_in_zip = f"documents/{row['reference']}/{d['id']}-{_safe_name(d['filename'])}"
+        listed.append({"id": d["id"], "filename": d["filename"], "kind": d.get("kind"),
+                       "size": d.get("size"), "sensitivity": d.get("sensitivity"),
+                       "uploaded_at": d.get("uploaded_at"), "file": name_in_zip})
+        redactor.text(f"{base}/documents/{di}/filename", d["filename"])
+        documents.append({"id": d["id"], "case_id": row["id"], "path": name_in_zip})
+    return listed
+
+
+def _case_panel(row: dict[str, Any], base: str, m: _CaseMaterial, redactor: Redactor) -> list[dict[str, Any]]:
+    """The case's agenda items at panels the exporter's agency is on, with their minutes."""
+    panel = []
+    for pi, item in enumerate(m.items_by.get(row["id"], [])):
+        panel.append({
+            "panel": item["panel_name"], "meeting_at": _iso(item["meeting_at"]), "item": item["title"],
+            "status": item["status"],
+            "minutes": [{"kind": mn["kind"], "text": mn["text"], "at": _iso(mn["at"]), "by": mn["author_name"] or ""}
+                        for mn in m.minutes_by.get(item["id"], [])]})
+        redactor.text(f"{base}/panel/{pi}/item", item["title"])
+        for mi, mn in enumerate(m.minutes_by.get(item["id"], [])):
+            redactor.text(f"{base}/panel/{pi}/minutes/{mi}/text", mn["text"])
+    return panel
+
+
+async def _report_referrals(actor: Actor, scope: str, person_ids: list[int], case_ids: list[int],
+                            redactor: Redactor) -> list[dict[str, Any]]:
+    """Referrals about the person (or about one of these cases as a whole), that the exporter's agency made or
+    received, or (system admin) that came from a case their position may see."""
+    from core.referrals.tables import Referral, ReferralMessage
+
+    referrals = await Referral.select(
+        *Referral.all_columns(), Referral.target_agency.name.as_alias("target_agency_name"),
+        Referral.raised_by_agency.name.as_alias("raised_by_agency_name"),
+        Referral.from_case.reference.as_alias("from_reference"),
+    ).where(Referral.person.is_in(person_ids) | (
+        Referral.person.is_null() & Referral.from_case.is_in(case_ids or [0]))).order_by(Referral.id)
+    referrals = [r for r in referrals if actor.agency_id in (r["raised_by_agency"], r["target_agency"])
+                 or (scope == "partnership" and r["from_case"] in case_ids)]
+    messages = _group(await ReferralMessage.select(
+        *ReferralMessage.all_columns(), ReferralMessage.author.name.as_alias("author_name")).where(
+        ReferralMessage.referral.is_in([r["id"] for r in referrals] or [0])).order_by(ReferralMessage.id), "referral")
+    report_referrals = []
+    for ri, r in enumerate(referrals):
+        report_referrals.append({
+            "from_case": r["from_reference"], "made_by": r["raised_by_agency_name"],
+            "to": r["target_agency_name"] or r["target"], "reason": r["reason"], "status": r["status"],
+            "made_at": _iso(r["created_at"]), "decided_at": _iso(r["decided_at"]),
+            "decision_note": r["decision_note"],
+            "messages": [{"kind": m["kind"], "text": m["text"], "at": _iso(m["at"]), "by": m["author_name"] or ""}
+                         for m in messages.get(r["id"], [])]})
+        redactor.text(f"/referrals/{ri}/reason", r["reason"])
+        redactor.text(f"/referrals/{ri}/decision_note", r["decision_note"])
+        for mi, m in enumerate(messages.get(r["id"], [])):
+            redactor.text(f"/referrals/{ri}/messages/{mi}/text", m["text"])
+    return report_referrals
+
+
+async def _report_audit(actor: Actor, scope: str, person: dict[str, Any], person_ids: list[int],
+                        included: list[dict[str, Any]]) -> tuple[dict[Any, str], list[dict[str, Any]]]:
+    """Who read or changed the record and these cases; and the names of the agencies involved (the one that
+    recorded the person among them)."""
+    from core.agencies.tables import Agency
+    from core.audit.tables import AuditEvent
+    from core.auth.tables import User
+
+    case_ids = [r["id"] for r in included]
+    where: Combinable = ((AuditEvent.object_type == "person") & AuditEvent.object_id.is_in(person_ids)) | (
+        (AuditEvent.object_type == "case") & AuditEvent.object_id.is_in(case_ids or [0]))
+    if scope == "agency":
+        where = where & (AuditEvent.agency_id == actor.agency_id)
+    events = await AuditEvent.select(AuditEvent.at, AuditEvent.actor_id, AuditEvent.agency_id, AuditEvent.action,
+                                     AuditEvent.object_type, AuditEvent.object_id).where(where).order_by(
+        AuditEvent.id, ascending=False).limit(MAX_AUDIT_EVENTS)
+    users = await _names(User, {e["actor_id"] for e in events})
+    agencies = await _names(Agency, {e["agency_id"] for e in events} | {person["created_by_agency"]})
+    references = {r["id"]: r["reference"] for r in included}
+    return agencies, [{"at": _iso(e["at"]), "action": e["action"], "by": users.get(e["actor_id"], ""),
+                       "agency": agencies.get(e["agency_id"], ""),
+                       "about": references.get(e["object_id"], "") if e["object_type"] == "case" else "person record"}
+                      for e in events]
 
 
 def _area_title(ctx: Context, slug: str) -> str:

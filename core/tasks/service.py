@@ -125,15 +125,7 @@ async def edit_task(ctx: Context, actor: Actor, task_id: int, *, title: str | No
     errors: list[dict[str, str]] = []
     panel = row["source"] == "panel"
     title = row["title"] if title is None or panel else title.strip()
-    if not title:
-        errors.append({"field": "/title", "message": "Enter what needs to be done"})
-    elif len(title) > 200:
-        errors.append({"field": "/title", "message": "The task must be 200 characters or fewer"})
-    due = _date(due_date, errors)
-    if due is not None and due != row["due_date"] and due < clock.today():
-        errors.append({"field": "/due_date", "message": "The due date must be today or later"})
-    if due is None and panel and not any(e["field"] == "/due_date" for e in errors):
-        errors.append({"field": "/due_date", "message": "Enter the date the panel action is due"})
+    due = _title_and_due_problems(row, title, due_date, panel, errors)
     names = {u["id"]: u["name"] for u in await assignee_choices(row["owner_agency"])}
     if assignee_id not in names:
         errors.append({"field": "/assignee_id", "message": "Select someone in the agency that owns the task"})
@@ -142,25 +134,10 @@ async def edit_task(ctx: Context, actor: Actor, task_id: int, *, title: str | No
     if expected_state != task_state(row):
         raise Conflict("Someone else changed this task since you opened it. Nothing you entered has been saved "
                        "over their change: look at the task again, then make your change.")
-    changes: dict[str, dict[str, Any]] = {}
-    if title != row["title"]:
-        changes["title"] = {"from": row["title"], "to": title}
-    if due != row["due_date"]:
-        changes["due_date"] = {"from": row["due_date"].isoformat() if row["due_date"] else None,
-                               "to": due.isoformat() if due else None}
-    if assignee_id != row["assignee"]:
-        changes["assignee"] = {"from": row["assignee"], "to": assignee_id}
+    changes = _task_changes(row, title, due, assignee_id)
     if not changes:
         return task_dict(row)
-    old_names = await User.select(User.id, User.name).where(User.id.is_in([row["assignee"] or 0]))
-    was = {u["id"]: u["name"] for u in old_names}
-    words = []
-    if "title" in changes:
-        words.append(f"was \u2018{row['title']}\u2019")
-    if "due_date" in changes:
-        words.append(f"due {_day(row['due_date'])} \u2192 {_day(due)}")
-    if "assignee" in changes:
-        words.append(f"{was.get(row['assignee'], 'no one')} \u2192 {names[assignee_id]}")
+    words = await _change_words(row, changes, due, names.get(assignee_id, ""))
     now = clock.now()
     async with transaction():
         updated = await Task.update({Task.title: title, Task.due_date: due, Task.assignee: assignee_id}).where(
@@ -174,6 +151,50 @@ async def edit_task(ctx: Context, actor: Actor, task_id: int, *, title: str | No
         await audit.record("task.update", actor, object_type="task", object_id=task_id,
                            detail={"case_id": row["case"], "changes": changes})
     return await _written(task_id)
+
+
+def _title_and_due_problems(row: dict[str, Any], title: str, due_date: Any, panel: bool,
+                            errors: list[dict[str, str]]) -> dt.date | None:
+    """Add to ``errors`` what is wrong with a task's new title and due date; the due date read."""
+    if not title:
+        errors.append({"field": "/title", "message": "Enter what needs to be done"})
+    elif len(title) > 200:
+        errors.append({"field": "/title", "message": "The task must be 200 characters or fewer"})
+    due = _date(due_date, errors)
+    if due is not None and due != row["due_date"] and due < clock.today():
+        errors.append({"field": "/due_date", "message": "The due date must be today or later"})
+    if due is None and panel and not any(e["field"] == "/due_date" for e in errors):
+        errors.append({"field": "/due_date", "message": "Enter the date the panel action is due"})
+    return due
+
+
+def _task_changes(row: dict[str, Any], title: str, due: dt.date | None,
+                  assignee_id: int | None) -> dict[str, dict[str, Any]]:
+    """What an edit changes, each field from -> to, as the audit trail records it."""
+    changes: dict[str, dict[str, Any]] = {}
+    if title != row["title"]:
+        changes["title"] = {"from": row["title"], "to": title}
+    if due != row["due_date"]:
+        changes["due_date"] = {"from": row["due_date"].isoformat() if row["due_date"] else None,
+                               "to": due.isoformat() if due else None}
+    if assignee_id != row["assignee"]:
+        changes["assignee"] = {"from": row["assignee"], "to": assignee_id}
+    return changes
+
+
+async def _change_words(row: dict[str, Any], changes: dict[str, dict[str, Any]], due: dt.date | None,
+                        new_assignee: str) -> list[str]:
+    """The changes in words for the case's timeline: the old title, old -> new due date and assignee."""
+    old_names = await User.select(User.id, User.name).where(User.id.is_in([row["assignee"] or 0]))
+    was = {u["id"]: u["name"] for u in old_names}
+    words = []
+    if "title" in changes:
+        words.append(f"was \u2018{row['title']}\u2019")
+    if "due_date" in changes:
+        words.append(f"due {_day(row['due_date'])} \u2192 {_day(due)}")
+    if "assignee" in changes:
+        words.append(f"{was.get(row['assignee'], 'no one')} \u2192 {new_assignee}")
+    return words
 
 
 def _day(value: dt.date | None) -> str:
