@@ -64,6 +64,19 @@ PAGE_OPTIONS = {"case page": "case", "My work": "home", "area list": "area"}
 # ---------------------------------------------------------------------------------------------------
 # The baseline: the same rows, fixed SQL, the same templates; nothing else.
 
+def _stamp(value):
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    return value
+
+
+def _loaded(case: dict) -> dict:
+    """A case row as the ORM gives it: timestamps as datetimes, answers as a dict (SQLite gives text)."""
+    case = dict(case, opened_at=_stamp(case["opened_at"]), closed_at=_stamp(case["closed_at"]))
+    case["data"] = json.loads(case["data"]) if isinstance(case["data"], str) else case["data"]
+    return case
+
+
 def bare_app():
     """uvicorn factory (``bench_http:bare_app``); the database and the user come from the environment."""
     from core.cases.service import case_dict
@@ -79,16 +92,6 @@ def bare_app():
     ctx = build_context()
     rows = bare_rows(url)
     db: dict = {}
-
-    def stamp(value):
-        if isinstance(value, str):
-            return dt.datetime.fromisoformat(value)
-        return value
-
-    def loaded(case: dict) -> dict:
-        case = dict(case, opened_at=stamp(case["opened_at"]), closed_at=stamp(case["closed_at"]))
-        case["data"] = json.loads(case["data"]) if isinstance(case["data"], str) else case["data"]
-        return case
 
     async def actor() -> dict:
         if "actor" not in db:
@@ -112,7 +115,7 @@ def bare_app():
 
     @get("/cases/{case_id:int}")
     async def case_page(case_id: int) -> Template:
-        case = loaded((await rows("SELECT * FROM cf_case WHERE id = ?", case_id))[0])
+        case = _loaded((await rows("SELECT * FROM cf_case WHERE id = ?", case_id))[0])
         subjects = await rows(
             "SELECT s.id, s.person AS person_id, s.role, p.given_name || ' ' || p.family_name AS name, "
             "p.date_of_birth FROM cf_case_subject s JOIN cf_person p ON p.id = s.person "
@@ -159,8 +162,8 @@ def bare_app():
                               assignee_name=t["assignee_name"], mine=t["assignee"] == me["id"]))
         mine = [t for t in items if t["mine"]]
         return Template("home.html", context={
-            **await base(), "cases": [case_dict(ctx, loaded(c), Access.owner()) for c in cases], "my_tasks": mine,
-            "team_tasks": [t for t in items if not t["mine"]], "recent": [case_dict(ctx, loaded(c), Access.owner()) for c in recent],
+            **await base(), "cases": [case_dict(ctx, _loaded(c), Access.owner()) for c in cases], "my_tasks": mine,
+            "team_tasks": [t for t in items if not t["mine"]], "recent": [case_dict(ctx, _loaded(c), Access.owner()) for c in recent],
             "referrals": [], "shared": [], "today": dt.date.today(), "overdue": sum(1 for t in mine if t["overdue"])})
 
     @get("/areas/{slug:str}")
@@ -170,7 +173,7 @@ def bare_app():
                             slug, me["agency"]))[0]["n"]
         cases = await rows("SELECT * FROM cf_case WHERE area = ? AND owning_agency = ? "
                            "ORDER BY opened_at DESC, id DESC LIMIT 25", slug, me["agency"])
-        items = [case_dict(ctx, loaded(c), Access.owner()) for c in cases]
+        items = [case_dict(ctx, _loaded(c), Access.owner()) for c in cases]
         ids = [c["id"] for c in items] or [0]
         subjects: dict[int, list] = {}
         for s in await rows("SELECT s.\"case\" AS case_id, s.role, p.given_name || ' ' || p.family_name AS name "
@@ -324,13 +327,10 @@ async def main(args) -> int:
 
 
 async def measure(args, url: str, data: dict) -> int:
-    import httpx
-
     engine_name = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
     servers = [caseframe_server(url, args.workers),
                uvicorn_server("bare", "bench_http:bare_app", args.workers,
                               {"BENCH_DATABASE_URL": url, "BENCH_USER_ID": str(data["user_id"])})]
-    results: dict[tuple[str, str, int], dict] = {}
     pages = {"case page": f"/cases/{data['case']}", "My work": "/", "area list": f"/areas/{data['area']}"}
     if args.page:
         pages = {name: path for name, path in pages.items() if PAGE_OPTIONS[name] in args.page}
@@ -340,57 +340,75 @@ async def measure(args, url: str, data: dict) -> int:
         caseframe, bare = servers
         cookie, client = await sign_in(caseframe.base, data["email"])
         await client.aclose()
-        async with httpx.AsyncClient(timeout=30) as client:
-            for path in pages.values():  # every page answers 200 (and warms templates and caches)
-                for server, headers in ((caseframe, {"cookie": cookie}), (bare, {})):
-                    for _ in range(20 * args.workers):
-                        response = await client.get(server.base + path, headers=headers)
-                        if response.status_code != 200:
-                            raise SystemExit(f"{server.name} {path} answered {response.status_code} {response.headers.get('location')}: "
-                                             f"{response.text[:300]}")
+        await warm_up(caseframe, bare, cookie, pages, args.workers)
         memory.append(("after start-up and warm-up", [rss_mib(p) for p in caseframe.worker_pids()]))
-        order = 0
-        for name, path in pages.items():
-            for connections in CONNECTIONS:
-                pair = [(caseframe, cookie), (bare, "x=1")]
-                for server, server_cookie in (pair if order % 2 == 0 else pair[::-1]):
-                    results[(name, server.name, connections)] = cpu_ms_per_request(
-                        server, wrk, server.base + path, connections, args.duration, server_cookie)
-                order += 1
+        results = run_pages(caseframe, bare, cookie, pages, args.duration)
         if args.memory:
-            paths = ", ".join(f'"{p}"' for p in pages.values())
-            sent = 0
-            for _ in (1, 2):  # wrk stops itself after MEMORY_REQUESTS (or after an hour)
-                sent += wrk(caseframe.base + "/", 16, 3600, cookie,
-                            ROTATE_LUA % (paths, MEMORY_REQUESTS) + SUMMARY_LUA)["requests"]
-                memory.append((f"after {sent:,} more requests", [rss_mib(p) for p in caseframe.worker_pids()]))
+            memory += memory_rounds(caseframe, cookie, pages)
     finally:
         for server in servers:
             server.stop()
+    missed = report(args, engine_name, pages, results, memory)
+    if missed:
+        print("Missed: " + "; ".join(missed))
+    return 1 if missed and args.check else 0
 
+
+async def warm_up(caseframe, bare, cookie: str, pages: dict[str, str], workers: int) -> None:
+    """Every page answers 200 on both servers (and templates and caches are warm)."""
+    import httpx
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        for path in pages.values():
+            for server, headers in ((caseframe, {"cookie": cookie}), (bare, {})):
+                for _ in range(20 * workers):
+                    response = await client.get(server.base + path, headers=headers)
+                    if response.status_code != 200:
+                        raise SystemExit(f"{server.name} {path} answered {response.status_code} {response.headers.get('location')}: "
+                                         f"{response.text[:300]}")
+
+
+def run_pages(caseframe, bare, cookie: str, pages: dict[str, str], duration: float) -> dict[tuple[str, str, int], dict]:
+    """wrk on each page at each connection count, caseframe and bare in turn (which goes first alternates)."""
+    results: dict[tuple[str, str, int], dict] = {}
+    order = 0
+    for name, path in pages.items():
+        for connections in CONNECTIONS:
+            pair = [(caseframe, cookie), (bare, "x=1")]
+            for server, server_cookie in (pair if order % 2 == 0 else pair[::-1]):
+                results[(name, server.name, connections)] = cpu_ms_per_request(
+                    server, wrk, server.base + path, connections, duration, server_cookie)
+            order += 1
+    return results
+
+
+def memory_rounds(caseframe, cookie: str, pages: dict[str, str]) -> list[tuple[str, list[float]]]:
+    """Each worker's resident memory after each of two rounds of MEMORY_REQUESTS requests over the pages."""
+    paths = ", ".join(f'"{p}"' for p in pages.values())
+    memory = []
+    sent = 0
+    for _ in (1, 2):  # wrk stops itself after MEMORY_REQUESTS (or after an hour)
+        sent += wrk(caseframe.base + "/", 16, 3600, cookie,
+                    ROTATE_LUA % (paths, MEMORY_REQUESTS) + SUMMARY_LUA)["requests"]
+        memory.append((f"after {sent:,} more requests", [rss_mib(p) for p in caseframe.worker_pids()]))
+    return memory
+
+
+def report(args, engine_name: str, pages: dict[str, str], results: dict[tuple[str, str, int], dict],
+           memory: list[tuple[str, list[float]]]) -> list[str]:
+    """Print the table and the memory figures; the targets missed."""
     load = os.getloadavg()[0]
     workers = f"{args.workers} uvicorn worker{'s' if args.workers > 1 else ''} each"
     print(f"pages over HTTP, {engine_name}, caseframe and bare on {workers}, wrk {args.duration:g} s per run; "
           f"load average {load:.1f} on {os.cpu_count()} CPUs; {dt.date.today()}")
     print(f"{'page':<11}{'conns':>6}{'caseframe req/s':>17}{'p50 ms':>8}{'p95 ms':>8}"
           f"{'bare req/s':>12}{'p95 ms':>8}{'ratio':>8}{'CPU ms/req':>11}{'bare':>6}{'CPU ratio':>10}  target")
-    missed = []
+    missed: list[str] = []
     for name in pages:
         for connections in CONNECTIONS:
             cf, bare_r = results[(name, "caseframe", connections)], results[(name, "bare", connections)]
             ratio = cf["rps"] / bare_r["rps"]
-            target = ""
-            if connections == 16:
-                ok = ratio >= TARGET_RATIO
-                target = f">= {TARGET_RATIO}x {'PASS' if ok else 'FAIL'}"
-                if not ok:
-                    missed.append(f"{name} {ratio:.2f}x the bare page at 16 connections (target >= {TARGET_RATIO}x)")
-                if name == "case page":
-                    ok95 = cf["p95"] < TARGET_P95_MS
-                    target += f"; p95 < {TARGET_P95_MS:.0f} ms {'PASS' if ok95 else 'FAIL'}"
-                    if not ok95:
-                        missed.append(f"case page p95 {cf['p95']:.1f} ms at 16 connections "
-                                      f"(target < {TARGET_P95_MS:.0f} ms)")
+            target = check_targets(name, connections, ratio, cf, missed)
             for label, r in (("caseframe", cf), ("bare", bare_r)):
                 if r["errors"]:
                     missed.append(f"{name}, {label}, {connections} connections: {r['errors']} errors "
@@ -408,9 +426,25 @@ async def measure(args, url: str, data: dict) -> int:
     print("CPU ms/req: the server processes' CPU time (user + system, from /proc) per request served; CPU ratio is\n"
           "the bare page's CPU per request over caseframe's, comparable with the throughput ratio but not inflated\n"
           "or deflated by other work on the machine")
-    if missed:
-        print("Missed: " + "; ".join(missed))
-    return 1 if missed and args.check else 0
+    return missed
+
+
+def check_targets(name: str, connections: int, ratio: float, cf: dict, missed: list[str]) -> str:
+    """The target column at 16 connections (throughput against the bare page; the case page's p95 too);
+    each miss is added to ``missed``."""
+    if connections != 16:
+        return ""
+    ok = ratio >= TARGET_RATIO
+    target = f">= {TARGET_RATIO}x {'PASS' if ok else 'FAIL'}"
+    if not ok:
+        missed.append(f"{name} {ratio:.2f}x the bare page at 16 connections (target >= {TARGET_RATIO}x)")
+    if name == "case page":
+        ok95 = cf["p95"] < TARGET_P95_MS
+        target += f"; p95 < {TARGET_P95_MS:.0f} ms {'PASS' if ok95 else 'FAIL'}"
+        if not ok95:
+            missed.append(f"case page p95 {cf['p95']:.1f} ms at 16 connections "
+                          f"(target < {TARGET_P95_MS:.0f} ms)")
+    return target
 
 
 if __name__ == "__main__":

@@ -196,7 +196,6 @@ async def main(args) -> int:
 
 
 async def measure(args, url: str, data: dict) -> int:
-    import httpx
     from bench_http import wrk
 
     from core.testing import csrf_token_of
@@ -205,7 +204,6 @@ async def measure(args, url: str, data: dict) -> int:
     servers = [caseframe_server(url, args.workers),
                uvicorn_server("bare", "bench_search:bare_app", args.workers, {"BENCH_DATABASE_URL": url})]
     results: dict[tuple[str, int], dict] = {}
-    found: list[int] = []
     try:
         await asyncio.gather(*(s.ready() for s in servers))
         caseframe, bare = servers
@@ -213,18 +211,7 @@ async def measure(args, url: str, data: dict) -> int:
         token = csrf_token_of((await client.get("/persons/")).text)
         await client.aclose()
         bodies = [urlencode({**s, "csrf_token": token}) for s in data["searches"]]
-        async with httpx.AsyncClient(timeout=60) as client:  # every search answers (and warms up)
-            for server in (caseframe, bare):
-                for body in bodies:
-                    response = await client.post(server.base + "/persons/search", content=body, headers={
-                        "cookie": cookie, "content-type": "application/x-www-form-urlencoded"})
-                    if response.status_code != 200:
-                        raise SystemExit(f"{server.name} search {body[:80]} answered {response.status_code}: "
-                                         f"{response.text[:300]}")
-                    if server is caseframe:
-                        count = re.search(r"(\d+) (?:person|people) found", response.text)
-                        count = count.group(1) if count else "0"
-                        found.append(int(count) if count.isdigit() else 0)
+        found = await warm_up(caseframe, bare, cookie, bodies)
         script = POST_LUA % ", ".join(lua_string(b) for b in bodies)
         for order, connections in enumerate(CONNECTIONS):
             pair = [(caseframe, cookie), (bare, "x=1")]
@@ -268,6 +255,26 @@ async def measure(args, url: str, data: dict) -> int:
     if missed:
         print("Missed: " + "; ".join(missed))
     return 1 if missed and args.check else 0
+
+
+async def warm_up(caseframe, bare, cookie: str, bodies: list[str]) -> list[int]:
+    """Every search answers 200 on both servers (and warms them up); how many people each found on caseframe."""
+    import httpx
+
+    found: list[int] = []
+    async with httpx.AsyncClient(timeout=60) as client:
+        for server in (caseframe, bare):
+            for body in bodies:
+                response = await client.post(server.base + "/persons/search", content=body, headers={
+                    "cookie": cookie, "content-type": "application/x-www-form-urlencoded"})
+                if response.status_code != 200:
+                    raise SystemExit(f"{server.name} search {body[:80]} answered {response.status_code}: "
+                                     f"{response.text[:300]}")
+                if server is caseframe:
+                    count = re.search(r"(\d+) (?:person|people) found", response.text)
+                    count = count.group(1) if count else "0"
+                    found.append(int(count) if count.isdigit() else 0)
+    return found
 
 
 if __name__ == "__main__":
