@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import AreaError, DemoDataError
@@ -20,34 +21,26 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port must be a number, not {value!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be between 1 and 65535, not {port}")
-    return port
+def _bounded_int(what: str, low: int, high: int, *, number: str = "a number",
+                 say_value: bool = False) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, or one clear line saying what is wrong."""
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be {number}, not {value!r}") from None
+        if not low <= n <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be between {low} and {high}"
+                                             + (f", not {n}" if say_value else ""))
+        return n
+
+    parse.__name__ = what
+    return parse
 
 
-def _workers(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"workers must be a number, not {value!r}") from None
-    if not 1 <= n <= 64:
-        raise argparse.ArgumentTypeError("workers must be between 1 and 64")
-    return n
-
-
-def _limit(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"limit must be a whole number, not {value!r}") from None
-    if not 1 <= n <= 1_000_000:
-        raise argparse.ArgumentTypeError("limit must be between 1 and 1000000")
-    return n
+_port = _bounded_int("port", 1, 65535, say_value=True)
+_workers = _bounded_int("workers", 1, 64)
+_limit = _bounded_int("limit", 1, 1_000_000, number="a whole number")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -397,43 +390,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "serve":
-            return _cmd_serve(args)
-        if args.command == "db" and args.db_command == "migrate":
-            asyncio.run(_prepare(_database_url(args), demo=False))
-            print("Database is up to date")
-            return 0
-        if args.command == "demo" and args.demo_command == "load":
-            asyncio.run(_prepare(_database_url(args), demo=True))
-            return 0
-        if args.command == "areas":
-            return _cmd_areas(args)
-        if args.command == "new-area":
-            from core.scaffold import ScaffoldError, new_area
-
-            try:
-                root = new_area(args.slug, args.path)
-            except ScaffoldError as exc:
-                return _fail(str(exc), 2)
-            print(f"Created {root}\nNext: cd {root} && pip install -e . && pytest")
-            return 0
-        if args.command == "docs":
-            return _cmd_docs(args)
-        if args.command == "assets":
-            return _cmd_assets(args)
-        if args.command == "documents" and args.documents_command == "check":
-            return asyncio.run(_cmd_documents_check(_database_url(args)))
-        if args.command == "retention" and args.retention_command == "run":
-            return asyncio.run(_cmd_retention_run(_database_url(args), args))
-        if args.command == "audit" and args.audit_command == "verify":
-            return asyncio.run(_cmd_audit_verify(_database_url(args)))
-        if args.command == "notifications" and args.notifications_command == "run":
-            return asyncio.run(_cmd_notifications_run(_database_url(args), args.date))
-        parser.print_help()
-        return 2
-    except DatabaseURLError as exc:
-        return _fail(str(exc), 2)
-    except AuditKeyError as exc:
+        command = _command(args)
+        if command is None:
+            parser.print_help()
+            return 2
+        return command(args)
+    except (DatabaseURLError, AuditKeyError, AssetsError, StoreError) as exc:
+        # a database URL, audit key or asset build that is wrong, or a document store misconfigured or out of reach
         return _fail(str(exc), 2)
     except AreaError as exc:
         for problem in exc.problems:
@@ -443,13 +406,54 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"caseframe: {problem}", file=sys.stderr)
         return _fail("demo data not loaded, nothing written: fix the plugin's demo_data above", 1)
-    except AssetsError as exc:
-        return _fail(str(exc), 2)
-    except StoreError as exc:  # a document store that is misconfigured or cannot be reached
-        return _fail(str(exc), 2)
     except KeyboardInterrupt:
         return 130
 
+
+def _command(args) -> Callable[[argparse.Namespace], int] | None:
+    """The function that runs the command (and subcommand) asked for; None if none is named."""
+    if args.command in _COMMANDS:
+        return _COMMANDS[args.command]
+    dest = f"{args.command}_command"
+    return _SUBCOMMANDS.get((args.command, getattr(args, dest, None)))
+
+
+def _cmd_db_migrate(args) -> int:
+    asyncio.run(_prepare(_database_url(args), demo=False))
+    print("Database is up to date")
+    return 0
+
+
+def _cmd_demo_load(args) -> int:
+    asyncio.run(_prepare(_database_url(args), demo=True))
+    return 0
+
+
+def _cmd_new_area(args) -> int:
+    from core.scaffold import ScaffoldError, new_area
+
+    try:
+        root = new_area(args.slug, args.path)
+    except ScaffoldError as exc:
+        return _fail(str(exc), 2)
+    print(f"Created {root}\nNext: cd {root} && pip install -e . && pytest")
+    return 0
+
+
+#: commands without a subcommand (``areas`` reads its own)
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "serve": _cmd_serve, "areas": _cmd_areas, "new-area": _cmd_new_area, "docs": _cmd_docs, "assets": _cmd_assets,
+}
+
+#: (command, subcommand) -> what runs it
+_SUBCOMMANDS: dict[tuple[str, str | None], Callable[[argparse.Namespace], int]] = {
+    ("db", "migrate"): _cmd_db_migrate,
+    ("demo", "load"): _cmd_demo_load,
+    ("documents", "check"): lambda args: asyncio.run(_cmd_documents_check(_database_url(args))),
+    ("retention", "run"): lambda args: asyncio.run(_cmd_retention_run(_database_url(args), args)),
+    ("audit", "verify"): lambda args: asyncio.run(_cmd_audit_verify(_database_url(args))),
+    ("notifications", "run"): lambda args: asyncio.run(_cmd_notifications_run(_database_url(args), args.date)),
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -68,7 +68,6 @@ def demo_contributions(ctx: Context) -> list[tuple[str, dict[str, Any]]]:
 def check_demo_data(ctx: Context, contributions: list[tuple[str, dict[str, Any]]]) -> list[str]:
     """Every problem in the plugins' demo data: its shape (DemoData), and agencies, persons, areas' forms,
     transitions and roles that it names but that do not exist. [] when it can be loaded."""
-    from core.panels.service import FREQUENCIES
     from core.payloads import DemoData, shape_problems
 
     problems: list[str] = []
@@ -85,32 +84,49 @@ def check_demo_data(ctx: Context, contributions: list[tuple[str, dict[str, Any]]
             if agency["agency_type"] not in ctx.areas.agency_types:
                 problems.append(f"{where}.agencies[{i}].agency_type: {agency['agency_type']!r} is not a kind of agency")
         for i, panel in enumerate(data.get("panels", [])):
-            if panel.get("frequency", "monthly") not in FREQUENCIES:
-                problems.append(f"{where}.panels[{i}].frequency: {panel['frequency']!r} is not one of "
-                                + ", ".join(FREQUENCIES))
-            for j, slug in [(None, panel["chair"]), *enumerate(panel.get("members", []))]:
-                if slug not in agencies:
-                    field = "chair" if j is None else f"members[{j}]"
-                    problems.append(f"{where}.panels[{i}].{field}: no demo agency {slug!r}")
+            problems += _demo_panel_problems(f"{where}.panels[{i}]", panel, agencies)
         for i, case in enumerate(data.get("cases", [])):
             at = f"{where}.cases[{i}]" + (f" ({case['key']})" if case.get("key") else "")
-            if case["agency"] not in agencies:
-                problems.append(f"{at}.agency: no demo agency {case['agency']!r}; add it in agencies")
-            for j, subject in enumerate(case.get("subjects", [])):
-                if subject["person"] not in persons:
-                    problems.append(f"{at}.subjects[{j}].person: no demo person has the key {subject['person']!r}")
-            area = ctx.areas.get(case["area"])
-            if area is None:
-                continue  # an area not installed: its cases are left out
-            if area.opening_form not in case["forms"]:
-                problems.append(f"{at}.forms: {area.slug} opens a case with the form {area.opening_form!r}, "
-                                "which is missing")
-            problems += [f"{at}.forms.{form}: {area.slug} has no form {form!r}" for form in case["forms"]
-                         if form not in area.forms]
-            problems += [f"{at}.transitions[{j}]: {area.slug} has no transition {t!r}"
-                         for j, t in enumerate(case.get("transitions", [])) if t not in area.workflow.transitions]
-            problems += [f"{at}.subjects[{j}].role: {area.slug} has no role {s['role']!r}"
-                         for j, s in enumerate(case.get("subjects", [])) if s["role"] not in area.roles]
+            problems += _demo_case_problems(ctx, at, case, agencies, persons)
+    return problems
+
+
+def _demo_panel_problems(at: str, panel: dict[str, Any], agencies: set[str]) -> list[str]:
+    """A demo panel meets at a known frequency, chaired by and made of demo agencies."""
+    from core.panels.service import FREQUENCIES
+
+    problems = []
+    if panel.get("frequency", "monthly") not in FREQUENCIES:
+        problems.append(f"{at}.frequency: {panel['frequency']!r} is not one of " + ", ".join(FREQUENCIES))
+    for j, slug in [(None, panel["chair"]), *enumerate(panel.get("members", []))]:
+        if slug not in agencies:
+            field = "chair" if j is None else f"members[{j}]"
+            problems.append(f"{at}.{field}: no demo agency {slug!r}")
+    return problems
+
+
+def _demo_case_problems(ctx: Context, at: str, case: dict[str, Any], agencies: set[str],
+                        persons: set[str]) -> list[str]:
+    """A demo case belongs to a demo agency, its subjects are demo persons, and (if its area is installed)
+    its forms, transitions and roles are the area's, the opening form among the forms."""
+    problems = []
+    if case["agency"] not in agencies:
+        problems.append(f"{at}.agency: no demo agency {case['agency']!r}; add it in agencies")
+    for j, subject in enumerate(case.get("subjects", [])):
+        if subject["person"] not in persons:
+            problems.append(f"{at}.subjects[{j}].person: no demo person has the key {subject['person']!r}")
+    area = ctx.areas.get(case["area"])
+    if area is None:
+        return problems  # an area not installed: its cases are left out
+    if area.opening_form not in case["forms"]:
+        problems.append(f"{at}.forms: {area.slug} opens a case with the form {area.opening_form!r}, "
+                        "which is missing")
+    problems += [f"{at}.forms.{form}: {area.slug} has no form {form!r}" for form in case["forms"]
+                 if form not in area.forms]
+    problems += [f"{at}.transitions[{j}]: {area.slug} has no transition {t!r}"
+                 for j, t in enumerate(case.get("transitions", [])) if t not in area.workflow.transitions]
+    problems += [f"{at}.subjects[{j}].role: {area.slug} has no role {s['role']!r}"
+                 for j, s in enumerate(case.get("subjects", [])) if s["role"] not in area.roles]
     return problems
 
 
@@ -124,74 +140,17 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
     if problems:
         raise DemoDataError(problems)
     contributions = [data for _, data in named]
-    agency_ids: dict[str, dict] = {}
-    # a plugin may add demo agencies, or give a core one a more specific type it declares
-    wanted = {slug: (name, kind) for slug, name, kind in DEMO_AGENCIES}
-    for contribution in contributions:
-        for agency in contribution.get("agencies", []):
-            wanted[agency["slug"]] = (agency["name"], agency["agency_type"])
-    for slug, (name, kind) in wanted.items():
-        agency_ids[slug] = await agencies.create_agency(ctx, None, slug=slug, name=name, agency_type=kind,
-                                                        contact_email=f"team@{slug}.example")
+    agency_ids = await _demo_agencies(ctx, contributions)
     progress(f"{len(agency_ids)} agencies")
-    owners: dict[str, set[str]] = {}
-    for contribution in contributions:
-        for case in contribution.get("cases", []):
-            owners.setdefault(case["agency"], set()).add(case["area"])
-    for slug, areas in owners.items():
-        for area in sorted(areas):
-            if ctx.areas.get(area):
-                await agencies.enable_area(ctx, None, agency_ids[slug]["id"], area)
-    # partners can open cases in the areas they commonly work
-    for slug in ("ashdown-homes", "northshire-mh", "harbour-victim-support", "northshire-youth-housing",
-                 "northshire-recovery", "northshire-childrens"):
-        for area in sorted(ctx.areas.areas):
-            await agencies.enable_area(ctx, None, agency_ids[slug]["id"], area)
-    actors: dict[str, Actor] = {}
-    for agency_slug, local, name, roles in DEMO_USERS:
-        # the demo's people joined before its (back-dated) cases: their agency's notifications reach them
-        with clock.travel(-400):
-            user = await agencies.create_user(None, email=demo_email(agency_slug, local), name=name,
-                                              agency_id=agency_ids[agency_slug]["id"], roles=roles,
-                                              password=DEMO_PASSWORD)
-        actor = await agencies.actor_for(user["id"])
-        if permissions.CASEWORKER in roles and agency_slug not in actors:
-            actors[agency_slug] = actor
+    await _enable_demo_areas(ctx, contributions, agency_ids)
+    actors = await _demo_users(agency_ids)
     progress(f"{len(DEMO_USERS)} users")
-    panels = [{"slug": "complex-case-panel", "name": "Ashdown Complex Case Panel", "chair": "ashdown-council",
-               "members": list(agency_ids), "frequency": "monthly"}]
-    panels += [p for contribution in contributions for p in contribution.get("panels", [])]
-    async with transaction():
-        for panel in panels:
-            await Panel.insert(Panel(
-                slug=panel["slug"], name=panel["name"], chair_agency=agency_ids[panel["chair"]]["id"],
-                member_agencies=[agency_ids[m]["id"] for m in panel.get("members", []) if m in agency_ids],
-                areas=sorted(ctx.areas.areas), frequency=panel.get("frequency", "monthly"), created_at=clock.now()))
-    from core.sharing.demo import (
-        create_demo_isas,
-        load_sharing_demo,
-        publish_demo_mou,
-        share_so_partner_can_see,
-    )
+    await _demo_panels(ctx, contributions, agency_ids)
+    from core.sharing.demo import create_demo_isas, load_sharing_demo, publish_demo_mou
 
     await create_demo_isas(ctx, agency_ids)
     await publish_demo_mou()
-    person_ids: dict[str, int] = {}
-    # each person is recorded by the agency of the oldest case about them (as a partnership's data grows)
-    first_holder: dict[str, str] = {}
-    for spec in sorted((c for con in contributions for c in con.get("cases", [])),
-                       key=lambda c: -c.get("opened_days_ago", 0)):
-        for subject in spec.get("subjects", []):
-            first_holder.setdefault(subject["person"], spec["agency"])
-    for contribution in contributions:
-        for p in contribution.get("persons", []):
-            if p["key"] in person_ids:
-                continue
-            holder = first_holder.get(p["key"], "ashdown-council")
-            creator = actors.get(holder) or await _agency_actor(holder, agency_ids)
-            actors[holder] = creator
-            fields = {k: v for k, v in p.items() if k != "key"}
-            person_ids[p["key"]] = (await persons.create_person(creator, **fields))["id"]
+    person_ids = await _demo_persons(contributions, actors, agency_ids)
     progress(f"{len(person_ids)} persons")
     all_cases = [c for contribution in contributions for c in contribution.get("cases", [])]
     # oldest first, so counts over time windows see the history a real partnership would have
@@ -200,34 +159,7 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
     for spec in all_cases:
         if ctx.areas.get(spec["area"]) is None:
             continue
-        actor = actors.get(spec["agency"]) or await _agency_actor(spec["agency"], agency_ids)
-        with clock.travel(-spec.get("opened_days_ago", 0)):
-            area = ctx.area(spec["area"])
-            forms = spec.get("forms", {})
-            subjects = [(person_ids[s["person"]], s["role"]) for s in spec.get("subjects", [])]
-            for person_id, _ in subjects:
-                await share_so_partner_can_see(actor, person_id)
-            case = await cases.open_case(ctx, actor, spec["area"], forms[area.opening_form], subjects=subjects)
-        steps = [("form", n, a) for n, a in forms.items() if n != area.opening_form]
-        steps += [("transition", t, None) for t in spec.get("transitions", [])]
-        days = spec.get("opened_days_ago", 0)
-        # an old case may say when its work ended ("done_days_ago"), so it can be closed years ago
-        done = min(spec.get("done_days_ago", 0), days)
-        for i, (kind, name, answers) in enumerate(steps):
-            # spread the later work over the life of the case
-            with clock.travel(-days + (i + 1) * max(days - done, 1) / (len(steps) + 1)):
-                if kind == "form":
-                    await cases.save_form(ctx, actor, case["id"], name, answers, expected_version=None)
-                else:
-                    supervisor = await _supervisor_like(actor, agency_ids[spec["agency"]])
-                    await cases.transition_case(ctx, supervisor, case["id"], name)
-        for note in spec.get("notes", []):
-            await cases.add_note(ctx, actor, case["id"], note)
-        for document in spec.get("documents", []):
-            await add_demo_document(ctx, actor, case["id"], document)
-        for task in spec.get("tasks", []):
-            due = clock.today().fromordinal(clock.today().toordinal() + task.get("due_in_days", 7))
-            await tasks.add_task(ctx, actor, case["id"], title=task["title"], due_date=due)
+        await _demo_case(ctx, spec, actors, agency_ids, person_ids)
         made += 1
     progress(f"{made} cases")
     duplicates = await _record_a_person_twice(ctx, actors.get("ashdown-council"))
@@ -242,6 +174,122 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
              f"{panel_counts.get('minuted meetings', 0)} meeting minuted")
     return {"agencies": len(agency_ids), "users": len(DEMO_USERS), "persons": len(person_ids) + duplicates, "cases": made,
             "shared cases": shared, "panel cases": panel_counts.get("panel cases", 0)}
+
+
+async def _demo_agencies(ctx: Context, contributions: list[dict[str, Any]]) -> dict[str, dict]:
+    """The demo agencies, by slug: a plugin may add demo agencies, or give a core one a more specific type it
+    declares."""
+    wanted = {slug: (name, kind) for slug, name, kind in DEMO_AGENCIES}
+    for contribution in contributions:
+        for agency in contribution.get("agencies", []):
+            wanted[agency["slug"]] = (agency["name"], agency["agency_type"])
+    agency_ids: dict[str, dict] = {}
+    for slug, (name, kind) in wanted.items():
+        agency_ids[slug] = await agencies.create_agency(ctx, None, slug=slug, name=name, agency_type=kind,
+                                                        contact_email=f"team@{slug}.example")
+    return agency_ids
+
+
+async def _enable_demo_areas(ctx: Context, contributions: list[dict[str, Any]], agency_ids: dict[str, dict]) -> None:
+    """Each agency runs the areas of its demo cases; partners can open cases in the areas they commonly work."""
+    owners: dict[str, set[str]] = {}
+    for contribution in contributions:
+        for case in contribution.get("cases", []):
+            owners.setdefault(case["agency"], set()).add(case["area"])
+    for slug, areas in owners.items():
+        for area in sorted(areas):
+            if ctx.areas.get(area):
+                await agencies.enable_area(ctx, None, agency_ids[slug]["id"], area)
+    for slug in ("ashdown-homes", "northshire-mh", "harbour-victim-support", "northshire-youth-housing",
+                 "northshire-recovery", "northshire-childrens"):
+        for area in sorted(ctx.areas.areas):
+            await agencies.enable_area(ctx, None, agency_ids[slug]["id"], area)
+
+
+async def _demo_users(agency_ids: dict[str, dict]) -> dict[str, Actor]:
+    """The demo users; returns the first caseworker of each agency that has one, by agency slug."""
+    actors: dict[str, Actor] = {}
+    for agency_slug, local, name, roles in DEMO_USERS:
+        # the demo's people joined before its (back-dated) cases: their agency's notifications reach them
+        with clock.travel(-400):
+            user = await agencies.create_user(None, email=demo_email(agency_slug, local), name=name,
+                                              agency_id=agency_ids[agency_slug]["id"], roles=roles,
+                                              password=DEMO_PASSWORD)
+        actor = await agencies.actor_for(user["id"])
+        if permissions.CASEWORKER in roles and agency_slug not in actors:
+            actors[agency_slug] = actor
+    return actors
+
+
+async def _demo_panels(ctx: Context, contributions: list[dict[str, Any]], agency_ids: dict[str, dict]) -> None:
+    """The core's complex case panel (every demo agency a member) and the plugins' panels."""
+    panels = [{"slug": "complex-case-panel", "name": "Ashdown Complex Case Panel", "chair": "ashdown-council",
+               "members": list(agency_ids), "frequency": "monthly"}]
+    panels += [p for contribution in contributions for p in contribution.get("panels", [])]
+    async with transaction():
+        for panel in panels:
+            await Panel.insert(Panel(
+                slug=panel["slug"], name=panel["name"], chair_agency=agency_ids[panel["chair"]]["id"],
+                member_agencies=[agency_ids[m]["id"] for m in panel.get("members", []) if m in agency_ids],
+                areas=sorted(ctx.areas.areas), frequency=panel.get("frequency", "monthly"), created_at=clock.now()))
+
+
+async def _demo_persons(contributions: list[dict[str, Any]], actors: dict[str, Actor],
+                        agency_ids: dict[str, dict]) -> dict[str, int]:
+    """The demo persons, by key; each is recorded by the agency of the oldest case about them (as a
+    partnership's data grows). ``actors`` gains an actor for each agency that records one."""
+    person_ids: dict[str, int] = {}
+    first_holder: dict[str, str] = {}
+    for spec in sorted((c for con in contributions for c in con.get("cases", [])),
+                       key=lambda c: -c.get("opened_days_ago", 0)):
+        for subject in spec.get("subjects", []):
+            first_holder.setdefault(subject["person"], spec["agency"])
+    for contribution in contributions:
+        for p in contribution.get("persons", []):
+            if p["key"] in person_ids:
+                continue
+            holder = first_holder.get(p["key"], "ashdown-council")
+            creator = actors.get(holder) or await _agency_actor(holder, agency_ids)
+            actors[holder] = creator
+            fields = {k: v for k, v in p.items() if k != "key"}
+            person_ids[p["key"]] = (await persons.create_person(creator, **fields))["id"]
+    return person_ids
+
+
+async def _demo_case(ctx: Context, spec: dict[str, Any], actors: dict[str, Actor], agency_ids: dict[str, dict],
+                     person_ids: dict[str, int]) -> None:
+    """One demo case of an installed area: opened back-dated, its later forms and transitions spread over its
+    life, then its notes, documents and tasks."""
+    from core.sharing.demo import share_so_partner_can_see
+
+    actor = actors.get(spec["agency"]) or await _agency_actor(spec["agency"], agency_ids)
+    with clock.travel(-spec.get("opened_days_ago", 0)):
+        area = ctx.area(spec["area"])
+        forms = spec.get("forms", {})
+        subjects = [(person_ids[s["person"]], s["role"]) for s in spec.get("subjects", [])]
+        for person_id, _ in subjects:
+            await share_so_partner_can_see(actor, person_id)
+        case = await cases.open_case(ctx, actor, spec["area"], forms[area.opening_form], subjects=subjects)
+    steps = [("form", n, a) for n, a in forms.items() if n != area.opening_form]
+    steps += [("transition", t, None) for t in spec.get("transitions", [])]
+    days = spec.get("opened_days_ago", 0)
+    # an old case may say when its work ended ("done_days_ago"), so it can be closed years ago
+    done = min(spec.get("done_days_ago", 0), days)
+    for i, (kind, name, answers) in enumerate(steps):
+        # spread the later work over the life of the case
+        with clock.travel(-days + (i + 1) * max(days - done, 1) / (len(steps) + 1)):
+            if kind == "form":
+                await cases.save_form(ctx, actor, case["id"], name, answers, expected_version=None)
+            else:
+                supervisor = await _supervisor_like(actor, agency_ids[spec["agency"]])
+                await cases.transition_case(ctx, supervisor, case["id"], name)
+    for note in spec.get("notes", []):
+        await cases.add_note(ctx, actor, case["id"], note)
+    for document in spec.get("documents", []):
+        await add_demo_document(ctx, actor, case["id"], document)
+    for task in spec.get("tasks", []):
+        due = clock.today().fromordinal(clock.today().toordinal() + task.get("due_in_days", 7))
+        await tasks.add_task(ctx, actor, case["id"], title=task["title"], due_date=due)
 
 
 #: one person the council recorded twice, years apart: a spelling of the first name, an old address and a
