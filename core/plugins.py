@@ -232,24 +232,8 @@ def get_plugin_manager(only: str | None = None, *, builtins: bool = True,
         candidates += [(ep.name, ep) for ep in entry_points(group=ENTRY_POINT_GROUP)]
     problems: list[Problem] = []
     for name, source in candidates:
-        if wanted is not None and name not in wanted:
-            continue
-        try:
-            module = importlib.import_module(source) if isinstance(source, str) else source.load()
-        except Exception as exc:  # any import failure is a broken plugin, reported by name
-            problems.append(Problem(f"plugin {name}", "", f"cannot be imported: {exc}"))
-            continue
-        if pm.is_registered(module):
-            continue
-        try:
-            register(pm, module, dist=getattr(source, "dist", None))
-        except AreaError as exc:
-            problems.extend(exc.problems)
-        except pluggy.PluginValidationError as exc:
-            problems.append(Problem(f"plugin {name}", "", str(exc)))
-        except ValueError:  # two plugins that name themselves alike: their facts would overwrite each other's
-            problems.append(Problem(f"plugin {name}", "", f"is called {plugin_key(module)!r}, like another "
-                                    f"plugin already loaded; set {NAME_ATTRIBUTE} to a name of its own"))
+        if wanted is None or name in wanted:
+            problems += _load_plugin(pm, name, source)
     if wanted is not None:
         missing = wanted - {name for name, _ in candidates}
         for name in sorted(missing):
@@ -257,6 +241,26 @@ def get_plugin_manager(only: str | None = None, *, builtins: bool = True,
     if problems:
         raise AreaError(problems)
     return pm
+
+
+def _load_plugin(pm: pluggy.PluginManager, name: str, source: str | EntryPoint) -> list[Problem]:
+    """Import one plugin (a module name or an entry point) and register it; what stops it, by name."""
+    try:
+        module = importlib.import_module(source) if isinstance(source, str) else source.load()
+    except Exception as exc:  # any import failure is a broken plugin, reported by name
+        return [Problem(f"plugin {name}", "", f"cannot be imported: {exc}")]
+    if pm.is_registered(module):
+        return []
+    try:
+        register(pm, module, dist=getattr(source, "dist", None))
+    except AreaError as exc:
+        return list(exc.problems)
+    except pluggy.PluginValidationError as exc:
+        return [Problem(f"plugin {name}", "", str(exc))]
+    except ValueError:  # two plugins that name themselves alike: their facts would overwrite each other's
+        return [Problem(f"plugin {name}", "", f"is called {plugin_key(module)!r}, like another "
+                        f"plugin already loaded; set {NAME_ATTRIBUTE} to a name of its own")]
+    return []
 
 
 def register_plugin(pm: pluggy.PluginManager, plugin: object, name: str | None = None) -> None:

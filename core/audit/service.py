@@ -232,6 +232,18 @@ def _event_filters(actor: Actor, raw: Mapping[str, Any]) -> tuple[Any, dict[str,
         where &= AuditEvent.object_type == values["object_type"]
     if values["purpose"]:
         where &= AuditEvent.purpose == values["purpose"]
+    days = _filter_days(values, errors)
+    if "from" in days:
+        where &= AuditEvent.at >= dt.datetime.combine(days["from"], dt.time(), tzinfo=dt.UTC)
+    if "to" in days:
+        where &= AuditEvent.at < dt.datetime.combine(days["to"] + dt.timedelta(days=1), dt.time(),
+                                                     tzinfo=dt.UTC)
+    return where, values, errors
+
+
+def _filter_days(values: dict[str, str], errors: list[dict[str, str]]) -> dict[str, dt.date]:
+    """The From and To days asked for, each a real date written YYYY-MM-DD, To not before From; what is wrong
+    with them is added to ``errors``."""
     days: dict[str, dt.date] = {}
     for key, word in (("from", "From"), ("to", "To")):
         if not values[key]:
@@ -248,12 +260,7 @@ def _event_filters(actor: Actor, raw: Mapping[str, Any]) -> tuple[Any, dict[str,
             days[key] = day
     if "from" in days and "to" in days and days["to"] < days["from"]:
         errors.append({"field": "/audit-to", "message": "To must be the same day as From or later"})
-    if "from" in days:
-        where &= AuditEvent.at >= dt.datetime.combine(days["from"], dt.time(), tzinfo=dt.UTC)
-    if "to" in days:
-        where &= AuditEvent.at < dt.datetime.combine(days["to"] + dt.timedelta(days=1), dt.time(),
-                                                     tzinfo=dt.UTC)
-    return where, values, errors
+    return days
 
 
 async def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

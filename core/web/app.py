@@ -127,43 +127,11 @@ def _error_handler(request: Request, exc: Exception) -> Response:
         log.info("client went away before %s %s was read", request.method, request.url.path)
         return Response(content="", status_code=400)
     if isinstance(exc, ServiceError):
-        if is_api(request):
-            return problems.service_error_handler(request, exc)
-        headings = {404: "Page not found", 403: "You cannot do that", 409: "Someone else changed this",
-                    410: "This record was erased", 422: "There is a problem"}
-        response = html_error(request, exc.status, headings.get(exc.status, "There is a problem"), exc.message)
-        if exc.retry_after:
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return _service_error_response(request, exc)
     if isinstance(exc, HTTPException):
-        if is_api(request):
-            return problems.http_error_handler(request, exc)
-        if isinstance(exc, NotAuthorizedException):
-            return sign_in_redirect(request)
-        if isinstance(exc, SignInStepPending):
-            from urllib.parse import quote
-
-            # back to the page asked for, its query too (a search, a filter, a notice), once the step is done
-            wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            target = exc.page + ("?next=" + quote(wanted, safe="/") if request.method == "GET" else "")
-            if request.headers.get("hx-request") == "true":
-                return Response(content="", status_code=403, headers={"HX-Redirect": target})
-            return Redirect(path=target, status_code=303)
-        status = exc.status_code
-        if status == 404:
-            return html_error(request, 404, "Page not found", "There is nothing at this address.")
-        if status == 403:
-            return html_error(request, 403, "You cannot do that", exc.detail or "You are not allowed to do that.")
-        if status == 413:
-            from core.documents.storage import CONFIG
-
-            return html_error(request, 413, "The file is too large",
-                              f"A document can be at most {CONFIG.max_bytes // (1024 * 1024)} MB. Nothing has been "
-                              "saved: go back and choose a smaller file.")
-        if status == 405:
-            return html_error(request, 405, "Page not found", "This address does not accept that request.")
-        if status < 500:
-            return html_error(request, status, "There is a problem", "The request could not be understood.")
+        response = _http_error_response(request, exc)
+        if response is not None:
+            return response
     unstorable = unstorable_value(exc)
     if unstorable:
         if is_api(request):
@@ -174,6 +142,56 @@ def _error_handler(request: Request, exc: Exception) -> Response:
         return problems.problem(500, "Something went wrong. Try again later.")
     return html_error(request, 500, "Sorry, there is a problem with the service",
                       "Try again later. Nothing you entered has been saved if you did not see a confirmation.")
+
+
+def _service_error_response(request: Request, exc: ServiceError) -> Response:
+    """A service's refusal (not found, forbidden, conflict, invalid...): problem details or a page saying it."""
+    if is_api(request):
+        return problems.service_error_handler(request, exc)
+    headings = {404: "Page not found", 403: "You cannot do that", 409: "Someone else changed this",
+                410: "This record was erased", 422: "There is a problem"}
+    response = html_error(request, exc.status, headings.get(exc.status, "There is a problem"), exc.message)
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _http_error_response(request: Request, exc: HTTPException) -> Response | None:
+    """Litestar's HTTP errors below 500 in words (or a way to sign in); None for a server error."""
+    if is_api(request):
+        return problems.http_error_handler(request, exc)
+    if isinstance(exc, NotAuthorizedException):
+        return sign_in_redirect(request)
+    if isinstance(exc, SignInStepPending):
+        return _sign_in_step_redirect(request, exc)
+    status = exc.status_code
+    if status == 404:
+        return html_error(request, 404, "Page not found", "There is nothing at this address.")
+    if status == 403:
+        return html_error(request, 403, "You cannot do that", exc.detail or "You are not allowed to do that.")
+    if status == 413:
+        from core.documents.storage import CONFIG
+
+        return html_error(request, 413, "The file is too large",
+                          f"A document can be at most {CONFIG.max_bytes // (1024 * 1024)} MB. Nothing has been "
+                          "saved: go back and choose a smaller file.")
+    if status == 405:
+        return html_error(request, 405, "Page not found", "This address does not accept that request.")
+    if status < 500:
+        return html_error(request, status, "There is a problem", "The request could not be understood.")
+    return None
+
+
+def _sign_in_step_redirect(request: Request, exc: SignInStepPending) -> Response:
+    """To the sign-in step still to do, then back to the page asked for, its query too (a search, a filter,
+    a notice)."""
+    from urllib.parse import quote
+
+    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = exc.page + ("?next=" + quote(wanted, safe="/") if request.method == "GET" else "")
+    if request.headers.get("hx-request") == "true":
+        return Response(content="", status_code=403, headers={"HX-Redirect": target})
+    return Redirect(path=target, status_code=303)
 
 
 def unstorable_value(exc: BaseException) -> str:
