@@ -300,12 +300,14 @@ def bare_rows(url: str):
     return rows
 
 
-async def sign_in(base: str, email: str, password: str | None = None) -> tuple[str, httpx.AsyncClient]:
+async def sign_in(base: str, email: str, password: str | None = None, *,
+                  transport: httpx.AsyncBaseTransport | None = None) -> tuple[str, httpx.AsyncClient]:
     """Sign in through the sign-in page as a browser would (and accept the MoU if asked); return the
-    ``caseframe_session=...`` cookie and the client, still open."""
+    ``caseframe_session=...`` cookie and the client, still open. ``transport=httpx.ASGITransport(app=app)``
+    signs in to an app called in-process."""
     from core.testing import TEST_PASSWORD, csrf_token_of
 
-    client = httpx.AsyncClient(base_url=base, timeout=60)
+    client = httpx.AsyncClient(base_url=base, timeout=60, transport=transport)
     page = await client.get("/sign-in")
     response = await client.post("/sign-in", data={"email": email, "password": password or TEST_PASSWORD,
                                                   "csrf_token": csrf_token_of(page.text)})

@@ -77,8 +77,14 @@ def _loaded(case: dict) -> dict:
     return case
 
 
-def bare_app():
+def bare_app() -> Litestar:
     """uvicorn factory (``bench_http:bare_app``); the database and the user come from the environment."""
+    return make_bare_app(os.environ["BENCH_DATABASE_URL"], int(os.environ["BENCH_USER_ID"]))
+
+
+def make_bare_app(url: str, user_id: int, ctx=None) -> Litestar:
+    """The bare pages on the database at ``url`` for the user ``user_id``, as a Litestar app (served over HTTP
+    here, called in-process by ``bench_case_page.py``); ``ctx`` defaults to the one ``caseframe serve`` builds."""
     from core.cases.service import case_dict
     from core.context import build_context
     from core.documents.service import document_dict
@@ -88,8 +94,7 @@ def bare_app():
     from core.tasks.service import task_dict
     from core.templating import build_environment
 
-    url, user_id = os.environ["BENCH_DATABASE_URL"], int(os.environ["BENCH_USER_ID"])
-    ctx = build_context()
+    ctx = ctx or build_context()
     rows = bare_rows(url)
     db: dict = {}
 
@@ -247,7 +252,10 @@ async def build(cases_in_area: int) -> dict:
         inserted = await Case.insert(*chunk).returning(Case.id)
         await CaseSubject.insert(*[CaseSubject(case=r["id"], person=people[n % 5]["id"], role=roles[0], added_at=now)
                                    for n, r in enumerate(inserted)])
-    open_ids = [r["id"] for r in await Case.select(Case.id).where(Case.lead_officer == actor.id).limit(50)]
+    # My work's tasks go on the other cases the user leads, so the case page keeps its 3 (in an area of under 200
+    # cases the user leads no other, and they go on the case page's case)
+    open_ids = [r["id"] for r in await Case.select(Case.id).where(
+        (Case.lead_officer == actor.id) & (Case.id != case["id"])).limit(50)] or [case["id"]]
     await Task.insert(*[Task(case=open_ids[i % len(open_ids)], title=f"Call back ({i})", owner_agency=agency["id"],
                              assignee=(actor.id if i % 2 else colleague.id), created_by=actor.id,
                              due_date=clock.today() + dt.timedelta(days=i - 5), created_at=now)
