@@ -19,7 +19,7 @@ wrk is Debian's package ``wrk``: ``bench/setup`` installs it (and the ``bench`` 
 pyinstrument); this script runs ``bench/setup`` itself when wrk is missing.
 
 Targets (issue 13): each page >= 0.5x its bare page at 16 connections; the case page's p95 < 50 ms at 16
-connections. ``--check`` exits 1 when one is missed. ``--memory`` then sends 2 x 10,000 more requests
+connections (also printed, for information, as a ratio of the bare page's p95 in the same run). ``--check`` exits 1 when one is missed. ``--memory`` then sends 2 x 10,000 more requests
 (the three pages in turn) and reports each worker's resident memory after each 10,000.
 """
 from __future__ import annotations
@@ -416,7 +416,7 @@ def report(args, engine_name: str, pages: dict[str, str], results: dict[tuple[st
         for connections in CONNECTIONS:
             cf, bare_r = results[(name, "caseframe", connections)], results[(name, "bare", connections)]
             ratio = cf["rps"] / bare_r["rps"]
-            target = check_targets(name, connections, ratio, cf, missed)
+            target = check_targets(name, connections, ratio, cf, missed, bare_r)
             for label, r in (("caseframe", cf), ("bare", bare_r)):
                 if r["errors"]:
                     missed.append(f"{name}, {label}, {connections} connections: {r['errors']} errors "
@@ -437,7 +437,7 @@ def report(args, engine_name: str, pages: dict[str, str], results: dict[tuple[st
     return missed
 
 
-def check_targets(name: str, connections: int, ratio: float, cf: dict, missed: list[str]) -> str:
+def check_targets(name: str, connections: int, ratio: float, cf: dict, missed: list[str], bare: dict) -> str:
     """The target column at 16 connections (throughput against the bare page; the case page's p95 too);
     each miss is added to ``missed``."""
     if connections != 16:
@@ -448,7 +448,9 @@ def check_targets(name: str, connections: int, ratio: float, cf: dict, missed: l
         missed.append(f"{name} {ratio:.2f}x the bare page at 16 connections (target >= {TARGET_RATIO}x)")
     if name == "case page":
         ok95 = cf["p95"] < TARGET_P95_MS
-        target += f"; p95 < {TARGET_P95_MS:.0f} ms {'PASS' if ok95 else 'FAIL'}"
+        # for information: the p95 against the bare page's in the same run (the target is the 50 ms)
+        target += (f"; p95 < {TARGET_P95_MS:.0f} ms {'PASS' if ok95 else 'FAIL'} "
+                   f"({cf['p95'] / bare['p95']:.2f}x the bare page's p95)")
         if not ok95:
             missed.append(f"case page p95 {cf['p95']:.1f} ms at 16 connections "
                           f"(target < {TARGET_P95_MS:.0f} ms)")
