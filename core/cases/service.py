@@ -169,6 +169,39 @@ async def holder_of(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
     return {"name": found["name"], "contact_email": found["contact_email"]}, found["lead_name"] or ""
 
 
+async def viewers_of(case_id: int, recent: int = 200) -> list[dict[str, Any]]:
+    """Who has opened the case lately, from the audit trail (shown to the owning agency only): one line per
+    person, agency and purpose in the last ``recent`` views, with how many times and when last, newest first.
+    The audit viewer holds every view."""
+    import datetime as dt
+
+    from core.audit.tables import AuditEvent
+
+    # one statement: the last views grouped by person, agency and purpose in the database (a line each, not the
+    # 200 views), each group's newest view for when, and the viewer's and the agency's names joined on. Newest first:
+    # the order of each group's last view. tests/core/test_case_reads.py holds it to grouping the 200 rows in Python.
+    rows = await AuditEvent.raw(
+        "SELECT g.times, v.at, v.purpose, u.name AS user_name, a.name AS agency_name FROM ("
+        "SELECT actor_id, agency_id, purpose, COUNT(*) AS times, MAX(id) AS last_id FROM ("
+        "SELECT id, actor_id, agency_id, purpose FROM cf_audit WHERE object_id = {} AND object_type = 'case' "
+        "AND action = 'case.view' ORDER BY id DESC LIMIT {}) r GROUP BY actor_id, agency_id, purpose) g "
+        "JOIN cf_audit v ON v.id = g.last_id LEFT JOIN cf_user u ON u.id = g.actor_id "
+        "LEFT JOIN cf_agency a ON a.id = g.agency_id ORDER BY g.last_id DESC", case_id, recent)
+    return [{"at": dt.datetime.fromisoformat(g["at"]) if isinstance(g["at"], str) else g["at"],
+             "times": int(g["times"]), "user": g["user_name"] or "Unknown user",
+             "agency": g["agency_name"] or "", "purpose": g["purpose"]} for g in rows]
+
+
+async def visible_reference(actor: Actor, case_id: int | None) -> str:
+    """The case's reference if the actor may see the case now, else "" (a task's page names its case only then)."""
+    from core.sharing.policy import visible_among
+
+    if case_id is None or case_id not in await visible_among(actor, [case_id]):
+        return ""
+    row = await Case.select(Case.reference).where(Case.id == case_id).first()
+    return row["reference"] if row else ""
+
+
 async def record_view(actor: Actor, case_id: int, access: Access | None = None) -> None:
     detail = {} if access is None or access.is_owner else {
         "access": access.kind, "isa_id": access.isa_id, "meeting_id": access.meeting_id}
@@ -695,3 +728,64 @@ def _listed(references: list[str]) -> str:
 __all__ = ["add_note", "add_subject", "get_case", "lead_officer_choices", "list_cases", "open_case",
            "reassign_cases", "reassign_lead", "remove_subject", "save_form", "subjects_of", "timeline",
            "transition_case"]
+
+
+# -- a form's one-time key: a double click or a resent form is handled once -----------------------------------
+
+#: how long a repeat waits for the first submission of its key to finish
+SUBMISSION_WAIT_SECONDS = 15.0
+
+
+async def claim_submission(actor: Actor, key: str, url: str) -> str | None:
+    """Claim a form's one-time key for the actor. Returns None the first time; a repeat returns where the first
+    went (``url``, the form's own address, if the first has not said by the time the wait is over).
+
+    A repeat arriving while the first is still being handled (a double click: two posts at once) waits for the
+    first one's result and leads there too; if the first was refused and released its key, the repeat is handled
+    as itself. On PostgreSQL both may try to insert the key at once: the loser's unique violation is a repeat.
+    Another user's key is never theirs to follow."""
+    import asyncio
+    import re
+
+    from core.cases.tables import Submission
+
+    if not key or not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key):
+        return None
+    try:
+        async with transaction():
+            existing = await Submission.select().where(Submission.key == key).first()
+            if existing is None:
+                await Submission.insert(Submission(key=key, user_id=actor.id, created_at=clock.now()))
+                return None
+    except Exception as exc:
+        if type(exc).__name__ not in ("UniqueViolationError", "IntegrityError"):
+            raise
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SUBMISSION_WAIT_SECONDS
+    while True:
+        existing = await Submission.select().where(Submission.key == key).first()
+        if existing is None:  # the first was refused and released the key: this one is handled as itself
+            return await claim_submission(actor, key, url)
+        if existing["user_id"] != actor.id:
+            return None
+        if existing["result_url"] or loop.time() > deadline:
+            return existing["result_url"] or url
+        await asyncio.sleep(0.05)
+
+
+async def finish_submission(key: str, url: str) -> None:
+    """Say where the submission of ``key`` went, for its repeats."""
+    from core.cases.tables import Submission
+
+    if key:  # in a write transaction: on SQLite a bare write on the read connection fails when busy
+        async with transaction():
+            await Submission.update({Submission.result_url: url}).where(Submission.key == key)
+
+
+async def release_submission(key: str) -> None:
+    """A submission that failed validation may be sent again with corrections."""
+    from core.cases.tables import Submission
+
+    if key:
+        async with transaction():
+            await Submission.delete().where(Submission.key == key)

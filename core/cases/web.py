@@ -4,9 +4,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import math
 import secrets
-import time
 from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlencode
@@ -18,24 +16,20 @@ from markupsafe import Markup
 
 from core import clock, permissions
 from core.audit.service import record_read as audit_read
-from core.auth.tables import User
-from core.cache import register as register_cache
+from core.cases import lists
 from core.cases import service as cases
-from core.cases.tables import Case
 from core.db import MAX_ID
 from core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from core.forms import summary
 from core.forms.parse import parse_form
 from core.forms.render import error_summary, render_form
-from core.numbers import page_number, typed_date, whole_number
+from core.numbers import typed_date, whole_number
 from core.persons import service as persons
 from core.referrals import service as referrals
-from core.referrals.queries import raised_from_case
-from core.retention.service import withheld_from
+from core.referrals.queries import raised_from_case, referral_targets
 from core.searching import name_search_problem
 from core.sharing.policy import Access, may_see_field, visible_among
 from core.tasks import service as tasks
-from core.tasks.tables import Task
 from core.web.auth import current_actor
 from core.web.csv_export import csv_line, csv_stream, download_name
 from core.web.pages import (
@@ -50,55 +44,12 @@ from core.web.pages import (
     see_other,
 )
 
-PAGE_SIZE = 25
-SORTS = {"opened": (Case.opened_at, False), "updated": (Case.updated_at, False),
-         "reference": (Case.reference, True), "risk": (Case.risk_level, False)}
-
 
 def _area_or_404(request: Request, slug: str):
     area = ctx_of(request).areas.get(slug)
     if area is None:
         raise NotFoundException()
     return area
-
-
-_COLLEAGUES: dict[int, tuple[float, list[dict[str, Any]]]] = {}
-register_cache(_COLLEAGUES.clear)
-
-
-async def colleagues(agency_id: int) -> list[dict[str, Any]]:
-    """Active users of an agency, for naming task owners and offering assignees; kept for ten seconds.
-
-    Only a display list: assigning a task checks the assignee again in the service.
-    """
-    now = time.monotonic()
-    hit = _COLLEAGUES.get(agency_id)
-    if hit and hit[0] > now:
-        return hit[1]
-    users = await User.select(User.id, User.name).where((User.agency == agency_id) & (User.active == True))  # noqa: E712
-    _COLLEAGUES[agency_id] = (now + 10.0, users)
-    return users
-
-
-async def viewers_of(case_id: int, recent: int = 200) -> list[dict[str, Any]]:
-    """Who has opened the case lately, from the audit trail (shown to the owning agency only): one line per
-    person, agency and purpose in the last ``recent`` views, with how many times and when last, newest first.
-    The audit viewer holds every view."""
-    from core.audit.tables import AuditEvent
-
-    # one statement: the last views grouped by person, agency and purpose in the database (a line each, not the
-    # 200 views), each group's newest view for when, and the viewer's and the agency's names joined on. Newest first:
-    # the order of each group's last view. tests/core/test_case_reads.py holds it to grouping the 200 rows in Python.
-    rows = await AuditEvent.raw(
-        "SELECT g.times, v.at, v.purpose, u.name AS user_name, a.name AS agency_name FROM ("
-        "SELECT actor_id, agency_id, purpose, COUNT(*) AS times, MAX(id) AS last_id FROM ("
-        "SELECT id, actor_id, agency_id, purpose FROM cf_audit WHERE object_id = {} AND object_type = 'case' "
-        "AND action = 'case.view' ORDER BY id DESC LIMIT {}) r GROUP BY actor_id, agency_id, purpose) g "
-        "JOIN cf_audit v ON v.id = g.last_id LEFT JOIN cf_user u ON u.id = g.actor_id "
-        "LEFT JOIN cf_agency a ON a.id = g.agency_id ORDER BY g.last_id DESC", case_id, recent)
-    return [{"at": dt.datetime.fromisoformat(g["at"]) if isinstance(g["at"], str) else g["at"],
-             "times": int(g["times"]), "user": g["user_name"] or "Unknown user",
-             "agency": g["agency_name"] or "", "purpose": g["purpose"]} for g in rows]
 
 
 _TIMELINES: OrderedDict[bytes, Markup] = OrderedDict()
@@ -145,16 +96,16 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     from core.documents import service as documents
 
     (_, events, case_tasks, users, refs, subjects, shares, views, partners,
-     referral_targets, case_documents) = await asyncio.gather(
+     targets, case_documents) = await asyncio.gather(
         cases.record_view(actor, case_id, access), cases.timeline(case_id, limit=200, access=access),
         tasks.tasks_of_case(case_id),
-        colleagues(actor.agency_id),
+        lists.colleagues(actor),
         raised_from_case(case_id),
         cases.subjects_of(case_id),
         # the owning agency sees who it shares with and who has viewed; those who work the case, where to refer
-        sharing.shares_of(case_id) if owner else nothing(), viewers_of(case_id) if owner else nothing(),
+        sharing.shares_of(case_id) if owner else nothing(), cases.viewers_of(case_id) if owner else nothing(),
         sharing.partners_for(actor, row) if owner and worker else nothing(),
-        _referral_targets(ctx, actor) if owner and worker else nothing(),
+        referral_targets(ctx, actor) if owner and worker else nothing(),
         # only the documents this reader's access reaches: one above it is not listed at all
         documents.documents_of(case_id, access))
     forms = []
@@ -191,7 +142,7 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
     return {"case": case, "area": area, "forms": forms, "transitions": transitions, "timeline": events,
             "timeline_html": timeline_items(request, case, events),
             "tasks": case_tasks, "subjects": subjects, "users": users,
-            "referrals": refs, "referral_targets": referral_targets, "referral_status": REFERRAL_STATUS, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
+            "referrals": refs, "referral_targets": targets, "referral_status": REFERRAL_STATUS, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
             "lead_officer": lead_officer, "owning_agency": owning_agency, "access": access, **sharing_info,
             "documents": case_documents, "document_form": documents.form_context(),
             "can_change": worker and case["area_installed"] and not case["closed_at"],
@@ -202,110 +153,11 @@ REFERRAL_STATUS = {"open": "Waiting", "info_requested": "More information asked 
                    "declined": "Declined"}
 
 
-async def _referral_targets(ctx, actor) -> list[dict[str, Any]]:
-    """Where a case can be referred: areas, partner agencies, panels and kinds of agency, as option groups.
-
-    Only targets some other agency would receive: the referring agency is never its own addressee, so an
-    area only it has enabled, or a kind only it is, is not offered.
-
-    A list to choose from, kept for a few seconds (``core.cache.DIRECTORY``): raising the referral checks
-    the target again."""
-    from core.cache import DIRECTORY
-
-    key = ("referral targets", actor.agency_id)
-    cached = DIRECTORY.get(key)
-    if cached is None:
-        cached = DIRECTORY.put(key, await _read_referral_targets(ctx, actor))
-    return cached
-
-
-async def _read_referral_targets(ctx, actor) -> list[dict[str, Any]]:
-    from core.agencies.tables import Agency, AgencyArea
-    from core.panels.tables import Panel
-
-    agencies, panels, enabled = await asyncio.gather(
-        Agency.select(Agency.slug, Agency.name, Agency.agency_type).where(
-            (Agency.active == True) & (Agency.id != actor.agency_id)).order_by(Agency.name),  # noqa: E712
-        Panel.select(Panel.slug, Panel.name).where(Panel.active == True).order_by(Panel.name),  # noqa: E712
-        AgencyArea.select(AgencyArea.area).where(
-            (AgencyArea.agency != actor.agency_id) & (AgencyArea.agency.active == True)).distinct())  # noqa: E712
-    other_areas = {r["area"] for r in enabled}
-    other_kinds = {a["agency_type"] for a in agencies}
-    return [
-        {"label": "Panels", "options": [(f"panel:{p['slug']}", p["name"]) for p in panels]},
-        {"label": "Agencies", "options": [(f"agency:{a['slug']}", a["name"]) for a in agencies]},
-        {"label": "Business areas", "options": [(f"area:{a.slug}", a.title) for a in ctx.areas if a.slug in other_areas]},
-        {"label": "Any agency of a kind", "options": sorted(((f"agency_type:{k}", v.capitalize())
-                                                             for k, v in ctx.areas.agency_types.items()
-                                                             if k in other_kinds), key=lambda o: o[1])},
-    ]
-
-
-#: most rows one area export holds; the rows are streamed, a few hundred at a time, never held whole
-EXPORT_LIMIT = 10000
-EXPORT_CHUNK = 500
-
-
 def _many(value: Any) -> list[Any]:
     """A posted field that may be repeated (checkboxes) as a list."""
     if value in (None, ""):
         return []
     return value if isinstance(value, list) else [value]
-
-
-async def colleagues_all(agency_id: int) -> list[dict[str, Any]]:
-    """Every user of the agency, deactivated ones too: a leaver still leads cases until they are handed over."""
-    return await User.select(User.id, User.name, User.active).where(User.agency == agency_id).order_by(User.name)
-
-
-async def _area_query(area, actor, values: Any, *, for_change: bool = False
-                      ) -> tuple[Any, dict[str, str], list[dict[str, Any]]]:
-    """The area list's filters from a query or posted form: the query's condition (always the actor's agency's
-    cases), the filters as read (anything unreadable dropped), and the lead officers to filter by."""
-    def value(name: str) -> str:
-        raw = values.get(name, "")
-        return raw if isinstance(raw, str) else ""
-
-    where = (Case.area == area.slug) & (Case.owning_agency == actor.agency_id)
-    # retention's rule for lists: a case withheld from the reader is in no list, count or export of theirs (its
-    # own local admin sees a restricted one, marked); a bulk change never takes a restricted or erased case
-    withheld = await withheld_from(actor)
-    left_out = withheld.inactive if for_change else withheld.hidden
-    if left_out:
-        where &= Case.id.not_in(sorted(left_out))
-    filters = {k: "" for k in ("state", "risk", "owner", "overdue", "sort")}
-    state = value("state")
-    if state in area.workflow.states:
-        where &= Case.state == state
-        filters["state"] = state
-    elif state == "open":
-        where &= Case.closed_at.is_null()
-        filters["state"] = state
-    risk = value("risk")
-    if risk in area.risk_levels:
-        where &= Case.risk_level == risk
-        filters["risk"] = risk
-    leads = await colleagues_all(actor.agency_id)
-    owner = value("owner")
-    if form_int(owner) == actor.id:  # one's own id (after handing cases to oneself) is the "Me" choice
-        owner = "me"
-    if owner == "me":
-        where &= Case.lead_officer == actor.id
-        filters["owner"] = owner
-    elif owner == "none":
-        where &= Case.lead_officer.is_null()
-        filters["owner"] = owner
-    elif form_int(owner) in {u["id"] for u in leads}:
-        where &= Case.lead_officer == form_int(owner)
-        filters["owner"] = str(form_int(owner))
-    if value("overdue") == "yes":
-        overdue_ids = [t["case"] for t in await Task.select(Task.case).where(
-            (Task.status == "open") & (Task.due_date < clock.today()) & (Task.owner_agency == actor.agency_id))]
-        where &= Case.id.is_in(overdue_ids or [0])
-        filters["overdue"] = "yes"
-    if value("sort") in SORTS:
-        filters["sort"] = value("sort")
-    return where, filters, leads
 
 
 def _list_url(area, filters: dict[str, str]) -> str:
@@ -316,63 +168,37 @@ async def _list_page(request: Request, area, values: Any, *, errors: list[dict[s
                      status_code: int = 200) -> Template:
     """The area list: filtered, sorted, a page of 25; with the bulk-reassign form for those who may use it."""
     actor, ctx = current_actor(request), ctx_of(request)
-    where, filters, leads = await _area_query(area, actor, values)
-    column, ascending = SORTS[filters["sort"] or "opened"]
-    total = await Case.count().where(where)
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    raw_page = values.get("page") if isinstance(values.get("page"), str) else None
-    number = page_number(raw_page, pages)
-    rows = await Case.select().where(where).order_by(column, ascending=ascending).order_by(
-        Case.id, ascending=False).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
-    items = [cases.case_dict(ctx, r, Access.owner()) for r in rows]  # the agency's own cases
-    subjects = await cases.subjects_of_cases([item["id"] for item in items])
-    names = {u["id"]: u["name"] for u in leads}
-    for item in items:
-        item["subjects"] = subjects.get(item["id"], [])
-        item["lead_name"] = names.get(item["lead_officer_id"], "")
-    if items:  # the list names each case's subjects: recorded once for the page
-        await audit_read("case.list", actor, "case", detail={
-            "ids": [i["id"] for i in items], "area": area.slug, "page": number})
+    listed = await lists.area_list(ctx, actor, area, values)
+    filters = listed["filters"]
     query = urlencode({k: v for k, v in filters.items() if v})
     # the new-case button only for those the new-case form would serve (it refuses everyone else)
     can_open = permissions.can(actor, "case.open") and area.slug in await cases.enabled_areas(actor.agency_id)
     can_reassign = permissions.can(actor, "case.reassign_bulk")
     ticked = {str(v) for v in _many(values.get("case"))} if errors else set()
-    return await page(request, "cases/list.html", area=area, items=items, total=total, page_number=number,
-                      pages=pages, filters=filters, can_open=can_open, page_base="?" + query, query=query,
-                      leads=leads, can_reassign=can_reassign,
+    return await page(request, "cases/list.html", area=area, items=listed["items"], total=listed["total"],
+                      page_number=listed["number"],
+                      pages=listed["pages"], filters=filters, can_open=can_open, page_base="?" + query, query=query,
+                      leads=listed["leads"], can_reassign=can_reassign,
                       lead_choices=await cases.lead_officer_choices(actor.agency_id) if can_reassign else [],
                       errors=errors or [], ticked=ticked,
                       chosen_lead=str(values.get("lead_officer_id", "")) if errors else "",
                       chosen_tasks=values.get("tasks") == "yes" if errors else False,
                       chosen_scope=values.get("scope") == "all" if errors else False,
-                      max_bulk=cases.MAX_BULK_REASSIGN, export_limit=EXPORT_LIMIT, error_title=bool(errors),
+                      max_bulk=cases.MAX_BULK_REASSIGN, export_limit=lists.EXPORT_LIMIT, error_title=bool(errors),
                       status_code=status_code)
 
 
-async def _tasks_to_hand_over(actor, rows: list[dict[str, Any]]) -> dict[int, int]:
-    """How many open tasks of each case's lead officer would be handed over with it (as the service counts)."""
-    out: dict[int, int] = {}
-    for row in rows:
-        if not row["lead_officer"]:
-            continue
-        out[row["id"]] = await Task.count().where(
-            (Task.case == row["id"]) & (Task.owner_agency == actor.agency_id) & (Task.status == "open")
-            & ((Task.assignee == row["lead_officer"])
-               | (Task.assignee.is_null() & (Task.created_by == row["lead_officer"]))))
-    return out
+#: the export's rows are streamed, a few hundred at a time, never held whole
+EXPORT_CHUNK = 500
 
 
 async def _case_lines(ctx, area, actor, ids: list[int]):
     """The export's CSV lines: the header, then each case in the list's order, read a chunk at a time."""
     yield csv_line(["Reference", "Area", "People", "State", "Risk", "Lead officer", "Opened", "Last updated"])
-    names = {u["id"]: u["name"] for u in await colleagues_all(actor.agency_id)}
+    names = {u["id"]: u["name"] for u in await lists.colleagues_all(actor.agency_id)}
     for start in range(0, len(ids), EXPORT_CHUNK):
         chunk = ids[start:start + EXPORT_CHUNK]
-        rows = {r["id"]: r for r in await Case.select(
-            Case.id, Case.reference, Case.state, Case.risk_level, Case.lead_officer, Case.opened_at,
-            Case.updated_at).where(Case.id.is_in(chunk) & (Case.owning_agency == actor.agency_id))}
-        subjects = await cases.subjects_of_cases(chunk)
+        rows, subjects = await lists.export_rows(actor, chunk)
         for case_id in chunk:
             r = rows.get(case_id)
             if r is None:
@@ -404,13 +230,8 @@ class AreaPages(Controller):
         """The area list with its current filters and sort as CSV: the columns the list shows, nothing more."""
         area = _area_or_404(request, slug)
         actor, ctx = current_actor(request), ctx_of(request)
-        where, filters, _ = await _area_query(area, actor, request.query_params)
-        column, ascending = SORTS[filters["sort"] or "opened"]
-        ids = [r["id"] for r in await Case.select(Case.id).where(where).order_by(column, ascending=ascending).order_by(
-            Case.id, ascending=False).limit(EXPORT_LIMIT)]
         # the export's audit event names every case it holds, written before the first row leaves
-        await audit_read("case.export", actor, "case", detail={
-            "area": area.slug, "filters": {k: v for k, v in filters.items() if v}, "rows": len(ids), "ids": ids})
+        ids, _ = await lists.export_ids(actor, area, request.query_params)
         return csv_stream(_case_lines(ctx, area, actor, ids), download_name(f"{area.slug}-cases"))
 
     @post("/{slug:str}/reassign")
@@ -420,22 +241,12 @@ class AreaPages(Controller):
         actor = current_actor(request)
         cases.check_may_bulk_reassign(actor)
         data = await form_data(request)
-        where, filters, _ = await _area_query(area, actor, data, for_change=True)
+        rows, filters = await lists.reassign_candidates(actor, area, data)
         errors = []
         choices = {u["id"]: u for u in await cases.lead_officer_choices(actor.agency_id)}
         lead_id = form_int(data.get("lead_officer_id"))
         if lead_id not in choices:
             errors.append({"field": "lead_officer_id", "message": "Select the new lead officer"})
-        if data.get("scope") == "all":
-            rows = await Case.select(Case.id, Case.reference, Case.state, Case.version, Case.lead_officer).where(
-                where).order_by(Case.reference).limit(cases.MAX_BULK_REASSIGN + 1)
-        else:
-            ids = [i for i in (form_int(v) for v in _many(data.get("case"))) if i is not None and i <= MAX_ID]
-            rows = await Case.select(Case.id, Case.reference, Case.state, Case.version, Case.lead_officer).where(
-                Case.id.is_in(ids or [0]) & (Case.owning_agency == actor.agency_id) & (Case.area == area.slug)
-            ).order_by(Case.reference)
-            inactive = (await withheld_from(actor)).inactive
-            rows = [r for r in rows if r["id"] not in inactive]
         if not rows:
             errors.append({"field": "case-0", "message": "Select at least one case, or all the cases matching "
                                                           "the filters"})
@@ -445,9 +256,9 @@ class AreaPages(Controller):
         if errors:
             return await _list_page(request, area, data, errors=errors, status_code=400)
         lead = choices[lead_id]
-        names = {u["id"]: u["name"] for u in await colleagues_all(actor.agency_id)}
+        names = {u["id"]: u["name"] for u in await lists.colleagues_all(actor.agency_id)}
         move_tasks = data.get("tasks") == "yes"
-        handed = await _tasks_to_hand_over(actor, rows) if move_tasks else {}
+        handed = await lists.tasks_to_hand_over(actor, rows) if move_tasks else {}
         changes = [{**r, "from": names.get(r["lead_officer"], "No one") if r["lead_officer"] else "No one",
                     "state_label": area.workflow.label(r["state"]), "same": r["lead_officer"] == lead_id,
                     "tasks": handed.get(r["id"], 0)} for r in rows]
@@ -464,7 +275,6 @@ class AreaPages(Controller):
         actor = current_actor(request)
         cases.check_may_bulk_reassign(actor)
         data = await form_data(request)
-        _, filters, _ = await _area_query(area, actor, data)
         chosen = []
         for value in _many(data.get("case")):
             case_id, _, version = str(value).partition(":")
@@ -760,7 +570,7 @@ async def _lead_page(request: Request, row: dict[str, Any], chosen: str, version
     ctx, actor = ctx_of(request), current_actor(request)
     area = ctx.areas.get(row["area"])
     choices = await cases.lead_officer_choices(row["owning_agency"])
-    current = next((u["name"] for u in await colleagues_all(row["owning_agency"]) if u["id"] == row["lead_officer"]),
+    current = next((u["name"] for u in await lists.colleagues_all(row["owning_agency"]) if u["id"] == row["lead_officer"]),
                    "")
     return await page(request, "cases/lead.html", case={"id": row["id"], "reference": row["reference"],
                                                         "area_title": area.title if area else row["area"]},
@@ -772,12 +582,8 @@ async def _lead_page(request: Request, row: dict[str, Any], chosen: str, version
 
 async def _task_page(request: Request, row: dict[str, Any], values: dict[str, Any], state: str, *,
                      errors: list[dict[str, str]] | None = None, conflict: str = "") -> Template:
-    reference = ""
     # the task's own agency changes it, but the case it is on may be one that agency can no longer see
-    seen = await visible_among(current_actor(request), [row["case"]])
-    if row["case"] in seen:
-        case = await Case.select(Case.reference).where(Case.id == row["case"]).first()
-        reference = case["reference"] if case else ""
+    reference = await cases.visible_reference(current_actor(request), row["case"])
     back = f"/cases/{row['case']}#tasks" if reference else "/"
     return await page(request, "cases/task_edit.html", task=row, reference=reference, values=values, back=back,
                       state=state,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.auth.actor import Actor
+from core.context import Context
 from core.referrals.inbox import OPEN
 from core.referrals.tables import Referral
 
@@ -44,3 +45,70 @@ async def raised_from_case(case_id: int) -> list[dict[str, Any]]:
     """The referrals raised from a case, newest first (the case page's list): one fixed statement, read on every
     view of the case (tests/core/test_case_reads.py holds it to the ORM's)."""
     return await Referral.raw("SELECT * FROM cf_referral WHERE from_case = {} ORDER BY id DESC", int(case_id))
+
+
+async def referral_targets(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
+    """Where the actor's agency may refer a case, grouped for a choice list: panels, other agencies, business
+    areas another agency works and kinds of agency.
+
+    A list to choose from, kept for a few seconds (``core.cache.DIRECTORY``): raising the referral checks
+    the target again."""
+    from core.cache import DIRECTORY
+
+    key = ("referral targets", actor.agency_id)
+    cached = DIRECTORY.get(key)
+    if cached is None:
+        cached = DIRECTORY.put(key, await _read_referral_targets(ctx, actor))
+    return cached
+
+
+async def _read_referral_targets(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
+    import asyncio
+
+    from core.agencies.tables import Agency, AgencyArea
+    from core.panels.tables import Panel
+
+    agencies, panels, enabled = await asyncio.gather(
+        Agency.select(Agency.slug, Agency.name, Agency.agency_type).where(
+            (Agency.active == True) & (Agency.id != actor.agency_id)).order_by(Agency.name),  # noqa: E712
+        Panel.select(Panel.slug, Panel.name).where(Panel.active == True).order_by(Panel.name),  # noqa: E712
+        AgencyArea.select(AgencyArea.area).where(
+            (AgencyArea.agency != actor.agency_id) & (AgencyArea.agency.active == True)).distinct())  # noqa: E712
+    other_areas = {r["area"] for r in enabled}
+    other_kinds = {a["agency_type"] for a in agencies}
+    return [
+        {"label": "Panels", "options": [(f"panel:{p['slug']}", p["name"]) for p in panels]},
+        {"label": "Agencies", "options": [(f"agency:{a['slug']}", a["name"]) for a in agencies]},
+        {"label": "Business areas", "options": [(f"area:{a.slug}", a.title) for a in ctx.areas if a.slug in other_areas]},
+        {"label": "Any agency of a kind", "options": sorted(((f"agency_type:{k}", v.capitalize())
+                                                             for k, v in ctx.areas.agency_types.items()
+                                                             if k in other_kinds), key=lambda o: o[1])},
+    ]
+
+
+async def referrals_of_case(ctx: Context, actor: Actor, case_id: int) -> list[dict[str, Any]]:
+    """The referrals raised from a case (oldest first) as the API shows them, each with its rule firings and the
+    facts each saw, only as far as the actor may see the case they came from. The caller has read the case
+    through ``cases.get_case`` (which refuses what the actor may not see, and audits the view)."""
+    from core.referrals.explain import facts_access, filter_facts
+    from core.referrals.tables import RuleFiring
+
+    rows = await Referral.select().where(Referral.from_case == case_id).order_by(Referral.id)
+    out: list[dict[str, Any]] = []
+    seen: dict[int | None, Any] = {}
+    for r in rows:
+        firings = []
+        for f in await RuleFiring.select().where(RuleFiring.referral == r["id"]).order_by(RuleFiring.id).output(
+                load_json=True):
+            # the facts a rule saw hold a case's answers: only as far as the actor may see that case, and
+            # nothing of another case gathered into the same referral that the actor may not see
+            access = await facts_access(actor, f["case"], seen)
+            if access is None:
+                continue
+            facts = filter_facts(ctx, f["facts"], access)
+            firings.append({"rule_id": f["rule_id"], "event": f["event"], "facts": facts,
+                            "reason": f["reason"], "fired_at": f["fired_at"].isoformat()})
+        out.append({"id": r["id"], "target_kind": r["target_kind"], "target": r["target"], "reason": r["reason"],
+                    "rule_id": r["rule_id"], "status": r["status"], "person_id": r["person"],
+                    "created_at": r["created_at"].isoformat(), "firings": firings})
+    return out

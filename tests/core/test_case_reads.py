@@ -279,7 +279,7 @@ async def test_who_has_viewed_is_grouped_in_the_database_as_it_was_in_python(wor
     time: the owner, the partner and the panel member interleaved, a view by no one (an unknown user), another case's
     views left out, and a window that cuts a group in two."""
     from core.audit.service import record_read
-    from core.cases.web import viewers_of
+    from core.cases.service import viewers_of
 
     case_id = world["case"]["id"]
     other = await cases.open_case(world["ctx"], world["owner"], "noise", {

@@ -133,3 +133,36 @@ async def test_a_panels_case_list_names_cases_only_to_those_who_may_see_them(db,
     assert len(await panels.active_agencies()) == 4
     assert await panels.meeting_status(world["meeting"]["id"]) == "planned"
     assert await panels.meeting_status(10**9) == "closed"
+
+
+async def test_an_area_list_export_and_bulk_choice_hold_only_the_actors_agencys_cases(db, ctx):
+    from core.audit.tables import AuditEvent
+    from core.cases import lists
+    from core.cases import service as cases
+    from core.referrals.queries import referral_targets
+    from core.testing import open_case
+
+    council, police = await make_agency(ctx, "ashdown-council"), await make_agency(ctx, "police")
+    worker, supervisor = await make_user(council), await make_user(council, ("supervisor",))
+    stranger = await make_user(police)
+    ours = [await open_case(ctx, worker, "noise", REPORT) for _ in range(2)]
+    theirs = await open_case(ctx, stranger, "noise", REPORT)
+    area = ctx.areas.get("noise")
+    listed = await lists.area_list(ctx, worker, area, {"sort": "reference", "owner": "nobody", "page": "9"})
+    assert sorted(i["id"] for i in listed["items"]) == sorted(c["id"] for c in ours)
+    assert listed["total"] == 2 and listed["number"] == 1 and listed["filters"]["sort"] == "reference"
+    assert listed["filters"]["owner"] == ""
+    ids, _ = await lists.export_ids(worker, area, {})
+    assert sorted(ids) == sorted(c["id"] for c in ours)
+    assert await AuditEvent.count().where(AuditEvent.action == "case.export") == 1
+    rows, _ = await lists.export_rows(worker, [*ids, theirs["id"]])
+    assert set(rows) == set(ids)
+    chosen, _ = await lists.reassign_candidates(supervisor, area, {"case": [str(ours[0]["id"]), str(theirs["id"])]})
+    assert [r["id"] for r in chosen] == [ours[0]["id"]]
+    everything, _ = await lists.reassign_candidates(supervisor, area, {"scope": "all"})
+    assert len(everything) == 2
+    assert {u["id"] for u in await lists.colleagues(worker)} == {worker.id, supervisor.id}
+    assert await cases.visible_reference(worker, ours[0]["id"]) == ours[0]["reference"]
+    assert await cases.visible_reference(worker, theirs["id"]) == ""
+    targets = {group["label"]: group["options"] for group in await referral_targets(ctx, worker)}
+    assert targets["Agencies"] == [("agency:police", "Police")]

@@ -1,0 +1,184 @@
+"""An area's case list as its pages show it: filters read from a query or a posted form, a page of cases, the
+CSV export's rows and a bulk reassignment's candidates. Always the actor's own agency's cases, without those
+retention withholds from them; every read that names cases is audited here, with the read."""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from core import clock
+from core.audit.service import record_read
+from core.auth.actor import Actor
+from core.auth.tables import User
+from core.cache import register as register_cache
+from core.cases import service as cases
+from core.cases.tables import Case
+from core.context import Context
+from core.db import MAX_ID
+from core.numbers import page_number, whole_number
+from core.retention.service import withheld_from
+from core.sharing.policy import Access
+from core.tasks.tables import Task
+
+PAGE_SIZE = 25
+#: most rows one area export holds; the rows are streamed, a few hundred at a time, never held whole
+EXPORT_LIMIT = 10000
+SORTS = {"opened": (Case.opened_at, False), "updated": (Case.updated_at, False),
+         "reference": (Case.reference, True), "risk": (Case.risk_level, False)}
+
+_COLLEAGUES: dict[int, tuple[float, list[dict[str, Any]]]] = {}
+register_cache(_COLLEAGUES.clear)
+
+
+async def colleagues(actor: Actor) -> list[dict[str, Any]]:
+    """Active users of the actor's agency, for naming task owners and offering assignees; kept for ten seconds.
+
+    Only a display list: assigning a task checks the assignee again in the service.
+    """
+    agency_id = actor.agency_id
+    now = time.monotonic()
+    hit = _COLLEAGUES.get(agency_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    users = await User.select(User.id, User.name).where((User.agency == agency_id) & (User.active == True))  # noqa: E712
+    _COLLEAGUES[agency_id] = (now + 10.0, users)
+    return users
+
+
+async def colleagues_all(agency_id: int) -> list[dict[str, Any]]:
+    """Every user of the agency, deactivated ones too: a leaver still leads cases until they are handed over."""
+    return await User.select(User.id, User.name, User.active).where(User.agency == agency_id).order_by(User.name)
+
+
+def _many(value: Any) -> list[Any]:
+    """A posted field that may be repeated (checkboxes) as a list."""
+    if value in (None, ""):
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+async def _area_query(area: Any, actor: Actor, values: Any, *, for_change: bool = False
+                      ) -> tuple[Any, dict[str, str], list[dict[str, Any]]]:
+    """The area list's filters from a query or posted form: the query's condition (always the actor's agency's
+    cases), the filters as read (anything unreadable dropped), and the lead officers to filter by."""
+    def value(name: str) -> str:
+        raw = values.get(name, "")
+        return raw if isinstance(raw, str) else ""
+
+    where = (Case.area == area.slug) & (Case.owning_agency == actor.agency_id)
+    # retention's rule for lists: a case withheld from the reader is in no list, count or export of theirs (its
+    # own local admin sees a restricted one, marked); a bulk change never takes a restricted or erased case
+    withheld = await withheld_from(actor)
+    left_out = withheld.inactive if for_change else withheld.hidden
+    if left_out:
+        where &= Case.id.not_in(sorted(left_out))
+    filters = {k: "" for k in ("state", "risk", "owner", "overdue", "sort")}
+    state = value("state")
+    if state in area.workflow.states:
+        where &= Case.state == state
+        filters["state"] = state
+    elif state == "open":
+        where &= Case.closed_at.is_null()
+        filters["state"] = state
+    risk = value("risk")
+    if risk in area.risk_levels:
+        where &= Case.risk_level == risk
+        filters["risk"] = risk
+    leads = await colleagues_all(actor.agency_id)
+    owner = value("owner")
+    if whole_number(owner) == actor.id:  # one's own id (after handing cases to oneself) is the "Me" choice
+        owner = "me"
+    if owner == "me":
+        where &= Case.lead_officer == actor.id
+        filters["owner"] = owner
+    elif owner == "none":
+        where &= Case.lead_officer.is_null()
+        filters["owner"] = owner
+    elif whole_number(owner) in {u["id"] for u in leads}:
+        where &= Case.lead_officer == whole_number(owner)
+        filters["owner"] = str(whole_number(owner))
+    if value("overdue") == "yes":
+        overdue_ids = [t["case"] for t in await Task.select(Task.case).where(
+            (Task.status == "open") & (Task.due_date < clock.today()) & (Task.owner_agency == actor.agency_id))]
+        where &= Case.id.is_in(overdue_ids or [0])
+        filters["overdue"] = "yes"
+    if value("sort") in SORTS:
+        filters["sort"] = value("sort")
+    return where, filters, leads
+
+
+async def area_list(ctx: Context, actor: Actor, area: Any, values: Any) -> dict[str, Any]:
+    """One page of the area's list (filtered, sorted, PAGE_SIZE a page) as the page shows it: the cases with
+    their subjects and lead officer's name, the total, the page's number and count, the filters as read and the
+    lead officers to filter by. The page names each case's subjects, so it is recorded as read."""
+    where, filters, leads = await _area_query(area, actor, values)
+    column, ascending = SORTS[filters["sort"] or "opened"]
+    total = await Case.count().where(where)
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    raw_page = values.get("page") if isinstance(values.get("page"), str) else None
+    number = page_number(raw_page, pages)
+    rows = await Case.select().where(where).order_by(column, ascending=ascending).order_by(
+        Case.id, ascending=False).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
+    items = [cases.case_dict(ctx, r, Access.owner()) for r in rows]  # the agency's own cases
+    subjects = await cases.subjects_of_cases([item["id"] for item in items])
+    names = {u["id"]: u["name"] for u in leads}
+    for item in items:
+        item["subjects"] = subjects.get(item["id"], [])
+        item["lead_name"] = names.get(item["lead_officer_id"], "")
+    if items:  # the list names each case's subjects: recorded once for the page
+        await record_read("case.list", actor, "case", detail={
+            "ids": [i["id"] for i in items], "area": area.slug, "page": number})
+    return {"items": items, "total": total, "number": number, "pages": pages, "filters": filters, "leads": leads}
+
+
+async def export_ids(actor: Actor, area: Any, values: Any) -> tuple[list[int], dict[str, str]]:
+    """The ids of the cases the list's filters and sort hold (at most EXPORT_LIMIT), in its order, and the
+    filters; the export's audit event names every case it holds, written before the first row leaves."""
+    where, filters, _ = await _area_query(area, actor, values)
+    column, ascending = SORTS[filters["sort"] or "opened"]
+    ids = [r["id"] for r in await Case.select(Case.id).where(where).order_by(column, ascending=ascending).order_by(
+        Case.id, ascending=False).limit(EXPORT_LIMIT)]
+    await record_read("case.export", actor, "case", detail={
+        "area": area.slug, "filters": {k: v for k, v in filters.items() if v}, "rows": len(ids), "ids": ids})
+    return ids, filters
+
+
+async def export_rows(actor: Actor, ids: list[int]) -> tuple[dict[int, dict[str, Any]], dict[int, list[dict[str, Any]]]]:
+    """The export's columns for a chunk of ``export_ids`` (only the actor's agency's cases), and their subjects."""
+    rows = {r["id"]: r for r in await Case.select(
+        Case.id, Case.reference, Case.state, Case.risk_level, Case.lead_officer, Case.opened_at,
+        Case.updated_at).where(Case.id.is_in(ids or [0]) & (Case.owning_agency == actor.agency_id))}
+    return rows, await cases.subjects_of_cases(ids)
+
+
+async def reassign_candidates(actor: Actor, area: Any, data: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The cases a bulk reassignment would take (id, reference, state, version, lead officer; by reference):
+    every case the filters match (one more than MAX_BULK_REASSIGN at most, to tell there are too many) when the
+    form says ``scope=all``, else the ticked ones of the actor's agency in the area; never a restricted or erased
+    case. With the filters as read."""
+    where, filters, _ = await _area_query(area, actor, data, for_change=True)
+    columns = (Case.id, Case.reference, Case.state, Case.version, Case.lead_officer)
+    if data.get("scope") == "all":
+        rows = await Case.select(*columns).where(where).order_by(Case.reference).limit(cases.MAX_BULK_REASSIGN + 1)
+    else:
+        ids = [i for i in (whole_number(v) for v in _many(data.get("case"))) if i is not None and i <= MAX_ID]
+        rows = await Case.select(*columns).where(
+            Case.id.is_in(ids or [0]) & (Case.owning_agency == actor.agency_id) & (Case.area == area.slug)
+        ).order_by(Case.reference)
+        inactive = (await withheld_from(actor)).inactive
+        rows = [r for r in rows if r["id"] not in inactive]
+    return rows, filters
+
+
+async def tasks_to_hand_over(actor: Actor, rows: list[dict[str, Any]]) -> dict[int, int]:
+    """How many open tasks of each case's lead officer would be handed over with it (as the service counts)."""
+    out: dict[int, int] = {}
+    for row in rows:
+        if not row["lead_officer"]:
+            continue
+        out[row["id"]] = await Task.count().where(
+            (Task.case == row["id"]) & (Task.owner_agency == actor.agency_id) & (Task.status == "open")
+            & ((Task.assignee == row["lead_officer"])
+               | (Task.assignee.is_null() & (Task.created_by == row["lead_officer"]))))
+    return out
