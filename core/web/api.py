@@ -13,8 +13,7 @@ from core.db import MAX_ID
 from core.errors import PreconditionRequired, ValidationFailed
 from core.persons import service as persons
 from core.referrals import service as referrals
-from core.referrals.explain import facts_access, filter_facts
-from core.referrals.tables import Referral
+from core.referrals.queries import referrals_of_case
 from core.searching import MAX_SEARCH_LENGTH, name_search_problem
 from core.sharing.policy import Access
 from core.tasks import service as tasks
@@ -222,23 +221,7 @@ class CasesAPI(Controller):
         # the referrals show what the rules read of the case: a view of it, audited
         await cases.get_case(_ctx(request), current_actor(request), case_id)
         ctx, actor = _ctx(request), current_actor(request)
-        rows = await Referral.select().where(Referral.from_case == case_id).order_by(Referral.id)
-        out, seen = [], {}
-        for r in rows:
-            firings = []
-            for f in await referrals.firings_of(r["id"]):
-                # the facts a rule saw hold a case's answers: only as far as the actor may see that case, and
-                # nothing of another case gathered into the same referral that the actor may not see
-                access = await facts_access(actor, f["case"], seen)
-                if access is None:
-                    continue
-                facts = filter_facts(ctx, f["facts"], access)
-                firings.append({"rule_id": f["rule_id"], "event": f["event"], "facts": facts,
-                                "reason": f["reason"], "fired_at": f["fired_at"].isoformat()})
-            out.append({"id": r["id"], "target_kind": r["target_kind"], "target": r["target"], "reason": r["reason"],
-                        "rule_id": r["rule_id"], "status": r["status"], "person_id": r["person"],
-                        "created_at": r["created_at"].isoformat(), "firings": firings})
-        return out
+        return await referrals_of_case(ctx, actor, case_id)
 
     @post("/{case_id:int}/referrals", status_code=201, summary="Refer the case to another area, agency type or panel")
     async def refer(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:

@@ -196,62 +196,22 @@ def sign_in_redirect(request: Request) -> Response:
 
 
 
-#: how long a repeat of a submission still being handled waits for the first one's result
-SUBMISSION_WAIT_SECONDS = 15.0
-
-
 async def claim_submission(request: Request, key: str) -> str | None:
-    """Claim a form's one-time key. Returns None the first time; a repeat returns where the first went.
+    """Claim a form's one-time key. Returns None the first time; a repeat returns where the first went
+    (``core.cases.service.claim_submission``; a repeat that never learns it stays on this address)."""
+    from core.cases.service import claim_submission as claim
 
-    A repeat arriving while the first is still being handled (a double click: two posts at once) waits for the
-    first one's result and leads there too; if the first was refused and released its key, the repeat is handled
-    as itself. On PostgreSQL both may try to insert the key at once: the loser's unique violation is a repeat."""
-    import asyncio
-    import re
-
-    from core import clock
-    from core.cases.tables import Submission
-    from core.db.tx import transaction
-
-    actor = current_actor(request)
-    if not key or not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key):
-        return None
-    try:
-        async with transaction():
-            existing = await Submission.select().where(Submission.key == key).first()
-            if existing is None:
-                await Submission.insert(Submission(key=key, user_id=actor.id, created_at=clock.now()))
-                return None
-    except Exception as exc:
-        if type(exc).__name__ not in ("UniqueViolationError", "IntegrityError"):
-            raise
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SUBMISSION_WAIT_SECONDS
-    while True:
-        existing = await Submission.select().where(Submission.key == key).first()
-        if existing is None:  # the first was refused and released the key: this one is handled as itself
-            return await claim_submission(request, key)
-        if existing["user_id"] != actor.id:
-            return None
-        if existing["result_url"] or loop.time() > deadline:
-            return existing["result_url"] or request.url.path
-        await asyncio.sleep(0.05)
+    return await claim(current_actor(request), key, request.url.path)
 
 
 async def finish_submission(key: str, url: str) -> None:
-    from core.cases.tables import Submission
-    from core.db.tx import transaction
+    from core.cases.service import finish_submission as finish
 
-    if key:  # in a write transaction: on SQLite a bare write on the read connection fails when busy
-        async with transaction():
-            await Submission.update({Submission.result_url: url}).where(Submission.key == key)
+    await finish(key, url)
 
 
 async def release_submission(key: str) -> None:
     """A submission that failed validation may be sent again with corrections."""
-    from core.cases.tables import Submission
-    from core.db.tx import transaction
+    from core.cases.service import release_submission as release
 
-    if key:
-        async with transaction():
-            await Submission.delete().where(Submission.key == key)
+    await release(key)
