@@ -1,6 +1,6 @@
 """The import layers hold (import-linter's contracts in pyproject.toml, run here so `./dev test` and .ci/run
-enforce them): the core never imports the built-in areas, the built-in areas import only caseframe.api, and no
-domain module imports the web layer or Litestar. Every module of the core is placed in a layer, and no
+enforce them): the core never imports the built-in areas, the built-in areas import only caseframe.api, no
+domain module imports the web layer or Litestar, and no web module imports a table. Every module of the core is placed in a layer, and no
 exception (ignore_imports) is added."""
 from __future__ import annotations
 
@@ -69,3 +69,14 @@ def test_every_core_module_is_in_a_layer():
     assert not unplaced, (f"not in any layer: {unplaced}. Add it to the domain-without-web contract in "
                           "pyproject.toml, or name it a web module (web.py, *_web.py under its domain)")
     assert len(core_modules()) > 80
+
+
+def test_every_web_module_is_kept_from_the_tables():
+    """A handler module reads and writes through services: each web module (core.web, a domain's web.py, any
+    *_web.py) is a source of the web-without-tables contract, so a new *_web.py cannot slip past it."""
+    sources = [_pattern(e) for e in CONTRACTS["web-without-tables"]["source_modules"]]
+    web = [re.compile(p) for p in (r"core\.web(\..+)?", r"core\.\w+\.web", r"core\.\w+\.\w+_web")]
+    unchecked = [m for m in core_modules()
+                 if any(p.fullmatch(m) for p in web) and not any(p.fullmatch(m) for p in sources)]
+    assert not unchecked, f"web modules not in the web-without-tables contract: {unchecked}"
+    assert not CONTRACTS["web-without-tables"].get("ignore_imports")
