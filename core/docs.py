@@ -134,7 +134,7 @@ def permissions_markdown() -> str:
               "where the answer must not say that the record exists.",
               "- Templates get `can(\"audit.read\")`, with the signed-in user filled in.",
               "- `permissions.restrict(query, actor, action, agency_column)` narrows a list to the rows the actor "
-              "may see; `permissions.visible_cases(actor, rows)` does it for cases (sharing.policy.visible_case_ids).",
+              "may see; `sharing.policy.visible_case_ids(actor, rows)` does it for cases (the same rule as `case.read`).",
               "- An action's object is the case's `Access` (from sharing.policy.case_access), an agency id, a panel, "
               "an agreement or a person, as the condition says. An object rule given no object refuses.",
               "- Which workflow steps a user is offered, and may take, is one function: "

@@ -2,21 +2,54 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from core import clock, permissions
 from core.agencies.tables import Agency, AgencyArea
 from core.audit import service as audit
-from core.auth.actor import ROLES, Actor
+from core.auth.actor import Actor
 from core.auth.passwords import hash_password, hashing_slot, password_problem
 from core.auth.tables import User
 from core.cache import DIRECTORY
-from core.cases.service import forget_enabled_areas
+from core.cache import register as register_cache
 from core.context import Context
 from core.db.tx import transaction
 from core.errors import NotFound, ValidationFailed
+from core.permissions import ROLES
 
 MIN_PASSWORD_LENGTH = 12
+
+
+# -- the areas an agency has enabled (read on every case opened and every menu) ------------------------------
+
+_ENABLED_CACHE: dict[int, tuple[float, frozenset[str]]] = {}
+ENABLED_CACHE_SECONDS = 10.0
+
+
+async def enabled_areas(agency_id: int, *, cached: bool = False) -> frozenset[str]:
+    """Areas the agency has enabled. ``cached`` (for menus only, never for permission checks) may
+    be up to ten seconds old in another server process; this process forgets at once on a change."""
+    now = time.monotonic()
+    if cached:
+        hit = _ENABLED_CACHE.get(agency_id)
+        if hit and hit[0] > now:
+            return hit[1]
+    areas = frozenset(r["area"] for r in await AgencyArea.select(AgencyArea.area).where(AgencyArea.agency == agency_id))
+    _ENABLED_CACHE[agency_id] = (now + ENABLED_CACHE_SECONDS, areas)
+    return areas
+
+
+def _forget_all_enabled_areas() -> None:
+    _ENABLED_CACHE.clear()
+
+
+register_cache(_forget_all_enabled_areas)
+
+
+def forget_enabled_areas(agency_id: int) -> None:
+    _ENABLED_CACHE.pop(agency_id, None)
+    DIRECTORY.clear()  # where a case can be referred depends on the areas other agencies enable
 
 
 #: an agency's short name: lower-case letters, digits and single hyphens, as used in addresses and referrals

@@ -178,7 +178,7 @@ def build_registry(pm: pluggy.PluginManager) -> AreaRegistry:
 def collect_fact_levels(pm: pluggy.PluginManager, problems: list[Problem]) -> dict[str, dict[str, str]]:
     """Each plugin's declared sensitivity of the facts it adds; an unknown level is a problem at start-up."""
     from core.plugins import plugin_key
-    from core.sharing.policy import SENSITIVITY
+    from core.sensitivity import SENSITIVITY
 
     levels: dict[str, dict[str, str]] = {}
     for impl in pm.hook.extra_referral_facts_sensitivity.get_hookimpls():

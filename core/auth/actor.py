@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.permissions import ROLES  # noqa: F401 (the roles are named in core/permissions.py)
-
 
 @dataclass(frozen=True)
 class Actor:

@@ -15,10 +15,11 @@ import segno
 
 from core import clock, permissions
 from core.audit import service as audit
-from core.auth.actor import ROLES, Actor
+from core.auth.actor import Actor
 from core.auth.tables import RecoveryCode, Session, User
 from core.db.tx import transaction
 from core.errors import Forbidden, ValidationFailed
+from core.permissions import ROLES
 
 ISSUER = "Caseframe"
 #: a code is accepted for its own 30-second step and one step either side (clocks drift)

@@ -7,9 +7,9 @@ from litestar.response import Redirect, Template
 from core import permissions
 from core.auth import mfa
 from core.auth import service as auth
-from core.auth.actor import ROLES
 from core.errors import Forbidden, ValidationFailed
 from core.numbers import whole_number
+from core.permissions import ROLES
 from core.web.auth import current_actor, requires, session_token
 from core.web.pages import form_data, page, safe_next, see_other
 

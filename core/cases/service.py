@@ -2,53 +2,27 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from piccolo.custom_types import Combinable
 
 from core import clock, permissions
-from core.agencies.tables import AgencyArea
+from core.agencies import service as _agencies
 from core.audit import service as audit
 from core.auth.actor import Actor
-from core.cache import register as register_cache
 from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter
+from core.cases.view import case_dict
 from core.context import Context
 from core.db.tx import transaction
 from core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from core.persons.service import visible_person_ids
 from core.persons.tables import Person
 from core.referrals import service as referrals
-from core.sharing.policy import Access, filter_answers, may_see_field, sharing_access
+from core.sharing.policy import Access, may_see_field, sharing_access
 
 # -- reading -------------------------------------------------------------------------------
 
-def case_dict(ctx: Context, row: dict[str, Any], access: Access) -> dict[str, Any]:
-    """A case as pages and the API show it, with the answers ``access`` may see: a partner's only those up to
-    its agreement's level, ``Access.reference_only()`` none. The access is always said (``Access.owner()`` for
-    the owning agency): a missing one is refused, never taken for the owner's."""
-    if not isinstance(access, Access):
-        raise TypeError("case_dict needs the reader's access (sharing.policy.case_access, or Access.owner())")
-    area = ctx.areas.get(row["area"])
-    data = row["data"] or {}
-    if access.kind == "reference":
-        data = {}
-    elif not access.is_owner:
-        data = {name: filter_answers(answers, area.forms[name].schema, access)
-                for name, answers in data.items() if area is not None and name in area.forms}
-    return {
-        "id": row["id"], "reference": row["reference"], "area": row["area"],
-        "area_title": area.title if area else row["area"], "area_installed": area is not None,
-        "state": row["state"], "state_label": area.workflow.label(row["state"]) if area else row["state"],
-        "risk_level": row["risk_level"], "data": data,
-        "owning_agency_id": row["owning_agency"], "lead_officer_id": row["lead_officer"],
-        "opened_at": row["opened_at"].isoformat(),
-        "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
-        "version": row["version"],
-        "access": access.kind,
-    }
-
-
+# a case as pages and the API show it: core/cases/view.py (below the services that need it)
 # Every page and every change of a case reads its row first, and the case page a dozen more things: these reads are
 # fixed statements written out once, where building them through the ORM on every request cost more CPU than the
 # database took to answer them. tests/core/test_case_reads.py holds each to the ORM query it replaced.
@@ -296,35 +270,10 @@ async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, sta
 
 # -- helpers for writes ----------------------------------------------------------------------
 
-_ENABLED_CACHE: dict[int, tuple[float, frozenset[str]]] = {}
-ENABLED_CACHE_SECONDS = 10.0
-
-
-async def enabled_areas(agency_id: int, *, cached: bool = False) -> frozenset[str]:
-    """Areas the agency has enabled. ``cached`` (for menus only, never for permission checks) may
-    be up to ten seconds old in another server process; this process forgets at once on a change."""
-    now = time.monotonic()
-    if cached:
-        hit = _ENABLED_CACHE.get(agency_id)
-        if hit and hit[0] > now:
-            return hit[1]
-    areas = frozenset(r["area"] for r in await AgencyArea.select(AgencyArea.area).where(AgencyArea.agency == agency_id))
-    _ENABLED_CACHE[agency_id] = (now + ENABLED_CACHE_SECONDS, areas)
-    return areas
-
-
-def _forget_all_enabled_areas() -> None:
-    _ENABLED_CACHE.clear()
-
-
-register_cache(_forget_all_enabled_areas)
-
-
-def forget_enabled_areas(agency_id: int) -> None:
-    from core.cache import DIRECTORY
-
-    _ENABLED_CACHE.pop(agency_id, None)
-    DIRECTORY.clear()  # where a case can be referred depends on the areas other agencies enable
+# the areas an agency has enabled live with the agency (core.agencies.service); named here too, as before
+ENABLED_CACHE_SECONDS = _agencies.ENABLED_CACHE_SECONDS
+enabled_areas = _agencies.enabled_areas
+forget_enabled_areas = _agencies.forget_enabled_areas
 
 
 def _validate(ctx: Context, area, form_name: str, answers: Any, case: dict | None) -> None:
@@ -636,7 +585,7 @@ async def _change_lead(actor: Actor, row: dict[str, Any], lead: dict[str, Any], 
     await _bump(row["id"], expected_version, {Case.lead_officer: lead["id"]})
     moved: list[int] = []
     if move_tasks and old:
-        from core.tasks.service import hand_over_tasks
+        from core.tasks.handover import hand_over_tasks
 
         moved = await hand_over_tasks(actor, row["id"], old, lead["id"])
     old_name = names.get(old, "no one") if old else "no one"

@@ -26,6 +26,7 @@ from core.cases.tables import CaseEvent
 from core.context import Context
 from core.db.tx import transaction
 from core.documents import storage, types
+from core.documents.erasure import erase_case_documents  # noqa: F401 (named here too, as before)
 from core.documents.tables import Document
 from core.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from core.sharing.policy import SENSITIVITY, SENSITIVITY_LABELS, Access
@@ -276,25 +277,6 @@ async def remove_document(ctx: Context, actor: Actor, case_id: int, document_id:
             log.error("a document's content could not be deleted: %s", exc)
             raise Unavailable("The document could not be removed just now. Nothing has changed: try again in "
                               "a few minutes.") from None
-
-
-async def erase_case_documents(case_id: int, actor: Actor | None = None, *, reason: str = "") -> int:
-    """Erase every document of a case, content and rows, for retention; return how many there were.
-
-    Call it inside the erasure's own transaction (it opens one if there is none) and before the case row is
-    deleted. The store's deletions cannot be rolled back: if the erasure's transaction fails afterwards the rows
-    remain and show their content as missing, which the next erasure run finishes. Audited as
-    ``document.erase`` with the ids and the reason."""
-    rows = await Document.select(Document.id, Document.storage_key).where(Document.case == case_id)
-    if not rows:
-        return 0
-    async with transaction():
-        for row in rows:
-            await storage.store().delete(row["storage_key"])
-        await Document.delete().where(Document.case == case_id)
-        await audit.record("document.erase", actor, object_type="case", object_id=case_id,
-                           detail={"ids": [r["id"] for r in rows], "reason": reason})
-    return len(rows)
 
 
 async def check_store() -> dict[str, Any]:

@@ -85,7 +85,7 @@ async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: fro
         # the case as every other hook gets it (a CasePayload), made once and only if a plugin asks;
         # the raw row's old keys still answer, with a DeprecationWarning
         if not shown:
-            from core.cases.service import case_dict
+            from core.cases.view import case_dict
             from core.payloads import case_payload
             from core.sharing.policy import Access
 

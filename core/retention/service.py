@@ -327,7 +327,7 @@ async def set_period(ctx: Context, actor: Actor, area_slug: str, years: Any, rea
 async def _erase_documents(case_id: int, actor: Actor, reason: str) -> int:
     """The documents held on the case; a no-op where no document store is installed (the hook point)."""
     try:
-        from core.documents.service import erase_case_documents
+        from core.documents.erasure import erase_case_documents
     except ImportError:
         return 0
     return await erase_case_documents(case_id, actor, reason=reason)

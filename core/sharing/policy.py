@@ -15,6 +15,9 @@ from typing import Any
 from core import clock, permissions
 from core.auth.actor import Actor
 
+# the x-sensitivity levels live in core/sensitivity.py (below the area loader); named here too, as before
+from core.sensitivity import SENSITIVITY, SENSITIVITY_LABELS, sensitivity_rank  # noqa: F401
+
 #: kept for old imports: the roles are named in core/permissions.py
 CASEWORKING_ROLES = permissions.CASEWORKING
 
@@ -26,14 +29,6 @@ PURPOSES: dict[str, str] = {
     "public_protection": "Wider public protection",
 }
 
-#: x-sensitivity levels, least to most sensitive
-SENSITIVITY = ("official", "sensitive", "special_category")
-SENSITIVITY_LABELS = {"official": "Official", "sensitive": "Sensitive",
-                      "special_category": "Special category (health, ethnicity, religion, sexuality)"}
-
-
-def sensitivity_rank(level: str | None) -> int:
-    return SENSITIVITY.index(level) if level in SENSITIVITY else 0
 
 
 @dataclass(frozen=True)
