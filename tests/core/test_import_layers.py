@@ -1,6 +1,7 @@
 """The import layers hold (import-linter's contracts in pyproject.toml, run here so `./dev test` and .ci/run
 enforce them): the core never imports the built-in areas, the built-in areas import only caseframe.api, no
-domain module imports the web layer or Litestar, and no web module imports a table. Every module of the core is placed in a layer, and no
+domain module imports the web layer or Litestar, no web module imports a table, and the domain services form
+layers (no import ring between them). Every module of the core is placed in a layer, and no
 exception (ignore_imports) is added."""
 from __future__ import annotations
 
@@ -80,3 +81,14 @@ def test_every_web_module_is_kept_from_the_tables():
                  if any(p.fullmatch(m) for p in web) and not any(p.fullmatch(m) for p in sources)]
     assert not unchecked, f"web modules not in the web-without-tables contract: {unchecked}"
     assert not CONTRACTS["web-without-tables"].get("ignore_imports")
+
+
+def test_every_domain_service_has_its_place_in_the_layers():
+    """Each domain's service module is placed in the domain-layers order, so a new one cannot import its way
+    into a ring unnoticed (a module left out of the layers is checked only through the ones it sits between)."""
+    layers = CONTRACTS["domain-layers"]["layers"]
+    placed = {name.strip() for layer in layers for name in layer.split(":")}
+    services = [m for m in core_modules() if re.fullmatch(r"core\.\w+\.service", m)]
+    assert set(services) - placed == set(), f"domain services missing from domain-layers: {sorted(set(services) - placed)}"
+    assert len(services) >= 14
+    assert not CONTRACTS["domain-layers"].get("ignore_imports")
