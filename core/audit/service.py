@@ -214,7 +214,7 @@ def _event_filters(actor: Actor, raw: Mapping[str, Any]) -> tuple[Any, dict[str,
     permissions.require(actor, "audit.read")
     values = {k: str(raw.get(k) or "").strip()[:100] for k in FILTERS}
     errors: list[dict[str, str]] = []
-    where = AuditEvent.id > 0
+    where: Any = AuditEvent.id > 0
     if not permissions.can(actor, "audit.read_all"):  # a local admin: their own agency's events
         where &= AuditEvent.agency_id == actor.agency_id
     if values["action"]:

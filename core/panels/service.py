@@ -630,8 +630,9 @@ async def listed_cases(actor: Actor, panel: dict[str, Any]) -> list[dict[str, An
     reads only which of its cases it may see."""
     from core.retention.service import withheld_from
 
-    listed = await PanelCase.select(PanelCase.all_columns(), PanelCase.case.reference.as_alias("reference"),
-                                    PanelCase.case.owning_agency.name.as_alias("owner")).where(
+    # a foreign key's columns are reached through it (Piccolo's typing does not say so)
+    listed = await PanelCase.select(*PanelCase.all_columns(), PanelCase.case.reference.as_alias("reference"),
+                                    PanelCase.case.owning_agency.name.as_alias("owner")).where(  # type: ignore[union-attr]
         (PanelCase.panel == panel["id"]) & PanelCase.closed_at.is_null()).order_by(PanelCase.id)
     is_chair = is_chair_of(actor, panel)
     seen: dict[int, bool] = {}

@@ -111,6 +111,11 @@ def _isa_status(isa: dict[str, Any]) -> str:
     return "future" if isa["starts_on"] > today else "live"
 
 
+def _area_title(ctx: Context, slug: str) -> str:
+    area = ctx.areas.get(slug)
+    return area.title if area else slug
+
+
 async def agreements_for(ctx: Context, actor: Actor) -> dict[str, Any]:
     """The agreements the actor may read (latest ending first), each with its status (live, future, ended), its
     parties' names and its areas' titles, and every agency (id, name) to choose parties from."""
@@ -121,7 +126,7 @@ async def agreements_for(ctx: Context, actor: Actor) -> dict[str, Any]:
     for r in rows:
         r["status"] = _isa_status(r)
         r["party_names"] = [names.get(p, "Unknown agency") for p in r["parties"] or []]
-        r["area_titles"] = [ctx.areas.get(a).title if ctx.areas.get(a) else a for a in r["areas"] or []]
+        r["area_titles"] = [_area_title(ctx, a) for a in r["areas"] or []]
     return {"agreements": rows, "agencies": agencies}
 
 
