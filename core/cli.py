@@ -384,7 +384,7 @@ async def _cmd_retention_run(url: str, args) -> int:
 def main(argv: list[str] | None = None) -> int:
     from core.assets import AssetsError
     from core.audit.key import AuditKeyError
-    from core.db.engine import DatabaseURLError
+    from core.db.engine import DatabaseURLError, MigrationError
     from core.documents.storage import StoreError
 
     parser = build_parser()
@@ -398,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     except (DatabaseURLError, AuditKeyError, AssetsError, StoreError) as exc:
         # a database URL, audit key or asset build that is wrong, or a document store misconfigured or out of reach
         return _fail(str(exc), 2)
+    except MigrationError as exc:  # the failed migration was rolled back; the ones before it stay applied
+        return _fail(str(exc), 1)
     except AreaError as exc:
         for problem in exc.problems:
             print(f"caseframe: {problem}", file=sys.stderr)

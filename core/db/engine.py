@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlparse
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.table import Table
 
 DEFAULT_SQLITE_PATH = "caseframe.sqlite"
 
@@ -224,23 +225,64 @@ async def check_connection(engine: Engine) -> None:
         raise DatabaseURLError(f"cannot connect to the database: {exc.__class__.__name__}: {exc}") from None
 
 
-async def migrate(engine: Engine) -> list[str]:
-    """Apply every migration not yet applied; return the ids applied."""
+class MigrationError(RuntimeError):
+    """A migration failed and was rolled back; the message names it and says why, in one line."""
+
+
+async def migrate(engine: Engine, *, upto: str | None = None) -> list[str]:
+    """Apply every migration not yet applied (or those up to and including the id ``upto``), in order, each in
+    one transaction with the row recording it; return the ids applied.
+
+    A migration that fails is rolled back (the ones before it stay applied) and raises MigrationError naming it.
+    """
+    from piccolo.apps.migrations.auto.migration_manager import MigrationManager
     from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
     from piccolo.apps.migrations.tables import Migration
 
     await check_connection(engine)
     bind(engine)
-    await Migration.create_table(if_not_exists=True)
-    before = set(await Migration.get_migrations_which_ran(app_name="caseframe"))
-    manager = ForwardsMigrationManager(app_name="caseframe", migration_id="all", fake=False)
-    with contextlib.redirect_stdout(io.StringIO()):  # Piccolo narrates with emoji; we report ourselves
-        result = await manager.run()
-    if not result.success:
-        raise RuntimeError(f"migration failed: {result.message}")
-    after = set(await Migration.get_migrations_which_ran(app_name="caseframe"))
-    await close(engine)
-    return sorted(after - before)
+    try:
+        await Migration.create_table(if_not_exists=True)
+        done = set(await Migration.get_migrations_which_ran(app_name="caseframe"))
+        finder = ForwardsMigrationManager(app_name="caseframe")
+        modules = finder.get_migration_modules(finder.get_app_config("caseframe").resolved_migrations_folder_path)
+        ids = finder.get_migration_ids(modules)
+        for module in modules.values():
+            # a migration's own table classes took the engine current when Python first imported it: point them
+            # at this one (a second database migrated in one process had them write to the first)
+            for value in vars(module).values():
+                if isinstance(value, type) and issubclass(value, Table) and value is not Table:
+                    value._meta.db = engine
+        if upto is not None:
+            if upto not in ids:
+                raise MigrationError(f"there is no migration {upto!r}")
+            ids = ids[:ids.index(upto) + 1]
+        applied = []
+        for migration_id in ids:
+            if migration_id in done:
+                continue
+            module = modules[migration_id]
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):  # Piccolo narrates with emoji; we report ourselves
+                    manager = await module.forwards()
+                    if isinstance(manager, MigrationManager) and not manager.wrap_in_transaction:
+                        await manager.run()
+                        await Migration.insert(Migration(name=migration_id, app_name="caseframe"))
+                    else:
+                        async with engine.transaction():
+                            if isinstance(manager, MigrationManager):
+                                await manager.run()
+                            await Migration.insert(Migration(name=migration_id, app_name="caseframe"))
+            except Exception as exc:  # whatever the migration raised becomes one line for the operator
+                description = getattr(module, "DESCRIPTION", "")
+                name = f"{migration_id} ({description})" if description else migration_id
+                reason = " ".join(str(exc).split()) or "no message"
+                raise MigrationError(f"migration {name} failed and was rolled back: {exc.__class__.__name__}: "
+                                     f"{reason}") from exc
+            applied.append(migration_id)
+        return applied
+    finally:
+        await close(engine)
 
 
 async def close(engine: Engine) -> None:

@@ -8,7 +8,8 @@ from core.cases.tables import Case
 
 class Document(Table, tablename="cf_document"):
     id: Serial
-    case = ForeignKey(Case, index=True)
+    #: NOT NULL: a document belongs to one case (its table has always said so in the database)
+    case = ForeignKey(Case, index=True, null=False)
     #: the name the uploader's file had, cleaned of paths and control characters; shown, never used as a path
     filename = Varchar(length=255)
     #: what the content was found to be (pdf, png, docx...), and its media type
