@@ -599,16 +599,25 @@ async def _change_lead(actor: Actor, row: dict[str, Any], lead: dict[str, Any], 
     return moved
 
 
+def refuse_closed_lead_change(row: dict[str, Any]) -> None:
+    """A closed case keeps the lead officer it closed with: its record is read, not worked."""
+    if row["closed_at"]:
+        raise Forbidden("This case is closed, so its lead officer cannot be changed.")
+
+
 async def reassign_lead(ctx: Context, actor: Actor, case_id: int, lead_officer_id: int | None, *,
                         expected_version: int | None) -> dict[str, Any]:
-    """Make another officer of the owning agency the case's lead; refused if the case changed meanwhile."""
+    """Make another officer of the owning agency the case's lead; refused if the case is closed or changed
+    meanwhile."""
     row = await _load_workable(actor, case_id)
+    refuse_closed_lead_change(row)
     lead = await _new_lead(row["owning_agency"], lead_officer_id)
     if row["lead_officer"] == lead["id"]:
         raise ValidationFailed("Nothing to change", errors=[{
             "field": "/lead_officer_id", "message": f"{lead['name']} is already the lead officer"}])
     async with transaction():
         row = await _load(case_id)
+        refuse_closed_lead_change(row)  # closed since it was read
         names = await _user_names([row["lead_officer"]])
         await _change_lead(actor, row, lead, expected_version, names, bulk=False, move_tasks=False)
         row = await _load(case_id)

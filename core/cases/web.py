@@ -146,7 +146,7 @@ async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
             "lead_officer": lead_officer, "owning_agency": owning_agency, "access": access, **sharing_info,
             "documents": case_documents, "document_form": documents.form_context(),
             "can_change": worker and case["area_installed"] and not case["closed_at"],
-            "can_reassign_lead": worker}
+            "can_reassign_lead": worker and not case["closed_at"]}
 
 
 REFERRAL_STATUS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",
@@ -474,6 +474,7 @@ class CasePages(Controller):
     @get("/{case_id:int}/lead")
     async def lead_form(self, request: Request, case_id: int) -> Template:
         row = await cases.workable_row(current_actor(request), case_id)
+        cases.refuse_closed_lead_change(row)
         return await _lead_page(request, row, str(row["lead_officer"] or ""), row["version"])
 
     @post("/{case_id:int}/lead")

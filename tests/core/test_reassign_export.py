@@ -250,6 +250,28 @@ async def test_a_partner_and_a_non_caseworker_are_refused_the_lead_page(team, br
     assert refused.status_code == 404
 
 
+async def test_a_closed_case_keeps_its_lead_officer_and_its_page_offers_no_change(team, browser):
+    case = await _case(team)
+    closed = await cases.transition_case(team["ctx"], team["supervisor"], case["id"], "close",
+                                         expected_version=case["version"])
+    with pytest.raises(Forbidden, match="This case is closed, so its lead officer cannot be changed"):
+        await cases.reassign_lead(team["ctx"], team["leaver"], case["id"], team["colleague"].id,
+                                  expected_version=closed["version"])
+    assert (await Case.select(Case.lead_officer).first())["lead_officer"] == team["leaver"].id
+    assert not await _events(case["id"], "lead")
+    await sign_in(browser, team["leaver"])
+    page = await browser.get(f"/cases/{case['id']}")
+    assert page.status_code == 200 and "Lena Leaver" in page.text
+    assert f'/cases/{case["id"]}/lead' not in page.text
+    form = await browser.get(f"/cases/{case['id']}/lead")
+    assert form.status_code == 403 and "its lead officer cannot be changed" in form.text
+    refused = await browser.post(f"/cases/{case['id']}/lead", data={
+        "csrf_token": csrf_token_of(page.text), "lead_officer_id": team["colleague"].id,
+        "version": closed["version"]})
+    assert refused.status_code == 403 and "its lead officer cannot be changed" in refused.text
+    assert (await Case.select(Case.lead_officer).first())["lead_officer"] == team["leaver"].id
+
+
 async def test_the_task_page_edits_a_task_and_escapes_its_title(team, browser):
     case = await _case(team)
     task = await tasks.add_task(team["ctx"], team["leaver"], case["id"], title="<script>alert(1)</script> visit")
