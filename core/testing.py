@@ -39,6 +39,19 @@ def make_context(*plugins: Any, builtins: bool = False, entrypoints: bool = Fals
     return Context(pm=pm, areas=build_registry(pm))
 
 
+async def use_new_schema(engine, prefix: str) -> None:
+    """Point a PostgreSQL engine at a new, empty schema named ``<prefix>_<random>``, so a run shares nothing."""
+    import asyncpg
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    con = await asyncpg.connect(engine.config["dsn"], timeout=5)
+    try:
+        await con.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await con.close()
+    engine.config["server_settings"] = {"search_path": schema}
+
+
 async def fresh_database(url: str | None = None):
     """Create (or empty) a test database and bind every table to it; return the engine.
 
@@ -50,15 +63,7 @@ async def fresh_database(url: str | None = None):
         url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='caseframe-test-')) / 'test.sqlite'}"
     engine = engine_from_url(url)
     if not is_sqlite(engine):
-        import asyncpg
-
-        schema = f"cf_test_{uuid.uuid4().hex[:10]}"
-        con = await asyncpg.connect(engine.config["dsn"], timeout=5)
-        try:
-            await con.execute(f'CREATE SCHEMA "{schema}"')
-        finally:
-            await con.close()
-        engine.config["server_settings"] = {"search_path": schema}
+        await use_new_schema(engine, "cf_test")
     await migrate(engine)
     if not is_sqlite(engine):
         await engine.start_connection_pool(min_size=1, max_size=8)

@@ -20,6 +20,7 @@ import pytest
 import core.db.piccolo_app as piccolo_app
 from core.db.engine import MigrationError, bind, close, engine_from_url, is_sqlite, migrate
 from core.db.piccolo_app import TABLES
+from core.testing import use_new_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "core/db/migrations"
@@ -61,16 +62,8 @@ async def scratch(database):
         if backend == "sqlite":
             engine = engine_from_url(f"sqlite:///{Path(tempfile.mkdtemp(prefix='cf-migrations-')) / 'db.sqlite'}")
         else:
-            import asyncpg
-
             engine = engine_from_url(_postgres_url())
-            schema = f"cf_mig_{uuid.uuid4().hex[:10]}"
-            con = await asyncpg.connect(engine.config["dsn"], timeout=5)
-            try:
-                await con.execute(f'CREATE SCHEMA "{schema}"')
-            finally:
-                await con.close()
-            engine.config["server_settings"] = {"search_path": schema}
+            await use_new_schema(engine, "cf_mig")
         made.append(engine)
         return engine
 
