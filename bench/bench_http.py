@@ -29,6 +29,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -266,10 +267,12 @@ async def build(cases_in_area: int) -> dict:
 # ---------------------------------------------------------------------------------------------------
 # wrk
 
-SUMMARY_LUA = """
+STATUS_LUA = """
 response = function(status, headers, body)
   if status >= 400 then io.write(string.format("STATUS %d\\n", status)) end
 end
+"""
+DONE_LUA = """
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format("BENCH %d %d %d %d %d %d %d\\n", summary.requests, summary.duration,
@@ -277,6 +280,10 @@ done = function(summary, latency, requests)
     e.connect + e.read + e.write + e.timeout))
 end
 """
+SUMMARY_LUA = STATUS_LUA + DONE_LUA
+# A rotating script defines its own response(), which also notes statuses: one Lua function each, as a
+# second definition silently replaces the first. It says LIMIT after its N-th request, and wrk_count then
+# interrupts wrk, which prints its summary then (wrk sleeps out its whole -d otherwise, whatever a thread does).
 
 ROTATE_LUA = """
 local paths = {%s}
@@ -286,7 +293,8 @@ request = function()
   return wrk.format("GET", paths[(n %% #paths) + 1])
 end
 response = function(status, headers, body)
-  if n >= limit then wrk.thread:stop() end
+  if status >= 400 then io.write(string.format("STATUS %%d\\n", status)) end
+  if n == limit then io.write("LIMIT\\n"); io.flush() end
 end
 """
 
@@ -312,11 +320,35 @@ def wrk(url: str, connections: int, seconds: float, cookie: str, script: str = S
                              capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(f.name)
+    return _wrk_summary(out)
+
+
+def _wrk_summary(out: str) -> dict:
     line = next(x for x in out.splitlines() if x.startswith("BENCH "))
     requests, micros, p50, p95, p99, status_errors, socket_errors = map(int, line.split()[1:])
     return {"rps": requests / (micros / 1e6), "p50": p50 / 1000, "p95": p95 / 1000, "p99": p99 / 1000,
             "requests": requests, "errors": status_errors + socket_errors, "socket_errors": socket_errors,
             "statuses": sorted({x.split()[1] for x in out.splitlines() if x.startswith("STATUS ")})}
+
+
+def wrk_count(url: str, connections: int, requests: int, cookie: str, paths: str) -> dict:
+    """wrk over ``paths`` in turn until about ``requests`` have been sent (an hour at most), then its summary."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(ROTATE_LUA % (paths, requests) + DONE_LUA)
+    try:
+        proc = subprocess.Popen(["wrk", "-t1", f"-c{connections}", "-d3600s", "--timeout", "10s",
+                                 "-s", f.name, "-H", f"Cookie: {cookie}", url],
+                                stdout=subprocess.PIPE, text=True)
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("LIMIT"):
+                proc.send_signal(signal.SIGINT)
+        proc.wait()
+    finally:
+        os.unlink(f.name)
+    return _wrk_summary("".join(lines))
 
 
 def rss_mib(pid: int) -> float:
@@ -395,9 +427,8 @@ def memory_rounds(caseframe, cookie: str, pages: dict[str, str]) -> list[tuple[s
     paths = ", ".join(f'"{p}"' for p in pages.values())
     memory = []
     sent = 0
-    for _ in (1, 2):  # wrk stops itself after MEMORY_REQUESTS (or after an hour)
-        sent += wrk(caseframe.base + "/", 16, 3600, cookie,
-                    ROTATE_LUA % (paths, MEMORY_REQUESTS) + SUMMARY_LUA)["requests"]
+    for _ in (1, 2):
+        sent += wrk_count(caseframe.base + "/", 16, MEMORY_REQUESTS, cookie, paths)["requests"]
         memory.append((f"after {sent:,} more requests", [rss_mib(p) for p in caseframe.worker_pids()]))
     return memory
 
