@@ -227,11 +227,8 @@ async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[dict[str, An
         Notification.case_id,
     ).where(_visible_where(actor, await _joined(actor))).order_by(
         Notification.created_at, Notification.id, ascending=False).limit(limit)
-    seen = await _seen_up_to(actor)
-    read = {r["notification"] for r in await NotificationRead.select(NotificationRead.notification).where(
-        (NotificationRead.reader == actor.id) & NotificationRead.notification.is_in([r["id"] for r in rows] or [0]))}
+    await _mark_unread(actor, rows)
     for row in rows:
-        row["unread"] = row["id"] > seen and row["id"] not in read
         row["kind_label"] = KINDS.get(row["kind"], "Notification")
     await _name_only_visible_cases(actor, rows)
     async with transaction():
@@ -240,13 +237,24 @@ async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[dict[str, An
     return rows
 
 
+async def _mark_unread(actor: Actor, rows: list[dict[str, Any]]) -> None:
+    """Say on each row whether the actor has read it (below their watermark, or one by one)."""
+    seen = await _seen_up_to(actor)
+    read = {r["notification"] for r in await NotificationRead.select(NotificationRead.notification).where(
+        (NotificationRead.reader == actor.id) & NotificationRead.notification.is_in([r["id"] for r in rows] or [0]))}
+    for row in rows:
+        row["unread"] = row["id"] > seen and row["id"] not in read
+
+
 async def get_for(actor: Actor, notification_id: int) -> dict[str, Any]:
-    """One notification addressed to the actor; anyone else is told it does not exist."""
+    """One notification addressed to the actor, with ``unread``; anyone else is told it does not exist. Reading it
+    changes nothing: marking it read is :func:`mark_read`, from a POST."""
     row = await Notification.select().where((Notification.id == notification_id)
                                             & _visible_where(actor, await _joined(actor))).output(load_json=True).first()
     if row is None:
         raise NotFound("No notification with that number exists")
     await _name_only_visible_cases(actor, [row])
+    await _mark_unread(actor, [row])
     return row
 
 

@@ -22,15 +22,22 @@ class NotificationPages(Controller):
 
     @get("/{notification_id:int}")
     async def show(self, request: Request, notification_id: int) -> Template:
+        """One notice, read only: a GET never marks it read (a link scanner or a prefetch would); its buttons do."""
         from core.notifications.notices import notice_view
 
         ctx, actor = ctx_of(request), current_actor(request)
-        row = await notifications.mark_read(actor, notification_id)
+        row = await notifications.get_for(actor, notification_id)
         view = await notice_view(ctx, actor, row)
         return await page(request, "notifications/show.html", note=row, view=view,
                           kind_label=notifications.KINDS.get(row["kind"], "Notification"))
 
     @get("/{notification_id:int}/open")
+    async def open_page(self, request: Request, notification_id: int) -> Redirect:
+        """An e-mail's link: to the notice's page, unchanged (its buttons mark it read and follow it)."""
+        await notifications.get_for(current_actor(request), notification_id)
+        return see_other(f"/notifications/{notification_id}")
+
+    @post("/{notification_id:int}/open")
     async def follow(self, request: Request, notification_id: int) -> Redirect:
         """Mark it read and go where it points; that page checks, as always, what the reader may see."""
         row = await notifications.mark_read(current_actor(request), notification_id)
@@ -40,7 +47,8 @@ class NotificationPages(Controller):
     @post("/{notification_id:int}/read")
     async def read_one(self, request: Request, notification_id: int) -> Redirect:
         await notifications.mark_read(current_actor(request), notification_id)
-        return see_other("/notifications?done=read")
+        back = safe_next(str((await form_data(request)).get("next") or "/notifications"))
+        return see_other(back + ("&" if "?" in back else "?") + "done=read")
 
     @post("/read-all")
     async def read_all(self, request: Request) -> Redirect:

@@ -254,16 +254,18 @@ async def test_pages_bell_list_mark_read_csrf_and_no_one_elses(world, db):
         listing = await client.get("/notifications")
         assert listing.status_code == 200 and listing.headers["cache-control"] == "no-store"
         assert f"A case was shared with your agency: {case['reference']}" in listing.text and "Panic" not in listing.text
-        ids = [int(i) for i in re.findall(r'/notifications/(\d+)/open', listing.text)]
+        ids = [int(i) for i in re.findall(r'<form method="post" action="/notifications/(\d+)/open"', listing.text)]
         assert len(ids) == 2
         assert (await client.post(f"/notifications/{ids[0]}/read", data={})).status_code == 403  # no CSRF token
         done = await client.post(f"/notifications/{ids[0]}/read", data={"csrf_token": token})
         assert done.status_code == 303
         assert "Marked as read" in (await client.get(done.headers["location"])).text
-        # following a link marks it read and goes through the case page's own checks
+        # following one is a POST with the token: it marks it read and goes through the case page's own checks
         shared = next(i for i in ids if i != ids[0]) if ids[0] != ids[1] else ids[1]
-        opened = await client.get(f"/notifications/{shared}/open")
+        assert (await client.post(f"/notifications/{shared}/open", data={})).status_code == 403
+        opened = await client.post(f"/notifications/{shared}/open", data={"csrf_token": token})
         assert opened.status_code == 303
+        assert await NotificationRead.count().where(NotificationRead.notification == shared) == 1
         notice = await Notification.select().where(Notification.kind == "rule_notice").first()
         where = opened.headers["location"]
         assert where in (f"/cases/{case['id']}", f"/notifications/{notice['id']}")
@@ -278,12 +280,14 @@ async def test_pages_bell_list_mark_read_csrf_and_no_one_elses(world, db):
         bad = await client.post("/notifications/settings", data={"csrf_token": token, "email": "maybe"})
         assert bad.status_code == 400 and "Select whether" in bad.text
     async with web_client(ctx, db) as client:
-        await sign_in(client, world["helper"])  # another agency: none of the police's
+        helper_token = await sign_in(client, world["helper"])  # another agency: none of the police's
         assert "cf-bell__count" not in (await client.get("/")).text
         listing = await client.get("/notifications")
         assert "You have no notifications" in listing.text and case["reference"] not in listing.text
         for i in ids:
             assert (await client.get(f"/notifications/{i}/open")).status_code == 404
+            assert (await client.post(f"/notifications/{i}/open", data={"csrf_token": helper_token})).status_code == 404
+            assert (await client.post(f"/notifications/{i}/read", data={"csrf_token": helper_token})).status_code == 404
             assert (await client.get(f"/notifications/{i}")).status_code == 404
     # the share ends: the notice still says only what it said, and the case page refuses
     await sharing.revoke_share(owner, case["id"], (await sharing.shares_of(case["id"]))[0]["id"])

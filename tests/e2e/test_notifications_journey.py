@@ -27,7 +27,7 @@ def test_bell_to_list_to_the_page_it_points_at(new_page, width, agency, user):
     page.wait_for_url(lambda u: u.endswith("/notifications"))
     assert page.locator("h1").inner_text() == "Notifications"
     check_page(page, "notifications-list")
-    first = page.locator(".cf-notification a.govuk-link").first
+    first = page.locator(".cf-notification button.cf-notification__open").first  # a POST: it marks it read
     text = first.inner_text()
     assert re.search(r"[A-Z]{2,}-\d{4}-\d+", text), text  # a reference, not case content
     first.click()
