@@ -58,6 +58,20 @@ def _many(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+async def _agency_cases(area: Any, actor: Actor, for_change: bool) -> Any:
+    """The actor's agency's cases in the area that a list shows, or that a bulk change may take."""
+    where = (Case.area == area.slug) & (Case.owning_agency == actor.agency_id)
+    # retention's rule for lists: a case withheld from the reader is in no list, count or export of theirs (its
+    # own local admin sees a restricted one, marked); a bulk change never takes a restricted or erased case
+    withheld = await withheld_from(actor)
+    left_out = withheld.inactive if for_change else withheld.hidden
+    if left_out:
+        where &= Case.id.not_in(sorted(left_out))
+    if for_change:  # nor a closed one: it keeps its lead officer
+        where &= Case.closed_at.is_null()
+    return where
+
+
 async def _area_query(area: Any, actor: Actor, values: Any, *, for_change: bool = False
                       ) -> tuple[Any, dict[str, str], list[dict[str, Any]]]:
     """The area list's filters from a query or posted form: the query's condition (always the actor's agency's
@@ -66,13 +80,7 @@ async def _area_query(area: Any, actor: Actor, values: Any, *, for_change: bool 
         raw = values.get(name, "")
         return raw if isinstance(raw, str) else ""
 
-    where = (Case.area == area.slug) & (Case.owning_agency == actor.agency_id)
-    # retention's rule for lists: a case withheld from the reader is in no list, count or export of theirs (its
-    # own local admin sees a restricted one, marked); a bulk change never takes a restricted or erased case
-    withheld = await withheld_from(actor)
-    left_out = withheld.inactive if for_change else withheld.hidden
-    if left_out:
-        where &= Case.id.not_in(sorted(left_out))
+    where = await _agency_cases(area, actor, for_change)
     filters = {k: "" for k in ("state", "risk", "owner", "overdue", "sort")}
     state = value("state")
     if state in area.workflow.states:
@@ -155,10 +163,11 @@ async def export_rows(actor: Actor, ids: list[int]) -> tuple[dict[int, dict[str,
 async def reassign_candidates(actor: Actor, area: Any, data: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The cases a bulk reassignment would take (id, reference, state, version, lead officer; by reference):
     every case the filters match (one more than MAX_BULK_REASSIGN at most, to tell there are too many) when the
-    form says ``scope=all``, else the ticked ones of the actor's agency in the area; never a restricted or erased
-    case. With the filters as read."""
+    form says ``scope=all`` (never a closed one then), else the ticked ones of the actor's agency in the area
+    (``closed_at`` says which are closed: the page refuses those); never a restricted or erased case. With the
+    filters as read."""
     where, filters, _ = await _area_query(area, actor, data, for_change=True)
-    columns = (Case.id, Case.reference, Case.state, Case.version, Case.lead_officer)
+    columns = (Case.id, Case.reference, Case.state, Case.version, Case.lead_officer, Case.closed_at)
     if data.get("scope") == "all":
         rows = await Case.select(*columns).where(where).order_by(Case.reference).limit(cases.MAX_BULK_REASSIGN + 1)
     else:

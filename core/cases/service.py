@@ -402,15 +402,23 @@ async def open_case(ctx: Context, actor: Actor, area_slug: str, answers: Any, *,
     return out
 
 
+def refuse_closed_answers(row: dict[str, Any]) -> None:
+    """A closed case's answers are read, not changed (the form pages and the API alike)."""
+    if row["closed_at"]:
+        raise Forbidden("This case is closed. Its answers can be read but not changed.")
+
+
 async def save_form(ctx: Context, actor: Actor, case_id: int, form_name: str, answers: Any, *,
                     expected_version: int | None) -> dict[str, Any]:
-    """Save one form's answers on a case; refuse if someone else changed the case meanwhile."""
+    """Save one form's answers on a case; refuse if the case is closed or someone else changed it meanwhile."""
     row = await _load_workable(actor, case_id)
+    refuse_closed_answers(row)
     area = ctx.area(row["area"])
     _validate(ctx, area, form_name, answers, case_dict(ctx, row, Access.owner()))
     now = clock.now()
     async with transaction():
         row = await _load(case_id)
+        refuse_closed_answers(row)  # closed since it was read
         old = (row["data"] or {}).get(form_name)
         data = {**(row["data"] or {}), form_name: answers}
         await _bump(case_id, expected_version, {Case.data: data, Case.risk_level: _risk(area, data, row["risk_level"])})
@@ -628,12 +636,21 @@ def check_may_bulk_reassign(actor: Actor) -> None:
     permissions.require(actor, "case.reassign_bulk")
 
 
+def refuse_closed_in_bulk(closed_references: list[str]) -> None:
+    """A bulk reassignment holding a closed case moves none: as for one case, a closed case keeps its lead."""
+    if closed_references:
+        one = len(closed_references) == 1
+        raise Forbidden(f"{_listed(closed_references)} {'is' if one else 'are'} closed, so {'its' if one else 'their'} "
+                        "lead officer cannot be changed. Nothing has been reassigned: choose open cases only.")
+
+
 async def reassign_cases(ctx: Context, actor: Actor, chosen: list[tuple[int, int]], lead_officer_id: int | None, *,
                          move_tasks: bool = False) -> dict[str, Any]:
     """Give every chosen case (id, version read) of the actor's agency a new lead officer, all or nothing.
 
     A case someone changed since it was chosen refuses the lot, naming it, so no one's change is lost and
-    the list is never half moved. Each case's timeline says so and each gets its own audit event. With
+    the list is never half moved; so does a closed case (its record is read, not worked), or one retention
+    restricts. Each case's timeline says so and each gets its own audit event. With
     ``move_tasks`` each case's open tasks of its old lead officer are handed over too."""
     check_may_bulk_reassign(actor)
     lead = await _new_lead(actor.agency_id, lead_officer_id)
@@ -667,6 +684,7 @@ async def reassign_cases(ctx: Context, actor: Actor, chosen: list[tuple[int, int
             raise Conflict(
                 f"Someone else changed {_listed(stale)} since you chose {'it' if len(stale) == 1 else 'them'}. "
                 "Nothing has been reassigned: choose the cases again from the list.")
+        refuse_closed_in_bulk([r["reference"] for r in mine if r["closed_at"]])
         names = await _user_names([r["lead_officer"] for r in mine])
         for row in mine:
             if row["lead_officer"] == lead["id"]:

@@ -216,6 +216,15 @@ def _day(value: Any) -> str:
     return value.date().isoformat() if value else ""
 
 
+def _closed_problems(closed: list[str]) -> list[dict[str, str]]:
+    """Ticked closed cases, as the bulk form's error (the service refuses them too)."""
+    try:
+        cases.refuse_closed_in_bulk(closed)
+    except Forbidden as exc:
+        return [{"field": "case-0", "message": exc.message}]
+    return []
+
+
 class AreaPages(Controller):
     path = "/areas"
     include_in_schema = False
@@ -253,6 +262,8 @@ class AreaPages(Controller):
         elif len(rows) > cases.MAX_BULK_REASSIGN:
             errors.append({"field": "case-0", "message": f"Reassign at most {cases.MAX_BULK_REASSIGN} cases at "
                                                           "once: narrow the filters"})
+        else:
+            errors += _closed_problems([r["reference"] for r in rows if r["closed_at"]])
         if errors:
             return await _list_page(request, area, data, errors=errors, status_code=400)
         lead = choices[lead_id]
@@ -596,9 +607,7 @@ async def _task_page(request: Request, row: dict[str, Any], values: dict[str, An
 
 async def _editable(request: Request, case_id: int) -> None:
     """Refuse (403, in words) a form page of a case the actor may only read, or that is closed."""
-    row = await cases.workable_row(current_actor(request), case_id)
-    if row["closed_at"]:
-        raise Forbidden("This case is closed. Its answers can be read but not changed.")
+    cases.refuse_closed_answers(await cases.workable_row(current_actor(request), case_id))
 
 
 async def _after_change(request: Request, case_id: int, done: str, fragment: str, **extra: Any):

@@ -195,6 +195,25 @@ async def test_a_bulk_reassignment_is_all_or_nothing(team):
     assert not await _audit("case.lead_changed")
 
 
+async def test_a_bulk_reassignment_holding_a_closed_case_moves_none_and_names_it(team):
+    mine = [await _case(team) for _ in range(3)]
+    closed = await cases.transition_case(team["ctx"], team["supervisor"], mine[1]["id"], "close",
+                                         expected_version=mine[1]["version"])
+    chosen = [(c["id"], c["version"]) for c in (mine[0], closed, mine[2])]  # chosen as they are now: not stale
+    with pytest.raises(Forbidden) as refused:
+        await cases.reassign_cases(team["ctx"], team["supervisor"], chosen, team["colleague"].id, move_tasks=True)
+    assert refused.value.message == (f"{closed['reference']} is closed, so its lead officer cannot be changed. "
+                                     "Nothing has been reassigned: choose open cases only.")
+    assert {r["lead_officer"] for r in await Case.select(Case.lead_officer)} == {team["leaver"].id}
+    assert not await _audit("case.lead_changed") and not await _events(mine[0]["id"], "lead")
+    # two closed: both named
+    other = await cases.transition_case(team["ctx"], team["supervisor"], mine[2]["id"], "close",
+                                        expected_version=mine[2]["version"])
+    with pytest.raises(Forbidden, match=f"{closed['reference']} and {other['reference']} are closed, so their"):
+        await cases.reassign_cases(team["ctx"], team["admin"], [(closed["id"], closed["version"]),
+                                                                 (other["id"], other["version"])], team["colleague"].id)
+
+
 async def test_bulk_reassignment_is_for_supervisors_and_local_admins_of_the_owning_agency(team):
     case = await _case(team)
     with pytest.raises(Forbidden):
@@ -349,6 +368,35 @@ async def test_a_stale_case_stops_a_bulk_reassignment_with_its_reference(team, b
     bad = await browser.post("/areas/noise/reassign/confirm", data={
         "csrf_token": csrf_token_of(check.text), "case": "x:1", "lead_officer_id": str(team["colleague"].id)})
     assert bad.status_code == 400
+
+
+async def test_the_area_list_never_moves_a_closed_case(team, browser):
+    open_case, closed = await _case(team), await _case(team)
+    closed = await cases.transition_case(team["ctx"], team["supervisor"], closed["id"], "close",
+                                         expected_version=closed["version"])
+    await sign_in(browser, team["supervisor"])
+    listed = await _list(browser)
+    # the closed case's box cannot be ticked
+    box = re.search(rf'<input[^>]*name="case"[^>]*value="{closed["id"]}"[^>]*>', listed.text).group(0)
+    assert "disabled" in box
+    token = csrf_token_of(listed.text)
+    lead = str(team["colleague"].id)
+    # ticked anyway (a crafted form): the check names it and nothing is offered to confirm
+    ticked = await browser.post("/areas/noise/reassign", data={
+        "csrf_token": token, "case": [str(open_case["id"]), str(closed["id"])], "lead_officer_id": lead})
+    assert ticked.status_code == 400 and f"{closed['reference']} is closed, so its lead officer cannot be changed" \
+        in ticked.text and "/reassign/confirm" not in ticked.text
+    # "all matching the filters" takes the open cases only
+    every = await browser.post("/areas/noise/reassign", data={
+        "csrf_token": token, "scope": "all", "lead_officer_id": lead})
+    assert every.status_code == 200 and open_case["reference"] in every.text and closed["reference"] not in every.text
+    # the confirmation posted with the closed case (a crafted form): refused in words, nothing moved
+    done = await browser.post("/areas/noise/reassign/confirm", data={
+        "csrf_token": token, "lead_officer_id": lead,
+        "case": [f"{open_case['id']}:{open_case['version']}", f"{closed['id']}:{closed['version']}"]})
+    assert done.status_code == 403 and "Nothing has been reassigned: choose open cases only" in done.text
+    assert await Case.count().where(Case.lead_officer == team["colleague"].id) == 0
+    assert not await _audit("case.lead_changed")
 
 
 async def test_a_caseworker_gets_no_bulk_form_and_is_refused(team, browser):

@@ -214,3 +214,24 @@ async def test_the_api_offers_a_reader_no_step_and_names_who_holds_the_case(shar
     assert reader["transitions"] == [] and "holder" not in reader
     owner = await api_case(shared["owner"])
     assert any(t["allowed"] for t in owner["transitions"]) and "holder" not in owner
+
+
+async def test_the_api_changes_no_answer_of_a_closed_case_either(shared, db):
+    """The form pages refused a closed case's answers, and the API's PUT saved them: the service refuses now."""
+    import httpx
+
+    from core.settings import Settings
+    from core.testing import TEST_PASSWORD
+    from core.web.app import create_app
+
+    case, ctx = shared["case"], shared["ctx"]
+    closed = await cases.transition_case(ctx, shared["owner"], case["id"], "close")
+    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as api:
+        token = (await api.post("/api/v1/session", json={"email": shared["owner"].email,
+                                                        "password": TEST_PASSWORD})).json()["token"]
+        saved = await api.put(f"/api/v1/cases/{case['id']}/forms/report", headers={"Authorization": f"Bearer {token}"},
+                              json={"answers": {**REPORT, "street": "Elsewhere"}, "version": closed["version"]})
+    assert saved.status_code == 403 and "This case is closed. Its answers can be read but not changed." in saved.text
+    row = await cases.get_case(ctx, shared["owner"], case["id"], audit_view=False)
+    assert row["data"]["report"]["street"] == "Kestrel Way" and row["version"] == closed["version"]
