@@ -14,6 +14,7 @@ from core.audit import service as audit
 from core.auth.actor import Actor
 from core.cache import register as register_cache
 from core.cases.tables import Case, CaseSubject
+from core.context import Context
 from core.db.tx import in_transaction, transaction
 from core.errors import Conflict, Forbidden, NotFound, PreconditionRequired, ServiceError, ValidationFailed
 from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonMerge, PersonNameWord
@@ -1077,9 +1078,33 @@ async def _note_on_cases(actor: Actor, case_ids: set[int], at: dt.datetime, summ
                                          detail={"person_merge": merge_id}))
 
 
-async def undo_merge(actor: Actor, merge_id: int) -> dict[str, Any]:
+async def _retention_refusal(ctx: Context, detail: dict[str, Any], people: list[dict[str, Any]]) -> str | None:
+    """Why undoing a merge would go against retention, in words, or None. Undoing puts back both records' details
+    as they were and moves rows back onto the cases they came from: never onto a person or a case retention has
+    erased (that would bring back what it removed), nor a case it restricts, holds or has due for review."""
+    from core.referrals.tables import Referral, RuleFiring
+    from core.retention.service import ERASED_NAME, kept_as_they_are
+
+    if any((p["given_name"], p["family_name"]) == ERASED_NAME for p in people):
+        return "one of the two records was erased under the retention policy, and undoing would bring its details back"
+    moved = detail.get("moved") or {}
+    subject_ids = list(moved.get("cf_case_subject.person") or []) + list(detail.get("retired_subjects") or [])
+    subjects = await CaseSubject.select(CaseSubject.case).where(CaseSubject.id.is_in(subject_ids or [0]))
+    if len(subjects) < len(set(subject_ids)):  # only erasure deletes a case's people
+        return "a case it moved people on was erased under the retention policy"
+    case_ids = {r["case"] for r in subjects}
+    case_ids |= {r["from_case"] for r in await Referral.select(Referral.from_case).where(
+        Referral.id.is_in(moved.get("cf_referral.person") or [0]))}
+    case_ids |= {r["case"] for r in await RuleFiring.select(RuleFiring.case).where(
+        RuleFiring.id.is_in(moved.get("cf_rule_firing.person") or [0]))}
+    kept = await kept_as_they_are(ctx, case_ids)
+    return "; ".join(kept) or None
+
+
+async def undo_merge(ctx: Context, actor: Actor, merge_id: int) -> dict[str, Any]:
     """Undo a merge (a system admin only): both records get back the details they had, the merged one is a
-    record again, and exactly the rows that moved move back (rows added to the survivor since stay with it)."""
+    record again, and exactly the rows that moved move back (rows added to the survivor since stay with it).
+    Refused, with nothing changed, where retention stands in the way (:func:`_retention_refusal`)."""
     # asked first, so no one else learns which merge numbers exist
     permissions.require(actor, "person.merge_undo")
     now = clock.now()
@@ -1096,6 +1121,9 @@ async def undo_merge(actor: Actor, merge_id: int) -> dict[str, Any]:
         if survivor["merged_into"] is not None:
             raise ServiceError("The surviving record has since been merged into another: undo that merge first")
         detail = merge["detail"]
+        refusal = await _retention_refusal(ctx, detail, [survivor, merged])
+        if refusal:
+            raise Forbidden(f"This merge cannot be undone: {refusal}. Nothing has been changed.")
         references = _references()
         for name, ids in (detail.get("moved") or {}).items():
             column = references.get(name)

@@ -267,13 +267,14 @@ class PersonMergeAdminPages(Controller):
     async def undo(self, request: Request, merge_id: int) -> Template | Redirect:
         actor = current_actor(request)
         try:
-            result = await persons.undo_merge(actor, merge_id)
-        except (NotFound, Forbidden):
+            result = await persons.undo_merge(ctx_of(request), actor, merge_id)
+        except NotFound:
             raise
         except ServiceError as exc:
-            merge = await persons.merge_record(actor, merge_id)
+            merge = await persons.merge_record(actor, merge_id)  # refuses, as the undo did, who may not undo
             return await page(request, "persons/undo_merge.html", merge=merge,
-                              errors=[{"field": "", "message": exc.message}], status_code=400)
+                              errors=[{"field": "", "message": exc.message}],
+                              status_code=403 if isinstance(exc, Forbidden) else 400)
         if await persons.survivor_of(actor, result["merged_id"]) is None and \
                 result["merged_id"] in await persons.visible_person_ids(actor, [result["merged_id"]]):
             return see_other(f"/persons/{result['merged_id']}?done=merge-undone")

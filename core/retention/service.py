@@ -531,6 +531,35 @@ def refusal_given(actor: Actor, row: dict[str, Any], decision: dict[str, Any] | 
     return None
 
 
+async def kept_as_they_are(ctx: Context, case_ids: Any) -> list[str]:
+    """Why retention keeps each of these cases as it stands, one line naming the case: erased, restricted, on legal
+    hold, or past its retention date and waiting for the local admin's review (a change to who is on such a case
+    would bring back or alter what retention is deciding on). [] when none is."""
+    ids = sorted({i for i in case_ids if i})
+    if not ids:
+        return []
+    rows = await Case.select(Case.id, Case.reference, Case.area, Case.owning_agency, Case.opened_at, Case.closed_at,
+                             Case.updated_at).where(Case.id.is_in(ids)).order_by(Case.reference)
+    decisions = await _decisions(ids)
+    periods: dict[int, dict[str, dict[str, Any]]] = {}
+    out = []
+    for row in rows:
+        decision = decisions.get(row["id"]) or {}
+        if row["owning_agency"] not in periods:
+            periods[row["owning_agency"]] = await agency_periods(ctx, row["owning_agency"])
+        period = periods[row["owning_agency"]].get(row["area"])
+        due = due_of(row, period, decision)[0] if period else None
+        if decision.get("erased_at") is not None:
+            out.append(f"{row['reference']} was erased under the retention policy")
+        elif decision.get("restricted"):
+            out.append(f"{row['reference']} is restricted under the retention policy")
+        elif decision.get("legal_hold"):
+            out.append(f"{row['reference']} is on legal hold")
+        elif due is not None and due <= clock.today():
+            out.append(f"{row['reference']} is past its retention date ({due:%-d %B %Y}) and waits for review")
+    return out
+
+
 # -- the nightly sweep --------------------------------------------------------------------------
 
 async def sweep(ctx: Context, *, agency_slug: str | None = None, limit: int | None = None, dry_run: bool = False,

@@ -193,10 +193,10 @@ async def test_a_merge_moves_every_reference_once_and_an_undo_puts_back_exactly_
 
     # only a system admin undoes it
     with pytest.raises(Forbidden):
-        await persons.undo_merge(sup, result["merge_id"])
+        await persons.undo_merge(world["ctx"], sup, result["merge_id"])
     # a case row added to the survivor since stays with the survivor
     later = await cases.open_case(world["ctx"], sup, "noise", REPORT, subjects=[(keep["id"], "subject")])
-    await persons.undo_merge(admin, result["merge_id"])
+    await persons.undo_merge(world["ctx"], admin, result["merge_id"])
     restored = await persons.get_person(sup, dupe["id"], audit_view=False)
     assert (restored["given_name"], restored["gender"]) == ("Jordon", "male")
     kept = await persons.get_person(sup, keep["id"], audit_view=False)
@@ -216,7 +216,7 @@ async def test_a_merge_moves_every_reference_once_and_an_undo_puts_back_exactly_
     assert (await PersonMerge.select(PersonMerge.undone_at).first())["undone_at"] is not None
     assert await AuditEvent.count().where(AuditEvent.action == "person.unmerge") == 2
     with pytest.raises(ServiceError, match="already been undone"):
-        await persons.undo_merge(admin, result["merge_id"])  # once only
+        await persons.undo_merge(world["ctx"], admin, result["merge_id"])  # once only
 
 
 async def test_who_may_merge_and_stale_or_hidden_records_are_refused(world):
@@ -261,7 +261,7 @@ async def test_a_system_admin_of_any_agency_undoes_a_merge_without_seeing_the_pe
     assert record["merged_name"] == "" and record["survivor_visible"] is False  # no names for who cannot see
     with pytest.raises(NotFound):
         await persons.get_person(county, a["id"])
-    await persons.undo_merge(county, merge["merge_id"])
+    await persons.undo_merge(ctx, county, merge["merge_id"])
     assert (await persons.get_person(sup, b["id"], audit_view=False))["given_name"] == "Anne"
     with pytest.raises(Forbidden):
         await persons.list_merges(sup)
