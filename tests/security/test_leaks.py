@@ -323,6 +323,48 @@ async def test_a_pack_of_a_closed_meeting_holds_only_what_the_attendee_may_see_w
     assert audit["detail"]["withheld_case_ids"] == [other["case"]["id"]] and audit["detail"]["case_ids"] == []
 
 
+async def test_the_agenda_and_the_pack_ask_about_all_their_cases_at_once_with_the_same_answers(world, monkeypatch):
+    """agenda_for and a pack after the meeting decide every agenda case in one visible_among (fixed queries), never
+    case by case; the answers are case_access's, as before."""
+    from core.panels import pack
+    from core.sharing import policy
+
+    ctx, officer, youth = world["ctx"], world["officer"], world["youth_worker"]
+    other = await _closed_meeting_with_an_action_on_an_unshared_case(world)
+    case_id, other_id = world["case"]["id"], other["case"]["id"]
+    expected = {who.id: {cid: await policy.case_access(who, {"id": cid, "owning_agency": world["council"]["id"],
+                                                              "area": "noise"}) is not None
+                         for cid in (case_id, other_id)} for who in (officer, youth)}
+    asked: list[int] = []
+    real = policy.visible_among
+
+    async def counted(actor, case_ids):
+        asked.append(len(set(case_ids)))
+        return await real(actor, case_ids)
+
+    async def one_by_one(*args, **kwargs):
+        raise AssertionError("an agenda case was decided on its own")
+
+    monkeypatch.setattr(policy, "visible_among", counted)
+    monkeypatch.setattr(policy, "case_access", one_by_one)
+    for who in (officer, youth):
+        for meeting_id, cid in ((world["meeting"]["id"], case_id), (other["meeting"]["id"], other_id)):
+            [item] = await panels.agenda_for(who, meeting_id)
+            assert item["visible"] is expected[who.id][cid]
+            assert (item["reference"] == "") is (not expected[who.id][cid])
+    assert asked == [1, 1, 1, 1]
+    # the pack of the closed meeting, for the police: the case is not theirs to see, and is withheld
+    asked.clear()
+    monkeypatch.setattr(policy, "sharing_access", one_by_one)
+    recipient = pack.Recipient(name="Pat Police", agency_id=world["police"]["id"], user_id=officer.id)
+    data = await pack.gather_pack(ctx, other["meeting"]["id"], recipient)
+    assert asked == [1] and data.access == {other_id: None}
+    # for the council, its own case: the owner's access, with no question asked of a share
+    council = pack.Recipient(name="Chris Chair", agency_id=world["council"]["id"], user_id=world["chair"].id)
+    data = await pack.gather_pack(ctx, other["meeting"]["id"], council)
+    assert data.access == {other_id: policy.OWNER}
+
+
 # -- the access-request form -------------------------------------------------------------------
 
 async def test_the_access_request_form_names_only_a_person_the_asker_may_know_of_and_is_audited(world, db):
