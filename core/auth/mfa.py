@@ -157,6 +157,12 @@ async def mfa_state(user_id: int) -> dict[str, Any]:
             "recovery_codes_left": left}
 
 
+async def pending_secret(actor: Actor) -> str | None:
+    """The secret :func:`begin_setup` made and the user has not confirmed yet, or None (reading only)."""
+    row = await User.select(User.mfa_enabled, User.totp_secret).where(User.id == actor.id).first()
+    return row["totp_secret"] if row and not row["mfa_enabled"] and row["totp_secret"] else None
+
+
 async def begin_setup(actor: Actor) -> str:
     """A new secret for the user to add to their app; not in force until they confirm it with a code.
 

@@ -1,6 +1,8 @@
 """Pages for two-step verification: the code at sign-in, setting it up and off, and the roles that must use it."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
@@ -77,14 +79,32 @@ class SecurityPages(Controller):
 
     @get("/setup", opt={"during_mfa_setup": True})
     async def setup_form(self, request: Request) -> Template | Redirect:
+        """The key and QR code once set-up has started; before, a button that starts it. Making the key writes it
+        on the user's record, so a GET (a prefetch, another site's <img>) never does: the button's POST does."""
         actor = current_actor(request)
         if (await mfa.mfa_state(actor.id))["enabled"]:
             return see_other("/account/security")
-        return await self._setup_page(request, "", safe_next(request.query_params.get("next")))
+        next_url = safe_next(request.query_params.get("next"))
+        secret = await mfa.pending_secret(actor)
+        if secret is None:
+            forced = _pending(request) == "mfa_setup"
+            return await page(request, "auth/mfa_setup.html", start=True, error="", next=next_url, forced=forced,
+                              personal=False, error_title=False, **({"nav": []} if forced else {}))
+        return await self._setup_page(request, "", next_url, secret=secret)
 
-    async def _setup_page(self, request: Request, error: str, next_url: str, status_code: int = 200) -> Template:
+    @post("/setup/start", opt={"during_mfa_setup": True})
+    async def start_setup(self, request: Request) -> Redirect:
+        """Make the user's key (kept until confirmed; starting again keeps it) and show it."""
         actor = current_actor(request)
-        secret = await mfa.begin_setup(actor)
+        next_url = safe_next(str((await form_data(request)).get("next", "")))
+        if not (await mfa.mfa_state(actor.id))["enabled"]:
+            await mfa.begin_setup(actor)
+        return see_other("/account/security/setup?" + urlencode({"next": next_url}))
+
+    async def _setup_page(self, request: Request, error: str, next_url: str, status_code: int = 200,
+                          secret: str | None = None) -> Template:
+        actor = current_actor(request)
+        secret = secret or await mfa.begin_setup(actor)
         forced = _pending(request) == "mfa_setup"
         return await page(request, "auth/mfa_setup.html", error=error, next=next_url, forced=forced,
                           personal=False, error_title=bool(error), status_code=status_code,

@@ -93,7 +93,18 @@ async def test_set_up_shows_a_qr_code_and_key_and_needs_a_code_before_it_is_on(u
         await sign_in(client, user)
         account = await client.get("/account")
         assert 'href="/account/security"' in account.text
-        setup = await client.get("/account/security/setup")
+        # the security page starts it with a POST: a GET of the set-up page makes no key
+        security = await client.get("/account/security")
+        assert 'action="/account/security/setup/start"' in security.text
+        before = await client.get("/account/security/setup")
+        assert before.status_code == 200 and 'action="/account/security/setup/start"' in before.text
+        assert "totp-key" not in before.text and await _secret(user) == ""
+        assert (await client.post("/account/security/setup/start", data={})).status_code == 403  # no CSRF token
+        assert await _secret(user) == ""
+        started = await client.post("/account/security/setup/start",
+                                    data={"csrf_token": csrf_token_of(security.text)})
+        assert started.status_code == 303 and started.headers["location"].startswith("/account/security/setup?")
+        setup = await client.get(started.headers["location"])
         assert setup.status_code == 200
         assert re.search(r'<img [^>]*src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+"', setup.text)
         key = _key_on(setup.text)
@@ -220,7 +231,12 @@ async def test_a_role_that_must_use_mfa_is_sent_to_set_it_up(agency, ctx, db):
         for path in ("/", "/persons", "/sign-in/mfa", "/account"):
             blocked = await client.get(path)
             assert blocked.headers["location"].startswith("/account/security/setup"), path
-        setup = await client.get("/account/security/setup")
+        start = await client.get("/account/security/setup")
+        assert start.status_code == 200 and "requires two-step verification for your role" in start.text
+        started = await client.post("/account/security/setup/start", data={"csrf_token": csrf_token_of(start.text),
+                                                                             "next": "/"})
+        assert started.status_code == 303
+        setup = await client.get(started.headers["location"])
         assert setup.status_code == 200 and "requires two-step verification for your role" in setup.text
         key = _key_on(setup.text)
         r = await client.post("/account/security/setup", data={"code": _code(key), "next": "/",
