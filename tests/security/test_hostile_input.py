@@ -290,11 +290,12 @@ async def api(demo):
     assert signed.status_code == 201, signed.text
     client.headers["Authorization"] = f"Bearer {signed.json()['token']}"
     agency = signed.json()["user"]["agency_id"]
-    # a case the walker still reads: the walk before this may have restricted or erased one through the
-    # retention forms, as a local admin may
+    # a case the walker still works: the walk before this may have restricted or erased one through the
+    # retention forms, as a local admin may, and a closed case's answers are read, not changed
     withheld = {r["case_id"] for r in await CaseRetention.select(CaseRetention.case_id).where(
         (CaseRetention.restricted == True) | CaseRetention.erased_at.is_not_null())}
-    cases = await Case.select(Case.id).where(Case.owning_agency == agency).order_by(Case.id)
+    cases = await Case.select(Case.id).where((Case.owning_agency == agency) & Case.closed_at.is_null()).order_by(
+        Case.id)
     case = next(c for c in cases if c["id"] not in withheld)
     referral = await Referral.select(Referral.id).first()
     yield client, {"case_id": case["id"], "referral_id": referral["id"] if referral else 1, "task_id": 1,

@@ -234,18 +234,23 @@ async def test_no_get_changes_a_stored_row(db):
     await _demo_with_one_of_everything(ctx)
     app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
     changed: list[str] = []
-    walked = 0
+    walked = api_read = 0
     for email in GET_WALKERS:
         client = await _sign_in_demo(app, email)
         try:
             routes = await _get_urls(app, ctx)
             routes["(linked)"] = await _linked(client, ["/"], limit=60)
+            # the JSON API's GETs are read with its own bearer token, as an API client would
+            api = await client.post("/api/v1/session", json={"email": email, "password": "demo-password-2026"})
+            assert api.status_code == 201, api.text[:300]
+            bearer = {"Authorization": f"Bearer {api.json()['token']}"}
             for template, urls in routes.items():
                 before = await _fingerprint()
                 for url in urls:
-                    response = await client.get(url)
+                    response = await client.get(url, headers=bearer if url.startswith("/api/") else None)
                     walked += 1
                     assert response.status_code < 500, f"GET {url} as {email} -> {response.status_code}"
+                    api_read += url.startswith("/api/") and response.status_code == 200
                 after = await _fingerprint()
                 tables = sorted(name for name in before if before[name] != after[name])
                 if tables:
@@ -253,4 +258,5 @@ async def test_no_get_changes_a_stored_row(db):
         finally:
             await client.aclose()
     assert walked > 1000, f"only {walked} GETs walked: are the demo's rows there?"
+    assert api_read > 50, "the API's GETs were not read: is the walk signed in to the API?"
     assert not changed, "GETs that change stored rows:\n" + "\n".join(changed)
