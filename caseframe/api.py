@@ -16,6 +16,7 @@ and the types they take are imported on first use, so a plugin that only declare
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from core import __version__, clock, hookimpl
@@ -54,13 +55,14 @@ if TYPE_CHECKING:
     )
     from core.context import Context
     from core.tasks.service import add_task, complete_task
+    from core.web.dependencies import ROUTE_DEPENDENCIES
 
 #: the version of Caseframe running, e.g. ``"0.1.0"``
 VERSION: str = __version__
 
 #: names imported on first use (the services pull in the database layer): name -> the module defining it
 _ON_FIRST_USE = {
-    "Actor": "core.auth.actor", "Context": "core.context",
+    "Actor": "core.auth.actor", "Context": "core.context", "ROUTE_DEPENDENCIES": "core.web.dependencies",
     **{name: "core.cases.service" for name in ("get_case", "list_cases", "open_case", "save_form", "transition_case",
                                                 "add_subject", "add_note")},
     **{name: "core.tasks.service" for name in ("add_task", "complete_task")},
@@ -81,17 +83,23 @@ def __dir__() -> list[str]:
 
 
 def actor_of(request: Any) -> Actor:
-    """The signed-in user behind a request to one of your routes (``register_routes``), as services take it."""
-    from core.web.auth import current_actor
+    """Deprecated: declare a parameter ``actor: Actor`` on your route handler and it is given the signed-in user
+    (``ROUTE_DEPENDENCIES``). Still returns that user, with a ``DeprecationWarning``."""
+    warnings.warn("caseframe.api.actor_of(request) is deprecated: declare a parameter 'actor: Actor' on the route "
+                  "handler instead (docs/api.md, ROUTE_DEPENDENCIES)", DeprecationWarning, stacklevel=2)
+    from core.web.dependencies import signed_in_actor
 
-    return current_actor(request)
+    return signed_in_actor(request)
 
 
 def context_of(request: Any) -> Context:
-    """The running app's ``Context`` (its plugins and areas), for a service call from one of your routes."""
-    from core.web.pages import ctx_of
+    """Deprecated: declare a parameter ``ctx: Context`` on your route handler and it is given the app's Context
+    (``ROUTE_DEPENDENCIES``). Still returns it, with a ``DeprecationWarning``."""
+    warnings.warn("caseframe.api.context_of(request) is deprecated: declare a parameter 'ctx: Context' on the route "
+                  "handler instead (docs/api.md, ROUTE_DEPENDENCIES)", DeprecationWarning, stacklevel=2)
+    from core.web.dependencies import app_context
 
-    return ctx_of(request)
+    return app_context(request)
 
 
 #: the names of this module, in the order and under the headings docs/api.md lists them
@@ -99,7 +107,8 @@ SECTIONS: dict[str, list[str]] = {
     "Writing a plugin": ["hookimpl", "VERSION", "NAME_ATTRIBUTE", "REQUIRES_ATTRIBUTE"],
     "What hooks are given": ["CasePayload", "ActorPayload", "ReferralPayload", "TaskPayload", "FactsDocument",
                              "FactsCase", "SubjectFacts"],
-    "What service calls take, and where a plugin's route finds it": ["Context", "Actor", "context_of", "actor_of"],
+    "What service calls take, and where a plugin's route finds it": ["Context", "Actor", "ROUTE_DEPENDENCIES",
+                                                                      "context_of", "actor_of"],
     "Service calls": ["get_case", "list_cases", "open_case", "save_form", "transition_case", "add_subject", "add_note",
                       "add_task", "complete_task"],
     "The time": ["clock"],
@@ -119,18 +128,33 @@ DESCRIPTIONS: dict[str, str] = {
                           "`Requires-Dist` on caseframe says so. A plugin whose range leaves out the running "
                           "version is refused at start-up, with its name, its range and the running version.",
     "Context": "The loaded plugins (`ctx.pm`) and areas (`ctx.areas`, `ctx.area(slug)`), which every service call "
-               "takes first. Tests make one with `caseframe.testing.make_context`; a route gets the app's with "
-               "`context_of(request)`.",
+               "takes first. Tests make one with `caseframe.testing.make_context`; a route handler is given the app's "
+               "by declaring a parameter `ctx: Context` (see `ROUTE_DEPENDENCIES`).",
     "Actor": "The user a service call acts for: `id`, `email`, `name`, `agency_id`, `agency_name`, `agency_type`, "
-             "`roles` (a frozenset) and `has(*roles)`. A route gets the signed-in one with `actor_of(request)`; "
-             "tests make one with `caseframe.testing.make_user`.",
+             "`roles` (a frozenset) and `has(*roles)`. A route handler is given the signed-in one by declaring a "
+             "parameter `actor: Actor` (see `ROUTE_DEPENDENCIES`); tests make one with `caseframe.testing.make_user`.",
+    "ROUTE_DEPENDENCIES": "What a route handler of yours (`register_routes`) is given by naming a parameter, as the app "
+                          "registers them for every route, yours included (you register nothing): `ctx` (the "
+                          "`Context`) and `actor` (the signed-in `Actor`, the one the sign-in check already read: "
+                          "no query of its own). Annotate them with these types (imported from here at run time, "
+                          "not under `TYPE_CHECKING`: Litestar reads the annotations):\n\n"
+                          "```python\n"
+                          "from litestar import get\n"
+                          "from caseframe.api import Actor, Context\n\n"
+                          "@get(\"/noise/summary\")\n"
+                          "async def summary(ctx: Context, actor: Actor) -> dict:\n"
+                          "    return {\"areas\": [a.slug for a in ctx.areas], \"agency\": actor.agency_name}\n"
+                          "```\n\n"
+                          "A public route (`opt={\"public\": True}`) has no signed-in user: one that asks for "
+                          "`actor`, itself or through a dependency of its own, stops start-up with the route's "
+                          "file and path. `actor_of(request)` and `context_of(request)` still work, deprecated.",
 }
 
 # the same names as SECTIONS, spelled out for type checkers (tests/core/test_public_api.py holds them equal)
 __all__ = [
     "hookimpl", "VERSION", "NAME_ATTRIBUTE", "REQUIRES_ATTRIBUTE",
     "CasePayload", "ActorPayload", "ReferralPayload", "TaskPayload", "FactsDocument", "FactsCase", "SubjectFacts",
-    "Context", "Actor", "context_of", "actor_of",
+    "Context", "Actor", "ROUTE_DEPENDENCIES", "context_of", "actor_of",
     "get_case", "list_cases", "open_case", "save_form", "transition_case", "add_subject", "add_note", "add_task",
     "complete_task",
     "clock",

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import pluggy
@@ -16,10 +15,17 @@ from core.plugins import get_plugin_manager
 log = logging.getLogger("caseframe")
 
 
-@dataclass
 class Context:
-    pm: pluggy.PluginManager
-    areas: AreaRegistry
+    # a plain class, not a dataclass: a handler is given it as the dependency ``ctx`` (core/web/dependencies.py),
+    # and Litestar would try to validate a dataclass's fields (a plugin manager) on every request
+    __slots__ = ("pm", "areas")
+
+    def __init__(self, pm: pluggy.PluginManager, areas: AreaRegistry) -> None:
+        self.pm = pm
+        self.areas = areas
+
+    def __repr__(self) -> str:
+        return f"Context(areas={sorted(self.areas.areas)!r})"
 
     def area(self, slug: str):
         area = self.areas.get(slug)

@@ -150,7 +150,10 @@ def register_routes() -> list[Any] | None:
     """Return Litestar route handlers or controllers to mount in the web app.
 
     Called once when the app is built. Routes are deny-by-default like the core's: they need a
-    signed-in user unless the handler sets ``opt={"public": True}``.
+    signed-in user unless the handler sets ``opt={"public": True}``. A handler is given what it
+    names among its parameters (``caseframe.api.ROUTE_DEPENDENCIES``): ``ctx: Context`` (the app's
+    plugins and areas) and ``actor: Actor`` (the signed-in user), as service calls take them. A
+    public route that asks for ``actor`` stops start-up, naming the route.
     """
 
 

@@ -8,10 +8,12 @@ from litestar.response import Redirect, Template
 
 from core import permissions
 from core.agencies import service as agencies
+from core.auth.actor import Actor
 from core.cases.service import enabled_areas
+from core.context import Context
 from core.errors import ValidationFailed
-from core.web.auth import current_actor, requires
-from core.web.pages import ctx_of, form_data, page, see_other
+from core.web.auth import requires
+from core.web.pages import form_data, page, see_other
 
 #: the agency's own admin pages (areas, users, retention, passwords): its local admin
 local_admin_only = requires("agency.admin")
@@ -27,15 +29,13 @@ class AdminPages(Controller):
         return see_other("/admin/areas")
 
     @get("/areas")
-    async def areas(self, request: Request) -> Template:
-        ctx, actor = ctx_of(request), current_actor(request)
+    async def areas(self, request: Request, ctx: Context, actor: Actor) -> Template:
         enabled = await enabled_areas(actor.agency_id)
         return await page(request, "admin/areas.html", areas=list(ctx.areas), enabled=enabled, personal=False,
                           orphaned=sorted(enabled - set(ctx.areas.areas)))
 
     @post("/areas/{slug:str}")
-    async def toggle_area(self, request: Request, slug: str) -> Redirect:
-        ctx, actor = ctx_of(request), current_actor(request)
+    async def toggle_area(self, request: Request, ctx: Context, actor: Actor, slug: str) -> Redirect:
         data = await form_data(request)
         if data.get("enable") == "yes":
             await agencies.enable_area(ctx, actor, actor.agency_id, slug)
@@ -57,18 +57,16 @@ def _roles_of(data: dict) -> list[str]:
     return roles if isinstance(roles, list) else [roles] if roles else []
 
 
-async def users_page(request: Request, agency_id: int, values: dict, errors: list[dict],
+async def users_page(request: Request, actor: Actor, agency_id: int, values: dict, errors: list[dict],
                      status_code: int = 200) -> Template:
     """An agency's users, with the add-a-user form: a local admin's own agency, or any agency for a system admin."""
-    actor = current_actor(request)
     agency = await agencies.get_agency(agency_id)
     return await page(request, "admin/users.html", agency=agency, users=await agencies.agency_users(agency_id),
                       roles=agencies.assignable_roles(actor), values=values, errors=errors, personal=False,
                       base=_users_url(actor, agency_id), error_title=bool(errors), status_code=status_code)
 
 
-async def add_user(request: Request, agency_id: int) -> Template | Redirect:
-    actor = current_actor(request)
+async def add_user(request: Request, actor: Actor, agency_id: int) -> Template | Redirect:
     data = await form_data(request)
     try:
         await agencies.create_user(actor, email=str(data.get("email", "")), name=str(data.get("name", "")),
@@ -76,7 +74,7 @@ async def add_user(request: Request, agency_id: int) -> Template | Redirect:
                                    temporary=True)
     except ValidationFailed as exc:
         values = {k: v for k, v in data.items() if k not in ("password", "csrf_token")}
-        return await users_page(request, agency_id, values, exc.errors, status_code=400)
+        return await users_page(request, actor, agency_id, values, exc.errors, status_code=400)
     return see_other(_users_url(actor, agency_id) + "?done=user-added")
 
 
@@ -89,70 +87,67 @@ class UserAdminPages(Controller):
     guards = [user_admin_only]
 
     @get("/")
-    async def users(self, request: Request) -> Template:
-        return await users_page(request, current_actor(request).agency_id, {}, [])
+    async def users(self, request: Request, actor: Actor) -> Template:
+        return await users_page(request, actor, actor.agency_id, {}, [])
 
     @post("/")
-    async def create_user(self, request: Request) -> Template | Redirect:
-        return await add_user(request, current_actor(request).agency_id)
+    async def create_user(self, request: Request, actor: Actor) -> Template | Redirect:
+        return await add_user(request, actor, actor.agency_id)
 
-    async def _user(self, request: Request, user_id: int) -> dict[str, Any]:
-        await agencies.managed_user(current_actor(request), user_id)
+    async def _user(self, actor: Actor, user_id: int) -> dict[str, Any]:
+        await agencies.managed_user(actor, user_id)
         return await agencies.get_user(user_id)
 
     @get("/{user_id:int}/deactivate")
-    async def confirm_deactivate(self, request: Request, user_id: int) -> Template:
-        user = await self._user(request, user_id)
+    async def confirm_deactivate(self, request: Request, actor: Actor, user_id: int) -> Template:
+        user = await self._user(actor, user_id)
         return await confirm_page(
             request, title=f"Deactivate {user['name']}?", caption=user["agency_name"],
             warning=f"{user['name']} is signed out at once and cannot sign in until reactivated. Their cases, "
                     "tasks and records stay as they are.",
             action=f"/admin/users/{user_id}/active", fields={"active": "no"}, button="Deactivate user",
-            cancel=_users_url(current_actor(request), user["agency"]))
+            cancel=_users_url(actor, user["agency"]))
 
     @post("/{user_id:int}/active")
-    async def set_active(self, request: Request, user_id: int) -> Template | Redirect:
-        actor = current_actor(request)
+    async def set_active(self, request: Request, actor: Actor, user_id: int) -> Template | Redirect:
         data = await form_data(request)
         active = data.get("active") == "yes"
-        user = await self._user(request, user_id)
+        user = await self._user(actor, user_id)
         if not active and data.get("confirmed") != "yes":
             return see_other(f"/admin/users/{user_id}/deactivate")
         try:
             await agencies.set_user_active(actor, user_id, active)
         except ValidationFailed as exc:
-            return await users_page(request, user["agency"], {}, exc.errors, status_code=400)
+            return await users_page(request, actor, user["agency"], {}, exc.errors, status_code=400)
         return see_other(_users_url(actor, user["agency"]) + f"?done={'user-reactivated' if active else 'user-deactivated'}")
 
     @post("/{user_id:int}/mfa-reset")
-    async def reset_mfa(self, request: Request, user_id: int) -> Redirect:
+    async def reset_mfa(self, actor: Actor, user_id: int) -> Redirect:
         from core.auth import mfa
 
-        await mfa.reset_for_user(current_actor(request), user_id)
+        await mfa.reset_for_user(actor, user_id)
         return see_other("/admin/users?done=mfa-reset")
 
     @get("/{user_id:int}/roles")
-    async def edit_roles(self, request: Request, user_id: int) -> Template:
-        user = await self._user(request, user_id)
-        return await self._roles_page(request, user, user["roles"], [])
+    async def edit_roles(self, request: Request, actor: Actor, user_id: int) -> Template:
+        user = await self._user(actor, user_id)
+        return await self._roles_page(request, actor, user, user["roles"], [])
 
-    async def _roles_page(self, request: Request, user: dict, chosen: list[str], errors: list[dict],
+    async def _roles_page(self, request: Request, actor: Actor, user: dict, chosen: list[str], errors: list[dict],
                           status_code: int = 200) -> Template:
-        actor = current_actor(request)
         return await page(request, "admin/user_roles.html", user=user, chosen=chosen, errors=errors,
                           kept=permissions.kept_roles(actor, user["roles"] or []),
                           roles=agencies.assignable_roles(actor), cancel=_users_url(actor, user["agency"]),
                           personal=False, error_title=bool(errors), status_code=status_code)
 
     @post("/{user_id:int}/roles")
-    async def set_roles(self, request: Request, user_id: int) -> Template | Redirect:
-        actor = current_actor(request)
-        user = await self._user(request, user_id)
+    async def set_roles(self, request: Request, actor: Actor, user_id: int) -> Template | Redirect:
+        user = await self._user(actor, user_id)
         roles = _roles_of(await form_data(request))
         try:
             await agencies.set_user_roles(actor, user_id, roles)
         except ValidationFailed as exc:
-            return await self._roles_page(request, user, roles, exc.errors, status_code=400)
+            return await self._roles_page(request, actor, user, roles, exc.errors, status_code=400)
         return see_other(_users_url(actor, user["agency"]) + "?done=roles-saved")
 
 
@@ -178,54 +173,54 @@ class AgencyAdminPages(Controller):
     include_in_schema = False
     guards = [system_admin_only]
 
-    async def _list_page(self, request: Request, values: dict, errors: list[dict], status_code: int = 200) -> Template:
+    async def _list_page(self, request: Request, ctx: Context, values: dict, errors: list[dict], status_code: int = 200) -> Template:
         return await page(request, "admin/agencies.html", agencies=await agencies.list_agencies(),
-                          types=ctx_of(request).areas.agency_types, values=values, errors=errors, personal=False,
+                          types=ctx.areas.agency_types, values=values, errors=errors, personal=False,
                           error_title=bool(errors), status_code=status_code)
 
-    async def _edit_page(self, request: Request, agency_id: int, values: dict | None, errors: list[dict],
+    async def _edit_page(self, request: Request, ctx: Context, agency_id: int, values: dict | None, errors: list[dict],
                          status_code: int = 200) -> Template:
         agency = await agencies.get_agency(agency_id)
-        return await page(request, "admin/agency.html", agency=agency, types=ctx_of(request).areas.agency_types,
+        return await page(request, "admin/agency.html", agency=agency, types=ctx.areas.agency_types,
                           values=values if values is not None else agency, errors=errors, personal=False,
                           error_title=bool(errors), status_code=status_code)
 
     @get("/")
-    async def list_agencies(self, request: Request) -> Template:
-        return await self._list_page(request, {}, [])
+    async def list_agencies(self, request: Request, ctx: Context) -> Template:
+        return await self._list_page(request, ctx, {}, [])
 
     @post("/")
-    async def create(self, request: Request) -> Template | Redirect:
+    async def create(self, request: Request, ctx: Context, actor: Actor) -> Template | Redirect:
         data = _fields(await form_data(request), "name", "slug", "agency_type", "contact_email")
         try:
-            await agencies.create_agency(ctx_of(request), current_actor(request), **data)
+            await agencies.create_agency(ctx, actor, **data)
         except ValidationFailed as exc:
-            return await self._list_page(request, data, exc.errors, status_code=400)
+            return await self._list_page(request, ctx, data, exc.errors, status_code=400)
         return see_other("/admin/agencies?done=agency-created")
 
     @get("/{agency_id:int}/users")
-    async def users(self, request: Request, agency_id: int) -> Template:
-        return await users_page(request, agency_id, {}, [])
+    async def users(self, request: Request, actor: Actor, agency_id: int) -> Template:
+        return await users_page(request, actor, agency_id, {}, [])
 
     @post("/{agency_id:int}/users")
-    async def create_user(self, request: Request, agency_id: int) -> Template | Redirect:
-        return await add_user(request, agency_id)
+    async def create_user(self, request: Request, actor: Actor, agency_id: int) -> Template | Redirect:
+        return await add_user(request, actor, agency_id)
 
     @get("/{agency_id:int}")
-    async def edit(self, request: Request, agency_id: int) -> Template:
-        return await self._edit_page(request, agency_id, None, [])
+    async def edit(self, request: Request, ctx: Context, agency_id: int) -> Template:
+        return await self._edit_page(request, ctx, agency_id, None, [])
 
     @post("/{agency_id:int}")
-    async def update(self, request: Request, agency_id: int) -> Template | Redirect:
+    async def update(self, request: Request, ctx: Context, actor: Actor, agency_id: int) -> Template | Redirect:
         data = _fields(await form_data(request), "name", "contact_email")
         try:
-            await agencies.update_agency(current_actor(request), agency_id, **data)
+            await agencies.update_agency(actor, agency_id, **data)
         except ValidationFailed as exc:
-            return await self._edit_page(request, agency_id, data, exc.errors, status_code=400)
+            return await self._edit_page(request, ctx, agency_id, data, exc.errors, status_code=400)
         return see_other("/admin/agencies?done=agency-saved")
 
     @post("/{agency_id:int}/active")
-    async def set_active(self, request: Request, agency_id: int) -> Template | Redirect:
+    async def set_active(self, request: Request, ctx: Context, actor: Actor, agency_id: int) -> Template | Redirect:
         data = await form_data(request)
         active = data.get("active") == "yes"
         if not active and data.get("confirmed") != "yes":
@@ -237,7 +232,7 @@ class AgencyAdminPages(Controller):
                 action=f"/admin/agencies/{agency_id}/active", fields={"active": "no"},
                 button="Deactivate agency", cancel=f"/admin/agencies/{agency_id}")
         try:
-            await agencies.set_agency_active(current_actor(request), agency_id, active)
+            await agencies.set_agency_active(actor, agency_id, active)
         except ValidationFailed as exc:
-            return await self._edit_page(request, agency_id, None, exc.errors, status_code=400)
+            return await self._edit_page(request, ctx, agency_id, None, exc.errors, status_code=400)
         return see_other(f"/admin/agencies?done={'agency-reactivated' if active else 'agency-deactivated'}")

@@ -10,8 +10,8 @@ from litestar import Controller, Request, Response, get
 from litestar.response import Template
 
 from core.audit import service as audit
+from core.auth.actor import Actor
 from core.errors import ValidationFailed
-from core.web.auth import current_actor
 from core.web.csv_export import safe_cell
 from core.web.pages import NO_STORE, html_error, page
 
@@ -21,16 +21,16 @@ class AuditPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def list_events(self, request: Request) -> Template:
-        found = await audit.list_events(current_actor(request), request.query_params, request.query_params.get("page"))
+    async def list_events(self, request: Request, actor: Actor) -> Template:
+        found = await audit.list_events(actor, request.query_params, request.query_params.get("page"))
         query = urlencode({k: v for k, v in found["values"].items() if v})
         return await page(request, "audit/list.html", status_code=400 if found["errors"] else 200, query=query,
                           **found)
 
     @get("/export.csv")
-    async def export(self, request: Request) -> Response:
+    async def export(self, request: Request, actor: Actor) -> Response:
         try:
-            rows = await audit.export_events(current_actor(request), request.query_params)
+            rows = await audit.export_events(actor, request.query_params)
         except ValidationFailed as exc:
             return html_error(request, 400, "There is a problem",
                               " ".join(e["message"] + "." for e in exc.errors) + " Nothing was exported.")

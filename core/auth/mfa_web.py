@@ -9,10 +9,11 @@ from litestar.response import Redirect, Template
 from core import permissions
 from core.auth import mfa
 from core.auth import service as auth
+from core.auth.actor import Actor
 from core.errors import Forbidden, ValidationFailed
 from core.numbers import whole_number
 from core.permissions import ROLES
-from core.web.auth import current_actor, requires, session_token
+from core.web.auth import requires, session_token
 from core.web.pages import form_data, page, safe_next, see_other
 
 
@@ -38,7 +39,7 @@ class MfaSignInPage(Controller):
                           recovery_error=error if recovery else "", error_title=bool(error), status_code=status_code)
 
     @post("/", opt={"before_mfa": True})
-    async def check(self, request: Request) -> Template | Redirect:
+    async def check(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         next_url = safe_next(str(data.get("next", "")))
         if _pending(request) != "mfa":
@@ -46,7 +47,7 @@ class MfaSignInPage(Controller):
         recovery = "recovery_code" in data  # the form under "I cannot use my authenticator app"
         code = str(data.get("recovery_code" if recovery else "code", ""))
         try:
-            left = await mfa.verify_sign_in(current_actor(request),
+            left = await mfa.verify_sign_in(actor,
                                             await auth.session_id_for_token(session_token(request)), code)
         except auth.SignInLocked as exc:
             response = await self._page(request, exc.message, next_url, status_code=429, recovery=recovery)
@@ -69,8 +70,7 @@ class SecurityPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def show(self, request: Request) -> Template:
-        actor = current_actor(request)
+    async def show(self, request: Request, actor: Actor) -> Template:
         state = await mfa.mfa_state(actor.id)
         required = bool(actor.roles & await mfa.required_roles(actor.agency_id))
         return await page(request, "auth/security.html", enabled=state["enabled"], required=required,
@@ -78,10 +78,9 @@ class SecurityPages(Controller):
                           changed=request.query_params.get("changed", ""))
 
     @get("/setup", opt={"during_mfa_setup": True})
-    async def setup_form(self, request: Request) -> Template | Redirect:
+    async def setup_form(self, request: Request, actor: Actor) -> Template | Redirect:
         """The key and QR code once set-up has started; before, a button that starts it. Making the key writes it
         on the user's record, so a GET (a prefetch, another site's <img>) never does: the button's POST does."""
-        actor = current_actor(request)
         if (await mfa.mfa_state(actor.id))["enabled"]:
             return see_other("/account/security")
         next_url = safe_next(request.query_params.get("next"))
@@ -90,20 +89,18 @@ class SecurityPages(Controller):
             forced = _pending(request) == "mfa_setup"
             return await page(request, "auth/mfa_setup.html", start=True, error="", next=next_url, forced=forced,
                               personal=False, error_title=False, **({"nav": []} if forced else {}))
-        return await self._setup_page(request, "", next_url, secret=secret)
+        return await self._setup_page(request, actor, "", next_url, secret=secret)
 
     @post("/setup/start", opt={"during_mfa_setup": True})
-    async def start_setup(self, request: Request) -> Redirect:
+    async def start_setup(self, request: Request, actor: Actor) -> Redirect:
         """Make the user's key (kept until confirmed; starting again keeps it) and show it."""
-        actor = current_actor(request)
         next_url = safe_next(str((await form_data(request)).get("next", "")))
         if not (await mfa.mfa_state(actor.id))["enabled"]:
             await mfa.begin_setup(actor)
         return see_other("/account/security/setup?" + urlencode({"next": next_url}))
 
-    async def _setup_page(self, request: Request, error: str, next_url: str, status_code: int = 200,
+    async def _setup_page(self, request: Request, actor: Actor, error: str, next_url: str, status_code: int = 200,
                           secret: str | None = None) -> Template:
-        actor = current_actor(request)
         secret = secret or await mfa.begin_setup(actor)
         forced = _pending(request) == "mfa_setup"
         return await page(request, "auth/mfa_setup.html", error=error, next=next_url, forced=forced,
@@ -111,34 +108,32 @@ class SecurityPages(Controller):
                           **({"nav": []} if forced else {}), **mfa.provisioning(actor, secret))
 
     @post("/setup", opt={"during_mfa_setup": True})
-    async def confirm(self, request: Request) -> Template | Redirect:
+    async def confirm(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         next_url = safe_next(str(data.get("next", "")))
         forced = _pending(request) == "mfa_setup"
         try:
-            codes = await mfa.confirm_setup(current_actor(request), str(data.get("code", "")),
+            codes = await mfa.confirm_setup(actor, str(data.get("code", "")),
                                             await auth.session_id_for_token(session_token(request)) if forced else None)
         except ValidationFailed as exc:
             if exc.message == "Two-step verification is already on":
                 return see_other("/account/security")
-            return await self._setup_page(request, exc.errors[0]["message"], next_url, status_code=400)
+            return await self._setup_page(request, actor, exc.errors[0]["message"], next_url, status_code=400)
         # shown once, on this response only (no-store): the codes are not kept anywhere they could be read again
         return await page(request, "auth/recovery_codes.html", codes=codes, turned_on=True, replaced=False,
                           continue_url=next_url if forced else "/account/security", personal=False)
 
     @post("/recovery-codes")
-    async def renew_codes(self, request: Request) -> Template:
-        actor = current_actor(request)
+    async def renew_codes(self, request: Request, actor: Actor) -> Template:
         data = await form_data(request)
         try:
             codes = await mfa.renew_recovery_codes(actor, str(data.get("code", "")))
         except (ValidationFailed, auth.SignInLocked) as exc:
-            return await self._security_with_error(request, exc, "renew")
+            return await self._security_with_error(request, actor, exc, "renew")
         return await page(request, "auth/recovery_codes.html", codes=codes, turned_on=False, replaced=True,
                           continue_url="/account/security", personal=False)
 
-    async def _security_with_error(self, request: Request, exc, form: str) -> Template:
-        actor = current_actor(request)
+    async def _security_with_error(self, request: Request, actor: Actor, exc, form: str) -> Template:
         state = await mfa.mfa_state(actor.id)
         required = bool(actor.roles & await mfa.required_roles(actor.agency_id))
         response = await page(request, "auth/security.html", enabled=state["enabled"], required=required,
@@ -150,13 +145,12 @@ class SecurityPages(Controller):
         return response
 
     @post("/disable")
-    async def disable(self, request: Request) -> Template | Redirect:
-        actor = current_actor(request)
+    async def disable(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         try:
             await mfa.disable(actor, str(data.get("code", "")))
         except (ValidationFailed, Forbidden, auth.SignInLocked) as exc:
-            return await self._security_with_error(request, exc, "disable")
+            return await self._security_with_error(request, actor, exc, "disable")
         return see_other("/account/security?changed=off")
 
 
@@ -171,18 +165,16 @@ class MfaSettingsPages(Controller):
     include_in_schema = False
     guards = [admins_only]
 
-    async def _agencies(self, request: Request) -> list[dict]:
-        return await mfa.configurable_agencies(current_actor(request))
+    async def _agencies(self, actor: Actor) -> list[dict]:
+        return await mfa.configurable_agencies(actor)
 
-    def _agency_id(self, request: Request, raw: str | None) -> int:
-        actor = current_actor(request)
+    def _agency_id(self, actor: Actor, raw: str | None) -> int:
         return whole_number(raw) or actor.agency_id
 
-    async def _page(self, request: Request, agency_id: int, error: str = "", status_code: int = 200,
+    async def _page(self, request: Request, actor: Actor, agency_id: int, error: str = "", status_code: int = 200,
                     saved: bool = False) -> Template:
-        actor = current_actor(request)
         permissions.require(actor, "mfa.configure", agency_id)
-        agencies = await self._agencies(request)
+        agencies = await self._agencies(actor)
         agency = next((a for a in agencies if a["id"] == agency_id), None)
         if agency is None:
             raise Forbidden("There is no such agency")
@@ -191,18 +183,18 @@ class MfaSettingsPages(Controller):
                           personal=False, saved=saved, status_code=status_code, tab="mfa")
 
     @get("/")
-    async def show(self, request: Request) -> Template:
-        return await self._page(request, self._agency_id(request, request.query_params.get("agency")),
+    async def show(self, request: Request, actor: Actor) -> Template:
+        return await self._page(request, actor, self._agency_id(actor, request.query_params.get("agency")),
                                 saved=request.query_params.get("saved") == "yes")
 
     @post("/")
-    async def save(self, request: Request) -> Template | Redirect:
+    async def save(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
-        agency_id = self._agency_id(request, str(data.get("agency_id", "")))
+        agency_id = self._agency_id(actor, str(data.get("agency_id", "")))
         roles = data.get("roles", [])
         roles = roles if isinstance(roles, list) else [roles] if roles else []
         try:
-            await mfa.set_required_roles(current_actor(request), agency_id, [str(r) for r in roles])
+            await mfa.set_required_roles(actor, agency_id, [str(r) for r in roles])
         except ValidationFailed as exc:
-            return await self._page(request, agency_id, exc.errors[0]["message"], status_code=400)
+            return await self._page(request, actor, agency_id, exc.errors[0]["message"], status_code=400)
         return see_other(f"/admin/mfa?agency={agency_id}&saved=yes")

@@ -7,8 +7,9 @@ from litestar.response import Redirect, Template
 from core.agencies.web import local_admin_only
 from core.auth import passwords
 from core.auth import service as auth
+from core.auth.actor import Actor
 from core.errors import ValidationFailed
-from core.web.auth import current_actor, session_token
+from core.web.auth import session_token
 from core.web.pages import form_data, page, safe_next, see_other
 
 
@@ -32,12 +33,12 @@ class PasswordPages(Controller):
         return response
 
     @post("/", opt={"during_password_change": True})
-    async def change(self, request: Request) -> Template | Redirect:
+    async def change(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         next_url = safe_next(str(data.get("next", "")))
         forced = getattr(request.state, "pending", "") == "password"
         try:
-            await auth.change_password(current_actor(request), await auth.session_id_for_token(session_token(request)),
+            await auth.change_password(actor, await auth.session_id_for_token(session_token(request)),
                                        str(data.get("current_password", "")), str(data.get("new_password", "")),
                                        str(data.get("confirm_password", "")))
         except ValidationFailed as exc:
@@ -55,20 +56,20 @@ class PasswordResetPages(Controller):
     include_in_schema = False
     guards = [local_admin_only]
 
-    async def _page(self, request: Request, user_id: int, errors: list[dict], status_code: int = 200) -> Template:
-        user = await auth.user_for_password_reset(current_actor(request), user_id)
+    async def _page(self, request: Request, actor: Actor, user_id: int, errors: list[dict], status_code: int = 200) -> Template:
+        user = await auth.user_for_password_reset(actor, user_id)
         return await page(request, "admin/user_password.html", user=user, errors=errors, personal=False,
                           error_title=bool(errors), status_code=status_code)
 
     @get("/")
-    async def form(self, request: Request, user_id: int) -> Template:
-        return await self._page(request, user_id, [])
+    async def form(self, request: Request, actor: Actor, user_id: int) -> Template:
+        return await self._page(request, actor, user_id, [])
 
     @post("/")
-    async def reset(self, request: Request, user_id: int) -> Template | Redirect:
+    async def reset(self, request: Request, actor: Actor, user_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await auth.set_temporary_password(current_actor(request), user_id, str(data.get("password", "")))
+            await auth.set_temporary_password(actor, user_id, str(data.get("password", "")))
         except ValidationFailed as exc:
-            return await self._page(request, user_id, exc.errors, status_code=400)
+            return await self._page(request, actor, user_id, exc.errors, status_code=400)
         return see_other("/admin/users?done=password-reset")

@@ -5,8 +5,9 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
 from core.auth import service as auth
+from core.auth.actor import Actor
 from core.web import csrf
-from core.web.auth import current_actor, session_token
+from core.web.auth import session_token
 from core.web.pages import NO_STORE, form_data, safe_next
 
 
@@ -36,10 +37,9 @@ class SignInPages(Controller):
         return response
 
     @get("/account")
-    async def account(self, request: Request) -> Template:
+    async def account(self, request: Request, actor: Actor) -> Template:
         from core.web.pages import page
 
-        actor = current_actor(request)
         sign_ins = await auth.recent_sign_ins(actor)
         from core.auth.mfa import mfa_state
         from core.notifications.service import email_preference
@@ -50,16 +50,16 @@ class SignInPages(Controller):
                           ended=request.query_params.get("ended") == "yes")
 
     @post("/account/sign-out-everywhere")
-    async def sign_out_everywhere(self, request: Request) -> Redirect:
-        await auth.sign_out_everywhere(current_actor(request))
+    async def sign_out_everywhere(self, request: Request, actor: Actor) -> Redirect:
+        await auth.sign_out_everywhere(actor)
         response = Redirect(path="/sign-in", status_code=303, headers=NO_STORE)
         response.delete_cookie(request.app.state.settings.session_cookie, path="/")
         return response
 
     @post("/sign-out", opt={"before_mou": True, "before_mfa": True, "during_mfa_setup": True,
                             "during_password_change": True})
-    async def sign_out(self, request: Request) -> Redirect:
-        await auth.sign_out(session_token(request), current_actor(request))
+    async def sign_out(self, request: Request, actor: Actor) -> Redirect:
+        await auth.sign_out(session_token(request), actor)
         response = Redirect(path="/sign-in", status_code=303, headers=NO_STORE)
         response.delete_cookie(request.app.state.settings.session_cookie, path="/")
         return response

@@ -16,8 +16,10 @@ from markupsafe import Markup
 
 from core import clock, permissions
 from core.audit.service import record_read as audit_read
+from core.auth.actor import Actor
 from core.cases import lists
 from core.cases import service as cases
+from core.context import Context
 from core.db import MAX_ID
 from core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from core.forms import summary
@@ -30,11 +32,9 @@ from core.referrals.queries import raised_from_case, referral_targets
 from core.searching import name_search_problem
 from core.sharing.policy import Access, may_see_field, visible_among
 from core.tasks import service as tasks
-from core.web.auth import current_actor
 from core.web.csv_export import csv_line, csv_stream, download_name
 from core.web.pages import (
     claim_submission,
-    ctx_of,
     finish_submission,
     form_data,
     form_int,
@@ -45,8 +45,8 @@ from core.web.pages import (
 )
 
 
-def _area_or_404(request: Request, slug: str):
-    area = ctx_of(request).areas.get(slug)
+def _area_or_404(ctx: Context, slug: str):
+    area = ctx.areas.get(slug)
     if area is None:
         raise NotFoundException()
     return area
@@ -79,9 +79,8 @@ def timeline_items(request: Request, case: dict[str, Any], events: list[dict[str
     return html
 
 
-async def case_page_context(request: Request, case_id: int) -> dict[str, Any]:
+async def case_page_context(request: Request, ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
     """Everything the case page shows; also used to re-render parts of it after an htmx change."""
-    ctx, actor = ctx_of(request), current_actor(request)
     row, access = await cases.visible_case(actor, case_id)
     case = cases.case_dict(ctx, row, access)
     area = ctx.areas.get(case["area"])
@@ -164,10 +163,9 @@ def _list_url(area, filters: dict[str, str]) -> str:
     return f"/areas/{area.slug}?" + urlencode({k: v for k, v in filters.items() if v})
 
 
-async def _list_page(request: Request, area, values: Any, *, errors: list[dict[str, str]] | None = None,
+async def _list_page(request: Request, ctx: Context, actor: Actor, area, values: Any, *, errors: list[dict[str, str]] | None = None,
                      status_code: int = 200) -> Template:
     """The area list: filtered, sorted, a page of 25; with the bulk-reassign form for those who may use it."""
-    actor, ctx = current_actor(request), ctx_of(request)
     listed = await lists.area_list(ctx, actor, area, values)
     filters = listed["filters"]
     query = urlencode({k: v for k, v in filters.items() if v})
@@ -230,24 +228,22 @@ class AreaPages(Controller):
     include_in_schema = False
 
     @get("/{slug:str}")
-    async def list_cases(self, request: Request, slug: str) -> Template:
-        area = _area_or_404(request, slug)
-        return await _list_page(request, area, request.query_params)
+    async def list_cases(self, request: Request, ctx: Context, actor: Actor, slug: str) -> Template:
+        area = _area_or_404(ctx, slug)
+        return await _list_page(request, ctx, actor, area, request.query_params)
 
     @get("/{slug:str}/export.csv")
-    async def export_cases(self, request: Request, slug: str) -> Response:
+    async def export_cases(self, request: Request, ctx: Context, actor: Actor, slug: str) -> Response:
         """The area list with its current filters and sort as CSV: the columns the list shows, nothing more."""
-        area = _area_or_404(request, slug)
-        actor, ctx = current_actor(request), ctx_of(request)
+        area = _area_or_404(ctx, slug)
         # the export's audit event names every case it holds, written before the first row leaves
         ids, _ = await lists.export_ids(actor, area, request.query_params)
         return csv_stream(_case_lines(ctx, area, actor, ids), download_name(f"{area.slug}-cases"))
 
     @post("/{slug:str}/reassign")
-    async def check_reassign(self, request: Request, slug: str) -> Template:
+    async def check_reassign(self, request: Request, ctx: Context, actor: Actor, slug: str) -> Template:
         """The first step of a bulk reassignment: what would change, to confirm (nothing is changed yet)."""
-        area = _area_or_404(request, slug)
-        actor = current_actor(request)
+        area = _area_or_404(ctx, slug)
         cases.check_may_bulk_reassign(actor)
         data = await form_data(request)
         rows, filters = await lists.reassign_candidates(actor, area, data)
@@ -265,7 +261,7 @@ class AreaPages(Controller):
         else:
             errors += _closed_problems([r["reference"] for r in rows if r["closed_at"]])
         if errors:
-            return await _list_page(request, area, data, errors=errors, status_code=400)
+            return await _list_page(request, ctx, actor, area, data, errors=errors, status_code=400)
         lead = choices[lead_id]
         names = {u["id"]: u["name"] for u in await lists.colleagues_all(actor.agency_id)}
         move_tasks = data.get("tasks") == "yes"
@@ -280,10 +276,9 @@ class AreaPages(Controller):
                           tasks_moving=sum(handed.values()), filters=filters, back=_list_url(area, filters))
 
     @post("/{slug:str}/reassign/confirm")
-    async def reassign(self, request: Request, slug: str) -> Template | Redirect:
+    async def reassign(self, request: Request, ctx: Context, actor: Actor, slug: str) -> Template | Redirect:
         """Reassign the confirmed cases, all or nothing; a case changed meanwhile stops the lot, named."""
-        area = _area_or_404(request, slug)
-        actor = current_actor(request)
+        area = _area_or_404(ctx, slug)
         cases.check_may_bulk_reassign(actor)
         data = await form_data(request)
         chosen = []
@@ -291,34 +286,34 @@ class AreaPages(Controller):
             case_id, _, version = str(value).partition(":")
             case_id, version = form_int(case_id), form_int(version)
             if case_id is None or version is None or case_id > MAX_ID or version > MAX_ID:
-                return await _list_page(request, area, data, status_code=400, errors=[{
+                return await _list_page(request, ctx, actor, area, data, status_code=400, errors=[{
                     "field": "case-0", "message": "The cases to reassign could not be read: choose them again"}])
             chosen.append((case_id, version))
         try:
-            done = await cases.reassign_cases(ctx_of(request), actor, chosen, form_int(data.get("lead_officer_id")),
+            done = await cases.reassign_cases(ctx, actor, chosen, form_int(data.get("lead_officer_id")),
                                               move_tasks=data.get("tasks") == "yes")
         except (ValidationFailed, Conflict, Forbidden) as exc:
             message = exc.message if isinstance(exc, (Conflict, Forbidden)) else "; ".join(
                 e["message"] for e in exc.errors)
-            return await _list_page(request, area, data, status_code=exc.status if isinstance(exc, (Conflict, Forbidden)) else 400,
+            return await _list_page(request, ctx, actor, area, data, status_code=exc.status if isinstance(exc, (Conflict, Forbidden)) else 400,
                                     errors=[{"field": "case-0", "message": message}])
         return see_other(_list_url(area, {"owner": str(done["lead"]["id"])}) + "&done=cases-reassigned")
 
     @get("/{slug:str}/new")
-    async def new_case(self, request: Request, slug: str) -> Template:
-        area = _area_or_404(request, slug)
-        await cases.check_may_open(current_actor(request), area)
-        person = await _person_param(request)
+    async def new_case(self, request: Request, ctx: Context, actor: Actor, slug: str) -> Template:
+        area = _area_or_404(ctx, slug)
+        await cases.check_may_open(actor, area)
+        person = await _person_param(request, actor)
         return await _open_form(request, area, {}, [], person)
 
     @post("/{slug:str}/new")
-    async def open_case(self, request: Request, slug: str) -> Template | Redirect:
-        area = _area_or_404(request, slug)
-        await cases.check_may_open(current_actor(request), area)
+    async def open_case(self, request: Request, ctx: Context, actor: Actor, slug: str) -> Template | Redirect:
+        area = _area_or_404(ctx, slug)
+        await cases.check_may_open(actor, area)
         data = await form_data(request)
-        person = await _person_param(request, str(data.get("person_id", "")))
+        person = await _person_param(request, actor, str(data.get("person_id", "")))
         key = str(data.get("submission_key", ""))
-        earlier = await claim_submission(request, key)
+        earlier = await claim_submission(request, actor, key)
         if earlier:
             return see_other(earlier)
         answers = parse_form(area.forms[area.opening_form], data)
@@ -331,7 +326,7 @@ class AreaPages(Controller):
                 return await _open_form(request, area, answers, errors, person, role=role)
             subjects = [(person["id"], role)]
         try:
-            case = await cases.open_case(ctx_of(request), current_actor(request), area.slug, answers, subjects=subjects)
+            case = await cases.open_case(ctx, actor, area.slug, answers, subjects=subjects)
         except ValidationFailed as exc:
             await release_submission(key)
             return await _open_form(request, area, answers, exc.errors, person, role=role)
@@ -343,7 +338,7 @@ class AreaPages(Controller):
         return see_other(url)
 
 
-async def _person_param(request: Request, value: str | None = None):
+async def _person_param(request: Request, actor: Actor, value: str | None = None):
     raw = value if value is not None else request.query_params.get("person", "")
     if not raw:
         return None
@@ -351,7 +346,7 @@ async def _person_param(request: Request, value: str | None = None):
     if person_id is None or person_id > MAX_ID:
         raise NotFoundException()
     try:
-        return await persons.get_person(current_actor(request), person_id, audit_view=False)
+        return await persons.get_person(actor, person_id, audit_view=False)
     except ServiceError:
         raise NotFoundException() from None
 
@@ -373,21 +368,20 @@ class CasePages(Controller):
     include_in_schema = False
 
     @get("/{case_id:int}")
-    async def show(self, request: Request, case_id: int) -> Template:
-        return await page(request, "cases/show.html", **await case_page_context(request, case_id))
+    async def show(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template:
+        return await page(request, "cases/show.html", **await case_page_context(request, ctx, actor, case_id))
 
     @get("/{case_id:int}/forms/{form_name:str}")
-    async def edit_form(self, request: Request, case_id: int, form_name: str) -> Template:
+    async def edit_form(self, request: Request, ctx: Context, actor: Actor, case_id: int, form_name: str) -> Template:
         # a reader (a partner, a role that does not work cases) gets a refusal, never a form to fill in
-        await _editable(request, case_id)
+        await _editable(actor, case_id)
         # the page shows the stored answers: a view of the case, audited as the case page is
-        case = await cases.get_case(ctx_of(request), current_actor(request), case_id)
-        return await _edit_page(request, case, form_name, case["data"].get(form_name) or {}, [], case["version"])
+        case = await cases.get_case(ctx, actor, case_id)
+        return await _edit_page(request, ctx, case, form_name, case["data"].get(form_name) or {}, [], case["version"])
 
     @post("/{case_id:int}/forms/{form_name:str}")
-    async def save_form(self, request: Request, case_id: int, form_name: str) -> Template | Redirect:
-        ctx, actor = ctx_of(request), current_actor(request)
-        await _editable(request, case_id)
+    async def save_form(self, request: Request, ctx: Context, actor: Actor, case_id: int, form_name: str) -> Template | Redirect:
+        await _editable(actor, case_id)
         case = await cases.get_case(ctx, actor, case_id, audit_view=False)
         area = ctx.areas.get(case["area"])
         if area is None or form_name not in area.forms:
@@ -399,49 +393,48 @@ class CasePages(Controller):
         try:
             await cases.save_form(ctx, actor, case_id, form_name, answers, expected_version=version)
         except ValidationFailed as exc:
-            return await _edit_page(request, case, form_name, answers, exc.errors, version)
+            return await _edit_page(request, ctx, case, form_name, answers, exc.errors, version)
         except Conflict as exc:
-            return await _edit_page(request, case, form_name, answers, [], version, conflict=exc.message)
+            return await _edit_page(request, ctx, case, form_name, answers, [], version, conflict=exc.message)
         return see_other(f"/cases/{case_id}?done=form-saved")
 
     @post("/{case_id:int}/transitions/{name:str}")
-    async def transition(self, request: Request, case_id: int, name: str) -> Template | Redirect:
+    async def transition(self, request: Request, ctx: Context, actor: Actor, case_id: int, name: str) -> Template | Redirect:
         data = await form_data(request)
         version = form_int(data.get("version"))
         try:
-            await cases.transition_case(ctx_of(request), current_actor(request), case_id, name,
+            await cases.transition_case(ctx, actor, case_id, name,
                                         expected_version=version)
         except (Forbidden, Conflict) as exc:
-            context = await case_page_context(request, case_id)
+            context = await case_page_context(request, ctx, actor, case_id)
             return await page(request, "cases/show.html", refusal=exc.message, error_title=True,
                               status_code=exc.status, **context)
         return see_other(f"/cases/{case_id}?done=moved")
 
     @post("/{case_id:int}/shares")
-    async def share(self, request: Request, case_id: int) -> Template | Redirect:
+    async def share(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         from core.sharing import service as sharing
 
         data = await form_data(request)
         agency_id = form_int(data.get("agency_id")) or 0
         try:
-            await sharing.share_case(current_actor(request), case_id, agency_id=agency_id,
+            await sharing.share_case(actor, case_id, agency_id=agency_id,
                                      purpose=str(data.get("purpose", "")))
         except ValidationFailed as exc:
-            context = await case_page_context(request, case_id)
+            context = await case_page_context(request, ctx, actor, case_id)
             return await page(request, "cases/show.html", **context, share_errors=exc.errors,
                               share_values=data, error_title=True, status_code=400)
         return see_other(f"/cases/{case_id}?done=shared#sharing")
 
     @post("/{case_id:int}/shares/{share_id:int}/revoke")
-    async def revoke_share(self, request: Request, case_id: int, share_id: int) -> Redirect:
+    async def revoke_share(self, actor: Actor, case_id: int, share_id: int) -> Redirect:
         from core.sharing import service as sharing
 
-        await sharing.revoke_share(current_actor(request), case_id, share_id)
+        await sharing.revoke_share(actor, case_id, share_id)
         return see_other(f"/cases/{case_id}?done=share-ended#sharing")
 
     @post("/{case_id:int}/referrals")
-    async def refer(self, request: Request, case_id: int) -> Template | Redirect:
-        ctx, actor = ctx_of(request), current_actor(request)
+    async def refer(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         row = await cases._load_workable(actor, case_id)
         kind, _, target = str(data.get("target", "")).partition(":")
@@ -452,83 +445,82 @@ class CasePages(Controller):
                                                   person_id=form_int(person),
                                                   case=cases.case_dict(ctx, row, Access.owner()))
         except ValidationFailed as exc:
-            context = await case_page_context(request, case_id)
+            context = await case_page_context(request, ctx, actor, case_id)
             return await page(request, "cases/show.html", **context, refer_errors=exc.errors, refer_values=data,
                               error_title=True, status_code=400)
         return see_other(f"/cases/{case_id}?done={'referral-merged' if made['merged'] else 'referral-made'}#referrals")
 
     @post("/{case_id:int}/notes")
-    async def add_note(self, request: Request, case_id: int) -> Template | Redirect:
+    async def add_note(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         error = ""
         try:
-            await cases.add_note(ctx_of(request), current_actor(request), case_id, str(data.get("text", "")))
+            await cases.add_note(ctx, actor, case_id, str(data.get("text", "")))
         except ValidationFailed as exc:
             error = exc.errors[0]["message"] if exc.errors else exc.message
-        return await _after_change(request, case_id, "note-added", "cases/_timeline.html", note_error=error,
+        return await _after_change(request, ctx, actor, case_id, "note-added", "cases/_timeline.html", note_error=error,
                                    note_text=str(data.get("text", "")) if error else "")
 
     @post("/{case_id:int}/tasks")
-    async def add_task(self, request: Request, case_id: int) -> Template | Redirect:
+    async def add_task(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         error = {}
         assignee = str(data.get("assignee_id", ""))
         due = typed_date(data, "due")
         try:
-            await tasks.add_task(ctx_of(request), current_actor(request), case_id, title=str(data.get("title", "")),
+            await tasks.add_task(ctx, actor, case_id, title=str(data.get("title", "")),
                                  due_date=due or None, assignee_id=form_int(assignee))
         except ValidationFailed as exc:
             error = {e["field"]: e["message"] for e in exc.errors}
-        return await _after_change(request, case_id, "task-added", "cases/_tasks.html", task_error=error,
+        return await _after_change(request, ctx, actor, case_id, "task-added", "cases/_tasks.html", task_error=error,
                                    task_values=data if error else {})
 
     @get("/{case_id:int}/lead")
-    async def lead_form(self, request: Request, case_id: int) -> Template:
-        row = await cases.workable_row(current_actor(request), case_id)
+    async def lead_form(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template:
+        row = await cases.workable_row(actor, case_id)
         cases.refuse_closed_lead_change(row)
-        return await _lead_page(request, row, str(row["lead_officer"] or ""), row["version"])
+        return await _lead_page(request, ctx, actor, row, str(row["lead_officer"] or ""), row["version"])
 
     @post("/{case_id:int}/lead")
-    async def change_lead(self, request: Request, case_id: int) -> Template | Redirect:
-        actor = current_actor(request)
+    async def change_lead(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         row = await cases.workable_row(actor, case_id)
         data = await form_data(request)
         version = form_int(data.get("version"))
         chosen = str(data.get("lead_officer_id", ""))
         try:
-            await cases.reassign_lead(ctx_of(request), actor, case_id, form_int(chosen),
+            await cases.reassign_lead(ctx, actor, case_id, form_int(chosen),
                                       expected_version=-1 if version is None else version)
         except ValidationFailed as exc:
-            return await _lead_page(request, row, chosen, version, errors=exc.errors)
+            return await _lead_page(request, ctx, actor, row, chosen, version, errors=exc.errors)
         except Conflict as exc:
-            return await _lead_page(request, row, chosen, version, conflict=exc.message)
+            return await _lead_page(request, ctx, actor, row, chosen, version, conflict=exc.message)
         return see_other(f"/cases/{case_id}?done=lead-changed")
 
     @post("/{case_id:int}/subjects/search")
-    async def find_subject(self, request: Request, case_id: int) -> Template:
+    async def find_subject(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template:
         # the first step of adding a person: only for those who may change the case, checked before searching
-        await cases.workable_row(current_actor(request), case_id)
+        await cases.workable_row(actor, case_id)
         data = await form_data(request)
         name = str(data.get("name", "")).strip()
         error = name_search_problem(name) if name else "Enter a name to search for"
-        results = await persons.find_persons(current_actor(request), name=name) if not error else []
-        context = await case_page_context(request, case_id)
+        results = await persons.find_persons(actor, name=name) if not error else []
+        context = await case_page_context(request, ctx, actor, case_id)
         return await page(request, "cases/add_subject.html", results=results, name=name, error=error,
                           **context)
 
     @post("/{case_id:int}/subjects")
-    async def add_subject(self, request: Request, case_id: int) -> Template | Redirect:
+    async def add_subject(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         person_id = form_int(data.get("person_id"))
         if person_id is None:
             raise NotFoundException()
-        await cases.add_subject(ctx_of(request), current_actor(request), case_id, person_id,
+        await cases.add_subject(ctx, actor, case_id, person_id,
                                 str(data.get("role", "")))
         return see_other(f"/cases/{case_id}?done=subject-added")
 
     @post("/{case_id:int}/subjects/{subject_id:int}/remove")
-    async def remove_subject(self, request: Request, case_id: int, subject_id: int) -> Redirect:
-        await cases.remove_subject(ctx_of(request), current_actor(request), case_id, subject_id)
+    async def remove_subject(self, ctx: Context, actor: Actor, case_id: int, subject_id: int) -> Redirect:
+        await cases.remove_subject(ctx, actor, case_id, subject_id)
         return see_other(f"/cases/{case_id}?done=subject-removed")
 
 
@@ -537,16 +529,15 @@ class TaskPages(Controller):
     include_in_schema = False
 
     @post("/{task_id:int}/complete")
-    async def complete(self, request: Request, task_id: int) -> Template | Redirect:
-        done = await tasks.complete_task(ctx_of(request), current_actor(request), task_id)
+    async def complete(self, request: Request, ctx: Context, actor: Actor, task_id: int) -> Template | Redirect:
+        done = await tasks.complete_task(ctx, actor, task_id)
         if done["case_id"] is None:
             return see_other("/?done=task-done")
-        return await _after_change(request, done["case_id"], "task-done", "cases/_tasks.html")
+        return await _after_change(request, ctx, actor, done["case_id"], "task-done", "cases/_tasks.html")
 
 
     @get("/{task_id:int}/edit")
-    async def edit_form(self, request: Request, task_id: int) -> Template:
-        actor = current_actor(request)
+    async def edit_form(self, request: Request, actor: Actor, task_id: int) -> Template:
         row = await tasks.editable_task(actor, task_id)
         # the page shows the task's title: a read of the task, recorded
         await audit_read("task.view", actor, "task", task_id, detail={"case_id": row["case"]})
@@ -554,32 +545,30 @@ class TaskPages(Controller):
         values = {"title": row["title"], "assignee_id": str(row["assignee"] or row["created_by"] or ""),
                   "due-day": str(due.day) if due else "", "due-month": str(due.month) if due else "",
                   "due-year": str(due.year) if due else ""}
-        return await _task_page(request, row, values, tasks.task_state(row))
+        return await _task_page(request, actor, row, values, tasks.task_state(row))
 
     @post("/{task_id:int}/edit")
-    async def edit(self, request: Request, task_id: int) -> Template | Redirect:
-        actor = current_actor(request)
+    async def edit(self, request: Request, ctx: Context, actor: Actor, task_id: int) -> Template | Redirect:
         row = await tasks.editable_task(actor, task_id)
         data = await form_data(request)
         due = typed_date(data, "due")
         state = str(data.get("state", ""))
         try:
-            await tasks.edit_task(ctx_of(request), actor, task_id,
+            await tasks.edit_task(ctx, actor, task_id,
                                   title=str(data["title"]) if isinstance(data.get("title"), str) else None,
                                   due_date=due or None, assignee_id=form_int(data.get("assignee_id")),
                                   expected_state=state)
         except ValidationFailed as exc:
-            return await _task_page(request, row, data, state, errors=exc.errors)
+            return await _task_page(request, actor, row, data, state, errors=exc.errors)
         except Conflict as exc:
-            return await _task_page(request, row, data, state, conflict=exc.message)
+            return await _task_page(request, actor, row, data, state, conflict=exc.message)
         if row["case"] not in await visible_among(actor, [row["case"]]):
             return see_other("/?done=task-changed")
         return see_other(f"/cases/{row['case']}?done=task-changed#tasks")
 
 
-async def _lead_page(request: Request, row: dict[str, Any], chosen: str, version: int | None, *,
+async def _lead_page(request: Request, ctx: Context, actor: Actor, row: dict[str, Any], chosen: str, version: int | None, *,
                      errors: list[dict[str, str]] | None = None, conflict: str = "") -> Template:
-    ctx, actor = ctx_of(request), current_actor(request)
     area = ctx.areas.get(row["area"])
     choices = await cases.lead_officer_choices(row["owning_agency"])
     current = next((u["name"] for u in await lists.colleagues_all(row["owning_agency"]) if u["id"] == row["lead_officer"]),
@@ -592,10 +581,10 @@ async def _lead_page(request: Request, row: dict[str, Any], chosen: str, version
                       status_code=409 if conflict else 400 if errors else 200)
 
 
-async def _task_page(request: Request, row: dict[str, Any], values: dict[str, Any], state: str, *,
+async def _task_page(request: Request, actor: Actor, row: dict[str, Any], values: dict[str, Any], state: str, *,
                      errors: list[dict[str, str]] | None = None, conflict: str = "") -> Template:
     # the task's own agency changes it, but the case it is on may be one that agency can no longer see
-    reference = await cases.visible_reference(current_actor(request), row["case"])
+    reference = await cases.visible_reference(actor, row["case"])
     back = f"/cases/{row['case']}#tasks" if reference else "/"
     return await page(request, "cases/task_edit.html", task=row, reference=reference, values=values, back=back,
                       state=state,
@@ -605,28 +594,28 @@ async def _task_page(request: Request, row: dict[str, Any], values: dict[str, An
                       status_code=409 if conflict else 400 if errors else 200)
 
 
-async def _editable(request: Request, case_id: int) -> None:
+async def _editable(actor: Actor, case_id: int) -> None:
     """Refuse (403, in words) a form page of a case the actor may only read, or that is closed."""
-    cases.refuse_closed_answers(await cases.workable_row(current_actor(request), case_id))
+    cases.refuse_closed_answers(await cases.workable_row(actor, case_id))
 
 
-async def _after_change(request: Request, case_id: int, done: str, fragment: str, **extra: Any):
+async def _after_change(request: Request, ctx: Context, actor: Actor, case_id: int, done: str, fragment: str, **extra: Any):
     """htmx gets the changed part of the page back; a plain form post goes back to the case page."""
     has_error = any(extra.get(k) for k in ("note_error", "task_error"))
     if is_htmx(request):
-        context = await case_page_context(request, case_id)
+        context = await case_page_context(request, ctx, actor, case_id)
         return await page(request, fragment, **context, **extra, status_code=200)
     if has_error:
-        context = await case_page_context(request, case_id)
+        context = await case_page_context(request, ctx, actor, case_id)
         return await page(request, "cases/show.html", **context, **extra, error_title=True, status_code=400)
     return see_other(f"/cases/{case_id}?done={done}")
 
 
-async def _edit_page(request: Request, case: dict, form_name: str, answers: dict, errors: list[dict],
+async def _edit_page(request: Request, ctx: Context, case: dict, form_name: str, answers: dict, errors: list[dict],
                      version: int, conflict: str = "") -> Template:
     from core.forms.validation import FieldError
 
-    area = ctx_of(request).areas.get(case["area"])
+    area = ctx.areas.get(case["area"])
     if area is None or form_name not in area.forms:
         raise NotFoundException()
     form = area.forms[form_name]

@@ -9,19 +9,20 @@ from litestar.response import Template
 
 from core import clock
 from core.audit import service as audit
+from core.auth.actor import Actor
 from core.cases.service import enabled_areas
+from core.context import Context
 from core.dashboards import service as figures
 from core.dashboards.service import Figure, Filters
 from core.errors import NotFound
-from core.web.auth import current_actor, requires
+from core.web.auth import requires
 from core.web.csv_export import csv_response
-from core.web.pages import ctx_of, html_error, page
+from core.web.pages import html_error, page
 
 dashboard_readers_only = requires("dashboard.read")
 
 
-async def _area_choices(request: Request, slugs: list[str] | None = None) -> dict[str, str]:
-    ctx, actor = ctx_of(request), current_actor(request)
+async def _area_choices(ctx: Context, actor: Actor, slugs: list[str] | None = None) -> dict[str, str]:
     allowed = set(slugs) if slugs is not None else await enabled_areas(actor.agency_id)
     return {a.slug: a.title for a in ctx.areas if a.slug in allowed}
 
@@ -56,9 +57,8 @@ class DashboardPages(Controller):
                           query=query, export_base=export_base, panels=panels, panel=panel, today=clock.today())
 
     @get("/")
-    async def agency(self, request: Request) -> Template:
-        ctx, actor = ctx_of(request), current_actor(request)
-        choices = await _area_choices(request)
+    async def agency(self, request: Request, ctx: Context, actor: Actor) -> Template:
+        choices = await _area_choices(ctx, actor)
         filters, values, errors = figures.parse_filters(request.query_params, choices)
         found = [] if errors else await figures.agency_figures(ctx, actor, filters)
         await audit.record_read("dashboard.view", actor, "agency", actor.agency_id,
@@ -68,9 +68,8 @@ class DashboardPages(Controller):
                                   panels=await figures.chaired_panels(actor))
 
     @get("/export/{figure:str}")
-    async def agency_export(self, request: Request, figure: str) -> Response:
-        ctx, actor = ctx_of(request), current_actor(request)
-        filters, values, errors = figures.parse_filters(request.query_params, await _area_choices(request))
+    async def agency_export(self, request: Request, ctx: Context, actor: Actor, figure: str) -> Response:
+        filters, values, errors = figures.parse_filters(request.query_params, await _area_choices(ctx, actor))
         if errors:
             return _bad_filters(request, errors)
         chosen = _figure(await figures.agency_figures(ctx, actor, filters), figure)
@@ -78,17 +77,16 @@ class DashboardPages(Controller):
                                 detail={"figure": chosen.key, "filters": values, "rows": len(chosen.rows)})
         return csv_response(chosen.columns, chosen.rows, _filename(chosen.key, filters))
 
-    async def _panel(self, request: Request, panel_id: int) -> dict[str, Any]:
-        for panel in await figures.chaired_panels(current_actor(request)):
+    async def _panel(self, actor: Actor, panel_id: int) -> dict[str, Any]:
+        for panel in await figures.chaired_panels(actor):
             if panel["id"] == panel_id:
                 return panel
         raise NotFound("No such panel, or your agency does not chair it")
 
     @get("/panels/{panel_id:int}")
-    async def partnership(self, request: Request, panel_id: int) -> Template:
-        ctx, actor = ctx_of(request), current_actor(request)
-        panel = await self._panel(request, panel_id)
-        choices = await _area_choices(request, panel["areas"] or [])
+    async def partnership(self, request: Request, ctx: Context, actor: Actor, panel_id: int) -> Template:
+        panel = await self._panel(actor, panel_id)
+        choices = await _area_choices(ctx, actor, panel["areas"] or [])
         filters, values, errors = figures.parse_filters(request.query_params, choices)
         found = [] if errors else await figures.partnership_figures(ctx, actor, panel, filters)
         await audit.record_read("dashboard.view", actor, "panel", panel_id,
@@ -99,11 +97,10 @@ class DashboardPages(Controller):
                                   panels=await figures.chaired_panels(actor), panel=panel)
 
     @get("/panels/{panel_id:int}/export/{figure:str}")
-    async def partnership_export(self, request: Request, panel_id: int, figure: str) -> Response:
-        ctx, actor = ctx_of(request), current_actor(request)
-        panel = await self._panel(request, panel_id)
+    async def partnership_export(self, request: Request, ctx: Context, actor: Actor, panel_id: int, figure: str) -> Response:
+        panel = await self._panel(actor, panel_id)
         filters, values, errors = figures.parse_filters(request.query_params,
-                                                        await _area_choices(request, panel["areas"] or []))
+                                                        await _area_choices(ctx, actor, panel["areas"] or []))
         if errors:
             return _bad_filters(request, errors)
         chosen = _figure(await figures.partnership_figures(ctx, actor, panel, filters), figure)

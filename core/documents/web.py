@@ -7,20 +7,22 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Stream, Template
 
+from core.auth.actor import Actor
 from core.cases import service as cases
 from core.cases.web import case_page_context
+from core.context import Context
 from core.documents import service as documents
 from core.documents.types import content_disposition
 from core.errors import ValidationFailed
-from core.web.auth import current_actor
-from core.web.pages import ctx_of, form_data, page, see_other
+from core.web.pages import form_data, page, see_other
 
 #: room for the form's other fields and the multipart framing around the file itself
 FORM_OVERHEAD = 64 * 1024
 
 
-async def _case_page_with(request: Request, case_id: int, status: int, **extra: Any) -> Template:
-    context = await case_page_context(request, case_id)
+async def _case_page_with(request: Request, ctx: Context, actor: Actor, case_id: int, status: int,
+                          **extra: Any) -> Template:
+    context = await case_page_context(request, ctx, actor, case_id)
     return await page(request, "cases/show.html", **context, **extra, error_title=True, status_code=status)
 
 
@@ -33,8 +35,7 @@ def document_pages(max_bytes: int) -> type[Controller]:
 
         # the body is parsed as it arrives, files spooled to disk, never read whole into memory (input_guard)
         @post("/", opt={"upload": True}, request_max_body_size=max_bytes + FORM_OVERHEAD)
-        async def upload(self, request: Request, case_id: int) -> Template | Redirect:
-            ctx, actor = ctx_of(request), current_actor(request)
+        async def upload(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
             # a reader or a stranger is refused before anything about the upload is looked at
             await cases.workable_row(actor, case_id)
             form = await request.form()
@@ -52,7 +53,7 @@ def document_pages(max_bytes: int) -> type[Controller]:
                 if isinstance(exc, documents.Unavailable):
                     message = exc.message
                 status = exc.status if exc.status != 422 else 400
-                return await _case_page_with(request, case_id, status, document_error=message,
+                return await _case_page_with(request, ctx, actor, case_id, status, document_error=message,
                                              document_sensitivity=sensitivity)
             finally:
                 for value in form.values():
@@ -61,8 +62,8 @@ def document_pages(max_bytes: int) -> type[Controller]:
             return see_other(f"/cases/{case_id}?done=document-added#documents")
 
         @get("/{document_id:int}")
-        async def download(self, request: Request, case_id: int, document_id: int) -> Stream:
-            document, content = await documents.read_document(current_actor(request), case_id, document_id)
+        async def download(self, actor: Actor, case_id: int, document_id: int) -> Stream:
+            document, content = await documents.read_document(actor, case_id, document_id)
             return Stream(content, media_type=document["content_type"], headers={
                 "Content-Disposition": content_disposition(document["filename"]),
                 "Content-Length": str(document["size"]),
@@ -70,16 +71,16 @@ def document_pages(max_bytes: int) -> type[Controller]:
             })
 
         @post("/{document_id:int}/remove")
-        async def remove(self, request: Request, case_id: int, document_id: int) -> Template | Redirect:
+        async def remove(self, request: Request, ctx: Context, actor: Actor, case_id: int, document_id: int) -> Template | Redirect:
             data = await form_data(request)
             reason = data.get("reason", "")
             try:
-                await documents.remove_document(ctx_of(request), current_actor(request), case_id, document_id,
+                await documents.remove_document(ctx, actor, case_id, document_id,
                                                 reason if isinstance(reason, str) else "")
             except ValidationFailed as exc:
-                return await _case_page_with(request, case_id, 400, remove_errors={document_id: exc.errors[0]["message"]})
+                return await _case_page_with(request, ctx, actor, case_id, 400, remove_errors={document_id: exc.errors[0]["message"]})
             except documents.Unavailable as exc:
-                return await _case_page_with(request, case_id, exc.status, remove_errors={document_id: exc.message})
+                return await _case_page_with(request, ctx, actor, case_id, exc.status, remove_errors={document_id: exc.message})
             return see_other(f"/cases/{case_id}?done=document-removed#documents")
 
     return DocumentPages

@@ -11,11 +11,13 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
 
 from core import permissions
+from core.auth.actor import Actor
+from core.context import Context
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.numbers import date_from_parts, whole_number
 from core.panels import live, service
-from core.web.auth import current_actor, session_token
-from core.web.pages import NO_STORE, ctx_of, form_data, form_int, page, see_other
+from core.web.auth import session_token
+from core.web.pages import NO_STORE, form_data, form_int, page, see_other
 
 LONDON = ZoneInfo("Europe/London")
 #: how often a follower checks for news even without a signal (and keeps the connection open)
@@ -45,56 +47,56 @@ class PanelPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def list_panels(self, request: Request) -> Template:
-        return await _panels_page(request)
+    async def list_panels(self, request: Request, ctx: Context, actor: Actor) -> Template:
+        return await _panels_page(request, ctx, actor)
 
     @post("/")
-    async def create(self, request: Request) -> Template | Redirect:
+    async def create(self, request: Request, ctx: Context, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         try:
-            panel = await service.save_panel(ctx_of(request), current_actor(request), **_panel_fields(data))
+            panel = await service.save_panel(ctx, actor, **_panel_fields(data))
         except ValidationFailed as exc:
-            return await _panels_page(request, errors=exc.errors, values=data, status_code=400)
+            return await _panels_page(request, ctx, actor, errors=exc.errors, values=data, status_code=400)
         return see_other(f"/panels/{panel['id']}?done=panel-saved")
 
     @get("/{panel_id:int}")
-    async def show(self, request: Request, panel_id: int) -> Template:
+    async def show(self, request: Request, ctx: Context, actor: Actor, panel_id: int) -> Template:
         from core.audit.service import record_read
 
-        response = await _panel_page(request, panel_id)
+        response = await _panel_page(request, ctx, actor, panel_id)
         # its cases and outstanding actions speak about cases: reading them is recorded
-        await record_read("panel.view", current_actor(request), "panel", panel_id)
+        await record_read("panel.view", actor, "panel", panel_id)
         return response
 
     @post("/{panel_id:int}")
-    async def update(self, request: Request, panel_id: int) -> Template | Redirect:
+    async def update(self, request: Request, ctx: Context, actor: Actor, panel_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await service.save_panel(ctx_of(request), current_actor(request), panel_id=panel_id, **_panel_fields(data))
+            await service.save_panel(ctx, actor, panel_id=panel_id, **_panel_fields(data))
         except ValidationFailed as exc:
-            return await _panel_page(request, panel_id, errors=exc.errors, values=data, status_code=400)
+            return await _panel_page(request, ctx, actor, panel_id, errors=exc.errors, values=data, status_code=400)
         return see_other(f"/panels/{panel_id}?done=panel-saved")
 
     @post("/{panel_id:int}/cases/{panel_case_id:int}/close")
-    async def close_case(self, request: Request, panel_id: int, panel_case_id: int) -> Template | Redirect:
+    async def close_case(self, request: Request, ctx: Context, actor: Actor, panel_id: int, panel_case_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await service.close_panel_case(current_actor(request), panel_id, panel_case_id,
+            await service.close_panel_case(actor, panel_id, panel_case_id,
                                            reason=str(data.get("reason", "")))
         except ValidationFailed as exc:
             errors = [{"field": f"/close-{panel_case_id}", "message": e["message"]} for e in exc.errors]
-            return await _panel_page(request, panel_id, errors=errors, values=data, status_code=400)
+            return await _panel_page(request, ctx, actor, panel_id, errors=errors, values=data, status_code=400)
         return see_other(f"/panels/{panel_id}?done=panel-case-closed")
 
     @post("/{panel_id:int}/meetings")
-    async def schedule(self, request: Request, panel_id: int) -> Template | Redirect:
+    async def schedule(self, request: Request, ctx: Context, actor: Actor, panel_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            meeting = await service.schedule_meeting(current_actor(request), panel_id, starts_at=_when(data),
+            meeting = await service.schedule_meeting(actor, panel_id, starts_at=_when(data),
                                                      location=str(data.get("location", "")),
                                                      link=str(data.get("link", "")))
         except ValidationFailed as exc:
-            return await _panel_page(request, panel_id, errors=exc.errors, values=data, status_code=400)
+            return await _panel_page(request, ctx, actor, panel_id, errors=exc.errors, values=data, status_code=400)
         return see_other(f"/meetings/{meeting['id']}?done=meeting-scheduled")
 
 
@@ -108,25 +110,23 @@ def _panel_fields(data: dict[str, Any]) -> dict[str, Any]:
             "chair_agency_id": form_int(data.get("chair_agency_id"))}
 
 
-async def _panels_page(request: Request, *, errors: list | None = None, values: dict | None = None,
+async def _panels_page(request: Request, ctx: Context, actor: Actor, *, errors: list | None = None, values: dict | None = None,
                        status_code: int = 200) -> Template:
-    actor = current_actor(request)
     return await page(request, "panels/list.html", panels=await service.panels_for(actor),
                       agencies=await service.active_agencies(),
-                      areas=list(ctx_of(request).areas), frequencies=service.FREQUENCIES, errors=errors or [],
+                      areas=list(ctx.areas), frequencies=service.FREQUENCIES, errors=errors or [],
                       values=values or {}, can_create=permissions.can(actor, "panel.create"),
                       error_title=bool(errors), status_code=status_code)
 
 
-async def _panel_page(request: Request, panel_id: int, *, errors: list | None = None, values: dict | None = None,
+async def _panel_page(request: Request, ctx: Context, actor: Actor, panel_id: int, *, errors: list | None = None, values: dict | None = None,
                       status_code: int = 200) -> Template:
-    actor = current_actor(request)
     panel = await service.visible_panel(actor, panel_id)
     listed = await service.listed_cases(actor, panel)
     is_chair = service.is_chair_of(actor, panel)
     return await page(request, "panels/show.html", panel=panel, listed=listed, agencies=await service.active_agencies(),
                       meetings=await service.meetings_of(panel_id), actions=await service.outstanding_actions(panel_id, viewer=actor),
-                      areas=list(ctx_of(request).areas), frequencies=service.FREQUENCIES,
+                      areas=list(ctx.areas), frequencies=service.FREQUENCIES,
                       statuses=service.STATUS_LABELS, is_chair=is_chair,
                       errors=errors or [], values=values or {}, error_title=bool(errors), status_code=status_code)
 
@@ -136,55 +136,54 @@ class MeetingPages(Controller):
     include_in_schema = False
 
     @get("/{meeting_id:int}")
-    async def show(self, request: Request, meeting_id: int) -> Template:
+    async def show(self, request: Request, actor: Actor, meeting_id: int) -> Template:
         from core.audit import service as audit
         from core.db.tx import transaction
 
-        response = await _meeting_page(request, meeting_id)
+        response = await _meeting_page(request, actor, meeting_id)
         async with transaction():  # the agenda and minutes speak about cases: reading them is recorded
-            await audit.record("meeting.view", current_actor(request), object_type="meeting", object_id=meeting_id)
+            await audit.record("meeting.view", actor, object_type="meeting", object_id=meeting_id)
         return response
 
     @post("/{meeting_id:int}/attendees")
-    async def add_attendee(self, request: Request, meeting_id: int) -> Template | Redirect:
+    async def add_attendee(self, request: Request, actor: Actor, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
-        return await _act(request, meeting_id, data, "attendee-added", service.add_attendee(
-            current_actor(request), meeting_id, user_id=form_int(data.get("user_id")), name=str(data.get("name", "")),
+        return await _act(request, actor, meeting_id, data, "attendee-added", service.add_attendee(
+            actor, meeting_id, user_id=form_int(data.get("user_id")), name=str(data.get("name", "")),
             email=str(data.get("email", "")), organisation=str(data.get("organisation", "")),
             agency_id=form_int(data.get("agency_id")), version=form_int(data.get("version"))))
 
     @post("/{meeting_id:int}/agenda")
-    async def add_item(self, request: Request, meeting_id: int) -> Template | Redirect:
+    async def add_item(self, request: Request, actor: Actor, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
         kind, _, case = str(data.get("item", "other:")).partition(":")
-        return await _act(request, meeting_id, data, "item-added", service.add_agenda_item(
-            current_actor(request), meeting_id, kind=kind, case_id=form_int(case), title=str(data.get("title", "")),
+        return await _act(request, actor, meeting_id, data, "item-added", service.add_agenda_item(
+            actor, meeting_id, kind=kind, case_id=form_int(case), title=str(data.get("title", "")),
             version=form_int(data.get("version"))))
 
     @post("/{meeting_id:int}/agenda/{item_id:int}/remove")
-    async def remove_item(self, request: Request, meeting_id: int, item_id: int) -> Template | Redirect:
+    async def remove_item(self, request: Request, actor: Actor, meeting_id: int, item_id: int) -> Template | Redirect:
         data = await form_data(request)
-        return await _act(request, meeting_id, data, "item-removed", service.remove_agenda_item(
-            current_actor(request), meeting_id, item_id, version=form_int(data.get("version"))))
+        return await _act(request, actor, meeting_id, data, "item-removed", service.remove_agenda_item(
+            actor, meeting_id, item_id, version=form_int(data.get("version"))))
 
     @post("/{meeting_id:int}/status")
-    async def status(self, request: Request, meeting_id: int) -> Template | Redirect:
+    async def status(self, request: Request, actor: Actor, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
         to = str(data.get("to", ""))
         if to == "closed" and data.get("confirmed") != "yes":
-            return await _confirm_close(request, meeting_id, form_int(data.get("version")))
-        return await _act(request, meeting_id, data, f"meeting-{to.replace('_', '-')}", service.set_status(
-            current_actor(request), meeting_id, to, version=form_int(data.get("version")),
+            return await _confirm_close(request, actor, meeting_id, form_int(data.get("version")))
+        return await _act(request, actor, meeting_id, data, f"meeting-{to.replace('_', '-')}", service.set_status(
+            actor, meeting_id, to, version=form_int(data.get("version")),
             minute_taker_id=form_int(data.get("minute_taker"))))
 
     @post("/{meeting_id:int}/minutes")
-    async def add_minute(self, request: Request, meeting_id: int) -> Template | Redirect:
-        ctx, actor = ctx_of(request), current_actor(request)
+    async def add_minute(self, request: Request, ctx: Context, actor: Actor, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
         due = _date(data, "due")
         if due is None and any(str(data.get(f"due-{p}", "")).strip() for p in ("day", "month", "year")):
             errors = [{"field": "/due_date", "message": "The due date must be a real date, like 27 3 2027"}]
-            return await _minutes_response(request, meeting_id, errors=errors, values=data)
+            return await _minutes_response(request, actor, meeting_id, errors=errors, values=data)
         try:
             await service.add_minute(ctx, actor, meeting_id, item_id=form_int(data.get("item_id")),
                                      kind=str(data.get("kind", "")), text=str(data.get("text", "")),
@@ -192,17 +191,17 @@ class MeetingPages(Controller):
                                      assignee_id=form_int(data.get("assignee_id")), due_date=due,
                                      supersedes=form_int(data.get("supersedes")))
         except ValidationFailed as exc:
-            return await _minutes_response(request, meeting_id, errors=exc.errors, values=data)
+            return await _minutes_response(request, actor, meeting_id, errors=exc.errors, values=data)
         except Conflict as exc:
-            return await _meeting_page(request, meeting_id, conflict=exc.message, status_code=409)
+            return await _meeting_page(request, actor, meeting_id, conflict=exc.message, status_code=409)
         if request.headers.get("hx-request") == "true":
-            return await _minutes_response(request, meeting_id, values={"item_id": data.get("item_id")})
+            return await _minutes_response(request, actor, meeting_id, values={"item_id": data.get("item_id")})
         return see_other(f"/meetings/{meeting_id}?done=minute-added#minutes")
 
     @get("/{meeting_id:int}/minutes/assignees")
-    async def action_assignees(self, request: Request, meeting_id: int) -> Template:
+    async def action_assignees(self, request: Request, actor: Actor, meeting_id: int) -> Template:
         """The action's person list for the chosen owning agency (htmx swaps it in when the agency changes)."""
-        meeting = await service.visible_meeting(current_actor(request), meeting_id)
+        meeting = await service.visible_meeting(actor, meeting_id)
         if not (meeting["is_chair"] or meeting["is_minute_taker"]):
             raise Forbidden("Only the chair or the minute-taker writes the minutes")
         owner = form_int(request.query_params.get("owner_agency_id"))
@@ -211,9 +210,8 @@ class MeetingPages(Controller):
                           values={"owner_agency_id": str(owner) if owner else ""})
 
     @get("/{meeting_id:int}/events")
-    async def events(self, request: Request, meeting_id: int) -> ServerSentEvent:
+    async def events(self, request: Request, actor: Actor, meeting_id: int) -> ServerSentEvent:
         """Server-sent events: each new minute as HTML, as far as the follower may see it."""
-        actor = current_actor(request)
         meeting = await service.visible_meeting(actor, meeting_id)
         from core.audit.service import record_read
 
@@ -293,24 +291,24 @@ async def _may_follow(token: str | None, actor, meeting_id: int) -> bool:
     return True
 
 
-async def _act(request: Request, meeting_id: int, data: dict[str, Any], done: str, action) -> Template | Redirect:
+async def _act(request: Request, actor: Actor, meeting_id: int, data: dict[str, Any], done: str, action) -> Template | Redirect:
     try:
         await action
     except ValidationFailed as exc:
-        return await _meeting_page(request, meeting_id, errors=exc.errors, values=data, status_code=400)
+        return await _meeting_page(request, actor, meeting_id, errors=exc.errors, values=data, status_code=400)
     except Conflict as exc:
-        return await _meeting_page(request, meeting_id, conflict=exc.message, status_code=409)
+        return await _meeting_page(request, actor, meeting_id, conflict=exc.message, status_code=409)
     return see_other(f"/meetings/{meeting_id}?done={done}")
 
 
-async def _confirm_close(request: Request, meeting_id: int, version: int | None) -> Template:
+async def _confirm_close(request: Request, actor: Actor, meeting_id: int, version: int | None) -> Template:
     """Closing is final (the minutes go onto each case's timeline): a confirmation page first."""
     from core.agencies.web import confirm_page
 
     try:
-        meeting = await service.meeting_to_move(current_actor(request), meeting_id, "closed", version=version)
+        meeting = await service.meeting_to_move(actor, meeting_id, "closed", version=version)
     except Conflict as exc:
-        return await _meeting_page(request, meeting_id, conflict=exc.message, status_code=409)
+        return await _meeting_page(request, actor, meeting_id, conflict=exc.message, status_code=409)
     starts = meeting["starts_at"].astimezone(LONDON) if meeting["starts_at"] else None
     return await confirm_page(
         request, title="Close the meeting?", caption=meeting["panel_row"].get("name", "") + (
@@ -321,8 +319,7 @@ async def _confirm_close(request: Request, meeting_id: int, version: int | None)
         button="Close the meeting", cancel=f"/meetings/{meeting_id}", personal=True)
 
 
-async def _meeting_context(request: Request, meeting_id: int) -> dict[str, Any]:
-    actor = current_actor(request)
+async def _meeting_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     meeting = await service.visible_meeting(actor, meeting_id)
     cache: dict[int, bool] = {}
     items = await service.agenda_for(actor, meeting_id, cache)
@@ -342,9 +339,9 @@ async def _meeting_context(request: Request, meeting_id: int) -> dict[str, Any]:
             "starts_local": meeting["starts_at"].astimezone(LONDON) if meeting["starts_at"] else None}
 
 
-async def _meeting_page(request: Request, meeting_id: int, *, errors: list | None = None, values: dict | None = None,
+async def _meeting_page(request: Request, actor: Actor, meeting_id: int, *, errors: list | None = None, values: dict | None = None,
                         conflict: str = "", status_code: int = 200) -> Template:
-    context = await _meeting_context(request, meeting_id)
+    context = await _meeting_context(actor, meeting_id)
     correct = form_int(request.query_params.get("correct"))
     if values is None and correct and context["can_minute"]:
         # "Correct" on an entry: the form starts from it, and the new entry supersedes it
@@ -356,10 +353,10 @@ async def _meeting_page(request: Request, meeting_id: int, *, errors: list | Non
                       conflict=conflict, error_title=bool(errors or conflict), status_code=status_code)
 
 
-async def _minutes_response(request: Request, meeting_id: int, *, errors: list | None = None,
+async def _minutes_response(request: Request, actor: Actor, meeting_id: int, *, errors: list | None = None,
                             values: dict | None = None) -> Template:
     if request.headers.get("hx-request") == "true":
-        context = await _meeting_context(request, meeting_id)
+        context = await _meeting_context(actor, meeting_id)
         return await page(request, "meetings/_minute_form.html", **context, errors=errors or [], values=values or {},
                           status_code=200)
-    return await _meeting_page(request, meeting_id, errors=errors, values=values, status_code=400 if errors else 200)
+    return await _meeting_page(request, actor, meeting_id, errors=errors, values=values, status_code=400 if errors else 200)

@@ -10,35 +10,35 @@ from litestar.response import Redirect, Template
 from core import permissions
 from core.audit import service as audit
 from core.audit.service import record_read as audit_read
+from core.auth.actor import Actor
 from core.cases.service import enabled_areas
+from core.context import Context
 from core.db import MAX_ID
 from core.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from core.numbers import typed_date
 from core.persons import service as persons
 from core.persons.service import GENDERS
 from core.searching import MAX_SEARCH_LENGTH, name_search_problem
-from core.web.auth import current_actor
 from core.web.csv_export import csv_line, csv_stream, download_name
-from core.web.pages import ctx_of, form_data, form_int, html_error, page, see_other
+from core.web.pages import form_data, form_int, html_error, page, see_other
 
 
-def _identifier_types(request: Request) -> dict[str, str]:
-    return ctx_of(request).areas.identifier_types
+def _identifier_types(ctx: Context) -> dict[str, str]:
+    return ctx.areas.identifier_types
 
 
 def _dob(data: dict) -> str:
     return typed_date(data, "dob")
 
 
-async def _my_cases_by_person(request: Request, ids: list[int]) -> dict[int, list[dict]]:
+async def _my_cases_by_person(actor: Actor, ids: list[int]) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = {pid: [] for pid in ids}
-    actor = current_actor(request)
     for case in await persons.cases_of_persons(ids, actor, owning_agency=actor.agency_id):
         out[case["person_id"]].append(case)
     return out
 
 
-async def _search(request: Request) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]]]:
+async def _search(request: Request, actor: Actor) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]]]:
     """Read a person search form and run it (the search is audited): the query, the results, the errors."""
     data = await form_data(request)
     query = {"name": str(data.get("name", "")).strip(), "identifier": str(data.get("identifier", "")).strip(),
@@ -54,7 +54,7 @@ async def _search(request: Request) -> tuple[dict[str, Any], list[dict[str, Any]
     results = []
     if not errors:
         try:
-            results = await persons.find_persons(current_actor(request), name=query["name"],
+            results = await persons.find_persons(actor, name=query["name"],
                                                  date_of_birth=dob, identifier=query["identifier"])
         except ValidationFailed:
             errors.append({"field": "dob", "message": "Date of birth must be a real date"})
@@ -70,22 +70,22 @@ class PersonPages(Controller):
         return await page(request, "persons/search.html", results=None, query={}, errors=[])
 
     @post("/search")
-    async def search(self, request: Request) -> Template:
-        query, results, errors = await _search(request)
-        cases = await _my_cases_by_person(request, [p["id"] for p in results])
+    async def search(self, request: Request, ctx: Context, actor: Actor) -> Template:
+        query, results, errors = await _search(request, actor)
+        cases = await _my_cases_by_person(actor, [p["id"] for p in results])
         return await page(request, "persons/search.html", results=None if errors else results, query=query,
-                          errors=errors, cases=cases, ctx=ctx_of(request), status_code=400 if errors else 200)
+                          errors=errors, cases=cases, ctx=ctx, status_code=400 if errors else 200)
 
     @post("/search/export.csv", status_code=200)
-    async def export(self, request: Request) -> Response:
+    async def export(self, request: Request, actor: Actor) -> Response:
         """The search's results as CSV (posted, so the name searched for is never in an address): the columns
         the results page shows, for the persons it shows."""
-        query, results, errors = await _search(request)
+        query, results, errors = await _search(request, actor)
         if errors:
             return html_error(request, 400, "There is a problem",
                               " ".join(e["message"] + "." for e in errors) + " Nothing was exported.")
-        cases = await _my_cases_by_person(request, [p["id"] for p in results])
-        await audit_read("person.export", current_actor(request), "person", detail={
+        cases = await _my_cases_by_person(actor, [p["id"] for p in results])
+        await audit_read("person.export", actor, "person", detail={
             "rows": len(results), "ids": [p["id"] for p in results],
             "filters": {"name": bool(query["name"]), "date_of_birth": bool(_dob(query)),
                         "identifier": bool(query["identifier"])}})
@@ -100,12 +100,12 @@ class PersonPages(Controller):
         return csv_stream(lines(), download_name("person-search"))
 
     @get("/new")
-    async def new_form(self, request: Request) -> Template:
+    async def new_form(self, request: Request, ctx: Context) -> Template:
         return await page(request, "persons/new.html", values={}, errors=[], duplicates=[], genders=GENDERS,
-                          identifier_types=_identifier_types(request))
+                          identifier_types=_identifier_types(ctx))
 
     @post("/new")
-    async def create(self, request: Request) -> Template | Redirect:
+    async def create(self, request: Request, ctx: Context, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         values = {k: str(v).strip() if isinstance(v, str) else v for k, v in data.items() if k != "csrf_token"}
         dob = _dob(data)
@@ -119,7 +119,7 @@ class PersonPages(Controller):
             "flags": [],
         }
         if values.get("identifier_value"):
-            if values.get("identifier_type") not in _identifier_types(request):
+            if values.get("identifier_type") not in _identifier_types(ctx):
                 errors.append({"field": "/identifier_type", "message": "Select the kind of identifier"})
             fields["identifiers"] = [{"type": values.get("identifier_type"), "value": values["identifier_value"]}]
         if values.get("address_line1") or values.get("address_postcode"):
@@ -130,22 +130,21 @@ class PersonPages(Controller):
             duplicates = await persons.likely_duplicates(fields["given_name"], fields["family_name"],
                                                          fields["date_of_birth"])
             # another agency's record is never shown here: only that one may exist
-            visible = await persons.visible_person_ids(current_actor(request), [d["id"] for d in duplicates])
+            visible = await persons.visible_person_ids(actor, [d["id"] for d in duplicates])
             hidden = [d for d in duplicates if d["id"] not in visible]
             duplicates = [d for d in duplicates if d["id"] in visible] + ([{"hidden": True}] if hidden else [])
         if not errors and not duplicates:
             try:
-                person = await persons.create_person(current_actor(request), **fields)
+                person = await persons.create_person(actor, **fields)
                 return see_other(f"/persons/{person['id']}?done=person-created")
             except ValidationFailed as exc:
                 errors = exc.errors + errors
         return await page(request, "persons/new.html", values=values, errors=errors, duplicates=duplicates,
-                          genders=GENDERS, identifier_types=_identifier_types(request), error_title=bool(errors),
+                          genders=GENDERS, identifier_types=_identifier_types(ctx), error_title=bool(errors),
                           status_code=400 if errors else 200)
 
     @get("/{person_id:int}")
-    async def show(self, request: Request, person_id: int) -> Template | Redirect:
-        ctx, actor = ctx_of(request), current_actor(request)
+    async def show(self, request: Request, ctx: Context, actor: Actor, person_id: int) -> Template | Redirect:
         survivor = await persons.survivor_of(actor, person_id)
         if survivor is not None:  # a merged record: its address (bookmarks, old links) leads to the survivor
             return see_other(f"/persons/{survivor}?done=person-merged-here")
@@ -158,23 +157,21 @@ class PersonPages(Controller):
             link["role_label"] = area.roles.get(link["role"], link["role"]) if area else link["role"]
         enabled = await enabled_areas(actor.agency_id)
         rights = await persons.person_rights(actor, person_id)
-        duplicates = await _duplicates(request, person_id)
+        duplicates = await _duplicates(ctx, actor, person_id)
         return await page(request, "persons/show.html", person=person, cases=mine, other_agency_cases=others,
                           areas=[a for a in ctx.areas if a.slug in enabled] if permissions.can(actor, "case.open") else [],
-                          identifier_types=_identifier_types(request), rights=rights, duplicates=duplicates,
+                          identifier_types=_identifier_types(ctx), rights=rights, duplicates=duplicates,
                           merges=await persons.merges_into(actor, person_id))
 
     @get("/{person_id:int}/edit")
-    async def edit_form(self, request: Request, person_id: int) -> Template:
-        actor = current_actor(request)
+    async def edit_form(self, request: Request, ctx: Context, actor: Actor, person_id: int) -> Template:
         person = await persons.get_person(actor, person_id)
         if not (await persons.person_rights(actor, person_id))["edit"]:
             raise Forbidden(EDIT_REFUSED)
-        return await _edit_page(request, person, _form_of(person), [])
+        return await _edit_page(request, ctx, person, _form_of(person), [])
 
     @post("/{person_id:int}/edit")
-    async def edit(self, request: Request, person_id: int) -> Template | Redirect:
-        actor = current_actor(request)
+    async def edit(self, request: Request, ctx: Context, actor: Actor, person_id: int) -> Template | Redirect:
         data = await form_data(request)
         fields, errors = _fields_from_form(data)
         version = form_int(data.get("version"))
@@ -182,16 +179,15 @@ class PersonPages(Controller):
             if errors:
                 raise ValidationFailed("There is a problem with the person’s details", errors=errors)
             await persons.update_person(actor, person_id, expected_version=version, fields=fields,
-                                        identifier_types=_identifier_types(request))
+                                        identifier_types=_identifier_types(ctx))
         except ValidationFailed as exc:
             person = await persons.get_person(actor, person_id, audit_view=False)
             form = {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf_token"}
-            return await _edit_page(request, person, form, exc.errors, status_code=400)
+            return await _edit_page(request, ctx, person, form, exc.errors, status_code=400)
         return see_other(f"/persons/{person_id}?done=person-saved")
 
     @get("/{person_id:int}/merge")
-    async def merge_start(self, request: Request, person_id: int) -> Template | Redirect:
-        actor = current_actor(request)
+    async def merge_start(self, request: Request, ctx: Context, actor: Actor, person_id: int) -> Template | Redirect:
         person = await persons.get_person(actor, person_id)
         if not (await persons.person_rights(actor, person_id))["merge"]:
             raise Forbidden(MERGE_REFUSED)
@@ -206,18 +202,17 @@ class PersonPages(Controller):
             else:
                 return see_other(f"/persons/{person_id}/merge/{number}")
         return await page(request, "persons/merge_start.html", person=person,
-                          duplicates=await _duplicates(request, person_id), error=error,
+                          duplicates=await _duplicates(ctx, actor, person_id), error=error,
                           other=(other or "")[:20], status_code=400 if error else 200)
 
     @get("/{person_id:int}/merge/{other_id:int}")
-    async def compare(self, request: Request, person_id: int, other_id: int) -> Template:
-        return await _compare_page(request, person_id, other_id)
+    async def compare(self, request: Request, ctx: Context, actor: Actor, person_id: int, other_id: int) -> Template:
+        return await _compare_page(request, ctx, actor, person_id, other_id)
 
     @post("/{person_id:int}/merge/{other_id:int}")
-    async def merge(self, request: Request, person_id: int, other_id: int) -> Template | Redirect:
-        actor = current_actor(request)
+    async def merge(self, request: Request, ctx: Context, actor: Actor, person_id: int, other_id: int) -> Template | Redirect:
         data = await form_data(request)
-        first, second = await _pair(request, person_id, other_id)
+        first, second = await _pair(actor, person_id, other_id)
         chosen = {"a": first, "b": second}
         keep_key = data.get("survivor")
         errors = []
@@ -227,7 +222,7 @@ class PersonPages(Controller):
             if first[field] != second[field] and data.get(field) not in chosen:
                 errors.append({"field": field, "message": f"Choose which {FIELD_LABELS[field].lower()} to keep"})
         if errors:
-            return await _compare_page(request, person_id, other_id, errors=errors, form=data, status_code=400)
+            return await _compare_page(request, ctx, actor, person_id, other_id, errors=errors, form=data, status_code=400)
         keep, other = (first, second) if keep_key == "a" else (second, first)
         other_key = "b" if keep_key == "a" else "a"
         take = {f for f in persons.MERGE_CHOICE_FIELDS if first[f] != second[f] and data.get(f) == other_key}
@@ -243,7 +238,7 @@ class PersonPages(Controller):
                 versions={first["id"]: form_int(data.get("version_a")), second["id"]: form_int(data.get("version_b"))},
                 **lists)
         except ValidationFailed as exc:
-            return await _compare_page(request, person_id, other_id, errors=exc.errors, form=data, status_code=400)
+            return await _compare_page(request, ctx, actor, person_id, other_id, errors=exc.errors, form=data, status_code=400)
         return see_other(f"/persons/{result['survivor_id']}?done=persons-merged")
 
 
@@ -254,20 +249,19 @@ class PersonMergeAdminPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def merges(self, request: Request) -> Template:
-        merges = await persons.list_merges(current_actor(request))
+    async def merges(self, request: Request, actor: Actor) -> Template:
+        merges = await persons.list_merges(actor)
         return await page(request, "persons/merges.html", merges=merges)
 
     @get("/{merge_id:int}/undo")
-    async def undo_form(self, request: Request, merge_id: int) -> Template:
-        merge = await persons.merge_record(current_actor(request), merge_id)
+    async def undo_form(self, request: Request, actor: Actor, merge_id: int) -> Template:
+        merge = await persons.merge_record(actor, merge_id)
         return await page(request, "persons/undo_merge.html", merge=merge)
 
     @post("/{merge_id:int}/undo")
-    async def undo(self, request: Request, merge_id: int) -> Template | Redirect:
-        actor = current_actor(request)
+    async def undo(self, request: Request, ctx: Context, actor: Actor, merge_id: int) -> Template | Redirect:
         try:
-            result = await persons.undo_merge(ctx_of(request), actor, merge_id)
+            result = await persons.undo_merge(ctx, actor, merge_id)
         except NotFound:
             raise
         except ServiceError as exc:
@@ -289,10 +283,9 @@ FIELD_LABELS = {"given_name": "First name", "family_name": "Last name", "date_of
                 "gender": "Gender"}
 
 
-async def _duplicates(request: Request, person_id: int) -> list[dict[str, Any]]:
+async def _duplicates(ctx: Context, actor: Actor, person_id: int) -> list[dict[str, Any]]:
     """Likely duplicates the user may see, with why; the ids shown are recorded (it is a read of persons)."""
-    actor = current_actor(request)
-    found = await persons.duplicate_candidates(actor, person_id, identifier_types=_identifier_types(request))
+    found = await persons.duplicate_candidates(actor, person_id, identifier_types=_identifier_types(ctx))
     if found:
         await audit.record_read("person.duplicates", actor, "person", person_id,
                                 detail={"person_ids": [p["id"] for p in found]})
@@ -358,20 +351,19 @@ def _fields_from_form(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[s
     return fields, errors
 
 
-async def _edit_page(request: Request, person: dict[str, Any], form: dict[str, str], errors: list[dict[str, str]],
+async def _edit_page(request: Request, ctx: Context, person: dict[str, Any], form: dict[str, str], errors: list[dict[str, str]],
                      status_code: int = 200) -> Template:
     identifiers = max(_rows(form, "identifiers", ("type", "value")), len(person["identifiers"])) + 1
     addresses = max(_rows(form, "addresses", ("line1", "town", "postcode", "from", "to")), len(person["addresses"])) + 1
     return await page(request, "persons/edit.html", person=person, form=form, errors=errors,
                       errors_by={e["field"]: e["message"] for e in errors}, genders=GENDERS,
-                      identifier_types=_identifier_types(request), identifier_rows=min(identifiers, persons.MAX_ENTRIES),
+                      identifier_types=_identifier_types(ctx), identifier_rows=min(identifiers, persons.MAX_ENTRIES),
                       address_rows=min(addresses, persons.MAX_ENTRIES), error_title=bool(errors),
                       status_code=status_code)
 
 
-async def _pair(request: Request, person_id: int, other_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _pair(actor: Actor, person_id: int, other_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """The two records to compare, both visible to the user (else 404, the same as for any unseen person)."""
-    actor = current_actor(request)
     first = await persons.get_person(actor, person_id, audit_view=False)
     second = await persons.get_person(actor, other_id, audit_view=False)
     if person_id == other_id:
@@ -383,12 +375,11 @@ async def _pair(request: Request, person_id: int, other_id: int) -> tuple[dict[s
     return first, second
 
 
-async def _compare_page(request: Request, person_id: int, other_id: int, *, errors: list | None = None,
+async def _compare_page(request: Request, ctx: Context, actor: Actor, person_id: int, other_id: int, *, errors: list | None = None,
                         form: dict[str, Any] | None = None, status_code: int = 200) -> Template:
-    actor = current_actor(request)
-    first, second = await _pair(request, person_id, other_id)
+    first, second = await _pair(actor, person_id, other_id)
     await audit.record_read("person.compare", actor, "person", person_id, detail={"person_ids": [person_id, other_id]})
-    reasons = await persons.explain_pair(person_id, other_id, _identifier_types(request))
+    reasons = await persons.explain_pair(person_id, other_id, _identifier_types(ctx))
     cases = {pid: len({c["case_id"] for c in await persons.cases_of_person(pid, actor)
                        if c["owning_agency_id"] == actor.agency_id}) for pid in (person_id, other_id)}
     unions = {field: persons.union_of(first[field], second[field]) for field in ("aliases", "identifiers", "addresses")}
@@ -398,5 +389,5 @@ async def _compare_page(request: Request, person_id: int, other_id: int, *, erro
     return await page(request, "persons/compare.html", a=first, b=second, reasons=reasons, cases=cases,
                       unions=unions, picked=picked, form=form, errors=errors or [],
                       errors_by={e["field"]: e["message"] for e in errors or []}, labels=FIELD_LABELS,
-                      choice_fields=persons.MERGE_CHOICE_FIELDS, identifier_types=_identifier_types(request),
+                      choice_fields=persons.MERGE_CHOICE_FIELDS, identifier_types=_identifier_types(ctx),
                       error_title=bool(errors), status_code=status_code)

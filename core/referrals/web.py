@@ -6,14 +6,15 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
+from core.auth.actor import Actor
 from core.cases import service as cases
+from core.context import Context
 from core.errors import Conflict, ValidationFailed
 from core.forms.parse import parse_form
 from core.forms.render import error_summary, render_form
 from core.numbers import date_from_parts
 from core.referrals import inbox
-from core.web.auth import current_actor
-from core.web.pages import ctx_of, form_data, form_int, page, see_other
+from core.web.pages import form_data, form_int, page, see_other
 
 BOXES = {"waiting": "Waiting", "decided": "Decided", "sent": "Sent by your agency"}
 
@@ -23,8 +24,7 @@ class ReferralPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def list_referrals(self, request: Request) -> Template:
-        ctx, actor = ctx_of(request), current_actor(request)
+    async def list_referrals(self, request: Request, ctx: Context, actor: Actor) -> Template:
         box = request.query_params.get("box", "waiting")
         box = box if box in BOXES else "waiting"
         enabled = await cases.enabled_areas(actor.agency_id)
@@ -35,56 +35,54 @@ class ReferralPages(Controller):
         return await page(request, "referrals/list.html", rows=rows, box=box, boxes=BOXES, areas=areas, area=area)
 
     @get("/{referral_id:int}")
-    async def show(self, request: Request, referral_id: int) -> Template:
-        return await _show(request, referral_id)
+    async def show(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template:
+        return await _show(request, ctx, actor, referral_id)
 
     @post("/{referral_id:int}/decline")
-    async def decline(self, request: Request, referral_id: int) -> Template | Redirect:
+    async def decline(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
-        return await _act(request, referral_id, data, "declined", lambda ctx, actor: inbox.decline(
+        return await _act(request, ctx, actor, referral_id, data, "declined", lambda ctx, actor: inbox.decline(
             ctx, actor, referral_id, version=form_int(data.get("version")), reason=str(data.get("reason", ""))))
 
     @post("/{referral_id:int}/ask")
-    async def ask(self, request: Request, referral_id: int) -> Template | Redirect:
+    async def ask(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
-        return await _act(request, referral_id, data, "asked", lambda ctx, actor: inbox.request_info(
+        return await _act(request, ctx, actor, referral_id, data, "asked", lambda ctx, actor: inbox.request_info(
             ctx, actor, referral_id, version=form_int(data.get("version")), question=str(data.get("question", ""))))
 
     @post("/{referral_id:int}/answer")
-    async def answer(self, request: Request, referral_id: int) -> Template | Redirect:
+    async def answer(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
-        return await _act(request, referral_id, data, "answered", lambda ctx, actor: inbox.give_info(
+        return await _act(request, ctx, actor, referral_id, data, "answered", lambda ctx, actor: inbox.give_info(
             ctx, actor, referral_id, version=form_int(data.get("version")), answer=str(data.get("answer", ""))))
 
     @post("/{referral_id:int}/link")
-    async def link(self, request: Request, referral_id: int) -> Template | Redirect:
+    async def link(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
-        return await _act(request, referral_id, data, "linked", lambda ctx, actor: inbox.accept_link(
+        return await _act(request, ctx, actor, referral_id, data, "linked", lambda ctx, actor: inbox.accept_link(
             ctx, actor, referral_id, version=form_int(data.get("version")), case_id=form_int(data.get("case_id"))))
 
     @post("/{referral_id:int}/panel")
-    async def to_panel(self, request: Request, referral_id: int) -> Template | Redirect:
+    async def to_panel(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
         due = None
         parts = [str(data.get(f"review_due-{p}", "")).strip() for p in ("year", "month", "day")]
         if any(parts):
             due = date_from_parts(*parts)
             if due is None:
-                return await _show(request, referral_id, errors=[
+                return await _show(request, ctx, actor, referral_id, errors=[
                     {"field": "/review_due", "message": "Review date must be a real date, like 27 3 2027"}], values=data)
-        return await _act(request, referral_id, data, "on-panel", lambda ctx, actor: inbox.accept_to_panel(
+        return await _act(request, ctx, actor, referral_id, data, "on-panel", lambda ctx, actor: inbox.accept_to_panel(
             ctx, actor, referral_id, version=form_int(data.get("version")), review_due=due))
 
     @get("/{referral_id:int}/accept")
-    async def accept_form(self, request: Request, referral_id: int) -> Template:
-        ctx, actor = ctx_of(request), current_actor(request)
+    async def accept_form(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template:
         referral = await inbox.get_referral(ctx, actor, referral_id)
         area_slug = request.query_params.get("area", "")
-        return await _accept_page(request, referral, area_slug, None, [], await inbox.source_role(referral))
+        return await _accept_page(request, ctx, actor, referral, area_slug, None, [], await inbox.source_role(referral))
 
     @post("/{referral_id:int}/accept")
-    async def accept(self, request: Request, referral_id: int) -> Template | Redirect:
-        ctx, actor = ctx_of(request), current_actor(request)
+    async def accept(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
         referral = await inbox.get_referral(ctx, actor, referral_id, audit_view=False)
         area_slug, role = str(data.get("area", "")), str(data.get("role", ""))
@@ -95,26 +93,24 @@ class ReferralPages(Controller):
                                                answers=answers, role=role)
         except ValidationFailed as exc:
             await inbox.record_referral_view(actor, referral_id)
-            return await _accept_page(request, referral, area_slug, answers, exc.errors, role)
+            return await _accept_page(request, ctx, actor, referral, area_slug, answers, exc.errors, role)
         except Conflict as exc:
-            return await _show(request, referral_id, conflict=exc.message)
+            return await _show(request, ctx, actor, referral_id, conflict=exc.message)
         return see_other(f"/cases/{case['id']}?done=referral-accepted")
 
 
-async def _act(request: Request, referral_id: int, data: dict[str, Any], done: str, action) -> Template | Redirect:
-    ctx, actor = ctx_of(request), current_actor(request)
+async def _act(request: Request, ctx: Context, actor: Actor, referral_id: int, data: dict[str, Any], done: str, action) -> Template | Redirect:
     try:
         await action(ctx, actor)
     except ValidationFailed as exc:
-        return await _show(request, referral_id, errors=exc.errors, values=data)
+        return await _show(request, ctx, actor, referral_id, errors=exc.errors, values=data)
     except Conflict as exc:
-        return await _show(request, referral_id, conflict=exc.message)
+        return await _show(request, ctx, actor, referral_id, conflict=exc.message)
     return see_other(f"/referrals/{referral_id}?done=referral-{done}")
 
 
-async def _show(request: Request, referral_id: int, *, errors: list[dict] | None = None,
+async def _show(request: Request, ctx: Context, actor: Actor, referral_id: int, *, errors: list[dict] | None = None,
                 values: dict[str, Any] | None = None, conflict: str = "") -> Template:
-    ctx, actor = ctx_of(request), current_actor(request)
     referral = await inbox.get_referral(ctx, actor, referral_id, audit_view=not (errors or conflict))
     enabled = await cases.enabled_areas(actor.agency_id)
     areas = [a for a in ctx.areas if a.slug in enabled]
@@ -130,11 +126,10 @@ async def _show(request: Request, referral_id: int, *, errors: list[dict] | None
                       error_title=bool(errors or conflict), status_code=status)
 
 
-async def _accept_page(request: Request, referral: dict[str, Any], area_slug: str, answers: dict | None,
+async def _accept_page(request: Request, ctx: Context, actor: Actor, referral: dict[str, Any], area_slug: str, answers: dict | None,
                        errors: list[dict], role: str) -> Template:
     from core.forms.validation import FieldError
 
-    ctx, actor = ctx_of(request), current_actor(request)
     enabled = await cases.enabled_areas(actor.agency_id)
     areas = [a for a in ctx.areas if a.slug in enabled]
     area = ctx.areas.get(area_slug) if area_slug in enabled else None
@@ -142,7 +137,7 @@ async def _accept_page(request: Request, referral: dict[str, Any], area_slug: st
         wanted = referral["target"] if referral["target_kind"] == "area" else referral["source_area"]
         area = ctx.areas.get(wanted) if wanted in enabled else (areas[0] if areas else None)
     if area is None:
-        return await _show(request, referral["id"], errors=[
+        return await _show(request, ctx, actor, referral["id"], errors=[
             {"field": "/area", "message": "Your agency has no business area enabled to open a case in"}])
     carried = inbox.carried_answers(ctx, referral, await inbox.source_case_row(referral), area.slug)
     form = area.forms[area.opening_form]

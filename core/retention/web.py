@@ -8,10 +8,11 @@ from litestar.response import Redirect, Template
 
 from core import clock
 from core.agencies.web import confirm_page, local_admin_only
+from core.auth.actor import Actor
+from core.context import Context
 from core.errors import ValidationFailed
 from core.retention import service as retention
-from core.web.auth import current_actor
-from core.web.pages import ctx_of, form_data, page, see_other
+from core.web.pages import form_data, page, see_other
 
 DONE = {"extended": "The case is kept until the new date.", "held": "The case is on legal hold.",
         "released": "The legal hold is released.", "restricted": "The case is restricted.",
@@ -24,9 +25,8 @@ class RetentionPages(Controller):
     include_in_schema = False
     guards = [local_admin_only]
 
-    async def _queue(self, request: Request, errors: list[dict] | None = None, values: dict | None = None,
+    async def _queue(self, request: Request, ctx: Context, actor: Actor, errors: list[dict] | None = None, values: dict | None = None,
                      status_code: int = 200) -> Template:
-        ctx, actor = ctx_of(request), current_actor(request)
         items = await retention.view_queue(ctx, actor)
         periods = await retention.agency_periods(ctx, actor.agency_id)
         done = DONE.get(str(request.query_params.get("done", "")), "")
@@ -35,66 +35,64 @@ class RetentionPages(Controller):
                           status_code=status_code)
 
     @get("/")
-    async def queue(self, request: Request) -> Template:
-        return await self._queue(request)
+    async def queue(self, request: Request, ctx: Context, actor: Actor) -> Template:
+        return await self._queue(request, ctx, actor)
 
     @post("/periods")
-    async def set_period(self, request: Request) -> Template | Redirect:
+    async def set_period(self, request: Request, ctx: Context, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await retention.set_period(ctx_of(request), current_actor(request), str(data.get("period_area", ""))[:40],
+            await retention.set_period(ctx, actor, str(data.get("period_area", ""))[:40],
                                        data.get("period_years"), data.get("period_reason"))
         except ValidationFailed as exc:
-            return await self._queue(request, exc.errors, _strings(data), status_code=400)
+            return await self._queue(request, ctx, actor, exc.errors, _strings(data), status_code=400)
         return see_other("/admin/retention?done=period")
 
-    async def _case(self, request: Request, case_id: int, errors: list[dict] | None = None,
+    async def _case(self, request: Request, ctx: Context, actor: Actor, case_id: int, errors: list[dict] | None = None,
                     values: dict | None = None, status_code: int = 200) -> Template:
-        ctx, actor = ctx_of(request), current_actor(request)
         info = await retention.case_summary(ctx, actor, case_id)
         return await page(request, "admin/retention_case.html", case=info, errors=errors or [], values=values or {},
                           today=clock.today(), errors_by={e["field"]: e["message"] for e in errors or []},
                           personal=False, error_title=bool(errors), status_code=status_code)
 
     @get("/{case_id:int}")
-    async def case(self, request: Request, case_id: int) -> Template:
-        await retention.view_case(ctx_of(request), current_actor(request), case_id)
-        return await self._case(request, case_id)
+    async def case(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template:
+        await retention.view_case(ctx, actor, case_id)
+        return await self._case(request, ctx, actor, case_id)
 
     @post("/{case_id:int}/extend")
-    async def extend(self, request: Request, case_id: int) -> Template | Redirect:
+    async def extend(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await retention.extend(ctx_of(request), current_actor(request), case_id, data.get("until"),
+            await retention.extend(ctx, actor, case_id, data.get("until"),
                                    data.get("extend_reason"))
         except ValidationFailed as exc:
-            return await self._case(request, case_id, exc.errors, _strings(data), status_code=400)
+            return await self._case(request, ctx, actor, case_id, exc.errors, _strings(data), status_code=400)
         return see_other("/admin/retention?done=extended")
 
     @post("/{case_id:int}/hold")
-    async def hold(self, request: Request, case_id: int) -> Template | Redirect:
+    async def hold(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         on = data.get("hold") == "yes"
         try:
-            await retention.set_legal_hold(ctx_of(request), current_actor(request), case_id, on, data.get("hold_reason"))
+            await retention.set_legal_hold(ctx, actor, case_id, on, data.get("hold_reason"))
         except ValidationFailed as exc:
-            return await self._case(request, case_id, exc.errors, _strings(data), status_code=400)
+            return await self._case(request, ctx, actor, case_id, exc.errors, _strings(data), status_code=400)
         return see_other("/admin/retention?done=" + ("held" if on else "released"))
 
     @post("/{case_id:int}/restrict")
-    async def restrict(self, request: Request, case_id: int) -> Template | Redirect:
+    async def restrict(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         on = data.get("restrict") == "yes"
         try:
-            await retention.set_restricted(ctx_of(request), current_actor(request), case_id, on,
+            await retention.set_restricted(ctx, actor, case_id, on,
                                            data.get("restrict_reason"))
         except ValidationFailed as exc:
-            return await self._case(request, case_id, exc.errors, _strings(data), status_code=400)
+            return await self._case(request, ctx, actor, case_id, exc.errors, _strings(data), status_code=400)
         return see_other("/admin/retention?done=" + ("restricted" if on else "unrestricted"))
 
     @post("/{case_id:int}/erase")
-    async def erase(self, request: Request, case_id: int) -> Template | Redirect:
-        ctx, actor = ctx_of(request), current_actor(request)
+    async def erase(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         reason = str(data.get("erase_reason", "") or "")
         if data.get("confirmed") != "yes":
@@ -102,7 +100,7 @@ class RetentionPages(Controller):
             try:
                 retention._reason(reason, "erase_reason", "why the case is erased")
             except ValidationFailed as exc:
-                return await self._case(request, case_id, exc.errors, _strings(data), status_code=400)
+                return await self._case(request, ctx, actor, case_id, exc.errors, _strings(data), status_code=400)
             return await confirm_page(
                 request, title=f"Erase case {info['reference']}?", caption=info["area_title"],
                 warning="Its answers, notes, tasks' text, documents and the links to the people on it are removed "
@@ -113,7 +111,7 @@ class RetentionPages(Controller):
         try:
             await retention.erase(ctx, actor, case_id, reason)
         except ValidationFailed as exc:
-            return await self._case(request, case_id, exc.errors, _strings(data), status_code=400)
+            return await self._case(request, ctx, actor, case_id, exc.errors, _strings(data), status_code=400)
         return see_other("/admin/retention?done=erased")
 
 

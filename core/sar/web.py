@@ -7,11 +7,13 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
+from core.auth.actor import Actor
+from core.context import Context
 from core.errors import ValidationFailed
 from core.numbers import typed_date
 from core.sar import service as sar
-from core.web.auth import current_actor, requires
-from core.web.pages import NO_STORE, ctx_of, form_data, page, see_other
+from core.web.auth import requires
+from core.web.pages import NO_STORE, form_data, page, see_other
 
 DONE = {"created": "Request recorded. Its deadline is shown below.",
         "extended": "Deadline extended by two months. Tell the requester why, within the first month.",
@@ -31,9 +33,9 @@ class SarPages(Controller):
     guards = [sar_admin_only]
 
     @get("/")
-    async def requests(self, request: Request) -> Template:
+    async def requests(self, request: Request, actor: Actor) -> Template:
         status = "closed" if request.query_params.get("status") == "closed" else "open"
-        rows = await sar.list_requests(current_actor(request), status=status)
+        rows = await sar.list_requests(actor, status=status)
         return await page(request, "admin/sar_list.html", rows=rows, status=status)
 
     async def _new(self, request: Request, errors: list[dict] | None = None, values: dict | None = None,
@@ -48,19 +50,19 @@ class SarPages(Controller):
         return await self._new(request, values={"person_id": person} if person.isdigit() else {})
 
     @post("/new")
-    async def create(self, request: Request) -> Template | Redirect:
+    async def create(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         fields = {"person_id": data.get("person_id"), "requester": data.get("requester"),
                   "notes": data.get("notes"), "received_on": typed_date(data, "received_on")}
         try:
-            made = await sar.create_request(current_actor(request), fields)
+            made = await sar.create_request(actor, fields)
         except ValidationFailed as exc:
             return await self._new(request, exc.errors, _strings(data), status_code=400)
         return see_other(f"/admin/sar/{made['id']}?done=created" + ("&merged=1" if made["merged_from"] else ""))
 
-    async def _show(self, request: Request, sar_id: int, errors: list[dict] | None = None,
+    async def _show(self, request: Request, actor: Actor, sar_id: int, errors: list[dict] | None = None,
                     values: dict | None = None, status_code: int = 200) -> Template:
-        row = await sar.get_request(current_actor(request), sar_id)
+        row = await sar.get_request(actor, sar_id)
         done = DONE.get(str(request.query_params.get("done", "")), "")
         return await page(request, "admin/sar_request.html", request_row=row, done=done,
                           merged=request.query_params.get("merged") == "1", errors=errors or [],
@@ -68,34 +70,34 @@ class SarPages(Controller):
                           error_title=bool(errors), status_code=status_code)
 
     @get("/{sar_id:int}")
-    async def show(self, request: Request, sar_id: int) -> Template:
-        return await self._show(request, sar_id)
+    async def show(self, request: Request, actor: Actor, sar_id: int) -> Template:
+        return await self._show(request, actor, sar_id)
 
     @post("/{sar_id:int}/export", status_code=200)
-    async def export(self, request: Request, sar_id: int) -> Response | Template:
+    async def export(self, request: Request, ctx: Context, actor: Actor, sar_id: int) -> Response | Template:
         data = await form_data(request)
         try:
-            content, media, filename = await sar.export_request(ctx_of(request), current_actor(request), sar_id,
+            content, media, filename = await sar.export_request(ctx, actor, sar_id,
                                                                 data.get("format"))
         except ValidationFailed as exc:
-            return await self._show(request, sar_id, exc.errors, _strings(data), status_code=400)
+            return await self._show(request, actor, sar_id, exc.errors, _strings(data), status_code=400)
         return Response(content=content, media_type=media, headers={
             **NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
 
     @post("/{sar_id:int}/extend")
-    async def extend(self, request: Request, sar_id: int) -> Template | Redirect:
+    async def extend(self, request: Request, actor: Actor, sar_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await sar.extend_request(current_actor(request), sar_id, data.get("extension_reason"))
+            await sar.extend_request(actor, sar_id, data.get("extension_reason"))
         except ValidationFailed as exc:
-            return await self._show(request, sar_id, exc.errors, _strings(data), status_code=400)
+            return await self._show(request, actor, sar_id, exc.errors, _strings(data), status_code=400)
         return see_other(f"/admin/sar/{sar_id}?done=extended")
 
     @post("/{sar_id:int}/close")
-    async def close(self, request: Request, sar_id: int) -> Template | Redirect:
+    async def close(self, request: Request, actor: Actor, sar_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await sar.close_request(current_actor(request), sar_id, data.get("closing_note"))
+            await sar.close_request(actor, sar_id, data.get("closing_note"))
         except ValidationFailed as exc:
-            return await self._show(request, sar_id, exc.errors, _strings(data), status_code=400)
+            return await self._show(request, actor, sar_id, exc.errors, _strings(data), status_code=400)
         return see_other(f"/admin/sar/{sar_id}?done=closed")

@@ -6,9 +6,10 @@ from litestar.response import Redirect, Template
 
 from core import permissions
 from core.auth import service as auth
+from core.auth.actor import Actor
 from core.errors import ValidationFailed
 from core.sharing.mou import accept_mou, acceptances, current_mou, publish_mou
-from core.web.auth import current_actor, session_token
+from core.web.auth import session_token
 from core.web.pages import form_data, form_int, page, safe_next, see_other
 
 
@@ -22,9 +23,8 @@ class MouPages(Controller):
                           next=safe_next(request.query_params.get("next")), nav_hidden=True)
 
     @post("/mou", opt={"before_mou": True})
-    async def accept(self, request: Request) -> Template | Redirect:
+    async def accept(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
-        actor = current_actor(request)
         version = form_int(data.get("version")) or 0
         if data.get("accept") != "yes":
             return await page(request, "sharing/mou.html", mou=await current_mou(), personal=False, nav_hidden=True,
@@ -39,23 +39,22 @@ class MouPages(Controller):
         return see_other(safe_next(str(data.get("next", ""))))
 
     @get("/sharing/mou")
-    async def admin(self, request: Request) -> Template:
-        actor = current_actor(request)
+    async def admin(self, request: Request, actor: Actor) -> Template:
         permissions.require(actor, "mou.publish")
-        return await self._admin_page(request, "", "")
+        return await self._admin_page(request, actor, "", "")
 
-    async def _admin_page(self, request: Request, text: str, error: str, status_code: int = 200) -> Template:
-        found = await acceptances(current_actor(request))
+    async def _admin_page(self, request: Request, actor: Actor, text: str, error: str, status_code: int = 200) -> Template:
+        found = await acceptances(actor)
         latest = found["mou"]
         return await page(request, "sharing/mou_admin.html", **found,
                           text=text or (latest["text"] if latest else ""), error=error, personal=False,
                           error_title=bool(error), status_code=status_code)
 
     @post("/sharing/mou")
-    async def publish(self, request: Request) -> Template | Redirect:
+    async def publish(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await publish_mou(current_actor(request), str(data.get("text", "")))
+            await publish_mou(actor, str(data.get("text", "")))
         except ValidationFailed as exc:
-            return await self._admin_page(request, str(data.get("text", "")), exc.errors[0]["message"], 400)
+            return await self._admin_page(request, actor, str(data.get("text", "")), exc.errors[0]["message"], 400)
         return see_other("/sharing/mou?done=mou-published")

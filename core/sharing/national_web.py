@@ -4,10 +4,10 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.response import Template
 
+from core.auth.actor import Actor
 from core.errors import ValidationFailed
 from core.numbers import typed_date
 from core.sharing.national import national_search
-from core.web.auth import current_actor
 from core.web.pages import form_data, page
 
 
@@ -20,12 +20,12 @@ class NationalSearchPage(Controller):
         return await page(request, "sharing/national.html", values={}, errors={}, results=None)
 
     @post("/")
-    async def search(self, request: Request) -> Template:
+    async def search(self, request: Request, actor: Actor) -> Template:
         data = await form_data(request)
         values = {k: str(v) for k, v in data.items() if k != "csrf_token"}
         dob = typed_date(values, "dob")
         try:
-            results = await national_search(current_actor(request), purpose=values.get("purpose", ""),
+            results = await national_search(actor, purpose=values.get("purpose", ""),
                                             name=values.get("name", ""), date_of_birth=dob)
         except ValidationFailed as exc:
             return await page(request, "sharing/national.html", values=values, results=None,

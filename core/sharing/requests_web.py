@@ -5,9 +5,9 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
 from core import permissions
+from core.auth.actor import Actor
 from core.errors import NotFound, ValidationFailed
 from core.sharing.requests import asking_form, grant_access, refuse_access, request_access, requests_for
-from core.web.auth import current_actor
 from core.web.pages import form_data, form_int, page, see_other
 
 
@@ -16,46 +16,44 @@ class AccessRequestPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def list_requests(self, request: Request) -> Template:
-        return await self._page(request)
+    async def list_requests(self, request: Request, actor: Actor) -> Template:
+        return await self._page(request, actor)
 
-    async def _page(self, request: Request, errors: list[dict] | None = None, status_code: int = 200,
+    async def _page(self, request: Request, actor: Actor, errors: list[dict] | None = None, status_code: int = 200,
                     asking: dict | None = None) -> Template:
-        actor = current_actor(request)
         made, received = await requests_for(actor)
         return await page(request, "sharing/requests.html", made=made, received=received, asking=asking,
                           can_decide=permissions.can(actor, "access_request.decide"), errors=errors or [],
                           error_title=bool(errors), status_code=status_code)
 
     @post("/new")
-    async def ask(self, request: Request) -> Template:
+    async def ask(self, request: Request, actor: Actor) -> Template:
         """From a national-search result: the form asking for the reason (nothing is written yet)."""
         data = await form_data(request)
         person_id, agency_id = form_int(data.get("person_id")), form_int(data.get("agency_id"))
         if person_id is None or agency_id is None:
             raise NotFound("No such person or agency")
-        asking = await asking_form(current_actor(request), person_id, agency_id)
-        return await self._page(request, asking={**asking, "purpose": str(data.get("purpose", ""))})
+        asking = await asking_form(actor, person_id, agency_id)
+        return await self._page(request, actor, asking={**asking, "purpose": str(data.get("purpose", ""))})
 
     @post("/")
-    async def create(self, request: Request) -> Template | Redirect:
+    async def create(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         person_id, agency_id = form_int(data.get("person_id")), form_int(data.get("agency_id"))
         if person_id is None or agency_id is None:
             raise NotFound("No such person or agency")
         try:
-            await request_access(current_actor(request), person_id=person_id, holding_agency_id=agency_id,
+            await request_access(actor, person_id=person_id, holding_agency_id=agency_id,
                                  purpose=str(data.get("purpose", "")), reason=str(data.get("reason", "")))
         except ValidationFailed as exc:
-            asking = await asking_form(current_actor(request), person_id, agency_id)
-            return await self._page(request, exc.errors, 400, asking={
+            asking = await asking_form(actor, person_id, agency_id)
+            return await self._page(request, actor, exc.errors, 400, asking={
                 **asking, "purpose": str(data.get("purpose", "")), "reason": str(data.get("reason", ""))})
         return see_other("/sharing/requests?done=access-requested")
 
     @post("/{request_id:int}/decision")
-    async def decide(self, request: Request, request_id: int) -> Template | Redirect:
+    async def decide(self, request: Request, actor: Actor, request_id: int) -> Template | Redirect:
         data = await form_data(request)
-        actor = current_actor(request)
         try:
             if data.get("decision") == "grant":
                 await grant_access(actor, request_id, str(data.get("note", "")))
@@ -65,4 +63,4 @@ class AccessRequestPages(Controller):
                 return see_other("/sharing/requests?done=access-refused")
             raise ValidationFailed("Choose", errors=[{"field": "/decision", "message": "Select grant or refuse"}])
         except ValidationFailed as exc:
-            return await self._page(request, [{**e, "field": f"/decision-{request_id}"} for e in exc.errors], 400)
+            return await self._page(request, actor, [{**e, "field": f"/decision-{request_id}"} for e in exc.errors], 400)

@@ -7,11 +7,12 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
 from core import permissions
+from core.auth.actor import Actor
+from core.context import Context
 from core.errors import ValidationFailed
 from core.sharing import service as sharing
 from core.sharing.policy import PURPOSES, SENSITIVITY_LABELS
-from core.web.auth import current_actor
-from core.web.pages import ctx_of, form_data, page, see_other
+from core.web.pages import form_data, page, see_other
 
 
 def _as_list(value: Any) -> list[str]:
@@ -23,11 +24,10 @@ class AgreementPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def list_agreements(self, request: Request) -> Template:
-        return await self._page(request, {}, [])
+    async def list_agreements(self, request: Request, ctx: Context, actor: Actor) -> Template:
+        return await self._page(request, ctx, actor, {}, [])
 
-    async def _page(self, request: Request, values: dict, errors: list[dict], status_code: int = 200) -> Template:
-        ctx, actor = ctx_of(request), current_actor(request)
+    async def _page(self, request: Request, ctx: Context, actor: Actor, values: dict, errors: list[dict], status_code: int = 200) -> Template:
         found = await sharing.agreements_for(ctx, actor)
         return await page(request, "sharing/agreements.html", **found, values=values,
                           errors={e["field"]: e["message"] for e in errors}, error_list=errors,
@@ -35,38 +35,38 @@ class AgreementPages(Controller):
                           can_manage=permissions.can(actor, "isa.manage"), error_title=bool(errors), status_code=status_code)
 
     @post("/")
-    async def create(self, request: Request) -> Template | Redirect:
+    async def create(self, request: Request, ctx: Context, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         try:
             await sharing.create_isa(
-                ctx_of(request), current_actor(request), reference=str(data.get("reference", "")),
+                ctx, actor, reference=str(data.get("reference", "")),
                 title=str(data.get("title", "")), parties=_as_list(data.get("parties")),
                 purposes=_as_list(data.get("purposes")), areas=_as_list(data.get("areas")),
                 legal_basis=str(data.get("legal_basis", "")), starts_on=str(data.get("starts_on", "")),
                 ends_on=str(data.get("ends_on", "")), max_sensitivity=str(data.get("max_sensitivity", "")))
         except ValidationFailed as exc:
             values = {k: v for k, v in data.items() if k != "csrf_token"}
-            return await self._page(request, values, exc.errors, status_code=400)
+            return await self._page(request, ctx, actor, values, exc.errors, status_code=400)
         return see_other("/sharing/agreements?done=isa-created")
 
     @post("/{isa_id:int}/end")
-    async def end(self, request: Request, isa_id: int) -> Template | Redirect:
+    async def end(self, request: Request, ctx: Context, actor: Actor, isa_id: int) -> Template | Redirect:
         from core.agencies.web import confirm_page
 
         data = await form_data(request)
         reason = str(data.get("reason", ""))
         try:
             if data.get("confirmed") != "yes":
-                isa = await sharing.isa_to_end(current_actor(request), isa_id, reason)
+                isa = await sharing.isa_to_end(actor, isa_id, reason)
                 return await confirm_page(
                     request, title=f"End {isa['reference']} now?", caption=isa["title"],
                     warning="Partners lose access to every case shared under it from today, and nothing more can "
                             "be shared under it. This cannot be undone: a new agreement would be needed.",
                     action=f"/sharing/agreements/{isa_id}/end", fields={"reason": reason.strip()},
                     button="End agreement", cancel="/sharing/agreements")
-            await sharing.end_isa(current_actor(request), isa_id, reason)
+            await sharing.end_isa(actor, isa_id, reason)
         except ValidationFailed as exc:
-            return await self._page(request, {}, [{"field": f"/end/{isa_id}", "message": exc.errors[0]["message"]}],
+            return await self._page(request, ctx, actor, {}, [{"field": f"/end/{isa_id}", "message": exc.errors[0]["message"]}],
                                     status_code=400)
         return see_other("/sharing/agreements?done=isa-ended")
 

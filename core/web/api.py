@@ -7,6 +7,7 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
 
 from core.auth import service as auth
+from core.auth.actor import Actor
 from core.cases import service as cases
 from core.context import Context
 from core.db import MAX_ID
@@ -17,16 +18,12 @@ from core.referrals.queries import referrals_of_case
 from core.searching import MAX_SEARCH_LENGTH, name_search_problem
 from core.sharing.policy import Access
 from core.tasks import service as tasks
-from core.web.auth import current_actor, session_token
+from core.web.auth import session_token
 
 #: an email, a password and a code fit many times over: anyone may post here, so no more is read
 SIGN_IN_MAX_BODY = 16 * 1024
 #: no list is this long, and a larger offset could not be sent to the database
 MAX_OFFSET = 1_000_000_000
-
-
-def _ctx(request: Request) -> Context:
-    return request.app.state.ctx
 
 
 def _body(data: Any) -> dict[str, Any]:
@@ -83,8 +80,8 @@ class SessionAPI(Controller):
         return Response({"token": token, "user": actor.as_dict()}, status_code=201)
 
     @delete("/", status_code=204, summary="Sign out")
-    async def sign_out(self, request: Request) -> None:
-        await auth.sign_out(session_token(request), current_actor(request), api=True)
+    async def sign_out(self, request: Request, actor: Actor) -> None:
+        await auth.sign_out(session_token(request), actor, api=True)
 
 
 class AreasAPI(Controller):
@@ -92,12 +89,12 @@ class AreasAPI(Controller):
     tags = ["areas"]
 
     @get("/", summary="Installed business areas")
-    async def list_areas(self, request: Request) -> list[dict[str, Any]]:
-        return [a.as_dict() for a in _ctx(request).areas]
+    async def list_areas(self, ctx: Context) -> list[dict[str, Any]]:
+        return [a.as_dict() for a in ctx.areas]
 
     @get("/{slug:str}", summary="One area, with its forms' JSON Schemas")
-    async def get_area(self, request: Request, slug: str) -> dict[str, Any]:
-        return _ctx(request).area(slug).as_dict(with_schemas=True)
+    async def get_area(self, ctx: Context, slug: str) -> dict[str, Any]:
+        return ctx.area(slug).as_dict(with_schemas=True)
 
 
 class PersonsAPI(Controller):
@@ -105,27 +102,26 @@ class PersonsAPI(Controller):
     tags = ["persons"]
 
     @get("/", summary="Search persons by name, date of birth or identifier")
-    async def search(self, request: Request, name: str = "", date_of_birth: str = "",
+    async def search(self, actor: Actor, name: str = "", date_of_birth: str = "",
                      identifier: str = "", limit: int = Parameter(default=50, ge=1, le=200)) -> list[dict[str, Any]]:
         problem = name_search_problem(name) or ("Search for an identifier of 100 characters or fewer"
                                                 if len(identifier) > MAX_SEARCH_LENGTH else "")
         if problem:
             raise ValidationFailed(problem, errors=[{"field": "/identifier" if "identifier" in problem else "/name",
                                                      "message": problem}])
-        return await persons.find_persons(current_actor(request), name=name, date_of_birth=date_of_birth,
+        return await persons.find_persons(actor, name=name, date_of_birth=date_of_birth,
                                           identifier=identifier, limit=limit)
 
     @post("/", status_code=201, summary="Create a person")
-    async def create(self, request: Request, data: dict[str, Any]) -> dict[str, Any]:
+    async def create(self, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
         allowed = ("given_name", "family_name", "date_of_birth", "gender", "aliases", "addresses",
                    "identifiers", "flags")
-        return await persons.create_person(current_actor(request), **{k: body.get(k) for k in allowed
+        return await persons.create_person(actor, **{k: body.get(k) for k in allowed
                                                                       if k in body or k.endswith("name")})
 
     @get("/{person_id:int}", summary="One person and the cases they are on")
-    async def get_person(self, request: Request, person_id: int) -> dict[str, Any]:
-        actor = current_actor(request)
+    async def get_person(self, actor: Actor, person_id: int) -> dict[str, Any]:
         person = await persons.get_person(actor, person_id)
         person["cases"] = [c for c in await persons.cases_of_person(person_id, actor)
                            if c["owning_agency_id"] == actor.agency_id]
@@ -137,27 +133,26 @@ class CasesAPI(Controller):
     tags = ["cases"]
 
     @get("/", summary="Cases of my agency")
-    async def list_cases(self, request: Request, area: str | None = None,
+    async def list_cases(self, ctx: Context, actor: Actor, area: str | None = None,
                          case_state: str | None = Parameter(query="state", default=None),
                          limit: int = Parameter(default=50, ge=1, le=200),
                          offset: int = Parameter(default=0, ge=0, le=MAX_OFFSET)) -> dict[str, Any]:
-        items, total = await cases.list_cases(_ctx(request), current_actor(request), area=area, state=case_state,
+        items, total = await cases.list_cases(ctx, actor, area=area, state=case_state,
                                               limit=limit, offset=offset)
         return {"items": items, "total": total, "limit": limit, "offset": offset}
 
     @post("/", status_code=201, summary="Open a case from the area's opening form")
-    async def open_case(self, request: Request, data: dict[str, Any]) -> dict[str, Any]:
+    async def open_case(self, ctx: Context, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
         subjects = body.get("subjects") or []
         if not isinstance(subjects, list) or not all(isinstance(s, dict) for s in subjects):
             raise ValidationFailed("Subjects must be a list", errors=[{"field": "/subjects", "message": "Send subjects as a list of {person_id, role}"}])
         pairs = [(_int(s.get("person_id"), "person_id"), _text(s, "role")) for s in subjects]
-        return await cases.open_case(_ctx(request), current_actor(request), _text(body, "area"),
+        return await cases.open_case(ctx, actor, _text(body, "area"),
                                      _object(body, "answers"), subjects=pairs)
 
     @get("/{case_id:int}", summary="A case with its subjects, timeline, tasks and next steps")
-    async def get_case(self, request: Request, case_id: int) -> dict[str, Any]:
-        ctx, actor = _ctx(request), current_actor(request)
+    async def get_case(self, ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
         row, access = await cases.visible_case(actor, case_id)
         await cases.record_view(actor, case_id, access)
         case = cases.case_dict(ctx, row, access)
@@ -182,50 +177,48 @@ class CasesAPI(Controller):
         return case
 
     @put("/{case_id:int}/forms/{form:str}", summary="Save a form's answers (send the version you read)")
-    async def save_form(self, request: Request, case_id: int, form: str, data: dict[str, Any]) -> dict[str, Any]:
+    async def save_form(self, ctx: Context, actor: Actor, case_id: int, form: str, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
         if body.get("version") is None:
             # without the version read, a save would silently overwrite whatever someone else saved meanwhile
             raise PreconditionRequired("Send the case's version you read as \"version\": it is how a change made "
                                        "meanwhile by someone else is caught instead of overwritten",
                                        errors=[{"field": "/version", "message": "Send the version you read"}])
-        return await cases.save_form(_ctx(request), current_actor(request), case_id, form, _object(body, "answers"),
+        return await cases.save_form(ctx, actor, case_id, form, _object(body, "answers"),
                                      expected_version=_int(body.get("version"), "version"))
 
     @post("/{case_id:int}/transitions", summary="Move the case through a workflow transition")
-    async def transition(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    async def transition(self, ctx: Context, actor: Actor, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
-        return await cases.transition_case(_ctx(request), current_actor(request), case_id,
+        return await cases.transition_case(ctx, actor, case_id,
                                            _text(body, "transition"),
                                            expected_version=_int(body.get("version"), "version"))
 
     @post("/{case_id:int}/notes", status_code=201, summary="Add a note")
-    async def add_note(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
-        return await cases.add_note(_ctx(request), current_actor(request), case_id, _text(_body(data), "text"))
+    async def add_note(self, ctx: Context, actor: Actor, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        return await cases.add_note(ctx, actor, case_id, _text(_body(data), "text"))
 
     @post("/{case_id:int}/subjects", status_code=201, summary="Add a person to the case with a role")
-    async def add_subject(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    async def add_subject(self, ctx: Context, actor: Actor, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
-        return await cases.add_subject(_ctx(request), current_actor(request), case_id,
+        return await cases.add_subject(ctx, actor, case_id,
                                        _int(body.get("person_id"), "person_id") or 0, _text(body, "role"))
 
     @post("/{case_id:int}/tasks", status_code=201, summary="Add a task")
-    async def add_task(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    async def add_task(self, ctx: Context, actor: Actor, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
-        return await tasks.add_task(_ctx(request), current_actor(request), case_id, title=_text(body, "title"),
+        return await tasks.add_task(ctx, actor, case_id, title=_text(body, "title"),
                                     due_date=body.get("due_date"), assignee_id=_int(body.get("assignee_id"), "assignee_id"),
                                     description=_text(body, "description"))
 
     @get("/{case_id:int}/referrals", summary="Referrals raised from the case, each with why")
-    async def referrals_of(self, request: Request, case_id: int) -> list[dict[str, Any]]:
+    async def referrals_of(self, ctx: Context, actor: Actor, case_id: int) -> list[dict[str, Any]]:
         # the referrals show what the rules read of the case: a view of it, audited
-        await cases.get_case(_ctx(request), current_actor(request), case_id)
-        ctx, actor = _ctx(request), current_actor(request)
+        await cases.get_case(ctx, actor, case_id)
         return await referrals_of_case(ctx, actor, case_id)
 
     @post("/{case_id:int}/referrals", status_code=201, summary="Refer the case to another area, agency type or panel")
-    async def refer(self, request: Request, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
-        ctx, actor = _ctx(request), current_actor(request)
+    async def refer(self, ctx: Context, actor: Actor, case_id: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
         case = cases.case_dict(ctx, await cases._load_workable(actor, case_id), Access.owner())
         r = await referrals.raise_referral(ctx, actor, target_kind=_text(body, "target_kind"),
@@ -240,8 +233,8 @@ class TasksAPI(Controller):
     tags = ["tasks"]
 
     @post("/{task_id:int}/complete", summary="Mark a task done")
-    async def complete(self, request: Request, task_id: int) -> dict[str, Any]:
-        return await tasks.complete_task(_ctx(request), current_actor(request), task_id)
+    async def complete(self, ctx: Context, actor: Actor, task_id: int) -> dict[str, Any]:
+        return await tasks.complete_task(ctx, actor, task_id)
 
 
 def _referral_out(r: dict[str, Any]) -> dict[str, Any]:
@@ -264,17 +257,17 @@ class ReferralsAPI(Controller):
     tags = ["referrals"]
 
     @get("/", summary="My agency's referrals: waiting (default), decided or sent")
-    async def list_referrals(self, request: Request, box: str = Parameter(default="waiting", pattern="^(waiting|decided|sent)$"),
+    async def list_referrals(self, ctx: Context, actor: Actor, box: str = Parameter(default="waiting", pattern="^(waiting|decided|sent)$"),
                              area: str = Parameter(default="", max_length=40)) -> list[dict[str, Any]]:
         from core.referrals import inbox
 
-        return [_referral_out(r) for r in await inbox.inbox(_ctx(request), current_actor(request), box=box, area=area)]
+        return [_referral_out(r) for r in await inbox.inbox(ctx, actor, box=box, area=area)]
 
     @get("/{referral_id:int}", summary="One referral: why it was made (each fact the rule tested), its messages")
-    async def show(self, request: Request, referral_id: int) -> dict[str, Any]:
+    async def show(self, ctx: Context, actor: Actor, referral_id: int) -> dict[str, Any]:
         from core.referrals import inbox
 
-        r = await inbox.get_referral(_ctx(request), current_actor(request), referral_id)
+        r = await inbox.get_referral(ctx, actor, referral_id)
         out = _referral_out(r)
         out["why"] = [{"rule_id": f["rule_id"], "event": f["event"], "fired_at": f["fired_at"].isoformat(),
                        "facts": [{"question": w["question"], "answer": w["answer"], "looks_for": w["looks_for"]}
@@ -285,10 +278,9 @@ class ReferralsAPI(Controller):
         return out
 
     @post("/{referral_id:int}/decisions", status_code=200, summary="Decide: decline, ask, answer, link or panel (with the version read)")
-    async def decide(self, request: Request, referral_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    async def decide(self, ctx: Context, actor: Actor, referral_id: int, data: dict[str, Any]) -> dict[str, Any]:
         from core.referrals import inbox
 
-        ctx, actor = _ctx(request), current_actor(request)
         body = _body(data)
         version = _int(body.get("version"), "version")
         action, text = body.get("action"), _text(body, "text")

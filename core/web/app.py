@@ -50,6 +50,7 @@ from core.templating import build_environment
 from core.web import problems
 from core.web.api import API_CONTROLLERS
 from core.web.auth import SignInStepPending, is_api, require_user
+from core.web.dependencies import ROUTE_DEPENDENCIES, check_public_routes
 from core.web.headers import security_headers
 from core.web.home import HomePage
 from core.web.input_guard import refuse_unstorable_input
@@ -258,6 +259,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
     app = Litestar(
         route_handlers=handlers,
         guards=[require_user],
+        # handlers name what they need (``ctx``, ``actor``) and are given it: core/web/dependencies.py
+        dependencies=dict(ROUTE_DEPENDENCIES),
         before_request=refuse_unstorable_input,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
@@ -273,4 +276,5 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
     )
     app.state.settings = settings
     app.state.ctx = ctx
+    check_public_routes(app)  # a public route asking for the signed-in user stops start-up, not a request
     return app

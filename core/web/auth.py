@@ -12,8 +12,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 
 from core.auth import service as auth
-from core.auth.actor import Actor
 from core.web import csrf
+from core.web.dependencies import signed_in_actor
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_FAILED = ("This page has expired or the form did not come from Caseframe. Go back, reload the page "
@@ -98,10 +98,6 @@ class PasswordChangeNeeded(SignInStepPending):
         super().__init__("Choose a new password to continue")
 
 
-def current_actor(connection: ASGIConnection) -> Actor:
-    return connection.state.actor
-
-
 def requires(action: str):
     """A route guard: only an actor who may do ``action`` (core/permissions.py) reaches the handlers; anyone
     else gets 403 with the action's refusal. The handler's service checks the object itself."""
@@ -110,7 +106,7 @@ def requires(action: str):
     permissions.action(action)  # an unknown action fails at start-up, not on the first request
 
     def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-        denial = permissions.decide(current_actor(connection), action)
+        denial = permissions.decide(signed_in_actor(connection), action)
         if denial is not None:
             raise PermissionDeniedException(denial.message)
 

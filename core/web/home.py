@@ -4,9 +4,10 @@ from __future__ import annotations
 from litestar import Controller, Request, get
 from litestar.response import Template
 
+from core.auth.actor import Actor
+from core.context import Context
 from core.dashboards.my_work import my_work
-from core.web.auth import current_actor
-from core.web.pages import ctx_of, page
+from core.web.pages import page
 
 
 class HomePage(Controller):
@@ -14,6 +15,5 @@ class HomePage(Controller):
     include_in_schema = False
 
     @get("/")
-    async def my_work(self, request: Request) -> Template:
-        ctx, actor = ctx_of(request), current_actor(request)
+    async def my_work(self, request: Request, ctx: Context, actor: Actor) -> Template:
         return await page(request, "home.html", **await my_work(ctx, actor))

@@ -8,21 +8,18 @@ from litestar import Request, Response
 from litestar.response import Redirect, Template
 
 from core import permissions
+from core.auth.actor import Actor
 from core.cases.service import enabled_areas
-from core.context import Context
 from core.numbers import whole_number
-from core.web.auth import current_actor
+from core.web.dependencies import app_context, signed_in_actor
 
 MARKING = "OFFICIAL-SENSITIVE"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def ctx_of(request: Request) -> Context:
-    return request.app.state.ctx
-
-
 async def navigation(request: Request) -> list[dict[str, Any]]:
-    ctx, actor = ctx_of(request), current_actor(request)
+    # the layout is drawn for every handler, which Litestar injects nothing into: it reads the request
+    ctx, actor = app_context(request), signed_in_actor(request)
     enabled = await enabled_areas(actor.agency_id, cached=True)
     areas = [a for a in ctx.areas if a.slug in enabled]
     links = [{"href": "/", "label": "My work"}, {"href": "/persons", "label": "Persons"},
@@ -65,7 +62,7 @@ async def page(request: Request, template: str, *, status_code: int = 200, perso
 
     from core.notifications.service import unread_count
 
-    actor = current_actor(request)
+    actor = signed_in_actor(request)
     # the bell's count is one indexed statement, read while the menu is worked out
     nav, unread = await asyncio.gather(navigation(request), unread_count(actor))
     base = {"actor": actor, "can": permissions.for_actor(actor), "csrf_token": request.state.csrf_token, "nav": nav, "unread": unread,
@@ -196,12 +193,12 @@ def sign_in_redirect(request: Request) -> Response:
 
 
 
-async def claim_submission(request: Request, key: str) -> str | None:
+async def claim_submission(request: Request, actor: Actor, key: str) -> str | None:
     """Claim a form's one-time key. Returns None the first time; a repeat returns where the first went
     (``core.cases.service.claim_submission``; a repeat that never learns it stays on this address)."""
     from core.cases.service import claim_submission as claim
 
-    return await claim(current_actor(request), key, request.url.path)
+    return await claim(actor, key, request.url.path)
 
 
 async def finish_submission(key: str, url: str) -> None:

@@ -121,7 +121,7 @@ def test_a_plugin_package_is_warned_about_its_submodules_too(tmp_path, monkeypat
     package = tmp_path / "caseframe_split"
     package.mkdir()
     (package / "__init__.py").write_text("from caseframe.api import hookimpl\nfrom . import routes\n")
-    (package / "routes.py").write_text("from core.web.auth import current_actor\n")
+    (package / "routes.py").write_text("from core.web.auth import require_user\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     import caseframe_split
 
