@@ -40,7 +40,11 @@ from core.testing import drop_database, empty_tables, fresh_database, make_conte
 # the audit sealer's key for every test (and every server a test starts), never a key file in the checkout
 os.environ.setdefault("CASEFRAME_AUDIT_KEY", "caseframe-tests-audit-key-not-a-secret-0123456789")
 # documents uploaded by tests go to a throwaway folder, never the checkout's documents/
-os.environ.setdefault("CASEFRAME_DOCUMENTS_DIR", tempfile.mkdtemp(prefix="caseframe-test-documents-"))
+# (one per process: pytest-xdist's workers inherit the folder their controller made, and two workers' databases
+# number their documents alike, so each worker makes its own)
+if os.environ.get("CASEFRAME_DOCUMENTS_DIR", "") == os.environ.get("CASEFRAME_TEST_DOCUMENTS_DIR_MADE", ""):
+    os.environ["CASEFRAME_DOCUMENTS_DIR"] = tempfile.mkdtemp(prefix="caseframe-test-documents-")
+    os.environ["CASEFRAME_TEST_DOCUMENTS_DIR_MADE"] = os.environ["CASEFRAME_DOCUMENTS_DIR"]
 
 
 def database_url() -> str | None:
