@@ -19,6 +19,7 @@ from core.persons.service import visible_person_ids
 from core.persons.tables import Person
 from core.referrals import service as referrals
 from core.sharing.policy import Access, may_see_field, sharing_access
+from core.sharing.redaction import NOTHING_HIDDEN, redactor_for
 
 # -- reading -------------------------------------------------------------------------------
 
@@ -212,9 +213,12 @@ _TIMELINE_SQL = ('SELECT e.id, e.kind, e.summary, e.detail, e.actor, e.at, u.nam
                  'LEFT JOIN cf_user u ON u.id = e.actor WHERE e."case" = {} ORDER BY e.id DESC LIMIT {}')
 
 
-async def timeline(case_id: int, limit: int = 500, access: Access | None = None) -> list[dict[str, Any]]:
-    """The case's timeline, newest first; with ``access``, without the entries about documents above its level."""
+async def timeline(case_id: int, limit: int = 500, access: Access | None = None,
+                   reader: Actor | None = None) -> list[dict[str, Any]]:
+    """The case's timeline, newest first; with ``access``, without the entries about documents above its level;
+    for a ``reader``, naming no other case they may not see (core/sharing/redaction.py)."""
     rows = await CaseEvent.raw(_TIMELINE_SQL, int(case_id), int(limit))
+    words = NOTHING_HIDDEN if reader is None else await redactor_for(reader, [r["summary"] for r in rows])
     out = []
     for r in rows:
         detail = _json(r["detail"]) or {}
@@ -223,7 +227,9 @@ async def timeline(case_id: int, limit: int = 500, access: Access | None = None)
         if access is not None and r["kind"] == "document" and not access.may_see(
                 detail.get("sensitivity", "special_category")):
             continue
-        out.append({"id": r["id"], "kind": r["kind"], "summary": r["summary"], "detail": detail,
+        # a referral's decision names the case it became to the referrer, by design (referrals' own page does too)
+        told = detail.get("resulting_case") if r["kind"] == "referral" else None
+        out.append({"id": r["id"], "kind": r["kind"], "summary": words.text(r["summary"], told=told), "detail": detail,
                     "actor_id": r["actor"], "actor_name": r["actor_name"], "at": r["at"].isoformat()})
     return out
 

@@ -96,10 +96,10 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
 
     (_, events, case_tasks, users, refs, subjects, shares, views, partners,
      targets, case_documents) = await asyncio.gather(
-        cases.record_view(actor, case_id, access), cases.timeline(case_id, limit=200, access=access),
-        tasks.tasks_of_case(case_id),
+        cases.record_view(actor, case_id, access), cases.timeline(case_id, limit=200, access=access, reader=actor),
+        tasks.tasks_of_case(case_id, reader=actor),
         lists.colleagues(actor),
-        raised_from_case(case_id),
+        raised_from_case(case_id, reader=actor),
         cases.subjects_of(case_id),
         # the owning agency sees who it shares with and who has viewed; those who work the case, where to refer
         sharing.shares_of(case_id) if owner else nothing(), cases.viewers_of(case_id) if owner else nothing(),
@@ -538,18 +538,18 @@ class TaskPages(Controller):
 
     @get("/{task_id:int}/edit")
     async def edit_form(self, request: Request, actor: Actor, task_id: int) -> Template:
-        row = await tasks.editable_task(actor, task_id)
+        row = await tasks.task_to_edit(actor, task_id)
         # the page shows the task's title: a read of the task, recorded
         await audit_read("task.view", actor, "task", task_id, detail={"case_id": row["case"]})
         due = row["due_date"]
         values = {"title": row["title"], "assignee_id": str(row["assignee"] or row["created_by"] or ""),
                   "due-day": str(due.day) if due else "", "due-month": str(due.month) if due else "",
                   "due-year": str(due.year) if due else ""}
-        return await _task_page(request, actor, row, values, tasks.task_state(row))
+        return await _task_page(request, actor, row, values, row["state"])
 
     @post("/{task_id:int}/edit")
     async def edit(self, request: Request, ctx: Context, actor: Actor, task_id: int) -> Template | Redirect:
-        row = await tasks.editable_task(actor, task_id)
+        row = await tasks.task_to_edit(actor, task_id)
         data = await form_data(request)
         due = typed_date(data, "due")
         state = str(data.get("state", ""))

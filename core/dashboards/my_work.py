@@ -15,7 +15,8 @@ from core.cases.tables import Case
 from core.context import Context
 from core.referrals.queries import waiting_for
 from core.retention.service import withheld_from
-from core.sharing.policy import Access, visible_among
+from core.sharing.policy import Access
+from core.sharing.redaction import redactor_for
 from core.tasks.service import task_dict
 from core.tasks.tables import Task
 
@@ -57,11 +58,14 @@ async def my_work(ctx: Context, actor: Actor) -> dict[str, Any]:
     shared_rows = [r for r in shared_rows if withheld.keep(r["id"])]
     tasks = [t for t in tasks if t["case"] not in withheld.inactive]
     referrals = [r for r in referrals if withheld.keep(r.get("from_case"))]
-    seen = await visible_among(actor, [t["case"] for t in tasks])
     # a task on a case the agency can no longer see (its own panel action after an ISA ended) keeps its
-    # words but not the case's reference or a link to it
-    rows = [dict(task_dict(t), reference=t["reference"] if t["case"] in seen else None,
-                 case_seen=t["case"] in seen, assignee_name=t["assignee_name"],
+    # words but not the case's reference, a link to it or its people; no task's words name a case the reader
+    # may not see (core/sharing/redaction.py)
+    words = await redactor_for(actor, [t[k] for t in tasks for k in ("title", "description")],
+                               [t["case"] for t in tasks], withheld=withheld)
+    rows = [dict(words.texts(task_dict(t), ("title", "description"), "case_id"),
+                 reference=t["reference"] if words.may_see(t["case"]) else None,
+                 case_seen=words.may_see(t["case"]), assignee_name=t["assignee_name"],
                  mine=t["assignee"] == actor.id or (t["assignee"] is None and t["created_by"] == actor.id))
             for t in tasks]
     mine = [t for t in rows if t["mine"]]

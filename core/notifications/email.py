@@ -86,6 +86,7 @@ async def send_pending(limit: int = 100) -> tuple[int, int]:
     """Send the committed e-mails that are due; returns (sent, failed). Safe to run in several processes at once:
     each e-mail is claimed by one before it is sent."""
     from core.db.tx import transaction
+    from core.notifications.service import email_text
     from core.notifications.tables import Notification, NotificationEmail
 
     config = _config
@@ -105,13 +106,16 @@ async def send_pending(limit: int = 100) -> tuple[int, int]:
         if not claimed:
             continue
         item = await NotificationEmail.select(
-            NotificationEmail.notification, NotificationEmail.recipient.email.as_alias("to"),
+            NotificationEmail.notification, NotificationEmail.recipient, NotificationEmail.recipient.email.as_alias("to"),
             NotificationEmail.recipient.active.as_alias("active")).where(NotificationEmail.id == row["id"]).first()
-        note = await Notification.select(Notification.text).where(Notification.id == item["notification"]).first()
+        note = await Notification.select(Notification.text, Notification.case_id, Notification.kind).where(
+            Notification.id == item["notification"]).first()
         error = ""
         if item["active"] and note:
             try:
-                await asyncio.to_thread(_send, config, _message(config, item["to"], note["text"], item["notification"]))
+                # the words as the recipient's list would show them: no case they may not see is named
+                text = await email_text(item["recipient"], note["text"], note["case_id"], note["kind"])
+                await asyncio.to_thread(_send, config, _message(config, item["to"], text, item["notification"]))
             except Exception as exc:  # the server's text may echo the message: only the kind of error is kept
                 error = exc.__class__.__name__
         attempts = row["attempts"] + 1

@@ -21,6 +21,7 @@ from core.notifications.tables import (
     NotificationPreference,
     NotificationRead,
 )
+from core.sharing.redaction import redactor_for
 
 KINDS = {"referral_waiting": "Referral", "case_shared": "Shared case", "panel_action": "Panel action",
          "task_due": "Task due", "rule_notice": "Notice"}
@@ -288,6 +289,7 @@ async def _name_only_visible_cases(actor: Actor, rows: list[dict[str, Any]]) -> 
         if row.get("case_id") in hidden:
             row["text"] = f"{KINDS.get(row['kind'], 'Notification')}: about a case no longer available"
             row["link"] = "/"
+    await _words_for(actor, rows)
     ids = {r["case_id"] for r in rows if r.get("case_id") and r["kind"] in CASE_NAMING_KINDS}
     if not ids:
         return
@@ -298,6 +300,24 @@ async def _name_only_visible_cases(actor: Actor, rows: list[dict[str, Any]]) -> 
                 and row["link"] != "/"):
             row["text"] = f"{KINDS.get(row['kind'], 'Notification')}: about a case not shared with your agency"
             row["link"] = "/"
+
+
+async def _words_for(actor: Actor, rows: list[dict[str, Any]]) -> None:
+    """No notification's words name a case the reader may not see (core/sharing/redaction.py): a referral or rule
+    notice names the case it is about by design, unless retention withholds it."""
+    words = await redactor_for(actor, [r["text"] for r in rows])
+    for row in rows:
+        told = row.get("case_id") if row["kind"] not in CASE_NAMING_KINDS else None
+        row["text"] = words.text(row["text"], told=told)
+
+
+async def email_text(user_id: int, text: str, case_id: int | None, kind: str) -> str:
+    """A notification's words as its e-mail to ``user_id`` says them: as the list would show them to that user."""
+    from core.agencies.service import actor_for
+
+    row = {"text": text, "case_id": case_id, "kind": kind, "link": ""}
+    await _words_for(await actor_for(user_id), [row])
+    return str(row["text"])
 
 
 async def mark_read(actor: Actor, notification_id: int) -> dict[str, Any]:

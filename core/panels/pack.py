@@ -43,6 +43,7 @@ from core.forms import summary
 from core.numbers import whole_number
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute
 from core.sharing.policy import OWNER, Access, filter_answers, isa_covers, isa_is_live, sensitivity_rank
+from core.sharing.redaction import Redactor, redactor_for
 from core.tasks.tables import Task
 
 MARKING = "OFFICIAL-SENSITIVE"
@@ -335,6 +336,22 @@ def _case_facts(ctx: Context, row: dict[str, Any], access: Access, subjects: lis
     }
 
 
+async def _words_for(meeting: dict[str, Any], recipient: Recipient, items: list[dict[str, Any]],
+                     actions: list[dict[str, Any]], decisions: list[dict[str, Any]]) -> Redactor:
+    """The words people wrote (items, actions, decisions) as the recipient's agency may read them: naming no case
+    it may not see (core/sharing/redaction.py). Actions and decisions are changed in place; the items' titles are
+    the caller's to read through the redactor returned."""
+    viewer = Actor(id=0, email="", name="", agency_id=recipient.agency_id if recipient.agency_id is not None
+                   else meeting["chair_agency"])
+    words = await redactor_for(viewer, [i["title"] for i in items if i["case"] is None]
+                               + [a["title"] for a in actions] + [d["text"] for d in decisions])
+    for a in actions:
+        a["title"] = words.text(a["title"])
+    for d in decisions:
+        d["text"] = words.text(d["text"])
+    return words
+
+
 async def gather_pack(ctx: Context, meeting_id: int, recipient: Recipient,
                       meeting: dict[str, Any] | None = None) -> PackData:
     """Read everything the pack shows in a fixed handful of queries, filtered for the recipient."""
@@ -360,6 +377,7 @@ async def gather_pack(ctx: Context, meeting_id: int, recipient: Recipient,
     for cid in inactive:
         if cid in access:
             access[cid] = None
+    words = await _words_for(meeting, recipient, items, actions, decisions)
     rows_by_id = {r["id"]: r for r in case_rows}
     grouped: dict[str, dict[int, list[dict[str, Any]]]] = {"subjects": {}, "actions": {}, "decisions": {}}
     for key, rows, column in (("subjects", subjects, "case"), ("actions", actions, "case"),
@@ -383,7 +401,7 @@ async def gather_pack(ctx: Context, meeting_id: int, recipient: Recipient,
         # an agenda title is what everyone at the meeting has, but a restricted or erased case is named to no one
         # nor to a recipient whose agency may not see it (its title names it: "Review: NOI-…")
         withheld = item["case"] is not None and (item["case"] in inactive or access.get(item["case"]) is None)
-        title = WITHHELD_ITEM if withheld else item["title"]
+        title = WITHHELD_ITEM if withheld else words.text(item["title"])
         agenda.append({"number": number, "title": title, "kind": item["kind"], "status": item["status"],
                        "has_case": item["case"] is not None, "case": facts.get(item["case"])})
     meeting_view = {**meeting, "starts_local": _local(meeting["starts_at"])}

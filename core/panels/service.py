@@ -23,6 +23,7 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.numbers import whole_number
 from core.panels import live
 from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
+from core.sharing.redaction import NOTHING_HIDDEN, redactor_for
 from core.tasks.tables import Task
 
 MINUTE_KINDS = {"discussion": "Discussion", "decision": "Decision", "action": "Action"}
@@ -287,10 +288,14 @@ async def agenda_for(actor: Actor, meeting_id: int, cache: dict[int, bool] | Non
     inactive = await inactive_case_ids()
     items = await agenda(meeting_id)
     await _see_cases(actor, [item["case"] for item in items], cache)
+    # a title names no other case the reader may not see either (core/sharing/redaction.py)
+    words = await redactor_for(actor, [i["title"] for i in items])
     for item in items:
         item["visible"] = await may_see_case(actor, item["case"], cache)
         if item["case"] is not None and (not item["visible"] or item["case"] in inactive):
             item["title"], item["reference"] = WITHHELD_ITEM, ""
+        else:
+            item["title"] = words.text(item["title"])
     return items
 
 
@@ -557,6 +562,20 @@ async def minutes(meeting_id: int, *, after: int = 0, ids: list[int] | None = No
     return rows
 
 
+async def readable_minutes(actor: Actor, rows: list[dict[str, Any]],
+                           cache: dict[int, bool] | None = None) -> list[dict[str, Any]]:
+    """Minutes (as :func:`minutes` reads them) as ``actor`` may read them: copies, ``visible`` saying whether their
+    agency may see the item's case now, and the words and the item's title naming no case they may not see."""
+    words = await redactor_for(actor, [r[k] for r in rows for k in ("text", "item_title")], [r["case_id"] for r in rows])
+    out = []
+    for r in rows:
+        visible = words.may_see(r["case_id"])
+        if cache is not None and r["case_id"] is not None:
+            cache[r["case_id"]] = visible
+        out.append(words.texts(dict(r, visible=visible), ("text", "item_title"), "case_id"))
+    return out
+
+
 async def outstanding_actions(panel_id: int, *, exclude_meeting: int | None = None,
                               viewer: Actor | None = None) -> list[dict[str, Any]]:
     """Open actions from the panel's meetings, oldest due first, overdue flagged.
@@ -572,13 +591,14 @@ async def outstanding_actions(panel_id: int, *, exclude_meeting: int | None = No
                              Task.owner_agency.name.as_alias("owner_name"), Task.assignee.name.as_alias("assignee_name")).where(
         Task.meeting_id.is_in(meeting_ids) & (Task.status == "open")).order_by(Task.due_date)
     today = clock.today()
-    seen: dict[int, bool] = {}
+    words = await redactor_for(viewer, [r[k] for r in rows for k in ("title", "description")], [r["case"] for r in rows]) \
+        if viewer is not None else NOTHING_HIDDEN
     out = []
     for r in rows:
         r["overdue"] = bool(r["due_date"] and r["due_date"] < today)
-        r["visible"] = viewer is None or await may_see_case(viewer, r["case"], seen)
-        out.append(r if r["visible"] else {"id": r["id"], "visible": False, "due_date": r["due_date"],
-                                           "overdue": r["overdue"]})
+        r["visible"] = viewer is None or words.may_see(r["case"])
+        out.append(words.texts(r, ("title", "description"), "case") if r["visible"] else {
+            "id": r["id"], "visible": False, "due_date": r["due_date"], "overdue": r["overdue"]})
     return out
 
 

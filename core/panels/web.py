@@ -255,14 +255,16 @@ class MeetingPages(Controller):
                     if status is not None and current != status:
                         yield ServerSentEventMessage(event="status", data=service.STATUS_LABELS.get(current, ""))
                     status = current
+                    # read as this follower may: the words name no case they may not see (shared reads are copied)
+                    new_minutes = await service.readable_minutes(actor, new_minutes, seen_cases)
+                    corrected = {m["id"]: m for m in await service.readable_minutes(
+                        actor, list(corrected.values()), seen_cases)}
                     for m in new_minutes:
                         after = m["id"]
-                        visible = await service.may_see_case(actor, m["case_id"], seen_cases)
-                        html = template.render(m=m, visible=visible, correctable=may_correct and not m["superseded_by"])
+                        html = template.render(m=m, visible=m["visible"], correctable=may_correct and not m["superseded_by"])
                         if m["corrects"] in corrected:  # swapped in place of the entry already on the page
                             old = corrected[m["corrects"]]
-                            html += template.render(m=old, visible=await service.may_see_case(actor, old["case_id"], seen_cases),
-                                                    correctable=False, oob=True)
+                            html += template.render(m=old, visible=old["visible"], correctable=False, oob=True)
                         yield ServerSentEventMessage(id=str(m["id"]), event="minute", data=html.replace("\n", " "))
                     try:
                         await asyncio.wait_for(news.wait(), HEARTBEAT_SECONDS)
@@ -323,9 +325,7 @@ async def _meeting_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     meeting = await service.visible_meeting(actor, meeting_id)
     cache: dict[int, bool] = {}
     items = await service.agenda_for(actor, meeting_id, cache)
-    minutes = await service.minutes(meeting_id)
-    for m in minutes:
-        m["visible"] = await service.may_see_case(actor, m["case_id"], cache)
+    minutes = await service.readable_minutes(actor, await service.minutes(meeting_id), cache)
     panel = meeting["panel_row"]
     members = await service.member_agencies(panel)
     can_minute = meeting["status"] == "in_progress" and (meeting["is_chair"] or meeting["is_minute_taker"])

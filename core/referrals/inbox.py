@@ -28,6 +28,7 @@ from core.referrals.explain import REFERRAL_ACCESS, explain, facts_access, filte
 from core.referrals.tables import Referral, ReferralMessage, RuleFiring
 from core.retention.service import inactive_case_ids, refuse_write, withheld_from
 from core.sharing.policy import filter_answers
+from core.sharing.redaction import redactor_for
 
 OPEN = ("open", "info_requested")
 STATUS_LABELS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",
@@ -73,6 +74,19 @@ async def _is_addressee(actor: Actor, referral_id: int) -> bool:
     return await Referral.count().where((Referral.id == referral_id) & await _addressee_where(actor)) > 0
 
 
+#: the words of a referral its people write: why it was made, and why it was decided so
+REFERRAL_WORDS = ("reason", "decision_note")
+
+
+async def readable_referrals(reader: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Referral rows with their words as ``reader`` may read them (core/sharing/redaction.py): a case they may not
+    see is not named, but for the case the referral came from, named to its addressee by design (unless retention
+    withholds it). Changed in place; returned."""
+    words = await redactor_for(reader, [r.get(k) for r in rows for k in REFERRAL_WORDS])
+    for r in rows:
+        words.texts(r, REFERRAL_WORDS, told={i for i in (r.get("from_case"), r.get("resulting_case")) if i})
+    return rows
+
 async def inbox(ctx: Context, actor: Actor, *, box: str = "waiting", area: str = "", limit: int = 200) -> list[dict[str, Any]]:
     """``waiting`` and ``decided`` referrals addressed to the agency, or those it ``sent``; newest first."""
     cols = (Referral.all_columns(), Referral.person.given_name.as_alias("given_name"),
@@ -89,6 +103,7 @@ async def inbox(ctx: Context, actor: Actor, *, box: str = "waiting", area: str =
         where &= ((Referral.target_kind == "area") & (Referral.target == area)) | (Referral.source_area == area)
     rows = await Referral.select(*cols).where(where).order_by(Referral.created_at, ascending=False).limit(limit)
     hidden = (await withheld_from(actor)).hidden
+    await readable_referrals(actor, rows)
     for r in rows:
         if r["from_case"] in hidden:  # the referral stays its addressee's; the withheld case is not named
             r["from_reference"] = None
@@ -175,6 +190,12 @@ async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_vi
     for m in messages:
         m["author_name"], m["agency_name"] = users.get(m["author"], ""), agencies.get(m["agency"], "")
     out["messages"] = messages
+    # the words people wrote name no case the actor may not see, but the one the referral came from (by design)
+    words = await redactor_for(actor, [row["reason"], row["decision_note"], *[m["text"] for m in messages]])
+    told = {i for i in (row["from_case"], row["resulting_case"]) if i}
+    words.texts(out, REFERRAL_WORDS, told=told)
+    for m in messages:
+        words.texts(m, ("text",), told=told)
     if row["resulting_case"]:
         res = await Case.select(Case.id, Case.reference).where(Case.id == row["resulting_case"]).first()
         out["resulting"] = res if res and res["id"] not in hidden else None
@@ -218,7 +239,10 @@ async def _decide(actor: Actor, row: dict[str, Any], *, status: str, message_kin
     # the addressee's decision is theirs to make; a restricted or erased source case's timeline is not written
     if row["from_case"] and row["from_case"] not in await inactive_case_ids():
         await CaseEvent.insert(CaseEvent(case=row["from_case"], kind="referral", actor=actor.id, at=now,
-                                         summary=source_summary, detail={"referral_id": row["id"], "outcome": status}))
+                                         summary=source_summary, detail={
+                                             "referral_id": row["id"], "outcome": status,
+                                             # the case it became is named to the referrer by design
+                                             **({"resulting_case": resulting_case} if resulting_case else {})}))
     await audit.record(f"referral.{message_kind}", actor, object_type="referral", object_id=row["id"],
                        detail={"status": status, **({"case_id": resulting_case} if resulting_case else {})})
 

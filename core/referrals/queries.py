@@ -5,7 +5,7 @@ from typing import Any
 
 from core.auth.actor import Actor
 from core.context import Context
-from core.referrals.inbox import OPEN
+from core.referrals.inbox import OPEN, readable_referrals
 from core.referrals.tables import Referral
 
 # The same addressee rule as ``inbox._addressee_where`` (what the agency answers to, read in the statement itself:
@@ -37,14 +37,17 @@ LIMIT {}
 async def waiting_for(actor: Actor, limit: int = 50) -> list[dict[str, Any]]:
     """Open referrals addressed to the actor's agency (its type, its areas, itself or panels it chairs)."""
     agency = actor.agency_id
-    return await Referral.raw(_WAITING_SQL, *OPEN, agency, actor.agency_type, agency, agency, agency, agency, agency,
-                              int(limit))
+    return await readable_referrals(actor, await Referral.raw(
+        _WAITING_SQL, *OPEN, agency, actor.agency_type, agency, agency, agency, agency, agency, int(limit)))
 
 
-async def raised_from_case(case_id: int) -> list[dict[str, Any]]:
+async def raised_from_case(case_id: int, reader: Actor | None = None) -> list[dict[str, Any]]:
     """The referrals raised from a case, newest first (the case page's list): one fixed statement, read on every
-    view of the case (tests/core/test_case_reads.py holds it to the ORM's)."""
-    return await Referral.raw("SELECT * FROM cf_referral WHERE from_case = {} ORDER BY id DESC", int(case_id))
+    view of the case (tests/core/test_case_reads.py holds it to the ORM's). For a ``reader``, their words name no
+    other case the reader may not see."""
+    rows = await Referral.raw("SELECT * FROM cf_referral WHERE from_case = {} ORDER BY id DESC", int(case_id))
+    return rows if reader is None else await readable_referrals(reader, rows)
+
 
 
 async def referral_targets(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
@@ -93,7 +96,8 @@ async def referrals_of_case(ctx: Context, actor: Actor, case_id: int) -> list[di
     from core.referrals.explain import facts_access, filter_facts
     from core.referrals.tables import RuleFiring
 
-    rows = await Referral.select().where(Referral.from_case == case_id).order_by(Referral.id)
+    rows = await readable_referrals(actor, await Referral.select().where(Referral.from_case == case_id).order_by(
+        Referral.id))
     out: list[dict[str, Any]] = []
     seen: dict[int | None, Any] = {}
     for r in rows:

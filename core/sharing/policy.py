@@ -239,15 +239,17 @@ def may_see_field(access: Access, schema: dict[str, Any], pointer: str) -> bool:
     return True
 
 
-async def visible_case_ids(actor: Actor, rows: list[dict[str, Any]]) -> set[int]:
+async def visible_case_ids(actor: Actor, rows: list[dict[str, Any]], hidden: frozenset[int] | None = None) -> set[int]:
     """Of ``rows`` (each with id, owning_agency and area), the cases ``actor`` may see now: the same answer
     :func:`case_access` gives one case at a time, in a fixed number of queries, for lists and counts. Retention
-    applies here too: an erased case, or a restricted one (but for its own local admin), is never among them."""
+    applies here too: an erased case, or a restricted one (but for its own local admin), is never among them
+    (``hidden``: what ``retention.withheld_from(actor).hidden`` answered, when the caller has read it already)."""
     from core.retention.service import withheld_from
 
     if not rows:
         return set()
-    hidden = (await withheld_from(actor)).hidden
+    if hidden is None:
+        hidden = (await withheld_from(actor)).hidden
     return await _visible_ignoring_retention(actor, [r for r in rows if r["id"] not in hidden])
 
 

@@ -15,6 +15,7 @@ from core.context import Context
 from core.db.tx import transaction
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.sharing.policy import Access
+from core.sharing.redaction import redactor_for
 from core.tasks.handover import hand_over_tasks  # noqa: F401 (named here too, as before)
 from core.tasks.tables import Task
 
@@ -100,6 +101,14 @@ async def editable_task(actor: Actor, task_id: int) -> dict[str, Any]:
     return row
 
 
+async def task_to_edit(actor: Actor, task_id: int) -> dict[str, Any]:
+    """:func:`editable_task` as its form shows it: its words naming no case the actor may not see (what was
+    written stays stored: :func:`edit_task` keeps a title sent back as shown), ``state`` the stored task's."""
+    row = await editable_task(actor, task_id)
+    words = await redactor_for(actor, [row["title"], row["description"]], [row["case"]])
+    return words.texts(dict(row, state=task_state(row)), ("title", "description"), "case")
+
+
 async def _refuse_retained(row: dict[str, Any], actor: Actor) -> None:
     from core.retention.service import refuse_write
 
@@ -126,6 +135,10 @@ async def edit_task(ctx: Context, actor: Actor, task_id: int, *, title: str | No
     errors: list[dict[str, str]] = []
     panel = row["source"] == "panel"
     title = row["title"] if title is None or panel else title.strip()
+    if title != row["title"]:
+        # the form showed the title without the cases the actor may not see: sent back unchanged, it is kept
+        shown = await redactor_for(actor, [row["title"]], [row["case"]])
+        title = row["title"] if title == shown.text(row["title"], row["case"]) else title
     due = _title_and_due_problems(row, title, due_date, panel, errors)
     names = {u["id"]: u["name"] for u in await assignee_choices(row["owner_agency"])}
     if assignee_id not in names:
@@ -227,6 +240,16 @@ async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, A
     return done
 
 
-async def tasks_of_case(case_id: int) -> list[dict[str, Any]]:
+async def tasks_of_case(case_id: int, reader: Actor | None = None) -> list[dict[str, Any]]:
+    """The case's tasks; for a ``reader``, their words naming no other case the reader may not see."""
     # written out once: the case page reads it on every view (tests/core/test_case_reads.py holds it to the ORM's)
-    return [task_dict(r) for r in await Task.raw('SELECT * FROM cf_task WHERE "case" = {} ORDER BY id', int(case_id))]
+    rows = [task_dict(r) for r in await Task.raw('SELECT * FROM cf_task WHERE "case" = {} ORDER BY id', int(case_id))]
+    return rows if reader is None else await readable_tasks(reader, rows)
+
+
+async def readable_tasks(reader: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tasks (as :func:`task_dict` gives them) as ``reader`` may read them: a title or description naming a case
+    they may not see says "[a case you cannot see]", and a task on such a case names none of its people."""
+    words = await redactor_for(reader, [t[k] for t in rows for k in ("title", "description")],
+                               [t["case_id"] for t in rows])
+    return [words.texts(dict(t), ("title", "description"), "case_id") for t in rows]

@@ -157,8 +157,8 @@ class CasesAPI(Controller):
         await cases.record_view(actor, case_id, access)
         case = cases.case_dict(ctx, row, access)
         case["subjects"] = await cases.subjects_of(case_id)
-        case["timeline"] = cases.redact_timeline(ctx, case["area"], await cases.timeline(case_id, access=access), access)
-        case["tasks"] = await tasks.tasks_of_case(case_id)
+        case["timeline"] = cases.redact_timeline(ctx, case["area"], await cases.timeline(case_id, access=access, reader=actor), access)
+        case["tasks"] = await tasks.tasks_of_case(case_id, reader=actor)
         from core.documents import service as documents
 
         # the documents this reader's access reaches, described (the content is downloaded from the case page)
