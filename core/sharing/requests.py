@@ -12,6 +12,7 @@ from core.db.tx import transaction
 from core.errors import NotFound, ValidationFailed
 from core.persons.tables import Person
 from core.sharing.policy import PURPOSES, live_isas_between
+from core.sharing.redaction import redactor_for
 from core.sharing.service import _insert_share
 from core.sharing.tables import AccessRequest
 
@@ -142,4 +143,8 @@ async def requests_for(actor: Actor) -> tuple[list[dict[str, Any]], list[dict[st
         AccessRequest.id, ascending=False).limit(100)
     received = await AccessRequest.select(*columns).where(AccessRequest.holding_agency == actor.agency_id).order_by(
         AccessRequest.id, ascending=False).limit(100)
+    # why it was asked and why it was decided: words naming no case the reader may not see
+    words = await redactor_for(actor, [r[k] for r in made + received for k in ("reason", "decision_note")])
+    for r in made + received:
+        words.texts(r, ("reason", "decision_note"))
     return made, received

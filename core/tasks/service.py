@@ -244,12 +244,15 @@ async def tasks_of_case(case_id: int, reader: Actor | None = None) -> list[dict[
     """The case's tasks; for a ``reader``, their words naming no other case the reader may not see."""
     # written out once: the case page reads it on every view (tests/core/test_case_reads.py holds it to the ORM's)
     rows = [task_dict(r) for r in await Task.raw('SELECT * FROM cf_task WHERE "case" = {} ORDER BY id', int(case_id))]
-    return rows if reader is None else await readable_tasks(reader, rows)
+    # the reader reads the case itself: only the cases the words name are asked about (none, mostly: no query)
+    return rows if reader is None else await readable_tasks(reader, rows, on_a_case_seen=True)
 
 
-async def readable_tasks(reader: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def readable_tasks(reader: Actor, rows: list[dict[str, Any]], *,
+                         on_a_case_seen: bool = False) -> list[dict[str, Any]]:
     """Tasks (as :func:`task_dict` gives them) as ``reader`` may read them: a title or description naming a case
-    they may not see says "[a case you cannot see]", and a task on such a case names none of its people."""
+    they may not see says "[a case you cannot see]", and a task on such a case names none of its people
+    (``on_a_case_seen``: the caller knows the reader sees the cases the tasks are on)."""
     words = await redactor_for(reader, [t[k] for t in rows for k in ("title", "description")],
-                               [t["case_id"] for t in rows])
-    return [words.texts(dict(t), ("title", "description"), "case_id") for t in rows]
+                               [] if on_a_case_seen else [t["case_id"] for t in rows])
+    return [words.texts(dict(t), ("title", "description"), None if on_a_case_seen else "case_id") for t in rows]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pytest
 
+from core import clock
 from core.cases import service as cases
 from core.notifications.service import notify
 from core.panels import service as panels
@@ -21,6 +22,8 @@ from core.panels.tables import AgendaItem
 from core.referrals import service as referrals
 from core.sharing import service as sharing
 from core.sharing.redaction import HIDDEN_CASE, HIDDEN_PERSON, Redactor, redactor_for, references_in
+from core.sharing.requests import requests_for
+from core.sharing.tables import AccessRequest
 from core.tasks import service as tasks
 from core.testing import sign_in, web_client
 from tests.security.test_leaks import _found, world  # noqa: F401
@@ -57,6 +60,11 @@ async def named(world, retained):
                             text=f"{who} moved out; {_short(hidden)} to be reviewed")
     await notify(kind="case_shared", text=f"Please read {hidden} with {seen}", link=f"/cases/{other['id']}",
                  agency_id=world["police"]["id"], case_id=other["id"])
+    # an access request the police made earlier, naming the case in its reason (read by the council)
+    await AccessRequest.insert(AccessRequest(
+        person=world["child"]["id"], requested_by=world["officer"].id, requesting_agency=world["police"]["id"],
+        holding_agency=world["council"]["id"], purpose="crime_prevention", reason=f"About {hidden} and {who}",
+        status="pending", created_at=clock.now()))
     return {"other": other, "note": note, "task": task, "referral": referral, "item": item, "hidden": hidden,
             "seen": seen}
 
@@ -155,6 +163,11 @@ async def test_an_item_linked_to_a_hidden_case_shows_neither_its_reference_nor_i
     assert redactor.text(f"Visit {R_GIVEN} Hidden", restricted) == f"Visit {HIDDEN_PERSON}"
     # the case a referral came from is named to its addressee by design, unless retention withholds it
     assert redactor.reference(restricted, told=restricted) is None
+
+
+async def test_an_access_request_reason_names_no_case_its_reader_may_not_see(world, retained, named):
+    _, received = await requests_for(world["chair"])
+    assert [r["reason"] for r in received] == [f"About {HIDDEN_CASE} and {HIDDEN_PERSON}"]
 
 
 def test_references_are_found_as_stored_typed_short_or_in_lower_case():
