@@ -308,14 +308,16 @@ DUPLICATE_PAIR = (
 
 
 async def _record_a_person_twice(ctx: Context, actor: Actor | None) -> int:
-    """The duplicate pair, each on one of the council's cases (in the last role its area names, a bystander's,
-    so no referral rule fires); returns how many persons were made."""
+    """The duplicate pair, each on one of the council's open cases (in the last role its area names, a
+    bystander's, so no referral rule fires); returns how many persons were made. Open cases, not the first two
+    by number: those include the demo's cases past retention, and retention refuses to undo a merge that would
+    change who is on a case waiting for review, so the merge could not be undone in the demo."""
     if actor is None:
         return 0
     from core.cases.tables import Case
 
-    case_rows = await Case.select(Case.id, Case.area).where(Case.owning_agency == actor.agency_id).order_by(
-        Case.id).limit(2)
+    case_rows = await Case.select(Case.id, Case.area).where(
+        (Case.owning_agency == actor.agency_id) & Case.closed_at.is_null()).order_by(Case.id).limit(2)
     for fields, case in zip(DUPLICATE_PAIR, [*case_rows, None, None], strict=False):
         person = await persons.create_person(actor, **fields)
         area = ctx.areas.get(case["area"]) if case else None
