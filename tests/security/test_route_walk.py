@@ -175,20 +175,14 @@ async def _linked(client, start: list[str], limit: int) -> list[str]:
 
 
 async def _sign_in_demo(app, email: str):
+    """A client signed in through the sign-in page as the demo user (memorandum accepted)."""
     import httpx
 
+    from core.agencies import service as agencies
+    from core.testing import sign_in
+
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost")
-    page = await client.get("/sign-in")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    signed = await client.post("/sign-in", data={"email": email, "password": "demo-password-2026",
-                                                 "csrf_token": token})
-    assert signed.status_code == 303, signed.text[:300]
-    home = await client.get("/")
-    if home.status_code == 303 and home.headers["location"].startswith("/mou"):
-        mou = await client.get("/mou")
-        version = re.search(r'name="version" value="(\d+)"', mou.text).group(1)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', mou.text).group(1)
-        await client.post("/mou", data={"accept": "yes", "version": version, "csrf_token": token})
+    await sign_in(client, await agencies.actor_for((await _user(email))["id"]), "demo-password-2026")
     return client
 
 
