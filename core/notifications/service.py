@@ -7,7 +7,7 @@ resolved to the agency's users when read, so users who join or leave need no cop
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import clock
 from core.audit import service as audit
@@ -22,6 +22,9 @@ from core.notifications.tables import (
     NotificationRead,
 )
 from core.sharing.redaction import redactor_for
+
+if TYPE_CHECKING:
+    from core.retention.service import Withheld
 
 KINDS = {"referral_waiting": "Referral", "case_shared": "Shared case", "panel_action": "Panel action",
          "task_due": "Task due", "rule_notice": "Notice"}
@@ -283,13 +286,14 @@ async def _name_only_visible_cases(actor: Actor, rows: list[dict[str, Any]]) -> 
     from core.sharing.policy import visible_among
 
     # a case retention withholds from the reader (restricted or erased) is named by no notification, of any kind
-    hidden = (await withheld_from(actor)).hidden
+    withheld = await withheld_from(actor)
+    hidden = withheld.hidden
     await _referral_cases(rows)
     for row in rows:
         if row.get("case_id") in hidden:
             row["text"] = f"{KINDS.get(row['kind'], 'Notification')}: about a case no longer available"
             row["link"] = "/"
-    await _words_for(actor, rows)
+    await _words_for(actor, rows, withheld)
     ids = {r["case_id"] for r in rows if r.get("case_id") and r["kind"] in CASE_NAMING_KINDS}
     if not ids:
         return
@@ -302,10 +306,10 @@ async def _name_only_visible_cases(actor: Actor, rows: list[dict[str, Any]]) -> 
             row["link"] = "/"
 
 
-async def _words_for(actor: Actor, rows: list[dict[str, Any]]) -> None:
+async def _words_for(actor: Actor, rows: list[dict[str, Any]], withheld: Withheld | None = None) -> None:
     """No notification's words name a case the reader may not see (core/sharing/redaction.py): a referral or rule
     notice names the case it is about by design, unless retention withholds it."""
-    words = await redactor_for(actor, [r["text"] for r in rows])
+    words = await redactor_for(actor, [r["text"] for r in rows], withheld=withheld)
     for row in rows:
         told = row.get("case_id") if row["kind"] not in CASE_NAMING_KINDS else None
         row["text"] = words.text(row["text"], told=told)
