@@ -20,7 +20,7 @@ pyinstrument); this script runs ``bench/setup`` itself when wrk is missing.
 
 Targets (issue 13): each page >= 0.5x its bare page at 16 connections; the case page's p95 < 50 ms at 16
 connections (also printed, for information, as a ratio of the bare page's p95 in the same run). ``--check`` exits 1 when one is missed. ``--memory`` then sends 2 x 10,000 more requests
-(the three pages in turn) and reports each worker's resident memory after each 10,000.
+(the three pages in turn; ``--rounds N`` for N x 10,000) and reports each worker's resident memory after each 10,000.
 """
 from __future__ import annotations
 
@@ -384,7 +384,7 @@ async def measure(args, url: str, data: dict) -> int:
         memory.append(("after start-up and warm-up", [rss_mib(p) for p in caseframe.worker_pids()]))
         results = run_pages(caseframe, bare, cookie, pages, args.duration)
         if args.memory:
-            memory += memory_rounds(caseframe, cookie, pages)
+            memory += memory_rounds(caseframe, cookie, pages, args.rounds)
     finally:
         for server in servers:
             server.stop()
@@ -422,12 +422,12 @@ def run_pages(caseframe, bare, cookie: str, pages: dict[str, str], duration: flo
     return results
 
 
-def memory_rounds(caseframe, cookie: str, pages: dict[str, str]) -> list[tuple[str, list[float]]]:
-    """Each worker's resident memory after each of two rounds of MEMORY_REQUESTS requests over the pages."""
+def memory_rounds(caseframe, cookie: str, pages: dict[str, str], rounds: int = 2) -> list[tuple[str, list[float]]]:
+    """Each worker's resident memory after each of ``rounds`` rounds of MEMORY_REQUESTS requests over the pages."""
     paths = ", ".join(f'"{p}"' for p in pages.values())
     memory = []
     sent = 0
-    for _ in (1, 2):
+    for _ in range(rounds):
         sent += wrk_count(caseframe.base + "/", 16, MEMORY_REQUESTS, cookie, paths)["requests"]
         memory.append((f"after {sent:,} more requests", [rss_mib(p) for p in caseframe.worker_pids()]))
     return memory
@@ -459,9 +459,9 @@ def report(args, engine_name: str, pages: dict[str, str], results: dict[tuple[st
     print("resident memory of each caseframe worker (MiB):")
     for label, values in memory:
         print(f"  {label:<30} {' + '.join(f'{v:.1f}' for v in values)}")
-    if args.memory and len(memory) == 3:
-        growth = [b - a for a, b in zip(memory[1][1], memory[2][1], strict=False)]
-        print(f"  growth over the second round: {' + '.join(f'{g:+.1f}' for g in growth)} MiB")
+    for number in range(2, len(memory) if args.memory else 0):
+        growth = [b - a for a, b in zip(memory[number - 1][1], memory[number][1], strict=False)]
+        print(f"  growth over round {number}: {' + '.join(f'{g:+.1f}' for g in growth)} MiB")
     print("CPU ms/req: the server processes' CPU time (user + system, from /proc) per request served; CPU ratio is\n"
           "the bare page's CPU per request over caseframe's, comparable with the throughput ratio but not inflated\n"
           "or deflated by other work on the machine")
@@ -494,5 +494,7 @@ if __name__ == "__main__":
     parser.add_argument("--page", action="append", choices=sorted(PAGE_OPTIONS.values()),
                         help="only this page (repeat for several; default all three)")
     parser.add_argument("--memory", action="store_true",
-                        help=f"then 2 x {MEMORY_REQUESTS:,} requests, reporting each worker's memory")
+                        help=f"then rounds of {MEMORY_REQUESTS:,} requests, reporting each worker's memory after each")
+    parser.add_argument("--rounds", type=int, default=2, choices=range(2, 11), metavar="2-10",
+                        help="memory rounds (default 2: the first fills caches, the second shows growth)")
     sys.exit(asyncio.run(main(parse_bench_arguments(parser))))
