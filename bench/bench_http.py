@@ -430,6 +430,8 @@ def memory_rounds(caseframe, cookie: str, pages: dict[str, str], rounds: int = 2
     for _ in range(rounds):
         sent += wrk_count(caseframe.base + "/", 16, MEMORY_REQUESTS, cookie, paths)["requests"]
         memory.append((f"after {sent:,} more requests", [rss_mib(p) for p in caseframe.worker_pids()]))
+        # as it goes: a long run cut short still says what it measured
+        print(f"memory: {memory[-1][0]}: {' + '.join(f'{v:.1f}' for v in memory[-1][1])} MiB", flush=True)
     return memory
 
 
