@@ -39,11 +39,16 @@ def document_pages(max_bytes: int) -> type[Controller]:
             # a reader or a stranger is refused before anything about the upload is looked at
             await cases.workable_row(actor, case_id)
             form = await request.form()
-            upload = form.get("file")
-            given = form.getall("sensitivity") if hasattr(form, "getall") else [form.get("sensitivity")]
+            files = form.getall("file", [])
+            upload = files[0] if len(files) == 1 else None
+            # a form without the field (a crafted post, a JSON body) is "none chosen", never a KeyError and a 500
+            given = form.getall("sensitivity", [])
             # one level, as the page sends it: two (a crafted form) are not guessed between
             sensitivity = given[0] if len(given) == 1 and isinstance(given[0], str) else ""
             try:
+                if len(files) > 1:
+                    raise ValidationFailed("Upload one file at a time",
+                                           errors=[{"field": "/file", "message": "Upload one file at a time"}])
                 if not isinstance(upload, UploadFile) or not upload.filename:
                     raise ValidationFailed("Choose a file to upload",
                                            errors=[{"field": "/file", "message": "Choose a file to upload"}])
