@@ -107,9 +107,12 @@ class PersonPages(Controller):
     @post("/new")
     async def create(self, request: Request, ctx: Context, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
-        values = {k: str(v).strip() if isinstance(v, str) else v for k, v in data.items() if k != "csrf_token"}
+        # each field is one value, as the page sends it: one sent twice (a crafted form) is refused, not guessed
+        # between (it was a list, then a TypeError and a 500)
+        repeated = sorted(k for k, v in data.items() if not isinstance(v, str) and k != "csrf_token")
+        values = {k: v.strip() for k, v in data.items() if isinstance(v, str) and k != "csrf_token"}
         dob = _dob(data)
-        errors = []
+        errors = [{"field": f"/{name}", "message": "Enter this only once"} for name in repeated]
         if dob == "invalid":
             errors.append({"field": "/date_of_birth", "message": "Date of birth must be a real date"})
         fields = {
@@ -214,18 +217,24 @@ class PersonPages(Controller):
         data = await form_data(request)
         first, second = await _pair(actor, person_id, other_id)
         chosen = {"a": first, "b": second}
-        keep_key = data.get("survivor")
+        def choice(name: str) -> str:
+            # "a" or "b", as the page's radios send it; a field sent twice (a crafted form) is no choice, never a
+            # list looked up in a dict (a TypeError and a 500)
+            value = data.get(name)
+            return value if isinstance(value, str) else ""
+
+        keep_key = choice("survivor")
         errors = []
         if keep_key not in chosen:
             errors.append({"field": "survivor", "message": "Choose which record to keep"})
         for field in persons.MERGE_CHOICE_FIELDS:
-            if first[field] != second[field] and data.get(field) not in chosen:
+            if first[field] != second[field] and choice(field) not in chosen:
                 errors.append({"field": field, "message": f"Choose which {FIELD_LABELS[field].lower()} to keep"})
         if errors:
             return await _compare_page(request, ctx, actor, person_id, other_id, errors=errors, form=data, status_code=400)
         keep, other = (first, second) if keep_key == "a" else (second, first)
         other_key = "b" if keep_key == "a" else "a"
-        take = {f for f in persons.MERGE_CHOICE_FIELDS if first[f] != second[f] and data.get(f) == other_key}
+        take = {f for f in persons.MERGE_CHOICE_FIELDS if first[f] != second[f] and choice(f) == other_key}
         lists = {}
         for field, name in (("aliases", "alias"), ("identifiers", "identifier"), ("addresses", "address")):
             union = persons.union_of(first[field], second[field])
