@@ -54,11 +54,30 @@ def _changing_routes(app) -> list[tuple[str, str, Any]]:
 
 
 def _get_routes(app) -> list[str]:
-    out = set()
+    return sorted(_get_handlers(app))
+
+
+def _get_handlers(app) -> dict[str, Any]:
+    """Each GET route's path template and its handler function."""
+    out = {}
     for route in app.routes:
-        if "GET" in (getattr(route, "methods", None) or ()) and not SKIP.search(route.path):
-            out.add(route.path)
-    return sorted(out)
+        for handler in getattr(route, "route_handlers", []):
+            if "GET" in (getattr(handler, "http_methods", None) or ()) and not SKIP.search(route.path):
+                out[route.path] = handler.fn
+    return out
+
+
+def _query_names(fn) -> set[str]:
+    """The query parameters a GET handler reads, found in its source (the audit list's filters, which it reads
+    as a whole, named here)."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return set()
+    names = set(re.findall(r'query_params\.get(?:all)?\("(\w+)"', source))
+    if "list_events(actor, request.query_params" in source:
+        names |= {"action", "user", "object_type", "object_id", "from", "to", "agency", "page"}
+    return names
 
 
 def _fields_read(fn) -> set[str]:
@@ -397,11 +416,27 @@ QUERIES = ["page=-1", "page=0", f"page={10**30}", "page=1&page=2", "page=abc", "
            "agency=abc&user=-1&object_id=0", "next=//evil.example&done=%3Cscript%3E"]
 
 
+#: what goes in each query parameter a handler reads
+QUERY_VALUES = ["", "-1", "0", str(10**30), "abc", "x" * 5000, "%FF%FE", "%ED%A0%80", "2026-02-30", "99999-01-01",
+                "%2F%2Fevil.example", "javascript:alert(1)", "%E2%80%AE"]
+
+
+COMMON_QUERY_NAMES = ["area", "box", "state", "risk", "owner", "overdue", "sort", "with", "person", "person_id", "after",
+                      "status", "agency", "scope", "from", "to", "page", "case", "name", "purpose", "figure"]
+
+
 async def test_garbage_query_strings_and_headers_on_every_get_route(demo, walkers):
     app, ctx = demo
     sends = []
-    for template in _get_routes(app):
+    for template, fn in _get_handlers(app).items():
         sends += [(query[:30], "GET", template, {}, None, query) for query in QUERIES]
+        for name in sorted(_query_names(fn)):
+            sends += [(f"{name}={value[:12]}", "GET", template, {}, None, f"{name}={value}")
+                      for value in QUERY_VALUES] + [(f"{name} twice", "GET", template, {}, None, f"{name}=1&{name}=2")]
+        # the filters helpers read (an area list's, a dashboard's), one value each by rotation
+        for i, name in enumerate(COMMON_QUERY_NAMES):
+            value = QUERY_VALUES[(i + len(sends)) % len(QUERY_VALUES)]
+            sends.append((f"{name}={value[:12]}", "GET", template, {}, None, f"{name}={value}&{name}=x"))
         sends.append(("htmx", "GET", template, {"headers": {"HX-Request": "true", "HX-Target": "nowhere"}}, None, ""))
     for method, template, _fn in _changing_routes(app):
         sends += [(query[:30], method, template, {"data": {"text": "1"}}, None, query) for query in QUERIES[:6]]
