@@ -7,8 +7,9 @@ route table (as test_route_walk does), so it also reaches the routes no page lin
 page can: missing and duplicated fields, lists, JSON to a form and a form to the API, 1 MB strings, ids of 0,
 -1 and beyond 64 bits, dates off the calendar, unknown choices, wrong and missing content types, broken
 multipart bodies and uploads, htmx headers, HEAD and OPTIONS. The field names each route reads are found in its
-handler's source. Each route gets every kind of garbage, but each walker only a share of it (a rotation), so the
-walk stays a minute or two on SQLite and PostgreSQL.
+handler's source. Each request is sent by the demo user whose pages link furthest into its route, with the ids
+those pages hold (the rest of the users in turn), so the garbage reaches the handler rather than a 404; the walk
+is about 10,000 requests, three minutes on SQLite and five on PostgreSQL.
 """
 from __future__ import annotations
 
