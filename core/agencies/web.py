@@ -13,7 +13,7 @@ from core.cases.service import enabled_areas
 from core.context import Context
 from core.errors import ValidationFailed
 from core.web.auth import requires
-from core.web.pages import form_data, page, see_other
+from core.web.pages import form_data, form_text, page, see_other
 
 #: the agency's own admin pages (areas, users, retention, passwords): its local admin
 local_admin_only = requires("agency.admin")
@@ -69,8 +69,8 @@ async def users_page(request: Request, actor: Actor, agency_id: int, values: dic
 async def add_user(request: Request, actor: Actor, agency_id: int) -> Template | Redirect:
     data = await form_data(request)
     try:
-        await agencies.create_user(actor, email=str(data.get("email", "")), name=str(data.get("name", "")),
-                                   agency_id=agency_id, roles=_roles_of(data), password=str(data.get("password", "")),
+        await agencies.create_user(actor, email=form_text(data, "email"), name=form_text(data, "name"),
+                                   agency_id=agency_id, roles=_roles_of(data), password=form_text(data, "password"),
                                    temporary=True)
     except ValidationFailed as exc:
         values = {k: v for k, v in data.items() if k not in ("password", "csrf_token")}
@@ -163,7 +163,7 @@ system_admin_only = requires("agencies.manage")
 
 
 def _fields(data: dict[str, Any], *names: str) -> dict[str, str]:
-    return {n: str(data.get(n, "")) for n in names}
+    return {n: form_text(data, n) for n in names}
 
 
 class AgencyAdminPages(Controller):

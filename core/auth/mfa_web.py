@@ -14,7 +14,7 @@ from core.errors import Forbidden, ValidationFailed
 from core.numbers import whole_number
 from core.permissions import ROLES
 from core.web.auth import requires, session_token
-from core.web.pages import form_data, page, safe_next, see_other
+from core.web.pages import form_data, form_text, page, safe_next, see_other
 
 
 def _pending(request: Request) -> str:
@@ -41,11 +41,11 @@ class MfaSignInPage(Controller):
     @post("/", opt={"before_mfa": True})
     async def check(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
-        next_url = safe_next(str(data.get("next", "")))
+        next_url = safe_next(form_text(data, "next"))
         if _pending(request) != "mfa":
             return see_other(next_url)
         recovery = "recovery_code" in data  # the form under "I cannot use my authenticator app"
-        code = str(data.get("recovery_code" if recovery else "code", ""))
+        code = form_text(data, "recovery_code" if recovery else "code")
         try:
             left = await mfa.verify_sign_in(actor,
                                             await auth.session_id_for_token(session_token(request)), code)
@@ -110,10 +110,10 @@ class SecurityPages(Controller):
     @post("/setup", opt={"during_mfa_setup": True})
     async def confirm(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
-        next_url = safe_next(str(data.get("next", "")))
+        next_url = safe_next(form_text(data, "next"))
         forced = _pending(request) == "mfa_setup"
         try:
-            codes = await mfa.confirm_setup(actor, str(data.get("code", "")),
+            codes = await mfa.confirm_setup(actor, form_text(data, "code"),
                                             await auth.session_id_for_token(session_token(request)) if forced else None)
         except ValidationFailed as exc:
             if exc.message == "Two-step verification is already on":
@@ -127,7 +127,7 @@ class SecurityPages(Controller):
     async def renew_codes(self, request: Request, actor: Actor) -> Template:
         data = await form_data(request)
         try:
-            codes = await mfa.renew_recovery_codes(actor, str(data.get("code", "")))
+            codes = await mfa.renew_recovery_codes(actor, form_text(data, "code"))
         except (ValidationFailed, auth.SignInLocked) as exc:
             return await self._security_with_error(request, actor, exc, "renew")
         return await page(request, "auth/recovery_codes.html", codes=codes, turned_on=False, replaced=True,
@@ -148,7 +148,7 @@ class SecurityPages(Controller):
     async def disable(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await mfa.disable(actor, str(data.get("code", "")))
+            await mfa.disable(actor, form_text(data, "code"))
         except (ValidationFailed, Forbidden, auth.SignInLocked) as exc:
             return await self._security_with_error(request, actor, exc, "disable")
         return see_other("/account/security?changed=off")
@@ -190,7 +190,7 @@ class MfaSettingsPages(Controller):
     @post("/")
     async def save(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
-        agency_id = self._agency_id(actor, str(data.get("agency_id", "")))
+        agency_id = self._agency_id(actor, form_text(data, "agency_id"))
         roles = data.get("roles", [])
         roles = roles if isinstance(roles, list) else [roles] if roles else []
         try:

@@ -10,7 +10,7 @@ from core.auth import service as auth
 from core.auth.actor import Actor
 from core.errors import ValidationFailed
 from core.web.auth import session_token
-from core.web.pages import form_data, page, safe_next, see_other
+from core.web.pages import form_data, form_text, page, safe_next, see_other
 
 
 class PasswordPages(Controller):
@@ -35,12 +35,12 @@ class PasswordPages(Controller):
     @post("/", opt={"during_password_change": True})
     async def change(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
-        next_url = safe_next(str(data.get("next", "")))
+        next_url = safe_next(form_text(data, "next"))
         forced = getattr(request.state, "pending", "") == "password"
         try:
             await auth.change_password(actor, await auth.session_id_for_token(session_token(request)),
-                                       str(data.get("current_password", "")), str(data.get("new_password", "")),
-                                       str(data.get("confirm_password", "")))
+                                       form_text(data, "current_password"), form_text(data, "new_password"),
+                                       form_text(data, "confirm_password"))
         except ValidationFailed as exc:
             return await self._page(request, exc.errors, next_url, status_code=400)
         except (auth.SignInLocked, passwords.HashingBusy) as exc:
@@ -69,7 +69,7 @@ class PasswordResetPages(Controller):
     async def reset(self, request: Request, actor: Actor, user_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await auth.set_temporary_password(actor, user_id, str(data.get("password", "")))
+            await auth.set_temporary_password(actor, user_id, form_text(data, "password"))
         except ValidationFailed as exc:
             return await self._page(request, actor, user_id, exc.errors, status_code=400)
         return see_other("/admin/users?done=password-reset")

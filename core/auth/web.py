@@ -8,7 +8,7 @@ from core.auth import service as auth
 from core.auth.actor import Actor
 from core.web import csrf
 from core.web.auth import session_token
-from core.web.pages import NO_STORE, form_data, safe_next
+from core.web.pages import NO_STORE, form_data, form_text, safe_next
 
 
 class SignInPages(Controller):
@@ -22,14 +22,14 @@ class SignInPages(Controller):
     @post("/sign-in", opt={"public": True})
     async def sign_in(self, request: Request) -> Template | Redirect:
         data = await form_data(request)
-        email, password = str(data.get("email", "")), str(data.get("password", ""))
+        email, password = form_text(data, "email"), form_text(data, "password")
         try:
             token, _ = await auth.sign_in(email, password)
         except auth.SignInFailed as exc:
             return _sign_in_page(request, error=exc.message, email=email, status_code=exc.status,
-                                 next_url=str(data.get("next", "")), retry_after=exc.retry_after)
+                                 next_url=form_text(data, "next"), retry_after=exc.retry_after)
         settings = request.app.state.settings
-        response = Redirect(path=safe_next(str(data.get("next", ""))), status_code=303, headers=NO_STORE)
+        response = Redirect(path=safe_next(form_text(data, "next")), status_code=303, headers=NO_STORE)
         # a new token at every sign-in: a session id planted before sign-in is never trusted after it
         response.set_cookie(settings.session_cookie, token, httponly=True, samesite="lax",
                             secure=not settings.local_demo, path="/")

@@ -38,6 +38,7 @@ from core.web.pages import (
     finish_submission,
     form_data,
     form_int,
+    form_text,
     is_htmx,
     page,
     release_submission,
@@ -311,14 +312,14 @@ class AreaPages(Controller):
         area = _area_or_404(ctx, slug)
         await cases.check_may_open(actor, area)
         data = await form_data(request)
-        person = await _person_param(request, actor, str(data.get("person_id", "")))
-        key = str(data.get("submission_key", ""))
+        person = await _person_param(request, actor, form_text(data, "person_id"))
+        key = form_text(data, "submission_key")
         earlier = await claim_submission(request, actor, key)
         if earlier:
             return see_other(earlier)
         answers = parse_form(area.forms[area.opening_form], data)
         subjects = []
-        role = str(data.get("role", ""))
+        role = form_text(data, "role")
         if person is not None:
             if role not in area.roles:
                 await release_submission(key)
@@ -419,7 +420,7 @@ class CasePages(Controller):
         agency_id = form_int(data.get("agency_id")) or 0
         try:
             await sharing.share_case(actor, case_id, agency_id=agency_id,
-                                     purpose=str(data.get("purpose", "")))
+                                     purpose=form_text(data, "purpose"))
         except ValidationFailed as exc:
             context = await case_page_context(request, ctx, actor, case_id)
             return await page(request, "cases/show.html", **context, share_errors=exc.errors,
@@ -437,11 +438,11 @@ class CasePages(Controller):
     async def refer(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         row = await cases._load_workable(actor, case_id)
-        kind, _, target = str(data.get("target", "")).partition(":")
-        person = str(data.get("person_id", ""))
+        kind, _, target = form_text(data, "target").partition(":")
+        person = form_text(data, "person_id")
         try:
             made = await referrals.raise_referral(ctx, actor, target_kind=kind, target=target,
-                                                  reason=str(data.get("reason", "")),
+                                                  reason=form_text(data, "reason"),
                                                   person_id=form_int(person),
                                                   case=cases.case_dict(ctx, row, Access.owner()))
         except ValidationFailed as exc:
@@ -455,20 +456,20 @@ class CasePages(Controller):
         data = await form_data(request)
         error = ""
         try:
-            await cases.add_note(ctx, actor, case_id, str(data.get("text", "")))
+            await cases.add_note(ctx, actor, case_id, form_text(data, "text"))
         except ValidationFailed as exc:
             error = exc.errors[0]["message"] if exc.errors else exc.message
         return await _after_change(request, ctx, actor, case_id, "note-added", "cases/_timeline.html", note_error=error,
-                                   note_text=str(data.get("text", "")) if error else "")
+                                   note_text=form_text(data, "text") if error else "")
 
     @post("/{case_id:int}/tasks")
     async def add_task(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         error = {}
-        assignee = str(data.get("assignee_id", ""))
+        assignee = form_text(data, "assignee_id")
         due = typed_date(data, "due")
         try:
-            await tasks.add_task(ctx, actor, case_id, title=str(data.get("title", "")),
+            await tasks.add_task(ctx, actor, case_id, title=form_text(data, "title"),
                                  due_date=due or None, assignee_id=form_int(assignee))
         except ValidationFailed as exc:
             error = {e["field"]: e["message"] for e in exc.errors}
@@ -486,7 +487,7 @@ class CasePages(Controller):
         row = await cases.workable_row(actor, case_id)
         data = await form_data(request)
         version = form_int(data.get("version"))
-        chosen = str(data.get("lead_officer_id", ""))
+        chosen = form_text(data, "lead_officer_id")
         try:
             await cases.reassign_lead(ctx, actor, case_id, form_int(chosen),
                                       expected_version=-1 if version is None else version)
@@ -501,7 +502,7 @@ class CasePages(Controller):
         # the first step of adding a person: only for those who may change the case, checked before searching
         await cases.workable_row(actor, case_id)
         data = await form_data(request)
-        name = str(data.get("name", "")).strip()
+        name = form_text(data, "name").strip()
         error = name_search_problem(name) if name else "Enter a name to search for"
         results = await persons.find_persons(actor, name=name) if not error else []
         context = await case_page_context(request, ctx, actor, case_id)
@@ -515,7 +516,7 @@ class CasePages(Controller):
         if person_id is None:
             raise NotFoundException()
         await cases.add_subject(ctx, actor, case_id, person_id,
-                                str(data.get("role", "")))
+                                form_text(data, "role"))
         return see_other(f"/cases/{case_id}?done=subject-added")
 
     @post("/{case_id:int}/subjects/{subject_id:int}/remove")
@@ -552,7 +553,7 @@ class TaskPages(Controller):
         row = await tasks.task_to_edit(actor, task_id)
         data = await form_data(request)
         due = typed_date(data, "due")
-        state = str(data.get("state", ""))
+        state = form_text(data, "state")
         try:
             await tasks.edit_task(ctx, actor, task_id,
                                   title=str(data["title"]) if isinstance(data.get("title"), str) else None,

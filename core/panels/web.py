@@ -17,7 +17,7 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.numbers import date_from_parts, whole_number
 from core.panels import live, service
 from core.web.auth import session_token
-from core.web.pages import NO_STORE, form_data, form_int, page, see_other
+from core.web.pages import NO_STORE, form_data, form_int, form_text, page, see_other
 
 LONDON = ZoneInfo("Europe/London")
 #: how often a follower checks for news even without a signal (and keeps the connection open)
@@ -31,7 +31,7 @@ def _date(data: dict[str, Any], name: str) -> dt.date | None:
 
 def _when(data: dict[str, Any]) -> dt.datetime | None:
     day = _date(data, "starts")
-    raw = str(data.get("starts-time", "")).strip()
+    raw = form_text(data, "starts-time").strip()
     if day is None:
         return None
     hour, _, minute = raw.partition(":")
@@ -82,7 +82,7 @@ class PanelPages(Controller):
         data = await form_data(request)
         try:
             await service.close_panel_case(actor, panel_id, panel_case_id,
-                                           reason=str(data.get("reason", "")))
+                                           reason=form_text(data, "reason"))
         except ValidationFailed as exc:
             errors = [{"field": f"/close-{panel_case_id}", "message": e["message"]} for e in exc.errors]
             return await _panel_page(request, ctx, actor, panel_id, errors=errors, values=data, status_code=400)
@@ -93,8 +93,8 @@ class PanelPages(Controller):
         data = await form_data(request)
         try:
             meeting = await service.schedule_meeting(actor, panel_id, starts_at=_when(data),
-                                                     location=str(data.get("location", "")),
-                                                     link=str(data.get("link", "")))
+                                                     location=form_text(data, "location"),
+                                                     link=form_text(data, "link"))
         except ValidationFailed as exc:
             return await _panel_page(request, ctx, actor, panel_id, errors=exc.errors, values=data, status_code=400)
         return see_other(f"/meetings/{meeting['id']}?done=meeting-scheduled")
@@ -103,10 +103,10 @@ class PanelPages(Controller):
 def _panel_fields(data: dict[str, Any]) -> dict[str, Any]:
     members = data.get("members", [])
     areas = data.get("areas", [])
-    return {"name": str(data.get("name", "")), "description": str(data.get("description", "")),
+    return {"name": form_text(data, "name"), "description": form_text(data, "description"),
             "member_agency_ids": [m for m in (members if isinstance(members, list) else [members]) if m],
             "areas": [a for a in (areas if isinstance(areas, list) else [areas]) if a],
-            "frequency": str(data.get("frequency", "")),
+            "frequency": form_text(data, "frequency"),
             "chair_agency_id": form_int(data.get("chair_agency_id"))}
 
 
@@ -149,16 +149,16 @@ class MeetingPages(Controller):
     async def add_attendee(self, request: Request, actor: Actor, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
         return await _act(request, actor, meeting_id, data, "attendee-added", service.add_attendee(
-            actor, meeting_id, user_id=form_int(data.get("user_id")), name=str(data.get("name", "")),
-            email=str(data.get("email", "")), organisation=str(data.get("organisation", "")),
+            actor, meeting_id, user_id=form_int(data.get("user_id")), name=form_text(data, "name"),
+            email=form_text(data, "email"), organisation=form_text(data, "organisation"),
             agency_id=form_int(data.get("agency_id")), version=form_int(data.get("version"))))
 
     @post("/{meeting_id:int}/agenda")
     async def add_item(self, request: Request, actor: Actor, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
-        kind, _, case = str(data.get("item", "other:")).partition(":")
+        kind, _, case = form_text(data, "item", "other:").partition(":")
         return await _act(request, actor, meeting_id, data, "item-added", service.add_agenda_item(
-            actor, meeting_id, kind=kind, case_id=form_int(case), title=str(data.get("title", "")),
+            actor, meeting_id, kind=kind, case_id=form_int(case), title=form_text(data, "title"),
             version=form_int(data.get("version"))))
 
     @post("/{meeting_id:int}/agenda/{item_id:int}/remove")
@@ -170,7 +170,7 @@ class MeetingPages(Controller):
     @post("/{meeting_id:int}/status")
     async def status(self, request: Request, actor: Actor, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
-        to = str(data.get("to", ""))
+        to = form_text(data, "to")
         if to == "closed" and data.get("confirmed") != "yes":
             return await _confirm_close(request, actor, meeting_id, form_int(data.get("version")))
         return await _act(request, actor, meeting_id, data, f"meeting-{to.replace('_', '-')}", service.set_status(
@@ -186,7 +186,7 @@ class MeetingPages(Controller):
             return await _minutes_response(request, actor, meeting_id, errors=errors, values=data)
         try:
             await service.add_minute(ctx, actor, meeting_id, item_id=form_int(data.get("item_id")),
-                                     kind=str(data.get("kind", "")), text=str(data.get("text", "")),
+                                     kind=form_text(data, "kind"), text=form_text(data, "text"),
                                      owner_agency_id=form_int(data.get("owner_agency_id")),
                                      assignee_id=form_int(data.get("assignee_id")), due_date=due,
                                      supersedes=form_int(data.get("supersedes")))

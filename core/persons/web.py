@@ -20,7 +20,7 @@ from core.persons import service as persons
 from core.persons.service import GENDERS
 from core.searching import MAX_SEARCH_LENGTH, name_search_problem
 from core.web.csv_export import csv_line, csv_stream, download_name
-from core.web.pages import form_data, form_int, html_error, page, see_other
+from core.web.pages import form_data, form_int, form_text, html_error, page, see_other
 
 
 def _identifier_types(ctx: Context) -> dict[str, str]:
@@ -41,7 +41,7 @@ async def _my_cases_by_person(actor: Actor, ids: list[int]) -> dict[int, list[di
 async def _search(request: Request, actor: Actor) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]]]:
     """Read a person search form and run it (the search is audited): the query, the results, the errors."""
     data = await form_data(request)
-    query = {"name": str(data.get("name", "")).strip(), "identifier": str(data.get("identifier", "")).strip(),
+    query = {"name": form_text(data, "name").strip(), "identifier": form_text(data, "identifier").strip(),
              "dob-day": data.get("dob-day", ""), "dob-month": data.get("dob-month", ""),
              "dob-year": data.get("dob-year", "")}
     dob = _dob(data)

@@ -14,7 +14,7 @@ from core.forms.parse import parse_form
 from core.forms.render import error_summary, render_form
 from core.numbers import date_from_parts
 from core.referrals import inbox
-from core.web.pages import form_data, form_int, page, see_other
+from core.web.pages import form_data, form_int, form_text, page, see_other
 
 BOXES = {"waiting": "Waiting", "decided": "Decided", "sent": "Sent by your agency"}
 
@@ -42,19 +42,19 @@ class ReferralPages(Controller):
     async def decline(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
         return await _act(request, ctx, actor, referral_id, data, "declined", lambda ctx, actor: inbox.decline(
-            ctx, actor, referral_id, version=form_int(data.get("version")), reason=str(data.get("reason", ""))))
+            ctx, actor, referral_id, version=form_int(data.get("version")), reason=form_text(data, "reason")))
 
     @post("/{referral_id:int}/ask")
     async def ask(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
         return await _act(request, ctx, actor, referral_id, data, "asked", lambda ctx, actor: inbox.request_info(
-            ctx, actor, referral_id, version=form_int(data.get("version")), question=str(data.get("question", ""))))
+            ctx, actor, referral_id, version=form_int(data.get("version")), question=form_text(data, "question")))
 
     @post("/{referral_id:int}/answer")
     async def answer(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
         return await _act(request, ctx, actor, referral_id, data, "answered", lambda ctx, actor: inbox.give_info(
-            ctx, actor, referral_id, version=form_int(data.get("version")), answer=str(data.get("answer", ""))))
+            ctx, actor, referral_id, version=form_int(data.get("version")), answer=form_text(data, "answer")))
 
     @post("/{referral_id:int}/link")
     async def link(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template | Redirect:
@@ -85,7 +85,7 @@ class ReferralPages(Controller):
     async def accept(self, request: Request, ctx: Context, actor: Actor, referral_id: int) -> Template | Redirect:
         data = await form_data(request)
         referral = await inbox.get_referral(ctx, actor, referral_id, audit_view=False)
-        area_slug, role = str(data.get("area", "")), str(data.get("role", ""))
+        area_slug, role = form_text(data, "area"), form_text(data, "role")
         area = ctx.areas.get(area_slug)
         answers = parse_form(area.forms[area.opening_form], data) if area else {}
         try:

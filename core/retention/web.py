@@ -12,7 +12,7 @@ from core.auth.actor import Actor
 from core.context import Context
 from core.errors import ValidationFailed
 from core.retention import service as retention
-from core.web.pages import form_data, page, see_other
+from core.web.pages import form_data, form_text, page, see_other
 
 DONE = {"extended": "The case is kept until the new date.", "held": "The case is on legal hold.",
         "released": "The legal hold is released.", "restricted": "The case is restricted.",
@@ -42,7 +42,7 @@ class RetentionPages(Controller):
     async def set_period(self, request: Request, ctx: Context, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await retention.set_period(ctx, actor, str(data.get("period_area", ""))[:40],
+            await retention.set_period(ctx, actor, form_text(data, "period_area")[:40],
                                        data.get("period_years"), data.get("period_reason"))
         except ValidationFailed as exc:
             return await self._queue(request, ctx, actor, exc.errors, _strings(data), status_code=400)
@@ -94,7 +94,7 @@ class RetentionPages(Controller):
     @post("/{case_id:int}/erase")
     async def erase(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
-        reason = str(data.get("erase_reason", "") or "")
+        reason = form_text(data, "erase_reason")
         if data.get("confirmed") != "yes":
             info = await retention.case_summary(ctx, actor, case_id)
             try:

@@ -10,7 +10,7 @@ from core.auth.actor import Actor
 from core.errors import ValidationFailed
 from core.sharing.mou import accept_mou, acceptances, current_mou, publish_mou
 from core.web.auth import session_token
-from core.web.pages import form_data, form_int, page, safe_next, see_other
+from core.web.pages import form_data, form_int, form_text, page, safe_next, see_other
 
 
 class MouPages(Controller):
@@ -29,14 +29,14 @@ class MouPages(Controller):
         if data.get("accept") != "yes":
             return await page(request, "sharing/mou.html", mou=await current_mou(), personal=False, nav_hidden=True,
                               error="Select that you accept the memorandum of understanding to continue",
-                              next=safe_next(str(data.get("next", ""))), error_title=True, status_code=400)
+                              next=safe_next(form_text(data, "next")), error_title=True, status_code=400)
         try:
             await accept_mou(actor, await auth.session_id_for_token(session_token(request)), version)
         except ValidationFailed as exc:
             return await page(request, "sharing/mou.html", mou=await current_mou(), personal=False, nav_hidden=True,
-                              error=exc.errors[0]["message"], next=safe_next(str(data.get("next", ""))),
+                              error=exc.errors[0]["message"], next=safe_next(form_text(data, "next")),
                               error_title=True, status_code=400)
-        return see_other(safe_next(str(data.get("next", ""))))
+        return see_other(safe_next(form_text(data, "next")))
 
     @get("/sharing/mou")
     async def admin(self, request: Request, actor: Actor) -> Template:
@@ -54,7 +54,7 @@ class MouPages(Controller):
     async def publish(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await publish_mou(actor, str(data.get("text", "")))
+            await publish_mou(actor, form_text(data, "text"))
         except ValidationFailed as exc:
-            return await self._admin_page(request, actor, str(data.get("text", "")), exc.errors[0]["message"], 400)
+            return await self._admin_page(request, actor, form_text(data, "text"), exc.errors[0]["message"], 400)
         return see_other("/sharing/mou?done=mou-published")

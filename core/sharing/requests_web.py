@@ -8,7 +8,7 @@ from core import permissions
 from core.auth.actor import Actor
 from core.errors import NotFound, ValidationFailed
 from core.sharing.requests import asking_form, grant_access, refuse_access, request_access, requests_for
-from core.web.pages import form_data, form_int, page, see_other
+from core.web.pages import form_data, form_int, form_text, page, see_other
 
 
 class AccessRequestPages(Controller):
@@ -34,7 +34,7 @@ class AccessRequestPages(Controller):
         if person_id is None or agency_id is None:
             raise NotFound("No such person or agency")
         asking = await asking_form(actor, person_id, agency_id)
-        return await self._page(request, actor, asking={**asking, "purpose": str(data.get("purpose", ""))})
+        return await self._page(request, actor, asking={**asking, "purpose": form_text(data, "purpose")})
 
     @post("/")
     async def create(self, request: Request, actor: Actor) -> Template | Redirect:
@@ -44,11 +44,11 @@ class AccessRequestPages(Controller):
             raise NotFound("No such person or agency")
         try:
             await request_access(actor, person_id=person_id, holding_agency_id=agency_id,
-                                 purpose=str(data.get("purpose", "")), reason=str(data.get("reason", "")))
+                                 purpose=form_text(data, "purpose"), reason=form_text(data, "reason"))
         except ValidationFailed as exc:
             asking = await asking_form(actor, person_id, agency_id)
             return await self._page(request, actor, exc.errors, 400, asking={
-                **asking, "purpose": str(data.get("purpose", "")), "reason": str(data.get("reason", ""))})
+                **asking, "purpose": form_text(data, "purpose"), "reason": form_text(data, "reason")})
         return see_other("/sharing/requests?done=access-requested")
 
     @post("/{request_id:int}/decision")
@@ -56,10 +56,10 @@ class AccessRequestPages(Controller):
         data = await form_data(request)
         try:
             if data.get("decision") == "grant":
-                await grant_access(actor, request_id, str(data.get("note", "")))
+                await grant_access(actor, request_id, form_text(data, "note"))
                 return see_other("/sharing/requests?done=access-granted")
             if data.get("decision") == "refuse":
-                await refuse_access(actor, request_id, str(data.get("note", "")))
+                await refuse_access(actor, request_id, form_text(data, "note"))
                 return see_other("/sharing/requests?done=access-refused")
             raise ValidationFailed("Choose", errors=[{"field": "/decision", "message": "Select grant or refuse"}])
         except ValidationFailed as exc:

@@ -12,7 +12,7 @@ from core.context import Context
 from core.errors import ValidationFailed
 from core.sharing import service as sharing
 from core.sharing.policy import PURPOSES, SENSITIVITY_LABELS
-from core.web.pages import form_data, page, see_other
+from core.web.pages import form_data, form_text, page, see_other
 
 
 def _as_list(value: Any) -> list[str]:
@@ -39,11 +39,11 @@ class AgreementPages(Controller):
         data = await form_data(request)
         try:
             await sharing.create_isa(
-                ctx, actor, reference=str(data.get("reference", "")),
-                title=str(data.get("title", "")), parties=_as_list(data.get("parties")),
+                ctx, actor, reference=form_text(data, "reference"),
+                title=form_text(data, "title"), parties=_as_list(data.get("parties")),
                 purposes=_as_list(data.get("purposes")), areas=_as_list(data.get("areas")),
-                legal_basis=str(data.get("legal_basis", "")), starts_on=str(data.get("starts_on", "")),
-                ends_on=str(data.get("ends_on", "")), max_sensitivity=str(data.get("max_sensitivity", "")))
+                legal_basis=form_text(data, "legal_basis"), starts_on=form_text(data, "starts_on"),
+                ends_on=form_text(data, "ends_on"), max_sensitivity=form_text(data, "max_sensitivity"))
         except ValidationFailed as exc:
             values = {k: v for k, v in data.items() if k != "csrf_token"}
             return await self._page(request, ctx, actor, values, exc.errors, status_code=400)
@@ -54,7 +54,7 @@ class AgreementPages(Controller):
         from core.agencies.web import confirm_page
 
         data = await form_data(request)
-        reason = str(data.get("reason", ""))
+        reason = form_text(data, "reason")
         try:
             if data.get("confirmed") != "yes":
                 isa = await sharing.isa_to_end(actor, isa_id, reason)

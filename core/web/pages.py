@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 from core import permissions
 from core.auth.actor import Actor
 from core.cases.service import enabled_areas
+from core.errors import ValidationFailed
 from core.numbers import whole_number
 from core.web.dependencies import app_context, signed_in_actor
 
@@ -172,6 +173,19 @@ async def form_data(request: Request) -> dict[str, Any]:
         values = [v for v in values if isinstance(v, str)]
         out[key] = values if len(values) > 1 else (values[0] if values else "")
     return out
+
+
+#: a field the page sends once, sent more than once (a crafted form): refused, never stored as a list's text
+REPEATED_FIELD = "The form sent a field more than once, so it cannot be read. Nothing has been saved: send it again from the page."
+
+
+def form_text(data: dict[str, Any], name: str, default: str = "") -> str:
+    """A posted field's text, as :func:`form_data` read it. A field sent more than once (two values where the page
+    sends one) is refused with a clear message, where ``str()`` made "['a', 'b']" of it and stored that."""
+    value = data.get(name, default)
+    if isinstance(value, list):
+        raise ValidationFailed(REPEATED_FIELD, errors=[{"field": f"/{name}", "message": "Enter this only once"}])
+    return str(value)
 
 
 def html_error(request: Request, status: int, heading: str, detail: str) -> Response:

@@ -540,3 +540,21 @@ async def test_a_merge_with_its_choice_sent_twice_is_refused_and_merges_nothing(
     assert response.status_code == 400, response.status_code
     assert "Choose which record to keep" in response.text
     assert await Person.select(Person.id, Person.version).order_by(Person.id) == before
+
+
+@pytest.mark.parametrize("path,body", [
+    ("notes", [("text", "first"), ("text", "second")]),
+    ("tasks", [("title", "Visit"), ("title", "Call"), ("due-day", "1"), ("due-month", "1"), ("due-year", "2027")]),
+], ids=["note", "task"])
+async def test_a_text_field_sent_twice_is_refused_not_stored_as_a_list(boss, path, body):
+    """str() of a repeated field stored "['first', 'second']" as the note; now a clear 422 and nothing saved."""
+    from core.cases.tables import CaseEvent
+    from core.tasks.tables import Task
+
+    client, _, case = boss
+    before = (await CaseEvent.count(), await Task.count())
+    response = await client.post(f"/cases/{case['id']}/{path}", content=_urlencode(body), headers={"Content-Type": FORM})
+    assert response.status_code in (400, 422), response.status_code
+    assert "sent a field more than once" in response.text or "Enter this only once" in response.text
+    assert (await CaseEvent.count(), await Task.count()) == before
+    assert not await CaseEvent.count().where(CaseEvent.summary.like("%['%"))
