@@ -338,13 +338,14 @@ def _case_facts(ctx: Context, row: dict[str, Any], access: Access, subjects: lis
 
 async def _words_for(meeting: dict[str, Any], recipient: Recipient, items: list[dict[str, Any]],
                      actions: list[dict[str, Any]], decisions: list[dict[str, Any]]) -> Redactor:
-    """The words people wrote (items, actions, decisions) as the recipient's agency may read them: naming no case
+    """The words people wrote (items, actions, decisions, where the meeting is) as the recipient's agency may read them: naming no case
     it may not see (core/sharing/redaction.py). Actions and decisions are changed in place; the items' titles are
     the caller's to read through the redactor returned."""
     viewer = Actor(id=0, email="", name="", agency_id=recipient.agency_id if recipient.agency_id is not None
                    else meeting["chair_agency"])
     words = await redactor_for(viewer, [i["title"] for i in items if i["case"] is None]
-                               + [a["title"] for a in actions] + [d["text"] for d in decisions])
+                               + [a["title"] for a in actions] + [d["text"] for d in decisions]
+                               + [meeting.get(k) for k in ("location", "panel_name")])
     for a in actions:
         a["title"] = words.text(a["title"])
     for d in decisions:
@@ -404,7 +405,9 @@ async def gather_pack(ctx: Context, meeting_id: int, recipient: Recipient,
         title = WITHHELD_ITEM if withheld else words.text(item["title"])
         agenda.append({"number": number, "title": title, "kind": item["kind"], "status": item["status"],
                        "has_case": item["case"] is not None, "case": facts.get(item["case"])})
-    meeting_view = {**meeting, "starts_local": _local(meeting["starts_at"])}
+    # where it meets and the panel's name, as the chair typed them: naming no case the recipient may not see
+    meeting_view = {**meeting, "starts_local": _local(meeting["starts_at"]),
+                    **{k: words.text(meeting.get(k)) for k in ("location", "panel_name")}}
     return PackData(meeting=meeting_view, recipient=recipient, attendees=attendees, items=agenda,
                     generated_at=clock.now().astimezone(LONDON), access=access, isa_refs=isa_refs)
 
@@ -472,7 +475,10 @@ async def pack_page(actor: Actor, meeting_id: int) -> dict[str, Any]:
     offered = set(meeting["members"]) | {a["agency"] for a in attendees if a["agency"] is not None}
     choices = await Agency.select(Agency.id, Agency.name).where(
         Agency.id.is_in(sorted(offered))).order_by(Agency.name) if chair else []
-    return {"meeting": {**meeting, "starts_local": _local(meeting["starts_at"])}, "attendees": attendees,
+    words = await redactor_for(actor, [meeting.get(k) for k in ("location", "panel_name")])
+    shown = {**meeting, "starts_local": _local(meeting["starts_at"]),
+             **{k: words.text(meeting.get(k)) for k in ("location", "panel_name")}}
+    return {"meeting": shown, "attendees": attendees,
             "own": own[0] if own else None, "is_chair": chair, "agency_choices": choices,
             "published": meeting["status"] in PUBLISHED}
 

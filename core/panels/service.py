@@ -60,13 +60,22 @@ def is_chair_of(actor: Actor, panel: dict[str, Any]) -> bool:
     return permissions.can(actor, "panel.chair", panel)
 
 
+#: the words of a panel its chair typed, read through the redactor (they may name a case a member may not see)
+PANEL_WORDS = ("name", "description")
+#: the words of a meeting its chair typed
+MEETING_WORDS = ("location", "panel_name")
+
+
 async def visible_panel(actor: Actor, panel_id: int) -> dict[str, Any]:
+    """The panel, if the actor may read it, its name and description naming no case they may not see."""
     panel = await _panel(panel_id)
     permissions.require(actor, "panel.read", panel)
-    return panel
+    words = await redactor_for(actor, [panel[k] for k in PANEL_WORDS])
+    return words.texts(panel, PANEL_WORDS)
 
 
 async def panels_for(actor: Actor) -> list[dict[str, Any]]:
+    """The panels the actor may read, by name; their words read as on :func:`visible_panel` (one batch)."""
     rows = await Panel.select(*Panel.all_columns(), Panel.chair_agency.name.as_alias("chair_name")).order_by(
         Panel.name).output(load_json=True)
     out = []
@@ -74,7 +83,8 @@ async def panels_for(actor: Actor) -> list[dict[str, Any]]:
         r["members"] = _members(r)
         if permissions.can(actor, "panel.read", r):
             out.append(r)
-    return out
+    words = await redactor_for(actor, [r[k] for r in out for k in PANEL_WORDS])
+    return [words.texts(r, PANEL_WORDS) for r in out]
 
 
 async def save_panel(ctx: Context, actor: Actor, *, panel_id: int | None = None, name: str, description: str = "",
@@ -176,11 +186,13 @@ async def visible_meeting(actor: Actor, meeting_id: int) -> dict[str, Any]:
     meeting["is_minute_taker"] = meeting["minute_taker"] == actor.id
     attending = await MeetingAttendee.count().where((MeetingAttendee.meeting == meeting_id)
                                                     & (MeetingAttendee.user == actor.id))
-    if actor.agency_id == panel["chair_agency"]:
-        return meeting
-    if meeting["status"] != "planned" and (actor.agency_id in panel["members"] or attending):
-        return meeting
-    raise NotFound("No meeting with that number exists")
+    if actor.agency_id != panel["chair_agency"] and not (
+            meeting["status"] != "planned" and (actor.agency_id in panel["members"] or attending)):
+        raise NotFound("No meeting with that number exists")
+    # where it meets and the panel's words, as the reader may read them (one batch for both)
+    words = await redactor_for(actor, [meeting[k] for k in MEETING_WORDS] + [panel[k] for k in PANEL_WORDS])
+    words.texts(panel, PANEL_WORDS)
+    return words.texts(meeting, MEETING_WORDS)
 
 
 def _check_version(meeting: dict[str, Any], version: int | None) -> None:
@@ -291,7 +303,7 @@ async def agenda_for(actor: Actor, meeting_id: int, cache: dict[int, bool] | Non
     # a title names no other case the reader may not see either (core/sharing/redaction.py)
     words = await redactor_for(actor, [i["title"] for i in items])
     for item in items:
-        item["visible"] = await may_see_case(actor, item["case"], cache)
+        item["visible"] = item["case"] is None or cache[item["case"]]
         if item["case"] is not None and (not item["visible"] or item["case"] in inactive):
             item["title"], item["reference"] = WITHHELD_ITEM, ""
         else:
@@ -667,10 +679,12 @@ async def listed_cases(actor: Actor, panel: dict[str, Any]) -> list[dict[str, An
                                     PanelCase.case.owning_agency.name.as_alias("owner")).where(  # type: ignore[union-attr]
         (PanelCase.panel == panel["id"]) & PanelCase.closed_at.is_null()).order_by(PanelCase.id)
     is_chair = is_chair_of(actor, panel)
-    seen: dict[int, bool] = {}
     hidden = (await withheld_from(actor)).hidden
+    # one decision for the whole list (a fixed number of queries), case_access's answer for each case
+    seen: dict[int, bool] = {}
+    await _see_cases(actor, [c["case"] for c in listed if not (is_chair and c["case"] not in hidden)], seen)
     for c in listed:
-        c["visible"] = (is_chair and c["case"] not in hidden) or await may_see_case(actor, c["case"], seen)
+        c["visible"] = (is_chair and c["case"] not in hidden) or seen.get(c["case"], False)
         if not c["visible"]:
             c["reference"] = c["owner"] = ""
     return listed
