@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, Response, get
 from litestar.response import Template
 
-from core.audit import service as audit
+from core.audit import reading as audit
 from core.auth.actor import Actor
 from core.errors import ValidationFailed
 from core.web.csv_export import safe_cell
