@@ -108,3 +108,29 @@ async def test_the_pack_page_names_the_meeting_place_as_the_reader_may_read_it(w
     await _name_the_hidden_case(world, retained)
     page = await pack.pack_page(world["officer"], world["meeting"]["id"])
     assert page["meeting"]["location"] == f"Room 2, about {HIDDEN_CASE} and {HIDDEN_PERSON}"
+
+
+async def test_outstanding_actions_and_minutes_decide_their_cases_in_one_batch(world, monkeypatch):
+    """Each list asks the sharing policy once (visible_case_ids, through the redactor), never case_access per item."""
+    other = await _closed_meeting_with_an_action_on_an_unshared_case(world)
+    asked: list[int] = []
+    real = policy.visible_case_ids
+
+    async def counted(actor, rows, hidden=None):
+        asked.append(len(rows))
+        return await real(actor, rows, hidden)
+
+    async def one_by_one(*args, **kwargs):
+        raise AssertionError("an item's case was decided on its own")
+
+    from core.sharing import redaction
+
+    monkeypatch.setattr(redaction, "visible_case_ids", counted)
+    monkeypatch.setattr(policy, "case_access", one_by_one)
+    actions = await panels.outstanding_actions(world["panel"]["id"], viewer=world["officer"])
+    assert asked == [2]  # the running meeting's police action and the closed one's council action, both cases
+    assert {a["visible"] for a in actions} == {True, False}
+    assert all("title" not in a for a in actions if not a["visible"])
+    asked.clear()
+    minutes = await panels.readable_minutes(world["officer"], await panels.minutes(other["meeting"]["id"]))
+    assert asked == [1] and [m["visible"] for m in minutes] == [False]
