@@ -25,6 +25,7 @@ from core.panels.tables import Meeting, Panel
 from core.referrals.tables import Referral
 from core.retention.service import inactive_case_ids
 from core.sharing.policy import visible_among, visible_case_ids
+from core.sharing.redaction import redactor_for
 from core.tasks.tables import Task
 
 #: who reads governance figures (the people who answer for a team's, an agency's or a panel's work): the
@@ -206,13 +207,16 @@ def _panel_actions(actions: list[dict[str, Any]], panel_names: dict[int, str], m
 _CASE_COLUMNS = (Case.id, Case.area, Case.state, Case.owning_agency, Case.opened_at, Case.closed_at)
 
 
-async def _panel_context(actions: list[dict[str, Any]]) -> tuple[dict[int, str], dict[int, int]]:
+async def _panel_context(actions: list[dict[str, Any]], actor: Actor) -> tuple[dict[int, str], dict[int, int]]:
+    """The names of the panels the actions come from (as ``actor`` may read them: a name names no case they may not
+    see), and each meeting's panel."""
     meeting_ids = sorted({a["meeting_id"] for a in actions if a["meeting_id"]})
     if not meeting_ids:
         return {}, {}
     meetings = await Meeting.select(Meeting.id, Meeting.panel, Meeting.panel.name.as_alias("panel_name")).where(
         Meeting.id.is_in(meeting_ids))
-    return ({m["panel"]: m["panel_name"] for m in meetings}, {m["id"]: m["panel"] for m in meetings})
+    words = await redactor_for(actor, [m["panel_name"] for m in meetings])
+    return ({m["panel"]: words.text(m["panel_name"]) for m in meetings}, {m["id"]: m["panel"] for m in meetings})
 
 
 async def agency_figures(ctx: Context, actor: Actor, filters: Filters) -> list[Figure]:
@@ -243,7 +247,7 @@ async def agency_figures(ctx: Context, actor: Actor, filters: Filters) -> list[F
                 and (not filters.area or r["source_area"] == filters.area)]
 
     actions = [t for t in tasks if t["source"] == "panel"]
-    panel_names, meeting_panel = await _panel_context(actions)
+    panel_names, meeting_panel = await _panel_context(actions, actor)
     return [
         _open_by_state(ctx, cases),
         _new_and_closed(cases, filters),
@@ -262,9 +266,11 @@ async def chaired_panels(actor: Actor) -> list[dict[str, Any]]:
     """Panels whose partnership view the actor may open: a panel chair of the panel's chair agency."""
     if not permissions.can(actor, "dashboard.partnership"):
         return []
-    return await Panel.select(Panel.id, Panel.name, Panel.slug, Panel.member_agencies, Panel.areas).where(
+    rows = await Panel.select(Panel.id, Panel.name, Panel.slug, Panel.member_agencies, Panel.areas).where(
         (Panel.chair_agency == actor.agency_id) & (Panel.active == True)).order_by(Panel.name).output(  # noqa: E712
         load_json=True)
+    words = await redactor_for(actor, [r["name"] for r in rows])
+    return [words.texts(r, ("name",)) for r in rows]
 
 
 async def partnership_figures(ctx: Context, actor: Actor, panel: dict[str, Any], filters: Filters) -> list[Figure]:

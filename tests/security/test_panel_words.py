@@ -134,3 +134,26 @@ async def test_outstanding_actions_and_minutes_decide_their_cases_in_one_batch(w
     asked.clear()
     minutes = await panels.readable_minutes(world["officer"], await panels.minutes(other["meeting"]["id"]))
     assert asked == [1] and [m["visible"] for m in minutes] == [False]
+
+
+async def test_a_panel_name_on_the_dashboards_names_no_case_the_reader_may_not_see(world, retained, db):
+    hidden = retained["restricted"]["reference"]
+    panel = world["panel"]
+    await panels.save_panel(world["ctx"], world["chair"], panel_id=panel["id"], name=f"Panel on {hidden}",
+                            member_agency_ids=[world["police"]["id"]], areas=["noise"], frequency="monthly")
+    bodies = {}
+    for who, paths in (("chair", ["/dashboard", f"/dashboard/panels/{panel['id']}", "/panels",
+                                  f"/panels/{panel['id']}", "/dashboard/export/panel-actions"]),
+                       ("police_admin", ["/dashboard", "/dashboard/export/panel-actions", "/panels"])):
+        async with web_client(world["ctx"], db) as client:
+            await sign_in(client, world[who])
+            for path in paths:
+                response = await client.get(path)
+                assert response.status_code == 200, (who, path)
+                bodies[(who, path)] = response.text
+    assert f"Panel on {HIDDEN_CASE}" in bodies[("chair", f"/dashboard/panels/{panel['id']}")]
+    assert f"Panel on {HIDDEN_CASE}" in bodies[("police_admin", "/panels")]
+    for where, body in bodies.items():
+        assert hidden not in body, where
+    # the case's own local admin reads the name as written
+    assert [p["name"] for p in await panels.panels_for(retained["local_admin"])] == [f"Panel on {hidden}"]
