@@ -56,7 +56,7 @@ async def prepare_database(url: str | None, *, prefix: str = "caseframe-bench-")
 
     Call ``unbind_database`` after writing the data, before servers start (they open their own engine).
     """
-    from core.db.engine import bind, engine_from_url, is_sqlite, migrate
+    from caseframe.core.db.engine import bind, engine_from_url, is_sqlite, migrate
 
     schema = None
     if url is None:
@@ -127,7 +127,7 @@ def parse_bench_arguments(parser: argparse.ArgumentParser) -> argparse.Namespace
 
 
 async def unbind_database(url: str) -> None:
-    from core.db.engine import close, is_sqlite
+    from caseframe.core.db.engine import close, is_sqlite
 
     engine = _bound.pop(url)
     if is_sqlite(engine):
@@ -250,7 +250,7 @@ def caseframe_server(url: str, workers: int = 1) -> Server:
     """The real server: ``caseframe serve`` on a free port (it migrates, then runs uvicorn)."""
     port = free_port()
     exe = Path(sys.executable).with_name("caseframe")
-    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "core.cli"]
+    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "caseframe"]
     # the code of this checkout, not whichever one the virtualenv's editable install points at (a worktree
     # benchmarked with the main checkout's .venv ran the main checkout's code)
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
@@ -305,7 +305,7 @@ async def sign_in(base: str, email: str, password: str | None = None, *,
     """Sign in through the sign-in page as a browser would (and accept the MoU if asked); return the
     ``caseframe_session=...`` cookie and the client, still open. ``transport=httpx.ASGITransport(app=app)``
     signs in to an app called in-process."""
-    from core.testing import TEST_PASSWORD, csrf_token_of
+    from caseframe.core.testing import TEST_PASSWORD, csrf_token_of
 
     client = httpx.AsyncClient(base_url=base, timeout=60, transport=transport)
     page = await client.get("/sign-in")

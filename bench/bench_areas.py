@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 
 from jsonschema import Draft202012Validator, FormatChecker  # noqa: E402
 
-from core import hookimpl  # noqa: E402
-from core.areas import build_registry, load_area  # noqa: E402
-from core.plugins import get_plugin_manager  # noqa: E402
-from core.referrals.engine import RuleIndex  # noqa: E402
+from caseframe.core import hookimpl  # noqa: E402
+from caseframe.core.areas import build_registry, load_area  # noqa: E402
+from caseframe.core.plugins import get_plugin_manager  # noqa: E402
+from caseframe.core.referrals.engine import RuleIndex  # noqa: E402
 
 NOISE = ROOT / "tests/fixtures/areas/noise"
 ASB = ROOT / "plugins/asb"

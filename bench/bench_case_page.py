@@ -65,10 +65,10 @@ async def main(args) -> int:
 
 
 async def run(args, url: str, data: dict) -> int:
-    from core.context import build_context
-    from core.db.engine import bind, close, engine_from_url
-    from core.settings import Settings
-    from core.web.app import create_app
+    from caseframe.core.context import build_context
+    from caseframe.core.db.engine import bind, close, engine_from_url
+    from caseframe.core.settings import Settings
+    from caseframe.core.web.app import create_app
 
     ctx = build_context()
     engine = engine_from_url(url)

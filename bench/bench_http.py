@@ -86,14 +86,14 @@ def bare_app() -> Litestar:
 def make_bare_app(url: str, user_id: int, ctx=None) -> Litestar:
     """The bare pages on the database at ``url`` for the user ``user_id``, as a Litestar app (served over HTTP
     here, called in-process by ``bench_case_page.py``); ``ctx`` defaults to the one ``caseframe serve`` builds."""
-    from core.cases.service import case_dict
-    from core.context import build_context
-    from core.documents.service import document_dict
-    from core.documents.service import form_context as document_form_context
-    from core.forms import summary
-    from core.sharing.policy import Access
-    from core.tasks.service import task_dict
-    from core.templating import build_environment
+    from caseframe.core.cases.service import case_dict
+    from caseframe.core.context import build_context
+    from caseframe.core.documents.service import document_dict
+    from caseframe.core.documents.service import form_context as document_form_context
+    from caseframe.core.forms import summary
+    from caseframe.core.sharing.policy import Access
+    from caseframe.core.tasks.service import task_dict
+    from caseframe.core.templating import build_environment
 
     ctx = ctx or build_context()
     rows = bare_rows(url)
@@ -210,14 +210,14 @@ def make_bare_app(url: str, user_id: int, ctx=None) -> Litestar:
 async def build(cases_in_area: int) -> dict:
     """One caseworker's agency with an area of ``cases_in_area`` cases; one of them has 5 people, 100
     timeline events and 3 tasks. The other cases are written in bulk (one subject each)."""
-    from core import clock
-    from core.cases import service as cases
-    from core.cases.tables import Case, CaseEvent, CaseSubject
-    from core.context import build_context
-    from core.sharing.mou import publish_mou
-    from core.tasks import service as tasks
-    from core.tasks.tables import Task
-    from core.testing import demo_answers, make_agency, make_person, make_user
+    from caseframe.core import clock
+    from caseframe.core.cases import service as cases
+    from caseframe.core.cases.tables import Case, CaseEvent, CaseSubject
+    from caseframe.core.context import build_context
+    from caseframe.core.sharing.mou import publish_mou
+    from caseframe.core.tasks import service as tasks
+    from caseframe.core.tasks.tables import Task
+    from caseframe.core.testing import demo_answers, make_agency, make_person, make_user
 
     ctx = build_context()
     area = "asb" if ctx.areas.get("asb") else next(iter(ctx.areas.areas))

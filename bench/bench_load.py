@@ -46,7 +46,7 @@ TARGET_P95_MS = 250.0
 
 def form_fields(answers: dict, schema: dict, prefix: str = "f") -> list[tuple[str, str]]:
     """The posted fields a browser sends for ``answers`` (the inverse of core.forms.parse)."""
-    from core.forms.render import _kind
+    from caseframe.core.forms.render import _kind
 
     fields: list[tuple[str, str]] = []
     for key, value in answers.items():
@@ -73,13 +73,13 @@ async def build(users: int) -> dict:
     from bench_http import build as build_area
     from bench_search import fictional_persons, insert_persons, searches_for
 
-    from core import clock
-    from core.agencies.tables import Agency
-    from core.auth.service import _hash
-    from core.auth.tables import Session, User
-    from core.cases.tables import Case
-    from core.context import build_context
-    from core.testing import demo_answers, make_user
+    from caseframe.core import clock
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.auth.service import _hash
+    from caseframe.core.auth.tables import Session, User
+    from caseframe.core.cases.tables import Case
+    from caseframe.core.context import build_context
+    from caseframe.core.testing import demo_answers, make_user
 
     data = await build_area(CASES)
     agency = await Agency.select().where(

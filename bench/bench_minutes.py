@@ -105,13 +105,13 @@ def bare_app() -> Litestar:
 
 
 async def build(ctx, members: int) -> dict:
-    from core import clock
-    from core.cases import service as cases
-    from core.panels import service as panels
-    from core.referrals import inbox
-    from core.referrals import service as referrals
-    from core.sharing import service as sharing
-    from core.testing import demo_answers, make_agency, make_person, make_user
+    from caseframe.core import clock
+    from caseframe.core.cases import service as cases
+    from caseframe.core.panels import service as panels
+    from caseframe.core.referrals import inbox
+    from caseframe.core.referrals import service as referrals
+    from caseframe.core.sharing import service as sharing
+    from caseframe.core.testing import demo_answers, make_agency, make_person, make_user
 
     area = "asb" if ctx.areas.get("asb") else next(iter(ctx.areas.areas))
     council = await make_agency(ctx, "bench-council", name="Ashdown District Council")
@@ -148,8 +148,8 @@ async def build(ctx, members: int) -> dict:
                             text="Introductions and apologies [bench open]")
     # Every member has the same password, so one argon2id hash of it serves all the accounts: signing in
     # still checks it at full cost, but setting up 50 accounts does not pay that cost 50 times over.
-    from core.agencies import service as agencies
-    from core.testing import TEST_PASSWORD
+    from caseframe.core.agencies import service as agencies
+    from caseframe.core.testing import TEST_PASSWORD
 
     hashed, original = await agencies.hash_password(TEST_PASSWORD), agencies.hash_password
 
@@ -171,7 +171,7 @@ async def build(ctx, members: int) -> dict:
 
 async def prepare(url: str | None, members: int) -> tuple[str, dict, str | None]:
     """Make the database and its data; return the URL the server uses, the data, and the schema to drop."""
-    from core.context import build_context
+    from caseframe.core.context import build_context
 
     url, schema = await prepare_database(url, prefix="caseframe-bench-minutes-")
     try:
@@ -348,7 +348,7 @@ async def main(members: int, runs: int, database_url: str | None, workers: int) 
 
         cookies = await asyncio.gather(*(member(e) for e in data["members"]))
         chair_cookie, chair_client = await sign_in(caseframe.base, data["chair"])
-        from core.testing import csrf_token_of
+        from caseframe.core.testing import csrf_token_of
 
         page = await chair_client.get(f"/meetings/{data['meeting']}")
         token = csrf_token_of(page.text)

@@ -28,14 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core import clock  # noqa: E402
-from core.cases import service as cases  # noqa: E402
-from core.cases.tables import Case  # noqa: E402
-from core.panels import pack  # noqa: E402
-from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel  # noqa: E402
-from core.sharing.tables import SharingAgreement  # noqa: E402
-from core.tasks.tables import Task  # noqa: E402
-from core.testing import (  # noqa: E402
+from caseframe.core import clock  # noqa: E402
+from caseframe.core.cases import service as cases  # noqa: E402
+from caseframe.core.cases.tables import Case  # noqa: E402
+from caseframe.core.panels import pack  # noqa: E402
+from caseframe.core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel  # noqa: E402
+from caseframe.core.sharing.tables import SharingAgreement  # noqa: E402
+from caseframe.core.tasks.tables import Task  # noqa: E402
+from caseframe.core.testing import (  # noqa: E402
     drop_database,
     fresh_database,
     make_agency,

@@ -72,9 +72,9 @@ def fictional_persons(count: int, agencies: list[int], rng: random.Random) -> li
 async def insert_persons(people: list[dict]) -> None:
     """Bulk-insert fictional persons (from ``fictional_persons``) and index them with the code that indexes
     each new person."""
-    from core.db.tx import transaction
-    from core.persons import service as persons
-    from core.persons.tables import Person
+    from caseframe.core.db.tx import transaction
+    from caseframe.core.persons import service as persons
+    from caseframe.core.persons.tables import Person
 
     first = ((await Person.raw("SELECT max(id) AS m FROM cf_person"))[0]["m"] or 0) + 1
     now = dt.datetime.now(dt.UTC)
@@ -114,8 +114,8 @@ def searches_for(people: list[dict]) -> list[dict]:
 
 async def seed(count: int) -> dict:
     """Four agencies, a caseworker, ``count`` persons; returns what the searches need."""
-    from core.persons.tables import Person
-    from core.testing import make_agency, make_context, make_user
+    from caseframe.core.persons.tables import Person
+    from caseframe.core.testing import make_agency, make_context, make_user
 
     ctx = make_context(builtins=True)
     agencies = [await make_agency(ctx, f"bench-agency-{i}") for i in range(4)]
@@ -198,7 +198,7 @@ async def main(args) -> int:
 async def measure(args, url: str, data: dict) -> int:
     from bench_http import wrk
 
-    from core.testing import csrf_token_of
+    from caseframe.core.testing import csrf_token_of
 
     engine_name = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
     servers = [caseframe_server(url, args.workers),

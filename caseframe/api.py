@@ -19,8 +19,8 @@ import importlib
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from core import __version__, clock, hookimpl
-from core.errors import (
+from caseframe.core import __version__, clock, hookimpl
+from caseframe.core.errors import (
     AreaError,
     Conflict,
     Forbidden,
@@ -31,7 +31,7 @@ from core.errors import (
     ServiceError,
     ValidationFailed,
 )
-from core.payloads import (
+from caseframe.core.payloads import (
     ActorPayload,
     CasePayload,
     FactsCase,
@@ -40,11 +40,11 @@ from core.payloads import (
     SubjectFacts,
     TaskPayload,
 )
-from core.plugins import NAME_ATTRIBUTE, REQUIRES_ATTRIBUTE
+from caseframe.core.plugins import NAME_ATTRIBUTE, REQUIRES_ATTRIBUTE
 
 if TYPE_CHECKING:
-    from core.auth.actor import Actor
-    from core.cases.service import (
+    from caseframe.core.auth.actor import Actor
+    from caseframe.core.cases.service import (
         add_note,
         add_subject,
         get_case,
@@ -53,19 +53,19 @@ if TYPE_CHECKING:
         save_form,
         transition_case,
     )
-    from core.context import Context
-    from core.tasks.service import add_task, complete_task
-    from core.web.dependencies import ROUTE_DEPENDENCIES
+    from caseframe.core.context import Context
+    from caseframe.core.tasks.service import add_task, complete_task
+    from caseframe.core.web.dependencies import ROUTE_DEPENDENCIES
 
 #: the version of Caseframe running, e.g. ``"0.1.0"``
 VERSION: str = __version__
 
 #: names imported on first use (the services pull in the database layer): name -> the module defining it
 _ON_FIRST_USE = {
-    "Actor": "core.auth.actor", "Context": "core.context", "ROUTE_DEPENDENCIES": "core.web.dependencies",
-    **{name: "core.cases.service" for name in ("get_case", "list_cases", "open_case", "save_form", "transition_case",
+    "Actor": "caseframe.core.auth.actor", "Context": "caseframe.core.context", "ROUTE_DEPENDENCIES": "caseframe.core.web.dependencies",
+    **{name: "caseframe.core.cases.service" for name in ("get_case", "list_cases", "open_case", "save_form", "transition_case",
                                                 "add_subject", "add_note")},
-    **{name: "core.tasks.service" for name in ("add_task", "complete_task")},
+    **{name: "caseframe.core.tasks.service" for name in ("add_task", "complete_task")},
 }
 
 
@@ -87,7 +87,7 @@ def actor_of(request: Any) -> Actor:
     (``ROUTE_DEPENDENCIES``). Still returns that user, with a ``DeprecationWarning``."""
     warnings.warn("caseframe.api.actor_of(request) is deprecated: declare a parameter 'actor: Actor' on the route "
                   "handler instead (docs/api.md, ROUTE_DEPENDENCIES)", DeprecationWarning, stacklevel=2)
-    from core.web.dependencies import signed_in_actor
+    from caseframe.core.web.dependencies import signed_in_actor
 
     return signed_in_actor(request)
 
@@ -97,7 +97,7 @@ def context_of(request: Any) -> Context:
     (``ROUTE_DEPENDENCIES``). Still returns it, with a ``DeprecationWarning``."""
     warnings.warn("caseframe.api.context_of(request) is deprecated: declare a parameter 'ctx: Context' on the route "
                   "handler instead (docs/api.md, ROUTE_DEPENDENCIES)", DeprecationWarning, stacklevel=2)
-    from core.web.dependencies import app_context
+    from caseframe.core.web.dependencies import app_context
 
     return app_context(request)
 

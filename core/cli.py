@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from core.errors import AreaError, DemoDataError
+from caseframe.core.errors import AreaError, DemoDataError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -112,16 +112,16 @@ def _database_url(args) -> str:
 
 
 async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
-    from core.context import build_context
-    from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+    from caseframe.core.context import build_context
+    from caseframe.core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 
     engine = engine_from_url(url)
     applied = await migrate(engine)
     if applied and not quiet:
         print(f"Database ready: applied {len(applied)} migration(s)")
     if demo:
-        from core import demo as demo_data
-        from core.audit.service import seal
+        from caseframe.core import demo as demo_data
+        from caseframe.core.audit.service import seal
 
         if not is_sqlite(engine):
             await engine.start_connection_pool()
@@ -141,17 +141,17 @@ async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
 
 
 def _cmd_serve(args) -> int:
-    from core.context import build_context
+    from caseframe.core.context import build_context
 
     url = _database_url(args)
     if args.workers > 1 and url.startswith("sqlite"):
         return _fail("more than one worker needs PostgreSQL (set CASEFRAME_DATABASE_URL); "
                      "the embedded SQLite database serves one process", 2)
     build_context()  # a broken area stops here, with its file and reason
-    from core import assets
+    from caseframe.core import assets
 
     assets.require()  # so do missing front-end assets, saying how to install them
-    from core.audit.key import AuditKeyError, load_key
+    from caseframe.core.audit.key import AuditKeyError, load_key
 
     try:
         load_key(create=True)  # before the workers start, so they all find the same key
@@ -165,18 +165,18 @@ def _cmd_serve(args) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Caseframe is running at http://{host}:{args.port}/  (Ctrl+C to stop)", flush=True)
     if args.demo:
-        from core.demo import DEMO_PASSWORD, DEMO_USERS, demo_email
+        from caseframe.core.demo import DEMO_PASSWORD, DEMO_USERS, demo_email
 
         a, local, name, _ = DEMO_USERS[0]
         print(f"Sign in as {demo_email(a, local)} with password {DEMO_PASSWORD} (other demo users: README)")
-    from core.web.serving import serve
+    from caseframe.core.web.serving import serve
 
     serve(args.host, args.port, args.workers)
     return 0
 
 
 def _cmd_assets(args) -> int:
-    from core import assets
+    from caseframe.core import assets
 
     if args.check:
         if args.dir:
@@ -198,8 +198,8 @@ def _cmd_assets(args) -> int:
 
 
 def _cmd_areas(args) -> int:
-    from core.areas import build_registry, check_paths
-    from core.plugins import get_plugin_manager
+    from caseframe.core.areas import build_registry, check_paths
+    from caseframe.core.plugins import get_plugin_manager
 
     if args.areas_command == "check":
         try:
@@ -224,7 +224,7 @@ def _cmd_areas(args) -> int:
 
 
 def _cmd_docs(args) -> int:
-    from core import docs
+    from caseframe.core import docs
 
     pages = docs.pages()
     if args.check:
@@ -240,9 +240,9 @@ def _cmd_docs(args) -> int:
 
 
 async def _cmd_audit_verify(url: str) -> int:
-    from core.audit.key import AuditKeyError
-    from core.audit.verify import verify_chain
-    from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+    from caseframe.core.audit.key import AuditKeyError
+    from caseframe.core.audit.verify import verify_chain
+    from caseframe.core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 
     engine = engine_from_url(url)
     await migrate(engine)
@@ -273,10 +273,10 @@ async def _cmd_audit_verify(url: str) -> int:
 async def _cmd_notifications_run(url: str, day: str | None) -> int:
     import datetime as dt
 
-    from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
-    from core.notifications import email
-    from core.notifications.service import sweep_due_tasks
-    from core.settings import Settings
+    from caseframe.core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+    from caseframe.core.notifications import email
+    from caseframe.core.notifications.service import sweep_due_tasks
+    from caseframe.core.settings import Settings
 
     when = None
     if day:
@@ -307,10 +307,10 @@ async def _cmd_notifications_run(url: str, day: str | None) -> int:
 
 
 async def _cmd_documents_check(url: str) -> int:
-    from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
-    from core.documents import service as documents
-    from core.documents import storage
-    from core.settings import Settings
+    from caseframe.core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+    from caseframe.core.documents import service as documents
+    from caseframe.core.documents import storage
+    from caseframe.core.settings import Settings
 
     storage.configure(Settings())
     engine = engine_from_url(url)
@@ -341,10 +341,10 @@ def _progress_bar(done: int, total: int, name: str) -> None:
 
 
 async def _cmd_retention_run(url: str, args) -> int:
-    from core.context import build_context
-    from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
-    from core.errors import NotFound
-    from core.retention.service import sweep
+    from caseframe.core.context import build_context
+    from caseframe.core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+    from caseframe.core.errors import NotFound
+    from caseframe.core.retention.service import sweep
 
     ctx = build_context()
     engine = engine_from_url(url)
@@ -356,7 +356,7 @@ async def _cmd_retention_run(url: str, args) -> int:
         report = await sweep(ctx, agency_slug=args.agency, limit=args.limit, dry_run=args.dry_run,
                              progress=_progress_bar)
         if not args.dry_run and report.newly_flagged:
-            from core.audit.service import seal
+            from caseframe.core.audit.service import seal
 
             await seal()
     except NotFound as exc:
@@ -382,10 +382,10 @@ async def _cmd_retention_run(url: str, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.assets import AssetsError
-    from core.audit.key import AuditKeyError
-    from core.db.engine import DatabaseURLError, MigrationError
-    from core.documents.storage import StoreError
+    from caseframe.core.assets import AssetsError
+    from caseframe.core.audit.key import AuditKeyError
+    from caseframe.core.db.engine import DatabaseURLError, MigrationError
+    from caseframe.core.documents.storage import StoreError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -432,7 +432,7 @@ def _cmd_demo_load(args) -> int:
 
 
 def _cmd_new_area(args) -> int:
-    from core.scaffold import ScaffoldError, new_area
+    from caseframe.core.scaffold import ScaffoldError, new_area
 
     try:
         root = new_area(args.slug, args.path)

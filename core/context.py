@@ -7,10 +7,10 @@ from typing import Any
 
 import pluggy
 
-from core.areas import AreaRegistry, build_registry
-from core.db.tx import after_commit, in_transaction, run_after_commit
-from core.errors import NotFound
-from core.plugins import get_plugin_manager
+from caseframe.core.areas import AreaRegistry, build_registry
+from caseframe.core.db.tx import after_commit, in_transaction, run_after_commit
+from caseframe.core.errors import NotFound
+from caseframe.core.plugins import get_plugin_manager
 
 log = logging.getLogger("caseframe")
 

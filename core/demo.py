@@ -4,17 +4,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core import clock, permissions
-from core.agencies import service as agencies
-from core.agencies.tables import Agency
-from core.auth.actor import Actor
-from core.cases import service as cases
-from core.context import Context
-from core.db.tx import transaction
-from core.errors import DemoDataError
-from core.panels.tables import Panel
-from core.persons import service as persons
-from core.tasks import service as tasks
+from caseframe.core import clock, permissions
+from caseframe.core.agencies import service as agencies
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases import service as cases
+from caseframe.core.context import Context
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import DemoDataError
+from caseframe.core.panels.tables import Panel
+from caseframe.core.persons import service as persons
+from caseframe.core.tasks import service as tasks
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -68,7 +68,7 @@ def demo_contributions(ctx: Context) -> list[tuple[str, dict[str, Any]]]:
 def check_demo_data(ctx: Context, contributions: list[tuple[str, dict[str, Any]]]) -> list[str]:
     """Every problem in the plugins' demo data: its shape (DemoData), and agencies, persons, areas' forms,
     transitions and roles that it names but that do not exist. [] when it can be loaded."""
-    from core.payloads import DemoData, shape_problems
+    from caseframe.core.payloads import DemoData, shape_problems
 
     problems: list[str] = []
     for name, data in contributions:
@@ -93,7 +93,7 @@ def check_demo_data(ctx: Context, contributions: list[tuple[str, dict[str, Any]]
 
 def _demo_panel_problems(at: str, panel: dict[str, Any], agencies: set[str]) -> list[str]:
     """A demo panel meets at a known frequency, chaired by and made of demo agencies."""
-    from core.panels.service import FREQUENCIES
+    from caseframe.core.panels.service import FREQUENCIES
 
     problems = []
     if panel.get("frequency", "monthly") not in FREQUENCIES:
@@ -146,7 +146,7 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
     actors = await _demo_users(agency_ids)
     progress(f"{len(DEMO_USERS)} users")
     await _demo_panels(ctx, contributions, agency_ids)
-    from core.sharing.demo import create_demo_isas, load_sharing_demo, publish_demo_mou
+    from caseframe.core.sharing.demo import create_demo_isas, load_sharing_demo, publish_demo_mou
 
     await create_demo_isas(ctx, agency_ids)
     await publish_demo_mou()
@@ -164,10 +164,10 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
     progress(f"{made} cases")
     duplicates = await _record_a_person_twice(ctx, actors.get("ashdown-council"))
     shared = await load_sharing_demo(ctx, agency_ids, progress)
-    from core.panels.pack_demo import create_demo_meeting
+    from caseframe.core.panels.pack_demo import create_demo_meeting
 
     await create_demo_meeting(agency_ids)  # next month's meeting, published, for the pack and live minutes
-    from core.panels.demo import load_panel_demo
+    from caseframe.core.panels.demo import load_panel_demo
 
     panel_counts = await load_panel_demo(ctx, agency_ids)
     progress(f"{panel_counts.get('panel cases', 0)} cases taken onto the panel, "
@@ -260,7 +260,7 @@ async def _demo_case(ctx: Context, spec: dict[str, Any], actors: dict[str, Actor
                      person_ids: dict[str, int]) -> None:
     """One demo case of an installed area: opened back-dated, its later forms and transitions spread over its
     life, then its notes, documents and tasks."""
-    from core.sharing.demo import share_so_partner_can_see
+    from caseframe.core.sharing.demo import share_so_partner_can_see
 
     actor = actors.get(spec["agency"]) or await _agency_actor(spec["agency"], agency_ids)
     with clock.travel(-spec.get("opened_days_ago", 0)):
@@ -314,7 +314,7 @@ async def _record_a_person_twice(ctx: Context, actor: Actor | None) -> int:
     change who is on a case waiting for review, so the merge could not be undone in the demo."""
     if actor is None:
         return 0
-    from core.cases.tables import Case
+    from caseframe.core.cases.tables import Case
 
     case_rows = await Case.select(Case.id, Case.area).where(
         (Case.owning_agency == actor.agency_id) & Case.closed_at.is_null()).order_by(Case.id).limit(2)
@@ -344,8 +344,8 @@ async def add_demo_document(ctx: Context, actor: Actor, case_id: int, spec: dict
     """A small PDF made in code from the spec's lines of text, attached as a caseworker would."""
     import io
 
-    from core.documents import service as documents
-    from core.documents.samples import tiny_pdf
+    from caseframe.core.documents import service as documents
+    from caseframe.core.documents.samples import tiny_pdf
 
     await documents.add_document(ctx, actor, case_id, io.BytesIO(tiny_pdf(spec.get("text") or [spec["filename"]])),
                                  spec["filename"], spec.get("sensitivity", "official"))

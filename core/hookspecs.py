@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core import hookspec
-from core.payloads import ActorPayload, CasePayload, ReferralPayload, SubjectFacts, TaskPayload
+from caseframe.core import hookspec
+from caseframe.core.payloads import ActorPayload, CasePayload, ReferralPayload, SubjectFacts, TaskPayload
 
 # -- registration ---------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ def whole_number(value: Any) -> int | None:
     """``value`` as a whole number when it is ASCII digits (spaces around them allowed), else None.
 
     None also for a sign, an underscore, other scripts' digits and more than 30 digits. What is too large for
-    the purpose (an id beyond ``core.db.MAX_ID``, a page past the last) is the caller's to decide.
+    the purpose (an id beyond ``caseframe.core.db.MAX_ID``, a page past the last) is the caller's to decide.
     """
     if isinstance(value, bool):
         return None

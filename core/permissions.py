@@ -2,15 +2,15 @@
 
 Services, route guards, the menu, buttons in templates and the API all ask the same question::
 
-    from core import permissions
+    from caseframe.core import permissions
 
     permissions.can(actor, "audit.read")                  # a yes or no, e.g. to show a link or a button
     permissions.require(actor, "case.edit", access)       # raises Forbidden, or NotFound where the
                                                           # answer must not say that the record exists
 
 An action names what is done (``case.edit``, ``users.manage``); each lists the roles that may do it and,
-for some, a rule about the object it is done to: the case's :class:`~core.sharing.policy.Access` (from
-:func:`~core.sharing.policy.case_access`, which stays the one place deciding who sees a case), the agency
+for some, a rule about the object it is done to: the case's :class:`~caseframe.core.sharing.policy.Access` (from
+:func:`~caseframe.core.sharing.policy.case_access`, which stays the one place deciding who sees a case), the agency
 a user or task belongs to, the panel's chair agency, the agency that recorded a person. ``docs/permissions.md``
 is generated from :data:`ACTIONS` (``caseframe docs``), so the table cannot drift from the code.
 
@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.errors import Forbidden, NotFound
+from caseframe.core.errors import Forbidden, NotFound
 
 if TYPE_CHECKING:
-    from core.auth.actor import Actor
+    from caseframe.core.auth.actor import Actor
 
 # -- roles -------------------------------------------------------------------------------------------------
 

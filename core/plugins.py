@@ -17,16 +17,16 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from core import PROJECT, __version__, hookspecs
-from core.errors import AreaError, Problem
+from caseframe.core import PROJECT, __version__, hookspecs
+from caseframe.core.errors import AreaError, Problem
 
 #: Built-in business areas, registered exactly as an installed plugin would be.
 DEFAULT_PLUGINS = [
-    "plugins.asb",
-    "plugins.iom",
-    "plugins.hate_crime",
-    "plugins.rough_sleepers",
-    "plugins.licensing",
+    "caseframe.areas.asb",
+    "caseframe.areas.iom",
+    "caseframe.areas.hate_crime",
+    "caseframe.areas.rough_sleepers",
+    "caseframe.areas.licensing",
 ]
 
 #: Entry-point group through which installed packages offer plugins (like pytest's ``pytest11``).
@@ -60,9 +60,12 @@ def plugin_key(plugin: object) -> str:
 REQUIRES_ATTRIBUTE = "CASEFRAME_REQUIRES"
 
 #: What a plugin imports from the framework: these two modules (and what is under them); the rest of
-#: ``caseframe`` and everything in ``core`` and ``plugins`` is the framework's inside.
+#: ``caseframe`` (``caseframe.core``, ``caseframe.areas``, and their old names ``core`` and ``plugins``) is the
+#: framework's inside.
 PUBLIC_MODULES = ("caseframe.api", "caseframe.testing")
-INTERNAL_PACKAGES = ("core", "plugins", "caseframe")
+INTERNAL_PACKAGES = ("caseframe", "core", "plugins")
+#: the framework's own modules, which may register hook implementations of their own without a warning
+FRAMEWORK_PACKAGES = ("caseframe.core", "core")
 
 
 def _is_public(module: str) -> bool:
@@ -106,7 +109,8 @@ def warn_about_internal_imports(plugin: object) -> None:
     Such imports still work for now; the warning names the module, what it imports and the replacement.
     """
     name = getattr(plugin, "__name__", None)
-    if not isinstance(plugin, type(os)) or not isinstance(name, str) or name.split(".")[0] in INTERNAL_PACKAGES[:1]:
+    if (not isinstance(plugin, type(os)) or not isinstance(name, str)
+            or any(name == own or name.startswith(own + ".") for own in FRAMEWORK_PACKAGES)):
         return
     modules = [plugin] + [module for key, module in list(sys.modules.items())
                           if key.startswith(name + ".") and hasattr(plugin, "__path__")]
@@ -218,7 +222,7 @@ def get_plugin_manager(only: str | None = None, *, builtins: bool = True,
     """Build a plugin manager with the built-in and installed plugins.
 
     ``only`` (default: the ``CASEFRAME_PLUGINS`` environment variable) is a comma-separated list of
-    plugin names to load, e.g. ``plugins.asb,caseframe_fly_tipping``; names are module names for
+    plugin names to load, e.g. ``caseframe.areas.asb,caseframe_fly_tipping``; names are module names for
     built-ins and entry-point names for installed plugins. A plugin that cannot be imported stops
     start-up with its name and the reason.
     """

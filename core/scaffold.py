@@ -295,7 +295,7 @@ def new_area(slug: str, parent: Path) -> Path:
     title = slug.replace("_", " ").capitalize()
     letters = re.sub(r"[^A-Z]", "", slug.upper())
     prefix = (letters[:3] if len(letters) >= 2 else "XX").ljust(2, "X")
-    from core import __version__
+    from caseframe.core import __version__
 
     values = {"slug": slug, "dash": dash, "title": title, "prefix": prefix, "requires": compatible_range(__version__),
               "filterwarnings": json.dumps(WARNING_FILTERS)}

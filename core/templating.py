@@ -12,7 +12,7 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
-from core.context import Context
+from caseframe.core.context import Context
 
 CORE_TEMPLATES = Path(__file__).parent / "web" / "templates"
 
@@ -51,14 +51,14 @@ def build_environment(ctx: Context) -> Environment:
     )
     env.filters["govuk_date"] = _date
     env.filters["govuk_datetime"] = _datetime
-    from core.sharing.policy import PURPOSES, SENSITIVITY_LABELS
+    from caseframe.core.sharing.policy import PURPOSES, SENSITIVITY_LABELS
 
     env.globals["purposes"] = PURPOSES
     env.globals["sensitivity_labels"] = SENSITIVITY_LABELS
     # the colour of a referral's status tag, the same on every page that shows one
     env.filters["referral_tag"] = lambda status: {"open": "govuk-tag--blue", "info_requested": "govuk-tag--yellow",
                                                   "accepted": "govuk-tag--green"}.get(status, "govuk-tag--grey")
-    from core.documents.service import size_text
+    from caseframe.core.documents.service import size_text
 
     env.filters["file_size"] = size_text
     env.filters["humanise"] = lambda s: str(s or "").replace("_", " ").replace("-", " ")

@@ -17,16 +17,16 @@ from typing import Any
 
 import pluggy
 
-from core import permissions
-from core.agencies import service as agencies
-from core.areas import build_registry
-from core.auth.actor import Actor
-from core.context import Context
-from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
-from core.db.piccolo_app import TABLES
-from core.errors import AreaError, Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
-from core.persons import service as persons
-from core.plugins import get_plugin_manager, register
+from caseframe.core import permissions
+from caseframe.core.agencies import service as agencies
+from caseframe.core.areas import build_registry
+from caseframe.core.auth.actor import Actor
+from caseframe.core.context import Context
+from caseframe.core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+from caseframe.core.db.piccolo_app import TABLES
+from caseframe.core.errors import AreaError, Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
+from caseframe.core.persons import service as persons
+from caseframe.core.plugins import get_plugin_manager, register
 
 TEST_PASSWORD = "correct horse battery staple"
 
@@ -89,7 +89,7 @@ async def drop_database(engine) -> None:
 
 async def empty_tables() -> None:
     """Delete every row, children first, so each test starts from nothing (nor from a cache of the last)."""
-    from core.cache import forget_everything
+    from caseframe.core.cache import forget_everything
 
     for table in reversed(TABLES):
         await table.delete(force=True)
@@ -134,8 +134,8 @@ def demo_answers(ctx: Context, area: str, form_name: str | None = None) -> dict[
 async def fire(ctx: Context, actor: Actor, area: str, answers: dict[str, Any],
                subjects: list[tuple[int, str]] | None = None) -> list[dict[str, Any]]:
     """Open a case and return what the rules did: ``[{"rule", "target", "reason", "facts"}]``."""
-    from core.cases import service as cases
-    from core.referrals.tables import RuleFiring
+    from caseframe.core.cases import service as cases
+    from caseframe.core.referrals.tables import RuleFiring
 
     case = await cases.open_case(ctx, actor, area, answers, subjects=subjects)
     rows = await RuleFiring.select(RuleFiring.all_columns(), RuleFiring.referral.target.as_alias("target")).where(
@@ -147,7 +147,7 @@ async def open_case(ctx: Context, actor: Actor, area: str, answers: dict[str, An
                     subjects: list[tuple[int, str]] | None = None) -> dict[str, Any]:
     """Open a case in ``area`` with its opening form's ``answers`` and ``(person id, role)`` subjects, as a
     caseworker does; returns the case as the API shows it (a CasePayload). Rules fire as in real use."""
-    from core.cases import service as cases
+    from caseframe.core.cases import service as cases
 
     return await cases.open_case(ctx, actor, area, answers, subjects=subjects)
 
@@ -156,7 +156,7 @@ async def save_form(ctx: Context, actor: Actor, case: dict[str, Any], form: str,
                     answers: dict[str, Any]) -> dict[str, Any]:
     """Save one form's answers on ``case`` (as returned by the last call), from the version it has; returns
     the case as it is now. A stale ``case`` raises Conflict, as two people editing at once would."""
-    from core.cases import service as cases
+    from caseframe.core.cases import service as cases
 
     return await cases.save_form(ctx, actor, case["id"], form, answers, expected_version=case["version"])
 
@@ -164,7 +164,7 @@ async def save_form(ctx: Context, actor: Actor, case: dict[str, Any], form: str,
 async def transition(ctx: Context, actor: Actor, case: dict[str, Any], name: str) -> dict[str, Any]:
     """Move ``case`` through the workflow transition ``name``; a guard that does not hold raises
     ValidationFailed with its message, a role that may not make it Forbidden."""
-    from core.cases import service as cases
+    from caseframe.core.cases import service as cases
 
     return await cases.transition_case(ctx, actor, case["id"], name, expected_version=case["version"])
 
@@ -172,7 +172,7 @@ async def transition(ctx: Context, actor: Actor, case: dict[str, Any], name: str
 async def add_subject(ctx: Context, actor: Actor, case: dict[str, Any], person: dict[str, Any],
                       role: str) -> dict[str, Any]:
     """Put ``person`` on ``case`` with ``role`` (rules on subject_added fire); returns the case as it is now."""
-    from core.cases import service as cases
+    from caseframe.core.cases import service as cases
 
     await cases.add_subject(ctx, actor, case["id"], person["id"], role)
     return await cases.get_case(ctx, actor, case["id"])
@@ -182,7 +182,7 @@ async def referrals_from(case: dict[str, Any]) -> list[dict[str, Any]]:
     """The referrals raised from ``case`` (by its rules or by hand), oldest first, each with ``target_kind``,
     ``target``, ``person_id`` (None for a referral about the case rather than a person on it), ``rule_id``,
     ``reason`` and ``status``."""
-    from core.referrals.tables import Referral
+    from caseframe.core.referrals.tables import Referral
 
     return await Referral.select(
         Referral.target_kind, Referral.target, Referral.person.as_alias("person_id"), Referral.rule_id,
@@ -193,14 +193,14 @@ def why_it_fired(ctx: Context, firing: dict[str, Any]) -> list[dict[str, str]]:
     """What a referral's addressee reads of why a rule fired (``firing`` is one of :func:`fire`'s results): a line
     per fact the rule tested, ``{"question", "answer", "looks_for"}``, with a fact above the level a referral
     carries (official) read as "Not shared with your agency"."""
-    from core.referrals.explain import REFERRAL_ACCESS, explain
+    from caseframe.core.referrals.explain import REFERRAL_ACCESS, explain
 
     return explain(ctx, firing["rule"], None, firing["facts"], REFERRAL_ACCESS)
 
 
 async def notifications_of(actor: Actor) -> list[dict[str, Any]]:
     """The notifications ``actor`` sees under the bell, newest first, each with ``text``, ``link`` and ``unread``."""
-    from core.notifications import service as notifications
+    from caseframe.core.notifications import service as notifications
 
     return await notifications.list_for(actor)
 
@@ -221,8 +221,8 @@ async def web_client(ctx: Context, engine):
     database; use it as ``async with web_client(ctx, engine) as client:``."""
     import httpx
 
-    from core.settings import Settings
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.web.app import create_app
 
     app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:

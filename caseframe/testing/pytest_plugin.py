@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from core.testing import drop_database, empty_tables, fresh_database, make_context, web_client
+from caseframe.core.testing import drop_database, empty_tables, fresh_database, make_context, web_client
 
 # the audit sealer's key for every test (and every server a test starts), never a key file in the checkout
 os.environ.setdefault("CASEFRAME_AUDIT_KEY", "caseframe-tests-audit-key-not-a-secret-0123456789")

@@ -5,18 +5,18 @@ import re
 import time
 from typing import Any
 
-from core import clock, permissions
-from core.agencies.tables import Agency, AgencyArea
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.auth.passwords import hash_password, hashing_slot, password_problem
-from core.auth.tables import User
-from core.cache import DIRECTORY
-from core.cache import register as register_cache
-from core.context import Context
-from core.db.tx import transaction
-from core.errors import NotFound, ValidationFailed
-from core.permissions import ROLES
+from caseframe.core import clock, permissions
+from caseframe.core.agencies.tables import Agency, AgencyArea
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.auth.passwords import hash_password, hashing_slot, password_problem
+from caseframe.core.auth.tables import User
+from caseframe.core.cache import DIRECTORY
+from caseframe.core.cache import register as register_cache
+from caseframe.core.context import Context
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import NotFound, ValidationFailed
+from caseframe.core.permissions import ROLES
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -150,7 +150,7 @@ async def update_agency(actor: Actor, agency_id: int, *, name: str, contact_emai
 async def set_agency_active(actor: Actor, agency_id: int, active: bool) -> None:
     """Deactivate an agency (its users can no longer sign in and are signed out now) or reactivate it.
     Its cases and records stay as they are."""
-    from core.auth.tables import Session
+    from caseframe.core.auth.tables import Session
 
     _require_system_admin(actor)
     row = await Agency.select(Agency.id, Agency.active).where(Agency.id == agency_id).first()
@@ -272,7 +272,7 @@ async def _other_local_admins(agency_id: int, user_id: int) -> int:
 async def set_user_active(actor: Actor, user_id: int, active: bool) -> None:
     """Deactivate (or reactivate) a user; their sessions end at once. A local admin for their own agency's
     users, a system admin for anyone's; never oneself, nor an agency's last local admin."""
-    from core.auth.tables import Session
+    from caseframe.core.auth.tables import Session
 
     row = await managed_user(actor, user_id)
     if user_id == actor.id and not active:

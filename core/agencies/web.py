@@ -6,14 +6,14 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core import permissions
-from core.agencies import service as agencies
-from core.auth.actor import Actor
-from core.cases.service import enabled_areas
-from core.context import Context
-from core.errors import ValidationFailed
-from core.web.auth import requires
-from core.web.pages import form_data, form_text, page, see_other
+from caseframe.core import permissions
+from caseframe.core.agencies import service as agencies
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.service import enabled_areas
+from caseframe.core.context import Context
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.web.auth import requires
+from caseframe.core.web.pages import form_data, form_text, page, see_other
 
 #: the agency's own admin pages (areas, users, retention, passwords): its local admin
 local_admin_only = requires("agency.admin")
@@ -123,7 +123,7 @@ class UserAdminPages(Controller):
 
     @post("/{user_id:int}/mfa-reset")
     async def reset_mfa(self, actor: Actor, user_id: int) -> Redirect:
-        from core.auth import mfa
+        from caseframe.core.auth import mfa
 
         await mfa.reset_for_user(actor, user_id)
         return see_other("/admin/users?done=mfa-reset")

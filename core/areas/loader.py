@@ -11,12 +11,12 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from core import schemas
-from core.errors import AreaError, Problem
-from core.forms.validation import Form, compile_form, subschema_at
-from core.referrals.engine import Count, Rule, Target
-from core.workflows.dates import DaysSince
-from core.workflows.engine import DEFAULT_TRANSITION_ROLES, Guard, State, Transition, Workflow
+from caseframe.core import schemas
+from caseframe.core.errors import AreaError, Problem
+from caseframe.core.forms.validation import Form, compile_form, subschema_at
+from caseframe.core.referrals.engine import Count, Rule, Target
+from caseframe.core.workflows.dates import DaysSince
+from caseframe.core.workflows.engine import DEFAULT_TRANSITION_ROLES, Guard, State, Transition, Workflow
 
 #: What a rule's ``when`` may test under ``case``; anything else is a typo the author should hear about.
 CASE_FACTS = {"reference", "state", "risk_level", "days_open", "forms", "agency_type", "area"}

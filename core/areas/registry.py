@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pluggy
 
-from core.agencies.types import CORE_AGENCY_TYPES, CORE_IDENTIFIER_TYPES
-from core.areas.loader import Area, load_area
-from core.errors import AreaError, Problem
-from core.referrals.engine import RuleIndex
+from caseframe.core.agencies.types import CORE_AGENCY_TYPES, CORE_IDENTIFIER_TYPES
+from caseframe.core.areas.loader import Area, load_area
+from caseframe.core.errors import AreaError, Problem
+from caseframe.core.referrals.engine import RuleIndex
 
 #: the level of a plugin's fact whose level it did not declare: withheld from all who cannot see everything
 UNDECLARED_FACT_LEVEL = "special_category"
@@ -167,7 +167,7 @@ def build_registry(pm: pluggy.PluginManager) -> AreaRegistry:
     types = collect_agency_types(pm, [*areas, *broken])
     problems.extend(_cross_check([*areas, *broken], types, {a.slug for a in areas} | {r.slug for r in broken}))
     fact_levels = collect_fact_levels(pm, problems)
-    from core.payloads import warn_about_renamed_arguments
+    from caseframe.core.payloads import warn_about_renamed_arguments
 
     warn_about_renamed_arguments(pm)
     if problems:
@@ -177,8 +177,8 @@ def build_registry(pm: pluggy.PluginManager) -> AreaRegistry:
 
 def collect_fact_levels(pm: pluggy.PluginManager, problems: list[Problem]) -> dict[str, dict[str, str]]:
     """Each plugin's declared sensitivity of the facts it adds; an unknown level is a problem at start-up."""
-    from core.plugins import plugin_key
-    from core.sensitivity import SENSITIVITY
+    from caseframe.core.plugins import plugin_key
+    from caseframe.core.sensitivity import SENSITIVITY
 
     levels: dict[str, dict[str, str]] = {}
     for impl in pm.hook.extra_referral_facts_sensitivity.get_hookimpls():

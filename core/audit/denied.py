@@ -8,8 +8,8 @@ import logging
 import re
 from typing import Any
 
-from core.audit.service import record_read
-from core.db import MAX_ID
+from caseframe.core.audit.service import record_read
+from caseframe.core.db import MAX_ID
 
 log = logging.getLogger("caseframe.audit")
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.retention.service import Withheld, withheld_from
-from core.sharing.redaction import Redactor, redactor_for
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.retention.service import Withheld, withheld_from
+from caseframe.core.sharing.redaction import Redactor, redactor_for
 
 
 def _strings(value: Any) -> list[str]:
@@ -46,7 +46,7 @@ def _case_of(row: dict[str, Any]) -> int | None:
 
 async def _withheld_in_audit(actor: Actor) -> Withheld:
     """Retention's rule for the audit trail: the reader's own agency's cases are named whatever retention decided."""
-    from core.cases.tables import Case
+    from caseframe.core.cases.tables import Case
 
     withheld = await withheld_from(actor)
     if not withheld.hidden:

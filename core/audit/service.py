@@ -26,13 +26,13 @@ from typing import Any
 
 from piccolo.utils.encoding import dump_json
 
-import core.db.piccolo_conf as conf
-from core import clock
-from core.audit.key import key_id, load_key
-from core.audit.tables import AuditCheckpoint, AuditEvent
-from core.auth.actor import Actor
-from core.db.engine import is_sqlite
-from core.db.tx import in_transaction, transaction
+import caseframe.core.db.piccolo_conf as conf
+from caseframe.core import clock
+from caseframe.core.audit.key import key_id, load_key
+from caseframe.core.audit.tables import AuditCheckpoint, AuditEvent
+from caseframe.core.auth.actor import Actor
+from caseframe.core.db.engine import is_sqlite
+from caseframe.core.db.tx import in_transaction, transaction
 
 log = logging.getLogger("caseframe.audit")
 
@@ -207,9 +207,9 @@ EXPORT_LIMIT = 50000
 def _event_filters(actor: Actor, raw: Mapping[str, Any]) -> tuple[Any, dict[str, str], list[dict[str, str]]]:
     """The filters asked for as a query within the actor's reach, their values, and what is wrong with them (in
     words, per field). Refuses an actor who may not read the trail."""
-    from core import permissions
-    from core.db import MAX_ID
-    from core.numbers import whole_number
+    from caseframe.core import permissions
+    from caseframe.core.db import MAX_ID
+    from caseframe.core.numbers import whole_number
 
     permissions.require(actor, "audit.read")
     values = {k: str(raw.get(k) or "").strip()[:100] for k in FILTERS}
@@ -264,8 +264,8 @@ def _filter_days(values: dict[str, str], errors: list[dict[str, str]]) -> dict[s
 
 
 async def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from core.agencies.tables import Agency
-    from core.auth.tables import User
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.auth.tables import User
 
     users = {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(
         User.id.is_in(sorted({r["actor_id"] for r in rows if r["actor_id"]}) or [0]))}
@@ -293,7 +293,7 @@ async def list_events(actor: Actor, raw: Mapping[str, Any], page: Any = None) ->
     reach (newest first, named, answers hidden from another agency), with the filters' values, the total, the
     page's number and count, and what is wrong with the filters (then no events: a filter that cannot be read
     matches nothing rather than being quietly dropped)."""
-    from core.numbers import page_number
+    from caseframe.core.numbers import page_number
 
     where, values, errors = _event_filters(actor, raw)
     if errors:
@@ -310,7 +310,7 @@ async def list_events(actor: Actor, raw: Mapping[str, Any], page: Any = None) ->
 async def export_events(actor: Actor, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The events the filters match (newest first, at most EXPORT_LIMIT), named and as the actor may read them,
     for a CSV export; the export itself is audited. ``ValidationFailed`` when a filter cannot be read."""
-    from core.errors import ValidationFailed
+    from caseframe.core.errors import ValidationFailed
 
     where, values, errors = _event_filters(actor, raw)
     if errors:

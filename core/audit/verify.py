@@ -17,9 +17,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from core.audit.key import key_id, load_key
-from core.audit.service import anchor_file, checkpoint_mac, row_hash
-from core.audit.tables import AuditCheckpoint, AuditEvent
+from caseframe.core.audit.key import key_id, load_key
+from caseframe.core.audit.service import anchor_file, checkpoint_mac, row_hash
+from caseframe.core.audit.tables import AuditCheckpoint, AuditEvent
 
 BATCH = 2000
 

@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, Response, get
 from litestar.response import Template
 
-from core.audit import reading as audit
-from core.auth.actor import Actor
-from core.errors import ValidationFailed
-from core.web.csv_export import safe_cell
-from core.web.pages import NO_STORE, html_error, page
+from caseframe.core.audit import reading as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.web.csv_export import safe_cell
+from caseframe.core.web.pages import NO_STORE, html_error, page
 
 
 class AuditPages(Controller):

@@ -13,13 +13,13 @@ from typing import Any
 import pyotp
 import segno
 
-from core import clock, permissions
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.auth.tables import RecoveryCode, Session, User
-from core.db.tx import transaction
-from core.errors import Forbidden, ValidationFailed
-from core.permissions import ROLES
+from caseframe.core import clock, permissions
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.auth.tables import RecoveryCode, Session, User
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import Forbidden, ValidationFailed
+from caseframe.core.permissions import ROLES
 
 ISSUER = "Caseframe"
 #: a code is accepted for its own 30-second step and one step either side (clocks drift)
@@ -100,7 +100,7 @@ async def claim_step(user_id: int, step: int) -> bool:
 
 async def required_roles(agency_id: int) -> set[str]:
     """The roles of ``agency_id`` whose users must use two-step verification (none by default)."""
-    from core.sharing.tables import Setting
+    from caseframe.core.sharing.tables import Setting
 
     row = await Setting.select(Setting.value).where(Setting.key == setting_key(agency_id)).first()
     value = _json(row["value"]) if row else None
@@ -115,7 +115,7 @@ async def must_use_mfa(user_roles: Any, agency_id: int) -> bool:
 async def configurable_agencies(actor: Actor) -> list[dict[str, Any]]:
     """The agencies (id, name, by name) whose two-step verification rules the actor may set: a local admin's
     own, every agency for a system admin."""
-    from core.agencies.tables import Agency
+    from caseframe.core.agencies.tables import Agency
 
     return await permissions.restrict(Agency.select(Agency.id, Agency.name).order_by(Agency.name), actor,
                                       "mfa.configure", Agency.id)
@@ -123,8 +123,8 @@ async def configurable_agencies(actor: Actor) -> list[dict[str, Any]]:
 
 async def set_required_roles(actor: Actor, agency_id: int, roles: list[str]) -> set[str]:
     """Set which roles of an agency must use two-step verification: its local admin, or a system admin."""
-    from core.agencies.tables import Agency
-    from core.sharing.tables import Setting
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.sharing.tables import Setting
 
     if not permissions.can(actor, "mfa.configure", agency_id):
         raise Forbidden("Only a local admin of the agency, or a system admin, can change who must use two-step "
@@ -194,7 +194,7 @@ def provisioning(actor: Actor, secret: str) -> dict[str, str]:
 
 async def _after_mfa(session_id: int | None, user_id: int, done: str) -> None:
     """The session moves on from the code (``done="mfa"``) or the set-up (``"mfa_setup"``) to its next step."""
-    from core.auth import service as auth
+    from caseframe.core.auth import service as auth
 
     await auth.finish_step(session_id, user_id, done)
 
@@ -223,7 +223,7 @@ async def confirm_setup(actor: Actor, code: str, session_id: int | None = None) 
 
 async def renew_recovery_codes(actor: Actor, code: str) -> list[str]:
     """New recovery codes in place of all the old ones; needs a current code from the app, like turning it off."""
-    from core.auth import service as auth
+    from caseframe.core.auth import service as auth
 
     if not re.fullmatch(r"\d{6}", _clean(code)):
         raise _code_error(ENTER_CODE)
@@ -262,7 +262,7 @@ async def disable(actor: Actor, code: str) -> None:
     row = await User.select(User.roles, User.agency).where(User.id == actor.id).first()
     if await must_use_mfa(row["roles"], row["agency"]):
         raise Forbidden("Your agency requires two-step verification for your role, so you cannot turn it off")
-    from core.auth import service as auth
+    from caseframe.core.auth import service as auth
 
     if not re.fullmatch(r"\d{6}", _clean(code)):
         raise _code_error(ENTER_CODE)
@@ -292,7 +292,7 @@ async def verify_sign_in(actor: Actor, session_id: int, code: str) -> int | None
     Returns None for an app code, or how many recovery codes are left when one was spent. Wrong codes count
     toward the address's lockout, like wrong passwords.
     """
-    from core.auth import service as auth
+    from caseframe.core.auth import service as auth
 
     if not _clean(code):
         raise _code_error(ENTER_CODE)
@@ -321,7 +321,7 @@ async def reset_for_user(actor: Actor, user_id: int) -> None:
 
     If their role requires it they set it up again at their next sign-in.
     """
-    from core.errors import NotFound
+    from caseframe.core.errors import NotFound
 
     row = await User.select(User.agency).where(User.id == user_id).first()
     if row is None or not permissions.can(actor, "users.reset_credentials", row["agency"]):

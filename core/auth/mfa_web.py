@@ -6,15 +6,15 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core import permissions
-from core.auth import mfa
-from core.auth import service as auth
-from core.auth.actor import Actor
-from core.errors import Forbidden, ValidationFailed
-from core.numbers import whole_number
-from core.permissions import ROLES
-from core.web.auth import requires, session_token
-from core.web.pages import form_data, form_text, page, safe_next, see_other
+from caseframe.core import permissions
+from caseframe.core.auth import mfa
+from caseframe.core.auth import service as auth
+from caseframe.core.auth.actor import Actor
+from caseframe.core.errors import Forbidden, ValidationFailed
+from caseframe.core.numbers import whole_number
+from caseframe.core.permissions import ROLES
+from caseframe.core.web.auth import requires, session_token
+from caseframe.core.web.pages import form_data, form_text, page, safe_next, see_other
 
 
 def _pending(request: Request) -> str:

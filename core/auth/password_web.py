@@ -4,13 +4,13 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core.agencies.web import local_admin_only
-from core.auth import passwords
-from core.auth import service as auth
-from core.auth.actor import Actor
-from core.errors import ValidationFailed
-from core.web.auth import session_token
-from core.web.pages import form_data, form_text, page, safe_next, see_other
+from caseframe.core.agencies.web import local_admin_only
+from caseframe.core.auth import passwords
+from caseframe.core.auth import service as auth
+from caseframe.core.auth.actor import Actor
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.web.auth import session_token
+from caseframe.core.web.pages import form_data, form_text, page, safe_next, see_other
 
 
 class PasswordPages(Controller):

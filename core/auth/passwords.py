@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from core.errors import ServiceError
+from caseframe.core.errors import ServiceError
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY = _hasher.hash("not a real password")

@@ -10,16 +10,16 @@ from typing import Any, NoReturn
 
 from piccolo.columns import Column
 
-import core.db.piccolo_conf as conf
-from core import clock, permissions
-from core.agencies.service import actor_for
-from core.audit import service as audit
-from core.auth import passwords
-from core.auth.actor import Actor
-from core.auth.tables import Session, SignInThrottle, User
-from core.db.engine import is_sqlite
-from core.db.tx import transaction
-from core.errors import ServiceError
+import caseframe.core.db.piccolo_conf as conf
+from caseframe.core import clock, permissions
+from caseframe.core.agencies.service import actor_for
+from caseframe.core.audit import service as audit
+from caseframe.core.auth import passwords
+from caseframe.core.auth.actor import Actor
+from caseframe.core.auth.tables import Session, SignInThrottle, User
+from caseframe.core.db.engine import is_sqlite
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import ServiceError
 
 IDLE_MINUTES = 30
 ABSOLUTE_HOURS = 12
@@ -195,8 +195,8 @@ async def next_step(user_id: int, done: str = "") -> str:
     """The step a browser session of the user goes on to once ``done`` is done ("" for the first after the
     password): the two-step code, then changing a temporary password, then setting up two-step verification
     if the role requires it, then the memorandum of understanding; "" when none is left."""
-    from core.auth import mfa
-    from core.sharing.tables import Mou
+    from caseframe.core.auth import mfa
+    from caseframe.core.sharing.tables import Mou
 
     row = await User.select(User.mfa_enabled, User.must_change_password, User.roles, User.agency).where(
         User.id == user_id).first()
@@ -241,7 +241,7 @@ async def sign_in(email: str, password: str, *, browser: bool = True, totp: str 
 
 
 async def _sign_in(email: str, password: str, *, browser: bool, totp: str | None) -> tuple[str, Actor]:
-    from core.auth import mfa
+    from caseframe.core.auth import mfa
 
     attempt = await _begin_attempt(email)  # counted before the password is checked; refused if locked
     row = await User.select(User.id, User.password_hash, User.active, User.mfa_enabled, User.totp_secret,
@@ -360,7 +360,7 @@ async def change_password(actor: Actor, session_id: int | None, current: str, ne
     """The user chooses a new password, proving they know the current one (a wrong one counts toward the
     address's lockout, so a borrowed session cannot guess it). Every other session of the user ends, and a
     session at the temporary-password step moves on."""
-    from core.errors import ValidationFailed
+    from caseframe.core.errors import ValidationFailed
 
     current, new, confirm = current or "", new or "", confirm or ""
     errors = []
@@ -397,7 +397,7 @@ async def change_password(actor: Actor, session_id: int | None, current: str, ne
 async def user_for_password_reset(actor: Actor, user_id: int) -> dict[str, Any]:
     """The user of the actor's own agency whose password a local admin is about to reset (id, name, email);
     nobody else's, and not the actor's own (that is changed under Your account): ``NotFound`` otherwise."""
-    from core.errors import NotFound
+    from caseframe.core.errors import NotFound
 
     user = await User.select(User.id, User.name, User.email).where(
         (User.id == user_id) & (User.agency == actor.agency_id)).first()
@@ -408,7 +408,7 @@ async def user_for_password_reset(actor: Actor, user_id: int) -> dict[str, Any]:
 
 async def recent_sign_ins(actor: Actor, limit: int = 10) -> list[dict[str, Any]]:
     """When the actor last signed in (newest first), read from the audit trail for their account page."""
-    from core.audit.tables import AuditEvent
+    from caseframe.core.audit.tables import AuditEvent
 
     return await AuditEvent.select(AuditEvent.at).where(
         (AuditEvent.actor_id == actor.id) & (AuditEvent.action == "auth.sign_in")).order_by(
@@ -418,7 +418,7 @@ async def recent_sign_ins(actor: Actor, limit: int = 10) -> list[dict[str, Any]]
 async def set_temporary_password(actor: Actor, user_id: int, password: str) -> None:
     """A local admin gives a user of their agency a new password (a forgotten one): a temporary one, which the
     user must change at their next sign-in. Their sessions end, and their address's failures are forgotten."""
-    from core.errors import Forbidden, NotFound, ValidationFailed
+    from caseframe.core.errors import Forbidden, NotFound, ValidationFailed
 
     row = await User.select(User.agency, User.email, User.name).where(User.id == user_id).first()
     if row is None or not permissions.can(actor, "users.reset_credentials", row["agency"]):

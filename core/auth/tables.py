@@ -2,7 +2,7 @@
 from piccolo.columns import JSON, BigInt, Boolean, ForeignKey, Integer, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
-from core.agencies.tables import Agency
+from caseframe.core.agencies.tables import Agency
 
 
 class User(Table, tablename="cf_user"):

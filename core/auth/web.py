@@ -4,11 +4,11 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core.auth import service as auth
-from core.auth.actor import Actor
-from core.web import csrf
-from core.web.auth import session_token
-from core.web.pages import NO_STORE, form_data, form_text, safe_next
+from caseframe.core.auth import service as auth
+from caseframe.core.auth.actor import Actor
+from caseframe.core.web import csrf
+from caseframe.core.web.auth import session_token
+from caseframe.core.web.pages import NO_STORE, form_data, form_text, safe_next
 
 
 class SignInPages(Controller):
@@ -38,11 +38,11 @@ class SignInPages(Controller):
 
     @get("/account")
     async def account(self, request: Request, actor: Actor) -> Template:
-        from core.web.pages import page
+        from caseframe.core.web.pages import page
 
         sign_ins = await auth.recent_sign_ins(actor)
-        from core.auth.mfa import mfa_state
-        from core.notifications.service import email_preference
+        from caseframe.core.auth.mfa import mfa_state
+        from caseframe.core.notifications.service import email_preference
 
         return await page(request, "auth/account.html", sign_ins=sign_ins, personal=False,
                           notification_email=await email_preference(actor),

@@ -7,19 +7,19 @@ import math
 import time
 from typing import Any
 
-from core import clock
-from core.audit.service import record_read
-from core.auth.actor import Actor
-from core.auth.tables import User
-from core.cache import register as register_cache
-from core.cases import service as cases
-from core.cases.tables import Case
-from core.context import Context
-from core.db import MAX_ID
-from core.numbers import page_number, whole_number
-from core.retention.service import withheld_from
-from core.sharing.policy import Access
-from core.tasks.tables import Task
+from caseframe.core import clock
+from caseframe.core.audit.service import record_read
+from caseframe.core.auth.actor import Actor
+from caseframe.core.auth.tables import User
+from caseframe.core.cache import register as register_cache
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import Case
+from caseframe.core.context import Context
+from caseframe.core.db import MAX_ID
+from caseframe.core.numbers import page_number, whole_number
+from caseframe.core.retention.service import withheld_from
+from caseframe.core.sharing.policy import Access
+from caseframe.core.tasks.tables import Task
 
 PAGE_SIZE = 25
 #: most rows one area export holds; the rows are streamed, a few hundred at a time, never held whole

@@ -6,20 +6,20 @@ from typing import Any
 
 from piccolo.custom_types import Combinable
 
-from core import clock, permissions
-from core.agencies import service as _agencies
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter
-from core.cases.view import case_dict
-from core.context import Context
-from core.db.tx import transaction
-from core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
-from core.persons.service import visible_person_ids
-from core.persons.tables import Person
-from core.referrals import service as referrals
-from core.sharing.policy import Access, may_see_field, sharing_access
-from core.sharing.redaction import NOTHING_HIDDEN, redactor_for
+from caseframe.core import clock, permissions
+from caseframe.core.agencies import service as _agencies
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter
+from caseframe.core.cases.view import case_dict
+from caseframe.core.context import Context
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
+from caseframe.core.persons.service import visible_person_ids
+from caseframe.core.persons.tables import Person
+from caseframe.core.referrals import service as referrals
+from caseframe.core.sharing.policy import Access, may_see_field, sharing_access
+from caseframe.core.sharing.redaction import NOTHING_HIDDEN, redactor_for
 
 # -- reading -------------------------------------------------------------------------------
 
@@ -76,7 +76,7 @@ async def visible_case(actor: Actor, case_id: int) -> tuple[dict[str, Any], Acce
     if access is None:
         # the same answer as for a case that does not exist: ids are not an oracle
         raise NotFound("No case with that number exists")
-    from core.retention.service import refusal_given
+    from caseframe.core.retention.service import refusal_given
 
     refusal = refusal_given(actor, row, decision)
     if refusal is not None:
@@ -91,7 +91,7 @@ async def visible_case(actor: Actor, case_id: int) -> tuple[dict[str, Any], Acce
 async def _refuse_retained(row: dict[str, Any], actor: Actor) -> None:
     """A restricted case is kept, not processed (UK GDPR Art. 18): even its local admin, who may read it, changes
     nothing on it until the restriction is lifted; nor anyone an erased one. Every write on a case passes here."""
-    from core.retention.service import write_refusal
+    from caseframe.core.retention.service import write_refusal
 
     refusal = await write_refusal(row, actor)
     if refusal is not None:
@@ -133,7 +133,7 @@ async def workable_row(actor: Actor, case_id: int) -> dict[str, Any]:
 async def holder_of(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
     """Who holds a case, for a reader from another agency: the owning agency (name and contact address) and the
     lead officer's name."""
-    from core.agencies.tables import Agency
+    from caseframe.core.agencies.tables import Agency
 
     rows = await Agency.raw(
         "SELECT a.name, a.contact_email, u.name AS lead_name FROM cf_agency a LEFT JOIN cf_user u ON u.id = {} "
@@ -150,7 +150,7 @@ async def viewers_of(case_id: int, recent: int = 200) -> list[dict[str, Any]]:
     The audit viewer holds every view."""
     import datetime as dt
 
-    from core.audit.tables import AuditEvent
+    from caseframe.core.audit.tables import AuditEvent
 
     # one statement: the last views grouped by person, agency and purpose in the database (a line each, not the
     # 200 views), each group's newest view for when, and the viewer's and the agency's names joined on. Newest first:
@@ -169,7 +169,7 @@ async def viewers_of(case_id: int, recent: int = 200) -> list[dict[str, Any]]:
 
 async def visible_reference(actor: Actor, case_id: int | None) -> str:
     """The case's reference if the actor may see the case now, else "" (a task's page names its case only then)."""
-    from core.sharing.policy import visible_among
+    from caseframe.core.sharing.policy import visible_among
 
     if case_id is None or case_id not in await visible_among(actor, [case_id]):
         return ""
@@ -253,7 +253,7 @@ async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, sta
                      limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """The actor's agency's cases, newest first, optionally in one area or state: ``(a page of them, how many in
     all)``; without the cases retention withholds from the actor (a restricted one its local admin sees, marked)."""
-    from core.retention.service import withheld_from
+    from caseframe.core.retention.service import withheld_from
 
     where: Combinable = Case.owning_agency == actor.agency_id
     withheld = await withheld_from(actor)
@@ -568,7 +568,7 @@ MAX_BULK_REASSIGN = 500
 
 async def lead_officer_choices(agency_id: int) -> list[dict[str, Any]]:
     """Active users of the agency who work cases (a caseworking role), by name: who can lead a case."""
-    from core.auth.tables import User
+    from caseframe.core.auth.tables import User
 
     users = await User.select(User.id, User.name, User.roles).where(
         (User.agency == agency_id) & (User.active == True)).order_by(User.name).output(load_json=True)  # noqa: E712
@@ -585,7 +585,7 @@ async def _new_lead(agency_id: int, user_id: int | None) -> dict[str, Any]:
 
 
 async def _user_names(ids: list[int | None]) -> dict[int, str]:
-    from core.auth.tables import User
+    from caseframe.core.auth.tables import User
 
     wanted = sorted({i for i in ids if i})
     return {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(User.id.is_in(wanted or [0]))}
@@ -599,7 +599,7 @@ async def _change_lead(actor: Actor, row: dict[str, Any], lead: dict[str, Any], 
     await _bump(row["id"], expected_version, {Case.lead_officer: lead["id"]})
     moved: list[int] = []
     if move_tasks and old:
-        from core.tasks.handover import hand_over_tasks
+        from caseframe.core.tasks.handover import hand_over_tasks
 
         moved = await hand_over_tasks(actor, row["id"], old, lead["id"])
     old_name = names.get(old, "no one") if old else "no one"
@@ -676,7 +676,7 @@ async def reassign_cases(ctx: Context, actor: Actor, chosen: list[tuple[int, int
         mine = [r for r in rows if r["owning_agency"] == actor.agency_id]
         if len(mine) != len(wanted):  # another agency's case, or none: the same answer, ids are no oracle
             raise NotFound("No case with that number exists")
-        from core.retention.service import withheld_from
+        from caseframe.core.retention.service import withheld_from
 
         withheld = await withheld_from(actor)
         if any(r["id"] in withheld.hidden for r in mine):  # listed nowhere for this reader: as if not there
@@ -729,7 +729,7 @@ async def claim_submission(actor: Actor, key: str, url: str) -> str | None:
     import asyncio
     import re
 
-    from core.cases.tables import Submission
+    from caseframe.core.cases.tables import Submission
 
     if not key or not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key):
         return None
@@ -757,7 +757,7 @@ async def claim_submission(actor: Actor, key: str, url: str) -> str | None:
 
 async def finish_submission(key: str, url: str) -> None:
     """Say where the submission of ``key`` went, for its repeats."""
-    from core.cases.tables import Submission
+    from caseframe.core.cases.tables import Submission
 
     if key:  # in a write transaction: on SQLite a bare write on the read connection fails when busy
         async with transaction():
@@ -766,7 +766,7 @@ async def finish_submission(key: str, url: str) -> None:
 
 async def release_submission(key: str) -> None:
     """A submission that failed validation may be sent again with corrections."""
-    from core.cases.tables import Submission
+    from caseframe.core.cases.tables import Submission
 
     if key:
         async with transaction():

@@ -2,9 +2,9 @@
 from piccolo.columns import JSON, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
-from core.agencies.tables import Agency
-from core.auth.tables import User
-from core.persons.tables import Person
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.auth.tables import User
+from caseframe.core.persons.tables import Person
 
 
 class Case(Table, tablename="cf_case"):

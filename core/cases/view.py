@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.context import Context
-from core.sharing.policy import Access, filter_answers
+from caseframe.core.context import Context
+from caseframe.core.sharing.policy import Access, filter_answers
 
 
 def case_dict(ctx: Context, row: dict[str, Any], access: Access) -> dict[str, Any]:

@@ -14,26 +14,26 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from core import clock, permissions
-from core.audit.service import record_read as audit_read
-from core.auth.actor import Actor
-from core.cases import lists
-from core.cases import service as cases
-from core.context import Context
-from core.db import MAX_ID
-from core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
-from core.forms import summary
-from core.forms.parse import parse_form
-from core.forms.render import error_summary, render_form
-from core.numbers import typed_date, whole_number
-from core.persons import service as persons
-from core.referrals import service as referrals
-from core.referrals.queries import raised_from_case, referral_targets
-from core.searching import name_search_problem
-from core.sharing.policy import Access, may_see_field, visible_among
-from core.tasks import service as tasks
-from core.web.csv_export import csv_line, csv_stream, download_name
-from core.web.pages import (
+from caseframe.core import clock, permissions
+from caseframe.core.audit.service import record_read as audit_read
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases import lists
+from caseframe.core.cases import service as cases
+from caseframe.core.context import Context
+from caseframe.core.db import MAX_ID
+from caseframe.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from caseframe.core.forms import summary
+from caseframe.core.forms.parse import parse_form
+from caseframe.core.forms.render import error_summary, render_form
+from caseframe.core.numbers import typed_date, whole_number
+from caseframe.core.persons import service as persons
+from caseframe.core.referrals import service as referrals
+from caseframe.core.referrals.queries import raised_from_case, referral_targets
+from caseframe.core.searching import name_search_problem
+from caseframe.core.sharing.policy import Access, may_see_field, visible_among
+from caseframe.core.tasks import service as tasks
+from caseframe.core.web.csv_export import csv_line, csv_stream, download_name
+from caseframe.core.web.pages import (
     claim_submission,
     finish_submission,
     form_data,
@@ -85,7 +85,7 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
     row, access = await cases.visible_case(actor, case_id)
     case = cases.case_dict(ctx, row, access)
     area = ctx.areas.get(case["area"])
-    from core.sharing import service as sharing
+    from caseframe.core.sharing import service as sharing
 
     async def nothing() -> list:
         return []
@@ -93,7 +93,7 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
     owner, worker = access.is_owner, permissions.can(actor, "case.edit", access)
     # the audit write goes to the writer connection while the reads use the reader, and each query is built
     # while the one before runs: everything the page reads, at once
-    from core.documents import service as documents
+    from caseframe.core.documents import service as documents
 
     (_, events, case_tasks, users, refs, subjects, shares, views, partners,
      targets, case_documents) = await asyncio.gather(
@@ -353,7 +353,7 @@ async def _person_param(request: Request, actor: Actor, value: str | None = None
 
 
 async def _open_form(request: Request, area, answers: dict, errors: list[dict], person, *, role: str = "") -> Template:
-    from core.forms.validation import FieldError
+    from caseframe.core.forms.validation import FieldError
 
     form = area.forms[area.opening_form]
     field_errors = [FieldError(e["field"], e["message"]) for e in errors if e["field"] != "/role"]
@@ -414,7 +414,7 @@ class CasePages(Controller):
 
     @post("/{case_id:int}/shares")
     async def share(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
-        from core.sharing import service as sharing
+        from caseframe.core.sharing import service as sharing
 
         data = await form_data(request)
         agency_id = form_int(data.get("agency_id")) or 0
@@ -429,7 +429,7 @@ class CasePages(Controller):
 
     @post("/{case_id:int}/shares/{share_id:int}/revoke")
     async def revoke_share(self, actor: Actor, case_id: int, share_id: int) -> Redirect:
-        from core.sharing import service as sharing
+        from caseframe.core.sharing import service as sharing
 
         await sharing.revoke_share(actor, case_id, share_id)
         return see_other(f"/cases/{case_id}?done=share-ended#sharing")
@@ -614,7 +614,7 @@ async def _after_change(request: Request, ctx: Context, actor: Actor, case_id: i
 
 async def _edit_page(request: Request, ctx: Context, case: dict, form_name: str, answers: dict, errors: list[dict],
                      version: int, conflict: str = "") -> Template:
-    from core.forms.validation import FieldError
+    from caseframe.core.forms.validation import FieldError
 
     area = ctx.areas.get(case["area"])
     if area is None or form_name not in area.forms:

@@ -7,18 +7,18 @@ import asyncio
 import json
 from typing import Any
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.auth.actor import Actor
-from core.cases.service import case_dict
-from core.cases.tables import Case
-from core.context import Context
-from core.referrals.queries import waiting_for
-from core.retention.service import withheld_from
-from core.sharing.policy import Access
-from core.sharing.redaction import redactor_for
-from core.tasks.service import task_dict
-from core.tasks.tables import Task
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.service import case_dict
+from caseframe.core.cases.tables import Case
+from caseframe.core.context import Context
+from caseframe.core.referrals.queries import waiting_for
+from caseframe.core.retention.service import withheld_from
+from caseframe.core.sharing.policy import Access
+from caseframe.core.sharing.redaction import redactor_for
+from caseframe.core.tasks.service import task_dict
+from caseframe.core.tasks.tables import Task
 
 # My work is the page every caseworker opens most. Its reads are fixed statements written out once: building them
 # through the ORM on every load cost more CPU than SQLite took to answer them. Each keeps the condition the ORM form

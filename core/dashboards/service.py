@@ -16,17 +16,17 @@ from typing import Any
 
 from piccolo.custom_types import Combinable
 
-from core import clock, permissions
-from core.agencies.tables import Agency
-from core.auth.actor import Actor
-from core.cases.tables import Case
-from core.context import Context
-from core.panels.tables import Meeting, Panel
-from core.referrals.tables import Referral
-from core.retention.service import inactive_case_ids
-from core.sharing.policy import visible_among, visible_case_ids
-from core.sharing.redaction import redactor_for
-from core.tasks.tables import Task
+from caseframe.core import clock, permissions
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.tables import Case
+from caseframe.core.context import Context
+from caseframe.core.panels.tables import Meeting, Panel
+from caseframe.core.referrals.tables import Referral
+from caseframe.core.retention.service import inactive_case_ids
+from caseframe.core.sharing.policy import visible_among, visible_case_ids
+from caseframe.core.sharing.redaction import redactor_for
+from caseframe.core.tasks.tables import Task
 
 #: who reads governance figures (the people who answer for a team's, an agency's or a panel's work): the
 #: dashboard.read action of core/permissions.py

@@ -7,17 +7,17 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, Response, get
 from litestar.response import Template
 
-from core import clock
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.cases.service import enabled_areas
-from core.context import Context
-from core.dashboards import service as figures
-from core.dashboards.service import Figure, Filters
-from core.errors import NotFound
-from core.web.auth import requires
-from core.web.csv_export import csv_response
-from core.web.pages import html_error, page
+from caseframe.core import clock
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.service import enabled_areas
+from caseframe.core.context import Context
+from caseframe.core.dashboards import service as figures
+from caseframe.core.dashboards.service import Figure, Filters
+from caseframe.core.errors import NotFound
+from caseframe.core.web.auth import requires
+from caseframe.core.web.csv_export import csv_response
+from caseframe.core.web.pages import html_error, page
 
 dashboard_readers_only = requires("dashboard.read")
 

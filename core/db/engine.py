@@ -192,9 +192,9 @@ def bind(engine: Engine) -> None:
     """Point every table (and Piccolo's migration bookkeeping) at ``engine``."""
     from piccolo.apps.migrations.tables import Migration
 
-    import core.db.piccolo_conf as conf
-    from core.cache import forget_everything
-    from core.db.piccolo_app import TABLES
+    import caseframe.core.db.piccolo_conf as conf
+    from caseframe.core.cache import forget_everything
+    from caseframe.core.db.piccolo_app import TABLES
 
     forget_everything()  # lists read from another database
     conf.DB = engine

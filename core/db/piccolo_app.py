@@ -3,24 +3,31 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from core.agencies.tables import Agency, AgencyArea
-from core.audit.tables import AuditCheckpoint, AuditEvent
-from core.auth.tables import RecoveryCode, Session, SignInThrottle, User
-from core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter, Submission
-from core.documents.tables import Document
-from core.notifications.tables import (
+from caseframe.core.agencies.tables import Agency, AgencyArea
+from caseframe.core.audit.tables import AuditCheckpoint, AuditEvent
+from caseframe.core.auth.tables import RecoveryCode, Session, SignInThrottle, User
+from caseframe.core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter, Submission
+from caseframe.core.documents.tables import Document
+from caseframe.core.notifications.tables import (
           Notification,
           NotificationEmail,
           NotificationPreference,
           NotificationRead,
 )
-from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
-from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonMerge, PersonNameWord
-from core.referrals.tables import Referral, ReferralMessage, RuleFiring
-from core.retention.tables import CaseRetention, RetentionOverride
-from core.sar.tables import SubjectAccessRequest
-from core.sharing.tables import AccessRequest, CaseShare, Mou, MouAcceptance, Setting, SharingAgreement
-from core.tasks.tables import Task
+from caseframe.core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
+from caseframe.core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonMerge, PersonNameWord
+from caseframe.core.referrals.tables import Referral, ReferralMessage, RuleFiring
+from caseframe.core.retention.tables import CaseRetention, RetentionOverride
+from caseframe.core.sar.tables import SubjectAccessRequest
+from caseframe.core.sharing.tables import (
+          AccessRequest,
+          CaseShare,
+          Mou,
+          MouAcceptance,
+          Setting,
+          SharingAgreement,
+)
+from caseframe.core.tasks.tables import Task
 
 TABLES = [Agency, AgencyArea, User, Session, Person, Case, CaseSubject, CaseEvent, ReferenceCounter,
           Task, Referral, RuleFiring, Panel, Meeting, AuditEvent, Submission, SignInThrottle, SharingAgreement,

@@ -16,7 +16,7 @@ from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-import core.db.piccolo_conf as conf
+import caseframe.core.db.piccolo_conf as conf
 
 log = logging.getLogger("caseframe")
 

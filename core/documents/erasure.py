@@ -2,11 +2,11 @@
 erase them without depending on the case services."""
 from __future__ import annotations
 
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.db.tx import transaction
-from core.documents import storage
-from core.documents.tables import Document
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.db.tx import transaction
+from caseframe.core.documents import storage
+from caseframe.core.documents.tables import Document
 
 
 async def erase_case_documents(case_id: int, actor: Actor | None = None, *, reason: str = "") -> int:

@@ -18,18 +18,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from core import clock
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.cases import service as cases
-from core.cases.tables import CaseEvent
-from core.context import Context
-from core.db.tx import transaction
-from core.documents import storage, types
-from core.documents.erasure import erase_case_documents  # noqa: F401 (named here too, as before)
-from core.documents.tables import Document
-from core.errors import Forbidden, NotFound, ServiceError, ValidationFailed
-from core.sharing.policy import SENSITIVITY, SENSITIVITY_LABELS, Access
+from caseframe.core import clock
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import CaseEvent
+from caseframe.core.context import Context
+from caseframe.core.db.tx import transaction
+from caseframe.core.documents import storage, types
+from caseframe.core.documents.erasure import erase_case_documents  # noqa: F401 (named here too, as before)
+from caseframe.core.documents.tables import Document
+from caseframe.core.errors import Forbidden, NotFound, ServiceError, ValidationFailed
+from caseframe.core.sharing.policy import SENSITIVITY, SENSITIVITY_LABELS, Access
 
 log = logging.getLogger("caseframe.documents")
 

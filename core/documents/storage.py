@@ -204,7 +204,7 @@ def use_store(store: DocumentStore) -> None:
 
 def store() -> DocumentStore:
     if CONFIG.store is None:
-        from core.settings import Settings
+        from caseframe.core.settings import Settings
 
         configure(Settings())
     assert CONFIG.store is not None

@@ -2,8 +2,8 @@
 from piccolo.columns import BigInt, ForeignKey, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
-from core.auth.tables import User
-from core.cases.tables import Case
+from caseframe.core.auth.tables import User
+from caseframe.core.cases.tables import Case
 
 
 class Document(Table, tablename="cf_document"):

@@ -7,14 +7,14 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Stream, Template
 
-from core.auth.actor import Actor
-from core.cases import service as cases
-from core.cases.web import case_page_context
-from core.context import Context
-from core.documents import service as documents
-from core.documents.types import content_disposition
-from core.errors import ValidationFailed
-from core.web.pages import form_data, page, see_other
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.web import case_page_context
+from caseframe.core.context import Context
+from caseframe.core.documents import service as documents
+from caseframe.core.documents.types import content_disposition
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.web.pages import form_data, page, see_other
 
 #: room for the form's other fields and the multipart framing around the file itself
 FORM_OVERHEAD = 64 * 1024

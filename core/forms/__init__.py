@@ -1,4 +1,4 @@
 """Forms: JSON Schema answers validated once-compiled, errors turned into GOV.UK-style messages."""
-from core.forms.validation import FieldError, Form, compile_form
+from caseframe.core.forms.validation import FieldError, Form, compile_form
 
 __all__ = ["FieldError", "Form", "compile_form"]

@@ -5,9 +5,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from core.forms.render import _kind
-from core.forms.validation import Form
-from core.numbers import date_text, whole_number
+from caseframe.core.forms.render import _kind
+from caseframe.core.forms.validation import Form
+from caseframe.core.numbers import date_text, whole_number
 
 
 def _getall(data: Any, name: str) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from core.forms.validation import FieldError, Form
+from caseframe.core.forms.validation import FieldError, Form
 
 E = escape
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core.forms.validation import Form, subschema_at
-from core.numbers import index_or_name
+from caseframe.core.forms.validation import Form, subschema_at
+from caseframe.core.numbers import index_or_name
 
 
 def display(schema: dict[str, Any] | None, value: Any) -> str:

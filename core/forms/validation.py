@@ -9,8 +9,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from core.forms.fastcheck import compile_schema
-from core.numbers import whole_number
+from caseframe.core.forms.fastcheck import compile_schema
+from caseframe.core.numbers import whole_number
 
 _FORMAT_CHECKER = FormatChecker()
 

@@ -17,7 +17,7 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from core import clock
+from caseframe.core import clock
 
 log = logging.getLogger("caseframe.notifications")
 
@@ -85,9 +85,9 @@ def _send(config: SmtpConfig, msg: EmailMessage) -> None:
 async def send_pending(limit: int = 100) -> tuple[int, int]:
     """Send the committed e-mails that are due; returns (sent, failed). Safe to run in several processes at once:
     each e-mail is claimed by one before it is sent."""
-    from core.db.tx import transaction
-    from core.notifications.service import email_text
-    from core.notifications.tables import Notification, NotificationEmail
+    from caseframe.core.db.tx import transaction
+    from caseframe.core.notifications.service import email_text
+    from caseframe.core.notifications.tables import Notification, NotificationEmail
 
     config = _config
     if config is None:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import clock
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.cases.tables import CaseEvent
-from core.context import Context
-from core.notifications.service import notify, referral_addressees
-from core.referrals.engine import Rule
+from caseframe.core import clock
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.tables import CaseEvent
+from caseframe.core.context import Context
+from caseframe.core.notifications.service import notify, referral_addressees
+from caseframe.core.referrals.engine import Rule
 
 
 async def notice_agencies(rule: Rule, owning_agency: int) -> list[int]:
@@ -17,7 +17,7 @@ async def notice_agencies(rule: Rule, owning_agency: int) -> list[int]:
     panel's chair and members, never the case's own agency unless it is the one named."""
     target = rule.target
     if target.kind == "panel":
-        from core.panels.tables import Panel
+        from caseframe.core.panels.tables import Panel
 
         panel = await Panel.select(Panel.chair_agency, Panel.member_agencies).where(
             (Panel.slug == target.name) & (Panel.active == True)).output(load_json=True).first()  # noqa: E712
@@ -60,9 +60,9 @@ async def notice_view(ctx: Context, actor: Actor, row: dict[str, Any]) -> dict[s
     """What the notice page shows the actor: for a rule's notice, its reason and each fact the rule tested, only as
     far as the actor may see the case (an agency told about a case it cannot see reads official-level answers, as a
     referral's addressee does); and whether the actor may open the case now (access may have ended since)."""
-    from core.cases.tables import Case
-    from core.referrals.explain import explain, facts_access, rule_by_id
-    from core.sharing.policy import case_access
+    from caseframe.core.cases.tables import Case
+    from caseframe.core.referrals.explain import explain, facts_access, rule_by_id
+    from caseframe.core.sharing.policy import case_access
 
     out: dict[str, Any] = {"reason": "", "why": [], "case_visible": False}
     case_row = await Case.select(Case.id, Case.owning_agency, Case.area).where(
@@ -81,6 +81,6 @@ async def notice_view(ctx: Context, actor: Actor, row: dict[str, Any]) -> dict[s
 
 
 def _tx():
-    from core.db.tx import transaction
+    from caseframe.core.db.tx import transaction
 
     return transaction()

@@ -9,22 +9,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from core import clock
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.db.tx import after_commit, in_transaction, transaction
-from core.errors import NotFound
-from core.notifications import email
-from core.notifications.tables import (
+from caseframe.core import clock
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.db.tx import after_commit, in_transaction, transaction
+from caseframe.core.errors import NotFound
+from caseframe.core.notifications import email
+from caseframe.core.notifications.tables import (
     Notification,
     NotificationEmail,
     NotificationPreference,
     NotificationRead,
 )
-from core.sharing.redaction import redactor_for
+from caseframe.core.sharing.redaction import redactor_for
 
 if TYPE_CHECKING:
-    from core.retention.service import Withheld
+    from caseframe.core.retention.service import Withheld
 
 KINDS = {"referral_waiting": "Referral", "case_shared": "Shared case", "panel_action": "Panel action",
          "task_due": "Task due", "rule_notice": "Notice"}
@@ -66,7 +66,7 @@ async def notify(*, kind: str, text: str, link: str = "", agency_id: int | None 
 
 async def _queue_emails(notification_id: int, *, user_id: int | None, agency_id: int | None, role: str,
                         now: dt.datetime) -> None:
-    from core.auth.tables import User
+    from caseframe.core.auth.tables import User
 
     opted = NotificationPreference.select(NotificationPreference.owner).where(NotificationPreference.email == True)  # noqa: E712
     users = User.select(User.id, User.roles).where((User.active == True) & User.id.is_in(opted))  # noqa: E712
@@ -85,8 +85,8 @@ async def referral_addressees(kind: str, target: str, *, not_agency: int | None)
     ``not_agency`` (the referring or case-owning agency) is left out of an area or a kind of agency, which
     describe others; a target naming an agency is that agency, and a panel its chair.
     """
-    from core.agencies.tables import Agency, AgencyArea
-    from core.panels.tables import Panel
+    from caseframe.core.agencies.tables import Agency, AgencyArea
+    from caseframe.core.panels.tables import Panel
 
     if kind == "agency":
         rows = await Agency.select(Agency.id).where((Agency.slug == target) & (Agency.active == True))  # noqa: E712
@@ -118,7 +118,7 @@ async def notify_referral_waiting(referral: dict[str, Any], reference: str, *, n
 
 
 async def case_reference(case_id: int | None) -> str:
-    from core.cases.tables import Case
+    from caseframe.core.cases.tables import Case
 
     if case_id is None:
         return ""
@@ -134,13 +134,13 @@ async def sweep_due_tasks(today: dt.date | None = None) -> int:
     Run by ``caseframe notifications run`` (e.g. from cron each morning); running it again the same day, or on
     another worker at once, adds nothing.
     """
-    from core.tasks.tables import Task
+    from caseframe.core.tasks.tables import Task
 
     today = today or clock.today()
     tasks = await Task.select(Task.id, Task.case, Task.owner_agency, Task.assignee, Task.due_date, Task.source,
                               Task.case.reference.as_alias("reference")).where(
         (Task.status == "open") & Task.due_date.is_not_null() & (Task.due_date <= today))
-    from core.retention.service import inactive_case_ids
+    from caseframe.core.retention.service import inactive_case_ids
 
     inactive = await inactive_case_ids()  # a restricted or erased case is kept, not worked: no reminder about it
     tasks = [t for t in tasks if t["case"] not in inactive]
@@ -163,7 +163,7 @@ async def sweep_due_tasks(today: dt.date | None = None) -> int:
 
 async def _cases_seen_by_owners(tasks: list[dict[str, Any]]) -> set[tuple[int, int]]:
     """(agency, case) pairs where the agency owning a task may see the case it is on now."""
-    from core.sharing.policy import visible_among
+    from caseframe.core.sharing.policy import visible_among
 
     by_agency: dict[int, set[int]] = {}
     for t in tasks:
@@ -212,7 +212,7 @@ def _visible_where(actor: Actor, joined: dt.datetime):
 
 
 async def _joined(actor: Actor) -> dt.datetime:
-    from core.auth.tables import User
+    from caseframe.core.auth.tables import User
 
     row = await User.select(User.created_at).where(User.id == actor.id).first()
     return row["created_at"] if row else clock.now()
@@ -269,7 +269,7 @@ CASE_NAMING_KINDS = {"case_shared", "panel_action", "task_due"}
 
 async def _referral_cases(rows: list[dict[str, Any]]) -> None:
     """A referral notification written before they carried their case: the case its referral came from."""
-    from core.referrals.tables import Referral
+    from caseframe.core.referrals.tables import Referral
 
     wanted = {int(r["link"].rsplit("/", 1)[1]): r for r in rows if r["kind"] == "referral_waiting"
               and not r.get("case_id") and str(r.get("link") or "").rsplit("/", 1)[-1].isdigit()}
@@ -282,8 +282,8 @@ async def _name_only_visible_cases(actor: Actor, rows: list[dict[str, Any]]) -> 
     """Words are stored when a notification is written; access can end later (a share stopped, an ISA ended,
     the action done). When read, a notification about a case the reader's agency can no longer see keeps
     only its kind: no reference, no link."""
-    from core.retention.service import withheld_from
-    from core.sharing.policy import visible_among
+    from caseframe.core.retention.service import withheld_from
+    from caseframe.core.sharing.policy import visible_among
 
     # a case retention withholds from the reader (restricted or erased) is named by no notification, of any kind
     withheld = await withheld_from(actor)
@@ -317,7 +317,7 @@ async def _words_for(actor: Actor, rows: list[dict[str, Any]], withheld: Withhel
 
 async def email_text(user_id: int, text: str, case_id: int | None, kind: str) -> str:
     """A notification's words as its e-mail to ``user_id`` says them: as the list would show them to that user."""
-    from core.agencies.service import actor_for
+    from caseframe.core.agencies.service import actor_for
 
     row = {"text": text, "case_id": case_id, "kind": kind, "link": ""}
     await _words_for(await actor_for(user_id), [row])

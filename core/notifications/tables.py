@@ -2,8 +2,8 @@
 from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
-from core.agencies.tables import Agency
-from core.auth.tables import User
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.auth.tables import User
 
 
 class Notification(Table, tablename="cf_notification"):

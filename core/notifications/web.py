@@ -4,11 +4,11 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core.auth.actor import Actor
-from core.context import Context
-from core.notifications import email
-from core.notifications import service as notifications
-from core.web.pages import form_data, page, safe_next, see_other
+from caseframe.core.auth.actor import Actor
+from caseframe.core.context import Context
+from caseframe.core.notifications import email
+from caseframe.core.notifications import service as notifications
+from caseframe.core.web.pages import form_data, page, safe_next, see_other
 
 
 class NotificationPages(Controller):
@@ -23,7 +23,7 @@ class NotificationPages(Controller):
     @get("/{notification_id:int}")
     async def show(self, request: Request, ctx: Context, actor: Actor, notification_id: int) -> Template:
         """One notice, read only: a GET never marks it read (a link scanner or a prefetch would); its buttons do."""
-        from core.notifications.notices import notice_view
+        from caseframe.core.notifications.notices import notice_view
 
         row = await notifications.get_for(actor, notification_id)
         view = await notice_view(ctx, actor, row)

@@ -8,14 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core import clock
-from core.agencies import service as agencies
-from core.auth.tables import User
-from core.context import Context
-from core.panels import service
-from core.panels.tables import AgendaItem, Panel
-from core.referrals import inbox
-from core.referrals.tables import Referral
+from caseframe.core import clock
+from caseframe.core.agencies import service as agencies
+from caseframe.core.auth.tables import User
+from caseframe.core.context import Context
+from caseframe.core.panels import service
+from caseframe.core.panels.tables import AgendaItem, Panel
+from caseframe.core.referrals import inbox
+from caseframe.core.referrals.tables import Referral
 
 CHAIR = "priya.shah@ashdown-council.example"
 OFFICER = "sam.okafor@northshire-police.example"

@@ -12,9 +12,9 @@ import asyncio
 import logging
 from typing import Any
 
-import core.db.piccolo_conf as conf
-from core.db.engine import is_sqlite
-from core.numbers import whole_number
+import caseframe.core.db.piccolo_conf as conf
+from caseframe.core.db.engine import is_sqlite
+from caseframe.core.numbers import whole_number
 
 log = logging.getLogger("caseframe.live")
 
@@ -144,7 +144,7 @@ async def announce(meeting_id: int) -> None:
         _wake(meeting_id)
         return
     try:
-        from core.panels.tables import Meeting
+        from caseframe.core.panels.tables import Meeting
 
         await Meeting.raw("SELECT pg_notify({}, {})", CHANNEL, str(meeting_id))
     except Exception as exc:

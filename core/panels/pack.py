@@ -32,19 +32,26 @@ from typing import Any
 
 from jinja2 import Environment
 
-from core import clock, permissions
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.cases.tables import Case, CaseSubject
-from core.context import Context
-from core.db.tx import transaction
-from core.errors import Forbidden, NotFound, ValidationFailed
-from core.forms import summary
-from core.numbers import whole_number
-from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute
-from core.sharing.policy import OWNER, Access, filter_answers, isa_covers, isa_is_live, sensitivity_rank
-from core.sharing.redaction import Redactor, redactor_for
-from core.tasks.tables import Task
+from caseframe.core import clock, permissions
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.tables import Case, CaseSubject
+from caseframe.core.context import Context
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import Forbidden, NotFound, ValidationFailed
+from caseframe.core.forms import summary
+from caseframe.core.numbers import whole_number
+from caseframe.core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute
+from caseframe.core.sharing.policy import (
+    OWNER,
+    Access,
+    filter_answers,
+    isa_covers,
+    isa_is_live,
+    sensitivity_rank,
+)
+from caseframe.core.sharing.redaction import Redactor, redactor_for
+from caseframe.core.tasks.tables import Task
 
 MARKING = "OFFICIAL-SENSITIVE"
 #: the title of an agenda item about a case the recipient may not see (its own title names the case)
@@ -158,7 +165,7 @@ async def load_meeting(meeting_id: int) -> dict[str, Any]:
 
 
 async def _live_isas() -> list[dict[str, Any]]:
-    from core.sharing.tables import SharingAgreement
+    from caseframe.core.sharing.tables import SharingAgreement
 
     today = clock.today()
     rows = await SharingAgreement.select(
@@ -174,7 +181,7 @@ async def _live_isas() -> list[dict[str, Any]]:
 
 
 async def _live_shares(agency_id: int, case_ids: list[int]) -> list[dict[str, Any]]:
-    from core.sharing.tables import CaseShare
+    from caseframe.core.sharing.tables import CaseShare
 
     today = clock.today()
     return await CaseShare.select(
@@ -240,7 +247,7 @@ async def access_for(meeting: dict[str, Any], cases: list[dict[str, Any]],
     if meeting["status"] in AFTER_THE_MEETING:
         # the meeting no longer opens its cases to its members: a pack downloaded now holds what the
         # recipient's agency may see now (owner, live share, an open panel action), as the case pages decide
-        from core.sharing.policy import OWNER, sharing_access, visible_among
+        from caseframe.core.sharing.policy import OWNER, sharing_access, visible_among
 
         viewer = Actor(id=0, email="", name="", agency_id=agency_id)
         # which cases the recipient's agency sees, for the whole agenda in a fixed number of queries (case_access's
@@ -370,7 +377,7 @@ async def gather_pack(ctx: Context, meeting_id: int, recipient: Recipient,
     else:
         case_rows, subjects, actions, decisions = [], [], [], []
     access, isa_refs = await access_for(meeting, case_rows, recipient)
-    from core.retention.service import inactive_case_ids
+    from caseframe.core.retention.service import inactive_case_ids
 
     # a restricted or erased case is in no pack, whoever it is for: withheld like an unshared one, and its item's
     # title (which names it: "Review: NOI-…") is not shown either
@@ -419,7 +426,7 @@ _ENVIRONMENTS: dict[int, tuple[Context, Environment]] = {}
 
 def _environment(ctx: Context) -> Environment:
     """The app's template environment (plugins may override pack templates), built once per context."""
-    from core.templating import build_environment
+    from caseframe.core.templating import build_environment
 
     hit = _ENVIRONMENTS.get(id(ctx))
     if hit is None or hit[0] is not ctx:
@@ -469,7 +476,7 @@ async def pack_page(actor: Actor, meeting_id: int) -> dict[str, Any]:
     if not chair and not own:
         # the same answer as for a meeting that does not exist: ids are not an oracle
         raise NotFound("No meeting with that number exists")
-    from core.agencies.tables import Agency
+    from caseframe.core.agencies.tables import Agency
 
     # a guest may attend for a member agency, or for the agency recorded against them
     offered = set(meeting["members"]) | {a["agency"] for a in attendees if a["agency"] is not None}
@@ -507,7 +514,7 @@ async def recipient_for(actor: Actor, meeting: dict[str, Any], attendee_id: Any,
     if choice == "none":
         return Recipient(**common, agency_id=None)
     if whole_number(choice) in allowed:
-        from core.agencies.tables import Agency
+        from caseframe.core.agencies.tables import Agency
 
         name = await Agency.select(Agency.name).where(Agency.id == whole_number(choice)).first()
         return Recipient(**common, agency_id=whole_number(choice), agency_name=name["name"] if name else "")

@@ -4,11 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core import clock
-from core.auth.tables import User
-from core.cases.tables import Case
-from core.db.tx import transaction
-from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Panel
+from caseframe.core import clock
+from caseframe.core.auth.tables import User
+from caseframe.core.cases.tables import Case
+from caseframe.core.db.tx import transaction
+from caseframe.core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Panel
 
 #: (agency slug, email local part) of the demo users who attend; see core/demo.py DEMO_USERS
 ATTENDING = [("ashdown-council", "priya.shah"), ("northshire-police", "sam.okafor"), ("ashdown-homes", "ruth.ellis")]

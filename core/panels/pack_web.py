@@ -6,12 +6,12 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Template
 
-from core.auth.actor import Actor
-from core.context import Context
-from core.errors import ValidationFailed
-from core.numbers import whole_number
-from core.panels import pack
-from core.web.pages import NO_STORE, form_data, page
+from caseframe.core.auth.actor import Actor
+from caseframe.core.context import Context
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.numbers import whole_number
+from caseframe.core.panels import pack
+from caseframe.core.web.pages import NO_STORE, form_data, page
 
 
 class PackPages(Controller):

@@ -10,21 +10,21 @@ import datetime as dt
 import re
 from typing import Any
 
-from core import clock, permissions
-from core.agencies.tables import Agency
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.auth.tables import User
-from core.cache import DIRECTORY
-from core.cases.tables import Case, CaseEvent
-from core.context import Context
-from core.db.tx import transaction
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from core.numbers import whole_number
-from core.panels import live
-from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
-from core.sharing.redaction import NOTHING_HIDDEN, redactor_for
-from core.tasks.tables import Task
+from caseframe.core import clock, permissions
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.auth.tables import User
+from caseframe.core.cache import DIRECTORY
+from caseframe.core.cases.tables import Case, CaseEvent
+from caseframe.core.context import Context
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from caseframe.core.numbers import whole_number
+from caseframe.core.panels import live
+from caseframe.core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
+from caseframe.core.sharing.redaction import NOTHING_HIDDEN, redactor_for
+from caseframe.core.tasks.tables import Task
 
 MINUTE_KINDS = {"discussion": "Discussion", "decision": "Decision", "action": "Action"}
 FREQUENCIES = {"weekly": "Weekly", "fortnightly": "Fortnightly", "monthly": "Monthly", "quarterly": "Quarterly",
@@ -294,7 +294,7 @@ async def agenda_for(actor: Actor, meeting_id: int, cache: dict[int, bool] | Non
     """The meeting's agenda as ``actor`` may read it: ``visible`` says whether their agency may see each item's case
     now, and an item about a case they may not see (an ISA that has ended, a share revoked), or one retention
     restricted or erased (named to no one), keeps neither its title nor its reference."""
-    from core.retention.service import inactive_case_ids
+    from caseframe.core.retention.service import inactive_case_ids
 
     cache = {} if cache is None else cache
     inactive = await inactive_case_ids()
@@ -321,7 +321,7 @@ async def agenda_suggestions(meeting: dict[str, Any]) -> list[dict[str, Any]]:
     discussed = {r["case"] for r in await AgendaItem.select(AgendaItem.case).where(
         (AgendaItem.meeting.panel == panel_id) & (AgendaItem.meeting.status == "closed"))}
     day = meeting["starts_at"].date() if meeting["starts_at"] else clock.today()
-    from core.retention.service import inactive_case_ids
+    from caseframe.core.retention.service import inactive_case_ids
 
     inactive = await inactive_case_ids()  # a restricted or erased case goes to no meeting
     out = []
@@ -465,7 +465,7 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
         raise ValidationFailed("There is a problem with the minute", errors=errors)
     assert item is not None  # no item is one of the errors above
     if item["case"]:
-        from core.retention.service import refuse_write
+        from caseframe.core.retention.service import refuse_write
 
         await refuse_write(item["case"], actor)  # nothing is minuted on a restricted or erased case
     now = clock.now()
@@ -542,7 +542,7 @@ async def _minute_action_task(actor: Actor, meeting_id: int, item: dict[str, Any
         case=item["case"], kind="task", actor=actor.id, at=now,
         summary=f"Panel action for {owner['name']}: {text[:200]} (due {due_date:%-d %B %Y})",
         detail={"task_id": task_id, "meeting_id": meeting_id}))
-    from core.notifications.service import case_reference, notify
+    from caseframe.core.notifications.service import case_reference, notify
 
     # the action's words stay on the case: the notification names only its reference and due date
     reference = await case_reference(item["case"])
@@ -617,7 +617,7 @@ async def outstanding_actions(panel_id: int, *, exclude_meeting: int | None = No
 async def _see_cases(actor: Actor, case_ids: list[int | None], cache: dict[int, bool]) -> None:
     """Fill ``cache`` for many cases at once, as :func:`may_see_case` would one by one, in a fixed number of
     queries (``visible_among`` gives case_access's answer for a list)."""
-    from core.sharing.policy import visible_among
+    from caseframe.core.sharing.policy import visible_among
 
     wanted = {i for i in case_ids if i is not None and i not in cache}
     if wanted:
@@ -627,7 +627,7 @@ async def _see_cases(actor: Actor, case_ids: list[int | None], cache: dict[int, 
 
 async def may_see_case(actor: Actor, case_id: int | None, cache: dict[int, bool]) -> bool:
     """Whether the actor's agency may see the case now (an entry about no case is for every reader)."""
-    from core.sharing.policy import case_access
+    from caseframe.core.sharing.policy import case_access
 
     if case_id is None:
         return True
@@ -672,7 +672,7 @@ async def listed_cases(actor: Actor, panel: dict[str, Any]) -> list[dict[str, An
     """The panel's open case list as the actor may read it: each entry's reference and owning agency's name only
     where ``visible``. The chair's agency runs the list (but for cases retention withholds from it); a member
     reads only which of its cases it may see."""
-    from core.retention.service import withheld_from
+    from caseframe.core.retention.service import withheld_from
 
     # a foreign key's columns are reached through it (Piccolo's typing does not say so)
     listed = await PanelCase.select(*PanelCase.all_columns(), PanelCase.case.reference.as_alias("reference"),

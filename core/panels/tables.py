@@ -2,9 +2,9 @@
 from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
-from core.agencies.tables import Agency
-from core.auth.tables import User
-from core.cases.tables import Case
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.auth.tables import User
+from caseframe.core.cases.tables import Case
 
 
 class Panel(Table, tablename="cf_panel"):

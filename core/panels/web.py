@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
 
-from core import permissions
-from core.auth.actor import Actor
-from core.context import Context
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from core.numbers import date_from_parts, whole_number
-from core.panels import live, service
-from core.web.auth import session_token
-from core.web.pages import NO_STORE, form_data, form_int, form_text, page, see_other
+from caseframe.core import permissions
+from caseframe.core.auth.actor import Actor
+from caseframe.core.context import Context
+from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from caseframe.core.numbers import date_from_parts, whole_number
+from caseframe.core.panels import live, service
+from caseframe.core.web.auth import session_token
+from caseframe.core.web.pages import NO_STORE, form_data, form_int, form_text, page, see_other
 
 LONDON = ZoneInfo("Europe/London")
 #: how often a follower checks for news even without a signal (and keeps the connection open)
@@ -61,7 +61,7 @@ class PanelPages(Controller):
 
     @get("/{panel_id:int}")
     async def show(self, request: Request, ctx: Context, actor: Actor, panel_id: int) -> Template:
-        from core.audit.service import record_read
+        from caseframe.core.audit.service import record_read
 
         response = await _panel_page(request, ctx, actor, panel_id)
         # its cases and outstanding actions speak about cases: reading them is recorded
@@ -137,8 +137,8 @@ class MeetingPages(Controller):
 
     @get("/{meeting_id:int}")
     async def show(self, request: Request, actor: Actor, meeting_id: int) -> Template:
-        from core.audit import service as audit
-        from core.db.tx import transaction
+        from caseframe.core.audit import service as audit
+        from caseframe.core.db.tx import transaction
 
         response = await _meeting_page(request, actor, meeting_id)
         async with transaction():  # the agenda and minutes speak about cases: reading them is recorded
@@ -213,7 +213,7 @@ class MeetingPages(Controller):
     async def events(self, request: Request, actor: Actor, meeting_id: int) -> ServerSentEvent:
         """Server-sent events: each new minute as HTML, as far as the follower may see it."""
         meeting = await service.visible_meeting(actor, meeting_id)
-        from core.audit.service import record_read
+        from caseframe.core.audit.service import record_read
 
         # following the minutes live reads them as the page does
         await record_read("meeting.view", actor, "meeting", meeting_id, detail={"live": True})
@@ -281,7 +281,7 @@ class MeetingPages(Controller):
 async def _may_follow(token: str | None, actor, meeting_id: int) -> bool:
     """Whether the session a live stream was opened with is still signed in, as the same user, with
     nothing left to do, and may still see the meeting."""
-    from core.auth import service as auth
+    from caseframe.core.auth import service as auth
 
     found = await auth.session_for_token(token, touch=False)
     if found is None or found[0].id != actor.id or found[2]:
@@ -305,7 +305,7 @@ async def _act(request: Request, actor: Actor, meeting_id: int, data: dict[str, 
 
 async def _confirm_close(request: Request, actor: Actor, meeting_id: int, version: int | None) -> Template:
     """Closing is final (the minutes go onto each case's timeline): a confirmation page first."""
-    from core.agencies.web import confirm_page
+    from caseframe.core.agencies.web import confirm_page
 
     try:
         meeting = await service.meeting_to_move(actor, meeting_id, "closed", version=version)

@@ -9,15 +9,22 @@ import unicodedata
 from difflib import SequenceMatcher
 from typing import Any
 
-from core import clock, permissions
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.cache import register as register_cache
-from core.cases.tables import Case, CaseSubject
-from core.context import Context
-from core.db.tx import in_transaction, transaction
-from core.errors import Conflict, Forbidden, NotFound, PreconditionRequired, ServiceError, ValidationFailed
-from core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonMerge, PersonNameWord
+from caseframe.core import clock, permissions
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cache import register as register_cache
+from caseframe.core.cases.tables import Case, CaseSubject
+from caseframe.core.context import Context
+from caseframe.core.db.tx import in_transaction, transaction
+from caseframe.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionRequired,
+    ServiceError,
+    ValidationFailed,
+)
+from caseframe.core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonMerge, PersonNameWord
 
 GENDERS = ("female", "male", "non_binary", "other", "unknown")
 
@@ -381,7 +388,7 @@ async def _matching_words_in_database(token: str) -> dict[str, float]:
     """``_matching_words`` through the database's indexes (a prefix range, and trigrams: an FTS5 trigram table on
     SQLite, pg_trgm on PostgreSQL): for a vocabulary too large to hold, inside a transaction, or a searched word with
     too many words of its length to scan."""
-    from core.db.engine import is_sqlite
+    from caseframe.core.db.engine import is_sqlite
 
     sqlite = is_sqlite(Person._meta.db)
     found: set[str] = set()
@@ -568,7 +575,7 @@ async def cases_of_persons(person_ids: list[int], reader: Actor | None = None, *
         *ids, *([owning_agency] if owning_agency is not None else []))
     if reader is None:
         return rows
-    from core.retention.service import withheld_from
+    from caseframe.core.retention.service import withheld_from
 
     withheld = await withheld_from(reader)
     return [r for r in rows if withheld.keep(r["case_id"])]
@@ -1014,7 +1021,7 @@ async def merge_persons(actor: Actor, survivor_id: int, merged_id: int, *, versi
         if versions[survivor_id] != keep["version"] or versions[merged_id] != other["version"]:
             raise Conflict("Someone changed one of these records since you compared them. Nothing has been merged: "
                            "compare them again.")
-        from core.retention.service import inactive_case_ids
+        from caseframe.core.retention.service import inactive_case_ids
 
         inactive = await inactive_case_ids()
         if inactive and await CaseSubject.count().where(
@@ -1071,7 +1078,7 @@ async def merge_persons(actor: Actor, survivor_id: int, merged_id: int, *, versi
 
 async def _note_on_cases(actor: Actor, case_ids: set[int], at: dt.datetime, summary: str, merge_id: int) -> None:
     """A line on the timeline of each case whose people a merge (or its undoing) changed."""
-    from core.cases.tables import CaseEvent
+    from caseframe.core.cases.tables import CaseEvent
 
     for case_id in sorted(case_ids):
         await CaseEvent.insert(CaseEvent(case=case_id, kind="subject", summary=summary, actor=actor.id, at=at,
@@ -1082,8 +1089,8 @@ async def _retention_refusal(ctx: Context, detail: dict[str, Any], people: list[
     """Why undoing a merge would go against retention, in words, or None. Undoing puts back both records' details
     as they were and moves rows back onto the cases they came from: never onto a person or a case retention has
     erased (that would bring back what it removed), nor a case it restricts, holds or has due for review."""
-    from core.referrals.tables import Referral, RuleFiring
-    from core.retention.service import ERASED_NAME, kept_as_they_are
+    from caseframe.core.referrals.tables import Referral, RuleFiring
+    from caseframe.core.retention.service import ERASED_NAME, kept_as_they_are
 
     if any((p["given_name"], p["family_name"]) == ERASED_NAME for p in people):
         return "one of the two records was erased under the retention policy, and undoing would bring its details back"
@@ -1162,8 +1169,8 @@ async def undo_merge(ctx: Context, actor: Actor, merge_id: int) -> dict[str, Any
 async def _merge_rows(where: Any, limit: int = 200) -> list[dict[str, Any]]:
     """Merges as the pages show them: who merged which record into which, when, from which agency, how many rows
     moved, and whether it was undone."""
-    from core.agencies.tables import Agency
-    from core.auth.tables import User
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.auth.tables import User
 
     rows = await PersonMerge.select().where(where).order_by(PersonMerge.id, ascending=False).limit(limit).output(
         load_json=True)

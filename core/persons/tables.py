@@ -3,7 +3,7 @@ from piccolo.columns import JSON, Date, ForeignKey, Integer, Serial, Text, Times
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
-from core.agencies.tables import Agency
+from caseframe.core.agencies.tables import Agency
 
 
 class Person(Table, tablename="cf_person"):

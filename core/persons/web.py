@@ -7,20 +7,20 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from core import permissions
-from core.audit import service as audit
-from core.audit.service import record_read as audit_read
-from core.auth.actor import Actor
-from core.cases.service import enabled_areas
-from core.context import Context
-from core.db import MAX_ID
-from core.errors import Forbidden, NotFound, ServiceError, ValidationFailed
-from core.numbers import typed_date
-from core.persons import service as persons
-from core.persons.service import GENDERS
-from core.searching import MAX_SEARCH_LENGTH, name_search_problem
-from core.web.csv_export import csv_line, csv_stream, download_name
-from core.web.pages import form_data, form_int, form_text, html_error, page, see_other
+from caseframe.core import permissions
+from caseframe.core.audit import service as audit
+from caseframe.core.audit.service import record_read as audit_read
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.service import enabled_areas
+from caseframe.core.context import Context
+from caseframe.core.db import MAX_ID
+from caseframe.core.errors import Forbidden, NotFound, ServiceError, ValidationFailed
+from caseframe.core.numbers import typed_date
+from caseframe.core.persons import service as persons
+from caseframe.core.persons.service import GENDERS
+from caseframe.core.searching import MAX_SEARCH_LENGTH, name_search_problem
+from caseframe.core.web.csv_export import csv_line, csv_stream, download_name
+from caseframe.core.web.pages import form_data, form_int, form_text, html_error, page, see_other
 
 
 def _identifier_types(ctx: Context) -> dict[str, str]:

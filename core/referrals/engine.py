@@ -7,9 +7,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from core import clock
-from core.forms.fastcheck import compile_schema
-from core.workflows.dates import DaysSince
+from caseframe.core import clock
+from caseframe.core.forms.fastcheck import compile_schema
+from caseframe.core.workflows.dates import DaysSince
 
 EVENTS = ("case_created", "form_saved", "case_transitioned", "subject_added")
 #: how often a rule may fire on one case: once for each person on it (the default), or once for the case

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.areas.loader import Area
-from core.auth.actor import Actor
-from core.context import Context
-from core.forms.summary import display
-from core.forms.validation import subschema_at
-from core.numbers import index_or_name
-from core.referrals.engine import Rule
-from core.sharing.policy import Access, case_access, filter_answers, may_see_field
+from caseframe.core.areas.loader import Area
+from caseframe.core.auth.actor import Actor
+from caseframe.core.context import Context
+from caseframe.core.forms.summary import display
+from caseframe.core.forms.validation import subschema_at
+from caseframe.core.numbers import index_or_name
+from caseframe.core.referrals.engine import Rule
+from caseframe.core.sharing.policy import Access, case_access, filter_answers, may_see_field
 
 NOT_SHARED = "Not shared with your agency"
 #: what a referral carries to an agency that may not see the case it came from: official-level answers,
@@ -138,13 +138,13 @@ async def facts_access(actor: Actor, case_id: int | None, cache: dict[int | None
     (all of it for its owner, up to the ISA's level for a partner); failing that, an agency the referral is
     addressed to reads official-level answers (what the referral carries to it), and anyone else nothing."""
     if case_id not in cache:
-        from core.cases.tables import Case
+        from caseframe.core.cases.tables import Case
 
         row = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id == case_id).first() \
             if case_id is not None else None
         cache[case_id] = await case_access(actor, row) if row is not None else None
         if row is not None and cache[case_id] is None:
-            from core.retention.service import withholds
+            from caseframe.core.retention.service import withholds
 
             # a restricted or erased case's facts are no one's to read, not even the addressee's
             if await withholds(actor, row):

@@ -12,23 +12,23 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from core import clock, permissions
-from core.agencies.tables import Agency
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.auth.tables import User
-from core.cases import service as cases
-from core.cases.tables import Case, CaseEvent, CaseSubject
-from core.context import Context
-from core.db.tx import transaction
-from core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
-from core.panels.tables import Panel, PanelCase
-from core.persons.tables import Person
-from core.referrals.explain import REFERRAL_ACCESS, explain, facts_access, filter_facts, rule_by_id
-from core.referrals.tables import Referral, ReferralMessage, RuleFiring
-from core.retention.service import inactive_case_ids, refuse_write, withheld_from
-from core.sharing.policy import filter_answers
-from core.sharing.redaction import redactor_for
+from caseframe.core import clock, permissions
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.auth.tables import User
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import Case, CaseEvent, CaseSubject
+from caseframe.core.context import Context
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
+from caseframe.core.panels.tables import Panel, PanelCase
+from caseframe.core.persons.tables import Person
+from caseframe.core.referrals.explain import REFERRAL_ACCESS, explain, facts_access, filter_facts, rule_by_id
+from caseframe.core.referrals.tables import Referral, ReferralMessage, RuleFiring
+from caseframe.core.retention.service import inactive_case_ids, refuse_write, withheld_from
+from caseframe.core.sharing.policy import filter_answers
+from caseframe.core.sharing.redaction import redactor_for
 
 OPEN = ("open", "info_requested")
 STATUS_LABELS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.auth.actor import Actor
-from core.context import Context
-from core.referrals.inbox import OPEN, readable_referrals
-from core.referrals.tables import Referral
+from caseframe.core.auth.actor import Actor
+from caseframe.core.context import Context
+from caseframe.core.referrals.inbox import OPEN, readable_referrals
+from caseframe.core.referrals.tables import Referral
 
 # The same addressee rule as ``inbox._addressee_where`` (what the agency answers to, read in the statement itself:
 # its slug, its enabled areas, the panels it chairs), written out once as SQL: My work asks it on every load, and
@@ -54,9 +54,9 @@ async def referral_targets(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
     """Where the actor's agency may refer a case, grouped for a choice list: panels, other agencies, business
     areas another agency works and kinds of agency.
 
-    A list to choose from, kept for a few seconds (``core.cache.DIRECTORY``): raising the referral checks
+    A list to choose from, kept for a few seconds (``caseframe.core.cache.DIRECTORY``): raising the referral checks
     the target again."""
-    from core.cache import DIRECTORY
+    from caseframe.core.cache import DIRECTORY
 
     key = ("referral targets", actor.agency_id)
     cached = DIRECTORY.get(key)
@@ -68,8 +68,8 @@ async def referral_targets(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
 async def _read_referral_targets(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
     import asyncio
 
-    from core.agencies.tables import Agency, AgencyArea
-    from core.panels.tables import Panel
+    from caseframe.core.agencies.tables import Agency, AgencyArea
+    from caseframe.core.panels.tables import Panel
 
     agencies, panels, enabled = await asyncio.gather(
         Agency.select(Agency.slug, Agency.name, Agency.agency_type).where(
@@ -93,8 +93,8 @@ async def referrals_of_case(ctx: Context, actor: Actor, case_id: int) -> list[di
     """The referrals raised from a case (oldest first) as the API shows them, each with its rule firings and the
     facts each saw, only as far as the actor may see the case they came from. The caller has read the case
     through ``cases.get_case`` (which refuses what the actor may not see, and audits the view)."""
-    from core.referrals.explain import facts_access, filter_facts
-    from core.referrals.tables import RuleFiring
+    from caseframe.core.referrals.explain import facts_access, filter_facts
+    from caseframe.core.referrals.tables import RuleFiring
 
     rows = await readable_referrals(actor, await Referral.select().where(Referral.from_case == case_id).order_by(
         Referral.id))

@@ -4,18 +4,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core import clock
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.cases.tables import Case, CaseEvent, CaseSubject
-from core.context import Context
-from core.db.tx import transaction
-from core.errors import ValidationFailed
-from core.persons.service import age
-from core.persons.tables import Person
-from core.plugins import plugin_key
-from core.referrals.engine import Count, Rule
-from core.referrals.tables import Referral, ReferralMessage, RuleFiring
+from caseframe.core import clock
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.tables import Case, CaseEvent, CaseSubject
+from caseframe.core.context import Context
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.persons.service import age
+from caseframe.core.persons.tables import Person
+from caseframe.core.plugins import plugin_key
+from caseframe.core.referrals.engine import Count, Rule
+from caseframe.core.referrals.tables import Referral, ReferralMessage, RuleFiring
 
 TARGET_KINDS = ("area", "agency_type", "agency", "panel")
 
@@ -30,7 +30,7 @@ def _answer(data: dict[str, Any], form: str, field: str) -> Any:
 
 
 async def inactive_case_ids() -> frozenset[int]:
-    from core.retention.service import inactive_case_ids as inactive
+    from caseframe.core.retention.service import inactive_case_ids as inactive
 
     return await inactive()
 
@@ -85,9 +85,9 @@ async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: fro
         # the case as every other hook gets it (a CasePayload), made once and only if a plugin asks;
         # the raw row's old keys still answer, with a DeprecationWarning
         if not shown:
-            from core.cases.view import case_dict
-            from core.payloads import case_payload
-            from core.sharing.policy import Access
+            from caseframe.core.cases.view import case_dict
+            from caseframe.core.payloads import case_payload
+            from caseframe.core.sharing.policy import Access
 
             try:  # plugins are given the whole case, as the owning agency sees it
                 shown.append(case_payload(case_dict(ctx, case, Access.owner())))
@@ -161,7 +161,7 @@ async def record_firing(rule: Rule, facts: dict[str, Any], case: dict[str, Any],
                        detail={"rule": rule.qualified_id, "case_id": case["id"], "merged": not new})
     row = await _written(referral_id)
     if new:
-        from core.notifications.service import notify_referral_waiting
+        from caseframe.core.notifications.service import notify_referral_waiting
 
         await notify_referral_waiting(row, case["reference"], not_agency=case["owning_agency"])
     return row, new
@@ -202,7 +202,7 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
             fired.add(key)
             target = firing.rule.target
             if firing.rule.action == "notify":
-                from core.notifications.notices import record_notice
+                from caseframe.core.notifications.notices import record_notice
 
                 await record_notice(firing.rule, facts, case, about, event)
                 continue
@@ -221,7 +221,7 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
 
 async def _reaches_another_agency(agency_id: int, kind: str, target: str) -> bool:
     """Whether an area or kind of agency describes an active agency other than ``agency_id``."""
-    from core.agencies.tables import Agency, AgencyArea
+    from caseframe.core.agencies.tables import Agency, AgencyArea
 
     if kind == "area":
         return await AgencyArea.count().where((AgencyArea.area == target) & (AgencyArea.agency != agency_id)
@@ -232,7 +232,7 @@ async def _reaches_another_agency(agency_id: int, kind: str, target: str) -> boo
 
 async def _only_own_agency_answers(agency_id: int, kind: str, target: str) -> bool:
     """Whether ``agency_id`` is of the kind (or runs the area) a target names, and no other active agency is."""
-    from core.agencies.tables import Agency, AgencyArea
+    from caseframe.core.agencies.tables import Agency, AgencyArea
 
     if kind == "area":
         own = await AgencyArea.count().where((AgencyArea.area == target) & (AgencyArea.agency == agency_id)) > 0
@@ -249,7 +249,7 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
     still open is added to that one, not repeated: the returned row then has ``merged`` set.
     """
     if case is not None:
-        from core.retention.service import refuse_write
+        from caseframe.core.retention.service import refuse_write
 
         await refuse_write(case["id"], actor)
     target = (target or "").strip()
@@ -280,7 +280,7 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
                                              summary=f"Referred to {label}: {reason}",
                                              detail={"referral_id": referral.id}))
         await audit.record("referral.create", actor, object_type="referral", object_id=referral.id)
-        from core.notifications.service import notify_referral_waiting
+        from caseframe.core.notifications.service import notify_referral_waiting
 
         await notify_referral_waiting({"id": referral.id, "target_kind": target_kind, "target": target,
                                        "target_agency": target_agency}, case["reference"] if case else "",
@@ -294,8 +294,8 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
 
 async def _target_problem(ctx: Context, actor: Actor, target_kind: str, target: str) -> tuple[str, int | None]:
     """What is wrong with a referral's addressee ("" if nothing), and the agency it names (None unless one)."""
-    from core.agencies.tables import Agency
-    from core.panels.tables import Panel
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.panels.tables import Panel
 
     if target_kind not in TARGET_KINDS:
         return "Select who the referral is for", None

@@ -6,15 +6,15 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core.auth.actor import Actor
-from core.cases import service as cases
-from core.context import Context
-from core.errors import Conflict, ValidationFailed
-from core.forms.parse import parse_form
-from core.forms.render import error_summary, render_form
-from core.numbers import date_from_parts
-from core.referrals import inbox
-from core.web.pages import form_data, form_int, form_text, page, see_other
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases import service as cases
+from caseframe.core.context import Context
+from caseframe.core.errors import Conflict, ValidationFailed
+from caseframe.core.forms.parse import parse_form
+from caseframe.core.forms.render import error_summary, render_form
+from caseframe.core.numbers import date_from_parts
+from caseframe.core.referrals import inbox
+from caseframe.core.web.pages import form_data, form_int, form_text, page, see_other
 
 BOXES = {"waiting": "Waiting", "decided": "Decided", "sent": "Sent by your agency"}
 
@@ -128,7 +128,7 @@ async def _show(request: Request, ctx: Context, actor: Actor, referral_id: int, 
 
 async def _accept_page(request: Request, ctx: Context, actor: Actor, referral: dict[str, Any], area_slug: str, answers: dict | None,
                        errors: list[dict], role: str) -> Template:
-    from core.forms.validation import FieldError
+    from caseframe.core.forms.validation import FieldError
 
     enabled = await cases.enabled_areas(actor.agency_id)
     areas = [a for a in ctx.areas if a.slug in enabled]

@@ -12,19 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core import clock, permissions
-from core.agencies.tables import Agency
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.cases.tables import Case, CaseEvent, CaseSubject
-from core.context import Context
-from core.db.tx import transaction
-from core.errors import Forbidden, NotFound, ValidationFailed
-from core.numbers import whole_number
-from core.persons.tables import Person, PersonIdentifierKey, PersonNameWord
-from core.referrals.tables import Referral, RuleFiring
-from core.retention.tables import CaseRetention, RetentionOverride
-from core.tasks.tables import Task
+from caseframe.core import clock, permissions
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.tables import Case, CaseEvent, CaseSubject
+from caseframe.core.context import Context
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import Forbidden, NotFound, ValidationFailed
+from caseframe.core.numbers import whole_number
+from caseframe.core.persons.tables import Person, PersonIdentifierKey, PersonNameWord
+from caseframe.core.referrals.tables import Referral, RuleFiring
+from caseframe.core.retention.tables import CaseRetention, RetentionOverride
+from caseframe.core.tasks.tables import Task
 
 #: how far ahead the review queue looks by default, so a local admin sees what falls due this month
 DEFAULT_WITHIN_DAYS = 30
@@ -327,7 +327,7 @@ async def set_period(ctx: Context, actor: Actor, area_slug: str, years: Any, rea
 async def _erase_documents(case_id: int, actor: Actor, reason: str) -> int:
     """The documents held on the case; a no-op where no document store is installed (the hook point)."""
     try:
-        from core.documents.erasure import erase_case_documents
+        from caseframe.core.documents.erasure import erase_case_documents
     except ImportError:
         return 0
     return await erase_case_documents(case_id, actor, reason=reason)

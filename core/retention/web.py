@@ -6,13 +6,13 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core import clock
-from core.agencies.web import confirm_page, local_admin_only
-from core.auth.actor import Actor
-from core.context import Context
-from core.errors import ValidationFailed
-from core.retention import service as retention
-from core.web.pages import form_data, form_text, page, see_other
+from caseframe.core import clock
+from caseframe.core.agencies.web import confirm_page, local_admin_only
+from caseframe.core.auth.actor import Actor
+from caseframe.core.context import Context
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.retention import service as retention
+from caseframe.core.web.pages import form_data, form_text, page, see_other
 
 DONE = {"extended": "The case is kept until the new date.", "held": "The case is on legal hold.",
         "released": "The legal hold is released.", "restricted": "The case is restricted.",

@@ -4,7 +4,7 @@ everything the agency holds about the person as a PDF and a JSON file (optionall
 **Who.** A local admin answers for their own agency: the request is their agency's, and the export holds the
 person's record and the cases their agency owns. A system admin answers across the partnership as far as their
 position lets them see: the cases their agency owns, and those shared with it under a live ISA or on a panel it
-sits on (the same rule as opening a case, :func:`core.sharing.policy.visible_case_ids`), with a partner's
+sits on (the same rule as opening a case, :func:`caseframe.core.sharing.policy.visible_case_ids`), with a partner's
 answers, timeline changes and documents only up to the ISA's sensitivity level. Nothing comes from an agency
 the exporter's position does not cover. Requests are each agency's own: every admin lists only their agency's.
 
@@ -38,14 +38,14 @@ from typing import Any
 from markupsafe import Markup, escape
 from piccolo.custom_types import Combinable
 
-from core import clock, permissions
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.context import Context
-from core.db.tx import transaction
-from core.errors import Forbidden, NotFound, ValidationFailed
-from core.numbers import whole_number
-from core.sar.tables import SubjectAccessRequest
+from caseframe.core import clock, permissions
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.context import Context
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import Forbidden, NotFound, ValidationFailed
+from caseframe.core.numbers import whole_number
+from caseframe.core.sar.tables import SubjectAccessRequest
 
 MARKING = "OFFICIAL-SENSITIVE"
 REDACT_LABEL = "Redact: third party"
@@ -112,8 +112,8 @@ def _text(data: dict[str, Any], name: str, label: str, errors: list[dict[str, st
 async def _person_for_request(actor: Actor, person_id: int | None) -> tuple[dict[str, Any], int | None]:
     """The person a request is about, as the actor may see them; a merged record leads to the record it was
     merged into (and says which). Unknown or unseen ids are "not found"."""
-    from core.persons.service import survivor_of
-    from core.persons.tables import Person
+    from caseframe.core.persons.service import survivor_of
+    from caseframe.core.persons.tables import Person
 
     if person_id is None or person_id <= 0 or person_id > 2**31 - 1:
         raise NotFound(PERSON_NOT_FOUND)
@@ -138,8 +138,8 @@ async def may_export_person(actor: Actor, person_id: int) -> bool:
     """Whether the actor may answer a request about this person: one they may see (recorded by their agency, on
     its cases or on cases shared with it), or, for a system admin, on any case their position may see (a panel's
     agenda case included, as the case page shows its people to the panel)."""
-    from core.cases.tables import Case, CaseSubject
-    from core.persons.service import visible_person_ids
+    from caseframe.core.cases.tables import Case, CaseSubject
+    from caseframe.core.persons.service import visible_person_ids
 
     if person_id in await visible_person_ids(actor, [person_id]):
         return True
@@ -190,7 +190,7 @@ async def create_request(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     if errors or person is None or received is None:
         raise ValidationFailed("There is a problem with the request", errors=errors)
     assert person is not None and received is not None  # without either, one of the errors above
-    from core.cases.service import _next_reference
+    from caseframe.core.cases.service import _next_reference
 
     now = clock.now()
     async with transaction():
@@ -225,8 +225,8 @@ async def list_requests(actor: Actor, *, status: str = "open") -> list[dict[str,
     """The agency's requests, soonest deadline first (open) or newest closed first; each with the person's name
     while the actor may still see them. The list view is audited."""
     _require(actor)
-    from core.persons.service import visible_person_ids
-    from core.persons.tables import Person
+    from caseframe.core.persons.service import visible_person_ids
+    from caseframe.core.persons.tables import Person
 
     status = status if status in ("open", "closed") else "open"
     query = SubjectAccessRequest.select().where(
@@ -259,14 +259,14 @@ async def _own_request(actor: Actor, request_id: int) -> dict[str, Any]:
 
 async def get_request(actor: Actor, request_id: int) -> dict[str, Any]:
     """One request with the person's name (when still visible), who recorded and closed it; the view is audited."""
-    from core.auth.tables import User
-    from core.persons.tables import Person
+    from caseframe.core.auth.tables import User
+    from caseframe.core.persons.tables import Person
 
     row = _view(await _own_request(actor, request_id), clock.today())
     person_id = row["person_id"]
     current = await _current_person_id(person_id)
     row["person_visible"] = current is not None and await may_export_person(actor, current)
-    from core.persons.service import visible_person_ids
+    from caseframe.core.persons.service import visible_person_ids
 
     # a system admin may answer for a person they know only from a panel's case, whose page they cannot open
     row["person_linkable"] = current is not None and current in await visible_person_ids(actor, [current])
@@ -286,7 +286,7 @@ async def get_request(actor: Actor, request_id: int) -> dict[str, Any]:
 
 async def _current_person_id(person_id: int) -> int | None:
     """The record a person's data now lives on: the record itself, or the one it was (since) merged into."""
-    from core.persons.service import current_record_id
+    from caseframe.core.persons.service import current_record_id
 
     return await current_record_id(person_id)
 
@@ -454,7 +454,7 @@ async def _names(table: Any, ids: set[int]) -> dict[int, str]:
 async def _erased_cases_of(person_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Erased cases the person was on: the ``retention.erase`` tombstones naming them, and cases they were added to
     (recorded by the audit trail) that were since erased."""
-    from core.audit.tables import AuditEvent
+    from caseframe.core.audit.tables import AuditEvent
 
     wanted = set(person_ids)
     out: dict[int, dict[str, Any]] = {}
@@ -476,7 +476,7 @@ async def _erased_cases_of(person_ids: list[int]) -> dict[int, dict[str, Any]]:
 async def _visible(actor: Actor, rows: list[dict[str, Any]]) -> set[int]:
     if scope_of(actor) == "agency":
         return {r["id"] for r in rows if r["owning_agency"] == actor.agency_id}
-    from core.sharing.policy import visible_case_ids
+    from caseframe.core.sharing.policy import visible_case_ids
 
     return await visible_case_ids(actor, rows)
 
@@ -498,10 +498,10 @@ def _form_roles(title: str, roles: dict[str, str]) -> set[str]:
 
 async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
     """Everything the export shows, filtered for the actor's scope, with the third-party marks."""
-    from core.auth.tables import User
-    from core.cases.tables import Case, CaseSubject
-    from core.persons.tables import Person, PersonMerge
-    from core.retention.tables import CaseRetention
+    from caseframe.core.auth.tables import User
+    from caseframe.core.cases.tables import Case, CaseSubject
+    from caseframe.core.persons.tables import Person, PersonMerge
+    from caseframe.core.retention.tables import CaseRetention
 
     person_id = await _current_person_id(request["person_id"])
     if person_id is None or not await may_export_person(actor, person_id):
@@ -606,7 +606,7 @@ async def _third_parties(ctx: Context, person: dict[str, Any], others: list[dict
                          included: list[dict[str, Any]]) -> list[ThirdParty]:
     """Everyone else on the included cases, with their roles there and the words that name them (not the
     words that also name the subject)."""
-    from core.persons.tables import Person
+    from caseframe.core.persons.tables import Person
 
     other_people = {p["id"]: p for p in await Person.select().where(
         Person.id.is_in(sorted({o["person"] for o in others}) or [0])).output(load_json=True)}
@@ -646,10 +646,10 @@ class _CaseMaterial:
 async def _case_material(actor: Actor, person_id: int, case_ids: list[int], subject_rows: list[dict[str, Any]],
                          others: list[dict[str, Any]], decisions: dict[int, dict[str, Any]]) -> _CaseMaterial:
     """Everything about the included cases, in one query per kind."""
-    from core.cases import service as cases
-    from core.panels.tables import AgendaItem, Minute
-    from core.sharing.tables import CaseShare
-    from core.tasks.tables import Task
+    from caseframe.core.cases import service as cases
+    from caseframe.core.panels.tables import AgendaItem, Minute
+    from caseframe.core.sharing.tables import CaseShare
+    from caseframe.core.tasks.tables import Task
 
     subjects_by_case = await cases.subjects_of_cases(case_ids)
     tasks = await Task.select(*Task.all_columns(), Task.owner_agency.name.as_alias("owner_agency_name"),
@@ -679,8 +679,8 @@ async def _report_case(ctx: Context, actor: Actor, row: dict[str, Any], base: st
                        redactor: Redactor, documents: list[dict[str, Any]]) -> tuple[dict[str, Any], int] | None:
     """One case of the export, its third parties marked at ``base``, and how many answers the actor's access
     left out; its documents are added to ``documents``. None if the actor no longer has access."""
-    from core.cases import service as cases
-    from core.sharing.policy import case_access
+    from caseframe.core.cases import service as cases
+    from caseframe.core.sharing.policy import case_access
 
     access = await case_access(actor, row)
     if access is None:
@@ -735,8 +735,8 @@ def _case_forms(row: dict[str, Any], base: str, area: Any, access: Any, m: _Case
                 redactor: Redactor) -> tuple[list[dict[str, Any]], int]:
     """A case's forms as the actor's access shows them, with the forms and questions about another person on
     the case marked; and how many answers that access left out."""
-    from core.forms import summary
-    from core.sharing.policy import filter_answers
+    from caseframe.core.forms import summary
+    from caseframe.core.sharing.policy import filter_answers
 
     roles = area.roles if area else {}
     my_roles = {r["role"] for r in m.roles_by.get(row["id"], [])}
@@ -793,7 +793,7 @@ def _case_tasks(row: dict[str, Any], base: str, m: _CaseMaterial, redactor: Reda
 async def _case_documents(row: dict[str, Any], base: str, access: Any, redactor: Redactor,
                           documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The case's documents the access shows, each also added to ``documents`` (the files the zip holds)."""
-    from core.documents.service import documents_of
+    from caseframe.core.documents.service import documents_of
 
     listed = []
     for di, d in enumerate(await documents_of(row["id"], access)):
@@ -825,7 +825,7 @@ async def _report_referrals(actor: Actor, scope: str, person_ids: list[int], cas
                             redactor: Redactor) -> list[dict[str, Any]]:
     """Referrals about the person (or about one of these cases as a whole), that the exporter's agency made or
     received, or (system admin) that came from a case their position may see."""
-    from core.referrals.tables import Referral, ReferralMessage
+    from caseframe.core.referrals.tables import Referral, ReferralMessage
 
     referrals = await Referral.select(
         *Referral.all_columns(), Referral.target_agency.name.as_alias("target_agency_name"),
@@ -858,9 +858,9 @@ async def _report_audit(actor: Actor, scope: str, person: dict[str, Any], person
                         included: list[dict[str, Any]]) -> tuple[dict[Any, str], list[dict[str, Any]]]:
     """Who read or changed the record and these cases; and the names of the agencies involved (the one that
     recorded the person among them)."""
-    from core.agencies.tables import Agency
-    from core.audit.tables import AuditEvent
-    from core.auth.tables import User
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.audit.tables import AuditEvent
+    from caseframe.core.auth.tables import User
 
     case_ids = [r["id"] for r in included]
     where: Combinable = ((AuditEvent.object_type == "person") & AuditEvent.object_id.is_in(person_ids)) | (
@@ -897,7 +897,7 @@ def _safe_name(filename: str) -> str:
 # -- rendering -------------------------------------------------------------------------------
 
 def render_html(ctx: Context, export: Export) -> str:
-    from core.panels.pack import template_environment
+    from caseframe.core.panels.pack import template_environment
 
     return template_environment(ctx).get_template("sar/export.html").render(
         marking=MARKING, report=export.report, show=export.redactor.show, marked=export.redactor.covering,
@@ -925,8 +925,8 @@ def to_json(export: Export) -> bytes:
 
 
 async def _document_bytes(document: dict[str, Any]) -> bytes | None:
-    from core.documents import storage
-    from core.documents.tables import Document
+    from caseframe.core.documents import storage
+    from caseframe.core.documents.tables import Document
 
     row = await Document.select(Document.storage_key).where(Document.id == document["id"]).first()
     if row is None:
@@ -946,7 +946,7 @@ FORMATS = {"pdf": "application/pdf", "json": "application/json", "zip": "applica
 async def export_request(ctx: Context, actor: Actor, request_id: int, fmt: Any) -> tuple[bytes, str, str]:
     """Make the export in ``fmt`` (pdf, json, or zip: both and the documents' files), audit it as ``sar.export``
     with the cases and files it holds, and return the bytes, the media type and a file name with no name in it."""
-    from core.panels.pack import html_to_pdf
+    from caseframe.core.panels.pack import html_to_pdf
 
     fmt = fmt if isinstance(fmt, str) and fmt in FORMATS else None
     request = await _own_request(actor, request_id)

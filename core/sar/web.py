@@ -7,13 +7,13 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from core.auth.actor import Actor
-from core.context import Context
-from core.errors import ValidationFailed
-from core.numbers import typed_date
-from core.sar import service as sar
-from core.web.auth import requires
-from core.web.pages import NO_STORE, form_data, page, see_other
+from caseframe.core.auth.actor import Actor
+from caseframe.core.context import Context
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.numbers import typed_date
+from caseframe.core.sar import service as sar
+from caseframe.core.web.auth import requires
+from caseframe.core.web.pages import NO_STORE, form_data, page, see_other
 
 DONE = {"created": "Request recorded. Its deadline is shown below.",
         "extended": "Deadline extended by two months. Tell the requester why, within the first month.",

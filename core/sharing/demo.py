@@ -4,14 +4,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core import clock, permissions
-from core.agencies.service import actor_for
-from core.auth.actor import Actor
-from core.auth.tables import User
-from core.cases.tables import Case
-from core.context import Context
-from core.sharing import service as sharing
-from core.sharing.policy import can_work_case, case_access
+from caseframe.core import clock, permissions
+from caseframe.core.agencies.service import actor_for
+from caseframe.core.auth.actor import Actor
+from caseframe.core.auth.tables import User
+from caseframe.core.cases.tables import Case
+from caseframe.core.context import Context
+from caseframe.core.sharing import service as sharing
+from caseframe.core.sharing.policy import can_work_case, case_access
 
 
 async def create_demo_isas(ctx: Context, agency_ids: dict[str, dict[str, Any]]) -> None:
@@ -41,7 +41,7 @@ Report any loss, misuse or wrong disclosure to your information governance lead 
 
 
 async def publish_demo_mou() -> None:
-    from core.sharing.mou import publish_mou
+    from caseframe.core.sharing.mou import publish_mou
 
     await publish_mou(Actor(id=0, email="", name="Demo loader", agency_id=0, roles=frozenset({"system_admin"})),
                       DEMO_MOU)
@@ -55,8 +55,8 @@ async def _caseworker_of(agency_id: int) -> dict[str, Any] | None:
 async def share_so_partner_can_see(actor: Actor, person_id: int) -> None:
     """Before a partner adds a person another agency holds, that agency shares a case about them (as the
     partnership does in practice: the holder shares, then the partner sees the person)."""
-    from core.cases.tables import CaseSubject
-    from core.persons.service import visible_person_ids
+    from caseframe.core.cases.tables import CaseSubject
+    from caseframe.core.persons.service import visible_person_ids
 
     if person_id in await visible_person_ids(actor, [person_id]):
         return

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import clock, permissions
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.auth.tables import Session, User
-from core.db.tx import transaction
-from core.errors import ValidationFailed
-from core.sharing.tables import Mou, MouAcceptance
+from caseframe.core import clock, permissions
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.auth.tables import Session, User
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.sharing.tables import Mou, MouAcceptance
 
 
 async def current_mou() -> dict[str, Any] | None:

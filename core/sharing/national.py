@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.agencies.tables import Agency
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.cases.tables import CaseSubject
-from core.db.tx import transaction
-from core.errors import ValidationFailed
-from core.persons.service import _trigrams, name_score, normalise
-from core.persons.tables import Person
-from core.searching import name_search_problem
-from core.sharing.policy import PURPOSES
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.tables import CaseSubject
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.persons.service import _trigrams, name_score, normalise
+from caseframe.core.persons.tables import Person
+from caseframe.core.searching import name_search_problem
+from caseframe.core.sharing.policy import PURPOSES
 
 
 async def national_search(actor: Actor, *, purpose: str, name: str, date_of_birth: str = "",
@@ -52,7 +52,7 @@ async def national_search(actor: Actor, *, purpose: str, name: str, date_of_birt
     rows.sort(key=lambda r: -name_score(name, r["search_text"]))
     rows = rows[:limit]
     holders: dict[int, set[int]] = {r["id"]: {r["created_by_agency"]} for r in rows}
-    from core.retention.service import inactive_case_ids
+    from caseframe.core.retention.service import inactive_case_ids
 
     inactive = await inactive_case_ids()  # a restricted case (kept, not processed) makes no agency a holder
     for link in await CaseSubject.select(CaseSubject.person, CaseSubject.case,
@@ -82,9 +82,9 @@ async def may_know_of(actor: Actor, person_id: int) -> bool:
     them or may see a case about them), or one their own national search showed them in the last day."""
     import datetime as dt
 
-    from core import clock
-    from core.audit.tables import AuditEvent
-    from core.persons.service import visible_person_ids
+    from caseframe.core import clock
+    from caseframe.core.audit.tables import AuditEvent
+    from caseframe.core.persons.service import visible_person_ids
 
     if person_id in await visible_person_ids(actor, [person_id]):
         return True

@@ -4,11 +4,11 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.response import Template
 
-from core.auth.actor import Actor
-from core.errors import ValidationFailed
-from core.numbers import typed_date
-from core.sharing.national import national_search
-from core.web.pages import form_data, page
+from caseframe.core.auth.actor import Actor
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.numbers import typed_date
+from caseframe.core.sharing.national import national_search
+from caseframe.core.web.pages import form_data, page
 
 
 class NationalSearchPage(Controller):

@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from core import clock, permissions
-from core.auth.actor import Actor
+from caseframe.core import clock, permissions
+from caseframe.core.auth.actor import Actor
 
 # the x-sensitivity levels live in core/sensitivity.py (below the area loader); named here too, as before
-from core.sensitivity import SENSITIVITY, SENSITIVITY_LABELS, sensitivity_rank  # noqa: F401
+from caseframe.core.sensitivity import SENSITIVITY, SENSITIVITY_LABELS, sensitivity_rank  # noqa: F401
 
 #: kept for old imports: the roles are named in core/permissions.py
 CASEWORKING_ROLES = permissions.CASEWORKING
@@ -89,7 +89,7 @@ def isa_covers(isa: dict[str, Any], agency_a: int, agency_b: int, area: str) -> 
 
 async def live_isas_between(agency_a: int, agency_b: int, area: str | None = None) -> list[dict[str, Any]]:
     """Live ISAs both agencies are party to (covering ``area`` if given), newest first."""
-    from core.sharing.tables import SharingAgreement
+    from caseframe.core.sharing.tables import SharingAgreement
 
     today = clock.today()
     rows = await SharingAgreement.select().where(
@@ -109,7 +109,7 @@ async def case_access(actor: Actor, case_row: dict[str, Any]) -> Access | None:
     access = await sharing_access(actor, case_row)
     if access is None:
         return None
-    from core.retention.service import withholds
+    from caseframe.core.retention.service import withholds
 
     return None if await withholds(actor, case_row) else access
 
@@ -119,7 +119,7 @@ async def sharing_access(actor: Actor, case_row: dict[str, Any]) -> Access | Non
     retention next, to say *why* it refuses). Owners first (no query), then live shares, then panels."""
     if case_row["owning_agency"] == actor.agency_id:
         return OWNER
-    from core.sharing.tables import CaseShare
+    from caseframe.core.sharing.tables import CaseShare
 
     today = clock.today()
     shares = await CaseShare.select(
@@ -146,7 +146,7 @@ async def sharing_access(actor: Actor, case_row: dict[str, Any]) -> Access | Non
 
 async def _panel_access(actor: Actor, case_row: dict[str, Any]) -> Access | None:
     """A member agency sees a case on the agenda of a published or running meeting, as far as an ISA allows."""
-    from core.panels.tables import AgendaItem
+    from caseframe.core.panels.tables import AgendaItem
 
     items = await AgendaItem.select(
         AgendaItem.meeting, AgendaItem.meeting.panel.member_agencies.as_alias("members"),
@@ -165,7 +165,7 @@ async def _panel_access(actor: Actor, case_row: dict[str, Any]) -> Access | None
         return Access(kind="panel", purpose=purposes[0], isa_id=isa["id"], meeting_id=item["meeting"],
                       max_sensitivity=isa["max_sensitivity"])
     # an agency carrying out an open panel action on the case keeps reading it until the action is done
-    from core.tasks.tables import Task
+    from caseframe.core.tasks.tables import Task
 
     action = await Task.select(Task.meeting_id).where(
         (Task.case == case_row["id"]) & (Task.owner_agency == actor.agency_id) & (Task.source == "panel")
@@ -186,7 +186,7 @@ def can_work_case(actor: Actor, access: Access | None) -> bool:
 
 async def shared_case_ids(agency_id: int) -> list[int]:
     """Cases other agencies have shared with ``agency_id`` under an ISA that is live today."""
-    from core.sharing.tables import CaseShare
+    from caseframe.core.sharing.tables import CaseShare
 
     today = clock.today()
     rows = await CaseShare.select(CaseShare.case).where(
@@ -244,7 +244,7 @@ async def visible_case_ids(actor: Actor, rows: list[dict[str, Any]], hidden: fro
     :func:`case_access` gives one case at a time, in a fixed number of queries, for lists and counts. Retention
     applies here too: an erased case, or a restricted one (but for its own local admin), is never among them
     (``hidden``: what ``retention.withheld_from(actor).hidden`` answered, when the caller has read it already)."""
-    from core.retention.service import withheld_from
+    from caseframe.core.retention.service import withheld_from
 
     if not rows:
         return set()
@@ -254,9 +254,9 @@ async def visible_case_ids(actor: Actor, rows: list[dict[str, Any]], hidden: fro
 
 
 async def _visible_ignoring_retention(actor: Actor, rows: list[dict[str, Any]]) -> set[int]:
-    from core.panels.tables import AgendaItem
-    from core.sharing.tables import CaseShare
-    from core.tasks.tables import Task
+    from caseframe.core.panels.tables import AgendaItem
+    from caseframe.core.sharing.tables import CaseShare
+    from caseframe.core.tasks.tables import Task
 
     visible = {r["id"] for r in rows if r["owning_agency"] == actor.agency_id}
     others = {r["id"]: r for r in rows if r["owning_agency"] != actor.agency_id}
@@ -302,7 +302,7 @@ async def _visible_ignoring_retention(actor: Actor, rows: list[dict[str, Any]]) 
 async def visible_among(actor: Actor, case_ids: Iterable[int | None]) -> set[int]:
     """Of some case ids (``None`` and repeats allowed), those ``actor`` may see now: :func:`visible_case_ids`
     for callers holding only ids, e.g. of the cases some tasks or notifications are about."""
-    from core.cases.tables import Case
+    from caseframe.core.cases.tables import Case
 
     wanted = sorted({i for i in case_ids if i})
     if not wanted:
@@ -312,7 +312,7 @@ async def visible_among(actor: Actor, case_ids: Iterable[int | None]) -> set[int
 
 
 async def _live_isas_of(agency_id: int) -> list[dict[str, Any]]:
-    from core.sharing.tables import SharingAgreement
+    from caseframe.core.sharing.tables import SharingAgreement
 
     today = clock.today()
     rows = await SharingAgreement.select().where(

@@ -26,9 +26,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.auth.actor import Actor
-from core.retention.service import Withheld, withheld_from
-from core.sharing.policy import visible_case_ids
+from caseframe.core.auth.actor import Actor
+from caseframe.core.retention.service import Withheld, withheld_from
+from caseframe.core.sharing.policy import visible_case_ids
 
 #: the case (or cases) a text may name where it is shown whoever reads it, by design (see Redactor.text)
 Told = int | frozenset[int] | set[int] | tuple[int, ...] | None
@@ -144,7 +144,7 @@ async def redactor_for(actor: Actor, texts: Iterable[Any], case_ids: Iterable[in
     """A :class:`Redactor` for ``actor`` over ``texts`` (the words to be shown) and ``case_ids`` (the cases their
     items point at): no query when neither names a case, else three and the sharing policy's, however many texts
     (two when the caller passes what ``retention.withheld_from(actor)`` answered it)."""
-    from core.cases.tables import Case
+    from caseframe.core.cases.tables import Case
 
     named = set().union(*(references_in(t) for t in texts))
     linked = sorted({int(i) for i in case_ids if i})
@@ -165,7 +165,7 @@ async def redactor_for(actor: Actor, texts: Iterable[Any], case_ids: Iterable[in
 
 async def _names_on(case_ids: set[int]) -> dict[int, list[re.Pattern[str]]]:
     """The name patterns of the people on each case (removed ones too: the words were written while they were)."""
-    from core.cases.tables import CaseSubject
+    from caseframe.core.cases.tables import CaseSubject
 
     if not case_ids:
         return {}

@@ -3,18 +3,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import clock, permissions
-from core.agencies.tables import Agency
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.cases.tables import Case, CaseSubject
-from core.db.tx import transaction
-from core.errors import NotFound, ValidationFailed
-from core.persons.tables import Person
-from core.sharing.policy import PURPOSES, live_isas_between
-from core.sharing.redaction import redactor_for
-from core.sharing.service import _insert_share
-from core.sharing.tables import AccessRequest
+from caseframe.core import clock, permissions
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.tables import Case, CaseSubject
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import NotFound, ValidationFailed
+from caseframe.core.persons.tables import Person
+from caseframe.core.sharing.policy import PURPOSES, live_isas_between
+from caseframe.core.sharing.redaction import redactor_for
+from caseframe.core.sharing.service import _insert_share
+from caseframe.core.sharing.tables import AccessRequest
 
 
 async def _holders(person_id: int) -> set[int]:
@@ -23,7 +23,7 @@ async def _holders(person_id: int) -> set[int]:
         return set()
     links = await CaseSubject.select(CaseSubject.case, CaseSubject.case.owning_agency.as_alias("agency")).where(
         (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null())
-    from core.retention.service import inactive_case_ids
+    from caseframe.core.retention.service import inactive_case_ids
 
     inactive = await inactive_case_ids()  # a restricted case makes no agency a holder to ask
     return {person["created_by_agency"], *(link["agency"] for link in links if link["case"] not in inactive)}
@@ -32,7 +32,7 @@ async def _holders(person_id: int) -> set[int]:
 async def _check_may_ask(actor: Actor, person_id: int, holding_agency_id: int) -> None:
     """A request is about a person the actor may know of (a person page or their own national search shows
     them) held by another agency; anything else is "not found", so a guessed id says nothing."""
-    from core.sharing.national import may_know_of
+    from caseframe.core.sharing.national import may_know_of
 
     if holding_agency_id == actor.agency_id or holding_agency_id not in await _holders(person_id) \
             or not await may_know_of(actor, person_id):
@@ -95,7 +95,7 @@ async def grant_access(actor: Actor, request_id: int, note: str = "") -> int:
         [r["case"] for r in await CaseSubject.select(CaseSubject.case).where(
             (CaseSubject.person == row["person"]) & CaseSubject.removed_at.is_null())] or [0])
         & (Case.owning_agency == actor.agency_id))
-    from core.retention.service import inactive_case_ids
+    from caseframe.core.retention.service import inactive_case_ids
 
     inactive = await inactive_case_ids()  # a restricted or erased case is shared with no one
     cases = [c for c in cases if c["id"] not in inactive]

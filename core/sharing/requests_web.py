@@ -4,11 +4,17 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core import permissions
-from core.auth.actor import Actor
-from core.errors import NotFound, ValidationFailed
-from core.sharing.requests import asking_form, grant_access, refuse_access, request_access, requests_for
-from core.web.pages import form_data, form_int, form_text, page, see_other
+from caseframe.core import permissions
+from caseframe.core.auth.actor import Actor
+from caseframe.core.errors import NotFound, ValidationFailed
+from caseframe.core.sharing.requests import (
+    asking_form,
+    grant_access,
+    refuse_access,
+    request_access,
+    requests_for,
+)
+from caseframe.core.web.pages import form_data, form_int, form_text, page, see_other
 
 
 class AccessRequestPages(Controller):

@@ -4,19 +4,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core import clock, permissions
-from core.agencies.tables import Agency
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.cache import DIRECTORY
-from core.cases.tables import Case, CaseEvent
-from core.context import Context
-from core.db.tx import transaction
-from core.errors import NotFound, ValidationFailed
-from core.numbers import whole_number
-from core.retention.service import refuse_write
-from core.sharing.policy import PURPOSES, SENSITIVITY, case_access, isa_is_live, live_isas_between
-from core.sharing.tables import CaseShare, SharingAgreement
+from caseframe.core import clock, permissions
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cache import DIRECTORY
+from caseframe.core.cases.tables import Case, CaseEvent
+from caseframe.core.context import Context
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import NotFound, ValidationFailed
+from caseframe.core.numbers import whole_number
+from caseframe.core.retention.service import refuse_write
+from caseframe.core.sharing.policy import PURPOSES, SENSITIVITY, case_access, isa_is_live, live_isas_between
+from caseframe.core.sharing.tables import CaseShare, SharingAgreement
 
 
 def _date(value: Any, field: str, label: str, errors: list[dict[str, str]]) -> dt.date | None:
@@ -133,7 +133,7 @@ async def agreements_for(ctx: Context, actor: Actor) -> dict[str, Any]:
 async def partners_for(actor: Actor, case_row: dict[str, Any]) -> list[dict[str, Any]]:
     """Agencies the case may be shared with: parties to a live ISA with the owner covering its area.
 
-    A list to choose from, kept for a few seconds (``core.cache.DIRECTORY``): ``share_case`` checks the
+    A list to choose from, kept for a few seconds (``caseframe.core.cache.DIRECTORY``): ``share_case`` checks the
     agreement again."""
     key = ("partners", case_row["owning_agency"], case_row["area"], clock.today())
     cached = DIRECTORY.get(key)
@@ -201,7 +201,7 @@ async def _insert_share(actor: Actor, case_id: int, agency_id: int, isa: dict[st
                                      detail={"share_id": share.id, "agency_id": agency_id, "isa_id": isa["id"]}))
     await audit.record("case.share", actor, object_type="case", object_id=case_id, purpose=purpose,
                        detail={"agency_id": agency_id, "isa_id": isa["id"], "share_id": share.id})
-    from core.notifications.service import case_reference, notify
+    from caseframe.core.notifications.service import case_reference, notify
 
     reference = await case_reference(case_id)
     await notify(kind="case_shared", text=f"A case was shared with your agency: {reference}", link=f"/cases/{case_id}",

@@ -2,10 +2,10 @@
 from piccolo.columns import JSON, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
-from core.agencies.tables import Agency
-from core.auth.tables import User
-from core.cases.tables import Case
-from core.persons.tables import Person
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.auth.tables import User
+from caseframe.core.cases.tables import Case
+from caseframe.core.persons.tables import Person
 
 
 class SharingAgreement(Table, tablename="cf_isa"):

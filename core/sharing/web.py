@@ -6,13 +6,13 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from core import permissions
-from core.auth.actor import Actor
-from core.context import Context
-from core.errors import ValidationFailed
-from core.sharing import service as sharing
-from core.sharing.policy import PURPOSES, SENSITIVITY_LABELS
-from core.web.pages import form_data, form_text, page, see_other
+from caseframe.core import permissions
+from caseframe.core.auth.actor import Actor
+from caseframe.core.context import Context
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.sharing import service as sharing
+from caseframe.core.sharing.policy import PURPOSES, SENSITIVITY_LABELS
+from caseframe.core.web.pages import form_data, form_text, page, see_other
 
 
 def _as_list(value: Any) -> list[str]:
@@ -51,7 +51,7 @@ class AgreementPages(Controller):
 
     @post("/{isa_id:int}/end")
     async def end(self, request: Request, ctx: Context, actor: Actor, isa_id: int) -> Template | Redirect:
-        from core.agencies.web import confirm_page
+        from caseframe.core.agencies.web import confirm_page
 
         data = await form_data(request)
         reason = form_text(data, "reason")

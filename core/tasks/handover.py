@@ -2,8 +2,8 @@
 the lead changes, kept below both services so the case service does not depend on the task service."""
 from __future__ import annotations
 
-from core.auth.actor import Actor
-from core.tasks.tables import Task
+from caseframe.core.auth.actor import Actor
+from caseframe.core.tasks.tables import Task
 
 
 async def hand_over_tasks(actor: Actor, case_id: int, old_id: int, new_id: int) -> list[int]:

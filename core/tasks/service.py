@@ -5,19 +5,19 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from core import clock, permissions
-from core.audit import service as audit
-from core.auth.actor import Actor
-from core.auth.tables import User
-from core.cases import service as cases
-from core.cases.tables import CaseEvent
-from core.context import Context
-from core.db.tx import transaction
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from core.sharing.policy import Access
-from core.sharing.redaction import redactor_for
-from core.tasks.handover import hand_over_tasks  # noqa: F401 (named here too, as before)
-from core.tasks.tables import Task
+from caseframe.core import clock, permissions
+from caseframe.core.audit import service as audit
+from caseframe.core.auth.actor import Actor
+from caseframe.core.auth.tables import User
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import CaseEvent
+from caseframe.core.context import Context
+from caseframe.core.db.tx import transaction
+from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from caseframe.core.sharing.policy import Access
+from caseframe.core.sharing.redaction import redactor_for
+from caseframe.core.tasks.handover import hand_over_tasks  # noqa: F401 (named here too, as before)
+from caseframe.core.tasks.tables import Task
 
 
 def task_dict(r: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +110,7 @@ async def task_to_edit(actor: Actor, task_id: int) -> dict[str, Any]:
 
 
 async def _refuse_retained(row: dict[str, Any], actor: Actor) -> None:
-    from core.retention.service import refuse_write
+    from caseframe.core.retention.service import refuse_write
 
     await refuse_write(row["case"], actor)
 

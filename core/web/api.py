@@ -6,19 +6,19 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
 
-from core.auth import service as auth
-from core.auth.actor import Actor
-from core.cases import service as cases
-from core.context import Context
-from core.db import MAX_ID
-from core.errors import PreconditionRequired, ValidationFailed
-from core.persons import service as persons
-from core.referrals import service as referrals
-from core.referrals.queries import referrals_of_case
-from core.searching import MAX_SEARCH_LENGTH, name_search_problem
-from core.sharing.policy import Access
-from core.tasks import service as tasks
-from core.web.auth import session_token
+from caseframe.core.auth import service as auth
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases import service as cases
+from caseframe.core.context import Context
+from caseframe.core.db import MAX_ID
+from caseframe.core.errors import PreconditionRequired, ValidationFailed
+from caseframe.core.persons import service as persons
+from caseframe.core.referrals import service as referrals
+from caseframe.core.referrals.queries import referrals_of_case
+from caseframe.core.searching import MAX_SEARCH_LENGTH, name_search_problem
+from caseframe.core.sharing.policy import Access
+from caseframe.core.tasks import service as tasks
+from caseframe.core.web.auth import session_token
 
 #: an email, a password and a code fit many times over: anyone may post here, so no more is read
 SIGN_IN_MAX_BODY = 16 * 1024
@@ -159,7 +159,7 @@ class CasesAPI(Controller):
         case["subjects"] = await cases.subjects_of(case_id)
         case["timeline"] = cases.redact_timeline(ctx, case["area"], await cases.timeline(case_id, access=access, reader=actor), access)
         case["tasks"] = await tasks.tasks_of_case(case_id, reader=actor)
-        from core.documents import service as documents
+        from caseframe.core.documents import service as documents
 
         # the documents this reader's access reaches, described (the content is downloaded from the case page)
         case["documents"] = [{k: v.isoformat() if k == "uploaded_at" else v for k, v in d.items()
@@ -259,13 +259,13 @@ class ReferralsAPI(Controller):
     @get("/", summary="My agency's referrals: waiting (default), decided or sent")
     async def list_referrals(self, ctx: Context, actor: Actor, box: str = Parameter(default="waiting", pattern="^(waiting|decided|sent)$"),
                              area: str = Parameter(default="", max_length=40)) -> list[dict[str, Any]]:
-        from core.referrals import inbox
+        from caseframe.core.referrals import inbox
 
         return [_referral_out(r) for r in await inbox.inbox(ctx, actor, box=box, area=area)]
 
     @get("/{referral_id:int}", summary="One referral: why it was made (each fact the rule tested), its messages")
     async def show(self, ctx: Context, actor: Actor, referral_id: int) -> dict[str, Any]:
-        from core.referrals import inbox
+        from caseframe.core.referrals import inbox
 
         r = await inbox.get_referral(ctx, actor, referral_id)
         out = _referral_out(r)
@@ -279,7 +279,7 @@ class ReferralsAPI(Controller):
 
     @post("/{referral_id:int}/decisions", status_code=200, summary="Decide: decline, ask, answer, link or panel (with the version read)")
     async def decide(self, ctx: Context, actor: Actor, referral_id: int, data: dict[str, Any]) -> dict[str, Any]:
-        from core.referrals import inbox
+        from caseframe.core.referrals import inbox
 
         body = _body(data)
         version = _int(body.get("version"), "version")

@@ -18,43 +18,43 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from core import __version__, assets
-from core.agencies.web import AdminPages, AgencyAdminPages, UserAdminPages
-from core.audit import service as audit_service
-from core.audit.denied import record_denied
-from core.audit.web import AuditPages
-from core.auth.mfa_web import MfaSettingsPages, MfaSignInPage, SecurityPages
-from core.auth.password_web import PasswordPages, PasswordResetPages
-from core.auth.web import SignInPages
-from core.cases.web import AreaPages, CasePages, TaskPages
-from core.context import Context, build_context
-from core.dashboards.web import DashboardPages
-from core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
-from core.documents import storage as documents_storage
-from core.documents.web import document_pages
-from core.errors import ServiceError
-from core.notifications import email as notification_email
-from core.notifications.web import NotificationPages
-from core.panels.pack_web import PackPages
-from core.panels.web import MeetingPages, PanelPages
-from core.persons.web import PersonMergeAdminPages, PersonPages
-from core.referrals.web import ReferralPages
-from core.retention.web import RetentionPages
-from core.sar.web import SarPages
-from core.settings import Settings
-from core.sharing.mou_web import MouPages
-from core.sharing.national_web import NationalSearchPage
-from core.sharing.requests_web import AccessRequestPages
-from core.sharing.web import AgreementPages
-from core.templating import build_environment
-from core.web import problems
-from core.web.api import API_CONTROLLERS
-from core.web.auth import SignInStepPending, is_api, require_user
-from core.web.dependencies import ROUTE_DEPENDENCIES, check_public_routes
-from core.web.headers import security_headers
-from core.web.home import HomePage
-from core.web.input_guard import refuse_unstorable_input
-from core.web.pages import html_error, sign_in_redirect
+from caseframe.core import __version__, assets
+from caseframe.core.agencies.web import AdminPages, AgencyAdminPages, UserAdminPages
+from caseframe.core.audit import service as audit_service
+from caseframe.core.audit.denied import record_denied
+from caseframe.core.audit.web import AuditPages
+from caseframe.core.auth.mfa_web import MfaSettingsPages, MfaSignInPage, SecurityPages
+from caseframe.core.auth.password_web import PasswordPages, PasswordResetPages
+from caseframe.core.auth.web import SignInPages
+from caseframe.core.cases.web import AreaPages, CasePages, TaskPages
+from caseframe.core.context import Context, build_context
+from caseframe.core.dashboards.web import DashboardPages
+from caseframe.core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+from caseframe.core.documents import storage as documents_storage
+from caseframe.core.documents.web import document_pages
+from caseframe.core.errors import ServiceError
+from caseframe.core.notifications import email as notification_email
+from caseframe.core.notifications.web import NotificationPages
+from caseframe.core.panels.pack_web import PackPages
+from caseframe.core.panels.web import MeetingPages, PanelPages
+from caseframe.core.persons.web import PersonMergeAdminPages, PersonPages
+from caseframe.core.referrals.web import ReferralPages
+from caseframe.core.retention.web import RetentionPages
+from caseframe.core.sar.web import SarPages
+from caseframe.core.settings import Settings
+from caseframe.core.sharing.mou_web import MouPages
+from caseframe.core.sharing.national_web import NationalSearchPage
+from caseframe.core.sharing.requests_web import AccessRequestPages
+from caseframe.core.sharing.web import AgreementPages
+from caseframe.core.templating import build_environment
+from caseframe.core.web import problems
+from caseframe.core.web.api import API_CONTROLLERS
+from caseframe.core.web.auth import SignInStepPending, is_api, require_user
+from caseframe.core.web.dependencies import ROUTE_DEPENDENCIES, check_public_routes
+from caseframe.core.web.headers import security_headers
+from caseframe.core.web.home import HomePage
+from caseframe.core.web.input_guard import refuse_unstorable_input
+from caseframe.core.web.pages import html_error, sign_in_redirect
 
 log = logging.getLogger("caseframe")
 
@@ -171,7 +171,7 @@ def _http_error_response(request: Request, exc: HTTPException) -> Response | Non
     if status == 403:
         return html_error(request, 403, "You cannot do that", exc.detail or "You are not allowed to do that.")
     if status == 413:
-        from core.documents.storage import CONFIG
+        from caseframe.core.documents.storage import CONFIG
 
         return html_error(request, 413, "The file is too large",
                           f"A document can be at most {CONFIG.max_bytes // (1024 * 1024)} MB. Nothing has been "

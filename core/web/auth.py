@@ -11,9 +11,9 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
-from core.auth import service as auth
-from core.web import csrf
-from core.web.dependencies import signed_in_actor
+from caseframe.core.auth import service as auth
+from caseframe.core.web import csrf
+from caseframe.core.web.dependencies import signed_in_actor
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_FAILED = ("This page has expired or the form did not come from Caseframe. Go back, reload the page "
@@ -101,7 +101,7 @@ class PasswordChangeNeeded(SignInStepPending):
 def requires(action: str):
     """A route guard: only an actor who may do ``action`` (core/permissions.py) reaches the handlers; anyone
     else gets 403 with the action's refusal. The handler's service checks the object itself."""
-    from core import permissions
+    from caseframe.core import permissions
 
     permissions.action(action)  # an unknown action fails at start-up, not on the first request
 

@@ -21,7 +21,7 @@ async def submitted_token(request: Request) -> str:
         return header
     content_type = request.headers.get("content-type", "")
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        from core.web.input_guard import refuse_unreadable_body
+        from caseframe.core.web.input_guard import refuse_unreadable_body
 
         await refuse_unreadable_body(request)  # before parsing: a null, not UTF-8, a multipart stream kept
         form = await request.form()

@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Response
 from litestar.response import Stream
 
-from core.web.pages import NO_STORE
+from caseframe.core.web.pages import NO_STORE
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -42,7 +42,7 @@ def csv_line(values: Iterable[Any]) -> str:
 
 def download_name(what: str) -> str:
     """``caseframe-<what>-<today>.csv``, with ``what`` reduced to letters, digits and hyphens."""
-    from core import clock
+    from caseframe.core import clock
 
     stem = re.sub(r"[^a-z0-9]+", "-", what.lower()).strip("-") or "export"
     return f"caseframe-{stem}-{clock.today().isoformat()}.csv"

@@ -6,7 +6,7 @@ what it needs::
     @get("/my-area/summary")
     async def summary(ctx: Context, actor: Actor) -> Template: ...
 
-``actor`` costs nothing: the sign-in guard (``core.web.auth.require_user``) has already read the session and
+``actor`` costs nothing: the sign-in guard (``caseframe.core.web.auth.require_user``) has already read the session and
 keeps the Actor on the request; the dependency hands that one over. A public route (``opt={"public": True}``)
 has no signed-in user, so one that asks for ``actor`` stops start-up (``check_public_routes``), never a request.
 """
@@ -22,9 +22,9 @@ from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 
-from core.auth.actor import Actor
-from core.context import Context
-from core.errors import AreaError, Problem
+from caseframe.core.auth.actor import Actor
+from caseframe.core.context import Context
+from caseframe.core.errors import AreaError, Problem
 
 #: the parameter names a handler declares to be given them
 CTX = "ctx"

@@ -4,10 +4,10 @@ from __future__ import annotations
 from litestar import Controller, Request, get
 from litestar.response import Template
 
-from core.auth.actor import Actor
-from core.context import Context
-from core.dashboards.my_work import my_work
-from core.web.pages import page
+from caseframe.core.auth.actor import Actor
+from caseframe.core.context import Context
+from caseframe.core.dashboards.my_work import my_work
+from caseframe.core.web.pages import page
 
 
 class HomePage(Controller):

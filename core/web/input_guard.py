@@ -11,9 +11,9 @@ from urllib.parse import unquote_to_bytes
 from litestar import Request
 from litestar.exceptions import ClientException, NotFoundException
 
-from core.db import MAX_ID
-from core.errors import ValidationFailed
-from core.numbers import whole_number
+from caseframe.core.db import MAX_ID
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.numbers import whole_number
 
 NUL_REFUSED = ("The request contains a null character, which cannot be stored. "
                "Remove it and try again: nothing has been saved.")

@@ -7,12 +7,12 @@ from urllib.parse import urlparse
 from litestar import Request, Response
 from litestar.response import Redirect, Template
 
-from core import permissions
-from core.auth.actor import Actor
-from core.cases.service import enabled_areas
-from core.errors import ValidationFailed
-from core.numbers import whole_number
-from core.web.dependencies import app_context, signed_in_actor
+from caseframe.core import permissions
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.service import enabled_areas
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.numbers import whole_number
+from caseframe.core.web.dependencies import app_context, signed_in_actor
 
 MARKING = "OFFICIAL-SENSITIVE"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -61,7 +61,7 @@ async def page(request: Request, template: str, *, status_code: int = 200, perso
     """Render a signed-in page; pages with personal data carry the protective marking and no-store."""
     import asyncio
 
-    from core.notifications.service import unread_count
+    from caseframe.core.notifications.service import unread_count
 
     actor = signed_in_actor(request)
     # the bell's count is one indexed statement, read while the menu is worked out
@@ -72,7 +72,7 @@ async def page(request: Request, template: str, *, status_code: int = 200, perso
     base["flash"] = FLASHES.get(base["flash"] or "")
     if "restricted_cases" not in context and permissions.can(actor, "case.read_restricted", {"owning_agency": actor.agency_id}):
         # the restricted cases a local admin still sees listed (their own agency's), for lists to mark "Restricted"
-        from core.retention.service import withheld_from
+        from caseframe.core.retention.service import withheld_from
 
         base["restricted_cases"] = (await withheld_from(actor)).marked
     return Template(template_name=template, context={**base, **context}, status_code=status_code,
@@ -209,20 +209,20 @@ def sign_in_redirect(request: Request) -> Response:
 
 async def claim_submission(request: Request, actor: Actor, key: str) -> str | None:
     """Claim a form's one-time key. Returns None the first time; a repeat returns where the first went
-    (``core.cases.service.claim_submission``; a repeat that never learns it stays on this address)."""
-    from core.cases.service import claim_submission as claim
+    (``caseframe.core.cases.service.claim_submission``; a repeat that never learns it stays on this address)."""
+    from caseframe.core.cases.service import claim_submission as claim
 
     return await claim(actor, key, request.url.path)
 
 
 async def finish_submission(key: str, url: str) -> None:
-    from core.cases.service import finish_submission as finish
+    from caseframe.core.cases.service import finish_submission as finish
 
     await finish(key, url)
 
 
 async def release_submission(key: str) -> None:
     """A submission that failed validation may be sent again with corrections."""
-    from core.cases.service import release_submission as release
+    from caseframe.core.cases.service import release_submission as release
 
     await release(key)

@@ -7,7 +7,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.exceptions import ValidationException as LitestarValidation
 
-from core.errors import ServiceError
+from caseframe.core.errors import ServiceError
 
 log = logging.getLogger("caseframe.web")
 

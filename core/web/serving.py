@@ -7,7 +7,7 @@ import socket
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-APP = "core.web.app:create_app"
+APP = "caseframe.core.web.app:create_app"
 # an idle browser connection is kept 75 s (nginx's default), longer than a caseworker reads a page: at uvicorn's
 # 5 s a request sent as the server closed the connection met a closed socket (seen as failures under load)
 KEEP_ALIVE_SECONDS = 75

@@ -7,11 +7,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from core import clock
+from caseframe.core import clock
 
 # the roles that may make a transition whose area.toml names none (kept importable from here)
-from core.permissions import DEFAULT_TRANSITION_ROLES  # noqa: F401
-from core.workflows.dates import DaysSince
+from caseframe.core.permissions import DEFAULT_TRANSITION_ROLES  # noqa: F401
+from caseframe.core.workflows.dates import DaysSince
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.agencies.tables import AgencyArea
-from core.auth.tables import Session, User
-from core.testing import make_agency, make_user, sign_in, web_client
+from caseframe.core.agencies.tables import AgencyArea
+from caseframe.core.auth.tables import Session, User
+from caseframe.core.testing import make_agency, make_user, sign_in, web_client
 
 
 @pytest.fixture
@@ -80,8 +80,8 @@ NEW_AGENCY = {"name": "Wealden Fire and Rescue", "slug": "wealden-fire", "agency
 
 
 async def test_system_admin_sets_up_an_agency_after_clear_messages(browser, ctx, db):
-    from core.agencies.tables import Agency
-    from core.audit.tables import AuditEvent
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.audit.tables import AuditEvent
 
     county = await make_agency(ctx, "county-council", agency_type="county_council")
     admin, token = await signed_in(browser, county, ("system_admin",))
@@ -111,8 +111,8 @@ async def test_system_admin_sets_up_an_agency_after_clear_messages(browser, ctx,
 
 
 async def test_system_admin_renames_an_agency_and_the_change_is_audited(browser, ctx, db):
-    from core.agencies.tables import Agency
-    from core.audit.tables import AuditEvent
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.audit.tables import AuditEvent
 
     county = await make_agency(ctx, "county-council", agency_type="county_council")
     other = await make_agency(ctx, "old-name-council")
@@ -134,10 +134,10 @@ async def test_system_admin_renames_an_agency_and_the_change_is_audited(browser,
 
 
 async def test_deactivating_an_agency_signs_its_users_out_until_it_is_reactivated(browser, ctx, db):
-    from core.agencies.tables import Agency
-    from core.audit.tables import AuditEvent
-    from core.auth import service as auth
-    from core.testing import TEST_PASSWORD
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.audit.tables import AuditEvent
+    from caseframe.core.auth import service as auth
+    from caseframe.core.testing import TEST_PASSWORD
 
     county = await make_agency(ctx, "county-council", agency_type="county_council")
     closing = await make_agency(ctx, "closing-charity", agency_type="charity")
@@ -166,7 +166,7 @@ async def test_deactivating_an_agency_signs_its_users_out_until_it_is_reactivate
 
 @pytest.mark.parametrize("roles", [("local_admin",), ("local_admin", "supervisor", "panel_chair"), ("caseworker",)])
 async def test_only_a_system_admin_manages_agencies(browser, ctx, db, roles):
-    from core.agencies.tables import Agency
+    from caseframe.core.agencies.tables import Agency
 
     mine = await make_agency(ctx, "mine-council")
     other = await make_agency(ctx, "other-council")

@@ -6,12 +6,12 @@ import logging
 
 import pytest
 
-from core import hookimpl
-from core.audit import service as audit
-from core.cases import service as cases
-from core.cases.tables import Case
-from core.db.tx import after_commit, in_transaction, transaction
-from core.testing import make_agency, make_context, make_user
+from caseframe.core import hookimpl
+from caseframe.core.audit import service as audit
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import Case
+from caseframe.core.db.tx import after_commit, in_transaction, transaction
+from caseframe.core.testing import make_agency, make_context, make_user
 from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from core.settings import Settings
-from core.testing import TEST_PASSWORD, make_agency, make_user
-from core.web.app import create_app
+from caseframe.core.settings import Settings
+from caseframe.core.testing import TEST_PASSWORD, make_agency, make_user
+from caseframe.core.web.app import create_app
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 
@@ -93,8 +93,8 @@ async def test_case_journey_over_the_api(client, ctx):
     task = (await client.post(f"/api/v1/cases/{case['id']}/tasks", headers=headers,
                               json={"title": "Call back", "due_date": "2026-12-01"})).json()
     assert (await client.post(f"/api/v1/tasks/{task['id']}/complete", headers=headers)).json()["status"] == "done"
-    from core import clock
-    from core.panels.tables import Panel
+    from caseframe.core import clock
+    from caseframe.core.panels.tables import Panel
 
     await Panel.insert(Panel(slug="complex-case-panel", name="Complex Case Panel", chair_agency=case["owning_agency_id"],
                              member_agencies=[case["owning_agency_id"]], areas=["noise"], created_at=clock.now()))

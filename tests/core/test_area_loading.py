@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from core import hookimpl
-from core.areas import build_registry, check_paths, load_area
-from core.errors import AreaError, Problem
-from core.forms.validation import compile_form
-from core.plugins import get_plugin_manager
-from core.testing import make_context
+from caseframe.core import hookimpl
+from caseframe.core.areas import build_registry, check_paths, load_area
+from caseframe.core.errors import AreaError, Problem
+from caseframe.core.forms.validation import compile_form
+from caseframe.core.plugins import get_plugin_manager
+from caseframe.core.testing import make_context
 
 NOISE = Path(__file__).resolve().parents[1] / "fixtures/areas/noise"
 

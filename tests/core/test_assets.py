@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from core import assets
-from core.cli import main
-from core.testing import make_context, web_client
+from caseframe.core import assets
+from caseframe.core.cli import main
+from caseframe.core.testing import make_context, web_client
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -187,8 +187,8 @@ def test_copying_from_node_modules_needs_the_pinned_versions(tmp_path):
 def test_missing_assets_stop_the_app_saying_how_to_install_them(tmp_path, monkeypatch):
     monkeypatch.setenv("CASEFRAME_ASSETS_DIR", str(tmp_path / "empty"))
     with pytest.raises(assets.AssetsError) as stopped:
-        from core.settings import Settings
-        from core.web.app import create_app
+        from caseframe.core.settings import Settings
+        from caseframe.core.web.app import create_app
 
         create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=make_context(builtins=True))
     message = str(stopped.value)
@@ -226,7 +226,23 @@ def test_a_built_wheel_carries_the_assets(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         archive.extractall(unpacked)
-    assert "core/assets.py" in names and "caseframe_build.py" not in names
-    assert assets.problems(unpacked / "core/web/static/vendor") == []
+    assert "caseframe/core/assets.py" in names and "caseframe_build.py" not in names
+    assert assets.problems(unpacked / "caseframe/core/web/static/vendor") == []
     assert not any("node_modules" in n or n.endswith((".scss", ".map")) for n in names)
     assert wheel.stat().st_size < 3_000_000
+    # one top-level package, caseframe: the core, the built-in areas and the meta-schemas are inside it
+    assert {n.split("/")[0] for n in names if not n.startswith("caseframe-")} == {"caseframe"}
+    assert {"caseframe/areas/asb/__init__.py", "caseframe/core/_schemas/area.schema.json",
+            "caseframe/core/web/templates/layout.html"} <= set(names)
+    # installed, it runs from where it was installed (not from this checkout), and the old names still work
+    program = ("import warnings, caseframe.core.cli, caseframe.areas.asb as asb, caseframe.core.schemas as s; "
+               "print(caseframe.core.cli.__file__); print(asb.__file__); print(s.schemas_dir())\n"
+               "with warnings.catch_warnings(record=True) as w:\n"
+               "    warnings.simplefilter('always'); import core.cli\n"
+               "print(core.cli is caseframe.core.cli, w[0].category.__name__)")
+    ran = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(unpacked)})
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    lines = ran.stdout.splitlines()
+    assert all(line.startswith(str(unpacked)) for line in lines[:3]), lines
+    assert lines[3] == "True DeprecationWarning"

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-import core.db.piccolo_conf as conf
-from core.audit import service as audit
-from core.audit.key import AuditKeyError, load_key
-from core.audit.tables import AuditCheckpoint, AuditEvent
-from core.audit.verify import verify_chain
-from core.db.engine import is_sqlite
-from core.db.tx import transaction
-from core.testing import make_agency, make_context, make_user
+import caseframe.core.db.piccolo_conf as conf
+from caseframe.core.audit import service as audit
+from caseframe.core.audit.key import AuditKeyError, load_key
+from caseframe.core.audit.tables import AuditCheckpoint, AuditEvent
+from caseframe.core.audit.verify import verify_chain
+from caseframe.core.db.engine import is_sqlite
+from caseframe.core.db.tx import transaction
+from caseframe.core.testing import make_agency, make_context, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -282,12 +282,12 @@ def test_the_command_reports_an_intact_trail_a_changed_one_and_removed_newest_ro
     env.pop("CASEFRAME_AUDIT_KEY", None)
 
     def run():
-        return subprocess.run([sys.executable, "-m", "core.cli", "--database", url, "audit", "verify"],
+        return subprocess.run([sys.executable, "-m", "caseframe", "--database", url, "audit", "verify"],
                               capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
 
     missing = run()
     assert missing.returncode == 2 and "no audit key" in missing.stderr and not (tmp_path / "audit.key").exists()
-    subprocess.run([sys.executable, "-m", "core.cli", "--database", url, "demo", "load"], check=True,
+    subprocess.run([sys.executable, "-m", "caseframe", "--database", url, "demo", "load"], check=True,
                    capture_output=True, env=env, cwd=ROOT, timeout=300)
     ok = run()
     assert ok.returncode == 0 and ok.stdout.startswith("Audit trail intact:"), ok.stderr

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from core.audit import service as audit
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.db.tx import transaction
-from core.testing import csrf_token_of, make_agency, make_user, sign_in
+from caseframe.core.audit import service as audit
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.db.tx import transaction
+from caseframe.core.testing import csrf_token_of, make_agency, make_user, sign_in
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 

@@ -10,10 +10,10 @@ import datetime as dt
 
 import pytest
 
-from core import clock
-from core.cases import service as cases
-from core.sharing import service as sharing
-from core.testing import csrf_token_of, make_agency, make_person, make_user, sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.sharing import service as sharing
+from caseframe.core.testing import csrf_token_of, make_agency, make_person, make_user, sign_in, web_client
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 
@@ -29,7 +29,7 @@ def timeline_of(html: str) -> str:
 
 
 async def test_the_timeline_shows_each_new_entry_and_each_renamed_author_at_once(browser, ctx):
-    from core.auth.tables import User
+    from caseframe.core.auth.tables import User
 
     council = await make_agency(ctx, "ashdown-council")
     owner = await make_user(council, ("caseworker",), name="Olive Owner")
@@ -76,7 +76,7 @@ async def test_a_new_agreement_offers_its_partner_at_once_and_an_ended_one_stops
 
 
 async def test_a_renamed_partner_agency_is_offered_under_its_new_name_at_once(browser, ctx):
-    from core.agencies import service as agencies
+    from caseframe.core.agencies import service as agencies
 
     council, police, admin, url = await owner_with_a_case(browser, ctx)
     assert "Wealden Police" in (await browser.get(url)).text  # a referral target

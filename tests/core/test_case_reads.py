@@ -10,25 +10,25 @@ import io
 
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.cases.tables import Case, CaseEvent
-from core.documents import service as documents
-from core.documents import storage
-from core.documents.samples import tiny_pdf
-from core.documents.tables import Document
-from core.errors import Forbidden, Gone, NotFound
-from core.panels import service as panels
-from core.referrals import queries as referral_queries
-from core.referrals.tables import Referral
-from core.retention.service import refusal_for
-from core.retention.tables import CaseRetention
-from core.sharing import service as sharing
-from core.sharing.tables import CaseShare
-from core.tasks import service as tasks
-from core.tasks.tables import Task
-from core.testing import make_user, sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import Case, CaseEvent
+from caseframe.core.documents import service as documents
+from caseframe.core.documents import storage
+from caseframe.core.documents.samples import tiny_pdf
+from caseframe.core.documents.tables import Document
+from caseframe.core.errors import Forbidden, Gone, NotFound
+from caseframe.core.panels import service as panels
+from caseframe.core.referrals import queries as referral_queries
+from caseframe.core.referrals.tables import Referral
+from caseframe.core.retention.service import refusal_for
+from caseframe.core.retention.tables import CaseRetention
+from caseframe.core.sharing import service as sharing
+from caseframe.core.sharing.tables import CaseShare
+from caseframe.core.tasks import service as tasks
+from caseframe.core.tasks.tables import Task
+from caseframe.core.testing import make_user, sign_in, web_client
 from tests.fixtures.areas import noise_plugin
 from tests.fixtures.partnership import make_panel_world
 
@@ -37,7 +37,7 @@ PDF = tiny_pdf(["Noise diary", "Fictional test document"])
 
 @pytest.fixture
 def ctx():
-    from core.testing import make_context
+    from caseframe.core.testing import make_context
 
     return make_context(noise_plugin)
 
@@ -106,7 +106,7 @@ async def orm_referrals(case_id):
 
 
 async def orm_shares(case_id):
-    from core.sharing.policy import PURPOSES, isa_is_live
+    from caseframe.core.sharing.policy import PURPOSES, isa_is_live
 
     rows = await CaseShare.select(
         CaseShare.id, CaseShare.purpose, CaseShare.shared_at, CaseShare.agency.name.as_alias("agency_name"),
@@ -123,8 +123,8 @@ async def orm_documents(case_id, access):
 
 
 async def orm_holder(row):
-    from core.agencies.tables import Agency
-    from core.auth.tables import User
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.auth.tables import User
 
     agency = await Agency.select(Agency.name, Agency.contact_email).where(Agency.id == row["owning_agency"]).first()
     lead = await User.select(User.name).where(User.id == row["lead_officer"]).first() if row["lead_officer"] else None
@@ -172,7 +172,7 @@ async def test_each_read_of_the_case_page_gives_the_rows_the_orm_gave(world, rea
 
 
 async def test_a_case_without_a_lead_officer_names_its_holder_alone(world):
-    from core.cases.tables import Case as CaseTable
+    from caseframe.core.cases.tables import Case as CaseTable
 
     case_id = world["case"]["id"]
     await CaseTable.update({CaseTable.lead_officer: None}).where(CaseTable.id == case_id)
@@ -213,8 +213,8 @@ async def test_the_retention_decision_read_with_the_case_refuses_as_before(world
 @pytest.mark.parametrize("reader", list(READERS))
 async def test_each_view_is_audited_as_the_orm_insert_recorded_it(world, reader, ctx):
     """The view's audit event is one written-out INSERT now: the same columns as the ORM's, sealed the same way."""
-    from core.audit import service as audit
-    from core.audit.verify import verify_chain
+    from caseframe.core.audit import service as audit
+    from caseframe.core.audit.verify import verify_chain
 
     actor = {"owner": world["owner"], "partner": world["officer"], "panel member": world["helper"]}[reader]
     case_id = world["case"]["id"]
@@ -246,7 +246,7 @@ async def test_the_case_page_shows_each_reader_what_it_showed(world, ctx, db, re
         before = await AuditEvent.count().where((AuditEvent.action == "case.view") & (AuditEvent.actor_id == actor.id))
         page = await client.get(f"/cases/{case_id}")
     assert page.status_code == 200
-    from core.sharing.policy import sensitivity_rank
+    from caseframe.core.sharing.policy import sensitivity_rank
 
     for name in ("official", "sensitive", "special_category"):
         assert (f"{name}.pdf" in page.text) == (sensitivity_rank(name) <= sensitivity_rank(level)), name
@@ -278,8 +278,8 @@ async def test_who_has_viewed_is_grouped_in_the_database_as_it_was_in_python(wor
     """One line per person, agency and purpose over the last views, newest first, with the count and the last
     time: the owner, the partner and the panel member interleaved, a view by no one (an unknown user), another case's
     views left out, and a window that cuts a group in two."""
-    from core.audit.service import record_read
-    from core.cases.service import viewers_of
+    from caseframe.core.audit.service import record_read
+    from caseframe.core.cases.service import viewers_of
 
     case_id = world["case"]["id"]
     other = await cases.open_case(world["ctx"], world["owner"], "noise", {

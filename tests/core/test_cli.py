@@ -16,7 +16,7 @@ NOISE = ROOT / "tests/fixtures/areas/noise"
 def caseframe(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     full_env.pop("CASEFRAME_DATABASE_URL", None) if env is None or "CASEFRAME_DATABASE_URL" not in env else None
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "caseframe", *args], capture_output=True, text=True,
                           env=full_env, cwd=cwd or ROOT, timeout=120)
 
 
@@ -110,8 +110,8 @@ def test_new_area_scaffold_passes_its_own_test_at_once(tmp_path):
 def test_a_scaffolded_plugin_pins_a_compatible_caseframe_and_the_core_s_warning_filters(tmp_path):
     import tomllib
 
-    from core import __version__
-    from core.scaffold import WARNING_FILTERS, compatible_range, new_area
+    from caseframe.core import __version__
+    from caseframe.core.scaffold import WARNING_FILTERS, compatible_range, new_area
 
     root = new_area("fly_posting", tmp_path)
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))

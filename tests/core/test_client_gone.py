@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from core.settings import Settings
-from core.testing import make_context
+from caseframe.core.settings import Settings
+from caseframe.core.testing import make_context
 
 
 class Kept(logging.Handler):
@@ -18,7 +18,7 @@ class Kept(logging.Handler):
 
 
 async def test_a_client_gone_before_its_form_was_read_is_no_server_error(db):
-    from core.web.app import create_app
+    from caseframe.core.web.app import create_app
 
     app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=make_context(), engine=db)
     sent: list[dict] = []

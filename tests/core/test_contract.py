@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_area_format_example_is_a_valid_area(tmp_path):
-    from core.areas import load_area
+    from caseframe.core.areas import load_area
 
     text = (ROOT / "docs/area-format.md").read_text(encoding="utf-8")
     example = text.split("```toml", 1)[1].split("```", 1)[0]

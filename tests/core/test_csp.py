@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.testing import make_agency, make_context, make_user, sign_in, web_client
+from caseframe.core.testing import make_agency, make_context, make_user, sign_in, web_client
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,17 +6,17 @@ import io
 
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.cases.tables import Case
-from core.dashboards import service as figures
-from core.panels import service as panels
-from core.referrals import inbox
-from core.referrals import service as referrals
-from core.sharing import service as sharing
-from core.sharing.policy import case_access, visible_case_ids
-from core.testing import make_person, make_user, sign_in
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import Case
+from caseframe.core.dashboards import service as figures
+from caseframe.core.panels import service as panels
+from caseframe.core.referrals import inbox
+from caseframe.core.referrals import service as referrals
+from caseframe.core.sharing import service as sharing
+from caseframe.core.sharing.policy import case_access, visible_case_ids
+from caseframe.core.testing import make_person, make_user, sign_in
 from tests.fixtures.partnership import REPORT, make_panel_world
 
 

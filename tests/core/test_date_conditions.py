@@ -5,14 +5,14 @@ import datetime as dt
 
 import pytest
 
-from core import clock
-from core.cases import service as cases
-from core.cases.tables import Case, CaseEvent
-from core.errors import Forbidden
-from core.referrals.explain import NOT_SHARED, REFERRAL_ACCESS, explain
-from core.referrals.tables import Referral, RuleFiring
-from core.testing import make_agency, make_context, make_user
-from core.workflows.dates import DaysSince, parse_date
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import Case, CaseEvent
+from caseframe.core.errors import Forbidden
+from caseframe.core.referrals.explain import NOT_SHARED, REFERRAL_ACCESS, explain
+from caseframe.core.referrals.tables import Referral, RuleFiring
+from caseframe.core.testing import make_agency, make_context, make_user
+from caseframe.core.workflows.dates import DaysSince, parse_date
 from tests.fixtures.areas import notices_plugin
 
 REPORT = {"address": "4 Linden Row"}
@@ -206,7 +206,7 @@ async def test_the_rule_fired_event_appears_once_on_the_timeline(ctx, worker):
 # -- the case page -------------------------------------------------------------------------------
 
 async def test_the_case_page_says_why_a_date_guarded_step_is_not_available_yet(db, ctx, worker):
-    from core.testing import csrf_token_of, sign_in, web_client
+    from caseframe.core.testing import csrf_token_of, sign_in, web_client
 
     served = clock.today()
     case = await served_case(ctx, worker, served.isoformat())
@@ -231,9 +231,9 @@ async def test_the_case_page_says_why_a_date_guarded_step_is_not_available_yet(d
 async def test_the_api_gives_a_date_guarded_step_its_reason(db, ctx, worker):
     import httpx
 
-    from core.settings import Settings
-    from core.testing import TEST_PASSWORD
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.testing import TEST_PASSWORD
+    from caseframe.core.web.app import create_app
 
     served = clock.today()
     case = await served_case(ctx, worker, served.isoformat())

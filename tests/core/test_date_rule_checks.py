@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.areas import check_paths, load_area
-from core.cli import main
-from core.errors import AreaError
+from caseframe.core.areas import check_paths, load_area
+from caseframe.core.cli import main
+from caseframe.core.errors import AreaError
 
 NOTICES = Path(__file__).resolve().parents[1] / "fixtures/areas/notices"
 ENFORCE = 'days_since = { form = "notice", field = "/served_on" }, at_least = 7'

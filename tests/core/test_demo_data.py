@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from core import hookimpl, payloads
-from core.agencies.tables import Agency
-from core.demo import check_demo_data, demo_contributions, is_empty, load_demo
-from core.errors import DemoDataError
-from core.testing import make_context
+from caseframe.core import hookimpl, payloads
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.demo import check_demo_data, demo_contributions, is_empty, load_demo
+from caseframe.core.errors import DemoDataError
+from caseframe.core.testing import make_context
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = [ROOT / "examples/caseframe-fly-tipping", ROOT / "examples/caseframe-unauthorised-encampments"]
@@ -33,7 +33,7 @@ def examples():
 def test_every_built_in_and_example_plugin_s_demo_data_has_the_documented_shape(examples):
     ctx = make_context(*examples, builtins=True)
     named = demo_contributions(ctx)
-    assert {"plugins.asb", "caseframe_fly_tipping", "caseframe_unauthorised_encampments"} <= {n for n, _ in named}
+    assert {"caseframe.areas.asb", "caseframe_fly_tipping", "caseframe_unauthorised_encampments"} <= {n for n, _ in named}
     assert check_demo_data(ctx, named) == []
     # and the shapes cover every key they use, nested ones too: nothing is read that is not documented
     used = {key for _, data in named for case in data.get("cases", []) for key in case}
@@ -107,11 +107,11 @@ async def test_demo_load_stops_before_writing_anything(db):
 #: ``caseframe demo load`` with the Broken plugin as the only extra one (run in its own process, on its own database)
 COMMAND = """
 import sys
-import core.context
-from core.testing import make_context
+import caseframe.core.context
+from caseframe.core.testing import make_context
 from tests.core.test_demo_data import Broken
-core.context.build_context = lambda *a, **k: make_context(Broken(), builtins=True)
-from core.cli import main
+caseframe.core.context.build_context = lambda *a, **k: make_context(Broken(), builtins=True)
+from caseframe.core.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -134,7 +134,7 @@ def test_the_command_lists_the_problems_one_a_line(tmp_path):
 
 
 def test_the_demo_shapes_are_in_the_hook_reference():
-    from core import docs
+    from caseframe.core import docs
 
     text = docs.hooks_markdown()
     for shape in payloads.DEMO_SHAPES:

@@ -1,5 +1,5 @@
 """The generated reference pages match the code and schemas they come from."""
-from core import docs
+from caseframe.core import docs
 
 
 def test_hook_reference_is_current():
@@ -29,7 +29,7 @@ def test_permissions_reference_is_current():
 
 
 def test_every_action_is_in_the_permissions_reference():
-    from core import permissions
+    from caseframe.core import permissions
 
     text = docs.permissions_markdown()
     for name in permissions.ACTIONS:

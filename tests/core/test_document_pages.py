@@ -7,14 +7,14 @@ import re
 
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.documents import storage
-from core.documents.samples import tiny_pdf
-from core.documents.tables import Document
-from core.sharing import service as sharing
-from core.testing import csrf_token_of, make_agency, make_context, make_user, sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.documents import storage
+from caseframe.core.documents.samples import tiny_pdf
+from caseframe.core.documents.tables import Document
+from caseframe.core.sharing import service as sharing
+from caseframe.core.testing import csrf_token_of, make_agency, make_context, make_user, sign_in, web_client
 from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from core import clock, hookimpl
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.documents import service as documents
-from core.documents import storage, types
-from core.documents.samples import tiny_docx, tiny_pdf, tiny_png
-from core.documents.tables import Document
-from core.errors import Forbidden, NotFound, ValidationFailed
-from core.sharing import service as sharing
-from core.testing import make_agency, make_context, make_user
+from caseframe.core import clock, hookimpl
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.documents import service as documents
+from caseframe.core.documents import storage, types
+from caseframe.core.documents.samples import tiny_docx, tiny_pdf, tiny_png
+from caseframe.core.documents.tables import Document
+from caseframe.core.errors import Forbidden, NotFound, ValidationFailed
+from caseframe.core.sharing import service as sharing
+from caseframe.core.testing import make_agency, make_context, make_user
 from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
@@ -280,7 +280,7 @@ async def test_the_size_limit_is_enforced_while_copying(world):
 
 
 async def test_a_failed_transaction_removes_the_stored_content(world, monkeypatch):
-    from core.audit import service as audit
+    from caseframe.core.audit import service as audit
 
     async def broken(*args, **kwargs):
         raise RuntimeError("the database went away")
@@ -411,7 +411,7 @@ def test_the_documents_check_command_reports_the_store(tmp_path):
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "CASEFRAME_DOCUMENTS_DIR": str(tmp_path / "documents")}
     env.pop("CASEFRAME_DOCUMENTS_STORE", None)
-    args = [sys.executable, "-m", "core.cli", "--database", f"sqlite:///{tmp_path / 'check.sqlite'}", "documents",
+    args = [sys.executable, "-m", "caseframe", "--database", f"sqlite:///{tmp_path / 'check.sqlite'}", "documents",
             "check"]
     run = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stderr

@@ -7,9 +7,9 @@ import random
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from core.context import build_context
-from core.forms.fastcheck import compile_schema, equal
-from core.plugins import DEFAULT_PLUGINS
+from caseframe.core.context import build_context
+from caseframe.core.forms.fastcheck import compile_schema, equal
+from caseframe.core.plugins import DEFAULT_PLUGINS
 
 EDGE_VALUES = [None, True, False, 0, 1, 1.0, 1.5, -3, "", "x", "2026-02-31", "2026-02-28", "26-1-1", [], [1, 1],
                [True, 1], ["a", "a"], {}, {"a": 1}, "<script>", 10 ** 6]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.auth import mfa
-from core.auth import service as auth
-from core.errors import NotFound
-from core.testing import TEST_PASSWORD, make_agency, make_user
+from caseframe.core.auth import mfa
+from caseframe.core.auth import service as auth
+from caseframe.core.errors import NotFound
+from caseframe.core.testing import TEST_PASSWORD, make_agency, make_user
 
 
 async def test_recent_sign_ins_are_the_actors_own_newest_first(db, ctx):
@@ -40,9 +40,9 @@ async def test_mfa_settings_list_the_agencies_the_actor_may_configure(db, ctx):
 
 
 async def test_the_audit_viewer_reads_within_the_actors_reach(db, ctx):
-    from core.audit import service as audit
-    from core.db.tx import transaction
-    from core.errors import Forbidden, ValidationFailed
+    from caseframe.core.audit import service as audit
+    from caseframe.core.db.tx import transaction
+    from caseframe.core.errors import Forbidden, ValidationFailed
 
     ours, theirs = await make_agency(ctx, "ashdown-council"), await make_agency(ctx, "county")
     local, system = await make_user(ours, ("local_admin",)), await make_user(theirs, ("system_admin",))
@@ -69,8 +69,8 @@ async def test_the_audit_viewer_reads_within_the_actors_reach(db, ctx):
 async def test_agreements_are_listed_for_their_parties_with_status_and_names(db, ctx):
     import datetime as dt
 
-    from core import clock
-    from core.sharing import service as sharing
+    from caseframe.core import clock
+    from caseframe.core.sharing import service as sharing
 
     council, police = await make_agency(ctx, "ashdown-council"), await make_agency(ctx, "police")
     charity = await make_agency(ctx, "charity")
@@ -88,8 +88,8 @@ async def test_agreements_are_listed_for_their_parties_with_status_and_names(db,
 
 
 async def test_mou_acceptances_are_for_the_publisher_only(db, ctx):
-    from core.errors import Forbidden
-    from core.sharing.mou import accept_mou, acceptances, publish_mou
+    from caseframe.core.errors import Forbidden
+    from caseframe.core.sharing.mou import accept_mou, acceptances, publish_mou
 
     agency = await make_agency(ctx, "ashdown-council")
     admin, worker = await make_user(agency, ("system_admin",)), await make_user(agency, name="Robin Worker")
@@ -106,8 +106,8 @@ REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "mu
 
 
 async def test_a_persons_page_lists_the_readers_own_cases_with_their_risk(db, ctx):
-    from core.persons import service as persons
-    from core.testing import make_person, open_case
+    from caseframe.core.persons import service as persons
+    from caseframe.core.testing import make_person, open_case
 
     council = await make_agency(ctx, "ashdown-council")
     ours = await make_user(council)
@@ -119,7 +119,7 @@ async def test_a_persons_page_lists_the_readers_own_cases_with_their_risk(db, ct
 
 
 async def test_a_panels_case_list_names_cases_only_to_those_who_may_see_them(db, ctx):
-    from core.panels import service as panels
+    from caseframe.core.panels import service as panels
     from tests.fixtures.partnership import make_panel_world
 
     world = await make_panel_world(ctx)
@@ -136,11 +136,11 @@ async def test_a_panels_case_list_names_cases_only_to_those_who_may_see_them(db,
 
 
 async def test_an_area_list_export_and_bulk_choice_hold_only_the_actors_agencys_cases(db, ctx):
-    from core.audit.tables import AuditEvent
-    from core.cases import lists
-    from core.cases import service as cases
-    from core.referrals.queries import referral_targets
-    from core.testing import open_case
+    from caseframe.core.audit.tables import AuditEvent
+    from caseframe.core.cases import lists
+    from caseframe.core.cases import service as cases
+    from caseframe.core.referrals.queries import referral_targets
+    from caseframe.core.testing import open_case
 
     council, police = await make_agency(ctx, "ashdown-council"), await make_agency(ctx, "police")
     worker, supervisor = await make_user(council), await make_user(council, ("supervisor",))

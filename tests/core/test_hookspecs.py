@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core import PROJECT, hookspecs
-from core.plugins import DEFAULT_PLUGINS, get_plugin_manager
+from caseframe.core import PROJECT, hookspecs
+from caseframe.core.plugins import DEFAULT_PLUGINS, get_plugin_manager
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS_DOC = ROOT / "docs" / "hooks.md"

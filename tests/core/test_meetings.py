@@ -7,15 +7,15 @@ import datetime as dt
 
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.cases.tables import CaseEvent
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from core.panels import live, service
-from core.panels.tables import AgendaItem, Minute
-from core.tasks.tables import Task
-from core.testing import sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import CaseEvent
+from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from caseframe.core.panels import live, service
+from caseframe.core.panels.tables import AgendaItem, Minute
+from caseframe.core.tasks.tables import Task
+from caseframe.core.testing import sign_in, web_client
 from tests.fixtures.partnership import make_panel_world
 
 
@@ -99,7 +99,7 @@ async def test_closing_puts_the_minutes_on_the_case_timeline_and_actions_in_the_
         await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion", text="late")
     # the police keep reading the case while their action is open, and lose it once it is done
     assert (await cases.get_case(ctx, world["officer"], world["case"]["id"]))["access"] == "panel"
-    from core.tasks import service as tasks
+    from caseframe.core.tasks import service as tasks
 
     action = await Task.select(Task.id).where(Task.owner_agency == world["police"]["id"]).first()
     await tasks.complete_task(ctx, world["officer"], action["id"])
@@ -157,8 +157,8 @@ async def _sse(app, path: str, cookies: str, *, until: int, timeout: float = 10.
 
 
 async def test_meeting_pages_and_the_live_stream(world, db):
-    from core.settings import Settings
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.web.app import create_app
 
     item = await _run(world)
     m, ctx = world["meeting"], world["ctx"]
@@ -206,7 +206,7 @@ async def test_meeting_pages_and_the_live_stream(world, db):
 
 
 async def test_the_chair_takes_a_case_off_the_list_with_a_reason(world):
-    from core.panels.tables import PanelCase
+    from caseframe.core.panels.tables import PanelCase
 
     listed = await PanelCase.select().where(PanelCase.panel == world["panel"]["id"]).first()
     with pytest.raises(NotFound):

@@ -6,14 +6,14 @@ import re
 import pyotp
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.auth import mfa
-from core.auth import service as auth
-from core.auth.tables import Session, User
-from core.errors import ValidationFailed
-from core.sharing.tables import Setting
-from core.testing import (
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.auth import mfa
+from caseframe.core.auth import service as auth
+from caseframe.core.auth.tables import Session, User
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.sharing.tables import Setting
+from caseframe.core.testing import (
     TEST_PASSWORD,
     csrf_token_of,
     make_agency,
@@ -398,7 +398,7 @@ async def test_a_local_admin_resets_a_lost_phone_in_their_own_agency_only(agency
 
 
 async def test_the_mou_follows_the_code(user, ctx, db):
-    from core.sharing.mou import publish_mou
+    from caseframe.core.sharing.mou import publish_mou
 
     system = await make_user(await make_agency(ctx, "county-hq"), ("system_admin",))
     await publish_mou(system, "Partners share information only for the purposes agreed in each ISA.")
@@ -444,7 +444,7 @@ async def test_guessing_the_code_to_turn_mfa_off_locks_too(user, ctx, db):
 
 
 async def test_a_recovery_code_signs_in_once_when_the_phone_is_lost(user, ctx, db):
-    from core.auth.tables import RecoveryCode
+    from caseframe.core.auth.tables import RecoveryCode
 
     codes: list[str] = []
     await _with_mfa(user, codes)
@@ -478,7 +478,7 @@ async def test_a_recovery_code_signs_in_once_when_the_phone_is_lost(user, ctx, d
 
 
 async def test_new_recovery_codes_need_a_current_code_and_replace_the_old_ones(user, ctx, db):
-    from core.auth.tables import RecoveryCode
+    from caseframe.core.auth.tables import RecoveryCode
 
     codes: list[str] = []
     secret = await _with_mfa(user, codes)
@@ -510,7 +510,7 @@ async def test_new_recovery_codes_need_a_current_code_and_replace_the_old_ones(u
 
 
 async def test_turning_off_or_a_reset_removes_the_recovery_codes(agency, user, ctx, db):
-    from core.auth.tables import RecoveryCode
+    from caseframe.core.auth.tables import RecoveryCode
 
     await _with_mfa(user)
     admin = await make_user(agency, ("local_admin",), name="Lee Admin")

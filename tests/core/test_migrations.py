@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-import core.db.piccolo_app as piccolo_app
-from core.db.engine import MigrationError, bind, close, engine_from_url, is_sqlite, migrate
-from core.db.piccolo_app import TABLES
-from core.testing import use_new_schema
+import caseframe.core.db.piccolo_app as piccolo_app
+from caseframe.core.db.engine import MigrationError, bind, close, engine_from_url, is_sqlite, migrate
+from caseframe.core.db.piccolo_app import TABLES
+from caseframe.core.testing import use_new_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "core/db/migrations"
@@ -195,11 +195,11 @@ def test_the_comparison_names_each_difference():
 
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_a_database_of_the_previous_release_upgrades_with_its_rows_intact(scratch, backend):
-    from core.agencies.tables import Agency
-    from core.cases.tables import Case
-    from core.documents.tables import Document
-    from core.retention.tables import CaseRetention, RetentionOverride
-    from core.sar.tables import SubjectAccessRequest
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.cases.tables import Case
+    from caseframe.core.documents.tables import Document
+    from caseframe.core.retention.tables import CaseRetention, RetentionOverride
+    from caseframe.core.sar.tables import SubjectAccessRequest
 
     engine = await scratch(backend)
     applied = await migrate(engine, upto=PREVIOUS_HEAD)
@@ -298,8 +298,8 @@ async def test_a_failing_migration_is_named_and_rolled_back(scratch, backend, tm
 
 def test_caseframe_db_migrate_stops_on_a_failing_migration_with_one_line(tmp_path):
     folder = _migrations_with_a_failing_one(tmp_path / "migrations")
-    program = ("import sys, core.db.piccolo_app as app; app.APP_CONFIG.migrations_folder_path = sys.argv[1]; "
-               "from core.cli import main; sys.exit(main(sys.argv[2:]))")
+    program = ("import sys, caseframe.core.db.piccolo_app as app; app.APP_CONFIG.migrations_folder_path = sys.argv[1]; "
+               "from caseframe.core.cli import main; sys.exit(main(sys.argv[2:]))")
     env = {k: v for k, v in os.environ.items() if k != "CASEFRAME_DATABASE_URL"}
     with contextlib.suppress(KeyError):
         env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{env['PYTHONPATH']}"

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.audit.tables import AuditEvent
-from core.errors import Forbidden, ValidationFailed
-from core.sharing import mou as mou_service
-from core.sharing.tables import MouAcceptance
-from core.testing import csrf_token_of, make_agency, make_context, make_user, sign_in
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.errors import Forbidden, ValidationFailed
+from caseframe.core.sharing import mou as mou_service
+from caseframe.core.sharing.tables import MouAcceptance
+from caseframe.core.testing import csrf_token_of, make_agency, make_context, make_user, sign_in
 
 TEXT = "Use shared information only for the purpose you state.\n\nEvery view is recorded."
 

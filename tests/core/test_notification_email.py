@@ -9,13 +9,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from core import clock
-from core.cases import service as cases
-from core.notifications import email
-from core.notifications import service as notifications
-from core.notifications.tables import NotificationEmail
-from core.sharing import service as sharing
-from core.testing import make_agency, make_user, sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.notifications import email
+from caseframe.core.notifications import service as notifications
+from caseframe.core.notifications.tables import NotificationEmail
+from caseframe.core.sharing import service as sharing
+from caseframe.core.testing import make_agency, make_user, sign_in, web_client
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 

@@ -9,21 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from core import clock, hookimpl
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.cases.tables import CaseEvent
-from core.errors import NotFound
-from core.notifications import service as notifications
-from core.notifications.tables import Notification, NotificationRead
-from core.panels import service as panels
-from core.panels.tables import AgendaItem
-from core.referrals import inbox
-from core.referrals import service as referrals
-from core.referrals.tables import Referral
-from core.sharing import service as sharing
-from core.tasks import service as tasks
-from core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
+from caseframe.core import clock, hookimpl
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import CaseEvent
+from caseframe.core.errors import NotFound
+from caseframe.core.notifications import service as notifications
+from caseframe.core.notifications.tables import Notification, NotificationRead
+from caseframe.core.panels import service as panels
+from caseframe.core.panels.tables import AgendaItem
+from caseframe.core.referrals import inbox
+from caseframe.core.referrals import service as referrals
+from caseframe.core.referrals.tables import Referral
+from caseframe.core.sharing import service as sharing
+from caseframe.core.tasks import service as tasks
+from caseframe.core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
 from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
@@ -229,7 +229,7 @@ async def test_a_notify_rule_tells_without_referring_and_shows_only_what_the_rea
     await cases.save_form(ctx, owner, case["id"], "visit", VISIT, expected_version=case["version"])
     assert await Notification.count().where(Notification.kind == "rule_notice") == 2
     # the police cannot see the case: the special-category answer the rule tested is withheld
-    from core.notifications.notices import notice_view
+    from caseframe.core.notifications.notices import notice_view
 
     note = (await notifications.list_for(world["officer"]))[0]
     row = await notifications.get_for(world["officer"], note["id"])
@@ -301,7 +301,7 @@ async def test_pages_bell_list_mark_read_csrf_and_no_one_elses(world, db):
 
 
 def test_the_sweep_command_refuses_a_date_that_is_not_one(capsys):
-    from core.cli import main
+    from caseframe.core.cli import main
 
     assert main(["notifications", "run", "--date", "2026-02-30"]) == 2
     assert "--date must be a date" in capsys.readouterr().err

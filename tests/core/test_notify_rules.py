@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.areas import check_paths, load_area
+from caseframe.core.areas import check_paths, load_area
 from tests.core.test_area_loading import listing, load_problems, make_area
 
 #: rule 2 of the noise fixture; each case below rewrites its target

@@ -16,19 +16,19 @@ from typing import Any
 
 import pytest
 
-from core import clock, hookimpl
-from core.audit.tables import AuditEvent
-from core.auth.actor import Actor
-from core.cases import service as cases
-from core.cases.tables import Case
-from core.errors import ValidationFailed
-from core.panels import pack
-from core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel
-from core.sharing.policy import case_access
-from core.sharing.tables import CaseShare, SharingAgreement
-from core.tasks.tables import Task
-from core.testing import make_agency, make_context, make_person, make_user, web_client
-from core.testing import sign_in as sign_in_as
+from caseframe.core import clock, hookimpl
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.auth.actor import Actor
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import Case
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.panels import pack
+from caseframe.core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel
+from caseframe.core.sharing.policy import case_access
+from caseframe.core.sharing.tables import CaseShare, SharingAgreement
+from caseframe.core.tasks.tables import Task
+from caseframe.core.testing import make_agency, make_context, make_person, make_user, web_client
+from caseframe.core.testing import sign_in as sign_in_as
 
 AREA_TOML = """
 slug = "casework"

@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from core.cases.tables import Case
-from core.persons.tables import Person
-from core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_user, web_client
-from core.testing import sign_in as sign_in_as
+from caseframe.core.cases.tables import Case
+from caseframe.core.persons.tables import Person
+from caseframe.core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_user, web_client
+from caseframe.core.testing import sign_in as sign_in_as
 
 REPORT_FIELDS = {"f.date_of_incident.day": "1", "f.date_of_incident.month": "11", "f.date_of_incident.year": "2026",
                  "f.street": "Kestrel Way", "f.kind": "music"}
@@ -161,7 +161,7 @@ async def test_area_list_filters_sorts_and_counts(browser, ctx):
 
 async def test_people_on_a_case_and_task_completion_without_javascript(browser, ctx):
     actor, token = await sign_in(browser, ctx)
-    from core.testing import make_person
+    from caseframe.core.testing import make_person
 
     person = await make_person(actor, given_name="Sam", family_name="Okafor-Test")
     key = re.search(r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text).group(1)
@@ -208,18 +208,18 @@ async def test_transition_through_the_page_moves_the_case(browser, ctx):
 
 async def test_person_page_shows_my_cases_and_counts_others(browser, ctx):
     actor, token = await sign_in(browser, ctx)
-    from core.testing import make_person
+    from caseframe.core.testing import make_person
 
     person = await make_person(actor, given_name="Ada", family_name="Quill", aliases=["Addy"],
                                identifiers=[{"type": "pnc", "value": "26/1X"}])
     other_agency = await make_agency(ctx, "other-holder")
     other = await make_user(other_agency)
-    from core.cases import service as cases
+    from caseframe.core.cases import service as cases
 
     theirs = await cases.open_case(ctx, other, "noise", {"date_of_incident": "2026-11-01", "street": "A", "kind": "dog"})
     # the other agency holds the person too (as after an access request), so a case of theirs names them
-    from core import clock
-    from core.cases.tables import CaseSubject
+    from caseframe.core import clock
+    from caseframe.core.cases.tables import CaseSubject
 
     await CaseSubject.insert(CaseSubject(case=theirs["id"], person=person["id"], role="subject", added_at=clock.now()))
     mine = await cases.open_case(ctx, actor, "noise", {"date_of_incident": "2026-11-01", "street": "B", "kind": "dog"},

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from core import hookimpl
-from core.cases import service as cases
-from core.payloads import ActorPayload, CasePayload, ReferralPayload, SubjectFacts, case_payload
-from core.testing import (
+from caseframe.core import hookimpl
+from caseframe.core.cases import service as cases
+from caseframe.core.payloads import ActorPayload, CasePayload, ReferralPayload, SubjectFacts, case_payload
+from caseframe.core.testing import (
     TEST_PASSWORD,
     csrf_token_of,
     make_agency,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from core import permissions
-from core.auth.actor import Actor
-from core.errors import Forbidden, NotFound
-from core.sharing.policy import OWNER, Access
+from caseframe.core import permissions
+from caseframe.core.auth.actor import Actor
+from caseframe.core.errors import Forbidden, NotFound
+from caseframe.core.sharing.policy import OWNER, Access
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE_NAMES = set(permissions.ROLES)
@@ -94,7 +94,7 @@ def test_unknown_action_is_an_error_not_a_yes():
     with pytest.raises(permissions.UnknownAction):
         permissions.can(actor("system_admin"), "case.delete_everything")
     with pytest.raises(permissions.UnknownAction):
-        from core.web.auth import requires
+        from caseframe.core.web.auth import requires
 
         requires("no.such")
 
@@ -171,7 +171,7 @@ def test_panels_are_chaired_by_the_chair_agency_only():
 
 
 def test_restrict_narrows_a_list_to_the_own_agency_unless_the_wider_action_allows():
-    from core.audit.tables import AuditEvent
+    from caseframe.core.audit.tables import AuditEvent
 
     base = AuditEvent.select(AuditEvent.id)
     local = str(permissions.restrict(AuditEvent.select(AuditEvent.id), actor("local_admin", agency=4), "audit.read",
@@ -199,7 +199,7 @@ def test_role_allows_reads_a_users_roles():
 def test_case_dict_refuses_a_missing_access():
     """No fail-open default: a case turned into what pages and the API show needs the reader's access;
     none is refused rather than taken for the owner's (which shows every answer)."""
-    from core.cases import service as cases
+    from caseframe.core.cases import service as cases
 
     row = {"id": 1, "reference": "NOI-1", "area": "noise", "state": "open", "risk_level": None,
            "data": {"report": {"secret": "x"}}, "owning_agency": 1, "lead_officer": None,

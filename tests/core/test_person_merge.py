@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.cases.tables import CaseSubject
-from core.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
-from core.persons import service as persons
-from core.persons.tables import Person, PersonIdentifierKey, PersonMerge, PersonNameWord
-from core.referrals.tables import Referral
-from core.sharing.requests import request_access
-from core.sharing.tables import AccessRequest
-from core.testing import make_agency, make_person, make_user
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import CaseSubject
+from caseframe.core.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
+from caseframe.core.persons import service as persons
+from caseframe.core.persons.tables import Person, PersonIdentifierKey, PersonMerge, PersonNameWord
+from caseframe.core.referrals.tables import Referral
+from caseframe.core.sharing.requests import request_access
+from caseframe.core.sharing.tables import AccessRequest
+from caseframe.core.testing import make_agency, make_person, make_user
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 TYPES = {"pnc": "PNC number", "nhs_number": "NHS number"}

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.cases.tables import CaseSubject
-from core.persons.tables import Person, PersonMerge
-from core.testing import csrf_token_of, make_agency, make_context, make_person, make_user, sign_in
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import CaseSubject
+from caseframe.core.persons.tables import Person, PersonMerge
+from caseframe.core.testing import csrf_token_of, make_agency, make_context, make_person, make_user, sign_in
 from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}

@@ -5,11 +5,11 @@ import importlib
 
 import pytest
 
-from core.audit.tables import AuditEvent
-from core.errors import ValidationFailed
-from core.persons import service as persons
-from core.persons.tables import NameWord, PersonIdentifierKey, PersonNameWord
-from core.testing import make_agency, make_person, make_user
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.persons import service as persons
+from caseframe.core.persons.tables import NameWord, PersonIdentifierKey, PersonNameWord
+from caseframe.core.testing import make_agency, make_person, make_user
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ async def test_each_new_person_is_indexed_and_the_migration_indexes_persons_reco
     for table in (PersonNameWord, PersonIdentifierKey, NameWord):
         await table.delete(force=True)
     assert await names(w, name="Jordan") == []
-    migration = importlib.import_module("core.db.migrations.caseframe_2026_12_04t15_17_27_000000")
+    migration = importlib.import_module("caseframe.core.db.migrations.caseframe_2026_12_04t15_17_27_000000")
     await migration._index_existing()
     assert await names(w, name="Jordon") == ["Jordan Reilly"]
     assert [p["id"] for p in await persons.find_persons(w, identifier="4857773456")] == [person["id"]]

@@ -21,13 +21,13 @@ import random
 
 import pytest
 
-from core import clock
-from core.cases.tables import CaseSubject
-from core.persons import service as persons
-from core.persons.tables import Person
-from core.sharing import service as sharing
-from core.sharing.policy import shared_case_ids
-from core.testing import make_agency, make_context, make_person, make_user, open_case
+from caseframe.core import clock
+from caseframe.core.cases.tables import CaseSubject
+from caseframe.core.persons import service as persons
+from caseframe.core.persons.tables import Person
+from caseframe.core.sharing import service as sharing
+from caseframe.core.sharing.policy import shared_case_ids
+from caseframe.core.testing import make_agency, make_context, make_person, make_user, open_case
 from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
@@ -108,7 +108,7 @@ async def partnership(db):
     await sharing.share_case(workers["wealden"], taken_off["id"], agency_id=ashdown, purpose="crime_prevention")
     subject = await CaseSubject.select(CaseSubject.id).where(
         (CaseSubject.case == taken_off["id"]) & (CaseSubject.person == of["wealden"][12])).first()
-    from core.cases import service as cases
+    from caseframe.core.cases import service as cases
 
     await cases.remove_subject(ctx, workers["wealden"], taken_off["id"], subject["id"])
     # brightwell's case shared under the agreement that ends in five days

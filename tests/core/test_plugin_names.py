@@ -5,9 +5,9 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from core import hookimpl, plugins
-from core.plugins import get_plugin_manager, plugin_key
-from core.testing import make_context
+from caseframe.core import hookimpl, plugins
+from caseframe.core.plugins import get_plugin_manager, plugin_key
+from caseframe.core.testing import make_context
 from tests.fixtures import fact_plugin
 from tests.fixtures.areas import noise_plugin
 

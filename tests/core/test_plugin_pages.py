@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.cases import service as cases
-from core.testing import make_agency, make_context, make_user, sign_in, web_client
+from caseframe.core.cases import service as cases
+from caseframe.core.testing import make_agency, make_context, make_user, sign_in, web_client
 from tests.fixtures import panel_plugin
 from tests.fixtures.areas import noise_plugin
 

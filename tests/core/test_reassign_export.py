@@ -9,14 +9,14 @@ import re
 
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.cases.tables import Case, CaseEvent
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from core.tasks import service as tasks
-from core.tasks.tables import Task
-from core.testing import csrf_token_of, make_agency, make_person, make_user, sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import Case, CaseEvent
+from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from caseframe.core.tasks import service as tasks
+from caseframe.core.tasks.tables import Task
+from caseframe.core.testing import csrf_token_of, make_agency, make_person, make_user, sign_in, web_client
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 
@@ -24,7 +24,7 @@ REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "mu
 @pytest.fixture
 async def team(db, ctx):
     """Ashdown's team (a leaver, a colleague, a supervisor, a local admin, a deactivated officer) and a partner."""
-    from core.agencies import service as agencies
+    from caseframe.core.agencies import service as agencies
 
     council = await make_agency(ctx, "ashdown-test", name="Ashdown Test")
     partner = await make_agency(ctx, "harbour-test", name="Harbour Test")

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.cases.tables import CaseEvent, CaseSubject
-from core.errors import Conflict, NotFound, ValidationFailed
-from core.panels.tables import Panel, PanelCase
-from core.referrals import inbox
-from core.referrals import service as referrals
-from core.referrals.tables import Referral
-from core.testing import (
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import CaseEvent, CaseSubject
+from caseframe.core.errors import Conflict, NotFound, ValidationFailed
+from caseframe.core.panels.tables import Panel, PanelCase
+from caseframe.core.referrals import inbox
+from caseframe.core.referrals import service as referrals
+from caseframe.core.referrals.tables import Referral
+from caseframe.core.testing import (
     TEST_PASSWORD,
     make_agency,
     make_person,
@@ -25,7 +25,7 @@ REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "mu
 
 @pytest.fixture
 async def world(db, ctx):
-    from core import clock
+    from caseframe.core import clock
 
     council = await make_agency(ctx, "ashdown-council")
     youth = await make_agency(ctx, "ashdown-youth", agency_type="youth_service")
@@ -210,8 +210,8 @@ async def test_inbox_pages_decide_with_csrf_and_escape_what_people_typed(world, 
 async def test_the_referral_api_lists_explains_and_decides_with_versions(world, db):
     import httpx
 
-    from core.settings import Settings
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.web.app import create_app
 
     ctx, r = world["ctx"], world["referral"]
     app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
@@ -261,9 +261,9 @@ async def test_my_works_waiting_referrals_are_the_inboxs_waiting_ones_for_every_
     import datetime as dt
     import itertools
 
-    from core import clock
-    from core.agencies.tables import Agency, AgencyArea
-    from core.referrals.queries import waiting_for
+    from caseframe.core import clock
+    from caseframe.core.agencies.tables import Agency, AgencyArea
+    from caseframe.core.referrals.queries import waiting_for
 
     ctx, owner = world["ctx"], world["owner"]
     youth = world["youth"]

@@ -7,16 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from core import clock
-from core.areas.loader import load_area
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.cases.tables import Case, CaseEvent, CaseSubject
-from core.errors import AreaError, Forbidden, Gone, NotFound, ValidationFailed
-from core.persons.tables import Person
-from core.retention import service as retention
-from core.retention.tables import CaseRetention
-from core.testing import csrf_token_of, make_agency, make_context, make_person, make_user, sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.areas.loader import load_area
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import Case, CaseEvent, CaseSubject
+from caseframe.core.errors import AreaError, Forbidden, Gone, NotFound, ValidationFailed
+from caseframe.core.persons.tables import Person
+from caseframe.core.retention import service as retention
+from caseframe.core.retention.tables import CaseRetention
+from caseframe.core.testing import (
+    csrf_token_of,
+    make_agency,
+    make_context,
+    make_person,
+    make_user,
+    sign_in,
+    web_client,
+)
 from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2019-11-01", "street": "Kestrel Way", "kind": "music"}
@@ -234,7 +242,7 @@ def _caseframe(*args: str) -> subprocess.CompletedProcess:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     env.pop("CASEFRAME_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "caseframe", *args], capture_output=True, text=True, env=env,
                           cwd=root, timeout=600, stdin=subprocess.DEVNULL)
 
 

@@ -14,10 +14,10 @@ from litestar.di import Provide
 
 from caseframe import api
 from caseframe.api import Actor, Context, hookimpl
-from core.errors import AreaError
-from core.settings import Settings
-from core.testing import TEST_PASSWORD, make_agency, make_context, make_user, sign_in, web_client
-from core.web.app import create_app
+from caseframe.core.errors import AreaError
+from caseframe.core.settings import Settings
+from caseframe.core.testing import TEST_PASSWORD, make_agency, make_context, make_user, sign_in, web_client
+from caseframe.core.web.app import create_app
 from tests.fixtures.areas import noise_plugin
 
 ROOT = Path(__file__).resolve().parents[2]

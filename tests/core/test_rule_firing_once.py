@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 
-from core import clock
-from core.cases import service as cases
-from core.cases.tables import CaseEvent
-from core.referrals import inbox
-from core.referrals.tables import Referral, RuleFiring
-from core.testing import make_agency, make_context, make_person, make_user
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import CaseEvent
+from caseframe.core.referrals import inbox
+from caseframe.core.referrals.tables import Referral, RuleFiring
+from caseframe.core.testing import make_agency, make_context, make_person, make_user
 from tests.fixtures.areas import notices_plugin
 
 REPORT = {"address": "4 Linden Row"}
@@ -128,7 +128,7 @@ async def test_a_rule_only_the_cases_own_agency_answers_still_raises_nothing(ctx
 
 async def test_what_fired_on_a_case_is_read_through_an_index(db):
     # every case event with rules reads the case's firings: the migration indexes them by case and rule
-    from core.db.engine import is_sqlite
+    from caseframe.core.db.engine import is_sqlite
 
     if is_sqlite(db):
         rows = await RuleFiring.raw("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cf_rule_firing'")
@@ -141,7 +141,7 @@ async def test_what_fired_on_a_case_is_read_through_an_index(db):
 
 
 async def test_why_a_role_only_rule_fired_names_the_role_it_looks_for(ctx, world):
-    from core.referrals.explain import explain
+    from caseframe.core.referrals.explain import explain
 
     await cases.open_case(ctx, world["worker"], "notices", REPORT,
                           subjects=[(world["people"]["Ada"]["id"], "recipient")])

@@ -10,16 +10,16 @@ import zipfile
 
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.errors import Forbidden, NotFound, ValidationFailed
-from core.persons import service as persons
-from core.retention import service as retention
-from core.sar import service as sar
-from core.sar.tables import SubjectAccessRequest
-from core.sharing import service as sharing
-from core.testing import make_agency, make_context, make_person, make_user
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.errors import Forbidden, NotFound, ValidationFailed
+from caseframe.core.persons import service as persons
+from caseframe.core.retention import service as retention
+from caseframe.core.sar import service as sar
+from caseframe.core.sar.tables import SubjectAccessRequest
+from caseframe.core.sharing import service as sharing
+from caseframe.core.testing import make_agency, make_context, make_person, make_user
 from tests.core.test_pack import pdf_text
 from tests.fixtures.areas import noise_plugin
 
@@ -257,7 +257,7 @@ async def test_the_pdf_reads_back_with_the_marks_and_the_export_is_audited(ctx, 
 
 
 async def test_the_zip_holds_the_pdf_the_json_and_the_documents(ctx, world, tmp_path):
-    from core.documents import service as documents
+    from caseframe.core.documents import service as documents
     await documents.add_document(ctx, world["worker"], world["shared"]["id"], io.BytesIO(b"%PDF-1.4 letter\n"),
                                  "letter to Reece.pdf", sensitivity="official")
     made = await _request(world["admin"], world["reece"])
@@ -298,7 +298,7 @@ def _received(day: dt.date) -> dict[str, str]:
 
 
 async def test_the_pages_record_download_extend_and_close_with_csrf(ctx, world, db):
-    from core.testing import csrf_token_of, sign_in, web_client
+    from caseframe.core.testing import csrf_token_of, sign_in, web_client
 
     async with web_client(ctx, db) as browser:
         token = await sign_in(browser, world["admin"])
@@ -348,7 +348,7 @@ async def test_the_pages_record_download_extend_and_close_with_csrf(ctx, world, 
 
 
 async def test_caseworkers_and_partners_are_refused(ctx, world, db):
-    from core.testing import sign_in, web_client
+    from caseframe.core.testing import sign_in, web_client
 
     made = await _request(world["admin"], world["reece"])
     for who, status in (("worker", 403), ("officer", 403), ("boss", 403)):
@@ -368,8 +368,8 @@ async def test_caseworkers_and_partners_are_refused(ctx, world, db):
 
 
 async def test_panel_discussions_actions_and_referrals_about_the_person_are_included(db):
-    from core.panels import service as panels
-    from core.panels.tables import AgendaItem
+    from caseframe.core.panels import service as panels
+    from caseframe.core.panels.tables import AgendaItem
     from tests.fixtures.partnership import make_panel_world
 
     ctx = make_context(noise_plugin)

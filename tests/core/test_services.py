@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.cases.tables import Case, CaseEvent
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from core.referrals.tables import Referral, RuleFiring
-from core.tasks import service as tasks
-from core.testing import fire, make_agency, make_person, make_user
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import Case, CaseEvent
+from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from caseframe.core.referrals.tables import Referral, RuleFiring
+from caseframe.core.tasks import service as tasks
+from caseframe.core.testing import fire, make_agency, make_person, make_user
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 
@@ -135,7 +135,7 @@ async def test_event_hooks_are_called_after_commit(ctx, council):
     seen = []
 
     class Listener:
-        from core import hookimpl
+        from caseframe.core import hookimpl
 
         @hookimpl
         def case_created(self, case, actor):

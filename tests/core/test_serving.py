@@ -6,7 +6,7 @@ import socket
 
 import uvicorn
 
-from core.web.serving import TcpConfig
+from caseframe.core.web.serving import TcpConfig
 
 
 async def nodelay_of_accepted(config: uvicorn.Config) -> int:
@@ -38,7 +38,7 @@ async def test_the_workers_socket_gives_connections_tcp_nodelay():
 def test_idle_connections_outlive_a_caseworker_reading_a_page(monkeypatch):
     """uvicorn closes an idle keep-alive connection after 5 s by default; a browser sending its next request as
     the server closed it met a closed socket. Both ways of serving keep it for KEEP_ALIVE_SECONDS."""
-    from core.web import serving
+    from caseframe.core.web import serving
 
     seen = []
     monkeypatch.setattr(serving.uvicorn, "run", lambda *a, **kw: seen.append(kw))
@@ -60,8 +60,8 @@ def test_idle_connections_outlive_a_caseworker_reading_a_page(monkeypatch):
 
 
 def test_templates_are_read_once_unless_reloading_is_asked_for(monkeypatch):
-    from core.context import build_context
-    from core.templating import build_environment
+    from caseframe.core.context import build_context
+    from caseframe.core.templating import build_environment
 
     ctx = build_context()
     monkeypatch.delenv("CASEFRAME_TEMPLATE_RELOAD", raising=False)

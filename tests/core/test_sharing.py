@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.errors import Forbidden, NotFound, ValidationFailed
-from core.sharing import service as sharing
-from core.testing import make_agency, make_user, sign_in
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.errors import Forbidden, NotFound, ValidationFailed
+from caseframe.core.sharing import service as sharing
+from caseframe.core.testing import make_agency, make_user, sign_in
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 VISIT = {"risk_level": "high", "health_impact": "Panic attacks most nights since August"}
@@ -122,7 +122,7 @@ async def test_the_case_page_for_a_partner_is_read_only_and_hides_sensitive_answ
 
 
 async def test_the_api_gives_a_partner_no_hidden_answer_in_the_case_or_its_timeline(world, client):
-    from core.testing import TEST_PASSWORD
+    from caseframe.core.testing import TEST_PASSWORD
 
     case = world["case"]
     await sharing.share_case(world["owner"], case["id"], agency_id=world["police"]["id"], purpose="crime_prevention")
@@ -138,7 +138,7 @@ async def test_the_api_gives_a_partner_no_hidden_answer_in_the_case_or_its_timel
 
 
 async def test_the_owner_shares_from_the_case_page_sees_who_viewed_and_stops_sharing(world, client):
-    from core.sharing.tables import CaseShare
+    from caseframe.core.sharing.tables import CaseShare
 
     case = world["case"]
     token = await sign_in(client, world["owner"])
@@ -179,7 +179,7 @@ async def test_a_partner_does_not_see_who_viewed_or_the_sharing_controls(world, 
 
 
 async def test_a_system_admin_sets_up_and_ends_an_agreement_in_the_pages(world, client):
-    from core.sharing.tables import SharingAgreement
+    from caseframe.core.sharing.tables import SharingAgreement
 
     token = await sign_in(client, world["admin"])
     page = await client.get("/sharing/agreements")
@@ -214,8 +214,8 @@ async def test_others_read_only_their_agencys_agreements_and_cannot_set_one_up(w
 
 
 async def test_persons_are_seen_only_by_agencies_that_hold_or_share_a_record_of_them(world, client):
-    from core.persons import service as persons
-    from core.testing import make_person
+    from caseframe.core.persons import service as persons
+    from caseframe.core.testing import make_person
 
     ctx, case = world["ctx"], world["case"]
     person = await make_person(world["owner"], given_name="Rowan", family_name="Ashcombe")
@@ -239,7 +239,7 @@ async def test_persons_are_seen_only_by_agencies_that_hold_or_share_a_record_of_
 
 
 async def test_the_national_search_needs_a_purpose_shows_only_who_holds_a_record_and_is_audited(world, client):
-    from core.testing import make_person
+    from caseframe.core.testing import make_person
 
     person = await make_person(world["owner"], given_name="Rowan", family_name="Ashcombe",
                                addresses=[{"line1": "4 Heron Court", "town": "Ashdown", "postcode": "AX1 2BC"}])
@@ -265,9 +265,9 @@ async def test_the_national_search_needs_a_purpose_shows_only_who_holds_a_record
 
 
 async def test_access_requested_from_the_national_search_is_granted_under_the_isa(world, client):
-    from core.persons import service as persons
-    from core.sharing.tables import AccessRequest
-    from core.testing import csrf_token_of, make_person
+    from caseframe.core.persons import service as persons
+    from caseframe.core.sharing.tables import AccessRequest
+    from caseframe.core.testing import csrf_token_of, make_person
 
     ctx, case = world["ctx"], world["case"]
     person = await make_person(world["owner"], given_name="Rowan", family_name="Ashcombe")
@@ -294,7 +294,7 @@ async def test_access_requested_from_the_national_search_is_granted_under_the_is
     assert sent.status_code == 303
     request_row = await AccessRequest.select().first()
     # the caseworker who owns the case may not decide; a supervisor of the holding agency does
-    from core.sharing import requests as access
+    from caseframe.core.sharing import requests as access
 
     with pytest.raises(Forbidden):
         await access.grant_access(world["owner"], request_row["id"])
@@ -317,14 +317,14 @@ async def test_access_requested_from_the_national_search_is_granted_under_the_is
 
 
 async def test_access_cannot_be_granted_without_a_live_isa_and_can_be_refused(world):
-    from core.sharing import requests as access
-    from core.testing import make_person
+    from caseframe.core.sharing import requests as access
+    from caseframe.core.testing import make_person
 
     ctx, case = world["ctx"], world["case"]
     person = await make_person(world["owner"], given_name="Rowan", family_name="Ashcombe")
     await cases.add_subject(ctx, world["owner"], case["id"], person["id"], next(iter(ctx.area("noise").roles)))
     supervisor = await make_user(await _agency_of(world["owner"]), ("supervisor",))
-    from core.sharing.national import national_search
+    from caseframe.core.sharing.national import national_search
 
     # a request is about a person the asker may know of: here, one their national search found
     await national_search(world["outsider"], purpose="safeguarding", name="Rowan Ashcombe")
@@ -346,6 +346,6 @@ async def test_access_cannot_be_granted_without_a_live_isa_and_can_be_refused(wo
 
 
 async def _agency_of(actor):
-    from core.agencies.tables import Agency
+    from caseframe.core.agencies.tables import Agency
 
     return await Agency.select().where(Agency.id == actor.agency_id).first()

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.auth import service as auth
-from core.auth.tables import Session
-from core.errors import ValidationFailed
-from core.testing import (
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.auth import service as auth
+from caseframe.core.auth.tables import Session
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.testing import (
     TEST_PASSWORD,
     csrf_token_of,
     make_agency,
@@ -77,7 +77,7 @@ async def test_a_locked_sign_in_page_says_so_without_a_500(user, ctx, db):
 
 
 async def test_weak_and_common_passwords_are_refused(db, ctx):
-    from core.agencies import service as agencies
+    from caseframe.core.agencies import service as agencies
 
     agency = await make_agency(ctx, "weak-council")
     for password, words in (("short", "12 characters or more"), ("Password12345", "harder to guess"),
@@ -107,8 +107,8 @@ async def test_sign_out_everywhere_ends_every_session_of_the_user(user, ctx, db)
 async def test_sessions_use_host_prefixed_secure_cookies_rotated_at_every_sign_in(user, ctx, db):
     import httpx
 
-    from core.settings import Settings
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.web.app import create_app
 
     app = create_app(Settings(local_demo=False, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://caseframe.test") as client:
@@ -151,9 +151,9 @@ async def test_the_session_touch_is_a_queued_write_not_a_bare_one_on_the_read_co
     touch must go through a write transaction, which queues."""
     import datetime as dt
 
-    import core.db.piccolo_conf as conf
-    from core.db.engine import is_sqlite
-    from core.db.tx import transaction
+    import caseframe.core.db.piccolo_conf as conf
+    from caseframe.core.db.engine import is_sqlite
+    from caseframe.core.db.tx import transaction
 
     if not is_sqlite(conf.DB):
         pytest.skip("SQLite's read connection and its snapshot")

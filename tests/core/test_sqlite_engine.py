@@ -5,10 +5,10 @@ import sqlite3
 
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.cases.tables import Submission
-from core.db.tx import transaction
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases.tables import Submission
+from caseframe.core.db.tx import transaction
 
 
 async def _reader_holding_an_old_snapshot_after_another_commit(conf):
@@ -23,8 +23,8 @@ async def _reader_holding_an_old_snapshot_after_another_commit(conf):
 
 
 async def test_a_write_outside_a_transaction_goes_to_the_writer_not_the_shared_read_connection(db):
-    import core.db.piccolo_conf as conf
-    from core.db.engine import is_sqlite
+    import caseframe.core.db.piccolo_conf as conf
+    from caseframe.core.db.engine import is_sqlite
 
     if not is_sqlite(conf.DB):
         pytest.skip("SQLite's shared read connection")

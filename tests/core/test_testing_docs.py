@@ -8,8 +8,8 @@ import re
 import sys
 from pathlib import Path
 
-from core import testing
-from core.db.engine import bind
+from caseframe.core import testing
+from caseframe.core.db.engine import bind
 from tests.fixtures.areas import noise_plugin
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "testing.md"

@@ -39,7 +39,7 @@ def server():
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CASEFRAME_LOCAL_DEMO": "1"}
     env.pop("CASEFRAME_DATABASE_URL", None)
     log = open(folder / "server.log", "w")  # noqa: SIM115 (the server writes to it while it runs)
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "--database", f"sqlite:///{folder / 'e2e.sqlite'}",
+    proc = subprocess.Popen([sys.executable, "-m", "caseframe", "--database", f"sqlite:///{folder / 'e2e.sqlite'}",
                              "serve", "--port", str(port), "--demo"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

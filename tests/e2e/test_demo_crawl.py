@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlparse
 import httpx
 import pytest
 
-from core.demo import DEMO_USERS, demo_email
+from caseframe.core.demo import DEMO_USERS, demo_email
 from tests.e2e.conftest import PASSWORD
 
 pytestmark = pytest.mark.e2e

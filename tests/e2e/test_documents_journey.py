@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.demo import demo_email
-from core.documents.samples import tiny_pdf
+from caseframe.core.demo import demo_email
+from caseframe.core.documents.samples import tiny_pdf
 from tests.e2e.conftest import check_page, sign_in
 
 pytestmark = pytest.mark.e2e

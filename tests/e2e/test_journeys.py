@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from core.context import build_context
-from core.demo import DEMO_USERS, demo_email
+from caseframe.core.context import build_context
+from caseframe.core.demo import DEMO_USERS, demo_email
 from tests.e2e.conftest import WIDTHS, check_page, sign_in
 
 pytestmark = pytest.mark.e2e

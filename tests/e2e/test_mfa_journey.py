@@ -6,7 +6,7 @@ import time
 import pyotp
 import pytest
 
-from core.demo import demo_email
+from caseframe.core.demo import demo_email
 from tests.e2e.conftest import PASSWORD, check_page
 
 pytestmark = pytest.mark.e2e

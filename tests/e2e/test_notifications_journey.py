@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from core.demo import demo_email
+from caseframe.core.demo import demo_email
 from tests.e2e.conftest import check_page, sign_in
 
 pytestmark = pytest.mark.e2e

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.demo import demo_email
-from core.sar.service import add_months
+from caseframe.core.demo import demo_email
+from caseframe.core.sar.service import add_months
 from tests.e2e.conftest import check_page, sign_in
 
 pytestmark = pytest.mark.e2e

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.cases import service as cases
-from core.testing import make_agency, make_context, make_user, sign_in, web_client
+from caseframe.core.cases import service as cases
+from caseframe.core.testing import make_agency, make_context, make_user, sign_in, web_client
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = {"fly_tipping": ROOT / "examples/caseframe-fly-tipping",
@@ -28,7 +28,7 @@ def test_example_package_passes_its_own_tests_and_checks(slug):
     package = EXAMPLES[slug]
     tests = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], [package], package)
     assert tests.returncode == 0, tests.stdout[-3000:]
-    check = run(["-m", "core.cli", "areas", "check", str(package / f"caseframe_{slug}" / "area")], [package], ROOT)
+    check = run(["-m", "caseframe", "areas", "check", str(package / f"caseframe_{slug}" / "area")], [package], ROOT)
     assert check.returncode == 0, check.stdout
 
 
@@ -38,10 +38,10 @@ def test_an_installed_package_appears_through_its_entry_point(tmp_path):
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: caseframe-fly-tipping\nVersion: 1.0.0\n")
     (dist / "entry_points.txt").write_text("[caseframe]\nfly_tipping = caseframe_fly_tipping\n")
-    listed = run(["-m", "core.cli", "areas"], [tmp_path, EXAMPLES["fly_tipping"]], ROOT)
+    listed = run(["-m", "caseframe", "areas"], [tmp_path, EXAMPLES["fly_tipping"]], ROOT)
     assert listed.returncode == 0, listed.stderr
     assert "fly_tipping" in listed.stdout and "Fly tipping" in listed.stdout
-    without = run(["-m", "core.cli", "areas"], [], ROOT)
+    without = run(["-m", "caseframe", "areas"], [], ROOT)
     assert "fly_tipping" not in without.stdout
 
 

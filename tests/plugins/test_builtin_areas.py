@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.context import build_context
-from core.demo import load_demo
-from core.plugins import DEFAULT_PLUGINS
-from core.referrals.tables import RuleFiring
+from caseframe.core.context import build_context
+from caseframe.core.demo import load_demo
+from caseframe.core.plugins import DEFAULT_PLUGINS
+from caseframe.core.referrals.tables import RuleFiring
 
 BUILTIN = ["asb", "iom", "hate_crime", "rough_sleepers", "licensing"]
 
@@ -19,7 +19,7 @@ def ctx():
 def test_every_builtin_area_is_loaded_through_the_plugin_path(ctx):
     assert sorted(ctx.areas.areas) == sorted(BUILTIN)
     for slug in BUILTIN:
-        assert ctx.area(slug).source == f"plugins.{slug}"
+        assert ctx.area(slug).source == f"caseframe.areas.{slug}"
 
 
 @pytest.mark.parametrize("slug", BUILTIN)

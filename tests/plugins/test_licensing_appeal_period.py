@@ -5,11 +5,11 @@ import datetime as dt
 
 import pytest
 
-from core import clock
-from core.cases import service as cases
-from core.errors import Forbidden
-from core.testing import make_agency, make_context, make_user
-from plugins import licensing
+from caseframe.areas import licensing
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.errors import Forbidden
+from caseframe.core.testing import make_agency, make_context, make_user
 
 
 @pytest.fixture

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from core.agencies.tables import Agency
-from core.cases.tables import CaseEvent, CaseSubject
-from core.context import build_context
-from core.demo import load_demo
-from core.panels.tables import PanelCase
-from core.plugins import DEFAULT_PLUGINS
-from core.referrals import inbox
-from core.referrals.tables import Referral, RuleFiring
-from core.testing import make_user
+from caseframe.core.agencies.tables import Agency
+from caseframe.core.cases.tables import CaseEvent, CaseSubject
+from caseframe.core.context import build_context
+from caseframe.core.demo import load_demo
+from caseframe.core.panels.tables import PanelCase
+from caseframe.core.plugins import DEFAULT_PLUGINS
+from caseframe.core.referrals import inbox
+from caseframe.core.referrals.tables import Referral, RuleFiring
+from caseframe.core.testing import make_user
 
 BUILTIN = ["asb", "iom", "hate_crime", "rough_sleepers", "licensing"]
 

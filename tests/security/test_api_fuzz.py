@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
-from core import clock
-from core.cases import service as cases
-from core.sharing import service as sharing
-from core.tasks import service as tasks
-from core.testing import (
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.sharing import service as sharing
+from caseframe.core.tasks import service as tasks
+from caseframe.core.testing import (
     TEST_PASSWORD,
     empty_tables,
     make_agency,
@@ -48,8 +48,8 @@ SUCCESS_CHECKS = [*CHECKS, content_type_conformance]
 @pytest.fixture(scope="module")
 async def api(database):
     """A signed-in caseworker's client over one app, with a case, person, task and share to aim at."""
-    from core.settings import Settings
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.web.app import create_app
 
     await empty_tables()
     ctx = make_context(noise_plugin)
@@ -179,7 +179,7 @@ async def test_ids_in_a_body_beyond_32_bits_are_a_clear_422(api, field):
 async def test_a_null_character_is_refused_with_a_clear_message_on_every_database(api, how):
     """Found by the fuzzing on PostgreSQL, whose text columns cannot hold a null character: the driver's error
     was a 500. Now the request is refused before any handler runs, on SQLite too, and nothing is saved."""
-    from core.persons.tables import Person
+    from caseframe.core.persons.tables import Person
 
     client, _, ids = api
     before = await Person.count()

@@ -18,12 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.panels import service as panels
-from core.sharing import service as sharing
-from core.testing import TEST_PASSWORD, make_agency, make_context, make_user, sign_in
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.panels import service as panels
+from caseframe.core.sharing import service as sharing
+from caseframe.core.testing import TEST_PASSWORD, make_agency, make_context, make_user, sign_in
 from tests.fixtures.areas import noise_plugin
 from tests.security.test_authz_matrix import build_records
 
@@ -80,9 +80,9 @@ def _reads(app) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 async def world(database):
-    from core.settings import Settings
-    from core.testing import empty_tables
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.testing import empty_tables
+    from caseframe.core.web.app import create_app
 
     await empty_tables()
     ctx = make_context(noise_plugin)
@@ -104,9 +104,9 @@ async def world(database):
     w = await build_records(ctx, owner, chair, {"b": b["id"], "d_slug": b["slug"], "panel": panel["id"],
                                                 "panel_slug": panel["slug"]})
     await cases.add_note(ctx, owner, w["case"], CONTENT["a note"])
-    from core.panels.tables import AgendaItem, Meeting, PanelCase
-    from core.referrals import inbox
-    from core.referrals.tables import Referral
+    from caseframe.core.panels.tables import AgendaItem, Meeting, PanelCase
+    from caseframe.core.referrals import inbox
+    from caseframe.core.referrals.tables import Referral
 
     await Referral.update({Referral.reason: CONTENT["the referral's reason"]}).where(Referral.id == w["referral"])
     version = (await Referral.select(Referral.version).where(Referral.id == w["referral"]).first())["version"]

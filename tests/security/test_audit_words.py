@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.audit import service as audit
-from core.audit.reading import readable
-from core.db.tx import transaction
-from core.sharing.redaction import HIDDEN_CASE, HIDDEN_PERSON
-from core.testing import make_agency, make_user, sign_in, web_client
+from caseframe.core.audit import service as audit
+from caseframe.core.audit.reading import readable
+from caseframe.core.db.tx import transaction
+from caseframe.core.sharing.redaction import HIDDEN_CASE, HIDDEN_PERSON
+from caseframe.core.testing import make_agency, make_user, sign_in, web_client
 from tests.security.test_leaks import world  # noqa: F401
 from tests.security.test_retention_leaks import R_GIVEN, retained  # noqa: F401
 
@@ -63,7 +63,7 @@ async def test_the_owning_agencys_admins_read_its_own_cases_as_written(world, re
 
 
 async def test_events_are_read_in_a_fixed_number_of_queries(world, retained, written, monkeypatch):
-    from core.cases.tables import Case
+    from caseframe.core.cases.tables import Case
 
     rows = [{"object_type": "case", "object_id": retained["restricted"]["id"],
              "detail": {"reference": written["hidden"], "more": [f"{written['hidden']} #{i}"]}} for i in range(40)]

@@ -30,18 +30,18 @@ from typing import Any
 import httpx
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.auth.tables import Session, SignInThrottle
-from core.cases import service as cases
-from core.db.piccolo_app import TABLES
-from core.panels import service as panels
-from core.referrals import inbox
-from core.referrals import service as referrals
-from core.sharing import service as sharing
-from core.sharing.tables import MouAcceptance
-from core.tasks import service as tasks
-from core.testing import (
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.auth.tables import Session, SignInThrottle
+from caseframe.core.cases import service as cases
+from caseframe.core.db.piccolo_app import TABLES
+from caseframe.core.panels import service as panels
+from caseframe.core.referrals import inbox
+from caseframe.core.referrals import service as referrals
+from caseframe.core.sharing import service as sharing
+from caseframe.core.sharing.tables import MouAcceptance
+from caseframe.core.tasks import service as tasks
+from caseframe.core.testing import (
     TEST_PASSWORD,
     empty_tables,
     make_agency,
@@ -50,7 +50,7 @@ from core.testing import (
     make_user,
     sign_in,
 )
-from core.workflows.engine import DEFAULT_TRANSITION_ROLES
+from caseframe.core.workflows.engine import DEFAULT_TRANSITION_ROLES
 from tests.fixtures.areas import noise_plugin
 
 ROLES = ("caseworker", "supervisor", "panel_chair", "local_admin", "system_admin")
@@ -299,8 +299,8 @@ async def build_records(ctx, owner, chair, ids: W) -> W:
     task = await tasks.add_task(ctx, owner, case["id"], title="Visit the street")
     import io
 
-    from core.documents import service as documents
-    from core.documents.samples import tiny_pdf
+    from caseframe.core.documents import service as documents
+    from caseframe.core.documents.samples import tiny_pdf
 
     # official, so a partner whose agreement allows official answers reads it as it reads the case
     document = await documents.add_document(ctx, owner, case["id"], io.BytesIO(tiny_pdf(["Diary sheet"])),
@@ -314,10 +314,10 @@ async def build_records(ctx, owner, chair, ids: W) -> W:
     await panels.add_agenda_item(chair, meeting["id"], kind="other", title="Kestrel Way", case_id=None)
     await panels.add_attendee(chair, meeting["id"], name="Gus Guest", email="gus@example.org", organisation="Street Watch")
     await panels.set_status(chair, meeting["id"], "published")
-    from core.cases.tables import Case, CaseSubject
-    from core.panels.tables import AgendaItem, Meeting, MeetingAttendee
-    from core.referrals.tables import Referral
-    from core.tasks.tables import Task
+    from caseframe.core.cases.tables import Case, CaseSubject
+    from caseframe.core.panels.tables import AgendaItem, Meeting, MeetingAttendee
+    from caseframe.core.referrals.tables import Referral
+    from caseframe.core.tasks.tables import Task
 
     return {
         **ids, "case": case["id"], "person": person["id"], "person2": person2["id"], "task": task["id"],
@@ -337,12 +337,12 @@ async def build_records(ctx, owner, chair, ids: W) -> W:
 
 
 async def _max_ids() -> dict[str, int]:
-    from core.cases.tables import Case, CaseSubject
-    from core.panels.tables import AgendaItem, Meeting
-    from core.persons.tables import Person
-    from core.referrals.tables import Referral
-    from core.sharing.tables import CaseShare
-    from core.tasks.tables import Task
+    from caseframe.core.cases.tables import Case, CaseSubject
+    from caseframe.core.panels.tables import AgendaItem, Meeting
+    from caseframe.core.persons.tables import Person
+    from caseframe.core.referrals.tables import Referral
+    from caseframe.core.sharing.tables import CaseShare
+    from caseframe.core.tasks.tables import Task
 
     out = {}
     for name, table in (("case", Case), ("person", Person), ("task", Task), ("referral", Referral),
@@ -354,8 +354,8 @@ async def _max_ids() -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 async def world(database):
-    from core.settings import Settings
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.web.app import create_app
 
     await empty_tables()
     ctx = make_context(noise_plugin)
@@ -458,8 +458,8 @@ async def fingerprint() -> tuple:
 # --- the matrix ------------------------------------------------------------------------------------------
 
 def _app_routes() -> list[tuple[str, str]]:
-    from core.settings import Settings
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.web.app import create_app
 
     app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=make_context(noise_plugin))
     return routes_of(app)

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from core import clock
-from core.cases import service as cases
-from core.errors import NotFound
-from core.sharing import service as sharing
-from core.testing import make_agency, make_user, sign_in
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.errors import NotFound
+from caseframe.core.sharing import service as sharing
+from caseframe.core.testing import make_agency, make_user, sign_in
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 
@@ -98,9 +98,9 @@ async def test_the_owner_sees_its_lead_officer_and_no_owning_agency_line(shared,
 # -- 2. a disabled area serves no new-case form ----------------------------------------------------------------
 
 async def test_a_disabled_area_serves_no_new_case_form_on_the_page_or_the_api(shared, client):
-    from core.agencies import service as agencies
-    from core.cases.tables import Case
-    from core.testing import TEST_PASSWORD
+    from caseframe.core.agencies import service as agencies
+    from caseframe.core.cases.tables import Case
+    from caseframe.core.testing import TEST_PASSWORD
 
     ctx, owner = shared["ctx"], shared["owner"]
     await agencies.disable_area(ctx, None, shared["council"]["id"], "noise")
@@ -124,7 +124,7 @@ async def test_a_disabled_area_serves_no_new_case_form_on_the_page_or_the_api(sh
 
 
 async def test_a_role_that_opens_no_cases_gets_no_new_case_form_nor_a_link_to_one(shared, client):
-    from core.testing import make_person
+    from caseframe.core.testing import make_person
 
     person = await make_person(shared["owner"])
     await sign_in(client, shared["reader"])
@@ -140,8 +140,8 @@ async def test_a_role_that_opens_no_cases_gets_no_new_case_form_nor_a_link_to_on
 
 @pytest.fixture
 async def referring(db, ctx):
-    from core.panels.tables import Panel
-    from core.testing import make_person
+    from caseframe.core.panels.tables import Panel
+    from caseframe.core.testing import make_person
 
     council = await make_agency(ctx, "ashdown-council")
     youth = await make_agency(ctx, "ashdown-youth", agency_type="youth_service")
@@ -156,8 +156,8 @@ async def referring(db, ctx):
 
 
 async def test_a_rule_referral_to_a_kind_does_not_come_back_to_the_referring_agency(ctx, referring):
-    from core.referrals import inbox
-    from core.referrals.tables import Referral
+    from caseframe.core.referrals import inbox
+    from caseframe.core.referrals.tables import Referral
 
     worker, other = referring["worker"], referring["other"]
     case = await cases.open_case(ctx, worker, "noise", REPORT, subjects=[(referring["child"]["id"], "complainant")])
@@ -173,8 +173,8 @@ async def test_a_rule_referral_to_a_kind_does_not_come_back_to_the_referring_age
 
 
 async def test_the_referral_form_offers_no_target_that_reaches_only_ones_own_agency(ctx, referring, client):
-    from core.referrals import inbox
-    from core.referrals.tables import Referral
+    from caseframe.core.referrals import inbox
+    from caseframe.core.referrals.tables import Referral
 
     owner = referring["owner"]
     case = await cases.open_case(ctx, owner, "noise", REPORT)
@@ -198,7 +198,7 @@ async def test_the_referral_form_offers_no_target_that_reaches_only_ones_own_age
 
 
 async def test_the_api_offers_a_reader_no_step_and_names_who_holds_the_case(shared, client):
-    from core.testing import TEST_PASSWORD
+    from caseframe.core.testing import TEST_PASSWORD
 
     case = shared["case"]
 
@@ -220,9 +220,9 @@ async def test_the_api_changes_no_answer_of_a_closed_case_either(shared, db):
     """The form pages refused a closed case's answers, and the API's PUT saved them: the service refuses now."""
     import httpx
 
-    from core.settings import Settings
-    from core.testing import TEST_PASSWORD
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.testing import TEST_PASSWORD
+    from caseframe.core.web.app import create_app
 
     case, ctx = shared["case"], shared["ctx"]
     closed = await cases.transition_case(ctx, shared["owner"], case["id"], "close")

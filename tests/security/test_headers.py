@@ -10,11 +10,11 @@ import httpx
 import pytest
 from litestar import get
 
-from core import hookimpl
-from core.auth import service as auth
-from core.settings import Settings
-from core.sharing.mou import publish_mou
-from core.testing import TEST_PASSWORD, make_agency, make_context, make_user, sign_in, web_client
+from caseframe.core import hookimpl
+from caseframe.core.auth import service as auth
+from caseframe.core.settings import Settings
+from caseframe.core.sharing.mou import publish_mou
+from caseframe.core.testing import TEST_PASSWORD, make_agency, make_context, make_user, sign_in, web_client
 from tests.fixtures import panel_plugin
 from tests.fixtures.areas import noise_plugin
 from tests.security.test_route_walk import _fill, _routes
@@ -123,7 +123,7 @@ async def test_static_files_unknown_addresses_errors_and_steps_carry_the_headers
 
 
 async def test_https_deployments_send_strict_transport_security_on_every_response(db, ctx):
-    from core.web.app import create_app
+    from caseframe.core.web.app import create_app
 
     app = create_app(Settings(local_demo=False, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://localhost") as client:

@@ -89,7 +89,7 @@ def _template(path: str) -> str:
 
 async def _row_counts() -> int:
     """A fingerprint of what is stored (rows in every table but the audit trail and sessions)."""
-    from core.db.piccolo_app import TABLES
+    from caseframe.core.db.piccolo_app import TABLES
 
     tables = [t for t in TABLES if t._meta.tablename not in ("cf_audit", "cf_session", "cf_sign_in_throttle")]
     total = " + ".join(f"(SELECT count(*) FROM {t._meta.tablename})" for t in tables)
@@ -99,10 +99,10 @@ async def _row_counts() -> int:
 
 @pytest.fixture(scope="module")
 async def demo(database):
-    from core.demo import load_demo
-    from core.settings import Settings
-    from core.testing import empty_tables, make_context
-    from core.web.app import create_app
+    from caseframe.core.demo import load_demo
+    from caseframe.core.settings import Settings
+    from caseframe.core.testing import empty_tables, make_context
+    from caseframe.core.web.app import create_app
 
     await empty_tables()
     ctx = make_context(builtins=True)
@@ -269,7 +269,7 @@ async def test_every_route_takes_hostile_ids_and_page_numbers(demo):
 
 def _api_fields() -> list[str]:
     """Every field the API reads from a JSON body, found in its source."""
-    from core.web import api
+    from caseframe.core.web import api
 
     source = inspect.getsource(api)
     names = set(re.findall(r'(?:body|_body\(data\)|s)\.get\("(\w+)"', source))
@@ -281,9 +281,9 @@ def _api_fields() -> list[str]:
 
 @pytest.fixture(scope="module")
 async def api(demo):
-    from core.cases.tables import Case
-    from core.referrals.tables import Referral
-    from core.retention.tables import CaseRetention
+    from caseframe.core.cases.tables import Case
+    from caseframe.core.referrals.tables import Referral
+    from caseframe.core.retention.tables import CaseRetention
 
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=demo), base_url="http://localhost")
     signed = await client.post("/api/v1/session", json={"email": WALKERS[0], "password": DEMO_PASSWORD})
@@ -359,7 +359,7 @@ async def test_json_nested_a_thousand_deep_is_refused_before_it_is_parsed(demo, 
 @pytest.mark.parametrize("body", [{}, {"version": None}], ids=["no-version", "null-version"])
 async def test_put_of_a_form_without_version_is_refused(demo, api, body):
     """Without the version read, a save would overwrite unseen whatever someone saved meanwhile."""
-    from core.cases.tables import Case
+    from caseframe.core.cases.tables import Case
 
     client, ids = api
     before = await Case.select(Case.data, Case.version).where(Case.id == ids["case_id"]).first()
@@ -383,8 +383,15 @@ async def test_a_double_submitted_open_case_gets_the_first_result(db):
     second answer leads to it; on PostgreSQL the second insert of the form's key was a unique violation and a 500."""
     import asyncio
 
-    from core.cases.tables import Case
-    from core.testing import csrf_token_of, make_agency, make_context, make_user, sign_in, web_client
+    from caseframe.core.cases.tables import Case
+    from caseframe.core.testing import (
+        csrf_token_of,
+        make_agency,
+        make_context,
+        make_user,
+        sign_in,
+        web_client,
+    )
     from tests.fixtures.areas import noise_plugin
 
     ctx = make_context(noise_plugin)
@@ -407,8 +414,15 @@ async def test_a_double_submitted_open_case_gets_the_first_result(db):
 
 @pytest.fixture
 async def worker_client(db):
-    from core.cases import service as cases
-    from core.testing import csrf_token_of, make_agency, make_context, make_user, sign_in, web_client
+    from caseframe.core.cases import service as cases
+    from caseframe.core.testing import (
+        csrf_token_of,
+        make_agency,
+        make_context,
+        make_user,
+        sign_in,
+        web_client,
+    )
     from tests.fixtures.areas import noise_plugin
 
     ctx = make_context(noise_plugin)
@@ -426,7 +440,7 @@ async def worker_client(db):
 async def test_a_multipart_form_that_cannot_be_stored_is_refused_and_one_that_can_is_saved(worker_client, value):
     """A form posted as multipart (no page does, anyone can): the CSRF check's parse consumed the stream, so every
     multipart post was a 500, and bytes that are not UTF-8 a UnicodeDecodeError."""
-    from core.cases.tables import CaseEvent
+    from caseframe.core.cases.tables import CaseEvent
 
     client, csrf, case = worker_client
     before = await CaseEvent.count()
@@ -439,7 +453,7 @@ async def test_a_multipart_form_that_cannot_be_stored_is_refused_and_one_that_ca
 
 
 async def test_an_urlencoded_form_that_is_not_utf8_is_refused(worker_client):
-    from core.cases.tables import CaseEvent
+    from caseframe.core.cases.tables import CaseEvent
 
     client, csrf, case = worker_client
     before = await CaseEvent.count()
@@ -452,7 +466,7 @@ async def test_an_urlencoded_form_that_is_not_utf8_is_refused(worker_client):
 @pytest.mark.parametrize("field", ["given_name", "family_name"])
 async def test_an_over_long_name_is_a_form_error_naming_the_field(worker_client, field):
     """PostgreSQL's varchar(100) refused it with a driver error; SQLite stored it. Now both say which field."""
-    from core.persons.tables import Person
+    from caseframe.core.persons.tables import Person
 
     client, csrf, _ = worker_client
     body = {"csrf_token": csrf, "given_name": "Ada", "family_name": "Hostile", field: "x" * 101}
@@ -463,8 +477,8 @@ async def test_an_over_long_name_is_a_form_error_naming_the_field(worker_client,
 
 
 async def test_an_over_long_user_email_or_name_is_refused_naming_the_field():
-    from core.agencies import service as agencies
-    from core.errors import ValidationFailed
+    from caseframe.core.agencies import service as agencies
+    from caseframe.core.errors import ValidationFailed
 
     for field, value in (("email", "a" * 250 + "@example.org"), ("name", "n" * 201)):
         body = {"email": "new.user@example.org", "name": "New User", field: value}
@@ -491,15 +505,15 @@ async def test_a_search_of_many_words_gets_a_clear_message(worker_client, words)
                                         ("\uff11\uff12", None), ("1_0", None), ("+1", None), ("-1", None),
                                         ("", None), ("9" * 5000, None), (None, None), (True, None), (5, 5)])
 def test_one_parser_reads_ascii_digits_only(raw, number):
-    from core.numbers import whole_number
-    from core.web.pages import form_int
+    from caseframe.core.numbers import whole_number
+    from caseframe.core.web.pages import form_int
 
     assert whole_number(raw) == number
     assert form_int is whole_number
 
 
 def test_huge_page_numbers_are_clamped():
-    from core.numbers import page_number
+    from caseframe.core.numbers import page_number
 
     assert page_number("99999999999999999999", 3) == 3
     assert page_number("\u00b2", 3) == page_number("-5", 3) == page_number("0", 3) == 1

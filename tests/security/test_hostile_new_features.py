@@ -8,11 +8,11 @@ import io
 
 import pytest
 
-from core.cases import service as cases
-from core.documents.samples import tiny_pdf
-from core.documents.tables import Document
-from core.retention.tables import CaseRetention, RetentionOverride
-from core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
+from caseframe.core.cases import service as cases
+from caseframe.core.documents.samples import tiny_pdf
+from caseframe.core.documents.tables import Document
+from caseframe.core.retention.tables import CaseRetention, RetentionOverride
+from caseframe.core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
 from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
@@ -156,7 +156,7 @@ async def test_hostile_retention_decisions_change_nothing(place, db, path, data)
 
 
 async def test_hostile_merges_are_refused_and_merge_nothing(place, db):
-    from core.persons.tables import Person
+    from caseframe.core.persons.tables import Person
 
     boss, stranger = place["boss"], place["stranger"]
     ada = await make_person(boss, given_name="Ada", family_name="Twice")

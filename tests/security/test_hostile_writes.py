@@ -95,7 +95,7 @@ def _fields_read(fn) -> set[str]:
 
 
 async def _row_counts() -> dict[str, int]:
-    from core.db.piccolo_app import TABLES
+    from caseframe.core.db.piccolo_app import TABLES
 
     tables = [t._meta.tablename for t in TABLES if t._meta.tablename not in MAY_CHANGE]
     query = " UNION ALL ".join(f"SELECT '{t}' AS t, count(*) AS n FROM {t}" for t in tables)
@@ -105,7 +105,7 @@ async def _row_counts() -> dict[str, int]:
 
 async def _ids() -> dict[str, str]:
     """A real id for each kind of path parameter (the demo's first rows), so the garbage reaches the handler."""
-    from core.db.piccolo_app import TABLES
+    from caseframe.core.db.piccolo_app import TABLES
 
     tables = {"agency_id": "cf_agency", "case_id": "cf_case", "document_id": "cf_document",
               "meeting_id": "cf_meeting", "merge_id": "cf_person_merge", "notification_id": "cf_notification",
@@ -195,7 +195,7 @@ def _garbage(fields: list[str], api: bool) -> Iterator[tuple[str, dict[str, Any]
 
 def _upload_garbage(names: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Malformed uploads for a route that takes files."""
-    from core.documents.samples import tiny_pdf
+    from caseframe.core.documents.samples import tiny_pdf
 
     pdf = tiny_pdf(["A letter"])
     text = {n: (None, b"Letter") for n in names if n not in ("file", "document")}
@@ -234,9 +234,9 @@ def _refused(response: httpx.Response) -> bool:
 
 @pytest.fixture(scope="module")
 async def demo(database):
-    from core.settings import Settings
-    from core.testing import empty_tables, make_context
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.testing import empty_tables, make_context
+    from caseframe.core.web.app import create_app
     from tests.security.test_route_walk import _demo_with_one_of_everything
 
     await empty_tables()
@@ -256,8 +256,8 @@ class Walker:
         self.seen: list[str] = []
 
     async def start(self) -> Walker:
-        from core.agencies import service as agencies
-        from core.testing import csrf_token_of, sign_in
+        from caseframe.core.agencies import service as agencies
+        from caseframe.core.testing import csrf_token_of, sign_in
         from tests.security.test_route_walk import _user
 
         await self.close()
@@ -462,8 +462,8 @@ async def test_head_and_options_on_every_route(demo, walkers):
 
 def test_the_walk_finds_the_fields_each_handler_reads():
     """The field names come from the handlers' source: if a refactor hid them, the walk would send little."""
-    from core.cases.web import CasePages
-    from core.persons.web import PersonPages
+    from caseframe.core.cases.web import CasePages
+    from caseframe.core.persons.web import PersonPages
 
     assert {"title", "due-day", "due-month", "due-year", "assignee_id"} <= _fields_read(CasePages.add_task.fn)
     assert {"given_name", "family_name", "gender", "confirm_new"} <= _fields_read(PersonPages.create.fn)
@@ -476,8 +476,8 @@ REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "mu
 
 @pytest.fixture
 async def boss(db):
-    from core.cases import service as cases
-    from core.testing import make_agency, make_context, make_user, web_client
+    from caseframe.core.cases import service as cases
+    from caseframe.core.testing import make_agency, make_context, make_user, web_client
     from tests.fixtures.areas import noise_plugin
 
     ctx = make_context(noise_plugin)
@@ -485,7 +485,7 @@ async def boss(db):
     actor = await make_user(council, ("caseworker", "supervisor", "local_admin"), name="Bo Boss")
     case = await cases.open_case(ctx, actor, "noise", REPORT)
     async with web_client(ctx, db) as client:
-        from core.testing import sign_in
+        from caseframe.core.testing import sign_in
 
         client.headers["X-CSRF-Token"] = await sign_in(client, actor)
         yield client, actor, case
@@ -501,7 +501,7 @@ async def boss(db):
 async def test_an_upload_without_its_fields_is_a_clear_message_not_a_500(boss, kwargs, message):
     """The upload read the sensitivity with getall(), which raises KeyError when the field is missing: a form
     without it, a JSON or XML body, were each a 500. Two files were one silently dropped."""
-    from core.documents.tables import Document
+    from caseframe.core.documents.tables import Document
 
     client, _, case = boss
     response = await client.post(f"/cases/{case['id']}/documents", **kwargs)
@@ -512,7 +512,7 @@ async def test_an_upload_without_its_fields_is_a_clear_message_not_a_500(boss, k
 
 async def test_a_person_form_with_a_field_sent_twice_is_refused_naming_it(boss):
     """A repeated field was a list: looking it up among the identifier types was a TypeError and a 500."""
-    from core.persons.tables import Person
+    from caseframe.core.persons.tables import Person
 
     client, _, _ = boss
     body = [("given_name", "Ada"), ("family_name", "Hostile"), ("identifier_type", "nhs_number"),
@@ -527,8 +527,8 @@ async def test_a_person_form_with_a_field_sent_twice_is_refused_naming_it(boss):
 
 async def test_a_merge_with_its_choice_sent_twice_is_refused_and_merges_nothing(boss):
     """The survivor radio sent twice was a list looked up in a dict: a TypeError and a 500."""
-    from core.persons.tables import Person
-    from core.testing import make_person
+    from caseframe.core.persons.tables import Person
+    from caseframe.core.testing import make_person
 
     client, actor, _ = boss
     first = await make_person(actor, given_name="Ada", family_name="Twin")
@@ -548,8 +548,8 @@ async def test_a_merge_with_its_choice_sent_twice_is_refused_and_merges_nothing(
 ], ids=["note", "task"])
 async def test_a_text_field_sent_twice_is_refused_not_stored_as_a_list(boss, path, body):
     """str() of a repeated field stored "['first', 'second']" as the note; now a clear 422 and nothing saved."""
-    from core.cases.tables import CaseEvent
-    from core.tasks.tables import Task
+    from caseframe.core.cases.tables import CaseEvent
+    from caseframe.core.tasks.tables import Task
 
     client, _, case = boss
     before = (await CaseEvent.count(), await Task.count())

@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from core.cases import service as cases
-from core.errors import ValidationFailed
-from core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
+from caseframe.core.cases import service as cases
+from caseframe.core.errors import ValidationFailed
+from caseframe.core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
 
 PAYLOADS = ['<script>alert("x1")</script>', '"><img src=x onerror=alert("x2")>', "' hx-get=\"/evil\" x='",
             "{{7*7}}{% raw %}x3", '<a href="javascript:alert(1)" hx-post="/evil">x4</a>']

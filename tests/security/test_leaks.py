@@ -21,19 +21,19 @@ from urllib.parse import urlparse
 
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.auth import service as auth
-from core.cases import service as cases
-from core.panels import service as panels
-from core.panels.tables import AgendaItem
-from core.referrals import inbox
-from core.referrals import service as referrals
-from core.referrals.explain import REFERRAL_ACCESS, explain
-from core.sharing import service as sharing
-from core.sharing.mou import publish_mou
-from core.sharing.policy import Access
-from core.testing import TEST_PASSWORD, make_agency, make_person, make_user, sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.auth import service as auth
+from caseframe.core.cases import service as cases
+from caseframe.core.panels import service as panels
+from caseframe.core.panels.tables import AgendaItem
+from caseframe.core.referrals import inbox
+from caseframe.core.referrals import service as referrals
+from caseframe.core.referrals.explain import REFERRAL_ACCESS, explain
+from caseframe.core.sharing import service as sharing
+from caseframe.core.sharing.mou import publish_mou
+from caseframe.core.sharing.policy import Access
+from caseframe.core.testing import TEST_PASSWORD, make_agency, make_person, make_user, sign_in, web_client
 
 
 def _marker(what: str) -> str:
@@ -81,8 +81,8 @@ async def world(db, ctx):
     await sharing.share_case(owner, case["id"], agency_id=police["id"], purpose="crime_prevention")
     import io
 
-    from core.documents import service as documents
-    from core.documents.samples import tiny_pdf
+    from caseframe.core.documents import service as documents
+    from caseframe.core.documents.samples import tiny_pdf
 
     for name, level in ((f"{DOCUMENT}.pdf", "sensitive"), ("Letter to the complainant.pdf", "official")):
         await documents.add_document(ctx, owner, case["id"], io.BytesIO(tiny_pdf([f"Text of {name}", DOCUMENT])
@@ -326,8 +326,8 @@ async def test_a_pack_of_a_closed_meeting_holds_only_what_the_attendee_may_see_w
 async def test_the_agenda_and_the_pack_ask_about_all_their_cases_at_once_with_the_same_answers(world, monkeypatch):
     """agenda_for and a pack after the meeting decide every agenda case in one visible_among (fixed queries), never
     case by case; the answers are case_access's, as before."""
-    from core.panels import pack
-    from core.sharing import policy
+    from caseframe.core.panels import pack
+    from caseframe.core.sharing import policy
 
     ctx, officer, youth = world["ctx"], world["officer"], world["youth_worker"]
     other = await _closed_meeting_with_an_action_on_an_unshared_case(world)
@@ -489,7 +489,7 @@ def _ends(kind: str):
         await panels.save_panel(world["ctx"], world["chair"], panel_id=world["panel"]["id"],
                                 name=world["panel"]["name"], member_agency_ids=[world["youth"]["id"]], areas=["noise"],
                                 frequency="monthly")
-        from core.panels.tables import MeetingAttendee
+        from caseframe.core.panels.tables import MeetingAttendee
 
         await MeetingAttendee.delete().where(MeetingAttendee.user == world["officer"].id)
 
@@ -499,9 +499,9 @@ def _ends(kind: str):
 async def _follow(world, db, monkeypatch) -> tuple[_Stream, str]:
     """The police officer follows the running meeting, heartbeats five times a second; returns the stream and
     the session's cookie, once the stream has delivered the minutes so far."""
-    from core.panels import web as panel_web
-    from core.settings import Settings
-    from core.web.app import create_app
+    from caseframe.core.panels import web as panel_web
+    from caseframe.core.settings import Settings
+    from caseframe.core.web.app import create_app
 
     monkeypatch.setattr(panel_web, "HEARTBEAT_SECONDS", 0.2)
     async with web_client(world["ctx"], db) as client:
@@ -535,8 +535,8 @@ async def test_a_live_minutes_stream_ends_with_the_session_or_the_access_it_was_
 
 async def test_a_live_minutes_stream_reads_access_to_each_entry_afresh(world, db, monkeypatch):
     """Losing a case (not the meeting) hides its new entries at once, not when the stream is reopened."""
-    from core.sharing.tables import CaseShare, SharingAgreement
-    from core.tasks.tables import Task
+    from caseframe.core.sharing.tables import CaseShare, SharingAgreement
+    from caseframe.core.tasks.tables import Task
 
     stream, _ = await _follow(world, db, monkeypatch)
     try:

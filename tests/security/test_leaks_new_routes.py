@@ -14,12 +14,12 @@ import re
 
 import pytest
 
-from core import clock
-from core.cases import service as cases
-from core.db.tx import transaction
-from core.sharing.tables import SharingAgreement
-from core.tasks.tables import Task
-from core.testing import make_person, sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.db.tx import transaction
+from caseframe.core.sharing.tables import SharingAgreement
+from caseframe.core.tasks.tables import Task
+from caseframe.core.testing import make_person, sign_in, web_client
 from tests.security.test_leaks import DOCUMENT, HIDDEN, _found, _marker, _walk_pages, world  # noqa: F401
 
 SECRET_GIVEN = _marker("given")     # a person only the council knows of, on a case it never shared
@@ -139,8 +139,8 @@ async def test_a_task_page_names_no_case_its_agency_can_no_longer_see(world, mor
 async def test_a_due_task_notification_names_no_case_its_agency_can_no_longer_see(world, more, db):
     """The morning sweep told the police their action was overdue 'NOI-…' with a link to the case, after the ISA
     ended (and would e-mail it): the same reference My work no longer shows."""
-    from core.notifications import service as notifications
-    from core.notifications.tables import Notification
+    from caseframe.core.notifications import service as notifications
+    from caseframe.core.notifications.tables import Notification
 
     await SharingAgreement.update({SharingAgreement.ends_on: clock.today() - dt.timedelta(days=1)}).where(
         SharingAgreement.id == world["isa"]["id"])
@@ -158,8 +158,8 @@ async def test_a_due_task_notification_names_no_case_its_agency_can_no_longer_se
 async def test_a_notification_written_while_access_was_live_names_no_case_once_it_ends(world, more, db):
     """'Case shared with your agency: NOI-…' and 'Panel action assigned …: NOI-…' are stored words; once the
     ISA ends, reading them must not still name the case or link to it."""
-    from core.notifications import service as notifications
-    from core.notifications.tables import Notification
+    from caseframe.core.notifications import service as notifications
+    from caseframe.core.notifications.tables import Notification
 
     case_id = world["case"]["id"]
     for kind in ("case_shared", "panel_action"):

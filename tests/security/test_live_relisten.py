@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-import core.db.piccolo_conf as conf
-from core.db.engine import is_sqlite
-from core.panels import live, service
+import caseframe.core.db.piccolo_conf as conf
+from caseframe.core.db.engine import is_sqlite
+from caseframe.core.panels import live, service
 from tests.core.test_meetings import _run, world  # noqa: F401  (fixtures)
 
 

@@ -8,13 +8,13 @@ import hashlib
 
 import pytest
 
-from core import clock
-from core.cases import service as cases
-from core.errors import Forbidden
-from core.persons import service as persons
-from core.persons.tables import Person, PersonMerge
-from core.retention import service as retention
-from core.testing import csrf_token_of, make_agency, make_person, make_user, sign_in
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.errors import Forbidden
+from caseframe.core.persons import service as persons
+from caseframe.core.persons.tables import Person, PersonMerge
+from caseframe.core.retention import service as retention
+from caseframe.core.testing import csrf_token_of, make_agency, make_person, make_user, sign_in
 
 REPORT = {"date_of_incident": "2019-11-01", "street": "Kestrel Way", "kind": "music"}
 YEAR = 365.25
@@ -23,7 +23,7 @@ UNTOUCHED_BY_REFUSAL = {"cf_audit", "cf_audit_checkpoint", "cf_session", "cf_sig
 
 
 async def _stored() -> dict[str, str]:
-    from core.db.piccolo_app import TABLES
+    from caseframe.core.db.piccolo_app import TABLES
 
     out = {}
     for table in TABLES:

@@ -5,9 +5,9 @@ import logging
 
 import pytest
 
-from core.cases import service as cases
-from core.errors import ServiceError
-from core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
+from caseframe.core.cases import service as cases
+from caseframe.core.errors import ServiceError
+from caseframe.core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
 from tests.fixtures.areas import noise_plugin
 
 SECRET_STREET = "Zephyrine Crescent"

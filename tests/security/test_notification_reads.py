@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from core import clock
-from core.cases import service as cases
-from core.notifications import service as notifications
-from core.notifications.tables import NotificationPreference, NotificationRead
-from core.sharing import service as sharing
-from core.testing import make_agency, make_user, sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.notifications import service as notifications
+from caseframe.core.notifications.tables import NotificationPreference, NotificationRead
+from caseframe.core.sharing import service as sharing
+from caseframe.core.testing import make_agency, make_user, sign_in, web_client
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core import clock
-from core.panels.tables import Minute
-from core.tasks.tables import Task
-from core.testing import sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.panels.tables import Minute
+from caseframe.core.tasks.tables import Task
+from caseframe.core.testing import sign_in, web_client
 from tests.core.test_meetings import _run, world  # noqa: F401  (fixtures)
 
 
@@ -70,7 +70,7 @@ async def test_the_person_list_follows_the_owning_agency(world, db):
 
 
 async def test_closing_a_meeting_needs_a_confirmation_step(world, db):
-    from core.panels.tables import Meeting
+    from caseframe.core.panels.tables import Meeting
 
     await _run(world)
     m = world["meeting"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 
-from core.panels import pack
-from core.panels import service as panels
-from core.panels.tables import Meeting
-from core.sharing import policy
-from core.sharing.redaction import HIDDEN_CASE, HIDDEN_PERSON
-from core.testing import sign_in, web_client
+from caseframe.core.panels import pack
+from caseframe.core.panels import service as panels
+from caseframe.core.panels.tables import Meeting
+from caseframe.core.sharing import policy
+from caseframe.core.sharing.redaction import HIDDEN_CASE, HIDDEN_PERSON
+from caseframe.core.testing import sign_in, web_client
 from tests.security.test_leaks import (  # noqa: F401
     _closed_meeting_with_an_action_on_an_unshared_case,
     pdf_text,
@@ -123,7 +123,7 @@ async def test_outstanding_actions_and_minutes_decide_their_cases_in_one_batch(w
     async def one_by_one(*args, **kwargs):
         raise AssertionError("an item's case was decided on its own")
 
-    from core.sharing import redaction
+    from caseframe.core.sharing import redaction
 
     monkeypatch.setattr(redaction, "visible_case_ids", counted)
     monkeypatch.setattr(policy, "case_access", one_by_one)

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from core import hookimpl
-from core.errors import AreaError
-from core.referrals import inbox
-from core.referrals import service as referrals
-from core.referrals.explain import REFERRAL_ACCESS, explain, filter_facts
-from core.sharing.policy import Access
-from core.testing import make_context, sign_in, web_client
+from caseframe.core import hookimpl
+from caseframe.core.errors import AreaError
+from caseframe.core.referrals import inbox
+from caseframe.core.referrals import service as referrals
+from caseframe.core.referrals.explain import REFERRAL_ACCESS, explain, filter_facts
+from caseframe.core.sharing.policy import Access
+from caseframe.core.testing import make_context, sign_in, web_client
 from tests.fixtures import fact_plugin
 from tests.fixtures.fact_plugin import INTEL, NOTE, SECRET
 from tests.security.test_leaks import _found, _reachable, world  # noqa: F401  (world is a fixture)

@@ -20,16 +20,16 @@ import re
 
 import pytest
 
-from core import clock
-from core.cases import service as cases
-from core.cases.tables import Case, CaseEvent
-from core.errors import Forbidden
-from core.retention import service as retention
-from core.sharing import service as sharing
-from core.sharing.tables import CaseShare
-from core.tasks import service as tasks
-from core.tasks.tables import Task
-from core.testing import make_person, make_user, sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import Case, CaseEvent
+from caseframe.core.errors import Forbidden
+from caseframe.core.retention import service as retention
+from caseframe.core.sharing import service as sharing
+from caseframe.core.sharing.tables import CaseShare
+from caseframe.core.tasks import service as tasks
+from caseframe.core.tasks.tables import Task
+from caseframe.core.testing import make_person, make_user, sign_in, web_client
 from tests.security.test_leaks import _found, _marker, _reachable, _walk_pages, world  # noqa: F401
 
 R_STREET = _marker("rstreet")     # an answer on the restricted case
@@ -194,7 +194,7 @@ async def test_no_write_goes_through_on_a_restricted_or_erased_case(world, retai
     version = (await Case.select(Case.version).where(Case.id == restricted["id"]).first())["version"]
     with pytest.raises(Forbidden, match="restricted under the retention policy"):
         await cases.reassign_cases(ctx, admin_worker, [(restricted["id"], version)], admin_worker.id)
-    from core.persons import service as persons
+    from caseframe.core.persons import service as persons
 
     twin = await make_person(owner, given_name=R_GIVEN, family_name="Hidden")
     on_case = await persons.get_person(admin_worker, retained["r_person"]["id"], audit_view=False)
@@ -210,7 +210,7 @@ async def test_no_write_goes_through_on_a_restricted_or_erased_case(world, retai
 
 
 async def test_a_document_upload_on_a_restricted_case_is_refused_with_a_clear_message(world, retained, db):
-    from core.documents.samples import tiny_pdf
+    from caseframe.core.documents.samples import tiny_pdf
 
     admin_worker = await make_user(world["council"], ("local_admin", "caseworker"), name="Dual Role")
     async with web_client(world["ctx"], db) as client:
@@ -222,15 +222,15 @@ async def test_a_document_upload_on_a_restricted_case_is_refused_with_a_clear_me
         note = await client.post(f"/cases/{retained['restricted']['id']}/notes", data={
             "csrf_token": token, "text": "Still here"})
         assert note.status_code == 403 and "restricted under the retention policy" in note.text
-    from core.documents.tables import Document
+    from caseframe.core.documents.tables import Document
 
     assert await Document.count().where(Document.case == retained["restricted"]["id"]) == 2
 
 
 async def test_the_due_task_sweep_and_the_rules_leave_restricted_and_erased_cases_alone(world, retained):
-    from core.notifications import service as notifications
-    from core.notifications.tables import Notification
-    from core.referrals import service as referrals
+    from caseframe.core.notifications import service as notifications
+    from caseframe.core.notifications.tables import Notification
+    from caseframe.core.referrals import service as referrals
 
     await notifications.sweep_due_tasks(clock.today() + dt.timedelta(days=30))
     told = await Notification.select().where(Notification.kind == "task_due")
@@ -241,7 +241,7 @@ async def test_the_due_task_sweep_and_the_rules_leave_restricted_and_erased_case
 
 
 async def test_dashboards_count_no_restricted_or_erased_case_even_for_its_local_admin(world, retained):
-    from core.dashboards import service as dashboards
+    from caseframe.core.dashboards import service as dashboards
 
     filters, _, _ = dashboards.parse_filters({}, {"noise": "Noise"})
     for actor in (world["owner"], retained["local_admin"]):
@@ -269,8 +269,8 @@ async def test_the_dashboard_exports_count_no_referral_of_a_restricted_case(worl
 
 
 async def test_a_referral_from_a_restricted_case_is_decided_without_touching_it_and_no_more_is_sent(world, retained):
-    from core.referrals import inbox
-    from core.referrals.tables import Referral
+    from caseframe.core.referrals import inbox
+    from caseframe.core.referrals.tables import Referral
 
     ctx, case_id = world["ctx"], retained["restricted"]["id"]
     referral = await Referral.select().where(Referral.target_kind != "panel").first()

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from core import clock
-from core.testing import make_context, web_client
+from caseframe.core import clock
+from caseframe.core.testing import make_context, web_client
 from tests.fixtures import panel_plugin
 from tests.fixtures.areas import noise_plugin
 
@@ -115,7 +115,7 @@ async def _fingerprint() -> dict[str, str]:
     """Every stored row of every table a GET must leave alone, as one digest per table."""
     import hashlib
 
-    from core.db.piccolo_app import TABLES
+    from caseframe.core.db.piccolo_app import TABLES
 
     out = {}
     for table in TABLES:
@@ -132,7 +132,7 @@ EVERY_ID = {"cf_notification"}
 
 
 async def _ids(table: str) -> list[str]:
-    from core.agencies.tables import Agency
+    from caseframe.core.agencies.tables import Agency
 
     ids = [r["id"] for r in await Agency.raw(f"SELECT id FROM {table} ORDER BY id")]
     step = 1 if table in EVERY_ID else max(1, len(ids) // IDS_PER_PARAM)
@@ -178,8 +178,8 @@ async def _sign_in_demo(app, email: str):
     """A client signed in through the sign-in page as the demo user (memorandum accepted)."""
     import httpx
 
-    from core.agencies import service as agencies
-    from core.testing import sign_in
+    from caseframe.core.agencies import service as agencies
+    from caseframe.core.testing import sign_in
 
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost")
     await sign_in(client, await agencies.actor_for((await _user(email))["id"]), "demo-password-2026")
@@ -189,15 +189,15 @@ async def _sign_in_demo(app, email: str):
 async def _demo_with_one_of_everything(ctx) -> None:
     """The demo, and the rows it does not make that a GET page shows: a person merge and a subject access
     request."""
-    from core.agencies import service as agencies
-    from core.demo import load_demo
-    from core.persons import service as persons
-    from core.persons.tables import Person
-    from core.sar import service as sar
+    from caseframe.core.agencies import service as agencies
+    from caseframe.core.demo import load_demo
+    from caseframe.core.persons import service as persons
+    from caseframe.core.persons.tables import Person
+    from caseframe.core.sar import service as sar
 
     await load_demo(ctx)
     admin = await agencies.actor_for((await _user("admin@ashdown-council.example"))["id"])
-    from core.demo import DUPLICATE_PAIR
+    from caseframe.core.demo import DUPLICATE_PAIR
 
     twins = []
     for fields in DUPLICATE_PAIR[:2]:
@@ -212,7 +212,7 @@ async def _demo_with_one_of_everything(ctx) -> None:
 
 
 async def _user(email: str) -> dict:
-    from core.auth.tables import User
+    from caseframe.core.auth.tables import User
 
     return await User.select().where(User.email == email).first()
 
@@ -221,8 +221,8 @@ async def test_no_get_changes_a_stored_row(db):
     """Every GET route, as each kind of user, with ids from the demo's rows, and every page their pages link to:
     nothing stored changes but the audit trail and the session (a GET a prefetch, a link scanner or another
     site's <img> can make must never mark, claim, acknowledge or set anything)."""
-    from core.settings import Settings
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.web.app import create_app
 
     ctx = make_context(builtins=True)
     await _demo_with_one_of_everything(ctx)

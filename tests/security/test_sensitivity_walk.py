@@ -20,15 +20,15 @@ import re
 
 import pytest
 
-from core import clock
-from core.agencies import service as agencies
-from core.cases import service as cases
-from core.panels import service as panels
-from core.panels.tables import AgendaItem
-from core.referrals import inbox
-from core.referrals import service as referrals
-from core.sharing import service as sharing
-from core.testing import (
+from caseframe.core import clock
+from caseframe.core.agencies import service as agencies
+from caseframe.core.cases import service as cases
+from caseframe.core.panels import service as panels
+from caseframe.core.panels.tables import AgendaItem
+from caseframe.core.referrals import inbox
+from caseframe.core.referrals import service as referrals
+from caseframe.core.sharing import service as sharing
+from caseframe.core.testing import (
     TEST_PASSWORD,
     demo_answers,
     make_agency,
@@ -58,10 +58,10 @@ async def _actor(email: str):
 
 @pytest.fixture
 async def planted(db):
-    from core.demo import load_demo
-    from core.notifications.tables import Notification
-    from core.referrals.tables import Referral
-    from core.tasks.tables import Task
+    from caseframe.core.demo import load_demo
+    from caseframe.core.notifications.tables import Notification
+    from caseframe.core.referrals.tables import Referral
+    from caseframe.core.tasks.tables import Task
 
     ctx = make_context(builtins=True)
     await load_demo(ctx)
@@ -155,8 +155,8 @@ async def _urls(app, ctx, planted) -> list[str]:
 
 
 async def _everything_as(client, app, planted, actor, password: str) -> dict[str, str]:
-    from core.notifications.service import email_text, list_for
-    from core.notifications.tables import Notification
+    from caseframe.core.notifications.service import email_text, list_for
+    from caseframe.core.notifications.tables import Notification
 
     token = await sign_in(client, actor, password)
     ctx, meeting = planted["ctx"], planted["meeting"]
@@ -201,8 +201,8 @@ def _found(bodies: dict[str, str], markers: tuple[str, ...]) -> list[str]:
 async def _walk(db, planted, who: str, password: str = TEST_PASSWORD) -> dict[str, str]:
     import httpx
 
-    from core.settings import Settings
-    from core.web.app import create_app
+    from caseframe.core.settings import Settings
+    from caseframe.core.web.app import create_app
 
     app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=planted["ctx"], engine=db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:

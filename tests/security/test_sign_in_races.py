@@ -12,12 +12,12 @@ import time
 import pyotp
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.auth import mfa, passwords
-from core.auth import service as auth
-from core.auth.tables import SignInThrottle, User
-from core.testing import (
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.auth import mfa, passwords
+from caseframe.core.auth import service as auth
+from caseframe.core.auth.tables import SignInThrottle, User
+from caseframe.core.testing import (
     TEST_PASSWORD,
     csrf_token_of,
     make_agency,

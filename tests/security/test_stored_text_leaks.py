@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import pytest
 
-from core import clock
-from core.cases import service as cases
-from core.notifications.service import notify
-from core.panels import service as panels
-from core.panels.tables import AgendaItem
-from core.referrals import service as referrals
-from core.sharing import service as sharing
-from core.sharing.redaction import HIDDEN_CASE, HIDDEN_PERSON, Redactor, redactor_for, references_in
-from core.sharing.requests import requests_for
-from core.sharing.tables import AccessRequest
-from core.tasks import service as tasks
-from core.testing import sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.notifications.service import notify
+from caseframe.core.panels import service as panels
+from caseframe.core.panels.tables import AgendaItem
+from caseframe.core.referrals import service as referrals
+from caseframe.core.sharing import service as sharing
+from caseframe.core.sharing.redaction import HIDDEN_CASE, HIDDEN_PERSON, Redactor, redactor_for, references_in
+from caseframe.core.sharing.requests import requests_for
+from caseframe.core.sharing.tables import AccessRequest
+from caseframe.core.tasks import service as tasks
+from caseframe.core.testing import sign_in, web_client
 from tests.security.test_leaks import _found, world  # noqa: F401
 from tests.security.test_retention_leaks import R_GIVEN, _allowed, _everything, retained  # noqa: F401
 
@@ -179,7 +179,7 @@ def test_references_are_found_as_stored_typed_short_or_in_lower_case():
 
 async def test_a_batch_is_redacted_in_a_fixed_number_of_queries(world, retained, named, monkeypatch):
     """Fifty texts naming cases cost what one does."""
-    from core.cases.tables import Case
+    from caseframe.core.cases.tables import Case
 
     calls = []
     original = Case.select

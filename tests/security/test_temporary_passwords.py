@@ -5,13 +5,13 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from core import clock
-from core.audit.tables import AuditEvent
-from core.auth import mfa
-from core.auth import service as auth
-from core.auth.tables import Session, User
-from core.sharing.mou import publish_mou
-from core.testing import (
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.auth import mfa
+from caseframe.core.auth import service as auth
+from caseframe.core.auth.tables import Session, User
+from caseframe.core.sharing.mou import publish_mou
+from caseframe.core.testing import (
     TEST_PASSWORD,
     csrf_token_of,
     make_agency,

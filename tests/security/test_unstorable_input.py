@@ -3,10 +3,10 @@ message in the product's style and nothing saved, on SQLite and PostgreSQL alike
 test_api_fuzz.py."""
 from __future__ import annotations
 
-from core.audit.tables import AuditEvent
-from core.cases import service as cases
-from core.cases.tables import CaseSubject
-from core.testing import csrf_token_of, make_agency, make_user, sign_in
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.cases import service as cases
+from caseframe.core.cases.tables import CaseSubject
+from caseframe.core.testing import csrf_token_of, make_agency, make_user, sign_in
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 
@@ -34,7 +34,7 @@ async def test_numbers_too_large_for_the_database_in_forms_and_filters_get_a_cle
 
 
 async def test_a_null_character_in_a_form_is_refused_and_nothing_saved(db, ctx, client):
-    from core.cases.tables import CaseEvent
+    from caseframe.core.cases.tables import CaseEvent
 
     council = await make_agency(ctx, "ashdown-council")
     worker = await make_user(council, ("caseworker",), name="Dana Whitfield")

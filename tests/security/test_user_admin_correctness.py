@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 
-from core import clock
-from core.agencies import service as agencies
-from core.audit.tables import AuditEvent
-from core.auth.tables import Session, User
-from core.sharing import service as sharing
-from core.sharing.tables import SharingAgreement
-from core.testing import TEST_PASSWORD, make_agency, make_user, sign_in, web_client
+from caseframe.core import clock
+from caseframe.core.agencies import service as agencies
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.auth.tables import Session, User
+from caseframe.core.sharing import service as sharing
+from caseframe.core.sharing.tables import SharingAgreement
+from caseframe.core.testing import TEST_PASSWORD, make_agency, make_user, sign_in, web_client
 
 PASSWORD = "a long enough temporary password"
 
@@ -181,7 +181,7 @@ async def test_ending_an_isa_needs_a_confirmation_step(world, client, ctx):
 
 
 async def test_deactivating_an_agency_needs_a_confirmation_step(world, client):
-    from core.agencies.tables import Agency
+    from caseframe.core.agencies.tables import Agency
 
     token = await sign_in(client, world["sysadmin"])
     council = world["council"]
@@ -195,7 +195,7 @@ async def test_deactivating_an_agency_needs_a_confirmation_step(world, client):
 
 
 async def test_signing_in_still_works_for_a_user_a_system_admin_added(world, client):
-    from core.auth import service as auth
+    from caseframe.core.auth import service as auth
 
     token = await sign_in(client, world["sysadmin"])
     await client.post(f"/admin/agencies/{world['council']['id']}/users", data={

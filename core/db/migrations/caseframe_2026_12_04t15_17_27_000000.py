@@ -46,7 +46,7 @@ async def _trigram_index() -> None:
 
 
 async def _index_existing() -> None:
-    from core.persons.service import index_persons
+    from caseframe.core.persons.service import index_persons
 
     last = 0
     while True:
