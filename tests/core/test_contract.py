@@ -24,6 +24,8 @@ def test_the_area_format_example_is_a_valid_area(tmp_path):
 
 def test_every_package_ships_in_the_distribution():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {".".join(p.parent.relative_to(ROOT).parts) for top in ("core", "plugins")
+    # core/ installs as caseframe.core and plugins/ as caseframe.areas (package-dir)
+    installed_as = {"core": ("caseframe", "core"), "plugins": ("caseframe", "areas")}
+    found = {".".join(installed_as[top] + p.parent.relative_to(ROOT / top).parts) for top in installed_as
              for p in (ROOT / top).rglob("__init__.py")}
     assert found - listed == set(), f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"
