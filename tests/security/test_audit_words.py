@@ -16,6 +16,7 @@ from caseframe.core.audit.reading import readable
 from caseframe.core.db.tx import transaction
 from caseframe.core.sharing.redaction import HIDDEN_CASE, HIDDEN_PERSON
 from caseframe.core.testing import make_agency, make_user, sign_in, web_client
+from tests.fixtures.counting import count_selects
 from tests.security.test_leaks import world  # noqa: F401
 from tests.security.test_retention_leaks import R_GIVEN, retained  # noqa: F401
 
@@ -67,14 +68,7 @@ async def test_events_are_read_in_a_fixed_number_of_queries(world, retained, wri
 
     rows = [{"object_type": "case", "object_id": retained["restricted"]["id"],
              "detail": {"reference": written["hidden"], "more": [f"{written['hidden']} #{i}"]}} for i in range(40)]
-    calls = []
-    original = Case.select
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(Case, "select", counting)
+    calls = count_selects(monkeypatch, Case)
     read = await readable(world["officer"], rows)
     assert len(calls) <= 2  # the withheld cases' owners, then the redactor's one
     assert {r["detail"]["reference"] for r in read} == {HIDDEN_CASE}

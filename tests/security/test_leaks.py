@@ -34,6 +34,7 @@ from caseframe.core.sharing import service as sharing
 from caseframe.core.sharing.mou import publish_mou
 from caseframe.core.sharing.policy import Access
 from caseframe.core.testing import TEST_PASSWORD, make_agency, make_person, make_user, sign_in, web_client
+from tests.fixtures.counting import decided_in_batches, refuse
 
 
 def _marker(what: str) -> str:
@@ -335,18 +336,7 @@ async def test_the_agenda_and_the_pack_ask_about_all_their_cases_at_once_with_th
     expected = {who.id: {cid: await policy.case_access(who, {"id": cid, "owning_agency": world["council"]["id"],
                                                               "area": "noise"}) is not None
                          for cid in (case_id, other_id)} for who in (officer, youth)}
-    asked: list[int] = []
-    real = policy.visible_among
-
-    async def counted(actor, case_ids):
-        asked.append(len(set(case_ids)))
-        return await real(actor, case_ids)
-
-    async def one_by_one(*args, **kwargs):
-        raise AssertionError("an agenda case was decided on its own")
-
-    monkeypatch.setattr(policy, "visible_among", counted)
-    monkeypatch.setattr(policy, "case_access", one_by_one)
+    asked = decided_in_batches(monkeypatch, "an agenda case was decided on its own")
     for who in (officer, youth):
         for meeting_id, cid in ((world["meeting"]["id"], case_id), (other["meeting"]["id"], other_id)):
             [item] = await panels.agenda_for(who, meeting_id)
@@ -355,7 +345,7 @@ async def test_the_agenda_and_the_pack_ask_about_all_their_cases_at_once_with_th
     assert asked == [1, 1, 1, 1]
     # the pack of the closed meeting, for the police: the case is not theirs to see, and is withheld
     asked.clear()
-    monkeypatch.setattr(policy, "sharing_access", one_by_one)
+    monkeypatch.setattr(policy, "sharing_access", refuse("an agenda case was decided on its own"))
     recipient = pack.Recipient(name="Pat Police", agency_id=world["police"]["id"], user_id=officer.id)
     data = await pack.gather_pack(ctx, other["meeting"]["id"], recipient)
     assert asked == [1] and data.access == {other_id: None}

@@ -16,6 +16,7 @@ from caseframe.core.panels.tables import Meeting
 from caseframe.core.sharing import policy
 from caseframe.core.sharing.redaction import HIDDEN_CASE, HIDDEN_PERSON
 from caseframe.core.testing import sign_in, web_client
+from tests.fixtures.counting import decided_in_batches, refuse
 from tests.security.test_leaks import (  # noqa: F401
     _closed_meeting_with_an_action_on_an_unshared_case,
     pdf_text,
@@ -80,18 +81,7 @@ async def test_a_panels_case_list_decides_all_its_cases_at_once_with_case_access
         for c in (world["case"], other["case"]):
             row = {"id": c["id"], "owning_agency": world["council"]["id"], "area": "noise"}
             expected[(who.id, c["id"])] = await policy.case_access(who, row) is not None
-    asked: list[int] = []
-    real = policy.visible_among
-
-    async def counted(actor, case_ids):
-        asked.append(len(set(case_ids)))
-        return await real(actor, case_ids)
-
-    async def one_by_one(*args, **kwargs):
-        raise AssertionError("a listed case was decided on its own")
-
-    monkeypatch.setattr(policy, "visible_among", counted)
-    monkeypatch.setattr(policy, "case_access", one_by_one)
+    asked = decided_in_batches(monkeypatch, "a listed case was decided on its own")
     for who in readers:
         listed = await panels.listed_cases(who, panel)
         assert {c["case"]: c["visible"] for c in listed} == {
@@ -120,13 +110,10 @@ async def test_outstanding_actions_and_minutes_decide_their_cases_in_one_batch(w
         asked.append(len(rows))
         return await real(actor, rows, hidden)
 
-    async def one_by_one(*args, **kwargs):
-        raise AssertionError("an item's case was decided on its own")
-
     from caseframe.core.sharing import redaction
 
     monkeypatch.setattr(redaction, "visible_case_ids", counted)
-    monkeypatch.setattr(policy, "case_access", one_by_one)
+    monkeypatch.setattr(policy, "case_access", refuse("an item's case was decided on its own"))
     actions = await panels.outstanding_actions(world["panel"]["id"], viewer=world["officer"])
     assert asked == [2]  # the running meeting's police action and the closed one's council action, both cases
     assert {a["visible"] for a in actions} == {True, False}

@@ -26,6 +26,7 @@ from caseframe.core.sharing.requests import requests_for
 from caseframe.core.sharing.tables import AccessRequest
 from caseframe.core.tasks import service as tasks
 from caseframe.core.testing import sign_in, web_client
+from tests.fixtures.counting import count_selects
 from tests.security.test_leaks import _found, world  # noqa: F401
 from tests.security.test_retention_leaks import R_GIVEN, _allowed, _everything, retained  # noqa: F401
 
@@ -181,14 +182,7 @@ async def test_a_batch_is_redacted_in_a_fixed_number_of_queries(world, retained,
     """Fifty texts naming cases cost what one does."""
     from caseframe.core.cases.tables import Case
 
-    calls = []
-    original = Case.select
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(Case, "select", counting)
+    calls = count_selects(monkeypatch, Case)
     texts = [f"{named['hidden']} and {named['seen']} #{i}" for i in range(50)]
     redactor = await redactor_for(world["officer"], texts, [named["other"]["id"]] * 50)
     assert len(calls) == 1
