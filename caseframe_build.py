@@ -6,6 +6,7 @@ copied from a checkout's node_modules when npm installed the pinned versions the
 else downloaded from the npm registry with their pinned checksums checked (core/assets.py, loaded by its file
 path: Caseframe's own dependencies are not installed while it builds). Already there, nothing is done.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -32,8 +33,10 @@ def bundle_assets(log=print) -> Path:
         return target
     node_modules = ROOT / "node_modules"
     source = node_modules if not assets.problems(node_modules) else None
-    log(f"caseframe: bundling the front-end assets ({assets.describe()}) from "
-        f"{source or 'the npm registry'} into {target}")
+    log(
+        f"caseframe: bundling the front-end assets ({assets.describe()}) from "
+        f"{source or 'the npm registry'} into {target}"
+    )
     return assets.install(target, node_modules=source, progress=log)
 
 

@@ -5,6 +5,7 @@ BENCH_LOAD_PLAN) and, with think time between steps, opens My work, case pages a
 searches for persons, saves a case's form and adds notes. Every answer other than the one a browser
 expects counts as a failure.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -53,8 +54,9 @@ class Caseworker(HttpUser):
     @task(2)
     def search(self) -> None:
         data = {**self.rng.choice(PLAN["searches"]), "csrf_token": self.csrf}
-        with self.client.post("/persons/search", data=data, name="person search", allow_redirects=False,
-                              catch_response=True) as response:
+        with self.client.post(
+            "/persons/search", data=data, name="person search", allow_redirects=False, catch_response=True
+        ) as response:
             if response.status_code != 200 or "found" not in response.text:
                 response.failure(f"{response.status_code}")
 
@@ -68,8 +70,9 @@ class Caseworker(HttpUser):
                 return
             version = re.search(r'name="version" value="(\d+)"', page.text)
         data = [*PLAN["fields"], ("version", version.group(1) if version else ""), ("csrf_token", self.csrf)]
-        with self.client.post(path, data=data, name="save a form", allow_redirects=False,
-                              catch_response=True) as response:
+        with self.client.post(
+            path, data=data, name="save a form", allow_redirects=False, catch_response=True
+        ) as response:
             # 303: saved; 409: someone saved the same case since the form was opened, and the page says so
             # (optimistic locking doing its job, not a failure)
             if response.status_code == 409:
@@ -80,7 +83,12 @@ class Caseworker(HttpUser):
     @task(1)
     def add_note(self) -> None:
         data = {"text": "Called the household; agreed to visit again next week.", "csrf_token": self.csrf}
-        with self.client.post(f"/cases/{self._case()}/notes", data=data, name="add a note", allow_redirects=False,
-                              catch_response=True) as response:
+        with self.client.post(
+            f"/cases/{self._case()}/notes",
+            data=data,
+            name="add a note",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
             if response.status_code != 303:
                 response.failure(f"{response.status_code}")

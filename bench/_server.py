@@ -19,6 +19,7 @@
 
 The scripts run from the repository root or anywhere: this folder and the root are put on ``sys.path``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -100,13 +101,19 @@ async def seeded_database(url: str | None, seed, prefix: str = "caseframe-bench-
         await drop_database(url, schema)
 
 
-def bench_arguments(doc: str, *, duration: float, duration_help: str = "seconds per wrk run") -> argparse.ArgumentParser:
+def bench_arguments(
+    doc: str, *, duration: float, duration_help: str = "seconds per wrk run"
+) -> argparse.ArgumentParser:
     """A parser with the options every HTTP benchmark takes; add a script's own before ``parse_bench_arguments``."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--database-url", help="postgresql://... to run on PostgreSQL in a fresh schema "
-                                                 "(default: a temporary SQLite file)")
+    parser.add_argument(
+        "--database-url",
+        help="postgresql://... to run on PostgreSQL in a fresh schema (default: a temporary SQLite file)",
+    )
     parser.add_argument("--workers", type=int, help="uvicorn workers (default 1 on SQLite, 2 on PostgreSQL)")
-    parser.add_argument("--duration", type=float, default=duration, help=f"{duration_help} (default {duration:g})")
+    parser.add_argument(
+        "--duration", type=float, default=duration, help=f"{duration_help} (default {duration:g})"
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     return parser
 
@@ -148,19 +155,26 @@ async def drop_database(url: str, schema: str | None) -> None:
         finally:
             await con.close()
     elif url.startswith("sqlite:///"):
-        shutil.rmtree(Path(url[len("sqlite:///"):]).parent, ignore_errors=True)
+        shutil.rmtree(Path(url[len("sqlite:///") :]).parent, ignore_errors=True)
 
 
 class Server:
     """A command serving HTTP on a free local port, in a process group of its own; ``stop()`` ends it."""
 
-    def __init__(self, name: str, argv: list[str], port: int, workers: int = 1, env: dict[str, str] | None = None):
+    def __init__(
+        self, name: str, argv: list[str], port: int, workers: int = 1, env: dict[str, str] | None = None
+    ):
         self.name, self.workers, self.port = name, workers, port
         self.base = f"http://127.0.0.1:{port}"
         self.log = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
-        self.process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **(env or {})},
-                                        stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("w"),
+            start_new_session=True,
+        )
 
     def pids(self) -> list[int]:
         """The server's processes: uvicorn's supervisor and its workers (from /proc; Linux only)."""
@@ -199,7 +213,9 @@ class Server:
         async with httpx.AsyncClient(base_url=self.base, timeout=2) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise SystemExit(f"{self.name} server stopped at start-up:\n{self.log.read_text()[-3000:]}")
+                    raise SystemExit(
+                        f"{self.name} server stopped at start-up:\n{self.log.read_text()[-3000:]}"
+                    )
                 try:
                     up = (await client.get("/health")).status_code == 200
                 except httpx.TransportError:
@@ -254,16 +270,42 @@ def caseframe_server(url: str, workers: int = 1) -> Server:
     # the code of this checkout, not whichever one the virtualenv's editable install points at (a worktree
     # benchmarked with the main checkout's .venv ran the main checkout's code)
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    return Server("caseframe", [*argv, "serve", "--port", str(port), "--workers", str(workers)], port, workers,
-                  {"CASEFRAME_DATABASE_URL": url, "CASEFRAME_LOCAL_DEMO": "1", "PYTHONPATH": path})
+    return Server(
+        "caseframe",
+        [*argv, "serve", "--port", str(port), "--workers", str(workers)],
+        port,
+        workers,
+        {"CASEFRAME_DATABASE_URL": url, "CASEFRAME_LOCAL_DEMO": "1", "PYTHONPATH": path},
+    )
 
 
 def uvicorn_server(name: str, target: str, workers: int = 1, env: dict[str, str] | None = None) -> Server:
     """A uvicorn factory ``module:function`` from this folder (a bare baseline), served as caseframe is."""
     port = free_port()
-    return Server(name, [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1",
-                         "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-                         "--no-access-log", "--app-dir", str(BENCH)], port, workers, env)
+    return Server(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            target,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--app-dir",
+            str(BENCH),
+        ],
+        port,
+        workers,
+        env,
+    )
 
 
 def bare_rows(url: str):
@@ -277,15 +319,19 @@ def bare_rows(url: str):
             if "con" not in db:
                 import aiosqlite
 
-                db["con"] = await aiosqlite.connect(url[len("sqlite:///"):])
+                db["con"] = await aiosqlite.connect(url[len("sqlite:///") :])
                 db["con"].row_factory = sqlite3.Row
             async with db["con"].execute(sql, args) as cursor:
                 return [dict(r) for r in await cursor.fetchall()]
         if "pool" not in db:
             import asyncpg
 
-            db["pool"] = await asyncpg.create_pool(url.split("?")[0], min_size=1, max_size=10,
-                                                   server_settings={"search_path": url.split("search_path=")[1]})
+            db["pool"] = await asyncpg.create_pool(
+                url.split("?")[0],
+                min_size=1,
+                max_size=10,
+                server_settings={"search_path": url.split("search_path=")[1]},
+            )
         parts = sql.split("?")
         sql = parts[0] + "".join(f"${i}{p}" for i, p in enumerate(parts[1:], 1))
         return [dict(r) for r in await db["pool"].fetch(sql, *args)]
@@ -300,8 +346,9 @@ def bare_rows(url: str):
     return rows
 
 
-async def sign_in(base: str, email: str, password: str | None = None, *,
-                  transport: httpx.AsyncBaseTransport | None = None) -> tuple[str, httpx.AsyncClient]:
+async def sign_in(
+    base: str, email: str, password: str | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> tuple[str, httpx.AsyncClient]:
     """Sign in through the sign-in page as a browser would (and accept the MoU if asked); return the
     ``caseframe_session=...`` cookie and the client, still open. ``transport=httpx.ASGITransport(app=app)``
     signs in to an app called in-process."""
@@ -309,16 +356,25 @@ async def sign_in(base: str, email: str, password: str | None = None, *,
 
     client = httpx.AsyncClient(base_url=base, timeout=60, transport=transport)
     page = await client.get("/sign-in")
-    response = await client.post("/sign-in", data={"email": email, "password": password or TEST_PASSWORD,
-                                                  "csrf_token": csrf_token_of(page.text)})
+    response = await client.post(
+        "/sign-in",
+        data={"email": email, "password": password or TEST_PASSWORD, "csrf_token": csrf_token_of(page.text)},
+    )
     if response.status_code != 303:
         raise SystemExit(f"signing in {email} answered {response.status_code}")
     home = await client.get(response.headers.get("location", "/"))
     if home.status_code == 303 and home.headers.get("location", "").startswith("/mou"):
         page = await client.get("/mou")
         version = re.search(r'name="version" value="(\d+)"', page.text)
-        answer = await client.post("/mou", data={"csrf_token": csrf_token_of(page.text), "accept": "yes",
-                                                 "version": version.group(1) if version else "0", "next": "/"})
+        answer = await client.post(
+            "/mou",
+            data={
+                "csrf_token": csrf_token_of(page.text),
+                "accept": "yes",
+                "version": version.group(1) if version else "0",
+                "next": "/",
+            },
+        )
         if answer.status_code != 303:
             raise SystemExit(f"accepting the MoU as {email} answered {answer.status_code}")
     return f"caseframe_session={client.cookies['caseframe_session']}", client

@@ -18,6 +18,7 @@
 
 With --check the script exits 1 if a target is missed. The whole run takes about 15-30 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,12 +90,21 @@ def copy_area(source: Path, target: Path, changes: list[tuple[str, str]]) -> Pat
 
 # -- (a) start-up ------------------------------------------------------------------------------
 
+
 def startup(folder: Path) -> dict[str, float]:
     dirs = []
     for i in range(50):
         prefix = "N" + chr(65 + i // 26) + chr(65 + i % 26)
-        dirs.append(copy_area(NOISE, folder / f"noise{i}", [('slug = "noise"', f'slug = "noise{i}"'),
-                                                           ('reference_prefix = "NOI"', f'reference_prefix = "{prefix}"')]))
+        dirs.append(
+            copy_area(
+                NOISE,
+                folder / f"noise{i}",
+                [
+                    ('slug = "noise"', f'slug = "noise{i}"'),
+                    ('reference_prefix = "NOI"', f'reference_prefix = "{prefix}"'),
+                ],
+            )
+        )
 
     class FiftyAreas:
         @hookimpl
@@ -120,17 +130,32 @@ def startup(folder: Path) -> dict[str, float]:
 
 # -- (b) form validation -----------------------------------------------------------------------
 
-NOISE_VALID = {"date_of_incident": "2026-03-14", "street": "Kestrel Way", "kind": "music", "nights": 4,
-               "details": "Bass through the party wall from about 11pm until 3am, three nights running."}
+NOISE_VALID = {
+    "date_of_incident": "2026-03-14",
+    "street": "Kestrel Way",
+    "kind": "music",
+    "nights": 4,
+    "details": "Bass through the party wall from about 11pm until 3am, three nights running.",
+}
 NOISE_INVALID = {"date_of_incident": "2026-02-30", "street": "", "kind": "banjo", "nights": 9}
 
-ASB_VALID = {"date_of_incident": "2026-03-14", "category": "nuisance",
-             "kinds": ["noise", "street_drinking", "intimidation"],
-             "location": "Outside 14 Kestrel Way, by the parade of shops",
-             "description": "A group gathers most evenings from about 9pm, drinking and playing loud music until "
-                            "after midnight. Residents say they feel intimidated walking past to the shops.",
-             "hate_element": False, "reported_by": "victim"}
-ASB_INVALID = {"date_of_incident": "soon", "category": "other", "kinds": [], "location": "", "reported_by": "victim"}
+ASB_VALID = {
+    "date_of_incident": "2026-03-14",
+    "category": "nuisance",
+    "kinds": ["noise", "street_drinking", "intimidation"],
+    "location": "Outside 14 Kestrel Way, by the parade of shops",
+    "description": "A group gathers most evenings from about 9pm, drinking and playing loud music until "
+    "after midnight. Residents say they feel intimidated walking past to the shops.",
+    "hate_element": False,
+    "reported_by": "victim",
+}
+ASB_INVALID = {
+    "date_of_incident": "soon",
+    "category": "other",
+    "kinds": [],
+    "location": "",
+    "reported_by": "victim",
+}
 
 
 def validation() -> list[dict[str, Any]]:
@@ -143,20 +168,31 @@ def validation() -> list[dict[str, Any]]:
         assert form.errors(valid) == [], f"the benchmark's valid {name} is not valid: {form.errors(valid)}"
         assert len(form.errors(invalid)) >= 3, f"the benchmark's invalid {name} is not invalid enough"
         bare = Draft202012Validator(form.schema, format_checker=FormatChecker())
-        results.append({"name": name, "fields": len(form.schema.get("properties", {})),
-                        "ours": per_second(lambda f=form, d=valid: f.errors(d)),
-                        "base": per_second(lambda v=bare, d=valid: v.is_valid(d)),
-                        "ours_invalid": per_second(lambda f=form, d=invalid: f.errors(d)),
-                        "base_invalid": per_second(lambda v=bare, d=invalid: list(v.iter_errors(d)))})
+        results.append(
+            {
+                "name": name,
+                "fields": len(form.schema.get("properties", {})),
+                "ours": per_second(lambda f=form, d=valid: f.errors(d)),
+                "base": per_second(lambda v=bare, d=valid: v.is_valid(d)),
+                "ours_invalid": per_second(lambda f=form, d=invalid: f.errors(d)),
+                "base_invalid": per_second(lambda v=bare, d=invalid: list(v.iter_errors(d))),
+            }
+        )
     return results
 
 
 # -- (c) rules ---------------------------------------------------------------------------------
 
 FACTS = {
-    "event": "case_created", "area": "bench",
-    "case": {"reference": "BEN-2026-000012", "state": "open", "risk_level": "high", "days_open": 3,
-             "forms": {"report": {**NOISE_VALID}, "visit": {"risk_level": "high"}}},
+    "event": "case_created",
+    "area": "bench",
+    "case": {
+        "reference": "BEN-2026-000012",
+        "state": "open",
+        "risk_level": "high",
+        "days_open": 3,
+        "forms": {"report": {**NOISE_VALID}, "visit": {"risk_level": "high"}},
+    },
     "subject": {"role": "subject", "age": 23, "gender": "female", "flags": ["mental_health"]},
     "counts": {"reports_180d": 4, "same_street_90d": 2},
     "extra": {},
@@ -174,50 +210,152 @@ def generated_rules(n: int = 100) -> list[tuple[dict[str, Any], Callable[[dict[s
         k = i % 10
         if k == 0:
             m = 1 + i % 7
-            out.append(({"properties": {"counts": {"properties": {"reports_180d": {"minimum": m}}}}},
-                        lambda f, m=m: f["counts"]["reports_180d"] >= m))
+            out.append(
+                (
+                    {"properties": {"counts": {"properties": {"reports_180d": {"minimum": m}}}}},
+                    lambda f, m=m: f["counts"]["reports_180d"] >= m,
+                )
+            )
         elif k == 1:
             role = roles[i % 2]
-            out.append(({"required": ["subject"], "properties": {"subject": {"properties": {"role": {"const": role}}}}},
-                        lambda f, role=role: "subject" in f and f["subject"]["role"] == role))
+            out.append(
+                (
+                    {
+                        "required": ["subject"],
+                        "properties": {"subject": {"properties": {"role": {"const": role}}}},
+                    },
+                    lambda f, role=role: "subject" in f and f["subject"]["role"] == role,
+                )
+            )
         elif k == 2:
             allowed = [kinds[i % 3], kinds[(i + 1) % 3]]
-            out.append(({"properties": {"case": {"properties": {"forms": {"properties": {"report": {
-                "properties": {"kind": {"enum": allowed}}}}}}}}},
-                lambda f, allowed=tuple(allowed): f["case"]["forms"]["report"]["kind"] in allowed))
+            out.append(
+                (
+                    {
+                        "properties": {
+                            "case": {
+                                "properties": {
+                                    "forms": {
+                                        "properties": {"report": {"properties": {"kind": {"enum": allowed}}}}
+                                    }
+                                }
+                            }
+                        }
+                    },
+                    lambda f, allowed=tuple(allowed): f["case"]["forms"]["report"]["kind"] in allowed,
+                )
+            )
         elif k == 3:
             age = 15 + i % 20
-            out.append(({"required": ["subject"], "properties": {"subject": {"required": ["age"], "properties": {
-                "age": {"type": "integer", "maximum": age}}}}},
-                lambda f, age=age: "subject" in f and f["subject"]["age"] <= age))
+            out.append(
+                (
+                    {
+                        "required": ["subject"],
+                        "properties": {
+                            "subject": {
+                                "required": ["age"],
+                                "properties": {"age": {"type": "integer", "maximum": age}},
+                            }
+                        },
+                    },
+                    lambda f, age=age: "subject" in f and f["subject"]["age"] <= age,
+                )
+            )
         elif k == 4:
             flag = flags[i % 3]
-            out.append(({"properties": {"subject": {"properties": {"flags": {"contains": {"const": flag}}}}}},
-                        lambda f, flag=flag: flag in f["subject"]["flags"]))
+            out.append(
+                (
+                    {"properties": {"subject": {"properties": {"flags": {"contains": {"const": flag}}}}}},
+                    lambda f, flag=flag: flag in f["subject"]["flags"],
+                )
+            )
         elif k == 5:
-            out.append(({"properties": {"case": {"properties": {"risk_level": {"const": "high"},
-                                                                 "days_open": {"maximum": i % 5}}}}},
-                        lambda f, d=i % 5: f["case"]["risk_level"] == "high" and f["case"]["days_open"] <= d))
+            out.append(
+                (
+                    {
+                        "properties": {
+                            "case": {
+                                "properties": {
+                                    "risk_level": {"const": "high"},
+                                    "days_open": {"maximum": i % 5},
+                                }
+                            }
+                        }
+                    },
+                    lambda f, d=i % 5: f["case"]["risk_level"] == "high" and f["case"]["days_open"] <= d,
+                )
+            )
         elif k == 6:
             state, m = states[i % 3], 1 + i % 3
-            out.append(({"properties": {"case": {"properties": {"state": {"const": state}}},
-                                        "counts": {"properties": {"same_street_90d": {"minimum": m}}}}},
-                        lambda f, state=state, m=m: f["case"]["state"] == state and f["counts"]["same_street_90d"] >= m))
+            out.append(
+                (
+                    {
+                        "properties": {
+                            "case": {"properties": {"state": {"const": state}}},
+                            "counts": {"properties": {"same_street_90d": {"minimum": m}}},
+                        }
+                    },
+                    lambda f, state=state, m=m: f["case"]["state"] == state
+                    and f["counts"]["same_street_90d"] >= m,
+                )
+            )
         elif k == 7:
             m = 1 + i % 7
-            out.append(({"properties": {"case": {"properties": {"forms": {"required": ["report"], "properties": {
-                "report": {"required": ["nights"], "properties": {"nights": {"minimum": m}}}}}}}}},
-                lambda f, m=m: "nights" in f["case"]["forms"]["report"] and f["case"]["forms"]["report"]["nights"] >= m))
+            out.append(
+                (
+                    {
+                        "properties": {
+                            "case": {
+                                "properties": {
+                                    "forms": {
+                                        "required": ["report"],
+                                        "properties": {
+                                            "report": {
+                                                "required": ["nights"],
+                                                "properties": {"nights": {"minimum": m}},
+                                            }
+                                        },
+                                    }
+                                }
+                            }
+                        }
+                    },
+                    lambda f, m=m: "nights" in f["case"]["forms"]["report"]
+                    and f["case"]["forms"]["report"]["nights"] >= m,
+                )
+            )
         elif k == 8:
             age, m = 10 + i % 30, 5 + i % 4
-            out.append(({"anyOf": [{"properties": {"subject": {"properties": {"age": {"maximum": age}}}}},
-                                   {"properties": {"counts": {"properties": {"reports_180d": {"minimum": m}}}}}]},
-                        lambda f, age=age, m=m: f["subject"]["age"] <= age or f["counts"]["reports_180d"] >= m))
+            out.append(
+                (
+                    {
+                        "anyOf": [
+                            {"properties": {"subject": {"properties": {"age": {"maximum": age}}}}},
+                            {"properties": {"counts": {"properties": {"reports_180d": {"minimum": m}}}}},
+                        ]
+                    },
+                    lambda f, age=age, m=m: f["subject"]["age"] <= age or f["counts"]["reports_180d"] >= m,
+                )
+            )
         else:
             gender = ["female", "male"][i % 2]
-            out.append(({"required": ["subject"], "properties": {"subject": {"properties": {
-                "gender": {"not": {"const": gender}}, "role": {"const": "subject"}}}}},
-                lambda f, gender=gender: f["subject"]["gender"] != gender and f["subject"]["role"] == "subject"))
+            out.append(
+                (
+                    {
+                        "required": ["subject"],
+                        "properties": {
+                            "subject": {
+                                "properties": {
+                                    "gender": {"not": {"const": gender}},
+                                    "role": {"const": "subject"},
+                                }
+                            }
+                        },
+                    },
+                    lambda f, gender=gender: f["subject"]["gender"] != gender
+                    and f["subject"]["role"] == "subject",
+                )
+            )
     return out
 
 
@@ -230,23 +368,31 @@ def toml_value(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    items = ", ".join(f"{k if re.fullmatch(r'[A-Za-z0-9_-]+', k) else json.dumps(k)} = {toml_value(v)}"
-                      for k, v in value.items())
+    items = ", ".join(
+        f"{k if re.fullmatch(r'[A-Za-z0-9_-]+', k) else json.dumps(k)} = {toml_value(v)}"
+        for k, v in value.items()
+    )
     return "{ " + items + " }" if items else "{}"
 
 
 def rules(folder: Path) -> dict[str, Any]:
     pairs = generated_rules(100)
     text = (NOISE / "area.toml").read_text(encoding="utf-8")
-    head = text[:text.index("[[rules]]")]
-    body = "".join(f'\n[[rules]]\nid = "rule-{i}"\non = ["case_created", "form_saved"]\nwhen = {toml_value(when)}\n'
-                   f'then = {{ panel = "panel-{i % 7}", reason = "Generated rule {i}" }}\n'
-                   for i, (when, _) in enumerate(pairs))
+    head = text[: text.index("[[rules]]")]
+    body = "".join(
+        f'\n[[rules]]\nid = "rule-{i}"\non = ["case_created", "form_saved"]\nwhen = {toml_value(when)}\n'
+        f'then = {{ panel = "panel-{i % 7}", reason = "Generated rule {i}" }}\n'
+        for i, (when, _) in enumerate(pairs)
+    )
     area_dir = folder / "bench"
     copy_area(NOISE, area_dir, [])
-    (area_dir / "area.toml").write_text(head.replace('slug = "noise"', 'slug = "bench"')
-                                        .replace('reference_prefix = "NOI"', 'reference_prefix = "BEN"') + body,
-                                        encoding="utf-8")
+    (area_dir / "area.toml").write_text(
+        head.replace('slug = "noise"', 'slug = "bench"').replace(
+            'reference_prefix = "NOI"', 'reference_prefix = "BEN"'
+        )
+        + body,
+        encoding="utf-8",
+    )
     area = load_area(area_dir)  # every rule passes the loader's checks of what it tests
     index = RuleIndex(area.rules)
     assert len(index.rules_for("bench", "case_created")) == 100
@@ -254,16 +400,23 @@ def rules(folder: Path) -> dict[str, Any]:
 
     ours_fired = sorted(f.rule.id for f in index.evaluate("bench", "case_created", FACTS))
     base_fired = sorted(name for name, p in predicates if p(FACTS))
-    assert ours_fired == base_fired, f"rule engine and hand-written predicates disagree: {ours_fired} {base_fired}"
+    assert ours_fired == base_fired, (
+        f"rule engine and hand-written predicates disagree: {ours_fired} {base_fired}"
+    )
     assert 0 < len(ours_fired) < 100
 
     ours = per_second(lambda: index.evaluate("bench", "case_created", FACTS))
     base = per_second(lambda: [name for name, p in predicates if p(FACTS)])
-    return {"ours_ms": 1000 / ours, "base_ms": 1000 / base, "fired": len(ours_fired),
-            "compiled": sum(1 for r in area.rules if getattr(r.check, "__self__", None) is not r.validator)}
+    return {
+        "ours_ms": 1000 / ours,
+        "base_ms": 1000 / base,
+        "fired": len(ours_fired),
+        "compiled": sum(1 for r in area.rules if getattr(r.check, "__self__", None) is not r.validator),
+    }
 
 
 # -- report ------------------------------------------------------------------------------------
+
 
 def main(check: bool) -> int:
     t0 = time.perf_counter()
@@ -277,29 +430,75 @@ def main(check: bool) -> int:
 
     # name, ours, baseline, ratio (ours/baseline; >1 means slower for times, faster for rates), target, ok
     rows: list[tuple[str, str, str, str, str, bool | None]] = [
-        ("(a) start-up, 50 areas", f"{start['ours']:.3f} s", f"{start['base']:.3f} s",
-         f"{start['ours'] / start['base']:.1f}x time", "< 1 s", start["ours"] < 1.0),
+        (
+            "(a) start-up, 50 areas",
+            f"{start['ours']:.3f} s",
+            f"{start['base']:.3f} s",
+            f"{start['ours'] / start['base']:.1f}x time",
+            "< 1 s",
+            start["ours"] < 1.0,
+        ),
         ("    first build (cold)", f"{start['first']:.3f} s", "", "", "", None),
     ]
     for f in forms:
-        rows.append((f"(b) {f['name']} valid", f"{f['ours']:,.0f}/s", f"{f['base']:,.0f}/s",
-                     f"{f['ours'] / f['base']:.2f}x rate", ">= 20,000/s", f["ours"] >= 20000))
+        rows.append(
+            (
+                f"(b) {f['name']} valid",
+                f"{f['ours']:,.0f}/s",
+                f"{f['base']:,.0f}/s",
+                f"{f['ours'] / f['base']:.2f}x rate",
+                ">= 20,000/s",
+                f["ours"] >= 20000,
+            )
+        )
     for f in forms:
-        rows.append((f"    {f['name']} invalid", f"{f['ours_invalid']:,.0f}/s", f"{f['base_invalid']:,.0f}/s",
-                     f"{f['ours_invalid'] / f['base_invalid']:.2f}x rate", "", None))
-    rows.append(("(c) 100 rules, one event", f"{rule['ours_ms'] * 1000:.0f} \u00b5s", f"{rule['base_ms'] * 1000:.0f} \u00b5s",
-                 f"{rule['ours_ms'] / rule['base_ms']:.1f}x time", "< 1 ms", rule["ours_ms"] < 1.0))
+        rows.append(
+            (
+                f"    {f['name']} invalid",
+                f"{f['ours_invalid']:,.0f}/s",
+                f"{f['base_invalid']:,.0f}/s",
+                f"{f['ours_invalid'] / f['base_invalid']:.2f}x rate",
+                "",
+                None,
+            )
+        )
+    rows.append(
+        (
+            "(c) 100 rules, one event",
+            f"{rule['ours_ms'] * 1000:.0f} \u00b5s",
+            f"{rule['base_ms'] * 1000:.0f} \u00b5s",
+            f"{rule['ours_ms'] / rule['base_ms']:.1f}x time",
+            "< 1 ms",
+            rule["ours_ms"] < 1.0,
+        )
+    )
 
-    widths = [max(len(r[i]) for r in rows + [("measure", "caseframe", "baseline", "ratio", "target", None)])
-              for i in range(5)]
+    widths = [
+        max(len(r[i]) for r in rows + [("measure", "caseframe", "baseline", "ratio", "target", None)])
+        for i in range(5)
+    ]
     header = ("measure", "caseframe", "baseline", "ratio", "target")
-    print("  ".join(h.ljust(w) if i in (0, 4) else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=False)))
-          + "  result")
+    print(
+        "  ".join(
+            h.ljust(w) if i in (0, 4) else h.rjust(w)
+            for i, (h, w) in enumerate(zip(header, widths, strict=False))
+        )
+        + "  result"
+    )
     for *cells, ok in rows:
         result = "" if ok is None else "PASS" if ok else "FAIL"
-        print(("  ".join(c.ljust(w) if i in (0, 4) else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False)))
-               + f"  {result}").rstrip())
-    print(f"\n(c) {rule['fired']} of 100 rules fire on the facts; {rule['compiled']} of 100 run as compiled predicates.")
+        print(
+            (
+                "  ".join(
+                    c.ljust(w) if i in (0, 4) else c.rjust(w)
+                    for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+                )
+                + f"  {result}"
+            ).rstrip()
+        )
+    print(
+        f"\n(c) {rule['fired']} of 100 rules fire on the facts; {rule['compiled']} of 100 run as compiled predicates."
+    )
     print(f"Python {sys.version.split()[0]}; whole run {time.perf_counter() - t0:.1f} s.")
     missed = [r[0].strip() for r in rows if r[5] is False]
     if missed:

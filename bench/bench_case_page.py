@@ -14,6 +14,7 @@ both sides; on a shared machine it moves much less than the rates.
 
 Targets (case page): ratio >= 0.5 of the bare page, p95 < 30 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,11 @@ async def measure(client: httpx.AsyncClient, url: str, requests: int, headers: d
     total, cpu = time.perf_counter() - start, time.process_time() - cpu
     if profiler is not None:
         profiler.stop()
-    return {"rps": requests / total, "p95": statistics.quantiles(times, n=20)[18] * 1000,
-            "cpu_ms": cpu * 1000 / requests}
+    return {
+        "rps": requests / total,
+        "p95": statistics.quantiles(times, n=20)[18] * 1000,
+        "cpu_ms": cpu * 1000 / requests,
+    }
 
 
 async def main(args) -> int:
@@ -83,7 +87,9 @@ async def run(args, url: str, data: dict) -> int:
         profiler = Profiler(async_mode="enabled")
     results = {}
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=bare), base_url="http://bench") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=bare), base_url="http://bench"
+        ) as client:
             results["bare"] = await measure(client, path, args.requests, {})
         _, client = await sign_in("http://bench", data["email"], transport=httpx.ASGITransport(app=app))
         try:  # the client keeps the session cookie
@@ -100,8 +106,10 @@ async def run(args, url: str, data: dict) -> int:
         print(f"profile of caseframe's {args.requests} requests written to {args.profile}")
     bare_r, cf = results["bare"], results["caseframe"]
     ratio = cf["rps"] / bare_r["rps"]
-    print(f"{PAGES[args.page]} (5 subjects, 100 timeline events; {args.cases:,} cases in the area), "
-          f"{args.requests} requests each, in-process, one at a time")
+    print(
+        f"{PAGES[args.page]} (5 subjects, 100 timeline events; {args.cases:,} cases in the area), "
+        f"{args.requests} requests each, in-process, one at a time"
+    )
     print(f"{'page':<12}{'req/s':>10}{'p95 ms':>10}{'CPU ms/req':>12}")
     for name, r in (("bare", bare_r), ("caseframe", cf)):
         print(f"{name:<12}{r['rps']:>10.1f}{r['p95']:>10.1f}{r['cpu_ms']:>12.2f}")
@@ -117,9 +125,15 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--page", choices=sorted(PAGES), default="case")
-    parser.add_argument("--cases", type=int, default=1000,
-                        help="cases in the area (default 1,000: My work's tasks go on the user's other cases)")
-    parser.add_argument("--profile", metavar="FILE", help="write a pyinstrument profile of caseframe's requests")
+    parser.add_argument(
+        "--cases",
+        type=int,
+        default=1000,
+        help="cases in the area (default 1,000: My work's tasks go on the user's other cases)",
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write a pyinstrument profile of caseframe's requests"
+    )
     parser.add_argument("--check", action="store_true", help="exit non-zero if a target is missed")
     arguments = parser.parse_args()
     if arguments.requests < 20 or arguments.cases < 1:

@@ -14,6 +14,7 @@ Targets (issue 13): PostgreSQL p95 < 250 ms with no failed request; SQLite no fa
 ``bench`` extra (``bench/setup``); the sessions are written straight into the database, as signing in
 (argon2) is not what this measures.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -82,10 +83,16 @@ async def build(users: int) -> dict:
     from caseframe.core.testing import demo_answers, make_user
 
     data = await build_area(CASES)
-    agency = await Agency.select().where(
-        Agency.id == (await User.select(User.agency).where(User.id == data["user_id"]).first())["agency"]).first()
+    agency = (
+        await Agency.select()
+        .where(
+            Agency.id == (await User.select(User.agency).where(User.id == data["user_id"]).first())["agency"]
+        )
+        .first()
+    )
     accounts = [data["user_id"]] + [
-        (await make_user(agency, ("caseworker",), name=f"Caseworker {i}")).id for i in range(1, ACCOUNTS)]
+        (await make_user(agency, ("caseworker",), name=f"Caseworker {i}")).id for i in range(1, ACCOUNTS)
+    ]
     people = fictional_persons(PERSONS, [agency["id"]], random.Random(13))
     await insert_persons(people)
     now = clock.now()
@@ -93,15 +100,28 @@ async def build(users: int) -> dict:
     for i in range(users):
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         sessions.append({"cookie": f"caseframe_session={token}", "csrf": csrf})
-        await Session.insert(Session(token_hash=_hash(token), csrf_token=csrf, user=accounts[i % len(accounts)],
-                                     created_at=now, last_seen=now, pending=""))
+        await Session.insert(
+            Session(
+                token_hash=_hash(token),
+                csrf_token=csrf,
+                user=accounts[i % len(accounts)],
+                created_at=now,
+                last_seen=now,
+                pending="",
+            )
+        )
     ctx = build_context()
     area = ctx.area(data["area"])
     form = area.opening_form
     cases = [r["id"] for r in await Case.select(Case.id).where(Case.area == data["area"]).order_by(Case.id)]
-    return {"sessions": sessions, "cases": cases, "area": data["area"], "form": form,
-            "fields": form_fields(demo_answers(ctx, data["area"], form), area.forms[form].schema),
-            "searches": searches_for(people)}
+    return {
+        "sessions": sessions,
+        "cases": cases,
+        "area": data["area"],
+        "form": form,
+        "fields": form_fields(demo_answers(ctx, data["area"], form), area.forms[form].schema),
+        "searches": searches_for(people),
+    }
 
 
 def run_locust(base: str, plan_file: str, users: int, duration: float, out: str) -> None:
@@ -110,11 +130,33 @@ def run_locust(base: str, plan_file: str, users: int, duration: float, out: str)
         print("locust is missing: running bench/setup to install the bench extra", flush=True)
         subprocess.run([str(ROOT / "bench" / "setup")], check=True)
     spawn_rate = max(users / 20, 1)  # everyone has started within 20 s
-    subprocess.run([str(exe), "-f", str(Path(__file__).with_name("_caseworkers.py")), "--headless",
-                    "--users", str(users), "--spawn-rate", f"{spawn_rate:g}", "--run-time", f"{duration + 20:g}s",
-                    "--reset-stats", "--host", base, "--csv", out, "--only-summary", "--loglevel", "WARNING"],
-                   cwd=ROOT, env={**os.environ, "BENCH_LOAD_PLAN": plan_file}, check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(
+        [
+            str(exe),
+            "-f",
+            str(Path(__file__).with_name("_caseworkers.py")),
+            "--headless",
+            "--users",
+            str(users),
+            "--spawn-rate",
+            f"{spawn_rate:g}",
+            "--run-time",
+            f"{duration + 20:g}s",
+            "--reset-stats",
+            "--host",
+            base,
+            "--csv",
+            out,
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "BENCH_LOAD_PLAN": plan_file},
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def read_stats(out: str) -> list[dict]:
@@ -123,7 +165,10 @@ def read_stats(out: str) -> list[dict]:
 
 
 async def main(args) -> int:
-    async with seeded_database(args.database_url, lambda: build(args.users), "caseframe-bench-load-") as (url, plan):
+    async with seeded_database(args.database_url, lambda: build(args.users), "caseframe-bench-load-") as (
+        url,
+        plan,
+    ):
         return await measure(args, url, plan)
 
 
@@ -146,21 +191,27 @@ async def measure(args, url: str, plan: dict) -> int:
     tracebacks = log.count("Traceback")
 
     load = os.getloadavg()[0]
-    print(f"{args.users} simulated caseworkers, {engine_name}, {args.workers} uvicorn worker"
-          f"{'s' if args.workers > 1 else ''}, {CASES:,} cases and {PERSONS:,} persons, think time 5-15 s, "
-          f"{args.duration:g} s measured after everyone started; load average {load:.1f} on {os.cpu_count()} CPUs; "
-          f"{dt.date.today()}")
+    print(
+        f"{args.users} simulated caseworkers, {engine_name}, {args.workers} uvicorn worker"
+        f"{'s' if args.workers > 1 else ''}, {CASES:,} cases and {PERSONS:,} persons, think time 5-15 s, "
+        f"{args.duration:g} s measured after everyone started; load average {load:.1f} on {os.cpu_count()} CPUs; "
+        f"{dt.date.today()}"
+    )
     print(f"{'request':<16}{'count':>7}{'failed':>7}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'max ms':>8}")
     total = None
     for row in stats:
-        line = (f"{row['Name']:<16}{row['Request Count']:>7}{row['Failure Count']:>7}{row['50%']:>8}{row['95%']:>8}"
-                f"{row['99%']:>8}{float(row['Max Response Time']):>8.0f}")
+        line = (
+            f"{row['Name']:<16}{row['Request Count']:>7}{row['Failure Count']:>7}{row['50%']:>8}{row['95%']:>8}"
+            f"{row['99%']:>8}{float(row['Max Response Time']):>8.0f}"
+        )
         if row["Name"] == "Aggregated":
             total = row
             print("-" * len(line))
         print(line)
     for failure in failures:
-        print(f"  failed: {failure.get('Method')} {failure.get('Name')}: {failure.get('Error')} x{failure.get('Occurrences')}")
+        print(
+            f"  failed: {failure.get('Method')} {failure.get('Name')}: {failure.get('Error')} x{failure.get('Occurrences')}"
+        )
     print(f"server log: {locked} 'database is locked', {tracebacks} tracebacks")
     missed = []
     if total is None or int(total["Request Count"]) == 0:
@@ -180,7 +231,9 @@ async def measure(args, url: str, plan: dict) -> int:
 
 if __name__ == "__main__":
     parser = bench_arguments(__doc__, duration=120, duration_help="seconds measured")
-    parser.add_argument("--users", type=int, help="simulated caseworkers (default 50 on SQLite, 500 on PostgreSQL)")
+    parser.add_argument(
+        "--users", type=int, help="simulated caseworkers (default 50 on SQLite, 500 on PostgreSQL)"
+    )
     args = parse_bench_arguments(parser)
     args.users = args.users or (500 if args.database_url else 50)
     if args.users < 1:

@@ -28,6 +28,7 @@ Target (issue: panel meetings with live minutes): a minute reaches 50 connected 
 (median). The script exits 1 if the target is missed or a member never receives the minute, with or
 without ``--check``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -120,32 +121,59 @@ async def build(ctx, members: int) -> dict:
     chair = await make_user(council, ("caseworker", "panel_chair"), name="Priya Chair")
     admin = await make_user(council, ("system_admin",), name="Sam Sysadmin")
     today = clock.today()
-    await sharing.create_isa(ctx, admin, reference="ISA-BENCH", title="Community safety ISA",
-                             parties=[council["id"], police["id"]], purposes=["crime_prevention"],
-                             areas=[area],
-                             legal_basis="Crime and Disorder Act 1998 s.115", max_sensitivity="sensitive",
-                             starts_on=today - dt.timedelta(days=30), ends_on=today + dt.timedelta(days=300))
-    panel = await panels.save_panel(ctx, chair, name="Ashdown Complex Case Panel",
-                                    member_agency_ids=[police["id"], charity["id"]], areas=[area],
-                                    frequency="monthly")
+    await sharing.create_isa(
+        ctx,
+        admin,
+        reference="ISA-BENCH",
+        title="Community safety ISA",
+        parties=[council["id"], police["id"]],
+        purposes=["crime_prevention"],
+        areas=[area],
+        legal_basis="Crime and Disorder Act 1998 s.115",
+        max_sensitivity="sensitive",
+        starts_on=today - dt.timedelta(days=30),
+        ends_on=today + dt.timedelta(days=300),
+    )
+    panel = await panels.save_panel(
+        ctx,
+        chair,
+        name="Ashdown Complex Case Panel",
+        member_agency_ids=[police["id"], charity["id"]],
+        areas=[area],
+        frequency="monthly",
+    )
     person = await make_person(chair, given_name="Reece", family_name="Dunmore")
     roles = list(ctx.area(area).roles)
-    case = await cases.open_case(ctx, chair, area, demo_answers(ctx, area),
-                                 subjects=[(person["id"], roles[0])])
-    made = await referrals.raise_referral(ctx, chair, target_kind="panel", target=panel["slug"],
-                                          reason="Escalating despite warnings", person_id=person["id"],
-                                          case=case)
+    case = await cases.open_case(
+        ctx, chair, area, demo_answers(ctx, area), subjects=[(person["id"], roles[0])]
+    )
+    made = await referrals.raise_referral(
+        ctx,
+        chair,
+        target_kind="panel",
+        target=panel["slug"],
+        reason="Escalating despite warnings",
+        person_id=person["id"],
+        case=case,
+    )
     await inbox.accept_to_panel(ctx, chair, made["id"], version=1)
     starts = clock.now() + dt.timedelta(minutes=5)
-    meeting = await panels.schedule_meeting(chair, panel["id"], starts_at=starts,
-                                            location="Ashdown Civic Centre, Committee Room 2")
+    meeting = await panels.schedule_meeting(
+        chair, panel["id"], starts_at=starts, location="Ashdown Civic Centre, Committee Room 2"
+    )
     await panels.add_agenda_item(chair, meeting["id"], kind="referral", case_id=case["id"])
     await panels.set_status(chair, meeting["id"], "published")
     await panels.set_status(chair, meeting["id"], "in_progress")
     item = (await panels.agenda(meeting["id"]))[0]
     # streams send what is already minuted as soon as they follow: this entry tells the script they do
-    await panels.add_minute(ctx, chair, meeting["id"], item_id=item["id"], kind="discussion",
-                            text="Introductions and apologies [bench open]")
+    await panels.add_minute(
+        ctx,
+        chair,
+        meeting["id"],
+        item_id=item["id"],
+        kind="discussion",
+        text="Introductions and apologies [bench open]",
+    )
     # Every member has the same password, so one argon2id hash of it serves all the accounts: signing in
     # still checks it at full cost, but setting up 50 accounts does not pay that cost 50 times over.
     from caseframe.core.agencies import service as agencies
@@ -161,8 +189,12 @@ async def build(ctx, members: int) -> dict:
     try:
         for i in range(members):
             agency = (police, charity)[i % 2]
-            user = await make_user(agency, ("caseworker",), name=f"Member {i + 1:02d}",
-                                   email=f"member{i + 1:02d}@{agency['slug']}.example")
+            user = await make_user(
+                agency,
+                ("caseworker",),
+                name=f"Member {i + 1:02d}",
+                email=f"member{i + 1:02d}@{agency['slug']}.example",
+            )
             emails.append(user.email)
     finally:
         agencies.hash_password = original
@@ -183,6 +215,7 @@ async def prepare(url: str | None, members: int) -> tuple[str, dict, str | None]
 
 # ---------------------------------------------------------------------------------------------------
 # Servers: uvicorn in a process of its own, started the same way for both apps.
+
 
 def streams_per_process(server: Server) -> list[int]:
     """Established connections to the port held by each worker process (from /proc; Linux only)."""
@@ -214,6 +247,7 @@ def streams_per_process(server: Server) -> list[int]:
 
 # ---------------------------------------------------------------------------------------------------
 # Clients: 50 open streams, and the chair posting.
+
 
 class Board:
     """When each stream received the entry of each round, and how many of them showed its text.
@@ -261,15 +295,24 @@ async def read_stream(client: httpx.AsyncClient, path: str, headers: dict, board
 class Audience:
     """The streams on one server, and the poster."""
 
-    def __init__(self, server: Server, streams: int, path: str, cookies: list[str], post_path: str,
-                 post_headers: dict, post_fields: dict):
+    def __init__(
+        self,
+        server: Server,
+        streams: int,
+        path: str,
+        cookies: list[str],
+        post_path: str,
+        post_headers: dict,
+        post_fields: dict,
+    ):
         self.server, self.path, self.cookies = server, path, cookies
         self.post_path, self.post_headers, self.post_fields = post_path, post_headers, post_fields
         self.board = Board(streams)
         self.streams = streams
         limits = httpx.Limits(max_connections=streams + 5, max_keepalive_connections=streams + 5)
-        self.client = httpx.AsyncClient(base_url=server.base, limits=limits,
-                                        timeout=httpx.Timeout(10, read=None))  # streams wait between minutes
+        self.client = httpx.AsyncClient(
+            base_url=server.base, limits=limits, timeout=httpx.Timeout(10, read=None)
+        )  # streams wait between minutes
         self.poster = httpx.AsyncClient(base_url=server.base, timeout=10)
         self.tasks: list[asyncio.Task] = []
         self.latencies: list[float] = []
@@ -281,11 +324,17 @@ class Audience:
         ready = self.board.expect("open")
         for i in range(self.streams):
             cookie = self.cookies[i % len(self.cookies)] if self.cookies else ""
-            self.tasks.append(asyncio.create_task(
-                read_stream(self.client, self.path, {"cookie": cookie} if cookie else {}, self.board)))
+            self.tasks.append(
+                asyncio.create_task(
+                    read_stream(self.client, self.path, {"cookie": cookie} if cookie else {}, self.board)
+                )
+            )
             await asyncio.sleep(0.01)  # spread the connections over the workers as members arriving would
-        done, _ = await asyncio.wait([asyncio.create_task(ready.wait()), *self.tasks], timeout=ROUND_TIMEOUT,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            [asyncio.create_task(ready.wait()), *self.tasks],
+            timeout=ROUND_TIMEOUT,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
         for task in self.tasks:
             if task.done() and task.exception():
                 raise SystemExit(f"{self.server.name}: a stream failed: {task.exception()}")
@@ -301,14 +350,18 @@ class Audience:
         response = await self.poster.post(self.post_path, data=fields, headers=self.post_headers)
         answered = time.perf_counter() - start
         if response.status_code != 303:
-            raise SystemExit(f"{self.server.name}: posting the minute answered {response.status_code}: "
-                             f"{response.text[:300]}")
+            raise SystemExit(
+                f"{self.server.name}: posting the minute answered {response.status_code}: "
+                f"{response.text[:300]}"
+            )
         try:
             await asyncio.wait_for(done.wait(), ROUND_TIMEOUT)
         except TimeoutError:
             got = len(self.board.arrived.get(mark, []))
-            raise SystemExit(f"{self.server.name}: only {got} of {self.streams} members received the minute "
-                             f"within {ROUND_TIMEOUT:.0f} s") from None
+            raise SystemExit(
+                f"{self.server.name}: only {got} of {self.streams} members received the minute "
+                f"within {ROUND_TIMEOUT:.0f} s"
+            ) from None
         times = self.board.arrived.pop(mark)
         self.shown.add(self.board.shown.pop(mark, 0))
         if record:
@@ -355,9 +408,15 @@ async def main(members: int, runs: int, database_url: str | None, workers: int) 
         await chair_client.aclose()
         text = "Police report three call-outs since the last meeting; housing to check the tenancy"
         audiences = [
-            Audience(caseframe, members, f"/meetings/{data['meeting']}/events", cookies,
-                     f"/meetings/{data['meeting']}/minutes", {"cookie": chair_cookie},
-                     {"csrf_token": token, "item_id": str(data["item"]), "kind": "discussion", "text": text}),
+            Audience(
+                caseframe,
+                members,
+                f"/meetings/{data['meeting']}/events",
+                cookies,
+                f"/meetings/{data['meeting']}/minutes",
+                {"cookie": chair_cookie},
+                {"csrf_token": token, "item_id": str(data["item"]), "kind": "discussion", "text": text},
+            ),
             Audience(bare, members, "/events", [], "/minutes", {}, {"text": text}),
         ]
         for audience in audiences:
@@ -365,7 +424,7 @@ async def main(members: int, runs: int, database_url: str | None, workers: int) 
         per_worker = streams_per_process(caseframe)
         for n in range(WARM_UP + runs):
             # alternate which goes first, so a burst of other work on the machine hits both alike
-            for audience in (audiences if n % 2 == 0 else audiences[::-1]):
+            for audience in audiences if n % 2 == 0 else audiences[::-1]:
                 await audience.round(n, record=n >= WARM_UP)
                 await asyncio.sleep(0.05)
     finally:
@@ -379,27 +438,37 @@ async def main(members: int, runs: int, database_url: str | None, workers: int) 
     ok = median < TARGET_SECONDS
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     processes = f"{workers} uvicorn worker{'s' if workers > 1 else ''}"
-    print(f"live minutes: {members} members on server-sent events, {engine_name}, caseframe on {processes}, "
-          f"{runs} rounds (+{WARM_UP} warm-up); load average {load:.1f} on {os.cpu_count()} CPUs")
-    print(f"the entry's text reached {' or '.join(map(str, sorted(cf.shown)))} members each round; the rest "
-          "(an agency outside the ISA) got the entry without it")
+    print(
+        f"live minutes: {members} members on server-sent events, {engine_name}, caseframe on {processes}, "
+        f"{runs} rounds (+{WARM_UP} warm-up); load average {load:.1f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"the entry's text reached {' or '.join(map(str, sorted(cf.shown)))} members each round; the rest "
+        "(an agency outside the ISA) got the entry without it"
+    )
     if workers > 1:
         print(f"streams held by each caseframe worker: {' + '.join(map(str, per_worker)) or 'unknown'}")
-    rows = [("caseframe: POST to the 50th member", cf.latencies),
-            ("  POST to the first member", cf.firsts),
-            ("  POST answered (303)", cf.answers),
-            ("baseline: bare SSE, 50th client", base.latencies),
-            ("  bare SSE, first client", base.firsts)]
+    rows = [
+        ("caseframe: POST to the 50th member", cf.latencies),
+        ("  POST to the first member", cf.firsts),
+        ("  POST answered (303)", cf.answers),
+        ("baseline: bare SSE, 50th client", base.latencies),
+        ("  bare SSE, first client", base.firsts),
+    ]
     if members != 50:
         rows = [(label.replace("50th", f"{members}th"), values) for label, values in rows]
     print(f"{'measure':36} {'median ms':>10} {'p95 ms':>8}")
     for label, values in rows:
         print(f"{label:36} {statistics.median(values) * 1000:10.1f} {p95(values) * 1000:8.1f}")
-    print(f"ratio {median / base_median:.1f}x the bare broadcast; median {median * 1000:.0f} ms "
-          f"(target < {TARGET_SECONDS:.0f} s): {'PASS' if ok else 'FAIL'}")
+    print(
+        f"ratio {median / base_median:.1f}x the bare broadcast; median {median * 1000:.0f} ms "
+        f"(target < {TARGET_SECONDS:.0f} s): {'PASS' if ok else 'FAIL'}"
+    )
     if not ok:
-        print(f"Missed: a minute reached {members} members in {median:.2f} s (median), "
-              f"target < {TARGET_SECONDS:.0f} s")
+        print(
+            f"Missed: a minute reached {members} members in {median:.2f} s (median), "
+            f"target < {TARGET_SECONDS:.0f} s"
+        )
         return 1
     return 0
 
@@ -408,10 +477,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=50, help="open streams (default 50)")
     parser.add_argument("--runs", type=int, default=20, help="measured rounds (default 20)")
-    parser.add_argument("--database-url", help="postgresql://... to run on PostgreSQL in a fresh schema "
-                                                 "(default: a temporary SQLite file)")
-    parser.add_argument("--workers", type=int,
-                        help="uvicorn workers for caseframe (default 1 on SQLite, 2 on PostgreSQL)")
+    parser.add_argument(
+        "--database-url",
+        help="postgresql://... to run on PostgreSQL in a fresh schema (default: a temporary SQLite file)",
+    )
+    parser.add_argument(
+        "--workers", type=int, help="uvicorn workers for caseframe (default 1 on SQLite, 2 on PostgreSQL)"
+    )
     parser.add_argument("--check", action="store_true", help="accepted for symmetry: a miss always exits 1")
     args = parser.parse_args()
     if args.database_url and not args.database_url.startswith(("postgres://", "postgresql://")):

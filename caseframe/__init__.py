@@ -4,6 +4,7 @@ Plugins import what they need from :mod:`caseframe.api` (and, in their tests, :m
 everything under ``caseframe.core`` is the framework's inside and may change between releases. The built-in
 areas are ``caseframe.areas``.
 """
+
 from caseframe import _packages
 
 _packages.install()

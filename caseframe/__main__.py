@@ -1,4 +1,5 @@
 """``python -m caseframe``: the ``caseframe`` command."""
+
 import sys
 
 from caseframe.core.cli import main

@@ -13,6 +13,7 @@ Until the next release the old import names keep working, with a :class:`Depreca
 ``caseframe.core.cases.service`` and ``caseframe.areas.asb`` (one module, two names), so a plugin written
 against the old names keeps its registrations, its tables and its plugin key.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -62,7 +63,9 @@ class SourceLayout(importlib.abc.MetaPathFinder):
         init = package / "__init__.py"
         if not init.is_file():
             return None
-        return importlib.util.spec_from_file_location(fullname, init, submodule_search_locations=[str(package)])
+        return importlib.util.spec_from_file_location(
+            fullname, init, submodule_search_locations=[str(package)]
+        )
 
 
 def _ours(init: Path) -> bool:
@@ -74,8 +77,9 @@ def _importer() -> tuple[int, tuple[str, int] | None]:
     """The stack level (as warnings.warn counts it) and the place of the first frame that is neither the import
     system's nor this module's: the line that imported an old name."""
     frame, level = sys._getframe(2), 2
-    while frame is not None and (frame.f_code.co_filename.startswith("<frozen importlib")
-                                 or frame.f_code.co_filename == __file__):
+    while frame is not None and (
+        frame.f_code.co_filename.startswith("<frozen importlib") or frame.f_code.co_filename == __file__
+    ):
         if not frame.f_code.co_filename.startswith("<frozen importlib"):
             level += 1  # warnings.warn counts no frame of the import system's (it skips them itself)
         frame = frame.f_back
@@ -92,8 +96,12 @@ def _warn(old: str, new: str) -> None:
         if place in _warned:
             return
         _warned.add(place)
-    warnings.warn(f"the module name {old!r} is deprecated and goes in the next release: import {new!r} "
-                  f"(a plugin imports caseframe.api)", DeprecationWarning, stacklevel=level)
+    warnings.warn(
+        f"the module name {old!r} is deprecated and goes in the next release: import {new!r} "
+        f"(a plugin imports caseframe.api)",
+        DeprecationWarning,
+        stacklevel=level,
+    )
 
 
 class OldNames(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -165,15 +173,19 @@ def mirror(target: Path) -> Path:
     package = target / "caseframe"
     if package.exists():
         shutil.rmtree(package)
-    sources = {package: checkout / "caseframe", package / "core": checkout / "core",
-               package / "areas": checkout / "plugins"}
+    sources = {
+        package: checkout / "caseframe",
+        package / "core": checkout / "core",
+        package / "areas": checkout / "plugins",
+    }
     for destination, source in sources.items():
         for path in sorted(source.rglob("*.py")):
             relative = path.relative_to(source)
-            if "__pycache__" in relative.parts or (source.name == "caseframe" and relative.parts[0] in ("core", "areas")):
+            if "__pycache__" in relative.parts or (
+                source.name == "caseframe" and relative.parts[0] in ("core", "areas")
+            ):
                 continue
             link = destination / relative
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(path)
     return package
-

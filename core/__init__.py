@@ -2,6 +2,7 @@
 
 Installed as ``caseframe.core`` (this directory keeps its place in the source tree: caseframe/_packages.py).
 """
+
 import os
 
 if __name__ == "core":  # the old top-level name, imported from a source checkout: it is caseframe.core now

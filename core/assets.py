@@ -9,6 +9,7 @@ against its pinned sha512 checksum and installs only the files served, into the 
 This module uses the standard library only: the wheel build loads it by file, before Caseframe's own
 dependencies are installed.
 """
+
 from __future__ import annotations
 
 import base64
@@ -54,19 +55,36 @@ class Package:
 #: the versions package-lock.json pins (a test holds the two together), and what of each is served (package.json
 #: too: it records the version and the terms of use)
 PACKAGES = (
-    Package("govuk-frontend", "6.6.0",
-            "sha512-xctkWrQvLnvQt7fyjQ3MGX9S0wz0x0RQuLxCeoXF+s8EjGICG81/DYQGKN5qgO+0KVT12UAaRwUsGY6fulRcRg==",
-            ("package.json", "dist/govuk/govuk-frontend.min.css", "dist/govuk/govuk-frontend.min.js",
-             "dist/govuk/assets/manifest.json", "dist/govuk/assets/")),
-    Package("@ministryofjustice/frontend", "11.1.0",
-            "sha512-1bkUbm2M4DpcpX/pOmumQRBsbJco9W2RwmJv5h/ZC/ZqrAOn2/FjpF+A7vS0gs7oMXBizr9O5huDrSYbLx73Nw==",
-            ("package.json", "moj/moj-frontend.min.css", "moj/moj-frontend.min.js", "moj/assets/")),
-    Package("htmx.org", "2.0.8",
-            "sha512-fm297iru0iWsNJlBrjvtN7V9zjaxd+69Oqjh4F/Vq9Wwi2kFisLcrLCiv5oBX0KLfOX/zG8AUo9ROMU5XUB44Q==",
-            ("package.json", "dist/htmx.min.js")),
-    Package("htmx-ext-sse", "2.2.4",
-            "sha512-LJmxVhykyflBWgh5PvbRidcyuqMHlgfajmmzumvKctv9puvsufeH6OaejSMZTNTnEI8O2wXXn4ZZtBdpEMqmEQ==",
-            ("package.json", "dist/sse.min.js")),
+    Package(
+        "govuk-frontend",
+        "6.6.0",
+        "sha512-xctkWrQvLnvQt7fyjQ3MGX9S0wz0x0RQuLxCeoXF+s8EjGICG81/DYQGKN5qgO+0KVT12UAaRwUsGY6fulRcRg==",
+        (
+            "package.json",
+            "dist/govuk/govuk-frontend.min.css",
+            "dist/govuk/govuk-frontend.min.js",
+            "dist/govuk/assets/manifest.json",
+            "dist/govuk/assets/",
+        ),
+    ),
+    Package(
+        "@ministryofjustice/frontend",
+        "11.1.0",
+        "sha512-1bkUbm2M4DpcpX/pOmumQRBsbJco9W2RwmJv5h/ZC/ZqrAOn2/FjpF+A7vS0gs7oMXBizr9O5huDrSYbLx73Nw==",
+        ("package.json", "moj/moj-frontend.min.css", "moj/moj-frontend.min.js", "moj/assets/"),
+    ),
+    Package(
+        "htmx.org",
+        "2.0.8",
+        "sha512-fm297iru0iWsNJlBrjvtN7V9zjaxd+69Oqjh4F/Vq9Wwi2kFisLcrLCiv5oBX0KLfOX/zG8AUo9ROMU5XUB44Q==",
+        ("package.json", "dist/htmx.min.js"),
+    ),
+    Package(
+        "htmx-ext-sse",
+        "2.2.4",
+        "sha512-LJmxVhykyflBWgh5PvbRidcyuqMHlgfajmmzumvKctv9puvsufeH6OaejSMZTNTnEI8O2wXXn4ZZtBdpEMqmEQ==",
+        ("package.json", "dist/sse.min.js"),
+    ),
 )
 
 
@@ -113,10 +131,12 @@ def find() -> Path | None:
 
 def missing_message() -> str:
     looked = "; ".join(f"{c}: {(problems(c) or ['?'])[0]}" for c in candidates())
-    return (f"the front-end assets ({describe()}) are not installed (looked in {looked}). "
-            "Run 'caseframe assets' to download the pinned versions from the npm registry (their checksums are "
-            "checked), or 'caseframe assets --dir DIR' and set CASEFRAME_ASSETS_DIR=DIR; in a checkout, './dev run' "
-            "installs them with npm")
+    return (
+        f"the front-end assets ({describe()}) are not installed (looked in {looked}). "
+        "Run 'caseframe assets' to download the pinned versions from the npm registry (their checksums are "
+        "checked), or 'caseframe assets --dir DIR' and set CASEFRAME_ASSETS_DIR=DIR; in a checkout, './dev run' "
+        "installs them with npm"
+    )
 
 
 def require() -> Path:
@@ -134,6 +154,7 @@ def default_target() -> Path:
 
 # -- installing --------------------------------------------------------------------------------------------
 
+
 def download(url: str, timeout: float = 60) -> bytes:
     """The bytes at ``url`` (tests replace this; nothing else in Caseframe goes to the network)."""
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (a fixed https address)
@@ -144,9 +165,11 @@ def check_integrity(package: Package, data: bytes) -> None:
     algorithm, _, expected = package.integrity.partition("-")
     actual = base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
     if actual != expected:
-        raise AssetsError(f"{package.name} {package.version} from {package.tarball} does not match its pinned "
-                          f"checksum ({package.integrity}; got {algorithm}-{actual}): nothing was installed. "
-                          "Something between here and the npm registry changed it; try again, or from another network")
+        raise AssetsError(
+            f"{package.name} {package.version} from {package.tarball} does not match its pinned "
+            f"checksum ({package.integrity}; got {algorithm}-{actual}): nothing was installed. "
+            "Something between here and the npm registry changed it; try again, or from another network"
+        )
 
 
 def _kept(package: Package, inside: str) -> bool:
@@ -158,7 +181,9 @@ def _unpack(package: Package, data: bytes, into: Path) -> None:
     try:
         archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:gz")  # noqa: SIM115 (in memory; read below)
     except (tarfile.TarError, OSError) as exc:
-        raise AssetsError(f"{package.name} {package.version}: the download is not an npm package ({exc})") from None
+        raise AssetsError(
+            f"{package.name} {package.version}: the download is not an npm package ({exc})"
+        ) from None
     root = into / package.name
     with archive:
         for member in archive.getmembers():
@@ -185,8 +210,7 @@ def _copy_from_node_modules(package: Package, node_modules: Path, into: Path) ->
             shutil.copy2(source / keep, into / package.name / keep)
 
 
-def install(target: Path | None = None, *, node_modules: Path | None = None,
-            progress=lambda _: None) -> Path:
+def install(target: Path | None = None, *, node_modules: Path | None = None, progress=lambda _: None) -> Path:
     """Put the served files of every pinned package in ``target`` (default: :func:`default_target`).
 
     From the npm registry, each tarball checked against its pinned checksum, or from an npm install's
@@ -213,18 +237,23 @@ def install(target: Path | None = None, *, node_modules: Path | None = None,
                 data = download(package.tarball)
             except (urllib.error.URLError, OSError, TimeoutError) as exc:
                 reason = getattr(exc, "reason", None) or exc
-                raise AssetsError(f"could not download {package.name} {package.version} from {package.tarball} "
-                                  f"({reason}): nothing was installed. Run this where the npm registry can be "
-                                  "reached (a proxy is taken from HTTPS_PROXY), or on a machine that can and copy "
-                                  "the folder over, setting CASEFRAME_ASSETS_DIR") from None
+                raise AssetsError(
+                    f"could not download {package.name} {package.version} from {package.tarball} "
+                    f"({reason}): nothing was installed. Run this where the npm registry can be "
+                    "reached (a proxy is taken from HTTPS_PROXY), or on a machine that can and copy "
+                    "the folder over, setting CASEFRAME_ASSETS_DIR"
+                ) from None
             check_integrity(package, data)
             _unpack(package, data, staging)
             progress(f"{package.name} {package.version} downloaded, checksum matches")
         wrong = problems(staging)
         if wrong:
-            raise AssetsError(f"the packages did not hold what Caseframe serves: {wrong[0]}; nothing was installed")
-        (staging / MARKER).write_text(json.dumps({p.name: p.version for p in PACKAGES}, indent=2) + "\n",
-                                      encoding="utf-8")
+            raise AssetsError(
+                f"the packages did not hold what Caseframe serves: {wrong[0]}; nothing was installed"
+            )
+        (staging / MARKER).write_text(
+            json.dumps({p.name: p.version for p in PACKAGES}, indent=2) + "\n", encoding="utf-8"
+        )
         try:
             target.mkdir(parents=True, exist_ok=True)
             for entry in staging.iterdir():

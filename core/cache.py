@@ -4,6 +4,7 @@ A cached list is never a permission check: the service that acts on a choice che
 with a partner, referring to a target). Each process forgets at once when it changes what a list
 shows; another server process may show the old list for up to the cache's lifetime.
 """
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """The ``caseframe`` command: serve the app, migrate, load demo data, list and check areas."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,17 +22,20 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def _bounded_int(what: str, low: int, high: int, *, number: str = "a number",
-                 say_value: bool = False) -> Callable[[str], int]:
+def _bounded_int(
+    what: str, low: int, high: int, *, number: str = "a number", say_value: bool = False
+) -> Callable[[str], int]:
     """An argparse type: a whole number from ``low`` to ``high``, or one clear line saying what is wrong."""
+
     def parse(value: str) -> int:
         try:
             n = int(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{what} must be {number}, not {value!r}") from None
         if not low <= n <= high:
-            raise argparse.ArgumentTypeError(f"{what} must be between {low} and {high}"
-                                             + (f", not {n}" if say_value else ""))
+            raise argparse.ArgumentTypeError(
+                f"{what} must be between {low} and {high}" + (f", not {n}" if say_value else "")
+            )
         return n
 
     parse.__name__ = what
@@ -45,15 +49,22 @@ _limit = _bounded_int("limit", 1, 1_000_000, number="a whole number")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="caseframe", description="Caseframe: multi-agency case management.")
-    parser.add_argument("--database", metavar="URL",
-                        help="database URL (default: $CASEFRAME_DATABASE_URL or sqlite:///caseframe.sqlite)")
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="database URL (default: $CASEFRAME_DATABASE_URL or sqlite:///caseframe.sqlite)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     serve = sub.add_parser("serve", help="run the web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8000)
-    serve.add_argument("--workers", type=_workers, default=1, help="processes (PostgreSQL only for more than 1)")
-    serve.add_argument("--demo", action="store_true", help="load fictional demo data if the database is empty")
+    serve.add_argument(
+        "--workers", type=_workers, default=1, help="processes (PostgreSQL only for more than 1)"
+    )
+    serve.add_argument(
+        "--demo", action="store_true", help="load fictional demo data if the database is empty"
+    )
 
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND", parser_class=_Parser)
@@ -70,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     scaffold = sub.add_parser("new-area", help="write a working plugin package for a new business area")
     scaffold.add_argument("slug", metavar="SLUG", help="the area's name, e.g. noise_nuisance")
-    scaffold.add_argument("--path", type=Path, default=Path("."), help="folder to create it in (default: here)")
+    scaffold.add_argument(
+        "--path", type=Path, default=Path("."), help="folder to create it in (default: here)"
+    )
 
     audit = sub.add_parser("audit", help="audit trail commands")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND", parser_class=_Parser)
@@ -78,29 +91,50 @@ def build_parser() -> argparse.ArgumentParser:
 
     notes = sub.add_parser("notifications", help="notification commands")
     notes_sub = notes.add_subparsers(dest="notifications_command", metavar="COMMAND", parser_class=_Parser)
-    run = notes_sub.add_parser("run", help="tell owners of tasks due today or overdue (once each), send waiting e-mails")
+    run = notes_sub.add_parser(
+        "run", help="tell owners of tasks due today or overdue (once each), send waiting e-mails"
+    )
     run.add_argument("--date", help="the day to sweep for, as YYYY-MM-DD (default: today)")
 
     documents = sub.add_parser("documents", help="document store commands")
-    documents_sub = documents.add_subparsers(dest="documents_command", metavar="COMMAND", parser_class=_Parser)
-    documents_sub.add_parser("check", help="check that every document's content is in the store, and every "
-                                           "removed one's is gone")
+    documents_sub = documents.add_subparsers(
+        dest="documents_command", metavar="COMMAND", parser_class=_Parser
+    )
+    documents_sub.add_parser(
+        "check", help="check that every document's content is in the store, and every removed one's is gone"
+    )
 
     retention = sub.add_parser("retention", help="retention commands")
-    retention_sub = retention.add_subparsers(dest="retention_command", metavar="COMMAND", parser_class=_Parser)
-    run = retention_sub.add_parser("run", help="the nightly sweep: flag every case due for review under its "
-                                   "agency's retention policy (nothing is erased without a local admin)")
+    retention_sub = retention.add_subparsers(
+        dest="retention_command", metavar="COMMAND", parser_class=_Parser
+    )
+    run = retention_sub.add_parser(
+        "run",
+        help="the nightly sweep: flag every case due for review under its "
+        "agency's retention policy (nothing is erased without a local admin)",
+    )
     run.add_argument("--dry-run", action="store_true", help="say what would be flagged; change nothing")
     run.add_argument("--agency", metavar="SLUG", help="only this agency (its slug, e.g. ashdown-council)")
     run.add_argument("--limit", type=_limit, metavar="N", help="stop after N due cases")
 
-    assets = sub.add_parser("assets", help="install the front-end assets (GOV.UK Frontend, MOJ Frontend, htmx) "
-                                           "from the npm registry, checksums checked")
-    assets.add_argument("--dir", metavar="DIR", help="where to put them (default: $CASEFRAME_ASSETS_DIR, else "
-                                                     "inside the installed package)")
-    assets.add_argument("--from-node-modules", metavar="DIR", help="copy them from an npm install's node_modules "
-                                                                   "instead of downloading")
-    assets.add_argument("--check", action="store_true", help="only say whether they are installed (exit 1 if not)")
+    assets = sub.add_parser(
+        "assets",
+        help="install the front-end assets (GOV.UK Frontend, MOJ Frontend, htmx) "
+        "from the npm registry, checksums checked",
+    )
+    assets.add_argument(
+        "--dir",
+        metavar="DIR",
+        help="where to put them (default: $CASEFRAME_ASSETS_DIR, else inside the installed package)",
+    )
+    assets.add_argument(
+        "--from-node-modules",
+        metavar="DIR",
+        help="copy them from an npm install's node_modules instead of downloading",
+    )
+    assets.add_argument(
+        "--check", action="store_true", help="only say whether they are installed (exit 1 if not)"
+    )
 
     docs = sub.add_parser("docs", help="write the generated reference pages in docs/")
     docs.add_argument("--check", action="store_true", help="fail if docs/ differs from what would be written")
@@ -129,7 +163,9 @@ async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
         try:
             if await demo_data.is_empty():
                 print("Loading demo data...", flush=True)
-                counts = await demo_data.load_demo(build_context(), progress=lambda s: print(f"  {s}", flush=True))
+                counts = await demo_data.load_demo(
+                    build_context(), progress=lambda s: print(f"  {s}", flush=True)
+                )
                 await seal(checkpoint=True)
                 print("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
             elif not quiet:
@@ -145,8 +181,11 @@ def _cmd_serve(args) -> int:
 
     url = _database_url(args)
     if args.workers > 1 and url.startswith("sqlite"):
-        return _fail("more than one worker needs PostgreSQL (set CASEFRAME_DATABASE_URL); "
-                     "the embedded SQLite database serves one process", 2)
+        return _fail(
+            "more than one worker needs PostgreSQL (set CASEFRAME_DATABASE_URL); "
+            "the embedded SQLite database serves one process",
+            2,
+        )
     build_context()  # a broken area stops here, with its file and reason
     from caseframe.core import assets
 
@@ -189,8 +228,11 @@ def _cmd_assets(args) -> int:
         print(f"Front-end assets ({assets.describe()}) are installed in {found}")
         return 0
     node_modules = Path(args.from_node_modules) if args.from_node_modules else None
-    target = assets.install(Path(args.dir) if args.dir else None, node_modules=node_modules,
-                            progress=lambda s: print(f"  {s}", flush=True))
+    target = assets.install(
+        Path(args.dir) if args.dir else None,
+        node_modules=node_modules,
+        progress=lambda s: print(f"  {s}", flush=True),
+    )
     print(f"Front-end assets ({assets.describe()}) installed in {target}")
     if args.dir and Path(args.dir).resolve() != assets.default_target().resolve():
         print(f"Set CASEFRAME_ASSETS_DIR={Path(args.dir).resolve()} where Caseframe runs")
@@ -228,8 +270,11 @@ def _cmd_docs(args) -> int:
 
     pages = docs.pages()
     if args.check:
-        stale = [name for name, text in pages.items()
-                 if not (docs.DOCS / name).is_file() or (docs.DOCS / name).read_text(encoding="utf-8") != text]
+        stale = [
+            name
+            for name, text in pages.items()
+            if not (docs.DOCS / name).is_file() or (docs.DOCS / name).read_text(encoding="utf-8") != text
+        ]
         if stale:
             return _fail(f"docs/{', docs/'.join(stale)} out of date: run 'caseframe docs'")
         print("Generated docs are up to date")
@@ -259,13 +304,17 @@ async def _cmd_audit_verify(url: str) -> int:
         await close(engine)
     if not report.ok:
         where = f" at event {report.broken_id}" if report.broken_id is not None else ""
-        return _fail(f"audit trail broken{where}: {report.reason} ({report.checked} event(s) before it are intact)")
+        return _fail(
+            f"audit trail broken{where}: {report.reason} ({report.checked} event(s) before it are intact)"
+        )
     line = f"Audit trail intact: {report.checked} sealed event(s) checked"
     if report.last_checkpoint is not None:
         line += f", {report.checkpoints} checkpoint(s), the newest of {report.last_checkpoint:%Y-%m-%d %H:%M:%S} UTC"
     if report.pending:
-        line += (f"; {report.pending} event(s) not yet sealed (the running server seals them within seconds; "
-                 f"the oldest was written {report.oldest_pending:%Y-%m-%d %H:%M:%S} UTC)")
+        line += (
+            f"; {report.pending} event(s) not yet sealed (the running server seals them within seconds; "
+            f"the oldest was written {report.oldest_pending:%Y-%m-%d %H:%M:%S} UTC)"
+        )
     print(line)
     return 0
 
@@ -353,8 +402,9 @@ async def _cmd_retention_run(url: str, args) -> int:
         await engine.start_connection_pool()
     bind(engine)
     try:
-        report = await sweep(ctx, agency_slug=args.agency, limit=args.limit, dry_run=args.dry_run,
-                             progress=_progress_bar)
+        report = await sweep(
+            ctx, agency_slug=args.agency, limit=args.limit, dry_run=args.dry_run, progress=_progress_bar
+        )
         if not args.dry_run and report.newly_flagged:
             from caseframe.core.audit.service import seal
 
@@ -375,9 +425,11 @@ async def _cmd_retention_run(url: str, args) -> int:
             action = f"{verb} for review"
         print(f"{d.reference}  {d.area_title}  due {d.due_on.isoformat()}: {action}. {d.reason}")
     prefix = "Dry run, nothing changed: " if args.dry_run else ""
-    print(f"{prefix}{len(report.due)} case(s) due for review in {report.checked} agency(ies); "
-          f"{report.newly_flagged} {verb}, {report.on_hold} on legal hold. Nothing is erased by this command: "
-          "a local admin reviews each case under Admin > Retention.")
+    print(
+        f"{prefix}{len(report.due)} case(s) due for review in {report.checked} agency(ies); "
+        f"{report.newly_flagged} {verb}, {report.on_hold} on legal hold. Nothing is erased by this command: "
+        "a local admin reviews each case under Admin > Retention."
+    )
     return 0
 
 
@@ -444,7 +496,11 @@ def _cmd_new_area(args) -> int:
 
 #: commands without a subcommand (``areas`` reads its own)
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "serve": _cmd_serve, "areas": _cmd_areas, "new-area": _cmd_new_area, "docs": _cmd_docs, "assets": _cmd_assets,
+    "serve": _cmd_serve,
+    "areas": _cmd_areas,
+    "new-area": _cmd_new_area,
+    "docs": _cmd_docs,
+    "assets": _cmd_assets,
 }
 
 #: (command, subcommand) -> what runs it
@@ -454,7 +510,9 @@ _SUBCOMMANDS: dict[tuple[str, str | None], Callable[[argparse.Namespace], int]] 
     ("documents", "check"): lambda args: asyncio.run(_cmd_documents_check(_database_url(args))),
     ("retention", "run"): lambda args: asyncio.run(_cmd_retention_run(_database_url(args), args)),
     ("audit", "verify"): lambda args: asyncio.run(_cmd_audit_verify(_database_url(args))),
-    ("notifications", "run"): lambda args: asyncio.run(_cmd_notifications_run(_database_url(args), args.date)),
+    ("notifications", "run"): lambda args: asyncio.run(
+        _cmd_notifications_run(_database_url(args), args.date)
+    ),
 }
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The one place the core reads the time, so tests and demo data can set it."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """What every service needs besides the database: the plugin manager and the loaded areas."""
+
 from __future__ import annotations
 
 import inspect
@@ -51,8 +52,10 @@ class Context:
             after_commit(call)
 
     def _calls(self, hook: str, kwargs: dict[str, Any]) -> list[_HookCall]:
-        return [_HookCall(impl, hook, {k: kwargs[k] for k in impl.argnames if k in kwargs})
-                for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls())]
+        return [
+            _HookCall(impl, hook, {k: kwargs[k] for k in impl.argnames if k in kwargs})
+            for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls())
+        ]
 
 
 def _plugin_label(impl: Any) -> str:
@@ -74,7 +77,9 @@ class _HookCall:
         try:
             result = self.impl.function(**self.kwargs)
         except Exception as exc:
-            log.error("plugin %s failed in %s: %s", _plugin_label(self.impl), self.hook, exc.__class__.__name__)
+            log.error(
+                "plugin %s failed in %s: %s", _plugin_label(self.impl), self.hook, exc.__class__.__name__
+            )
             return None
         if inspect.isawaitable(result):
             return self._finish(result)
@@ -84,7 +89,9 @@ class _HookCall:
         try:
             await result
         except Exception as exc:
-            log.error("plugin %s failed in %s: %s", _plugin_label(self.impl), self.hook, exc.__class__.__name__)
+            log.error(
+                "plugin %s failed in %s: %s", _plugin_label(self.impl), self.hook, exc.__class__.__name__
+            )
 
 
 def build_context(plugins: str | None = None) -> Context:

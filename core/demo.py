@@ -1,4 +1,5 @@
 """Fictional demo data: agencies, users, a panel, and the persons and cases every plugin offers."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -82,7 +83,9 @@ def check_demo_data(ctx: Context, contributions: list[tuple[str, dict[str, Any]]
         where = f"plugin {name}: demo_data()"
         for i, agency in enumerate(data.get("agencies", [])):
             if agency["agency_type"] not in ctx.areas.agency_types:
-                problems.append(f"{where}.agencies[{i}].agency_type: {agency['agency_type']!r} is not a kind of agency")
+                problems.append(
+                    f"{where}.agencies[{i}].agency_type: {agency['agency_type']!r} is not a kind of agency"
+                )
         for i, panel in enumerate(data.get("panels", [])):
             problems += _demo_panel_problems(f"{where}.panels[{i}]", panel, agencies)
         for i, case in enumerate(data.get("cases", [])):
@@ -105,8 +108,9 @@ def _demo_panel_problems(at: str, panel: dict[str, Any], agencies: set[str]) -> 
     return problems
 
 
-def _demo_case_problems(ctx: Context, at: str, case: dict[str, Any], agencies: set[str],
-                        persons: set[str]) -> list[str]:
+def _demo_case_problems(
+    ctx: Context, at: str, case: dict[str, Any], agencies: set[str], persons: set[str]
+) -> list[str]:
     """A demo case belongs to a demo agency, its subjects are demo persons, and (if its area is installed)
     its forms, transitions and roles are the area's, the opening form among the forms."""
     problems = []
@@ -119,14 +123,24 @@ def _demo_case_problems(ctx: Context, at: str, case: dict[str, Any], agencies: s
     if area is None:
         return problems  # an area not installed: its cases are left out
     if area.opening_form not in case["forms"]:
-        problems.append(f"{at}.forms: {area.slug} opens a case with the form {area.opening_form!r}, "
-                        "which is missing")
-    problems += [f"{at}.forms.{form}: {area.slug} has no form {form!r}" for form in case["forms"]
-                 if form not in area.forms]
-    problems += [f"{at}.transitions[{j}]: {area.slug} has no transition {t!r}"
-                 for j, t in enumerate(case.get("transitions", [])) if t not in area.workflow.transitions]
-    problems += [f"{at}.subjects[{j}].role: {area.slug} has no role {s['role']!r}"
-                 for j, s in enumerate(case.get("subjects", [])) if s["role"] not in area.roles]
+        problems.append(
+            f"{at}.forms: {area.slug} opens a case with the form {area.opening_form!r}, which is missing"
+        )
+    problems += [
+        f"{at}.forms.{form}: {area.slug} has no form {form!r}"
+        for form in case["forms"]
+        if form not in area.forms
+    ]
+    problems += [
+        f"{at}.transitions[{j}]: {area.slug} has no transition {t!r}"
+        for j, t in enumerate(case.get("transitions", []))
+        if t not in area.workflow.transitions
+    ]
+    problems += [
+        f"{at}.subjects[{j}].role: {area.slug} has no role {s['role']!r}"
+        for j, s in enumerate(case.get("subjects", []))
+        if s["role"] not in area.roles
+    ]
     return problems
 
 
@@ -170,10 +184,18 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
     from caseframe.core.panels.demo import load_panel_demo
 
     panel_counts = await load_panel_demo(ctx, agency_ids)
-    progress(f"{panel_counts.get('panel cases', 0)} cases taken onto the panel, "
-             f"{panel_counts.get('minuted meetings', 0)} meeting minuted")
-    return {"agencies": len(agency_ids), "users": len(DEMO_USERS), "persons": len(person_ids) + duplicates, "cases": made,
-            "shared cases": shared, "panel cases": panel_counts.get("panel cases", 0)}
+    progress(
+        f"{panel_counts.get('panel cases', 0)} cases taken onto the panel, "
+        f"{panel_counts.get('minuted meetings', 0)} meeting minuted"
+    )
+    return {
+        "agencies": len(agency_ids),
+        "users": len(DEMO_USERS),
+        "persons": len(person_ids) + duplicates,
+        "cases": made,
+        "shared cases": shared,
+        "panel cases": panel_counts.get("panel cases", 0),
+    }
 
 
 async def _demo_agencies(ctx: Context, contributions: list[dict[str, Any]]) -> dict[str, dict]:
@@ -185,12 +207,15 @@ async def _demo_agencies(ctx: Context, contributions: list[dict[str, Any]]) -> d
             wanted[agency["slug"]] = (agency["name"], agency["agency_type"])
     agency_ids: dict[str, dict] = {}
     for slug, (name, kind) in wanted.items():
-        agency_ids[slug] = await agencies.create_agency(ctx, None, slug=slug, name=name, agency_type=kind,
-                                                        contact_email=f"team@{slug}.example")
+        agency_ids[slug] = await agencies.create_agency(
+            ctx, None, slug=slug, name=name, agency_type=kind, contact_email=f"team@{slug}.example"
+        )
     return agency_ids
 
 
-async def _enable_demo_areas(ctx: Context, contributions: list[dict[str, Any]], agency_ids: dict[str, dict]) -> None:
+async def _enable_demo_areas(
+    ctx: Context, contributions: list[dict[str, Any]], agency_ids: dict[str, dict]
+) -> None:
     """Each agency runs the areas of its demo cases; partners can open cases in the areas they commonly work."""
     owners: dict[str, set[str]] = {}
     for contribution in contributions:
@@ -200,8 +225,14 @@ async def _enable_demo_areas(ctx: Context, contributions: list[dict[str, Any]], 
         for area in sorted(areas):
             if ctx.areas.get(area):
                 await agencies.enable_area(ctx, None, agency_ids[slug]["id"], area)
-    for slug in ("ashdown-homes", "northshire-mh", "harbour-victim-support", "northshire-youth-housing",
-                 "northshire-recovery", "northshire-childrens"):
+    for slug in (
+        "ashdown-homes",
+        "northshire-mh",
+        "harbour-victim-support",
+        "northshire-youth-housing",
+        "northshire-recovery",
+        "northshire-childrens",
+    ):
         for area in sorted(ctx.areas.areas):
             await agencies.enable_area(ctx, None, agency_ids[slug]["id"], area)
 
@@ -212,36 +243,61 @@ async def _demo_users(agency_ids: dict[str, dict]) -> dict[str, Actor]:
     for agency_slug, local, name, roles in DEMO_USERS:
         # the demo's people joined before its (back-dated) cases: their agency's notifications reach them
         with clock.travel(-400):
-            user = await agencies.create_user(None, email=demo_email(agency_slug, local), name=name,
-                                              agency_id=agency_ids[agency_slug]["id"], roles=roles,
-                                              password=DEMO_PASSWORD)
+            user = await agencies.create_user(
+                None,
+                email=demo_email(agency_slug, local),
+                name=name,
+                agency_id=agency_ids[agency_slug]["id"],
+                roles=roles,
+                password=DEMO_PASSWORD,
+            )
         actor = await agencies.actor_for(user["id"])
         if permissions.CASEWORKER in roles and agency_slug not in actors:
             actors[agency_slug] = actor
     return actors
 
 
-async def _demo_panels(ctx: Context, contributions: list[dict[str, Any]], agency_ids: dict[str, dict]) -> None:
+async def _demo_panels(
+    ctx: Context, contributions: list[dict[str, Any]], agency_ids: dict[str, dict]
+) -> None:
     """The core's complex case panel (every demo agency a member) and the plugins' panels."""
-    panels = [{"slug": "complex-case-panel", "name": "Ashdown Complex Case Panel", "chair": "ashdown-council",
-               "members": list(agency_ids), "frequency": "monthly"}]
+    panels = [
+        {
+            "slug": "complex-case-panel",
+            "name": "Ashdown Complex Case Panel",
+            "chair": "ashdown-council",
+            "members": list(agency_ids),
+            "frequency": "monthly",
+        }
+    ]
     panels += [p for contribution in contributions for p in contribution.get("panels", [])]
     async with transaction():
         for panel in panels:
-            await Panel.insert(Panel(
-                slug=panel["slug"], name=panel["name"], chair_agency=agency_ids[panel["chair"]]["id"],
-                member_agencies=[agency_ids[m]["id"] for m in panel.get("members", []) if m in agency_ids],
-                areas=sorted(ctx.areas.areas), frequency=panel.get("frequency", "monthly"), created_at=clock.now()))
+            await Panel.insert(
+                Panel(
+                    slug=panel["slug"],
+                    name=panel["name"],
+                    chair_agency=agency_ids[panel["chair"]]["id"],
+                    member_agencies=[
+                        agency_ids[m]["id"] for m in panel.get("members", []) if m in agency_ids
+                    ],
+                    areas=sorted(ctx.areas.areas),
+                    frequency=panel.get("frequency", "monthly"),
+                    created_at=clock.now(),
+                )
+            )
 
 
-async def _demo_persons(contributions: list[dict[str, Any]], actors: dict[str, Actor],
-                        agency_ids: dict[str, dict]) -> dict[str, int]:
+async def _demo_persons(
+    contributions: list[dict[str, Any]], actors: dict[str, Actor], agency_ids: dict[str, dict]
+) -> dict[str, int]:
     """The demo persons, by key; each is recorded by the agency of the oldest case about them (as a
     partnership's data grows). ``actors`` gains an actor for each agency that records one."""
     person_ids: dict[str, int] = {}
     first_holder: dict[str, str] = {}
-    for spec in sorted((c for con in contributions for c in con.get("cases", [])),
-                       key=lambda c: -c.get("opened_days_ago", 0)):
+    for spec in sorted(
+        (c for con in contributions for c in con.get("cases", [])), key=lambda c: -c.get("opened_days_ago", 0)
+    ):
         for subject in spec.get("subjects", []):
             first_holder.setdefault(subject["person"], spec["agency"])
     for contribution in contributions:
@@ -256,8 +312,13 @@ async def _demo_persons(contributions: list[dict[str, Any]], actors: dict[str, A
     return person_ids
 
 
-async def _demo_case(ctx: Context, spec: dict[str, Any], actors: dict[str, Actor], agency_ids: dict[str, dict],
-                     person_ids: dict[str, int]) -> None:
+async def _demo_case(
+    ctx: Context,
+    spec: dict[str, Any],
+    actors: dict[str, Actor],
+    agency_ids: dict[str, dict],
+    person_ids: dict[str, int],
+) -> None:
     """One demo case of an installed area: opened back-dated, its later forms and transitions spread over its
     life, then its notes, documents and tasks."""
     from caseframe.core.sharing.demo import share_so_partner_can_see
@@ -296,14 +357,38 @@ async def _demo_case(ctx: Context, spec: dict[str, Any], actors: dict[str, Actor
 #: different identifier on each, the same date of birth. The person page lists each as the other's likely
 #: duplicate, so merging (and undoing a merge) can be tried in the demo.
 DUPLICATE_PAIR = (
-    {"given_name": "Connor", "family_name": "Fitzgerald", "date_of_birth": "1995-06-12", "gender": "male",
-     "addresses": [{"line1": "12 Alder Rise", "town": "Ashdown", "postcode": "AN4 7QT", "from": "2022-09-01",
-                    "to": ""}],
-     "identifiers": [{"type": "nhs_number", "value": "943 476 5919"}]},
-    {"given_name": "Conor", "family_name": "Fitzgerald", "date_of_birth": "1995-06-12", "aliases": ["Con Fitz"],
-     "addresses": [{"line1": "Flat 3, 40 Mill Street", "town": "Ashdown", "postcode": "AN2 5LP",
-                    "from": "2019-03-01", "to": "2022-08-31"}],
-     "identifiers": [{"type": "pnc", "value": "19/0234567K"}]},
+    {
+        "given_name": "Connor",
+        "family_name": "Fitzgerald",
+        "date_of_birth": "1995-06-12",
+        "gender": "male",
+        "addresses": [
+            {
+                "line1": "12 Alder Rise",
+                "town": "Ashdown",
+                "postcode": "AN4 7QT",
+                "from": "2022-09-01",
+                "to": "",
+            }
+        ],
+        "identifiers": [{"type": "nhs_number", "value": "943 476 5919"}],
+    },
+    {
+        "given_name": "Conor",
+        "family_name": "Fitzgerald",
+        "date_of_birth": "1995-06-12",
+        "aliases": ["Con Fitz"],
+        "addresses": [
+            {
+                "line1": "Flat 3, 40 Mill Street",
+                "town": "Ashdown",
+                "postcode": "AN2 5LP",
+                "from": "2019-03-01",
+                "to": "2022-08-31",
+            }
+        ],
+        "identifiers": [{"type": "pnc", "value": "19/0234567K"}],
+    },
 )
 
 
@@ -316,8 +401,12 @@ async def _record_a_person_twice(ctx: Context, actor: Actor | None) -> int:
         return 0
     from caseframe.core.cases.tables import Case
 
-    case_rows = await Case.select(Case.id, Case.area).where(
-        (Case.owning_agency == actor.agency_id) & Case.closed_at.is_null()).order_by(Case.id).limit(2)
+    case_rows = (
+        await Case.select(Case.id, Case.area)
+        .where((Case.owning_agency == actor.agency_id) & Case.closed_at.is_null())
+        .order_by(Case.id)
+        .limit(2)
+    )
     for fields, case in zip(DUPLICATE_PAIR, [*case_rows, None, None], strict=False):
         person = await persons.create_person(actor, **fields)
         area = ctx.areas.get(case["area"]) if case else None
@@ -327,17 +416,29 @@ async def _record_a_person_twice(ctx: Context, actor: Actor | None) -> int:
 
 
 async def _agency_actor(slug: str, agency_ids: dict[str, dict]) -> Actor:
-    user = await agencies.create_user(None, email=demo_email(slug, "caseworker"), name="Demo Caseworker",
-                                      agency_id=agency_ids[slug]["id"], roles=["caseworker"], password=DEMO_PASSWORD)
+    user = await agencies.create_user(
+        None,
+        email=demo_email(slug, "caseworker"),
+        name="Demo Caseworker",
+        agency_id=agency_ids[slug]["id"],
+        roles=["caseworker"],
+        password=DEMO_PASSWORD,
+    )
     return await agencies.actor_for(user["id"])
 
 
 async def _supervisor_like(actor: Actor, agency: dict[str, Any]) -> Actor:
     # demo workflows move through transitions any caseworking role may make; give the demo
     # actor every caseworking role so guarded supervisor-only steps can be shown too
-    return Actor(id=actor.id, email=actor.email, name=actor.name, agency_id=actor.agency_id,
-                 agency_name=actor.agency_name, agency_type=actor.agency_type,
-                 roles=frozenset({"caseworker", "supervisor", "panel_chair"}))
+    return Actor(
+        id=actor.id,
+        email=actor.email,
+        name=actor.name,
+        agency_id=actor.agency_id,
+        agency_name=actor.agency_name,
+        agency_type=actor.agency_type,
+        roles=frozenset({"caseworker", "supervisor", "panel_chair"}),
+    )
 
 
 async def add_demo_document(ctx: Context, actor: Actor, case_id: int, spec: dict[str, Any]) -> None:
@@ -347,5 +448,11 @@ async def add_demo_document(ctx: Context, actor: Actor, case_id: int, spec: dict
     from caseframe.core.documents import service as documents
     from caseframe.core.documents.samples import tiny_pdf
 
-    await documents.add_document(ctx, actor, case_id, io.BytesIO(tiny_pdf(spec.get("text") or [spec["filename"]])),
-                                 spec["filename"], spec.get("sensitivity", "official"))
+    await documents.add_document(
+        ctx,
+        actor,
+        case_id,
+        io.BytesIO(tiny_pdf(spec.get("text") or [spec["filename"]])),
+        spec["filename"],
+        spec.get("sensitivity", "official"),
+    )

@@ -1,4 +1,5 @@
 """Errors the core raises for people to read: each says where the problem is and what it is."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ class ServiceError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, errors: list[dict[str, str]] | None = None, retry_after: int | None = None):
+    def __init__(
+        self, message: str, *, errors: list[dict[str, str]] | None = None, retry_after: int | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.errors = errors or []

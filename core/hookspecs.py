@@ -11,6 +11,7 @@ something the core builds (facts for referral rules, checks on a case, pages, pa
 Unless a hook says otherwise, every plugin's result is collected into a list (pluggy's default)
 and ``None`` results are dropped.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,6 +21,7 @@ from caseframe.core import hookspec
 from caseframe.core.payloads import ActorPayload, CasePayload, ReferralPayload, SubjectFacts, TaskPayload
 
 # -- registration ---------------------------------------------------------------------------
+
 
 @hookspec
 def register_areas() -> list[Path] | None:
@@ -62,6 +64,7 @@ def demo_data() -> dict[str, list[dict[str, Any]]] | None:
 
 # -- events (called after the write has committed; results ignored) --------------------------
 
+
 @hookspec
 def case_created(case: CasePayload, actor: ActorPayload) -> None:
     """Called after a case has been opened and committed.
@@ -72,8 +75,9 @@ def case_created(case: CasePayload, actor: ActorPayload) -> None:
 
 
 @hookspec
-def case_transitioned(case: CasePayload, transition: str, from_state: str, to_state: str,
-                      actor: ActorPayload) -> None:
+def case_transitioned(
+    case: CasePayload, transition: str, from_state: str, to_state: str, actor: ActorPayload
+) -> None:
     """Called after a case has moved through a workflow transition and the change committed.
 
     ``transition`` is the transition's name from area.toml. Results are ignored; exceptions are
@@ -104,9 +108,11 @@ def action_completed(task: TaskPayload, case: CasePayload | None, actor: ActorPa
 
 # -- extension ------------------------------------------------------------------------------
 
+
 @hookspec
-def extra_referral_facts(case: CasePayload, subject: SubjectFacts | None,
-                         event: str) -> dict[str, Any] | None:
+def extra_referral_facts(
+    case: CasePayload, subject: SubjectFacts | None, event: str
+) -> dict[str, Any] | None:
     """Return extra facts for the referral rules to see, or ``None``.
 
     Called for every case event before the rules are evaluated, once per subject of the case
@@ -134,8 +140,9 @@ def extra_referral_facts_sensitivity() -> dict[str, str] | None:
 
 
 @hookspec
-def validate_case(area: str, form: str, data: dict[str, Any],
-                  case: CasePayload | None) -> list[dict[str, str]] | None:
+def validate_case(
+    area: str, form: str, data: dict[str, Any], case: CasePayload | None
+) -> list[dict[str, str]] | None:
     """Return cross-field errors that JSON Schema cannot express, or ``None``.
 
     Called when a form is submitted, after it has passed its JSON Schema. Return a list of
@@ -169,7 +176,9 @@ def case_panels(case: CasePayload, actor: ActorPayload, user: ActorPayload) -> l
 
 
 @hookspec
-def menu_links(actor: ActorPayload, areas: list[dict[str, Any]], user: ActorPayload) -> list[dict[str, str]] | None:
+def menu_links(
+    actor: ActorPayload, areas: list[dict[str, Any]], user: ActorPayload
+) -> list[dict[str, str]] | None:
     """Return extra navigation links, as ``[{"href": "/path", "label": "Text"}]``.
 
     Called on every page render for the signed-in user, ``actor`` (``user`` is its old name: the

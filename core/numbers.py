@@ -5,6 +5,7 @@ Python's own tests are too generous for input: ``str.isdigit()`` says yes to a s
 then refuses with an error), and ``int()`` reads Arabic-Indic ``١``, fullwidth ``１``, ``1_000``, ``+1`` and numbers
 of thousands of digits (until it refuses those too). Here only the ASCII digits 0-9 make a number.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,7 +47,10 @@ def date_text(year: Any, month: Any, day: Any) -> str:
     when each box holds a number (a month 13 is then the validation's to name), else with "?" for what is not."""
     parts = [whole_number(p) for p in (year, month, day)]
     if None in parts:
-        return "-".join(str(p).strip() or "?" if n is None else str(n) for p, n in zip((year, month, day), parts, strict=False))
+        return "-".join(
+            str(p).strip() or "?" if n is None else str(n)
+            for p, n in zip((year, month, day), parts, strict=False)
+        )
     y, m, d = parts
     return f"{y:04d}-{m:02d}-{d:02d}"
 

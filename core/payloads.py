@@ -4,6 +4,7 @@ Every hook that is given a case gets a :class:`CasePayload`, every hook given th
 :class:`ActorPayload` (as ``actor``; ``user`` is its old name, kept for plugins written before). docs/hooks.md is
 generated from these definitions, and a test fails when the committed page differs.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -19,7 +20,9 @@ class ActorPayload(TypedDict):
     id: Annotated[int, "the user's id"]
     email: Annotated[str, "the user's sign-in email address"]
     agency_id: Annotated[int, "the id of the user's agency"]
-    roles: Annotated[list[str], "the user's roles, sorted: caseworker, supervisor, panel_chair, local_admin, system_admin"]
+    roles: Annotated[
+        list[str], "the user's roles, sorted: caseworker, supervisor, panel_chair, local_admin, system_admin"
+    ]
 
 
 class CasePayload(TypedDict):
@@ -33,7 +36,9 @@ class CasePayload(TypedDict):
     state: Annotated[str, "its workflow state's name"]
     state_label: Annotated[str, "the state's label"]
     risk_level: Annotated[str | None, "its risk level, if the area assesses one"]
-    data: Annotated[dict[str, dict[str, Any]], "the answers, by form name (the facts document calls them case.forms)"]
+    data: Annotated[
+        dict[str, dict[str, Any]], "the answers, by form name (the facts document calls them case.forms)"
+    ]
     owning_agency_id: Annotated[int, "the agency holding the case"]
     lead_officer_id: Annotated[int | None, "the user leading it"]
     opened_at: Annotated[str, "when it was opened (ISO 8601, UTC)"]
@@ -59,7 +64,7 @@ class FactsCase(TypedDict):
     state: Annotated[str, "its workflow state's name"]
     risk_level: Annotated[str | None, "its risk level"]
     days_open: Annotated[int, "whole days since it was opened"]
-    forms: Annotated[dict[str, dict[str, Any]], "the answers by form name, except forms with \"x-fact\": false"]
+    forms: Annotated[dict[str, dict[str, Any]], 'the answers by form name, except forms with "x-fact": false']
 
 
 class FactsDocument(TypedDict, total=False):
@@ -70,7 +75,10 @@ class FactsDocument(TypedDict, total=False):
     case: Annotated[FactsCase, "the case (FactsCase)"]
     subject: Annotated[SubjectFacts, "the person the rule is tested for, absent on a case with no one on it"]
     counts: Annotated[dict[str, int], "each [[counts]] of the area by name"]
-    extra: Annotated[dict[str, dict[str, Any]], "each plugin's extra_referral_facts under its name (CASEFRAME_PLUGIN_NAME, else its module's import name)"]
+    extra: Annotated[
+        dict[str, dict[str, Any]],
+        "each plugin's extra_referral_facts under its name (CASEFRAME_PLUGIN_NAME, else its module's import name)",
+    ]
 
 
 class ReferralPayload(TypedDict):
@@ -102,13 +110,16 @@ class TaskPayload(TypedDict):
 
 # -- what a plugin's demo_data hook returns -----------------------------------------------------------------
 
+
 class DemoAgency(TypedDict):
     """An agency the demo adds (``agencies`` in ``demo_data``); a slug the core's demo already uses takes this
     name and kind."""
 
     slug: Annotated[str, "its slug, e.g. northshire-trading-standards; cases name their agency by it"]
     name: Annotated[str, "its name"]
-    agency_type: Annotated[str, "its kind: a key of the kinds of agency (docs/area-reference.md) or one a plugin adds"]
+    agency_type: Annotated[
+        str, "its kind: a key of the kinds of agency (docs/area-reference.md) or one a plugin adds"
+    ]
 
 
 class DemoPanel(TypedDict):
@@ -118,16 +129,25 @@ class DemoPanel(TypedDict):
     name: Annotated[str, "its name"]
     chair: Annotated[str, "the slug of the agency that chairs it"]
     members: NotRequired[Annotated[list[str], "the slugs of its member agencies"]]
-    frequency: NotRequired[Annotated[str, "how often it meets: weekly, fortnightly, monthly (the default), quarterly or as_needed"]]
+    frequency: NotRequired[
+        Annotated[
+            str, "how often it meets: weekly, fortnightly, monthly (the default), quarterly or as_needed"
+        ]
+    ]
 
 
-DemoAddress = TypedDict("DemoAddress", {
-    "line1": Annotated[str, "the first line"],
-    "town": NotRequired[Annotated[str, "the town"]],
-    "postcode": NotRequired[Annotated[str, "the postcode"]],
-    "from": NotRequired[Annotated[str, "when they moved in (ISO date)"]],
-    "to": NotRequired[Annotated[str, "when they moved out (ISO date); empty or absent for where they live now"]],
-})
+DemoAddress = TypedDict(
+    "DemoAddress",
+    {
+        "line1": Annotated[str, "the first line"],
+        "town": NotRequired[Annotated[str, "the town"]],
+        "postcode": NotRequired[Annotated[str, "the postcode"]],
+        "from": NotRequired[Annotated[str, "when they moved in (ISO date)"]],
+        "to": NotRequired[
+            Annotated[str, "when they moved out (ISO date); empty or absent for where they live now"]
+        ],
+    },
+)
 DemoAddress.__doc__ = "A dated address of a demo person (one of ``addresses``)."
 
 
@@ -141,7 +161,10 @@ class DemoIdentifier(TypedDict):
 class DemoPerson(TypedDict):
     """A fictional person (``persons`` in ``demo_data``), recorded by the agency of the oldest case they are on."""
 
-    key: Annotated[str, "how cases name them; shared by every plugin, so one person can be on cases of several areas (the first plugin's record wins)"]
+    key: Annotated[
+        str,
+        "how cases name them; shared by every plugin, so one person can be on cases of several areas (the first plugin's record wins)",
+    ]
     given_name: Annotated[str, "their given name"]
     family_name: Annotated[str, "their family name"]
     date_of_birth: NotRequired[Annotated[str | None, "ISO date"]]
@@ -149,7 +172,9 @@ class DemoPerson(TypedDict):
     aliases: NotRequired[Annotated[list[str], "other names they are known by"]]
     addresses: NotRequired[Annotated[list[DemoAddress], "their addresses (DemoAddress)"]]
     identifiers: NotRequired[Annotated[list[DemoIdentifier], "their reference numbers (DemoIdentifier)"]]
-    flags: NotRequired[Annotated[list[str], "flags on their record, e.g. vulnerable (rules see them as subject.flags)"]]
+    flags: NotRequired[
+        Annotated[list[str], "flags on their record, e.g. vulnerable (rules see them as subject.flags)"]
+    ]
 
 
 class DemoSubject(TypedDict):
@@ -180,10 +205,18 @@ class DemoCase(TypedDict):
 
     area: Annotated[str, "the slug of its area (a case of an area not installed is left out)"]
     agency: Annotated[str, "the slug of the agency that holds it: a demo agency or one in agencies"]
-    forms: Annotated[dict[str, dict[str, Any]], "answers by form name; the area's opening form is required, the others are saved in order after it"]
+    forms: Annotated[
+        dict[str, dict[str, Any]],
+        "answers by form name; the area's opening form is required, the others are saved in order after it",
+    ]
     key: NotRequired[Annotated[str, "a name for it in your own comments and tests (not stored)"]]
     opened_days_ago: NotRequired[Annotated[int, "how long ago it was opened (default 0)"]]
-    done_days_ago: NotRequired[Annotated[int, "how long ago its later forms and transitions ended (default 0), so an old case can have been closed long ago"]]
+    done_days_ago: NotRequired[
+        Annotated[
+            int,
+            "how long ago its later forms and transitions ended (default 0), so an old case can have been closed long ago",
+        ]
+    ]
     subjects: NotRequired[Annotated[list[DemoSubject], "the persons on it (DemoSubject)"]]
     transitions: NotRequired[Annotated[list[str], "workflow transitions to make, in order, after the forms"]]
     notes: NotRequired[Annotated[list[str], "case notes to add"]]
@@ -198,12 +231,24 @@ class DemoData(TypedDict):
     persons: NotRequired[Annotated[list[DemoPerson], "fictional persons (DemoPerson)"]]
     cases: NotRequired[Annotated[list[DemoCase], "fictional cases (DemoCase)"]]
     agencies: NotRequired[Annotated[list[DemoAgency], "agencies to add to the demo's (DemoAgency)"]]
-    panels: NotRequired[Annotated[list[DemoPanel], "panels to add to the demo's complex case panel (DemoPanel)"]]
+    panels: NotRequired[
+        Annotated[list[DemoPanel], "panels to add to the demo's complex case panel (DemoPanel)"]
+    ]
 
 
 #: the demo data shapes, in the order docs/hooks.md lists them
-DEMO_SHAPES: tuple[type, ...] = (DemoData, DemoCase, DemoSubject, DemoDocument, DemoTask, DemoPerson, DemoAddress,
-                                 DemoIdentifier, DemoAgency, DemoPanel)
+DEMO_SHAPES: tuple[type, ...] = (
+    DemoData,
+    DemoCase,
+    DemoSubject,
+    DemoDocument,
+    DemoTask,
+    DemoPerson,
+    DemoAddress,
+    DemoIdentifier,
+    DemoAgency,
+    DemoPanel,
+)
 
 
 def _plain(hint: Any) -> Any:
@@ -216,8 +261,11 @@ def _plain(hint: Any) -> Any:
 def required_keys(shape: type) -> list[str]:
     """The keys a shape must have (its __required_keys__ cannot see NotRequired[...] under postponed annotations)."""
     hints = typing.get_type_hints(shape, include_extras=True)
-    return [key for key, hint in hints.items()
-            if key in getattr(shape, "__required_keys__", ()) and typing.get_origin(hint) is not NotRequired]
+    return [
+        key
+        for key, hint in hints.items()
+        if key in getattr(shape, "__required_keys__", ()) and typing.get_origin(hint) is not NotRequired
+    ]
 
 
 def shape_problems(value: Any, shape: type, where: str) -> list[str]:
@@ -230,8 +278,10 @@ def shape_problems(value: Any, shape: type, where: str) -> list[str]:
     for key, item in value.items():
         if key not in hints:
             near = difflib.get_close_matches(str(key), list(hints), n=1)
-            out.append(f"{where}: unknown key '{key}'" + (f" (did you mean '{near[0]}'?)" if near else
-                                                          f"; {shape.__name__} has " + ", ".join(hints)))
+            out.append(
+                f"{where}: unknown key '{key}'"
+                + (f" (did you mean '{near[0]}'?)" if near else f"; {shape.__name__} has " + ", ".join(hints))
+            )
         else:
             out += _value_problems(item, _plain(hints[key]), f"{where}.{key}")
     return out
@@ -266,8 +316,15 @@ def _value_problems(value: Any, kind: Any, where: str) -> list[str]:
 
 
 #: every payload shape, in the order docs/hooks.md lists them
-SHAPES: tuple[type, ...] = (CasePayload, ActorPayload, ReferralPayload, TaskPayload, FactsDocument, FactsCase,
-                            SubjectFacts)
+SHAPES: tuple[type, ...] = (
+    CasePayload,
+    ActorPayload,
+    ReferralPayload,
+    TaskPayload,
+    FactsDocument,
+    FactsCase,
+    SubjectFacts,
+)
 
 #: keys a case passed to ``extra_referral_facts`` had before it was a CasePayload (a raw table row)
 CASE_ALIASES = {"owning_agency": "owning_agency_id", "lead_officer": "lead_officer_id"}
@@ -283,8 +340,9 @@ class _WithOldKeys(dict):
         new = self.aliases.get(key)
         if new is None or new not in self:
             raise KeyError(key)
-        warnings.warn(f"{self.what}[{key!r}] is deprecated: read {self.what}[{new!r}]", DeprecationWarning,
-                      stacklevel=2)
+        warnings.warn(
+            f"{self.what}[{key!r}] is deprecated: read {self.what}[{new!r}]", DeprecationWarning, stacklevel=2
+        )
         return self[new]
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -314,5 +372,9 @@ def warn_about_renamed_arguments(pm: Any) -> None:
     for (hook, old), new in RENAMED_ARGUMENTS.items():
         for impl in getattr(pm.hook, hook).get_hookimpls():
             if old in impl.argnames:
-                warnings.warn(f"plugin {impl.plugin_name}: {hook}({old}=...) is deprecated, name the argument "
-                              f"{new!r} (the same value)", DeprecationWarning, stacklevel=2)
+                warnings.warn(
+                    f"plugin {impl.plugin_name}: {hook}({old}=...) is deprecated, name the argument "
+                    f"{new!r} (the same value)",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )

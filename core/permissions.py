@@ -17,6 +17,7 @@ is generated from :data:`ACTIONS` (``caseframe docs``), so the table cannot drif
 No role name is compared anywhere else in the code (a test fails if one is), and nothing here fails open:
 an object rule given no object refuses, and an unknown action is an error, not a yes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -53,6 +54,7 @@ PROTECTED_ROLES = (SYSTEM_ADMIN,)
 
 # -- actions -----------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Denial:
     """Why an actor may not: the words to show, and whether to answer as if the record did not exist."""
@@ -80,22 +82,27 @@ class Action:
 
 def _own_agency(message: str, *, hidden: bool = True) -> Callable[[Actor, Any], Denial | None]:
     """An object rule: the object (an agency id) is the actor's own agency."""
+
     def rule(actor: Actor, agency_id: Any) -> Denial | None:
         return None if agency_id is not None and agency_id == actor.agency_id else Denial(message, hidden)
+
     return rule
 
 
 def _any_agency_for(role: str, message: str, *, hidden: bool = True) -> Callable[[Actor, Any], Denial | None]:
     """An object rule: the actor's own agency, or any agency for a holder of ``role``."""
+
     def rule(actor: Actor, agency_id: Any) -> Denial | None:
         if actor.has(role) or (agency_id is not None and agency_id == actor.agency_id):
             return None
         return Denial(message, hidden)
+
     return rule
 
 
 def _case_worker(message_not_owner: str) -> Callable[[Actor, Any], Denial | None]:
     """An object rule for changing a case: the owning agency (sharing.policy's Access says which it is)."""
+
     def rule(actor: Actor, access: Any) -> Denial | None:
         if access is None:
             return Denial("No case with that number exists", hidden=True)
@@ -105,6 +112,7 @@ def _case_worker(message_not_owner: str) -> Callable[[Actor, Any], Denial | None
         if not access.is_owner:
             return Denial(message_not_owner)
         return Denial("Your role does not let you change cases")
+
     return rule
 
 
@@ -151,108 +159,278 @@ _ANY: tuple[str, ...] = ()
 
 _ACTIONS = [
     # cases
-    Action("case.open", CASEWORKING, "Open a case in an area enabled for the agency",
-           "Your role does not let you open cases"),
-    Action("case.read", _ANY, "Read a case and its timeline, subjects and documents",
-           "No case with that number exists", "the owning agency; a partner it is shared with under a live ISA, or "
-           "a panel member agency, up to the agreement's sensitivity level (sharing.policy.case_access)",
-           _case_visible, scope_first=True),
-    Action("case.edit", CASEWORKING, "Change a case: forms, people, notes, tasks, lead officer, referrals",
-           "Your role does not let you change cases", "the owning agency only (sharing.policy.can_work_case)",
-           _case_worker("This case is shared with your agency to read. Only its owning agency can change it.")),
-    Action("case.transition", CASEWORKING, "Move a case through its workflow",
-           "Your role does not let you change cases",
-           "the owning agency only, and one of the roles the transition names in area.toml "
-           f"(default: {', '.join(DEFAULT_TRANSITION_ROLES)}); its guards must pass",
-           _case_worker("This case is shared with your agency to read. Only its owning agency can change it.")),
-    Action("case.share", CASEWORKING, "Share a case with a partner agency, or stop sharing it",
-           "Only the owning agency's caseworkers can share this case", "the owning agency only",
-           _case_worker("Only the owning agency's caseworkers can share this case")),
-    Action("case.reassign_bulk", (SUPERVISOR, LOCAL_ADMIN), "Move many cases of the agency to a new lead officer",
-           "Only a supervisor or a local admin can reassign cases in bulk"),
-    Action("case.read_restricted", (LOCAL_ADMIN,), "Read a case restricted under the retention policy",
-           "Ask your agency's local admin if you need it.", "the owning agency's local admin only",
-           _restricted_case),
+    Action(
+        "case.open",
+        CASEWORKING,
+        "Open a case in an area enabled for the agency",
+        "Your role does not let you open cases",
+    ),
+    Action(
+        "case.read",
+        _ANY,
+        "Read a case and its timeline, subjects and documents",
+        "No case with that number exists",
+        "the owning agency; a partner it is shared with under a live ISA, or "
+        "a panel member agency, up to the agreement's sensitivity level (sharing.policy.case_access)",
+        _case_visible,
+        scope_first=True,
+    ),
+    Action(
+        "case.edit",
+        CASEWORKING,
+        "Change a case: forms, people, notes, tasks, lead officer, referrals",
+        "Your role does not let you change cases",
+        "the owning agency only (sharing.policy.can_work_case)",
+        _case_worker("This case is shared with your agency to read. Only its owning agency can change it."),
+    ),
+    Action(
+        "case.transition",
+        CASEWORKING,
+        "Move a case through its workflow",
+        "Your role does not let you change cases",
+        "the owning agency only, and one of the roles the transition names in area.toml "
+        f"(default: {', '.join(DEFAULT_TRANSITION_ROLES)}); its guards must pass",
+        _case_worker("This case is shared with your agency to read. Only its owning agency can change it."),
+    ),
+    Action(
+        "case.share",
+        CASEWORKING,
+        "Share a case with a partner agency, or stop sharing it",
+        "Only the owning agency's caseworkers can share this case",
+        "the owning agency only",
+        _case_worker("Only the owning agency's caseworkers can share this case"),
+    ),
+    Action(
+        "case.reassign_bulk",
+        (SUPERVISOR, LOCAL_ADMIN),
+        "Move many cases of the agency to a new lead officer",
+        "Only a supervisor or a local admin can reassign cases in bulk",
+    ),
+    Action(
+        "case.read_restricted",
+        (LOCAL_ADMIN,),
+        "Read a case restricted under the retention policy",
+        "Ask your agency's local admin if you need it.",
+        "the owning agency's local admin only",
+        _restricted_case,
+    ),
     # tasks and referrals
-    Action("task.edit", CASEWORKING, "Complete, change or hand over a task",
-           "Your role does not let you change tasks",
-           "the agency that owns the task (for a panel action, the agency the panel gave it to)",
-           _own_agency("No task with that number exists"), scope_first=True),
-    Action("referral.decide", CASEWORKING, "Accept, decline or ask about a referral addressed to the agency",
-           "Your role does not let you decide referrals"),
-    Action("referral.answer", CASEWORKING, "Answer a question about a referral the agency made",
-           "Your role does not let you answer referrals"),
-    Action("referral.to_panel", (PANEL_CHAIR, SUPERVISOR), "Take a referred case onto a panel's list",
-           "Only a panel chair or supervisor can take a case onto the panel"),
+    Action(
+        "task.edit",
+        CASEWORKING,
+        "Complete, change or hand over a task",
+        "Your role does not let you change tasks",
+        "the agency that owns the task (for a panel action, the agency the panel gave it to)",
+        _own_agency("No task with that number exists"),
+        scope_first=True,
+    ),
+    Action(
+        "referral.decide",
+        CASEWORKING,
+        "Accept, decline or ask about a referral addressed to the agency",
+        "Your role does not let you decide referrals",
+    ),
+    Action(
+        "referral.answer",
+        CASEWORKING,
+        "Answer a question about a referral the agency made",
+        "Your role does not let you answer referrals",
+    ),
+    Action(
+        "referral.to_panel",
+        (PANEL_CHAIR, SUPERVISOR),
+        "Take a referred case onto a panel's list",
+        "Only a panel chair or supervisor can take a case onto the panel",
+    ),
     # persons
-    Action("person.edit", (*CASEWORKING, LOCAL_ADMIN), "Change a person's details",
-           "Your role does not let you change a person's details", "the agency that recorded the person",
-           _recorded_by_own_agency),
-    Action("person.merge", (SUPERVISOR, LOCAL_ADMIN, SYSTEM_ADMIN), "Merge two records of one person",
-           "Your role does not let you merge records", "both records recorded by the actor's agency",
-           _recorded_by_own_agency),
-    Action("person.merge_undo", (SYSTEM_ADMIN,), "List every merge and undo one", "Only a system admin can undo a merge"),
+    Action(
+        "person.edit",
+        (*CASEWORKING, LOCAL_ADMIN),
+        "Change a person's details",
+        "Your role does not let you change a person's details",
+        "the agency that recorded the person",
+        _recorded_by_own_agency,
+    ),
+    Action(
+        "person.merge",
+        (SUPERVISOR, LOCAL_ADMIN, SYSTEM_ADMIN),
+        "Merge two records of one person",
+        "Your role does not let you merge records",
+        "both records recorded by the actor's agency",
+        _recorded_by_own_agency,
+    ),
+    Action(
+        "person.merge_undo",
+        (SYSTEM_ADMIN,),
+        "List every merge and undo one",
+        "Only a system admin can undo a merge",
+    ),
     # panels
-    Action("panel.create", (LOCAL_ADMIN, PANEL_CHAIR, SYSTEM_ADMIN), "Set up a panel",
-           "Only a panel chair or an admin can set up a panel"),
-    Action("panel.read", _ANY, "See a panel and its meetings", "No panel with that number exists",
-           "a member or chair agency of the panel; a system admin sees every panel", _panel_member,
-           scope_first=True),
-    Action("panel.chair", (PANEL_CHAIR, LOCAL_ADMIN, SYSTEM_ADMIN),
-           "Run a panel: change it, plan, publish, run and close its meetings", "No panel with that number exists",
-           "the panel's chair agency only (a system admin of another agency does not)", _chair_agency),
-    Action("panel.pack", (PANEL_CHAIR, LOCAL_ADMIN), "Prepare a meeting's pack for every attendee",
-           "Only the chair agency can prepare packs", "the meeting's chair agency only", _chair_agency),
-    Action("panel.any_chair_agency", (SYSTEM_ADMIN,), "Set up a panel chaired by another agency",
-           "Only a system admin can set up a panel for another agency"),
+    Action(
+        "panel.create",
+        (LOCAL_ADMIN, PANEL_CHAIR, SYSTEM_ADMIN),
+        "Set up a panel",
+        "Only a panel chair or an admin can set up a panel",
+    ),
+    Action(
+        "panel.read",
+        _ANY,
+        "See a panel and its meetings",
+        "No panel with that number exists",
+        "a member or chair agency of the panel; a system admin sees every panel",
+        _panel_member,
+        scope_first=True,
+    ),
+    Action(
+        "panel.chair",
+        (PANEL_CHAIR, LOCAL_ADMIN, SYSTEM_ADMIN),
+        "Run a panel: change it, plan, publish, run and close its meetings",
+        "No panel with that number exists",
+        "the panel's chair agency only (a system admin of another agency does not)",
+        _chair_agency,
+    ),
+    Action(
+        "panel.pack",
+        (PANEL_CHAIR, LOCAL_ADMIN),
+        "Prepare a meeting's pack for every attendee",
+        "Only the chair agency can prepare packs",
+        "the meeting's chair agency only",
+        _chair_agency,
+    ),
+    Action(
+        "panel.any_chair_agency",
+        (SYSTEM_ADMIN,),
+        "Set up a panel chaired by another agency",
+        "Only a system admin can set up a panel for another agency",
+    ),
     # dashboards
-    Action("dashboard.read", (SUPERVISOR, PANEL_CHAIR, LOCAL_ADMIN, SYSTEM_ADMIN), "See the governance dashboards",
-           "Only supervisors, panel chairs and admins can see the dashboards"),
-    Action("dashboard.partnership", (PANEL_CHAIR,), "See a panel's partnership dashboard",
-           "Only a panel chair can see the partnership dashboard", "panels the actor's agency chairs"),
+    Action(
+        "dashboard.read",
+        (SUPERVISOR, PANEL_CHAIR, LOCAL_ADMIN, SYSTEM_ADMIN),
+        "See the governance dashboards",
+        "Only supervisors, panel chairs and admins can see the dashboards",
+    ),
+    Action(
+        "dashboard.partnership",
+        (PANEL_CHAIR,),
+        "See a panel's partnership dashboard",
+        "Only a panel chair can see the partnership dashboard",
+        "panels the actor's agency chairs",
+    ),
     # sharing
-    Action("isa.list", (SUPERVISOR, LOCAL_ADMIN, SYSTEM_ADMIN), "Find the agreements page in the menu",
-           "Only supervisors and admins have the agreements page in their menu"),
-    Action("isa.read", _ANY, "See an information sharing agreement", "No agreement with that number exists",
-           "agreements the agency is party to; a system admin sees all", _isa_party, scope_first=True),
-    Action("isa.manage", (SYSTEM_ADMIN,), "Set up and end information sharing agreements",
-           "Only a system admin can set up information sharing agreements"),
-    Action("access_request.decide", (SUPERVISOR, LOCAL_ADMIN), "Grant or refuse a partner's request for access",
-           "Only a supervisor or local admin can decide access requests"),
-    Action("mou.publish", (SYSTEM_ADMIN,), "Publish the memorandum of understanding",
-           "Only a system admin can publish the memorandum of understanding"),
+    Action(
+        "isa.list",
+        (SUPERVISOR, LOCAL_ADMIN, SYSTEM_ADMIN),
+        "Find the agreements page in the menu",
+        "Only supervisors and admins have the agreements page in their menu",
+    ),
+    Action(
+        "isa.read",
+        _ANY,
+        "See an information sharing agreement",
+        "No agreement with that number exists",
+        "agreements the agency is party to; a system admin sees all",
+        _isa_party,
+        scope_first=True,
+    ),
+    Action(
+        "isa.manage",
+        (SYSTEM_ADMIN,),
+        "Set up and end information sharing agreements",
+        "Only a system admin can set up information sharing agreements",
+    ),
+    Action(
+        "access_request.decide",
+        (SUPERVISOR, LOCAL_ADMIN),
+        "Grant or refuse a partner's request for access",
+        "Only a supervisor or local admin can decide access requests",
+    ),
+    Action(
+        "mou.publish",
+        (SYSTEM_ADMIN,),
+        "Publish the memorandum of understanding",
+        "Only a system admin can publish the memorandum of understanding",
+    ),
     # administration
-    Action("agency.admin", (LOCAL_ADMIN,), "Manage the agency's areas and see its admin pages",
-           "Only a local admin can manage your agency’s areas and users", "the actor's own agency",
-           _own_agency("Only a local admin can manage your agency’s areas and users", hidden=False)),
-    Action("agencies.manage", (SYSTEM_ADMIN,), "Set up, rename, deactivate and reactivate agencies",
-           "Only a system admin can manage agencies"),
-    Action("users.manage", (LOCAL_ADMIN, SYSTEM_ADMIN), "Add users, change their roles, deactivate them",
-           "Only a local admin or a system admin can manage users",
-           "a local admin for their own agency's users; a system admin for any agency's",
-           _any_agency_for(SYSTEM_ADMIN, "No user with that number exists")),
-    Action("users.grant_system_admin", (SYSTEM_ADMIN,), "Give or take the system admin role",
-           "Only a system admin can make someone a system admin"),
-    Action("users.reset_credentials", (LOCAL_ADMIN,), "Reset a user's password or two-step verification",
-           "No user with that number exists", "users of the local admin's own agency",
-           _own_agency("No user with that number exists")),
-    Action("mfa.configure", (LOCAL_ADMIN, SYSTEM_ADMIN), "Choose which roles must use two-step verification",
-           "Only a local admin or a system admin can change who must use two-step verification",
-           "a local admin for their own agency; a system admin for any",
-           _any_agency_for(SYSTEM_ADMIN, "You can only change two-step verification rules for your own agency",
-                           hidden=False)),
-    Action("audit.read", (LOCAL_ADMIN, SYSTEM_ADMIN), "Read the audit trail", "Only an admin can read the audit trail",
-           "a local admin reads their own agency's events; a system admin everyone's"),
-    Action("audit.read_all", (SYSTEM_ADMIN,), "Read the whole partnership's audit trail",
-           "Only a system admin can read every agency's events"),
-    Action("sar.handle", (LOCAL_ADMIN, SYSTEM_ADMIN), "Record, export, extend and close subject access requests",
-           "Only a local admin or a system admin can handle subject access requests",
-           "a local admin for what their agency holds; a system admin for what the partnership holds (sar.partnership)"),
-    Action("sar.partnership", (SYSTEM_ADMIN,), "Answer a subject access request for the whole partnership",
-           "Only a system admin answers for the whole partnership"),
-    Action("retention.review", (LOCAL_ADMIN,), "Review cases due under the retention policy: keep, hold, "
-           "restrict, erase; set the agency's periods", "Only a local admin can make retention decisions",
-           "cases of the local admin's own agency"),
+    Action(
+        "agency.admin",
+        (LOCAL_ADMIN,),
+        "Manage the agency's areas and see its admin pages",
+        "Only a local admin can manage your agency’s areas and users",
+        "the actor's own agency",
+        _own_agency("Only a local admin can manage your agency’s areas and users", hidden=False),
+    ),
+    Action(
+        "agencies.manage",
+        (SYSTEM_ADMIN,),
+        "Set up, rename, deactivate and reactivate agencies",
+        "Only a system admin can manage agencies",
+    ),
+    Action(
+        "users.manage",
+        (LOCAL_ADMIN, SYSTEM_ADMIN),
+        "Add users, change their roles, deactivate them",
+        "Only a local admin or a system admin can manage users",
+        "a local admin for their own agency's users; a system admin for any agency's",
+        _any_agency_for(SYSTEM_ADMIN, "No user with that number exists"),
+    ),
+    Action(
+        "users.grant_system_admin",
+        (SYSTEM_ADMIN,),
+        "Give or take the system admin role",
+        "Only a system admin can make someone a system admin",
+    ),
+    Action(
+        "users.reset_credentials",
+        (LOCAL_ADMIN,),
+        "Reset a user's password or two-step verification",
+        "No user with that number exists",
+        "users of the local admin's own agency",
+        _own_agency("No user with that number exists"),
+    ),
+    Action(
+        "mfa.configure",
+        (LOCAL_ADMIN, SYSTEM_ADMIN),
+        "Choose which roles must use two-step verification",
+        "Only a local admin or a system admin can change who must use two-step verification",
+        "a local admin for their own agency; a system admin for any",
+        _any_agency_for(
+            SYSTEM_ADMIN, "You can only change two-step verification rules for your own agency", hidden=False
+        ),
+    ),
+    Action(
+        "audit.read",
+        (LOCAL_ADMIN, SYSTEM_ADMIN),
+        "Read the audit trail",
+        "Only an admin can read the audit trail",
+        "a local admin reads their own agency's events; a system admin everyone's",
+    ),
+    Action(
+        "audit.read_all",
+        (SYSTEM_ADMIN,),
+        "Read the whole partnership's audit trail",
+        "Only a system admin can read every agency's events",
+    ),
+    Action(
+        "sar.handle",
+        (LOCAL_ADMIN, SYSTEM_ADMIN),
+        "Record, export, extend and close subject access requests",
+        "Only a local admin or a system admin can handle subject access requests",
+        "a local admin for what their agency holds; a system admin for what the partnership holds (sar.partnership)",
+    ),
+    Action(
+        "sar.partnership",
+        (SYSTEM_ADMIN,),
+        "Answer a subject access request for the whole partnership",
+        "Only a system admin answers for the whole partnership",
+    ),
+    Action(
+        "retention.review",
+        (LOCAL_ADMIN,),
+        "Review cases due under the retention policy: keep, hold, restrict, erase; set the agency's periods",
+        "Only a local admin can make retention decisions",
+        "cases of the local admin's own agency",
+    ),
 ]
 
 #: every action by name
@@ -319,8 +497,10 @@ def require(actor: Actor | None, name: str, obj: Any = None, *, message: str | N
 
 def for_actor(actor: Actor | None) -> Callable[..., bool]:
     """``can`` with the actor filled in, for templates: ``{% if can("audit.read") %}``."""
+
     def bound(name: str, obj: Any = None) -> bool:
         return can(actor, name, obj)
+
     return bound
 
 
@@ -358,6 +538,24 @@ def kept_roles(actor: Actor, before: Iterable[str]) -> list[str]:
     return [r for r in before if r in PROTECTED_ROLES]
 
 
-__all__ = ["ACTIONS", "ADMIN_ROLES", "AGENCY_ADMIN_ROLE", "Action", "CASEWORKING", "DEFAULT_TRANSITION_ROLES",
-           "Denial", "PROTECTED_ROLES", "ROLES", "UnknownAction", "allowed", "assignable_roles", "can", "decide",
-           "for_actor", "kept_roles", "require", "restrict", "role_allows"]
+__all__ = [
+    "ACTIONS",
+    "ADMIN_ROLES",
+    "AGENCY_ADMIN_ROLE",
+    "Action",
+    "CASEWORKING",
+    "DEFAULT_TRANSITION_ROLES",
+    "Denial",
+    "PROTECTED_ROLES",
+    "ROLES",
+    "UnknownAction",
+    "allowed",
+    "assignable_roles",
+    "can",
+    "decide",
+    "for_actor",
+    "kept_roles",
+    "require",
+    "restrict",
+    "role_allows",
+]

@@ -1,4 +1,5 @@
 """The plugin manager: built-in areas and installed packages load through one code path."""
+
 from __future__ import annotations
 
 import ast
@@ -84,8 +85,10 @@ def internal_imports(source: str) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             # ``from caseframe import api`` imports caseframe.api (public), ``from caseframe import _x`` imports
             # caseframe._x; ``from core import hookimpl`` imports core
-            names = [f"{node.module}.{alias.name}" if node.module == "caseframe" else node.module
-                     for alias in node.names]
+            names = [
+                f"{node.module}.{alias.name}" if node.module == "caseframe" else node.module
+                for alias in node.names
+            ]
         else:
             continue
         for name in names:
@@ -109,11 +112,17 @@ def warn_about_internal_imports(plugin: object) -> None:
     Such imports still work for now; the warning names the module, what it imports and the replacement.
     """
     name = getattr(plugin, "__name__", None)
-    if (not isinstance(plugin, type(os)) or not isinstance(name, str)
-            or any(name == own or name.startswith(own + ".") for own in FRAMEWORK_PACKAGES)):
+    if (
+        not isinstance(plugin, type(os))
+        or not isinstance(name, str)
+        or any(name == own or name.startswith(own + ".") for own in FRAMEWORK_PACKAGES)
+    ):
         return
-    modules = [plugin] + [module for key, module in list(sys.modules.items())
-                          if key.startswith(name + ".") and hasattr(plugin, "__path__")]
+    modules = [plugin] + [
+        module
+        for key, module in list(sys.modules.items())
+        if key.startswith(name + ".") and hasattr(plugin, "__path__")
+    ]
     for module in modules:
         path = getattr(module, "__file__", None)
         if not path or not path.endswith(".py"):
@@ -124,9 +133,13 @@ def warn_about_internal_imports(plugin: object) -> None:
             continue
         imported = _internal_imports_of_file(path, mtime)
         if imported:
-            warnings.warn(f"plugin module {module.__name__} imports {', '.join(imported)}: the framework's inside, "
-                          f"which may change in any release. Import from caseframe.api instead (caseframe.testing "
-                          f"in tests); see docs/api.md", DeprecationWarning, stacklevel=3)
+            warnings.warn(
+                f"plugin module {module.__name__} imports {', '.join(imported)}: the framework's inside, "
+                f"which may change in any release. Import from caseframe.api instead (caseframe.testing "
+                f"in tests); see docs/api.md",
+                DeprecationWarning,
+                stacklevel=3,
+            )
 
 
 @functools.lru_cache(maxsize=1)
@@ -157,7 +170,9 @@ def required_range(plugin: object, dist: Distribution | None = None) -> tuple[st
     declared = getattr(plugin, REQUIRES_ATTRIBUTE, None)
     if declared is not None:
         text = str(declared).strip()
-        return (text[len(PROJECT):].strip() if text.lower().startswith(PROJECT) else text), REQUIRES_ATTRIBUTE
+        return (
+            text[len(PROJECT) :].strip() if text.lower().startswith(PROJECT) else text
+        ), REQUIRES_ATTRIBUTE
     dist = dist or _distribution_of(plugin)
     if dist is None:
         return None
@@ -167,11 +182,13 @@ def required_range(plugin: object, dist: Distribution | None = None) -> tuple[st
         except InvalidRequirement:
             continue
         if canonicalize_name(requirement.name) == PROJECT and (
-                requirement.marker is None or requirement.marker.evaluate({"extra": ""})):
+            requirement.marker is None or requirement.marker.evaluate({"extra": ""})
+        ):
             # the range as the plugin wrote it (a SpecifierSet prints its parts in no particular order)
             written = re.match(r"^\s*[A-Za-z0-9._-]+\s*(?:\[[^\]]*\])?\s*\(?([^;)]*)", line)
-            return (written.group(1).strip() if written else str(requirement.specifier)).replace(" ", ""), \
-                f"Requires-Dist of {dist.metadata['Name']} {dist.version}"
+            return (written.group(1).strip() if written else str(requirement.specifier)).replace(
+                " ", ""
+            ), f"Requires-Dist of {dist.metadata['Name']} {dist.version}"
     return None
 
 
@@ -184,16 +201,32 @@ def check_compatible(plugin: object, name: str, dist: Distribution | None = None
     try:
         compatible = SpecifierSet(wanted).contains(Version(__version__), prereleases=True)
     except InvalidSpecifier:
-        raise AreaError([Problem(f"plugin {name}", "", f"its {where} {wanted!r} is not a version range "
-                                 "(write e.g. '>=0.1,<1')")]) from None
+        raise AreaError(
+            [
+                Problem(
+                    f"plugin {name}",
+                    "",
+                    f"its {where} {wanted!r} is not a version range (write e.g. '>=0.1,<1')",
+                )
+            ]
+        ) from None
     if not compatible:
-        raise AreaError([Problem(f"plugin {name}", "", f"requires caseframe{wanted} ({where}), but this is Caseframe "
-                                 f"{__version__}: install a release of the plugin made for {__version__}, or a "
-                                 f"Caseframe in that range")])
+        raise AreaError(
+            [
+                Problem(
+                    f"plugin {name}",
+                    "",
+                    f"requires caseframe{wanted} ({where}), but this is Caseframe "
+                    f"{__version__}: install a release of the plugin made for {__version__}, or a "
+                    f"Caseframe in that range",
+                )
+            ]
+        )
 
 
-def register(pm: pluggy.PluginManager, plugin: object, name: str | None = None, *,
-             dist: Distribution | None = None) -> None:
+def register(
+    pm: pluggy.PluginManager, plugin: object, name: str | None = None, *, dist: Distribution | None = None
+) -> None:
     """Register a plugin under its :func:`plugin_key` (or ``name``), once.
 
     A plugin whose Caseframe range (:func:`required_range`) leaves out the running version is refused with
@@ -204,8 +237,11 @@ def register(pm: pluggy.PluginManager, plugin: object, name: str | None = None, 
     name = name or plugin_key(plugin)
     check_compatible(plugin, name, dist)
     warn_about_internal_imports(plugin)
-    if pm.get_plugin(name) is not None and not isinstance(plugin, type(os)) \
-            and not getattr(plugin, NAME_ATTRIBUTE, None):
+    if (
+        pm.get_plugin(name) is not None
+        and not isinstance(plugin, type(os))
+        and not getattr(plugin, NAME_ATTRIBUTE, None)
+    ):
         # a second object of one class (tests do this): number it rather than refuse it
         name += f"#{sum(1 for n, _ in pm.list_name_plugin() if n.startswith(name)) + 1}"
     pm.register(plugin, name=name)
@@ -217,8 +253,9 @@ def _wanted(env: str | None) -> set[str] | None:
     return {name.strip() for name in env.split(",") if name.strip()}
 
 
-def get_plugin_manager(only: str | None = None, *, builtins: bool = True,
-                       entrypoints: bool = True) -> pluggy.PluginManager:
+def get_plugin_manager(
+    only: str | None = None, *, builtins: bool = True, entrypoints: bool = True
+) -> pluggy.PluginManager:
     """Build a plugin manager with the built-in and installed plugins.
 
     ``only`` (default: the ``CASEFRAME_PLUGINS`` environment variable) is a comma-separated list of
@@ -262,8 +299,14 @@ def _load_plugin(pm: pluggy.PluginManager, name: str, source: str | EntryPoint) 
     except pluggy.PluginValidationError as exc:
         return [Problem(f"plugin {name}", "", str(exc))]
     except ValueError:  # two plugins that name themselves alike: their facts would overwrite each other's
-        return [Problem(f"plugin {name}", "", f"is called {plugin_key(module)!r}, like another "
-                        f"plugin already loaded; set {NAME_ATTRIBUTE} to a name of its own")]
+        return [
+            Problem(
+                f"plugin {name}",
+                "",
+                f"is called {plugin_key(module)!r}, like another "
+                f"plugin already loaded; set {NAME_ATTRIBUTE} to a name of its own",
+            )
+        ]
     return []
 
 

@@ -1,4 +1,5 @@
 """``caseframe new-area``: write a working plugin package for a new business area, with its test."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ from pathlib import Path
 
 SLUG = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
-PYPROJECT = '''[build-system]
+PYPROJECT = """[build-system]
 requires = ["setuptools>=69"]
 build-backend = "setuptools.build_meta"
 
@@ -28,15 +29,20 @@ include = ["caseframe_{slug}*"]
 [tool.setuptools.package-data]
 "*" = ["*.toml", "*.json", "*.html"]
 
+[tool.ruff]
+# Caseframe's own line length, so `ruff format` leaves the generated files as they are
+line-length = 110
+
 [tool.pytest.ini_options]
 asyncio_mode = "auto"
 asyncio_default_fixture_loop_scope = "session"
 asyncio_default_test_loop_scope = "session"
 # the warnings Caseframe's own tests ignore (its web framework's deprecations, not yours)
 filterwarnings = {filterwarnings}
-'''
+"""
 
 INIT = '''"""{title}: a Caseframe business area."""
+
 from pathlib import Path
 
 from caseframe.api import hookimpl
@@ -47,7 +53,7 @@ def register_areas():
     return [Path(__file__).parent / "area"]
 '''
 
-AREA = '''# {title}: see the area format reference in Caseframe's docs/area-reference.md
+AREA = """# {title}: see the area format reference in Caseframe's docs/area-reference.md
 slug = "{slug}"
 title = "{title}"
 summary = "Describe the casework this area covers in a sentence or two."
@@ -135,9 +141,9 @@ on = ["form_saved"]
 once = "case"
 when = {{ properties = {{ case = {{ properties = {{ risk_level = {{ const = "medium" }} }} }} }} }}
 then = {{ notify = {{ agency_type = "police", message = "For information: a case was assessed as medium risk" }}, reason = "The review found a medium risk" }}
-'''
+"""
 
-REPORT = '''{{
+REPORT = """{{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "title": "Report",
   "type": "object",
@@ -151,9 +157,9 @@ REPORT = '''{{
                     "x-errors": {{"required": "Enter what happened", "minLength": "Enter what happened"}}}}
   }}
 }}
-'''
+"""
 
-REVIEW = '''{{
+REVIEW = """{{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "title": "Review",
   "type": "object",
@@ -167,9 +173,10 @@ REVIEW = '''{{
     "notes": {{"title": "Review notes", "type": "string", "x-widget": "textarea"}}
   }}
 }}
-'''
+"""
 
 CONFTEST = '''"""Caseframe's test fixtures (database, db, ctx, client), with this package's plugin loaded into ctx."""
+
 import pytest
 
 import caseframe_{slug}
@@ -182,54 +189,58 @@ def caseframe_plugins():
     return [caseframe_{slug}]
 '''
 
-TEST = '''"""Tests for the {title} area: it loads, opens cases, its rules fire (a referral about a person, one about the
-case, a notice), and its date guard waits for the clock.
+TEST = '''"""Tests for the {title} area.
+
+It loads, opens cases, its rules fire (a referral about a person, one about the case, a notice), and its
+date guard waits for the clock.
 
 The fixtures (database, db, ctx with this plugin loaded, client) come from caseframe.testing's pytest plugin,
 loaded by conftest.py; import Caseframe only through caseframe.api and caseframe.testing.
 """
-import pytest
 
+import pytest
 from caseframe import api
 from caseframe.api import Forbidden, clock
 from caseframe.testing import fire, make_agency, make_person, make_user, notifications_of, referrals_from
 
+AREA = "{slug}"
+AGENCY = "{dash}"  # the end of each test agency's slug
 REPORT = {{"date_reported": "2026-11-01", "description": "Reported at the front desk"}}
 
 
 async def test_area_loads(ctx):
-    assert "{slug}" in ctx.areas.areas
+    assert AREA in ctx.areas.areas
 
 
 async def test_third_report_about_a_person_is_referred(db, ctx):
-    agency = await make_agency(ctx, "test-agency-{dash}")
+    agency = await make_agency(ctx, f"test-agency-{{AGENCY}}")
     worker = await make_user(agency)
     person = await make_person(worker)
     for _ in range(2):
-        assert await fire(ctx, worker, "{slug}", REPORT, [(person["id"], "subject")]) == []
-    fired = await fire(ctx, worker, "{slug}", REPORT, [(person["id"], "subject")])
-    assert [f["rule"] for f in fired] == ["{slug}:repeat-subject"]
+        assert await fire(ctx, worker, AREA, REPORT, [(person["id"], "subject")]) == []
+    fired = await fire(ctx, worker, AREA, REPORT, [(person["id"], "subject")])
+    assert [f["rule"] for f in fired] == [f"{{AREA}}:repeat-subject"]
     assert fired[0]["facts"]["counts"]["reports_90d"] == 3
 
 
 async def test_review_guard(db, ctx):
-    agency = await make_agency(ctx, "guard-agency-{dash}")
+    agency = await make_agency(ctx, f"guard-agency-{{AGENCY}}")
     worker = await make_user(agency)
-    case = await api.open_case(ctx, worker, "{slug}", REPORT)
+    case = await api.open_case(ctx, worker, AREA, REPORT)
     with pytest.raises(Forbidden, match="Fill in the review"):
         await api.transition_case(ctx, worker, case["id"], "review")
 
 
 async def test_closing_waits_28_days_after_the_review_and_high_risk_is_referred_once(db, ctx):
-    agency = await make_agency(ctx, "date-agency-{dash}")
+    agency = await make_agency(ctx, f"date-agency-{{AGENCY}}")
     worker = await make_user(agency)
     people = [(await make_person(worker))["id"], (await make_person(worker, given_name="Sam"))["id"]]
-    case = await api.open_case(ctx, worker, "{slug}", REPORT, subjects=[(p, "subject") for p in people])
+    case = await api.open_case(ctx, worker, AREA, REPORT, subjects=[(p, "subject") for p in people])
     review = {{"reviewed_on": clock.today().isoformat(), "risk_level": "high"}}
     await api.save_form(ctx, worker, case["id"], "review", review, expected_version=None)
     await api.save_form(ctx, worker, case["id"], "review", review, expected_version=None)
     fired = [(r["rule_id"], r["person_id"]) for r in await referrals_from(case)]
-    assert fired == [("{slug}:high-risk", None)]  # once for the case, not once per person or per save
+    assert fired == [(f"{{AREA}}:high-risk", None)]  # once for the case, not per person or per save
     await api.transition_case(ctx, worker, case["id"], "review")
     with clock.travel(days=27), pytest.raises(Forbidden, match="Wait 28 days after the review"):
         await api.transition_case(ctx, worker, case["id"], "close")
@@ -238,18 +249,19 @@ async def test_closing_waits_28_days_after_the_review_and_high_risk_is_referred_
 
 
 async def test_medium_risk_tells_the_police_once_without_a_referral(db, ctx):
-    worker = await make_user(await make_agency(ctx, "notify-agency-{dash}"))
-    police = await make_user(await make_agency(ctx, "notify-police-{dash}", agency_type="police", areas=[]))
-    case = await api.open_case(ctx, worker, "{slug}", REPORT)
+    worker = await make_user(await make_agency(ctx, f"notify-agency-{{AGENCY}}"))
+    police_agency = await make_agency(ctx, f"notify-police-{{AGENCY}}", agency_type="police", areas=[])
+    police = await make_user(police_agency)
+    case = await api.open_case(ctx, worker, AREA, REPORT)
     review = {{"reviewed_on": clock.today().isoformat(), "risk_level": "medium"}}
     for _ in range(2):
         await api.save_form(ctx, worker, case["id"], "review", review, expected_version=None)
     assert await referrals_from(case) == []  # told, not referred
-    assert [n["text"] for n in await notifications_of(police)] == [
-        f"For information: a case was assessed as medium risk: {{case['reference']}}"]
+    told = [n["text"] for n in await notifications_of(police)]
+    assert told == [f"For information: a case was assessed as medium risk: {{case['reference']}}"]
 '''
 
-README = '''# {title}
+README = """# {title}
 
 A Caseframe business area. Install it next to Caseframe and restart; a local admin then enables it
 for their agency.
@@ -263,12 +275,15 @@ pytest
 Edit `caseframe_{slug}/area/area.toml` (workflow, counts, rules) and the forms in
 `caseframe_{slug}/area/forms/`. The reference of every key and hint is in Caseframe's
 `docs/area-reference.md`; the hooks are in `docs/hooks.md`.
-'''
+"""
 
 
 #: pytest warning filters the core's own pyproject.toml uses; a scaffolded plugin's tests use the same
 #: (tests/core/test_cli.py checks the two lists agree)
-WARNING_FILTERS = ["ignore::litestar.exceptions.LitestarDeprecationWarning", "ignore::DeprecationWarning:litestar.*"]
+WARNING_FILTERS = [
+    "ignore::litestar.exceptions.LitestarDeprecationWarning",
+    "ignore::DeprecationWarning:litestar.*",
+]
 
 
 def compatible_range(version: str) -> str:
@@ -284,8 +299,10 @@ class ScaffoldError(ValueError):
 def new_area(slug: str, parent: Path) -> Path:
     """Write ``caseframe-<slug>/`` under ``parent``; refuse to overwrite anything."""
     if not SLUG.match(slug):
-        raise ScaffoldError(f"{slug!r} is not a valid area name: use lower case letters, digits and underscores, "
-                            "starting with a letter (e.g. noise_nuisance)")
+        raise ScaffoldError(
+            f"{slug!r} is not a valid area name: use lower case letters, digits and underscores, "
+            "starting with a letter (e.g. noise_nuisance)"
+        )
     if not parent.is_dir():
         raise ScaffoldError(f"{parent} is not a folder")
     dash = slug.replace("_", "-")
@@ -297,12 +314,21 @@ def new_area(slug: str, parent: Path) -> Path:
     prefix = (letters[:3] if len(letters) >= 2 else "XX").ljust(2, "X")
     from caseframe.core import __version__
 
-    values = {"slug": slug, "dash": dash, "title": title, "prefix": prefix, "requires": compatible_range(__version__),
-              "filterwarnings": json.dumps(WARNING_FILTERS)}
+    values = {
+        "slug": slug,
+        "dash": dash,
+        "title": title,
+        "prefix": prefix,
+        "requires": compatible_range(__version__),
+        "filterwarnings": json.dumps(WARNING_FILTERS),
+    }
     package = root / f"caseframe_{slug}"
     files = {
-        root / "pyproject.toml": PYPROJECT, root / "README.md": README, root / "conftest.py": CONFTEST,
-        package / "__init__.py": INIT, package / "area" / "area.toml": AREA,
+        root / "pyproject.toml": PYPROJECT,
+        root / "README.md": README,
+        root / "conftest.py": CONFTEST,
+        package / "__init__.py": INIT,
+        package / "area" / "area.toml": AREA,
         package / "area" / "forms" / "report.schema.json": REPORT,
         package / "area" / "forms" / "review.schema.json": REVIEW,
         root / "tests" / f"test_{slug}.py": TEST,

@@ -1,4 +1,5 @@
 """Access to the meta-schemas in schemas/, loaded once and shared by every check."""
+
 from __future__ import annotations
 
 import json

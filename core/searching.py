@@ -4,6 +4,7 @@ A search is turned into one condition per three-letter run of its words; hundred
 query ("Expression tree is too large") and PostgreSQL plan for seconds, which showed as a 500. No name needs more
 than a few words, so a longer search is refused with a clear message instead.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,7 @@ MAX_SEARCH_LENGTH = 100
 
 
 def name_search_problem(text: str) -> str:
-    """"" when ``text`` is a name search that can be run; else what is wrong with it, for the person searching."""
+    """ "" when ``text`` is a name search that can be run; else what is wrong with it, for the person searching."""
     if len(text) > MAX_SEARCH_LENGTH:
         return f"Search for a name of {MAX_SEARCH_LENGTH} characters or fewer"
     if len(re.findall(r"\w+", text)) > MAX_SEARCH_WORDS:

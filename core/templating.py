@@ -3,6 +3,7 @@
 Below the web layer: pages (core.web) and documents rendered outside a request (panel packs, subject access
 request exports) share this one environment, so a plugin's template override applies to both.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,9 +43,12 @@ def build_environment(ctx: Context) -> Environment:
     for result in ctx.pm.hook.template_directories():
         dirs.extend(Path(d) for d in result or [])
     env = Environment(
-        loader=ChoiceLoader([FileSystemLoader([str(d) for d in dirs]), FileSystemLoader(str(CORE_TEMPLATES))]),
+        loader=ChoiceLoader(
+            [FileSystemLoader([str(d) for d in dirs]), FileSystemLoader(str(CORE_TEMPLATES))]
+        ),
         autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True, lstrip_blocks=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
         # checking every template file's time on each render was a third of the rendering time; a developer
         # editing templates sets CASEFRAME_TEMPLATE_RELOAD=1 to see changes without a restart
         auto_reload=os.environ.get("CASEFRAME_TEMPLATE_RELOAD", "") == "1",
@@ -56,8 +60,11 @@ def build_environment(ctx: Context) -> Environment:
     env.globals["purposes"] = PURPOSES
     env.globals["sensitivity_labels"] = SENSITIVITY_LABELS
     # the colour of a referral's status tag, the same on every page that shows one
-    env.filters["referral_tag"] = lambda status: {"open": "govuk-tag--blue", "info_requested": "govuk-tag--yellow",
-                                                  "accepted": "govuk-tag--green"}.get(status, "govuk-tag--grey")
+    env.filters["referral_tag"] = lambda status: {
+        "open": "govuk-tag--blue",
+        "info_requested": "govuk-tag--yellow",
+        "accepted": "govuk-tag--green",
+    }.get(status, "govuk-tag--grey")
     from caseframe.core.documents.service import size_text
 
     env.filters["file_size"] = size_text

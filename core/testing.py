@@ -6,6 +6,7 @@ Plugin authors import them from ``caseframe.testing`` (the same names)::
 
 Every helper is described, with examples that a test runs, in docs/testing.md.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -96,22 +97,38 @@ async def empty_tables() -> None:
     forget_everything()
 
 
-async def make_agency(ctx: Context, slug: str = "test-council", agency_type: str = "district_council",
-                      areas: list[str] | None = None, name: str | None = None) -> dict[str, Any]:
+async def make_agency(
+    ctx: Context,
+    slug: str = "test-council",
+    agency_type: str = "district_council",
+    areas: list[str] | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
     """An agency with the given areas enabled (default: every loaded area)."""
-    agency = await agencies.create_agency(ctx, None, slug=slug, name=name or slug.replace("-", " ").title(),
-                                          agency_type=agency_type, contact_email=f"team@{slug}.example")
-    for area in (list(ctx.areas.areas) if areas is None else areas):
+    agency = await agencies.create_agency(
+        ctx,
+        None,
+        slug=slug,
+        name=name or slug.replace("-", " ").title(),
+        agency_type=agency_type,
+        contact_email=f"team@{slug}.example",
+    )
+    for area in list(ctx.areas.areas) if areas is None else areas:
         await agencies.enable_area(ctx, None, agency["id"], area)
     return agency
 
 
-async def make_user(agency: dict[str, Any], roles: tuple[str, ...] = (permissions.CASEWORKER,),
-                    email: str | None = None, name: str = "Test Worker") -> Actor:
+async def make_user(
+    agency: dict[str, Any],
+    roles: tuple[str, ...] = (permissions.CASEWORKER,),
+    email: str | None = None,
+    name: str = "Test Worker",
+) -> Actor:
     """A user of ``agency`` with ``roles``; returns the Actor services take."""
     email = email or f"{'-'.join(roles)}.{uuid.uuid4().hex[:6]}@{agency['slug']}.example"
-    user = await agencies.create_user(None, email=email, name=name, agency_id=agency["id"], roles=list(roles),
-                                      password=TEST_PASSWORD)
+    user = await agencies.create_user(
+        None, email=email, name=name, agency_id=agency["id"], roles=list(roles), password=TEST_PASSWORD
+    )
     return await agencies.actor_for(user["id"])
 
 
@@ -131,20 +148,36 @@ def demo_answers(ctx: Context, area: str, form_name: str | None = None) -> dict[
     raise LookupError(f"no demo case for area {area!r} answers its form {form_name!r}")
 
 
-async def fire(ctx: Context, actor: Actor, area: str, answers: dict[str, Any],
-               subjects: list[tuple[int, str]] | None = None) -> list[dict[str, Any]]:
+async def fire(
+    ctx: Context,
+    actor: Actor,
+    area: str,
+    answers: dict[str, Any],
+    subjects: list[tuple[int, str]] | None = None,
+) -> list[dict[str, Any]]:
     """Open a case and return what the rules did: ``[{"rule", "target", "reason", "facts"}]``."""
     from caseframe.core.cases import service as cases
     from caseframe.core.referrals.tables import RuleFiring
 
     case = await cases.open_case(ctx, actor, area, answers, subjects=subjects)
-    rows = await RuleFiring.select(RuleFiring.all_columns(), RuleFiring.referral.target.as_alias("target")).where(
-        RuleFiring.case == case["id"]).output(load_json=True)
-    return [{"rule": r["rule_id"], "target": r["target"], "reason": r["reason"], "facts": r["facts"]} for r in rows]
+    rows = (
+        await RuleFiring.select(RuleFiring.all_columns(), RuleFiring.referral.target.as_alias("target"))
+        .where(RuleFiring.case == case["id"])
+        .output(load_json=True)
+    )
+    return [
+        {"rule": r["rule_id"], "target": r["target"], "reason": r["reason"], "facts": r["facts"]}
+        for r in rows
+    ]
 
 
-async def open_case(ctx: Context, actor: Actor, area: str, answers: dict[str, Any],
-                    subjects: list[tuple[int, str]] | None = None) -> dict[str, Any]:
+async def open_case(
+    ctx: Context,
+    actor: Actor,
+    area: str,
+    answers: dict[str, Any],
+    subjects: list[tuple[int, str]] | None = None,
+) -> dict[str, Any]:
     """Open a case in ``area`` with its opening form's ``answers`` and ``(person id, role)`` subjects, as a
     caseworker does; returns the case as the API shows it (a CasePayload). Rules fire as in real use."""
     from caseframe.core.cases import service as cases
@@ -152,8 +185,9 @@ async def open_case(ctx: Context, actor: Actor, area: str, answers: dict[str, An
     return await cases.open_case(ctx, actor, area, answers, subjects=subjects)
 
 
-async def save_form(ctx: Context, actor: Actor, case: dict[str, Any], form: str,
-                    answers: dict[str, Any]) -> dict[str, Any]:
+async def save_form(
+    ctx: Context, actor: Actor, case: dict[str, Any], form: str, answers: dict[str, Any]
+) -> dict[str, Any]:
     """Save one form's answers on ``case`` (as returned by the last call), from the version it has; returns
     the case as it is now. A stale ``case`` raises Conflict, as two people editing at once would."""
     from caseframe.core.cases import service as cases
@@ -169,8 +203,9 @@ async def transition(ctx: Context, actor: Actor, case: dict[str, Any], name: str
     return await cases.transition_case(ctx, actor, case["id"], name, expected_version=case["version"])
 
 
-async def add_subject(ctx: Context, actor: Actor, case: dict[str, Any], person: dict[str, Any],
-                      role: str) -> dict[str, Any]:
+async def add_subject(
+    ctx: Context, actor: Actor, case: dict[str, Any], person: dict[str, Any], role: str
+) -> dict[str, Any]:
     """Put ``person`` on ``case`` with ``role`` (rules on subject_added fire); returns the case as it is now."""
     from caseframe.core.cases import service as cases
 
@@ -184,9 +219,18 @@ async def referrals_from(case: dict[str, Any]) -> list[dict[str, Any]]:
     ``reason`` and ``status``."""
     from caseframe.core.referrals.tables import Referral
 
-    return await Referral.select(
-        Referral.target_kind, Referral.target, Referral.person.as_alias("person_id"), Referral.rule_id,
-        Referral.reason, Referral.status).where(Referral.from_case == case["id"]).order_by(Referral.id)
+    return (
+        await Referral.select(
+            Referral.target_kind,
+            Referral.target,
+            Referral.person.as_alias("person_id"),
+            Referral.rule_id,
+            Referral.reason,
+            Referral.status,
+        )
+        .where(Referral.from_case == case["id"])
+        .order_by(Referral.id)
+    )
 
 
 def why_it_fired(ctx: Context, firing: dict[str, Any]) -> list[dict[str, str]]:
@@ -224,8 +268,12 @@ async def web_client(ctx: Context, engine):
     from caseframe.core.settings import Settings
     from caseframe.core.web.app import create_app
 
-    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
+    app = create_app(
+        Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=engine
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+    ) as client:
         yield client
 
 
@@ -233,8 +281,9 @@ async def sign_in(client, actor: Actor, password: str = TEST_PASSWORD, *, accept
     """Sign ``client`` in as ``actor`` through the sign-in page, accepting the memorandum of understanding
     if one is published (unless ``accept_mou=False``); returns the session's CSRF token."""
     page = await client.get("/sign-in")
-    response = await client.post("/sign-in", data={"email": actor.email, "password": password,
-                                                  "csrf_token": csrf_token_of(page.text)})
+    response = await client.post(
+        "/sign-in", data={"email": actor.email, "password": password, "csrf_token": csrf_token_of(page.text)}
+    )
     if response.status_code != 303:
         raise AssertionError(f"sign-in failed with {response.status_code}")
     home = await client.get("/")
@@ -243,12 +292,38 @@ async def sign_in(client, actor: Actor, password: str = TEST_PASSWORD, *, accept
         import re
 
         version = re.search(r'name="version" value="(\d+)"', mou.text).group(1)
-        await client.post("/mou", data={"accept": "yes", "version": version, "csrf_token": csrf_token_of(mou.text)})
+        await client.post(
+            "/mou", data={"accept": "yes", "version": version, "csrf_token": csrf_token_of(mou.text)}
+        )
         home = await client.get("/")
     return csrf_token_of(home.text if home.status_code == 200 else (await client.get("/mou")).text)
 
 
-__all__ = ["TEST_PASSWORD", "AreaError", "Conflict", "Forbidden", "NotFound", "ServiceError", "ValidationFailed",
-           "add_subject", "csrf_token_of", "demo_answers", "drop_database", "empty_tables", "fire", "fresh_database",
-           "make_agency", "make_context", "make_person", "make_user", "notifications_of", "open_case",
-           "referrals_from", "save_form", "sign_in", "transition", "web_client", "why_it_fired"]
+__all__ = [
+    "TEST_PASSWORD",
+    "AreaError",
+    "Conflict",
+    "Forbidden",
+    "NotFound",
+    "ServiceError",
+    "ValidationFailed",
+    "add_subject",
+    "csrf_token_of",
+    "demo_answers",
+    "drop_database",
+    "empty_tables",
+    "fire",
+    "fresh_database",
+    "make_agency",
+    "make_context",
+    "make_person",
+    "make_user",
+    "notifications_of",
+    "open_case",
+    "referrals_from",
+    "save_form",
+    "sign_in",
+    "transition",
+    "web_client",
+    "why_it_fired",
+]

@@ -1,5 +1,6 @@
 """Shared fixtures: Caseframe's pytest plugin (one database per test run, a SQLite file or a PostgreSQL schema,
 emptied per test; ctx and client), as a plugin's own tests get it; here ctx loads the noise fixture area."""
+
 from __future__ import annotations
 
 import pytest

@@ -8,6 +8,7 @@ Every helper is described, with examples a test runs, in docs/testing.md. The fi
 (``database``, ``db``, ``ctx``, ``client``) come with the pytest plugin
 :mod:`caseframe.testing.pytest_plugin`.
 """
+
 from caseframe.core.testing import *  # noqa: F403 - this module is the public name of core.testing
 from caseframe.core.testing import __all__ as _core_all
 

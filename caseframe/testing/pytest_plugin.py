@@ -27,6 +27,7 @@ Fixtures (the async ones need pytest-asyncio, ``asyncio_mode = "auto"``; ``casef
 Loading it also gives the tests an audit key and a throwaway documents folder (unless the environment
 sets ``CASEFRAME_AUDIT_KEY`` or ``CASEFRAME_DOCUMENTS_DIR``), so nothing is written into the checkout.
 """
+
 from __future__ import annotations
 
 import os

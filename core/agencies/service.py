@@ -1,4 +1,5 @@
 """Agencies, their users and the areas they have enabled; the only code that writes them."""
+
 from __future__ import annotations
 
 import re
@@ -35,7 +36,9 @@ async def enabled_areas(agency_id: int, *, cached: bool = False) -> frozenset[st
         hit = _ENABLED_CACHE.get(agency_id)
         if hit and hit[0] > now:
             return hit[1]
-    areas = frozenset(r["area"] for r in await AgencyArea.select(AgencyArea.area).where(AgencyArea.agency == agency_id))
+    areas = frozenset(
+        r["area"] for r in await AgencyArea.select(AgencyArea.area).where(AgencyArea.agency == agency_id)
+    )
     _ENABLED_CACHE[agency_id] = (now + ENABLED_CACHE_SECONDS, areas)
     return areas
 
@@ -72,22 +75,38 @@ def _name_and_email_errors(name: str, contact_email: str) -> list[dict[str, str]
     if not contact_email:
         errors.append({"field": "/contact_email", "message": "Enter a contact email address for the agency"})
     elif len(contact_email) > 200 or not EMAIL.match(contact_email):
-        errors.append({"field": "/contact_email",
-                       "message": "Enter a contact email address in the correct format, like team@example.org"})
+        errors.append(
+            {
+                "field": "/contact_email",
+                "message": "Enter a contact email address in the correct format, like team@example.org",
+            }
+        )
     return errors
 
 
-async def create_agency(ctx: Context, actor: Actor | None, *, slug: str, name: str, agency_type: str,
-                        contact_email: str = "") -> dict[str, Any]:
+async def create_agency(
+    ctx: Context, actor: Actor | None, *, slug: str, name: str, agency_type: str, contact_email: str = ""
+) -> dict[str, Any]:
     """A new agency (a system admin's job); it starts with no areas enabled and no users."""
     _require_system_admin(actor)
-    slug, name, contact_email = (slug or "").strip().lower(), (name or "").strip(), (contact_email or "").strip()
+    slug, name, contact_email = (
+        (slug or "").strip().lower(),
+        (name or "").strip(),
+        (contact_email or "").strip(),
+    )
     errors = []
     if not slug:
-        errors.append({"field": "/slug", "message": "Enter a short name for the agency, like ashdown-council"})
+        errors.append(
+            {"field": "/slug", "message": "Enter a short name for the agency, like ashdown-council"}
+        )
     elif len(slug) > 60 or not SLUG.match(slug):
-        errors.append({"field": "/slug", "message": "The short name must be 60 characters or fewer: lower-case "
-                                                    "letters, numbers and hyphens, like ashdown-council"})
+        errors.append(
+            {
+                "field": "/slug",
+                "message": "The short name must be 60 characters or fewer: lower-case "
+                "letters, numbers and hyphens, like ashdown-council",
+            }
+        )
     elif await Agency.exists().where(Agency.slug == slug):
         errors.append({"field": "/slug", "message": "An agency with that short name already exists"})
     errors += _name_and_email_errors(name, contact_email)
@@ -96,13 +115,20 @@ async def create_agency(ctx: Context, actor: Actor | None, *, slug: str, name: s
     if errors:
         raise ValidationFailed("There is a problem with the agency", errors=errors)
     async with transaction():
-        agency = Agency(slug=slug, name=name, agency_type=agency_type, contact_email=contact_email,
-                        created_at=clock.now())
+        agency = Agency(
+            slug=slug, name=name, agency_type=agency_type, contact_email=contact_email, created_at=clock.now()
+        )
         await agency.save()
-        await audit.record("admin.agency_create", actor, object_type="agency", object_id=agency.id,
-                           detail={"slug": slug, "name": name, "agency_type": agency_type,
-                                   "contact_email": contact_email})
-    forget_enabled_areas(agency.id)  # a new agency has none, whatever a cache says (and a new referral target)
+        await audit.record(
+            "admin.agency_create",
+            actor,
+            object_type="agency",
+            object_id=agency.id,
+            detail={"slug": slug, "name": name, "agency_type": agency_type, "contact_email": contact_email},
+        )
+    forget_enabled_areas(
+        agency.id
+    )  # a new agency has none, whatever a cache says (and a new referral target)
     saved = await Agency.select().where(Agency.id == agency.id).first()
     assert saved is not None  # committed above; agencies are never deleted (one is deactivated)
     return saved
@@ -137,13 +163,20 @@ async def update_agency(actor: Actor, agency_id: int, *, name: str, contact_emai
     errors = _name_and_email_errors(name, contact_email)
     if errors:
         raise ValidationFailed("There is a problem with the agency", errors=errors)
-    changes = {k: {"from": row[k], "to": v} for k, v in (("name", name), ("contact_email", contact_email))
-               if row[k] != v}
+    changes = {
+        k: {"from": row[k], "to": v}
+        for k, v in (("name", name), ("contact_email", contact_email))
+        if row[k] != v
+    }
     if not changes:
         return
     async with transaction():
-        await Agency.update({Agency.name: name, Agency.contact_email: contact_email}).where(Agency.id == agency_id)
-        await audit.record("admin.agency_update", actor, object_type="agency", object_id=agency_id, detail=changes)
+        await Agency.update({Agency.name: name, Agency.contact_email: contact_email}).where(
+            Agency.id == agency_id
+        )
+        await audit.record(
+            "admin.agency_update", actor, object_type="agency", object_id=agency_id, detail=changes
+        )
     DIRECTORY.clear()
 
 
@@ -157,8 +190,15 @@ async def set_agency_active(actor: Actor, agency_id: int, active: bool) -> None:
     if row is None:
         raise NotFound("No agency with that number exists")
     if agency_id == actor.agency_id and not active:
-        raise ValidationFailed("You cannot deactivate your own agency", errors=[{
-            "field": "/active", "message": "You cannot deactivate your own agency: ask another system admin"}])
+        raise ValidationFailed(
+            "You cannot deactivate your own agency",
+            errors=[
+                {
+                    "field": "/active",
+                    "message": "You cannot deactivate your own agency: ask another system admin",
+                }
+            ],
+        )
     if bool(row["active"]) == active:
         return
     DIRECTORY.clear()
@@ -168,8 +208,12 @@ async def set_agency_active(actor: Actor, agency_id: int, active: bool) -> None:
             user_ids = [u["id"] for u in await User.select(User.id).where(User.agency == agency_id)]
             if user_ids:
                 await Session.delete().where(Session.user.is_in(user_ids))
-        await audit.record("admin.agency_activate" if active else "admin.agency_deactivate", actor,
-                           object_type="agency", object_id=agency_id)
+        await audit.record(
+            "admin.agency_activate" if active else "admin.agency_deactivate",
+            actor,
+            object_type="agency",
+            object_id=agency_id,
+        )
 
 
 def _require_user_admin(actor: Actor | None, agency_id: int) -> None:
@@ -192,15 +236,28 @@ def _role_errors(actor: Actor | None, roles: list[str]) -> list[dict[str, str]]:
     return []
 
 
-async def create_user(actor: Actor | None, *, email: str, name: str, agency_id: int, roles: list[str],
-                      password: str, temporary: bool = False) -> dict[str, Any]:
+async def create_user(
+    actor: Actor | None,
+    *,
+    email: str,
+    name: str,
+    agency_id: int,
+    roles: list[str],
+    password: str,
+    temporary: bool = False,
+) -> dict[str, Any]:
     """A new user; ``temporary``: the password was chosen by an admin, and the user must change it at their first
     sign-in (before any page works; the API refuses it until then)."""
     _require_user_admin(actor, agency_id)
     email = (email or "").strip().lower()
     errors = []
     if "@" not in email:
-        errors.append({"field": "/email", "message": "Enter an email address in the correct format, like name@example.org"})
+        errors.append(
+            {
+                "field": "/email",
+                "message": "Enter an email address in the correct format, like name@example.org",
+            }
+        )
     elif len(email) > 254:
         errors.append({"field": "/email", "message": "The email address must be 254 characters or fewer"})
     elif await User.exists().where(User.email == email):
@@ -220,12 +277,23 @@ async def create_user(actor: Actor | None, *, email: str, name: str, agency_id: 
     with hashing_slot():
         password_hash = await hash_password(password)  # off the event loop, and outside the transaction
     async with transaction():
-        user = User(email=email, name=name.strip(), agency=agency_id, roles=sorted(set(roles)),
-                    password_hash=password_hash, must_change_password=temporary, created_at=clock.now())
+        user = User(
+            email=email,
+            name=name.strip(),
+            agency=agency_id,
+            roles=sorted(set(roles)),
+            password_hash=password_hash,
+            must_change_password=temporary,
+            created_at=clock.now(),
+        )
         await user.save()
         await audit.record("admin.user_create", actor, object_type="user", object_id=user.id)
-    saved = await User.select(User.id, User.email, User.name, User.agency, User.roles).where(
-        User.id == user.id).output(load_json=True).first()
+    saved = (
+        await User.select(User.id, User.email, User.name, User.agency, User.roles)
+        .where(User.id == user.id)
+        .output(load_json=True)
+        .first()
+    )
     assert saved is not None  # committed above; users are never deleted (one is deactivated)
     return saved
 
@@ -238,8 +306,9 @@ async def enable_area(ctx: Context, actor: Actor | None, agency_id: int, area: s
     async with transaction():
         if not await AgencyArea.exists().where((AgencyArea.agency == agency_id) & (AgencyArea.area == area)):
             await AgencyArea.insert(AgencyArea(agency=agency_id, area=area, enabled_at=clock.now()))
-            await audit.record("admin.area_enable", actor, object_type="agency", object_id=agency_id,
-                               detail={"area": area})
+            await audit.record(
+                "admin.area_enable", actor, object_type="agency", object_id=agency_id, detail={"area": area}
+            )
     forget_enabled_areas(agency_id)
 
 
@@ -248,15 +317,20 @@ async def disable_area(ctx: Context, actor: Actor | None, agency_id: int, area: 
     async with transaction():
         if await AgencyArea.exists().where((AgencyArea.agency == agency_id) & (AgencyArea.area == area)):
             await AgencyArea.delete().where((AgencyArea.agency == agency_id) & (AgencyArea.area == area))
-            await audit.record("admin.area_disable", actor, object_type="agency", object_id=agency_id,
-                               detail={"area": area})
+            await audit.record(
+                "admin.area_disable", actor, object_type="agency", object_id=agency_id, detail={"area": area}
+            )
     forget_enabled_areas(agency_id)
 
 
 async def managed_user(actor: Actor, user_id: int) -> dict[str, Any]:
     """The user row if the actor may manage it (not found for another agency's user, to a local admin)."""
-    row = await User.select(User.id, User.name, User.agency, User.roles, User.active).where(
-        User.id == user_id).output(load_json=True).first()
+    row = (
+        await User.select(User.id, User.name, User.agency, User.roles, User.active)
+        .where(User.id == user_id)
+        .output(load_json=True)
+        .first()
+    )
     if row is None:
         raise NotFound("No user with that number exists")
     _require_user_admin(actor, row["agency"])
@@ -264,8 +338,11 @@ async def managed_user(actor: Actor, user_id: int) -> dict[str, Any]:
 
 
 async def _other_local_admins(agency_id: int, user_id: int) -> int:
-    rows = await User.select(User.roles).where((User.agency == agency_id) & (User.id != user_id)
-                                               & (User.active == True)).output(load_json=True)  # noqa: E712
+    rows = (
+        await User.select(User.roles)
+        .where((User.agency == agency_id) & (User.id != user_id) & (User.active == True))
+        .output(load_json=True)
+    )  # noqa: E712
     return sum(1 for r in rows if permissions.AGENCY_ADMIN_ROLE in (r["roles"] or []))
 
 
@@ -276,19 +353,36 @@ async def set_user_active(actor: Actor, user_id: int, active: bool) -> None:
 
     row = await managed_user(actor, user_id)
     if user_id == actor.id and not active:
-        raise ValidationFailed("You cannot deactivate yourself",
-                               errors=[{"field": "/user", "message": "Ask another local admin to deactivate your account"}])
-    if not active and row["active"] and permissions.AGENCY_ADMIN_ROLE in (row["roles"] or []) \
-            and not await _other_local_admins(row["agency"], user_id):
-        raise ValidationFailed("The agency needs a local admin", errors=[{
-            "field": "/user", "message": f"{row['name']} is the agency’s last local admin: make someone else a "
-                                         "local admin first"}])
+        raise ValidationFailed(
+            "You cannot deactivate yourself",
+            errors=[{"field": "/user", "message": "Ask another local admin to deactivate your account"}],
+        )
+    if (
+        not active
+        and row["active"]
+        and permissions.AGENCY_ADMIN_ROLE in (row["roles"] or [])
+        and not await _other_local_admins(row["agency"], user_id)
+    ):
+        raise ValidationFailed(
+            "The agency needs a local admin",
+            errors=[
+                {
+                    "field": "/user",
+                    "message": f"{row['name']} is the agency’s last local admin: make someone else a "
+                    "local admin first",
+                }
+            ],
+        )
     async with transaction():
         await User.update({User.active: active}).where(User.id == user_id)
         if not active:
             await Session.delete().where(Session.user == user_id)
-        await audit.record("admin.user_activate" if active else "admin.user_deactivate", actor,
-                           object_type="user", object_id=user_id)
+        await audit.record(
+            "admin.user_activate" if active else "admin.user_deactivate",
+            actor,
+            object_type="user",
+            object_id=user_id,
+        )
 
 
 async def set_user_roles(actor: Actor, user_id: int, roles: list[str]) -> None:
@@ -299,13 +393,27 @@ async def set_user_roles(actor: Actor, user_id: int, roles: list[str]) -> None:
     before = sorted(row["roles"] or [])
     errors = _role_errors(actor, roles)
     roles = [*roles, *permissions.kept_roles(actor, before)]
-    if not errors and user_id == actor.id and any(r in before and r not in roles for r in permissions.ADMIN_ROLES):
+    if (
+        not errors
+        and user_id == actor.id
+        and any(r in before and r not in roles for r in permissions.ADMIN_ROLES)
+    ):
         errors = [{"field": "/roles", "message": "You cannot remove your own admin role: ask another admin"}]
     admin = permissions.AGENCY_ADMIN_ROLE
-    if not errors and admin in before and admin not in roles and row["active"] \
-            and not await _other_local_admins(row["agency"], user_id):
-        errors = [{"field": "/roles", "message": f"{row['name']} is the agency’s last local admin: make someone "
-                                                 "else a local admin first"}]
+    if (
+        not errors
+        and admin in before
+        and admin not in roles
+        and row["active"]
+        and not await _other_local_admins(row["agency"], user_id)
+    ):
+        errors = [
+            {
+                "field": "/roles",
+                "message": f"{row['name']} is the agency’s last local admin: make someone "
+                "else a local admin first",
+            }
+        ]
     if errors:
         raise ValidationFailed("There is a problem with the roles", errors=errors)
     after = sorted(set(roles))
@@ -313,30 +421,70 @@ async def set_user_roles(actor: Actor, user_id: int, roles: list[str]) -> None:
         return
     async with transaction():
         await User.update({User.roles: after}).where(User.id == user_id)
-        await audit.record("admin.user_roles", actor, object_type="user", object_id=user_id,
-                           detail={"roles": {"from": before, "to": after}})
+        await audit.record(
+            "admin.user_roles",
+            actor,
+            object_type="user",
+            object_id=user_id,
+            detail={"roles": {"from": before, "to": after}},
+        )
 
 
 async def get_user(user_id: int) -> dict[str, Any]:
-    row = await User.select(User.id, User.email, User.name, User.roles, User.active, User.agency,
-                            User.agency.name.as_alias("agency_name")).where(User.id == user_id).output(load_json=True).first()
+    row = (
+        await User.select(
+            User.id,
+            User.email,
+            User.name,
+            User.roles,
+            User.active,
+            User.agency,
+            User.agency.name.as_alias("agency_name"),
+        )
+        .where(User.id == user_id)
+        .output(load_json=True)
+        .first()
+    )
     if row is None:
         raise NotFound("No user with that number exists")
     return row
 
 
 async def agency_users(agency_id: int) -> list[dict[str, Any]]:
-    return await User.select(User.id, User.email, User.name, User.roles, User.active, User.last_sign_in,
-                             User.mfa_enabled).where(
-        User.agency == agency_id).order_by(User.name).output(load_json=True)
+    return (
+        await User.select(
+            User.id, User.email, User.name, User.roles, User.active, User.last_sign_in, User.mfa_enabled
+        )
+        .where(User.agency == agency_id)
+        .order_by(User.name)
+        .output(load_json=True)
+    )
 
 
 async def actor_for(user_id: int) -> Actor:
-    row = await User.select(User.id, User.email, User.name, User.roles, User.agency,
-                            User.agency.name.as_alias("agency_name"),
-                            User.agency.agency_type.as_alias("agency_type"),
-                            User.active).where(User.id == user_id).output(load_json=True).first()
+    row = (
+        await User.select(
+            User.id,
+            User.email,
+            User.name,
+            User.roles,
+            User.agency,
+            User.agency.name.as_alias("agency_name"),
+            User.agency.agency_type.as_alias("agency_type"),
+            User.active,
+        )
+        .where(User.id == user_id)
+        .output(load_json=True)
+        .first()
+    )
     if row is None or not row["active"]:
         raise NotFound("No such user")
-    return Actor(id=row["id"], email=row["email"], name=row["name"], agency_id=row["agency"],
-                 agency_name=row["agency_name"], agency_type=row["agency_type"], roles=frozenset(row["roles"] or []))
+    return Actor(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        agency_id=row["agency"],
+        agency_name=row["agency_name"],
+        agency_type=row["agency_type"],
+        roles=frozenset(row["roles"] or []),
+    )

@@ -1,4 +1,5 @@
 """Agencies and the business areas each has enabled."""
+
 from piccolo.columns import Boolean, ForeignKey, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
@@ -15,6 +16,7 @@ class Agency(Table, tablename="cf_agency"):
 
 class AgencyArea(Table, tablename="cf_agency_area"):
     """An area an agency's local admin has enabled; disabling deletes the row, cases stay readable."""
+
     id: Serial
 
     agency = ForeignKey(Agency)

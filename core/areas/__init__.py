@@ -1,4 +1,5 @@
 """Business areas: loaded from the directories plugins register, checked, and held in a registry."""
+
 from caseframe.core.areas.loader import Area, load_area
 from caseframe.core.areas.registry import AreaRegistry, build_registry, check_paths
 

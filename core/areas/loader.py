@@ -1,4 +1,5 @@
 """Load an area directory (area.toml + forms/) into a checked, compiled Area, or list what is wrong."""
+
 from __future__ import annotations
 
 import difflib
@@ -63,21 +64,42 @@ class Area:
 
     def as_dict(self, *, with_schemas: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "slug": self.slug, "title": self.title, "summary": self.summary, "version": self.version,
-            "source": self.source, "reference_prefix": self.reference_prefix,
+            "slug": self.slug,
+            "title": self.title,
+            "summary": self.summary,
+            "version": self.version,
+            "source": self.source,
+            "reference_prefix": self.reference_prefix,
             "roles": [{"name": k, "label": v} for k, v in self.roles.items()],
             "opening_form": self.opening_form,
             "forms": [{"name": f.name, "title": f.title} for f in self.forms.values()],
             "risk_levels": self.risk_levels,
             "workflow": {
                 "initial": self.workflow.initial,
-                "states": [{"name": s.name, "label": s.label, "terminal": s.terminal}
-                           for s in self.workflow.states.values()],
-                "transitions": [{"name": t.name, "label": t.label, "from": list(t.sources), "to": t.target,
-                                 "roles": list(t.roles)} for t in self.workflow.transitions.values()],
+                "states": [
+                    {"name": s.name, "label": s.label, "terminal": s.terminal}
+                    for s in self.workflow.states.values()
+                ],
+                "transitions": [
+                    {
+                        "name": t.name,
+                        "label": t.label,
+                        "from": list(t.sources),
+                        "to": t.target,
+                        "roles": list(t.roles),
+                    }
+                    for t in self.workflow.transitions.values()
+                ],
             },
-            "rules": [{"id": r.id, "on": sorted(r.on), "target": {"kind": r.target.kind, "name": r.target.name},
-                       "reason": r.reason} for r in self.rules],
+            "rules": [
+                {
+                    "id": r.id,
+                    "on": sorted(r.on),
+                    "target": {"kind": r.target.kind, "name": r.target.name},
+                    "reason": r.reason,
+                }
+                for r in self.rules
+            ],
         }
         if with_schemas:
             for entry in data["forms"]:
@@ -103,8 +125,14 @@ def _path_key(path) -> list[tuple[int, int, str]]:
     return [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in path]
 
 
-_TYPE_WORDS = {"object": "a table", "array": "a list", "string": "text", "integer": "a whole number",
-               "number": "a number", "boolean": "true or false"}
+_TYPE_WORDS = {
+    "object": "a table",
+    "array": "a list",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+}
 
 
 def _branch_words(branch: Any) -> str:
@@ -140,8 +168,11 @@ def _explain(error) -> list[tuple[list[Any], str]]:
             return out
     if error.validator in ("oneOf", "anyOf") and isinstance(error.validator_value, list):
         branches = error.validator_value
-        if isinstance(error.instance, dict) and branches and all(
-                isinstance(b, dict) and set(b) == {"required"} for b in branches):
+        if (
+            isinstance(error.instance, dict)
+            and branches
+            and all(isinstance(b, dict) and set(b) == {"required"} for b in branches)
+        ):
             # e.g. a rule's then: exactly one of area, agency_type, panel
             names = sorted(k for b in branches for k in b["required"])
             return [(path, f"needs exactly one of: {', '.join(names)}")]
@@ -149,14 +180,18 @@ def _explain(error) -> list[tuple[list[Any], str]]:
             # the branch of the right shape failed inside: report what is wrong within it
             inner = [e for e in error.context if e.validator not in ("const", "enum", "type")]
             if inner:
-                return [pair for e in sorted(inner, key=lambda e: _path_key(e.absolute_path))
-                        for pair in _explain(e)]
+                return [
+                    pair
+                    for e in sorted(inner, key=lambda e: _path_key(e.absolute_path))
+                    for pair in _explain(e)
+                ]
             return [(path, "must be " + " or ".join(_branch_words(b) for b in branches))]
     return [(path, error.message)]
 
 
-def _schema_errors(validator: Draft202012Validator, doc: Any, col: _Collector, file: Path,
-                   prefix: str = "") -> bool:
+def _schema_errors(
+    validator: Draft202012Validator, doc: Any, col: _Collector, file: Path, prefix: str = ""
+) -> bool:
     ok = True
     for error in sorted(validator.iter_errors(doc), key=lambda e: _path_key(e.absolute_path)):
         ok = False
@@ -171,14 +206,20 @@ _DATA_KEYWORDS = {"const", "enum", "default", "examples", "required", "dependent
 
 #: hints the core reads only in one place: anywhere else they would be silently ignored, so they are refused
 _HINT_PLACES = {
-    "x-summary": ("a top-level question (the case summary lists top-level answers only)",
-                  lambda parts: len(parts) == 2 and parts[0] == "properties"),
-    "x-fact": ("the form itself (it keeps a whole form's answers out of the facts rules see)",
-               lambda parts: parts == []),
+    "x-summary": (
+        "a top-level question (the case summary lists top-level answers only)",
+        lambda parts: len(parts) == 2 and parts[0] == "properties",
+    ),
+    "x-fact": (
+        "the form itself (it keeps a whole form's answers out of the facts rules see)",
+        lambda parts: parts == [],
+    ),
 }
 
 
-def _check_hints(node: Any, parts: list[Any], col: _Collector, file: Path, siblings: dict | None = None) -> None:
+def _check_hints(
+    node: Any, parts: list[Any], col: _Collector, file: Path, siblings: dict | None = None
+) -> None:
     """Every x- keyword must be a known hint with a valid value, in a place the core reads it."""
     if isinstance(node, dict):
         hints = {k: v for k, v in node.items() if isinstance(k, str) and k.startswith("x-")}
@@ -188,10 +229,13 @@ def _check_hints(node: Any, parts: list[Any], col: _Collector, file: Path, sibli
         if hints:
             _check_hint_values(node, hints, parts, col, file, siblings)
         for key, value in node.items():
-            if key in ("properties", "$defs", "patternProperties", "dependentSchemas") and isinstance(value, dict):
+            if key in ("properties", "$defs", "patternProperties", "dependentSchemas") and isinstance(
+                value, dict
+            ):
                 for name, sub in value.items():
-                    _check_hints(sub, parts + [key, name], col, file,
-                                 siblings=value if key == "properties" else None)
+                    _check_hints(
+                        sub, parts + [key, name], col, file, siblings=value if key == "properties" else None
+                    )
             elif isinstance(value, (dict, list)) and not key.startswith("x-") and key not in _DATA_KEYWORDS:
                 _check_hints(value, parts + [key], col, file)
     elif isinstance(node, list):
@@ -199,19 +243,28 @@ def _check_hints(node: Any, parts: list[Any], col: _Collector, file: Path, sibli
             _check_hints(item, parts + [i], col, file)
 
 
-def _check_hint_values(node: dict, hints: dict[str, Any], parts: list[Any], col: _Collector, file: Path,
-                       siblings: dict | None) -> None:
+def _check_hint_values(
+    node: dict, hints: dict[str, Any], parts: list[Any], col: _Collector, file: Path, siblings: dict | None
+) -> None:
     """The hints of one schema node: known names, valid values, labels for each choice, a show-when that can hold."""
     for error in schemas.validator("form-hints.schema.json").iter_errors(hints):
         if error.validator == "additionalProperties":
             for key in hints:
                 if key not in schemas.load("form-hints.schema.json")["properties"]:
-                    col.add(_ptr(parts + [key]), f"unknown hint {key!r}; known hints are "
-                            + ", ".join(schemas.load("form-hints.schema.json")["properties"]), file)
+                    col.add(
+                        _ptr(parts + [key]),
+                        f"unknown hint {key!r}; known hints are "
+                        + ", ".join(schemas.load("form-hints.schema.json")["properties"]),
+                        file,
+                    )
         else:
             col.add(_ptr(parts + list(error.absolute_path)), error.message, file)
     labels = hints.get("x-labels")
-    enum = node.get("enum") or (node.get("items") or {}).get("enum") if isinstance(node.get("items", {}), dict) else node.get("enum")
+    enum = (
+        node.get("enum") or (node.get("items") or {}).get("enum")
+        if isinstance(node.get("items", {}), dict)
+        else node.get("enum")
+    )
     if isinstance(labels, list) and enum is not None and len(labels) != len(enum):
         col.add(_ptr(parts + ["x-labels"]), f"has {len(labels)} labels for {len(enum)} choices", file)
     show = hints.get("x-show-when")
@@ -222,15 +275,21 @@ def _check_hint_values(node: dict, hints: dict[str, Any], parts: list[Any], col:
 def _check_show_when(show: dict, parts: list[Any], col: _Collector, file: Path, siblings: dict) -> None:
     """An x-show-when names a question beside this one, and each value it lists is one that question can hold."""
     if show.get("field") not in siblings:
-        col.add(_ptr(parts + ["x-show-when", "field"]),
-                f"names {show.get('field')!r}, which is not a question beside this one", file)
+        col.add(
+            _ptr(parts + ["x-show-when", "field"]),
+            f"names {show.get('field')!r}, which is not a question beside this one",
+            file,
+        )
     elif isinstance(show.get("in"), list):
         sibling = siblings.get(show["field"])
         for i, value in enumerate(show["in"]):
             why = _cannot_hold(sibling, value, item=(sibling or {}).get("type") == "array")
             if why:
-                col.add(_ptr(parts + ["x-show-when", "in", i]), f"{json.dumps(value)} {why}, "
-                        f"so the question would never be shown", file)
+                col.add(
+                    _ptr(parts + ["x-show-when", "in", i]),
+                    f"{json.dumps(value)} {why}, so the question would never be shown",
+                    file,
+                )
 
 
 def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | None:
@@ -255,7 +314,7 @@ def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | No
     for error in schemas.draft_meta_validator().iter_errors(schema):
         col.add(_ptr(error.absolute_path), f"not a valid JSON Schema: {error.message}", path)
     if schema.get("type") != "object":
-        col.add("/type", "a form must be a JSON Schema of type \"object\"", path)
+        col.add("/type", 'a form must be a JSON Schema of type "object"', path)
     _check_hints(schema, [], col, path)
     if len(col.problems) > before:
         return None
@@ -269,7 +328,9 @@ def _compile_condition(schema: Any, col: _Collector, pointer: str) -> Draft20201
     return None if errors else Draft202012Validator(schema)
 
 
-def _fact_paths(node: Any, path: tuple[str, ...], out: list[tuple[tuple[str, ...], dict, str]], ptr: str) -> None:
+def _fact_paths(
+    node: Any, path: tuple[str, ...], out: list[tuple[tuple[str, ...], dict, str]], ptr: str
+) -> None:
     """Collect every property path a condition tests, with the schema found there."""
     if not isinstance(node, dict):
         return
@@ -294,8 +355,15 @@ def facts_needed(condition: Any) -> frozenset[str]:
     return frozenset(path[0] for path, _, _ in paths)
 
 
-def _check_fact_refs(condition: dict, area: dict, forms: dict[str, Form], count_names: set[str],
-                     state_names: set[str], col: _Collector, pointer: str) -> None:
+def _check_fact_refs(
+    condition: dict,
+    area: dict,
+    forms: dict[str, Form],
+    count_names: set[str],
+    state_names: set[str],
+    col: _Collector,
+    pointer: str,
+) -> None:
     paths: list[tuple[tuple[str, ...], dict, str]] = []
     _fact_paths(condition, (), paths, pointer)
     roles = {r.get("name") for r in area.get("roles", []) if isinstance(r, dict)}
@@ -303,7 +371,10 @@ def _check_fact_refs(condition: dict, area: dict, forms: dict[str, Form], count_
     for path, sub, ptr in paths:
         head = path[0]
         if head not in TOP_FACTS:
-            col.add(ptr, f"tests {head!r}, which is not in the facts document (use one of {', '.join(sorted(TOP_FACTS))})")
+            col.add(
+                ptr,
+                f"tests {head!r}, which is not in the facts document (use one of {', '.join(sorted(TOP_FACTS))})",
+            )
         elif head == "counts" and len(path) > 1 and path[1] not in count_names:
             col.add(ptr, f"tests count {path[1]!r}, which is not declared in [[counts]]")
         elif head == "subject" and len(path) > 1:
@@ -315,15 +386,25 @@ def _check_fact_refs(condition: dict, area: dict, forms: dict[str, Form], count_
 def _check_subject_ref(path: tuple[str, ...], sub: dict, roles: set[Any], col: _Collector, ptr: str) -> None:
     """A condition on subject.<fact>: a subject fact, and a role of this area if it is the role."""
     if path[1] not in SUBJECT_FACTS:
-        col.add(ptr, f"tests subject.{path[1]}, which is not a subject fact ({', '.join(sorted(SUBJECT_FACTS))})")
+        col.add(
+            ptr, f"tests subject.{path[1]}, which is not a subject fact ({', '.join(sorted(SUBJECT_FACTS))})"
+        )
     elif path[1] == "role" and len(path) == 2:
         for value in _constants(sub):
             if value not in roles:
                 col.add(ptr, f"tests role {value!r}, which is not a role of this area")
 
 
-def _check_case_ref(path: tuple[str, ...], sub: dict, area: dict, forms: dict[str, Form], state_names: set[str],
-                    bad_forms: set[str], col: _Collector, ptr: str) -> None:
+def _check_case_ref(
+    path: tuple[str, ...],
+    sub: dict,
+    area: dict,
+    forms: dict[str, Form],
+    state_names: set[str],
+    bad_forms: set[str],
+    col: _Collector,
+    ptr: str,
+) -> None:
     """A condition on case.<fact>: a case fact, and a state, form answer or risk level this area has."""
     if path[1] not in CASE_FACTS:
         col.add(ptr, f"tests case.{path[1]}, which is not a case fact ({', '.join(sorted(CASE_FACTS))})")
@@ -340,8 +421,15 @@ def _check_case_ref(path: tuple[str, ...], sub: dict, area: dict, forms: dict[st
                 col.add(ptr, f"tests risk level {value!r}, which is not in /case/risk_levels")
 
 
-def _check_form_ref(path: tuple[str, ...], sub: dict, area: dict, forms: dict[str, Form], bad_forms: set[str],
-                    col: _Collector, ptr: str) -> None:
+def _check_form_ref(
+    path: tuple[str, ...],
+    sub: dict,
+    area: dict,
+    forms: dict[str, Form],
+    bad_forms: set[str],
+    col: _Collector,
+    ptr: str,
+) -> None:
     """A condition on case.forms.<form>[.<question>...]: a form of this area rules see, a question it asks,
     and values that question's answer can hold. A bad form is reported once, not again for each question."""
     form = forms.get(path[2])
@@ -351,8 +439,7 @@ def _check_form_ref(path: tuple[str, ...], sub: dict, area: dict, forms: dict[st
         bad_forms.add(path[2])
     elif form is not None and not form.in_facts:
         if path[2] not in bad_forms:
-            col.add(ptr, f"tests form {path[2]!r}, whose answers rules never see "
-                    "(it has \"x-fact\": false)")
+            col.add(ptr, f'tests form {path[2]!r}, whose answers rules never see (it has "x-fact": false)')
         bad_forms.add(path[2])
     elif form is not None and len(path) > 3:
         question = subschema_at(form.schema, list(path[3:]))
@@ -362,8 +449,11 @@ def _check_form_ref(path: tuple[str, ...], sub: dict, area: dict, forms: dict[st
         for value, item in _tested_values(sub):
             why = _cannot_hold(question, value, item=item)
             if why:
-                col.add(ptr, f"compares {'/'.join(path[3:])!r} of form {path[2]!r} with "
-                        f"{json.dumps(value)}, which {why}, so the condition could never hold")
+                col.add(
+                    ptr,
+                    f"compares {'/'.join(path[3:])!r} of form {path[2]!r} with "
+                    f"{json.dumps(value)}, which {why}, so the condition could never hold",
+                )
 
 
 def _constants(sub: Any) -> list[Any]:
@@ -413,12 +503,18 @@ def _cannot_hold(question: Any, value: Any, *, item: bool = False) -> str:
         if not isinstance(question, dict):
             return ""
     if isinstance(question.get("enum"), list):
-        if value not in question["enum"] or any(type(value) is not type(v) for v in question["enum"] if v == value):
+        if value not in question["enum"] or any(
+            type(value) is not type(v) for v in question["enum"] if v == value
+        ):
             choices = ", ".join(json.dumps(v) for v in question["enum"])
             return f"is not one of its choices ({choices})"
         return ""
     if "const" in question:
-        return "" if value == question["const"] else f"is not its one allowed answer {json.dumps(question['const'])}"
+        return (
+            ""
+            if value == question["const"]
+            else f"is not its one allowed answer {json.dumps(question['const'])}"
+        )
     if "$ref" in question or "$dynamicRef" in question:
         return ""  # described elsewhere: leave it to the form's own validator at run time
     kinds = question.get("type")
@@ -431,38 +527,69 @@ def _cannot_hold(question: Any, value: Any, *, item: bool = False) -> str:
     return ""
 
 
-def _date_condition(decl: dict[str, Any], forms: dict[str, Form], form_names: set[str], col: _Collector,
-                    pointer: str, *, for_rule: bool) -> DaysSince | None:
+def _date_condition(
+    decl: dict[str, Any],
+    forms: dict[str, Form],
+    form_names: set[str],
+    col: _Collector,
+    pointer: str,
+    *,
+    for_rule: bool,
+) -> DaysSince | None:
     """Check one ``days_since``/``days_until`` condition (a date question, whole days that can hold); compile it."""
     kind = "days_until" if "days_until" in decl else "days_since"
     since = decl.get(kind)
     bounds = {k: decl[k] for k in ("at_least", "at_most") if k in decl}
     if since is None:
         for key in bounds:
-            col.add(f"{pointer}/{key}", f"{key} only goes with days_since or days_until (whole days from or to "
-                    "a date answer)")
+            col.add(
+                f"{pointer}/{key}",
+                f"{key} only goes with days_since or days_until (whole days from or to a date answer)",
+            )
         return None
     before = len(col.problems)
     if not bounds:
-        col.add(pointer, f"{kind} needs at_least or at_most: how many whole days "
-                f"{'until' if kind == 'days_until' else 'since'} the date")
+        col.add(
+            pointer,
+            f"{kind} needs at_least or at_most: how many whole days "
+            f"{'until' if kind == 'days_until' else 'since'} the date",
+        )
     for key, value in bounds.items():
         if isinstance(value, float):  # TOML 7.0 passes the meta-schema's "integer"; a day count is whole
             col.add(f"{pointer}/{key}", f"must be a whole number of days, e.g. {int(value)}, not {value}")
     if len(bounds) == 2 and bounds["at_least"] > bounds["at_most"]:
-        col.add(f"{pointer}/at_most", f"is less than at_least ({bounds['at_least']:g}), so the condition "
-                "could never hold")
+        col.add(
+            f"{pointer}/at_most",
+            f"is less than at_least ({bounds['at_least']:g}), so the condition could never hold",
+        )
     form_name, field_ptr = since["form"], since["field"]
     form = forms.get(form_name)
-    question = _date_question(form_name, field_ptr, form, form_names, col, f"{pointer}/{kind}", for_rule=for_rule)
+    question = _date_question(
+        form_name, field_ptr, form, form_names, col, f"{pointer}/{kind}", for_rule=for_rule
+    )
     if len(col.problems) > before:
         return None
-    return DaysSince(form_name, field_ptr, decl.get("at_least"), decl.get("at_most"), question=question,
-                     form_title=form.title if form is not None else form_name, until=kind == "days_until")
+    return DaysSince(
+        form_name,
+        field_ptr,
+        decl.get("at_least"),
+        decl.get("at_most"),
+        question=question,
+        form_title=form.title if form is not None else form_name,
+        until=kind == "days_until",
+    )
 
 
-def _date_question(form_name: str, field_ptr: str, form: Form | None, form_names: set[str], col: _Collector,
-                   pointer: str, *, for_rule: bool) -> str:
+def _date_question(
+    form_name: str,
+    field_ptr: str,
+    form: Form | None,
+    form_names: set[str],
+    col: _Collector,
+    pointer: str,
+    *,
+    for_rule: bool,
+) -> str:
     """The title of the date question a days condition counts from (a date question of a form of this area,
     whose answers a rule sees); "" when it is not one, after saying why."""
     if form_name not in form_names:
@@ -474,11 +601,15 @@ def _date_question(form_name: str, field_ptr: str, form: Form | None, form_names
     if sub is None:
         col.add(f"{pointer}/field", f"{field_ptr!r} is not a question of form {form_name!r}")
     elif sub.get("type") != "string" or sub.get("format") != "date":
-        col.add(f"{pointer}/field", f"{field_ptr!r} of form {form_name!r} is not a date question "
-                '(it needs "type": "string", "format": "date")')
+        col.add(
+            f"{pointer}/field",
+            f"{field_ptr!r} of form {form_name!r} is not a date question "
+            '(it needs "type": "string", "format": "date")',
+        )
     elif for_rule and not form.in_facts:
-        col.add(f"{pointer}/form", f"rules never see the answers of form {form_name!r} "
-                '(it has "x-fact": false)')
+        col.add(
+            f"{pointer}/form", f'rules never see the answers of form {form_name!r} (it has "x-fact": false)'
+        )
     else:
         return sub.get("title") or field_ptr.strip("/").split("/")[-1].replace("_", " ").capitalize()
     return ""
@@ -513,8 +644,11 @@ def load_area(directory: Path, source: str = "path") -> Area:
         # a later check of a table the meta-schema refused would only repeat its problem in other words
         # (a misspelt risk_levels also "lacks" risk levels): keep those of the forms and of other tables
         sections = {_section(p.pointer) for p in refused}
-        col.problems = refused + [p for p in col.problems[len(refused):]
-                                  if p.file != col.file or _section(p.pointer) not in sections]
+        col.problems = refused + [
+            p
+            for p in col.problems[len(refused) :]
+            if p.file != col.file or _section(p.pointer) not in sections
+        ]
     if col.problems or area is None:
         raise AreaError(col.problems)
     return area
@@ -546,8 +680,9 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
     for i, t in enumerate(wf["transitions"]):
         if t["name"] in transitions:
             col.add(f"/workflow/transitions/{i}/name", f"transition {t['name']!r} is declared twice")
-        transitions[t["name"]] = _transition(t, f"/workflow/transitions/{i}", raw, forms, form_names, count_names,
-                                             states, col)
+        transitions[t["name"]] = _transition(
+            t, f"/workflow/transitions/{i}", raw, forms, form_names, count_names, states, col
+        )
     workflow = Workflow(wf["initial"], states, transitions)
     _check_reachable(wf, states, col)
     rules = _area_rules(raw, forms, form_names, count_names, states, roles, col)
@@ -555,13 +690,27 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
 
     if col.problems:
         return None
-    return Area(slug=slug, title=raw["title"], summary=raw["summary"], version=raw["version"],
-                reference_prefix=raw["reference_prefix"], path=directory, source=source, roles=roles,
-                forms={n: forms[n] for n in raw["case"]["forms"]}, opening_form=raw["case"]["opening_form"],
-                risk_levels=risk_levels, risk_from=risk_from, workflow=workflow, counts=counts, rules=rules,
-                agency_types={t["name"]: t["label"] for t in raw.get("agency_types", [])},
-                identifier_types={t["name"]: t["label"] for t in raw.get("identifier_types", [])},
-                retention=retention, raw=raw)
+    return Area(
+        slug=slug,
+        title=raw["title"],
+        summary=raw["summary"],
+        version=raw["version"],
+        reference_prefix=raw["reference_prefix"],
+        path=directory,
+        source=source,
+        roles=roles,
+        forms={n: forms[n] for n in raw["case"]["forms"]},
+        opening_form=raw["case"]["opening_form"],
+        risk_levels=risk_levels,
+        risk_from=risk_from,
+        workflow=workflow,
+        counts=counts,
+        rules=rules,
+        agency_types={t["name"]: t["label"] for t in raw.get("agency_types", [])},
+        identifier_types={t["name"]: t["label"] for t in raw.get("identifier_types", [])},
+        retention=retention,
+        raw=raw,
+    )
 
 
 def _area_forms(directory: Path, raw: dict[str, Any], col: _Collector) -> dict[str, Form]:
@@ -573,7 +722,9 @@ def _area_forms(directory: Path, raw: dict[str, Any], col: _Collector) -> dict[s
             forms[name] = form
     form_names = set(raw["case"]["forms"])
     if raw["case"]["opening_form"] not in form_names:
-        col.add("/case/opening_form", f"{raw['case']['opening_form']!r} is not one of the forms in /case/forms")
+        col.add(
+            "/case/opening_form", f"{raw['case']['opening_form']!r} is not one of the forms in /case/forms"
+        )
     forms_dir = directory / "forms"
     if forms_dir.is_dir():
         for extra in sorted(forms_dir.glob("*.schema.json")):
@@ -582,8 +733,9 @@ def _area_forms(directory: Path, raw: dict[str, Any], col: _Collector) -> dict[s
     return forms
 
 
-def _risk_from(case: dict[str, Any], forms: dict[str, Form], form_names: set[str],
-               col: _Collector) -> tuple[str, str] | None:
+def _risk_from(
+    case: dict[str, Any], forms: dict[str, Form], form_names: set[str], col: _Collector
+) -> tuple[str, str] | None:
     """The (form, field) /case/risk_from names: a question of a form of this area whose answers are risk levels."""
     if "risk_from" not in case:
         return None
@@ -598,8 +750,10 @@ def _risk_from(case: dict[str, Any], forms: dict[str, Form], form_names: set[str
         if sub is None:
             col.add("/case/risk_from/field", f"{rf['field']!r} is not a question of form {rf['form']!r}")
         elif "enum" in sub and not set(sub["enum"]) <= set(risk_levels):
-            col.add("/case/risk_from/field", f"answers {sorted(set(sub['enum']) - set(risk_levels))} "
-                    "are not in /case/risk_levels")
+            col.add(
+                "/case/risk_from/field",
+                f"answers {sorted(set(sub['enum']) - set(risk_levels))} are not in /case/risk_levels",
+            )
     return (rf["form"], rf["field"])
 
 
@@ -627,8 +781,9 @@ def _workflow_states(wf: dict[str, Any], col: _Collector) -> dict[str, State]:
     return states
 
 
-def _area_counts(raw: dict[str, Any], forms: dict[str, Form], form_names: set[str], roles: dict[str, str],
-                 col: _Collector) -> list[Count]:
+def _area_counts(
+    raw: dict[str, Any], forms: dict[str, Form], form_names: set[str], roles: dict[str, str], col: _Collector
+) -> list[Count]:
     """The [[counts]], each named once, counting by a question of a form of this area and a role it has."""
     slug = raw["slug"]
     counts: list[Count] = []
@@ -638,12 +793,17 @@ def _area_counts(raw: dict[str, Any], forms: dict[str, Form], form_names: set[st
             col.add(f"/counts/{i}/name", f"count {c['name']!r} is declared twice")
         count_names.add(c["name"])
         by = c.get("by", "person")
-        count = Count(c["name"], c["window_days"], c.get("area", slug), c.get("role"), label=c.get("label", ""))
+        count = Count(
+            c["name"], c["window_days"], c.get("area", slug), c.get("role"), label=c.get("label", "")
+        )
         if isinstance(by, dict):
             count.by_form, count.by_field = by["form"], by["field"]
             if by["form"] not in form_names:
                 col.add(f"/counts/{i}/by/form", f"{by['form']!r} is not a form of this area")
-            elif by["form"] in forms and subschema_at(forms[by["form"]].schema, by["field"].strip("/").split("/")) is None:
+            elif (
+                by["form"] in forms
+                and subschema_at(forms[by["form"]].schema, by["field"].strip("/").split("/")) is None
+            ):
                 col.add(f"/counts/{i}/by/field", f"{by['field']!r} is not a question of form {by['form']!r}")
         if count.area == slug and count.role is not None and count.role not in roles:
             col.add(f"/counts/{i}/role", f"{count.role!r} is not a role of this area")
@@ -651,8 +811,16 @@ def _area_counts(raw: dict[str, Any], forms: dict[str, Form], form_names: set[st
     return counts
 
 
-def _transition(t: dict[str, Any], base: str, raw: dict[str, Any], forms: dict[str, Form], form_names: set[str],
-                count_names: set[str], states: dict[str, State], col: _Collector) -> Transition:
+def _transition(
+    t: dict[str, Any],
+    base: str,
+    raw: dict[str, Any],
+    forms: dict[str, Form],
+    form_names: set[str],
+    count_names: set[str],
+    states: dict[str, State],
+    col: _Collector,
+) -> Transition:
     """One workflow transition: from states something can leave, to a state, with its guards compiled."""
     for j, src in enumerate(t["from"]):
         if src not in states:
@@ -661,14 +829,30 @@ def _transition(t: dict[str, Any], base: str, raw: dict[str, Any], forms: dict[s
             col.add(f"{base}/from/{j}", f"{src!r} is terminal: nothing can leave it")
     if t["to"] not in states:
         col.add(f"{base}/to", f"{t['to']!r} is not a state")
-    guards = [_guard(g, f"{base}/guards/{j}", raw, forms, form_names, count_names, states, col)
-              for j, g in enumerate(t.get("guards", []))]
-    return Transition(t["name"], t["label"], tuple(t["from"]), t["to"],
-                      tuple(t.get("roles", DEFAULT_TRANSITION_ROLES)), guards)
+    guards = [
+        _guard(g, f"{base}/guards/{j}", raw, forms, form_names, count_names, states, col)
+        for j, g in enumerate(t.get("guards", []))
+    ]
+    return Transition(
+        t["name"],
+        t["label"],
+        tuple(t["from"]),
+        t["to"],
+        tuple(t.get("roles", DEFAULT_TRANSITION_ROLES)),
+        guards,
+    )
 
 
-def _guard(g: dict[str, Any], ptr: str, raw: dict[str, Any], forms: dict[str, Form], form_names: set[str],
-           count_names: set[str], states: dict[str, State], col: _Collector) -> Guard:
+def _guard(
+    g: dict[str, Any],
+    ptr: str,
+    raw: dict[str, Any],
+    forms: dict[str, Form],
+    form_names: set[str],
+    count_names: set[str],
+    states: dict[str, State],
+    col: _Collector,
+) -> Guard:
     """One transition guard: a form that must be saved, a days condition, or a condition on the facts."""
     dated = "days_since" in g or "days_until" in g
     if not dated and any(k in g for k in ("at_least", "at_most")):
@@ -690,16 +874,28 @@ def _check_reachable(wf: dict[str, Any], states: dict[str, State], col: _Collect
     if wf["initial"] not in states:
         return
     # over every declared transition, so a duplicated name (reported above) does not also hide states
-    reachable = Workflow(wf["initial"], states, {str(i): Transition(str(i), t["label"], tuple(t["from"]), t["to"],
-                                                                    (), []) for i, t in enumerate(wf["transitions"])}
-                         ).reachable()
+    reachable = Workflow(
+        wf["initial"],
+        states,
+        {
+            str(i): Transition(str(i), t["label"], tuple(t["from"]), t["to"], (), [])
+            for i, t in enumerate(wf["transitions"])
+        },
+    ).reachable()
     for i, st in enumerate(wf["states"]):
         if st["name"] not in reachable:
             col.add(f"/workflow/states/{i}", f"state {st['name']!r} cannot be reached from {wf['initial']!r}")
 
 
-def _area_rules(raw: dict[str, Any], forms: dict[str, Form], form_names: set[str], count_names: set[str],
-                states: dict[str, State], roles: dict[str, str], col: _Collector) -> list[Rule]:
+def _area_rules(
+    raw: dict[str, Any],
+    forms: dict[str, Form],
+    form_names: set[str],
+    count_names: set[str],
+    states: dict[str, State],
+    roles: dict[str, str],
+    col: _Collector,
+) -> list[Rule]:
     """The [[rules]], each id used once, compiled; a rule whose condition is no valid JSON Schema is left out."""
     rules: list[Rule] = []
     seen_ids: set[str] = set()
@@ -713,8 +909,17 @@ def _area_rules(raw: dict[str, Any], forms: dict[str, Form], form_names: set[str
     return rules
 
 
-def _rule(r: dict[str, Any], base: str, raw: dict[str, Any], forms: dict[str, Form], form_names: set[str],
-          count_names: set[str], states: dict[str, State], roles: dict[str, str], col: _Collector) -> Rule | None:
+def _rule(
+    r: dict[str, Any],
+    base: str,
+    raw: dict[str, Any],
+    forms: dict[str, Form],
+    form_names: set[str],
+    count_names: set[str],
+    states: dict[str, State],
+    roles: dict[str, str],
+    col: _Collector,
+) -> Rule | None:
     """One referral rule checked and compiled; None if its condition cannot be compiled."""
     when = r.get("when", {})  # none: the rule's event (and its once, subject_roles and dates) is enough
     validator = _compile_condition(when, col, f"{base}/when")
@@ -722,8 +927,10 @@ def _rule(r: dict[str, Any], base: str, raw: dict[str, Any], forms: dict[str, Fo
     for j, role in enumerate(r.get("subject_roles", [])):
         if role not in roles:
             col.add(f"{base}/subject_roles/{j}", f"{role!r} is not a role of this area")
-    dates = [_date_condition(d, forms, form_names, col, f"{base}/dates/{j}", for_rule=True)
-             for j, d in enumerate(r.get("dates", []))]
+    dates = [
+        _date_condition(d, forms, form_names, col, f"{base}/dates/{j}", for_rule=True)
+        for j, d in enumerate(r.get("dates", []))
+    ]
     if validator is None:
         return None  # not a valid JSON Schema (reported above): it cannot be compiled into a rule
     then = r["then"]
@@ -732,11 +939,24 @@ def _rule(r: dict[str, Any], base: str, raw: dict[str, Any], forms: dict[str, Fo
         action, target = "notify", then["notify"]
         message = target["message"].strip()
     kind = next(k for k in ("area", "agency_type", "agency", "panel") if k in target)
-    needs = facts_needed(when) | ({"case"} if dates else set()) | ({"subject"} if "subject_roles" in r else set())
-    return Rule(r["id"], raw["slug"], frozenset(r["on"]), when, Target(kind, target[kind]),
-                then["reason"], validator, needs=frozenset(needs), once=r.get("once", "person"),
-                subject_roles=frozenset(r.get("subject_roles", [])),
-                dates=tuple(d for d in dates if d is not None), action=action, message=message)
+    needs = (
+        facts_needed(when) | ({"case"} if dates else set()) | ({"subject"} if "subject_roles" in r else set())
+    )
+    return Rule(
+        r["id"],
+        raw["slug"],
+        frozenset(r["on"]),
+        when,
+        Target(kind, target[kind]),
+        then["reason"],
+        validator,
+        needs=frozenset(needs),
+        once=r.get("once", "person"),
+        subject_roles=frozenset(r.get("subject_roles", [])),
+        dates=tuple(d for d in dates if d is not None),
+        action=action,
+        message=message,
+    )
 
 
 def _retention(decl: Any, col: _Collector) -> Retention | None:
@@ -750,6 +970,9 @@ def _retention(decl: Any, col: _Collector) -> Retention | None:
         return None
     for key, value in (("years_after_closure", years), ("years_after_last_activity", idle)):
         if not low <= value <= high:
-            col.add(f"/retention/{key}", f"{value} is outside min_years..max_years ({low} to {high}), "
-                    "so no local admin could ever set it back")
+            col.add(
+                f"/retention/{key}",
+                f"{value} is outside min_years..max_years ({low} to {high}), "
+                "so no local admin could ever set it back",
+            )
     return Retention(years, idle, low, high, decl.get("basis", ""))

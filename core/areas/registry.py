@@ -1,4 +1,5 @@
 """Every area the loaded plugins register, checked against each other, compiled once at start-up."""
+
 from __future__ import annotations
 
 import contextlib
@@ -64,9 +65,21 @@ class _Refs:
     def of_area(cls, area: Area) -> _Refs:
         raw_rules = area.raw.get("rules", [])
         index = {r.get("id"): i for i, r in enumerate(raw_rules) if isinstance(r, dict)}
-        return cls(area.slug, area.reference_prefix, area.path, [(i, c.area) for i, c in enumerate(area.counts)],
-                   [(index.get(r.id, i), r.target.kind, r.target.name, "then/notify" if r.action == "notify" else "then")
-                    for i, r in enumerate(area.rules)])
+        return cls(
+            area.slug,
+            area.reference_prefix,
+            area.path,
+            [(i, c.area) for i, c in enumerate(area.counts)],
+            [
+                (
+                    index.get(r.id, i),
+                    r.target.kind,
+                    r.target.name,
+                    "then/notify" if r.action == "notify" else "then",
+                )
+                for i, r in enumerate(area.rules)
+            ],
+        )
 
     @classmethod
     def of_broken(cls, directory: Path) -> _Refs | None:
@@ -79,8 +92,11 @@ class _Refs:
         slug = raw.get("slug")
         if not isinstance(slug, str):
             return None
-        counts = [(i, c.get("area", slug)) for i, c in enumerate(_list(raw.get("counts")))
-                  if isinstance(c, dict) and isinstance(c.get("area", slug), str)]
+        counts = [
+            (i, c.get("area", slug))
+            for i, c in enumerate(_list(raw.get("counts")))
+            if isinstance(c, dict) and isinstance(c.get("area", slug), str)
+        ]
         targets = []
         for i, rule in enumerate(_list(raw.get("rules"))):
             then = rule.get("then") if isinstance(rule, dict) else None
@@ -92,8 +108,11 @@ class _Refs:
                 if isinstance(notify, dict) and isinstance(notify.get(kind), str):
                     targets.append((i, kind, notify[kind], "then/notify"))
         prefix = raw.get("reference_prefix")
-        types = {t["name"]: t["label"] for t in _list(raw.get("agency_types"))
-                 if isinstance(t, dict) and isinstance(t.get("name"), str) and isinstance(t.get("label"), str)}
+        types = {
+            t["name"]: t["label"]
+            for t in _list(raw.get("agency_types"))
+            if isinstance(t, dict) and isinstance(t.get("name"), str) and isinstance(t.get("label"), str)
+        }
         return cls(slug, prefix if isinstance(prefix, str) else "", directory, counts, targets, types)
 
 
@@ -101,7 +120,9 @@ def _list(value: object) -> list:
     return value if isinstance(value, list) else []
 
 
-def _cross_check(areas: list[Area | _Refs], agency_types: dict[str, str], known_areas: set[str]) -> list[Problem]:
+def _cross_check(
+    areas: list[Area | _Refs], agency_types: dict[str, str], known_areas: set[str]
+) -> list[Problem]:
     problems: list[Problem] = []
     by_slug: dict[str, _Refs] = {}
     prefixes: dict[str, _Refs] = {}
@@ -109,26 +130,45 @@ def _cross_check(areas: list[Area | _Refs], agency_types: dict[str, str], known_
     for area in refs:
         toml = str(area.path / "area.toml")
         if area.slug in by_slug:
-            problems.append(Problem(toml, "/slug", f"area {area.slug!r} is also defined in "
-                                    f"{by_slug[area.slug].path / 'area.toml'}"))
+            problems.append(
+                Problem(
+                    toml,
+                    "/slug",
+                    f"area {area.slug!r} is also defined in {by_slug[area.slug].path / 'area.toml'}",
+                )
+            )
         by_slug[area.slug] = area
         if area.prefix and area.prefix in prefixes and prefixes[area.prefix].slug != area.slug:
-            problems.append(Problem(toml, "/reference_prefix", f"{area.prefix!r} is already used "
-                                    f"by area {prefixes[area.prefix].slug!r}"))
+            problems.append(
+                Problem(
+                    toml,
+                    "/reference_prefix",
+                    f"{area.prefix!r} is already used by area {prefixes[area.prefix].slug!r}",
+                )
+            )
         if area.prefix:
             prefixes[area.prefix] = area
     for area in refs:
         toml = str(area.path / "area.toml")
         for i, count_area in area.count_areas:
             if count_area not in known_areas:
-                problems.append(Problem(toml, f"/counts/{i}/area", f"{count_area!r} is not an installed area"))
+                problems.append(
+                    Problem(toml, f"/counts/{i}/area", f"{count_area!r} is not an installed area")
+                )
         for i, kind, name, then in area.targets:
             if kind == "area" and name not in known_areas:
-                problems.append(Problem(toml, f"/rules/{i}/{then}/area", f"{name!r} is not an installed area"))
+                problems.append(
+                    Problem(toml, f"/rules/{i}/{then}/area", f"{name!r} is not an installed area")
+                )
             if kind == "agency_type" and name not in agency_types:
-                problems.append(Problem(toml, f"/rules/{i}/{then}/agency_type",
-                                        f"{name!r} is not a known agency type; add it with the agency_types "
-                                        "hook or use one of " + ", ".join(sorted(agency_types))))
+                problems.append(
+                    Problem(
+                        toml,
+                        f"/rules/{i}/{then}/agency_type",
+                        f"{name!r} is not a known agency type; add it with the agency_types "
+                        "hook or use one of " + ", ".join(sorted(agency_types)),
+                    )
+                )
     return problems
 
 
@@ -165,7 +205,9 @@ def build_registry(pm: pluggy.PluginManager) -> AreaRegistry:
                 if refs is not None:
                     broken.append(refs)
     types = collect_agency_types(pm, [*areas, *broken])
-    problems.extend(_cross_check([*areas, *broken], types, {a.slug for a in areas} | {r.slug for r in broken}))
+    problems.extend(
+        _cross_check([*areas, *broken], types, {a.slug for a in areas} | {r.slug for r in broken})
+    )
     fact_levels = collect_fact_levels(pm, problems)
     from caseframe.core.payloads import warn_about_renamed_arguments
 
@@ -186,16 +228,28 @@ def collect_fact_levels(pm: pluggy.PluginManager, problems: list[Problem]) -> di
         try:
             declared = impl.function() or {}
         except Exception as exc:
-            problems.append(Problem(f"plugin {name}", "", f"extra_referral_facts_sensitivity() failed: {exc}"))
+            problems.append(
+                Problem(f"plugin {name}", "", f"extra_referral_facts_sensitivity() failed: {exc}")
+            )
             continue
         if not isinstance(declared, dict):
-            problems.append(Problem(f"plugin {name}", "", "extra_referral_facts_sensitivity() must return a "
-                                    "dict of fact name to level"))
+            problems.append(
+                Problem(
+                    f"plugin {name}",
+                    "",
+                    "extra_referral_facts_sensitivity() must return a dict of fact name to level",
+                )
+            )
             continue
         for fact, level in declared.items():
             if level not in SENSITIVITY:
-                problems.append(Problem(f"plugin {name}", f"/{fact}", f"{level!r} is not a sensitivity level; "
-                                        f"use one of {', '.join(SENSITIVITY)}"))
+                problems.append(
+                    Problem(
+                        f"plugin {name}",
+                        f"/{fact}",
+                        f"{level!r} is not a sensitivity level; use one of {', '.join(SENSITIVITY)}",
+                    )
+                )
         levels[name] = {str(f): v for f, v in declared.items() if v in SENSITIVITY}
     return levels
 
@@ -232,5 +286,7 @@ def check_paths(paths: list[Path], pm: pluggy.PluginManager | None = None) -> li
         with contextlib.suppress(AreaError):
             installed = list(build_registry(pm))
     known |= {a.slug for a in installed}
-    problems.extend(_cross_check([*areas, *broken], collect_agency_types(pm, [*areas, *installed, *broken]), known))
+    problems.extend(
+        _cross_check([*areas, *broken], collect_agency_types(pm, [*areas, *installed, *broken]), known)
+    )
     return problems

@@ -4,6 +4,7 @@
 lives in the file named by ``CASEFRAME_AUDIT_KEY_FILE`` (default ``caseframe-audit.key`` in the working
 folder), which the server writes, readable by its owner only, the first time it needs one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,8 +52,10 @@ def _from_file(path: Path, create: bool) -> bytes:
         text = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         if not create:
-            raise AuditKeyError(f"no audit key: set {KEY_ENV}, or {KEY_FILE_ENV} to the key file the server "
-                                f"uses (looked for {path.resolve()})") from None
+            raise AuditKeyError(
+                f"no audit key: set {KEY_ENV}, or {KEY_FILE_ENV} to the key file the server "
+                f"uses (looked for {path.resolve()})"
+            ) from None
         text = secrets.token_hex(32)
         temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         try:

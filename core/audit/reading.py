@@ -9,6 +9,7 @@ see becomes "[a case you cannot see]", and in an event about such a case (or nam
 erased cases appear in its own audit trail, as on its retention pages); another agency's case is named only while
 the sharing policy lets the reader's agency see it. Which event happened, by whom, on which object number, stays.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -51,15 +52,21 @@ async def _withheld_in_audit(actor: Actor) -> Withheld:
     withheld = await withheld_from(actor)
     if not withheld.hidden:
         return withheld
-    own = {r["id"] for r in await Case.select(Case.id).where(
-        Case.id.is_in(sorted(withheld.hidden)) & (Case.owning_agency == actor.agency_id))}
+    own = {
+        r["id"]
+        for r in await Case.select(Case.id).where(
+            Case.id.is_in(sorted(withheld.hidden)) & (Case.owning_agency == actor.agency_id)
+        )
+    }
     return Withheld(withheld.hidden - own, withheld.marked | (withheld.hidden & own))
 
 
 async def readable(actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``rows`` (events) with their stored words as ``actor`` may read them, in a fixed number of queries."""
     texts = [s for r in rows for s in _strings(r.get("detail"))]
-    words = await redactor_for(actor, texts, [_case_of(r) for r in rows], withheld=await _withheld_in_audit(actor))
+    words = await redactor_for(
+        actor, texts, [_case_of(r) for r in rows], withheld=await _withheld_in_audit(actor)
+    )
     for r in rows:
         if r.get("detail"):
             r["detail"] = _read(words, r["detail"], _case_of(r))

@@ -11,6 +11,7 @@ chain's order is the order of sealing, so out-of-order commits never leave a gap
 ``cf_audit_checkpoint``, and in the file ``CASEFRAME_AUDIT_ANCHOR_FILE`` names if set, so removing the newest
 events shows too.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,19 +46,35 @@ CHECKPOINT_SECONDS = 10.0
 ANCHOR_FILE_ENV = "CASEFRAME_AUDIT_ANCHOR_FILE"
 
 
-async def record(action: str, actor: Actor | None, *, object_type: str = "", object_id: int | None = None,
-                 detail: dict[str, Any] | None = None, purpose: str = "") -> None:
+async def record(
+    action: str,
+    actor: Actor | None,
+    *,
+    object_type: str = "",
+    object_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    purpose: str = "",
+) -> None:
     """Append one audit event; call inside the transaction of the change it records.
 
     Outside a transaction it refuses: the event would be stored even if the change it describes is not
     (or the change stored without its event), and the audit trail must say exactly what happened."""
     if not in_transaction():
-        raise RuntimeError(f"audit.record({action!r}) must run inside the transaction of the change it records")
+        raise RuntimeError(
+            f"audit.record({action!r}) must run inside the transaction of the change it records"
+        )
     await _append(action, actor, object_type, object_id, detail, purpose)
 
 
-async def record_read(action: str, actor: Actor | None, object_type: str, object_id: int | None = None, *,
-                      detail: dict[str, Any] | None = None, purpose: str = "") -> None:
+async def record_read(
+    action: str,
+    actor: Actor | None,
+    object_type: str,
+    object_id: int | None = None,
+    *,
+    detail: dict[str, Any] | None = None,
+    purpose: str = "",
+) -> None:
     """Record a read (a view, a list): in the transaction already open, or else as one statement of its own
     (atomic by itself; on SQLite it takes its turn on the writer connection like any write)."""
     await _append(action, actor, object_type, object_id, detail, purpose)
@@ -65,14 +82,31 @@ async def record_read(action: str, actor: Actor | None, object_type: str, object
 
 # one event, unsealed (seq empty): written out once, since every page view appends one and building the ORM insert
 # cost more than running it. The columns and values are those of AuditEvent(...) with its defaults.
-_APPEND_SQL = ("INSERT INTO cf_audit (at, actor_id, agency_id, action, object_type, object_id, purpose, detail, "
-               "prev_hash, hash) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, '', '')")
+_APPEND_SQL = (
+    "INSERT INTO cf_audit (at, actor_id, agency_id, action, object_type, object_id, purpose, detail, "
+    "prev_hash, hash) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, '', '')"
+)
 
 
-async def _append(action: str, actor: Actor | None, object_type: str, object_id: int | None,
-                  detail: dict[str, Any] | None, purpose: str) -> None:
-    await AuditEvent.raw(_APPEND_SQL, clock.now(), actor.id if actor else None, actor.agency_id if actor else None,
-                         action, object_type, object_id, purpose, dump_json(detail or {}))
+async def _append(
+    action: str,
+    actor: Actor | None,
+    object_type: str,
+    object_id: int | None,
+    detail: dict[str, Any] | None,
+    purpose: str,
+) -> None:
+    await AuditEvent.raw(
+        _APPEND_SQL,
+        clock.now(),
+        actor.id if actor else None,
+        actor.agency_id if actor else None,
+        action,
+        object_type,
+        object_id,
+        purpose,
+        dump_json(detail or {}),
+    )
 
 
 def address_tried(email: str) -> str:
@@ -87,10 +121,23 @@ def address_tried(email: str) -> str:
 
 def seal_body(row: dict[str, Any]) -> str:
     """What a row's hash covers: its id, its place in the chain and everything it records."""
-    return json.dumps({"id": row["id"], "seq": row["seq"], "at": row["at"].isoformat(), "actor_id": row["actor_id"],
-                       "agency_id": row["agency_id"], "action": row["action"], "object_type": row["object_type"],
-                       "object_id": row["object_id"], "purpose": row["purpose"], "detail": row["detail"] or {}},
-                      sort_keys=True, default=str, separators=(",", ":"))
+    return json.dumps(
+        {
+            "id": row["id"],
+            "seq": row["seq"],
+            "at": row["at"].isoformat(),
+            "actor_id": row["actor_id"],
+            "agency_id": row["agency_id"],
+            "action": row["action"],
+            "object_type": row["object_type"],
+            "object_id": row["object_id"],
+            "purpose": row["purpose"],
+            "detail": row["detail"] or {},
+        },
+        sort_keys=True,
+        default=str,
+        separators=(",", ":"),
+    )
 
 
 def row_hash(key: bytes, prev: str, row: dict[str, Any]) -> str:
@@ -128,16 +175,28 @@ async def _seal_batch(key: bytes, force_checkpoint: bool, wait: bool) -> tuple[i
         if not is_sqlite(conf.DB):
             # one sealer at a time per trail (a trail is a schema: several may share one database)
             if wait:
-                await AuditEvent.raw("SELECT pg_advisory_xact_lock({}, hashtext(current_schema()))", SEAL_LOCK)
+                await AuditEvent.raw(
+                    "SELECT pg_advisory_xact_lock({}, hashtext(current_schema()))", SEAL_LOCK
+                )
             else:
                 got = await AuditEvent.raw(
-                    "SELECT pg_try_advisory_xact_lock({}, hashtext(current_schema())) AS got", SEAL_LOCK)
+                    "SELECT pg_try_advisory_xact_lock({}, hashtext(current_schema())) AS got", SEAL_LOCK
+                )
                 if not got[0]["got"]:
                     return 0, None
-        head = await AuditEvent.select(AuditEvent.id, AuditEvent.seq, AuditEvent.hash).where(
-            AuditEvent.seq.is_not_null()).order_by(AuditEvent.seq, ascending=False).first()
-        rows = await AuditEvent.select().where(AuditEvent.seq.is_null()).order_by(AuditEvent.id).limit(
-            BATCH).output(load_json=True)
+        head = (
+            await AuditEvent.select(AuditEvent.id, AuditEvent.seq, AuditEvent.hash)
+            .where(AuditEvent.seq.is_not_null())
+            .order_by(AuditEvent.seq, ascending=False)
+            .first()
+        )
+        rows = (
+            await AuditEvent.select()
+            .where(AuditEvent.seq.is_null())
+            .order_by(AuditEvent.id)
+            .limit(BATCH)
+            .output(load_json=True)
+        )
         seq, prev, last_id = (head["seq"], head["hash"], head["id"]) if head else (0, "", 0)
         sealed = []
         for row in rows:
@@ -146,12 +205,15 @@ async def _seal_batch(key: bytes, force_checkpoint: bool, wait: bool) -> tuple[i
             sealed.append((row["id"], seq, prev, digest))
             prev, last_id = digest, row["id"]
         if sealed:
-            values = ", ".join(["(CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS TEXT), CAST({} AS TEXT))"]
-                               * len(sealed))
+            values = ", ".join(
+                ["(CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS TEXT), CAST({} AS TEXT))"] * len(sealed)
+            )
             await AuditEvent.raw(
                 f"WITH v(id, seq, prev_hash, hash) AS (VALUES {values}) "
                 "UPDATE cf_audit SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM v "
-                "WHERE cf_audit.id = v.id AND cf_audit.seq IS NULL", *[x for s in sealed for x in s])
+                "WHERE cf_audit.id = v.id AND cf_audit.seq IS NULL",
+                *[x for s in sealed for x in s],
+            )
         # also when nothing new came: the last events sealed before a quiet spell get their checkpoint too
         written = await _checkpoint(key, seq, last_id, prev, force_checkpoint) if seq else None
     return len(sealed), written
@@ -160,12 +222,20 @@ async def _seal_batch(key: bytes, force_checkpoint: bool, wait: bool) -> tuple[i
 async def _checkpoint(key: bytes, seq: int, event_id: int, head: str, force: bool) -> dict[str, Any] | None:
     last = await AuditCheckpoint.select().order_by(AuditCheckpoint.id, ascending=False).first()
     now = clock.now()
-    if last is not None and (last["seq"] == seq or (
-            not force and (now - last["at"]).total_seconds() < CHECKPOINT_SECONDS)):
+    if last is not None and (
+        last["seq"] == seq or (not force and (now - last["at"]).total_seconds() < CHECKPOINT_SECONDS)
+    ):
         return None
     prev_mac = last["mac"] if last else ""
-    row = {"at": now, "seq": seq, "event_id": event_id, "hash": head, "key_id": key_id(key), "prev_mac": prev_mac,
-           "mac": checkpoint_mac(key, prev_mac, seq, event_id, head, now)}
+    row = {
+        "at": now,
+        "seq": seq,
+        "event_id": event_id,
+        "hash": head,
+        "key_id": key_id(key),
+        "prev_mac": prev_mac,
+        "mac": checkpoint_mac(key, prev_mac, seq, event_id, head, now),
+    }
     await AuditCheckpoint.insert(AuditCheckpoint.from_dict(row))
     return row
 
@@ -219,8 +289,10 @@ def _event_filters(actor: Actor, raw: Mapping[str, Any]) -> tuple[Any, dict[str,
         where &= AuditEvent.agency_id == actor.agency_id
     if values["action"]:
         where &= AuditEvent.action.like(values["action"].replace("%", "") + "%")
-    for key, column, label in (("user", AuditEvent.actor_id, "User number"),
-                               ("object_id", AuditEvent.object_id, "Object number")):
+    for key, column, label in (
+        ("user", AuditEvent.actor_id, "User number"),
+        ("object_id", AuditEvent.object_id, "Object number"),
+    ):
         if not values[key]:
             continue
         number = whole_number(values[key])
@@ -236,8 +308,9 @@ def _event_filters(actor: Actor, raw: Mapping[str, Any]) -> tuple[Any, dict[str,
     if "from" in days:
         where &= AuditEvent.at >= dt.datetime.combine(days["from"], dt.time(), tzinfo=dt.UTC)
     if "to" in days:
-        where &= AuditEvent.at < dt.datetime.combine(days["to"] + dt.timedelta(days=1), dt.time(),
-                                                     tzinfo=dt.UTC)
+        where &= AuditEvent.at < dt.datetime.combine(
+            days["to"] + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC
+        )
     return where, values, errors
 
 
@@ -254,8 +327,12 @@ def _filter_days(values: dict[str, str], errors: list[dict[str, str]]) -> dict[s
         except ValueError:
             day = None
         if day is None:
-            errors.append({"field": f"/audit-{key}",
-                           "message": f"{word} must be a real date written YYYY-MM-DD, like 2026-11-30"})
+            errors.append(
+                {
+                    "field": f"/audit-{key}",
+                    "message": f"{word} must be a real date written YYYY-MM-DD, like 2026-11-30",
+                }
+            )
         else:
             days[key] = day
     if "from" in days and "to" in days and days["to"] < days["from"]:
@@ -267,13 +344,29 @@ async def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from caseframe.core.agencies.tables import Agency
     from caseframe.core.auth.tables import User
 
-    users = {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(
-        User.id.is_in(sorted({r["actor_id"] for r in rows if r["actor_id"]}) or [0]))}
-    agencies = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name).where(
-        Agency.id.is_in(sorted({r["agency_id"] for r in rows if r["agency_id"]}) or [0]))}
-    return [{**r, "user": users.get(r["actor_id"], "System" if not r["actor_id"] else "Unknown user"),
-             "agency": agencies.get(r["agency_id"], ""), "tried": (r["detail"] or {}).get("email", "")
-             if r["action"].startswith(("auth.", "sign_in.")) else ""} for r in rows]
+    users = {
+        u["id"]: u["name"]
+        for u in await User.select(User.id, User.name).where(
+            User.id.is_in(sorted({r["actor_id"] for r in rows if r["actor_id"]}) or [0])
+        )
+    }
+    agencies = {
+        a["id"]: a["name"]
+        for a in await Agency.select(Agency.id, Agency.name).where(
+            Agency.id.is_in(sorted({r["agency_id"] for r in rows if r["agency_id"]}) or [0])
+        )
+    }
+    return [
+        {
+            **r,
+            "user": users.get(r["actor_id"], "System" if not r["actor_id"] else "Unknown user"),
+            "agency": agencies.get(r["agency_id"], ""),
+            "tried": (r["detail"] or {}).get("email", "")
+            if r["action"].startswith(("auth.", "sign_in."))
+            else "",
+        }
+        for r in rows
+    ]
 
 
 def _for_viewer(actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -282,9 +375,15 @@ def _for_viewer(actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     never the answers, as the case's own filter would give it none of them."""
     for r in rows:
         detail = r.get("detail")
-        if r["agency_id"] != actor.agency_id and isinstance(detail, dict) and isinstance(detail.get("changes"), list):
-            r["detail"] = {**detail, "changes": [{"field": c.get("field")} for c in detail["changes"]
-                                                 if isinstance(c, dict)]}
+        if (
+            r["agency_id"] != actor.agency_id
+            and isinstance(detail, dict)
+            and isinstance(detail.get("changes"), list)
+        ):
+            r["detail"] = {
+                **detail,
+                "changes": [{"field": c.get("field")} for c in detail["changes"] if isinstance(c, dict)],
+            }
     return rows
 
 
@@ -301,10 +400,22 @@ async def list_events(actor: Actor, raw: Mapping[str, Any], page: Any = None) ->
     total = await AuditEvent.count().where(where)
     pages = max(1, -(-total // PAGE_SIZE))
     number = page_number(page, pages)
-    rows = await AuditEvent.select().where(where).order_by(AuditEvent.id, ascending=False).limit(
-        PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
-    return {"events": await _named(_for_viewer(actor, rows)), "values": values, "total": total, "number": number,
-            "pages": pages, "errors": []}
+    rows = (
+        await AuditEvent.select()
+        .where(where)
+        .order_by(AuditEvent.id, ascending=False)
+        .limit(PAGE_SIZE)
+        .offset((number - 1) * PAGE_SIZE)
+        .output(load_json=True)
+    )
+    return {
+        "events": await _named(_for_viewer(actor, rows)),
+        "values": values,
+        "total": total,
+        "number": number,
+        "pages": pages,
+        "errors": [],
+    }
 
 
 async def export_events(actor: Actor, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -315,8 +426,13 @@ async def export_events(actor: Actor, raw: Mapping[str, Any]) -> list[dict[str, 
     where, values, errors = _event_filters(actor, raw)
     if errors:
         raise ValidationFailed("There is a problem", errors=errors)
-    rows = await AuditEvent.select().where(where).order_by(AuditEvent.id, ascending=False).limit(
-        EXPORT_LIMIT).output(load_json=True)
+    rows = (
+        await AuditEvent.select()
+        .where(where)
+        .order_by(AuditEvent.id, ascending=False)
+        .limit(EXPORT_LIMIT)
+        .output(load_json=True)
+    )
     async with transaction():
         await record("audit.export", actor, detail={"filters": values, "rows": len(rows)})
     return await _named(_for_viewer(actor, rows))

@@ -4,6 +4,7 @@ An event is written as a plain row (``seq`` empty) in the transaction of the cha
 sealer (core.audit.service.seal) later gives it the next place in the chain (``seq``) and its keyed
 hash. Checkpoints record the chain's head from time to time, so removing the newest events shows.
 """
+
 from piccolo.columns import JSON, BigInt, Integer, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
@@ -19,13 +20,16 @@ class AuditEvent(Table, tablename="cf_audit"):
     purpose = Varchar(length=60, default="")
     detail = JSON(default={})
     #: the event's place in the sealed chain, 1, 2, 3...; empty until the sealer reaches it
-    seq = BigInt(null=True, default=None)  # unique: an index the migration makes (SQLite cannot add a UNIQUE column)
+    seq = BigInt(
+        null=True, default=None
+    )  # unique: an index the migration makes (SQLite cannot add a UNIQUE column)
     prev_hash = Varchar(length=64, default="")
     hash = Varchar(length=64, default="")
 
 
 class AuditCheckpoint(Table, tablename="cf_audit_checkpoint"):
     """The chain's head as the sealer left it: how many events were sealed, the newest one and its hash."""
+
     id: Serial
     at = Timestamptz()
     seq = BigInt()

@@ -9,6 +9,7 @@
   checkpoints with the newest events still shows;
 - events not yet sealed are reported as pending, not as tampering.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,12 +45,15 @@ def _checkpoint_problem(key: bytes, checkpoints: list[dict[str, Any]]) -> tuple[
     prev_mac = ""
     for cp in checkpoints:
         if cp["key_id"] != own:
-            return None, (f"checkpoint {cp['id']} was sealed with another audit key: is this the key the server "
-                          "uses (CASEFRAME_AUDIT_KEY or CASEFRAME_AUDIT_KEY_FILE)?")
+            return None, (
+                f"checkpoint {cp['id']} was sealed with another audit key: is this the key the server "
+                "uses (CASEFRAME_AUDIT_KEY or CASEFRAME_AUDIT_KEY_FILE)?"
+            )
         expected = checkpoint_mac(key, prev_mac, cp["seq"], cp["event_id"], cp["hash"], cp["at"])
         if cp["prev_mac"] != prev_mac or not hmac.compare_digest(expected, cp["mac"]):
-            return cp["event_id"], (f"checkpoint {cp['id']} was changed, forged or a checkpoint before it was "
-                                    "removed")
+            return cp["event_id"], (
+                f"checkpoint {cp['id']} was changed, forged or a checkpoint before it was removed"
+            )
         prev_mac = cp["mac"]
     return None, ""
 
@@ -66,8 +70,9 @@ def _read_anchor(key: bytes) -> tuple[dict[str, Any] | None, str]:
         return None, ""  # nothing sealed yet with the file set: the next checkpoint writes it
     except (OSError, ValueError, KeyError, TypeError):
         return None, f"the anchor file {path} cannot be read as a checkpoint: it was damaged or replaced"
-    expected = checkpoint_mac(key, anchor["prev_mac"], anchor["seq"], anchor["event_id"], anchor["hash"],
-                              anchor["at"])
+    expected = checkpoint_mac(
+        key, anchor["prev_mac"], anchor["seq"], anchor["event_id"], anchor["hash"], anchor["at"]
+    )
     if anchor["key_id"] != key_id(key) or not hmac.compare_digest(expected, str(anchor["mac"])):
         return None, f"the anchor file {path} was changed or forged, or the audit key is not the server's"
     return {**anchor, "id": f"in the anchor file {path}"}, ""
@@ -77,8 +82,9 @@ async def verify_chain() -> ChainReport:
     """Walk the sealed chain in order, in batches; stop at the first row or checkpoint that does not hold."""
     key = load_key()
     checkpoints = await AuditCheckpoint.select().order_by(AuditCheckpoint.id)
-    report = ChainReport(0, checkpoints=len(checkpoints),
-                         last_checkpoint=checkpoints[-1]["at"] if checkpoints else None)
+    report = ChainReport(
+        0, checkpoints=len(checkpoints), last_checkpoint=checkpoints[-1]["at"] if checkpoints else None
+    )
     broken_id, reason = _checkpoint_problem(key, checkpoints)
     anchor, anchor_problem = _read_anchor(key)
     if reason or anchor_problem:
@@ -89,25 +95,37 @@ async def verify_chain() -> ChainReport:
         marks.setdefault(cp["seq"], []).append(cp)
     prev, seq = "", 0
     while True:
-        rows = await AuditEvent.select().where(AuditEvent.seq > seq).order_by(AuditEvent.seq).limit(
-            BATCH).output(load_json=True)
+        rows = (
+            await AuditEvent.select()
+            .where(AuditEvent.seq > seq)
+            .order_by(AuditEvent.seq)
+            .limit(BATCH)
+            .output(load_json=True)
+        )
         if not rows:
             break
         for row in rows:
             if row["seq"] != seq + 1 or row["prev_hash"] != prev:
                 report.broken_id = row["id"]
-                report.reason = ("the first sealed row does not start the chain (rows were removed)" if not seq else
-                                 "the row before it was changed, removed or this row was inserted")
+                report.reason = (
+                    "the first sealed row does not start the chain (rows were removed)"
+                    if not seq
+                    else "the row before it was changed, removed or this row was inserted"
+                )
                 return report
             if not hmac.compare_digest(row_hash(key, prev, row), row["hash"]):
                 report.broken_id = row["id"]
-                report.reason = "its content was changed after it was sealed (or its seal was made without the key)"
+                report.reason = (
+                    "its content was changed after it was sealed (or its seal was made without the key)"
+                )
                 return report
             for cp in marks.get(row["seq"], ()):
                 if cp["event_id"] != row["id"] or cp["hash"] != row["hash"]:
                     report.broken_id = row["id"]
-                    report.reason = (f"it is not the event checkpoint {cp['id']} recorded at this place "
-                                     f"(event {cp['event_id']}): events were removed or replaced")
+                    report.reason = (
+                        f"it is not the event checkpoint {cp['id']} recorded at this place "
+                        f"(event {cp['event_id']}): events were removed or replaced"
+                    )
                     return report
             prev, seq = row["hash"], row["seq"]
             report.checked += 1
@@ -115,13 +133,19 @@ async def verify_chain() -> ChainReport:
     if beyond:
         cp = max(beyond, key=lambda c: c["seq"])
         report.broken_id = cp["event_id"]
-        report.reason = (f"the newest events were removed: checkpoint {cp['id']} of "
-                         f"{cp['at'].astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC recorded {cp['seq']} sealed "
-                         f"event(s) ending with this one, the trail now holds {seq}")
+        report.reason = (
+            f"the newest events were removed: checkpoint {cp['id']} of "
+            f"{cp['at'].astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC recorded {cp['seq']} sealed "
+            f"event(s) ending with this one, the trail now holds {seq}"
+        )
         return report
     report.pending = await AuditEvent.count().where(AuditEvent.seq.is_null())
     if report.pending:
-        oldest = await AuditEvent.select(AuditEvent.at).where(AuditEvent.seq.is_null()).order_by(
-            AuditEvent.id).first()
+        oldest = (
+            await AuditEvent.select(AuditEvent.at)
+            .where(AuditEvent.seq.is_null())
+            .order_by(AuditEvent.id)
+            .first()
+        )
         report.oldest_pending = oldest["at"] if oldest else None
     return report

@@ -1,4 +1,5 @@
 """The signed-in user as services see it: who, which agency, which roles."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

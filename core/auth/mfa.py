@@ -1,4 +1,5 @@
 """Two-step verification with an authenticator app (TOTP): set up, check codes at sign-in, and the roles that must use it."""
+
 from __future__ import annotations
 
 import base64
@@ -25,7 +26,9 @@ ISSUER = "Caseframe"
 #: a code is accepted for its own 30-second step and one step either side (clocks drift)
 VALID_WINDOW = 1
 ENTER_CODE = "Enter the 6-digit code from your authenticator app"
-WRONG_CODE = "The code is not correct or has already been used. Enter the newest code from your authenticator app"
+WRONG_CODE = (
+    "The code is not correct or has already been used. Enter the newest code from your authenticator app"
+)
 ENTER_RECOVERY_CODE = "Enter one of your recovery codes"
 WRONG_RECOVERY_CODE = "The recovery code is not correct or has already been used"
 #: how many one-time recovery codes a user holds; letters and digits that cannot be mistaken for one another
@@ -66,7 +69,9 @@ async def _new_recovery_codes(user_id: int) -> list[str]:
     codes = ["".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10)) for _ in range(RECOVERY_CODES)]
     now = clock.now()
     await RecoveryCode.delete().where(RecoveryCode.user == user_id)
-    await RecoveryCode.insert(*[RecoveryCode(user=user_id, code_hash=_recovery_hash(user_id, c), created_at=now) for c in codes])
+    await RecoveryCode.insert(
+        *[RecoveryCode(user=user_id, code_hash=_recovery_hash(user_id, c), created_at=now) for c in codes]
+    )
     return [f"{c[:5]}-{c[5:]}" for c in codes]
 
 
@@ -93,8 +98,11 @@ async def claim_step(user_id: int, step: int) -> bool:
 
     The condition is in the UPDATE itself, so two requests racing with the same code cannot both win.
     """
-    claimed = await User.update({User.totp_last_step: step}).where(
-        (User.id == user_id) & (User.totp_last_step < step)).returning(User.id)
+    claimed = (
+        await User.update({User.totp_last_step: step})
+        .where((User.id == user_id) & (User.totp_last_step < step))
+        .returning(User.id)
+    )
     return bool(claimed)
 
 
@@ -117,8 +125,9 @@ async def configurable_agencies(actor: Actor) -> list[dict[str, Any]]:
     own, every agency for a system admin."""
     from caseframe.core.agencies.tables import Agency
 
-    return await permissions.restrict(Agency.select(Agency.id, Agency.name).order_by(Agency.name), actor,
-                                      "mfa.configure", Agency.id)
+    return await permissions.restrict(
+        Agency.select(Agency.id, Agency.name).order_by(Agency.name), actor, "mfa.configure", Agency.id
+    )
 
 
 async def set_required_roles(actor: Actor, agency_id: int, roles: list[str]) -> set[str]:
@@ -127,14 +136,18 @@ async def set_required_roles(actor: Actor, agency_id: int, roles: list[str]) -> 
     from caseframe.core.sharing.tables import Setting
 
     if not permissions.can(actor, "mfa.configure", agency_id):
-        raise Forbidden("Only a local admin of the agency, or a system admin, can change who must use two-step "
-                        "verification")
+        raise Forbidden(
+            "Only a local admin of the agency, or a system admin, can change who must use two-step "
+            "verification"
+        )
     if not await Agency.exists().where(Agency.id == agency_id):
         raise Forbidden("There is no such agency")
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        raise ValidationFailed("Choose roles from the list", errors=[
-            {"field": "/roles", "message": "Choose roles from the list"}])
+        raise ValidationFailed(
+            "Choose roles from the list",
+            errors=[{"field": "/roles", "message": "Choose roles from the list"}],
+        )
     new = sorted(set(roles))
     async with transaction():
         row = await Setting.select().where(Setting.key == setting_key(agency_id)).first()
@@ -144,17 +157,26 @@ async def set_required_roles(actor: Actor, agency_id: int, roles: list[str]) -> 
             await Setting.insert(Setting(key=setting_key(agency_id), value=value, updated_at=clock.now()))
         else:
             await Setting.update({Setting.value: value, Setting.updated_at: clock.now()}).where(
-                Setting.key == setting_key(agency_id))
-        await audit.record("settings.mfa_required_roles", actor, object_type="agency", object_id=agency_id,
-                           detail={"old": old, "new": new})
+                Setting.key == setting_key(agency_id)
+            )
+        await audit.record(
+            "settings.mfa_required_roles",
+            actor,
+            object_type="agency",
+            object_id=agency_id,
+            detail={"old": old, "new": new},
+        )
     return set(new)
 
 
 async def mfa_state(user_id: int) -> dict[str, Any]:
     row = await User.select(User.mfa_enabled, User.totp_secret).where(User.id == user_id).first()
     left = await RecoveryCode.count().where((RecoveryCode.user == user_id) & RecoveryCode.used_at.is_null())
-    return {"enabled": bool(row and row["mfa_enabled"]), "pending_secret": bool(row and row["totp_secret"]),
-            "recovery_codes_left": left}
+    return {
+        "enabled": bool(row and row["mfa_enabled"]),
+        "pending_secret": bool(row and row["totp_secret"]),
+        "recovery_codes_left": left,
+    }
 
 
 async def pending_secret(actor: Actor) -> str | None:
@@ -172,8 +194,10 @@ async def begin_setup(actor: Actor) -> str:
     async with transaction():
         row = await User.select(User.mfa_enabled, User.totp_secret).where(User.id == actor.id).first()
         if row["mfa_enabled"]:
-            raise ValidationFailed("Two-step verification is already on", errors=[
-                {"field": "/code", "message": "Two-step verification is already on"}])
+            raise ValidationFailed(
+                "Two-step verification is already on",
+                errors=[{"field": "/code", "message": "Two-step verification is already on"}],
+            )
         if row["totp_secret"]:
             return row["totp_secret"]
         secret = pyotp.random_base32()
@@ -186,10 +210,11 @@ def provisioning(actor: Actor, secret: str) -> dict[str, str]:
     """What the set-up page shows: the QR code as an inline SVG data URI, and the key grouped for typing."""
     uri = pyotp.TOTP(secret).provisioning_uri(name=actor.email, issuer_name=ISSUER)
     buffer = io.BytesIO()
-    segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=2, dark="#0b0c0c", light="#ffffff",
-                                     xmldecl=False)
+    segno.make(uri, error="m").save(
+        buffer, kind="svg", scale=5, border=2, dark="#0b0c0c", light="#ffffff", xmldecl=False
+    )
     qr = "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
-    return {"qr": qr, "key": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))}
+    return {"qr": qr, "key": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))}
 
 
 async def _after_mfa(session_id: int | None, user_id: int, done: str) -> None:
@@ -207,8 +232,11 @@ async def confirm_setup(actor: Actor, code: str, session_id: int | None = None) 
     if not re.fullmatch(r"\d{6}", _clean(code)):
         raise _code_error(ENTER_CODE)
     async with transaction():
-        row = await User.select(User.mfa_enabled, User.totp_secret, User.totp_last_step).where(
-            User.id == actor.id).first()
+        row = (
+            await User.select(User.mfa_enabled, User.totp_secret, User.totp_last_step)
+            .where(User.id == actor.id)
+            .first()
+        )
         if row["mfa_enabled"]:
             raise _code_error("Two-step verification is already on")
         step = matching_step(row["totp_secret"], code, row["totp_last_step"])
@@ -229,8 +257,11 @@ async def renew_recovery_codes(actor: Actor, code: str) -> list[str]:
         raise _code_error(ENTER_CODE)
     attempt = await auth.begin_code_attempt(actor)
     async with transaction():
-        row = await User.select(User.mfa_enabled, User.totp_secret, User.totp_last_step).where(
-            User.id == actor.id).first()
+        row = (
+            await User.select(User.mfa_enabled, User.totp_secret, User.totp_last_step)
+            .where(User.id == actor.id)
+            .first()
+        )
         if not row["mfa_enabled"]:
             await auth.code_succeeded(attempt, forget=False)
             raise _code_error("Two-step verification is not on")
@@ -249,9 +280,15 @@ async def _use_recovery_code(user_id: int, code: str) -> int | None:
     if not RECOVERY_SHAPE.fullmatch(code):
         return None
     # the condition is in the UPDATE itself, so two requests racing with the same code cannot both sign in
-    spent = await RecoveryCode.update({RecoveryCode.used_at: clock.now()}).where(
-        (RecoveryCode.user == user_id) & (RecoveryCode.code_hash == _recovery_hash(user_id, code))
-        & RecoveryCode.used_at.is_null()).returning(RecoveryCode.id)
+    spent = (
+        await RecoveryCode.update({RecoveryCode.used_at: clock.now()})
+        .where(
+            (RecoveryCode.user == user_id)
+            & (RecoveryCode.code_hash == _recovery_hash(user_id, code))
+            & RecoveryCode.used_at.is_null()
+        )
+        .returning(RecoveryCode.id)
+    )
     if not spent:
         return None
     return await RecoveryCode.count().where((RecoveryCode.user == user_id) & RecoveryCode.used_at.is_null())
@@ -269,8 +306,11 @@ async def disable(actor: Actor, code: str) -> None:
     attempt = await auth.begin_code_attempt(actor)
     wrong = False
     async with transaction():
-        row = await User.select(User.mfa_enabled, User.totp_secret, User.totp_last_step).where(
-            User.id == actor.id).first()
+        row = (
+            await User.select(User.mfa_enabled, User.totp_secret, User.totp_last_step)
+            .where(User.id == actor.id)
+            .first()
+        )
         if not row["mfa_enabled"]:
             await auth.code_succeeded(attempt, forget=False)
             raise _code_error("Two-step verification is not on")
@@ -278,7 +318,8 @@ async def disable(actor: Actor, code: str) -> None:
         if not wrong:
             await auth.code_succeeded(attempt, forget=False)
             await User.update({User.mfa_enabled: False, User.totp_secret: "", User.totp_last_step: 0}).where(
-                User.id == actor.id)
+                User.id == actor.id
+            )
             await RecoveryCode.delete().where(RecoveryCode.user == actor.id)
             await audit.record("mfa.disable", actor, object_type="user", object_id=actor.id)
     if wrong:
@@ -298,8 +339,11 @@ async def verify_sign_in(actor: Actor, session_id: int, code: str) -> int | None
         raise _code_error(ENTER_CODE)
     attempt = await auth.begin_code_attempt(actor)  # counted before the code is checked; refused if locked
     async with transaction():
-        row = await User.select(User.totp_secret, User.totp_last_step, User.mfa_enabled).where(
-            User.id == actor.id).first()
+        row = (
+            await User.select(User.totp_secret, User.totp_last_step, User.mfa_enabled)
+            .where(User.id == actor.id)
+            .first()
+        )
         step = matching_step(row["totp_secret"], code, row["totp_last_step"]) if row["mfa_enabled"] else None
         if step is not None and await claim_step(actor.id, step):
             await _after_mfa(session_id, actor.id, "mfa")
@@ -310,8 +354,13 @@ async def verify_sign_in(actor: Actor, session_id: int, code: str) -> int | None
         if left is not None:
             await _after_mfa(session_id, actor.id, "mfa")
             await auth.code_succeeded(attempt, forget=True)
-            await audit.record("sign_in.mfa_recovery_code", actor, object_type="user", object_id=actor.id,
-                               detail={"codes_left": left})
+            await audit.record(
+                "sign_in.mfa_recovery_code",
+                actor,
+                object_type="user",
+                object_id=actor.id,
+                detail={"codes_left": left},
+            )
             return left
     await auth.code_failed(attempt, actor, _code_error(WRONG_CODE))
 
@@ -330,7 +379,8 @@ async def reset_for_user(actor: Actor, user_id: int) -> None:
         raise Forbidden("Ask another local admin to reset your two-step verification")
     async with transaction():
         await User.update({User.mfa_enabled: False, User.totp_secret: "", User.totp_last_step: 0}).where(
-            User.id == user_id)
+            User.id == user_id
+        )
         await RecoveryCode.delete().where(RecoveryCode.user == user_id)
         await Session.delete().where(Session.user == user_id)
         await audit.record("mfa.reset", actor, object_type="user", object_id=user_id)

@@ -1,4 +1,5 @@
 """Pages for two-step verification: the code at sign-in, setting it up and off, and the roles that must use it."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -33,10 +34,20 @@ class MfaSignInPage(Controller):
             return see_other(safe_next(request.query_params.get("next")))
         return await self._page(request, "", safe_next(request.query_params.get("next")))
 
-    async def _page(self, request: Request, error: str, next_url: str, status_code: int = 200,
-                    recovery: bool = False) -> Template:
-        return await page(request, "auth/mfa_code.html", error=error, next=next_url, personal=False, nav=[],
-                          recovery_error=error if recovery else "", error_title=bool(error), status_code=status_code)
+    async def _page(
+        self, request: Request, error: str, next_url: str, status_code: int = 200, recovery: bool = False
+    ) -> Template:
+        return await page(
+            request,
+            "auth/mfa_code.html",
+            error=error,
+            next=next_url,
+            personal=False,
+            nav=[],
+            recovery_error=error if recovery else "",
+            error_title=bool(error),
+            status_code=status_code,
+        )
 
     @post("/", opt={"before_mfa": True})
     async def check(self, request: Request, actor: Actor) -> Template | Redirect:
@@ -47,8 +58,9 @@ class MfaSignInPage(Controller):
         recovery = "recovery_code" in data  # the form under "I cannot use my authenticator app"
         code = form_text(data, "recovery_code" if recovery else "code")
         try:
-            left = await mfa.verify_sign_in(actor,
-                                            await auth.session_id_for_token(session_token(request)), code)
+            left = await mfa.verify_sign_in(
+                actor, await auth.session_id_for_token(session_token(request)), code
+            )
         except auth.SignInLocked as exc:
             response = await self._page(request, exc.message, next_url, status_code=429, recovery=recovery)
             response.headers["Retry-After"] = str(exc.retry_after)
@@ -56,7 +68,7 @@ class MfaSignInPage(Controller):
         except ValidationFailed as exc:
             message = exc.errors[0]["message"]
             if recovery:
-                message = (mfa.WRONG_RECOVERY_CODE if code.strip() else mfa.ENTER_RECOVERY_CODE)
+                message = mfa.WRONG_RECOVERY_CODE if code.strip() else mfa.ENTER_RECOVERY_CODE
             return await self._page(request, message, next_url, status_code=400, recovery=recovery)
         if left is not None:  # say the code is spent and how many are left
             return see_other("/account/security?changed=recovery-used")
@@ -73,9 +85,17 @@ class SecurityPages(Controller):
     async def show(self, request: Request, actor: Actor) -> Template:
         state = await mfa.mfa_state(actor.id)
         required = bool(actor.roles & await mfa.required_roles(actor.agency_id))
-        return await page(request, "auth/security.html", enabled=state["enabled"], required=required,
-                          codes_left=state["recovery_codes_left"], personal=False, error="", error_title=False,
-                          changed=request.query_params.get("changed", ""))
+        return await page(
+            request,
+            "auth/security.html",
+            enabled=state["enabled"],
+            required=required,
+            codes_left=state["recovery_codes_left"],
+            personal=False,
+            error="",
+            error_title=False,
+            changed=request.query_params.get("changed", ""),
+        )
 
     @get("/setup", opt={"during_mfa_setup": True})
     async def setup_form(self, request: Request, actor: Actor) -> Template | Redirect:
@@ -87,8 +107,17 @@ class SecurityPages(Controller):
         secret = await mfa.pending_secret(actor)
         if secret is None:
             forced = _pending(request) == "mfa_setup"
-            return await page(request, "auth/mfa_setup.html", start=True, error="", next=next_url, forced=forced,
-                              personal=False, error_title=False, **({"nav": []} if forced else {}))
+            return await page(
+                request,
+                "auth/mfa_setup.html",
+                start=True,
+                error="",
+                next=next_url,
+                forced=forced,
+                personal=False,
+                error_title=False,
+                **({"nav": []} if forced else {}),
+            )
         return await self._setup_page(request, actor, "", next_url, secret=secret)
 
     @post("/setup/start", opt={"during_mfa_setup": True})
@@ -99,13 +128,29 @@ class SecurityPages(Controller):
             await mfa.begin_setup(actor)
         return see_other("/account/security/setup?" + urlencode({"next": next_url}))
 
-    async def _setup_page(self, request: Request, actor: Actor, error: str, next_url: str, status_code: int = 200,
-                          secret: str | None = None) -> Template:
+    async def _setup_page(
+        self,
+        request: Request,
+        actor: Actor,
+        error: str,
+        next_url: str,
+        status_code: int = 200,
+        secret: str | None = None,
+    ) -> Template:
         secret = secret or await mfa.begin_setup(actor)
         forced = _pending(request) == "mfa_setup"
-        return await page(request, "auth/mfa_setup.html", error=error, next=next_url, forced=forced,
-                          personal=False, error_title=bool(error), status_code=status_code,
-                          **({"nav": []} if forced else {}), **mfa.provisioning(actor, secret))
+        return await page(
+            request,
+            "auth/mfa_setup.html",
+            error=error,
+            next=next_url,
+            forced=forced,
+            personal=False,
+            error_title=bool(error),
+            status_code=status_code,
+            **({"nav": []} if forced else {}),
+            **mfa.provisioning(actor, secret),
+        )
 
     @post("/setup", opt={"during_mfa_setup": True})
     async def confirm(self, request: Request, actor: Actor) -> Template | Redirect:
@@ -113,15 +158,25 @@ class SecurityPages(Controller):
         next_url = safe_next(form_text(data, "next"))
         forced = _pending(request) == "mfa_setup"
         try:
-            codes = await mfa.confirm_setup(actor, form_text(data, "code"),
-                                            await auth.session_id_for_token(session_token(request)) if forced else None)
+            codes = await mfa.confirm_setup(
+                actor,
+                form_text(data, "code"),
+                await auth.session_id_for_token(session_token(request)) if forced else None,
+            )
         except ValidationFailed as exc:
             if exc.message == "Two-step verification is already on":
                 return see_other("/account/security")
             return await self._setup_page(request, actor, exc.errors[0]["message"], next_url, status_code=400)
         # shown once, on this response only (no-store): the codes are not kept anywhere they could be read again
-        return await page(request, "auth/recovery_codes.html", codes=codes, turned_on=True, replaced=False,
-                          continue_url=next_url if forced else "/account/security", personal=False)
+        return await page(
+            request,
+            "auth/recovery_codes.html",
+            codes=codes,
+            turned_on=True,
+            replaced=False,
+            continue_url=next_url if forced else "/account/security",
+            personal=False,
+        )
 
     @post("/recovery-codes")
     async def renew_codes(self, request: Request, actor: Actor) -> Template:
@@ -130,16 +185,32 @@ class SecurityPages(Controller):
             codes = await mfa.renew_recovery_codes(actor, form_text(data, "code"))
         except (ValidationFailed, auth.SignInLocked) as exc:
             return await self._security_with_error(request, actor, exc, "renew")
-        return await page(request, "auth/recovery_codes.html", codes=codes, turned_on=False, replaced=True,
-                          continue_url="/account/security", personal=False)
+        return await page(
+            request,
+            "auth/recovery_codes.html",
+            codes=codes,
+            turned_on=False,
+            replaced=True,
+            continue_url="/account/security",
+            personal=False,
+        )
 
     async def _security_with_error(self, request: Request, actor: Actor, exc, form: str) -> Template:
         state = await mfa.mfa_state(actor.id)
         required = bool(actor.roles & await mfa.required_roles(actor.agency_id))
-        response = await page(request, "auth/security.html", enabled=state["enabled"], required=required,
-                              codes_left=state["recovery_codes_left"], personal=False,
-                              error=exc.errors[0]["message"] if exc.errors else exc.message, error_form=form,
-                              error_title=True, changed="", status_code=400 if exc.status == 422 else exc.status)
+        response = await page(
+            request,
+            "auth/security.html",
+            enabled=state["enabled"],
+            required=required,
+            codes_left=state["recovery_codes_left"],
+            personal=False,
+            error=exc.errors[0]["message"] if exc.errors else exc.message,
+            error_form=form,
+            error_title=True,
+            changed="",
+            status_code=400 if exc.status == 422 else exc.status,
+        )
         if exc.retry_after:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
@@ -171,21 +242,43 @@ class MfaSettingsPages(Controller):
     def _agency_id(self, actor: Actor, raw: str | None) -> int:
         return whole_number(raw) or actor.agency_id
 
-    async def _page(self, request: Request, actor: Actor, agency_id: int, error: str = "", status_code: int = 200,
-                    saved: bool = False) -> Template:
+    async def _page(
+        self,
+        request: Request,
+        actor: Actor,
+        agency_id: int,
+        error: str = "",
+        status_code: int = 200,
+        saved: bool = False,
+    ) -> Template:
         permissions.require(actor, "mfa.configure", agency_id)
         agencies = await self._agencies(actor)
         agency = next((a for a in agencies if a["id"] == agency_id), None)
         if agency is None:
             raise Forbidden("There is no such agency")
-        return await page(request, "admin/mfa.html", agencies=agencies, agency=agency, roles=ROLES,
-                          required=await mfa.required_roles(agency_id), error=error, error_title=bool(error),
-                          personal=False, saved=saved, status_code=status_code, tab="mfa")
+        return await page(
+            request,
+            "admin/mfa.html",
+            agencies=agencies,
+            agency=agency,
+            roles=ROLES,
+            required=await mfa.required_roles(agency_id),
+            error=error,
+            error_title=bool(error),
+            personal=False,
+            saved=saved,
+            status_code=status_code,
+            tab="mfa",
+        )
 
     @get("/")
     async def show(self, request: Request, actor: Actor) -> Template:
-        return await self._page(request, actor, self._agency_id(actor, request.query_params.get("agency")),
-                                saved=request.query_params.get("saved") == "yes")
+        return await self._page(
+            request,
+            actor,
+            self._agency_id(actor, request.query_params.get("agency")),
+            saved=request.query_params.get("saved") == "yes",
+        )
 
     @post("/")
     async def save(self, request: Request, actor: Actor) -> Template | Redirect:

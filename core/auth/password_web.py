@@ -1,4 +1,5 @@
 """Changing a password: the user's own (required at once when an admin set it), and an admin's reset."""
+
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
@@ -23,12 +24,27 @@ class PasswordPages(Controller):
     async def form(self, request: Request) -> Template:
         return await self._page(request, [], safe_next(request.query_params.get("next")))
 
-    async def _page(self, request: Request, errors: list[dict], next_url: str, status_code: int = 200,
-                    headers: dict | None = None) -> Template:
+    async def _page(
+        self,
+        request: Request,
+        errors: list[dict],
+        next_url: str,
+        status_code: int = 200,
+        headers: dict | None = None,
+    ) -> Template:
         forced = getattr(request.state, "pending", "") == "password"
-        response = await page(request, "auth/change_password.html", errors=errors, next=next_url, forced=forced,
-                              personal=False, error_title=bool(errors), status_code=status_code,
-                              changed=request.query_params.get("changed") == "yes", **({"nav": []} if forced else {}))
+        response = await page(
+            request,
+            "auth/change_password.html",
+            errors=errors,
+            next=next_url,
+            forced=forced,
+            personal=False,
+            error_title=bool(errors),
+            status_code=status_code,
+            changed=request.query_params.get("changed") == "yes",
+            **({"nav": []} if forced else {}),
+        )
         response.headers.update(headers or {})
         return response
 
@@ -38,14 +54,23 @@ class PasswordPages(Controller):
         next_url = safe_next(form_text(data, "next"))
         forced = getattr(request.state, "pending", "") == "password"
         try:
-            await auth.change_password(actor, await auth.session_id_for_token(session_token(request)),
-                                       form_text(data, "current_password"), form_text(data, "new_password"),
-                                       form_text(data, "confirm_password"))
+            await auth.change_password(
+                actor,
+                await auth.session_id_for_token(session_token(request)),
+                form_text(data, "current_password"),
+                form_text(data, "new_password"),
+                form_text(data, "confirm_password"),
+            )
         except ValidationFailed as exc:
             return await self._page(request, exc.errors, next_url, status_code=400)
         except (auth.SignInLocked, passwords.HashingBusy) as exc:
-            return await self._page(request, [{"field": "/current_password", "message": exc.message}], next_url,
-                                    status_code=429, headers={"Retry-After": str(exc.retry_after)})
+            return await self._page(
+                request,
+                [{"field": "/current_password", "message": exc.message}],
+                next_url,
+                status_code=429,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         return see_other(next_url if forced else "/account/password?changed=yes")
 
 
@@ -56,10 +81,19 @@ class PasswordResetPages(Controller):
     include_in_schema = False
     guards = [local_admin_only]
 
-    async def _page(self, request: Request, actor: Actor, user_id: int, errors: list[dict], status_code: int = 200) -> Template:
+    async def _page(
+        self, request: Request, actor: Actor, user_id: int, errors: list[dict], status_code: int = 200
+    ) -> Template:
         user = await auth.user_for_password_reset(actor, user_id)
-        return await page(request, "admin/user_password.html", user=user, errors=errors, personal=False,
-                          error_title=bool(errors), status_code=status_code)
+        return await page(
+            request,
+            "admin/user_password.html",
+            user=user,
+            errors=errors,
+            personal=False,
+            error_title=bool(errors),
+            status_code=status_code,
+        )
 
     @get("/")
     async def form(self, request: Request, actor: Actor, user_id: int) -> Template:

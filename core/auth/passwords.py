@@ -5,6 +5,7 @@ sign-ins would stall every other request. Hashes and checks run in a small pool 
 (argon2-cffi releases the GIL while it works), and when more are already waiting than the pool can get
 through in a few seconds, a new one is turned away with a 429 before any hashing starts.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,10 @@ class HashingBusy(ServiceError):
 
 
 def busy_error() -> HashingBusy:
-    return HashingBusy("Too many people are signing in or changing passwords right now. Wait a few seconds and "
-                       "try again.", retry_after=BUSY_RETRY_SECONDS)
+    return HashingBusy(
+        "Too many people are signing in or changing passwords right now. Wait a few seconds and try again.",
+        retry_after=BUSY_RETRY_SECONDS,
+    )
 
 
 @contextlib.contextmanager
@@ -94,6 +97,8 @@ def password_problem(password: str, *, user_inputs: list[str] = ()) -> str | Non
     # zxcvbn knows common passwords, names, keyboard patterns and dates; the user's own details count too
     result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u] + ["caseframe"])
     if result["score"] < 3:
-        return ("Choose a password that is harder to guess: avoid common passwords, names and patterns. "
-                "Three or four random words work well")
+        return (
+            "Choose a password that is harder to guess: avoid common passwords, names and patterns. "
+            "Three or four random words work well"
+        )
     return None

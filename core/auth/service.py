@@ -1,4 +1,5 @@
 """Sign in and out with server-side sessions; only a hash of each session token is stored."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -83,7 +84,9 @@ class _Attempt:
 
 
 def _lock_query(key: str):
-    query = SignInThrottle.select(SignInThrottle.failures, SignInThrottle.locked_until).where(SignInThrottle.key == key)
+    query = SignInThrottle.select(SignInThrottle.failures, SignInThrottle.locked_until).where(
+        SignInThrottle.key == key
+    )
     # SQLite's immediate transaction already holds the database's write lock; PostgreSQL locks the row
     return query if is_sqlite(conf.DB) else query.lock_rows("UPDATE")
 
@@ -100,31 +103,49 @@ async def _begin_attempt(email: str) -> _Attempt:
     now = clock.now()
     async with transaction():
         await SignInThrottle.insert(SignInThrottle(key=key, failures=0)).on_conflict(
-            target=SignInThrottle.key, action="DO NOTHING")
+            target=SignInThrottle.key, action="DO NOTHING"
+        )
         row = await _lock_query(key).first()
         locked_until = row["locked_until"]
         if locked_until is not None and locked_until > now:
-            await audit.record("auth.sign_in_locked", None,
-                               detail={"email_hash": email_hash, "email": audit.address_tried(email)})
+            await audit.record(
+                "auth.sign_in_locked",
+                None,
+                detail={"email_hash": email_hash, "email": audit.address_tried(email)},
+            )
             wait = int((locked_until - now).total_seconds()) + 1
         else:
             failures = row["failures"] + 1
             lock = _lock_seconds(failures)
             # the try that reaches the limit locks the address at once, before its own secret is checked
             locked_until = now + dt.timedelta(seconds=lock) if lock else None
-            await SignInThrottle.update({SignInThrottle.failures: failures, SignInThrottle.last_failure_at: now,
-                                         SignInThrottle.locked_until: locked_until}).where(SignInThrottle.key == key)
+            await SignInThrottle.update(
+                {
+                    SignInThrottle.failures: failures,
+                    SignInThrottle.last_failure_at: now,
+                    SignInThrottle.locked_until: locked_until,
+                }
+            ).where(SignInThrottle.key == key)
             return _Attempt(key, email_hash, audit.address_tried(email), failures, locked_until)
     raise SignInLocked(_locked_message(wait), retry_after=wait)
 
 
-async def _attempt_failed(attempt: _Attempt, refusal: Exception, *, action: str = "auth.sign_in_failed",
-                          actor: Actor | None = None) -> NoReturn:
+async def _attempt_failed(
+    attempt: _Attempt, refusal: Exception, *, action: str = "auth.sign_in_failed", actor: Actor | None = None
+) -> NoReturn:
     """The secret was wrong: the failure is already counted; audit it and refuse (locked if it reached the limit)."""
     wait = _lock_seconds(attempt.failures) if attempt.locked_until else 0
     async with transaction():
-        await audit.record(action, actor, detail={"email_hash": attempt.email_hash, "email": attempt.email,
-                                                  "failures": attempt.failures, "locked_seconds": wait})
+        await audit.record(
+            action,
+            actor,
+            detail={
+                "email_hash": attempt.email_hash,
+                "email": attempt.email,
+                "failures": attempt.failures,
+                "locked_seconds": wait,
+            },
+        )
     if wait:
         raise SignInLocked(_locked_message(wait), retry_after=wait)
     raise refusal
@@ -198,13 +219,23 @@ async def next_step(user_id: int, done: str = "") -> str:
     from caseframe.core.auth import mfa
     from caseframe.core.sharing.tables import Mou
 
-    row = await User.select(User.mfa_enabled, User.must_change_password, User.roles, User.agency).where(
-        User.id == user_id).first()
+    row = (
+        await User.select(User.mfa_enabled, User.must_change_password, User.roles, User.agency)
+        .where(User.id == user_id)
+        .first()
+    )
     assert row is not None  # the user of a session being signed in; users are never deleted
-    for step in STEPS[STEPS.index(done) + 1:] if done else STEPS:
-        if ((step == "mfa" and row["mfa_enabled"]) or (step == "password" and row["must_change_password"])
-                or (step == "mfa_setup" and not row["mfa_enabled"] and await mfa.must_use_mfa(row["roles"], row["agency"]))
-                or (step == "mou" and await Mou.exists())):
+    for step in STEPS[STEPS.index(done) + 1 :] if done else STEPS:
+        if (
+            (step == "mfa" and row["mfa_enabled"])
+            or (step == "password" and row["must_change_password"])
+            or (
+                step == "mfa_setup"
+                and not row["mfa_enabled"]
+                and await mfa.must_use_mfa(row["roles"], row["agency"])
+            )
+            or (step == "mou" and await Mou.exists())
+        ):
             return step
     return ""
 
@@ -213,7 +244,8 @@ async def finish_step(session_id: int | None, user_id: int, done: str) -> None:
     """Move a session that was at step ``done`` on to the next (inside the caller's transaction)."""
     if session_id is not None:
         await Session.update({Session.pending: await next_step(user_id, done)}).where(
-            (Session.id == session_id) & (Session.pending == done))
+            (Session.id == session_id) & (Session.pending == done)
+        )
 
 
 class MfaSetUpFirst(SignInFailed):
@@ -222,7 +254,9 @@ class MfaSetUpFirst(SignInFailed):
     status = 403
 
 
-async def sign_in(email: str, password: str, *, browser: bool = True, totp: str | None = None) -> tuple[str, Actor]:
+async def sign_in(
+    email: str, password: str, *, browser: bool = True, totp: str | None = None
+) -> tuple[str, Actor]:
     """Check the password; return a new session token and the actor. One message for every failure.
 
     Failures are counted per email address (hashed), known or not, so a lockout says nothing about
@@ -244,9 +278,22 @@ async def _sign_in(email: str, password: str, *, browser: bool, totp: str | None
     from caseframe.core.auth import mfa
 
     attempt = await _begin_attempt(email)  # counted before the password is checked; refused if locked
-    row = await User.select(User.id, User.password_hash, User.active, User.mfa_enabled, User.totp_secret,
-                            User.totp_last_step, User.roles, User.agency, User.must_change_password,
-                            User.agency.active.as_alias("agency_active")).where(User.email == email).first()
+    row = (
+        await User.select(
+            User.id,
+            User.password_hash,
+            User.active,
+            User.mfa_enabled,
+            User.totp_secret,
+            User.totp_last_step,
+            User.roles,
+            User.agency,
+            User.must_change_password,
+            User.agency.active.as_alias("agency_active"),
+        )
+        .where(User.email == email)
+        .first()
+    )
     ok = await passwords.verify_password(row["password_hash"] if row else "", password or "")
     # a user of a deactivated agency gets the same answer as any other failure
     if not row or not ok or not row["active"] or not row["agency_active"]:
@@ -256,8 +303,10 @@ async def _sign_in(email: str, password: str, *, browser: bool, totp: str | None
         if not (totp or "").strip():
             async with transaction():
                 await _attempt_succeeded(attempt, forget=False)
-            raise MfaCodeNeeded("This account uses two-step verification: send the current code as totp",
-                                errors=[{"field": "/totp", "message": mfa.ENTER_CODE}])
+            raise MfaCodeNeeded(
+                "This account uses two-step verification: send the current code as totp",
+                errors=[{"field": "/totp", "message": mfa.ENTER_CODE}],
+            )
         step = mfa.matching_step(row["totp_secret"], str(totp), row["totp_last_step"])
         if step is None or not await mfa.claim_step(row["id"], step):
             await code_failed(attempt, await actor_for(row["id"]), SignInFailed(mfa.WRONG_CODE))
@@ -266,20 +315,34 @@ async def _sign_in(email: str, password: str, *, browser: bool, totp: str | None
         async with transaction():
             await _attempt_succeeded(attempt, forget=False)
         if row["must_change_password"]:
-            raise PasswordChangeFirst("Your password was set by an administrator and must be changed: sign in on "
-                                      "a web page to choose your own first")
-        raise MfaSetUpFirst("Your role must use two-step verification: sign in on a web page to set it up first")
+            raise PasswordChangeFirst(
+                "Your password was set by an administrator and must be changed: sign in on "
+                "a web page to choose your own first"
+            )
+        raise MfaSetUpFirst(
+            "Your role must use two-step verification: sign in on a web page to set it up first"
+        )
     token = secrets.token_urlsafe(32)
     now = clock.now()
     async with transaction():
         pending = await next_step(row["id"]) if browser else ""
         # the failures are forgotten once the code is right, not before
         await _attempt_succeeded(attempt, forget=pending != "mfa")
-        await Session.insert(Session(token_hash=_session_hash(token, not browser), csrf_token=secrets.token_urlsafe(32), user=row["id"],
-                                     created_at=now, last_seen=now, pending=pending))
+        await Session.insert(
+            Session(
+                token_hash=_session_hash(token, not browser),
+                csrf_token=secrets.token_urlsafe(32),
+                user=row["id"],
+                created_at=now,
+                last_seen=now,
+                pending=pending,
+            )
+        )
         await User.update({User.last_sign_in: now}).where(User.id == row["id"])
         actor = await actor_for(row["id"])
-        await audit.record("auth.sign_in", actor, detail={"next_step": pending} if pending.startswith("mfa") else None)
+        await audit.record(
+            "auth.sign_in", actor, detail={"next_step": pending} if pending.startswith("mfa") else None
+        )
     return token, actor
 
 
@@ -305,8 +368,9 @@ async def session_id_for_token(token: str | None, *, api: bool = False) -> int |
     return row["id"] if row else None
 
 
-async def session_for_token(token: str | None, *, api: bool = False,
-                            touch: bool = True) -> tuple[Actor, str, str] | None:
+async def session_for_token(
+    token: str | None, *, api: bool = False, touch: bool = True
+) -> tuple[Actor, str, str] | None:
     """The actor, CSRF token and what the session must still do ("mou" or ""), or None if not live;
     expired sessions are removed. ``touch=False`` checks without counting as use (a live stream's
     re-checks must not keep an idle session alive)."""
@@ -316,9 +380,10 @@ async def session_for_token(token: str | None, *, api: bool = False,
     # written out rather than built by the ORM (its join building cost more than the query)
     rows = await Session.raw(
         'SELECT s.id, s.created_at, s.last_seen, s.csrf_token, s.pending, s."user", u.email, u.name, u.roles, u.active, '
-        'u.agency AS agency_id, a.name AS agency_name, a.agency_type, a.active AS agency_active FROM cf_session s '
+        "u.agency AS agency_id, a.name AS agency_name, a.agency_type, a.active AS agency_active FROM cf_session s "
         'JOIN cf_user u ON u.id = s."user" JOIN cf_agency a ON a.id = u.agency WHERE s.token_hash = {}',
-        _session_hash(token, api))
+        _session_hash(token, api),
+    )
     row = rows[0] if rows else None
     if row is None:
         return None
@@ -338,10 +403,17 @@ async def session_for_token(token: str | None, *, api: bool = False,
     if touch and (now - row["last_seen"]).total_seconds() > 60:
         async with transaction():
             await Session.update({Session.last_seen: now}).where(
-                (Session.id == row["id"]) & (Session.last_seen < now - dt.timedelta(seconds=60)))
-    actor = Actor(id=row["user"], email=row["email"], name=row["name"], agency_id=row["agency_id"],
-                  agency_name=row["agency_name"], agency_type=row["agency_type"],
-                  roles=frozenset(_json(row["roles"]) or []))
+                (Session.id == row["id"]) & (Session.last_seen < now - dt.timedelta(seconds=60))
+            )
+    actor = Actor(
+        id=row["user"],
+        email=row["email"],
+        name=row["name"],
+        agency_id=row["agency_id"],
+        agency_name=row["agency_name"],
+        agency_type=row["agency_type"],
+        roles=frozenset(_json(row["roles"]) or []),
+    )
     return actor, row["csrf_token"], row["pending"] or ""
 
 
@@ -366,30 +438,49 @@ async def change_password(actor: Actor, session_id: int | None, current: str, ne
     errors = []
     if not current:
         errors.append({"field": "/current_password", "message": "Enter your current password"})
-    problem = passwords.password_problem(new, user_inputs=[actor.email, *actor.name.split()]) if new else \
-        "Enter a new password"
+    problem = (
+        passwords.password_problem(new, user_inputs=[actor.email, *actor.name.split()])
+        if new
+        else "Enter a new password"
+    )
     if problem:
         errors.append({"field": "/new_password", "message": problem})
     elif current and new == current:
-        errors.append({"field": "/new_password", "message": "Your new password must be different from your current one"})
+        errors.append(
+            {"field": "/new_password", "message": "Your new password must be different from your current one"}
+        )
     elif new != confirm:
-        errors.append({"field": "/confirm_password", "message": "The new passwords do not match: type it the same twice"})
+        errors.append(
+            {
+                "field": "/confirm_password",
+                "message": "The new passwords do not match: type it the same twice",
+            }
+        )
     if errors:
         raise ValidationFailed("There is a problem with the new password", errors=errors)
     with passwords.hashing_slot():
         attempt = await _begin_attempt(actor.email.strip().lower())
         row = await User.select(User.password_hash).where(User.id == actor.id).first()
         if not await passwords.verify_password(row["password_hash"] if row else "", current):
-            await _attempt_failed(attempt, ValidationFailed(CURRENT_WRONG, errors=[
-                {"field": "/current_password", "message": CURRENT_WRONG}]), action="auth.password_change_failed",
-                actor=actor)
+            await _attempt_failed(
+                attempt,
+                ValidationFailed(
+                    CURRENT_WRONG, errors=[{"field": "/current_password", "message": CURRENT_WRONG}]
+                ),
+                action="auth.password_change_failed",
+                actor=actor,
+            )
         new_hash = await passwords.hash_password(new)
     async with transaction():
         await _attempt_succeeded(attempt, forget=False)
-        await User.update({User.password_hash: new_hash, User.must_change_password: False}).where(User.id == actor.id)
+        await User.update({User.password_hash: new_hash, User.must_change_password: False}).where(
+            User.id == actor.id
+        )
         # whoever knew the old password is signed out everywhere else
         others = Session.user == actor.id
-        await Session.delete().where(others & (Session.id != session_id) if session_id is not None else others)
+        await Session.delete().where(
+            others & (Session.id != session_id) if session_id is not None else others
+        )
         await finish_step(session_id, actor.id, "password")
         await audit.record("auth.password_change", actor, object_type="user", object_id=actor.id)
 
@@ -399,8 +490,11 @@ async def user_for_password_reset(actor: Actor, user_id: int) -> dict[str, Any]:
     nobody else's, and not the actor's own (that is changed under Your account): ``NotFound`` otherwise."""
     from caseframe.core.errors import NotFound
 
-    user = await User.select(User.id, User.name, User.email).where(
-        (User.id == user_id) & (User.agency == actor.agency_id)).first()
+    user = (
+        await User.select(User.id, User.name, User.email)
+        .where((User.id == user_id) & (User.agency == actor.agency_id))
+        .first()
+    )
     if user is None or user_id == actor.id:
         raise NotFound("No user with that number exists")
     return user
@@ -410,9 +504,12 @@ async def recent_sign_ins(actor: Actor, limit: int = 10) -> list[dict[str, Any]]
     """When the actor last signed in (newest first), read from the audit trail for their account page."""
     from caseframe.core.audit.tables import AuditEvent
 
-    return await AuditEvent.select(AuditEvent.at).where(
-        (AuditEvent.actor_id == actor.id) & (AuditEvent.action == "auth.sign_in")).order_by(
-        AuditEvent.id, ascending=False).limit(limit)
+    return (
+        await AuditEvent.select(AuditEvent.at)
+        .where((AuditEvent.actor_id == actor.id) & (AuditEvent.action == "auth.sign_in"))
+        .order_by(AuditEvent.id, ascending=False)
+        .limit(limit)
+    )
 
 
 async def set_temporary_password(actor: Actor, user_id: int, password: str) -> None:
@@ -427,11 +524,15 @@ async def set_temporary_password(actor: Actor, user_id: int, password: str) -> N
         raise Forbidden("Change your own password under Your account")
     problem = passwords.password_problem(password or "", user_inputs=[row["email"], *row["name"].split()])
     if problem:
-        raise ValidationFailed("There is a problem with the password", errors=[{"field": "/password", "message": problem}])
+        raise ValidationFailed(
+            "There is a problem with the password", errors=[{"field": "/password", "message": problem}]
+        )
     with passwords.hashing_slot():
         new_hash = await passwords.hash_password(password)
     async with transaction():
-        await User.update({User.password_hash: new_hash, User.must_change_password: True}).where(User.id == user_id)
+        await User.update({User.password_hash: new_hash, User.must_change_password: True}).where(
+            User.id == user_id
+        )
         await Session.delete().where(Session.user == user_id)
         await SignInThrottle.delete().where(SignInThrottle.key == _throttle_key(row["email"]))
         await audit.record("admin.user_password_reset", actor, object_type="user", object_id=user_id)

@@ -1,4 +1,5 @@
 """Users of an agency, and their server-side sessions."""
+
 from piccolo.columns import JSON, BigInt, Boolean, ForeignKey, Integer, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
@@ -26,6 +27,7 @@ class User(Table, tablename="cf_user"):
 
 class RecoveryCode(Table, tablename="cf_recovery_code"):
     """One of a user's one-time codes for signing in without their authenticator app; only its hash is kept."""
+
     id: Serial
 
     user = ForeignKey(User, index=True)
@@ -37,6 +39,7 @@ class RecoveryCode(Table, tablename="cf_recovery_code"):
 
 class Session(Table, tablename="cf_session"):
     """A signed-in browser or API client; only a hash of the token is stored."""
+
     id: Serial
 
     token_hash = Varchar(length=64, unique=True)
@@ -51,6 +54,7 @@ class Session(Table, tablename="cf_session"):
 
 class SignInThrottle(Table, tablename="cf_sign_in_throttle"):
     """Failed sign-ins per email address (hashed, known or not), for lockout with back-off."""
+
     id: Serial
 
     key = Varchar(length=64, unique=True)

@@ -1,4 +1,5 @@
 """Sign-in and sign-out pages."""
+
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
@@ -26,13 +27,25 @@ class SignInPages(Controller):
         try:
             token, _ = await auth.sign_in(email, password)
         except auth.SignInFailed as exc:
-            return _sign_in_page(request, error=exc.message, email=email, status_code=exc.status,
-                                 next_url=form_text(data, "next"), retry_after=exc.retry_after)
+            return _sign_in_page(
+                request,
+                error=exc.message,
+                email=email,
+                status_code=exc.status,
+                next_url=form_text(data, "next"),
+                retry_after=exc.retry_after,
+            )
         settings = request.app.state.settings
         response = Redirect(path=safe_next(form_text(data, "next")), status_code=303, headers=NO_STORE)
         # a new token at every sign-in: a session id planted before sign-in is never trusted after it
-        response.set_cookie(settings.session_cookie, token, httponly=True, samesite="lax",
-                            secure=not settings.local_demo, path="/")
+        response.set_cookie(
+            settings.session_cookie,
+            token,
+            httponly=True,
+            samesite="lax",
+            secure=not settings.local_demo,
+            path="/",
+        )
         response.delete_cookie(csrf.PRESESSION_COOKIE, path="/")
         return response
 
@@ -44,10 +57,15 @@ class SignInPages(Controller):
         from caseframe.core.auth.mfa import mfa_state
         from caseframe.core.notifications.service import email_preference
 
-        return await page(request, "auth/account.html", sign_ins=sign_ins, personal=False,
-                          notification_email=await email_preference(actor),
-                          mfa_enabled=(await mfa_state(actor.id))["enabled"],
-                          ended=request.query_params.get("ended") == "yes")
+        return await page(
+            request,
+            "auth/account.html",
+            sign_ins=sign_ins,
+            personal=False,
+            notification_email=await email_preference(actor),
+            mfa_enabled=(await mfa_state(actor.id))["enabled"],
+            ended=request.query_params.get("ended") == "yes",
+        )
 
     @post("/account/sign-out-everywhere")
     async def sign_out_everywhere(self, request: Request, actor: Actor) -> Redirect:
@@ -56,8 +74,15 @@ class SignInPages(Controller):
         response.delete_cookie(request.app.state.settings.session_cookie, path="/")
         return response
 
-    @post("/sign-out", opt={"before_mou": True, "before_mfa": True, "during_mfa_setup": True,
-                            "during_password_change": True})
+    @post(
+        "/sign-out",
+        opt={
+            "before_mou": True,
+            "before_mfa": True,
+            "during_mfa_setup": True,
+            "during_password_change": True,
+        },
+    )
     async def sign_out(self, request: Request, actor: Actor) -> Redirect:
         await auth.sign_out(session_token(request), actor)
         response = Redirect(path="/sign-in", status_code=303, headers=NO_STORE)
@@ -65,14 +90,37 @@ class SignInPages(Controller):
         return response
 
 
-def _sign_in_page(request: Request, *, error: str = "", email: str = "", status_code: int = 200,
-                  next_url: str = "", retry_after: int | None = None) -> Template:
+def _sign_in_page(
+    request: Request,
+    *,
+    error: str = "",
+    email: str = "",
+    status_code: int = 200,
+    next_url: str = "",
+    retry_after: int | None = None,
+) -> Template:
     token = request.cookies.get(csrf.PRESESSION_COOKIE) or csrf.new_token()
     settings = request.app.state.settings
     headers = {**NO_STORE, **({"Retry-After": str(retry_after)} if retry_after else {})}
-    response = Template(template_name="auth/sign_in.html", status_code=status_code, headers=headers,
-                        context={"error": error, "email": email, "presession_token": token,
-                                 "next": safe_next(next_url), "error_title": bool(error), "nav": []})
-    response.set_cookie(csrf.PRESESSION_COOKIE, token, httponly=True, samesite="strict",
-                        secure=not settings.local_demo, path="/")
+    response = Template(
+        template_name="auth/sign_in.html",
+        status_code=status_code,
+        headers=headers,
+        context={
+            "error": error,
+            "email": email,
+            "presession_token": token,
+            "next": safe_next(next_url),
+            "error_title": bool(error),
+            "nav": [],
+        },
+    )
+    response.set_cookie(
+        csrf.PRESESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=not settings.local_demo,
+        path="/",
+    )
     return response

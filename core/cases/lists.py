@@ -1,6 +1,7 @@
 """An area's case list as its pages show it: filters read from a query or a posted form, a page of cases, the
 CSV export's rows and a bulk reassignment's candidates. Always the actor's own agency's cases, without those
 retention withholds from them; every read that names cases is audited here, with the read."""
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,12 @@ from caseframe.core.tasks.tables import Task
 PAGE_SIZE = 25
 #: most rows one area export holds; the rows are streamed, a few hundred at a time, never held whole
 EXPORT_LIMIT = 10000
-SORTS = {"opened": (Case.opened_at, False), "updated": (Case.updated_at, False),
-         "reference": (Case.reference, True), "risk": (Case.risk_level, False)}
+SORTS = {
+    "opened": (Case.opened_at, False),
+    "updated": (Case.updated_at, False),
+    "reference": (Case.reference, True),
+    "risk": (Case.risk_level, False),
+}
 
 _COLLEAGUES: dict[int, tuple[float, list[dict[str, Any]]]] = {}
 register_cache(_COLLEAGUES.clear)
@@ -48,7 +53,9 @@ async def colleagues(actor: Actor) -> list[dict[str, Any]]:
 
 async def colleagues_all(agency_id: int) -> list[dict[str, Any]]:
     """Every user of the agency, deactivated ones too: a leaver still leads cases until they are handed over."""
-    return await User.select(User.id, User.name, User.active).where(User.agency == agency_id).order_by(User.name)
+    return (
+        await User.select(User.id, User.name, User.active).where(User.agency == agency_id).order_by(User.name)
+    )
 
 
 def _many(value: Any) -> list[Any]:
@@ -72,10 +79,12 @@ async def _agency_cases(area: Any, actor: Actor, for_change: bool) -> Any:
     return where
 
 
-async def _area_query(area: Any, actor: Actor, values: Any, *, for_change: bool = False
-                      ) -> tuple[Any, dict[str, str], list[dict[str, Any]]]:
+async def _area_query(
+    area: Any, actor: Actor, values: Any, *, for_change: bool = False
+) -> tuple[Any, dict[str, str], list[dict[str, Any]]]:
     """The area list's filters from a query or posted form: the query's condition (always the actor's agency's
     cases), the filters as read (anything unreadable dropped), and the lead officers to filter by."""
+
     def value(name: str) -> str:
         raw = values.get(name, "")
         return raw if isinstance(raw, str) else ""
@@ -107,8 +116,14 @@ async def _area_query(area: Any, actor: Actor, values: Any, *, for_change: bool 
         where &= Case.lead_officer == whole_number(owner)
         filters["owner"] = str(whole_number(owner))
     if value("overdue") == "yes":
-        overdue_ids = [t["case"] for t in await Task.select(Task.case).where(
-            (Task.status == "open") & (Task.due_date < clock.today()) & (Task.owner_agency == actor.agency_id))]
+        overdue_ids = [
+            t["case"]
+            for t in await Task.select(Task.case).where(
+                (Task.status == "open")
+                & (Task.due_date < clock.today())
+                & (Task.owner_agency == actor.agency_id)
+            )
+        ]
         where &= Case.id.is_in(overdue_ids or [0])
         filters["overdue"] = "yes"
     if value("sort") in SORTS:
@@ -126,8 +141,15 @@ async def area_list(ctx: Context, actor: Actor, area: Any, values: Any) -> dict[
     pages = max(1, math.ceil(total / PAGE_SIZE))
     raw_page = values.get("page") if isinstance(values.get("page"), str) else None
     number = page_number(raw_page, pages)
-    rows = await Case.select().where(where).order_by(column, ascending=ascending).order_by(
-        Case.id, ascending=False).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE).output(load_json=True)
+    rows = (
+        await Case.select()
+        .where(where)
+        .order_by(column, ascending=ascending)
+        .order_by(Case.id, ascending=False)
+        .limit(PAGE_SIZE)
+        .offset((number - 1) * PAGE_SIZE)
+        .output(load_json=True)
+    )
     items = [cases.case_dict(ctx, r, Access.owner()) for r in rows]  # the agency's own cases
     subjects = await cases.subjects_of_cases([item["id"] for item in items])
     names = {u["id"]: u["name"] for u in leads}
@@ -135,9 +157,20 @@ async def area_list(ctx: Context, actor: Actor, area: Any, values: Any) -> dict[
         item["subjects"] = subjects.get(item["id"], [])
         item["lead_name"] = names.get(item["lead_officer_id"], "")
     if items:  # the list names each case's subjects: recorded once for the page
-        await record_read("case.list", actor, "case", detail={
-            "ids": [i["id"] for i in items], "area": area.slug, "page": number})
-    return {"items": items, "total": total, "number": number, "pages": pages, "filters": filters, "leads": leads}
+        await record_read(
+            "case.list",
+            actor,
+            "case",
+            detail={"ids": [i["id"] for i in items], "area": area.slug, "page": number},
+        )
+    return {
+        "items": items,
+        "total": total,
+        "number": number,
+        "pages": pages,
+        "filters": filters,
+        "leads": leads,
+    }
 
 
 async def export_ids(actor: Actor, area: Any, values: Any) -> tuple[list[int], dict[str, str]]:
@@ -145,22 +178,50 @@ async def export_ids(actor: Actor, area: Any, values: Any) -> tuple[list[int], d
     filters; the export's audit event names every case it holds, written before the first row leaves."""
     where, filters, _ = await _area_query(area, actor, values)
     column, ascending = SORTS[filters["sort"] or "opened"]
-    ids = [r["id"] for r in await Case.select(Case.id).where(where).order_by(column, ascending=ascending).order_by(
-        Case.id, ascending=False).limit(EXPORT_LIMIT)]
-    await record_read("case.export", actor, "case", detail={
-        "area": area.slug, "filters": {k: v for k, v in filters.items() if v}, "rows": len(ids), "ids": ids})
+    ids = [
+        r["id"]
+        for r in await Case.select(Case.id)
+        .where(where)
+        .order_by(column, ascending=ascending)
+        .order_by(Case.id, ascending=False)
+        .limit(EXPORT_LIMIT)
+    ]
+    await record_read(
+        "case.export",
+        actor,
+        "case",
+        detail={
+            "area": area.slug,
+            "filters": {k: v for k, v in filters.items() if v},
+            "rows": len(ids),
+            "ids": ids,
+        },
+    )
     return ids, filters
 
 
-async def export_rows(actor: Actor, ids: list[int]) -> tuple[dict[int, dict[str, Any]], dict[int, list[dict[str, Any]]]]:
+async def export_rows(
+    actor: Actor, ids: list[int]
+) -> tuple[dict[int, dict[str, Any]], dict[int, list[dict[str, Any]]]]:
     """The export's columns for a chunk of ``export_ids`` (only the actor's agency's cases), and their subjects."""
-    rows = {r["id"]: r for r in await Case.select(
-        Case.id, Case.reference, Case.state, Case.risk_level, Case.lead_officer, Case.opened_at,
-        Case.updated_at).where(Case.id.is_in(ids or [0]) & (Case.owning_agency == actor.agency_id))}
+    rows = {
+        r["id"]: r
+        for r in await Case.select(
+            Case.id,
+            Case.reference,
+            Case.state,
+            Case.risk_level,
+            Case.lead_officer,
+            Case.opened_at,
+            Case.updated_at,
+        ).where(Case.id.is_in(ids or [0]) & (Case.owning_agency == actor.agency_id))
+    }
     return rows, await cases.subjects_of_cases(ids)
 
 
-async def reassign_candidates(actor: Actor, area: Any, data: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
+async def reassign_candidates(
+    actor: Actor, area: Any, data: Any
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The cases a bulk reassignment would take (id, reference, state, version, lead officer; by reference):
     every case the filters match (one more than MAX_BULK_REASSIGN at most, to tell there are too many) when the
     form says ``scope=all`` (never a closed one then), else the ticked ones of the actor's agency in the area
@@ -169,12 +230,21 @@ async def reassign_candidates(actor: Actor, area: Any, data: Any) -> tuple[list[
     where, filters, _ = await _area_query(area, actor, data, for_change=True)
     columns = (Case.id, Case.reference, Case.state, Case.version, Case.lead_officer, Case.closed_at)
     if data.get("scope") == "all":
-        rows = await Case.select(*columns).where(where).order_by(Case.reference).limit(cases.MAX_BULK_REASSIGN + 1)
+        rows = (
+            await Case.select(*columns)
+            .where(where)
+            .order_by(Case.reference)
+            .limit(cases.MAX_BULK_REASSIGN + 1)
+        )
     else:
         ids = [i for i in (whole_number(v) for v in _many(data.get("case"))) if i is not None and i <= MAX_ID]
-        rows = await Case.select(*columns).where(
-            Case.id.is_in(ids or [0]) & (Case.owning_agency == actor.agency_id) & (Case.area == area.slug)
-        ).order_by(Case.reference)
+        rows = (
+            await Case.select(*columns)
+            .where(
+                Case.id.is_in(ids or [0]) & (Case.owning_agency == actor.agency_id) & (Case.area == area.slug)
+            )
+            .order_by(Case.reference)
+        )
         inactive = (await withheld_from(actor)).inactive
         rows = [r for r in rows if r["id"] not in inactive]
     return rows, filters
@@ -187,7 +257,12 @@ async def tasks_to_hand_over(actor: Actor, rows: list[dict[str, Any]]) -> dict[i
         if not row["lead_officer"]:
             continue
         out[row["id"]] = await Task.count().where(
-            (Task.case == row["id"]) & (Task.owner_agency == actor.agency_id) & (Task.status == "open")
-            & ((Task.assignee == row["lead_officer"])
-               | (Task.assignee.is_null() & (Task.created_by == row["lead_officer"]))))
+            (Task.case == row["id"])
+            & (Task.owner_agency == actor.agency_id)
+            & (Task.status == "open")
+            & (
+                (Task.assignee == row["lead_officer"])
+                | (Task.assignee.is_null() & (Task.created_by == row["lead_officer"]))
+            )
+        )
     return out

@@ -1,4 +1,5 @@
 """Open and work cases: forms, workflow, subjects, notes; the only code that writes cases."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,11 @@ from caseframe.core.sharing.redaction import NOTHING_HIDDEN, redactor_for
 # database took to answer them. tests/core/test_case_reads.py holds each to the ORM query it replaced.
 _CASE_SQL = "SELECT * FROM cf_case WHERE id = {}"
 # the row with its retention decision (restricted, erased), which every read of a case must respect
-_VISIBLE_CASE_SQL = ("SELECT c.*, r.id AS retention_id, r.restricted AS retention_restricted, "
-                     "r.erased_at AS retention_erased_at FROM cf_case c "
-                     "LEFT JOIN cf_case_retention r ON r.case_id = c.id WHERE c.id = {}")
+_VISIBLE_CASE_SQL = (
+    "SELECT c.*, r.id AS retention_id, r.restricted AS retention_restricted, "
+    "r.erased_at AS retention_erased_at FROM cf_case c "
+    "LEFT JOIN cf_case_retention r ON r.case_id = c.id WHERE c.id = {}"
+)
 
 
 def _json(value: Any) -> Any:
@@ -111,8 +114,9 @@ async def get_case(ctx: Context, actor: Actor, case_id: int, *, audit_view: bool
     return (await view_case(ctx, actor, case_id, audit_view=audit_view))[1]
 
 
-async def view_case(ctx: Context, actor: Actor, case_id: int, *,
-                    audit_view: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+async def view_case(
+    ctx: Context, actor: Actor, case_id: int, *, audit_view: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The case's row and its API form (answers a partner may not see removed); the view is audited."""
     row, access = await visible_case(actor, case_id)
     if audit_view:
@@ -137,7 +141,10 @@ async def holder_of(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
 
     rows = await Agency.raw(
         "SELECT a.name, a.contact_email, u.name AS lead_name FROM cf_agency a LEFT JOIN cf_user u ON u.id = {} "
-        "WHERE a.id = {}", row["lead_officer"], row["owning_agency"])
+        "WHERE a.id = {}",
+        row["lead_officer"],
+        row["owning_agency"],
+    )
     if not rows:  # the owning agency is a foreign key: never, short of a damaged database
         return None, ""
     found = rows[0]
@@ -161,10 +168,20 @@ async def viewers_of(case_id: int, recent: int = 200) -> list[dict[str, Any]]:
         "SELECT id, actor_id, agency_id, purpose FROM cf_audit WHERE object_id = {} AND object_type = 'case' "
         "AND action = 'case.view' ORDER BY id DESC LIMIT {}) r GROUP BY actor_id, agency_id, purpose) g "
         "JOIN cf_audit v ON v.id = g.last_id LEFT JOIN cf_user u ON u.id = g.actor_id "
-        "LEFT JOIN cf_agency a ON a.id = g.agency_id ORDER BY g.last_id DESC", case_id, recent)
-    return [{"at": dt.datetime.fromisoformat(g["at"]) if isinstance(g["at"], str) else g["at"],
-             "times": int(g["times"]), "user": g["user_name"] or "Unknown user",
-             "agency": g["agency_name"] or "", "purpose": g["purpose"]} for g in rows]
+        "LEFT JOIN cf_agency a ON a.id = g.agency_id ORDER BY g.last_id DESC",
+        case_id,
+        recent,
+    )
+    return [
+        {
+            "at": dt.datetime.fromisoformat(g["at"]) if isinstance(g["at"], str) else g["at"],
+            "times": int(g["times"]),
+            "user": g["user_name"] or "Unknown user",
+            "agency": g["agency_name"] or "",
+            "purpose": g["purpose"],
+        }
+        for g in rows
+    ]
 
 
 async def visible_reference(actor: Actor, case_id: int | None) -> str:
@@ -178,10 +195,14 @@ async def visible_reference(actor: Actor, case_id: int | None) -> str:
 
 
 async def record_view(actor: Actor, case_id: int, access: Access | None = None) -> None:
-    detail = {} if access is None or access.is_owner else {
-        "access": access.kind, "isa_id": access.isa_id, "meeting_id": access.meeting_id}
-    await audit.record_read("case.view", actor, "case", case_id, detail=detail,
-                            purpose=access.purpose if access else "")
+    detail = (
+        {}
+        if access is None or access.is_owner
+        else {"access": access.kind, "isa_id": access.isa_id, "meeting_id": access.meeting_id}
+    )
+    await audit.record_read(
+        "case.view", actor, "case", case_id, detail=detail, purpose=access.purpose if access else ""
+    )
 
 
 async def subjects_of(case_id: int) -> list[dict[str, Any]]:
@@ -193,13 +214,21 @@ async def subjects_of_cases(case_ids: list[int]) -> dict[int, list[dict[str, Any
     ids = [int(i) for i in case_ids] or [0]
     rows = await CaseSubject.raw(
         'SELECT s.id, s."case" AS case_id, s.person, s.role, p.given_name, p.family_name, p.date_of_birth '
-        'FROM cf_case_subject s JOIN cf_person p ON p.id = s.person '
-        f'WHERE s."case" IN ({", ".join("{}" for _ in ids)}) AND s.removed_at IS NULL ORDER BY s.id', *ids)
+        "FROM cf_case_subject s JOIN cf_person p ON p.id = s.person "
+        f'WHERE s."case" IN ({", ".join("{}" for _ in ids)}) AND s.removed_at IS NULL ORDER BY s.id',
+        *ids,
+    )
     out: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         out.setdefault(r["case_id"], []).append(
-            {"id": r["id"], "person_id": r["person"], "role": r["role"], "name": f"{r['given_name']} {r['family_name']}",
-             "date_of_birth": _iso(r["date_of_birth"])})
+            {
+                "id": r["id"],
+                "person_id": r["person"],
+                "role": r["role"],
+                "name": f"{r['given_name']} {r['family_name']}",
+                "date_of_birth": _iso(r["date_of_birth"]),
+            }
+        )
     return out
 
 
@@ -209,12 +238,15 @@ def _iso(value: Any) -> str | None:
     return value if isinstance(value, str) else value.isoformat()
 
 
-_TIMELINE_SQL = ('SELECT e.id, e.kind, e.summary, e.detail, e.actor, e.at, u.name AS actor_name FROM cf_case_event e '
-                 'LEFT JOIN cf_user u ON u.id = e.actor WHERE e."case" = {} ORDER BY e.id DESC LIMIT {}')
+_TIMELINE_SQL = (
+    "SELECT e.id, e.kind, e.summary, e.detail, e.actor, e.at, u.name AS actor_name FROM cf_case_event e "
+    'LEFT JOIN cf_user u ON u.id = e.actor WHERE e."case" = {} ORDER BY e.id DESC LIMIT {}'
+)
 
 
-async def timeline(case_id: int, limit: int = 500, access: Access | None = None,
-                   reader: Actor | None = None) -> list[dict[str, Any]]:
+async def timeline(
+    case_id: int, limit: int = 500, access: Access | None = None, reader: Actor | None = None
+) -> list[dict[str, Any]]:
     """The case's timeline, newest first; with ``access``, without the entries about documents above its level;
     for a ``reader``, naming no other case they may not see (core/sharing/redaction.py)."""
     rows = await CaseEvent.raw(_TIMELINE_SQL, int(case_id), int(limit))
@@ -224,17 +256,31 @@ async def timeline(case_id: int, limit: int = 500, access: Access | None = None,
         detail = _json(r["detail"]) or {}
         # an entry about a document above the reader's level is not listed (one without a level counts as the
         # most sensitive)
-        if access is not None and r["kind"] == "document" and not access.may_see(
-                detail.get("sensitivity", "special_category")):
+        if (
+            access is not None
+            and r["kind"] == "document"
+            and not access.may_see(detail.get("sensitivity", "special_category"))
+        ):
             continue
         # a referral's decision names the case it became to the referrer, by design (referrals' own page does too)
         told = detail.get("resulting_case") if r["kind"] == "referral" else None
-        out.append({"id": r["id"], "kind": r["kind"], "summary": words.text(r["summary"], told=told), "detail": detail,
-                    "actor_id": r["actor"], "actor_name": r["actor_name"], "at": r["at"].isoformat()})
+        out.append(
+            {
+                "id": r["id"],
+                "kind": r["kind"],
+                "summary": words.text(r["summary"], told=told),
+                "detail": detail,
+                "actor_id": r["actor"],
+                "actor_name": r["actor_name"],
+                "at": r["at"].isoformat(),
+            }
+        )
     return out
 
 
-def redact_timeline(ctx: Context, area_slug: str, events: list[dict[str, Any]], access: Access) -> list[dict[str, Any]]:
+def redact_timeline(
+    ctx: Context, area_slug: str, events: list[dict[str, Any]], access: Access
+) -> list[dict[str, Any]]:
     """Remove, for a partner, the old and new values of answers above the level its access allows."""
     area = ctx.areas.get(area_slug)
     if access.is_owner:
@@ -244,13 +290,26 @@ def redact_timeline(ctx: Context, area_slug: str, events: list[dict[str, Any]], 
         if event["kind"] != "form" or not changes:
             continue
         form = area.forms.get(event["detail"].get("form")) if area else None
-        event["detail"] = {**event["detail"], "changes": [
-            c for c in changes if form is not None and may_see_field(access, form.schema, c.get("field", ""))]}
+        event["detail"] = {
+            **event["detail"],
+            "changes": [
+                c
+                for c in changes
+                if form is not None and may_see_field(access, form.schema, c.get("field", ""))
+            ],
+        }
     return events
 
 
-async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, state: str | None = None,
-                     limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+async def list_cases(
+    ctx: Context,
+    actor: Actor,
+    *,
+    area: str | None = None,
+    state: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
     """The actor's agency's cases, newest first, optionally in one area or state: ``(a page of them, how many in
     all)``; without the cases retention withholds from the actor (a restricted one its local admin sees, marked)."""
     from caseframe.core.retention.service import withheld_from
@@ -265,13 +324,31 @@ async def list_cases(ctx: Context, actor: Actor, *, area: str | None = None, sta
     if state:
         where &= Case.state == state
     total = await Case.count().where(where)
-    rows = await Case.select().where(where).output(load_json=True).order_by(Case.opened_at, ascending=False).limit(limit).offset(offset)
+    rows = (
+        await Case.select()
+        .where(where)
+        .output(load_json=True)
+        .order_by(Case.opened_at, ascending=False)
+        .limit(limit)
+        .offset(offset)
+    )
     if rows:  # the items carry every answer: a read of each case, recorded once for the list
         async with transaction():
-            await audit.record("case.list", actor, object_type="case", detail={
-                "ids": [r["id"] for r in rows], "area": area or "", "state": state or "", "offset": offset})
+            await audit.record(
+                "case.list",
+                actor,
+                object_type="case",
+                detail={
+                    "ids": [r["id"] for r in rows],
+                    "area": area or "",
+                    "state": state or "",
+                    "offset": offset,
+                },
+            )
     # a restricted case its local admin still sees is marked, as the lists mark it
-    return [dict(case_dict(ctx, r, Access.owner()), restricted=r["id"] in withheld.marked) for r in rows], total
+    return [
+        dict(case_dict(ctx, r, Access.owner()), restricted=r["id"] in withheld.marked) for r in rows
+    ], total
 
 
 # -- helpers for writes ----------------------------------------------------------------------
@@ -287,8 +364,10 @@ def _validate(ctx: Context, area, form_name: str, answers: Any, case: dict | Non
     if form is None:
         raise NotFound(f"The form \u2018{form_name}\u2019 is not part of {area.title}")
     if not isinstance(answers, dict):
-        raise ValidationFailed("The answers must be a set of named answers (a JSON object)",
-                               errors=[{"field": "", "message": "Send the answers as a JSON object"}])
+        raise ValidationFailed(
+            "The answers must be a set of named answers (a JSON object)",
+            errors=[{"field": "", "message": "Send the answers as a JSON object"}],
+        )
     errors = [e.as_dict() for e in form.errors(answers)]
     if not errors:
         for result in ctx.pm.hook.validate_case(area=area.slug, form=form_name, data=answers, case=case):
@@ -313,8 +392,11 @@ async def _next_reference(prefix: str) -> str:
         await ReferenceCounter.insert(ReferenceCounter(key=key, value=1))
         number = 1
     else:
-        bumped = await ReferenceCounter.update({ReferenceCounter.value: ReferenceCounter.value + 1}).where(
-            ReferenceCounter.key == key).returning(ReferenceCounter.value)
+        bumped = (
+            await ReferenceCounter.update({ReferenceCounter.value: ReferenceCounter.value + 1})
+            .where(ReferenceCounter.key == key)
+            .returning(ReferenceCounter.value)
+        )
         number = bumped[0]["value"]
     return f"{key}-{number:06d}"
 
@@ -322,14 +404,21 @@ async def _next_reference(prefix: str) -> str:
 async def _bump(case_id: int, expected_version: int | None, values: dict) -> int:
     """Write ``values`` if the case is still at ``expected_version``; return the new version."""
     row = await Case.select(Case.version).where(Case.id == case_id).first()
-    assert row is not None  # the caller has read the case; cases are never deleted (an erased one stays a stub)
+    assert (
+        row is not None
+    )  # the caller has read the case; cases are never deleted (an erased one stays a stub)
     current = row["version"]
     if expected_version is not None and expected_version != current:
-        raise Conflict("Someone else changed this case since you opened it. Nothing you entered has been "
-                       "saved over their change: look at the case again, then make your change.")
+        raise Conflict(
+            "Someone else changed this case since you opened it. Nothing you entered has been "
+            "saved over their change: look at the case again, then make your change."
+        )
     where = (Case.id == case_id) & (Case.version == current)
-    updated = await Case.update({**values, Case.version: current + 1, Case.updated_at: clock.now()}).where(
-        where).returning(Case.id)
+    updated = (
+        await Case.update({**values, Case.version: current + 1, Case.updated_at: clock.now()})
+        .where(where)
+        .returning(Case.id)
+    )
     if not updated:
         raise Conflict("Someone else changed this case at the same moment. Look at the case again.")
     return current + 1
@@ -350,24 +439,40 @@ async def _after_commit(ctx: Context, new_referrals: list[dict], case: dict) -> 
 
 
 def _referral_out(r: dict) -> dict:
-    return {"id": r["id"], "target_kind": r["target_kind"], "target": r["target"], "reason": r["reason"],
-            "rule_id": r["rule_id"], "person_id": r["person"], "status": r["status"]}
+    return {
+        "id": r["id"],
+        "target_kind": r["target_kind"],
+        "target": r["target"],
+        "reason": r["reason"],
+        "rule_id": r["rule_id"],
+        "person_id": r["person"],
+        "status": r["status"],
+    }
 
 
 # -- writes ------------------------------------------------------------------------------------
+
 
 async def check_may_open(actor: Actor, area) -> None:
     """Refuse, in words, opening a case in an area the agency has disabled, or by a role that opens none."""
     permissions.require(actor, "case.open")
     if area.slug not in await enabled_areas(actor.agency_id):
-        raise Forbidden(f"{area.title} is not enabled for your agency, so no new cases can be opened in it. "
-                        "Its cases stay readable; a local admin can enable it again.")
+        raise Forbidden(
+            f"{area.title} is not enabled for your agency, so no new cases can be opened in it. "
+            "Its cases stay readable; a local admin can enable it again."
+        )
 
 
-async def open_case(ctx: Context, actor: Actor, area_slug: str, answers: Any, *,
-                    subjects: list[tuple[int, str]] | None = None,
-                    lead_officer_id: int | None = None,
-                    trusted_person_ids: frozenset[int] = frozenset()) -> dict[str, Any]:
+async def open_case(
+    ctx: Context,
+    actor: Actor,
+    area_slug: str,
+    answers: Any,
+    *,
+    subjects: list[tuple[int, str]] | None = None,
+    lead_officer_id: int | None = None,
+    trusted_person_ids: frozenset[int] = frozenset(),
+) -> dict[str, Any]:
     """Open a case in an area enabled for the actor's agency, from valid opening-form answers.
 
     ``trusted_person_ids`` are persons the agency may record though it cannot see them yet: the person
@@ -381,7 +486,9 @@ async def open_case(ctx: Context, actor: Actor, area_slug: str, answers: Any, *,
     for i, (person_id, role) in enumerate(subjects):
         if role not in area.roles:
             errors.append({"field": f"/subjects/{i}/role", "message": "Select a role from the list"})
-        if person_id not in trusted_person_ids and person_id not in await visible_person_ids(actor, [person_id]):
+        if person_id not in trusted_person_ids and person_id not in await visible_person_ids(
+            actor, [person_id]
+        ):
             errors.append({"field": f"/subjects/{i}/person_id", "message": "Select a person who exists"})
     if errors:
         raise ValidationFailed("There is a problem with the people on the case", errors=errors)
@@ -389,17 +496,38 @@ async def open_case(ctx: Context, actor: Actor, area_slug: str, answers: Any, *,
     async with transaction():
         reference = await _next_reference(area.reference_prefix)
         data = {area.opening_form: answers}
-        case = Case(reference=reference, area=area.slug, state=area.workflow.initial, data=data,
-                    owning_agency=actor.agency_id, lead_officer=lead_officer_id or actor.id,
-                    risk_level=_risk(area, data, None), opened_at=now, updated_at=now, version=1)
+        case = Case(
+            reference=reference,
+            area=area.slug,
+            state=area.workflow.initial,
+            data=data,
+            owning_agency=actor.agency_id,
+            lead_officer=lead_officer_id or actor.id,
+            risk_level=_risk(area, data, None),
+            opened_at=now,
+            updated_at=now,
+            version=1,
+        )
         await case.save()
         for person_id, role in subjects:
             await CaseSubject.insert(CaseSubject(case=case.id, person=person_id, role=role, added_at=now))
-        await CaseEvent.insert(CaseEvent(case=case.id, kind="created", actor=actor.id, at=now,
-                                         summary=f"Case opened: {area.forms[area.opening_form].title}",
-                                         detail={"form": area.opening_form}))
-        await audit.record("case.create", actor, object_type="case", object_id=case.id,
-                           detail={"area": area.slug, "reference": reference})
+        await CaseEvent.insert(
+            CaseEvent(
+                case=case.id,
+                kind="created",
+                actor=actor.id,
+                at=now,
+                summary=f"Case opened: {area.forms[area.opening_form].title}",
+                detail={"form": area.opening_form},
+            )
+        )
+        await audit.record(
+            "case.create",
+            actor,
+            object_type="case",
+            object_id=case.id,
+            detail={"area": area.slug, "reference": reference},
+        )
         row = await _load(case.id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "case_created")
     out = case_dict(ctx, row, Access.owner())
@@ -414,8 +542,9 @@ def refuse_closed_answers(row: dict[str, Any]) -> None:
         raise Forbidden("This case is closed. Its answers can be read but not changed.")
 
 
-async def save_form(ctx: Context, actor: Actor, case_id: int, form_name: str, answers: Any, *,
-                    expected_version: int | None) -> dict[str, Any]:
+async def save_form(
+    ctx: Context, actor: Actor, case_id: int, form_name: str, answers: Any, *, expected_version: int | None
+) -> dict[str, Any]:
     """Save one form's answers on a case; refuse if the case is closed or someone else changed it meanwhile."""
     row = await _load_workable(actor, case_id)
     refuse_closed_answers(row)
@@ -427,14 +556,30 @@ async def save_form(ctx: Context, actor: Actor, case_id: int, form_name: str, an
         refuse_closed_answers(row)  # closed since it was read
         old = (row["data"] or {}).get(form_name)
         data = {**(row["data"] or {}), form_name: answers}
-        await _bump(case_id, expected_version, {Case.data: data, Case.risk_level: _risk(area, data, row["risk_level"])})
+        await _bump(
+            case_id,
+            expected_version,
+            {Case.data: data, Case.risk_level: _risk(area, data, row["risk_level"])},
+        )
         changes = _diff(old or {}, answers)
         title = area.forms[form_name].title
-        await CaseEvent.insert(CaseEvent(case=case_id, kind="form", actor=actor.id, at=now,
-                                         summary=f"{title} {'changed' if old is not None else 'added'}",
-                                         detail={"form": form_name, "changes": changes}))
-        await audit.record("case.form_saved", actor, object_type="case", object_id=case_id,
-                           detail={"form": form_name, "fields": [c["field"] for c in changes], "changes": changes})
+        await CaseEvent.insert(
+            CaseEvent(
+                case=case_id,
+                kind="form",
+                actor=actor.id,
+                at=now,
+                summary=f"{title} {'changed' if old is not None else 'added'}",
+                detail={"form": form_name, "changes": changes},
+            )
+        )
+        await audit.record(
+            "case.form_saved",
+            actor,
+            object_type="case",
+            object_id=case_id,
+            detail={"form": form_name, "fields": [c["field"] for c in changes], "changes": changes},
+        )
         row = await _load(case_id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "form_saved")
     out = case_dict(ctx, row, Access.owner())
@@ -450,13 +595,19 @@ async def available_transitions(ctx: Context, actor: Actor, row: dict[str, Any],
     if area is None or not permissions.can(actor, "case.transition", access):
         return []
     needs = area.workflow.needs_facts(row["state"])
-    facts = (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0] if needs else {}
-    return area.workflow.available(row["state"], set(actor.roles), facts, set((row["data"] or {}).keys()),
-                                   row["data"] or {})
+    facts = (
+        (await referrals.build_facts(ctx, row, "case_transitioned", needs, per_subject=False))[0][0]
+        if needs
+        else {}
+    )
+    return area.workflow.available(
+        row["state"], set(actor.roles), facts, set((row["data"] or {}).keys()), row["data"] or {}
+    )
 
 
-async def transition_case(ctx: Context, actor: Actor, case_id: int, transition: str, *,
-                          expected_version: int | None = None) -> dict[str, Any]:
+async def transition_case(
+    ctx: Context, actor: Actor, case_id: int, transition: str, *, expected_version: int | None = None
+) -> dict[str, Any]:
     """Move a case through a workflow transition the actor is allowed to make, or say why not."""
     row, access = await visible_case(actor, case_id)
     permissions.require(actor, "case.transition", access)
@@ -466,26 +617,55 @@ async def transition_case(ctx: Context, actor: Actor, case_id: int, transition: 
         row = await _load(case_id)
         offered = {t.name: refusal for t, refusal in await available_transitions(ctx, actor, row, access)}
         # a step not offered (no such step, not from this state, not for the actor's roles) says which it is
-        refusal = offered[transition] if transition in offered else area.workflow.check(
-            transition, row["state"], set(actor.roles), {}, set((row["data"] or {}).keys()), row["data"] or {})
+        refusal = (
+            offered[transition]
+            if transition in offered
+            else area.workflow.check(
+                transition,
+                row["state"],
+                set(actor.roles),
+                {},
+                set((row["data"] or {}).keys()),
+                row["data"] or {},
+            )
+        )
         if refusal is not None:
             raise Forbidden(refusal.reason)
         t = area.workflow.transitions[transition]
         now = clock.now()
         terminal = area.workflow.is_terminal(t.target)
-        await _bump(case_id, expected_version, {Case.state: t.target, Case.closed_at: now if terminal else None})
-        await CaseEvent.insert(CaseEvent(
-            case=case_id, kind="transition", actor=actor.id, at=now,
-            summary=f"{t.label}: {area.workflow.label(row['state'])} \u2192 {area.workflow.label(t.target)}",
-            detail={"transition": t.name, "from": row["state"], "to": t.target}))
-        await audit.record("case.transition", actor, object_type="case", object_id=case_id,
-                           detail={"transition": t.name, "from": row["state"], "to": t.target})
+        await _bump(
+            case_id, expected_version, {Case.state: t.target, Case.closed_at: now if terminal else None}
+        )
+        await CaseEvent.insert(
+            CaseEvent(
+                case=case_id,
+                kind="transition",
+                actor=actor.id,
+                at=now,
+                summary=f"{t.label}: {area.workflow.label(row['state'])} \u2192 {area.workflow.label(t.target)}",
+                detail={"transition": t.name, "from": row["state"], "to": t.target},
+            )
+        )
+        await audit.record(
+            "case.transition",
+            actor,
+            object_type="case",
+            object_id=case_id,
+            detail={"transition": t.name, "from": row["state"], "to": t.target},
+        )
         from_state = row["state"]
         row = await _load(case_id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "case_transitioned")
     out = case_dict(ctx, row, Access.owner())
-    await ctx.emit("case_transitioned", case=out, transition=transition, from_state=from_state,
-               to_state=row["state"], actor=actor.as_dict())
+    await ctx.emit(
+        "case_transitioned",
+        case=out,
+        transition=transition,
+        from_state=from_state,
+        to_state=row["state"],
+        actor=actor.as_dict(),
+    )
     await _after_commit(ctx, new_referrals, out)
     return out
 
@@ -495,26 +675,45 @@ async def add_subject(ctx: Context, actor: Actor, case_id: int, person_id: int, 
     row = await _load_workable(actor, case_id)
     area = ctx.area(row["area"])
     if role not in area.roles:
-        raise ValidationFailed("Select a role from the list",
-                               errors=[{"field": "/role", "message": "Select the person\u2019s role on the case"}])
+        raise ValidationFailed(
+            "Select a role from the list",
+            errors=[{"field": "/role", "message": "Select the person\u2019s role on the case"}],
+        )
     person = await Person.select(Person.given_name, Person.family_name).where(Person.id == person_id).first()
     if person is None or person_id not in await visible_person_ids(actor, [person_id]):
         raise NotFound("No person with that number exists")
-    existing = await CaseSubject.count().where((CaseSubject.case == case_id) & (CaseSubject.person == person_id)
-                                               & (CaseSubject.role == role) & CaseSubject.removed_at.is_null())
+    existing = await CaseSubject.count().where(
+        (CaseSubject.case == case_id)
+        & (CaseSubject.person == person_id)
+        & (CaseSubject.role == role)
+        & CaseSubject.removed_at.is_null()
+    )
     if existing:
-        raise ValidationFailed("That person already has that role on this case",
-                               errors=[{"field": "/role", "message": "That person already has that role on this case"}])
+        raise ValidationFailed(
+            "That person already has that role on this case",
+            errors=[{"field": "/role", "message": "That person already has that role on this case"}],
+        )
     now = clock.now()
     async with transaction():
         await CaseSubject.insert(CaseSubject(case=case_id, person=person_id, role=role, added_at=now))
         await _bump(case_id, None, {})
-        await CaseEvent.insert(CaseEvent(case=case_id, kind="subject", actor=actor.id, at=now,
-                                         summary=f"{person['given_name']} {person['family_name']} added as "
-                                                 f"{area.roles[role].lower()}",
-                                         detail={"person_id": person_id, "role": role, "added": True}))
-        await audit.record("case.subject_added", actor, object_type="case", object_id=case_id,
-                           detail={"person_id": person_id, "role": role})
+        await CaseEvent.insert(
+            CaseEvent(
+                case=case_id,
+                kind="subject",
+                actor=actor.id,
+                at=now,
+                summary=f"{person['given_name']} {person['family_name']} added as {area.roles[role].lower()}",
+                detail={"person_id": person_id, "role": role, "added": True},
+            )
+        )
+        await audit.record(
+            "case.subject_added",
+            actor,
+            object_type="case",
+            object_id=case_id,
+            detail={"person_id": person_id, "role": role},
+        )
         row = await _load(case_id)
         new_referrals = await referrals.evaluate_rules(ctx, row, "subject_added")
     out = case_dict(ctx, row, Access.owner())
@@ -525,22 +724,41 @@ async def add_subject(ctx: Context, actor: Actor, case_id: int, person_id: int, 
 async def remove_subject(ctx: Context, actor: Actor, case_id: int, subject_id: int) -> None:
     row = await _load_workable(actor, case_id)
     area = ctx.area(row["area"])
-    subject = await CaseSubject.select(*CaseSubject.all_columns(), CaseSubject.person.given_name.as_alias("g"),
-                                       CaseSubject.person.family_name.as_alias("f")).where(
-        (CaseSubject.id == subject_id) & (CaseSubject.case == case_id) & CaseSubject.removed_at.is_null()).first()
+    subject = (
+        await CaseSubject.select(
+            *CaseSubject.all_columns(),
+            CaseSubject.person.given_name.as_alias("g"),
+            CaseSubject.person.family_name.as_alias("f"),
+        )
+        .where(
+            (CaseSubject.id == subject_id) & (CaseSubject.case == case_id) & CaseSubject.removed_at.is_null()
+        )
+        .first()
+    )
     if subject is None:
         raise NotFound("That person is not on this case")
     now = clock.now()
     async with transaction():
         await CaseSubject.update({CaseSubject.removed_at: now}).where(CaseSubject.id == subject_id)
         await _bump(case_id, None, {})
-        await CaseEvent.insert(CaseEvent(case=case_id, kind="subject", actor=actor.id, at=now,
-                                         summary=f"{subject['g']} {subject['f']} removed "
-                                                 f"({area.roles.get(subject['role'], subject['role']).lower()})",
-                                         detail={"person_id": subject["person"], "role": subject["role"],
-                                                 "added": False}))
-        await audit.record("case.subject_removed", actor, object_type="case", object_id=case_id,
-                           detail={"person_id": subject["person"], "role": subject["role"]})
+        await CaseEvent.insert(
+            CaseEvent(
+                case=case_id,
+                kind="subject",
+                actor=actor.id,
+                at=now,
+                summary=f"{subject['g']} {subject['f']} removed "
+                f"({area.roles.get(subject['role'], subject['role']).lower()})",
+                detail={"person_id": subject["person"], "role": subject["role"], "added": False},
+            )
+        )
+        await audit.record(
+            "case.subject_removed",
+            actor,
+            object_type="case",
+            object_id=case_id,
+            detail={"person_id": subject["person"], "role": subject["role"]},
+        )
 
 
 async def add_note(ctx: Context, actor: Actor, case_id: int, text: str) -> dict[str, Any]:
@@ -550,8 +768,10 @@ async def add_note(ctx: Context, actor: Actor, case_id: int, text: str) -> dict[
     if not text:
         raise ValidationFailed("Enter the note", errors=[{"field": "/text", "message": "Enter the note"}])
     if len(text) > 20000:
-        raise ValidationFailed("The note is too long",
-                               errors=[{"field": "/text", "message": "The note must be 20,000 characters or fewer"}])
+        raise ValidationFailed(
+            "The note is too long",
+            errors=[{"field": "/text", "message": "The note must be 20,000 characters or fewer"}],
+        )
     now = clock.now()
     async with transaction():
         event = CaseEvent(case=case_id, kind="note", actor=actor.id, at=now, summary=text, detail={})
@@ -570,9 +790,15 @@ async def lead_officer_choices(agency_id: int) -> list[dict[str, Any]]:
     """Active users of the agency who work cases (a caseworking role), by name: who can lead a case."""
     from caseframe.core.auth.tables import User
 
-    users = await User.select(User.id, User.name, User.roles).where(
-        (User.agency == agency_id) & (User.active == True)).order_by(User.name).output(load_json=True)  # noqa: E712
-    return [{"id": u["id"], "name": u["name"]} for u in users if permissions.role_allows(u["roles"], "case.edit")]
+    users = (
+        await User.select(User.id, User.name, User.roles)
+        .where((User.agency == agency_id) & (User.active == True))
+        .order_by(User.name)
+        .output(load_json=True)
+    )  # noqa: E712
+    return [
+        {"id": u["id"], "name": u["name"]} for u in users if permissions.role_allows(u["roles"], "case.edit")
+    ]
 
 
 async def _new_lead(agency_id: int, user_id: int | None) -> dict[str, Any]:
@@ -580,19 +806,31 @@ async def _new_lead(agency_id: int, user_id: int | None) -> dict[str, Any]:
     for user in await lead_officer_choices(agency_id):
         if user["id"] == user_id:
             return user
-    raise ValidationFailed("Select the new lead officer", errors=[{
-        "field": "/lead_officer_id", "message": "Select someone in your agency who works cases"}])
+    raise ValidationFailed(
+        "Select the new lead officer",
+        errors=[{"field": "/lead_officer_id", "message": "Select someone in your agency who works cases"}],
+    )
 
 
 async def _user_names(ids: list[int | None]) -> dict[int, str]:
     from caseframe.core.auth.tables import User
 
     wanted = sorted({i for i in ids if i})
-    return {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(User.id.is_in(wanted or [0]))}
+    return {
+        u["id"]: u["name"] for u in await User.select(User.id, User.name).where(User.id.is_in(wanted or [0]))
+    }
 
 
-async def _change_lead(actor: Actor, row: dict[str, Any], lead: dict[str, Any], expected_version: int | None,
-                       names: dict[int, str], *, bulk: bool, move_tasks: bool) -> list[int]:
+async def _change_lead(
+    actor: Actor,
+    row: dict[str, Any],
+    lead: dict[str, Any],
+    expected_version: int | None,
+    names: dict[int, str],
+    *,
+    bulk: bool,
+    move_tasks: bool,
+) -> list[int]:
     """Inside a transaction: make ``lead`` the case's lead officer, on its timeline and in the audit trail;
     with ``move_tasks`` the old lead's open tasks on the case go too. Returns the tasks moved."""
     old = row["lead_officer"]
@@ -606,10 +844,23 @@ async def _change_lead(actor: Actor, row: dict[str, Any], lead: dict[str, Any], 
     summary = f"Lead officer changed: {old_name} → {lead['name']}"
     if moved:
         summary += f" ({len(moved)} open task{'s' if len(moved) != 1 else ''} handed over too)"
-    await CaseEvent.insert(CaseEvent(case=row["id"], kind="lead", actor=actor.id, at=clock.now(), summary=summary,
-                                     detail={"from": old, "to": lead["id"], "tasks": moved, "bulk": bulk}))
-    await audit.record("case.lead_changed", actor, object_type="case", object_id=row["id"],
-                       detail={"from": old, "to": lead["id"], "tasks": moved, "bulk": bulk})
+    await CaseEvent.insert(
+        CaseEvent(
+            case=row["id"],
+            kind="lead",
+            actor=actor.id,
+            at=clock.now(),
+            summary=summary,
+            detail={"from": old, "to": lead["id"], "tasks": moved, "bulk": bulk},
+        )
+    )
+    await audit.record(
+        "case.lead_changed",
+        actor,
+        object_type="case",
+        object_id=row["id"],
+        detail={"from": old, "to": lead["id"], "tasks": moved, "bulk": bulk},
+    )
     return moved
 
 
@@ -619,16 +870,19 @@ def refuse_closed_lead_change(row: dict[str, Any]) -> None:
         raise Forbidden("This case is closed, so its lead officer cannot be changed.")
 
 
-async def reassign_lead(ctx: Context, actor: Actor, case_id: int, lead_officer_id: int | None, *,
-                        expected_version: int | None) -> dict[str, Any]:
+async def reassign_lead(
+    ctx: Context, actor: Actor, case_id: int, lead_officer_id: int | None, *, expected_version: int | None
+) -> dict[str, Any]:
     """Make another officer of the owning agency the case's lead; refused if the case is closed or changed
     meanwhile."""
     row = await _load_workable(actor, case_id)
     refuse_closed_lead_change(row)
     lead = await _new_lead(row["owning_agency"], lead_officer_id)
     if row["lead_officer"] == lead["id"]:
-        raise ValidationFailed("Nothing to change", errors=[{
-            "field": "/lead_officer_id", "message": f"{lead['name']} is already the lead officer"}])
+        raise ValidationFailed(
+            "Nothing to change",
+            errors=[{"field": "/lead_officer_id", "message": f"{lead['name']} is already the lead officer"}],
+        )
     async with transaction():
         row = await _load(case_id)
         refuse_closed_lead_change(row)  # closed since it was read
@@ -646,12 +900,20 @@ def refuse_closed_in_bulk(closed_references: list[str]) -> None:
     """A bulk reassignment holding a closed case moves none: as for one case, a closed case keeps its lead."""
     if closed_references:
         one = len(closed_references) == 1
-        raise Forbidden(f"{_listed(closed_references)} {'is' if one else 'are'} closed, so {'its' if one else 'their'} "
-                        "lead officer cannot be changed. Nothing has been reassigned: choose open cases only.")
+        raise Forbidden(
+            f"{_listed(closed_references)} {'is' if one else 'are'} closed, so {'its' if one else 'their'} "
+            "lead officer cannot be changed. Nothing has been reassigned: choose open cases only."
+        )
 
 
-async def reassign_cases(ctx: Context, actor: Actor, chosen: list[tuple[int, int]], lead_officer_id: int | None, *,
-                         move_tasks: bool = False) -> dict[str, Any]:
+async def reassign_cases(
+    ctx: Context,
+    actor: Actor,
+    chosen: list[tuple[int, int]],
+    lead_officer_id: int | None,
+    *,
+    move_tasks: bool = False,
+) -> dict[str, Any]:
     """Give every chosen case (id, version read) of the actor's agency a new lead officer, all or nothing.
 
     A case someone changed since it was chosen refuses the lot, naming it, so no one's change is lost and
@@ -662,14 +924,24 @@ async def reassign_cases(ctx: Context, actor: Actor, chosen: list[tuple[int, int
     lead = await _new_lead(actor.agency_id, lead_officer_id)
     wanted = dict(chosen)
     if len(wanted) != len(chosen):  # the same case twice, perhaps at two versions: which was meant is unknown
-        raise ValidationFailed("A case is listed twice", errors=[{
-            "field": "/case", "message": "Each case can be listed once: choose the cases again"}])
+        raise ValidationFailed(
+            "A case is listed twice",
+            errors=[{"field": "/case", "message": "Each case can be listed once: choose the cases again"}],
+        )
     if not wanted:
-        raise ValidationFailed("Select the cases to reassign", errors=[{
-            "field": "/case", "message": "Select at least one case"}])
+        raise ValidationFailed(
+            "Select the cases to reassign", errors=[{"field": "/case", "message": "Select at least one case"}]
+        )
     if len(wanted) > MAX_BULK_REASSIGN:
-        raise ValidationFailed("Too many cases", errors=[{
-            "field": "/case", "message": f"Reassign at most {MAX_BULK_REASSIGN} cases at once: narrow the filters"}])
+        raise ValidationFailed(
+            "Too many cases",
+            errors=[
+                {
+                    "field": "/case",
+                    "message": f"Reassign at most {MAX_BULK_REASSIGN} cases at once: narrow the filters",
+                }
+            ],
+        )
     moved_cases, moved_tasks = [], []
     async with transaction():
         rows = await Case.select().where(Case.id.is_in(list(wanted))).order_by(Case.id).output(load_json=True)
@@ -683,20 +955,24 @@ async def reassign_cases(ctx: Context, actor: Actor, chosen: list[tuple[int, int
             raise NotFound("No case with that number exists")
         kept = [r["reference"] for r in mine if r["id"] in withheld.inactive]
         if kept:
-            raise Forbidden(f"{_listed(kept)} {'is' if len(kept) == 1 else 'are'} restricted under the retention "
-                            "policy, so nothing on them can be changed. Nothing has been reassigned.")
+            raise Forbidden(
+                f"{_listed(kept)} {'is' if len(kept) == 1 else 'are'} restricted under the retention "
+                "policy, so nothing on them can be changed. Nothing has been reassigned."
+            )
         stale = [r["reference"] for r in mine if r["version"] != wanted[r["id"]]]
         if stale:
             raise Conflict(
                 f"Someone else changed {_listed(stale)} since you chose {'it' if len(stale) == 1 else 'them'}. "
-                "Nothing has been reassigned: choose the cases again from the list.")
+                "Nothing has been reassigned: choose the cases again from the list."
+            )
         refuse_closed_in_bulk([r["reference"] for r in mine if r["closed_at"]])
         names = await _user_names([r["lead_officer"] for r in mine])
         for row in mine:
             if row["lead_officer"] == lead["id"]:
                 continue  # already theirs: nothing to record
-            moved_tasks += await _change_lead(actor, row, lead, wanted[row["id"]], names, bulk=True,
-                                              move_tasks=move_tasks)
+            moved_tasks += await _change_lead(
+                actor, row, lead, wanted[row["id"]], names, bulk=True, move_tasks=move_tasks
+            )
             moved_cases.append(row["id"])
     return {"cases": moved_cases, "tasks": moved_tasks, "lead": lead}
 
@@ -704,12 +980,26 @@ async def reassign_cases(ctx: Context, actor: Actor, chosen: list[tuple[int, int
 def _listed(references: list[str]) -> str:
     shown = references[:5]
     more = f" and {len(references) - 5} more" if len(references) > 5 else ""
-    return (", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 and not more else ", ".join(shown)) + more
+    return (
+        ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 and not more else ", ".join(shown)
+    ) + more
 
 
-__all__ = ["add_note", "add_subject", "get_case", "lead_officer_choices", "list_cases", "open_case",
-           "reassign_cases", "reassign_lead", "remove_subject", "save_form", "subjects_of", "timeline",
-           "transition_case"]
+__all__ = [
+    "add_note",
+    "add_subject",
+    "get_case",
+    "lead_officer_choices",
+    "list_cases",
+    "open_case",
+    "reassign_cases",
+    "reassign_lead",
+    "remove_subject",
+    "save_form",
+    "subjects_of",
+    "timeline",
+    "transition_case",
+]
 
 
 # -- a form's one-time key: a double click or a resent form is handled once -----------------------------------

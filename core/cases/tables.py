@@ -1,4 +1,5 @@
 """Cases, the persons on them, their timeline, and the counters behind human references."""
+
 from piccolo.columns import JSON, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
@@ -34,6 +35,7 @@ class CaseSubject(Table, tablename="cf_case_subject"):
 
 class CaseEvent(Table, tablename="cf_case_event"):
     """One line of a case's timeline: a note, a transition, a form change, a task or a referral."""
+
     id: Serial
 
     case = ForeignKey(Case)
@@ -46,6 +48,7 @@ class CaseEvent(Table, tablename="cf_case_event"):
 
 class ReferenceCounter(Table, tablename="cf_reference_counter"):
     """Last number used per prefix and year, so references are short and never reused."""
+
     id: Serial
 
     key = Varchar(length=20, unique=True)
@@ -54,6 +57,7 @@ class ReferenceCounter(Table, tablename="cf_reference_counter"):
 
 class Submission(Table, tablename="cf_submission"):
     """A form submission's one-time key, so a double-clicked submit creates one record."""
+
     id: Serial
 
     key = Varchar(length=64, unique=True)

@@ -1,5 +1,6 @@
 """A case as pages, the API and hooks show it: one function of the row and the reader's access, below every
 service that shows a case (the referral rules' hooks among them), so none has to depend on the case service."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,14 +20,23 @@ def case_dict(ctx: Context, row: dict[str, Any], access: Access) -> dict[str, An
     if access.kind == "reference":
         data = {}
     elif not access.is_owner:
-        data = {name: filter_answers(answers, area.forms[name].schema, access)
-                for name, answers in data.items() if area is not None and name in area.forms}
+        data = {
+            name: filter_answers(answers, area.forms[name].schema, access)
+            for name, answers in data.items()
+            if area is not None and name in area.forms
+        }
     return {
-        "id": row["id"], "reference": row["reference"], "area": row["area"],
-        "area_title": area.title if area else row["area"], "area_installed": area is not None,
-        "state": row["state"], "state_label": area.workflow.label(row["state"]) if area else row["state"],
-        "risk_level": row["risk_level"], "data": data,
-        "owning_agency_id": row["owning_agency"], "lead_officer_id": row["lead_officer"],
+        "id": row["id"],
+        "reference": row["reference"],
+        "area": row["area"],
+        "area_title": area.title if area else row["area"],
+        "area_installed": area is not None,
+        "state": row["state"],
+        "state_label": area.workflow.label(row["state"]) if area else row["state"],
+        "risk_level": row["risk_level"],
+        "data": data,
+        "owning_agency_id": row["owning_agency"],
+        "lead_officer_id": row["lead_officer"],
         "opened_at": row["opened_at"].isoformat(),
         "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
         "version": row["version"],

@@ -1,4 +1,5 @@
 """Case pages: area lists, opening a case from its form, the case page and the work done on it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -65,8 +66,12 @@ def timeline_items(request: Request, case: dict[str, Any], events: list[dict[str
     reference), so a new entry, a renamed author or another reader's narrower view is a new key, never a
     stale page. The last ``TIMELINE_CACHE_SIZE`` lists are kept per process.
     """
-    shown = repr((case["reference"], [(e["id"], e["kind"], e["summary"], e["actor_name"], e["at"],
-                                       e.get("changes")) for e in events]))
+    shown = repr(
+        (
+            case["reference"],
+            [(e["id"], e["kind"], e["summary"], e["actor_name"], e["at"], e.get("changes")) for e in events],
+        )
+    )
     key = hashlib.sha256(shown.encode()).digest()
     html = _TIMELINES.get(key)
     if html is not None:
@@ -95,35 +100,65 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
     # while the one before runs: everything the page reads, at once
     from caseframe.core.documents import service as documents
 
-    (_, events, case_tasks, users, refs, subjects, shares, views, partners,
-     targets, case_documents) = await asyncio.gather(
-        cases.record_view(actor, case_id, access), cases.timeline(case_id, limit=200, access=access, reader=actor),
+    (
+        _,
+        events,
+        case_tasks,
+        users,
+        refs,
+        subjects,
+        shares,
+        views,
+        partners,
+        targets,
+        case_documents,
+    ) = await asyncio.gather(
+        cases.record_view(actor, case_id, access),
+        cases.timeline(case_id, limit=200, access=access, reader=actor),
         tasks.tasks_of_case(case_id, reader=actor),
         lists.colleagues(actor),
         raised_from_case(case_id, reader=actor),
         cases.subjects_of(case_id),
         # the owning agency sees who it shares with and who has viewed; those who work the case, where to refer
-        sharing.shares_of(case_id) if owner else nothing(), cases.viewers_of(case_id) if owner else nothing(),
+        sharing.shares_of(case_id) if owner else nothing(),
+        cases.viewers_of(case_id) if owner else nothing(),
         sharing.partners_for(actor, row) if owner and worker else nothing(),
         referral_targets(ctx, actor) if owner and worker else nothing(),
         # only the documents this reader's access reaches: one above it is not listed at all
-        documents.documents_of(case_id, access))
+        documents.documents_of(case_id, access),
+    )
     forms = []
     transitions = []
     if area is None:  # the area's package was uninstalled: its answers stay readable
-        forms = [{"name": name, "title": name.replace("_", " ").capitalize(), "done": True,
-                  "rows": summary.rows_without_schema(answers)} for name, answers in case["data"].items()]
+        forms = [
+            {
+                "name": name,
+                "title": name.replace("_", " ").capitalize(),
+                "done": True,
+                "rows": summary.rows_without_schema(answers),
+            }
+            for name, answers in case["data"].items()
+        ]
     else:
         for name, form in area.forms.items():
             answers = case["data"].get(name)
-            forms.append({"name": name, "title": form.title, "done": answers is not None,
-                          "rows": summary.rows(form, answers)})
+            forms.append(
+                {
+                    "name": name,
+                    "title": form.title,
+                    "done": answers is not None,
+                    "rows": summary.rows(form, answers),
+                }
+            )
         transitions = await cases.available_transitions(ctx, actor, row, access)
     for event in events:
         if event["kind"] == "form" and area is not None and event["detail"].get("form") in area.forms:
             form = area.forms[event["detail"]["form"]]
-            event["changes"] = [summary.change_text(form, c) for c in event["detail"].get("changes", [])
-                                if may_see_field(access, form.schema, c.get("field", ""))][:20]
+            event["changes"] = [
+                summary.change_text(form, c)
+                for c in event["detail"].get("changes", [])
+                if may_see_field(access, form.schema, c.get("field", ""))
+            ][:20]
     names = {u["id"]: u["name"] for u in users}
     for t in case_tasks:
         t["assignee_name"] = names.get(t["assignee_id"], "")
@@ -139,18 +174,39 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
         viewer = actor.as_dict()
         for result in ctx.pm.hook.case_panels(case=case, actor=viewer, user=viewer):
             panels.extend(result or [])
-    return {"case": case, "area": area, "forms": forms, "transitions": transitions, "timeline": events,
-            "timeline_html": timeline_items(request, case, events),
-            "tasks": case_tasks, "subjects": subjects, "users": users,
-            "referrals": refs, "referral_targets": targets, "referral_status": REFERRAL_STATUS, "panels": panels, "today": clock.today(), "user": actor.as_dict(),
-            "lead_officer": lead_officer, "owning_agency": owning_agency, "access": access, **sharing_info,
-            "documents": case_documents, "document_form": documents.form_context(),
-            "can_change": worker and case["area_installed"] and not case["closed_at"],
-            "can_reassign_lead": worker and not case["closed_at"]}
+    return {
+        "case": case,
+        "area": area,
+        "forms": forms,
+        "transitions": transitions,
+        "timeline": events,
+        "timeline_html": timeline_items(request, case, events),
+        "tasks": case_tasks,
+        "subjects": subjects,
+        "users": users,
+        "referrals": refs,
+        "referral_targets": targets,
+        "referral_status": REFERRAL_STATUS,
+        "panels": panels,
+        "today": clock.today(),
+        "user": actor.as_dict(),
+        "lead_officer": lead_officer,
+        "owning_agency": owning_agency,
+        "access": access,
+        **sharing_info,
+        "documents": case_documents,
+        "document_form": documents.form_context(),
+        "can_change": worker and case["area_installed"] and not case["closed_at"],
+        "can_reassign_lead": worker and not case["closed_at"],
+    }
 
 
-REFERRAL_STATUS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",
-                   "declined": "Declined"}
+REFERRAL_STATUS = {
+    "open": "Waiting",
+    "info_requested": "More information asked for",
+    "accepted": "Accepted",
+    "declined": "Declined",
+}
 
 
 def _many(value: Any) -> list[Any]:
@@ -164,8 +220,16 @@ def _list_url(area, filters: dict[str, str]) -> str:
     return f"/areas/{area.slug}?" + urlencode({k: v for k, v in filters.items() if v})
 
 
-async def _list_page(request: Request, ctx: Context, actor: Actor, area, values: Any, *, errors: list[dict[str, str]] | None = None,
-                     status_code: int = 200) -> Template:
+async def _list_page(
+    request: Request,
+    ctx: Context,
+    actor: Actor,
+    area,
+    values: Any,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Template:
     """The area list: filtered, sorted, a page of 25; with the bulk-reassign form for those who may use it."""
     listed = await lists.area_list(ctx, actor, area, values)
     filters = listed["filters"]
@@ -174,17 +238,31 @@ async def _list_page(request: Request, ctx: Context, actor: Actor, area, values:
     can_open = permissions.can(actor, "case.open") and area.slug in await cases.enabled_areas(actor.agency_id)
     can_reassign = permissions.can(actor, "case.reassign_bulk")
     ticked = {str(v) for v in _many(values.get("case"))} if errors else set()
-    return await page(request, "cases/list.html", area=area, items=listed["items"], total=listed["total"],
-                      page_number=listed["number"],
-                      pages=listed["pages"], filters=filters, can_open=can_open, page_base="?" + query, query=query,
-                      leads=listed["leads"], can_reassign=can_reassign,
-                      lead_choices=await cases.lead_officer_choices(actor.agency_id) if can_reassign else [],
-                      errors=errors or [], ticked=ticked,
-                      chosen_lead=str(values.get("lead_officer_id", "")) if errors else "",
-                      chosen_tasks=values.get("tasks") == "yes" if errors else False,
-                      chosen_scope=values.get("scope") == "all" if errors else False,
-                      max_bulk=cases.MAX_BULK_REASSIGN, export_limit=lists.EXPORT_LIMIT, error_title=bool(errors),
-                      status_code=status_code)
+    return await page(
+        request,
+        "cases/list.html",
+        area=area,
+        items=listed["items"],
+        total=listed["total"],
+        page_number=listed["number"],
+        pages=listed["pages"],
+        filters=filters,
+        can_open=can_open,
+        page_base="?" + query,
+        query=query,
+        leads=listed["leads"],
+        can_reassign=can_reassign,
+        lead_choices=await cases.lead_officer_choices(actor.agency_id) if can_reassign else [],
+        errors=errors or [],
+        ticked=ticked,
+        chosen_lead=str(values.get("lead_officer_id", "")) if errors else "",
+        chosen_tasks=values.get("tasks") == "yes" if errors else False,
+        chosen_scope=values.get("scope") == "all" if errors else False,
+        max_bulk=cases.MAX_BULK_REASSIGN,
+        export_limit=lists.EXPORT_LIMIT,
+        error_title=bool(errors),
+        status_code=status_code,
+    )
 
 
 #: the export's rows are streamed, a few hundred at a time, never held whole
@@ -196,17 +274,28 @@ async def _case_lines(ctx, area, actor, ids: list[int]):
     yield csv_line(["Reference", "Area", "People", "State", "Risk", "Lead officer", "Opened", "Last updated"])
     names = {u["id"]: u["name"] for u in await lists.colleagues_all(actor.agency_id)}
     for start in range(0, len(ids), EXPORT_CHUNK):
-        chunk = ids[start:start + EXPORT_CHUNK]
+        chunk = ids[start : start + EXPORT_CHUNK]
         rows, subjects = await lists.export_rows(actor, chunk)
         for case_id in chunk:
             r = rows.get(case_id)
             if r is None:
                 continue
-            people = "; ".join(f"{s['name']} ({area.roles.get(s['role'], s['role']).lower()})"
-                               for s in subjects.get(case_id, []))
-            yield csv_line([r["reference"], area.title, people, area.workflow.label(r["state"]),
-                            (r["risk_level"] or "").replace("_", " ").capitalize() or "Not assessed",
-                            names.get(r["lead_officer"], ""), _day(r["opened_at"]), _day(r["updated_at"])])
+            people = "; ".join(
+                f"{s['name']} ({area.roles.get(s['role'], s['role']).lower()})"
+                for s in subjects.get(case_id, [])
+            )
+            yield csv_line(
+                [
+                    r["reference"],
+                    area.title,
+                    people,
+                    area.workflow.label(r["state"]),
+                    (r["risk_level"] or "").replace("_", " ").capitalize() or "Not assessed",
+                    names.get(r["lead_officer"], ""),
+                    _day(r["opened_at"]),
+                    _day(r["updated_at"]),
+                ]
+            )
 
 
 def _day(value: Any) -> str:
@@ -254,11 +343,20 @@ class AreaPages(Controller):
         if lead_id not in choices:
             errors.append({"field": "lead_officer_id", "message": "Select the new lead officer"})
         if not rows:
-            errors.append({"field": "case-0", "message": "Select at least one case, or all the cases matching "
-                                                          "the filters"})
+            errors.append(
+                {
+                    "field": "case-0",
+                    "message": "Select at least one case, or all the cases matching the filters",
+                }
+            )
         elif len(rows) > cases.MAX_BULK_REASSIGN:
-            errors.append({"field": "case-0", "message": f"Reassign at most {cases.MAX_BULK_REASSIGN} cases at "
-                                                          "once: narrow the filters"})
+            errors.append(
+                {
+                    "field": "case-0",
+                    "message": f"Reassign at most {cases.MAX_BULK_REASSIGN} cases at "
+                    "once: narrow the filters",
+                }
+            )
         else:
             errors += _closed_problems([r["reference"] for r in rows if r["closed_at"]])
         if errors:
@@ -267,14 +365,34 @@ class AreaPages(Controller):
         names = {u["id"]: u["name"] for u in await lists.colleagues_all(actor.agency_id)}
         move_tasks = data.get("tasks") == "yes"
         handed = await lists.tasks_to_hand_over(actor, rows) if move_tasks else {}
-        changes = [{**r, "from": names.get(r["lead_officer"], "No one") if r["lead_officer"] else "No one",
-                    "state_label": area.workflow.label(r["state"]), "same": r["lead_officer"] == lead_id,
-                    "tasks": handed.get(r["id"], 0)} for r in rows]
-        await audit_read("case.list", actor, "case", detail={"ids": [r["id"] for r in rows], "area": area.slug,
-                                                             "for": "reassign"})
-        return await page(request, "cases/reassign_confirm.html", area=area, lead=lead, changes=changes,
-                          moving=sum(1 for c in changes if not c["same"]), move_tasks=move_tasks,
-                          tasks_moving=sum(handed.values()), filters=filters, back=_list_url(area, filters))
+        changes = [
+            {
+                **r,
+                "from": names.get(r["lead_officer"], "No one") if r["lead_officer"] else "No one",
+                "state_label": area.workflow.label(r["state"]),
+                "same": r["lead_officer"] == lead_id,
+                "tasks": handed.get(r["id"], 0),
+            }
+            for r in rows
+        ]
+        await audit_read(
+            "case.list",
+            actor,
+            "case",
+            detail={"ids": [r["id"] for r in rows], "area": area.slug, "for": "reassign"},
+        )
+        return await page(
+            request,
+            "cases/reassign_confirm.html",
+            area=area,
+            lead=lead,
+            changes=changes,
+            moving=sum(1 for c in changes if not c["same"]),
+            move_tasks=move_tasks,
+            tasks_moving=sum(handed.values()),
+            filters=filters,
+            back=_list_url(area, filters),
+        )
 
     @post("/{slug:str}/reassign/confirm")
     async def reassign(self, request: Request, ctx: Context, actor: Actor, slug: str) -> Template | Redirect:
@@ -287,17 +405,44 @@ class AreaPages(Controller):
             case_id, _, version = str(value).partition(":")
             case_id, version = form_int(case_id), form_int(version)
             if case_id is None or version is None or case_id > MAX_ID or version > MAX_ID:
-                return await _list_page(request, ctx, actor, area, data, status_code=400, errors=[{
-                    "field": "case-0", "message": "The cases to reassign could not be read: choose them again"}])
+                return await _list_page(
+                    request,
+                    ctx,
+                    actor,
+                    area,
+                    data,
+                    status_code=400,
+                    errors=[
+                        {
+                            "field": "case-0",
+                            "message": "The cases to reassign could not be read: choose them again",
+                        }
+                    ],
+                )
             chosen.append((case_id, version))
         try:
-            done = await cases.reassign_cases(ctx, actor, chosen, form_int(data.get("lead_officer_id")),
-                                              move_tasks=data.get("tasks") == "yes")
+            done = await cases.reassign_cases(
+                ctx,
+                actor,
+                chosen,
+                form_int(data.get("lead_officer_id")),
+                move_tasks=data.get("tasks") == "yes",
+            )
         except (ValidationFailed, Conflict, Forbidden) as exc:
-            message = exc.message if isinstance(exc, (Conflict, Forbidden)) else "; ".join(
-                e["message"] for e in exc.errors)
-            return await _list_page(request, ctx, actor, area, data, status_code=exc.status if isinstance(exc, (Conflict, Forbidden)) else 400,
-                                    errors=[{"field": "case-0", "message": message}])
+            message = (
+                exc.message
+                if isinstance(exc, (Conflict, Forbidden))
+                else "; ".join(e["message"] for e in exc.errors)
+            )
+            return await _list_page(
+                request,
+                ctx,
+                actor,
+                area,
+                data,
+                status_code=exc.status if isinstance(exc, (Conflict, Forbidden)) else 400,
+                errors=[{"field": "case-0", "message": message}],
+            )
         return see_other(_list_url(area, {"owner": str(done["lead"]["id"])}) + "&done=cases-reassigned")
 
     @get("/{slug:str}/new")
@@ -323,7 +468,9 @@ class AreaPages(Controller):
         if person is not None:
             if role not in area.roles:
                 await release_submission(key)
-                errors = [{"field": "/role", "message": f"Select {person['display_name']}’s role on the case"}]
+                errors = [
+                    {"field": "/role", "message": f"Select {person['display_name']}’s role on the case"}
+                ]
                 return await _open_form(request, area, answers, errors, person, role=role)
             subjects = [(person["id"], role)]
         try:
@@ -352,16 +499,28 @@ async def _person_param(request: Request, actor: Actor, value: str | None = None
         raise NotFoundException() from None
 
 
-async def _open_form(request: Request, area, answers: dict, errors: list[dict], person, *, role: str = "") -> Template:
+async def _open_form(
+    request: Request, area, answers: dict, errors: list[dict], person, *, role: str = ""
+) -> Template:
     from caseframe.core.forms.validation import FieldError
 
     form = area.forms[area.opening_form]
     field_errors = [FieldError(e["field"], e["message"]) for e in errors if e["field"] != "/role"]
     role_error = next((e["message"] for e in errors if e["field"] == "/role"), "")
-    return await page(request, "cases/open.html", area=area, form=form, person=person, role=role,
-                      role_error=role_error, summary=error_summary(field_errors), fields=render_form(form, answers, field_errors),
-                      submission_key=secrets.token_urlsafe(24), error_title=bool(errors),
-                      status_code=400 if errors else 200)
+    return await page(
+        request,
+        "cases/open.html",
+        area=area,
+        form=form,
+        person=person,
+        role=role,
+        role_error=role_error,
+        summary=error_summary(field_errors),
+        fields=render_form(form, answers, field_errors),
+        submission_key=secrets.token_urlsafe(24),
+        error_title=bool(errors),
+        status_code=400 if errors else 200,
+    )
 
 
 class CasePages(Controller):
@@ -373,15 +532,21 @@ class CasePages(Controller):
         return await page(request, "cases/show.html", **await case_page_context(request, ctx, actor, case_id))
 
     @get("/{case_id:int}/forms/{form_name:str}")
-    async def edit_form(self, request: Request, ctx: Context, actor: Actor, case_id: int, form_name: str) -> Template:
+    async def edit_form(
+        self, request: Request, ctx: Context, actor: Actor, case_id: int, form_name: str
+    ) -> Template:
         # a reader (a partner, a role that does not work cases) gets a refusal, never a form to fill in
         await _editable(actor, case_id)
         # the page shows the stored answers: a view of the case, audited as the case page is
         case = await cases.get_case(ctx, actor, case_id)
-        return await _edit_page(request, ctx, case, form_name, case["data"].get(form_name) or {}, [], case["version"])
+        return await _edit_page(
+            request, ctx, case, form_name, case["data"].get(form_name) or {}, [], case["version"]
+        )
 
     @post("/{case_id:int}/forms/{form_name:str}")
-    async def save_form(self, request: Request, ctx: Context, actor: Actor, case_id: int, form_name: str) -> Template | Redirect:
+    async def save_form(
+        self, request: Request, ctx: Context, actor: Actor, case_id: int, form_name: str
+    ) -> Template | Redirect:
         await _editable(actor, case_id)
         case = await cases.get_case(ctx, actor, case_id, audit_view=False)
         area = ctx.areas.get(case["area"])
@@ -400,16 +565,23 @@ class CasePages(Controller):
         return see_other(f"/cases/{case_id}?done=form-saved")
 
     @post("/{case_id:int}/transitions/{name:str}")
-    async def transition(self, request: Request, ctx: Context, actor: Actor, case_id: int, name: str) -> Template | Redirect:
+    async def transition(
+        self, request: Request, ctx: Context, actor: Actor, case_id: int, name: str
+    ) -> Template | Redirect:
         data = await form_data(request)
         version = form_int(data.get("version"))
         try:
-            await cases.transition_case(ctx, actor, case_id, name,
-                                        expected_version=version)
+            await cases.transition_case(ctx, actor, case_id, name, expected_version=version)
         except (Forbidden, Conflict) as exc:
             context = await case_page_context(request, ctx, actor, case_id)
-            return await page(request, "cases/show.html", refusal=exc.message, error_title=True,
-                              status_code=exc.status, **context)
+            return await page(
+                request,
+                "cases/show.html",
+                refusal=exc.message,
+                error_title=True,
+                status_code=exc.status,
+                **context,
+            )
         return see_other(f"/cases/{case_id}?done=moved")
 
     @post("/{case_id:int}/shares")
@@ -419,12 +591,18 @@ class CasePages(Controller):
         data = await form_data(request)
         agency_id = form_int(data.get("agency_id")) or 0
         try:
-            await sharing.share_case(actor, case_id, agency_id=agency_id,
-                                     purpose=form_text(data, "purpose"))
+            await sharing.share_case(actor, case_id, agency_id=agency_id, purpose=form_text(data, "purpose"))
         except ValidationFailed as exc:
             context = await case_page_context(request, ctx, actor, case_id)
-            return await page(request, "cases/show.html", **context, share_errors=exc.errors,
-                              share_values=data, error_title=True, status_code=400)
+            return await page(
+                request,
+                "cases/show.html",
+                **context,
+                share_errors=exc.errors,
+                share_values=data,
+                error_title=True,
+                status_code=400,
+            )
         return see_other(f"/cases/{case_id}?done=shared#sharing")
 
     @post("/{case_id:int}/shares/{share_id:int}/revoke")
@@ -441,40 +619,80 @@ class CasePages(Controller):
         kind, _, target = form_text(data, "target").partition(":")
         person = form_text(data, "person_id")
         try:
-            made = await referrals.raise_referral(ctx, actor, target_kind=kind, target=target,
-                                                  reason=form_text(data, "reason"),
-                                                  person_id=form_int(person),
-                                                  case=cases.case_dict(ctx, row, Access.owner()))
+            made = await referrals.raise_referral(
+                ctx,
+                actor,
+                target_kind=kind,
+                target=target,
+                reason=form_text(data, "reason"),
+                person_id=form_int(person),
+                case=cases.case_dict(ctx, row, Access.owner()),
+            )
         except ValidationFailed as exc:
             context = await case_page_context(request, ctx, actor, case_id)
-            return await page(request, "cases/show.html", **context, refer_errors=exc.errors, refer_values=data,
-                              error_title=True, status_code=400)
-        return see_other(f"/cases/{case_id}?done={'referral-merged' if made['merged'] else 'referral-made'}#referrals")
+            return await page(
+                request,
+                "cases/show.html",
+                **context,
+                refer_errors=exc.errors,
+                refer_values=data,
+                error_title=True,
+                status_code=400,
+            )
+        return see_other(
+            f"/cases/{case_id}?done={'referral-merged' if made['merged'] else 'referral-made'}#referrals"
+        )
 
     @post("/{case_id:int}/notes")
-    async def add_note(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
+    async def add_note(
+        self, request: Request, ctx: Context, actor: Actor, case_id: int
+    ) -> Template | Redirect:
         data = await form_data(request)
         error = ""
         try:
             await cases.add_note(ctx, actor, case_id, form_text(data, "text"))
         except ValidationFailed as exc:
             error = exc.errors[0]["message"] if exc.errors else exc.message
-        return await _after_change(request, ctx, actor, case_id, "note-added", "cases/_timeline.html", note_error=error,
-                                   note_text=form_text(data, "text") if error else "")
+        return await _after_change(
+            request,
+            ctx,
+            actor,
+            case_id,
+            "note-added",
+            "cases/_timeline.html",
+            note_error=error,
+            note_text=form_text(data, "text") if error else "",
+        )
 
     @post("/{case_id:int}/tasks")
-    async def add_task(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
+    async def add_task(
+        self, request: Request, ctx: Context, actor: Actor, case_id: int
+    ) -> Template | Redirect:
         data = await form_data(request)
         error = {}
         assignee = form_text(data, "assignee_id")
         due = typed_date(data, "due")
         try:
-            await tasks.add_task(ctx, actor, case_id, title=form_text(data, "title"),
-                                 due_date=due or None, assignee_id=form_int(assignee))
+            await tasks.add_task(
+                ctx,
+                actor,
+                case_id,
+                title=form_text(data, "title"),
+                due_date=due or None,
+                assignee_id=form_int(assignee),
+            )
         except ValidationFailed as exc:
             error = {e["field"]: e["message"] for e in exc.errors}
-        return await _after_change(request, ctx, actor, case_id, "task-added", "cases/_tasks.html", task_error=error,
-                                   task_values=data if error else {})
+        return await _after_change(
+            request,
+            ctx,
+            actor,
+            case_id,
+            "task-added",
+            "cases/_tasks.html",
+            task_error=error,
+            task_values=data if error else {},
+        )
 
     @get("/{case_id:int}/lead")
     async def lead_form(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template:
@@ -483,14 +701,17 @@ class CasePages(Controller):
         return await _lead_page(request, ctx, actor, row, str(row["lead_officer"] or ""), row["version"])
 
     @post("/{case_id:int}/lead")
-    async def change_lead(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
+    async def change_lead(
+        self, request: Request, ctx: Context, actor: Actor, case_id: int
+    ) -> Template | Redirect:
         row = await cases.workable_row(actor, case_id)
         data = await form_data(request)
         version = form_int(data.get("version"))
         chosen = form_text(data, "lead_officer_id")
         try:
-            await cases.reassign_lead(ctx, actor, case_id, form_int(chosen),
-                                      expected_version=-1 if version is None else version)
+            await cases.reassign_lead(
+                ctx, actor, case_id, form_int(chosen), expected_version=-1 if version is None else version
+            )
         except ValidationFailed as exc:
             return await _lead_page(request, ctx, actor, row, chosen, version, errors=exc.errors)
         except Conflict as exc:
@@ -506,17 +727,19 @@ class CasePages(Controller):
         error = name_search_problem(name) if name else "Enter a name to search for"
         results = await persons.find_persons(actor, name=name) if not error else []
         context = await case_page_context(request, ctx, actor, case_id)
-        return await page(request, "cases/add_subject.html", results=results, name=name, error=error,
-                          **context)
+        return await page(
+            request, "cases/add_subject.html", results=results, name=name, error=error, **context
+        )
 
     @post("/{case_id:int}/subjects")
-    async def add_subject(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
+    async def add_subject(
+        self, request: Request, ctx: Context, actor: Actor, case_id: int
+    ) -> Template | Redirect:
         data = await form_data(request)
         person_id = form_int(data.get("person_id"))
         if person_id is None:
             raise NotFoundException()
-        await cases.add_subject(ctx, actor, case_id, person_id,
-                                form_text(data, "role"))
+        await cases.add_subject(ctx, actor, case_id, person_id, form_text(data, "role"))
         return see_other(f"/cases/{case_id}?done=subject-added")
 
     @post("/{case_id:int}/subjects/{subject_id:int}/remove")
@@ -530,12 +753,13 @@ class TaskPages(Controller):
     include_in_schema = False
 
     @post("/{task_id:int}/complete")
-    async def complete(self, request: Request, ctx: Context, actor: Actor, task_id: int) -> Template | Redirect:
+    async def complete(
+        self, request: Request, ctx: Context, actor: Actor, task_id: int
+    ) -> Template | Redirect:
         done = await tasks.complete_task(ctx, actor, task_id)
         if done["case_id"] is None:
             return see_other("/?done=task-done")
         return await _after_change(request, ctx, actor, done["case_id"], "task-done", "cases/_tasks.html")
-
 
     @get("/{task_id:int}/edit")
     async def edit_form(self, request: Request, actor: Actor, task_id: int) -> Template:
@@ -543,9 +767,13 @@ class TaskPages(Controller):
         # the page shows the task's title: a read of the task, recorded
         await audit_read("task.view", actor, "task", task_id, detail={"case_id": row["case"]})
         due = row["due_date"]
-        values = {"title": row["title"], "assignee_id": str(row["assignee"] or row["created_by"] or ""),
-                  "due-day": str(due.day) if due else "", "due-month": str(due.month) if due else "",
-                  "due-year": str(due.year) if due else ""}
+        values = {
+            "title": row["title"],
+            "assignee_id": str(row["assignee"] or row["created_by"] or ""),
+            "due-day": str(due.day) if due else "",
+            "due-month": str(due.month) if due else "",
+            "due-year": str(due.year) if due else "",
+        }
         return await _task_page(request, actor, row, values, row["state"])
 
     @post("/{task_id:int}/edit")
@@ -555,10 +783,15 @@ class TaskPages(Controller):
         due = typed_date(data, "due")
         state = form_text(data, "state")
         try:
-            await tasks.edit_task(ctx, actor, task_id,
-                                  title=str(data["title"]) if isinstance(data.get("title"), str) else None,
-                                  due_date=due or None, assignee_id=form_int(data.get("assignee_id")),
-                                  expected_state=state)
+            await tasks.edit_task(
+                ctx,
+                actor,
+                task_id,
+                title=str(data["title"]) if isinstance(data.get("title"), str) else None,
+                due_date=due or None,
+                assignee_id=form_int(data.get("assignee_id")),
+                expected_state=state,
+            )
         except ValidationFailed as exc:
             return await _task_page(request, actor, row, data, state, errors=exc.errors)
         except Conflict as exc:
@@ -568,31 +801,75 @@ class TaskPages(Controller):
         return see_other(f"/cases/{row['case']}?done=task-changed#tasks")
 
 
-async def _lead_page(request: Request, ctx: Context, actor: Actor, row: dict[str, Any], chosen: str, version: int | None, *,
-                     errors: list[dict[str, str]] | None = None, conflict: str = "") -> Template:
+async def _lead_page(
+    request: Request,
+    ctx: Context,
+    actor: Actor,
+    row: dict[str, Any],
+    chosen: str,
+    version: int | None,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    conflict: str = "",
+) -> Template:
     area = ctx.areas.get(row["area"])
     choices = await cases.lead_officer_choices(row["owning_agency"])
-    current = next((u["name"] for u in await lists.colleagues_all(row["owning_agency"]) if u["id"] == row["lead_officer"]),
-                   "")
-    return await page(request, "cases/lead.html", case={"id": row["id"], "reference": row["reference"],
-                                                        "area_title": area.title if area else row["area"]},
-                      choices=choices, chosen=chosen, version=version,
-                      current=current, errors=errors or [], conflict=conflict, user=actor.as_dict(),
-                      error_title=bool(errors or conflict),
-                      status_code=409 if conflict else 400 if errors else 200)
+    current = next(
+        (
+            u["name"]
+            for u in await lists.colleagues_all(row["owning_agency"])
+            if u["id"] == row["lead_officer"]
+        ),
+        "",
+    )
+    return await page(
+        request,
+        "cases/lead.html",
+        case={
+            "id": row["id"],
+            "reference": row["reference"],
+            "area_title": area.title if area else row["area"],
+        },
+        choices=choices,
+        chosen=chosen,
+        version=version,
+        current=current,
+        errors=errors or [],
+        conflict=conflict,
+        user=actor.as_dict(),
+        error_title=bool(errors or conflict),
+        status_code=409 if conflict else 400 if errors else 200,
+    )
 
 
-async def _task_page(request: Request, actor: Actor, row: dict[str, Any], values: dict[str, Any], state: str, *,
-                     errors: list[dict[str, str]] | None = None, conflict: str = "") -> Template:
+async def _task_page(
+    request: Request,
+    actor: Actor,
+    row: dict[str, Any],
+    values: dict[str, Any],
+    state: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    conflict: str = "",
+) -> Template:
     # the task's own agency changes it, but the case it is on may be one that agency can no longer see
     reference = await cases.visible_reference(actor, row["case"])
     back = f"/cases/{row['case']}#tasks" if reference else "/"
-    return await page(request, "cases/task_edit.html", task=row, reference=reference, values=values, back=back,
-                      state=state,
-                      people=await tasks.assignee_choices(row["owner_agency"]),
-                      errors={e["field"]: e["message"] for e in errors or []}, error_list=errors or [],
-                      conflict=conflict, error_title=bool(errors or conflict),
-                      status_code=409 if conflict else 400 if errors else 200)
+    return await page(
+        request,
+        "cases/task_edit.html",
+        task=row,
+        reference=reference,
+        values=values,
+        back=back,
+        state=state,
+        people=await tasks.assignee_choices(row["owner_agency"]),
+        errors={e["field"]: e["message"] for e in errors or []},
+        error_list=errors or [],
+        conflict=conflict,
+        error_title=bool(errors or conflict),
+        status_code=409 if conflict else 400 if errors else 200,
+    )
 
 
 async def _editable(actor: Actor, case_id: int) -> None:
@@ -600,7 +877,9 @@ async def _editable(actor: Actor, case_id: int) -> None:
     cases.refuse_closed_answers(await cases.workable_row(actor, case_id))
 
 
-async def _after_change(request: Request, ctx: Context, actor: Actor, case_id: int, done: str, fragment: str, **extra: Any):
+async def _after_change(
+    request: Request, ctx: Context, actor: Actor, case_id: int, done: str, fragment: str, **extra: Any
+):
     """htmx gets the changed part of the page back; a plain form post goes back to the case page."""
     has_error = any(extra.get(k) for k in ("note_error", "task_error"))
     if is_htmx(request):
@@ -612,8 +891,16 @@ async def _after_change(request: Request, ctx: Context, actor: Actor, case_id: i
     return see_other(f"/cases/{case_id}?done={done}")
 
 
-async def _edit_page(request: Request, ctx: Context, case: dict, form_name: str, answers: dict, errors: list[dict],
-                     version: int, conflict: str = "") -> Template:
+async def _edit_page(
+    request: Request,
+    ctx: Context,
+    case: dict,
+    form_name: str,
+    answers: dict,
+    errors: list[dict],
+    version: int,
+    conflict: str = "",
+) -> Template:
     from caseframe.core.forms.validation import FieldError
 
     area = ctx.areas.get(case["area"])
@@ -621,7 +908,16 @@ async def _edit_page(request: Request, ctx: Context, case: dict, form_name: str,
         raise NotFoundException()
     form = area.forms[form_name]
     field_errors = [FieldError(e["field"], e["message"]) for e in errors]
-    return await page(request, "cases/form.html", case=case, area=area, form=form, version=version,
-                      summary=error_summary(field_errors), fields=render_form(form, answers, field_errors),
-                      conflict=conflict, error_title=bool(errors or conflict),
-                      status_code=409 if conflict else 400 if errors else 200)
+    return await page(
+        request,
+        "cases/form.html",
+        case=case,
+        area=area,
+        form=form,
+        version=version,
+        summary=error_summary(field_errors),
+        fields=render_form(form, answers, field_errors),
+        conflict=conflict,
+        error_title=bool(errors or conflict),
+        status_code=409 if conflict else 400 if errors else 200,
+    )

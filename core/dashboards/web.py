@@ -1,4 +1,5 @@
 """Dashboard pages: an agency's figures, a panel chair's partnership view, each figure also as CSV."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,8 +29,12 @@ async def _area_choices(ctx: Context, actor: Actor, slugs: list[str] | None = No
 
 
 def _bad_filters(request: Request, errors: list[dict[str, str]]) -> Response:
-    return html_error(request, 400, "There is a problem",
-                      " ".join(e["message"] + "." for e in errors) + " Nothing was exported.")
+    return html_error(
+        request,
+        400,
+        "There is a problem",
+        " ".join(e["message"] + "." for e in errors) + " Nothing was exported.",
+    )
 
 
 def _figure(found: list[Figure], key: str) -> Figure:
@@ -48,24 +53,58 @@ class DashboardPages(Controller):
     include_in_schema = False
     guards = [dashboard_readers_only]
 
-    async def _render(self, request: Request, *, title: str, found: list[Figure], values: dict[str, str],
-                      errors: list[dict[str, str]], choices: dict[str, str], export_base: str,
-                      panels: list[dict[str, Any]], panel: dict[str, Any] | None = None) -> Template:
+    async def _render(
+        self,
+        request: Request,
+        *,
+        title: str,
+        found: list[Figure],
+        values: dict[str, str],
+        errors: list[dict[str, str]],
+        choices: dict[str, str],
+        export_base: str,
+        panels: list[dict[str, Any]],
+        panel: dict[str, Any] | None = None,
+    ) -> Template:
         query = urlencode({k: v for k, v in values.items() if v})
-        return await page(request, "dashboards/dashboard.html", status_code=400 if errors else 200,
-                          title=title, figures=found, values=values, errors=errors, area_choices=choices,
-                          query=query, export_base=export_base, panels=panels, panel=panel, today=clock.today())
+        return await page(
+            request,
+            "dashboards/dashboard.html",
+            status_code=400 if errors else 200,
+            title=title,
+            figures=found,
+            values=values,
+            errors=errors,
+            area_choices=choices,
+            query=query,
+            export_base=export_base,
+            panels=panels,
+            panel=panel,
+            today=clock.today(),
+        )
 
     @get("/")
     async def agency(self, request: Request, ctx: Context, actor: Actor) -> Template:
         choices = await _area_choices(ctx, actor)
         filters, values, errors = figures.parse_filters(request.query_params, choices)
         found = [] if errors else await figures.agency_figures(ctx, actor, filters)
-        await audit.record_read("dashboard.view", actor, "agency", actor.agency_id,
-                                detail={"filters": values, "refused": bool(errors)})
-        return await self._render(request, title=f"{actor.agency_name or 'Your agency'}: dashboard", found=found,
-                                  values=values, errors=errors, choices=choices, export_base="/dashboard/export",
-                                  panels=await figures.chaired_panels(actor))
+        await audit.record_read(
+            "dashboard.view",
+            actor,
+            "agency",
+            actor.agency_id,
+            detail={"filters": values, "refused": bool(errors)},
+        )
+        return await self._render(
+            request,
+            title=f"{actor.agency_name or 'Your agency'}: dashboard",
+            found=found,
+            values=values,
+            errors=errors,
+            choices=choices,
+            export_base="/dashboard/export",
+            panels=await figures.chaired_panels(actor),
+        )
 
     @get("/export/{figure:str}")
     async def agency_export(self, request: Request, ctx: Context, actor: Actor, figure: str) -> Response:
@@ -73,8 +112,13 @@ class DashboardPages(Controller):
         if errors:
             return _bad_filters(request, errors)
         chosen = _figure(await figures.agency_figures(ctx, actor, filters), figure)
-        await audit.record_read("dashboard.export", actor, "agency", actor.agency_id,
-                                detail={"figure": chosen.key, "filters": values, "rows": len(chosen.rows)})
+        await audit.record_read(
+            "dashboard.export",
+            actor,
+            "agency",
+            actor.agency_id,
+            detail={"figure": chosen.key, "filters": values, "rows": len(chosen.rows)},
+        )
         return csv_response(chosen.columns, chosen.rows, _filename(chosen.key, filters))
 
     async def _panel(self, actor: Actor, panel_id: int) -> dict[str, Any]:
@@ -89,21 +133,37 @@ class DashboardPages(Controller):
         choices = await _area_choices(ctx, actor, panel["areas"] or [])
         filters, values, errors = figures.parse_filters(request.query_params, choices)
         found = [] if errors else await figures.partnership_figures(ctx, actor, panel, filters)
-        await audit.record_read("dashboard.view", actor, "panel", panel_id,
-                                detail={"filters": values, "refused": bool(errors)})
-        return await self._render(request, title=f"{panel['name']}: partnership dashboard", found=found,
-                                  values=values, errors=errors, choices=choices,
-                                  export_base=f"/dashboard/panels/{panel_id}/export",
-                                  panels=await figures.chaired_panels(actor), panel=panel)
+        await audit.record_read(
+            "dashboard.view", actor, "panel", panel_id, detail={"filters": values, "refused": bool(errors)}
+        )
+        return await self._render(
+            request,
+            title=f"{panel['name']}: partnership dashboard",
+            found=found,
+            values=values,
+            errors=errors,
+            choices=choices,
+            export_base=f"/dashboard/panels/{panel_id}/export",
+            panels=await figures.chaired_panels(actor),
+            panel=panel,
+        )
 
     @get("/panels/{panel_id:int}/export/{figure:str}")
-    async def partnership_export(self, request: Request, ctx: Context, actor: Actor, panel_id: int, figure: str) -> Response:
+    async def partnership_export(
+        self, request: Request, ctx: Context, actor: Actor, panel_id: int, figure: str
+    ) -> Response:
         panel = await self._panel(actor, panel_id)
-        filters, values, errors = figures.parse_filters(request.query_params,
-                                                        await _area_choices(ctx, actor, panel["areas"] or []))
+        filters, values, errors = figures.parse_filters(
+            request.query_params, await _area_choices(ctx, actor, panel["areas"] or [])
+        )
         if errors:
             return _bad_filters(request, errors)
         chosen = _figure(await figures.partnership_figures(ctx, actor, panel, filters), figure)
-        await audit.record_read("dashboard.export", actor, "panel", panel_id,
-                                detail={"figure": chosen.key, "filters": values, "rows": len(chosen.rows)})
+        await audit.record_read(
+            "dashboard.export",
+            actor,
+            "panel",
+            panel_id,
+            detail={"figure": chosen.key, "filters": values, "rows": len(chosen.rows)},
+        )
         return csv_response(chosen.columns, chosen.rows, _filename(f"{panel['slug']}-{chosen.key}", filters))

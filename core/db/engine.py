@@ -1,4 +1,5 @@
 """Database engines: embedded SQLite by default, PostgreSQL by URL; binding tables and migrating."""
+
 from __future__ import annotations
 
 import asyncio
@@ -113,8 +114,9 @@ class SharedConnectionSQLiteEngine(SQLiteEngine):
     def _release_writer(self) -> None:
         self._writers[id(asyncio.get_running_loop())][1].release()
 
-    def transaction(self, transaction_type: TransactionType = TransactionType.deferred,
-                    allow_nested: bool = True) -> SQLiteTransaction:
+    def transaction(
+        self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
+    ) -> SQLiteTransaction:
         return _WriterTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
 
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
@@ -127,15 +129,19 @@ class SharedConnectionSQLiteEngine(SQLiteEngine):
             # a trip to the connection's thread; every page view appends an audit event this way).
             connection = await self._acquire_writer()
             try:
-                return await self._run_in_existing_connection(connection=connection, query=query, args=args,
-                                                              query_type=query_type, table=table)
+                return await self._run_in_existing_connection(
+                    connection=connection, query=query, args=args, query_type=query_type, table=table
+                )
             finally:
                 self._release_writer()
         connection = await self._shared_connection()
-        return await self._run_in_existing_connection(connection=connection, query=query, args=args,
-                                                      query_type=query_type, table=table)
+        return await self._run_in_existing_connection(
+            connection=connection, query=query, args=args, query_type=query_type, table=table
+        )
 
-    async def _run_in_existing_connection(self, connection, query, args=None, query_type="generic", table=None):
+    async def _run_in_existing_connection(
+        self, connection, query, args=None, query_type="generic", table=None
+    ):
         # foreign keys are switched on when each connection opens; Piccolo repeats it per query. One trip to
         # aiosqlite's thread runs the statement and fetches its rows (executing, fetching and closing a cursor
         # one by one took three, and each trip costs more CPU than most of this application's queries)
@@ -180,8 +186,9 @@ def engine_from_url(url: str) -> Engine:
             # Piccolo probes the server version on creation and warns if it is down; we check ourselves
             warnings.simplefilter("ignore")
             return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
-    raise DatabaseURLError(f"unsupported database URL {url!r}: use sqlite:///file.sqlite or "
-                           "postgresql://user@host:5432/dbname")
+    raise DatabaseURLError(
+        f"unsupported database URL {url!r}: use sqlite:///file.sqlite or postgresql://user@host:5432/dbname"
+    )
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -245,7 +252,9 @@ async def migrate(engine: Engine, *, upto: str | None = None) -> list[str]:
         await Migration.create_table(if_not_exists=True)
         done = set(await Migration.get_migrations_which_ran(app_name="caseframe"))
         finder = ForwardsMigrationManager(app_name="caseframe")
-        modules = finder.get_migration_modules(finder.get_app_config("caseframe").resolved_migrations_folder_path)
+        modules = finder.get_migration_modules(
+            finder.get_app_config("caseframe").resolved_migrations_folder_path
+        )
         ids = finder.get_migration_ids(modules)
         for module in modules.values():
             # a migration's own table classes took the engine current when Python first imported it: point them
@@ -256,14 +265,16 @@ async def migrate(engine: Engine, *, upto: str | None = None) -> list[str]:
         if upto is not None:
             if upto not in ids:
                 raise MigrationError(f"there is no migration {upto!r}")
-            ids = ids[:ids.index(upto) + 1]
+            ids = ids[: ids.index(upto) + 1]
         applied = []
         for migration_id in ids:
             if migration_id in done:
                 continue
             module = modules[migration_id]
             try:
-                with contextlib.redirect_stdout(io.StringIO()):  # Piccolo narrates with emoji; we report ourselves
+                with contextlib.redirect_stdout(
+                    io.StringIO()
+                ):  # Piccolo narrates with emoji; we report ourselves
                     manager = await module.forwards()
                     if isinstance(manager, MigrationManager) and not manager.wrap_in_transaction:
                         await manager.run()
@@ -277,8 +288,9 @@ async def migrate(engine: Engine, *, upto: str | None = None) -> list[str]:
                 description = getattr(module, "DESCRIPTION", "")
                 name = f"{migration_id} ({description})" if description else migration_id
                 reason = " ".join(str(exc).split()) or "no message"
-                raise MigrationError(f"migration {name} failed and was rolled back: {exc.__class__.__name__}: "
-                                     f"{reason}") from exc
+                raise MigrationError(
+                    f"migration {name} failed and was rolled back: {exc.__class__.__name__}: {reason}"
+                ) from exc
             applied.append(migration_id)
         return applied
     finally:

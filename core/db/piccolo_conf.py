@@ -1,4 +1,5 @@
 """Piccolo's configuration: the database comes from CASEFRAME_DATABASE_URL (default: embedded SQLite)."""
+
 from piccolo.conf.apps import AppRegistry
 
 from caseframe.core.db.engine import (

@@ -5,6 +5,7 @@ processes) is handed to :func:`after_commit`. Inside a transaction it waits for 
 commit, and is dropped if that rolls back; a service called inside another service's transaction (a
 referral accepted by opening a case) therefore never announces a case that is then rolled back.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -96,8 +97,11 @@ def _call(callback: AfterCommit) -> Any:
     try:
         return callback()
     except Exception as exc:  # one failing listener must not undo or hide a stored change
-        log.error("after-commit callback %s failed: %s", getattr(callback, "__qualname__", callback),
-                  exc.__class__.__name__)
+        log.error(
+            "after-commit callback %s failed: %s",
+            getattr(callback, "__qualname__", callback),
+            exc.__class__.__name__,
+        )
         return None
 
 

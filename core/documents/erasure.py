@@ -1,5 +1,6 @@
 """Erasing a case's documents, for retention: below the documents service (which reads cases), so retention can
 erase them without depending on the case services."""
+
 from __future__ import annotations
 
 from caseframe.core.audit import service as audit
@@ -23,6 +24,11 @@ async def erase_case_documents(case_id: int, actor: Actor | None = None, *, reas
         for row in rows:
             await storage.store().delete(row["storage_key"])
         await Document.delete().where(Document.case == case_id)
-        await audit.record("document.erase", actor, object_type="case", object_id=case_id,
-                           detail={"ids": [r["id"] for r in rows], "reason": reason})
+        await audit.record(
+            "document.erase",
+            actor,
+            object_type="case",
+            object_id=case_id,
+            detail={"ids": [r["id"] for r in rows], "reason": reason},
+        )
     return len(rows)

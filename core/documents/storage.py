@@ -5,6 +5,7 @@ Content is stored under a random key, never under the uploader's file name. The 
 temporary file in the same folder and renames it into place, so a reader never finds half a file; the S3 store
 relies on S3's own all-or-nothing upload.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -109,8 +110,15 @@ class S3Store:
     optional key prefix, endpoint and region from ``CASEFRAME_S3_*``. boto3 blocks, so each call runs in a thread.
     """
 
-    def __init__(self, bucket: str, *, prefix: str = "", endpoint_url: str | None = None,
-                 region: str | None = None, client: Any = None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: Any = None,
+    ) -> None:
         if client is None:
             try:
                 import boto3
@@ -120,8 +128,11 @@ class S3Store:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.description = f"S3 bucket {bucket}" + (f" under {self.prefix}" if self.prefix else "") + (
-            f" at {endpoint_url}" if endpoint_url else "")
+        self.description = (
+            f"S3 bucket {bucket}"
+            + (f" under {self.prefix}" if self.prefix else "")
+            + (f" at {endpoint_url}" if endpoint_url else "")
+        )
 
     def _name(self, key: str) -> str:
         return self.prefix + _checked(key)
@@ -172,6 +183,7 @@ def _is_missing(exc: Exception) -> bool:
 
 # -- the configured store and limits -------------------------------------------------------------------
 
+
 class Config:
     """The store and the rules uploads follow, set from Settings when the app is built."""
 
@@ -190,8 +202,12 @@ def configure(settings: Any) -> None:
     if settings.documents_store == "s3":
         if not settings.s3_bucket:
             raise StoreError("CASEFRAME_DOCUMENTS_STORE=s3 needs CASEFRAME_S3_BUCKET")
-        CONFIG.store = S3Store(settings.s3_bucket, prefix=settings.s3_prefix, endpoint_url=settings.s3_endpoint_url,
-                               region=settings.s3_region)
+        CONFIG.store = S3Store(
+            settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+        )
     elif settings.documents_store == "local":
         CONFIG.store = LocalStore(settings.documents_dir)
     else:

@@ -1,4 +1,5 @@
 """Documents attached to a case: what was uploaded, by whom, how sensitive it is and where its content is kept."""
+
 from piccolo.columns import BigInt, ForeignKey, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 

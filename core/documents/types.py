@@ -4,6 +4,7 @@ Only the kinds below are accepted, and the file's extension must name the kind i
 ``.docx`` or a web page renamed ``.pdf`` is refused. Office files are zip archives: they are recognised from the
 archive's central directory (the list of its members), never unpacked, so a zip bomb costs nothing to refuse.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -23,31 +24,50 @@ class Kind:
     extensions: tuple[str, ...]
 
 
-KINDS = {k.name: k for k in (
-    Kind("pdf", "PDF", "application/pdf", (".pdf",)),
-    Kind("png", "PNG image", "image/png", (".png",)),
-    Kind("jpeg", "JPEG image", "image/jpeg", (".jpg", ".jpeg")),
-    Kind("gif", "GIF image", "image/gif", (".gif",)),
-    Kind("webp", "WebP image", "image/webp", (".webp",)),
-    Kind("docx", "Word document", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-         (".docx",)),
-    Kind("xlsx", "Excel spreadsheet", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-         (".xlsx",)),
-    Kind("pptx", "PowerPoint presentation",
-         "application/vnd.openxmlformats-officedocument.presentationml.presentation", (".pptx",)),
-    Kind("odt", "OpenDocument text", "application/vnd.oasis.opendocument.text", (".odt",)),
-    Kind("ods", "OpenDocument spreadsheet", "application/vnd.oasis.opendocument.spreadsheet", (".ods",)),
-    Kind("txt", "Plain text", "text/plain; charset=utf-8", (".txt",)),
-)}
+KINDS = {
+    k.name: k
+    for k in (
+        Kind("pdf", "PDF", "application/pdf", (".pdf",)),
+        Kind("png", "PNG image", "image/png", (".png",)),
+        Kind("jpeg", "JPEG image", "image/jpeg", (".jpg", ".jpeg")),
+        Kind("gif", "GIF image", "image/gif", (".gif",)),
+        Kind("webp", "WebP image", "image/webp", (".webp",)),
+        Kind(
+            "docx",
+            "Word document",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            (".docx",),
+        ),
+        Kind(
+            "xlsx",
+            "Excel spreadsheet",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            (".xlsx",),
+        ),
+        Kind(
+            "pptx",
+            "PowerPoint presentation",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            (".pptx",),
+        ),
+        Kind("odt", "OpenDocument text", "application/vnd.oasis.opendocument.text", (".odt",)),
+        Kind("ods", "OpenDocument spreadsheet", "application/vnd.oasis.opendocument.spreadsheet", (".ods",)),
+        Kind("txt", "Plain text", "text/plain; charset=utf-8", (".txt",)),
+    )
+}
 
-ACCEPTED_WORDS = "PDF, Word, Excel, PowerPoint, OpenDocument text or spreadsheet, PNG, JPEG, GIF, WebP or plain text"
+ACCEPTED_WORDS = (
+    "PDF, Word, Excel, PowerPoint, OpenDocument text or spreadsheet, PNG, JPEG, GIF, WebP or plain text"
+)
 #: what the file input offers (a hint to the browser only: the content decides)
 ACCEPT_ATTRIBUTE = ",".join(ext for kind in KINDS.values() for ext in kind.extensions)
 
 #: an office file's main part, found in its central directory
 _OOXML_MAIN = {"word/document.xml": "docx", "xl/workbook.xml": "xlsx", "ppt/presentation.xml": "pptx"}
-_ODF_MIMETYPES = {b"application/vnd.oasis.opendocument.text": "odt",
-                  b"application/vnd.oasis.opendocument.spreadsheet": "ods"}
+_ODF_MIMETYPES = {
+    b"application/vnd.oasis.opendocument.text": "odt",
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+}
 #: a real office file lists a few hundred members at most
 MAX_ZIP_MEMBERS = 10_000
 #: control characters plain text may hold: tab, line feed, form feed, carriage return
@@ -97,11 +117,20 @@ def _office_kind(handle: BinaryIO) -> Kind:
                 kind = _ODF_MIMETYPES.get(archive.read(mimetype).strip())
                 if kind:
                     return KINDS[kind]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, OSError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        RuntimeError,
+        OSError,
+        ValueError,
+    ) as exc:
         if isinstance(exc, NotAccepted):
             raise
-        raise NotAccepted("The file looks like an office document but cannot be read. Save it again and "
-                          "upload the new copy.") from None
+        raise NotAccepted(
+            "The file looks like an office document but cannot be read. Save it again and "
+            "upload the new copy."
+        ) from None
     raise NotAccepted(f"The file is a zip archive, not an office document. Upload a {ACCEPTED_WORDS} file.")
 
 
@@ -136,10 +165,14 @@ def check_extension(kind: Kind, filename: str) -> None:
         raise NotAccepted(f"Files ending in {suffix} are not accepted. Upload a {ACCEPTED_WORDS} file.")
     label = kind.label if kind.name == "txt" else ("an " if kind.label[0] in "AEIOU" else "a ") + kind.label
     if not suffix:
-        raise NotAccepted(f"The file's name has no extension. It is {label.lower() if kind.name == 'txt' else label}: "
-                          f"name it with {wanted}.")
-    raise NotAccepted(f"The file's name ends in {suffix} but the file is {label}. Rename it to end in {wanted}, "
-                      "or upload the right file.")
+        raise NotAccepted(
+            f"The file's name has no extension. It is {label.lower() if kind.name == 'txt' else label}: "
+            f"name it with {wanted}."
+        )
+    raise NotAccepted(
+        f"The file's name ends in {suffix} but the file is {label}. Rename it to end in {wanted}, "
+        "or upload the right file."
+    )
 
 
 #: Unicode categories never kept in a name: controls, format characters (right-to-left overrides, zero widths),
@@ -153,13 +186,16 @@ def clean_filename(raw: str) -> str:
     control or direction-changing characters, at most 200 characters (the extension kept). '' if nothing is left."""
     name = unicodedata.normalize("NFC", raw or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(" " if unicodedata.category(c) in ("Zs",) else c for c in name
-                   if unicodedata.category(c) not in _DROPPED)
+    name = "".join(
+        " " if unicodedata.category(c) in ("Zs",) else c
+        for c in name
+        if unicodedata.category(c) not in _DROPPED
+    )
     name = " ".join(name.split()).strip(" .")
     if len(name) > MAX_NAME:
         stem, dot, suffix = name.rpartition(".")
         if dot and 0 < len(suffix) <= 10:
-            name = stem[:MAX_NAME - len(suffix) - 1].rstrip(" .") + "." + suffix
+            name = stem[: MAX_NAME - len(suffix) - 1].rstrip(" .") + "." + suffix
         else:
             name = name[:MAX_NAME]
     return name

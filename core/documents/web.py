@@ -1,4 +1,5 @@
 """Document pages: upload onto the case page, download, remove with a reason."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,9 @@ from caseframe.core.web.pages import form_data, page, see_other
 FORM_OVERHEAD = 64 * 1024
 
 
-async def _case_page_with(request: Request, ctx: Context, actor: Actor, case_id: int, status: int,
-                          **extra: Any) -> Template:
+async def _case_page_with(
+    request: Request, ctx: Context, actor: Actor, case_id: int, status: int, **extra: Any
+) -> Template:
     context = await case_page_context(request, ctx, actor, case_id)
     return await page(request, "cases/show.html", **context, **extra, error_title=True, status_code=status)
 
@@ -35,7 +37,9 @@ def document_pages(max_bytes: int) -> type[Controller]:
 
         # the body is parsed as it arrives, files spooled to disk, never read whole into memory (input_guard)
         @post("/", opt={"upload": True}, request_max_body_size=max_bytes + FORM_OVERHEAD)
-        async def upload(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
+        async def upload(
+            self, request: Request, ctx: Context, actor: Actor, case_id: int
+        ) -> Template | Redirect:
             # a reader or a stranger is refused before anything about the upload is looked at
             await cases.workable_row(actor, case_id)
             form = await request.form()
@@ -47,19 +51,30 @@ def document_pages(max_bytes: int) -> type[Controller]:
             sensitivity = given[0] if len(given) == 1 and isinstance(given[0], str) else ""
             try:
                 if len(files) > 1:
-                    raise ValidationFailed("Upload one file at a time",
-                                           errors=[{"field": "/file", "message": "Upload one file at a time"}])
+                    raise ValidationFailed(
+                        "Upload one file at a time",
+                        errors=[{"field": "/file", "message": "Upload one file at a time"}],
+                    )
                 if not isinstance(upload, UploadFile) or not upload.filename:
-                    raise ValidationFailed("Choose a file to upload",
-                                           errors=[{"field": "/file", "message": "Choose a file to upload"}])
+                    raise ValidationFailed(
+                        "Choose a file to upload",
+                        errors=[{"field": "/file", "message": "Choose a file to upload"}],
+                    )
                 await documents.add_document(ctx, actor, case_id, upload.file, upload.filename, sensitivity)
             except (ValidationFailed, documents.Unavailable) as exc:
                 message = exc.errors[0]["message"] if exc.errors else exc.message
                 if isinstance(exc, documents.Unavailable):
                     message = exc.message
                 status = exc.status if exc.status != 422 else 400
-                return await _case_page_with(request, ctx, actor, case_id, status, document_error=message,
-                                             document_sensitivity=sensitivity)
+                return await _case_page_with(
+                    request,
+                    ctx,
+                    actor,
+                    case_id,
+                    status,
+                    document_error=message,
+                    document_sensitivity=sensitivity,
+                )
             finally:
                 for value in form.values():
                     if isinstance(value, UploadFile):
@@ -69,23 +84,36 @@ def document_pages(max_bytes: int) -> type[Controller]:
         @get("/{document_id:int}")
         async def download(self, actor: Actor, case_id: int, document_id: int) -> Stream:
             document, content = await documents.read_document(actor, case_id, document_id)
-            return Stream(content, media_type=document["content_type"], headers={
-                "Content-Disposition": content_disposition(document["filename"]),
-                "Content-Length": str(document["size"]),
-                "Cache-Control": "no-store", "Pragma": "no-cache", "X-Content-Type-Options": "nosniff",
-            })
+            return Stream(
+                content,
+                media_type=document["content_type"],
+                headers={
+                    "Content-Disposition": content_disposition(document["filename"]),
+                    "Content-Length": str(document["size"]),
+                    "Cache-Control": "no-store",
+                    "Pragma": "no-cache",
+                    "X-Content-Type-Options": "nosniff",
+                },
+            )
 
         @post("/{document_id:int}/remove")
-        async def remove(self, request: Request, ctx: Context, actor: Actor, case_id: int, document_id: int) -> Template | Redirect:
+        async def remove(
+            self, request: Request, ctx: Context, actor: Actor, case_id: int, document_id: int
+        ) -> Template | Redirect:
             data = await form_data(request)
             reason = data.get("reason", "")
             try:
-                await documents.remove_document(ctx, actor, case_id, document_id,
-                                                reason if isinstance(reason, str) else "")
+                await documents.remove_document(
+                    ctx, actor, case_id, document_id, reason if isinstance(reason, str) else ""
+                )
             except ValidationFailed as exc:
-                return await _case_page_with(request, ctx, actor, case_id, 400, remove_errors={document_id: exc.errors[0]["message"]})
+                return await _case_page_with(
+                    request, ctx, actor, case_id, 400, remove_errors={document_id: exc.errors[0]["message"]}
+                )
             except documents.Unavailable as exc:
-                return await _case_page_with(request, ctx, actor, case_id, exc.status, remove_errors={document_id: exc.message})
+                return await _case_page_with(
+                    request, ctx, actor, case_id, exc.status, remove_errors={document_id: exc.message}
+                )
             return see_other(f"/cases/{case_id}?done=document-removed#documents")
 
     return DocumentPages

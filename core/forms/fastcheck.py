@@ -5,6 +5,7 @@ tens of microseconds a check. The keywords areas use in practice compile here in
 schema using anything else compiles to None and the caller keeps jsonschema. Only *is it valid*
 is answered here: messages for people still come from jsonschema, on the rare invalid document.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,8 +15,18 @@ from typing import Any
 
 Check = Callable[[Any], bool]
 
-ANNOTATIONS = {"title", "description", "$schema", "$id", "$comment", "default", "examples", "deprecated",
-               "readOnly", "writeOnly"}
+ANNOTATIONS = {
+    "title",
+    "description",
+    "$schema",
+    "$id",
+    "$comment",
+    "default",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -29,7 +40,8 @@ def _is_number(x: Any) -> bool:
 
 TYPES: dict[str, Check] = {
     "string": lambda x: isinstance(x, str),
-    "integer": lambda x: (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()),
+    "integer": lambda x: (isinstance(x, int) and not isinstance(x, bool))
+    or (isinstance(x, float) and x.is_integer()),
     "number": _is_number,
     "boolean": lambda x: isinstance(x, bool),
     "object": lambda x: isinstance(x, dict),
@@ -97,6 +109,7 @@ def _keyword(key: str, value: Any, schema: dict) -> Check:
 
 # One compiler per keyword: (the keyword's value, the schema it is in) -> predicate. Each predicate is what
 # runs on every save, so it stays one closure with no dispatch of its own.
+
 
 def _type(value: Any, schema: dict) -> Check:
     names = value if isinstance(value, list) else [value]
@@ -185,7 +198,8 @@ def _unique_items(value: Any, schema: dict) -> Check:
     if not value:
         return lambda x: True
     return lambda x: not isinstance(x, list) or all(
-        not equal(x[i], x[j]) for i in range(len(x)) for j in range(i + 1, len(x)))
+        not equal(x[i], x[j]) for i in range(len(x)) for j in range(i + 1, len(x))
+    )
 
 
 def _contains(value: Any, schema: dict) -> Check:
@@ -227,13 +241,30 @@ def _applied_through_if(value: Any, schema: dict) -> Check:
 
 
 _KEYWORDS: dict[str, Callable[[Any, dict], Check]] = {
-    "type": _type, "enum": _enum, "const": _const,
-    "minimum": _minimum, "maximum": _maximum,
-    "exclusiveMinimum": _exclusive_minimum, "exclusiveMaximum": _exclusive_maximum,
-    "minLength": _min_length, "maxLength": _max_length, "pattern": _pattern, "format": _format,
-    "required": _required, "properties": _properties, "additionalProperties": _additional_properties,
-    "items": _items, "minItems": _min_items, "maxItems": _max_items, "uniqueItems": _unique_items,
+    "type": _type,
+    "enum": _enum,
+    "const": _const,
+    "minimum": _minimum,
+    "maximum": _maximum,
+    "exclusiveMinimum": _exclusive_minimum,
+    "exclusiveMaximum": _exclusive_maximum,
+    "minLength": _min_length,
+    "maxLength": _max_length,
+    "pattern": _pattern,
+    "format": _format,
+    "required": _required,
+    "properties": _properties,
+    "additionalProperties": _additional_properties,
+    "items": _items,
+    "minItems": _min_items,
+    "maxItems": _max_items,
+    "uniqueItems": _unique_items,
     "contains": _contains,
-    "not": _not, "allOf": _all_of, "anyOf": _any_of, "oneOf": _one_of,
-    "if": _if, "then": _applied_through_if, "else": _applied_through_if,
+    "not": _not,
+    "allOf": _all_of,
+    "anyOf": _any_of,
+    "oneOf": _one_of,
+    "if": _if,
+    "then": _applied_through_if,
+    "else": _applied_through_if,
 }

@@ -1,4 +1,5 @@
 """Posted form fields -> JSON answers for a form, typed by its schema; never fails on odd input."""
+
 from __future__ import annotations
 
 import re
@@ -46,8 +47,15 @@ def _value(sub: dict, data: Any, name: str) -> tuple[bool, Any]:
         i = 0
         item_schema = sub.get("items") or {}
         keys = list(data.keys()) if hasattr(data, "keys") else []
-        indexes = sorted({n for k in keys if k.startswith(name + ".")
-                          for n in [whole_number(k[len(name) + 1:].split(".", 1)[0])] if n is not None})
+        indexes = sorted(
+            {
+                n
+                for k in keys
+                if k.startswith(name + ".")
+                for n in [whole_number(k[len(name) + 1 :].split(".", 1)[0])]
+                if n is not None
+            }
+        )
         for i in indexes[:500]:
             item = _object(item_schema, data, f"{name}.{i}")
             if item:

@@ -1,4 +1,5 @@
 """Answers in words: each question's title and the answer as a person would read it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,11 @@ def display(schema: dict[str, Any] | None, value: Any) -> str:
             items = {**items, "x-labels": schema["x-labels"]}
         return ", ".join(display(items, v) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{(schema.get('properties', {}).get(k) or {}).get('title', k)}: "
-                         f"{display((schema.get('properties') or {}).get(k), v)}" for k, v in value.items())
+        return "; ".join(
+            f"{(schema.get('properties', {}).get(k) or {}).get('title', k)}: "
+            f"{display((schema.get('properties') or {}).get(k), v)}"
+            for k, v in value.items()
+        )
     if "enum" in schema and "x-labels" in schema and value in schema["enum"]:
         return schema["x-labels"][schema["enum"].index(value)]
     if schema.get("format") == "date" and isinstance(value, str):
@@ -41,27 +45,46 @@ def label_of(form: Form, pointer: str) -> str:
     return (sub or {}).get("title") or (parts[-1].replace("_", " ").capitalize() if parts else form.title)
 
 
-def rows(form: Form, answers: dict[str, Any] | None, *, hidden: set[str] | None = None) -> list[dict[str, Any]]:
+def rows(
+    form: Form, answers: dict[str, Any] | None, *, hidden: set[str] | None = None
+) -> list[dict[str, Any]]:
     """Top-level questions with their answers, for a GOV.UK summary list."""
     answers = answers or {}
     out = []
     for name, sub in form.schema.get("properties", {}).items():
         if name not in answers:
             continue
-        out.append({"name": name, "question": sub.get("title", name.replace("_", " ").capitalize()),
-                    "answer": display(sub, answers.get(name)), "summary": bool(sub.get("x-summary")),
-                    "sensitivity": sub.get("x-sensitivity", "official")})
+        out.append(
+            {
+                "name": name,
+                "question": sub.get("title", name.replace("_", " ").capitalize()),
+                "answer": display(sub, answers.get(name)),
+                "summary": bool(sub.get("x-summary")),
+                "sensitivity": sub.get("x-sensitivity", "official"),
+            }
+        )
     return out
 
 
 def change_text(form: Form, change: dict[str, Any]) -> dict[str, str]:
     parts = [p for p in change["field"].strip("/").split("/") if p]
     sub = subschema_at(form.schema, [index_or_name(p) for p in parts])
-    return {"question": label_of(form, change["field"]), "from": display(sub, change.get("from")),
-            "to": display(sub, change.get("to"))}
+    return {
+        "question": label_of(form, change["field"]),
+        "from": display(sub, change.get("from")),
+        "to": display(sub, change.get("to")),
+    }
 
 
 def rows_without_schema(answers: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Answers of a form whose area is no longer installed: still readable, labelled by their names."""
-    return [{"name": name, "question": name.replace("_", " ").capitalize(), "answer": display({}, value),
-             "summary": False, "sensitivity": "official"} for name, value in (answers or {}).items()]
+    return [
+        {
+            "name": name,
+            "question": name.replace("_", " ").capitalize(),
+            "answer": display({}, value),
+            "summary": False,
+            "sensitivity": "official",
+        }
+        for name, value in (answers or {}).items()
+    ]

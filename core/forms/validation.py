@@ -1,4 +1,5 @@
 """Compile a form's JSON Schema once and turn its errors into messages a caseworker understands."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -60,8 +61,14 @@ class Form:
 
 def compile_form(name: str, schema: dict[str, Any], path: Path) -> Form:
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
-    return Form(name=name, title=schema.get("title", name), schema=schema, path=path, validator=validator,
-                fast_check=compile_schema(schema))
+    return Form(
+        name=name,
+        title=schema.get("title", name),
+        schema=schema,
+        path=path,
+        validator=validator,
+        fast_check=compile_schema(schema),
+    )
 
 
 def _leaves(error: ValidationError):
@@ -178,7 +185,9 @@ def _type_message(expected: Any, label: str, low: str) -> str:
 _MESSAGES: dict[str, Callable[[str, str, Any], str]] = {
     "format": lambda label, low, v: f"Enter {low} in the correct format",
     "enum": lambda label, low, v: f"Select {low} from the list",
-    "minLength": lambda label, low, v: f"Enter {low}" if v == 1 else f"{label} must be {v} characters or more",
+    "minLength": lambda label, low, v: f"Enter {low}"
+    if v == 1
+    else f"{label} must be {v} characters or more",
     "maxLength": lambda label, low, v: f"{label} must be {v} characters or fewer",
     "minimum": lambda label, low, v: f"{label} must be {v} or more",
     "exclusiveMinimum": lambda label, low, v: f"{label} must be {v} or more",

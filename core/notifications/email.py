@@ -6,6 +6,7 @@ committed, so a mail server that is down or refuses never fails the user's actio
 after 1, 2 and 4 minutes, then dropped and logged (by id and the kind of error, never the text); the notification
 itself stays in the app. An e-mail holds the notification's short text (a reference at most) and a link.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,9 +53,15 @@ def configure(config: SmtpConfig | None) -> None:
 def config_from_settings(settings) -> SmtpConfig | None:
     if not getattr(settings, "smtp_host", ""):
         return None
-    return SmtpConfig(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
-                      starttls=settings.smtp_starttls, username=settings.smtp_username,
-                      password=settings.smtp_password, base_url=settings.base_url.rstrip("/"))
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        base_url=settings.base_url.rstrip("/"),
+    )
 
 
 def enabled() -> bool:
@@ -69,7 +76,8 @@ def _message(config: SmtpConfig, to: str, text: str, notification_id: int) -> Em
     msg["Subject"] = f"Caseframe: {text}"
     msg.set_content(
         f"{text}\n\nSign in to Caseframe to read it:\n{config.base_url}/notifications/{notification_id}/open\n\n"
-        "You get these e-mails because you turned them on under Your account in Caseframe; turn them off there.\n")
+        "You get these e-mails because you turned them on under Your account in Caseframe; turn them off there.\n"
+    )
     return msg
 
 
@@ -93,46 +101,73 @@ async def send_pending(limit: int = 100) -> tuple[int, int]:
     if config is None:
         return 0, 0
     now = clock.now()
-    due = await NotificationEmail.select(NotificationEmail.id, NotificationEmail.attempts).where(
-        (NotificationEmail.status == "pending") & (NotificationEmail.next_try_at <= now)).order_by(
-        NotificationEmail.id).limit(limit)
+    due = (
+        await NotificationEmail.select(NotificationEmail.id, NotificationEmail.attempts)
+        .where((NotificationEmail.status == "pending") & (NotificationEmail.next_try_at <= now))
+        .order_by(NotificationEmail.id)
+        .limit(limit)
+    )
     sent = failed = 0
     for row in due:
         async with transaction():
             # claimed by moving the next try on: another sender skips it meanwhile
-            claimed = await NotificationEmail.update({NotificationEmail.next_try_at: now + dt.timedelta(minutes=5)}).where(
-                (NotificationEmail.id == row["id"]) & (NotificationEmail.status == "pending")
-                & (NotificationEmail.next_try_at <= now)).returning(NotificationEmail.id)
+            claimed = (
+                await NotificationEmail.update({NotificationEmail.next_try_at: now + dt.timedelta(minutes=5)})
+                .where(
+                    (NotificationEmail.id == row["id"])
+                    & (NotificationEmail.status == "pending")
+                    & (NotificationEmail.next_try_at <= now)
+                )
+                .returning(NotificationEmail.id)
+            )
         if not claimed:
             continue
-        item = await NotificationEmail.select(
-            NotificationEmail.notification, NotificationEmail.recipient, NotificationEmail.recipient.email.as_alias("to"),
-            NotificationEmail.recipient.active.as_alias("active")).where(NotificationEmail.id == row["id"]).first()
-        note = await Notification.select(Notification.text, Notification.case_id, Notification.kind).where(
-            Notification.id == item["notification"]).first()
+        item = (
+            await NotificationEmail.select(
+                NotificationEmail.notification,
+                NotificationEmail.recipient,
+                NotificationEmail.recipient.email.as_alias("to"),
+                NotificationEmail.recipient.active.as_alias("active"),
+            )
+            .where(NotificationEmail.id == row["id"])
+            .first()
+        )
+        note = (
+            await Notification.select(Notification.text, Notification.case_id, Notification.kind)
+            .where(Notification.id == item["notification"])
+            .first()
+        )
         error = ""
         if item["active"] and note:
             try:
                 # the words as the recipient's list would show them: no case they may not see is named
                 text = await email_text(item["recipient"], note["text"], note["case_id"], note["kind"])
-                await asyncio.to_thread(_send, config, _message(config, item["to"], text, item["notification"]))
+                await asyncio.to_thread(
+                    _send, config, _message(config, item["to"], text, item["notification"])
+                )
             except Exception as exc:  # the server's text may echo the message: only the kind of error is kept
                 error = exc.__class__.__name__
         attempts = row["attempts"] + 1
         async with transaction():
             if not item["active"] or not note:
-                values = {NotificationEmail.status: "dropped", NotificationEmail.last_error: "not sent: no longer active"}
+                values = {
+                    NotificationEmail.status: "dropped",
+                    NotificationEmail.last_error: "not sent: no longer active",
+                }
             elif not error:
                 values = {NotificationEmail.status: "sent", NotificationEmail.sent_at: clock.now()}
             elif attempts >= MAX_ATTEMPTS:
                 values = {NotificationEmail.status: "dropped", NotificationEmail.last_error: error}
                 log.warning("notification e-mail %s dropped after %s tries (%s)", row["id"], attempts, error)
             else:
-                values = {NotificationEmail.next_try_at: clock.now() + dt.timedelta(minutes=2 ** (attempts - 1)),
-                          NotificationEmail.last_error: error}
+                values = {
+                    NotificationEmail.next_try_at: clock.now() + dt.timedelta(minutes=2 ** (attempts - 1)),
+                    NotificationEmail.last_error: error,
+                }
                 log.warning("notification e-mail %s failed (%s); trying again later", row["id"], error)
             await NotificationEmail.update({**values, NotificationEmail.attempts: attempts}).where(
-                NotificationEmail.id == row["id"])
+                NotificationEmail.id == row["id"]
+            )
         if error:
             failed += 1
         elif item["active"] and note:

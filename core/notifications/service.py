@@ -4,6 +4,7 @@ A notification says *that* something needs attention (a reference and a link), n
 page it links to decides, when it is opened, what the reader may see. One addressed to an agency is one row,
 resolved to the agency's users when read, so users who join or leave need no copies kept in step.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,17 +27,32 @@ from caseframe.core.sharing.redaction import redactor_for
 if TYPE_CHECKING:
     from caseframe.core.retention.service import Withheld
 
-KINDS = {"referral_waiting": "Referral", "case_shared": "Shared case", "panel_action": "Panel action",
-         "task_due": "Task due", "rule_notice": "Notice"}
+KINDS = {
+    "referral_waiting": "Referral",
+    "case_shared": "Shared case",
+    "panel_action": "Panel action",
+    "task_due": "Task due",
+    "rule_notice": "Notice",
+}
 #: the newest notifications the page lists
 PAGE_SIZE = 50
 
 
 # -- writing (inside the transaction of the change the notification announces) ----------------------
 
-async def notify(*, kind: str, text: str, link: str = "", agency_id: int | None = None, user_id: int | None = None,
-                 role: str = "", case_id: int | None = None, detail: dict[str, Any] | None = None,
-                 dedupe_key: str | None = None) -> int | None:
+
+async def notify(
+    *,
+    kind: str,
+    text: str,
+    link: str = "",
+    agency_id: int | None = None,
+    user_id: int | None = None,
+    role: str = "",
+    case_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> int | None:
     """Write one notification for a user or an agency; returns its id, or None when ``dedupe_key`` was used before.
 
     Called inside the transaction of the change it announces, so a change that fails leaves no notification; its
@@ -46,11 +62,30 @@ async def notify(*, kind: str, text: str, link: str = "", agency_id: int | None 
         raise ValueError("a notification is for one user or one agency")
     if not in_transaction():
         async with transaction():
-            return await notify(kind=kind, text=text, link=link, agency_id=agency_id, user_id=user_id, role=role,
-                                case_id=case_id, detail=detail, dedupe_key=dedupe_key)
+            return await notify(
+                kind=kind,
+                text=text,
+                link=link,
+                agency_id=agency_id,
+                user_id=user_id,
+                role=role,
+                case_id=case_id,
+                detail=detail,
+                dedupe_key=dedupe_key,
+            )
     now = clock.now()
-    row = Notification(recipient=user_id, agency=agency_id, role=role, kind=kind, text=text[:300], link=link[:300],
-                       case_id=case_id, detail=detail or {}, dedupe_key=dedupe_key, created_at=now)
+    row = Notification(
+        recipient=user_id,
+        agency=agency_id,
+        role=role,
+        kind=kind,
+        text=text[:300],
+        link=link[:300],
+        case_id=case_id,
+        detail=detail or {},
+        dedupe_key=dedupe_key,
+        created_at=now,
+    )
     query = Notification.insert(row)
     if dedupe_key is not None:
         # a sweep run twice, or a rule firing again, finds the key taken and writes nothing
@@ -64,18 +99,24 @@ async def notify(*, kind: str, text: str, link: str = "", agency_id: int | None 
     return notification_id
 
 
-async def _queue_emails(notification_id: int, *, user_id: int | None, agency_id: int | None, role: str,
-                        now: dt.datetime) -> None:
+async def _queue_emails(
+    notification_id: int, *, user_id: int | None, agency_id: int | None, role: str, now: dt.datetime
+) -> None:
     from caseframe.core.auth.tables import User
 
-    opted = NotificationPreference.select(NotificationPreference.owner).where(NotificationPreference.email == True)  # noqa: E712
+    opted = NotificationPreference.select(NotificationPreference.owner).where(
+        NotificationPreference.email == True
+    )  # noqa: E712
     users = User.select(User.id, User.roles).where((User.active == True) & User.id.is_in(opted))  # noqa: E712
     users = users.where(User.id == user_id) if user_id is not None else users.where(User.agency == agency_id)
     for user in await users.output(load_json=True):
         if role and role not in (user["roles"] or []):
             continue
-        await NotificationEmail.insert(NotificationEmail(notification=notification_id, recipient=user["id"],
-                                                         status="pending", next_try_at=now))
+        await NotificationEmail.insert(
+            NotificationEmail(
+                notification=notification_id, recipient=user["id"], status="pending", next_try_at=now
+            )
+        )
         after_commit(email.wake)
 
 
@@ -91,10 +132,13 @@ async def referral_addressees(kind: str, target: str, *, not_agency: int | None)
     if kind == "agency":
         rows = await Agency.select(Agency.id).where((Agency.slug == target) & (Agency.active == True))  # noqa: E712
     elif kind == "panel":
-        rows = await Panel.select(Panel.chair_agency.as_alias("id")).where((Panel.slug == target) & (Panel.active == True))  # noqa: E712
+        rows = await Panel.select(Panel.chair_agency.as_alias("id")).where(
+            (Panel.slug == target) & (Panel.active == True)
+        )  # noqa: E712
     elif kind == "area":
         rows = await AgencyArea.select(AgencyArea.agency.as_alias("id")).where(
-            (AgencyArea.area == target) & (AgencyArea.agency.active == True))  # noqa: E712
+            (AgencyArea.area == target) & (AgencyArea.agency.active == True)
+        )  # noqa: E712
     elif kind == "agency_type":
         rows = await Agency.select(Agency.id).where((Agency.agency_type == target) & (Agency.active == True))  # noqa: E712
     else:
@@ -105,16 +149,30 @@ async def referral_addressees(kind: str, target: str, *, not_agency: int | None)
     return ids
 
 
-async def notify_referral_waiting(referral: dict[str, Any], reference: str, *, not_agency: int | None) -> None:
+async def notify_referral_waiting(
+    referral: dict[str, Any], reference: str, *, not_agency: int | None
+) -> None:
     """A new referral waits in each addressee agency's inbox: tell each of them (inside the referral's transaction)."""
-    text = f"New referral waiting for your agency: {reference}" if reference else "New referral waiting for your agency"
+    text = (
+        f"New referral waiting for your agency: {reference}"
+        if reference
+        else "New referral waiting for your agency"
+    )
     if referral.get("target_agency"):
         agencies = [referral["target_agency"]]
     else:
-        agencies = await referral_addressees(referral["target_kind"], referral["target"], not_agency=not_agency)
+        agencies = await referral_addressees(
+            referral["target_kind"], referral["target"], not_agency=not_agency
+        )
     for agency_id in agencies:
-        await notify(kind="referral_waiting", text=text, link=f"/referrals/{referral['id']}", agency_id=agency_id,
-                     case_id=referral.get("from_case"), dedupe_key=f"referral:{referral['id']}:{agency_id}")
+        await notify(
+            kind="referral_waiting",
+            text=text,
+            link=f"/referrals/{referral['id']}",
+            agency_id=agency_id,
+            case_id=referral.get("from_case"),
+            dedupe_key=f"referral:{referral['id']}:{agency_id}",
+        )
 
 
 async def case_reference(case_id: int | None) -> str:
@@ -128,6 +186,7 @@ async def case_reference(case_id: int | None) -> str:
 
 # -- the due-task sweep ----------------------------------------------------------------------------
 
+
 async def sweep_due_tasks(today: dt.date | None = None) -> int:
     """Tell whoever owns each open task due today or overdue, once per task and due date; returns how many were new.
 
@@ -137,12 +196,20 @@ async def sweep_due_tasks(today: dt.date | None = None) -> int:
     from caseframe.core.tasks.tables import Task
 
     today = today or clock.today()
-    tasks = await Task.select(Task.id, Task.case, Task.owner_agency, Task.assignee, Task.due_date, Task.source,
-                              Task.case.reference.as_alias("reference")).where(
-        (Task.status == "open") & Task.due_date.is_not_null() & (Task.due_date <= today))
+    tasks = await Task.select(
+        Task.id,
+        Task.case,
+        Task.owner_agency,
+        Task.assignee,
+        Task.due_date,
+        Task.source,
+        Task.case.reference.as_alias("reference"),
+    ).where((Task.status == "open") & Task.due_date.is_not_null() & (Task.due_date <= today))
     from caseframe.core.retention.service import inactive_case_ids
 
-    inactive = await inactive_case_ids()  # a restricted or erased case is kept, not worked: no reminder about it
+    inactive = (
+        await inactive_case_ids()
+    )  # a restricted or erased case is kept, not worked: no reminder about it
     tasks = [t for t in tasks if t["case"] not in inactive]
     seen = await _cases_seen_by_owners(tasks)
     new = 0
@@ -154,9 +221,15 @@ async def sweep_due_tasks(today: dt.date | None = None) -> int:
         shown = task["case"] is not None and (task["owner_agency"], task["case"]) in seen
         text = f"{what} {when}" + (f": {task['reference']}" if shown and task["reference"] else "")
         async with transaction():
-            made = await notify(kind="task_due", text=text, link=f"/cases/{task['case']}" if shown else "/",
-                                user_id=task["assignee"], agency_id=None if task["assignee"] else task["owner_agency"],
-                                case_id=task["case"], dedupe_key=f"task_due:{task['id']}:{due.isoformat()}")
+            made = await notify(
+                kind="task_due",
+                text=text,
+                link=f"/cases/{task['case']}" if shown else "/",
+                user_id=task["assignee"],
+                agency_id=None if task["assignee"] else task["owner_agency"],
+                case_id=task["case"],
+                dedupe_key=f"task_due:{task['id']}:{due.isoformat()}",
+            )
         new += made is not None
     return new
 
@@ -179,15 +252,18 @@ async def _cases_seen_by_owners(tasks: list[dict[str, Any]]) -> set[tuple[int, i
 
 # -- reading ------------------------------------------------------------------------------------------
 
+
 def _addressed_sql(actor: Actor) -> tuple[str, list[Any]]:
     """SQL (with {} placeholders) selecting the notifications addressed to the actor: their own, and their agency's
     (for their roles) since they joined; the newest they marked all read and those they read one by one are out."""
     roles = sorted(actor.roles)
     role_marks = ", ".join(["{}"] * (len(roles) + 1))
-    sql = ("FROM cf_notification n WHERE "
-           "n.id > COALESCE((SELECT p.seen_up_to FROM cf_notification_preference p WHERE p.owner = {}), 0) AND "
-           "(n.recipient = {} OR (n.agency = {} AND n.role IN (" + role_marks + ") AND "
-           "n.created_at >= (SELECT u.created_at FROM cf_user u WHERE u.id = {})))")
+    sql = (
+        "FROM cf_notification n WHERE "
+        "n.id > COALESCE((SELECT p.seen_up_to FROM cf_notification_preference p WHERE p.owner = {}), 0) AND "
+        "(n.recipient = {} OR (n.agency = {} AND n.role IN (" + role_marks + ") AND "
+        "n.created_at >= (SELECT u.created_at FROM cf_user u WHERE u.id = {})))"
+    )
     return sql, [actor.id, actor.id, actor.agency_id, "", *roles, actor.id]
 
 
@@ -200,15 +276,22 @@ async def unread_count(actor: Actor) -> int:
     bell, on every page)."""
     sql, args = _addressed_sql(actor)
     rows = await Notification.raw(
-        "SELECT COUNT(*) AS unread FROM (SELECT 1 " + sql + " AND NOT EXISTS (SELECT 1 FROM cf_notification_read r "
-        "WHERE r.reader = {} AND r.notification = n.id) LIMIT " + str(COUNT_CAP) + ") AS capped", *args, actor.id)
+        "SELECT COUNT(*) AS unread FROM (SELECT 1 "
+        + sql
+        + " AND NOT EXISTS (SELECT 1 FROM cf_notification_read r "
+        "WHERE r.reader = {} AND r.notification = n.id) LIMIT " + str(COUNT_CAP) + ") AS capped",
+        *args,
+        actor.id,
+    )
     return int(rows[0]["unread"]) if rows else 0
 
 
 def _visible_where(actor: Actor, joined: dt.datetime):
     return (Notification.recipient == actor.id) | (
-        (Notification.agency == actor.agency_id) & Notification.role.is_in(["", *sorted(actor.roles)])
-        & (Notification.created_at >= joined))
+        (Notification.agency == actor.agency_id)
+        & Notification.role.is_in(["", *sorted(actor.roles)])
+        & (Notification.created_at >= joined)
+    )
 
 
 async def _joined(actor: Actor) -> dt.datetime:
@@ -219,33 +302,50 @@ async def _joined(actor: Actor) -> dt.datetime:
 
 
 async def _seen_up_to(actor: Actor) -> int:
-    row = await NotificationPreference.select(NotificationPreference.seen_up_to).where(
-        NotificationPreference.owner == actor.id).first()
+    row = (
+        await NotificationPreference.select(NotificationPreference.seen_up_to)
+        .where(NotificationPreference.owner == actor.id)
+        .first()
+    )
     return row["seen_up_to"] if row else 0
 
 
 async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[dict[str, Any]]:
     """The actor's newest notifications, each with ``unread`` and a label for its kind."""
-    rows = await Notification.select(
-        Notification.id, Notification.kind, Notification.text, Notification.link, Notification.created_at,
-        Notification.case_id,
-    ).where(_visible_where(actor, await _joined(actor))).order_by(
-        Notification.created_at, Notification.id, ascending=False).limit(limit)
+    rows = (
+        await Notification.select(
+            Notification.id,
+            Notification.kind,
+            Notification.text,
+            Notification.link,
+            Notification.created_at,
+            Notification.case_id,
+        )
+        .where(_visible_where(actor, await _joined(actor)))
+        .order_by(Notification.created_at, Notification.id, ascending=False)
+        .limit(limit)
+    )
     await _mark_unread(actor, rows)
     for row in rows:
         row["kind_label"] = KINDS.get(row["kind"], "Notification")
     await _name_only_visible_cases(actor, rows)
     async with transaction():
-        await audit.record("notification.list", actor, object_type="notification",
-                           detail={"ids": [r["id"] for r in rows]})
+        await audit.record(
+            "notification.list", actor, object_type="notification", detail={"ids": [r["id"] for r in rows]}
+        )
     return rows
 
 
 async def _mark_unread(actor: Actor, rows: list[dict[str, Any]]) -> None:
     """Say on each row whether the actor has read it (below their watermark, or one by one)."""
     seen = await _seen_up_to(actor)
-    read = {r["notification"] for r in await NotificationRead.select(NotificationRead.notification).where(
-        (NotificationRead.reader == actor.id) & NotificationRead.notification.is_in([r["id"] for r in rows] or [0]))}
+    read = {
+        r["notification"]
+        for r in await NotificationRead.select(NotificationRead.notification).where(
+            (NotificationRead.reader == actor.id)
+            & NotificationRead.notification.is_in([r["id"] for r in rows] or [0])
+        )
+    }
     for row in rows:
         row["unread"] = row["id"] > seen and row["id"] not in read
 
@@ -253,8 +353,12 @@ async def _mark_unread(actor: Actor, rows: list[dict[str, Any]]) -> None:
 async def get_for(actor: Actor, notification_id: int) -> dict[str, Any]:
     """One notification addressed to the actor, with ``unread``; anyone else is told it does not exist. Reading it
     changes nothing: marking it read is :func:`mark_read`, from a POST."""
-    row = await Notification.select().where((Notification.id == notification_id)
-                                            & _visible_where(actor, await _joined(actor))).output(load_json=True).first()
+    row = (
+        await Notification.select()
+        .where((Notification.id == notification_id) & _visible_where(actor, await _joined(actor)))
+        .output(load_json=True)
+        .first()
+    )
     if row is None:
         raise NotFound("No notification with that number exists")
     await _name_only_visible_cases(actor, [row])
@@ -271,10 +375,17 @@ async def _referral_cases(rows: list[dict[str, Any]]) -> None:
     """A referral notification written before they carried their case: the case its referral came from."""
     from caseframe.core.referrals.tables import Referral
 
-    wanted = {int(r["link"].rsplit("/", 1)[1]): r for r in rows if r["kind"] == "referral_waiting"
-              and not r.get("case_id") and str(r.get("link") or "").rsplit("/", 1)[-1].isdigit()}
+    wanted = {
+        int(r["link"].rsplit("/", 1)[1]): r
+        for r in rows
+        if r["kind"] == "referral_waiting"
+        and not r.get("case_id")
+        and str(r.get("link") or "").rsplit("/", 1)[-1].isdigit()
+    }
     if wanted:
-        for ref in await Referral.select(Referral.id, Referral.from_case).where(Referral.id.is_in(sorted(wanted))):
+        for ref in await Referral.select(Referral.id, Referral.from_case).where(
+            Referral.id.is_in(sorted(wanted))
+        ):
             wanted[ref["id"]]["case_id"] = ref["from_case"]
 
 
@@ -300,9 +411,15 @@ async def _name_only_visible_cases(actor: Actor, rows: list[dict[str, Any]]) -> 
     seen = await visible_among(actor, ids)
     for row in rows:
         # a notification written without naming the case (the due-task sweep's, for instance) keeps its words
-        if (row.get("case_id") in ids and row["case_id"] not in seen and row["kind"] in CASE_NAMING_KINDS
-                and row["link"] != "/"):
-            row["text"] = f"{KINDS.get(row['kind'], 'Notification')}: about a case not shared with your agency"
+        if (
+            row.get("case_id") in ids
+            and row["case_id"] not in seen
+            and row["kind"] in CASE_NAMING_KINDS
+            and row["link"] != "/"
+        ):
+            row["text"] = (
+                f"{KINDS.get(row['kind'], 'Notification')}: about a case not shared with your agency"
+            )
             row["link"] = "/"
 
 
@@ -328,12 +445,16 @@ async def mark_read(actor: Actor, notification_id: int) -> dict[str, Any]:
     """Mark one of the actor's notifications read (again is harmless); returns it."""
     row = await get_for(actor, notification_id)
     async with transaction():
-        already = await NotificationRead.count().where((NotificationRead.reader == actor.id)
-                                                       & (NotificationRead.notification == notification_id))
+        already = await NotificationRead.count().where(
+            (NotificationRead.reader == actor.id) & (NotificationRead.notification == notification_id)
+        )
         if not already and row["id"] > await _seen_up_to(actor):
-            await NotificationRead.insert(NotificationRead(notification=notification_id, reader=actor.id,
-                                                           read_at=clock.now()))
-            await audit.record("notification.read", actor, object_type="notification", object_id=notification_id)
+            await NotificationRead.insert(
+                NotificationRead(notification=notification_id, reader=actor.id, read_at=clock.now())
+            )
+            await audit.record(
+                "notification.read", actor, object_type="notification", object_id=notification_id
+            )
     return row
 
 
@@ -351,23 +472,36 @@ async def mark_all_read(actor: Actor) -> int:
     """Everything addressed to the actor up to now counts as read; returns how many were unread."""
     unread = await unread_count(actor)
     async with transaction():
-        newest = await Notification.select(Notification.id).where(
-            _visible_where(actor, await _joined(actor))).order_by(Notification.id, ascending=False).first()
+        newest = (
+            await Notification.select(Notification.id)
+            .where(_visible_where(actor, await _joined(actor)))
+            .order_by(Notification.id, ascending=False)
+            .first()
+        )
         pref = await _preference(actor)
         if newest and newest["id"] > pref["seen_up_to"]:
             await NotificationPreference.update({NotificationPreference.seen_up_to: newest["id"]}).where(
-                NotificationPreference.owner == actor.id)
+                NotificationPreference.owner == actor.id
+            )
             # the watermark covers them: the one-by-one receipts below it are not needed any more
-            await NotificationRead.delete().where((NotificationRead.reader == actor.id)
-                                                  & (NotificationRead.notification <= newest["id"]))
-        await audit.record("notification.read_all", actor, object_type="notification",
-                           detail={"up_to": newest["id"] if newest else None, "unread": unread})
+            await NotificationRead.delete().where(
+                (NotificationRead.reader == actor.id) & (NotificationRead.notification <= newest["id"])
+            )
+        await audit.record(
+            "notification.read_all",
+            actor,
+            object_type="notification",
+            detail={"up_to": newest["id"] if newest else None, "unread": unread},
+        )
     return unread
 
 
 async def email_preference(actor: Actor) -> bool:
-    row = await NotificationPreference.select(NotificationPreference.email).where(
-        NotificationPreference.owner == actor.id).first()
+    row = (
+        await NotificationPreference.select(NotificationPreference.email)
+        .where(NotificationPreference.owner == actor.id)
+        .first()
+    )
     return bool(row and row["email"])
 
 
@@ -375,6 +509,12 @@ async def set_email_preference(actor: Actor, on: bool) -> None:
     async with transaction():
         await _preference(actor)
         await NotificationPreference.update({NotificationPreference.email: on}).where(
-            NotificationPreference.owner == actor.id)
-        await audit.record("notification.email_preference", actor, object_type="user", object_id=actor.id,
-                           detail={"email": on})
+            NotificationPreference.owner == actor.id
+        )
+        await audit.record(
+            "notification.email_preference",
+            actor,
+            object_type="user",
+            object_id=actor.id,
+            detail={"email": on},
+        )

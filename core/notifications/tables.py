@@ -1,4 +1,5 @@
 """Notifications: short, content-free messages for a user or for every user of an agency, and who read them."""
+
 from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
@@ -10,6 +11,7 @@ class Notification(Table, tablename="cf_notification"):
     """One message. Addressed to one user (``recipient``) or to an agency (``agency``, optionally only its users
     with ``role``): an agency's are resolved to its users when read, so a user who joins sees them from the day
     they joined and one who leaves stops seeing them, with no copies to keep in step."""
+
     id: Serial
 
     recipient = ForeignKey(User, null=True, default=None)
@@ -33,6 +35,7 @@ class Notification(Table, tablename="cf_notification"):
 
 class NotificationRead(Table, tablename="cf_notification_read"):
     """That one user read one notification (those addressed to an agency are read user by user)."""
+
     id: Serial
 
     notification = ForeignKey(Notification)
@@ -42,6 +45,7 @@ class NotificationRead(Table, tablename="cf_notification_read"):
 
 class NotificationPreference(Table, tablename="cf_notification_preference"):
     """A user's choices: e-mail or not, and the newest notification they marked read with 'Mark all as read'."""
+
     id: Serial
 
     owner = ForeignKey(User, unique=True)
@@ -53,6 +57,7 @@ class NotificationPreference(Table, tablename="cf_notification_preference"):
 class NotificationEmail(Table, tablename="cf_notification_email"):
     """The e-mail outbox: written with the notification, sent after the commit by the sender, retried a few
     times when the mail server fails, then dropped (the notification is still in the app)."""
+
     id: Serial
 
     notification = ForeignKey(Notification)

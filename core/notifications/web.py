@@ -1,4 +1,5 @@
 """Notification pages: the list behind the bell, one notice, following a link, marking read, the e-mail choice."""
+
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
@@ -27,8 +28,13 @@ class NotificationPages(Controller):
 
         row = await notifications.get_for(actor, notification_id)
         view = await notice_view(ctx, actor, row)
-        return await page(request, "notifications/show.html", note=row, view=view,
-                          kind_label=notifications.KINDS.get(row["kind"], "Notification"))
+        return await page(
+            request,
+            "notifications/show.html",
+            note=row,
+            view=view,
+            kind_label=notifications.KINDS.get(row["kind"], "Notification"),
+        )
 
     @get("/{notification_id:int}/open")
     async def open_page(self, actor: Actor, notification_id: int) -> Redirect:
@@ -56,16 +62,27 @@ class NotificationPages(Controller):
 
     @get("/settings")
     async def settings_form(self, request: Request, actor: Actor) -> Template:
-        return await page(request, "notifications/settings.html", personal=False, email_available=email.enabled(),
-                          email_on=await notifications.email_preference(actor))
+        return await page(
+            request,
+            "notifications/settings.html",
+            personal=False,
+            email_available=email.enabled(),
+            email_on=await notifications.email_preference(actor),
+        )
 
     @post("/settings")
     async def save_settings(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         choice = data.get("email")
         if choice not in ("yes", "no"):
-            return await page(request, "notifications/settings.html", personal=False, status_code=400,
-                              email_available=email.enabled(), email_on=await notifications.email_preference(actor),
-                              errors=[{"field": "/email", "message": "Select whether to get e-mails"}])
+            return await page(
+                request,
+                "notifications/settings.html",
+                personal=False,
+                status_code=400,
+                email_available=email.enabled(),
+                email_on=await notifications.email_preference(actor),
+                errors=[{"field": "/email", "message": "Select whether to get e-mails"}],
+            )
         await notifications.set_email_preference(actor, choice == "yes")
         return see_other("/notifications?done=settings")

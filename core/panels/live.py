@@ -6,6 +6,7 @@ signal catches up on the next one (or on its periodic check). On SQLite (one pro
 in-process; on PostgreSQL it goes through NOTIFY, and every server process LISTENs, so members
 connected to different workers see the same minute.
 """
+
 from __future__ import annotations
 
 import asyncio

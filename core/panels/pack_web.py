@@ -1,4 +1,5 @@
 """The panel pack page of a meeting: the chair makes a pack for any attendee, an attendee downloads their own."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,28 +19,55 @@ class PackPages(Controller):
     path = "/meetings/{meeting_id:int}/pack"
     include_in_schema = False
 
-    async def _page(self, request: Request, actor: Actor, meeting_id: int, *, errors: list[dict[str, Any]] | None = None,
-                    failed_attendee: int | None = None, status_code: int = 200) -> Template:
+    async def _page(
+        self,
+        request: Request,
+        actor: Actor,
+        meeting_id: int,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        failed_attendee: int | None = None,
+        status_code: int = 200,
+    ) -> Template:
         info = await pack.pack_page(actor, meeting_id)
-        return await page(request, "pack/page.html", status_code=status_code, errors=errors or [],
-                          failed_attendee=failed_attendee, marking_text=pack.MARKING,
-                          guest_level=pack.GUEST_MAX_SENSITIVITY, **info)
+        return await page(
+            request,
+            "pack/page.html",
+            status_code=status_code,
+            errors=errors or [],
+            failed_attendee=failed_attendee,
+            marking_text=pack.MARKING,
+            guest_level=pack.GUEST_MAX_SENSITIVITY,
+            **info,
+        )
 
     @get("/")
     async def show(self, request: Request, actor: Actor, meeting_id: int) -> Template:
         return await self._page(request, actor, meeting_id)
 
     @post("/", status_code=200)
-    async def download(self, request: Request, ctx: Context, actor: Actor, meeting_id: int) -> Response | Template:
+    async def download(
+        self, request: Request, ctx: Context, actor: Actor, meeting_id: int
+    ) -> Response | Template:
         """The recipient is named by attendee id in the form body, never in the address."""
         form = await form_data(request)
         attendee_id = form.get("attendee_id")
         try:
-            pdf, filename = await pack.generate_pack(ctx, actor, meeting_id,
-                                                     attendee_id, form.get("agency_id"))
+            pdf, filename = await pack.generate_pack(
+                ctx, actor, meeting_id, attendee_id, form.get("agency_id")
+            )
         except ValidationFailed as exc:
             errors = [{"field": f"/agency-{attendee_id}", "message": e["message"]} for e in exc.errors]
-            return await self._page(request, actor, meeting_id, errors=errors, status_code=400,
-                                    failed_attendee=whole_number(attendee_id))
-        return Response(content=pdf, media_type="application/pdf", headers={
-            **NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
+            return await self._page(
+                request,
+                actor,
+                meeting_id,
+                errors=errors,
+                status_code=400,
+                failed_attendee=whole_number(attendee_id),
+            )
+        return Response(
+            content=pdf,
+            media_type="application/pdf",
+            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
+        )

@@ -4,6 +4,7 @@ The only code that writes panels, meetings, agenda items and minutes. Minutes ar
 edited in place (a correction is a new entry that supersedes the old), so two people minuting at once
 never overwrite each other; meeting-level changes carry the meeting's version.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,10 +28,19 @@ from caseframe.core.sharing.redaction import NOTHING_HIDDEN, redactor_for
 from caseframe.core.tasks.tables import Task
 
 MINUTE_KINDS = {"discussion": "Discussion", "decision": "Decision", "action": "Action"}
-FREQUENCIES = {"weekly": "Weekly", "fortnightly": "Fortnightly", "monthly": "Monthly", "quarterly": "Quarterly",
-               "as_needed": "When needed"}
-STATUS_LABELS = {"planned": "Planned", "published": "Agenda published", "in_progress": "In progress",
-                 "closed": "Closed"}
+FREQUENCIES = {
+    "weekly": "Weekly",
+    "fortnightly": "Fortnightly",
+    "monthly": "Monthly",
+    "quarterly": "Quarterly",
+    "as_needed": "When needed",
+}
+STATUS_LABELS = {
+    "planned": "Planned",
+    "published": "Agenda published",
+    "in_progress": "In progress",
+    "closed": "Closed",
+}
 
 
 def _err(field: str, message: str) -> ValidationFailed:
@@ -76,8 +86,11 @@ async def visible_panel(actor: Actor, panel_id: int) -> dict[str, Any]:
 
 async def panels_for(actor: Actor) -> list[dict[str, Any]]:
     """The panels the actor may read, by name; their words read as on :func:`visible_panel` (one batch)."""
-    rows = await Panel.select(*Panel.all_columns(), Panel.chair_agency.name.as_alias("chair_name")).order_by(
-        Panel.name).output(load_json=True)
+    rows = (
+        await Panel.select(*Panel.all_columns(), Panel.chair_agency.name.as_alias("chair_name"))
+        .order_by(Panel.name)
+        .output(load_json=True)
+    )
     out = []
     for r in rows:
         r["members"] = _members(r)
@@ -87,17 +100,33 @@ async def panels_for(actor: Actor) -> list[dict[str, Any]]:
     return [words.texts(r, PANEL_WORDS) for r in out]
 
 
-async def save_panel(ctx: Context, actor: Actor, *, panel_id: int | None = None, name: str, description: str = "",
-                     member_agency_ids: list[int], areas: list[str], frequency: str,
-                     chair_agency_id: int | None = None) -> dict[str, Any]:
+async def save_panel(
+    ctx: Context,
+    actor: Actor,
+    *,
+    panel_id: int | None = None,
+    name: str,
+    description: str = "",
+    member_agency_ids: list[int],
+    areas: list[str],
+    frequency: str,
+    chair_agency_id: int | None = None,
+) -> dict[str, Any]:
     """Create a panel (chaired by the actor's agency, or any agency for a system admin) or change one."""
     existing = await _panel(panel_id) if panel_id else None
     if existing is not None and not is_chair_of(actor, existing):
         raise NotFound("No panel with that number exists")
     if existing is None:
         permissions.require(actor, "panel.create")
-    chair = existing["chair_agency"] if existing else (
-        chair_agency_id if permissions.can(actor, "panel.any_chair_agency") and chair_agency_id else actor.agency_id)
+    chair = (
+        existing["chair_agency"]
+        if existing
+        else (
+            chair_agency_id
+            if permissions.can(actor, "panel.any_chair_agency") and chair_agency_id
+            else actor.agency_id
+        )
+    )
     name = (name or "").strip()
     members = sorted({n for n in map(whole_number, member_agency_ids) if n is not None} | {chair})
     errors = await _panel_problems(ctx, name, description, members, areas, frequency)
@@ -106,25 +135,40 @@ async def save_panel(ctx: Context, actor: Actor, *, panel_id: int | None = None,
         errors.append({"field": "/name", "message": "A panel with that name already exists"})
     if errors:
         raise ValidationFailed("There is a problem with the panel", errors=errors)
-    values = {"name": name, "description": (description or "").strip(), "member_agencies": members,
-              "areas": sorted(set(areas)), "frequency": frequency}
+    values = {
+        "name": name,
+        "description": (description or "").strip(),
+        "member_agencies": members,
+        "areas": sorted(set(areas)),
+        "frequency": frequency,
+    }
     async with transaction():
         if existing is None:
-            panel = Panel.from_dict({"slug": slug, "chair_agency": chair, "created_at": clock.now(), **values})
+            panel = Panel.from_dict(
+                {"slug": slug, "chair_agency": chair, "created_at": clock.now(), **values}
+            )
             await panel.save()
             saved_id = panel.id
-            await audit.record("panel.create", actor, object_type="panel", object_id=saved_id, detail={"name": name})
+            await audit.record(
+                "panel.create", actor, object_type="panel", object_id=saved_id, detail={"name": name}
+            )
         else:
             saved_id = existing["id"]
             await Panel.update({getattr(Panel, k): v for k, v in values.items()}).where(Panel.id == saved_id)
-            await audit.record("panel.update", actor, object_type="panel", object_id=saved_id,
-                               detail={"members": members, "areas": values["areas"]})
+            await audit.record(
+                "panel.update",
+                actor,
+                object_type="panel",
+                object_id=saved_id,
+                detail={"members": members, "areas": values["areas"]},
+            )
     DIRECTORY.clear()
     return await _panel(saved_id)
 
 
-async def _panel_problems(ctx: Context, name: str, description: str, members: list[int], areas: list[str],
-                          frequency: str) -> list[dict[str, str]]:
+async def _panel_problems(
+    ctx: Context, name: str, description: str, members: list[int], areas: list[str], frequency: str
+) -> list[dict[str, str]]:
     """What is wrong with a panel's name, members (the chair's agency among them), areas, frequency, description."""
     errors = []
     if not name:
@@ -141,7 +185,9 @@ async def _panel_problems(ctx: Context, name: str, description: str, members: li
     if frequency not in FREQUENCIES:
         errors.append({"field": "/frequency", "message": "Select how often the panel meets"})
     if len(description or "") > 2000:
-        errors.append({"field": "/description", "message": "The description must be 2,000 characters or fewer"})
+        errors.append(
+            {"field": "/description", "message": "The description must be 2,000 characters or fewer"}
+        )
     return errors
 
 
@@ -150,8 +196,13 @@ async def close_panel_case(actor: Actor, panel_id: int, panel_case_id: int, *, r
     panel = await visible_panel(actor, panel_id)
     if not is_chair_of(actor, panel):
         raise Forbidden("Only the panel's chair can change its list")
-    row = await PanelCase.select().where((PanelCase.id == panel_case_id) & (PanelCase.panel == panel_id)
-                                         & PanelCase.closed_at.is_null()).first()
+    row = (
+        await PanelCase.select()
+        .where(
+            (PanelCase.id == panel_case_id) & (PanelCase.panel == panel_id) & PanelCase.closed_at.is_null()
+        )
+        .first()
+    )
     if row is None:
         raise NotFound("That case is not on the panel's list")
     reason = (reason or "").strip()
@@ -160,18 +211,34 @@ async def close_panel_case(actor: Actor, panel_id: int, panel_case_id: int, *, r
     now = clock.now()
     async with transaction():
         await PanelCase.update({PanelCase.closed_at: now}).where(PanelCase.id == panel_case_id)
-        await CaseEvent.insert(CaseEvent(case=row["case"], kind="panel", actor=actor.id, at=now,
-                                         summary=f"Taken off {panel['name']}'s list: {reason}",
-                                         detail={"panel_id": panel_id}))
-        await audit.record("panel.case_closed", actor, object_type="panel", object_id=panel_id,
-                           detail={"case_id": row["case"]})
+        await CaseEvent.insert(
+            CaseEvent(
+                case=row["case"],
+                kind="panel",
+                actor=actor.id,
+                at=now,
+                summary=f"Taken off {panel['name']}'s list: {reason}",
+                detail={"panel_id": panel_id},
+            )
+        )
+        await audit.record(
+            "panel.case_closed",
+            actor,
+            object_type="panel",
+            object_id=panel_id,
+            detail={"case_id": row["case"]},
+        )
 
 
 # -- meetings --------------------------------------------------------------------------------
 
+
 async def load_meeting(meeting_id: int) -> dict[str, Any]:
-    row = await Meeting.select(*Meeting.all_columns(), Meeting.panel.name.as_alias("panel_name")).where(
-        Meeting.id == meeting_id).first()
+    row = (
+        await Meeting.select(*Meeting.all_columns(), Meeting.panel.name.as_alias("panel_name"))
+        .where(Meeting.id == meeting_id)
+        .first()
+    )
     if row is None:
         raise NotFound("No meeting with that number exists")
     row["panel_row"] = await _panel(row["panel"])
@@ -184,10 +251,12 @@ async def visible_meeting(actor: Actor, meeting_id: int) -> dict[str, Any]:
     panel = meeting["panel_row"]
     meeting["is_chair"] = is_chair_of(actor, panel)
     meeting["is_minute_taker"] = meeting["minute_taker"] == actor.id
-    attending = await MeetingAttendee.count().where((MeetingAttendee.meeting == meeting_id)
-                                                    & (MeetingAttendee.user == actor.id))
+    attending = await MeetingAttendee.count().where(
+        (MeetingAttendee.meeting == meeting_id) & (MeetingAttendee.user == actor.id)
+    )
     if actor.agency_id != panel["chair_agency"] and not (
-            meeting["status"] != "planned" and (actor.agency_id in panel["members"] or attending)):
+        meeting["status"] != "planned" and (actor.agency_id in panel["members"] or attending)
+    ):
         raise NotFound("No meeting with that number exists")
     # where it meets and the panel's words, as the reader may read them (one batch for both)
     words = await redactor_for(actor, [meeting[k] for k in MEETING_WORDS] + [panel[k] for k in PANEL_WORDS])
@@ -197,13 +266,18 @@ async def visible_meeting(actor: Actor, meeting_id: int) -> dict[str, Any]:
 
 def _check_version(meeting: dict[str, Any], version: int | None) -> None:
     if version is not None and meeting["version"] != version:
-        raise Conflict("Someone else changed this meeting while you were looking at it. Nothing you entered has "
-                       "been saved over their change: check the meeting below and try again.")
+        raise Conflict(
+            "Someone else changed this meeting while you were looking at it. Nothing you entered has "
+            "been saved over their change: check the meeting below and try again."
+        )
 
 
 async def _bump(meeting: dict[str, Any], values: dict) -> None:
-    updated = await Meeting.update({**values, Meeting.version: meeting["version"] + 1}).where(
-        (Meeting.id == meeting["id"]) & (Meeting.version == meeting["version"])).returning(Meeting.id)
+    updated = (
+        await Meeting.update({**values, Meeting.version: meeting["version"] + 1})
+        .where((Meeting.id == meeting["id"]) & (Meeting.version == meeting["version"]))
+        .returning(Meeting.id)
+    )
     if not updated:
         raise Conflict("Someone else changed this meeting at the same moment. Check it and try again.")
 
@@ -216,8 +290,9 @@ async def _chaired(actor: Actor, meeting_id: int, version: int | None = None) ->
     return meeting
 
 
-async def schedule_meeting(actor: Actor, panel_id: int, *, starts_at: dt.datetime | None, location: str = "",
-                           link: str = "") -> dict[str, Any]:
+async def schedule_meeting(
+    actor: Actor, panel_id: int, *, starts_at: dt.datetime | None, location: str = "", link: str = ""
+) -> dict[str, Any]:
     panel = await visible_panel(actor, panel_id)
     if not is_chair_of(actor, panel):
         raise Forbidden("Only the panel's chair can schedule its meetings")
@@ -235,31 +310,69 @@ async def schedule_meeting(actor: Actor, panel_id: int, *, starts_at: dt.datetim
         raise ValidationFailed("There is a problem with the meeting", errors=errors)
     now = clock.now()
     async with transaction():
-        meeting = Meeting(panel=panel_id, starts_at=starts_at, location=location, link=link, status="planned",
-                          created_at=now)
+        meeting = Meeting(
+            panel=panel_id,
+            starts_at=starts_at,
+            location=location,
+            link=link,
+            status="planned",
+            created_at=now,
+        )
         await meeting.save()
-        await MeetingAttendee.insert(MeetingAttendee(meeting=meeting.id, user=actor.id, agency=actor.agency_id,
-                                                     name=actor.name, email=actor.email, kind="member"))
-        await audit.record("meeting.create", actor, object_type="meeting", object_id=meeting.id,
-                           detail={"panel_id": panel_id})
+        await MeetingAttendee.insert(
+            MeetingAttendee(
+                meeting=meeting.id,
+                user=actor.id,
+                agency=actor.agency_id,
+                name=actor.name,
+                email=actor.email,
+                kind="member",
+            )
+        )
+        await audit.record(
+            "meeting.create",
+            actor,
+            object_type="meeting",
+            object_id=meeting.id,
+            detail={"panel_id": panel_id},
+        )
     return await load_meeting(meeting.id)
 
 
-async def add_attendee(actor: Actor, meeting_id: int, *, user_id: int | None = None, name: str = "",
-                       email: str = "", organisation: str = "", agency_id: int | None = None,
-                       version: int | None = None) -> None:
+async def add_attendee(
+    actor: Actor,
+    meeting_id: int,
+    *,
+    user_id: int | None = None,
+    name: str = "",
+    email: str = "",
+    organisation: str = "",
+    agency_id: int | None = None,
+    version: int | None = None,
+) -> None:
     """A member (a user of a member agency) or a guest (a name, perhaps with no account)."""
     meeting = await _chaired(actor, meeting_id, version)
     panel = meeting["panel_row"]
     if user_id is not None:
-        user = await User.select(User.id, User.name, User.email, User.agency).where(
-            (User.id == user_id) & (User.active == True)).first()  # noqa: E712
+        user = (
+            await User.select(User.id, User.name, User.email, User.agency)
+            .where((User.id == user_id) & (User.active == True))
+            .first()
+        )  # noqa: E712
         if user is None or user["agency"] not in panel["members"]:
             raise _err("/user_id", "Select someone from a member agency")
-        if await MeetingAttendee.count().where((MeetingAttendee.meeting == meeting_id) & (MeetingAttendee.user == user_id)):
+        if await MeetingAttendee.count().where(
+            (MeetingAttendee.meeting == meeting_id) & (MeetingAttendee.user == user_id)
+        ):
             raise _err("/user_id", f"{user['name']} is already attending")
-        row = MeetingAttendee(meeting=meeting_id, user=user_id, agency=user["agency"], name=user["name"],
-                              email=user["email"], kind="member")
+        row = MeetingAttendee(
+            meeting=meeting_id,
+            user=user_id,
+            agency=user["agency"],
+            name=user["name"],
+            email=user["email"],
+            kind="member",
+        )
     else:
         name, organisation = (name or "").strip(), (organisation or "").strip()
         if not name or len(name) > 200:
@@ -270,19 +383,37 @@ async def add_attendee(actor: Actor, meeting_id: int, *, user_id: int | None = N
             raise _err("/email", "Enter an email address of 254 characters or fewer")
         if agency_id is not None and agency_id not in panel["members"]:
             raise _err("/agency_id", "Select a member agency, or none")
-        row = MeetingAttendee(meeting=meeting_id, name=name, email=(email or "").strip(),
-                              organisation=organisation, agency=agency_id, kind="guest")
+        row = MeetingAttendee(
+            meeting=meeting_id,
+            name=name,
+            email=(email or "").strip(),
+            organisation=organisation,
+            agency=agency_id,
+            kind="guest",
+        )
     async with transaction():
         await row.save()
         await _bump(meeting, {})
-        await audit.record("meeting.attendee_added", actor, object_type="meeting", object_id=meeting_id,
-                           detail={"user_id": user_id, "guest": user_id is None})
+        await audit.record(
+            "meeting.attendee_added",
+            actor,
+            object_type="meeting",
+            object_id=meeting_id,
+            detail={"user_id": user_id, "guest": user_id is None},
+        )
 
 
 async def agenda(meeting_id: int) -> list[dict[str, Any]]:
-    rows = await AgendaItem.select(*AgendaItem.all_columns(), AgendaItem.case.reference.as_alias("reference"),
-                                   AgendaItem.case.area.as_alias("area")).where(
-        AgendaItem.meeting == meeting_id).order_by(AgendaItem.position).order_by(AgendaItem.id)
+    rows = (
+        await AgendaItem.select(
+            *AgendaItem.all_columns(),
+            AgendaItem.case.reference.as_alias("reference"),
+            AgendaItem.case.area.as_alias("area"),
+        )
+        .where(AgendaItem.meeting == meeting_id)
+        .order_by(AgendaItem.position)
+        .order_by(AgendaItem.id)
+    )
     return rows
 
 
@@ -290,7 +421,9 @@ async def agenda(meeting_id: int) -> list[dict[str, Any]]:
 WITHHELD_ITEM = "An item about a case"
 
 
-async def agenda_for(actor: Actor, meeting_id: int, cache: dict[int, bool] | None = None) -> list[dict[str, Any]]:
+async def agenda_for(
+    actor: Actor, meeting_id: int, cache: dict[int, bool] | None = None
+) -> list[dict[str, Any]]:
     """The meeting's agenda as ``actor`` may read it: ``visible`` says whether their agency may see each item's case
     now, and an item about a case they may not see (an ISA that has ended, a share revoked), or one retention
     restricted or erased (named to no one), keeps neither its title nor its reference."""
@@ -314,12 +447,24 @@ async def agenda_for(actor: Actor, meeting_id: int, cache: dict[int, bool] | Non
 async def agenda_suggestions(meeting: dict[str, Any]) -> list[dict[str, Any]]:
     """What the chair may add: cases referred to the panel, cases due for review, and outstanding actions."""
     panel_id = meeting["panel"]
-    on_agenda = {r["case"] for r in await AgendaItem.select(AgendaItem.case).where(AgendaItem.meeting == meeting["id"])}
-    listed = await PanelCase.select(*PanelCase.all_columns(), PanelCase.case.reference.as_alias("reference"),
-                                    PanelCase.case.area.as_alias("area")).where(
-        (PanelCase.panel == panel_id) & PanelCase.closed_at.is_null()).order_by(PanelCase.id)
-    discussed = {r["case"] for r in await AgendaItem.select(AgendaItem.case).where(
-        (AgendaItem.meeting.panel == panel_id) & (AgendaItem.meeting.status == "closed"))}
+    on_agenda = {
+        r["case"] for r in await AgendaItem.select(AgendaItem.case).where(AgendaItem.meeting == meeting["id"])
+    }
+    listed = (
+        await PanelCase.select(
+            *PanelCase.all_columns(),
+            PanelCase.case.reference.as_alias("reference"),
+            PanelCase.case.area.as_alias("area"),
+        )
+        .where((PanelCase.panel == panel_id) & PanelCase.closed_at.is_null())
+        .order_by(PanelCase.id)
+    )
+    discussed = {
+        r["case"]
+        for r in await AgendaItem.select(AgendaItem.case).where(
+            (AgendaItem.meeting.panel == panel_id) & (AgendaItem.meeting.status == "closed")
+        )
+    }
     day = meeting["starts_at"].date() if meeting["starts_at"] else clock.today()
     from caseframe.core.retention.service import inactive_case_ids
 
@@ -329,20 +474,50 @@ async def agenda_suggestions(meeting: dict[str, Any]) -> list[dict[str, Any]]:
         if r["case"] in on_agenda or r["case"] in inactive:
             continue
         if r["case"] not in discussed:
-            out.append({"kind": "referral", "case": r["case"], "title": f"New referral: {r['reference']}",
-                        "reference": r["reference"], "referral_id": r["referral_id"]})
+            out.append(
+                {
+                    "kind": "referral",
+                    "case": r["case"],
+                    "title": f"New referral: {r['reference']}",
+                    "reference": r["reference"],
+                    "referral_id": r["referral_id"],
+                }
+            )
         elif r["review_due"] is None or r["review_due"] <= day:
-            out.append({"kind": "review", "case": r["case"], "title": f"Review: {r['reference']}",
-                        "reference": r["reference"], "referral_id": None})
-    has_actions_item = await AgendaItem.count().where((AgendaItem.meeting == meeting["id"]) & (AgendaItem.kind == "actions"))
+            out.append(
+                {
+                    "kind": "review",
+                    "case": r["case"],
+                    "title": f"Review: {r['reference']}",
+                    "reference": r["reference"],
+                    "referral_id": None,
+                }
+            )
+    has_actions_item = await AgendaItem.count().where(
+        (AgendaItem.meeting == meeting["id"]) & (AgendaItem.kind == "actions")
+    )
     if not has_actions_item and await outstanding_actions(panel_id, exclude_meeting=meeting["id"]):
-        out.append({"kind": "actions", "case": None, "title": "Outstanding actions from earlier meetings",
-                    "reference": "", "referral_id": None})
+        out.append(
+            {
+                "kind": "actions",
+                "case": None,
+                "title": "Outstanding actions from earlier meetings",
+                "reference": "",
+                "referral_id": None,
+            }
+        )
     return out
 
 
-async def add_agenda_item(actor: Actor, meeting_id: int, *, kind: str, case_id: int | None = None, title: str = "",
-                          version: int | None = None) -> None:
+async def add_agenda_item(
+    actor: Actor,
+    meeting_id: int,
+    *,
+    kind: str,
+    case_id: int | None = None,
+    title: str = "",
+    version: int | None = None,
+) -> None:
     meeting = await _chaired(actor, meeting_id, version)
     if meeting["status"] == "closed":
         raise Conflict("The meeting is closed: its agenda cannot change.")
@@ -357,18 +532,38 @@ async def add_agenda_item(actor: Actor, meeting_id: int, *, kind: str, case_id: 
         raise _err("/item", "Select an item from the list of cases and actions for this panel")
     position = len(await agenda(meeting_id)) + 1
     async with transaction():
-        await AgendaItem.insert(AgendaItem(meeting=meeting_id, position=position, kind=pick["kind"], case=pick["case"],
-                                           referral_id=pick["referral_id"], title=pick["title"], created_at=clock.now()))
+        await AgendaItem.insert(
+            AgendaItem(
+                meeting=meeting_id,
+                position=position,
+                kind=pick["kind"],
+                case=pick["case"],
+                referral_id=pick["referral_id"],
+                title=pick["title"],
+                created_at=clock.now(),
+            )
+        )
         await _bump(meeting, {})
-        await audit.record("meeting.agenda_item_added", actor, object_type="meeting", object_id=meeting_id,
-                           detail={"kind": pick["kind"], "case_id": pick["case"]})
+        await audit.record(
+            "meeting.agenda_item_added",
+            actor,
+            object_type="meeting",
+            object_id=meeting_id,
+            detail={"kind": pick["kind"], "case_id": pick["case"]},
+        )
 
 
-async def remove_agenda_item(actor: Actor, meeting_id: int, item_id: int, *, version: int | None = None) -> None:
+async def remove_agenda_item(
+    actor: Actor, meeting_id: int, item_id: int, *, version: int | None = None
+) -> None:
     meeting = await _chaired(actor, meeting_id, version)
     if meeting["status"] not in ("planned", "published"):
         raise Conflict("Items cannot be taken off the agenda once the meeting has started.")
-    item = await AgendaItem.select(AgendaItem.id).where((AgendaItem.id == item_id) & (AgendaItem.meeting == meeting_id)).first()
+    item = (
+        await AgendaItem.select(AgendaItem.id)
+        .where((AgendaItem.id == item_id) & (AgendaItem.meeting == meeting_id))
+        .first()
+    )
     if item is None:
         raise NotFound("No agenda item with that number exists")
     if await Minute.count().where(Minute.item == item_id):
@@ -376,22 +571,32 @@ async def remove_agenda_item(actor: Actor, meeting_id: int, item_id: int, *, ver
     async with transaction():
         await AgendaItem.delete().where(AgendaItem.id == item_id)
         await _bump(meeting, {})
-        await audit.record("meeting.agenda_item_removed", actor, object_type="meeting", object_id=meeting_id,
-                           detail={"item_id": item_id})
+        await audit.record(
+            "meeting.agenda_item_removed",
+            actor,
+            object_type="meeting",
+            object_id=meeting_id,
+            detail={"item_id": item_id},
+        )
 
 
-async def meeting_to_move(actor: Actor, meeting_id: int, to: str, *, version: int | None = None) -> dict[str, Any]:
+async def meeting_to_move(
+    actor: Actor, meeting_id: int, to: str, *, version: int | None = None
+) -> dict[str, Any]:
     """The meeting if the actor chairs it and it may move to ``to`` now (checked before a confirmation step)."""
     meeting = await _chaired(actor, meeting_id, version)
     allowed = {"published": ("planned",), "in_progress": ("published",), "closed": ("in_progress",)}
     if to not in allowed or meeting["status"] not in allowed[to]:
-        raise Conflict(f"The meeting is {STATUS_LABELS.get(meeting['status'], meeting['status']).lower()}: "
-                       "that cannot be done now.")
+        raise Conflict(
+            f"The meeting is {STATUS_LABELS.get(meeting['status'], meeting['status']).lower()}: "
+            "that cannot be done now."
+        )
     return meeting
 
 
-async def set_status(actor: Actor, meeting_id: int, to: str, *, version: int | None = None,
-                     minute_taker_id: int | None = None) -> None:
+async def set_status(
+    actor: Actor, meeting_id: int, to: str, *, version: int | None = None, minute_taker_id: int | None = None
+) -> None:
     """planned -> published -> in_progress -> closed; closing writes the minutes onto each case's timeline."""
     meeting = await meeting_to_move(actor, meeting_id, to, version=version)
     now = clock.now()
@@ -413,8 +618,12 @@ async def set_status(actor: Actor, meeting_id: int, to: str, *, version: int | N
         await _bump(meeting, values)
         if to == "closed":
             await _minutes_to_timelines(meeting, actor, now)
-        await audit.record(f"meeting.{ {'published': 'publish', 'in_progress': 'start', 'closed': 'close'}[to] }",
-                           actor, object_type="meeting", object_id=meeting_id)
+        await audit.record(
+            f"meeting.{ {'published': 'publish', 'in_progress': 'start', 'closed': 'close'}[to] }",
+            actor,
+            object_type="meeting",
+            object_id=meeting_id,
+        )
     await live.announce(meeting_id)
 
 
@@ -426,28 +635,58 @@ async def _minutes_to_timelines(meeting: dict[str, Any], actor: Actor, now: dt.d
     case discussed is due for review at the panel's next regular meeting."""
     items = {i["id"]: i for i in await agenda(meeting["id"]) if i["case"]}
     day = (meeting["starts_at"] or now).date() + dt.timedelta(
-        days=REVIEW_AFTER_DAYS.get(meeting["panel_row"]["frequency"], 28))
+        days=REVIEW_AFTER_DAYS.get(meeting["panel_row"]["frequency"], 28)
+    )
     await PanelCase.update({PanelCase.review_due: day}).where(
-        (PanelCase.panel == meeting["panel"]) & PanelCase.closed_at.is_null()
-        & PanelCase.case.is_in([i["case"] for i in items.values()] or [0]))
-    minutes = await Minute.select().where((Minute.meeting == meeting["id"]) & Minute.superseded_by.is_null()
-                                          & Minute.item.is_in(list(items) or [0])).order_by(Minute.id)
+        (PanelCase.panel == meeting["panel"])
+        & PanelCase.closed_at.is_null()
+        & PanelCase.case.is_in([i["case"] for i in items.values()] or [0])
+    )
+    minutes = (
+        await Minute.select()
+        .where(
+            (Minute.meeting == meeting["id"])
+            & Minute.superseded_by.is_null()
+            & Minute.item.is_in(list(items) or [0])
+        )
+        .order_by(Minute.id)
+    )
     panel_name = meeting["panel_name"]
     for item_id, item in items.items():
         said = [m for m in minutes if m["item"] == item_id]
         if not said:
             continue
         lines = [f"{MINUTE_KINDS[m['kind']]}: {m['text']}" for m in said]
-        await CaseEvent.insert(CaseEvent(
-            case=item["case"], kind="panel", actor=actor.id, at=now,
-            summary=f"Discussed at {panel_name} on {meeting['starts_at']:%-d %B %Y}: " + " · ".join(lines)[:1800],
-            detail={"meeting_id": meeting["id"], "item_id": item_id,
-                    "decisions": [m["text"] for m in said if m["kind"] == "decision"]}))
+        await CaseEvent.insert(
+            CaseEvent(
+                case=item["case"],
+                kind="panel",
+                actor=actor.id,
+                at=now,
+                summary=f"Discussed at {panel_name} on {meeting['starts_at']:%-d %B %Y}: "
+                + " · ".join(lines)[:1800],
+                detail={
+                    "meeting_id": meeting["id"],
+                    "item_id": item_id,
+                    "decisions": [m["text"] for m in said if m["kind"] == "decision"],
+                },
+            )
+        )
 
 
-async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: int | None, kind: str, text: str,
-                     owner_agency_id: int | None = None, assignee_id: int | None = None,
-                     due_date: dt.date | None = None, supersedes: int | None = None) -> dict[str, Any]:
+async def add_minute(
+    ctx: Context,
+    actor: Actor,
+    meeting_id: int,
+    *,
+    item_id: int | None,
+    kind: str,
+    text: str,
+    owner_agency_id: int | None = None,
+    assignee_id: int | None = None,
+    due_date: dt.date | None = None,
+    supersedes: int | None = None,
+) -> dict[str, Any]:
     """Append one entry to the live minutes; an action becomes a task on the item's case at once."""
     meeting = await visible_meeting(actor, meeting_id)
     if not (meeting["is_chair"] or meeting["is_minute_taker"]):
@@ -456,11 +695,17 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
         raise Conflict("Minutes are written while the meeting is in progress.")
     item = None
     if item_id is not None:
-        item = await AgendaItem.select().where((AgendaItem.id == item_id) & (AgendaItem.meeting == meeting_id)).first()
+        item = (
+            await AgendaItem.select()
+            .where((AgendaItem.id == item_id) & (AgendaItem.meeting == meeting_id))
+            .first()
+        )
     text = (text or "").strip()
     errors = _minute_problems(item, kind, text)
     if kind == "action":
-        errors += await _action_problems(item, meeting["panel_row"]["members"], owner_agency_id, assignee_id, due_date)
+        errors += await _action_problems(
+            item, meeting["panel_row"]["members"], owner_agency_id, assignee_id, due_date
+        )
     if errors:
         raise ValidationFailed("There is a problem with the minute", errors=errors)
     assert item is not None  # no item is one of the errors above
@@ -473,21 +718,42 @@ async def add_minute(ctx: Context, actor: Actor, meeting_id: int, *, item_id: in
         task_id = None
         if kind == "action":
             assert owner_agency_id is not None and due_date is not None  # both checked above for an action
-            task_id = await _minute_action_task(actor, meeting_id, item, text, owner_agency_id, assignee_id,
-                                                due_date, now)
-        minute = Minute(meeting=meeting_id, item=item["id"], kind=kind, text=text, author=actor.id, at=now,
-                        task_id=task_id)
+            task_id = await _minute_action_task(
+                actor, meeting_id, item, text, owner_agency_id, assignee_id, due_date, now
+            )
+        minute = Minute(
+            meeting=meeting_id,
+            item=item["id"],
+            kind=kind,
+            text=text,
+            author=actor.id,
+            at=now,
+            task_id=task_id,
+        )
         await minute.save()
         if supersedes:
-            corrected = await Minute.update({Minute.superseded_by: minute.id}).where(
-                (Minute.id == supersedes) & (Minute.meeting == meeting_id) & Minute.superseded_by.is_null()
-            ).returning(Minute.id)
+            corrected = (
+                await Minute.update({Minute.superseded_by: minute.id})
+                .where(
+                    (Minute.id == supersedes)
+                    & (Minute.meeting == meeting_id)
+                    & Minute.superseded_by.is_null()
+                )
+                .returning(Minute.id)
+            )
             if not corrected:  # two people correcting one entry: the second is told, nothing is written
-                raise Conflict("That entry has already been corrected by someone else. Read the minutes again.")
+                raise Conflict(
+                    "That entry has already been corrected by someone else. Read the minutes again."
+                )
         if item["status"] != "discussed":
             await AgendaItem.update({AgendaItem.status: "discussed"}).where(AgendaItem.id == item["id"])
-        await audit.record("meeting.minute", actor, object_type="meeting", object_id=meeting_id,
-                           detail={"minute_id": minute.id, "kind": kind, "task_id": task_id})
+        await audit.record(
+            "meeting.minute",
+            actor,
+            object_type="meeting",
+            object_id=meeting_id,
+            detail={"minute_id": minute.id, "kind": kind, "task_id": task_id},
+        )
     await live.announce(meeting_id)
     written = await Minute.select().where(Minute.id == minute.id).first()
     assert written is not None  # committed above; minutes are never deleted (a correction supersedes one)
@@ -508,19 +774,28 @@ def _minute_problems(item: dict[str, Any] | None, kind: str, text: str) -> list[
     return errors
 
 
-async def _action_problems(item: dict[str, Any] | None, members: list[int], owner_agency_id: int | None,
-                           assignee_id: int | None, due_date: dt.date | None) -> list[dict[str, str]]:
+async def _action_problems(
+    item: dict[str, Any] | None,
+    members: list[int],
+    owner_agency_id: int | None,
+    assignee_id: int | None,
+    due_date: dt.date | None,
+) -> list[dict[str, str]]:
     """What is wrong with an action: it is about a case, owned by a member agency (and assigned to someone in
     it, or no one), due today or later."""
     errors = []
     if item is not None and not item["case"]:
         errors.append({"field": "/item_id", "message": "An action needs an agenda item about a case"})
     if owner_agency_id not in members:
-        errors.append({"field": "/owner_agency_id", "message": "Select the member agency that owns the action"})
+        errors.append(
+            {"field": "/owner_agency_id", "message": "Select the member agency that owns the action"}
+        )
     elif assignee_id is not None:
         user = await User.select(User.agency).where((User.id == assignee_id) & (User.active == True)).first()  # noqa: E712
         if user is None or user["agency"] != owner_agency_id:
-            errors.append({"field": "/assignee_id", "message": "Select someone in the owning agency, or no one"})
+            errors.append(
+                {"field": "/assignee_id", "message": "Select someone in the owning agency, or no one"}
+            )
     if due_date is None:
         errors.append({"field": "/due_date", "message": "Enter the date the action is due"})
     elif due_date < clock.today():
@@ -528,28 +803,59 @@ async def _action_problems(item: dict[str, Any] | None, members: list[int], owne
     return errors
 
 
-async def _minute_action_task(actor: Actor, meeting_id: int, item: dict[str, Any], text: str, owner_agency_id: int,
-                              assignee_id: int | None, due_date: dt.date, now: dt.datetime) -> int:
+async def _minute_action_task(
+    actor: Actor,
+    meeting_id: int,
+    item: dict[str, Any],
+    text: str,
+    owner_agency_id: int,
+    assignee_id: int | None,
+    due_date: dt.date,
+    now: dt.datetime,
+) -> int:
     """An action minuted: a task on the item's case, a line in the case's history, a notification; the task's id."""
-    task = Task(case=item["case"], title=text[:200], description=text if len(text) > 200 else "",
-                owner_agency=owner_agency_id, assignee=assignee_id, due_date=due_date, source="panel",
-                meeting_id=meeting_id, agenda_item_id=item["id"], created_by=actor.id, created_at=now)
+    task = Task(
+        case=item["case"],
+        title=text[:200],
+        description=text if len(text) > 200 else "",
+        owner_agency=owner_agency_id,
+        assignee=assignee_id,
+        due_date=due_date,
+        source="panel",
+        meeting_id=meeting_id,
+        agenda_item_id=item["id"],
+        created_by=actor.id,
+        created_at=now,
+    )
     await task.save()
     task_id = task.id
     owner = await Agency.select(Agency.name).where(Agency.id == owner_agency_id).first()
     assert owner is not None  # a member agency, checked above; agencies are never deleted
-    await CaseEvent.insert(CaseEvent(
-        case=item["case"], kind="task", actor=actor.id, at=now,
-        summary=f"Panel action for {owner['name']}: {text[:200]} (due {due_date:%-d %B %Y})",
-        detail={"task_id": task_id, "meeting_id": meeting_id}))
+    await CaseEvent.insert(
+        CaseEvent(
+            case=item["case"],
+            kind="task",
+            actor=actor.id,
+            at=now,
+            summary=f"Panel action for {owner['name']}: {text[:200]} (due {due_date:%-d %B %Y})",
+            detail={"task_id": task_id, "meeting_id": meeting_id},
+        )
+    )
     from caseframe.core.notifications.service import case_reference, notify
 
     # the action's words stay on the case: the notification names only its reference and due date
     reference = await case_reference(item["case"])
-    await notify(kind="panel_action", link=f"/cases/{item['case']}", case_id=item["case"],
-                 text=(f"Panel action assigned to {'you' if assignee_id else 'your agency'}: {reference}, "
-                       f"due {due_date:%-d %B %Y}"),
-                 user_id=assignee_id, agency_id=None if assignee_id else owner_agency_id)
+    await notify(
+        kind="panel_action",
+        link=f"/cases/{item['case']}",
+        case_id=item["case"],
+        text=(
+            f"Panel action assigned to {'you' if assignee_id else 'your agency'}: {reference}, "
+            f"due {due_date:%-d %B %Y}"
+        ),
+        user_id=assignee_id,
+        agency_id=None if assignee_id else owner_agency_id,
+    )
     return task_id
 
 
@@ -558,15 +864,33 @@ async def minutes(meeting_id: int, *, after: int = 0, ids: list[int] | None = No
     where = (Minute.meeting == meeting_id) & (Minute.id > after)
     if ids is not None:
         where &= Minute.id.is_in(ids or [0])
-    rows = await Minute.select(*Minute.all_columns(), Minute.author.name.as_alias("author_name"),
-                               Minute.item.title.as_alias("item_title"), Minute.item.case.as_alias("case_id")).where(
-        where).order_by(Minute.id)
+    rows = (
+        await Minute.select(
+            *Minute.all_columns(),
+            Minute.author.name.as_alias("author_name"),
+            Minute.item.title.as_alias("item_title"),
+            Minute.item.case.as_alias("case_id"),
+        )
+        .where(where)
+        .order_by(Minute.id)
+    )
     if rows:
-        tasks = {t["id"]: t for t in await Task.select(Task.id, Task.due_date, Task.owner_agency.name.as_alias("owner"),
-                                                       Task.assignee.name.as_alias("assignee"), Task.status).where(
-            Task.id.is_in([r["task_id"] for r in rows if r["task_id"]] or [0]))}
-        corrects = {r["superseded_by"]: r["id"] for r in await Minute.select(Minute.id, Minute.superseded_by).where(
-            (Minute.meeting == meeting_id) & Minute.superseded_by.is_in([r["id"] for r in rows]))}
+        tasks = {
+            t["id"]: t
+            for t in await Task.select(
+                Task.id,
+                Task.due_date,
+                Task.owner_agency.name.as_alias("owner"),
+                Task.assignee.name.as_alias("assignee"),
+                Task.status,
+            ).where(Task.id.is_in([r["task_id"] for r in rows if r["task_id"]] or [0]))
+        }
+        corrects = {
+            r["superseded_by"]: r["id"]
+            for r in await Minute.select(Minute.id, Minute.superseded_by).where(
+                (Minute.meeting == meeting_id) & Minute.superseded_by.is_in([r["id"] for r in rows])
+            )
+        }
         for r in rows:
             r["corrects"] = corrects.get(r["id"])
             r["task"] = tasks.get(r["task_id"])
@@ -574,11 +898,14 @@ async def minutes(meeting_id: int, *, after: int = 0, ids: list[int] | None = No
     return rows
 
 
-async def readable_minutes(actor: Actor, rows: list[dict[str, Any]],
-                           cache: dict[int, bool] | None = None) -> list[dict[str, Any]]:
+async def readable_minutes(
+    actor: Actor, rows: list[dict[str, Any]], cache: dict[int, bool] | None = None
+) -> list[dict[str, Any]]:
     """Minutes (as :func:`minutes` reads them) as ``actor`` may read them: copies, ``visible`` saying whether their
     agency may see the item's case now, and the words and the item's title naming no case they may not see."""
-    words = await redactor_for(actor, [r[k] for r in rows for k in ("text", "item_title")], [r["case_id"] for r in rows])
+    words = await redactor_for(
+        actor, [r[k] for r in rows for k in ("text", "item_title")], [r["case_id"] for r in rows]
+    )
     out = []
     for r in rows:
         visible = words.may_see(r["case_id"])
@@ -588,29 +915,48 @@ async def readable_minutes(actor: Actor, rows: list[dict[str, Any]],
     return out
 
 
-async def outstanding_actions(panel_id: int, *, exclude_meeting: int | None = None,
-                              viewer: Actor | None = None) -> list[dict[str, Any]]:
+async def outstanding_actions(
+    panel_id: int, *, exclude_meeting: int | None = None, viewer: Actor | None = None
+) -> list[dict[str, Any]]:
     """Open actions from the panel's meetings, oldest due first, overdue flagged.
 
     For a ``viewer``, an action on a case their agency may not see (now: access is decided at every read)
     keeps only its due date: its text, case, owner and assignee are left out, as the minutes leave out
     an entry about such a case; ``visible`` says which is which."""
-    meeting_ids = [m["id"] for m in await Meeting.select(Meeting.id).where(Meeting.panel == panel_id)
-                   if m["id"] != exclude_meeting]
+    meeting_ids = [
+        m["id"]
+        for m in await Meeting.select(Meeting.id).where(Meeting.panel == panel_id)
+        if m["id"] != exclude_meeting
+    ]
     if not meeting_ids:
         return []
-    rows = await Task.select(*Task.all_columns(), Task.case.reference.as_alias("reference"),
-                             Task.owner_agency.name.as_alias("owner_name"), Task.assignee.name.as_alias("assignee_name")).where(
-        Task.meeting_id.is_in(meeting_ids) & (Task.status == "open")).order_by(Task.due_date)
+    rows = (
+        await Task.select(
+            *Task.all_columns(),
+            Task.case.reference.as_alias("reference"),
+            Task.owner_agency.name.as_alias("owner_name"),
+            Task.assignee.name.as_alias("assignee_name"),
+        )
+        .where(Task.meeting_id.is_in(meeting_ids) & (Task.status == "open"))
+        .order_by(Task.due_date)
+    )
     today = clock.today()
-    words = await redactor_for(viewer, [r[k] for r in rows for k in ("title", "description")], [r["case"] for r in rows]) \
-        if viewer is not None else NOTHING_HIDDEN
+    words = (
+        await redactor_for(
+            viewer, [r[k] for r in rows for k in ("title", "description")], [r["case"] for r in rows]
+        )
+        if viewer is not None
+        else NOTHING_HIDDEN
+    )
     out = []
     for r in rows:
         r["overdue"] = bool(r["due_date"] and r["due_date"] < today)
         r["visible"] = viewer is None or words.may_see(r["case"])
-        out.append(words.texts(r, ("title", "description"), "case") if r["visible"] else {
-            "id": r["id"], "visible": False, "due_date": r["due_date"], "overdue": r["overdue"]})
+        out.append(
+            words.texts(r, ("title", "description"), "case")
+            if r["visible"]
+            else {"id": r["id"], "visible": False, "due_date": r["due_date"], "overdue": r["overdue"]}
+        )
     return out
 
 
@@ -638,23 +984,34 @@ async def may_see_case(actor: Actor, case_id: int | None, cache: dict[int, bool]
 
 
 async def attendees(meeting_id: int) -> list[dict[str, Any]]:
-    return await MeetingAttendee.select(*MeetingAttendee.all_columns(),
-                                        MeetingAttendee.agency.name.as_alias("agency_name")).where(
-        MeetingAttendee.meeting == meeting_id).order_by(MeetingAttendee.id)
+    return (
+        await MeetingAttendee.select(
+            *MeetingAttendee.all_columns(), MeetingAttendee.agency.name.as_alias("agency_name")
+        )
+        .where(MeetingAttendee.meeting == meeting_id)
+        .order_by(MeetingAttendee.id)
+    )
 
 
 async def meetings_of(panel_id: int) -> list[dict[str, Any]]:
-    return await Meeting.select().where(Meeting.panel == panel_id).order_by(Meeting.starts_at, ascending=False)
+    return (
+        await Meeting.select().where(Meeting.panel == panel_id).order_by(Meeting.starts_at, ascending=False)
+    )
 
 
 async def member_users(panel: dict[str, Any]) -> list[dict[str, Any]]:
-    return await User.select(User.id, User.name, User.agency.name.as_alias("agency_name"), User.agency).where(
-        User.agency.is_in(sorted(panel["members"])) & (User.active == True)).order_by(User.name)  # noqa: E712
+    return (
+        await User.select(User.id, User.name, User.agency.name.as_alias("agency_name"), User.agency)
+        .where(User.agency.is_in(sorted(panel["members"])) & (User.active == True))
+        .order_by(User.name)
+    )  # noqa: E712
 
 
 async def case_references(case_ids: list[int]) -> dict[int, str]:
-    return {r["id"]: r["reference"] for r in await Case.select(Case.id, Case.reference).where(
-        Case.id.is_in(case_ids or [0]))}
+    return {
+        r["id"]: r["reference"]
+        for r in await Case.select(Case.id, Case.reference).where(Case.id.is_in(case_ids or [0]))
+    }
 
 
 async def active_agencies() -> list[dict[str, Any]]:
@@ -664,8 +1021,11 @@ async def active_agencies() -> list[dict[str, Any]]:
 
 async def member_agencies(panel: dict[str, Any]) -> list[dict[str, Any]]:
     """The panel's member agencies (id, name, by name)."""
-    return await Agency.select(Agency.id, Agency.name).where(Agency.id.is_in(sorted(panel["members"]))).order_by(
-        Agency.name)
+    return (
+        await Agency.select(Agency.id, Agency.name)
+        .where(Agency.id.is_in(sorted(panel["members"])))
+        .order_by(Agency.name)
+    )
 
 
 async def listed_cases(actor: Actor, panel: dict[str, Any]) -> list[dict[str, Any]]:
@@ -675,9 +1035,17 @@ async def listed_cases(actor: Actor, panel: dict[str, Any]) -> list[dict[str, An
     from caseframe.core.retention.service import withheld_from
 
     # a foreign key's columns are reached through it (Piccolo's typing does not say so)
-    listed = await PanelCase.select(*PanelCase.all_columns(), PanelCase.case.reference.as_alias("reference"),
-                                    PanelCase.case.owning_agency.name.as_alias("owner")).where(  # type: ignore[union-attr]
-        (PanelCase.panel == panel["id"]) & PanelCase.closed_at.is_null()).order_by(PanelCase.id)
+    listed = (
+        await PanelCase.select(
+            *PanelCase.all_columns(),
+            PanelCase.case.reference.as_alias("reference"),
+            PanelCase.case.owning_agency.name.as_alias("owner"),
+        )
+        .where(  # type: ignore[union-attr]
+            (PanelCase.panel == panel["id"]) & PanelCase.closed_at.is_null()
+        )
+        .order_by(PanelCase.id)
+    )
     is_chair = is_chair_of(actor, panel)
     hidden = (await withheld_from(actor)).hidden
     # one decision for the whole list (a fixed number of queries), case_access's answer for each case

@@ -1,4 +1,5 @@
 """Panels (standing multi-agency groups), their meetings, agendas and live minutes."""
+
 from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
@@ -24,6 +25,7 @@ class Panel(Table, tablename="cf_panel"):
 
 class PanelCase(Table, tablename="cf_panel_case"):
     """A case the panel has taken on (from an accepted referral), with when it next needs review."""
+
     id: Serial
 
     panel = ForeignKey(Panel, index=True)
@@ -53,6 +55,7 @@ class Meeting(Table, tablename="cf_meeting"):
 
 class MeetingAttendee(Table, tablename="cf_meeting_attendee"):
     """A member (a user of a member agency) or a guest (perhaps with no account) at a meeting."""
+
     id: Serial
 
     meeting = ForeignKey(Meeting, index=True)
@@ -82,6 +85,7 @@ class AgendaItem(Table, tablename="cf_agenda_item"):
 
 class Minute(Table, tablename="cf_minute"):
     """One entry of the live minutes: appended, never overwritten, so two minute-takers cannot clash."""
+
     id: Serial
 
     meeting = ForeignKey(Meeting, index=True)

@@ -1,4 +1,5 @@
 """Panel and meeting pages: set up panels, schedule and run meetings, and follow the minutes live."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,9 @@ def _when(data: dict[str, Any]) -> dt.datetime | None:
         return None
     hour, _, minute = raw.partition(":")
     try:
-        return dt.datetime.combine(day, dt.time(whole_number(hour), whole_number(minute)),
-                                   tzinfo=LONDON).astimezone(dt.UTC)
+        return dt.datetime.combine(
+            day, dt.time(whole_number(hour), whole_number(minute)), tzinfo=LONDON
+        ).astimezone(dt.UTC)
     except (ValueError, TypeError):
         return None
 
@@ -69,66 +71,119 @@ class PanelPages(Controller):
         return response
 
     @post("/{panel_id:int}")
-    async def update(self, request: Request, ctx: Context, actor: Actor, panel_id: int) -> Template | Redirect:
+    async def update(
+        self, request: Request, ctx: Context, actor: Actor, panel_id: int
+    ) -> Template | Redirect:
         data = await form_data(request)
         try:
             await service.save_panel(ctx, actor, panel_id=panel_id, **_panel_fields(data))
         except ValidationFailed as exc:
-            return await _panel_page(request, ctx, actor, panel_id, errors=exc.errors, values=data, status_code=400)
+            return await _panel_page(
+                request, ctx, actor, panel_id, errors=exc.errors, values=data, status_code=400
+            )
         return see_other(f"/panels/{panel_id}?done=panel-saved")
 
     @post("/{panel_id:int}/cases/{panel_case_id:int}/close")
-    async def close_case(self, request: Request, ctx: Context, actor: Actor, panel_id: int, panel_case_id: int) -> Template | Redirect:
+    async def close_case(
+        self, request: Request, ctx: Context, actor: Actor, panel_id: int, panel_case_id: int
+    ) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await service.close_panel_case(actor, panel_id, panel_case_id,
-                                           reason=form_text(data, "reason"))
+            await service.close_panel_case(actor, panel_id, panel_case_id, reason=form_text(data, "reason"))
         except ValidationFailed as exc:
             errors = [{"field": f"/close-{panel_case_id}", "message": e["message"]} for e in exc.errors]
-            return await _panel_page(request, ctx, actor, panel_id, errors=errors, values=data, status_code=400)
+            return await _panel_page(
+                request, ctx, actor, panel_id, errors=errors, values=data, status_code=400
+            )
         return see_other(f"/panels/{panel_id}?done=panel-case-closed")
 
     @post("/{panel_id:int}/meetings")
-    async def schedule(self, request: Request, ctx: Context, actor: Actor, panel_id: int) -> Template | Redirect:
+    async def schedule(
+        self, request: Request, ctx: Context, actor: Actor, panel_id: int
+    ) -> Template | Redirect:
         data = await form_data(request)
         try:
-            meeting = await service.schedule_meeting(actor, panel_id, starts_at=_when(data),
-                                                     location=form_text(data, "location"),
-                                                     link=form_text(data, "link"))
+            meeting = await service.schedule_meeting(
+                actor,
+                panel_id,
+                starts_at=_when(data),
+                location=form_text(data, "location"),
+                link=form_text(data, "link"),
+            )
         except ValidationFailed as exc:
-            return await _panel_page(request, ctx, actor, panel_id, errors=exc.errors, values=data, status_code=400)
+            return await _panel_page(
+                request, ctx, actor, panel_id, errors=exc.errors, values=data, status_code=400
+            )
         return see_other(f"/meetings/{meeting['id']}?done=meeting-scheduled")
 
 
 def _panel_fields(data: dict[str, Any]) -> dict[str, Any]:
     members = data.get("members", [])
     areas = data.get("areas", [])
-    return {"name": form_text(data, "name"), "description": form_text(data, "description"),
-            "member_agency_ids": [m for m in (members if isinstance(members, list) else [members]) if m],
-            "areas": [a for a in (areas if isinstance(areas, list) else [areas]) if a],
-            "frequency": form_text(data, "frequency"),
-            "chair_agency_id": form_int(data.get("chair_agency_id"))}
+    return {
+        "name": form_text(data, "name"),
+        "description": form_text(data, "description"),
+        "member_agency_ids": [m for m in (members if isinstance(members, list) else [members]) if m],
+        "areas": [a for a in (areas if isinstance(areas, list) else [areas]) if a],
+        "frequency": form_text(data, "frequency"),
+        "chair_agency_id": form_int(data.get("chair_agency_id")),
+    }
 
 
-async def _panels_page(request: Request, ctx: Context, actor: Actor, *, errors: list | None = None, values: dict | None = None,
-                       status_code: int = 200) -> Template:
-    return await page(request, "panels/list.html", panels=await service.panels_for(actor),
-                      agencies=await service.active_agencies(),
-                      areas=list(ctx.areas), frequencies=service.FREQUENCIES, errors=errors or [],
-                      values=values or {}, can_create=permissions.can(actor, "panel.create"),
-                      error_title=bool(errors), status_code=status_code)
+async def _panels_page(
+    request: Request,
+    ctx: Context,
+    actor: Actor,
+    *,
+    errors: list | None = None,
+    values: dict | None = None,
+    status_code: int = 200,
+) -> Template:
+    return await page(
+        request,
+        "panels/list.html",
+        panels=await service.panels_for(actor),
+        agencies=await service.active_agencies(),
+        areas=list(ctx.areas),
+        frequencies=service.FREQUENCIES,
+        errors=errors or [],
+        values=values or {},
+        can_create=permissions.can(actor, "panel.create"),
+        error_title=bool(errors),
+        status_code=status_code,
+    )
 
 
-async def _panel_page(request: Request, ctx: Context, actor: Actor, panel_id: int, *, errors: list | None = None, values: dict | None = None,
-                      status_code: int = 200) -> Template:
+async def _panel_page(
+    request: Request,
+    ctx: Context,
+    actor: Actor,
+    panel_id: int,
+    *,
+    errors: list | None = None,
+    values: dict | None = None,
+    status_code: int = 200,
+) -> Template:
     panel = await service.visible_panel(actor, panel_id)
     listed = await service.listed_cases(actor, panel)
     is_chair = service.is_chair_of(actor, panel)
-    return await page(request, "panels/show.html", panel=panel, listed=listed, agencies=await service.active_agencies(),
-                      meetings=await service.meetings_of(panel_id), actions=await service.outstanding_actions(panel_id, viewer=actor),
-                      areas=list(ctx.areas), frequencies=service.FREQUENCIES,
-                      statuses=service.STATUS_LABELS, is_chair=is_chair,
-                      errors=errors or [], values=values or {}, error_title=bool(errors), status_code=status_code)
+    return await page(
+        request,
+        "panels/show.html",
+        panel=panel,
+        listed=listed,
+        agencies=await service.active_agencies(),
+        meetings=await service.meetings_of(panel_id),
+        actions=await service.outstanding_actions(panel_id, viewer=actor),
+        areas=list(ctx.areas),
+        frequencies=service.FREQUENCIES,
+        statuses=service.STATUS_LABELS,
+        is_chair=is_chair,
+        errors=errors or [],
+        values=values or {},
+        error_title=bool(errors),
+        status_code=status_code,
+    )
 
 
 class MeetingPages(Controller):
@@ -148,24 +203,57 @@ class MeetingPages(Controller):
     @post("/{meeting_id:int}/attendees")
     async def add_attendee(self, request: Request, actor: Actor, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
-        return await _act(request, actor, meeting_id, data, "attendee-added", service.add_attendee(
-            actor, meeting_id, user_id=form_int(data.get("user_id")), name=form_text(data, "name"),
-            email=form_text(data, "email"), organisation=form_text(data, "organisation"),
-            agency_id=form_int(data.get("agency_id")), version=form_int(data.get("version"))))
+        return await _act(
+            request,
+            actor,
+            meeting_id,
+            data,
+            "attendee-added",
+            service.add_attendee(
+                actor,
+                meeting_id,
+                user_id=form_int(data.get("user_id")),
+                name=form_text(data, "name"),
+                email=form_text(data, "email"),
+                organisation=form_text(data, "organisation"),
+                agency_id=form_int(data.get("agency_id")),
+                version=form_int(data.get("version")),
+            ),
+        )
 
     @post("/{meeting_id:int}/agenda")
     async def add_item(self, request: Request, actor: Actor, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
         kind, _, case = form_text(data, "item", "other:").partition(":")
-        return await _act(request, actor, meeting_id, data, "item-added", service.add_agenda_item(
-            actor, meeting_id, kind=kind, case_id=form_int(case), title=form_text(data, "title"),
-            version=form_int(data.get("version"))))
+        return await _act(
+            request,
+            actor,
+            meeting_id,
+            data,
+            "item-added",
+            service.add_agenda_item(
+                actor,
+                meeting_id,
+                kind=kind,
+                case_id=form_int(case),
+                title=form_text(data, "title"),
+                version=form_int(data.get("version")),
+            ),
+        )
 
     @post("/{meeting_id:int}/agenda/{item_id:int}/remove")
-    async def remove_item(self, request: Request, actor: Actor, meeting_id: int, item_id: int) -> Template | Redirect:
+    async def remove_item(
+        self, request: Request, actor: Actor, meeting_id: int, item_id: int
+    ) -> Template | Redirect:
         data = await form_data(request)
-        return await _act(request, actor, meeting_id, data, "item-removed", service.remove_agenda_item(
-            actor, meeting_id, item_id, version=form_int(data.get("version"))))
+        return await _act(
+            request,
+            actor,
+            meeting_id,
+            data,
+            "item-removed",
+            service.remove_agenda_item(actor, meeting_id, item_id, version=form_int(data.get("version"))),
+        )
 
     @post("/{meeting_id:int}/status")
     async def status(self, request: Request, actor: Actor, meeting_id: int) -> Template | Redirect:
@@ -173,29 +261,51 @@ class MeetingPages(Controller):
         to = form_text(data, "to")
         if to == "closed" and data.get("confirmed") != "yes":
             return await _confirm_close(request, actor, meeting_id, form_int(data.get("version")))
-        return await _act(request, actor, meeting_id, data, f"meeting-{to.replace('_', '-')}", service.set_status(
-            actor, meeting_id, to, version=form_int(data.get("version")),
-            minute_taker_id=form_int(data.get("minute_taker"))))
+        return await _act(
+            request,
+            actor,
+            meeting_id,
+            data,
+            f"meeting-{to.replace('_', '-')}",
+            service.set_status(
+                actor,
+                meeting_id,
+                to,
+                version=form_int(data.get("version")),
+                minute_taker_id=form_int(data.get("minute_taker")),
+            ),
+        )
 
     @post("/{meeting_id:int}/minutes")
-    async def add_minute(self, request: Request, ctx: Context, actor: Actor, meeting_id: int) -> Template | Redirect:
+    async def add_minute(
+        self, request: Request, ctx: Context, actor: Actor, meeting_id: int
+    ) -> Template | Redirect:
         data = await form_data(request)
         due = _date(data, "due")
         if due is None and any(str(data.get(f"due-{p}", "")).strip() for p in ("day", "month", "year")):
             errors = [{"field": "/due_date", "message": "The due date must be a real date, like 27 3 2027"}]
             return await _minutes_response(request, actor, meeting_id, errors=errors, values=data)
         try:
-            await service.add_minute(ctx, actor, meeting_id, item_id=form_int(data.get("item_id")),
-                                     kind=form_text(data, "kind"), text=form_text(data, "text"),
-                                     owner_agency_id=form_int(data.get("owner_agency_id")),
-                                     assignee_id=form_int(data.get("assignee_id")), due_date=due,
-                                     supersedes=form_int(data.get("supersedes")))
+            await service.add_minute(
+                ctx,
+                actor,
+                meeting_id,
+                item_id=form_int(data.get("item_id")),
+                kind=form_text(data, "kind"),
+                text=form_text(data, "text"),
+                owner_agency_id=form_int(data.get("owner_agency_id")),
+                assignee_id=form_int(data.get("assignee_id")),
+                due_date=due,
+                supersedes=form_int(data.get("supersedes")),
+            )
         except ValidationFailed as exc:
             return await _minutes_response(request, actor, meeting_id, errors=exc.errors, values=data)
         except Conflict as exc:
             return await _meeting_page(request, actor, meeting_id, conflict=exc.message, status_code=409)
         if request.headers.get("hx-request") == "true":
-            return await _minutes_response(request, actor, meeting_id, values={"item_id": data.get("item_id")})
+            return await _minutes_response(
+                request, actor, meeting_id, values={"item_id": data.get("item_id")}
+            )
         return see_other(f"/meetings/{meeting_id}?done=minute-added#minutes")
 
     @get("/{meeting_id:int}/minutes/assignees")
@@ -205,9 +315,13 @@ class MeetingPages(Controller):
         if not (meeting["is_chair"] or meeting["is_minute_taker"]):
             raise Forbidden("Only the chair or the minute-taker writes the minutes")
         owner = form_int(request.query_params.get("owner_agency_id"))
-        return await page(request, "meetings/_assignee_select.html", errors=[],
-                          member_users=await service.member_users(meeting["panel_row"]),
-                          values={"owner_agency_id": str(owner) if owner else ""})
+        return await page(
+            request,
+            "meetings/_assignee_select.html",
+            errors=[],
+            member_users=await service.member_users(meeting["panel_row"]),
+            values={"owner_agency_id": str(owner) if owner else ""},
+        )
 
     @get("/{meeting_id:int}/events")
     async def events(self, request: Request, actor: Actor, meeting_id: int) -> ServerSentEvent:
@@ -251,21 +365,32 @@ class MeetingPages(Controller):
                         return status_now, new, {m["id"]: m for m in old}
 
                     current, new_minutes, corrected = await live.shared_read(
-                        (meeting_id, since, live.generation(meeting_id)), news_since)
+                        (meeting_id, since, live.generation(meeting_id)), news_since
+                    )
                     if status is not None and current != status:
-                        yield ServerSentEventMessage(event="status", data=service.STATUS_LABELS.get(current, ""))
+                        yield ServerSentEventMessage(
+                            event="status", data=service.STATUS_LABELS.get(current, "")
+                        )
                     status = current
                     # read as this follower may: the words name no case they may not see (shared reads are copied)
                     new_minutes = await service.readable_minutes(actor, new_minutes, seen_cases)
-                    corrected = {m["id"]: m for m in await service.readable_minutes(
-                        actor, list(corrected.values()), seen_cases)}
+                    corrected = {
+                        m["id"]: m
+                        for m in await service.readable_minutes(actor, list(corrected.values()), seen_cases)
+                    }
                     for m in new_minutes:
                         after = m["id"]
-                        html = template.render(m=m, visible=m["visible"], correctable=may_correct and not m["superseded_by"])
+                        html = template.render(
+                            m=m, visible=m["visible"], correctable=may_correct and not m["superseded_by"]
+                        )
                         if m["corrects"] in corrected:  # swapped in place of the entry already on the page
                             old = corrected[m["corrects"]]
-                            html += template.render(m=old, visible=old["visible"], correctable=False, oob=True)
-                        yield ServerSentEventMessage(id=str(m["id"]), event="minute", data=html.replace("\n", " "))
+                            html += template.render(
+                                m=old, visible=old["visible"], correctable=False, oob=True
+                            )
+                        yield ServerSentEventMessage(
+                            id=str(m["id"]), event="minute", data=html.replace("\n", " ")
+                        )
                     try:
                         await asyncio.wait_for(news.wait(), HEARTBEAT_SECONDS)
                         heartbeat = False
@@ -293,11 +418,15 @@ async def _may_follow(token: str | None, actor, meeting_id: int) -> bool:
     return True
 
 
-async def _act(request: Request, actor: Actor, meeting_id: int, data: dict[str, Any], done: str, action) -> Template | Redirect:
+async def _act(
+    request: Request, actor: Actor, meeting_id: int, data: dict[str, Any], done: str, action
+) -> Template | Redirect:
     try:
         await action
     except ValidationFailed as exc:
-        return await _meeting_page(request, actor, meeting_id, errors=exc.errors, values=data, status_code=400)
+        return await _meeting_page(
+            request, actor, meeting_id, errors=exc.errors, values=data, status_code=400
+        )
     except Conflict as exc:
         return await _meeting_page(request, actor, meeting_id, conflict=exc.message, status_code=409)
     return see_other(f"/meetings/{meeting_id}?done={done}")
@@ -313,12 +442,17 @@ async def _confirm_close(request: Request, actor: Actor, meeting_id: int, versio
         return await _meeting_page(request, actor, meeting_id, conflict=exc.message, status_code=409)
     starts = meeting["starts_at"].astimezone(LONDON) if meeting["starts_at"] else None
     return await confirm_page(
-        request, title="Close the meeting?", caption=meeting["panel_row"].get("name", "") + (
-            f", {starts:%-d %B %Y}" if starts else ""),
+        request,
+        title="Close the meeting?",
+        caption=meeting["panel_row"].get("name", "") + (f", {starts:%-d %B %Y}" if starts else ""),
         warning="Closing is final: no more minutes can be written, the minutes and decisions go onto each case’s "
-                "timeline, and members stop reading the agenda cases.",
-        action=f"/meetings/{meeting_id}/status", fields={"to": "closed", "version": str(meeting["version"])},
-        button="Close the meeting", cancel=f"/meetings/{meeting_id}", personal=True)
+        "timeline, and members stop reading the agenda cases.",
+        action=f"/meetings/{meeting_id}/status",
+        fields={"to": "closed", "version": str(meeting["version"])},
+        button="Close the meeting",
+        cancel=f"/meetings/{meeting_id}",
+        personal=True,
+    )
 
 
 async def _meeting_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
@@ -329,34 +463,76 @@ async def _meeting_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     panel = meeting["panel_row"]
     members = await service.member_agencies(panel)
     can_minute = meeting["status"] == "in_progress" and (meeting["is_chair"] or meeting["is_minute_taker"])
-    return {"meeting": meeting, "panel": panel, "items": items, "minutes": minutes,
-            "attendees": await service.attendees(meeting_id),
-            "suggestions": await service.agenda_suggestions(meeting) if meeting["is_chair"] and meeting["status"] in ("planned", "published") else [],
-            "member_agencies": members, "member_users": await service.member_users(panel) if (meeting["is_chair"] or can_minute) else [],
-            "outstanding": await service.outstanding_actions(meeting["panel"], exclude_meeting=meeting_id, viewer=actor),
-            "can_minute": can_minute, "kinds": service.MINUTE_KINDS, "statuses": service.STATUS_LABELS,
-            "last_minute": minutes[-1]["id"] if minutes else 0,
-            "starts_local": meeting["starts_at"].astimezone(LONDON) if meeting["starts_at"] else None}
+    return {
+        "meeting": meeting,
+        "panel": panel,
+        "items": items,
+        "minutes": minutes,
+        "attendees": await service.attendees(meeting_id),
+        "suggestions": await service.agenda_suggestions(meeting)
+        if meeting["is_chair"] and meeting["status"] in ("planned", "published")
+        else [],
+        "member_agencies": members,
+        "member_users": await service.member_users(panel) if (meeting["is_chair"] or can_minute) else [],
+        "outstanding": await service.outstanding_actions(
+            meeting["panel"], exclude_meeting=meeting_id, viewer=actor
+        ),
+        "can_minute": can_minute,
+        "kinds": service.MINUTE_KINDS,
+        "statuses": service.STATUS_LABELS,
+        "last_minute": minutes[-1]["id"] if minutes else 0,
+        "starts_local": meeting["starts_at"].astimezone(LONDON) if meeting["starts_at"] else None,
+    }
 
 
-async def _meeting_page(request: Request, actor: Actor, meeting_id: int, *, errors: list | None = None, values: dict | None = None,
-                        conflict: str = "", status_code: int = 200) -> Template:
+async def _meeting_page(
+    request: Request,
+    actor: Actor,
+    meeting_id: int,
+    *,
+    errors: list | None = None,
+    values: dict | None = None,
+    conflict: str = "",
+    status_code: int = 200,
+) -> Template:
     context = await _meeting_context(actor, meeting_id)
     correct = form_int(request.query_params.get("correct"))
     if values is None and correct and context["can_minute"]:
         # "Correct" on an entry: the form starts from it, and the new entry supersedes it
         old = next((m for m in context["minutes"] if m["id"] == correct and not m["superseded_by"]), None)
         if old is not None:
-            values = {"item_id": str(old["item"]), "kind": old["kind"], "text": old["text"], "supersedes": str(old["id"])}
-    return await page(request, "meetings/show.html", **context, errors=errors or [], values=values or {},
-                      correcting=bool(values and values.get("supersedes")),
-                      conflict=conflict, error_title=bool(errors or conflict), status_code=status_code)
+            values = {
+                "item_id": str(old["item"]),
+                "kind": old["kind"],
+                "text": old["text"],
+                "supersedes": str(old["id"]),
+            }
+    return await page(
+        request,
+        "meetings/show.html",
+        **context,
+        errors=errors or [],
+        values=values or {},
+        correcting=bool(values and values.get("supersedes")),
+        conflict=conflict,
+        error_title=bool(errors or conflict),
+        status_code=status_code,
+    )
 
 
-async def _minutes_response(request: Request, actor: Actor, meeting_id: int, *, errors: list | None = None,
-                            values: dict | None = None) -> Template:
+async def _minutes_response(
+    request: Request, actor: Actor, meeting_id: int, *, errors: list | None = None, values: dict | None = None
+) -> Template:
     if request.headers.get("hx-request") == "true":
         context = await _meeting_context(actor, meeting_id)
-        return await page(request, "meetings/_minute_form.html", **context, errors=errors or [], values=values or {},
-                          status_code=200)
-    return await _meeting_page(request, actor, meeting_id, errors=errors, values=values, status_code=400 if errors else 200)
+        return await page(
+            request,
+            "meetings/_minute_form.html",
+            **context,
+            errors=errors or [],
+            values=values or {},
+            status_code=200,
+        )
+    return await _meeting_page(
+        request, actor, meeting_id, errors=errors, values=values, status_code=400 if errors else 200
+    )

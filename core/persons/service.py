@@ -1,4 +1,5 @@
 """Create, find and read persons; the only code that writes the person table."""
+
 from __future__ import annotations
 
 import bisect
@@ -74,11 +75,18 @@ def _clean_list(value: Any, field: str, errors: list[dict[str, str]], kind=str) 
 def person_dict(row: dict[str, Any]) -> dict[str, Any]:
     dob = row.get("date_of_birth")
     return {
-        "id": row["id"], "given_name": row["given_name"], "family_name": row["family_name"],
+        "id": row["id"],
+        "given_name": row["given_name"],
+        "family_name": row["family_name"],
         "display_name": f"{row['given_name']} {row['family_name']}".strip(),
-        "date_of_birth": dob.isoformat() if dob else None, "age": age(dob),
-        "gender": row["gender"], "aliases": row["aliases"] or [], "addresses": row["addresses"] or [],
-        "identifiers": row["identifiers"] or [], "flags": row["flags"] or [], "version": row["version"],
+        "date_of_birth": dob.isoformat() if dob else None,
+        "age": age(dob),
+        "gender": row["gender"],
+        "aliases": row["aliases"] or [],
+        "addresses": row["addresses"] or [],
+        "identifiers": row["identifiers"] or [],
+        "flags": row["flags"] or [],
+        "version": row["version"],
     }
 
 
@@ -89,13 +97,23 @@ def age(dob: dt.date | None, on: dt.date | None = None) -> int | None:
     return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
 
 
-async def create_person(actor: Actor, *, given_name: str, family_name: str, date_of_birth: Any = None,
-                        gender: str = "", aliases: list[str] | None = None,
-                        addresses: list[dict] | None = None, identifiers: list[dict] | None = None,
-                        flags: list[str] | None = None) -> dict[str, Any]:
+async def create_person(
+    actor: Actor,
+    *,
+    given_name: str,
+    family_name: str,
+    date_of_birth: Any = None,
+    gender: str = "",
+    aliases: list[str] | None = None,
+    addresses: list[dict] | None = None,
+    identifiers: list[dict] | None = None,
+    flags: list[str] | None = None,
+) -> dict[str, Any]:
     errors: list[dict[str, str]] = []
-    given_name, family_name, gender = (_text(v, f, errors) for v, f in (
-        (given_name, "given_name"), (family_name, "family_name"), (gender, "gender")))
+    given_name, family_name, gender = (
+        _text(v, f, errors)
+        for v, f in ((given_name, "given_name"), (family_name, "family_name"), (gender, "gender"))
+    )
     if not given_name and not any(e["field"] == "/given_name" for e in errors):
         errors.append({"field": "/given_name", "message": "Enter the person\u2019s first name"})
     if not family_name and not any(e["field"] == "/family_name" for e in errors):
@@ -114,10 +132,20 @@ async def create_person(actor: Actor, *, given_name: str, family_name: str, date
         raise ValidationFailed("There is a problem with the person\u2019s details", errors=errors)
     now = clock.now()
     async with transaction():
-        person = Person(given_name=given_name, family_name=family_name, date_of_birth=dob,
-                        gender=gender or "", aliases=aliases, addresses=addresses, identifiers=identifiers,
-                        flags=flags, search_text=search_text_of(given_name, family_name, aliases),
-                        created_by_agency=actor.agency_id, created_at=now, updated_at=now)
+        person = Person(
+            given_name=given_name,
+            family_name=family_name,
+            date_of_birth=dob,
+            gender=gender or "",
+            aliases=aliases,
+            addresses=addresses,
+            identifiers=identifiers,
+            flags=flags,
+            search_text=search_text_of(given_name, family_name, aliases),
+            created_by_agency=actor.agency_id,
+            created_at=now,
+            updated_at=now,
+        )
         await person.save()
         await index_persons([(person.id, person.search_text, identifiers)])
         await audit.record("person.create", actor, object_type="person", object_id=person.id)
@@ -130,20 +158,25 @@ async def create_person(actor: Actor, *, given_name: str, family_name: str, date
 # instead; it is on no case either (its case rows moved to the survivor). Written out once: it is part of every
 # search, where building it through the ORM for each cost more than the database took to answer it.
 _VISIBLE = (
-    'p.merged_into IS NULL AND (p.created_by_agency = {} OR EXISTS ('
+    "p.merged_into IS NULL AND (p.created_by_agency = {} OR EXISTS ("
     'SELECT 1 FROM cf_case_subject s JOIN cf_case c ON c.id = s."case" '
-    'WHERE s.person = p.id AND s.removed_at IS NULL AND (c.owning_agency = {} OR c.id IN ('
+    "WHERE s.person = p.id AND s.removed_at IS NULL AND (c.owning_agency = {} OR c.id IN ("
     'SELECT sh."case" FROM cf_case_share sh JOIN cf_isa i ON i.id = sh.isa '
-    'WHERE sh.agency = {} AND sh.revoked_at IS NULL AND i.starts_on <= {} AND i.ends_on >= {})) '
+    "WHERE sh.agency = {} AND sh.revoked_at IS NULL AND i.starts_on <= {} AND i.ends_on >= {})) "
     # retention's rule (core.retention.service.withheld_from): an erased case shows no one, nor a restricted one
     # but to a local admin of its own agency (the last argument: their agency, or none)
-    'AND NOT EXISTS (SELECT 1 FROM cf_case_retention r WHERE r.case_id = c.id AND (r.erased_at IS NOT NULL '
-    'OR (r.restricted AND c.owning_agency <> {})))))')
+    "AND NOT EXISTS (SELECT 1 FROM cf_case_retention r WHERE r.case_id = c.id AND (r.erased_at IS NOT NULL "
+    "OR (r.restricted AND c.owning_agency <> {})))))"
+)
 
 
 def _visible_args(actor: Actor) -> list[Any]:
     today = clock.today()
-    admin_of = actor.agency_id if permissions.can(actor, "case.read_restricted", {"owning_agency": actor.agency_id}) else -1
+    admin_of = (
+        actor.agency_id
+        if permissions.can(actor, "case.read_restricted", {"owning_agency": actor.agency_id})
+        else -1
+    )
     return [actor.agency_id, actor.agency_id, actor.agency_id, today, today, admin_of]
 
 
@@ -157,9 +190,14 @@ async def visible_person_ids(actor: Actor, person_ids: list[int]) -> set[int]:
     ids = sorted(set(person_ids))
     visible: set[int] = set()
     for chunk in _chunks(ids):
-        visible |= {r["id"] for r in await Person.raw(
-            f"SELECT p.id FROM cf_person p WHERE p.id IN ({_placeholders(chunk)}) AND {_VISIBLE}",
-            *chunk, *_visible_args(actor))}
+        visible |= {
+            r["id"]
+            for r in await Person.raw(
+                f"SELECT p.id FROM cf_person p WHERE p.id IN ({_placeholders(chunk)}) AND {_VISIBLE}",
+                *chunk,
+                *_visible_args(actor),
+            )
+        }
     return visible
 
 
@@ -175,7 +213,7 @@ async def get_person(actor: Actor, person_id: int, *, audit_view: bool = True) -
 
 
 def _trigrams(word: str) -> set[str]:
-    return {word[i:i + 3] for i in range(max(len(word) - 2, 1))}
+    return {word[i : i + 3] for i in range(max(len(word) - 2, 1))}
 
 
 def _one_word_score(token: str, word: str) -> float:
@@ -184,7 +222,11 @@ def _one_word_score(token: str, word: str) -> float:
         return 1.0
     if word.startswith(token) and len(token) >= 2:
         return 0.95
-    if len(token) >= 4 and len(word) >= 3 and _shared_letters(token, word) * 2 >= 0.75 * (len(token) + len(word)):
+    if (
+        len(token) >= 4
+        and len(word) >= 3
+        and _shared_letters(token, word) * 2 >= 0.75 * (len(token) + len(word))
+    ):
         ratio = SequenceMatcher(None, token, word).ratio()
         if ratio >= 0.75:
             return ratio * 0.9
@@ -230,6 +272,7 @@ def name_score(query: str, search_text: str) -> float:
 
 # --- the search index (tables in core.persons.tables) ---------------------------------------------------
 
+
 def _name_words(search_text: str) -> set[str]:
     return {w for w in search_text.split() if w != "|"}
 
@@ -249,9 +292,12 @@ async def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple], c
     per_chunk = 1000
     row_sql = "(" + ", ".join("{}" for _ in columns) + ")"
     for start in range(0, len(rows), per_chunk):
-        chunk = rows[start:start + per_chunk]
-        sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join(row_sql for _ in chunk)
-               + (f" ON CONFLICT ({conflict}) DO NOTHING" if conflict else ""))
+        chunk = rows[start : start + per_chunk]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            + ", ".join(row_sql for _ in chunk)
+            + (f" ON CONFLICT ({conflict}) DO NOTHING" if conflict else "")
+        )
         await Person.raw(sql, *[value for row in chunk for value in row])
 
 
@@ -261,7 +307,9 @@ async def index_persons(rows: list[tuple[int, str, Any]]) -> None:
     by the migration that built the index for existing persons, and by the search benchmark's bulk load."""
     words = [(pid, word) for pid, text, _ in rows for word in sorted(_name_words(text))]
     keys = [(pid, key) for pid, _, identifiers in rows for key in sorted(_identifier_keys(identifiers))]
-    await insert_rows("cf_name_word", ("word",), [(w,) for w in sorted({w for _, w in words})], conflict="word")
+    await insert_rows(
+        "cf_name_word", ("word",), [(w,) for w in sorted({w for _, w in words})], conflict="word"
+    )
     await insert_rows("cf_person_name_word", ("person", "word"), words)
     await insert_rows("cf_person_identifier_key", ("person", "value"), keys)
 
@@ -297,7 +345,9 @@ class _Vocabulary:
 
     def beginning_with(self, token: str) -> list[str]:
         # the same range as the SQL below: binary order, the words being letters and digits
-        return self.words[bisect.bisect_left(self.words, token):bisect.bisect_left(self.words, token + "\x7f")]
+        return self.words[
+            bisect.bisect_left(self.words, token) : bisect.bisect_left(self.words, token + "\x7f")
+        ]
 
     def count_of_length(self, shortest: int, longest: int) -> int:
         return sum(len(self.by_length.get(n, ())) for n in range(shortest, longest + 1))
@@ -346,8 +396,9 @@ async def _held_vocabulary() -> _Vocabulary | None:
     held = _HELD.get("vocabulary")
     if held is None or held.key != key:
         rows = await NameWord.raw("SELECT id, word FROM cf_name_word")
-        held = _HELD["vocabulary"] = _Vocabulary((len(rows), max((r["id"] for r in rows), default=0)),
-                                                 [r["word"] for r in rows])
+        held = _HELD["vocabulary"] = _Vocabulary(
+            (len(rows), max((r["id"] for r in rows), default=0)), [r["word"] for r in rows]
+        )
     return held
 
 
@@ -357,7 +408,9 @@ async def _matching_words(token: str) -> dict[str, float]:
     return (await _words_matching([token]))[0][token]
 
 
-async def _words_matching(tokens: list[str]) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+async def _words_matching(
+    tokens: list[str],
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
     """``_matching_words`` of each searched word, and for ``_add_spellings_sharing_no_run`` every close spelling of
     it in the vocabulary, whether or not they share a three-letter run (for words of four letters or more, when
     there are few enough words of a fitting length to scan). From the vocabulary held in this process when it can
@@ -367,19 +420,25 @@ async def _words_matching(tokens: list[str]) -> tuple[dict[str, dict[str, float]
     matches: dict[str, dict[str, float]] = {}
     close: dict[str, dict[str, float]] = {}
     for token in tokens:
-        if vocabulary is None or (len(token) >= 4
-                                  and vocabulary.count_of_length(*_close_bounds(token)) > VOCABULARY_SCAN):
+        if vocabulary is None or (
+            len(token) >= 4 and vocabulary.count_of_length(*_close_bounds(token)) > VOCABULARY_SCAN
+        ):
             matches[token] = await _matching_words_in_database(token)
             continue
         if len(token) < 2:
             found = {token: 1.0} if vocabulary.has(token) else {}
         else:
-            found = {word: score for word in vocabulary.beginning_with(token)
-                     if (score := _one_word_score(token, word))}
+            found = {
+                word: score
+                for word in vocabulary.beginning_with(token)
+                if (score := _one_word_score(token, word))
+            }
         if len(token) >= 4:  # close spellings sharing a three-letter run, as the trigram index finds them
             grams = _trigrams(token)
             close[token] = vocabulary.close_spellings(token)
-            found.update((word, score) for word, score in close[token].items() if any(g in word for g in grams))
+            found.update(
+                (word, score) for word, score in close[token].items() if any(g in word for g in grams)
+            )
         matches[token] = found
     return matches, close
 
@@ -395,22 +454,36 @@ async def _matching_words_in_database(token: str) -> dict[str, float]:
     if len(token) < 2:
         found |= {r["word"] for r in await NameWord.select(NameWord.word).where(NameWord.word == token)}
     elif sqlite:  # binary collation: a prefix is a range of the unique index
-        found |= {r["word"] for r in await NameWord.raw(
-            "SELECT word FROM cf_name_word WHERE word >= {} AND word < {}", token, token + "\x7f")}
+        found |= {
+            r["word"]
+            for r in await NameWord.raw(
+                "SELECT word FROM cf_name_word WHERE word >= {} AND word < {}", token, token + "\x7f"
+            )
+        }
     else:  # any collation: pg_trgm's index answers anchored patterns too
-        found |= {r["word"] for r in await NameWord.raw(
-            "SELECT word FROM cf_name_word WHERE word LIKE {}", token + "%")}
+        found |= {
+            r["word"]
+            for r in await NameWord.raw("SELECT word FROM cf_name_word WHERE word LIKE {}", token + "%")
+        }
     if len(token) >= 4:
         shortest, longest = _close_bounds(token)
         grams = sorted(_trigrams(token))
         if sqlite:
             rows = await NameWord.raw(
                 "SELECT word FROM cf_name_word_fts WHERE cf_name_word_fts MATCH {} AND length(word) BETWEEN {} AND {}",
-                " OR ".join(f'"{g}"' for g in grams), shortest, longest)
+                " OR ".join(f'"{g}"' for g in grams),
+                shortest,
+                longest,
+            )
         else:
             rows = await NameWord.raw(
-                "SELECT word FROM cf_name_word WHERE (" + " OR ".join("word LIKE {}" for _ in grams)
-                + ") AND length(word) BETWEEN {} AND {}", *[f"%{g}%" for g in grams], shortest, longest)
+                "SELECT word FROM cf_name_word WHERE ("
+                + " OR ".join("word LIKE {}" for _ in grams)
+                + ") AND length(word) BETWEEN {} AND {}",
+                *[f"%{g}%" for g in grams],
+                shortest,
+                longest,
+            )
         found |= {r["word"] for r in rows}
     scores = {word: _one_word_score(token, word) for word in found}
     return {word: score for word, score in scores.items() if score}
@@ -419,16 +492,19 @@ async def _matching_words_in_database(token: str) -> dict[str, float]:
 def _holding(words: Any) -> tuple[str, list]:
     """SQL (and its arguments) for the ids of persons holding any of ``words``."""
     words = sorted(words)
-    return ("SELECT person FROM cf_person_name_word WHERE word IN (" + ", ".join("{}" for _ in words) + ")",
-            words)
+    return (
+        "SELECT person FROM cf_person_name_word WHERE word IN (" + ", ".join("{}" for _ in words) + ")",
+        words,
+    )
 
 
 #: up to this many vocabulary words of a length, close spellings are looked for among all of them
 VOCABULARY_SCAN = 3000
 
 
-async def _add_spellings_sharing_no_run(matches: dict[str, dict[str, float]],
-                                        close: dict[str, dict[str, float]] | None = None) -> None:
+async def _add_spellings_sharing_no_run(
+    matches: dict[str, dict[str, float]], close: dict[str, dict[str, float]] | None = None
+) -> None:
     """A close spelling may share no three-letter run with the searched word ("Reily" and "Riley"); the
     trigram index cannot find it, but when the other searched words found persons, it is looked for: among
     every vocabulary word of a fitting length while there are few (``close``, when ``_words_matching`` scanned
@@ -442,11 +518,17 @@ async def _add_spellings_sharing_no_run(matches: dict[str, dict[str, float]],
             matches[token].update(close[token])  # the same scores for the words it has already
             continue
         shortest, longest = _close_bounds(token)
-        rows = await NameWord.raw("SELECT word FROM cf_name_word WHERE length(word) BETWEEN {} AND {} LIMIT {}",
-                                  shortest, longest, VOCABULARY_SCAN + 1)
+        rows = await NameWord.raw(
+            "SELECT word FROM cf_name_word WHERE length(word) BETWEEN {} AND {} LIMIT {}",
+            shortest,
+            longest,
+            VOCABULARY_SCAN + 1,
+        )
         if len(rows) > VOCABULARY_SCAN:
-            sql = ("SELECT DISTINCT word FROM cf_person_name_word WHERE length(word) BETWEEN {} AND {} AND "
-                   + " AND ".join(f"person IN ({sub})" for sub, _ in others))
+            sql = (
+                "SELECT DISTINCT word FROM cf_person_name_word WHERE length(word) BETWEEN {} AND {} AND "
+                + " AND ".join(f"person IN ({sub})" for sub, _ in others)
+            )
             rows = await PersonNameWord.raw(sql, shortest, longest, *[a for _, args in others for a in args])
         matches[token].update(_close_spellings(token, {r["word"] for r in rows} - set(matches[token])))
 
@@ -458,11 +540,12 @@ def _close_spellings(token: str, words: Any) -> dict[str, float]:
 
 def _chunks(ids: list[int], size: int = 5000):
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
-async def find_persons(actor: Actor, *, name: str = "", date_of_birth: str = "", identifier: str = "",
-                       limit: int = 50) -> list[dict[str, Any]]:
+async def find_persons(
+    actor: Actor, *, name: str = "", date_of_birth: str = "", identifier: str = "", limit: int = 50
+) -> list[dict[str, Any]]:
     """Persons matching a name (any order, partial words, aliases, small typos), date of birth, identifier.
 
     Each searched word is looked up in the index of name words; only persons holding a match for every
@@ -473,8 +556,10 @@ async def find_persons(actor: Actor, *, name: str = "", date_of_birth: str = "",
         try:
             dob = dt.date.fromisoformat(date_of_birth)
         except ValueError:
-            raise ValidationFailed("Date of birth must be a real date",
-                                   errors=[{"field": "/date_of_birth", "message": "Date of birth must be a real date"}]) from None
+            raise ValidationFailed(
+                "Date of birth must be a real date",
+                errors=[{"field": "/date_of_birth", "message": "Date of birth must be a real date"}],
+            ) from None
     if not (tokens or date_of_birth or identifier.strip()):
         return []
     matches, close = await _words_matching(list(dict.fromkeys(tokens)))
@@ -495,12 +580,18 @@ async def find_persons(actor: Actor, *, name: str = "", date_of_birth: str = "",
     if identifier.strip():
         where.append("p.id IN (SELECT person FROM cf_person_identifier_key WHERE value = {})")
         args.append(identifier_key(identifier))
-    rows = await Person.raw("SELECT p.id, p.given_name, p.family_name, p.search_text FROM cf_person p WHERE "
-                            + " AND ".join([*where, _VISIBLE]) + " LIMIT 20000", *args, *_visible_args(actor))
+    rows = await Person.raw(
+        "SELECT p.id, p.given_name, p.family_name, p.search_text FROM cf_person p WHERE "
+        + " AND ".join([*where, _VISIBLE])
+        + " LIMIT 20000",
+        *args,
+        *_visible_args(actor),
+    )
     scored = []
     for row in rows:
-        score = (_score_names(tokens, row["search_text"], lambda t, w: matches[t].get(w, 0.0))
-                 if tokens else 1.0)
+        score = (
+            _score_names(tokens, row["search_text"], lambda t, w: matches[t].get(w, 0.0)) if tokens else 1.0
+        )
         if score:
             scored.append((score, row))
     scored.sort(key=lambda pair: (-pair[0], pair[1]["family_name"], pair[1]["given_name"], pair[1]["id"]))
@@ -544,23 +635,32 @@ async def likely_duplicates(given_name: str, family_name: str, date_of_birth: An
     query = query.where(Person.merged_into.is_null())
     rows = await query.output(load_json=True).where(Person.date_of_birth == dob) if dob else []
     full = f"{given_name} {family_name}"
-    out = [person_dict(r) for r in rows if name_score(full, r["search_text"]) >= 0.6
-           or name_score(family_name, r["search_text"]) >= 0.9]
+    out = [
+        person_dict(r)
+        for r in rows
+        if name_score(full, r["search_text"]) >= 0.6 or name_score(family_name, r["search_text"]) >= 0.9
+    ]
     if not dob:
         target = normalise(full)
-        candidates = await Person.select().where(Person.search_text.like(f"%{normalise(family_name)}%")
-                                                 & Person.merged_into.is_null()).output(
-            load_json=True).limit(200)
+        candidates = (
+            await Person.select()
+            .where(Person.search_text.like(f"%{normalise(family_name)}%") & Person.merged_into.is_null())
+            .output(load_json=True)
+            .limit(200)
+        )
         out = [person_dict(r) for r in candidates if target in r["search_text"].split(" | ")]
     return out
 
 
 async def cases_of_person(person_id: int, reader: Actor | None = None) -> list[dict[str, Any]]:
-    return [{k: v for k, v in c.items() if k != "person_id"} for c in await cases_of_persons([person_id], reader)]
+    return [
+        {k: v for k, v in c.items() if k != "person_id"} for c in await cases_of_persons([person_id], reader)
+    ]
 
 
-async def cases_of_persons(person_ids: list[int], reader: Actor | None = None, *,
-                           owning_agency: int | None = None) -> list[dict[str, Any]]:
+async def cases_of_persons(
+    person_ids: list[int], reader: Actor | None = None, *, owning_agency: int | None = None
+) -> list[dict[str, Any]]:
     """The cases naming any of ``person_ids`` (one query for a page of search results), in the order the persons
     were added to them; with ``owning_agency``, only that agency's cases; for a ``reader``, without the cases
     retention withholds from them (restricted, but for its own local admin; erased)."""
@@ -568,11 +668,14 @@ async def cases_of_persons(person_ids: list[int], reader: Actor | None = None, *
         return []
     ids = list(person_ids)
     rows = await CaseSubject.raw(
-        'SELECT s.person AS person_id, c.id AS case_id, c.reference, c.area, c.state, '
+        "SELECT s.person AS person_id, c.id AS case_id, c.reference, c.area, c.state, "
         'c.owning_agency AS owning_agency_id, s.role FROM cf_case_subject s JOIN cf_case c ON c.id = s."case" '
-        f'WHERE s.person IN ({_placeholders(ids)}) AND s.removed_at IS NULL'
-        + (' AND c.owning_agency = {}' if owning_agency is not None else '') + ' ORDER BY s.id',
-        *ids, *([owning_agency] if owning_agency is not None else []))
+        f"WHERE s.person IN ({_placeholders(ids)}) AND s.removed_at IS NULL"
+        + (" AND c.owning_agency = {}" if owning_agency is not None else "")
+        + " ORDER BY s.id",
+        *ids,
+        *([owning_agency] if owning_agency is not None else []),
+    )
     if reader is None:
         return rows
     from caseframe.core.retention.service import withheld_from
@@ -587,8 +690,12 @@ async def person_case_links(actor: Actor, person_id: int) -> tuple[list[dict[str
     links = await cases_of_person(person_id, actor)
     mine = [link for link in links if link["owning_agency_id"] == actor.agency_id]
     others = len({link["case_id"] for link in links}) - len({m["case_id"] for m in mine})
-    risk = {r["id"]: r["risk_level"] for r in await Case.select(Case.id, Case.risk_level).where(
-        Case.id.is_in([m["case_id"] for m in mine] or [0]) & (Case.owning_agency == actor.agency_id))}
+    risk = {
+        r["id"]: r["risk_level"]
+        for r in await Case.select(Case.id, Case.risk_level).where(
+            Case.id.is_in([m["case_id"] for m in mine] or [0]) & (Case.owning_agency == actor.agency_id)
+        )
+    }
     return [{**link, "risk_level": risk.get(link["case_id"])} for link in mine], others
 
 
@@ -632,7 +739,9 @@ def _iso_date(value: Any, field: str, label: str, errors: list[dict[str, str]]) 
     return date.isoformat()
 
 
-def clean_identifiers(value: Any, known_types: dict[str, str] | None, errors: list[dict[str, str]]) -> list[dict]:
+def clean_identifiers(
+    value: Any, known_types: dict[str, str] | None, errors: list[dict[str, str]]
+) -> list[dict]:
     """Typed identifiers ({type, value}), each checked; the same number twice is kept once."""
     out: list[dict] = []
     seen: set[tuple[str, str]] = set()
@@ -643,15 +752,21 @@ def clean_identifiers(value: Any, known_types: dict[str, str] | None, errors: li
         kind = entry.get("type") if isinstance(entry, dict) else None
         number = entry.get("value") if isinstance(entry, dict) else None
         if not isinstance(kind, str) or not isinstance(number, str):
-            errors.append({"field": f"/identifiers/{i}", "message": "Each identifier needs a kind and a number"})
+            errors.append(
+                {"field": f"/identifiers/{i}", "message": "Each identifier needs a kind and a number"}
+            )
             continue
         number = number.strip()
         if known_types is not None and kind not in known_types:
             errors.append({"field": f"/identifiers/{i}/type", "message": "Select the kind of identifier"})
         elif not identifier_key(number):
-            errors.append({"field": f"/identifiers/{i}/value", "message": "Enter the identifier\u2019s number"})
+            errors.append(
+                {"field": f"/identifiers/{i}/value", "message": "Enter the identifier\u2019s number"}
+            )
         elif len(number) > 40:
-            errors.append({"field": f"/identifiers/{i}/value", "message": "Identifiers must be 40 characters or fewer"})
+            errors.append(
+                {"field": f"/identifiers/{i}/value", "message": "Identifiers must be 40 characters or fewer"}
+            )
         elif (kind, identifier_key(number)) not in seen:
             seen.add((kind, identifier_key(number)))
             out.append({"type": kind, "value": number})
@@ -665,26 +780,46 @@ def clean_addresses(value: Any, errors: list[dict[str, str]]) -> list[dict]:
         errors.append({"field": "/addresses", "message": f"Give up to {MAX_ENTRIES} addresses"})
         return out
     for i, entry in enumerate(value):
-        if not isinstance(entry, dict) or not all(isinstance(entry.get(k, ""), str) for k in (*ADDRESS_PARTS, "from", "to")):
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(k, ""), str) for k in (*ADDRESS_PARTS, "from", "to")
+        ):
             errors.append({"field": f"/addresses/{i}", "message": "Each address must be text"})
             continue
         address = {k: entry.get(k, "").strip() for k in ADDRESS_PARTS}
         address["postcode"] = address["postcode"].upper()
         if not (address["line1"] or address["postcode"]):
-            errors.append({"field": f"/addresses/{i}/line1", "message": "Enter the first line of the address or its postcode"})
+            errors.append(
+                {
+                    "field": f"/addresses/{i}/line1",
+                    "message": "Enter the first line of the address or its postcode",
+                }
+            )
             continue
         for key, longest in ADDRESS_PARTS.items():
             if len(address[key]) > longest:
-                errors.append({"field": f"/addresses/{i}/{key}",
-                               "message": f"{'Postcode' if key == 'postcode' else 'Each part of an address'} must be "
-                                          f"{longest} characters or fewer"})
-        address["from"] = _iso_date(entry.get("from"), f"/addresses/{i}/from", "The date they moved in", errors)
+                errors.append(
+                    {
+                        "field": f"/addresses/{i}/{key}",
+                        "message": f"{'Postcode' if key == 'postcode' else 'Each part of an address'} must be "
+                        f"{longest} characters or fewer",
+                    }
+                )
+        address["from"] = _iso_date(
+            entry.get("from"), f"/addresses/{i}/from", "The date they moved in", errors
+        )
         address["to"] = _iso_date(entry.get("to"), f"/addresses/{i}/to", "The date they moved out", errors)
         if address["from"] and address["to"] and address["to"] < address["from"]:
-            errors.append({"field": f"/addresses/{i}/to", "message": "The date they moved out must be after they moved in"})
+            errors.append(
+                {
+                    "field": f"/addresses/{i}/to",
+                    "message": "The date they moved out must be after they moved in",
+                }
+            )
         out.append(address)
     # current addresses first, then the most recently left
-    out.sort(key=lambda a: (a["to"] != "", "" if not a["to"] else _reverse(a["to"]), _reverse(a["from"] or "0")))
+    out.sort(
+        key=lambda a: (a["to"] != "", "" if not a["to"] else _reverse(a["to"]), _reverse(a["from"] or "0"))
+    )
     return out
 
 
@@ -693,7 +828,9 @@ def _reverse(iso: str) -> str:
     return "".join(chr(255 - ord(c)) for c in iso)
 
 
-def _clean_details(fields: dict[str, Any], known_types: dict[str, str] | None) -> tuple[dict[str, Any], list[dict]]:
+def _clean_details(
+    fields: dict[str, Any], known_types: dict[str, str] | None
+) -> tuple[dict[str, Any], list[dict]]:
     """Every editable field of a person, checked: (clean values, errors)."""
     errors: list[dict[str, str]] = []
     out: dict[str, Any] = {}
@@ -710,8 +847,14 @@ def _clean_details(fields: dict[str, Any], known_types: dict[str, str] | None) -
         errors.append({"field": "/gender", "message": "Select the person\u2019s gender from the list"})
     out["gender"] = gender
     aliases = fields.get("aliases") or []
-    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases) or len(aliases) > MAX_ALIASES:
-        errors.append({"field": "/aliases", "message": f"Give up to {MAX_ALIASES} other names, one to a line"})
+    if (
+        not isinstance(aliases, list)
+        or not all(isinstance(a, str) for a in aliases)
+        or len(aliases) > MAX_ALIASES
+    ):
+        errors.append(
+            {"field": "/aliases", "message": f"Give up to {MAX_ALIASES} other names, one to a line"}
+        )
         aliases = []
     aliases = list(dict.fromkeys(a.strip() for a in aliases if a.strip()))
     if any(len(a) > 100 for a in aliases):
@@ -761,49 +904,83 @@ async def _write_person(person_id: int, version: int, values: dict[str, Any]) ->
     values = dict(values)
     if "given_name" in values:
         values["search_text"] = search_text_of(values["given_name"], values["family_name"], values["aliases"])
-    updated = await Person.update({**{getattr(Person, k): v for k, v in values.items()},
-                                   Person.version: version + 1, Person.updated_at: clock.now()}).where(
-        (Person.id == person_id) & (Person.version == version) & Person.merged_into.is_null()).returning(Person.id)
+    updated = (
+        await Person.update(
+            {
+                **{getattr(Person, k): v for k, v in values.items()},
+                Person.version: version + 1,
+                Person.updated_at: clock.now(),
+            }
+        )
+        .where((Person.id == person_id) & (Person.version == version) & Person.merged_into.is_null())
+        .returning(Person.id)
+    )
     if not updated:
-        raise Conflict("Someone else changed this person at the same moment. Nothing you entered has been saved "
-                       "over their change: look at the person again, then make your change.")
+        raise Conflict(
+            "Someone else changed this person at the same moment. Nothing you entered has been saved "
+            "over their change: look at the person again, then make your change."
+        )
     if "given_name" in values:
         await reindex_person(person_id, values["search_text"], values["identifiers"])
     return version + 1
 
 
-async def update_person(actor: Actor, person_id: int, *, expected_version: int | None, fields: dict[str, Any],
-                        identifier_types: dict[str, str] | None = None) -> dict[str, Any]:
+async def update_person(
+    actor: Actor,
+    person_id: int,
+    *,
+    expected_version: int | None,
+    fields: dict[str, Any],
+    identifier_types: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Change a person's names, other names, date of birth, gender, identifiers and dated addresses.
 
     ``expected_version`` is the version the form was read at: a change made since by someone else is never
     overwritten (Conflict, nothing saved). Audited as ``person.update`` with each changed field's old and new
     value."""
     if expected_version is None:
-        raise PreconditionRequired("Say which version of the person you changed: reload the page and try again")
+        raise PreconditionRequired(
+            "Say which version of the person you changed: reload the page and try again"
+        )
     async with transaction():
         row = await _visible_row(actor, person_id)
         if not may_edit(actor, row):
-            raise Forbidden("Only the agency that recorded this person can change their details. Ask them to "
-                            "correct the record.")
+            raise Forbidden(
+                "Only the agency that recorded this person can change their details. Ask them to "
+                "correct the record."
+            )
         values, errors = _clean_details(fields, identifier_types)
         if errors:
             raise ValidationFailed("There is a problem with the person\u2019s details", errors=errors)
         if expected_version != row["version"]:
-            raise Conflict("Someone else changed this person since you opened the page. Nothing you entered has "
-                           "been saved over their change: look at the person again, then make your change.")
+            raise Conflict(
+                "Someone else changed this person since you opened the page. Nothing you entered has "
+                "been saved over their change: look at the person again, then make your change."
+            )
         changes = _changes(row, values)
         if changes:
             version = await _write_person(person_id, row["version"], values)
-            await audit.record("person.update", actor, object_type="person", object_id=person_id,
-                               detail={"changes": changes, "version": version})
+            await audit.record(
+                "person.update",
+                actor,
+                object_type="person",
+                object_id=person_id,
+                detail={"changes": changes, "version": version},
+            )
     return await get_person(actor, person_id, audit_view=False)
 
 
 # --- duplicates: which records may be the same person, and why ------------------------------------------
 
-MATCH_WEIGHTS = {"identifier": 4, "exact_name": 3, "alias": 3, "close_name": 2, "date_of_birth": 3,
-                 "date_of_birth_swapped": 2, "postcode": 1}
+MATCH_WEIGHTS = {
+    "identifier": 4,
+    "exact_name": 3,
+    "alias": 3,
+    "close_name": 2,
+    "date_of_birth": 3,
+    "date_of_birth_swapped": 2,
+    "postcode": 1,
+}
 
 
 def _names_of(row: dict[str, Any]) -> list[str]:
@@ -820,55 +997,104 @@ def _swapped(dob: dt.date | None) -> dt.date | None:
         return None
 
 
-def explain_match(a: dict[str, Any], b: dict[str, Any], identifier_types: dict[str, str] | None = None) -> list[dict]:
+def explain_match(
+    a: dict[str, Any], b: dict[str, Any], identifier_types: dict[str, str] | None = None
+) -> list[dict]:
     """Why two person rows may be the same person: each matching field, how it matched, in words."""
     labels = identifier_types or {}
     reasons: list[dict[str, str]] = []
     names_a, names_b = _names_of(a), _names_of(b)
-    full_a, full_b = normalise(f"{a['given_name']} {a['family_name']}"), normalise(f"{b['given_name']} {b['family_name']}")
+    full_a, full_b = (
+        normalise(f"{a['given_name']} {a['family_name']}"),
+        normalise(f"{b['given_name']} {b['family_name']}"),
+    )
     if full_a and full_a == full_b:
         reasons.append({"kind": "exact_name", "field": "Name", "how": "Exactly the same name"})
     else:
         shared = [n for n in names_a if n in names_b]
         if shared:
-            reasons.append({"kind": "alias", "field": "Name",
-                            "how": "One record\u2019s name is the other\u2019s other name"
-                            if full_a in names_b or full_b in names_a else "The same other name on both records"})
+            reasons.append(
+                {
+                    "kind": "alias",
+                    "field": "Name",
+                    "how": "One record\u2019s name is the other\u2019s other name"
+                    if full_a in names_b or full_b in names_a
+                    else "The same other name on both records",
+                }
+            )
         else:
             best = max((name_score(n, b["search_text"]) for n in names_a), default=0.0)
             if best >= 0.75:
-                reasons.append({"kind": "close_name", "field": "Name",
-                                "how": f"Close spelling ({round(best * 100)}% alike)"})
+                reasons.append(
+                    {
+                        "kind": "close_name",
+                        "field": "Name",
+                        "how": f"Close spelling ({round(best * 100)}% alike)",
+                    }
+                )
     dob_a, dob_b = a.get("date_of_birth"), b.get("date_of_birth")
     if dob_a and dob_b:
         if dob_a == dob_b:
-            reasons.append({"kind": "date_of_birth", "field": "Date of birth", "how": "The same date of birth"})
+            reasons.append(
+                {"kind": "date_of_birth", "field": "Date of birth", "how": "The same date of birth"}
+            )
         elif _swapped(dob_a) == dob_b:
-            reasons.append({"kind": "date_of_birth_swapped", "field": "Date of birth",
-                            "how": "The same date of birth with day and month swapped"})
-    keys_b = {(i.get("type"), identifier_key(i.get("value"))): i for i in b.get("identifiers") or [] if isinstance(i, dict)}
+            reasons.append(
+                {
+                    "kind": "date_of_birth_swapped",
+                    "field": "Date of birth",
+                    "how": "The same date of birth with day and month swapped",
+                }
+            )
+    keys_b = {
+        (i.get("type"), identifier_key(i.get("value"))): i
+        for i in b.get("identifiers") or []
+        if isinstance(i, dict)
+    }
     for ident in a.get("identifiers") or []:
         if not isinstance(ident, dict) or not identifier_key(ident.get("value")):
             continue
         key = identifier_key(ident.get("value"))
         if (ident.get("type"), key) in keys_b:
             label = labels.get(ident.get("type") or "")
-            reasons.append({"kind": "identifier", "field": label or "Identifier",
-                            "how": f"The same {label or 'identifier'}"})
+            reasons.append(
+                {
+                    "kind": "identifier",
+                    "field": label or "Identifier",
+                    "how": f"The same {label or 'identifier'}",
+                }
+            )
         elif any(k == key for _, k in keys_b):
-            reasons.append({"kind": "identifier", "field": "Identifier", "how": "The same number, recorded as a "
-                            "different kind of identifier"})
-    codes_a = {normalise(x.get("postcode", "")).replace(" ", "") for x in a.get("addresses") or [] if isinstance(x, dict)}
-    codes_b = {normalise(x.get("postcode", "")).replace(" ", "") for x in b.get("addresses") or [] if isinstance(x, dict)}
+            reasons.append(
+                {
+                    "kind": "identifier",
+                    "field": "Identifier",
+                    "how": "The same number, recorded as a different kind of identifier",
+                }
+            )
+    codes_a = {
+        normalise(x.get("postcode", "")).replace(" ", "")
+        for x in a.get("addresses") or []
+        if isinstance(x, dict)
+    }
+    codes_b = {
+        normalise(x.get("postcode", "")).replace(" ", "")
+        for x in b.get("addresses") or []
+        if isinstance(x, dict)
+    }
     if (codes_a & codes_b) - {""}:
         reasons.append({"kind": "postcode", "field": "Address", "how": "An address with the same postcode"})
     return reasons
 
 
-async def explain_pair(first_id: int, second_id: int, identifier_types: dict[str, str] | None = None) -> list[dict]:
+async def explain_pair(
+    first_id: int, second_id: int, identifier_types: dict[str, str] | None = None
+) -> list[dict]:
     """Why two records (the caller has checked the user may see both) may be the same person."""
-    rows = {r["id"]: r for r in await Person.select().where(Person.id.is_in([first_id, second_id])).output(
-        load_json=True)}
+    rows = {
+        r["id"]: r
+        for r in await Person.select().where(Person.id.is_in([first_id, second_id])).output(load_json=True)
+    }
     return explain_match(rows[first_id], rows[second_id], identifier_types)
 
 
@@ -885,8 +1111,9 @@ def _is_likely(reasons: list[dict], a: dict[str, Any], b: dict[str, Any]) -> boo
     return bool(kinds & {"date_of_birth", "date_of_birth_swapped", "postcode"}) or dob_unknown
 
 
-async def duplicate_candidates(actor: Actor, person_id: int, *, identifier_types: dict[str, str] | None = None,
-                               limit: int = 10) -> list[dict[str, Any]]:
+async def duplicate_candidates(
+    actor: Actor, person_id: int, *, identifier_types: dict[str, str] | None = None, limit: int = 10
+) -> list[dict[str, Any]]:
     """Persons the actor may see who may be the same person as ``person_id``, strongest first, each with the
     reasons (which fields matched and how). Found through the search index: the same identifier, the same
     (or swapped) date of birth, or a family name spelt alike; then each is explained and judged."""
@@ -894,32 +1121,56 @@ async def duplicate_candidates(actor: Actor, person_id: int, *, identifier_types
     pool: set[int] = set()
     keys = sorted(_identifier_keys(row["identifiers"]))
     if keys:
-        pool |= {r["person"] for r in await PersonIdentifierKey.select(PersonIdentifierKey.person).where(
-            PersonIdentifierKey.value.is_in(keys)).limit(200)}
+        pool |= {
+            r["person"]
+            for r in await PersonIdentifierKey.select(PersonIdentifierKey.person)
+            .where(PersonIdentifierKey.value.is_in(keys))
+            .limit(200)
+        }
     dates = [d for d in (row["date_of_birth"], _swapped(row["date_of_birth"])) if d]
     if dates:
-        pool |= {r["id"] for r in await Person.select(Person.id).where(
-            Person.date_of_birth.is_in(dates) & Person.merged_into.is_null()).limit(500)}
+        pool |= {
+            r["id"]
+            for r in await Person.select(Person.id)
+            .where(Person.date_of_birth.is_in(dates) & Person.merged_into.is_null())
+            .limit(500)
+        }
     family_words = {n.split()[-1] for n in _names_of(row) if n.split()}
     words: set[str] = set()
     for word in sorted(family_words)[:MAX_ALIASES]:
         words |= set(await _matching_words(word))
     if words:
-        pool |= {r["person"] for r in await PersonNameWord.select(PersonNameWord.person).where(
-            PersonNameWord.word.is_in(sorted(words))).limit(2000)}
+        pool |= {
+            r["person"]
+            for r in await PersonNameWord.select(PersonNameWord.person)
+            .where(PersonNameWord.word.is_in(sorted(words)))
+            .limit(2000)
+        }
     pool.discard(person_id)
     if not pool:
         return []
     visible = await visible_person_ids(actor, sorted(pool))
-    others = await Person.select().where(Person.id.is_in(sorted(visible) or [0]) & Person.merged_into.is_null()).output(
-        load_json=True)
+    others = (
+        await Person.select()
+        .where(Person.id.is_in(sorted(visible) or [0]) & Person.merged_into.is_null())
+        .output(load_json=True)
+    )
     found = []
     for other in others:
         reasons = explain_match(row, other, identifier_types)
         if _is_likely(reasons, row, other):
             strength = sum(MATCH_WEIGHTS[r["kind"]] for r in reasons)
-            found.append((strength, dict(person_dict(other), reasons=reasons, strength=strength,
-                                         created_by_agency=other["created_by_agency"])))
+            found.append(
+                (
+                    strength,
+                    dict(
+                        person_dict(other),
+                        reasons=reasons,
+                        strength=strength,
+                        created_by_agency=other["created_by_agency"],
+                    ),
+                )
+            )
     found.sort(key=lambda pair: (-pair[0], pair[1]["family_name"], pair[1]["given_name"], pair[1]["id"]))
     return [p for _, p in found[:limit]]
 
@@ -946,10 +1197,16 @@ def _references() -> dict[str, Any]:
 def _snapshot(row: dict[str, Any]) -> dict[str, Any]:
     """What a merge may change of a person, as JSON, so undoing it can put it back."""
     dob = row.get("date_of_birth")
-    return {"given_name": row["given_name"], "family_name": row["family_name"],
-            "date_of_birth": dob.isoformat() if isinstance(dob, dt.date) else dob, "gender": row["gender"],
-            "aliases": list(row["aliases"] or []), "identifiers": list(row["identifiers"] or []),
-            "addresses": list(row["addresses"] or []), "flags": list(row["flags"] or [])}
+    return {
+        "given_name": row["given_name"],
+        "family_name": row["family_name"],
+        "date_of_birth": dob.isoformat() if isinstance(dob, dt.date) else dob,
+        "gender": row["gender"],
+        "aliases": list(row["aliases"] or []),
+        "identifiers": list(row["identifiers"] or []),
+        "addresses": list(row["addresses"] or []),
+        "flags": list(row["flags"] or []),
+    }
 
 
 def union_of(*lists: list) -> list:
@@ -963,9 +1220,15 @@ def union_of(*lists: list) -> list:
     return out
 
 
-def merged_values(keep: dict[str, Any], other: dict[str, Any], *, take_from_other: set[str],
-                  aliases: list[str] | None = None, identifiers: list[dict] | None = None,
-                  addresses: list[dict] | None = None) -> dict[str, Any]:
+def merged_values(
+    keep: dict[str, Any],
+    other: dict[str, Any],
+    *,
+    take_from_other: set[str],
+    aliases: list[str] | None = None,
+    identifiers: list[dict] | None = None,
+    addresses: list[dict] | None = None,
+) -> dict[str, Any]:
     """The survivor's details after a merge: each chosen field from the record chosen, the lists joined (or the
     entries of them chosen, which must come from one of the two records), and the name not kept as another name."""
     values = {f: (other if f in take_from_other else keep)[f] for f in MERGE_CHOICE_FIELDS}
@@ -991,9 +1254,17 @@ def merged_values(keep: dict[str, Any], other: dict[str, Any], *, take_from_othe
     return values
 
 
-async def merge_persons(actor: Actor, survivor_id: int, merged_id: int, *, versions: dict[int, int | None],
-                        take_from_merged: set[str] | frozenset[str] = frozenset(), aliases: list[str] | None = None,
-                        identifiers: list[dict] | None = None, addresses: list[dict] | None = None) -> dict[str, Any]:
+async def merge_persons(
+    actor: Actor,
+    survivor_id: int,
+    merged_id: int,
+    *,
+    versions: dict[int, int | None],
+    take_from_merged: set[str] | frozenset[str] = frozenset(),
+    aliases: list[str] | None = None,
+    identifiers: list[dict] | None = None,
+    addresses: list[dict] | None = None,
+) -> dict[str, Any]:
     """Merge ``merged_id`` into ``survivor_id`` in one transaction.
 
     The survivor takes the chosen details; every row anywhere naming the merged record (case subjects,
@@ -1003,89 +1274,171 @@ async def merge_persons(actor: Actor, survivor_id: int, merged_id: int, *, versi
     moved is kept in a ``PersonMerge`` row, so a system admin can undo exactly this. ``versions`` are both
     records' versions as the comparison page showed them: a change since is never merged over."""
     if survivor_id == merged_id:
-        raise ValidationFailed("Choose two different records to merge",
-                               errors=[{"field": "/other", "message": "Choose two different records to merge"}])
+        raise ValidationFailed(
+            "Choose two different records to merge",
+            errors=[{"field": "/other", "message": "Choose two different records to merge"}],
+        )
     unknown = set(take_from_merged) - set(MERGE_CHOICE_FIELDS)
     if unknown:
-        raise ValidationFailed("Choose each value from one of the two records",
-                               errors=[{"field": "/fields", "message": "Choose each value from one of the two records"}])
+        raise ValidationFailed(
+            "Choose each value from one of the two records",
+            errors=[{"field": "/fields", "message": "Choose each value from one of the two records"}],
+        )
     now = clock.now()
     async with transaction():
         keep = await _visible_row(actor, survivor_id)
         other = await _visible_row(actor, merged_id)
         if not may_merge(actor, keep, other):
-            raise Forbidden("Only a supervisor, local admin or system admin of the agency that recorded both "
-                            "persons can merge them")
+            raise Forbidden(
+                "Only a supervisor, local admin or system admin of the agency that recorded both "
+                "persons can merge them"
+            )
         if versions.get(survivor_id) is None or versions.get(merged_id) is None:
             raise PreconditionRequired("Say which versions of the two records you compared: reload the page")
         if versions[survivor_id] != keep["version"] or versions[merged_id] != other["version"]:
-            raise Conflict("Someone changed one of these records since you compared them. Nothing has been merged: "
-                           "compare them again.")
+            raise Conflict(
+                "Someone changed one of these records since you compared them. Nothing has been merged: "
+                "compare them again."
+            )
         from caseframe.core.retention.service import inactive_case_ids
 
         inactive = await inactive_case_ids()
         if inactive and await CaseSubject.count().where(
-                (CaseSubject.person == merged_id) & CaseSubject.case.is_in(sorted(inactive))):
+            (CaseSubject.person == merged_id) & CaseSubject.case.is_in(sorted(inactive))
+        ):
             # the merged record's case rows move to the survivor: on a restricted case that is a change on it
             # (kept, not processed), so nothing is merged; the survivor's rows stay where they are
-            raise Forbidden("The record to merge is on a case restricted under the retention policy, so it cannot "
-                            "be merged into another until the restriction is lifted. Nothing has been merged.")
+            raise Forbidden(
+                "The record to merge is on a case restricted under the retention policy, so it cannot "
+                "be merged into another until the restriction is lifted. Nothing has been merged."
+            )
         before = {"survivor": _snapshot(keep), "merged": _snapshot(other)}
-        values = merged_values(before["survivor"], before["merged"], take_from_other=set(take_from_merged),
-                               aliases=aliases, identifiers=identifiers, addresses=addresses)
+        values = merged_values(
+            before["survivor"],
+            before["merged"],
+            take_from_other=set(take_from_merged),
+            aliases=aliases,
+            identifiers=identifiers,
+            addresses=addresses,
+        )
         moved: dict[str, list[int]] = {}
         # the same person in the same role on one case: keep the survivor's row, retire the merged one's
-        held = {(r["case"], r["role"]) for r in await CaseSubject.select(CaseSubject.case, CaseSubject.role).where(
-            (CaseSubject.person == survivor_id) & CaseSubject.removed_at.is_null())}
-        theirs = await CaseSubject.select(CaseSubject.id, CaseSubject.case, CaseSubject.role,
-                                          CaseSubject.removed_at).where(CaseSubject.person == merged_id)
+        held = {
+            (r["case"], r["role"])
+            for r in await CaseSubject.select(CaseSubject.case, CaseSubject.role).where(
+                (CaseSubject.person == survivor_id) & CaseSubject.removed_at.is_null()
+            )
+        }
+        theirs = await CaseSubject.select(
+            CaseSubject.id, CaseSubject.case, CaseSubject.role, CaseSubject.removed_at
+        ).where(CaseSubject.person == merged_id)
         retired = [r["id"] for r in theirs if r["removed_at"] is None and (r["case"], r["role"]) in held]
         if retired:
             await CaseSubject.update({CaseSubject.removed_at: now}).where(CaseSubject.id.is_in(retired))
         for name, column in _references().items():
             table = column._meta.table
-            ids = [r["id"] for r in await table.select(table.id).where(column == merged_id)
-                   if not (table is CaseSubject and r["id"] in retired)]
+            ids = [
+                r["id"]
+                for r in await table.select(table.id).where(column == merged_id)
+                if not (table is CaseSubject and r["id"] in retired)
+            ]
             if ids:
                 await table.update({column: survivor_id}).where(table.id.is_in(ids))
                 moved[name] = ids
         version = await _write_person(survivor_id, keep["version"], values)
-        tombstoned = await Person.update({Person.merged_into: survivor_id, Person.version: other["version"] + 1,
-                                          Person.updated_at: now}).where(
-            (Person.id == merged_id) & (Person.version == other["version"]) & Person.merged_into.is_null()
-        ).returning(Person.id)
+        tombstoned = (
+            await Person.update(
+                {
+                    Person.merged_into: survivor_id,
+                    Person.version: other["version"] + 1,
+                    Person.updated_at: now,
+                }
+            )
+            .where(
+                (Person.id == merged_id) & (Person.version == other["version"]) & Person.merged_into.is_null()
+            )
+            .returning(Person.id)
+        )
         if not tombstoned:
-            raise Conflict("Someone changed one of these records at the same moment. Nothing has been merged: "
-                           "compare them again.")
+            raise Conflict(
+                "Someone changed one of these records at the same moment. Nothing has been merged: "
+                "compare them again."
+            )
         await reindex_person(merged_id, "", [])
-        merge = (await PersonMerge.insert(PersonMerge(
-            survivor_id=survivor_id, merged_id=merged_id, merged_by=actor.id, merging_agency=actor.agency_id,
-            merged_at=now, detail={"before": before, "moved": moved, "retired_subjects": retired,
-                                   "survivor_version": version})).returning(PersonMerge.id))[0]["id"]
+        merge = (
+            await PersonMerge.insert(
+                PersonMerge(
+                    survivor_id=survivor_id,
+                    merged_id=merged_id,
+                    merged_by=actor.id,
+                    merging_agency=actor.agency_id,
+                    merged_at=now,
+                    detail={
+                        "before": before,
+                        "moved": moved,
+                        "retired_subjects": retired,
+                        "survivor_version": version,
+                    },
+                )
+            ).returning(PersonMerge.id)
+        )[0]["id"]
         case_ids = {r["case"] for r in theirs}
-        await _note_on_cases(actor, case_ids, now, f"Two records of {values['given_name']} {values['family_name']} "
-                             "were found to be the same person and merged", merge)
-        summary = {"merge_id": merge, "survivor_id": survivor_id, "merged_id": merged_id,
-                   "moved": {k: len(v) for k, v in moved.items()}, "retired_subjects": len(retired),
-                   "taken_from_merged": sorted(take_from_merged),
-                   "changes": _changes(keep, values)}
+        await _note_on_cases(
+            actor,
+            case_ids,
+            now,
+            f"Two records of {values['given_name']} {values['family_name']} "
+            "were found to be the same person and merged",
+            merge,
+        )
+        summary = {
+            "merge_id": merge,
+            "survivor_id": survivor_id,
+            "merged_id": merged_id,
+            "moved": {k: len(v) for k, v in moved.items()},
+            "retired_subjects": len(retired),
+            "taken_from_merged": sorted(take_from_merged),
+            "changes": _changes(keep, values),
+        }
         await audit.record("person.merge", actor, object_type="person", object_id=survivor_id, detail=summary)
-        await audit.record("person.merged_away", actor, object_type="person", object_id=merged_id,
-                           detail={"merge_id": merge, "survivor_id": survivor_id})
-    return {"merge_id": merge, "survivor_id": survivor_id, "merged_id": merged_id, "moved": summary["moved"],
-            "retired_subjects": len(retired)}
+        await audit.record(
+            "person.merged_away",
+            actor,
+            object_type="person",
+            object_id=merged_id,
+            detail={"merge_id": merge, "survivor_id": survivor_id},
+        )
+    return {
+        "merge_id": merge,
+        "survivor_id": survivor_id,
+        "merged_id": merged_id,
+        "moved": summary["moved"],
+        "retired_subjects": len(retired),
+    }
 
 
-async def _note_on_cases(actor: Actor, case_ids: set[int], at: dt.datetime, summary: str, merge_id: int) -> None:
+async def _note_on_cases(
+    actor: Actor, case_ids: set[int], at: dt.datetime, summary: str, merge_id: int
+) -> None:
     """A line on the timeline of each case whose people a merge (or its undoing) changed."""
     from caseframe.core.cases.tables import CaseEvent
 
     for case_id in sorted(case_ids):
-        await CaseEvent.insert(CaseEvent(case=case_id, kind="subject", summary=summary, actor=actor.id, at=at,
-                                         detail={"person_merge": merge_id}))
+        await CaseEvent.insert(
+            CaseEvent(
+                case=case_id,
+                kind="subject",
+                summary=summary,
+                actor=actor.id,
+                at=at,
+                detail={"person_merge": merge_id},
+            )
+        )
 
 
-async def _retention_refusal(ctx: Context, detail: dict[str, Any], people: list[dict[str, Any]]) -> str | None:
+async def _retention_refusal(
+    ctx: Context, detail: dict[str, Any], people: list[dict[str, Any]]
+) -> str | None:
     """Why undoing a merge would go against retention, in words, or None. Undoing puts back both records' details
     as they were and moves rows back onto the cases they came from: never onto a person or a case retention has
     erased (that would bring back what it removed), nor a case it restricts, holds or has due for review."""
@@ -1100,10 +1453,18 @@ async def _retention_refusal(ctx: Context, detail: dict[str, Any], people: list[
     if len(subjects) < len(set(subject_ids)):  # only erasure deletes a case's people
         return "a case it moved people on was erased under the retention policy"
     case_ids = {r["case"] for r in subjects}
-    case_ids |= {r["from_case"] for r in await Referral.select(Referral.from_case).where(
-        Referral.id.is_in(moved.get("cf_referral.person") or [0]))}
-    case_ids |= {r["case"] for r in await RuleFiring.select(RuleFiring.case).where(
-        RuleFiring.id.is_in(moved.get("cf_rule_firing.person") or [0]))}
+    case_ids |= {
+        r["from_case"]
+        for r in await Referral.select(Referral.from_case).where(
+            Referral.id.is_in(moved.get("cf_referral.person") or [0])
+        )
+    }
+    case_ids |= {
+        r["case"]
+        for r in await RuleFiring.select(RuleFiring.case).where(
+            RuleFiring.id.is_in(moved.get("cf_rule_firing.person") or [0])
+        )
+    }
     kept = await kept_as_they_are(ctx, case_ids)
     return "; ".join(kept) or None
 
@@ -1121,12 +1482,18 @@ async def undo_merge(ctx: Context, actor: Actor, merge_id: int) -> dict[str, Any
             raise NotFound("No merge with that number exists")
         if merge["undone_at"] is not None:
             raise ServiceError("This merge has already been undone")
-        survivor = await Person.select().where(Person.id == merge["survivor_id"]).output(load_json=True).first()
+        survivor = (
+            await Person.select().where(Person.id == merge["survivor_id"]).output(load_json=True).first()
+        )
         merged = await Person.select().where(Person.id == merge["merged_id"]).output(load_json=True).first()
         if survivor is None or merged is None or merged["merged_into"] != survivor["id"]:
-            raise ServiceError("This merge can no longer be undone: one of the records has since been removed")
+            raise ServiceError(
+                "This merge can no longer be undone: one of the records has since been removed"
+            )
         if survivor["merged_into"] is not None:
-            raise ServiceError("The surviving record has since been merged into another: undo that merge first")
+            raise ServiceError(
+                "The surviving record has since been merged into another: undo that merge first"
+            )
         detail = merge["detail"]
         refusal = await _retention_refusal(ctx, detail, [survivor, merged])
         if refusal:
@@ -1141,28 +1508,55 @@ async def undo_merge(ctx: Context, actor: Actor, merge_id: int) -> dict[str, Any
         retired = detail.get("retired_subjects") or []
         if retired:
             await CaseSubject.update({CaseSubject.removed_at: None}).where(
-                CaseSubject.id.is_in(retired) & (CaseSubject.person == merged["id"]))
+                CaseSubject.id.is_in(retired) & (CaseSubject.person == merged["id"])
+            )
         restore = {}
         for key in ("survivor", "merged"):
             values = dict(detail["before"][key])
-            values["date_of_birth"] = dt.date.fromisoformat(values["date_of_birth"]) if values["date_of_birth"] else None
+            values["date_of_birth"] = (
+                dt.date.fromisoformat(values["date_of_birth"]) if values["date_of_birth"] else None
+            )
             restore[key] = values
         await Person.update({Person.merged_into: None}).where(Person.id == merged["id"])
         await _write_person(survivor["id"], survivor["version"], restore["survivor"])
         await _write_person(merged["id"], merged["version"], restore["merged"])
         await PersonMerge.update({PersonMerge.undone_at: now, PersonMerge.undone_by: actor.id}).where(
-            PersonMerge.id == merge_id)
-        case_ids = {r["case"] for r in await CaseSubject.select(CaseSubject.case).where(
-            CaseSubject.id.is_in((detail.get("moved") or {}).get("cf_case_subject.person", []) + retired or [0]))}
-        await _note_on_cases(actor, case_ids, now, "A merge of two person records was undone: they are two "
-                             "records again", merge_id)
+            PersonMerge.id == merge_id
+        )
+        case_ids = {
+            r["case"]
+            for r in await CaseSubject.select(CaseSubject.case).where(
+                CaseSubject.id.is_in(
+                    (detail.get("moved") or {}).get("cf_case_subject.person", []) + retired or [0]
+                )
+            )
+        }
+        await _note_on_cases(
+            actor,
+            case_ids,
+            now,
+            "A merge of two person records was undone: they are two records again",
+            merge_id,
+        )
         edited_since = survivor["version"] != detail.get("survivor_version")
         for person_id in (survivor["id"], merged["id"]):
-            await audit.record("person.unmerge", actor, object_type="person", object_id=person_id,
-                               detail={"merge_id": merge_id, "survivor_id": survivor["id"], "merged_id": merged["id"],
-                                       "survivor_edited_since": edited_since,
-                                       **({"changes": _changes(survivor, restore["survivor"])}
-                                          if person_id == survivor["id"] else {})})
+            await audit.record(
+                "person.unmerge",
+                actor,
+                object_type="person",
+                object_id=person_id,
+                detail={
+                    "merge_id": merge_id,
+                    "survivor_id": survivor["id"],
+                    "merged_id": merged["id"],
+                    "survivor_edited_since": edited_since,
+                    **(
+                        {"changes": _changes(survivor, restore["survivor"])}
+                        if person_id == survivor["id"]
+                        else {}
+                    ),
+                },
+            )
     return {"survivor_id": merge["survivor_id"], "merged_id": merge["merged_id"]}
 
 
@@ -1172,22 +1566,43 @@ async def _merge_rows(where: Any, limit: int = 200) -> list[dict[str, Any]]:
     from caseframe.core.agencies.tables import Agency
     from caseframe.core.auth.tables import User
 
-    rows = await PersonMerge.select().where(where).order_by(PersonMerge.id, ascending=False).limit(limit).output(
-        load_json=True)
-    users = {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(
-        User.id.is_in([r["merged_by"] for r in rows] + [r["undone_by"] or 0 for r in rows] or [0]))}
-    agencies = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name).where(
-        Agency.id.is_in([r["merging_agency"] for r in rows] or [0]))}
+    rows = (
+        await PersonMerge.select()
+        .where(where)
+        .order_by(PersonMerge.id, ascending=False)
+        .limit(limit)
+        .output(load_json=True)
+    )
+    users = {
+        u["id"]: u["name"]
+        for u in await User.select(User.id, User.name).where(
+            User.id.is_in([r["merged_by"] for r in rows] + [r["undone_by"] or 0 for r in rows] or [0])
+        )
+    }
+    agencies = {
+        a["id"]: a["name"]
+        for a in await Agency.select(Agency.id, Agency.name).where(
+            Agency.id.is_in([r["merging_agency"] for r in rows] or [0])
+        )
+    }
     out = []
     for r in rows:
         merged = (r["detail"].get("before") or {}).get("merged") or {}
-        out.append({"id": r["id"], "survivor_id": r["survivor_id"], "merged_id": r["merged_id"],
-                    "merged_at": r["merged_at"], "undone_at": r["undone_at"],
-                    "merged_by": users.get(r["merged_by"], ""), "undone_by": users.get(r["undone_by"] or 0, ""),
-                    "agency": agencies.get(r["merging_agency"], ""),
-                    "merged_name": " ".join(filter(None, (merged.get("given_name"), merged.get("family_name")))),
-                    "moved": sum(len(v) for v in (r["detail"].get("moved") or {}).values())
-                    + len(r["detail"].get("retired_subjects") or [])})
+        out.append(
+            {
+                "id": r["id"],
+                "survivor_id": r["survivor_id"],
+                "merged_id": r["merged_id"],
+                "merged_at": r["merged_at"],
+                "undone_at": r["undone_at"],
+                "merged_by": users.get(r["merged_by"], ""),
+                "undone_by": users.get(r["undone_by"] or 0, ""),
+                "agency": agencies.get(r["merging_agency"], ""),
+                "merged_name": " ".join(filter(None, (merged.get("given_name"), merged.get("family_name")))),
+                "moved": sum(len(v) for v in (r["detail"].get("moved") or {}).values())
+                + len(r["detail"].get("retired_subjects") or []),
+            }
+        )
     return out
 
 
@@ -1215,7 +1630,9 @@ async def merge_record(actor: Actor, merge_id: int) -> dict[str, Any]:
     if not rows:
         raise NotFound("No merge with that number exists")
     merge = rows[0]
-    merge["survivor_visible"] = merge["survivor_id"] in await visible_person_ids(actor, [merge["survivor_id"]])
+    merge["survivor_visible"] = merge["survivor_id"] in await visible_person_ids(
+        actor, [merge["survivor_id"]]
+    )
     if not merge["survivor_visible"]:
         merge["merged_name"] = ""
     await audit.record_read("person.merge_view", actor, "person_merge", merge_id)
@@ -1250,6 +1667,8 @@ async def person_rights(actor: Actor, person_id: int) -> dict[str, bool]:
     """What the actor may do to a person they can see: edit their details, merge them with another."""
     row = await Person.select(Person.created_by_agency).where(Person.id == person_id).first()
     recorded = {"created_by_agency": row["created_by_agency"] if row else None}
-    return {"edit": may_edit(actor, recorded),
-            "merge": permissions.can(actor, "person.merge", recorded),
-            "undo_merge": permissions.can(actor, "person.merge_undo")}
+    return {
+        "edit": may_edit(actor, recorded),
+        "merge": permissions.can(actor, "person.merge", recorded),
+        "undo_merge": permissions.can(actor, "person.merge_undo"),
+    }

@@ -1,4 +1,5 @@
 """Persons: the people cases are about, shared across areas."""
+
 from piccolo.columns import JSON, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
@@ -32,14 +33,17 @@ class Person(Table, tablename="cf_person"):
 # a trigram index: pg_trgm on PostgreSQL, an FTS5 trigram table on SQLite), then to the persons holding
 # the words matched; scoring the few candidates decides.
 
+
 class NameWord(Table, tablename="cf_name_word"):
     """Each distinct normalised word of any person's names and aliases, once."""
+
     id: Serial
     word = Text(default="", unique=True)
 
 
 class PersonNameWord(Table, tablename="cf_person_name_word"):
     """Which person has which name word (in their name or an alias)."""
+
     id: Serial
     person = ForeignKey(Person, on_delete=OnDelete.cascade, index=True)
     word = Text(default="", index=True)
@@ -47,6 +51,7 @@ class PersonNameWord(Table, tablename="cf_person_name_word"):
 
 class PersonIdentifierKey(Table, tablename="cf_person_identifier_key"):
     """A person's identifier values as searched: normalised, without spaces."""
+
     id: Serial
     person = ForeignKey(Person, on_delete=OnDelete.cascade, index=True)
     value = Text(default="", index=True)
@@ -56,6 +61,7 @@ class PersonMerge(Table, tablename="cf_person_merge"):
     """One merge of two person records: who, when, both records as they were, and exactly which rows moved from
     the merged record to the survivor, so a system admin can undo it. Ids, not foreign keys: the record of a
     merge outlives neither person's deletion by retention, and must not itself be moved by a later merge."""
+
     id: Serial
 
     survivor_id = Integer(index=True)

@@ -1,5 +1,6 @@
 """Person pages: search (names never in the URL), create with a duplicate warning, the person page, editing a
 person, and merging two records of one person (and a system admin undoing a merge)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,24 +39,36 @@ async def _my_cases_by_person(actor: Actor, ids: list[int]) -> dict[int, list[di
     return out
 
 
-async def _search(request: Request, actor: Actor) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]]]:
+async def _search(
+    request: Request, actor: Actor
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]]]:
     """Read a person search form and run it (the search is audited): the query, the results, the errors."""
     data = await form_data(request)
-    query = {"name": form_text(data, "name").strip(), "identifier": form_text(data, "identifier").strip(),
-             "dob-day": data.get("dob-day", ""), "dob-month": data.get("dob-month", ""),
-             "dob-year": data.get("dob-year", "")}
+    query = {
+        "name": form_text(data, "name").strip(),
+        "identifier": form_text(data, "identifier").strip(),
+        "dob-day": data.get("dob-day", ""),
+        "dob-month": data.get("dob-month", ""),
+        "dob-year": data.get("dob-year", ""),
+    }
     dob = _dob(data)
     errors = []
     if name_search_problem(query["name"]) or len(query["identifier"]) > MAX_SEARCH_LENGTH:
-        errors.append({"field": "name", "message": name_search_problem(query["name"]) or
-                       f"Search for an identifier of {MAX_SEARCH_LENGTH} characters or fewer"})
+        errors.append(
+            {
+                "field": "name",
+                "message": name_search_problem(query["name"])
+                or f"Search for an identifier of {MAX_SEARCH_LENGTH} characters or fewer",
+            }
+        )
     elif not (query["name"] or dob or query["identifier"]):
         errors.append({"field": "name", "message": "Enter a name, a date of birth or an identifier"})
     results = []
     if not errors:
         try:
-            results = await persons.find_persons(actor, name=query["name"],
-                                                 date_of_birth=dob, identifier=query["identifier"])
+            results = await persons.find_persons(
+                actor, name=query["name"], date_of_birth=dob, identifier=query["identifier"]
+            )
         except ValidationFailed:
             errors.append({"field": "dob", "message": "Date of birth must be a real date"})
     return query, results, errors
@@ -73,8 +86,16 @@ class PersonPages(Controller):
     async def search(self, request: Request, ctx: Context, actor: Actor) -> Template:
         query, results, errors = await _search(request, actor)
         cases = await _my_cases_by_person(actor, [p["id"] for p in results])
-        return await page(request, "persons/search.html", results=None if errors else results, query=query,
-                          errors=errors, cases=cases, ctx=ctx, status_code=400 if errors else 200)
+        return await page(
+            request,
+            "persons/search.html",
+            results=None if errors else results,
+            query=query,
+            errors=errors,
+            cases=cases,
+            ctx=ctx,
+            status_code=400 if errors else 200,
+        )
 
     @post("/search/export.csv", status_code=200)
     async def export(self, request: Request, actor: Actor) -> Response:
@@ -82,27 +103,56 @@ class PersonPages(Controller):
         the results page shows, for the persons it shows."""
         query, results, errors = await _search(request, actor)
         if errors:
-            return html_error(request, 400, "There is a problem",
-                              " ".join(e["message"] + "." for e in errors) + " Nothing was exported.")
+            return html_error(
+                request,
+                400,
+                "There is a problem",
+                " ".join(e["message"] + "." for e in errors) + " Nothing was exported.",
+            )
         cases = await _my_cases_by_person(actor, [p["id"] for p in results])
-        await audit_read("person.export", actor, "person", detail={
-            "rows": len(results), "ids": [p["id"] for p in results],
-            "filters": {"name": bool(query["name"]), "date_of_birth": bool(_dob(query)),
-                        "identifier": bool(query["identifier"])}})
+        await audit_read(
+            "person.export",
+            actor,
+            "person",
+            detail={
+                "rows": len(results),
+                "ids": [p["id"] for p in results],
+                "filters": {
+                    "name": bool(query["name"]),
+                    "date_of_birth": bool(_dob(query)),
+                    "identifier": bool(query["identifier"]),
+                },
+            },
+        )
 
         async def lines():
             yield csv_line(["Name", "Date of birth", "Also known as", "On my agency's cases"])
             for p in results:
-                yield csv_line([p["display_name"], p["date_of_birth"] or "Not known", ", ".join(p["aliases"] or []),
-                                "; ".join(f"{c['reference']} ({c['role'].replace('_', ' ')})"
-                                          for c in cases.get(p["id"], []))])
+                yield csv_line(
+                    [
+                        p["display_name"],
+                        p["date_of_birth"] or "Not known",
+                        ", ".join(p["aliases"] or []),
+                        "; ".join(
+                            f"{c['reference']} ({c['role'].replace('_', ' ')})"
+                            for c in cases.get(p["id"], [])
+                        ),
+                    ]
+                )
 
         return csv_stream(lines(), download_name("person-search"))
 
     @get("/new")
     async def new_form(self, request: Request, ctx: Context) -> Template:
-        return await page(request, "persons/new.html", values={}, errors=[], duplicates=[], genders=GENDERS,
-                          identifier_types=_identifier_types(ctx))
+        return await page(
+            request,
+            "persons/new.html",
+            values={},
+            errors=[],
+            duplicates=[],
+            genders=GENDERS,
+            identifier_types=_identifier_types(ctx),
+        )
 
     @post("/new")
     async def create(self, request: Request, ctx: Context, actor: Actor) -> Template | Redirect:
@@ -116,35 +166,55 @@ class PersonPages(Controller):
         if dob == "invalid":
             errors.append({"field": "/date_of_birth", "message": "Date of birth must be a real date"})
         fields = {
-            "given_name": values.get("given_name", ""), "family_name": values.get("family_name", ""),
-            "date_of_birth": None if dob in ("", "invalid") else dob, "gender": values.get("gender", ""),
+            "given_name": values.get("given_name", ""),
+            "family_name": values.get("family_name", ""),
+            "date_of_birth": None if dob in ("", "invalid") else dob,
+            "gender": values.get("gender", ""),
             "aliases": [a.strip() for a in str(values.get("aliases", "")).split(",") if a.strip()],
             "flags": [],
         }
         if values.get("identifier_value"):
             if values.get("identifier_type") not in _identifier_types(ctx):
                 errors.append({"field": "/identifier_type", "message": "Select the kind of identifier"})
-            fields["identifiers"] = [{"type": values.get("identifier_type"), "value": values["identifier_value"]}]
+            fields["identifiers"] = [
+                {"type": values.get("identifier_type"), "value": values["identifier_value"]}
+            ]
         if values.get("address_line1") or values.get("address_postcode"):
-            fields["addresses"] = [{"line1": values.get("address_line1", ""), "town": values.get("address_town", ""),
-                                    "postcode": values.get("address_postcode", "").upper()}]
+            fields["addresses"] = [
+                {
+                    "line1": values.get("address_line1", ""),
+                    "town": values.get("address_town", ""),
+                    "postcode": values.get("address_postcode", "").upper(),
+                }
+            ]
         duplicates = []
         if not errors and values.get("confirm_new") != "yes":
-            duplicates = await persons.likely_duplicates(fields["given_name"], fields["family_name"],
-                                                         fields["date_of_birth"])
+            duplicates = await persons.likely_duplicates(
+                fields["given_name"], fields["family_name"], fields["date_of_birth"]
+            )
             # another agency's record is never shown here: only that one may exist
             visible = await persons.visible_person_ids(actor, [d["id"] for d in duplicates])
             hidden = [d for d in duplicates if d["id"] not in visible]
-            duplicates = [d for d in duplicates if d["id"] in visible] + ([{"hidden": True}] if hidden else [])
+            duplicates = [d for d in duplicates if d["id"] in visible] + (
+                [{"hidden": True}] if hidden else []
+            )
         if not errors and not duplicates:
             try:
                 person = await persons.create_person(actor, **fields)
                 return see_other(f"/persons/{person['id']}?done=person-created")
             except ValidationFailed as exc:
                 errors = exc.errors + errors
-        return await page(request, "persons/new.html", values=values, errors=errors, duplicates=duplicates,
-                          genders=GENDERS, identifier_types=_identifier_types(ctx), error_title=bool(errors),
-                          status_code=400 if errors else 200)
+        return await page(
+            request,
+            "persons/new.html",
+            values=values,
+            errors=errors,
+            duplicates=duplicates,
+            genders=GENDERS,
+            identifier_types=_identifier_types(ctx),
+            error_title=bool(errors),
+            status_code=400 if errors else 200,
+        )
 
     @get("/{person_id:int}")
     async def show(self, request: Request, ctx: Context, actor: Actor, person_id: int) -> Template | Redirect:
@@ -161,10 +231,18 @@ class PersonPages(Controller):
         enabled = await enabled_areas(actor.agency_id)
         rights = await persons.person_rights(actor, person_id)
         duplicates = await _duplicates(ctx, actor, person_id)
-        return await page(request, "persons/show.html", person=person, cases=mine, other_agency_cases=others,
-                          areas=[a for a in ctx.areas if a.slug in enabled] if permissions.can(actor, "case.open") else [],
-                          identifier_types=_identifier_types(ctx), rights=rights, duplicates=duplicates,
-                          merges=await persons.merges_into(actor, person_id))
+        return await page(
+            request,
+            "persons/show.html",
+            person=person,
+            cases=mine,
+            other_agency_cases=others,
+            areas=[a for a in ctx.areas if a.slug in enabled] if permissions.can(actor, "case.open") else [],
+            identifier_types=_identifier_types(ctx),
+            rights=rights,
+            duplicates=duplicates,
+            merges=await persons.merges_into(actor, person_id),
+        )
 
     @get("/{person_id:int}/edit")
     async def edit_form(self, request: Request, ctx: Context, actor: Actor, person_id: int) -> Template:
@@ -181,8 +259,13 @@ class PersonPages(Controller):
         try:
             if errors:
                 raise ValidationFailed("There is a problem with the person’s details", errors=errors)
-            await persons.update_person(actor, person_id, expected_version=version, fields=fields,
-                                        identifier_types=_identifier_types(ctx))
+            await persons.update_person(
+                actor,
+                person_id,
+                expected_version=version,
+                fields=fields,
+                identifier_types=_identifier_types(ctx),
+            )
         except ValidationFailed as exc:
             person = await persons.get_person(actor, person_id, audit_view=False)
             form = {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf_token"}
@@ -190,7 +273,9 @@ class PersonPages(Controller):
         return see_other(f"/persons/{person_id}?done=person-saved")
 
     @get("/{person_id:int}/merge")
-    async def merge_start(self, request: Request, ctx: Context, actor: Actor, person_id: int) -> Template | Redirect:
+    async def merge_start(
+        self, request: Request, ctx: Context, actor: Actor, person_id: int
+    ) -> Template | Redirect:
         person = await persons.get_person(actor, person_id)
         if not (await persons.person_rights(actor, person_id))["merge"]:
             raise Forbidden(MERGE_REFUSED)
@@ -204,19 +289,30 @@ class PersonPages(Controller):
                 error = "Enter the number of another record, not this one"
             else:
                 return see_other(f"/persons/{person_id}/merge/{number}")
-        return await page(request, "persons/merge_start.html", person=person,
-                          duplicates=await _duplicates(ctx, actor, person_id), error=error,
-                          other=(other or "")[:20], status_code=400 if error else 200)
+        return await page(
+            request,
+            "persons/merge_start.html",
+            person=person,
+            duplicates=await _duplicates(ctx, actor, person_id),
+            error=error,
+            other=(other or "")[:20],
+            status_code=400 if error else 200,
+        )
 
     @get("/{person_id:int}/merge/{other_id:int}")
-    async def compare(self, request: Request, ctx: Context, actor: Actor, person_id: int, other_id: int) -> Template:
+    async def compare(
+        self, request: Request, ctx: Context, actor: Actor, person_id: int, other_id: int
+    ) -> Template:
         return await _compare_page(request, ctx, actor, person_id, other_id)
 
     @post("/{person_id:int}/merge/{other_id:int}")
-    async def merge(self, request: Request, ctx: Context, actor: Actor, person_id: int, other_id: int) -> Template | Redirect:
+    async def merge(
+        self, request: Request, ctx: Context, actor: Actor, person_id: int, other_id: int
+    ) -> Template | Redirect:
         data = await form_data(request)
         first, second = await _pair(actor, person_id, other_id)
         chosen = {"a": first, "b": second}
+
         def choice(name: str) -> str:
             # "a" or "b", as the page's radios send it; a field sent twice (a crafted form) is no choice, never a
             # list looked up in a dict (a TypeError and a 500)
@@ -229,9 +325,13 @@ class PersonPages(Controller):
             errors.append({"field": "survivor", "message": "Choose which record to keep"})
         for field in persons.MERGE_CHOICE_FIELDS:
             if first[field] != second[field] and choice(field) not in chosen:
-                errors.append({"field": field, "message": f"Choose which {FIELD_LABELS[field].lower()} to keep"})
+                errors.append(
+                    {"field": field, "message": f"Choose which {FIELD_LABELS[field].lower()} to keep"}
+                )
         if errors:
-            return await _compare_page(request, ctx, actor, person_id, other_id, errors=errors, form=data, status_code=400)
+            return await _compare_page(
+                request, ctx, actor, person_id, other_id, errors=errors, form=data, status_code=400
+            )
         keep, other = (first, second) if keep_key == "a" else (second, first)
         other_key = "b" if keep_key == "a" else "a"
         take = {f for f in persons.MERGE_CHOICE_FIELDS if first[f] != second[f] and choice(f) == other_key}
@@ -243,11 +343,20 @@ class PersonPages(Controller):
             lists[field] = [item for i, item in enumerate(union) if str(i) in picked]
         try:
             result = await persons.merge_persons(
-                actor, keep["id"], other["id"], take_from_merged=take,
-                versions={first["id"]: form_int(data.get("version_a")), second["id"]: form_int(data.get("version_b"))},
-                **lists)
+                actor,
+                keep["id"],
+                other["id"],
+                take_from_merged=take,
+                versions={
+                    first["id"]: form_int(data.get("version_a")),
+                    second["id"]: form_int(data.get("version_b")),
+                },
+                **lists,
+            )
         except ValidationFailed as exc:
-            return await _compare_page(request, ctx, actor, person_id, other_id, errors=exc.errors, form=data, status_code=400)
+            return await _compare_page(
+                request, ctx, actor, person_id, other_id, errors=exc.errors, form=data, status_code=400
+            )
         return see_other(f"/persons/{result['survivor_id']}?done=persons-merged")
 
 
@@ -275,39 +384,63 @@ class PersonMergeAdminPages(Controller):
             raise
         except ServiceError as exc:
             merge = await persons.merge_record(actor, merge_id)  # refuses, as the undo did, who may not undo
-            return await page(request, "persons/undo_merge.html", merge=merge,
-                              errors=[{"field": "", "message": exc.message}],
-                              status_code=403 if isinstance(exc, Forbidden) else 400)
-        if await persons.survivor_of(actor, result["merged_id"]) is None and \
-                result["merged_id"] in await persons.visible_person_ids(actor, [result["merged_id"]]):
+            return await page(
+                request,
+                "persons/undo_merge.html",
+                merge=merge,
+                errors=[{"field": "", "message": exc.message}],
+                status_code=403 if isinstance(exc, Forbidden) else 400,
+            )
+        if await persons.survivor_of(actor, result["merged_id"]) is None and result[
+            "merged_id"
+        ] in await persons.visible_person_ids(actor, [result["merged_id"]]):
             return see_other(f"/persons/{result['merged_id']}?done=merge-undone")
         return see_other("/admin/person-merges?done=merge-undone")
 
 
-EDIT_REFUSED = ("Only the agency that recorded this person can change their details. Ask them to correct the "
-                "record.")
-MERGE_REFUSED = ("Only a supervisor, local admin or system admin of the agency that recorded both persons can merge "
-                 "their records.")
-FIELD_LABELS = {"given_name": "First name", "family_name": "Last name", "date_of_birth": "Date of birth",
-                "gender": "Gender"}
+EDIT_REFUSED = (
+    "Only the agency that recorded this person can change their details. Ask them to correct the record."
+)
+MERGE_REFUSED = (
+    "Only a supervisor, local admin or system admin of the agency that recorded both persons can merge "
+    "their records."
+)
+FIELD_LABELS = {
+    "given_name": "First name",
+    "family_name": "Last name",
+    "date_of_birth": "Date of birth",
+    "gender": "Gender",
+}
 
 
 async def _duplicates(ctx: Context, actor: Actor, person_id: int) -> list[dict[str, Any]]:
     """Likely duplicates the user may see, with why; the ids shown are recorded (it is a read of persons)."""
     found = await persons.duplicate_candidates(actor, person_id, identifier_types=_identifier_types(ctx))
     if found:
-        await audit.record_read("person.duplicates", actor, "person", person_id,
-                                detail={"person_ids": [p["id"] for p in found]})
+        await audit.record_read(
+            "person.duplicates", actor, "person", person_id, detail={"person_ids": [p["id"] for p in found]}
+        )
     return found
 
 
 def _form_of(person: dict[str, Any]) -> dict[str, str]:
     """A person's details as the edit form's fields."""
-    form = {"given_name": person["given_name"], "family_name": person["family_name"], "gender": person["gender"],
-            "aliases": "\n".join(person["aliases"]), "version": str(person["version"])}
+    form = {
+        "given_name": person["given_name"],
+        "family_name": person["family_name"],
+        "gender": person["gender"],
+        "aliases": "\n".join(person["aliases"]),
+        "version": str(person["version"]),
+    }
     if person["date_of_birth"]:
         year, month, day = person["date_of_birth"].split("-")
-        form.update({"date_of_birth-year": year, "date_of_birth-month": str(int(month)), "date_of_birth-day": str(int(day))})
+        form.update(
+            {
+                "date_of_birth-year": year,
+                "date_of_birth-month": str(int(month)),
+                "date_of_birth-day": str(int(day)),
+            }
+        )
     for i, ident in enumerate(person["identifiers"]):
         if isinstance(ident, dict):
             form[f"identifiers-{i}-type"] = str(ident.get("type", ""))
@@ -320,31 +453,42 @@ def _form_of(person: dict[str, Any]) -> dict[str, str]:
         for end in ("from", "to"):
             if address.get(end):
                 year, month, day = str(address[end]).split("-")
-                form.update({f"addresses-{i}-{end}-year": year, f"addresses-{i}-{end}-month": str(int(month)),
-                             f"addresses-{i}-{end}-day": str(int(day))})
+                form.update(
+                    {
+                        f"addresses-{i}-{end}-year": year,
+                        f"addresses-{i}-{end}-month": str(int(month)),
+                        f"addresses-{i}-{end}-day": str(int(day)),
+                    }
+                )
     return form
 
 
 def _rows(data: dict[str, Any], prefix: str, parts: tuple[str, ...]) -> int:
     """How many numbered rows (prefix-0-part, prefix-1-part...) the form holds, up to the most a person keeps."""
     count = 0
-    while count < persons.MAX_ENTRIES and any(f"{prefix}-{count}-{p}" in data or f"{prefix}-{count}-{p}-year" in data
-                                              for p in parts):
+    while count < persons.MAX_ENTRIES and any(
+        f"{prefix}-{count}-{p}" in data or f"{prefix}-{count}-{p}-year" in data for p in parts
+    ):
         count += 1
     return count
 
 
 def _fields_from_form(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The edit form's fields as the service takes them; rows left empty are dropped (that removes them)."""
+
     def text(name: str) -> str:
         value = data.get(name, "")
         return value.strip() if isinstance(value, str) else ""
 
     errors: list[dict[str, str]] = []
     dob = typed_date(data, "date_of_birth")
-    fields: dict[str, Any] = {"given_name": text("given_name"), "family_name": text("family_name"),
-                              "gender": text("gender"), "date_of_birth": dob or None,
-                              "aliases": [a.strip() for a in text("aliases").splitlines() if a.strip()]}
+    fields: dict[str, Any] = {
+        "given_name": text("given_name"),
+        "family_name": text("family_name"),
+        "gender": text("gender"),
+        "date_of_birth": dob or None,
+        "aliases": [a.strip() for a in text("aliases").splitlines() if a.strip()],
+    }
     fields["identifiers"] = []
     for i in range(_rows(data, "identifiers", ("type", "value"))):
         value = text(f"identifiers-{i}-value")
@@ -360,15 +504,33 @@ def _fields_from_form(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[s
     return fields, errors
 
 
-async def _edit_page(request: Request, ctx: Context, person: dict[str, Any], form: dict[str, str], errors: list[dict[str, str]],
-                     status_code: int = 200) -> Template:
+async def _edit_page(
+    request: Request,
+    ctx: Context,
+    person: dict[str, Any],
+    form: dict[str, str],
+    errors: list[dict[str, str]],
+    status_code: int = 200,
+) -> Template:
     identifiers = max(_rows(form, "identifiers", ("type", "value")), len(person["identifiers"])) + 1
-    addresses = max(_rows(form, "addresses", ("line1", "town", "postcode", "from", "to")), len(person["addresses"])) + 1
-    return await page(request, "persons/edit.html", person=person, form=form, errors=errors,
-                      errors_by={e["field"]: e["message"] for e in errors}, genders=GENDERS,
-                      identifier_types=_identifier_types(ctx), identifier_rows=min(identifiers, persons.MAX_ENTRIES),
-                      address_rows=min(addresses, persons.MAX_ENTRIES), error_title=bool(errors),
-                      status_code=status_code)
+    addresses = (
+        max(_rows(form, "addresses", ("line1", "town", "postcode", "from", "to")), len(person["addresses"]))
+        + 1
+    )
+    return await page(
+        request,
+        "persons/edit.html",
+        person=person,
+        form=form,
+        errors=errors,
+        errors_by={e["field"]: e["message"] for e in errors},
+        genders=GENDERS,
+        identifier_types=_identifier_types(ctx),
+        identifier_rows=min(identifiers, persons.MAX_ENTRIES),
+        address_rows=min(addresses, persons.MAX_ENTRIES),
+        error_title=bool(errors),
+        status_code=status_code,
+    )
 
 
 async def _pair(actor: Actor, person_id: int, other_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -384,19 +546,56 @@ async def _pair(actor: Actor, person_id: int, other_id: int) -> tuple[dict[str, 
     return first, second
 
 
-async def _compare_page(request: Request, ctx: Context, actor: Actor, person_id: int, other_id: int, *, errors: list | None = None,
-                        form: dict[str, Any] | None = None, status_code: int = 200) -> Template:
+async def _compare_page(
+    request: Request,
+    ctx: Context,
+    actor: Actor,
+    person_id: int,
+    other_id: int,
+    *,
+    errors: list | None = None,
+    form: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Template:
     first, second = await _pair(actor, person_id, other_id)
-    await audit.record_read("person.compare", actor, "person", person_id, detail={"person_ids": [person_id, other_id]})
+    await audit.record_read(
+        "person.compare", actor, "person", person_id, detail={"person_ids": [person_id, other_id]}
+    )
     reasons = await persons.explain_pair(person_id, other_id, _identifier_types(ctx))
-    cases = {pid: len({c["case_id"] for c in await persons.cases_of_person(pid, actor)
-                       if c["owning_agency_id"] == actor.agency_id}) for pid in (person_id, other_id)}
-    unions = {field: persons.union_of(first[field], second[field]) for field in ("aliases", "identifiers", "addresses")}
+    cases = {
+        pid: len(
+            {
+                c["case_id"]
+                for c in await persons.cases_of_person(pid, actor)
+                if c["owning_agency_id"] == actor.agency_id
+            }
+        )
+        for pid in (person_id, other_id)
+    }
+    unions = {
+        field: persons.union_of(first[field], second[field])
+        for field in ("aliases", "identifiers", "addresses")
+    }
     form = form or {}
-    picked = {name: (form.get(name) if isinstance(form.get(name), list) else [form.get(name)]) if form else None
-              for name in ("alias", "identifier", "address")}
-    return await page(request, "persons/compare.html", a=first, b=second, reasons=reasons, cases=cases,
-                      unions=unions, picked=picked, form=form, errors=errors or [],
-                      errors_by={e["field"]: e["message"] for e in errors or []}, labels=FIELD_LABELS,
-                      choice_fields=persons.MERGE_CHOICE_FIELDS, identifier_types=_identifier_types(ctx),
-                      error_title=bool(errors), status_code=status_code)
+    picked = {
+        name: (form.get(name) if isinstance(form.get(name), list) else [form.get(name)]) if form else None
+        for name in ("alias", "identifier", "address")
+    }
+    return await page(
+        request,
+        "persons/compare.html",
+        a=first,
+        b=second,
+        reasons=reasons,
+        cases=cases,
+        unions=unions,
+        picked=picked,
+        form=form,
+        errors=errors or [],
+        errors_by={e["field"]: e["message"] for e in errors or []},
+        labels=FIELD_LABELS,
+        choice_fields=persons.MERGE_CHOICE_FIELDS,
+        identifier_types=_identifier_types(ctx),
+        error_title=bool(errors),
+        status_code=status_code,
+    )

@@ -1,4 +1,5 @@
 """The referral rule engine: which rules a facts document satisfies, and the record of why."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -102,7 +103,11 @@ class RuleIndex:
         """The facts the rules listening to this event test; the rest need not be worked out."""
         return frozenset().union(*(r.needs for r in self._by_key.get((area, event), ())))
 
-    def evaluate(self, area: str, event: str, facts: dict[str, Any], today: dt.date | None = None) -> list[Firing]:
+    def evaluate(
+        self, area: str, event: str, facts: dict[str, Any], today: dt.date | None = None
+    ) -> list[Firing]:
         """Every rule of ``area`` listening to ``event`` whose conditions the facts satisfy (dates as of ``today``)."""
         today = today or clock.today()
-        return [Firing(rule, facts) for rule in self._by_key.get((area, event), ()) if rule.matches(facts, today)]
+        return [
+            Firing(rule, facts) for rule in self._by_key.get((area, event), ()) if rule.matches(facts, today)
+        ]

@@ -3,6 +3,7 @@
 Only the facts a rule's ``when`` names are shown: whoever reads a referral learns why it was made,
 not everything else on the source case.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,8 +22,12 @@ NOT_SHARED = "Not shared with your agency"
 #: as the answers carried over when it opens a case
 REFERRAL_ACCESS = Access(kind="referral", max_sensitivity="official")
 
-EVENT_WORDS = {"case_created": "a case was opened", "form_saved": "a form was saved",
-               "case_transitioned": "the case moved on", "subject_added": "a person was added to the case"}
+EVENT_WORDS = {
+    "case_created": "a case was opened",
+    "form_saved": "a form was saved",
+    "case_transitioned": "the case moved on",
+    "subject_added": "a person was added to the case",
+}
 
 
 def rule_by_id(ctx: Context, qualified_id: str | None) -> Rule | None:
@@ -42,12 +47,21 @@ def _label(ctx: Context, area: Area | None, path: tuple[str, ...]) -> tuple[str,
     if head == "event":
         return "What happened", None, lambda v: EVENT_WORDS.get(v, _words(str(v)).lower())
     if head == "area":
-        return "Business area", None, lambda v: (ctx.areas.get(v).title if ctx.areas.get(v) else _words(str(v)))
+        return (
+            "Business area",
+            None,
+            lambda v: (ctx.areas.get(v).title if ctx.areas.get(v) else _words(str(v))),
+        )
     if head == "subject" and len(path) == 2:
         if path[1] == "role" and area is not None:
             return "Their role on the case", None, lambda v: area.roles.get(v, _words(str(v))).lower()
-        return {"age": "Their age", "gender": "Their gender", "flags": "Flags on their record"}.get(
-            path[1], _words(path[1])), None, None
+        return (
+            {"age": "Their age", "gender": "Their gender", "flags": "Flags on their record"}.get(
+                path[1], _words(path[1])
+            ),
+            None,
+            None,
+        )
     if head == "counts" and len(path) == 2:
         count = next((c for c in (area.counts if area else []) if c.name == path[1]), None)
         return (count.label if count and count.label else _words(path[1])), None, None
@@ -56,8 +70,16 @@ def _label(ctx: Context, area: Area | None, path: tuple[str, ...]) -> tuple[str,
             form = area.forms[path[2]]
             sub = subschema_at(form.schema, [index_or_name(p) for p in path[3:]])
             return f"{form.title}: {(sub or {}).get('title') or _words(path[-1])}", sub, None
-        return {"risk_level": "Risk level", "state": "Stage of the case", "days_open": "Days the case has been open",
-                "reference": "Case reference"}.get(path[1], _words(path[1])), None, None
+        return (
+            {
+                "risk_level": "Risk level",
+                "state": "Stage of the case",
+                "days_open": "Days the case has been open",
+                "reference": "Case reference",
+            }.get(path[1], _words(path[1])),
+            None,
+            None,
+        )
     return " ".join(_words(p) for p in path[-2:]), None, None
 
 
@@ -132,16 +154,20 @@ def _value_at(facts: Any, path: tuple[str, ...]) -> Any:
     return node
 
 
-async def facts_access(actor: Actor, case_id: int | None, cache: dict[int | None, Access | None], *,
-                       addressee: bool = False) -> Access | None:
+async def facts_access(
+    actor: Actor, case_id: int | None, cache: dict[int | None, Access | None], *, addressee: bool = False
+) -> Access | None:
     """How much of the facts a rule saw on ``case_id`` the actor may read: what it may see of that case
     (all of it for its owner, up to the ISA's level for a partner); failing that, an agency the referral is
     addressed to reads official-level answers (what the referral carries to it), and anyone else nothing."""
     if case_id not in cache:
         from caseframe.core.cases.tables import Case
 
-        row = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id == case_id).first() \
-            if case_id is not None else None
+        row = (
+            await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id == case_id).first()
+            if case_id is not None
+            else None
+        )
         cache[case_id] = await case_access(actor, row) if row is not None else None
         if row is not None and cache[case_id] is None:
             from caseframe.core.retention.service import withholds
@@ -167,15 +193,21 @@ def filter_facts(ctx: Context, facts: Any, access: Access) -> Any:
     out = dict(facts)
     if "extra" in facts:
         extra = facts["extra"] if isinstance(facts["extra"], dict) else {}
-        kept = {plugin: {k: v for k, v in values.items() if access.may_see(ctx.areas.fact_level(plugin, k))}
-                for plugin, values in extra.items() if isinstance(values, dict)}
+        kept = {
+            plugin: {k: v for k, v in values.items() if access.may_see(ctx.areas.fact_level(plugin, k))}
+            for plugin, values in extra.items()
+            if isinstance(values, dict)
+        }
         out["extra"] = {plugin: values for plugin, values in kept.items() if values}
     case = facts.get("case")
     if not isinstance(case, dict) or not isinstance(case.get("forms"), dict):
         return out
     area = ctx.areas.get(facts.get("area", ""))
-    forms = {name: filter_answers(answers, area.forms[name].schema, access)
-             for name, answers in case["forms"].items() if area is not None and name in area.forms}
+    forms = {
+        name: filter_answers(answers, area.forms[name].schema, access)
+        for name, answers in case["forms"].items()
+        if area is not None and name in area.forms
+    }
     return {**out, "case": {**case, "forms": forms}}
 
 
@@ -191,8 +223,13 @@ def _hidden(ctx: Context, area: Area | None, path: tuple[str, ...], access: Acce
     return form is None or not may_see_field(access, form.schema, "/" + "/".join(path[3:]))
 
 
-def explain(ctx: Context, rule_id: str | None, when: dict[str, Any] | None, facts: dict[str, Any],
-            access: Access | None = None) -> list[dict[str, str]]:
+def explain(
+    ctx: Context,
+    rule_id: str | None,
+    when: dict[str, Any] | None,
+    facts: dict[str, Any],
+    access: Access | None = None,
+) -> list[dict[str, str]]:
     """One line per fact the rule tested: ``{"question", "answer", "looks_for"}``. With ``access``, an answer
     above its level reads "Not shared with your agency" (and what the rule looks for is not said either,
     since it would give the answer away)."""
@@ -218,14 +255,24 @@ def explain(ctx: Context, rule_id: str | None, when: dict[str, Any] | None, fact
             answer = ", ".join(show(v) for v in value) if isinstance(value, list) else show(value)
         else:
             answer = display(schema, value)
-        lines.append({"question": question, "answer": answer,
-                      "looks_for": _looks_for(_node_at(when, path), schema, show)})
+        lines.append(
+            {
+                "question": question,
+                "answer": answer,
+                "looks_for": _looks_for(_node_at(when, path), schema, show),
+            }
+        )
     if rule is not None and rule.subject_roles and ("subject", "role") not in paths:
         # a role-only rule tests the person's role outside ``when``: say so as if it were there
         question, _, show = _label(ctx, area, ("subject", "role"))
         value = _value_at(shown, ("subject", "role"))
-        lines.append({"question": question, "answer": "Not recorded" if value is None else show(value),
-                      "looks_for": "the rule looks for " + " or ".join(show(r) for r in sorted(rule.subject_roles))})
+        lines.append(
+            {
+                "question": question,
+                "answer": "Not recorded" if value is None else show(value),
+                "looks_for": "the rule looks for " + " or ".join(show(r) for r in sorted(rule.subject_roles)),
+            }
+        )
     for condition in rule.dates if rule is not None else ():
         # a date condition's answer, with how many days the rule needs since it
         path = ("case", "forms", condition.form, *condition.field.strip("/").split("/"))
@@ -234,6 +281,11 @@ def explain(ctx: Context, rule_id: str | None, when: dict[str, Any] | None, fact
             lines.append({"question": question, "answer": NOT_SHARED, "looks_for": ""})
             continue
         value = _value_at(shown, path)
-        lines.append({"question": question, "answer": "Not recorded" if value is None else display(schema, value),
-                      "looks_for": condition.looks_for()})
+        lines.append(
+            {
+                "question": question,
+                "answer": "Not recorded" if value is None else display(schema, value),
+                "looks_for": condition.looks_for(),
+            }
+        )
     return lines

@@ -5,6 +5,7 @@ agency, one agency, or the agency chairing a panel) until one of them acts on it
 that agency's. The referring agency (the person's, or the owner of the case a rule fired on) follows it
 from its case: every decision is written on the source case's timeline.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,8 +32,12 @@ from caseframe.core.sharing.policy import filter_answers
 from caseframe.core.sharing.redaction import redactor_for
 
 OPEN = ("open", "info_requested")
-STATUS_LABELS = {"open": "Waiting", "info_requested": "More information asked for", "accepted": "Accepted",
-                 "declined": "Declined"}
+STATUS_LABELS = {
+    "open": "Waiting",
+    "info_requested": "More information asked for",
+    "accepted": "Accepted",
+    "declined": "Declined",
+}
 
 
 async def _addressee_where(actor: Actor):
@@ -41,7 +46,10 @@ async def _addressee_where(actor: Actor):
         "SELECT 'agency' AS kind, slug AS value FROM cf_agency WHERE id = {} "
         "UNION ALL SELECT 'area', area FROM cf_agency_area WHERE agency = {} "
         "UNION ALL SELECT 'panel', slug FROM cf_panel WHERE chair_agency = {}",
-        actor.agency_id, actor.agency_id, actor.agency_id)
+        actor.agency_id,
+        actor.agency_id,
+        actor.agency_id,
+    )
     areas = sorted(r["value"] for r in rows if r["kind"] == "area")
     panels = [r["value"] for r in rows if r["kind"] == "panel"]
     agency = next(({"slug": r["value"]} for r in rows if r["kind"] == "agency"), None)
@@ -51,8 +59,9 @@ async def _addressee_where(actor: Actor):
     # an area or a kind of agency describes others: the referring agency is not its own addressee (its
     # case's own agency would see its referral come back); a target naming it (agency, its panel) still does
     where &= (Referral.raised_by_agency.is_not_null() & (Referral.raised_by_agency != actor.agency_id)) | (
-        Referral.raised_by_agency.is_null() & (Referral.from_case.is_null()
-                                              | (Referral.from_case.owning_agency != actor.agency_id)))
+        Referral.raised_by_agency.is_null()
+        & (Referral.from_case.is_null() | (Referral.from_case.owning_agency != actor.agency_id))
+    )
     if panels:
         where |= (Referral.target_kind == "panel") & Referral.target.is_in(panels)
     if agency:
@@ -87,21 +96,34 @@ async def readable_referrals(reader: Actor, rows: list[dict[str, Any]]) -> list[
         words.texts(r, REFERRAL_WORDS, told={i for i in (r.get("from_case"), r.get("resulting_case")) if i})
     return rows
 
-async def inbox(ctx: Context, actor: Actor, *, box: str = "waiting", area: str = "", limit: int = 200) -> list[dict[str, Any]]:
+
+async def inbox(
+    ctx: Context, actor: Actor, *, box: str = "waiting", area: str = "", limit: int = 200
+) -> list[dict[str, Any]]:
     """``waiting`` and ``decided`` referrals addressed to the agency, or those it ``sent``; newest first."""
-    cols = (Referral.all_columns(), Referral.person.given_name.as_alias("given_name"),
-            Referral.person.family_name.as_alias("family_name"), Referral.person.date_of_birth.as_alias("dob"),
-            Referral.from_case.reference.as_alias("from_reference"))
+    cols = (
+        Referral.all_columns(),
+        Referral.person.given_name.as_alias("given_name"),
+        Referral.person.family_name.as_alias("family_name"),
+        Referral.person.date_of_birth.as_alias("dob"),
+        Referral.from_case.reference.as_alias("from_reference"),
+    )
     if box == "sent":
         own_cases = Case.select(Case.id).where(Case.owning_agency == actor.agency_id)
         where = (Referral.raised_by_agency == actor.agency_id) | (
-            Referral.raised_by_agency.is_null() & Referral.from_case.is_in([r["id"] for r in await own_cases] or [0]))
+            Referral.raised_by_agency.is_null()
+            & Referral.from_case.is_in([r["id"] for r in await own_cases] or [0])
+        )
     else:
         where = await _addressee_where(actor)
         where &= Referral.status.is_in(list(OPEN)) if box == "waiting" else Referral.status.not_in(list(OPEN))
     if area:
-        where &= ((Referral.target_kind == "area") & (Referral.target == area)) | (Referral.source_area == area)
-    rows = await Referral.select(*cols).where(where).order_by(Referral.created_at, ascending=False).limit(limit)
+        where &= ((Referral.target_kind == "area") & (Referral.target == area)) | (
+            Referral.source_area == area
+        )
+    rows = (
+        await Referral.select(*cols).where(where).order_by(Referral.created_at, ascending=False).limit(limit)
+    )
     hidden = (await withheld_from(actor)).hidden
     await readable_referrals(actor, rows)
     for r in rows:
@@ -111,8 +133,12 @@ async def inbox(ctx: Context, actor: Actor, *, box: str = "waiting", area: str =
         r["target_label"] = await target_label(ctx, r["target_kind"], r["target"])
     if rows:  # each row shows why the referral was made and whom it is about: recorded once for the list
         async with transaction():
-            await audit.record("referral.list", actor, object_type="referral",
-                               detail={"ids": [r["id"] for r in rows], "box": box, "area": area})
+            await audit.record(
+                "referral.list",
+                actor,
+                object_type="referral",
+                detail={"ids": [r["id"] for r in rows], "box": box, "area": area},
+            )
     return rows
 
 
@@ -131,7 +157,9 @@ async def target_label(ctx: Context, kind: str, name: str) -> str:
     return name
 
 
-async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_view: bool = True) -> dict[str, Any]:
+async def get_referral(
+    ctx: Context, actor: Actor, referral_id: int, *, audit_view: bool = True
+) -> dict[str, Any]:
     """The referral, why it was made, its conversation and what the actor may do; 404 to anyone else."""
     row = await Referral.select().where(Referral.id == referral_id).first()
     if row is None:
@@ -144,19 +172,31 @@ async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_vi
     out = dict(row)
     out["addressee"], out["is_referrer"] = addressee, is_referrer
     out["can_decide"] = addressee and row["status"] in OPEN and permissions.can(actor, "referral.decide")
-    out["can_answer"] = is_referrer and row["status"] == "info_requested" and permissions.can(actor, "referral.answer")
+    out["can_answer"] = (
+        is_referrer and row["status"] == "info_requested" and permissions.can(actor, "referral.answer")
+    )
     out["status_label"] = STATUS_LABELS.get(row["status"], row["status"])
     out["target_label"] = await target_label(ctx, row["target_kind"], row["target"])
     out["person_id"] = row["person"]
-    out["person"] = await Person.select(Person.id, Person.given_name, Person.family_name, Person.date_of_birth).where(
-        Person.id == row["person"]).first() if row["person"] else None
+    out["person"] = (
+        await Person.select(Person.id, Person.given_name, Person.family_name, Person.date_of_birth)
+        .where(Person.id == row["person"])
+        .first()
+        if row["person"]
+        else None
+    )
     agencies = {a["id"]: a["name"] for a in await Agency.select(Agency.id, Agency.name)}
     out["referrer_agency_name"] = agencies.get(referrer_agency, "")
-    raiser = await User.select(User.name).where(User.id == row["raised_by"]).first() if row["raised_by"] else None
+    raiser = (
+        await User.select(User.name).where(User.id == row["raised_by"]).first() if row["raised_by"] else None
+    )
     out["raised_by_name"] = raiser["name"] if raiser else ""
     out["rule"] = rule_by_id(ctx, row["rule_id"])
-    source = await Case.select(Case.id, Case.reference, Case.area).where(Case.id == row["from_case"]).first() \
-        if row["from_case"] else None
+    source = (
+        await Case.select(Case.id, Case.reference, Case.area).where(Case.id == row["from_case"]).first()
+        if row["from_case"]
+        else None
+    )
     hidden = (await withheld_from(actor)).hidden
     if source and source["id"] in hidden:  # restricted or erased: the case is not named, nor its facts read
         source = None
@@ -168,7 +208,12 @@ async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_vi
             out["source_visible"] = True
         except (NotFound, Forbidden, Gone):
             pass
-    firings = await RuleFiring.select().where(RuleFiring.referral == referral_id).order_by(RuleFiring.id).output(load_json=True)
+    firings = (
+        await RuleFiring.select()
+        .where(RuleFiring.referral == referral_id)
+        .order_by(RuleFiring.id)
+        .output(load_json=True)
+    )
     seen: dict[int | None, Any] = {}
     shown = []
     for f in firings:
@@ -184,9 +229,17 @@ async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_vi
         f["facts"] = filter_facts(ctx, f["facts"] or {}, access)
         shown.append(f)
     out["firings"] = shown
-    messages = await ReferralMessage.select().where(ReferralMessage.referral == referral_id).order_by(ReferralMessage.id)
-    users = {u["id"]: u["name"] for u in await User.select(User.id, User.name).where(
-        User.id.is_in([m["author"] for m in messages if m["author"]] or [0]))}
+    messages = (
+        await ReferralMessage.select()
+        .where(ReferralMessage.referral == referral_id)
+        .order_by(ReferralMessage.id)
+    )
+    users = {
+        u["id"]: u["name"]
+        for u in await User.select(User.id, User.name).where(
+            User.id.is_in([m["author"] for m in messages if m["author"]] or [0])
+        )
+    }
     for m in messages:
         m["author_name"], m["agency_name"] = users.get(m["author"], ""), agencies.get(m["agency"], "")
     out["messages"] = messages
@@ -206,45 +259,87 @@ async def get_referral(ctx: Context, actor: Actor, referral_id: int, *, audit_vi
 
 async def record_referral_view(actor: Actor, referral_id: int, **detail: Any) -> None:
     async with transaction():
-        await audit.record("referral.view", actor, object_type="referral", object_id=referral_id, detail=detail)
+        await audit.record(
+            "referral.view", actor, object_type="referral", object_id=referral_id, detail=detail
+        )
 
 
-async def _claim(actor: Actor, referral_id: int, version: int | None, *, need_open: bool = True) -> dict[str, Any]:
+async def _claim(
+    actor: Actor, referral_id: int, version: int | None, *, need_open: bool = True
+) -> dict[str, Any]:
     """Load a referral the actor's agency may decide, checking nobody decided it meanwhile."""
     row = await Referral.select().where(Referral.id == referral_id).first()
     if row is None or not await _is_addressee(actor, referral_id):
         raise NotFound("No referral with that number exists")
     permissions.require(actor, "referral.decide")
     if version is not None and row["version"] != version:
-        raise Conflict("Someone else dealt with this referral while you were reading it. Check what they did "
-                       "below before doing anything more.")
+        raise Conflict(
+            "Someone else dealt with this referral while you were reading it. Check what they did "
+            "below before doing anything more."
+        )
     if need_open and row["status"] not in OPEN:
         raise Conflict("This referral has already been decided.")
     return row
 
 
-async def _decide(actor: Actor, row: dict[str, Any], *, status: str, message_kind: str, text: str,
-                  resulting_case: int | None = None, source_summary: str) -> None:
+async def _decide(
+    actor: Actor,
+    row: dict[str, Any],
+    *,
+    status: str,
+    message_kind: str,
+    text: str,
+    resulting_case: int | None = None,
+    source_summary: str,
+) -> None:
     now = clock.now()
-    values = {Referral.status: status, Referral.version: row["version"] + 1, Referral.target_agency: actor.agency_id}
+    values = {
+        Referral.status: status,
+        Referral.version: row["version"] + 1,
+        Referral.target_agency: actor.agency_id,
+    }
     if status in ("accepted", "declined"):
         values.update({Referral.decided_at: now, Referral.decided_by: actor.id, Referral.decision_note: text})
     if resulting_case:
         values[Referral.resulting_case] = resulting_case
-    updated = await Referral.update(values).where((Referral.id == row["id"]) & (Referral.version == row["version"])).returning(Referral.id)
+    updated = (
+        await Referral.update(values)
+        .where((Referral.id == row["id"]) & (Referral.version == row["version"]))
+        .returning(Referral.id)
+    )
     if not updated:
-        raise Conflict("Someone else dealt with this referral at the same moment. Nothing you entered was saved.")
-    await ReferralMessage.insert(ReferralMessage(referral=row["id"], kind=message_kind, text=text, author=actor.id,
-                                                 agency=actor.agency_id, at=now))
+        raise Conflict(
+            "Someone else dealt with this referral at the same moment. Nothing you entered was saved."
+        )
+    await ReferralMessage.insert(
+        ReferralMessage(
+            referral=row["id"], kind=message_kind, text=text, author=actor.id, agency=actor.agency_id, at=now
+        )
+    )
     # the addressee's decision is theirs to make; a restricted or erased source case's timeline is not written
     if row["from_case"] and row["from_case"] not in await inactive_case_ids():
-        await CaseEvent.insert(CaseEvent(case=row["from_case"], kind="referral", actor=actor.id, at=now,
-                                         summary=source_summary, detail={
-                                             "referral_id": row["id"], "outcome": status,
-                                             # the case it became is named to the referrer by design
-                                             **({"resulting_case": resulting_case} if resulting_case else {})}))
-    await audit.record(f"referral.{message_kind}", actor, object_type="referral", object_id=row["id"],
-                       detail={"status": status, **({"case_id": resulting_case} if resulting_case else {})})
+        await CaseEvent.insert(
+            CaseEvent(
+                case=row["from_case"],
+                kind="referral",
+                actor=actor.id,
+                at=now,
+                summary=source_summary,
+                detail={
+                    "referral_id": row["id"],
+                    "outcome": status,
+                    # the case it became is named to the referrer by design
+                    **({"resulting_case": resulting_case} if resulting_case else {}),
+                },
+            )
+        )
+    await audit.record(
+        f"referral.{message_kind}",
+        actor,
+        object_type="referral",
+        object_id=row["id"],
+        detail={"status": status, **({"case_id": resulting_case} if resulting_case else {})},
+    )
 
 
 async def _agency_name(agency_id: int) -> str:
@@ -257,7 +352,10 @@ def _required_text(value: str, field: str, message: str) -> str:
     if not value:
         raise ValidationFailed(message, errors=[{"field": field, "message": message}])
     if len(value) > 4000:
-        raise ValidationFailed("Keep it under 4,000 characters", errors=[{"field": field, "message": "Keep it under 4,000 characters"}])
+        raise ValidationFailed(
+            "Keep it under 4,000 characters",
+            errors=[{"field": field, "message": "Keep it under 4,000 characters"}],
+        )
     return value
 
 
@@ -266,21 +364,37 @@ async def decline(ctx: Context, actor: Actor, referral_id: int, *, version: int 
     async with transaction():
         row = await _claim(actor, referral_id, version)
         name = await _agency_name(actor.agency_id)
-        await _decide(actor, row, status="declined", message_kind="declined", text=reason,
-                      source_summary=f"Referral to {await target_label(ctx, row['target_kind'], row['target'])} "
-                                     f"declined by {name}: {reason}")
+        await _decide(
+            actor,
+            row,
+            status="declined",
+            message_kind="declined",
+            text=reason,
+            source_summary=f"Referral to {await target_label(ctx, row['target_kind'], row['target'])} "
+            f"declined by {name}: {reason}",
+        )
 
 
-async def request_info(ctx: Context, actor: Actor, referral_id: int, *, version: int | None, question: str) -> None:
+async def request_info(
+    ctx: Context, actor: Actor, referral_id: int, *, version: int | None, question: str
+) -> None:
     question = _required_text(question, "/question", "Enter what you need to know")
     async with transaction():
         row = await _claim(actor, referral_id, version)
         name = await _agency_name(actor.agency_id)
-        await _decide(actor, row, status="info_requested", message_kind="info_requested", text=question,
-                      source_summary=f"{name} asks for more information about the referral: {question}")
+        await _decide(
+            actor,
+            row,
+            status="info_requested",
+            message_kind="info_requested",
+            text=question,
+            source_summary=f"{name} asks for more information about the referral: {question}",
+        )
 
 
-async def give_info(ctx: Context, actor: Actor, referral_id: int, *, version: int | None, answer: str) -> None:
+async def give_info(
+    ctx: Context, actor: Actor, referral_id: int, *, version: int | None, answer: str
+) -> None:
     """The referring agency answers a question; the referral goes back to waiting."""
     answer = _required_text(answer, "/answer", "Enter the information asked for")
     async with transaction():
@@ -294,16 +408,36 @@ async def give_info(ctx: Context, actor: Actor, referral_id: int, *, version: in
             raise Conflict("No question is waiting for an answer on this referral.")
         await refuse_write(row["from_case"], actor)  # more about a restricted case is not sent anywhere
         now = clock.now()
-        updated = await Referral.update({Referral.status: "open", Referral.version: row["version"] + 1}).where(
-            (Referral.id == referral_id) & (Referral.version == row["version"])).returning(Referral.id)
+        updated = (
+            await Referral.update({Referral.status: "open", Referral.version: row["version"] + 1})
+            .where((Referral.id == referral_id) & (Referral.version == row["version"]))
+            .returning(Referral.id)
+        )
         if not updated:
-            raise Conflict("Someone else changed this referral at the same moment. Nothing you entered was saved.")
-        await ReferralMessage.insert(ReferralMessage(referral=referral_id, kind="info_given", text=answer,
-                                                     author=actor.id, agency=actor.agency_id, at=now))
+            raise Conflict(
+                "Someone else changed this referral at the same moment. Nothing you entered was saved."
+            )
+        await ReferralMessage.insert(
+            ReferralMessage(
+                referral=referral_id,
+                kind="info_given",
+                text=answer,
+                author=actor.id,
+                agency=actor.agency_id,
+                at=now,
+            )
+        )
         if row["from_case"]:
-            await CaseEvent.insert(CaseEvent(case=row["from_case"], kind="referral", actor=actor.id, at=now,
-                                             summary=f"More information sent with the referral: {answer}",
-                                             detail={"referral_id": referral_id}))
+            await CaseEvent.insert(
+                CaseEvent(
+                    case=row["from_case"],
+                    kind="referral",
+                    actor=actor.id,
+                    at=now,
+                    summary=f"More information sent with the referral: {answer}",
+                    detail={"referral_id": referral_id},
+                )
+            )
         await audit.record("referral.info_given", actor, object_type="referral", object_id=referral_id)
 
 
@@ -312,7 +446,9 @@ def _person_id(referral: dict[str, Any]) -> int | None:
     return referral["person_id"] if "person_id" in referral else referral.get("person")
 
 
-def carried_answers(ctx: Context, referral: dict[str, Any], source: dict[str, Any] | None, area_slug: str) -> dict[str, Any]:
+def carried_answers(
+    ctx: Context, referral: dict[str, Any], source: dict[str, Any] | None, area_slug: str
+) -> dict[str, Any]:
     """Opening-form answers for a new case, carried from the source case where a question is the same.
 
     Same name and a value the new question accepts; only answers at the official level travel, since the
@@ -337,8 +473,9 @@ def carried_answers(ctx: Context, referral: dict[str, Any], source: dict[str, An
             sub = target_props.get(key)
             if key in out or not isinstance(sub, dict) or value in (None, "", []):
                 continue
-            if (source_props.get(key) or {}).get("x-sensitivity", "official") != "official" \
-                    or sub.get("x-sensitivity", "official") != "official":
+            if (source_props.get(key) or {}).get("x-sensitivity", "official") != "official" or sub.get(
+                "x-sensitivity", "official"
+            ) != "official":
                 continue
             if Draft202012Validator(sub).is_valid(value):
                 out[key] = value
@@ -349,42 +486,81 @@ async def source_case_row(referral: dict[str, Any]) -> dict[str, Any] | None:
     if not referral.get("from_case") or referral["from_case"] in await inactive_case_ids():
         # a restricted or erased case carries nothing into another (kept, not processed)
         return None
-    return await Case.select(Case.id, Case.area, Case.data).where(Case.id == referral["from_case"]).output(load_json=True).first()
+    return (
+        await Case.select(Case.id, Case.area, Case.data)
+        .where(Case.id == referral["from_case"])
+        .output(load_json=True)
+        .first()
+    )
 
 
 async def source_role(referral: dict[str, Any]) -> str:
     if not (referral.get("from_case") and _person_id(referral)):
         return ""
-    row = await CaseSubject.select(CaseSubject.role).where(
-        (CaseSubject.case == referral["from_case"]) & (CaseSubject.person == _person_id(referral))).first()
+    row = (
+        await CaseSubject.select(CaseSubject.role)
+        .where((CaseSubject.case == referral["from_case"]) & (CaseSubject.person == _person_id(referral)))
+        .first()
+    )
     return row["role"] if row else ""
 
 
-async def accept_new_case(ctx: Context, actor: Actor, referral_id: int, *, version: int | None, area_slug: str,
-                          answers: Any, role: str = "") -> dict[str, Any]:
+async def accept_new_case(
+    ctx: Context,
+    actor: Actor,
+    referral_id: int,
+    *,
+    version: int | None,
+    area_slug: str,
+    answers: Any,
+    role: str = "",
+) -> dict[str, Any]:
     """Accept by opening a case in one of the agency's areas, with the referred person on it."""
     row = await _claim(actor, referral_id, version)
     area = ctx.areas.get(area_slug)
     if area is None or area_slug not in await cases.enabled_areas(actor.agency_id):
-        raise ValidationFailed("Select a business area your agency has enabled",
-                               errors=[{"field": "/area", "message": "Select a business area your agency has enabled"}])
+        raise ValidationFailed(
+            "Select a business area your agency has enabled",
+            errors=[{"field": "/area", "message": "Select a business area your agency has enabled"}],
+        )
     if row["person"] and role not in area.roles:
-        raise ValidationFailed("Select the person’s role on the case",
-                               errors=[{"field": "/role", "message": "Select the person’s role on the case"}])
+        raise ValidationFailed(
+            "Select the person’s role on the case",
+            errors=[{"field": "/role", "message": "Select the person’s role on the case"}],
+        )
     async with transaction():
         row = await _claim(actor, referral_id, version)
         subjects = [(row["person"], role)] if row["person"] else []
         # the referral itself is what lets the receiving agency record this person
-        case = await cases.open_case(ctx, actor, area_slug, answers, subjects=subjects,
-                                     trusted_person_ids=frozenset({row["person"]} if row["person"] else ()))
+        case = await cases.open_case(
+            ctx,
+            actor,
+            area_slug,
+            answers,
+            subjects=subjects,
+            trusted_person_ids=frozenset({row["person"]} if row["person"] else ()),
+        )
         now = clock.now()
-        await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", actor=actor.id, at=now,
-                                         summary=f"Opened from a referral: {row['reason']}",
-                                         detail={"referral_id": referral_id}))
+        await CaseEvent.insert(
+            CaseEvent(
+                case=case["id"],
+                kind="referral",
+                actor=actor.id,
+                at=now,
+                summary=f"Opened from a referral: {row['reason']}",
+                detail={"referral_id": referral_id},
+            )
+        )
         name = await _agency_name(actor.agency_id)
-        await _decide(actor, row, status="accepted", message_kind="accepted", text=f"Opened case {case['reference']}",
-                      resulting_case=case["id"],
-                      source_summary=f"Referral accepted by {name}: they opened case {case['reference']}")
+        await _decide(
+            actor,
+            row,
+            status="accepted",
+            message_kind="accepted",
+            text=f"Opened case {case['reference']}",
+            resulting_case=case["id"],
+            source_summary=f"Referral accepted by {name}: they opened case {case['reference']}",
+        )
     return case
 
 
@@ -392,41 +568,73 @@ async def linkable_cases(actor: Actor, referral: dict[str, Any]) -> list[dict[st
     """Open cases of the actor's agency about the referred person, to link the referral to."""
     if not _person_id(referral):
         return []
-    on = [r["case"] for r in await CaseSubject.select(CaseSubject.case).where(
-        (CaseSubject.person == _person_id(referral)) & CaseSubject.removed_at.is_null())]
+    on = [
+        r["case"]
+        for r in await CaseSubject.select(CaseSubject.case).where(
+            (CaseSubject.person == _person_id(referral)) & CaseSubject.removed_at.is_null()
+        )
+    ]
     if not on:
         return []
-    return await Case.select(Case.id, Case.reference, Case.area).where(
-        Case.id.is_in(sorted(set(on))) & (Case.owning_agency == actor.agency_id) & Case.closed_at.is_null()
-    ).order_by(Case.id)
+    return (
+        await Case.select(Case.id, Case.reference, Case.area)
+        .where(
+            Case.id.is_in(sorted(set(on)))
+            & (Case.owning_agency == actor.agency_id)
+            & Case.closed_at.is_null()
+        )
+        .order_by(Case.id)
+    )
 
 
-async def accept_link(ctx: Context, actor: Actor, referral_id: int, *, version: int | None, case_id: int | None) -> None:
+async def accept_link(
+    ctx: Context, actor: Actor, referral_id: int, *, version: int | None, case_id: int | None
+) -> None:
     """Accept by linking the referral to a case the agency already has about the person."""
     row = await _claim(actor, referral_id, version)
     allowed = {c["id"]: c for c in await linkable_cases(actor, row)}
     if case_id not in allowed:
-        raise ValidationFailed("Select one of your agency’s open cases about this person",
-                               errors=[{"field": "/case_id", "message": "Select one of your agency’s open cases about this person"}])
+        raise ValidationFailed(
+            "Select one of your agency’s open cases about this person",
+            errors=[
+                {"field": "/case_id", "message": "Select one of your agency’s open cases about this person"}
+            ],
+        )
     async with transaction():
         row = await _claim(actor, referral_id, version)
         now = clock.now()
-        await CaseEvent.insert(CaseEvent(case=case_id, kind="referral", actor=actor.id, at=now,
-                                         summary=f"Referral linked to this case: {row['reason']}",
-                                         detail={"referral_id": referral_id}))
+        await CaseEvent.insert(
+            CaseEvent(
+                case=case_id,
+                kind="referral",
+                actor=actor.id,
+                at=now,
+                summary=f"Referral linked to this case: {row['reason']}",
+                detail={"referral_id": referral_id},
+            )
+        )
         name = await _agency_name(actor.agency_id)
-        await _decide(actor, row, status="accepted", message_kind="linked",
-                      text=f"Linked to case {allowed[case_id]['reference']}", resulting_case=case_id,
-                      source_summary=f"Referral accepted by {name}: linked to their case {allowed[case_id]['reference']}")
+        await _decide(
+            actor,
+            row,
+            status="accepted",
+            message_kind="linked",
+            text=f"Linked to case {allowed[case_id]['reference']}",
+            resulting_case=case_id,
+            source_summary=f"Referral accepted by {name}: linked to their case {allowed[case_id]['reference']}",
+        )
 
 
-async def accept_to_panel(ctx: Context, actor: Actor, referral_id: int, *, version: int | None,
-                          review_due: dt.date | None = None) -> None:
+async def accept_to_panel(
+    ctx: Context, actor: Actor, referral_id: int, *, version: int | None, review_due: dt.date | None = None
+) -> None:
     """The chair's agency takes the referred case onto the panel's list for its next agenda."""
     row = await _claim(actor, referral_id, version)
     if row["target_kind"] != "panel" or not row["from_case"]:
-        raise ValidationFailed("Only a referral of a case to a panel can go on a panel’s list",
-                               errors=[{"field": "/mode", "message": "Choose how to accept the referral"}])
+        raise ValidationFailed(
+            "Only a referral of a case to a panel can go on a panel’s list",
+            errors=[{"field": "/mode", "message": "Choose how to accept the referral"}],
+        )
     permissions.require(actor, "referral.to_panel")
     panel = await Panel.select(Panel.id, Panel.name).where(Panel.slug == row["target"]).first()
     if panel is None:
@@ -435,11 +643,31 @@ async def accept_to_panel(ctx: Context, actor: Actor, referral_id: int, *, versi
     async with transaction():
         row = await _claim(actor, referral_id, version)
         now = clock.now()
-        already = await PanelCase.select(PanelCase.id).where(
-            (PanelCase.panel == panel["id"]) & (PanelCase.case == row["from_case"]) & PanelCase.closed_at.is_null()).first()
+        already = (
+            await PanelCase.select(PanelCase.id)
+            .where(
+                (PanelCase.panel == panel["id"])
+                & (PanelCase.case == row["from_case"])
+                & PanelCase.closed_at.is_null()
+            )
+            .first()
+        )
         if already is None:
-            await PanelCase.insert(PanelCase(panel=panel["id"], case=row["from_case"], referral_id=referral_id,
-                                             added_at=now, review_due=review_due))
-        await _decide(actor, row, status="accepted", message_kind="accepted", text=f"Taken onto {panel['name']}",
-                      resulting_case=row["from_case"],
-                      source_summary=f"Referral accepted: the case goes to {panel['name']} for its next meeting")
+            await PanelCase.insert(
+                PanelCase(
+                    panel=panel["id"],
+                    case=row["from_case"],
+                    referral_id=referral_id,
+                    added_at=now,
+                    review_due=review_due,
+                )
+            )
+        await _decide(
+            actor,
+            row,
+            status="accepted",
+            message_kind="accepted",
+            text=f"Taken onto {panel['name']}",
+            resulting_case=row["from_case"],
+            source_summary=f"Referral accepted: the case goes to {panel['name']} for its next meeting",
+        )

@@ -1,4 +1,5 @@
 """Read-only queries about referrals: which are waiting for an agency, which a case raised."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,8 +38,12 @@ LIMIT {}
 async def waiting_for(actor: Actor, limit: int = 50) -> list[dict[str, Any]]:
     """Open referrals addressed to the actor's agency (its type, its areas, itself or panels it chairs)."""
     agency = actor.agency_id
-    return await readable_referrals(actor, await Referral.raw(
-        _WAITING_SQL, *OPEN, agency, actor.agency_type, agency, agency, agency, agency, agency, int(limit)))
+    return await readable_referrals(
+        actor,
+        await Referral.raw(
+            _WAITING_SQL, *OPEN, agency, actor.agency_type, agency, agency, agency, agency, agency, int(limit)
+        ),
+    )
 
 
 async def raised_from_case(case_id: int, reader: Actor | None = None) -> list[dict[str, Any]]:
@@ -47,7 +52,6 @@ async def raised_from_case(case_id: int, reader: Actor | None = None) -> list[di
     other case the reader may not see."""
     rows = await Referral.raw("SELECT * FROM cf_referral WHERE from_case = {} ORDER BY id DESC", int(case_id))
     return rows if reader is None else await readable_referrals(reader, rows)
-
 
 
 async def referral_targets(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
@@ -72,20 +76,34 @@ async def _read_referral_targets(ctx: Context, actor: Actor) -> list[dict[str, A
     from caseframe.core.panels.tables import Panel
 
     agencies, panels, enabled = await asyncio.gather(
-        Agency.select(Agency.slug, Agency.name, Agency.agency_type).where(
-            (Agency.active == True) & (Agency.id != actor.agency_id)).order_by(Agency.name),  # noqa: E712
+        Agency.select(Agency.slug, Agency.name, Agency.agency_type)
+        .where((Agency.active == True) & (Agency.id != actor.agency_id))
+        .order_by(Agency.name),  # noqa: E712
         Panel.select(Panel.slug, Panel.name).where(Panel.active == True).order_by(Panel.name),  # noqa: E712
-        AgencyArea.select(AgencyArea.area).where(
-            (AgencyArea.agency != actor.agency_id) & (AgencyArea.agency.active == True)).distinct())  # noqa: E712
+        AgencyArea.select(AgencyArea.area)
+        .where((AgencyArea.agency != actor.agency_id) & (AgencyArea.agency.active == True))
+        .distinct(),
+    )  # noqa: E712
     other_areas = {r["area"] for r in enabled}
     other_kinds = {a["agency_type"] for a in agencies}
     return [
         {"label": "Panels", "options": [(f"panel:{p['slug']}", p["name"]) for p in panels]},
         {"label": "Agencies", "options": [(f"agency:{a['slug']}", a["name"]) for a in agencies]},
-        {"label": "Business areas", "options": [(f"area:{a.slug}", a.title) for a in ctx.areas if a.slug in other_areas]},
-        {"label": "Any agency of a kind", "options": sorted(((f"agency_type:{k}", v.capitalize())
-                                                             for k, v in ctx.areas.agency_types.items()
-                                                             if k in other_kinds), key=lambda o: o[1])},
+        {
+            "label": "Business areas",
+            "options": [(f"area:{a.slug}", a.title) for a in ctx.areas if a.slug in other_areas],
+        },
+        {
+            "label": "Any agency of a kind",
+            "options": sorted(
+                (
+                    (f"agency_type:{k}", v.capitalize())
+                    for k, v in ctx.areas.agency_types.items()
+                    if k in other_kinds
+                ),
+                key=lambda o: o[1],
+            ),
+        },
     ]
 
 
@@ -96,23 +114,45 @@ async def referrals_of_case(ctx: Context, actor: Actor, case_id: int) -> list[di
     from caseframe.core.referrals.explain import facts_access, filter_facts
     from caseframe.core.referrals.tables import RuleFiring
 
-    rows = await readable_referrals(actor, await Referral.select().where(Referral.from_case == case_id).order_by(
-        Referral.id))
+    rows = await readable_referrals(
+        actor, await Referral.select().where(Referral.from_case == case_id).order_by(Referral.id)
+    )
     out: list[dict[str, Any]] = []
     seen: dict[int | None, Any] = {}
     for r in rows:
         firings = []
-        for f in await RuleFiring.select().where(RuleFiring.referral == r["id"]).order_by(RuleFiring.id).output(
-                load_json=True):
+        for f in (
+            await RuleFiring.select()
+            .where(RuleFiring.referral == r["id"])
+            .order_by(RuleFiring.id)
+            .output(load_json=True)
+        ):
             # the facts a rule saw hold a case's answers: only as far as the actor may see that case, and
             # nothing of another case gathered into the same referral that the actor may not see
             access = await facts_access(actor, f["case"], seen)
             if access is None:
                 continue
             facts = filter_facts(ctx, f["facts"], access)
-            firings.append({"rule_id": f["rule_id"], "event": f["event"], "facts": facts,
-                            "reason": f["reason"], "fired_at": f["fired_at"].isoformat()})
-        out.append({"id": r["id"], "target_kind": r["target_kind"], "target": r["target"], "reason": r["reason"],
-                    "rule_id": r["rule_id"], "status": r["status"], "person_id": r["person"],
-                    "created_at": r["created_at"].isoformat(), "firings": firings})
+            firings.append(
+                {
+                    "rule_id": f["rule_id"],
+                    "event": f["event"],
+                    "facts": facts,
+                    "reason": f["reason"],
+                    "fired_at": f["fired_at"].isoformat(),
+                }
+            )
+        out.append(
+            {
+                "id": r["id"],
+                "target_kind": r["target_kind"],
+                "target": r["target"],
+                "reason": r["reason"],
+                "rule_id": r["rule_id"],
+                "status": r["status"],
+                "person_id": r["person"],
+                "created_at": r["created_at"].isoformat(),
+                "firings": firings,
+            }
+        )
     return out

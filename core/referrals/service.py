@@ -1,4 +1,5 @@
 """Evaluate referral rules on case events and record referrals, each with the facts behind it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,16 +42,25 @@ async def _count(count: Count, case: dict[str, Any], person_id: int | None) -> i
         value = _answer(case["data"], count.by_form, count.by_field)
         if value in (None, ""):
             return 0
-        rows = await Case.select(Case.id, Case.data).where(
-            (Case.area == count.area) & (Case.opened_at >= since)).output(load_json=True)
+        rows = (
+            await Case.select(Case.id, Case.data)
+            .where((Case.area == count.area) & (Case.opened_at >= since))
+            .output(load_json=True)
+        )
         inactive = await inactive_case_ids()  # restricted or erased: kept, not processed, so never counted
-        return sum(1 for r in rows if r["id"] not in inactive
-                   and _answer(r["data"], count.by_form, count.by_field) == value)
+        return sum(
+            1
+            for r in rows
+            if r["id"] not in inactive and _answer(r["data"], count.by_form, count.by_field) == value
+        )
     if person_id is None:
         return 0
     query = CaseSubject.select(CaseSubject.case).where(
-        (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null()
-        & (CaseSubject.case.area == count.area) & (CaseSubject.case.opened_at >= since))
+        (CaseSubject.person == person_id)
+        & CaseSubject.removed_at.is_null()
+        & (CaseSubject.case.area == count.area)
+        & (CaseSubject.case.opened_at >= since)
+    )
     if count.role:
         query = query.where(CaseSubject.role == count.role)
     return len({r["case"] for r in await query} - await inactive_case_ids())
@@ -59,8 +69,14 @@ async def _count(count: Count, case: dict[str, Any], person_id: int | None) -> i
 ALL_FACTS = frozenset({"event", "area", "case", "subject", "counts", "extra"})
 
 
-async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: frozenset[str] = ALL_FACTS,
-                      *, per_subject: bool = True) -> list[tuple[dict[str, Any], int | None]]:
+async def build_facts(
+    ctx: Context,
+    case: dict[str, Any],
+    event: str,
+    needs: frozenset[str] = ALL_FACTS,
+    *,
+    per_subject: bool = True,
+) -> list[tuple[dict[str, Any], int | None]]:
     """One facts document per current subject of the case (or one without a subject).
 
     ``needs`` names the parts the caller will test; counts and plugin facts are only worked out
@@ -68,16 +84,31 @@ async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: fro
     subjects when no needed fact depends on them.
     """
     area = ctx.area(case["area"])
-    subjects = [] if not per_subject and not needs & {"subject", "counts", "extra"} else await CaseSubject.select(
-        CaseSubject.person, CaseSubject.role, CaseSubject.person.date_of_birth.as_alias("dob"),
-        CaseSubject.person.gender.as_alias("gender"), CaseSubject.person.flags.as_alias("flags"),
-    ).where((CaseSubject.case == case["id"]) & CaseSubject.removed_at.is_null()).output(load_json=True)
+    subjects = (
+        []
+        if not per_subject and not needs & {"subject", "counts", "extra"}
+        else await CaseSubject.select(
+            CaseSubject.person,
+            CaseSubject.role,
+            CaseSubject.person.date_of_birth.as_alias("dob"),
+            CaseSubject.person.gender.as_alias("gender"),
+            CaseSubject.person.flags.as_alias("flags"),
+        )
+        .where((CaseSubject.case == case["id"]) & CaseSubject.removed_at.is_null())
+        .output(load_json=True)
+    )
     opened = case["opened_at"]
     base_case = {
-        "reference": case["reference"], "area": case["area"], "state": case["state"],
-        "risk_level": case["risk_level"], "days_open": (clock.now() - opened).days,
-        "forms": {name: answers for name, answers in (case["data"] or {}).items()
-                  if name in area.forms and area.forms[name].in_facts},
+        "reference": case["reference"],
+        "area": case["area"],
+        "state": case["state"],
+        "risk_level": case["risk_level"],
+        "days_open": (clock.now() - opened).days,
+        "forms": {
+            name: answers
+            for name, answers in (case["data"] or {}).items()
+            if name in area.forms and area.forms[name].in_facts
+        },
     }
     shown: list[Any] = []
 
@@ -102,8 +133,12 @@ async def build_facts(ctx: Context, case: dict[str, Any], event: str, needs: fro
         person_id = None
         if subject is not None:
             person_id = subject["person"]
-            facts["subject"] = {"role": subject["role"], "age": age(subject["dob"]),
-                                "gender": subject["gender"], "flags": subject["flags"] or []}
+            facts["subject"] = {
+                "role": subject["role"],
+                "age": age(subject["dob"]),
+                "gender": subject["gender"],
+                "flags": subject["flags"] or [],
+            }
         if "counts" in needs:
             facts["counts"] = {c.name: await _count(c, case, person_id) for c in area.counts}
         extra = {}
@@ -126,39 +161,76 @@ async def _written(referral_id: int) -> dict[str, Any]:
     return row
 
 
-async def record_firing(rule: Rule, facts: dict[str, Any], case: dict[str, Any], person_id: int | None,
-                        event: str) -> tuple[dict[str, Any], bool]:
+async def record_firing(
+    rule: Rule, facts: dict[str, Any], case: dict[str, Any], person_id: int | None, event: str
+) -> tuple[dict[str, Any], bool]:
     """Store why a rule fired; raise a referral, or add to the open one for the same person and target.
 
     Returns the referral and whether it is new.
     """
     now = clock.now()
-    query = Referral.select().where((Referral.status.is_in(["open", "info_requested"]))
-                                    & (Referral.target_kind == rule.target.kind)
-                                    & (Referral.target == rule.target.name))
-    query = query.where(Referral.person == person_id) if person_id else \
-        query.where(Referral.person.is_null() & (Referral.from_case == case["id"]))
+    query = Referral.select().where(
+        (Referral.status.is_in(["open", "info_requested"]))
+        & (Referral.target_kind == rule.target.kind)
+        & (Referral.target == rule.target.name)
+    )
+    query = (
+        query.where(Referral.person == person_id)
+        if person_id
+        else query.where(Referral.person.is_null() & (Referral.from_case == case["id"]))
+    )
     existing = await query.first()
     new = existing is None
     if existing is None:
-        referral = Referral(person=person_id, from_case=case["id"], source_area=case["area"],
-                            target_kind=rule.target.kind, target=rule.target.name, rule_id=rule.qualified_id,
-                            reason=rule.reason, status="open", created_at=now)
+        referral = Referral(
+            person=person_id,
+            from_case=case["id"],
+            source_area=case["area"],
+            target_kind=rule.target.kind,
+            target=rule.target.name,
+            rule_id=rule.qualified_id,
+            reason=rule.reason,
+            status="open",
+            created_at=now,
+        )
         await referral.save()
         referral_id = referral.id
     else:
         referral_id = existing["id"]
-    await RuleFiring.insert(RuleFiring(referral=referral_id, rule_id=rule.qualified_id, area=rule.area,
-                                       event=event, case=case["id"], person=person_id, facts=facts,
-                                       reason=rule.reason, fired_at=now))
-    await CaseEvent.insert(CaseEvent(
-        case=case["id"], kind="referral", at=now,
-        summary=(f"Referred to {rule.target.name.replace('_', ' ').replace('-', ' ')}: {rule.reason}" if new
-                 else f"Rule {rule.id} fired again; added to the open referral to "
-                      f"{rule.target.name.replace('_', ' ').replace('-', ' ')}"),
-        detail={"referral_id": referral_id, "rule_id": rule.qualified_id, "merged": not new}))
-    await audit.record("referral.rule_fired", None, object_type="referral", object_id=referral_id,
-                       detail={"rule": rule.qualified_id, "case_id": case["id"], "merged": not new})
+    await RuleFiring.insert(
+        RuleFiring(
+            referral=referral_id,
+            rule_id=rule.qualified_id,
+            area=rule.area,
+            event=event,
+            case=case["id"],
+            person=person_id,
+            facts=facts,
+            reason=rule.reason,
+            fired_at=now,
+        )
+    )
+    await CaseEvent.insert(
+        CaseEvent(
+            case=case["id"],
+            kind="referral",
+            at=now,
+            summary=(
+                f"Referred to {rule.target.name.replace('_', ' ').replace('-', ' ')}: {rule.reason}"
+                if new
+                else f"Rule {rule.id} fired again; added to the open referral to "
+                f"{rule.target.name.replace('_', ' ').replace('-', ' ')}"
+            ),
+            detail={"referral_id": referral_id, "rule_id": rule.qualified_id, "merged": not new},
+        )
+    )
+    await audit.record(
+        "referral.rule_fired",
+        None,
+        object_type="referral",
+        object_id=referral_id,
+        detail={"rule": rule.qualified_id, "case_id": case["id"], "merged": not new},
+    )
     row = await _written(referral_id)
     if new:
         from caseframe.core.notifications.service import notify_referral_waiting
@@ -168,13 +240,23 @@ async def record_firing(rule: Rule, facts: dict[str, Any], case: dict[str, Any],
 
 
 async def _record_unaddressed_firing(rule: Rule, case: dict[str, Any]) -> None:
-    summary = (f"Rule {rule.id} fired ({rule.reason}), but no other agency receives referrals to "
-               f"{rule.target.name.replace('_', ' ').replace('-', ' ')}, so none was raised")
-    already = await CaseEvent.count().where((CaseEvent.case == case["id"]) & (CaseEvent.kind == "referral")
-                                            & (CaseEvent.summary == summary))
+    summary = (
+        f"Rule {rule.id} fired ({rule.reason}), but no other agency receives referrals to "
+        f"{rule.target.name.replace('_', ' ').replace('-', ' ')}, so none was raised"
+    )
+    already = await CaseEvent.count().where(
+        (CaseEvent.case == case["id"]) & (CaseEvent.kind == "referral") & (CaseEvent.summary == summary)
+    )
     if not already:  # said once per case, not on every save
-        await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", at=clock.now(), summary=summary,
-                                         detail={"rule_id": rule.qualified_id, "unaddressed": True}))
+        await CaseEvent.insert(
+            CaseEvent(
+                case=case["id"],
+                kind="referral",
+                at=clock.now(),
+                summary=summary,
+                detail={"rule_id": rule.qualified_id, "unaddressed": True},
+            )
+        )
 
 
 async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list[dict[str, Any]]:
@@ -186,11 +268,17 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
     """
     if not ctx.areas.rules.rules_for(case["area"], event):
         return []
-    if case["id"] in await inactive_case_ids():  # a restricted or erased case is kept, not processed: no rule acts
+    if (
+        case["id"] in await inactive_case_ids()
+    ):  # a restricted or erased case is kept, not processed: no rule acts
         return []
     # what already fired on this case: (rule, person), person None for a rule that fires once per case
-    fired = {(r["rule_id"], r["person"]) for r in await RuleFiring.select(RuleFiring.rule_id, RuleFiring.person)
-             .where(RuleFiring.case == case["id"])}
+    fired = {
+        (r["rule_id"], r["person"])
+        for r in await RuleFiring.select(RuleFiring.rule_id, RuleFiring.person).where(
+            RuleFiring.case == case["id"]
+        )
+    }
     today = clock.today()
     new_referrals = []
     for facts, person_id in await build_facts(ctx, case, event, ctx.areas.rules.needs(case["area"], event)):
@@ -207,7 +295,8 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
                 await record_notice(firing.rule, facts, case, about, event)
                 continue
             if target.kind in ("area", "agency_type") and await _only_own_agency_answers(
-                    case["owning_agency"], target.kind, target.name):
+                case["owning_agency"], target.kind, target.name
+            ):
                 # the case's own agency is not its own addressee: a referral only it could receive would
                 # sit unanswered in its "sent" list; the case's timeline says the rule fired instead.
                 # (A target no agency answers yet is still raised: it waits for a partner to join.)
@@ -224,10 +313,20 @@ async def _reaches_another_agency(agency_id: int, kind: str, target: str) -> boo
     from caseframe.core.agencies.tables import Agency, AgencyArea
 
     if kind == "area":
-        return await AgencyArea.count().where((AgencyArea.area == target) & (AgencyArea.agency != agency_id)
-                                              & (AgencyArea.agency.active == True)) > 0  # noqa: E712
-    return await Agency.count().where((Agency.agency_type == target) & (Agency.id != agency_id)
-                                      & (Agency.active == True)) > 0  # noqa: E712
+        return (
+            await AgencyArea.count().where(
+                (AgencyArea.area == target)
+                & (AgencyArea.agency != agency_id)
+                & (AgencyArea.agency.active == True)
+            )
+            > 0
+        )  # noqa: E712
+    return (
+        await Agency.count().where(
+            (Agency.agency_type == target) & (Agency.id != agency_id) & (Agency.active == True)
+        )
+        > 0
+    )  # noqa: E712
 
 
 async def _only_own_agency_answers(agency_id: int, kind: str, target: str) -> bool:
@@ -235,14 +334,24 @@ async def _only_own_agency_answers(agency_id: int, kind: str, target: str) -> bo
     from caseframe.core.agencies.tables import Agency, AgencyArea
 
     if kind == "area":
-        own = await AgencyArea.count().where((AgencyArea.area == target) & (AgencyArea.agency == agency_id)) > 0
+        own = (
+            await AgencyArea.count().where((AgencyArea.area == target) & (AgencyArea.agency == agency_id)) > 0
+        )
     else:
         own = await Agency.count().where((Agency.agency_type == target) & (Agency.id == agency_id)) > 0
     return own and not await _reaches_another_agency(agency_id, kind, target)
 
 
-async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target: str, reason: str,
-                         person_id: int | None = None, case: dict[str, Any] | None = None) -> dict[str, Any]:
+async def raise_referral(
+    ctx: Context,
+    actor: Actor,
+    *,
+    target_kind: str,
+    target: str,
+    reason: str,
+    person_id: int | None = None,
+    case: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A referral made by a person (not a rule), e.g. from a case to another area, an agency or a panel.
 
     A referral for the same person (or, without one, from the same case) to the same target while one is
@@ -262,37 +371,76 @@ async def raise_referral(ctx: Context, actor: Actor, *, target_kind: str, target
     label = target.replace("_", " ").replace("-", " ")
     now = clock.now()
     async with transaction():
-        query = Referral.select().where(Referral.status.is_in(["open", "info_requested"])
-                                        & (Referral.target_kind == target_kind) & (Referral.target == target))
-        query = query.where(Referral.person == person_id) if person_id else \
-            query.where(Referral.person.is_null() & (Referral.from_case == (case["id"] if case else None)))
+        query = Referral.select().where(
+            Referral.status.is_in(["open", "info_requested"])
+            & (Referral.target_kind == target_kind)
+            & (Referral.target == target)
+        )
+        query = (
+            query.where(Referral.person == person_id)
+            if person_id
+            else query.where(
+                Referral.person.is_null() & (Referral.from_case == (case["id"] if case else None))
+            )
+        )
         existing = await query.first() if (person_id or case) else None
         if existing is not None:
             await _add_to_open_referral(actor, existing, case, label, reason, now)
             return {**await _written(existing["id"]), "merged": True}
-        referral = Referral(person=person_id, from_case=case["id"] if case else None,
-                            source_area=case["area"] if case else "", target_kind=target_kind, target=target,
-                            target_agency=target_agency, rule_id=None, reason=reason, status="open",
-                            raised_by=actor.id, raised_by_agency=actor.agency_id, created_at=now)
+        referral = Referral(
+            person=person_id,
+            from_case=case["id"] if case else None,
+            source_area=case["area"] if case else "",
+            target_kind=target_kind,
+            target=target,
+            target_agency=target_agency,
+            rule_id=None,
+            reason=reason,
+            status="open",
+            raised_by=actor.id,
+            raised_by_agency=actor.agency_id,
+            created_at=now,
+        )
         await referral.save()
         if case:
-            await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", at=now, actor=actor.id,
-                                             summary=f"Referred to {label}: {reason}",
-                                             detail={"referral_id": referral.id}))
+            await CaseEvent.insert(
+                CaseEvent(
+                    case=case["id"],
+                    kind="referral",
+                    at=now,
+                    actor=actor.id,
+                    summary=f"Referred to {label}: {reason}",
+                    detail={"referral_id": referral.id},
+                )
+            )
         await audit.record("referral.create", actor, object_type="referral", object_id=referral.id)
         from caseframe.core.notifications.service import notify_referral_waiting
 
-        await notify_referral_waiting({"id": referral.id, "target_kind": target_kind, "target": target,
-                                       "target_agency": target_agency}, case["reference"] if case else "",
-                                      not_agency=actor.agency_id)
+        await notify_referral_waiting(
+            {"id": referral.id, "target_kind": target_kind, "target": target, "target_agency": target_agency},
+            case["reference"] if case else "",
+            not_agency=actor.agency_id,
+        )
     row = await _written(referral.id)
-    await ctx.emit("referral_made", referral={"id": row["id"], "target_kind": target_kind, "target": target,
-                                          "reason": reason, "rule_id": None, "person_id": person_id,
-                                          "status": "open"}, case=case)
+    await ctx.emit(
+        "referral_made",
+        referral={
+            "id": row["id"],
+            "target_kind": target_kind,
+            "target": target,
+            "reason": reason,
+            "rule_id": None,
+            "person_id": person_id,
+            "status": "open",
+        },
+        case=case,
+    )
     return {**row, "merged": False}
 
 
-async def _target_problem(ctx: Context, actor: Actor, target_kind: str, target: str) -> tuple[str, int | None]:
+async def _target_problem(
+    ctx: Context, actor: Actor, target_kind: str, target: str
+) -> tuple[str, int | None]:
     """What is wrong with a referral's addressee ("" if nothing), and the agency it names (None unless one)."""
     from caseframe.core.agencies.tables import Agency
     from caseframe.core.panels.tables import Panel
@@ -303,23 +451,31 @@ async def _target_problem(ctx: Context, actor: Actor, target_kind: str, target: 
         return "Select an installed business area", None
     if target_kind == "agency_type" and target not in ctx.areas.agency_types:
         return "Select a kind of agency from the list", None
-    if target_kind in ("area", "agency_type") and not await _reaches_another_agency(actor.agency_id, target_kind, target):
+    if target_kind in ("area", "agency_type") and not await _reaches_another_agency(
+        actor.agency_id, target_kind, target
+    ):
         # the referring agency is never its own addressee (see the inbox): this one would reach no one
         return "No other agency would receive this referral: select another", None
     if target_kind == "agency":
-        agency = await Agency.select(Agency.id).where((Agency.slug == target) & (Agency.active == True)).first()  # noqa: E712
+        agency = (
+            await Agency.select(Agency.id).where((Agency.slug == target) & (Agency.active == True)).first()
+        )  # noqa: E712
         if agency is None:
             return "Select an agency from the list", None
         if agency["id"] == actor.agency_id:
             return "Select another agency: a referral does not go to your own", None
         return "", agency["id"]
-    if target_kind == "panel" and await Panel.count().where((Panel.slug == target) & (Panel.active == True)) == 0:  # noqa: E712
+    if (
+        target_kind == "panel"
+        and await Panel.count().where((Panel.slug == target) & (Panel.active == True)) == 0
+    ):  # noqa: E712
         return "Select a panel from the list", None
     return "", None
 
 
-async def _reason_and_person_problems(reason: str, person_id: int | None,
-                                      case: dict[str, Any] | None) -> list[dict[str, str]]:
+async def _reason_and_person_problems(
+    reason: str, person_id: int | None, case: dict[str, Any] | None
+) -> list[dict[str, str]]:
     """What is wrong with a referral's reason and the person it is about (who must be on the case, if any)."""
     errors = []
     if not (reason or "").strip():
@@ -328,27 +484,65 @@ async def _reason_and_person_problems(reason: str, person_id: int | None,
         errors.append({"field": "/reason", "message": "The reason must be 4,000 characters or fewer"})
     if person_id is not None and await Person.count().where(Person.id == person_id) == 0:
         errors.append({"field": "/person_id", "message": "Select a person who exists"})
-    if person_id is not None and case is not None and await CaseSubject.count().where(
-            (CaseSubject.case == case["id"]) & (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null()) == 0:
+    if (
+        person_id is not None
+        and case is not None
+        and await CaseSubject.count().where(
+            (CaseSubject.case == case["id"])
+            & (CaseSubject.person == person_id)
+            & CaseSubject.removed_at.is_null()
+        )
+        == 0
+    ):
         errors.append({"field": "/person_id", "message": "Select a person on this case"})
     return errors
 
 
-async def _add_to_open_referral(actor: Actor, existing: dict[str, Any], case: dict[str, Any] | None, label: str,
-                                reason: str, now: dt.datetime) -> None:
+async def _add_to_open_referral(
+    actor: Actor,
+    existing: dict[str, Any],
+    case: dict[str, Any] | None,
+    label: str,
+    reason: str,
+    now: dt.datetime,
+) -> None:
     """Inside the caller's transaction: a repeated referral becomes a note on the open one (and the case's
     timeline says so)."""
-    await ReferralMessage.insert(ReferralMessage(referral=existing["id"], kind="note", author=actor.id,
-                                                 agency=actor.agency_id, at=now,
-                                                 text=f"Also referred: {reason}"))
+    await ReferralMessage.insert(
+        ReferralMessage(
+            referral=existing["id"],
+            kind="note",
+            author=actor.id,
+            agency=actor.agency_id,
+            at=now,
+            text=f"Also referred: {reason}",
+        )
+    )
     await Referral.update({Referral.version: existing["version"] + 1}).where(Referral.id == existing["id"])
     if case:
-        await CaseEvent.insert(CaseEvent(case=case["id"], kind="referral", at=now, actor=actor.id,
-                                         summary=f"Added to the open referral to {label}: {reason}",
-                                         detail={"referral_id": existing["id"], "merged": True}))
-    await audit.record("referral.merged", actor, object_type="referral", object_id=existing["id"],
-                       detail={"case_id": case["id"] if case else None})
+        await CaseEvent.insert(
+            CaseEvent(
+                case=case["id"],
+                kind="referral",
+                at=now,
+                actor=actor.id,
+                summary=f"Added to the open referral to {label}: {reason}",
+                detail={"referral_id": existing["id"], "merged": True},
+            )
+        )
+    await audit.record(
+        "referral.merged",
+        actor,
+        object_type="referral",
+        object_id=existing["id"],
+        detail={"case_id": case["id"] if case else None},
+    )
 
 
 async def firings_of(referral_id: int) -> list[dict[str, Any]]:
-    return await RuleFiring.select().where(RuleFiring.referral == referral_id).order_by(RuleFiring.id).output(load_json=True)
+    return (
+        await RuleFiring.select()
+        .where(RuleFiring.referral == referral_id)
+        .order_by(RuleFiring.id)
+        .output(load_json=True)
+    )

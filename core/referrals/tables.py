@@ -1,4 +1,5 @@
 """Referrals and the rule firings behind them, kept so anyone can later read why."""
+
 from piccolo.columns import JSON, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
@@ -33,6 +34,7 @@ class Referral(Table, tablename="cf_referral"):
 
 class ReferralMessage(Table, tablename="cf_referral_message"):
     """The conversation on a referral: questions, answers and the decision, in order."""
+
     id: Serial
 
     referral = ForeignKey(Referral, index=True)
@@ -46,6 +48,7 @@ class ReferralMessage(Table, tablename="cf_referral_message"):
 
 class RuleFiring(Table, tablename="cf_rule_firing"):
     """One time a rule matched: the rule, the event, the facts it saw and the reason it gives."""
+
     id: Serial
 
     referral = ForeignKey(Referral)

@@ -5,6 +5,7 @@ destroyed (a complaint, a claim or an inquiry may need it), so the sweep only *f
 and erasure is always a local admin's decision on one case, confirmed, with a reason. Nothing is erased
 automatically.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -85,39 +86,56 @@ def _date(value: Any) -> dt.date | None:
 
 async def agency_periods(ctx: Context, agency_id: int) -> dict[str, dict[str, Any]]:
     """Each installed area's retention for the agency: the area's period, or the local admin's within bounds."""
-    overrides = {r["area"]: r for r in await RetentionOverride.select().where(RetentionOverride.agency_id == agency_id)}
+    overrides = {
+        r["area"]: r for r in await RetentionOverride.select().where(RetentionOverride.agency_id == agency_id)
+    }
     out: dict[str, dict[str, Any]] = {}
     for area in ctx.areas:
         if area.retention is None:
             continue
         ret = area.retention
         own = overrides.get(area.slug)
-        out[area.slug] = {"area": area.slug, "title": area.title, "default": ret.years_after_closure,
-                          "years": own["years"] if own else ret.years_after_closure,
-                          "idle_years": own["years"] if own else ret.years_after_last_activity,
-                          "min": ret.min_years, "max": ret.max_years, "basis": ret.basis,
-                          "overridden": own is not None, "override_reason": own["reason"] if own else ""}
+        out[area.slug] = {
+            "area": area.slug,
+            "title": area.title,
+            "default": ret.years_after_closure,
+            "years": own["years"] if own else ret.years_after_closure,
+            "idle_years": own["years"] if own else ret.years_after_last_activity,
+            "min": ret.min_years,
+            "max": ret.max_years,
+            "basis": ret.basis,
+            "overridden": own is not None,
+            "override_reason": own["reason"] if own else "",
+        }
     return out
 
 
-def due_of(row: dict[str, Any], period: dict[str, Any], decision: dict[str, Any] | None) -> tuple[dt.date, str, dt.date]:
+def due_of(
+    row: dict[str, Any], period: dict[str, Any], decision: dict[str, Any] | None
+) -> tuple[dt.date, str, dt.date]:
     """When the case falls due, why (in words), and the latest date it may be extended to."""
     closed = _date(row["closed_at"])
     if closed is not None:
         due = add_years(closed, period["years"])
-        reason = (f"Closed {closed:%-d %B %Y}; {period['title']} keeps cases {period['years']} years after closure")
+        reason = (
+            f"Closed {closed:%-d %B %Y}; {period['title']} keeps cases {period['years']} years after closure"
+        )
         latest = add_years(closed, period["max"])
     else:
         last = _date(row["updated_at"]) or _date(row["opened_at"])
         assert last is not None  # every case was opened at some moment
         due = add_years(last, period["idle_years"])
-        reason = (f"Never closed; no change since {last:%-d %B %Y}, and {period['title']} reviews cases "
-                  f"{period['idle_years']} years after the last change")
+        reason = (
+            f"Never closed; no change since {last:%-d %B %Y}, and {period['title']} reviews cases "
+            f"{period['idle_years']} years after the last change"
+        )
         latest = add_years(last, period["max"])
     keep = decision.get("keep_until") if decision else None
     keep = _date(keep)
     if keep is not None and keep > due:
-        reason += f"; kept until {keep:%-d %B %Y}: {(decision or {}).get('extend_reason') or 'no reason given'}"
+        reason += (
+            f"; kept until {keep:%-d %B %Y}: {(decision or {}).get('extend_reason') or 'no reason given'}"
+        )
         due = keep
     return due, reason, latest
 
@@ -127,7 +145,7 @@ async def _decisions(case_ids: list[int]) -> dict[int, dict[str, Any]]:
         return {}
     rows = []
     for i in range(0, len(case_ids), 500):
-        rows += await CaseRetention.select().where(CaseRetention.case_id.is_in(case_ids[i:i + 500]))
+        rows += await CaseRetention.select().where(CaseRetention.case_id.is_in(case_ids[i : i + 500]))
     return {r["case_id"]: r for r in rows}
 
 
@@ -135,8 +153,9 @@ async def decision_of(case_id: int) -> dict[str, Any] | None:
     return await CaseRetention.select().where(CaseRetention.case_id == case_id).first()
 
 
-async def due_cases(ctx: Context, agency_id: int, *, within_days: int = DEFAULT_WITHIN_DAYS,
-                    limit: int | None = None) -> list[DueCase]:
+async def due_cases(
+    ctx: Context, agency_id: int, *, within_days: int = DEFAULT_WITHIN_DAYS, limit: int | None = None
+) -> list[DueCase]:
     """The agency's cases due for review on or before today + ``within_days``, oldest due first; erased cases are
     done with, so not listed."""
     periods = await agency_periods(ctx, agency_id)
@@ -146,11 +165,20 @@ async def due_cases(ctx: Context, agency_id: int, *, within_days: int = DEFAULT_
     # only cases old enough to be due under the shortest period can be: the rest are never read
     shortest = min(min(p["years"], p["idle_years"]) for p in periods.values())
     cutoff = dt.datetime.combine(add_years(horizon, -shortest), dt.time.max, tzinfo=dt.UTC)
-    rows = await Case.select(Case.id, Case.reference, Case.area, Case.state, Case.opened_at, Case.closed_at,
-                             Case.updated_at).where(
-        (Case.owning_agency == agency_id) & Case.area.is_in(list(periods))
-        & ((Case.closed_at.is_not_null() & (Case.closed_at <= cutoff))
-           | (Case.closed_at.is_null() & (Case.updated_at <= cutoff)))).order_by(Case.id)
+    rows = (
+        await Case.select(
+            Case.id, Case.reference, Case.area, Case.state, Case.opened_at, Case.closed_at, Case.updated_at
+        )
+        .where(
+            (Case.owning_agency == agency_id)
+            & Case.area.is_in(list(periods))
+            & (
+                (Case.closed_at.is_not_null() & (Case.closed_at <= cutoff))
+                | (Case.closed_at.is_null() & (Case.updated_at <= cutoff))
+            )
+        )
+        .order_by(Case.id)
+    )
     decisions = await _decisions([r["id"] for r in rows])
     out: list[DueCase] = []
     for row in rows:
@@ -162,13 +190,25 @@ async def due_cases(ctx: Context, agency_id: int, *, within_days: int = DEFAULT_
         if due > horizon:
             continue
         area = ctx.areas.get(row["area"])
-        out.append(DueCase(
-            id=row["id"], reference=row["reference"], area=row["area"], area_title=period["title"],
-            state_label=area.workflow.label(row["state"]) if area else row["state"], due_on=due, reason=reason,
-            years=period["years"], max_until=latest,
-            legal_hold=bool(decision and decision["legal_hold"]), hold_reason=(decision or {}).get("hold_reason", ""),
-            restricted=bool(decision and decision["restricted"]), keep_until=_date((decision or {}).get("keep_until")),
-            extend_reason=(decision or {}).get("extend_reason", ""), flagged_at=(decision or {}).get("flagged_at")))
+        out.append(
+            DueCase(
+                id=row["id"],
+                reference=row["reference"],
+                area=row["area"],
+                area_title=period["title"],
+                state_label=area.workflow.label(row["state"]) if area else row["state"],
+                due_on=due,
+                reason=reason,
+                years=period["years"],
+                max_until=latest,
+                legal_hold=bool(decision and decision["legal_hold"]),
+                hold_reason=(decision or {}).get("hold_reason", ""),
+                restricted=bool(decision and decision["restricted"]),
+                keep_until=_date((decision or {}).get("keep_until")),
+                extend_reason=(decision or {}).get("extend_reason", ""),
+                flagged_at=(decision or {}).get("flagged_at"),
+            )
+        )
     out.sort(key=lambda d: (d.due_on, d.id))
     return out[:limit] if limit else out
 
@@ -176,28 +216,47 @@ async def due_cases(ctx: Context, agency_id: int, *, within_days: int = DEFAULT_
 async def view_queue(ctx: Context, actor: Actor, *, within_days: int = DEFAULT_WITHIN_DAYS) -> list[DueCase]:
     """The review queue a local admin sees for their own agency; the view is audited."""
     items = await due_cases(ctx, actor.agency_id, within_days=within_days)
-    await audit.record_read("retention.queue_view", actor, "agency", actor.agency_id,
-                            detail={"within_days": within_days, "ids": [d.id for d in items][:500]})
+    await audit.record_read(
+        "retention.queue_view",
+        actor,
+        "agency",
+        actor.agency_id,
+        detail={"within_days": within_days, "ids": [d.id for d in items][:500]},
+    )
     return items
 
 
 # -- decisions on one case ----------------------------------------------------------------------
 
+
 def _reason(text: Any, field_name: str = "reason", what: str = "the reason") -> str:
     value = str(text or "").strip()
     if not value:
-        raise ValidationFailed(f"Enter {what}", errors=[{"field": f"/{field_name}", "message": f"Enter {what}"}])
+        raise ValidationFailed(
+            f"Enter {what}", errors=[{"field": f"/{field_name}", "message": f"Enter {what}"}]
+        )
     if len(value) > MAX_REASON:
-        raise ValidationFailed(f"{what.capitalize()} is too long", errors=[
-            {"field": f"/{field_name}", "message": f"{what.capitalize()} must be {MAX_REASON} characters or fewer"}])
+        raise ValidationFailed(
+            f"{what.capitalize()} is too long",
+            errors=[
+                {
+                    "field": f"/{field_name}",
+                    "message": f"{what.capitalize()} must be {MAX_REASON} characters or fewer",
+                }
+            ],
+        )
     return value
 
 
 async def _own_case(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
     """A case of the local admin's own agency, not yet erased; anything else is 'not found' (ids are no oracle)."""
     permissions.require(actor, "retention.review")
-    row = await Case.select().where((Case.id == case_id) & (Case.owning_agency == actor.agency_id)).output(
-        load_json=True).first()
+    row = (
+        await Case.select()
+        .where((Case.id == case_id) & (Case.owning_agency == actor.agency_id))
+        .output(load_json=True)
+        .first()
+    )
     if row is None:
         raise NotFound("No case with that number exists")
     return row
@@ -210,8 +269,9 @@ async def _save_decision(case_id: int, values: dict[str, Any]) -> None:
     if existing is None:
         await CaseRetention.insert(CaseRetention(case_id=case_id, updated_at=now, **values))
     else:
-        await CaseRetention.update({getattr(CaseRetention, k): v for k, v in values.items()} | {
-            CaseRetention.updated_at: now}).where(CaseRetention.case_id == case_id)
+        await CaseRetention.update(
+            {getattr(CaseRetention, k): v for k, v in values.items()} | {CaseRetention.updated_at: now}
+        ).where(CaseRetention.case_id == case_id)
 
 
 async def case_summary(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
@@ -224,17 +284,28 @@ async def case_summary(ctx: Context, actor: Actor, case_id: int) -> dict[str, An
     decision = await decision_of(case_id) or {}
     due, reason, latest = due_of(row, period, decision)
     area = ctx.areas.get(row["area"])
-    return {"id": row["id"], "reference": row["reference"], "area_title": period["title"],
-            "state_label": area.workflow.label(row["state"]) if area else row["state"], "due_on": due,
-            "reason": reason, "max_until": latest, "legal_hold": bool(decision.get("legal_hold")),
-            "hold_reason": decision.get("hold_reason", ""), "restricted": bool(decision.get("restricted")),
-            "erased_at": decision.get("erased_at"), "keep_until": _date(decision.get("keep_until"))}
+    return {
+        "id": row["id"],
+        "reference": row["reference"],
+        "area_title": period["title"],
+        "state_label": area.workflow.label(row["state"]) if area else row["state"],
+        "due_on": due,
+        "reason": reason,
+        "max_until": latest,
+        "legal_hold": bool(decision.get("legal_hold")),
+        "hold_reason": decision.get("hold_reason", ""),
+        "restricted": bool(decision.get("restricted")),
+        "erased_at": decision.get("erased_at"),
+        "keep_until": _date(decision.get("keep_until")),
+    }
 
 
 async def view_case(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
     """The decision page's summary of one case; the view is audited."""
     info = await case_summary(ctx, actor, case_id)
-    await audit.record_read("retention.case_view", actor, "case", case_id, detail={"reference": info["reference"]})
+    await audit.record_read(
+        "retention.case_view", actor, "case", case_id, detail={"reference": info["reference"]}
+    )
     return info
 
 
@@ -248,12 +319,19 @@ async def extend(ctx: Context, actor: Actor, case_id: int, until: Any, reason: A
         day = dt.date.fromisoformat(str(until or "").strip())
     except ValueError:
         day = None
-        errors.append({"field": "/until", "message": "Enter the date to keep the case until, like 2031-03-01"})
+        errors.append(
+            {"field": "/until", "message": "Enter the date to keep the case until, like 2031-03-01"}
+        )
     if day is not None and day <= clock.today():
         errors.append({"field": "/until", "message": "The date to keep the case until must be in the future"})
     elif day is not None and day > info["max_until"]:
-        errors.append({"field": "/until", "message": f"{info['area_title']} keeps cases at most until "
-                       f"{info['max_until']:%-d %B %Y}; choose that date or an earlier one"})
+        errors.append(
+            {
+                "field": "/until",
+                "message": f"{info['area_title']} keeps cases at most until "
+                f"{info['max_until']:%-d %B %Y}; choose that date or an earlier one",
+            }
+        )
     try:
         text = _reason(reason, "extend_reason", "why the case is kept longer")
     except ValidationFailed as exc:
@@ -263,9 +341,18 @@ async def extend(ctx: Context, actor: Actor, case_id: int, until: Any, reason: A
     assert day is not None  # no date is one of the errors above
     async with transaction():
         await _save_decision(case_id, {"keep_until": day, "extend_reason": text, "flagged_at": None})
-        await audit.record("retention.extend", actor, object_type="case", object_id=case_id,
-                           detail={"reference": info["reference"], "from": info["due_on"].isoformat(),
-                                   "until": day.isoformat(), "reason": text})
+        await audit.record(
+            "retention.extend",
+            actor,
+            object_type="case",
+            object_id=case_id,
+            detail={
+                "reference": info["reference"],
+                "from": info["due_on"].isoformat(),
+                "until": day.isoformat(),
+                "reason": text,
+            },
+        )
     return await case_summary(ctx, actor, case_id)
 
 
@@ -274,11 +361,18 @@ async def set_legal_hold(ctx: Context, actor: Actor, case_id: int, hold: bool, r
     info = await case_summary(ctx, actor, case_id)
     if info["erased_at"]:
         raise Forbidden("This case has already been erased")
-    text = _reason(reason, "hold_reason", "the reason for the legal hold" if hold else "why the hold is released")
+    text = _reason(
+        reason, "hold_reason", "the reason for the legal hold" if hold else "why the hold is released"
+    )
     async with transaction():
         await _save_decision(case_id, {"legal_hold": hold, "hold_reason": text if hold else ""})
-        await audit.record("retention.hold" if hold else "retention.release", actor, object_type="case",
-                           object_id=case_id, detail={"reference": info["reference"], "reason": text})
+        await audit.record(
+            "retention.hold" if hold else "retention.release",
+            actor,
+            object_type="case",
+            object_id=case_id,
+            detail={"reference": info["reference"], "reason": text},
+        )
 
 
 async def set_restricted(ctx: Context, actor: Actor, case_id: int, restricted: bool, reason: Any) -> None:
@@ -286,12 +380,22 @@ async def set_restricted(ctx: Context, actor: Actor, case_id: int, restricted: b
     info = await case_summary(ctx, actor, case_id)
     if info["erased_at"]:
         raise Forbidden("This case has already been erased")
-    text = _reason(reason, "restrict_reason",
-                   "the reason for restricting the case" if restricted else "why the restriction ends")
+    text = _reason(
+        reason,
+        "restrict_reason",
+        "the reason for restricting the case" if restricted else "why the restriction ends",
+    )
     async with transaction():
-        await _save_decision(case_id, {"restricted": restricted, "restrict_reason": text if restricted else ""})
-        await audit.record("retention.restrict" if restricted else "retention.unrestrict", actor,
-                           object_type="case", object_id=case_id, detail={"reference": info["reference"], "reason": text})
+        await _save_decision(
+            case_id, {"restricted": restricted, "restrict_reason": text if restricted else ""}
+        )
+        await audit.record(
+            "retention.restrict" if restricted else "retention.unrestrict",
+            actor,
+            object_type="case",
+            object_id=case_id,
+            detail={"reference": info["reference"], "reason": text},
+        )
 
 
 async def set_period(ctx: Context, actor: Actor, area_slug: str, years: Any, reason: Any) -> None:
@@ -300,13 +404,25 @@ async def set_period(ctx: Context, actor: Actor, area_slug: str, years: Any, rea
     periods = await agency_periods(ctx, actor.agency_id)
     period = periods.get(area_slug)
     if period is None:
-        raise ValidationFailed("Select an area", errors=[{"field": "/period_area", "message": "Select the area whose retention period you are setting"}])
+        raise ValidationFailed(
+            "Select an area",
+            errors=[
+                {"field": "/period_area", "message": "Select the area whose retention period you are setting"}
+            ],
+        )
     errors = []
     value = whole_number(years)  # ASCII digits only: int() also took "١٢" and "1_0"
     if value is None:
-        errors.append({"field": "/period_years", "message": "Enter the number of years as a whole number, like 6"})
+        errors.append(
+            {"field": "/period_years", "message": "Enter the number of years as a whole number, like 6"}
+        )
     if value is not None and not period["min"] <= value <= period["max"]:
-        errors.append({"field": "/period_years", "message": f"Enter a number of years from {period['min']} to {period['max']}"})
+        errors.append(
+            {
+                "field": "/period_years",
+                "message": f"Enter a number of years from {period['min']} to {period['max']}",
+            }
+        )
     try:
         text = _reason(reason, "period_reason", "why your agency keeps these cases for this long")
     except ValidationFailed as exc:
@@ -314,15 +430,30 @@ async def set_period(ctx: Context, actor: Actor, area_slug: str, years: Any, rea
     if errors:
         raise ValidationFailed("There is a problem with the retention period", errors=errors)
     async with transaction():
-        await RetentionOverride.delete().where((RetentionOverride.agency_id == actor.agency_id)
-                                               & (RetentionOverride.area == area_slug))
-        await RetentionOverride.insert(RetentionOverride(agency_id=actor.agency_id, area=area_slug, years=value,
-                                                         reason=text, set_by=actor.id, set_at=clock.now()))
-        await audit.record("retention.period_set", actor, object_type="agency", object_id=actor.agency_id,
-                           detail={"area": area_slug, "from": period["years"], "to": value, "reason": text})
+        await RetentionOverride.delete().where(
+            (RetentionOverride.agency_id == actor.agency_id) & (RetentionOverride.area == area_slug)
+        )
+        await RetentionOverride.insert(
+            RetentionOverride(
+                agency_id=actor.agency_id,
+                area=area_slug,
+                years=value,
+                reason=text,
+                set_by=actor.id,
+                set_at=clock.now(),
+            )
+        )
+        await audit.record(
+            "retention.period_set",
+            actor,
+            object_type="agency",
+            object_id=actor.agency_id,
+            detail={"area": area_slug, "from": period["years"], "to": value, "reason": text},
+        )
 
 
 # -- erasure ------------------------------------------------------------------------------------
+
 
 async def _erase_documents(case_id: int, actor: Actor, reason: str) -> int:
     """The documents held on the case; a no-op where no document store is installed (the hook point)."""
@@ -337,17 +468,36 @@ async def _persons_to_anonymise(case_id: int, owner: int) -> list[int]:
     """Persons on the case whose record the erasing agency made and who appear nowhere else: on no other case
     (even one they were removed from), named by no referral or rule firing about another case. Anyone else stays
     as they are: another case, or another agency's referral, still relies on them."""
-    on_case = {r["person"] for r in await CaseSubject.select(CaseSubject.person).where(CaseSubject.case == case_id)}
+    on_case = {
+        r["person"] for r in await CaseSubject.select(CaseSubject.person).where(CaseSubject.case == case_id)
+    }
     if not on_case:
         return []
     ids = list(on_case)
-    own = {r["id"] for r in await Person.select(Person.id).where(Person.id.is_in(ids) & (Person.created_by_agency == owner))}
-    elsewhere = {r["person"] for r in await CaseSubject.select(CaseSubject.person).where(
-        CaseSubject.person.is_in(ids) & (CaseSubject.case != case_id))}
-    elsewhere |= {r["person"] for r in await Referral.select(Referral.person).where(
-        Referral.person.is_in(ids) & ((Referral.from_case != case_id) | Referral.from_case.is_null()))}
-    elsewhere |= {r["person"] for r in await RuleFiring.select(RuleFiring.person).where(
-        RuleFiring.person.is_in(ids) & ((RuleFiring.case != case_id) | RuleFiring.case.is_null()))}
+    own = {
+        r["id"]
+        for r in await Person.select(Person.id).where(
+            Person.id.is_in(ids) & (Person.created_by_agency == owner)
+        )
+    }
+    elsewhere = {
+        r["person"]
+        for r in await CaseSubject.select(CaseSubject.person).where(
+            CaseSubject.person.is_in(ids) & (CaseSubject.case != case_id)
+        )
+    }
+    elsewhere |= {
+        r["person"]
+        for r in await Referral.select(Referral.person).where(
+            Referral.person.is_in(ids) & ((Referral.from_case != case_id) | Referral.from_case.is_null())
+        )
+    }
+    elsewhere |= {
+        r["person"]
+        for r in await RuleFiring.select(RuleFiring.person).where(
+            RuleFiring.person.is_in(ids) & ((RuleFiring.case != case_id) | RuleFiring.case.is_null())
+        )
+    }
     return sorted(own - elsewhere)
 
 
@@ -360,53 +510,99 @@ async def erase(ctx: Context, actor: Actor, case_id: int, reason: Any) -> dict[s
     if info["erased_at"]:
         raise Forbidden("This case has already been erased")
     if info["legal_hold"]:
-        raise Forbidden(f"This case is on legal hold ({info['hold_reason']}), so it cannot be erased. "
-                        "Release the hold first if it no longer applies.")
+        raise Forbidden(
+            f"This case is on legal hold ({info['hold_reason']}), so it cannot be erased. "
+            "Release the hold first if it no longer applies."
+        )
     if info["due_on"] > clock.today():
-        raise Forbidden(f"This case is not due for review until {info['due_on']:%-d %B %Y}, so it cannot be erased yet")
+        raise Forbidden(
+            f"This case is not due for review until {info['due_on']:%-d %B %Y}, so it cannot be erased yet"
+        )
     text = _reason(reason, "erase_reason", "why the case is erased")
     now = clock.now()
     async with transaction():
         row = await Case.select().where(Case.id == case_id).first()
-        assert row is not None  # read by case_summary above; cases are never deleted (this one becomes a stub)
+        assert (
+            row is not None
+        )  # read by case_summary above; cases are never deleted (this one becomes a stub)
         decision = await decision_of(case_id)
         if (decision or {}).get("legal_hold") or (decision or {}).get("erased_at"):
             raise Forbidden("This case changed while you were deciding: look at the review queue again")
         persons = await _persons_to_anonymise(case_id, row["owning_agency"])
         # who was on the case, by record number only: a subject access request still finds the tombstone
-        on_case = sorted({r["person"] for r in await CaseSubject.select(CaseSubject.person).where(
-            CaseSubject.case == case_id)})
+        on_case = sorted(
+            {
+                r["person"]
+                for r in await CaseSubject.select(CaseSubject.person).where(CaseSubject.case == case_id)
+            }
+        )
         documents = await _erase_documents(case_id, actor, text)
-        await Case.update({Case.data: {}, Case.risk_level: None, Case.version: row["version"] + 1,
-                           Case.updated_at: now}).where(Case.id == case_id)
-        await CaseEvent.update({CaseEvent.summary: ERASED_TEXT, CaseEvent.detail: {}}).where(CaseEvent.case == case_id)
+        await Case.update(
+            {Case.data: {}, Case.risk_level: None, Case.version: row["version"] + 1, Case.updated_at: now}
+        ).where(Case.id == case_id)
+        await CaseEvent.update({CaseEvent.summary: ERASED_TEXT, CaseEvent.detail: {}}).where(
+            CaseEvent.case == case_id
+        )
         await Task.update({Task.title: ERASED_TEXT, Task.description: ""}).where(Task.case == case_id)
         await RuleFiring.update({RuleFiring.facts: {}}).where(RuleFiring.case == case_id)
         await CaseSubject.delete().where(CaseSubject.case == case_id)
         if persons:
             await PersonNameWord.delete().where(PersonNameWord.person.is_in(persons))
             await PersonIdentifierKey.delete().where(PersonIdentifierKey.person.is_in(persons))
-            await Person.update({Person.given_name: ERASED_NAME[0], Person.family_name: ERASED_NAME[1],
-                                 Person.date_of_birth: None, Person.gender: "", Person.aliases: [],
-                                 Person.addresses: [], Person.identifiers: [], Person.flags: [],
-                                 Person.search_text: "", Person.updated_at: now}).where(Person.id.is_in(persons))
-        await CaseEvent.insert(CaseEvent(case=case_id, kind="retention", actor=actor.id, at=now,
-                                         summary=f"Erased on {now:%-d %B %Y} under the retention policy", detail={}))
+            await Person.update(
+                {
+                    Person.given_name: ERASED_NAME[0],
+                    Person.family_name: ERASED_NAME[1],
+                    Person.date_of_birth: None,
+                    Person.gender: "",
+                    Person.aliases: [],
+                    Person.addresses: [],
+                    Person.identifiers: [],
+                    Person.flags: [],
+                    Person.search_text: "",
+                    Person.updated_at: now,
+                }
+            ).where(Person.id.is_in(persons))
+        await CaseEvent.insert(
+            CaseEvent(
+                case=case_id,
+                kind="retention",
+                actor=actor.id,
+                at=now,
+                summary=f"Erased on {now:%-d %B %Y} under the retention policy",
+                detail={},
+            )
+        )
         await _save_decision(case_id, {"erased_at": now, "restricted": False, "flagged_at": None})
         # the tombstone: what was erased and why, kept in the append-only audit trail
-        await audit.record("retention.erase", actor, object_type="case", object_id=case_id, detail={
-            "reference": info["reference"], "area": row["area"], "opened_at": row["opened_at"].isoformat(),
-            "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
-            "due_on": info["due_on"].isoformat(), "policy": info["reason"], "reason": text,
-            "persons_anonymised": persons, "persons_on_case": on_case, "documents_erased": documents})
+        await audit.record(
+            "retention.erase",
+            actor,
+            object_type="case",
+            object_id=case_id,
+            detail={
+                "reference": info["reference"],
+                "area": row["area"],
+                "opened_at": row["opened_at"].isoformat(),
+                "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
+                "due_on": info["due_on"].isoformat(),
+                "policy": info["reason"],
+                "reason": text,
+                "persons_anonymised": persons,
+                "persons_on_case": on_case,
+                "documents_erased": documents,
+            },
+        )
     return {"reference": info["reference"], "persons_anonymised": len(persons), "documents_erased": documents}
 
 
 # -- what case reads, lists and writes must respect ------------------------------------------------
 
 #: what a write on a restricted case is told (UK GDPR Art. 18: a restricted record is kept, not processed)
-RESTRICTED_WRITE = ("Case {reference} is restricted under the retention policy: it is kept but not worked on, so "
-                    "nothing on it can be changed. Ask your agency's local admin if the restriction should be lifted.")
+RESTRICTED_WRITE = (
+    "Case {reference} is restricted under the retention policy: it is kept but not worked on, so "
+    "nothing on it can be changed. Ask your agency's local admin if the restriction should be lifted."
+)
 #: what another agency's reader of a restricted or erased case gets: the answer for a case that does not exist
 NOT_FOUND = "No case with that number exists"
 ERASED_WRITE = "Case {reference} was erased under the retention policy: nothing on it can be changed."
@@ -439,7 +635,8 @@ NOTHING_WITHHELD = Withheld()
 async def _withheld_rows() -> list[dict[str, Any]]:
     return await CaseRetention.raw(
         "SELECT r.case_id, r.restricted, r.erased_at, c.owning_agency FROM cf_case_retention r "
-        "JOIN cf_case c ON c.id = r.case_id WHERE r.restricted OR r.erased_at IS NOT NULL")
+        "JOIN cf_case c ON c.id = r.case_id WHERE r.restricted OR r.erased_at IS NOT NULL"
+    )
 
 
 async def withheld_from(actor: Actor | None) -> Withheld:
@@ -448,8 +645,11 @@ async def withheld_from(actor: Actor | None) -> Withheld:
     hidden: set[int] = set()
     marked: set[int] = set()
     for row in await _withheld_rows():
-        if row["erased_at"] is None and actor is not None \
-                and permissions.can(actor, "case.read_restricted", {"owning_agency": row["owning_agency"]}):
+        if (
+            row["erased_at"] is None
+            and actor is not None
+            and permissions.can(actor, "case.read_restricted", {"owning_agency": row["owning_agency"]})
+        ):
             marked.add(row["case_id"])
         else:
             hidden.add(row["case_id"])
@@ -462,15 +662,20 @@ async def inactive_case_ids() -> frozenset[int]:
 
 
 #: what a write on such a case is told in another agency (a panel action's agency): it names no case
-ELSEWHERE_WRITE = ("The case this is about is held under the retention policy by its owning agency, so nothing on "
-                   "it can be changed now.")
+ELSEWHERE_WRITE = (
+    "The case this is about is held under the retention policy by its owning agency, so nothing on "
+    "it can be changed now."
+)
 
 
 async def write_refusal(row: dict[str, Any], actor: Actor | None = None) -> str | None:
     """Why nothing may be written on this case (restricted or erased), or None. Told to another agency than the
     owner's, the words name no case."""
-    decision = await CaseRetention.select(CaseRetention.restricted, CaseRetention.erased_at).where(
-        CaseRetention.case_id == row["id"]).first()
+    decision = (
+        await CaseRetention.select(CaseRetention.restricted, CaseRetention.erased_at)
+        .where(CaseRetention.case_id == row["id"])
+        .first()
+    )
     if decision is None or (decision["erased_at"] is None and not decision["restricted"]):
         return None
     if actor is not None and "owning_agency" in row and actor.agency_id != row["owning_agency"]:
@@ -496,21 +701,28 @@ async def refuse_write(case_id: int | None, actor: Actor | None = None) -> None:
 async def withholds(actor: Actor, row: dict[str, Any]) -> bool:
     """Whether retention keeps this case (a row with id and owning_agency) from the actor: erased, or restricted and
     they are not a local admin of its owning agency."""
-    decision = await CaseRetention.select(CaseRetention.restricted, CaseRetention.erased_at).where(
-        CaseRetention.case_id == row["id"]).first()
+    decision = (
+        await CaseRetention.select(CaseRetention.restricted, CaseRetention.erased_at)
+        .where(CaseRetention.case_id == row["id"])
+        .first()
+    )
     if decision is None:
         return False
     if decision["erased_at"] is not None:
         return True
     return bool(decision["restricted"]) and not permissions.can(
-        actor, "case.read_restricted", {"owning_agency": row["owning_agency"]})
+        actor, "case.read_restricted", {"owning_agency": row["owning_agency"]}
+    )
 
 
 async def refusal_for(actor: Actor, row: dict[str, Any]) -> str | None:
     """Why the actor may not read this case because of retention (erased, or restricted and they are not the
     owning agency's local admin); None when retention does not stand in the way."""
-    decision = await CaseRetention.select(CaseRetention.restricted, CaseRetention.erased_at).where(
-        CaseRetention.case_id == row["id"]).first()
+    decision = (
+        await CaseRetention.select(CaseRetention.restricted, CaseRetention.erased_at)
+        .where(CaseRetention.case_id == row["id"])
+        .first()
+    )
     return refusal_given(actor, row, decision)
 
 
@@ -519,15 +731,21 @@ def refusal_given(actor: Actor, row: dict[str, Any], decision: dict[str, Any] | 
     None when retention has never touched the case): the case page reads it with the case row."""
     if decision is None:
         return None
-    if (decision["erased_at"] is not None or decision["restricted"]) and actor.agency_id != row["owning_agency"]:
+    if (decision["erased_at"] is not None or decision["restricted"]) and actor.agency_id != row[
+        "owning_agency"
+    ]:
         # another agency (a partner, a panel member) is told nothing about it: no case, as for one never shared
         return NOT_FOUND
     if decision["erased_at"] is not None:
-        return (f"Case {row['reference']} was erased on {decision['erased_at']:%-d %B %Y} under the retention "
-                "policy. Only a record that it existed is kept.")
+        return (
+            f"Case {row['reference']} was erased on {decision['erased_at']:%-d %B %Y} under the retention "
+            "policy. Only a record that it existed is kept."
+        )
     if decision["restricted"] and not permissions.can(actor, "case.read_restricted", row):
-        return (f"Case {row['reference']} is restricted while it is reviewed under the retention policy. "
-                "Ask your agency's local admin if you need it.")
+        return (
+            f"Case {row['reference']} is restricted while it is reviewed under the retention policy. "
+            "Ask your agency's local admin if you need it."
+        )
     return None
 
 
@@ -538,8 +756,19 @@ async def kept_as_they_are(ctx: Context, case_ids: Any) -> list[str]:
     ids = sorted({i for i in case_ids if i})
     if not ids:
         return []
-    rows = await Case.select(Case.id, Case.reference, Case.area, Case.owning_agency, Case.opened_at, Case.closed_at,
-                             Case.updated_at).where(Case.id.is_in(ids)).order_by(Case.reference)
+    rows = (
+        await Case.select(
+            Case.id,
+            Case.reference,
+            Case.area,
+            Case.owning_agency,
+            Case.opened_at,
+            Case.closed_at,
+            Case.updated_at,
+        )
+        .where(Case.id.is_in(ids))
+        .order_by(Case.reference)
+    )
     decisions = await _decisions(ids)
     periods: dict[int, dict[str, dict[str, Any]]] = {}
     out = []
@@ -556,14 +785,23 @@ async def kept_as_they_are(ctx: Context, case_ids: Any) -> list[str]:
         elif decision.get("legal_hold"):
             out.append(f"{row['reference']} is on legal hold")
         elif due is not None and due <= clock.today():
-            out.append(f"{row['reference']} is past its retention date ({due:%-d %B %Y}) and waits for review")
+            out.append(
+                f"{row['reference']} is past its retention date ({due:%-d %B %Y}) and waits for review"
+            )
     return out
 
 
 # -- the nightly sweep --------------------------------------------------------------------------
 
-async def sweep(ctx: Context, *, agency_slug: str | None = None, limit: int | None = None, dry_run: bool = False,
-                progress: Callable[[int, int, str], None] = lambda done, total, name: None) -> SweepReport:
+
+async def sweep(
+    ctx: Context,
+    *,
+    agency_slug: str | None = None,
+    limit: int | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int, str], None] = lambda done, total, name: None,
+) -> SweepReport:
     """Find every case due for review in each agency (or one), and flag those not flagged before (audited as
     ``retention.flagged``). Safe to re-run: a case is flagged once. ``dry_run`` changes nothing."""
     query = Agency.select(Agency.id, Agency.slug, Agency.name).order_by(Agency.id)
@@ -571,7 +809,9 @@ async def sweep(ctx: Context, *, agency_slug: str | None = None, limit: int | No
         query = query.where(Agency.slug == agency_slug)
     agencies = await query
     if agency_slug and not agencies:
-        raise NotFound(f"No agency {agency_slug!r}: use the slug shown on the agencies page, like ashdown-council")
+        raise NotFound(
+            f"No agency {agency_slug!r}: use the slug shown on the agencies page, like ashdown-council"
+        )
     report = SweepReport()
     for i, agency in enumerate(agencies):
         remaining = None if limit is None else limit - len(report.due)
@@ -588,7 +828,12 @@ async def sweep(ctx: Context, *, agency_slug: str | None = None, limit: int | No
                 now = clock.now()
                 for d in fresh:
                     await _save_decision(d.id, {"flagged_at": now})
-                await audit.record("retention.flagged", None, object_type="agency", object_id=agency["id"],
-                                   detail={"ids": [d.id for d in fresh], "references": [d.reference for d in fresh]})
+                await audit.record(
+                    "retention.flagged",
+                    None,
+                    object_type="agency",
+                    object_id=agency["id"],
+                    detail={"ids": [d.id for d in fresh], "references": [d.reference for d in fresh]},
+                )
         progress(i + 1, len(agencies), agency["slug"])
     return report

@@ -1,10 +1,12 @@
 """What retention has decided about a case, and an agency's own retention periods within an area's bounds."""
+
 from piccolo.columns import Boolean, Date, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
 class CaseRetention(Table, tablename="cf_case_retention"):
     """One row per case retention has touched: kept longer, on legal hold, restricted, flagged or erased."""
+
     id: Serial
 
     case_id = Integer(unique=True)
@@ -24,6 +26,7 @@ class CaseRetention(Table, tablename="cf_case_retention"):
 
 class RetentionOverride(Table, tablename="cf_retention_override"):
     """An agency's own retention period for an area, set by its local admin within the area's bounds."""
+
     id: Serial
 
     agency_id = Integer(index=True)

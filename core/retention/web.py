@@ -1,4 +1,5 @@
 """The local admin's retention pages: the review queue, one case's decisions, and the agency's retention periods."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,10 +15,15 @@ from caseframe.core.errors import ValidationFailed
 from caseframe.core.retention import service as retention
 from caseframe.core.web.pages import form_data, form_text, page, see_other
 
-DONE = {"extended": "The case is kept until the new date.", "held": "The case is on legal hold.",
-        "released": "The legal hold is released.", "restricted": "The case is restricted.",
-        "unrestricted": "The restriction is lifted.", "erased": "The case was erased. A tombstone is kept in the audit trail.",
-        "period": "Your agency's retention period is saved."}
+DONE = {
+    "extended": "The case is kept until the new date.",
+    "held": "The case is on legal hold.",
+    "released": "The legal hold is released.",
+    "restricted": "The case is restricted.",
+    "unrestricted": "The restriction is lifted.",
+    "erased": "The case was erased. A tombstone is kept in the audit trail.",
+    "period": "Your agency's retention period is saved.",
+}
 
 
 class RetentionPages(Controller):
@@ -25,14 +31,30 @@ class RetentionPages(Controller):
     include_in_schema = False
     guards = [local_admin_only]
 
-    async def _queue(self, request: Request, ctx: Context, actor: Actor, errors: list[dict] | None = None, values: dict | None = None,
-                     status_code: int = 200) -> Template:
+    async def _queue(
+        self,
+        request: Request,
+        ctx: Context,
+        actor: Actor,
+        errors: list[dict] | None = None,
+        values: dict | None = None,
+        status_code: int = 200,
+    ) -> Template:
         items = await retention.view_queue(ctx, actor)
         periods = await retention.agency_periods(ctx, actor.agency_id)
         done = DONE.get(str(request.query_params.get("done", "")), "")
-        return await page(request, "admin/retention.html", items=items, periods=list(periods.values()), done=done,
-                          errors=errors or [], values=values or {}, personal=False, error_title=bool(errors),
-                          status_code=status_code)
+        return await page(
+            request,
+            "admin/retention.html",
+            items=items,
+            periods=list(periods.values()),
+            done=done,
+            errors=errors or [],
+            values=values or {},
+            personal=False,
+            error_title=bool(errors),
+            status_code=status_code,
+        )
 
     @get("/")
     async def queue(self, request: Request, ctx: Context, actor: Actor) -> Template:
@@ -42,18 +64,40 @@ class RetentionPages(Controller):
     async def set_period(self, request: Request, ctx: Context, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await retention.set_period(ctx, actor, form_text(data, "period_area")[:40],
-                                       data.get("period_years"), data.get("period_reason"))
+            await retention.set_period(
+                ctx,
+                actor,
+                form_text(data, "period_area")[:40],
+                data.get("period_years"),
+                data.get("period_reason"),
+            )
         except ValidationFailed as exc:
             return await self._queue(request, ctx, actor, exc.errors, _strings(data), status_code=400)
         return see_other("/admin/retention?done=period")
 
-    async def _case(self, request: Request, ctx: Context, actor: Actor, case_id: int, errors: list[dict] | None = None,
-                    values: dict | None = None, status_code: int = 200) -> Template:
+    async def _case(
+        self,
+        request: Request,
+        ctx: Context,
+        actor: Actor,
+        case_id: int,
+        errors: list[dict] | None = None,
+        values: dict | None = None,
+        status_code: int = 200,
+    ) -> Template:
         info = await retention.case_summary(ctx, actor, case_id)
-        return await page(request, "admin/retention_case.html", case=info, errors=errors or [], values=values or {},
-                          today=clock.today(), errors_by={e["field"]: e["message"] for e in errors or []},
-                          personal=False, error_title=bool(errors), status_code=status_code)
+        return await page(
+            request,
+            "admin/retention_case.html",
+            case=info,
+            errors=errors or [],
+            values=values or {},
+            today=clock.today(),
+            errors_by={e["field"]: e["message"] for e in errors or []},
+            personal=False,
+            error_title=bool(errors),
+            status_code=status_code,
+        )
 
     @get("/{case_id:int}")
     async def case(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template:
@@ -64,8 +108,7 @@ class RetentionPages(Controller):
     async def extend(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await retention.extend(ctx, actor, case_id, data.get("until"),
-                                   data.get("extend_reason"))
+            await retention.extend(ctx, actor, case_id, data.get("until"), data.get("extend_reason"))
         except ValidationFailed as exc:
             return await self._case(request, ctx, actor, case_id, exc.errors, _strings(data), status_code=400)
         return see_other("/admin/retention?done=extended")
@@ -81,12 +124,13 @@ class RetentionPages(Controller):
         return see_other("/admin/retention?done=" + ("held" if on else "released"))
 
     @post("/{case_id:int}/restrict")
-    async def restrict(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
+    async def restrict(
+        self, request: Request, ctx: Context, actor: Actor, case_id: int
+    ) -> Template | Redirect:
         data = await form_data(request)
         on = data.get("restrict") == "yes"
         try:
-            await retention.set_restricted(ctx, actor, case_id, on,
-                                           data.get("restrict_reason"))
+            await retention.set_restricted(ctx, actor, case_id, on, data.get("restrict_reason"))
         except ValidationFailed as exc:
             return await self._case(request, ctx, actor, case_id, exc.errors, _strings(data), status_code=400)
         return see_other("/admin/retention?done=" + ("restricted" if on else "unrestricted"))
@@ -100,14 +144,21 @@ class RetentionPages(Controller):
             try:
                 retention._reason(reason, "erase_reason", "why the case is erased")
             except ValidationFailed as exc:
-                return await self._case(request, ctx, actor, case_id, exc.errors, _strings(data), status_code=400)
+                return await self._case(
+                    request, ctx, actor, case_id, exc.errors, _strings(data), status_code=400
+                )
             return await confirm_page(
-                request, title=f"Erase case {info['reference']}?", caption=info["area_title"],
+                request,
+                title=f"Erase case {info['reference']}?",
+                caption=info["area_title"],
                 warning="Its answers, notes, tasks' text, documents and the links to the people on it are removed "
-                        "for good; people on no other case are anonymised. Only a tombstone is kept. This cannot "
-                        "be undone.",
-                action=f"/admin/retention/{case_id}/erase", fields={"erase_reason": reason[:retention.MAX_REASON]},
-                button="Erase case", cancel=f"/admin/retention/{case_id}")
+                "for good; people on no other case are anonymised. Only a tombstone is kept. This cannot "
+                "be undone.",
+                action=f"/admin/retention/{case_id}/erase",
+                fields={"erase_reason": reason[: retention.MAX_REASON]},
+                button="Erase case",
+                cancel=f"/admin/retention/{case_id}",
+            )
         try:
             await retention.erase(ctx, actor, case_id, reason)
         except ValidationFailed as exc:

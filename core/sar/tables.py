@@ -1,4 +1,5 @@
 """Subject access requests (UK GDPR Art. 15): who asked, when, the statutory deadline, and what was sent."""
+
 from piccolo.columns import Boolean, Date, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
@@ -6,6 +7,7 @@ from piccolo.table import Table
 class SubjectAccessRequest(Table, tablename="cf_subject_access_request"):
     """One request by (or for) a person for everything an agency holds about them. Ids, not foreign keys: the
     request is part of the agency's record of compliance and outlives a merge or an erasure of the person."""
+
     id: Serial
 
     reference = Varchar(length=40, unique=True)

@@ -1,5 +1,6 @@
 """Subject access requests in the admin pages: the agency's requests with their deadlines, recording one, and a
 request's page to download the export (PDF, JSON, or a zip with the documents), extend the deadline and close it."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,9 +16,11 @@ from caseframe.core.sar import service as sar
 from caseframe.core.web.auth import requires
 from caseframe.core.web.pages import NO_STORE, form_data, page, see_other
 
-DONE = {"created": "Request recorded. Its deadline is shown below.",
-        "extended": "Deadline extended by two months. Tell the requester why, within the first month.",
-        "closed": "Request closed."}
+DONE = {
+    "created": "Request recorded. Its deadline is shown below.",
+    "extended": "Deadline extended by two months. Tell the requester why, within the first month.",
+    "closed": "Request closed.",
+}
 
 
 sar_admin_only = requires("sar.handle")
@@ -38,11 +41,22 @@ class SarPages(Controller):
         rows = await sar.list_requests(actor, status=status)
         return await page(request, "admin/sar_list.html", rows=rows, status=status)
 
-    async def _new(self, request: Request, errors: list[dict] | None = None, values: dict | None = None,
-                   status_code: int = 200) -> Template:
-        return await page(request, "admin/sar_new.html", errors=errors or [], values=values or {},
-                          errors_by={e["field"]: e["message"] for e in errors or []}, error_title=bool(errors),
-                          status_code=status_code)
+    async def _new(
+        self,
+        request: Request,
+        errors: list[dict] | None = None,
+        values: dict | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        return await page(
+            request,
+            "admin/sar_new.html",
+            errors=errors or [],
+            values=values or {},
+            errors_by={e["field"]: e["message"] for e in errors or []},
+            error_title=bool(errors),
+            status_code=status_code,
+        )
 
     @get("/new")
     async def new(self, request: Request) -> Template:
@@ -52,22 +66,43 @@ class SarPages(Controller):
     @post("/new")
     async def create(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
-        fields = {"person_id": data.get("person_id"), "requester": data.get("requester"),
-                  "notes": data.get("notes"), "received_on": typed_date(data, "received_on")}
+        fields = {
+            "person_id": data.get("person_id"),
+            "requester": data.get("requester"),
+            "notes": data.get("notes"),
+            "received_on": typed_date(data, "received_on"),
+        }
         try:
             made = await sar.create_request(actor, fields)
         except ValidationFailed as exc:
             return await self._new(request, exc.errors, _strings(data), status_code=400)
-        return see_other(f"/admin/sar/{made['id']}?done=created" + ("&merged=1" if made["merged_from"] else ""))
+        return see_other(
+            f"/admin/sar/{made['id']}?done=created" + ("&merged=1" if made["merged_from"] else "")
+        )
 
-    async def _show(self, request: Request, actor: Actor, sar_id: int, errors: list[dict] | None = None,
-                    values: dict | None = None, status_code: int = 200) -> Template:
+    async def _show(
+        self,
+        request: Request,
+        actor: Actor,
+        sar_id: int,
+        errors: list[dict] | None = None,
+        values: dict | None = None,
+        status_code: int = 200,
+    ) -> Template:
         row = await sar.get_request(actor, sar_id)
         done = DONE.get(str(request.query_params.get("done", "")), "")
-        return await page(request, "admin/sar_request.html", request_row=row, done=done,
-                          merged=request.query_params.get("merged") == "1", errors=errors or [],
-                          values=values or {}, errors_by={e["field"]: e["message"] for e in errors or []},
-                          error_title=bool(errors), status_code=status_code)
+        return await page(
+            request,
+            "admin/sar_request.html",
+            request_row=row,
+            done=done,
+            merged=request.query_params.get("merged") == "1",
+            errors=errors or [],
+            values=values or {},
+            errors_by={e["field"]: e["message"] for e in errors or []},
+            error_title=bool(errors),
+            status_code=status_code,
+        )
 
     @get("/{sar_id:int}")
     async def show(self, request: Request, actor: Actor, sar_id: int) -> Template:
@@ -77,12 +112,14 @@ class SarPages(Controller):
     async def export(self, request: Request, ctx: Context, actor: Actor, sar_id: int) -> Response | Template:
         data = await form_data(request)
         try:
-            content, media, filename = await sar.export_request(ctx, actor, sar_id,
-                                                                data.get("format"))
+            content, media, filename = await sar.export_request(ctx, actor, sar_id, data.get("format"))
         except ValidationFailed as exc:
             return await self._show(request, actor, sar_id, exc.errors, _strings(data), status_code=400)
-        return Response(content=content, media_type=media, headers={
-            **NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            content=content,
+            media_type=media,
+            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     @post("/{sar_id:int}/extend")
     async def extend(self, request: Request, actor: Actor, sar_id: int) -> Template | Redirect:

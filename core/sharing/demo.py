@@ -1,4 +1,5 @@
 """Demo sharing: a live partnership agreement, an ended one, and a few cases shared under the live one."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,18 +18,36 @@ from caseframe.core.sharing.policy import can_work_case, case_access
 async def create_demo_isas(ctx: Context, agency_ids: dict[str, dict[str, Any]]) -> None:
     """The partnership's live agreement (every demo agency, every installed area) and last year's, ended."""
     parties = [a["id"] for a in agency_ids.values()]
-    system = Actor(id=0, email="", name="Demo loader", agency_id=parties[0], roles=frozenset({"system_admin"}))
+    system = Actor(
+        id=0, email="", name="Demo loader", agency_id=parties[0], roles=frozenset({"system_admin"})
+    )
     areas = [a.slug for a in ctx.areas]
     today = clock.today()
     await sharing.create_isa(
-        ctx, system, reference="NCSP-ISA-2026", title="Northshire Community Safety Partnership",
-        parties=parties, purposes=["early_intervention", "crime_prevention", "safeguarding", "public_protection"],
-        areas=areas, legal_basis="Crime and Disorder Act 1998 s.115; UK GDPR Article 6(1)(e) and Article 9(2)(g)",
-        starts_on=today - dt.timedelta(days=400), ends_on=today + dt.timedelta(days=165), max_sensitivity="sensitive")
+        ctx,
+        system,
+        reference="NCSP-ISA-2026",
+        title="Northshire Community Safety Partnership",
+        parties=parties,
+        purposes=["early_intervention", "crime_prevention", "safeguarding", "public_protection"],
+        areas=areas,
+        legal_basis="Crime and Disorder Act 1998 s.115; UK GDPR Article 6(1)(e) and Article 9(2)(g)",
+        starts_on=today - dt.timedelta(days=400),
+        ends_on=today + dt.timedelta(days=165),
+        max_sensitivity="sensitive",
+    )
     await sharing.create_isa(
-        ctx, system, reference="NCSP-ISA-2025", title="Northshire Community Safety Partnership (previous)",
-        parties=parties, purposes=["crime_prevention"], areas=areas, legal_basis="Crime and Disorder Act 1998 s.115",
-        starts_on=today - dt.timedelta(days=765), ends_on=today - dt.timedelta(days=401))
+        ctx,
+        system,
+        reference="NCSP-ISA-2025",
+        title="Northshire Community Safety Partnership (previous)",
+        parties=parties,
+        purposes=["crime_prevention"],
+        areas=areas,
+        legal_basis="Crime and Disorder Act 1998 s.115",
+        starts_on=today - dt.timedelta(days=765),
+        ends_on=today - dt.timedelta(days=401),
+    )
 
 
 DEMO_MOU = """This memorandum sets out the conditions on which partners of the Northshire Community Safety Partnership share personal information through Caseframe.
@@ -43,12 +62,18 @@ Report any loss, misuse or wrong disclosure to your information governance lead 
 async def publish_demo_mou() -> None:
     from caseframe.core.sharing.mou import publish_mou
 
-    await publish_mou(Actor(id=0, email="", name="Demo loader", agency_id=0, roles=frozenset({"system_admin"})),
-                      DEMO_MOU)
+    await publish_mou(
+        Actor(id=0, email="", name="Demo loader", agency_id=0, roles=frozenset({"system_admin"})), DEMO_MOU
+    )
 
 
 async def _caseworker_of(agency_id: int) -> dict[str, Any] | None:
-    users = await User.select(User.id, User.roles).where(User.agency == agency_id).order_by(User.id).output(load_json=True)
+    users = (
+        await User.select(User.id, User.roles)
+        .where(User.agency == agency_id)
+        .order_by(User.id)
+        .output(load_json=True)
+    )
     return next((u for u in users if permissions.CASEWORKER in (u["roles"] or [])), None)
 
 
@@ -60,18 +85,25 @@ async def share_so_partner_can_see(actor: Actor, person_id: int) -> None:
 
     if person_id in await visible_person_ids(actor, [person_id]):
         return
-    link = await CaseSubject.select(CaseSubject.case, CaseSubject.case.owning_agency.as_alias("owner")).where(
-        (CaseSubject.person == person_id) & CaseSubject.removed_at.is_null()).order_by(CaseSubject.id).first()
+    link = (
+        await CaseSubject.select(CaseSubject.case, CaseSubject.case.owning_agency.as_alias("owner"))
+        .where((CaseSubject.person == person_id) & CaseSubject.removed_at.is_null())
+        .order_by(CaseSubject.id)
+        .first()
+    )
     if link is None:
         return
     user = await _caseworker_of(link["owner"])
     if user is None:
         return
-    await sharing.share_case(await actor_for(user["id"]), link["case"], agency_id=actor.agency_id,
-                             purpose="crime_prevention")
+    await sharing.share_case(
+        await actor_for(user["id"]), link["case"], agency_id=actor.agency_id, purpose="crime_prevention"
+    )
 
 
-async def load_sharing_demo(ctx: Context, agency_ids: dict[str, dict[str, Any]], progress=lambda _: None) -> int:
+async def load_sharing_demo(
+    ctx: Context, agency_ids: dict[str, dict[str, Any]], progress=lambda _: None
+) -> int:
     """Each of the council's and police's two newest open cases shared with the other; returns how many."""
     police, council = agency_ids.get("northshire-police"), agency_ids.get("ashdown-council")
     shared = 0
@@ -82,12 +114,18 @@ async def load_sharing_demo(ctx: Context, agency_ids: dict[str, dict[str, Any]],
         if user is None:
             continue
         actor = await actor_for(user["id"])
-        rows = await Case.select().where((Case.owning_agency == owner["id"]) & Case.closed_at.is_null()).order_by(
-            Case.id, ascending=False).limit(2)
+        rows = (
+            await Case.select()
+            .where((Case.owning_agency == owner["id"]) & Case.closed_at.is_null())
+            .order_by(Case.id, ascending=False)
+            .limit(2)
+        )
         for row in rows:
             if not can_work_case(actor, await case_access(actor, row)):
                 continue
-            result = await sharing.share_case(actor, row["id"], agency_id=partner["id"], purpose="crime_prevention")
+            result = await sharing.share_case(
+                actor, row["id"], agency_id=partner["id"], purpose="crime_prevention"
+            )
             shared += 1 if result["new"] else 0
     progress(f"{shared} more cases shared under NCSP-ISA-2026")
     return shared

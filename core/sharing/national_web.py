@@ -1,4 +1,5 @@
 """The national search page: whether another agency holds a record of a person, and nothing more."""
+
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
@@ -25,10 +26,18 @@ class NationalSearchPage(Controller):
         values = {k: str(v) for k, v in data.items() if k != "csrf_token"}
         dob = typed_date(values, "dob")
         try:
-            results = await national_search(actor, purpose=values.get("purpose", ""),
-                                            name=values.get("name", ""), date_of_birth=dob)
+            results = await national_search(
+                actor, purpose=values.get("purpose", ""), name=values.get("name", ""), date_of_birth=dob
+            )
         except ValidationFailed as exc:
-            return await page(request, "sharing/national.html", values=values, results=None,
-                              errors={e["field"]: e["message"] for e in exc.errors}, error_list=exc.errors,
-                              error_title=True, status_code=400)
+            return await page(
+                request,
+                "sharing/national.html",
+                values=values,
+                results=None,
+                errors={e["field"]: e["message"] for e in exc.errors},
+                error_list=exc.errors,
+                error_title=True,
+                status_code=400,
+            )
         return await page(request, "sharing/national.html", values=values, errors={}, results=results)

@@ -4,6 +4,7 @@ Every read of a case goes through :func:`case_access`; it answers with an :class
 the actor may see the case (for the audit), for what purpose, and how sensitive an answer they may
 see. ``None`` means "no access", which callers turn into the same answer as "no such case".
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,6 @@ PURPOSES: dict[str, str] = {
     "safeguarding": "Safeguarding adults and children at risk",
     "public_protection": "Wider public protection",
 }
-
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,12 @@ async def live_isas_between(agency_a: int, agency_b: int, area: str | None = Non
     from caseframe.core.sharing.tables import SharingAgreement
 
     today = clock.today()
-    rows = await SharingAgreement.select().where(
-        (SharingAgreement.starts_on <= today) & (SharingAgreement.ends_on >= today)).order_by(
-        SharingAgreement.id, ascending=False).output(load_json=True)
+    rows = (
+        await SharingAgreement.select()
+        .where((SharingAgreement.starts_on <= today) & (SharingAgreement.ends_on >= today))
+        .order_by(SharingAgreement.id, ascending=False)
+        .output(load_json=True)
+    )
     out = []
     for isa in rows:
         parties = set(isa["parties"] or [])
@@ -122,12 +125,24 @@ async def sharing_access(actor: Actor, case_row: dict[str, Any]) -> Access | Non
     from caseframe.core.sharing.tables import CaseShare
 
     today = clock.today()
-    shares = await CaseShare.select(
-        CaseShare.id, CaseShare.purpose, CaseShare.isa, CaseShare.isa.max_sensitivity.as_alias("max_sensitivity"),
-        CaseShare.isa.parties.as_alias("parties"), CaseShare.isa.areas.as_alias("areas"),
-    ).where((CaseShare.case == case_row["id"]) & (CaseShare.agency == actor.agency_id)
-            & CaseShare.revoked_at.is_null() & (CaseShare.isa.starts_on <= today)
-            & (CaseShare.isa.ends_on >= today)).order_by(CaseShare.id, ascending=False)
+    shares = (
+        await CaseShare.select(
+            CaseShare.id,
+            CaseShare.purpose,
+            CaseShare.isa,
+            CaseShare.isa.max_sensitivity.as_alias("max_sensitivity"),
+            CaseShare.isa.parties.as_alias("parties"),
+            CaseShare.isa.areas.as_alias("areas"),
+        )
+        .where(
+            (CaseShare.case == case_row["id"])
+            & (CaseShare.agency == actor.agency_id)
+            & CaseShare.revoked_at.is_null()
+            & (CaseShare.isa.starts_on <= today)
+            & (CaseShare.isa.ends_on >= today)
+        )
+        .order_by(CaseShare.id, ascending=False)
+    )
     best: Access | None = None
     for share in shares:
         parties = set(_json(share["parties"]) or [])
@@ -135,8 +150,13 @@ async def sharing_access(actor: Actor, case_row: dict[str, Any]) -> Access | Non
             continue
         if case_row["area"] not in (_json(share["areas"]) or []):
             continue
-        access = Access(kind="share", purpose=share["purpose"], isa_id=share["isa"], share_id=share["id"],
-                        max_sensitivity=share["max_sensitivity"])
+        access = Access(
+            kind="share",
+            purpose=share["purpose"],
+            isa_id=share["isa"],
+            share_id=share["id"],
+            max_sensitivity=share["max_sensitivity"],
+        )
         if best is None or sensitivity_rank(access.max_sensitivity) > sensitivity_rank(best.max_sensitivity):
             best = access
     if best is not None:
@@ -149,10 +169,12 @@ async def _panel_access(actor: Actor, case_row: dict[str, Any]) -> Access | None
     from caseframe.core.panels.tables import AgendaItem
 
     items = await AgendaItem.select(
-        AgendaItem.meeting, AgendaItem.meeting.panel.member_agencies.as_alias("members"),
+        AgendaItem.meeting,
+        AgendaItem.meeting.panel.member_agencies.as_alias("members"),
         AgendaItem.meeting.panel.chair_agency.as_alias("chair"),
-    ).where((AgendaItem.case == case_row["id"])
-            & AgendaItem.meeting.status.is_in(["published", "in_progress"]))
+    ).where(
+        (AgendaItem.case == case_row["id"]) & AgendaItem.meeting.status.is_in(["published", "in_progress"])
+    )
     for item in items:
         members = set(_json(item["members"]) or []) | {item["chair"]}
         if actor.agency_id not in members:
@@ -162,20 +184,37 @@ async def _panel_access(actor: Actor, case_row: dict[str, Any]) -> Access | None
             continue
         isa = max(isas, key=lambda i: sensitivity_rank(i["max_sensitivity"]))
         purposes = isa["purposes"] or ["crime_prevention"]
-        return Access(kind="panel", purpose=purposes[0], isa_id=isa["id"], meeting_id=item["meeting"],
-                      max_sensitivity=isa["max_sensitivity"])
+        return Access(
+            kind="panel",
+            purpose=purposes[0],
+            isa_id=isa["id"],
+            meeting_id=item["meeting"],
+            max_sensitivity=isa["max_sensitivity"],
+        )
     # an agency carrying out an open panel action on the case keeps reading it until the action is done
     from caseframe.core.tasks.tables import Task
 
-    action = await Task.select(Task.meeting_id).where(
-        (Task.case == case_row["id"]) & (Task.owner_agency == actor.agency_id) & (Task.source == "panel")
-        & (Task.status == "open")).first()
+    action = (
+        await Task.select(Task.meeting_id)
+        .where(
+            (Task.case == case_row["id"])
+            & (Task.owner_agency == actor.agency_id)
+            & (Task.source == "panel")
+            & (Task.status == "open")
+        )
+        .first()
+    )
     if action is not None:
         isas = await live_isas_between(actor.agency_id, case_row["owning_agency"], case_row["area"])
         if isas:
             isa = max(isas, key=lambda i: sensitivity_rank(i["max_sensitivity"]))
-            return Access(kind="panel", purpose=(isa["purposes"] or ["crime_prevention"])[0], isa_id=isa["id"],
-                          meeting_id=action["meeting_id"], max_sensitivity=isa["max_sensitivity"])
+            return Access(
+                kind="panel",
+                purpose=(isa["purposes"] or ["crime_prevention"])[0],
+                isa_id=isa["id"],
+                meeting_id=action["meeting_id"],
+                max_sensitivity=isa["max_sensitivity"],
+            )
     return None
 
 
@@ -190,8 +229,11 @@ async def shared_case_ids(agency_id: int) -> list[int]:
 
     today = clock.today()
     rows = await CaseShare.select(CaseShare.case).where(
-        (CaseShare.agency == agency_id) & CaseShare.revoked_at.is_null()
-        & (CaseShare.isa.starts_on <= today) & (CaseShare.isa.ends_on >= today))
+        (CaseShare.agency == agency_id)
+        & CaseShare.revoked_at.is_null()
+        & (CaseShare.isa.starts_on <= today)
+        & (CaseShare.isa.ends_on >= today)
+    )
     return sorted({r["case"] for r in rows})
 
 
@@ -212,7 +254,9 @@ def filter_answers(answers: dict[str, Any], schema: dict[str, Any], access: Acce
             continue
         if isinstance(value, dict) and sub.get("properties"):
             out[key] = filter_answers(value, sub, access)
-        elif isinstance(value, list) and isinstance(sub.get("items"), dict) and sub["items"].get("properties"):
+        elif (
+            isinstance(value, list) and isinstance(sub.get("items"), dict) and sub["items"].get("properties")
+        ):
             out[key] = [filter_answers(v, sub["items"], access) if isinstance(v, dict) else v for v in value]
         else:
             out[key] = value
@@ -239,7 +283,9 @@ def may_see_field(access: Access, schema: dict[str, Any], pointer: str) -> bool:
     return True
 
 
-async def visible_case_ids(actor: Actor, rows: list[dict[str, Any]], hidden: frozenset[int] | None = None) -> set[int]:
+async def visible_case_ids(
+    actor: Actor, rows: list[dict[str, Any]], hidden: frozenset[int] | None = None
+) -> set[int]:
     """Of ``rows`` (each with id, owning_agency and area), the cases ``actor`` may see now: the same answer
     :func:`case_access` gives one case at a time, in a fixed number of queries, for lists and counts. Retention
     applies here too: an erased case, or a restricted one (but for its own local admin), is never among them
@@ -264,37 +310,51 @@ async def _visible_ignoring_retention(actor: Actor, rows: list[dict[str, Any]]) 
         return visible
     today = clock.today()
     shares = await CaseShare.select(
-        CaseShare.case, CaseShare.isa.parties.as_alias("parties"), CaseShare.isa.areas.as_alias("areas"),
-    ).where((CaseShare.agency == actor.agency_id) & CaseShare.revoked_at.is_null()
-            & (CaseShare.isa.starts_on <= today) & (CaseShare.isa.ends_on >= today))
+        CaseShare.case,
+        CaseShare.isa.parties.as_alias("parties"),
+        CaseShare.isa.areas.as_alias("areas"),
+    ).where(
+        (CaseShare.agency == actor.agency_id)
+        & CaseShare.revoked_at.is_null()
+        & (CaseShare.isa.starts_on <= today)
+        & (CaseShare.isa.ends_on >= today)
+    )
     for share in shares:
         row = others.get(share["case"])
         if row is None:
             continue
         parties = set(_json(share["parties"]) or [])
-        if {actor.agency_id, row["owning_agency"]} <= parties and row["area"] in (_json(share["areas"]) or []):
+        if {actor.agency_id, row["owning_agency"]} <= parties and row["area"] in (
+            _json(share["areas"]) or []
+        ):
             visible.add(row["id"])
     # panel access: on the agenda of a published or running meeting of a panel the agency sits on, or an
     # open panel action the agency carries out; either way only under a live ISA covering the case's area
     candidates: set[int] = set()
     items = await AgendaItem.select(
-        AgendaItem.case, AgendaItem.meeting.panel.member_agencies.as_alias("members"),
+        AgendaItem.case,
+        AgendaItem.meeting.panel.member_agencies.as_alias("members"),
         AgendaItem.meeting.panel.chair_agency.as_alias("chair"),
     ).where(AgendaItem.meeting.status.is_in(["published", "in_progress"]) & AgendaItem.case.is_not_null())
     for item in items:
         if item["case"] in others and actor.agency_id in set(_json(item["members"]) or []) | {item["chair"]}:
             candidates.add(item["case"])
     actions = await Task.select(Task.case).where(
-        (Task.owner_agency == actor.agency_id) & (Task.source == "panel") & (Task.status == "open")
-        & Task.case.is_not_null())
+        (Task.owner_agency == actor.agency_id)
+        & (Task.source == "panel")
+        & (Task.status == "open")
+        & Task.case.is_not_null()
+    )
     candidates |= {a["case"] for a in actions if a["case"] in others}
     candidates -= visible
     if candidates:
         isas = await _live_isas_of(actor.agency_id)
         for case_id in candidates:
             row = others[case_id]
-            if any(row["owning_agency"] in set(isa["parties"] or []) and row["area"] in (isa["areas"] or [])
-                   for isa in isas):
+            if any(
+                row["owning_agency"] in set(isa["parties"] or []) and row["area"] in (isa["areas"] or [])
+                for isa in isas
+            ):
                 visible.add(case_id)
     return visible
 
@@ -315,6 +375,9 @@ async def _live_isas_of(agency_id: int) -> list[dict[str, Any]]:
     from caseframe.core.sharing.tables import SharingAgreement
 
     today = clock.today()
-    rows = await SharingAgreement.select().where(
-        (SharingAgreement.starts_on <= today) & (SharingAgreement.ends_on >= today)).output(load_json=True)
+    rows = (
+        await SharingAgreement.select()
+        .where((SharingAgreement.starts_on <= today) & (SharingAgreement.ends_on >= today))
+        .output(load_json=True)
+    )
     return [isa for isa in rows if agency_id in set(isa["parties"] or [])]

@@ -19,6 +19,7 @@ The limit, on purpose: a name is only recognised in a text that also points at t
 its link). "Spoke to Jo Bloggs" on another case, with no reference, stays as written: telling which of all the names
 in a text belong to some case the reader may not see would mean matching every text against every person.
 """
+
 from __future__ import annotations
 
 import re
@@ -125,8 +126,9 @@ class Redactor:
                 out = pattern.sub(HIDDEN_PERSON, out)
         return out
 
-    def texts(self, row: dict[str, Any], keys: Iterable[str], case_key: str | None = None,
-              told: Told = None) -> dict[str, Any]:
+    def texts(
+        self, row: dict[str, Any], keys: Iterable[str], case_key: str | None = None, told: Told = None
+    ) -> dict[str, Any]:
         """``row`` with each of ``keys`` read through :meth:`text` (in place; returned for chaining)."""
         case_id = row.get(case_key) if case_key else None
         for key in keys:
@@ -139,8 +141,9 @@ class Redactor:
 NOTHING_HIDDEN = Redactor()
 
 
-async def redactor_for(actor: Actor, texts: Iterable[Any], case_ids: Iterable[int | None] = (),
-                       withheld: Withheld | None = None) -> Redactor:
+async def redactor_for(
+    actor: Actor, texts: Iterable[Any], case_ids: Iterable[int | None] = (), withheld: Withheld | None = None
+) -> Redactor:
     """A :class:`Redactor` for ``actor`` over ``texts`` (the words to be shown) and ``case_ids`` (the cases their
     items point at): no query when neither names a case, else three and the sharing policy's, however many texts
     (two when the caller passes what ``retention.withheld_from(actor)`` answered it)."""
@@ -157,10 +160,13 @@ async def redactor_for(actor: Actor, texts: Iterable[Any], case_ids: Iterable[in
     retained = (withheld or await withheld_from(actor)).hidden
     visible = await visible_case_ids(actor, rows, retained)
     hidden = {r["id"] for r in rows if r["id"] not in visible}
-    return Redactor(visible=frozenset(visible),
-                    hidden_references={r["reference"]: r["id"] for r in rows if r["id"] in hidden},
-                    withheld=retained & {r["id"] for r in rows}, names=await _names_on(hidden),
-                    references={r["id"]: r["reference"] for r in rows})
+    return Redactor(
+        visible=frozenset(visible),
+        hidden_references={r["reference"]: r["id"] for r in rows if r["id"] in hidden},
+        withheld=retained & {r["id"] for r in rows},
+        names=await _names_on(hidden),
+        references={r["id"]: r["reference"] for r in rows},
+    )
 
 
 async def _names_on(case_ids: set[int]) -> dict[int, list[re.Pattern[str]]]:
@@ -169,10 +175,16 @@ async def _names_on(case_ids: set[int]) -> dict[int, list[re.Pattern[str]]]:
 
     if not case_ids:
         return {}
-    rows = await CaseSubject.select(
-        CaseSubject.case, CaseSubject.person.given_name.as_alias("given_name"),
-        CaseSubject.person.family_name.as_alias("family_name"), CaseSubject.person.aliases.as_alias("aliases"),
-    ).where(CaseSubject.case.is_in(sorted(case_ids))).output(load_json=True)
+    rows = (
+        await CaseSubject.select(
+            CaseSubject.case,
+            CaseSubject.person.given_name.as_alias("given_name"),
+            CaseSubject.person.family_name.as_alias("family_name"),
+            CaseSubject.person.aliases.as_alias("aliases"),
+        )
+        .where(CaseSubject.case.is_in(sorted(case_ids)))
+        .output(load_json=True)
+    )
     out: dict[int, list[re.Pattern[str]]] = {}
     for r in rows:
         out.setdefault(r["case"], []).extend(_name_patterns(r["given_name"], r["family_name"], r["aliases"]))

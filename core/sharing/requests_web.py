@@ -1,4 +1,5 @@
 """Access request pages: ask the agency holding a person's record to share it; it grants or refuses."""
+
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
@@ -25,12 +26,26 @@ class AccessRequestPages(Controller):
     async def list_requests(self, request: Request, actor: Actor) -> Template:
         return await self._page(request, actor)
 
-    async def _page(self, request: Request, actor: Actor, errors: list[dict] | None = None, status_code: int = 200,
-                    asking: dict | None = None) -> Template:
+    async def _page(
+        self,
+        request: Request,
+        actor: Actor,
+        errors: list[dict] | None = None,
+        status_code: int = 200,
+        asking: dict | None = None,
+    ) -> Template:
         made, received = await requests_for(actor)
-        return await page(request, "sharing/requests.html", made=made, received=received, asking=asking,
-                          can_decide=permissions.can(actor, "access_request.decide"), errors=errors or [],
-                          error_title=bool(errors), status_code=status_code)
+        return await page(
+            request,
+            "sharing/requests.html",
+            made=made,
+            received=received,
+            asking=asking,
+            can_decide=permissions.can(actor, "access_request.decide"),
+            errors=errors or [],
+            error_title=bool(errors),
+            status_code=status_code,
+        )
 
     @post("/new")
     async def ask(self, request: Request, actor: Actor) -> Template:
@@ -49,12 +64,22 @@ class AccessRequestPages(Controller):
         if person_id is None or agency_id is None:
             raise NotFound("No such person or agency")
         try:
-            await request_access(actor, person_id=person_id, holding_agency_id=agency_id,
-                                 purpose=form_text(data, "purpose"), reason=form_text(data, "reason"))
+            await request_access(
+                actor,
+                person_id=person_id,
+                holding_agency_id=agency_id,
+                purpose=form_text(data, "purpose"),
+                reason=form_text(data, "reason"),
+            )
         except ValidationFailed as exc:
             asking = await asking_form(actor, person_id, agency_id)
-            return await self._page(request, actor, exc.errors, 400, asking={
-                **asking, "purpose": form_text(data, "purpose"), "reason": form_text(data, "reason")})
+            return await self._page(
+                request,
+                actor,
+                exc.errors,
+                400,
+                asking={**asking, "purpose": form_text(data, "purpose"), "reason": form_text(data, "reason")},
+            )
         return see_other("/sharing/requests?done=access-requested")
 
     @post("/{request_id:int}/decision")
@@ -67,6 +92,10 @@ class AccessRequestPages(Controller):
             if data.get("decision") == "refuse":
                 await refuse_access(actor, request_id, form_text(data, "note"))
                 return see_other("/sharing/requests?done=access-refused")
-            raise ValidationFailed("Choose", errors=[{"field": "/decision", "message": "Select grant or refuse"}])
+            raise ValidationFailed(
+                "Choose", errors=[{"field": "/decision", "message": "Select grant or refuse"}]
+            )
         except ValidationFailed as exc:
-            return await self._page(request, actor, [{**e, "field": f"/decision-{request_id}"} for e in exc.errors], 400)
+            return await self._page(
+                request, actor, [{**e, "field": f"/decision-{request_id}"} for e in exc.errors], 400
+            )

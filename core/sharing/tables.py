@@ -1,4 +1,5 @@
 """Information sharing agreements, the cases shared under them, access requests and the MoU."""
+
 from piccolo.columns import JSON, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
@@ -10,6 +11,7 @@ from caseframe.core.persons.tables import Person
 
 class SharingAgreement(Table, tablename="cf_isa"):
     """An ISA: which agencies share, for which purposes and areas, on what legal basis, from when to when."""
+
     id: Serial
 
     reference = Varchar(length=40, unique=True)
@@ -33,6 +35,7 @@ class SharingAgreement(Table, tablename="cf_isa"):
 
 class CaseShare(Table, tablename="cf_case_share"):
     """A case shared with a partner agency, for a purpose, under an ISA; dead once the ISA ends."""
+
     id: Serial
 
     case = ForeignKey(Case, index=True)
@@ -47,6 +50,7 @@ class CaseShare(Table, tablename="cf_case_share"):
 
 class AccessRequest(Table, tablename="cf_access_request"):
     """A request, made from the national search, for the records another agency holds about a person."""
+
     id: Serial
 
     person = ForeignKey(Person)
@@ -66,6 +70,7 @@ class AccessRequest(Table, tablename="cf_access_request"):
 
 class Mou(Table, tablename="cf_mou"):
     """A version of the memorandum of understanding every user accepts at sign-in."""
+
     id: Serial
 
     version = Integer(unique=True)
@@ -84,6 +89,7 @@ class MouAcceptance(Table, tablename="cf_mou_acceptance"):
 
 class Setting(Table, tablename="cf_setting"):
     """Deployment-wide settings a system admin changes at run time (e.g. roles that must use MFA)."""
+
     id: Serial
 
     key = Varchar(length=60, unique=True)

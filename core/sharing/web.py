@@ -1,4 +1,5 @@
 """Pages for information sharing agreements: everyone reads their agency's; a system admin sets them up and ends them."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,23 +28,48 @@ class AgreementPages(Controller):
     async def list_agreements(self, request: Request, ctx: Context, actor: Actor) -> Template:
         return await self._page(request, ctx, actor, {}, [])
 
-    async def _page(self, request: Request, ctx: Context, actor: Actor, values: dict, errors: list[dict], status_code: int = 200) -> Template:
+    async def _page(
+        self,
+        request: Request,
+        ctx: Context,
+        actor: Actor,
+        values: dict,
+        errors: list[dict],
+        status_code: int = 200,
+    ) -> Template:
         found = await sharing.agreements_for(ctx, actor)
-        return await page(request, "sharing/agreements.html", **found, values=values,
-                          errors={e["field"]: e["message"] for e in errors}, error_list=errors,
-                          areas=list(ctx.areas), sensitivity=SENSITIVITY_LABELS, personal=False,
-                          can_manage=permissions.can(actor, "isa.manage"), error_title=bool(errors), status_code=status_code)
+        return await page(
+            request,
+            "sharing/agreements.html",
+            **found,
+            values=values,
+            errors={e["field"]: e["message"] for e in errors},
+            error_list=errors,
+            areas=list(ctx.areas),
+            sensitivity=SENSITIVITY_LABELS,
+            personal=False,
+            can_manage=permissions.can(actor, "isa.manage"),
+            error_title=bool(errors),
+            status_code=status_code,
+        )
 
     @post("/")
     async def create(self, request: Request, ctx: Context, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         try:
             await sharing.create_isa(
-                ctx, actor, reference=form_text(data, "reference"),
-                title=form_text(data, "title"), parties=_as_list(data.get("parties")),
-                purposes=_as_list(data.get("purposes")), areas=_as_list(data.get("areas")),
-                legal_basis=form_text(data, "legal_basis"), starts_on=form_text(data, "starts_on"),
-                ends_on=form_text(data, "ends_on"), max_sensitivity=form_text(data, "max_sensitivity"))
+                ctx,
+                actor,
+                reference=form_text(data, "reference"),
+                title=form_text(data, "title"),
+                parties=_as_list(data.get("parties")),
+                purposes=_as_list(data.get("purposes")),
+                areas=_as_list(data.get("areas")),
+                legal_basis=form_text(data, "legal_basis"),
+                starts_on=form_text(data, "starts_on"),
+                ends_on=form_text(data, "ends_on"),
+                max_sensitivity=form_text(data, "max_sensitivity"),
+            )
         except ValidationFailed as exc:
             values = {k: v for k, v in data.items() if k != "csrf_token"}
             return await self._page(request, ctx, actor, values, exc.errors, status_code=400)
@@ -59,15 +85,26 @@ class AgreementPages(Controller):
             if data.get("confirmed") != "yes":
                 isa = await sharing.isa_to_end(actor, isa_id, reason)
                 return await confirm_page(
-                    request, title=f"End {isa['reference']} now?", caption=isa["title"],
+                    request,
+                    title=f"End {isa['reference']} now?",
+                    caption=isa["title"],
                     warning="Partners lose access to every case shared under it from today, and nothing more can "
-                            "be shared under it. This cannot be undone: a new agreement would be needed.",
-                    action=f"/sharing/agreements/{isa_id}/end", fields={"reason": reason.strip()},
-                    button="End agreement", cancel="/sharing/agreements")
+                    "be shared under it. This cannot be undone: a new agreement would be needed.",
+                    action=f"/sharing/agreements/{isa_id}/end",
+                    fields={"reason": reason.strip()},
+                    button="End agreement",
+                    cancel="/sharing/agreements",
+                )
             await sharing.end_isa(actor, isa_id, reason)
         except ValidationFailed as exc:
-            return await self._page(request, ctx, actor, {}, [{"field": f"/end/{isa_id}", "message": exc.errors[0]["message"]}],
-                                    status_code=400)
+            return await self._page(
+                request,
+                ctx,
+                actor,
+                {},
+                [{"field": f"/end/{isa_id}", "message": exc.errors[0]["message"]}],
+                status_code=400,
+            )
         return see_other("/sharing/agreements?done=isa-ended")
 
 

@@ -1,4 +1,5 @@
 """Add, assign and complete tasks on cases; the only code that writes tasks."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,11 +23,18 @@ from caseframe.core.tasks.tables import Task
 
 def task_dict(r: dict[str, Any]) -> dict[str, Any]:
     due = r["due_date"]
-    return {"id": r["id"], "case_id": r["case"], "title": r["title"], "description": r["description"],
-            "owner_agency_id": r["owner_agency"], "assignee_id": r["assignee"],
-            "due_date": due.isoformat() if due else None, "status": r["status"],
-            "overdue": bool(due and r["status"] == "open" and due < clock.today()),
-            "source": r["source"]}
+    return {
+        "id": r["id"],
+        "case_id": r["case"],
+        "title": r["title"],
+        "description": r["description"],
+        "owner_agency_id": r["owner_agency"],
+        "assignee_id": r["assignee"],
+        "due_date": due.isoformat() if due else None,
+        "status": r["status"],
+        "overdue": bool(due and r["status"] == "open" and due < clock.today()),
+        "source": r["source"],
+    }
 
 
 async def _written(task_id: int) -> dict[str, Any]:
@@ -44,8 +52,16 @@ def task_state(r: dict[str, Any]) -> str:
     return hashlib.sha256(seen.encode()).hexdigest()[:16]
 
 
-async def add_task(ctx: Context, actor: Actor, case_id: int, *, title: str, due_date: Any = None,
-                   assignee_id: int | None = None, description: str = "") -> dict[str, Any]:
+async def add_task(
+    ctx: Context,
+    actor: Actor,
+    case_id: int,
+    *,
+    title: str,
+    due_date: Any = None,
+    assignee_id: int | None = None,
+    description: str = "",
+) -> dict[str, Any]:
     """Add a task to a case the actor works, optionally due on a date and assigned to a user of their agency."""
     await cases._load_workable(actor, case_id)
     errors = []
@@ -61,29 +77,49 @@ async def add_task(ctx: Context, actor: Actor, case_id: int, *, title: str, due_
         except ValueError:
             errors.append({"field": "/due_date", "message": "Due date must be a real date"})
     if assignee_id is not None:
-        assignee = await User.select(User.agency).where((User.id == assignee_id) & (User.active == True)).first()  # noqa: E712
+        assignee = (
+            await User.select(User.agency).where((User.id == assignee_id) & (User.active == True)).first()
+        )  # noqa: E712
         if assignee is None or assignee["agency"] != actor.agency_id:
             errors.append({"field": "/assignee_id", "message": "Select someone in your agency"})
     if errors:
         raise ValidationFailed("There is a problem with the task", errors=errors)
     now = clock.now()
     async with transaction():
-        task = Task(case=case_id, title=title, description=description or "", owner_agency=actor.agency_id,
-                    assignee=assignee_id, due_date=due, created_by=actor.id, created_at=now)
+        task = Task(
+            case=case_id,
+            title=title,
+            description=description or "",
+            owner_agency=actor.agency_id,
+            assignee=assignee_id,
+            due_date=due,
+            created_by=actor.id,
+            created_at=now,
+        )
         await task.save()
-        await CaseEvent.insert(CaseEvent(case=case_id, kind="task", actor=actor.id, at=now,
-                                         summary=f"Task added: {title}" + (f" (due {due:%-d %B %Y})" if due else ""),
-                                         detail={"task_id": task.id}))
-        await audit.record("task.create", actor, object_type="task", object_id=task.id, detail={"case_id": case_id})
+        await CaseEvent.insert(
+            CaseEvent(
+                case=case_id,
+                kind="task",
+                actor=actor.id,
+                at=now,
+                summary=f"Task added: {title}" + (f" (due {due:%-d %B %Y})" if due else ""),
+                detail={"task_id": task.id},
+            )
+        )
+        await audit.record(
+            "task.create", actor, object_type="task", object_id=task.id, detail={"case_id": case_id}
+        )
     return await _written(task.id)
-
-
 
 
 async def assignee_choices(agency_id: int) -> list[dict[str, Any]]:
     """Active users of the agency that owns a task: who it can be given to."""
-    return await User.select(User.id, User.name).where(
-        (User.agency == agency_id) & (User.active == True)).order_by(User.name)  # noqa: E712
+    return (
+        await User.select(User.id, User.name)
+        .where((User.agency == agency_id) & (User.active == True))
+        .order_by(User.name)
+    )  # noqa: E712
 
 
 async def editable_task(actor: Actor, task_id: int) -> dict[str, Any]:
@@ -125,8 +161,16 @@ def _date(value: Any, errors: list[dict[str, str]]) -> dt.date | None:
         return None
 
 
-async def edit_task(ctx: Context, actor: Actor, task_id: int, *, title: str | None, due_date: Any,
-                    assignee_id: int | None, expected_state: str) -> dict[str, Any]:
+async def edit_task(
+    ctx: Context,
+    actor: Actor,
+    task_id: int,
+    *,
+    title: str | None,
+    due_date: Any,
+    assignee_id: int | None,
+    expected_state: str,
+) -> dict[str, Any]:
     """Change a task's title, due date and who does it; on the case's timeline and in the audit trail.
 
     ``expected_state`` is the :func:`task_state` the form was read at: if the task changed since, nothing is
@@ -146,29 +190,47 @@ async def edit_task(ctx: Context, actor: Actor, task_id: int, *, title: str | No
     if errors:
         raise ValidationFailed("There is a problem with the task", errors=errors)
     if expected_state != task_state(row):
-        raise Conflict("Someone else changed this task since you opened it. Nothing you entered has been saved "
-                       "over their change: look at the task again, then make your change.")
+        raise Conflict(
+            "Someone else changed this task since you opened it. Nothing you entered has been saved "
+            "over their change: look at the task again, then make your change."
+        )
     changes = _task_changes(row, title, due, assignee_id)
     if not changes:
         return task_dict(row)
     words = await _change_words(row, changes, due, names.get(assignee_id, ""))
     now = clock.now()
     async with transaction():
-        updated = await Task.update({Task.title: title, Task.due_date: due, Task.assignee: assignee_id}).where(
-            (Task.id == task_id) & (Task.status == "open")).returning(Task.id)
+        updated = (
+            await Task.update({Task.title: title, Task.due_date: due, Task.assignee: assignee_id})
+            .where((Task.id == task_id) & (Task.status == "open"))
+            .returning(Task.id)
+        )
         if not updated:
             raise Conflict("This task was marked as done meanwhile. Nothing has been changed.")
         if row["case"] is not None:
-            await CaseEvent.insert(CaseEvent(case=row["case"], kind="task", actor=actor.id, at=now,
-                                             summary=f"Task changed: {title} ({'; '.join(words)})",
-                                             detail={"task_id": task_id, "changes": list(changes)}))
-        await audit.record("task.update", actor, object_type="task", object_id=task_id,
-                           detail={"case_id": row["case"], "changes": changes})
+            await CaseEvent.insert(
+                CaseEvent(
+                    case=row["case"],
+                    kind="task",
+                    actor=actor.id,
+                    at=now,
+                    summary=f"Task changed: {title} ({'; '.join(words)})",
+                    detail={"task_id": task_id, "changes": list(changes)},
+                )
+            )
+        await audit.record(
+            "task.update",
+            actor,
+            object_type="task",
+            object_id=task_id,
+            detail={"case_id": row["case"], "changes": changes},
+        )
     return await _written(task_id)
 
 
-def _title_and_due_problems(row: dict[str, Any], title: str, due_date: Any, panel: bool,
-                            errors: list[dict[str, str]]) -> dt.date | None:
+def _title_and_due_problems(
+    row: dict[str, Any], title: str, due_date: Any, panel: bool, errors: list[dict[str, str]]
+) -> dt.date | None:
     """Add to ``errors`` what is wrong with a task's new title and due date; the due date read."""
     if not title:
         errors.append({"field": "/title", "message": "Enter what needs to be done"})
@@ -182,22 +244,26 @@ def _title_and_due_problems(row: dict[str, Any], title: str, due_date: Any, pane
     return due
 
 
-def _task_changes(row: dict[str, Any], title: str, due: dt.date | None,
-                  assignee_id: int | None) -> dict[str, dict[str, Any]]:
+def _task_changes(
+    row: dict[str, Any], title: str, due: dt.date | None, assignee_id: int | None
+) -> dict[str, dict[str, Any]]:
     """What an edit changes, each field from -> to, as the audit trail records it."""
     changes: dict[str, dict[str, Any]] = {}
     if title != row["title"]:
         changes["title"] = {"from": row["title"], "to": title}
     if due != row["due_date"]:
-        changes["due_date"] = {"from": row["due_date"].isoformat() if row["due_date"] else None,
-                               "to": due.isoformat() if due else None}
+        changes["due_date"] = {
+            "from": row["due_date"].isoformat() if row["due_date"] else None,
+            "to": due.isoformat() if due else None,
+        }
     if assignee_id != row["assignee"]:
         changes["assignee"] = {"from": row["assignee"], "to": assignee_id}
     return changes
 
 
-async def _change_words(row: dict[str, Any], changes: dict[str, dict[str, Any]], due: dt.date | None,
-                        new_assignee: str) -> list[str]:
+async def _change_words(
+    row: dict[str, Any], changes: dict[str, dict[str, Any]], due: dt.date | None, new_assignee: str
+) -> list[str]:
     """The changes in words for the case's timeline: the old title, old -> new due date and assignee."""
     old_names = await User.select(User.id, User.name).where(User.id.is_in([row["assignee"] or 0]))
     was = {u["id"]: u["name"] for u in old_names}
@@ -221,17 +287,28 @@ async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, A
     if row is None:
         raise NotFound("No task with that number exists")
     # the task's own agency completes it, even when the case belongs to another (a panel action)
-    permissions.require(actor, "task.edit", row["owner_agency"], message="Your role does not let you complete tasks")
+    permissions.require(
+        actor, "task.edit", row["owner_agency"], message="Your role does not let you complete tasks"
+    )
     if row["status"] == "done":
         return task_dict(row)
     await _refuse_retained(row, actor)
     now = clock.now()
     async with transaction():
         await Task.update({Task.status: "done", Task.completed_at: now, Task.completed_by: actor.id}).where(
-            Task.id == task_id)
+            Task.id == task_id
+        )
         if row["case"] is not None:
-            await CaseEvent.insert(CaseEvent(case=row["case"], kind="task", actor=actor.id, at=now,
-                                             summary=f"Task completed: {row['title']}", detail={"task_id": task_id}))
+            await CaseEvent.insert(
+                CaseEvent(
+                    case=row["case"],
+                    kind="task",
+                    actor=actor.id,
+                    at=now,
+                    summary=f"Task completed: {row['title']}",
+                    detail={"task_id": task_id},
+                )
+            )
         await audit.record("task.complete", actor, object_type="task", object_id=task_id)
     done = await _written(task_id)
     # the hook gets the case even if completing the action ended the agency's sight of it
@@ -243,16 +320,25 @@ async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, A
 async def tasks_of_case(case_id: int, reader: Actor | None = None) -> list[dict[str, Any]]:
     """The case's tasks; for a ``reader``, their words naming no other case the reader may not see."""
     # written out once: the case page reads it on every view (tests/core/test_case_reads.py holds it to the ORM's)
-    rows = [task_dict(r) for r in await Task.raw('SELECT * FROM cf_task WHERE "case" = {} ORDER BY id', int(case_id))]
+    rows = [
+        task_dict(r)
+        for r in await Task.raw('SELECT * FROM cf_task WHERE "case" = {} ORDER BY id', int(case_id))
+    ]
     # the reader reads the case itself: only the cases the words name are asked about (none, mostly: no query)
     return rows if reader is None else await readable_tasks(reader, rows, on_a_case_seen=True)
 
 
-async def readable_tasks(reader: Actor, rows: list[dict[str, Any]], *,
-                         on_a_case_seen: bool = False) -> list[dict[str, Any]]:
+async def readable_tasks(
+    reader: Actor, rows: list[dict[str, Any]], *, on_a_case_seen: bool = False
+) -> list[dict[str, Any]]:
     """Tasks (as :func:`task_dict` gives them) as ``reader`` may read them: a title or description naming a case
     they may not see says "[a case you cannot see]", and a task on such a case names none of its people
     (``on_a_case_seen``: the caller knows the reader sees the cases the tasks are on)."""
-    words = await redactor_for(reader, [t[k] for t in rows for k in ("title", "description")],
-                               [] if on_a_case_seen else [t["case_id"] for t in rows])
-    return [words.texts(dict(t), ("title", "description"), None if on_a_case_seen else "case_id") for t in rows]
+    words = await redactor_for(
+        reader,
+        [t[k] for t in rows for k in ("title", "description")],
+        [] if on_a_case_seen else [t["case_id"] for t in rows],
+    )
+    return [
+        words.texts(dict(t), ("title", "description"), None if on_a_case_seen else "case_id") for t in rows
+    ]

@@ -1,4 +1,5 @@
 """Tasks and panel actions: something someone must do on a case, with an owner and a due date."""
+
 from piccolo.columns import Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 

@@ -1,4 +1,5 @@
 """The Litestar application factory: pages, API, static assets, errors and start-up checks in one place."""
+
 from __future__ import annotations
 
 import asyncio
@@ -59,11 +60,42 @@ from caseframe.core.web.pages import html_error, sign_in_redirect
 log = logging.getLogger("caseframe")
 
 STATIC_DIR = Path(__file__).parent / "static"
-HTML_CONTROLLERS = [SignInPages, MfaSignInPage, PasswordPages, PasswordResetPages, SecurityPages, MfaSettingsPages, HomePage, PersonPages, PersonMergeAdminPages, AreaPages, CasePages, TaskPages, AdminPages, UserAdminPages, AgencyAdminPages, PackPages, AgreementPages, NationalSearchPage, MouPages, AuditPages, AccessRequestPages, ReferralPages, PanelPages, MeetingPages, DashboardPages, NotificationPages, RetentionPages, SarPages]
+HTML_CONTROLLERS = [
+    SignInPages,
+    MfaSignInPage,
+    PasswordPages,
+    PasswordResetPages,
+    SecurityPages,
+    MfaSettingsPages,
+    HomePage,
+    PersonPages,
+    PersonMergeAdminPages,
+    AreaPages,
+    CasePages,
+    TaskPages,
+    AdminPages,
+    UserAdminPages,
+    AgencyAdminPages,
+    PackPages,
+    AgreementPages,
+    NationalSearchPage,
+    MouPages,
+    AuditPages,
+    AccessRequestPages,
+    ReferralPages,
+    PanelPages,
+    MeetingPages,
+    DashboardPages,
+    NotificationPages,
+    RetentionPages,
+    SarPages,
+]
 #: script-src also names a fresh nonce per response (CspNonceMiddleware); there is no inline script at all
-CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
-       "object-src 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
+    "object-src 'none'"
+)
 
 
 class CspNonceMiddleware:
@@ -81,7 +113,9 @@ class CspNonceMiddleware:
 
         async def send_with_csp(message: Any) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-security-policy"]
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"content-security-policy"
+                ]
                 headers.append((b"content-security-policy", CSP.format(nonce=nonce).encode()))
                 message = {**message, "headers": headers}
             await send(message)
@@ -107,16 +141,32 @@ def health() -> dict[str, Any]:
 
 def _static_routers() -> list[Any]:
     public = {"public": True}
-    routers = [create_static_files_router(path="/static/cf", directories=[STATIC_DIR], opt=public,
-                                          include_in_schema=False, name="static-caseframe")]
+    routers = [
+        create_static_files_router(
+            path="/static/cf",
+            directories=[STATIC_DIR],
+            opt=public,
+            include_in_schema=False,
+            name="static-caseframe",
+        )
+    ]
     node = assets.require()  # missing, start-up stops saying how to install them (caseframe assets)
-    for url, folder in (("/static/govuk", node / "govuk-frontend/dist/govuk"),
-                        ("/assets", node / "govuk-frontend/dist/govuk/assets"),
-                        ("/static/moj", node / "@ministryofjustice/frontend/moj"),
-                        ("/static/htmx", node / "htmx.org/dist"),
-                        ("/static/htmx-ext-sse", node / "htmx-ext-sse/dist")):
-        routers.append(create_static_files_router(path=url, directories=[folder], opt=public,
-                                                  include_in_schema=False, name=f"static{url.replace('/', '-')}"))
+    for url, folder in (
+        ("/static/govuk", node / "govuk-frontend/dist/govuk"),
+        ("/assets", node / "govuk-frontend/dist/govuk/assets"),
+        ("/static/moj", node / "@ministryofjustice/frontend/moj"),
+        ("/static/htmx", node / "htmx.org/dist"),
+        ("/static/htmx-ext-sse", node / "htmx-ext-sse/dist"),
+    ):
+        routers.append(
+            create_static_files_router(
+                path=url,
+                directories=[folder],
+                opt=public,
+                include_in_schema=False,
+                name=f"static{url.replace('/', '-')}",
+            )
+        )
     return routers
 
 
@@ -141,16 +191,25 @@ def _error_handler(request: Request, exc: Exception) -> Response:
     problems.internal_error_handler(request, exc)
     if is_api(request):
         return problems.problem(500, "Something went wrong. Try again later.")
-    return html_error(request, 500, "Sorry, there is a problem with the service",
-                      "Try again later. Nothing you entered has been saved if you did not see a confirmation.")
+    return html_error(
+        request,
+        500,
+        "Sorry, there is a problem with the service",
+        "Try again later. Nothing you entered has been saved if you did not see a confirmation.",
+    )
 
 
 def _service_error_response(request: Request, exc: ServiceError) -> Response:
     """A service's refusal (not found, forbidden, conflict, invalid...): problem details or a page saying it."""
     if is_api(request):
         return problems.service_error_handler(request, exc)
-    headings = {404: "Page not found", 403: "You cannot do that", 409: "Someone else changed this",
-                410: "This record was erased", 422: "There is a problem"}
+    headings = {
+        404: "Page not found",
+        403: "You cannot do that",
+        409: "Someone else changed this",
+        410: "This record was erased",
+        422: "There is a problem",
+    }
     response = html_error(request, exc.status, headings.get(exc.status, "There is a problem"), exc.message)
     if exc.retry_after:
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -173,9 +232,13 @@ def _http_error_response(request: Request, exc: HTTPException) -> Response | Non
     if status == 413:
         from caseframe.core.documents.storage import CONFIG
 
-        return html_error(request, 413, "The file is too large",
-                          f"A document can be at most {CONFIG.max_bytes // (1024 * 1024)} MB. Nothing has been "
-                          "saved: go back and choose a smaller file.")
+        return html_error(
+            request,
+            413,
+            "The file is too large",
+            f"A document can be at most {CONFIG.max_bytes // (1024 * 1024)} MB. Nothing has been "
+            "saved: go back and choose a smaller file.",
+        )
     if status == 405:
         return html_error(request, 405, "Page not found", "This address does not accept that request.")
     if status < 500:
@@ -251,8 +314,13 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
         elif owned:
             await close(engine)
 
-    handlers: list[Any] = [health, *API_CONTROLLERS, *HTML_CONTROLLERS, document_pages(settings.documents_max_bytes),
-                           *_static_routers()]
+    handlers: list[Any] = [
+        health,
+        *API_CONTROLLERS,
+        *HTML_CONTROLLERS,
+        document_pages(settings.documents_max_bytes),
+        *_static_routers(),
+    ]
     for extra in ctx.pm.hook.register_routes():
         handlers.extend(extra or [])
 
@@ -269,8 +337,9 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
         plugins=[HTMXPlugin()],
         middleware=[CspNonceMiddleware],
         before_send=[csp_before_send, security_headers(https=not settings.local_demo), record_denied],
-        openapi_config=OpenAPIConfig(title="Caseframe API", version=__version__, path="/schema",
-                                     render_plugins=[ScalarRenderPlugin()]),
+        openapi_config=OpenAPIConfig(
+            title="Caseframe API", version=__version__, path="/schema", render_plugins=[ScalarRenderPlugin()]
+        ),
         debug=settings.debug,
         request_max_body_size=2 * 1024 * 1024,
     )

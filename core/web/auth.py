@@ -4,6 +4,7 @@ The JSON API authenticates with a bearer token only, so a browser's cookie can n
 another site; pages use the session cookie, and every unsafe request must carry the session's CSRF
 token (a hidden form field, or the header htmx sends).
 """
+
 from __future__ import annotations
 
 from litestar import Request
@@ -16,8 +17,9 @@ from caseframe.core.web import csrf
 from caseframe.core.web.dependencies import signed_in_actor
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-CSRF_FAILED = ("This page has expired or the form did not come from Caseframe. Go back, reload the page "
-               "and try again.")
+CSRF_FAILED = (
+    "This page has expired or the form did not come from Caseframe. Go back, reload the page and try again."
+)
 
 
 def is_api(connection: ASGIConnection) -> bool:
@@ -59,8 +61,12 @@ async def require_user(connection: ASGIConnection, handler: BaseRouteHandler) ->
     if pending == "mou" and not handler.opt.get("before_mou"):
         # nothing works until the memorandum of understanding is accepted (sign-out and the MoU page do)
         raise MouNotAccepted()
-    if (unsafe and not is_api(connection) and isinstance(connection, Request)
-            and not csrf.matches(token, await csrf.submitted_token(connection))):
+    if (
+        unsafe
+        and not is_api(connection)
+        and isinstance(connection, Request)
+        and not csrf.matches(token, await csrf.submitted_token(connection))
+    ):
         raise PermissionDeniedException(CSRF_FAILED)
 
 

@@ -1,4 +1,5 @@
 """CSRF tokens bound to the session (or, before sign-in, to a pre-session cookie)."""
+
 from __future__ import annotations
 
 import hmac

@@ -1,4 +1,5 @@
 """CSV downloads: cells a spreadsheet cannot run as formulas, UTF-8 with a byte-order mark for Excel."""
+
 from __future__ import annotations
 
 import csv
@@ -29,8 +30,11 @@ def csv_response(header: list[str], rows: Iterable[Iterable[Any]], filename: str
     writer.writerow([safe_cell(h) for h in header])
     for row in rows:
         writer.writerow([safe_cell(v) for v in row])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
-        **NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def csv_line(values: Iterable[Any]) -> str:
@@ -51,10 +55,14 @@ def download_name(what: str) -> str:
 def csv_stream(lines: AsyncIterator[str], filename: str) -> Stream:
     """Stream ``lines`` (each from :func:`csv_line`) as a CSV download, byte-order mark first, so a large
     export never sits whole in the server's memory; no-store like every personal response."""
+
     async def body() -> AsyncIterator[bytes]:
         yield "\ufeff".encode()
         async for line in lines:
             yield line.encode("utf-8")
 
-    return Stream(body(), media_type="text/csv; charset=utf-8", headers={
-        **NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
+    return Stream(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )

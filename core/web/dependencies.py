@@ -10,6 +10,7 @@ what it needs::
 keeps the Actor on the request; the dependency hands that one over. A public route (``opt={"public": True}``)
 has no signed-in user, so one that asks for ``actor`` stops start-up (``check_public_routes``), never a request.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -57,10 +58,12 @@ def provide_actor(request: Request) -> Actor:
 
 #: the app's dependencies by parameter name (``create_app`` registers them on the app; ``caseframe.api``
 #: exports them as ``ROUTE_DEPENDENCIES`` for a plugin's own app in tests). Plain functions, not run in a thread.
-ROUTE_DEPENDENCIES: Mapping[str, Provide] = MappingProxyType({
-    CTX: Provide(provide_ctx, sync_to_thread=False),
-    ACTOR: Provide(provide_actor, sync_to_thread=False),
-})
+ROUTE_DEPENDENCIES: Mapping[str, Provide] = MappingProxyType(
+    {
+        CTX: Provide(provide_ctx, sync_to_thread=False),
+        ACTOR: Provide(provide_actor, sync_to_thread=False),
+    }
+)
 
 
 def _names_asked_for(handler: BaseRouteHandler) -> set[str]:
@@ -75,8 +78,11 @@ def _names_asked_for(handler: BaseRouteHandler) -> set[str]:
         seen.add(name)
         provider = available[name]
         signature = getattr(provider, "parsed_fn_signature", None)
-        wanted |= set(signature.parameters if signature is not None
-                      else inspect.signature(provider.dependency).parameters)
+        wanted |= set(
+            signature.parameters
+            if signature is not None
+            else inspect.signature(provider.dependency).parameters
+        )
     return seen
 
 
@@ -97,11 +103,14 @@ def check_public_routes(app: Litestar) -> None:
             if not handler.opt.get("public") or ACTOR not in _names_asked_for(handler):
                 continue
             methods = " ".join(sorted(getattr(handler, "http_methods", ()) or ()))
-            problems.append(Problem(
-                _where(handler), "",
-                f"the route {methods} {route.path} ({handler.handler_name}) is public "
-                f"(opt={{'public': True}}) but asks for '{ACTOR}': no one is signed in on a public route. Take "
-                f"'{ACTOR}' out of its parameters, or let the route need a signed-in user"))
+            problems.append(
+                Problem(
+                    _where(handler),
+                    "",
+                    f"the route {methods} {route.path} ({handler.handler_name}) is public "
+                    f"(opt={{'public': True}}) but asks for '{ACTOR}': no one is signed in on a public route. Take "
+                    f"'{ACTOR}' out of its parameters, or let the route need a signed-in user",
+                )
+            )
     if problems:
         raise AreaError(problems)
-

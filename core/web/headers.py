@@ -4,6 +4,7 @@ They are added as each response starts (``before_send``), after everything else 
 route, error handler or file server can send a response without them. A response that set one itself keeps
 its own value.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,8 +17,11 @@ COMMON = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
-    (b"permissions-policy", b"accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-                            b"microphone=(), payment=(), usb=()"),
+    (
+        b"permissions-policy",
+        b"accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+        b"microphone=(), payment=(), usb=()",
+    ),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 #: browsers use HTTPS only for a year once they have seen this (not sent for a local plain-HTTP demo)

@@ -1,4 +1,5 @@
 """My work: the caseworker's home page."""
+
 from __future__ import annotations
 
 from litestar import Controller, Request, get

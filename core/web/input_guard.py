@@ -1,6 +1,7 @@
 """What no handler should ever see: checked for every request before its handler runs (and, for a form's body,
 before the CSRF check parses it), so bad input is a clear 4xx the same on SQLite and PostgreSQL, never a parser's
 or driver's error and a 500."""
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,16 @@ from caseframe.core.db import MAX_ID
 from caseframe.core.errors import ValidationFailed
 from caseframe.core.numbers import whole_number
 
-NUL_REFUSED = ("The request contains a null character, which cannot be stored. "
-               "Remove it and try again: nothing has been saved.")
+NUL_REFUSED = (
+    "The request contains a null character, which cannot be stored. "
+    "Remove it and try again: nothing has been saved."
+)
 
 
-NOT_UTF8 = ("The form was sent in a character encoding other than UTF-8, so it cannot be read. "
-            "Nothing has been saved: send it again from the page.")
+NOT_UTF8 = (
+    "The form was sent in a character encoding other than UTF-8, so it cannot be read. "
+    "Nothing has been saved: send it again from the page."
+)
 
 
 def _is_utf8(raw: bytes) -> bool:
@@ -54,11 +59,15 @@ def json_depth(body: bytes, limit: int = MAX_JSON_DEPTH) -> int:
 def _ids_in_path_are_ascii(scope: Any) -> bool:
     """Each ``{name:int}`` part of the address is ASCII digits: Litestar reads it with ``int()``, which also takes
     Arabic-Indic and fullwidth digits and underscores, so ``/cases/١`` would be case 1; and no larger than an id."""
-    numbers = {f"{{{name}}}" for name, value in (scope.get("path_params") or {}).items() if isinstance(value, int)}
+    numbers = {
+        f"{{{name}}}" for name, value in (scope.get("path_params") or {}).items() if isinstance(value, int)
+    }
     if not numbers:
         return True
     template = scope.get("path_template") or ""  # "/cases/{case_id}/forms/{form_name}"
-    for part, raw in zip(template.strip("/").split("/"), scope.get("path", "").strip("/").split("/"), strict=False):
+    for part, raw in zip(
+        template.strip("/").split("/"), scope.get("path", "").strip("/").split("/"), strict=False
+    ):
         if part in numbers and not (raw.isascii() and (whole_number(raw) or 0) <= MAX_ID):
             return False
     return True

@@ -1,4 +1,5 @@
 """Helpers every HTML page uses: the layout's context, redirects, submissions and error pages."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +24,13 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
     ctx, actor = app_context(request), signed_in_actor(request)
     enabled = await enabled_areas(actor.agency_id, cached=True)
     areas = [a for a in ctx.areas if a.slug in enabled]
-    links = [{"href": "/", "label": "My work"}, {"href": "/persons", "label": "Persons"},
-             {"href": "/referrals", "label": "Referrals"}, {"href": "/panels", "label": "Panels"}, {"href": "/search/national", "label": "National search"}]
+    links = [
+        {"href": "/", "label": "My work"},
+        {"href": "/persons", "label": "Persons"},
+        {"href": "/referrals", "label": "Referrals"},
+        {"href": "/panels", "label": "Panels"},
+        {"href": "/search/national", "label": "National search"},
+    ]
     links += [{"href": f"/areas/{a.slug}", "label": a.title} for a in areas]
     if ctx.pm.hook.menu_links.get_hookimpls():  # the areas' payloads cost more than the rest of the menu
         viewer = actor.as_dict()
@@ -32,12 +38,14 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
             links.extend(extra or [])
     can = permissions.for_actor(actor)
     # each link only for those its page serves (the page's guard asks the same question)
-    for action, href, label in (("dashboard.read", "/dashboard", "Dashboard"),
-                                ("isa.list", "/sharing/agreements", "Agreements"),
-                                ("mou.publish", "/sharing/mou", "MoU"),
-                                ("agencies.manage", "/admin/agencies", "Agencies"),
-                                ("person.merge_undo", "/admin/person-merges", "Person merges"),
-                                ("audit.read", "/audit", "Audit")):
+    for action, href, label in (
+        ("dashboard.read", "/dashboard", "Dashboard"),
+        ("isa.list", "/sharing/agreements", "Agreements"),
+        ("mou.publish", "/sharing/mou", "MoU"),
+        ("agencies.manage", "/admin/agencies", "Agencies"),
+        ("person.merge_undo", "/admin/person-merges", "Person merges"),
+        ("audit.read", "/audit", "Audit"),
+    ):
         if can(action):
             links.append({"href": href, "label": label})
     if can("agency.admin"):
@@ -47,8 +55,11 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
         if can("sar.handle"):
             links.append({"href": "/admin/sar", "label": "Subject access requests"})
     path = request.url.path
-    matches = [link["href"] for link in links
-               if link["href"] == path or (link["href"] != "/" and path.startswith(link["href"] + "/"))]
+    matches = [
+        link["href"]
+        for link in links
+        if link["href"] == path or (link["href"] != "/" and path.startswith(link["href"] + "/"))
+    ]
     # the most specific link is the current one (/admin/agencies, not also /admin)
     current = max(matches, key=len) if matches else None
     for link in links:
@@ -56,8 +67,9 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
     return links
 
 
-async def page(request: Request, template: str, *, status_code: int = 200, personal: bool = True,
-               **context: Any) -> Template:
+async def page(
+    request: Request, template: str, *, status_code: int = 200, personal: bool = True, **context: Any
+) -> Template:
     """Render a signed-in page; pages with personal data carry the protective marking and no-store."""
     import asyncio
 
@@ -66,17 +78,27 @@ async def page(request: Request, template: str, *, status_code: int = 200, perso
     actor = signed_in_actor(request)
     # the bell's count is one indexed statement, read while the menu is worked out
     nav, unread = await asyncio.gather(navigation(request), unread_count(actor))
-    base = {"actor": actor, "can": permissions.for_actor(actor), "csrf_token": request.state.csrf_token, "nav": nav, "unread": unread,
-            "marking": MARKING if personal else None, "flash": request.query_params.get("done")}
+    base = {
+        "actor": actor,
+        "can": permissions.for_actor(actor),
+        "csrf_token": request.state.csrf_token,
+        "nav": nav,
+        "unread": unread,
+        "marking": MARKING if personal else None,
+        "flash": request.query_params.get("done"),
+    }
     # the flash text is chosen from a fixed list so a crafted link cannot put words on the page
     base["flash"] = FLASHES.get(base["flash"] or "")
-    if "restricted_cases" not in context and permissions.can(actor, "case.read_restricted", {"owning_agency": actor.agency_id}):
+    if "restricted_cases" not in context and permissions.can(
+        actor, "case.read_restricted", {"owning_agency": actor.agency_id}
+    ):
         # the restricted cases a local admin still sees listed (their own agency's), for lists to mark "Restricted"
         from caseframe.core.retention.service import withheld_from
 
         base["restricted_cases"] = (await withheld_from(actor)).marked
-    return Template(template_name=template, context={**base, **context}, status_code=status_code,
-                    headers=NO_STORE)
+    return Template(
+        template_name=template, context={**base, **context}, status_code=status_code, headers=NO_STORE
+    )
 
 
 FLASHES = {
@@ -94,7 +116,7 @@ FLASHES = {
     "task-changed": "Task changed",
     "lead-changed": "Lead officer changed: they see the case in their My work",
     "cases-reassigned": "Cases reassigned: each case's timeline says so, and the new lead officer sees them in "
-                        "My work",
+    "My work",
     "subject-added": "Person added to the case",
     "subject-removed": "Person removed from the case",
     "shared": "Case shared",
@@ -129,7 +151,7 @@ FLASHES = {
     "referral-merged": "A referral for this person to the same place was already open: yours was added to it",
     "mfa-reset": "Two-step verification reset: the user sets it up again if their role needs it",
     "password-reset": "Temporary password set: give it to the user in person or by phone. They choose their own "
-                      "when they next sign in",
+    "when they next sign in",
     "user-added": "User added: give them their temporary password in person or by phone",
     "user-deactivated": "User deactivated: they are signed out and cannot sign in",
     "user-reactivated": "User reactivated: they can sign in again",
@@ -184,14 +206,23 @@ def form_text(data: dict[str, Any], name: str, default: str = "") -> str:
     sends one) is refused with a clear message, where ``str()`` made "['a', 'b']" of it and stored that."""
     value = data.get(name, default)
     if isinstance(value, list):
-        raise ValidationFailed(REPEATED_FIELD, errors=[{"field": f"/{name}", "message": "Enter this only once"}])
+        raise ValidationFailed(
+            REPEATED_FIELD, errors=[{"field": f"/{name}", "message": "Enter this only once"}]
+        )
     return str(value)
 
 
 def html_error(request: Request, status: int, heading: str, detail: str) -> Response:
     actor = getattr(request.state, "actor", None)
-    context = {"actor": actor, "csrf_token": getattr(request.state, "csrf_token", ""), "nav": [],
-               "status": status, "heading": heading, "detail": detail, "marking": None}
+    context = {
+        "actor": actor,
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "nav": [],
+        "status": status,
+        "heading": heading,
+        "detail": detail,
+        "marking": None,
+    }
     return Template(template_name="errors/error.html", context=context, status_code=status, headers=NO_STORE)
 
 
@@ -204,7 +235,6 @@ def sign_in_redirect(request: Request) -> Response:
     if is_htmx(request):
         return Response(content="", status_code=401, headers={"HX-Redirect": target})
     return Redirect(path=target, status_code=303)
-
 
 
 async def claim_submission(request: Request, actor: Actor, key: str) -> str | None:

@@ -1,4 +1,5 @@
 """Errors as RFC 9457 problem details: a clear title and detail, field errors, never a traceback."""
+
 from __future__ import annotations
 
 import logging
@@ -11,14 +12,24 @@ from caseframe.core.errors import ServiceError
 
 log = logging.getLogger("caseframe.web")
 
-TITLES = {400: "Bad request", 401: "Sign in required", 403: "Not allowed", 404: "Not found",
-          405: "Method not allowed", 409: "Changed by someone else", 413: "Too large",
-          415: "Unsupported media type", 422: "There is a problem", 429: "Too many requests",
-          500: "Something went wrong"}
+TITLES = {
+    400: "Bad request",
+    401: "Sign in required",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Changed by someone else",
+    413: "Too large",
+    415: "Unsupported media type",
+    422: "There is a problem",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
 
 
-def problem(status: int, detail: str, errors: list[dict[str, str]] | None = None, *,
-            retry_after: int | None = None) -> Response:
+def problem(
+    status: int, detail: str, errors: list[dict[str, str]] | None = None, *, retry_after: int | None = None
+) -> Response:
     body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status, "detail": detail}
     if errors:
         body["errors"] = errors

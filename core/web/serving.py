@@ -1,4 +1,5 @@
 """Running the web app under uvicorn, in one process or several."""
+
 from __future__ import annotations
 
 import contextlib
@@ -32,10 +33,23 @@ class TcpConfig(uvicorn.Config):
 
 def serve(host: str, port: int, workers: int) -> None:
     if workers == 1:
-        uvicorn.run(APP, factory=True, host=host, port=port, log_level="warning",
-                    timeout_keep_alive=KEEP_ALIVE_SECONDS)
+        uvicorn.run(
+            APP,
+            factory=True,
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
         return
-    config = TcpConfig(APP, factory=True, host=host, port=port, workers=workers, log_level="warning",
-                       timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    config = TcpConfig(
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -1,4 +1,5 @@
 """Date conditions an area declares ("7 days since the notice was served"), checked against core.clock's today."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -110,4 +111,8 @@ class DaysSince:
             parts.append(f"{self.at_least} day{'s' if self.at_least != 1 else ''} or more")
         if self.at_most is not None:
             parts.append(f"{self.at_most} day{'s' if self.at_most != 1 else ''} or fewer")
-        return "the rule needs " + " and ".join(parts) + (" until this date" if self.until else " since this date")
+        return (
+            "the rule needs "
+            + " and ".join(parts)
+            + (" until this date" if self.until else " since this date")
+        )

@@ -1,4 +1,5 @@
 """The state machine of an area: which transitions a user may make now, and why one is refused."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,13 @@ class Guard:
     needs: frozenset[str] = frozenset()
     days: DaysSince | None = None
 
-    def refusal(self, facts: dict[str, Any], completed_forms: set[str], answers: dict[str, Any] | None = None,
-                today: dt.date | None = None) -> str | None:
+    def refusal(
+        self,
+        facts: dict[str, Any],
+        completed_forms: set[str],
+        answers: dict[str, Any] | None = None,
+        today: dt.date | None = None,
+    ) -> str | None:
         """None when the guard holds, else what to tell the user (a date guard also says from or until when)."""
         if self.form is not None:
             return None if self.form in completed_forms else self.message
@@ -42,7 +48,9 @@ class Guard:
             return None if why is None else f"{self.message.rstrip('.')}. {why}"
         return None if self.when is None or self.when.is_valid(facts) else self.message
 
-    def passes(self, facts: dict[str, Any], completed_forms: set[str], answers: dict[str, Any] | None = None) -> bool:
+    def passes(
+        self, facts: dict[str, Any], completed_forms: set[str], answers: dict[str, Any] | None = None
+    ) -> bool:
         return self.refusal(facts, completed_forms, answers) is None
 
 
@@ -79,8 +87,15 @@ class Workflow:
     def from_state(self, state: str) -> list[Transition]:
         return [t for t in self.transitions.values() if state in t.sources]
 
-    def check(self, name: str, state: str, user_roles: set[str], facts: dict[str, Any],
-              completed_forms: set[str], answers: dict[str, Any] | None = None) -> Refusal | None:
+    def check(
+        self,
+        name: str,
+        state: str,
+        user_roles: set[str],
+        facts: dict[str, Any],
+        completed_forms: set[str],
+        answers: dict[str, Any] | None = None,
+    ) -> Refusal | None:
         """Return why ``name`` cannot be made now by a user with ``user_roles``, or None if it can.
 
         ``answers`` are the case's form answers, which date guards read (with today from core.clock).
@@ -89,8 +104,11 @@ class Workflow:
         if transition is None:
             return Refusal(name, f"There is no action called \u2018{name}\u2019 in this area")
         if state not in transition.sources:
-            return Refusal(name, f"\u2018{transition.label}\u2019 cannot be done while the case is "
-                                 f"{self.label(state).lower()}")
+            return Refusal(
+                name,
+                f"\u2018{transition.label}\u2019 cannot be done while the case is "
+                f"{self.label(state).lower()}",
+            )
         if not user_roles.intersection(transition.roles):
             allowed = " or ".join(r.replace("_", " ") for r in transition.roles)
             return Refusal(name, f"Only a {allowed} can \u2018{transition.label.lower()}\u2019")
@@ -101,15 +119,26 @@ class Workflow:
                 return Refusal(name, reason)
         return None
 
-    def available(self, state: str, user_roles: set[str], facts: dict[str, Any], completed_forms: set[str],
-                  answers: dict[str, Any] | None = None) -> list[tuple[Transition, Refusal | None]]:
+    def available(
+        self,
+        state: str,
+        user_roles: set[str],
+        facts: dict[str, Any],
+        completed_forms: set[str],
+        answers: dict[str, Any] | None = None,
+    ) -> list[tuple[Transition, Refusal | None]]:
         """Transitions from ``state`` the user's roles allow, each with its refusal if a guard fails."""
-        return [(t, self.check(t.name, state, user_roles, facts, completed_forms, answers))
-                for t in self.from_state(state) if user_roles.intersection(t.roles)]
+        return [
+            (t, self.check(t.name, state, user_roles, facts, completed_forms, answers))
+            for t in self.from_state(state)
+            if user_roles.intersection(t.roles)
+        ]
 
     def needs_facts(self, state: str) -> frozenset[str]:
         """The facts guards of transitions from ``state`` test; empty when none (facts cost queries)."""
-        return frozenset().union(*(g.needs for t in self.from_state(state) for g in t.guards if g.when is not None))
+        return frozenset().union(
+            *(g.needs for t in self.from_state(state) for g in t.guards if g.when is not None)
+        )
 
     def reachable(self) -> set[str]:
         seen = {self.initial}

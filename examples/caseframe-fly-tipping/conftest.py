@@ -1,4 +1,5 @@
 """Caseframe's test fixtures (database, db, ctx, client), with this package's plugin loaded into ctx."""
+
 import caseframe_fly_tipping
 import pytest
 

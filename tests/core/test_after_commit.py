@@ -1,4 +1,5 @@
 """Event hooks run after the outermost transaction commits, never for a rolled-back change; async ones too."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """The JSON API over HTTP: sign-in, deny by default, problem details, cases end to end."""
+
 from __future__ import annotations
 
 import httpx
@@ -15,7 +16,9 @@ REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "mu
 async def client(db, ctx):
     app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
     # httpx's ASGI transport runs the app on the test's own event loop, as the database pool needs
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+    ) as c:
         yield c
 
 
@@ -59,48 +62,95 @@ async def test_areas_with_form_schemas(client, ctx):
 
 async def test_case_journey_over_the_api(client, ctx):
     headers, actor = await signed_in(client, ctx)
-    person = (await client.post("/api/v1/persons", headers=headers,
-                                json={"given_name": "Jordan", "family_name": "Reilly", "date_of_birth": "1998-03-14",
-                                      "aliases": ["JJ"]})).json()
+    person = (
+        await client.post(
+            "/api/v1/persons",
+            headers=headers,
+            json={
+                "given_name": "Jordan",
+                "family_name": "Reilly",
+                "date_of_birth": "1998-03-14",
+                "aliases": ["JJ"],
+            },
+        )
+    ).json()
     found = (await client.get("/api/v1/persons", params={"name": "reilly jordan"}, headers=headers)).json()
     assert [p["id"] for p in found] == [person["id"]]
-    bad = await client.post("/api/v1/cases", headers=headers, json={"area": "noise", "answers": {"kind": "music"}})
+    bad = await client.post(
+        "/api/v1/cases", headers=headers, json={"area": "noise", "answers": {"kind": "music"}}
+    )
     assert bad.status_code == 422
     assert {"field": "/date_of_incident", "message": "Enter the date of the incident"} in bad.json()["errors"]
-    r = await client.post("/api/v1/cases", headers=headers,
-                          json={"area": "noise", "answers": REPORT,
-                                "subjects": [{"person_id": person["id"], "role": "subject"}]})
+    r = await client.post(
+        "/api/v1/cases",
+        headers=headers,
+        json={
+            "area": "noise",
+            "answers": REPORT,
+            "subjects": [{"person_id": person["id"], "role": "subject"}],
+        },
+    )
     assert r.status_code == 201, r.text
     case = r.json()
     page = (await client.get(f"/api/v1/cases/{case['id']}", headers=headers)).json()
     assert page["subjects"][0]["name"] == "Jordan Reilly"
     visit = {t["name"]: t for t in page["transitions"]}["record_visit"]
     assert visit["allowed"] is False and "visit form" in visit["reason"]
-    saved = await client.put(f"/api/v1/cases/{case['id']}/forms/visit", headers=headers,
-                             json={"answers": {"risk_level": "high"}, "version": case["version"]})
+    saved = await client.put(
+        f"/api/v1/cases/{case['id']}/forms/visit",
+        headers=headers,
+        json={"answers": {"risk_level": "high"}, "version": case["version"]},
+    )
     assert saved.status_code == 200 and saved.json()["risk_level"] == "high"
-    stale = await client.put(f"/api/v1/cases/{case['id']}/forms/visit", headers=headers,
-                             json={"answers": {"risk_level": "standard"}, "version": case["version"]})
+    stale = await client.put(
+        f"/api/v1/cases/{case['id']}/forms/visit",
+        headers=headers,
+        json={"answers": {"risk_level": "standard"}, "version": case["version"]},
+    )
     assert stale.status_code == 409 and "Someone else changed" in stale.json()["detail"]
-    moved = await client.post(f"/api/v1/cases/{case['id']}/transitions", headers=headers,
-                              json={"transition": "record_visit"})
+    moved = await client.post(
+        f"/api/v1/cases/{case['id']}/transitions", headers=headers, json={"transition": "record_visit"}
+    )
     assert moved.json()["state"] == "visited"
-    refused = await client.post(f"/api/v1/cases/{case['id']}/transitions", headers=headers,
-                                json={"transition": "close"})
+    refused = await client.post(
+        f"/api/v1/cases/{case['id']}/transitions", headers=headers, json={"transition": "close"}
+    )
     assert refused.status_code == 403 and "supervisor" in refused.json()["detail"]
     note = await client.post(f"/api/v1/cases/{case['id']}/notes", headers=headers, json={"text": "Visited."})
     assert note.status_code == 201
-    task = (await client.post(f"/api/v1/cases/{case['id']}/tasks", headers=headers,
-                              json={"title": "Call back", "due_date": "2026-12-01"})).json()
-    assert (await client.post(f"/api/v1/tasks/{task['id']}/complete", headers=headers)).json()["status"] == "done"
+    task = (
+        await client.post(
+            f"/api/v1/cases/{case['id']}/tasks",
+            headers=headers,
+            json={"title": "Call back", "due_date": "2026-12-01"},
+        )
+    ).json()
+    assert (await client.post(f"/api/v1/tasks/{task['id']}/complete", headers=headers)).json()[
+        "status"
+    ] == "done"
     from caseframe.core import clock
     from caseframe.core.panels.tables import Panel
 
-    await Panel.insert(Panel(slug="complex-case-panel", name="Complex Case Panel", chair_agency=case["owning_agency_id"],
-                             member_agencies=[case["owning_agency_id"]], areas=["noise"], created_at=clock.now()))
-    ref = await client.post(f"/api/v1/cases/{case['id']}/referrals", headers=headers,
-                            json={"target_kind": "panel", "target": "complex-case-panel", "reason": "Escalating",
-                                  "person_id": person["id"]})
+    await Panel.insert(
+        Panel(
+            slug="complex-case-panel",
+            name="Complex Case Panel",
+            chair_agency=case["owning_agency_id"],
+            member_agencies=[case["owning_agency_id"]],
+            areas=["noise"],
+            created_at=clock.now(),
+        )
+    )
+    ref = await client.post(
+        f"/api/v1/cases/{case['id']}/referrals",
+        headers=headers,
+        json={
+            "target_kind": "panel",
+            "target": "complex-case-panel",
+            "reason": "Escalating",
+            "person_id": person["id"],
+        },
+    )
     assert ref.status_code == 201
     listed = (await client.get(f"/api/v1/cases/{case['id']}/referrals", headers=headers)).json()
     assert listed[0]["reason"] == "Escalating"
@@ -118,16 +168,38 @@ async def test_rule_firing_is_readable_with_its_facts(client, ctx):
 async def test_bad_input_gets_problem_details_not_500(client, ctx):
     headers, _ = await signed_in(client, ctx)
     cases = [
-        ("post", "/api/v1/cases", {"content": b"{not json", "headers": {**headers, "content-type": "application/json"}}),
+        (
+            "post",
+            "/api/v1/cases",
+            {"content": b"{not json", "headers": {**headers, "content-type": "application/json"}},
+        ),
         ("post", "/api/v1/cases", {"json": ["a list"], "headers": headers}),
         ("post", "/api/v1/cases", {"json": {"area": "noise", "answers": "text"}, "headers": headers}),
-        ("post", "/api/v1/cases", {"json": {"area": "noise", "answers": REPORT, "subjects": [{"person_id": "x"}]}, "headers": headers}),
+        (
+            "post",
+            "/api/v1/cases",
+            {
+                "json": {"area": "noise", "answers": REPORT, "subjects": [{"person_id": "x"}]},
+                "headers": headers,
+            },
+        ),
         ("get", "/api/v1/cases/99999", {"headers": headers}),
         ("get", "/api/v1/cases/abc", {"headers": headers}),
-        ("put", "/api/v1/cases/1/forms/visit", {"json": {"answers": {}, "version": "one"}, "headers": headers}),
+        (
+            "put",
+            "/api/v1/cases/1/forms/visit",
+            {"json": {"answers": {}, "version": "one"}, "headers": headers},
+        ),
         ("get", "/api/v1/persons", {"params": {"date_of_birth": "31/02/2000"}, "headers": headers}),
         ("get", "/api/v1/cases", {"params": {"limit": "9999"}, "headers": headers}),
-        ("post", "/api/v1/persons", {"json": {"given_name": "", "family_name": "X", "date_of_birth": "2999-01-01"}, "headers": headers}),
+        (
+            "post",
+            "/api/v1/persons",
+            {
+                "json": {"given_name": "", "family_name": "X", "date_of_birth": "2999-01-01"},
+                "headers": headers,
+            },
+        ),
     ]
     for method, path, kwargs in cases:
         r = await getattr(client, method)(path, **kwargs)
@@ -138,7 +210,9 @@ async def test_bad_input_gets_problem_details_not_500(client, ctx):
 
 async def test_cases_of_another_agency_are_not_found(client, ctx):
     headers, _ = await signed_in(client, ctx)
-    case = (await client.post("/api/v1/cases", headers=headers, json={"area": "noise", "answers": REPORT})).json()
+    case = (
+        await client.post("/api/v1/cases", headers=headers, json={"area": "noise", "answers": REPORT})
+    ).json()
     other_headers, _ = await signed_in(client, ctx, slug="other-agency")
     assert (await client.get(f"/api/v1/cases/{case['id']}", headers=other_headers)).status_code == 404
     listed = (await client.get("/api/v1/cases", headers=other_headers)).json()

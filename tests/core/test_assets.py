@@ -4,6 +4,7 @@ the npm registry with their checksums checked; missing, start-up stops saying ho
 Nothing here goes to the network: downloads are replaced by tarballs made in the test (the wheel build copies
 from the checkout's node_modules).
 """
+
 from __future__ import annotations
 
 import base64
@@ -31,8 +32,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def npm_tarball(package: assets.Package, *, extra: dict[str, bytes] | None = None) -> bytes:
     """An npm package as the registry serves it (everything under package/), holding what Caseframe serves."""
-    files = {"package.json": json.dumps({"name": package.name, "version": package.version}).encode(),
-             "README.md": b"not served"}
+    files = {
+        "package.json": json.dumps({"name": package.name, "version": package.version}).encode(),
+        "README.md": b"not served",
+    }
     for keep in package.keep:
         if keep.endswith("/"):
             files[keep + "images/icon.svg"] = b"<svg/>"
@@ -42,7 +45,9 @@ def npm_tarball(package: assets.Package, *, extra: dict[str, bytes] | None = Non
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz") as archive:
         for name, data in files.items():
-            info = tarfile.TarInfo(name if name.startswith("/") or name.startswith("..") else f"package/{name}")
+            info = tarfile.TarInfo(
+                name if name.startswith("/") or name.startswith("..") else f"package/{name}"
+            )
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
     return out.getvalue()
@@ -89,8 +94,10 @@ def test_the_pins_are_package_lock_json_s():
 def test_tarball_addresses_follow_the_registry_s_layout():
     by_name = {p.name: p.tarball for p in assets.PACKAGES}
     assert by_name["govuk-frontend"] == "https://registry.npmjs.org/govuk-frontend/-/govuk-frontend-6.6.0.tgz"
-    assert by_name["@ministryofjustice/frontend"] == \
-        "https://registry.npmjs.org/@ministryofjustice/frontend/-/frontend-11.1.0.tgz"
+    assert (
+        by_name["@ministryofjustice/frontend"]
+        == "https://registry.npmjs.org/@ministryofjustice/frontend/-/frontend-11.1.0.tgz"
+    )
 
 
 def test_install_downloads_checks_and_keeps_only_what_is_served(tmp_path, registry):
@@ -138,9 +145,11 @@ def test_offline_says_so_and_installs_nothing(tmp_path, monkeypatch, capsys):
     assert main(["assets", "--dir", str(target)]) == 2
     err = said(capsys)
     assert len(err) == 1
-    assert err[0].startswith("caseframe: could not download govuk-frontend 6.6.0 from "
-                             "https://registry.npmjs.org/govuk-frontend/-/govuk-frontend-6.6.0.tgz "
-                             "([Errno -3] Temporary failure in name resolution)")
+    assert err[0].startswith(
+        "caseframe: could not download govuk-frontend 6.6.0 from "
+        "https://registry.npmjs.org/govuk-frontend/-/govuk-frontend-6.6.0.tgz "
+        "([Errno -3] Temporary failure in name resolution)"
+    )
     assert "nothing was installed" in err[0]
     assert sorted(p.name for p in target.iterdir()) == ["kept.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["assets"]
@@ -152,15 +161,19 @@ def test_a_tarball_that_does_not_match_its_checksum_is_refused(tmp_path, monkeyp
     for package in assets.PACKAGES[:2]:
         data = npm_tarball(package)
         good[package.tarball] = data
-    pinned = tuple(dataclasses.replace(p, integrity=integrity(good[p.tarball])) if p.tarball in good else p
-                   for p in assets.PACKAGES)
+    pinned = tuple(
+        dataclasses.replace(p, integrity=integrity(good[p.tarball])) if p.tarball in good else p
+        for p in assets.PACKAGES
+    )
     monkeypatch.setattr(assets, "PACKAGES", pinned)
     monkeypatch.setattr(assets, "download", lambda url, timeout=60: good.get(url) or npm_tarball(pinned[2]))
     target = tmp_path / "assets"
     assert main(["assets", "--dir", str(target)]) == 2
     err = capsys.readouterr().err
-    assert "caseframe: htmx.org 2.0.8 from https://registry.npmjs.org/htmx.org/-/htmx.org-2.0.8.tgz does not " \
-           "match its pinned checksum (sha512-fm297" in err
+    assert (
+        "caseframe: htmx.org 2.0.8 from https://registry.npmjs.org/htmx.org/-/htmx.org-2.0.8.tgz does not "
+        "match its pinned checksum (sha512-fm297" in err
+    )
     assert "nothing was installed" in err
     assert not target.exists() or not any(target.iterdir())  # the two good ones were not installed either
 
@@ -178,7 +191,9 @@ def test_copying_from_node_modules_needs_the_pinned_versions(tmp_path):
     target = tmp_path / "assets"
     assets.install(target, node_modules=ROOT / "node_modules")
     assert assets.problems(target) == []
-    with pytest.raises(assets.AssetsError, match=r"does not hold the pinned packages: .* does not exist; run npm ci"):
+    with pytest.raises(
+        assets.AssetsError, match=r"does not hold the pinned packages: .* does not exist; run npm ci"
+    ):
         assets.install(tmp_path / "other", node_modules=tmp_path / "nowhere")
     (target / "htmx.org/package.json").write_text(json.dumps({"version": "1.9.0"}))
     assert assets.problems(target) == ["htmx.org is version 1.9.0, Caseframe needs 2.0.8"]
@@ -190,7 +205,9 @@ def test_missing_assets_stop_the_app_saying_how_to_install_them(tmp_path, monkey
         from caseframe.core.settings import Settings
         from caseframe.core.web.app import create_app
 
-        create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=make_context(builtins=True))
+        create_app(
+            Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=make_context(builtins=True)
+        )
     message = str(stopped.value)
     assert f"{tmp_path / 'empty'} does not exist" in message
     assert "Run 'caseframe assets'" in message and "CASEFRAME_ASSETS_DIR" in message
@@ -209,17 +226,29 @@ def test_missing_assets_stop_serve_saying_how_to_install_them(tmp_path, monkeypa
 def test_a_built_wheel_carries_the_assets(tmp_path):
     """``pip wheel .`` (as a deployment builds it) copies the assets in from the checkout's node_modules."""
     source = tmp_path / "src"
-    tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                             capture_output=True, check=True).stdout.decode().split("\0")
+    tracked = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, tracked):
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
     (source / "node_modules").symlink_to((ROOT / "node_modules").resolve())
     assert not (source / "core/web/static/vendor").exists()
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q",
-                            "-w", str(tmp_path / "dist")], capture_output=True, text=True, timeout=600,
-                           env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(tmp_path / "dist")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     wheel = next((tmp_path / "dist").glob("caseframe-*.whl"))
     unpacked = tmp_path / "unpacked"
@@ -232,16 +261,27 @@ def test_a_built_wheel_carries_the_assets(tmp_path):
     assert wheel.stat().st_size < 3_000_000
     # one top-level package, caseframe: the core, the built-in areas and the meta-schemas are inside it
     assert {n.split("/")[0] for n in names if not n.startswith("caseframe-")} == {"caseframe"}
-    assert {"caseframe/areas/asb/__init__.py", "caseframe/core/_schemas/area.schema.json",
-            "caseframe/core/web/templates/layout.html"} <= set(names)
+    assert {
+        "caseframe/areas/asb/__init__.py",
+        "caseframe/core/_schemas/area.schema.json",
+        "caseframe/core/web/templates/layout.html",
+    } <= set(names)
     # installed, it runs from where it was installed (not from this checkout), and the old names still work
-    program = ("import warnings, caseframe.core.cli, caseframe.areas.asb as asb, caseframe.core.schemas as s; "
-               "print(caseframe.core.cli.__file__); print(asb.__file__); print(s.schemas_dir())\n"
-               "with warnings.catch_warnings(record=True) as w:\n"
-               "    warnings.simplefilter('always'); import core.cli\n"
-               "print(core.cli is caseframe.core.cli, w[0].category.__name__)")
-    ran = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(unpacked)})
+    program = (
+        "import warnings, caseframe.core.cli, caseframe.areas.asb as asb, caseframe.core.schemas as s; "
+        "print(caseframe.core.cli.__file__); print(asb.__file__); print(s.schemas_dir())\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always'); import core.cli\n"
+        "print(core.cli is caseframe.core.cli, w[0].category.__name__)"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(unpacked)},
+    )
     assert ran.returncode == 0, ran.stderr[-3000:]
     lines = ran.stdout.splitlines()
     assert all(line.startswith(str(unpacked)) for line in lines[:3]), lines

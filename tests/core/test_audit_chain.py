@@ -1,6 +1,7 @@
 """The audit trail's keyed hash chain: intact trails verify; a changed, removed, forged or recomputed row is
 found, and so are removed newest rows (checkpoints and the anchor file); events not yet sealed are pending,
 not broken; appending takes no lock shared by the whole system."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,16 +35,21 @@ async def _actor():
 async def _write(actor, n: int, start: int = 0) -> None:
     for i in range(start, start + n):
         async with transaction():
-            await audit.record("case.view", actor, object_type="case", object_id=i, purpose="safeguarding",
-                               detail={"n": i})
+            await audit.record(
+                "case.view", actor, object_type="case", object_id=i, purpose="safeguarding", detail={"n": i}
+            )
 
 
 async def _trail(n: int = 5) -> list[int]:
     """``n`` events by one user, sealed with a checkpoint of the head; their ids in order."""
     await _write(await _actor(), n)
     await audit.seal(checkpoint=True)
-    return [r["id"] for r in await AuditEvent.select(AuditEvent.id).where(
-        AuditEvent.action == "case.view").order_by(AuditEvent.id)]
+    return [
+        r["id"]
+        for r in await AuditEvent.select(AuditEvent.id)
+        .where(AuditEvent.action == "case.view")
+        .order_by(AuditEvent.id)
+    ]
 
 
 async def test_an_untouched_trail_verifies(db):
@@ -83,7 +89,8 @@ async def test_a_row_recomputed_with_plain_sha256_is_found(db):
     row["purpose"] = "early_intervention"
     forged = hashlib.sha256((row["prev_hash"] + audit.seal_body(row)).encode()).hexdigest()
     await AuditEvent.update({AuditEvent.purpose: "early_intervention", AuditEvent.hash: forged}).where(
-        AuditEvent.id == ids[2])
+        AuditEvent.id == ids[2]
+    )
     report = await verify_chain()
     assert not report.ok and report.broken_id == ids[2] and "without the key" in report.reason
 
@@ -119,7 +126,9 @@ async def test_removing_the_newest_rows_is_found_naming_the_newest(db):
     assert "newest events were removed" in report.reason and f"now holds {report.checked}" in report.reason
 
 
-async def test_removing_the_newest_rows_and_checkpoints_is_found_by_the_anchor_file(db, tmp_path, monkeypatch):
+async def test_removing_the_newest_rows_and_checkpoints_is_found_by_the_anchor_file(
+    db, tmp_path, monkeypatch
+):
     monkeypatch.setenv(audit.ANCHOR_FILE_ENV, str(tmp_path / "audit.anchor"))
     actor = await _actor()
     await _write(actor, 3)
@@ -159,8 +168,11 @@ async def test_another_key_is_named_as_such(db, monkeypatch):
 async def test_a_row_slipped_in_as_sealed_is_found(db):
     ids = await _trail()
     last = await AuditEvent.select().where(AuditEvent.id == ids[-1]).first()
-    await AuditEvent.insert(AuditEvent(at=last["at"], action="case.view", seq=last["seq"] + 1,
-                                       prev_hash=last["hash"], hash="0" * 64))
+    await AuditEvent.insert(
+        AuditEvent(
+            at=last["at"], action="case.view", seq=last["seq"] + 1, prev_hash=last["hash"], hash="0" * 64
+        )
+    )
     report = await verify_chain()
     assert not report.ok and report.broken_id > ids[-1]
 
@@ -255,7 +267,11 @@ async def test_a_quiet_spell_still_gets_its_checkpoint(db, monkeypatch):
     assert await audit.seal() == 2 and await AuditCheckpoint.count() == 1  # the last checkpoint is recent
     monkeypatch.setattr(audit, "CHECKPOINT_SECONDS", 0.0)
     assert await audit.seal() == 0  # nothing new, but the head has moved since the last checkpoint
-    head = await AuditEvent.select(AuditEvent.id, AuditEvent.seq).order_by(AuditEvent.seq, ascending=False).first()
+    head = (
+        await AuditEvent.select(AuditEvent.id, AuditEvent.seq)
+        .order_by(AuditEvent.seq, ascending=False)
+        .first()
+    )
     newest = await AuditCheckpoint.select().order_by(AuditCheckpoint.id, ascending=False).first()
     assert (newest["seq"], newest["event_id"]) == (head["seq"], head["id"])
     assert await audit.seal() == 0 and await AuditCheckpoint.count() == 2  # one per head, not one per second
@@ -282,13 +298,27 @@ def test_the_command_reports_an_intact_trail_a_changed_one_and_removed_newest_ro
     env.pop("CASEFRAME_AUDIT_KEY", None)
 
     def run():
-        return subprocess.run([sys.executable, "-m", "caseframe", "--database", url, "audit", "verify"],
-                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "caseframe", "--database", url, "audit", "verify"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+        )
 
     missing = run()
-    assert missing.returncode == 2 and "no audit key" in missing.stderr and not (tmp_path / "audit.key").exists()
-    subprocess.run([sys.executable, "-m", "caseframe", "--database", url, "demo", "load"], check=True,
-                   capture_output=True, env=env, cwd=ROOT, timeout=300)
+    assert (
+        missing.returncode == 2 and "no audit key" in missing.stderr and not (tmp_path / "audit.key").exists()
+    )
+    subprocess.run(
+        [sys.executable, "-m", "caseframe", "--database", url, "demo", "load"],
+        check=True,
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     ok = run()
     assert ok.returncode == 0 and ok.stdout.startswith("Audit trail intact:"), ok.stderr
     assert "not yet sealed" not in ok.stdout and "checkpoint" in ok.stdout
@@ -298,12 +328,16 @@ def test_the_command_reports_an_intact_trail_a_changed_one_and_removed_newest_ro
     con.commit()
     removed = run()
     assert removed.returncode == 1
-    assert removed.stderr.startswith(f"caseframe: audit trail broken at event {newest}: the newest events were removed")
+    assert removed.stderr.startswith(
+        f"caseframe: audit trail broken at event {newest}: the newest events were removed"
+    )
     con.execute("UPDATE cf_audit SET action = 'case.view' WHERE id = 3")
     con.commit()
     con.close()
     broken = run()
     assert broken.returncode == 1
-    assert broken.stderr.strip() == ("caseframe: audit trail broken at event 3: its content was changed after it "
-                                     "was sealed (or its seal was made without the key) "
-                                     "(2 event(s) before it are intact)")
+    assert broken.stderr.strip() == (
+        "caseframe: audit trail broken at event 3: its content was changed after it "
+        "was sealed (or its seal was made without the key) "
+        "(2 event(s) before it are intact)"
+    )

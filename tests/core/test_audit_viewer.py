@@ -1,4 +1,5 @@
 """The audit viewer and its CSV export: scoped to the admin's agency, filtered, exported safely, itself audited."""
+
 from __future__ import annotations
 
 import csv
@@ -20,13 +21,21 @@ async def test_a_local_admin_sees_their_agencys_events_filters_and_exports_them(
     council = await make_agency(ctx, "ashdown-council")
     police = await make_agency(ctx, "wealden-police")
     admin = await make_user(council, ("local_admin",), name="Dana Whitfield")
-    worker = await make_user(council, ("caseworker",), name="=HYPERLINK(\"http://evil\")")
+    worker = await make_user(council, ("caseworker",), name='=HYPERLINK("http://evil")')
     officer = await make_user(police, ("caseworker",), name="Pat Partner")
     case = await cases.open_case(ctx, worker, "noise", REPORT)
-    await cases.save_form(ctx, worker, case["id"], "report", {**REPORT, "street": "Heron Court"},
-                          expected_version=case["version"])
+    await cases.save_form(
+        ctx,
+        worker,
+        case["id"],
+        "report",
+        {**REPORT, "street": "Heron Court"},
+        expected_version=case["version"],
+    )
     police_case = await cases.open_case(ctx, officer, "noise", REPORT)
-    saved = await AuditEvent.select().where(AuditEvent.action == "case.form_saved").output(load_json=True).first()
+    saved = (
+        await AuditEvent.select().where(AuditEvent.action == "case.form_saved").output(load_json=True).first()
+    )
     assert saved["detail"]["changes"] == [{"field": "/street", "from": "Kestrel Way", "to": "Heron Court"}]
     await sign_in(client, admin)
     page = await client.get("/audit")
@@ -65,30 +74,40 @@ async def test_a_system_admin_sees_every_agency(db, ctx, client):
     assert "Wealden Police" in page.text
 
 
-
 async def test_the_csv_detail_column_is_json(db, ctx, client):
     council = await make_agency(ctx, "ashdown-council")
     admin = await make_user(council, ("local_admin",))
     worker = await make_user(council, ("caseworker",))
     case = await cases.open_case(ctx, worker, "noise", REPORT)
-    await cases.save_form(ctx, worker, case["id"], "report", {**REPORT, "street": "Heron Court"},
-                          expected_version=case["version"])
+    await cases.save_form(
+        ctx,
+        worker,
+        case["id"],
+        "report",
+        {**REPORT, "street": "Heron Court"},
+        expected_version=case["version"],
+    )
     await sign_in(client, admin)
     export = await client.get("/audit/export.csv?action=case.form_saved")
     rows = list(csv.reader(io.StringIO(export.text)))
     assert rows[0][-1] == "detail" and len(rows) == 2
-    stored = await AuditEvent.select().where(AuditEvent.action == "case.form_saved").output(load_json=True).first()
+    stored = (
+        await AuditEvent.select().where(AuditEvent.action == "case.form_saved").output(load_json=True).first()
+    )
     assert json.loads(rows[1][-1]) == stored["detail"]  # a Python repr ('{'changes': ...}') does not load
 
 
-@pytest.mark.parametrize("query, message", [
-    ("from=yesterday", "From must be a real date written YYYY-MM-DD"),
-    ("to=2026-02-30", "To must be a real date written YYYY-MM-DD"),
-    ("from=20261130", "From must be a real date written YYYY-MM-DD"),
-    ("from=2026-11-30&to=2026-11-01", "To must be the same day as From or later"),
-    ("object_id=abc", "Object number must be a whole number"),
-    ("user=me", "User number must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("from=yesterday", "From must be a real date written YYYY-MM-DD"),
+        ("to=2026-02-30", "To must be a real date written YYYY-MM-DD"),
+        ("from=20261130", "From must be a real date written YYYY-MM-DD"),
+        ("from=2026-11-30&to=2026-11-01", "To must be the same day as From or later"),
+        ("object_id=abc", "Object number must be a whole number"),
+        ("user=me", "User number must be a whole number"),
+    ],
+)
 async def test_a_filter_that_cannot_be_read_is_an_error_not_ignored(db, ctx, client, query, message):
     council = await make_agency(ctx, "ashdown-council")
     admin = await make_user(council, ("local_admin",))
@@ -110,9 +129,14 @@ async def test_failed_sign_ins_show_the_address_tried(db, ctx, client):
     council = await make_agency(ctx, "ashdown-council")
     sysadmin = await make_user(council, ("system_admin",))
     form = await client.get("/sign-in")
-    for email in ("Nobody.Here@Example.org", "correct horse battery"):  # the second: a password in the wrong box
-        response = await client.post("/sign-in", data={"email": email, "password": "wrong password",
-                                                      "csrf_token": csrf_token_of(form.text)})
+    for email in (
+        "Nobody.Here@Example.org",
+        "correct horse battery",
+    ):  # the second: a password in the wrong box
+        response = await client.post(
+            "/sign-in",
+            data={"email": email, "password": "wrong password", "csrf_token": csrf_token_of(form.text)},
+        )
         assert response.status_code in (200, 400, 401, 422)
     await sign_in(client, sysadmin)
     page = await client.get("/audit?action=auth.sign_in_failed")

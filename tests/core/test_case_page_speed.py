@@ -4,6 +4,7 @@ The timeline's list is rendered once per version of what it shows; partner agenc
 are kept for a few seconds per process and forgotten when an agreement, a panel or an agency changes;
 the area list reads the people of all its cases in one query.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,9 +44,14 @@ async def test_the_timeline_shows_each_new_entry_and_each_renamed_author_at_once
     assert added.status_code == 303
     assert "Heard from the neighbour" in timeline_of((await browser.get(url)).text)
     # htmx gets the section back with the new note too
-    again = await browser.post(f"{url}/notes", data={"csrf_token": token, "text": "Second visit booked"},
-                               headers={"HX-Request": "true"})
-    assert "Second visit booked" in timeline_of(again.text) and "Heard from the neighbour" in timeline_of(again.text)
+    again = await browser.post(
+        f"{url}/notes",
+        data={"csrf_token": token, "text": "Second visit booked"},
+        headers={"HX-Request": "true"},
+    )
+    assert "Second visit booked" in timeline_of(again.text) and "Heard from the neighbour" in timeline_of(
+        again.text
+    )
     await User.update({User.name: "Olive Owner-Smith"}).where(User.id == owner.id)
     assert "Olive Owner-Smith" in timeline_of((await browser.get(url)).text)
 
@@ -66,9 +72,18 @@ async def test_a_new_agreement_offers_its_partner_at_once_and_an_ended_one_stops
     assert "Share with a partner agency" not in (await browser.get(url)).text
     today = clock.today()
     isa = await sharing.create_isa(
-        ctx, admin, reference="ISA-2026-07", title="Community safety partnership", parties=[council["id"], police["id"]],
-        purposes=["crime_prevention"], areas=["noise"], legal_basis="Crime and Disorder Act 1998 s.115",
-        starts_on=today - dt.timedelta(days=1), ends_on=today + dt.timedelta(days=10), max_sensitivity="official")
+        ctx,
+        admin,
+        reference="ISA-2026-07",
+        title="Community safety partnership",
+        parties=[council["id"], police["id"]],
+        purposes=["crime_prevention"],
+        areas=["noise"],
+        legal_basis="Crime and Disorder Act 1998 s.115",
+        starts_on=today - dt.timedelta(days=1),
+        ends_on=today + dt.timedelta(days=10),
+        max_sensitivity="official",
+    )
     page = (await browser.get(url)).text
     assert "Share with a partner agency" in page and "Wealden Police (ISA-2026-07)" in page
     await sharing.end_isa(admin, isa["id"], "Partnership ended")
@@ -80,7 +95,9 @@ async def test_a_renamed_partner_agency_is_offered_under_its_new_name_at_once(br
 
     council, police, admin, url = await owner_with_a_case(browser, ctx)
     assert "Wealden Police" in (await browser.get(url)).text  # a referral target
-    await agencies.update_agency(admin, police["id"], name="Downland Police", contact_email="desk@downland.example")
+    await agencies.update_agency(
+        admin, police["id"], name="Downland Police", contact_email="desk@downland.example"
+    )
     page = (await browser.get(url)).text
     assert "Downland Police" in page and "Wealden Police" not in page
 

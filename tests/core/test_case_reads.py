@@ -3,6 +3,7 @@ the database took to answer them). Each must give exactly the rows the ORM query
 of reader: the owning agency, a partner reading under an agreement that stops at "official", and a panel member
 reading under a "sensitive" one. The ORM queries below are the ones the code used before; the tests run on SQLite
 and, with CASEFRAME_DATABASE_URL set, on PostgreSQL."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,26 +53,57 @@ async def world(db, ctx, tmp_path):
     owner, chair, admin, case = w["owner"], w["chair"], w["admin"], w["case"]
     case_id = case["id"]
     today = clock.today()
-    await sharing.create_isa(ctx, admin, reference="ISA-2", title="Victim support", parties=[
-        w["council"]["id"], w["charity"]["id"]], purposes=["safeguarding"], areas=["noise"],
-        legal_basis="CDA 1998 s.115", starts_on=today - dt.timedelta(days=5), ends_on=today + dt.timedelta(days=50),
-        max_sensitivity="sensitive")
+    await sharing.create_isa(
+        ctx,
+        admin,
+        reference="ISA-2",
+        title="Victim support",
+        parties=[w["council"]["id"], w["charity"]["id"]],
+        purposes=["safeguarding"],
+        areas=["noise"],
+        legal_basis="CDA 1998 s.115",
+        starts_on=today - dt.timedelta(days=5),
+        ends_on=today + dt.timedelta(days=50),
+        max_sensitivity="sensitive",
+    )
     version = (await Case.select(Case.version).where(Case.id == case_id).first())["version"]
-    await cases.save_form(ctx, owner, case_id, "visit", {"risk_level": "high", "health_impact": "Cannot sleep"},
-                          expected_version=version)
+    await cases.save_form(
+        ctx,
+        owner,
+        case_id,
+        "visit",
+        {"risk_level": "high", "health_impact": "Cannot sleep"},
+        expected_version=version,
+    )
     await cases.add_note(ctx, owner, case_id, "Visited the street")
     added = {}
     for level in ("official", "sensitive", "special_category"):
-        added[level] = await documents.add_document(ctx, owner, case_id, io.BytesIO(PDF), f"{level}.pdf", level)
+        added[level] = await documents.add_document(
+            ctx, owner, case_id, io.BytesIO(PDF), f"{level}.pdf", level
+        )
     await documents.add_document(ctx, owner, case_id, io.BytesIO(PDF), "mistake.pdf", "official")
     mistake = (await Document.select(Document.id).where(Document.filename == "mistake.pdf").first())["id"]
     await documents.remove_document(ctx, owner, case_id, mistake, "Added to the wrong case")
     # a document entry written before entries carried a level counts as the most sensitive
-    await CaseEvent.insert(CaseEvent(case=case_id, kind="document", summary="Document added: old.pdf", detail={},
-                                     actor=None, at=clock.now()))
-    await tasks.add_task(ctx, owner, case_id, title="Call the complainant", due_date=today + dt.timedelta(days=2))
-    await tasks.add_task(ctx, owner, case_id, title="Write to the neighbour", due_date=today - dt.timedelta(days=1))
-    police_share = await sharing.share_case(owner, case_id, agency_id=w["police"]["id"], purpose="crime_prevention")
+    await CaseEvent.insert(
+        CaseEvent(
+            case=case_id,
+            kind="document",
+            summary="Document added: old.pdf",
+            detail={},
+            actor=None,
+            at=clock.now(),
+        )
+    )
+    await tasks.add_task(
+        ctx, owner, case_id, title="Call the complainant", due_date=today + dt.timedelta(days=2)
+    )
+    await tasks.add_task(
+        ctx, owner, case_id, title="Write to the neighbour", due_date=today - dt.timedelta(days=1)
+    )
+    police_share = await sharing.share_case(
+        owner, case_id, agency_id=w["police"]["id"], purpose="crime_prevention"
+    )
     # the charity's share is stopped: it reads the case as a panel member only
     revoked = await sharing.share_case(owner, case_id, agency_id=w["charity"]["id"], purpose="safeguarding")
     await sharing.revoke_share(owner, case_id, revoked["id"])
@@ -83,18 +115,37 @@ async def world(db, ctx, tmp_path):
 
 # the ORM queries the fixed statements replaced, word for word
 
+
 async def orm_row(case_id):
     return await Case.select().where(Case.id == case_id).output(load_json=True).first()
 
 
 async def orm_timeline(case_id, limit=500, access=None):
-    rows = await CaseEvent.select(
-        CaseEvent.all_columns(), CaseEvent.actor.name.as_alias("actor_name"),
-    ).where(CaseEvent.case == case_id).order_by(CaseEvent.id, ascending=False).limit(limit).output(load_json=True)
-    return [{"id": r["id"], "kind": r["kind"], "summary": r["summary"], "detail": r["detail"] or {},
-             "actor_id": r["actor"], "actor_name": r["actor_name"], "at": r["at"].isoformat()} for r in rows
-            if access is None or r["kind"] != "document" or access.may_see((r["detail"] or {}).get("sensitivity",
-                                                                                                   "special_category"))]
+    rows = (
+        await CaseEvent.select(
+            CaseEvent.all_columns(),
+            CaseEvent.actor.name.as_alias("actor_name"),
+        )
+        .where(CaseEvent.case == case_id)
+        .order_by(CaseEvent.id, ascending=False)
+        .limit(limit)
+        .output(load_json=True)
+    )
+    return [
+        {
+            "id": r["id"],
+            "kind": r["kind"],
+            "summary": r["summary"],
+            "detail": r["detail"] or {},
+            "actor_id": r["actor"],
+            "actor_name": r["actor_name"],
+            "at": r["at"].isoformat(),
+        }
+        for r in rows
+        if access is None
+        or r["kind"] != "document"
+        or access.may_see((r["detail"] or {}).get("sensitivity", "special_category"))
+    ]
 
 
 async def orm_tasks(case_id):
@@ -108,17 +159,30 @@ async def orm_referrals(case_id):
 async def orm_shares(case_id):
     from caseframe.core.sharing.policy import PURPOSES, isa_is_live
 
-    rows = await CaseShare.select(
-        CaseShare.id, CaseShare.purpose, CaseShare.shared_at, CaseShare.agency.name.as_alias("agency_name"),
-        CaseShare.isa.reference.as_alias("isa_reference"), CaseShare.isa.starts_on.as_alias("starts_on"),
-        CaseShare.isa.ends_on.as_alias("ends_on"),
-    ).where((CaseShare.case == case_id) & CaseShare.revoked_at.is_null()).order_by(CaseShare.id)
-    return [{**r, "purpose_label": PURPOSES.get(r["purpose"], r["purpose"]), "live": isa_is_live(r)} for r in rows]
+    rows = (
+        await CaseShare.select(
+            CaseShare.id,
+            CaseShare.purpose,
+            CaseShare.shared_at,
+            CaseShare.agency.name.as_alias("agency_name"),
+            CaseShare.isa.reference.as_alias("isa_reference"),
+            CaseShare.isa.starts_on.as_alias("starts_on"),
+            CaseShare.isa.ends_on.as_alias("ends_on"),
+        )
+        .where((CaseShare.case == case_id) & CaseShare.revoked_at.is_null())
+        .order_by(CaseShare.id)
+    )
+    return [
+        {**r, "purpose_label": PURPOSES.get(r["purpose"], r["purpose"]), "live": isa_is_live(r)} for r in rows
+    ]
 
 
 async def orm_documents(case_id, access):
-    rows = await Document.select(Document.all_columns(), Document.uploaded_by.name.as_alias("uploaded_by_name")).where(
-        (Document.case == case_id) & Document.removed_at.is_null()).order_by(Document.id, ascending=False)
+    rows = (
+        await Document.select(Document.all_columns(), Document.uploaded_by.name.as_alias("uploaded_by_name"))
+        .where((Document.case == case_id) & Document.removed_at.is_null())
+        .order_by(Document.id, ascending=False)
+    )
     return [documents.document_dict(r) for r in rows if access.may_see(r["sensitivity"])]
 
 
@@ -126,13 +190,24 @@ async def orm_holder(row):
     from caseframe.core.agencies.tables import Agency
     from caseframe.core.auth.tables import User
 
-    agency = await Agency.select(Agency.name, Agency.contact_email).where(Agency.id == row["owning_agency"]).first()
-    lead = await User.select(User.name).where(User.id == row["lead_officer"]).first() if row["lead_officer"] else None
+    agency = (
+        await Agency.select(Agency.name, Agency.contact_email)
+        .where(Agency.id == row["owning_agency"])
+        .first()
+    )
+    lead = (
+        await User.select(User.name).where(User.id == row["lead_officer"]).first()
+        if row["lead_officer"]
+        else None
+    )
     return agency, (lead or {}).get("name", "")
 
 
-READERS = {"owner": ("owner", "official", "special_category"), "partner": ("share", "official", "official"),
-           "panel member": ("panel", "sensitive", "sensitive")}
+READERS = {
+    "owner": ("owner", "official", "special_category"),
+    "partner": ("share", "official", "official"),
+    "panel member": ("panel", "sensitive", "sensitive"),
+}
 
 
 @pytest.mark.parametrize("reader", list(READERS))
@@ -151,15 +226,20 @@ async def test_each_read_of_the_case_page_gives_the_rows_the_orm_gave(world, rea
     assert await cases.timeline(case_id, limit=3) == await orm_timeline(case_id, limit=3)
     # what the filter keeps and drops, so the comparison is not of two empty lists
     shown = {e["summary"] for e in timeline if e["kind"] == "document"}
-    expected = {f"Document added: {name}.pdf" for name in ("official", "sensitive", "special_category")
-                if access.may_see(name)}
+    expected = {
+        f"Document added: {name}.pdf"
+        for name in ("official", "sensitive", "special_category")
+        if access.may_see(name)
+    }
     assert {s for s in shown if s.startswith("Document added: ") and "mistake" not in s} == expected | (
-        {"Document added: old.pdf"} if level == "special_category" else set())
+        {"Document added: old.pdf"} if level == "special_category" else set()
+    )
 
     listed = await documents.documents_of(case_id, access)
     assert listed == await orm_documents(case_id, access)
-    assert [d["filename"] for d in listed] == [f"{name}.pdf" for name in ("special_category", "sensitive", "official")
-                                              if access.may_see(name)]
+    assert [d["filename"] for d in listed] == [
+        f"{name}.pdf" for name in ("special_category", "sensitive", "official") if access.may_see(name)
+    ]
 
     assert await tasks.tasks_of_case(case_id) == await orm_tasks(case_id)
     assert len(await tasks.tasks_of_case(case_id)) == 2
@@ -177,8 +257,11 @@ async def test_a_case_without_a_lead_officer_names_its_holder_alone(world):
     case_id = world["case"]["id"]
     await CaseTable.update({CaseTable.lead_officer: None}).where(CaseTable.id == case_id)
     row, _ = await cases.visible_case(world["officer"], case_id)
-    assert await cases.holder_of(row) == await orm_holder(row) == (
-        {"name": "Ashdown Council", "contact_email": "team@ashdown-council.example"}, "")
+    assert (
+        await cases.holder_of(row)
+        == await orm_holder(row)
+        == ({"name": "Ashdown Council", "contact_email": "team@ashdown-council.example"}, "")
+    )
 
 
 @pytest.mark.parametrize("decision", ["none", "kept", "restricted", "erased"])
@@ -190,9 +273,15 @@ async def test_the_retention_decision_read_with_the_case_refuses_as_before(world
     local_admin = await make_user(world["council"], ("local_admin", "caseworker"), name="Lou Local")
     now = clock.now()
     if decision != "none":
-        await CaseRetention.insert(CaseRetention(
-            case_id=case_id, restricted=decision == "restricted", legal_hold=decision == "kept",
-            erased_at=now if decision == "erased" else None, updated_at=now))
+        await CaseRetention.insert(
+            CaseRetention(
+                case_id=case_id,
+                restricted=decision == "restricted",
+                legal_hold=decision == "kept",
+                erased_at=now if decision == "erased" else None,
+                updated_at=now,
+            )
+        )
     for actor in (world["owner"], world["officer"], world["helper"], local_admin):
         expected = await refusal_for(actor, await orm_row(case_id))
         try:
@@ -220,14 +309,39 @@ async def test_each_view_is_audited_as_the_orm_insert_recorded_it(world, reader,
     case_id = world["case"]["id"]
     _, access = await cases.visible_case(actor, case_id)
     await cases.record_view(actor, case_id, access)
-    event = await AuditEvent.select().where(AuditEvent.action == "case.view").order_by(
-        AuditEvent.id, ascending=False).output(load_json=True).first()
-    assert {k: event[k] for k in ("actor_id", "agency_id", "object_type", "object_id", "purpose", "detail", "seq",
-                                  "prev_hash", "hash")} == {
-        "actor_id": actor.id, "agency_id": actor.agency_id, "object_type": "case", "object_id": case_id,
-        "purpose": access.purpose, "seq": None, "prev_hash": "", "hash": "",
-        "detail": {} if access.is_owner else {"access": access.kind, "isa_id": access.isa_id,
-                                              "meeting_id": access.meeting_id}}
+    event = (
+        await AuditEvent.select()
+        .where(AuditEvent.action == "case.view")
+        .order_by(AuditEvent.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+    assert {
+        k: event[k]
+        for k in (
+            "actor_id",
+            "agency_id",
+            "object_type",
+            "object_id",
+            "purpose",
+            "detail",
+            "seq",
+            "prev_hash",
+            "hash",
+        )
+    } == {
+        "actor_id": actor.id,
+        "agency_id": actor.agency_id,
+        "object_type": "case",
+        "object_id": case_id,
+        "purpose": access.purpose,
+        "seq": None,
+        "prev_hash": "",
+        "hash": "",
+        "detail": {}
+        if access.is_owner
+        else {"access": access.kind, "isa_id": access.isa_id, "meeting_id": access.meeting_id},
+    }
     assert abs((clock.now() - event["at"]).total_seconds()) < 60
     await audit.seal()
     report = await verify_chain()
@@ -243,7 +357,9 @@ async def test_the_case_page_shows_each_reader_what_it_showed(world, ctx, db, re
     case_id = world["case"]["id"]
     async with web_client(ctx, db) as client:
         await sign_in(client, actor)
-        before = await AuditEvent.count().where((AuditEvent.action == "case.view") & (AuditEvent.actor_id == actor.id))
+        before = await AuditEvent.count().where(
+            (AuditEvent.action == "case.view") & (AuditEvent.actor_id == actor.id)
+        )
         page = await client.get(f"/cases/{case_id}")
     assert page.status_code == 200
     from caseframe.core.sharing.policy import sensitivity_rank
@@ -253,8 +369,10 @@ async def test_the_case_page_shows_each_reader_what_it_showed(world, ctx, db, re
     assert ("Cannot sleep" in page.text) == (level == "special_category")
     assert ("old.pdf" in page.text) == (level == "special_category")
     assert "Document removed: mistake.pdf" in page.text  # an official document's removal, on every timeline
-    assert await AuditEvent.count().where(
-        (AuditEvent.action == "case.view") & (AuditEvent.actor_id == actor.id)) == before + 1
+    assert (
+        await AuditEvent.count().where((AuditEvent.action == "case.view") & (AuditEvent.actor_id == actor.id))
+        == before + 1
+    )
 
 
 async def orm_viewers(case_id, recent=200):
@@ -264,14 +382,23 @@ async def orm_viewers(case_id, recent=200):
         "FROM (SELECT id, at, actor_id, agency_id, purpose FROM cf_audit WHERE object_id = {} "
         "AND object_type = 'case' AND action = 'case.view' ORDER BY id DESC LIMIT {}) v "
         "LEFT JOIN cf_user u ON u.id = v.actor_id LEFT JOIN cf_agency a ON a.id = v.agency_id ORDER BY v.id DESC",
-        case_id, recent)
+        case_id,
+        recent,
+    )
     groups = {}
     for r in rows:
         group = groups.setdefault((r["actor_id"], r["agency_id"], r["purpose"]), {**r, "times": 0})
         group["times"] += 1
-    return [{"at": dt.datetime.fromisoformat(g["at"]) if isinstance(g["at"], str) else g["at"],
-             "times": g["times"], "user": g["user_name"] or "Unknown user",
-             "agency": g["agency_name"] or "", "purpose": g["purpose"]} for g in groups.values()]
+    return [
+        {
+            "at": dt.datetime.fromisoformat(g["at"]) if isinstance(g["at"], str) else g["at"],
+            "times": g["times"],
+            "user": g["user_name"] or "Unknown user",
+            "agency": g["agency_name"] or "",
+            "purpose": g["purpose"],
+        }
+        for g in groups.values()
+    ]
 
 
 async def test_who_has_viewed_is_grouped_in_the_database_as_it_was_in_python(world):
@@ -282,9 +409,20 @@ async def test_who_has_viewed_is_grouped_in_the_database_as_it_was_in_python(wor
     from caseframe.core.cases.service import viewers_of
 
     case_id = world["case"]["id"]
-    other = await cases.open_case(world["ctx"], world["owner"], "noise", {
-        "date_of_incident": "2026-11-01", "street": "Heron Close", "kind": "music"})
-    readers = [world["owner"], world["officer"], world["helper"], world["owner"], world["owner"], world["officer"]]
+    other = await cases.open_case(
+        world["ctx"],
+        world["owner"],
+        "noise",
+        {"date_of_incident": "2026-11-01", "street": "Heron Close", "kind": "music"},
+    )
+    readers = [
+        world["owner"],
+        world["officer"],
+        world["helper"],
+        world["owner"],
+        world["owner"],
+        world["officer"],
+    ]
     for n, actor in enumerate(readers * 3):
         _, access = await cases.visible_case(actor, case_id)
         await cases.record_view(actor, case_id, access)
@@ -295,7 +433,11 @@ async def test_who_has_viewed_is_grouped_in_the_database_as_it_was_in_python(wor
     assert shown == await orm_viewers(case_id)
     assert shown[0]["user"] == "Pat Police"  # the newest view
     assert sorted((v["user"], v["times"]) for v in shown) == [
-        ("Cal Charity", 3), ("Olive Owner", 9), ("Pat Police", 6), ("Unknown user", 5)]
+        ("Cal Charity", 3),
+        ("Olive Owner", 9),
+        ("Pat Police", 6),
+        ("Unknown user", 5),
+    ]
     for window in (1, 2, 5, 7):
         assert await viewers_of(case_id, window) == await orm_viewers(case_id, window), window
     assert await viewers_of(other["id"]) == await orm_viewers(other["id"])

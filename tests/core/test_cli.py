@@ -1,4 +1,5 @@
 """The caseframe command, run as a user runs it: clear one-line errors, checks, migrate, list."""
+
 from __future__ import annotations
 
 import os
@@ -15,25 +16,37 @@ NOISE = ROOT / "tests/fixtures/areas/noise"
 
 def caseframe(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    full_env.pop("CASEFRAME_DATABASE_URL", None) if env is None or "CASEFRAME_DATABASE_URL" not in env else None
-    return subprocess.run([sys.executable, "-m", "caseframe", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd or ROOT, timeout=120)
+    full_env.pop(
+        "CASEFRAME_DATABASE_URL", None
+    ) if env is None or "CASEFRAME_DATABASE_URL" not in env else None
+    return subprocess.run(
+        [sys.executable, "-m", "caseframe", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or ROOT,
+        timeout=120,
+    )
 
 
 def test_bad_flag_is_one_clear_line():
     r = caseframe("serve", "--port", "eighty")
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines() == ["caseframe: argument --port: port must be a number, not 'eighty' "
-                                             "(see 'caseframe --help')"]
+    assert r.stderr.strip().splitlines() == [
+        "caseframe: argument --port: port must be a number, not 'eighty' (see 'caseframe --help')"
+    ]
     r = caseframe("frobnicate")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("url, words", [
-    ("mysql://root@localhost/x", "unsupported database URL"),
-    ("sqlite:///no/such/folder/x.sqlite", "folder for the SQLite database does not exist"),
-    ("postgresql://nobody@127.0.0.1:1/none", "cannot connect to the database"),
-])
+@pytest.mark.parametrize(
+    "url, words",
+    [
+        ("mysql://root@localhost/x", "unsupported database URL"),
+        ("sqlite:///no/such/folder/x.sqlite", "folder for the SQLite database does not exist"),
+        ("postgresql://nobody@127.0.0.1:1/none", "cannot connect to the database"),
+    ],
+)
 def test_bad_database_url_is_one_line_not_a_traceback(url, words):
     r = caseframe("--database", url, "db", "migrate")
     assert r.returncode == 2, r.stderr
@@ -72,10 +85,12 @@ def test_areas_check_lists_every_stage_s_problems_in_one_run(tmp_path):
     (broken / "forms/report.schema.json").write_text(form)  # a form
     r = caseframe("areas", "check", str(broken))
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    for line in (f"{broken / 'area.toml'}#/colour: unknown key 'colour'",
-                 f"{broken / 'area.toml'}#/workflow/transitions/0/to: 'vanished' is not a state",
-                 f"{broken / 'area.toml'}#/rules/2/then/agency_type: 'wizards' is not a known agency type",
-                 f"{broken / 'forms/report.schema.json'}#/properties/street/x-colour: unknown hint 'x-colour'"):
+    for line in (
+        f"{broken / 'area.toml'}#/colour: unknown key 'colour'",
+        f"{broken / 'area.toml'}#/workflow/transitions/0/to: 'vanished' is not a state",
+        f"{broken / 'area.toml'}#/rules/2/then/agency_type: 'wizards' is not a known agency type",
+        f"{broken / 'forms/report.schema.json'}#/properties/street/x-colour: unknown hint 'x-colour'",
+    ):
         assert line in r.stdout, r.stdout
     assert "5 problem(s) found" in r.stderr  # and 'visited' can no longer be reached
 
@@ -98,13 +113,33 @@ def test_new_area_scaffold_passes_its_own_test_at_once(tmp_path):
     assert caseframe("areas", "check", str(root / "caseframe_noise_nuisance/area")).returncode == 0
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{root}"}
     env.pop("CASEFRAME_DATABASE_URL", None)
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
-                         capture_output=True, text=True, cwd=root, env=env, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout[-2000:]
     # its tests exercise each declaration it shows: a person's referral, the case's, the notice, the date guard
     assert "5 passed" in run.stdout, run.stdout[-2000:]
     again = caseframe("new-area", "noise_nuisance", "--path", str(tmp_path))
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+@pytest.mark.parametrize("slug", ["ab", "a_forty_letter_area_name_for_line_length"])
+def test_a_scaffolded_plugin_is_ruff_formatted_and_passes_ruff_check(tmp_path, slug):
+    """A plugin author who runs ruff on the new package meets no change and no complaint, whatever its name."""
+    ruff = Path(sys.executable).parent / "ruff"
+    if not ruff.exists():
+        pytest.skip("ruff is not installed (the lint extra: ./dev installs it)")
+    from caseframe.core.scaffold import new_area
+
+    root = new_area(slug, tmp_path)
+    for command in (["format", "--check"], ["check", "--select", "E,F,I,B,UP,SIM,C90"]):
+        run = subprocess.run([str(ruff), *command, "."], capture_output=True, text=True, cwd=root, timeout=60)
+        assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_a_scaffolded_plugin_pins_a_compatible_caseframe_and_the_core_s_warning_filters(tmp_path):
@@ -119,10 +154,13 @@ def test_a_scaffolded_plugin_pins_a_compatible_caseframe_and_the_core_s_warning_
     assert project["project"]["dependencies"] == [f"caseframe>={major}.{minor},<{int(major) + 1}"]
     assert compatible_range("2.3.1") == "caseframe>=2.3,<3"
     core = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert core["tool"]["pytest"]["ini_options"]["filterwarnings"] == WARNING_FILTERS, \
+    assert core["tool"]["pytest"]["ini_options"]["filterwarnings"] == WARNING_FILTERS, (
         "the core's warning filters changed: change core.scaffold.WARNING_FILTERS to match"
+    )
     assert project["tool"]["pytest"]["ini_options"]["filterwarnings"] == WARNING_FILTERS
-    for example in sorted((ROOT / "examples").glob("*/pyproject.toml")):  # the examples follow their own advice
+    for example in sorted(
+        (ROOT / "examples").glob("*/pyproject.toml")
+    ):  # the examples follow their own advice
         shown = tomllib.loads(example.read_text(encoding="utf-8"))
         assert shown["project"]["dependencies"] == [compatible_range(__version__)], example
         assert shown["tool"]["pytest"]["ini_options"]["filterwarnings"] == WARNING_FILTERS, example

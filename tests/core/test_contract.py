@@ -1,4 +1,5 @@
 """The plugin contract: the docs' example area is valid and every package ships (hooks and area words: own files)."""
+
 from __future__ import annotations
 
 import tomllib
@@ -26,6 +27,11 @@ def test_every_package_ships_in_the_distribution():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     # core/ installs as caseframe.core and plugins/ as caseframe.areas (package-dir)
     installed_as = {"core": ("caseframe", "core"), "plugins": ("caseframe", "areas")}
-    found = {".".join(installed_as[top] + p.parent.relative_to(ROOT / top).parts) for top in installed_as
-             for p in (ROOT / top).rglob("__init__.py")}
-    assert found - listed == set(), f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"
+    found = {
+        ".".join(installed_as[top] + p.parent.relative_to(ROOT / top).parts)
+        for top in installed_as
+        for p in (ROOT / top).rglob("__init__.py")
+    }
+    assert found - listed == set(), (
+        f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"
+    )

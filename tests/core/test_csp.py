@@ -1,4 +1,5 @@
 """Content-Security-Policy: a fresh nonce per response on the header and every script tag; no inline script."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Dashboards: an agency's own figures, a panel chair's partnership view counting only visible cases, CSV, audit."""
+
 from __future__ import annotations
 
 import csv
@@ -34,14 +35,27 @@ async def world(db, ctx):
     private = await cases.open_case(ctx, officer, "noise", REPORT)
     person = await make_person(officer, given_name="Reece", family_name="Dunmore")
     on_panel = await cases.open_case(ctx, officer, "noise", REPORT, subjects=[(person["id"], "subject")])
-    made = await referrals.raise_referral(ctx, officer, target_kind="panel", target=world["panel"]["slug"],
-                                          reason="Escalating", person_id=person["id"], case=on_panel)
+    made = await referrals.raise_referral(
+        ctx,
+        officer,
+        target_kind="panel",
+        target=world["panel"]["slug"],
+        reason="Escalating",
+        person_id=person["id"],
+        case=on_panel,
+    )
     await inbox.accept_to_panel(ctx, chair, made["id"], version=1)
     await panels.add_agenda_item(chair, world["meeting"]["id"], kind="referral", case_id=on_panel["id"])
     await panels.set_status(chair, world["meeting"]["id"], "published")
     charity_case = await cases.open_case(ctx, world["helper"], "noise", REPORT)
-    return {**world, "police_chair": police_chair, "shared": shared, "private": private, "on_panel": on_panel,
-            "charity_case": charity_case}
+    return {
+        **world,
+        "police_chair": police_chair,
+        "shared": shared,
+        "private": private,
+        "on_panel": on_panel,
+        "charity_case": charity_case,
+    }
 
 
 def _rows(found, key):
@@ -62,8 +76,14 @@ async def test_an_agency_dashboard_counts_its_own_cases_tasks_and_referrals(worl
     filters, _, errors = figures.parse_filters({}, {"noise": "Noise"})
     assert not errors
     found = await figures.agency_figures(world["ctx"], world["chair"], filters)
-    assert [f.key for f in found] == ["open-by-state", "new-and-closed", "tasks", "referrals-sent",
-                                      "referrals-decided", "panel-actions"]
+    assert [f.key for f in found] == [
+        "open-by-state",
+        "new-and-closed",
+        "tasks",
+        "referrals-sent",
+        "referrals-decided",
+        "panel-actions",
+    ]
     assert sum(v[0] for v in _rows(found, "open-by-state").values()) == 3  # 4 opened, 1 closed
     month = clock.today().strftime("%b %Y")
     assert _rows(found, "new-and-closed")[month] == [4, 1]
@@ -78,9 +98,12 @@ async def test_an_agency_dashboard_counts_its_own_cases_tasks_and_referrals(worl
 
 async def test_filters_are_checked_and_explained(world):
     choices = {"noise": "Noise"}
-    for params, message in (({"area": "asb"}, "Choose an area"), ({"from": "31/01/2026"}, "Enter the start date"),
-                            ({"from": "2026-05-01", "to": "2026-01-01"}, "on or before"),
-                            ({"from": "2020-01-01", "to": "2026-01-01"}, "36 months or less")):
+    for params, message in (
+        ({"area": "asb"}, "Choose an area"),
+        ({"from": "31/01/2026"}, "Enter the start date"),
+        ({"from": "2026-05-01", "to": "2026-01-01"}, "on or before"),
+        ({"from": "2020-01-01", "to": "2026-01-01"}, "36 months or less"),
+    ):
         _, _, errors = figures.parse_filters(params, choices)
         assert errors and message in errors[0]["message"], params
 
@@ -103,7 +126,7 @@ async def test_a_supervisor_reads_the_dashboard_and_downloads_a_figure(world, cl
     assert page.status_code == 200
     assert "Open cases by state" in page.text and "<svg" in page.text and 'role="img"' in page.text
     assert 'href="/dashboard"' in page.text  # in the menu
-    assert f'/dashboard/panels/{world["panel"]["id"]}' in page.text
+    assert f"/dashboard/panels/{world['panel']['id']}" in page.text
     export = await client.get("/dashboard/export/open-by-state?area=noise")
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     assert export.headers["cache-control"] == "no-store"
@@ -111,8 +134,10 @@ async def test_a_supervisor_reads_the_dashboard_and_downloads_a_figure(world, cl
     assert export.text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(export.text.lstrip("\ufeff"))))
     assert rows[0] == ["Area and state", "Open cases"] and sum(int(r[1]) for r in rows[1:]) == 3
-    actions = [e["action"] for e in await AuditEvent.select(AuditEvent.action).where(
-        AuditEvent.action.like("dashboard.%"))]
+    actions = [
+        e["action"]
+        for e in await AuditEvent.select(AuditEvent.action).where(AuditEvent.action.like("dashboard.%"))
+    ]
     assert actions.count("dashboard.view") == 1 and actions.count("dashboard.export") == 1
 
 

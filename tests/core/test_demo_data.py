@@ -1,6 +1,7 @@
 """demo_data has one documented shape (DemoData, generated into docs/hooks.md), and the loader holds plugins to it:
 every built-in and example plugin's demo data fits it, and a mistake is listed, with where it is, before anything
 is written."""
+
 from __future__ import annotations
 
 import sys
@@ -33,7 +34,9 @@ def examples():
 def test_every_built_in_and_example_plugin_s_demo_data_has_the_documented_shape(examples):
     ctx = make_context(*examples, builtins=True)
     named = demo_contributions(ctx)
-    assert {"caseframe.areas.asb", "caseframe_fly_tipping", "caseframe_unauthorised_encampments"} <= {n for n, _ in named}
+    assert {"caseframe.areas.asb", "caseframe_fly_tipping", "caseframe_unauthorised_encampments"} <= {
+        n for n, _ in named
+    }
     assert check_demo_data(ctx, named) == []
     # and the shapes cover every key they use, nested ones too: nothing is read that is not documented
     used = {key for _, data in named for case in data.get("cases", []) for key in case}
@@ -46,8 +49,12 @@ def test_the_loader_reads_only_documented_keys():
 
     source = (ROOT / "core/demo.py").read_text(encoding="utf-8")
     start = source.index("async def load_demo")
-    read = set(re.findall(r'(?:spec|p|panel|agency|subject|task|document|contribution|con)(?:\.get\(|\[)"(\w+)"',
-                          source[start:]))
+    read = set(
+        re.findall(
+            r'(?:spec|p|panel|agency|subject|task|document|contribution|con)(?:\.get\(|\[)"(\w+)"',
+            source[start:],
+        )
+    )
     documented = {key for shape in payloads.DEMO_SHAPES for key in typing.get_type_hints(shape)}
     assert read and read <= documented, f"read but not documented: {sorted(read - documented)}"
 
@@ -60,13 +67,32 @@ class Broken:
         return {
             "persons": [{"key": "p1", "given_name": "Ada", "family_name": "Lane", "adresses": []}],
             "cases": [
-                {"key": "b-1", "area": "asb", "agency": "ashdown-council", "opened_days_ago": "ten",
-                 "forms": {"incident": {}}, "subjects": [{"person": "p2", "role": "perpetrator"}]},
-                {"key": "b-2", "area": "asb", "agency": "nowhere-council", "forms": {"report": {}},
-                 "transitions": ["fly"], "subjects": [{"person": "p1", "role": "landlord"}]},
+                {
+                    "key": "b-1",
+                    "area": "asb",
+                    "agency": "ashdown-council",
+                    "opened_days_ago": "ten",
+                    "forms": {"incident": {}},
+                    "subjects": [{"person": "p2", "role": "perpetrator"}],
+                },
+                {
+                    "key": "b-2",
+                    "area": "asb",
+                    "agency": "nowhere-council",
+                    "forms": {"report": {}},
+                    "transitions": ["fly"],
+                    "subjects": [{"person": "p1", "role": "landlord"}],
+                },
             ],
-            "panels": [{"slug": "p", "name": "P", "chair": "ashdown-council", "members": ["nobody"],
-                        "frequency": "daily"}],
+            "panels": [
+                {
+                    "slug": "p",
+                    "name": "P",
+                    "chair": "ashdown-council",
+                    "members": ["nobody"],
+                    "frequency": "daily",
+                }
+            ],
             "agencies": [{"slug": "x", "name": "X", "agency_type": "wizards"}],
         }
 
@@ -122,12 +148,28 @@ def test_the_command_lists_the_problems_one_a_line(tmp_path):
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("CASEFRAME_DATABASE_URL", None)
-    run = subprocess.run([sys.executable, "-c", COMMAND, "--database", f"sqlite:///{tmp_path / 'demo.sqlite'}",
-                          "demo", "load"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            COMMAND,
+            "--database",
+            f"sqlite:///{tmp_path / 'demo.sqlite'}",
+            "demo",
+            "load",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 1, run.stderr[-2000:]
     err = run.stderr.strip().splitlines()
-    assert err[0] == "caseframe: plugin broken_demo: demo_data().persons[0]: unknown key 'adresses' " \
-                     "(did you mean 'addresses'?)"
+    assert (
+        err[0] == "caseframe: plugin broken_demo: demo_data().persons[0]: unknown key 'adresses' "
+        "(did you mean 'addresses'?)"
+    )
     assert err[-1] == "caseframe: demo data not loaded, nothing written: fix the plugin's demo_data above"
     assert "Traceback" not in run.stderr
     assert "Loading demo data..." in run.stdout and "Demo data loaded" not in run.stdout

@@ -1,5 +1,6 @@
 """Documents on cases: what is accepted, where it is kept (local disk and S3, one test suite for both), the virus
 check, removal and erasure, and that a document is seen exactly where its case is and its level allows."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,6 +30,7 @@ EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
 # -- what a file is -----------------------------------------------------------------------------------------------
 
+
 def _zip(members: dict[str, bytes], stored_first: str | None = None) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
@@ -48,10 +50,17 @@ ACCEPTED = {
     "docx": (tiny_docx("Witness statement"), "statement.docx"),
     "xlsx": (_zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"}), "diary.xlsx"),
     "pptx": (_zip({"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>"}), "slides.pptx"),
-    "odt": (_zip({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"}, "mimetype"),
-            "letter.odt"),
-    "ods": (_zip({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<x/>"},
-                 "mimetype"), "log.ods"),
+    "odt": (
+        _zip({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"}, "mimetype"),
+        "letter.odt",
+    ),
+    "ods": (
+        _zip(
+            {"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<x/>"},
+            "mimetype",
+        ),
+        "log.ods",
+    ),
     "txt": ("Diary: music until 2am.\r\nCaf\u00e9 owner complained.\n".encode(), "notes.txt"),
 }
 
@@ -64,18 +73,25 @@ def test_each_accepted_kind_is_recognised_from_its_content(kind):
     types.check_extension(found, name)
 
 
-@pytest.mark.parametrize("data,name,words", [
-    (b"<html><script>alert(1)</script></html>", "page.html", "Files ending in .html are not accepted"),
-    (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "logo.svg", "Files ending in .svg are not accepted"),
-    (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", "setup.exe", "not a type we accept"),
-    (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", "setup.pdf", "not a type we accept"),
-    (PDF, "statement.docx", "ends in .docx but the file is a PDF"),
-    (PDF, "statement", "has no extension"),
-    (_zip({"a.txt": b"hello"}), "archive.docx", "zip archive, not an office document"),
-    (b"PK\x03\x04 not really a zip", "broken.docx", "cannot be read"),
-    (b"\x00\x01\x02binary", "data.txt", "not a type we accept"),
-    (b"caf\xe9 latin-1", "notes.txt", "not a type we accept"),
-])
+@pytest.mark.parametrize(
+    "data,name,words",
+    [
+        (b"<html><script>alert(1)</script></html>", "page.html", "Files ending in .html are not accepted"),
+        (
+            b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+            "logo.svg",
+            "Files ending in .svg are not accepted",
+        ),
+        (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", "setup.exe", "not a type we accept"),
+        (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", "setup.pdf", "not a type we accept"),
+        (PDF, "statement.docx", "ends in .docx but the file is a PDF"),
+        (PDF, "statement", "has no extension"),
+        (_zip({"a.txt": b"hello"}), "archive.docx", "zip archive, not an office document"),
+        (b"PK\x03\x04 not really a zip", "broken.docx", "cannot be read"),
+        (b"\x00\x01\x02binary", "data.txt", "not a type we accept"),
+        (b"caf\xe9 latin-1", "notes.txt", "not a type we accept"),
+    ],
+)
 def test_other_content_or_a_name_that_disagrees_is_refused_in_words(data, name, words):
     with pytest.raises(types.NotAccepted) as refused:
         types.check_extension(types.detect(io.BytesIO(data)), name)
@@ -91,17 +107,22 @@ def test_an_office_file_is_recognised_without_unpacking_it():
     assert (dt.datetime.now() - started).total_seconds() < 1
 
 
-@pytest.mark.parametrize("raw,clean", [
-    ("../../etc/passwd.pdf", "passwd.pdf"),
-    ("C:\\Users\\casey\\Desktop\\diary.pdf", "diary.pdf"),
-    ("diary\r\nSet-Cookie: a=b.pdf", "diarySet-Cookie: a=b.pdf"),
-    ("invoice\u202egpj.pdf", "invoicegpj.pdf"),           # a right-to-left override shows it as 'invoicefdp.jpg'
-    ("zero\u200bwidth.pdf", "zerowidth.pdf"),
-    ("cafe\u0301.pdf", "caf\u00e9.pdf"),                    # NFC
-    ("  spaced   out .pdf  ", "spaced out .pdf"),
-    ("...", ""), ("/", ""), ("\x00\x01", ""),
-    ("x" * 300 + ".pdf", "x" * 196 + ".pdf"),
-])
+@pytest.mark.parametrize(
+    "raw,clean",
+    [
+        ("../../etc/passwd.pdf", "passwd.pdf"),
+        ("C:\\Users\\casey\\Desktop\\diary.pdf", "diary.pdf"),
+        ("diary\r\nSet-Cookie: a=b.pdf", "diarySet-Cookie: a=b.pdf"),
+        ("invoice\u202egpj.pdf", "invoicegpj.pdf"),  # a right-to-left override shows it as 'invoicefdp.jpg'
+        ("zero\u200bwidth.pdf", "zerowidth.pdf"),
+        ("cafe\u0301.pdf", "caf\u00e9.pdf"),  # NFC
+        ("  spaced   out .pdf  ", "spaced out .pdf"),
+        ("...", ""),
+        ("/", ""),
+        ("\x00\x01", ""),
+        ("x" * 300 + ".pdf", "x" * 196 + ".pdf"),
+    ],
+)
 def test_the_uploaders_file_name_is_cleaned(raw, clean):
     assert types.clean_filename(raw) == clean
 
@@ -115,6 +136,7 @@ def test_the_download_header_cannot_be_broken_out_of():
 
 # -- the stores: one suite for both ------------------------------------------------------------------------------
 
+
 @pytest.fixture(params=["local", "s3"])
 def store(request, tmp_path, monkeypatch):
     if request.param == "local":
@@ -122,12 +144,17 @@ def store(request, tmp_path, monkeypatch):
         return
     boto3 = pytest.importorskip("boto3")
     moto = pytest.importorskip("moto")
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "eu-west-2")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "eu-west-2"),
+    ):
         monkeypatch.setenv(name, value)
     with moto.mock_aws():
         client = boto3.client("s3", region_name="eu-west-2")
-        client.create_bucket(Bucket="caseframe-docs", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+        client.create_bucket(
+            Bucket="caseframe-docs", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"}
+        )
         yield storage.S3Store("caseframe-docs", prefix="tests/", client=client)
 
 
@@ -190,13 +217,17 @@ async def test_a_failed_local_write_leaves_nothing(tmp_path, monkeypatch):
 
 # -- the service, on both stores ----------------------------------------------------------------------------------
 
+
 class EicarScanner:
     """A tiny scanner for the hook: reports the EICAR test string as infected, everything else clean."""
 
     @hookimpl
     def scan_document(self, path: Path, filename: str, kind: str):
-        return {"verdict": "infected" if EICAR in path.read_bytes() else "clean", "scanner": "eicar-test",
-                "detail": "EICAR-Test-File"}
+        return {
+            "verdict": "infected" if EICAR in path.read_bytes() else "clean",
+            "scanner": "eicar-test",
+            "detail": "EICAR-Test-File",
+        }
 
 
 class BrokenScanner:
@@ -219,20 +250,46 @@ async def world(db, ctx, store):
     case = await cases.open_case(ctx, owner, "noise", REPORT)
     other = await cases.open_case(ctx, owner, "noise", REPORT)
     today = clock.today()
-    await sharing.create_isa(ctx, admin, reference="ISA-DOCS", title="Docs", parties=[council["id"], police["id"]],
-                             purposes=["crime_prevention"], areas=["noise"], legal_basis="CDA 1998 s.115",
-                             starts_on=today - dt.timedelta(days=30), ends_on=today + dt.timedelta(days=30),
-                             max_sensitivity="official")
+    await sharing.create_isa(
+        ctx,
+        admin,
+        reference="ISA-DOCS",
+        title="Docs",
+        parties=[council["id"], police["id"]],
+        purposes=["crime_prevention"],
+        areas=["noise"],
+        legal_basis="CDA 1998 s.115",
+        starts_on=today - dt.timedelta(days=30),
+        ends_on=today + dt.timedelta(days=30),
+        max_sensitivity="official",
+    )
     await sharing.share_case(owner, case["id"], agency_id=police["id"], purpose="crime_prevention")
-    yield {"ctx": ctx, "store": store, "owner": owner, "admin": admin, "partner": partner, "outsider": outsider,
-           "case": case, "other": other}
+    yield {
+        "ctx": ctx,
+        "store": store,
+        "owner": owner,
+        "admin": admin,
+        "partner": partner,
+        "outsider": outsider,
+        "case": case,
+        "other": other,
+    }
     storage.CONFIG.max_bytes, storage.CONFIG.require_scan = previous
     storage.CONFIG.store = None
 
 
-async def _add(w, data: bytes = PDF, name: str = "diary.pdf", sensitivity: str = "official", case: str = "case",
-               actor: str = "owner", ctx=None):
-    return await documents.add_document(ctx or w["ctx"], w[actor], w[case]["id"], io.BytesIO(data), name, sensitivity)
+async def _add(
+    w,
+    data: bytes = PDF,
+    name: str = "diary.pdf",
+    sensitivity: str = "official",
+    case: str = "case",
+    actor: str = "owner",
+    ctx=None,
+):
+    return await documents.add_document(
+        ctx or w["ctx"], w[actor], w[case]["id"], io.BytesIO(data), name, sensitivity
+    )
 
 
 async def _actions(action: str) -> list[dict]:
@@ -242,7 +299,11 @@ async def _actions(action: str) -> list[dict]:
 async def test_a_document_is_stored_described_on_the_timeline_and_audited(world):
     added = await _add(world, name="../Noise diary.pdf")
     assert (added["filename"], added["kind"], added["size"], added["scan_status"]) == (
-        "Noise diary.pdf", "pdf", len(PDF), "not_scanned")
+        "Noise diary.pdf",
+        "pdf",
+        len(PDF),
+        "not_scanned",
+    )
     import hashlib
 
     assert added["sha256"] == hashlib.sha256(PDF).hexdigest()
@@ -258,12 +319,15 @@ async def test_a_document_is_stored_described_on_the_timeline_and_audited(world)
     assert download["actor_id"] == world["owner"].id and download["detail"]["document_id"] == added["id"]
 
 
-@pytest.mark.parametrize("data,name,field_words", [
-    (b"<html>hi</html>", "page.html", "Files ending in .html are not accepted"),
-    (PDF, "diary.docx", "but the file is a PDF"),
-    (b"", "empty.pdf", "The file is empty"),
-    (PDF, "", "Choose a file"),
-])
+@pytest.mark.parametrize(
+    "data,name,field_words",
+    [
+        (b"<html>hi</html>", "page.html", "Files ending in .html are not accepted"),
+        (PDF, "diary.docx", "but the file is a PDF"),
+        (b"", "empty.pdf", "The file is empty"),
+        (PDF, "", "Choose a file"),
+    ],
+)
 async def test_a_refused_upload_saves_nothing(world, data, name, field_words):
     with pytest.raises(ValidationFailed) as refused:
         await _add(world, data, name)
@@ -310,7 +374,9 @@ async def test_only_those_who_work_the_case_add_or_remove(world):
         await _add(world, actor="admin")  # a role that works no cases
     added = await _add(world)
     with pytest.raises(Forbidden):
-        await documents.remove_document(world["ctx"], world["partner"], world["case"]["id"], added["id"], "No")
+        await documents.remove_document(
+            world["ctx"], world["partner"], world["case"]["id"], added["id"], "No"
+        )
     assert await Document.count() == 1
 
 
@@ -340,8 +406,9 @@ async def test_removing_deletes_the_content_and_keeps_the_record(world):
     added = await _add(world)
     with pytest.raises(ValidationFailed):
         await documents.remove_document(world["ctx"], world["owner"], world["case"]["id"], added["id"], "  ")
-    await documents.remove_document(world["ctx"], world["owner"], world["case"]["id"], added["id"],
-                                    "Uploaded to the wrong case")
+    await documents.remove_document(
+        world["ctx"], world["owner"], world["case"]["id"], added["id"], "Uploaded to the wrong case"
+    )
     assert stored_keys(world["store"]) == set()
     row = await Document.select().where(Document.id == added["id"]).first()
     assert row["removal_reason"] == "Uploaded to the wrong case" and row["removed_by"] == world["owner"].id
@@ -349,7 +416,8 @@ async def test_removing_deletes_the_content_and_keeps_the_record(world):
     with pytest.raises(NotFound):
         await documents.read_document(world["owner"], world["case"]["id"], added["id"])
     assert (await cases.timeline(world["case"]["id"]))[0]["summary"] == (
-        "Document removed: diary.pdf. Reason: Uploaded to the wrong case")
+        "Document removed: diary.pdf. Reason: Uploaded to the wrong case"
+    )
     assert (await _actions("document.remove"))[0]["detail"]["reason"] == "Uploaded to the wrong case"
 
 
@@ -364,6 +432,7 @@ async def test_erasing_a_cases_documents_removes_content_and_rows(world):
 
 
 # -- who sees a document ------------------------------------------------------------------------------------------
+
 
 async def test_a_partner_sees_only_documents_its_agreement_reaches(world):
     official = await _add(world, name="letter.pdf", sensitivity="official")
@@ -399,7 +468,11 @@ async def test_the_store_check_names_missing_and_left_behind_content(world):
     row = await Document.select().where(Document.id == gone["id"]).first()
     await world["store"].delete(row["storage_key"])
     await Document.update({Document.removed_at: clock.now()}).where(Document.id == kept["id"])
-    assert await documents.check_store() == {"checked": 2, "missing": [gone["id"]], "left_behind": [kept["id"]]}
+    assert await documents.check_store() == {
+        "checked": 2,
+        "missing": [gone["id"]],
+        "left_behind": [kept["id"]],
+    }
 
 
 def test_the_documents_check_command_reports_the_store(tmp_path):
@@ -411,12 +484,24 @@ def test_the_documents_check_command_reports_the_store(tmp_path):
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "CASEFRAME_DOCUMENTS_DIR": str(tmp_path / "documents")}
     env.pop("CASEFRAME_DOCUMENTS_STORE", None)
-    args = [sys.executable, "-m", "caseframe", "--database", f"sqlite:///{tmp_path / 'check.sqlite'}", "documents",
-            "check"]
+    args = [
+        sys.executable,
+        "-m",
+        "caseframe",
+        "--database",
+        f"sqlite:///{tmp_path / 'check.sqlite'}",
+        "documents",
+        "check",
+    ]
     run = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stderr
     assert f"local folder {tmp_path / 'documents'}" in run.stdout and "0 document(s) checked" in run.stdout
-    run = subprocess.run(args, capture_output=True, text=True, env={**env, "CASEFRAME_DOCUMENTS_STORE": "s3",
-                                                                     "CASEFRAME_S3_BUCKET": ""},
-                         cwd=tmp_path, timeout=120)
+    run = subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        env={**env, "CASEFRAME_DOCUMENTS_STORE": "s3", "CASEFRAME_S3_BUCKET": ""},
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert run.returncode == 2 and "needs CASEFRAME_S3_BUCKET" in run.stderr

@@ -1,4 +1,5 @@
 """The compiled fast path answers exactly as jsonschema does, on every built-in form and rule."""
+
 from __future__ import annotations
 
 import copy
@@ -11,8 +12,29 @@ from caseframe.core.context import build_context
 from caseframe.core.forms.fastcheck import compile_schema, equal
 from caseframe.core.plugins import DEFAULT_PLUGINS
 
-EDGE_VALUES = [None, True, False, 0, 1, 1.0, 1.5, -3, "", "x", "2026-02-31", "2026-02-28", "26-1-1", [], [1, 1],
-               [True, 1], ["a", "a"], {}, {"a": 1}, "<script>", 10 ** 6]
+EDGE_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    1.0,
+    1.5,
+    -3,
+    "",
+    "x",
+    "2026-02-31",
+    "2026-02-28",
+    "26-1-1",
+    [],
+    [1, 1],
+    [True, 1],
+    ["a", "a"],
+    {},
+    {"a": 1},
+    "<script>",
+    10**6,
+]
 
 
 @pytest.fixture(scope="module")
@@ -59,22 +81,46 @@ def test_rules_and_guards_agree_with_jsonschema(ctx):
     facts_samples = []
     for role in ("victim", "perpetrator", "licence_holder", "rough_sleeper", "nominal"):
         for count in (0, 2, 3, 5):
-            facts_samples.append({"event": "case_created", "area": "x",
-                                  "case": {"reference": "A", "state": "reported", "risk_level": rng_level(count),
-                                           "days_open": count,
-                                           "forms": {"pathways": {"accommodation": "red" if count else "green"},
-                                                     "assessment": {"needs": ["mental_health"] if count else [],
-                                                                    "consent_to_refer": bool(count)},
-                                                     "complaint": {"safeguarding_concern": count > 2},
-                                                     "outreach": {"seen_bedded_down": count > 0}}},
-                                  "subject": {"role": role, "age": 20 + count, "gender": "", "flags": []},
-                                  "counts": {n: count for n in ("reports_as_perpetrator_180d", "reports_as_victim_183d",
-                                                                "victim_reports_365d", "complaints_365d")}})
+            facts_samples.append(
+                {
+                    "event": "case_created",
+                    "area": "x",
+                    "case": {
+                        "reference": "A",
+                        "state": "reported",
+                        "risk_level": rng_level(count),
+                        "days_open": count,
+                        "forms": {
+                            "pathways": {"accommodation": "red" if count else "green"},
+                            "assessment": {
+                                "needs": ["mental_health"] if count else [],
+                                "consent_to_refer": bool(count),
+                            },
+                            "complaint": {"safeguarding_concern": count > 2},
+                            "outreach": {"seen_bedded_down": count > 0},
+                        },
+                    },
+                    "subject": {"role": role, "age": 20 + count, "gender": "", "flags": []},
+                    "counts": {
+                        n: count
+                        for n in (
+                            "reports_as_perpetrator_180d",
+                            "reports_as_victim_183d",
+                            "victim_reports_365d",
+                            "complaints_365d",
+                        )
+                    },
+                }
+            )
     facts_samples.append({"event": "case_created", "area": "x", "case": {"forms": {}}, "counts": {}})
     conditions = [r.when for a in ctx.areas for r in a.rules]
-    conditions += [a.raw["workflow"]["transitions"][i]["guards"][j]["when"] for a in ctx.areas
-                   for i, t in enumerate(a.raw["workflow"]["transitions"]) for j, g in enumerate(t.get("guards", []))
-                   if "when" in g]
+    conditions += [
+        a.raw["workflow"]["transitions"][i]["guards"][j]["when"]
+        for a in ctx.areas
+        for i, t in enumerate(a.raw["workflow"]["transitions"])
+        for j, g in enumerate(t.get("guards", []))
+        if "when" in g
+    ]
     for condition in conditions:
         fast = compile_schema(condition)
         assert fast is not None

@@ -1,5 +1,6 @@
 """The reads and writes that page handlers used to run themselves, now service functions taking the actor: each
 answers only within the actor's reach, as the page did (the pages' own tests show the same results in HTML)."""
+
 from __future__ import annotations
 
 import pytest
@@ -54,7 +55,9 @@ async def test_the_audit_viewer_reads_within_the_actors_reach(db, ctx):
     assert [e["action"] for e in seen["events"]] == ["test.ours"] and seen["total"] == 1
     assert seen["events"][0]["user"] == local.name
     assert {e["action"] for e in (await audit.list_events(system, {"action": "test."}))["events"]} == {
-        "test.ours", "test.theirs"}
+        "test.ours",
+        "test.theirs",
+    }
     bad = await audit.list_events(local, {"user": "forty", "from": "2026-02-30"})
     assert bad["events"] == [] and {e["field"] for e in bad["errors"]} == {"/audit-user", "/audit-from"}
     with pytest.raises(ValidationFailed):
@@ -76,9 +79,18 @@ async def test_agreements_are_listed_for_their_parties_with_status_and_names(db,
     charity = await make_agency(ctx, "charity")
     admin = await make_user(council, ("system_admin",))
     today = clock.today()
-    await sharing.create_isa(ctx, admin, reference="ISA-1", title="Partnership", parties=[council["id"], police["id"]],
-                             purposes=["crime_prevention"], areas=["noise"], legal_basis="Crime and Disorder Act 1998 s.115",
-                             starts_on=today - dt.timedelta(days=3), ends_on=today + dt.timedelta(days=3))
+    await sharing.create_isa(
+        ctx,
+        admin,
+        reference="ISA-1",
+        title="Partnership",
+        parties=[council["id"], police["id"]],
+        purposes=["crime_prevention"],
+        areas=["noise"],
+        legal_basis="Crime and Disorder Act 1998 s.115",
+        starts_on=today - dt.timedelta(days=3),
+        ends_on=today + dt.timedelta(days=3),
+    )
     seen = await sharing.agreements_for(ctx, await make_user(police))
     assert [(a["reference"], a["status"]) for a in seen["agreements"]] == [("ISA-1", "live")]
     assert seen["agreements"][0]["party_names"] == ["Ashdown Council", "Police"]
@@ -114,7 +126,9 @@ async def test_a_persons_page_lists_the_readers_own_cases_with_their_risk(db, ct
     person = await make_person(ours)
     case = await open_case(ctx, ours, "noise", REPORT, subjects=[(person["id"], "subject")])
     mine, others = await persons.person_case_links(ours, person["id"])
-    assert [(m["case_id"], m["reference"], m["role"]) for m in mine] == [(case["id"], case["reference"], "subject")]
+    assert [(m["case_id"], m["reference"], m["role"]) for m in mine] == [
+        (case["id"], case["reference"], "subject")
+    ]
     assert mine[0]["risk_level"] == case["risk_level"] and others == 0
 
 
@@ -126,8 +140,11 @@ async def test_a_panels_case_list_names_cases_only_to_those_who_may_see_them(db,
     panel = await panels.visible_panel(world["chair"], world["panel"]["id"])
     chaired = await panels.listed_cases(world["chair"], panel)
     assert [(c["case"], c["reference"], c["visible"]) for c in chaired] == [
-        (world["case"]["id"], world["case"]["reference"], True)]
-    member = await panels.listed_cases(world["helper"], await panels.visible_panel(world["helper"], panel["id"]))
+        (world["case"]["id"], world["case"]["reference"], True)
+    ]
+    member = await panels.listed_cases(
+        world["helper"], await panels.visible_panel(world["helper"], panel["id"])
+    )
     assert [(c["reference"], c["owner"], c["visible"]) for c in member] == [("", "", False)]
     assert {a["id"] for a in await panels.member_agencies(panel)} == panel["members"]
     assert len(await panels.active_agencies()) == 4
@@ -157,7 +174,9 @@ async def test_an_area_list_export_and_bulk_choice_hold_only_the_actors_agencys_
     assert await AuditEvent.count().where(AuditEvent.action == "case.export") == 1
     rows, _ = await lists.export_rows(worker, [*ids, theirs["id"]])
     assert set(rows) == set(ids)
-    chosen, _ = await lists.reassign_candidates(supervisor, area, {"case": [str(ours[0]["id"]), str(theirs["id"])]})
+    chosen, _ = await lists.reassign_candidates(
+        supervisor, area, {"case": [str(ours[0]["id"]), str(theirs["id"])]}
+    )
     assert [r["id"] for r in chosen] == [ours[0]["id"]]
     everything, _ = await lists.reassign_candidates(supervisor, area, {"scope": "all"})
     assert len(everything) == 2

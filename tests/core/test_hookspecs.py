@@ -1,4 +1,5 @@
 """The hook contract: every hook says when it is called, is in the hook reference, and plugins implement real hooks."""
+
 from __future__ import annotations
 
 import importlib
@@ -19,14 +20,19 @@ EXAMPLES = ROOT / "examples"
 def hookspec_names() -> list[str]:
     """Every function in core/hookspecs.py marked with @hookspec, found without core.docs."""
     marker = f"{PROJECT}_spec"
-    return sorted(name for name, fn in vars(hookspecs).items()
-                  if inspect.isfunction(fn) and fn.__module__ == hookspecs.__name__ and hasattr(fn, marker))
+    return sorted(
+        name
+        for name, fn in vars(hookspecs).items()
+        if inspect.isfunction(fn) and fn.__module__ == hookspecs.__name__ and hasattr(fn, marker)
+    )
 
 
 HOOKS = hookspec_names()
 
 #: "Called once at start-up", "Called after a case...", "Called when...", "Called for every...", ...
-SAYS_WHEN = re.compile(r"\bcalled\s+(once|only|after|before|when|whenever|for|on|every|at|while)\b", re.IGNORECASE)
+SAYS_WHEN = re.compile(
+    r"\bcalled\s+(once|only|after|before|when|whenever|for|on|every|at|while)\b", re.IGNORECASE
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -47,10 +53,14 @@ def test_every_hook_has_a_docstring_saying_when_it_is_called(name):
     doc = inspect.getdoc(getattr(hookspecs, name)) or ""
     assert doc, f"hook {name} has no docstring: say when it is called and what it returns"
     found = sentences(doc)
-    assert len(found) >= 2, (f"hook {name}: the docstring has {len(found)} sentence(s); write at least two, "
-                             f"saying when it is called and what it returns:\n{doc}")
-    assert SAYS_WHEN.search(doc), (f"hook {name}: the docstring does not say when it is called "
-                                   f"(e.g. 'Called once at start-up', 'Called after ...'):\n{doc}")
+    assert len(found) >= 2, (
+        f"hook {name}: the docstring has {len(found)} sentence(s); write at least two, "
+        f"saying when it is called and what it returns:\n{doc}"
+    )
+    assert SAYS_WHEN.search(doc), (
+        f"hook {name}: the docstring does not say when it is called "
+        f"(e.g. 'Called once at start-up', 'Called after ...'):\n{doc}"
+    )
 
 
 def test_sentence_counting_itself():
@@ -84,5 +94,7 @@ def test_built_in_and_example_plugins_implement_only_real_hooks(monkeypatch):
         if not pm.is_registered(module):
             pm.register(module)
     pm.check_pending()
-    implemented = {impl.function.__name__ for name in HOOKS for impl in getattr(pm.hook, name).get_hookimpls()}
+    implemented = {
+        impl.function.__name__ for name in HOOKS for impl in getattr(pm.hook, name).get_hookimpls()
+    }
     assert "register_areas" in implemented

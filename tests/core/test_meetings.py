@@ -1,4 +1,5 @@
 """Panels and meetings: set up, agenda from the panel's list, publish, live minutes, actions as tasks, close."""
+
 from __future__ import annotations
 
 import asyncio
@@ -60,43 +61,91 @@ async def test_minutes_are_appended_and_an_action_becomes_a_task_at_once(world):
     item = await _run(world)
     m, ctx = world["meeting"], world["ctx"]
     with pytest.raises(Forbidden):
-        await service.add_minute(ctx, world["officer"], m["id"], item_id=item["id"], kind="discussion", text="hi")
+        await service.add_minute(
+            ctx, world["officer"], m["id"], item_id=item["id"], kind="discussion", text="hi"
+        )
     with pytest.raises(ValidationFailed) as bad:
-        await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="action", text="Visit",
-                                 owner_agency_id=9999, due_date=None)
+        await service.add_minute(
+            ctx,
+            world["chair"],
+            m["id"],
+            item_id=item["id"],
+            kind="action",
+            text="Visit",
+            owner_agency_id=9999,
+            due_date=None,
+        )
     assert {e["field"] for e in bad.value.errors} == {"/owner_agency_id", "/due_date"}
     assert await Task.count() == 0 and await Minute.count() == 0
-    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion",
-                             text="Police report three call-outs since the last meeting")
+    await service.add_minute(
+        ctx,
+        world["chair"],
+        m["id"],
+        item_id=item["id"],
+        kind="discussion",
+        text="Police report three call-outs since the last meeting",
+    )
     due = clock.today() + dt.timedelta(days=14)
-    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="action",
-                             text="Joint visit with housing", owner_agency_id=world["police"]["id"],
-                             assignee_id=world["officer"].id, due_date=due)
+    await service.add_minute(
+        ctx,
+        world["chair"],
+        m["id"],
+        item_id=item["id"],
+        kind="action",
+        text="Joint visit with housing",
+        owner_agency_id=world["police"]["id"],
+        assignee_id=world["officer"].id,
+        due_date=due,
+    )
     task = await Task.select().where(Task.case == world["case"]["id"]).first()
-    assert task["owner_agency"] == world["police"]["id"] and task["source"] == "panel" and task["due_date"] == due
+    assert (
+        task["owner_agency"] == world["police"]["id"]
+        and task["source"] == "panel"
+        and task["due_date"] == due
+    )
     assert task["meeting_id"] == m["id"] and task["agenda_item_id"] == item["id"]
     shown = await service.minutes(m["id"])
-    assert [r["kind"] for r in shown] == ["discussion", "action"] and shown[1]["task"]["owner"] == "Wealden Police"
+    assert [r["kind"] for r in shown] == ["discussion", "action"] and shown[1]["task"][
+        "owner"
+    ] == "Wealden Police"
     assert await AuditEvent.count().where(AuditEvent.action == "meeting.minute") == 2
 
 
 async def test_closing_puts_the_minutes_on_the_case_timeline_and_actions_in_the_report(world):
     item = await _run(world)
     m, ctx = world["meeting"], world["ctx"]
-    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="decision",
-                             text="Refer to the civil injunction route")
-    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="action", text="Gather evidence",
-                             owner_agency_id=world["police"]["id"], due_date=clock.today())
+    await service.add_minute(
+        ctx,
+        world["chair"],
+        m["id"],
+        item_id=item["id"],
+        kind="decision",
+        text="Refer to the civil injunction route",
+    )
+    await service.add_minute(
+        ctx,
+        world["chair"],
+        m["id"],
+        item_id=item["id"],
+        kind="action",
+        text="Gather evidence",
+        owner_agency_id=world["police"]["id"],
+        due_date=clock.today(),
+    )
     with pytest.raises(Conflict):
         await service.set_status(world["chair"], m["id"], "closed", version=1)
     await service.set_status(world["chair"], m["id"], "closed")
-    events = await CaseEvent.select(CaseEvent.summary).where((CaseEvent.case == world["case"]["id"]) & (CaseEvent.kind == "panel"))
+    events = await CaseEvent.select(CaseEvent.summary).where(
+        (CaseEvent.case == world["case"]["id"]) & (CaseEvent.kind == "panel")
+    )
     assert len(events) == 1 and "Decision: Refer to the civil injunction route" in events[0]["summary"]
     with clock.travel(1):  # due today (a past date is refused), overdue tomorrow
         report = await service.outstanding_actions(world["panel"]["id"])
     assert [r["title"] for r in report] == ["Gather evidence"] and report[0]["overdue"]
     with pytest.raises(Conflict):
-        await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion", text="late")
+        await service.add_minute(
+            ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion", text="late"
+        )
     # the police keep reading the case while their action is open, and lose it once it is done
     assert (await cases.get_case(ctx, world["officer"], world["case"]["id"]))["access"] == "panel"
     from caseframe.core.tasks import service as tasks
@@ -111,14 +160,18 @@ async def test_followers_are_woken_by_a_new_minute(world):
     item = await _run(world)
     m = world["meeting"]
     followers = [await live.follow(m["id"]) for _ in range(3)]
-    await service.add_minute(world["ctx"], world["chair"], m["id"], item_id=item["id"], kind="discussion", text="x")
+    await service.add_minute(
+        world["ctx"], world["chair"], m["id"], item_id=item["id"], kind="discussion", text="x"
+    )
     await asyncio.wait_for(asyncio.gather(*(f.wait() for f in followers)), 5)
     for f in followers:
         live.unfollow(m["id"], f)
     assert live.followers(m["id"]) == 0
 
 
-async def _sse(app, path: str, cookies: str, *, until: int, timeout: float = 10.0, after_first=None) -> list[str]:
+async def _sse(
+    app, path: str, cookies: str, *, until: int, timeout: float = 10.0, after_first=None
+) -> list[str]:
     """Read a server-sent-event stream straight from the ASGI app until ``until`` minute events arrived."""
     chunks: list[str] = []
     got_minutes = asyncio.Event()
@@ -135,10 +188,24 @@ async def _sse(app, path: str, cookies: str, *, until: int, timeout: float = 10.
                 got_minutes.set()
 
     path, _, query = path.partition("?")
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-             "headers": [(b"host", b"localhost"), (b"cookie", cookies.encode()), (b"accept", b"text/event-stream")],
-             "client": ("127.0.0.1", 1234), "server": ("localhost", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [
+            (b"host", b"localhost"),
+            (b"cookie", cookies.encode()),
+            (b"accept", b"text/event-stream"),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("localhost", 80),
+    }
     task = asyncio.create_task(app(scope, receive, send))
     if after_first is not None:
         for _ in range(100):
@@ -162,21 +229,44 @@ async def test_meeting_pages_and_the_live_stream(world, db):
 
     item = await _run(world)
     m, ctx = world["meeting"], world["ctx"]
-    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion",
-                             text="<img src=x onerror=alert(1)> first")
+    await service.add_minute(
+        ctx,
+        world["chair"],
+        m["id"],
+        item_id=item["id"],
+        kind="discussion",
+        text="<img src=x onerror=alert(1)> first",
+    )
     async with web_client(ctx, db) as client:
         token = await sign_in(client, world["chair"])
         page = await client.get(f"/meetings/{m['id']}")
         assert page.status_code == 200 and 'sse-connect="/meetings/' in page.text
         assert "&lt;img src=x" in page.text and "<img src=x" not in page.text
-        bad = await client.post(f"/meetings/{m['id']}/minutes", data={"csrf_token": token, "item_id": str(item["id"]),
-                                                                     "kind": "action", "text": "Visit"})
+        bad = await client.post(
+            f"/meetings/{m['id']}/minutes",
+            data={"csrf_token": token, "item_id": str(item["id"]), "kind": "action", "text": "Visit"},
+        )
         assert bad.status_code == 400 and "Select the member agency that owns the action" in bad.text
-        assert (await client.post(f"/meetings/{m['id']}/minutes", data={"item_id": str(item["id"]), "kind": "discussion",
-                                                                       "text": "no token"})).status_code == 403
-        frag = await client.post(f"/meetings/{m['id']}/minutes", headers={"HX-Request": "true"}, data={
-            "csrf_token": token, "item_id": str(item["id"]), "kind": "action", "text": "Joint visit",
-            "owner_agency_id": str(world["police"]["id"]), "due-day": "1", "due-month": "12", "due-year": "2030"})
+        assert (
+            await client.post(
+                f"/meetings/{m['id']}/minutes",
+                data={"item_id": str(item["id"]), "kind": "discussion", "text": "no token"},
+            )
+        ).status_code == 403
+        frag = await client.post(
+            f"/meetings/{m['id']}/minutes",
+            headers={"HX-Request": "true"},
+            data={
+                "csrf_token": token,
+                "item_id": str(item["id"]),
+                "kind": "action",
+                "text": "Joint visit",
+                "owner_agency_id": str(world["police"]["id"]),
+                "due-day": "1",
+                "due-month": "12",
+                "due-year": "2030",
+            },
+        )
         assert frag.status_code == 200 and 'id="minute-form"' in frag.text and "<html" not in frag.text
     async with web_client(ctx, db) as client:
         await sign_in(client, world["officer"])
@@ -190,8 +280,14 @@ async def test_meeting_pages_and_the_live_stream(world, db):
     app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
 
     async def write_one():
-        await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="decision",
-                                 text="Live decision for the member")
+        await service.add_minute(
+            ctx,
+            world["chair"],
+            m["id"],
+            item_id=item["id"],
+            kind="decision",
+            text="Live decision for the member",
+        )
 
     # a follower that has seen nothing gets the earlier entries, then the new one as it is written
     chunks = await _sse(app, f"/meetings/{m['id']}/events", cookies, until=3, after_first=write_one)
@@ -200,7 +296,9 @@ async def test_meeting_pages_and_the_live_stream(world, db):
     assert "&lt;img src=x" in body and "<img src=x" not in body
     # Last-Event-ID: a reconnecting follower gets only what it missed
     last = max(r["id"] for r in await Minute.select(Minute.id))
-    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion", text="After reconnect")
+    await service.add_minute(
+        ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion", text="After reconnect"
+    )
     again = "".join(await _sse(app, f"/meetings/{m['id']}/events?after={last}", cookies, until=1))
     assert again.count("event: minute") == 1 and "After reconnect" in again
 
@@ -215,7 +313,9 @@ async def test_the_chair_takes_a_case_off_the_list_with_a_reason(world):
         await service.close_panel_case(world["officer"], world["panel"]["id"], listed["id"], reason="Done")
     with pytest.raises(ValidationFailed):
         await service.close_panel_case(world["chair"], world["panel"]["id"], listed["id"], reason=" ")
-    await service.close_panel_case(world["chair"], world["panel"]["id"], listed["id"], reason="Injunction granted")
+    await service.close_panel_case(
+        world["chair"], world["panel"]["id"], listed["id"], reason="Injunction granted"
+    )
     assert await service.agenda_suggestions(world["meeting"]) == []
     events = await CaseEvent.select(CaseEvent.summary).where(CaseEvent.kind == "panel")
     assert "Injunction granted" in events[-1]["summary"]
@@ -224,16 +324,33 @@ async def test_the_chair_takes_a_case_off_the_list_with_a_reason(world):
 async def test_a_correction_supersedes_an_entry_once_and_keeps_the_original(world):
     item = await _run(world)
     m, ctx = world["meeting"], world["ctx"]
-    first = await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="decision",
-                                     text="Refer to the civil route")
-    await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="decision",
-                             text="Refer to the civil injunction route", supersedes=first["id"])
+    first = await service.add_minute(
+        ctx, world["chair"], m["id"], item_id=item["id"], kind="decision", text="Refer to the civil route"
+    )
+    await service.add_minute(
+        ctx,
+        world["chair"],
+        m["id"],
+        item_id=item["id"],
+        kind="decision",
+        text="Refer to the civil injunction route",
+        supersedes=first["id"],
+    )
     with pytest.raises(Conflict):
-        await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="decision",
-                                 text="A second correction of the same entry", supersedes=first["id"])
+        await service.add_minute(
+            ctx,
+            world["chair"],
+            m["id"],
+            item_id=item["id"],
+            kind="decision",
+            text="A second correction of the same entry",
+            supersedes=first["id"],
+        )
     shown = await service.minutes(m["id"])
     assert [(r["text"], bool(r["superseded_by"]), bool(r["corrects"])) for r in shown] == [
-        ("Refer to the civil route", True, False), ("Refer to the civil injunction route", False, True)]
+        ("Refer to the civil route", True, False),
+        ("Refer to the civil injunction route", False, True),
+    ]
     await service.set_status(world["chair"], m["id"], "closed")
     events = await CaseEvent.select(CaseEvent.summary).where(CaseEvent.kind == "panel")
     assert "civil injunction route" in events[-1]["summary"] and "civil route" not in events[-1]["summary"]
@@ -242,22 +359,32 @@ async def test_a_correction_supersedes_an_entry_once_and_keeps_the_original(worl
 async def test_correct_link_starts_the_form_from_the_entry(world, db):
     item = await _run(world)
     m, ctx = world["meeting"], world["ctx"]
-    first = await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion",
-                                     text="Three call-outs")
+    first = await service.add_minute(
+        ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion", text="Three call-outs"
+    )
     async with web_client(ctx, db) as client:
         token = await sign_in(client, world["chair"])
         page = await client.get(f"/meetings/{m['id']}?correct={first['id']}")
         assert "You are correcting an entry" in page.text and ">Three call-outs</textarea>" in page.text
         assert (await client.get(f"/meetings/{m['id']}?correct=abc")).status_code == 200
-        done = await client.post(f"/meetings/{m['id']}/minutes", data={
-            "csrf_token": token, "item_id": str(item["id"]), "kind": "discussion", "text": "Four call-outs",
-            "supersedes": str(first["id"])})
+        done = await client.post(
+            f"/meetings/{m['id']}/minutes",
+            data={
+                "csrf_token": token,
+                "item_id": str(item["id"]),
+                "kind": "discussion",
+                "text": "Four call-outs",
+                "supersedes": str(first["id"]),
+            },
+        )
         assert done.status_code == 303
         page = await client.get(f"/meetings/{m['id']}")
         assert "Corrected below" in page.text and "Correction" in page.text
     async with web_client(ctx, db) as client:
         await sign_in(client, world["officer"])  # a member cannot correct
-        assert "You are correcting" not in (await client.get(f"/meetings/{m['id']}?correct={first['id']}")).text
+        assert (
+            "You are correcting" not in (await client.get(f"/meetings/{m['id']}?correct={first['id']}")).text
+        )
 
 
 async def test_one_read_serves_every_follower_but_never_one_woken_by_later_news():

@@ -1,4 +1,5 @@
 """Two-step verification (TOTP): setting it up, signing in with a code, replay and lockout, roles that must use it."""
+
 from __future__ import annotations
 
 import re
@@ -78,8 +79,9 @@ async def _with_mfa(user, codes: list[str] | None = None) -> str:
 
 async def _password_step(client, user, password: str = TEST_PASSWORD):
     page = await client.get("/sign-in")
-    return await client.post("/sign-in", data={"email": user.email, "password": password,
-                                               "csrf_token": csrf_token_of(page.text)})
+    return await client.post(
+        "/sign-in", data={"email": user.email, "password": password, "csrf_token": csrf_token_of(page.text)}
+    )
 
 
 async def _code_page(client, user):
@@ -99,11 +101,16 @@ async def test_set_up_shows_a_qr_code_and_key_and_needs_a_code_before_it_is_on(u
         before = await client.get("/account/security/setup")
         assert before.status_code == 200 and 'action="/account/security/setup/start"' in before.text
         assert "totp-key" not in before.text and await _secret(user) == ""
-        assert (await client.post("/account/security/setup/start", data={})).status_code == 403  # no CSRF token
+        assert (
+            await client.post("/account/security/setup/start", data={})
+        ).status_code == 403  # no CSRF token
         assert await _secret(user) == ""
-        started = await client.post("/account/security/setup/start",
-                                    data={"csrf_token": csrf_token_of(security.text)})
-        assert started.status_code == 303 and started.headers["location"].startswith("/account/security/setup?")
+        started = await client.post(
+            "/account/security/setup/start", data={"csrf_token": csrf_token_of(security.text)}
+        )
+        assert started.status_code == 303 and started.headers["location"].startswith(
+            "/account/security/setup?"
+        )
         setup = await client.get(started.headers["location"])
         assert setup.status_code == 200
         assert re.search(r'<img [^>]*src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+"', setup.text)
@@ -113,7 +120,9 @@ async def test_set_up_shows_a_qr_code_and_key_and_needs_a_code_before_it_is_on(u
         assert _key_on((await client.get("/account/security/setup")).text) == key
         token = csrf_token_of(setup.text)
         wrong = await client.post("/account/security/setup", data={"code": "000000", "csrf_token": token})
-        assert wrong.status_code == 400 and "govuk-error-summary" in wrong.text and 'href="#code"' in wrong.text
+        assert (
+            wrong.status_code == 400 and "govuk-error-summary" in wrong.text and 'href="#code"' in wrong.text
+        )
         assert not (await User.select(User.mfa_enabled).where(User.id == user.id).first())["mfa_enabled"]
         forged = await client.post("/account/security/setup", data={"code": _code(key)})
         assert forged.status_code == 403
@@ -144,8 +153,10 @@ async def test_sign_in_with_a_code_after_the_password(user, ctx, db):
         page = await client.get("/sign-in/mfa")
         assert page.status_code == 200 and "Enter your code" in page.text
         with clock.travel(31 / 86400):  # the code of the next step, as a phone a little ahead would show
-            r = await client.post("/sign-in/mfa", data={"code": _code(secret), "next": "/persons",
-                                                        "csrf_token": csrf_token_of(page.text)})
+            r = await client.post(
+                "/sign-in/mfa",
+                data={"code": _code(secret), "next": "/persons", "csrf_token": csrf_token_of(page.text)},
+            )
         assert r.status_code == 303 and r.headers["location"] == "/persons"
         assert (await client.get("/")).status_code == 200
         # nothing more to do: the code page sends you on
@@ -179,7 +190,9 @@ async def test_a_code_cannot_be_used_twice(user, ctx, db):
     # the set-up used this step's code: the same code is refused at sign-in
     async with web_client(ctx, db) as client:
         page = await _code_page(client, user)
-        r = await client.post("/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)})
+        r = await client.post(
+            "/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)}
+        )
         assert r.status_code == 400 and "already been used" in r.text
         with clock.travel(30 / 86400):
             code = _code(secret)
@@ -189,7 +202,9 @@ async def test_a_code_cannot_be_used_twice(user, ctx, db):
             async with web_client(ctx, db) as other:
                 await _password_step(other, user)
                 page = await other.get("/sign-in/mfa")
-                replay = await other.post("/sign-in/mfa", data={"code": code, "csrf_token": csrf_token_of(page.text)})
+                replay = await other.post(
+                    "/sign-in/mfa", data={"code": code, "csrf_token": csrf_token_of(page.text)}
+                )
                 assert replay.status_code == 400 and (await other.get("/")).status_code == 303
         # nor is a code older than the window
         with clock.travel(120 / 86400):
@@ -204,8 +219,10 @@ async def test_wrong_codes_lock_the_account_like_wrong_passwords(user, ctx, db):
         token = csrf_token_of(page.text)
         right = _code(secret, 1)
         wrong = next(c for c in ("111111", "222222", "333333") if c != right)
-        statuses = [(await client.post("/sign-in/mfa", data={"code": wrong, "csrf_token": token})).status_code
-                    for _ in range(5)]
+        statuses = [
+            (await client.post("/sign-in/mfa", data={"code": wrong, "csrf_token": token})).status_code
+            for _ in range(5)
+        ]
         assert statuses == [400, 400, 400, 400, 429]
         with clock.travel(30 / 86400):
             # locked: even the right code is refused, and so is the password
@@ -233,14 +250,17 @@ async def test_a_role_that_must_use_mfa_is_sent_to_set_it_up(agency, ctx, db):
             assert blocked.headers["location"].startswith("/account/security/setup"), path
         start = await client.get("/account/security/setup")
         assert start.status_code == 200 and "requires two-step verification for your role" in start.text
-        started = await client.post("/account/security/setup/start", data={"csrf_token": csrf_token_of(start.text),
-                                                                             "next": "/"})
+        started = await client.post(
+            "/account/security/setup/start", data={"csrf_token": csrf_token_of(start.text), "next": "/"}
+        )
         assert started.status_code == 303
         setup = await client.get(started.headers["location"])
         assert setup.status_code == 200 and "requires two-step verification for your role" in setup.text
         key = _key_on(setup.text)
-        r = await client.post("/account/security/setup", data={"code": _code(key), "next": "/",
-                                                               "csrf_token": csrf_token_of(setup.text)})
+        r = await client.post(
+            "/account/security/setup",
+            data={"code": _code(key), "next": "/", "csrf_token": csrf_token_of(setup.text)},
+        )
         # the recovery codes, then on to where the user was going
         assert r.status_code == 200 and len(_codes_on(r.text)) == 10 and 'href="/"' in r.text
         assert (await client.get("/")).status_code == 200
@@ -248,8 +268,10 @@ async def test_a_role_that_must_use_mfa_is_sent_to_set_it_up(agency, ctx, db):
         security = await client.get("/account/security")
         assert "cannot be turned off" in security.text
         with clock.travel(30 / 86400):
-            r = await client.post("/account/security/disable", data={"code": _code(key),
-                                                                     "csrf_token": csrf_token_of(security.text)})
+            r = await client.post(
+                "/account/security/disable",
+                data={"code": _code(key), "csrf_token": csrf_token_of(security.text)},
+            )
         assert r.status_code == 403 and "govuk-error-summary" in r.text
     assert (await User.select(User.mfa_enabled).where(User.id == worker.id).first())["mfa_enabled"]
     # the local admin's role is not required: they still sign in with just the password
@@ -263,13 +285,17 @@ async def test_turning_mfa_off_needs_a_current_code(user, ctx, db):
     async with web_client(ctx, db) as client:
         page = await _code_page(client, user)
         with clock.travel(30 / 86400):
-            await client.post("/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)})
+            await client.post(
+                "/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)}
+            )
         security = await client.get("/account/security")
         token = csrf_token_of(security.text)
         r = await client.post("/account/security/disable", data={"code": "", "csrf_token": token})
         assert r.status_code == 400 and "govuk-error-summary" in r.text
         with clock.travel(60 / 86400):
-            r = await client.post("/account/security/disable", data={"code": _code(secret), "csrf_token": token})
+            r = await client.post(
+                "/account/security/disable", data={"code": _code(secret), "csrf_token": token}
+            )
         assert r.status_code == 303
     row = await User.select(User.mfa_enabled, User.totp_secret).where(User.id == user.id).first()
     assert not row["mfa_enabled"] and row["totp_secret"] == ""
@@ -286,38 +312,53 @@ async def test_admin_setting_page_needs_csrf_and_keeps_to_the_admins_agency(agen
     async with web_client(ctx, db) as client:
         token = await sign_in(client, admin)
         page = await client.get("/admin/mfa")
-        assert page.status_code == 200 and 'value="caseworker"' in page.text and "brookfield" not in page.text.lower()
-        forged = await client.post("/admin/mfa", data={"agency_id": str(agency["id"]), "roles": ["caseworker"]})
+        assert (
+            page.status_code == 200
+            and 'value="caseworker"' in page.text
+            and "brookfield" not in page.text.lower()
+        )
+        forged = await client.post(
+            "/admin/mfa", data={"agency_id": str(agency["id"]), "roles": ["caseworker"]}
+        )
         assert forged.status_code == 403
         assert await mfa.required_roles(agency["id"]) == set()
-        r = await client.post("/admin/mfa", data={"agency_id": str(agency["id"]), "roles": ["caseworker", "supervisor"],
-                                                  "csrf_token": token})
+        r = await client.post(
+            "/admin/mfa",
+            data={"agency_id": str(agency["id"]), "roles": ["caseworker", "supervisor"], "csrf_token": token},
+        )
         assert r.status_code == 303
         assert await mfa.required_roles(agency["id"]) == {"caseworker", "supervisor"}
         # another agency's rule: refused, nothing changed
-        r = await client.post("/admin/mfa", data={"agency_id": str(other["id"]), "roles": ["caseworker"],
-                                                  "csrf_token": token})
+        r = await client.post(
+            "/admin/mfa", data={"agency_id": str(other["id"]), "roles": ["caseworker"], "csrf_token": token}
+        )
         assert r.status_code == 403
         assert (await client.get(f"/admin/mfa?agency={other['id']}")).status_code == 403
         assert await mfa.required_roles(other["id"]) == set()
-        bad = await client.post("/admin/mfa", data={"agency_id": str(agency["id"]), "roles": ["emperor"],
-                                                    "csrf_token": token})
+        bad = await client.post(
+            "/admin/mfa", data={"agency_id": str(agency["id"]), "roles": ["emperor"], "csrf_token": token}
+        )
         assert bad.status_code == 400 and "govuk-error-summary" in bad.text
         assert await mfa.required_roles(agency["id"]) == {"caseworker", "supervisor"}
     async with web_client(ctx, db) as client:
         token = await sign_in(client, system)
         page = await client.get("/admin/mfa")
         assert page.status_code == 200 and "Ashdown Council" in page.text
-        r = await client.post("/admin/mfa", data={"agency_id": str(agency["id"]), "roles": ["panel_chair"],
-                                                  "csrf_token": token})
+        r = await client.post(
+            "/admin/mfa", data={"agency_id": str(agency["id"]), "roles": ["panel_chair"], "csrf_token": token}
+        )
         assert r.status_code == 303
     assert await mfa.required_roles(agency["id"]) == {"panel_chair"}
     async with web_client(ctx, db) as client:
         token = await sign_in(client, worker)
         assert (await client.get("/admin/mfa")).status_code == 403
     assert await Setting.count() == 1
-    changes = await AuditEvent.select(AuditEvent.detail).where(
-        AuditEvent.action == "settings.mfa_required_roles").order_by(AuditEvent.id).output(load_json=True)
+    changes = (
+        await AuditEvent.select(AuditEvent.detail)
+        .where(AuditEvent.action == "settings.mfa_required_roles")
+        .order_by(AuditEvent.id)
+        .output(load_json=True)
+    )
     assert [c["detail"]["new"] for c in changes] == [["caseworker", "supervisor"], ["panel_chair"]]
     assert changes[1]["detail"]["old"] == ["caseworker", "supervisor"]
 
@@ -327,22 +368,33 @@ async def test_api_sign_in_needs_the_code_too(user, ctx, db):
     async with web_client(ctx, db) as client:
         r = await client.post("/api/v1/session", json={"email": user.email, "password": TEST_PASSWORD})
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "/totp"
-        r = await client.post("/api/v1/session", json={"email": user.email, "password": TEST_PASSWORD,
-                                                       "totp": "000000" if _code(secret, 1) != "000000" else "999999"})
+        r = await client.post(
+            "/api/v1/session",
+            json={
+                "email": user.email,
+                "password": TEST_PASSWORD,
+                "totp": "000000" if _code(secret, 1) != "000000" else "999999",
+            },
+        )
         assert r.status_code == 401 and "code" in r.json()["detail"]
         # a wrong password says nothing about the code
-        r = await client.post("/api/v1/session", json={"email": user.email, "password": "wrong password 123",
-                                                       "totp": "000000"})
+        r = await client.post(
+            "/api/v1/session", json={"email": user.email, "password": "wrong password 123", "totp": "000000"}
+        )
         assert r.status_code == 401 and r.json()["detail"] == "Enter a correct email address and password"
         with clock.travel(30 / 86400):
             code = _code(secret)
-            r = await client.post("/api/v1/session", json={"email": user.email, "password": TEST_PASSWORD,
-                                                           "totp": code})
+            r = await client.post(
+                "/api/v1/session", json={"email": user.email, "password": TEST_PASSWORD, "totp": code}
+            )
             assert r.status_code == 201
             token = r.json()["token"]
-            assert (await client.get("/api/v1/areas", headers={"authorization": f"Bearer {token}"})).status_code == 200
-            replay = await client.post("/api/v1/session", json={"email": user.email, "password": TEST_PASSWORD,
-                                                                "totp": code})
+            assert (
+                await client.get("/api/v1/areas", headers={"authorization": f"Bearer {token}"})
+            ).status_code == 200
+            replay = await client.post(
+                "/api/v1/session", json={"email": user.email, "password": TEST_PASSWORD, "totp": code}
+            )
             assert replay.status_code == 401
     assert await AuditEvent.count().where(AuditEvent.action == "sign_in.mfa_failed") == 2
 
@@ -408,8 +460,10 @@ async def test_the_mou_follows_the_code(user, ctx, db):
         assert (await client.get("/mou")).headers["location"].startswith("/sign-in/mfa")
         page = await client.get("/sign-in/mfa")
         with clock.travel(30 / 86400):
-            r = await client.post("/sign-in/mfa", data={"code": _code(secret), "next": "/persons",
-                                                        "csrf_token": csrf_token_of(page.text)})
+            r = await client.post(
+                "/sign-in/mfa",
+                data={"code": _code(secret), "next": "/persons", "csrf_token": csrf_token_of(page.text)},
+            )
         assert r.status_code == 303
         r = await client.get(r.headers["location"])
         assert r.status_code == 303 and r.headers["location"].startswith("/mou")
@@ -431,14 +485,24 @@ async def test_guessing_the_code_to_turn_mfa_off_locks_too(user, ctx, db):
     async with web_client(ctx, db) as client:
         page = await _code_page(client, user)
         with clock.travel(30 / 86400):
-            await client.post("/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)})
+            await client.post(
+                "/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)}
+            )
         token = csrf_token_of((await client.get("/account/security")).text)
-        wrong = next(c for c in ("111111", "222222", "333333") if c not in (_code(secret, 1), _code(secret, 2)))
-        statuses = [(await client.post("/account/security/disable", data={"code": wrong, "csrf_token": token}))
-                    .status_code for _ in range(5)]
+        wrong = next(
+            c for c in ("111111", "222222", "333333") if c not in (_code(secret, 1), _code(secret, 2))
+        )
+        statuses = [
+            (
+                await client.post("/account/security/disable", data={"code": wrong, "csrf_token": token})
+            ).status_code
+            for _ in range(5)
+        ]
         assert statuses == [400, 400, 400, 400, 429]
         with clock.travel(45 / 86400):  # still locked: a fresh, right code is refused unchecked
-            r = await client.post("/account/security/disable", data={"code": _code(secret, 1), "csrf_token": token})
+            r = await client.post(
+                "/account/security/disable", data={"code": _code(secret, 1), "csrf_token": token}
+            )
             assert r.status_code == 429 and "Try again" in r.text
     assert (await User.select(User.mfa_enabled).where(User.id == user.id).first())["mfa_enabled"]
 
@@ -458,20 +522,27 @@ async def test_a_recovery_code_signs_in_once_when_the_phone_is_lost(user, ctx, d
         token = csrf_token_of(page.text)
         wrong = await client.post("/sign-in/mfa", data={"recovery_code": "abcde-fghjk", "csrf_token": token})
         assert wrong.status_code == 400 and "The recovery code is not correct" in wrong.text
-        assert 'href="#recovery_code"' in wrong.text and "<details class=\"govuk-details\" open" in wrong.text
+        assert 'href="#recovery_code"' in wrong.text and '<details class="govuk-details" open' in wrong.text
         empty = await client.post("/sign-in/mfa", data={"recovery_code": " ", "csrf_token": token})
         assert empty.status_code == 400 and "Enter one of your recovery codes" in empty.text
         # typed as people type: upper case, spaces instead of the dash
         typed = codes[0].upper().replace("-", " ")
-        ok = await client.post("/sign-in/mfa", data={"recovery_code": typed, "next": "/persons", "csrf_token": token})
+        ok = await client.post(
+            "/sign-in/mfa", data={"recovery_code": typed, "next": "/persons", "csrf_token": token}
+        )
         assert ok.status_code == 303 and ok.headers["location"] == "/account/security?changed=recovery-used"
         security = await client.get(ok.headers["location"])
-        assert "You signed in with a recovery code" in security.text and "You have 9 recovery codes left" in security.text
+        assert (
+            "You signed in with a recovery code" in security.text
+            and "You have 9 recovery codes left" in security.text
+        )
     assert await AuditEvent.count().where(AuditEvent.action == "sign_in.mfa_recovery_code") == 1
     # the same code never works twice
     async with web_client(ctx, db) as client:
         page = await _code_page(client, user)
-        again = await client.post("/sign-in/mfa", data={"recovery_code": codes[0], "csrf_token": csrf_token_of(page.text)})
+        again = await client.post(
+            "/sign-in/mfa", data={"recovery_code": codes[0], "csrf_token": csrf_token_of(page.text)}
+        )
         assert again.status_code == 400
         # a wrong recovery code counts toward the lockout like a wrong app code
         assert await AuditEvent.count().where(AuditEvent.action.like("%failed%")) >= 2
@@ -485,16 +556,24 @@ async def test_new_recovery_codes_need_a_current_code_and_replace_the_old_ones(u
     async with web_client(ctx, db) as client:
         page = await _code_page(client, user)
         with clock.travel(30 / 86400):
-            await client.post("/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)})
+            await client.post(
+                "/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)}
+            )
         security = await client.get("/account/security")
         assert "You have 10 recovery codes left" in security.text
         token = csrf_token_of(security.text)
-        assert (await client.post("/account/security/recovery-codes", data={"code": _code(secret)})).status_code == 403
-        wrong = await client.post("/account/security/recovery-codes", data={"code": "000000", "csrf_token": token})
+        assert (
+            await client.post("/account/security/recovery-codes", data={"code": _code(secret)})
+        ).status_code == 403
+        wrong = await client.post(
+            "/account/security/recovery-codes", data={"code": "000000", "csrf_token": token}
+        )
         assert wrong.status_code == 400 and 'href="#renew-code"' in wrong.text
         assert 'id="renew-code-error"' in wrong.text and 'id="code-error"' not in wrong.text
         with clock.travel(60 / 86400):
-            made = await client.post("/account/security/recovery-codes", data={"code": _code(secret), "csrf_token": token})
+            made = await client.post(
+                "/account/security/recovery-codes", data={"code": _code(secret), "csrf_token": token}
+            )
         assert made.status_code == 200 and "Your old recovery codes no longer work" in made.text
         assert "no-store" in made.headers["cache-control"]
         fresh = _codes_on(made.text)
@@ -503,9 +582,13 @@ async def test_new_recovery_codes_need_a_current_code_and_replace_the_old_ones(u
     assert await AuditEvent.count().where(AuditEvent.action == "mfa.recovery_codes_renewed") == 1
     async with web_client(ctx, db) as client:
         page = await _code_page(client, user)
-        old = await client.post("/sign-in/mfa", data={"recovery_code": codes[1], "csrf_token": csrf_token_of(page.text)})
+        old = await client.post(
+            "/sign-in/mfa", data={"recovery_code": codes[1], "csrf_token": csrf_token_of(page.text)}
+        )
         assert old.status_code == 400
-        new = await client.post("/sign-in/mfa", data={"recovery_code": fresh[1], "csrf_token": csrf_token_of(page.text)})
+        new = await client.post(
+            "/sign-in/mfa", data={"recovery_code": fresh[1], "csrf_token": csrf_token_of(page.text)}
+        )
         assert new.status_code == 303
 
 

@@ -1,6 +1,7 @@
 """Migrations, as an operator meets them: the database they build is the one the table definitions
 (core/*/tables.py) describe, on SQLite and PostgreSQL; a database the previous release migrated upgrades with its
 rows intact; a migration that fails is named, rolled back and stops the command (never a hang)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -32,14 +33,25 @@ PREVIOUS_HEAD = "2026-12-05T06:10:00:000000"
 #: the full-text index of name words (SQLite's FTS5 table and its shadow tables, PostgreSQL's trigram index),
 #: indexes on two columns, and the audit sequence's unique index (SQLite cannot add a UNIQUE column)
 MIGRATION_ONLY = {
-    "sqlite": {"table cf_name_word_fts", "table cf_name_word_fts_config", "table cf_name_word_fts_content",
-               "table cf_name_word_fts_data", "table cf_name_word_fts_docsize", "table cf_name_word_fts_idx"},
+    "sqlite": {
+        "table cf_name_word_fts",
+        "table cf_name_word_fts_config",
+        "table cf_name_word_fts_content",
+        "table cf_name_word_fts_data",
+        "table cf_name_word_fts_docsize",
+        "table cf_name_word_fts_idx",
+    },
     "postgresql": {"index cf_name_word gin (word gin_trgm_ops)"},
 }
-COMPOSITE_INDEXES = {"index cf_notification (agency, id)", "index cf_notification (recipient, id)",
-                     "index cf_notification_read (reader, notification)", "index cf_person_name_word (person, word)",
-                     "index cf_person_name_word (word, person)", "index cf_rule_firing (case, rule_id)",
-                     "unique index cf_audit (seq)"}
+COMPOSITE_INDEXES = {
+    "index cf_notification (agency, id)",
+    "index cf_notification (recipient, id)",
+    "index cf_notification_read (reader, notification)",
+    "index cf_person_name_word (person, word)",
+    "index cf_person_name_word (word, person)",
+    "index cf_rule_firing (case, rule_id)",
+    "unique index cf_audit (seq)",
+}
 
 
 def _postgres_url() -> str | None:
@@ -47,9 +59,18 @@ def _postgres_url() -> str | None:
     return url if url.startswith(("postgres://", "postgresql://")) else None
 
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=[
-    pytest.mark.postgres,
-    pytest.mark.skipif(_postgres_url() is None, reason="CASEFRAME_TEST_DATABASE_URL names no PostgreSQL server")])]
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(
+                _postgres_url() is None, reason="CASEFRAME_TEST_DATABASE_URL names no PostgreSQL server"
+            ),
+        ],
+    ),
+]
 
 
 @pytest.fixture
@@ -60,7 +81,9 @@ async def scratch(database):
 
     async def make(backend: str):
         if backend == "sqlite":
-            engine = engine_from_url(f"sqlite:///{Path(tempfile.mkdtemp(prefix='cf-migrations-')) / 'db.sqlite'}")
+            engine = engine_from_url(
+                f"sqlite:///{Path(tempfile.mkdtemp(prefix='cf-migrations-')) / 'db.sqlite'}"
+            )
         else:
             engine = engine_from_url(_postgres_url())
             await use_new_schema(engine, "cf_mig")
@@ -77,7 +100,9 @@ async def scratch(database):
 
             con = await asyncpg.connect(engine.config["dsn"], timeout=5)
             try:
-                await con.execute(f'DROP SCHEMA IF EXISTS "{engine.config["server_settings"]["search_path"]}" CASCADE')
+                await con.execute(
+                    f'DROP SCHEMA IF EXISTS "{engine.config["server_settings"]["search_path"]}" CASCADE'
+                )
             finally:
                 await con.close()
     bind(database)
@@ -94,17 +119,26 @@ def _sqlite_schema(path: str) -> dict[str, str]:
     facts: dict[str, str] = {}
     con = sqlite3.connect(path)
     try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'cf_%'")]
+        tables = [
+            r[0]
+            for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'cf_%'")
+        ]
         for table in tables:
             facts[f"table {table}"] = "exists"
             for _, name, kind, notnull, default, pk in con.execute(f"PRAGMA table_info('{table}')"):
-                facts[f"column {table}.{name}"] = (f"{kind} {'NOT NULL' if notnull else 'NULL'} default {default}"
-                                                   f"{' primary key' if pk else ''}")
+                facts[f"column {table}.{name}"] = (
+                    f"{kind} {'NOT NULL' if notnull else 'NULL'} default {default}"
+                    f"{' primary key' if pk else ''}"
+                )
             for _, name, unique, _origin, *_ in con.execute(f"PRAGMA index_list('{table}')"):
                 columns = ", ".join(r[2] for r in con.execute(f"PRAGMA index_info('{name}')"))
                 facts[f"{'unique ' if unique else ''}index {table} ({columns})"] = "exists"
-            for _, _, parent, column, to, on_update, on_delete, _ in con.execute(f"PRAGMA foreign_key_list('{table}')"):
-                facts[f"foreign key {table}.{column}"] = f"{parent}({to}) on update {on_update} on delete {on_delete}"
+            for _, _, parent, column, to, on_update, on_delete, _ in con.execute(
+                f"PRAGMA foreign_key_list('{table}')"
+            ):
+                facts[f"foreign key {table}.{column}"] = (
+                    f"{parent}({to}) on update {on_update} on delete {on_delete}"
+                )
     finally:
         con.close()
     return facts
@@ -122,28 +156,39 @@ async def _postgres_schema(engine) -> dict[str, str]:
 
     facts: dict[str, str] = {}
     try:
-        for r in await con.fetch("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 "
-                                 "AND table_name LIKE 'cf\\_%'", schema):
+        for r in await con.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 "
+            "AND table_name LIKE 'cf\\_%'",
+            schema,
+        ):
             facts[f"table {r['table_name']}"] = "exists"
         for r in await con.fetch(
-                "SELECT table_name, column_name, data_type, character_maximum_length, is_nullable, column_default "
-                "FROM information_schema.columns WHERE table_schema = $1 AND table_name LIKE 'cf\\_%'", schema):
+            "SELECT table_name, column_name, data_type, character_maximum_length, is_nullable, column_default "
+            "FROM information_schema.columns WHERE table_schema = $1 AND table_name LIKE 'cf\\_%'",
+            schema,
+        ):
             length = f"({r['character_maximum_length']})" if r["character_maximum_length"] else ""
             facts[f"column {r['table_name']}.{r['column_name']}"] = (
                 f"{r['data_type']}{length} {'NULL' if r['is_nullable'] == 'YES' else 'NOT NULL'} "
-                f"default {bare(r['column_default'])}")
-        for r in await con.fetch("SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = $1 "
-                                 "AND tablename LIKE 'cf\\_%'", schema):
+                f"default {bare(r['column_default'])}"
+            )
+        for r in await con.fetch(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename LIKE 'cf\\_%'",
+            schema,
+        ):
             found = re.match(r"CREATE (UNIQUE )?INDEX \S+ ON \S+ USING (\w+) \((.*)\)$", bare(r["indexdef"]))
             assert found, r["indexdef"]
             unique, method, columns = found.groups()
             method = "" if method == "btree" else f"{method} "
-            facts[f"{'unique ' if unique else ''}index {r['tablename']} {method}({columns.replace(chr(34), '')})"] = \
-                "exists"
+            facts[
+                f"{'unique ' if unique else ''}index {r['tablename']} {method}({columns.replace(chr(34), '')})"
+            ] = "exists"
         for r in await con.fetch(
-                "SELECT c.conrelid::regclass::text AS tbl, a.attname, pg_get_constraintdef(c.oid) AS def "
-                "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
-                "WHERE c.contype = 'f' AND c.connamespace = $1::regnamespace", schema):
+            "SELECT c.conrelid::regclass::text AS tbl, a.attname, pg_get_constraintdef(c.oid) AS def "
+            "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+            "WHERE c.contype = 'f' AND c.connamespace = $1::regnamespace",
+            schema,
+        ):
             facts[f"foreign key {bare(r['tbl'])}.{r['attname']}"] = bare(r["def"])
     finally:
         await con.close()
@@ -165,8 +210,10 @@ def _differences(migrated: dict[str, str], declared: dict[str, str], backend: st
         built, said = migrated.get(key, "missing"), declared.get(key, "missing")
         if built != said:
             lines.append(f"  {key}: the migrations build {built!r}, the table definitions say {said!r}")
-    lines += [f"  {key}: listed as made by migrations only, but they do not make it"
-              for key in sorted(extras - set(migrated))]
+    lines += [
+        f"  {key}: listed as made by migrations only, but they do not make it"
+        for key in sorted(extras - set(migrated))
+    ]
     return lines
 
 
@@ -176,13 +223,18 @@ async def test_the_migrations_build_what_the_table_definitions_describe(scratch,
     await migrate(migrated)
     await _from_table_definitions(declared)
     differences = _differences(await _schema(migrated), await _schema(declared), backend)
-    assert not differences, ("the database the migrations build differs from core/*/tables.py; write a migration "
-                             "(core/db/migrations) that brings them level:\n" + "\n".join(differences))
+    assert not differences, (
+        "the database the migrations build differs from core/*/tables.py; write a migration "
+        "(core/db/migrations) that brings them level:\n" + "\n".join(differences)
+    )
 
 
 def test_the_comparison_names_each_difference():
     migrated = {"column cf_x.a": "DATE NOT NULL default None", "index cf_x (a)": "exists"}
-    declared = {"column cf_x.a": "DATE NOT NULL default CURRENT_DATE", "column cf_x.b": "TEXT NULL default None"}
+    declared = {
+        "column cf_x.a": "DATE NOT NULL default CURRENT_DATE",
+        "column cf_x.b": "TEXT NULL default None",
+    }
     lines = _differences({**migrated, "unique index cf_audit (seq)": "exists"}, declared, "sqlite")
     assert lines[:3] == [
         "  column cf_x.a: the migrations build 'DATE NOT NULL default None', the table definitions say "
@@ -190,7 +242,10 @@ def test_the_comparison_names_each_difference():
         "  column cf_x.b: the migrations build 'missing', the table definitions say 'TEXT NULL default None'",
         "  index cf_x (a): the migrations build 'exists', the table definitions say 'missing'",
     ]
-    assert "  index cf_notification (agency, id): listed as made by migrations only, but they do not make it" in lines
+    assert (
+        "  index cf_notification (agency, id): listed as made by migrations only, but they do not make it"
+        in lines
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -206,19 +261,53 @@ async def test_a_database_of_the_previous_release_upgrades_with_its_rows_intact(
     assert applied[-1] == PREVIOUS_HEAD
     bind(engine)
     now = datetime.datetime(2026, 11, 30, 9, 15, tzinfo=datetime.UTC)
-    agency = (await Agency.insert(Agency(slug="old-council", name="Old Council", agency_type="district_council",
-                                         created_at=now)))[0]["id"]
-    case = (await Case.insert(Case(reference="NOI-2026-0001", area="noise", state="open", owning_agency=agency,
-                                   opened_at=now, updated_at=now)))[0]["id"]
-    await Document.insert(Document(case=case, filename="letter.pdf", kind="pdf", content_type="application/pdf",
-                                   size=1234, sha256="a" * 64, uploaded_at=now, storage_key="k" * 40,
-                                   scan_status="clean"))
-    await CaseRetention.insert(CaseRetention(case_id=case, legal_hold=True, hold_reason="court", updated_at=now))
-    await RetentionOverride.insert(RetentionOverride(agency_id=agency, area="noise", years=7, reason="policy",
-                                                     set_at=now))
-    await SubjectAccessRequest.insert(SubjectAccessRequest(
-        reference="SAR-2026-0001", agency_id=agency, person_id=1, requester="the person",
-        received_on=datetime.date(2026, 11, 30), due_on=datetime.date(2026, 12, 30), created_at=now))
+    agency = (
+        await Agency.insert(
+            Agency(slug="old-council", name="Old Council", agency_type="district_council", created_at=now)
+        )
+    )[0]["id"]
+    case = (
+        await Case.insert(
+            Case(
+                reference="NOI-2026-0001",
+                area="noise",
+                state="open",
+                owning_agency=agency,
+                opened_at=now,
+                updated_at=now,
+            )
+        )
+    )[0]["id"]
+    await Document.insert(
+        Document(
+            case=case,
+            filename="letter.pdf",
+            kind="pdf",
+            content_type="application/pdf",
+            size=1234,
+            sha256="a" * 64,
+            uploaded_at=now,
+            storage_key="k" * 40,
+            scan_status="clean",
+        )
+    )
+    await CaseRetention.insert(
+        CaseRetention(case_id=case, legal_hold=True, hold_reason="court", updated_at=now)
+    )
+    await RetentionOverride.insert(
+        RetentionOverride(agency_id=agency, area="noise", years=7, reason="policy", set_at=now)
+    )
+    await SubjectAccessRequest.insert(
+        SubjectAccessRequest(
+            reference="SAR-2026-0001",
+            agency_id=agency,
+            person_id=1,
+            requester="the person",
+            received_on=datetime.date(2026, 11, 30),
+            due_on=datetime.date(2026, 12, 30),
+            created_at=now,
+        )
+    )
     tables = [Agency, Case, Document, CaseRetention, RetentionOverride, SubjectAccessRequest]
     before = {t._meta.tablename: await t.select().order_by(t.id) for t in tables}
     await close(engine)
@@ -239,7 +328,7 @@ async def test_a_database_of_the_previous_release_upgrades_with_its_rows_intact(
         await close(engine)
 
 
-FAILING = '''
+FAILING = """
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table
 
@@ -261,7 +350,7 @@ async def forwards():
 
     manager.add_raw(run)
     return manager
-'''
+"""
 
 
 def _migrations_with_a_failing_one(folder: Path) -> Path:
@@ -276,16 +365,23 @@ def _migrations_with_a_failing_one(folder: Path) -> Path:
 async def test_a_failing_migration_is_named_and_rolled_back(scratch, backend, tmp_path, monkeypatch):
     from piccolo.apps.migrations.tables import Migration
 
-    monkeypatch.setattr(piccolo_app.APP_CONFIG, "migrations_folder_path",
-                        str(_migrations_with_a_failing_one(tmp_path / "migrations")))
+    monkeypatch.setattr(
+        piccolo_app.APP_CONFIG,
+        "migrations_folder_path",
+        str(_migrations_with_a_failing_one(tmp_path / "migrations")),
+    )
     engine = await scratch(backend)
     with pytest.raises(MigrationError) as failed:
         await migrate(engine)
-    assert str(failed.value) == ("migration 2099-01-01T00:00:00:000000 (A deliberately broken migration) failed and "
-                                 "was rolled back: " + ("OperationalError: no such table: cf_no_such_table"
-                                                        if backend == "sqlite" else
-                                                        'UndefinedTableError: relation "cf_no_such_table" does not '
-                                                        "exist"))
+    assert str(failed.value) == (
+        "migration 2099-01-01T00:00:00:000000 (A deliberately broken migration) failed and "
+        "was rolled back: "
+        + (
+            "OperationalError: no such table: cf_no_such_table"
+            if backend == "sqlite"
+            else 'UndefinedTableError: relation "cf_no_such_table" does not exist'
+        )
+    )
     bind(engine)
     try:
         ran = await Migration.get_migrations_which_ran(app_name="caseframe")
@@ -298,22 +394,41 @@ async def test_a_failing_migration_is_named_and_rolled_back(scratch, backend, tm
 
 def test_caseframe_db_migrate_stops_on_a_failing_migration_with_one_line(tmp_path):
     folder = _migrations_with_a_failing_one(tmp_path / "migrations")
-    program = ("import sys, caseframe.core.db.piccolo_app as app; app.APP_CONFIG.migrations_folder_path = sys.argv[1]; "
-               "from caseframe.core.cli import main; sys.exit(main(sys.argv[2:]))")
+    program = (
+        "import sys, caseframe.core.db.piccolo_app as app; app.APP_CONFIG.migrations_folder_path = sys.argv[1]; "
+        "from caseframe.core.cli import main; sys.exit(main(sys.argv[2:]))"
+    )
     env = {k: v for k, v in os.environ.items() if k != "CASEFRAME_DATABASE_URL"}
     with contextlib.suppress(KeyError):
         env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{env['PYTHONPATH']}"
     env.setdefault("PYTHONPATH", str(ROOT))
-    r = subprocess.run([sys.executable, "-c", program, str(folder), "--database",
-                        f"sqlite:///{tmp_path / 'cf.sqlite'}", "db", "migrate"],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            program,
+            str(folder),
+            "--database",
+            f"sqlite:///{tmp_path / 'cf.sqlite'}",
+            "db",
+            "migrate",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [
         "caseframe: migration 2099-01-01T00:00:00:000000 (A deliberately broken migration) failed and was rolled "
-        "back: OperationalError: no such table: cf_no_such_table"]
+        "back: OperationalError: no such table: cf_no_such_table"
+    ]
     assert "Database is up to date" not in r.stdout
     con = sqlite3.connect(tmp_path / "cf.sqlite")
     try:
-        assert con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'cf_half_done'").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'cf_half_done'").fetchone() == (
+            0,
+        )
     finally:
         con.close()

@@ -1,4 +1,5 @@
 """The memorandum of understanding: no page works until the current version is accepted at each sign-in."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,8 +38,9 @@ async def test_every_page_waits_for_the_memorandum_and_the_acceptance_is_recorde
     for path in ("/", "/persons", "/account", "/sharing/agreements"):
         r = await client.get(path)
         assert r.status_code == 303 and r.headers["location"] == f"/mou?next={path}"
-    fragment = await client.post("/account/sign-out-everywhere", data={"csrf_token": token},
-                                 headers={"HX-Request": "true"})
+    fragment = await client.post(
+        "/account/sign-out-everywhere", data={"csrf_token": token}, headers={"HX-Request": "true"}
+    )
     assert fragment.status_code == 403 and fragment.headers["hx-redirect"] == "/mou"
     page = await client.get("/mou?next=/persons")
     assert page.status_code == 200 and "Every view is recorded." in page.text and "Version 1" in page.text
@@ -47,7 +49,9 @@ async def test_every_page_waits_for_the_memorandum_and_the_acceptance_is_recorde
     forged = await client.post("/mou", data={"version": "1", "accept": "yes"})
     assert forged.status_code == 403
     assert await MouAcceptance.count() == 0
-    ok = await client.post("/mou", data={"version": "1", "accept": "yes", "next": "/persons", "csrf_token": token})
+    ok = await client.post(
+        "/mou", data={"version": "1", "accept": "yes", "next": "/persons", "csrf_token": token}
+    )
     assert ok.status_code == 303 and ok.headers["location"] == "/persons"
     assert (await client.get("/persons")).status_code == 200
     row = await MouAcceptance.select().first()
@@ -76,8 +80,10 @@ async def test_only_a_system_admin_publishes_and_the_text_is_checked(people, cli
     token = await sign_in(client, admin)
     page = await client.get("/sharing/mou")
     assert "No memorandum has been published" in page.text
-    r = await client.post("/sharing/mou", data={"text": "<script>alert(1)</script> is not a memorandum, but long",
-                                                "csrf_token": token})
+    r = await client.post(
+        "/sharing/mou",
+        data={"text": "<script>alert(1)</script> is not a memorandum, but long", "csrf_token": token},
+    )
     assert r.status_code == 303
     await sign_in(client, admin)
     page = await client.get("/sharing/mou")

@@ -1,5 +1,6 @@
 """Notification e-mails through a local SMTP server (aiosmtpd): sent after the commit to users who asked, holding a
 reference and a link only; a failing or absent mail server never fails the user's action, and is retried then dropped."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,12 +51,21 @@ def smtp():
         return AuthResult(success=auth_data.password == b"mail-password")
 
     port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_require_tls=False)
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
+    )
     controller.start()
-    email.configure(email.SmtpConfig(host="127.0.0.1", port=port, sender="caseframe@ashdown.example",
-                                     starttls=False, username="caseframe", password="mail-password",
-                                     base_url="https://caseframe.example"))
+    email.configure(
+        email.SmtpConfig(
+            host="127.0.0.1",
+            port=port,
+            sender="caseframe@ashdown.example",
+            starttls=False,
+            username="caseframe",
+            password="mail-password",
+            base_url="https://caseframe.example",
+        )
+    )
     yield inbox, controller, logins
     email.configure(None)
     controller.stop()
@@ -70,16 +80,27 @@ async def world(db, ctx):
     wants = await make_user(police, ("caseworker",), name="Pat Police")
     quiet = await make_user(police, ("caseworker",), name="Quinn Quiet")
     today = clock.today()
-    await sharing.create_isa(ctx, admin, reference="ISA-1", title="Partnership", parties=[council["id"], police["id"]],
-                             purposes=["crime_prevention"], areas=["noise"], legal_basis="CDA 1998 s.115",
-                             starts_on=today - dt.timedelta(days=10), ends_on=today + dt.timedelta(days=100))
+    await sharing.create_isa(
+        ctx,
+        admin,
+        reference="ISA-1",
+        title="Partnership",
+        parties=[council["id"], police["id"]],
+        purposes=["crime_prevention"],
+        areas=["noise"],
+        legal_basis="CDA 1998 s.115",
+        starts_on=today - dt.timedelta(days=10),
+        ends_on=today + dt.timedelta(days=100),
+    )
     await notifications.set_email_preference(wants, True)
     return {"ctx": ctx, "owner": owner, "wants": wants, "quiet": quiet, "police": police}
 
 
 async def _share(world, street: str) -> dict:
     case = await cases.open_case(world["ctx"], world["owner"], "noise", {**REPORT, "street": street})
-    await sharing.share_case(world["owner"], case["id"], agency_id=world["police"]["id"], purpose="crime_prevention")
+    await sharing.share_case(
+        world["owner"], case["id"], agency_id=world["police"]["id"], purpose="crime_prevention"
+    )
     return case
 
 
@@ -100,7 +121,9 @@ async def test_an_email_goes_after_the_commit_to_who_asked_with_a_reference_and_
     assert row["status"] == "sent" and row["attempts"] == 1
 
 
-async def test_a_failing_or_absent_server_never_fails_the_action_and_is_retried_then_dropped(world, smtp, caplog):
+async def test_a_failing_or_absent_server_never_fails_the_action_and_is_retried_then_dropped(
+    world, smtp, caplog
+):
     inbox, controller, _ = smtp
     inbox.refuse = True
     case = await _share(world, "Lane 1")  # the share itself succeeds whatever the mail server does
@@ -108,7 +131,9 @@ async def test_a_failing_or_absent_server_never_fails_the_action_and_is_retried_
     row = await NotificationEmail.select().first()
     assert row["status"] == "pending" and row["attempts"] == 1 and row["next_try_at"] > clock.now()
     assert await email.send_pending() == (0, 0)  # not due again yet
-    email.configure(email.SmtpConfig(host="127.0.0.1", port=_free_port(), starttls=False))  # no server there at all
+    email.configure(
+        email.SmtpConfig(host="127.0.0.1", port=_free_port(), starttls=False)
+    )  # no server there at all
     await _share(world, "Lane 2")
     for minutes in (2, 4, 8, 16):
         with clock.travel(minutes / 1440 * 2):

@@ -1,5 +1,6 @@
 """Notifications: each source tells the right people once, the bell counts, the pages list and mark read, and no one
 ever sees another agency's; a rule's notify action tells without referring, showing only what the reader may see."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,7 @@ from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
 VISIT = {"risk_level": "high", "health_impact": "Panic attacks most nights since August"}
-NOTIFY_RULES = '''
+NOTIFY_RULES = """
 [[rules]]
 id = "tell-police-high-risk"
 on = ["form_saved"]
@@ -40,7 +41,7 @@ id = "tell-own-council"
 on = ["form_saved"]
 when = { properties = { case = { properties = { forms = { required = ["visit"] } } } } }
 then = { notify = { agency_type = "district_council", message = "A visit was recorded" }, reason = "Councils hear of visits" }
-'''
+"""
 
 
 class NoticePlugin:
@@ -78,12 +79,34 @@ async def world(db, ctx):
     admin = await make_user(council, ("system_admin",), name="Sam Sysadmin")
     today = clock.today()
     isa = await sharing.create_isa(
-        ctx, admin, reference="ISA-1", title="Partnership", parties=[council["id"], police["id"]],
-        purposes=["crime_prevention"], areas=["noise"], legal_basis="CDA 1998 s.115",
-        starts_on=today - dt.timedelta(days=10), ends_on=today + dt.timedelta(days=100), max_sensitivity="official")
-    return {"ctx": ctx, "council": council, "police": police, "police2": police2, "youth": youth, "charity": charity,
-            "owner": owner, "colleague": colleague, "chair": chair, "officer": officer, "officer2": officer2,
-            "worker": worker, "helper": helper, "isa": isa}
+        ctx,
+        admin,
+        reference="ISA-1",
+        title="Partnership",
+        parties=[council["id"], police["id"]],
+        purposes=["crime_prevention"],
+        areas=["noise"],
+        legal_basis="CDA 1998 s.115",
+        starts_on=today - dt.timedelta(days=10),
+        ends_on=today + dt.timedelta(days=100),
+        max_sensitivity="official",
+    )
+    return {
+        "ctx": ctx,
+        "council": council,
+        "police": police,
+        "police2": police2,
+        "youth": youth,
+        "charity": charity,
+        "owner": owner,
+        "colleague": colleague,
+        "chair": chair,
+        "officer": officer,
+        "officer2": officer2,
+        "worker": worker,
+        "helper": helper,
+        "isa": isa,
+    }
 
 
 async def _texts(actor) -> list[str]:
@@ -102,25 +125,44 @@ async def test_a_rule_referral_tells_each_addressed_agency_once_and_not_the_refe
         assert await notifications.unread_count(world[nobody]) == 0
     # the same rule firing again adds to the open referral: no second notification
     other = await cases.open_case(ctx, owner, "noise", REPORT, subjects=[(child["id"], "complainant")])
-    assert (await Referral.select().where(Referral.id == referral["id"]).first())["status"] == "open" and other
+    assert (await Referral.select().where(Referral.id == referral["id"]).first())[
+        "status"
+    ] == "open" and other
     assert await Notification.count().where(Notification.link == f"/referrals/{referral['id']}") == 1
     # the text carries a reference, never the case's answers or the person's name
     note = await Notification.select().where(Notification.link == f"/referrals/{referral['id']}").first()
-    assert "Kestrel" not in note["text"] and "Marsh" not in note["text"] and note["link"] == f"/referrals/{referral['id']}"
+    assert (
+        "Kestrel" not in note["text"]
+        and "Marsh" not in note["text"]
+        and note["link"] == f"/referrals/{referral['id']}"
+    )
 
 
 async def test_a_manual_referral_to_an_agency_and_to_a_panel(world):
     ctx, owner = world["ctx"], world["owner"]
     case = await cases.open_case(ctx, owner, "noise", REPORT)
-    await referrals.raise_referral(ctx, owner, target_kind="agency", target="brightwell-charity",
-                                   reason="Support for the complainant", case=case)
+    await referrals.raise_referral(
+        ctx,
+        owner,
+        target_kind="agency",
+        target="brightwell-charity",
+        reason="Support for the complainant",
+        case=case,
+    )
     assert await _texts(world["helper"]) == [f"New referral waiting for your agency: {case['reference']}"]
     assert await notifications.unread_count(world["officer"]) == 0
-    panel = await panels.save_panel(ctx, world["chair"], name="Ashdown Complex Case Panel",
-                                    member_agency_ids=[world["police"]["id"]], areas=["noise"], frequency="monthly")
+    panel = await panels.save_panel(
+        ctx,
+        world["chair"],
+        name="Ashdown Complex Case Panel",
+        member_agency_ids=[world["police"]["id"]],
+        areas=["noise"],
+        frequency="monthly",
+    )
     other = await cases.open_case(ctx, world["officer"], "noise", REPORT)
-    await referrals.raise_referral(ctx, world["officer"], target_kind="panel", target=panel["slug"],
-                                   reason="Escalating", case=other)
+    await referrals.raise_referral(
+        ctx, world["officer"], target_kind="panel", target=panel["slug"], reason="Escalating", case=other
+    )
     # a panel's referrals wait for its chair agency: every one of its users is told
     for user in ("owner", "colleague", "chair"):
         assert await _texts(world[user]) == [f"New referral waiting for your agency: {other['reference']}"]
@@ -139,10 +181,17 @@ async def test_sharing_a_case_tells_the_partner_agency(world):
 
 async def _meeting_item(world, case):
     ctx, chair = world["ctx"], world["chair"]
-    panel = await panels.save_panel(ctx, chair, name="Ashdown Complex Case Panel",
-                                    member_agency_ids=[world["police"]["id"]], areas=["noise"], frequency="monthly")
-    made = await referrals.raise_referral(ctx, world["owner"], target_kind="panel", target=panel["slug"],
-                                          reason="Escalating", case=case)
+    panel = await panels.save_panel(
+        ctx,
+        chair,
+        name="Ashdown Complex Case Panel",
+        member_agency_ids=[world["police"]["id"]],
+        areas=["noise"],
+        frequency="monthly",
+    )
+    made = await referrals.raise_referral(
+        ctx, world["owner"], target_kind="panel", target=panel["slug"], reason="Escalating", case=case
+    )
     await inbox.accept_to_panel(ctx, chair, made["id"], version=1)
     starts = dt.datetime.combine(clock.today() + dt.timedelta(days=3), dt.time(10), tzinfo=dt.UTC)
     meeting = await panels.schedule_meeting(chair, panel["id"], starts_at=starts, location="Room 2")
@@ -157,15 +206,35 @@ async def test_a_panel_action_tells_the_person_it_is_assigned_to_or_else_the_age
     case = await cases.open_case(ctx, world["owner"], "noise", REPORT)
     meeting, item = await _meeting_item(world, case)
     due = clock.today() + dt.timedelta(days=14)
-    await panels.add_minute(ctx, chair, meeting["id"], item_id=item["id"], kind="action",
-                            text="Visit Mr Dunmore about the dog", owner_agency_id=world["police"]["id"],
-                            assignee_id=world["officer"].id, due_date=due)
+    await panels.add_minute(
+        ctx,
+        chair,
+        meeting["id"],
+        item_id=item["id"],
+        kind="action",
+        text="Visit Mr Dunmore about the dog",
+        owner_agency_id=world["police"]["id"],
+        assignee_id=world["officer"].id,
+        due_date=due,
+    )
     police_user = await make_user(world["police"], ("caseworker",), name="Another Officer")
-    assert await _texts(world["officer"]) == [f"Panel action assigned to you: {case['reference']}, due {due:%-d %B %Y}"]
+    assert await _texts(world["officer"]) == [
+        f"Panel action assigned to you: {case['reference']}, due {due:%-d %B %Y}"
+    ]
     assert await notifications.unread_count(police_user) == 0  # addressed to one person
-    await panels.add_minute(ctx, chair, meeting["id"], item_id=item["id"], kind="action",
-                            text="Check call-outs", owner_agency_id=world["police"]["id"], due_date=due)
-    assert f"Panel action assigned to your agency: {case['reference']}, due {due:%-d %B %Y}" in await _texts(police_user)
+    await panels.add_minute(
+        ctx,
+        chair,
+        meeting["id"],
+        item_id=item["id"],
+        kind="action",
+        text="Check call-outs",
+        owner_agency_id=world["police"]["id"],
+        due_date=due,
+    )
+    assert f"Panel action assigned to your agency: {case['reference']}, due {due:%-d %B %Y}" in await _texts(
+        police_user
+    )
     assert not any("Dunmore" in t for t in await _texts(world["officer"]))
 
 
@@ -173,14 +242,21 @@ async def test_the_due_task_sweep_tells_once_per_task_and_day(world):
     ctx, owner = world["ctx"], world["owner"]
     case = await cases.open_case(ctx, owner, "noise", REPORT)
     today = clock.today()
-    await tasks.add_task(ctx, owner, case["id"], title="Ring Mrs Patel back", due_date=today, assignee_id=owner.id)
+    await tasks.add_task(
+        ctx, owner, case["id"], title="Ring Mrs Patel back", due_date=today, assignee_id=owner.id
+    )
     await tasks.add_task(ctx, owner, case["id"], title="Team task", due_date=today - dt.timedelta(days=2))
     await tasks.add_task(ctx, owner, case["id"], title="Later", due_date=today + dt.timedelta(days=5))
     assert await notifications.sweep_due_tasks() == 2
     assert await notifications.sweep_due_tasks() == 0  # run again: nothing new
     mine = await _texts(owner)
-    assert f"A task is due today: {case['reference']}" in mine and f"A task is overdue: {case['reference']}" in mine
-    assert await _texts(world["colleague"]) == [f"A task is overdue: {case['reference']}"]  # the team's, not Olive's
+    assert (
+        f"A task is due today: {case['reference']}" in mine
+        and f"A task is overdue: {case['reference']}" in mine
+    )
+    assert await _texts(world["colleague"]) == [
+        f"A task is overdue: {case['reference']}"
+    ]  # the team's, not Olive's
     assert not any("Patel" in t for t in mine)
     # the next day the one due today is overdue: one more, under its due date's key, not a duplicate
     assert await notifications.sweep_due_tasks(today + dt.timedelta(days=1)) == 0
@@ -190,7 +266,9 @@ async def test_marking_read_one_and_all_and_who_joins_or_leaves(world):
     ctx, owner = world["ctx"], world["owner"]
     for i in range(3):
         case = await cases.open_case(ctx, owner, "noise", {**REPORT, "street": f"Lane {i}"})
-        await sharing.share_case(owner, case["id"], agency_id=world["police"]["id"], purpose="crime_prevention")
+        await sharing.share_case(
+            owner, case["id"], agency_id=world["police"]["id"], purpose="crime_prevention"
+        )
     officer = world["officer"]
     rows = await notifications.list_for(officer)
     assert len(rows) == 3 and all(r["unread"] for r in rows)
@@ -204,7 +282,10 @@ async def test_marking_read_one_and_all_and_who_joins_or_leaves(world):
     assert await notifications.unread_count(officer) == 0 and await NotificationRead.count() == 0
     case = await cases.open_case(ctx, owner, "noise", {**REPORT, "street": "Lane 9"})
     await sharing.share_case(owner, case["id"], agency_id=world["police"]["id"], purpose="crime_prevention")
-    assert await notifications.unread_count(officer) == 1 and await notifications.unread_count(newcomer_before) == 1
+    assert (
+        await notifications.unread_count(officer) == 1
+        and await notifications.unread_count(newcomer_before) == 1
+    )
     with pytest.raises(NotFound):
         await notifications.mark_read(world["officer2"], rows[0]["id"])
     with pytest.raises(NotFound):
@@ -250,13 +331,21 @@ async def test_pages_bell_list_mark_read_csrf_and_no_one_elses(world, db):
         token = await sign_in(client, world["officer"])
         home = await client.get("/")
         bell = re.search(r'<a class="cf-header__link cf-bell".*?</a>', home.text, re.S).group(0)
-        assert ">2<span class=\"govuk-visually-hidden\"> unread</span>" in bell
+        assert '>2<span class="govuk-visually-hidden"> unread</span>' in bell
         listing = await client.get("/notifications")
         assert listing.status_code == 200 and listing.headers["cache-control"] == "no-store"
-        assert f"A case was shared with your agency: {case['reference']}" in listing.text and "Panic" not in listing.text
-        ids = [int(i) for i in re.findall(r'<form method="post" action="/notifications/(\d+)/open"', listing.text)]
+        assert (
+            f"A case was shared with your agency: {case['reference']}" in listing.text
+            and "Panic" not in listing.text
+        )
+        ids = [
+            int(i)
+            for i in re.findall(r'<form method="post" action="/notifications/(\d+)/open"', listing.text)
+        ]
         assert len(ids) == 2
-        assert (await client.post(f"/notifications/{ids[0]}/read", data={})).status_code == 403  # no CSRF token
+        assert (
+            await client.post(f"/notifications/{ids[0]}/read", data={})
+        ).status_code == 403  # no CSRF token
         done = await client.post(f"/notifications/{ids[0]}/read", data={"csrf_token": token})
         assert done.status_code == 303
         assert "Marked as read" in (await client.get(done.headers["location"])).text
@@ -270,7 +359,11 @@ async def test_pages_bell_list_mark_read_csrf_and_no_one_elses(world, db):
         where = opened.headers["location"]
         assert where in (f"/cases/{case['id']}", f"/notifications/{notice['id']}")
         shown = await client.get(f"/notifications/{notice['id']}")
-        assert shown.status_code == 200 and "Not shared with your agency" in shown.text and "Panic" not in shown.text
+        assert (
+            shown.status_code == 200
+            and "Not shared with your agency" in shown.text
+            and "Panic" not in shown.text
+        )
         assert "The visit found a high risk" in shown.text
         page = await client.get("/cases/" + str(case["id"]))
         assert page.status_code == 200  # shared: the link works
@@ -286,8 +379,12 @@ async def test_pages_bell_list_mark_read_csrf_and_no_one_elses(world, db):
         assert "You have no notifications" in listing.text and case["reference"] not in listing.text
         for i in ids:
             assert (await client.get(f"/notifications/{i}/open")).status_code == 404
-            assert (await client.post(f"/notifications/{i}/open", data={"csrf_token": helper_token})).status_code == 404
-            assert (await client.post(f"/notifications/{i}/read", data={"csrf_token": helper_token})).status_code == 404
+            assert (
+                await client.post(f"/notifications/{i}/open", data={"csrf_token": helper_token})
+            ).status_code == 404
+            assert (
+                await client.post(f"/notifications/{i}/read", data={"csrf_token": helper_token})
+            ).status_code == 404
             assert (await client.get(f"/notifications/{i}")).status_code == 404
     # the share ends: the notice still says only what it said, and the case page refuses
     await sharing.revoke_share(owner, case["id"], (await sharing.shares_of(case["id"]))[0]["id"])

@@ -2,6 +2,7 @@
 
 PDFs are read back with poppler's pdftotext, page by page, as a reader of the printed pack would see them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -71,27 +72,52 @@ to = "closed"
 """
 
 REPORT_FORM = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Report", "type": "object",
-    "additionalProperties": False, "required": ["date_of_incident", "street", "kind"],
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Report",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["date_of_incident", "street", "kind"],
     "properties": {
         "date_of_incident": {"title": "Date of the incident", "type": "string", "format": "date"},
         "street": {"title": "Street", "type": "string", "minLength": 1, "x-summary": True},
-        "kind": {"title": "Kind of problem", "type": "string", "enum": ["music", "dog", "shouting"],
-                 "x-labels": ["Loud music", "Barking dog", "Shouting"], "x-summary": True},
+        "kind": {
+            "title": "Kind of problem",
+            "type": "string",
+            "enum": ["music", "dog", "shouting"],
+            "x-labels": ["Loud music", "Barking dog", "Shouting"],
+            "x-summary": True,
+        },
         "details": {"title": "What happened", "type": "string", "x-summary": True},
-        "intelligence": {"title": "Police intelligence", "type": "string", "x-summary": True,
-                         "x-sensitivity": "sensitive"},
-        "health": {"title": "Effect on health", "type": "string", "x-summary": True,
-                   "x-sensitivity": "special_category"},
+        "intelligence": {
+            "title": "Police intelligence",
+            "type": "string",
+            "x-summary": True,
+            "x-sensitivity": "sensitive",
+        },
+        "health": {
+            "title": "Effect on health",
+            "type": "string",
+            "x-summary": True,
+            "x-sensitivity": "special_category",
+        },
         "working_notes": {"title": "Working notes", "type": "string"},
     },
 }
 VISIT_FORM = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Visit", "type": "object",
-    "additionalProperties": False, "required": ["risk_level"],
-    "properties": {"risk_level": {"title": "Risk to the complainant", "type": "string",
-                                  "enum": ["standard", "medium", "high"], "x-labels": ["Standard", "Medium", "High"],
-                                  "x-summary": True}},
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Visit",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["risk_level"],
+    "properties": {
+        "risk_level": {
+            "title": "Risk to the complainant",
+            "type": "string",
+            "enum": ["standard", "medium", "high"],
+            "x-labels": ["Standard", "Medium", "High"],
+            "x-summary": True,
+        }
+    },
 }
 
 
@@ -117,11 +143,14 @@ def ctx(tmp_path_factory):
 
 # -- reading PDFs ----------------------------------------------------------------------------
 
+
 def _tool(name: str) -> str:
     exe = shutil.which(name)
     if exe is None:
-        pytest.fail(f"{name} (Debian package poppler-utils) is needed to read panel packs back: "
-                    "run ./dev test, which installs it, or apt-get install poppler-utils")
+        pytest.fail(
+            f"{name} (Debian package poppler-utils) is needed to read panel packs back: "
+            "run ./dev test, which installs it, or apt-get install poppler-utils"
+        )
     return exe
 
 
@@ -131,8 +160,15 @@ def pdf_pages(pdf: bytes, folder: Path) -> list[str]:
     path.write_bytes(pdf)
     info = subprocess.run([_tool("pdfinfo"), str(path)], capture_output=True, text=True, check=True).stdout
     count = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
-    return [subprocess.run([_tool("pdftotext"), "-layout", "-f", str(n), "-l", str(n), str(path), "-"],
-                           capture_output=True, text=True, check=True).stdout for n in range(1, count + 1)]
+    return [
+        subprocess.run(
+            [_tool("pdftotext"), "-layout", "-f", str(n), "-l", str(n), str(path), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for n in range(1, count + 1)
+    ]
 
 
 def pdf_text(pdf: bytes, folder: Path) -> str:
@@ -157,6 +193,7 @@ def lines_of(page: str) -> list[str]:
 
 # -- a panel with partners under different agreements -------------------------------------------
 
+
 @dataclass
 class World:
     council: dict[str, Any]
@@ -175,15 +212,31 @@ class World:
 
 
 def _report(street: str, details: str, **more: str) -> dict[str, Any]:
-    return {"date_of_incident": "2026-10-02", "street": street, "kind": "music", "details": details,
-            "working_notes": "WORKINGNOTES are no key fact", **more}
+    return {
+        "date_of_incident": "2026-10-02",
+        "street": street,
+        "kind": "music",
+        "details": details,
+        "working_notes": "WORKINGNOTES are no key fact",
+        **more,
+    }
 
 
 async def _isa(ref: str, parties: list[int], level: str, starts: dt.date, ends: dt.date) -> int:
     now = clock.now()
-    isa = SharingAgreement(reference=ref, title=f"Agreement {ref}", parties=parties, purposes=["crime_prevention"],
-                           areas=["casework"], legal_basis="Crime and Disorder Act 1998 s115", max_sensitivity=level,
-                           starts_on=starts, ends_on=ends, created_at=now, updated_at=now)
+    isa = SharingAgreement(
+        reference=ref,
+        title=f"Agreement {ref}",
+        parties=parties,
+        purposes=["crime_prevention"],
+        areas=["casework"],
+        legal_basis="Crime and Disorder Act 1998 s115",
+        max_sensitivity=level,
+        starts_on=starts,
+        ends_on=ends,
+        created_at=now,
+        updated_at=now,
+    )
     await isa.save()
     return isa.id
 
@@ -202,105 +255,259 @@ async def build_world(ctx, *, status: str = "published", extra_cases: int = 3) -
     year = dt.timedelta(days=365)
     await _isa("ISA-POLICE", [council["id"], police["id"]], "sensitive", today - year, today + year)
     # ended yesterday: housing sees nothing any more
-    await _isa("ISA-HOUSING", [council["id"], housing["id"]], "special_category", today - 2 * year,
-               today - dt.timedelta(days=1))
-    charity_isa = await _isa("ISA-CHARITY", [council["id"], charity["id"]], "official", today - year, today + year)
+    await _isa(
+        "ISA-HOUSING",
+        [council["id"], housing["id"]],
+        "special_category",
+        today - 2 * year,
+        today - dt.timedelta(days=1),
+    )
+    charity_isa = await _isa(
+        "ISA-CHARITY", [council["id"], charity["id"]], "official", today - year, today + year
+    )
 
-    people = [await make_person(chair, given_name=g, family_name=f, date_of_birth=b) for g, f, b in (
-        ("Maya", "Kestrel", "1990-01-01"), ("Tom", "Rookwood", "2000-06-15"), ("Leo", "Kestrel", "2012-09-30"))]
-    police_person = await make_person(officer, given_name="Ada", family_name="Finchley", date_of_birth="1956-03-09")
+    people = [
+        await make_person(chair, given_name=g, family_name=f, date_of_birth=b)
+        for g, f, b in (
+            ("Maya", "Kestrel", "1990-01-01"),
+            ("Tom", "Rookwood", "2000-06-15"),
+            ("Leo", "Kestrel", "2012-09-30"),
+        )
+    ]
+    police_person = await make_person(
+        officer, given_name="Ada", family_name="Finchley", date_of_birth="1956-03-09"
+    )
     found: dict[str, dict[str, Any]] = {}
     found["council"] = await cases.open_case(
-        ctx, chair, "casework", _report("Kestrel Way", "Music until 3am most nights",
-                                        intelligence="INTELSECRET links to a local group",
-                                        health="HEALTHSECRET anxiety and sleep loss"),
-        subjects=[(people[0]["id"], "complainant"), (people[1]["id"], "subject"), (people[2]["id"], "complainant")])
+        ctx,
+        chair,
+        "casework",
+        _report(
+            "Kestrel Way",
+            "Music until 3am most nights",
+            intelligence="INTELSECRET links to a local group",
+            health="HEALTHSECRET anxiety and sleep loss",
+        ),
+        subjects=[
+            (people[0]["id"], "complainant"),
+            (people[1]["id"], "subject"),
+            (people[2]["id"], "complainant"),
+        ],
+    )
     row = await Case.select(Case.version).where(Case.id == found["council"]["id"]).first()
-    await cases.save_form(ctx, chair, found["council"]["id"], "visit",
-                          {"risk_level": "high"},
-                          expected_version=row["version"])
-    found["police"] = await cases.open_case(ctx, officer, "casework",
-                                            _report("Heron Close", "Parties at weekends", health="POLICEHEALTH migraines"),
-                                            subjects=[(police_person["id"], "complainant")])
+    await cases.save_form(
+        ctx, chair, found["council"]["id"], "visit", {"risk_level": "high"}, expected_version=row["version"]
+    )
+    found["police"] = await cases.open_case(
+        ctx,
+        officer,
+        "casework",
+        _report("Heron Close", "Parties at weekends", health="POLICEHEALTH migraines"),
+        subjects=[(police_person["id"], "complainant")],
+    )
     row = await Case.select(Case.version).where(Case.id == found["police"]["id"]).first()
-    await cases.save_form(ctx, officer, found["police"]["id"], "visit",
-                          {"risk_level": "medium"},
-                          expected_version=row["version"])
-    found["charity"] = await cases.open_case(ctx, charity_user, "casework",
-                                             _report("Wren Lane", "CHARITYONLY details of the household"))
+    await cases.save_form(
+        ctx,
+        officer,
+        found["police"]["id"],
+        "visit",
+        {"risk_level": "medium"},
+        expected_version=row["version"],
+    )
+    found["charity"] = await cases.open_case(
+        ctx, charity_user, "casework", _report("Wren Lane", "CHARITYONLY details of the household")
+    )
     for i in range(extra_cases):
         found[f"extra{i}"] = await cases.open_case(
-            ctx, chair, "casework", _report(f"Extra Street {i}", "Dogs barking at night " * 20),
-            subjects=[(p["id"], "complainant") for p in people])
-    await CaseShare.insert(CaseShare(case=found["council"]["id"], agency=charity["id"], isa=charity_isa,
-                                     purpose="crime_prevention", shared_by=chair.id, shared_at=clock.now()))
+            ctx,
+            chair,
+            "casework",
+            _report(f"Extra Street {i}", "Dogs barking at night " * 20),
+            subjects=[(p["id"], "complainant") for p in people],
+        )
+    await CaseShare.insert(
+        CaseShare(
+            case=found["council"]["id"],
+            agency=charity["id"],
+            isa=charity_isa,
+            purpose="crime_prevention",
+            shared_by=chair.id,
+            shared_at=clock.now(),
+        )
+    )
 
     now = clock.now()
-    panel = Panel(slug="ashdown-ccp", name="Ashdown Complex Case Panel", chair_agency=council["id"],
-                  member_agencies=[council["id"], police["id"], housing["id"]], areas=["casework"], created_at=now)
+    panel = Panel(
+        slug="ashdown-ccp",
+        name="Ashdown Complex Case Panel",
+        chair_agency=council["id"],
+        member_agencies=[council["id"], police["id"], housing["id"]],
+        areas=["casework"],
+        created_at=now,
+    )
     await panel.save()
-    earlier = Meeting(panel=panel.id, starts_at=now - dt.timedelta(days=28), location="Ashdown Civic Centre",
-                      status="closed", created_at=now)
+    earlier = Meeting(
+        panel=panel.id,
+        starts_at=now - dt.timedelta(days=28),
+        location="Ashdown Civic Centre",
+        status="closed",
+        created_at=now,
+    )
     await earlier.save()
-    meeting = Meeting(panel=panel.id, starts_at=dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC),
-                      location="Ashdown Civic Centre, Room 2", status=status, created_at=now)
+    meeting = Meeting(
+        panel=panel.id,
+        starts_at=dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC),
+        location="Ashdown Civic Centre, Room 2",
+        status=status,
+        created_at=now,
+    )
     await meeting.save()
 
-    old_item = AgendaItem(meeting=earlier.id, position=1, kind="review", case=found["council"]["id"],
-                          title="Kestrel Way review", created_at=now)
+    old_item = AgendaItem(
+        meeting=earlier.id,
+        position=1,
+        kind="review",
+        case=found["council"]["id"],
+        title="Kestrel Way review",
+        created_at=now,
+    )
     await old_item.save()
-    correction = Minute(meeting=earlier.id, item=old_item.id, kind="decision", text="Refer the household to mediation",
-                        author=chair.id, at=now - dt.timedelta(days=28))
+    correction = Minute(
+        meeting=earlier.id,
+        item=old_item.id,
+        kind="decision",
+        text="Refer the household to mediation",
+        author=chair.id,
+        at=now - dt.timedelta(days=28),
+    )
     await correction.save()
     await Minute.insert(
-        Minute(meeting=earlier.id, item=old_item.id, kind="decision", text="OLDDECISION replaced by a correction",
-               author=chair.id, at=now - dt.timedelta(days=28, minutes=5), superseded_by=correction.id),
-        Minute(meeting=earlier.id, item=old_item.id, kind="discussion", text="DISCUSSIONTEXT not a decision",
-               author=chair.id, at=now - dt.timedelta(days=28, minutes=3)))
+        Minute(
+            meeting=earlier.id,
+            item=old_item.id,
+            kind="decision",
+            text="OLDDECISION replaced by a correction",
+            author=chair.id,
+            at=now - dt.timedelta(days=28, minutes=5),
+            superseded_by=correction.id,
+        ),
+        Minute(
+            meeting=earlier.id,
+            item=old_item.id,
+            kind="discussion",
+            text="DISCUSSIONTEXT not a decision",
+            author=chair.id,
+            at=now - dt.timedelta(days=28, minutes=3),
+        ),
+    )
     await Task.insert(
-        Task(case=found["council"]["id"], title="Install noise monitoring", owner_agency=council["id"],
-             due_date=today + dt.timedelta(days=14), source="panel", meeting_id=earlier.id, created_at=now),
-        Task(case=found["council"]["id"], title="Joint visit with neighbourhood officer", owner_agency=police["id"],
-             due_date=today - dt.timedelta(days=2), source="panel", meeting_id=earlier.id, created_at=now),
-        Task(case=found["council"]["id"], title="DONETASK already finished", owner_agency=council["id"],
-             status="done", created_at=now))
+        Task(
+            case=found["council"]["id"],
+            title="Install noise monitoring",
+            owner_agency=council["id"],
+            due_date=today + dt.timedelta(days=14),
+            source="panel",
+            meeting_id=earlier.id,
+            created_at=now,
+        ),
+        Task(
+            case=found["council"]["id"],
+            title="Joint visit with neighbourhood officer",
+            owner_agency=police["id"],
+            due_date=today - dt.timedelta(days=2),
+            source="panel",
+            meeting_id=earlier.id,
+            created_at=now,
+        ),
+        Task(
+            case=found["council"]["id"],
+            title="DONETASK already finished",
+            owner_agency=council["id"],
+            status="done",
+            created_at=now,
+        ),
+    )
 
     # agenda titles go to everyone at the meeting, so they name no one and no street
-    titles = [("council", "Review: repeated loud music"), ("police", "Review: weekend parties"),
-              ("charity", "Referral from a partner agency")]
+    titles = [
+        ("council", "Review: repeated loud music"),
+        ("police", "Review: weekend parties"),
+        ("charity", "Referral from a partner agency"),
+    ]
     titles += [(f"extra{i}", f"Review: extra case {i}") for i in range(extra_cases)]
     position = 1
     for key, title in titles:
-        await AgendaItem.insert(AgendaItem(meeting=meeting.id, position=position, kind="review",
-                                           case=found[key]["id"], title=title, created_at=now))
+        await AgendaItem.insert(
+            AgendaItem(
+                meeting=meeting.id,
+                position=position,
+                kind="review",
+                case=found[key]["id"],
+                title=title,
+                created_at=now,
+            )
+        )
         position += 1
-    await AgendaItem.insert(AgendaItem(meeting=meeting.id, position=0, kind="actions",
-                                       title="Actions from the last meeting", created_at=now))
+    await AgendaItem.insert(
+        AgendaItem(
+            meeting=meeting.id,
+            position=0,
+            kind="actions",
+            title="Actions from the last meeting",
+            created_at=now,
+        )
+    )
 
     attendees: dict[str, int] = {}
     for key, fields in {
         "chair": {"user": chair.id, "agency": council["id"], "name": chair.name},
         "officer": {"user": officer.id, "agency": police["id"], "name": officer.name},
         "housing": {"user": housing_user.id, "agency": housing["id"], "name": housing_user.name},
-        "charity": {"user": charity_user.id, "agency": charity["id"], "name": charity_user.name, "kind": "guest"},
+        "charity": {
+            "user": charity_user.id,
+            "agency": charity["id"],
+            "name": charity_user.name,
+            "kind": "guest",
+        },
         "advocate": {"name": "Gina Advocate", "organisation": "Independent advocacy", "kind": "guest"},
-        "police_guest": {"name": "Greg Sergeant", "organisation": "Downland Police", "kind": "guest",
-                         "agency": police["id"]},
+        "police_guest": {
+            "name": "Greg Sergeant",
+            "organisation": "Downland Police",
+            "kind": "guest",
+            "agency": police["id"],
+        },
     }.items():
         row = MeetingAttendee(meeting=meeting.id, **fields)
         await row.save()
         attendees[key] = row.id
-    return World(council, police, housing, charity, chair, council_worker, officer, housing_user, charity_user,
-                 meeting.id, earlier.id, found, attendees)
+    return World(
+        council,
+        police,
+        housing,
+        charity,
+        chair,
+        council_worker,
+        officer,
+        housing_user,
+        charity_user,
+        meeting.id,
+        earlier.id,
+        found,
+        attendees,
+    )
 
 
-async def recipient(w: World, key: str, agency_choice: Any = None, actor: Actor | None = None) -> pack.Recipient:
+async def recipient(
+    w: World, key: str, agency_choice: Any = None, actor: Actor | None = None
+) -> pack.Recipient:
     meeting = await pack.load_meeting(w.meeting_id)
     return await pack.recipient_for(actor or w.chair, meeting, w.attendees[key], agency_choice)
 
 
 async def text_for(ctx, w: World, key: str, tmp_path: Path, agency_choice: Any = None) -> str:
-    return pdf_text(await pack.build_pack(ctx, w.meeting_id, await recipient(w, key, agency_choice)), tmp_path)
+    return pdf_text(
+        await pack.build_pack(ctx, w.meeting_id, await recipient(w, key, agency_choice)), tmp_path
+    )
 
 
 def today_text() -> str:
@@ -308,6 +515,7 @@ def today_text() -> str:
 
 
 # -- the document --------------------------------------------------------------------------------
+
 
 async def test_every_page_is_marked_top_and_bottom_with_recipient_date_and_page_number(db, ctx, tmp_path):
     w = await build_world(ctx, extra_cases=4)
@@ -319,7 +527,9 @@ async def test_every_page_is_marked_top_and_bottom_with_recipient_date_and_page_
         assert lines[0] == "OFFICIAL-SENSITIVE", f"page {number} does not start with the marking: {lines[:2]}"
         # the footer is one printed line: recipient and date, the marking, the page number
         footer = " ".join(lines[-1].split())
-        assert footer.count("OFFICIAL-SENSITIVE") == 1, f"page {number} has no marking at the bottom: {lines[-2:]}"
+        assert footer.count("OFFICIAL-SENSITIVE") == 1, (
+            f"page {number} has no marking at the bottom: {lines[-2:]}"
+        )
         assert footer.startswith(f"Prepared for Pat Officer on {today_text()}"), f"page {number}: {footer}"
         assert footer.endswith(f"Page {number} of {len(pages)}"), f"page {number}: {footer}"
         assert "OFFICIAL-SENSITIVE" not in " ".join(lines[1:-1]) or number == 1
@@ -339,11 +549,23 @@ async def test_pack_has_title_language_and_the_meeting_agenda_in_order(db, ctx, 
     text = pdf_text(pdf, tmp_path)
     assert "Ashdown Complex Case Panel" in text and "Ashdown Civic Centre, Room 2" in text
     assert "3 December 2026 at 10:00am" in text  # 10:00 UTC is 10:00 in London in December
-    for name in ("Priya Chair", "Pat Officer", "Hana Housing", "Charlie Charity", "Gina Advocate", "Greg Sergeant"):
+    for name in (
+        "Priya Chair",
+        "Pat Officer",
+        "Hana Housing",
+        "Charlie Charity",
+        "Gina Advocate",
+        "Greg Sergeant",
+    ):
         assert name in text
     agenda = text.split("Agenda", 1)[1]
-    order = ["Actions from the last meeting", "Review: repeated loud music", "Review: weekend parties",
-             "Referral from a partner agency", "Review: extra case 0"]
+    order = [
+        "Actions from the last meeting",
+        "Review: repeated loud music",
+        "Review: weekend parties",
+        "Referral from a partner agency",
+        "Review: extra case 0",
+    ]
     assert [agenda.index(t) for t in order] == sorted(agenda.index(t) for t in order)
 
 
@@ -352,11 +574,23 @@ async def test_partner_sees_key_facts_only_up_to_the_isa_level(db, ctx, tmp_path
     text = await text_for(ctx, w, "officer", tmp_path)
     council_case = w.cases["council"]
     # key facts of the council's case, seen by the police as a panel member under ISA-POLICE (sensitive)
-    for fact in (council_case["reference"], "Kestrel Way", "Music until 3am most nights", "Maya Kestrel",
-                 "Tom Rookwood", "Alleged source", "Complainant", "High", "Ashdown Council",
-                 "Install noise monitoring", "Joint visit with neighbourhood officer", "(overdue)",
-                 "Refer the household to mediation", "Panel member under ISA-POLICE",
-                 "INTELSECRET links to a local group"):
+    for fact in (
+        council_case["reference"],
+        "Kestrel Way",
+        "Music until 3am most nights",
+        "Maya Kestrel",
+        "Tom Rookwood",
+        "Alleged source",
+        "Complainant",
+        "High",
+        "Ashdown Council",
+        "Install noise monitoring",
+        "Joint visit with neighbourhood officer",
+        "(overdue)",
+        "Refer the household to mediation",
+        "Panel member under ISA-POLICE",
+        "INTELSECRET links to a local group",
+    ):
         assert fact in text, fact
     assert str(pack.age_on("1990-01-01", clock.today())) in text
     # special-category answer above the ISA's level, superseded and non-decision minutes, done tasks: absent
@@ -386,8 +620,15 @@ async def test_the_owning_agency_sees_everything_and_partner_cases_at_their_isa_
 async def test_an_expired_isa_shows_nothing_of_partner_cases(db, ctx, tmp_path):
     w = await build_world(ctx)
     text = await text_for(ctx, w, "housing", tmp_path)
-    for absent in ("Kestrel Way", "Heron Close", "Wren Lane", "Maya Kestrel", "Install noise monitoring",
-                   "Refer the household to mediation", w.cases["council"]["reference"]):
+    for absent in (
+        "Kestrel Way",
+        "Heron Close",
+        "Wren Lane",
+        "Maya Kestrel",
+        "Install noise monitoring",
+        "Refer the household to mediation",
+        w.cases["council"]["reference"],
+    ):
         assert absent not in text, absent
     assert text.count("Not shared with your agency") >= 6  # in the agenda list and in each item's section
     # nor the agenda titles, which name or describe the cases ("Review: NOI-…"): an ended ISA shows no case
@@ -427,26 +668,35 @@ async def test_guest_attending_for_an_agency_sees_what_its_users_see(db, ctx, tm
 async def test_pack_access_is_case_access_at_a_published_meeting(db, ctx):
     w = await build_world(ctx)
     meeting = await pack.load_meeting(w.meeting_id)
-    rows = await Case.select().where(Case.id.is_in([c["id"] for c in w.cases.values()])).output(load_json=True)
-    for key, actor in (("chair", w.chair), ("officer", w.officer), ("housing", w.housing_user),
-                       ("charity", w.charity_user)):
+    rows = (
+        await Case.select().where(Case.id.is_in([c["id"] for c in w.cases.values()])).output(load_json=True)
+    )
+    for key, actor in (
+        ("chair", w.chair),
+        ("officer", w.officer),
+        ("housing", w.housing_user),
+        ("charity", w.charity_user),
+    ):
         access, _ = await pack.access_for(meeting, rows, await recipient(w, key))
         for row in rows:
             expected = await case_access(actor, row)
             got = access[row["id"]]
             assert (got and (got.kind, got.max_sensitivity, got.isa_id)) == (
-                expected and (expected.kind, expected.max_sensitivity, expected.isa_id)), (key, row["reference"])
+                expected and (expected.kind, expected.max_sensitivity, expected.isa_id)
+            ), (key, row["reference"])
 
 
 async def test_names_are_escaped_in_the_pack(db, ctx, tmp_path):
     w = await build_world(ctx, extra_cases=0)
     await MeetingAttendee.update({MeetingAttendee.name: '<b>Gina</b> "Advocate" & Co'}).where(
-        MeetingAttendee.id == w.attendees["advocate"])
+        MeetingAttendee.id == w.attendees["advocate"]
+    )
     text = await text_for(ctx, w, "advocate", tmp_path, "none")
     assert '<b>Gina</b> "Advocate" & Co' in text
 
 
 # -- the page ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 async def browser(db, ctx):
@@ -455,8 +705,12 @@ async def browser(db, ctx):
 
 
 async def pack_audits() -> list[dict[str, Any]]:
-    return await AuditEvent.select().where(AuditEvent.action == "pack.generate").order_by(AuditEvent.id).output(
-        load_json=True)
+    return (
+        await AuditEvent.select()
+        .where(AuditEvent.action == "pack.generate")
+        .order_by(AuditEvent.id)
+        .output(load_json=True)
+    )
 
 
 async def test_chair_makes_a_pack_for_an_attendee_as_an_audited_download(browser, ctx, tmp_path):
@@ -467,8 +721,10 @@ async def test_chair_makes_a_pack_for_an_attendee_as_an_audited_download(browser
     for name in ("Pat Officer", "Gina Advocate", "Greg Sergeant", "Make a pack for an attendee"):
         assert name in page.text
     assert "Pat Officer" not in str(page.url)
-    r = await browser.post(f"/meetings/{w.meeting_id}/pack", data={"csrf_token": token,
-                                                                   "attendee_id": str(w.attendees["officer"])})
+    r = await browser.post(
+        f"/meetings/{w.meeting_id}/pack",
+        data={"csrf_token": token, "attendee_id": str(w.attendees["officer"])},
+    )
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     assert r.headers["cache-control"] == "no-store"
     disposition = r.headers["content-disposition"]
@@ -488,14 +744,21 @@ async def test_chair_makes_a_pack_for_an_attendee_as_an_audited_download(browser
 async def test_chair_must_say_which_agency_a_guest_attends_for(browser, ctx):
     w = await build_world(ctx)
     token = await sign_in_as(browser, w.chair)
-    r = await browser.post(f"/meetings/{w.meeting_id}/pack", data={
-        "csrf_token": token, "attendee_id": str(w.attendees["advocate"]), "agency_id": "999999"})
+    r = await browser.post(
+        f"/meetings/{w.meeting_id}/pack",
+        data={"csrf_token": token, "attendee_id": str(w.attendees["advocate"]), "agency_id": "999999"},
+    )
     assert r.status_code == 400 and "govuk-error-summary" in r.text
     assert "Select the agency the guest represents" in r.text
-    assert f'href="#agency-{w.attendees["advocate"]}"' in r.text and f'id="agency-{w.attendees["advocate"]}"' in r.text
+    assert (
+        f'href="#agency-{w.attendees["advocate"]}"' in r.text
+        and f'id="agency-{w.attendees["advocate"]}"' in r.text
+    )
     assert await pack_audits() == []
-    ok = await browser.post(f"/meetings/{w.meeting_id}/pack", data={
-        "csrf_token": token, "attendee_id": str(w.attendees["advocate"]), "agency_id": "none"})
+    ok = await browser.post(
+        f"/meetings/{w.meeting_id}/pack",
+        data={"csrf_token": token, "attendee_id": str(w.attendees["advocate"]), "agency_id": "none"},
+    )
     assert ok.status_code == 200
     [event] = await pack_audits()
     assert event["detail"]["rule"] == "guest" and event["detail"]["recipient_agency_id"] is None
@@ -507,11 +770,14 @@ async def test_a_member_downloads_only_their_own_pack(browser, ctx, tmp_path):
     page = await browser.get(f"/meetings/{w.meeting_id}/pack")
     assert page.status_code == 200 and "Download your pack" in page.text
     assert "Make a pack for an attendee" not in page.text and "Gina Advocate" not in page.text
-    someone_else = await browser.post(f"/meetings/{w.meeting_id}/pack", data={
-        "csrf_token": token, "attendee_id": str(w.attendees["chair"])})
+    someone_else = await browser.post(
+        f"/meetings/{w.meeting_id}/pack", data={"csrf_token": token, "attendee_id": str(w.attendees["chair"])}
+    )
     assert someone_else.status_code == 404
-    own = await browser.post(f"/meetings/{w.meeting_id}/pack", data={
-        "csrf_token": token, "attendee_id": str(w.attendees["officer"])})
+    own = await browser.post(
+        f"/meetings/{w.meeting_id}/pack",
+        data={"csrf_token": token, "attendee_id": str(w.attendees["officer"])},
+    )
     assert own.status_code == 200 and "Prepared for Pat Officer" in pdf_text(own.content, tmp_path)
     [event] = await pack_audits()
     assert event["actor_id"] == w.officer.id and event["detail"]["made_by"] == "self"
@@ -521,21 +787,28 @@ async def test_guessed_ids_outsiders_and_forged_posts_get_nothing(browser, ctx):
     w = await build_world(ctx)
     token = await sign_in_as(browser, w.council_worker)  # chair agency, but neither chair nor attendee
     assert (await browser.get(f"/meetings/{w.meeting_id}/pack")).status_code == 404
-    r = await browser.post(f"/meetings/{w.meeting_id}/pack", data={"csrf_token": token,
-                                                                   "attendee_id": str(w.attendees["chair"])})
+    r = await browser.post(
+        f"/meetings/{w.meeting_id}/pack", data={"csrf_token": token, "attendee_id": str(w.attendees["chair"])}
+    )
     assert r.status_code == 404
     await browser.post("/sign-out", data={"csrf_token": token})
     token = await sign_in_as(browser, w.chair)
     assert (await browser.get("/meetings/999999/pack")).status_code == 404
     for attendee in ("999999", "abc", ""):
-        r = await browser.post(f"/meetings/{w.meeting_id}/pack", data={"csrf_token": token, "attendee_id": attendee})
+        r = await browser.post(
+            f"/meetings/{w.meeting_id}/pack", data={"csrf_token": token, "attendee_id": attendee}
+        )
         assert r.status_code == 404 and "Traceback" not in r.text
     # an attendee of another meeting, posted to this one
     other = MeetingAttendee(meeting=w.other_meeting_id, user=w.officer.id, name="Pat Officer")
     await other.save()
-    r = await browser.post(f"/meetings/{w.meeting_id}/pack", data={"csrf_token": token, "attendee_id": str(other.id)})
+    r = await browser.post(
+        f"/meetings/{w.meeting_id}/pack", data={"csrf_token": token, "attendee_id": str(other.id)}
+    )
     assert r.status_code == 404
-    forged = await browser.post(f"/meetings/{w.meeting_id}/pack", data={"attendee_id": str(w.attendees["officer"])})
+    forged = await browser.post(
+        f"/meetings/{w.meeting_id}/pack", data={"attendee_id": str(w.attendees["officer"])}
+    )
     assert forged.status_code == 403
     assert await pack_audits() == []
 
@@ -545,11 +818,15 @@ async def test_members_wait_for_the_agenda_to_be_published_but_the_chair_does_no
     token = await sign_in_as(browser, w.officer)
     page = await browser.get(f"/meetings/{w.meeting_id}/pack")
     assert "has not published this meeting’s agenda" in page.text and "Download your pack" not in page.text
-    r = await browser.post(f"/meetings/{w.meeting_id}/pack", data={"csrf_token": token,
-                                                                   "attendee_id": str(w.attendees["officer"])})
+    r = await browser.post(
+        f"/meetings/{w.meeting_id}/pack",
+        data={"csrf_token": token, "attendee_id": str(w.attendees["officer"])},
+    )
     assert r.status_code == 403 and "not published" in r.text
     await browser.post("/sign-out", data={"csrf_token": token})
     token = await sign_in_as(browser, w.chair)
-    r = await browser.post(f"/meetings/{w.meeting_id}/pack", data={"csrf_token": token,
-                                                                   "attendee_id": str(w.attendees["officer"])})
+    r = await browser.post(
+        f"/meetings/{w.meeting_id}/pack",
+        data={"csrf_token": token, "attendee_id": str(w.attendees["officer"])},
+    )
     assert r.status_code == 200

@@ -1,4 +1,5 @@
 """The caseworker's pages over HTTP: sign-in, CSRF, persons, opening and working a case, errors."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,13 @@ from caseframe.core.persons.tables import Person
 from caseframe.core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_user, web_client
 from caseframe.core.testing import sign_in as sign_in_as
 
-REPORT_FIELDS = {"f.date_of_incident.day": "1", "f.date_of_incident.month": "11", "f.date_of_incident.year": "2026",
-                 "f.street": "Kestrel Way", "f.kind": "music"}
+REPORT_FIELDS = {
+    "f.date_of_incident.day": "1",
+    "f.date_of_incident.month": "11",
+    "f.date_of_incident.year": "2026",
+    "f.street": "Kestrel Way",
+    "f.kind": "music",
+}
 
 
 @pytest.fixture
@@ -39,8 +45,9 @@ async def test_sign_in_needs_the_page_token_and_a_right_password(browser, ctx):
     forged = await browser.post("/sign-in", data={"email": actor.email, "password": TEST_PASSWORD})
     assert forged.status_code == 403 and "Sorry" not in forged.text
     page = await browser.get("/sign-in")
-    wrong = await browser.post("/sign-in", data={"email": actor.email, "password": "nope",
-                                                 "csrf_token": csrf_token_of(page.text)})
+    wrong = await browser.post(
+        "/sign-in", data={"email": actor.email, "password": "nope", "csrf_token": csrf_token_of(page.text)}
+    )
     assert wrong.status_code == 401 and "Enter a correct email address and password" in wrong.text
     assert "govuk-error-summary" in wrong.text
 
@@ -65,8 +72,15 @@ async def test_post_without_csrf_token_is_refused_and_changes_nothing(browser, c
 
 async def test_person_search_create_and_duplicate_warning(browser, ctx):
     _, token = await sign_in(browser, ctx)
-    data = {"csrf_token": token, "given_name": "Jordan", "family_name": "Reilly", "dob-day": "14",
-            "dob-month": "3", "dob-year": "1998", "aliases": "JJ Reilly"}
+    data = {
+        "csrf_token": token,
+        "given_name": "Jordan",
+        "family_name": "Reilly",
+        "dob-day": "14",
+        "dob-month": "3",
+        "dob-year": "1998",
+        "aliases": "JJ Reilly",
+    }
     r = await browser.post("/persons/new", data=data)
     assert r.status_code == 303
     person_url = r.headers["location"].split("?")[0]
@@ -88,21 +102,31 @@ async def test_open_case_with_errors_then_fixed_then_work_it(browser, ctx):
     form = await browser.get("/areas/noise/new")
     assert "Noise report" in form.text and 'name="f.street"' in form.text
     key = re.search(r'name="submission_key" value="([^"]+)"', form.text).group(1)
-    bad = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key,
-                                                       "f.street": "Kestrel Way"})
+    bad = await browser.post(
+        "/areas/noise/new", data={"csrf_token": token, "submission_key": key, "f.street": "Kestrel Way"}
+    )
     assert bad.status_code == 400
     assert "Enter the date of the incident" in bad.text and 'value="Kestrel Way"' in bad.text
-    ok = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    ok = await browser.post(
+        "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
+    )
     assert ok.status_code == 303
-    again = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    again = await browser.post(
+        "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
+    )
     assert again.headers["location"] == ok.headers["location"]
     assert await Case.count() == 1  # a double-clicked submit makes one case
     case_url = ok.headers["location"].split("?")[0]
     page = await browser.get(case_url)
     assert "Case opened" in (await browser.get(ok.headers["location"])).text
-    assert "Record the visit" in page.text and "Fill in the visit form before recording the visit" in page.text
-    note = await browser.post(f"{case_url}/notes", data={"text": "<script>alert(1)</script> called"},
-                              headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert (
+        "Record the visit" in page.text and "Fill in the visit form before recording the visit" in page.text
+    )
+    note = await browser.post(
+        f"{case_url}/notes",
+        data={"text": "<script>alert(1)</script> called"},
+        headers={"HX-Request": "true", "X-CSRF-Token": token},
+    )
     assert note.status_code == 200 and 'id="timeline-section"' in note.text
     assert "<script>alert(1)</script>" not in note.text and "&lt;script&gt;" in note.text
     task = await browser.post(f"{case_url}/tasks", data={"csrf_token": token, "title": "Visit complainant"})
@@ -113,16 +137,22 @@ async def test_open_case_with_errors_then_fixed_then_work_it(browser, ctx):
 
 async def test_stale_form_save_is_refused_with_a_link_to_the_change(browser, ctx):
     _, token = await sign_in(browser, ctx)
-    key = re.search(r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text).group(1)
-    r = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    key = re.search(
+        r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
+    ).group(1)
+    r = await browser.post(
+        "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
+    )
     case_url = r.headers["location"].split("?")[0]
     edit = await browser.get(f"{case_url}/forms/visit")
     version = re.search(r'name="version" value="(\d+)"', edit.text).group(1)
-    first = await browser.post(f"{case_url}/forms/visit", data={"csrf_token": token, "version": version,
-                                                                "f.risk_level": "high"})
+    first = await browser.post(
+        f"{case_url}/forms/visit", data={"csrf_token": token, "version": version, "f.risk_level": "high"}
+    )
     assert first.status_code == 303
-    second = await browser.post(f"{case_url}/forms/visit", data={"csrf_token": token, "version": version,
-                                                                 "f.risk_level": "standard"})
+    second = await browser.post(
+        f"{case_url}/forms/visit", data={"csrf_token": token, "version": version, "f.risk_level": "standard"}
+    )
     assert second.status_code == 409 and "Someone else changed this case" in second.text
     assert f'href="{case_url}#timeline"' in second.text
     case = await Case.select(Case.risk_level).first()
@@ -140,8 +170,12 @@ async def test_error_pages_are_styled_and_hide_details(browser, ctx):
 
 async def test_other_agencies_cases_are_not_found(browser, ctx):
     _, token = await sign_in(browser, ctx)
-    key = re.search(r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text).group(1)
-    r = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    key = re.search(
+        r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
+    ).group(1)
+    r = await browser.post(
+        "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
+    )
     case_url = r.headers["location"].split("?")[0]
     await browser.post("/sign-out", data={"csrf_token": token})
     await sign_in(browser, ctx, slug="elsewhere")
@@ -151,8 +185,12 @@ async def test_other_agencies_cases_are_not_found(browser, ctx):
 async def test_area_list_filters_sorts_and_counts(browser, ctx):
     _, token = await sign_in(browser, ctx)
     for _ in range(3):
-        key = re.search(r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text).group(1)
-        await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+        key = re.search(
+            r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
+        ).group(1)
+        await browser.post(
+            "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
+        )
     listing = await browser.get("/areas/noise", params={"state": "open", "sort": "reference"})
     assert "3 cases" in listing.text
     assert "0 cases" in (await browser.get("/areas/noise", params={"state": "closed"})).text
@@ -164,40 +202,66 @@ async def test_people_on_a_case_and_task_completion_without_javascript(browser, 
     from caseframe.core.testing import make_person
 
     person = await make_person(actor, given_name="Sam", family_name="Okafor-Test")
-    key = re.search(r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text).group(1)
-    r = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    key = re.search(
+        r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
+    ).group(1)
+    r = await browser.post(
+        "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
+    )
     case_url = r.headers["location"].split("?")[0]
     found = await browser.post(f"{case_url}/subjects/search", data={"csrf_token": token, "name": "okafor"})
     assert "Sam Okafor-Test" in found.text and f'value="{person["id"]}"' in found.text
     empty = await browser.post(f"{case_url}/subjects/search", data={"csrf_token": token, "name": ""})
     assert "Enter a name to search for" in empty.text
-    added = await browser.post(f"{case_url}/subjects", data={"csrf_token": token, "person_id": str(person["id"]),
-                                                             "role": "complainant"})
+    added = await browser.post(
+        f"{case_url}/subjects",
+        data={"csrf_token": token, "person_id": str(person["id"]), "role": "complainant"},
+    )
     assert added.status_code == 303
     page = await browser.get(case_url)
     assert "Sam Okafor-Test" in page.text and "Complainant" in page.text
-    bad_role = await browser.post(f"{case_url}/subjects", data={"csrf_token": token, "person_id": str(person["id"]),
-                                                                "role": "emperor"})
+    bad_role = await browser.post(
+        f"{case_url}/subjects", data={"csrf_token": token, "person_id": str(person["id"]), "role": "emperor"}
+    )
     assert bad_role.status_code == 422 and "Select a role" in bad_role.text
-    subject_id = re.search(rf'{case_url}/subjects/(\d+)/remove', page.text).group(1)
+    subject_id = re.search(rf"{case_url}/subjects/(\d+)/remove", page.text).group(1)
     removed = await browser.post(f"{case_url}/subjects/{subject_id}/remove", data={"csrf_token": token})
     assert removed.status_code == 303
-    assert "Sam Okafor-Test" not in (await browser.get(case_url)).text.split("<h2 class=\"govuk-heading-m\">People")[1].split("Tasks")[0]
-    await browser.post(f"{case_url}/tasks", data={"csrf_token": token, "title": "Ring back", "due-day": "1",
-                                                  "due-month": "12", "due-year": "2030"})
-    task_id = re.search(r'/tasks/(\d+)/complete', (await browser.get(case_url)).text).group(1)
+    assert (
+        "Sam Okafor-Test"
+        not in (await browser.get(case_url))
+        .text.split('<h2 class="govuk-heading-m">People')[1]
+        .split("Tasks")[0]
+    )
+    await browser.post(
+        f"{case_url}/tasks",
+        data={
+            "csrf_token": token,
+            "title": "Ring back",
+            "due-day": "1",
+            "due-month": "12",
+            "due-year": "2030",
+        },
+    )
+    task_id = re.search(r"/tasks/(\d+)/complete", (await browser.get(case_url)).text).group(1)
     done = await browser.post(f"/tasks/{task_id}/complete", data={"csrf_token": token})
     assert done.status_code == 303 and done.headers["location"].endswith("done=task-done")
     assert "Task completed: Ring back" in (await browser.get(case_url)).text
-    bad_date = await browser.post(f"{case_url}/tasks", data={"csrf_token": token, "title": "X", "due-day": "31",
-                                                             "due-month": "2", "due-year": "2030"})
+    bad_date = await browser.post(
+        f"{case_url}/tasks",
+        data={"csrf_token": token, "title": "X", "due-day": "31", "due-month": "2", "due-year": "2030"},
+    )
     assert bad_date.status_code == 400 and "Due date must be a real date" in bad_date.text
 
 
 async def test_transition_through_the_page_moves_the_case(browser, ctx):
     _, token = await sign_in(browser, ctx, roles=("caseworker", "supervisor"))
-    key = re.search(r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text).group(1)
-    r = await browser.post("/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS})
+    key = re.search(
+        r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
+    ).group(1)
+    r = await browser.post(
+        "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
+    )
     case_url = r.headers["location"].split("?")[0]
     moved = await browser.post(f"{case_url}/transitions/close", data={"csrf_token": token})
     assert moved.status_code == 303
@@ -210,20 +274,34 @@ async def test_person_page_shows_my_cases_and_counts_others(browser, ctx):
     actor, token = await sign_in(browser, ctx)
     from caseframe.core.testing import make_person
 
-    person = await make_person(actor, given_name="Ada", family_name="Quill", aliases=["Addy"],
-                               identifiers=[{"type": "pnc", "value": "26/1X"}])
+    person = await make_person(
+        actor,
+        given_name="Ada",
+        family_name="Quill",
+        aliases=["Addy"],
+        identifiers=[{"type": "pnc", "value": "26/1X"}],
+    )
     other_agency = await make_agency(ctx, "other-holder")
     other = await make_user(other_agency)
     from caseframe.core.cases import service as cases
 
-    theirs = await cases.open_case(ctx, other, "noise", {"date_of_incident": "2026-11-01", "street": "A", "kind": "dog"})
+    theirs = await cases.open_case(
+        ctx, other, "noise", {"date_of_incident": "2026-11-01", "street": "A", "kind": "dog"}
+    )
     # the other agency holds the person too (as after an access request), so a case of theirs names them
     from caseframe.core import clock
     from caseframe.core.cases.tables import CaseSubject
 
-    await CaseSubject.insert(CaseSubject(case=theirs["id"], person=person["id"], role="subject", added_at=clock.now()))
-    mine = await cases.open_case(ctx, actor, "noise", {"date_of_incident": "2026-11-01", "street": "B", "kind": "dog"},
-                                 subjects=[(person["id"], "complainant")])
+    await CaseSubject.insert(
+        CaseSubject(case=theirs["id"], person=person["id"], role="subject", added_at=clock.now())
+    )
+    mine = await cases.open_case(
+        ctx,
+        actor,
+        "noise",
+        {"date_of_incident": "2026-11-01", "street": "B", "kind": "dog"},
+        subjects=[(person["id"], "complainant")],
+    )
     page = await browser.get(f"/persons/{person['id']}")
     assert page.status_code == 200 and "Ada Quill" in page.text and "Addy" in page.text
     assert mine["reference"] in page.text and "Police National Computer (PNC) number: 26/1X" in page.text

@@ -1,4 +1,5 @@
 """One shape everywhere: every hook given a case gets a CasePayload, every hook given the user an ActorPayload."""
+
 from __future__ import annotations
 
 import shutil
@@ -89,10 +90,16 @@ async def test_every_hook_given_a_case_or_a_user_gets_one_shape(db, recorder):
     agency = await make_agency(ctx, "ashdown-council")
     worker = await make_user(agency, ("caseworker", "supervisor"))
     person = await make_person(worker)
-    case = await cases.open_case(ctx, worker, "noise", {"date_of_incident": "2026-11-01", "street": "Kestrel Way",
-                                                        "kind": "music"}, subjects=[(person["id"], "subject")])
-    case = await cases.save_form(ctx, worker, case["id"], "visit", {"risk_level": "high"},
-                                 expected_version=case["version"])
+    case = await cases.open_case(
+        ctx,
+        worker,
+        "noise",
+        {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"},
+        subjects=[(person["id"], "subject")],
+    )
+    case = await cases.save_form(
+        ctx, worker, case["id"], "visit", {"risk_level": "high"}, expected_version=case["version"]
+    )
     await cases.transition_case(ctx, worker, case["id"], "close", expected_version=case["version"])
     await make_agency(ctx, "northshire-police", "police")
     await make_agency(ctx, "northshire-youth", "youth_service")
@@ -101,23 +108,44 @@ async def test_every_hook_given_a_case_or_a_user_gets_one_shape(db, recorder):
         page = await client.get(f"/cases/{case['id']}")
         assert page.status_code == 200
         # a person's referral, from the case page and from the API: the same case shape as a rule's
-        made = await client.post(f"/cases/{case['id']}/referrals", data={
-            "target": "agency_type:police", "reason": "Threats to neighbours", "person_id": str(person["id"]),
-            "csrf_token": csrf_token_of(page.text)})
+        made = await client.post(
+            f"/cases/{case['id']}/referrals",
+            data={
+                "target": "agency_type:police",
+                "reason": "Threats to neighbours",
+                "person_id": str(person["id"]),
+                "csrf_token": csrf_token_of(page.text),
+            },
+        )
         assert made.status_code == 303, made.text
-        session = await client.post("/api/v1/session", json={"email": worker.email, "password": TEST_PASSWORD})
-        made = await client.post(f"/api/v1/cases/{case['id']}/referrals", json={
-            "target_kind": "agency_type", "target": "youth_service", "reason": "A child lives there"},
-            headers={"Authorization": f"Bearer {session.json()['token']}"})
+        session = await client.post(
+            "/api/v1/session", json={"email": worker.email, "password": TEST_PASSWORD}
+        )
+        made = await client.post(
+            f"/api/v1/cases/{case['id']}/referrals",
+            json={"target_kind": "agency_type", "target": "youth_service", "reason": "A child lives there"},
+            headers={"Authorization": f"Bearer {session.json()['token']}"},
+        )
         assert made.status_code == 201, made.text
-    manual = [given for given in recorder.seen.get("referral_made", []) if given["referral"]["rule_id"] is None]
+    manual = [
+        given for given in recorder.seen.get("referral_made", []) if given["referral"]["rule_id"] is None
+    ]
     assert [(g["referral"]["target"], g["referral"]["person_id"]) for g in manual] == [
-        ("police", person["id"]), ("youth_service", None)]
+        ("police", person["id"]),
+        ("youth_service", None),
+    ]
     for given in manual:
         assert set(given["referral"]) == set(ReferralPayload.__annotations__)
         assert given["case"]["id"] == case["id"] and given["case"]["access"] == "owner"
-    hooks = {"case_created", "case_transitioned", "extra_referral_facts", "validate_case", "case_panels", "menu_links",
-             "referral_made"}
+    hooks = {
+        "case_created",
+        "case_transitioned",
+        "extra_referral_facts",
+        "validate_case",
+        "case_panels",
+        "menu_links",
+        "referral_made",
+    }
     assert hooks <= set(recorder.seen), f"not called: {hooks - set(recorder.seen)}"
     for hook, calls in recorder.seen.items():
         for given in calls:
@@ -131,7 +159,9 @@ async def test_every_hook_given_a_case_or_a_user_gets_one_shape(db, recorder):
 
 def test_a_case_answers_its_old_keys_with_a_deprecation_warning():
     case = case_payload({"owning_agency_id": 7, "lead_officer_id": None})
-    with pytest.warns(DeprecationWarning, match=r"case\['owning_agency'\] is deprecated: read case\['owning_agency_id'\]"):
+    with pytest.warns(
+        DeprecationWarning, match=r"case\['owning_agency'\] is deprecated: read case\['owning_agency_id'\]"
+    ):
         assert case["owning_agency"] == 7
     with pytest.warns(DeprecationWarning):
         assert case.get("lead_officer") is None
@@ -149,7 +179,9 @@ async def test_a_plugin_asking_for_user_still_gets_it_and_is_warned(db):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ctx = make_context(OldStyle(), builtins=True)
-    assert any("menu_links(user=...) is deprecated, name the argument 'actor'" in str(w.message) for w in caught)
+    assert any(
+        "menu_links(user=...) is deprecated, name the argument 'actor'" in str(w.message) for w in caught
+    )
     agency = await make_agency(ctx, "ashdown-council")
     worker = await make_user(agency)
     async with web_client(ctx, db) as client:

@@ -1,4 +1,5 @@
 """core/permissions.py is the one place role rules live: named actions, can/require, no fail-open default."""
+
 from __future__ import annotations
 
 import ast
@@ -41,33 +42,47 @@ def _role_uses(rel: str, source: str) -> list[str]:
             for part in [node.left, *node.comparators]:
                 if isinstance(part, ast.Constant) and part.value in ROLE_NAMES:
                     found.append(f"{rel}:{node.lineno}: compares {part.value!r}")
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "has" \
-                and "actor" in ast.unparse(node.func.value) and rel != "core/permissions.py":
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "has"
+            and "actor" in ast.unparse(node.func.value)
+            and rel != "core/permissions.py"
+        ):
             found.append(f"{rel}:{node.lineno}: actor.has(...): ask permissions.can(actor, action)")
     return found
 
 
 def test_no_role_name_outside_the_permission_module():
-    found = [use for rel, path in _python_files() for use in _role_uses(rel, path.read_text(encoding="utf-8"))]
+    found = [
+        use for rel, path in _python_files() for use in _role_uses(rel, path.read_text(encoding="utf-8"))
+    ]
     assert not found, "role rules belong in core/permissions.py (name an action there):\n" + "\n".join(found)
 
 
 def test_the_role_check_finds_what_it_is_for():
     line = 'if actor.has("local_admin") or "caseworker" in roles:\n    pass\n'
     assert len(_role_uses("core/x/web.py", line)) == 4  # two names, one comparison, one has()
-    assert _role_uses("core/demo.py", line) == ["core/demo.py:1: actor.has(...): ask permissions.can(actor, action)",
-                                                "core/demo.py:1: compares 'caseworker'"]
+    assert _role_uses("core/demo.py", line) == [
+        "core/demo.py:1: actor.has(...): ask permissions.can(actor, action)",
+        "core/demo.py:1: compares 'caseworker'",
+    ]
     assert _role_uses("core/permissions.py", line) == []
 
 
 def test_no_role_name_in_templates():
     pattern = re.compile(r"""["']({})["']""".format("|".join(ROLE_NAMES)))
-    found = [f"{path.relative_to(ROOT)}: {m.group(0)}"
-             for path in sorted((ROOT / "core/web/templates").rglob("*.html"))
-             for m in pattern.finditer(path.read_text(encoding="utf-8"))]
-    found += [f"{path.relative_to(ROOT)}: actor.has" for path in sorted((ROOT / "core/web/templates").rglob("*.html"))
-              if "actor.has(" in path.read_text(encoding="utf-8")]
-    assert not found, "templates ask can(\"action\") instead of naming roles:\n" + "\n".join(found)
+    found = [
+        f"{path.relative_to(ROOT)}: {m.group(0)}"
+        for path in sorted((ROOT / "core/web/templates").rglob("*.html"))
+        for m in pattern.finditer(path.read_text(encoding="utf-8"))
+    ]
+    found += [
+        f"{path.relative_to(ROOT)}: actor.has"
+        for path in sorted((ROOT / "core/web/templates").rglob("*.html"))
+        if "actor.has(" in path.read_text(encoding="utf-8")
+    ]
+    assert not found, 'templates ask can("action") instead of naming roles:\n' + "\n".join(found)
 
 
 def test_workflow_steps_are_worked_out_in_one_place():
@@ -76,7 +91,11 @@ def test_workflow_steps_are_worked_out_in_one_place():
     callers = []
     for rel, path in _python_files():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "available":
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "available"
+            ):
                 callers.append(rel)
     assert callers == ["core/cases/service.py"]
     for rel in ("core/cases/web.py", "core/web/api.py", "core/cases/service.py"):
@@ -137,8 +156,12 @@ def test_object_rules_refuse_without_their_object():
     assert not permissions.can(worker, "person.edit")
     assert permissions.can(worker, "person.edit", {"created_by_agency": 1})
     assert not permissions.can(worker, "person.edit", {"created_by_agency": 2})
-    assert not permissions.can(actor("supervisor"), "person.merge", [{"created_by_agency": 1}, {"created_by_agency": 2}])
-    assert permissions.can(actor("supervisor"), "person.merge", [{"created_by_agency": 1}, {"created_by_agency": 1}])
+    assert not permissions.can(
+        actor("supervisor"), "person.merge", [{"created_by_agency": 1}, {"created_by_agency": 2}]
+    )
+    assert permissions.can(
+        actor("supervisor"), "person.merge", [{"created_by_agency": 1}, {"created_by_agency": 1}]
+    )
     assert not permissions.can(actor("panel_chair"), "panel.chair")
     with pytest.raises(NotFound):
         permissions.require(worker, "task.edit")
@@ -174,11 +197,18 @@ def test_restrict_narrows_a_list_to_the_own_agency_unless_the_wider_action_allow
     from caseframe.core.audit.tables import AuditEvent
 
     base = AuditEvent.select(AuditEvent.id)
-    local = str(permissions.restrict(AuditEvent.select(AuditEvent.id), actor("local_admin", agency=4), "audit.read",
-                                     AuditEvent.agency_id))
+    local = str(
+        permissions.restrict(
+            AuditEvent.select(AuditEvent.id),
+            actor("local_admin", agency=4),
+            "audit.read",
+            AuditEvent.agency_id,
+        )
+    )
     assert "agency_id" in local and "4" in local
     assert str(permissions.restrict(base, actor("system_admin"), "audit.read", AuditEvent.agency_id)) == str(
-        AuditEvent.select(AuditEvent.id))
+        AuditEvent.select(AuditEvent.id)
+    )
     with pytest.raises(Forbidden):
         permissions.restrict(base, actor("caseworker"), "audit.read", AuditEvent.agency_id)
 
@@ -201,9 +231,19 @@ def test_case_dict_refuses_a_missing_access():
     none is refused rather than taken for the owner's (which shows every answer)."""
     from caseframe.core.cases import service as cases
 
-    row = {"id": 1, "reference": "NOI-1", "area": "noise", "state": "open", "risk_level": None,
-           "data": {"report": {"secret": "x"}}, "owning_agency": 1, "lead_officer": None,
-           "opened_at": __import__("datetime").datetime(2026, 1, 1), "closed_at": None, "version": 1}
+    row = {
+        "id": 1,
+        "reference": "NOI-1",
+        "area": "noise",
+        "state": "open",
+        "risk_level": None,
+        "data": {"report": {"secret": "x"}},
+        "owning_agency": 1,
+        "lead_officer": None,
+        "opened_at": __import__("datetime").datetime(2026, 1, 1),
+        "closed_at": None,
+        "version": 1,
+    }
 
     ctx = type("Ctx", (), {"areas": {}})()
     with pytest.raises(TypeError):

@@ -1,4 +1,5 @@
 """Person search through its index: close spellings, aliases, date of birth, identifiers, agency scoping, audit."""
+
 from __future__ import annotations
 
 import importlib
@@ -34,7 +35,9 @@ async def test_close_spellings_prefixes_any_order_and_aliases_are_found_best_fir
     assert await names(w, name="Jordan Reilly") == ["Jordan Reilly"]  # "Riley" is too far from "Reilly"
     assert await names(w, name="Jordon Reily") == ["Jordan Reilly", "Jordana Riley"]  # two typos
     assert await names(w, name="reilly jordan") == ["Jordan Reilly"]  # any order
-    assert await names(w, name="morgan ried") == ["Morgan Reid"]  # letters swapped: no three-letter run shared
+    assert await names(w, name="morgan ried") == [
+        "Morgan Reid"
+    ]  # letters swapped: no three-letter run shared
     assert await names(w, name="Jor") == ["Jordan Reilly", "Jordana Riley"]  # a beginning
     assert await names(w, name="jj") == ["Jordan Reilly"]  # an alias
     assert await names(w, name="siobhan smythe") == ["Siobhán O'Connor-Smythe"]  # accents and punctuation
@@ -48,14 +51,21 @@ async def test_close_spellings_prefixes_any_order_and_aliases_are_found_best_fir
 
 async def test_date_of_birth_and_identifier_alone_or_with_a_name(world):
     w = world["worker"]
-    reilly = await make_person(w, given_name="Jordan", family_name="Reilly", date_of_birth="1998-03-14",
-                               identifiers=[{"type": "nhs_number", "value": "485 777 3456"}])
+    reilly = await make_person(
+        w,
+        given_name="Jordan",
+        family_name="Reilly",
+        date_of_birth="1998-03-14",
+        identifiers=[{"type": "nhs_number", "value": "485 777 3456"}],
+    )
     await make_person(w, given_name="Casey", family_name="Reilly", date_of_birth="1998-03-14")
     await make_person(w, given_name="Jordan", family_name="Reilly", date_of_birth="2001-07-01")
     assert await names(w, date_of_birth="1998-03-14") == ["Casey Reilly", "Jordan Reilly"]
     assert [p["id"] for p in await persons.find_persons(w, identifier="4857773456")] == [reilly["id"]]
     assert [p["id"] for p in await persons.find_persons(w, identifier=" 485-777-3456 ")] == [reilly["id"]]
-    assert [p["id"] for p in await persons.find_persons(w, name="jordan", date_of_birth="1998-03-14")] == [reilly["id"]]
+    assert [p["id"] for p in await persons.find_persons(w, name="jordan", date_of_birth="1998-03-14")] == [
+        reilly["id"]
+    ]
     assert await persons.find_persons(w, name="casey", identifier="4857773456") == []
     assert await persons.find_persons(w, identifier="999") == []
     with pytest.raises(ValidationFailed):
@@ -65,8 +75,13 @@ async def test_date_of_birth_and_identifier_alone_or_with_a_name(world):
 
 async def test_a_person_is_found_only_by_agencies_that_recorded_them_or_may_see_a_case_naming_them(world):
     worker, officer = world["worker"], world["officer"]
-    theirs = await make_person(worker, given_name="Rowan", family_name="Ashcombe", date_of_birth="1990-01-01",
-                               identifiers=[{"type": "nhs_number", "value": "4857773456"}])
+    theirs = await make_person(
+        worker,
+        given_name="Rowan",
+        family_name="Ashcombe",
+        date_of_birth="1990-01-01",
+        identifiers=[{"type": "nhs_number", "value": "4857773456"}],
+    )
     mine = await make_person(officer, given_name="Rowan", family_name="Ashcombe", date_of_birth="1985-05-05")
     assert [p["id"] for p in await persons.find_persons(officer, name="Rowan Ashcombe")] == [mine["id"]]
     assert [p["id"] for p in await persons.find_persons(officer, name="Rowan Ashcomb")] == [mine["id"]]
@@ -81,17 +96,28 @@ async def test_every_search_is_audited_with_the_number_found(world):
     await make_person(w, given_name="Jordan", family_name="Reilly")
     await persons.find_persons(w, name="Jordan")
     await persons.find_persons(w, name="Nobody")
-    events = await AuditEvent.select(AuditEvent.detail).where(AuditEvent.action == "person.search").order_by(
-        AuditEvent.id).output(load_json=True)
+    events = (
+        await AuditEvent.select(AuditEvent.detail)
+        .where(AuditEvent.action == "person.search")
+        .order_by(AuditEvent.id)
+        .output(load_json=True)
+    )
     assert [e["detail"]["results"] for e in events] == [1, 0]
 
 
 async def test_each_new_person_is_indexed_and_the_migration_indexes_persons_recorded_before_it(world):
     w = world["worker"]
-    person = await make_person(w, given_name="Jordan", family_name="Reilly", aliases=["JJ"],
-                               identifiers=[{"type": "nhs_number", "value": "485 777 3456"}])
-    words = {r["word"] for r in await PersonNameWord.select(PersonNameWord.word).where(
-        PersonNameWord.person == person["id"])}
+    person = await make_person(
+        w,
+        given_name="Jordan",
+        family_name="Reilly",
+        aliases=["JJ"],
+        identifiers=[{"type": "nhs_number", "value": "485 777 3456"}],
+    )
+    words = {
+        r["word"]
+        for r in await PersonNameWord.select(PersonNameWord.word).where(PersonNameWord.person == person["id"])
+    }
     assert words == {"jordan", "reilly", "jj"}
     assert {r["value"] for r in await PersonIdentifierKey.select(PersonIdentifierKey.value)} == {"4857773456"}
     # persons recorded before the index existed: the migration builds theirs

@@ -14,6 +14,7 @@ has since ended, a revoked share, a person taken off a case, merged records) is 
   scan them all;
 - the rows and cases read for the results page are those the ORM read.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,29 +32,84 @@ from caseframe.core.testing import make_agency, make_context, make_person, make_
 from tests.fixtures.areas import noise_plugin
 
 REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
-GIVEN = ["Jordan", "Jordana", "Jordon", "Morgan", "Megan", "Riley", "Casey", "Kasey", "Siobhan", "Sean", "Shaun",
-         "Aaron", "Aron", "Al", "Ali", "Alistair", "Mia", "Maya", "Zoe", "Chloe", "Reece", "Rhys"]
-FAMILY = ["Reilly", "Riley", "Reid", "Ried", "Smith", "Smyth", "Smythe", "O'Connor", "Connor", "Conner", "Ashcombe",
-          "Ashcomb", "Kaur", "Khan", "Kahn", "Li", "Lee", "Leigh", "Dunmore", "Dunmoor", "Fairbrother", "Okafor"]
+GIVEN = [
+    "Jordan",
+    "Jordana",
+    "Jordon",
+    "Morgan",
+    "Megan",
+    "Riley",
+    "Casey",
+    "Kasey",
+    "Siobhan",
+    "Sean",
+    "Shaun",
+    "Aaron",
+    "Aron",
+    "Al",
+    "Ali",
+    "Alistair",
+    "Mia",
+    "Maya",
+    "Zoe",
+    "Chloe",
+    "Reece",
+    "Rhys",
+]
+FAMILY = [
+    "Reilly",
+    "Riley",
+    "Reid",
+    "Ried",
+    "Smith",
+    "Smyth",
+    "Smythe",
+    "O'Connor",
+    "Connor",
+    "Conner",
+    "Ashcombe",
+    "Ashcomb",
+    "Kaur",
+    "Khan",
+    "Kahn",
+    "Li",
+    "Lee",
+    "Leigh",
+    "Dunmore",
+    "Dunmoor",
+    "Fairbrother",
+    "Okafor",
+]
 
 
 async def visible_by_orm(actor, person_ids: list[int]) -> set[int]:
     """Who may see whom, as ``visible_person_ids`` answered it through the ORM before it was one statement."""
     ids = list(set(person_ids))
-    own = {r["id"] for r in await Person.select(Person.id).where(
-        Person.id.is_in(ids) & (Person.created_by_agency == actor.agency_id) & Person.merged_into.is_null())}
+    own = {
+        r["id"]
+        for r in await Person.select(Person.id).where(
+            Person.id.is_in(ids)
+            & (Person.created_by_agency == actor.agency_id)
+            & Person.merged_into.is_null()
+        )
+    }
     rest = [i for i in ids if i not in own]
     if rest:
         on_own_cases = await CaseSubject.select(CaseSubject.person).where(
-            CaseSubject.person.is_in(rest) & CaseSubject.removed_at.is_null()
-            & (CaseSubject.case.owning_agency == actor.agency_id))
+            CaseSubject.person.is_in(rest)
+            & CaseSubject.removed_at.is_null()
+            & (CaseSubject.case.owning_agency == actor.agency_id)
+        )
         own |= {r["person"] for r in on_own_cases}
         rest = [i for i in rest if i not in own]
     if rest:
         shared = await shared_case_ids(actor.agency_id)
         if shared:
             on_shared = await CaseSubject.select(CaseSubject.person).where(
-                CaseSubject.person.is_in(rest) & CaseSubject.removed_at.is_null() & CaseSubject.case.is_in(shared))
+                CaseSubject.person.is_in(rest)
+                & CaseSubject.removed_at.is_null()
+                & CaseSubject.case.is_in(shared)
+            )
             own |= {r["person"] for r in on_shared}
     return own
 
@@ -64,16 +120,20 @@ def misspelt(word: str, rng: random.Random) -> str:
         return word
     i = rng.randrange(1, len(word) - 2)
     if rng.random() < 0.5:
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
-    return word[:i] + ("e" if word[i] != "e" else "a") + word[i + 1:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    return word[:i] + ("e" if word[i] != "e" else "a") + word[i + 1 :]
 
 
 @pytest.fixture
 async def partnership(db):
     ctx = make_context(noise_plugin)
-    agencies = {slug: await make_agency(ctx, slug) for slug in ("ashdown", "wealden", "brightwell", "far-away")}
-    workers = {slug: await make_user(a, ("caseworker", "supervisor"), name=f"{slug} worker")
-               for slug, a in agencies.items()}
+    agencies = {
+        slug: await make_agency(ctx, slug) for slug in ("ashdown", "wealden", "brightwell", "far-away")
+    }
+    workers = {
+        slug: await make_user(a, ("caseworker", "supervisor"), name=f"{slug} worker")
+        for slug, a in agencies.items()
+    }
     admin = await make_user(agencies["ashdown"], ("system_admin",), name="Sam Sysadmin")
     rng = random.Random(13)
     recorded: dict[int, str] = {}
@@ -82,51 +142,95 @@ async def partnership(db):
         for n in range(30):
             given, family = rng.choice(GIVEN), rng.choice(FAMILY)
             person = await make_person(
-                worker, given_name=given, family_name=family,
+                worker,
+                given_name=given,
+                family_name=family,
                 date_of_birth=(dt.date(1970, 1, 1) + dt.timedelta(days=rng.randrange(12000))).isoformat(),
                 aliases=[f"{rng.choice(GIVEN)} {family}"] if n % 5 == 0 else [],
-                identifiers=[{"type": "nhs_number", "value": f"{4000000000 + len(people)}"}] if n % 3 == 0 else [])
+                identifiers=[{"type": "nhs_number", "value": f"{4000000000 + len(people)}"}]
+                if n % 3 == 0
+                else [],
+            )
             recorded[person["id"]] = slug
             people[person["id"]] = person
     of = {slug: [pid for pid, s in recorded.items() if s == slug] for slug in agencies}
     today = clock.today()
     for partner, days in (("wealden", 100), ("brightwell", 5)):
-        await sharing.create_isa(ctx, admin, reference=f"ISA-{partner}", title=f"With {partner}",
-                                 parties=[agencies["ashdown"]["id"], agencies[partner]["id"]],
-                                 purposes=["crime_prevention"], areas=["noise"], legal_basis="CDA 1998 s.115",
-                                 starts_on=today - dt.timedelta(days=10), ends_on=today + dt.timedelta(days=days),
-                                 max_sensitivity="official")
+        await sharing.create_isa(
+            ctx,
+            admin,
+            reference=f"ISA-{partner}",
+            title=f"With {partner}",
+            parties=[agencies["ashdown"]["id"], agencies[partner]["id"]],
+            purposes=["crime_prevention"],
+            areas=["noise"],
+            legal_basis="CDA 1998 s.115",
+            starts_on=today - dt.timedelta(days=10),
+            ends_on=today + dt.timedelta(days=days),
+            max_sensitivity="official",
+        )
     ashdown = agencies["ashdown"]["id"]
     # wealden's case shared with ashdown (live), another shared and then revoked, a third with a person taken off
-    shared = await open_case(ctx, workers["wealden"], "noise", REPORT, [(p, "subject") for p in of["wealden"][:8]])
+    shared = await open_case(
+        ctx, workers["wealden"], "noise", REPORT, [(p, "subject") for p in of["wealden"][:8]]
+    )
     await sharing.share_case(workers["wealden"], shared["id"], agency_id=ashdown, purpose="crime_prevention")
-    revoked = await open_case(ctx, workers["wealden"], "noise", REPORT, [(p, "subject") for p in of["wealden"][8:12]])
-    share = await sharing.share_case(workers["wealden"], revoked["id"], agency_id=ashdown, purpose="crime_prevention")
+    revoked = await open_case(
+        ctx, workers["wealden"], "noise", REPORT, [(p, "subject") for p in of["wealden"][8:12]]
+    )
+    share = await sharing.share_case(
+        workers["wealden"], revoked["id"], agency_id=ashdown, purpose="crime_prevention"
+    )
     await sharing.revoke_share(workers["wealden"], revoked["id"], share["id"])
-    taken_off = await open_case(ctx, workers["wealden"], "noise", REPORT,
-                                [(p, "subject") for p in of["wealden"][12:15]])
-    await sharing.share_case(workers["wealden"], taken_off["id"], agency_id=ashdown, purpose="crime_prevention")
-    subject = await CaseSubject.select(CaseSubject.id).where(
-        (CaseSubject.case == taken_off["id"]) & (CaseSubject.person == of["wealden"][12])).first()
+    taken_off = await open_case(
+        ctx, workers["wealden"], "noise", REPORT, [(p, "subject") for p in of["wealden"][12:15]]
+    )
+    await sharing.share_case(
+        workers["wealden"], taken_off["id"], agency_id=ashdown, purpose="crime_prevention"
+    )
+    subject = (
+        await CaseSubject.select(CaseSubject.id)
+        .where((CaseSubject.case == taken_off["id"]) & (CaseSubject.person == of["wealden"][12]))
+        .first()
+    )
     from caseframe.core.cases import service as cases
 
     await cases.remove_subject(ctx, workers["wealden"], taken_off["id"], subject["id"])
     # brightwell's case shared under the agreement that ends in five days
-    ending = await open_case(ctx, workers["brightwell"], "noise", REPORT,
-                             [(p, "subject") for p in of["brightwell"][:6]])
-    await sharing.share_case(workers["brightwell"], ending["id"], agency_id=ashdown, purpose="crime_prevention")
+    ending = await open_case(
+        ctx, workers["brightwell"], "noise", REPORT, [(p, "subject") for p in of["brightwell"][:6]]
+    )
+    await sharing.share_case(
+        workers["brightwell"], ending["id"], agency_id=ashdown, purpose="crime_prevention"
+    )
     # ashdown's own case naming its persons and two of wealden's it sees through the shared case
-    await open_case(ctx, workers["ashdown"], "noise", REPORT,
-                    [(p, "subject") for p in of["ashdown"][:4] + of["wealden"][:2]])
+    await open_case(
+        ctx,
+        workers["ashdown"],
+        "noise",
+        REPORT,
+        [(p, "subject") for p in of["ashdown"][:4] + of["wealden"][:2]],
+    )
     # merged records: one of ashdown's into another, and one of wealden's on the shared case into one that was not
     merged = []
-    for slug, (survivor, gone) in (("ashdown", of["ashdown"][20:22]), ("wealden", (of["wealden"][20], of["wealden"][0]))):
-        rows = {r["id"]: r["version"] for r in await Person.select(Person.id, Person.version).where(
-            Person.id.is_in([survivor, gone]))}
+    for slug, (survivor, gone) in (
+        ("ashdown", of["ashdown"][20:22]),
+        ("wealden", (of["wealden"][20], of["wealden"][0])),
+    ):
+        rows = {
+            r["id"]: r["version"]
+            for r in await Person.select(Person.id, Person.version).where(Person.id.is_in([survivor, gone]))
+        }
         await persons.merge_persons(workers[slug], survivor, gone, versions=rows)
         merged.append(gone)
-    return {"workers": workers, "recorded": recorded, "people": people, "merged": merged, "rng": rng,
-            "agencies": agencies}
+    return {
+        "workers": workers,
+        "recorded": recorded,
+        "people": people,
+        "merged": merged,
+        "rng": rng,
+        "agencies": agencies,
+    }
 
 
 def searches(people: dict[int, dict], rng: random.Random) -> list[dict]:
@@ -144,9 +248,20 @@ def searches(people: dict[int, dict], rng: random.Random) -> list[dict]:
         p = people[pid]
         out.append({"name": p["given_name"], "date_of_birth": p["date_of_birth"]})
         out.append({"name": f"{p['family_name']} {p['given_name']} {p['family_name'][:2]}"})
-    out += [{"identifier": people[pid]["identifiers"][0]["value"]} for pid in sample if people[pid]["identifiers"]][:4]
-    out += [{"name": "jordon reily"}, {"name": "morgan ried"}, {"name": "a"}, {"name": "al"}, {"name": "o connor"},
-            {"name": "siobhan smythe kaur"}, {"name": "zebedee"}, {"name": "li"}, {"name": "Shaun Conor"}]
+    out += [
+        {"identifier": people[pid]["identifiers"][0]["value"]} for pid in sample if people[pid]["identifiers"]
+    ][:4]
+    out += [
+        {"name": "jordon reily"},
+        {"name": "morgan ried"},
+        {"name": "a"},
+        {"name": "al"},
+        {"name": "o connor"},
+        {"name": "siobhan smythe kaur"},
+        {"name": "zebedee"},
+        {"name": "li"},
+        {"name": "Shaun Conor"},
+    ]
     return out
 
 
@@ -157,9 +272,11 @@ async def found(actor, search: dict) -> list[tuple[int, float]]:
 @pytest.fixture
 def from_database(monkeypatch):
     """Search with the vocabulary read through the database's indexes, as for one too large to hold."""
+
     def switch(on: bool = True) -> None:
         persons._HELD.clear()
         monkeypatch.setattr(persons, "VOCABULARY_HELD", -1 if on else 50_000)
+
     yield switch
     persons._HELD.clear()
 
@@ -169,10 +286,14 @@ async def test_who_may_see_whom_is_the_orm_answer_today_and_after_an_agreement_e
     for days in (0, 10):
         with clock.travel(days):
             for worker in partnership["workers"].values():
-                assert await persons.visible_person_ids(worker, everyone) == await visible_by_orm(worker, everyone)
+                assert await persons.visible_person_ids(worker, everyone) == await visible_by_orm(
+                    worker, everyone
+                )
     ashdown = partnership["workers"]["ashdown"]
     seen_today = await persons.visible_person_ids(ashdown, everyone)
-    with clock.travel(10):  # brightwell's agreement has ended: its persons on the shared case are not seen now
+    with clock.travel(
+        10
+    ):  # brightwell's agreement has ended: its persons on the shared case are not seen now
         assert len(await persons.visible_person_ids(ashdown, everyone)) < len(seen_today)
     assert not seen_today & set(partnership["merged"])
     assert await persons.visible_person_ids(ashdown, []) == set()
@@ -186,27 +307,45 @@ async def test_each_agency_finds_the_matching_persons_it_may_see_best_first(part
             for search in searches(people, random.Random(days)):
                 # every person matching the search, from the agency that recorded them (which always sees them)
                 results = {slug: await found(worker, search) for slug, worker in workers.items()}
-                matching = {pid: score for slug, answer in results.items() for pid, score in answer
-                            if recorded[pid] == slug}
+                matching = {
+                    pid: score
+                    for slug, answer in results.items()
+                    for pid, score in answer
+                    if recorded[pid] == slug
+                }
                 assert not set(matching) & set(partnership["merged"]), search
                 for slug, worker in workers.items():
                     visible = await visible_by_orm(worker, everyone)
-                    expected = sorted((pid for pid in matching if pid in visible), key=lambda pid: (
-                        -matching[pid], people[pid]["family_name"], people[pid]["given_name"], pid))
+                    expected = sorted(
+                        (pid for pid in matching if pid in visible),
+                        key=lambda pid: (
+                            -matching[pid],
+                            people[pid]["family_name"],
+                            people[pid]["given_name"],
+                            pid,
+                        ),
+                    )
                     assert [pid for pid, _ in results[slug]] == expected, (slug, search)
                     assert [score for _, score in results[slug]] == [matching[pid] for pid in expected]
 
 
 @pytest.mark.parametrize("scan", [3000, 4])
-async def test_the_vocabulary_held_in_the_process_finds_what_the_indexes_find(partnership, from_database,
-                                                                             monkeypatch, scan):
+async def test_the_vocabulary_held_in_the_process_finds_what_the_indexes_find(
+    partnership, from_database, monkeypatch, scan
+):
     # with scan=4, most lengths have too many words to scan: close spellings sharing no three-letter run are looked
     # for among the words of the persons the other searched words found, on both ways
     monkeypatch.setattr(persons, "VOCABULARY_SCAN", scan)
     people, workers = partnership["people"], partnership["workers"]
     rng = random.Random(5)
-    all_searches = searches(people, rng) + [{"name": f"{misspelt(w, rng)} {w2}"} for w, w2 in zip(
-        [p["family_name"] for p in people.values()][:30], [p["given_name"] for p in people.values()][30:60], strict=False)]
+    all_searches = searches(people, rng) + [
+        {"name": f"{misspelt(w, rng)} {w2}"}
+        for w, w2 in zip(
+            [p["family_name"] for p in people.values()][:30],
+            [p["given_name"] for p in people.values()][30:60],
+            strict=False,
+        )
+    ]
     held, indexed = [], []
     for switch, out in ((False, held), (True, indexed)):
         from_database(switch)
@@ -228,16 +367,26 @@ async def test_a_new_word_is_found_at_once_by_a_process_holding_the_vocabulary(p
 async def test_the_rows_and_cases_read_for_the_results_are_the_orm_rows(partnership):
     ids = sorted(partnership["recorded"])
     rows = {r["id"]: r for r in await persons.persons_by_id(ids)}
-    assert rows == {r["id"]: r for r in await Person.select().where(Person.id.is_in(ids)).output(load_json=True)}
+    assert rows == {
+        r["id"]: r for r in await Person.select().where(Person.id.is_in(ids)).output(load_json=True)
+    }
     assert isinstance(rows[ids[0]]["date_of_birth"], dt.date)
-    orm = await CaseSubject.select(
-        CaseSubject.person.as_alias("person_id"),
-        CaseSubject.case.id.as_alias("case_id"), CaseSubject.case.reference.as_alias("reference"),
-        CaseSubject.case.area.as_alias("area"), CaseSubject.case.state.as_alias("state"),
-        CaseSubject.case.owning_agency.as_alias("owning_agency_id"), CaseSubject.role,
-    ).where(CaseSubject.person.is_in(ids) & CaseSubject.removed_at.is_null()).order_by(CaseSubject.id)
+    orm = (
+        await CaseSubject.select(
+            CaseSubject.person.as_alias("person_id"),
+            CaseSubject.case.id.as_alias("case_id"),
+            CaseSubject.case.reference.as_alias("reference"),
+            CaseSubject.case.area.as_alias("area"),
+            CaseSubject.case.state.as_alias("state"),
+            CaseSubject.case.owning_agency.as_alias("owning_agency_id"),
+            CaseSubject.role,
+        )
+        .where(CaseSubject.person.is_in(ids) & CaseSubject.removed_at.is_null())
+        .order_by(CaseSubject.id)
+    )
     assert len(orm) > 10
     assert await persons.cases_of_persons(ids) == orm
     ashdown = partnership["agencies"]["ashdown"]["id"]
     assert await persons.cases_of_persons(ids, owning_agency=ashdown) == [
-        c for c in orm if c["owning_agency_id"] == ashdown]
+        c for c in orm if c["owning_agency_id"] == ashdown
+    ]

@@ -1,4 +1,5 @@
 """Plugins extend pages: a case panel from their own templates, a menu link, and a route that is deny-by-default."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """caseframe.api is the one surface plugins import: the built-in areas, the example packages and a freshly
 scaffolded plugin import nothing else of the framework; a plugin module that does still loads, warned; and a
 plugin declaring a Caseframe range that leaves out the running version is refused, saying why."""
+
 from __future__ import annotations
 
 import inspect
@@ -49,8 +50,15 @@ def test_the_import_scan_catches_every_way_of_reaching_inside():
         from . import own_module
         import litestar
     """)
-    assert internal_imports(source) == ["core", "caseframe.core.cases.service", "caseframe.core", "caseframe.core.errors",
-                                        "caseframe.areas.asb", "plugins.iom", "caseframe._private"]
+    assert internal_imports(source) == [
+        "core",
+        "caseframe.core.cases.service",
+        "caseframe.core",
+        "caseframe.core.errors",
+        "caseframe.areas.asb",
+        "plugins.iom",
+        "caseframe._private",
+    ]
 
 
 @pytest.mark.parametrize("where", ["plugins", "examples"])  # plugins/ is caseframe.areas
@@ -72,7 +80,9 @@ def test_a_freshly_scaffolded_plugin_imports_only_the_public_api(tmp_path):
 
 def test_the_public_api_lists_and_documents_every_name():
     sectioned = [name for names in api.SECTIONS.values() for name in names]
-    assert sectioned == api.__all__, "caseframe.api: SECTIONS and __all__ must list the same names in one order"
+    assert sectioned == api.__all__, (
+        "caseframe.api: SECTIONS and __all__ must list the same names in one order"
+    )
     for name in api.__all__:
         obj = getattr(api, name)
         described = api.DESCRIPTIONS.get(name) or (None if isinstance(obj, str) else inspect.getdoc(obj))
@@ -85,10 +95,18 @@ def test_the_public_api_lists_and_documents_every_name():
 
 def test_service_calls_load_on_first_use():
     """A plugin importing caseframe.api to declare its areas does not pull in the database layer."""
-    code = ("import sys, caseframe.api; assert 'caseframe.core.cases.service' not in sys.modules, 'loaded early'; "
-            "from caseframe.api import open_case; assert open_case.__module__ == 'caseframe.core.cases.service'")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    code = (
+        "import sys, caseframe.api; assert 'caseframe.core.cases.service' not in sys.modules, 'loaded early'; "
+        "from caseframe.api import open_case; assert open_case.__module__ == 'caseframe.core.cases.service'"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
 
 
@@ -101,23 +119,32 @@ def module(name: str, source: str, tmp_path: Path, monkeypatch) -> types.ModuleT
     return __import__(name)
 
 
-def test_a_plugin_module_importing_the_core_loads_with_a_warning_naming_it_and_the_replacement(tmp_path, monkeypatch):
-    old = module("caseframe_old_style", """
+def test_a_plugin_module_importing_the_core_loads_with_a_warning_naming_it_and_the_replacement(
+    tmp_path, monkeypatch
+):
+    old = module(
+        "caseframe_old_style",
+        """
         from caseframe.core import hookimpl
         from caseframe.core.cases import service as cases
 
         @hookimpl
         def case_created(case, actor):
             pass
-    """, tmp_path, monkeypatch)
+    """,
+        tmp_path,
+        monkeypatch,
+    )
     with pytest.warns(DeprecationWarning) as caught:
         ctx = make_context(old)
     assert ctx.pm.is_registered(old)
     messages = [str(w.message) for w in caught if "caseframe_old_style" in str(w.message)]
-    assert messages == ["plugin module caseframe_old_style imports caseframe.core, caseframe.core.cases: the "
-                        "framework's inside, which "
-                        "may change in any release. Import from caseframe.api instead (caseframe.testing in tests); "
-                        "see docs/api.md"]
+    assert messages == [
+        "plugin module caseframe_old_style imports caseframe.core, caseframe.core.cases: the "
+        "framework's inside, which "
+        "may change in any release. Import from caseframe.api instead (caseframe.testing in tests); "
+        "see docs/api.md"
+    ]
 
 
 def test_a_plugin_package_is_warned_about_its_submodules_too(tmp_path, monkeypatch):
@@ -128,7 +155,9 @@ def test_a_plugin_package_is_warned_about_its_submodules_too(tmp_path, monkeypat
     monkeypatch.syspath_prepend(str(tmp_path))
     import caseframe_split
 
-    with pytest.warns(DeprecationWarning, match=r"plugin module caseframe_split\.routes imports core\.web\.auth"):
+    with pytest.warns(
+        DeprecationWarning, match=r"plugin module caseframe_split\.routes imports core\.web\.auth"
+    ):
         make_context(caseframe_split)
 
 
@@ -140,16 +169,24 @@ def test_plugins_using_only_the_public_api_load_without_a_warning():
 
 
 def test_a_plugin_requiring_another_caseframe_is_refused_naming_it_its_range_and_the_running_version(
-        tmp_path, monkeypatch):
-    future = module("caseframe_future", """
+    tmp_path, monkeypatch
+):
+    future = module(
+        "caseframe_future",
+        """
         from caseframe.api import hookimpl
         CASEFRAME_REQUIRES = ">=99.0,<100"
-    """, tmp_path, monkeypatch)
+    """,
+        tmp_path,
+        monkeypatch,
+    )
     with pytest.raises(AreaError) as refused:
         make_context(future)
-    assert str(refused.value) == (f"plugin caseframe_future: requires caseframe>=99.0,<100 (CASEFRAME_REQUIRES), but "
-                                  f"this is Caseframe {__version__}: install a release of the plugin made for "
-                                  f"{__version__}, or a Caseframe in that range")
+    assert str(refused.value) == (
+        f"plugin caseframe_future: requires caseframe>=99.0,<100 (CASEFRAME_REQUIRES), but "
+        f"this is Caseframe {__version__}: install a release of the plugin made for "
+        f"{__version__}, or a Caseframe in that range"
+    )
     future.CASEFRAME_REQUIRES = f"caseframe>={__version__},<99"  # a requirement with the name also reads
     assert make_context(future).pm.is_registered(future)
     future.CASEFRAME_REQUIRES = "soon"
@@ -169,15 +206,24 @@ def test_an_installed_plugin_s_requires_dist_is_checked_at_start_up(tmp_path):
     env.pop("CASEFRAME_DATABASE_URL", None)
 
     def areas(requires: str) -> subprocess.CompletedProcess:
-        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: caseframe-later\nVersion: 2.0.0\n"
-                                       f"Requires-Dist: {requires}\n")
-        return subprocess.run([sys.executable, "-m", "caseframe", "areas"], capture_output=True, text=True, cwd=ROOT,
-                              env=env, timeout=120)
+        (dist / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: caseframe-later\nVersion: 2.0.0\nRequires-Dist: {requires}\n"
+        )
+        return subprocess.run(
+            [sys.executable, "-m", "caseframe", "areas"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=120,
+        )
 
     refused = areas("caseframe>=2.0,<3")
     assert refused.returncode != 0
-    assert (f"plugin caseframe_later: requires caseframe>=2.0,<3 (Requires-Dist of caseframe-later 2.0.0), but this is "
-            f"Caseframe {__version__}") in refused.stderr, refused.stderr
+    assert (
+        f"plugin caseframe_later: requires caseframe>=2.0,<3 (Requires-Dist of caseframe-later 2.0.0), but this is "
+        f"Caseframe {__version__}"
+    ) in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr
     assert areas("caseframe>=0.1,<1").returncode == 0
     assert areas('caseframe>=2.0; extra == "docs"').returncode == 0  # only for an extra: not a requirement

@@ -2,6 +2,7 @@
 user, the one the sign-in guard read, no query of its own). A route needing sign-in still sends a stranger to
 sign in; a public route asking for ``actor`` stops start-up; and no core web module reaches into the request for
 either any more."""
+
 from __future__ import annotations
 
 import ast
@@ -30,8 +31,12 @@ async def provide_agency_name(actor: Actor) -> str:
 
 @get("/extra/who", sync_to_thread=False)
 def who(ctx: Context, actor: Actor) -> dict:
-    return {"areas": sorted(a.slug for a in ctx.areas), "actor": actor.id, "email": actor.email,
-            "same_context": ctx is CURRENT["ctx"]}
+    return {
+        "areas": sorted(a.slug for a in ctx.areas),
+        "actor": actor.id,
+        "email": actor.email,
+        "same_context": ctx is CURRENT["ctx"],
+    }
 
 
 @get("/extra/agency", dependencies={"agency_name": Provide(provide_agency_name)})
@@ -72,7 +77,12 @@ async def test_a_handler_is_given_the_app_context_and_the_signed_in_user(db, ctx
         await sign_in(browser, actor)
         shown = await browser.get("/extra/who")
         assert shown.status_code == 200, shown.text
-        assert shown.json() == {"areas": ["noise"], "actor": actor.id, "email": actor.email, "same_context": True}
+        assert shown.json() == {
+            "areas": ["noise"],
+            "actor": actor.id,
+            "email": actor.email,
+            "same_context": True,
+        }
         # a plugin's own dependency may be built on actor
         assert (await browser.get("/extra/agency")).json() == {"agency": actor.agency_name}
         # a public route may ask for the context: no one need be signed in
@@ -95,7 +105,9 @@ async def test_a_stranger_is_still_sent_to_sign_in_or_refused(db, ctx):
 async def test_the_api_is_given_the_token_holder(db, ctx):
     async with web_client(ctx, db) as browser:
         actor = await make_user(await make_agency(ctx, "deps-api"))
-        session = await browser.post("/api/v1/session", json={"email": actor.email, "password": TEST_PASSWORD})
+        session = await browser.post(
+            "/api/v1/session", json={"email": actor.email, "password": TEST_PASSWORD}
+        )
         token = session.json()["token"]
         answer = await browser.get("/api/v1/extra/who", headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200, answer.text
@@ -188,23 +200,38 @@ def _calls(path: Path, names: set[str]) -> list[str]:
             if name in names:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}()")
         if isinstance(node, ast.ImportFrom):
-            found += [f"{path.relative_to(ROOT)}:{node.lineno} imports {a.name}" for a in node.names
-                      if a.name in names]
+            found += [
+                f"{path.relative_to(ROOT)}:{node.lineno} imports {a.name}"
+                for a in node.names
+                if a.name in names
+            ]
     return found
 
 
 def _reads_state(path: Path) -> bool:
     """``….state.actor`` or ``….state.ctx`` read (not set: the app factory and the sign-in guard set them)."""
-    return any(isinstance(node, ast.Attribute) and node.attr in ("actor", "ctx") and isinstance(node.ctx, ast.Load)
-               and isinstance(node.value, ast.Attribute) and node.value.attr == "state"
-               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+    return any(
+        isinstance(node, ast.Attribute)
+        and node.attr in ("actor", "ctx")
+        and isinstance(node.ctx, ast.Load)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "state"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+    )
 
 
 def test_no_core_web_module_reaches_into_the_request_for_the_context_or_the_actor():
     modules = _web_modules()
     assert len(modules) >= 25
     offenders = [hit for path in modules for hit in _calls(path, OLD_HELPERS)]
-    assert not offenders, "declare ctx: Context / actor: Actor on the handler instead: " + ", ".join(offenders)
-    readers = {str(path.relative_to(ROOT)) for path in modules
-               if _calls(path, {"signed_in_actor", "app_context"}) or _reads_state(path)}
-    assert readers <= READS_THE_REQUEST, f"only guards and the layout read the request: {readers - READS_THE_REQUEST}"
+    assert not offenders, "declare ctx: Context / actor: Actor on the handler instead: " + ", ".join(
+        offenders
+    )
+    readers = {
+        str(path.relative_to(ROOT))
+        for path in modules
+        if _calls(path, {"signed_in_actor", "app_context"}) or _reads_state(path)
+    }
+    assert readers <= READS_THE_REQUEST, (
+        f"only guards and the layout read the request: {readers - READS_THE_REQUEST}"
+    )

@@ -1,5 +1,6 @@
 """How often a rule fires: once per person on a case (default), once per case, only for some roles, and no
 repeats when a later event (a person added, a form saved again) evaluates every rule again."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,10 @@ def ctx():
 async def world(db, ctx):
     council = await make_agency(ctx, "ashdown-test")
     worker = await make_user(council, ("caseworker", "supervisor"))
-    people = {name: await make_person(worker, given_name=name, family_name="Example")
-              for name in ("Ada", "Ben", "Cal", "Dee")}
+    people = {
+        name: await make_person(worker, given_name=name, family_name="Example")
+        for name in ("Ada", "Ben", "Cal", "Dee")
+    }
     return {"council": council, "worker": worker, "people": people}
 
 
@@ -37,14 +40,25 @@ async def firings(rule: str) -> list[dict]:
 
 
 async def referral_events(case_id: int) -> list[str]:
-    rows = await CaseEvent.select(CaseEvent.summary).where((CaseEvent.case == case_id) & (CaseEvent.kind == "referral"))
+    rows = await CaseEvent.select(CaseEvent.summary).where(
+        (CaseEvent.case == case_id) & (CaseEvent.kind == "referral")
+    )
     return [r["summary"] for r in rows]
 
 
 async def test_a_once_per_case_rule_raises_one_referral_whoever_is_on_the_case(ctx, world):
     worker, p = world["worker"], world["people"]
-    case = await cases.open_case(ctx, worker, "notices", REPORT, subjects=[
-        (p["Ada"]["id"], "recipient"), (p["Ben"]["id"], "recipient"), (p["Cal"]["id"], "complainant")])
+    case = await cases.open_case(
+        ctx,
+        worker,
+        "notices",
+        REPORT,
+        subjects=[
+            (p["Ada"]["id"], "recipient"),
+            (p["Ben"]["id"], "recipient"),
+            (p["Cal"]["id"], "complainant"),
+        ],
+    )
     served = (clock.today() - dt.timedelta(days=20)).isoformat()
     await cases.save_form(ctx, worker, case["id"], "notice", {"served_on": served}, expected_version=None)
     fired = await firings("period-over-to-police")
@@ -60,8 +74,13 @@ async def test_a_once_per_case_rule_raises_one_referral_whoever_is_on_the_case(c
 
 async def test_a_role_only_rule_fires_for_that_role_and_then_only_for_new_people(ctx, world):
     worker, p = world["worker"], world["people"]
-    case = await cases.open_case(ctx, worker, "notices", REPORT, subjects=[
-        (p["Ada"]["id"], "recipient"), (p["Cal"]["id"], "complainant")])
+    case = await cases.open_case(
+        ctx,
+        worker,
+        "notices",
+        REPORT,
+        subjects=[(p["Ada"]["id"], "recipient"), (p["Cal"]["id"], "complainant")],
+    )
     assert [f["person"] for f in await firings("recipient-support")] == [p["Ada"]["id"]]
     await cases.add_subject(ctx, worker, case["id"], p["Dee"]["id"], "complainant")  # not a recipient
     assert [f["person"] for f in await firings("recipient-support")] == [p["Ada"]["id"]]
@@ -77,18 +96,29 @@ async def test_a_role_only_rule_never_fires_on_a_case_with_no_one_on_it(ctx, wor
 
 async def test_a_person_added_later_raises_only_what_is_new(ctx, world):
     worker, p = world["worker"], world["people"]
-    case = await cases.open_case(ctx, worker, "notices", URGENT, subjects=[
-        (p["Ada"]["id"], "recipient"), (p["Cal"]["id"], "complainant")])
-    assert sorted(f["person"] for f in await firings("everyone-to-housing")) == sorted([p["Ada"]["id"], p["Cal"]["id"]])
+    case = await cases.open_case(
+        ctx,
+        worker,
+        "notices",
+        URGENT,
+        subjects=[(p["Ada"]["id"], "recipient"), (p["Cal"]["id"], "complainant")],
+    )
+    assert sorted(f["person"] for f in await firings("everyone-to-housing")) == sorted(
+        [p["Ada"]["id"], p["Cal"]["id"]]
+    )
     before = await Referral.count()
     await cases.add_subject(ctx, worker, case["id"], p["Ben"]["id"], "complainant")
     fired = await firings("everyone-to-housing")
     assert [f["person"] for f in fired][-1] == p["Ben"]["id"] and len(fired) == 3
     assert await Referral.count() == before + 1  # Ben's, and nothing for Ada or Cal again
-    await cases.save_form(ctx, worker, case["id"], "report", {**URGENT, "seen_count": 3}, expected_version=None)
+    await cases.save_form(
+        ctx, worker, case["id"], "report", {**URGENT, "seen_count": 3}, expected_version=None
+    )
     assert len(await firings("everyone-to-housing")) == 3
     summaries = await referral_events(case["id"])
-    assert sum("housing provider" in s for s in summaries) == 3 and not [s for s in summaries if "fired again" in s]
+    assert sum("housing provider" in s for s in summaries) == 3 and not [
+        s for s in summaries if "fired again" in s
+    ]
 
 
 async def test_a_declined_referral_is_not_raised_again_by_the_same_rule_on_the_same_case(ctx, world):
@@ -98,10 +128,16 @@ async def test_a_declined_referral_is_not_raised_again_by_the_same_rule_on_the_s
     case = await cases.open_case(ctx, worker, "notices", URGENT, subjects=[(p["Ada"]["id"], "recipient")])
     ref = await Referral.select().where(Referral.rule_id == "notices:everyone-to-housing").first()
     await inbox.decline(ctx, officer, ref["id"], version=ref["version"], reason="Already known to us")
-    await cases.save_form(ctx, worker, case["id"], "report", {**URGENT, "seen_count": 4}, expected_version=None)
+    await cases.save_form(
+        ctx, worker, case["id"], "report", {**URGENT, "seen_count": 4}, expected_version=None
+    )
     await cases.add_subject(ctx, worker, case["id"], p["Ben"]["id"], "recipient")
-    people = [r["person"] for r in await Referral.select(Referral.person).where(
-        Referral.rule_id == "notices:everyone-to-housing").order_by(Referral.id)]
+    people = [
+        r["person"]
+        for r in await Referral.select(Referral.person)
+        .where(Referral.rule_id == "notices:everyone-to-housing")
+        .order_by(Referral.id)
+    ]
     assert people == [p["Ada"]["id"], p["Ben"]["id"]]
 
 
@@ -131,11 +167,15 @@ async def test_what_fired_on_a_case_is_read_through_an_index(db):
     from caseframe.core.db.engine import is_sqlite
 
     if is_sqlite(db):
-        rows = await RuleFiring.raw("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cf_rule_firing'")
+        rows = await RuleFiring.raw(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cf_rule_firing'"
+        )
         names = {r["name"] for r in rows}
     else:
-        rows = await RuleFiring.raw("SELECT indexname FROM pg_indexes WHERE tablename = 'cf_rule_firing' "
-                                    "AND schemaname = current_schema()")
+        rows = await RuleFiring.raw(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'cf_rule_firing' "
+            "AND schemaname = current_schema()"
+        )
         names = {r["indexname"] for r in rows}
     assert "cf_rule_firing_case_rule" in names
 
@@ -143,10 +183,18 @@ async def test_what_fired_on_a_case_is_read_through_an_index(db):
 async def test_why_a_role_only_rule_fired_names_the_role_it_looks_for(ctx, world):
     from caseframe.core.referrals.explain import explain
 
-    await cases.open_case(ctx, world["worker"], "notices", REPORT,
-                          subjects=[(world["people"]["Ada"]["id"], "recipient")])
-    firing = (await RuleFiring.select().where(RuleFiring.rule_id == "notices:recipient-support")
-              .output(load_json=True))[0]
+    await cases.open_case(
+        ctx, world["worker"], "notices", REPORT, subjects=[(world["people"]["Ada"]["id"], "recipient")]
+    )
+    firing = (
+        await RuleFiring.select()
+        .where(RuleFiring.rule_id == "notices:recipient-support")
+        .output(load_json=True)
+    )[0]
     assert explain(ctx, firing["rule_id"], None, firing["facts"]) == [
-        {"question": "Their role on the case", "answer": "person served with the notice",
-         "looks_for": "the rule looks for person served with the notice"}]
+        {
+            "question": "Their role on the case",
+            "answer": "person served with the notice",
+            "looks_for": "the rule looks for person served with the notice",
+        }
+    ]

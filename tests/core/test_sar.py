@@ -1,6 +1,7 @@
 """Subject access requests: recording a request and its statutory deadline, what an export holds for a local admin
 (their agency's records) and a system admin (what their position may see), third-party marks, restricted and
 erased cases, merged and unknown persons, the PDF read back with pdftotext, and the audit trail."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,12 @@ from caseframe.core.testing import make_agency, make_context, make_person, make_
 from tests.core.test_pack import pdf_text
 from tests.fixtures.areas import noise_plugin
 
-REPORT = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music",
-          "details": "Jane Whitlow says the music from number 4 goes on all night"}
+REPORT = {
+    "date_of_incident": "2026-11-01",
+    "street": "Kestrel Way",
+    "kind": "music",
+    "details": "Jane Whitlow says the music from number 4 goes on all night",
+}
 YEAR = 365.25
 
 
@@ -44,39 +49,79 @@ async def world(db, ctx):
     police_admin = await make_user(police, ("local_admin",), name="Pip Policeadmin")
     sysadmin = await make_user(police, ("system_admin",), name="Sid Sysadmin")
     today = clock.today()
-    isa = await sharing.create_isa(ctx, sysadmin, reference="ISA-SAR", title="Partnership",
-                                   parties=[council["id"], police["id"]], purposes=["crime_prevention"],
-                                   areas=["noise"], legal_basis="CDA 1998 s.115",
-                                   starts_on=today - dt.timedelta(days=400), ends_on=today + dt.timedelta(days=100),
-                                   max_sensitivity="official")
-    reece = await make_person(worker, given_name="Reece", family_name="Dunmore", date_of_birth="1988-03-14",
-                              aliases=["Reese Dunmoor"])
+    isa = await sharing.create_isa(
+        ctx,
+        sysadmin,
+        reference="ISA-SAR",
+        title="Partnership",
+        parties=[council["id"], police["id"]],
+        purposes=["crime_prevention"],
+        areas=["noise"],
+        legal_basis="CDA 1998 s.115",
+        starts_on=today - dt.timedelta(days=400),
+        ends_on=today + dt.timedelta(days=100),
+        max_sensitivity="official",
+    )
+    reece = await make_person(
+        worker,
+        given_name="Reece",
+        family_name="Dunmore",
+        date_of_birth="1988-03-14",
+        aliases=["Reese Dunmoor"],
+    )
     jane = await make_person(worker, given_name="Jane", family_name="Whitlow", date_of_birth="1970-06-01")
     # shared with the police: Reece is the alleged source, Jane the complainant
-    shared = await cases.open_case(ctx, worker, "noise", REPORT, subjects=[(reece["id"], "subject"),
-                                                                           (jane["id"], "complainant")])
-    shared = await cases.save_form(ctx, worker, shared["id"], "visit",
-                                   {"risk_level": "high", "health_impact": "Panic attacks most nights"},
-                                   expected_version=shared["version"])
+    shared = await cases.open_case(
+        ctx, worker, "noise", REPORT, subjects=[(reece["id"], "subject"), (jane["id"], "complainant")]
+    )
+    shared = await cases.save_form(
+        ctx,
+        worker,
+        shared["id"],
+        "visit",
+        {"risk_level": "high", "health_impact": "Panic attacks most nights"},
+        expected_version=shared["version"],
+    )
     await cases.add_note(ctx, worker, shared["id"], "Spoke to Ms Whitlow; Reece denies it")
     await cases.add_note(ctx, worker, shared["id"], "Reece agreed to turn the music down")
     await sharing.share_case(worker, shared["id"], agency_id=police["id"], purpose="crime_prevention")
     # the council's alone, restricted while it is reviewed
-    restricted = await cases.open_case(ctx, worker, "noise", {**REPORT, "details": "A second report"},
-                                       subjects=[(reece["id"], "subject")])
+    restricted = await cases.open_case(
+        ctx, worker, "noise", {**REPORT, "details": "A second report"}, subjects=[(reece["id"], "subject")]
+    )
     # erased under the retention policy
     with clock.travel(-7 * YEAR):
-        old = await cases.open_case(ctx, worker, "noise", {**REPORT, "details": "An old report"},
-                                    subjects=[(reece["id"], "subject")])
+        old = await cases.open_case(
+            ctx, worker, "noise", {**REPORT, "details": "An old report"}, subjects=[(reece["id"], "subject")]
+        )
         await cases.transition_case(ctx, boss, old["id"], "close")
     await retention.erase(ctx, admin, old["id"], "Past its retention period")
     await retention.set_restricted(ctx, admin, restricted["id"], True, "Complaint under review")
     # the police's own case about Reece, never shared
-    police_case = await cases.open_case(ctx, officer, "noise", {**REPORT, "details": "Police-only intelligence"},
-                                        subjects=[(reece["id"], "subject")])
-    return {"council": council, "police": police, "worker": worker, "boss": boss, "admin": admin,
-            "officer": officer, "police_admin": police_admin, "sysadmin": sysadmin, "isa": isa, "reece": reece,
-            "jane": jane, "shared": shared, "restricted": restricted, "old": old, "police_case": police_case}
+    police_case = await cases.open_case(
+        ctx,
+        officer,
+        "noise",
+        {**REPORT, "details": "Police-only intelligence"},
+        subjects=[(reece["id"], "subject")],
+    )
+    return {
+        "council": council,
+        "police": police,
+        "worker": worker,
+        "boss": boss,
+        "admin": admin,
+        "officer": officer,
+        "police_admin": police_admin,
+        "sysadmin": sysadmin,
+        "isa": isa,
+        "reece": reece,
+        "jane": jane,
+        "shared": shared,
+        "restricted": restricted,
+        "old": old,
+        "police_case": police_case,
+    }
 
 
 def _days_ago(days: int) -> dt.date:
@@ -85,8 +130,15 @@ def _days_ago(days: int) -> dt.date:
 
 async def _request(actor, person, received: dt.date | None = None):
     received = received or _days_ago(5)
-    return await sar.create_request(actor, {"person_id": str(person["id"]), "requester": "The person, by e-mail",
-                                            "received_on": received.isoformat(), "notes": "Their ref: RD/1"})
+    return await sar.create_request(
+        actor,
+        {
+            "person_id": str(person["id"]),
+            "requester": "The person, by e-mail",
+            "received_on": received.isoformat(),
+            "notes": "Their ref: RD/1",
+        },
+    )
 
 
 def test_the_deadline_is_one_calendar_month_or_three_when_extended():
@@ -103,7 +155,9 @@ async def test_a_request_is_recorded_with_its_deadline_and_listed_soonest_first(
     listed = await sar.list_requests(world["admin"])
     assert first["reference"].startswith(f"SAR-{clock.now().year}-")
     assert [r["id"] for r in listed] == [second["id"], first["id"]]
-    assert listed[1]["due_on"] == sar.add_months(_days_ago(3), 1) and listed[1]["person_name"] == "Reece Dunmore"
+    assert (
+        listed[1]["due_on"] == sar.add_months(_days_ago(3), 1) and listed[1]["person_name"] == "Reece Dunmore"
+    )
     assert listed[0]["overdue"] and not listed[1]["overdue"]
     created = await AuditEvent.select().where(AuditEvent.action == "sar.create").output(load_json=True)
     assert {e["object_id"] for e in created} == {first["id"], second["id"]}
@@ -115,12 +169,19 @@ async def test_a_request_is_recorded_with_its_deadline_and_listed_soonest_first(
 
 
 async def test_bad_requests_are_named_and_change_nothing(world):
-    cases_ = [({"person_id": "", "requester": "", "received_on": ""}, {"/person_id", "/requester", "/received_on"}),
-              ({"person_id": "abc", "requester": "X", "received_on": "2026-02-30"}, {"/person_id", "/received_on"}),
-              ({"person_id": "999999", "requester": "X", "received_on": _days_ago(9).isoformat()}, {"/person_id"}),
-              ({"person_id": "99999999999999999999", "requester": "X", "received_on": _days_ago(9).isoformat()}, {"/person_id"}),
-              ({"person_id": str(world["reece"]["id"]), "requester": "X", "received_on": "2099-01-01"},
-               {"/received_on"})]
+    cases_ = [
+        ({"person_id": "", "requester": "", "received_on": ""}, {"/person_id", "/requester", "/received_on"}),
+        ({"person_id": "abc", "requester": "X", "received_on": "2026-02-30"}, {"/person_id", "/received_on"}),
+        ({"person_id": "999999", "requester": "X", "received_on": _days_ago(9).isoformat()}, {"/person_id"}),
+        (
+            {"person_id": "99999999999999999999", "requester": "X", "received_on": _days_ago(9).isoformat()},
+            {"/person_id"},
+        ),
+        (
+            {"person_id": str(world["reece"]["id"]), "requester": "X", "received_on": "2099-01-01"},
+            {"/received_on"},
+        ),
+    ]
     for data, fields in cases_:
         with pytest.raises(ValidationFailed) as bad:
             await sar.create_request(world["admin"], data)
@@ -151,7 +212,11 @@ async def test_a_local_admins_export_holds_their_agencys_records_with_third_part
     report = json.loads(content)
     assert report["scope"] == "agency"
     person = report["person"]
-    assert (person["given_name"], person["family_name"], person["date_of_birth"]) == ("Reece", "Dunmore", "1988-03-14")
+    assert (person["given_name"], person["family_name"], person["date_of_birth"]) == (
+        "Reece",
+        "Dunmore",
+        "1988-03-14",
+    )
     assert person["other_names"] == ["Reese Dunmoor"]
     refs = [c["reference"] for c in report["cases"]]
     assert refs == [world["shared"]["reference"], world["restricted"]["reference"]]
@@ -182,7 +247,9 @@ async def test_a_local_admins_export_holds_their_agencys_records_with_third_part
     other_note = next(i for i, e in enumerate(shared["timeline"]) if e["text"].startswith("Reece agreed"))
     assert f"/cases/0/timeline/{other_note}/text" not in marks
     report_form = next(i for i, f in enumerate(shared["forms"]) if f["form"] == "report")
-    details = next(i for i, a in enumerate(shared["forms"][report_form]["answers"]) if a["question"] == "What happened")
+    details = next(
+        i for i, a in enumerate(shared["forms"][report_form]["answers"]) if a["question"] == "What happened"
+    )
     assert f"/cases/0/forms/{report_form}/answers/{details}/answer" in marks
     visit = next(i for i, f in enumerate(shared["forms"]) if f["form"] == "visit")
     about = [p for p in marks if p.startswith(f"/cases/0/forms/{visit}/answers/")]
@@ -195,7 +262,9 @@ async def test_a_local_admins_export_holds_their_agencys_records_with_third_part
     assert all(e["agency"] == "Sar District Council" for e in report["audit"])
 
 
-async def test_a_system_admin_sees_what_their_position_covers_and_partners_answers_only_to_their_level(ctx, world):
+async def test_a_system_admin_sees_what_their_position_covers_and_partners_answers_only_to_their_level(
+    ctx, world
+):
     made = await _request(world["sysadmin"], world["reece"])
     content, _, _ = await sar.export_request(ctx, world["sysadmin"], made["id"], "json")
     report = json.loads(content)
@@ -215,9 +284,12 @@ async def test_a_system_admin_sees_what_their_position_covers_and_partners_answe
 
 
 async def test_a_merged_record_leads_to_the_record_kept(ctx, world):
-    twin = await make_person(world["worker"], given_name="Reese", family_name="Dunmore", date_of_birth="1988-03-14")
-    await persons.merge_persons(world["boss"], world["reece"]["id"], twin["id"],
-                                versions={world["reece"]["id"]: 1, twin["id"]: 1})
+    twin = await make_person(
+        world["worker"], given_name="Reese", family_name="Dunmore", date_of_birth="1988-03-14"
+    )
+    await persons.merge_persons(
+        world["boss"], world["reece"]["id"], twin["id"], versions={world["reece"]["id"]: 1, twin["id"]: 1}
+    )
     made = await _request(world["admin"], twin)
     assert made["person_id"] == world["reece"]["id"] and made["merged_from"] == twin["id"]
     report = json.loads((await sar.export_request(ctx, world["admin"], made["id"], "json"))[0])
@@ -228,7 +300,9 @@ async def test_a_merged_record_leads_to_the_record_kept(ctx, world):
 async def test_an_anonymised_person_gives_their_tombstones(ctx, world):
     lonely = await make_person(world["worker"], given_name="Lonny", family_name="Solo")
     with clock.travel(-7 * YEAR):
-        case = await cases.open_case(ctx, world["worker"], "noise", REPORT, subjects=[(lonely["id"], "subject")])
+        case = await cases.open_case(
+            ctx, world["worker"], "noise", REPORT, subjects=[(lonely["id"], "subject")]
+        )
         await cases.transition_case(ctx, world["boss"], case["id"], "close")
     await retention.erase(ctx, world["admin"], case["id"], "Past its retention period")
     made = await _request(world["admin"], lonely)
@@ -258,15 +332,24 @@ async def test_the_pdf_reads_back_with_the_marks_and_the_export_is_audited(ctx, 
 
 async def test_the_zip_holds_the_pdf_the_json_and_the_documents(ctx, world, tmp_path):
     from caseframe.core.documents import service as documents
-    await documents.add_document(ctx, world["worker"], world["shared"]["id"], io.BytesIO(b"%PDF-1.4 letter\n"),
-                                 "letter to Reece.pdf", sensitivity="official")
+
+    await documents.add_document(
+        ctx,
+        world["worker"],
+        world["shared"]["id"],
+        io.BytesIO(b"%PDF-1.4 letter\n"),
+        "letter to Reece.pdf",
+        sensitivity="official",
+    )
     made = await _request(world["admin"], world["reece"])
     content, media, _ = await sar.export_request(ctx, world["admin"], made["id"], "zip")
     names = zipfile.ZipFile(io.BytesIO(content)).namelist()
     stem = f"subject-access-request-{made['reference']}"
     assert f"{stem}.pdf" in names and f"{stem}.json" in names
-    assert any(n.startswith(f"documents/{world['shared']['reference']}/") and n.endswith("letter to Reece.pdf")
-               for n in names)
+    assert any(
+        n.startswith(f"documents/{world['shared']['reference']}/") and n.endswith("letter to Reece.pdf")
+        for n in names
+    )
     event = await AuditEvent.select().where(AuditEvent.action == "sar.export").output(load_json=True).first()
     assert len(event["detail"]["document_ids"]) == 1 and set(event["detail"]["files"]) == set(names)
 
@@ -286,15 +369,24 @@ async def test_extending_and_closing_are_audited_and_once_only(world):
     with pytest.raises(Forbidden):
         await sar.close_request(world["admin"], made["id"], "Again")
     assert [r["id"] for r in await sar.list_requests(world["admin"], status="closed")] == [made["id"]]
-    actions = [e["action"] for e in await AuditEvent.select(AuditEvent.action).where(
-        AuditEvent.object_type == "subject_access_request").order_by(AuditEvent.id)]
+    actions = [
+        e["action"]
+        for e in await AuditEvent.select(AuditEvent.action)
+        .where(AuditEvent.object_type == "subject_access_request")
+        .order_by(AuditEvent.id)
+    ]
     assert actions[:2] == ["sar.create", "sar.extend"] and "sar.close" in actions
 
 
 # -- the pages -------------------------------------------------------------------------------
 
+
 def _received(day: dt.date) -> dict[str, str]:
-    return {"received_on-day": str(day.day), "received_on-month": str(day.month), "received_on-year": str(day.year)}
+    return {
+        "received_on-day": str(day.day),
+        "received_on-month": str(day.month),
+        "received_on-year": str(day.year),
+    }
 
 
 async def test_the_pages_record_download_extend_and_close_with_csrf(ctx, world, db):
@@ -306,12 +398,23 @@ async def test_the_pages_record_download_extend_and_close_with_csrf(ctx, world, 
         assert listing.status_code == 200 and "No open requests." in listing.text
         new = await browser.get(f"/admin/sar/new?person_id={world['reece']['id']}")
         assert f'value="{world["reece"]["id"]}"' in new.text
-        fields = {"person_id": str(world["reece"]["id"]), "requester": "The person, in a letter",
-                  **_received(_days_ago(4))}
+        fields = {
+            "person_id": str(world["reece"]["id"]),
+            "requester": "The person, in a letter",
+            **_received(_days_ago(4)),
+        }
         assert (await browser.post("/admin/sar/new", data=fields)).status_code == 403  # no CSRF token
-        bad = await browser.post("/admin/sar/new", data={"csrf_token": token, "person_id": "<script>",
-                                                         "requester": "", "received_on-day": "31",
-                                                         "received_on-month": "2", "received_on-year": "2026"})
+        bad = await browser.post(
+            "/admin/sar/new",
+            data={
+                "csrf_token": token,
+                "person_id": "<script>",
+                "requester": "",
+                "received_on-day": "31",
+                "received_on-month": "2",
+                "received_on-year": "2026",
+            },
+        )
         assert bad.status_code == 400 and "<script>" not in bad.text
         assert "Enter who made the request" in bad.text and "must be a real date" in bad.text
         made = await browser.post("/admin/sar/new", data={"csrf_token": token, **fields})
@@ -324,25 +427,38 @@ async def test_the_pages_record_download_extend_and_close_with_csrf(ctx, world, 
         pdf = await browser.post(f"/admin/sar/{sar_id}/export", data={"csrf_token": token, "format": "pdf"})
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
         assert pdf.headers["cache-control"] == "no-store"
-        assert pdf.headers["content-disposition"].startswith("attachment; filename=\"subject-access-request-SAR-")
+        assert pdf.headers["content-disposition"].startswith(
+            'attachment; filename="subject-access-request-SAR-'
+        )
         data = await browser.post(f"/admin/sar/{sar_id}/export", data={"csrf_token": token, "format": "json"})
         assert data.headers["content-type"].startswith("application/json") and "redactions" in data.json()
         assert data.headers["cache-control"] == "no-store"
         odd = await browser.post(f"/admin/sar/{sar_id}/export", data={"csrf_token": token, "format": "exe"})
         assert odd.status_code == 400 and "Choose the PDF" in odd.text
-        extended = await browser.post(f"/admin/sar/{sar_id}/extend", data={"csrf_token": token,
-                                                                          "extension_reason": "Several agencies"})
+        extended = await browser.post(
+            f"/admin/sar/{sar_id}/extend", data={"csrf_token": token, "extension_reason": "Several agencies"}
+        )
         assert extended.status_code == 303
-        empty = await browser.post(f"/admin/sar/{sar_id}/close", data={"csrf_token": token, "closing_note": ""})
+        empty = await browser.post(
+            f"/admin/sar/{sar_id}/close", data={"csrf_token": token, "closing_note": ""}
+        )
         assert empty.status_code == 400 and "Enter what was sent" in empty.text
-        closed = await browser.post(f"/admin/sar/{sar_id}/close", data={"csrf_token": csrf_token_of(empty.text),
-                                                                       "closing_note": "Sent, redacted"})
+        closed = await browser.post(
+            f"/admin/sar/{sar_id}/close",
+            data={"csrf_token": csrf_token_of(empty.text), "closing_note": "Sent, redacted"},
+        )
         assert closed.status_code == 303
         assert sar_id and "Sent, redacted" in (await browser.get(f"/admin/sar/{sar_id}")).text
         assert (await browser.get("/admin/sar/999999")).status_code == 404
-    actions = [e["action"] for e in await AuditEvent.select(AuditEvent.action).where(
-        AuditEvent.object_type == "subject_access_request").order_by(AuditEvent.id)]
-    assert actions.count("sar.export") == 2 and {"sar.create", "sar.extend", "sar.close", "sar.view"} <= set(actions)
+    actions = [
+        e["action"]
+        for e in await AuditEvent.select(AuditEvent.action)
+        .where(AuditEvent.object_type == "subject_access_request")
+        .order_by(AuditEvent.id)
+    ]
+    assert actions.count("sar.export") == 2 and {"sar.create", "sar.extend", "sar.close", "sar.view"} <= set(
+        actions
+    )
     denied = await AuditEvent.select().where(AuditEvent.action == "access.denied").output(load_json=True)
     assert any(d["object_type"] == "subject_access_request" and d["object_id"] == 999999 for d in denied)
 
@@ -356,13 +472,17 @@ async def test_caseworkers_and_partners_are_refused(ctx, world, db):
             token = await sign_in(browser, world[who])
             assert (await browser.get("/admin/sar")).status_code == status
             assert (await browser.get(f"/admin/sar/{made['id']}")).status_code == status
-            r = await browser.post(f"/admin/sar/{made['id']}/export", data={"csrf_token": token, "format": "json"})
+            r = await browser.post(
+                f"/admin/sar/{made['id']}/export", data={"csrf_token": token, "format": "json"}
+            )
             assert r.status_code == status and "Reece" not in r.text
     # another agency's admin: the request does not exist for them
     async with web_client(ctx, db) as browser:
         token = await sign_in(browser, world["police_admin"])
         assert (await browser.get(f"/admin/sar/{made['id']}")).status_code == 404
-        r = await browser.post(f"/admin/sar/{made['id']}/export", data={"csrf_token": token, "format": "json"})
+        r = await browser.post(
+            f"/admin/sar/{made['id']}/export", data={"csrf_token": token, "format": "json"}
+        )
         assert r.status_code == 404 and "Reece" not in r.text
     assert await AuditEvent.count().where(AuditEvent.action == "sar.export") == 0
 
@@ -379,29 +499,54 @@ async def test_panel_discussions_actions_and_referrals_about_the_person_are_incl
     await panels.set_status(w["chair"], m["id"], "published")
     await panels.set_status(w["chair"], m["id"], "in_progress")
     item = await AgendaItem.select().where(AgendaItem.meeting == m["id"]).first()
-    await panels.add_minute(ctx, w["chair"], m["id"], item_id=item["id"], kind="discussion",
-                            text="Police report three call-outs to Reece's flat")
-    await panels.add_minute(ctx, w["chair"], m["id"], item_id=item["id"], kind="action", text="Joint visit",
-                            owner_agency_id=w["police"]["id"], due_date=clock.today() + dt.timedelta(days=7))
+    await panels.add_minute(
+        ctx,
+        w["chair"],
+        m["id"],
+        item_id=item["id"],
+        kind="discussion",
+        text="Police report three call-outs to Reece's flat",
+    )
+    await panels.add_minute(
+        ctx,
+        w["chair"],
+        m["id"],
+        item_id=item["id"],
+        kind="action",
+        text="Joint visit",
+        owner_agency_id=w["police"]["id"],
+        due_date=clock.today() + dt.timedelta(days=7),
+    )
     council_admin = await make_user(w["council"], ("local_admin",), name="Cora Admin")
     person_id = (await cases.subjects_of(w["case"]["id"]))[0]["person_id"]
-    made = await sar.create_request(council_admin, {"person_id": str(person_id), "requester": "Reece",
-                                                    "received_on": _days_ago(1).isoformat()})
+    made = await sar.create_request(
+        council_admin,
+        {"person_id": str(person_id), "requester": "Reece", "received_on": _days_ago(1).isoformat()},
+    )
     report = json.loads((await sar.export_request(ctx, council_admin, made["id"], "json"))[0])
     (case,) = report["cases"]
     (discussed,) = case["panel"]
     assert discussed["panel"] == "Ashdown Complex Case Panel"
-    assert [x["text"] for x in discussed["minutes"]] == ["Police report three call-outs to Reece's flat", "Joint visit"]
+    assert [x["text"] for x in discussed["minutes"]] == [
+        "Police report three call-outs to Reece's flat",
+        "Joint visit",
+    ]
     assert [t["title"] for t in case["tasks"]] == ["Joint visit"] and case["tasks"][0]["source"] == "panel"
     assert [r["reason"] for r in report["referrals"]] == ["Escalating"]
     # the police read the case through the panel: a police system admin's export holds it, up to the ISA's level
     police_admin = await make_user(w["police"], ("system_admin",), name="Pol Admin")
-    made = await sar.create_request(police_admin, {"person_id": str(person_id), "requester": "Reece",
-                                                   "received_on": _days_ago(1).isoformat()})
+    made = await sar.create_request(
+        police_admin,
+        {"person_id": str(person_id), "requester": "Reece", "received_on": _days_ago(1).isoformat()},
+    )
     report = json.loads((await sar.export_request(ctx, police_admin, made["id"], "json"))[0])
-    assert [c["access"] for c in report["cases"]] == ["panel"] and report["cases"][0]["answers_up_to"] == "official"
+    assert [c["access"] for c in report["cases"]] == ["panel"] and report["cases"][0][
+        "answers_up_to"
+    ] == "official"
     # the charity sits on the panel with no ISA: the person is not theirs to export
     charity_admin = await make_user(w["charity"], ("system_admin",), name="Char Admin")
     with pytest.raises(ValidationFailed):
-        await sar.create_request(charity_admin, {"person_id": str(person_id), "requester": "Reece",
-                                                 "received_on": _days_ago(1).isoformat()})
+        await sar.create_request(
+            charity_admin,
+            {"person_id": str(person_id), "requester": "Reece", "received_on": _days_ago(1).isoformat()},
+        )

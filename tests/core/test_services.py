@@ -1,4 +1,5 @@
 """Services: opening and working cases, optimistic locking, workflow, rules and audit, on a test area."""
+
 from __future__ import annotations
 
 import pytest
@@ -52,12 +53,14 @@ async def test_area_must_be_enabled_for_the_agency(ctx, db):
 async def test_save_form_with_stale_version_is_refused_and_nothing_overwritten(ctx, council):
     worker = await make_user(council)
     case = await cases.open_case(ctx, worker, "noise", REPORT)
-    first = await cases.save_form(ctx, worker, case["id"], "visit", {"risk_level": "high"},
-                                  expected_version=case["version"])
+    first = await cases.save_form(
+        ctx, worker, case["id"], "visit", {"risk_level": "high"}, expected_version=case["version"]
+    )
     assert first["risk_level"] == "high" and first["version"] == 2
     with pytest.raises(Conflict, match="Someone else changed this case"):
-        await cases.save_form(ctx, worker, case["id"], "visit", {"risk_level": "standard"},
-                              expected_version=case["version"])
+        await cases.save_form(
+            ctx, worker, case["id"], "visit", {"risk_level": "standard"}, expected_version=case["version"]
+        )
     again = await cases.get_case(ctx, worker, case["id"])
     assert again["data"]["visit"] == {"risk_level": "high"}
     change = [e for e in await cases.timeline(case["id"]) if e["kind"] == "form"][0]
@@ -96,13 +99,17 @@ async def test_repeat_subject_rule_fires_once_then_merges_with_facts_kept(ctx, c
     person = await make_person(worker, given_name="Jordan", family_name="Reilly")
     report = {**REPORT}
     for i in range(2):
-        assert await fire(ctx, worker, "noise", {**report, "street": f"Street {i}"},
-                          [(person["id"], "subject")]) == []
+        assert (
+            await fire(ctx, worker, "noise", {**report, "street": f"Street {i}"}, [(person["id"], "subject")])
+            == []
+        )
     fired = await fire(ctx, worker, "noise", {**report, "street": "Street 3"}, [(person["id"], "subject")])
     assert [f["rule"] for f in fired] == ["noise:repeat-source-to-panel"]
     assert fired[0]["facts"]["counts"]["reports_180d"] == 3
     assert fired[0]["reason"].startswith("Three or more noise reports")
-    fired_again = await fire(ctx, worker, "noise", {**report, "street": "Street 4"}, [(person["id"], "subject")])
+    fired_again = await fire(
+        ctx, worker, "noise", {**report, "street": "Street 4"}, [(person["id"], "subject")]
+    )
     assert len(fired_again) == 1
     assert await Referral.count() == 1  # merged into the open referral, not repeated
     assert await RuleFiring.count() == 2
@@ -126,8 +133,11 @@ async def test_tasks_and_notes_land_on_the_timeline(ctx, council):
     with pytest.raises(ValidationFailed):
         await cases.add_note(ctx, worker, case["id"], "   ")
     summaries = [e["summary"] for e in await cases.timeline(case["id"])]
-    assert summaries[:3] == ["Phoned the complainant.", "Task completed: Visit complainant",
-                             "Task added: Visit complainant (due 1 December 2026)"]
+    assert summaries[:3] == [
+        "Phoned the complainant.",
+        "Task completed: Visit complainant",
+        "Task added: Visit complainant (due 1 December 2026)",
+    ]
     assert await CaseEvent.count().where(CaseEvent.case == case["id"]) == 4
 
 

@@ -1,4 +1,5 @@
 """caseframe serve with several workers: connections get TCP_NODELAY, as with one worker."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Sign-in defences: lockout with back-off that reveals nothing, password strength, signing out everywhere."""
+
 from __future__ import annotations
 
 import pytest
@@ -71,8 +72,10 @@ async def test_a_locked_sign_in_page_says_so_without_a_500(user, ctx, db):
     await _fail(user.email, 5)
     async with web_client(ctx, db) as client:
         page = await client.get("/sign-in")
-        r = await client.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD,
-                                                "csrf_token": csrf_token_of(page.text)})
+        r = await client.post(
+            "/sign-in",
+            data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": csrf_token_of(page.text)},
+        )
     assert r.status_code == 429 and "Try again in 1 minute" in r.text and "govuk-error-summary" in r.text
 
 
@@ -80,11 +83,21 @@ async def test_weak_and_common_passwords_are_refused(db, ctx):
     from caseframe.core.agencies import service as agencies
 
     agency = await make_agency(ctx, "weak-council")
-    for password, words in (("short", "12 characters or more"), ("Password12345", "harder to guess"),
-                            ("qwertyuiop123", "harder to guess"), ("x" * 257, "256 characters or fewer")):
+    for password, words in (
+        ("short", "12 characters or more"),
+        ("Password12345", "harder to guess"),
+        ("qwertyuiop123", "harder to guess"),
+        ("x" * 257, "256 characters or fewer"),
+    ):
         with pytest.raises(ValidationFailed) as exc:
-            await agencies.create_user(None, email="new.user@weak.example", name="New User", agency_id=agency["id"],
-                                       roles=["caseworker"], password=password)
+            await agencies.create_user(
+                None,
+                email="new.user@weak.example",
+                name="New User",
+                agency_id=agency["id"],
+                roles=["caseworker"],
+                password=password,
+            )
         assert words in exc.value.errors[0]["message"]
 
 
@@ -111,15 +124,21 @@ async def test_sessions_use_host_prefixed_secure_cookies_rotated_at_every_sign_i
     from caseframe.core.web.app import create_app
 
     app = create_app(Settings(local_demo=False, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://caseframe.test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="https://caseframe.test"
+    ) as client:
         planted = "attacker-chosen-session-id"
         client.cookies.set("__Host-caseframe_session", planted, domain="caseframe.test")
         tokens = []
         for _ in range(2):
             page = await client.get("/sign-in")
-            r = await client.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD,
-                                                    "csrf_token": csrf_token_of(page.text)})
-            cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("__Host-caseframe_session="))
+            r = await client.post(
+                "/sign-in",
+                data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": csrf_token_of(page.text)},
+            )
+            cookie = next(
+                h for h in r.headers.get_list("set-cookie") if h.startswith("__Host-caseframe_session=")
+            )
             attributes = {a.strip().lower() for a in cookie.split(";")[1:]}
             assert {"httponly", "secure", "path=/", "samesite=lax"} <= attributes
             assert not any(a.startswith("domain") for a in attributes)
@@ -160,18 +179,25 @@ async def test_the_session_touch_is_a_queued_write_not_a_bare_one_on_the_read_co
     for _ in range(3):
         await auth.sign_in(user.email, TEST_PASSWORD)
     token, _ = await auth.sign_in(user.email, TEST_PASSWORD)
-    await Session.update({Session.last_seen: clock.now() - dt.timedelta(minutes=2)}).where(Session.user == user.id)
+    await Session.update({Session.last_seen: clock.now() - dt.timedelta(minutes=2)}).where(
+        Session.user == user.id
+    )
     reader = await conf.DB._shared_connection()
     cursor = await reader.execute("SELECT id FROM cf_session")
     await cursor.fetchone()  # a page still reading: the read connection keeps its snapshot
     try:
         async with transaction():  # another page's write commits meanwhile
             await Session.update({Session.csrf_token: "other"}).where(Session.token_hash == "no such session")
-            await AuditEvent.insert(AuditEvent(action="test.write", object_type="", purpose="", detail={},
-                                               at=clock.now()))
+            await AuditEvent.insert(
+                AuditEvent(action="test.write", object_type="", purpose="", detail={}, at=clock.now())
+            )
         found = await auth.session_for_token(token)
     finally:
         await cursor.close()
     assert found is not None and found[0].id == user.id
-    assert (await Session.select(Session.last_seen).where(Session.user == user.id).order_by(
-        Session.last_seen, ascending=False).first())["last_seen"] > clock.now() - dt.timedelta(seconds=30)
+    assert (
+        await Session.select(Session.last_seen)
+        .where(Session.user == user.id)
+        .order_by(Session.last_seen, ascending=False)
+        .first()
+    )["last_seen"] > clock.now() - dt.timedelta(seconds=30)

@@ -1,4 +1,5 @@
 """The embedded SQLite engine: a write outside a transaction queues on the writer connection, never fails."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -17,8 +18,9 @@ async def _reader_holding_an_old_snapshot_after_another_commit(conf):
     cursor = await reader.execute("SELECT id FROM cf_submission")
     await cursor.fetchone()  # one of two rows read: the statement is still open
     async with transaction():
-        await AuditEvent.insert(AuditEvent(action="test.other_writer", object_type="", purpose="", detail={},
-                                           at=clock.now()))
+        await AuditEvent.insert(
+            AuditEvent(action="test.other_writer", object_type="", purpose="", detail={}, at=clock.now())
+        )
     return reader, cursor
 
 
@@ -28,14 +30,18 @@ async def test_a_write_outside_a_transaction_goes_to_the_writer_not_the_shared_r
 
     if not is_sqlite(conf.DB):
         pytest.skip("SQLite's shared read connection")
-    await Submission.insert(Submission(key="first-key-0000000", user_id=1, created_at=clock.now()),
-                            Submission(key="second-key-000000", user_id=1, created_at=clock.now()))
+    await Submission.insert(
+        Submission(key="first-key-0000000", user_id=1, created_at=clock.now()),
+        Submission(key="second-key-000000", user_id=1, created_at=clock.now()),
+    )
     reader, cursor = await _reader_holding_an_old_snapshot_after_another_commit(conf)
     try:
         # the hazard itself: the same write straight on the read connection fails at once, without waiting
         with pytest.raises(sqlite3.OperationalError, match="locked"):
-            await reader.execute("INSERT INTO cf_submission (key, user_id, result_url, created_at) "
-                                 "VALUES ('direct-key-000000', 1, '', '2026-12-04 00:00:00')")
+            await reader.execute(
+                "INSERT INTO cf_submission (key, user_id, result_url, created_at) "
+                "VALUES ('direct-key-000000', 1, '', '2026-12-04 00:00:00')"
+            )
         # through the engine, outside any transaction: each goes to the writer connection and is committed
         await Submission.insert(Submission(key="bare-key-00000000", user_id=1, created_at=clock.now()))
         await Submission.update({Submission.result_url: "/done"}).where(Submission.key == "bare-key-00000000")
@@ -43,10 +49,13 @@ async def test_a_write_outside_a_transaction_goes_to_the_writer_not_the_shared_r
     finally:
         await cursor.close()
     assert await Submission.select(Submission.key, Submission.result_url) == [
-        {"key": "bare-key-00000000", "result_url": "/done"}]
+        {"key": "bare-key-00000000", "result_url": "/done"}
+    ]
     # and another connection (another process) sees them: committed, not left in an open transaction
     other = sqlite3.connect(conf.DB.path)
     try:
-        assert other.execute("SELECT key, result_url FROM cf_submission").fetchall() == [("bare-key-00000000", "/done")]
+        assert other.execute("SELECT key, result_url FROM cf_submission").fetchall() == [
+            ("bare-key-00000000", "/done")
+        ]
     finally:
         other.close()

@@ -1,4 +1,5 @@
 """docs/testing.md's examples run: each python block, in order, as one test, so the page cannot go stale."""
+
 from __future__ import annotations
 
 import ast
@@ -22,8 +23,12 @@ def blocks() -> list[str]:
 async def test_every_example_in_the_testing_guide_runs(database, monkeypatch):
     # the guide's plugin is the noise fixture under the name a plugin author would import
     monkeypatch.setitem(sys.modules, "caseframe_noise", noise_plugin)
-    suite_url = os.environ.get("CASEFRAME_TEST_DATABASE_URL") or os.environ.get("CASEFRAME_DATABASE_URL") or ""
-    if suite_url.startswith("postgres"):  # the guide's fresh_database() then makes a schema on the same server
+    suite_url = (
+        os.environ.get("CASEFRAME_TEST_DATABASE_URL") or os.environ.get("CASEFRAME_DATABASE_URL") or ""
+    )
+    if suite_url.startswith(
+        "postgres"
+    ):  # the guide's fresh_database() then makes a schema on the same server
         monkeypatch.setenv("CASEFRAME_TEST_DATABASE_URL", suite_url)
     namespace: dict = {"__name__": "docs_testing"}
     try:

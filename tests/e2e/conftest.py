@@ -1,4 +1,5 @@
 """Browser journeys: a real server with demo data, driven by Playwright on Debian's Chromium."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CASEFRAME_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "tests/e2e/screenshots"
 AXE = ROOT / "node_modules/axe-core/axe.min.js"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-quic", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 PASSWORD = "demo-password-2026"
 WIDTHS = {"phone": 375, "tablet": 768, "laptop": 1280}
 
@@ -39,9 +47,23 @@ def server():
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CASEFRAME_LOCAL_DEMO": "1"}
     env.pop("CASEFRAME_DATABASE_URL", None)
     log = open(folder / "server.log", "w")  # noqa: SIM115 (the server writes to it while it runs)
-    proc = subprocess.Popen([sys.executable, "-m", "caseframe", "--database", f"sqlite:///{folder / 'e2e.sqlite'}",
-                             "serve", "--port", str(port), "--demo"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "caseframe",
+            "--database",
+            f"sqlite:///{folder / 'e2e.sqlite'}",
+            "serve",
+            "--port",
+            str(port),
+            "--demo",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -83,8 +105,9 @@ def new_page(chromium, server):
 
     def make(width: int = 1280, height: int = 900):
         # axe is injected as a script, which the app's Content-Security-Policy would block
-        context = chromium.new_context(viewport={"width": width, "height": height}, base_url=server,
-                                       bypass_csp=True)
+        context = chromium.new_context(
+            viewport={"width": width, "height": height}, base_url=server, bypass_csp=True
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15000)
@@ -115,7 +138,9 @@ def check_page(page, name: str) -> None:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
-    assert not bad, json.dumps([{"id": v["id"], "help": v["help"],
-                                 "nodes": [n["target"] for n in v["nodes"][:3]]} for v in bad], indent=1)
+    assert not bad, json.dumps(
+        [{"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:3]]} for v in bad],
+        indent=1,
+    )
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"{name} scrolls sideways by {overflow}px at {width}px wide"

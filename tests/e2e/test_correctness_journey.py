@@ -1,5 +1,6 @@
 """What a tester found in the browser, walked again: read-only cases, disabled areas, who holds a shared case,
 self-referrals, user admin with confirmation steps, panel actions."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,7 +30,10 @@ def test_a_partner_reads_who_holds_a_shared_case_and_gets_no_form_to_edit(new_pa
     partner.goto(case_url + "/forms/report")
     main = partner.locator("main").inner_text()
     assert "Only its owning agency can change it" in main
-    assert partner.locator("main form").count() == 0 and partner.locator("button:has-text('Save answers')").count() == 0
+    assert (
+        partner.locator("main form").count() == 0
+        and partner.locator("button:has-text('Save answers')").count() == 0
+    )
     check_page(partner, "correctness-shared-case-form-refused")
 
 
@@ -113,8 +117,10 @@ def test_panel_actions_refuse_past_dates_follow_the_agency_and_closing_is_confir
     assert any("Northshire Police" in o for o in everyone) and any("Ashdown Homes" in o for o in everyone)
     page.select_option("#minute-owner_agency_id", label="Northshire Police")
     # htmx swaps in the police's people only
-    page.wait_for_function("() => ![...document.querySelectorAll('#minute-assignee_id option')]"
-                           ".some(o => o.textContent.includes('Ashdown Homes'))")
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('#minute-assignee_id option')]"
+        ".some(o => o.textContent.includes('Ashdown Homes'))"
+    )
     people = page.locator("#minute-assignee_id option").all_inner_texts()
     assert people[0] == "No one yet" and all("Northshire Police" in o for o in people[1:]) and len(people) > 1
     page.select_option("#minute-assignee_id", index=1)
@@ -150,7 +156,9 @@ def test_panel_actions_refuse_past_dates_follow_the_agency_and_closing_is_confir
 
 
 @pytest.mark.parametrize("width", [375, 1280])
-def test_a_system_admin_adds_a_new_agencys_first_user_changes_roles_and_confirms_deactivation(new_page, width):
+def test_a_system_admin_adds_a_new_agencys_first_user_changes_roles_and_confirms_deactivation(
+    new_page, width
+):
     page = new_page(width)
     sign_in(page, demo_email("northshire-county", "sysadmin"))
     slug = f"wealden-fire-{width}"

@@ -1,4 +1,5 @@
 """Dashboards in a real browser: a supervisor filters their agency's figures; a panel chair opens the partnership view."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """A step held back by a date guard says why and until when, in a real browser at phone and laptop widths."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,10 @@ def test_an_appeal_after_the_21_days_is_refused_with_the_last_day_it_was_possibl
     page.click("a:has-text('Dean Farrow')")
     page.click("a[href^='/cases/']:has-text('LIC-')")
     refusal = page.locator("#refusal-record_appeal")
-    assert refusal.inner_text() == ("An appeal to the magistrates' court must be made within 21 days of the "
-                                    "decision. Only possible until 20 November 2026.")
+    assert refusal.inner_text() == (
+        "An appeal to the magistrates' court must be made within 21 days of the "
+        "decision. Only possible until 20 November 2026."
+    )
     button = page.locator("button[aria-describedby='refusal-record_appeal']")
     assert button.inner_text() == "Record an appeal"
     check_page(page, "case-date-guard")

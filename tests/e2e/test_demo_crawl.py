@@ -1,5 +1,6 @@
 """Every demo user, every page a link leads to (three levels from My work): nothing the demo data holds
 makes a page fail, including the pages no browser journey opens."""
+
 from __future__ import annotations
 
 import re
@@ -24,14 +25,18 @@ def _token(html: str) -> str:
 
 def _signed_in(server: str, email: str) -> httpx.Client | None:
     client = httpx.Client(base_url=server, follow_redirects=True, timeout=60)
-    landed = client.post("/sign-in", data={"email": email, "password": PASSWORD,
-                                           "csrf_token": _token(client.get("/sign-in").text)})
+    landed = client.post(
+        "/sign-in",
+        data={"email": email, "password": PASSWORD, "csrf_token": _token(client.get("/sign-in").text)},
+    )
     if "/sign-in/mfa" in str(landed.url):  # a journey turned two-step verification on for this user
         client.close()
         return None
     if "/mou" in str(landed.url):
         version = re.search(r'name="version" value="(\d+)"', landed.text).group(1)
-        landed = client.post("/mou", data={"accept": "yes", "version": version, "csrf_token": _token(landed.text)})
+        landed = client.post(
+            "/mou", data={"accept": "yes", "version": version, "csrf_token": _token(landed.text)}
+        )
     assert urlparse(str(landed.url)).path == "/", f"{email} did not reach My work: {landed.url}"
     return client
 
@@ -53,7 +58,10 @@ def test_every_linked_page_opens_for_every_demo_user(server, agency, local):
                     continue
                 seen.add(path)
                 response = client.get(path)
-                if response.status_code >= 500 or "Sorry, there is a problem with the service" in response.text:
+                if (
+                    response.status_code >= 500
+                    or "Sorry, there is a problem with the service" in response.text
+                ):
                     failures.append(f"{path} -> {response.status_code}")
                 if "text/html" not in response.headers.get("content-type", ""):
                     continue

@@ -1,5 +1,6 @@
 """Documents in a real browser: a caseworker uploads a file onto a case, sees it listed, downloads it, and is told
 in words when a file is refused."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,9 +21,16 @@ def test_upload_see_it_listed_and_download_it(new_page, width):
     page.wait_for_url(lambda u: "/cases/" in u)
     name = f"Visit notes {width}.pdf"
     page.click("summary:has-text('Add a document')")
-    page.set_input_files("#document-file", files=[{
-        "name": name, "mimeType": "application/pdf",
-        "buffer": tiny_pdf(["Visit notes (fictional)", "Spoke to the neighbour at number 12."])}])
+    page.set_input_files(
+        "#document-file",
+        files=[
+            {
+                "name": name,
+                "mimeType": "application/pdf",
+                "buffer": tiny_pdf(["Visit notes (fictional)", "Spoke to the neighbour at number 12."]),
+            }
+        ],
+    )
     page.check("#document-sensitivity-official")
     page.click("button:has-text('Upload document')")
     page.wait_for_url(lambda u: "done=document-added" in u)
@@ -39,8 +47,16 @@ def test_upload_see_it_listed_and_download_it(new_page, width):
         assert saved.read(5) == b"%PDF-"
 
     page.click("summary:has-text('Add a document')")
-    page.set_input_files("#document-file", files=[{
-        "name": "logo.svg", "mimeType": "image/svg+xml", "buffer": b"<svg xmlns='http://www.w3.org/2000/svg'/>"}])
+    page.set_input_files(
+        "#document-file",
+        files=[
+            {
+                "name": "logo.svg",
+                "mimeType": "image/svg+xml",
+                "buffer": b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+            }
+        ],
+    )
     page.click("button:has-text('Upload document')")
     error = page.locator("#document-file-error").inner_text()
     assert "Files ending in .svg are not accepted" in error

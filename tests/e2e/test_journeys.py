@@ -3,6 +3,7 @@
 The journeys are written against each area's own declarations (its forms' JSON Schemas and the
 answers in its demo data), so the same steps work the case through any built-in area.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Live minutes in two browsers: the chair writes a minute and an action; a member sees both appear unreloaded."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -57,7 +58,9 @@ def test_a_member_follows_the_minutes_live_and_the_action_lands_on_the_case(new_
         chair.fill("#due-month", str(due.month))
         chair.fill("#due-year", str(due.year))
         chair.click("button:has-text('Add to the minutes')")
-        member.wait_for_selector("#minutes-list >> text=Joint warning visit with the housing officer", timeout=5000)
+        member.wait_for_selector(
+            "#minutes-list >> text=Joint warning visit with the housing officer", timeout=5000
+        )
         assert member.evaluate("() => window.__notReloaded === true"), "the member's page reloaded"
         assert "Task for Northshire Police" in member.locator("#minutes-list").inner_text()
         assert not [e for e in errors if "Content Security Policy" in e], errors
@@ -67,12 +70,18 @@ def test_a_member_follows_the_minutes_live_and_the_action_lands_on_the_case(new_
         first = chair.locator("#minutes-list li").first
         first.locator("a:has-text('Correct')").click()
         chair.wait_for_selector("text=You are correcting an entry")
-        chair.fill("#minute-text", "Police attended three times this month; neighbours report music until 3am.")
+        chair.fill(
+            "#minute-text", "Police attended three times this month; neighbours report music until 3am."
+        )
         chair.click("button:has-text('Add to the minutes')")
         member.wait_for_selector("#minutes-list >> text=Police attended three times this month", timeout=5000)
         member.wait_for_selector("#minutes-list li:first-child >> text=Corrected below", timeout=5000)
-        assert member.locator("#minutes-list li").count() == 3, "the corrected entry was added again, not replaced"
-        assert member.locator("#minutes-list a:has-text('Correct')").count() == 0, "a member is offered corrections"
+        assert member.locator("#minutes-list li").count() == 3, (
+            "the corrected entry was added again, not replaced"
+        )
+        assert member.locator("#minutes-list a:has-text('Correct')").count() == 0, (
+            "a member is offered corrections"
+        )
         assert member.evaluate("() => window.__notReloaded === true"), "the member's page reloaded"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         member.screenshot(path=str(SCREENSHOTS / "live-minutes-member-375.png"), full_page=True)

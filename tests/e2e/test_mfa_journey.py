@@ -1,4 +1,5 @@
 """Two-step verification in a real browser: set it up from the key on the page, sign out, sign in with a code."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """Notifications in a real browser: the bell's count, the list, following one to its page, marking all read."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,10 @@ from tests.e2e.conftest import check_page, sign_in
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("width, agency, user", [(375, "northshire-police", "sam.okafor"),
-                                                 (1280, "ashdown-council", "casey.morgan")])
+@pytest.mark.parametrize(
+    "width, agency, user",
+    [(375, "northshire-police", "sam.okafor"), (1280, "ashdown-council", "casey.morgan")],
+)
 def test_bell_to_list_to_the_page_it_points_at(new_page, width, agency, user):
     page = new_page(width)
     # the demo shares cases and refers to both agencies (each user marks all read at the end: one user per width)

@@ -1,4 +1,5 @@
 """The panel pack in a real browser: the chair downloads an attendee's pack; a member downloads their own."""
+
 from __future__ import annotations
 
 import pytest

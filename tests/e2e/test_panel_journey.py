@@ -1,4 +1,5 @@
 """A chair runs the panel in a real browser: schedules a meeting, builds the agenda, publishes it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,6 +56,9 @@ def test_a_member_reads_the_panel_without_the_cases_it_may_not_see(new_page):
     main = page.locator("main").inner_text()
     assert "Outstanding actions" in main and "Cases on the panel’s list" in main
     # the demo's victim service holds none of the panel's cases, nor an action on one
-    assert "An action on a case not shared with your agency" in main and "A case not shared with your agency" in main
+    assert (
+        "An action on a case not shared with your agency" in main
+        and "A case not shared with your agency" in main
+    )
     assert "Joint warning visit" not in main
     check_page(page, "panel-member")

@@ -1,6 +1,7 @@
 """Merging two records of one person in a real browser, at phone and laptop widths, with axe checks: a
 supervisor sees the duplicate explained, compares the records side by side and merges them; the old record's
 address leads to the survivor; a system admin undoes the merge (so each width starts from the demo's pair)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """A supervisor hands a caseworker's cases to someone else from an area list, checking the changes first."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Referrals in a real browser: a victim service reads why a rule referred someone, asks, and accepts."""
+
 from __future__ import annotations
 
 import pytest

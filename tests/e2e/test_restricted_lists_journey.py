@@ -1,6 +1,7 @@
 """A restricted case in the lists, in a real browser: its local admin sees it marked "Restricted" in the area list;
 a supervisor of the same agency no longer finds it there, and opening it says it is restricted. Lifted at the end,
 so the demo is as it was for the other journeys."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,7 +39,10 @@ def test_a_restricted_case_is_marked_for_its_local_admin_and_gone_from_everyone_
         worker.goto("/areas/asb?sort=reference")
         assert REFERENCE not in worker.locator("main").inner_text()
         response = worker.goto(case_url)
-        assert response.status == 403 and "restricted while it is reviewed" in worker.locator("main").inner_text()
+        assert (
+            response.status == 403
+            and "restricted while it is reviewed" in worker.locator("main").inner_text()
+        )
         check_page(worker, "restricted-refused")
     finally:
         _decide(admin, "Lift the restriction", "#restrict_reason", "Accuracy confirmed with the subject")

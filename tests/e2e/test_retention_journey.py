@@ -1,4 +1,5 @@
 """The retention review in a real browser: a local admin puts one old case on legal hold and erases another."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,10 @@ pytestmark = pytest.mark.e2e
 def _open_review(page, reference: str) -> None:
     page.goto("/admin/retention")
     main = page.locator("main")
-    assert "Cases due for review" in main.inner_text() and "keeps cases 6 years after closure" in main.inner_text()
+    assert (
+        "Cases due for review" in main.inner_text()
+        and "keeps cases 6 years after closure" in main.inner_text()
+    )
     page.click(f"main a:has-text('{reference}')")
     page.wait_for_url("**/admin/retention/*")
     assert f"Review {reference}" in page.locator("h1").inner_text()

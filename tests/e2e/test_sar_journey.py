@@ -1,5 +1,6 @@
 """A subject access request in a real browser: a local admin records one from the person's page (after the error a
 missing requester gets), downloads the working copy as PDF and JSON, extends the deadline and closes it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,7 +38,11 @@ def _record_request(page, width: int) -> str:
     page.click("main button:has-text('Record the request')")
     page.wait_for_url("**/admin/sar/*?done=created")
     main = page.locator("main").inner_text()
-    assert "Request recorded" in main and "Jordan Reilly" in main and f"{add_months(RECEIVED, 1):%-d %B %Y}" in main
+    assert (
+        "Request recorded" in main
+        and "Jordan Reilly" in main
+        and f"{add_months(RECEIVED, 1):%-d %B %Y}" in main
+    )
     check_page(page, "sar-request")
     return page.url.split("?")[0]
 
@@ -54,12 +59,26 @@ def test_a_local_admin_answers_a_subject_access_request(new_page, width, tmp_pat
         path = Path(download.value.path())
         assert download.value.suggested_filename.startswith("subject-access-request-SAR-")
         assert path.read_bytes().startswith(b"%PDF")
-        text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                              check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert "Everything held about Jordan Reilly" in text and "REDACT: THIRD PARTY" in text.upper()
         assert "Margaret Okoye" in text
-        subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "3", str(path),
-                        str(Path(__file__).parent / "screenshots" / "sar-pdf")], check=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                "60",
+                "-png",
+                "-f",
+                "1",
+                "-l",
+                "3",
+                str(path),
+                str(Path(__file__).parent / "screenshots" / "sar-pdf"),
+            ],
+            check=True,
+        )
     else:
         # the desktop journey: the JSON copy, the extension, closing, and the list
         page.check("#format-json")

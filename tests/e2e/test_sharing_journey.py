@@ -1,4 +1,5 @@
 """Sharing in a real browser: the owner sees who a case is shared with and who viewed it; the partner reads it."""
+
 from __future__ import annotations
 
 import pytest
@@ -77,5 +78,8 @@ def test_national_search_and_asking_for_access(new_page, width):
         asks.first.click()
         page.fill("#reason", "Victim support referral for Margaret; we need the history of reports.")
         page.click("button:has-text('Send request')")
-        assert "Request sent" in page.locator("main").inner_text() or "Pending" in page.locator("main").inner_text()
+        assert (
+            "Request sent" in page.locator("main").inner_text()
+            or "Pending" in page.locator("main").inner_text()
+        )
         check_page(page, "access-requests")

@@ -1,5 +1,6 @@
 """A temporary password in a real browser: an admin adds a user, who must choose their own password at the first
 sign-in before any other page opens; then the admin resets it, and the same happens again."""
+
 from __future__ import annotations
 
 import pytest

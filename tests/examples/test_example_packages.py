@@ -1,4 +1,5 @@
 """The example areas are separate packages: their own tests pass, and installing or removing one needs no core change."""
+
 from __future__ import annotations
 
 import os
@@ -12,15 +13,19 @@ from caseframe.core.cases import service as cases
 from caseframe.core.testing import make_agency, make_context, make_user, sign_in, web_client
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = {"fly_tipping": ROOT / "examples/caseframe-fly-tipping",
-            "unauthorised_encampments": ROOT / "examples/caseframe-unauthorised-encampments"}
+EXAMPLES = {
+    "fly_tipping": ROOT / "examples/caseframe-fly-tipping",
+    "unauthorised_encampments": ROOT / "examples/caseframe-unauthorised-encampments",
+}
 
 
 def run(args: list[str], extra_path: list[Path], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in [ROOT, *extra_path])}
     env.pop("CASEFRAME_DATABASE_URL", None)
     env.pop("CASEFRAME_TEST_DATABASE_URL", None)
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
 
 
 @pytest.mark.parametrize("slug", EXAMPLES)
@@ -28,7 +33,9 @@ def test_example_package_passes_its_own_tests_and_checks(slug):
     package = EXAMPLES[slug]
     tests = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], [package], package)
     assert tests.returncode == 0, tests.stdout[-3000:]
-    check = run(["-m", "caseframe", "areas", "check", str(package / f"caseframe_{slug}" / "area")], [package], ROOT)
+    check = run(
+        ["-m", "caseframe", "areas", "check", str(package / f"caseframe_{slug}" / "area")], [package], ROOT
+    )
     assert check.returncode == 0, check.stdout
 
 

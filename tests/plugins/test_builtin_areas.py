@@ -1,4 +1,5 @@
 """The five built-in areas: they load, their content is rich enough, and their demo scenario fires every rule."""
+
 from __future__ import annotations
 
 import pytest

@@ -4,6 +4,7 @@ The demo is the realistic deployment: each referral must reach at least one agen
 explain itself in plain words, and end as a case (or a case on a panel's list) with the referring case
 told the outcome.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -36,13 +37,18 @@ async def test_every_rule_referral_in_the_demo_is_explained_reaches_an_agency_an
     await load_demo(ctx)
     deciders = {}
     for agency in await Agency.select(Agency.id, Agency.slug):
-        deciders[agency["id"]] = await make_user(agency, ("caseworker", "supervisor", "panel_chair"),
-                                                 name=f"Decider {agency['slug']}")
+        deciders[agency["id"]] = await make_user(
+            agency, ("caseworker", "supervisor", "panel_chair"), name=f"Decider {agency['slug']}"
+        )
     rules_done: set[str] = set()
-    for ref in await Referral.select().where(Referral.rule_id.is_not_null() & Referral.status.is_in(["open"])):
+    for ref in await Referral.select().where(
+        Referral.rule_id.is_not_null() & Referral.status.is_in(["open"])
+    ):
         if ref["rule_id"] in rules_done:
             continue
-        addressees = [a for a in deciders.values() if any(x["id"] == ref["id"] for x in await inbox.inbox(ctx, a))]
+        addressees = [
+            a for a in deciders.values() if any(x["id"] == ref["id"] for x in await inbox.inbox(ctx, a))
+        ]
         assert addressees, f"no agency in the demo can decide the referral of rule {ref['rule_id']}"
         actor = addressees[0]
         seen = await inbox.get_referral(ctx, actor, ref["id"], audit_view=False)
@@ -60,25 +66,31 @@ async def test_every_rule_referral_in_the_demo_is_explained_reaches_an_agency_an
             if slug not in enabled:
                 slug = sorted(enabled)[0]
             area = ctx.area(slug)
-            answers = {**_demo_opening_answers(ctx, slug),
-                       **inbox.carried_answers(ctx, ref, await inbox.source_case_row(ref), slug)}
+            answers = {
+                **_demo_opening_answers(ctx, slug),
+                **inbox.carried_answers(ctx, ref, await inbox.source_case_row(ref), slug),
+            }
             role = await inbox.source_role(ref)
             role = role if role in area.roles else next(iter(area.roles))
-            case = await inbox.accept_new_case(ctx, actor, ref["id"], version=ref["version"], area_slug=slug,
-                                               answers=answers, role=role)
+            case = await inbox.accept_new_case(
+                ctx, actor, ref["id"], version=ref["version"], area_slug=slug, answers=answers, role=role
+            )
             if ref["person"]:
                 on_case = await CaseSubject.select(CaseSubject.person).where(CaseSubject.case == case["id"])
                 assert [s["person"] for s in on_case] == [ref["person"]]
         row = await Referral.select().where(Referral.id == ref["id"]).first()
         assert row["status"] == "accepted" and row["resulting_case"]
         told = await CaseEvent.select(CaseEvent.summary).where(
-            (CaseEvent.case == ref["from_case"]) & (CaseEvent.kind == "referral"))
+            (CaseEvent.case == ref["from_case"]) & (CaseEvent.kind == "referral")
+        )
         assert any("accepted" in t["summary"].lower() for t in told)
         rules_done.add(ref["rule_id"])
     expected = {r.qualified_id for slug in BUILTIN for r in ctx.area(slug).rules}
     fired = {r["rule_id"] for r in await RuleFiring.select(RuleFiring.rule_id)}
     assert expected <= fired
     # a rule that fired for a person already referred to the same place was merged into that referral
-    accepted = {f["rule_id"] for f in await RuleFiring.select(RuleFiring.rule_id).where(
-        RuleFiring.referral.status == "accepted")}
+    accepted = {
+        f["rule_id"]
+        for f in await RuleFiring.select(RuleFiring.rule_id).where(RuleFiring.referral.status == "accepted")
+    }
     assert expected <= accepted, f"rules whose referral no one accepted: {sorted(expected - accepted)}"

@@ -5,6 +5,7 @@ Schemathesis reads /schema/openapi.json from the app and generates requests for 
 token on the test's own event loop and database, and each response is checked: never a server error,
 and where the document describes a response, the response matches it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,16 +59,34 @@ async def api(database):
     worker = await make_user(council, ("caseworker", "supervisor"), name="Fern Fuzz")
     admin = await make_user(council, ("system_admin",), name="Sid Admin")
     person = await make_person(worker, given_name="Petra", family_name="Fuzzington")
-    case = await cases.open_case(ctx, worker, "noise", {"date_of_incident": "2026-11-01", "street": "Kestrel Way",
-                                                       "kind": "music"}, subjects=[(person["id"], "subject")])
+    case = await cases.open_case(
+        ctx,
+        worker,
+        "noise",
+        {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"},
+        subjects=[(person["id"], "subject")],
+    )
     task = await tasks.add_task(ctx, worker, case["id"], title="Visit")
     today = clock.today()
-    await sharing.create_isa(ctx, admin, reference="ISA-F", title="Fuzz", parties=[council["id"], police["id"]],
-                             purposes=["crime_prevention"], areas=["noise"], legal_basis="CDA 1998 s.115",
-                             starts_on=today - dt.timedelta(days=1), ends_on=today + dt.timedelta(days=30),
-                             max_sensitivity="official")
-    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=database)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
+    await sharing.create_isa(
+        ctx,
+        admin,
+        reference="ISA-F",
+        title="Fuzz",
+        parties=[council["id"], police["id"]],
+        purposes=["crime_prevention"],
+        areas=["noise"],
+        legal_basis="CDA 1998 s.115",
+        starts_on=today - dt.timedelta(days=1),
+        ends_on=today + dt.timedelta(days=30),
+        max_sensitivity="official",
+    )
+    app = create_app(
+        Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=database
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+    ) as client:
         await sign_in(client, worker)  # the document is for signed-in people, like the rest of the site
         raw = (await client.get("/schema/openapi.json")).json()
         client.cookies.clear()  # the API is driven by the bearer token alone
@@ -95,8 +114,14 @@ def _draw(operation, mode: GenerationMode, n: int, ids: dict[str, int] | None = 
     if ids is not None and not pinned:
         return []
 
-    @settings(max_examples=n, database=None, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=n,
+        database=None,
+        deadline=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(operation.as_strategy(generation_mode=mode, **({"path_parameters": pinned} if pinned else {})))
     def collect(case):
         drawn.append(case)
@@ -107,9 +132,12 @@ def _draw(operation, mode: GenerationMode, n: int, ids: dict[str, int] | None = 
 
 async def _send(client: httpx.AsyncClient, case) -> httpx.Response:
     kwargs = case.as_transport_kwargs(base_url=str(client.base_url))
-    request: dict[str, Any] = {"method": kwargs["method"], "url": kwargs["url"], "params": kwargs.get("params"),
-                               "headers": {k: v for k, v in (kwargs.get("headers") or {}).items()
-                                           if k.lower() != "authorization"}}
+    request: dict[str, Any] = {
+        "method": kwargs["method"],
+        "url": kwargs["url"],
+        "params": kwargs.get("params"),
+        "headers": {k: v for k, v in (kwargs.get("headers") or {}).items() if k.lower() != "authorization"},
+    }
     if "json" in kwargs:
         request["content"] = json.dumps(kwargs["json"]).encode()
         request["headers"].setdefault("Content-Type", "application/json")
@@ -141,18 +169,31 @@ async def test_no_generated_request_gets_a_server_error(api, mode):
             response = await _send(client, case)
             sent += 1
             try:
-                case.validate_response(response, checks=SUCCESS_CHECKS if response.status_code < 400 else CHECKS)
-            except BaseExceptionGroup as exc:  # schemathesis raises a group of the failed checks, with a reproduction
+                case.validate_response(
+                    response, checks=SUCCESS_CHECKS if response.status_code < 400 else CHECKS
+                )
+            except (
+                BaseExceptionGroup
+            ) as exc:  # schemathesis raises a group of the failed checks, with a reproduction
                 first = str(exc).strip().splitlines()
-                failures.append(f"{operation.label} -> {response.status_code}: {' | '.join(line for line in first if 'curl' in line or 'ST' in line)}")
+                failures.append(
+                    f"{operation.label} -> {response.status_code}: {' | '.join(line for line in first if 'curl' in line or 'ST' in line)}"
+                )
     assert sent > 50, "too few requests were generated: is the schema being read?"
     assert not failures, f"{len(failures)} responses failed the checks:\n" + "\n".join(failures[:20])
 
 
-@pytest.mark.parametrize("url", ["/api/v1/cases/3036023620049023345642417684480", "/api/v1/tasks/{big}/complete",
-                                 "/api/v1/cases?offset=33681639145811513645023100928",
-                                 # one past PostgreSQL's 32-bit serial ids: SQLite would take it, PostgreSQL's driver not
-                                 "/api/v1/cases/2147483648", "/api/v1/referrals/2147483648"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/cases/3036023620049023345642417684480",
+        "/api/v1/tasks/{big}/complete",
+        "/api/v1/cases?offset=33681639145811513645023100928",
+        # one past PostgreSQL's 32-bit serial ids: SQLite would take it, PostgreSQL's driver not
+        "/api/v1/cases/2147483648",
+        "/api/v1/referrals/2147483648",
+    ],
+)
 async def test_numbers_too_big_for_the_database_are_refused_not_crashed(api, url):
     """Found by the fuzzing: ids and offsets beyond 64 bits reached the database driver and gave a 500."""
     client, _, _ = api
@@ -184,8 +225,10 @@ async def test_a_null_character_is_refused_with_a_clear_message_on_every_databas
     client, _, ids = api
     before = await Person.count()
     if how == "json":
-        response = await client.post("/api/v1/persons", json={"given_name": "A\u0000b", "family_name": "C",
-                                                               "date_of_birth": "2000-01-01"})
+        response = await client.post(
+            "/api/v1/persons",
+            json={"given_name": "A\u0000b", "family_name": "C", "date_of_birth": "2000-01-01"},
+        )
     elif how == "query":
         response = await client.get("/api/v1/cases", params={"area": "no\u0000ise"})
     else:
@@ -194,5 +237,7 @@ async def test_a_null_character_is_refused_with_a_clear_message_on_every_databas
     if response.status_code == 422:
         assert "null character" in response.json()["detail"]
     assert await Person.count() == before
-    escaped = await client.post(f"/api/v1/cases/{ids['case_id']}/notes", json={"text": "a literal \\u0000 is fine"})
+    escaped = await client.post(
+        f"/api/v1/cases/{ids['case_id']}/notes", json={"text": "a literal \\u0000 is fine"}
+    )
     assert escaped.status_code == 201, escaped.text

@@ -7,6 +7,7 @@ the case is shared with. A response showing any piece of case content (an answer
 reason or question, a minute) must have written an audit event of a read by that user; a route reading
 case content without one fails the walk, named.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,15 +40,27 @@ CONTENT = {
     "a subject's name": "Rowanna",
 }
 #: ids each path parameter is filled with, from the world
-PARAMS = {"case_id": "case", "person_id": "person", "task_id": "task", "referral_id": "referral",
-          "meeting_id": "meeting", "share_id": "share", "subject_id": "subject", "item_id": "item",
-          "panel_id": "panel", "panel_case_id": "panel_case", "document_id": "document"}
+PARAMS = {
+    "case_id": "case",
+    "person_id": "person",
+    "task_id": "task",
+    "referral_id": "referral",
+    "meeting_id": "meeting",
+    "share_id": "share",
+    "subject_id": "subject",
+    "item_id": "item",
+    "panel_id": "panel",
+    "panel_case_id": "panel_case",
+    "document_id": "document",
+}
 TEXT = {"form_name": "visit", "form": "visit", "name": "record_visit", "slug": "noise"}
 QUERIES = {"/referrals/{referral_id:int}/accept": "?area=noise", "/referrals": "?box=sent"}
 #: POST routes that only read: (path) -> body
-READING_POSTS = {"/persons/search": {"name": "Quennellford"},
-                 "/cases/{case_id:int}/subjects/search": {"name": "Quennellford"},
-                 "/search/national": {"name": "Quennellford"}}
+READING_POSTS = {
+    "/persons/search": {"name": "Quennellford"},
+    "/cases/{case_id:int}/subjects/search": {"name": "Quennellford"},
+    "/search/national": {"name": "Quennellford"},
+}
 #: streams stay open for as long as the reader does: opened and read once below
 STREAMS = {"/meetings/{meeting_id:int}/events"}
 #: what a page may show without a read being recorded, on purpose: My work lists the agency's own open tasks
@@ -92,44 +105,82 @@ async def world(database):
     chair = await make_user(a, ("panel_chair",), name="Owner Chair")
     admin = await make_user(a, ("system_admin",), name="Owner Admin")
     partner = await make_user(b, ("caseworker",), name="Partner Worker")
-    stranger = await make_user(await make_agency(ctx, "reads-c", name="Reads Agency C"), ("caseworker",),
-                               name="Stranger Worker")
+    stranger = await make_user(
+        await make_agency(ctx, "reads-c", name="Reads Agency C"), ("caseworker",), name="Stranger Worker"
+    )
     today = clock.today()
-    await sharing.create_isa(ctx, admin, reference="ISA-READS", title="A and B", parties=[a["id"], b["id"]],
-                             purposes=["crime_prevention"], areas=["noise"], legal_basis="CDA 1998 s.115",
-                             starts_on=today - dt.timedelta(days=30), ends_on=today + dt.timedelta(days=300),
-                             max_sensitivity="official")
-    panel = await panels.save_panel(ctx, chair, name="Reads Panel", member_agency_ids=[b["id"]], areas=["noise"],
-                                    frequency="monthly")
-    w = await build_records(ctx, owner, chair, {"b": b["id"], "d_slug": b["slug"], "panel": panel["id"],
-                                                "panel_slug": panel["slug"]})
+    await sharing.create_isa(
+        ctx,
+        admin,
+        reference="ISA-READS",
+        title="A and B",
+        parties=[a["id"], b["id"]],
+        purposes=["crime_prevention"],
+        areas=["noise"],
+        legal_basis="CDA 1998 s.115",
+        starts_on=today - dt.timedelta(days=30),
+        ends_on=today + dt.timedelta(days=300),
+        max_sensitivity="official",
+    )
+    panel = await panels.save_panel(
+        ctx, chair, name="Reads Panel", member_agency_ids=[b["id"]], areas=["noise"], frequency="monthly"
+    )
+    w = await build_records(
+        ctx,
+        owner,
+        chair,
+        {"b": b["id"], "d_slug": b["slug"], "panel": panel["id"], "panel_slug": panel["slug"]},
+    )
     await cases.add_note(ctx, owner, w["case"], CONTENT["a note"])
     from caseframe.core.panels.tables import AgendaItem, Meeting, PanelCase
     from caseframe.core.referrals import inbox
     from caseframe.core.referrals.tables import Referral
 
-    await Referral.update({Referral.reason: CONTENT["the referral's reason"]}).where(Referral.id == w["referral"])
+    await Referral.update({Referral.reason: CONTENT["the referral's reason"]}).where(
+        Referral.id == w["referral"]
+    )
     version = (await Referral.select(Referral.version).where(Referral.id == w["referral"]).first())["version"]
     await inbox.accept_to_panel(ctx, chair, w["referral"], version=version)
     w["panel_case"] = (await PanelCase.select(PanelCase.id).first())["id"]
     meeting = await Meeting.select(Meeting.version).where(Meeting.id == w["meeting"]).first()
-    await panels.add_agenda_item(chair, w["meeting"], kind="referral", case_id=w["case"], version=meeting["version"])
+    await panels.add_agenda_item(
+        chair, w["meeting"], kind="referral", case_id=w["case"], version=meeting["version"]
+    )
     item = await AgendaItem.select(AgendaItem.id).where(AgendaItem.case == w["case"]).first()
     meeting = await Meeting.select(Meeting.version).where(Meeting.id == w["meeting"]).first()
     await panels.set_status(chair, w["meeting"], "in_progress", version=meeting["version"])
-    await panels.add_minute(ctx, chair, w["meeting"], item_id=item["id"], kind="discussion", text=CONTENT["a minute"])
-    await panels.add_minute(ctx, chair, w["meeting"], item_id=item["id"], kind="action", text=CONTENT["an action"],
-                            owner_agency_id=a["id"], due_date=today + dt.timedelta(days=14))
-    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=database)
+    await panels.add_minute(
+        ctx, chair, w["meeting"], item_id=item["id"], kind="discussion", text=CONTENT["a minute"]
+    )
+    await panels.add_minute(
+        ctx,
+        chair,
+        w["meeting"],
+        item_id=item["id"],
+        kind="action",
+        text=CONTENT["an action"],
+        owner_agency_id=a["id"],
+        due_date=today + dt.timedelta(days=14),
+    )
+    app = create_app(
+        Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=database
+    )
     async with contextlib.AsyncExitStack() as stack:
         callers = {}
-        for label, actor in (("owner", owner), ("chair", chair), ("partner", partner), ("admin", admin),
-                             ("stranger", stranger)):
-            client = await stack.enter_async_context(httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://localhost"))
+        for label, actor in (
+            ("owner", owner),
+            ("chair", chair),
+            ("partner", partner),
+            ("admin", admin),
+            ("stranger", stranger),
+        ):
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost")
+            )
             csrf = await sign_in(client, actor)
-            token = (await client.post("/api/v1/session", json={"email": actor.email, "password": TEST_PASSWORD})
-                     ).json()["token"]
+            token = (
+                await client.post("/api/v1/session", json={"email": actor.email, "password": TEST_PASSWORD})
+            ).json()["token"]
             callers[label] = (actor, client, csrf, token)
         yield {"app": app, "w": w, "callers": callers}
 
@@ -145,7 +196,8 @@ async def _call(caller, method: str, url: str, body: dict[str, Any] | None = Non
 
 async def _events_since(last: int, actor_id: int) -> list[dict[str, Any]]:
     return await AuditEvent.select(AuditEvent.action, AuditEvent.object_type, AuditEvent.object_id).where(
-        (AuditEvent.id > last) & (AuditEvent.actor_id == actor_id))
+        (AuditEvent.id > last) & (AuditEvent.actor_id == actor_id)
+    )
 
 
 async def _last_id() -> int:
@@ -165,12 +217,17 @@ async def test_every_read_of_case_content_is_audited(world):
             walked += 1
             if response.status_code != 200:
                 continue
-            found = [what for what, text in CONTENT.items()
-                     if text in response.text and what not in UNAUDITED.get((method, path), ())]
+            found = [
+                what
+                for what, text in CONTENT.items()
+                if text in response.text and what not in UNAUDITED.get((method, path), ())
+            ]
             if not found:
                 continue
             shown.add(path)
-            reads = [e for e in await _events_since(before, caller[0].id) if not e["action"].startswith(NOT_READS)]
+            reads = [
+                e for e in await _events_since(before, caller[0].id) if not e["action"].startswith(NOT_READS)
+            ]
             if not reads:
                 unaudited.append(f"{method} {url} as {label}: shows {', '.join(found)} with no audit event")
     print("\n".join(sorted(shown)))
@@ -204,8 +261,15 @@ async def test_every_refused_guess_at_an_id_is_recorded(world):
     for method, path in _id_routes(world["app"]):
         for guess in (None, "999999"):
             url = _fill(path, w) if guess is None else re.sub(r"\{\w+_id:int\}", guess, path, count=1)
-            url = re.sub(r"\{(\w+):\w+\}", lambda m: str(w[PARAMS[m.group(1)]]) if m.group(1) in PARAMS
-                         else "999999" if m.group(1).endswith("_id") else TEXT.get(m.group(1), "x"), url)
+            url = re.sub(
+                r"\{(\w+):\w+\}",
+                lambda m: str(w[PARAMS[m.group(1)]])
+                if m.group(1) in PARAMS
+                else "999999"
+                if m.group(1).endswith("_id")
+                else TEXT.get(m.group(1), "x"),
+                url,
+            )
             before = await _last_id()
             try:
                 response = await asyncio.wait_for(_call(world["callers"]["stranger"], method, url), 5)
@@ -218,7 +282,9 @@ async def test_every_refused_guess_at_an_id_is_recorded(world):
             denied = [e for e in await _events_since(before, actor.id) if e["action"] == "access.denied"]
             expected_id = int(guess) if guess else None
             if not denied or (expected_id and denied[0]["object_id"] != expected_id):
-                missing.append(f"{method} {url} -> {response.status_code} with no access.denied event naming it")
+                missing.append(
+                    f"{method} {url} -> {response.status_code} with no access.denied event naming it"
+                )
     assert tried > 40
     assert not missing, "refusals not recorded:\n" + "\n".join(missing)
 
@@ -227,8 +293,20 @@ async def test_a_denied_access_names_the_record_and_route(world):
     actor, client, _, _ = world["callers"]["stranger"]
     before = await _last_id()
     assert (await client.get(f"/cases/{world['w']['case']}")).status_code == 404
-    event = await AuditEvent.select().where((AuditEvent.id > before) & (AuditEvent.actor_id == actor.id)).output(
-        load_json=True).first()
-    assert (event["action"], event["object_type"], event["object_id"]) == ("access.denied", "case", world["w"]["case"])
-    assert event["detail"] == {"status": 404, "method": "GET", "route": "/cases/{case_id}",
-                               "ids": {"case_id": world["w"]["case"]}}
+    event = (
+        await AuditEvent.select()
+        .where((AuditEvent.id > before) & (AuditEvent.actor_id == actor.id))
+        .output(load_json=True)
+        .first()
+    )
+    assert (event["action"], event["object_type"], event["object_id"]) == (
+        "access.denied",
+        "case",
+        world["w"]["case"],
+    )
+    assert event["detail"] == {
+        "status": 404,
+        "method": "GET",
+        "route": "/cases/{case_id}",
+        "ids": {"case_id": world["w"]["case"]},
+    }

@@ -7,6 +7,7 @@ and one a police officer's action wrote, naming the restricted case and its subj
 a case reference only of a case their agency may see (its own, whatever retention decided, or one shared with it),
 and no name of a hidden case's people beside it.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -26,11 +27,19 @@ async def written(world, retained):
     hidden = retained["restricted"]["reference"]
     # a police officer wrote the case's reference and its subject's name before it was restricted
     async with transaction():
-        await audit.record("case.note_seen", world["officer"], object_type="case", object_id=retained["restricted"]["id"],
-                           detail={"text": f"Read {hidden} about {R_GIVEN} Hidden"})
+        await audit.record(
+            "case.note_seen",
+            world["officer"],
+            object_type="case",
+            object_id=retained["restricted"]["id"],
+            detail={"text": f"Read {hidden} about {R_GIVEN} Hidden"},
+        )
     county = await make_agency(world["ctx"], "northshire-county")
-    return {"hidden": hidden, "erased": retained["erased"]["reference"],
-            "county_admin": await make_user(county, ("system_admin",), name="Cora County")}
+    return {
+        "hidden": hidden,
+        "erased": retained["erased"]["reference"],
+        "county_admin": await make_user(county, ("system_admin",), name="Cora County"),
+    }
 
 
 async def _export(world, db, actor) -> str:
@@ -60,14 +69,22 @@ async def test_the_owning_agencys_admins_read_its_own_cases_as_written(world, re
     assert written["hidden"] in local and written["erased"] in local
     system = await _export(world, db, world["admin"])  # the council's system admin: its own cases
     assert written["hidden"] in system and written["erased"] in system
-    assert f"Read {written['hidden']} about {R_GIVEN} Hidden" in system  # the officer's event, everyone's trail
+    assert (
+        f"Read {written['hidden']} about {R_GIVEN} Hidden" in system
+    )  # the officer's event, everyone's trail
 
 
 async def test_events_are_read_in_a_fixed_number_of_queries(world, retained, written, monkeypatch):
     from caseframe.core.cases.tables import Case
 
-    rows = [{"object_type": "case", "object_id": retained["restricted"]["id"],
-             "detail": {"reference": written["hidden"], "more": [f"{written['hidden']} #{i}"]}} for i in range(40)]
+    rows = [
+        {
+            "object_type": "case",
+            "object_id": retained["restricted"]["id"],
+            "detail": {"reference": written["hidden"], "more": [f"{written['hidden']} #{i}"]},
+        }
+        for i in range(40)
+    ]
     calls = count_selects(monkeypatch, Case)
     read = await readable(world["officer"], rows)
     assert len(calls) <= 2  # the withheld cases' owners, then the redactor's one

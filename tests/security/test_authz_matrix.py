@@ -17,6 +17,7 @@ Expected: owners read, and those of their roles that work the record write; a li
 but every write is refused (403 or 404) and changes nothing; an expired share or an unrelated agency gets
 404 for reads and writes alike (never 403, which would say the record exists); a guessed id is 404.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -88,74 +89,146 @@ COLLECTIONS: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/referrals"): "?box=sent",
 }
 #: collection POSTs that only search: run with this body, they must not show the record to C or D
-COLLECTION_SEARCHES = {("POST", "/persons/search"): {"name": SURNAME},
-                       ("POST", "/persons/search/export.csv"): {"name": SURNAME}}
+COLLECTION_SEARCHES = {
+    ("POST", "/persons/search"): {"name": SURNAME},
+    ("POST", "/persons/search/export.csv"): {"name": SURNAME},
+}
 
 W = dict[str, Any]
 #: write routes -> a valid body built from the records (w) they are tried on
 BODIES: dict[tuple[str, str], Callable[[W], dict[str, Any]]] = {
-    ("POST", "/cases/{case_id:int}/forms/{form_name:str}"):
-        lambda w: {"risk_level": "medium", "health_impact": "Matrix", "version": str(w["case_version"])},
+    ("POST", "/cases/{case_id:int}/forms/{form_name:str}"): lambda w: {
+        "risk_level": "medium",
+        "health_impact": "Matrix",
+        "version": str(w["case_version"]),
+    },
     ("POST", "/cases/{case_id:int}/transitions/{name:str}"): lambda w: {"version": str(w["case_version"])},
-    ("POST", "/cases/{case_id:int}/shares"): lambda w: {"agency_id": str(w["b"]), "purpose": "crime_prevention"},
+    ("POST", "/cases/{case_id:int}/shares"): lambda w: {
+        "agency_id": str(w["b"]),
+        "purpose": "crime_prevention",
+    },
     ("POST", "/cases/{case_id:int}/shares/{share_id:int}/revoke"): lambda w: {},
-    ("POST", "/cases/{case_id:int}/referrals"): lambda w: {"target": f"agency:{w['d_slug']}", "reason": "Matrix"},
+    ("POST", "/cases/{case_id:int}/referrals"): lambda w: {
+        "target": f"agency:{w['d_slug']}",
+        "reason": "Matrix",
+    },
     ("POST", "/cases/{case_id:int}/notes"): lambda w: {"text": "A note from the matrix"},
     ("POST", "/cases/{case_id:int}/tasks"): lambda w: {"title": "A task from the matrix"},
     ("POST", "/cases/{case_id:int}/subjects/search"): lambda w: {"name": SURNAME},
-    ("POST", "/cases/{case_id:int}/subjects"): lambda w: {"person_id": str(w["person2"]), "role": "complainant"},
+    ("POST", "/cases/{case_id:int}/subjects"): lambda w: {
+        "person_id": str(w["person2"]),
+        "role": "complainant",
+    },
     ("POST", "/cases/{case_id:int}/subjects/{subject_id:int}/remove"): lambda w: {},
     # a form post without a file: the owner's workers are told to choose one (400), everyone else refused
     ("POST", "/cases/{case_id:int}/documents"): lambda w: {"sensitivity": "official"},
     ("POST", "/cases/{case_id:int}/documents/{document_id:int}/remove"): lambda w: {"reason": "Matrix"},
     ("POST", "/tasks/{task_id:int}/complete"): lambda w: {},
-    ("POST", "/tasks/{task_id:int}/edit"):
-        lambda w: {"title": "Visit the street again", "assignee_id": str(w["owner_id"]), "state": w["task_state"]},
-    ("POST", "/cases/{case_id:int}/lead"):
-        lambda w: {"lead_officer_id": str(w["chair_id"]), "version": str(w["case_version"])},
-    ("POST", "/referrals/{referral_id:int}/decline"):
-        lambda w: {"reason": "Matrix", "version": str(w["referral_version"])},
-    ("POST", "/referrals/{referral_id:int}/ask"):
-        lambda w: {"question": "Matrix?", "version": str(w["referral_version"])},
-    ("POST", "/referrals/{referral_id:int}/answer"):
-        lambda w: {"answer": "Matrix.", "version": str(w["referral_version"])},
-    ("POST", "/referrals/{referral_id:int}/link"):
-        lambda w: {"case_id": str(w["case"]), "version": str(w["referral_version"])},
+    ("POST", "/tasks/{task_id:int}/edit"): lambda w: {
+        "title": "Visit the street again",
+        "assignee_id": str(w["owner_id"]),
+        "state": w["task_state"],
+    },
+    ("POST", "/cases/{case_id:int}/lead"): lambda w: {
+        "lead_officer_id": str(w["chair_id"]),
+        "version": str(w["case_version"]),
+    },
+    ("POST", "/referrals/{referral_id:int}/decline"): lambda w: {
+        "reason": "Matrix",
+        "version": str(w["referral_version"]),
+    },
+    ("POST", "/referrals/{referral_id:int}/ask"): lambda w: {
+        "question": "Matrix?",
+        "version": str(w["referral_version"]),
+    },
+    ("POST", "/referrals/{referral_id:int}/answer"): lambda w: {
+        "answer": "Matrix.",
+        "version": str(w["referral_version"]),
+    },
+    ("POST", "/referrals/{referral_id:int}/link"): lambda w: {
+        "case_id": str(w["case"]),
+        "version": str(w["referral_version"]),
+    },
     ("POST", "/referrals/{referral_id:int}/panel"): lambda w: {"version": str(w["referral_version"])},
-    ("POST", "/referrals/{referral_id:int}/accept"):
-        lambda w: {"area": "noise", "role": "subject", "street": "Kestrel Way", "kind": "music",
-                   "date_of_incident-day": "1", "date_of_incident-month": "11", "date_of_incident-year": "2026",
-                   "version": str(w["referral_version"])},
-    ("POST", "/meetings/{meeting_id:int}/attendees"):
-        lambda w: {"name": "Gale Guest", "email": "gale@example.org", "organisation": "Matrix",
-                   "version": str(w["meeting_version"])},
-    ("POST", "/meetings/{meeting_id:int}/agenda"):
-        lambda w: {"item": "other:", "title": "Any other business", "version": str(w["meeting_version"])},
-    ("POST", "/meetings/{meeting_id:int}/agenda/{item_id:int}/remove"):
-        lambda w: {"version": str(w["meeting_version"])},
-    ("POST", "/meetings/{meeting_id:int}/status"):
-        lambda w: {"to": "in_progress", "version": str(w["meeting_version"])},
-    ("POST", "/meetings/{meeting_id:int}/minutes"):
-        lambda w: {"item_id": str(w["item"]), "kind": "discussion", "text": "Matrix minute"},
-    ("POST", "/meetings/{meeting_id:int}/pack"): lambda w: {"attendee_id": str(w["attendee"]), "agency_id": "none"},
-    ("PUT", "/api/v1/cases/{case_id:int}/forms/{form:str}"):
-        lambda w: {"answers": {"risk_level": "medium"}, "version": w["case_version"]},
-    ("POST", "/api/v1/cases/{case_id:int}/transitions"):
-        lambda w: {"transition": "record_visit", "version": w["case_version"]},
+    ("POST", "/referrals/{referral_id:int}/accept"): lambda w: {
+        "area": "noise",
+        "role": "subject",
+        "street": "Kestrel Way",
+        "kind": "music",
+        "date_of_incident-day": "1",
+        "date_of_incident-month": "11",
+        "date_of_incident-year": "2026",
+        "version": str(w["referral_version"]),
+    },
+    ("POST", "/meetings/{meeting_id:int}/attendees"): lambda w: {
+        "name": "Gale Guest",
+        "email": "gale@example.org",
+        "organisation": "Matrix",
+        "version": str(w["meeting_version"]),
+    },
+    ("POST", "/meetings/{meeting_id:int}/agenda"): lambda w: {
+        "item": "other:",
+        "title": "Any other business",
+        "version": str(w["meeting_version"]),
+    },
+    ("POST", "/meetings/{meeting_id:int}/agenda/{item_id:int}/remove"): lambda w: {
+        "version": str(w["meeting_version"])
+    },
+    ("POST", "/meetings/{meeting_id:int}/status"): lambda w: {
+        "to": "in_progress",
+        "version": str(w["meeting_version"]),
+    },
+    ("POST", "/meetings/{meeting_id:int}/minutes"): lambda w: {
+        "item_id": str(w["item"]),
+        "kind": "discussion",
+        "text": "Matrix minute",
+    },
+    ("POST", "/meetings/{meeting_id:int}/pack"): lambda w: {
+        "attendee_id": str(w["attendee"]),
+        "agency_id": "none",
+    },
+    ("PUT", "/api/v1/cases/{case_id:int}/forms/{form:str}"): lambda w: {
+        "answers": {"risk_level": "medium"},
+        "version": w["case_version"],
+    },
+    ("POST", "/api/v1/cases/{case_id:int}/transitions"): lambda w: {
+        "transition": "record_visit",
+        "version": w["case_version"],
+    },
     ("POST", "/api/v1/cases/{case_id:int}/notes"): lambda w: {"text": "A note from the matrix"},
-    ("POST", "/api/v1/cases/{case_id:int}/subjects"): lambda w: {"person_id": w["person2"], "role": "complainant"},
+    ("POST", "/api/v1/cases/{case_id:int}/subjects"): lambda w: {
+        "person_id": w["person2"],
+        "role": "complainant",
+    },
     ("POST", "/api/v1/cases/{case_id:int}/tasks"): lambda w: {"title": "A task from the matrix"},
-    ("POST", "/api/v1/cases/{case_id:int}/referrals"):
-        lambda w: {"target_kind": "agency", "target": w["d_slug"], "reason": "Matrix"},
+    ("POST", "/api/v1/cases/{case_id:int}/referrals"): lambda w: {
+        "target_kind": "agency",
+        "target": w["d_slug"],
+        "reason": "Matrix",
+    },
     ("POST", "/api/v1/tasks/{task_id:int}/complete"): lambda w: {},
-    ("POST", "/persons/{person_id:int}/edit"):
-        lambda w: {"given_name": "Rowanne", "family_name": SURNAME, "date_of_birth-day": "6",
-                   "date_of_birth-month": "5", "date_of_birth-year": "1984", "version": "1"},
-    ("POST", "/persons/{person_id:int}/merge/{other_id:int}"):
-        lambda w: {"survivor": "a", "given_name": "a", "family_name": "a", "date_of_birth": "a", "gender": "a",
-                   "version_a": "1", "version_b": "1"},
-    ("POST", "/api/v1/referrals/{referral_id:int}/decisions"):
-        lambda w: {"action": "decline", "text": "Matrix", "version": w["referral_version"]},
+    ("POST", "/persons/{person_id:int}/edit"): lambda w: {
+        "given_name": "Rowanne",
+        "family_name": SURNAME,
+        "date_of_birth-day": "6",
+        "date_of_birth-month": "5",
+        "date_of_birth-year": "1984",
+        "version": "1",
+    },
+    ("POST", "/persons/{person_id:int}/merge/{other_id:int}"): lambda w: {
+        "survivor": "a",
+        "given_name": "a",
+        "family_name": "a",
+        "date_of_birth": "a",
+        "gender": "a",
+        "version_a": "1",
+        "version_b": "1",
+    },
+    ("POST", "/api/v1/referrals/{referral_id:int}/decisions"): lambda w: {
+        "action": "decline",
+        "text": "Matrix",
+        "version": w["referral_version"],
+    },
 }
 #: GET routes needing a query string to be a real request
 QUERIES = {("GET", "/referrals/{referral_id:int}/accept"): "?area=noise"}
@@ -187,15 +260,29 @@ OWNER_ROLES: dict[tuple[str, str], set[str]] = {
     ("POST", "/persons/{person_id:int}/merge/{other_id:int}"): PERSON_MERGERS,
 }
 #: reads that are part of a write (an edit form, the action form's person list): a partner is refused them
-EDIT_PAGES = {("GET", "/cases/{case_id:int}/forms/{form_name:str}"), ("GET", "/meetings/{meeting_id:int}/minutes/assignees"),
-              ("GET", "/cases/{case_id:int}/lead"), ("GET", "/persons/{person_id:int}/edit"),
-              ("GET", "/persons/{person_id:int}/merge"), ("GET", "/persons/{person_id:int}/merge/{other_id:int}")}
+EDIT_PAGES = {
+    ("GET", "/cases/{case_id:int}/forms/{form_name:str}"),
+    ("GET", "/meetings/{meeting_id:int}/minutes/assignees"),
+    ("GET", "/cases/{case_id:int}/lead"),
+    ("GET", "/persons/{person_id:int}/edit"),
+    ("GET", "/persons/{person_id:int}/merge"),
+    ("GET", "/persons/{person_id:int}/merge/{other_id:int}"),
+}
 #: owner roles refused the pack get the same 404 as anyone else: ids are no oracle
 OWNER_REFUSED_404 = {("GET", "/meetings/{meeting_id:int}/pack"), ("POST", "/meetings/{meeting_id:int}/pack")}
 
-PARAMS = {"case_id": "case", "person_id": "person", "task_id": "task", "referral_id": "referral",
-          "meeting_id": "meeting", "share_id": "share", "subject_id": "subject", "item_id": "item",
-          "document_id": "document", "other_id": "person2"}
+PARAMS = {
+    "case_id": "case",
+    "person_id": "person",
+    "task_id": "task",
+    "referral_id": "referral",
+    "meeting_id": "meeting",
+    "share_id": "share",
+    "subject_id": "subject",
+    "item_id": "item",
+    "document_id": "document",
+    "other_id": "person2",
+}
 TEXT_PARAMS = {"form_name": "visit", "form": "visit", "name": "record_visit"}
 
 
@@ -270,6 +357,7 @@ def expected(method: str, path: str, role: str, relation: str) -> str:
 
 # --- the world -------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Caller:
     role: str
@@ -303,16 +391,28 @@ async def build_records(ctx, owner, chair, ids: W) -> W:
     from caseframe.core.documents.samples import tiny_pdf
 
     # official, so a partner whose agreement allows official answers reads it as it reads the case
-    document = await documents.add_document(ctx, owner, case["id"], io.BytesIO(tiny_pdf(["Diary sheet"])),
-                                            "diary-sheet.pdf", "official")
+    document = await documents.add_document(
+        ctx, owner, case["id"], io.BytesIO(tiny_pdf(["Diary sheet"])), "diary-sheet.pdf", "official"
+    )
     share = await sharing.share_case(owner, case["id"], agency_id=ids["b"], purpose="crime_prevention")
-    referral = await referrals.raise_referral(ctx, owner, target_kind="panel", target=ids["panel_slug"],
-                                              reason="Escalating", person_id=person["id"], case=case)
+    referral = await referrals.raise_referral(
+        ctx,
+        owner,
+        target_kind="panel",
+        target=ids["panel_slug"],
+        reason="Escalating",
+        person_id=person["id"],
+        case=case,
+    )
     await inbox.request_info(ctx, chair, referral["id"], version=referral["version"], question="Any history?")
     starts = dt.datetime.combine(clock.today() + dt.timedelta(days=3), dt.time(10), tzinfo=dt.UTC)
-    meeting = await panels.schedule_meeting(chair, ids["panel"], starts_at=starts, location="Committee Room 2")
+    meeting = await panels.schedule_meeting(
+        chair, ids["panel"], starts_at=starts, location="Committee Room 2"
+    )
     await panels.add_agenda_item(chair, meeting["id"], kind="other", title="Kestrel Way", case_id=None)
-    await panels.add_attendee(chair, meeting["id"], name="Gus Guest", email="gus@example.org", organisation="Street Watch")
+    await panels.add_attendee(
+        chair, meeting["id"], name="Gus Guest", email="gus@example.org", organisation="Street Watch"
+    )
     await panels.set_status(chair, meeting["id"], "published")
     from caseframe.core.cases.tables import Case, CaseSubject
     from caseframe.core.panels.tables import AgendaItem, Meeting, MeetingAttendee
@@ -320,18 +420,36 @@ async def build_records(ctx, owner, chair, ids: W) -> W:
     from caseframe.core.tasks.tables import Task
 
     return {
-        **ids, "case": case["id"], "person": person["id"], "person2": person2["id"], "task": task["id"],
-        "share": share["id"], "referral": referral["id"], "meeting": meeting["id"], "document": document["id"],
-        "subject": (await CaseSubject.select(CaseSubject.id).where(CaseSubject.case == case["id"]).first())["id"],
-        "item": (await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting["id"]).first())["id"],
-        "attendee": (await MeetingAttendee.select(MeetingAttendee.id).where(
-            MeetingAttendee.meeting == meeting["id"]).first())["id"],
+        **ids,
+        "case": case["id"],
+        "person": person["id"],
+        "person2": person2["id"],
+        "task": task["id"],
+        "share": share["id"],
+        "referral": referral["id"],
+        "meeting": meeting["id"],
+        "document": document["id"],
+        "subject": (await CaseSubject.select(CaseSubject.id).where(CaseSubject.case == case["id"]).first())[
+            "id"
+        ],
+        "item": (await AgendaItem.select(AgendaItem.id).where(AgendaItem.meeting == meeting["id"]).first())[
+            "id"
+        ],
+        "attendee": (
+            await MeetingAttendee.select(MeetingAttendee.id)
+            .where(MeetingAttendee.meeting == meeting["id"])
+            .first()
+        )["id"],
         "case_version": (await Case.select(Case.version).where(Case.id == case["id"]).first())["version"],
-        "referral_version": (await Referral.select(Referral.version).where(
-            Referral.id == referral["id"]).first())["version"],
-        "meeting_version": (await Meeting.select(Meeting.version).where(
-            Meeting.id == meeting["id"]).first())["version"],
-        "reference": case["reference"], "owner_id": owner.id, "chair_id": chair.id,
+        "referral_version": (
+            await Referral.select(Referral.version).where(Referral.id == referral["id"]).first()
+        )["version"],
+        "meeting_version": (await Meeting.select(Meeting.version).where(Meeting.id == meeting["id"]).first())[
+            "version"
+        ],
+        "reference": case["reference"],
+        "owner_id": owner.id,
+        "chair_id": chair.id,
         "task_state": tasks.task_state(await Task.select().where(Task.id == task["id"]).first()),
     }
 
@@ -345,8 +463,16 @@ async def _max_ids() -> dict[str, int]:
     from caseframe.core.tasks.tables import Task
 
     out = {}
-    for name, table in (("case", Case), ("person", Person), ("task", Task), ("referral", Referral),
-                        ("meeting", Meeting), ("share", CaseShare), ("subject", CaseSubject), ("item", AgendaItem)):
+    for name, table in (
+        ("case", Case),
+        ("person", Person),
+        ("task", Task),
+        ("referral", Referral),
+        ("meeting", Meeting),
+        ("share", CaseShare),
+        ("subject", CaseSubject),
+        ("item", AgendaItem),
+    ):
         row = await table.select(table.id).order_by(table.id, ascending=False).first()
         out[name] = row["id"] if row else 0
     return out
@@ -359,38 +485,71 @@ async def world(database):
 
     await empty_tables()
     ctx = make_context(noise_plugin)
-    agencies = {key: await make_agency(ctx, f"matrix-{key}", name=f"Matrix Agency {key.upper()}")
-                for key in ("a", "b", "c", "d")}
-    actors = {(key, role): await make_user(agency, (role,), name=f"{role.replace('_', ' ').title()} {key.upper()}")
-              for key, agency in agencies.items() for role in ROLES}
+    agencies = {
+        key: await make_agency(ctx, f"matrix-{key}", name=f"Matrix Agency {key.upper()}")
+        for key in ("a", "b", "c", "d")
+    }
+    actors = {
+        (key, role): await make_user(agency, (role,), name=f"{role.replace('_', ' ').title()} {key.upper()}")
+        for key, agency in agencies.items()
+        for role in ROLES
+    }
     owner, chair, admin = actors["a", "caseworker"], actors["a", "panel_chair"], actors["a", "system_admin"]
     today = clock.today()
     a, b, c = agencies["a"]["id"], agencies["b"]["id"], agencies["c"]["id"]
-    await sharing.create_isa(ctx, admin, reference="ISA-AB", title="A and B", parties=[a, b],
-                             purposes=["crime_prevention"], areas=["noise"], legal_basis="CDA 1998 s.115",
-                             starts_on=today - dt.timedelta(days=30), ends_on=today + dt.timedelta(days=300),
-                             max_sensitivity="official")
-    isa_ac = await sharing.create_isa(ctx, admin, reference="ISA-AC", title="A and C", parties=[a, c],
-                                      purposes=["crime_prevention"], areas=["noise"], legal_basis="CDA 1998 s.115",
-                                      starts_on=today - dt.timedelta(days=30), ends_on=today + dt.timedelta(days=300),
-                                      max_sensitivity="official")
-    panel = await panels.save_panel(ctx, chair, name="Matrix Complex Case Panel", member_agency_ids=[b],
-                                    areas=["noise"], frequency="monthly")
+    await sharing.create_isa(
+        ctx,
+        admin,
+        reference="ISA-AB",
+        title="A and B",
+        parties=[a, b],
+        purposes=["crime_prevention"],
+        areas=["noise"],
+        legal_basis="CDA 1998 s.115",
+        starts_on=today - dt.timedelta(days=30),
+        ends_on=today + dt.timedelta(days=300),
+        max_sensitivity="official",
+    )
+    isa_ac = await sharing.create_isa(
+        ctx,
+        admin,
+        reference="ISA-AC",
+        title="A and C",
+        parties=[a, c],
+        purposes=["crime_prevention"],
+        areas=["noise"],
+        legal_basis="CDA 1998 s.115",
+        starts_on=today - dt.timedelta(days=30),
+        ends_on=today + dt.timedelta(days=300),
+        max_sensitivity="official",
+    )
+    panel = await panels.save_panel(
+        ctx,
+        chair,
+        name="Matrix Complex Case Panel",
+        member_agency_ids=[b],
+        areas=["noise"],
+        frequency="monthly",
+    )
     ids = {"b": b, "d_slug": agencies["d"]["slug"], "panel": panel["id"], "panel_slug": panel["slug"]}
     w = await build_records(ctx, owner, chair, ids)
     # C was shared the case while its agreement was live; the agreement has since ended
     await sharing.share_case(owner, w["case"], agency_id=c, purpose="crime_prevention")
     await sharing.end_isa(admin, isa_ac["id"], "The project finished")
 
-    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=database)
+    app = create_app(
+        Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=database
+    )
     world = World(app=app, ctx=ctx, w=w)
     async with contextlib.AsyncExitStack() as stack:
         for (key, role), actor in actors.items():
-            client = await stack.enter_async_context(httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://localhost"))
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost")
+            )
             csrf = await sign_in(client, actor)
-            token = (await client.post("/api/v1/session", json={"email": actor.email, "password": TEST_PASSWORD})
-                     ).json()["token"]
+            token = (
+                await client.post("/api/v1/session", json={"email": actor.email, "password": TEST_PASSWORD})
+            ).json()["token"]
             relation = next(r for r, k in RELATIONS.items() if k == key)
             world.callers[role, relation] = Caller(role, relation, client, csrf, token, actor)
         world.max_ids = await _max_ids()
@@ -402,33 +561,53 @@ async def world(database):
 VARIANTS = ("page", "htmx")
 
 
-async def call(caller: Caller, method: str, url: str, variant: str, body: dict[str, Any] | None) -> httpx.Response:
+async def call(
+    caller: Caller, method: str, url: str, variant: str, body: dict[str, Any] | None
+) -> httpx.Response:
     """One request; one that does not answer within seconds (a stream left open) fails rather than hangs."""
     try:
         return await asyncio.wait_for(_send(caller, method, url, variant, body), timeout=15)
     except TimeoutError:
-        pytest.fail(f"{caller.role} of the {caller.relation} agency: {method} {url} ({variant}) did not answer: "
-                    "a stream was opened for someone who should have been refused")
+        pytest.fail(
+            f"{caller.role} of the {caller.relation} agency: {method} {url} ({variant}) did not answer: "
+            "a stream was opened for someone who should have been refused"
+        )
 
 
-async def _send(caller: Caller, method: str, url: str, variant: str, body: dict[str, Any] | None) -> httpx.Response:
+async def _send(
+    caller: Caller, method: str, url: str, variant: str, body: dict[str, Any] | None
+) -> httpx.Response:
     if url.startswith("/api/"):
         headers = {"Authorization": f"Bearer {caller.token}"}
-        return await caller.client.request(method, url, headers=headers,
-                                           json=body if method != "GET" else None)
+        return await caller.client.request(
+            method, url, headers=headers, json=body if method != "GET" else None
+        )
     headers = {"HX-Request": "true"} if variant == "htmx" else {}
     if method == "GET":
         return await caller.client.get(url, headers=headers)
     if variant == "htmx":
         headers["X-CSRF-Token"] = caller.csrf
         return await caller.client.request(method, url, headers=headers, data=body or {})
-    return await caller.client.request(method, url, headers=headers, data={**(body or {}), "csrf_token": caller.csrf})
+    return await caller.client.request(
+        method, url, headers=headers, data={**(body or {}), "csrf_token": caller.csrf}
+    )
 
 
 #: tables a refused request may write to: the audit trail and the session's last-seen time
 UNWATCHED = {t._meta.tablename for t in (AuditEvent, Session, SignInThrottle, MouAcceptance)}
-WATCHED_COLUMNS = ("version", "status", "state", "revoked_at", "removed_at", "completed_at", "closed_at", "active",
-                   "updated_at", "ends_on", "risk")
+WATCHED_COLUMNS = (
+    "version",
+    "status",
+    "state",
+    "revoked_at",
+    "removed_at",
+    "completed_at",
+    "closed_at",
+    "active",
+    "updated_at",
+    "ends_on",
+    "risk",
+)
 
 
 def _fingerprint_sql() -> str:
@@ -442,8 +621,11 @@ def _fingerprint_sql() -> str:
             col = column._meta.db_column_name
             if col in WATCHED_COLUMNS:
                 parts.append(f'(SELECT COUNT("{col}") FROM "{name}")')
-                parts.append(f'(SELECT MAX("{col}") FROM "{name}")' if col not in ("active",)
-                             else f'(SELECT COUNT(*) FROM "{name}" WHERE "{col}" = TRUE)')
+                parts.append(
+                    f'(SELECT MAX("{col}") FROM "{name}")'
+                    if col not in ("active",)
+                    else f'(SELECT COUNT(*) FROM "{name}" WHERE "{col}" = TRUE)'
+                )
     return "SELECT " + ", ".join(parts)
 
 
@@ -457,11 +639,14 @@ async def fingerprint() -> tuple:
 
 # --- the matrix ------------------------------------------------------------------------------------------
 
+
 def _app_routes() -> list[tuple[str, str]]:
     from caseframe.core.settings import Settings
     from caseframe.core.web.app import create_app
 
-    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=make_context(noise_plugin))
+    app = create_app(
+        Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=make_context(noise_plugin)
+    )
     return routes_of(app)
 
 
@@ -481,8 +666,15 @@ def _cases():
                     outcome = expected(method, path, role, relation)
                     if (method, path) in STREAMS and outcome == ALLOW:
                         continue  # a stream that is allowed never ends: its refusals are what we can check
-                    yield pytest.param(method, path, variant, role, relation, outcome,
-                                       id=f"{relation}-{role}-{method} {path}-{variant}")
+                    yield pytest.param(
+                        method,
+                        path,
+                        variant,
+                        role,
+                        relation,
+                        outcome,
+                        id=f"{relation}-{role}-{method} {path}-{variant}",
+                    )
 
 
 async def test_every_route_is_classified():
@@ -492,7 +684,9 @@ async def test_every_route_is_classified():
         route = (method, path)
         if kind_of(path) is None:
             if route not in COLLECTIONS:
-                missing.append(f"{method} {path}: not classified (add it to COLLECTIONS or give it a record id)")
+                missing.append(
+                    f"{method} {path}: not classified (add it to COLLECTIONS or give it a record id)"
+                )
             continue
         if method != "GET" and route not in BODIES:
             missing.append(f"{method} {path}: not classified (a write without a valid body in BODIES)")
@@ -510,9 +704,12 @@ async def test_matrix(world, method, path, variant, role, relation, outcome):
     caller = world.callers[role, relation]
     if write and outcome == ALLOW:
         # an allowed write really happens: give it records of its own so the shared ones stay as they are
-        records = await build_records(world.ctx, world.callers["caseworker", "owner"].actor,
-                                      world.callers["panel_chair", "owner"].actor, {k: world.w[k] for k in (
-                                          "b", "d_slug", "panel", "panel_slug")})
+        records = await build_records(
+            world.ctx,
+            world.callers["caseworker", "owner"].actor,
+            world.callers["panel_chair", "owner"].actor,
+            {k: world.w[k] for k in ("b", "d_slug", "panel", "panel_slug")},
+        )
     else:
         records = world.w
     url = fill(path, records) + QUERIES.get(route, "")
@@ -540,7 +737,9 @@ def _guess_cases():
     for method, path in RECORD_ROUTES:
         for variant in _variants(method, path):
             for role in ROLES:
-                yield pytest.param(method, path, variant, role, id=f"guessed-{role}-{method} {path}-{variant}")
+                yield pytest.param(
+                    method, path, variant, role, id=f"guessed-{role}-{method} {path}-{variant}"
+                )
 
 
 @pytest.mark.parametrize(("method", "path", "variant", "role"), list(_guess_cases()))
@@ -561,11 +760,15 @@ def _collection_cases():
             continue  # creates something new: not about the record
         for relation in RELATIONS:
             for role in ROLES:
-                yield pytest.param(method, path, query or "", role, relation, id=f"{relation}-{role}-{method} {path}")
+                yield pytest.param(
+                    method, path, query or "", role, relation, id=f"{relation}-{role}-{method} {path}"
+                )
 
 
 @pytest.mark.parametrize(("method", "path", "query", "role", "relation"), list(_collection_cases()))
-async def test_lists_and_searches_do_not_show_the_record_to_others(world, method, path, query, role, relation):
+async def test_lists_and_searches_do_not_show_the_record_to_others(
+    world, method, path, query, role, relation
+):
     caller = world.callers[role, relation]
     body = COLLECTION_SEARCHES.get((method, path))
     response = await call(caller, method, path + query, "api" if path.startswith("/api/") else "page", body)

@@ -1,5 +1,6 @@
 """What a hostile or new user found in the browser: read-only users offered forms, disabled areas still open,
 shared cases that hide who holds them, self-referrals, missing admin steps, past due dates. HTTP level."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,15 +28,33 @@ async def shared(db, ctx):
     case = await cases.open_case(ctx, owner, "noise", REPORT)
     today = clock.today()
     await sharing.create_isa(
-        ctx, admin, reference="ISA-2026-01", title="Community safety partnership", parties=[council["id"], police["id"]],
-        purposes=["crime_prevention"], areas=["noise"], legal_basis="Crime and Disorder Act 1998 s.115",
-        starts_on=today - dt.timedelta(days=30), ends_on=today + dt.timedelta(days=10), max_sensitivity="official")
+        ctx,
+        admin,
+        reference="ISA-2026-01",
+        title="Community safety partnership",
+        parties=[council["id"], police["id"]],
+        purposes=["crime_prevention"],
+        areas=["noise"],
+        legal_basis="Crime and Disorder Act 1998 s.115",
+        starts_on=today - dt.timedelta(days=30),
+        ends_on=today + dt.timedelta(days=10),
+        max_sensitivity="official",
+    )
     await sharing.share_case(owner, case["id"], agency_id=police["id"], purpose="crime_prevention")
-    return {"ctx": ctx, "owner": owner, "reader": reader, "partner": partner, "case": case, "council": council,
-            "police": police, "admin": admin}
+    return {
+        "ctx": ctx,
+        "owner": owner,
+        "reader": reader,
+        "partner": partner,
+        "case": case,
+        "council": council,
+        "police": police,
+        "admin": admin,
+    }
 
 
 # -- 1. read-only users never get an edit form or a step button ---------------------------------------------
+
 
 @pytest.mark.parametrize("who", ["partner", "reader"])
 async def test_a_reader_gets_no_edit_form_save_button_or_step_button(shared, client, who):
@@ -48,16 +67,27 @@ async def test_a_reader_gets_no_edit_form_save_button_or_step_button(shared, cli
     for form in ("report", "visit"):
         edit = await client.get(f"/cases/{case['id']}/forms/{form}")
         assert edit.status_code == 403
-        assert "Save answers" not in edit.text and "<textarea" not in edit.text and 'name="version"' not in edit.text
-        assert ("Only its owning agency can change it" if who == "partner" else "does not let you change") in edit.text
-        saved = await client.post(f"/cases/{case['id']}/forms/{form}",
-                                  data={"csrf_token": token, "version": "1", "street": "Elsewhere"})
+        assert (
+            "Save answers" not in edit.text
+            and "<textarea" not in edit.text
+            and 'name="version"' not in edit.text
+        )
+        assert (
+            "Only its owning agency can change it" if who == "partner" else "does not let you change"
+        ) in edit.text
+        saved = await client.post(
+            f"/cases/{case['id']}/forms/{form}",
+            data={"csrf_token": token, "version": "1", "street": "Elsewhere"},
+        )
         assert saved.status_code == 403 and "Save answers" not in saved.text
-        step = await client.post(f"/cases/{case['id']}/transitions/close", data={"csrf_token": token, "version": "1"})
+        step = await client.post(
+            f"/cases/{case['id']}/transitions/close", data={"csrf_token": token, "version": "1"}
+        )
         assert step.status_code == 403 and "/transitions/" not in step.text
     # the htmx fragments a reader could ask for carry no form either
-    note = await client.post(f"/cases/{case['id']}/notes", data={"csrf_token": token, "text": "x"},
-                             headers={"HX-Request": "true"})
+    note = await client.post(
+        f"/cases/{case['id']}/notes", data={"csrf_token": token, "text": "x"}, headers={"HX-Request": "true"}
+    )
     assert note.status_code == 403 and "<form" not in note.text.split("<main", 1)[-1].split("</main>", 1)[0]
     row = await cases.get_case(shared["ctx"], shared["owner"], case["id"], audit_view=False)
     assert row["data"]["report"]["street"] == "Kestrel Way" and row["version"] == case["version"]
@@ -71,14 +101,17 @@ async def test_the_owner_still_edits_but_not_once_the_case_is_closed(shared, cli
     await cases.transition_case(ctx, shared["owner"], case["id"], "close")
     closed = await client.get(f"/cases/{case['id']}/forms/report")
     assert closed.status_code == 403 and "closed" in closed.text and "Save answers" not in closed.text
-    refused = await client.post(f"/cases/{case['id']}/forms/report", data={"csrf_token": token, "version": "2",
-                                                                          **REPORT, "street": "Elsewhere"})
+    refused = await client.post(
+        f"/cases/{case['id']}/forms/report",
+        data={"csrf_token": token, "version": "2", **REPORT, "street": "Elsewhere"},
+    )
     assert refused.status_code == 403
     page = await client.get(f"/cases/{case['id']}")
     assert f"/cases/{case['id']}/forms/" not in page.text
 
 
 # -- 3. a shared case names its owning agency, lead officer and a contact --------------------------------------
+
 
 async def test_a_shared_case_names_the_owning_agency_lead_officer_and_contact(shared, client):
     await sign_in(client, shared["partner"])
@@ -97,6 +130,7 @@ async def test_the_owner_sees_its_lead_officer_and_no_owning_agency_line(shared,
 
 # -- 2. a disabled area serves no new-case form ----------------------------------------------------------------
 
+
 async def test_a_disabled_area_serves_no_new_case_form_on_the_page_or_the_api(shared, client):
     from caseframe.core.agencies import service as agencies
     from caseframe.core.cases.tables import Case
@@ -110,13 +144,20 @@ async def test_a_disabled_area_serves_no_new_case_form_on_the_page_or_the_api(sh
     assert form.status_code == 403
     assert "not enabled for your agency" in form.text and "<textarea" not in form.text
     assert 'name="submission_key"' not in form.text
-    posted = await client.post("/areas/noise/new", data={"csrf_token": token, "submission_key": "k1", **REPORT})
+    posted = await client.post(
+        "/areas/noise/new", data={"csrf_token": token, "submission_key": "k1", **REPORT}
+    )
     assert posted.status_code == 403 and "not enabled for your agency" in posted.text
     listing = await client.get("/areas/noise")
     assert listing.status_code == 200 and "/areas/noise/new" not in listing.text
-    api_token = (await client.post("/api/v1/session", json={"email": owner.email, "password": TEST_PASSWORD})).json()["token"]
-    api = await client.post("/api/v1/cases", json={"area": "noise", "answers": REPORT},
-                            headers={"Authorization": f"Bearer {api_token}"})
+    api_token = (
+        await client.post("/api/v1/session", json={"email": owner.email, "password": TEST_PASSWORD})
+    ).json()["token"]
+    api = await client.post(
+        "/api/v1/cases",
+        json={"area": "noise", "answers": REPORT},
+        headers={"Authorization": f"Bearer {api_token}"},
+    )
     assert api.status_code == 403 and "not enabled for your agency" in api.text
     assert await Case.count() == before
     # its cases stay readable
@@ -138,6 +179,7 @@ async def test_a_role_that_opens_no_cases_gets_no_new_case_form_nor_a_link_to_on
 
 # -- 4. an agency is not its own addressee unless the target names it ------------------------------------------
 
+
 @pytest.fixture
 async def referring(db, ctx):
     from caseframe.core.panels.tables import Panel
@@ -149,8 +191,16 @@ async def referring(db, ctx):
     owner = await make_user(council, ("caseworker", "panel_chair"), name="Olive Owner")
     worker = await make_user(youth, ("caseworker",), name="Yas Youthworker")
     other = await make_user(youth2, ("caseworker",), name="Wendy Wealden")
-    await Panel.insert(Panel(slug="complex-case-panel", name="Complex Case Panel", chair_agency=council["id"],
-                             member_agencies=[council["id"], youth["id"]], areas=["noise"], created_at=clock.now()))
+    await Panel.insert(
+        Panel(
+            slug="complex-case-panel",
+            name="Complex Case Panel",
+            chair_agency=council["id"],
+            member_agencies=[council["id"], youth["id"]],
+            areas=["noise"],
+            created_at=clock.now(),
+        )
+    )
     child = await make_person(worker, given_name="Tia", family_name="Marsh", date_of_birth="2012-05-01")
     return {"council": council, "owner": owner, "worker": worker, "other": other, "child": child}
 
@@ -160,7 +210,9 @@ async def test_a_rule_referral_to_a_kind_does_not_come_back_to_the_referring_age
     from caseframe.core.referrals.tables import Referral
 
     worker, other = referring["worker"], referring["other"]
-    case = await cases.open_case(ctx, worker, "noise", REPORT, subjects=[(referring["child"]["id"], "complainant")])
+    case = await cases.open_case(
+        ctx, worker, "noise", REPORT, subjects=[(referring["child"]["id"], "complainant")]
+    )
     referral = await Referral.select().where(Referral.from_case == case["id"]).first()
     assert referral["target_kind"] == "agency_type" and referral["target"] == "youth_service"
     assert await inbox.inbox(ctx, worker) == []
@@ -169,7 +221,9 @@ async def test_a_rule_referral_to_a_kind_does_not_come_back_to_the_referring_age
     assert seen["is_referrer"] and not seen["addressee"] and not seen["can_decide"]
     with pytest.raises(NotFound):
         await inbox.decline(ctx, worker, referral["id"], reason="Not for us", version=referral["version"])
-    assert (await Referral.select(Referral.status).where(Referral.id == referral["id"]).first())["status"] == "open"
+    assert (await Referral.select(Referral.status).where(Referral.id == referral["id"]).first())[
+        "status"
+    ] == "open"
 
 
 async def test_the_referral_form_offers_no_target_that_reaches_only_ones_own_agency(ctx, referring, client):
@@ -185,14 +239,20 @@ async def test_the_referral_form_offers_no_target_that_reaches_only_ones_own_age
     assert 'value="agency_type:district_council"' not in page.text
     # a panel it chairs is named, so it stays a target and the council receives it
     assert 'value="panel:complex-case-panel"' in page.text
-    for target, message in (("agency:ashdown-council", "not go to your own"),
-                            ("agency_type:district_council", "No other agency would receive")):
-        made = await client.post(f"/cases/{case['id']}/referrals",
-                                 data={"csrf_token": token, "target": target, "reason": "Please help"})
+    for target, message in (
+        ("agency:ashdown-council", "not go to your own"),
+        ("agency_type:district_council", "No other agency would receive"),
+    ):
+        made = await client.post(
+            f"/cases/{case['id']}/referrals",
+            data={"csrf_token": token, "target": target, "reason": "Please help"},
+        )
         assert made.status_code == 400 and message in made.text
     assert await Referral.count().where(Referral.from_case == case["id"]) == 0
-    made = await client.post(f"/cases/{case['id']}/referrals",
-                             data={"csrf_token": token, "target": "panel:complex-case-panel", "reason": "Please help"})
+    made = await client.post(
+        f"/cases/{case['id']}/referrals",
+        data={"csrf_token": token, "target": "panel:complex-case-panel", "reason": "Please help"},
+    )
     assert made.status_code == 303
     assert len(await inbox.inbox(ctx, owner)) == 1
 
@@ -203,13 +263,20 @@ async def test_the_api_offers_a_reader_no_step_and_names_who_holds_the_case(shar
     case = shared["case"]
 
     async def api_case(actor):
-        token = (await client.post("/api/v1/session", json={"email": actor.email, "password": TEST_PASSWORD})).json()["token"]
-        return (await client.get(f"/api/v1/cases/{case['id']}", headers={"Authorization": f"Bearer {token}"})).json()
+        token = (
+            await client.post("/api/v1/session", json={"email": actor.email, "password": TEST_PASSWORD})
+        ).json()["token"]
+        return (
+            await client.get(f"/api/v1/cases/{case['id']}", headers={"Authorization": f"Bearer {token}"})
+        ).json()
 
     partner = await api_case(shared["partner"])
     assert partner["transitions"] == []
-    assert partner["holder"] == {"agency": "Ashdown Council", "contact_email": "team@ashdown-council.example",
-                                 "lead_officer": "Olive Owner"}
+    assert partner["holder"] == {
+        "agency": "Ashdown Council",
+        "contact_email": "team@ashdown-council.example",
+        "lead_officer": "Olive Owner",
+    }
     reader = await api_case(shared["reader"])
     assert reader["transitions"] == [] and "holder" not in reader
     owner = await api_case(shared["owner"])
@@ -227,11 +294,22 @@ async def test_the_api_changes_no_answer_of_a_closed_case_either(shared, db):
     case, ctx = shared["case"], shared["ctx"]
     closed = await cases.transition_case(ctx, shared["owner"], case["id"], "close")
     app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as api:
-        token = (await api.post("/api/v1/session", json={"email": shared["owner"].email,
-                                                        "password": TEST_PASSWORD})).json()["token"]
-        saved = await api.put(f"/api/v1/cases/{case['id']}/forms/report", headers={"Authorization": f"Bearer {token}"},
-                              json={"answers": {**REPORT, "street": "Elsewhere"}, "version": closed["version"]})
-    assert saved.status_code == 403 and "This case is closed. Its answers can be read but not changed." in saved.text
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+    ) as api:
+        token = (
+            await api.post(
+                "/api/v1/session", json={"email": shared["owner"].email, "password": TEST_PASSWORD}
+            )
+        ).json()["token"]
+        saved = await api.put(
+            f"/api/v1/cases/{case['id']}/forms/report",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"answers": {**REPORT, "street": "Elsewhere"}, "version": closed["version"]},
+        )
+    assert (
+        saved.status_code == 403
+        and "This case is closed. Its answers can be read but not changed." in saved.text
+    )
     row = await cases.get_case(ctx, shared["owner"], case["id"], audit_view=False)
     assert row["data"]["report"]["street"] == "Kestrel Way" and row["version"] == closed["version"]

@@ -4,6 +4,7 @@ files and addresses nothing answers. Everything but the static files is never st
 The walk reads the app's own route table (as test_route_walk does), so a route added later is covered: each
 is requested by someone not signed in, by a signed-in admin's browser and, for the API, with a bearer token.
 """
+
 from __future__ import annotations
 
 import httpx
@@ -57,7 +58,9 @@ def _problems(response: httpx.Response, *, hsts: bool = False) -> list[str]:
     return [f"{response.request.method} {url} -> {response.status_code}: {p}" for p in found]
 
 
-async def _walk(client, app, *, api_only: bool = False, headers: dict | None = None) -> tuple[list[str], set[int]]:
+async def _walk(
+    client, app, *, api_only: bool = False, headers: dict | None = None
+) -> tuple[list[str], set[int]]:
     problems, statuses = [], set()
     for method, template in sorted(set(_routes(app))):
         if api_only and not template.startswith("/api/"):
@@ -67,7 +70,9 @@ async def _walk(client, app, *, api_only: bool = False, headers: dict | None = N
         for url in _fill(template):
             if template == "/sign-out" or "sign-out" in template:
                 continue  # would end the walk's own session (it is refused without a CSRF token anyway)
-            response = await client.request(method, url, data={} if method != "GET" else None, headers=headers)
+            response = await client.request(
+                method, url, data={} if method != "GET" else None, headers=headers
+            )
             statuses.add(response.status_code)
             problems += _problems(response)
     return problems, statuses
@@ -75,14 +80,18 @@ async def _walk(client, app, *, api_only: bool = False, headers: dict | None = N
 
 async def test_every_route_answers_with_the_headers_anonymous_signed_in_and_over_the_api(db, ctx):
     agency = await make_agency(ctx, "ashdown-council")
-    admin = await make_user(agency, ("local_admin", "system_admin", "supervisor", "caseworker"), name="Alex Admin")
+    admin = await make_user(
+        agency, ("local_admin", "system_admin", "supervisor", "caseworker"), name="Alex Admin"
+    )
     async with web_client(ctx, db) as anonymous, web_client(ctx, db) as browser:
         app = anonymous._transport.app
         problems, statuses = await _walk(anonymous, app)
         await sign_in(browser, admin)
         more, more_statuses = await _walk(browser, app)
         token, _ = await auth.sign_in(admin.email, TEST_PASSWORD, browser=False)
-        api, api_statuses = await _walk(anonymous, app, api_only=True, headers={"Authorization": f"Bearer {token}"})
+        api, api_statuses = await _walk(
+            anonymous, app, api_only=True, headers={"Authorization": f"Bearer {token}"}
+        )
     statuses |= more_statuses | api_statuses
     # the walk met every kind of answer: pages, redirects, refusals, missing things and wrong methods
     assert {200, 303, 401, 403, 404} <= statuses, statuses
@@ -103,7 +112,9 @@ async def test_static_files_unknown_addresses_errors_and_steps_carry_the_headers
             await client.get("/api/v1/areas"),  # 401
             await client.post("/api/v1/session", json={"email": user.email, "password": "wrong password 1"}),
             await client.post("/api/v1/session", json={"email": user.email, "password": TEST_PASSWORD}),
-            await client.post("/api/v1/session", content=b"{not json", headers={"content-type": "application/json"}),
+            await client.post(
+                "/api/v1/session", content=b"{not json", headers={"content-type": "application/json"}
+            ),
             await client.get("/health"),
             await client.delete("/sign-in"),  # 405
             await client.get("/schema/openapi.json"),
@@ -113,7 +124,9 @@ async def test_static_files_unknown_addresses_errors_and_steps_carry_the_headers
             await sign_in(signed_in, user)
             responses.append(await signed_in.get("/extra/broken"))  # 500
         await sign_in(client, user, accept_mou=False)
-        responses.append(await client.get("/", headers={"HX-Request": "true"}))  # 403 with HX-Redirect to the MoU
+        responses.append(
+            await client.get("/", headers={"HX-Request": "true"})
+        )  # 403 with HX-Redirect to the MoU
         responses.append(await client.get("/"))  # 303 to the MoU
     kinds = {r.status_code for r in responses}
     assert {200, 201, 303, 400, 401, 403, 404, 405, 500} <= kinds, kinds
@@ -126,8 +139,19 @@ async def test_https_deployments_send_strict_transport_security_on_every_respons
     from caseframe.core.web.app import create_app
 
     app = create_app(Settings(local_demo=False, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=db)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://localhost") as client:
-        responses = [await client.get(u) for u in ("/sign-in", "/", "/no/such/page", "/api/v1/areas",
-                                                    "/static/cf/caseframe.css", "/extra/broken")]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="https://localhost"
+    ) as client:
+        responses = [
+            await client.get(u)
+            for u in (
+                "/sign-in",
+                "/",
+                "/no/such/page",
+                "/api/v1/areas",
+                "/static/cf/caseframe.css",
+                "/extra/broken",
+            )
+        ]
     problems = [p for r in responses for p in _problems(r, hsts=True)]
     assert not problems, "\n".join(problems)

@@ -6,6 +6,7 @@ links from My work as a supervisor and as a local admin), the JSON fields are th
 its source), and every route in the app's route table that no page links to is posted the same values. A form,
 field or route added later is covered without touching this file.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -29,21 +30,38 @@ SKIP_GET = re.compile(r"^/(static|assets|schema|sign-out)|/pack/|\.(pdf|csv)$|/e
 WORDS_300 = " ".join(f"word{i}" for i in range(300))
 #: what a hostile tester types into any field of a page or query
 TEXT_VALUES = [
-    "\u00b2",                      # superscript two: str.isdigit() says yes, int() says no
-    "\u0661\u0662",                # Arabic-Indic digits: int() takes them
-    "\uff11\uff12",                # fullwidth digits
-    "1_0", "+1", "-1", " 7 ",
-    "99999999999999999999",        # beyond 64 bits
-    "9" * 5000,                    # beyond Python's int() digit limit
-    "x" * 5000,                    # beyond every varchar
-    WORDS_300,                     # a search of 300 words
-    "\ud800",                      # a lone surrogate: not encodable as UTF-8 by httpx, sent raw below
+    "\u00b2",  # superscript two: str.isdigit() says yes, int() says no
+    "\u0661\u0662",  # Arabic-Indic digits: int() takes them
+    "\uff11\uff12",  # fullwidth digits
+    "1_0",
+    "+1",
+    "-1",
+    " 7 ",
+    "99999999999999999999",  # beyond 64 bits
+    "9" * 5000,  # beyond Python's int() digit limit
+    "x" * 5000,  # beyond every varchar
+    WORDS_300,  # a search of 300 words
+    "\ud800",  # a lone surrogate: not encodable as UTF-8 by httpx, sent raw below
 ]
 #: raw bodies that are not UTF-8 or hold a null character, urlencoded and as a multipart form's part
 RAW_URLENCODED = [b"%FF%FE%FD", b"\xff\xfe", b"a%00b"]
 RAW_MULTIPART = [b"\xff\xfe", b"a\x00b"]
 #: what a hostile API caller sends in place of each JSON field
-JSON_VALUES: list[Any] = [123, 1.5, True, None, [], ["a"], {}, {"a": 1}, "\u00b2", "", "x" * 5000, 2**80, WORDS_300]
+JSON_VALUES: list[Any] = [
+    123,
+    1.5,
+    True,
+    None,
+    [],
+    ["a"],
+    {},
+    {"a": 1},
+    "\u00b2",
+    "",
+    "x" * 5000,
+    2**80,
+    WORDS_300,
+]
 
 
 def deep_json(depth: int = 1000) -> bytes:
@@ -62,7 +80,11 @@ class _Forms(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         if tag == "form":
-            self._current = {"method": (a.get("method") or "get").upper(), "action": a.get("action", ""), "fields": {}}
+            self._current = {
+                "method": (a.get("method") or "get").upper(),
+                "action": a.get("action", ""),
+                "fields": {},
+            }
             self.forms.append(self._current)
         elif self._current is None:
             return
@@ -107,7 +129,9 @@ async def demo(database):
     await empty_tables()
     ctx = make_context(builtins=True)
     await load_demo(ctx)
-    app = create_app(Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=database)
+    app = create_app(
+        Settings(local_demo=True, database_url="sqlite:///unused.sqlite"), ctx=ctx, engine=database
+    )
     yield app
 
 
@@ -115,7 +139,9 @@ async def _signed_in(app, email: str) -> httpx.AsyncClient:
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost")
     page = await client.get("/sign-in")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    signed = await client.post("/sign-in", data={"email": email, "password": DEMO_PASSWORD, "csrf_token": token})
+    signed = await client.post(
+        "/sign-in", data={"email": email, "password": DEMO_PASSWORD, "csrf_token": token}
+    )
     assert signed.status_code == 303, signed.text[:300]
     home = await client.get("/")
     if home.status_code == 303 and home.headers["location"].startswith("/mou"):
@@ -164,7 +190,9 @@ async def _throw(client, method: str, url: str, *, data=None, content=None, head
 def _encode(fields: dict[str, str]) -> bytes:
     from urllib.parse import quote_plus
 
-    return "&".join(f"{quote_plus(k)}={quote_plus(v, errors='surrogatepass')}" for k, v in fields.items()).encode()
+    return "&".join(
+        f"{quote_plus(k)}={quote_plus(v, errors='surrogatepass')}" for k, v in fields.items()
+    ).encode()
 
 
 async def _send_hostile(client, form: dict, name: str, value) -> tuple[Any, Any]:
@@ -187,8 +215,9 @@ async def _send_hostile(client, form: dict, name: str, value) -> tuple[Any, Any]
         query = raw.decode()
     if form["method"] == "GET":
         return await client.get(form["action"] + "?" + query), value
-    return await client.post(form["action"], content=raw, headers={
-        "Content-Type": "application/x-www-form-urlencoded"}), value
+    return await client.post(
+        form["action"], content=raw, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    ), value
 
 
 @pytest.mark.parametrize("email", WALKERS, ids=["supervisor", "local-admin"])
@@ -213,7 +242,11 @@ async def test_hostile_values_in_every_form_field_never_fail_and_save_nothing(de
                     label = f"{form['method']} {form['action']} {name}={value[:20]!r}"
                     if _failed(response):
                         failures.append(f"{label} -> {response.status_code}")
-                    elif form["method"] == "POST" and response.status_code >= 400 and await _row_counts() != before:
+                    elif (
+                        form["method"] == "POST"
+                        and response.status_code >= 400
+                        and await _row_counts() != before
+                    ):
                         failures.append(f"{label} -> {response.status_code} but rows were saved")
                     if response.headers.get("location", "").startswith("/sign-in"):
                         await client.aclose()
@@ -244,10 +277,15 @@ async def test_every_route_takes_hostile_ids_and_page_numbers(demo):
     failures = []
     try:
         for method, template in _routes(demo):
-            if SKIP_POST.match(template) or template.startswith(("/static", "/assets", "/schema")) or \
-                    template.endswith("/events"):
+            if (
+                SKIP_POST.match(template)
+                or template.startswith(("/static", "/assets", "/schema"))
+                or template.endswith("/events")
+            ):
                 continue
-            ids = ["1", "\u00b2", "\u0661", "\uff11", "99999999999999999999"] if ":int}" in template else ["1"]
+            ids = (
+                ["1", "\u00b2", "\u0661", "\uff11", "99999999999999999999"] if ":int}" in template else ["1"]
+            )
             for id_ in ids:
                 url = _fill(template, id_)
                 for page in ["\u00b2", "\uff12", "99999999999999999999", "9" * 5000, "-5"]:
@@ -256,8 +294,9 @@ async def test_every_route_takes_hostile_ids_and_page_numbers(demo):
                     elif url.startswith("/api/"):
                         continue  # the API's bodies are below
                     else:
-                        response = await client.request(method, url, data={"csrf_token": csrf, "page": page,
-                                                                           "version": page, "id": page})
+                        response = await client.request(
+                            method, url, data={"csrf_token": csrf, "page": page, "version": page, "id": page}
+                        )
                     if _failed(response):
                         failures.append(f"{method} {url}?page={page[:20]!r} -> {response.status_code}")
                     if id_ != "1" and ":int}" in template and response.status_code == 200 and method == "GET":
@@ -292,14 +331,30 @@ async def api(demo):
     agency = signed.json()["user"]["agency_id"]
     # a case the walker still works: the walk before this may have restricted or erased one through the
     # retention forms, as a local admin may, and a closed case's answers are read, not changed
-    withheld = {r["case_id"] for r in await CaseRetention.select(CaseRetention.case_id).where(
-        (CaseRetention.restricted == True) | CaseRetention.erased_at.is_not_null())}
-    cases = await Case.select(Case.id).where((Case.owning_agency == agency) & Case.closed_at.is_null()).order_by(
-        Case.id)
+    withheld = {
+        r["case_id"]
+        for r in await CaseRetention.select(CaseRetention.case_id).where(
+            (CaseRetention.restricted == True) | CaseRetention.erased_at.is_not_null()
+        )
+    }
+    cases = (
+        await Case.select(Case.id)
+        .where((Case.owning_agency == agency) & Case.closed_at.is_null())
+        .order_by(Case.id)
+    )
     case = next(c for c in cases if c["id"] not in withheld)
     referral = await Referral.select(Referral.id).first()
-    yield client, {"case_id": case["id"], "referral_id": referral["id"] if referral else 1, "task_id": 1,
-                   "person_id": 1, "slug": "x", "form": "x"}
+    yield (
+        client,
+        {
+            "case_id": case["id"],
+            "referral_id": referral["id"] if referral else 1,
+            "task_id": 1,
+            "person_id": 1,
+            "slug": "x",
+            "form": "x",
+        },
+    )
     await client.aclose()
 
 
@@ -324,8 +379,17 @@ async def test_wrong_json_types_in_every_api_field_are_a_422_naming_the_field(de
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:60])
 
 
-@pytest.mark.parametrize("field,value", [("given_name", 123), ("given_name", ["a"]), ("family_name", {"a": 1}),
-                                         ("gender", 5), ("aliases", "Bob"), ("aliases", [1])])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("given_name", 123),
+        ("given_name", ["a"]),
+        ("family_name", {"a": 1}),
+        ("gender", 5),
+        ("aliases", "Bob"),
+        ("aliases", [1]),
+    ],
+)
 async def test_a_wrong_type_for_a_person_is_a_422_naming_the_field(api, field, value):
     client, _ = api
     body = {"given_name": "Ada", "family_name": "Hostile", field: value}
@@ -338,19 +402,26 @@ async def test_json_nested_a_thousand_deep_is_refused_before_it_is_parsed(demo, 
     client, ids = api
     anonymous = httpx.AsyncClient(transport=httpx.ASGITransport(app=demo), base_url="http://localhost")
     try:
-        refused = await anonymous.post("/api/v1/session", content=deep_json(),
-                                       headers={"Content-Type": "application/json"})
+        refused = await anonymous.post(
+            "/api/v1/session", content=deep_json(), headers={"Content-Type": "application/json"}
+        )
         assert refused.status_code in (400, 422), refused.text
         for depth in (1000, 100_000):
             for method, template in _routes(demo):
                 if template.startswith("/api/") and method in ("POST", "PUT"):
                     url = re.sub(r"\{(\w+):\w+\}", lambda m: str(ids.get(m.group(1), 1)), template)
-                    response = await client.request(method, url, content=deep_json(depth),
-                                                    headers={"Content-Type": "application/json"})
-                    assert response.status_code in (400, 404, 413, 422), f"{method} {url}: {response.status_code}"
+                    response = await client.request(
+                        method, url, content=deep_json(depth), headers={"Content-Type": "application/json"}
+                    )
+                    assert response.status_code in (400, 404, 413, 422), (
+                        f"{method} {url}: {response.status_code}"
+                    )
         for size in (20_000, 3_000_000):  # anyone may post here: no more than 16 KB is read
-            huge = await anonymous.post("/api/v1/session", content=b'{"email": "' + b"a" * size + b'"}',
-                                        headers={"Content-Type": "application/json"})
+            huge = await anonymous.post(
+                "/api/v1/session",
+                content=b'{"email": "' + b"a" * size + b'"}',
+                headers={"Content-Type": "application/json"},
+            )
             assert huge.status_code == 413, size
     finally:
         await anonymous.aclose()
@@ -366,16 +437,18 @@ async def test_put_of_a_form_without_version_is_refused(demo, api, body):
     case = (await client.get(f"/api/v1/cases/{ids['case_id']}")).json()
     area = demo.state.ctx.area(case["area"])
     answers = (case.get("data") or {}).get(area.opening_form) or {}
-    response = await client.put(f"/api/v1/cases/{ids['case_id']}/forms/{area.opening_form}",
-                                json={"answers": answers, **body})
+    response = await client.put(
+        f"/api/v1/cases/{ids['case_id']}/forms/{area.opening_form}", json={"answers": answers, **body}
+    )
     assert response.status_code == 428, response.text
     assert "version" in response.json()["detail"] and response.json()["errors"][0]["field"] == "/version"
     after = await Case.select(Case.data, Case.version).where(Case.id == ids["case_id"]).first()
     assert after == before
-    saved = await client.put(f"/api/v1/cases/{ids['case_id']}/forms/{area.opening_form}",
-                             json={"answers": answers, "version": before["version"]})
+    saved = await client.put(
+        f"/api/v1/cases/{ids['case_id']}/forms/{area.opening_form}",
+        json={"answers": answers, "version": before["version"]},
+    )
     assert saved.status_code == 200, saved.text
-
 
 
 async def test_a_double_submitted_open_case_gets_the_first_result(db):
@@ -401,11 +474,18 @@ async def test_a_double_submitted_open_case_gets_the_first_result(db):
         await sign_in(client, worker)
         form = (await client.get("/areas/noise/new")).text
         key = re.search(r'name="submission_key" value="([^"]+)"', form).group(1)
-        body = {"csrf_token": csrf_token_of(form), "submission_key": key, "f.date_of_incident.day": "1",
-                "f.date_of_incident.month": "11", "f.date_of_incident.year": "2026", "f.street": "Kestrel Way",
-                "f.kind": "music"}
-        first, second = await asyncio.gather(client.post("/areas/noise/new", data=body),
-                                             client.post("/areas/noise/new", data=body))
+        body = {
+            "csrf_token": csrf_token_of(form),
+            "submission_key": key,
+            "f.date_of_incident.day": "1",
+            "f.date_of_incident.month": "11",
+            "f.date_of_incident.year": "2026",
+            "f.street": "Kestrel Way",
+            "f.kind": "music",
+        }
+        first, second = await asyncio.gather(
+            client.post("/areas/noise/new", data=body), client.post("/areas/noise/new", data=body)
+        )
     assert (first.status_code, second.status_code) == (303, 303), (first.text[:300], second.text[:300])
     assert await Case.count() == 1
     case = await Case.select(Case.id).first()
@@ -428,8 +508,9 @@ async def worker_client(db):
     ctx = make_context(noise_plugin)
     council = await make_agency(ctx, "ashdown-council")
     worker = await make_user(council, ("caseworker", "local_admin"), name="Dana Whitfield")
-    case = await cases.open_case(ctx, worker, "noise", {"date_of_incident": "2026-11-01", "street": "Kestrel Way",
-                                                       "kind": "music"})
+    case = await cases.open_case(
+        ctx, worker, "noise", {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music"}
+    )
     async with web_client(ctx, db) as client:
         await sign_in(client, worker)
         csrf = csrf_token_of((await client.get(f"/cases/{case['id']}")).text)
@@ -437,18 +518,26 @@ async def worker_client(db):
 
 
 @pytest.mark.parametrize("value", [b"\xff\xfe", b"a\x00b"], ids=["not-utf8", "null"])
-async def test_a_multipart_form_that_cannot_be_stored_is_refused_and_one_that_can_is_saved(worker_client, value):
+async def test_a_multipart_form_that_cannot_be_stored_is_refused_and_one_that_can_is_saved(
+    worker_client, value
+):
     """A form posted as multipart (no page does, anyone can): the CSRF check's parse consumed the stream, so every
     multipart post was a 500, and bytes that are not UTF-8 a UnicodeDecodeError."""
     from caseframe.core.cases.tables import CaseEvent
 
     client, csrf, case = worker_client
     before = await CaseEvent.count()
-    refused = await client.post(f"/cases/{case['id']}/notes", files={"csrf_token": (None, csrf), "text": (None, value)})
-    assert refused.status_code == 422 and "Nothing has been saved" in refused.text.replace("nothing has been saved", "Nothing has been saved")
+    refused = await client.post(
+        f"/cases/{case['id']}/notes", files={"csrf_token": (None, csrf), "text": (None, value)}
+    )
+    assert refused.status_code == 422 and "Nothing has been saved" in refused.text.replace(
+        "nothing has been saved", "Nothing has been saved"
+    )
     assert await CaseEvent.count() == before
-    saved = await client.post(f"/cases/{case['id']}/notes", files={"csrf_token": (None, csrf),
-                                                                   "text": (None, "Caf\u00e9 visit".encode())})
+    saved = await client.post(
+        f"/cases/{case['id']}/notes",
+        files={"csrf_token": (None, csrf), "text": (None, "Caf\u00e9 visit".encode())},
+    )
     assert saved.status_code == 303 and await CaseEvent.count() == before + 1
 
 
@@ -457,8 +546,11 @@ async def test_an_urlencoded_form_that_is_not_utf8_is_refused(worker_client):
 
     client, csrf, case = worker_client
     before = await CaseEvent.count()
-    refused = await client.post(f"/cases/{case['id']}/notes", content=f"csrf_token={csrf}&text=%FF%FE".encode(),
-                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    refused = await client.post(
+        f"/cases/{case['id']}/notes",
+        content=f"csrf_token={csrf}&text=%FF%FE".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert refused.status_code == 422 and "UTF-8" in refused.text
     assert await CaseEvent.count() == before
 
@@ -483,8 +575,9 @@ async def test_an_over_long_user_email_or_name_is_refused_naming_the_field():
     for field, value in (("email", "a" * 250 + "@example.org"), ("name", "n" * 201)):
         body = {"email": "new.user@example.org", "name": "New User", field: value}
         with pytest.raises(ValidationFailed) as refused:
-            await agencies.create_user(None, **body, agency_id=1, roles=["caseworker"],
-                                       password="a long enough passphrase 2026")
+            await agencies.create_user(
+                None, **body, agency_id=1, roles=["caseworker"], password="a long enough passphrase 2026"
+            )
         assert any(e["field"] == f"/{field}" for e in refused.value.errors)
 
 
@@ -501,9 +594,24 @@ async def test_a_search_of_many_words_gets_a_clear_message(worker_client, words)
     assert found.status_code == 200
 
 
-@pytest.mark.parametrize("raw,number", [("12", 12), (" 7 ", 7), ("\u00b2", None), ("\u0661\u0662", None),
-                                        ("\uff11\uff12", None), ("1_0", None), ("+1", None), ("-1", None),
-                                        ("", None), ("9" * 5000, None), (None, None), (True, None), (5, 5)])
+@pytest.mark.parametrize(
+    "raw,number",
+    [
+        ("12", 12),
+        (" 7 ", 7),
+        ("\u00b2", None),
+        ("\u0661\u0662", None),
+        ("\uff11\uff12", None),
+        ("1_0", None),
+        ("+1", None),
+        ("-1", None),
+        ("", None),
+        ("9" * 5000, None),
+        (None, None),
+        (True, None),
+        (5, 5),
+    ],
+)
 def test_one_parser_reads_ascii_digits_only(raw, number):
     from caseframe.core.numbers import whole_number
     from caseframe.core.web.pages import form_int

@@ -3,6 +3,7 @@
 Answers are saved through the services (as a caseworker's form would) and the case page, the area list,
 My work and the person page are parsed: no element, attribute or expression the payload tried to add exists.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -14,8 +15,13 @@ from caseframe.core.cases import service as cases
 from caseframe.core.errors import ValidationFailed
 from caseframe.core.testing import make_agency, make_context, make_person, make_user, sign_in, web_client
 
-PAYLOADS = ['<script>alert("x1")</script>', '"><img src=x onerror=alert("x2")>', "' hx-get=\"/evil\" x='",
-            "{{7*7}}{% raw %}x3", '<a href="javascript:alert(1)" hx-post="/evil">x4</a>']
+PAYLOADS = [
+    '<script>alert("x1")</script>',
+    '"><img src=x onerror=alert("x2")>',
+    "' hx-get=\"/evil\" x='",
+    "{{7*7}}{% raw %}x3",
+    '<a href="javascript:alert(1)" hx-post="/evil">x4</a>',
+]
 MARK = "INJ"
 
 
@@ -67,8 +73,10 @@ AREAS = [a.slug for a in CTX.areas]
 @pytest.mark.parametrize("area", AREAS)
 async def test_every_text_answer_of_the_area_renders_inert(db, area):
     ctx = CTX
-    spec = max((c for d in ctx.pm.hook.demo_data() if d for c in d.get("cases", []) if c["area"] == area),
-               key=lambda c: len(c.get("forms", {})))
+    spec = max(
+        (c for d in ctx.pm.hook.demo_data() if d for c in d.get("cases", []) if c["area"] == area),
+        key=lambda c: len(c.get("forms", {})),
+    )
     agency = await make_agency(ctx, "inject-council")
     worker = await make_user(agency, ("caseworker", "supervisor"), name='Mal <b onmouseover="x()">Ory</b>')
     the_area = ctx.area(area)
@@ -81,13 +89,21 @@ async def test_every_text_answer_of_the_area_renders_inert(db, area):
         try:
             case = await cases.open_case(ctx, worker, area, opening, subjects=[(person["id"], role)])
         except ValidationFailed:
-            case = await cases.open_case(ctx, worker, area, forms[the_area.opening_form], subjects=[(person["id"], role)])
+            case = await cases.open_case(
+                ctx, worker, area, forms[the_area.opening_form], subjects=[(person["id"], role)]
+            )
         for name, answers in forms.items():
             if name == the_area.opening_form:
                 continue
             with contextlib.suppress(ValidationFailed):
-                await cases.save_form(ctx, worker, case["id"], name, _poison(the_area.forms[name].schema, answers,
-                                                                               payload), expected_version=None)
+                await cases.save_form(
+                    ctx,
+                    worker,
+                    case["id"],
+                    name,
+                    _poison(the_area.forms[name].schema, answers, payload),
+                    expected_version=None,
+                )
         await cases.add_note(ctx, worker, case["id"], payload)
         made.append(case["id"])
     async with web_client(ctx, db) as client:

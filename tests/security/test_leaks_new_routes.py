@@ -7,6 +7,7 @@ panel's area that the council may not see. Each partner (its caseworker and its 
 addressee read every new route and download; none may hold a marker. The owner's control run reads the
 same routes and must find them, so the walk is known to look where they are.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,9 +23,9 @@ from caseframe.core.tasks.tables import Task
 from caseframe.core.testing import make_person, sign_in, web_client
 from tests.security.test_leaks import DOCUMENT, HIDDEN, _found, _marker, _walk_pages, world  # noqa: F401
 
-SECRET_GIVEN = _marker("given")     # a person only the council knows of, on a case it never shared
+SECRET_GIVEN = _marker("given")  # a person only the council knows of, on a case it never shared
 SECRET_FAMILY = _marker("family")
-SECRET_STREET = _marker("street")   # an answer on that case
+SECRET_STREET = _marker("street")  # an answer on that case
 #: the sensitive document's name and content too: above the partner's official ISA, on any new page
 MARKERS = (*HIDDEN, DOCUMENT, SECRET_GIVEN, SECRET_FAMILY, SECRET_STREET)
 
@@ -36,12 +37,17 @@ PANEL_FIGURES = ("by-agency", "open-by-state", "new-and-closed", "referrals", "p
 async def more(world):
     """The council's unshared case about a person only it knows, and a police case the council may not see."""
     ctx, owner = world["ctx"], world["owner"]
-    hidden = await cases.open_case(ctx, owner, "noise", {"date_of_incident": "2026-11-03", "street": SECRET_STREET,
-                                                          "kind": "music"})
+    hidden = await cases.open_case(
+        ctx, owner, "noise", {"date_of_incident": "2026-11-03", "street": SECRET_STREET, "kind": "music"}
+    )
     secret = await make_person(owner, given_name=SECRET_GIVEN, family_name=SECRET_FAMILY)
     await cases.add_subject(ctx, owner, hidden["id"], secret["id"], "complainant")
-    police_case = await cases.open_case(ctx, world["officer"], "noise", {
-        "date_of_incident": "2026-11-04", "street": "Heron Row", "kind": "dog"})
+    police_case = await cases.open_case(
+        ctx,
+        world["officer"],
+        "noise",
+        {"date_of_incident": "2026-11-04", "street": "Heron Row", "kind": "dog"},
+    )
     action = await Task.select().where(Task.source == "panel").first()
     return {"hidden": hidden, "secret": secret, "police_case": police_case, "action": action}
 
@@ -49,19 +55,37 @@ async def more(world):
 async def _new_routes(client, world, more, token: str) -> dict[str, str]:
     """Every new page and download, from the addresses no link may lead to and the links they hold."""
     panel_id = world["panel"]["id"]
-    start = ["/dashboard", f"/dashboard/panels/{panel_id}", "/areas/noise", "/areas/noise?state=open",
-             f"/areas/noise?owner={world['owner'].id}", f"/cases/{world['case']['id']}/lead",
-             f"/cases/{more['hidden']['id']}/lead", f"/tasks/{more['action']['id']}/edit",
-             f"/persons/{more['secret']['id']}", "/notifications", "/admin/retention",
-             f"/admin/retention/{world['case']['id']}", f"/admin/retention/{more['hidden']['id']}",
-             f"/persons/{world['child']['id']}/edit", f"/persons/{world['child']['id']}/merge",
-             f"/persons/{more['secret']['id']}/edit", "/admin/person-merges", "/sharing/agreements", "/mou",
-             f"/cases/{world['case']['id']}/documents/1", f"/cases/{world['case']['id']}/documents/2"]
+    start = [
+        "/dashboard",
+        f"/dashboard/panels/{panel_id}",
+        "/areas/noise",
+        "/areas/noise?state=open",
+        f"/areas/noise?owner={world['owner'].id}",
+        f"/cases/{world['case']['id']}/lead",
+        f"/cases/{more['hidden']['id']}/lead",
+        f"/tasks/{more['action']['id']}/edit",
+        f"/persons/{more['secret']['id']}",
+        "/notifications",
+        "/admin/retention",
+        f"/admin/retention/{world['case']['id']}",
+        f"/admin/retention/{more['hidden']['id']}",
+        f"/persons/{world['child']['id']}/edit",
+        f"/persons/{world['child']['id']}/merge",
+        f"/persons/{more['secret']['id']}/edit",
+        "/admin/person-merges",
+        "/sharing/agreements",
+        "/mou",
+        f"/cases/{world['case']['id']}/documents/1",
+        f"/cases/{world['case']['id']}/documents/2",
+    ]
     start += [f"/dashboard/export/{f}" for f in FIGURES]
     start += [f"/dashboard/panels/{panel_id}/export/{f}" for f in PANEL_FIGURES]
     bodies = await _walk_pages(client, start, limit=120)
-    for path in ("/areas/noise/export.csv", "/areas/noise/export.csv?state=open",
-                 f"/areas/noise/export.csv?owner={world['owner'].id}"):
+    for path in (
+        "/areas/noise/export.csv",
+        "/areas/noise/export.csv?state=open",
+        f"/areas/noise/export.csv?owner={world['owner'].id}",
+    ):
         bodies[path] = (await client.get(path)).text
     for name in (SECRET_FAMILY, "Kit Youngling"):
         for path in ("/persons/search", "/persons/search/export.csv"):
@@ -70,8 +94,10 @@ async def _new_routes(client, world, more, token: str) -> dict[str, str]:
             bodies[f"POST {path} {name}"] = r.text.replace(name, "")
     # the bulk reassignment's confirmation page, asked for the owner's cases by id
     ids = [world["case"]["id"], more["hidden"]["id"]]
-    r = await client.post("/areas/noise/reassign", data={"csrf_token": token, "case": [str(i) for i in ids],
-                                                        "lead_officer_id": str(world["owner"].id)})
+    r = await client.post(
+        "/areas/noise/reassign",
+        data={"csrf_token": token, "case": [str(i) for i in ids], "lead_officer_id": str(world["owner"].id)},
+    )
     bodies["POST /areas/noise/reassign"] = r.text
     return bodies
 
@@ -82,7 +108,9 @@ async def test_no_new_page_or_download_shows_a_partner_what_it_may_not_see(world
         token = await sign_in(client, world["owner"])
         mine = await _new_routes(client, world, more, token)
     # the control: the owner's own exports name the unshared case's person and the area list its reference
-    assert SECRET_GIVEN in mine["/areas/noise/export.csv"] and SECRET_FAMILY in mine["/areas/noise/export.csv"]
+    assert (
+        SECRET_GIVEN in mine["/areas/noise/export.csv"] and SECRET_FAMILY in mine["/areas/noise/export.csv"]
+    )
     assert more["hidden"]["reference"] in mine["/areas/noise/export.csv"]
     assert SECRET_GIVEN in mine[f"POST /persons/search/export.csv {SECRET_FAMILY}"]
     assert SECRET_GIVEN in mine[f"/persons/{more['secret']['id']}"]
@@ -112,7 +140,8 @@ async def test_a_task_page_names_no_case_its_agency_can_no_longer_see(world, mor
     reference, and linked to it, after the ISA ended, though the case page is 404 and the panel page says only
     that it is not shared."""
     await SharingAgreement.update({SharingAgreement.ends_on: clock.today() - dt.timedelta(days=1)}).where(
-        SharingAgreement.id == world["isa"]["id"])
+        SharingAgreement.id == world["isa"]["id"]
+    )
     reference = world["case"]["reference"]
     async with web_client(world["ctx"], db) as client:
         token = await sign_in(client, world["officer"])
@@ -126,9 +155,17 @@ async def test_a_task_page_names_no_case_its_agency_can_no_longer_see(world, mor
         assert reference not in page.text and f"/cases/{world['case']['id']}" not in page.text
         state = re.search(r'name="state" value="([0-9a-f]+)"', page.text).group(1)
         due = clock.today() + dt.timedelta(days=9)
-        bad = await client.post(f"/tasks/{more['action']['id']}/edit", data={
-            "csrf_token": token, "state": state, "assignee_id": "999999", "due-day": str(due.day),
-            "due-month": str(due.month), "due-year": str(due.year)})
+        bad = await client.post(
+            f"/tasks/{more['action']['id']}/edit",
+            data={
+                "csrf_token": token,
+                "state": state,
+                "assignee_id": "999999",
+                "due-day": str(due.day),
+                "due-month": str(due.month),
+                "due-year": str(due.year),
+            },
+        )
         assert bad.status_code == 400 and reference not in bad.text
     # the owner still sees where the action sits
     async with web_client(world["ctx"], db) as client:
@@ -143,7 +180,8 @@ async def test_a_due_task_notification_names_no_case_its_agency_can_no_longer_se
     from caseframe.core.notifications.tables import Notification
 
     await SharingAgreement.update({SharingAgreement.ends_on: clock.today() - dt.timedelta(days=1)}).where(
-        SharingAgreement.id == world["isa"]["id"])
+        SharingAgreement.id == world["isa"]["id"]
+    )
     assert await notifications.sweep_due_tasks(clock.today() + dt.timedelta(days=8)) >= 1
     told = await Notification.select().where(Notification.kind == "task_due")
     police = [n for n in told if n["agency"] == world["police"]["id"]]
@@ -151,8 +189,11 @@ async def test_a_due_task_notification_names_no_case_its_agency_can_no_longer_se
     async with web_client(world["ctx"], db) as client:
         await sign_in(client, world["officer"])
         page = await client.get("/notifications")
-        assert "A panel action is overdue<" in page.text or "A panel action is overdue</" in page.text \
+        assert (
+            "A panel action is overdue<" in page.text
+            or "A panel action is overdue</" in page.text
             or "A panel action is overdue" in page.text
+        )
 
 
 async def test_a_notification_written_while_access_was_live_names_no_case_once_it_ends(world, more, db):
@@ -164,10 +205,16 @@ async def test_a_notification_written_while_access_was_live_names_no_case_once_i
     case_id = world["case"]["id"]
     for kind in ("case_shared", "panel_action"):
         async with transaction():
-            await notifications.notify(kind=kind, text=f"About {world['case']['reference']}",
-                                       link=f"/cases/{case_id}", agency_id=world["police"]["id"], case_id=case_id)
+            await notifications.notify(
+                kind=kind,
+                text=f"About {world['case']['reference']}",
+                link=f"/cases/{case_id}",
+                agency_id=world["police"]["id"],
+                case_id=case_id,
+            )
     await SharingAgreement.update({SharingAgreement.ends_on: clock.today() - dt.timedelta(days=1)}).where(
-        SharingAgreement.id == world["isa"]["id"])
+        SharingAgreement.id == world["isa"]["id"]
+    )
     listed = await notifications.list_for(world["officer"])
     ours = [n for n in listed if n["kind"] in ("case_shared", "panel_action")]
     assert len(ours) >= 2
@@ -190,12 +237,15 @@ async def test_once_the_isa_ends_no_response_names_the_partners_former_case(worl
     from tests.security.test_leaks import _reachable
 
     await SharingAgreement.update({SharingAgreement.ends_on: clock.today() - dt.timedelta(days=1)}).where(
-        SharingAgreement.id == world["isa"]["id"])
+        SharingAgreement.id == world["isa"]["id"]
+    )
     reference = world["case"]["reference"]
     async with web_client(world["ctx"], db) as client:
         token = await sign_in(client, world[who])
         bodies = await _reachable(client, world, world[who], token)
-        bodies.update({k: v for k, v in (await _new_routes(client, world, more, token)).items() if k not in bodies})
+        bodies.update(
+            {k: v for k, v in (await _new_routes(client, world, more, token)).items() if k not in bodies}
+        )
     assert f"/meetings/{world['meeting']['id']}" in bodies
     leaked = sorted(k for k, v in bodies.items() if reference in v and not k.startswith("/audit"))
     assert leaked == [], f"{who}: {reference} in {leaked}"

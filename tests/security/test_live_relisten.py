@@ -1,5 +1,6 @@
 """Live minutes across a lost database connection: when the LISTEN connection dies (a PostgreSQL restart, a
 terminated backend) the process listens again at once, so followers do not wait for their periodic check."""
+
 from __future__ import annotations
 
 import asyncio
@@ -39,14 +40,22 @@ async def test_a_minute_still_arrives_at_once_after_the_listeners_backend_is_ter
         finally:
             await admin.close()
         # listening again within moments, on a new backend, without any new follower asking
-        assert await _wait_for(lambda: live._listener.get("conn") not in (None, old)
-                               and not live._listener["conn"].is_closed(), 3.0), "the listener did not come back"
+        assert await _wait_for(
+            lambda: live._listener.get("conn") not in (None, old) and not live._listener["conn"].is_closed(),
+            3.0,
+        ), "the listener did not come back"
         assert live._listener["conn"].get_server_pid() != old_pid
         await asyncio.sleep(0.1)
         news.clear()
         started = asyncio.get_running_loop().time()
-        await service.add_minute(ctx, world["chair"], m["id"], item_id=item["id"], kind="discussion",
-                                 text="Written after the database connection was lost")
+        await service.add_minute(
+            ctx,
+            world["chair"],
+            m["id"],
+            item_id=item["id"],
+            kind="discussion",
+            text="Written after the database connection was lost",
+        )
         await asyncio.wait_for(news.wait(), 2.0)  # the periodic check would take 15 s
         assert asyncio.get_running_loop().time() - started < 2.0
     finally:

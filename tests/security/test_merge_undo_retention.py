@@ -1,6 +1,7 @@
 """Undoing a person merge respects retention: it never brings back a person or the people of a case retention has
 erased, and never changes who is on a case retention restricts, holds or has due for review. Refused in words on
 the undo page, with nothing changed. Services and HTTP, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,25 +38,39 @@ async def _stored() -> dict[str, str]:
 @pytest.fixture
 async def world(db, ctx):
     council = await make_agency(ctx, "ashdown-undo")
-    w = {"ctx": ctx, "worker": await make_user(council), "boss": await make_user(council, roles=("supervisor",)),
-         "admin": await make_user(council, roles=("local_admin",)),
-         "sysadmin": await make_user(council, roles=("system_admin",))}
+    w = {
+        "ctx": ctx,
+        "worker": await make_user(council),
+        "boss": await make_user(council, roles=("supervisor",)),
+        "admin": await make_user(council, roles=("local_admin",)),
+        "sysadmin": await make_user(council, roles=("system_admin",)),
+    }
     return w
 
 
 async def _merged(w, *, years_ago: float, keep_elsewhere: bool = True):
     """Jordon (on a case closed ``years_ago``) merged into Jordan (also on a new case unless ``keep_elsewhere`` is
     off); returns the old case, both records and the merge's number."""
-    keep = await make_person(w["worker"], given_name="Jordan", family_name="Reilly", date_of_birth="1998-03-14")
-    dupe = await make_person(w["worker"], given_name="Jordon", family_name="Reily", date_of_birth="1998-03-14",
-                             identifiers=[{"type": "pnc", "value": "12/1"}])
+    keep = await make_person(
+        w["worker"], given_name="Jordan", family_name="Reilly", date_of_birth="1998-03-14"
+    )
+    dupe = await make_person(
+        w["worker"],
+        given_name="Jordon",
+        family_name="Reily",
+        date_of_birth="1998-03-14",
+        identifiers=[{"type": "pnc", "value": "12/1"}],
+    )
     with clock.travel(-years_ago * YEAR):
-        old = await cases.open_case(w["ctx"], w["worker"], "noise", REPORT, subjects=[(dupe["id"], "subject")])
+        old = await cases.open_case(
+            w["ctx"], w["worker"], "noise", REPORT, subjects=[(dupe["id"], "subject")]
+        )
         await cases.transition_case(w["ctx"], w["boss"], old["id"], "close")
     if keep_elsewhere:
         await cases.open_case(w["ctx"], w["worker"], "noise", REPORT, subjects=[(keep["id"], "subject")])
-    merge = await persons.merge_persons(w["boss"], keep["id"], dupe["id"],
-                                        versions={keep["id"]: 1, dupe["id"]: 1})
+    merge = await persons.merge_persons(
+        w["boss"], keep["id"], dupe["id"], versions={keep["id"]: 1, dupe["id"]: 1}
+    )
     return old, keep, dupe, merge["merge_id"]
 
 
@@ -64,7 +79,9 @@ async def _refused_over_http(client, w, merge_id: int, words: str) -> None:
     page = await client.get(f"/admin/person-merges/{merge_id}/undo")
     assert page.status_code == 200
     before = await _stored()
-    refused = await client.post(f"/admin/person-merges/{merge_id}/undo", data={"csrf_token": csrf_token_of(page.text)})
+    refused = await client.post(
+        f"/admin/person-merges/{merge_id}/undo", data={"csrf_token": csrf_token_of(page.text)}
+    )
     assert refused.status_code == 403, refused.text[:500]
     assert "This merge cannot be undone" in refused.text and words in refused.text
     assert "Nothing has been changed" in refused.text and 'class="govuk-error-summary' in refused.text
@@ -75,7 +92,9 @@ async def _refused_over_http(client, w, merge_id: int, words: str) -> None:
 async def test_a_case_erased_since_the_merge_stops_its_undo(world, client):
     old, keep, dupe, merge_id = await _merged(world, years_ago=7)
     await retention.erase(world["ctx"], world["admin"], old["id"], "Six years after closure, reviewed")
-    await _refused_over_http(client, world, merge_id, "a case it moved people on was erased under the retention policy")
+    await _refused_over_http(
+        client, world, merge_id, "a case it moved people on was erased under the retention policy"
+    )
     # the merged record stays a tombstone: its details are not brought back
     row = await Person.select().where(Person.id == dupe["id"]).first()
     assert row["merged_into"] == keep["id"]
@@ -84,31 +103,43 @@ async def test_a_case_erased_since_the_merge_stops_its_undo(world, client):
 
 async def test_a_survivor_erased_by_retention_is_not_brought_back(world):
     old, keep, dupe, merge_id = await _merged(world, years_ago=7, keep_elsewhere=False)
-    result = await retention.erase(world["ctx"], world["admin"], old["id"], "Six years after closure, reviewed")
+    result = await retention.erase(
+        world["ctx"], world["admin"], old["id"], "Six years after closure, reviewed"
+    )
     assert result["persons_anonymised"] == 1  # the survivor, on that case alone
     before = await _stored()
     with pytest.raises(Forbidden, match="one of the two records was erased under the retention policy"):
         await persons.undo_merge(world["ctx"], world["sysadmin"], merge_id)
     assert await _stored() == before
-    assert (await Person.select(Person.given_name).where(Person.id == keep["id"]).first())["given_name"] == "Erased"
+    assert (await Person.select(Person.given_name).where(Person.id == keep["id"]).first())[
+        "given_name"
+    ] == "Erased"
 
 
 async def test_a_case_past_its_retention_date_waits_for_its_review_then_the_undo_goes_ahead(world, client):
     old, keep, dupe, merge_id = await _merged(world, years_ago=7)
-    await _refused_over_http(client, world, merge_id,
-                             f"{old['reference']} is past its retention date")
+    await _refused_over_http(client, world, merge_id, f"{old['reference']} is past its retention date")
     # the local admin reviews it and keeps it longer: the undo goes ahead
-    await retention.extend(world["ctx"], world["admin"], old["id"], (clock.today() + dt.timedelta(days=90)).isoformat(),
-                           "A complaint about the case is open")
+    await retention.extend(
+        world["ctx"],
+        world["admin"],
+        old["id"],
+        (clock.today() + dt.timedelta(days=90)).isoformat(),
+        "A complaint about the case is open",
+    )
     await persons.undo_merge(world["ctx"], world["sysadmin"], merge_id)
-    assert (await Person.select(Person.merged_into).where(Person.id == dupe["id"]).first())["merged_into"] is None
+    assert (await Person.select(Person.merged_into).where(Person.id == dupe["id"]).first())[
+        "merged_into"
+    ] is None
 
 
 @pytest.mark.parametrize("decision", ["legal_hold", "restricted"])
 async def test_a_case_on_legal_hold_or_restricted_keeps_its_people(world, client, decision):
     old, keep, dupe, merge_id = await _merged(world, years_ago=1)
     if decision == "legal_hold":
-        await retention.set_legal_hold(world["ctx"], world["admin"], old["id"], True, "Claim against the council")
+        await retention.set_legal_hold(
+            world["ctx"], world["admin"], old["id"], True, "Claim against the council"
+        )
         words = f"{old['reference']} is on legal hold"
     else:
         await retention.set_restricted(world["ctx"], world["admin"], old["id"], True, "Accuracy contested")

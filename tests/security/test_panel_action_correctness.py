@@ -1,5 +1,6 @@
 """Panel actions as a tester found them in the browser: a due date in the past was taken, and the person list
 offered people of every member agency whichever agency owned the action."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,9 +18,17 @@ async def test_an_action_due_in_the_past_is_refused_and_the_answers_kept(world, 
     yesterday = clock.today() - dt.timedelta(days=1)
     async with web_client(world["ctx"], db) as client:
         token = await sign_in(client, world["chair"])
-        data = {"csrf_token": token, "item_id": str(item["id"]), "kind": "action", "text": "Joint warning visit",
-                "owner_agency_id": str(world["police"]["id"]), "assignee_id": str(world["officer"].id),
-                "due-day": str(yesterday.day), "due-month": str(yesterday.month), "due-year": str(yesterday.year)}
+        data = {
+            "csrf_token": token,
+            "item_id": str(item["id"]),
+            "kind": "action",
+            "text": "Joint warning visit",
+            "owner_agency_id": str(world["police"]["id"]),
+            "assignee_id": str(world["officer"].id),
+            "due-day": str(yesterday.day),
+            "due-month": str(yesterday.month),
+            "due-year": str(yesterday.year),
+        }
         for headers in ({}, {"HX-Request": "true"}):
             refused = await client.post(f"/meetings/{m['id']}/minutes", data=data, headers=headers)
             assert refused.status_code == (200 if headers else 400)
@@ -30,8 +39,15 @@ async def test_an_action_due_in_the_past_is_refused_and_the_answers_kept(world, 
             assert f'value="{yesterday.year}"' in refused.text
         assert await Task.count() == 0 and await Minute.count() == 0
         today = clock.today()
-        ok = await client.post(f"/meetings/{m['id']}/minutes", data={
-            **data, "due-day": str(today.day), "due-month": str(today.month), "due-year": str(today.year)})
+        ok = await client.post(
+            f"/meetings/{m['id']}/minutes",
+            data={
+                **data,
+                "due-day": str(today.day),
+                "due-month": str(today.month),
+                "due-year": str(today.year),
+            },
+        )
         assert ok.status_code == 303 and await Task.count() == 1
 
 
@@ -42,20 +58,38 @@ async def test_the_person_list_follows_the_owning_agency(world, db):
         token = await sign_in(client, world["chair"])
         page = await client.get(f"/meetings/{m['id']}")
         assert f'hx-get="/meetings/{m["id"]}/minutes/assignees"' in page.text
-        police = await client.get(f"/meetings/{m['id']}/minutes/assignees",
-                                  params={"owner_agency_id": str(world["police"]["id"])}, headers={"HX-Request": "true"})
-        assert police.status_code == 200 and 'id="minute-assignee-group"' in police.text and "<html" not in police.text
+        police = await client.get(
+            f"/meetings/{m['id']}/minutes/assignees",
+            params={"owner_agency_id": str(world["police"]["id"])},
+            headers={"HX-Request": "true"},
+        )
+        assert (
+            police.status_code == 200
+            and 'id="minute-assignee-group"' in police.text
+            and "<html" not in police.text
+        )
         assert "Pat Police" in police.text and "Cal Charity" not in police.text
-        charity = await client.get(f"/meetings/{m['id']}/minutes/assignees",
-                                   params={"owner_agency_id": str(world["charity"]["id"])})
+        charity = await client.get(
+            f"/meetings/{m['id']}/minutes/assignees", params={"owner_agency_id": str(world["charity"]["id"])}
+        )
         assert "Cal Charity" in charity.text and "Pat Police" not in charity.text
         everyone = await client.get(f"/meetings/{m['id']}/minutes/assignees")
         assert "Cal Charity" in everyone.text and "Pat Police" in everyone.text
         # without JavaScript the whole list is posted from: the server refuses a person of another agency
-        wrong = await client.post(f"/meetings/{m['id']}/minutes", data={
-            "csrf_token": token, "item_id": str(item["id"]), "kind": "action", "text": "Visit",
-            "owner_agency_id": str(world["police"]["id"]), "assignee_id": str(world["helper"].id),
-            "due-day": "1", "due-month": "1", "due-year": str(clock.today().year + 1)})
+        wrong = await client.post(
+            f"/meetings/{m['id']}/minutes",
+            data={
+                "csrf_token": token,
+                "item_id": str(item["id"]),
+                "kind": "action",
+                "text": "Visit",
+                "owner_agency_id": str(world["police"]["id"]),
+                "assignee_id": str(world["helper"].id),
+                "due-day": "1",
+                "due-month": "1",
+                "due-year": str(clock.today().year + 1),
+            },
+        )
         assert wrong.status_code == 400 and "Select someone in the owning agency, or no one" in wrong.text
         # the re-shown form lists only the chosen agency's people
         form = wrong.text.split('id="minute-assignee-group"', 1)[1].split("</select>", 1)[0]
@@ -78,15 +112,26 @@ async def test_closing_a_meeting_needs_a_confirmation_step(world, db):
         token = await sign_in(client, world["chair"])
         page = await client.get(f"/meetings/{m['id']}")
         version = page.text.split('name="version" value="', 1)[1].split('"', 1)[0]
-        confirm = await client.post(f"/meetings/{m['id']}/status", data={"csrf_token": token, "to": "closed",
-                                                                         "version": version})
-        assert confirm.status_code == 200 and "Close the meeting?" in confirm.text and "govuk-warning-text" in confirm.text
+        confirm = await client.post(
+            f"/meetings/{m['id']}/status", data={"csrf_token": token, "to": "closed", "version": version}
+        )
+        assert (
+            confirm.status_code == 200
+            and "Close the meeting?" in confirm.text
+            and "govuk-warning-text" in confirm.text
+        )
         assert 'name="confirmed" value="yes"' in confirm.text
-        assert (await Meeting.select(Meeting.status).where(Meeting.id == m["id"]).first())["status"] == "in_progress"
-        closed = await client.post(f"/meetings/{m['id']}/status", data={"csrf_token": token, "to": "closed",
-                                                                        "version": version, "confirmed": "yes"})
+        assert (await Meeting.select(Meeting.status).where(Meeting.id == m["id"]).first())[
+            "status"
+        ] == "in_progress"
+        closed = await client.post(
+            f"/meetings/{m['id']}/status",
+            data={"csrf_token": token, "to": "closed", "version": version, "confirmed": "yes"},
+        )
         assert closed.status_code == 303
-        assert (await Meeting.select(Meeting.status).where(Meeting.id == m["id"]).first())["status"] == "closed"
+        assert (await Meeting.select(Meeting.status).where(Meeting.id == m["id"]).first())[
+            "status"
+        ] == "closed"
     async with web_client(world["ctx"], db) as client:
         token = await sign_in(client, world["officer"])  # a member, not the chair
         r = await client.post(f"/meetings/{m['id']}/status", data={"csrf_token": token, "to": "closed"})

@@ -6,6 +6,7 @@ restricted: only the council's local admin may see it). The chair typed its refe
 the panel's description and the meeting's place; every reader but that local admin reads "[a case you cannot see]"
 and "[a person]" on the panel page, the meeting page, the pack page and the PDF pack.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,12 +29,20 @@ from tests.security.test_retention_leaks import R_GIVEN, retained  # noqa: F401
 async def _name_the_hidden_case(world, retained) -> str:
     hidden = retained["restricted"]["reference"]
     panel = world["panel"]
-    await panels.save_panel(world["ctx"], world["chair"], panel_id=panel["id"], name=panel["name"],
-                            description=f"Set up after {hidden} ({R_GIVEN} Hidden)",
-                            member_agency_ids=[world["police"]["id"]], areas=["noise"], frequency="monthly")
+    await panels.save_panel(
+        world["ctx"],
+        world["chair"],
+        panel_id=panel["id"],
+        name=panel["name"],
+        description=f"Set up after {hidden} ({R_GIVEN} Hidden)",
+        member_agency_ids=[world["police"]["id"]],
+        areas=["noise"],
+        frequency="monthly",
+    )
     # the place was typed before the case was restricted
     await Meeting.update({Meeting.location: f"Room 2, about {hidden} and {R_GIVEN} Hidden"}).where(
-        Meeting.id == world["meeting"]["id"])
+        Meeting.id == world["meeting"]["id"]
+    )
     return hidden
 
 
@@ -47,8 +56,9 @@ async def test_panel_and_meeting_words_name_no_case_the_reader_may_not_see(world
             meeting_page = (await client.get(f"/meetings/{meeting_id}")).text
             pack_page = await client.get(f"/meetings/{meeting_id}/pack")
             attendee = re.search(r'name="attendee_id" value="(\d+)"', pack_page.text).group(1)
-            made = await client.post(f"/meetings/{meeting_id}/pack", data={"csrf_token": token,
-                                                                           "attendee_id": attendee})
+            made = await client.post(
+                f"/meetings/{meeting_id}/pack", data={"csrf_token": token, "attendee_id": attendee}
+            )
         assert made.headers["content-type"].startswith("application/pdf"), who
         pdf = pdf_text(made.content)
         assert f"Set up after {HIDDEN_CASE} ({HIDDEN_PERSON})" in panel_page, who
@@ -85,7 +95,8 @@ async def test_a_panels_case_list_decides_all_its_cases_at_once_with_case_access
     for who in readers:
         listed = await panels.listed_cases(who, panel)
         assert {c["case"]: c["visible"] for c in listed} == {
-            cid: expected[(who.id, cid)] for cid in (world["case"]["id"], other["case"]["id"])}
+            cid: expected[(who.id, cid)] for cid in (world["case"]["id"], other["case"]["id"])
+        }
         assert all((c["reference"] == "") is (not c["visible"]) for c in listed)
     assert asked == [2, 2, 2]
     # the chair's agency runs the list: no question asked
@@ -126,12 +137,29 @@ async def test_outstanding_actions_and_minutes_decide_their_cases_in_one_batch(w
 async def test_a_panel_name_on_the_dashboards_names_no_case_the_reader_may_not_see(world, retained, db):
     hidden = retained["restricted"]["reference"]
     panel = world["panel"]
-    await panels.save_panel(world["ctx"], world["chair"], panel_id=panel["id"], name=f"Panel on {hidden}",
-                            member_agency_ids=[world["police"]["id"]], areas=["noise"], frequency="monthly")
+    await panels.save_panel(
+        world["ctx"],
+        world["chair"],
+        panel_id=panel["id"],
+        name=f"Panel on {hidden}",
+        member_agency_ids=[world["police"]["id"]],
+        areas=["noise"],
+        frequency="monthly",
+    )
     bodies = {}
-    for who, paths in (("chair", ["/dashboard", f"/dashboard/panels/{panel['id']}", "/panels",
-                                  f"/panels/{panel['id']}", "/dashboard/export/panel-actions"]),
-                       ("police_admin", ["/dashboard", "/dashboard/export/panel-actions", "/panels"])):
+    for who, paths in (
+        (
+            "chair",
+            [
+                "/dashboard",
+                f"/dashboard/panels/{panel['id']}",
+                "/panels",
+                f"/panels/{panel['id']}",
+                "/dashboard/export/panel-actions",
+            ],
+        ),
+        ("police_admin", ["/dashboard", "/dashboard/export/panel-actions", "/panels"]),
+    ):
         async with web_client(world["ctx"], db) as client:
             await sign_in(client, world[who])
             for path in paths:

@@ -4,6 +4,7 @@ They were shown to a referral's addressee and to partners unfiltered, because no
 plugin declares each fact's level (extra_referral_facts_sensitivity), and one it never declares counts as special
 category. The walk of test_leaks reads every page, API answer and pack a partner and an addressee can reach.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,11 @@ from tests.security.test_leaks import _found, _reachable, world  # noqa: F401  (
 
 NOISE = Path(__file__).resolve().parents[1] / "fixtures/areas/noise"
 #: the noise area's rule for a young complainant also needs the plugin's three facts
-RULE_TESTS_EXTRA = ('maximum = 17 } } } } }', 'maximum = 17 } } }, extra = { required = ["intel_feed"], properties = '
-                    '{ intel_feed = { required = ["note", "intel", "undeclared"] } } } } }')
+RULE_TESTS_EXTRA = (
+    "maximum = 17 } } } } }",
+    'maximum = 17 } } }, extra = { required = ["intel_feed"], properties = '
+    '{ intel_feed = { required = ["note", "intel", "undeclared"] } } } } }',
+)
 
 
 @pytest.fixture
@@ -50,11 +54,17 @@ async def test_a_plugin_fact_above_a_reader_s_level_is_in_no_response(world, db)
     ctx, case = world["ctx"], world["case"]
     fired = await referrals.firings_of((await inbox.inbox(ctx, world["youth_worker"]))[0]["id"])
     assert fired[0]["facts"]["extra"] == {"intel_feed": {"note": NOTE, "intel": INTEL, "undeclared": SECRET}}
-    async with web_client(ctx, db) as client:  # the owner reads every fact: the walk can see what it looks for
+    async with web_client(
+        ctx, db
+    ) as client:  # the owner reads every fact: the walk can see what it looks for
         token = await sign_in(client, world["owner"])
         mine = await _reachable(client, world, world["owner"], token)
         assert all(m in mine[f"API /api/v1/cases/{case['id']}/referrals"] for m in (NOTE, INTEL, SECRET))
-    for who in ("officer", "police_admin", "youth_worker"):  # an official-level partner, its admin, the addressee
+    for who in (
+        "officer",
+        "police_admin",
+        "youth_worker",
+    ):  # an official-level partner, its admin, the addressee
         async with web_client(ctx, db) as client:
             token = await sign_in(client, world[who])
             bodies = await _reachable(client, world, world[who], token)
@@ -69,17 +79,27 @@ async def test_a_plugin_fact_above_a_reader_s_level_is_in_no_response(world, db)
 
 
 def test_each_fact_is_filtered_by_its_declared_level(ctx):
-    facts = {"area": "noise", "extra": {"intel_feed": {"note": NOTE, "intel": INTEL, "undeclared": SECRET},
-                                         "uninstalled_plugin": {"anything": "x"}}}
+    facts = {
+        "area": "noise",
+        "extra": {
+            "intel_feed": {"note": NOTE, "intel": INTEL, "undeclared": SECRET},
+            "uninstalled_plugin": {"anything": "x"},
+        },
+    }
     sensitive = Access(kind="share", max_sensitivity="sensitive")
     special = Access(kind="share", max_sensitivity="special_category")
     assert filter_facts(ctx, facts, REFERRAL_ACCESS)["extra"] == {"intel_feed": {"note": NOTE}}
     assert filter_facts(ctx, facts, sensitive)["extra"] == {"intel_feed": {"note": NOTE, "intel": INTEL}}
     assert filter_facts(ctx, facts, special) == facts  # whoever may see everything sees an undeclared fact
-    when = {"properties": {"extra": {"properties": {"intel_feed": {"required": ["note", "intel", "undeclared"]}}}}}
+    when = {
+        "properties": {"extra": {"properties": {"intel_feed": {"required": ["note", "intel", "undeclared"]}}}}
+    }
     why = {w["question"]: w["answer"] for w in explain(ctx, None, when, facts, sensitive)}
-    assert why == {"Intel feed Note": NOTE, "Intel feed Intel": INTEL,
-                   "Intel feed Undeclared": "Not shared with your agency"}
+    assert why == {
+        "Intel feed Note": NOTE,
+        "Intel feed Intel": INTEL,
+        "Intel feed Undeclared": "Not shared with your agency",
+    }
 
 
 def test_an_unknown_level_stops_start_up_with_the_plugin_name():
@@ -93,8 +113,11 @@ def test_an_unknown_level_stops_start_up_with_the_plugin_name():
     with pytest.raises(AreaError) as exc:
         make_context(Careless())
     assert [str(p) for p in exc.value.problems] == [
-        "plugin careless#/intel: 'secret' is not a sensitivity level; use one of official, sensitive, special_category"]
+        "plugin careless#/intel: 'secret' is not a sensitivity level; use one of official, sensitive, special_category"
+    ]
 
 
 def test_the_stored_facts_hold_the_plugin_under_its_declared_name(ctx):
-    assert json.dumps(ctx.areas.fact_levels) == json.dumps({"intel_feed": {"note": "official", "intel": "sensitive"}})
+    assert json.dumps(ctx.areas.fact_levels) == json.dumps(
+        {"intel_feed": {"note": "official", "intel": "sensitive"}}
+    )

@@ -12,6 +12,7 @@ says it is restricted, or erased, to the owning agency's staff) and the audit tr
 control: it sees the restricted case listed, marked "Restricted", and its marker on the case page; the erased case
 nowhere but the retention pages and the audit.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,10 +33,10 @@ from caseframe.core.tasks.tables import Task
 from caseframe.core.testing import make_person, make_user, sign_in, web_client
 from tests.security.test_leaks import _found, _marker, _reachable, _walk_pages, world  # noqa: F401
 
-R_STREET = _marker("rstreet")     # an answer on the restricted case
-R_GIVEN = _marker("rgiven")       # a person the police know of only through the restricted case
-E_STREET = _marker("estreet")     # an answer on the erased case (erasure removes it)
-E_GIVEN = _marker("egiven")       # a person only on the erased case (anonymised)
+R_STREET = _marker("rstreet")  # an answer on the restricted case
+R_GIVEN = _marker("rgiven")  # a person the police know of only through the restricted case
+E_STREET = _marker("estreet")  # an answer on the erased case (erasure removes it)
+E_GIVEN = _marker("egiven")  # a person only on the erased case (anonymised)
 MARKERS = (R_STREET, R_GIVEN, E_STREET, E_GIVEN)
 YEAR = 365.25
 
@@ -47,22 +48,42 @@ async def retained(world):
     restricted = world["case"]
     person = await make_person(owner, given_name=R_GIVEN, family_name="Hidden")
     await cases.add_subject(ctx, owner, restricted["id"], person["id"], "subject")
-    restricted = await cases.save_form(ctx, owner, restricted["id"], "report", {
-        "date_of_incident": "2026-11-01", "street": R_STREET, "kind": "music", "details": "Music after midnight"},
-        expected_version=(await cases.get_case(ctx, owner, restricted["id"], audit_view=False))["version"])
+    restricted = await cases.save_form(
+        ctx,
+        owner,
+        restricted["id"],
+        "report",
+        {
+            "date_of_incident": "2026-11-01",
+            "street": R_STREET,
+            "kind": "music",
+            "details": "Music after midnight",
+        },
+        expected_version=(await cases.get_case(ctx, owner, restricted["id"], audit_view=False))["version"],
+    )
     # the erased case: opened and closed seven years ago, shared with the police today, then erased
     gone_person = await make_person(owner, given_name=E_GIVEN, family_name="Gone")
     with clock.travel(-7 * YEAR):
-        erased = await cases.open_case(ctx, owner, "noise", {"date_of_incident": "2019-11-01", "street": E_STREET,
-                                                             "kind": "dog"}, subjects=[(gone_person["id"], "subject")])
+        erased = await cases.open_case(
+            ctx,
+            owner,
+            "noise",
+            {"date_of_incident": "2019-11-01", "street": E_STREET, "kind": "dog"},
+            subjects=[(gone_person["id"], "subject")],
+        )
         await cases.transition_case(ctx, chair, erased["id"], "close")
     await sharing.share_case(owner, erased["id"], agency_id=world["police"]["id"], purpose="crime_prevention")
     # a task of the council's own on the restricted case, due: My work and the sweep would name it
     await tasks.add_task(ctx, owner, restricted["id"], title="Chase the landlord", due_date=clock.today())
     await retention.set_restricted(ctx, local_admin, restricted["id"], True, "Subject contests accuracy")
     await retention.erase(ctx, local_admin, erased["id"], "Seven years after closure, reviewed")
-    return {"restricted": restricted, "erased": erased, "local_admin": local_admin, "r_person": person,
-            "e_person": gone_person}
+    return {
+        "restricted": restricted,
+        "erased": erased,
+        "local_admin": local_admin,
+        "r_person": person,
+        "e_person": gone_person,
+    }
 
 
 async def _everything(client, world, retained, who, token: str) -> dict[str, str]:
@@ -70,12 +91,33 @@ async def _everything(client, world, retained, who, token: str) -> dict[str, str
     actor = retained["local_admin"] if who == "local_admin" else world[who]
     bodies = await _reachable(client, world, actor, token)
     r_id, e_id = retained["restricted"]["id"], retained["erased"]["id"]
-    start = ["/", "/dashboard", f"/dashboard/panels/{world['panel']['id']}", "/areas/noise", "/areas/noise?state=open",
-             "/notifications", "/admin/retention", f"/admin/retention/{r_id}", f"/admin/retention/{e_id}",
-             f"/persons/{retained['r_person']['id']}", f"/persons/{retained['e_person']['id']}",
-             f"/cases/{r_id}/lead", f"/cases/{e_id}/lead", f"/meetings/{world['meeting']['id']}/pack"]
-    start += [f"/dashboard/export/{f}" for f in ("open-by-state", "new-and-closed", "tasks", "referrals-sent",
-                                                  "referrals-decided", "panel-actions")]
+    start = [
+        "/",
+        "/dashboard",
+        f"/dashboard/panels/{world['panel']['id']}",
+        "/areas/noise",
+        "/areas/noise?state=open",
+        "/notifications",
+        "/admin/retention",
+        f"/admin/retention/{r_id}",
+        f"/admin/retention/{e_id}",
+        f"/persons/{retained['r_person']['id']}",
+        f"/persons/{retained['e_person']['id']}",
+        f"/cases/{r_id}/lead",
+        f"/cases/{e_id}/lead",
+        f"/meetings/{world['meeting']['id']}/pack",
+    ]
+    start += [
+        f"/dashboard/export/{f}"
+        for f in (
+            "open-by-state",
+            "new-and-closed",
+            "tasks",
+            "referrals-sent",
+            "referrals-decided",
+            "panel-actions",
+        )
+    ]
     more = await _walk_pages(client, [s for s in start if s not in bodies], limit=150)
     bodies.update({k: v for k, v in more.items() if k not in bodies})
     for path in ("/areas/noise/export.csv", "/areas/noise/export.csv?state=closed"):
@@ -84,14 +126,19 @@ async def _everything(client, world, retained, who, token: str) -> dict[str, str
         for path in ("/persons/search", "/persons/search/export.csv"):
             r = await client.post(path, data={"name": name, "csrf_token": token})
             bodies[f"POST {path} {name}"] = r.text.replace(name, "")  # the searcher's own words are no leak
-        r = await client.post("/search/national", data={"name": name, "purpose": "crime_prevention",
-                                                         "csrf_token": token})
+        r = await client.post(
+            "/search/national", data={"name": name, "purpose": "crime_prevention", "csrf_token": token}
+        )
         bodies[f"POST /search/national {name}"] = r.text.replace(name, "")
-    r = await client.post("/areas/noise/reassign", data={"csrf_token": token, "case": [str(r_id), str(e_id)],
-                                                        "lead_officer_id": str(world["owner"].id)})
+    r = await client.post(
+        "/areas/noise/reassign",
+        data={"csrf_token": token, "case": [str(r_id), str(e_id)], "lead_officer_id": str(world["owner"].id)},
+    )
     bodies["POST /areas/noise/reassign"] = r.text
-    r = await client.post("/areas/noise/reassign", data={"csrf_token": token, "scope": "all",
-                                                        "lead_officer_id": str(world["owner"].id)})
+    r = await client.post(
+        "/areas/noise/reassign",
+        data={"csrf_token": token, "scope": "all", "lead_officer_id": str(world["owner"].id)},
+    )
     bodies["POST /areas/noise/reassign all"] = r.text
     return bodies
 
@@ -116,7 +163,8 @@ def _allowed(path: str, who: str, world, retained) -> set[str]:
 
 @pytest.mark.parametrize("who", ["owner", "chair", "officer", "police_admin", "youth_worker", "local_admin"])
 async def test_no_list_count_or_page_shows_a_restricted_or_erased_case_except_where_retention_allows(
-        world, retained, db, who):
+    world, retained, db, who
+):
     ctx = world["ctx"]
     actor = retained["local_admin"] if who == "local_admin" else world[who]
     async with web_client(ctx, db) as client:
@@ -126,8 +174,11 @@ async def test_no_list_count_or_page_shows_a_restricted_or_erased_case_except_wh
     # the restricted case's person is the council's own record (restriction is of the case, not of them): its
     # staff still find the person, never the case; another agency no longer finds them through the case
     # its local admin reads the restricted case (and its answers in the audit trail): the erased one is gone
-    markers = MARKERS if who in ("officer", "police_admin", "youth_worker") else (
-        (E_STREET, E_GIVEN) if who == "local_admin" else (R_STREET, E_STREET, E_GIVEN))
+    markers = (
+        MARKERS
+        if who in ("officer", "police_admin", "youth_worker")
+        else ((E_STREET, E_GIVEN) if who == "local_admin" else (R_STREET, E_STREET, E_GIVEN))
+    )
     leaked = _found(bodies, markers)
     assert leaked == [], who
     for path, body in bodies.items():
@@ -141,8 +192,10 @@ async def test_no_list_count_or_page_shows_a_restricted_or_erased_case_except_wh
         assert r["reference"] in bodies["/areas/noise/export.csv"]
         assert '"restricted":true' in bodies["API /api/v1/cases"].replace(" ", "")
         assert R_STREET in bodies[f"/cases/{r['id']}"]
-        assert e["reference"] in bodies[f"/admin/retention/{e['id']}"] or \
-            bodies[f"/admin/retention/{e['id']}"].count("erased") >= 1
+        assert (
+            e["reference"] in bodies[f"/admin/retention/{e['id']}"]
+            or bodies[f"/admin/retention/{e['id']}"].count("erased") >= 1
+        )
     if who in ("owner", "chair"):
         assert "is restricted while it is reviewed" in bodies[f"/cases/{r['id']}"]
     if who in ("officer", "police_admin", "youth_worker"):
@@ -150,7 +203,9 @@ async def test_no_list_count_or_page_shows_a_restricted_or_erased_case_except_wh
         assert r["reference"] not in bodies[f"/cases/{r['id']}"]
 
 
-async def test_the_owners_caseworker_no_longer_finds_the_restricted_case_in_my_work_or_its_person(world, retained, db):
+async def test_the_owners_caseworker_no_longer_finds_the_restricted_case_in_my_work_or_its_person(
+    world, retained, db
+):
     async with web_client(world["ctx"], db) as client:
         await sign_in(client, world["owner"])
         home = await client.get("/")
@@ -162,7 +217,9 @@ async def test_the_owners_caseworker_no_longer_finds_the_restricted_case_in_my_w
 
 async def test_no_write_goes_through_on_a_restricted_or_erased_case(world, retained):
     ctx, owner = world["ctx"], world["owner"]
-    admin_worker = await make_user(world["council"], ("local_admin", "caseworker", "supervisor"), name="Dual Role")
+    admin_worker = await make_user(
+        world["council"], ("local_admin", "caseworker", "supervisor"), name="Dual Role"
+    )
     for case in (retained["restricted"], retained["erased"]):
         before = await Case.select().where(Case.id == case["id"]).first()
         events = await CaseEvent.count().where(CaseEvent.case == case["id"])
@@ -170,13 +227,17 @@ async def test_no_write_goes_through_on_a_restricted_or_erased_case(world, retai
         task_count = await Task.count().where(Task.case == case["id"])
         for actor in (owner, admin_worker):
             attempts = [
-                cases.save_form(ctx, actor, case["id"], "visit", {"risk_level": "low"}, expected_version=before["version"]),
+                cases.save_form(
+                    ctx, actor, case["id"], "visit", {"risk_level": "low"}, expected_version=before["version"]
+                ),
                 cases.transition_case(ctx, actor, case["id"], "close"),
                 cases.add_note(ctx, actor, case["id"], "A note"),
                 cases.add_subject(ctx, actor, case["id"], world["child"]["id"], "subject"),
                 cases.reassign_lead(ctx, actor, case["id"], actor.id, expected_version=before["version"]),
                 tasks.add_task(ctx, actor, case["id"], title="Do it"),
-                sharing.share_case(actor, case["id"], agency_id=world["police"]["id"], purpose="crime_prevention"),
+                sharing.share_case(
+                    actor, case["id"], agency_id=world["police"]["id"], purpose="crime_prevention"
+                ),
             ]
             for attempt in attempts:
                 with pytest.raises(Exception) as caught:
@@ -199,8 +260,12 @@ async def test_no_write_goes_through_on_a_restricted_or_erased_case(world, retai
     twin = await make_person(owner, given_name=R_GIVEN, family_name="Hidden")
     on_case = await persons.get_person(admin_worker, retained["r_person"]["id"], audit_view=False)
     with pytest.raises(Forbidden, match="restricted under the retention policy"):
-        await persons.merge_persons(admin_worker, twin["id"], on_case["id"],
-                                    versions={twin["id"]: twin["version"], on_case["id"]: on_case["version"]})
+        await persons.merge_persons(
+            admin_worker,
+            twin["id"],
+            on_case["id"],
+            versions={twin["id"]: twin["version"], on_case["id"]: on_case["version"]},
+        )
     # the police action on the restricted case cannot be worked either, and the words name no case
     action = await Task.select().where(Task.source == "panel").first()
     with pytest.raises(Forbidden) as caught:
@@ -215,12 +280,15 @@ async def test_a_document_upload_on_a_restricted_case_is_refused_with_a_clear_me
     admin_worker = await make_user(world["council"], ("local_admin", "caseworker"), name="Dual Role")
     async with web_client(world["ctx"], db) as client:
         token = await sign_in(client, admin_worker)
-        r = await client.post(f"/cases/{retained['restricted']['id']}/documents", data={
-            "csrf_token": token, "sensitivity": "official"},
-            files={"file": ("letter.pdf", io.BytesIO(tiny_pdf(["A letter"])), "application/pdf")})
+        r = await client.post(
+            f"/cases/{retained['restricted']['id']}/documents",
+            data={"csrf_token": token, "sensitivity": "official"},
+            files={"file": ("letter.pdf", io.BytesIO(tiny_pdf(["A letter"])), "application/pdf")},
+        )
         assert r.status_code == 403 and "restricted under the retention policy" in r.text
-        note = await client.post(f"/cases/{retained['restricted']['id']}/notes", data={
-            "csrf_token": token, "text": "Still here"})
+        note = await client.post(
+            f"/cases/{retained['restricted']['id']}/notes", data={"csrf_token": token, "text": "Still here"}
+        )
         assert note.status_code == 403 and "restricted under the retention policy" in note.text
     from caseframe.core.documents.tables import Document
 
@@ -253,7 +321,9 @@ async def test_dashboards_count_no_restricted_or_erased_case_even_for_its_local_
         sent = sum(row[-1] for row in figures["referrals-sent"].rows if isinstance(row[-1], int))
         assert sent == 0, actor.name
     panel = (await dashboards.chaired_panels(world["chair"]))[0]
-    figures = {f.key: f for f in await dashboards.partnership_figures(world["ctx"], world["chair"], panel, filters)}
+    figures = {
+        f.key: f for f in await dashboards.partnership_figures(world["ctx"], world["chair"], panel, filters)
+    }
     assert sum(row[-1] for row in figures["referrals"].rows if isinstance(row[-1], int)) == 0
 
 
@@ -268,7 +338,9 @@ async def test_the_dashboard_exports_count_no_referral_of_a_restricted_case(worl
         assert [line for line in body.splitlines()[1:] if line.strip()] == [], body
 
 
-async def test_a_referral_from_a_restricted_case_is_decided_without_touching_it_and_no_more_is_sent(world, retained):
+async def test_a_referral_from_a_restricted_case_is_decided_without_touching_it_and_no_more_is_sent(
+    world, retained
+):
     from caseframe.core.referrals import inbox
     from caseframe.core.referrals.tables import Referral
 
@@ -276,10 +348,19 @@ async def test_a_referral_from_a_restricted_case_is_decided_without_touching_it_
     referral = await Referral.select().where(Referral.target_kind != "panel").first()
     assert referral["from_case"] == case_id
     events = await CaseEvent.count().where(CaseEvent.case == case_id)
-    await inbox.request_info(ctx, world["youth_worker"], referral["id"], version=referral["version"],
-                             question="Does the child attend school?")
+    await inbox.request_info(
+        ctx,
+        world["youth_worker"],
+        referral["id"],
+        version=referral["version"],
+        question="Does the child attend school?",
+    )
     assert await CaseEvent.count().where(CaseEvent.case == case_id) == events
     asked = await Referral.select().where(Referral.id == referral["id"]).first()
     with pytest.raises(Forbidden, match="restricted under the retention policy"):
-        await inbox.give_info(ctx, world["owner"], referral["id"], version=asked["version"], answer="Yes, Year 5")
-    assert (await Referral.select().where(Referral.id == referral["id"]).first())["status"] == "info_requested"
+        await inbox.give_info(
+            ctx, world["owner"], referral["id"], version=asked["version"], answer="Yes, Year 5"
+        )
+    assert (await Referral.select().where(Referral.id == referral["id"]).first())[
+        "status"
+    ] == "info_requested"

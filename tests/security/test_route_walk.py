@@ -4,6 +4,7 @@ signed in, no GET changes anything stored but the audit trail and the session.
 The walks read the app's own route table, so a route added later (by the core or by a plugin) is covered
 without touching this file; making one public means adding it to PUBLIC below, on purpose.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,10 @@ from tests.fixtures.areas import noise_plugin
 
 #: (method, path template) pairs anyone may call: sign-in, health, static files, the API's own sign-in
 PUBLIC = {
-    ("GET", "/sign-in"), ("POST", "/sign-in"), ("GET", "/health"), ("POST", "/api/v1/session"),
+    ("GET", "/sign-in"),
+    ("POST", "/sign-in"),
+    ("GET", "/health"),
+    ("POST", "/api/v1/session"),
 }
 PUBLIC_PREFIXES = ("/static/", "/assets")
 #: path parameters filled with a real-looking id, a guessed one and text, by converter type
@@ -59,8 +63,9 @@ async def test_every_route_refuses_an_anonymous_request(db, ctx):
                     refused = response.status_code in (401, 404, 405)
                 else:
                     location = response.headers.get("location", "")
-                    refused = (response.status_code == 303 and location.startswith("/sign-in")) or \
-                        response.status_code in (401, 403, 404, 405)
+                    refused = (
+                        response.status_code == 303 and location.startswith("/sign-in")
+                    ) or response.status_code in (401, 403, 404, 405)
                 if not refused:
                     leaks.append(f"{method} {url} -> {response.status_code}")
         assert walked > 40, "the walk found too few routes: is the route table being read?"
@@ -96,15 +101,30 @@ async def test_public_routes_are_only_the_short_list(db, ctx):
 MAY_CHANGE_ON_GET = {"cf_audit", "cf_audit_checkpoint", "cf_session", "cf_sign_in_throttle"}
 #: the demo's people who walk every GET: a caseworker, a supervisor and panel chair, a local admin, a partner
 #: agency's caseworker and a system admin (between them every page of the app is theirs to read)
-GET_WALKERS = ["casey.morgan@ashdown-council.example", "priya.shah@ashdown-council.example",
-               "admin@ashdown-council.example", "sam.okafor@northshire-police.example",
-               "sysadmin@northshire-county.example"]
+GET_WALKERS = [
+    "casey.morgan@ashdown-council.example",
+    "priya.shah@ashdown-council.example",
+    "admin@ashdown-council.example",
+    "sam.okafor@northshire-police.example",
+    "sysadmin@northshire-county.example",
+]
 #: the table whose ids fill each integer path parameter; a new one must be added here (the test says so)
-ID_SOURCES = {"agency_id": "cf_agency", "case_id": "cf_case", "document_id": "cf_document", "form_name": None,
-              "meeting_id": "cf_meeting", "merge_id": "cf_person_merge", "notification_id": "cf_notification",
-              "other_id": "cf_person", "panel_id": "cf_panel", "person_id": "cf_person",
-              "referral_id": "cf_referral", "sar_id": "cf_subject_access_request", "task_id": "cf_task",
-              "user_id": "cf_user"}
+ID_SOURCES = {
+    "agency_id": "cf_agency",
+    "case_id": "cf_case",
+    "document_id": "cf_document",
+    "form_name": None,
+    "meeting_id": "cf_meeting",
+    "merge_id": "cf_person_merge",
+    "notification_id": "cf_notification",
+    "other_id": "cf_person",
+    "panel_id": "cf_panel",
+    "person_id": "cf_person",
+    "referral_id": "cf_referral",
+    "sar_id": "cf_subject_access_request",
+    "task_id": "cf_task",
+    "user_id": "cf_user",
+}
 #: never walked: files, the OpenAPI pages, and a meeting's live stream (it does not end)
 SKIP_GET_WALK = re.compile(r"^/(static|assets|schema)|/events$")
 #: ids tried per parameter (spread over the table), so the walk stays a few thousand requests
@@ -136,7 +156,7 @@ async def _ids(table: str) -> list[str]:
 
     ids = [r["id"] for r in await Agency.raw(f"SELECT id FROM {table} ORDER BY id")]
     step = 1 if table in EVERY_ID else max(1, len(ids) // IDS_PER_PARAM)
-    return [str(i) for i in ids[::step][:None if table in EVERY_ID else IDS_PER_PARAM]] + ["999999"]
+    return [str(i) for i in ids[::step][: None if table in EVERY_ID else IDS_PER_PARAM]] + ["999999"]
 
 
 async def _get_urls(app, ctx) -> dict[str, list[str]]:
@@ -201,14 +221,25 @@ async def _demo_with_one_of_everything(ctx) -> None:
 
     twins = []
     for fields in DUPLICATE_PAIR[:2]:
-        twins.append(await Person.select(Person.id, Person.version).where(
-            (Person.given_name == fields["given_name"]) & (Person.family_name == fields["family_name"])).order_by(
-            Person.id, ascending=False).first())
+        twins.append(
+            await Person.select(Person.id, Person.version)
+            .where(
+                (Person.given_name == fields["given_name"]) & (Person.family_name == fields["family_name"])
+            )
+            .order_by(Person.id, ascending=False)
+            .first()
+        )
     first, second = twins
-    await persons.merge_persons(admin, first["id"], second["id"],
-                                versions={first["id"]: first["version"], second["id"]: second["version"]})
-    await sar.create_request(admin, {"person_id": str(first["id"]), "requester": "A Requester",
-                                     "received_on": clock.today().isoformat()})
+    await persons.merge_persons(
+        admin,
+        first["id"],
+        second["id"],
+        versions={first["id"]: first["version"], second["id"]: second["version"]},
+    )
+    await sar.create_request(
+        admin,
+        {"person_id": str(first["id"]), "requester": "A Requester", "received_on": clock.today().isoformat()},
+    )
 
 
 async def _user(email: str) -> dict:
@@ -235,7 +266,9 @@ async def test_no_get_changes_a_stored_row(db):
             routes = await _get_urls(app, ctx)
             routes["(linked)"] = await _linked(client, ["/"], limit=60)
             # the JSON API's GETs are read with its own bearer token, as an API client would
-            api = await client.post("/api/v1/session", json={"email": email, "password": "demo-password-2026"})
+            api = await client.post(
+                "/api/v1/session", json={"email": email, "password": "demo-password-2026"}
+            )
             assert api.status_code == 201, api.text[:300]
             bearer = {"Authorization": f"Bearer {api.json()['token']}"}
             for template, urls in routes.items():

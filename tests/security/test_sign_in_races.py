@@ -4,6 +4,7 @@ neither stalls signed-in users nor is hashed beyond what the pool can take.
 Every request here really runs at the same time (asyncio.gather over the whole app); on PostgreSQL each
 one has its own connection, so the throttle's row lock is what keeps the count.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,21 +42,29 @@ async def user(db, ctx):
 
 
 async def _failures(email: str) -> int:
-    row = await SignInThrottle.select(SignInThrottle.failures).where(
-        SignInThrottle.key == auth._throttle_key(email)).first()
+    row = (
+        await SignInThrottle.select(SignInThrottle.failures)
+        .where(SignInThrottle.key == auth._throttle_key(email))
+        .first()
+    )
     return row["failures"] if row else 0
 
 
 async def _page_posts(client, email: str, passwords_tried: list[str]):
     page = await client.get("/sign-in")
     token = csrf_token_of(page.text)
-    return await asyncio.gather(*[client.post("/sign-in", data={"email": email, "password": p, "csrf_token": token})
-                                  for p in passwords_tried])
+    return await asyncio.gather(
+        *[
+            client.post("/sign-in", data={"email": email, "password": p, "csrf_token": token})
+            for p in passwords_tried
+        ]
+    )
 
 
 async def _api_posts(client, email: str, passwords_tried: list[str]):
-    return await asyncio.gather(*[client.post("/api/v1/session", json={"email": email, "password": p})
-                                  for p in passwords_tried])
+    return await asyncio.gather(
+        *[client.post("/api/v1/session", json={"email": email, "password": p}) for p in passwords_tried]
+    )
 
 
 @pytest.mark.parametrize("post", [_page_posts, _api_posts], ids=["page", "api"])
@@ -84,7 +93,9 @@ async def test_once_the_lock_ends_parallel_tries_get_one_check_only(user, ctx, d
     statuses = [r.status_code for r in responses]
     assert all(s == 429 for s in statuses), statuses
     assert await _failures(user.email) == auth.FREE_FAILURES + 1
-    assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_failed") == auth.FREE_FAILURES + 1
+    assert (
+        await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_failed") == auth.FREE_FAILURES + 1
+    )
 
 
 async def test_a_right_password_takes_its_count_back(user):
@@ -105,12 +116,18 @@ async def test_thirty_two_step_codes_at_once_are_held_to_the_lockout(user, ctx, 
         wrongs = [c for c in (f"{n:06d}" for n in range(100)) if c != right][:29]
         async with web_client(ctx, db) as client:
             page = await client.get("/sign-in")
-            await client.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD,
-                                                "csrf_token": csrf_token_of(page.text)})
+            await client.post(
+                "/sign-in",
+                data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": csrf_token_of(page.text)},
+            )
             code_page = await client.get("/sign-in/mfa")
             token = csrf_token_of(code_page.text)
-            responses = await asyncio.gather(*[client.post("/sign-in/mfa", data={"code": c, "csrf_token": token})
-                                               for c in wrongs + [right]])
+            responses = await asyncio.gather(
+                *[
+                    client.post("/sign-in/mfa", data={"code": c, "csrf_token": token})
+                    for c in wrongs + [right]
+                ]
+            )
             statuses = [r.status_code for r in responses]
             assert all(s < 500 for s in statuses), statuses
             assert statuses[-1] == 429, "the right code got in after the limit was reached"
@@ -137,8 +154,15 @@ async def test_a_flood_of_sign_ins_does_not_stall_signed_in_users(user, ctx, db)
 
         async def flood_posts():
             started = time.perf_counter()
-            await asyncio.gather(*[flood.post("/sign-in", data={"email": f"nobody{n}@example.org", "password": WRONG,
-                                                                "csrf_token": token}) for n in range(24)])
+            await asyncio.gather(
+                *[
+                    flood.post(
+                        "/sign-in",
+                        data={"email": f"nobody{n}@example.org", "password": WRONG, "csrf_token": token},
+                    )
+                    for n in range(24)
+                ]
+            )
             return time.perf_counter() - started
 
         async def reads():
@@ -155,17 +179,24 @@ async def test_sign_ins_beyond_the_hashing_queue_get_429_with_retry_after(user, 
     slots = passwords.HASH_THREADS + passwords.HASH_QUEUE
     async with web_client(ctx, db) as client:
         pages = await _page_posts(client, "nobody@example.org", [WRONG] * 24)
-        api = await asyncio.gather(*[client.post("/api/v1/session", json={"email": f"n{n}@example.org",
-                                                                           "password": WRONG}) for n in range(24)])
+        api = await asyncio.gather(
+            *[
+                client.post("/api/v1/session", json={"email": f"n{n}@example.org", "password": WRONG})
+                for n in range(24)
+            ]
+        )
     shed = [r for r in pages if r.status_code == 429 and "Too many people are signing in" in r.text]
     assert len(shed) >= 24 - slots - auth.FREE_FAILURES, [r.status_code for r in pages]
     assert all(r.headers["retry-after"] == str(passwords.BUSY_RETRY_SECONDS) for r in shed)
     assert all("govuk-error-summary" in r.text for r in shed)
     api_shed = [r for r in api if r.status_code == 429]
     assert len(api_shed) >= 24 - slots
-    assert all(r.headers["content-type"].startswith("application/problem+json") and
-               r.headers["retry-after"] == str(passwords.BUSY_RETRY_SECONDS) and
-               "Too many people are signing in" in r.json()["detail"] for r in api_shed)
+    assert all(
+        r.headers["content-type"].startswith("application/problem+json")
+        and r.headers["retry-after"] == str(passwords.BUSY_RETRY_SECONDS)
+        and "Too many people are signing in" in r.json()["detail"]
+        for r in api_shed
+    )
     # a sign-in turned away was never checked, so it is not counted against the address
     assert await _failures("nobody@example.org") <= slots
     assert all(r.status_code in (401, 429) for r in pages + api)
@@ -193,17 +224,33 @@ async def test_every_page_that_hashes_turns_work_away_when_the_queue_is_full(use
         presession = csrf_token_of((await anonymous.get("/sign-in")).text)
         monkeypatch.setattr(passwords, "_admitted", passwords.HASH_THREADS + passwords.HASH_QUEUE)
         responses = [
-            await mine.post("/account/password", data={"current_password": TEST_PASSWORD, "csrf_token": token,
-                                                       "new_password": "lantern orchard pebble 7",
-                                                       "confirm_password": "lantern orchard pebble 7"}),
-            await admins.post("/admin/users", data={"name": "Robin New", "email": "robin@busy-council.example",
-                                                    "password": "violet kettle harbour 41", "roles": "caseworker",
-                                                    "csrf_token": admin_token}),
-            await anonymous.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD,
-                                                   "csrf_token": presession}),
+            await mine.post(
+                "/account/password",
+                data={
+                    "current_password": TEST_PASSWORD,
+                    "csrf_token": token,
+                    "new_password": "lantern orchard pebble 7",
+                    "confirm_password": "lantern orchard pebble 7",
+                },
+            ),
+            await admins.post(
+                "/admin/users",
+                data={
+                    "name": "Robin New",
+                    "email": "robin@busy-council.example",
+                    "password": "violet kettle harbour 41",
+                    "roles": "caseworker",
+                    "csrf_token": admin_token,
+                },
+            ),
+            await anonymous.post(
+                "/sign-in", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": presession}
+            ),
         ]
     for r in responses:
-        assert r.status_code == 429 and r.headers["retry-after"] == str(passwords.BUSY_RETRY_SECONDS), r.request.url
+        assert r.status_code == 429 and r.headers["retry-after"] == str(passwords.BUSY_RETRY_SECONDS), (
+            r.request.url
+        )
         assert "Too many people are signing in or changing passwords" in r.text
     assert await User.count().where(User.email == "robin@busy-council.example") == 0
     assert await _failures(user.email) == 0

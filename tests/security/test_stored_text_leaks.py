@@ -10,6 +10,7 @@ police officer and local admin, and the youth worker then walk every page, fragm
 the reference and the name are nowhere but where retention allows (the audit trail), the pages still answer 200, and
 they say "[a case you cannot see]" where the reference was. The second case's own reference, written beside it, stays.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -43,31 +44,76 @@ async def named(world, retained):
     hidden = retained["restricted"]["reference"]
     who = f"{R_GIVEN} Hidden"
     # a second council case, shared with the police: every reader but the youth worker sees it
-    other = await cases.open_case(ctx, owner, "noise", {"date_of_incident": "2026-11-02", "street": "Heron Close",
-                                                          "kind": "dog"})
+    other = await cases.open_case(
+        ctx, owner, "noise", {"date_of_incident": "2026-11-02", "street": "Heron Close", "kind": "dog"}
+    )
     await sharing.share_case(owner, other["id"], agency_id=world["police"]["id"], purpose="crime_prevention")
     seen = other["reference"]
-    note = await cases.add_note(ctx, owner, other["id"],
-                                f"Same family as {hidden} ({_short(hidden)}): {who} was at the door. See {seen}.")
-    task = await tasks.add_task(ctx, owner, other["id"], title=f"Ring {who} about {hidden}",
-                                description=f"Ask {R_GIVEN} about {_short(hidden)} and {seen}")
+    note = await cases.add_note(
+        ctx,
+        owner,
+        other["id"],
+        f"Same family as {hidden} ({_short(hidden)}): {who} was at the door. See {seen}.",
+    )
+    task = await tasks.add_task(
+        ctx,
+        owner,
+        other["id"],
+        title=f"Ring {who} about {hidden}",
+        description=f"Ask {R_GIVEN} about {_short(hidden)} and {seen}",
+    )
     referral = await referrals.raise_referral(
-        ctx, owner, target_kind="agency", target=world["youth"]["slug"],
-        reason=f"Linked to {hidden}: {who} is the older sibling", case=other)
+        ctx,
+        owner,
+        target_kind="agency",
+        target=world["youth"]["slug"],
+        reason=f"Linked to {hidden}: {who} is the older sibling",
+        case=other,
+    )
     meeting = world["meeting"]
     await panels.add_agenda_item(chair, meeting["id"], kind="other", title=f"Update on {hidden} ({who})")
-    item = await AgendaItem.select().where((AgendaItem.meeting == meeting["id"]) & (AgendaItem.kind == "other")).first()
-    await panels.add_minute(ctx, chair, meeting["id"], item_id=item["id"], kind="discussion",
-                            text=f"{who} moved out; {_short(hidden)} to be reviewed")
-    await notify(kind="case_shared", text=f"Please read {hidden} with {seen}", link=f"/cases/{other['id']}",
-                 agency_id=world["police"]["id"], case_id=other["id"])
+    item = (
+        await AgendaItem.select()
+        .where((AgendaItem.meeting == meeting["id"]) & (AgendaItem.kind == "other"))
+        .first()
+    )
+    await panels.add_minute(
+        ctx,
+        chair,
+        meeting["id"],
+        item_id=item["id"],
+        kind="discussion",
+        text=f"{who} moved out; {_short(hidden)} to be reviewed",
+    )
+    await notify(
+        kind="case_shared",
+        text=f"Please read {hidden} with {seen}",
+        link=f"/cases/{other['id']}",
+        agency_id=world["police"]["id"],
+        case_id=other["id"],
+    )
     # an access request the police made earlier, naming the case in its reason (read by the council)
-    await AccessRequest.insert(AccessRequest(
-        person=world["child"]["id"], requested_by=world["officer"].id, requesting_agency=world["police"]["id"],
-        holding_agency=world["council"]["id"], purpose="crime_prevention", reason=f"About {hidden} and {who}",
-        status="pending", created_at=clock.now()))
-    return {"other": other, "note": note, "task": task, "referral": referral, "item": item, "hidden": hidden,
-            "seen": seen}
+    await AccessRequest.insert(
+        AccessRequest(
+            person=world["child"]["id"],
+            requested_by=world["officer"].id,
+            requesting_agency=world["police"]["id"],
+            holding_agency=world["council"]["id"],
+            purpose="crime_prevention",
+            reason=f"About {hidden} and {who}",
+            status="pending",
+            created_at=clock.now(),
+        )
+    )
+    return {
+        "other": other,
+        "note": note,
+        "task": task,
+        "referral": referral,
+        "item": item,
+        "hidden": hidden,
+        "seen": seen,
+    }
 
 
 READERS = ["owner", "chair", "officer", "police_admin", "youth_worker"]
@@ -81,8 +127,15 @@ async def test_no_page_shows_a_hidden_case_named_in_stored_words(world, retained
         token = await sign_in(client, actor)
         bodies = await _everything(client, world, retained, who, token)
         other = named["other"]["id"]
-        extra = ["/", f"/cases/{other}", f"/tasks/{named['task']['id']}/edit", "/notifications",
-                 f"/referrals/{named['referral']['id']}", "/referrals?box=sent", f"/api/v1/cases/{other}"]
+        extra = [
+            "/",
+            f"/cases/{other}",
+            f"/tasks/{named['task']['id']}/edit",
+            "/notifications",
+            f"/referrals/{named['referral']['id']}",
+            "/referrals?box=sent",
+            f"/api/v1/cases/{other}",
+        ]
         for path in extra:
             if path not in bodies:
                 bodies[path] = (await client.get(path)).text
@@ -106,7 +159,8 @@ async def _page(client, path: str) -> str:
 
 
 async def test_the_caseworker_reads_the_note_and_task_with_a_neutral_word_and_the_visible_case_named(
-        world, retained, named, db):
+    world, retained, named, db
+):
     async with web_client(world["ctx"], db) as client:
         await sign_in(client, world["owner"])
         case_page = await _page(client, f"/cases/{named['other']['id']}")
@@ -122,7 +176,8 @@ async def test_the_caseworker_reads_the_note_and_task_with_a_neutral_word_and_th
 
 
 async def test_the_police_read_the_meeting_the_shared_case_and_their_notifications_neutrally(
-        world, retained, named, db):
+    world, retained, named, db
+):
     async with web_client(world["ctx"], db) as client:
         await sign_in(client, world["officer"])
         meeting = await _page(client, f"/meetings/{world['meeting']['id']}")
@@ -157,7 +212,9 @@ async def test_the_restricted_cases_own_local_admin_reads_the_words_as_written(w
     assert officer.text(text) == f"Update on {HIDDEN_CASE} ({HIDDEN_PERSON})"
 
 
-async def test_an_item_linked_to_a_hidden_case_shows_neither_its_reference_nor_its_people(world, retained, named):
+async def test_an_item_linked_to_a_hidden_case_shows_neither_its_reference_nor_its_people(
+    world, retained, named
+):
     restricted = retained["restricted"]["id"]
     redactor = await redactor_for(world["officer"], ["Chase the landlord with Rgiven"], [restricted])
     assert not redactor.may_see(restricted) and redactor.reference(restricted) is None
@@ -173,7 +230,9 @@ async def test_an_access_request_reason_names_no_case_its_reader_may_not_see(wor
 
 def test_references_are_found_as_stored_typed_short_or_in_lower_case():
     assert references_in("See NOI-2026-000012, noi-2026-12 and ASB-2026-0012.") == {
-        "NOI-2026-000012", "ASB-2026-000012"}
+        "NOI-2026-000012",
+        "ASB-2026-000012",
+    }
     assert references_in("ISA-1, 2026-11-01, XNOI-2026-1x, NOI-26-1") == set()
     assert Redactor().text("NOI-2026-000012") == "NOI-2026-000012"
 

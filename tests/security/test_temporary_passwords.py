@@ -1,5 +1,6 @@
 """A password an admin set (a new user, a reset) is temporary: the user must choose their own at the next
 sign-in before anything else works, the API refuses it until then, and changing it signs out everywhere else."""
+
 from __future__ import annotations
 
 import pyotp
@@ -42,27 +43,40 @@ async def admin(agency):
 
 async def _password_step(client, email: str, password: str):
     page = await client.get("/sign-in")
-    return await client.post("/sign-in", data={"email": email, "password": password,
-                                               "csrf_token": csrf_token_of(page.text)})
+    return await client.post(
+        "/sign-in", data={"email": email, "password": password, "csrf_token": csrf_token_of(page.text)}
+    )
 
 
 async def _admin_adds(ctx, db, admin, email: str) -> None:
     async with web_client(ctx, db) as client:
         token = await sign_in(client, admin)
-        r = await client.post("/admin/users", data={"name": "Robin New", "email": email, "password": GIVEN,
-                                                   "roles": "caseworker", "csrf_token": token})
+        r = await client.post(
+            "/admin/users",
+            data={
+                "name": "Robin New",
+                "email": email,
+                "password": GIVEN,
+                "roles": "caseworker",
+                "csrf_token": token,
+            },
+        )
         assert r.status_code == 303
 
 
 async def test_a_new_user_must_choose_their_own_password_before_anything_works(admin, ctx, db):
     await _admin_adds(ctx, db, admin, "robin.new@ashdown-council.example")
-    await publish_mou(await make_user(await make_agency(ctx, "county"), ("system_admin",)), "We share only what we must.")
+    await publish_mou(
+        await make_user(await make_agency(ctx, "county"), ("system_admin",)), "We share only what we must."
+    )
     async with web_client(ctx, db) as client:
         r = await _password_step(client, "robin.new@ashdown-council.example", GIVEN)
         assert r.status_code == 303
         # every page leads to the password page; htmx is told where to go; nothing is saved elsewhere
         home = await client.get("/persons?q=x")
-        assert home.status_code == 303 and home.headers["location"] == "/account/password?next=/persons%3Fq%3Dx"
+        assert (
+            home.status_code == 303 and home.headers["location"] == "/account/password?next=/persons%3Fq%3Dx"
+        )
         hx = await client.get("/", headers={"HX-Request": "true"})
         assert hx.status_code == 403 and hx.headers["hx-redirect"].startswith("/account/password")
         assert (await client.get("/mou")).headers["location"].startswith("/account/password")
@@ -73,21 +87,38 @@ async def test_a_new_user_must_choose_their_own_password_before_anything_works(a
         other = await client.post("/persons/new", data={"given_name": "X", "csrf_token": token})
         assert other.status_code == 303 and other.headers["location"] == "/account/password"
         # clear messages; nothing changes
-        for data, words in (({"current_password": GIVEN, "new_password": GIVEN, "confirm_password": GIVEN},
-                             "must be different"),
-                            ({"current_password": GIVEN, "new_password": CHOSEN, "confirm_password": "x"},
-                             "do not match"),
-                            ({"current_password": GIVEN, "new_password": "password123", "confirm_password": "password123"},
-                             "12 characters or more"),
-                            ({"current_password": "wrong password 1", "new_password": CHOSEN, "confirm_password": CHOSEN},
-                             "current password is not right")):
+        for data, words in (
+            (
+                {"current_password": GIVEN, "new_password": GIVEN, "confirm_password": GIVEN},
+                "must be different",
+            ),
+            ({"current_password": GIVEN, "new_password": CHOSEN, "confirm_password": "x"}, "do not match"),
+            (
+                {"current_password": GIVEN, "new_password": "password123", "confirm_password": "password123"},
+                "12 characters or more",
+            ),
+            (
+                {"current_password": "wrong password 1", "new_password": CHOSEN, "confirm_password": CHOSEN},
+                "current password is not right",
+            ),
+        ):
             r = await client.post("/account/password", data={**data, "next": "/persons", "csrf_token": token})
             assert r.status_code == 400 and words in r.text and "govuk-error-summary" in r.text, words
-        assert (await User.select(User.must_change_password).where(
-            User.email == "robin.new@ashdown-council.example").first())["must_change_password"]
-        r = await client.post("/account/password", data={"current_password": GIVEN, "new_password": CHOSEN,
-                                                         "confirm_password": CHOSEN, "next": "/persons",
-                                                         "csrf_token": token})
+        assert (
+            await User.select(User.must_change_password)
+            .where(User.email == "robin.new@ashdown-council.example")
+            .first()
+        )["must_change_password"]
+        r = await client.post(
+            "/account/password",
+            data={
+                "current_password": GIVEN,
+                "new_password": CHOSEN,
+                "confirm_password": CHOSEN,
+                "next": "/persons",
+                "csrf_token": token,
+            },
+        )
         assert r.status_code == 303 and r.headers["location"] == "/persons"
         # then the memorandum of understanding, as for anyone
         assert (await client.get("/persons")).headers["location"].startswith("/mou")
@@ -102,11 +133,15 @@ async def test_a_new_user_must_choose_their_own_password_before_anything_works(a
 async def test_the_api_refuses_a_temporary_password_in_words(admin, ctx, db):
     await _admin_adds(ctx, db, admin, "robin.new@ashdown-council.example")
     async with web_client(ctx, db) as client:
-        r = await client.post("/api/v1/session", json={"email": "robin.new@ashdown-council.example", "password": GIVEN})
+        r = await client.post(
+            "/api/v1/session", json={"email": "robin.new@ashdown-council.example", "password": GIVEN}
+        )
         assert r.status_code == 403 and "must be changed" in r.json()["detail"] and "token" not in r.json()
         # a wrong password still gets the one message for every failure
-        r = await client.post("/api/v1/session", json={"email": "robin.new@ashdown-council.example",
-                                                       "password": "wrong password 1"})
+        r = await client.post(
+            "/api/v1/session",
+            json={"email": "robin.new@ashdown-council.example", "password": "wrong password 1"},
+        )
         assert r.status_code == 401
     robin = await User.select(User.id).where(User.email == "robin.new@ashdown-council.example").first()
     assert await Session.count().where(Session.user == robin["id"]) == 0
@@ -119,16 +154,22 @@ async def test_an_admin_reset_signs_the_user_out_and_the_next_sign_in_must_chang
         token = await sign_in(admins, admin)
         form = await admins.get(f"/admin/users/{user.id}/password")
         assert form.status_code == 200 and "Casey Morgan" in form.text
-        weak = await admins.post(f"/admin/users/{user.id}/password", data={"password": "short", "csrf_token": token})
+        weak = await admins.post(
+            f"/admin/users/{user.id}/password", data={"password": "short", "csrf_token": token}
+        )
         assert weak.status_code == 400 and "12 characters or more" in weak.text
-        r = await admins.post(f"/admin/users/{user.id}/password", data={"password": GIVEN, "csrf_token": token})
+        r = await admins.post(
+            f"/admin/users/{user.id}/password", data={"password": GIVEN, "csrf_token": token}
+        )
         assert r.status_code == 303 and r.headers["location"] == "/admin/users?done=password-reset"
         assert "Temporary password set" in (await admins.get(r.headers["location"])).text
         assert (await theirs.get("/")).headers["location"].startswith("/sign-in")  # signed out
         # not for oneself, nor for another agency's user
         assert (await admins.get(f"/admin/users/{admin.id}/password")).status_code == 404
         stranger = await make_user(await make_agency(ctx, "other-council"), ("caseworker",))
-        r = await admins.post(f"/admin/users/{stranger.id}/password", data={"password": GIVEN, "csrf_token": token})
+        r = await admins.post(
+            f"/admin/users/{stranger.id}/password", data={"password": GIVEN, "csrf_token": token}
+        )
         assert r.status_code == 404
     async with web_client(ctx, db) as client:
         await _password_step(client, user.email, GIVEN)
@@ -149,14 +190,25 @@ async def test_with_two_step_verification_the_code_comes_first_then_the_password
             assert (await client.get("/")).headers["location"].startswith("/sign-in/mfa")
             assert (await client.get("/account/password")).headers["location"].startswith("/sign-in/mfa")
             page = await client.get("/sign-in/mfa")
-            r = await client.post("/sign-in/mfa", data={"code": totp.generate_otp(totp.timecode(clock.now()) + 1),
-                                                        "csrf_token": csrf_token_of(page.text)})
+            r = await client.post(
+                "/sign-in/mfa",
+                data={
+                    "code": totp.generate_otp(totp.timecode(clock.now()) + 1),
+                    "csrf_token": csrf_token_of(page.text),
+                },
+            )
             assert r.status_code == 303
             assert (await client.get("/")).headers["location"].startswith("/account/password")
             page = await client.get("/account/password")
-            r = await client.post("/account/password", data={"current_password": GIVEN, "new_password": CHOSEN,
-                                                             "confirm_password": CHOSEN,
-                                                             "csrf_token": csrf_token_of(page.text)})
+            r = await client.post(
+                "/account/password",
+                data={
+                    "current_password": GIVEN,
+                    "new_password": CHOSEN,
+                    "confirm_password": CHOSEN,
+                    "csrf_token": csrf_token_of(page.text),
+                },
+            )
             assert r.status_code == 303 and (await client.get("/")).status_code == 200
 
 
@@ -167,8 +219,15 @@ async def test_changing_ones_own_password_signs_out_everywhere_else(agency, ctx,
         await sign_in(elsewhere, user)
         api_token, _ = await auth.sign_in(user.email, TEST_PASSWORD, browser=False)
         assert "/account/password" in (await here.get("/account")).text
-        r = await here.post("/account/password", data={"current_password": TEST_PASSWORD, "new_password": CHOSEN,
-                                                       "confirm_password": CHOSEN, "csrf_token": token})
+        r = await here.post(
+            "/account/password",
+            data={
+                "current_password": TEST_PASSWORD,
+                "new_password": CHOSEN,
+                "confirm_password": CHOSEN,
+                "csrf_token": token,
+            },
+        )
         assert r.status_code == 303 and r.headers["location"] == "/account/password?changed=yes"
         assert "Your password has been changed" in (await here.get(r.headers["location"])).text
         assert (await elsewhere.get("/")).headers["location"].startswith("/sign-in")

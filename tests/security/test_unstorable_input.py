@@ -1,6 +1,7 @@
 """Input no database row can hold (PostgreSQL's 32-bit ids, a null character in text) typed into pages: a clear
 message in the product's style and nothing saved, on SQLite and PostgreSQL alike. The JSON API's side is in
 test_api_fuzz.py."""
+
 from __future__ import annotations
 
 from caseframe.core.audit.tables import AuditEvent
@@ -24,11 +25,15 @@ async def test_numbers_too_large_for_the_database_in_forms_and_filters_get_a_cle
     before = await AuditEvent.select(AuditEvent.id).order_by(AuditEvent.id, ascending=False).first()
     page = await client.get(f"/cases/{case['id']}")
     csrf = csrf_token_of(page.text)
-    added = await client.post(f"/cases/{case['id']}/subjects", data={"csrf_token": csrf, "person_id": huge, "role": "subject"})
+    added = await client.post(
+        f"/cases/{case['id']}/subjects", data={"csrf_token": csrf, "person_id": huge, "role": "subject"}
+    )
     assert added.status_code in (400, 404, 422), added.text[:300]
     assert "Sorry, there is a problem" not in added.text
     # the case view, and a 404 for a person id no one holds is a refused guess: nothing else is written
-    written = [e["action"] for e in await AuditEvent.select(AuditEvent.action).where(AuditEvent.id > before["id"])]
+    written = [
+        e["action"] for e in await AuditEvent.select(AuditEvent.action).where(AuditEvent.id > before["id"])
+    ]
     assert sorted(written) in (["case.view"], ["access.denied", "case.view"]), written
     assert await CaseSubject.count().where(CaseSubject.case == case["id"]) == 0
 
@@ -42,7 +47,9 @@ async def test_a_null_character_in_a_form_is_refused_and_nothing_saved(db, ctx, 
     await sign_in(client, worker)
     csrf = csrf_token_of((await client.get(f"/cases/{case['id']}")).text)
     before = await CaseEvent.count()
-    sent = await client.post(f"/cases/{case['id']}/notes", data={"csrf_token": csrf, "text": "Visited\x00 today"})
+    sent = await client.post(
+        f"/cases/{case['id']}/notes", data={"csrf_token": csrf, "text": "Visited\x00 today"}
+    )
     assert sent.status_code == 422 and "null character" in sent.text
     assert "<title>There is a problem" in sent.text  # a page in the product's style, not a bare error
     assert await CaseEvent.count() == before

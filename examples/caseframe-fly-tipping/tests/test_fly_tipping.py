@@ -1,4 +1,5 @@
 """Fly tipping: the area loads, the hotspot and hazardous-waste rules fire (and not on near misses)."""
+
 import caseframe_fly_tipping
 import pytest
 
@@ -14,8 +15,15 @@ from caseframe.testing import (
     why_it_fired,
 )
 
-BASE = {"date_seen": "2026-11-01", "location": "Quarry Lane lay-by", "location_reference": "QL-1",
-        "land_type": "highway", "waste_types": ["household_bags"], "size": "small_van", "risk": "low"}
+BASE = {
+    "date_seen": "2026-11-01",
+    "location": "Quarry Lane lay-by",
+    "location_reference": "QL-1",
+    "land_type": "highway",
+    "waste_types": ["household_bags"],
+    "size": "small_van",
+    "risk": "low",
+}
 
 
 async def unread(actor):
@@ -43,11 +51,16 @@ async def test_third_report_at_one_place_is_a_hotspot(ctx, worker):
 
 
 async def test_hazardous_or_huge_loads_go_to_the_regulator(ctx, worker):
-    fired = await fire(ctx, worker, "fly_tipping", {**BASE, "location_reference": "A", "waste_types": ["asbestos"]})
+    fired = await fire(
+        ctx, worker, "fly_tipping", {**BASE, "location_reference": "A", "waste_types": ["asbestos"]}
+    )
     assert [f["rule"] for f in fired] == ["fly_tipping:hazardous-waste"]
     fired = await fire(ctx, worker, "fly_tipping", {**BASE, "location_reference": "B", "size": "significant"})
     assert [f["rule"] for f in fired] == ["fly_tipping:hazardous-waste"]
-    assert await fire(ctx, worker, "fly_tipping", {**BASE, "location_reference": "C", "waste_types": ["tyres"]}) == []
+    assert (
+        await fire(ctx, worker, "fly_tipping", {**BASE, "location_reference": "C", "waste_types": ["tyres"]})
+        == []
+    )
 
 
 async def test_clearance_is_needed_before_clearing(ctx, worker):
@@ -75,9 +88,12 @@ async def test_an_unpaid_fixed_penalty_is_prosecuted_only_after_the_14_days_to_p
     ends = issued + dt.timedelta(days=14)
     with clock.travel(days=13), pytest.raises(Forbidden) as refused:
         await api.transition_case(ctx, worker, case["id"], "prosecute")
-    assert str(refused.value) == ("The 14 days to pay the fixed penalty have not ended. "
-                                  f"Possible from {ends.day} {ends:%B %Y}.")
-    await api.save_form(ctx, worker, case["id"], "enforcement", {**penalty, "paid": True}, expected_version=None)
+    assert str(refused.value) == (
+        f"The 14 days to pay the fixed penalty have not ended. Possible from {ends.day} {ends:%B %Y}."
+    )
+    await api.save_form(
+        ctx, worker, case["id"], "enforcement", {**penalty, "paid": True}, expected_version=None
+    )
     with clock.travel(days=20), pytest.raises(Forbidden, match="Only an unpaid fixed penalty"):
         await api.transition_case(ctx, worker, case["id"], "prosecute")
     await api.save_form(ctx, worker, case["id"], "enforcement", penalty, expected_version=None)
@@ -87,32 +103,54 @@ async def test_an_unpaid_fixed_penalty_is_prosecuted_only_after_the_14_days_to_p
 
 async def test_a_hazardous_load_is_one_referral_however_many_people_are_on_the_case(ctx, worker):
     people = [await make_person(worker, given_name=n, family_name="Hart") for n in ("Ivy", "Joe")]
-    case = await api.open_case(ctx, worker, "fly_tipping", {**BASE, "location_reference": "A", "waste_types": ["asbestos"]},
-                                 subjects=[(people[0]["id"], "reporter"), (people[1]["id"], "witness")])
-    assert [(r["target"], r["person_id"]) for r in await referrals_from(case)] == [("environment_regulator", None)]
+    case = await api.open_case(
+        ctx,
+        worker,
+        "fly_tipping",
+        {**BASE, "location_reference": "A", "waste_types": ["asbestos"]},
+        subjects=[(people[0]["id"], "reporter"), (people[1]["id"], "witness")],
+    )
+    assert [(r["target"], r["person_id"]) for r in await referrals_from(case)] == [
+        ("environment_regulator", None)
+    ]
 
 
 async def test_a_suspect_under_18_is_referred_to_the_youth_service_but_not_a_witness_of_that_age(ctx, worker):
     year = clock.today().year
-    child = await make_person(worker, given_name="Kai", family_name="Brennan", date_of_birth=f"{year - 16}-01-01")
-    adult = await make_person(worker, given_name="Lee", family_name="Brennan", date_of_birth=f"{year - 40}-01-01")
-    case = await api.open_case(ctx, worker, "fly_tipping", BASE, subjects=[(child["id"], "witness"),
-                                                                            (adult["id"], "suspect")])
+    child = await make_person(
+        worker, given_name="Kai", family_name="Brennan", date_of_birth=f"{year - 16}-01-01"
+    )
+    adult = await make_person(
+        worker, given_name="Lee", family_name="Brennan", date_of_birth=f"{year - 40}-01-01"
+    )
+    case = await api.open_case(
+        ctx, worker, "fly_tipping", BASE, subjects=[(child["id"], "witness"), (adult["id"], "suspect")]
+    )
     assert await referrals_from(case) == []  # a young witness, an adult suspect
     other = await api.open_case(ctx, worker, "fly_tipping", {**BASE, "location_reference": "QL-2"})
     await api.add_subject(ctx, worker, other["id"], child["id"], "suspect")
     assert [(r["target"], r["person_id"], r["rule_id"]) for r in await referrals_from(other)] == [
-        ("youth_service", child["id"], "fly_tipping:young-suspect")]
+        ("youth_service", child["id"], "fly_tipping:young-suspect")
+    ]
 
 
 async def test_waste_in_a_watercourse_tells_the_regulator_once_without_a_referral(ctx, worker):
-    regulator = await make_user(await make_agency(ctx, "ft-regulator", agency_type="environment_regulator", areas=[]))
+    regulator = await make_user(
+        await make_agency(ctx, "ft-regulator", agency_type="environment_regulator", areas=[])
+    )
     case = await api.open_case(ctx, worker, "fly_tipping", {**BASE, "land_type": "watercourse"})
     assert await referrals_from(case) == []  # told, not asked to take it on
     assert [n["text"] for n in await notifications_of(regulator)] == [
-        f"For information: fly-tipped waste in or beside a watercourse: {case['reference']}"]
-    await api.save_form(ctx, worker, case["id"], "report", {**BASE, "land_type": "watercourse", "risk": "medium"},
-                          expected_version=None)
+        f"For information: fly-tipped waste in or beside a watercourse: {case['reference']}"
+    ]
+    await api.save_form(
+        ctx,
+        worker,
+        case["id"],
+        "report",
+        {**BASE, "land_type": "watercourse", "risk": "medium"},
+        expected_version=None,
+    )
     assert await unread(regulator) == 1  # once for the case
     await api.open_case(ctx, worker, "fly_tipping", BASE)  # on the highway: nothing to tell
     assert await unread(regulator) == 1
@@ -120,13 +158,21 @@ async def test_waste_in_a_watercourse_tells_the_regulator_once_without_a_referra
 
 async def test_hazardous_waste_is_the_plugin_s_fact_and_the_regulator_may_read_it(ctx, worker):
     assert ctx.areas.fact_levels["caseframe_fly_tipping"] == {"hazardous": "official"}
-    fired = await fire(ctx, worker, "fly_tipping", {**BASE, "location_reference": "A",
-                                                    "waste_types": ["tyres", "clinical"]})
+    fired = await fire(
+        ctx, worker, "fly_tipping", {**BASE, "location_reference": "A", "waste_types": ["tyres", "clinical"]}
+    )
     assert [f["rule"] for f in fired] == ["fly_tipping:hazardous-waste"]
     assert fired[0]["facts"]["extra"] == {"caseframe_fly_tipping": {"hazardous": True}}
     # the addressee reads why at the level a referral gives it: the fact, declared official, is shown
     lines = why_it_fired(ctx, fired[0])
-    assert {"question": "Caseframe fly tipping Hazardous", "answer": "Yes", "looks_for": "the rule looks for Yes"} \
-        in lines
-    assert await fire(ctx, worker, "fly_tipping", {**BASE, "location_reference": "D",
-                                                   "waste_types": ["tyres", "green"]}) == []
+    assert {
+        "question": "Caseframe fly tipping Hazardous",
+        "answer": "Yes",
+        "looks_for": "the rule looks for Yes",
+    } in lines
+    assert (
+        await fire(
+            ctx, worker, "fly_tipping", {**BASE, "location_reference": "D", "waste_types": ["tyres", "green"]}
+        )
+        == []
+    )

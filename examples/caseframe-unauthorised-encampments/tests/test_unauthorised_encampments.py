@@ -1,4 +1,5 @@
 """Unauthorised encampments: welfare before decisions, and referrals for welfare, health and police powers."""
+
 import caseframe_unauthorised_encampments as plugin
 import pytest
 
@@ -6,8 +7,14 @@ from caseframe import api
 from caseframe.api import Forbidden, clock
 from caseframe.testing import make_agency, make_person, make_user, notifications_of, referrals_from
 
-WELFARE = {"visited_on": "2026-11-16", "health_needs": False, "pregnancy": False, "children_schooling": False,
-           "older_or_disabled": False, "welfare_needs_identified": False}
+WELFARE = {
+    "visited_on": "2026-11-16",
+    "health_needs": False,
+    "pregnancy": False,
+    "children_schooling": False,
+    "older_or_disabled": False,
+    "welfare_needs_identified": False,
+}
 
 
 # database, db and ctx (with this package's plugin: see conftest.py) come from caseframe.testing.pytest_plugin
@@ -30,8 +37,14 @@ async def test_welfare_needs_and_health_are_referred(ctx, workers):
     case = await api.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
     await api.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
     assert await targets(case) == []  # no needs: no referral
-    await api.save_form(ctx, worker, case["id"], "welfare", {**WELFARE, "welfare_needs_identified": True,
-                                                               "pregnancy": True}, expected_version=None)
+    await api.save_form(
+        ctx,
+        worker,
+        case["id"],
+        "welfare",
+        {**WELFARE, "welfare_needs_identified": True, "pregnancy": True},
+        expected_version=None,
+    )
     assert await targets(case) == ["health", "social_care"]
 
 
@@ -44,13 +57,19 @@ async def test_decision_needs_welfare_first_and_police_powers_are_referred(ctx, 
     await api.transition_case(ctx, worker, case["id"], "assess_welfare")
     with pytest.raises(Forbidden, match="Record the decision path"):
         await api.transition_case(ctx, supervisor, case["id"], "decide")
-    decision = {"path": "negotiated_stopping", "decided_on": "2026-11-18", "reasons": "Welfare needs weighed."}
+    decision = {
+        "path": "negotiated_stopping",
+        "decided_on": "2026-11-18",
+        "reasons": "Welfare needs weighed.",
+    }
     await api.save_form(ctx, worker, case["id"], "decision", decision, expected_version=None)
     await api.transition_case(ctx, supervisor, case["id"], "decide")
     assert await targets(case) == []  # negotiated stopping: no police referral
     with pytest.raises(Forbidden, match="Choose an enforcement path"):
         await api.transition_case(ctx, worker, case["id"], "enforce")
-    await api.save_form(ctx, worker, case["id"], "decision", {**decision, "path": "s61_police"}, expected_version=None)
+    await api.save_form(
+        ctx, worker, case["id"], "decision", {**decision, "path": "s61_police"}, expected_version=None
+    )
     assert await targets(case) == ["police"]
     moved = await api.transition_case(ctx, worker, case["id"], "enforce")
     assert moved["state"] == "enforcement"
@@ -63,7 +82,8 @@ async def test_children_at_the_encampment_tell_education_without_a_referral(ctx,
     case = await api.open_case(ctx, worker, "unauthorised_encampments", {**plugin.REPORT, "children": 3})
     assert await targets(case) == []  # told, not referred
     assert [n["text"] for n in await notifications_of(teacher)] == [
-        f"For information: children are living at a new encampment: {case['reference']}"]
+        f"For information: children are living at a new encampment: {case['reference']}"
+    ]
     await api.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
     assert await unread(teacher) == 1  # once per case, however often the rule fires
     none = await api.open_case(ctx, worker, "unauthorised_encampments", {**plugin.REPORT, "children": 0})
@@ -79,11 +99,24 @@ def test_demo_answers_are_valid(ctx):
 
 async def test_welfare_referrals_are_one_per_encampment_not_one_per_occupant(ctx, workers):
     worker, _ = workers
-    people = [await make_person(worker, given_name=name, family_name="Lovell") for name in ("Mary", "John", "Rose")]
-    case = await api.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT,
-                                 subjects=[(p["id"], "occupant") for p in people[:2]])
-    await api.save_form(ctx, worker, case["id"], "welfare", {**WELFARE, "welfare_needs_identified": True},
-                          expected_version=None)
+    people = [
+        await make_person(worker, given_name=name, family_name="Lovell") for name in ("Mary", "John", "Rose")
+    ]
+    case = await api.open_case(
+        ctx,
+        worker,
+        "unauthorised_encampments",
+        plugin.REPORT,
+        subjects=[(p["id"], "occupant") for p in people[:2]],
+    )
+    await api.save_form(
+        ctx,
+        worker,
+        case["id"],
+        "welfare",
+        {**WELFARE, "welfare_needs_identified": True},
+        expected_version=None,
+    )
     await api.add_subject(ctx, worker, case["id"], people[2]["id"], "occupant")
     assert [(r["target"], r["person_id"]) for r in await referrals_from(case)] == [("social_care", None)]
 
@@ -96,8 +129,13 @@ async def test_a_removal_order_waits_for_the_day_in_the_direction_and_then_the_p
     case = await api.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
     await api.save_form(ctx, worker, case["id"], "welfare", WELFARE, expected_version=None)
     await api.transition_case(ctx, worker, case["id"], "assess_welfare")
-    direction = {"path": "s77_direction", "decided_on": today.isoformat(), "reasons": "No welfare needs; damage to the field.",
-                 "direction_given_on": today.isoformat(), "leave_by": (today + dt.timedelta(days=2)).isoformat()}
+    direction = {
+        "path": "s77_direction",
+        "decided_on": today.isoformat(),
+        "reasons": "No welfare needs; damage to the field.",
+        "direction_given_on": today.isoformat(),
+        "leave_by": (today + dt.timedelta(days=2)).isoformat(),
+    }
     await api.save_form(ctx, worker, case["id"], "decision", direction, expected_version=None)
     await api.transition_case(ctx, supervisor, case["id"], "decide")
     await api.transition_case(ctx, worker, case["id"], "enforce")
@@ -105,8 +143,10 @@ async def test_a_removal_order_waits_for_the_day_in_the_direction_and_then_the_p
     with pytest.raises(Forbidden) as refused:
         await api.transition_case(ctx, worker, case["id"], "seek_removal_order")
     day_after = leave_by + dt.timedelta(days=1)
-    assert str(refused.value) == ("The group still has until the date in the direction to leave. "
-                                  f"Possible from {day_after.day} {day_after:%B %Y}.")
+    assert str(refused.value) == (
+        "The group still has until the date in the direction to leave. "
+        f"Possible from {day_after.day} {day_after:%B %Y}."
+    )
     assert await targets(case) == []
     with clock.travel(days=3):
         moved = await api.transition_case(ctx, worker, case["id"], "seek_removal_order")
@@ -118,14 +158,27 @@ async def test_closing_needs_the_departure_date_and_a_return_counts_for_three_mo
     worker, supervisor = workers
     today = clock.today()
     case = await api.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT)
-    decision = {"path": "s61_police", "decided_on": today.isoformat(), "reasons": "Six vehicles and damage.",
-                "direction_given_on": today.isoformat()}
+    decision = {
+        "path": "s61_police",
+        "decided_on": today.isoformat(),
+        "reasons": "Six vehicles and damage.",
+        "direction_given_on": today.isoformat(),
+    }
     await api.save_form(ctx, worker, case["id"], "decision", decision, expected_version=None)
     await api.transition_case(ctx, worker, case["id"], "record_departure")
-    with pytest.raises(Forbidden, match="Record the date the group left. \u2018Date the group left\u2019 in Decision is not recorded yet"):
+    with pytest.raises(
+        Forbidden,
+        match="Record the date the group left. \u2018Date the group left\u2019 in Decision is not recorded yet",
+    ):
         await api.transition_case(ctx, worker, case["id"], "close")
-    await api.save_form(ctx, worker, case["id"], "decision", {**decision, "departure_date": today.isoformat()},
-                          expected_version=None)
+    await api.save_form(
+        ctx,
+        worker,
+        case["id"],
+        "decision",
+        {**decision, "departure_date": today.isoformat()},
+        expected_version=None,
+    )
     with clock.travel(days=91):  # back on the land within three months: enforcement again
         assert (await api.transition_case(ctx, worker, case["id"], "record_return"))["state"] == "enforcement"
         await api.transition_case(ctx, worker, case["id"], "record_departure")
@@ -137,12 +190,22 @@ async def test_closing_needs_the_departure_date_and_a_return_counts_for_three_mo
 async def test_an_older_occupant_is_referred_to_social_care_but_not_an_older_complainant(ctx, workers):
     worker, _ = workers
     year = clock.today().year
-    nellie = await make_person(worker, given_name="Nellie", family_name="Price", date_of_birth=f"{year - 81}-01-01")
-    neighbour = await make_person(worker, given_name="Arthur", family_name="Mills", date_of_birth=f"{year - 80}-01-01")
+    nellie = await make_person(
+        worker, given_name="Nellie", family_name="Price", date_of_birth=f"{year - 81}-01-01"
+    )
+    neighbour = await make_person(
+        worker, given_name="Arthur", family_name="Mills", date_of_birth=f"{year - 80}-01-01"
+    )
     son = await make_person(worker, given_name="Sam", family_name="Price", date_of_birth=f"{year - 50}-01-01")
-    case = await api.open_case(ctx, worker, "unauthorised_encampments", plugin.REPORT,
-                                 subjects=[(neighbour["id"], "complainant"), (son["id"], "occupant")])
+    case = await api.open_case(
+        ctx,
+        worker,
+        "unauthorised_encampments",
+        plugin.REPORT,
+        subjects=[(neighbour["id"], "complainant"), (son["id"], "occupant")],
+    )
     assert await targets(case) == []
     await api.add_subject(ctx, worker, case["id"], nellie["id"], "occupant")
     assert [(r["target"], r["person_id"]) for r in await referrals_from(case)] == [
-        ("social_care", nellie["id"])]  # about her, the one older occupant
+        ("social_care", nellie["id"])
+    ]  # about her, the one older occupant
