@@ -45,4 +45,9 @@ class build_py(_build_py):
         # an editable install (./dev) serves the checkout's node_modules, which npm fills after it
         if not getattr(self, "editable_mode", False):
             bundle_assets(lambda message: self.announce(message, level=2))
+            # the folder exists only now: name it a package (of data files) so setuptools neither warns nor drops it
+            vendor = "caseframe.core.web.static.vendor"
+            if self.packages is not None and vendor not in self.packages:
+                self.packages.append(vendor)
+                self.package_dir.setdefault(vendor, str(Path("core", "web", "static", "vendor")))
         super().run()

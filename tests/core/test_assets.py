@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -250,6 +251,10 @@ def test_a_built_wheel_carries_the_assets(tmp_path):
         env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
     )
     assert built.returncode == 0, built.stderr[-3000:]
+    # a folder of templates or forms that pyproject's `packages` does not list makes setuptools warn (and a
+    # later setuptools drop it): ./dev's install would print pages of warnings
+    ignored = re.findall(r"Package '([^']+)' is absent from the `packages` configuration", built.stderr)
+    assert not ignored, f"add these to [tool.setuptools] packages in pyproject.toml: {sorted(set(ignored))}"
     wheel = next((tmp_path / "dist").glob("caseframe-*.whl"))
     unpacked = tmp_path / "unpacked"
     with zipfile.ZipFile(wheel) as archive:
