@@ -310,9 +310,10 @@ class Audience:
         self.board = Board(streams)
         self.streams = streams
         limits = httpx.Limits(max_connections=streams + 5, max_keepalive_connections=streams + 5)
+        # streams wait between minutes
         self.client = httpx.AsyncClient(
             base_url=server.base, limits=limits, timeout=httpx.Timeout(10, read=None)
-        )  # streams wait between minutes
+        )
         self.poster = httpx.AsyncClient(base_url=server.base, timeout=10)
         self.tasks: list[asyncio.Task] = []
         self.latencies: list[float] = []

@@ -126,9 +126,8 @@ async def create_agency(
             object_id=agency.id,
             detail={"slug": slug, "name": name, "agency_type": agency_type, "contact_email": contact_email},
         )
-    forget_enabled_areas(
-        agency.id
-    )  # a new agency has none, whatever a cache says (and a new referral target)
+    # a new agency has none, whatever a cache says (and a new referral target)
+    forget_enabled_areas(agency.id)
     saved = await Agency.select().where(Agency.id == agency.id).first()
     assert saved is not None  # committed above; agencies are never deleted (one is deactivated)
     return saved

@@ -43,9 +43,8 @@ async def record_denied(message: Any, scope: Any) -> None:
         return
     state = scope.get("state") or {}
     actor = state.get("actor")
-    if actor is None or state.get(
-        "pending"
-    ):  # not signed in, or sent to a sign-in step: no guess at a record
+    # not signed in, or sent to a sign-in step: no guess at a record
+    if actor is None or state.get("pending"):
         return
     template = scope.get("path_template") or ""
     params = scope.get("path_params") or {}

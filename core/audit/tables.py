@@ -20,9 +20,8 @@ class AuditEvent(Table, tablename="cf_audit"):
     purpose = Varchar(length=60, default="")
     detail = JSON(default={})
     #: the event's place in the sealed chain, 1, 2, 3...; empty until the sealer reaches it
-    seq = BigInt(
-        null=True, default=None
-    )  # unique: an index the migration makes (SQLite cannot add a UNIQUE column)
+    # unique: an index the migration makes (SQLite cannot add a UNIQUE column)
+    seq = BigInt(null=True, default=None)
     prev_hash = Varchar(length=64, default="")
     hash = Varchar(length=64, default="")
 

@@ -404,9 +404,8 @@ async def _next_reference(prefix: str) -> str:
 async def _bump(case_id: int, expected_version: int | None, values: dict) -> int:
     """Write ``values`` if the case is still at ``expected_version``; return the new version."""
     row = await Case.select(Case.version).where(Case.id == case_id).first()
-    assert (
-        row is not None
-    )  # the caller has read the case; cases are never deleted (an erased one stays a stub)
+    # the caller has read the case; cases are never deleted (an erased one stays a stub)
+    assert row is not None
     current = row["version"]
     if expected_version is not None and expected_version != current:
         raise Conflict(

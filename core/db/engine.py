@@ -272,9 +272,8 @@ async def migrate(engine: Engine, *, upto: str | None = None) -> list[str]:
                 continue
             module = modules[migration_id]
             try:
-                with contextlib.redirect_stdout(
-                    io.StringIO()
-                ):  # Piccolo narrates with emoji; we report ourselves
+                # Piccolo narrates with emoji; we report ourselves
+                with contextlib.redirect_stdout(io.StringIO()):
                     manager = await module.forwards()
                     if isinstance(manager, MigrationManager) and not manager.wrap_in_transaction:
                         await manager.run()

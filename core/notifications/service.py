@@ -207,9 +207,8 @@ async def sweep_due_tasks(today: dt.date | None = None) -> int:
     ).where((Task.status == "open") & Task.due_date.is_not_null() & (Task.due_date <= today))
     from caseframe.core.retention.service import inactive_case_ids
 
-    inactive = (
-        await inactive_case_ids()
-    )  # a restricted or erased case is kept, not worked: no reminder about it
+    # a restricted or erased case is kept, not worked: no reminder about it
+    inactive = await inactive_case_ids()
     tasks = [t for t in tasks if t["case"] not in inactive]
     seen = await _cases_seen_by_owners(tasks)
     new = 0

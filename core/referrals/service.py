@@ -268,9 +268,8 @@ async def evaluate_rules(ctx: Context, case: dict[str, Any], event: str) -> list
     """
     if not ctx.areas.rules.rules_for(case["area"], event):
         return []
-    if (
-        case["id"] in await inactive_case_ids()
-    ):  # a restricted or erased case is kept, not processed: no rule acts
+    # a restricted or erased case is kept, not processed: no rule acts
+    if case["id"] in await inactive_case_ids():
         return []
     # what already fired on this case: (rule, person), person None for a rule that fires once per case
     fired = {

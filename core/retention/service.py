@@ -522,9 +522,8 @@ async def erase(ctx: Context, actor: Actor, case_id: int, reason: Any) -> dict[s
     now = clock.now()
     async with transaction():
         row = await Case.select().where(Case.id == case_id).first()
-        assert (
-            row is not None
-        )  # read by case_summary above; cases are never deleted (this one becomes a stub)
+        # read by case_summary above; cases are never deleted (this one becomes a stub)
+        assert row is not None
         decision = await decision_of(case_id)
         if (decision or {}).get("legal_hold") or (decision or {}).get("erased_at"):
             raise Forbidden("This case changed while you were deciding: look at the review queue again")

@@ -312,6 +312,7 @@ GALLERY = [
         raw={"extra": '{"type": "object"}'},
     ),
     # workflow
+    # and so 'visited' cannot be reached
     Broken(
         "transition to an unknown state",
         "area.toml",
@@ -319,7 +320,7 @@ GALLERY = [
         "'vanished' is not a state",
         toml=[('to = "visited"', 'to = "vanished"')],
         count=2,
-    ),  # and so 'visited' cannot be reached
+    ),
     Broken(
         "transition from an unknown state",
         "area.toml",
@@ -665,6 +666,7 @@ GALLERY = [
         "'/road' is not a question of form 'report'",
         toml=[('field = "/street"', 'field = "/road"')],
     ),
+    # and rule 2 tests an undeclared one
     Broken(
         "duplicate count",
         "area.toml",
@@ -672,7 +674,8 @@ GALLERY = [
         "count 'reports_180d' is declared twice",
         toml=[('name = "same_street_90d"', 'name = "reports_180d"')],
         count=2,
-    ),  # and rule 2 tests an undeclared one
+    ),
+    # and the count and the rule naming 'subject' now name no role
     Broken(
         "duplicate role",
         "area.toml",
@@ -682,7 +685,7 @@ GALLERY = [
             ('name = "subject"\nlabel = "Alleged source"', 'name = "complainant"\nlabel = "Alleged source"')
         ],
         count=3,
-    ),  # and the count and the rule naming 'subject' now name no role
+    ),
     # case risk
     Broken(
         "risk_from pointing at a missing question",
@@ -890,12 +893,13 @@ def test_meta_schema_problems_are_listed_in_document_order(tmp_path):
 
 def test_check_paths_on_a_folder_of_areas(tmp_path):
     make_area(tmp_path, slug="noise_a", prefix="NOA")
+    # refers into noise_a
     make_area(
         tmp_path,
         slug="noise_b",
         prefix="NOB",
         toml=[('then = { agency_type = "police"', 'then = { area = "noise_a"')],
-    )  # refers into noise_a
+    )
     assert check_paths([tmp_path]) == []
     bad = make_area(tmp_path, slug="noise_c", prefix="NOC", toml=[('to = "visited"', 'to = "open"')])
     problems = check_paths([tmp_path])

@@ -129,10 +129,11 @@ async def test_failed_sign_ins_show_the_address_tried(db, ctx, client):
     council = await make_agency(ctx, "ashdown-council")
     sysadmin = await make_user(council, ("system_admin",))
     form = await client.get("/sign-in")
+    # the second: a password in the wrong box
     for email in (
         "Nobody.Here@Example.org",
         "correct horse battery",
-    ):  # the second: a password in the wrong box
+    ):
         response = await client.post(
             "/sign-in",
             data={"email": email, "password": "wrong password", "csrf_token": csrf_token_of(form.text)},

@@ -158,9 +158,8 @@ def test_a_scaffolded_plugin_pins_a_compatible_caseframe_and_the_core_s_warning_
         "the core's warning filters changed: change core.scaffold.WARNING_FILTERS to match"
     )
     assert project["tool"]["pytest"]["ini_options"]["filterwarnings"] == WARNING_FILTERS
-    for example in sorted(
-        (ROOT / "examples").glob("*/pyproject.toml")
-    ):  # the examples follow their own advice
+    # the examples follow their own advice
+    for example in sorted((ROOT / "examples").glob("*/pyproject.toml")):
         shown = tomllib.loads(example.read_text(encoding="utf-8"))
         assert shown["project"]["dependencies"] == [compatible_range(__version__)], example
         assert shown["tool"]["pytest"]["ini_options"]["filterwarnings"] == WARNING_FILTERS, example

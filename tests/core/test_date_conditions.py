@@ -180,9 +180,8 @@ def test_days_until_in_isolation():
     assert cond.holds(hearing, today) and cond.days(hearing, today) == 10
     assert cond.why_not(hearing, dt.date(2026, 12, 9)) == "Possible from 10 December 2026."
     assert cond.why_not(hearing, dt.date(2026, 12, 19)) == "Only possible until 18 December 2026."
-    assert (
-        cond.why_not(hearing, dt.date(2027, 1, 1)) == "Only possible until 18 December 2026."
-    )  # and after it
+    # and after it
+    assert cond.why_not(hearing, dt.date(2027, 1, 1)) == "Only possible until 18 December 2026."
     assert cond.looks_for() == "the rule needs 2 days or more and 10 days or fewer until this date"
 
 

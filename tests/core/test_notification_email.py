@@ -131,9 +131,8 @@ async def test_a_failing_or_absent_server_never_fails_the_action_and_is_retried_
     row = await NotificationEmail.select().first()
     assert row["status"] == "pending" and row["attempts"] == 1 and row["next_try_at"] > clock.now()
     assert await email.send_pending() == (0, 0)  # not due again yet
-    email.configure(
-        email.SmtpConfig(host="127.0.0.1", port=_free_port(), starttls=False)
-    )  # no server there at all
+    # no server there at all
+    email.configure(email.SmtpConfig(host="127.0.0.1", port=_free_port(), starttls=False))
     await _share(world, "Lane 2")
     for minutes in (2, 4, 8, 16):
         with clock.travel(minutes / 1440 * 2):

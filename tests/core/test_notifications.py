@@ -254,9 +254,8 @@ async def test_the_due_task_sweep_tells_once_per_task_and_day(world):
         f"A task is due today: {case['reference']}" in mine
         and f"A task is overdue: {case['reference']}" in mine
     )
-    assert await _texts(world["colleague"]) == [
-        f"A task is overdue: {case['reference']}"
-    ]  # the team's, not Olive's
+    # the team's, not Olive's
+    assert await _texts(world["colleague"]) == [f"A task is overdue: {case['reference']}"]
     assert not any("Patel" in t for t in mine)
     # the next day the one due today is overdue: one more, under its due date's key, not a duplicate
     assert await notifications.sweep_due_tasks(today + dt.timedelta(days=1)) == 0

@@ -188,9 +188,8 @@ async def test_duplicates_are_explained_and_only_among_persons_the_user_may_see(
         w, given_name="Jo", family_name="Bloggs", identifiers=[{"type": "nhs_number", "value": "4857773456"}]
     )
     e = await make_person(w, given_name="Jordan", family_name="Reilly", date_of_birth="1998-03-14")
-    f = await make_person(
-        w, given_name="Jordan", family_name="Reilly", date_of_birth="1998-03-12"
-    )  # a different man
+    # a different man
+    f = await make_person(w, given_name="Jordan", family_name="Reilly", date_of_birth="1998-03-12")
     g = await make_person(w, given_name="Jordan", family_name="Reilly", date_of_birth="1998-12-03")
     hidden = await make_person(officer, given_name="Jordan", family_name="Reilly", date_of_birth="1998-03-14")
     found = {

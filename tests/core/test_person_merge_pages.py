@@ -74,9 +74,8 @@ async def test_edit_a_person_through_the_form_with_errors_first(client, world):
         "Enter the person’s first name" in bad.text
         and "The date they moved out must be a real date" in bad.text
     )
-    assert (
-        'href="#addresses-0-to"' in bad.text and 'value="Reilly-Hart"' in bad.text
-    )  # what was typed is kept
+    # what was typed is kept
+    assert 'href="#addresses-0-to"' in bad.text and 'value="Reilly-Hart"' in bad.text
     assert (await Person.select(Person.version).where(Person.id == p["id"]).first())["version"] == 1
     ok = await client.post(f"/persons/{p['id']}/edit", data=base)
     assert ok.status_code == 303 and ok.headers["location"] == f"/persons/{p['id']}?done=person-saved"

@@ -291,9 +291,8 @@ async def test_who_may_see_whom_is_the_orm_answer_today_and_after_an_agreement_e
                 )
     ashdown = partnership["workers"]["ashdown"]
     seen_today = await persons.visible_person_ids(ashdown, everyone)
-    with clock.travel(
-        10
-    ):  # brightwell's agreement has ended: its persons on the shared case are not seen now
+    # brightwell's agreement has ended: its persons on the shared case are not seen now
+    with clock.travel(10):
         assert len(await persons.visible_person_ids(ashdown, everyone)) < len(seen_today)
     assert not seen_today & set(partnership["merged"])
     assert await persons.visible_person_ids(ashdown, []) == set()

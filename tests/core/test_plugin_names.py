@@ -19,13 +19,14 @@ def _names(pm, hook: str) -> list[str]:
     return sorted({impl.plugin_name for impl in impls} | {plugin_key(impl.plugin) for impl in impls})
 
 
+# its import name
 @pytest.mark.parametrize(
     "module, name",
     [
         (fact_plugin, "intel_feed"),  # declares CASEFRAME_PLUGIN_NAME
         (noise_plugin, "tests.fixtures.areas.noise_plugin"),
     ],
-)  # its import name
+)
 def test_entry_point_module_name_and_object_give_one_name(monkeypatch, module, name):
     hook = "extra_referral_facts" if module is fact_plugin else "register_areas"
     # by entry point, whose own name ("whatever") only selects it

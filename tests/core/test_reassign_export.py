@@ -82,9 +82,10 @@ async def test_reassigning_the_lead_officer_is_on_the_timeline_and_audited(team)
 
 async def test_a_stale_version_changes_nothing(team):
     case = await _case(team)
+    # someone else's change
     await cases.add_subject(
         team["ctx"], team["leaver"], case["id"], (await make_person(team["leaver"]))["id"], "subject"
-    )  # someone else's change
+    )
     with pytest.raises(Conflict):
         await cases.reassign_lead(
             team["ctx"],
@@ -308,9 +309,8 @@ async def test_a_bulk_reassignment_holding_a_closed_case_moves_none_and_names_it
     closed = await cases.transition_case(
         team["ctx"], team["supervisor"], mine[1]["id"], "close", expected_version=mine[1]["version"]
     )
-    chosen = [
-        (c["id"], c["version"]) for c in (mine[0], closed, mine[2])
-    ]  # chosen as they are now: not stale
+    # chosen as they are now: not stale
+    chosen = [(c["id"], c["version"]) for c in (mine[0], closed, mine[2])]
     with pytest.raises(Forbidden) as refused:
         await cases.reassign_cases(
             team["ctx"], team["supervisor"], chosen, team["colleague"].id, move_tasks=True

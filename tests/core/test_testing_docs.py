@@ -26,9 +26,8 @@ async def test_every_example_in_the_testing_guide_runs(database, monkeypatch):
     suite_url = (
         os.environ.get("CASEFRAME_TEST_DATABASE_URL") or os.environ.get("CASEFRAME_DATABASE_URL") or ""
     )
-    if suite_url.startswith(
-        "postgres"
-    ):  # the guide's fresh_database() then makes a schema on the same server
+    # the guide's fresh_database() then makes a schema on the same server
+    if suite_url.startswith("postgres"):
         monkeypatch.setenv("CASEFRAME_TEST_DATABASE_URL", suite_url)
     namespace: dict = {"__name__": "docs_testing"}
     try:

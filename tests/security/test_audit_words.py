@@ -69,9 +69,8 @@ async def test_the_owning_agencys_admins_read_its_own_cases_as_written(world, re
     assert written["hidden"] in local and written["erased"] in local
     system = await _export(world, db, world["admin"])  # the council's system admin: its own cases
     assert written["hidden"] in system and written["erased"] in system
-    assert (
-        f"Read {written['hidden']} about {R_GIVEN} Hidden" in system
-    )  # the officer's event, everyone's trail
+    # the officer's event, everyone's trail
+    assert f"Read {written['hidden']} about {R_GIVEN} Hidden" in system
 
 
 async def test_events_are_read_in_a_fixed_number_of_queries(world, retained, written, monkeypatch):

@@ -124,9 +124,8 @@ async def test_static_files_unknown_addresses_errors_and_steps_carry_the_headers
             await sign_in(signed_in, user)
             responses.append(await signed_in.get("/extra/broken"))  # 500
         await sign_in(client, user, accept_mou=False)
-        responses.append(
-            await client.get("/", headers={"HX-Request": "true"})
-        )  # 403 with HX-Redirect to the MoU
+        # 403 with HX-Redirect to the MoU
+        responses.append(await client.get("/", headers={"HX-Request": "true"}))
         responses.append(await client.get("/"))  # 303 to the MoU
     kinds = {r.status_code for r in responses}
     assert {200, 201, 303, 400, 401, 403, 404, 405, 500} <= kinds, kinds

@@ -60,11 +60,12 @@ async def test_a_plugin_fact_above_a_reader_s_level_is_in_no_response(world, db)
         token = await sign_in(client, world["owner"])
         mine = await _reachable(client, world, world["owner"], token)
         assert all(m in mine[f"API /api/v1/cases/{case['id']}/referrals"] for m in (NOTE, INTEL, SECRET))
+    # an official-level partner, its admin, the addressee
     for who in (
         "officer",
         "police_admin",
         "youth_worker",
-    ):  # an official-level partner, its admin, the addressee
+    ):
         async with web_client(ctx, db) as client:
             token = await sign_in(client, world[who])
             bodies = await _reachable(client, world, world[who], token)

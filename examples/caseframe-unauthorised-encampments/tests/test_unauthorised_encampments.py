@@ -206,6 +206,7 @@ async def test_an_older_occupant_is_referred_to_social_care_but_not_an_older_com
     )
     assert await targets(case) == []
     await api.add_subject(ctx, worker, case["id"], nellie["id"], "occupant")
+    # about her, the one older occupant
     assert [(r["target"], r["person_id"]) for r in await referrals_from(case)] == [
         ("social_care", nellie["id"])
-    ]  # about her, the one older occupant
+    ]
