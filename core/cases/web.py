@@ -117,7 +117,7 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
         cases.timeline(case_id, limit=200, access=access, reader=actor),
         tasks.tasks_of_case(case_id, reader=actor),
         lists.colleagues(actor),
-        raised_from_case(case_id, reader=actor),
+        raised_from_case(case_id, reader=actor, ctx=ctx),
         cases.subjects_of(case_id),
         # the owning agency sees who it shares with and who has viewed; those who work the case, where to refer
         sharing.shares_of(case_id) if owner else nothing(),

@@ -61,7 +61,7 @@ async def my_work(ctx: Context, actor: Actor) -> dict[str, Any]:
         Case.raw(_MY_CASES, actor.id, agency),
         Task.raw(_TASKS, agency),
         AuditEvent.raw(_VIEWED, actor.id),
-        waiting_for(actor),
+        waiting_for(actor, ctx=ctx),
         Case.raw(_SHARED, agency, today, today),
     )
     withheld = await withheld_from(actor)

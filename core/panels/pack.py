@@ -28,7 +28,7 @@ import datetime as dt
 import json
 import logging
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from jinja2 import Environment
@@ -42,6 +42,7 @@ from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Forbidden, NotFound, ValidationFailed
 from caseframe.core.forms import summary
 from caseframe.core.numbers import whole_number
+from caseframe.core.panels.service import GUEST_WORDS
 from caseframe.core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute
 from caseframe.core.sharing.policy import (
     OWNER,
@@ -345,10 +346,27 @@ async def _attendees(meeting_id: int) -> list[dict[str, Any]]:
         .where(MeetingAttendee.meeting == meeting_id)
         .order_by(MeetingAttendee.id)
     )
+    return _displayed(rows)
+
+
+def _displayed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         r["display_name"] = r["name"] or r["user_name"] or "Unnamed attendee"
         r["display_agency"] = r["user_agency_name"] or r["agency_name"] or r["organisation"] or ""
     return rows
+
+
+def _guest_words(attendees: list[dict[str, Any]]) -> list[Any]:
+    """What the chair typed about the guests (their names, their organisations), for the redactor's batch."""
+    return [a.get(k) for a in attendees if a["kind"] == "guest" for k in GUEST_WORDS]
+
+
+def _read_guests(words: Redactor, attendees: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The guests' names and organisations through ``words`` (built over :func:`_guest_words`); in place."""
+    for a in attendees:
+        if a["kind"] == "guest":
+            words.texts(a, GUEST_WORDS)
+    return _displayed(attendees)
 
 
 async def _subjects(case_ids: list[int]) -> list[dict[str, Any]]:
@@ -458,6 +476,7 @@ async def _words_for(
     items: list[dict[str, Any]],
     actions: list[dict[str, Any]],
     decisions: list[dict[str, Any]],
+    guests: list[Any] = (),
 ) -> Redactor:
     """The words people wrote (items, actions, decisions, where the meeting is) as the recipient's agency may read them: naming no case
     it may not see (core/sharing/redaction.py). Actions and decisions are changed in place; the items' titles are
@@ -473,7 +492,8 @@ async def _words_for(
         [i["title"] for i in items if i["case"] is None]
         + [a["title"] for a in actions]
         + [d["text"] for d in decisions]
-        + [meeting.get(k) for k in ("location", "panel_name")],
+        + [meeting.get(k) for k in ("location", "panel_name")]
+        + list(guests),
     )
     for a in actions:
         a["title"] = words.text(a["title"])
@@ -515,7 +535,21 @@ async def gather_pack(
     for cid in inactive:
         if cid in access:
             access[cid] = None
-    words = await _words_for(meeting, recipient, items, actions, decisions)
+    # the guests' names as the chair typed them, and the recipient's own (a guest's) among them
+    words = await _words_for(
+        meeting,
+        recipient,
+        items,
+        actions,
+        decisions,
+        _guest_words(attendees)
+        + ([recipient.name, recipient.organisation] if recipient.user_id is None else []),
+    )
+    _read_guests(words, attendees)
+    if recipient.user_id is None:
+        recipient = replace(
+            recipient, name=words.text(recipient.name), organisation=words.text(recipient.organisation)
+        )
     rows_by_id = {r["id"]: r for r in case_rows}
     grouped: dict[str, dict[int, list[dict[str, Any]]]] = {"subjects": {}, "actions": {}, "decisions": {}}
     for key, rows, column in (
@@ -657,7 +691,10 @@ async def pack_page(actor: Actor, meeting_id: int) -> dict[str, Any]:
         if chair
         else []
     )
-    words = await redactor_for(actor, [meeting.get(k) for k in ("location", "panel_name")])
+    words = await redactor_for(
+        actor, [meeting.get(k) for k in ("location", "panel_name")] + _guest_words(attendees)
+    )
+    _read_guests(words, attendees)
     shown = {
         **meeting,
         "starts_local": _local(meeting["starts_at"]),

@@ -983,14 +983,32 @@ async def may_see_case(actor: Actor, case_id: int | None, cache: dict[int, bool]
     return cache[case_id]
 
 
-async def attendees(meeting_id: int) -> list[dict[str, Any]]:
-    return (
+#: the words of a guest attendee the chair typed (a guest has no account: its name is free text)
+GUEST_WORDS = ("name", "organisation")
+
+
+async def readable_attendees(reader: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Attendee rows with each guest's name and organisation as ``reader`` may read them: the chair typed them, and
+    they may name a case (and so its people) the reader may not see (core/sharing/redaction.py); one batch for the
+    list. Changed in place; returned."""
+    guests = [r for r in rows if r.get("kind") == "guest"]
+    words = await redactor_for(reader, [r.get(k) for r in guests for k in GUEST_WORDS])
+    for r in guests:
+        words.texts(r, GUEST_WORDS)
+    return rows
+
+
+async def attendees(meeting_id: int, reader: Actor | None = None) -> list[dict[str, Any]]:
+    """The meeting's attendees, in the order they were added; for a ``reader``, the guests' words as they may
+    read them (:func:`readable_attendees`)."""
+    rows = (
         await MeetingAttendee.select(
             *MeetingAttendee.all_columns(), MeetingAttendee.agency.name.as_alias("agency_name")
         )
         .where(MeetingAttendee.meeting == meeting_id)
         .order_by(MeetingAttendee.id)
     )
+    return rows if reader is None else await readable_attendees(reader, rows)
 
 
 async def meetings_of(panel_id: int) -> list[dict[str, Any]]:

@@ -468,7 +468,7 @@ async def _meeting_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
         "panel": panel,
         "items": items,
         "minutes": minutes,
-        "attendees": await service.attendees(meeting_id),
+        "attendees": await service.attendees(meeting_id, reader=actor),
         "suggestions": await service.agenda_suggestions(meeting)
         if meeting["is_chair"] and meeting["status"] in ("planned", "published")
         else [],

@@ -87,13 +87,25 @@ async def _is_addressee(actor: Actor, referral_id: int) -> bool:
 REFERRAL_WORDS = ("reason", "decision_note")
 
 
-async def readable_referrals(reader: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+#: whom a referral is for, as shown: a panel's name (and its slug, made from the name it first had) is what its
+#: chair typed, and may name a case the reader may not see
+TARGET_WORDS = ("target", "target_label")
+
+
+async def readable_referrals(
+    reader: Actor, rows: list[dict[str, Any]], ctx: Context | None = None
+) -> list[dict[str, Any]]:
     """Referral rows with their words as ``reader`` may read them (core/sharing/redaction.py): a case they may not
     see is not named, but for the case the referral came from, named to its addressee by design (unless retention
-    withholds it). Changed in place; returned."""
-    words = await redactor_for(reader, [r.get(k) for r in rows for k in REFERRAL_WORDS])
+    withholds it). Each row gets its ``target_label`` (:func:`target_labels`), read the same way: one batch for the
+    list. Changed in place; returned."""
+    labels = await target_labels(ctx, [(r["target_kind"], r["target"]) for r in rows])
     for r in rows:
-        words.texts(r, REFERRAL_WORDS, told={i for i in (r.get("from_case"), r.get("resulting_case")) if i})
+        r["target_label"] = labels[(r["target_kind"], r["target"])]
+    words = await redactor_for(reader, [r.get(k) for r in rows for k in (*REFERRAL_WORDS, *TARGET_WORDS)])
+    for r in rows:
+        told = {i for i in (r.get("from_case"), r.get("resulting_case")) if i}
+        words.texts(r, (*REFERRAL_WORDS, *TARGET_WORDS), told=told)
     return rows
 
 
@@ -125,12 +137,11 @@ async def inbox(
         await Referral.select(*cols).where(where).order_by(Referral.created_at, ascending=False).limit(limit)
     )
     hidden = (await withheld_from(actor)).hidden
-    await readable_referrals(actor, rows)
+    await readable_referrals(actor, rows, ctx)
     for r in rows:
         if r["from_case"] in hidden:  # the referral stays its addressee's; the withheld case is not named
             r["from_reference"] = None
         r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
-        r["target_label"] = await target_label(ctx, r["target_kind"], r["target"])
     if rows:  # each row shows why the referral was made and whom it is about: recorded once for the list
         async with transaction():
             await audit.record(
@@ -143,17 +154,32 @@ async def inbox(
 
 
 async def target_label(ctx: Context, kind: str, name: str) -> str:
+    """Whom a referral is for, as written (a panel's name as its chair typed it: read it through the redactor)."""
+    return (await target_labels(ctx, [(kind, name)]))[(kind, name)]
+
+
+async def target_labels(ctx: Context | None, targets: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """:func:`target_label` of each ``(kind, name)``, in at most two queries (agencies', panels' names) however
+    many; without a ``ctx`` an area or a kind of agency is named by its slug in words."""
+    wanted = {kind: sorted({n for k, n in targets if k == kind}) for kind in ("agency", "panel")}
+    names: dict[tuple[str, str], str] = {}
+    if wanted["agency"]:
+        rows = await Agency.select(Agency.slug, Agency.name).where(Agency.slug.is_in(wanted["agency"]))
+        names |= {("agency", r["slug"]): r["name"] for r in rows}
+    if wanted["panel"]:
+        rows = await Panel.select(Panel.slug, Panel.name).where(Panel.slug.is_in(wanted["panel"]))
+        names |= {("panel", r["slug"]): r["name"] for r in rows}
+    return {(k, n): names.get((k, n)) or _configured_label(ctx, k, n) for k, n in targets}
+
+
+def _configured_label(ctx: Context | None, kind: str, name: str) -> str:
+    if ctx is None:  # as the pages' humanise filter reads a slug
+        return name.replace("_", " ").replace("-", " ")
     if kind == "area":
         area = ctx.areas.get(name)
         return area.title if area else name
     if kind == "agency_type":
         return ctx.areas.agency_types.get(name, name.replace("_", " ")).capitalize()
-    if kind == "agency":
-        row = await Agency.select(Agency.name).where(Agency.slug == name).first()
-        return row["name"] if row else name
-    if kind == "panel":
-        row = await Panel.select(Panel.name).where(Panel.slug == name).first()
-        return row["name"] if row else name
     return name
 
 
@@ -243,10 +269,19 @@ async def get_referral(
     for m in messages:
         m["author_name"], m["agency_name"] = users.get(m["author"], ""), agencies.get(m["agency"], "")
     out["messages"] = messages
-    # the words people wrote name no case the actor may not see, but the one the referral came from (by design)
-    words = await redactor_for(actor, [row["reason"], row["decision_note"], *[m["text"] for m in messages]])
+    # the words people wrote name no case the actor may not see, but the one the referral came from (by design);
+    # nor does whom it is for (a panel's name, as its chair typed it)
+    words = await redactor_for(
+        actor,
+        [
+            row["reason"],
+            row["decision_note"],
+            *[m["text"] for m in messages],
+            *[out[k] for k in TARGET_WORDS],
+        ],
+    )
     told = {i for i in (row["from_case"], row["resulting_case"]) if i}
-    words.texts(out, REFERRAL_WORDS, told=told)
+    words.texts(out, (*REFERRAL_WORDS, *TARGET_WORDS), told=told)
     for m in messages:
         words.texts(m, ("text",), told=told)
     if row["resulting_case"]:

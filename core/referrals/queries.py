@@ -35,23 +35,27 @@ LIMIT {}
 """
 
 
-async def waiting_for(actor: Actor, limit: int = 50) -> list[dict[str, Any]]:
-    """Open referrals addressed to the actor's agency (its type, its areas, itself or panels it chairs)."""
+async def waiting_for(actor: Actor, limit: int = 50, ctx: Context | None = None) -> list[dict[str, Any]]:
+    """Open referrals addressed to the actor's agency (its type, its areas, itself or panels it chairs), each with
+    whom it is for (``target_label``); their words as the actor may read them."""
     agency = actor.agency_id
     return await readable_referrals(
         actor,
         await Referral.raw(
             _WAITING_SQL, *OPEN, agency, actor.agency_type, agency, agency, agency, agency, agency, int(limit)
         ),
+        ctx,
     )
 
 
-async def raised_from_case(case_id: int, reader: Actor | None = None) -> list[dict[str, Any]]:
+async def raised_from_case(
+    case_id: int, reader: Actor | None = None, ctx: Context | None = None
+) -> list[dict[str, Any]]:
     """The referrals raised from a case, newest first (the case page's list): one fixed statement, read on every
-    view of the case (tests/core/test_case_reads.py holds it to the ORM's). For a ``reader``, their words name no
-    other case the reader may not see."""
+    view of the case (tests/core/test_case_reads.py holds it to the ORM's). For a ``reader``, their words (and
+    whom each is for, ``target_label``) name no other case the reader may not see."""
     rows = await Referral.raw("SELECT * FROM cf_referral WHERE from_case = {} ORDER BY id DESC", int(case_id))
-    return rows if reader is None else await readable_referrals(reader, rows)
+    return rows if reader is None else await readable_referrals(reader, rows, ctx)
 
 
 async def referral_targets(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
@@ -66,7 +70,17 @@ async def referral_targets(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
     cached = DIRECTORY.get(key)
     if cached is None:
         cached = DIRECTORY.put(key, await _read_referral_targets(ctx, actor))
-    return cached
+    return await _readable_targets(actor, cached)
+
+
+async def _readable_targets(actor: Actor, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The choice list as this actor may read it (copies: the cached list is the agency's, and who may see a case
+    is decided per reader): a panel's name is what its chair typed and may name a case the actor may not see
+    (core/sharing/redaction.py); one batch for the list."""
+    from caseframe.core.sharing.redaction import redactor_for
+
+    words = await redactor_for(actor, [label for g in groups for _, label in g["options"]])
+    return [{**g, "options": [(value, words.text(label)) for value, label in g["options"]]} for g in groups]
 
 
 async def _read_referral_targets(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
@@ -79,7 +93,7 @@ async def _read_referral_targets(ctx: Context, actor: Actor) -> list[dict[str, A
         Agency.select(Agency.slug, Agency.name, Agency.agency_type)
         .where((Agency.active == True) & (Agency.id != actor.agency_id))
         .order_by(Agency.name),  # noqa: E712
-        Panel.select(Panel.slug, Panel.name).where(Panel.active == True).order_by(Panel.name),  # noqa: E712
+        Panel.select(Panel.id, Panel.name).where(Panel.active == True).order_by(Panel.name),  # noqa: E712
         AgencyArea.select(AgencyArea.area)
         .where((AgencyArea.agency != actor.agency_id) & (AgencyArea.agency.active == True))
         .distinct(),
@@ -87,7 +101,8 @@ async def _read_referral_targets(ctx: Context, actor: Actor) -> list[dict[str, A
     other_areas = {r["area"] for r in enabled}
     other_kinds = {a["agency_type"] for a in agencies}
     return [
-        {"label": "Panels", "options": [(f"panel:{p['slug']}", p["name"]) for p in panels]},
+        # a panel by its number: its slug was made from the name it first had, which may name a case
+        {"label": "Panels", "options": [(f"panel:#{p['id']}", p["name"]) for p in panels]},
         {"label": "Agencies", "options": [(f"agency:{a['slug']}", a["name"]) for a in agencies]},
         {
             "label": "Business areas",

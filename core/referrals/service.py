@@ -360,14 +360,13 @@ async def raise_referral(
         from caseframe.core.retention.service import refuse_write
 
         await refuse_write(case["id"], actor)
-    target = (target or "").strip()
+    target, label = await _target_and_label(target_kind, (target or "").strip())
     problem, target_agency = await _target_problem(ctx, actor, target_kind, target)
     errors = [{"field": "/target", "message": problem}] if problem else []
     errors += await _reason_and_person_problems(reason, person_id, case)
     if errors:
         raise ValidationFailed("There is a problem with the referral", errors=errors)
     reason = reason.strip()
-    label = target.replace("_", " ").replace("-", " ")
     now = clock.now()
     async with transaction():
         query = Referral.select().where(
@@ -435,6 +434,29 @@ async def raise_referral(
         case=case,
     )
     return {**row, "merged": False}
+
+
+async def _target_and_label(target_kind: str, target: str) -> tuple[str, str]:
+    """The target as stored, and how the referring case's timeline names it. A panel is chosen by its number
+    (``#12``: its slug was made from the name it first had, which may name a case, so the choice list does not
+    show it) or its slug, and named by its name: stored as typed, a reference in it stays one the timeline's
+    redactor recognises (the slug's words, ``noi 2026 12``, would not be)."""
+    from caseframe.core.db import MAX_ID
+    from caseframe.core.numbers import whole_number
+    from caseframe.core.panels.tables import Panel
+
+    label = target.replace("_", " ").replace("-", " ")
+    if target_kind != "panel":
+        return target, label
+    if target.startswith("#"):
+        number = whole_number(target[1:])
+        if number is None or number > MAX_ID:
+            return target, label  # names no panel: refused as one not on the list
+        where = Panel.id == number
+    else:
+        where = Panel.slug == target
+    row = await Panel.select(Panel.slug, Panel.name).where(where).first()
+    return (row["slug"], row["name"]) if row else (target, label)
 
 
 async def _target_problem(
