@@ -14,7 +14,7 @@ from caseframe.core.cases.service import enabled_areas
 from caseframe.core.context import Context
 from caseframe.core.errors import ValidationFailed
 from caseframe.core.web.auth import requires
-from caseframe.core.web.pages import form_data, form_text, page, see_other
+from caseframe.core.web.pages import form_data, form_list, form_text, page, see_other
 
 #: the agency's own admin pages (areas, users, retention, passwords): its local admin
 local_admin_only = requires("agency.admin")
@@ -44,7 +44,7 @@ class AdminPages(Controller):
     @post("/areas/{slug:str}")
     async def toggle_area(self, request: Request, ctx: Context, actor: Actor, slug: str) -> Redirect:
         data = await form_data(request)
-        if data.get("enable") == "yes":
+        if form_text(data, "enable") == "yes":
             await agencies.enable_area(ctx, actor, actor.agency_id, slug)
         else:
             await agencies.disable_area(ctx, actor, actor.agency_id, slug)
@@ -59,8 +59,7 @@ def _users_url(actor, agency_id: int) -> str:
 
 
 def _roles_of(data: dict) -> list[str]:
-    roles = data.get("roles", [])
-    return roles if isinstance(roles, list) else [roles] if roles else []
+    return form_list(data, "roles")
 
 
 async def users_page(
@@ -139,9 +138,9 @@ class UserAdminPages(Controller):
     @post("/{user_id:int}/active")
     async def set_active(self, request: Request, actor: Actor, user_id: int) -> Template | Redirect:
         data = await form_data(request)
-        active = data.get("active") == "yes"
+        active = form_text(data, "active") == "yes"
         user = await self._user(actor, user_id)
-        if not active and data.get("confirmed") != "yes":
+        if not active and form_text(data, "confirmed") != "yes":
             return see_other(f"/admin/users/{user_id}/deactivate")
         try:
             await agencies.set_user_active(actor, user_id, active)
@@ -318,8 +317,8 @@ class AgencyAdminPages(Controller):
         self, request: Request, ctx: Context, actor: Actor, agency_id: int
     ) -> Template | Redirect:
         data = await form_data(request)
-        active = data.get("active") == "yes"
-        if not active and data.get("confirmed") != "yes":
+        active = form_text(data, "active") == "yes"
+        if not active and form_text(data, "confirmed") != "yes":
             agency = await agencies.get_agency(agency_id)
             return await confirm_page(
                 request,

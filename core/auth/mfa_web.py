@@ -15,7 +15,7 @@ from caseframe.core.errors import Forbidden, ValidationFailed
 from caseframe.core.numbers import whole_number
 from caseframe.core.permissions import ROLES
 from caseframe.core.web.auth import requires, session_token
-from caseframe.core.web.pages import form_data, form_text, page, safe_next, see_other
+from caseframe.core.web.pages import form_data, form_list, form_text, page, safe_next, see_other
 
 
 def _pending(request: Request) -> str:
@@ -284,8 +284,7 @@ class MfaSettingsPages(Controller):
     async def save(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         agency_id = self._agency_id(actor, form_text(data, "agency_id"))
-        roles = data.get("roles", [])
-        roles = roles if isinstance(roles, list) else [roles] if roles else []
+        roles = form_list(data, "roles")
         try:
             await mfa.set_required_roles(actor, agency_id, [str(r) for r in roles])
         except ValidationFailed as exc:

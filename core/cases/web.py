@@ -26,7 +26,7 @@ from caseframe.core.errors import Conflict, Forbidden, ServiceError, ValidationF
 from caseframe.core.forms import summary
 from caseframe.core.forms.parse import parse_form
 from caseframe.core.forms.render import error_summary, render_form
-from caseframe.core.numbers import typed_date, whole_number
+from caseframe.core.numbers import whole_number
 from caseframe.core.persons import service as persons
 from caseframe.core.referrals import service as referrals
 from caseframe.core.referrals.queries import raised_from_case, referral_targets
@@ -38,7 +38,9 @@ from caseframe.core.web.pages import (
     claim_submission,
     finish_submission,
     form_data,
+    form_date,
     form_int,
+    form_number,
     form_text,
     is_htmx,
     page,
@@ -339,7 +341,7 @@ class AreaPages(Controller):
         rows, filters = await lists.reassign_candidates(actor, area, data)
         errors = []
         choices = {u["id"]: u for u in await cases.lead_officer_choices(actor.agency_id)}
-        lead_id = form_int(data.get("lead_officer_id"))
+        lead_id = form_number(data, "lead_officer_id")
         if lead_id not in choices:
             errors.append({"field": "lead_officer_id", "message": "Select the new lead officer"})
         if not rows:
@@ -363,7 +365,7 @@ class AreaPages(Controller):
             return await _list_page(request, ctx, actor, area, data, errors=errors, status_code=400)
         lead = choices[lead_id]
         names = {u["id"]: u["name"] for u in await lists.colleagues_all(actor.agency_id)}
-        move_tasks = data.get("tasks") == "yes"
+        move_tasks = form_text(data, "tasks") == "yes"
         handed = await lists.tasks_to_hand_over(actor, rows) if move_tasks else {}
         changes = [
             {
@@ -425,8 +427,8 @@ class AreaPages(Controller):
                 ctx,
                 actor,
                 chosen,
-                form_int(data.get("lead_officer_id")),
-                move_tasks=data.get("tasks") == "yes",
+                form_number(data, "lead_officer_id"),
+                move_tasks=form_text(data, "tasks") == "yes",
             )
         except (ValidationFailed, Conflict, Forbidden) as exc:
             message = (
@@ -554,7 +556,7 @@ class CasePages(Controller):
             raise NotFoundException()
         data = await form_data(request)
         answers = parse_form(area.forms[form_name], data)
-        version = form_int(data.get("version"))
+        version = form_number(data, "version")
         version = -1 if version is None else version
         try:
             await cases.save_form(ctx, actor, case_id, form_name, answers, expected_version=version)
@@ -569,7 +571,7 @@ class CasePages(Controller):
         self, request: Request, ctx: Context, actor: Actor, case_id: int, name: str
     ) -> Template | Redirect:
         data = await form_data(request)
-        version = form_int(data.get("version"))
+        version = form_number(data, "version")
         try:
             await cases.transition_case(ctx, actor, case_id, name, expected_version=version)
         except (Forbidden, Conflict) as exc:
@@ -589,7 +591,7 @@ class CasePages(Controller):
         from caseframe.core.sharing import service as sharing
 
         data = await form_data(request)
-        agency_id = form_int(data.get("agency_id")) or 0
+        agency_id = form_number(data, "agency_id") or 0
         try:
             await sharing.share_case(actor, case_id, agency_id=agency_id, purpose=form_text(data, "purpose"))
         except ValidationFailed as exc:
@@ -671,7 +673,7 @@ class CasePages(Controller):
         data = await form_data(request)
         error = {}
         assignee = form_text(data, "assignee_id")
-        due = typed_date(data, "due")
+        due = form_date(data, "due")
         try:
             await tasks.add_task(
                 ctx,
@@ -706,7 +708,7 @@ class CasePages(Controller):
     ) -> Template | Redirect:
         row = await cases.workable_row(actor, case_id)
         data = await form_data(request)
-        version = form_int(data.get("version"))
+        version = form_number(data, "version")
         chosen = form_text(data, "lead_officer_id")
         try:
             await cases.reassign_lead(
@@ -736,7 +738,7 @@ class CasePages(Controller):
         self, request: Request, ctx: Context, actor: Actor, case_id: int
     ) -> Template | Redirect:
         data = await form_data(request)
-        person_id = form_int(data.get("person_id"))
+        person_id = form_number(data, "person_id")
         if person_id is None:
             raise NotFoundException()
         await cases.add_subject(ctx, actor, case_id, person_id, form_text(data, "role"))
@@ -780,16 +782,16 @@ class TaskPages(Controller):
     async def edit(self, request: Request, ctx: Context, actor: Actor, task_id: int) -> Template | Redirect:
         row = await tasks.task_to_edit(actor, task_id)
         data = await form_data(request)
-        due = typed_date(data, "due")
+        due = form_date(data, "due")
         state = form_text(data, "state")
         try:
             await tasks.edit_task(
                 ctx,
                 actor,
                 task_id,
-                title=str(data["title"]) if isinstance(data.get("title"), str) else None,
+                title=form_text(data, "title") if "title" in data else None,
                 due_date=due or None,
-                assignee_id=form_int(data.get("assignee_id")),
+                assignee_id=form_number(data, "assignee_id"),
                 expected_state=state,
             )
         except ValidationFailed as exc:

@@ -15,7 +15,7 @@ from caseframe.core.context import Context
 from caseframe.core.documents import service as documents
 from caseframe.core.documents.types import content_disposition
 from caseframe.core.errors import ValidationFailed
-from caseframe.core.web.pages import form_data, page, see_other
+from caseframe.core.web.pages import form_data, form_text, page, see_other
 
 #: room for the form's other fields and the multipart framing around the file itself
 FORM_OVERHEAD = 64 * 1024
@@ -101,11 +101,8 @@ def document_pages(max_bytes: int) -> type[Controller]:
             self, request: Request, ctx: Context, actor: Actor, case_id: int, document_id: int
         ) -> Template | Redirect:
             data = await form_data(request)
-            reason = data.get("reason", "")
             try:
-                await documents.remove_document(
-                    ctx, actor, case_id, document_id, reason if isinstance(reason, str) else ""
-                )
+                await documents.remove_document(ctx, actor, case_id, document_id, form_text(data, "reason"))
             except ValidationFailed as exc:
                 return await _case_page_with(
                     request, ctx, actor, case_id, 400, remove_errors={document_id: exc.errors[0]["message"]}

@@ -9,7 +9,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.context import Context
 from caseframe.core.notifications import email
 from caseframe.core.notifications import service as notifications
-from caseframe.core.web.pages import form_data, page, safe_next, see_other
+from caseframe.core.web.pages import form_data, form_text, page, safe_next, see_other
 
 
 class NotificationPages(Controller):
@@ -73,7 +73,7 @@ class NotificationPages(Controller):
     @post("/settings")
     async def save_settings(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
-        choice = data.get("email")
+        choice = form_text(data, "email")
         if choice not in ("yes", "no"):
             return await page(
                 request,

@@ -12,7 +12,7 @@ from caseframe.core.context import Context
 from caseframe.core.errors import ValidationFailed
 from caseframe.core.numbers import whole_number
 from caseframe.core.panels import pack
-from caseframe.core.web.pages import NO_STORE, form_data, page
+from caseframe.core.web.pages import NO_STORE, form_data, form_text, page
 
 
 class PackPages(Controller):
@@ -51,11 +51,10 @@ class PackPages(Controller):
     ) -> Response | Template:
         """The recipient is named by attendee id in the form body, never in the address."""
         form = await form_data(request)
-        attendee_id = form.get("attendee_id")
+        # each read once: sent twice, refused with a clear message before any pack is made
+        attendee_id, agency_id = form_text(form, "attendee_id"), form_text(form, "agency_id")
         try:
-            pdf, filename = await pack.generate_pack(
-                ctx, actor, meeting_id, attendee_id, form.get("agency_id")
-            )
+            pdf, filename = await pack.generate_pack(ctx, actor, meeting_id, attendee_id, agency_id)
         except ValidationFailed as exc:
             errors = [{"field": f"/agency-{attendee_id}", "message": e["message"]} for e in exc.errors]
             return await self._page(

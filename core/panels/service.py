@@ -1057,11 +1057,9 @@ async def listed_cases(actor: Actor, panel: dict[str, Any]) -> list[dict[str, An
         await PanelCase.select(
             *PanelCase.all_columns(),
             PanelCase.case.reference.as_alias("reference"),
-            PanelCase.case.owning_agency.name.as_alias("owner"),
+            PanelCase.case.owning_agency.name.as_alias("owner"),  # type: ignore[union-attr]
         )
-        .where(  # type: ignore[union-attr]
-            (PanelCase.panel == panel["id"]) & PanelCase.closed_at.is_null()
-        )
+        .where((PanelCase.panel == panel["id"]) & PanelCase.closed_at.is_null())
         .order_by(PanelCase.id)
     )
     is_chair = is_chair_of(actor, panel)

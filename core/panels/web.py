@@ -18,7 +18,17 @@ from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFaile
 from caseframe.core.numbers import date_from_parts, whole_number
 from caseframe.core.panels import live, service
 from caseframe.core.web.auth import session_token
-from caseframe.core.web.pages import NO_STORE, form_data, form_int, form_text, page, see_other
+from caseframe.core.web.pages import (
+    NO_STORE,
+    form_data,
+    form_date_parts,
+    form_int,
+    form_list,
+    form_number,
+    form_text,
+    page,
+    see_other,
+)
 
 LONDON = ZoneInfo("Europe/London")
 #: how often a follower checks for news even without a signal (and keeps the connection open)
@@ -26,7 +36,7 @@ HEARTBEAT_SECONDS = 15.0
 
 
 def _date(data: dict[str, Any], name: str) -> dt.date | None:
-    parts = [str(data.get(f"{name}-{p}", "")).strip() for p in ("year", "month", "day")]
+    parts = form_date_parts(data, name)
     return date_from_parts(*parts) if all(parts) else None
 
 
@@ -118,15 +128,13 @@ class PanelPages(Controller):
 
 
 def _panel_fields(data: dict[str, Any]) -> dict[str, Any]:
-    members = data.get("members", [])
-    areas = data.get("areas", [])
     return {
         "name": form_text(data, "name"),
         "description": form_text(data, "description"),
-        "member_agency_ids": [m for m in (members if isinstance(members, list) else [members]) if m],
-        "areas": [a for a in (areas if isinstance(areas, list) else [areas]) if a],
+        "member_agency_ids": [m for m in form_list(data, "members") if m],
+        "areas": [a for a in form_list(data, "areas") if a],
         "frequency": form_text(data, "frequency"),
-        "chair_agency_id": form_int(data.get("chair_agency_id")),
+        "chair_agency_id": form_number(data, "chair_agency_id"),
     }
 
 
@@ -212,12 +220,12 @@ class MeetingPages(Controller):
             service.add_attendee(
                 actor,
                 meeting_id,
-                user_id=form_int(data.get("user_id")),
+                user_id=form_number(data, "user_id"),
                 name=form_text(data, "name"),
                 email=form_text(data, "email"),
                 organisation=form_text(data, "organisation"),
-                agency_id=form_int(data.get("agency_id")),
-                version=form_int(data.get("version")),
+                agency_id=form_number(data, "agency_id"),
+                version=form_number(data, "version"),
             ),
         )
 
@@ -237,7 +245,7 @@ class MeetingPages(Controller):
                 kind=kind,
                 case_id=form_int(case),
                 title=form_text(data, "title"),
-                version=form_int(data.get("version")),
+                version=form_number(data, "version"),
             ),
         )
 
@@ -252,15 +260,15 @@ class MeetingPages(Controller):
             meeting_id,
             data,
             "item-removed",
-            service.remove_agenda_item(actor, meeting_id, item_id, version=form_int(data.get("version"))),
+            service.remove_agenda_item(actor, meeting_id, item_id, version=form_number(data, "version")),
         )
 
     @post("/{meeting_id:int}/status")
     async def status(self, request: Request, actor: Actor, meeting_id: int) -> Template | Redirect:
         data = await form_data(request)
         to = form_text(data, "to")
-        if to == "closed" and data.get("confirmed") != "yes":
-            return await _confirm_close(request, actor, meeting_id, form_int(data.get("version")))
+        if to == "closed" and form_text(data, "confirmed") != "yes":
+            return await _confirm_close(request, actor, meeting_id, form_number(data, "version"))
         return await _act(
             request,
             actor,
@@ -271,8 +279,8 @@ class MeetingPages(Controller):
                 actor,
                 meeting_id,
                 to,
-                version=form_int(data.get("version")),
-                minute_taker_id=form_int(data.get("minute_taker")),
+                version=form_number(data, "version"),
+                minute_taker_id=form_number(data, "minute_taker"),
             ),
         )
 
@@ -282,7 +290,7 @@ class MeetingPages(Controller):
     ) -> Template | Redirect:
         data = await form_data(request)
         due = _date(data, "due")
-        if due is None and any(str(data.get(f"due-{p}", "")).strip() for p in ("day", "month", "year")):
+        if due is None and any(form_date_parts(data, "due")):
             errors = [{"field": "/due_date", "message": "The due date must be a real date, like 27 3 2027"}]
             return await _minutes_response(request, actor, meeting_id, errors=errors, values=data)
         try:
@@ -290,13 +298,13 @@ class MeetingPages(Controller):
                 ctx,
                 actor,
                 meeting_id,
-                item_id=form_int(data.get("item_id")),
+                item_id=form_number(data, "item_id"),
                 kind=form_text(data, "kind"),
                 text=form_text(data, "text"),
-                owner_agency_id=form_int(data.get("owner_agency_id")),
-                assignee_id=form_int(data.get("assignee_id")),
+                owner_agency_id=form_number(data, "owner_agency_id"),
+                assignee_id=form_number(data, "assignee_id"),
                 due_date=due,
-                supersedes=form_int(data.get("supersedes")),
+                supersedes=form_number(data, "supersedes"),
             )
         except ValidationFailed as exc:
             return await _minutes_response(request, actor, meeting_id, errors=exc.errors, values=data)
@@ -304,7 +312,7 @@ class MeetingPages(Controller):
             return await _meeting_page(request, actor, meeting_id, conflict=exc.message, status_code=409)
         if request.headers.get("hx-request") == "true":
             return await _minutes_response(
-                request, actor, meeting_id, values={"item_id": data.get("item_id")}
+                request, actor, meeting_id, values={"item_id": form_text(data, "item_id")}
             )
         return see_other(f"/meetings/{meeting_id}?done=minute-added#minutes")
 

@@ -16,12 +16,21 @@ from caseframe.core.cases.service import enabled_areas
 from caseframe.core.context import Context
 from caseframe.core.db import MAX_ID
 from caseframe.core.errors import Forbidden, NotFound, ServiceError, ValidationFailed
-from caseframe.core.numbers import typed_date
 from caseframe.core.persons import service as persons
 from caseframe.core.persons.service import GENDERS
 from caseframe.core.searching import MAX_SEARCH_LENGTH, name_search_problem
 from caseframe.core.web.csv_export import csv_line, csv_stream, download_name
-from caseframe.core.web.pages import form_data, form_int, form_text, html_error, page, see_other
+from caseframe.core.web.pages import (
+    form_data,
+    form_date,
+    form_int,
+    form_list,
+    form_number,
+    form_text,
+    html_error,
+    page,
+    see_other,
+)
 
 
 def _identifier_types(ctx: Context) -> dict[str, str]:
@@ -29,7 +38,7 @@ def _identifier_types(ctx: Context) -> dict[str, str]:
 
 
 def _dob(data: dict) -> str:
-    return typed_date(data, "dob")
+    return form_date(data, "dob")
 
 
 async def _my_cases_by_person(actor: Actor, ids: list[int]) -> dict[int, list[dict]]:
@@ -47,9 +56,9 @@ async def _search(
     query = {
         "name": form_text(data, "name").strip(),
         "identifier": form_text(data, "identifier").strip(),
-        "dob-day": data.get("dob-day", ""),
-        "dob-month": data.get("dob-month", ""),
-        "dob-year": data.get("dob-year", ""),
+        "dob-day": form_text(data, "dob-day"),
+        "dob-month": form_text(data, "dob-month"),
+        "dob-year": form_text(data, "dob-year"),
     }
     dob = _dob(data)
     errors = []
@@ -255,7 +264,7 @@ class PersonPages(Controller):
     async def edit(self, request: Request, ctx: Context, actor: Actor, person_id: int) -> Template | Redirect:
         data = await form_data(request)
         fields, errors = _fields_from_form(data)
-        version = form_int(data.get("version"))
+        version = form_number(data, "version")
         try:
             if errors:
                 raise ValidationFailed("There is a problem with the person’s details", errors=errors)
@@ -338,8 +347,7 @@ class PersonPages(Controller):
         lists = {}
         for field, name in (("aliases", "alias"), ("identifiers", "identifier"), ("addresses", "address")):
             union = persons.union_of(first[field], second[field])
-            picked = data.get(name, [])
-            picked = picked if isinstance(picked, list) else [picked]
+            picked = form_list(data, name)
             lists[field] = [item for i, item in enumerate(union) if str(i) in picked]
         try:
             result = await persons.merge_persons(
@@ -348,8 +356,8 @@ class PersonPages(Controller):
                 other["id"],
                 take_from_merged=take,
                 versions={
-                    first["id"]: form_int(data.get("version_a")),
-                    second["id"]: form_int(data.get("version_b")),
+                    first["id"]: form_number(data, "version_a"),
+                    second["id"]: form_number(data, "version_b"),
                 },
                 **lists,
             )
@@ -477,11 +485,11 @@ def _fields_from_form(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[s
     """The edit form's fields as the service takes them; rows left empty are dropped (that removes them)."""
 
     def text(name: str) -> str:
-        value = data.get(name, "")
-        return value.strip() if isinstance(value, str) else ""
+        # sent twice, refused: read as "", a row's value sent twice removed the row without a word
+        return form_text(data, name).strip()
 
     errors: list[dict[str, str]] = []
-    dob = typed_date(data, "date_of_birth")
+    dob = form_date(data, "date_of_birth")
     fields: dict[str, Any] = {
         "given_name": text("given_name"),
         "family_name": text("family_name"),
@@ -497,8 +505,8 @@ def _fields_from_form(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[s
     fields["addresses"] = []
     for i in range(_rows(data, "addresses", ("line1", "town", "postcode", "from", "to"))):
         address = {part: text(f"addresses-{i}-{part}") for part in ("line1", "town", "postcode")}
-        address["from"] = typed_date(data, f"addresses-{i}-from")
-        address["to"] = typed_date(data, f"addresses-{i}-to")
+        address["from"] = form_date(data, f"addresses-{i}-from")
+        address["to"] = form_date(data, f"addresses-{i}-to")
         if any(address.values()):
             fields["addresses"].append(address)
     return fields, errors

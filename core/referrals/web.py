@@ -15,7 +15,7 @@ from caseframe.core.forms.parse import parse_form
 from caseframe.core.forms.render import error_summary, render_form
 from caseframe.core.numbers import date_from_parts
 from caseframe.core.referrals import inbox
-from caseframe.core.web.pages import form_data, form_int, form_text, page, see_other
+from caseframe.core.web.pages import form_data, form_date_parts, form_number, form_text, page, see_other
 
 BOXES = {"waiting": "Waiting", "decided": "Decided", "sent": "Sent by your agency"}
 
@@ -57,7 +57,7 @@ class ReferralPages(Controller):
                 ctx,
                 actor,
                 referral_id,
-                version=form_int(data.get("version")),
+                version=form_number(data, "version"),
                 reason=form_text(data, "reason"),
             ),
         )
@@ -78,7 +78,7 @@ class ReferralPages(Controller):
                 ctx,
                 actor,
                 referral_id,
-                version=form_int(data.get("version")),
+                version=form_number(data, "version"),
                 question=form_text(data, "question"),
             ),
         )
@@ -99,7 +99,7 @@ class ReferralPages(Controller):
                 ctx,
                 actor,
                 referral_id,
-                version=form_int(data.get("version")),
+                version=form_number(data, "version"),
                 answer=form_text(data, "answer"),
             ),
         )
@@ -120,8 +120,8 @@ class ReferralPages(Controller):
                 ctx,
                 actor,
                 referral_id,
-                version=form_int(data.get("version")),
-                case_id=form_int(data.get("case_id")),
+                version=form_number(data, "version"),
+                case_id=form_number(data, "case_id"),
             ),
         )
 
@@ -131,7 +131,7 @@ class ReferralPages(Controller):
     ) -> Template | Redirect:
         data = await form_data(request)
         due = None
-        parts = [str(data.get(f"review_due-{p}", "")).strip() for p in ("year", "month", "day")]
+        parts = form_date_parts(data, "review_due")
         if any(parts):
             due = date_from_parts(*parts)
             if due is None:
@@ -153,7 +153,7 @@ class ReferralPages(Controller):
             data,
             "on-panel",
             lambda ctx, actor: inbox.accept_to_panel(
-                ctx, actor, referral_id, version=form_int(data.get("version")), review_due=due
+                ctx, actor, referral_id, version=form_number(data, "version"), review_due=due
             ),
         )
 
@@ -179,7 +179,7 @@ class ReferralPages(Controller):
                 ctx,
                 actor,
                 referral_id,
-                version=form_int(data.get("version")),
+                version=form_number(data, "version"),
                 area_slug=area_slug,
                 answers=answers,
                 role=role,

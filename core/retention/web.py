@@ -68,8 +68,8 @@ class RetentionPages(Controller):
                 ctx,
                 actor,
                 form_text(data, "period_area")[:40],
-                data.get("period_years"),
-                data.get("period_reason"),
+                form_text(data, "period_years"),
+                form_text(data, "period_reason"),
             )
         except ValidationFailed as exc:
             return await self._queue(request, ctx, actor, exc.errors, _strings(data), status_code=400)
@@ -108,7 +108,9 @@ class RetentionPages(Controller):
     async def extend(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await retention.extend(ctx, actor, case_id, data.get("until"), data.get("extend_reason"))
+            await retention.extend(
+                ctx, actor, case_id, form_text(data, "until"), form_text(data, "extend_reason")
+            )
         except ValidationFailed as exc:
             return await self._case(request, ctx, actor, case_id, exc.errors, _strings(data), status_code=400)
         return see_other("/admin/retention?done=extended")
@@ -116,9 +118,9 @@ class RetentionPages(Controller):
     @post("/{case_id:int}/hold")
     async def hold(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
-        on = data.get("hold") == "yes"
         try:
-            await retention.set_legal_hold(ctx, actor, case_id, on, data.get("hold_reason"))
+            on = form_text(data, "hold") == "yes"
+            await retention.set_legal_hold(ctx, actor, case_id, on, form_text(data, "hold_reason"))
         except ValidationFailed as exc:
             return await self._case(request, ctx, actor, case_id, exc.errors, _strings(data), status_code=400)
         return see_other("/admin/retention?done=" + ("held" if on else "released"))
@@ -128,9 +130,9 @@ class RetentionPages(Controller):
         self, request: Request, ctx: Context, actor: Actor, case_id: int
     ) -> Template | Redirect:
         data = await form_data(request)
-        on = data.get("restrict") == "yes"
         try:
-            await retention.set_restricted(ctx, actor, case_id, on, data.get("restrict_reason"))
+            on = form_text(data, "restrict") == "yes"
+            await retention.set_restricted(ctx, actor, case_id, on, form_text(data, "restrict_reason"))
         except ValidationFailed as exc:
             return await self._case(request, ctx, actor, case_id, exc.errors, _strings(data), status_code=400)
         return see_other("/admin/retention?done=" + ("restricted" if on else "unrestricted"))
@@ -139,7 +141,7 @@ class RetentionPages(Controller):
     async def erase(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template | Redirect:
         data = await form_data(request)
         reason = form_text(data, "erase_reason")
-        if data.get("confirmed") != "yes":
+        if form_text(data, "confirmed") != "yes":
             info = await retention.case_summary(ctx, actor, case_id)
             try:
                 retention._reason(reason, "erase_reason", "why the case is erased")

@@ -11,10 +11,9 @@ from litestar.response import Redirect, Template
 from caseframe.core.auth.actor import Actor
 from caseframe.core.context import Context
 from caseframe.core.errors import ValidationFailed
-from caseframe.core.numbers import typed_date
 from caseframe.core.sar import service as sar
 from caseframe.core.web.auth import requires
-from caseframe.core.web.pages import NO_STORE, form_data, page, see_other
+from caseframe.core.web.pages import NO_STORE, form_data, form_date, form_text, page, see_other
 
 DONE = {
     "created": "Request recorded. Its deadline is shown below.",
@@ -66,13 +65,13 @@ class SarPages(Controller):
     @post("/new")
     async def create(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
-        fields = {
-            "person_id": data.get("person_id"),
-            "requester": data.get("requester"),
-            "notes": data.get("notes"),
-            "received_on": typed_date(data, "received_on"),
-        }
         try:
+            fields = {
+                "person_id": form_text(data, "person_id"),
+                "requester": form_text(data, "requester"),
+                "notes": form_text(data, "notes"),
+                "received_on": form_date(data, "received_on"),
+            }
             made = await sar.create_request(actor, fields)
         except ValidationFailed as exc:
             return await self._new(request, exc.errors, _strings(data), status_code=400)
@@ -112,7 +111,7 @@ class SarPages(Controller):
     async def export(self, request: Request, ctx: Context, actor: Actor, sar_id: int) -> Response | Template:
         data = await form_data(request)
         try:
-            content, media, filename = await sar.export_request(ctx, actor, sar_id, data.get("format"))
+            content, media, filename = await sar.export_request(ctx, actor, sar_id, form_text(data, "format"))
         except ValidationFailed as exc:
             return await self._show(request, actor, sar_id, exc.errors, _strings(data), status_code=400)
         return Response(
@@ -125,7 +124,7 @@ class SarPages(Controller):
     async def extend(self, request: Request, actor: Actor, sar_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await sar.extend_request(actor, sar_id, data.get("extension_reason"))
+            await sar.extend_request(actor, sar_id, form_text(data, "extension_reason"))
         except ValidationFailed as exc:
             return await self._show(request, actor, sar_id, exc.errors, _strings(data), status_code=400)
         return see_other(f"/admin/sar/{sar_id}?done=extended")
@@ -134,7 +133,7 @@ class SarPages(Controller):
     async def close(self, request: Request, actor: Actor, sar_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await sar.close_request(actor, sar_id, data.get("closing_note"))
+            await sar.close_request(actor, sar_id, form_text(data, "closing_note"))
         except ValidationFailed as exc:
             return await self._show(request, actor, sar_id, exc.errors, _strings(data), status_code=400)
         return see_other(f"/admin/sar/{sar_id}?done=closed")

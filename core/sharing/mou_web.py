@@ -11,7 +11,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.errors import ValidationFailed
 from caseframe.core.sharing.mou import accept_mou, acceptances, current_mou, publish_mou
 from caseframe.core.web.auth import session_token
-from caseframe.core.web.pages import form_data, form_int, form_text, page, safe_next, see_other
+from caseframe.core.web.pages import form_data, form_number, form_text, page, safe_next, see_other
 
 
 class MouPages(Controller):
@@ -32,8 +32,8 @@ class MouPages(Controller):
     @post("/mou", opt={"before_mou": True})
     async def accept(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
-        version = form_int(data.get("version")) or 0
-        if data.get("accept") != "yes":
+        version = form_number(data, "version") or 0
+        if form_text(data, "accept") != "yes":
             return await page(
                 request,
                 "sharing/mou.html",

@@ -7,9 +7,8 @@ from litestar.response import Template
 
 from caseframe.core.auth.actor import Actor
 from caseframe.core.errors import ValidationFailed
-from caseframe.core.numbers import typed_date
 from caseframe.core.sharing.national import national_search
-from caseframe.core.web.pages import form_data, page
+from caseframe.core.web.pages import form_data, form_date, form_text, page
 
 
 class NationalSearchPage(Controller):
@@ -23,8 +22,9 @@ class NationalSearchPage(Controller):
     @post("/")
     async def search(self, request: Request, actor: Actor) -> Template:
         data = await form_data(request)
-        values = {k: str(v) for k, v in data.items() if k != "csrf_token"}
-        dob = typed_date(values, "dob")
+        # a field sent twice is refused, not searched for as the text of a list
+        values = {k: form_text(data, k) for k in data if k != "csrf_token"}
+        dob = form_date(values, "dob")
         try:
             results = await national_search(
                 actor, purpose=values.get("purpose", ""), name=values.get("name", ""), date_of_birth=dob

@@ -15,7 +15,7 @@ from caseframe.core.sharing.requests import (
     request_access,
     requests_for,
 )
-from caseframe.core.web.pages import form_data, form_int, form_text, page, see_other
+from caseframe.core.web.pages import form_data, form_number, form_text, page, see_other
 
 
 class AccessRequestPages(Controller):
@@ -51,7 +51,7 @@ class AccessRequestPages(Controller):
     async def ask(self, request: Request, actor: Actor) -> Template:
         """From a national-search result: the form asking for the reason (nothing is written yet)."""
         data = await form_data(request)
-        person_id, agency_id = form_int(data.get("person_id")), form_int(data.get("agency_id"))
+        person_id, agency_id = form_number(data, "person_id"), form_number(data, "agency_id")
         if person_id is None or agency_id is None:
             raise NotFound("No such person or agency")
         asking = await asking_form(actor, person_id, agency_id)
@@ -60,7 +60,7 @@ class AccessRequestPages(Controller):
     @post("/")
     async def create(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
-        person_id, agency_id = form_int(data.get("person_id")), form_int(data.get("agency_id"))
+        person_id, agency_id = form_number(data, "person_id"), form_number(data, "agency_id")
         if person_id is None or agency_id is None:
             raise NotFound("No such person or agency")
         try:
@@ -86,10 +86,10 @@ class AccessRequestPages(Controller):
     async def decide(self, request: Request, actor: Actor, request_id: int) -> Template | Redirect:
         data = await form_data(request)
         try:
-            if data.get("decision") == "grant":
+            if form_text(data, "decision") == "grant":
                 await grant_access(actor, request_id, form_text(data, "note"))
                 return see_other("/sharing/requests?done=access-granted")
-            if data.get("decision") == "refuse":
+            if form_text(data, "decision") == "refuse":
                 await refuse_access(actor, request_id, form_text(data, "note"))
                 return see_other("/sharing/requests?done=access-refused")
             raise ValidationFailed(

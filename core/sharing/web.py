@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
@@ -13,11 +11,7 @@ from caseframe.core.context import Context
 from caseframe.core.errors import ValidationFailed
 from caseframe.core.sharing import service as sharing
 from caseframe.core.sharing.policy import PURPOSES, SENSITIVITY_LABELS
-from caseframe.core.web.pages import form_data, form_text, page, see_other
-
-
-def _as_list(value: Any) -> list[str]:
-    return value if isinstance(value, list) else [value] if value else []
+from caseframe.core.web.pages import form_data, form_list, form_text, page, see_other
 
 
 class AgreementPages(Controller):
@@ -62,9 +56,9 @@ class AgreementPages(Controller):
                 actor,
                 reference=form_text(data, "reference"),
                 title=form_text(data, "title"),
-                parties=_as_list(data.get("parties")),
-                purposes=_as_list(data.get("purposes")),
-                areas=_as_list(data.get("areas")),
+                parties=form_list(data, "parties"),
+                purposes=form_list(data, "purposes"),
+                areas=form_list(data, "areas"),
                 legal_basis=form_text(data, "legal_basis"),
                 starts_on=form_text(data, "starts_on"),
                 ends_on=form_text(data, "ends_on"),
@@ -82,7 +76,7 @@ class AgreementPages(Controller):
         data = await form_data(request)
         reason = form_text(data, "reason")
         try:
-            if data.get("confirmed") != "yes":
+            if form_text(data, "confirmed") != "yes":
                 isa = await sharing.isa_to_end(actor, isa_id, reason)
                 return await confirm_page(
                     request,

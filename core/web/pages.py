@@ -12,7 +12,7 @@ from caseframe.core import permissions
 from caseframe.core.auth.actor import Actor
 from caseframe.core.cases.service import enabled_areas
 from caseframe.core.errors import ValidationFailed
-from caseframe.core.numbers import whole_number
+from caseframe.core.numbers import date_text, whole_number
 from caseframe.core.web.dependencies import app_context, signed_in_actor
 
 MARKING = "OFFICIAL-SENSITIVE"
@@ -210,6 +210,31 @@ def form_text(data: dict[str, Any], name: str, default: str = "") -> str:
             REPEATED_FIELD, errors=[{"field": f"/{name}", "message": "Enter this only once"}]
         )
     return str(value)
+
+
+def form_number(data: dict[str, Any], name: str) -> int | None:
+    """A posted whole number (an id, a version) as :data:`form_int` reads it, or None when empty or not one. Sent
+    twice it is refused as :func:`form_text` refuses a text, where reading the list as "no number" dropped it
+    silently (a version sent twice skipped the check that nobody changed the record meanwhile)."""
+    return form_int(form_text(data, name))
+
+
+def form_date_parts(data: dict[str, Any], name: str) -> list[str]:
+    """A date's ``name-year``, ``name-month`` and ``name-day`` boxes, stripped; each refused sent twice."""
+    return [form_text(data, f"{name}-{part}").strip() for part in ("year", "month", "day")]
+
+
+def form_date(data: dict[str, Any], name: str) -> str:
+    """:func:`caseframe.core.numbers.typed_date` of a posted form: a box sent twice is refused, not read as the
+    text of a list."""
+    parts = form_date_parts(data, name)
+    return date_text(*parts) if any(parts) else ""
+
+
+def form_list(data: dict[str, Any], name: str) -> list[str]:
+    """A field the page may send many times (checkboxes): its values, one or none alike."""
+    value = data.get(name, [])
+    return list(value) if isinstance(value, list) else ([value] if value else [])
 
 
 def html_error(request: Request, status: int, heading: str, detail: str) -> Response:
