@@ -15,6 +15,7 @@ from caseframe.core.db import MAX_ID
 from caseframe.core.errors import PreconditionRequired, ValidationFailed
 from caseframe.core.persons import service as persons
 from caseframe.core.referrals import service as referrals
+from caseframe.core.referrals.inbox import readable_referrals
 from caseframe.core.referrals.queries import referrals_of_case
 from caseframe.core.searching import MAX_SEARCH_LENGTH, name_search_problem
 from caseframe.core.sharing.policy import Access
@@ -331,6 +332,8 @@ class CasesAPI(Controller):
             person_id=_int(body.get("person_id"), "person_id"),
             case=case,
         )
+        # a panel chosen by its number is stored by its slug, made from the name it first had: read as any list
+        r = (await readable_referrals(actor, [r], ctx))[0]
         return {
             "id": r["id"],
             "target_kind": r["target_kind"],

@@ -102,9 +102,11 @@ def _fields_read(fn) -> set[str]:
         return set()
     names = set(re.findall(r'(?:data|body|form|s)(?:\.get\(|\[)"([\w.-]+)"', source))
     names |= set(
-        re.findall(r'_(?:text|object|int|str|list)\((?:data|body|_body\(data\)|s), "([\w.-]+)"', source)
+        re.findall(
+            r'_(?:text|object|int|str|list|number)\((?:data|body|_body\(data\)|s|form), "([\w.-]+)"', source
+        )
     )
-    for date in re.findall(r'typed_date\(\w+, "([\w-]+)"\)', source):
+    for date in re.findall(r'(?:typed_date|form_date|form_date_parts)\(\w+, "([\w-]+)"\)', source):
         names |= {f"{date}-day", f"{date}-month", f"{date}-year"}
     return names - {"csrf_token"}
 
@@ -677,6 +679,15 @@ def test_the_walk_finds_the_fields_each_handler_reads():
 
     assert {"title", "due-day", "due-month", "due-year", "assignee_id"} <= _fields_read(CasePages.add_task.fn)
     assert {"given_name", "family_name", "gender", "confirm_new"} <= _fields_read(PersonPages.create.fn)
+    from caseframe.core.panels.web import MeetingPages
+    from caseframe.core.referrals.web import ReferralPages
+
+    # the readers of core/web/pages.py: a number, a date's three boxes, a repeated field
+    assert {"version", "case_id"} <= _fields_read(ReferralPages.link.fn)
+    assert {"review_due-day", "review_due-month", "review_due-year"} <= _fields_read(
+        ReferralPages.to_panel.fn
+    )
+    assert {"item_id", "kind", "text", "due-day", "supersedes"} <= _fields_read(MeetingPages.add_minute.fn)
 
 
 # -- the 500s the walk found, each at the level a user sees it --------------------------------------------------

@@ -83,6 +83,14 @@ async def test_the_partner_referring_to_the_panel_reads_its_name_redacted_everyw
         api_sent = (await client.get("/api/v1/referrals/?box=sent", headers=bearer)).text
         api_one = (await client.get(f"/api/v1/referrals/{referral['id']}", headers=bearer)).text
         api_case = (await client.get(f"/api/v1/cases/{police_case['id']}/referrals", headers=bearer)).text
+        # the API's answer to referring (by the panel's number) names it as any list would
+        other = await cases.open_case(world["ctx"], world["officer"], "noise", REPORT)
+        api_made = await client.post(
+            f"/api/v1/cases/{other['id']}/referrals",
+            headers=bearer,
+            json={"target_kind": "panel", "target": f"#{named['panel']['id']}", "reason": "Please"},
+        )
+        assert api_made.status_code == 201, api_made.text
     # the list of where to refer: the name redacted, and the panel chosen by its number, not its slug
     assert f'<option value="panel:#{named["panel"]["id"]}">{shown}</option>' in case_page
     # the case's own referrals, the sent box, the referral page, the API (its label and its target)
@@ -97,6 +105,7 @@ async def test_the_partner_referring_to_the_panel_reads_its_name_redacted_everyw
         "api sent": api_sent,
         "api referral": api_one,
         "api case referrals": api_case,
+        "api referral made": api_made.text,
     }.items():
         assert not _leaks(body, named), where
     # its case's timeline names the panel as its chair typed it: the redactor recognises the reference there
