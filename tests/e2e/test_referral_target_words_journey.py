@@ -28,13 +28,16 @@ def _council_case_hidden_from(chair, officer) -> str:
 
 
 def _own_case_with_referral_form(officer) -> str:
-    officer.goto(f"/areas/{AREA}?sort=reference")
-    for href in [
-        a.get_attribute("href") for a in officer.locator("main table a[href^='/cases/']").all()[:15]
+    for listing in [
+        "/",
+        *(f"/areas/{a}" for a in ("asb", "hate_crime", "iom", "rough_sleepers", "licensing")),
     ]:
-        officer.goto(href)
-        if officer.locator("select[name=target]").count():
-            return href
+        officer.goto(listing)
+        links = [a.get_attribute("href") for a in officer.locator("main a[href^='/cases/']").all()[:10]]
+        for href in [h for h in links if h and re.fullmatch(r"/cases/\d+", h)]:
+            officer.goto(href)
+            if officer.locator("select[name=target]").count():
+                return href
     raise AssertionError("the police have no case of their own to refer in the demo")
 
 
@@ -58,9 +61,11 @@ def test_a_panel_named_after_a_case_reads_as_the_marker_to_a_partner_referring_t
     chair.goto("/panels")
     chair.click("summary:has-text('Set up a panel')")
     chair.fill("#panel-name", name)
+    chair.locator("#members .govuk-checkboxes__item:has-text('Police') input").first.check()
     chair.locator(f"#area-{AREA}").check()
-    chair.locator("form:has(#panel-name) button[type=submit]").click()
-    chair.wait_for_url("**/panels/*?done=panel-saved")
+    with chair.expect_navigation():
+        chair.locator("form:has(#panel-name) button[type=submit]").click()
+    assert "done=panel-saved" in chair.url, chair.locator("main").inner_text()[:600]
     try:
         assert name in chair.locator("main").inner_text()  # the chair's agency may see its own case
         case_url = _own_case_with_referral_form(officer)
@@ -69,10 +74,13 @@ def test_a_panel_named_after_a_case_reads_as_the_marker_to_a_partner_referring_t
             sign_in(page, demo_email("northshire-police", "sam.okafor"))
             page.goto(case_url)
             options = page.locator("select[name=target] option")
-            labels = [o.inner_text() for o in options.all()]
+            labels = [(o.text_content() or "").strip() for o in options.all()]
             values = [o.get_attribute("value") or "" for o in options.all()]
             assert f"Review of {HIDDEN_CASE}" in labels, labels
             assert not [t for t in labels + values if hidden in t or hidden.lower() in t]
+            closed = page.locator("details:not([open]):has(select[name=target]) > summary")
+            if closed.count():
+                closed.first.click()
             page.select_option("select[name=target]", label=f"Review of {HIDDEN_CASE}")
             page.locator("select[name=target]").scroll_into_view_if_needed()
             check_page(page, "referral-target-redacted")
