@@ -262,6 +262,36 @@ def _score_names(tokens: list[str], search_text: str, word_score) -> float:
     return best
 
 
+def _scorer(tokens: list[str], matches: dict[str, dict[str, float]]):
+    """``_score_names(tokens, search_text, word_score)`` of each person found, where a word scores what ``matches``
+    found it to: the lists of matches looked up once a search, and a name text scored once however many persons
+    share it (``tokens`` empty: every person found scores 1)."""
+    if not tokens:
+        return lambda search_text: 1.0
+    found = [matches[token] for token in tokens]
+    known: dict[str, float] = {}
+
+    def score(search_text: str) -> float:
+        best = known.get(search_text)
+        if best is not None:
+            return best
+        best = 0.0
+        for name in search_text.split(" | "):
+            words = name.split()
+            total = 0.0
+            for scores in found:
+                word_score = max([scores.get(word, 0.0) for word in words], default=0.0)
+                if not word_score:
+                    break
+                total += word_score
+            else:
+                best = max(best, total / len(found))
+        known[search_text] = best
+        return best
+
+    return score
+
+
 def name_score(query: str, search_text: str) -> float:
     """0 unless every word of ``query`` matches a word of one name or alias; higher is closer."""
     tokens = normalise(query).split()
@@ -378,16 +408,23 @@ _HELD: dict[str, Any] = {}
 register_cache(_HELD.clear)
 
 
-async def _held_vocabulary() -> _Vocabulary | None:
+#: the vocabulary's size and newest id, which say whether what a process holds is current
+_VOCABULARY_HEAD = "SELECT count(*) AS n, max(id) AS last FROM cf_name_word"
+
+
+async def _held_vocabulary(*, as_held: bool = False) -> _Vocabulary | None:
     """The vocabulary, held in this process and brought up to date; None inside a transaction (which may add
     words it could still roll back) or when it is too large to hold.
 
     Words are only ever added (an edit or an erasure leaves the old words in it, matching no one), so its size
     and newest id say whether what is held is current; one small query a search instead of two or three a
-    searched word."""
+    searched word. ``as_held``: what is held, unchecked, when something is (the caller checks it against the
+    head its own query reads, ``_VOCABULARY_HEAD``)."""
     if _HELD.get("too_large") or in_transaction():
         return None
-    head = (await NameWord.raw("SELECT count(*) AS n, max(id) AS last FROM cf_name_word"))[0]
+    if as_held and (held := _HELD.get("vocabulary")) is not None:
+        return held
+    head = (await NameWord.raw(_VOCABULARY_HEAD))[0]
     key = (head["n"], head["last"] or 0)
     if key[0] > VOCABULARY_HELD:
         _HELD.clear()
@@ -405,18 +442,17 @@ async def _held_vocabulary() -> _Vocabulary | None:
 async def _matching_words(token: str) -> dict[str, float]:
     """The vocabulary words one searched word matches, with their scores: the word itself, words it begins
     (two letters or more) and, from four letters, close spellings sharing a three-letter run with it."""
-    return (await _words_matching([token]))[0][token]
+    return (await _words_matching([token], await _held_vocabulary()))[0][token]
 
 
 async def _words_matching(
-    tokens: list[str],
+    tokens: list[str], vocabulary: _Vocabulary | None
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
     """``_matching_words`` of each searched word, and for ``_add_spellings_sharing_no_run`` every close spelling of
     it in the vocabulary, whether or not they share a three-letter run (for words of four letters or more, when
-    there are few enough words of a fitting length to scan). From the vocabulary held in this process when it can
+    there are few enough words of a fitting length to scan). From ``vocabulary`` (held in this process) when it can
     be, else from the database's indexes: tests/core/test_person_search_sql.py holds the two ways to the same
     results."""
-    vocabulary = await _held_vocabulary()
     matches: dict[str, dict[str, float]] = {}
     close: dict[str, dict[str, float]] = {}
     for token in tokens:
@@ -562,13 +598,52 @@ async def find_persons(
             ) from None
     if not (tokens or date_of_birth or identifier.strip()):
         return []
-    matches, close = await _words_matching(list(dict.fromkeys(tokens)))
+    words = list(dict.fromkeys(tokens))
+    # the vocabulary this process holds, checked by the head the search's own query reads with the persons (one
+    # statement fewer than asking first); read again, and the search made again, when words were added meanwhile
+    vocabulary = await _held_vocabulary(as_held=True) if words else None
+    matches, rows, head = await _candidates(actor, words, vocabulary, dob, identifier)
+    if vocabulary is not None and head != vocabulary.key:
+        _HELD.pop("vocabulary", None)
+        matches, rows, _ = await _candidates(actor, words, await _held_vocabulary(), dob, identifier)
+    score = _scorer(tokens, matches)
+    scored = [(value, row) for row in rows if (value := score(row["search_text"]))]
+    scored.sort(key=lambda pair: (-pair[0], pair[1]["family_name"], pair[1]["given_name"], pair[1]["id"]))
+    return await _searched(actor, scored, limit)
+
+
+#: what a search reads of each person it finds: what it scores and sorts them by, and what ``person_dict`` shows
+#: (not the timestamps, agency and merge, which SQLite's driver would convert for every person found)
+_SHOWN = ", ".join(
+    f"p.{column}"
+    for column in (
+        "id",
+        "given_name",
+        "family_name",
+        "search_text",
+        "date_of_birth",
+        "gender",
+        "aliases",
+        "addresses",
+        "identifiers",
+        "flags",
+        "version",
+    )
+)
+
+
+async def _candidates(
+    actor: Actor, words: list[str], vocabulary: _Vocabulary | None, dob: dt.date | None, identifier: str
+) -> tuple[dict[str, dict[str, float]], list[dict[str, Any]], tuple[int, int] | None]:
+    """The vocabulary words each searched word matches, and the whole rows of the persons holding a match for
+    every word (and the date of birth, the identifier) whom the actor may see, in one query; with ``vocabulary``,
+    the vocabulary's head as that query read it (its key when it was current)."""
+    matches, close = await _words_matching(words, vocabulary)
     if len(matches) > 1:
         await _add_spellings_sharing_no_run(matches, close)
-    if not all(matches.values()):
-        return await _searched(actor, [])
-    # the persons holding a match for every searched word (and the date of birth, the identifier) whom the actor
-    # may see, in one query
+    if not all(matches.values()):  # a word matches no name: no one, if the vocabulary searched was current
+        head = (await NameWord.raw(_VOCABULARY_HEAD))[0] if vocabulary is not None else None
+        return matches, [], (head["n"], head["last"] or 0) if head else None
     where, args = [], []
     if matches:  # the persons holding a match for each word: one list, not one per word to meet at each row
         holding = [_holding(words) for words in matches.values()]
@@ -580,49 +655,49 @@ async def find_persons(
     if identifier.strip():
         where.append("p.id IN (SELECT person FROM cf_person_identifier_key WHERE value = {})")
         args.append(identifier_key(identifier))
+    condition = " AND ".join([*where, _VISIBLE])
+    if vocabulary is None:
+        rows = await Person.raw(
+            f"SELECT {_SHOWN} FROM cf_person p WHERE {condition} LIMIT 20000", *args, *_visible_args(actor)
+        )
+        return matches, rows, None
+    # the head on every row, and on the one row of NULLs when no one is found
     rows = await Person.raw(
-        "SELECT p.id, p.given_name, p.family_name, p.search_text FROM cf_person p WHERE "
-        + " AND ".join([*where, _VISIBLE])
-        + " LIMIT 20000",
+        f"SELECT h.n AS vocabulary_n, h.last AS vocabulary_last, {_SHOWN} FROM ({_VOCABULARY_HEAD}) h "
+        f"LEFT JOIN cf_person p ON {condition} LIMIT 20000",
         *args,
         *_visible_args(actor),
     )
-    scored = []
-    for row in rows:
-        score = (
-            _score_names(tokens, row["search_text"], lambda t, w: matches[t].get(w, 0.0)) if tokens else 1.0
-        )
-        if score:
-            scored.append((score, row))
-    scored.sort(key=lambda pair: (-pair[0], pair[1]["family_name"], pair[1]["given_name"], pair[1]["id"]))
-    return await _searched(actor, scored, limit)
+    head = (rows[0]["vocabulary_n"], rows[0]["vocabulary_last"] or 0)
+    return matches, [row for row in rows if row["id"] is not None], head
 
 
 async def _searched(actor: Actor, scored: list[tuple[float, dict]], limit: int = 50) -> list[dict[str, Any]]:
-    """Audit a search and read the persons shown: the best ``limit`` of ``scored``."""
+    """Audit a search and give the persons shown: the best ``limit`` of ``scored`` (whole person rows)."""
     await audit.record_read("person.search", actor, "", detail={"results": len(scored)})
-    top = scored[:limit]
-    if not top:
-        return []
-    ids = [row["id"] for _, row in top]
-    full = {r["id"]: r for r in await persons_by_id(ids)}
-    return [dict(person_dict(full[row["id"]]), score=round(score, 2)) for score, row in top]
+    return [dict(person_dict(_decoded(row)), score=round(score, 2)) for score, row in scored[:limit]]
 
 
 _JSON_COLUMNS = ("aliases", "addresses", "identifiers", "flags")
 
 
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    """A person row read with raw SQL as Piccolo's select gives it: its lists decoded, its date a date."""
+    for column in _JSON_COLUMNS:
+        if isinstance(value := row[column], str):
+            row[column] = [] if value == "[]" else json.loads(value)
+    if isinstance(row["date_of_birth"], str):  # SQLite gives back the text it stored
+        row["date_of_birth"] = dt.date.fromisoformat(row["date_of_birth"])
+    return row
+
+
 async def persons_by_id(ids: list[int]) -> list[dict[str, Any]]:
     """Whole person rows (their lists decoded), in no order: one fixed statement, where Piccolo's select built its
     query and decoded every column for each search."""
-    rows = await Person.raw(f"SELECT * FROM cf_person WHERE id IN ({_placeholders(ids)})", *ids)
-    for row in rows:
-        for column in _JSON_COLUMNS:
-            if isinstance(row[column], str):
-                row[column] = json.loads(row[column])
-        if isinstance(row["date_of_birth"], str):  # SQLite gives back the text it stored
-            row["date_of_birth"] = dt.date.fromisoformat(row["date_of_birth"])
-    return rows
+    return [
+        _decoded(row)
+        for row in await Person.raw(f"SELECT * FROM cf_person WHERE id IN ({_placeholders(ids)})", *ids)
+    ]
 
 
 async def likely_duplicates(given_name: str, family_name: str, date_of_birth: Any) -> list[dict[str, Any]]:
@@ -667,16 +742,28 @@ async def cases_of_persons(
     if not person_ids:
         return []
     ids = list(person_ids)
+    retention = ""
+    if reader is not None and owning_agency is not None:
+        # retention's rule (core.retention.service.Withheld) within the one agency's cases, in the same statement:
+        # an erased case is withheld from everyone, a restricted one from all but who may read it restricted
+        may_read_restricted = permissions.can(
+            reader, "case.read_restricted", {"owning_agency": owning_agency}
+        )
+        retention = (
+            " AND NOT EXISTS (SELECT 1 FROM cf_case_retention r WHERE r.case_id = c.id AND (r.erased_at IS NOT NULL"
+            + ("))" if may_read_restricted else " OR r.restricted))")
+        )
     rows = await CaseSubject.raw(
         "SELECT s.person AS person_id, c.id AS case_id, c.reference, c.area, c.state, "
         'c.owning_agency AS owning_agency_id, s.role FROM cf_case_subject s JOIN cf_case c ON c.id = s."case" '
         f"WHERE s.person IN ({_placeholders(ids)}) AND s.removed_at IS NULL"
         + (" AND c.owning_agency = {}" if owning_agency is not None else "")
+        + retention
         + " ORDER BY s.id",
         *ids,
         *([owning_agency] if owning_agency is not None else []),
     )
-    if reader is None:
+    if reader is None or retention:
         return rows
     from caseframe.core.retention.service import withheld_from
 

@@ -12,7 +12,11 @@ has since ended, a revoked share, a person taken off a case, merged records) is 
 - the vocabulary held in the process finds exactly what the database's indexes find (prefixes, close spellings
   with and without a shared three-letter run, short words), also when there are too many words of a length to
   scan them all;
-- the rows and cases read for the results page are those the ORM read.
+- the rows and cases read for the results page are those the ORM read, and the cases listed are those retention
+  lets the reader see (its rule in Python, ``Withheld.keep``, against the condition written into the statement);
+- a search checks the vocabulary it holds against the head its own query reads, and a word added since is found
+  at once, whether or not every searched word matched one it held;
+- the scores of the persons found, worked out once a search, are ``_score_names``'s.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ import pytest
 from caseframe.core import clock
 from caseframe.core.cases.tables import CaseSubject
 from caseframe.core.persons import service as persons
-from caseframe.core.persons.tables import Person
+from caseframe.core.persons.tables import NameWord, Person
+from caseframe.core.retention.service import withheld_from
+from caseframe.core.retention.tables import CaseRetention
 from caseframe.core.sharing import service as sharing
 from caseframe.core.sharing.policy import shared_case_ids
 from caseframe.core.testing import make_agency, make_context, make_person, make_user, open_case
@@ -389,3 +395,74 @@ async def test_the_rows_and_cases_read_for_the_results_are_the_orm_rows(partners
     assert await persons.cases_of_persons(ids, owning_agency=ashdown) == [
         c for c in orm if c["owning_agency_id"] == ashdown
     ]
+
+
+async def test_the_cases_listed_for_a_reader_are_those_retention_lets_them_see(partnership):
+    """The search page lists the reader's own agency's cases naming each person; an erased case for no one, a
+    restricted one only for a local admin of the agency (who sees it marked)."""
+    ashdown = partnership["agencies"]["ashdown"]
+    worker = partnership["workers"]["ashdown"]
+    admin = await make_user(ashdown, ("local_admin",), name="Ash Admin")
+    ctx = make_context(noise_plugin)
+    people = sorted(partnership["recorded"])
+    cases = [
+        await open_case(ctx, worker, "noise", REPORT, [(p, "subject") for p in people[n : n + 3]])
+        for n in (0, 2, 4)
+    ]
+    # one case restricted, one erased (as retention records them), one as it was
+    await CaseRetention.insert(
+        CaseRetention(case_id=cases[0]["id"], restricted=True),
+        CaseRetention(case_id=cases[1]["id"], erased_at=clock.now()),
+        CaseRetention(case_id=cases[2]["id"], legal_hold=True),
+    )
+    for reader in (worker, admin, partnership["workers"]["wealden"]):
+        withheld = await withheld_from(reader)
+        for agency in {reader.agency_id, ashdown["id"]}:
+            every = await persons.cases_of_persons(people, owning_agency=agency)
+            expected = [c for c in every if withheld.keep(c["case_id"])]
+            assert await persons.cases_of_persons(people, reader, owning_agency=agency) == expected
+            assert await persons.cases_of_persons(people, reader) == [
+                c for c in await persons.cases_of_persons(people) if withheld.keep(c["case_id"])
+            ]
+    listed = {
+        c["case_id"] for c in await persons.cases_of_persons(people, worker, owning_agency=ashdown["id"])
+    }
+    assert cases[2]["id"] in listed and not listed & {cases[0]["id"], cases[1]["id"]}
+    listed = {
+        c["case_id"] for c in await persons.cases_of_persons(people, admin, owning_agency=ashdown["id"])
+    }
+    assert {cases[0]["id"], cases[2]["id"]} <= listed and cases[1]["id"] not in listed
+
+
+async def test_a_word_added_since_the_vocabulary_was_read_is_found_when_every_searched_word_matched_one(
+    partnership,
+):
+    worker = partnership["workers"]["ashdown"]
+    before = await found(worker, {"name": "Fairbroth"})
+    assert before and persons._HELD.get("vocabulary") is not None
+    # a person with a new word beginning the same: the vocabulary this process holds is out of date, and
+    # "fairbroth" still matches a word it holds, so only the head read with the persons tells
+    added = await make_person(worker, given_name="Zed", family_name="Fairbrothers")
+    assert not persons._HELD["vocabulary"].has("fairbrothers")
+    after = await found(worker, {"name": "Fairbroth"})
+    assert sorted(pid for pid, _ in after) == sorted([pid for pid, _ in before] + [added["id"]])
+    assert persons._HELD["vocabulary"].has("fairbrothers")
+    assert (await NameWord.count()) == persons._HELD["vocabulary"].key[0]
+
+
+def test_the_scores_worked_out_once_a_search_are_those_of_score_names():
+    rng = random.Random(7)
+    words = [w.lower() for w in GIVEN + FAMILY] + ["o", "connor", "smythe", "kaur"]
+    texts = [
+        " | ".join(" ".join(rng.sample(words, rng.randrange(1, 4))) for _ in range(rng.randrange(1, 4)))
+        for _ in range(300)
+    ] + ["", "a |  | b", "smith | "]
+    for _ in range(200):
+        tokens = [rng.choice(words)[: rng.randrange(1, 8)] for _ in range(rng.randrange(1, 4))]
+        matches = {
+            t: {w: s for w in words if (s := persons._one_word_score(t, w))} for t in dict.fromkeys(tokens)
+        }
+        score = persons._scorer(tokens, matches)
+        for text in texts + texts:  # the second time from what it worked out the first
+            assert score(text) == persons._score_names(tokens, text, lambda t, w, m=matches: m[t].get(w, 0.0))
+    assert persons._scorer([], {})("anything") == 1.0

@@ -1,0 +1,160 @@
+"""Person search in-process at 100,000 persons: CPU per search, a profile, and the answers to compare.
+
+The data and the 90 searches are ``bench_search.py``'s. The real app is called through httpx's ASGI
+transport, one search at a time, signed in as the benchmark's caseworker; there is no network or uvicorn, so
+what is left is the handler, the template, the session and the database driver.
+
+    python bench/profile_search.py [--database-url postgresql://...] [--searches 900] [--persons 100000]
+    python bench/profile_search.py --profile profile.txt        # pyinstrument over the timed searches
+    python bench/profile_search.py --cprofile profile.pstats    # cProfile (process time) over them
+    python bench/profile_search.py --answers answers.json       # each search's results, to compare two checkouts
+    python bench/profile_search.py --seeded seeded.json         # a database seeded before (see --help)
+
+CPU ms/search is this process's CPU time (``time.process_time``, so aiosqlite's thread is in it, and the
+client's share) per search. ``--answers`` writes, for each of the 90 searches, the ids, names and scores shown
+and the cases listed, as the page renders them: run it on two checkouts and ``diff`` the files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _server import seeded_database, sign_in  # noqa: E402
+from bench_search import PERSONS, seed  # noqa: E402
+
+ROW = re.compile(r'<a[^>]* href="/persons/(\d+)"[^>]*>(.*?)</a>', re.S)
+
+
+def answers_of(page: str) -> dict:
+    """What a results page shows, without the parts that change per request (the CSRF token)."""
+    start = page.find("<main")
+    body = page[start : page.find("</main>", start)] if start >= 0 else page
+    body = re.sub(r'name="csrf_token" value="[^"]+"', "", body)
+    return {"persons": ROW.findall(body), "html": body}
+
+
+async def run_searches(client: httpx.AsyncClient, bodies: list[str], count: int) -> list[float]:
+    times = []
+    for n in range(count):
+        t0 = time.perf_counter()
+        response = await client.post(
+            "/persons/search",
+            content=bodies[n % len(bodies)],
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        times.append(time.perf_counter() - t0)
+        if response.status_code != 200:
+            raise SystemExit(f"search {bodies[n % len(bodies)][:80]} answered {response.status_code}")
+    return times
+
+
+async def main(args) -> int:
+    logging.disable(logging.INFO)
+    if args.seeded:  # a database seeded before (url, email and searches in a JSON file), kept as it is
+        data = json.loads(Path(args.seeded).read_text())
+        return await run(args, data["url"], data)
+    async with seeded_database(
+        args.database_url, lambda: seed(args.persons), "caseframe-profile-search-"
+    ) as (
+        url,
+        data,
+    ):
+        return await run(args, url, data)
+
+
+async def run(args, url: str, data: dict) -> int:
+    from caseframe.core.context import build_context
+    from caseframe.core.db.engine import bind, close, engine_from_url
+    from caseframe.core.settings import Settings
+    from caseframe.core.testing import csrf_token_of
+    from caseframe.core.web.app import create_app
+
+    ctx = build_context()
+    engine = engine_from_url(url)
+    bind(engine)
+    app = create_app(Settings(local_demo=True, database_url=url), ctx=ctx, engine=engine)
+    _, client = await sign_in("http://bench", data["email"], transport=httpx.ASGITransport(app=app))
+    try:
+        token = csrf_token_of((await client.get("/persons/")).text)
+        bodies = [urlencode({**s, "csrf_token": token}) for s in data["searches"]]
+        if args.answers:
+            shown = []
+            for search, body in zip(data["searches"], bodies, strict=True):
+                response = await client.post(
+                    "/persons/search",
+                    content=body,
+                    headers={"content-type": "application/x-www-form-urlencoded"},
+                )
+                shown.append({"search": search, "status": response.status_code, **answers_of(response.text)})
+            Path(args.answers).write_text(json.dumps(shown, indent=1, default=str))
+            print(f"the answers to {len(bodies)} searches written to {args.answers}")
+        await run_searches(client, bodies, 2 * len(bodies))  # warm-up
+        profiler = None
+        if args.profile:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(async_mode="enabled", interval=0.0005)
+            profiler.start()
+        elif args.cprofile:
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+        cpu, wall = time.process_time(), time.perf_counter()
+        times = await run_searches(client, bodies, args.searches)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if args.profile:
+            profiler.stop()
+            Path(args.profile).write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+        elif args.cprofile:
+            profiler.disable()
+            profiler.dump_stats(args.cprofile)
+    finally:
+        await client.aclose()
+        await close(engine)
+    engine_name = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
+    print(
+        f"person search in-process, {engine_name}, {args.persons:,} persons, {args.searches} searches one at a time"
+        f"{' (profiled)' if profiler else ''}"
+    )
+    print(
+        f"CPU ms/search {cpu * 1000 / args.searches:.2f}; wall ms/search {wall * 1000 / args.searches:.2f}; "
+        f"median {statistics.median(times) * 1000:.2f} ms; p95 {statistics.quantiles(times, n=20)[18] * 1000:.2f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="postgresql://... (default: a temporary SQLite file)")
+    parser.add_argument("--persons", type=int, default=PERSONS)
+    parser.add_argument(
+        "--searches", type=int, default=900, help="searches timed (default 900: each 10 times)"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write a pyinstrument profile of the timed searches"
+    )
+    parser.add_argument(
+        "--cprofile", metavar="FILE", help="write a cProfile (process time) of the timed searches"
+    )
+    parser.add_argument("--answers", metavar="FILE", help="write each search's results as JSON")
+    parser.add_argument(
+        "--seeded",
+        metavar="FILE",
+        help="use a database seeded before instead of a new one: a JSON file of its url, the caseworker's email "
+        "and the searches (bench_search.seed's answer), to compare checkouts on the same data",
+    )
+    sys.exit(asyncio.run(main(parser.parse_args())))
