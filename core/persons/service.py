@@ -8,6 +8,8 @@ import json
 import re
 import unicodedata
 from difflib import SequenceMatcher
+from functools import cache
+from operator import methodcaller
 from typing import Any
 
 from caseframe.core import clock, permissions
@@ -354,11 +356,27 @@ def _close_bounds(token: str) -> tuple[int, int]:
 VOCABULARY_HELD = 50_000
 
 
+#: a word's count of one letter is a byte (see ``_Vocabulary.close_spellings``): longer words are scored one by one
+_LONGEST_COUNTED = 255
+
+
+@cache
+def _at_most(limit: int) -> bytes:
+    """A ``bytes.translate`` table: each byte to itself, or ``limit`` if it is more."""
+    return bytes(min(value, limit) for value in range(256))
+
+
+@cache
+def _at_least(limit: int) -> bytes:
+    """A ``bytes.translate`` table: each byte to 1 if it is ``limit`` or more, else to 0."""
+    return bytes(value >= limit for value in range(256))
+
+
 class _Vocabulary:
     """The vocabulary of name words as one process holds it: sorted (the words a searched word begins are a
     range) and by length (close spellings are of a length near the searched word's)."""
 
-    __slots__ = ("key", "words", "by_length", "lines")
+    __slots__ = ("key", "words", "by_length", "counted", "runs", "letters")
 
     def __init__(self, key: tuple[int, int], words: list[str]) -> None:
         self.key = key
@@ -366,8 +384,14 @@ class _Vocabulary:
         self.by_length: dict[int, list[str]] = {}
         for word in self.words:
             self.by_length.setdefault(len(word), []).append(word)
-        # the words of each length as one text, a word a line (a name word is letters and digits)
-        self.lines = {length: "\n".join(words) for length, words in self.by_length.items()}
+        # the words of up to _LONGEST_COUNTED letters by length, then in order, and where each length's run is in it
+        self.counted: list[str] = []
+        self.runs: dict[int, tuple[int, int]] = {}
+        for length in sorted(n for n in self.by_length if n <= _LONGEST_COUNTED):
+            self.runs[length] = (len(self.counted), len(self.counted) + len(self.by_length[length]))
+            self.counted += self.by_length[length]
+        # for a letter, how many times it occurs in each word of ``counted``, a byte a word (when first needed)
+        self.letters: dict[str, bytes] = {}
 
     def has(self, word: str) -> bool:
         at = bisect.bisect_left(self.words, word)
@@ -382,24 +406,45 @@ class _Vocabulary:
     def count_of_length(self, shortest: int, longest: int) -> int:
         return sum(len(self.by_length.get(n, ())) for n in range(shortest, longest + 1))
 
+    def _counts(self, letter: str) -> bytes:
+        counts = self.letters.get(letter)
+        if counts is None:
+            counts = self.letters[letter] = bytes(map(methodcaller("count", letter), self.counted))
+        return counts
+
     def close_spellings(self, token: str) -> dict[str, float]:
         """``_one_word_score(token, word)`` of every word of a fitting length, those above 0 only.
 
-        Most words are nothing like the searched one. They are set aside by counting the word's letters that do
-        not occur in the searched word at all (deleting the others from all the words of a length at once, in C):
-        the rest bound the letters the two share, and the close-spelling test needs ``8 * shared >= 3 * (both
-        lengths)``, so a word the count rules out would fail the test too (and a beginning of the searched word is
-        found as one anyway)."""
-        keep_others = str.maketrans("", "", "".join(set(token)))
+        Most words are nothing like the searched one. A word scores only if it has at least ``need`` letters of the
+        searched word, counting repeats, where ``8 * need >= 3 * (both lengths)``: the close-spelling test asks
+        that of the letters the two share, the word itself and a word it begins (of a fitting length) have all its
+        letters. Those shared letters are counted for all the words of the fitting lengths at once, in C: for each
+        letter of the searched word, the bytes of that letter's counts (capped at its count in the searched word)
+        read as one large number, and those numbers added, so that each byte of the sum is one word's shared
+        letters (at most the word's length, so no byte carries into the next). Only the words with enough are
+        scored. tests/core/test_person_search_sql.py holds it to scoring every word of a fitting length."""
         shortest, longest = _close_bounds(token)
-        out = {}
-        for length in range(shortest, longest + 1):
-            if length not in self.lines:
-                continue
-            others_allowed = length - -(-3 * (len(token) + length) // 8)
-            others = self.lines[length].translate(keep_others).split("\n")
-            for word, other in zip(self.by_length[length], others, strict=False):
-                if len(other) <= others_allowed and (score := _one_word_score(token, word)):
+        runs = [self.runs[n] for n in range(shortest, longest + 1) if n in self.runs]
+        out: dict[str, float] = {}
+        if runs:
+            first, last = runs[0][0], runs[-1][1]
+            total = 0
+            for letter in set(token):
+                capped = self._counts(letter)[first:last].translate(_at_most(token.count(letter)))
+                total += int.from_bytes(capped, "little")
+            shared = total.to_bytes(last - first, "little")
+            for start, end in runs:
+                need = -(-3 * (len(token) + len(self.counted[start])) // 8)
+                enough = shared[start - first : end - first].translate(_at_least(need))
+                at = enough.find(1)
+                while at >= 0:
+                    word = self.counted[start + at]
+                    if score := _one_word_score(token, word):
+                        out[word] = score
+                    at = enough.find(1, at + 1)
+        for length in range(max(shortest, _LONGEST_COUNTED + 1), longest + 1):
+            for word in self.by_length.get(length, ()):
+                if score := _one_word_score(token, word):
                     out[word] = score
         return out
 

@@ -466,3 +466,36 @@ def test_the_scores_worked_out_once_a_search_are_those_of_score_names():
         for text in texts + texts:  # the second time from what it worked out the first
             assert score(text) == persons._score_names(tokens, text, lambda t, w, m=matches: m[t].get(w, 0.0))
     assert persons._scorer([], {})("anything") == 1.0
+
+
+def test_close_spellings_are_every_word_of_a_fitting_length_that_scores():
+    """The held vocabulary's close spellings (shared letters counted for all words at once) are what scoring every
+    word of a fitting length one by one gives: words with repeated letters and digits, and words too long for a
+    letter's count to be a byte, which are scored one by one."""
+    rng = random.Random(11)
+    letters = "aaeeiorstnlmhy0123"
+    base = [w.lower().replace("'", "") for w in GIVEN + FAMILY]
+    words = set(base)
+    for word in base:
+        for _ in range(6):
+            words.add(misspelt(word, rng))
+            words.add(
+                word[: rng.randrange(2, len(word) + 1)] + "".join(rng.sample(letters, rng.randrange(0, 4)))
+            )
+    words |= {"".join(rng.choice(letters) for _ in range(rng.randrange(1, 14))) for _ in range(400)}
+    words |= {"a" * 300, "ab" * 140, "r" * 256 + "eilly", "s" * 600}
+    vocabulary = persons._Vocabulary((len(words), 1), sorted(words))
+    tokens = (
+        [misspelt(w, rng) for w in base] + base + ["aaaa", "0123", "reilly", "sss", "a" * 160, "ab" * 150]
+    )
+    for token in tokens:
+        shortest, longest = persons._close_bounds(token)
+        expected = {
+            w: score
+            for w in sorted(words, key=lambda w: (len(w), w))
+            if shortest <= len(w) <= longest and (score := persons._one_word_score(token, w))
+        }
+        assert vocabulary.close_spellings(token) == expected, token
+    assert vocabulary.close_spellings("ab" * 150) == {
+        "ab" * 140: persons._one_word_score("ab" * 150, "ab" * 140)
+    }
