@@ -85,6 +85,9 @@ async def run(args, url: str, data: dict) -> int:
     ctx = build_context()
     engine = engine_from_url(url)
     bind(engine)
+    sqlite = url.startswith("sqlite")
+    if not sqlite:  # as the server's start-up does (httpx's ASGI transport runs no lifespan)
+        await engine.start_connection_pool(min_size=1, max_size=4)
     app = create_app(Settings(local_demo=True, database_url=url), ctx=ctx, engine=engine)
     _, client = await sign_in("http://bench", data["email"], transport=httpx.ASGITransport(app=app))
     try:
@@ -124,8 +127,10 @@ async def run(args, url: str, data: dict) -> int:
             profiler.dump_stats(args.cprofile)
     finally:
         await client.aclose()
+        if not sqlite:
+            await engine.close_connection_pool()
         await close(engine)
-    engine_name = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
+    engine_name = "SQLite" if sqlite else "PostgreSQL"
     print(
         f"person search in-process, {engine_name}, {args.persons:,} persons, {args.searches} searches one at a time"
         f"{' (profiled)' if profiler else ''}"
