@@ -74,6 +74,10 @@ class ValidationFailed(ServiceError):
     status = 422
 
 
+#: what a form that sent one of its fields twice is told (a page sends each once; a tampered or replayed one may not)
+REPEATED_FIELD = "The form sent a field more than once, so it cannot be read. Nothing has been saved: send it again from the page."
+
+
 class PreconditionRequired(ServiceError):
     """A change that must say which version it was made from (so nothing is overwritten unseen) did not."""
 

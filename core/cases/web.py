@@ -460,11 +460,12 @@ class AreaPages(Controller):
         await cases.check_may_open(actor, area)
         data = await form_data(request)
         person = await _person_param(request, actor, form_text(data, "person_id"))
+        # read before the submission is claimed: answers refused here leave the key free for the corrected form
+        answers = parse_form(area.forms[area.opening_form], data)
         key = form_text(data, "submission_key")
         earlier = await claim_submission(request, actor, key)
         if earlier:
             return see_other(earlier)
-        answers = parse_form(area.forms[area.opening_form], data)
         subjects = []
         role = form_text(data, "role")
         if person is not None:

@@ -1,4 +1,5 @@
-"""Posted form fields -> JSON answers for a form, typed by its schema; never fails on odd input."""
+"""Posted form fields -> JSON answers for a form, typed by its schema; odd input is left for the form's validation to
+name, and a single answer sent twice is refused (nothing is saved)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from caseframe.core.errors import REPEATED_FIELD, ValidationFailed
 from caseframe.core.forms.render import _kind
 from caseframe.core.forms.validation import Form
 from caseframe.core.numbers import date_text, whole_number
@@ -21,7 +23,13 @@ def _getall(data: Any, name: str) -> list[str]:
 
 
 def _first(data: Any, name: str) -> str:
-    values = _getall(data, name)
+    """The one text a single-answer question sent. Two answers to it (a page sends one) are refused, as
+    ``form_text`` refuses them elsewhere, rather than one of them being kept without a word."""
+    values = [v for v in _getall(data, name) if v]
+    if len(values) > 1:
+        raise ValidationFailed(
+            REPEATED_FIELD, errors=[{"field": f"/{name}", "message": "Enter this only once"}]
+        )
     return values[0] if values else ""
 
 

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from caseframe.core import permissions
 from caseframe.core.auth.actor import Actor
 from caseframe.core.cases.service import enabled_areas
-from caseframe.core.errors import ValidationFailed
+from caseframe.core.errors import REPEATED_FIELD, ValidationFailed
 from caseframe.core.numbers import date_text, whole_number
 from caseframe.core.web.dependencies import app_context, signed_in_actor
 
@@ -198,7 +198,6 @@ async def form_data(request: Request) -> dict[str, Any]:
 
 
 #: a field the page sends once, sent more than once (a crafted form): refused, never stored as a list's text
-REPEATED_FIELD = "The form sent a field more than once, so it cannot be read. Nothing has been saved: send it again from the page."
 
 
 def form_text(data: dict[str, Any], name: str, default: str = "") -> str:

@@ -9,6 +9,8 @@ saved. Fields meant to repeat (checkboxes) are read with ``form_list``.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from caseframe.core.retention.tables import CaseRetention
@@ -170,3 +172,47 @@ async def test_a_repeated_checkbox_is_still_a_list(boss):
     assert response.status_code in (200, 303), (response.status_code, response.text[:500])
     user = await User.select(User.id).where(User.email == "two.roles@example.org").first()
     assert user is not None
+
+
+async def test_a_case_form_answer_sent_twice_is_refused_and_the_answers_stay(boss):
+    """A single-answer question sent twice used to keep the first answer without a word; now it is refused."""
+    from caseframe.core.cases.tables import Case
+
+    client, _, case = boss
+    before = await Case.select(Case.data, Case.version).where(Case.id == case["id"]).first()
+    body = [
+        ("f.date_of_incident.year", "2026"),
+        ("f.date_of_incident.month", "11"),
+        ("f.date_of_incident.day", "1"),
+        ("f.street", "High Street"),
+        ("f.street", "Low Street"),
+        ("f.kind", "dog"),
+        ("version", str(before["version"])),
+    ]
+    response = await _post(client, f"/cases/{case['id']}/forms/report", body)
+    assert _refused(response), (response.status_code, response.text[:300])
+    assert await Case.select(Case.data, Case.version).where(Case.id == case["id"]).first() == before
+    # the same answer once is saved, so the refusal is about the doubled field alone
+    ok = await _post(client, f"/cases/{case['id']}/forms/report", [b for b in body if b[1] != "Low Street"])
+    assert ok.status_code in (200, 303), ok.status_code
+    saved = (await Case.select(Case.data).where(Case.id == case["id"]).first())["data"]
+    saved = json.loads(saved) if isinstance(saved, str) else saved
+    assert "High Street" in json.dumps(saved) and "Low Street" not in json.dumps(saved)
+
+
+async def test_a_new_case_whose_answer_is_sent_twice_is_refused_and_no_case_is_opened(boss):
+    from caseframe.core.cases.tables import Case
+
+    client, _, _ = boss
+    count = await Case.count()
+    body = [
+        ("f.date_of_incident.year", "2026"),
+        ("f.date_of_incident.year", "2025"),
+        ("f.date_of_incident.month", "11"),
+        ("f.date_of_incident.day", "1"),
+        ("f.street", "High Street"),
+        ("f.kind", "dog"),
+    ]
+    response = await _post(client, "/areas/noise/new", body)
+    assert _refused(response), (response.status_code, response.text[:300])
+    assert await Case.count() == count
