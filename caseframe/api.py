@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from caseframe.core import __version__, clock, hookimpl
 from caseframe.core.errors import (
     AreaError,
+    CaseClosed,
     Conflict,
     Forbidden,
     Gone,
@@ -161,6 +162,7 @@ SECTIONS: dict[str, list[str]] = {
         "Gone",
         "ValidationFailed",
         "Conflict",
+        "CaseClosed",
         "PreconditionRequired",
         "AreaError",
         "Problem",
@@ -235,6 +237,7 @@ __all__ = [
     "Gone",
     "ValidationFailed",
     "Conflict",
+    "CaseClosed",
     "PreconditionRequired",
     "AreaError",
     "Problem",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from caseframe.core import clock, permissions
@@ -170,11 +170,16 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
     # oldest first, so counts over time windows see the history a real partnership would have
     all_cases.sort(key=lambda c: -c.get("opened_days_ago", 0))
     made = 0
+    closings = []
     for spec in all_cases:
         if ctx.areas.get(spec["area"]) is None:
             continue
-        await _demo_case(ctx, spec, actors, agency_ids, person_ids)
+        closings.append(await _demo_case(ctx, spec, actors, agency_ids, person_ids))
         made += 1
+    # last, once every case is made (a later case may need a partner to see a person only a closed case holds,
+    # shared while it was open): nothing is added to a closed case (cases.refuse_closed)
+    for close in closings:
+        await close()
     progress(f"{made} cases")
     duplicates = await _record_a_person_twice(ctx, actors.get("ashdown-council"))
     shared = await load_sharing_demo(ctx, agency_ids, progress)
@@ -318,9 +323,11 @@ async def _demo_case(
     actors: dict[str, Actor],
     agency_ids: dict[str, dict],
     person_ids: dict[str, int],
-) -> None:
+) -> Callable[[], Awaitable[None]]:
     """One demo case of an installed area: opened back-dated, its later forms and transitions spread over its
-    life, then its notes, documents and tasks."""
+    life, then its notes, documents and tasks. A case the demo closes is closed by the step returned, to be run
+    last (at the time its closing was due all the same), since nothing is added to a closed case
+    (``cases.refuse_closed``)."""
     from caseframe.core.sharing.demo import share_so_partner_can_see
 
     actor = actors.get(spec["agency"]) or await _agency_actor(spec["agency"], agency_ids)
@@ -336,14 +343,11 @@ async def _demo_case(
     days = spec.get("opened_days_ago", 0)
     # an old case may say when its work ended ("done_days_ago"), so it can be closed years ago
     done = min(spec.get("done_days_ago", 0), days)
-    for i, (kind, name, answers) in enumerate(steps):
-        # spread the later work over the life of the case
-        with clock.travel(-days + (i + 1) * max(days - done, 1) / (len(steps) + 1)):
-            if kind == "form":
-                await cases.save_form(ctx, actor, case["id"], name, answers, expected_version=None)
-            else:
-                supervisor = await _supervisor_like(actor, agency_ids[spec["agency"]])
-                await cases.transition_case(ctx, supervisor, case["id"], name)
+    closing = _first_closing_step(area, steps)
+    for i, (kind, name, answers) in enumerate(steps[:closing]):
+        await _demo_step(
+            ctx, actor, agency_ids[spec["agency"]], case["id"], kind, name, answers, days, done, i, steps
+        )
     for note in spec.get("notes", []):
         await cases.add_note(ctx, actor, case["id"], note)
     for document in spec.get("documents", []):
@@ -351,6 +355,43 @@ async def _demo_case(
     for task in spec.get("tasks", []):
         due = clock.today().fromordinal(clock.today().toordinal() + task.get("due_in_days", 7))
         await tasks.add_task(ctx, actor, case["id"], title=task["title"], due_date=due)
+
+    async def close() -> None:
+        for i, (kind, name, answers) in enumerate(steps[closing:], start=closing):
+            await _demo_step(
+                ctx, actor, agency_ids[spec["agency"]], case["id"], kind, name, answers, days, done, i, steps
+            )
+
+    return close
+
+
+def _first_closing_step(area, steps: list[tuple[str, str, Any]]) -> int:
+    """Where the steps reach a closed (terminal) state; their length if they never do."""
+    for i, (kind, name, _) in enumerate(steps):
+        if kind == "transition" and area.workflow.is_terminal(area.workflow.transitions[name].target):
+            return i
+    return len(steps)
+
+
+async def _demo_step(
+    ctx: Context,
+    actor: Actor,
+    agency: dict[str, Any],
+    case_id: int,
+    kind: str,
+    name: str,
+    answers: Any,
+    days: float,
+    done: float,
+    i: int,
+    steps: list[tuple[str, str, Any]],
+) -> None:
+    """One later form or transition of a demo case, at its place in the case's life (spread over it)."""
+    with clock.travel(-days + (i + 1) * max(days - done, 1) / (len(steps) + 1)):
+        if kind == "form":
+            await cases.save_form(ctx, actor, case_id, name, answers, expected_version=None)
+        else:
+            await cases.transition_case(ctx, await _supervisor_like(actor, agency), case_id, name)
 
 
 #: one person the council recorded twice, years apart: a spelling of the first name, an old address and a

@@ -39,6 +39,8 @@ class ServiceError(Exception):
     """A request the services refuse, with a message meant for the person who asked."""
 
     status = 400
+    #: the heading a page and a problem body give this refusal; None for the status's own
+    title: str | None = None
 
     def __init__(
         self, message: str, *, errors: list[dict[str, str]] | None = None, retry_after: int | None = None
@@ -88,3 +90,18 @@ class Conflict(ServiceError):
     """Someone else changed the record since it was read; nothing was overwritten."""
 
     status = 409
+
+
+#: what every write refused on a closed case says (``caseframe.core.cases.view.refuse_closed``)
+CASE_CLOSED_MESSAGE = "This case is closed: reopen it to change it."
+
+
+class CaseClosed(ServiceError):
+    """A write on a closed case: its record is read, not changed, until the area's reopen step (if it has one)
+    opens it again. Not a ``Conflict`` (nobody else's change is in the way, so re-reading would not help)."""
+
+    status = 409
+    title = "This case is closed"
+
+    def __init__(self, message: str = CASE_CLOSED_MESSAGE):
+        super().__init__(message)

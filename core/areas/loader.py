@@ -821,12 +821,18 @@ def _transition(
     states: dict[str, State],
     col: _Collector,
 ) -> Transition:
-    """One workflow transition: from states something can leave, to a state, with its guards compiled."""
+    """One workflow transition: from states, to a state, with its guards compiled. A transition leaving a
+    terminal (closed) state reopens the case, so it must lead to a state that is not terminal."""
+    reopens_to_terminal = t["to"] in states and states[t["to"]].terminal
     for j, src in enumerate(t["from"]):
         if src not in states:
             col.add(f"{base}/from/{j}", f"{src!r} is not a state")
-        elif states[src].terminal:
-            col.add(f"{base}/from/{j}", f"{src!r} is terminal: nothing can leave it")
+        elif states[src].terminal and reopens_to_terminal:
+            col.add(
+                f"{base}/from/{j}",
+                f"{src!r} is terminal: a transition leaving it reopens the case, so it must lead to a state "
+                "that is not terminal",
+            )
     if t["to"] not in states:
         col.add(f"{base}/to", f"{t['to']!r} is not a state")
     guards = [

@@ -12,10 +12,10 @@ from caseframe.core.agencies import service as _agencies
 from caseframe.core.audit import service as audit
 from caseframe.core.auth.actor import Actor
 from caseframe.core.cases.tables import Case, CaseEvent, CaseSubject, ReferenceCounter
-from caseframe.core.cases.view import case_dict
+from caseframe.core.cases.view import case_dict, refuse_closed
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
-from caseframe.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
+from caseframe.core.errors import CaseClosed, Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from caseframe.core.persons.service import visible_person_ids
 from caseframe.core.persons.tables import Person
 from caseframe.core.referrals import service as referrals
@@ -102,10 +102,17 @@ async def _refuse_retained(row: dict[str, Any], actor: Actor) -> None:
 
 
 async def _load_workable(actor: Actor, case_id: int) -> dict[str, Any]:
+    """The case's row for a change on it: seen, worked by the actor's role, not held by retention, not closed."""
     row, access = await visible_case(actor, case_id)
     permissions.require(actor, "case.edit", access)
     await _refuse_retained(row, actor)
+    refuse_closed(row)
     return row
+
+
+async def _still_open(case_id: int) -> None:
+    """Inside the write's transaction: refused if the case was closed since it was read."""
+    refuse_closed(await _load(case_id))
 
 
 async def get_case(ctx: Context, actor: Actor, case_id: int, *, audit_view: bool = True) -> dict[str, Any]:
@@ -536,9 +543,8 @@ async def open_case(
 
 
 def refuse_closed_answers(row: dict[str, Any]) -> None:
-    """A closed case's answers are read, not changed (the form pages and the API alike)."""
-    if row["closed_at"]:
-        raise Forbidden("This case is closed. Its answers can be read but not changed.")
+    """A closed case's answers are read, not changed (the form pages and the API alike): :func:`refuse_closed`."""
+    refuse_closed(row)
 
 
 async def save_form(
@@ -694,6 +700,7 @@ async def add_subject(ctx: Context, actor: Actor, case_id: int, person_id: int, 
         )
     now = clock.now()
     async with transaction():
+        await _still_open(case_id)
         await CaseSubject.insert(CaseSubject(case=case_id, person=person_id, role=role, added_at=now))
         await _bump(case_id, None, {})
         await CaseEvent.insert(
@@ -738,6 +745,7 @@ async def remove_subject(ctx: Context, actor: Actor, case_id: int, subject_id: i
         raise NotFound("That person is not on this case")
     now = clock.now()
     async with transaction():
+        await _still_open(case_id)
         await CaseSubject.update({CaseSubject.removed_at: now}).where(CaseSubject.id == subject_id)
         await _bump(case_id, None, {})
         await CaseEvent.insert(
@@ -773,6 +781,7 @@ async def add_note(ctx: Context, actor: Actor, case_id: int, text: str) -> dict[
         )
     now = clock.now()
     async with transaction():
+        await _still_open(case_id)
         event = CaseEvent(case=case_id, kind="note", actor=actor.id, at=now, summary=text, detail={})
         await event.save()
         await audit.record("case.note_added", actor, object_type="case", object_id=case_id)
@@ -864,9 +873,8 @@ async def _change_lead(
 
 
 def refuse_closed_lead_change(row: dict[str, Any]) -> None:
-    """A closed case keeps the lead officer it closed with: its record is read, not worked."""
-    if row["closed_at"]:
-        raise Forbidden("This case is closed, so its lead officer cannot be changed.")
+    """A closed case keeps the lead officer it closed with (:func:`refuse_closed`)."""
+    refuse_closed(row)
 
 
 async def reassign_lead(
@@ -985,6 +993,7 @@ def _listed(references: list[str]) -> str:
 
 
 __all__ = [
+    "CaseClosed",
     "add_note",
     "add_subject",
     "get_case",
@@ -993,6 +1002,7 @@ __all__ = [
     "open_case",
     "reassign_cases",
     "reassign_lead",
+    "refuse_closed",
     "remove_subject",
     "save_form",
     "subjects_of",

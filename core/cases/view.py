@@ -6,7 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from caseframe.core.context import Context
+from caseframe.core.errors import CaseClosed
 from caseframe.core.sharing.policy import Access, filter_answers
+
+
+def refuse_closed(case: dict[str, Any]) -> None:
+    """The one rule for a closed case (its workflow reached a terminal state, so ``closed_at`` is set): it is
+    read, not changed, until the area's own reopen step, if it has one, opens it again. Every write on a case
+    passes here (notes, people, new and changed tasks, documents, answers, referrals, new shares, the lead
+    officer, panel actions); reading it, stopping a share, completing a task, retention and the reopen step do
+    not. ``case`` is a case's row or its ``case_dict``: both say ``closed_at``."""
+    if case.get("closed_at"):
+        raise CaseClosed()
 
 
 def case_dict(ctx: Context, row: dict[str, Any], access: Access) -> dict[str, Any]:

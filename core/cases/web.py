@@ -198,8 +198,11 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
         **sharing_info,
         "documents": case_documents,
         "document_form": documents.form_context(),
+        # a closed case is read, not changed (cases.refuse_closed): no form that would be refused is offered,
+        # but stopping a share and completing a task still are, and the area's reopen step if it has one
         "can_change": worker and case["area_installed"] and not case["closed_at"],
         "can_reassign_lead": worker and not case["closed_at"],
+        "can_stop_sharing": worker and case["area_installed"],
     }
 
 

@@ -18,6 +18,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.auth.tables import User
 from caseframe.core.cache import DIRECTORY
 from caseframe.core.cases.tables import Case, CaseEvent
+from caseframe.core.cases.view import refuse_closed
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -713,6 +714,8 @@ async def add_minute(
         from caseframe.core.retention.service import refuse_write
 
         await refuse_write(item["case"], actor)  # nothing is minuted on a restricted or erased case
+        if kind == "action":  # an action is a new task on the case: none on a closed one (a discussion is)
+            await _refuse_closed_case(item["case"])
     now = clock.now()
     async with transaction():
         task_id = None
@@ -758,6 +761,11 @@ async def add_minute(
     written = await Minute.select().where(Minute.id == minute.id).first()
     assert written is not None  # committed above; minutes are never deleted (a correction supersedes one)
     return written
+
+
+async def _refuse_closed_case(case_id: int) -> None:
+    closed = await Case.select(Case.closed_at).where(Case.id == case_id).first()
+    refuse_closed(closed or {})
 
 
 def _minute_problems(item: dict[str, Any] | None, kind: str, text: str) -> list[dict[str, str]]:

@@ -131,10 +131,20 @@ async def _load_for_holder(actor: Actor, request_id: int) -> dict[str, Any]:
     return row
 
 
+#: a grant finding only closed cases: as on a case page, a closed case is shared with no one new
+ALL_CLOSED = (
+    "Every case your agency holds about this person is closed, and a closed case is not shared with anyone "
+    "new: reopen a case to share it, or refuse the request. Nothing has been shared."
+)
+
+
 async def grant_access(actor: Actor, request_id: int, note: str = "") -> int:
-    """Share every case of ours about the person that a live ISA with the requester covers; return how many."""
+    """Share every open case of ours about the person that a live ISA with the requester covers; return how many.
+
+    A closed case is left out, as a new share of it is refused on its page (``cases.view.refuse_closed``); if
+    every case is closed, nothing is granted and the holder is told why."""
     row = await _load_for_holder(actor, request_id)
-    cases = await Case.select(Case.id, Case.area).where(
+    cases = await Case.select(Case.id, Case.area, Case.closed_at).where(
         Case.id.is_in(
             [
                 r["case"]
@@ -150,6 +160,9 @@ async def grant_access(actor: Actor, request_id: int, note: str = "") -> int:
 
     inactive = await inactive_case_ids()  # a restricted or erased case is shared with no one
     cases = [c for c in cases if c["id"] not in inactive]
+    if cases and all(c["closed_at"] for c in cases):
+        raise ValidationFailed("Every case is closed", errors=[{"field": "/isa", "message": ALL_CLOSED}])
+    cases = [c for c in cases if not c["closed_at"]]
     isas = [
         i
         for i in await live_isas_between(actor.agency_id, row["requesting_agency"])

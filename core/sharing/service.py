@@ -11,6 +11,7 @@ from caseframe.core.audit import service as audit
 from caseframe.core.auth.actor import Actor
 from caseframe.core.cache import DIRECTORY
 from caseframe.core.cases.tables import Case, CaseEvent
+from caseframe.core.cases.view import refuse_closed
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import NotFound, ValidationFailed
@@ -247,6 +248,7 @@ async def share_case(
         actor, "case.share", access, message="Only the owning agency's caseworkers can share this case"
     )
     await refuse_write(case_id, actor)
+    refuse_closed(row)  # a closed case is shared with no one new; stopping a share stays allowed
     errors: list[dict[str, str]] = []
     isas = (
         await live_isas_between(row["owning_agency"], agency_id, row["area"])

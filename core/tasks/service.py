@@ -134,6 +134,9 @@ async def editable_task(actor: Actor, task_id: int) -> dict[str, Any]:
     if row["status"] != "open":
         raise Forbidden("This task is done. A done task cannot be changed.")
     await _refuse_retained(row, actor)
+    if row["case"] is not None:
+        # a closed case's tasks keep what they say and who does them (completing one stays allowed)
+        cases.refuse_closed(await cases._load(row["case"]))
     return row
 
 

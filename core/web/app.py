@@ -210,7 +210,8 @@ def _service_error_response(request: Request, exc: ServiceError) -> Response:
         410: "This record was erased",
         422: "There is a problem",
     }
-    response = html_error(request, exc.status, headings.get(exc.status, "There is a problem"), exc.message)
+    heading = exc.title or headings.get(exc.status, "There is a problem")
+    response = html_error(request, exc.status, heading, exc.message)
     if exc.retry_after:
         response.headers["Retry-After"] = str(exc.retry_after)
     return response

@@ -28,9 +28,19 @@ TITLES = {
 
 
 def problem(
-    status: int, detail: str, errors: list[dict[str, str]] | None = None, *, retry_after: int | None = None
+    status: int,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    *,
+    retry_after: int | None = None,
+    title: str | None = None,
 ) -> Response:
-    body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status, "detail": detail}
+    body = {
+        "type": "about:blank",
+        "title": title or TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
     if errors:
         body["errors"] = errors
     headers = {"Retry-After": str(retry_after)} if retry_after else None
@@ -38,7 +48,7 @@ def problem(
 
 
 def service_error_handler(request: Request, exc: ServiceError) -> Response:
-    return problem(exc.status, exc.message, exc.errors, retry_after=exc.retry_after)
+    return problem(exc.status, exc.message, exc.errors, retry_after=exc.retry_after, title=exc.title)
 
 
 def http_error_handler(request: Request, exc: HTTPException) -> Response:

@@ -14,7 +14,7 @@ from caseframe.core import clock
 from caseframe.core.audit.tables import AuditEvent
 from caseframe.core.cases import service as cases
 from caseframe.core.cases.tables import Case, CaseEvent
-from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from caseframe.core.errors import CaseClosed, Conflict, Forbidden, NotFound, ValidationFailed
 from caseframe.core.tasks import service as tasks
 from caseframe.core.tasks.tables import Task
 from caseframe.core.testing import csrf_token_of, make_agency, make_person, make_user, sign_in, web_client
@@ -409,7 +409,7 @@ async def test_a_closed_case_keeps_its_lead_officer_and_its_page_offers_no_chang
     closed = await cases.transition_case(
         team["ctx"], team["supervisor"], case["id"], "close", expected_version=case["version"]
     )
-    with pytest.raises(Forbidden, match="This case is closed, so its lead officer cannot be changed"):
+    with pytest.raises(CaseClosed, match="This case is closed: reopen it to change it"):
         await cases.reassign_lead(
             team["ctx"], team["leaver"], case["id"], team["colleague"].id, expected_version=closed["version"]
         )
@@ -420,7 +420,7 @@ async def test_a_closed_case_keeps_its_lead_officer_and_its_page_offers_no_chang
     assert page.status_code == 200 and "Lena Leaver" in page.text
     assert f"/cases/{case['id']}/lead" not in page.text
     form = await browser.get(f"/cases/{case['id']}/lead")
-    assert form.status_code == 403 and "its lead officer cannot be changed" in form.text
+    assert form.status_code == 409 and "This case is closed: reopen it to change it" in form.text
     refused = await browser.post(
         f"/cases/{case['id']}/lead",
         data={
@@ -429,7 +429,7 @@ async def test_a_closed_case_keeps_its_lead_officer_and_its_page_offers_no_chang
             "version": closed["version"],
         },
     )
-    assert refused.status_code == 403 and "its lead officer cannot be changed" in refused.text
+    assert refused.status_code == 409 and "This case is closed: reopen it to change it" in refused.text
     assert (await Case.select(Case.lead_officer).first())["lead_officer"] == team["leaver"].id
 
 

@@ -100,12 +100,12 @@ async def test_the_owner_still_edits_but_not_once_the_case_is_closed(shared, cli
     assert edit.status_code == 200 and "Save answers" in edit.text
     await cases.transition_case(ctx, shared["owner"], case["id"], "close")
     closed = await client.get(f"/cases/{case['id']}/forms/report")
-    assert closed.status_code == 403 and "closed" in closed.text and "Save answers" not in closed.text
+    assert closed.status_code == 409 and "closed" in closed.text and "Save answers" not in closed.text
     refused = await client.post(
         f"/cases/{case['id']}/forms/report",
         data={"csrf_token": token, "version": "2", **REPORT, "street": "Elsewhere"},
     )
-    assert refused.status_code == 403
+    assert refused.status_code == 409
     page = await client.get(f"/cases/{case['id']}")
     assert f"/cases/{case['id']}/forms/" not in page.text
 
@@ -311,9 +311,6 @@ async def test_the_api_changes_no_answer_of_a_closed_case_either(shared, db):
             headers={"Authorization": f"Bearer {token}"},
             json={"answers": {**REPORT, "street": "Elsewhere"}, "version": closed["version"]},
         )
-    assert (
-        saved.status_code == 403
-        and "This case is closed. Its answers can be read but not changed." in saved.text
-    )
+    assert saved.status_code == 409 and "This case is closed: reopen it to change it." in saved.text
     row = await cases.get_case(ctx, shared["owner"], case["id"], audit_view=False)
     assert row["data"]["report"]["street"] == "Kestrel Way" and row["version"] == closed["version"]
