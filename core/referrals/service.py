@@ -9,6 +9,7 @@ from caseframe.core import clock
 from caseframe.core.audit import service as audit
 from caseframe.core.auth.actor import Actor
 from caseframe.core.cases.tables import Case, CaseEvent, CaseSubject
+from caseframe.core.cases.view import refuse_closed
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import ValidationFailed
@@ -360,6 +361,7 @@ async def raise_referral(
         from caseframe.core.retention.service import refuse_write
 
         await refuse_write(case["id"], actor)
+        refuse_closed(case)  # a closed case refers no one until it is reopened
     target, label = await _target_and_label(target_kind, (target or "").strip())
     problem, target_agency = await _target_problem(ctx, actor, target_kind, target)
     errors = [{"field": "/target", "message": problem}] if problem else []
