@@ -1387,6 +1387,7 @@ def merged_values(
 
 
 async def merge_persons(
+    ctx: Context,
     actor: Actor,
     survivor_id: int,
     merged_id: int,
@@ -1432,18 +1433,13 @@ async def merge_persons(
                 "Someone changed one of these records since you compared them. Nothing has been merged: "
                 "compare them again."
             )
-        from caseframe.core.retention.service import inactive_case_ids
-
-        inactive = await inactive_case_ids()
-        if inactive and await CaseSubject.count().where(
-            (CaseSubject.person == merged_id) & CaseSubject.case.is_in(sorted(inactive))
-        ):
-            # the merged record's case rows move to the survivor: on a restricted case that is a change on it
-            # (kept, not processed), so nothing is merged; the survivor's rows stay where they are
-            raise Forbidden(
-                "The record to merge is on a case restricted under the retention policy, so it cannot "
-                "be merged into another until the restriction is lifted. Nothing has been merged."
-            )
+        # the merged record's rows move to the survivor: on a case retention keeps as it stands (restricted,
+        # erased, on hold, due for review) that is a change on it, so nothing is merged; the rule an undo uses
+        refusal = _erased_person_refusal([keep, other]) or await _kept_refusal(
+            ctx, await _cases_a_merge_moves(merged_id)
+        )
+        if refusal:
+            raise Forbidden(f"These records cannot be merged: {refusal}. Nothing has been merged.")
         before = {"survivor": _snapshot(keep), "merged": _snapshot(other)}
         values = merged_values(
             before["survivor"],
@@ -1575,10 +1571,10 @@ async def _retention_refusal(
     as they were and moves rows back onto the cases they came from: never onto a person or a case retention has
     erased (that would bring back what it removed), nor a case it restricts, holds or has due for review."""
     from caseframe.core.referrals.tables import Referral, RuleFiring
-    from caseframe.core.retention.service import ERASED_NAME, kept_as_they_are
 
-    if any((p["given_name"], p["family_name"]) == ERASED_NAME for p in people):
-        return "one of the two records was erased under the retention policy, and undoing would bring its details back"
+    erased = _erased_person_refusal(people)
+    if erased:
+        return erased + ", and undoing would bring its details back"
     moved = detail.get("moved") or {}
     subject_ids = list(moved.get("cf_case_subject.person") or []) + list(detail.get("retired_subjects") or [])
     subjects = await CaseSubject.select(CaseSubject.case).where(CaseSubject.id.is_in(subject_ids or [0]))
@@ -1597,8 +1593,40 @@ async def _retention_refusal(
             RuleFiring.id.is_in(moved.get("cf_rule_firing.person") or [0])
         )
     }
-    kept = await kept_as_they_are(ctx, case_ids)
-    return "; ".join(kept) or None
+    return await _kept_refusal(ctx, case_ids)
+
+
+def _erased_person_refusal(people: list[dict[str, Any]]) -> str | None:
+    from caseframe.core.retention.service import ERASED_NAME
+
+    if any((p["given_name"], p["family_name"]) == ERASED_NAME for p in people):
+        return "one of the two records was erased under the retention policy"
+    return None
+
+
+async def _kept_refusal(ctx: Context, case_ids: set[int]) -> str | None:
+    """Why retention keeps these cases as they stand (:func:`retention.kept_as_they_are`), or None: the one rule a
+    merge and its undoing follow, since both change who is on those cases."""
+    from caseframe.core.retention.service import kept_as_they_are
+
+    return "; ".join(await kept_as_they_are(ctx, case_ids)) or None
+
+
+async def _cases_a_merge_moves(merged_id: int) -> set[int]:
+    """The cases whose rows a merge of ``merged_id`` would move (people, referrals raised from them, rule
+    firings): those an undo would move back, so the same ones retention is asked about."""
+    from caseframe.core.referrals.tables import Referral, RuleFiring
+
+    cases = {
+        r["case"] for r in await CaseSubject.select(CaseSubject.case).where(CaseSubject.person == merged_id)
+    }
+    cases |= {
+        r["from_case"] for r in await Referral.select(Referral.from_case).where(Referral.person == merged_id)
+    }
+    cases |= {
+        r["case"] for r in await RuleFiring.select(RuleFiring.case).where(RuleFiring.person == merged_id)
+    }
+    return cases
 
 
 async def undo_merge(ctx: Context, actor: Actor, merge_id: int) -> dict[str, Any]:

@@ -351,6 +351,7 @@ class PersonPages(Controller):
             lists[field] = [item for i, item in enumerate(union) if str(i) in picked]
         try:
             result = await persons.merge_persons(
+                ctx,
                 actor,
                 keep["id"],
                 other["id"],

@@ -262,7 +262,12 @@ async def test_a_merge_moves_every_reference_once_and_an_undo_puts_back_exactly_
     sup, admin = world["supervisor"], world["sysadmin"]
     keep, dupe, both, only_dupe, referral_id, request_id = await make_world_with_references(world)
     result = await persons.merge_persons(
-        sup, keep["id"], dupe["id"], versions={keep["id"]: 1, dupe["id"]: 1}, take_from_merged={"gender"}
+        world["ctx"],
+        sup,
+        keep["id"],
+        dupe["id"],
+        versions={keep["id"]: 1, dupe["id"]: 1},
+        take_from_merged={"gender"},
     )
     survivor = await persons.get_person(sup, keep["id"], audit_view=False)
     assert survivor["gender"] == "male" and survivor["given_name"] == "Jordan"
@@ -356,20 +361,27 @@ async def test_who_may_merge_and_stale_or_hidden_records_are_refused(world):
     b = await make_person(worker, given_name="Anne", family_name="Lee")
     theirs = await make_person(officer, given_name="Ann", family_name="Lee")
     with pytest.raises(Forbidden):  # a caseworker edits but does not merge
-        await persons.merge_persons(worker, a["id"], b["id"], versions={a["id"]: 1, b["id"]: 1})
+        await persons.merge_persons(world["ctx"], worker, a["id"], b["id"], versions={a["id"]: 1, b["id"]: 1})
     with pytest.raises(NotFound):  # a record the council may not see
-        await persons.merge_persons(sup, a["id"], theirs["id"], versions={a["id"]: 1, theirs["id"]: 1})
+        await persons.merge_persons(
+            world["ctx"], sup, a["id"], theirs["id"], versions={a["id"]: 1, theirs["id"]: 1}
+        )
     with pytest.raises(NotFound):
         await persons.merge_persons(
-            world["police_supervisor"], theirs["id"], a["id"], versions={a["id"]: 1, theirs["id"]: 1}
+            world["ctx"],
+            world["police_supervisor"],
+            theirs["id"],
+            a["id"],
+            versions={a["id"]: 1, theirs["id"]: 1},
         )
     with pytest.raises(ValidationFailed):
-        await persons.merge_persons(sup, a["id"], a["id"], versions={a["id"]: 1})
+        await persons.merge_persons(world["ctx"], sup, a["id"], a["id"], versions={a["id"]: 1})
     await persons.update_person(worker, b["id"], expected_version=1, fields=details(b, gender="female"))
     with pytest.raises(Conflict):  # changed since the comparison was read
-        await persons.merge_persons(sup, a["id"], b["id"], versions={a["id"]: 1, b["id"]: 1})
+        await persons.merge_persons(world["ctx"], sup, a["id"], b["id"], versions={a["id"]: 1, b["id"]: 1})
     with pytest.raises(ValidationFailed):  # an entry neither record holds
         await persons.merge_persons(
+            world["ctx"],
             sup,
             a["id"],
             b["id"],
@@ -378,9 +390,9 @@ async def test_who_may_merge_and_stale_or_hidden_records_are_refused(world):
         )
     assert await PersonMerge.count() == 0
     assert await Person.count().where(Person.merged_into.is_not_null()) == 0
-    await persons.merge_persons(sup, a["id"], b["id"], versions={a["id"]: 1, b["id"]: 2})
+    await persons.merge_persons(world["ctx"], sup, a["id"], b["id"], versions={a["id"]: 1, b["id"]: 2})
     with pytest.raises(NotFound):  # a tombstone cannot be merged again, edited, or put on a case
-        await persons.merge_persons(sup, a["id"], b["id"], versions={a["id"]: 2, b["id"]: 3})
+        await persons.merge_persons(world["ctx"], sup, a["id"], b["id"], versions={a["id"]: 2, b["id"]: 3})
     with pytest.raises(NotFound):
         await persons.update_person(worker, b["id"], expected_version=3, fields=details(b))
     with pytest.raises(ValidationFailed):
@@ -391,7 +403,9 @@ async def test_a_system_admin_of_any_agency_undoes_a_merge_without_seeing_the_pe
     sup = world["supervisor"]
     a = await make_person(sup, given_name="Ann", family_name="Lee", date_of_birth="1980-01-02")
     b = await make_person(sup, given_name="Anne", family_name="Lee", date_of_birth="1980-01-02")
-    merge = await persons.merge_persons(sup, a["id"], b["id"], versions={a["id"]: 1, b["id"]: 1})
+    merge = await persons.merge_persons(
+        world["ctx"], sup, a["id"], b["id"], versions={a["id"]: 1, b["id"]: 1}
+    )
     county = await make_user(await make_agency(ctx, "county-merge"), roles=("system_admin",))
     listed = await persons.list_merges(county)
     assert [m["id"] for m in listed] == [merge["merge_id"]] and "merged_name" not in listed[0]

@@ -227,7 +227,7 @@ async def partnership(db):
             r["id"]: r["version"]
             for r in await Person.select(Person.id, Person.version).where(Person.id.is_in([survivor, gone]))
         }
-        await persons.merge_persons(workers[slug], survivor, gone, versions=rows)
+        await persons.merge_persons(ctx, workers[slug], survivor, gone, versions=rows)
         merged.append(gone)
     return {
         "workers": workers,

@@ -288,7 +288,11 @@ async def test_a_merged_record_leads_to_the_record_kept(ctx, world):
         world["worker"], given_name="Reese", family_name="Dunmore", date_of_birth="1988-03-14"
     )
     await persons.merge_persons(
-        world["boss"], world["reece"]["id"], twin["id"], versions={world["reece"]["id"]: 1, twin["id"]: 1}
+        ctx,
+        world["boss"],
+        world["reece"]["id"],
+        twin["id"],
+        versions={world["reece"]["id"]: 1, twin["id"]: 1},
     )
     made = await _request(world["admin"], twin)
     assert made["person_id"] == world["reece"]["id"] and made["merged_from"] == twin["id"]

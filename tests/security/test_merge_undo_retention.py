@@ -66,11 +66,13 @@ async def _merged(w, *, years_ago: float, keep_elsewhere: bool = True):
             w["ctx"], w["worker"], "noise", REPORT, subjects=[(dupe["id"], "subject")]
         )
         await cases.transition_case(w["ctx"], w["boss"], old["id"], "close")
+        # merged then, while retention had nothing to say about the case: a merge now would be refused by the
+        # rule its undo follows (test_a_merge_is_refused_by_the_rule_its_undo_follows)
+        merge = await persons.merge_persons(
+            w["ctx"], w["boss"], keep["id"], dupe["id"], versions={keep["id"]: 1, dupe["id"]: 1}
+        )
     if keep_elsewhere:
         await cases.open_case(w["ctx"], w["worker"], "noise", REPORT, subjects=[(keep["id"], "subject")])
-    merge = await persons.merge_persons(
-        w["boss"], keep["id"], dupe["id"], versions={keep["id"]: 1, dupe["id"]: 1}
-    )
     return old, keep, dupe, merge["merge_id"]
 
 
@@ -151,3 +153,44 @@ async def test_a_case_on_legal_hold_or_restricted_keeps_its_people(world, client
         await retention.set_restricted(world["ctx"], world["admin"], old["id"], False, "Accuracy confirmed")
     await persons.undo_merge(world["ctx"], world["sysadmin"], merge_id)
     assert (await PersonMerge.select(PersonMerge.undone_at).first())["undone_at"] is not None
+
+
+@pytest.mark.parametrize("decision", ["past its retention date", "legal_hold", "restricted"])
+async def test_a_merge_is_refused_by_the_rule_its_undo_follows(world, decision):
+    """Merging moves the merged record's rows onto the survivor: refused, with nothing changed and in the same
+    words, wherever undoing it would be (persons.service._kept_refusal, shared by both)."""
+    w = world
+    keep = await make_person(
+        w["worker"], given_name="Jordan", family_name="Reilly", date_of_birth="1998-03-14"
+    )
+    dupe = await make_person(
+        w["worker"], given_name="Jordon", family_name="Reily", date_of_birth="1998-03-14"
+    )
+    with clock.travel(-(7 if decision == "past its retention date" else 1) * YEAR):
+        old = await cases.open_case(
+            w["ctx"], w["worker"], "noise", REPORT, subjects=[(dupe["id"], "subject")]
+        )
+        await cases.transition_case(w["ctx"], w["boss"], old["id"], "close")
+    if decision == "legal_hold":
+        await retention.set_legal_hold(w["ctx"], w["admin"], old["id"], True, "Claim against the council")
+        words = f"{old['reference']} is on legal hold"
+    elif decision == "restricted":
+        await retention.set_restricted(w["ctx"], w["admin"], old["id"], True, "Accuracy contested")
+        words = f"{old['reference']} is restricted under the retention policy"
+    else:
+        words = f"{old['reference']} is past its retention date"
+    before = await _stored()
+    with pytest.raises(Forbidden) as refused:
+        await persons.merge_persons(
+            w["ctx"], w["boss"], keep["id"], dupe["id"], versions={keep["id"]: 1, dupe["id"]: 1}
+        )
+    assert (
+        refused.value.message.startswith("These records cannot be merged: ")
+        and words in refused.value.message
+    )
+    assert "Nothing has been merged" in refused.value.message
+    assert await _stored() == before
+    # the other way round (the record on the kept case survives, its rows stay): nothing of that case moves
+    await persons.merge_persons(
+        w["ctx"], w["boss"], dupe["id"], keep["id"], versions={keep["id"]: 1, dupe["id"]: 1}
+    )

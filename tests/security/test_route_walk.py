@@ -231,6 +231,7 @@ async def _demo_with_one_of_everything(ctx) -> None:
         )
     first, second = twins
     await persons.merge_persons(
+        ctx,
         admin,
         first["id"],
         second["id"],
