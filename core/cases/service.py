@@ -907,7 +907,7 @@ def refuse_closed_in_bulk(closed_references: list[str]) -> None:
     """A bulk reassignment holding a closed case moves none: as for one case, a closed case keeps its lead."""
     if closed_references:
         one = len(closed_references) == 1
-        raise Forbidden(
+        raise CaseClosed(
             f"{_listed(closed_references)} {'is' if one else 'are'} closed, so {'its' if one else 'their'} "
             "lead officer cannot be changed. Nothing has been reassigned: choose open cases only."
         )

@@ -22,7 +22,7 @@ from caseframe.core.cases import lists
 from caseframe.core.cases import service as cases
 from caseframe.core.context import Context
 from caseframe.core.db import MAX_ID
-from caseframe.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from caseframe.core.errors import CaseClosed, Conflict, Forbidden, ServiceError, ValidationFailed
 from caseframe.core.forms import summary
 from caseframe.core.forms.parse import parse_form
 from caseframe.core.forms.render import error_summary, render_form
@@ -313,7 +313,7 @@ def _closed_problems(closed: list[str]) -> list[dict[str, str]]:
     """Ticked closed cases, as the bulk form's error (the service refuses them too)."""
     try:
         cases.refuse_closed_in_bulk(closed)
-    except Forbidden as exc:
+    except CaseClosed as exc:
         return [{"field": "case-0", "message": exc.message}]
     return []
 
@@ -433,10 +433,10 @@ class AreaPages(Controller):
                 form_number(data, "lead_officer_id"),
                 move_tasks=form_text(data, "tasks") == "yes",
             )
-        except (ValidationFailed, Conflict, Forbidden) as exc:
+        except (ValidationFailed, Conflict, Forbidden, CaseClosed) as exc:
             message = (
                 exc.message
-                if isinstance(exc, (Conflict, Forbidden))
+                if isinstance(exc, (Conflict, Forbidden, CaseClosed))
                 else "; ".join(e["message"] for e in exc.errors)
             )
             return await _list_page(
@@ -445,7 +445,7 @@ class AreaPages(Controller):
                 actor,
                 area,
                 data,
-                status_code=exc.status if isinstance(exc, (Conflict, Forbidden)) else 400,
+                status_code=exc.status if isinstance(exc, (Conflict, Forbidden, CaseClosed)) else 400,
                 errors=[{"field": "case-0", "message": message}],
             )
         return see_other(_list_url(area, {"owner": str(done["lead"]["id"])}) + "&done=cases-reassigned")

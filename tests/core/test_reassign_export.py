@@ -311,7 +311,7 @@ async def test_a_bulk_reassignment_holding_a_closed_case_moves_none_and_names_it
     )
     # chosen as they are now: not stale
     chosen = [(c["id"], c["version"]) for c in (mine[0], closed, mine[2])]
-    with pytest.raises(Forbidden) as refused:
+    with pytest.raises(CaseClosed) as refused:
         await cases.reassign_cases(
             team["ctx"], team["supervisor"], chosen, team["colleague"].id, move_tasks=True
         )
@@ -326,7 +326,7 @@ async def test_a_bulk_reassignment_holding_a_closed_case_moves_none_and_names_it
         team["ctx"], team["supervisor"], mine[2]["id"], "close", expected_version=mine[2]["version"]
     )
     with pytest.raises(
-        Forbidden, match=f"{closed['reference']} and {other['reference']} are closed, so their"
+        CaseClosed, match=f"{closed['reference']} and {other['reference']} are closed, so their"
     ):
         await cases.reassign_cases(
             team["ctx"],
@@ -614,7 +614,7 @@ async def test_the_area_list_never_moves_a_closed_case(team, browser):
             "case": [f"{open_case['id']}:{open_case['version']}", f"{closed['id']}:{closed['version']}"],
         },
     )
-    assert done.status_code == 403 and "Nothing has been reassigned: choose open cases only" in done.text
+    assert done.status_code == 409 and "Nothing has been reassigned: choose open cases only" in done.text
     assert await Case.count().where(Case.lead_officer == team["colleague"].id) == 0
     assert not await _audit("case.lead_changed")
 
