@@ -10,6 +10,7 @@ import os
 import sqlite3
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
@@ -165,6 +166,28 @@ def settings_database_url() -> str:
     return os.environ.get("CASEFRAME_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
+async def _keep_session(connection: Any) -> None:
+    """What a pooled connection needs on its way back to the pool beyond asyncpg's own rollback of a transaction
+    left open: nothing, since Caseframe keeps no session state on a pooled connection."""
+
+
+class PooledPostgresEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine whose pool hands a connection back without resetting its session.
+
+    Every statement outside a transaction takes a connection from the pool and gives it back; asyncpg's default
+    reset then sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` each time: a round trip
+    and the server's work for every statement (five a person search, more a case page). Caseframe keeps nothing
+    in a pooled connection's session for it to undo: its advisory locks are transaction-scoped
+    (``pg_advisory_xact_lock``), live minutes LISTEN on a connection of their own, nothing SETs a session
+    setting or declares a cursor outside a transaction. asyncpg still rolls back a transaction left open before
+    the connection goes back (``tests/core/test_sqlite_engine.py``'s PostgreSQL pool tests show both).
+    """
+
+    async def start_connection_pool(self, **kwargs: Any) -> None:
+        kwargs.setdefault("reset", _keep_session)
+        await super().start_connection_pool(**kwargs)
+
+
 def engine_from_url(url: str) -> Engine:
     """An engine for ``sqlite:///path`` or ``postgresql://user@host:port/db``."""
     parsed = urlparse(url)
@@ -185,7 +208,7 @@ def engine_from_url(url: str) -> Engine:
         with warnings.catch_warnings():
             # Piccolo probes the server version on creation and warns if it is down; we check ourselves
             warnings.simplefilter("ignore")
-            return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
+            return PooledPostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
     raise DatabaseURLError(
         f"unsupported database URL {url!r}: use sqlite:///file.sqlite or postgresql://user@host:5432/dbname"
     )
