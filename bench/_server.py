@@ -14,6 +14,7 @@
   takes (``--database-url``, ``--workers``, ``--duration``, ``--check``), checked the same way everywhere.
 * ``seeded_database(url, seed, prefix)``: ``prepare_database``, ``seed()`` to write the data, unbind; yields the URL
   and the data, and drops the database on the way out.
+* ``timed_statements()``: every statement asyncpg sends until ``stop()``, grouped, with ``report(requests)``.
 * ``Server.cpu_seconds()`` and ``cpu_ms_per_request(server, wrk, ...)``: the server's CPU time per request served,
   a figure other work on a shared machine does not inflate the way it inflates wall-clock rates.
 
@@ -30,6 +31,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -242,16 +244,76 @@ class Server:
             self.log.unlink(missing_ok=True)
 
 
+class timed_statements:
+    """Every statement asyncpg sends while this is running: how often, and the wall time from sending it to its
+    answer (on a quiet machine, mostly PostgreSQL's own time), grouped by the statement's text."""
+
+    def __init__(self) -> None:
+        import asyncpg.connection
+
+        self.cls = asyncpg.connection.Connection
+        self.spent: dict[str, list[float]] = {}
+        self.saved = {name: getattr(self.cls, name) for name in ("fetch", "execute", "fetchrow", "fetchval")}
+        for name, original in self.saved.items():
+            setattr(self.cls, name, self._timed(original))
+
+    def _timed(self, original):
+        spent = self.spent
+
+        async def timed(connection, query, *args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return await original(connection, query, *args, **kwargs)
+            finally:
+                spent.setdefault(" ".join(query.split()), []).append(time.perf_counter() - t0)
+
+        return timed
+
+    def stop(self) -> None:
+        for name, original in self.saved.items():
+            setattr(self.cls, name, original)
+
+    def report(self, requests: int, per: str = "request") -> None:
+        rows = sorted(self.spent.items(), key=lambda item: -sum(item[1]))
+        total = sum(sum(times) for _, times in rows)
+        print(f"statements sent: {sum(len(t) for _, t in rows)} ({total * 1000 / requests:.2f} ms a {per})")
+        print(f"{'count':>7}{'ms/' + per:>11}{'mean ms':>9}{'max ms':>8}  statement")
+        for text, times in rows[:15]:
+            print(
+                f"{len(times):>7}{sum(times) * 1000 / requests:>11.2f}{statistics.mean(times) * 1000:>9.2f}"
+                f"{max(times) * 1000:>8.2f}  {text[:300]}"
+            )
+
+
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def database_cpu_seconds() -> float:
+    """CPU time (user + system) used so far by every PostgreSQL server process on this machine (its backends
+    included), from /proc; 0 where there is none (SQLite runs inside the server)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" not in text:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / _CLOCK_TICKS
 
 
 def cpu_ms_per_request(server: Server, run, *args, **kwargs) -> dict:
     """Call ``run(*args, **kwargs)`` (a wrk run returning a dict with ``requests``) and add to its result
-    ``cpu_ms``: the server's CPU milliseconds per request served meanwhile."""
-    before = server.cpu_seconds()
+    ``cpu_ms``: the server's CPU milliseconds per request served meanwhile, and ``db_cpu_ms``: PostgreSQL's (all
+    of its processes on the machine, so other work on the database counts too; 0 on SQLite)."""
+    before, db_before = server.cpu_seconds(), database_cpu_seconds()
     result = run(*args, **kwargs)
-    used = server.cpu_seconds() - before
-    result["cpu_ms"] = used * 1000 / result["requests"] if result.get("requests") else float("nan")
+    used, db_used = server.cpu_seconds() - before, database_cpu_seconds() - db_before
+    served = result.get("requests")
+    result["cpu_ms"] = used * 1000 / served if served else float("nan")
+    result["db_cpu_ms"] = db_used * 1000 / served if served else float("nan")
     return result
 
 
@@ -280,31 +342,22 @@ def caseframe_server(url: str, workers: int = 1) -> Server:
 
 
 def uvicorn_server(name: str, target: str, workers: int = 1, env: dict[str, str] | None = None) -> Server:
-    """A uvicorn factory ``module:function`` from this folder (a bare baseline), served as caseframe is."""
+    """A uvicorn factory ``module:function`` from this folder (a bare baseline), served as caseframe is: by
+    ``caseframe.core.web.serving.serve``, so both have the same keep-alive and, with several workers, the same
+    TCP_NODELAY listening socket (plain ``uvicorn --workers 2`` leaves it off: about 40 ms of delayed ACK a
+    request at one connection, which made the bare baseline slower than caseframe there)."""
     port = free_port()
+    path = os.pathsep.join(p for p in (str(BENCH), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    code = (
+        "import sys; from caseframe.core.web.serving import serve; "
+        "serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])"
+    )
     return Server(
         name,
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            target,
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--app-dir",
-            str(BENCH),
-        ],
+        [sys.executable, "-c", code, "127.0.0.1", str(port), str(workers), target],
         port,
         workers,
-        env,
+        {**(env or {}), "PYTHONPATH": path},
     )
 
 

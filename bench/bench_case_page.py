@@ -8,6 +8,7 @@ the view, sharing, referrals, plugin hooks, navigation) without the network or u
 
     python bench/bench_case_page.py [--requests 300] [--check] [--page case|home|area] [--cases 1000]
     python bench/bench_case_page.py --profile profile.txt   # pyinstrument over caseframe's requests
+    python bench/bench_case_page.py --database-url postgresql://... --statements   # each statement sent, timed
 
 CPU ms/req is this process's CPU time (``time.process_time``) per request, the client's share included on
 both sides; on a shared machine it moves much less than the rates.
@@ -29,7 +30,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import seeded_database, sign_in  # noqa: E402
+from _server import seeded_database, sign_in, timed_statements  # noqa: E402
 from bench_http import build, make_bare_app  # noqa: E402
 
 PAGES = {"case": "case page", "home": "My work", "area": "area list"}
@@ -39,7 +40,9 @@ def path_of(page: str, data: dict) -> str:
     return {"case": f"/cases/{data['case']}", "home": "/", "area": f"/areas/{data['area']}"}[page]
 
 
-async def measure(client: httpx.AsyncClient, url: str, requests: int, headers: dict, profiler=None) -> dict:
+async def measure(
+    client: httpx.AsyncClient, url: str, requests: int, headers: dict, profiler=None, statements: bool = False
+) -> dict:
     for _ in range(20):  # warm caches and templates
         r = await client.get(url, headers=headers)
         if r.status_code != 200:
@@ -47,6 +50,7 @@ async def measure(client: httpx.AsyncClient, url: str, requests: int, headers: d
     times = []
     if profiler is not None:
         profiler.start()
+    timer = timed_statements() if statements else None
     cpu, start = time.process_time(), time.perf_counter()
     for _ in range(requests):
         t0 = time.perf_counter()
@@ -55,6 +59,9 @@ async def measure(client: httpx.AsyncClient, url: str, requests: int, headers: d
     total, cpu = time.perf_counter() - start, time.process_time() - cpu
     if profiler is not None:
         profiler.stop()
+    if timer is not None:
+        timer.stop()
+        timer.report(requests, "page")
     return {
         "rps": requests / total,
         "p95": statistics.quantiles(times, n=20)[18] * 1000,
@@ -64,7 +71,10 @@ async def measure(client: httpx.AsyncClient, url: str, requests: int, headers: d
 
 async def main(args) -> int:
     logging.disable(logging.INFO)  # per-request client logs would be timed too
-    async with seeded_database(None, lambda: build(args.cases), "caseframe-bench-") as (url, data):
+    async with seeded_database(args.database_url, lambda: build(args.cases), "caseframe-bench-") as (
+        url,
+        data,
+    ):
         return await run(args, url, data)
 
 
@@ -77,6 +87,9 @@ async def run(args, url: str, data: dict) -> int:
     ctx = build_context()
     engine = engine_from_url(url)
     bind(engine)
+    sqlite = url.startswith("sqlite")
+    if not sqlite:  # as the server's start-up does (httpx's ASGI transport runs no lifespan)
+        await engine.start_connection_pool(min_size=1, max_size=4)
     app = create_app(Settings(local_demo=True, database_url=url), ctx=ctx, engine=engine)
     bare = make_bare_app(url, data["user_id"], ctx)
     path = path_of(args.page, data)
@@ -93,12 +106,16 @@ async def run(args, url: str, data: dict) -> int:
             results["bare"] = await measure(client, path, args.requests, {})
         _, client = await sign_in("http://bench", data["email"], transport=httpx.ASGITransport(app=app))
         try:  # the client keeps the session cookie
-            results["caseframe"] = await measure(client, path, args.requests, {}, profiler)
+            results["caseframe"] = await measure(
+                client, path, args.requests, {}, profiler, args.statements and not sqlite
+            )
         finally:
             await client.aclose()
     finally:
         for hook in bare.on_shutdown:
             await hook()
+        if not sqlite:
+            await engine.close_connection_pool()
         await close(engine)
     if profiler is not None:
         text = profiler.output_text(unicode=True, color=False, show_all=False)
@@ -108,7 +125,7 @@ async def run(args, url: str, data: dict) -> int:
     ratio = cf["rps"] / bare_r["rps"]
     print(
         f"{PAGES[args.page]} (5 subjects, 100 timeline events; {args.cases:,} cases in the area), "
-        f"{args.requests} requests each, in-process, one at a time"
+        f"{args.requests} requests each, in-process, one at a time, {'SQLite' if sqlite else 'PostgreSQL'}"
     )
     print(f"{'page':<12}{'req/s':>10}{'p95 ms':>10}{'CPU ms/req':>12}")
     for name, r in (("bare", bare_r), ("caseframe", cf)):
@@ -133,6 +150,12 @@ if __name__ == "__main__":
     )
     parser.add_argument(
         "--profile", metavar="FILE", help="write a pyinstrument profile of caseframe's requests"
+    )
+    parser.add_argument("--database-url", help="postgresql://... (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="PostgreSQL: print the statements caseframe's timed requests sent, the costliest first",
     )
     parser.add_argument("--check", action="store_true", help="exit non-zero if a target is missed")
     arguments = parser.parse_args()

@@ -669,7 +669,8 @@ def report(
     )
     print(
         f"{'page':<11}{'conns':>6}{'caseframe req/s':>17}{'p50 ms':>8}{'p95 ms':>8}"
-        f"{'bare req/s':>12}{'p95 ms':>8}{'ratio':>8}{'CPU ms/req':>11}{'bare':>6}{'CPU ratio':>10}  target"
+        f"{'bare req/s':>12}{'p95 ms':>8}{'ratio':>8}{'CPU ms/req':>11}{'bare':>6}{'CPU ratio':>10}"
+        f"{'DB CPU':>7}{'bare':>6}  target"
     )
     missed: list[str] = []
     for name in pages:
@@ -687,7 +688,7 @@ def report(
             print(
                 f"{name:<11}{connections:>6}{cf['rps']:>17.1f}{cf['p50']:>8.1f}{cf['p95']:>8.1f}"
                 f"{bare_r['rps']:>12.1f}{bare_r['p95']:>8.1f}{ratio:>7.2f}x{cf['cpu_ms']:>11.1f}{bare_r['cpu_ms']:>6.1f}"
-                f"{bare_r['cpu_ms'] / cf['cpu_ms']:>9.2f}x  {target}"
+                f"{bare_r['cpu_ms'] / cf['cpu_ms']:>9.2f}x{cf['db_cpu_ms']:>7.1f}{bare_r['db_cpu_ms']:>6.1f}  {target}"
             )
     print("resident memory of each caseframe worker (MiB):")
     for label, values in memory:
@@ -698,7 +699,8 @@ def report(
     print(
         "CPU ms/req: the server processes' CPU time (user + system, from /proc) per request served; CPU ratio is\n"
         "the bare page's CPU per request over caseframe's, comparable with the throughput ratio but not inflated\n"
-        "or deflated by other work on the machine"
+        "or deflated by other work on the machine; DB CPU: PostgreSQL's processes' CPU ms per request (all of them,\n"
+        "so other work on the database counts too; 0 on SQLite, which runs inside the server)"
     )
     return missed
 

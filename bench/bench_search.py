@@ -628,7 +628,8 @@ async def measure(args, url: str, data: dict) -> int:
     )
     print(
         f"{'conns':>5}{'caseframe req/s':>17}{'p50 ms':>8}{'p95 ms':>8}{'bare req/s':>12}{'p50 ms':>8}"
-        f"{'p95 ms':>8}{'req/s ratio':>13}{'p95 ratio':>11}{'CPU ms/req':>11}{'bare':>6}{'CPU ratio':>10}  target"
+        f"{'p95 ms':>8}{'req/s ratio':>13}{'p95 ratio':>11}{'CPU ms/req':>11}{'bare':>6}{'CPU ratio':>10}"
+        f"{'DB CPU':>7}{'bare':>6}  target"
     )
     missed = []
     target_ms = TARGET_P95_MS[engine_name]
@@ -650,11 +651,12 @@ async def measure(args, url: str, data: dict) -> int:
             f"{connections:>5}{cf['rps']:>17.1f}{cf['p50']:>8.1f}{cf['p95']:>8.1f}{bare_r['rps']:>12.1f}"
             f"{bare_r['p50']:>8.1f}{bare_r['p95']:>8.1f}{cf['rps'] / bare_r['rps']:>12.2f}x"
             f"{cf['p95'] / max(bare_r['p95'], 0.001):>10.1f}x{cf['cpu_ms']:>11.1f}{bare_r['cpu_ms']:>6.1f}"
-            f"{bare_r['cpu_ms'] / cf['cpu_ms']:>9.2f}x  {target}"
+            f"{bare_r['cpu_ms'] / cf['cpu_ms']:>9.2f}x{cf['db_cpu_ms']:>7.1f}{bare_r['db_cpu_ms']:>6.1f}  {target}"
         )
     print(
         "CPU ms/req: the server processes' CPU time (user + system, from /proc) per search served; CPU ratio is the\n"
-        "bare endpoint's over caseframe's: unlike the rates, other work on the machine does not move it much"
+        "bare endpoint's over caseframe's: unlike the rates, other work on the machine does not move it much;\n"
+        "DB CPU: PostgreSQL's processes' CPU ms per search (0 on SQLite, which runs inside the server)"
     )
     if missed:
         print("Missed: " + "; ".join(missed))

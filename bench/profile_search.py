@@ -9,6 +9,7 @@ what is left is the handler, the template, the session and the database driver.
     python bench/profile_search.py --cprofile profile.pstats    # cProfile (process time) over them
     python bench/profile_search.py --answers answers.json       # each search's results, to compare two checkouts
     python bench/profile_search.py --seeded seeded.json         # a database seeded before (see --help)
+    python bench/profile_search.py --statements                 # each SQL statement's count and time (PostgreSQL)
 
 CPU ms/search is this process's CPU time (``time.process_time``, so aiosqlite's thread is in it, and the
 client's share) per search. ``--answers`` writes, for each of the 90 searches, the ids, names and scores shown
@@ -32,7 +33,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import seeded_database, sign_in  # noqa: E402
+from _server import seeded_database, sign_in, timed_statements  # noqa: E402
 from bench_search import PERSONS, seed  # noqa: E402
 
 ROW = re.compile(r'<a[^>]* href="/persons/(\d+)"[^>]*>(.*?)</a>', re.S)
@@ -116,9 +117,12 @@ async def run(args, url: str, data: dict) -> int:
 
             profiler = cProfile.Profile(time.process_time)
             profiler.enable()
+        statements = timed_statements() if args.statements and not sqlite else None
         cpu, wall = time.process_time(), time.perf_counter()
         times = await run_searches(client, bodies, args.searches)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if statements is not None:
+            statements.stop()
         if args.profile:
             profiler.stop()
             Path(args.profile).write_text(profiler.output_text(unicode=True, color=False, show_all=False))
@@ -139,6 +143,8 @@ async def run(args, url: str, data: dict) -> int:
         f"CPU ms/search {cpu * 1000 / args.searches:.2f}; wall ms/search {wall * 1000 / args.searches:.2f}; "
         f"median {statistics.median(times) * 1000:.2f} ms; p95 {statistics.quantiles(times, n=20)[18] * 1000:.2f} ms"
     )
+    if statements is not None:
+        statements.report(args.searches, "search")
     return 0
 
 
@@ -156,6 +162,11 @@ if __name__ == "__main__":
         "--cprofile", metavar="FILE", help="write a cProfile (process time) of the timed searches"
     )
     parser.add_argument("--answers", metavar="FILE", help="write each search's results as JSON")
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="PostgreSQL: print the statements sent during the timed searches, the costliest first",
+    )
     parser.add_argument(
         "--seeded",
         metavar="FILE",

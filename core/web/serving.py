@@ -31,10 +31,11 @@ class TcpConfig(uvicorn.Config):
         return sock
 
 
-def serve(host: str, port: int, workers: int) -> None:
+def serve(host: str, port: int, workers: int, app: str = APP) -> None:
+    """Serve ``app`` (a ``module:factory`` path) on ``workers`` processes, as ``caseframe serve`` does."""
     if workers == 1:
         uvicorn.run(
-            APP,
+            app,
             factory=True,
             host=host,
             port=port,
@@ -43,7 +44,7 @@ def serve(host: str, port: int, workers: int) -> None:
         )
         return
     config = TcpConfig(
-        APP,
+        app,
         factory=True,
         host=host,
         port=port,
