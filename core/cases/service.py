@@ -137,7 +137,8 @@ async def visible_row(actor: Actor, case_id: int) -> dict[str, Any]:
 
 
 async def workable_row(actor: Actor, case_id: int) -> dict[str, Any]:
-    """The case's row if the actor may change it: not found if they may not see it, refused if they only read it."""
+    """The case's row if the actor may change it: not found if they may not see it, refused if they only read it,
+    if retention holds it, or (CaseClosed, 409) if it is closed."""
     return await _load_workable(actor, case_id)
 
 
@@ -542,23 +543,17 @@ async def open_case(
     return out
 
 
-def refuse_closed_answers(row: dict[str, Any]) -> None:
-    """A closed case's answers are read, not changed (the form pages and the API alike): :func:`refuse_closed`."""
-    refuse_closed(row)
-
-
 async def save_form(
     ctx: Context, actor: Actor, case_id: int, form_name: str, answers: Any, *, expected_version: int | None
 ) -> dict[str, Any]:
     """Save one form's answers on a case; refuse if the case is closed or someone else changed it meanwhile."""
     row = await _load_workable(actor, case_id)
-    refuse_closed_answers(row)
     area = ctx.area(row["area"])
     _validate(ctx, area, form_name, answers, case_dict(ctx, row, Access.owner()))
     now = clock.now()
     async with transaction():
         row = await _load(case_id)
-        refuse_closed_answers(row)  # closed since it was read
+        refuse_closed(row)  # closed since it was read
         old = (row["data"] or {}).get(form_name)
         data = {**(row["data"] or {}), form_name: answers}
         await _bump(
@@ -872,18 +867,12 @@ async def _change_lead(
     return moved
 
 
-def refuse_closed_lead_change(row: dict[str, Any]) -> None:
-    """A closed case keeps the lead officer it closed with (:func:`refuse_closed`)."""
-    refuse_closed(row)
-
-
 async def reassign_lead(
     ctx: Context, actor: Actor, case_id: int, lead_officer_id: int | None, *, expected_version: int | None
 ) -> dict[str, Any]:
     """Make another officer of the owning agency the case's lead; refused if the case is closed or changed
     meanwhile."""
     row = await _load_workable(actor, case_id)
-    refuse_closed_lead_change(row)
     lead = await _new_lead(row["owning_agency"], lead_officer_id)
     if row["lead_officer"] == lead["id"]:
         raise ValidationFailed(
@@ -892,7 +881,7 @@ async def reassign_lead(
         )
     async with transaction():
         row = await _load(case_id)
-        refuse_closed_lead_change(row)  # closed since it was read
+        refuse_closed(row)  # closed since it was read
         names = await _user_names([row["lead_officer"]])
         await _change_lead(actor, row, lead, expected_version, names, bulk=False, move_tasks=False)
         row = await _load(case_id)

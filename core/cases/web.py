@@ -702,8 +702,7 @@ class CasePages(Controller):
 
     @get("/{case_id:int}/lead")
     async def lead_form(self, request: Request, ctx: Context, actor: Actor, case_id: int) -> Template:
-        row = await cases.workable_row(actor, case_id)
-        cases.refuse_closed_lead_change(row)
+        row = await cases.workable_row(actor, case_id)  # refused if closed: a closed case keeps its lead
         return await _lead_page(request, ctx, actor, row, str(row["lead_officer"] or ""), row["version"])
 
     @post("/{case_id:int}/lead")
@@ -879,8 +878,8 @@ async def _task_page(
 
 
 async def _editable(actor: Actor, case_id: int) -> None:
-    """Refuse (403, in words) a form page of a case the actor may only read, or that is closed."""
-    cases.refuse_closed_answers(await cases.workable_row(actor, case_id))
+    """Refuse a form page of a case the actor may only read (403, in words) or that is closed (409)."""
+    await cases.workable_row(actor, case_id)
 
 
 async def _after_change(
