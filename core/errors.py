@@ -103,5 +103,8 @@ class CaseClosed(ServiceError):
     status = 409
     title = "This case is closed"
 
-    def __init__(self, message: str = CASE_CLOSED_MESSAGE):
+    def __init__(self, message: str = CASE_CLOSED_MESSAGE, *, case_id: int | None = None):
         super().__init__(message)
+        #: the case refused, said only where the reader may see it: its page links "Back to the case" (else to My
+        #: work, naming no case they may not see)
+        self.case_id = case_id

@@ -106,13 +106,13 @@ async def _load_workable(actor: Actor, case_id: int) -> dict[str, Any]:
     row, access = await visible_case(actor, case_id)
     permissions.require(actor, "case.edit", access)
     await _refuse_retained(row, actor)
-    refuse_closed(row)
+    refuse_closed(row, reader_sees=True)
     return row
 
 
 async def _still_open(case_id: int) -> None:
     """Inside the write's transaction: refused if the case was closed since it was read."""
-    refuse_closed(await _load(case_id))
+    refuse_closed(await _load(case_id), reader_sees=True)  # only after _load_workable found they see it
 
 
 async def get_case(ctx: Context, actor: Actor, case_id: int, *, audit_view: bool = True) -> dict[str, Any]:
@@ -553,7 +553,7 @@ async def save_form(
     now = clock.now()
     async with transaction():
         row = await _load(case_id)
-        refuse_closed(row)  # closed since it was read
+        refuse_closed(row, reader_sees=True)  # closed since it was read
         old = (row["data"] or {}).get(form_name)
         data = {**(row["data"] or {}), form_name: answers}
         await _bump(
@@ -608,13 +608,17 @@ async def available_transitions(ctx: Context, actor: Actor, row: dict[str, Any],
 async def transition_case(
     ctx: Context, actor: Actor, case_id: int, transition: str, *, expected_version: int | None = None
 ) -> dict[str, Any]:
-    """Move a case through a workflow transition the actor is allowed to make, or say why not."""
+    """Move a case through a workflow transition the actor is allowed to make, or say why not. A closed case
+    takes only its area's reopen step (refused as the workflow says for one not allowed to take it); any other
+    step asked for on it is refused as every write on a closed case is (``CaseClosed``, 409)."""
     row, access = await visible_case(actor, case_id)
     permissions.require(actor, "case.transition", access)
     await _refuse_retained(row, actor)
     area = ctx.area(row["area"])
     async with transaction():
         row = await _load(case_id)
+        if not area.workflow.reopens(transition, row["state"]):
+            refuse_closed(row, reader_sees=True)
         offered = {t.name: refusal for t, refusal in await available_transitions(ctx, actor, row, access)}
         # a step not offered (no such step, not from this state, not for the actor's roles) says which it is
         refusal = (
@@ -881,7 +885,7 @@ async def reassign_lead(
         )
     async with transaction():
         row = await _load(case_id)
-        refuse_closed(row)  # closed since it was read
+        refuse_closed(row, reader_sees=True)  # closed since it was read
         names = await _user_names([row["lead_officer"]])
         await _change_lead(actor, row, lead, expected_version, names, bulk=False, move_tasks=False)
         row = await _load(case_id)

@@ -5,19 +5,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from caseframe.core.auth.actor import Actor
 from caseframe.core.context import Context
 from caseframe.core.errors import CaseClosed
-from caseframe.core.sharing.policy import Access, filter_answers
+from caseframe.core.sharing.policy import Access, case_access, filter_answers
 
 
-def refuse_closed(case: dict[str, Any]) -> None:
+def refuse_closed(case: dict[str, Any], *, reader_sees: bool = False) -> None:
     """The one rule for a closed case (its workflow reached a terminal state, so ``closed_at`` is set): it is
     read, not changed, until the area's own reopen step, if it has one, opens it again. Every write on a case
     passes here (notes, people, new and changed tasks, documents, answers, referrals, new shares, the lead
-    officer, panel actions); reading it, stopping a share, completing a task, retention and the reopen step do
-    not. ``case`` is a case's row or its ``case_dict``: both say ``closed_at``."""
+    officer, workflow steps but the reopen step, panel actions, a place on a panel's list or agenda); reading
+    it, stopping a share, completing a task, retention and the reopen step do not. ``case`` is a case's row or
+    its ``case_dict``: both say ``closed_at``. ``reader_sees``: the caller found the reader may see the case, so
+    the refusal may name it (its page links back to the case); a caller that did not uses
+    :func:`refuse_closed_for`."""
     if case.get("closed_at"):
-        raise CaseClosed()
+        raise CaseClosed(case_id=case.get("id") if reader_sees else None)
+
+
+async def refuse_closed_for(actor: Actor, case: dict[str, Any]) -> None:
+    """:func:`refuse_closed` for a write whose service did not itself find that ``actor`` may see the case (a
+    panel's chair, the agency a panel gave an action to): its refusal links back to the case only if they may.
+    ``case`` holds the row's ``id``, ``owning_agency``, ``area`` and ``closed_at``."""
+    if case.get("closed_at"):
+        refuse_closed(case, reader_sees=await case_access(actor, case) is not None)
 
 
 def case_dict(ctx: Context, row: dict[str, Any], access: Access) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.auth.tables import User
 from caseframe.core.cache import DIRECTORY
 from caseframe.core.cases.tables import Case, CaseEvent
-from caseframe.core.cases.view import refuse_closed
+from caseframe.core.cases.view import refuse_closed_for
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -446,7 +446,19 @@ async def agenda_for(
 
 
 async def agenda_suggestions(meeting: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the chair may add: cases referred to the panel, cases due for review, and outstanding actions."""
+    """What the chair may add: cases referred to the panel, cases due for review, and outstanding actions. A
+    closed case on the panel's list is not offered (:func:`closed_on_list`)."""
+    return (await _agenda_candidates(meeting))[0]
+
+
+async def closed_on_list(meeting: dict[str, Any]) -> list[dict[str, Any]]:
+    """The closed cases on the panel's list, not on this meeting's agenda: the picker says why they are not
+    offered (a closed case gets no new panel work until it is reopened). Each has ``case``, ``reference`` and
+    ``closed_at``."""
+    return (await _agenda_candidates(meeting))[1]
+
+
+async def _agenda_candidates(meeting: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     panel_id = meeting["panel"]
     on_agenda = {
         r["case"] for r in await AgendaItem.select(AgendaItem.case).where(AgendaItem.meeting == meeting["id"])
@@ -456,6 +468,7 @@ async def agenda_suggestions(meeting: dict[str, Any]) -> list[dict[str, Any]]:
             *PanelCase.all_columns(),
             PanelCase.case.reference.as_alias("reference"),
             PanelCase.case.area.as_alias("area"),
+            PanelCase.case.closed_at.as_alias("case_closed_at"),
         )
         .where((PanelCase.panel == panel_id) & PanelCase.closed_at.is_null())
         .order_by(PanelCase.id)
@@ -470,11 +483,14 @@ async def agenda_suggestions(meeting: dict[str, Any]) -> list[dict[str, Any]]:
     from caseframe.core.retention.service import inactive_case_ids
 
     inactive = await inactive_case_ids()  # a restricted or erased case goes to no meeting
-    out = []
+    out: list[dict[str, Any]] = []
+    closed: list[dict[str, Any]] = []
     for r in listed:
         if r["case"] in on_agenda or r["case"] in inactive:
             continue
-        if r["case"] not in discussed:
+        if r["case_closed_at"]:
+            closed.append({"case": r["case"], "reference": r["reference"], "closed_at": r["case_closed_at"]})
+        elif r["case"] not in discussed:
             out.append(
                 {
                     "kind": "referral",
@@ -507,7 +523,7 @@ async def agenda_suggestions(meeting: dict[str, Any]) -> list[dict[str, Any]]:
                 "referral_id": None,
             }
         )
-    return out
+    return out, closed
 
 
 async def add_agenda_item(
@@ -522,7 +538,9 @@ async def add_agenda_item(
     meeting = await _chaired(actor, meeting_id, version)
     if meeting["status"] == "closed":
         raise Conflict("The meeting is closed: its agenda cannot change.")
-    suggestions = await agenda_suggestions(meeting)
+    suggestions, closed = await _agenda_candidates(meeting)
+    if case_id is not None and any(c["case"] == case_id for c in closed):
+        await _refuse_closed_case(actor, case_id)  # a closed case on the list goes on no new agenda
     pick = next((s for s in suggestions if s["kind"] == kind and s["case"] == case_id), None)
     if kind == "other":
         title = (title or "").strip()
@@ -533,6 +551,8 @@ async def add_agenda_item(
         raise _err("/item", "Select an item from the list of cases and actions for this panel")
     position = len(await agenda(meeting_id)) + 1
     async with transaction():
+        if pick["case"] is not None:
+            await _refuse_closed_case(actor, pick["case"])  # closed since it was offered
         await AgendaItem.insert(
             AgendaItem(
                 meeting=meeting_id,
@@ -715,7 +735,7 @@ async def add_minute(
 
         await refuse_write(item["case"], actor)  # nothing is minuted on a restricted or erased case
         if kind == "action":  # an action is a new task on the case: none on a closed one (a discussion is)
-            await _refuse_closed_case(item["case"])
+            await _refuse_closed_case(actor, item["case"])
     now = clock.now()
     async with transaction():
         task_id = None
@@ -763,9 +783,16 @@ async def add_minute(
     return written
 
 
-async def _refuse_closed_case(case_id: int) -> None:
-    closed = await Case.select(Case.closed_at).where(Case.id == case_id).first()
-    refuse_closed(closed or {})
+async def _refuse_closed_case(actor: Actor, case_id: int) -> None:
+    """No new panel work on a closed case: an action, a place on an agenda (the refusal names the case only to
+    a reader who may see it)."""
+    row = (
+        await Case.select(Case.id, Case.owning_agency, Case.area, Case.closed_at)
+        .where(Case.id == case_id)
+        .first()
+    )
+    if row is not None:
+        await refuse_closed_for(actor, row)
 
 
 def _minute_problems(item: dict[str, Any] | None, kind: str, text: str) -> list[dict[str, str]]:
@@ -1066,6 +1093,7 @@ async def listed_cases(actor: Actor, panel: dict[str, Any]) -> list[dict[str, An
             *PanelCase.all_columns(),
             PanelCase.case.reference.as_alias("reference"),
             PanelCase.case.owning_agency.name.as_alias("owner"),  # type: ignore[union-attr]
+            PanelCase.case.closed_at.as_alias("case_closed_at"),
         )
         .where((PanelCase.panel == panel["id"]) & PanelCase.closed_at.is_null())
         .order_by(PanelCase.id)
@@ -1079,6 +1107,7 @@ async def listed_cases(actor: Actor, panel: dict[str, Any]) -> list[dict[str, An
         c["visible"] = (is_chair and c["case"] not in hidden) or seen.get(c["case"], False)
         if not c["visible"]:
             c["reference"] = c["owner"] = ""
+            c["case_closed_at"] = None  # nothing said of a case the reader may not see
     return listed
 
 

@@ -471,15 +471,18 @@ async def _meeting_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     panel = meeting["panel_row"]
     members = await service.member_agencies(panel)
     can_minute = meeting["status"] == "in_progress" and (meeting["is_chair"] or meeting["is_minute_taker"])
+    picks = meeting["is_chair"] and meeting["status"] in (
+        "planned",
+        "published",
+    )  # the agenda picker is shown
     return {
         "meeting": meeting,
         "panel": panel,
         "items": items,
         "minutes": minutes,
         "attendees": await service.attendees(meeting_id, reader=actor),
-        "suggestions": await service.agenda_suggestions(meeting)
-        if meeting["is_chair"] and meeting["status"] in ("planned", "published")
-        else [],
+        "suggestions": await service.agenda_suggestions(meeting) if picks else [],
+        "closed_listed": await service.closed_on_list(meeting) if picks else [],
         "member_agencies": members,
         "member_users": await service.member_users(panel) if (meeting["is_chair"] or can_minute) else [],
         "outstanding": await service.outstanding_actions(

@@ -20,6 +20,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.auth.tables import User
 from caseframe.core.cases import service as cases
 from caseframe.core.cases.tables import Case, CaseEvent, CaseSubject
+from caseframe.core.cases.view import refuse_closed_for
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
@@ -219,13 +220,20 @@ async def get_referral(
     out["raised_by_name"] = raiser["name"] if raiser else ""
     out["rule"] = rule_by_id(ctx, row["rule_id"])
     source = (
-        await Case.select(Case.id, Case.reference, Case.area).where(Case.id == row["from_case"]).first()
+        await Case.select(Case.id, Case.reference, Case.area, Case.closed_at)
+        .where(Case.id == row["from_case"])
+        .first()
         if row["from_case"]
         else None
     )
     hidden = (await withheld_from(actor)).hidden
     if source and source["id"] in hidden:  # restricted or erased: the case is not named, nor its facts read
         source = None
+    # said only to whom decides a referral to a panel: a closed case is not offered onto the panel's list
+    closed_at = source.pop("closed_at") if source else None
+    out["source_closed_at"] = (
+        closed_at if out["can_decide"] and row["target_kind"] == "panel" and closed_at else None
+    )
     out["source_case"] = source
     out["source_visible"] = False
     if source:
@@ -660,6 +668,18 @@ async def accept_link(
         )
 
 
+async def _refuse_closed_source(actor: Actor, case_id: int) -> None:
+    """A referred case closed since it was referred goes onto no panel's list (``cases.view.refuse_closed``):
+    the chair may decline the referral, or its owner reopen the case."""
+    source = (
+        await Case.select(Case.id, Case.owning_agency, Case.area, Case.closed_at)
+        .where(Case.id == case_id)
+        .first()
+    )
+    if source is not None:
+        await refuse_closed_for(actor, source)
+
+
 async def accept_to_panel(
     ctx: Context, actor: Actor, referral_id: int, *, version: int | None, review_due: dt.date | None = None
 ) -> None:
@@ -675,8 +695,10 @@ async def accept_to_panel(
     if panel is None:
         raise NotFound("That panel no longer exists")
     await refuse_write(row["from_case"], actor)  # a restricted or erased case goes onto no panel
+    await _refuse_closed_source(actor, row["from_case"])  # nor a closed one: it gets no new panel work
     async with transaction():
         row = await _claim(actor, referral_id, version)
+        await _refuse_closed_source(actor, row["from_case"])  # closed since it was read
         now = clock.now()
         already = (
             await PanelCase.select(PanelCase.id)

@@ -248,7 +248,9 @@ async def share_case(
         actor, "case.share", access, message="Only the owning agency's caseworkers can share this case"
     )
     await refuse_write(case_id, actor)
-    refuse_closed(row)  # a closed case is shared with no one new; stopping a share stays allowed
+    refuse_closed(
+        row, reader_sees=True
+    )  # a closed case is shared with no one new; stopping a share stays allowed
     errors: list[dict[str, str]] = []
     isas = (
         await live_isas_between(row["owning_agency"], agency_id, row["area"])

@@ -12,6 +12,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.auth.tables import User
 from caseframe.core.cases import service as cases
 from caseframe.core.cases.tables import CaseEvent
+from caseframe.core.cases.view import refuse_closed_for
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -136,7 +137,7 @@ async def editable_task(actor: Actor, task_id: int) -> dict[str, Any]:
     await _refuse_retained(row, actor)
     if row["case"] is not None:
         # a closed case's tasks keep what they say and who does them (completing one stays allowed)
-        cases.refuse_closed(await cases._load(row["case"]))
+        await refuse_closed_for(actor, await cases._load(row["case"]))
     return row
 
 

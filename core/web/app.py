@@ -33,7 +33,7 @@ from caseframe.core.dashboards.web import DashboardPages
 from caseframe.core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 from caseframe.core.documents import storage as documents_storage
 from caseframe.core.documents.web import document_pages
-from caseframe.core.errors import ServiceError
+from caseframe.core.errors import CaseClosed, ServiceError
 from caseframe.core.notifications import email as notification_email
 from caseframe.core.notifications.web import NotificationPages
 from caseframe.core.panels.pack_web import PackPages
@@ -211,7 +211,10 @@ def _service_error_response(request: Request, exc: ServiceError) -> Response:
         422: "There is a problem",
     }
     heading = exc.title or headings.get(exc.status, "There is a problem")
-    response = html_error(request, exc.status, heading, exc.message)
+    # a refused write on a closed case leads back to it, where the reader may see it (its raiser said so)
+    case_id = exc.case_id if isinstance(exc, CaseClosed) else None
+    back = (f"/cases/{case_id}", "Back to the case") if case_id else None
+    response = html_error(request, exc.status, heading, exc.message, back=back)
     if exc.retry_after:
         response.headers["Retry-After"] = str(exc.retry_after)
     return response

@@ -236,9 +236,15 @@ def form_list(data: dict[str, Any], name: str) -> list[str]:
     return list(value) if isinstance(value, list) else ([value] if value else [])
 
 
-def html_error(request: Request, status: int, heading: str, detail: str) -> Response:
+def html_error(
+    request: Request, status: int, heading: str, detail: str, *, back: tuple[str, str] | None = None
+) -> Response:
+    """An error page in the product's style; ``back`` is where its one link goes, as (address, words): My work
+    unless said."""
     actor = getattr(request.state, "actor", None)
     context = {
+        "back_href": back[0] if back else "/",
+        "back_label": back[1] if back else "Go to My work",
         "actor": actor,
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "nav": [],

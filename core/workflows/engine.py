@@ -84,6 +84,17 @@ class Workflow:
     def label(self, state: str) -> str:
         return self.states[state].label if state in self.states else state
 
+    def reopens(self, name: str, state: str) -> bool:
+        """Whether ``name`` is a reopen step from ``state``: a transition out of that terminal state into one
+        that is not (the one workflow step a closed case still takes)."""
+        transition = self.transitions.get(name)
+        return (
+            transition is not None
+            and self.is_terminal(state)
+            and state in transition.sources
+            and not self.is_terminal(transition.target)
+        )
+
     def from_state(self, state: str) -> list[Transition]:
         return [t for t in self.transitions.values() if state in t.sources]
 

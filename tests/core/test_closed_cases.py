@@ -520,3 +520,242 @@ async def test_the_api_refuses_writes_on_a_closed_case_with_a_409_problem(world,
     assert read.status_code == 200 and read.json()["closed_at"]
     completed = await browser.post(f"/api/v1/tasks/{world['task']['id']}/complete", headers=bearer)
     assert completed.status_code in (200, 201)
+
+
+# -- workflow steps: only the reopen step; any other is refused as every write is ---------------------------------
+
+
+@pytest.mark.parametrize("step", ["close", "record_visit", "no_such_step"])
+async def test_a_step_other_than_reopening_is_refused_on_a_closed_case_with_the_closed_409(world, step):
+    before, last = await _stored(), await _last_audit_id()
+    with pytest.raises(CaseClosed, match=CLOSED) as refused:
+        await cases.transition_case(world["ctx"], world["owner"], world["case"]["id"], step)
+    assert refused.value.status == 409 and refused.value.case_id == world["case"]["id"]
+    assert await _stored() == before
+    assert "case.transition" not in await _audit_actions_after(last)
+
+
+async def test_the_reopen_step_keeps_the_workflows_own_refusal_and_other_steps_get_the_closed_one(asb):
+    from caseframe.core.errors import Forbidden
+
+    ctx = asb["ctx"]
+    case = await _closed_asb_case(asb)
+    before = await _stored()
+    with pytest.raises(Forbidden, match="Only a supervisor"):  # a reopen step, not theirs to take
+        await cases.transition_case(ctx, asb["worker"], case["id"], "reopen")
+    with pytest.raises(CaseClosed, match=CLOSED):  # not a reopen step: closed, whoever asks
+        await cases.transition_case(ctx, asb["boss"], case["id"], "close")
+    with pytest.raises(CaseClosed, match=CLOSED):
+        await cases.transition_case(ctx, asb["worker"], case["id"], "investigate")
+    assert await _stored() == before
+    assert (await cases.transition_case(ctx, asb["boss"], case["id"], "reopen"))["closed_at"] is None
+
+
+def test_a_reopen_step_is_one_out_of_a_terminal_state_into_an_open_one():
+    area = make_context(builtins=True).area("asb")
+    assert area.workflow.reopens("reopen", "closed")
+    assert not area.workflow.reopens("close", "closed")
+    assert not area.workflow.reopens("reopen", "review")  # not from where the case is
+    assert not area.workflow.reopens("no_such_step", "closed")
+
+
+async def test_a_step_on_a_closed_case_is_a_409_page_and_problem_not_the_workflows_403(world, browser):
+    case_id = world["case"]["id"]
+    token = await sign_in(browser, world["owner"])
+    login = await browser.post(
+        "/api/v1/session", json={"email": world["owner"].email, "password": TEST_PASSWORD}
+    )
+    before = await _stored()
+    page = await browser.post(f"/cases/{case_id}/transitions/close", data={"csrf_token": token})
+    assert page.status_code == 409 and CLOSED in page.text
+    assert f'href="/cases/{case_id}"' in page.text and "Back to the case" in page.text
+    api = await browser.post(
+        f"/api/v1/cases/{case_id}/transitions",
+        json={"transition": "close"},
+        headers={"Authorization": f"Bearer {login.json()['token']}"},
+    )
+    assert api.status_code == 409 and api.json()["detail"] == CLOSED
+    assert await _stored() == before
+
+
+# -- the 409 page leads back to the case, where the reader may see it ------------------------------------------------
+
+
+async def test_the_closed_409_page_links_back_to_the_case(world, browser):
+    token = await sign_in(browser, world["owner"])
+    case_id = world["case"]["id"]
+    for url, fields in _posts(world).values():
+        refused = await browser.post(url, data={"csrf_token": token, **fields})
+        assert refused.status_code == 409
+        assert f'<a class="govuk-link" href="/cases/{case_id}">Back to the case</a>' in refused.text, url
+        assert "Go to My work" not in refused.text
+    form = await browser.get(f"/cases/{case_id}/lead")
+    assert form.status_code == 409 and "Back to the case" in form.text
+
+
+async def _panel_actions_on_a_closed_case(ctx):
+    """A panel's actions on a council case for the police (live ISA: they read the case) and for a charity (no
+    ISA: it does not), then the case closed."""
+    from caseframe.core.panels.tables import AgendaItem
+    from caseframe.core.tasks.tables import Task
+    from tests.fixtures.partnership import make_panel_world
+
+    w = await make_panel_world(ctx)
+    m = w["meeting"]
+    await panels.add_agenda_item(w["chair"], m["id"], kind="referral", case_id=w["case"]["id"])
+    await panels.set_status(w["chair"], m["id"], "published")
+    await panels.set_status(w["chair"], m["id"], "in_progress")
+    item = await AgendaItem.select().where(AgendaItem.meeting == m["id"]).first()
+    for agency in (w["police"], w["charity"]):
+        await panels.add_minute(
+            ctx,
+            w["chair"],
+            m["id"],
+            item_id=item["id"],
+            kind="action",
+            text=f"Visit with {agency['name']}",
+            owner_agency_id=agency["id"],
+            due_date=clock.today() + dt.timedelta(days=7),
+        )
+    boss = await make_user(w["council"], ("caseworker", "supervisor"))
+    await cases.transition_case(ctx, boss, w["case"]["id"], "close")
+    actions = {
+        r["owner_agency"]: r
+        for r in await Task.select().where(Task.case == w["case"]["id"]).order_by(Task.id)
+    }
+    return w, actions[w["police"]["id"]], actions[w["charity"]["id"]]
+
+
+async def test_the_closed_409_names_the_case_only_to_a_reader_who_may_see_it(db, ctx):
+    w, police_task, charity_task = await _panel_actions_on_a_closed_case(ctx)
+    with pytest.raises(CaseClosed) as seen:
+        await tasks.editable_task(w["officer"], police_task["id"])
+    assert seen.value.case_id == w["case"]["id"]
+    with pytest.raises(CaseClosed) as unseen:
+        await tasks.editable_task(w["helper"], charity_task["id"])
+    assert unseen.value.case_id is None and unseen.value.message == CLOSED
+    async with web_client(ctx, db) as client:
+        await sign_in(client, w["officer"])
+        page = await client.get(f"/tasks/{police_task['id']}/edit")
+        assert page.status_code == 409 and CLOSED in page.text
+        assert f'href="/cases/{w["case"]["id"]}">Back to the case' in page.text
+    async with web_client(ctx, db) as client:
+        await sign_in(client, w["helper"])
+        page = await client.get(f"/tasks/{charity_task['id']}/edit")
+        assert page.status_code == 409 and CLOSED in page.text
+        assert f"/cases/{w['case']['id']}" not in page.text and w["case"]["reference"] not in page.text
+        assert '<a class="govuk-link" href="/">Go to My work</a>' in page.text
+
+
+# -- panels: a closed case gets no new panel work (an agenda place, a place on the list) ------------------------------
+
+
+@pytest.fixture
+async def panel_world(db, ctx):
+    """The panel's world with its case on the list but not yet on an agenda, then closed."""
+    from tests.fixtures.partnership import make_panel_world
+
+    w = await make_panel_world(ctx)
+    w["boss"] = await make_user(w["council"], ("caseworker", "supervisor"), name="Bea Boss")
+    await cases.transition_case(ctx, w["boss"], w["case"]["id"], "close")
+    return w
+
+
+async def test_a_closed_case_on_the_panels_list_is_not_offered_for_the_agenda_and_is_refused(panel_world):
+    w, m = panel_world, panel_world["meeting"]
+    assert [s for s in await panels.agenda_suggestions(m) if s["case"] == w["case"]["id"]] == []
+    assert [(c["case"], c["reference"]) for c in await panels.closed_on_list(m)] == [
+        (w["case"]["id"], w["case"]["reference"])
+    ]
+    before, last = await _stored(), await _last_audit_id()
+    for kind in ("referral", "review"):
+        with pytest.raises(CaseClosed, match=CLOSED) as refused:
+            await panels.add_agenda_item(w["chair"], m["id"], kind=kind, case_id=w["case"]["id"])
+        assert refused.value.status == 409 and refused.value.case_id == w["case"]["id"]
+    assert await _stored() == before
+    assert "meeting.agenda_item_added" not in await _audit_actions_after(last)
+    # something else still goes on the agenda; reopened (not in this area), the case would be offered again
+    await panels.add_agenda_item(w["chair"], m["id"], kind="other", title="Any other business")
+
+
+async def test_the_agenda_picker_says_why_a_closed_case_is_not_offered_and_the_post_is_a_409(panel_world, db):
+    w, m = panel_world, panel_world["meeting"]
+    async with web_client(w["ctx"], db) as client:
+        token = await sign_in(client, w["chair"])
+        page = await client.get(f"/meetings/{m['id']}")
+        assert page.status_code == 200
+        assert f'value="referral:{w["case"]["id"]}"' not in page.text
+        assert 'id="agenda-closed"' in page.text and w["case"]["reference"] in page.text
+        assert "a closed case gets no new panel work" in page.text
+        panel_page = await client.get(f"/panels/{w['panel']['id']}")
+        assert "Case closed" in panel_page.text
+        before, last = await _stored(), await _last_audit_id()
+        refused = await client.post(
+            f"/meetings/{m['id']}/agenda",
+            data={"csrf_token": token, "item": f"referral:{w['case']['id']}", "version": str(m["version"])},
+        )
+        assert refused.status_code == 409 and CLOSED in refused.text
+        assert f'href="/cases/{w["case"]["id"]}">Back to the case' in refused.text
+        assert await _stored() == before
+        assert "meeting.agenda_item_added" not in await _audit_actions_after(last)
+
+
+async def _referral_of_a_closed_case(w) -> dict:
+    """A second case referred to the panel, then closed before the chair decides."""
+    ctx = w["ctx"]
+    second = await cases.open_case(ctx, w["owner"], "noise", REPORT)
+    made = await referrals.raise_referral(
+        ctx,
+        w["owner"],
+        target_kind="panel",
+        target=w["panel"]["slug"],
+        reason="Escalating again",
+        case=second,
+    )
+    await cases.transition_case(ctx, w["boss"], second["id"], "close")
+    return {"case": second, "referral": made}
+
+
+async def test_a_panel_takes_no_closed_case_onto_its_list_from_a_referral(panel_world):
+    from caseframe.core.referrals import inbox
+
+    w = panel_world
+    r = await _referral_of_a_closed_case(w)
+    shown = await inbox.get_referral(w["ctx"], w["chair"], r["referral"]["id"], audit_view=False)
+    assert shown["source_closed_at"]
+    before, last = await _stored(), await _last_audit_id()
+    with pytest.raises(CaseClosed, match=CLOSED):
+        await inbox.accept_to_panel(w["ctx"], w["chair"], r["referral"]["id"], version=1)
+    assert await _stored() == before
+    assert not {
+        a for a in await _audit_actions_after(last) if a.startswith("referral.") and a != "referral.view"
+    }
+    # declining it stays open to the chair
+    await inbox.decline(w["ctx"], w["chair"], r["referral"]["id"], version=1, reason="The case has closed")
+
+
+async def test_the_referral_page_offers_no_panel_for_a_closed_case_and_the_post_and_api_are_409s(
+    panel_world, db
+):
+    w = panel_world
+    r = await _referral_of_a_closed_case(w)
+    rid = r["referral"]["id"]
+    async with web_client(w["ctx"], db) as client:
+        token = await sign_in(client, w["chair"])
+        page = await client.get(f"/referrals/{rid}")
+        assert page.status_code == 200
+        assert f'action="/referrals/{rid}/panel"' not in page.text
+        assert "so it cannot go onto the panel’s list" in page.text
+        login = await client.post(
+            "/api/v1/session", json={"email": w["chair"].email, "password": TEST_PASSWORD}
+        )
+        before = await _stored()
+        refused = await client.post(f"/referrals/{rid}/panel", data={"csrf_token": token, "version": "1"})
+        assert refused.status_code == 409 and CLOSED in refused.text
+        api = await client.post(
+            f"/api/v1/referrals/{rid}/decisions",
+            json={"action": "panel", "version": 1},
+            headers={"Authorization": f"Bearer {login.json()['token']}"},
+        )
+        assert api.status_code == 409 and api.json()["detail"] == CLOSED, api.text[:300]
+        assert await _stored() == before
