@@ -418,3 +418,43 @@ async def test_my_works_waiting_referrals_are_the_inboxs_waiting_ones_for_every_
             } == {
                 k: b[k] for k in ("given_name", "family_name", "status", "reason", "target", "created_at")
             }, who
+
+
+async def test_a_referral_is_not_linked_to_a_closed_case_the_page_offered_before_it_closed(world, db):
+    from caseframe.core.errors import CaseClosed
+
+    ctx, child = world["ctx"], world["child"]
+    boss = await make_user(world["youth"], ("caseworker", "supervisor"), name="Bea Boss")
+    theirs = await cases.open_case(
+        ctx,
+        world["worker"],
+        "noise",
+        REPORT,
+        subjects=[(child["id"], "complainant")],
+        trusted_person_ids=frozenset({child["id"]}),
+    )
+    rid = world["referral"]["id"]
+    assert [c["id"] for c in await inbox.linkable_cases(world["worker"], world["referral"])] == [theirs["id"]]
+    await cases.transition_case(ctx, boss, theirs["id"], "close")
+    assert await inbox.linkable_cases(world["worker"], world["referral"]) == []
+    events, audits = await CaseEvent.count(), await _referral_changes()
+    with pytest.raises(CaseClosed) as refused:
+        await inbox.accept_link(ctx, world["worker"], rid, version=1, case_id=theirs["id"])
+    assert refused.value.status == 409 and refused.value.case_id == theirs["id"]
+    async with web_client(ctx, db) as client:
+        token = await sign_in(client, world["worker"])
+        page = await client.post(
+            f"/referrals/{rid}/link", data={"csrf_token": token, "version": "1", "case_id": str(theirs["id"])}
+        )
+        assert page.status_code == 409 and "This case is closed: reopen it to change it." in page.text
+        assert f'href="/cases/{theirs["id"]}">Back to the case' in page.text
+    assert await CaseEvent.count() == events
+    assert (await Referral.select(Referral.status).where(Referral.id == rid).first())["status"] == "open"
+    assert await _referral_changes() == audits
+
+
+async def _referral_changes() -> int:
+    """Audit events of a change to a referral (reading one is not)."""
+    return await AuditEvent.count().where(
+        AuditEvent.action.like("referral.%") & (AuditEvent.action != "referral.view")
+    )
