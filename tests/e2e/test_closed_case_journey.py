@@ -1,5 +1,6 @@
 """A closed demo case is read-only: a caseworker sees the closed banner and no form that would be refused; a
-supervisor sees the area's reopen step in the banner, reopens the case and can add a note again."""
+supervisor sees the area's reopen step in the banner, reopens the case and can add a note again. A change asked for
+anyway says the case is closed and leads back to it."""
 
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ def test_a_caseworker_reads_a_closed_case_and_is_offered_no_change(new_page, wid
     assert "This case is closed: reopen it to change it." in page.locator("main").inner_text()
     assert page.locator("main textarea, main input[type=text]").count() == 0
     check_page(page, "closed-case-refused")
+    # the refusal leads back to the case it was about
+    page.locator("main a:has-text('Back to the case')").click()
+    page.wait_for_url(lambda u: u.split("?")[0].split("#")[0] == case_url)
+    assert page.locator("#closed-banner").count() == 1
 
 
 def test_a_supervisor_reopens_a_closed_case_from_its_banner(new_page):
