@@ -471,10 +471,8 @@ async def _meeting_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     panel = meeting["panel_row"]
     members = await service.member_agencies(panel)
     can_minute = meeting["status"] == "in_progress" and (meeting["is_chair"] or meeting["is_minute_taker"])
-    picks = meeting["is_chair"] and meeting["status"] in (
-        "planned",
-        "published",
-    )  # the agenda picker is shown
+    # the chair picks agenda items until the meeting starts
+    picks = meeting["is_chair"] and meeting["status"] in ("planned", "published")
     return {
         "meeting": meeting,
         "panel": panel,
