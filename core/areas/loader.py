@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 
 from caseframe.core import schemas
 from caseframe.core.errors import AreaError, Problem
@@ -135,6 +135,9 @@ _TYPE_WORDS = {
 }
 
 
+_JSON_TYPES = {*_TYPE_WORDS, "null"}
+
+
 def _branch_words(branch: Any) -> str:
     if isinstance(branch, dict):
         if "const" in branch:
@@ -186,7 +189,22 @@ def _explain(error) -> list[tuple[list[Any], str]]:
                     for pair in _explain(e)
                 ]
             return [(path, "must be " + " or ".join(_branch_words(b) for b in branches))]
+    if error.validator == "pattern" and error.validator_value in _PATTERN_WORDS:
+        return [(path, f"{error.instance!r} {_PATTERN_WORDS[error.validator_value]}")]
     return [(path, error.message)]
+
+
+#: the meta-schemas' patterns, said in words (else an author reads a regular expression)
+_PATTERN_WORDS = {
+    "^[a-z][a-z0-9_]{1,39}$": "must be 2 to 40 lower-case letters, digits and underscores, starting with a "
+    "letter (e.g. noise_nuisance)",
+    "^[0-9]+\\.[0-9]+\\.[0-9]+": "must be a version such as 1.0.0",
+    "^[A-Z]{2,6}$": "must be 2 to 6 capital letters (e.g. NOI)",
+    "^[a-z][a-z0-9_]*$": "must be lower-case letters, digits and underscores, starting with a letter",
+    "^(/[^/]+)+$": "must be a JSON pointer to a question, starting with / (e.g. /served_on)",
+    "^[a-z0-9][a-z0-9-]*$": "must be lower-case letters, digits and hyphens (e.g. complex-case-panel)",
+    "\\S": "must not be empty",
+}
 
 
 def _schema_errors(
@@ -265,7 +283,7 @@ def _check_hint_values(
         if isinstance(node.get("items", {}), dict)
         else node.get("enum")
     )
-    if isinstance(labels, list) and enum is not None and len(labels) != len(enum):
+    if isinstance(labels, list) and isinstance(enum, list) and len(labels) != len(enum):
         col.add(_ptr(parts + ["x-labels"]), f"has {len(labels)} labels for {len(enum)} choices", file)
     show = hints.get("x-show-when")
     if isinstance(show, dict) and siblings is not None:
@@ -292,6 +310,123 @@ def _check_show_when(show: dict, parts: list[Any], col: _Collector, file: Path, 
                 )
 
 
+#: every keyword of JSON Schema draft 2020-12; another key in a form (not an x- hint) is a typo JSON Schema
+#: would silently ignore: a misspelt "required" makes every question optional, a misspelt "maxLength" no limit
+_SCHEMA_KEYWORDS = frozenset(Draft202012Validator.VALIDATORS) | {
+    "$schema",
+    "$id",
+    "$anchor",
+    "$dynamicAnchor",
+    "$defs",
+    "$comment",
+    "$vocabulary",
+    "definitions",  # draft 7's name for $defs: "$ref": "#/definitions/..." still resolves
+    "then",
+    "else",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "contentEncoding",
+    "contentMediaType",
+    "contentSchema",
+}
+#: keywords whose value is one schema, a list of schemas, or a table of them by name
+_ONE_SCHEMA = (
+    "additionalProperties",
+    "items",
+    "contains",
+    "not",
+    "if",
+    "then",
+    "else",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "contentSchema",
+)
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMA_TABLES = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+#: branches that apply to the same answers as the schema they are in (their "required" names its questions)
+_SAME_OBJECT = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else")
+#: the formats answers are checked against; any other "format" would be ignored, checking nothing
+FORMATS = frozenset(FormatChecker().checkers)
+
+
+def _check_form_keywords(
+    node: Any, parts: list[Any], col: _Collector, file: Path, questions: set[str] | None = None
+) -> None:
+    """Unknown keywords and formats, and a "required" naming no question (a form that could never be sent).
+
+    ``questions`` are the question names of the object the node applies to, when it is a branch of one
+    (allOf, if/then...); a node with "properties" adds its own.
+    """
+    if not isinstance(node, dict):
+        return
+    _check_keyword_names(node, parts, col, file)
+    own = node.get("properties")
+    known = (questions or set()) | (set(own) if isinstance(own, dict) else set())
+    in_object = isinstance(own, dict) or questions is not None
+    if in_object:
+        _check_required_names(node, known, parts, col, file)
+    for key, sub, path in _subschemas(node, parts):
+        _check_form_keywords(sub, path, col, file, known if in_object and key in _SAME_OBJECT else None)
+
+
+def _subschemas(node: dict, parts: list[Any]) -> list[tuple[str, Any, list[Any]]]:
+    """(keyword, schema, its path) for every schema directly inside a schema node."""
+    found = [(key, node[key], parts + [key]) for key in _ONE_SCHEMA if key in node]
+    for key in _SCHEMA_LISTS:
+        if isinstance(node.get(key), list):
+            found += [(key, sub, parts + [key, i]) for i, sub in enumerate(node[key])]
+    for key in _SCHEMA_TABLES:
+        if isinstance(node.get(key), dict):
+            found += [(key, sub, parts + [key, name]) for name, sub in node[key].items()]
+    return found
+
+
+def _check_keyword_names(node: dict, parts: list[Any], col: _Collector, file: Path) -> None:
+    for key in node:
+        if isinstance(key, str) and not key.startswith("x-") and key not in _SCHEMA_KEYWORDS:
+            close = difflib.get_close_matches(key, sorted(_SCHEMA_KEYWORDS), n=1)
+            col.add(
+                _ptr(parts + [key]),
+                f"unknown keyword {key!r}"
+                + (f"; did you mean {close[0]!r}?" if close else ": JSON Schema would ignore it"),
+                file,
+            )
+    fmt = node.get("format")
+    if isinstance(fmt, str) and fmt not in FORMATS:
+        close = difflib.get_close_matches(fmt, sorted(FORMATS), n=1)
+        col.add(
+            _ptr(parts + ["format"]),
+            f"{fmt!r} is not a format answers are checked against"
+            + (f"; did you mean {close[0]!r}?" if close else "; use one of " + ", ".join(sorted(FORMATS))),
+            file,
+        )
+
+
+def _check_required_names(node: dict, known: set[str], parts: list[Any], col: _Collector, file: Path) -> None:
+    required = node.get("required")
+    open_ended = (
+        "$ref" in node or "patternProperties" in node or isinstance(node.get("additionalProperties"), dict)
+    )
+    if not isinstance(required, list) or open_ended:
+        return
+    for i, name in enumerate(required):
+        if isinstance(name, str) and name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            col.add(
+                _ptr(parts + ["required", i]),
+                f"requires {name!r}, which is not a question of this form, so it could never be sent"
+                + (f"; did you mean {close[0]!r}?" if close else ""),
+                file,
+            )
+
+
 def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | None:
     if not path.is_file():
         col.add(pointer, f"form {name!r} has no file forms/{name}.schema.json")
@@ -316,6 +451,7 @@ def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | No
     if schema.get("type") != "object":
         col.add("/type", 'a form must be a JSON Schema of type "object"', path)
     _check_hints(schema, [], col, path)
+    _check_form_keywords(schema, [], col, path)
     if len(col.problems) > before:
         return None
     return compile_form(name, schema, path)
@@ -520,9 +656,12 @@ def _cannot_hold(question: Any, value: Any, *, item: bool = False) -> str:
     kinds = question.get("type")
     if isinstance(kinds, str):
         kinds = [kinds]
+    if isinstance(kinds, list):
+        # a type JSON Schema does not know ("bool") is reported by the meta-schema; it cannot be compared here
+        kinds = [k for k in kinds if isinstance(k, str) and k in _JSON_TYPES]
     if isinstance(kinds, list) and kinds:
         checker = Draft202012Validator.TYPE_CHECKER
-        if not any(checker.is_type(value, kind) for kind in kinds if isinstance(kind, str)):
+        if not any(checker.is_type(value, kind) for kind in kinds):
             return f"is not {' or '.join(_TYPE_WORDS.get(k, k) for k in kinds)}, the type of the answer"
     return ""
 

@@ -165,14 +165,14 @@ GALLERY = [
         "slug pattern wrong",
         "area.toml",
         "/slug",
-        "does not match",
+        "'Noise Area' must be 2 to 40 lower-case letters, digits and underscores, starting with a letter",
         toml=[('slug = "noise"', 'slug = "Noise Area"')],
     ),
     Broken(
         "reference prefix pattern wrong",
         "area.toml",
         "/reference_prefix",
-        "does not match",
+        "'noi-' must be 2 to 6 capital letters (e.g. NOI)",
         toml=[('reference_prefix = "NOI"', 'reference_prefix = "noi-"')],
     ),
     Broken(
@@ -700,6 +700,80 @@ GALLERY = [
         "/case/risk_from/form",
         "'inspection' is not a form",
         toml=[('risk_from = { form = "visit"', 'risk_from = { form = "inspection"')],
+    ),
+    # forms: what JSON Schema itself would silently accept, but a form could never work with
+    Broken(
+        "a form's required names no question",
+        "forms/report.schema.json",
+        "/required/1",
+        "requires 'stret', which is not a question of this form, so it could never be sent; did you mean 'street'?",
+        forms={
+            "report": [
+                ('"required": ["date_of_incident", "street"', '"required": ["date_of_incident", "stret"')
+            ]
+        },
+    ),
+    Broken(
+        "a conditional requirement names no question",
+        "forms/report.schema.json",
+        "/then/required/0",
+        "requires 'detail', which is not a question of this form",
+        forms={
+            "report": [
+                (
+                    '"additionalProperties": false,',
+                    '"additionalProperties": false, "if": {"properties": {"kind": {"const": "dog"}}}, '
+                    '"then": {"required": ["detail"]},',
+                )
+            ]
+        },
+    ),
+    Broken(
+        "a misspelt JSON Schema keyword in a form",
+        "forms/report.schema.json",
+        "/properties/street/minLenght",
+        "unknown keyword 'minLenght'; did you mean 'minLength'?",
+        forms={"report": [('"minLength": 1', '"minLenght": 1')]},
+    ),
+    Broken(
+        "a misspelt required in a form",
+        "forms/report.schema.json",
+        "/requird",
+        "unknown keyword 'requird'; did you mean 'required'?",
+        forms={"report": [('"required":', '"requird":')]},
+    ),
+    Broken(
+        "a format answers are not checked against",
+        "forms/report.schema.json",
+        "/properties/date_of_incident/format",
+        "'dat' is not a format answers are checked against; did you mean 'date'?",
+        forms={"report": [('"format": "date"', '"format": "dat"')]},
+    ),
+    Broken(
+        "a type JSON Schema does not know, on a question an x-show-when names",
+        "forms/report.schema.json",
+        "/properties/nights/type",
+        "not a valid JSON Schema",
+        forms={
+            "report": [
+                ('"type": "integer", "minimum": 0', '"type": "int", "minimum": 0'),
+                ('"x-hint": "Say what', '"x-show-when": {"field": "nights", "in": [7]}, "x-hint": "Say what'),
+            ]
+        },
+    ),
+    Broken(
+        "labels for an enum that is not a list",
+        "forms/report.schema.json",
+        "/properties/kind/enum",
+        "not a valid JSON Schema: 'music' is not of type 'array'",
+        forms={"report": [('"enum": ["music", "dog", "shouting"]', '"enum": "music"')]},
+    ),
+    Broken(
+        "a JSON pointer without its slash",
+        "area.toml",
+        "/case/risk_from/field",
+        "'risk_level' must be a JSON pointer to a question, starting with / (e.g. /served_on)",
+        toml=[('field = "/risk_level"', 'field = "risk_level"')],
     ),
     Broken(
         "risk_from answers not risk levels",

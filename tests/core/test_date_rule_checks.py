@@ -135,7 +135,7 @@ GALLERY = [
     Broken(
         "guard date field not a JSON pointer",
         f"{G_ENFORCE}/days_since/field",
-        "does not match",
+        "must be a JSON pointer to a question, starting with /",
         ENFORCE,
         ENFORCE.replace('"/served_on"', '"served_on"'),
     ),
