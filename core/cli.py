@@ -455,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     except AreaError as exc:
         for problem in exc.problems:
             print(f"caseframe: {problem}", file=sys.stderr)
-        return _fail("start-up stopped: fix the area(s) above", 1)
+        return _fail("start-up stopped: fix the plugin and area problems above", 1)
     except DemoDataError as exc:
         for problem in exc.problems:
             print(f"caseframe: {problem}", file=sys.stderr)
@@ -490,7 +490,7 @@ def _cmd_new_area(args) -> int:
         root = new_area(args.slug, args.path)
     except ScaffoldError as exc:
         return _fail(str(exc), 2)
-    print(f"Created {root}\nNext: cd {root} && pip install -e . && pytest")
+    print(f"Created {root}\nNext: cd {root} && pip install -e '.[test]' && pytest")
     return 0
 
 

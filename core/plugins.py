@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import difflib
 import functools
 import importlib
+import inspect
 import os
 import re
 import sys
@@ -224,18 +226,78 @@ def check_compatible(plugin: object, name: str, dist: Distribution | None = None
         )
 
 
+def hookimpl_problems(pm: pluggy.PluginManager, plugin: object, name: str) -> list[Problem]:
+    """What is wrong with a plugin's ``@hookimpl`` functions, in words, before pluggy sees them.
+
+    A function marked ``@hookimpl`` whose name is no hook would never be called (a typo such as
+    ``validate_cases``): refused, with the closest hook's name, unless it says ``optionalhook=True`` (a hook of
+    a later Caseframe). One naming an argument its hook does not give is refused with the arguments it is given.
+    """
+    hooks = {
+        hook: caller.spec.argnames
+        for hook, caller in vars(pm.hook).items()
+        if isinstance(caller, pluggy.HookCaller) and caller.spec is not None
+    }
+    problems: list[Problem] = []
+    for attr in dir(plugin):
+        try:
+            opts = pm.parse_hookimpl_opts(plugin, attr)
+        except Exception:  # an attribute that cannot be read is not a hook implementation
+            continue
+        if opts is None:
+            continue
+        if attr not in hooks:
+            if opts.get("optionalhook"):
+                continue
+            close = difflib.get_close_matches(attr, list(hooks), n=1)
+            problems.append(
+                Problem(
+                    f"plugin {name}",
+                    "",
+                    f"{attr}() is marked @hookimpl, but Caseframe has no hook called {attr!r}"
+                    + (f"; did you mean {close[0]!r}?" if close else "")
+                    + " (every hook is in docs/hooks.md); it would never be called",
+                )
+            )
+            continue
+        try:
+            parameters = inspect.signature(getattr(plugin, attr)).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        unknown = [
+            p.name
+            for p in parameters
+            if p.default is p.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.name not in hooks[attr]
+        ]
+        if unknown:
+            problems.append(
+                Problem(
+                    f"plugin {name}",
+                    "",
+                    f"{attr}() takes {', '.join(repr(u) for u in unknown)}, which the hook does not give; "
+                    f"it is given {', '.join(hooks[attr]) or 'nothing'} (name those you need, spelt so)",
+                )
+            )
+    return problems
+
+
 def register(
     pm: pluggy.PluginManager, plugin: object, name: str | None = None, *, dist: Distribution | None = None
 ) -> None:
     """Register a plugin under its :func:`plugin_key` (or ``name``), once.
 
-    A plugin whose Caseframe range (:func:`required_range`) leaves out the running version is refused with
-    AreaError; a plugin module importing the framework's inside is registered, with a DeprecationWarning.
+    A plugin whose Caseframe range (:func:`required_range`) leaves out the running version, or whose hook
+    implementations are misnamed (:func:`hookimpl_problems`), is refused with AreaError; a plugin module importing the framework's inside is registered, with a DeprecationWarning.
     """
     if pm.is_registered(plugin):
         return
     name = name or plugin_key(plugin)
     check_compatible(plugin, name, dist)
+    problems = hookimpl_problems(pm, plugin, name)
+    if problems:
+        raise AreaError(problems)
     warn_about_internal_imports(plugin)
     if (
         pm.get_plugin(name) is not None

@@ -20,6 +20,10 @@ requires-python = ">=3.11"
 # the Caseframe versions this area was written against: the plugin contract holds within a major version
 dependencies = ["{requires}"]
 
+[project.optional-dependencies]
+# what the tests need beside Caseframe: pip install -e '.[test]'
+test = {test_requirements}
+
 [project.entry-points.caseframe]
 {slug} = "caseframe_{slug}"
 
@@ -187,6 +191,13 @@ pytest_plugins = ["caseframe.testing.pytest_plugin"]
 @pytest.fixture
 def caseframe_plugins():
     return [caseframe_{slug}]
+
+
+@pytest.fixture
+def caseframe_builtins():
+    # True loads Caseframe's built-in areas into ctx beside yours: needed when a rule refers into one of them
+    # (then = {{ area = "hate_crime" }}) or a count counts its cases
+    return False
 '''
 
 TEST = '''"""Tests for the {title} area.
@@ -263,20 +274,35 @@ async def test_medium_risk_tells_the_police_once_without_a_referral(db, ctx):
 
 README = """# {title}
 
-A Caseframe business area. Install it next to Caseframe and restart; a local admin then enables it
-for their agency.
+A Caseframe business area. Install it into the same Python environment as Caseframe and restart
+Caseframe; a local admin then enables it for their agency.
 
 ```sh
-pip install -e .
-caseframe areas check caseframe_{slug}/area
+pip install -e '.[test]'                     # the plugin, and pytest for its tests
+caseframe areas check caseframe_{slug}/area  # every start-up check, with file, pointer and reason
 pytest
 ```
+
+To try it in the app (a throwaway SQLite file, the fictional demo data):
+
+```sh
+caseframe areas                                              # lists {slug} beside the built-in areas
+caseframe --database sqlite:///$PWD/try.sqlite serve --demo --port 8001
+```
+
+Sign in as `admin@ashdown-council.example` (password `demo-password-2026`), **Admin → Business areas →
+Enable** beside {title} (the demo enables it already for an agency your `demo_data` gives cases to), then
+as `casey.morgan@ashdown-council.example` open a case from its list in the menu.
 
 Edit `caseframe_{slug}/area/area.toml` (workflow, counts, rules) and the forms in
 `caseframe_{slug}/area/forms/`. The reference of every key and hint is in Caseframe's
 `docs/area-reference.md`; the hooks are in `docs/hooks.md`.
 """
 
+
+#: what a scaffolded plugin's tests need beside Caseframe (its ``test`` extra); the core's own ``test`` extra holds
+#: the same (tests/core/test_cli.py checks)
+TEST_REQUIREMENTS = ["pytest>=9.0,<10", "pytest-asyncio>=1.5,<2"]
 
 #: pytest warning filters the core's own pyproject.toml uses; a scaffolded plugin's tests use the same
 #: (tests/core/test_cli.py checks the two lists agree)
@@ -321,6 +347,7 @@ def new_area(slug: str, parent: Path) -> Path:
         "prefix": prefix,
         "requires": compatible_range(__version__),
         "filterwarnings": json.dumps(WARNING_FILTERS),
+        "test_requirements": json.dumps(TEST_REQUIREMENTS),
     }
     package = root / f"caseframe_{slug}"
     files = {

@@ -18,8 +18,12 @@ Fixtures (the async ones need pytest-asyncio, ``asyncio_mode = "auto"``; ``casef
     ``database``, emptied before the test (every row, and the caches of them).
 ``caseframe_plugins``
     The plugin modules or objects ``ctx`` loads; none unless you override it.
+``caseframe_builtins``
+    Whether ``ctx`` also loads Caseframe's built-in areas; False unless you override it. Return True when a rule
+    of yours refers into a built-in area (``then = { area = "hate_crime" }``) or a count counts its cases.
 ``ctx``
-    ``make_context(*caseframe_plugins)``: the plugins loaded and their areas checked.
+    ``make_context(*caseframe_plugins, builtins=caseframe_builtins)``: the plugins loaded and their areas
+    checked.
 ``client``
     An HTTP client (``httpx.AsyncClient``) for the whole web app on ``ctx`` and ``db``; sign it in with
     ``caseframe.testing.sign_in``.
@@ -83,8 +87,13 @@ def caseframe_plugins() -> list[Any]:
 
 
 @pytest.fixture
-def ctx(caseframe_plugins):
-    return make_context(*caseframe_plugins)
+def caseframe_builtins() -> bool:
+    return False
+
+
+@pytest.fixture
+def ctx(caseframe_plugins, caseframe_builtins):
+    return make_context(*caseframe_plugins, builtins=caseframe_builtins)
 
 
 @pytest.fixture

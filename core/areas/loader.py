@@ -203,7 +203,7 @@ _PATTERN_WORDS = {
     "^[a-z][a-z0-9_]*$": "must be lower-case letters, digits and underscores, starting with a letter",
     "^(/[^/]+)+$": "must be a JSON pointer to a question, starting with / (e.g. /served_on)",
     "^[a-z0-9][a-z0-9-]*$": "must be lower-case letters, digits and hyphens (e.g. complex-case-panel)",
-    "\\S": "must not be empty",
+    "\\S": "must not be blank",
 }
 
 

@@ -172,17 +172,90 @@ def _cross_check(
     return problems
 
 
-def collect_agency_types(pm: pluggy.PluginManager | None, areas: list[Area | _Refs] = ()) -> dict[str, str]:
-    """The core's kinds of agency, those areas declare, and those plugins add by hook."""
+def collect_agency_types(
+    pm: pluggy.PluginManager | None, areas: list[Area | _Refs] = (), problems: list[Problem] | None = None
+) -> dict[str, str]:
+    """The core's kinds of agency, those areas declare, and those plugins add by hook.
+
+    A plugin's ``agency_types()`` that fails or returns something other than a list of ``{"name", "label"}``
+    is added to ``problems`` (when given) by the plugin's name; what it got right still counts.
+    """
     types = dict(CORE_AGENCY_TYPES)
     for area in areas:
         for name, label in area.agency_types.items():
             types.setdefault(name, label)
-    if pm is not None:
-        for result in pm.hook.agency_types():
-            for entry in result or []:
+    if pm is None:
+        return types
+    for impl in pm.hook.agency_types.get_hookimpls():
+        try:
+            result = impl.function()
+        except Exception as exc:
+            _note(problems, impl.plugin_name, f"agency_types() failed: {exc}")
+            continue
+        if result is None:
+            continue
+        if not isinstance(result, (list, tuple)):
+            _note(
+                problems,
+                impl.plugin_name,
+                'agency_types() must return a list of {"name": ..., "label": ...}, '
+                f"not {type(result).__name__}",
+            )
+            continue
+        for i, entry in enumerate(result):
+            if (
+                isinstance(entry, dict)
+                and isinstance(entry.get("name"), str)
+                and isinstance(entry.get("label"), str)
+            ):
                 types.setdefault(entry["name"], entry["label"])
+            else:
+                _note(
+                    problems,
+                    impl.plugin_name,
+                    f'agency_types() item {i} must be {{"name": "...", "label": "..."}}, not {entry!r}',
+                    f"/{i}",
+                )
     return types
+
+
+def _note(problems: list[Problem] | None, plugin: str, reason: str, pointer: str = "") -> None:
+    if problems is not None:
+        problems.append(Problem(f"plugin {plugin}", pointer, reason))
+
+
+def _directories(impl: pluggy.HookImpl, problems: list[Problem]) -> list[Path]:
+    """The directories one plugin's ``register_areas()`` returns; what is wrong with them, by plugin name."""
+    try:
+        result = impl.function()
+    except Exception as exc:
+        problems.append(Problem(f"plugin {impl.plugin_name}", "", f"register_areas() failed: {exc}"))
+        return []
+    if result is None:
+        return []
+    if not isinstance(result, (list, tuple)):
+        problems.append(
+            Problem(
+                f"plugin {impl.plugin_name}",
+                "",
+                "register_areas() must return a list of area directories "
+                f'(e.g. [Path(__file__).parent / "area"]), not {type(result).__name__}',
+            )
+        )
+        return []
+    directories = []
+    for i, entry in enumerate(result):
+        if isinstance(entry, (str, Path)):
+            directories.append(Path(entry))
+        else:
+            problems.append(
+                Problem(
+                    f"plugin {impl.plugin_name}",
+                    f"/{i}",
+                    f"register_areas() item {i} must be a directory (a Path), not {type(entry).__name__}",
+                )
+            )
+    return directories
 
 
 def build_registry(pm: pluggy.PluginManager) -> AreaRegistry:
@@ -191,20 +264,15 @@ def build_registry(pm: pluggy.PluginManager) -> AreaRegistry:
     areas: list[Area] = []
     broken: list[_Refs] = []
     for impl in pm.hook.register_areas.get_hookimpls():
-        try:
-            directories = impl.function() or []
-        except Exception as exc:
-            problems.append(Problem(f"plugin {impl.plugin_name}", "", f"register_areas() failed: {exc}"))
-            continue
-        for directory in directories:
+        for directory in _directories(impl, problems):
             try:
-                areas.append(load_area(Path(directory), source=impl.plugin_name))
+                areas.append(load_area(directory, source=impl.plugin_name))
             except AreaError as exc:
                 problems.extend(exc.problems)
-                refs = _Refs.of_broken(Path(directory)) if Path(directory).is_dir() else None
+                refs = _Refs.of_broken(directory) if directory.is_dir() else None
                 if refs is not None:
                     broken.append(refs)
-    types = collect_agency_types(pm, [*areas, *broken])
+    types = collect_agency_types(pm, [*areas, *broken], problems)
     problems.extend(
         _cross_check([*areas, *broken], types, {a.slug for a in areas} | {r.slug for r in broken})
     )

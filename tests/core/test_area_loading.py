@@ -1249,3 +1249,88 @@ def test_the_noise_report_messages():
         ("/date_of_incident", "Date of the incident must be a real date"),
         ("/nights", "Nights affected in the last week must be 7 or less"),
     ]
+
+
+# -- mistakes in a plugin's Python: a clear problem naming the plugin, never a traceback --------
+
+
+def _refused(plugin: object) -> list[Problem]:
+    pm = get_plugin_manager("", builtins=False, entrypoints=False)
+    with pytest.raises(AreaError) as exc:
+        from caseframe.core.plugins import register
+
+        register(pm, plugin, "my-plugin")
+        build_registry(pm)
+    return exc.value.problems
+
+
+def test_a_misspelt_hook_is_refused_with_the_hook_it_meant():
+    class Misspelt:
+        @hookimpl
+        def validate_cases(self, area, form, data, case):
+            return None
+
+    (problem,) = _refused(Misspelt())
+    assert problem.file == "plugin my-plugin"
+    assert "validate_cases() is marked @hookimpl, but Caseframe has no hook called 'validate_cases'" in (
+        problem.reason
+    )
+    assert "did you mean 'validate_case'?" in problem.reason
+
+
+def test_a_hook_of_a_later_caseframe_may_be_optional():
+    class Later:
+        @hookimpl(optionalhook=True)
+        def a_hook_of_the_future(self):
+            return None
+
+    assert make_context(Later()).areas.areas == {}
+
+
+def test_a_hook_argument_the_hook_does_not_give_is_refused_with_those_it_does():
+    class WrongName:
+        @hookimpl
+        def validate_case(self, area, form, answers, case):
+            return None
+
+    (problem,) = _refused(WrongName())
+    assert problem.reason == (
+        "validate_case() takes 'answers', which the hook does not give; it is given area, form, data, case "
+        "(name those you need, spelt so)"
+    )
+
+
+@pytest.mark.parametrize(
+    "returned, pointer, reason",
+    [
+        ("/some/area", "", "register_areas() must return a list of area directories"),
+        ([NOISE, 3], "/1", "register_areas() item 1 must be a directory (a Path), not int"),
+    ],
+)
+def test_register_areas_returning_something_else_is_one_problem(returned, pointer, reason):
+    class Odd:
+        @hookimpl
+        def register_areas(self):
+            return returned
+
+    problems = _refused(Odd())
+    assert [(p.file, p.pointer) for p in problems] == [("plugin my-plugin", pointer)]
+    assert reason in problems[0].reason
+
+
+@pytest.mark.parametrize(
+    "returned, pointer, reason",
+    [
+        ({"name": "wizards", "label": "Wizards"}, "", "agency_types() must return a list of"),
+        ([{"name": "wizards"}], "/0", 'agency_types() item 0 must be {"name": "...", "label": "..."}'),
+    ],
+)
+def test_agency_types_of_the_wrong_shape_are_one_problem(returned, pointer, reason):
+    class Odd:
+        @hookimpl
+        def agency_types(self):
+            return returned
+
+    problems = _refused(Odd())
+    assert [(p.file, p.pointer) for p in problems] == [("plugin my-plugin", pointer)]
+    assert reason in problems[0].reason

@@ -126,6 +126,42 @@ def test_new_area_scaffold_passes_its_own_test_at_once(tmp_path):
     assert "5 passed" in run.stdout, run.stdout[-2000:]
     again = caseframe("new-area", "noise_nuisance", "--path", str(tmp_path))
     assert again.returncode == 2 and "already exists" in again.stderr
+    assert "pip install -e '.[test]' && pytest" in r.stdout
+
+
+def test_a_scaffolded_plugin_s_rule_may_refer_into_a_built_in_area(tmp_path):
+    """The conftest's caseframe_builtins fixture loads the built-in areas into ctx beside the plugin's."""
+    from caseframe.core.scaffold import new_area
+
+    root = new_area("graffiti", tmp_path)
+    area = root / "caseframe_graffiti/area/area.toml"
+    toml = area.read_text(encoding="utf-8")
+    toml = toml.replace(
+        'then = { panel = "complex-case-panel", reason = "The review',
+        'then = { area = "hate_crime", reason = "The review',
+    )
+    area.write_text(toml, encoding="utf-8")
+    conftest = (root / "conftest.py").read_text(encoding="utf-8")
+    assert "def caseframe_builtins():\n" in conftest
+    (root / "conftest.py").write_text(
+        conftest.replace("    return False", "    return True"), encoding="utf-8"
+    )
+    (root / "tests/test_graffiti.py").write_text(
+        "async def test_the_built_in_areas_are_loaded(ctx):\n"
+        "    assert {'graffiti', 'hate_crime'} <= set(ctx.areas.areas)\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{root}"}
+    env.pop("CASEFRAME_DATABASE_URL", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=env,
+        timeout=120,
+    )
+    assert run.returncode == 0 and "1 passed" in run.stdout, run.stdout[-2000:]
 
 
 @pytest.mark.parametrize("slug", ["ab", "a_forty_letter_area_name_for_line_length"])
@@ -146,7 +182,7 @@ def test_a_scaffolded_plugin_pins_a_compatible_caseframe_and_the_core_s_warning_
     import tomllib
 
     from caseframe.core import __version__
-    from caseframe.core.scaffold import WARNING_FILTERS, compatible_range, new_area
+    from caseframe.core.scaffold import TEST_REQUIREMENTS, WARNING_FILTERS, compatible_range, new_area
 
     root = new_area("fly_posting", tmp_path)
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
@@ -158,6 +194,9 @@ def test_a_scaffolded_plugin_pins_a_compatible_caseframe_and_the_core_s_warning_
         "the core's warning filters changed: change core.scaffold.WARNING_FILTERS to match"
     )
     assert project["tool"]["pytest"]["ini_options"]["filterwarnings"] == WARNING_FILTERS
+    # pip install -e '.[test]' brings what the scaffold's tests need, in the ranges the core's own tests use
+    assert project["project"]["optional-dependencies"]["test"] == TEST_REQUIREMENTS
+    assert set(TEST_REQUIREMENTS) <= set(core["project"]["optional-dependencies"]["test"])
     # the examples follow their own advice
     for example in sorted((ROOT / "examples").glob("*/pyproject.toml")):
         shown = tomllib.loads(example.read_text(encoding="utf-8"))
@@ -169,3 +208,67 @@ def test_new_area_rejects_a_bad_name(tmp_path):
     r = caseframe("new-area", "Bad Name!", "--path", str(tmp_path))
     assert r.returncode == 2 and "is not a valid area name" in r.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def _installed_plugin(where: Path, source: str) -> dict:
+    """A plugin installed as pip would (a module and its dist-info with the entry point) on PYTHONPATH."""
+    (where / "trial_plugin.py").write_text(source, encoding="utf-8")
+    info = where / "trial_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: trial-plugin\nVersion: 0.1\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text("[caseframe]\ntrial = trial_plugin\n", encoding="utf-8")
+    return {"PYTHONPATH": f"{ROOT}{os.pathsep}{where}", "CASEFRAME_PLUGINS": "trial"}
+
+
+@pytest.mark.parametrize(
+    "source, words",
+    [
+        (
+            "from caseframe.api import hookimpl\n@hookimpl\ndef validate_cases(area, form, data, case):\n    pass\n",
+            "plugin trial_plugin: validate_cases() is marked @hookimpl, but Caseframe has no hook called "
+            "'validate_cases'; did you mean 'validate_case'?",
+        ),
+        (
+            "from caseframe.api import hookimpl\n@hookimpl\ndef validate_case(area, form, answers, case):\n"
+            "    pass\n",
+            "plugin trial_plugin: validate_case() takes 'answers', which the hook does not give; "
+            "it is given area, form, data, case",
+        ),
+        (
+            "from caseframe.api import hookimpl\n@hookimpl\ndef agency_types():\n"
+            "    return {'name': 'graffiti_team', 'label': 'Graffiti team'}\n",
+            'plugin trial_plugin: agency_types() must return a list of {"name": ..., "label": ...}, not dict',
+        ),
+        (
+            "from caseframe.api import hookimpl\n@hookimpl\ndef register_areas():\n    return '/srv/area'\n",
+            "plugin trial_plugin: register_areas() must return a list of area directories",
+        ),
+    ],
+    ids=["misspelt-hook", "wrong-argument", "agency-types-shape", "register-areas-shape"],
+)
+def test_a_mistake_in_an_installed_plugin_is_one_line_naming_it(tmp_path, source, words):
+    r = caseframe("areas", env=_installed_plugin(tmp_path, source))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert words in r.stderr
+    assert (
+        r.stderr.strip().splitlines()[-1]
+        == "caseframe: start-up stopped: fix the plugin and area problems above"
+    )
+
+
+def test_areas_check_on_a_form_with_an_unknown_type_is_no_traceback(tmp_path):
+    broken = tmp_path / "noise"
+    shutil.copytree(NOISE, broken)
+    form = (broken / "forms/report.schema.json").read_text()
+    form = form.replace('"type": "integer", "minimum": 0', '"type": "int", "minimum": 0')
+    form = form.replace(
+        '"x-hint": "Say what', '"x-show-when": {"field": "nights", "in": [7]}, "x-hint": "Say what'
+    )
+    (broken / "forms/report.schema.json").write_text(form)
+    r = caseframe("areas", "check", str(broken))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert (
+        f"{broken / 'forms/report.schema.json'}#/properties/nights/type: not a valid JSON Schema" in r.stdout
+    )

@@ -49,7 +49,7 @@ def test_a_notify_rule_loads_as_a_notice_not_a_referral(tmp_path):
         (
             'then = { notify = { agency_type = "police", message = "   " }, reason',
             "/rules/2/then/notify/message",
-            "match",
+            "'   ' must not be blank",
         ),
         (
             'then = { notify = { agency_type = "police", message = "' + "x" * 151 + '" }, reason',
@@ -59,7 +59,7 @@ def test_a_notify_rule_loads_as_a_notice_not_a_referral(tmp_path):
         (
             'then = { notify = { agency = "Not A Slug", message = "FYI" }, reason',
             "/rules/2/then/notify/agency",
-            "match",
+            "'Not A Slug' must be lower-case letters, digits and hyphens",
         ),
         ('then = { notify = "police", reason', "/rules/2/then/notify", "is not of type 'object'"),
         (
