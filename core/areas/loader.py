@@ -427,6 +427,23 @@ def _check_required_names(node: dict, known: set[str], parts: list[Any], col: _C
             )
 
 
+def _meta_reason(error) -> str:
+    """Why a form is not valid JSON Schema, in words where the meta-schema's own are a riddle."""
+    where = list(error.absolute_path)
+    kinds = sorted(_JSON_TYPES)
+    if (
+        where
+        and where[-1] == "type"
+        and isinstance(error.instance, str)
+        and error.instance not in _JSON_TYPES
+    ):
+        close = difflib.get_close_matches(error.instance, kinds, n=1)
+        return f"{error.instance!r} is not a JSON Schema type; " + (
+            f"did you mean {close[0]!r}?" if close else "use one of " + ", ".join(kinds)
+        )
+    return f"not a valid JSON Schema: {error.message}"
+
+
 def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | None:
     if not path.is_file():
         col.add(pointer, f"form {name!r} has no file forms/{name}.schema.json")
@@ -447,7 +464,7 @@ def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | No
         col.add("/$schema", f"must be draft 2020-12, not {declared}", path)
     before = len(col.problems)
     for error in schemas.draft_meta_validator().iter_errors(schema):
-        col.add(_ptr(error.absolute_path), f"not a valid JSON Schema: {error.message}", path)
+        col.add(_ptr(error.absolute_path), _meta_reason(error), path)
     if schema.get("type") != "object":
         col.add("/type", 'a form must be a JSON Schema of type "object"', path)
     _check_hints(schema, [], col, path)

@@ -245,7 +245,7 @@ GALLERY = [
         "form not a valid JSON Schema",
         "report.schema.json",
         "/properties/nights/type",
-        "not a valid JSON Schema",
+        "'banana' is not a JSON Schema type; use one of array, boolean, integer, null, number, object, string",
         forms={"report": [('"type": "integer", "minimum"', '"type": "banana", "minimum"')]},
     ),
     Broken(
@@ -753,7 +753,7 @@ GALLERY = [
         "a type JSON Schema does not know, on a question an x-show-when names",
         "forms/report.schema.json",
         "/properties/nights/type",
-        "not a valid JSON Schema",
+        "'int' is not a JSON Schema type; did you mean 'integer'?",
         forms={
             "report": [
                 ('"type": "integer", "minimum": 0', '"type": "int", "minimum": 0'),
