@@ -19,7 +19,7 @@ from caseframe.core.errors import CaseClosed, Conflict, Forbidden, Gone, NotFoun
 from caseframe.core.persons.service import visible_person_ids
 from caseframe.core.persons.tables import Person
 from caseframe.core.referrals import service as referrals
-from caseframe.core.sharing.policy import Access, may_see_field, sharing_access
+from caseframe.core.sharing.policy import Access, readable_changes, sharing_access
 from caseframe.core.sharing.redaction import NOTHING_HIDDEN, redactor_for
 
 # -- reading -------------------------------------------------------------------------------
@@ -300,11 +300,7 @@ def redact_timeline(
         form = area.forms.get(event["detail"].get("form")) if area else None
         event["detail"] = {
             **event["detail"],
-            "changes": [
-                c
-                for c in changes
-                if form is not None and may_see_field(access, form.schema, c.get("field", ""))
-            ],
+            "changes": readable_changes(access, form.schema if form is not None else None, changes),
         }
     return events
 

@@ -31,7 +31,7 @@ from caseframe.core.persons import service as persons
 from caseframe.core.referrals import service as referrals
 from caseframe.core.referrals.queries import raised_from_case, referral_targets
 from caseframe.core.searching import name_search_problem
-from caseframe.core.sharing.policy import Access, may_see_field, visible_among
+from caseframe.core.sharing.policy import Access, readable_changes, visible_among
 from caseframe.core.tasks import service as tasks
 from caseframe.core.web.csv_export import csv_line, csv_stream, download_name
 from caseframe.core.web.pages import (
@@ -158,8 +158,7 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
             form = area.forms[event["detail"]["form"]]
             event["changes"] = [
                 summary.change_text(form, c)
-                for c in event["detail"].get("changes", [])
-                if may_see_field(access, form.schema, c.get("field", ""))
+                for c in readable_changes(access, form.schema, event["detail"].get("changes"))
             ][:20]
     names = {u["id"]: u["name"] for u in users}
     for t in case_tasks:

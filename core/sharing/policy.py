@@ -241,31 +241,88 @@ def filter_answers(answers: dict[str, Any], schema: dict[str, Any], access: Acce
     """A copy of one form's answers without the questions (at any depth) the access may not see."""
     if access.is_owner or not isinstance(answers, dict):
         return answers
-    props = schema.get("properties") or {}
-    out: dict[str, Any] = {}
-    for key, value in answers.items():
-        sub = props.get(key)
-        if not isinstance(sub, dict):
-            # an answer the form does not describe: treat as the form's own level
-            if access.may_see(schema.get("x-sensitivity")):
-                out[key] = value
+    return _readable(answers, schema, access)
+
+
+def _readable(value: Any, node: Any, access: Access) -> Any:
+    """``value``, an answer the schema ``node`` describes, without what (at any depth) ``access`` may not see:
+    an object's questions each at their own level (one the schema does not describe at the object's level), a
+    list's items at the items' level, lists of lists and objects in lists alike."""
+    if not isinstance(node, dict):
+        node = {}
+    if isinstance(value, dict):
+        props = node.get("properties") or {}
+        out: dict[str, Any] = {}
+        for key, sub in value.items():
+            described = props.get(key)
+            if not isinstance(described, dict):
+                # an answer the form does not describe: treat as the form's own level
+                if access.may_see(node.get("x-sensitivity")):
+                    out[key] = sub
+                continue
+            if access.may_see(described.get("x-sensitivity")):
+                out[key] = _readable(sub, described, access)
+        return out
+    if isinstance(value, list):
+        items = node.get("items")
+        if not isinstance(items, dict):
+            return value
+        if not access.may_see(items.get("x-sensitivity")):
+            return []
+        return [_readable(v, items, access) for v in value]
+    return value
+
+
+def readable_change(access: Access, schema: dict[str, Any], change: Any) -> dict[str, Any] | None:
+    """A timeline's "changed from X to Y" (``{"field": pointer, "from", "to"}``) as ``access`` may read it: None
+    when the question at the pointer (or one it sits in) is above its level, else the change with the old and new
+    values filtered as the case's own answers are. A change is recorded for a whole object or list where it was
+    added or removed, so a list of people or an object holding a more sensitive question is filtered too, not
+    only the question the pointer names."""
+    if not isinstance(change, dict):
+        return None
+    pointer = change.get("field", "")
+    if not isinstance(pointer, str):
+        return None
+    if access.is_owner:
+        return change
+    if not may_see_field(access, schema, pointer):
+        return None
+    node = _node_at(schema, pointer)
+    return {
+        **change,
+        "from": _readable(change.get("from"), node, access),
+        "to": _readable(change.get("to"), node, access),
+    }
+
+
+def readable_changes(access: Access, schema: dict[str, Any] | None, changes: Any) -> list[dict[str, Any]]:
+    """:func:`readable_change` of each change a form's timeline entry holds (none if the form is unknown)."""
+    if not isinstance(changes, list):
+        return []
+    if access.is_owner:
+        return changes
+    if schema is None:
+        return []
+    return [c for c in (readable_change(access, schema, c) for c in changes) if c is not None]
+
+
+def _node_at(schema: dict[str, Any], pointer: str) -> dict[str, Any] | None:
+    """The schema of the answer at ``pointer``, or None where the schema does not describe it."""
+    node: Any = schema
+    for part in [p for p in pointer.strip("/").split("/") if p]:
+        if not isinstance(node, dict):
+            return None
+        if part.isdigit() and isinstance(node.get("items"), dict):
+            node = node["items"]
             continue
-        if not access.may_see(sub.get("x-sensitivity")):
-            continue
-        if isinstance(value, dict) and sub.get("properties"):
-            out[key] = filter_answers(value, sub, access)
-        elif (
-            isinstance(value, list) and isinstance(sub.get("items"), dict) and sub["items"].get("properties")
-        ):
-            out[key] = [filter_answers(v, sub["items"], access) if isinstance(v, dict) else v for v in value]
-        else:
-            out[key] = value
-    return out
+        node = (node.get("properties") or {}).get(part)
+    return node if isinstance(node, dict) else None
 
 
 def may_see_field(access: Access, schema: dict[str, Any], pointer: str) -> bool:
     """Whether ``access`` may see the answer at ``pointer`` (e.g. "/people/0/name"): every question on the way
-    down must be at or below the level the access allows."""
+    down, and a list's items, must be at or below the level the access allows."""
     if access.is_owner:
         return True
     node: Any = schema
@@ -274,8 +331,8 @@ def may_see_field(access: Access, schema: dict[str, Any], pointer: str) -> bool:
             break
         if part.isdigit() and isinstance(node.get("items"), dict):
             node = node["items"]
-            continue
-        node = (node.get("properties") or {}).get(part)
+        else:
+            node = (node.get("properties") or {}).get(part)
         if not isinstance(node, dict):
             break
         if not access.may_see(node.get("x-sensitivity")):
