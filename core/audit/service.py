@@ -369,21 +369,29 @@ async def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+#: what an event's detail says of a document that only the agency whose user wrote the event reads: its name, as
+#: the uploader gave it, is as sensitive as the document (core/documents/service.py: above the reader's level a
+#: document does not exist for them), and a virus scanner's finding may repeat it
+DOCUMENT_WORDS = ("filename", "finding")
+
+
 def _for_viewer(actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows as ``actor`` may read them: a form change's old and new answers only for the agency whose user made
-    it (the case's owner); any other reader (a system admin of another agency) sees which questions changed,
-    never the answers, as the case's own filter would give it none of them."""
+    """Rows as ``actor`` may read them: a form change's old and new answers, and a document's name, only for the
+    agency whose user made the event (the case's owner, or the reader of the document); any other reader (a
+    system admin of another agency) sees which questions changed and which document (its number and level) was
+    added, read or removed, never the answers nor the name, as the case's own filter would give it none of them."""
     for r in rows:
         detail = r.get("detail")
-        if (
-            r["agency_id"] != actor.agency_id
-            and isinstance(detail, dict)
-            and isinstance(detail.get("changes"), list)
-        ):
-            r["detail"] = {
+        if r["agency_id"] == actor.agency_id or not isinstance(detail, dict):
+            continue
+        if isinstance(detail.get("changes"), list):
+            detail = {
                 **detail,
                 "changes": [{"field": c.get("field")} for c in detail["changes"] if isinstance(c, dict)],
             }
+        if any(key in detail for key in DOCUMENT_WORDS):
+            detail = {k: v for k, v in detail.items() if k not in DOCUMENT_WORDS}
+        r["detail"] = detail
     return rows
 
 

@@ -88,3 +88,17 @@ async def test_events_are_read_in_a_fixed_number_of_queries(world, retained, wri
     read = await readable(world["officer"], rows)
     assert len(calls) <= 2  # the withheld cases' owners, then the redactor's one
     assert {r["detail"]["reference"] for r in read} == {HIDDEN_CASE}
+
+
+async def test_another_agencys_system_admin_reads_no_document_name_in_the_audit_export(world, db):
+    """A document's name is as sensitive as the document: the police's ISA is official, the council's document
+    sensitive, so a police system admin (who reads every agency's events) reads that a document was added, its
+    number and level, never its name. Found by a hostile review: the export's detail gave the name as uploaded."""
+    from tests.security.test_leaks import DOCUMENT
+
+    police_sysadmin = await make_user(world["police"], ("system_admin",), name="Sid Policesys")
+    police = await _export(world, db, police_sysadmin)
+    assert "document.upload" in police and '"sensitivity": "sensitive"' in police
+    assert DOCUMENT not in police
+    # the council's own system admin reads its own events as written
+    assert DOCUMENT in await _export(world, db, world["admin"])
