@@ -14,6 +14,7 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage,
 from caseframe.core import permissions
 from caseframe.core.auth.actor import Actor
 from caseframe.core.context import Context
+from caseframe.core.db import MAX_ID
 from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from caseframe.core.numbers import date_from_parts, whole_number
 from caseframe.core.panels import live, service
@@ -342,7 +343,9 @@ class MeetingPages(Controller):
         # the chair and the minute-taker get a "Correct" link on entries arriving live, as on the page
         may_correct = bool(meeting["is_chair"] or meeting["is_minute_taker"])
         header = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
-        after = whole_number(header) or 0
+        # an entry number past any id (a crafted Last-Event-ID or ?after=) names no entry yet: read as the last id,
+        # where the database driver refused the number mid-stream (a traceback after the response had started)
+        after = min(whole_number(header) or 0, MAX_ID)
         template = request.app.template_engine.get_template("meetings/_minute.html")
         token = session_token(request)
 
