@@ -16,6 +16,7 @@ from caseframe.core import schemas
 from caseframe.core.errors import AreaError, Problem
 from caseframe.core.forms.validation import Form, compile_form, subschema_at
 from caseframe.core.referrals.engine import Count, Rule, Target
+from caseframe.core.sensitivity import SENSITIVITY, sensitivity_rank
 from caseframe.core.workflows.dates import DaysSince
 from caseframe.core.workflows.engine import DEFAULT_TRANSITION_ROLES, Guard, State, Transition, Workflow
 
@@ -910,7 +911,31 @@ def _risk_from(
                 "/case/risk_from/field",
                 f"answers {sorted(set(sub['enum']) - set(risk_levels))} are not in /case/risk_levels",
             )
+        level = _most_sensitive_on_the_way(forms[rf["form"]].schema, rf["field"])
+        if level != SENSITIVITY[0]:
+            col.add(
+                "/case/risk_from/field",
+                f"{rf['field']!r} is {level!r} (x-sensitivity): the case's risk level is shown to every agency "
+                f"that reads the case, so it must come from an {SENSITIVITY[0]!r} question",
+            )
     return (rf["form"], rf["field"])
+
+
+def _most_sensitive_on_the_way(schema: dict[str, Any], pointer: str) -> str:
+    """The most sensitive x-sensitivity level of the question at ``pointer`` and every question it sits in."""
+    node: Any = schema
+    level = SENSITIVITY[0]
+    for part in [p for p in pointer.strip("/").split("/") if p]:
+        if not isinstance(node, dict):
+            break
+        node = (
+            node["items"]
+            if part.isdigit() and isinstance(node.get("items"), dict)
+            else ((node.get("properties") or {}).get(part))
+        )
+        if isinstance(node, dict) and sensitivity_rank(node.get("x-sensitivity")) > sensitivity_rank(level):
+            level = node["x-sensitivity"]
+    return level
 
 
 def _area_roles(raw: dict[str, Any], col: _Collector) -> dict[str, str]:

@@ -776,6 +776,15 @@ GALLERY = [
         toml=[('field = "/risk_level"', 'field = "risk_level"')],
     ),
     Broken(
+        # the risk level is on every partner's case list, page, pack and API: from a special-category question it
+        # would hand a partner under an official agreement the answer itself (found by a hostile review)
+        "risk_from a question above official",
+        "area.toml",
+        "/case/risk_from/field",
+        "'/health_impact' is 'special_category' (x-sensitivity): the case's risk level is shown to every agency",
+        toml=[('field = "/risk_level"', 'field = "/health_impact"')],
+    ),
+    Broken(
         "risk_from answers not risk levels",
         "area.toml",
         "/case/risk_from/field",
