@@ -47,6 +47,13 @@ class Access:
         return self.kind == "owner"
 
     def may_see(self, level: str | None) -> bool:
+        """Whether an answer (or document) of ``level`` is this access's to read. No level is official; a level
+        the core does not know is read as the most sensitive, and an access of no known level (a reference-only
+        listing) reads none: an unknown word never counts as official."""
+        if self.max_sensitivity not in SENSITIVITY:
+            return False
+        if level is not None and level not in SENSITIVITY:
+            level = SENSITIVITY[-1]
         return sensitivity_rank(level) <= sensitivity_rank(self.max_sensitivity)
 
     @classmethod

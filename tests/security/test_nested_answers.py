@@ -124,3 +124,12 @@ def test_a_malformed_change_is_dropped_for_a_partner_and_kept_for_the_owner():
     assert readable_changes(OFFICIAL, {"properties": {}}, changes) == [{"field": "/x", "from": 1, "to": 2}]
     assert readable_changes(OFFICIAL, None, changes) == []
     assert readable_changes(Access.owner(), None, changes) == changes
+
+
+def test_an_unknown_level_is_never_read_as_official():
+    """A level the core does not know (a typo in stored data) is the most sensitive, and an access of no level
+    (a reference-only listing) reads no answer at all, where both used to count as official."""
+    assert not Access.reference_only().may_see(None) and not Access.reference_only().may_see("official")
+    assert filter_answers({"a": 1}, {"properties": {"a": {}}}, Access.reference_only()) == {}
+    assert not SENSITIVE.may_see("secret") and Access.owner().may_see("secret")
+    assert OFFICIAL.may_see(None) and OFFICIAL.may_see("official") and not OFFICIAL.may_see("sensitive")
