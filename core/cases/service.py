@@ -259,6 +259,7 @@ async def timeline(
     for a ``reader``, naming no other case they may not see (core/sharing/redaction.py)."""
     rows = await CaseEvent.raw(_TIMELINE_SQL, int(case_id), int(limit))
     words = NOTHING_HIDDEN if reader is None else await redactor_for(reader, [r["summary"] for r in rows])
+    referrer = access is None or access.is_owner
     out = []
     for r in rows:
         detail = _json(r["detail"]) or {}
@@ -270,8 +271,9 @@ async def timeline(
             and not access.may_see(detail.get("sensitivity", "special_category"))
         ):
             continue
-        # a referral's decision names the case it became to the referrer, by design (referrals' own page does too)
-        told = detail.get("resulting_case") if r["kind"] == "referral" else None
+        # a referral's decision names the case it became to the referrer, by design (referrals' own page does too):
+        # the case's owner, not a partner reading its timeline, who is told of no other agency's case by it
+        told = detail.get("resulting_case") if r["kind"] == "referral" and referrer else None
         out.append(
             {
                 "id": r["id"],

@@ -104,10 +104,37 @@ async def readable_referrals(
     for r in rows:
         r["target_label"] = labels[(r["target_kind"], r["target"])]
     words = await redactor_for(reader, [r.get(k) for r in rows for k in (*REFERRAL_WORDS, *TARGET_WORDS)])
+    referrers = await referrer_agencies(rows)
     for r in rows:
-        told = {i for i in (r.get("from_case"), r.get("resulting_case")) if i}
-        words.texts(r, (*REFERRAL_WORDS, *TARGET_WORDS), told=told)
+        words.texts(r, (*REFERRAL_WORDS, *TARGET_WORDS), told=told_of(reader, r, referrers.get(r.get("id"))))
     return rows
+
+
+def told_of(reader: Actor, row: dict[str, Any], referrer_agency: int | None) -> set[int]:
+    """The cases a referral names to ``reader`` by design: the case it came from (to whoever reads the referral:
+    its addressee, or the referrer and its partners, for whom it is the case they are reading), and the case it
+    became only to the agency that referred it (or that opened it). A partner reading the source case's referrals
+    is not told of another agency's case by them."""
+    told = {row["from_case"]} if row.get("from_case") else set()
+    if row.get("resulting_case") and reader.agency_id in (referrer_agency, row.get("target_agency")):
+        told.add(row["resulting_case"])
+    return told
+
+
+async def referrer_agencies(rows: list[dict[str, Any]]) -> dict[int, int | None]:
+    """Referral id -> the agency that referred it (:func:`_referrer_agency`), for a list: one query at most."""
+    from_cases = sorted(
+        {r["from_case"] for r in rows if not r.get("raised_by_agency") and r.get("from_case")}
+    )
+    owners = (
+        {
+            c["id"]: c["owning_agency"]
+            for c in await Case.select(Case.id, Case.owning_agency).where(Case.id.is_in(from_cases))
+        }
+        if from_cases
+        else {}
+    )
+    return {r.get("id"): r.get("raised_by_agency") or owners.get(r.get("from_case")) for r in rows}
 
 
 async def inbox(
@@ -288,7 +315,7 @@ async def get_referral(
             *[out[k] for k in TARGET_WORDS],
         ],
     )
-    told = {i for i in (row["from_case"], row["resulting_case"]) if i}
+    told = told_of(actor, row, referrer_agency)
     words.texts(out, (*REFERRAL_WORDS, *TARGET_WORDS), told=told)
     for m in messages:
         words.texts(m, ("text",), told=told)

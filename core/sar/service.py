@@ -711,6 +711,7 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
     redactor.prepare()
 
     material = await _case_material(actor, person_id, case_ids, subject_rows, others, decisions)
+    await _readable_case_words(actor, material, case_ids)
     report_cases: list[dict[str, Any]] = []
     documents: list[dict[str, Any]] = []
     withheld = 0
@@ -962,7 +963,7 @@ async def _report_case(
     entry["people"] = _case_people(row, base, roles, m, redactor)
     entry["forms"], withheld = _case_forms(row, base, area, access, m, redactor)
     events = cases.redact_timeline(
-        ctx, row["area"], await cases.timeline(row["id"], limit=100000, access=access), access
+        ctx, row["area"], await cases.timeline(row["id"], limit=100000, access=access, reader=actor), access
     )
     events.reverse()  # oldest first, as a file is read
     entry["timeline"] = []
@@ -1140,6 +1141,31 @@ def _case_panel(row: dict[str, Any], base: str, m: _CaseMaterial, redactor: Reda
     return panel
 
 
+async def _readable_case_words(actor: Actor, m: _CaseMaterial, case_ids: list[int]) -> None:
+    """The tasks' and the panel minutes' words as the exporter may read them, in place, before the export is built:
+    a case they may not see is not named, nor its people (core/sharing/redaction.py, as on the pages); one batch.
+    The timeline is read the same way (``cases.timeline(reader=)``)."""
+    from caseframe.core.sharing.redaction import redactor_for
+
+    tasks = [t for c in case_ids for t in m.tasks_by.get(c, [])]
+    items = [(c, i) for c in case_ids for i in m.items_by.get(c, [])]
+    minutes = [(c, mn) for c, i in items for mn in m.minutes_by.get(i["id"], [])]
+    words = await redactor_for(
+        actor,
+        [t[k] for t in tasks for k in ("title", "description")]
+        + [i["title"] for _, i in items]
+        + [mn["text"] for _, mn in minutes],
+        case_ids,
+    )
+    for c in case_ids:
+        for t in m.tasks_by.get(c, []):
+            words.texts(t, ("title", "description"), "case")
+    for c, i in items:
+        i["title"] = words.text(i["title"], c)
+    for c, mn in minutes:
+        mn["text"] = words.text(mn["text"], c)
+
+
 async def _report_referrals(
     actor: Actor, scope: str, person_ids: list[int], case_ids: list[int], redactor: Redactor
 ) -> list[dict[str, Any]]:
@@ -1174,6 +1200,22 @@ async def _report_referrals(
         .order_by(ReferralMessage.id),
         "referral",
     )
+    # the words people wrote name no case the exporter may not see (core/sharing/redaction.py), as on the pages: but
+    # the case a referral came from, and the case it became to the agency that referred it
+    from caseframe.core.referrals.inbox import referrer_agencies, told_of
+    from caseframe.core.sharing.redaction import redactor_for
+
+    words = await redactor_for(
+        actor,
+        [r[k] for r in referrals for k in ("reason", "decision_note")]
+        + [m["text"] for ms in messages.values() for m in ms],
+    )
+    referrers = await referrer_agencies(referrals)
+    for r in referrals:
+        told = told_of(actor, r, referrers.get(r["id"]))
+        words.texts(r, ("reason", "decision_note"), told=told)
+        for m in messages.get(r["id"], []):
+            words.texts(m, ("text",), told=told)
     report_referrals = []
     for ri, r in enumerate(referrals):
         report_referrals.append(
