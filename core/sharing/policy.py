@@ -248,6 +248,8 @@ def filter_answers(answers: dict[str, Any], schema: dict[str, Any], access: Acce
     """A copy of one form's answers without the questions (at any depth) the access may not see."""
     if access.is_owner or not isinstance(answers, dict):
         return answers
+    if not access.may_see(schema.get("x-sensitivity")):
+        return {}  # a form marked as a whole: none of its answers, however its questions are marked
     return _readable(answers, schema, access)
 
 
@@ -332,6 +334,8 @@ def may_see_field(access: Access, schema: dict[str, Any], pointer: str) -> bool:
     down, and a list's items, must be at or below the level the access allows."""
     if access.is_owner:
         return True
+    if not access.may_see(schema.get("x-sensitivity")):
+        return False
     node: Any = schema
     for part in [p for p in pointer.strip("/").split("/") if p]:
         if not isinstance(node, dict):

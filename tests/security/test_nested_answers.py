@@ -133,3 +133,13 @@ def test_an_unknown_level_is_never_read_as_official():
     assert filter_answers({"a": 1}, {"properties": {"a": {}}}, Access.reference_only()) == {}
     assert not SENSITIVE.may_see("secret") and Access.owner().may_see("secret")
     assert OFFICIAL.may_see(None) and OFFICIAL.may_see("official") and not OFFICIAL.may_see("sensitive")
+
+
+def test_a_form_marked_as_a_whole_hides_every_answer_and_change():
+    """``x-sensitivity`` on the form itself: its questions, each unmarked, are as sensitive as the form. It used
+    to count only for answers the form does not describe, so a special-category form's answers reached every
+    partner, and its timeline changes too."""
+    schema = {"x-sensitivity": "special_category", "properties": {"diagnosis": {"type": "string"}}}
+    assert filter_answers({"diagnosis": "x", "other": "y"}, schema, SENSITIVE) == {}
+    assert readable_change(SENSITIVE, schema, {"field": "/diagnosis", "from": None, "to": "x"}) is None
+    assert filter_answers({"diagnosis": "x"}, schema, Access.owner()) == {"diagnosis": "x"}
