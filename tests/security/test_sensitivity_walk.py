@@ -5,9 +5,11 @@ forms mark ``x-sensitivity``: a *special category* one (an ASB victim's health) 
 complaint's safeguarding concern). Both cases are shared with a new partner under an ISA of level ``official``, and
 with the demo's police under the partnership's ``sensitive`` ISA; both go to a panel the two sit on, whose running
 meeting is minuted with an action for each; the licensing rule refers the safeguarding case on (its facts hold the
-answer); the partner is notified.
+answer); the partner is notified. The council also adds a document at each level, its name and text a marker: a
+document above the reader's level does not exist for them, its name included.
 
-Each partner's caseworker and local admin then read every GET route of the app's own table (ids filled from stored
+Each partner's caseworker and local admin (and the official partner's system admin, who reads every agency's audit
+events) then read every GET route of the app's own table (ids filled from stored
 rows, the planted cases' and meeting's among them), every page their pages link to, the JSON API with a bearer token,
 the CSV exports, the panel pack for each attendee, their notifications and the e-mails they would be sent. The
 official partner reads neither marker anywhere; the police read the sensitive one (the walk reaches them) and never
@@ -17,6 +19,7 @@ the special one. The owner's caseworker walks the same and reads both (the walk 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pytest
@@ -43,6 +46,10 @@ from tests.security.test_route_walk import SKIP_GET_WALK, _ids, _routes, _user
 SPECIAL = _marker("special")  # an ASB victim's health: special category
 SENSITIVE = _marker("sensitive")  # a licensing complaint's safeguarding concern: sensitive
 OFFICIAL = _marker("official")  # an official answer beside them: every partner reads it
+#: documents' names and contents at each level: a document above the reader's level does not exist for them
+SPECIAL_DOC = _marker("specialdoc")
+SENSITIVE_DOC = _marker("sensitivedoc")
+OFFICIAL_DOC = _marker("officialdoc")
 #: a hate crime's perceived hostility as any page says it (special category, and a summary answer)
 STRAND = "Alternative subculture"
 #: where the strand's words are the form's choices, not an answer: the area's schema
@@ -57,6 +64,7 @@ PLANTED_PARAMS = {
     "referral_id": "referrals",
     "notification_id": "notifications",
     "task_id": "tasks",
+    "document_id": "documents",
 }
 
 
@@ -66,7 +74,10 @@ async def _actor(email: str):
 
 @pytest.fixture
 async def planted(db):
+    from caseframe.core.cases.tables import CaseSubject
     from caseframe.core.demo import load_demo
+    from caseframe.core.documents import service as documents
+    from caseframe.core.documents.samples import tiny_pdf
     from caseframe.core.notifications.tables import Notification
     from caseframe.core.referrals.tables import Referral
     from caseframe.core.tasks.tables import Task
@@ -83,6 +94,8 @@ async def planted(db):
     )
     partner_worker = await make_user(partner, ("caseworker",), name="Petra Partner")
     partner_admin = await make_user(partner, ("local_admin",), name="Piet Partneradmin")
+    # a system admin reads every agency's audit events: the partner's reads them under its official ISA
+    partner_sysadmin = await make_user(partner, ("system_admin",), name="Sy Partnersys")
     police_worker = await _actor("sam.okafor@northshire-police.example")
     police_admin = await make_user(
         {"id": police, "slug": "northshire-police"}, ("local_admin",), name="Pola Policeadmin"
@@ -180,11 +193,27 @@ async def planted(db):
             due_date=today + dt.timedelta(days=7),
         )
     case_ids = [asb["id"], lic["id"], hate["id"]]
+    document_ids = []
+    for case, name, level in (
+        (asb, SPECIAL_DOC, "special_category"),
+        (lic, SENSITIVE_DOC, "sensitive"),
+        (asb, OFFICIAL_DOC, "official"),
+    ):
+        added = await documents.add_document(
+            ctx, owner, case["id"], io.BytesIO(tiny_pdf([f"Text of {name}"])), f"{name}.pdf", level
+        )
+        document_ids.append(added["id"])
     ids = {
         "cases": case_ids,
         "meetings": [meeting["id"]],
         "panels": [panel["id"]],
-        "persons": [],
+        "persons": sorted(
+            {
+                s["person"]
+                for s in await CaseSubject.select(CaseSubject.person).where(CaseSubject.case.is_in(case_ids))
+            }
+        ),
+        "documents": document_ids,
         "referrals": [
             r["id"] for r in await Referral.select(Referral.id).where(Referral.from_case.is_in(case_ids))
         ],
@@ -199,6 +228,7 @@ async def planted(db):
         "owner": owner,
         "partner_worker": partner_worker,
         "partner_admin": partner_admin,
+        "partner_sysadmin": partner_sysadmin,
         "police_worker": police_worker,
         "police_admin": police_admin,
         "asb": asb,
@@ -315,11 +345,11 @@ async def _walk(db, planted, who: str, password: str = TEST_PASSWORD) -> dict[st
         return await _everything_as(client, app, planted, planted[who], password)
 
 
-@pytest.mark.parametrize("who", ["partner_worker", "partner_admin"])
+@pytest.mark.parametrize("who", ["partner_worker", "partner_admin", "partner_sysadmin"])
 async def test_an_official_partner_reads_no_sensitive_or_special_answer_anywhere(db, planted, who):
     bodies = await _walk(db, planted, who)
     assert len(bodies) > 250, f"only {len(bodies)} responses read: is the walk reading the route table?"
-    assert _found(bodies, (SPECIAL, SENSITIVE)) == []
+    assert _found(bodies, (SPECIAL, SENSITIVE, SPECIAL_DOC, SENSITIVE_DOC)) == []
     assert _found({k: v for k, v in bodies.items() if not CHOICES.match(k)}, (STRAND,)) == []
     if who == "partner_worker":
         # the walk reached the cases, the meeting and the pack
@@ -327,14 +357,20 @@ async def test_an_official_partner_reads_no_sensitive_or_special_answer_anywhere
             assert OFFICIAL in bodies[f"/cases/{planted[case]['id']}"]
         assert OFFICIAL in bodies[f"/api/v1/cases/{planted['asb']['id']}"]
         assert any(k.startswith("pack for attendee") and "Visit together" in v for k, v in bodies.items())
+        assert OFFICIAL_DOC in bodies[f"/cases/{planted['asb']['id']}"]
+        assert (
+            OFFICIAL_DOC
+            in bodies[f"/cases/{planted['asb']['id']}/documents/{planted['ids']['documents'][2]}"]
+        )
 
 
 @pytest.mark.parametrize("who", ["police_worker", "police_admin"])
 async def test_a_sensitive_partner_reads_no_special_answer_anywhere(db, planted, who):
     bodies = await _walk(db, planted, who, DEMO_PASSWORD if who == "police_worker" else TEST_PASSWORD)
-    assert _found(bodies, (SPECIAL,)) == []
+    assert _found(bodies, (SPECIAL, SPECIAL_DOC)) == []
     if who == "police_worker":
         assert SENSITIVE in bodies[f"/cases/{planted['lic']['id']}"]
+        assert SENSITIVE_DOC in bodies[f"/cases/{planted['lic']['id']}"]
         assert SENSITIVE in bodies[f"/api/v1/cases/{planted['lic']['id']}"]
         assert STRAND in bodies[f"/cases/{planted['hate']['id']}"]  # their own case
 
@@ -345,6 +381,8 @@ async def test_the_owner_reads_every_marker_so_the_walk_is_not_vacuous(db, plant
     assert SENSITIVE in bodies[f"/cases/{planted['lic']['id']}"]
     assert SPECIAL in bodies[f"/api/v1/cases/{planted['asb']['id']}"]
     assert SENSITIVE in bodies[f"/api/v1/cases/{planted['lic']['id']}"]
+    assert SPECIAL_DOC in bodies[f"/cases/{planted['asb']['id']}"]
+    assert SPECIAL_DOC in bodies[f"/cases/{planted['asb']['id']}/documents/{planted['ids']['documents'][0]}"]
     # and the police's hate crime, which the council reads under the partnership's sensitive ISA: not its strand
     assert (
         _found(
