@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from caseframe.core.auth.actor import Actor
+from caseframe.core.cases.tables import Case
 from caseframe.core.context import Context
 from caseframe.core.errors import CaseClosed
 from caseframe.core.sharing.policy import Access, case_access, filter_answers
@@ -30,6 +31,20 @@ async def refuse_closed_for(actor: Actor, case: dict[str, Any]) -> None:
     ``case`` holds the row's ``id``, ``owning_agency``, ``area`` and ``closed_at``."""
     if case.get("closed_at"):
         refuse_closed(case, reader_sees=await case_access(actor, case) is not None)
+
+
+async def refuse_closed_case(actor: Actor, case_id: int) -> None:
+    """:func:`refuse_closed_for` by the case's number: no new work on a closed case from a panel (an action, a
+    place on an agenda) or a referral (taken onto a panel's list, linked to a case), the refusal naming the case
+    only to a reader who may see it. Nothing happens when no case has that number (the caller says what is
+    missing)."""
+    row = (
+        await Case.select(Case.id, Case.owning_agency, Case.area, Case.closed_at)
+        .where(Case.id == case_id)
+        .first()
+    )
+    if row is not None:
+        await refuse_closed_for(actor, row)
 
 
 def case_dict(ctx: Context, row: dict[str, Any], access: Access) -> dict[str, Any]:

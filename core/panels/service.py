@@ -18,7 +18,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.auth.tables import User
 from caseframe.core.cache import DIRECTORY
 from caseframe.core.cases.tables import Case, CaseEvent
-from caseframe.core.cases.view import refuse_closed_for
+from caseframe.core.cases.view import refuse_closed_case
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -540,7 +540,7 @@ async def add_agenda_item(
         raise Conflict("The meeting is closed: its agenda cannot change.")
     suggestions, closed = await _agenda_candidates(meeting)
     if case_id is not None and any(c["case"] == case_id for c in closed):
-        await _refuse_closed_case(actor, case_id)  # a closed case on the list goes on no new agenda
+        await refuse_closed_case(actor, case_id)  # a closed case on the list goes on no new agenda
     pick = next((s for s in suggestions if s["kind"] == kind and s["case"] == case_id), None)
     if kind == "other":
         title = (title or "").strip()
@@ -552,7 +552,7 @@ async def add_agenda_item(
     position = len(await agenda(meeting_id)) + 1
     async with transaction():
         if pick["case"] is not None:
-            await _refuse_closed_case(actor, pick["case"])  # closed since it was offered
+            await refuse_closed_case(actor, pick["case"])  # closed since it was offered
         await AgendaItem.insert(
             AgendaItem(
                 meeting=meeting_id,
@@ -735,7 +735,7 @@ async def add_minute(
 
         await refuse_write(item["case"], actor)  # nothing is minuted on a restricted or erased case
         if kind == "action":  # an action is a new task on the case: none on a closed one (a discussion is)
-            await _refuse_closed_case(actor, item["case"])
+            await refuse_closed_case(actor, item["case"])
     now = clock.now()
     async with transaction():
         task_id = None
@@ -781,18 +781,6 @@ async def add_minute(
     written = await Minute.select().where(Minute.id == minute.id).first()
     assert written is not None  # committed above; minutes are never deleted (a correction supersedes one)
     return written
-
-
-async def _refuse_closed_case(actor: Actor, case_id: int) -> None:
-    """No new panel work on a closed case: an action, a place on an agenda (the refusal names the case only to
-    a reader who may see it)."""
-    row = (
-        await Case.select(Case.id, Case.owning_agency, Case.area, Case.closed_at)
-        .where(Case.id == case_id)
-        .first()
-    )
-    if row is not None:
-        await refuse_closed_for(actor, row)
 
 
 def _minute_problems(item: dict[str, Any] | None, kind: str, text: str) -> list[dict[str, str]]:

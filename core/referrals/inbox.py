@@ -20,7 +20,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.auth.tables import User
 from caseframe.core.cases import service as cases
 from caseframe.core.cases.tables import Case, CaseEvent, CaseSubject
-from caseframe.core.cases.view import refuse_closed_for
+from caseframe.core.cases.view import refuse_closed_case
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
@@ -666,7 +666,7 @@ async def accept_link(
     if case_id not in allowed:
         own = await Case.count().where((Case.id == (case_id or 0)) & (Case.owning_agency == actor.agency_id))
         if own:  # one of theirs, closed since the page offered it: refused as every write on a closed case
-            await _refuse_closed_case(actor, case_id or 0)
+            await refuse_closed_case(actor, case_id or 0)
         raise ValidationFailed(
             "Select one of your agency’s open cases about this person",
             errors=[
@@ -675,7 +675,7 @@ async def accept_link(
         )
     async with transaction():
         row = await _claim(actor, referral_id, version)
-        await _refuse_closed_case(actor, allowed[case_id]["id"])  # closed since it was read
+        await refuse_closed_case(actor, allowed[case_id]["id"])  # closed since it was read
         now = clock.now()
         await CaseEvent.insert(
             CaseEvent(
@@ -699,19 +699,6 @@ async def accept_link(
         )
 
 
-async def _refuse_closed_case(actor: Actor, case_id: int) -> None:
-    """A closed case takes no referral (``cases.view.refuse_closed``): a referred case closed since it was
-    referred goes onto no panel's list (the chair may decline the referral, or its owner reopen the case), and
-    no referral is linked to a closed case."""
-    source = (
-        await Case.select(Case.id, Case.owning_agency, Case.area, Case.closed_at)
-        .where(Case.id == case_id)
-        .first()
-    )
-    if source is not None:
-        await refuse_closed_for(actor, source)
-
-
 async def accept_to_panel(
     ctx: Context, actor: Actor, referral_id: int, *, version: int | None, review_due: dt.date | None = None
 ) -> None:
@@ -727,10 +714,10 @@ async def accept_to_panel(
     if panel is None:
         raise NotFound("That panel no longer exists")
     await refuse_write(row["from_case"], actor)  # a restricted or erased case goes onto no panel
-    await _refuse_closed_case(actor, row["from_case"])  # nor a closed one: it gets no new panel work
+    await refuse_closed_case(actor, row["from_case"])  # nor a closed one: it gets no new panel work
     async with transaction():
         row = await _claim(actor, referral_id, version)
-        await _refuse_closed_case(actor, row["from_case"])  # closed since it was read
+        await refuse_closed_case(actor, row["from_case"])  # closed since it was read
         now = clock.now()
         already = (
             await PanelCase.select(PanelCase.id)
