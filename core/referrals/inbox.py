@@ -106,7 +106,10 @@ async def readable_referrals(
     words = await redactor_for(reader, [r.get(k) for r in rows for k in (*REFERRAL_WORDS, *TARGET_WORDS)])
     referrers = await referrer_agencies(rows)
     for r in rows:
-        words.texts(r, (*REFERRAL_WORDS, *TARGET_WORDS), told=told_of(reader, r, referrers.get(r.get("id"))))
+        told = told_of(reader, r, referrers.get(r.get("id")))
+        words.texts(r, (*REFERRAL_WORDS, *TARGET_WORDS), told=told)
+        if r.get("resulting_case") not in told:  # nor the number of a case the referral became, untold
+            r["resulting_case"] = None
     return rows
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from caseframe.core import clock
 from caseframe.core.referrals import inbox
+from caseframe.core.referrals.queries import raised_from_case
 from caseframe.core.sar import service as sar
 from caseframe.core.testing import TEST_PASSWORD, make_user, sign_in, web_client
 from tests.security.test_leaks import world  # noqa: F401
@@ -49,6 +50,34 @@ async def test_a_partner_of_the_referring_case_is_not_told_the_case_it_became(wo
     # the referrer is told, by design
     council = await _case_as(world, db, world["owner"])
     assert opened["reference"] in council[f"/cases/{world['case']['id']}"]
+
+
+async def _timeline_as(world, db, actor) -> list:
+    """The referring case's timeline as ``actor`` reads it through the API."""
+    case_id = world["case"]["id"]
+    async with web_client(world["ctx"], db) as client:
+        api = await client.post("/api/v1/session", json={"email": actor.email, "password": TEST_PASSWORD})
+        bearer = {"Authorization": f"Bearer {api.json()['token']}"}
+        return (await client.get(f"/api/v1/cases/{case_id}", headers=bearer)).json()["timeline"]
+
+
+async def test_nor_is_the_partner_given_its_number(world, db, opened):
+    case_id = world["case"]["id"]
+    police, council = world["officer"], world["owner"]
+    # the case page's list of the case's referrals (and any list read through readable_referrals)
+    police_reads = [
+        r["resulting_case"] for r in await raised_from_case(case_id, reader=police, ctx=world["ctx"])
+    ]
+    council_reads = [
+        r["resulting_case"] for r in await raised_from_case(case_id, reader=council, ctx=world["ctx"])
+    ]
+    # the case's own number stays (a panel referral became the case itself); the other agency's case's does not
+    assert opened["id"] in council_reads and opened["id"] not in police_reads
+    # the API's timeline gives an entry's detail: without the number for the partner, with it for the referrer
+    assert not [e for e in await _timeline_as(world, db, police) if "resulting_case" in e["detail"]]
+    assert [
+        e for e in await _timeline_as(world, db, council) if e["detail"].get("resulting_case") == opened["id"]
+    ]
 
 
 async def test_a_partners_subject_access_export_names_no_case_it_may_not_see(world, opened):
