@@ -274,8 +274,9 @@ async def timeline(
         # a referral's decision names the case it became to the referrer, by design (referrals' own page does too):
         # the case's owner, not a partner reading its timeline, who is told of no other agency's case by it
         told = detail.get("resulting_case") if r["kind"] == "referral" and referrer else None
-        if r["kind"] == "referral" and not referrer and "resulting_case" in detail:
-            # nor its number: the API gives an entry's detail as it is
+        if r["kind"] == "referral" and not referrer and detail.get("resulting_case", case_id) != case_id:
+            # nor its number (the API gives an entry's detail as it is); a referral that became this very case
+            # (taken onto a panel's list) names the case being read
             detail = {k: v for k, v in detail.items() if k != "resulting_case"}
         out.append(
             {

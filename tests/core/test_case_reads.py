@@ -120,6 +120,17 @@ async def orm_row(case_id):
     return await Case.select().where(Case.id == case_id).output(load_json=True).first()
 
 
+def _as_read(row, case_id, access):
+    """An entry's detail as a reader gets it: a partner is not given the number of another agency's case that a
+    referral became (tests/security/test_resulting_case_words.py)."""
+    detail = row["detail"] or {}
+    if access is None or access.is_owner or row["kind"] != "referral":
+        return detail
+    if detail.get("resulting_case", case_id) == case_id:
+        return detail
+    return {k: v for k, v in detail.items() if k != "resulting_case"}
+
+
 async def orm_timeline(case_id, limit=500, access=None):
     rows = (
         await CaseEvent.select(
@@ -136,7 +147,7 @@ async def orm_timeline(case_id, limit=500, access=None):
             "id": r["id"],
             "kind": r["kind"],
             "summary": r["summary"],
-            "detail": r["detail"] or {},
+            "detail": _as_read(r, case_id, access),
             "actor_id": r["actor"],
             "actor_name": r["actor_name"],
             "at": r["at"].isoformat(),
