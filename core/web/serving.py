@@ -1,4 +1,6 @@
-"""Running the web app under uvicorn, in one process or several."""
+"""Running the web app under uvicorn, in one process or several: on uvloop's event loop, with httptools' parser
+(both C; asyncio's loop and the pure-Python h11 cost a large share of a request's CPU), its head bounded as h11's
+was."""
 
 from __future__ import annotations
 
@@ -6,12 +8,84 @@ import contextlib
 import socket
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 APP = "caseframe.core.web.app:create_app"
 # an idle browser connection is kept 75 s (nginx's default), longer than a caseworker reads a page: at uvicorn's
 # 5 s a request sent as the server closed the connection met a closed socket (seen as failures under load)
 KEEP_ALIVE_SECONDS = 75
+#: the most a request line and its headers may take: h11's bound, which uvicorn's httptools protocol has not
+MAX_HEAD_BYTES = 16 * 1024
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, refusing a request whose head (request line and headers) is larger than
+    ``MAX_HEAD_BYTES`` with 431, and closing the connection.
+
+    httptools keeps a header it has not seen the end of, and uvicorn every header it has, however large: one
+    connection sending an endless header held as much memory as it sent (a 5 MB header was answered 200). h11,
+    which served before, refused a head past 16 KiB. Two checks: the head's own size when it is complete (its URL
+    and headers as the parser gives them), and, while a head is still incomplete, every byte received since the
+    last body (all of it head), so an endless one is cut off. A body is never counted: uploads have their own
+    limit in the app."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self._received = 0  # bytes received outside a body
+        self._head = 0  # the head's size, as parsed
+        self._in_body = False
+        self._too_large = False
+
+    def data_received(self, data: bytes) -> None:
+        if not self._in_body:
+            self._received += len(data)
+        super().data_received(data)
+        if not self._in_body and self._received > MAX_HEAD_BYTES and not self.transport.is_closing():
+            self._too_large = True
+            self._refuse_large_head()
+
+    def on_message_begin(self) -> None:
+        self._head = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._head += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head += len(name) + len(value) + 4
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_body, self._received = True, 0
+        if self._head > MAX_HEAD_BYTES:
+            # httptools turns this into a parser error; uvicorn answers that with send_400_response, below
+            self._too_large = True
+            raise ValueError("request head too large")
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        super().on_message_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if self._too_large:
+            self._refuse_large_head()
+        else:
+            super().send_400_response(msg)
+
+    def _refuse_large_head(self) -> None:
+        message = b"Request headers too large."
+        self.transport.write(
+            STATUS_LINE[431]
+            + b"content-type: text/plain; charset=utf-8\r\n"
+            + b"content-length: "
+            + str(len(message)).encode("ascii")
+            + b"\r\nconnection: close\r\n\r\n"
+            + message
+        )
+        self.transport.close()
 
 
 class TcpConfig(uvicorn.Config):
@@ -41,6 +115,7 @@ def serve(host: str, port: int, workers: int, app: str = APP) -> None:
             port=port,
             log_level="warning",
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            http=BoundedHttpToolsProtocol,
         )
         return
     config = TcpConfig(
@@ -51,6 +126,7 @@ def serve(host: str, port: int, workers: int, app: str = APP) -> None:
         workers=workers,
         log_level="warning",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        http=BoundedHttpToolsProtocol,
     )
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[config.bind_socket()]).run()

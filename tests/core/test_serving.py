@@ -69,3 +69,95 @@ def test_templates_are_read_once_unless_reloading_is_asked_for(monkeypatch):
     assert build_environment(ctx).auto_reload is False
     monkeypatch.setenv("CASEFRAME_TEMPLATE_RELOAD", "1")
     assert build_environment(ctx).auto_reload is True
+
+
+def test_serving_runs_on_uvloop_and_httptools_with_a_bounded_head(monkeypatch):
+    """Both ways of serving use httptools' parser through BoundedHttpToolsProtocol, and uvicorn's "auto" loop
+    finds uvloop installed (pyproject.toml's dependencies)."""
+    from uvicorn.loops.auto import auto_loop_factory
+
+    from caseframe.core.web import serving
+
+    seen = []
+    monkeypatch.setattr(serving.uvicorn, "run", lambda *a, **kw: seen.append(kw["http"]))
+
+    class FakeMultiprocess:
+        def __init__(self, config, sockets):
+            seen.append(config.http)
+            for s in sockets:
+                s.close()
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(serving, "Multiprocess", FakeMultiprocess)
+    serving.serve("127.0.0.1", 0, 1)
+    serving.serve("127.0.0.1", 0, 2)
+    assert seen == [serving.BoundedHttpToolsProtocol] * 2
+    assert auto_loop_factory(use_subprocess=False).__module__.startswith("uvloop")
+
+
+async def _serve_and_send(chunks: list[bytes]) -> bytes:
+    """Serve a tiny app with BoundedHttpToolsProtocol, send ``chunks`` on one connection, give what came back."""
+    from caseframe.core.web.serving import BoundedHttpToolsProtocol
+
+    async def app(scope, receive, send):
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
+        )
+        await send({"type": "http.response.body", "body": b"got %d" % len(body)})
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, http=BoundedHttpToolsProtocol, log_level="error")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for chunk in chunks:
+                writer.write(chunk)
+                await writer.drain()
+        except ConnectionError:
+            pass  # the server closed the connection while the rest was still being sent
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        return answer
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_a_request_head_past_16_kib_is_refused_with_431_not_held():
+    from caseframe.core.web.serving import MAX_HEAD_BYTES
+
+    # one header sent in pieces and not ended: httptools alone would keep reading it for as long as it came (it
+    # kept and answered a 5 MB one)
+    pieces = [b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: "] + [b"a" * 4096] * 5
+    answer = await _serve_and_send(pieces)
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert b"Request headers too large." in answer
+    # many headers, each small, past the bound in one go
+    many = b"".join(b"X-H%d: %s\r\n" % (n, b"b" * 100) for n in range(MAX_HEAD_BYTES // 100))
+    answer = await _serve_and_send([b"GET / HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n"])
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+async def test_a_large_body_and_a_head_under_the_bound_are_served():
+    body = b"x" * (256 * 1024)  # a body is never counted as head: uploads have their own limit in the app
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Fine: " + b"c" * 8000 + b"\r\n"
+    answer = await _serve_and_send([head + b"Content-Length: %d\r\n\r\n" % len(body) + body])
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert b"got %d" % len(body) in answer
+    # two requests on one keep-alive connection, each head near the bound: the count starts again for each
+    one = b"GET / HTTP/1.1\r\nHost: x\r\nX-Fine: " + b"d" * 12000 + b"\r\n\r\n"
+    last = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Fine: " + b"d" * 12000 + b"\r\n\r\n"
+    answer = await _serve_and_send([one, last])
+    assert answer.count(b"HTTP/1.1 200 ") == 2
