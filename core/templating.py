@@ -36,13 +36,34 @@ def _datetime(value: Any) -> str:
     return value.strftime("%-d %B %Y at %-I:%M%p").replace("AM", "am").replace("PM", "pm") if value else ""
 
 
+#: what a plain dict has as attributes (its methods): Jinja's ``d.x`` gives these before an item of the same name
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(Environment):
+    """Jinja's environment, reading ``d.x`` of a plain dict without raising an exception first.
+
+    Jinja tries ``getattr(d, "x")`` and, on AttributeError, ``d["x"]``: every field a template reads from the
+    dicts the services give (a timeline entry's ``.at``, a person's ``.given_name``) raised and caught an
+    exception, a sixth of rendering a case page. For a plain dict and a name that is not one of dict's own
+    attributes the answer is the same, so it is looked up directly; anything else goes Jinja's way."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 def build_environment(ctx: Context) -> Environment:
     """The Jinja environment for ``ctx``: its plugins' template directories, then the core's, with the filters
     and globals every template uses."""
     dirs: list[Path] = []
     for result in ctx.pm.hook.template_directories():
         dirs.extend(Path(d) for d in result or [])
-    env = Environment(
+    env = _Environment(
         loader=ChoiceLoader(
             [FileSystemLoader([str(d) for d in dirs]), FileSystemLoader(str(CORE_TEMPLATES))]
         ),
