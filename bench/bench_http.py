@@ -313,8 +313,12 @@ def make_bare_app(url: str, user_id: int, ctx=None) -> Litestar:
             },
         )
 
+    from caseframe.core.web.app import settle_heap
+
     return Litestar(
         route_handlers=[health, case_page, my_work, area_list],
+        # the same last step of start-up as caseframe's own (core/web/app.py)
+        on_startup=[settle_heap],
         on_shutdown=[rows.close],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment(ctx))),
     )

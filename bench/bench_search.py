@@ -532,7 +532,11 @@ def bare_app():
             status_code=200,
         )
 
-    return Litestar(route_handlers=[health, search])
+    from caseframe.core.web.app import settle_heap
+
+    return Litestar(
+        route_handlers=[health, search], on_startup=[settle_heap]
+    )  # as caseframe starts (core/web/app.py)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 from pathlib import Path
@@ -274,6 +275,19 @@ def unstorable_value(exc: BaseException) -> str:
     return ""
 
 
+def settle_heap() -> None:
+    """Put what start-up made (modules, areas and their validators, templates, the app) out of the cyclic garbage
+    collector's reach, as a server's last step of start-up.
+
+    Those objects live as long as the process, yet every full collection walked all of them: a pause of about
+    50 ms for each request in flight when one came, in a worker that serves eight at a time (measured with
+    gc.callbacks on the case page). Frozen, a full collection walks only what requests have made since.
+    Reference counting still frees them as usual; only cycles among them would stay (none are expected: they
+    are the process's own)."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, ctx: Context | None = None, engine=None) -> Litestar:
     """Build the web app. Loading areas happens here, so a broken plugin stops start-up, not a request.
 
@@ -299,6 +313,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
         app.state.audit_sealer = asyncio.create_task(audit_service.run_sealer())
         if notification_email.enabled():
             app.state.email_sender = asyncio.create_task(notification_email.run_sender())
+        settle_heap()
 
     async def on_shutdown(app: Litestar) -> None:
         email_sender = getattr(app.state, "email_sender", None)
