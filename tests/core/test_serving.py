@@ -36,17 +36,17 @@ async def test_the_workers_socket_gives_connections_tcp_nodelay():
     assert await nodelay_of_accepted(TcpConfig("x:y", host="127.0.0.1", port=0, workers=2)) != 0
 
 
-def test_idle_connections_outlive_a_caseworker_reading_a_page(monkeypatch):
-    """uvicorn closes an idle keep-alive connection after 5 s by default; a browser sending its next request as
-    the server closed it met a closed socket. Both ways of serving keep it for KEEP_ALIVE_SECONDS."""
+def served_settings(monkeypatch) -> list[dict]:
+    """Serve in one process and in several without serving: what ``uvicorn.run`` is given, then the settings of
+    the config the several workers run, as dicts of uvicorn.run's keywords (the same names)."""
     from caseframe.core.web import serving
 
-    seen = []
+    seen: list[dict] = []
     monkeypatch.setattr(serving.uvicorn, "run", lambda *a, **kw: seen.append(kw))
 
     class FakeMultiprocess:
         def __init__(self, config, sockets):
-            seen.append({"timeout_keep_alive": config.timeout_keep_alive})
+            seen.append({"timeout_keep_alive": config.timeout_keep_alive, "http": config.http})
             for s in sockets:
                 s.close()
 
@@ -56,6 +56,15 @@ def test_idle_connections_outlive_a_caseworker_reading_a_page(monkeypatch):
     monkeypatch.setattr(serving, "Multiprocess", FakeMultiprocess)
     serving.serve("127.0.0.1", 0, 1)
     serving.serve("127.0.0.1", 0, 2)
+    return seen
+
+
+def test_idle_connections_outlive_a_caseworker_reading_a_page(monkeypatch):
+    """uvicorn closes an idle keep-alive connection after 5 s by default; a browser sending its next request as
+    the server closed it met a closed socket. Both ways of serving keep it for KEEP_ALIVE_SECONDS."""
+    from caseframe.core.web import serving
+
+    seen = served_settings(monkeypatch)
     assert [kw["timeout_keep_alive"] for kw in seen] == [serving.KEEP_ALIVE_SECONDS] * 2
     assert serving.KEEP_ALIVE_SECONDS >= 60
 
@@ -78,22 +87,7 @@ def test_serving_runs_on_uvloop_and_httptools_with_a_bounded_head(monkeypatch):
 
     from caseframe.core.web import serving
 
-    seen = []
-    monkeypatch.setattr(serving.uvicorn, "run", lambda *a, **kw: seen.append(kw["http"]))
-
-    class FakeMultiprocess:
-        def __init__(self, config, sockets):
-            seen.append(config.http)
-            for s in sockets:
-                s.close()
-
-        def run(self):
-            pass
-
-    monkeypatch.setattr(serving, "Multiprocess", FakeMultiprocess)
-    serving.serve("127.0.0.1", 0, 1)
-    serving.serve("127.0.0.1", 0, 2)
-    assert seen == [serving.BoundedHttpToolsProtocol] * 2
+    assert [kw["http"] for kw in served_settings(monkeypatch)] == [serving.BoundedHttpToolsProtocol] * 2
     assert auto_loop_factory(use_subprocess=False).__module__.startswith("uvloop")
 
 
