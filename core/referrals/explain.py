@@ -199,10 +199,12 @@ def filter_facts(ctx: Context, facts: Any, access: Access) -> Any:
             if isinstance(values, dict)
         }
         out["extra"] = {plugin: values for plugin, values in kept.items() if values}
+    area = ctx.areas.get(facts.get("area", ""))
+    if isinstance(facts.get("counts"), dict):
+        out["counts"] = {k: v for k, v in facts["counts"].items() if not _count_hidden(area, k, access)}
     case = facts.get("case")
     if not isinstance(case, dict) or not isinstance(case.get("forms"), dict):
         return out
-    area = ctx.areas.get(facts.get("area", ""))
     forms = {
         name: filter_answers(answers, area.forms[name].schema, access)
         for name, answers in case["forms"].items()
@@ -211,10 +213,26 @@ def filter_facts(ctx: Context, facts: Any, access: Access) -> Any:
     return {**out, "case": {**case, "forms": forms}}
 
 
+def _count_hidden(area: Area | None, name: str, access: Access) -> bool:
+    """Whether a count is grouped by a question above what ``access`` may see ("reports with the same answer to
+    it"): the number is worked out from that answer, so it is withheld as the answer is. A count the area no
+    longer declares (or of an area no longer loaded) has no known question, and is withheld too."""
+    count = next((c for c in (area.counts if area else []) if c.name == name), None)
+    if count is None:
+        return True
+    if not count.by_form:
+        return False
+    form = area.forms.get(count.by_form) if area is not None else None
+    return form is None or not may_see_field(access, form.schema, "/" + (count.by_field or "").strip("/"))
+
+
 def _hidden(ctx: Context, area: Area | None, path: tuple[str, ...], access: Access | None) -> bool:
-    """Whether a tested fact is an answer, or a plugin's fact, above what ``access`` may see."""
+    """Whether a tested fact is an answer, a count grouped by one, or a plugin's fact, above what ``access`` may
+    see."""
     if access is None or access.is_owner:
         return False
+    if path[:1] == ("counts",):
+        return len(path) >= 2 and _count_hidden(area, path[1], access)
     if path[:1] == ("extra",):
         return len(path) < 3 or not access.may_see(ctx.areas.fact_level(path[1], path[2]))
     if len(path) < 3 or path[:2] != ("case", "forms"):

@@ -122,3 +122,48 @@ def test_the_stored_facts_hold_the_plugin_under_its_declared_name(ctx):
     assert json.dumps(ctx.areas.fact_levels) == json.dumps(
         {"intel_feed": {"note": "official", "intel": "sensitive"}}
     )
+
+
+@pytest.fixture
+def sensitive_street_ctx(tmp_path):
+    """The noise area with its report's street above official: the same_street_90d count is grouped by it."""
+    area = tmp_path / "noise"
+    shutil.copytree(NOISE, area)
+    schema_file = area / "forms" / "report.schema.json"
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    schema["properties"]["street"]["x-sensitivity"] = "sensitive"
+    schema_file.write_text(json.dumps(schema), encoding="utf-8")
+
+    class Noise:
+        @hookimpl
+        def register_areas(self):
+            return [area]
+
+    return make_context(Noise())
+
+
+def test_a_count_grouped_by_a_question_above_the_reader_s_level_is_withheld(sensitive_street_ctx):
+    """A count "reports in the same street" is worked out from the street: a reader who may not see the street is
+    told neither the number (in the facts an API gives) nor it in "why the rule fired"; a count by person is not
+    grouped by any answer and stays."""
+    ctx = sensitive_street_ctx
+    facts = {"area": "noise", "counts": {"same_street_90d": 4, "reports_180d": 3}}
+    when = {"properties": {"counts": {"properties": {"same_street_90d": {"minimum": 2}, "reports_180d": {}}}}}
+    sensitive = Access(kind="share", max_sensitivity="sensitive")
+    owner = Access(kind="owner")
+
+    assert filter_facts(ctx, facts, REFERRAL_ACCESS)["counts"] == {"reports_180d": 3}
+    why = explain(ctx, None, when, facts, REFERRAL_ACCESS)
+    street = next(w for w in why if "same street" in w["question"].lower())
+    assert street == {
+        "question": street["question"],
+        "answer": "Not shared with your agency",
+        "looks_for": "",
+    }
+    assert any(w["answer"] == "3" for w in why)  # the count by person is still shown
+    assert not any("4" in w["answer"] or "2 or more" in w["looks_for"] for w in why)
+
+    for reader in (sensitive, owner):
+        assert filter_facts(ctx, facts, reader)["counts"] == facts["counts"]
+        answers = [w["answer"] for w in explain(ctx, None, when, facts, reader)]
+        assert "4" in answers and "Not shared with your agency" not in answers
