@@ -20,7 +20,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.auth.tables import User
 from caseframe.core.cases import service as cases
 from caseframe.core.cases.tables import Case, CaseEvent, CaseSubject
-from caseframe.core.cases.view import refuse_closed_case
+from caseframe.core.cases.view import refuse_closed_case, refuse_closed_for
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
@@ -667,9 +667,15 @@ async def accept_link(
     row = await _claim(actor, referral_id, version)
     allowed = {c["id"]: c for c in await linkable_cases(actor, row)}
     if case_id not in allowed:
-        own = await Case.count().where((Case.id == (case_id or 0)) & (Case.owning_agency == actor.agency_id))
-        if own:  # one of theirs, closed since the page offered it: refused as every write on a closed case
-            await refuse_closed_case(actor, case_id or 0)
+        own = (
+            await Case.select(Case.id, Case.owning_agency, Case.area, Case.closed_at)
+            .where((Case.id == (case_id or 0)) & (Case.owning_agency == actor.agency_id))
+            .first()
+        )  # one read: whose case it is and whether it is closed
+        if (
+            own is not None
+        ):  # one of theirs, closed since the page offered it: refused as every write on a closed case
+            await refuse_closed_for(actor, own)
         raise ValidationFailed(
             "Select one of your agency’s open cases about this person",
             errors=[
