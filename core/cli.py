@@ -186,6 +186,9 @@ def _cmd_serve(args) -> int:
             "the embedded SQLite database serves one process",
             2,
         )
+    from caseframe.core.settings import Settings
+
+    Settings()  # a bad CASEFRAME_* setting stops here, naming it (SettingsError), before any worker starts
     build_context()  # a broken area stops here, with its file and reason
     from caseframe.core import assets
 
@@ -438,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     from caseframe.core.audit.key import AuditKeyError
     from caseframe.core.db.engine import DatabaseURLError, MigrationError
     from caseframe.core.documents.storage import StoreError
+    from caseframe.core.settings import SettingsError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -447,8 +451,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 2
         return command(args)
-    except (DatabaseURLError, AuditKeyError, AssetsError, StoreError) as exc:
-        # a database URL, audit key or asset build that is wrong, or a document store misconfigured or out of reach
+    except (DatabaseURLError, AuditKeyError, AssetsError, StoreError, SettingsError) as exc:
+        # a database URL, audit key, asset build or CASEFRAME_* setting that is wrong, or a document store
+        # misconfigured or out of reach
         return _fail(str(exc), 2)
     except MigrationError as exc:  # the failed migration was rolled back; the ones before it stay applied
         return _fail(str(exc), 1)

@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class SettingsError(ValueError):
+    """A CASEFRAME_* setting cannot be used; the message names it and says what it must be, in one line."""
 
 
 def _int_env(name: str, default: int) -> int:
     value = os.environ.get(name, "")
     return int(value) if value.isascii() and value.isdigit() else default
+
+
+def _bounded_env(name: str, default: int, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high``; anything else stops start-up naming the setting."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit() and low <= int(raw) <= high):
+        raise SettingsError(f"{name} must be a whole number from {low} to {high}, not {raw[:40]!r}")
+    return int(raw)
+
+
+def _networks(name: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated IP addresses or CIDR ranges (``10.0.0.0/8``); a bad one stops start-up naming it."""
+    found = []
+    for part in os.environ.get(name, "").split(","):
+        if part.strip():
+            try:
+                found.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise SettingsError(
+                    f"{name} must list IP addresses or ranges like 10.0.0.0/8, separated by commas; "
+                    f"{part.strip()[:60]!r} is neither"
+                ) from None
+    return tuple(found)
 
 
 def _megabytes(name: str, default: int) -> int:
@@ -55,6 +87,18 @@ class Settings:
     s3_prefix: str = field(default_factory=lambda: os.environ.get("CASEFRAME_S3_PREFIX", ""))
     s3_endpoint_url: str = field(default_factory=lambda: os.environ.get("CASEFRAME_S3_ENDPOINT_URL", ""))
     s3_region: str = field(default_factory=lambda: os.environ.get("CASEFRAME_S3_REGION", ""))
+    #: failed sign-ins (passwords and two-step codes, any addresses) one network may make in a window before it
+    #: is turned away, and the window's length
+    sign_in_source_failures: int = field(
+        default_factory=lambda: _bounded_env("CASEFRAME_SIGN_IN_SOURCE_FAILURES", 30, 1, 100_000)
+    )
+    sign_in_source_window_minutes: int = field(
+        default_factory=lambda: _bounded_env("CASEFRAME_SIGN_IN_SOURCE_WINDOW_MINUTES", 15, 1, 1440)
+    )
+    #: reverse proxies whose X-Forwarded-For is believed (core/web/client_address.py); none by default
+    trusted_proxies: tuple[IPNetwork, ...] = field(
+        default_factory=lambda: _networks("CASEFRAME_TRUSTED_PROXIES")
+    )
     debug: bool = False
     migrate_on_start: bool = True
 

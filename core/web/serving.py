@@ -116,6 +116,7 @@ def serve(host: str, port: int, workers: int, app: str = APP) -> None:
             log_level="warning",
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
             http=BoundedHttpToolsProtocol,
+            proxy_headers=False,  # X-Forwarded-For is read by core/web/client_address.py, from trusted proxies only
         )
         return
     config = TcpConfig(
@@ -127,6 +128,7 @@ def serve(host: str, port: int, workers: int, app: str = APP) -> None:
         log_level="warning",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         http=BoundedHttpToolsProtocol,
+        proxy_headers=False,
     )
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[config.bind_socket()]).run()
