@@ -327,17 +327,17 @@ async def disable(actor: Actor, code: str) -> None:
         await auth.code_failed(attempt, actor, _code_error(WRONG_CODE))
 
 
-async def verify_sign_in(actor: Actor, session_id: int, code: str) -> int | None:
+async def verify_sign_in(actor: Actor, session_id: int, code: str, *, source: str | None = None) -> int | None:
     """The second step of signing in: a code from the app, or one of the user's recovery codes.
 
     Returns None for an app code, or how many recovery codes are left when one was spent. Wrong codes count
-    toward the address's lockout, like wrong passwords.
+    toward the address's lockout and the ``source`` network's limit, like wrong passwords.
     """
     from caseframe.core.auth import service as auth
 
     if not _clean(code):
         raise _code_error(ENTER_CODE)
-    attempt = await auth.begin_code_attempt(actor)  # counted before the code is checked; refused if locked
+    attempt = await auth.begin_code_attempt(actor, source)  # counted before the code is checked; refused if locked
     async with transaction():
         row = (
             await User.select(User.totp_secret, User.totp_last_step, User.mfa_enabled)

@@ -15,6 +15,7 @@ from caseframe.core.errors import Forbidden, ValidationFailed
 from caseframe.core.numbers import whole_number
 from caseframe.core.permissions import ROLES
 from caseframe.core.web.auth import requires, session_token
+from caseframe.core.web.client_address import request_source
 from caseframe.core.web.pages import form_data, form_list, form_text, page, safe_next, see_other
 
 
@@ -59,7 +60,10 @@ class MfaSignInPage(Controller):
         code = form_text(data, "recovery_code" if recovery else "code")
         try:
             left = await mfa.verify_sign_in(
-                actor, await auth.session_id_for_token(session_token(request)), code
+                actor,
+                await auth.session_id_for_token(session_token(request)),
+                code,
+                source=request_source(request),
             )
         except auth.SignInLocked as exc:
             response = await self._page(request, exc.message, next_url, status_code=429, recovery=recovery)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import secrets
 from typing import Any, NoReturn
@@ -57,10 +58,33 @@ class SignInLocked(SignInFailed):
     status = 429
 
 
+class SignInSourceLocked(SignInLocked):
+    """Too many failed tries from the client's network in the window: refused before any secret is checked,
+    and not counted against the address."""
+
+
 class SignInBusy(SignInFailed):
     """Too many sign-ins are being checked at once: turned away before hashing, nothing counted."""
 
     status = 429
+
+
+@dataclasses.dataclass
+class SourceLimit:
+    """Failed tries (any addresses) one source network may make per window: one client spraying a guess at many
+    addresses is stopped, which the per-address lockout alone never does. Set from Settings by ``configure``."""
+
+    failures: int = 30
+    window_minutes: int = 15
+
+
+SOURCE_LIMIT = SourceLimit()
+
+
+def configure(settings: Any) -> None:
+    """Use the per-source limit ``settings`` names (CASEFRAME_SIGN_IN_SOURCE_*; called by create_app)."""
+    SOURCE_LIMIT.failures = settings.sign_in_source_failures
+    SOURCE_LIMIT.window_minutes = settings.sign_in_source_window_minutes
 
 
 def _lock_seconds(failures: int) -> int:
@@ -81,6 +105,11 @@ class _Attempt:
     failures: int
     #: the lock this attempt put in place by reaching the limit (kept if it fails, lifted if it succeeds)
     locked_until: dt.datetime | None
+    #: the source network tried from (None: not counted per source), its failures in the window counting this
+    #: attempt, and the window's end
+    source: str | None = None
+    source_failures: int = 0
+    source_window_ends: dt.datetime | None = None
 
 
 def _lock_query(key: str):
@@ -91,21 +120,42 @@ def _lock_query(key: str):
     return query if is_sqlite(conf.DB) else query.lock_rows("UPDATE")
 
 
-async def _begin_attempt(email: str) -> _Attempt:
-    """Decide, atomically, whether the address may try a secret now, and count the try as a failure.
+async def _held_row(key: str, kind: str) -> dict[str, Any]:
+    """The throttle row of ``key`` (made if missing), held until the transaction ends."""
+    await SignInThrottle.insert(SignInThrottle(key=key, kind=kind, failures=0)).on_conflict(
+        target=SignInThrottle.key, action="DO NOTHING"
+    )
+    return await _lock_query(key).first()
 
-    The decision and the count are one transaction holding the address's row (a row lock on PostgreSQL, the
-    write lock on SQLite), taken before any secret is checked: however many tries arrive at once, each sees
-    the ones before it, so no more of them are checked than the lockout allows. A try that then succeeds
-    takes its count back (``_attempt_succeeded``). A locked address is refused (and audited) without counting.
+
+def _seconds_until(when: dt.datetime, now: dt.datetime) -> int:
+    return int((when - now).total_seconds()) + 1
+
+
+def _window_open(row: dict[str, Any] | None, now: dt.datetime) -> bool:
+    return row is not None and row["locked_until"] is not None and row["locked_until"] > now
+
+
+async def _begin_attempt(email: str, source: str | None = None) -> _Attempt:
+    """Decide, atomically, whether the address may try a secret now from ``source`` (a network, from
+    core.web.client_address; None for no limit per source), and count the try as a failure of both.
+
+    The decision and the count are one transaction holding the source's row, then the address's (a row lock on
+    PostgreSQL, the write lock on SQLite; always in that order, so tries never wait on each other in a circle),
+    taken before any secret is checked: however many tries arrive at once, each sees the ones before it, so no
+    more of them are checked than the limits allow. A try that then succeeds takes its counts back
+    (``_attempt_succeeded``). A source over its limit is refused without counting anything; a locked address is
+    refused (and audited) without counting.
     """
     key, email_hash = _throttle_key(email), _hash(email)[:16]
+    source_key = _source_key(source) if source else None
     now = clock.now()
     async with transaction():
-        await SignInThrottle.insert(SignInThrottle(key=key, failures=0)).on_conflict(
-            target=SignInThrottle.key, action="DO NOTHING"
-        )
-        row = await _lock_query(key).first()
+        window = await _held_row(source_key, "source") if source_key else None
+        if window is not None and _window_open(window, now) and window["failures"] >= SOURCE_LIMIT.failures:
+            wait = _seconds_until(window["locked_until"], now)
+            raise SignInSourceLocked(_source_message(wait), retry_after=wait)
+        row = await _held_row(key, "address")
         locked_until = row["locked_until"]
         if locked_until is not None and locked_until > now:
             await audit.record(
@@ -113,7 +163,7 @@ async def _begin_attempt(email: str) -> _Attempt:
                 None,
                 detail={"email_hash": email_hash, "email": audit.address_tried(email)},
             )
-            wait = int((locked_until - now).total_seconds()) + 1
+            wait = _seconds_until(locked_until, now)
         else:
             failures = row["failures"] + 1
             lock = _lock_seconds(failures)
@@ -126,8 +176,48 @@ async def _begin_attempt(email: str) -> _Attempt:
                     SignInThrottle.locked_until: locked_until,
                 }
             ).where(SignInThrottle.key == key)
-            return _Attempt(key, email_hash, audit.address_tried(email), failures, locked_until)
+            attempt = _Attempt(key, email_hash, audit.address_tried(email), failures, locked_until)
+            if source:
+                await _count_source(attempt, source, window, now)
+            return attempt
     raise SignInLocked(_locked_message(wait), retry_after=wait)
+
+
+async def _count_source(
+    attempt: _Attempt, source: str, window: dict[str, Any] | None, now: dt.datetime
+) -> None:
+    """Count the attempt against its source's window (held by the caller's transaction), starting a new window
+    when the last is over; a new window is also when source rows whose windows are over are deleted."""
+    if _window_open(window, now):
+        assert window is not None
+        failures, ends = window["failures"] + 1, window["locked_until"]
+    else:
+        failures, ends = 1, now + dt.timedelta(minutes=SOURCE_LIMIT.window_minutes)
+    await SignInThrottle.update(
+        {
+            SignInThrottle.failures: failures,
+            SignInThrottle.last_failure_at: now,
+            SignInThrottle.locked_until: ends,
+        }
+    ).where(SignInThrottle.key == _source_key(source))
+    if failures == 1:
+        await _forget_old_sources(now)
+    attempt.source, attempt.source_failures, attempt.source_window_ends = source, failures, ends
+
+
+async def _forget_old_sources(now: dt.datetime) -> None:
+    """Delete source rows whose windows are over (a few hundred at a time), so they never pile up. Rows another
+    try holds are skipped, not waited for: this never blocks a sign-in."""
+    query = (
+        SignInThrottle.select(SignInThrottle.id)
+        .where((SignInThrottle.kind == "source") & (SignInThrottle.locked_until <= now))
+        .limit(500)
+    )
+    if not is_sqlite(conf.DB):
+        query = query.lock_rows("UPDATE", skip_locked=True)
+    old = [row["id"] for row in await query]
+    if old:
+        await SignInThrottle.delete().where(SignInThrottle.id.is_in(old))
 
 
 async def _attempt_failed(
@@ -146,6 +236,18 @@ async def _attempt_failed(
                 "locked_seconds": wait,
             },
         )
+        if attempt.source and attempt.source_failures == SOURCE_LIMIT.failures:
+            # the failure that uses the source's last try: audited once, not each refusal after it
+            await audit.record(
+                "auth.sign_in_source_locked",
+                None,
+                detail={
+                    "source_hash": _source_key(attempt.source)[:16],
+                    "network": _network_shown(attempt.source),
+                    "failures": attempt.source_failures,
+                    "window_minutes": SOURCE_LIMIT.window_minutes,
+                },
+            )
     if wait:
         raise SignInLocked(_locked_message(wait), retry_after=wait)
     raise refusal
@@ -153,7 +255,16 @@ async def _attempt_failed(
 
 async def _attempt_succeeded(attempt: _Attempt, *, forget: bool) -> None:
     """The secret was right: forget the address's failures (a complete sign-in), or take back this attempt's
-    count and any lock it set (a step that leaves earlier failures standing). Call inside a transaction."""
+    count and any lock it set (a step that leaves earlier failures standing). Either way its count against the
+    source is taken back, never the source's other failures (an attacker with one account of their own could
+    otherwise clear the count between guesses at others). Call inside a transaction."""
+    if attempt.source:  # the source's row first, as in _begin_attempt
+        key = _source_key(attempt.source)
+        window = await _lock_query(key).first()
+        if window is not None and window["locked_until"] == attempt.source_window_ends:
+            await SignInThrottle.update({SignInThrottle.failures: max(0, window["failures"] - 1)}).where(
+                SignInThrottle.key == key
+            )
     if forget:
         await SignInThrottle.delete().where(SignInThrottle.key == attempt.key)
         return
@@ -179,10 +290,25 @@ def _locked_message(wait: int) -> str:
     return f"Too many attempts to sign in with this email address. Try again in {_wait_words(wait)}."
 
 
-async def begin_code_attempt(actor: Actor) -> _Attempt:
-    """Before a two-step or recovery code is checked: refused if the user's address is locked, else counted
-    (atomically, like a password try), so codes cannot be guessed in parallel either."""
-    return await _begin_attempt(actor.email.strip().lower())
+def _source_key(source: str) -> str:
+    return _hash("source:" + source)
+
+
+def _source_message(wait: int) -> str:
+    return f"Too many attempts to sign in from your network. Try again in {_wait_words(wait)}."
+
+
+def _network_shown(source: str) -> str:
+    """A source as the audit trail shows it: its /24 (IPv4) or /48 (IPv6), enough to tell networks apart
+    without keeping a person's address; ``source_hash`` matches the exact source."""
+    network = ipaddress.ip_network(source, strict=False)
+    return str(network.supernet(new_prefix=24 if network.version == 4 else 48))
+
+
+async def begin_code_attempt(actor: Actor, source: str | None = None) -> _Attempt:
+    """Before a two-step or recovery code is checked: refused if the user's address or ``source`` network is
+    locked, else counted (atomically, like a password try), so codes cannot be guessed in parallel either."""
+    return await _begin_attempt(actor.email.strip().lower(), source)
 
 
 async def code_failed(attempt: _Attempt, actor: Actor, refusal: Exception) -> NoReturn:
@@ -255,12 +381,14 @@ class MfaSetUpFirst(SignInFailed):
 
 
 async def sign_in(
-    email: str, password: str, *, browser: bool = True, totp: str | None = None
+    email: str, password: str, *, browser: bool = True, totp: str | None = None, source: str | None = None
 ) -> tuple[str, Actor]:
     """Check the password; return a new session token and the actor. One message for every failure.
 
     Failures are counted per email address (hashed), known or not, so a lockout says nothing about
-    which accounts exist; a locked address is refused before its password is checked.
+    which accounts exist; a locked address is refused before its password is checked. They are counted per
+    ``source`` network too (``core.web.client_address.request_source``), so one client spraying a guess at
+    many addresses is refused, before any hashing, once its network has used up its window's tries.
 
     A browser session of a user with two-step verification starts with ``pending="mfa"`` (the code page
     is all that works); one whose role requires it but who has not set it up starts with
@@ -269,15 +397,17 @@ async def sign_in(
     email = (email or "").strip().lower()
     try:
         with passwords.hashing_slot():  # turned away at once when too many are already being checked
-            return await _sign_in(email, password, browser=browser, totp=totp)
+            return await _sign_in(email, password, browser=browser, totp=totp, source=source)
     except passwords.HashingBusy as exc:
         raise SignInBusy(exc.message, retry_after=exc.retry_after) from None
 
 
-async def _sign_in(email: str, password: str, *, browser: bool, totp: str | None) -> tuple[str, Actor]:
+async def _sign_in(
+    email: str, password: str, *, browser: bool, totp: str | None, source: str | None
+) -> tuple[str, Actor]:
     from caseframe.core.auth import mfa
 
-    attempt = await _begin_attempt(email)  # counted before the password is checked; refused if locked
+    attempt = await _begin_attempt(email, source)  # counted before the password is checked; refused if locked
     row = (
         await User.select(
             User.id,

@@ -53,11 +53,15 @@ class Session(Table, tablename="cf_session"):
 
 
 class SignInThrottle(Table, tablename="cf_sign_in_throttle"):
-    """Failed sign-ins per email address (hashed, known or not), for lockout with back-off."""
+    """Failed sign-ins per email address (hashed, known or not), for lockout with back-off, and per source
+    network in a window (core/auth/service.py)."""
 
     id: Serial
 
     key = Varchar(length=64, unique=True)
+    #: "address": failures of an email address, kept for the back-off; "source": failures from a network in
+    #: the window ending at ``locked_until``, deleted once it is over
+    kind = Varchar(length=10, default="address")
     failures = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
     last_failure_at = Timestamptz(null=True, default=None)

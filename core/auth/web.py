@@ -9,6 +9,7 @@ from caseframe.core.auth import service as auth
 from caseframe.core.auth.actor import Actor
 from caseframe.core.web import csrf
 from caseframe.core.web.auth import session_token
+from caseframe.core.web.client_address import request_source
 from caseframe.core.web.pages import NO_STORE, form_data, form_text, safe_next
 
 
@@ -25,7 +26,7 @@ class SignInPages(Controller):
         data = await form_data(request)
         email, password = form_text(data, "email"), form_text(data, "password")
         try:
-            token, _ = await auth.sign_in(email, password)
+            token, _ = await auth.sign_in(email, password, source=request_source(request))
         except auth.SignInFailed as exc:
             return _sign_in_page(
                 request,

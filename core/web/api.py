@@ -21,6 +21,7 @@ from caseframe.core.searching import MAX_SEARCH_LENGTH, name_search_problem
 from caseframe.core.sharing.policy import Access
 from caseframe.core.tasks import service as tasks
 from caseframe.core.web.auth import session_token
+from caseframe.core.web.client_address import request_source
 
 #: an email, a password and a code fit many times over: anyone may post here, so no more is read
 SIGN_IN_MAX_BODY = 16 * 1024
@@ -93,7 +94,11 @@ class SessionAPI(Controller):
         totp = _text(body, "totp")
         # a user with two-step verification sends the current code from their app as "totp"
         token, actor = await auth.sign_in(
-            _text(body, "email"), _text(body, "password"), browser=False, totp=totp or None
+            _text(body, "email"),
+            _text(body, "password"),
+            browser=False,
+            totp=totp or None,
+            source=request_source(request),
         )
         # API clients send the token as a bearer header; no cookie, so no cross-site requests
         return Response({"token": token, "user": actor.as_dict()}, status_code=201)

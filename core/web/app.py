@@ -25,6 +25,7 @@ from caseframe.core.agencies.web import AdminPages, AgencyAdminPages, UserAdminP
 from caseframe.core.audit import service as audit_service
 from caseframe.core.audit.denied import record_denied
 from caseframe.core.audit.web import AuditPages
+from caseframe.core.auth import service as auth_service
 from caseframe.core.auth.mfa_web import MfaSettingsPages, MfaSignInPage, SecurityPages
 from caseframe.core.auth.password_web import PasswordPages, PasswordResetPages
 from caseframe.core.auth.web import SignInPages
@@ -296,6 +297,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
     settings = settings or Settings()
     ctx = ctx or build_context(settings.plugins)
     documents_storage.configure(settings)
+    auth_service.configure(settings)
     owned = engine is None
     engine = engine or engine_from_url(settings.database_url)
 

@@ -1,0 +1,336 @@
+"""Password spraying from one network: one client trying a guess at many addresses (one each, so no address's
+lockout is ever reached) is refused once its network has used up its window's failed tries, before any password
+is hashed and without counting against the address. The network is the client's IPv4 address or IPv6 /64, read
+from X-Forwarded-For only when the direct peer is a trusted proxy (core/web/client_address.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+
+import httpx
+import pyotp
+import pytest
+
+from caseframe.core import clock
+from caseframe.core.audit.tables import AuditEvent
+from caseframe.core.auth import mfa, passwords
+from caseframe.core.auth import service as auth
+from caseframe.core.auth.tables import SignInThrottle
+from caseframe.core.cli import main
+from caseframe.core.settings import Settings, SettingsError
+from caseframe.core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_context, make_user
+from caseframe.core.web.app import create_app
+from caseframe.core.web.client_address import client_address, source_of
+
+WRONG = "wrong password 123"
+NETWORK_WORDS = "Too many attempts to sign in from your network. Try again in"
+
+
+@pytest.fixture
+def ctx():
+    return make_context()
+
+
+@pytest.fixture
+async def user(db, ctx):
+    return await make_user(await make_agency(ctx, "ashdown-council"), ("caseworker",), name="Casey Morgan")
+
+
+@pytest.fixture(autouse=True)
+def limits(monkeypatch):
+    """Each test's apps set the limit (create_app configures it); the default object comes back afterwards."""
+    monkeypatch.setattr(auth, "SOURCE_LIMIT", auth.SourceLimit())
+
+
+@pytest.fixture
+def checked(monkeypatch):
+    """How many passwords were really checked (argon2 verifications run)."""
+    calls = []
+    real = passwords._verify
+
+    def counting(stored, password):
+        calls.append(password)
+        return real(stored, password)
+
+    monkeypatch.setattr(passwords, "_verify", counting)
+    return calls
+
+
+@contextlib.asynccontextmanager
+async def client_from(ctx, db, peer: str, *, failures: int = 30, trusted: str = ""):
+    """A client of the whole app whose connection comes from ``peer``, with the per-source limit ``failures``."""
+    settings = Settings(
+        local_demo=True,
+        database_url="sqlite:///unused.sqlite",
+        sign_in_source_failures=failures,
+        trusted_proxies=tuple(ipaddress.ip_network(t.strip()) for t in trusted.split(",") if t.strip()),
+    )
+    app = create_app(settings, ctx=ctx, engine=db)
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        yield client
+
+
+async def _api(client, email: str, password: str = WRONG, **headers):
+    return await client.post("/api/v1/session", json={"email": email, "password": password}, headers=headers)
+
+
+async def _source_failures(source: str) -> int:
+    row = (
+        await SignInThrottle.select(SignInThrottle.failures)
+        .where(SignInThrottle.key == auth._source_key(source))
+        .first()
+    )
+    return row["failures"] if row else 0
+
+
+async def _address_failures(email: str) -> int:
+    row = (
+        await SignInThrottle.select(SignInThrottle.failures)
+        .where(SignInThrottle.key == auth._throttle_key(email))
+        .first()
+    )
+    return row["failures"] if row else 0
+
+
+def _refused(response) -> bool:
+    return (
+        response.status_code == 429
+        and int(response.headers["retry-after"]) > 0
+        and NETWORK_WORDS in response.text
+    )
+
+
+async def test_spraying_31_addresses_from_one_address_is_refused_at_the_31st_before_hashing(
+    user, ctx, db, checked
+):
+    async with client_from(ctx, db, "203.0.113.7") as sprayer, client_from(ctx, db, "198.51.100.9") as other:
+        for n in range(30):
+            assert (await _api(sprayer, f"person{n}@ashdown-council.example")).status_code == 401
+        assert len(checked) == 30
+        refused = await _api(sprayer, "person30@ashdown-council.example")
+        assert _refused(refused), refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert 14 * 60 < int(refused.headers["retry-after"]) <= 15 * 60 + 1
+        assert refused.json()["detail"] == f"{NETWORK_WORDS} 15 minutes."
+        # not hashed, and not counted against the address either
+        assert len(checked) == 30
+        assert await _address_failures("person30@ashdown-council.example") == 0
+        # even the right password is refused from that network, and not checked
+        assert _refused(await _api(sprayer, user.email, TEST_PASSWORD))
+        assert len(checked) == 30 and await _address_failures(user.email) == 0
+        # another network is not affected
+        assert (await _api(other, "person30@ashdown-council.example")).status_code == 401
+        assert (await _api(other, user.email, TEST_PASSWORD)).status_code == 201
+    assert await _source_failures("203.0.113.7") == 30
+    assert await _source_failures("198.51.100.9") == 1
+
+
+async def test_the_sign_in_page_says_so_with_429_and_retry_after(ctx, db, checked):
+    async with client_from(ctx, db, "203.0.113.7", failures=3) as client:
+        token = csrf_token_of((await client.get("/sign-in")).text)
+        responses = [
+            await client.post(
+                "/sign-in",
+                data={"email": f"person{n}@ashdown-council.example", "password": WRONG, "csrf_token": token},
+            )
+            for n in range(4)
+        ]
+    assert [r.status_code for r in responses] == [401, 401, 401, 429]
+    page = responses[-1]
+    assert _refused(page) and "govuk-error-summary" in page.text
+    assert f"{NETWORK_WORDS} 15 minutes." in page.text
+    assert len(checked) == 3
+
+
+async def test_addresses_in_one_ipv6_64_share_a_count(ctx, db):
+    async with contextlib.AsyncExitStack() as stack:
+        same = [
+            await stack.enter_async_context(client_from(ctx, db, peer, failures=3))
+            for peer in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:aaaa:bbbb:cccc:dddd")
+        ]
+        for n, client in enumerate(same):
+            assert (await _api(client, f"person{n}@ashdown-council.example")).status_code == 401
+        neighbour = await stack.enter_async_context(client_from(ctx, db, "2001:db8:1:2:ffff::9", failures=3))
+        assert _refused(await _api(neighbour, "person9@ashdown-council.example"))
+        next_network = await stack.enter_async_context(client_from(ctx, db, "2001:db8:1:3::1", failures=3))
+        assert (await _api(next_network, "person9@ashdown-council.example")).status_code == 401
+    assert await _source_failures("2001:db8:1:2::/64") == 3
+
+
+async def test_x_forwarded_for_from_an_untrusted_peer_changes_nothing(ctx, db, checked):
+    async with client_from(ctx, db, "203.0.113.7", failures=3) as client:
+        for n in range(3):
+            spoofed = {"X-Forwarded-For": f"192.0.2.{n + 1}"}
+            assert (await _api(client, f"person{n}@ashdown-council.example", **spoofed)).status_code == 401
+        assert _refused(
+            await _api(client, "person9@ashdown-council.example", **{"X-Forwarded-For": "192.0.2.99"})
+        )
+    assert len(checked) == 3
+    assert await _source_failures("203.0.113.7") == 3
+    assert await _source_failures("192.0.2.1") == 0
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_client_counts(ctx, db):
+    async with client_from(ctx, db, "10.0.0.5", failures=3, trusted="10.0.0.0/8") as proxy:
+        for n in range(3):
+            # the client wrote the left-most entry itself: only the right-most untrusted one is believed
+            forwarded = {"X-Forwarded-For": f"192.0.2.{n + 1}, 203.0.113.50, 10.0.0.7"}
+            assert (await _api(proxy, f"person{n}@ashdown-council.example", **forwarded)).status_code == 401
+        assert _refused(
+            await _api(proxy, "person9@ashdown-council.example", **{"X-Forwarded-For": "203.0.113.50"})
+        )
+        # someone else behind the same proxy is not affected
+        other = {"X-Forwarded-For": "198.51.100.3"}
+        assert (await _api(proxy, "person9@ashdown-council.example", **other)).status_code == 401
+    assert await _source_failures("203.0.113.50") == 3
+    assert await _source_failures("10.0.0.5") == 0
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "source"),
+    [
+        ("203.0.113.7", ["192.0.2.1"], [], "203.0.113.7"),
+        ("10.0.0.5", ["192.0.2.1, 203.0.113.50"], ["10.0.0.0/8"], "203.0.113.50"),
+        ("10.0.0.5", ["192.0.2.1", "203.0.113.50, 10.0.0.6"], ["10.0.0.0/8"], "203.0.113.50"),
+        ("10.0.0.5", ["10.0.0.9"], ["10.0.0.0/8"], "10.0.0.9"),  # every hop trusted: the first
+        ("10.0.0.5", ["not an address, [2001:db8::7]:443"], ["10.0.0.0/8"], "2001:db8::/64"),
+        ("10.0.0.5", ["192.0.2.1, rubbish"], ["10.0.0.0/8"], "10.0.0.5"),
+        ("10.0.0.5", [], ["10.0.0.0/8"], "10.0.0.5"),
+        ("::ffff:203.0.113.7", [], [], "203.0.113.7"),
+    ],
+)
+def test_the_client_address(peer, forwarded, trusted, source):
+    networks = [ipaddress.ip_network(t) for t in trusted]
+    assert source_of(client_address(peer, forwarded, networks)) == source
+
+
+def test_a_peer_without_an_ip_address_has_no_source():
+    assert client_address(None, ["203.0.113.7"], [ipaddress.ip_network("0.0.0.0/0")]) is None
+
+
+async def test_tries_at_once_never_pass_the_limit(ctx, db, checked, monkeypatch):
+    monkeypatch.setattr(passwords, "HASH_QUEUE", 100)  # all of them reach the count, none is shed as busy
+    async with client_from(ctx, db, "203.0.113.7", failures=10) as client:
+        responses = await asyncio.gather(
+            *[_api(client, f"person{n}@ashdown-council.example") for n in range(24)]
+        )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [401] * 10 + [429] * 14, statuses
+    assert all(_refused(r) for r in responses if r.status_code == 429)
+    assert len(checked) == 10
+    assert await _source_failures("203.0.113.7") == 10
+    assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_source_locked") == 1
+
+
+async def test_a_right_password_is_not_a_failure_and_clears_nothing(user, ctx, db):
+    async with client_from(ctx, db, "203.0.113.7", failures=3) as client:
+        for n in range(2):
+            assert (await _api(client, f"person{n}@ashdown-council.example")).status_code == 401
+        assert (await _api(client, user.email, TEST_PASSWORD)).status_code == 201
+        assert await _source_failures("203.0.113.7") == 2
+        assert (await _api(client, "person2@ashdown-council.example")).status_code == 401
+        assert _refused(await _api(client, user.email, TEST_PASSWORD))
+
+
+async def test_the_window_ends_and_old_windows_are_deleted(ctx, db):
+    async with client_from(ctx, db, "203.0.113.7", failures=3) as client:
+        for n in range(3):
+            await _api(client, f"person{n}@ashdown-council.example")
+        with clock.travel(14 / 1440):
+            assert _refused(await _api(client, "person9@ashdown-council.example"))
+        with clock.travel(15.1 / 1440):
+            assert (await _api(client, "person9@ashdown-council.example")).status_code == 401
+            assert await _source_failures("203.0.113.7") == 1
+    async with client_from(ctx, db, "198.51.100.9", failures=3) as other:
+        with clock.travel(31 / 1440):
+            assert (await _api(other, "person9@ashdown-council.example")).status_code == 401
+    # the first network's window is over: starting the second's deleted its row; addresses' rows stay
+    sources = await SignInThrottle.select(SignInThrottle.key).where(SignInThrottle.kind == "source")
+    assert [r["key"] for r in sources] == [auth._source_key("198.51.100.9")]
+    assert await _address_failures("person0@ashdown-council.example") == 1
+
+
+async def test_the_lock_is_audited_once_without_the_address(ctx, db):
+    async with client_from(ctx, db, "203.0.113.7", failures=3) as client:
+        for n in range(8):
+            await _api(client, f"person{n}@ashdown-council.example")
+    events = await AuditEvent.select(AuditEvent.detail).where(
+        AuditEvent.action == "auth.sign_in_source_locked"
+    )
+    assert len(events) == 1
+    detail = events[0]["detail"]
+    detail = detail if isinstance(detail, dict) else json.loads(detail)
+    assert detail["network"] == "203.0.113.0/24" and detail["failures"] == 3
+    assert detail["source_hash"] == auth._source_key("203.0.113.7")[:16]
+    assert "203.0.113.7" not in str(detail)
+    assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_failed") == 3
+
+
+async def test_two_step_codes_count_for_the_network(user, ctx, db):
+    seconds = clock.now().timestamp() % 30
+    with clock.travel((1 - seconds) / 86400):  # a second into a time step, so the right code stays right
+        secret = await mfa.begin_setup(user)
+        totp = pyotp.TOTP(secret)
+        await mfa.confirm_setup(user, totp.generate_otp(totp.timecode(clock.now())))
+        right = totp.generate_otp(totp.timecode(clock.now()) + 1)
+        async with client_from(ctx, db, "203.0.113.7", failures=3) as client:
+            page = await client.get("/sign-in")
+            signed = await client.post(
+                "/sign-in",
+                data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": csrf_token_of(page.text)},
+            )
+            assert signed.status_code == 303
+            token = csrf_token_of((await client.get("/sign-in/mfa")).text)
+            wrongs = [c for c in ("000000", "111111", "222222", "333333") if c != right][:3]
+            for code in wrongs:
+                wrong = await client.post("/sign-in/mfa", data={"code": code, "csrf_token": token})
+                assert wrong.status_code == 400
+            refused = await client.post("/sign-in/mfa", data={"code": right, "csrf_token": token})
+            assert _refused(refused) and "govuk-error-summary" in refused.text
+    # the password's try was taken back; the three codes count, below the address's own lockout
+    assert await _source_failures("203.0.113.7") == 3
+    assert await _address_failures(user.email) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        (
+            "CASEFRAME_SIGN_IN_SOURCE_FAILURES",
+            "lots",
+            "CASEFRAME_SIGN_IN_SOURCE_FAILURES must be a whole number",
+        ),
+        ("CASEFRAME_SIGN_IN_SOURCE_FAILURES", "0", "from 1 to 100000, not '0'"),
+        ("CASEFRAME_SIGN_IN_SOURCE_WINDOW_MINUTES", "-5", "CASEFRAME_SIGN_IN_SOURCE_WINDOW_MINUTES must be"),
+        ("CASEFRAME_SIGN_IN_SOURCE_WINDOW_MINUTES", "2000", "from 1 to 1440"),
+        ("CASEFRAME_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal", "'proxy.internal' is neither"),
+    ],
+)
+def test_a_bad_setting_stops_start_up_naming_it(monkeypatch, capsys, name, value, words):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=words):
+        Settings()
+    assert main(["serve", "--port", "8765"]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_the_settings_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CASEFRAME_SIGN_IN_SOURCE_FAILURES", "50")
+    monkeypatch.setenv("CASEFRAME_SIGN_IN_SOURCE_WINDOW_MINUTES", "60")
+    monkeypatch.setenv("CASEFRAME_TRUSTED_PROXIES", " 10.0.0.0/8 ,2001:db8::1,")
+    settings = Settings()
+    assert (settings.sign_in_source_failures, settings.sign_in_source_window_minutes) == (50, 60)
+    assert settings.trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("2001:db8::1"),
+    )
+    monkeypatch.delenv("CASEFRAME_SIGN_IN_SOURCE_FAILURES")
+    monkeypatch.delenv("CASEFRAME_SIGN_IN_SOURCE_WINDOW_MINUTES")
+    monkeypatch.delenv("CASEFRAME_TRUSTED_PROXIES")
+    assert (Settings().sign_in_source_failures, Settings().sign_in_source_window_minutes) == (30, 15)
+    assert Settings().trusted_proxies == ()
