@@ -10,6 +10,7 @@ what is left is the handler, the template, the session and the database driver.
     python bench/profile_search.py --answers answers.json       # each search's results, to compare two checkouts
     python bench/profile_search.py --seeded seeded.json         # a database seeded before (see --help)
     python bench/profile_search.py --statements                 # each SQL statement's count and time (PostgreSQL)
+    python bench/profile_search.py --slowest 10                 # the ten searches that took longest
 
 CPU ms/search is this process's CPU time (``time.process_time``, so aiosqlite's thread is in it, and the
 client's share) per search. ``--answers`` writes, for each of the 90 searches, the ids, names and scores shown
@@ -148,7 +149,21 @@ async def run(args, url: str, data: dict) -> int:
     )
     if statements is not None:
         statements.report(args.searches, "search")
+    if args.slowest:
+        print_slowest(data["searches"], times, args.slowest)
     return 0
+
+
+def print_slowest(searches: list[dict], times: list[float], count: int) -> None:
+    """The searches whose median time was longest: where a p95 over HTTP comes from."""
+    by_search: dict[int, list[float]] = {}
+    for n, took in enumerate(times):
+        by_search.setdefault(n % len(searches), []).append(took)
+    medians = sorted(((statistics.median(t), i) for i, t in by_search.items()), reverse=True)
+    print(f"the {count} slowest searches (median ms of {len(times) // len(searches)} each):")
+    for took, i in medians[:count]:
+        shown = {k: v for k, v in searches[i].items() if v}
+        print(f"  {took * 1000:7.2f}  {shown}")
 
 
 if __name__ == "__main__":
@@ -169,6 +184,9 @@ if __name__ == "__main__":
         "--statements",
         action="store_true",
         help="PostgreSQL: print the statements sent during the timed searches, the costliest first",
+    )
+    parser.add_argument(
+        "--slowest", type=int, default=0, metavar="N", help="print the N searches that took longest (median)"
     )
     parser.add_argument(
         "--seeded",

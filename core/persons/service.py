@@ -453,18 +453,19 @@ _HELD: dict[str, Any] = {}
 register_cache(_HELD.clear)
 
 
-#: the vocabulary's size and newest id, which say whether what a process holds is current
-_VOCABULARY_HEAD = "SELECT count(*) AS n, max(id) AS last FROM cf_name_word"
+#: the vocabulary's size and version, which say whether what a process holds is current: one row, kept by triggers
+#: in the transaction of every change to cf_name_word (migration 2026-12-06T20:00:00), so it costs the same to read
+#: at any size and agrees with the words of the same snapshot
+_VOCABULARY_HEAD = "SELECT words AS n, version AS last FROM cf_name_vocabulary"
 
 
 async def _held_vocabulary(*, as_held: bool = False) -> _Vocabulary | None:
     """The vocabulary, held in this process and brought up to date; None inside a transaction (which may add
     words it could still roll back) or when it is too large to hold.
 
-    Words are only ever added (an edit or an erasure leaves the old words in it, matching no one), so its size
-    and newest id say whether what is held is current; one small query a search instead of two or three a
-    searched word. ``as_held``: what is held, unchecked, when something is (the caller checks it against the
-    head its own query reads, ``_VOCABULARY_HEAD``)."""
+    The vocabulary's head (its size and version) says whether what is held is current; one row read a search
+    instead of two or three queries a searched word. ``as_held``: what is held, unchecked, when something is (the
+    caller checks it against the head its own query reads, ``_VOCABULARY_HEAD``)."""
     if _HELD.get("too_large") or in_transaction():
         return None
     if as_held and (held := _HELD.get("vocabulary")) is not None:
@@ -477,9 +478,13 @@ async def _held_vocabulary(*, as_held: bool = False) -> _Vocabulary | None:
         return None
     held = _HELD.get("vocabulary")
     if held is None or held.key != key:
-        rows = await NameWord.raw("SELECT id, word FROM cf_name_word")
+        # the words and the head in one statement: one snapshot, whatever is added meanwhile
+        rows = await NameWord.raw(
+            "SELECT h.words AS n, h.version AS last, w.word FROM cf_name_vocabulary h "
+            "LEFT JOIN cf_name_word w ON 1 = 1"
+        )
         held = _HELD["vocabulary"] = _Vocabulary(
-            (len(rows), max((r["id"] for r in rows), default=0)), [r["word"] for r in rows]
+            (rows[0]["n"], rows[0]["last"]), [r["word"] for r in rows if r["word"] is not None]
         )
     return held
 

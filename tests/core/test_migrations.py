@@ -40,8 +40,9 @@ MIGRATION_ONLY = {
         "table cf_name_word_fts_data",
         "table cf_name_word_fts_docsize",
         "table cf_name_word_fts_idx",
+        "table cf_name_vocabulary",
     },
-    "postgresql": {"index cf_name_word gin (word gin_trgm_ops)"},
+    "postgresql": {"index cf_name_word gin (word gin_trgm_ops)", "table cf_name_vocabulary"},
 }
 COMPOSITE_INDEXES = {
     "index cf_notification (agency, id)",

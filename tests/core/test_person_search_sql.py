@@ -450,6 +450,37 @@ async def test_a_word_added_since_the_vocabulary_was_read_is_found_when_every_se
     assert (await NameWord.count()) == persons._HELD["vocabulary"].key[0]
 
 
+async def _head() -> tuple[int, int]:
+    row = (await NameWord.raw(persons._VOCABULARY_HEAD))[0]
+    return row["n"], row["last"]
+
+
+async def test_the_vocabulary_head_is_one_row_kept_in_step_with_the_words_by_whoever_writes_them(partnership):
+    """The head a search reads is one row, not a count of the vocabulary, and triggers keep it right: words
+    added (by a new person or straight into the table), an insert that adds none, words removed."""
+    assert "cf_name_word" not in persons._VOCABULARY_HEAD  # one row read, however large the vocabulary
+    words, version = await _head()
+    assert words == await NameWord.count() > 0
+    worker = partnership["workers"]["ashdown"]
+    made = await make_person(worker, given_name="Quennell", family_name="Abernethy-Xu")
+    after = await _head()
+    assert after[0] == await NameWord.count() > words and after[1] > version
+    # every word already known (ON CONFLICT DO NOTHING adds none): the head, and so every process's vocabulary,
+    # stays as it was
+    await persons.index_persons([(made["id"], "quennell abernethy xu", [])])
+    assert await _head() == after
+    await NameWord.raw("INSERT INTO cf_name_word (word) VALUES ('zzfirst'), ('zzsecond')")
+    assert (await _head())[0] == after[0] + 2 == await NameWord.count()
+    before_delete = await _head()
+    await NameWord.delete().where(NameWord.word.is_in(["zzfirst", "zzsecond"]))
+    words, version = await _head()
+    assert words == after[0] == await NameWord.count() and version > before_delete[1]
+    # the vocabulary a search loads carries the head it was read with
+    await found(worker, {"name": "Quennell"})
+    assert persons._HELD["vocabulary"].key == (words, version)
+    assert persons._HELD["vocabulary"].has("quennell")
+
+
 def test_the_scores_worked_out_once_a_search_are_those_of_score_names():
     rng = random.Random(7)
     words = [w.lower() for w in GIVEN + FAMILY] + ["o", "connor", "smythe", "kaur"]
