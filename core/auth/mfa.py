@@ -327,7 +327,9 @@ async def disable(actor: Actor, code: str) -> None:
         await auth.code_failed(attempt, actor, _code_error(WRONG_CODE))
 
 
-async def verify_sign_in(actor: Actor, session_id: int, code: str, *, source: str | None = None) -> int | None:
+async def verify_sign_in(
+    actor: Actor, session_id: int, code: str, *, source: str | None = None
+) -> int | None:
     """The second step of signing in: a code from the app, or one of the user's recovery codes.
 
     Returns None for an app code, or how many recovery codes are left when one was spent. Wrong codes count
@@ -337,7 +339,8 @@ async def verify_sign_in(actor: Actor, session_id: int, code: str, *, source: st
 
     if not _clean(code):
         raise _code_error(ENTER_CODE)
-    attempt = await auth.begin_code_attempt(actor, source)  # counted before the code is checked; refused if locked
+    # counted before the code is checked; refused if the address or the network is locked
+    attempt = await auth.begin_code_attempt(actor, source)
     async with transaction():
         row = (
             await User.select(User.totp_secret, User.totp_last_step, User.mfa_enabled)
