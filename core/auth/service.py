@@ -52,6 +52,9 @@ def _session_hash(token: str, api: bool) -> str:
 FREE_FAILURES = 5
 FIRST_LOCK_SECONDS = 60
 MAX_LOCK_SECONDS = 3600
+#: an address's failures are forgotten after this long without one (and no lock in force): a mistyped password
+#: each week never adds up to a lockout, and the rows of addresses tried once (known or not) do not pile up
+FAILURES_FORGOTTEN_AFTER = dt.timedelta(hours=12)
 
 
 class SignInLocked(SignInFailed):
@@ -113,9 +116,9 @@ class _Attempt:
 
 
 def _lock_query(key: str):
-    query = SignInThrottle.select(SignInThrottle.failures, SignInThrottle.locked_until).where(
-        SignInThrottle.key == key
-    )
+    query = SignInThrottle.select(
+        SignInThrottle.failures, SignInThrottle.locked_until, SignInThrottle.last_failure_at
+    ).where(SignInThrottle.key == key)
     # SQLite's immediate transaction already holds the database's write lock; PostgreSQL locks the row
     return query if is_sqlite(conf.DB) else query.lock_rows("UPDATE")
 
@@ -130,6 +133,16 @@ async def _held_row(key: str, kind: str) -> dict[str, Any]:
 
 def _seconds_until(when: dt.datetime, now: dt.datetime) -> int:
     return int((when - now).total_seconds()) + 1
+
+
+def _forgotten(row: dict[str, Any], now: dt.datetime) -> bool:
+    """Whether an address's failures are old enough to be forgotten: none for FAILURES_FORGOTTEN_AFTER, no lock."""
+    last, locked_until = row["last_failure_at"], row["locked_until"]
+    return (
+        last is not None
+        and last <= now - FAILURES_FORGOTTEN_AFTER
+        and (locked_until is None or locked_until <= now)
+    )
 
 
 def _window_open(row: dict[str, Any] | None, now: dt.datetime) -> bool:
@@ -165,7 +178,7 @@ async def _begin_attempt(email: str, source: str | None = None) -> _Attempt:
             )
             wait = _seconds_until(locked_until, now)
         else:
-            failures = row["failures"] + 1
+            failures = (0 if _forgotten(row, now) else row["failures"]) + 1
             lock = _lock_seconds(failures)
             # the try that reaches the limit locks the address at once, before its own secret is checked
             locked_until = now + dt.timedelta(seconds=lock) if lock else None
@@ -206,11 +219,20 @@ async def _count_source(
 
 
 async def _forget_old_sources(now: dt.datetime) -> None:
-    """Delete source rows whose windows are over (a few hundred at a time), so they never pile up. Rows another
-    try holds are skipped, not waited for: this never blocks a sign-in."""
+    """Delete source rows whose windows are over, and address rows whose failures are forgotten
+    (``_forgotten``), a few hundred at a time, so neither piles up. Rows another try holds are skipped, not
+    waited for: this never blocks a sign-in."""
+    forgotten = now - FAILURES_FORGOTTEN_AFTER
     query = (
         SignInThrottle.select(SignInThrottle.id)
-        .where((SignInThrottle.kind == "source") & (SignInThrottle.locked_until <= now))
+        .where(
+            ((SignInThrottle.kind == "source") & (SignInThrottle.locked_until <= now))
+            | (
+                (SignInThrottle.kind == "address")
+                & (SignInThrottle.last_failure_at <= forgotten)
+                & (SignInThrottle.locked_until.is_null() | (SignInThrottle.locked_until <= now))
+            )
+        )
         .limit(500)
     )
     if not is_sqlite(conf.DB):

@@ -7,7 +7,7 @@ import pytest
 from caseframe.core import clock
 from caseframe.core.audit.tables import AuditEvent
 from caseframe.core.auth import service as auth
-from caseframe.core.auth.tables import Session
+from caseframe.core.auth.tables import Session, SignInThrottle
 from caseframe.core.errors import ValidationFailed
 from caseframe.core.testing import (
     TEST_PASSWORD,
@@ -55,6 +55,28 @@ async def test_five_failures_lock_the_address_and_the_wait_doubles(user):
         assert (await _fail(user.email, 1))[0] == "Enter a correct email address and password"
     assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_failed") >= 6
     assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_locked") == 1
+
+
+async def test_failures_are_forgotten_after_twelve_quiet_hours_and_their_rows_deleted(user):
+    """A password mistyped now and then never adds up to a lockout; a lock in force is never cut short by it; the
+    rows of addresses tried long ago (known or not) are deleted, so a spray of made-up addresses leaves nothing."""
+    assert await _fail(user.email, 4)  # one short of the lockout
+    with clock.travel(12.1 / 24):
+        messages = await _fail(user.email, 5)
+        assert "Too many" not in " ".join(messages[:4]) and "Too many" in messages[4]  # counted from 1 again
+        # the lock the fifth failure set still holds, however long ago the failures before it were
+        with pytest.raises(auth.SignInLocked):
+            await auth.sign_in(user.email, TEST_PASSWORD)
+    for n in range(3):
+        await _fail(f"made-up-{n}@nowhere.example", 1)
+    keys = {row["key"] for row in await SignInThrottle.select(SignInThrottle.key)}
+    assert {auth._throttle_key(f"made-up-{n}@nowhere.example") for n in range(3)} <= keys
+    with clock.travel(25 / 24):
+        # a new network window is when old rows go: any sign-in from a network starts one
+        await auth.sign_in(user.email, TEST_PASSWORD, source="192.0.2.7")
+        left = {row["key"] for row in await SignInThrottle.select(SignInThrottle.key)}
+    assert not {auth._throttle_key(f"made-up-{n}@nowhere.example") for n in range(3)} & left
+    assert auth._throttle_key(user.email) not in left
 
 
 async def test_the_wait_never_exceeds_an_hour():
