@@ -159,6 +159,18 @@ async def holder_of(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
     return {"name": found["name"], "contact_email": found["contact_email"]}, found["lead_name"] or ""
 
 
+# the last views come from the partial index of case views by case, newest first (migration 2026-12-06T20:30:00),
+# however many views the case has had: its terms on action and object_type are that index's condition
+_VIEWERS = (
+    "SELECT g.times, v.at, v.purpose, u.name AS user_name, a.name AS agency_name FROM ("
+    "SELECT actor_id, agency_id, purpose, COUNT(*) AS times, MAX(id) AS last_id FROM ("
+    "SELECT id, actor_id, agency_id, purpose FROM cf_audit WHERE object_id = {} AND object_type = 'case' "
+    "AND action = 'case.view' ORDER BY id DESC LIMIT {}) r GROUP BY actor_id, agency_id, purpose) g "
+    "JOIN cf_audit v ON v.id = g.last_id LEFT JOIN cf_user u ON u.id = g.actor_id "
+    "LEFT JOIN cf_agency a ON a.id = g.agency_id ORDER BY g.last_id DESC"
+)
+
+
 async def viewers_of(case_id: int, recent: int = 200) -> list[dict[str, Any]]:
     """Who has opened the case lately, from the audit trail (shown to the owning agency only): one line per
     person, agency and purpose in the last ``recent`` views, with how many times and when last, newest first.
@@ -170,16 +182,7 @@ async def viewers_of(case_id: int, recent: int = 200) -> list[dict[str, Any]]:
     # one statement: the last views grouped by person, agency and purpose in the database (a line each, not the
     # 200 views), each group's newest view for when, and the viewer's and the agency's names joined on. Newest first:
     # the order of each group's last view. tests/core/test_case_reads.py holds it to grouping the 200 rows in Python.
-    rows = await AuditEvent.raw(
-        "SELECT g.times, v.at, v.purpose, u.name AS user_name, a.name AS agency_name FROM ("
-        "SELECT actor_id, agency_id, purpose, COUNT(*) AS times, MAX(id) AS last_id FROM ("
-        "SELECT id, actor_id, agency_id, purpose FROM cf_audit WHERE object_id = {} AND object_type = 'case' "
-        "AND action = 'case.view' ORDER BY id DESC LIMIT {}) r GROUP BY actor_id, agency_id, purpose) g "
-        "JOIN cf_audit v ON v.id = g.last_id LEFT JOIN cf_user u ON u.id = g.actor_id "
-        "LEFT JOIN cf_agency a ON a.id = g.agency_id ORDER BY g.last_id DESC",
-        case_id,
-        recent,
-    )
+    rows = await AuditEvent.raw(_VIEWERS, case_id, recent)
     return [
         {
             "at": dt.datetime.fromisoformat(g["at"]) if isinstance(g["at"], str) else g["at"],

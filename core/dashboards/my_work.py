@@ -33,6 +33,7 @@ _TASKS = (
     'LEFT JOIN cf_case c ON c.id = t."case" LEFT JOIN cf_user u ON u.id = t.assignee '
     "WHERE t.owner_agency = {} AND t.status = 'open' ORDER BY t.due_date LIMIT 100"
 )
+# from the partial index of case views by viewer, newest first (migration 2026-12-06T20:30:00)
 _VIEWED = (
     "SELECT object_id FROM cf_audit WHERE actor_id = {} AND action = 'case.view' ORDER BY id DESC LIMIT 50"
 )

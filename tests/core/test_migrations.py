@@ -41,8 +41,18 @@ MIGRATION_ONLY = {
         "table cf_name_word_fts_docsize",
         "table cf_name_word_fts_idx",
         "table cf_name_vocabulary",
+        # partial indexes of case views (core/cases/service.py viewers_of, core/dashboards/my_work.py): SQLite's
+        # index list does not say the condition, PostgreSQL's does
+        "index cf_audit (actor_id, id)",
+        "index cf_audit (object_id, id)",
     },
-    "postgresql": {"index cf_name_word gin (word gin_trgm_ops)", "table cf_name_vocabulary"},
+    "postgresql": {
+        "index cf_name_word gin (word gin_trgm_ops)",
+        "table cf_name_vocabulary",
+        "index cf_audit (actor_id, id) WHERE ((action)::text = 'case.view'::text)",
+        "index cf_audit (object_id, id) WHERE (((action)::text = 'case.view'::text) AND "
+        "((object_type)::text = 'case'::text))",
+    },
 }
 COMPOSITE_INDEXES = {
     "index cf_notification (agency, id)",
