@@ -502,6 +502,13 @@ def _fact_paths(
         _fact_paths(node.get(key), path, out, f"{ptr}/{key}")
 
 
+def tested_paths(condition: Any) -> list[tuple[str, ...]]:
+    """Every fact path a condition tests (``("case", "forms", "report", "street")``), as the loader checks them."""
+    paths: list[tuple[tuple[str, ...], dict, str]] = []
+    _fact_paths(condition, (), paths, "")
+    return [path for path, _, _ in paths]
+
+
 def facts_needed(condition: Any) -> frozenset[str]:
     """The top-level parts of the facts document a condition tests (counts cost queries to work out)."""
     paths: list[tuple[tuple[str, ...], dict, str]] = []

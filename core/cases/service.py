@@ -256,16 +256,27 @@ _TIMELINE_SQL = (
 
 
 async def timeline(
-    case_id: int, limit: int = 500, access: Access | None = None, reader: Actor | None = None
+    case_id: int,
+    limit: int = 500,
+    access: Access | None = None,
+    reader: Actor | None = None,
+    ctx: Context | None = None,
 ) -> list[dict[str, Any]]:
-    """The case's timeline, newest first; with ``access``, without the entries about documents above its level;
-    for a ``reader``, naming no other case they may not see (core/sharing/redaction.py)."""
+    """The case's timeline, newest first; with ``access``, without the entries about documents above its level,
+    nor those about a rule whose firing tells of an answer above it (its referral or notice, and what became of
+    the referral: ``explain.tells_hidden``, by ``ctx``'s rules); for a ``reader``, naming no other case they may
+    not see (core/sharing/redaction.py)."""
     rows = await CaseEvent.raw(_TIMELINE_SQL, int(case_id), int(limit))
     words = NOTHING_HIDDEN if reader is None else await redactor_for(reader, [r["summary"] for r in rows])
     referrer = access is None or access.is_owner
+    details = [_json(r["detail"]) or {} for r in rows]
+    untold = set() if referrer else await _rules_untold(ctx, access, details)
     out = []
-    for r in rows:
-        detail = _json(r["detail"]) or {}
+    for r, detail in zip(rows, details, strict=True):
+        if not isinstance(detail, dict):
+            detail = {}
+        if not referrer and _rule_of(detail) in untold:
+            continue
         # an entry about a document above the reader's level is not listed (one without a level counts as the
         # most sensitive)
         if (
@@ -293,6 +304,47 @@ async def timeline(
             }
         )
     return out
+
+
+def _rule_of(detail: dict[str, Any]) -> Any:
+    """The rule a timeline entry is about: named, or the rule that raised the referral it names (``("referral",
+    id)`` until :func:`_rules_untold` has read which)."""
+    if isinstance(detail.get("rule_id"), str) and detail["rule_id"]:
+        return detail["rule_id"]
+    if detail.get("referral_id") is not None:
+        return ("referral", detail["referral_id"] if isinstance(detail["referral_id"], int) else None)
+    return None
+
+
+async def _rules_untold(ctx: Context | None, access: Access | None, details: list[Any]) -> set[Any]:
+    """Of the rules the entries are about (as :func:`_rule_of` says), those whose firing ``access`` may not be told
+    of (``explain.tells_hidden``), and the referrals such a rule raised: one query for a page's referrals."""
+    from caseframe.core.referrals.explain import tells_hidden
+    from caseframe.core.referrals.tables import Referral
+
+    if access is None or access.is_owner:
+        return set()
+    keys = {_rule_of(d) for d in details if isinstance(d, dict)} - {None}
+    referral_ids = sorted({k[1] for k in keys if isinstance(k, tuple) and isinstance(k[1], int)})
+    raised = (
+        {
+            r["id"]: r["rule_id"]
+            for r in await Referral.select(Referral.id, Referral.rule_id).where(
+                Referral.id.is_in(referral_ids)
+            )
+        }
+        if referral_ids
+        else {}
+    )
+
+    def untold(key: Any) -> bool:
+        if not isinstance(key, tuple):
+            return tells_hidden(ctx, key, access)
+        if key[1] not in raised:  # a referral no longer kept: which rule raised it is not known
+            return True
+        return tells_hidden(ctx, raised[key[1]], access)  # one made by hand (no rule) is told
+
+    return {key for key in keys if untold(key)}
 
 
 def redact_timeline(

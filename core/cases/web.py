@@ -116,10 +116,10 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
         case_documents,
     ) = await asyncio.gather(
         cases.record_view(actor, case_id, access),
-        cases.timeline(case_id, limit=200, access=access, reader=actor),
+        cases.timeline(case_id, limit=200, access=access, reader=actor, ctx=ctx),
         tasks.tasks_of_case(case_id, reader=actor),
         lists.colleagues(actor),
-        raised_from_case(case_id, reader=actor, ctx=ctx),
+        raised_from_case(case_id, reader=actor, ctx=ctx, access=access),
         cases.subjects_of(case_id),
         # the owning agency sees who it shares with and who has viewed; those who work the case, where to refer
         sharing.shares_of(case_id) if owner else nothing(),

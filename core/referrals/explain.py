@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caseframe.core.areas.loader import Area
+from caseframe.core.areas.loader import Area, tested_paths
 from caseframe.core.auth.actor import Actor
 from caseframe.core.context import Context
 from caseframe.core.forms.summary import display
@@ -239,6 +239,24 @@ def _hidden(ctx: Context, area: Area | None, path: tuple[str, ...], access: Acce
         return False
     form = area.forms.get(path[2]) if area is not None else None
     return form is None or not may_see_field(access, form.schema, "/" + "/".join(path[3:]))
+
+
+def tells_hidden(ctx: Context | None, rule_id: str | None, access: Access) -> bool:
+    """Whether a rule having fired tells ``access`` of an answer above its level: the rule tests one (a question, a
+    count grouped by one, a plugin's fact, a date answer), so that it fired, whom it referred or told and its reason
+    say what the answer is as plainly as its value would ("Mental health need identified at assessment"). Whoever
+    reads a case's timeline or referrals below that level is told nothing of the firing; its addressee still reads
+    it in its inbox (the area sends it there). A rule the area no longer declares tested what is no longer known, so
+    it tells too; a referral made by hand (no rule) tells nothing by itself."""
+    if not rule_id or access.is_owner:
+        return False
+    rule = rule_by_id(ctx, rule_id) if ctx is not None else None
+    if ctx is None or rule is None:
+        return True
+    area = ctx.areas.get(rule.area)
+    paths = tested_paths(rule.when)
+    paths += [("case", "forms", d.form, *[p for p in d.field.split("/") if p]) for d in rule.dates]
+    return any(_hidden(ctx, area, path, access) for path in paths)
 
 
 def explain(

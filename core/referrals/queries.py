@@ -8,6 +8,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.context import Context
 from caseframe.core.referrals.inbox import OPEN, readable_referrals
 from caseframe.core.referrals.tables import Referral
+from caseframe.core.sharing.policy import Access
 
 # The same addressee rule as ``inbox._addressee_where`` (what the agency answers to, read in the statement itself:
 # its slug, its enabled areas, the panels it chairs), written out once as SQL: My work asks it on every load, and
@@ -49,13 +50,43 @@ async def waiting_for(actor: Actor, limit: int = 50, ctx: Context | None = None)
 
 
 async def raised_from_case(
-    case_id: int, reader: Actor | None = None, ctx: Context | None = None
+    case_id: int, reader: Actor | None = None, ctx: Context | None = None, access: Access | None = None
 ) -> list[dict[str, Any]]:
     """The referrals raised from a case, newest first (the case page's list): one fixed statement, read on every
     view of the case (tests/core/test_case_reads.py holds it to the ORM's). For a ``reader``, their words (and
-    whom each is for, ``target_label``) name no other case the reader may not see."""
+    whom each is for, ``target_label``) name no other case the reader may not see, and none is listed that a rule
+    raised on an answer above what they may see of the case (``access``, read if not given: :func:`told_of_case`)."""
     rows = await Referral.raw("SELECT * FROM cf_referral WHERE from_case = {} ORDER BY id DESC", int(case_id))
-    return rows if reader is None else await readable_referrals(reader, rows, ctx)
+    if reader is None:
+        return rows
+    return await readable_referrals(reader, await told_of_case(ctx, reader, case_id, rows, access), ctx)
+
+
+async def told_of_case(
+    ctx: Context | None,
+    reader: Actor,
+    case_id: int,
+    rows: list[dict[str, Any]],
+    access: Access | None = None,
+) -> list[dict[str, Any]]:
+    """Of referrals raised from a case, those a reader of the case is told of: all, to its owner; to a partner, none
+    a rule raised on an answer above what it may see (``explain.tells_hidden``: that the rule fired, whom it
+    referred to and why would say the answer). The addressee reads its referrals in its own inbox."""
+    from caseframe.core.referrals.explain import tells_hidden
+
+    if access is None:
+        access = await _case_access(reader, case_id)
+    if access is None:
+        return []
+    return [r for r in rows if not tells_hidden(ctx, r.get("rule_id"), access)]
+
+
+async def _case_access(reader: Actor, case_id: int) -> Access | None:
+    from caseframe.core.cases.tables import Case
+    from caseframe.core.sharing.policy import case_access
+
+    row = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id == case_id).first()
+    return await case_access(reader, row) if row is not None else None
 
 
 async def referral_targets(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
@@ -126,11 +157,17 @@ async def referrals_of_case(ctx: Context, actor: Actor, case_id: int) -> list[di
     """The referrals raised from a case (oldest first) as the API shows them, each with its rule firings and the
     facts each saw, only as far as the actor may see the case they came from. The caller has read the case
     through ``cases.get_case`` (which refuses what the actor may not see, and audits the view)."""
-    from caseframe.core.referrals.explain import facts_access, filter_facts
+    from caseframe.core.referrals.explain import facts_access, filter_facts, tells_hidden
     from caseframe.core.referrals.tables import RuleFiring
 
     rows = await readable_referrals(
-        actor, await Referral.select().where(Referral.from_case == case_id).order_by(Referral.id)
+        actor,
+        await told_of_case(
+            ctx,
+            actor,
+            case_id,
+            await Referral.select().where(Referral.from_case == case_id).order_by(Referral.id),
+        ),
     )
     out: list[dict[str, Any]] = []
     seen: dict[int | None, Any] = {}
@@ -145,8 +182,8 @@ async def referrals_of_case(ctx: Context, actor: Actor, case_id: int) -> list[di
             # the facts a rule saw hold a case's answers: only as far as the actor may see that case, and
             # nothing of another case gathered into the same referral that the actor may not see
             access = await facts_access(actor, f["case"], seen)
-            if access is None:
-                continue
+            if access is None or tells_hidden(ctx, f["rule_id"], access):
+                continue  # nor a rule gathered into it that fired on an answer above what the actor may see
             facts = filter_facts(ctx, f["facts"], access)
             firings.append(
                 {

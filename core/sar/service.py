@@ -963,7 +963,10 @@ async def _report_case(
     entry["people"] = _case_people(row, base, roles, m, redactor)
     entry["forms"], withheld = _case_forms(row, base, area, access, m, redactor)
     events = cases.redact_timeline(
-        ctx, row["area"], await cases.timeline(row["id"], limit=100000, access=access, reader=actor), access
+        ctx,
+        row["area"],
+        await cases.timeline(row["id"], limit=100000, access=access, reader=actor, ctx=ctx),
+        access,
     )
     events.reverse()  # oldest first, as a file is read
     entry["timeline"] = []

@@ -1,0 +1,176 @@
+"""What is worked out from an answer leaks as the answer does: a partner below an answer's level reads neither it
+nor anything that says it (a rule that fired on it, whom the rule referred to and why, what became of that referral),
+and does not find the case or its people by searching for it.
+
+Each scenario plants a marker answer above an official partner's ISA and a referral rule that fires on an answer
+above that level: a rough sleeper's special-category support need ("mental health"), and a noise report's street
+made sensitive, tested through a count grouped by it ("two or more reports in the same street"). The addressee
+declines the referral, so the source case's timeline also says what became of it. The partner's caseworker then reads
+the case page, the case and its referrals in the JSON API, their notifications and home page, and searches for the
+marker: no marker, no rule reason, no rule id and no addressee's name. The owner reads all of it and the addressee
+keeps its referral (the rule is not silenced), and a rule on an official answer is still told to the partner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from caseframe.core import clock
+from caseframe.core.cases import service as cases
+from caseframe.core.referrals import inbox
+from caseframe.core.referrals.tables import Referral
+from caseframe.core.sharing import service as sharing
+from caseframe.core.testing import (
+    TEST_PASSWORD,
+    demo_answers,
+    make_agency,
+    make_context,
+    make_person,
+    make_user,
+    sign_in,
+    web_client,
+)
+from tests.security.test_plugin_fact_leaks import sensitive_street_ctx  # noqa: F401  (a fixture)
+
+MARKER = f"ZEBRASECRET{uuid.uuid4().hex[:8]}"
+SUBJECT = ("Quillon", "Farrowby")
+
+
+async def _partnership(ctx, area: str, addressee_type: str, partner_type: str) -> dict:
+    today = clock.today()
+    council = await make_agency(ctx, "ashdown-council", agency_type="district_council")
+    partner = await make_agency(ctx, "marker-partner", agency_type=partner_type, name="Marker Partner")
+    addressee = await make_agency(
+        ctx, "zephyr-addressee", agency_type=addressee_type, name="Zephyr Addressee"
+    )
+    admin = await make_user(council, ("system_admin",))
+    await sharing.create_isa(
+        ctx,
+        admin,
+        reference="ISA-DERIVED",
+        title="Council and partner",
+        parties=[council["id"], partner["id"]],
+        purposes=["crime_prevention"],
+        areas=[area],
+        legal_basis="Crime and Disorder Act 1998 s.115",
+        starts_on=today - dt.timedelta(days=1),
+        ends_on=today + dt.timedelta(days=30),
+        max_sensitivity="official",
+    )
+    return {
+        "owner": await make_user(council, ("caseworker",), name="Olive Owner"),
+        "partner": await make_user(partner, ("caseworker",), name="Petra Partner"),
+        "addressee": await make_user(addressee, ("caseworker",), name="Zed Addressee"),
+    }
+
+
+async def _rough_sleeper(ctx) -> dict:
+    """A special-category support need: the rule refers mental health needs to a mental health service."""
+    people = await _partnership(ctx, "rough_sleepers", "mental_health", "housing_provider")
+    owner = people["owner"]
+    case = await cases.open_case(ctx, owner, "rough_sleepers", demo_answers(ctx, "rough_sleepers"))
+    assessment = {
+        **demo_answers(ctx, "rough_sleepers", "assessment"),
+        "needs": ["mental_health"],
+        "notes": f"Told us about {MARKER}",
+        # an official answer: the duty to refer fires too (no other council receives it), and is told
+        "consent_to_refer": True,
+    }
+    case = await cases.save_form(
+        ctx, owner, case["id"], "assessment", assessment, expected_version=case["version"]
+    )
+    rule = next(r for r in ctx.area("rough_sleepers").rules if r.id == "mental-health-need")
+    told = next(r for r in ctx.area("rough_sleepers").rules if r.id == "duty-to-refer")
+    return {**people, "ctx": ctx, "case": case, "role": "rough_sleeper", "rule": rule, "told": told.reason}
+
+
+async def _noise_street(ctx) -> dict:
+    """A sensitive street: the rule fires on a count of reports grouped by it."""
+    people = await _partnership(ctx, "noise", "police", "youth_service")
+    owner = people["owner"]
+    report = {"date_of_incident": "2026-11-01", "street": MARKER, "kind": "music", "details": "Music at 2am"}
+    await cases.open_case(ctx, owner, "noise", report)
+    case = await cases.open_case(ctx, owner, "noise", report)
+    rule = next(r for r in ctx.area("noise").rules if r.id == "street-hotspot")
+    return {**people, "ctx": ctx, "case": case, "role": "complainant", "rule": rule, "told": None}
+
+
+@pytest.fixture(params=["rule on a special-category answer", "rule on a count grouped by a sensitive answer"])
+async def planted(request, db):
+    if request.param.startswith("rule on a special"):
+        world = await _rough_sleeper(make_context(builtins=True))
+    else:
+        world = await _noise_street(request.getfixturevalue("sensitive_street_ctx"))
+    ctx, owner, case = world["ctx"], world["owner"], world["case"]
+    person = await make_person(owner, given_name=SUBJECT[0], family_name=SUBJECT[1])
+    await cases.add_subject(ctx, owner, case["id"], person["id"], world["role"])
+    referral = (
+        await Referral.select()
+        .where((Referral.from_case == case["id"]) & (Referral.rule_id == world["rule"].qualified_id))
+        .first()
+    )
+    assert referral is not None, "the rule fired on the hidden answer"
+    await inbox.decline(
+        ctx, world["addressee"], referral["id"], version=referral["version"], reason="Not ours"
+    )
+    await sharing.share_case(
+        owner, case["id"], agency_id=world["partner"].agency_id, purpose="crime_prevention"
+    )
+    return {**world, "referral": referral, "person": person}
+
+
+async def _read(ctx, db, actor, case_id: int) -> dict[str, str]:
+    """What ``actor`` reads of the case, and what a search for the marker finds, address -> body."""
+    async with web_client(ctx, db) as client:
+        token = await sign_in(client, actor)
+        api = await client.post("/api/v1/session", json={"email": actor.email, "password": TEST_PASSWORD})
+        bearer = {"Authorization": f"Bearer {api.json()['token']}"}
+        bodies = {}
+        for url in (f"/cases/{case_id}", "/", "/notifications", "/referrals", "/referrals?box=decided"):
+            bodies[url] = (await client.get(url)).text
+        for url in (f"/api/v1/cases/{case_id}", f"/api/v1/cases/{case_id}/referrals", "/api/v1/referrals"):
+            bodies[url] = (await client.get(url, headers=bearer)).text
+        searches = {
+            "/persons/search": {"name": MARKER},
+            "/search/national": {"name": MARKER, "purpose": "crime_prevention"},
+        }
+        for url, data in searches.items():
+            response = await client.post(url, data={**data, "csrf_token": token})
+            assert response.status_code < 500
+            bodies[f"POST {url}"] = response.text
+        found = await client.get(f"/api/v1/persons?name={MARKER}", headers=bearer)
+        assert found.status_code < 500
+        bodies["/api/v1/persons?name=marker"] = found.text
+    return bodies
+
+
+def _said(bodies: dict[str, str], words: tuple[str, ...]) -> list[str]:
+    return sorted(f"{w!r} in {where}" for where, body in bodies.items() for w in words if w in body)
+
+
+async def test_a_partner_reads_neither_a_hidden_answer_nor_the_rule_that_fired_on_it(planted, db):
+    rule = planted["rule"]
+    bodies = await _read(planted["ctx"], db, planted["partner"], planted["case"]["id"])
+    searched = {k: v for k, v in bodies.items() if "search" in k or "persons" in k}
+    read = {k: v for k, v in bodies.items() if k not in searched}  # a search repeats the words searched for
+    # the answer, what the rule that fired on it says, its name, whom it referred the case to
+    assert _said(read, (MARKER, rule.reason, rule.id, "Zephyr Addressee")) == []
+    # nor is the case or its person found by searching for the answer
+    assert _said(searched, (*SUBJECT, planted["case"]["reference"], rule.reason)) == []
+    # the walk reached the case, and a rule on an official answer is still told
+    assert planted["case"]["reference"] in bodies[f"/cases/{planted['case']['id']}"]
+    if planted["told"]:
+        assert planted["told"] in bodies[f"/cases/{planted['case']['id']}"]
+
+
+async def test_the_owner_and_the_addressee_still_read_the_rule_that_fired(planted, db):
+    rule, case = planted["rule"], planted["case"]
+    bodies = await _read(planted["ctx"], db, planted["owner"], case["id"])
+    page = bodies[f"/cases/{case['id']}"]
+    assert MARKER in page and rule.reason in page and "Zephyr Addressee" in page
+    assert rule.qualified_id in bodies[f"/api/v1/cases/{case['id']}/referrals"]
+    decided = await inbox.inbox(planted["ctx"], planted["addressee"], box="decided")
+    assert [r["reason"] for r in decided if r["id"] == planted["referral"]["id"]] == [rule.reason]
