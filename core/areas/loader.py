@@ -929,9 +929,12 @@ def _risk_from(
 
 
 def _most_sensitive_on_the_way(schema: dict[str, Any], pointer: str) -> str:
-    """The most sensitive x-sensitivity level of the question at ``pointer`` and every question it sits in."""
+    """The most sensitive x-sensitivity level of the question at ``pointer``, every question it sits in, and the
+    form itself (a form marked as a whole hides every question in it, however each is marked)."""
     node: Any = schema
     level = SENSITIVITY[0]
+    if sensitivity_rank(schema.get("x-sensitivity")) > sensitivity_rank(level):
+        level = schema["x-sensitivity"]
     for part in [p for p in pointer.strip("/").split("/") if p]:
         if not isinstance(node, dict):
             break
