@@ -19,7 +19,7 @@ from caseframe.core.errors import CaseClosed, Conflict, Forbidden, Gone, NotFoun
 from caseframe.core.persons.service import visible_person_ids
 from caseframe.core.persons.tables import Person
 from caseframe.core.referrals import service as referrals
-from caseframe.core.sharing.policy import Access, readable_changes, sharing_access
+from caseframe.core.sharing.policy import Access, may_see_field, readable_changes, sharing_access
 from caseframe.core.sharing.redaction import NOTHING_HIDDEN, redactor_for
 
 # -- reading -------------------------------------------------------------------------------
@@ -271,11 +271,14 @@ async def timeline(
     referrer = access is None or access.is_owner
     details = [_json(r["detail"]) or {} for r in rows]
     untold = set() if referrer else await _rules_untold(ctx, access, details)
+    forms = {} if referrer or not any(r["kind"] == "form" for r in rows) else await _forms_of(ctx, case_id)
     out = []
     for r, detail in zip(rows, details, strict=True):
         if not isinstance(detail, dict):
             detail = {}
         if not referrer and _rule_of(detail) in untold:
+            continue
+        if not referrer and r["kind"] == "form" and not _change_told(access, forms, detail):
             continue
         # an entry about a document above the reader's level is not listed (one without a level counts as the
         # most sensitive)
@@ -304,6 +307,24 @@ async def timeline(
             }
         )
     return out
+
+
+async def _forms_of(ctx: Context | None, case_id: int) -> dict[str, Any]:
+    """The case's area's forms by name (none when the area, or the context, is not known)."""
+    row = await Case.select(Case.area).where(Case.id == case_id).first()
+    area = ctx.areas.get(row["area"]) if ctx is not None and row is not None else None
+    return dict(area.forms) if area is not None else {}
+
+
+def _change_told(access: Access | None, forms: dict[str, Any], detail: dict[str, Any]) -> bool:
+    """Whether a reader below the owner is told a form was saved: not a form it may see nothing of (one marked above
+    its level as a whole, or one no longer known), nor a save that changed only answers above its level - that the
+    entry is there says an answer it may not read was given or changed, and when."""
+    form = forms.get(detail.get("form")) if isinstance(detail.get("form"), str) else None
+    if access is None or form is None or not may_see_field(access, form.schema, ""):
+        return False
+    changes = detail.get("changes")
+    return not (isinstance(changes, list) and changes and not readable_changes(access, form.schema, changes))
 
 
 def _rule_of(detail: dict[str, Any]) -> Any:

@@ -58,11 +58,13 @@ def case_dict(ctx: Context, row: dict[str, Any], access: Access) -> dict[str, An
     if access.kind == "reference":
         data = {}
     elif not access.is_owner:
-        data = {
+        readable = {
             name: filter_answers(answers, area.forms[name].schema, access)
             for name, answers in data.items()
             if area is not None and name in area.forms
         }
+        # a form whose every answer is withheld is not there for the reader: an empty one would say it was filled in
+        data = {name: answers for name, answers in readable.items() if answers or not data[name]}
     return {
         "id": row["id"],
         "reference": row["reference"],

@@ -144,6 +144,10 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
     else:
         for name, form in area.forms.items():
             answers = case["data"].get(name)
+            if answers is None and not owner:
+                # a reader who works no forms here is shown what it may read: a form it may see nothing of (or not
+                # yet filled in) is not listed, since "Not started" would be untrue of one filled in above its level
+                continue
             forms.append(
                 {
                     "name": name,

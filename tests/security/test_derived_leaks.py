@@ -147,6 +147,15 @@ async def _read(ctx, db, actor, case_id: int) -> dict[str, str]:
     return bodies
 
 
+async def _page_and_api(ctx, db, actor, case_id: int) -> tuple[str, dict]:
+    async with web_client(ctx, db) as client:
+        await sign_in(client, actor)
+        api = await client.post("/api/v1/session", json={"email": actor.email, "password": TEST_PASSWORD})
+        bearer = {"Authorization": f"Bearer {api.json()['token']}"}
+        page = (await client.get(f"/cases/{case_id}")).text
+        return page, (await client.get(f"/api/v1/cases/{case_id}", headers=bearer)).json()
+
+
 def _said(bodies: dict[str, str], words: tuple[str, ...]) -> list[str]:
     return sorted(f"{w!r} in {where}" for where, body in bodies.items() for w in words if w in body)
 
@@ -174,3 +183,76 @@ async def test_the_owner_and_the_addressee_still_read_the_rule_that_fired(plante
     assert rule.qualified_id in bodies[f"/api/v1/cases/{case['id']}/referrals"]
     decided = await inbox.inbox(planted["ctx"], planted["addressee"], box="decided")
     assert [r["reason"] for r in decided if r["id"] == planted["referral"]["id"]] == [rule.reason]
+
+
+@pytest.fixture
+def hidden_form_ctx(tmp_path):
+    """The noise area with its visit form marked special category as a whole (its questions each unmarked but one),
+    and its report's street sensitive; the risk level no longer comes from the visit, as the loader requires."""
+    import json
+    import shutil
+
+    from caseframe.core import hookimpl
+    from tests.security.test_plugin_fact_leaks import NOISE
+
+    area = tmp_path / "noise"
+    shutil.copytree(NOISE, area)
+    for form, question in (("visit", None), ("report", "street")):
+        path = area / "forms" / f"{form}.schema.json"
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        if question is None:
+            schema["x-sensitivity"] = "special_category"
+        else:
+            schema["properties"][question]["x-sensitivity"] = "sensitive"
+        path.write_text(json.dumps(schema), encoding="utf-8")
+    toml = area / "area.toml"
+    risk_from = 'risk_from = { form = "visit", field = "/risk_level" }\n'
+    assert risk_from in toml.read_text(encoding="utf-8"), "the noise fixture changed"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(risk_from, ""), encoding="utf-8")
+
+    class Noise:
+        @hookimpl
+        def register_areas(self):
+            return [area]
+
+    return make_context(Noise())
+
+
+async def test_a_partner_is_not_told_a_form_above_its_level_was_filled_in_or_a_hidden_answer_changed(
+    db, hidden_form_ctx
+):
+    """A form marked above the partner's level as a whole was listed on the case page (empty) and in the API's
+    answers ("visit": {}), and its timeline entry said when it was added; a save that changed only a sensitive
+    answer left "Noise report changed" with no change in it: each says an answer the partner may not read was given.
+    A save changing an official answer beside a sensitive one is still told, with the official change only."""
+    ctx = hidden_form_ctx
+    people = await _partnership(ctx, "noise", "police", "youth_service")
+    owner = people["owner"]
+    report = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music", "details": "Music"}
+    case = await cases.open_case(ctx, owner, "noise", report)
+    for form, answers in (
+        ("report", {**report, "street": MARKER}),  # only the sensitive street
+        ("visit", {"risk_level": "high", "health_impact": f"{MARKER} sleepless"}),
+        ("report", {**report, "street": f"{MARKER} Lane", "details": "Music at 2am"}),  # and an official one
+    ):
+        case = await cases.save_form(ctx, owner, case["id"], form, answers, expected_version=case["version"])
+    await sharing.share_case(
+        owner, case["id"], agency_id=people["partner"].agency_id, purpose="crime_prevention"
+    )
+
+    def form_entries(api: dict) -> list[tuple[str, list[str]]]:
+        return [
+            (e["summary"], [c["field"] for c in e["detail"]["changes"]])
+            for e in api["timeline"]
+            if e["kind"] == "form"
+        ]
+
+    page, api = await _page_and_api(ctx, db, people["partner"], case["id"])
+    assert MARKER not in page and MARKER not in str(api)
+    assert "visit" not in api["data"] and 'govuk-summary-card__title">Visit' not in page
+    assert form_entries(api) == [("Noise report changed", ["/details"])]
+    assert "Visit added" not in page and page.count("Noise report changed") == 1
+
+    page, api = await _page_and_api(ctx, db, owner, case["id"])  # the owner is told all of it
+    assert api["data"]["visit"]["health_impact"] == f"{MARKER} sleepless"
+    assert len(form_entries(api)) == 3 and "Visit added" in page and page.count("Noise report changed") == 2
