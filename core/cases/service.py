@@ -320,7 +320,8 @@ def _change_told(access: Access | None, forms: dict[str, Any], detail: dict[str,
     """Whether a reader below the owner is told a form was saved: not a form it may see nothing of (one marked above
     its level as a whole, or one no longer known), nor a save that changed only answers above its level - that the
     entry is there says an answer it may not read was given or changed, and when."""
-    form = forms.get(detail.get("form")) if isinstance(detail.get("form"), str) else None
+    name = detail.get("form")
+    form = forms.get(name) if isinstance(name, str) else None
     if access is None or form is None or not may_see_field(access, form.schema, ""):
         return False
     changes = detail.get("changes")
