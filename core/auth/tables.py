@@ -10,7 +10,7 @@ class User(Table, tablename="cf_user"):
     id: Serial
     email = Varchar(length=254, unique=True)
     name = Varchar(length=200)
-    agency = ForeignKey(Agency)
+    agency = ForeignKey(Agency, index=True)
     roles = JSON(default=[])
     password_hash = Varchar(length=200, default="")
     active = Boolean(default=True)

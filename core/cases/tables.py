@@ -15,7 +15,7 @@ class Case(Table, tablename="cf_case"):
     state = Varchar(length=40, index=True)
     #: answers by form name: {"report": {...}, "risk_assessment": {...}}
     data = JSON(default={})
-    owning_agency = ForeignKey(Agency)
+    owning_agency = ForeignKey(Agency, index=True)
     lead_officer = ForeignKey(User, null=True, default=None)
     risk_level = Varchar(length=30, null=True, default=None)
     opened_at = Timestamptz()

@@ -20,6 +20,7 @@ from piccolo.custom_types import Combinable
 from caseframe.core import clock, permissions
 from caseframe.core.agencies.tables import Agency
 from caseframe.core.auth.actor import Actor
+from caseframe.core.auth.tables import User
 from caseframe.core.cases.tables import Case
 from caseframe.core.context import Context
 from caseframe.core.panels.tables import Meeting, Panel
@@ -310,7 +311,9 @@ async def agency_figures(ctx: Context, actor: Actor, filters: Filters) -> list[F
     if filters.area:
         tasks = [t for t in tasks if case_area.get(t["case"]) == filters.area]
     sent = await Referral.select(*_REFERRAL_COLUMNS).where(Referral.raised_by_agency == actor.agency_id)
-    decided = await Referral.select(*_REFERRAL_COLUMNS).where(Referral.decided_by.agency == actor.agency_id)
+    # the agency's users first, then their decisions by index (a join on the decider's agency read every referral)
+    deciders = [u["id"] for u in await User.select(User.id).where(User.agency == actor.agency_id)]
+    decided = await Referral.select(*_REFERRAL_COLUMNS).where(Referral.decided_by.is_in(deciders or [0]))
 
     def referrals_in(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [

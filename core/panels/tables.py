@@ -38,7 +38,7 @@ class PanelCase(Table, tablename="cf_panel_case"):
 
 class Meeting(Table, tablename="cf_meeting"):
     id: Serial
-    panel = ForeignKey(Panel)
+    panel = ForeignKey(Panel, index=True)
     starts_at = Timestamptz()
     location = Text(default="")
     #: a video-call link, if the meeting is (also) online
@@ -75,7 +75,7 @@ class AgendaItem(Table, tablename="cf_agenda_item"):
     position = Integer(default=0)
     #: referral, review, actions or other
     kind = Varchar(length=20, default="other")
-    case = ForeignKey(Case, null=True, default=None)
+    case = ForeignKey(Case, null=True, default=None, index=True)
     referral_id = Integer(null=True, default=None)
     title = Varchar(length=300)
     #: pending or discussed

@@ -55,6 +55,11 @@ MIGRATION_ONLY = {
     },
 }
 COMPOSITE_INDEXES = {
+    "index cf_case (lead_officer, updated_at)",
+    "index cf_case_event (case, id)",
+    "index cf_referral (from_case, id)",
+    "index cf_task (case, id)",
+    "index cf_task (owner_agency, status, due_date)",
     "index cf_notification (agency, id)",
     "index cf_notification (recipient, id)",
     "index cf_notification_read (reader, notification)",

@@ -1,0 +1,46 @@
+"""Indexes for the reads every case page, My work page and panel page makes on tables that grow without end.
+
+A case's timeline, tasks, referrals raised and panel agenda, a user's open cases, an agency's open tasks, a panel's
+meetings: each read a whole table (SQLite) or walked its primary key (PostgreSQL), so each page grew dearer with
+every case, event and task anyone recorded (the benchmarks, with 10,000 cases and few events, did not show it).
+``tests/core/test_hot_reads.py`` walks those pages and fails on any read that scans such a table.
+"""
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.table import Table
+
+ID = "2026-12-06T20:45:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "Indexes for the case page's, My work's and the panels' reads of growing tables"
+
+INDEXES = [
+    # the case page: its timeline newest first, its tasks, the referrals it raised, its place on panel agendas
+    'CREATE INDEX IF NOT EXISTS cf_case_event_case_id ON cf_case_event ("case", id)',
+    'CREATE INDEX IF NOT EXISTS cf_task_case_id ON cf_task ("case", id)',
+    "CREATE INDEX IF NOT EXISTS cf_referral_from_case_id ON cf_referral (from_case, id)",
+    'CREATE INDEX IF NOT EXISTS cf_agenda_item_case ON cf_agenda_item ("case")',
+    # My work and the dashboards: a user's open cases, latest first; an agency's tasks by status and due date;
+    # an agency's cases; the referrals an agency raised
+    "CREATE INDEX IF NOT EXISTS cf_case_lead_officer_updated ON cf_case (lead_officer, updated_at)",
+    "CREATE INDEX IF NOT EXISTS cf_case_owning_agency ON cf_case (owning_agency)",
+    "CREATE INDEX IF NOT EXISTS cf_task_owner_agency_status_due ON cf_task (owner_agency, status, due_date)",
+    "CREATE INDEX IF NOT EXISTS cf_referral_raised_by_agency ON cf_referral (raised_by_agency)",
+    "CREATE INDEX IF NOT EXISTS cf_referral_decided_by ON cf_referral (decided_by)",
+    "CREATE INDEX IF NOT EXISTS cf_user_agency ON cf_user (agency)",
+    # a panel's meetings
+    "CREATE INDEX IF NOT EXISTS cf_meeting_panel ON cf_meeting (panel)",
+]
+
+
+class CaseEvent(Table, tablename="cf_case_event", schema=None):
+    pass
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="caseframe", description=DESCRIPTION)
+
+    async def run():
+        for sql in INDEXES:
+            await CaseEvent.raw(sql)
+
+    manager.add_raw(run)
+    return manager
