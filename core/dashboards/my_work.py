@@ -58,14 +58,14 @@ async def my_work(ctx: Context, actor: Actor) -> dict[str, Any]:
     (cases they viewed), ``referrals`` waiting, ``shared`` (by reference), ``today`` and ``overdue``."""
     agency, today = actor.agency_id, clock.today()
     # the reads do not depend on one another: they run together
-    my_cases, tasks, views, referrals, shared_rows = await asyncio.gather(
+    my_cases, tasks, views, referrals, shared_rows, withheld = await asyncio.gather(
         Case.raw(_MY_CASES, actor.id, agency),
         Task.raw(_TASKS, agency),
         AuditEvent.raw(_VIEWED, actor.id),
         waiting_for(actor, ctx=ctx),
         Case.raw(_SHARED, agency, today, today),
+        withheld_from(actor),
     )
-    withheld = await withheld_from(actor)
     # retention's rule for every list: a case it withholds from the reader is in none of them (a restricted one
     # stays in its own local admin's, marked), and a task on a restricted or erased case is not to be worked
     my_cases = [r for r in my_cases if withheld.keep(r["id"])]
