@@ -17,7 +17,7 @@ from caseframe.core import clock
 from caseframe.core.audit.tables import AuditEvent
 from caseframe.core.auth import mfa, passwords
 from caseframe.core.auth import service as auth
-from caseframe.core.auth.tables import SignInThrottle, User
+from caseframe.core.auth.tables import User
 from caseframe.core.testing import (
     TEST_PASSWORD,
     csrf_token_of,
@@ -27,6 +27,7 @@ from caseframe.core.testing import (
     sign_in,
     web_client,
 )
+from tests.security.test_sign_in_sources import _address_failures
 
 WRONG = "wrong password 123"
 
@@ -39,15 +40,6 @@ def ctx():
 @pytest.fixture
 async def user(db, ctx):
     return await make_user(await make_agency(ctx, "ashdown-council"), ("caseworker",), name="Casey Morgan")
-
-
-async def _failures(email: str) -> int:
-    row = (
-        await SignInThrottle.select(SignInThrottle.failures)
-        .where(SignInThrottle.key == auth._throttle_key(email))
-        .first()
-    )
-    return row["failures"] if row else 0
 
 
 async def _page_posts(client, email: str, passwords_tried: list[str]):
@@ -79,7 +71,7 @@ async def test_thirty_guesses_at_once_are_held_to_the_lockout_and_all_counted(us
     assert all(int(r.headers["retry-after"]) > 0 for r in responses if r.status_code == 429)
     # no more passwords were checked than the lockout allows, and each wrong one is counted and audited once
     failed = await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_failed")
-    assert await _failures(user.email) == failed == auth.FREE_FAILURES
+    assert await _address_failures(user.email) == failed == auth.FREE_FAILURES
     assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_in") == 0
 
 
@@ -92,7 +84,7 @@ async def test_once_the_lock_ends_parallel_tries_get_one_check_only(user, ctx, d
             responses = await _page_posts(client, user.email, [WRONG] * 15 + [TEST_PASSWORD] + [WRONG] * 14)
     statuses = [r.status_code for r in responses]
     assert all(s == 429 for s in statuses), statuses
-    assert await _failures(user.email) == auth.FREE_FAILURES + 1
+    assert await _address_failures(user.email) == auth.FREE_FAILURES + 1
     assert (
         await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_failed") == auth.FREE_FAILURES + 1
     )
@@ -103,7 +95,7 @@ async def test_a_right_password_takes_its_count_back(user):
         with pytest.raises(auth.SignInFailed):
             await auth.sign_in(user.email, WRONG)
     await auth.sign_in(user.email, TEST_PASSWORD)
-    assert await _failures(user.email) == 0
+    assert await _address_failures(user.email) == 0
 
 
 async def test_thirty_two_step_codes_at_once_are_held_to_the_lockout(user, ctx, db):
@@ -134,7 +126,7 @@ async def test_thirty_two_step_codes_at_once_are_held_to_the_lockout(user, ctx, 
             assert all(int(r.headers["retry-after"]) > 0 for r in responses if r.status_code == 429)
             assert (await client.get("/")).status_code == 303  # still at the code step
     failed = await AuditEvent.count().where(AuditEvent.action == "sign_in.mfa_failed")
-    assert await _failures(user.email) == failed == auth.FREE_FAILURES
+    assert await _address_failures(user.email) == failed == auth.FREE_FAILURES
 
 
 async def _timed_get(client, url: str) -> float:
@@ -198,7 +190,7 @@ async def test_sign_ins_beyond_the_hashing_queue_get_429_with_retry_after(user, 
         for r in api_shed
     )
     # a sign-in turned away was never checked, so it is not counted against the address
-    assert await _failures("nobody@example.org") <= slots
+    assert await _address_failures("nobody@example.org") <= slots
     assert all(r.status_code in (401, 429) for r in pages + api)
 
 
@@ -212,7 +204,7 @@ async def test_codes_guessed_at_once_on_the_security_page_are_held_to_the_lockou
     results = await asyncio.gather(*[getattr(mfa, action)(user, c) for c in wrongs], return_exceptions=True)
     locked = [r for r in results if isinstance(r, auth.SignInLocked)]
     assert len(locked) == 30 - auth.FREE_FAILURES + 1, results
-    assert await _failures(user.email) == auth.FREE_FAILURES
+    assert await _address_failures(user.email) == auth.FREE_FAILURES
     assert (await User.select(User.mfa_enabled).where(User.id == user.id).first())["mfa_enabled"]
 
 
@@ -253,4 +245,4 @@ async def test_every_page_that_hashes_turns_work_away_when_the_queue_is_full(use
         )
         assert "Too many people are signing in or changing passwords" in r.text
     assert await User.count().where(User.email == "robin@busy-council.example") == 0
-    assert await _failures(user.email) == 0
+    assert await _address_failures(user.email) == 0
