@@ -24,7 +24,7 @@ class Referral(Table, tablename="cf_referral"):
     status = Varchar(length=20, default="open", index=True)
     raised_by = ForeignKey(User, null=True, default=None)
     raised_by_agency = ForeignKey(Agency, null=True, default=None, index=True)
-    created_at = Timestamptz()
+    created_at = Timestamptz(index=True)
     decided_at = Timestamptz(null=True, default=None)
     decided_by = ForeignKey(User, null=True, default=None, index=True)
     decision_note = Text(default="")
@@ -51,7 +51,7 @@ class RuleFiring(Table, tablename="cf_rule_firing"):
 
     id: Serial
 
-    referral = ForeignKey(Referral)
+    referral = ForeignKey(Referral, index=True)
     rule_id = Varchar(length=100)
     area = Varchar(length=40)
     event = Varchar(length=30)

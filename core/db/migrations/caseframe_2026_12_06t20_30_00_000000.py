@@ -31,6 +31,9 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS cf_task_owner_agency_status_due ON cf_task (owner_agency, status, due_date)",
     "CREATE INDEX IF NOT EXISTS cf_referral_raised_by_agency ON cf_referral (raised_by_agency)",
     "CREATE INDEX IF NOT EXISTS cf_referral_decided_by ON cf_referral (decided_by)",
+    # the referrals page's decided box, newest first; why each referral was made (a list asks it of each)
+    "CREATE INDEX IF NOT EXISTS cf_referral_created_at ON cf_referral (created_at)",
+    "CREATE INDEX IF NOT EXISTS cf_rule_firing_referral ON cf_rule_firing (referral)",
     "CREATE INDEX IF NOT EXISTS cf_user_agency ON cf_user (agency)",
     # a panel's meetings
     "CREATE INDEX IF NOT EXISTS cf_meeting_panel ON cf_meeting (panel)",
