@@ -200,7 +200,7 @@ async def _count_source(
     attempt: _Attempt, source: str, window: dict[str, Any] | None, now: dt.datetime
 ) -> None:
     """Count the attempt against its source's window (held by the caller's transaction), starting a new window
-    when the last is over; a new window is also when source rows whose windows are over are deleted."""
+    when the last is over; a new window is also when finished throttle rows are deleted (``_forget_finished_rows``)."""
     if _window_open(window, now):
         assert window is not None
         failures, ends = window["failures"] + 1, window["locked_until"]
@@ -214,11 +214,11 @@ async def _count_source(
         }
     ).where(SignInThrottle.key == _source_key(source))
     if failures == 1:
-        await _forget_old_sources(now)
+        await _forget_finished_rows(now)
     attempt.source, attempt.source_failures, attempt.source_window_ends = source, failures, ends
 
 
-async def _forget_old_sources(now: dt.datetime) -> None:
+async def _forget_finished_rows(now: dt.datetime) -> None:
     """Delete source rows whose windows are over, and address rows whose failures are forgotten
     (``_forgotten``), a few hundred at a time, so neither piles up. Rows another try holds are skipped, not
     waited for: this never blocks a sign-in."""

@@ -261,17 +261,21 @@ async def timeline(
     access: Access | None = None,
     reader: Actor | None = None,
     ctx: Context | None = None,
+    area: str | None = None,
 ) -> list[dict[str, Any]]:
     """The case's timeline, newest first; with ``access``, without the entries about documents above its level,
     nor those about a rule whose firing tells of an answer above it (its referral or notice, and what became of
-    the referral: ``explain.tells_hidden``, by ``ctx``'s rules); for a ``reader``, naming no other case they may
-    not see (core/sharing/redaction.py)."""
+    the referral: ``explain.tells_hidden``, by ``ctx``'s rules), nor those about forms it may see nothing of (the
+    case's ``area`` slug, read if not given); for a ``reader``, naming no other case they may not see
+    (core/sharing/redaction.py)."""
     rows = await CaseEvent.raw(_TIMELINE_SQL, int(case_id), int(limit))
     words = NOTHING_HIDDEN if reader is None else await redactor_for(reader, [r["summary"] for r in rows])
     referrer = access is None or access.is_owner
     details = [_json(r["detail"]) or {} for r in rows]
     untold = set() if referrer else await _rules_untold(ctx, access, details)
-    forms = {} if referrer or not any(r["kind"] == "form" for r in rows) else await _forms_of(ctx, case_id)
+    forms = (
+        {} if referrer or not any(r["kind"] == "form" for r in rows) else await _forms_of(ctx, case_id, area)
+    )
     out = []
     for r, detail in zip(rows, details, strict=True):
         if not isinstance(detail, dict):
@@ -309,10 +313,15 @@ async def timeline(
     return out
 
 
-async def _forms_of(ctx: Context | None, case_id: int) -> dict[str, Any]:
-    """The case's area's forms by name (none when the area, or the context, is not known)."""
-    row = await Case.select(Case.area).where(Case.id == case_id).first()
-    area = ctx.areas.get(row["area"]) if ctx is not None and row is not None else None
+async def _forms_of(ctx: Context | None, case_id: int, slug: str | None) -> dict[str, Any]:
+    """The case's area's forms by name (none when the area, or the context, is not known); the area's slug is
+    read only when the caller did not give it."""
+    if ctx is None:
+        return {}
+    if slug is None:
+        row = await Case.select(Case.area).where(Case.id == case_id).first()
+        slug = row["area"] if row is not None else None
+    area = ctx.areas.get(slug) if slug is not None else None
     return dict(area.forms) if area is not None else {}
 
 

@@ -116,7 +116,7 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
         case_documents,
     ) = await asyncio.gather(
         cases.record_view(actor, case_id, access),
-        cases.timeline(case_id, limit=200, access=access, reader=actor, ctx=ctx),
+        cases.timeline(case_id, limit=200, access=access, reader=actor, ctx=ctx, area=case["area"]),
         tasks.tasks_of_case(case_id, reader=actor),
         lists.colleagues(actor),
         raised_from_case(case_id, reader=actor, ctx=ctx, access=access),

@@ -68,25 +68,19 @@ async def told_of_case(
     case_id: int,
     rows: list[dict[str, Any]],
     access: Access | None = None,
+    cache: dict[int | None, Access | None] | None = None,
 ) -> list[dict[str, Any]]:
     """Of referrals raised from a case, those a reader of the case is told of: all, to its owner; to a partner, none
     a rule raised on an answer above what it may see (``explain.tells_hidden``: that the rule fired, whom it
-    referred to and why would say the answer). The addressee reads its referrals in its own inbox."""
-    from caseframe.core.referrals.explain import tells_hidden
+    referred to and why would say the answer). The addressee reads its referrals in its own inbox. ``access`` is
+    read (``explain.facts_access``, into ``cache``) when the caller does not give it."""
+    from caseframe.core.referrals.explain import facts_access, tells_hidden
 
     if access is None:
-        access = await _case_access(reader, case_id)
+        access = await facts_access(reader, case_id, {} if cache is None else cache)
     if access is None:
         return []
     return [r for r in rows if not tells_hidden(ctx, r.get("rule_id"), access)]
-
-
-async def _case_access(reader: Actor, case_id: int) -> Access | None:
-    from caseframe.core.cases.tables import Case
-    from caseframe.core.sharing.policy import case_access
-
-    row = await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id == case_id).first()
-    return await case_access(reader, row) if row is not None else None
 
 
 async def referral_targets(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
@@ -160,6 +154,8 @@ async def referrals_of_case(ctx: Context, actor: Actor, case_id: int) -> list[di
     from caseframe.core.referrals.explain import facts_access, filter_facts, tells_hidden
     from caseframe.core.referrals.tables import RuleFiring
 
+    # what the actor may see of each case the facts come from, this one first (read once, also for its firings)
+    seen: dict[int | None, Any] = {}
     rows = await readable_referrals(
         actor,
         await told_of_case(
@@ -167,10 +163,10 @@ async def referrals_of_case(ctx: Context, actor: Actor, case_id: int) -> list[di
             actor,
             case_id,
             await Referral.select().where(Referral.from_case == case_id).order_by(Referral.id),
+            cache=seen,
         ),
     )
     out: list[dict[str, Any]] = []
-    seen: dict[int | None, Any] = {}
     for r in rows:
         firings = []
         for f in (

@@ -965,7 +965,7 @@ async def _report_case(
     events = cases.redact_timeline(
         ctx,
         row["area"],
-        await cases.timeline(row["id"], limit=100000, access=access, reader=actor, ctx=ctx),
+        await cases.timeline(row["id"], limit=100000, access=access, reader=actor, ctx=ctx, area=row["area"]),
         access,
     )
     events.reverse()  # oldest first, as a file is read

@@ -216,7 +216,10 @@ class CasesAPI(Controller):
         case = cases.case_dict(ctx, row, access)
         case["subjects"] = await cases.subjects_of(case_id)
         case["timeline"] = cases.redact_timeline(
-            ctx, case["area"], await cases.timeline(case_id, access=access, reader=actor, ctx=ctx), access
+            ctx,
+            case["area"],
+            await cases.timeline(case_id, access=access, reader=actor, ctx=ctx, area=case["area"]),
+            access,
         )
         case["tasks"] = await tasks.tasks_of_case(case_id, reader=actor)
         from caseframe.core.documents import service as documents
