@@ -29,18 +29,28 @@ def _bounded_env(name: str, default: int, low: int, high: int) -> int:
 
 
 def _networks(name: str) -> tuple[IPNetwork, ...]:
-    """Comma-separated IP addresses or CIDR ranges (``10.0.0.0/8``); a bad one stops start-up naming it."""
+    """Comma-separated IP addresses or CIDR ranges (``10.0.0.0/8``); a bad one stops start-up naming it. The word
+    ``unix`` (a proxy on a Unix socket) is allowed too, and read by ``_names_unix``."""
     found = []
     for part in os.environ.get(name, "").split(","):
-        if part.strip():
+        if part.strip() and part.strip().lower() != "unix":
             try:
                 found.append(ipaddress.ip_network(part.strip(), strict=False))
             except ValueError:
                 raise SettingsError(
-                    f"{name} must list IP addresses or ranges like 10.0.0.0/8, separated by commas; "
+                    f"{name} must list IP addresses or ranges like 10.0.0.0/8 (or unix), separated by commas; "
                     f"{part.strip()[:60]!r} is neither"
                 ) from None
     return tuple(found)
+
+
+def _names_unix(name: str) -> bool:
+    return any(part.strip().lower() == "unix" for part in os.environ.get(name, "").split(","))
+
+
+def _optional_bounded_env(name: str, low: int, high: int) -> int | None:
+    """``_bounded_env``, or None when the setting is not given (the code's own default applies)."""
+    return _bounded_env(name, 0, low, high) if os.environ.get(name, "").strip() else None
 
 
 def _megabytes(name: str, default: int) -> int:
@@ -95,10 +105,20 @@ class Settings:
     sign_in_source_window_minutes: int = field(
         default_factory=lambda: _bounded_env("CASEFRAME_SIGN_IN_SOURCE_WINDOW_MINUTES", 15, 1, 1440)
     )
+    #: threads hashing passwords, and sign-ins allowed to wait for them before the rest get 429 (core/auth/passwords.py;
+    #: None: its defaults, from the cores)
+    hash_threads: int | None = field(
+        default_factory=lambda: _optional_bounded_env("CASEFRAME_HASH_THREADS", 1, 64)
+    )
+    hash_queue: int | None = field(
+        default_factory=lambda: _optional_bounded_env("CASEFRAME_HASH_QUEUE", 0, 10_000)
+    )
     #: reverse proxies whose X-Forwarded-For is believed (core/web/client_address.py); none by default
     trusted_proxies: tuple[IPNetwork, ...] = field(
         default_factory=lambda: _networks("CASEFRAME_TRUSTED_PROXIES")
     )
+    #: whether a proxy reaching the server over a Unix socket is one of them ("unix" in the same list)
+    trust_unix_socket: bool = field(default_factory=lambda: _names_unix("CASEFRAME_TRUSTED_PROXIES"))
     debug: bool = False
     migrate_on_start: bool = True
 

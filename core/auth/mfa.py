@@ -227,7 +227,9 @@ async def _after_mfa(session_id: int | None, user_id: int, done: str) -> None:
 async def confirm_setup(actor: Actor, code: str, session_id: int | None = None) -> list[str]:
     """Turn two-step verification on once the user proves their app makes the right codes.
 
-    Returns the user's new one-time recovery codes, to be shown once: only their hashes are kept.
+    Returns the user's new one-time recovery codes, to be shown once: only their hashes are kept. Unlike every
+    other code check, a wrong code here is not counted toward a lockout: it is checked against the key this same
+    session was just shown (the set-up page shows it again on request), so guessing it would learn nothing.
     """
     if not re.fullmatch(r"\d{6}", _clean(code)):
         raise _code_error(ENTER_CODE)
@@ -249,13 +251,14 @@ async def confirm_setup(actor: Actor, code: str, session_id: int | None = None) 
     return codes
 
 
-async def renew_recovery_codes(actor: Actor, code: str) -> list[str]:
-    """New recovery codes in place of all the old ones; needs a current code from the app, like turning it off."""
+async def renew_recovery_codes(actor: Actor, code: str, *, source: str | None = None) -> list[str]:
+    """New recovery codes in place of all the old ones; needs a current code from the app, like turning it off
+    (a wrong one counts toward the address's lockout and the ``source`` network's limit)."""
     from caseframe.core.auth import service as auth
 
     if not re.fullmatch(r"\d{6}", _clean(code)):
         raise _code_error(ENTER_CODE)
-    attempt = await auth.begin_code_attempt(actor)
+    attempt = await auth.begin_code_attempt(actor, source)
     async with transaction():
         row = (
             await User.select(User.mfa_enabled, User.totp_secret, User.totp_last_step)
@@ -294,8 +297,9 @@ async def _use_recovery_code(user_id: int, code: str) -> int | None:
     return await RecoveryCode.count().where((RecoveryCode.user == user_id) & RecoveryCode.used_at.is_null())
 
 
-async def disable(actor: Actor, code: str) -> None:
-    """Turn two-step verification off: needs a current code, and is refused when the user's role requires it."""
+async def disable(actor: Actor, code: str, *, source: str | None = None) -> None:
+    """Turn two-step verification off: needs a current code, and is refused when the user's role requires it.
+    A wrong code counts toward the address's lockout and the ``source`` network's limit."""
     row = await User.select(User.roles, User.agency).where(User.id == actor.id).first()
     if await must_use_mfa(row["roles"], row["agency"]):
         raise Forbidden("Your agency requires two-step verification for your role, so you cannot turn it off")
@@ -303,7 +307,7 @@ async def disable(actor: Actor, code: str) -> None:
 
     if not re.fullmatch(r"\d{6}", _clean(code)):
         raise _code_error(ENTER_CODE)
-    attempt = await auth.begin_code_attempt(actor)
+    attempt = await auth.begin_code_attempt(actor, source)
     wrong = False
     async with transaction():
         row = (

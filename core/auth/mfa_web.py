@@ -186,7 +186,9 @@ class SecurityPages(Controller):
     async def renew_codes(self, request: Request, actor: Actor) -> Template:
         data = await form_data(request)
         try:
-            codes = await mfa.renew_recovery_codes(actor, form_text(data, "code"))
+            codes = await mfa.renew_recovery_codes(
+                actor, form_text(data, "code"), source=request_source(request)
+            )
         except (ValidationFailed, auth.SignInLocked) as exc:
             return await self._security_with_error(request, actor, exc, "renew")
         return await page(
@@ -223,7 +225,7 @@ class SecurityPages(Controller):
     async def disable(self, request: Request, actor: Actor) -> Template | Redirect:
         data = await form_data(request)
         try:
-            await mfa.disable(actor, form_text(data, "code"))
+            await mfa.disable(actor, form_text(data, "code"), source=request_source(request))
         except (ValidationFailed, Forbidden, auth.SignInLocked) as exc:
             return await self._security_with_error(request, actor, exc, "disable")
         return see_other("/account/security?changed=off")

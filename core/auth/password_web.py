@@ -11,6 +11,7 @@ from caseframe.core.auth import service as auth
 from caseframe.core.auth.actor import Actor
 from caseframe.core.errors import ValidationFailed
 from caseframe.core.web.auth import session_token
+from caseframe.core.web.client_address import request_source
 from caseframe.core.web.pages import form_data, form_text, page, safe_next, see_other
 
 
@@ -60,6 +61,7 @@ class PasswordPages(Controller):
                 form_text(data, "current_password"),
                 form_text(data, "new_password"),
                 form_text(data, "confirm_password"),
+                source=request_source(request),
             )
         except ValidationFailed as exc:
             return await self._page(request, exc.errors, next_url, status_code=400)

@@ -22,18 +22,38 @@ from caseframe.core.errors import ServiceError
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY = _hasher.hash("not a real password")
 
-#: threads that hash (each uses 64 MiB while it works); CASEFRAME_HASH_THREADS overrides. One hash already runs
-#: its lanes on several cores, so half the cores are enough and leave the rest to the event loop (measured on 2
-#: cores, 24 sign-ins at once: a signed-in page took 4 ms with one thread, 12 ms with two, no faster overall)
-HASH_THREADS = int(os.environ.get("CASEFRAME_HASH_THREADS") or max(1, min(4, (os.cpu_count() or 1) // 2)))
+#: threads that hash (each uses 64 MiB while it works); CASEFRAME_HASH_THREADS overrides (``configure``). One hash
+#: already runs its lanes on several cores, so half the cores are enough and leave the rest to the event loop
+#: (measured on 2 cores, 24 sign-ins at once: a signed-in page took 4 ms with one thread, 12 ms with two, no faster
+#: overall)
+HASH_THREADS = max(1, min(4, (os.cpu_count() or 1) // 2))
+
+
+def default_queue(threads: int) -> int:
+    return max(8, 4 * threads)
+
+
 #: hashing requests allowed to wait for a thread (about a second's work); beyond that they are turned away.
 #: CASEFRAME_HASH_QUEUE overrides
-HASH_QUEUE = int(os.environ.get("CASEFRAME_HASH_QUEUE") or max(8, 4 * HASH_THREADS))
+HASH_QUEUE = default_queue(HASH_THREADS)
 #: seconds a turned-away request is asked to wait (Retry-After)
 BUSY_RETRY_SECONDS = 5
 
 _pool = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="caseframe-argon2")
 _admitted = 0
+
+
+def configure(threads: int | None, queue: int | None) -> None:
+    """Use the pool size and queue CASEFRAME_HASH_THREADS and CASEFRAME_HASH_QUEUE set (None: the default), checked
+    by Settings; called by create_app. Hashes already under way finish in the pool they started in."""
+    global _pool, HASH_THREADS, HASH_QUEUE
+    if threads is not None and threads != HASH_THREADS:
+        # the old pool is not shut down: what it has finishes, and its idle threads end once it is collected
+        _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="caseframe-argon2")
+        HASH_THREADS = threads
+        HASH_QUEUE = default_queue(threads)
+    if queue is not None:
+        HASH_QUEUE = queue
 
 
 class HashingBusy(ServiceError):

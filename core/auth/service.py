@@ -85,9 +85,11 @@ SOURCE_LIMIT = SourceLimit()
 
 
 def configure(settings: Any) -> None:
-    """Use the per-source limit ``settings`` names (CASEFRAME_SIGN_IN_SOURCE_*; called by create_app)."""
+    """Use the per-source limit and the hashing pool ``settings`` name (CASEFRAME_SIGN_IN_SOURCE_*,
+    CASEFRAME_HASH_*; called by create_app)."""
     SOURCE_LIMIT.failures = settings.sign_in_source_failures
     SOURCE_LIMIT.window_minutes = settings.sign_in_source_window_minutes
+    passwords.configure(settings.hash_threads, settings.hash_queue)
 
 
 def _lock_seconds(failures: int) -> int:
@@ -157,8 +159,9 @@ async def _begin_attempt(email: str, source: str | None = None) -> _Attempt:
     PostgreSQL, the write lock on SQLite; always in that order, so tries never wait on each other in a circle),
     taken before any secret is checked: however many tries arrive at once, each sees the ones before it, so no
     more of them are checked than the limits allow. A try that then succeeds takes its counts back
-    (``_attempt_succeeded``). A source over its limit is refused without counting anything; a locked address is
-    refused (and audited) without counting.
+    (``_attempt_succeeded``). A source over its limit, or a locked address, is refused without counting or
+    auditing anything: each lock is audited once, by the failure that set it (``_attempt_failed``), so a flood of
+    tries at a locked address or from a locked network writes nothing that lasts.
     """
     key, email_hash = _throttle_key(email), _hash(email)[:16]
     source_key = _source_key(source) if source else None
@@ -171,11 +174,6 @@ async def _begin_attempt(email: str, source: str | None = None) -> _Attempt:
         row = await _held_row(key, "address")
         locked_until = row["locked_until"]
         if locked_until is not None and locked_until > now:
-            await audit.record(
-                "auth.sign_in_locked",
-                None,
-                detail={"email_hash": email_hash, "email": audit.address_tried(email)},
-            )
             wait = _seconds_until(locked_until, now)
         else:
             failures = (0 if _forgotten(row, now) else row["failures"]) + 1
@@ -247,17 +245,17 @@ async def _attempt_failed(
 ) -> NoReturn:
     """The secret was wrong: the failure is already counted; audit it and refuse (locked if it reached the limit)."""
     wait = _lock_seconds(attempt.failures) if attempt.locked_until else 0
+    detail = {
+        "email_hash": attempt.email_hash,
+        "email": attempt.email,
+        "failures": attempt.failures,
+        "locked_seconds": wait,
+    }
     async with transaction():
-        await audit.record(
-            action,
-            actor,
-            detail={
-                "email_hash": attempt.email_hash,
-                "email": attempt.email,
-                "failures": attempt.failures,
-                "locked_seconds": wait,
-            },
-        )
+        await audit.record(action, actor, detail=detail)
+        if wait:
+            # the failure that locks the address: audited once, not each try refused while the lock lasts
+            await audit.record("auth.sign_in_locked", actor, detail=detail)
         if attempt.source and attempt.source_failures == SOURCE_LIMIT.failures:
             # the failure that uses the source's last try: audited once, not each refusal after it
             await audit.record(
@@ -323,7 +321,10 @@ def _source_message(wait: int) -> str:
 def _network_shown(source: str) -> str:
     """A source as the audit trail shows it: its /24 (IPv4) or /48 (IPv6), enough to tell networks apart
     without keeping a person's address; ``source_hash`` matches the exact source."""
-    network = ipaddress.ip_network(source, strict=False)
+    try:
+        network = ipaddress.ip_network(source, strict=False)
+    except ValueError:  # UNKNOWN_SOURCE: requests with no IP address
+        return source
     return str(network.supernet(new_prefix=24 if network.version == 4 else 48))
 
 
@@ -580,10 +581,19 @@ async def sign_out(token: str | None, actor: Actor | None, *, api: bool = False)
 CURRENT_WRONG = "Your current password is not right"
 
 
-async def change_password(actor: Actor, session_id: int | None, current: str, new: str, confirm: str) -> None:
+async def change_password(
+    actor: Actor,
+    session_id: int | None,
+    current: str,
+    new: str,
+    confirm: str,
+    *,
+    source: str | None = None,
+) -> None:
     """The user chooses a new password, proving they know the current one (a wrong one counts toward the
-    address's lockout, so a borrowed session cannot guess it). Every other session of the user ends, and a
-    session at the temporary-password step moves on."""
+    address's lockout and the ``source`` network's limit, like a wrong password at sign-in, so a borrowed
+    session cannot guess it, nor one client guess through many borrowed sessions). Every other session of the
+    user ends, and a session at the temporary-password step moves on."""
     from caseframe.core.errors import ValidationFailed
 
     current, new, confirm = current or "", new or "", confirm or ""
@@ -611,7 +621,7 @@ async def change_password(actor: Actor, session_id: int | None, current: str, ne
     if errors:
         raise ValidationFailed("There is a problem with the new password", errors=errors)
     with passwords.hashing_slot():
-        attempt = await _begin_attempt(actor.email.strip().lower())
+        attempt = await _begin_attempt(actor.email.strip().lower(), source)
         row = await User.select(User.password_hash).where(User.id == actor.id).first()
         if not await passwords.verify_password(row["password_hash"] if row else "", current):
             await _attempt_failed(

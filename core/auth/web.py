@@ -10,6 +10,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.web import csrf
 from caseframe.core.web.auth import session_token
 from caseframe.core.web.client_address import request_source
+from caseframe.core.web.input_guard import SIGN_IN_MAX_BODY
 from caseframe.core.web.pages import NO_STORE, form_data, form_text, safe_next
 
 
@@ -21,7 +22,7 @@ class SignInPages(Controller):
     async def sign_in_form(self, request: Request) -> Template:
         return _sign_in_page(request, next_url=request.query_params.get("next", ""))
 
-    @post("/sign-in", opt={"public": True})
+    @post("/sign-in", opt={"public": True}, request_max_body_size=SIGN_IN_MAX_BODY)
     async def sign_in(self, request: Request) -> Template | Redirect:
         data = await form_data(request)
         email, password = form_text(data, "email"), form_text(data, "password")

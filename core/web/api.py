@@ -22,9 +22,8 @@ from caseframe.core.sharing.policy import Access
 from caseframe.core.tasks import service as tasks
 from caseframe.core.web.auth import session_token
 from caseframe.core.web.client_address import request_source
+from caseframe.core.web.input_guard import SIGN_IN_MAX_BODY
 
-#: an email, a password and a code fit many times over: anyone may post here, so no more is read
-SIGN_IN_MAX_BODY = 16 * 1024
 #: no list is this long, and a larger offset could not be sent to the database
 MAX_OFFSET = 1_000_000_000
 

@@ -7,7 +7,10 @@ and proves nothing). From an untrusted peer the header is ignored, so a client c
 uvicorn's own reading of the header is turned off (core/web/serving.py): this is the one place it is read.
 
 A source is an IPv4 address, or the /64 network of an IPv6 address (one household or server is usually
-given a whole /64, so counting single IPv6 addresses would let one machine try from millions).
+given a whole /64, so counting single IPv6 addresses would let one machine try from millions). A request whose
+connection has no IP address (a Unix socket, or an ASGI server that gives no client) is the one source
+``UNKNOWN_SOURCE``: it is limited like any other, never left uncounted. A proxy reaching the server over a Unix
+socket is trusted only when CASEFRAME_TRUSTED_PROXIES names ``unix``; then its X-Forwarded-For is read as above.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from litestar import Request
 from caseframe.core.settings import IPNetwork
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+#: the source of every request whose client has no IP address: one network for all of them
+UNKNOWN_SOURCE = "unknown"
 
 
 def _parse(text: str | None) -> IPAddress | None:
@@ -39,13 +45,20 @@ def _parse(text: str | None) -> IPAddress | None:
 
 
 def client_address(
-    peer: str | None, forwarded_for: Iterable[str], trusted: Iterable[IPNetwork]
+    peer: str | None,
+    forwarded_for: Iterable[str],
+    trusted: Iterable[IPNetwork],
+    *,
+    trust_unix_socket: bool = False,
 ) -> IPAddress | None:
     """The client's address: ``peer`` (the direct connection's), or behind trusted proxies the right-most
-    untrusted address in the X-Forwarded-For values. None when the peer has no IP address (a Unix socket)."""
+    untrusted address in the X-Forwarded-For values. None when the peer has no IP address (a Unix socket)
+    and is not trusted (``trust_unix_socket``) or forwarded no address."""
     trusted = tuple(trusted)
     address = _parse(peer)
     hops = [hop for value in forwarded_for for hop in value.split(",")]
+    if address is None and not (peer or "").strip() and trust_unix_socket and hops:
+        address = _parse(hops.pop())  # the proxy on the socket appended its client last
     while address is not None and hops and any(address in network for network in trusted):
         hop = _parse(hops.pop())
         if hop is None:  # a proxy would not write that: stop at the last address known to be true
@@ -61,11 +74,13 @@ def source_of(address: IPAddress) -> str:
     return str(address)
 
 
-def request_source(request: Request) -> str | None:
-    """The source of a request (``source_of`` its client address), or None when it has no IP address."""
+def request_source(request: Request) -> str:
+    """The source of a request: ``source_of`` its client address, or ``UNKNOWN_SOURCE`` when it has none."""
+    settings = request.app.state.settings
     address = client_address(
         request.client.host if request.client else None,
         request.headers.getall("x-forwarded-for", []),
-        request.app.state.settings.trusted_proxies,
+        settings.trusted_proxies,
+        trust_unix_socket=settings.trust_unix_socket,
     )
-    return source_of(address) if address is not None else None
+    return source_of(address) if address is not None else UNKNOWN_SOURCE

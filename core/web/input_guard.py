@@ -16,6 +16,10 @@ from caseframe.core.db import MAX_ID
 from caseframe.core.errors import ValidationFailed
 from caseframe.core.numbers import whole_number
 
+#: a sign-in's body (an email, a password and a code fit many times over): anyone may post one, so no more is
+#: read, on the page or the API
+SIGN_IN_MAX_BODY = 16 * 1024
+
 NUL_REFUSED = (
     "The request contains a null character, which cannot be stored. "
     "Remove it and try again: nothing has been saved."

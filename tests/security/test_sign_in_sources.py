@@ -19,12 +19,12 @@ from caseframe.core import clock
 from caseframe.core.audit.tables import AuditEvent
 from caseframe.core.auth import mfa, passwords
 from caseframe.core.auth import service as auth
-from caseframe.core.auth.tables import SignInThrottle
+from caseframe.core.auth.tables import SignInThrottle, User
 from caseframe.core.cli import main
 from caseframe.core.settings import Settings, SettingsError
-from caseframe.core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_context, make_user
+from caseframe.core.testing import TEST_PASSWORD, csrf_token_of, make_agency, make_context, make_user, sign_in
 from caseframe.core.web.app import create_app
-from caseframe.core.web.client_address import client_address, source_of
+from caseframe.core.web.client_address import UNKNOWN_SOURCE, client_address, source_of
 
 WRONG = "wrong password 123"
 NETWORK_WORDS = "Too many attempts to sign in from your network. Try again in"
@@ -60,17 +60,33 @@ def checked(monkeypatch):
     return calls
 
 
+def _without_client(app):
+    """The app as an ASGI server on a Unix socket runs it: the scope names no client."""
+
+    async def on_socket(scope, receive, send):
+        await app({**scope, "client": None}, receive, send)
+
+    return on_socket
+
+
 @contextlib.asynccontextmanager
-async def client_from(ctx, db, peer: str, *, failures: int = 30, trusted: str = ""):
-    """A client of the whole app whose connection comes from ``peer``, with the per-source limit ``failures``."""
+async def client_from(ctx, db, peer: str | None, *, failures: int = 30, trusted: str = ""):
+    """A client of the whole app whose connection comes from ``peer`` (None: a Unix socket, no address), with
+    the per-source limit ``failures``."""
+    names = [t.strip() for t in trusted.split(",") if t.strip()]
     settings = Settings(
         local_demo=True,
         database_url="sqlite:///unused.sqlite",
         sign_in_source_failures=failures,
-        trusted_proxies=tuple(ipaddress.ip_network(t.strip()) for t in trusted.split(",") if t.strip()),
+        trusted_proxies=tuple(ipaddress.ip_network(t) for t in names if t != "unix"),
+        trust_unix_socket="unix" in names,
     )
     app = create_app(settings, ctx=ctx, engine=db)
-    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    transport = (
+        httpx.ASGITransport(app=app, client=(peer, 40000))
+        if peer is not None
+        else httpx.ASGITransport(app=_without_client(app))
+    )
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
@@ -205,8 +221,57 @@ def test_the_client_address(peer, forwarded, trusted, source):
     assert source_of(client_address(peer, forwarded, networks)) == source
 
 
-def test_a_peer_without_an_ip_address_has_no_source():
-    assert client_address(None, ["203.0.113.7"], [ipaddress.ip_network("0.0.0.0/0")]) is None
+def test_a_peer_without_an_ip_address_has_no_address_unless_its_socket_is_trusted():
+    everything = [ipaddress.ip_network("0.0.0.0/0")]
+    assert client_address(None, ["203.0.113.7"], everything) is None
+    assert client_address(None, [], everything, trust_unix_socket=True) is None
+    assert client_address(
+        None, ["192.0.2.1, 203.0.113.7"], [], trust_unix_socket=True
+    ) == ipaddress.ip_address("203.0.113.7")
+    # behind the socket's proxy, further trusted proxies are passed over as with any trusted peer
+    chain = ["192.0.2.1, 203.0.113.7, 10.0.0.7"]
+    assert client_address(
+        None, chain, [ipaddress.ip_network("10.0.0.0/8")], trust_unix_socket=True
+    ) == ipaddress.ip_address("203.0.113.7")
+
+
+async def test_requests_without_an_ip_address_are_one_network_and_limited(user, ctx, db, checked):
+    """A server on a Unix socket (or any ASGI server giving no client) must not be a way round the limit."""
+    async with client_from(ctx, db, None, failures=3) as socket:
+        for n in range(3):
+            assert (await _api(socket, f"person{n}@ashdown-council.example")).status_code == 401
+        # X-Forwarded-For from an untrusted socket is ignored like any other untrusted peer's
+        spoofed = {"X-Forwarded-For": "192.0.2.44"}
+        assert _refused(await _api(socket, "person9@ashdown-council.example", **spoofed))
+        token = csrf_token_of((await socket.get("/sign-in")).text)
+        page = await socket.post(
+            "/sign-in", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token}
+        )
+        assert _refused(page) and "govuk-error-summary" in page.text
+    assert len(checked) == 3
+    assert await _source_failures(UNKNOWN_SOURCE) == 3
+    events = await AuditEvent.select(AuditEvent.detail).where(
+        AuditEvent.action == "auth.sign_in_source_locked"
+    )
+    assert len(events) == 1
+    detail = events[0]["detail"]
+    assert (detail if isinstance(detail, dict) else json.loads(detail))["network"] == UNKNOWN_SOURCE
+
+
+async def test_a_proxy_on_a_trusted_unix_socket_forwards_its_clients(ctx, db):
+    async with client_from(ctx, db, None, failures=3, trusted="unix") as proxy:
+        for n in range(3):
+            forwarded = {"X-Forwarded-For": f"192.0.2.{n + 1}, 203.0.113.50"}
+            assert (await _api(proxy, f"person{n}@ashdown-council.example", **forwarded)).status_code == 401
+        assert _refused(
+            await _api(proxy, "person9@ashdown-council.example", **{"X-Forwarded-For": "203.0.113.50"})
+        )
+        other = {"X-Forwarded-For": "198.51.100.3"}
+        assert (await _api(proxy, "person9@ashdown-council.example", **other)).status_code == 401
+        # a request the proxy forwarded without the header is still limited, as the unknown network
+        assert (await _api(proxy, "person9@ashdown-council.example")).status_code == 401
+    assert await _source_failures("203.0.113.50") == 3
+    assert await _source_failures(UNKNOWN_SOURCE) == 1
 
 
 async def test_tries_at_once_never_pass_the_limit(ctx, db, checked, monkeypatch):
@@ -305,6 +370,9 @@ async def test_two_step_codes_count_for_the_network(user, ctx, db):
         ("CASEFRAME_SIGN_IN_SOURCE_WINDOW_MINUTES", "-5", "CASEFRAME_SIGN_IN_SOURCE_WINDOW_MINUTES must be"),
         ("CASEFRAME_SIGN_IN_SOURCE_WINDOW_MINUTES", "2000", "from 1 to 1440"),
         ("CASEFRAME_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal", "'proxy.internal' is neither"),
+        ("CASEFRAME_HASH_THREADS", "lots", "CASEFRAME_HASH_THREADS must be a whole number from 1 to 64"),
+        ("CASEFRAME_HASH_THREADS", "0", "from 1 to 64, not '0'"),
+        ("CASEFRAME_HASH_QUEUE", "-1", "CASEFRAME_HASH_QUEUE must be a whole number from 0 to 10000"),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_it(monkeypatch, capsys, name, value, words):
@@ -325,8 +393,87 @@ def test_the_settings_read_from_the_environment(monkeypatch):
         ipaddress.ip_network("10.0.0.0/8"),
         ipaddress.ip_network("2001:db8::1"),
     )
+    assert not settings.trust_unix_socket
+    monkeypatch.setenv("CASEFRAME_TRUSTED_PROXIES", "unix, 10.0.0.0/8")
+    assert Settings().trust_unix_socket and Settings().trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"),
+    )
     monkeypatch.delenv("CASEFRAME_SIGN_IN_SOURCE_FAILURES")
     monkeypatch.delenv("CASEFRAME_SIGN_IN_SOURCE_WINDOW_MINUTES")
     monkeypatch.delenv("CASEFRAME_TRUSTED_PROXIES")
     assert (Settings().sign_in_source_failures, Settings().sign_in_source_window_minutes) == (30, 15)
     assert Settings().trusted_proxies == ()
+
+
+async def _signed_in_with_two_steps(client, user) -> str:
+    """Sign ``client`` in as ``user``, then turn two-step verification on for them; the session's CSRF token."""
+    token = await sign_in(client, user)
+    secret = await mfa.begin_setup(user)
+    totp = pyotp.TOTP(secret)
+    await mfa.confirm_setup(user, totp.generate_otp(totp.timecode(clock.now())))
+    return token
+
+
+SECRET_TRIES = {
+    "password": (
+        "/account/password",
+        lambda n: {
+            "current_password": f"{WRONG} {n}",
+            "new_password": "lantern orchard pebble 7",
+            "confirm_password": "lantern orchard pebble 7",
+        },
+    ),
+    "disable": ("/account/security/disable", lambda n: {"code": f"{n:06d}"}),
+    "renew": ("/account/security/recovery-codes", lambda n: {"code": f"{n:06d}"}),
+}
+
+
+@pytest.mark.parametrize("secret", list(SECRET_TRIES))
+async def test_signed_in_secret_tries_at_once_count_for_the_network(
+    user, ctx, db, checked, monkeypatch, secret
+):
+    """A current password (changing it) or a two-step code (turning it off, new recovery codes) guessed in
+    parallel through a signed-in session: the network's limit holds, each try decided under the row lock before
+    it is checked, and the network is then refused everywhere, sign-in included."""
+    monkeypatch.setattr(passwords, "HASH_QUEUE", 100)  # all of them reach the count, none is shed as busy
+    other = await make_user(await make_agency(ctx, "borough-police"), ("caseworker",), name="Robin Other")
+    url, form = SECRET_TRIES[secret]
+    async with client_from(ctx, db, "203.0.113.7", failures=3) as client:
+        token = await (
+            sign_in(client, user) if secret == "password" else _signed_in_with_two_steps(client, user)
+        )
+        before = len(checked)
+        totp = (await User.select(User.totp_secret).where(User.id == user.id).first())["totp_secret"]
+        wrong = [
+            n for n in range(40) if secret == "password" or mfa.matching_step(totp, f"{n:06d}", 0) is None
+        ]
+        responses = await asyncio.gather(
+            *[client.post(url, data={**form(n), "csrf_token": token}) for n in wrong[:12]]
+        )
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [400] * 3 + [429] * 9, statuses
+        refused = [r for r in responses if r.status_code == 429]
+        assert all(_refused(r) and "govuk-error-summary" in r.text for r in refused)
+        assert len(checked) - before == (3 if secret == "password" else 0)
+        # the network is refused at sign-in too, for another account, before its password is hashed
+        assert _refused(await _api(client, other.email, TEST_PASSWORD))
+    assert await _source_failures("203.0.113.7") == 3
+    assert await _address_failures(user.email) == 3  # below the address's own lockout
+    assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_source_locked") == 1
+    row = await User.select(User.mfa_enabled, User.password_hash).where(User.id == user.id).first()
+    assert row["mfa_enabled"] == (secret != "password")
+    assert await passwords.verify_password(row["password_hash"], TEST_PASSWORD)
+
+
+def test_the_hashing_pool_is_sized_by_its_settings(monkeypatch):
+    """create_app configures the pool through auth.configure, as for the per-source limit."""
+    for name in ("HASH_THREADS", "HASH_QUEUE", "_pool"):
+        monkeypatch.setattr(passwords, name, getattr(passwords, name))  # put back after the test
+    default = (passwords.HASH_THREADS, passwords.HASH_QUEUE)
+    assert (Settings().hash_threads, Settings().hash_queue) == (None, None)
+    auth.configure(Settings())
+    assert default == (passwords.HASH_THREADS, passwords.HASH_QUEUE)  # unset: the defaults stand
+    monkeypatch.setenv("CASEFRAME_HASH_THREADS", "3")
+    monkeypatch.setenv("CASEFRAME_HASH_QUEUE", "5")
+    auth.configure(Settings())
+    assert (passwords.HASH_THREADS, passwords.HASH_QUEUE, passwords._pool._max_workers) == (3, 5, 3)
