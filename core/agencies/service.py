@@ -10,7 +10,7 @@ from caseframe.core import clock, permissions
 from caseframe.core.agencies.tables import Agency, AgencyArea
 from caseframe.core.audit import service as audit
 from caseframe.core.auth.actor import Actor
-from caseframe.core.auth.passwords import hash_password, hashing_slot, password_problem
+from caseframe.core.auth.passwords import hash_password, hashing_slot, new_password_problem
 from caseframe.core.auth.tables import User
 from caseframe.core.cache import DIRECTORY
 from caseframe.core.cache import register as register_cache
@@ -266,7 +266,7 @@ async def create_user(
     elif len(name.strip()) > 200:
         errors.append({"field": "/name", "message": "The name must be 200 characters or fewer"})
     errors += _role_errors(actor, roles)
-    problem = password_problem(password or "", user_inputs=[email, *(name or "").split()])
+    problem = await new_password_problem(password or "", user_inputs=[email, *(name or "").split()])
     if problem:
         errors.append({"field": "/password", "message": problem})
     if not await Agency.exists().where(Agency.id == agency_id):

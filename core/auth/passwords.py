@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -106,8 +107,22 @@ async def verify_password(stored: str, password: str) -> bool:
     return await asyncio.get_running_loop().run_in_executor(_pool, _verify, stored, password)
 
 
+#: how much of a new password the strength check reads: zxcvbn's time grows faster than the length (120 characters
+#: of "ab" took half a second, 64 under a tenth) and it refuses more than 72 itself; 64 judge a passphrase well
+PASSWORD_CHECKED_CHARACTERS = 64
+
+
+async def new_password_problem(password: str, *, user_inputs: list[str] = ()) -> str | None:
+    """``password_problem`` off the event loop, in a hashing slot (HashingBusy at once when they are all taken)."""
+    with hashing_slot():
+        return await asyncio.get_running_loop().run_in_executor(
+            _pool, functools.partial(password_problem, password, user_inputs=user_inputs)
+        )
+
+
 def password_problem(password: str, *, user_inputs: list[str] = ()) -> str | None:
-    """Why a new password is not good enough, in words for the user; None when it is."""
+    """Why a new password is not good enough, in words for the user; None when it is. Tens of milliseconds of CPU:
+    a request calls ``new_password_problem``, which runs it in the hashing pool."""
     from zxcvbn import zxcvbn
 
     if len(password) < 12:
@@ -115,7 +130,11 @@ def password_problem(password: str, *, user_inputs: list[str] = ()) -> str | Non
     if len(password) > 256:
         return "Password must be 256 characters or fewer"
     # zxcvbn knows common passwords, names, keyboard patterns and dates; the user's own details count too
-    result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u] + ["caseframe"])
+    result = zxcvbn(
+        password[:PASSWORD_CHECKED_CHARACTERS],
+        user_inputs=[u[:PASSWORD_CHECKED_CHARACTERS] for u in user_inputs if u] + ["caseframe"],
+        max_length=PASSWORD_CHECKED_CHARACTERS,
+    )
     if result["score"] < 3:
         return (
             "Choose a password that is harder to guess: avoid common passwords, names and patterns. "

@@ -601,7 +601,7 @@ async def change_password(
     if not current:
         errors.append({"field": "/current_password", "message": "Enter your current password"})
     problem = (
-        passwords.password_problem(new, user_inputs=[actor.email, *actor.name.split()])
+        await passwords.new_password_problem(new, user_inputs=[actor.email, *actor.name.split()])
         if new
         else "Enter a new password"
     )
@@ -684,7 +684,9 @@ async def set_temporary_password(actor: Actor, user_id: int, password: str) -> N
         raise NotFound("No user with that number exists")
     if user_id == actor.id:
         raise Forbidden("Change your own password under Your account")
-    problem = passwords.password_problem(password or "", user_inputs=[row["email"], *row["name"].split()])
+    problem = await passwords.new_password_problem(
+        password or "", user_inputs=[row["email"], *row["name"].split()]
+    )
     if problem:
         raise ValidationFailed(
             "There is a problem with the password", errors=[{"field": "/password", "message": problem}]

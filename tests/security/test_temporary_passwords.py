@@ -3,6 +3,8 @@ sign-in before anything else works, the API refuses it until then, and changing 
 
 from __future__ import annotations
 
+import time
+
 import pyotp
 import pytest
 
@@ -233,3 +235,61 @@ async def test_changing_ones_own_password_signs_out_everywhere_else(agency, ctx,
         assert (await elsewhere.get("/")).headers["location"].startswith("/sign-in")
         api = await here.get("/api/v1/areas", headers={"Authorization": f"Bearer {api_token}"})
         assert api.status_code == 401
+
+
+LONG = "velvet-quarry-" * 6 + "x9"  # 86 characters: longer than the strength checker reads
+
+
+async def test_a_long_new_password_is_taken_on_every_page_that_sets_one(ctx, db, admin, agency):
+    """Passwords of up to 256 characters are allowed; the strength checker refuses more than 72 itself, which
+    gave a 500 for a long passphrase when changing one's own, adding a user or resetting one."""
+    user = await make_user(agency, ("caseworker",), name="Casey Morgan")
+    async with web_client(ctx, db) as mine, web_client(ctx, db) as admins:
+        token = await sign_in(mine, user)
+        changed = await mine.post(
+            "/account/password",
+            data={
+                "current_password": TEST_PASSWORD,
+                "new_password": LONG,
+                "confirm_password": LONG,
+                "csrf_token": token,
+            },
+        )
+        assert changed.status_code == 303, changed.text[:300]
+        admin_token = await sign_in(admins, admin)
+        added = await admins.post(
+            "/admin/users",
+            data={
+                "name": "Robin New",
+                "email": "robin@ashdown-council.example",
+                "password": LONG[::-1],
+                "roles": "caseworker",
+                "csrf_token": admin_token,
+            },
+        )
+        assert added.status_code == 303, added.text[:300]
+        reset = await admins.post(
+            f"/admin/users/{user.id}/password", data={"password": LONG + "q", "csrf_token": admin_token}
+        )
+        assert reset.status_code == 303, reset.text[:300]
+        # a weak long one is still refused clearly, and one over 256 characters too
+        weak = await admins.post(
+            f"/admin/users/{user.id}/password", data={"password": "ab" * 60, "csrf_token": admin_token}
+        )
+        assert weak.status_code == 400 and "harder to guess" in weak.text
+        too_long = await admins.post(
+            f"/admin/users/{user.id}/password", data={"password": LONG * 3 + "zz", "csrf_token": admin_token}
+        )
+        assert too_long.status_code == 400 and "256 characters or fewer" in too_long.text
+    assert await auth.sign_in(user.email, LONG + "q")
+
+
+def test_the_strength_check_reads_a_bounded_part_of_the_password():
+    """zxcvbn's time grows faster than the length (120 characters of "ab" took half a second): only the first
+    PASSWORD_CHECKED_CHARACTERS are read, so no password keeps a thread long."""
+    from caseframe.core.auth import passwords
+
+    assert passwords.PASSWORD_CHECKED_CHARACTERS <= 72
+    started = time.perf_counter()
+    assert passwords.password_problem("ab" * 128) is not None
+    assert time.perf_counter() - started < 2
