@@ -224,3 +224,46 @@ async def test_the_session_touch_is_a_queued_write_not_a_bare_one_on_the_read_co
         .order_by(Session.last_seen, ascending=False)
         .first()
     )["last_seen"] > clock.now() - dt.timedelta(seconds=30)
+
+
+async def test_an_address_without_an_account_costs_and_answers_the_same(user, ctx, db, monkeypatch):
+    """Nothing a guesser can measure tells which addresses have accounts: an unknown address, a wrong password, a
+    deactivated user and a user of a deactivated agency each get one argon2 check with the same parameters, the
+    same answer and the same audit event (timing by structure: the same work, not a stopwatch)."""
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.auth import passwords
+    from caseframe.core.auth.tables import User
+
+    checks = []
+    real = passwords._verify
+
+    def recording(stored, given):
+        used = stored or passwords._DUMMY
+        checks.append(used.rsplit("$", 2)[0])  # "$argon2id$v=19$m=...,t=...,p=..." without salt and hash
+        return real(stored, given)
+
+    monkeypatch.setattr(passwords, "_verify", recording)
+    gone = await make_user(await make_agency(ctx, "closed-council"), ("caseworker",), name="Gale Gone")
+    left = await make_user(await make_agency(ctx, "borough-police"), ("caseworker",), name="Lee Left")
+    await Agency.update({Agency.active: False}).where(Agency.id == gone.agency_id)
+    await User.update({User.active: False}).where(User.id == left.id)
+    tries = [
+        ("nobody@ashdown-council.example", "wrong password 123"),
+        (user.email, "wrong password 123"),
+        (left.email, TEST_PASSWORD),
+        (gone.email, TEST_PASSWORD),
+    ]
+    answers = []
+    async with web_client(ctx, db) as client:
+        token = csrf_token_of((await client.get("/sign-in")).text)
+        for email, password in tries:
+            page = await client.post(
+                "/sign-in", data={"email": email, "password": password, "csrf_token": token}
+            )
+            api = await client.post("/api/v1/session", json={"email": email, "password": password})
+            answers.append((page.status_code, "Enter a correct email address and password" in page.text))
+            answers.append((api.status_code, api.json()["detail"]))
+    assert len(checks) == 2 * len(tries) and len(set(checks)) == 1, checks
+    assert set(answers[0::2]) == {(401, True)}
+    assert set(answers[1::2]) == {(401, "Enter a correct email address and password")}
+    assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_failed") == 2 * len(tries)
