@@ -31,7 +31,9 @@ class Person(Table, tablename="cf_person"):
 # The search index, written with the person (core.persons.service is the only writer). A searched word
 # is matched against the vocabulary of every name word (exactly, as a prefix or by close spelling through
 # a trigram index: pg_trgm on PostgreSQL, an FTS5 trigram table on SQLite), then to the persons holding
-# the words matched; scoring the few candidates decides.
+# the words matched whom the searcher's agency may come to see (cf_name_posting: each person's words under
+# each such agency, made and kept by the triggers of migration 2026-12-06T22:40, not declared here); scoring
+# the few candidates decides.
 
 
 class NameWord(Table, tablename="cf_name_word"):

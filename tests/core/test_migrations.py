@@ -31,7 +31,8 @@ PREVIOUS_HEAD = "2026-12-05T06:10:00:000000"
 
 #: what migrations make that a Piccolo table definition cannot say (each must exist, so the list cannot rot):
 #: the full-text index of name words (SQLite's FTS5 table and its shadow tables, PostgreSQL's trigram index),
-#: indexes on two columns, and the audit sequence's unique index (SQLite cannot add a UNIQUE column)
+#: the person search's postings of name words by agency (kept by triggers), indexes on two columns, and the audit
+#: sequence's unique index (SQLite cannot add a UNIQUE column)
 MIGRATION_ONLY = {
     "sqlite": {
         "table cf_name_word_fts",
@@ -41,6 +42,7 @@ MIGRATION_ONLY = {
         "table cf_name_word_fts_docsize",
         "table cf_name_word_fts_idx",
         "table cf_name_vocabulary",
+        "table cf_name_posting",
         # partial indexes of case views (core/cases/service.py viewers_of, core/dashboards/my_work.py): SQLite's
         # index list does not say the condition, PostgreSQL's does
         "index cf_audit (actor_id, id)",
@@ -49,6 +51,7 @@ MIGRATION_ONLY = {
     "postgresql": {
         "index cf_name_word gin (word gin_trgm_ops)",
         "table cf_name_vocabulary",
+        "table cf_name_posting",
         "index cf_audit (actor_id, id) WHERE ((action)::text = 'case.view'::text)",
         "index cf_audit (object_id, id) WHERE (((action)::text = 'case.view'::text) AND "
         "((object_type)::text = 'case'::text))",
