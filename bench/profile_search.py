@@ -11,10 +11,15 @@ what is left is the handler, the template, the session and the database driver.
     python bench/profile_search.py --seeded seeded.json         # a database seeded before (see --help)
     python bench/profile_search.py --statements                 # each SQL statement's count and time (PostgreSQL)
     python bench/profile_search.py --slowest 10                 # the ten searches that took longest
+    python bench/profile_search.py --alternate 10 --slowest 10  # the search before its postings, and now, in turns
 
 CPU ms/search is this process's CPU time (``time.process_time``, so aiosqlite's thread is in it, and the
 client's share) per search. ``--answers`` writes, for each of the 90 searches, the ids, names and scores shown
 and the cases listed, as the page renders them: run it on two checkouts and ``diff`` the files.
+
+``--alternate N`` runs the 90 searches N times each way, in turns: as the search is now, and as it was before
+cf_name_posting (every person holding a matched word read, and its visibility asked of each). The two must show the
+same pages; it prints each way's CPU per search, the worker's and (on PostgreSQL, on one connection) its backend's.
 """
 
 from __future__ import annotations
@@ -77,6 +82,21 @@ async def main(args) -> int:
         return await run(args, url, data)
 
 
+async def write_answers(
+    client: httpx.AsyncClient, searches: list[dict], bodies: list[str], path: str
+) -> None:
+    shown = []
+    for search, body in zip(searches, bodies, strict=True):
+        response = await client.post(
+            "/persons/search",
+            content=body,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        shown.append({"search": search, "status": response.status_code, **answers_of(response.text)})
+    Path(path).write_text(json.dumps(shown, indent=1, default=str))
+    print(f"the answers to {len(bodies)} searches written to {path}")
+
+
 async def run(args, url: str, data: dict) -> int:
     from caseframe.core.context import build_context
     from caseframe.core.db.engine import bind, close, engine_from_url
@@ -89,23 +109,17 @@ async def run(args, url: str, data: dict) -> int:
     bind(engine)
     sqlite = url.startswith("sqlite")
     if not sqlite:  # as the server's start-up does (httpx's ASGI transport runs no lifespan)
-        await engine.start_connection_pool(min_size=1, max_size=4)
+        # one connection when alternating, so that its backend's CPU is the searches' alone
+        await engine.start_connection_pool(min_size=1, max_size=1 if args.alternate else 4)
     app = create_app(Settings(local_demo=True, database_url=url), ctx=ctx, engine=engine)
     _, client = await sign_in("http://bench", data["email"], transport=httpx.ASGITransport(app=app))
     try:
         token = csrf_token_of((await client.get("/persons/")).text)
         bodies = [urlencode({**s, "csrf_token": token}) for s in data["searches"]]
+        if args.alternate:
+            return await alternate(args, client, data["searches"], bodies, sqlite)
         if args.answers:
-            shown = []
-            for search, body in zip(data["searches"], bodies, strict=True):
-                response = await client.post(
-                    "/persons/search",
-                    content=body,
-                    headers={"content-type": "application/x-www-form-urlencoded"},
-                )
-                shown.append({"search": search, "status": response.status_code, **answers_of(response.text)})
-            Path(args.answers).write_text(json.dumps(shown, indent=1, default=str))
-            print(f"the answers to {len(bodies)} searches written to {args.answers}")
+            await write_answers(client, data["searches"], bodies, args.answers)
         await run_searches(client, bodies, 2 * len(bodies))  # warm-up
         profiler = None
         if args.profile:
@@ -154,6 +168,96 @@ async def run(args, url: str, data: dict) -> int:
     return 0
 
 
+def backend_cpu_seconds(pid: int | None) -> float:
+    """CPU time one PostgreSQL backend has run so far, to the nanosecond (/proc's schedstat; its stat counts
+    ticks of 10 ms, too coarse for one search); 0 without one (SQLite)."""
+    if pid is None:
+        return 0.0
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+
+
+async def alternate(
+    args, client: httpx.AsyncClient, searches: list[dict], bodies: list[str], sqlite: bool
+) -> int:
+    """Each of the searches N times as the search is now and as it was before cf_name_posting, in turns; the pages
+    compared, the CPU of each search each way (this process's and, on PostgreSQL, its one backend's) printed."""
+    from caseframe.core.persons import service as persons
+    from caseframe.core.persons.tables import Person
+
+    now = persons._visible_holding
+    ways = {"before": lambda actor, words: persons._holding(words), "now": now}
+    pid = None if sqlite else (await Person.raw("SELECT pg_backend_pid() AS pid"))[0]["pid"]
+
+    async def search(body: str) -> httpx.Response:
+        return await client.post(
+            "/persons/search", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+        )
+
+    shown = {}
+    for name, way in ways.items():
+        persons._visible_holding = way
+        shown[name] = [answers_of((await search(body)).text)["html"] for body in bodies]
+        await run_searches(client, bodies, len(bodies))  # warm-up
+    differ = [searches[i] for i, (a, b) in enumerate(zip(*shown.values(), strict=True)) if a != b]
+    # (wall, worker CPU, database CPU) of each search, by way and search
+    took: dict[str, list[list[tuple[float, float, float]]]] = {name: [[] for _ in bodies] for name in ways}
+    try:
+        for _ in range(args.alternate):
+            for name, way in ways.items():
+                persons._visible_holding = way
+                for i, body in enumerate(bodies):
+                    wall, cpu, db = time.perf_counter(), time.process_time(), backend_cpu_seconds(pid)
+                    if (await search(body)).status_code != 200:
+                        raise SystemExit(f"search {searches[i]} failed")
+                    took[name][i].append(
+                        (
+                            time.perf_counter() - wall,
+                            time.process_time() - cpu,
+                            backend_cpu_seconds(pid) - db,
+                        )
+                    )
+    finally:
+        persons._visible_holding = now
+    print(
+        f"person search in-process, {'SQLite' if sqlite else 'PostgreSQL'}, {args.persons:,} persons, "
+        f"{len(bodies)} searches x {args.alternate} each way, in turns, one connection; ms"
+    )
+    print(
+        f"{'':8}{'worker CPU':>11}{'DB CPU':>8}{'CPU p50':>9}{'CPU p95':>9}{'wall p50':>10}{'wall p95':>10}"
+    )
+    for name in ways:
+        every = [t for per_search in took[name] for t in per_search]
+        cpu = sorted(t[1] + t[2] for t in every)
+        walls = [t[0] for t in every]
+        print(
+            f"{name:8}{statistics.fmean(t[1] for t in every) * 1000:11.2f}"
+            f"{statistics.fmean(t[2] for t in every) * 1000:8.2f}"
+            f"{statistics.median(cpu) * 1000:9.2f}{statistics.quantiles(cpu, n=20)[18] * 1000:9.2f}"
+            f"{statistics.median(walls) * 1000:10.2f}{statistics.quantiles(walls, n=20)[18] * 1000:10.2f}"
+        )
+    if args.slowest:
+        median_cpu = {  # the median worker and database CPU of each search, each way
+            name: [
+                tuple(statistics.median(t[k] for t in per_search) * 1000 for k in (1, 2))
+                for per_search in took[name]
+            ]
+            for name in ways
+        }
+        order = sorted(range(len(bodies)), key=lambda i: -sum(median_cpu["before"][i]))
+        print(
+            f"the {args.slowest} searches of most CPU before (median ms of {args.alternate}: worker + database)"
+        )
+        for i in order[: args.slowest]:
+            shown_search = {k: v for k, v in searches[i].items() if v}
+            before, after = median_cpu["before"][i], median_cpu["now"][i]
+            print(
+                f"  before {before[0]:5.2f} + {before[1]:5.2f}   now {after[0]:5.2f} + {after[1]:5.2f}   "
+                f"{shown_search}"
+            )
+    print(f"pages that differ: {len(differ)}" + (f" {differ[:5]}" if differ else ""))
+    return 1 if differ else 0
+
+
 def print_slowest(searches: list[dict], times: list[float], count: int) -> None:
     """The searches whose median time was longest: where a p95 over HTTP comes from."""
     by_search: dict[int, list[float]] = {}
@@ -187,6 +291,13 @@ if __name__ == "__main__":
     )
     parser.add_argument(
         "--slowest", type=int, default=0, metavar="N", help="print the N searches that took longest (median)"
+    )
+    parser.add_argument(
+        "--alternate",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run the searches N times each as now and as before the postings, in turns, and compare their pages",
     )
     parser.add_argument(
         "--seeded",
