@@ -28,7 +28,7 @@ from caseframe.core.panels.tables import Panel, PanelCase
 from caseframe.core.persons.tables import Person
 from caseframe.core.referrals.explain import REFERRAL_ACCESS, explain, facts_access, filter_facts, rule_by_id
 from caseframe.core.referrals.tables import Referral, ReferralMessage, RuleFiring
-from caseframe.core.retention.service import inactive_case_ids, refuse_write, withheld_from
+from caseframe.core.retention.service import Withheld, inactive_case_ids, refuse_write, withheld_from
 from caseframe.core.sharing.policy import filter_answers
 from caseframe.core.sharing.redaction import redactor_for
 
@@ -94,16 +94,19 @@ TARGET_WORDS = ("target", "target_label")
 
 
 async def readable_referrals(
-    reader: Actor, rows: list[dict[str, Any]], ctx: Context | None = None
+    reader: Actor, rows: list[dict[str, Any]], ctx: Context | None = None, withheld: Withheld | None = None
 ) -> list[dict[str, Any]]:
     """Referral rows with their words as ``reader`` may read them (core/sharing/redaction.py): a case they may not
     see is not named, but for the case the referral came from, named to its addressee by design (unless retention
     withholds it). Each row gets its ``target_label`` (:func:`target_labels`), read the same way: one batch for the
-    list. Changed in place; returned."""
+    list (``withheld``: what ``retention.withheld_from(reader)`` answered, when the caller has read it). Changed in
+    place; returned."""
     labels = await target_labels(ctx, [(r["target_kind"], r["target"]) for r in rows])
     for r in rows:
         r["target_label"] = labels[(r["target_kind"], r["target"])]
-    words = await redactor_for(reader, [r.get(k) for r in rows for k in (*REFERRAL_WORDS, *TARGET_WORDS)])
+    words = await redactor_for(
+        reader, [r.get(k) for r in rows for k in (*REFERRAL_WORDS, *TARGET_WORDS)], withheld=withheld
+    )
     referrers = await referrer_agencies(rows)
     for r in rows:
         told = told_of(reader, r, referrers.get(r.get("id")))

@@ -8,6 +8,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.context import Context
 from caseframe.core.referrals.inbox import OPEN, readable_referrals
 from caseframe.core.referrals.tables import Referral
+from caseframe.core.retention.service import Withheld
 from caseframe.core.sharing.policy import Access
 
 # The same addressee rule as ``inbox._addressee_where`` (what the agency answers to, read in the statement itself:
@@ -36,9 +37,12 @@ LIMIT {}
 """
 
 
-async def waiting_for(actor: Actor, limit: int = 50, ctx: Context | None = None) -> list[dict[str, Any]]:
+async def waiting_for(
+    actor: Actor, limit: int = 50, ctx: Context | None = None, withheld: Withheld | None = None
+) -> list[dict[str, Any]]:
     """Open referrals addressed to the actor's agency (its type, its areas, itself or panels it chairs), each with
-    whom it is for (``target_label``); their words as the actor may read them."""
+    whom it is for (``target_label``); their words as the actor may read them (``withheld``: what
+    ``retention.withheld_from(actor)`` answered, when the caller has read it)."""
     agency = actor.agency_id
     return await readable_referrals(
         actor,
@@ -46,6 +50,7 @@ async def waiting_for(actor: Actor, limit: int = 50, ctx: Context | None = None)
             _WAITING_SQL, *OPEN, agency, actor.agency_type, agency, agency, agency, agency, agency, int(limit)
         ),
         ctx,
+        withheld,
     )
 
 

@@ -86,6 +86,12 @@ class Redactor:
     #: case id -> reference, of every case asked about
     references: dict[int, str] = field(default_factory=dict)
 
+    @property
+    def names_nothing_hidden(self) -> bool:
+        """No text asked about names a case the reader may not see: a text is then shown as written unless its
+        item points at a hidden case (:meth:`text` would change nothing; a list may skip it)."""
+        return not self.hidden_references
+
     def may_see(self, case_id: int | None) -> bool:
         """Whether an item linked to ``case_id`` may show the case (its reference, a link, its people)."""
         return case_id is None or case_id in self.visible
@@ -142,29 +148,52 @@ NOTHING_HIDDEN = Redactor()
 
 
 async def redactor_for(
-    actor: Actor, texts: Iterable[Any], case_ids: Iterable[int | None] = (), withheld: Withheld | None = None
+    actor: Actor,
+    texts: Iterable[Any],
+    case_ids: Iterable[int | None] = (),
+    withheld: Withheld | None = None,
+    cases: Iterable[dict[str, Any]] = (),
 ) -> Redactor:
     """A :class:`Redactor` for ``actor`` over ``texts`` (the words to be shown) and ``case_ids`` (the cases their
     items point at): no query when neither names a case, else three and the sharing policy's, however many texts
-    (two when the caller passes what ``retention.withheld_from(actor)`` answered it)."""
+    (two when the caller passes what ``retention.withheld_from(actor)`` answered it). ``cases``: rows (id,
+    reference, owning_agency, area) of cases the caller has read already (those its items point at, read with
+    them): the cases are read only for what they leave out."""
     from caseframe.core.cases.tables import Case
 
     named = set().union(*(references_in(t) for t in texts))
     linked = sorted({int(i) for i in case_ids if i})
     if not named and not linked:
         return NOTHING_HIDDEN
-    # written out once: every list of tasks, notifications and referrals asks it (Piccolo's select cost more to
-    # build than the database took to answer it)
-    conditions, args = [], []
-    if named:
-        conditions.append(f"reference IN ({', '.join('{}' for _ in named)})")
-        args += sorted(named)
-    if linked:
-        conditions.append(f"id IN ({', '.join('{}' for _ in linked)})")
-        args += linked
-    rows = await Case.raw(
-        f"SELECT id, reference, owning_agency, area FROM cf_case WHERE {' OR '.join(conditions)}", *args
-    )
+    # of the rows the caller read, those the texts name or the items point at: the rest are not asked about
+    asked = set(linked)
+    known = {
+        r["id"]: {k: r[k] for k in ("id", "reference", "owning_agency", "area")}
+        for r in cases
+        if r.get("id") is not None and (r["id"] in asked or r["reference"] in named)
+    }
+    if known:
+        named -= {r["reference"] for r in known.values()}
+        linked = [i for i in linked if i not in known]
+    rows = list(known.values())
+    if named or linked:
+        # written out once: every list of tasks, notifications and referrals asks it (Piccolo's select cost more
+        # to build than the database took to answer it)
+        conditions, args = [], []
+        if named:
+            conditions.append(f"reference IN ({', '.join('{}' for _ in named)})")
+            args += sorted(named)
+        if linked:
+            conditions.append(f"id IN ({', '.join('{}' for _ in linked)})")
+            args += linked
+        rows += [
+            r
+            for r in await Case.raw(
+                f"SELECT id, reference, owning_agency, area FROM cf_case WHERE {' OR '.join(conditions)}",
+                *args,
+            )
+            if r["id"] not in known
+        ]
     retained = (withheld or await withheld_from(actor)).hidden
     visible = await visible_case_ids(actor, rows, retained)
     hidden = {r["id"] for r in rows if r["id"] not in visible}

@@ -176,3 +176,74 @@ async def test_the_chair_reads_the_partnership_view_and_its_csv(world, client):
     assert sum(int(r[1]) for r in rows[1:]) == 5
     view = await AuditEvent.select().where(AuditEvent.action == "dashboard.view").first()
     assert view["object_type"] == "panel" and view["object_id"] == world["panel"]["id"]
+
+
+async def _recent_by_the_rule(actor, withheld) -> list[int]:
+    """My work's "recently viewed" as its rule says, read the long way: the actor's last 50 case views, each case
+    once (newest view first), without those retention withholds from them, the first 5, and of those their
+    agency's own."""
+    views = (
+        await AuditEvent.select(AuditEvent.object_id)
+        .where((AuditEvent.actor_id == actor.id) & (AuditEvent.action == "case.view"))
+        .order_by(AuditEvent.id, ascending=False)
+        .limit(50)
+    )
+    ids = [i for i in dict.fromkeys(v["object_id"] for v in views) if withheld.keep(i)][:5]
+    own = {
+        r["id"]
+        for r in await Case.select(Case.id).where(
+            Case.id.is_in(ids or [0]) & (Case.owning_agency == actor.agency_id)
+        )
+    }
+    return [i for i in ids if i in own]
+
+
+async def test_my_work_lists_the_cases_viewed_last_and_its_three_lists_in_one_read(world, ctx, monkeypatch):
+    """The cases the user viewed last: newest first, each once, none retention withholds from them (a restricted
+    one stays in its own local admin's, marked), only their agency's own (a partner's case viewed is not listed),
+    five at most. The three lists' cases come in one statement, and the tasks' cases with the tasks (the
+    redactor reads none again)."""
+    from caseframe.core.dashboards.my_work import my_work
+    from caseframe.core.retention import service as retention
+    from caseframe.core.tasks import service as tasks
+    from tests.fixtures.counting import count_selects
+
+    owner = world["owner"]
+    local_admin = await make_user(world["council"], ("local_admin", "caseworker"), name="Lou Localadmin")
+    own = [await cases.open_case(ctx, owner, "noise", REPORT) for _ in range(6)]
+    restricted = own[2]
+    await tasks.add_task(ctx, owner, own[0]["id"], title="Call the neighbour")
+    for reader in (owner, local_admin):
+        for case in (own[0], own[1], world["shared"], own[3], own[2], own[4], own[1], own[5]):
+            await cases.record_view(reader, case["id"])
+    await retention.set_restricted(ctx, local_admin, restricted["id"], True, "Subject contests accuracy")
+
+    reads = count_selects(monkeypatch, Case)
+    work = await my_work(ctx, owner)
+    assert len(reads) == 1
+    recent = [c["id"] for c in work["recent"]]
+    assert recent == await _recent_by_the_rule(owner, await retention.withheld_from(owner))
+    # newest first: 5, 1, 4, (2 restricted), 3, the partner's shared case (it takes the fifth place), 0
+    assert recent == [own[i]["id"] for i in (5, 1, 4, 3)]
+    assert all(c["access"] == "owner" for c in work["recent"])
+    assert "restricted_cases" not in work
+    assert [t["title"] for t in work["my_tasks"]] == ["Call the neighbour"]
+    assert work["my_tasks"][0]["reference"] == own[0]["reference"] and work["my_tasks"][0]["case_seen"]
+
+    admins = await my_work(ctx, local_admin)
+    recent = [c["id"] for c in admins["recent"]]
+    assert recent == await _recent_by_the_rule(local_admin, await retention.withheld_from(local_admin))
+    assert recent == [own[i]["id"] for i in (5, 1, 4, 2, 3)]  # the restricted one listed, marked
+    assert admins["restricted_cases"] == frozenset({restricted["id"]})
+
+
+async def test_the_home_page_lists_the_cases_viewed_last(world, ctx, client):
+    owner = world["owner"]
+    own = [await cases.open_case(ctx, owner, "noise", REPORT) for _ in range(2)]
+    for case in (own[0], world["shared"], own[1]):
+        await cases.record_view(owner, case["id"])
+    await sign_in(client, owner)
+    page = (await client.get("/")).text
+    viewed = page.split("Recently viewed")[1]
+    assert viewed.index(own[1]["reference"]) < viewed.index(own[0]["reference"])
+    assert world["shared"]["reference"] not in viewed

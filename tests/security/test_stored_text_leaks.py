@@ -246,3 +246,40 @@ async def test_a_batch_is_redacted_in_a_fixed_number_of_queries(world, retained,
     redactor = await redactor_for(world["officer"], texts, [named["other"]["id"]] * 50)
     assert len(calls) == 1
     assert all(redactor.text(t) == f"{HIDDEN_CASE} and {named['seen']} #{i}" for i, t in enumerate(texts))
+
+
+async def test_cases_the_caller_read_already_give_the_same_redactor_without_reading_them_again(
+    world, retained, named, monkeypatch
+):
+    """My work passes its tasks' cases, read with the tasks: the redactor is the one it reads for itself, and only
+    what the caller did not read is read (a case a text names)."""
+    from caseframe.core.cases.tables import Case
+
+    restricted, other = retained["restricted"], named["other"]
+    linked = [restricted["id"], other["id"], None]
+    rows = [
+        {
+            "id": c["id"],
+            "reference": c["reference"],
+            "owning_agency": c["owning_agency_id"],
+            "area": c["area"],
+        }
+        for c in (restricted, other)
+    ]
+    unrelated = [
+        {**rows[1], "id": 999999, "reference": "NOI-2026-999999"}
+    ]  # asked about by nothing: left out
+    for reader in (world["officer"], world["owner"], retained["local_admin"]):
+        for texts in (
+            [f"Ring {R_GIVEN} Hidden about {named['hidden']}"],
+            [f"See {named['seen']}"],
+            ["No case"],
+            ["Not ASB-2026-000777, nor NOI-2026-999998"],
+        ):
+            expected = await redactor_for(reader, texts, linked)
+            calls = count_selects(monkeypatch, Case)
+            given = await redactor_for(reader, texts, linked, cases=rows + unrelated)
+            assert given == expected, (reader.name, texts)
+            named_elsewhere = references_in(texts[0]) - {restricted["reference"], other["reference"]}
+            assert len(calls) == (1 if named_elsewhere else 0)
+            monkeypatch.undo()
