@@ -71,13 +71,13 @@ async def page(
     request: Request, template: str, *, status_code: int = 200, personal: bool = True, **context: Any
 ) -> Template:
     """Render a signed-in page; pages with personal data carry the protective marking and no-store."""
-    import asyncio
-
     from caseframe.core.notifications.service import unread_count
 
     actor = signed_in_actor(request)
-    # the bell's count is one indexed statement, read while the menu is worked out
-    nav, unread = await asyncio.gather(navigation(request), unread_count(actor))
+    # the menu reads nothing but every ten seconds (the agency's areas are cached), so the bell's one indexed
+    # statement is awaited after it: running the two as tasks together cost more CPU (45 us a page) than it overlapped
+    nav = await navigation(request)
+    unread = await unread_count(actor)
     base = {
         "actor": actor,
         "can": permissions.for_actor(actor),
