@@ -161,8 +161,8 @@ async def holder_of(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
 
 # the last views come from the partial index of case views by case, newest first (migration 2026-12-06T20:30:00),
 # however many views the case has had: its terms on action and object_type are that index's condition
-_VIEWERS = (
-    "SELECT g.times, v.at, v.purpose, u.name AS user_name, a.name AS agency_name FROM ("
+VIEWERS_SQL = (
+    "SELECT g.times, g.last_id, v.at, v.purpose, u.name AS user_name, a.name AS agency_name FROM ("
     "SELECT actor_id, agency_id, purpose, COUNT(*) AS times, MAX(id) AS last_id FROM ("
     "SELECT id, actor_id, agency_id, purpose FROM cf_audit WHERE object_id = {} AND object_type = 'case' "
     "AND action = 'case.view' ORDER BY id DESC LIMIT {}) r GROUP BY actor_id, agency_id, purpose) g "
@@ -171,7 +171,9 @@ _VIEWERS = (
 )
 
 
-async def viewers_of(case_id: int, recent: int = 200) -> list[dict[str, Any]]:
+async def viewers_of(
+    case_id: int, recent: int = 200, rows: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Who has opened the case lately, from the audit trail (shown to the owning agency only): one line per
     person, agency and purpose in the last ``recent`` views, with how many times and when last, newest first.
     The audit viewer holds every view."""
@@ -182,7 +184,9 @@ async def viewers_of(case_id: int, recent: int = 200) -> list[dict[str, Any]]:
     # one statement: the last views grouped by person, agency and purpose in the database (a line each, not the
     # 200 views), each group's newest view for when, and the viewer's and the agency's names joined on. Newest first:
     # the order of each group's last view. tests/core/test_case_reads.py holds it to grouping the 200 rows in Python.
-    rows = await AuditEvent.raw(_VIEWERS, case_id, recent)
+    # ``rows``: what it gives, when the caller read it already (core/cases/page_reads.py)
+    if rows is None:
+        rows = await AuditEvent.raw(VIEWERS_SQL, case_id, recent)
     return [
         {
             "at": dt.datetime.fromisoformat(g["at"]) if isinstance(g["at"], str) else g["at"],
@@ -216,19 +220,32 @@ async def record_view(actor: Actor, case_id: int, access: Access | None = None) 
     )
 
 
-async def subjects_of(case_id: int) -> list[dict[str, Any]]:
-    return (await subjects_of_cases([case_id])).get(case_id, [])
+async def subjects_of(case_id: int, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The persons on the case; ``rows``: what ``SUBJECTS_OF_CASE_SQL`` gives, when the caller read it already
+    (core/cases/page_reads.py)."""
+    if rows is None:
+        return (await subjects_of_cases([case_id])).get(case_id, [])
+    return _subjects_from(rows).get(case_id, [])
+
+
+def _subjects_sql(count: int) -> str:
+    return (
+        'SELECT s.id, s."case" AS case_id, s.person, s.role, p.given_name, p.family_name, p.date_of_birth '
+        "FROM cf_case_subject s JOIN cf_person p ON p.id = s.person "
+        f'WHERE s."case" IN ({", ".join("{}" for _ in range(count))}) AND s.removed_at IS NULL ORDER BY s.id'
+    )
+
+
+SUBJECTS_OF_CASE_SQL = _subjects_sql(1)
 
 
 async def subjects_of_cases(case_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The persons on each of the cases (one query however many), by case id."""
     ids = [int(i) for i in case_ids] or [0]
-    rows = await CaseSubject.raw(
-        'SELECT s.id, s."case" AS case_id, s.person, s.role, p.given_name, p.family_name, p.date_of_birth '
-        "FROM cf_case_subject s JOIN cf_person p ON p.id = s.person "
-        f'WHERE s."case" IN ({", ".join("{}" for _ in ids)}) AND s.removed_at IS NULL ORDER BY s.id',
-        *ids,
-    )
+    return _subjects_from(await CaseSubject.raw(_subjects_sql(len(ids)), *ids))
+
+
+def _subjects_from(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         out.setdefault(r["case_id"], []).append(
@@ -249,7 +266,7 @@ def _iso(value: Any) -> str | None:
     return value if isinstance(value, str) else value.isoformat()
 
 
-_TIMELINE_SQL = (
+TIMELINE_SQL = (
     "SELECT e.id, e.kind, e.summary, e.detail, e.actor, e.at, u.name AS actor_name FROM cf_case_event e "
     'LEFT JOIN cf_user u ON u.id = e.actor WHERE e."case" = {} ORDER BY e.id DESC LIMIT {}'
 )
@@ -262,13 +279,16 @@ async def timeline(
     reader: Actor | None = None,
     ctx: Context | None = None,
     area: str | None = None,
+    rows: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The case's timeline, newest first; with ``access``, without the entries about documents above its level,
     nor those about a rule whose firing tells of an answer above it (its referral or notice, and what became of
     the referral: ``explain.tells_hidden``, by ``ctx``'s rules), nor those about forms it may see nothing of (the
     case's ``area`` slug, read if not given); for a ``reader``, naming no other case they may not see
-    (core/sharing/redaction.py)."""
-    rows = await CaseEvent.raw(_TIMELINE_SQL, int(case_id), int(limit))
+    (core/sharing/redaction.py). ``rows``: what ``TIMELINE_SQL`` gives, when the caller read it already
+    (core/cases/page_reads.py)."""
+    if rows is None:
+        rows = await CaseEvent.raw(TIMELINE_SQL, int(case_id), int(limit))
     words = NOTHING_HIDDEN if reader is None else await redactor_for(reader, [r["summary"] for r in rows])
     referrer = access is None or access.is_owner
     details = [_json(r["detail"]) or {} for r in rows]

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from caseframe.core import clock, permissions
 from caseframe.core.audit.service import record_read as audit_read
 from caseframe.core.auth.actor import Actor
-from caseframe.core.cases import lists
+from caseframe.core.cases import lists, page_reads
 from caseframe.core.cases import service as cases
 from caseframe.core.context import Context
 from caseframe.core.db import MAX_ID
@@ -98,37 +98,64 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
         return []
 
     owner, worker = access.is_owner, permissions.can(actor, "case.edit", access)
-    # the audit write goes to the writer connection while the reads use the reader, and each query is built
-    # while the one before runs: everything the page reads, at once
     from caseframe.core.documents import service as documents
 
-    (
-        _,
-        events,
-        case_tasks,
-        users,
-        refs,
-        subjects,
-        shares,
-        views,
-        partners,
-        targets,
-        case_documents,
-    ) = await asyncio.gather(
-        cases.record_view(actor, case_id, access),
-        cases.timeline(case_id, limit=200, access=access, reader=actor, ctx=ctx, area=case["area"]),
-        tasks.tasks_of_case(case_id, reader=actor),
-        lists.colleagues(actor),
-        raised_from_case(case_id, reader=actor, ctx=ctx, access=access),
-        cases.subjects_of(case_id),
-        # the owning agency sees who it shares with and who has viewed; those who work the case, where to refer
-        sharing.shares_of(case_id) if owner else nothing(),
-        cases.viewers_of(case_id) if owner else nothing(),
-        sharing.partners_for(actor, row) if owner and worker else nothing(),
-        referral_targets(ctx, actor) if owner and worker else nothing(),
-        # only the documents this reader's access reaches: one above it is not listed at all
-        documents.documents_of(case_id, access),
-    )
+    # the audit write and the page's reads at once (on SQLite the write goes to the writer connection); on
+    # PostgreSQL the case's own rows are one statement (page_reads), and each module finishes its rows as ever
+    if page_reads.uses_one_statement():
+        _, read, users, partners, targets = await asyncio.gather(
+            cases.record_view(actor, case_id, access),
+            page_reads.case_page_rows(case_id, owner=owner),
+            lists.colleagues(actor),
+            sharing.partners_for(actor, row) if owner and worker else nothing(),
+            referral_targets(ctx, actor) if owner and worker else nothing(),
+        )
+        assert read is not None
+        events, case_tasks, refs, subjects, shares, views, case_documents = await asyncio.gather(
+            cases.timeline(
+                case_id,
+                limit=200,
+                access=access,
+                reader=actor,
+                ctx=ctx,
+                area=case["area"],
+                rows=read.get("timeline"),
+            ),
+            tasks.tasks_of_case(case_id, reader=actor, rows=read["tasks"]),
+            raised_from_case(case_id, reader=actor, ctx=ctx, access=access, rows=read["referrals"]),
+            cases.subjects_of(case_id, rows=read["subjects"]),
+            sharing.shares_of(case_id, rows=read["shares"]) if owner else nothing(),
+            cases.viewers_of(case_id, rows=read["viewers"]) if owner else nothing(),
+            documents.documents_of(case_id, access, rows=read["documents"]),
+        )
+    else:
+        (
+            _,
+            events,
+            case_tasks,
+            users,
+            refs,
+            subjects,
+            shares,
+            views,
+            partners,
+            targets,
+            case_documents,
+        ) = await asyncio.gather(
+            cases.record_view(actor, case_id, access),
+            cases.timeline(case_id, limit=200, access=access, reader=actor, ctx=ctx, area=case["area"]),
+            tasks.tasks_of_case(case_id, reader=actor),
+            lists.colleagues(actor),
+            raised_from_case(case_id, reader=actor, ctx=ctx, access=access),
+            cases.subjects_of(case_id),
+            # the owning agency sees who it shares with and who has viewed; those who work the case, where to refer
+            sharing.shares_of(case_id) if owner else nothing(),
+            cases.viewers_of(case_id) if owner else nothing(),
+            sharing.partners_for(actor, row) if owner and worker else nothing(),
+            referral_targets(ctx, actor) if owner and worker else nothing(),
+            # only the documents this reader's access reaches: one above it is not listed at all
+            documents.documents_of(case_id, access),
+        )
     forms = []
     transitions = []
     if area is None:  # the area's package was uninstalled: its answers stay readable

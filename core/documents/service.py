@@ -256,15 +256,21 @@ async def add_document(
 # -- reading -----------------------------------------------------------------------------------------------------
 
 
-async def documents_of(case_id: int, access: Access) -> list[dict[str, Any]]:
+# written out once: the case page reads it on every view (tests/core/test_case_reads.py holds it to the ORM's)
+DOCUMENTS_OF_SQL = (
+    "SELECT d.*, u.name AS uploaded_by_name FROM cf_document d LEFT JOIN cf_user u ON u.id = d.uploaded_by "
+    'WHERE d."case" = {} AND d.removed_at IS NULL ORDER BY d.id DESC'
+)
+
+
+async def documents_of(
+    case_id: int, access: Access, rows: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """The case's documents this access may see, newest first (the caller has checked the access and audits
-    the view of the case)."""
-    # written out once: the case page reads it on every view (tests/core/test_case_reads.py holds it to the ORM's)
-    rows = await Document.raw(
-        "SELECT d.*, u.name AS uploaded_by_name FROM cf_document d LEFT JOIN cf_user u ON u.id = d.uploaded_by "
-        'WHERE d."case" = {} AND d.removed_at IS NULL ORDER BY d.id DESC',
-        int(case_id),
-    )
+    the view of the case). ``rows``: what ``DOCUMENTS_OF_SQL`` gives, when the caller read it already
+    (core/cases/page_reads.py)."""
+    if rows is None:
+        rows = await Document.raw(DOCUMENTS_OF_SQL, int(case_id))
     # a document above the reader's level is not listed at all
     return [document_dict(r) for r in rows if access.may_see(r["sensitivity"])]
 

@@ -54,14 +54,23 @@ async def waiting_for(
     )
 
 
+RAISED_FROM_CASE_SQL = "SELECT * FROM cf_referral WHERE from_case = {} ORDER BY id DESC"
+
+
 async def raised_from_case(
-    case_id: int, reader: Actor | None = None, ctx: Context | None = None, access: Access | None = None
+    case_id: int,
+    reader: Actor | None = None,
+    ctx: Context | None = None,
+    access: Access | None = None,
+    rows: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The referrals raised from a case, newest first (the case page's list): one fixed statement, read on every
     view of the case (tests/core/test_case_reads.py holds it to the ORM's). For a ``reader``, their words (and
     whom each is for, ``target_label``) name no other case the reader may not see, and none is listed that a rule
-    raised on an answer above what they may see of the case (``access``, read if not given: :func:`told_of_case`)."""
-    rows = await Referral.raw("SELECT * FROM cf_referral WHERE from_case = {} ORDER BY id DESC", int(case_id))
+    raised on an answer above what they may see of the case (``access``, read if not given: :func:`told_of_case`).
+    ``rows``: the case's ``cf_referral`` rows when the caller read them already (core/cases/page_reads.py)."""
+    if rows is None:
+        rows = await Referral.raw(RAISED_FROM_CASE_SQL, int(case_id))
     if reader is None:
         return rows
     return await readable_referrals(reader, await told_of_case(ctx, reader, case_id, rows, access), ctx)

@@ -378,16 +378,20 @@ async def revoke_share(actor: Actor, case_id: int, share_id: int) -> None:
         )
 
 
-async def shares_of(case_id: int) -> list[dict[str, Any]]:
-    """The case's shares that are in force today (live ISA, not revoked), for the owner to see."""
-    # written out once: the case page reads it on every view by the owner (tests/core/test_case_reads.py holds it
-    # to the ORM's)
-    rows = await CaseShare.raw(
-        "SELECT s.id, s.purpose, s.shared_at, a.name AS agency_name, i.reference AS isa_reference, i.starts_on, "
-        "i.ends_on FROM cf_case_share s LEFT JOIN cf_agency a ON a.id = s.agency LEFT JOIN cf_isa i ON i.id = s.isa "
-        'WHERE s."case" = {} AND s.revoked_at IS NULL ORDER BY s.id',
-        int(case_id),
-    )
+# written out once: the case page reads it on every view by the owner (tests/core/test_case_reads.py holds it to
+# the ORM's)
+SHARES_OF_SQL = (
+    "SELECT s.id, s.purpose, s.shared_at, a.name AS agency_name, i.reference AS isa_reference, i.starts_on, "
+    "i.ends_on FROM cf_case_share s LEFT JOIN cf_agency a ON a.id = s.agency LEFT JOIN cf_isa i ON i.id = s.isa "
+    'WHERE s."case" = {} AND s.revoked_at IS NULL ORDER BY s.id'
+)
+
+
+async def shares_of(case_id: int, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The case's shares that are in force today (live ISA, not revoked), for the owner to see. ``rows``: what
+    ``SHARES_OF_SQL`` gives, when the caller read it already (core/cases/page_reads.py)."""
+    if rows is None:
+        rows = await CaseShare.raw(SHARES_OF_SQL, int(case_id))
     return [
         {**r, "purpose_label": PURPOSES.get(r["purpose"], r["purpose"]), "live": isa_is_live(r)} for r in rows
     ]

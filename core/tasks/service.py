@@ -321,13 +321,18 @@ async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, A
     return done
 
 
-async def tasks_of_case(case_id: int, reader: Actor | None = None) -> list[dict[str, Any]]:
-    """The case's tasks; for a ``reader``, their words naming no other case the reader may not see."""
-    # written out once: the case page reads it on every view (tests/core/test_case_reads.py holds it to the ORM's)
-    rows = [
-        task_dict(r)
-        for r in await Task.raw('SELECT * FROM cf_task WHERE "case" = {} ORDER BY id', int(case_id))
-    ]
+# written out once: the case page reads it on every view (tests/core/test_case_reads.py holds it to the ORM's)
+TASKS_OF_CASE_SQL = 'SELECT * FROM cf_task WHERE "case" = {} ORDER BY id'
+
+
+async def tasks_of_case(
+    case_id: int, reader: Actor | None = None, rows: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The case's tasks; for a ``reader``, their words naming no other case the reader may not see. ``rows``: the
+    case's ``cf_task`` rows when the caller read them already (the case page's one read, core/cases/page_reads.py)."""
+    if rows is None:
+        rows = await Task.raw(TASKS_OF_CASE_SQL, int(case_id))
+    rows = [task_dict(r) for r in rows]
     # the reader reads the case itself: only the cases the words name are asked about (none, mostly: no query)
     return rows if reader is None else await readable_tasks(reader, rows, on_a_case_seen=True)
 

@@ -492,7 +492,7 @@ async def test_the_newest_views_come_from_an_index_of_case_views_not_a_sort_of_t
     if not is_sqlite(AuditEvent._meta.db):
         pytest.skip("a plan on SQLite, fixed by its schema")
     for sql, args, index in (
-        (cases._VIEWERS, [world["case"]["id"], 200], "cf_audit_case_views"),
+        (cases.VIEWERS_SQL, [world["case"]["id"], 200], "cf_audit_case_views"),
         (my_work._VIEWED, [world["owner"].id], "cf_audit_views_by_actor"),
     ):
         plan = " | ".join(
@@ -500,3 +500,64 @@ async def test_the_newest_views_come_from_an_index_of_case_views_not_a_sort_of_t
         )
         assert f"USING INDEX {index}" in plan, plan
         assert "TEMP B-TREE FOR ORDER BY" not in plan.split("SCAN r")[0], plan  # no sort of the views read
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+async def test_the_case_pages_one_statement_gives_each_statements_rows(world, reader, ctx):
+    """On PostgreSQL the case page reads its timeline, tasks, referrals, people, documents, shares and viewers in one
+    statement (core/cases/page_reads.py): each part's rows are those of its own statement, types and order included,
+    and finished by its module they are what the module gives when it reads them itself. On SQLite the page sends
+    the statements one by one (None)."""
+    from caseframe.core.cases import page_reads
+    from caseframe.core.cases.tables import CaseSubject
+    from caseframe.core.sharing.tables import CaseShare
+
+    actor = {"owner": world["owner"], "partner": world["officer"], "panel member": world["helper"]}[reader]
+    case_id = world["case"]["id"]
+    _, access = await cases.visible_case(actor, case_id)
+    for viewer in (world["owner"], world["officer"], world["owner"], world["helper"]):
+        await cases.record_view(viewer, case_id, (await cases.visible_case(viewer, case_id))[1])
+    read = await page_reads.case_page_rows(case_id, owner=access.is_owner)
+    if Case._meta.db.engine_type == "sqlite":
+        assert read is None
+        return
+    assert read is not None
+    assert set(read) == {"timeline", "tasks", "referrals", "subjects", "documents"} | (
+        {"shares", "viewers"} if access.is_owner else set()
+    )
+    each = {
+        "tasks": await Task.raw(tasks.TASKS_OF_CASE_SQL, case_id),
+        "referrals": await Referral.raw(referral_queries.RAISED_FROM_CASE_SQL, case_id),
+        "subjects": await CaseSubject.raw(cases.SUBJECTS_OF_CASE_SQL, case_id),
+        "documents": await Document.raw(documents.DOCUMENTS_OF_SQL, case_id),
+        "shares": await CaseShare.raw(sharing.SHARES_OF_SQL, case_id),
+        "viewers": await AuditEvent.raw(cases.VIEWERS_SQL, case_id, 200),
+    }
+    timeline = await CaseEvent.raw(cases.TIMELINE_SQL, case_id, 200)
+    assert [{**r, "detail": cases._json(r["detail"])} for r in read["timeline"]] == [
+        {**r, "detail": cases._json(r["detail"])} for r in timeline
+    ]
+    assert (
+        len(timeline) > 5 and each["tasks"] and each["referrals"] and each["subjects"] and each["documents"]
+    )
+    for name, rows in each.items():
+        if name in read:
+            assert read[name] == rows, name
+    assert len(each["viewers"]) == 3 and len(each["shares"]) == 1
+    # finished by their modules, as the page shows them to this reader
+    assert await cases.timeline(
+        case_id, limit=200, access=access, reader=actor, ctx=ctx, rows=read["timeline"]
+    ) == await cases.timeline(case_id, limit=200, access=access, reader=actor, ctx=ctx)
+    assert await tasks.tasks_of_case(case_id, reader=actor, rows=read["tasks"]) == await tasks.tasks_of_case(
+        case_id, reader=actor
+    )
+    assert await referral_queries.raised_from_case(
+        case_id, reader=actor, ctx=ctx, access=access, rows=read["referrals"]
+    ) == await referral_queries.raised_from_case(case_id, reader=actor, ctx=ctx, access=access)
+    assert await cases.subjects_of(case_id, rows=read["subjects"]) == await cases.subjects_of(case_id)
+    assert await documents.documents_of(
+        case_id, access, rows=read["documents"]
+    ) == await documents.documents_of(case_id, access)
+    if access.is_owner:
+        assert await sharing.shares_of(case_id, rows=read["shares"]) == await sharing.shares_of(case_id)
+        assert await cases.viewers_of(case_id, rows=read["viewers"]) == await cases.viewers_of(case_id)

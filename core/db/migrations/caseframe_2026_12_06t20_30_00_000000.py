@@ -37,7 +37,7 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS cf_user_agency ON cf_user (agency)",
     # a panel's meetings
     "CREATE INDEX IF NOT EXISTS cf_meeting_panel ON cf_meeting (panel)",
-    # the newest views of a case, and of a viewer (core/cases/service.py _VIEWERS, core/dashboards/my_work.py)
+    # the newest views of a case, and of a viewer (core/cases/service.py VIEWERS_SQL, core/dashboards/my_work.py)
     "CREATE INDEX IF NOT EXISTS cf_audit_case_views ON cf_audit (object_id, id) "
     "WHERE action = 'case.view' AND object_type = 'case'",
     "CREATE INDEX IF NOT EXISTS cf_audit_views_by_actor ON cf_audit (actor_id, id) WHERE action = 'case.view'",

@@ -1,0 +1,148 @@
+"""The case page's reads of the case's own rows, in one statement on PostgreSQL.
+
+The case page shows the case's timeline, tasks, referrals raised, people and documents, and to its owner the
+shares and who has viewed it. Each is a fixed statement of its module (``TIMELINE_SQL``, ``TASKS_OF_CASE_SQL``,
+...). Sent one by one, each cost the worker a round trip (a socket write, a pool connection and asyncpg's
+handling: about as much CPU as the statement cost PostgreSQL) and PostgreSQL a statement's fixed cost. Here the
+very same statements are subqueries of one: each one's rows come back as a JSON array, in its own order, and are
+turned back into the rows that statement gives (its timestamps and dates as datetimes and dates; a JSON column's
+value as the callers' ``_json`` loads it), so the modules' own functions finish them exactly as if they had read them (``rows=``).
+``tests/core/test_case_reads.py`` holds the result to the separate statements for every kind of reader.
+
+SQLite is answered in process, where a statement's trip is cheap: there the page sends them one by one
+(:func:`case_page_rows` answers None).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from piccolo.columns import JSON, JSONB, Date, Timestamp, Timestamptz
+
+from caseframe.core.cases.service import SUBJECTS_OF_CASE_SQL, TIMELINE_SQL, VIEWERS_SQL
+from caseframe.core.cases.tables import Case, CaseEvent
+from caseframe.core.documents.service import DOCUMENTS_OF_SQL
+from caseframe.core.documents.tables import Document
+from caseframe.core.referrals.queries import RAISED_FROM_CASE_SQL
+from caseframe.core.referrals.tables import Referral
+from caseframe.core.sharing.service import SHARES_OF_SQL
+from caseframe.core.tasks.service import TASKS_OF_CASE_SQL
+from caseframe.core.tasks.tables import Task
+
+# what a statement's columns are, where JSON does not say it: "at" a timestamp with time zone, "on" a date,
+# "json" a JSON column (a raw statement gives its text, which the callers load: an object or array comes loaded
+# already, a string is given as its text again)
+_TIMELINE_TYPES = {"at": "at", "detail": "json"}
+_SUBJECT_TYPES = {"date_of_birth": "on"}
+_SHARE_TYPES = {"shared_at": "at", "starts_on": "on", "ends_on": "on"}
+_VIEWER_TYPES = {"at": "at"}
+
+
+def _types_of(table: Any) -> dict[str, str]:
+    """A table's columns that JSON gives as text or objects, for a ``SELECT *`` of it."""
+    types = {}
+    for column in table._meta.columns:
+        name = column._meta.db_column_name
+        if isinstance(column, Timestamptz):
+            types[name] = "at"
+        elif isinstance(column, Timestamp):
+            types[name] = "naive"
+        elif isinstance(column, Date):
+            types[name] = "on"
+        elif isinstance(column, (JSON, JSONB)):
+            types[name] = "json"
+    return types
+
+
+def _part(name: str, sql: str, order: str) -> str:
+    return f"'{name}', (SELECT coalesce(json_agg(x ORDER BY {order}), '[]'::json) FROM ({sql}) x)"
+
+
+# (name, statement, the order it gives its rows in, how many {} it takes, the column types), the owner's last
+_PARTS = (
+    ("timeline", TIMELINE_SQL, "x.id DESC", 2, _TIMELINE_TYPES),
+    ("tasks", TASKS_OF_CASE_SQL, "x.id", 1, None),
+    ("referrals", RAISED_FROM_CASE_SQL, "x.id DESC", 1, None),
+    ("subjects", SUBJECTS_OF_CASE_SQL, "x.id", 1, _SUBJECT_TYPES),
+    ("documents", DOCUMENTS_OF_SQL, "x.id DESC", 1, None),
+    ("shares", SHARES_OF_SQL, "x.id", 1, _SHARE_TYPES),
+    ("viewers", VIEWERS_SQL, "x.last_id DESC", 2, _VIEWER_TYPES),
+)
+_OWNERS_ONLY = {"shares", "viewers"}
+_TABLE_TYPES: dict[str, Any] = {"tasks": Task, "referrals": Referral, "documents": Document}
+
+
+def _wanted(name: str, owner: bool, timeline: bool) -> bool:
+    return (owner or name not in _OWNERS_ONLY) and (timeline or name != "timeline")
+
+
+def _statement(owner: bool, timeline: bool) -> str:
+    parts = [p for p in _PARTS if _wanted(p[0], owner, timeline)]
+    return f"SELECT json_build_object({', '.join(_part(n, s, o) for n, s, o, _, _ in parts)})::text AS page"
+
+
+_STATEMENTS = {
+    (owner, timeline): _statement(owner, timeline) for owner in (True, False) for timeline in (True, False)
+}
+#: bench/profile_case_page.py compares the ways in one run: False sends the statements one by one, as on SQLite
+ONE_STATEMENT = True
+#: whether the timeline is in the one statement (else it is read on its own, alongside)
+WITH_TIMELINE = True
+
+
+def _typed(rows: list[dict[str, Any]], types: dict[str, str]) -> list[dict[str, Any]]:
+    for row in rows:
+        for name, kind in types.items():
+            value = row.get(name)
+            if value is None:
+                continue
+            if kind == "at":
+                row[name] = dt.datetime.fromisoformat(value).astimezone(dt.UTC)
+            elif kind == "naive":
+                row[name] = dt.datetime.fromisoformat(value)
+            elif kind == "on":
+                row[name] = dt.date.fromisoformat(value)
+            elif isinstance(value, str):  # a JSON string: its text, as a raw statement gives it
+                row[name] = json.dumps(value)
+    return rows
+
+
+def uses_one_statement() -> bool:
+    return ONE_STATEMENT and Case._meta.db.engine_type == "postgres"
+
+
+async def case_page_rows(
+    case_id: int, *, owner: bool, timeline_limit: int = 200, recent_views: int = 200
+) -> dict[str, list[dict[str, Any]]] | None:
+    """The rows of the case page's statements, by name (``timeline``, ``tasks``, ``referrals``, ``subjects``,
+    ``documents``, and for the ``owner`` ``shares`` and ``viewers``), as each statement gives them; None on SQLite,
+    where the caller reads them one by one. The caller has found that the reader may see the case."""
+    if not uses_one_statement():
+        return None
+    timeline = WITH_TIMELINE
+    args: list[Any] = []
+    for name, _, _, placeholders, _ in _PARTS:
+        if _wanted(name, owner, timeline):
+            args.extend(
+                [int(case_id)]
+                + [int(timeline_limit if name == "timeline" else recent_views)] * (placeholders - 1)
+            )
+    found = await CaseEvent.raw(_STATEMENTS[owner, timeline], *args)
+    page = json.loads(found[0]["page"])
+    for name, _, _, _, types in _PARTS:
+        if name in page:
+            table = _TABLE_TYPES.get(name)
+            page[name] = _typed(page[name], types if table is None else _table_types(table))
+    return page
+
+
+_TABLE_TYPES_CACHE: dict[Any, dict[str, str]] = {}
+
+
+def _table_types(table: Any) -> dict[str, str]:
+    types = _TABLE_TYPES_CACHE.get(table)
+    if types is None:
+        types = _TABLE_TYPES_CACHE[table] = _types_of(table)
+    return types
