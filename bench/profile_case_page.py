@@ -95,9 +95,9 @@ def timed_phases() -> dict[str, float]:
 
 
 WAYS = {
-    "one by one": {"ONE_STATEMENT": False},
-    "one statement": {"ONE_STATEMENT": True, "WITH_TIMELINE": True},
-    "one statement, timeline apart": {"ONE_STATEMENT": True, "WITH_TIMELINE": False},
+    "one by one (before)": {"ONE_STATEMENT": False},
+    "reads in one, view and bell apart": {"ONE_STATEMENT": True, "WITH_VIEW_AND_BELL": False},
+    "view, reads and bell in one": {"ONE_STATEMENT": True, "WITH_VIEW_AND_BELL": True},
 }
 
 

@@ -88,16 +88,19 @@ _APPEND_SQL = (
 )
 
 
-async def _append(
+def read_statement(
     action: str,
     actor: Actor | None,
     object_type: str,
-    object_id: int | None,
-    detail: dict[str, Any] | None,
-    purpose: str,
-) -> None:
-    await AuditEvent.raw(
-        _APPEND_SQL,
+    object_id: int | None = None,
+    *,
+    detail: dict[str, Any] | None = None,
+    purpose: str = "",
+) -> tuple[str, list[Any]]:
+    """:func:`record_read`'s insert as SQL (``{}`` placeholders) and its values, for a caller that sends it as part of
+    one statement with its reads (the case page on PostgreSQL: a ``WITH`` of it, atomic with them). The row is
+    the same unsealed event, sealed into the chain as every other."""
+    return _APPEND_SQL, [
         clock.now(),
         actor.id if actor else None,
         actor.agency_id if actor else None,
@@ -106,7 +109,19 @@ async def _append(
         object_id,
         purpose,
         dump_json(detail or {}),
-    )
+    ]
+
+
+async def _append(
+    action: str,
+    actor: Actor | None,
+    object_type: str,
+    object_id: int | None,
+    detail: dict[str, Any] | None,
+    purpose: str,
+) -> None:
+    sql, values = read_statement(action, actor, object_type, object_id, detail=detail, purpose=purpose)
+    await AuditEvent.raw(sql, *values)
 
 
 def address_tried(email: str) -> str:

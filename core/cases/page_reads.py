@@ -74,22 +74,30 @@ _OWNERS_ONLY = {"shares", "viewers"}
 _TABLE_TYPES: dict[str, Any] = {"tasks": Task, "referrals": Referral, "documents": Document}
 
 
-def _wanted(name: str, owner: bool, timeline: bool) -> bool:
-    return (owner or name not in _OWNERS_ONLY) and (timeline or name != "timeline")
-
-
-def _statement(owner: bool, timeline: bool) -> str:
-    parts = [p for p in _PARTS if _wanted(p[0], owner, timeline)]
-    return f"SELECT json_build_object({', '.join(_part(n, s, o) for n, s, o, _, _ in parts)})::text AS page"
-
-
-_STATEMENTS = {
-    (owner, timeline): _statement(owner, timeline) for owner in (True, False) for timeline in (True, False)
-}
 #: bench/profile_case_page.py compares the ways in one run: False sends the statements one by one, as on SQLite
 ONE_STATEMENT = True
-#: whether the timeline is in the one statement (else it is read on its own, alongside)
-WITH_TIMELINE = True
+#: whether the view's audit event and the bell's count go in the one statement (else they are sent alongside)
+WITH_VIEW_AND_BELL = True
+_STATEMENTS: dict[tuple[bool, str, str], str] = {}
+
+
+def _statement(owner: bool, view: str, unread: str) -> str:
+    """The one statement: the view's event inserted (``view``, an ``INSERT``, or none), then every part's rows and
+    the bell's count (``unread``, a statement of one row with ``unread``, or none)."""
+    key = (owner, view, unread)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        parts = [_part(n, s, o) for n, s, o, _, _ in _PARTS if owner or n not in _OWNERS_ONLY]
+        if unread:
+            parts.append(f"'unread', (SELECT u.unread FROM ({unread}) u)")
+        found = f"SELECT json_build_object({', '.join(parts)})::text AS page"
+        if (
+            view
+        ):  # a data-modifying WITH runs whether or not the rest reads it, in the statement's transaction
+            found = f"WITH viewed AS ({view}) {found}"
+        if len(_STATEMENTS) < 64:  # a text per reading (owner or not) and per number of roles
+            _STATEMENTS[key] = found
+    return found
 
 
 def _typed(rows: list[dict[str, Any]], types: dict[str, str]) -> list[dict[str, Any]]:
@@ -114,22 +122,33 @@ def uses_one_statement() -> bool:
 
 
 async def case_page_rows(
-    case_id: int, *, owner: bool, timeline_limit: int = 200, recent_views: int = 200
-) -> dict[str, list[dict[str, Any]]] | None:
+    case_id: int,
+    *,
+    owner: bool,
+    view: tuple[str, list[Any]] | None = None,
+    unread: tuple[str, list[Any]] | None = None,
+    timeline_limit: int = 200,
+    recent_views: int = 200,
+) -> dict[str, Any] | None:
     """The rows of the case page's statements, by name (``timeline``, ``tasks``, ``referrals``, ``subjects``,
     ``documents``, and for the ``owner`` ``shares`` and ``viewers``), as each statement gives them; None on SQLite,
-    where the caller reads them one by one. The caller has found that the reader may see the case."""
+    where the caller reads them one by one. The caller has found that the reader may see the case.
+
+    ``view``: the view's audit event (``cases.view_statement``), inserted by the same statement, so atomic with it;
+    ``unread``: the bell's count (``notifications.unread_statement``), given as ``unread``."""
     if not uses_one_statement():
         return None
-    timeline = WITH_TIMELINE
-    args: list[Any] = []
+    args: list[Any] = list(view[1]) if view else []
     for name, _, _, placeholders, _ in _PARTS:
-        if _wanted(name, owner, timeline):
+        if owner or name not in _OWNERS_ONLY:
             args.extend(
                 [int(case_id)]
                 + [int(timeline_limit if name == "timeline" else recent_views)] * (placeholders - 1)
             )
-    found = await CaseEvent.raw(_STATEMENTS[owner, timeline], *args)
+    if unread:
+        args.extend(unread[1])
+    statement = _statement(owner, view[0] if view else "", unread[0] if unread else "")
+    found = await CaseEvent.raw(statement, *args)
     page = json.loads(found[0]["page"])
     for name, _, _, _, types in _PARTS:
         if name in page:

@@ -209,14 +209,35 @@ async def visible_reference(actor: Actor, case_id: int | None) -> str:
     return row["reference"] if row else ""
 
 
-async def record_view(actor: Actor, case_id: int, access: Access | None = None) -> None:
-    detail = (
+def _view_detail(access: Access | None) -> dict[str, Any]:
+    return (
         {}
         if access is None or access.is_owner
         else {"access": access.kind, "isa_id": access.isa_id, "meeting_id": access.meeting_id}
     )
+
+
+async def record_view(actor: Actor, case_id: int, access: Access | None = None) -> None:
     await audit.record_read(
-        "case.view", actor, "case", case_id, detail=detail, purpose=access.purpose if access else ""
+        "case.view",
+        actor,
+        "case",
+        case_id,
+        detail=_view_detail(access),
+        purpose=access.purpose if access else "",
+    )
+
+
+def view_statement(actor: Actor, case_id: int, access: Access | None = None) -> tuple[str, list[Any]]:
+    """:func:`record_view`'s insert as SQL and values (``audit.read_statement``): the case page on PostgreSQL sends
+    it with its reads, as one statement."""
+    return audit.read_statement(
+        "case.view",
+        actor,
+        "case",
+        case_id,
+        detail=_view_detail(access),
+        purpose=access.purpose if access else "",
     )
 
 

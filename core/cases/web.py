@@ -87,75 +87,111 @@ def timeline_items(request: Request, case: dict[str, Any], events: list[dict[str
     return html
 
 
+async def _nothing() -> list:
+    return []
+
+
+async def _case_page_reads(
+    ctx: Context, actor: Actor, row: dict[str, Any], case: dict[str, Any], access: Access, worker: bool
+) -> tuple[Any, ...]:
+    """What the case page reads once the reader may see the case, and the view's audit event: the timeline, tasks,
+    colleagues, referrals raised, people, shares, viewers, partners, referral targets, documents and (on
+    PostgreSQL) the bell's count, in that order. The owning agency sees who it shares with and who has viewed;
+    those who work the case, where to refer; only the documents this reader's access reaches are listed."""
+    from caseframe.core.documents import service as documents
+    from caseframe.core.sharing import service as sharing
+
+    case_id, owner = case["id"], access.is_owner
+    nothing = _nothing
+    # the audit write and the page's reads at once (on SQLite the write goes to the writer connection); on
+    # PostgreSQL the view's audit event, the case's own rows and the bell's count are one statement (page_reads),
+    # and each module finishes its rows as ever
+    if not page_reads.uses_one_statement():
+        return (
+            *(
+                await asyncio.gather(
+                    cases.record_view(actor, case_id, access),
+                    cases.timeline(
+                        case_id, limit=200, access=access, reader=actor, ctx=ctx, area=case["area"]
+                    ),
+                    tasks.tasks_of_case(case_id, reader=actor),
+                    lists.colleagues(actor),
+                    raised_from_case(case_id, reader=actor, ctx=ctx, access=access),
+                    cases.subjects_of(case_id),
+                    sharing.shares_of(case_id) if owner else nothing(),
+                    cases.viewers_of(case_id) if owner else nothing(),
+                    sharing.partners_for(actor, row) if owner and worker else nothing(),
+                    referral_targets(ctx, actor) if owner and worker else nothing(),
+                    documents.documents_of(case_id, access),
+                )
+            )[1:],
+            None,
+        )
+    from caseframe.core.notifications.service import unread_statement
+
+    together = page_reads.WITH_VIEW_AND_BELL
+    _, read, users, partners, targets = await asyncio.gather(
+        nothing() if together else cases.record_view(actor, case_id, access),
+        page_reads.case_page_rows(
+            case_id,
+            owner=owner,
+            view=cases.view_statement(actor, case_id, access) if together else None,
+            unread=unread_statement(actor) if together else None,
+        ),
+        lists.colleagues(actor),
+        sharing.partners_for(actor, row) if owner and worker else nothing(),
+        referral_targets(ctx, actor) if owner and worker else nothing(),
+    )
+    assert read is not None
+    events, case_tasks, refs, subjects, shares, views, case_documents = await asyncio.gather(
+        cases.timeline(
+            case_id, limit=200, access=access, reader=actor, ctx=ctx, area=case["area"], rows=read["timeline"]
+        ),
+        tasks.tasks_of_case(case_id, reader=actor, rows=read["tasks"]),
+        raised_from_case(case_id, reader=actor, ctx=ctx, access=access, rows=read["referrals"]),
+        cases.subjects_of(case_id, rows=read["subjects"]),
+        sharing.shares_of(case_id, rows=read["shares"]) if owner else nothing(),
+        cases.viewers_of(case_id, rows=read["viewers"]) if owner else nothing(),
+        documents.documents_of(case_id, access, rows=read["documents"]),
+    )
+    return (
+        events,
+        case_tasks,
+        users,
+        refs,
+        subjects,
+        shares,
+        views,
+        partners,
+        targets,
+        case_documents,
+        read["unread"] if together else None,
+    )
+
+
 async def case_page_context(request: Request, ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
     """Everything the case page shows; also used to re-render parts of it after an htmx change."""
     row, access = await cases.visible_case(actor, case_id)
     case = cases.case_dict(ctx, row, access)
     area = ctx.areas.get(case["area"])
-    from caseframe.core.sharing import service as sharing
-
-    async def nothing() -> list:
-        return []
-
-    owner, worker = access.is_owner, permissions.can(actor, "case.edit", access)
     from caseframe.core.documents import service as documents
 
-    # the audit write and the page's reads at once (on SQLite the write goes to the writer connection); on
-    # PostgreSQL the case's own rows are one statement (page_reads), and each module finishes its rows as ever
-    if page_reads.uses_one_statement():
-        _, read, users, partners, targets = await asyncio.gather(
-            cases.record_view(actor, case_id, access),
-            page_reads.case_page_rows(case_id, owner=owner),
-            lists.colleagues(actor),
-            sharing.partners_for(actor, row) if owner and worker else nothing(),
-            referral_targets(ctx, actor) if owner and worker else nothing(),
-        )
-        assert read is not None
-        events, case_tasks, refs, subjects, shares, views, case_documents = await asyncio.gather(
-            cases.timeline(
-                case_id,
-                limit=200,
-                access=access,
-                reader=actor,
-                ctx=ctx,
-                area=case["area"],
-                rows=read.get("timeline"),
-            ),
-            tasks.tasks_of_case(case_id, reader=actor, rows=read["tasks"]),
-            raised_from_case(case_id, reader=actor, ctx=ctx, access=access, rows=read["referrals"]),
-            cases.subjects_of(case_id, rows=read["subjects"]),
-            sharing.shares_of(case_id, rows=read["shares"]) if owner else nothing(),
-            cases.viewers_of(case_id, rows=read["viewers"]) if owner else nothing(),
-            documents.documents_of(case_id, access, rows=read["documents"]),
-        )
-    else:
-        (
-            _,
-            events,
-            case_tasks,
-            users,
-            refs,
-            subjects,
-            shares,
-            views,
-            partners,
-            targets,
-            case_documents,
-        ) = await asyncio.gather(
-            cases.record_view(actor, case_id, access),
-            cases.timeline(case_id, limit=200, access=access, reader=actor, ctx=ctx, area=case["area"]),
-            tasks.tasks_of_case(case_id, reader=actor),
-            lists.colleagues(actor),
-            raised_from_case(case_id, reader=actor, ctx=ctx, access=access),
-            cases.subjects_of(case_id),
-            # the owning agency sees who it shares with and who has viewed; those who work the case, where to refer
-            sharing.shares_of(case_id) if owner else nothing(),
-            cases.viewers_of(case_id) if owner else nothing(),
-            sharing.partners_for(actor, row) if owner and worker else nothing(),
-            referral_targets(ctx, actor) if owner and worker else nothing(),
-            # only the documents this reader's access reaches: one above it is not listed at all
-            documents.documents_of(case_id, access),
-        )
+    owner, worker = access.is_owner, permissions.can(actor, "case.edit", access)
+    (
+        events,
+        case_tasks,
+        users,
+        refs,
+        subjects,
+        shares,
+        views,
+        partners,
+        targets,
+        case_documents,
+        unread,
+    ) = await _case_page_reads(ctx, actor, row, case, access, worker)
+    # page() shows the bell's count read with the rest rather than reading it again
+    bell = {} if unread is None else {"unread": unread}
     forms = []
     transitions = []
     if area is None:  # the area's package was uninstalled: its answers stay readable
@@ -233,6 +269,7 @@ async def case_page_context(request: Request, ctx: Context, actor: Actor, case_i
         "can_change": worker and case["area_installed"] and not case["closed_at"],
         "can_reassign_lead": worker and not case["closed_at"],
         "can_stop_sharing": worker and case["area_installed"],
+        **bell,
     }
 
 

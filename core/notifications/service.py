@@ -270,18 +270,24 @@ def _addressed_sql(actor: Actor) -> tuple[str, list[Any]]:
 COUNT_CAP = 100
 
 
-async def unread_count(actor: Actor) -> int:
-    """How many notifications the actor has not read, up to ``COUNT_CAP``: one statement on indexed columns (the
-    bell, on every page)."""
+def unread_statement(actor: Actor) -> tuple[str, list[Any]]:
+    """:func:`unread_count`'s statement (``{}`` placeholders, one row with ``unread``) and its values: the case page
+    on PostgreSQL reads it with its other reads, as one statement."""
     sql, args = _addressed_sql(actor)
-    rows = await Notification.raw(
+    return (
         "SELECT COUNT(*) AS unread FROM (SELECT 1 "
         + sql
         + " AND NOT EXISTS (SELECT 1 FROM cf_notification_read r "
         "WHERE r.reader = {} AND r.notification = n.id) LIMIT " + str(COUNT_CAP) + ") AS capped",
-        *args,
-        actor.id,
+        [*args, actor.id],
     )
+
+
+async def unread_count(actor: Actor) -> int:
+    """How many notifications the actor has not read, up to ``COUNT_CAP``: one statement on indexed columns (the
+    bell, on every page)."""
+    sql, args = unread_statement(actor)
+    rows = await Notification.raw(sql, *args)
     return int(rows[0]["unread"]) if rows else 0
 
 

@@ -336,16 +336,28 @@ async def test_the_retention_decision_read_with_the_case_refuses_as_before(world
         assert (await cases.visible_case(local_admin, case_id))[0]["id"] == case_id
 
 
+@pytest.mark.parametrize("way", ["alone", "with the case page's reads"])
 @pytest.mark.parametrize("reader", list(READERS))
-async def test_each_view_is_audited_as_the_orm_insert_recorded_it(world, reader, ctx):
-    """The view's audit event is one written-out INSERT now: the same columns as the ORM's, sealed the same way."""
+async def test_each_view_is_audited_as_the_orm_insert_recorded_it(world, reader, ctx, way):
+    """The view's audit event is one written-out INSERT now: the same columns as the ORM's, sealed the same way;
+    also when the case page sends it with its reads on PostgreSQL (core/cases/page_reads.py), once."""
     from caseframe.core.audit import service as audit
     from caseframe.core.audit.verify import verify_chain
+    from caseframe.core.cases import page_reads
 
     actor = {"owner": world["owner"], "partner": world["officer"], "panel member": world["helper"]}[reader]
     case_id = world["case"]["id"]
     _, access = await cases.visible_case(actor, case_id)
-    await cases.record_view(actor, case_id, access)
+    views = AuditEvent.count().where(AuditEvent.action == "case.view")
+    before = await views
+    if way == "alone":
+        await cases.record_view(actor, case_id, access)
+    elif page_reads.uses_one_statement():
+        view = cases.view_statement(actor, case_id, access)
+        assert await page_reads.case_page_rows(case_id, owner=access.is_owner, view=view)
+    else:
+        pytest.skip("SQLite sends the view's event alone")
+    assert await AuditEvent.count().where(AuditEvent.action == "case.view") == before + 1
     event = (
         await AuditEvent.select()
         .where(AuditEvent.action == "case.view")
@@ -517,6 +529,8 @@ async def test_the_case_pages_one_statement_gives_each_statements_rows(world, re
     _, access = await cases.visible_case(actor, case_id)
     for viewer in (world["owner"], world["officer"], world["owner"], world["helper"]):
         await cases.record_view(viewer, case_id, (await cases.visible_case(viewer, case_id))[1])
+    from caseframe.core.notifications.service import unread_count, unread_statement
+
     read = await page_reads.case_page_rows(case_id, owner=access.is_owner)
     if Case._meta.db.engine_type == "sqlite":
         assert read is None
@@ -525,6 +539,11 @@ async def test_the_case_pages_one_statement_gives_each_statements_rows(world, re
     assert set(read) == {"timeline", "tasks", "referrals", "subjects", "documents"} | (
         {"shares", "viewers"} if access.is_owner else set()
     )
+    # the bell's count read with them is the count read alone
+    with_bell = await page_reads.case_page_rows(
+        case_id, owner=access.is_owner, unread=unread_statement(actor)
+    )
+    assert with_bell == {**read, "unread": await unread_count(actor)}
     each = {
         "tasks": await Task.raw(tasks.TASKS_OF_CASE_SQL, case_id),
         "referrals": await Referral.raw(referral_queries.RAISED_FROM_CASE_SQL, case_id),
