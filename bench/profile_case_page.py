@@ -7,6 +7,8 @@ one connection, and that backend's CPU is read from ``/proc/<pid>/stat`` around 
 
     python bench/profile_case_page.py [--database-url postgresql://...] [--requests 300] [--views 4000]
     python bench/profile_case_page.py --cprofile 30      # the 30 dearest functions of the worker, by own time
+    python bench/profile_case_page.py --database-url postgresql://... --compare
+        # the ways of core/cases/page_reads.py in turn, 50 pages at a time: statements, worker and PostgreSQL CPU
 
 CPU ms/page is this process's CPU time per request (client included); judge changes by it, in one run.
 """
