@@ -29,7 +29,10 @@ Fixtures (the async ones need pytest-asyncio, ``asyncio_mode = "auto"``; ``casef
     ``caseframe.testing.sign_in``.
 
 Loading it also gives the tests an audit key and a throwaway documents folder (unless the environment
-sets ``CASEFRAME_AUDIT_KEY`` or ``CASEFRAME_DOCUMENTS_DIR``), so nothing is written into the checkout.
+sets ``CASEFRAME_AUDIT_KEY`` or ``CASEFRAME_DOCUMENTS_DIR``), so nothing is written into the checkout, and hashes
+passwords with argon2id at its cheapest (one pass over 8 KiB), not the recommended parameters a deployment uses:
+those take a third of a second a hash, and every user a test makes or signs in is one. A server a test starts
+in a process of its own hashes as a deployment does.
 """
 
 from __future__ import annotations
@@ -39,8 +42,13 @@ import tempfile
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 
+from caseframe.core.auth import passwords
 from caseframe.core.testing import drop_database, empty_tables, fresh_database, make_context, web_client
+
+# argon2id at its cheapest for the tests' own users and sign-ins (see above); still argon2id, still checked
+passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 # the audit sealer's key for every test (and every server a test starts), never a key file in the checkout
 os.environ.setdefault("CASEFRAME_AUDIT_KEY", "caseframe-tests-audit-key-not-a-secret-0123456789")

@@ -20,8 +20,22 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from caseframe.core.errors import ServiceError
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+#: argon2id with the library's current recommended parameters: what every deployment hashes with
+RECOMMENDED = PasswordHasher()
+_hasher = RECOMMENDED
 _DUMMY = _hasher.hash("not a real password")
+
+
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Hash new passwords and check every password with ``hasher`` from now on, its dummy hash included (an unknown
+    user's check costs what a real one does). For test suites only: Caseframe's pytest plugin hashes at argon2id's
+    cheapest, so a suite that makes thousands of users does not spend its minutes hashing (at the recommended
+    parameters a hash takes a third of a second of two busy cores). A stored hash keeps the parameters it was made
+    with, so either way every hash still checks. A deployment never calls it."""
+    global _hasher, _DUMMY
+    _hasher = hasher
+    _DUMMY = hasher.hash("not a real password")
+
 
 #: threads that hash (each uses 64 MiB while it works); CASEFRAME_HASH_THREADS overrides (``configure``). One hash
 #: already runs its lanes on several cores, so half the cores are enough and leave the rest to the event loop

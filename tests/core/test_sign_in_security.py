@@ -267,3 +267,25 @@ async def test_an_address_without_an_account_costs_and_answers_the_same(user, ct
     assert set(answers[0::2]) == {(401, True)}
     assert set(answers[1::2]) == {(401, "Enter a correct email address and password")}
     assert await AuditEvent.count().where(AuditEvent.action == "auth.sign_in_failed") == 2 * len(tries)
+
+
+def test_a_deployment_hashes_with_the_recommended_parameters_only_tests_hash_cheaply():
+    """The pytest plugin's cheap argon2id is for test suites: a process that does not load it (a server, the
+    command line) hashes with argon2-cffi's recommended parameters, and the tests' hashes are still argon2id."""
+    import subprocess
+    import sys
+
+    from caseframe.core.auth import passwords
+
+    probe = (
+        "from argon2 import PasswordHasher\n"
+        "from caseframe.core.auth import passwords\n"
+        "h, d = passwords._hasher, PasswordHasher()\n"
+        "assert h is passwords.RECOMMENDED\n"
+        "assert (h.time_cost, h.memory_cost, h.parallelism) == (d.time_cost, d.memory_cost, d.parallelism)\n"
+        "assert passwords.hash_password_now('x' * 12).startswith(f'$argon2id$v=19$m={d.memory_cost},t={d.time_cost},')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert passwords.RECOMMENDED.memory_cost >= 65536
+    assert passwords.hash_password_now("x" * 12).startswith("$argon2id$")
