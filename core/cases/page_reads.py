@@ -150,10 +150,15 @@ async def case_page_rows(
     statement = _statement(owner, view[0] if view else "", unread[0] if unread else "")
     found = await CaseEvent.raw(statement, *args)
     page = json.loads(found[0]["page"])
-    for name, _, _, _, types in _PARTS:
-        if name in page:
-            table = _TABLE_TYPES.get(name)
-            page[name] = _typed(page[name], types if table is None else _table_types(table))
+    try:
+        for name, _, _, _, types in _PARTS:
+            if name in page:
+                table = _TABLE_TYPES.get(name)
+                page[name] = _typed(page[name], types if table is None else _table_types(table))
+    except ValueError:
+        # a value JSON gives in a form Python's types do not take back: the view is recorded and the bell counted,
+        # and the caller reads the case's rows one by one, as on SQLite (each part's own statement)
+        return {"unread": page.get("unread"), "one_by_one": True}
     return page
 
 

@@ -143,16 +143,23 @@ async def _case_page_reads(
         referral_targets(ctx, actor) if owner and worker else nothing(),
     )
     assert read is not None
+    # each module reads its own rows where the one statement's could not be taken back (read["one_by_one"])
     events, case_tasks, refs, subjects, shares, views, case_documents = await asyncio.gather(
         cases.timeline(
-            case_id, limit=200, access=access, reader=actor, ctx=ctx, area=case["area"], rows=read["timeline"]
+            case_id,
+            limit=200,
+            access=access,
+            reader=actor,
+            ctx=ctx,
+            area=case["area"],
+            rows=read.get("timeline"),
         ),
-        tasks.tasks_of_case(case_id, reader=actor, rows=read["tasks"]),
-        raised_from_case(case_id, reader=actor, ctx=ctx, access=access, rows=read["referrals"]),
-        cases.subjects_of(case_id, rows=read["subjects"]),
-        sharing.shares_of(case_id, rows=read["shares"]) if owner else nothing(),
-        cases.viewers_of(case_id, rows=read["viewers"]) if owner else nothing(),
-        documents.documents_of(case_id, access, rows=read["documents"]),
+        tasks.tasks_of_case(case_id, reader=actor, rows=read.get("tasks")),
+        raised_from_case(case_id, reader=actor, ctx=ctx, access=access, rows=read.get("referrals")),
+        cases.subjects_of(case_id, rows=read.get("subjects")),
+        sharing.shares_of(case_id, rows=read.get("shares")) if owner else nothing(),
+        cases.viewers_of(case_id, rows=read.get("viewers")) if owner else nothing(),
+        documents.documents_of(case_id, access, rows=read.get("documents")),
     )
     return (
         events,
