@@ -332,6 +332,7 @@ async def test_while_every_hashing_slot_is_taken_pages_answer_and_more_sign_ins_
     loop nor the database driver's threads wait for hashing; and the next sign-in is turned away at once with 429,
     never queued behind the others."""
     release = threading.Event()
+    release.set()  # open until the flood: the reader's own sign-in below must not wait for it
     started = []
     real = passwords._verify
 
