@@ -158,7 +158,7 @@ async def case_page_rows(
     except ValueError:
         # a value JSON gives in a form Python's types do not take back: the view is recorded and the bell counted,
         # and the caller reads the case's rows one by one, as on SQLite (each part's own statement)
-        return {"unread": page.get("unread"), "one_by_one": True}
+        return {"unread": page.get("unread")}
     return page
 
 

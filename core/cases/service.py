@@ -209,36 +209,24 @@ async def visible_reference(actor: Actor, case_id: int | None) -> str:
     return row["reference"] if row else ""
 
 
-def _view_detail(access: Access | None) -> dict[str, Any]:
-    return (
+def _view_event(access: Access | None) -> dict[str, Any]:
+    """The view's audit detail and purpose: how a reader who is not the owner came to see the case."""
+    detail = (
         {}
         if access is None or access.is_owner
         else {"access": access.kind, "isa_id": access.isa_id, "meeting_id": access.meeting_id}
     )
+    return {"detail": detail, "purpose": access.purpose if access else ""}
 
 
 async def record_view(actor: Actor, case_id: int, access: Access | None = None) -> None:
-    await audit.record_read(
-        "case.view",
-        actor,
-        "case",
-        case_id,
-        detail=_view_detail(access),
-        purpose=access.purpose if access else "",
-    )
+    await audit.record_read("case.view", actor, "case", case_id, **_view_event(access))
 
 
 def view_statement(actor: Actor, case_id: int, access: Access | None = None) -> tuple[str, list[Any]]:
     """:func:`record_view`'s insert as SQL and values (``audit.read_statement``): the case page on PostgreSQL sends
     it with its reads, as one statement."""
-    return audit.read_statement(
-        "case.view",
-        actor,
-        "case",
-        case_id,
-        detail=_view_detail(access),
-        purpose=access.purpose if access else "",
-    )
+    return audit.read_statement("case.view", actor, "case", case_id, **_view_event(access))
 
 
 async def subjects_of(case_id: int, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:

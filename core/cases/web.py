@@ -143,7 +143,7 @@ async def _case_page_reads(
         referral_targets(ctx, actor) if owner and worker else nothing(),
     )
     assert read is not None
-    # each module reads its own rows where the one statement's could not be taken back (read["one_by_one"])
+    # a part the one statement did not give back (page_reads.case_page_rows) its module reads itself
     events, case_tasks, refs, subjects, shares, views, case_documents = await asyncio.gather(
         cases.timeline(
             case_id,
