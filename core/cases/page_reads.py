@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 from piccolo.columns import JSON, JSONB, Date, Timestamp, Timestamptz
@@ -30,6 +31,8 @@ from caseframe.core.referrals.tables import Referral
 from caseframe.core.sharing.service import SHARES_OF_SQL
 from caseframe.core.tasks.service import TASKS_OF_CASE_SQL
 from caseframe.core.tasks.tables import Task
+
+log = logging.getLogger(__name__)
 
 # what a statement's columns are, where JSON does not say it: "at" a timestamp with time zone, "on" a date,
 # "json" a JSON column (a raw statement gives its text, which the callers load: an object or array comes loaded
@@ -100,13 +103,27 @@ def _statement(owner: bool, view: str, unread: str) -> str:
     return found
 
 
+# PostgreSQL's infinite dates and times, as asyncpg gives them when it reads a column itself: it stores Python's
+# first and last date as -infinity and infinity (a task due on 0001-01-01 is one), which JSON gives as those words
+_INFINITE: dict[str, dict[str, Any]] = {
+    "at": {
+        "-infinity": dt.datetime.min.replace(tzinfo=dt.UTC),
+        "infinity": dt.datetime.max.replace(tzinfo=dt.UTC),
+    },
+    "naive": {"-infinity": dt.datetime.min, "infinity": dt.datetime.max},
+    "on": {"-infinity": dt.date.min, "infinity": dt.date.max},
+}
+
+
 def _typed(rows: list[dict[str, Any]], types: dict[str, str]) -> list[dict[str, Any]]:
     for row in rows:
         for name, kind in types.items():
             value = row.get(name)
             if value is None:
                 continue
-            if kind == "at":
+            if kind in _INFINITE and value in _INFINITE[kind]:
+                row[name] = _INFINITE[kind][value]
+            elif kind == "at":
                 row[name] = dt.datetime.fromisoformat(value).astimezone(dt.UTC)
             elif kind == "naive":
                 row[name] = dt.datetime.fromisoformat(value)
@@ -156,8 +173,13 @@ async def case_page_rows(
                 table = _TABLE_TYPES.get(name)
                 page[name] = _typed(page[name], types if table is None else _table_types(table))
     except ValueError:
-        # a value JSON gives in a form Python's types do not take back: the view is recorded and the bell counted,
-        # and the caller reads the case's rows one by one, as on SQLite (each part's own statement)
+        # a value JSON gives in a form Python's types do not take back (none is known: infinite dates are read
+        # above): the view is recorded and the bell counted, and the caller reads the case's rows one by one, as on
+        # SQLite (each part's own statement)
+        log.warning(
+            "case %s: the case page's one statement gave a value it cannot read back; read one by one",
+            case_id,
+        )
         return {"unread": page.get("unread")}
     return page
 

@@ -580,3 +580,28 @@ async def test_the_case_pages_one_statement_gives_each_statements_rows(world, re
     if access.is_owner:
         assert await sharing.shares_of(case_id, rows=read["shares"]) == await sharing.shares_of(case_id)
         assert await cases.viewers_of(case_id, rows=read["viewers"]) == await cases.viewers_of(case_id)
+
+
+@pytest.mark.parametrize("due", [dt.date.min, dt.date.max], ids=["first", "last"])
+async def test_a_task_due_on_the_first_or_last_date_is_read_back_by_the_one_statement(
+    world, ctx, db, due, caplog
+):
+    """asyncpg stores Python's first and last date as PostgreSQL's -infinity and infinity, and the one statement's
+    JSON gives those words: they are read back as the dates asyncpg gives, so the page is the one statement's, not
+    the one-by-one fallback (test_hostile_writes found a due date of 0001-01-01 sending every later view there)."""
+    from caseframe.core.cases import page_reads
+
+    owner, case_id = world["owner"], world["case"]["id"]
+    await tasks.add_task(ctx, owner, case_id, title="A task due at the edge of the calendar", due_date=due)
+    read = await page_reads.case_page_rows(case_id, owner=True)
+    if Case._meta.db.engine_type == "sqlite":
+        assert read is None
+    else:
+        assert read is not None and "tasks" in read
+        assert read["tasks"] == await Task.raw(tasks.TASKS_OF_CASE_SQL, case_id)
+        assert due in [t["due_date"] for t in read["tasks"]]
+    async with web_client(ctx, db) as client:
+        await sign_in(client, owner)
+        page = await client.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and "A task due at the edge of the calendar" in page.text
+    assert "read one by one" not in caplog.text
