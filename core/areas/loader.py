@@ -212,7 +212,7 @@ def _schema_errors(
     validator: Draft202012Validator, doc: Any, col: _Collector, file: Path, prefix: str = ""
 ) -> bool:
     ok = True
-    for error in sorted(validator.iter_errors(doc), key=lambda e: _path_key(e.absolute_path)):
+    for error in sorted(schemas.errors(validator, doc), key=lambda e: _path_key(e.absolute_path)):
         ok = False
         for path, reason in _explain(error):
             col.add(prefix + _ptr(path), reason, file)
@@ -266,7 +266,7 @@ def _check_hint_values(
     node: dict, hints: dict[str, Any], parts: list[Any], col: _Collector, file: Path, siblings: dict | None
 ) -> None:
     """The hints of one schema node: known names, valid values, labels for each choice, a show-when that can hold."""
-    for error in schemas.validator("form-hints.schema.json").iter_errors(hints):
+    for error in schemas.errors(schemas.validator("form-hints.schema.json"), hints):
         if error.validator == "additionalProperties":
             for key in hints:
                 if key not in schemas.load("form-hints.schema.json")["properties"]:
@@ -464,7 +464,7 @@ def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | No
     if declared is not None and "2020-12" not in str(declared):
         col.add("/$schema", f"must be draft 2020-12, not {declared}", path)
     before = len(col.problems)
-    for error in schemas.draft_meta_validator().iter_errors(schema):
+    for error in schemas.errors(schemas.draft_meta_validator(), schema):
         col.add(_ptr(error.absolute_path), _meta_reason(error), path)
     if schema.get("type") != "object":
         col.add("/type", 'a form must be a JSON Schema of type "object"', path)
@@ -476,7 +476,7 @@ def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | No
 
 
 def _compile_condition(schema: Any, col: _Collector, pointer: str) -> Draft202012Validator | None:
-    errors = list(schemas.draft_meta_validator().iter_errors(schema))
+    errors = schemas.errors(schemas.draft_meta_validator(), schema)
     for error in errors:
         col.add(pointer + _ptr(error.absolute_path), f"not a valid JSON Schema: {error.message}")
     return None if errors else Draft202012Validator(schema)

@@ -94,9 +94,8 @@ def _statement(owner: bool, view: str, unread: str) -> str:
         if unread:
             parts.append(f"'unread', (SELECT u.unread FROM ({unread}) u)")
         found = f"SELECT json_build_object({', '.join(parts)})::text AS page"
-        if (
-            view
-        ):  # a data-modifying WITH runs whether or not the rest reads it, in the statement's transaction
+        if view:
+            # a data-modifying WITH runs whether or not the rest reads it, in the statement's transaction
             found = f"WITH viewed AS ({view}) {found}"
         if len(_STATEMENTS) < 64:  # a text per reading (owner or not) and per number of roles
             _STATEMENTS[key] = found

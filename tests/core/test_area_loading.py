@@ -1352,3 +1352,26 @@ def test_agency_types_of_the_wrong_shape_are_one_problem(returned, pointer, reas
     problems = _refused(Odd())
     assert [(p.file, p.pointer) for p in problems] == [("plugin my-plugin", pointer)]
     assert reason in problems[0].reason
+
+
+def test_a_document_found_valid_is_not_checked_again_and_a_changed_one_is(tmp_path):
+    """Loading an area checks its files against the meta-schemas once a process (schemas.errors): every test's
+    context loads the same areas. The memory is of a document's whole JSON text, so the same area broken in one
+    place is checked in full and refused, however often its valid twin loaded before."""
+    from caseframe.core import schemas
+
+    meta = schemas.draft_meta_validator()
+    good = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    assert schemas.errors(meta, good) == [] and schemas.errors(meta, good) == []
+    bad = {"type": "object", "properties": {"n": {"type": "integr"}}}
+    assert schemas.errors(meta, bad) and schemas.errors(meta, bad)  # never remembered
+    assert schemas.errors(meta, {**good, "minProperties": -1})  # the valid one, changed
+    for _ in range(2):
+        load_area(NOISE)
+    broken = tmp_path / "noise"
+    shutil.copytree(NOISE, broken)
+    form = next((broken / "forms").glob("*.schema.json"))
+    form.write_text(form.read_text().replace('"type": "object"', '"type": "objekt"', 1))
+    with pytest.raises(AreaError) as refused:
+        load_area(broken)
+    assert "objekt" in str(refused.value)
