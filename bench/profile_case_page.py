@@ -7,6 +7,7 @@ one connection, and that backend's CPU is read from ``/proc/<pid>/stat`` around 
 
     python bench/profile_case_page.py [--database-url postgresql://...] [--requests 300] [--views 4000]
     python bench/profile_case_page.py --cprofile 30      # the 30 dearest functions of the worker, by own time
+    python bench/profile_case_page.py --page area --cases 10000   # the same for the area list (or My work: home)
     python bench/profile_case_page.py --database-url postgresql://... --compare
         # the ways of core/cases/page_reads.py in turn, 50 pages at a time: statements, worker and PostgreSQL CPU
 
@@ -218,7 +219,7 @@ async def run(args, url: str, data: dict) -> None:
     if not sqlite:  # all four connections open from the start, so their backends' CPU can be read
         await engine.start_connection_pool(min_size=4, max_size=4)
     app = create_app(Settings(local_demo=True, database_url=url), ctx=ctx, engine=engine)
-    path = f"/cases/{data['case']}"
+    path = {"case": f"/cases/{data['case']}", "home": "/", "area": f"/areas/{data['area']}"}[args.page]
     _, client = await sign_in("http://bench", data["email"], transport=httpx.ASGITransport(app=app))
     try:
         for _ in range(30):
@@ -244,7 +245,7 @@ async def run(args, url: str, data: dict) -> None:
         cpu = time.process_time() - cpu
         if profiler is not None:
             profiler.disable()
-        print(f"{'SQLite' if sqlite else 'PostgreSQL'}: {len(one_page)} statements a case page")
+        print(f"{'SQLite' if sqlite else 'PostgreSQL'}: {len(one_page)} statements a page of {path}")
         for query, _ in one_page:
             print(f"    {' '.join(query.split())[:160]}")
         print(f"worker CPU {cpu * 1000 / args.requests:.2f} ms a page ({args.requests} pages)")
@@ -278,4 +279,10 @@ if __name__ == "__main__":
         "--compare", action="store_true", help="the ways of reading the page in turn (--requests each)"
     )
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="print the N dearest functions")
+    parser.add_argument(
+        "--page",
+        choices=["case", "home", "area"],
+        default="case",
+        help="the page: the case page (default), My work, or the area list (of --cases cases)",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -42,6 +42,24 @@ def page_number(value: Any, last: int | None = None) -> int:
     return min(number, last) if last is not None else number
 
 
+def page_links(number: int, pages: int) -> list[int | None]:
+    """The page numbers a list's pagination links to, as the GOV.UK pattern has them: the first and last pages,
+    the current page and its neighbours, and None for an ellipsis where pages are left out (a gap of one page
+    shows that page instead). An area of 10,000 cases has 400 pages: the list linked to every one of them."""
+    if pages <= 1:
+        return [1] if pages == 1 else []
+    number = min(max(number, 1), pages)
+    shown = sorted({1, pages, number - 1, number, number + 1} & set(range(1, pages + 1)))
+    links: list[int | None] = []
+    for n in shown:
+        if links and n - (links[-1] or 0) == 2:
+            links.append(n - 1)
+        elif links and n - (links[-1] or 0) > 2:
+            links.append(None)
+        links.append(n)
+    return links
+
+
 def date_text(year: Any, month: Any, day: Any) -> str:
     """A date typed as day, month and year boxes, as ISO text for the form's validation to judge: "2027-03-09"
     when each box holds a number (a month 13 is then the validation's to name), else with "?" for what is not."""

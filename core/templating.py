@@ -80,6 +80,9 @@ def build_environment(ctx: Context) -> Environment:
 
     env.globals["purposes"] = PURPOSES
     env.globals["sensitivity_labels"] = SENSITIVITY_LABELS
+    from caseframe.core.numbers import page_links
+
+    env.globals["page_links"] = page_links
     # the colour of a referral's status tag, the same on every page that shows one
     env.filters["referral_tag"] = lambda status: {
         "open": "govuk-tag--blue",

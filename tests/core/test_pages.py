@@ -197,6 +197,49 @@ async def test_area_list_filters_sorts_and_counts(browser, ctx):
     assert (await browser.get("/areas/noise", params={"page": "x", "sort": "nonsense"})).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("number", "pages", "links"),
+    [
+        (1, 1, [1]),
+        (1, 3, [1, 2, 3]),
+        (1, 400, [1, 2, None, 400]),
+        (4, 400, [1, 2, 3, 4, 5, None, 400]),
+        (200, 400, [1, None, 199, 200, 201, None, 400]),
+        (400, 400, [1, None, 399, 400]),
+        (999, 10, [1, None, 9, 10]),
+    ],
+)
+def test_pagination_links_the_first_last_and_neighbouring_pages(number, pages, links):
+    from caseframe.core.numbers import page_links
+
+    assert page_links(number, pages) == links
+
+
+async def test_a_long_area_list_links_a_few_pages_not_every_one(browser, ctx, monkeypatch):
+    """An area of 10,000 cases has 400 pages: the list linked to every one (a column of 400 links on a phone, and
+    most of the page's rendering). It links the first, the last, the current page and its neighbours, with an
+    ellipsis for the rest, as the GOV.UK pagination pattern does; each link keeps the filters."""
+    from caseframe.core.cases import lists
+
+    monkeypatch.setattr(lists, "PAGE_SIZE", 1)
+    _, token = await sign_in(browser, ctx)
+    for _ in range(9):
+        key = re.search(
+            r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
+        ).group(1)
+        await browser.post(
+            "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
+        )
+    listing = await browser.get("/areas/noise", params={"state": "open", "page": "5"})
+    assert listing.status_code == 200 and "9 cases" in listing.text
+    nav = listing.text.split('<nav class="govuk-pagination"')[1].split("</nav>")[0]
+    assert re.findall(r'aria-label="Page (\d+)"', nav) == ["1", "4", "5", "6", "9"]
+    assert nav.count("govuk-pagination__item--ellipses") == 2
+    assert 'href="?state=open&page=6" rel="next"' in nav and 'aria-current="page">5<' in nav
+    last = await browser.get("/areas/noise", params={"page": "999"})  # past the end: the last page
+    assert re.findall(r'aria-label="Page (\d+)"', last.text) == ["1", "8", "9"]
+
+
 async def test_people_on_a_case_and_task_completion_without_javascript(browser, ctx):
     actor, token = await sign_in(browser, ctx)
     from caseframe.core.testing import make_person
