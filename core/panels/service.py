@@ -291,6 +291,10 @@ async def _chaired(actor: Actor, meeting_id: int, version: int | None = None) ->
     return meeting
 
 
+#: how far from today a meeting may be scheduled or recorded, either way
+MEETING_WITHIN_YEARS = 5
+
+
 async def schedule_meeting(
     actor: Actor, panel_id: int, *, starts_at: dt.datetime | None, location: str = "", link: str = ""
 ) -> dict[str, Any]:
@@ -300,6 +304,14 @@ async def schedule_meeting(
     errors = []
     if starts_at is None:
         errors.append({"field": "/starts_at", "message": "Enter the date and time of the meeting"})
+    elif abs((starts_at.date() - clock.today()).days) > MEETING_WITHIN_YEARS * 366:
+        # a year typed wrong (9999): such a meeting could never be minuted (its review dates overflow the calendar)
+        errors.append(
+            {
+                "field": "/starts_at",
+                "message": f"The meeting must be within {MEETING_WITHIN_YEARS} years of today: check the year",
+            }
+        )
     location, link = (location or "").strip(), (link or "").strip()
     if not location and not link:
         errors.append({"field": "/location", "message": "Enter where the meeting is, or a link to join it"})
@@ -655,9 +667,12 @@ async def _minutes_to_timelines(meeting: dict[str, Any], actor: Actor, now: dt.d
     """After the meeting, each case's timeline carries what the panel said and decided about it, and each
     case discussed is due for review at the panel's next regular meeting."""
     items = {i["id"]: i for i in await agenda(meeting["id"]) if i["case"]}
-    day = (meeting["starts_at"] or now).date() + dt.timedelta(
-        days=REVIEW_AFTER_DAYS.get(meeting["panel_row"]["frequency"], 28)
-    )
+    try:
+        day = (meeting["starts_at"] or now).date() + dt.timedelta(
+            days=REVIEW_AFTER_DAYS.get(meeting["panel_row"]["frequency"], 28)
+        )
+    except OverflowError:  # a meeting stored at the calendar's end before its date was bounded: no later day
+        day = dt.date.max
     await PanelCase.update({PanelCase.review_due: day}).where(
         (PanelCase.panel == meeting["panel"])
         & PanelCase.closed_at.is_null()

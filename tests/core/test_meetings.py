@@ -399,3 +399,67 @@ async def test_one_read_serves_every_follower_but_never_one_woken_by_later_news(
     assert results == [1] * 50 and len(calls) == 1
     live._wake(42)  # news: followers now ask with the new generation and read afresh
     assert await live.shared_read((42, 0, live.generation(42)), load) == 2
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        dt.datetime(9999, 12, 31, 10, tzinfo=dt.UTC),
+        dt.datetime(1, 1, 1, 10, tzinfo=dt.UTC),
+        dt.datetime.combine(clock.today() + dt.timedelta(days=6 * 366), dt.time(10), tzinfo=dt.UTC),
+    ],
+    ids=["year 9999", "year 1", "six years ahead"],
+)
+async def test_a_meeting_years_away_is_refused_naming_the_date(world, when):
+    """A year typed wrong is refused, and nothing is scheduled: a meeting on 31 December 9999 could not be closed
+    (the review date it gives each case was past the calendar's end, a 500)."""
+    from caseframe.core.panels.tables import Meeting
+
+    before = await Meeting.count()
+    with pytest.raises(ValidationFailed) as refused:
+        await service.schedule_meeting(
+            world["chair"], world["panel"]["id"], starts_at=when, location="Room 1"
+        )
+    assert refused.value.errors == [
+        {"field": "/starts_at", "message": "The meeting must be within 5 years of today: check the year"}
+    ]
+    assert await Meeting.count() == before
+    soon = dt.datetime.combine(clock.today() + dt.timedelta(days=4 * 365), dt.time(10), tzinfo=dt.UTC)
+    assert (
+        await service.schedule_meeting(world["chair"], world["panel"]["id"], starts_at=soon, location="R")
+    )["id"]
+
+
+async def test_a_meeting_stored_at_the_calendars_end_still_closes(world):
+    """A meeting stored on 31 December 9999 before dates were bounded closes; its cases' reviews fall due on the
+    calendar's last day rather than failing the close."""
+    from caseframe.core.panels.tables import Meeting, PanelCase
+
+    end = dt.datetime(9999, 12, 31, 10, tzinfo=dt.UTC)
+    await Meeting.update({Meeting.starts_at: end}).where(Meeting.id == world["meeting"]["id"])
+    await _run(world)
+    await service.set_status(world["chair"], world["meeting"]["id"], "closed")
+    review = await PanelCase.select(PanelCase.review_due).where(PanelCase.case == world["case"]["id"]).first()
+    assert review["review_due"] == dt.date.max
+
+
+async def test_the_meeting_form_names_a_year_typed_wrong(world, db):
+    from caseframe.core.panels.tables import Meeting
+
+    before = await Meeting.count()
+    async with web_client(world["ctx"], db) as client:
+        token = await sign_in(client, world["chair"])
+        page = await client.post(
+            f"/panels/{world['panel']['id']}/meetings",
+            data={
+                "csrf_token": token,
+                "starts-day": "3",
+                "starts-month": "2",
+                "starts-year": "9999",
+                "starts-time": "14:30",
+                "location": "Committee Room 1",
+            },
+        )
+    assert page.status_code == 400, page.status_code
+    assert "govuk-error-summary" in page.text and "The meeting must be within 5 years of today" in page.text
+    assert await Meeting.count() == before
