@@ -73,6 +73,15 @@ def date_text(year: Any, month: Any, day: Any) -> str:
     return f"{y:04d}-{m:02d}-{d:02d}"
 
 
+def within_years(day: dt.date, years: int) -> bool:
+    """Whether ``day`` is within ``years`` years of today, either way: a date a person enters for work to be done
+    (a due date, a meeting) is refused outside, as a year typed wrong (0001, 9999), which no later date
+    arithmetic would survive."""
+    from caseframe.core import clock
+
+    return abs((day - clock.today()).days) <= years * 366
+
+
 def date_from_parts(year: Any, month: Any, day: Any) -> dt.date | None:
     """The real date the three boxes name, or None (not numbers, or no such day)."""
     try:

@@ -22,10 +22,11 @@ from caseframe.core.cases.view import refuse_closed_case
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from caseframe.core.numbers import whole_number
+from caseframe.core.numbers import whole_number, within_years
 from caseframe.core.panels import live
 from caseframe.core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
 from caseframe.core.sharing.redaction import NOTHING_HIDDEN, redactor_for
+from caseframe.core.tasks.service import DUE_WITHIN_YEARS, FAR_DUE_DATE
 from caseframe.core.tasks.tables import Task
 
 MINUTE_KINDS = {"discussion": "Discussion", "decision": "Decision", "action": "Action"}
@@ -304,7 +305,7 @@ async def schedule_meeting(
     errors = []
     if starts_at is None:
         errors.append({"field": "/starts_at", "message": "Enter the date and time of the meeting"})
-    elif abs((starts_at.date() - clock.today()).days) > MEETING_WITHIN_YEARS * 366:
+    elif not within_years(starts_at.date(), MEETING_WITHIN_YEARS):
         # a year typed wrong (9999): such a meeting could never be minuted (its review dates overflow the calendar)
         errors.append(
             {
@@ -838,6 +839,8 @@ async def _action_problems(
         errors.append({"field": "/due_date", "message": "Enter the date the action is due"})
     elif due_date < clock.today():
         errors.append({"field": "/due_date", "message": "The due date must be today or in the future"})
+    elif not within_years(due_date, DUE_WITHIN_YEARS):
+        errors.append({"field": "/due_date", "message": FAR_DUE_DATE})
     return errors
 
 

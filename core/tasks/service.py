@@ -16,6 +16,7 @@ from caseframe.core.cases.view import refuse_closed_for
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from caseframe.core.numbers import within_years
 from caseframe.core.sharing.policy import Access
 from caseframe.core.sharing.redaction import redactor_for
 from caseframe.core.tasks.handover import hand_over_tasks  # noqa: F401 (named here too, as before)
@@ -71,12 +72,7 @@ async def add_task(
         errors.append({"field": "/title", "message": "Enter what needs to be done"})
     elif len(title) > 200:
         errors.append({"field": "/title", "message": "The task must be 200 characters or fewer"})
-    due = None
-    if due_date not in (None, ""):
-        try:
-            due = due_date if isinstance(due_date, dt.date) else dt.date.fromisoformat(str(due_date))
-        except ValueError:
-            errors.append({"field": "/due_date", "message": "Due date must be a real date"})
+    due = _date(due_date, errors)
     if assignee_id is not None:
         assignee = (
             await User.select(User.agency).where((User.id == assignee_id) & (User.active == True)).first()
@@ -155,14 +151,24 @@ async def _refuse_retained(row: dict[str, Any], actor: Actor) -> None:
     await refuse_write(row["case"], actor)
 
 
+#: how far from today a task may fall due, either way: a year typed wrong (0001, 9999) is refused, not stored
+DUE_WITHIN_YEARS = 10
+FAR_DUE_DATE = f"The due date must be within {DUE_WITHIN_YEARS} years of today: check the year"
+
+
 def _date(value: Any, errors: list[dict[str, str]]) -> dt.date | None:
+    """The due date asked for, or None; what is wrong with it is added to ``errors``."""
     if value in (None, ""):
         return None
     try:
-        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+        due = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     except ValueError:
         errors.append({"field": "/due_date", "message": "Due date must be a real date"})
         return None
+    if not within_years(due, DUE_WITHIN_YEARS):
+        errors.append({"field": "/due_date", "message": FAR_DUE_DATE})
+        return None
+    return due
 
 
 async def edit_task(

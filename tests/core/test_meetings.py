@@ -463,3 +463,23 @@ async def test_the_meeting_form_names_a_year_typed_wrong(world, db):
     assert page.status_code == 400, page.status_code
     assert "govuk-error-summary" in page.text and "The meeting must be within 5 years of today" in page.text
     assert await Meeting.count() == before
+
+
+async def test_a_panel_action_due_years_away_is_refused(world):
+    item = await _run(world)
+    with pytest.raises(ValidationFailed) as refused:
+        await service.add_minute(
+            world["ctx"],
+            world["chair"],
+            world["meeting"]["id"],
+            item_id=item["id"],
+            kind="action",
+            text="Gather evidence",
+            owner_agency_id=world["police"]["id"],
+            due_date=dt.date(9999, 12, 31),
+        )
+    assert {
+        "field": "/due_date",
+        "message": "The due date must be within 10 years of today: check the year",
+    } in refused.value.errors
+    assert await Task.count().where(Task.source == "panel") == 0

@@ -295,6 +295,15 @@ async def test_people_on_a_case_and_task_completion_without_javascript(browser, 
         data={"csrf_token": token, "title": "X", "due-day": "31", "due-month": "2", "due-year": "2030"},
     )
     assert bad_date.status_code == 400 and "Due date must be a real date" in bad_date.text
+    typo = await browser.post(
+        f"{case_url}/tasks",
+        data={"csrf_token": token, "title": "Typo", "due-day": "1", "due-month": "2", "due-year": "9999"},
+    )
+    assert (
+        typo.status_code == 400
+        and "The due date must be within 10 years of today: check the year" in typo.text
+    )
+    assert "Typo" not in (await browser.get(case_url)).text.split("Timeline")[-1]
 
 
 async def test_transition_through_the_page_moves_the_case(browser, ctx):

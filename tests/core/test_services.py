@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from caseframe.core import clock
@@ -139,6 +141,39 @@ async def test_tasks_and_notes_land_on_the_timeline(ctx, council):
         "Task added: Visit complainant (due 1 December 2026)",
     ]
     assert await CaseEvent.count().where(CaseEvent.case == case["id"]) == 4
+
+
+@pytest.mark.parametrize("due", ["9999-12-31", "0001-01-01", "far"])
+async def test_a_due_date_years_away_is_refused_naming_the_field(ctx, council, due):
+    """A year typed wrong is refused, adding or changing a task, and nothing is stored: PostgreSQL kept 0001-01-01
+    as -infinity, and such dates broke later reads and date arithmetic."""
+    from caseframe.core import clock
+    from caseframe.core.tasks.tables import Task
+
+    if due == "far":
+        due = (clock.today() + dt.timedelta(days=11 * 366)).isoformat()
+    worker = await make_user(council)
+    case = await cases.open_case(ctx, worker, "noise", REPORT)
+    message = "The due date must be within 10 years of today: check the year"
+    with pytest.raises(ValidationFailed) as refused:
+        await tasks.add_task(ctx, worker, case["id"], title="Visit", due_date=due)
+    assert refused.value.errors == [{"field": "/due_date", "message": message}]
+    assert await Task.count() == 0
+    task = await tasks.add_task(ctx, worker, case["id"], title="Visit", due_date=clock.today())
+    with pytest.raises(ValidationFailed) as refused:
+        await tasks.edit_task(
+            ctx,
+            worker,
+            task["id"],
+            title="Visit",
+            due_date=due,
+            assignee_id=None,
+            expected_state=task["status"],
+        )
+    assert {"field": "/due_date", "message": message} in refused.value.errors
+    assert (await Task.select(Task.due_date).first())["due_date"] == clock.today()
+    later = clock.today() + dt.timedelta(days=9 * 365)
+    assert (await tasks.add_task(ctx, worker, case["id"], title="Review", due_date=later))["due_date"]
 
 
 async def test_event_hooks_are_called_after_commit(ctx, council):
