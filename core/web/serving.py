@@ -5,10 +5,13 @@ was."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
+import sys
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.server import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 APP = "caseframe.core.web.app:create_app"
@@ -104,6 +107,74 @@ class TcpConfig(uvicorn.Config):
             sock.set_inheritable(True)
         return sock
 
+    def bind_worker_socket(self) -> socket.socket:
+        """A listening socket for one of several workers, of its own: TCP, bound with SO_REUSEPORT to the address
+        the others' are bound to, so the kernel spreads new connections over the workers' sockets."""
+        family = socket.AF_INET6 if self.host and ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((self.host, self.port))
+        except OSError as exc:  # taken since the start-up check: told as uvicorn tells it
+            sock.close()
+            logging.getLogger("uvicorn.error").error(exc)
+            sys.exit(STARTUP_FAILURE)
+        sock.set_inheritable(True)
+        return sock
+
+
+#: whether each worker can have a socket of its own: SO_REUSEPORT spreads connections over sockets on Linux only
+#: (elsewhere the newest socket bound takes them all)
+BALANCED = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+class BalancedMultiprocess(Multiprocess):
+    """uvicorn's supervisor of several workers, each worker listening on a socket of its own (SO_REUSEPORT), so
+    the kernel spreads new connections evenly over them.
+
+    With the one socket uvicorn shares, the worker that woke first accepted a whole burst of connections: 16
+    keep-alive connections opened at once came out 14 and 2 (seen under bench_http.py), one worker queued the
+    requests of 14 while the other idled, and the slowest responses waited for it. The supervisor is uvicorn's
+    (start-up, health checks, restarts); only where each worker's socket comes from differs. The parent closes
+    its copy of each once the worker has started, so a socket leaves the kernel's group when its worker ends.
+    """
+
+    def __init__(self, config: TcpConfig) -> None:
+        # the port must be free: a plain bind tells (uvicorn's message and exit if not), where a socket with
+        # SO_REUSEPORT would join another server of the same user listening there
+        config.bind_socket().close()
+        self._parents_copies: list[socket.socket] = []
+        super().__init__(config, sockets=[])
+
+    @property
+    def sockets(self) -> list[socket.socket]:  # type: ignore[override]
+        """Read by uvicorn each time it starts a worker: a new socket for that worker."""
+        assert isinstance(self.config, TcpConfig)
+        sock = self.config.bind_worker_socket()
+        self._parents_copies.append(sock)
+        return [sock]
+
+    @sockets.setter
+    def sockets(self, value: list[socket.socket]) -> None:
+        pass  # uvicorn's __init__ sets the shared sockets; each worker makes its own (above)
+
+    def _close_parents_copies(self) -> None:
+        while self._parents_copies:
+            self._parents_copies.pop().close()
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        self._close_parents_copies()
+
+    def restart_all(self) -> None:
+        super().restart_all()
+        self._close_parents_copies()
+
+    def keep_subprocess_alive(self) -> None:
+        super().keep_subprocess_alive()
+        self._close_parents_copies()
+
 
 def serve(host: str, port: int, workers: int, app: str = APP) -> None:
     """Serve ``app`` (a ``module:factory`` path) on ``workers`` processes, as ``caseframe serve`` does."""
@@ -131,4 +202,7 @@ def serve(host: str, port: int, workers: int, app: str = APP) -> None:
         proxy_headers=False,
     )
     with contextlib.suppress(KeyboardInterrupt):
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        if BALANCED:
+            BalancedMultiprocess(config).run()
+        else:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
