@@ -32,6 +32,17 @@ async def sign_in(browser, ctx, roles=("caseworker",), slug="ashdown-test"):
     return actor, await sign_in_as(browser, actor)
 
 
+async def open_report(browser, token: str) -> str:
+    """Open a noise case through its form, as a caseworker's browser does: the new case's address."""
+    key = re.search(
+        r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
+    ).group(1)
+    opened = await browser.post(
+        "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
+    )
+    return opened.headers["location"].split("?")[0]
+
+
 async def test_pages_redirect_to_sign_in_and_static_is_public(browser):
     r = await browser.get("/persons")
     assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=/persons"
@@ -137,13 +148,7 @@ async def test_open_case_with_errors_then_fixed_then_work_it(browser, ctx):
 
 async def test_stale_form_save_is_refused_with_a_link_to_the_change(browser, ctx):
     _, token = await sign_in(browser, ctx)
-    key = re.search(
-        r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
-    ).group(1)
-    r = await browser.post(
-        "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
-    )
-    case_url = r.headers["location"].split("?")[0]
+    case_url = await open_report(browser, token)
     edit = await browser.get(f"{case_url}/forms/visit")
     version = re.search(r'name="version" value="(\d+)"', edit.text).group(1)
     first = await browser.post(
@@ -170,13 +175,7 @@ async def test_error_pages_are_styled_and_hide_details(browser, ctx):
 
 async def test_other_agencies_cases_are_not_found(browser, ctx):
     _, token = await sign_in(browser, ctx)
-    key = re.search(
-        r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
-    ).group(1)
-    r = await browser.post(
-        "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
-    )
-    case_url = r.headers["location"].split("?")[0]
+    case_url = await open_report(browser, token)
     await browser.post("/sign-out", data={"csrf_token": token})
     await sign_in(browser, ctx, slug="elsewhere")
     assert (await browser.get(case_url)).status_code == 404
@@ -185,12 +184,7 @@ async def test_other_agencies_cases_are_not_found(browser, ctx):
 async def test_area_list_filters_sorts_and_counts(browser, ctx):
     _, token = await sign_in(browser, ctx)
     for _ in range(3):
-        key = re.search(
-            r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
-        ).group(1)
-        await browser.post(
-            "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
-        )
+        await open_report(browser, token)
     listing = await browser.get("/areas/noise", params={"state": "open", "sort": "reference"})
     assert "3 cases" in listing.text
     assert "0 cases" in (await browser.get("/areas/noise", params={"state": "closed"})).text
@@ -224,12 +218,7 @@ async def test_a_long_area_list_links_a_few_pages_not_every_one(browser, ctx, mo
     monkeypatch.setattr(lists, "PAGE_SIZE", 1)
     _, token = await sign_in(browser, ctx)
     for _ in range(9):
-        key = re.search(
-            r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
-        ).group(1)
-        await browser.post(
-            "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
-        )
+        await open_report(browser, token)
     listing = await browser.get("/areas/noise", params={"state": "open", "page": "5"})
     assert listing.status_code == 200 and "9 cases" in listing.text
     nav = listing.text.split('<nav class="govuk-pagination"')[1].split("</nav>")[0]
@@ -245,13 +234,7 @@ async def test_people_on_a_case_and_task_completion_without_javascript(browser, 
     from caseframe.core.testing import make_person
 
     person = await make_person(actor, given_name="Sam", family_name="Okafor-Test")
-    key = re.search(
-        r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
-    ).group(1)
-    r = await browser.post(
-        "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
-    )
-    case_url = r.headers["location"].split("?")[0]
+    case_url = await open_report(browser, token)
     found = await browser.post(f"{case_url}/subjects/search", data={"csrf_token": token, "name": "okafor"})
     assert "Sam Okafor-Test" in found.text and f'value="{person["id"]}"' in found.text
     empty = await browser.post(f"{case_url}/subjects/search", data={"csrf_token": token, "name": ""})
@@ -308,13 +291,7 @@ async def test_people_on_a_case_and_task_completion_without_javascript(browser, 
 
 async def test_transition_through_the_page_moves_the_case(browser, ctx):
     _, token = await sign_in(browser, ctx, roles=("caseworker", "supervisor"))
-    key = re.search(
-        r'name="submission_key" value="([^"]+)"', (await browser.get("/areas/noise/new")).text
-    ).group(1)
-    r = await browser.post(
-        "/areas/noise/new", data={"csrf_token": token, "submission_key": key, **REPORT_FIELDS}
-    )
-    case_url = r.headers["location"].split("?")[0]
+    case_url = await open_report(browser, token)
     moved = await browser.post(f"{case_url}/transitions/close", data={"csrf_token": token})
     assert moved.status_code == 303
     page = await browser.get(case_url)
