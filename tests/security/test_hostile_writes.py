@@ -186,6 +186,18 @@ def _garbage(fields: list[str], api: bool) -> Iterator[tuple[str, dict[str, Any]
         {"content": _urlencode([(n, "1") for n in names]), "headers": {"Content-Type": FORM}},
     )
     yield (
+        "the calendar's last day",  # "form" above sends 1 for every box: the first day, 0001-01-01
+        {
+            "content": _urlencode(
+                [
+                    (n, {"year": "9999", "month": "12", "day": "31"}.get(n.rsplit("-", 1)[-1], "1"))
+                    for n in names
+                ]
+            ),
+            "headers": {"Content-Type": FORM},
+        },
+    )
+    yield (
         "form duplicated fields",
         {
             "content": _urlencode([(n, v) for n in names for v in ("1", "2")]),
