@@ -12,6 +12,8 @@ import datetime as dt
 import re
 from typing import Any
 
+from caseframe.core import clock
+
 #: ASCII digits only (``\\d`` would take every script's digits); 30 is far beyond any id, page or count
 _DIGITS = re.compile(r"[0-9]{1,30}")
 
@@ -73,13 +75,13 @@ def date_text(year: Any, month: Any, day: Any) -> str:
     return f"{y:04d}-{m:02d}-{d:02d}"
 
 
-def within_years(day: dt.date, years: int) -> bool:
-    """Whether ``day`` is within ``years`` years of today, either way: a date a person enters for work to be done
-    (a due date, a meeting) is refused outside, as a year typed wrong (0001, 9999), which no later date
-    arithmetic would survive."""
-    from caseframe.core import clock
-
-    return abs((day - clock.today()).days) <= years * 366
+def far_date(day: dt.date, years: int, what: str) -> str | None:
+    """What is wrong with ``day`` if it is more than ``years`` years from today, either way, else None: a date a
+    person enters for work to be done (a due date, a meeting, a review) is refused outside, as a year typed wrong
+    (0001, 9999), which no later date arithmetic would survive. ``what`` names it: "due date"."""
+    if abs((day - clock.today()).days) <= years * 366:
+        return None
+    return f"The {what} must be within {years} years of today: check the year"
 
 
 def date_from_parts(year: Any, month: Any, day: Any) -> dt.date | None:

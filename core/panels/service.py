@@ -22,11 +22,11 @@ from caseframe.core.cases.view import refuse_closed_case
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from caseframe.core.numbers import whole_number, within_years
+from caseframe.core.numbers import far_date, whole_number
 from caseframe.core.panels import live
 from caseframe.core.panels.tables import AgendaItem, Meeting, MeetingAttendee, Minute, Panel, PanelCase
 from caseframe.core.sharing.redaction import NOTHING_HIDDEN, redactor_for
-from caseframe.core.tasks.service import DUE_WITHIN_YEARS, FAR_DUE_DATE
+from caseframe.core.tasks.service import DUE_WITHIN_YEARS
 from caseframe.core.tasks.tables import Task
 
 MINUTE_KINDS = {"discussion": "Discussion", "decision": "Decision", "action": "Action"}
@@ -305,14 +305,9 @@ async def schedule_meeting(
     errors = []
     if starts_at is None:
         errors.append({"field": "/starts_at", "message": "Enter the date and time of the meeting"})
-    elif not within_years(starts_at.date(), MEETING_WITHIN_YEARS):
+    elif far := far_date(starts_at.date(), MEETING_WITHIN_YEARS, "meeting"):
         # a year typed wrong (9999): such a meeting could never be minuted (its review dates overflow the calendar)
-        errors.append(
-            {
-                "field": "/starts_at",
-                "message": f"The meeting must be within {MEETING_WITHIN_YEARS} years of today: check the year",
-            }
-        )
+        errors.append({"field": "/starts_at", "message": far})
     location, link = (location or "").strip(), (link or "").strip()
     if not location and not link:
         errors.append({"field": "/location", "message": "Enter where the meeting is, or a link to join it"})
@@ -839,8 +834,8 @@ async def _action_problems(
         errors.append({"field": "/due_date", "message": "Enter the date the action is due"})
     elif due_date < clock.today():
         errors.append({"field": "/due_date", "message": "The due date must be today or in the future"})
-    elif not within_years(due_date, DUE_WITHIN_YEARS):
-        errors.append({"field": "/due_date", "message": FAR_DUE_DATE})
+    elif far := far_date(due_date, DUE_WITHIN_YEARS, "due date"):
+        errors.append({"field": "/due_date", "message": far})
     return errors
 
 

@@ -24,7 +24,7 @@ from caseframe.core.cases.view import refuse_closed_case, refuse_closed_for
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
-from caseframe.core.numbers import within_years
+from caseframe.core.numbers import far_date
 from caseframe.core.panels.tables import Panel, PanelCase
 from caseframe.core.persons.tables import Person
 from caseframe.core.referrals.explain import REFERRAL_ACCESS, explain, facts_access, filter_facts, rule_by_id
@@ -720,15 +720,10 @@ async def accept_to_panel(
     ctx: Context, actor: Actor, referral_id: int, *, version: int | None, review_due: dt.date | None = None
 ) -> None:
     """The chair's agency takes the referred case onto the panel's list for its next agenda."""
-    if review_due is not None and not within_years(review_due, REVIEW_WITHIN_YEARS):
+    far = far_date(review_due, REVIEW_WITHIN_YEARS, "review date") if review_due else None
+    if far:
         raise ValidationFailed(
-            "There is a problem with the review date",
-            errors=[
-                {
-                    "field": "/review_due",
-                    "message": f"The review date must be within {REVIEW_WITHIN_YEARS} years of today: check the year",
-                }
-            ],
+            "There is a problem with the review date", errors=[{"field": "/review_due", "message": far}]
         )
     row = await _claim(actor, referral_id, version)
     if row["target_kind"] != "panel" or not row["from_case"]:

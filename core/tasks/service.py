@@ -16,7 +16,7 @@ from caseframe.core.cases.view import refuse_closed_for
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from caseframe.core.numbers import within_years
+from caseframe.core.numbers import far_date
 from caseframe.core.sharing.policy import Access
 from caseframe.core.sharing.redaction import redactor_for
 from caseframe.core.tasks.handover import hand_over_tasks  # noqa: F401 (named here too, as before)
@@ -153,7 +153,6 @@ async def _refuse_retained(row: dict[str, Any], actor: Actor) -> None:
 
 #: how far from today a task may fall due, either way: a year typed wrong (0001, 9999) is refused, not stored
 DUE_WITHIN_YEARS = 10
-FAR_DUE_DATE = f"The due date must be within {DUE_WITHIN_YEARS} years of today: check the year"
 
 
 def _date(value: Any, errors: list[dict[str, str]]) -> dt.date | None:
@@ -165,8 +164,9 @@ def _date(value: Any, errors: list[dict[str, str]]) -> dt.date | None:
     except ValueError:
         errors.append({"field": "/due_date", "message": "Due date must be a real date"})
         return None
-    if not within_years(due, DUE_WITHIN_YEARS):
-        errors.append({"field": "/due_date", "message": FAR_DUE_DATE})
+    problem = far_date(due, DUE_WITHIN_YEARS, "due date")
+    if problem:
+        errors.append({"field": "/due_date", "message": problem})
         return None
     return due
 

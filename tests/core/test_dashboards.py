@@ -14,11 +14,10 @@ from caseframe.core.cases.tables import Case
 from caseframe.core.dashboards import service as figures
 from caseframe.core.panels import service as panels
 from caseframe.core.referrals import inbox
-from caseframe.core.referrals import service as referrals
 from caseframe.core.sharing import service as sharing
 from caseframe.core.sharing.policy import case_access, visible_case_ids
-from caseframe.core.testing import make_person, make_user, sign_in
-from tests.fixtures.partnership import REPORT, make_panel_world
+from caseframe.core.testing import make_user, sign_in
+from tests.fixtures.partnership import REPORT, make_panel_world, refer_to_panel
 
 
 @pytest.fixture
@@ -33,17 +32,7 @@ async def world(db, ctx):
     shared = await cases.open_case(ctx, officer, "noise", REPORT)
     await sharing.share_case(officer, shared["id"], agency_id=council["id"], purpose="crime_prevention")
     private = await cases.open_case(ctx, officer, "noise", REPORT)
-    person = await make_person(officer, given_name="Reece", family_name="Dunmore")
-    on_panel = await cases.open_case(ctx, officer, "noise", REPORT, subjects=[(person["id"], "subject")])
-    made = await referrals.raise_referral(
-        ctx,
-        officer,
-        target_kind="panel",
-        target=world["panel"]["slug"],
-        reason="Escalating",
-        person_id=person["id"],
-        case=on_panel,
-    )
+    on_panel, made = await refer_to_panel(ctx, officer, world["panel"]["slug"], "Reece", "Dunmore")
     await inbox.accept_to_panel(ctx, chair, made["id"], version=1)
     await panels.add_agenda_item(chair, world["meeting"]["id"], kind="referral", case_id=on_panel["id"])
     await panels.set_status(chair, world["meeting"]["id"], "published")

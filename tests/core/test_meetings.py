@@ -487,25 +487,12 @@ async def test_a_panel_action_due_years_away_is_refused(world):
 
 async def test_a_case_taken_onto_a_panel_with_a_review_date_years_away_is_refused(world):
     """The referral inbox's review date is bounded as a meeting's is; the referral stays where it was."""
-    from caseframe.core.cases import service as cases
     from caseframe.core.referrals import inbox
-    from caseframe.core.referrals import service as referrals
     from caseframe.core.referrals.tables import Referral
-    from caseframe.core.testing import make_person
-    from tests.fixtures.partnership import REPORT
+    from tests.fixtures.partnership import refer_to_panel
 
-    ctx, owner = world["ctx"], world["owner"]
-    person = await make_person(owner, given_name="Dana", family_name="Whitlock")
-    case = await cases.open_case(ctx, owner, "noise", REPORT, subjects=[(person["id"], "subject")])
-    made = await referrals.raise_referral(
-        ctx,
-        owner,
-        target_kind="panel",
-        target=world["panel"]["slug"],
-        reason="Escalating",
-        person_id=person["id"],
-        case=case,
-    )
+    ctx = world["ctx"]
+    _, made = await refer_to_panel(ctx, world["owner"], world["panel"]["slug"], "Dana", "Whitlock")
     before = await Referral.select(Referral.status).where(Referral.id == made["id"]).first()
     with pytest.raises(ValidationFailed) as refused:
         await inbox.accept_to_panel(
