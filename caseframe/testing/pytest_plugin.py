@@ -15,7 +15,8 @@ Fixtures (the async ones need pytest-asyncio, ``asyncio_mode = "auto"``; ``casef
     A throwaway database with every table: ``CASEFRAME_TEST_DATABASE_URL`` (else ``CASEFRAME_DATABASE_URL``)
     if it names a PostgreSQL server, in a schema of its own; otherwise a new SQLite file. Dropped at the end.
 ``db``
-    ``database``, emptied before the test (every row, and the caches of them).
+    ``database``, emptied before the test (every row, and the caches of them), the tables pointed at it again if
+    an earlier test left them on another.
 ``caseframe_plugins``
     The plugin modules or objects ``ctx`` loads; none unless you override it.
 ``caseframe_builtins``
@@ -85,6 +86,14 @@ async def database():
 
 @pytest.fixture
 async def db(database):
+    import caseframe.core.db.piccolo_conf as conf
+    from caseframe.core.db.engine import bind
+
+    if conf.DB is not database:
+        # an earlier test pointed the tables at another database (a command's or an app's start-up binds its own)
+        # and left them there: the PostgreSQL suite then ran later tests on a SQLite file, skipping or passing
+        # as SQLite would, depending on which tests a worker happened to take first
+        bind(database)
     await empty_tables()
     yield database
 
