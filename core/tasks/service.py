@@ -155,8 +155,10 @@ async def _refuse_retained(row: dict[str, Any], actor: Actor) -> None:
 DUE_WITHIN_YEARS = 10
 
 
-def _date(value: Any, errors: list[dict[str, str]]) -> dt.date | None:
-    """The due date asked for, or None; what is wrong with it is added to ``errors``."""
+def _date(value: Any, errors: list[dict[str, str]], stored: dt.date | None = None) -> dt.date | None:
+    """The due date asked for, or None; what is wrong with it is added to ``errors``. The date a task already
+    has (``stored``) is kept as it is, however far: a task stored before the bound, or moved there by a date
+    fix, can still be edited without correcting its date first."""
     if value in (None, ""):
         return None
     try:
@@ -164,7 +166,7 @@ def _date(value: Any, errors: list[dict[str, str]]) -> dt.date | None:
     except ValueError:
         errors.append({"field": "/due_date", "message": "Due date must be a real date"})
         return None
-    problem = far_date(due, DUE_WITHIN_YEARS, "due date")
+    problem = far_date(due, DUE_WITHIN_YEARS, "due date") if due != stored else None
     if problem:
         errors.append({"field": "/due_date", "message": problem})
         return None
@@ -246,7 +248,7 @@ def _title_and_due_problems(
         errors.append({"field": "/title", "message": "Enter what needs to be done"})
     elif len(title) > 200:
         errors.append({"field": "/title", "message": "The task must be 200 characters or fewer"})
-    due = _date(due_date, errors)
+    due = _date(due_date, errors, stored=row["due_date"])
     if due is not None and due != row["due_date"] and due < clock.today():
         errors.append({"field": "/due_date", "message": "The due date must be today or later"})
     if due is None and panel and not any(e["field"] == "/due_date" for e in errors):
