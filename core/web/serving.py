@@ -5,9 +5,14 @@ was."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import mmap
+import os
 import socket
+import struct
 import sys
+import tempfile
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -22,6 +27,125 @@ KEEP_ALIVE_SECONDS = 75
 MAX_HEAD_BYTES = 16 * 1024
 
 
+#: names the file in which several workers count their open connections (set by the supervisor for its workers)
+SHARES_ENV = "CASEFRAME_WORKER_SHARES"
+
+
+class ConnectionShares:
+    """How many connections each of several workers holds open, in a small file every worker maps: one slot
+    (pid, open connections) a worker.
+
+    The kernel hashes each new connection to a worker's socket, so a pool of long-lived keep-alive connections (a
+    reverse proxy's, a load tool's) comes out uneven by chance: 16 came out 10 and 6, and the requests on the 10
+    waited longer for their worker. A worker that holds more than its share answers its next request with
+    ``Connection: close``; the client opens a new connection, which the kernel hashes again, so the pool settles
+    at an even split within a few requests. Each worker writes only its own slot; the counts are read without a
+    lock, as an estimate (a wrong read at most closes one connection too many, or one too few)."""
+
+    SLOT = struct.Struct("=qq")
+
+    def __init__(self, path: str) -> None:
+        with open(path, "r+b") as f:
+            self._map = mmap.mmap(f.fileno(), 0)
+        self.path = path
+        self.slots = len(self._map) // self.SLOT.size
+        self._mine = -1
+        self._open = 0
+
+    @classmethod
+    def create(cls, workers: int) -> str:
+        """A new file of ``workers`` empty slots (the supervisor's); its path."""
+        fd, path = tempfile.mkstemp(
+            prefix="caseframe-shares-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None
+        )
+        with os.fdopen(fd, "wb") as f:
+            f.write(bytes(cls.SLOT.size * workers))
+        return path
+
+    def _slot(self, index: int) -> tuple[int, int]:
+        return self.SLOT.unpack_from(self._map, index * self.SLOT.size)
+
+    def _write(self, index: int, pid: int, count: int) -> None:
+        self.SLOT.pack_into(self._map, index * self.SLOT.size, pid, count)
+
+    def claim(self) -> bool:
+        """Take a free slot for this process (one never used, or a worker's that has ended); whether one was."""
+        with open(self.path, "r+b") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)  # two workers starting together never take the same slot
+            for index in range(self.slots):
+                pid, _ = self._slot(index)
+                if pid == 0 or not _alive(pid):
+                    self._mine = index
+                    self._write(index, os.getpid(), self._open)
+                    return True
+        return False
+
+    def release(self) -> None:
+        if self._mine >= 0:
+            self._write(self._mine, 0, 0)
+            self._mine = -1
+
+    def opened(self) -> None:
+        self._open += 1
+        if self._mine >= 0:
+            self._write(self._mine, os.getpid(), self._open)
+
+    def closed(self) -> None:
+        self._open -= 1
+        if self._mine >= 0:
+            self._write(self._mine, os.getpid(), self._open)
+
+    def over_share(self) -> bool:
+        """Whether this worker holds more connections than an even split of all the workers' gives it."""
+        if self._mine < 0:
+            return False
+        workers = total = 0
+        for pid, count in self.SLOT.iter_unpack(self._map):
+            if pid:
+                workers, total = workers + 1, total + count
+        if self._open <= -(-total // workers):
+            return False
+        # a worker that ended without saying so (killed) still shows its connections, gone with it: skip it
+        workers = total = 0
+        for index in range(self.slots):
+            pid, count = self._slot(index)
+            if pid and (index == self._mine or _alive(pid)):
+                workers, total = workers + 1, total + count
+        return self._open > -(-total // workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_shares: ConnectionShares | None = None
+_shares_read = False
+
+
+def worker_shares() -> ConnectionShares | None:
+    """This worker's view of the connection counts, if its supervisor keeps them (several workers on Linux)."""
+    global _shares, _shares_read
+    if not _shares_read:
+        _shares_read = True
+        path = os.environ.get(SHARES_ENV)
+        if path:
+            try:
+                shares = ConnectionShares(path)
+            except (OSError, ValueError):
+                logging.getLogger("uvicorn.error").warning(
+                    "connection counts unreadable at %s: not balancing", path
+                )
+            else:
+                _shares = shares if shares.claim() else None
+    return _shares
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, refusing a request whose head (request line and headers) is larger than
     ``MAX_HEAD_BYTES`` with 431, and closing the connection.
@@ -31,7 +155,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     which served before, refused a head past 16 KiB. Two checks: the head's own size when it is complete (its URL
     and headers as the parser gives them), and, while a head is still incomplete, every byte received since the
     last body (all of it head), so an endless one is cut off. A body is never counted: uploads have their own
-    limit in the app."""
+    limit in the app.
+
+    With several workers it also counts its connections in :class:`ConnectionShares` and, while its worker holds
+    more than its share, closes a connection after its response (``Connection: close``) so the client reconnects,
+    perhaps to another worker."""
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -39,6 +167,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head = 0  # the head's size, as parsed
         self._in_body = False
         self._too_large = False
+        self._shares = worker_shares()
+
+    def connection_made(self, transport) -> None:  # type: ignore[no-untyped-def]
+        super().connection_made(transport)
+        if self._shares is not None:
+            self._shares.opened()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._shares is not None:
+            self._shares.closed()
+            self._shares = None  # counted once, however often the transport reports it
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if not self._in_body:
@@ -67,6 +207,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._too_large = True
             raise ValueError("request head too large")
         super().on_headers_complete()
+        if self._shares is not None and self.cycle is not None and self._shares.over_share():
+            self.cycle.keep_alive = False  # answered with Connection: close, then closed
+            # counted out now, so the worker's other connections answering meanwhile do not leave too
+            self._shares.closed()
+            self._shares = None
 
     def on_message_complete(self) -> None:
         self._in_body = False
@@ -138,6 +283,10 @@ class BalancedMultiprocess(Multiprocess):
     requests of 14 while the other idled, and the slowest responses waited for it. The supervisor is uvicorn's
     (start-up, health checks, restarts); only where each worker's socket comes from differs. The parent closes
     its copy of each once the worker has started, so a socket leaves the kernel's group when its worker ends.
+
+    The kernel hashes each connection, so a pool of keep-alive connections still comes out uneven by chance (16 as
+    10 and 6); the workers then even it out themselves, closing a connection where one holds more than its share
+    (:class:`ConnectionShares`).
     """
 
     def __init__(self, config: TcpConfig) -> None:
@@ -146,6 +295,22 @@ class BalancedMultiprocess(Multiprocess):
         config.bind_socket().close()
         self._parents_copies: list[socket.socket] = []
         super().__init__(config, sockets=[])
+
+    def run(self) -> None:
+        """uvicorn's supervisor, its workers counting their connections in a file of their own (ConnectionShares:
+        the file's path reaches them in the environment they are started with)."""
+        path = ConnectionShares.create(self.config.workers)
+        before = os.environ.get(SHARES_ENV)
+        os.environ[SHARES_ENV] = path
+        try:
+            super().run()
+        finally:
+            if before is None:
+                os.environ.pop(SHARES_ENV, None)
+            else:
+                os.environ[SHARES_ENV] = before
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
     @property
     def sockets(self) -> list[socket.socket]:  # type: ignore[override]

@@ -4,6 +4,9 @@ the workers."""
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
+import os
 import socket
 
 import pytest
@@ -182,10 +185,10 @@ def test_a_served_app_freezes_what_start_up_made(tmp_path):
         gc.unfreeze()
 
 
-def _pids_of_connections(workers: int, connections: int) -> list[int]:
-    """Serve tests/fixtures/pid_app.py on ``workers`` processes as ``caseframe serve`` does, open ``connections``
-    keep-alive connections at once, and send a request on each: the worker pid that answered each."""
-    import socket
+@contextlib.contextmanager
+def _served(workers: int):
+    """Serve tests/fixtures/pid_app.py on ``workers`` processes as ``caseframe serve`` does, until every worker
+    answers; the port."""
     import subprocess
     import sys
     import time
@@ -208,24 +211,31 @@ def _pids_of_connections(workers: int, connections: int) -> list[int]:
                     pids.add(int(c.makefile("rb").read().split(b"\r\n\r\n", 1)[1]))
             except OSError:
                 time.sleep(0.2)
-
-        async def burst() -> list[int]:
-            opened = await asyncio.gather(
-                *[asyncio.open_connection("127.0.0.1", port) for _ in range(connections)]
-            )
-            answered = []
-            for _, writer in opened:
-                writer.write(b"GET /pid HTTP/1.1\r\nHost: t\r\n\r\n")
-            for reader, writer in opened:
-                await reader.readuntil(b"\r\n\r\n")
-                answered.append(int(await reader.read(20)))
-                writer.close()
-            return answered
-
-        return asyncio.run(burst())
+        yield port
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _pids_of_connections(workers: int, connections: int) -> list[int]:
+    """Open ``connections`` keep-alive connections at once to a server of ``workers`` processes, and send a request
+    on each: the worker pid that answered each."""
+
+    async def burst(port: int) -> list[int]:
+        opened = await asyncio.gather(
+            *[asyncio.open_connection("127.0.0.1", port) for _ in range(connections)]
+        )
+        answered = []
+        for _, writer in opened:
+            writer.write(b"GET /pid HTTP/1.1\r\nHost: t\r\n\r\n")
+        for reader, writer in opened:
+            await reader.readuntil(b"\r\n\r\n")
+            answered.append(int(await reader.read(20)))
+            writer.close()
+        return answered
+
+    with _served(workers) as port:
+        return asyncio.run(burst(port))
 
 
 @pytest.mark.skipif(not BALANCED, reason="SO_REUSEPORT spreads connections on Linux only")
@@ -238,3 +248,91 @@ def test_connections_opened_at_once_are_spread_over_the_workers():
     answered = _pids_of_connections(2, 32)
     counts = sorted(answered.count(pid) for pid in set(answered))
     assert len(counts) == 2 and counts[0] >= 8, counts
+
+
+async def _keep_asking(port: int, connections: int, rounds: int) -> list[list[int]]:
+    """``connections`` clients each sending ``rounds`` requests, one after another, on a keep-alive connection, and
+    opening a new one whenever a response says ``Connection: close`` (as browsers, proxies and wrk do): for each
+    round, the pid of the worker that answered each client."""
+    answered: list[list[int]] = [[] for _ in range(rounds)]
+    # in step: a client done early closing its connection would unsettle the others' last rounds
+    in_step = asyncio.Barrier(connections)
+
+    async def client() -> None:
+        reader = writer = None
+        for round_ in range(rounds):
+            if writer is None:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /pid HTTP/1.1\r\nHost: t\r\n\r\n")
+            head = (await reader.readuntil(b"\r\n\r\n")).lower()
+            length = int(head.split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+            answered[round_].append(int(await reader.readexactly(length)))
+            if b"connection: close" in head:
+                writer.close()
+                writer = None
+            await in_step.wait()
+        if writer is not None:
+            writer.close()
+
+    await asyncio.gather(*[client() for _ in range(connections)])
+    return answered
+
+
+@pytest.mark.skipif(not BALANCED, reason="SO_REUSEPORT spreads connections on Linux only")
+def test_a_pool_of_keep_alive_connections_settles_evenly_over_the_workers():
+    """The kernel hashes each connection, so 16 keep-alive connections came out 10 and 6 by chance, and stayed so:
+    the requests on the 10 waited longer. A worker holding more than its share now closes a connection after
+    answering (Connection: close), its client reconnects and is hashed again: within a few requests the split is
+    even, and stays even."""
+    with _served(2) as port:
+        answered = asyncio.run(_keep_asking(port, 16, 40))
+    last = answered[-10:]
+    assert all(sorted(collections.Counter(pids).values()) == [8, 8] for pids in last), str(
+        [sorted(collections.Counter(pids).values()) for pids in answered]
+    )
+
+
+def test_connection_shares_count_each_workers_connections_and_say_who_holds_too_many(tmp_path, monkeypatch):
+    """The counts the workers keep: a worker takes a free slot (or an ended worker's), counts its connections in
+    it, and holds more than its share only past an even split of the live workers' connections."""
+    from caseframe.core.web.serving import ConnectionShares
+
+    path = ConnectionShares.create(2)
+    try:
+        mine = ConnectionShares(path)
+        assert mine.claim()
+        other = ConnectionShares(path)
+        monkeypatch.setattr(os, "getpid", lambda: 999_999_1)  # another worker, not a live process
+        assert other.claim() and other._mine != mine._mine
+        for _ in range(3):
+            other.opened()
+        monkeypatch.undo()
+        for _ in range(5):
+            mine.opened()
+        # 5 of 8: more than half, but the other worker's slot belongs to no live process: its 3 are gone with it
+        assert not mine.over_share()
+        assert ConnectionShares(path).claim()  # the ended worker's slot is free again
+        full = ConnectionShares(path)
+        assert not full.claim() and not full.over_share()  # no slot: counts nothing, never closes
+    finally:
+        os.unlink(path)
+
+
+def test_connection_shares_close_past_an_even_split_of_live_workers(tmp_path):
+    from caseframe.core.web.serving import ConnectionShares
+
+    path = ConnectionShares.create(2)
+    try:
+        mine = ConnectionShares(path)
+        assert mine.claim()
+        parent = os.getppid()  # a live process standing for the other worker
+        ConnectionShares.SLOT.pack_into(mine._map, (1 - mine._mine) * ConnectionShares.SLOT.size, parent, 7)
+        for _ in range(8):
+            mine.opened()
+        assert not mine.over_share()  # 8 of 15: an even split of 15 gives 8
+        mine.opened()
+        assert mine.over_share()  # 9 of 16
+        mine.closed()
+        assert not mine.over_share()
+    finally:
+        os.unlink(path)
