@@ -224,14 +224,37 @@ _DATA_KEYWORDS = {"const", "enum", "default", "examples", "required", "dependent
 
 
 #: hints the core reads only in one place: anywhere else they would be silently ignored, so they are refused
+def _filtered_place(parts: list[Any]) -> bool:
+    """Whether the sharing filter reaches this place of a form: the form itself, or a question reached from it
+    through ``properties`` and ``items`` only (core/sharing/policy.py follows no other keyword)."""
+    i = 0
+    while i < len(parts):
+        if parts[i] == "properties" and i + 1 < len(parts):
+            i += 2
+        elif parts[i] == "items":
+            i += 1
+        else:
+            return False
+    return True
+
+
 _HINT_PLACES = {
+    "x-sensitivity": (
+        "the form, or a question reached from it through properties and items only (not under $defs, allOf, anyOf, "
+        "oneOf, if/then/else, additionalProperties, patternProperties or a list of items: mark the question that "
+        "uses a $ref beside the $ref, or write the question out in place)",
+        _filtered_place,
+        "the sharing filter would not see it, and would share the answer at the level of the question around it",
+    ),
     "x-summary": (
         "a top-level question (the case summary lists top-level answers only)",
         lambda parts: len(parts) == 2 and parts[0] == "properties",
+        "it would be ignored",
     ),
     "x-fact": (
         "the form itself (it keeps a whole form's answers out of the facts rules see)",
         lambda parts: parts == [],
+        "it would be ignored",
     ),
 }
 
@@ -242,9 +265,9 @@ def _check_hints(
     """Every x- keyword must be a known hint with a valid value, in a place the core reads it."""
     if isinstance(node, dict):
         hints = {k: v for k, v in node.items() if isinstance(k, str) and k.startswith("x-")}
-        for key, (place, allowed) in _HINT_PLACES.items():
+        for key, (place, allowed, otherwise) in _HINT_PLACES.items():
             if key in hints and not allowed(parts):
-                col.add(_ptr(parts + [key]), f"{key} only works on {place}; here it would be ignored", file)
+                col.add(_ptr(parts + [key]), f"{key} only works on {place}; here {otherwise}", file)
         if hints:
             _check_hint_values(node, hints, parts, col, file, siblings)
         for key, value in node.items():

@@ -627,6 +627,57 @@ GALLERY = [
         "x-fact only works on the form itself",
         forms={"report": [('"x-summary": true', '"x-summary": true, "x-fact": false')]},
     ),
+    # x-sensitivity where the sharing filter (properties and items only) would not see it: partners would read the
+    # answer at the level of the question around it
+    Broken(
+        "x-sensitivity in a $defs the form refers to",
+        "visit.schema.json",
+        "/$defs/contact/properties/note/x-sensitivity",
+        "x-sensitivity only works on the form, or a question reached from it through properties and items only",
+        forms={
+            "visit": [
+                (
+                    '"health_impact": {',
+                    '"contact": {"$ref": "#/$defs/contact"}, "health_impact": {',
+                ),
+                (
+                    '"properties": {',
+                    '"$defs": {"contact": {"type": "object", "properties": {"note": '
+                    '{"type": "string", "x-sensitivity": "special_category"}}}}, "properties": {',
+                ),
+            ]
+        },
+    ),
+    Broken(
+        "x-sensitivity in an allOf branch",
+        "visit.schema.json",
+        "/properties/contact/allOf/0/properties/note/x-sensitivity",
+        "the sharing filter would not see it, and would share the answer at the level of the question around it",
+        forms={
+            "visit": [
+                (
+                    '"health_impact": {',
+                    '"contact": {"type": "object", "allOf": [{"properties": {"note": '
+                    '{"type": "string", "x-sensitivity": "sensitive"}}}]}, "health_impact": {',
+                )
+            ]
+        },
+    ),
+    Broken(
+        "x-sensitivity on additionalProperties",
+        "visit.schema.json",
+        "/properties/notes/additionalProperties/x-sensitivity",
+        "x-sensitivity only works on the form, or a question reached from it through properties and items only",
+        forms={
+            "visit": [
+                (
+                    '"health_impact": {',
+                    '"notes": {"type": "object", "additionalProperties": '
+                    '{"type": "string", "x-sensitivity": "special_category"}}, "health_impact": {',
+                )
+            ]
+        },
+    ),
     # rules and counts: what they point at
     Broken(
         "rule target area not installed",
@@ -853,6 +904,33 @@ def test_x_keys_inside_answers_are_data_not_hints(tmp_path):
         },
     )
     assert load_area(area).forms["report"].schema["properties"]["details"]["default"] == {"x-note": 1}
+
+
+def test_x_sensitivity_beside_a_ref_and_on_a_lists_items_is_where_the_filter_reads_it(tmp_path):
+    """The places the loader allows are the places the sharing filter follows: a question that uses a $ref is
+    marked beside it, and a repeating group's items are marked on ``items``; a partner below the level reads
+    neither."""
+    from caseframe.core.sharing.policy import Access, filter_answers
+
+    area = make_area(
+        tmp_path,
+        forms={
+            "visit": [
+                (
+                    '"health_impact": {',
+                    '"contact": {"$ref": "#/$defs/contact", "x-sensitivity": "sensitive"}, '
+                    '"carers": {"type": "array", "items": {"type": "string", "x-sensitivity": "special_category"}}, '
+                    '"health_impact": {',
+                ),
+                ('"properties": {', '"$defs": {"contact": {"type": "object"}}, "properties": {'),
+            ]
+        },
+    )
+    assert check_paths([area]) == []
+    schema = load_area(area).forms["visit"].schema
+    answers = {"contact": {"note": "lives with a carer"}, "carers": ["Ann"], "visited_on": "2026-12-01"}
+    shown = filter_answers(answers, schema, Access(kind="share", max_sensitivity="official"))
+    assert "contact" not in shown and shown.get("carers") == []
 
 
 def test_a_problem_reads_as_file_pointer_and_reason(tmp_path):
