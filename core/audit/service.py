@@ -388,13 +388,46 @@ async def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 #: the uploader gave it, is as sensitive as the document (core/documents/service.py: above the reader's level a
 #: document does not exist for them), and a virus scanner's finding may repeat it
 DOCUMENT_WORDS = ("filename", "finding")
+#: a referral rule's id names what it tests ("rough_sleepers:mental-health-need"), and whom it told says as much:
+#: that it fired says the answer
+RULE_WORDS = ("rule", "agencies")
 
 
-def _for_viewer(actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _rule_case(row: dict[str, Any]) -> int | None:
+    """The case a rule's event is about: the event's object, or the case its detail names."""
+    if row.get("object_type") == "case":
+        return row.get("object_id")
+    case_id = (row.get("detail") or {}).get("case_id")
+    return case_id if isinstance(case_id, int) else None
+
+
+async def _rule_case_owners(rows: list[dict[str, Any]]) -> dict[int, int]:
+    """The owning agency of each case a rule's event among ``rows`` is about (one query)."""
+    ids = {
+        case_id
+        for r in rows
+        if isinstance(r.get("detail"), dict)
+        and "rule" in r["detail"]
+        and (case_id := _rule_case(r)) is not None
+    }
+    if not ids:
+        return {}
+    from caseframe.core.cases.tables import Case
+
+    return {
+        c["id"]: c["owning_agency"]
+        for c in await Case.select(Case.id, Case.owning_agency).where(Case.id.is_in(sorted(ids)))
+    }
+
+
+async def _for_viewer(actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows as ``actor`` may read them: a form change's old and new answers, and a document's name, only for the
     agency whose user made the event (the case's owner, or the reader of the document); any other reader (a
     system admin of another agency) sees which questions changed and which document (its number and level) was
-    added, read or removed, never the answers nor the name, as the case's own filter would give it none of them."""
+    added, read or removed, never the answers nor the name, as the case's own filter would give it none of them;
+    nor, but to the agency owning the case, which referral rule fired and whom it told (its id names the answer it
+    tested; the system, not an agency, records that), only that one did."""
+    owners = await _rule_case_owners(rows)
     for r in rows:
         detail = r.get("detail")
         if r["agency_id"] == actor.agency_id or not isinstance(detail, dict):
@@ -406,6 +439,8 @@ def _for_viewer(actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]
             }
         if any(key in detail for key in DOCUMENT_WORDS):
             detail = {k: v for k, v in detail.items() if k not in DOCUMENT_WORDS}
+        if "rule" in detail and owners.get(_rule_case(r) or 0) != actor.agency_id:
+            detail = {k: v for k, v in detail.items() if k not in RULE_WORDS}
         r["detail"] = detail
     return rows
 
@@ -432,7 +467,7 @@ async def list_events(actor: Actor, raw: Mapping[str, Any], page: Any = None) ->
         .output(load_json=True)
     )
     return {
-        "events": await _named(_for_viewer(actor, rows)),
+        "events": await _named(await _for_viewer(actor, rows)),
         "values": values,
         "total": total,
         "number": number,
@@ -458,4 +493,4 @@ async def export_events(actor: Actor, raw: Mapping[str, Any]) -> list[dict[str, 
     )
     async with transaction():
         await record("audit.export", actor, detail={"filters": values, "rows": len(rows)})
-    return await _named(_for_viewer(actor, rows))
+    return await _named(await _for_viewer(actor, rows))

@@ -723,7 +723,7 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
         withheld += shown[1]
     case_ids = [r["id"] for r in included]
 
-    report_referrals = await _report_referrals(actor, scope, person_ids, case_ids, redactor)
+    report_referrals = await _report_referrals(ctx, actor, scope, person_ids, case_ids, redactor)
     agencies, report_audit = await _report_audit(actor, scope, person, person_ids, included)
 
     merge_users = await _names(User, {m["merged_by"] for m in merges})
@@ -1023,8 +1023,13 @@ def _case_forms(
     withheld = 0
     for name, answers in (row["data"] or {}).items():
         form = area.forms.get(name) if area else None
+        if not access.is_owner and (form is None or not access.may_see(form.schema.get("x-sensitivity"))):
+            # a form marked above the access's level as a whole, or one the area no longer describes: as on the case
+            # page, not even its title (that it was filled in can say as much as its answers); counted as withheld
+            withheld += len(answers) if isinstance(answers, dict) else 1
+            continue
         if form is None:
-            rows_ = summary.rows_without_schema(answers) if access.is_owner else []
+            rows_ = summary.rows_without_schema(answers)
             title = name.replace("_", " ").capitalize()
         else:
             shown = answers if access.is_owner else filter_answers(answers, form.schema, access)
@@ -1170,7 +1175,7 @@ async def _readable_case_words(actor: Actor, m: _CaseMaterial, case_ids: list[in
 
 
 async def _report_referrals(
-    actor: Actor, scope: str, person_ids: list[int], case_ids: list[int], redactor: Redactor
+    ctx: Context, actor: Actor, scope: str, person_ids: list[int], case_ids: list[int], redactor: Redactor
 ) -> list[dict[str, Any]]:
     """Referrals about the person (or about one of these cases as a whole), that the exporter's agency made or
     received, or (system admin) that came from a case their position may see."""
@@ -1189,11 +1194,26 @@ async def _report_referrals(
         )
         .order_by(Referral.id)
     )
+    # one that came from a case the exporter's position may see is told as that case's readers are told it: not at
+    # all when a rule raised it on an answer above what they may see (whom it went to and why would say the answer)
+    from caseframe.core.referrals.queries import told_of_case
+
+    theirs = [
+        r
+        for r in referrals
+        if actor.agency_id not in (r["raised_by_agency"], r["target_agency"])
+        and scope == "partnership"
+        and r["from_case"] in case_ids
+    ]
+    told: set[int] = set()
+    access_cache: dict[int | None, Any] = {}
+    for case_id in sorted({r["from_case"] for r in theirs}):
+        rows = [r for r in theirs if r["from_case"] == case_id]
+        told |= {r["id"] for r in await told_of_case(ctx, actor, case_id, rows, cache=access_cache)}
     referrals = [
         r
         for r in referrals
-        if actor.agency_id in (r["raised_by_agency"], r["target_agency"])
-        or (scope == "partnership" and r["from_case"] in case_ids)
+        if actor.agency_id in (r["raised_by_agency"], r["target_agency"]) or r["id"] in told
     ]
     messages = _group(
         await ReferralMessage.select(

@@ -185,6 +185,49 @@ async def test_the_owner_and_the_addressee_still_read_the_rule_that_fired(plante
     assert [r["reason"] for r in decided if r["id"] == planted["referral"]["id"]] == [rule.reason]
 
 
+async def test_a_partners_system_admin_reads_no_rule_that_fired_in_a_subject_access_export_or_the_audit(
+    planted, db
+):
+    """Siblings of the case page, read by the partner's system admin, whose position covers the shared case: the
+    subject access export carried the referral the rule raised (its reason, its addressee, the decline), and the audit
+    trail named the rule that fired ("rough_sleepers:mental-health-need") and whom it told. Neither does now; the
+    owner's own system admin still reads both."""
+    import json
+
+    from caseframe.core.audit import service as audit
+    from caseframe.core.sar import service as sar
+
+    ctx, rule = planted["ctx"], planted["rule"]
+    words = (MARKER, rule.reason, rule.id, "Not ours")
+    partner = {"id": planted["partner"].agency_id, "slug": "marker-partner"}
+    for admin, told in (
+        (await make_user(partner, ("system_admin",), name="Pam Partneradmin"), False),
+        (
+            await make_user({"id": planted["owner"].agency_id, "slug": "ashdown-council"}, ("system_admin",)),
+            True,
+        ),
+    ):
+        made = await sar.create_request(
+            admin,
+            {
+                "person_id": str(planted["person"]["id"]),
+                "requester": "The person",
+                "received_on": clock.today().isoformat(),
+            },
+        )
+        content, _, _ = await sar.export_request(ctx, admin, made["id"], "json")
+        report = json.loads(content)
+        events = await audit.export_events(admin, {})
+        read = {"SAR export": content.decode(), "audit": json.dumps(events, default=str)}
+        if told:
+            assert rule.reason in read["SAR export"] and rule.qualified_id in read["audit"]
+            continue
+        assert _said(read, words) == []
+        assert planted["case"]["reference"] in {c["reference"] for c in report["cases"]}  # the case is there
+        fired = [e for e in events if e["action"] == "referral.rule_fired"]
+        assert fired and all("rule" not in (e["detail"] or {}) for e in fired)  # that a rule fired, not which
+
+
 @pytest.fixture
 def hidden_form_ctx(tmp_path):
     """The noise area with its visit form marked special category as a whole (its questions each unmarked but one),
@@ -256,3 +299,43 @@ async def test_a_partner_is_not_told_a_form_above_its_level_was_filled_in_or_a_h
     page, api = await _page_and_api(ctx, db, owner, case["id"])  # the owner is told all of it
     assert api["data"]["visit"]["health_impact"] == f"{MARKER} sleepless"
     assert len(form_entries(api)) == 3 and "Visit added" in page and page.count("Noise report changed") == 2
+
+
+async def test_a_subject_access_export_by_a_partner_lists_no_form_above_its_level(db, hidden_form_ctx):
+    """The export a partner's system admin makes lists the forms as the case page shows them to the partner: a form
+    marked above its level as a whole was listed by its title with no answers ("Visit", []), saying it was filled
+    in. Its answers are counted among those withheld, as a question's are; the owner's export lists it in full."""
+    import json
+
+    from caseframe.core.sar import service as sar
+
+    ctx = hidden_form_ctx
+    people = await _partnership(ctx, "noise", "police", "youth_service")
+    owner = people["owner"]
+    report = {"date_of_incident": "2026-11-01", "street": "Kestrel Way", "kind": "music", "details": "Music"}
+    case = await cases.open_case(ctx, owner, "noise", report)
+    visit = {"risk_level": "high", "health_impact": f"{MARKER} sleepless"}
+    case = await cases.save_form(ctx, owner, case["id"], "visit", visit, expected_version=case["version"])
+    person = await make_person(owner, given_name="Sara", family_name="Subject")
+    await cases.add_subject(ctx, owner, case["id"], person["id"], "complainant")
+    await sharing.share_case(
+        owner, case["id"], agency_id=people["partner"].agency_id, purpose="crime_prevention"
+    )
+    partner = await make_user(
+        {"id": people["partner"].agency_id, "slug": "marker-partner"}, ("system_admin",)
+    )
+    council = await make_user({"id": owner.agency_id, "slug": "ashdown-council"}, ("system_admin",))
+    exports = {}
+    for admin in (partner, council):
+        made = await sar.create_request(
+            admin,
+            {"person_id": str(person["id"]), "requester": "them", "received_on": clock.today().isoformat()},
+        )
+        exports[admin.id] = json.loads((await sar.export_request(ctx, admin, made["id"], "json"))[0])
+
+    def titles(export: dict) -> list[str]:
+        return [f["title"] for c in export["cases"] for f in c["forms"]]
+
+    assert "Visit" not in titles(exports[partner.id]) and MARKER not in json.dumps(exports[partner.id])
+    assert exports[partner.id]["withheld_answers"] == len(visit) + 1  # and the report's sensitive street
+    assert "Visit" in titles(exports[council.id]) and MARKER in json.dumps(exports[council.id])
