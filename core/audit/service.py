@@ -389,8 +389,9 @@ async def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 #: document does not exist for them), and a virus scanner's finding may repeat it
 DOCUMENT_WORDS = ("filename", "finding")
 #: a referral rule's id names what it tests ("rough_sleepers:mental-health-need"), and whom it told says as much:
-#: that it fired says the answer
-RULE_WORDS = ("rule", "agencies")
+#: that it fired says the answer. The case a referral came from goes too: its addressee's later events on the referral
+#: (declined, by a mental health trust) would say the same of that case
+RULE_WORDS = ("rule", "agencies", "case_id")
 
 
 def _rule_case(row: dict[str, Any]) -> int | None:
