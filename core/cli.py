@@ -159,7 +159,7 @@ async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
 
         if not is_sqlite(engine):
             await engine.start_connection_pool()
-        bind(engine)
+        previous = bind(engine)
         try:
             if await demo_data.is_empty():
                 print("Loading demo data...", flush=True)
@@ -174,6 +174,7 @@ async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
             if not is_sqlite(engine):
                 await engine.close_connection_pool()
             await close(engine)
+            previous.restore()  # run in a process that goes on (a test's), the tables point where they did
 
 
 def _cmd_serve(args) -> int:
@@ -296,7 +297,7 @@ async def _cmd_audit_verify(url: str) -> int:
     await migrate(engine)
     if not is_sqlite(engine):
         await engine.start_connection_pool()
-    bind(engine)
+    previous = bind(engine)
     try:
         report = await verify_chain()
     except AuditKeyError as exc:
@@ -305,6 +306,7 @@ async def _cmd_audit_verify(url: str) -> int:
         if not is_sqlite(engine):
             await engine.close_connection_pool()
         await close(engine)
+        previous.restore()
     if not report.ok:
         where = f" at event {report.broken_id}" if report.broken_id is not None else ""
         return _fail(
@@ -342,7 +344,7 @@ async def _cmd_notifications_run(url: str, day: str | None) -> int:
     await migrate(engine)
     if not is_sqlite(engine):
         await engine.start_connection_pool()
-    bind(engine)
+    previous = bind(engine)
     try:
         email.configure(email.config_from_settings(Settings()))
         new = await sweep_due_tasks(when)
@@ -351,6 +353,7 @@ async def _cmd_notifications_run(url: str, day: str | None) -> int:
         if not is_sqlite(engine):
             await engine.close_connection_pool()
         await close(engine)
+        previous.restore()
     line = f"Notifications: {new} new for tasks due"
     if email.enabled():
         line += f"; e-mails sent: {sent}, failed (tried again later): {failed}"
@@ -369,13 +372,14 @@ async def _cmd_documents_check(url: str) -> int:
     await migrate(engine)
     if not is_sqlite(engine):
         await engine.start_connection_pool()
-    bind(engine)
+    previous = bind(engine)
     try:
         report = await documents.check_store()
     finally:
         if not is_sqlite(engine):
             await engine.close_connection_pool()
         await close(engine)
+        previous.restore()
     print(f"Document store: {storage.store().description}")
     print(f"{report['checked']} document(s) checked")
     for document_id in report["missing"]:
@@ -403,7 +407,7 @@ async def _cmd_retention_run(url: str, args) -> int:
     await migrate(engine)
     if not is_sqlite(engine):
         await engine.start_connection_pool()
-    bind(engine)
+    previous = bind(engine)
     try:
         report = await sweep(
             ctx, agency_slug=args.agency, limit=args.limit, dry_run=args.dry_run, progress=_progress_bar
@@ -418,6 +422,7 @@ async def _cmd_retention_run(url: str, args) -> int:
         if not is_sqlite(engine):
             await engine.close_connection_pool()
         await close(engine)
+        previous.restore()
     verb = "would flag" if args.dry_run else "flagged"
     for d in report.due:
         if d.legal_hold:

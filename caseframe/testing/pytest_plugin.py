@@ -90,9 +90,10 @@ async def db(database):
     from caseframe.core.db.engine import bind
 
     if conf.DB is not database:
-        # an earlier test pointed the tables at another database (a command's or an app's start-up binds its own)
-        # and left them there: the PostgreSQL suite then ran later tests on a SQLite file, skipping or passing
-        # as SQLite would, depending on which tests a worker happened to take first
+        # an earlier test pointed the tables at another database and left them there (an app or a command on a
+        # database of its own puts back what it replaced when it ends; a test that bind()s one itself may not):
+        # the PostgreSQL suite then ran later tests on a SQLite file, skipping or passing as SQLite would,
+        # depending on which tests a worker happened to take first
         bind(database)
     await empty_tables()
     yield database

@@ -218,18 +218,49 @@ def is_sqlite(engine: Engine) -> bool:
     return isinstance(engine, SQLiteEngine)
 
 
-def bind(engine: Engine) -> None:
-    """Point every table (and Piccolo's migration bookkeeping) at ``engine``."""
+class Binding:
+    """What every table (and Piccolo's default engine) pointed at before a ``bind()``; ``restore()`` points them
+    back. Whatever binds for a while (an app from start-up to shutdown, a command, a migration) restores it when
+    it ends, so what the process had bound before (a test run's database, another app's) is bound again, not an
+    engine that has been closed."""
+
+    __slots__ = ("default", "tables")
+
+    def __init__(self, default: Engine, tables: list[tuple[type[Table], Engine]]):
+        self.default = default
+        self.tables = tables
+
+    def restore(self) -> None:
+        import caseframe.core.db.piccolo_conf as conf
+        from caseframe.core.cache import forget_everything
+
+        forget_everything()  # lists read from the database bound until now
+        conf.DB = self.default
+        for table, engine in self.tables:
+            table._meta.db = engine
+
+
+def _bound_tables() -> list[type[Table]]:
     from piccolo.apps.migrations.tables import Migration
 
-    import caseframe.core.db.piccolo_conf as conf
-    from caseframe.core.cache import forget_everything
     from caseframe.core.db.piccolo_app import TABLES
 
+    return [*TABLES, Migration]
+
+
+def bind(engine: Engine) -> Binding:
+    """Point every table (and Piccolo's migration bookkeeping) at ``engine``; return what they pointed at before,
+    for ``restore()``."""
+    import caseframe.core.db.piccolo_conf as conf
+    from caseframe.core.cache import forget_everything
+
+    tables = _bound_tables()
+    previous = Binding(conf.DB, [(table, table._meta.db) for table in tables])
     forget_everything()  # lists read from another database
     conf.DB = engine
-    for table in [*TABLES, Migration]:
+    for table in tables:
         table._meta.db = engine
+    return previous
 
 
 def prepare_sqlite(engine: SQLiteEngine) -> None:
@@ -264,13 +295,14 @@ async def migrate(engine: Engine, *, upto: str | None = None) -> list[str]:
     one transaction with the row recording it; return the ids applied.
 
     A migration that fails is rolled back (the ones before it stay applied) and raises MigrationError naming it.
+    The tables point at ``engine`` while it runs and back where they pointed after: ``bind(engine)`` to use it.
     """
     from piccolo.apps.migrations.auto.migration_manager import MigrationManager
     from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
     from piccolo.apps.migrations.tables import Migration
 
     await check_connection(engine)
-    bind(engine)
+    previous = bind(engine)
     try:
         await Migration.create_table(if_not_exists=True)
         done = set(await Migration.get_migrations_which_ran(app_name="caseframe"))
@@ -316,6 +348,7 @@ async def migrate(engine: Engine, *, upto: str | None = None) -> list[str]:
             applied.append(migration_id)
         return applied
     finally:
+        previous.restore()
         await close(engine)
 
 

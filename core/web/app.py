@@ -289,6 +289,14 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def _restore_binding(app: Litestar) -> None:
+    """At shutdown, point the tables back at what they pointed at before start-up bound them to the app's engine:
+    in a process that goes on (a test run, say) they are not left on an engine this app has closed."""
+    previous = getattr(app.state, "previous_binding", None)
+    if previous is not None:  # None: start-up stopped before it bound
+        previous.restore()
+
+
 def create_app(settings: Settings | None = None, ctx: Context | None = None, engine=None) -> Litestar:
     """Build the web app. Loading areas happens here, so a broken plugin stops start-up, not a request.
 
@@ -305,13 +313,13 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
 
     async def on_startup(app: Litestar) -> None:
         if not owned:
-            bind(engine)
+            app.state.previous_binding = bind(engine)
             return
         if settings.migrate_on_start:
             await migrate(engine)
         if not is_sqlite(engine):
             await engine.start_connection_pool()
-        bind(engine)
+        app.state.previous_binding = bind(engine)  # until shutdown: _restore_binding
         app.state.audit_sealer = asyncio.create_task(audit_service.run_sealer())
         if notification_email.enabled():
             app.state.email_sender = asyncio.create_task(notification_email.run_sender())
@@ -334,6 +342,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
             await engine.close_connection_pool()
         elif owned:
             await close(engine)
+        _restore_binding(app)
 
     handlers: list[Any] = [
         health,
