@@ -15,22 +15,31 @@ from caseframe.core.cases.view import refuse_closed
 from caseframe.core.context import Context
 from caseframe.core.db.tx import transaction
 from caseframe.core.errors import NotFound, ValidationFailed
-from caseframe.core.numbers import whole_number
+from caseframe.core.numbers import far_date, whole_number
 from caseframe.core.retention.service import refuse_write
 from caseframe.core.sharing.policy import PURPOSES, SENSITIVITY, case_access, isa_is_live, live_isas_between
 from caseframe.core.sharing.tables import CaseShare, SharingAgreement
 
+#: how far from today an agreement may start or end, either way: a year typed wrong (0001, 9999, 20027) is refused,
+#: as every other date a person enters is; agreements run for a few years and are reviewed well within this
+ISA_WITHIN_YEARS = 20
+
 
 def _date(value: Any, field: str, label: str, errors: list[dict[str, str]]) -> dt.date | None:
     if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value or ""))
-    except ValueError:
-        errors.append(
-            {"field": field, "message": f"Enter the {label} as a real date, for example 2026-04-01"}
-        )
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value or ""))
+        except ValueError:
+            errors.append(
+                {"field": field, "message": f"Enter the {label} as a real date, for example 2026-04-01"}
+            )
+            return None
+    if far := far_date(day, ISA_WITHIN_YEARS, label):
+        errors.append({"field": field, "message": far})
         return None
+    return day
 
 
 async def create_isa(

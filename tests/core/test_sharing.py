@@ -123,6 +123,38 @@ async def test_sharing_needs_a_live_isa_and_an_allowed_purpose(world):
         )
 
 
+@pytest.mark.parametrize(
+    "starts_on, ends_on, field",
+    [("0001-01-01", "2026-12-31", "/starts_on"), ("2026-01-01", "9999-12-31", "/ends_on")],
+)
+async def test_an_isa_starting_or_ending_years_away_is_refused_naming_the_date(
+    world, starts_on, ends_on, field
+):
+    """A year typed wrong is refused, as on every other date a person enters, and nothing is stored: an agreement
+    from 0001 to 9999 would have given access for ever, unnoticed."""
+    from caseframe.core.sharing.tables import SharingAgreement
+
+    before = await SharingAgreement.count()
+    with pytest.raises(ValidationFailed) as refused:
+        await sharing.create_isa(
+            world["ctx"],
+            world["admin"],
+            reference="ISA-FAR",
+            title="Far",
+            parties=[world["owner"].agency_id, world["police"]["id"]],
+            purposes=["crime_prevention"],
+            areas=["noise"],
+            legal_basis="Crime and Disorder Act 1998 s.115",
+            starts_on=starts_on,
+            ends_on=ends_on,
+        )
+    label = "start date" if field == "/starts_on" else "end date"
+    assert refused.value.errors == [
+        {"field": field, "message": f"The {label} must be within 20 years of today: check the year"}
+    ]
+    assert await SharingAgreement.count() == before
+
+
 async def test_an_isa_is_checked_and_only_a_system_admin_sets_one_up(world):
     ctx = world["ctx"]
     with pytest.raises(Forbidden):
