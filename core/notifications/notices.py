@@ -95,7 +95,7 @@ async def notice_view(ctx: Context, actor: Actor, row: dict[str, Any]) -> dict[s
     from caseframe.core.referrals.explain import explain, facts_access, rule_by_id
     from caseframe.core.sharing.policy import case_access
 
-    out: dict[str, Any] = {"reason": "", "why": [], "case_visible": False}
+    out: dict[str, Any] = {"reason": "", "why": [], "case_visible": False, "withheld": False}
     case_row = (
         await Case.select(Case.id, Case.owning_agency, Case.area).where(Case.id == row["case_id"]).first()
         if row["case_id"]
@@ -107,9 +107,14 @@ async def notice_view(ctx: Context, actor: Actor, row: dict[str, Any]) -> dict[s
         access = await facts_access(actor, row["case_id"], {}, addressee=True)
         rule = rule_by_id(ctx, detail.get("rule_id"))
         out["reason"] = detail.get("reason", "")
-        out["why"] = explain(
-            ctx, detail.get("rule_id"), rule.when if rule else {}, detail.get("facts") or {}, access
+        # None: retention withholds the case (restricted, erased) or nothing of it is the actor's: none of the facts
+        # the rule saw, where explain() without an access would give them all, as to the case's owner
+        out["why"] = (
+            explain(ctx, detail.get("rule_id"), rule.when if rule else {}, detail.get("facts") or {}, access)
+            if access is not None
+            else []
         )
+        out["withheld"] = access is None
         async with _tx():
             await audit.record(
                 "notification.view",

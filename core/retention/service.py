@@ -501,6 +501,21 @@ async def _persons_to_anonymise(case_id: int, owner: int) -> list[int]:
     return sorted(own - elsewhere)
 
 
+async def _erase_notice_facts(case_id: int) -> None:
+    """The facts a rule saw, as its notices to other agencies keep them (``detail["facts"]``), go with the case's
+    answers: the notice keeps which rule told the agency and why, as the referrals it made do."""
+    from caseframe.core.notifications.tables import Notification
+
+    for n in await Notification.select(Notification.id, Notification.detail).where(
+        (Notification.case_id == case_id) & (Notification.kind == "rule_notice")
+    ).output(load_json=True):
+        detail = n["detail"] if isinstance(n["detail"], dict) else {}
+        if "facts" in detail:
+            await Notification.update({Notification.detail: {**detail, "facts": {}}}).where(
+                Notification.id == n["id"]
+            )
+
+
 async def erase(ctx: Context, actor: Actor, case_id: int, reason: Any) -> dict[str, Any]:
     """Erase a case under the retention policy, in one transaction: answers, timeline text, tasks' text, the
     facts referral rules saw, the links to persons and the case's documents are removed; persons found nowhere
@@ -544,6 +559,7 @@ async def erase(ctx: Context, actor: Actor, case_id: int, reason: Any) -> dict[s
         )
         await Task.update({Task.title: ERASED_TEXT, Task.description: ""}).where(Task.case == case_id)
         await RuleFiring.update({RuleFiring.facts: {}}).where(RuleFiring.case == case_id)
+        await _erase_notice_facts(case_id)
         await CaseSubject.delete().where(CaseSubject.case == case_id)
         if persons:
             await PersonNameWord.delete().where(PersonNameWord.person.is_in(persons))
