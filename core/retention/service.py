@@ -506,9 +506,11 @@ async def _erase_notice_facts(case_id: int) -> None:
     answers: the notice keeps which rule told the agency and why, as the referrals it made do."""
     from caseframe.core.notifications.tables import Notification
 
-    for n in await Notification.select(Notification.id, Notification.detail).where(
-        (Notification.case_id == case_id) & (Notification.kind == "rule_notice")
-    ).output(load_json=True):
+    for n in (
+        await Notification.select(Notification.id, Notification.detail)
+        .where((Notification.case_id == case_id) & (Notification.kind == "rule_notice"))
+        .output(load_json=True)
+    ):
         detail = n["detail"] if isinstance(n["detail"], dict) else {}
         if "facts" in detail:
             await Notification.update({Notification.detail: {**detail, "facts": {}}}).where(
