@@ -264,18 +264,19 @@ def explain(
     rule_id: str | None,
     when: dict[str, Any] | None,
     facts: dict[str, Any],
-    access: Access | None = None,
+    access: Access,
 ) -> list[dict[str, str]]:
-    """One line per fact the rule tested: ``{"question", "answer", "looks_for"}``. With ``access``, an answer
-    above its level reads "Not shared with your agency" (and what the rule looks for is not said either,
-    since it would give the answer away)."""
+    """One line per fact the rule tested: ``{"question", "answer", "looks_for"}``, as ``access`` may read them: an
+    answer above its level reads "Not shared with your agency" (and what the rule looks for is not said either,
+    since it would give the answer away). There is no unfiltered default: a reader with no access to the case
+    (``facts_access`` gave None) is shown no line at all by its caller."""
     rule = rule_by_id(ctx, rule_id)
     when = when if when is not None else (rule.when if rule else {})
     area = ctx.areas.get(facts.get("area", "")) if isinstance(facts, dict) else None
     paths: list[tuple[str, ...]] = []
     _walk(when, facts, (), paths)
     # the lines are those the rule tested; their values only what the access may see
-    shown = filter_facts(ctx, facts, access) if access is not None else facts
+    shown = filter_facts(ctx, facts, access)
     lines = []
     for path in paths:
         value = _value_at(shown, path)

@@ -12,6 +12,7 @@ from caseframe.core.cases.tables import Case, CaseEvent
 from caseframe.core.errors import Forbidden
 from caseframe.core.referrals.explain import NOT_SHARED, REFERRAL_ACCESS, explain
 from caseframe.core.referrals.tables import Referral, RuleFiring
+from caseframe.core.sharing.policy import OWNER
 from caseframe.core.testing import make_agency, make_context, make_user
 from caseframe.core.workflows.dates import DaysSince, parse_date
 from tests.fixtures.areas import notices_plugin
@@ -216,7 +217,7 @@ async def test_why_a_date_rule_fired_names_the_date_and_the_period(ctx, worker):
         .output(load_json=True)
         .first()
     )
-    lines = explain(ctx, firing["rule_id"], None, firing["facts"])
+    lines = explain(ctx, firing["rule_id"], None, firing["facts"], OWNER)
     assert {
         "question": "Notice: Date the notice was served",
         "answer": "5 January 2026",

@@ -12,6 +12,7 @@ from caseframe.core.cases import service as cases
 from caseframe.core.cases.tables import CaseEvent
 from caseframe.core.referrals import inbox
 from caseframe.core.referrals.tables import Referral, RuleFiring
+from caseframe.core.sharing.policy import OWNER
 from caseframe.core.testing import make_agency, make_context, make_person, make_user
 from tests.fixtures.areas import notices_plugin
 
@@ -191,7 +192,7 @@ async def test_why_a_role_only_rule_fired_names_the_role_it_looks_for(ctx, world
         .where(RuleFiring.rule_id == "notices:recipient-support")
         .output(load_json=True)
     )[0]
-    assert explain(ctx, firing["rule_id"], None, firing["facts"]) == [
+    assert explain(ctx, firing["rule_id"], None, firing["facts"], OWNER) == [
         {
             "question": "Their role on the case",
             "answer": "person served with the notice",

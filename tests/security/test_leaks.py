@@ -33,7 +33,7 @@ from caseframe.core.referrals import service as referrals
 from caseframe.core.referrals.explain import REFERRAL_ACCESS, explain
 from caseframe.core.sharing import service as sharing
 from caseframe.core.sharing.mou import publish_mou
-from caseframe.core.sharing.policy import Access
+from caseframe.core.sharing.policy import OWNER, Access
 from caseframe.core.testing import TEST_PASSWORD, make_agency, make_person, make_user, sign_in, web_client
 from tests.fixtures.counting import decided_in_batches, refuse
 
@@ -363,7 +363,7 @@ def test_an_explanation_says_an_answer_above_the_level_is_not_shared(world):
         }
     }
     facts = {"area": "noise", "case": {"forms": {"visit": {"health_impact": HEALTH, "risk_level": "high"}}}}
-    owner = {w["question"]: w for w in explain(ctx, None, when, facts)}
+    owner = {w["question"]: w for w in explain(ctx, None, when, facts, OWNER)}
     assert owner["Visit: Effect on the complainant’s health"]["answer"] == HEALTH
     seen = {w["question"]: w for w in explain(ctx, None, when, facts, REFERRAL_ACCESS)}
     assert seen["Visit: Effect on the complainant’s health"] == {
