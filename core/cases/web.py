@@ -834,9 +834,13 @@ class TaskPages(Controller):
     @post("/{task_id:int}/complete")
     async def complete(
         self, request: Request, ctx: Context, actor: Actor, task_id: int
-    ) -> Template | Redirect:
+    ) -> Template | Redirect | Response:
         done = await tasks.complete_task(ctx, actor, task_id)
-        if done["case_id"] is None:
+        # a task with no case, or a panel action on a case the agency no longer sees (its share ended): to My work,
+        # not the case page (htmx from a page open since the share ended: the whole page goes there)
+        if done["case_id"] is None or not (await tasks.readable_task(actor, done))[1]:
+            if is_htmx(request):
+                return Response(content="", status_code=200, headers={"HX-Redirect": "/?done=task-done"})
             return see_other("/?done=task-done")
         return await _after_change(request, ctx, actor, done["case_id"], "task-done", "cases/_tasks.html")
 

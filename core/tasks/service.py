@@ -329,6 +329,14 @@ async def complete_task(ctx: Context, actor: Actor, task_id: int) -> dict[str, A
     return done
 
 
+async def readable_task(actor: Actor, task: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """A :func:`task_dict` as ``actor`` may read it (its words naming no case the actor may not see: a panel action
+    names the case it is about, which the actor's agency may no longer see), and whether the actor may see the
+    task's case."""
+    words = await redactor_for(actor, [task["title"], task["description"]], [task["case_id"]])
+    return words.texts(dict(task), ("title", "description"), "case_id"), words.may_see(task["case_id"])
+
+
 # written out once: the case page reads it on every view (tests/core/test_case_reads.py holds it to the ORM's)
 TASKS_OF_CASE_SQL = 'SELECT * FROM cf_task WHERE "case" = {} ORDER BY id'
 

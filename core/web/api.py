@@ -357,7 +357,8 @@ class TasksAPI(Controller):
 
     @post("/{task_id:int}/complete", summary="Mark a task done")
     async def complete(self, ctx: Context, actor: Actor, task_id: int) -> dict[str, Any]:
-        return await tasks.complete_task(ctx, actor, task_id)
+        # the task as the actor reads it: a panel action's words name a case its agency may no longer see
+        return (await tasks.readable_task(actor, await tasks.complete_task(ctx, actor, task_id)))[0]
 
 
 def _referral_out(r: dict[str, Any]) -> dict[str, Any]:

@@ -459,6 +459,48 @@ async def test_outstanding_actions_on_a_case_the_reader_cannot_see_show_only_tha
         assert "Serve the Plover Lane warning letter" in page.text and other["case"]["reference"] in page.text
 
 
+async def test_completing_a_panel_action_on_a_case_no_longer_shared_answers_with_its_words_redacted(
+    world, db
+):
+    """A police panel action names the council's case and its person; the agreement ends. My work and the task's
+    edit page already redacted its words, but completing it through the API answered with them as written, and the
+    case page's form (htmx, from a page open since) marked it done and answered with the case page's 404. Now the
+    API's answer is redacted and the form goes to My work."""
+    from caseframe.core.tasks.tables import Task
+
+    ctx, chair, reference = world["ctx"], world["chair"], world["case"]["reference"]
+    await panels.add_minute(
+        ctx,
+        chair,
+        world["meeting"]["id"],
+        item_id=world["item"]["id"],
+        kind="action",
+        text=f"Visit Kit Youngling about {reference}",
+        owner_agency_id=world["police"]["id"],
+        due_date=clock.today() + dt.timedelta(days=7),
+    )
+    action = await Task.select().where(Task.title.like("Visit Kit%")).first()
+    joint = await Task.select().where(Task.title == "Joint visit").first()
+    await sharing.end_isa(world["admin"], world["isa"]["id"], "The agreement was not renewed")
+    async with web_client(ctx, db) as client:
+        token = await sign_in(client, world["officer"])
+        api = await client.post(
+            "/api/v1/session", json={"email": world["officer"].email, "password": TEST_PASSWORD}
+        )
+        bearer = {"authorization": f"Bearer {api.json()['token']}"}
+        completed = await client.post(f"/api/v1/tasks/{action['id']}/complete", headers=bearer)
+        form = await client.post(
+            f"/tasks/{joint['id']}/complete", data={"csrf_token": token}, headers={"hx-request": "true"}
+        )
+    assert completed.status_code == 201
+    assert completed.json()["status"] == "done"
+    assert "Kit Youngling" not in completed.text and reference not in completed.text
+    assert form.status_code == 200 and form.headers["hx-redirect"] == "/?done=task-done"
+    assert {
+        t["status"] for t in await Task.select(Task.status).where(Task.id.is_in([action["id"], joint["id"]]))
+    } == {"done"}
+
+
 # -- packs after the meeting -------------------------------------------------------------------
 
 
