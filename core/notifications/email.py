@@ -128,6 +128,8 @@ async def send_pending(limit: int = 100) -> tuple[int, int]:
                 NotificationEmail.recipient,
                 NotificationEmail.recipient.email.as_alias("to"),
                 NotificationEmail.recipient.active.as_alias("active"),
+                # a deactivated agency's users are not written to either, as they cannot sign in
+                NotificationEmail.recipient.agency.active.as_alias("agency_active"),
             )
             .where(NotificationEmail.id == row["id"])
             .first()
@@ -138,6 +140,7 @@ async def send_pending(limit: int = 100) -> tuple[int, int]:
             .first()
         )
         error = ""
+        item["active"] = bool(item["active"] and item["agency_active"])
         if item["active"] and note:
             try:
                 # the words as the recipient's list would show them: no case they may not see is named

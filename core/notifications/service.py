@@ -107,7 +107,9 @@ async def _queue_emails(
     opted = NotificationPreference.select(NotificationPreference.owner).where(
         NotificationPreference.email == True
     )  # noqa: E712
-    users = User.select(User.id, User.roles).where((User.active == True) & User.id.is_in(opted))  # noqa: E712
+    users = User.select(User.id, User.roles).where(
+        (User.active == True) & (User.agency.active == True) & User.id.is_in(opted)  # noqa: E712
+    )
     users = users.where(User.id == user_id) if user_id is not None else users.where(User.agency == agency_id)
     for user in await users.output(load_json=True):
         if role and role not in (user["roles"] or []):

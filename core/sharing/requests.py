@@ -144,6 +144,16 @@ async def grant_access(actor: Actor, request_id: int, note: str = "") -> int:
     A closed case is left out, as a new share of it is refused on its page (``cases.view.refuse_closed``); if
     every case is closed, nothing is granted and the holder is told why."""
     row = await _load_for_holder(actor, request_id)
+    if not await Agency.exists().where((Agency.id == row["requesting_agency"]) & (Agency.active == True)):  # noqa: E712
+        raise ValidationFailed(
+            "The agency that asked has been deactivated",
+            errors=[
+                {
+                    "field": "/isa",
+                    "message": "The agency that asked has been deactivated, so no access can be granted to it",
+                }
+            ],
+        )
     cases = await Case.select(Case.id, Case.area, Case.closed_at).where(
         Case.id.is_in(
             [

@@ -222,7 +222,9 @@ async def _partners(case_row: dict[str, Any]) -> list[dict[str, Any]]:
     isas = await live_isas_between(case_row["owning_agency"], case_row["owning_agency"], case_row["area"])
     ids = sorted({p for isa in isas for p in isa["parties"] if p != case_row["owning_agency"]})
     agencies = (
-        await Agency.select(Agency.id, Agency.name).where(Agency.id.is_in(ids or [0])).order_by(Agency.name)
+        await Agency.select(Agency.id, Agency.name)
+        .where(Agency.id.is_in(ids or [0]) & (Agency.active == True))  # noqa: E712  (a deactivated one: no one to read it)
+        .order_by(Agency.name)
     )
     return [
         {
@@ -261,9 +263,11 @@ async def share_case(
         row, reader_sees=True
     )  # a closed case is shared with no one new; stopping a share stays allowed
     errors: list[dict[str, str]] = []
+    # a deactivated agency is shared with no longer (its users cannot sign in; a share would only e-mail them)
+    partner_active = await Agency.exists().where((Agency.id == agency_id) & (Agency.active == True))  # noqa: E712
     isas = (
         await live_isas_between(row["owning_agency"], agency_id, row["area"])
-        if agency_id != row["owning_agency"]
+        if agency_id != row["owning_agency"] and partner_active
         else []
     )
     if not isas:

@@ -759,3 +759,32 @@ async def test_the_referral_page_offers_no_panel_for_a_closed_case_and_the_post_
         )
         assert api.status_code == 409 and api.json()["detail"] == CLOSED, api.text[:300]
         assert await _stored() == before
+
+
+async def test_access_is_not_granted_to_an_agency_deactivated_since_it_asked(world):
+    """Its users can no longer sign in: granting would only share the person's open cases with no one to read them
+    (and e-mail the news), so it is refused, saying why, and nothing is stored."""
+    from caseframe.core.agencies import service as agencies
+    from caseframe.core.sharing.tables import AccessRequest
+
+    ctx, owner = world["ctx"], world["owner"]
+    await sharing.revoke_share(owner, world["case"]["id"], world["share"]["id"])
+    await cases.open_case(ctx, owner, "noise", REPORT, subjects=[(world["person"]["id"], "subject")])
+    request = AccessRequest(
+        person=world["person"]["id"],
+        requested_by=world["partner"].id,
+        requesting_agency=world["police"]["id"],
+        holding_agency=world["council"]["id"],
+        purpose="crime_prevention",
+        reason="Same person in our records",
+        status="pending",
+        created_at=clock.now(),
+    )
+    await request.save()
+    sysadmin = await make_user(world["council"], ("system_admin",), name="Sue Sysadmin")
+    await agencies.set_agency_active(sysadmin, world["police"]["id"], False)
+    before, last = await _stored(), await _last_audit_id()
+    with pytest.raises(ValidationFailed) as refused:
+        await access_requests.grant_access(owner, request.id)
+    assert refused.value.errors[0]["message"].startswith("The agency that asked has been deactivated")
+    assert await _stored() == before and "access.grant" not in await _audit_actions_after(last)

@@ -159,3 +159,33 @@ async def test_the_settings_page_turns_email_on_and_off_with_csrf(world, db, smt
     async with web_client(world["ctx"], db) as client:
         await sign_in(client, world["quiet"])
         assert "e-mail is not set up for this site" in (await client.get("/notifications/settings")).text
+
+
+async def test_a_deactivated_agency_is_neither_shared_with_nor_written_to(world, smtp):
+    """Its users cannot sign in, yet the owner could still share a case with it and its users were e-mailed the
+    case's reference, whether the e-mail was queued before or after the agency was deactivated. Now the share is
+    refused, naming the field, the case page offers the agency no longer, and a queued e-mail is dropped."""
+    from caseframe.core.agencies import service as agencies
+    from caseframe.core.errors import ValidationFailed
+    from caseframe.core.sharing.tables import CaseShare
+
+    inbox, _, _ = smtp
+    sysadmin = await make_user(
+        {"id": world["owner"].agency_id, "slug": "ashdown-council"}, ("system_admin",), name="Sue Sysadmin"
+    )
+    await _share(world, "Kestrel Way")  # queued while the police are active
+    await agencies.set_agency_active(sysadmin, world["police"]["id"], False)
+    assert await email.send_pending() == (0, 0) and inbox.messages == []
+    assert {e["status"] for e in await NotificationEmail.select(NotificationEmail.status)} == {"dropped"}
+
+    case = await cases.open_case(world["ctx"], world["owner"], "noise", {**REPORT, "street": "Plover Lane"})
+    with pytest.raises(ValidationFailed) as refused:
+        await sharing.share_case(
+            world["owner"], case["id"], agency_id=world["police"]["id"], purpose="crime_prevention"
+        )
+    assert [e["field"] for e in refused.value.errors] == ["/agency_id"]
+    assert await CaseShare.count().where(CaseShare.case == case["id"]) == 0
+    from caseframe.core.cases.tables import Case
+
+    row = await Case.select().where(Case.id == case["id"]).first()
+    assert world["police"]["id"] not in {a["id"] for a in await sharing.partners_for(world["owner"], row)}
