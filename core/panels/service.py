@@ -824,6 +824,14 @@ async def _action_problems(
         errors.append(
             {"field": "/owner_agency_id", "message": "Select the member agency that owns the action"}
         )
+    elif not await Agency.exists().where((Agency.id == owner_agency_id) & (Agency.active == True)):  # noqa: E712
+        # its users cannot sign in: an action given to it would never be done, nor seen to be undone
+        errors.append(
+            {
+                "field": "/owner_agency_id",
+                "message": "That agency has been deactivated: give the action to an active member agency",
+            }
+        )
     elif assignee_id is not None:
         user = await User.select(User.agency).where((User.id == assignee_id) & (User.active == True)).first()  # noqa: E712
         if user is None or user["agency"] != owner_agency_id:
@@ -1074,10 +1082,10 @@ async def active_agencies() -> list[dict[str, Any]]:
 
 
 async def member_agencies(panel: dict[str, Any]) -> list[dict[str, Any]]:
-    """The panel's member agencies (id, name, by name)."""
+    """The panel's active member agencies (id, name, by name): those an action can be given to."""
     return (
         await Agency.select(Agency.id, Agency.name)
-        .where(Agency.id.is_in(sorted(panel["members"])))
+        .where(Agency.id.is_in(sorted(panel["members"])) & (Agency.active == True))  # noqa: E712
         .order_by(Agency.name)
     )
 

@@ -504,3 +504,36 @@ async def test_a_case_taken_onto_a_panel_with_a_review_date_years_away_is_refuse
     assert await Referral.select(Referral.status).where(Referral.id == made["id"]).first() == before
     soon = clock.today() + dt.timedelta(days=30)
     await inbox.accept_to_panel(ctx, world["chair"], made["id"], version=1, review_due=soon)
+
+
+async def test_an_action_is_not_given_to_a_member_agency_deactivated_since(world):
+    """Its users cannot sign in: an action given to it would never be done, nor seen to be undone. It is refused,
+    saying why, nothing is minuted, and the meeting page offers only the active members."""
+    from caseframe.core.agencies import service as agencies
+    from caseframe.core.agencies.tables import Agency
+    from caseframe.core.testing import make_user
+
+    item = await _run(world)
+    council = await Agency.select(Agency.id, Agency.slug).where(Agency.id == world["chair"].agency_id).first()
+    sysadmin = await make_user(council, ("system_admin",), name="Sue Sysadmin")
+    await agencies.set_agency_active(sysadmin, world["police"]["id"], False)
+    with pytest.raises(ValidationFailed) as refused:
+        await service.add_minute(
+            world["ctx"],
+            world["chair"],
+            world["meeting"]["id"],
+            item_id=item["id"],
+            kind="action",
+            text="Joint visit with housing",
+            owner_agency_id=world["police"]["id"],
+            due_date=clock.today() + dt.timedelta(days=7),
+        )
+    assert refused.value.errors == [
+        {
+            "field": "/owner_agency_id",
+            "message": "That agency has been deactivated: give the action to an active member agency",
+        }
+    ]
+    assert await Task.count() == 0 and await Minute.count() == 0
+    members = await service.member_agencies(world["panel"])
+    assert world["police"]["id"] not in {m["id"] for m in members}
