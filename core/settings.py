@@ -13,9 +13,21 @@ class SettingsError(ValueError):
     """A CASEFRAME_* setting cannot be used; the message names it and says what it must be, in one line."""
 
 
-def _int_env(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.isascii() and value.isdigit() else default
+_YES = ("1", "true", "yes", "on")
+_NO = ("0", "false", "no", "off")
+
+
+def _flag_env(name: str, default: bool) -> bool:
+    """On or off: 1, true, yes or on; 0, false, no or off (any case); unset or empty is ``default``. Anything else
+    stops start-up naming the setting: a security setting typed "enabled" must not quietly mean off."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _YES:
+        return True
+    if raw in _NO:
+        return False
+    raise SettingsError(f"{name} must be 1 or 0 (or true/false, yes/no, on/off), not {raw[:40]!r}")
 
 
 def _bounded_env(name: str, default: int, low: int, high: int) -> int:
@@ -54,9 +66,7 @@ def _optional_bounded_env(name: str, low: int, high: int) -> int | None:
 
 
 def _megabytes(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    value = int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 4096 else default
-    return value * 1024 * 1024
+    return _bounded_env(name, default, 1, 4096) * 1024 * 1024
 
 
 @dataclass
@@ -67,19 +77,19 @@ class Settings:
     #: comma-separated plugin names to load; empty loads every built-in and installed plugin
     plugins: str | None = field(default_factory=lambda: os.environ.get("CASEFRAME_PLUGINS"))
     #: plain-HTTP cookies, allowed only for a local demo on localhost
-    local_demo: bool = field(default_factory=lambda: os.environ.get("CASEFRAME_LOCAL_DEMO", "") == "1")
+    local_demo: bool = field(default_factory=lambda: _flag_env("CASEFRAME_LOCAL_DEMO", False))
     #: the site's address as users reach it, for links in e-mails
     base_url: str = field(
         default_factory=lambda: os.environ.get("CASEFRAME_BASE_URL", "http://localhost:8000")
     )
     #: notification e-mails: off unless a mail server is named
     smtp_host: str = field(default_factory=lambda: os.environ.get("CASEFRAME_SMTP_HOST", ""))
-    smtp_port: int = field(default_factory=lambda: _int_env("CASEFRAME_SMTP_PORT", 587))
+    smtp_port: int = field(default_factory=lambda: _bounded_env("CASEFRAME_SMTP_PORT", 587, 1, 65535))
     smtp_from: str = field(
         default_factory=lambda: os.environ.get("CASEFRAME_SMTP_FROM", "caseframe@localhost")
     )
     #: STARTTLS before sending (on unless CASEFRAME_SMTP_STARTTLS=0)
-    smtp_starttls: bool = field(default_factory=lambda: os.environ.get("CASEFRAME_SMTP_STARTTLS", "1") != "0")
+    smtp_starttls: bool = field(default_factory=lambda: _flag_env("CASEFRAME_SMTP_STARTTLS", True))
     smtp_username: str = field(default_factory=lambda: os.environ.get("CASEFRAME_SMTP_USERNAME", ""))
     smtp_password: str = field(
         default_factory=lambda: os.environ.get("CASEFRAME_SMTP_PASSWORD", ""), repr=False
@@ -91,7 +101,7 @@ class Settings:
         default_factory=lambda: os.environ.get("CASEFRAME_DOCUMENTS_DIR") or "documents"
     )
     documents_require_scan: bool = field(
-        default_factory=lambda: os.environ.get("CASEFRAME_DOCUMENTS_REQUIRE_SCAN", "") == "1"
+        default_factory=lambda: _flag_env("CASEFRAME_DOCUMENTS_REQUIRE_SCAN", False)
     )
     s3_bucket: str = field(default_factory=lambda: os.environ.get("CASEFRAME_S3_BUCKET", ""))
     s3_prefix: str = field(default_factory=lambda: os.environ.get("CASEFRAME_S3_PREFIX", ""))

@@ -373,6 +373,18 @@ async def test_two_step_codes_count_for_the_network(user, ctx, db):
         ("CASEFRAME_HASH_THREADS", "lots", "CASEFRAME_HASH_THREADS must be a whole number from 1 to 64"),
         ("CASEFRAME_HASH_THREADS", "0", "from 1 to 64, not '0'"),
         ("CASEFRAME_HASH_QUEUE", "-1", "CASEFRAME_HASH_QUEUE must be a whole number from 0 to 10000"),
+        # a security setting typed another way quietly meant off (uploads stored unscanned): it stops start-up now
+        ("CASEFRAME_DOCUMENTS_REQUIRE_SCAN", "enabled", "CASEFRAME_DOCUMENTS_REQUIRE_SCAN must be 1 or 0"),
+        ("CASEFRAME_LOCAL_DEMO", "please", "CASEFRAME_LOCAL_DEMO must be 1 or 0"),
+        ("CASEFRAME_SMTP_STARTTLS", "maybe", "CASEFRAME_SMTP_STARTTLS must be 1 or 0"),
+        # these quietly became their defaults
+        (
+            "CASEFRAME_DOCUMENTS_MAX_MB",
+            "abc",
+            "CASEFRAME_DOCUMENTS_MAX_MB must be a whole number from 1 to 4096",
+        ),
+        ("CASEFRAME_DOCUMENTS_MAX_MB", "5000", "from 1 to 4096, not '5000'"),
+        ("CASEFRAME_SMTP_PORT", "99999", "CASEFRAME_SMTP_PORT must be a whole number from 1 to 65535"),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_it(monkeypatch, capsys, name, value, words):
@@ -381,6 +393,22 @@ def test_a_bad_setting_stops_start_up_naming_it(monkeypatch, capsys, name, value
         Settings()
     assert main(["serve", "--port", "8765"]) == 2
     assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["1", "true", "TRUE", " yes", "on"])
+def test_a_flag_is_on_whichever_way_it_is_written(monkeypatch, value):
+    """CASEFRAME_DOCUMENTS_REQUIRE_SCAN=true stored uploads unscanned: only 1 meant on."""
+    monkeypatch.setenv("CASEFRAME_DOCUMENTS_REQUIRE_SCAN", value)
+    assert Settings().documents_require_scan is True
+    monkeypatch.setenv(
+        "CASEFRAME_DOCUMENTS_REQUIRE_SCAN",
+        value.replace("1", "0")
+        .replace("true", "false")
+        .replace("TRUE", "FALSE")
+        .replace("yes", "no")
+        .replace("on", "off"),
+    )
+    assert Settings().documents_require_scan is False
 
 
 def test_the_settings_read_from_the_environment(monkeypatch):
