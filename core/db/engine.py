@@ -82,10 +82,21 @@ class SharedConnectionSQLiteEngine(SQLiteEngine):
         self._writers: dict[int, tuple[object, asyncio.Lock]] = {}
 
     async def get_connection(self):
-        connection = await super().get_connection()
-        # WAL with synchronous=NORMAL: commits survive a crash of the application; only an operating
-        # system crash or power cut can lose the last moments. It makes each commit several times cheaper.
-        await connection.execute("PRAGMA synchronous = NORMAL")
+        import aiosqlite
+        from piccolo.engine.sqlite import dict_factory
+
+        # Piccolo's, with the connection closed when a first statement fails: left open, its thread kept the
+        # process alive, and a full disk left `caseframe db migrate` hanging after its message
+        connection = await aiosqlite.connect(**self.connection_kwargs)
+        connection.row_factory = dict_factory
+        try:
+            await connection.execute("PRAGMA foreign_keys = 1")
+            # WAL with synchronous=NORMAL: commits survive a crash of the application; only an operating
+            # system crash or power cut can lose the last moments. It makes each commit several times cheaper.
+            await connection.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            await connection.close()
+            raise
         return connection
 
     async def _shared_connection(self):

@@ -59,3 +59,30 @@ async def test_a_write_outside_a_transaction_goes_to_the_writer_not_the_shared_r
         ]
     finally:
         other.close()
+
+
+async def test_a_connection_whose_first_statement_fails_is_closed_not_left_running(tmp_path, monkeypatch):
+    """On a full disk the first statement on a new connection fails: the connection was left open, its thread kept
+    the process alive, and `caseframe db migrate` hung for ever after printing the error."""
+    import aiosqlite
+
+    from caseframe.core.db.engine import engine_from_url
+
+    engine = engine_from_url(f"sqlite:///{tmp_path / 'full.sqlite'}")
+    opened: list[aiosqlite.Connection] = []
+    execute = aiosqlite.Connection.execute
+
+    async def disk_full(self, sql, *args, **kwargs):
+        opened.append(self)
+        if sql.startswith("PRAGMA synchronous"):
+            raise sqlite3.OperationalError("disk I/O error")
+        return await execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "execute", disk_full)
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        await engine.get_connection()
+    left_running = bool(opened) and opened[0]._thread.is_alive()
+    if left_running:  # so that, broken again, this fails instead of hanging the test run at its end
+        monkeypatch.undo()
+        await opened[0].close()
+    assert opened and not left_running
