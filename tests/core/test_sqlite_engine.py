@@ -82,7 +82,9 @@ async def test_a_connection_whose_first_statement_fails_is_closed_not_left_runni
     with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
         await engine.get_connection()
     assert opened
-    opened[0]._thread.join(timeout=5)  # a closed connection's thread ends in a moment; an open one's never does
+    opened[0]._thread.join(
+        timeout=5
+    )  # a closed connection's thread ends in a moment; an open one's never does
     left_running = opened[0]._thread.is_alive()
     if left_running:  # so that, broken again, this fails instead of hanging the test run at its end
         monkeypatch.undo()
