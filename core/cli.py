@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -472,6 +473,26 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("demo data not loaded, nothing written: fix the plugin's demo_data above", 1)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the last resort: one line, never a traceback
+        return _unexpected(exc)
+
+
+def _unexpected(exc: Exception) -> int:
+    """What went wrong that no command foresaw, in one line: a SQLite file that cannot be written or is locked too
+    long, a folder or file that cannot be read or written, a full disk; else the error's kind and words
+    (``CASEFRAME_DEBUG=1`` raises it instead, with its traceback)."""
+    if os.environ.get("CASEFRAME_DEBUG") == "1":
+        raise exc
+    if isinstance(exc, sqlite3.Error):
+        return _fail(f"the database could not be used: {exc}; nothing more was done", 1)
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        return _fail(f"{exc.strerror or exc.__class__.__name__}{where}; nothing more was done", 1)
+    return _fail(
+        f"stopped by an unexpected {exc.__class__.__name__}: {str(exc)[:200]} "
+        "(run again with CASEFRAME_DEBUG=1 to see where)",
+        1,
+    )
 
 
 def _command(args) -> Callable[[argparse.Namespace], int] | None:

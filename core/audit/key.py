@@ -71,6 +71,11 @@ def _from_file(path: Path, create: bool) -> bytes:
             temp.unlink(missing_ok=True)
     except OSError as exc:
         raise AuditKeyError(f"cannot read the audit key file {path.resolve()}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise AuditKeyError(
+            f"the audit key file {path.resolve()} is not text: it must hold the key as written by caseframe "
+            "(64 hexadecimal characters)"
+        ) from None
     if len(text) < MIN_LENGTH:
         raise AuditKeyError(f"the audit key file {path.resolve()} holds fewer than {MIN_LENGTH} characters")
     return text.encode()

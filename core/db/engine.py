@@ -199,15 +199,32 @@ class PooledPostgresEngine(PostgresEngine):
         await super().start_connection_pool(**kwargs)
 
 
+def _shown(url: str) -> str:
+    """A database URL as a message may quote it: any password replaced by ***."""
+    try:
+        parsed = urlparse(url)
+        if parsed.password:
+            return url.replace(f":{parsed.password}@", ":***@", 1)
+    except ValueError:
+        return url.split("@", 1)[-1] if "@" in url else url
+    return url
+
+
 def engine_from_url(url: str) -> Engine:
     """An engine for ``sqlite:///path`` or ``postgresql://user@host:port/db``."""
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018  (reading it checks it: a port that is not a number raises here, not later)
+    except ValueError as exc:  # e.g. an unclosed [ of an IPv6 address
+        raise DatabaseURLError(f"the database URL cannot be read ({exc}): {_shown(url)!r}") from None
     if parsed.scheme == "sqlite":
         path = unquote(parsed.path[1:] if parsed.path.startswith("/") and not parsed.netloc else parsed.path)
         if parsed.netloc:
             raise DatabaseURLError(f"use sqlite:///relative/path or sqlite:////absolute/path, not {url!r}")
         if not path:
             raise DatabaseURLError("the SQLite URL names no file, e.g. sqlite:///caseframe.sqlite")
+        if "\x00" in path:
+            raise DatabaseURLError(f"the SQLite file name holds a NUL character: {url!r}")
         parent = Path(path).resolve().parent
         if not parent.is_dir():
             raise DatabaseURLError(f"the folder for the SQLite database does not exist: {parent}")
@@ -215,13 +232,13 @@ def engine_from_url(url: str) -> Engine:
         return SharedConnectionSQLiteEngine(path=path, timeout=15, check_same_thread=False)
     if parsed.scheme in ("postgres", "postgresql"):
         if not parsed.hostname and not parsed.path.strip("/"):
-            raise DatabaseURLError(f"the PostgreSQL URL names no host or database: {url!r}")
+            raise DatabaseURLError(f"the PostgreSQL URL names no host or database: {_shown(url)!r}")
         with warnings.catch_warnings():
             # Piccolo probes the server version on creation and warns if it is down; we check ourselves
             warnings.simplefilter("ignore")
             return PooledPostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
     raise DatabaseURLError(
-        f"unsupported database URL {url!r}: use sqlite:///file.sqlite or postgresql://user@host:5432/dbname"
+        f"unsupported database URL {_shown(url)!r}: use sqlite:///file.sqlite or postgresql://user@host:5432/dbname"
     )
 
 

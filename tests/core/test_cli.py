@@ -45,6 +45,11 @@ def test_bad_flag_is_one_clear_line():
         ("mysql://root@localhost/x", "unsupported database URL"),
         ("sqlite:///no/such/folder/x.sqlite", "folder for the SQLite database does not exist"),
         ("postgresql://nobody@127.0.0.1:1/none", "cannot connect to the database"),
+        # these raised a traceback from urllib or pathlib
+        ("postgresql://[::1/x", "the database URL cannot be read"),
+        ("sqlite:///a%00b.sqlite", "holds a NUL character"),
+        # a password is never repeated in a message
+        ("mysql://root:s3cret@localhost/x", "'mysql://root:***@localhost/x'"),
     ],
 )
 def test_bad_database_url_is_one_line_not_a_traceback(url, words):
@@ -52,6 +57,29 @@ def test_bad_database_url_is_one_line_not_a_traceback(url, words):
     assert r.returncode == 2, r.stderr
     assert words in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_key_file_that_is_not_text_and_a_database_that_cannot_be_written_are_one_line(tmp_path):
+    """A non-UTF-8 audit key file and a SQLite file that is a device both gave a traceback."""
+    key = tmp_path / "key"
+    key.write_bytes(bytes(range(128, 192)))
+    # serve reads the key before any worker starts (and stops there, so no server is left running)
+    r = caseframe(
+        "--database",
+        f"sqlite:///{tmp_path / 'x.sqlite'}",
+        "serve",
+        "--port",
+        "1",
+        env={"CASEFRAME_AUDIT_KEY_FILE": str(key), "CASEFRAME_AUDIT_KEY": ""},  # the file, not the run's key
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"caseframe: the audit key file {key} is not text: it must hold the key as written by caseframe "
+        "(64 hexadecimal characters)"
+    ]
+    r = caseframe("--database", "sqlite:////dev/null", "db", "migrate")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "the database could not be used" in r.stderr
 
 
 def test_migrate_is_idempotent(tmp_path):
