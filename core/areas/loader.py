@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -480,8 +481,33 @@ def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | No
     except UnicodeDecodeError:
         col.add("", "is not UTF-8 text", path)
         return None
+    except OSError as exc:  # unreadable (permissions), or not a file after all
+        col.add("", f"cannot be read: {exc.strerror or exc.__class__.__name__}", path)
+        return None
+    except RecursionError:
+        col.add("", f"is nested too deeply to read (a form is at most {MAX_DEPTH} levels deep)", path)
+        return None
+    except ValueError:  # the only other ValueError json.loads raises: a number of more than 4300 digits
+        col.add("", "holds a number too long to read (more than 4300 digits)", path)
+        return None
     if not isinstance(schema, dict):
         col.add("", "must be a JSON object (a JSON Schema)", path)
+        return None
+    try:
+        return _checked_form(path, name, schema, col)
+    except RecursionError:
+        col.add("", f"is nested too deeply to check (a form is at most {MAX_DEPTH} levels deep)", path)
+        return None
+
+
+#: how deeply a form's JSON may nest (objects and lists in one another; a question in an object is two levels): far
+#: past any real form, and short of where checking it would run out of Python's stack
+MAX_DEPTH = 100
+
+
+def _checked_form(path: Path, name: str, schema: dict, col: _Collector) -> Form | None:
+    if _depth(schema) > MAX_DEPTH:
+        col.add("", f"is nested more than {MAX_DEPTH} levels deep: no form needs as many", path)
         return None
     declared = schema.get("$schema")
     if declared is not None and "2020-12" not in str(declared):
@@ -493,16 +519,143 @@ def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | No
         col.add("/type", 'a form must be a JSON Schema of type "object"', path)
     _check_hints(schema, [], col, path)
     _check_form_keywords(schema, [], col, path)
+    for pointer, reason in schema_problems(schema):
+        col.add(pointer, reason, path)
     if len(col.problems) > before:
         return None
     return compile_form(name, schema, path)
 
 
+def _depth(node: Any, limit: int = MAX_DEPTH + 1) -> int:
+    """How deeply ``node`` nests (counted no further than ``limit``)."""
+    if limit <= 0 or not isinstance(node, (dict, list)):
+        return 0
+    children = node.values() if isinstance(node, dict) else node
+    return 1 + max((_depth(c, limit - 1) for c in children), default=0)
+
+
+#: keywords whose schemas apply to the same answer as the schema holding them: a $ref loop through only these
+#: never reaches a smaller part of the answer, so checking any answer would never end
+_SAME_ANSWER_LISTS = ("allOf", "anyOf", "oneOf")
+_SAME_ANSWER_ONE = ("not", "if", "then", "else")
+
+
+def schema_problems(schema: Any) -> list[tuple[str, str]]:
+    """What in a schema (a form, or a rule's condition) would fail only when an answer is checked against it,
+    as (pointer, reason): a $ref to another file or to nothing in this one, $dynamicRef, a $ref loop, and a
+    pattern Python's regular expressions cannot read (JSON Schema's are ECMA-262: \\p{L}, (?<name>...))."""
+    nodes: dict[str, Any] = {}
+
+    def walk(node: Any, ptr: str) -> None:
+        if isinstance(node, dict):
+            nodes[ptr] = node
+            for key, value in node.items():
+                if key not in _DATA_KEYWORDS and isinstance(value, (dict, list)):
+                    walk(value, f"{ptr}/{str(key).replace('~', '~0').replace('/', '~1')}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{ptr}/{i}")
+
+    walk(schema, "")
+    problems: list[tuple[str, str]] = []
+    for ptr, node in nodes.items():
+        problems += _node_problems(ptr, node, nodes)
+    if not problems:
+        problems += _ref_loops(nodes)
+    return problems
+
+
+def _node_problems(ptr: str, node: dict, nodes: dict[str, Any]) -> list[tuple[str, str]]:
+    """:func:`schema_problems` of one schema node: its $ref, $dynamicRef and patterns."""
+    problems = []
+    ref = node.get("$ref")
+    if isinstance(ref, str) and not (ref == "#" or (ref.startswith("#/") and ref[1:] in nodes)):
+        where = "another file or address" if not ref.startswith("#") else "nothing in this file"
+        problems.append(
+            (f"{ptr}/$ref", f"refers to {where} ({ref[:80]!r}): refer within the file, like #/$defs/name")
+        )
+    if "$dynamicRef" in node:
+        problems.append((f"{ptr}/$dynamicRef", "is not supported: use $ref to #/$defs/name"))
+    patterns = [("pattern", node.get("pattern"))] + [
+        ("patternProperties", k) for k in (node.get("patternProperties") or {}) if isinstance(k, str)
+    ]
+    for key, text in patterns:
+        if not isinstance(text, str):
+            continue
+        try:
+            re.compile(text)
+        except re.error as exc:
+            problems.append(
+                (
+                    f"{ptr}/{key}",
+                    f"{text[:60]!r} is not a pattern Python can read ({exc}); write it without "
+                    "\\p{...} classes or (?<name>...) groups",
+                )
+            )
+    return problems
+
+
+def _ref_loops(nodes: dict[str, Any]) -> list[tuple[str, str]]:
+    """A $ref loop (through allOf, not, if and the like) that never reaches a smaller part of the answer."""
+
+    def next_of(ptr: str) -> list[str]:
+        node = nodes.get(ptr)
+        if not isinstance(node, dict):
+            return []
+        out = []
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#"):
+            out.append(ref[1:])
+        for key in _SAME_ANSWER_LISTS:
+            if isinstance(node.get(key), list):
+                out += [f"{ptr}/{key}/{i}" for i in range(len(node[key]))]
+        out += [f"{ptr}/{key}" for key in _SAME_ANSWER_ONE if isinstance(node.get(key), dict)]
+        return out
+
+    state: dict[str, int] = {}  # 1 on the path being followed, 2 done
+    for start in nodes:
+        stack = [(start, iter(next_of(start)))]
+        path = [start]
+        state[start] = state.get(start) or 1
+        if state[start] == 2:
+            continue
+        while stack:
+            ptr, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[ptr] = 2
+                stack.pop()
+                path.pop()
+                continue
+            if state.get(child) == 1:
+                loop = path[path.index(child) :] + [child]
+                return [
+                    (
+                        f"{loop[0]}",
+                        "is a $ref loop that never reaches a smaller part of the answer ("
+                        + " -> ".join(p or "#" for p in loop)
+                        + "): checking an answer would never end",
+                    )
+                ]
+            if state.get(child) is None and child in nodes:
+                state[child] = 1
+                stack.append((child, iter(next_of(child))))
+                path.append(child)
+    return []
+
+
 def _compile_condition(schema: Any, col: _Collector, pointer: str) -> Draft202012Validator | None:
-    errors = schemas.errors(schemas.draft_meta_validator(), schema)
+    try:
+        errors = schemas.errors(schemas.draft_meta_validator(), schema)
+    except RecursionError:
+        col.add(pointer, f"is nested too deeply to check (at most {MAX_DEPTH} levels)")
+        return None
     for error in errors:
         col.add(pointer + _ptr(error.absolute_path), f"not a valid JSON Schema: {error.message}")
-    return None if errors else Draft202012Validator(schema)
+    later = schema_problems(schema) if not errors else []
+    for ptr, reason in later:
+        col.add(pointer + ptr, reason)
+    return None if errors or later else Draft202012Validator(schema)
 
 
 def _fact_paths(
@@ -743,7 +896,8 @@ def _date_condition(
         )
     for key, value in bounds.items():
         if isinstance(value, float):  # TOML 7.0 passes the meta-schema's "integer"; a day count is whole
-            col.add(f"{pointer}/{key}", f"must be a whole number of days, e.g. {int(value)}, not {value}")
+            example = int(value) if math.isfinite(value) and abs(value) < 1e9 else 30
+            col.add(f"{pointer}/{key}", f"must be a whole number of days, e.g. {example}, not {value}")
     if len(bounds) == 2 and bounds["at_least"] > bounds["at_most"]:
         col.add(
             f"{pointer}/at_most",

@@ -678,6 +678,89 @@ GALLERY = [
             ]
         },
     ),
+    # what would fail only when an answer is checked against the form (a 500 on opening a case): refused at load
+    Broken(
+        "a $ref to nothing in the form",
+        "visit.schema.json",
+        "/properties/contact/$ref",
+        "refers to nothing in this file ('#/$defs/nope')",
+        forms={"visit": [('"health_impact": {', '"contact": {"$ref": "#/$defs/nope"}, "health_impact": {')]},
+    ),
+    Broken(
+        "a $ref to another address",
+        "visit.schema.json",
+        "/properties/contact/$ref",
+        "refers to another file or address",
+        forms={
+            "visit": [('"health_impact": {', '"contact": {"$ref": "file:///etc/passwd"}, "health_impact": {')]
+        },
+    ),
+    Broken(
+        "a $ref loop",
+        "visit.schema.json",
+        "/$defs/a",
+        "is a $ref loop that never reaches a smaller part of the answer (/$defs/a -> /$defs/b -> /$defs/b/allOf/0 -> /$defs/a)",
+        forms={
+            "visit": [
+                ('"health_impact": {', '"contact": {"$ref": "#/$defs/a"}, "health_impact": {'),
+                (
+                    '"properties": {',
+                    '"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"allOf": [{"$ref": "#/$defs/a"}]}}, "properties": {',
+                ),
+            ]
+        },
+    ),
+    Broken(
+        "$dynamicRef",
+        "visit.schema.json",
+        "/properties/contact/$dynamicRef",
+        "is not supported: use $ref to #/$defs/name",
+        forms={"visit": [('"health_impact": {', '"contact": {"$dynamicRef": "#meta"}, "health_impact": {')]},
+    ),
+    Broken(
+        "an ECMA-only pattern",
+        "visit.schema.json",
+        "/properties/name/pattern",
+        "is not a pattern Python can read",
+        forms={
+            "visit": [
+                (
+                    '"health_impact": {',
+                    '"name": {"type": "string", "pattern": "^\\\\p{L}+$"}, "health_impact": {',
+                )
+            ]
+        },
+    ),
+    Broken(
+        "a form nested past any real form",
+        "visit.schema.json",
+        "",
+        "is nested more than 100 levels deep",
+        forms={
+            "visit": [
+                (
+                    '"health_impact": {',
+                    '"deep": '
+                    + '{"type": "object", "properties": {"x": ' * 60
+                    + '{"type": "string"}'
+                    + "}}" * 60
+                    + ', "health_impact": {',
+                )
+            ]
+        },
+    ),
+    Broken(
+        "a rule's condition with a $ref to nothing",
+        "area.toml",
+        "/rules/2/when/$ref",
+        "refers to nothing in this file ('#/nope')",
+        toml=[
+            (
+                "when = { properties = { counts = { properties = { same_street_90d = { minimum = 2 } } } } }",
+                'when = { "$ref" = "#/nope", properties = { counts = { properties = { same_street_90d = { minimum = 2 } } } } }',
+            )
+        ],
+    ),
     # rules and counts: what they point at
     Broken(
         "rule target area not installed",
