@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import secrets
@@ -185,6 +186,13 @@ def _error_handler(request: Request, exc: Exception) -> Response:
         response = _http_error_response(request, exc)
         if response is not None:
             return response
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        # no room for an upload's temporary file or a write (a full disk): the service is out of room, not broken
+        log.warning("no room on disk for %s %s", request.method, request.url.path)
+        message = "The server has no room to store this just now. Nothing was saved. Try again later."
+        if is_api(request):
+            return problems.problem(503, message, retry_after=60)
+        return html_error(request, 503, "Sorry, the service cannot take this just now", message)
     unstorable = unstorable_value(exc)
     if unstorable:
         if is_api(request):

@@ -293,3 +293,23 @@ async def test_a_document_id_guessed_under_another_case_is_not_found_and_recorde
         ):
             assert (await client.get(url)).status_code == 404, url
     assert re.fullmatch(r"[0-9a-f]{40}", document["storage_key"])
+
+
+async def test_an_upload_the_server_has_no_room_to_receive_is_a_503_page_and_nothing_is_kept(
+    world, monkeypatch
+):
+    """An upload is spooled to a temporary file as it arrives: with no room for it (a full disk) the page was a 500.
+    Now it is a 503 saying so, and nothing is saved."""
+    from litestar import Request
+
+    async def no_room(self):
+        raise OSError(28, "No space left on device")
+
+    case_id = world["case"]["id"]
+    async with web_client(world["ctx"], world["db"]) as client:
+        csrf = await sign_in(client, world["owner"])
+        monkeypatch.setattr(Request, "form", no_room)
+        sent = await _upload(client, csrf, case_id)
+    assert sent.status_code == 503
+    assert "The server has no room to store this just now" in sent.text and "Nothing was saved" in sent.text
+    assert await Document.count() == 0
