@@ -30,9 +30,11 @@ def _bounded_int(
 
     def parse(value: str) -> int:
         try:
+            if not value.strip().isascii():  # int() reads Arabic-Indic and other digits: 12 in any script
+                raise ValueError
             n = int(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be {number}, not {value!r}") from None
+            raise argparse.ArgumentTypeError(f"{what} must be {number}, not {value[:40]!r}") from None
         if not low <= n <= high:
             raise argparse.ArgumentTypeError(
                 f"{what} must be between {low} and {high}" + (f", not {n}" if say_value else "")
@@ -44,6 +46,17 @@ def _bounded_int(
 
 
 _port = _bounded_int("port", 1, 65535, say_value=True)
+
+
+def _host(value: str) -> str:
+    """An argparse type: the address to listen on, never empty (uvicorn took "" as every address, on the quiet)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            "host must name an address to listen on, e.g. 127.0.0.1 (or 0.0.0.0 for every address)"
+        )
+    return value.strip()
+
+
 _workers = _bounded_int("workers", 1, 64)
 _limit = _bounded_int("limit", 1, 1_000_000, number="a whole number")
 
@@ -58,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     serve = sub.add_parser("serve", help="run the web app")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", type=_host, default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8000)
     serve.add_argument(
         "--workers", type=_workers, default=1, help="processes (PostgreSQL only for more than 1)"

@@ -37,6 +37,11 @@ def test_bad_flag_is_one_clear_line():
     ]
     r = caseframe("frobnicate")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    # an empty host listened on every address, and digits of another script named a port
+    r = caseframe("serve", "--host", "")
+    assert r.returncode == 2 and "host must name an address to listen on" in r.stderr
+    r = caseframe("serve", "--port", "\u0661\u0662")
+    assert r.returncode == 2 and "port must be a number" in r.stderr
 
 
 @pytest.mark.parametrize(
