@@ -346,11 +346,10 @@ def test_a_transition_leaving_a_terminal_state_must_lead_to_an_open_one():
 # -- access requests -------------------------------------------------------------------------------------------------
 
 
-async def test_granting_access_shares_open_cases_only_and_says_so_when_every_case_is_closed(world):
-    from caseframe.core.sharing.tables import AccessRequest, CaseShare
+async def _police_ask_for_access(world):
+    """The police's request for access to the council's records of the person, waiting for a decision."""
+    from caseframe.core.sharing.tables import AccessRequest
 
-    ctx, owner = world["ctx"], world["owner"]
-    await sharing.revoke_share(owner, world["case"]["id"], world["share"]["id"])
     request = AccessRequest(
         person=world["person"]["id"],
         requested_by=world["partner"].id,
@@ -362,6 +361,15 @@ async def test_granting_access_shares_open_cases_only_and_says_so_when_every_cas
         created_at=clock.now(),
     )
     await request.save()
+    return request
+
+
+async def test_granting_access_shares_open_cases_only_and_says_so_when_every_case_is_closed(world):
+    from caseframe.core.sharing.tables import CaseShare
+
+    ctx, owner = world["ctx"], world["owner"]
+    await sharing.revoke_share(owner, world["case"]["id"], world["share"]["id"])
+    request = await _police_ask_for_access(world)
     before, last = await _stored(), await _last_audit_id()
     with pytest.raises(ValidationFailed) as refused:
         await access_requests.grant_access(owner, request.id)
@@ -765,22 +773,11 @@ async def test_access_is_not_granted_to_an_agency_deactivated_since_it_asked(wor
     """Its users can no longer sign in: granting would only share the person's open cases with no one to read them
     (and e-mail the news), so it is refused, saying why, and nothing is stored."""
     from caseframe.core.agencies import service as agencies
-    from caseframe.core.sharing.tables import AccessRequest
 
     ctx, owner = world["ctx"], world["owner"]
     await sharing.revoke_share(owner, world["case"]["id"], world["share"]["id"])
     await cases.open_case(ctx, owner, "noise", REPORT, subjects=[(world["person"]["id"], "subject")])
-    request = AccessRequest(
-        person=world["person"]["id"],
-        requested_by=world["partner"].id,
-        requesting_agency=world["police"]["id"],
-        holding_agency=world["council"]["id"],
-        purpose="crime_prevention",
-        reason="Same person in our records",
-        status="pending",
-        created_at=clock.now(),
-    )
-    await request.save()
+    request = await _police_ask_for_access(world)
     sysadmin = await make_user(world["council"], ("system_admin",), name="Sue Sysadmin")
     await agencies.set_agency_active(sysadmin, world["police"]["id"], False)
     before, last = await _stored(), await _last_audit_id()

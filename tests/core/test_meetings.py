@@ -465,19 +465,24 @@ async def test_the_meeting_form_names_a_year_typed_wrong(world, db):
     assert await Meeting.count() == before
 
 
+async def _police_action(world, item, text: str, due: dt.date):
+    """The chair minutes an action for the police on ``item``, due on ``due``."""
+    return await service.add_minute(
+        world["ctx"],
+        world["chair"],
+        world["meeting"]["id"],
+        item_id=item["id"],
+        kind="action",
+        text=text,
+        owner_agency_id=world["police"]["id"],
+        due_date=due,
+    )
+
+
 async def test_a_panel_action_due_years_away_is_refused(world):
     item = await _run(world)
     with pytest.raises(ValidationFailed) as refused:
-        await service.add_minute(
-            world["ctx"],
-            world["chair"],
-            world["meeting"]["id"],
-            item_id=item["id"],
-            kind="action",
-            text="Gather evidence",
-            owner_agency_id=world["police"]["id"],
-            due_date=dt.date(9999, 12, 31),
-        )
+        await _police_action(world, item, "Gather evidence", dt.date(9999, 12, 31))
     assert {
         "field": "/due_date",
         "message": "The due date must be within 10 years of today: check the year",
@@ -518,16 +523,7 @@ async def test_an_action_is_not_given_to_a_member_agency_deactivated_since(world
     sysadmin = await make_user(council, ("system_admin",), name="Sue Sysadmin")
     await agencies.set_agency_active(sysadmin, world["police"]["id"], False)
     with pytest.raises(ValidationFailed) as refused:
-        await service.add_minute(
-            world["ctx"],
-            world["chair"],
-            world["meeting"]["id"],
-            item_id=item["id"],
-            kind="action",
-            text="Joint visit with housing",
-            owner_agency_id=world["police"]["id"],
-            due_date=clock.today() + dt.timedelta(days=7),
-        )
+        await _police_action(world, item, "Joint visit with housing", clock.today() + dt.timedelta(days=7))
     assert refused.value.errors == [
         {
             "field": "/owner_agency_id",
