@@ -22,6 +22,7 @@ from caseframe.core.cases import lists, page_reads
 from caseframe.core.cases import service as cases
 from caseframe.core.context import Context
 from caseframe.core.db import MAX_ID
+from caseframe.core.db.engine import quick_reads
 from caseframe.core.errors import CaseClosed, Conflict, Forbidden, ServiceError, ValidationFailed
 from caseframe.core.forms import summary
 from caseframe.core.forms.parse import parse_form
@@ -178,6 +179,11 @@ async def _case_page_reads(
 
 async def case_page_context(request: Request, ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
     """Everything the case page shows; also used to re-render parts of it after an htmx change."""
+    with quick_reads():  # each of its reads is an indexed lookup of one case's rows (most bounded)
+        return await _case_page_context(request, ctx, actor, case_id)
+
+
+async def _case_page_context(request: Request, ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
     row, access = await cases.visible_case(actor, case_id)
     case = cases.case_dict(ctx, row, access)
     area = ctx.areas.get(case["area"])

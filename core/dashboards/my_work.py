@@ -13,6 +13,7 @@ from caseframe.core.auth.actor import Actor
 from caseframe.core.cases.service import case_dict
 from caseframe.core.cases.tables import Case
 from caseframe.core.context import Context
+from caseframe.core.db.engine import quick_reads
 from caseframe.core.referrals.queries import waiting_for
 from caseframe.core.retention.service import withheld_from
 from caseframe.core.sharing.policy import Access
@@ -83,6 +84,11 @@ async def my_work(ctx: Context, actor: Actor) -> dict[str, Any]:
     """What the home page shows the actor: ``cases`` they lead, ``my_tasks`` and ``team_tasks``, ``recent``
     (cases they viewed), ``referrals`` waiting, ``shared`` (by reference), ``today`` and ``overdue``; for a reader
     of their agency's restricted cases (a local admin), ``restricted_cases``, which the page marks."""
+    with quick_reads():  # indexed lookups, each list bounded
+        return await _my_work(ctx, actor)
+
+
+async def _my_work(ctx: Context, actor: Actor) -> dict[str, Any]:
     agency, today = actor.agency_id, clock.today()
     # retention's rule for every list: a case it withholds from the reader is in none of them (a restricted one
     # stays in its own local admin's, marked), and a task on a restricted or erased case is not to be worked.

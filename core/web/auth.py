@@ -13,6 +13,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 
 from caseframe.core.auth import service as auth
+from caseframe.core.db.engine import quick_reads
 from caseframe.core.web import csrf
 from caseframe.core.web.dependencies import signed_in_actor
 
@@ -42,7 +43,8 @@ async def require_user(connection: ASGIConnection, handler: BaseRouteHandler) ->
                 raise PermissionDeniedException(CSRF_FAILED)
         return
     # a cookie is looked up only as a browser session and a bearer token only as an API token
-    found = await auth.session_for_token(session_token(connection), api=is_api(connection))
+    with quick_reads():  # one indexed lookup on every request
+        found = await auth.session_for_token(session_token(connection), api=is_api(connection))
     if found is None:
         raise NotAuthorizedException("Sign in to continue")
     actor, token, pending = found

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from caseframe.core import permissions
 from caseframe.core.auth.actor import Actor
 from caseframe.core.cases.service import enabled_areas
+from caseframe.core.db.engine import quick_reads
 from caseframe.core.errors import REPEATED_FIELD, ValidationFailed
 from caseframe.core.numbers import date_text, whole_number
 from caseframe.core.web.dependencies import app_context, signed_in_actor
@@ -76,9 +77,10 @@ async def page(
     actor = signed_in_actor(request)
     # the menu reads nothing but every ten seconds (the agency's areas are cached), so the bell's one indexed
     # statement is awaited after it: running the two as tasks together cost more CPU (45 us a page) than it overlapped
-    nav = await navigation(request)
-    # the case page reads the bell's count with its own reads and gives it: not read again
-    unread = context.pop("unread") if "unread" in context else await unread_count(actor)
+    with quick_reads():  # the menu's and the bell's lookups, on every page
+        nav = await navigation(request)
+        # the case page reads the bell's count with its own reads and gives it: not read again
+        unread = context.pop("unread") if "unread" in context else await unread_count(actor)
     base = {
         "actor": actor,
         "can": permissions.for_actor(actor),
@@ -96,7 +98,8 @@ async def page(
         # the restricted cases a local admin still sees listed (their own agency's), for lists to mark "Restricted"
         from caseframe.core.retention.service import withheld_from
 
-        base["restricted_cases"] = (await withheld_from(actor)).marked
+        with quick_reads():
+            base["restricted_cases"] = (await withheld_from(actor)).marked
     return Template(
         template_name=template, context={**base, **context}, status_code=status_code, headers=NO_STORE
     )
