@@ -85,8 +85,8 @@ def quick_reads() -> Iterator[None]:
 
     On SQLite, outside a transaction, they then run on the event loop's own thread, on a read-only connection of
     that thread's: a lookup takes tens of microseconds there, where handing it to aiosqlite's thread and waking
-    the loop with its answer cost several times that in CPU (a fifth of a case page's CPU on SQLite, measured with
-    ``bench/profile_case_page.py``). Reads that scan (a long list, a search, a report) stay unmarked: on
+    the loop with its answer cost several times that in CPU (a sixth of the case page's CPU on SQLite and a fifth of
+    My work's, measured with ``bench/profile_case_page.py``). Reads that scan (a long list, a search, a report) stay unmarked: on
     aiosqlite's thread, SQLite's own work overlaps the loop serving other requests. PostgreSQL is unaffected, and
     so is every write, which takes its turn on the writer connection as ever."""
     token = _QUICK.set(True)
