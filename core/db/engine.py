@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import Table
 
 DEFAULT_SQLITE_PATH = "caseframe.sqlite"
@@ -85,9 +85,9 @@ def quick_reads() -> Iterator[None]:
 
     On SQLite, outside a transaction, they then run on the event loop's own thread, on a read-only connection of
     that thread's: a lookup takes tens of microseconds there, where handing it to aiosqlite's thread and waking
-    the loop with its answer cost several times that in CPU (a sixth of the case page's CPU on SQLite and a fifth of
-    My work's, measured with ``bench/profile_case_page.py``). Reads that scan (a long list, a search, a report) stay unmarked: on
-    aiosqlite's thread, SQLite's own work overlaps the loop serving other requests. PostgreSQL is unaffected, and
+    the loop with its answer cost several times that in CPU (a sixth of the case page's CPU on SQLite and a fifth
+    of My work's, measured with ``bench/profile_case_page.py``). Reads that scan (a long list, a search, a report)
+    stay unmarked: on aiosqlite's thread, SQLite's own work overlaps the loop serving other requests. PostgreSQL is unaffected, and
     so is every write, which takes its turn on the writer connection as ever."""
     token = _QUICK.set(True)
     try:
@@ -118,7 +118,6 @@ class SharedConnectionSQLiteEngine(SQLiteEngine):
 
     async def get_connection(self):
         import aiosqlite
-        from piccolo.engine.sqlite import dict_factory
 
         # Piccolo's, with the connection closed when a first statement fails: left open, its thread kept the
         # process alive, and a full disk left `caseframe db migrate` hanging after its message
@@ -193,8 +192,6 @@ class SharedConnectionSQLiteEngine(SQLiteEngine):
     def _run_quick(self, query: str, args: Any) -> list[dict[str, Any]] | None:
         """A read marked quick (:func:`quick_reads`), on this thread's read-only connection; None if it could not
         run there at once (a lock, or a statement that writes after all, such as ``WITH ... INSERT``)."""
-        from piccolo.engine.sqlite import dict_factory
-
         connection = getattr(self._quick, "connection", None)
         if connection is None:
             # the same file, types and converters as every other connection of the engine's
