@@ -55,6 +55,8 @@ MIGRATION_ONLY = {
         "index cf_audit (actor_id, id) WHERE ((action)::text = 'case.view'::text)",
         "index cf_audit (object_id, id) WHERE (((action)::text = 'case.view'::text) AND "
         "((object_type)::text = 'case'::text))",
+        # the sealer's read of the events not sealed yet (core/audit/service.py unsealed_query), PostgreSQL only
+        "index cf_audit (id) WHERE (seq IS NULL)",
     },
 }
 COMPOSITE_INDEXES = {
