@@ -4,9 +4,13 @@ retention withholds from them; every read that names cases is audited here, with
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
+
+from piccolo.columns.combination import WhereRaw
 
 from caseframe.core import clock
 from caseframe.core.audit.service import record_read
@@ -25,12 +29,18 @@ from caseframe.core.tasks.tables import Task
 PAGE_SIZE = 25
 #: most rows one area export holds; the rows are streamed, a few hundred at a time, never held whole
 EXPORT_LIMIT = 10000
+#: the list's orders (the newest case first among equals): a column of cf_case and its direction
 SORTS = {
-    "opened": (Case.opened_at, False),
-    "updated": (Case.updated_at, False),
-    "reference": (Case.reference, True),
-    "risk": (Case.risk_level, False),
+    "opened": "opened_at DESC",
+    "updated": "updated_at DESC",
+    "reference": "reference ASC",
+    "risk": "risk_level DESC",
 }
+
+
+def _order(filters: dict[str, str]) -> str:
+    return f"{SORTS[filters['sort'] or 'opened']}, id DESC"
+
 
 _COLLEAGUES: dict[int, tuple[float, list[dict[str, Any]]]] = {}
 register_cache(_COLLEAGUES.clear)
@@ -53,9 +63,21 @@ async def colleagues(actor: Actor) -> list[dict[str, Any]]:
 
 async def colleagues_all(agency_id: int) -> list[dict[str, Any]]:
     """Every user of the agency, deactivated ones too: a leaver still leads cases until they are handed over."""
-    return (
-        await User.select(User.id, User.name, User.active).where(User.agency == agency_id).order_by(User.name)
-    )
+    return [{k: u[k] for k in ("id", "name", "active")} for u in await agency_users(agency_id)]
+
+
+_AGENCY_USERS_SQL = "SELECT id, name, active, roles FROM cf_user WHERE agency = {} ORDER BY name, id"
+
+
+async def agency_users(agency_id: int) -> list[dict[str, Any]]:
+    """Every user of the agency (id, name, active, roles), deactivated ones too, by name: the list's lead officers
+    to filter by, and (``cases.lead_officer_choices(users=)``) those who may be given its cases, in one read."""
+    users = await User.raw(_AGENCY_USERS_SQL, int(agency_id))
+    for u in users:
+        u["active"] = bool(u["active"])
+        if isinstance(u["roles"], str):
+            u["roles"] = json.loads(u["roles"])
+    return users
 
 
 def _many(value: Any) -> list[Any]:
@@ -65,25 +87,52 @@ def _many(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-async def _agency_cases(area: Any, actor: Actor, for_change: bool) -> Any:
+@dataclass
+class Where:
+    """The condition of a list's query as SQL (``{}`` for each value) and its values: sent as it is in the list's
+    own statements, where Piccolo's building of the same query cost more CPU than the statement itself, and as a
+    ``WhereRaw`` in the ORM's (``orm``). Columns are cf_case's, unqualified."""
+
+    sql: list[str]
+    args: list[Any]
+
+    def add(self, sql: str, *args: Any) -> None:
+        self.sql.append(sql)
+        self.args.extend(args)
+
+    def text(self) -> str:
+        return " AND ".join(self.sql)
+
+    def orm(self) -> WhereRaw:
+        return WhereRaw(self.text(), *self.args)
+
+
+async def _agency_cases(area: Any, actor: Actor, for_change: bool) -> Where:
     """The actor's agency's cases in the area that a list shows, or that a bulk change may take."""
-    where = (Case.area == area.slug) & (Case.owning_agency == actor.agency_id)
+    where = Where(["area = {}", "owning_agency = {}"], [area.slug, actor.agency_id])
     # retention's rule for lists: a case withheld from the reader is in no list, count or export of theirs (its
     # own local admin sees a restricted one, marked); a bulk change never takes a restricted or erased case
     withheld = await withheld_from(actor)
-    left_out = withheld.inactive if for_change else withheld.hidden
+    left_out = sorted(withheld.inactive if for_change else withheld.hidden)
     if left_out:
-        where &= Case.id.not_in(sorted(left_out))
+        where.add(f"id NOT IN ({', '.join('{}' for _ in left_out)})", *left_out)
     if for_change:  # nor a closed one: it keeps its lead officer
-        where &= Case.closed_at.is_null()
+        where.add("closed_at IS NULL")
     return where
+
+
+#: cases with an open task of the agency past its due date (the list's "only overdue" box)
+_OVERDUE = (
+    'id IN (SELECT t."case" FROM cf_task t WHERE t.status = {} AND t.due_date < {} AND t.owner_agency = {})'
+)
 
 
 async def _area_query(
     area: Any, actor: Actor, values: Any, *, for_change: bool = False
-) -> tuple[Any, dict[str, str], list[dict[str, Any]]]:
+) -> tuple[Where, dict[str, str], list[dict[str, Any]]]:
     """The area list's filters from a query or posted form: the query's condition (always the actor's agency's
-    cases), the filters as read (anything unreadable dropped), and the lead officers to filter by."""
+    cases), the filters as read (anything unreadable dropped), and the agency's users (``agency_users``: the lead
+    officers to filter by)."""
 
     def value(name: str) -> str:
         raw = values.get(name, "")
@@ -93,38 +142,30 @@ async def _area_query(
     filters = {k: "" for k in ("state", "risk", "owner", "overdue", "sort")}
     state = value("state")
     if state in area.workflow.states:
-        where &= Case.state == state
+        where.add("state = {}", state)
         filters["state"] = state
     elif state == "open":
-        where &= Case.closed_at.is_null()
+        where.add("closed_at IS NULL")
         filters["state"] = state
     risk = value("risk")
     if risk in area.risk_levels:
-        where &= Case.risk_level == risk
+        where.add("risk_level = {}", risk)
         filters["risk"] = risk
-    leads = await colleagues_all(actor.agency_id)
+    leads = await agency_users(actor.agency_id)
     owner = value("owner")
     if whole_number(owner) == actor.id:  # one's own id (after handing cases to oneself) is the "Me" choice
         owner = "me"
     if owner == "me":
-        where &= Case.lead_officer == actor.id
+        where.add("lead_officer = {}", actor.id)
         filters["owner"] = owner
     elif owner == "none":
-        where &= Case.lead_officer.is_null()
+        where.add("lead_officer IS NULL")
         filters["owner"] = owner
     elif whole_number(owner) in {u["id"] for u in leads}:
-        where &= Case.lead_officer == whole_number(owner)
+        where.add("lead_officer = {}", whole_number(owner))
         filters["owner"] = str(whole_number(owner))
     if value("overdue") == "yes":
-        overdue_ids = [
-            t["case"]
-            for t in await Task.select(Task.case).where(
-                (Task.status == "open")
-                & (Task.due_date < clock.today())
-                & (Task.owner_agency == actor.agency_id)
-            )
-        ]
-        where &= Case.id.is_in(overdue_ids or [0])
+        where.add(_OVERDUE, "open", clock.today(), actor.agency_id)
         filters["overdue"] = "yes"
     if value("sort") in SORTS:
         filters["sort"] = value("sort")
@@ -136,21 +177,21 @@ async def area_list(ctx: Context, actor: Actor, area: Any, values: Any) -> dict[
     their subjects and lead officer's name, the total, the page's number and count, the filters as read and the
     lead officers to filter by. The page names each case's subjects, so it is recorded as read."""
     where, filters, leads = await _area_query(area, actor, values)
-    column, ascending = SORTS[filters["sort"] or "opened"]
-    total = await Case.count().where(where)
+    condition = where.text()
+    total = (await Case.raw(f"SELECT COUNT(*) AS count FROM cf_case WHERE {condition}", *where.args))[0][
+        "count"
+    ]
     pages = max(1, math.ceil(total / PAGE_SIZE))
     raw_page = values.get("page") if isinstance(values.get("page"), str) else None
     number = page_number(raw_page, pages)
-    rows = (
-        await Case.select()
-        .where(where)
-        .order_by(column, ascending=ascending)
-        .order_by(Case.id, ascending=False)
-        .limit(PAGE_SIZE)
-        .offset((number - 1) * PAGE_SIZE)
-        .output(load_json=True)
+    rows = await Case.raw(
+        f"SELECT * FROM cf_case WHERE {condition} ORDER BY {_order(filters)} LIMIT {{}} OFFSET {{}}",
+        *where.args,
+        PAGE_SIZE,
+        (number - 1) * PAGE_SIZE,
     )
-    items = [cases.case_dict(ctx, r, Access.owner()) for r in rows]  # the agency's own cases
+    # the agency's own cases
+    items = [cases.case_dict(ctx, cases.case_row(r), Access.owner()) for r in rows]
     subjects = await cases.subjects_of_cases([item["id"] for item in items])
     names = {u["id"]: u["name"] for u in leads}
     for item in items:
@@ -177,14 +218,13 @@ async def export_ids(actor: Actor, area: Any, values: Any) -> tuple[list[int], d
     """The ids of the cases the list's filters and sort hold (at most EXPORT_LIMIT), in its order, and the
     filters; the export's audit event names every case it holds, written before the first row leaves."""
     where, filters, _ = await _area_query(area, actor, values)
-    column, ascending = SORTS[filters["sort"] or "opened"]
     ids = [
         r["id"]
-        for r in await Case.select(Case.id)
-        .where(where)
-        .order_by(column, ascending=ascending)
-        .order_by(Case.id, ascending=False)
-        .limit(EXPORT_LIMIT)
+        for r in await Case.raw(
+            f"SELECT id FROM cf_case WHERE {where.text()} ORDER BY {_order(filters)} LIMIT {{}}",
+            *where.args,
+            EXPORT_LIMIT,
+        )
     ]
     await record_read(
         "case.export",
@@ -232,7 +272,7 @@ async def reassign_candidates(
     if data.get("scope") == "all":
         rows = (
             await Case.select(*columns)
-            .where(where)
+            .where(where.orm())
             .order_by(Case.reference)
             .limit(cases.MAX_BULK_REASSIGN + 1)
         )

@@ -910,18 +910,19 @@ async def add_note(ctx: Context, actor: Actor, case_id: int, text: str) -> dict[
 MAX_BULK_REASSIGN = 500
 
 
-async def lead_officer_choices(agency_id: int) -> list[dict[str, Any]]:
-    """Active users of the agency who work cases (a caseworking role), by name: who can lead a case."""
-    from caseframe.core.auth.tables import User
+async def lead_officer_choices(
+    agency_id: int, users: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Active users of the agency who work cases (a caseworking role), by name: who can lead a case. ``users``: the
+    agency's users as ``lists.agency_users`` reads them, when the caller has them already."""
+    from caseframe.core.cases.lists import agency_users
 
-    users = (
-        await User.select(User.id, User.name, User.roles)
-        .where((User.agency == agency_id) & (User.active == True))
-        .order_by(User.name)
-        .output(load_json=True)
-    )  # noqa: E712
+    if users is None:
+        users = await agency_users(agency_id)
     return [
-        {"id": u["id"], "name": u["name"]} for u in users if permissions.role_allows(u["roles"], "case.edit")
+        {"id": u["id"], "name": u["name"]}
+        for u in users
+        if u["active"] and permissions.role_allows(u["roles"], "case.edit")
     ]
 
 

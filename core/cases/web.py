@@ -320,7 +320,10 @@ async def _list_page(
     filters = listed["filters"]
     query = urlencode({k: v for k, v in filters.items() if v})
     # the new-case button only for those the new-case form would serve (it refuses everyone else)
-    can_open = permissions.can(actor, "case.open") and area.slug in await cases.enabled_areas(actor.agency_id)
+    # (a display choice, so the menu's cached list serves: the form itself checks the area is enabled)
+    can_open = permissions.can(actor, "case.open") and area.slug in await cases.enabled_areas(
+        actor.agency_id, cached=True
+    )
     can_reassign = permissions.can(actor, "case.reassign_bulk")
     ticked = {str(v) for v in _many(values.get("case"))} if errors else set()
     return await page(
@@ -337,7 +340,9 @@ async def _list_page(
         query=query,
         leads=listed["leads"],
         can_reassign=can_reassign,
-        lead_choices=await cases.lead_officer_choices(actor.agency_id) if can_reassign else [],
+        lead_choices=await cases.lead_officer_choices(actor.agency_id, listed["leads"])
+        if can_reassign
+        else [],
         errors=errors or [],
         ticked=ticked,
         chosen_lead=str(values.get("lead_officer_id", "")) if errors else "",
