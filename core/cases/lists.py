@@ -4,7 +4,6 @@ retention withholds from them; every read that names cases is audited here, with
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -63,21 +62,7 @@ async def colleagues(actor: Actor) -> list[dict[str, Any]]:
 
 async def colleagues_all(agency_id: int) -> list[dict[str, Any]]:
     """Every user of the agency, deactivated ones too: a leaver still leads cases until they are handed over."""
-    return [{k: u[k] for k in ("id", "name", "active")} for u in await agency_users(agency_id)]
-
-
-_AGENCY_USERS_SQL = "SELECT id, name, active, roles FROM cf_user WHERE agency = {} ORDER BY name, id"
-
-
-async def agency_users(agency_id: int) -> list[dict[str, Any]]:
-    """Every user of the agency (id, name, active, roles), deactivated ones too, by name: the list's lead officers
-    to filter by, and (``cases.lead_officer_choices(users=)``) those who may be given its cases, in one read."""
-    users = await User.raw(_AGENCY_USERS_SQL, int(agency_id))
-    for u in users:
-        u["active"] = bool(u["active"])
-        if isinstance(u["roles"], str):
-            u["roles"] = json.loads(u["roles"])
-    return users
+    return [{k: u[k] for k in ("id", "name", "active")} for u in await cases.agency_users(agency_id)]
 
 
 def _many(value: Any) -> list[Any]:
@@ -131,8 +116,8 @@ async def _area_query(
     area: Any, actor: Actor, values: Any, *, for_change: bool = False
 ) -> tuple[Where, dict[str, str], list[dict[str, Any]]]:
     """The area list's filters from a query or posted form: the query's condition (always the actor's agency's
-    cases), the filters as read (anything unreadable dropped), and the agency's users (``agency_users``: the lead
-    officers to filter by)."""
+    cases), the filters as read (anything unreadable dropped), and the agency's users (``cases.agency_users``: the
+    lead officers to filter by)."""
 
     def value(name: str) -> str:
         raw = values.get(name, "")
@@ -151,7 +136,7 @@ async def _area_query(
     if risk in area.risk_levels:
         where.add("risk_level = {}", risk)
         filters["risk"] = risk
-    leads = await agency_users(actor.agency_id)
+    leads = await cases.agency_users(actor.agency_id)
     owner = value("owner")
     if whole_number(owner) == actor.id:  # one's own id (after handing cases to oneself) is the "Me" choice
         owner = "me"

@@ -910,13 +910,27 @@ async def add_note(ctx: Context, actor: Actor, case_id: int, text: str) -> dict[
 MAX_BULK_REASSIGN = 500
 
 
+_AGENCY_USERS_SQL = "SELECT id, name, active, roles FROM cf_user WHERE agency = {} ORDER BY name, id"
+
+
+async def agency_users(agency_id: int) -> list[dict[str, Any]]:
+    """Every user of the agency (id, name, active, roles), deactivated ones too, by name: the area list's lead
+    officers to filter by, and (``lead_officer_choices(users=)``) those who may be given its cases, in one read."""
+    from caseframe.core.auth.tables import User
+
+    users = await User.raw(_AGENCY_USERS_SQL, int(agency_id))
+    for u in users:
+        u["active"] = bool(u["active"])
+        if isinstance(u["roles"], str):
+            u["roles"] = json.loads(u["roles"])
+    return users
+
+
 async def lead_officer_choices(
     agency_id: int, users: list[dict[str, Any]] | None = None
 ) -> list[dict[str, Any]]:
     """Active users of the agency who work cases (a caseworking role), by name: who can lead a case. ``users``: the
-    agency's users as ``lists.agency_users`` reads them, when the caller has them already."""
-    from caseframe.core.cases.lists import agency_users
-
+    agency's users as ``agency_users`` reads them, when the caller has them already."""
     if users is None:
         users = await agency_users(agency_id)
     return [
