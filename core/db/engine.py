@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import datetime as dt
 import io
 import logging
 import os
@@ -94,6 +95,28 @@ def quick_reads() -> Iterator[None]:
         yield
     finally:
         _QUICK.reset(token)
+
+
+def _timestamptz(value: bytes) -> dt.datetime:
+    """A TIMESTAMPTZ column's text as Piccolo reads it (the time, in UTC), in one call."""
+    return dt.datetime.fromisoformat(value.decode()).replace(tzinfo=dt.UTC)
+
+
+def _fast_converters() -> None:
+    """SQLite's column converters, as cheap as the C library allows, for the same values Piccolo's give.
+
+    Piccolo registers one converter per declared column type, process-wide; each is a Python wrapper that decodes
+    the bytes and calls another function, and an INTEGER column's goes through ``Decimal`` too: three Python calls
+    for every integer read, 350 on a case page, about a sixth of its CPU on SQLite. An INTEGER value comes back
+    from SQLite as a Python int without any converter (Piccolo's exists for text or a fraction someone stored in
+    an INTEGER column, which nothing here writes), so it has none; a BOOLEAN column stores 0 or 1, read by a
+    C method; a TIMESTAMPTZ is read in one call instead of three."""
+    sqlite3.converters.pop("INTEGER", None)
+    sqlite3.register_converter("BOOLEAN", b"1".__eq__)
+    sqlite3.register_converter("TIMESTAMPTZ", _timestamptz)
+
+
+_fast_converters()
 
 
 class SharedConnectionSQLiteEngine(SQLiteEngine):
