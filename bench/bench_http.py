@@ -438,6 +438,24 @@ async def build(cases_in_area: int) -> dict:
     return {"area": area, "case": case["id"], "email": actor.email, "user_id": actor.id}
 
 
+def view_event(case_id: int, user_id: int, agency_id: int, at: dt.datetime) -> object:
+    """An unsealed audit event of one view of a case, as the case page writes it, for inserting in bulk."""
+    from caseframe.core.audit.tables import AuditEvent
+
+    return AuditEvent(
+        at=at,
+        actor_id=user_id,
+        agency_id=agency_id,
+        action="case.view",
+        object_type="case",
+        object_id=case_id,
+        purpose="",
+        detail={},
+        prev_hash="",
+        hash="",
+    )
+
+
 #: views in the seeded audit trail: a trail a year or more old is mostly case views, and PostgreSQL plans the
 #: case page's and My work's reads of it by its statistics of what the trail holds
 HISTORY_VIEWS = 50_000
@@ -468,17 +486,11 @@ async def audit_history(case_id: int, viewers: list) -> None:
     for start in range(0, len(events), 1000):
         await AuditEvent.insert(
             *[
-                AuditEvent(
-                    at=now - dt.timedelta(minutes=20 * (HISTORY_VIEWS - n)),
-                    actor_id=viewers[n % len(viewers)].id,
-                    agency_id=viewers[n % len(viewers)].agency_id,
-                    action="case.view",
-                    object_type="case",
-                    object_id=object_id,
-                    purpose="",
-                    detail={},
-                    prev_hash="",
-                    hash="",
+                view_event(
+                    object_id,
+                    viewers[n % len(viewers)].id,
+                    viewers[n % len(viewers)].agency_id,
+                    now - dt.timedelta(minutes=20 * (HISTORY_VIEWS - n)),
                 )
                 for object_id, n in events[start : start + 1000]
             ]

@@ -29,7 +29,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server import seeded_database, sign_in  # noqa: E402
-from bench_http import build  # noqa: E402
+from bench_http import build, view_event  # noqa: E402
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -172,21 +172,7 @@ async def add_views(case_id: int, user_id: int, agency_id: int, views: int) -> N
     now = clock.now()
     for start in range(0, views, 500):
         await AuditEvent.insert(
-            *[
-                AuditEvent(
-                    at=now,
-                    actor_id=user_id,
-                    agency_id=agency_id,
-                    action="case.view",
-                    object_type="case",
-                    object_id=case_id,
-                    purpose="",
-                    detail={},
-                    prev_hash="",
-                    hash="",
-                )
-                for _ in range(min(500, views - start))
-            ]
+            *[view_event(case_id, user_id, agency_id, now) for _ in range(min(500, views - start))]
         )
 
 
