@@ -7,8 +7,8 @@ form (1, after opening it) and adds a note (1) (the weights in brackets). The da
 
     python bench/bench_load.py [--database-url postgresql://...] [--users N] [--duration 120] [--check]
 
-Default: a temporary SQLite file, one worker, 50 users. With a PostgreSQL URL: a fresh schema, two workers,
-500 users. Statistics are reset once every user has started, so the figures are of the steady state.
+Default: a temporary SQLite file, two workers sharing it, 50 users. With a PostgreSQL URL: a fresh schema, two
+workers, 500 users. Statistics are reset once every user has started, so the figures are of the steady state.
 Targets (issue 13): PostgreSQL p95 < 250 ms with no failed request; SQLite no failed request and no
 "database is locked" in the server's log. ``--check`` exits 1 when one is missed. locust comes from the
 ``bench`` extra (``bench/setup``); the sessions are written straight into the database, as signing in

@@ -6,7 +6,7 @@ events, streamed with httpx). The chair then posts a minute over HTTP, as the mi
 
 * caseframe: from the chair's POST being sent to the 50th member receiving the ``event: minute`` for
   it. On the way: CSRF and session checks, ``add_minute`` (one transaction with its audit event), the
-  wake-up (in-process on SQLite, NOTIFY on PostgreSQL, heard by every worker), then per member: the
+  wake-up (NOTIFY on PostgreSQL, cf_live_news read by each worker on SQLite), then per member: the
   meeting and the new minutes read again, whether that member may see the case, and the entry rendered;
 * baseline: the same 50 clients on a bare Litestar SSE endpoint (in this file), served by uvicorn the
   same way, where a POST puts the text on every stream: no database, no session, no rendering. The
@@ -19,9 +19,10 @@ are not counted.
     python bench/bench_minutes.py [--members 50] [--runs 20] [--check]
     python bench/bench_minutes.py --database-url postgresql://postgres@127.0.0.1:5432/test [--workers 2]
 
-On PostgreSQL the run has a schema of its own (dropped afterwards) and two uvicorn worker processes by
-default, so members connected to one worker get minutes posted through the other (LISTEN/NOTIFY); the
-script prints how many streams each worker holds. The baseline has one process (it has no channel
+On PostgreSQL the run has a schema of its own (dropped afterwards). Caseframe runs two worker processes by
+default on either database, so members connected to one worker get minutes posted through the other
+(LISTEN/NOTIFY on PostgreSQL, ``cf_live_news`` on SQLite); the script prints how many streams each worker
+holds. The baseline has one process (it has no channel
 between processes).
 
 Target (issue: panel meetings with live minutes): a minute reaches 50 connected members in < 1 s
@@ -482,16 +483,14 @@ if __name__ == "__main__":
         "--database-url",
         help="postgresql://... to run on PostgreSQL in a fresh schema (default: a temporary SQLite file)",
     )
-    parser.add_argument(
-        "--workers", type=int, help="uvicorn workers for caseframe (default 1 on SQLite, 2 on PostgreSQL)"
-    )
+    parser.add_argument("--workers", type=int, help="worker processes for caseframe (default 2)")
     parser.add_argument("--check", action="store_true", help="accepted for symmetry: a miss always exits 1")
     args = parser.parse_args()
     if args.database_url and not args.database_url.startswith(("postgres://", "postgresql://")):
         parser.error("--database-url takes a PostgreSQL URL; SQLite is the default")
-    workers = args.workers or (2 if args.database_url else 1)
-    if workers > 1 and not args.database_url:
-        parser.error("more than one worker needs PostgreSQL: the embedded SQLite database serves one process")
+    workers = args.workers or 2
+    if workers < 1:
+        parser.error("--workers must be at least 1")
     if args.members < 1 or args.runs < 1:
         parser.error("--members and --runs must be at least 1")
     sys.exit(asyncio.run(main(args.members, args.runs, args.database_url, workers)))

@@ -11,7 +11,7 @@ left is what any async server must do to answer a search over HTTP.
 
     python bench/bench_search.py [--database-url postgresql://...] [--persons 100000] [--duration 10] [--check]
 
-Default: a temporary SQLite file, one worker; with a PostgreSQL URL a fresh schema and two workers.
+Default: a temporary SQLite file; with a PostgreSQL URL a fresh schema; two workers on either.
 Targets (issue 13): the search page's p95 at 16 connections < 50 ms on PostgreSQL, < 100 ms on SQLite.
 ``--check`` exits 1 when one is missed (or any request failed). wrk comes from ``bench/setup``.
 """

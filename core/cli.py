@@ -74,7 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", type=_host, default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8000)
     serve.add_argument(
-        "--workers", type=_workers, default=1, help="processes (PostgreSQL only for more than 1)"
+        "--workers",
+        type=_workers,
+        default=1,
+        help="server processes (default 1; one a CPU core serves the most)",
     )
     serve.add_argument(
         "--demo", action="store_true", help="load fictional demo data if the database is empty"
@@ -195,12 +198,6 @@ def _cmd_serve(args) -> int:
     from caseframe.core.context import build_context
 
     url = _database_url(args)
-    if args.workers > 1 and url.startswith("sqlite"):
-        return _fail(
-            "more than one worker needs PostgreSQL (set CASEFRAME_DATABASE_URL); "
-            "the embedded SQLite database serves one process",
-            2,
-        )
     from caseframe.core.settings import Settings
 
     Settings()  # a bad CASEFRAME_* setting stops here, naming it (SettingsError), before any worker starts

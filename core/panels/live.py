@@ -2,9 +2,11 @@
 
 The signal carries only the meeting's id; each follower then reads what is new and what it may see
 from the database, so nothing personal travels through the channel and a follower that missed a
-signal catches up on the next one (or on its periodic check). On SQLite (one process) the signal is
-in-process; on PostgreSQL it goes through NOTIFY, and every server process LISTENs, so members
-connected to different workers see the same minute.
+signal catches up on the next one (or on its periodic check). On PostgreSQL it goes through NOTIFY,
+and every server process LISTENs, so members connected to different workers see the same minute. SQLite
+has no such channel: followers in the announcing process wake at once, and the announcement counts up the
+meeting's row in ``cf_live_news``, which every other process with followers reads a few times a second
+(``POLL_SECONDS``), so several server processes may share one SQLite file.
 """
 
 from __future__ import annotations
@@ -26,6 +28,17 @@ _listener: dict[str, Any] = {}
 
 _generation: dict[int, int] = {}
 
+#: SQLite: how often a process with followers reads the news other processes wrote (a lookup of one row a
+#: followed meeting, on the event loop's own read connection)
+POLL_SECONDS = 0.1
+#: SQLite: the count of news in ``cf_live_news`` this process last acted on, per meeting it follows
+_seen: dict[int, int] = {}
+_poller: dict[str, Any] = {}
+_COUNT_UP = (
+    "INSERT INTO cf_live_news (meeting_id, generation) VALUES ({}, 1) ON CONFLICT (meeting_id) "
+    "DO UPDATE SET generation = cf_live_news.generation + 1 RETURNING generation"
+)
+
 
 def generation(meeting_id: int) -> int:
     """How many times this process has heard the meeting has news: part of a shared read's key, so a
@@ -42,6 +55,55 @@ def _wake(meeting_id: int) -> None:
 def _on_notify(connection: Any, pid: int, channel: str, payload: str) -> None:
     if whole_number(payload) is not None:
         _wake(whole_number(payload))
+
+
+async def _news_counts(meeting_ids: list[int]) -> dict[int, int]:
+    """SQLite: each meeting's count of news in ``cf_live_news`` (0 for one never announced)."""
+    from caseframe.core.db.engine import quick_reads
+    from caseframe.core.panels.tables import Meeting
+
+    marks = ", ".join(["{}"] * len(meeting_ids))
+    with quick_reads():
+        rows = await Meeting.raw(
+            f"SELECT meeting_id, generation FROM cf_live_news WHERE meeting_id IN ({marks})", *meeting_ids
+        )
+    counts = dict.fromkeys(meeting_ids, 0)
+    counts.update((row["meeting_id"], row["generation"]) for row in rows)
+    return counts
+
+
+async def _poll() -> None:
+    """SQLite: while anyone here follows a meeting, wake the followers of each meeting whose news another process
+    counted up. A failed read is logged and tried again at the next turn (followers also have their periodic
+    check)."""
+    while _followers:
+        await asyncio.sleep(POLL_SECONDS)
+        followed = [m for m in _followers if m in _seen]
+        if not followed:
+            continue
+        try:
+            counts = await _news_counts(followed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("cannot read live minutes' news: %s", exc.__class__.__name__)
+            continue
+        for meeting_id, count in counts.items():
+            if meeting_id in _seen and count > _seen[meeting_id]:
+                _seen[meeting_id] = count
+                _wake(meeting_id)
+
+
+async def _ensure_poller(meeting_id: int) -> None:
+    """SQLite: the meeting's count of news as followers start (news before it is read by their first read),
+    and one poller per event loop of this process."""
+    if meeting_id not in _seen:
+        count = (await _news_counts([meeting_id]))[meeting_id]
+        _seen.setdefault(meeting_id, count)
+    loop = asyncio.get_running_loop()
+    task = _poller.get("task")
+    if task is None or task.done() or _poller.get("loop") is not loop:
+        _poller.update(task=loop.create_task(_poll()), loop=loop)
 
 
 async def _ensure_listener() -> bool:
@@ -98,7 +160,10 @@ async def _relisten() -> None:
 
 async def follow(meeting_id: int) -> asyncio.Event:
     """An event set whenever the meeting has news; pass it to ``unfollow`` when the follower leaves."""
-    await _ensure_listener()
+    if is_sqlite(conf.DB):
+        await _ensure_poller(meeting_id)
+    else:
+        await _ensure_listener()
     event = asyncio.Event()
     _followers.setdefault(meeting_id, set()).add(event)
     return event
@@ -110,6 +175,7 @@ def unfollow(meeting_id: int, event: asyncio.Event) -> None:
         found.discard(event)
         if not found:
             _followers.pop(meeting_id, None)
+            _seen.pop(meeting_id, None)
 
 
 _reads: dict[Any, tuple[float, asyncio.Future]] = {}
@@ -140,9 +206,19 @@ def followers(meeting_id: int) -> int:
 
 
 async def announce(meeting_id: int) -> None:
-    """Call after the change is committed: followers here (SQLite) or in every process (PostgreSQL) wake."""
+    """Call after the change is committed: followers in every server process wake (here at once; elsewhere through
+    NOTIFY on PostgreSQL, or at their process's next read of ``cf_live_news`` on SQLite)."""
     if is_sqlite(conf.DB):
         _wake(meeting_id)
+        try:
+            from caseframe.core.panels.tables import Meeting
+
+            rows = await Meeting.raw(_COUNT_UP, meeting_id)
+        except Exception as exc:  # followers elsewhere catch up on their periodic check
+            log.warning("cannot announce live minutes to other processes: %s", exc.__class__.__name__)
+            return
+        if meeting_id in _seen:  # followers here are awake already: the poller need not wake them again
+            _seen[meeting_id] = max(_seen[meeting_id], rows[0]["generation"])
         return
     try:
         from caseframe.core.panels.tables import Meeting
@@ -154,6 +230,10 @@ async def announce(meeting_id: int) -> None:
 
 
 async def stop() -> None:
+    poller = _poller.pop("task", None)
+    _poller.pop("loop", None)
+    if poller is not None and not poller.done():
+        poller.cancel()
     conn = _listener.pop("conn", None)
     _listener.pop("loop", None)
     relisten = _listener.pop("relisten", None)

@@ -39,6 +39,7 @@ from caseframe.core.documents.web import document_pages
 from caseframe.core.errors import CaseClosed, ServiceError
 from caseframe.core.notifications import email as notification_email
 from caseframe.core.notifications.web import NotificationPages
+from caseframe.core.panels import live
 from caseframe.core.panels.pack_web import PackPages
 from caseframe.core.panels.web import MeetingPages, PanelPages
 from caseframe.core.persons.web import PersonMergeAdminPages, PersonPages
@@ -346,10 +347,9 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
                 await sealer
             with contextlib.suppress(Exception):  # what is left is sealed by the next start
                 await audit_service.seal(checkpoint=True)
-        if owned and not is_sqlite(engine):
-            await engine.close_connection_pool()
-        elif owned:
-            await close(engine)
+        if owned:
+            await live.stop()  # the live minutes' LISTEN connection (PostgreSQL) or news poller (SQLite)
+            await (close(engine) if is_sqlite(engine) else engine.close_connection_pool())
         _restore_binding(app)
 
     handlers: list[Any] = [

@@ -43,6 +43,8 @@ MIGRATION_ONLY = {
         "table cf_name_word_fts_idx",
         "table cf_name_vocabulary",
         "table cf_name_posting",
+        # live minutes' news for the other server processes on the file (core/panels/live.py); PostgreSQL NOTIFYs
+        "table cf_live_news",
         # partial indexes of case views (core/cases/service.py viewers_of, core/dashboards/my_work.py): SQLite's
         # index list does not say the condition, PostgreSQL's does
         "index cf_audit (actor_id, id)",

@@ -336,3 +336,131 @@ def test_connection_shares_close_past_an_even_split_of_live_workers(tmp_path):
         assert not mine.over_share()
     finally:
         os.unlink(path)
+
+
+def _worker_pids(supervisor: int) -> set[int]:
+    """The worker processes ``supervisor`` started (not multiprocessing's resource tracker), from /proc."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{entry}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    spawned = b"multiprocessing.spawn" in f.read()
+                if parent == supervisor and spawned:
+                    found.add(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="counts the workers from /proc (Linux)")
+def test_sqlite_is_served_by_two_workers_that_write_one_exact_audit_trail(tmp_path):
+    """``caseframe serve --workers 2`` on the embedded SQLite file: both workers serve signed-in caseworkers
+    reading cases at once (each view an audit event, written by either process, sealed by either process's
+    sealer), nothing is refused or fails, and ``caseframe audit verify`` finds the one chain exact."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import httpx
+
+    from caseframe.core.demo import DEMO_PASSWORD, DEMO_USERS, demo_email
+    from caseframe.core.testing import sign_in
+
+    root = Path(__file__).resolve().parents[2]
+    database = f"sqlite:///{tmp_path / 'two.sqlite'}"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "CASEFRAME_LOCAL_DEMO": "1",
+        "CASEFRAME_AUDIT_KEY_FILE": str(tmp_path / "audit.key"),
+    }
+    env.pop("CASEFRAME_DATABASE_URL", None)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "server.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "caseframe",
+                "--database",
+                database,
+                "serve",
+                "--workers",
+                "2",
+                "--demo",
+                "--port",
+                str(port),
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while len(_worker_pids(server.pid)) < 2 or not _answers(base + "/health"):
+            assert time.monotonic() < deadline and server.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.3)
+        workers = _worker_pids(server.pid)
+
+        async def caseworkers() -> list[int]:
+            user = SimpleNamespace(email=demo_email(DEMO_USERS[0][0], DEMO_USERS[0][1]))
+            # a connection each, which the kernel gives to either worker
+            clients = [httpx.AsyncClient(base_url=base, timeout=60) for _ in range(8)]
+            statuses = []
+            try:
+                for client in clients:
+                    await sign_in(client, user, DEMO_PASSWORD)
+                for _ in range(5):
+                    answers = await asyncio.gather(
+                        *[client.get(f"/cases/{n % 4 + 1}") for n, client in enumerate(clients)],
+                        *[client.get("/") for client in clients],
+                    )
+                    statuses += [a.status_code for a in answers]
+            finally:
+                for client in clients:
+                    await client.aclose()
+            return statuses
+
+        before = {pid: _cpu_ticks(pid) for pid in workers}
+        statuses = asyncio.run(caseworkers())
+        assert collections.Counter(statuses) == {200: 80}
+        assert _worker_pids(server.pid) == workers, "a worker died"
+        assert all(_cpu_ticks(pid) > before[pid] for pid in workers), "one worker served every request"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    text = log.read_text()
+    assert "Traceback" not in text and "database is locked" not in text, text[-3000:]
+    verify = subprocess.run(
+        [sys.executable, "-m", "caseframe", "--database", database, "audit", "verify"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def _cpu_ticks(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False

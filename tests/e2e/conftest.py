@@ -37,28 +37,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server():
-    """A Caseframe server on a free port with a fresh SQLite database and the demo data."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"browser tests need Debian's Chromium at {CHROMIUM}: run ./dev test, which installs it")
-    folder = Path(tempfile.mkdtemp(prefix="caseframe-e2e-"))
+def _serve(folder: Path, name: str, *, demo: bool) -> tuple[subprocess.Popen, str]:
+    """``caseframe serve`` on a free port over ``folder``'s e2e.sqlite, as an operator starts it; its process and
+    address once it answers (its log: ``folder``/``name``.log)."""
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CASEFRAME_LOCAL_DEMO": "1"}
     env.pop("CASEFRAME_DATABASE_URL", None)
-    log = open(folder / "server.log", "w")  # noqa: SIM115 (the server writes to it while it runs)
+    log_path = folder / f"{name}.log"
+    log = open(log_path, "w")  # noqa: SIM115 (the server writes to it while it runs)
+    argv = [sys.executable, "-m", "caseframe", "--database", f"sqlite:///{folder / 'e2e.sqlite'}", "serve"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "caseframe",
-            "--database",
-            f"sqlite:///{folder / 'e2e.sqlite'}",
-            "serve",
-            "--port",
-            str(port),
-            "--demo",
-        ],
+        [*argv, "--port", str(port), *(["--demo"] if demo else [])],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -70,20 +59,46 @@ def server():
         try:
             with urllib.request.urlopen(url + "/health", timeout=1) as r:
                 if r.status == 200:
-                    break
+                    return proc, url
         except OSError:
             if proc.poll() is not None:
-                pytest.fail("the server stopped: " + (folder / "server.log").read_text()[-2000:])
+                pytest.fail(f"the server stopped: {log_path.read_text()[-2000:]}")
             time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start within 120 s")
-    yield url
+    proc.kill()
+    pytest.fail("the server did not start within 120 s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+#: the folder of the session's server (its database and logs), for a second server on the same file
+_SERVED: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def server():
+    """A Caseframe server on a free port with a fresh SQLite database and the demo data."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"browser tests need Debian's Chromium at {CHROMIUM}: run ./dev test, which installs it")
+    folder = Path(tempfile.mkdtemp(prefix="caseframe-e2e-"))
+    proc, url = _serve(folder, "server", demo=True)
+    _SERVED["folder"] = folder
+    yield url
+    _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def second_server(server):
+    """Another ``caseframe serve`` process on the same SQLite file as ``server``: what one process writes, users of
+    the other must see (as with several workers, but knowing which process each browser talks to)."""
+    proc, url = _serve(_SERVED["folder"], "second-server", demo=False)
+    yield url
+    _stop(proc)
 
 
 @pytest.fixture(scope="package")

@@ -1,4 +1,7 @@
-"""Live minutes in two browsers: the chair writes a minute and an action; a member sees both appear unreloaded."""
+"""Live minutes in two browsers: the chair writes a minute and an action; a member sees both appear unreloaded.
+
+The member's browser talks to a second server process on the same SQLite file (as with ``caseframe serve
+--workers 2``), so every entry crosses from one process to the other."""
 
 from __future__ import annotations
 
@@ -20,7 +23,9 @@ def _meeting_with(page, button: str) -> str:
     raise AssertionError(f"the demo has no meeting offering '{button}'")
 
 
-def test_a_member_follows_the_minutes_live_and_the_action_lands_on_the_case(new_page, chromium, server):
+def test_a_member_follows_the_minutes_live_and_the_action_lands_on_the_case(
+    new_page, chromium, server, second_server
+):
     chair = new_page(1280)
     sign_in(chair, demo_email("ashdown-council", "priya.shah"))
     url = _meeting_with(chair, "Start the meeting")
@@ -28,15 +33,16 @@ def test_a_member_follows_the_minutes_live_and_the_action_lands_on_the_case(new_
     chair.wait_for_selector("text=Meeting started")
     assert "Write the minutes" in chair.locator("main").inner_text()
 
-    # the member's browser keeps the real Content-Security-Policy: the SSE extension must load under it
-    member_context = chromium.new_context(viewport={"width": 375, "height": 800}, base_url=server)
+    # the member's browser keeps the real Content-Security-Policy: the SSE extension must load under it; it is
+    # served by the other process
+    member_context = chromium.new_context(viewport={"width": 375, "height": 800}, base_url=second_server)
     try:
         member = member_context.new_page()
         member.set_default_timeout(15000)
         errors: list[str] = []
         member.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         sign_in(member, demo_email("northshire-police", "sam.okafor"))
-        member.goto(url)
+        member.goto(url.replace(server, second_server))
         assert "New entries appear here as they are written" in member.locator("main").inner_text()
         member.evaluate("() => { window.__notReloaded = true }")
         member.wait_for_function("() => !!window.htmx && !!document.querySelector('[sse-connect]')")

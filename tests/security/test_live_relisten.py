@@ -25,7 +25,7 @@ async def _wait_for(condition, timeout: float) -> bool:
 
 async def test_a_minute_still_arrives_at_once_after_the_listeners_backend_is_terminated(world):
     if is_sqlite(conf.DB):
-        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; on SQLite the signal never leaves the process")
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite's processes read cf_live_news (test_live_news.py)")
     import asyncpg
 
     item = await _run(world)
