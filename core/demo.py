@@ -148,12 +148,21 @@ async def load_demo(ctx: Context, progress: Callable[[str], None] = lambda _: No
     """Load the demo into an empty database; returns how many of each thing were made.
 
     The plugins' demo data is checked first (:func:`check_demo_data`): a mistake raises DemoDataError listing
-    every problem, before anything is written."""
+    every problem, before anything is written. The demo is then written in one transaction, so a load that stops
+    part-way (Ctrl+C, a failure, the machine going down) leaves the database as empty as it found it, and the next
+    start loads the whole demo, never half of one. (Files a demo document stored before the stop stay in document
+    storage, unreferenced.)"""
     named = demo_contributions(ctx)
     problems = check_demo_data(ctx, named)
     if problems:
         raise DemoDataError(problems)
-    contributions = [data for _, data in named]
+    async with transaction():
+        return await _load_checked(ctx, [data for _, data in named], progress)
+
+
+async def _load_checked(
+    ctx: Context, contributions: list[dict[str, Any]], progress: Callable[[str], None]
+) -> dict[str, int]:
     agency_ids = await _demo_agencies(ctx, contributions)
     progress(f"{len(agency_ids)} agencies")
     await _enable_demo_areas(ctx, contributions, agency_ids)

@@ -1,9 +1,10 @@
 """demo_data has one documented shape (DemoData, generated into docs/hooks.md), and the loader holds plugins to it:
 every built-in and example plugin's demo data fits it, and a mistake is listed, with where it is, before anything
-is written."""
+is written. A load that stops part-way leaves nothing behind."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import typing
 from pathlib import Path
@@ -128,6 +129,35 @@ async def test_demo_load_stops_before_writing_anything(db):
         await load_demo(ctx)
     assert "unknown key 'adresses'" in str(stopped.value)
     assert await is_empty() and await Agency.count() == 0
+
+
+async def test_a_demo_load_that_stops_part_way_leaves_the_database_empty_for_the_next_start(db, monkeypatch):
+    """Ctrl+C while ``caseframe serve --demo`` loads (asyncio cancels the load), after the agencies, users, cases and
+    shares are written and before the panels' history: nothing is left, so the next start loads the whole demo
+    rather than saying the database already holds data and serving half of one."""
+    from caseframe.core.cases.tables import Case
+    from caseframe.core.panels import demo as panel_demo
+    from caseframe.core.persons.tables import Person
+
+    ctx = make_context(builtins=True)
+    reached = []
+
+    async def stopped(*args, **kwargs):
+        reached.append(
+            await Case.count()
+        )  # everything before this step is written, in the load's transaction
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(panel_demo, "load_panel_demo", stopped)
+    with pytest.raises(asyncio.CancelledError):
+        await load_demo(ctx)
+    assert reached and reached[0] > 0
+    assert await is_empty()
+    assert (await Agency.count(), await Person.count(), await Case.count()) == (0, 0, 0)
+
+    monkeypatch.undo()
+    counts = await load_demo(ctx)
+    assert counts["cases"] == await Case.count() > 0 and counts["panel cases"] > 0
 
 
 #: ``caseframe demo load`` with the Broken plugin as the only extra one (run in its own process, on its own database)
