@@ -194,6 +194,32 @@ async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
             previous.restore()  # run in a process that goes on (a test's), the tables point where they did
 
 
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host``:``port`` (in use, not an address of this machine, not allowed),
+    in one line; None if it can. Bound as uvicorn binds it, then let go for the server to take."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        import errno
+
+        reason = exc.strerror or str(exc)
+        hint = {
+            errno.EADDRINUSE: "another server is using the port: stop it, or choose another port with --port",
+            errno.EACCES: "ports below 1024 need privileges: choose another port with --port",
+        }.get(
+            exc.errno or 0,
+            "give an address of this machine with --host, e.g. 127.0.0.1 (0.0.0.0 for every one)",
+        )
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return f"cannot listen on {where}: {reason[:1].lower() + reason[1:]}; {hint}. Nothing was started or written"
+    return None
+
+
 def _cmd_serve(args) -> int:
     from caseframe.core.context import build_context
 
@@ -205,6 +231,9 @@ def _cmd_serve(args) -> int:
     from caseframe.core import assets
 
     assets.require()  # so do missing front-end assets, saying how to install them
+    taken = _cannot_listen(args.host, args.port)
+    if taken:  # before the key file is written and the database made, migrated or filled with the demo
+        return _fail(taken, 2)
     from caseframe.core.audit.key import AuditKeyError, load_key
 
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -74,7 +75,7 @@ def test_a_key_file_that_is_not_text_and_a_database_that_cannot_be_written_are_o
         f"sqlite:///{tmp_path / 'x.sqlite'}",
         "serve",
         "--port",
-        "1",
+        str(_free_port()),
         env={"CASEFRAME_AUDIT_KEY_FILE": str(key), "CASEFRAME_AUDIT_KEY": ""},  # the file, not the run's key
     )
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
@@ -85,6 +86,33 @@ def test_a_key_file_that_is_not_text_and_a_database_that_cannot_be_written_are_o
     r = caseframe("--database", "sqlite:////dev/null", "db", "migrate")
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "the database could not be used" in r.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_on_an_address_it_cannot_listen_on_says_so_before_writing_anything(tmp_path):
+    """A port another server holds, and a host that is no address here: one line saying what to change, and no
+    database file, audit key file or demo data left behind (they were all made before uvicorn failed to bind)."""
+    env = {"CASEFRAME_AUDIT_KEY_FILE": str(tmp_path / "audit.key"), "CASEFRAME_AUDIT_KEY": ""}
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        r = caseframe("--database", url, "serve", "--port", str(port), "--demo", env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"caseframe: cannot listen on 127.0.0.1:{port}: address already in use; another server is using the port: "
+        "stop it, or choose another port with --port. Nothing was started or written"
+    ]
+    r = caseframe("--database", url, "serve", "--host", "no-such-host.invalid", "--demo", env=env)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "cannot listen on no-such-host.invalid:8000" in r.stderr and "--host" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_migrate_is_idempotent(tmp_path):
