@@ -12,6 +12,7 @@ meeting's row in ``cf_live_news``, which every other process with followers read
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -230,14 +231,22 @@ async def announce(meeting_id: int) -> None:
 
 
 async def stop() -> None:
+    """Stop listening (PostgreSQL) and reading the news (SQLite), as the server stops. What was started on another
+    event loop (a test's, ended or not) is only forgotten here: its connection and tasks belong to that loop and
+    cannot be closed or cancelled from this one."""
+    here = asyncio.get_running_loop()
     poller = _poller.pop("task", None)
-    _poller.pop("loop", None)
-    if poller is not None and not poller.done():
+    if poller is not None and not poller.done() and _poller.pop("loop", None) is here:
         poller.cancel()
+    _poller.pop("loop", None)
     conn = _listener.pop("conn", None)
-    _listener.pop("loop", None)
+    ours = _listener.pop("loop", None) is here
     relisten = _listener.pop("relisten", None)
-    if relisten is not None and not relisten.done():
+    if relisten is not None and not relisten.done() and ours:
         relisten.cancel()
     if conn is not None and not conn.is_closed():
-        await conn.close()
+        if ours:
+            await conn.close()
+        else:
+            with contextlib.suppress(Exception):  # its loop's transport, which may be closed with its loop
+                conn.terminate()

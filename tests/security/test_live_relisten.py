@@ -74,3 +74,27 @@ async def test_stopping_does_not_listen_again(world):
         assert "conn" not in live._listener and "relisten" not in live._listener
     finally:
         live.unfollow(m["id"], news)
+
+
+async def test_stopping_forgets_what_another_event_loop_started(world):
+    """The server stops live minutes as it shuts down; in a process that ran other event loops before (a test
+    run), what those started (a LISTEN connection, a news poller) belongs to them. Closing it from this loop
+    raised "attached to a different loop" (seen in CI): it is now forgotten, and this loop's own is stopped."""
+    m = world["meeting"]
+
+    async def follow_and_leave() -> asyncio.Event:
+        return await live.follow(m["id"])  # left running, as a loop that ends without stopping leaves it
+
+    elsewhere = await asyncio.to_thread(asyncio.run, follow_and_leave())
+    try:
+        await live.stop()
+        assert not live._listener and not live._poller
+        news = await live.follow(m["id"])  # this loop's own, started afresh
+        try:
+            assert asyncio.get_running_loop() in (live._listener.get("loop"), live._poller.get("loop"))
+        finally:
+            live.unfollow(m["id"], news)
+        await live.stop()
+        assert not live._listener and not live._poller
+    finally:
+        live.unfollow(m["id"], elsewhere)
