@@ -22,8 +22,7 @@ are not counted.
 On PostgreSQL the run has a schema of its own (dropped afterwards). Caseframe runs two worker processes by
 default on either database, so members connected to one worker get minutes posted through the other
 (LISTEN/NOTIFY on PostgreSQL, ``cf_live_news`` on SQLite); the script prints how many streams each worker
-holds. The baseline has one process (it has no channel
-between processes).
+holds. The baseline has one process (it has no channel between processes).
 
 Target (issue: panel meetings with live minutes): a minute reaches 50 connected members in < 1 s
 (median). The script exits 1 if the target is missed or a member never receives the minute, with or

@@ -235,10 +235,9 @@ async def stop() -> None:
     event loop (a test's, ended or not) is only forgotten here: its connection and tasks belong to that loop and
     cannot be closed or cancelled from this one."""
     here = asyncio.get_running_loop()
-    poller = _poller.pop("task", None)
-    if poller is not None and not poller.done() and _poller.pop("loop", None) is here:
+    poller, polling_here = _poller.pop("task", None), _poller.pop("loop", None) is here
+    if poller is not None and not poller.done() and polling_here:
         poller.cancel()
-    _poller.pop("loop", None)
     conn = _listener.pop("conn", None)
     ours = _listener.pop("loop", None) is here
     relisten = _listener.pop("relisten", None)

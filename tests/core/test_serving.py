@@ -369,6 +369,7 @@ def test_sqlite_is_served_by_two_workers_that_write_one_exact_audit_trail(tmp_pa
 
     from caseframe.core.demo import DEMO_PASSWORD, DEMO_USERS, demo_email
     from caseframe.core.testing import sign_in
+    from tests.core.test_cli import caseframe  # the command as a user runs it
 
     root = Path(__file__).resolve().parents[2]
     database = f"sqlite:///{tmp_path / 'two.sqlite'}"
@@ -440,14 +441,7 @@ def test_sqlite_is_served_by_two_workers_that_write_one_exact_audit_trail(tmp_pa
         server.wait(timeout=30)
     text = log.read_text()
     assert "Traceback" not in text and "database is locked" not in text, text[-3000:]
-    verify = subprocess.run(
-        [sys.executable, "-m", "caseframe", "--database", database, "audit", "verify"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    verify = caseframe("--database", database, "audit", "verify", env=env, cwd=tmp_path)
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
