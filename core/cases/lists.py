@@ -60,11 +60,6 @@ async def colleagues(actor: Actor) -> list[dict[str, Any]]:
     return users
 
 
-async def colleagues_all(agency_id: int) -> list[dict[str, Any]]:
-    """Every user of the agency, deactivated ones too: a leaver still leads cases until they are handed over."""
-    return await cases.agency_users(agency_id)
-
-
 def _many(value: Any) -> list[Any]:
     """A posted field that may be repeated (checkboxes) as a list."""
     if value in (None, ""):

@@ -914,8 +914,9 @@ _AGENCY_USERS_SQL = "SELECT id, name, active, roles FROM cf_user WHERE agency = 
 
 
 async def agency_users(agency_id: int) -> list[dict[str, Any]]:
-    """Every user of the agency (id, name, active, roles), deactivated ones too, by name: the area list's lead
-    officers to filter by, and (``lead_officer_choices(users=)``) those who may be given its cases, in one read."""
+    """Every user of the agency (id, name, active, roles), deactivated ones too (a leaver still leads cases until
+    they are handed over), by name: the names of lead officers, the area list's lead officers to filter by, and
+    (``lead_officer_choices(users=)``) those who may be given its cases, in one read."""
     from caseframe.core.auth.tables import User
 
     users = await User.raw(_AGENCY_USERS_SQL, int(agency_id))

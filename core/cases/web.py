@@ -362,7 +362,7 @@ EXPORT_CHUNK = 500
 async def _case_lines(ctx, area, actor, ids: list[int]):
     """The export's CSV lines: the header, then each case in the list's order, read a chunk at a time."""
     yield csv_line(["Reference", "Area", "People", "State", "Risk", "Lead officer", "Opened", "Last updated"])
-    names = {u["id"]: u["name"] for u in await lists.colleagues_all(actor.agency_id)}
+    names = {u["id"]: u["name"] for u in await cases.agency_users(actor.agency_id)}
     for start in range(0, len(ids), EXPORT_CHUNK):
         chunk = ids[start : start + EXPORT_CHUNK]
         rows, subjects = await lists.export_rows(actor, chunk)
@@ -452,7 +452,7 @@ class AreaPages(Controller):
         if errors:
             return await _list_page(request, ctx, actor, area, data, errors=errors, status_code=400)
         lead = choices[lead_id]
-        names = {u["id"]: u["name"] for u in await lists.colleagues_all(actor.agency_id)}
+        names = {u["id"]: u["name"] for u in await cases.agency_users(actor.agency_id)}
         move_tasks = form_text(data, "tasks") == "yes"
         handed = await lists.tasks_to_hand_over(actor, rows) if move_tasks else {}
         changes = [
@@ -909,11 +909,7 @@ async def _lead_page(
     area = ctx.areas.get(row["area"])
     choices = await cases.lead_officer_choices(row["owning_agency"])
     current = next(
-        (
-            u["name"]
-            for u in await lists.colleagues_all(row["owning_agency"])
-            if u["id"] == row["lead_officer"]
-        ),
+        (u["name"] for u in await cases.agency_users(row["owning_agency"]) if u["id"] == row["lead_officer"]),
         "",
     )
     return await page(
