@@ -89,11 +89,22 @@ async def drop_database(engine) -> None:
 
 
 async def empty_tables() -> None:
-    """Delete every row, children first, so each test starts from nothing (nor from a cache of the last)."""
-    from caseframe.core.cache import forget_everything
+    """Delete every row, children first, so each test starts from nothing (nor from a cache of the last).
 
-    for table in reversed(TABLES):
-        await table.delete(force=True)
+    One statement names the tables holding rows, and one transaction empties only those: a test fills a few of
+    the 80-odd tables, and a DELETE each, every test, was a fifth of a simple test's time."""
+    from caseframe.core.cache import forget_everything
+    from caseframe.core.db.tx import transaction
+
+    names = [table._meta.tablename for table in TABLES]
+    held = " UNION ALL ".join(
+        f"SELECT {i} AS i WHERE EXISTS (SELECT 1 FROM {n})" for i, n in enumerate(names)
+    )
+    filled = {int(row["i"]) for row in await TABLES[0].raw(held)}
+    if filled:
+        async with transaction():
+            for i in sorted(filled, reverse=True):
+                await TABLES[i].delete(force=True)
     forget_everything()
 
 
