@@ -5,7 +5,6 @@ or driver's error and a 500."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -44,20 +43,30 @@ def _is_utf8(raw: bytes) -> bool:
 #: before a parser sees it, as Python's and msgspec's JSON parsers fail with a RecursionError at about 1,000
 MAX_JSON_DEPTH = 32
 TOO_DEEP = f"The request body is nested too deeply: at most {MAX_JSON_DEPTH} levels of objects and lists."
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_PARENTHESES = bytes.maketrans(b"[{]}", b"(())")
 
 
 def json_depth(body: bytes, limit: int = MAX_JSON_DEPTH) -> int:
-    """How deeply ``body``'s objects and lists nest (strings skipped), counted no further than ``limit`` + 1."""
-    depth = deepest = 0
-    for byte in _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS):
-        depth += 1 if byte in b"[{" else -1
-        if depth > deepest:
-            deepest = depth
-            if deepest > limit:
-                break
-    return deepest
+    """How deeply ``body``'s objects and lists nest (strings skipped), counted no further than ``limit`` + 1.
+
+    Exact for JSON a parser takes; for any other body, never less than the depth a parser would recurse to
+    before failing. Every step is a bytes method, so a hostile megabyte costs a few milliseconds, where a
+    regular expression or a Python loop over the body took 200.
+    """
+    # an escaped backslash, then an escaped quote, never ends a string: without them, every other stretch
+    # between quotes is a string's content
+    plain = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(plain.split(b'"')[::2]).translate(_PARENTHESES, _NOT_BRACKETS)
+    # each pass takes away the innermost pairs, so a balanced body's depth is the number of passes; an opening
+    # bracket never closed may hold everything after it, so each one left counts one more
+    depth = 0
+    while depth <= limit:
+        inner = brackets.replace(b"()", b"")
+        if len(inner) == len(brackets):
+            break
+        brackets, depth = inner, depth + 1
+    return min(depth + brackets.count(b"("), limit + 1)
 
 
 def _ids_in_path_are_ascii(scope: Any) -> bool:

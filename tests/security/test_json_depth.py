@@ -1,0 +1,65 @@
+"""The JSON depth guard (core/web/input_guard.py) counts exactly what a parser would nest into, whatever the
+strings hold, and never less than that for a body no parser takes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from caseframe.core.web.input_guard import MAX_JSON_DEPTH, json_depth
+
+#: strings full of what could be mistaken for structure: brackets, quotes and backslashes, escaped
+TRICKY = st.text(alphabet='[]{}"\\\\ab\n', max_size=12)
+DOCUMENTS = st.recursive(
+    st.none() | st.booleans() | st.integers() | TRICKY,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TRICKY, inner, max_size=4),
+    max_leaves=40,
+)
+
+
+def nesting(value) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(nesting, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(nesting, value.values()), default=0)
+    return 0
+
+
+@given(DOCUMENTS)
+def test_the_depth_of_any_document_is_exact_whatever_its_strings_hold(document):
+    body = json.dumps(document).encode()
+    assert json_depth(body, limit=1000) == nesting(document)
+    assert json_depth(json.dumps(document, ensure_ascii=False, indent=1).encode(), limit=1000) == nesting(
+        document
+    )
+
+
+def test_depth_is_counted_no_further_than_one_past_the_limit():
+    assert json_depth(b"[" * 100_000 + b"]" * 100_000) == MAX_JSON_DEPTH + 1
+    assert json_depth(b'{"a":' * 40 + b"1" + b"}" * 40, limit=50) == 40
+
+
+def test_an_unclosed_or_broken_body_counts_at_least_as_deep_as_a_parser_would_go():
+    assert json_depth(b"[" * 1000) == MAX_JSON_DEPTH + 1  # never closed: a parser recurses into every one
+    assert json_depth(b"[[[]" + b"[" * 40) == MAX_JSON_DEPTH + 1
+    assert json_depth(b'["]]]]", [[') >= 3
+    assert json_depth(b'{"a": "\\\\"}') == 1  # an escaped backslash ends before the quote that closes
+    assert json_depth(b'["\\"[[[["]') == 1  # an escaped quote does not close the string
+    assert json_depth(b"") == 0
+    assert json_depth(b"not json at all") == 0
+
+
+def test_a_megabyte_of_string_or_of_brackets_is_read_at_bytes_speed():
+    """A hostile megabyte took 200 ms of the event loop through a regular expression; here it must take well under
+    one (a generous bound, for a loaded machine: the bytes methods take a few milliseconds)."""
+    for body in (
+        json.dumps({"a": "x" * 1_000_000}).encode(),
+        json.dumps({"a": '\\"' * 300_000}).encode(),
+        b"[" + b"[]," * 333_333 + b"[]]",
+    ):
+        started = time.process_time()
+        assert json_depth(body) <= 2
+        assert time.process_time() - started < 0.1
