@@ -1,5 +1,6 @@
-"""The JSON depth guard (core/web/input_guard.py) counts exactly what a parser would nest into, whatever the
-strings hold, and never less than that for a body no parser takes."""
+"""The JSON guards (core/web/input_guard.py): the depth counts exactly what a parser would nest into, whatever the
+strings hold, and never less than that for a body no parser takes; a null character is found wherever it is
+escaped, and only there."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caseframe.core.web.input_guard import MAX_JSON_DEPTH, json_depth
+from caseframe.core.web.input_guard import MAX_JSON_DEPTH, json_depth, json_holds_null
 
 #: strings full of what could be mistaken for structure: brackets, quotes and backslashes, escaped
-TRICKY = st.text(alphabet='[]{}"\\\\ab\n', max_size=12)
+TRICKY = st.text(alphabet='[]{}"\\\\ab\nu0\x00', max_size=12)
 DOCUMENTS = st.recursive(
     st.none() | st.booleans() | st.integers() | TRICKY,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TRICKY, inner, max_size=4),
@@ -35,6 +36,27 @@ def test_the_depth_of_any_document_is_exact_whatever_its_strings_hold(document):
     assert json_depth(json.dumps(document, ensure_ascii=False, indent=1).encode(), limit=1000) == nesting(
         document
     )
+
+
+def strings(value) -> list[str]:
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    if isinstance(value, dict):
+        return [*value, *(s for v in value.values() for s in strings(v))]
+    return [value] if isinstance(value, str) else []
+
+
+@given(DOCUMENTS)
+def test_a_null_is_found_in_any_key_or_value_and_nowhere_else(document):
+    holds = any("\x00" in s for s in strings(document))
+    assert json_holds_null(json.dumps(document).encode()) == holds
+    assert json_holds_null(json.dumps(document, ensure_ascii=False).encode()) == holds
+
+
+def test_text_that_only_looks_like_an_escaped_null_is_not_one():
+    assert not json_holds_null(b'{"a": "\\\\u0000"}')  # an escaped backslash, then the letters u0000
+    assert json_holds_null(b'{"a": "\\\\\\u0000"}')  # an escaped backslash, then a null
+    assert not json_holds_null(b"not JSON \\u0000")  # left to the handler's own message
 
 
 def test_depth_is_counted_no_further_than_one_past_the_limit():
