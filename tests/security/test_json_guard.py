@@ -1,16 +1,17 @@
-"""The JSON guards (core/web/input_guard.py): the depth counts exactly what a parser would nest into, whatever the
+"""The body guards (core/web/input_guard.py): the depth counts exactly what a parser would nest into, whatever the
 strings hold, and never less than that for a body no parser takes; a null character is found wherever it is
-escaped, and only there."""
+escaped, and only there; a form is UTF-8 exactly when its decoded body is."""
 
 from __future__ import annotations
 
 import json
 import time
+from urllib.parse import unquote_to_bytes
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caseframe.core.web.input_guard import MAX_JSON_DEPTH, json_depth, json_holds_null
+from caseframe.core.web.input_guard import MAX_JSON_DEPTH, form_is_utf8, json_depth, json_holds_null
 
 #: strings full of what could be mistaken for structure: brackets, quotes and backslashes, escaped
 TRICKY = st.text(alphabet='[]{}"\\\\ab\nu0\x00', max_size=12)
@@ -85,3 +86,19 @@ def test_a_megabyte_of_string_or_of_brackets_is_read_at_bytes_speed():
         started = time.process_time()
         assert json_depth(body) <= 2
         assert time.process_time() - started < 0.1
+
+
+@given(
+    st.lists(
+        st.sampled_from(["%", "C3", "A9", "e9", "%f", "41", "%0D%0A", "a", "+", "=", "&", "é", "\udcff"])
+    )
+)
+def test_a_form_is_utf8_exactly_when_its_percent_decoded_body_is(pieces):
+    body = "".join(pieces).encode("utf-8", "surrogateescape")
+    decoded = unquote_to_bytes(body.replace(b"+", b" "))
+    try:
+        decoded.decode("utf-8")
+        expected = True
+    except UnicodeDecodeError:
+        expected = False
+    assert form_is_utf8(body) == expected
