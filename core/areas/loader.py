@@ -518,12 +518,42 @@ def _checked_form(path: Path, name: str, schema: dict, col: _Collector) -> Form 
     if schema.get("type") != "object":
         col.add("/type", 'a form must be a JSON Schema of type "object"', path)
     _check_hints(schema, [], col, path)
+    _check_telling_questions(schema, [], SENSITIVITY[0], col, path)
     _check_form_keywords(schema, [], col, path)
     for pointer, reason in schema_problems(schema):
         col.add(pointer, reason, path)
     if len(col.problems) > before:
         return None
     return compile_form(name, schema, path)
+
+
+def _check_telling_questions(node: Any, parts: list[Any], level: str, col: _Collector, file: Path) -> None:
+    """A question shown only for some answers of another (``x-show-when``) tells, by being answered, that the other
+    holds one of them, and its own answer often says more: it must be at least as sensitive as that question, or the
+    sharing filter would hide the answer and show a partner its tell. ``level`` is that of the questions around."""
+    if not isinstance(node, dict):
+        return
+    if sensitivity_rank(node.get("x-sensitivity")) > sensitivity_rank(level):
+        level = node["x-sensitivity"]
+    questions = node.get("properties")
+    for name, question in (questions if isinstance(questions, dict) else {}).items():
+        show = question.get("x-show-when") if isinstance(question, dict) else None
+        shown_by = questions.get(show.get("field")) if isinstance(show, dict) else None
+        if isinstance(shown_by, dict):
+            mine, theirs = (
+                max(level, q.get("x-sensitivity"), key=sensitivity_rank) for q in (question, shown_by)
+            )
+            if sensitivity_rank(theirs) > sensitivity_rank(mine):
+                col.add(
+                    _ptr(parts + ["properties", name]),
+                    f"is shown only when {show['field']!r} is answered {json.dumps(show.get('in'))}, so an answer "
+                    f"here tells a reader that {show['field']!r} ({theirs}) holds one of those: mark it "
+                    f'"x-sensitivity": "{theirs}" as well (it is {mine})',
+                    file,
+                )
+        _check_telling_questions(question, parts + ["properties", name], level, col, file)
+    if isinstance(node.get("items"), dict):
+        _check_telling_questions(node["items"], parts + ["items"], level, col, file)
 
 
 def _depth(node: Any, limit: int = MAX_DEPTH + 1) -> int:

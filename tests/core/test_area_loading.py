@@ -589,6 +589,25 @@ GALLERY = [
             ]
         },
     ),
+    # a question asked only for some answers of a more sensitive one tells those answers by being answered
+    Broken(
+        "x-show-when on a more sensitive question, the shown question left less sensitive",
+        "visit.schema.json",
+        "/properties/support_notes",
+        "is shown only when 'health_impact' is answered [\"severe\"], so an answer here tells a reader that "
+        '\'health_impact\' (special_category) holds one of those: mark it "x-sensitivity": "special_category" as '
+        "well (it is sensitive)",
+        forms={
+            "visit": [
+                (
+                    '"x-sensitivity": "special_category"}',
+                    '"x-sensitivity": "special_category", "enum": ["none", "severe"]}, "support_notes": '
+                    '{"type": "string", "x-sensitivity": "sensitive", '
+                    '"x-show-when": {"field": "health_impact", "in": ["severe"]}}',
+                )
+            ]
+        },
+    ),
     # hints the core reads in one place only: elsewhere they are refused, never silently ignored
     Broken(
         "x-summary on a nested question",
@@ -1014,6 +1033,25 @@ def test_x_sensitivity_beside_a_ref_and_on_a_lists_items_is_where_the_filter_rea
     answers = {"contact": {"note": "lives with a carer"}, "carers": ["Ann"], "visited_on": "2026-12-01"}
     shown = filter_answers(answers, schema, Access(kind="share", max_sensitivity="official"))
     assert "contact" not in shown and shown.get("carers") == []
+
+
+def test_a_question_shown_by_a_sensitive_one_loads_once_as_sensitive_or_inside_a_group_that_is(tmp_path):
+    """The check reads the level a question has where it sits: marked itself, or inside a group marked at the
+    level of the question that shows it."""
+    shown = (
+        '"x-sensitivity": "special_category"}',
+        '"x-sensitivity": "special_category", "enum": ["none", "severe"]}, "support_notes": '
+        '{"type": "string", "x-sensitivity": "special_category", '
+        '"x-show-when": {"field": "health_impact", "in": ["severe"]}}',
+    )
+    grouped = (
+        '"health_impact": {',
+        '"support": {"type": "object", "x-sensitivity": "sensitive", "properties": {"need": {"type": "string", '
+        '"enum": ["none", "some"], "x-sensitivity": "sensitive"}, "detail": {"type": "string", '
+        '"x-show-when": {"field": "need", "in": ["some"]}}}}, "health_impact": {',
+    )
+    for i, edit in enumerate((shown, grouped)):
+        assert check_paths([make_area(tmp_path / str(i), forms={"visit": [edit]})]) == []
 
 
 def test_a_problem_reads_as_file_pointer_and_reason(tmp_path):
