@@ -40,24 +40,30 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
-#: a percent escape of a byte above 127: the only kind that can make or break a UTF-8 sequence
-_HIGH_ESCAPE = re.compile(rb"%[89A-Fa-f][0-9A-Fa-f]")
+#: a run of percent escapes of bytes above 127, one after another: the bytes of one or more UTF-8 sequences (it
+#: starts with a literal "%", so the regular expression engine skips ahead to each one in C)
+_HIGH_ESCAPES = re.compile(rb"%[89A-Fa-f][0-9A-Fa-f](?:%[89A-Fa-f][0-9A-Fa-f])*")
 
 
 def form_is_utf8(body: bytes) -> bool:
-    """Whether a form body (``application/x-www-form-urlencoded``) decodes to UTF-8. An escape of an ASCII byte
-    (``%2C``, a line's ``%0D%0A``) stands where its byte would and neither makes nor breaks a sequence, so a body
-    without escapes above 127 is checked as it is, in C; only one with them is percent-decoded in Python."""
-    if _HIGH_ESCAPE.search(body) is None:
-        return _is_utf8(body)
-    return _is_utf8(unquote_to_bytes(body.replace(b"+", b" ")))
+    """Whether a form body (``application/x-www-form-urlencoded``) decodes to UTF-8, in C for what browsers send.
+
+    Browsers escape every byte above 127, so their bodies are ASCII: their decoded bytes above 127 are only those
+    of the runs of such escapes, and what stands between two runs (a character, or the escape of one) is ASCII,
+    which ends a sequence whatever it is. So the runs, joined by one ASCII byte and decoded by ``bytes.fromhex``,
+    are valid UTF-8 exactly when the whole decoded body is. A body with raw bytes above 127 is decoded in Python."""
+    if not body.isascii():
+        return _is_utf8(unquote_to_bytes(body.replace(b"+", b" ")))
+    runs = _HIGH_ESCAPES.findall(body)
+    return not runs or _is_utf8(bytes.fromhex(b"%41".join(runs).replace(b"%", b"").decode("ascii")))
 
 
 #: deeper than any form's answers go (a group of objects in an object is 4): a body nested deeper is refused
 #: before a parser sees it, as Python's and msgspec's JSON parsers fail with a RecursionError at about 1,000
 MAX_JSON_DEPTH = 32
 TOO_DEEP = f"The request body is nested too deeply: at most {MAX_JSON_DEPTH} levels of objects and lists."
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+#: every byte but a quote and a bracket: all that is left of a body for its nesting to be counted
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 _PARENTHESES = bytes.maketrans(b"[{]}", b"(())")
 
 
@@ -68,10 +74,10 @@ def json_depth(body: bytes, limit: int = MAX_JSON_DEPTH) -> int:
     before failing. Every step is a bytes method, so a hostile megabyte costs a few milliseconds, where a
     regular expression or a Python loop over the body took 200.
     """
-    # an escaped backslash, then an escaped quote, never ends a string: without them, every other stretch
-    # between quotes is a string's content
-    plain = body.replace(b"\\\\", b"").replace(b'\\"', b"")
-    brackets = b"".join(plain.split(b'"')[::2]).translate(_PARENTHESES, _NOT_BRACKETS)
+    # an escaped backslash, then an escaped quote, never ends a string: without them (and without all but quotes
+    # and brackets), every other stretch between quotes is a string's content
+    plain = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    brackets = b"".join(plain.split(b'"')[::2]).translate(_PARENTHESES)
     # each pass takes away the innermost pairs, so a balanced body's depth is the number of passes; an opening
     # bracket never closed may hold everything after it, so each one left counts one more
     depth = 0
