@@ -40,6 +40,14 @@ class ChainReport:
         return not self.reason
 
 
+def _same(expected: str, stored: Any) -> bool:
+    """``stored`` is ``expected``, compared in constant time; a stored value someone made other than ASCII text is
+    simply not it (``compare_digest`` raises on a character beyond ASCII, and on anything but text)."""
+    return isinstance(stored, str) and hmac.compare_digest(
+        expected.encode("utf-8"), stored.encode("utf-8", "surrogatepass")
+    )
+
+
 def _checkpoint_problem(key: bytes, checkpoints: list[dict[str, Any]]) -> tuple[int | None, str]:
     own = key_id(key)
     prev_mac = ""
@@ -50,7 +58,7 @@ def _checkpoint_problem(key: bytes, checkpoints: list[dict[str, Any]]) -> tuple[
                 "uses (CASEFRAME_AUDIT_KEY or CASEFRAME_AUDIT_KEY_FILE)?"
             )
         expected = checkpoint_mac(key, prev_mac, cp["seq"], cp["event_id"], cp["hash"], cp["at"])
-        if cp["prev_mac"] != prev_mac or not hmac.compare_digest(expected, cp["mac"]):
+        if cp["prev_mac"] != prev_mac or not _same(expected, cp["mac"]):
             return cp["event_id"], (
                 f"checkpoint {cp['id']} was changed, forged or a checkpoint before it was removed"
             )
@@ -73,7 +81,7 @@ def _read_anchor(key: bytes) -> tuple[dict[str, Any] | None, str]:
     expected = checkpoint_mac(
         key, anchor["prev_mac"], anchor["seq"], anchor["event_id"], anchor["hash"], anchor["at"]
     )
-    if anchor["key_id"] != key_id(key) or not hmac.compare_digest(expected, str(anchor["mac"])):
+    if anchor["key_id"] != key_id(key) or not _same(expected, anchor["mac"]):
         return None, f"the anchor file {path} was changed or forged, or the audit key is not the server's"
     return {**anchor, "id": f"in the anchor file {path}"}, ""
 
@@ -113,7 +121,7 @@ async def verify_chain() -> ChainReport:
                     else "the row before it was changed, removed or this row was inserted"
                 )
                 return report
-            if not hmac.compare_digest(row_hash(key, prev, row), row["hash"]):
+            if not _same(row_hash(key, prev, row), row["hash"]):
                 report.broken_id = row["id"]
                 report.reason = (
                     "its content was changed after it was sealed (or its seal was made without the key)"

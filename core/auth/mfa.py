@@ -81,7 +81,7 @@ def matching_step(secret: str, code: str | None, last_step: int) -> int | None:
     Remembering the step accepted last means a code seen over a shoulder or replayed cannot be used again.
     """
     code = _clean(code)
-    if not secret or not re.fullmatch(r"\d{6}", code):
+    if not secret or not re.fullmatch(r"[0-9]{6}", code):
         return None
     totp = pyotp.TOTP(secret)
     now = clock.now()
@@ -231,7 +231,7 @@ async def confirm_setup(actor: Actor, code: str, session_id: int | None = None) 
     other code check, a wrong code here is not counted toward a lockout: it is checked against the key this same
     session was just shown (the set-up page shows it again on request), so guessing it would learn nothing.
     """
-    if not re.fullmatch(r"\d{6}", _clean(code)):
+    if not re.fullmatch(r"[0-9]{6}", _clean(code)):
         raise _code_error(ENTER_CODE)
     async with transaction():
         row = (
@@ -256,7 +256,7 @@ async def renew_recovery_codes(actor: Actor, code: str, *, source: str | None = 
     (a wrong one counts toward the address's lockout and the ``source`` network's limit)."""
     from caseframe.core.auth import service as auth
 
-    if not re.fullmatch(r"\d{6}", _clean(code)):
+    if not re.fullmatch(r"[0-9]{6}", _clean(code)):
         raise _code_error(ENTER_CODE)
     attempt = await auth.begin_code_attempt(actor, source)
     async with transaction():
@@ -305,7 +305,7 @@ async def disable(actor: Actor, code: str, *, source: str | None = None) -> None
         raise Forbidden("Your agency requires two-step verification for your role, so you cannot turn it off")
     from caseframe.core.auth import service as auth
 
-    if not re.fullmatch(r"\d{6}", _clean(code)):
+    if not re.fullmatch(r"[0-9]{6}", _clean(code)):
         raise _code_error(ENTER_CODE)
     attempt = await auth.begin_code_attempt(actor, source)
     wrong = False

@@ -32,4 +32,10 @@ async def submitted_token(request: Request) -> str:
 
 
 def matches(expected: str | None, given: str | None) -> bool:
-    return bool(expected) and bool(given) and hmac.compare_digest(expected, given)
+    """Compared in constant time as bytes: ``compare_digest`` raises on a string with a character beyond ASCII, which
+    anyone may send (a token of "é" in a header, a form or the cookie)."""
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass")
+    )

@@ -159,6 +159,25 @@ async def test_a_changed_or_forged_checkpoint_is_found(db):
     assert not report.ok and f"checkpoint {cp['id']} was changed" in report.reason
 
 
+async def test_a_seal_or_checkpoint_made_other_than_ascii_is_reported_as_changed_not_raised(db):
+    """compare_digest raises on a character beyond ASCII: a seal overwritten with one stopped the command with a
+    traceback, where it is the very tampering it exists to report."""
+    ids = await _trail()
+    await AuditEvent.update({AuditEvent.hash: "é" * 64}).where(AuditEvent.id == ids[1])
+    report = await verify_chain()
+    assert not report.ok and report.broken_id == ids[1] and "changed" in report.reason
+    await AuditEvent.update({AuditEvent.hash: ""}).where(AuditEvent.id == ids[1])
+    assert not (await verify_chain()).ok
+
+
+async def test_a_checkpoint_made_other_than_ascii_is_reported_as_changed_not_raised(db):
+    await _trail()
+    cp = await AuditCheckpoint.select().order_by(AuditCheckpoint.id, ascending=False).first()
+    await AuditCheckpoint.update({AuditCheckpoint.mac: "\u0417" * 64}).where(AuditCheckpoint.id == cp["id"])
+    report = await verify_chain()
+    assert not report.ok and f"checkpoint {cp['id']} was changed" in report.reason
+
+
 async def test_another_key_is_named_as_such(db, monkeypatch):
     await _trail()
     monkeypatch.setenv("CASEFRAME_AUDIT_KEY", "another-key-entirely-0123456789-0123456789")

@@ -609,3 +609,48 @@ async def test_turning_off_or_a_reset_removes_the_recovery_codes(agency, user, c
     session_id = await auth.session_id_for_token(token)
     with pytest.raises(ValidationFailed):
         await mfa.verify_sign_in(actor, session_id, theirs[0])
+
+
+#: six digits as other scripts write them: Python's ``\d`` takes them, ``compare_digest`` raised on them (a 500)
+NOT_ASCII_CODES = ("١٢٣٤٥٦", "１２３４５６", "۱۲۳۴۵۶")
+
+
+async def test_a_code_in_digits_of_another_script_is_refused_at_every_step_not_a_server_error(user, ctx, db):
+    """Set-up, the sign-in code page, the API sign-in and turning it off each refuse the code as they refuse a
+    wrong one, and nothing changes; found by a hostile-input sweep (each was a 500 with an unhandled TypeError)."""
+    async with web_client(ctx, db) as client:
+        await sign_in(client, user)
+        security = await client.get("/account/security")
+        started = await client.post(
+            "/account/security/setup/start", data={"csrf_token": csrf_token_of(security.text)}
+        )
+        setup = await client.get(started.headers["location"])
+        for code in NOT_ASCII_CODES:
+            r = await client.post(
+                "/account/security/setup", data={"code": code, "csrf_token": csrf_token_of(setup.text)}
+            )
+            assert r.status_code == 400 and 'href="#code"' in r.text, code
+        assert not (await User.select(User.mfa_enabled).where(User.id == user.id).first())["mfa_enabled"]
+    secret = await _with_mfa(user)
+    async with web_client(ctx, db) as client:
+        page = await _code_page(client, user)
+        # fewer tries than the lockout allows: each is a failed attempt, as a wrong code is
+        for code in NOT_ASCII_CODES[:2]:
+            r = await client.post("/sign-in/mfa", data={"code": code, "csrf_token": csrf_token_of(page.text)})
+            assert r.status_code == 400 and 'href="#code"' in r.text, code
+        api = await client.post(
+            "/api/v1/session",
+            json={"email": user.email, "password": TEST_PASSWORD, "totp": NOT_ASCII_CODES[2]},
+        )
+        assert api.status_code in (401, 422) and "token" not in api.json()
+        assert (await client.get("/")).headers["location"].startswith("/sign-in/mfa")
+        with clock.travel(30 / 86400):
+            await client.post(
+                "/sign-in/mfa", data={"code": _code(secret), "csrf_token": csrf_token_of(page.text)}
+            )
+        token = csrf_token_of((await client.get("/account/security")).text)
+        for code in NOT_ASCII_CODES:
+            for path in ("/account/security/disable", "/account/security/recovery-codes"):
+                r = await client.post(path, data={"code": code, "csrf_token": token})
+                assert r.status_code == 400 and "govuk-error-summary" in r.text, (path, code)
+    assert (await User.select(User.mfa_enabled).where(User.id == user.id).first())["mfa_enabled"]
