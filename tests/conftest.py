@@ -3,8 +3,12 @@ emptied per test; ctx and client), as a plugin's own tests get it; here ctx load
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from caseframe.testing.pytest_plugin import database_url
 from tests.fixtures.areas import noise_plugin
 
 pytest_plugins = ["caseframe.testing.pytest_plugin"]
@@ -18,14 +22,41 @@ def _in_parallel(config) -> bool:
     return bool(getattr(config.option, "numprocesses", None)) or hasattr(config, "workerinput")
 
 
+#: what a test module says when it reaches a database other than through the ``database`` fixture (a server or a
+#: command it starts on the run's database, a URL of its own)
+_NAMES_A_DATABASE = re.compile(r"CASEFRAME_(TEST_)?DATABASE_URL|database_url|postgres", re.IGNORECASE)
+
+
+def _touches_no_database(item) -> bool:
+    """Whether a test cannot reach a database: it asks for no ``database`` fixture (``db`` and ``client`` lead to it)
+    and its module never names one."""
+    if "database" in getattr(item, "fixturenames", ()):
+        return False
+    path = Path(str(item.fspath))
+    if path not in _MODULE_NAMES_DB:
+        _MODULE_NAMES_DB[path] = bool(_NAMES_A_DATABASE.search(path.read_text(encoding="utf-8")))
+    return not _MODULE_NAMES_DB[path]
+
+
+_MODULE_NAMES_DB: dict[Path, bool] = {}
+
+
 def pytest_collection_modifyitems(config, items):
     """Browser journeys run apart from async tests: Playwright's sync API keeps an event loop running while
     its browser is open. In one process they run last, after every async test has finished with its loop.
     Under pytest-xdist (``./dev test`` runs two workers) they are one unit of work (below), put first so
     that one worker starts the five-minute journeys while the other takes the rest; that worker's browser
-    closes with the e2e package, before it takes any async test."""
+    closes with the e2e package, before it takes any async test.
+
+    On PostgreSQL (.ci/run's second suite, after the same suite on SQLite) a test that cannot reach a database
+    is left out: it would run exactly as it did on SQLite, and CI's time is short."""
     first = _in_parallel(config)
     items.sort(key=lambda item: _journey(item.nodeid) != first)
+    if database_url() is not None:
+        again = [item for item in items if _touches_no_database(item)]
+        if again:
+            config.hook.pytest_deselected(items=again)
+            items[:] = [item for item in items if item not in set(again)]
 
 
 @pytest.hookimpl(optionalhook=True)
