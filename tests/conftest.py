@@ -28,8 +28,11 @@ _NAMES_A_DATABASE = re.compile(r"CASEFRAME_(TEST_)?DATABASE_URL|database_url|pos
 
 
 def _touches_no_database(item) -> bool:
-    """Whether a test cannot reach a database: it asks for no ``database`` fixture (``db`` and ``client`` lead to it)
-    and its module never names one."""
+    """Whether a test cannot reach the run's database: it is marked ``own_sqlite`` (a command or server it starts on a
+    SQLite file of its own), or it asks for no ``database`` fixture (``db`` and ``client`` lead to it) and its
+    module never names a database."""
+    if item.get_closest_marker("own_sqlite"):
+        return True
     if "database" in getattr(item, "fixturenames", ()):
         return False
     path = Path(str(item.fspath))
@@ -48,8 +51,8 @@ def pytest_collection_modifyitems(config, items):
     that one worker starts the five-minute journeys while the other takes the rest; that worker's browser
     closes with the e2e package, before it takes any async test.
 
-    On PostgreSQL (.ci/run's second suite, after the same suite on SQLite) a test that cannot reach a database
-    is left out: it would run exactly as it did on SQLite, and CI's time is short."""
+    On PostgreSQL (.ci/run's second suite, after the same suite on SQLite) a test that cannot reach the run's
+    database is left out: it would run exactly as it did on SQLite, and CI's time is short."""
     first = _in_parallel(config)
     items.sort(key=lambda item: _journey(item.nodeid) != first)
     if database_url() is not None:

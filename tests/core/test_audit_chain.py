@@ -311,6 +311,7 @@ def test_the_key_file_is_made_once_readable_by_its_owner_and_verify_never_makes_
         load_key()
 
 
+@pytest.mark.own_sqlite
 def test_the_command_reports_an_intact_trail_a_changed_one_and_removed_newest_rows(tmp_path):
     url = f"sqlite:///{tmp_path / 'audit.sqlite'}"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CASEFRAME_AUDIT_KEY_FILE": str(tmp_path / "audit.key")}

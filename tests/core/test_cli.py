@@ -167,6 +167,7 @@ def test_broken_plugin_stops_start_up_with_file_and_reason(tmp_path):
     assert "no plugin called 'no_such_plugin' is installed" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.own_sqlite
 def test_new_area_scaffold_passes_its_own_test_at_once(tmp_path):
     r = caseframe("new-area", "noise_nuisance", "--path", str(tmp_path))
     assert r.returncode == 0, r.stderr
@@ -190,6 +191,7 @@ def test_new_area_scaffold_passes_its_own_test_at_once(tmp_path):
     assert "pip install -e '.[test]' && pytest" in r.stdout
 
 
+@pytest.mark.own_sqlite
 def test_a_scaffolded_plugin_s_rule_may_refer_into_a_built_in_area(tmp_path):
     """The conftest's caseframe_builtins fixture loads the built-in areas into ctx beside the plugin's."""
     from caseframe.core.scaffold import new_area

@@ -316,6 +316,7 @@ def test_bad_retention_flags_are_one_clear_line(tmp_path, flags, words):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.own_sqlite
 def test_the_dry_run_on_the_demo_says_what_it_would_flag_and_the_real_run_flags_once(tmp_path):
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     assert _caseframe("--database", url, "demo", "load").returncode == 0

@@ -355,6 +355,7 @@ def _worker_pids(supervisor: int) -> set[int]:
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="counts the workers from /proc (Linux)")
+@pytest.mark.own_sqlite
 def test_sqlite_is_served_by_two_workers_that_write_one_exact_audit_trail(tmp_path):
     """``caseframe serve --workers 2`` on the embedded SQLite file: both workers serve signed-in caseworkers
     reading cases at once (each view an audit event, written by either process, sealed by either process's

@@ -29,6 +29,7 @@ def run(args: list[str], extra_path: list[Path], cwd: Path) -> subprocess.Comple
 
 
 @pytest.mark.parametrize("slug", EXAMPLES)
+@pytest.mark.own_sqlite
 def test_example_package_passes_its_own_tests_and_checks(slug):
     package = EXAMPLES[slug]
     tests = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], [package], package)
@@ -39,6 +40,7 @@ def test_example_package_passes_its_own_tests_and_checks(slug):
     assert check.returncode == 0, check.stdout
 
 
+@pytest.mark.own_sqlite
 def test_an_installed_package_appears_through_its_entry_point(tmp_path):
     # what `pip install` leaves behind: a dist-info with the entry point, and the package importable
     dist = tmp_path / "caseframe_fly_tipping-1.0.0.dist-info"
