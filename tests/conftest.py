@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from caseframe.testing.pytest_plugin import database_url
 from tests.fixtures.areas import noise_plugin
 
 pytest_plugins = ["caseframe.testing.pytest_plugin"]
@@ -53,6 +52,9 @@ def pytest_collection_modifyitems(config, items):
 
     On PostgreSQL (.ci/run's second suite, after the same suite on SQLite) a test that cannot reach the run's
     database is left out: it would run exactly as it did on SQLite, and CI's time is short."""
+    # imported here, not above: pytest imports the plugin itself (pytest_plugins), to rewrite its asserts
+    from caseframe.testing.pytest_plugin import database_url
+
     first = _in_parallel(config)
     items.sort(key=lambda item: _journey(item.nodeid) != first)
     if database_url() is not None:
