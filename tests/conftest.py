@@ -3,6 +3,7 @@ emptied per test; ctx and client), as a plugin's own tests get it; here ctx load
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -34,13 +35,12 @@ def _touches_no_database(item) -> bool:
         return True
     if "database" in getattr(item, "fixturenames", ()):
         return False
-    path = Path(str(item.fspath))
-    if path not in _MODULE_NAMES_DB:
-        _MODULE_NAMES_DB[path] = bool(_NAMES_A_DATABASE.search(path.read_text(encoding="utf-8")))
-    return not _MODULE_NAMES_DB[path]
+    return not _module_names_a_database(Path(str(item.fspath)))
 
 
-_MODULE_NAMES_DB: dict[Path, bool] = {}
+@functools.cache
+def _module_names_a_database(path: Path) -> bool:
+    return bool(_NAMES_A_DATABASE.search(path.read_text(encoding="utf-8")))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -58,10 +58,12 @@ def pytest_collection_modifyitems(config, items):
     first = _in_parallel(config)
     items.sort(key=lambda item: _journey(item.nodeid) != first)
     if database_url() is not None:
-        again = [item for item in items if _touches_no_database(item)]
-        if again:
-            config.hook.pytest_deselected(items=again)
-            items[:] = [item for item in items if item not in set(again)]
+        kept, left_out = [], []
+        for item in items:
+            (left_out if _touches_no_database(item) else kept).append(item)
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = kept
 
 
 @pytest.hookimpl(optionalhook=True)
