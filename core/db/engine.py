@@ -408,6 +408,26 @@ async def check_connection(engine: Engine) -> None:
         raise DatabaseURLError(f"cannot connect to the database: {exc.__class__.__name__}: {exc}") from None
 
 
+async def database_answers(engine: Engine, timeout: float = 2.0) -> bool:
+    """Whether the database answers ``SELECT 1`` within ``timeout`` seconds (a server's readiness check). Any
+    failure is an answer of False, never an exception: the caller says "unavailable"; why is logged, for the
+    operator."""
+    from piccolo.querystring import QueryString
+
+    try:
+        async with asyncio.timeout(timeout):
+            await engine.run_querystring(QueryString("SELECT 1 AS one"))
+    except TimeoutError:
+        logging.getLogger("caseframe.health").warning("the database did not answer within %s s", timeout)
+        return False
+    except Exception as exc:  # a closed pool, a refused connection: all mean "not now"
+        logging.getLogger("caseframe.health").warning(
+            "the database did not answer: %s: %s", exc.__class__.__name__, exc
+        )
+        return False
+    return True
+
+
 class MigrationError(RuntimeError):
     """A migration failed and was rolled back; the message names it and says why, in one line."""
 

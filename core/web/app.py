@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, Request, Response, get, head
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException, InternalServerException, NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
@@ -33,7 +33,7 @@ from caseframe.core.auth.web import SignInPages
 from caseframe.core.cases.web import AreaPages, CasePages, TaskPages
 from caseframe.core.context import Context, build_context
 from caseframe.core.dashboards.web import DashboardPages
-from caseframe.core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
+from caseframe.core.db.engine import bind, close, database_answers, engine_from_url, is_sqlite, migrate
 from caseframe.core.documents import storage as documents_storage
 from caseframe.core.documents.web import document_pages
 from caseframe.core.errors import CaseClosed, ServiceError
@@ -140,7 +140,49 @@ async def csp_before_send(message: Any, scope: Any) -> None:
 
 @get("/health", opt={"public": True}, include_in_schema=False, sync_to_thread=False)
 def health() -> dict[str, Any]:
+    """Liveness: the process answers (a monitor restarts a worker that does not)."""
     return {"status": "ok", "version": __version__}
+
+
+@head("/health", opt={"public": True}, include_in_schema=False, sync_to_thread=False)
+def health_head() -> Response[None]:
+    """Uptime monitors often ask with HEAD: the same answer, without a body."""
+    return Response(content=None, status_code=200)
+
+
+def readiness_handlers(engine: Any) -> list[Any]:
+    """``/health/ready``: whether this worker's database answers, for a load balancer to send it requests or not.
+    The answer is kept for a second, so a flood of checks sends the database a statement a second at most; it says
+    "ready" or "unavailable" and never why (no driver message, host or URL reaches an anonymous caller)."""
+    kept: dict[str, float | bool] = {"at": float("-inf"), "ok": False}
+    asking = asyncio.Lock()  # only readiness checks wait on it, never a page
+
+    async def ready() -> bool:
+        async with asking:
+            loop = asyncio.get_running_loop()
+            if loop.time() - float(kept["at"]) >= READY_KEEP_SECONDS:
+                kept["ok"] = await database_answers(engine)
+                kept["at"] = loop.time()
+            return bool(kept["ok"])
+
+    @get("/health/ready", opt={"public": True}, include_in_schema=False)
+    async def readiness() -> Response[dict[str, Any]]:
+        ok = await ready()
+        return Response(
+            {"status": "ready" if ok else "unavailable", "database": "ok" if ok else "unreachable"},
+            status_code=200 if ok else 503,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @head("/health/ready", opt={"public": True}, include_in_schema=False)
+    async def readiness_head() -> Response[None]:
+        return Response(content=None, status_code=200 if await ready() else 503)
+
+    return [readiness, readiness_head]
+
+
+#: how long a readiness answer is kept (seconds)
+READY_KEEP_SECONDS = 1.0
 
 
 def _static_routers() -> list[Any]:
@@ -354,6 +396,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
 
     handlers: list[Any] = [
         health,
+        health_head,
+        *readiness_handlers(engine),
         *API_CONTROLLERS,
         *HTML_CONTROLLERS,
         document_pages(settings.documents_max_bytes),

@@ -21,6 +21,7 @@ PUBLIC = {
     ("GET", "/sign-in"),
     ("POST", "/sign-in"),
     ("GET", "/health"),
+    ("GET", "/health/ready"),
     ("POST", "/api/v1/session"),
 }
 PUBLIC_PREFIXES = ("/static/", "/assets")
