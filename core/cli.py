@@ -162,7 +162,24 @@ def _database_url(args) -> str:
     return args.database or os.environ.get("CASEFRAME_DATABASE_URL") or "sqlite:///caseframe.sqlite"
 
 
-async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
+def _existing_database_url(args) -> str:
+    """The database of a command that works on the server's data (a check, a nightly job): a SQLite file that is
+    not there is refused, not made (an empty database would pass every check and hold nothing to work on)."""
+    from caseframe.core.db.engine import DatabaseURLError, sqlite_file
+
+    url = _database_url(args)
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise DatabaseURLError(
+            f"no database at {path.resolve()}: run this command in the server's folder, or name the server's "
+            "database with --database or CASEFRAME_DATABASE_URL; nothing was created"
+        )
+    return url
+
+
+async def _prepare(url: str, *, demo: bool, quiet: bool = False, key: bool = False) -> None:
+    """Make or migrate the database; with ``key``, find the audit key the trail is sealed with (or make one for a
+    new trail); with ``demo``, load the demo data into an empty database."""
     from caseframe.core.context import build_context
     from caseframe.core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
 
@@ -170,28 +187,35 @@ async def _prepare(url: str, *, demo: bool, quiet: bool = False) -> None:
     applied = await migrate(engine)
     if applied and not quiet:
         print(f"Database ready: applied {len(applied)} migration(s)")
-    if demo:
-        from caseframe.core import demo as demo_data
-        from caseframe.core.audit.service import seal
+    if demo or key:
+        from caseframe.core.audit.service import trail_key
 
         if not is_sqlite(engine):
             await engine.start_connection_pool()
         previous = bind(engine)
         try:
-            if await demo_data.is_empty():
-                print("Loading demo data...", flush=True)
-                counts = await demo_data.load_demo(
-                    build_context(), progress=lambda s: print(f"  {s}", flush=True)
-                )
-                await seal(checkpoint=True)
-                print("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-            elif not quiet:
-                print("The database already holds data: demo data not loaded")
+            if key:
+                await trail_key()
+            if demo:
+                await _load_demo_if_empty(build_context(), quiet)
         finally:
             if not is_sqlite(engine):
                 await engine.close_connection_pool()
             await close(engine)
             previous.restore()  # run in a process that goes on (a test's), the tables point where they did
+
+
+async def _load_demo_if_empty(ctx, quiet: bool) -> None:
+    from caseframe.core import demo as demo_data
+    from caseframe.core.audit.service import seal
+
+    if await demo_data.is_empty():
+        print("Loading demo data...", flush=True)
+        counts = await demo_data.load_demo(ctx, progress=lambda s: print(f"  {s}", flush=True))
+        await seal(checkpoint=True)
+        print("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    elif not quiet:
+        print("The database already holds data: demo data not loaded")
 
 
 def _cannot_listen(host: str, port: int) -> str | None:
@@ -234,13 +258,9 @@ def _cmd_serve(args) -> int:
     taken = _cannot_listen(args.host, args.port)
     if taken:  # before the key file is written and the database made, migrated or filled with the demo
         return _fail(taken, 2)
-    from caseframe.core.audit.key import AuditKeyError, load_key
-
-    try:
-        load_key(create=True)  # before the workers start, so they all find the same key
-    except AuditKeyError as exc:
-        return _fail(str(exc), 2)
-    asyncio.run(_prepare(url, demo=args.demo))
+    # the database is made or migrated, and the audit key found (or made, for a trail never sealed) before the
+    # workers start, so they all find the same key; a key the trail was not sealed with stops here (AuditKeyError)
+    asyncio.run(_prepare(url, demo=args.demo, key=True))
     os.environ["CASEFRAME_DATABASE_URL"] = url
     if args.host in ("127.0.0.1", "localhost", "::1"):
         # browsers keep Secure cookies off plain http; only a local demo may use them so
@@ -449,6 +469,12 @@ async def _cmd_retention_run(url: str, args) -> int:
         await engine.start_connection_pool()
     previous = bind(engine)
     try:
+        if (
+            not args.dry_run
+        ):  # the key its flags are sealed with, before any is set: a wrong one changes nothing
+            from caseframe.core.audit.service import trail_key
+
+            await trail_key()
         report = await sweep(
             ctx, agency_slug=args.agency, limit=args.limit, dry_run=args.dry_run, progress=_progress_bar
         )
@@ -577,11 +603,11 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 _SUBCOMMANDS: dict[tuple[str, str | None], Callable[[argparse.Namespace], int]] = {
     ("db", "migrate"): _cmd_db_migrate,
     ("demo", "load"): _cmd_demo_load,
-    ("documents", "check"): lambda args: asyncio.run(_cmd_documents_check(_database_url(args))),
-    ("retention", "run"): lambda args: asyncio.run(_cmd_retention_run(_database_url(args), args)),
-    ("audit", "verify"): lambda args: asyncio.run(_cmd_audit_verify(_database_url(args))),
+    ("documents", "check"): lambda args: asyncio.run(_cmd_documents_check(_existing_database_url(args))),
+    ("retention", "run"): lambda args: asyncio.run(_cmd_retention_run(_existing_database_url(args), args)),
+    ("audit", "verify"): lambda args: asyncio.run(_cmd_audit_verify(_existing_database_url(args))),
     ("notifications", "run"): lambda args: asyncio.run(
-        _cmd_notifications_run(_database_url(args), args.date)
+        _cmd_notifications_run(_existing_database_url(args), args.date)
     ),
 }
 

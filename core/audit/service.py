@@ -29,7 +29,7 @@ from piccolo.utils.encoding import dump_json
 
 import caseframe.core.db.piccolo_conf as conf
 from caseframe.core import clock
-from caseframe.core.audit.key import key_id, load_key
+from caseframe.core.audit.key import KEY_ENV, AuditKeyError, key_file, key_id, load_key
 from caseframe.core.audit.tables import AuditCheckpoint, AuditEvent
 from caseframe.core.auth.actor import Actor
 from caseframe.core.db.engine import is_sqlite
@@ -169,11 +169,50 @@ def anchor_file() -> Path | None:
     return Path(name) if name else None
 
 
+#: fingerprints of the keys found to be the ones the trail is sealed with, in this process
+_trail_keys: set[str] = set()
+
+
+async def trail_key() -> bytes:
+    """The key to seal with: the one configured, if it is the key the trail's newest checkpoint was sealed with.
+
+    A new key is written only for a trail never sealed. A process started elsewhere (a nightly command run from
+    another folder, a server given another key file) that made or used another key would seal rows that
+    ``caseframe audit verify`` then reports, for good, as sealed with another key: it is refused instead, saying
+    which key to give it (AuditKeyError), and nothing is sealed."""
+    try:
+        key = load_key()
+    except AuditKeyError as exc:
+        sealed = await AuditEvent.exists().where(AuditEvent.seq.is_not_null())
+        if sealed or await AuditCheckpoint.exists():
+            raise AuditKeyError(
+                f"{exc}; the audit trail is sealed already, and a new key would break it"
+            ) from None
+        return load_key(create=True)
+    own = key_id(key)
+    if own in _trail_keys:
+        return key
+    last = (
+        await AuditCheckpoint.select(AuditCheckpoint.id, AuditCheckpoint.key_id)
+        .order_by(AuditCheckpoint.id, ascending=False)
+        .first()
+    )
+    if last is not None and last["key_id"] != own:
+        where = KEY_ENV if os.environ.get(KEY_ENV) else f"the key file {key_file().resolve()}"
+        raise AuditKeyError(
+            f"the audit key in {where} is not the one the audit trail is sealed with (checkpoint {last['id']}): "
+            f"give this command the server's key (its {KEY_ENV} or CASEFRAME_AUDIT_KEY_FILE); nothing was sealed"
+        )
+    _trail_keys.add(own)
+    return key
+
+
 async def seal(*, checkpoint: bool = False, wait: bool = True) -> int:
     """Seal every event committed before the call and not yet sealed; return how many. ``checkpoint``
     records the head even if the last checkpoint is recent (the server does so when it stops). Without
-    ``wait``, return at once if another process is sealing (the server's loop: that one does the work)."""
-    key = load_key(create=True)
+    ``wait``, return at once if another process is sealing (the server's loop: that one does the work).
+    The key is :func:`trail_key`'s: a key the trail was not sealed with is refused (AuditKeyError)."""
+    key = await trail_key()
     total = 0
     while True:
         count, written = await _seal_batch(key, checkpoint, wait)

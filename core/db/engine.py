@@ -304,6 +304,22 @@ def _shown(url: str) -> str:
     return url
 
 
+def _sqlite_path(parsed: Any) -> str:
+    return unquote(parsed.path[1:] if parsed.path.startswith("/") and not parsed.netloc else parsed.path)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a ``sqlite:///`` URL names (relative to the working folder if it is relative); None for another
+    kind of URL, or one that cannot be read (:func:`engine_from_url` says what is wrong with it)."""
+    try:
+        parsed = urlparse(url)
+    except ValueError:
+        return None
+    if parsed.scheme != "sqlite" or parsed.netloc or not _sqlite_path(parsed):
+        return None
+    return Path(_sqlite_path(parsed))
+
+
 def engine_from_url(url: str) -> Engine:
     """An engine for ``sqlite:///path`` or ``postgresql://user@host:port/db``."""
     try:
@@ -312,7 +328,7 @@ def engine_from_url(url: str) -> Engine:
     except ValueError as exc:  # e.g. an unclosed [ of an IPv6 address
         raise DatabaseURLError(f"the database URL cannot be read ({exc}): {_shown(url)!r}") from None
     if parsed.scheme == "sqlite":
-        path = unquote(parsed.path[1:] if parsed.path.startswith("/") and not parsed.netloc else parsed.path)
+        path = _sqlite_path(parsed)
         if parsed.netloc:
             raise DatabaseURLError(f"use sqlite:///relative/path or sqlite:////absolute/path, not {url!r}")
         if not path:

@@ -185,6 +185,42 @@ async def test_another_key_is_named_as_such(db, monkeypatch):
     assert not report.ok and "another audit key" in report.reason
 
 
+async def test_sealing_with_a_key_the_trail_was_not_sealed_with_is_refused_and_seals_nothing(db, monkeypatch):
+    actor = await _actor()
+    await _write(actor, 5)
+    await audit.seal(checkpoint=True)
+    await _write(actor, 2, start=100)
+    unsealed = await AuditEvent.count().where(AuditEvent.seq.is_null())
+    with monkeypatch.context() as another:
+        another.setenv("CASEFRAME_AUDIT_KEY", "another-key-entirely-0123456789-0123456789")
+        with pytest.raises(AuditKeyError, match="is not the one the audit trail is sealed with .checkpoint"):
+            await audit.seal()
+    assert await AuditEvent.count().where(AuditEvent.seq.is_null()) == unsealed
+    assert await audit.seal() == unsealed  # the right key again: the same events sealed as ever
+    assert (await verify_chain()).ok
+
+
+async def test_a_sealed_trail_without_its_key_gets_no_new_one(db, monkeypatch, tmp_path):
+    actor = await _actor()
+    await _write(actor, 5)
+    await audit.seal(checkpoint=True)
+    await _write(actor, 1, start=100)
+    monkeypatch.delenv("CASEFRAME_AUDIT_KEY", raising=False)
+    monkeypatch.setenv("CASEFRAME_AUDIT_KEY_FILE", str(tmp_path / "elsewhere.key"))
+    with pytest.raises(AuditKeyError, match="no audit key.*the audit trail is sealed already"):
+        await audit.seal()
+    assert not (tmp_path / "elsewhere.key").exists()
+
+
+async def test_a_trail_never_sealed_gets_its_key_made(db, monkeypatch, tmp_path):
+    monkeypatch.delenv("CASEFRAME_AUDIT_KEY", raising=False)
+    monkeypatch.setenv("CASEFRAME_AUDIT_KEY_FILE", str(tmp_path / "new.key"))
+    await _write(await _actor(), 2)
+    assert await audit.seal(checkpoint=True) >= 2
+    assert (tmp_path / "new.key").stat().st_mode & 0o777 == 0o600
+    assert (await verify_chain()).ok
+
+
 async def test_a_row_slipped_in_as_sealed_is_found(db):
     ids = await _trail()
     last = await AuditEvent.select().where(AuditEvent.id == ids[-1]).first()
@@ -318,16 +354,20 @@ def test_the_command_reports_an_intact_trail_a_changed_one_and_removed_newest_ro
     env.pop("CASEFRAME_DATABASE_URL", None)
     env.pop("CASEFRAME_AUDIT_KEY", None)
 
-    def run():
+    def run(*command, environ=None, cwd=ROOT):
         return subprocess.run(
-            [sys.executable, "-m", "caseframe", "--database", url, "audit", "verify"],
+            [sys.executable, "-m", "caseframe", "--database", url, *(command or ("audit", "verify"))],
             capture_output=True,
             text=True,
-            env=env,
-            cwd=ROOT,
+            env=environ or env,
+            cwd=cwd,
             timeout=120,
         )
 
+    nowhere = run()  # a mistyped database: refused, not made empty and reported intact
+    assert nowhere.returncode == 2 and "caseframe: no database at " in nowhere.stderr, nowhere.stderr
+    assert not (tmp_path / "audit.sqlite").exists() and not (tmp_path / "audit.key").exists()
+    assert run("db", "migrate").returncode == 0
     missing = run()
     assert (
         missing.returncode == 2 and "no audit key" in missing.stderr and not (tmp_path / "audit.key").exists()
@@ -340,6 +380,28 @@ def test_the_command_reports_an_intact_trail_a_changed_one_and_removed_newest_ro
         cwd=ROOT,
         timeout=300,
     )
+    # the nightly sweep run from another folder (as cron does), which finds no key file there, or given another
+    # key: it refuses to seal, and writes no key, instead of sealing rows that verify would call broken for good
+    elsewhere = tmp_path / "cron"
+    elsewhere.mkdir()
+    no_key = {**env}
+    no_key.pop("CASEFRAME_AUDIT_KEY_FILE")
+    swept = run("retention", "run", environ=no_key, cwd=elsewhere)
+    assert swept.returncode == 2, swept.stdout + swept.stderr
+    assert "no audit key" in swept.stderr and "the audit trail is sealed already" in swept.stderr
+    assert list(elsewhere.iterdir()) == []
+    other = run(
+        "retention", "run", environ={**env, "CASEFRAME_AUDIT_KEY": "another key, thirty-two characters"}
+    )
+    assert other.returncode == 2
+    assert "is not the one the audit trail is sealed with" in other.stderr, other.stderr
+    con = sqlite3.connect(tmp_path / "audit.sqlite")
+    assert (
+        con.execute("SELECT count(*) FROM cf_case_retention WHERE flagged_at IS NOT NULL").fetchone()[0] == 0
+    )
+    con.close()  # neither flagged a case: the key is found before any change
+    dry = run("retention", "run", "--dry-run")  # which they would have: the demo has cases due for review
+    assert dry.returncode == 0 and ": would flag for review." in dry.stdout, dry.stdout + dry.stderr
     ok = run()
     assert ok.returncode == 0 and ok.stdout.startswith("Audit trail intact:"), ok.stderr
     assert "not yet sealed" not in ok.stdout and "checkpoint" in ok.stdout

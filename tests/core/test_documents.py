@@ -494,6 +494,11 @@ def test_the_documents_check_command_reports_the_store(tmp_path):
         "check",
     ]
     run = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert run.returncode == 2 and "caseframe: no database at" in run.stderr, run.stderr  # none made: a typo
+    assert not (tmp_path / "check.sqlite").exists()
+    made = [*args[:-2], "db", "migrate"]
+    assert subprocess.run(made, capture_output=True, env=env, cwd=tmp_path, timeout=120).returncode == 0
+    run = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stderr
     assert f"local folder {tmp_path / 'documents'}" in run.stdout and "0 document(s) checked" in run.stdout
     run = subprocess.run(
