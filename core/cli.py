@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import sqlite3
 import sys
@@ -57,6 +58,21 @@ def _host(value: str) -> str:
     return value.strip()
 
 
+def _given(what: str, example: str) -> Callable[[str], str]:
+    """An argparse type: a value that is not empty (an empty variable in a script, ``--agency "$AGENCY"``, once
+    meant "not given": every agency swept, or the default database used)."""
+
+    def parse(value: str) -> str:
+        if not value.strip():
+            raise argparse.ArgumentTypeError(
+                f"{what} is empty: give one, e.g. {example}, or leave the option out"
+            )
+        return value.strip()
+
+    parse.__name__ = what
+    return parse
+
+
 _workers = _bounded_int("workers", 1, 64)
 _limit = _bounded_int("limit", 1, 1_000_000, number="a whole number")
 
@@ -65,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="caseframe", description="Caseframe: multi-agency case management.")
     parser.add_argument(
         "--database",
+        type=_given("the database URL", "sqlite:///caseframe.sqlite"),
         metavar="URL",
         help="database URL (default: $CASEFRAME_DATABASE_URL or sqlite:///caseframe.sqlite)",
     )
@@ -131,7 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
         "agency's retention policy (nothing is erased without a local admin)",
     )
     run.add_argument("--dry-run", action="store_true", help="say what would be flagged; change nothing")
-    run.add_argument("--agency", metavar="SLUG", help="only this agency (its slug, e.g. ashdown-council)")
+    run.add_argument(
+        "--agency",
+        type=_given("the agency", "ashdown-council"),
+        metavar="SLUG",
+        help="only this agency (its slug, e.g. ashdown-council)",
+    )
     run.add_argument("--limit", type=_limit, metavar="N", help="stop after N due cases")
 
     assets = sub.add_parser(
@@ -248,9 +270,12 @@ def _cmd_serve(args) -> int:
     from caseframe.core.context import build_context
 
     url = _database_url(args)
+    from caseframe.core.documents import storage
     from caseframe.core.settings import Settings
 
-    Settings()  # a bad CASEFRAME_* setting stops here, naming it (SettingsError), before any worker starts
+    # a bad CASEFRAME_* setting stops here, naming it (SettingsError), before any worker starts; so does a document
+    # store that cannot be used (StoreError), before the database is made or "running" is printed
+    storage.store_from_settings(Settings())
     build_context()  # a broken area stops here, with its file and reason
     from caseframe.core import assets
 
@@ -384,29 +409,47 @@ async def _cmd_audit_verify(url: str) -> int:
     return 0
 
 
-async def _cmd_notifications_run(url: str, day: str | None) -> int:
-    import datetime as dt
+def _sweep_day(day: str | None) -> tuple[dt.date | None, str]:
+    """``notifications run --date``: the day, or what is wrong with it (checked before anything is opened)."""
+    if not day:
+        return None, ""
+    try:
+        when = dt.date.fromisoformat(day) if day.isascii() and len(day) == 10 else None
+    except ValueError:
+        when = None
+    if when is None:
+        return None, f"--date must be a date like 2026-12-04, not {day[:20]!r}"
+    from caseframe.core import clock
 
+    latest = clock.today() + dt.timedelta(days=1)
+    if when > latest:  # each task is told once for its due date: a day ahead would spend that on a guess
+        return None, (
+            f"--date may be {latest.isoformat()} (tomorrow) at the latest, not {when.isoformat()}: owners are "
+            "told once of each task, so a later day would tell them early and never on the day; nothing was done"
+        )
+    return when, ""
+
+
+def _cmd_notifications(args) -> int:
+    when, problem = _sweep_day(args.date)
+    if problem:
+        return _fail(problem, 2)
+    return asyncio.run(_cmd_notifications_run(_existing_database_url(args), when))
+
+
+async def _cmd_notifications_run(url: str, when: dt.date | None) -> int:
     from caseframe.core.db.engine import bind, close, engine_from_url, is_sqlite, migrate
     from caseframe.core.notifications import email
     from caseframe.core.notifications.service import sweep_due_tasks
     from caseframe.core.settings import Settings
 
-    when = None
-    if day:
-        try:
-            when = dt.date.fromisoformat(day) if day.isascii() and len(day) == 10 else None
-        except ValueError:
-            when = None
-        if when is None:
-            return _fail(f"--date must be a date like 2026-12-04, not {day[:20]!r}", 2)
+    email.configure(email.config_from_settings(Settings()))  # a bad setting stops here, before the database
     engine = engine_from_url(url)
     await migrate(engine)
     if not is_sqlite(engine):
         await engine.start_connection_pool()
     previous = bind(engine)
     try:
-        email.configure(email.config_from_settings(Settings()))
         new = await sweep_due_tasks(when)
         sent, failed = await email.send_pending(limit=1000)
     finally:
@@ -606,9 +649,7 @@ _SUBCOMMANDS: dict[tuple[str, str | None], Callable[[argparse.Namespace], int]] 
     ("documents", "check"): lambda args: asyncio.run(_cmd_documents_check(_existing_database_url(args))),
     ("retention", "run"): lambda args: asyncio.run(_cmd_retention_run(_existing_database_url(args), args)),
     ("audit", "verify"): lambda args: asyncio.run(_cmd_audit_verify(_existing_database_url(args))),
-    ("notifications", "run"): lambda args: asyncio.run(
-        _cmd_notifications_run(_existing_database_url(args), args.date)
-    ),
+    ("notifications", "run"): _cmd_notifications,
 }
 
 if __name__ == "__main__":

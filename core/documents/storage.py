@@ -197,21 +197,31 @@ CONFIG = Config()
 
 def configure(settings: Any) -> None:
     """Use the store and limits ``settings`` name (called by create_app; tests call it with their own)."""
+    chosen = store_from_settings(settings)
     CONFIG.max_bytes = settings.documents_max_bytes
     CONFIG.require_scan = settings.documents_require_scan
+    CONFIG.store = chosen
+
+
+def store_from_settings(settings: Any) -> DocumentStore:
+    """The store ``settings`` name, or StoreError saying which setting is wrong (nothing is written or reached)."""
     if settings.documents_store == "s3":
         if not settings.s3_bucket:
             raise StoreError("CASEFRAME_DOCUMENTS_STORE=s3 needs CASEFRAME_S3_BUCKET")
-        CONFIG.store = S3Store(
-            settings.s3_bucket,
-            prefix=settings.s3_prefix,
-            endpoint_url=settings.s3_endpoint_url,
-            region=settings.s3_region,
-        )
-    elif settings.documents_store == "local":
-        CONFIG.store = LocalStore(settings.documents_dir)
-    else:
-        raise StoreError(f"CASEFRAME_DOCUMENTS_STORE must be local or s3, not {settings.documents_store!r}")
+        try:
+            return S3Store(
+                settings.s3_bucket,
+                prefix=settings.s3_prefix,
+                endpoint_url=settings.s3_endpoint_url,
+                region=settings.s3_region,
+            )
+        except ValueError as exc:  # boto3's words for an endpoint or region it cannot use
+            raise StoreError(
+                f"the S3 settings cannot be used ({exc}): check CASEFRAME_S3_ENDPOINT_URL and CASEFRAME_S3_REGION"
+            ) from None
+    if settings.documents_store == "local":
+        return LocalStore(settings.documents_dir)
+    raise StoreError(f"CASEFRAME_DOCUMENTS_STORE must be local or s3, not {settings.documents_store!r}")
 
 
 def use_store(store: DocumentStore) -> None:

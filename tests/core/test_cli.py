@@ -336,3 +336,54 @@ def test_areas_check_on_a_form_with_an_unknown_type_is_no_traceback(tmp_path):
         f"{broken / 'forms/report.schema.json'}#/properties/nights/type: 'int' is not a JSON Schema type"
         in r.stdout
     )
+
+
+@pytest.mark.own_sqlite
+def test_serve_with_a_store_or_database_it_cannot_use_writes_nothing_and_never_says_running(tmp_path):
+    """A document store it cannot use stops it before the database is made, the audit key written or "running"
+    printed; a database it cannot reach stops it before the key is written."""
+    env = {"CASEFRAME_AUDIT_KEY_FILE": str(tmp_path / "audit.key"), "CASEFRAME_AUDIT_KEY": ""}
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    port = str(_free_port())
+    for store, words in [
+        ({"CASEFRAME_DOCUMENTS_STORE": "ftp"}, "CASEFRAME_DOCUMENTS_STORE must be local or s3, not 'ftp'"),
+        ({"CASEFRAME_DOCUMENTS_STORE": "s3", "CASEFRAME_S3_BUCKET": ""}, "needs CASEFRAME_S3_BUCKET"),
+    ]:
+        r = caseframe("--database", url, "serve", "--port", port, env={**env, **store})
+        assert r.returncode == 2 and words in r.stderr and "running" not in r.stdout, r.stdout + r.stderr
+    r = caseframe("--database", "postgresql://nobody@127.0.0.1:1/nowhere", "serve", "--port", port, env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "running" not in r.stdout, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.own_sqlite
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--database", "", "audit", "verify"], "the database URL is empty"),
+        (["retention", "run", "--agency", " "], "the agency is empty"),
+    ],
+    ids=["database", "agency"],
+)
+def test_an_empty_value_is_refused_not_taken_as_left_out(tmp_path, args, words):
+    """A script's empty variable (``--agency "$AGENCY"``) once swept every agency, or used the default database."""
+    r = caseframe(*args, cwd=tmp_path)
+    assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.own_sqlite
+def test_the_reminder_sweep_refuses_a_day_after_tomorrow_before_opening_anything(tmp_path):
+    """Owners are told once of each task: a far day (a typo of the year) marked every task told, for good."""
+    import datetime as dt
+
+    from caseframe.core import clock
+    from caseframe.core.cli import _sweep_day
+
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    r = caseframe("--database", url, "notifications", "run", "--date", "9999-12-31", cwd=tmp_path)
+    assert r.returncode == 2 and "(tomorrow) at the latest, not 9999-12-31" in r.stderr, r.stderr
+    assert list(tmp_path.iterdir()) == []
+    tomorrow = clock.today() + dt.timedelta(days=1)
+    assert _sweep_day(tomorrow.isoformat()) == (tomorrow, "")
+    assert _sweep_day("2020-01-01") == (dt.date(2020, 1, 1), "")  # a missed day is caught up
