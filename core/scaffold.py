@@ -324,7 +324,7 @@ class ScaffoldError(ValueError):
 
 def new_area(slug: str, parent: Path) -> Path:
     """Write ``caseframe-<slug>/`` under ``parent``; refuse to overwrite anything."""
-    if not SLUG.match(slug):
+    if not SLUG.fullmatch(slug):  # match() let "noise\n" through: $ also matches before a last newline
         raise ScaffoldError(
             f"{slug!r} is not a valid area name: use lower case letters, digits and underscores, "
             "starting with a letter (e.g. noise_nuisance)"

@@ -3,12 +3,58 @@
 from __future__ import annotations
 
 import json
-from functools import cache
+import re
+from collections.abc import Iterator
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
+
+
+def ecma_end(pattern: str) -> str:
+    """``pattern`` with each ``$`` outside a character class written ``\\Z``: in ECMA-262 (JSON Schema's patterns,
+    and a browser's ``pattern`` attribute) ``$`` is the end of the text, where Python's also matches before a last
+    newline, so ``^[a-z]+$`` took "noise\\n" as a slug, and ``^[A-Z]{2}[0-9]{6}$`` an answer ending in a newline."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            out.append(c)
+            i += 1
+            for lead in ("^", "]"):  # [^...] and a ] first in the class are the class's own
+                if pattern[i : i + 1] == lead:
+                    out.append(lead)
+                    i += 1
+            continue
+        elif c == "$":
+            c = "\\Z"
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(ecma_end(pattern))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+#: draft 2020-12 with ``pattern`` read as JSON Schema says (ECMA-262's ``$``): every validator Caseframe makes
+Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
 def schemas_dir() -> Path:
@@ -27,7 +73,7 @@ def load(name: str) -> dict:
 
 @cache
 def validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(load(name))
+    return Validator(load(name))
 
 
 @cache

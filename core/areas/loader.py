@@ -685,7 +685,7 @@ def _compile_condition(schema: Any, col: _Collector, pointer: str) -> Draft20201
     later = schema_problems(schema) if not errors else []
     for ptr, reason in later:
         col.add(pointer + ptr, reason)
-    return None if errors or later else Draft202012Validator(schema)
+    return None if errors or later else schemas.Validator(schema)
 
 
 def _fact_paths(

@@ -151,7 +151,9 @@ def _max_length(value: Any, schema: dict) -> Check:
 
 
 def _pattern(value: Any, schema: dict) -> Check:
-    pattern = re.compile(value)
+    from caseframe.core.schemas import ecma_end
+
+    pattern = re.compile(ecma_end(value))  # as the validator reads it: $ is the end of the text
     return lambda x: not isinstance(x, str) or pattern.search(x) is not None
 
 

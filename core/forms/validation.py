@@ -12,6 +12,7 @@ from jsonschema.exceptions import ValidationError
 
 from caseframe.core.forms.fastcheck import compile_schema
 from caseframe.core.numbers import whole_number
+from caseframe.core.schemas import Validator
 
 _FORMAT_CHECKER = FormatChecker()
 
@@ -60,7 +61,7 @@ class Form:
 
 
 def compile_form(name: str, schema: dict[str, Any], path: Path) -> Form:
-    validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    validator = Validator(schema, format_checker=_FORMAT_CHECKER)
     return Form(
         name=name,
         title=schema.get("title", name),

@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from caseframe.core import clock, permissions
 from caseframe.core.agencies.tables import Agency
 from caseframe.core.audit import service as audit
@@ -30,6 +28,7 @@ from caseframe.core.persons.tables import Person
 from caseframe.core.referrals.explain import REFERRAL_ACCESS, explain, facts_access, filter_facts, rule_by_id
 from caseframe.core.referrals.tables import Referral, ReferralMessage, RuleFiring
 from caseframe.core.retention.service import Withheld, inactive_case_ids, refuse_write, withheld_from
+from caseframe.core.schemas import Validator
 from caseframe.core.sharing.policy import filter_answers
 from caseframe.core.sharing.redaction import redactor_for
 
@@ -554,7 +553,7 @@ def carried_answers(
                 "x-sensitivity", "official"
             ) != "official":
                 continue
-            if Draft202012Validator(sub).is_valid(value):
+            if Validator(sub).is_valid(value):
                 out[key] = value
     return out
 

@@ -6,11 +6,12 @@ import copy
 import random
 
 import pytest
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import FormatChecker
 
 from caseframe.core.context import build_context
 from caseframe.core.forms.fastcheck import compile_schema, equal
 from caseframe.core.plugins import DEFAULT_PLUGINS
+from caseframe.core.schemas import Validator
 
 EDGE_VALUES = [
     None,
@@ -68,7 +69,7 @@ def test_forms_agree_with_jsonschema(ctx):
         for name, form in area.forms.items():
             fast = compile_schema(form.schema)
             assert fast is not None, f"{area.slug}/{name} fell back to jsonschema"
-            slow = Draft202012Validator(form.schema, format_checker=FormatChecker())
+            slow = Validator(form.schema, format_checker=FormatChecker())
             samples = [c["forms"][name] for c in demo if name in c["forms"]] or [{}]
             for sample in samples:
                 for doc in mutations(sample, rng):
@@ -124,7 +125,7 @@ def test_rules_and_guards_agree_with_jsonschema(ctx):
     for condition in conditions:
         fast = compile_schema(condition)
         assert fast is not None
-        slow = Draft202012Validator(condition)
+        slow = Validator(condition)
         for facts in facts_samples:
             assert fast(facts) == slow.is_valid(facts), (condition, facts)
 
