@@ -310,9 +310,10 @@ def register(
 
 
 def _wanted(env: str | None) -> set[str] | None:
-    if not env:
-        return None
-    return {name.strip() for name in env.split(",") if name.strip()}
+    """The plugins named, or None for all of them: an unset, empty or blank setting (" " or "," named none, and
+    loaded no area at all, where the README says empty means all)."""
+    names = {name.strip() for name in (env or "").split(",") if name.strip()}
+    return names or None
 
 
 def get_plugin_manager(

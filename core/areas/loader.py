@@ -1001,6 +1001,14 @@ def load_area(directory: Path, source: str = "path") -> Area:
         raise AreaError([Problem(str(toml_path), "", f"is not valid TOML: {exc}")]) from None
     except UnicodeDecodeError:
         raise AreaError([Problem(str(toml_path), "", "is not UTF-8 text")]) from None
+    except RecursionError:  # Python's TOML reader recurses once a level: a few hundred levels end it
+        raise AreaError(
+            [
+                Problem(
+                    str(toml_path), "", "nests its tables or lists too deeply to be read (hundreds of levels)"
+                )
+            ]
+        ) from None
     except OSError as exc:  # unreadable (permissions)
         raise AreaError([Problem(str(toml_path), "", f"cannot be read: {exc.strerror or exc}")]) from None
     schema_ok = _schema_errors(schemas.validator("area.schema.json"), raw, col, toml_path)

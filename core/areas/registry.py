@@ -87,7 +87,7 @@ class _Refs:
         only a look across areas finds (an unknown target, a reused slug); None if not even that can be read."""
         try:
             raw = tomllib.loads((directory / "area.toml").read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             return None
         slug = raw.get("slug")
         if not isinstance(slug, str):
