@@ -483,6 +483,13 @@ async def _cmd_documents_check(url: str) -> int:
             await engine.close_connection_pool()
         await close(engine)
         previous.restore()
+    wrong = _local_store_folder_problem(storage.store())
+    if wrong and (report["checked"] or "not a folder" in wrong):
+        return _fail(
+            f"{wrong}, so none of the {report['checked']} document(s) could be checked: run this command in the "
+            "server's folder, or set CASEFRAME_DOCUMENTS_DIR to the server's documents folder",
+            2,
+        )
     print(f"Document store: {storage.store().description}")
     print(f"{report['checked']} document(s) checked")
     for document_id in report["missing"]:
@@ -490,6 +497,19 @@ async def _cmd_documents_check(url: str) -> int:
     for document_id in report["left_behind"]:
         print(f"document {document_id}: removed, but its content is still in the store", file=sys.stderr)
     return 1 if report["missing"] or report["left_behind"] else 0
+
+
+def _local_store_folder_problem(store) -> str:
+    """What is wrong with a local store's folder as a whole (run from another folder, CASEFRAME_DOCUMENTS_DIR
+    relative to the server's, every document read as missing), or ""."""
+    from caseframe.core.documents.storage import LocalStore
+
+    if not isinstance(store, LocalStore):
+        return ""
+    root = store.root.resolve()
+    if not root.exists():
+        return f"the documents folder {root} does not exist"
+    return "" if root.is_dir() else f"the documents folder {root} is not a folder"
 
 
 def _progress_bar(done: int, total: int, name: str) -> None:

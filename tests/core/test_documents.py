@@ -510,3 +510,37 @@ def test_the_documents_check_command_reports_the_store(tmp_path):
         timeout=120,
     )
     assert run.returncode == 2 and "needs CASEFRAME_S3_BUCKET" in run.stderr
+
+
+@pytest.mark.own_sqlite
+def test_the_documents_check_run_from_another_folder_says_the_folder_is_wrong_not_every_document(tmp_path):
+    """The store's folder is relative to where the command runs: from cron's folder every document read as missing."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "CASEFRAME_DOCUMENTS_DIR": str(tmp_path / "documents")}
+    env.pop("CASEFRAME_DOCUMENTS_STORE", None)
+    env.pop("CASEFRAME_AUDIT_KEY", None)
+    env["CASEFRAME_AUDIT_KEY_FILE"] = str(tmp_path / "audit.key")
+    base = [sys.executable, "-m", "caseframe", "--database", f"sqlite:///{tmp_path / 'demo.sqlite'}"]
+
+    def run(*args, documents=None):
+        where = {**env, "CASEFRAME_DOCUMENTS_DIR": str(documents)} if documents else env
+        return subprocess.run(
+            [*base, *args], capture_output=True, text=True, env=where, cwd=tmp_path, timeout=300
+        )
+
+    assert run("demo", "load").returncode == 0
+    good = run("documents", "check")
+    assert good.returncode == 0 and "document(s) checked" in good.stdout, good.stderr
+    assert (
+        "\n0 document(s) checked" not in good.stdout
+    )  # the demo's documents: the check below is not vacuous
+    elsewhere = run("documents", "check", documents=tmp_path / "cron" / "documents")
+    assert elsewhere.returncode == 2 and len(elsewhere.stderr.strip().splitlines()) == 1, elsewhere.stderr
+    assert f"the documents folder {tmp_path / 'cron' / 'documents'} does not exist" in elsewhere.stderr
+    (tmp_path / "a-file").write_text("x")
+    a_file = run("documents", "check", documents=tmp_path / "a-file")
+    assert a_file.returncode == 2 and "is not a folder" in a_file.stderr, a_file.stderr
