@@ -357,4 +357,36 @@ def check_paths(paths: list[Path], pm: pluggy.PluginManager | None = None) -> li
     problems.extend(
         _cross_check([*areas, *broken], collect_agency_types(pm, [*areas, *installed, *broken]), known)
     )
+    problems.extend(_clashes_with_installed([*areas, *broken], installed))
+    return problems
+
+
+def _clashes_with_installed(checked: list[Area | _Refs], installed: list[Area]) -> list[Problem]:
+    """A checked area whose slug or reference prefix an installed area (from another folder) already has: start-up
+    would refuse the pair, so the check says so now (``caseframe new-area asb`` makes exactly that)."""
+    problems: list[Problem] = []
+    theirs = [_Refs.of_area(a) for a in installed]
+    for area in (a if isinstance(a, _Refs) else _Refs.of_area(a) for a in checked):
+        toml = str(area.path / "area.toml")
+        for other in theirs:
+            if other.path.resolve() == area.path.resolve():
+                continue  # the installed area is this one
+            if other.slug == area.slug:
+                problems.append(
+                    Problem(
+                        toml,
+                        "/slug",
+                        f"area {area.slug!r} is already installed, from {other.path / 'area.toml'}: "
+                        "choose another slug",
+                    )
+                )
+            elif area.prefix and other.prefix == area.prefix:
+                problems.append(
+                    Problem(
+                        toml,
+                        "/reference_prefix",
+                        f"{area.prefix!r} is already the reference prefix of the installed area {other.slug!r}: "
+                        "choose another",
+                    )
+                )
     return problems
