@@ -642,9 +642,25 @@ def _cmd_demo_load(args) -> int:
     return 0
 
 
+def _installed_area(slug: str) -> str:
+    """Where the installed area called ``slug`` is defined, or "" (also when the installed plugins do not load:
+    the scaffold is still worth writing, and start-up names their problem)."""
+    from caseframe.core.areas import build_registry
+    from caseframe.core.plugins import get_plugin_manager
+
+    try:
+        installed = {area.slug: area for area in build_registry(get_plugin_manager())}
+    except AreaError:
+        return ""
+    return str(installed[slug].path / "area.toml") if slug in installed else ""
+
+
 def _cmd_new_area(args) -> int:
     from caseframe.core.scaffold import ScaffoldError, new_area
 
+    taken = _installed_area(args.slug)
+    if taken:  # start-up would refuse the package this writes
+        return _fail(f"an area called {args.slug!r} is already installed ({taken}): choose another name", 2)
     try:
         root = new_area(args.slug, args.path)
     except ScaffoldError as exc:

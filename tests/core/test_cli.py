@@ -273,6 +273,12 @@ def test_new_area_rejects_a_bad_name(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_new_area_refuses_the_name_of_an_installed_area(tmp_path):
+    r = caseframe("new-area", "asb", "--path", str(tmp_path))
+    assert r.returncode == 2 and "an area called 'asb' is already installed (" in r.stderr, r.stderr
+    assert "choose another name" in r.stderr and list(tmp_path.iterdir()) == []
+
+
 def _installed_plugin(where: Path, source: str) -> dict:
     """A plugin installed as pip would (a module and its dist-info with the entry point) on PYTHONPATH."""
     (where / "trial_plugin.py").write_text(source, encoding="utf-8")
