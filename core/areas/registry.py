@@ -363,7 +363,8 @@ def check_paths(paths: list[Path], pm: pluggy.PluginManager | None = None) -> li
 
 def _clashes_with_installed(checked: list[Area | _Refs], installed: list[Area]) -> list[Problem]:
     """A checked area whose slug or reference prefix an installed area (from another folder) already has: start-up
-    would refuse the pair, so the check says so now (``caseframe new-area asb`` makes exactly that)."""
+    would refuse the pair, so the check says so now (``caseframe new-area`` given an installed area's name made
+    exactly that)."""
     problems: list[Problem] = []
     theirs = [_Refs.of_area(a) for a in installed]
     for area in (a if isinstance(a, _Refs) else _Refs.of_area(a) for a in checked):
