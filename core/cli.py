@@ -483,11 +483,13 @@ async def _cmd_documents_check(url: str) -> int:
             await engine.close_connection_pool()
         await close(engine)
         previous.restore()
-    wrong = _local_store_folder_problem(storage.store())
-    if wrong and (report["checked"] or "not a folder" in wrong):
+    root = _local_store_folder(storage.store())
+    # a folder that is not there is a new install's as long as no document was stored; a file in its place never is
+    if root is not None and not root.is_dir() and (report["checked"] or root.exists()):
+        what = "is not a folder" if root.exists() else "does not exist"
         return _fail(
-            f"{wrong}, so none of the {report['checked']} document(s) could be checked: run this command in the "
-            "server's folder, or set CASEFRAME_DOCUMENTS_DIR to the server's documents folder",
+            f"the documents folder {root} {what}, so none of the {report['checked']} document(s) could be checked: "
+            "run this command in the server's folder, or set CASEFRAME_DOCUMENTS_DIR to the server's documents folder",
             2,
         )
     print(f"Document store: {storage.store().description}")
@@ -499,17 +501,12 @@ async def _cmd_documents_check(url: str) -> int:
     return 1 if report["missing"] or report["left_behind"] else 0
 
 
-def _local_store_folder_problem(store) -> str:
-    """What is wrong with a local store's folder as a whole (run from another folder, CASEFRAME_DOCUMENTS_DIR
-    relative to the server's, every document read as missing), or ""."""
+def _local_store_folder(store) -> Path | None:
+    """A local store's folder, resolved (run from another folder, a relative CASEFRAME_DOCUMENTS_DIR is not the
+    server's, and every document reads as missing); None for another kind of store."""
     from caseframe.core.documents.storage import LocalStore
 
-    if not isinstance(store, LocalStore):
-        return ""
-    root = store.root.resolve()
-    if not root.exists():
-        return f"the documents folder {root} does not exist"
-    return "" if root.is_dir() else f"the documents folder {root} is not a folder"
+    return store.root.resolve() if isinstance(store, LocalStore) else None
 
 
 def _progress_bar(done: int, total: int, name: str) -> None:
@@ -532,9 +529,8 @@ async def _cmd_retention_run(url: str, args) -> int:
         await engine.start_connection_pool()
     previous = bind(engine)
     try:
-        if (
-            not args.dry_run
-        ):  # the key its flags are sealed with, before any is set: a wrong one changes nothing
+        # the key its flags are sealed with, found before any is set: a wrong one changes nothing
+        if not args.dry_run:
             from caseframe.core.audit.service import trail_key
 
             await trail_key()

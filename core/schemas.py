@@ -44,12 +44,13 @@ def ecma_end(pattern: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> re.Pattern[str]:
+def compiled_pattern(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema pattern compiled as :data:`Validator` reads it (the compiled form checks use it too)."""
     return re.compile(ecma_end(pattern))
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+    if validator.is_type(instance, "string") and not compiled_pattern(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 

@@ -315,9 +315,8 @@ def sqlite_file(url: str) -> Path | None:
         parsed = urlparse(url)
     except ValueError:
         return None
-    if parsed.scheme != "sqlite" or parsed.netloc or not _sqlite_path(parsed):
-        return None
-    return Path(_sqlite_path(parsed))
+    path = _sqlite_path(parsed) if parsed.scheme == "sqlite" and not parsed.netloc else ""
+    return Path(path) if path else None
 
 
 def engine_from_url(url: str) -> Engine:

@@ -151,9 +151,9 @@ def _max_length(value: Any, schema: dict) -> Check:
 
 
 def _pattern(value: Any, schema: dict) -> Check:
-    from caseframe.core.schemas import ecma_end
+    from caseframe.core.schemas import compiled_pattern
 
-    pattern = re.compile(ecma_end(value))  # as the validator reads it: $ is the end of the text
+    pattern = compiled_pattern(value)  # as the validator reads it: $ is the end of the text
     return lambda x: not isinstance(x, str) or pattern.search(x) is not None
 
 

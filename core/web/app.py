@@ -154,16 +154,17 @@ def readiness_handlers(engine: Any) -> list[Any]:
     """``/health/ready``: whether this worker's database answers, for a load balancer to send it requests or not.
     The answer is kept for a second, so a flood of checks sends the database a statement a second at most; it says
     "ready" or "unavailable" and never why (no driver message, host or URL reaches an anonymous caller)."""
-    kept: dict[str, float | bool] = {"at": float("-inf"), "ok": False}
+    asked_at, answer = float("-inf"), False
     asking = asyncio.Lock()  # only readiness checks wait on it, never a page
 
     async def ready() -> bool:
+        nonlocal asked_at, answer
         async with asking:
             loop = asyncio.get_running_loop()
-            if loop.time() - float(kept["at"]) >= READY_KEEP_SECONDS:
-                kept["ok"] = await database_answers(engine)
-                kept["at"] = loop.time()
-            return bool(kept["ok"])
+            if loop.time() - asked_at >= READY_KEEP_SECONDS:
+                answer = await database_answers(engine)
+                asked_at = loop.time()
+            return answer
 
     @get("/health/ready", opt={"public": True}, include_in_schema=False)
     async def readiness() -> Response[dict[str, Any]]:
