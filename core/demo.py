@@ -86,6 +86,12 @@ def check_demo_data(ctx: Context, contributions: list[tuple[str, dict[str, Any]]
                 problems.append(
                     f"{where}.agencies[{i}].agency_type: {agency['agency_type']!r} is not a kind of agency"
                 )
+        for i, person in enumerate(data.get("persons", [])):
+            problems += [
+                f"{where}.persons[{i}].flags[{j}]: {flag!r} is not a warning marker the core or an area declares"
+                for j, flag in enumerate(person.get("flags", []))
+                if flag not in ctx.areas.person_flags
+            ]
         for i, panel in enumerate(data.get("panels", [])):
             problems += _demo_panel_problems(f"{where}.panels[{i}]", panel, agencies)
         for i, case in enumerate(data.get("cases", [])):
@@ -173,7 +179,7 @@ async def _load_checked(
 
     await create_demo_isas(ctx, agency_ids)
     await publish_demo_mou()
-    person_ids = await _demo_persons(contributions, actors, agency_ids)
+    person_ids = await _demo_persons(contributions, actors, agency_ids, ctx.areas.flag_levels)
     progress(f"{len(person_ids)} persons")
     all_cases = [c for contribution in contributions for c in contribution.get("cases", [])]
     # oldest first, so counts over time windows see the history a real partnership would have
@@ -303,7 +309,10 @@ async def _demo_panels(
 
 
 async def _demo_persons(
-    contributions: list[dict[str, Any]], actors: dict[str, Actor], agency_ids: dict[str, dict]
+    contributions: list[dict[str, Any]],
+    actors: dict[str, Actor],
+    agency_ids: dict[str, dict],
+    flag_levels: dict[str, str],
 ) -> dict[str, int]:
     """The demo persons, by key; each is recorded by the agency of the oldest case about them (as a
     partnership's data grows). ``actors`` gains an actor for each agency that records one."""
@@ -322,7 +331,9 @@ async def _demo_persons(
             creator = actors.get(holder) or await _agency_actor(holder, agency_ids)
             actors[holder] = creator
             fields = {k: v for k, v in p.items() if k != "key"}
-            person_ids[p["key"]] = (await persons.create_person(creator, **fields))["id"]
+            person_ids[p["key"]] = (await persons.create_person(creator, **fields, flag_levels=flag_levels))[
+                "id"
+            ]
     return person_ids
 
 

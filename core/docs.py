@@ -163,7 +163,7 @@ def area_reference_markdown() -> str:
         "| --- | --- | --- | --- |",
     ]
     _describe({**hints, "required": []}, "", lines)
-    from caseframe.core.agencies.types import CORE_AGENCY_TYPES, CORE_IDENTIFIER_TYPES
+    from caseframe.core.agencies.types import CORE_AGENCY_TYPES, CORE_IDENTIFIER_TYPES, CORE_PERSON_FLAGS
 
     lines += [
         "",
@@ -187,6 +187,18 @@ def area_reference_markdown() -> str:
         "| --- | --- |",
     ]
     lines += [f"| `{key}` | {label} |" for key, label in CORE_IDENTIFIER_TYPES.items()]
+    lines += [
+        "",
+        "## Warning markers",
+        "",
+        "Markers a person's record can carry (rules test them as `subject.flags`), each with its level: a partner "
+        "agency reads a marker only when its sharing agreement with the agency holding the record allows that "
+        "level. An area adds markers with `[[person_flags]]`; where two declare one, the stricter level holds.",
+        "",
+        "| key | marker | level |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| `{key}` | {flag.label} | {flag.sensitivity} |" for key, flag in CORE_PERSON_FLAGS.items()]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -53,7 +53,7 @@ class SubjectFacts(TypedDict):
     role: Annotated[str, "their role on the case (a role the area declares)"]
     age: Annotated[int | None, "their age in whole years, if their date of birth is known"]
     gender: Annotated[str | None, "their recorded gender"]
-    flags: Annotated[list[str], "flags on their record"]
+    flags: Annotated[list[str], "warning markers on their record (names the core or an area declares)"]
 
 
 class FactsCase(TypedDict):
@@ -173,7 +173,11 @@ class DemoPerson(TypedDict):
     addresses: NotRequired[Annotated[list[DemoAddress], "their addresses (DemoAddress)"]]
     identifiers: NotRequired[Annotated[list[DemoIdentifier], "their reference numbers (DemoIdentifier)"]]
     flags: NotRequired[
-        Annotated[list[str], "flags on their record, e.g. vulnerable (rules see them as subject.flags)"]
+        Annotated[
+            list[str],
+            "warning markers on their record, e.g. vulnerable: names the core or an area declares (rules see them "
+            "as subject.flags)",
+        ]
     ]
 
 

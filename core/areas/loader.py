@@ -14,6 +14,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from caseframe.core import schemas
+from caseframe.core.agencies.types import CORE_PERSON_FLAGS, PersonFlag
 from caseframe.core.errors import AreaError, Problem
 from caseframe.core.forms.validation import Form, compile_form, subschema_at
 from caseframe.core.referrals.engine import Count, Rule, Target
@@ -60,6 +61,8 @@ class Area:
     rules: list[Rule]
     agency_types: dict[str, str] = field(default_factory=dict)
     identifier_types: dict[str, str] = field(default_factory=dict)
+    #: warning markers the area declares for a person's record (area.toml person_flags), by name
+    person_flags: dict[str, PersonFlag] = field(default_factory=dict)
     #: None: the area declares no retention, so its cases are never due for review
     retention: Retention | None = None
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
@@ -745,13 +748,22 @@ def _check_fact_refs(
         elif head == "counts" and len(path) > 1 and path[1] not in count_names:
             col.add(ptr, f"tests count {path[1]!r}, which is not declared in [[counts]]")
         elif head == "subject" and len(path) > 1:
-            _check_subject_ref(path, sub, roles, col, ptr)
+            _check_subject_ref(path, sub, roles, _declared_flags(area), col, ptr)
         elif head == "case" and len(path) > 1:
             _check_case_ref(path, sub, area, forms, state_names, bad_forms, col, ptr)
 
 
-def _check_subject_ref(path: tuple[str, ...], sub: dict, roles: set[Any], col: _Collector, ptr: str) -> None:
-    """A condition on subject.<fact>: a subject fact, and a role of this area if it is the role."""
+def _declared_flags(area: dict) -> set[str]:
+    """The warning markers a rule of this area may name: the core's and the area's own."""
+    own = {f.get("name") for f in area.get("person_flags", []) if isinstance(f, dict)}
+    return set(CORE_PERSON_FLAGS) | {name for name in own if isinstance(name, str)}
+
+
+def _check_subject_ref(
+    path: tuple[str, ...], sub: dict, roles: set[Any], flags: set[str], col: _Collector, ptr: str
+) -> None:
+    """A condition on subject.<fact>: a subject fact, a role of this area if it is the role, and a declared
+    warning marker if it is the markers (a misspelt one would never match, and its level would be unknown)."""
     if path[1] not in SUBJECT_FACTS:
         col.add(
             ptr, f"tests subject.{path[1]}, which is not a subject fact ({', '.join(sorted(SUBJECT_FACTS))})"
@@ -760,6 +772,14 @@ def _check_subject_ref(path: tuple[str, ...], sub: dict, roles: set[Any], col: _
         for value in _constants(sub):
             if value not in roles:
                 col.add(ptr, f"tests role {value!r}, which is not a role of this area")
+    elif path[1] == "flags" and len(path) == 2:
+        for name in tested_words(sub):
+            if name not in flags:
+                col.add(
+                    ptr,
+                    f"tests warning marker {name!r}, which neither the core nor this area's [[person_flags]] "
+                    "declares",
+                )
 
 
 def _check_case_ref(
@@ -859,6 +879,15 @@ def _tested_values(sub: Any, item: bool = False) -> list[tuple[Any, bool]]:
         for key in ("contains", "items"):
             values.extend(_tested_values(sub.get(key), True))
     return values
+
+
+def tested_words(sub: Any) -> list[Any]:
+    """Every value a condition compares a list of words with (the words themselves, or the list's items, under
+    ``contains`` or ``items``): e.g. the warning markers a rule on ``subject.flags`` looks for."""
+    out: list[Any] = []
+    for value, _ in _tested_values(sub):
+        out += value if isinstance(value, list) else [value]
+    return out
 
 
 def _cannot_hold(question: Any, value: Any, *, item: bool = False) -> str:
@@ -1089,6 +1118,9 @@ def _compile_area(directory: Path, source: str, raw: dict[str, Any], col: _Colle
         rules=rules,
         agency_types={t["name"]: t["label"] for t in raw.get("agency_types", [])},
         identifier_types={t["name"]: t["label"] for t in raw.get("identifier_types", [])},
+        person_flags={
+            t["name"]: PersonFlag(t["label"].strip(), t["sensitivity"]) for t in raw.get("person_flags", [])
+        },
         retention=retention,
         raw=raw,
     )

@@ -9,10 +9,16 @@ from pathlib import Path
 
 import pluggy
 
-from caseframe.core.agencies.types import CORE_AGENCY_TYPES, CORE_IDENTIFIER_TYPES
+from caseframe.core.agencies.types import (
+    CORE_AGENCY_TYPES,
+    CORE_IDENTIFIER_TYPES,
+    CORE_PERSON_FLAGS,
+    PersonFlag,
+)
 from caseframe.core.areas.loader import Area, load_area
 from caseframe.core.errors import AreaError, Problem
 from caseframe.core.referrals.engine import RuleIndex
+from caseframe.core.sensitivity import sensitivity_rank
 
 #: the level of a plugin's fact whose level it did not declare: withheld from all who cannot see everything
 UNDECLARED_FACT_LEVEL = "special_category"
@@ -26,13 +32,24 @@ class AreaRegistry:
     fact_levels: dict[str, dict[str, str]] = field(default_factory=dict)
     rules: RuleIndex = field(init=False)
     identifier_types: dict[str, str] = field(init=False)
+    #: the warning markers a person's record may carry: the core's and every area's, by name
+    person_flags: dict[str, PersonFlag] = field(init=False)
+    #: each marker's level, by name (one on a record but declared by none is read as the most sensitive)
+    flag_levels: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.rules = RuleIndex([r for a in self.areas.values() for r in a.rules])
         self.identifier_types = dict(CORE_IDENTIFIER_TYPES)
+        self.person_flags = dict(CORE_PERSON_FLAGS)
         for area in self.areas.values():
             for name, label in area.identifier_types.items():
                 self.identifier_types.setdefault(name, label)
+            for name, flag in area.person_flags.items():
+                known = self.person_flags.setdefault(name, flag)
+                if sensitivity_rank(flag.sensitivity) > sensitivity_rank(known.sensitivity):
+                    # two areas (or an area and the core) rate one marker differently: the stricter level holds
+                    self.person_flags[name] = known._replace(sensitivity=flag.sensitivity)
+        self.flag_levels = {name: flag.sensitivity for name, flag in self.person_flags.items()}
 
     def fact_level(self, plugin: str, fact: str) -> str:
         """How sensitive a fact a plugin added to the referral facts is (its declaration, else the most)."""

@@ -13,6 +13,7 @@ from operator import methodcaller
 from typing import Any
 
 from caseframe.core import clock, permissions
+from caseframe.core.agencies.types import CORE_PERSON_FLAGS
 from caseframe.core.audit import service as audit
 from caseframe.core.auth.actor import Actor
 from caseframe.core.cache import register as register_cache
@@ -28,8 +29,13 @@ from caseframe.core.errors import (
     ValidationFailed,
 )
 from caseframe.core.persons.tables import NameWord, Person, PersonIdentifierKey, PersonMerge, PersonNameWord
+from caseframe.core.sharing.policy import FlagReader
 
 GENDERS = ("female", "male", "non_binary", "other", "unknown")
+#: the most warning markers one record carries
+MAX_FLAGS = 30
+#: the core's markers and their levels: what a caller that passes no ``flag_levels`` (a registry's) goes by
+CORE_FLAG_LEVELS = {name: flag.sensitivity for name, flag in CORE_PERSON_FLAGS.items()}
 
 
 def normalise(text: str) -> str:
@@ -74,9 +80,12 @@ def _clean_list(value: Any, field: str, errors: list[dict[str, str]], kind=str) 
     return value
 
 
-def person_dict(row: dict[str, Any]) -> dict[str, Any]:
+def person_dict(row: dict[str, Any], flags: list[str] | None = None) -> dict[str, Any]:
+    """A person as services give them. ``flags``: the warning markers the reader may see (a
+    :class:`~caseframe.core.sharing.policy.FlagReader`'s answer); without them the dict carries none, so a
+    marker is never shown by a caller that forgot to filter."""
     dob = row.get("date_of_birth")
-    return {
+    out = {
         "id": row["id"],
         "given_name": row["given_name"],
         "family_name": row["family_name"],
@@ -87,9 +96,11 @@ def person_dict(row: dict[str, Any]) -> dict[str, Any]:
         "aliases": row["aliases"] or [],
         "addresses": row["addresses"] or [],
         "identifiers": row["identifiers"] or [],
-        "flags": row["flags"] or [],
         "version": row["version"],
     }
+    if flags is not None:
+        out["flags"] = flags
+    return out
 
 
 def age(dob: dt.date | None, on: dt.date | None = None) -> int | None:
@@ -110,7 +121,10 @@ async def create_person(
     addresses: list[dict] | None = None,
     identifiers: list[dict] | None = None,
     flags: list[str] | None = None,
+    flag_levels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """Record a person. ``flags``: warning markers, each one ``flag_levels`` declares (the registry's
+    ``flag_levels``; without it, the core's)."""
     errors: list[dict[str, str]] = []
     given_name, family_name, gender = (
         _text(v, f, errors)
@@ -129,7 +143,7 @@ async def create_person(
     aliases = [a.strip() for a in _clean_list(aliases, "aliases", errors) if a.strip()]
     addresses = _clean_list(addresses, "addresses", errors, dict)
     identifiers = _clean_list(identifiers, "identifiers", errors, dict)
-    flags = _clean_list(flags, "flags", errors)
+    flags = clean_flags(flags, _levels(flag_levels), errors)
     if errors:
         raise ValidationFailed("There is a problem with the person\u2019s details", errors=errors)
     now = clock.now()
@@ -151,7 +165,39 @@ async def create_person(
         await person.save()
         await index_persons([(person.id, person.search_text, identifiers)])
         await audit.record("person.create", actor, object_type="person", object_id=person.id)
-    return await get_person(actor, person.id, audit_view=False)
+    return await get_person(actor, person.id, audit_view=False, flag_levels=flag_levels)
+
+
+def _levels(flag_levels: dict[str, str] | None) -> dict[str, str]:
+    return CORE_FLAG_LEVELS if flag_levels is None else flag_levels
+
+
+def clean_flags(
+    value: Any, levels: dict[str, str], errors: list[dict[str, str]], held: list[str] | tuple[str, ...] = ()
+) -> list[str]:
+    """Warning markers, each a name ``levels`` declares (or one the record ``held`` already, which an area that
+    no longer declares it leaves on the record), each once, in the order given."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors.append({"field": "/flags", "message": "Warning markers must be a list of names"})
+        return []
+    flags = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+    unknown = [f for f in flags if f not in levels and f not in held]
+    if unknown:
+        errors.append(
+            {
+                "field": "/flags",
+                "message": "Choose warning markers from the list (not known: "
+                + ", ".join(repr(f[:40]) for f in unknown[:5])
+                + ")",
+            }
+        )
+        return []
+    if len(flags) > MAX_FLAGS:
+        errors.append({"field": "/flags", "message": f"Give up to {MAX_FLAGS} warning markers"})
+        return []
+    return flags
 
 
 # Who may see a person, as one SQL condition on ``cf_person p`` (its arguments from ``_visible_args``): the agency
@@ -203,7 +249,11 @@ async def visible_person_ids(actor: Actor, person_ids: list[int]) -> set[int]:
     return visible
 
 
-async def get_person(actor: Actor, person_id: int, *, audit_view: bool = True) -> dict[str, Any]:
+async def get_person(
+    actor: Actor, person_id: int, *, audit_view: bool = True, flag_levels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A person the actor may see, with the warning markers they may read (``flag_levels``: the registry's;
+    without it the core's, and an area's marker is read as the most sensitive)."""
     row = await Person.select().where(Person.id == person_id).output(load_json=True).first()
     if row is None or person_id not in await visible_person_ids(actor, [person_id]):
         # the same answer for a person held only by another agency: ids are no oracle
@@ -211,7 +261,7 @@ async def get_person(actor: Actor, person_id: int, *, audit_view: bool = True) -
     if audit_view:
         async with transaction():
             await audit.record("person.view", actor, object_type="person", object_id=person_id)
-    return person_dict(row)
+    return person_dict(row, await FlagReader(actor, _levels(flag_levels)).visible(row))
 
 
 def _trigrams(word: str) -> set[str]:
@@ -645,7 +695,13 @@ def _chunks(ids: list[int], size: int = 5000):
 
 
 async def find_persons(
-    actor: Actor, *, name: str = "", date_of_birth: str = "", identifier: str = "", limit: int = 50
+    actor: Actor,
+    *,
+    name: str = "",
+    date_of_birth: str = "",
+    identifier: str = "",
+    limit: int = 50,
+    flag_levels: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Persons matching a name (any order, partial words, aliases, small typos), date of birth, identifier.
 
@@ -674,7 +730,7 @@ async def find_persons(
     score = _scorer(tokens, matches)
     scored = [(value, row) for row in rows if (value := score(row["search_text"]))]
     scored.sort(key=lambda pair: (-pair[0], pair[1]["family_name"], pair[1]["given_name"], pair[1]["id"]))
-    return await _searched(actor, scored, limit)
+    return await _searched(actor, scored, limit, flag_levels)
 
 
 #: what a search reads of each person it finds: what it scores and sorts them by, and what ``person_dict`` shows
@@ -692,6 +748,7 @@ _SHOWN = ", ".join(
         "addresses",
         "identifiers",
         "flags",
+        "created_by_agency",
         "version",
     )
 )
@@ -737,10 +794,18 @@ async def _candidates(
     return matches, [row for row in rows if row["id"] is not None], head
 
 
-async def _searched(actor: Actor, scored: list[tuple[float, dict]], limit: int = 50) -> list[dict[str, Any]]:
-    """Audit a search and give the persons shown: the best ``limit`` of ``scored`` (whole person rows)."""
+async def _searched(
+    actor: Actor, scored: list[tuple[float, dict]], limit: int = 50, flag_levels: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Audit a search and give the persons shown: the best ``limit`` of ``scored`` (whole person rows), each with
+    the warning markers the actor may read."""
     await audit.record_read("person.search", actor, "", detail={"results": len(scored)})
-    return [dict(person_dict(_decoded(row)), score=round(score, 2)) for score, row in scored[:limit]]
+    reader = FlagReader(actor, _levels(flag_levels))
+    out = []
+    for score, row in scored[:limit]:
+        row = _decoded(row)
+        out.append(dict(person_dict(row, await reader.visible(row)), score=round(score, 2)))
+    return out
 
 
 _JSON_COLUMNS = ("aliases", "addresses", "identifiers", "flags")
@@ -1027,7 +1092,9 @@ def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
         after = after.isoformat() if isinstance(after, dt.date) else after
         if (before or "") != (after or ""):
             out.append({"field": field, "from": before, "to": after})
-    for field in ("aliases", "identifiers", "addresses"):
+    for field in ("aliases", "identifiers", "addresses", "flags"):
+        if field not in new:
+            continue
         before, after = list(old.get(field) or []), list(new.get(field) or [])
         added, removed = [x for x in after if x not in before], [x for x in before if x not in after]
         if added or removed:
@@ -1084,8 +1151,10 @@ async def update_person(
     expected_version: int | None,
     fields: dict[str, Any],
     identifier_types: dict[str, str] | None = None,
+    flag_levels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Change a person's names, other names, date of birth, gender, identifiers and dated addresses.
+    """Change a person's names, other names, date of birth, gender, identifiers, dated addresses and (when
+    ``fields`` has ``flags``) warning markers, each one ``flag_levels`` declares or the record held already.
 
     ``expected_version`` is the version the form was read at: a change made since by someone else is never
     overwritten (Conflict, nothing saved). Audited as ``person.update`` with each changed field's old and new
@@ -1102,6 +1171,8 @@ async def update_person(
                 "correct the record."
             )
         values, errors = _clean_details(fields, identifier_types)
+        if "flags" in fields:
+            values["flags"] = clean_flags(fields["flags"], _levels(flag_levels), errors, row["flags"] or [])
         if errors:
             raise ValidationFailed("There is a problem with the person\u2019s details", errors=errors)
         if expected_version != row["version"]:
@@ -1119,7 +1190,7 @@ async def update_person(
                 object_id=person_id,
                 detail={"changes": changes, "version": version},
             )
-    return await get_person(actor, person_id, audit_view=False)
+    return await get_person(actor, person_id, audit_view=False, flag_levels=flag_levels)
 
 
 # --- duplicates: which records may be the same person, and why ------------------------------------------

@@ -19,6 +19,7 @@ from caseframe.core.errors import Forbidden, NotFound, ServiceError, ValidationF
 from caseframe.core.persons import service as persons
 from caseframe.core.persons.service import GENDERS
 from caseframe.core.searching import MAX_SEARCH_LENGTH, name_search_problem
+from caseframe.core.sensitivity import sensitivity_rank
 from caseframe.core.web.csv_export import csv_line, csv_stream, download_name
 from caseframe.core.web.pages import (
     form_data,
@@ -35,6 +36,10 @@ from caseframe.core.web.pages import (
 
 def _identifier_types(ctx: Context) -> dict[str, str]:
     return ctx.areas.identifier_types
+
+
+def _flag_levels(ctx: Context) -> dict[str, str]:
+    return ctx.areas.flag_levels
 
 
 def _dob(data: dict) -> str:
@@ -209,7 +214,7 @@ class PersonPages(Controller):
             )
         if not errors and not duplicates:
             try:
-                person = await persons.create_person(actor, **fields)
+                person = await persons.create_person(actor, **fields, flag_levels=_flag_levels(ctx))
                 return see_other(f"/persons/{person['id']}?done=person-created")
             except ValidationFailed as exc:
                 errors = exc.errors + errors
@@ -230,7 +235,7 @@ class PersonPages(Controller):
         survivor = await persons.survivor_of(actor, person_id)
         if survivor is not None:  # a merged record: its address (bookmarks, old links) leads to the survivor
             return see_other(f"/persons/{survivor}?done=person-merged-here")
-        person = await persons.get_person(actor, person_id)
+        person = await persons.get_person(actor, person_id, flag_levels=_flag_levels(ctx))
         mine, others = await persons.person_case_links(actor, person_id)
         for link in mine:
             area = ctx.areas.get(link["area"])
@@ -248,6 +253,7 @@ class PersonPages(Controller):
             other_agency_cases=others,
             areas=[a for a in ctx.areas if a.slug in enabled] if permissions.can(actor, "case.open") else [],
             identifier_types=_identifier_types(ctx),
+            flag_labels={name: flag.label for name, flag in ctx.areas.person_flags.items()},
             rights=rights,
             duplicates=duplicates,
             merges=await persons.merges_into(actor, person_id),
@@ -255,7 +261,7 @@ class PersonPages(Controller):
 
     @get("/{person_id:int}/edit")
     async def edit_form(self, request: Request, ctx: Context, actor: Actor, person_id: int) -> Template:
-        person = await persons.get_person(actor, person_id)
+        person = await persons.get_person(actor, person_id, flag_levels=_flag_levels(ctx))
         if not (await persons.person_rights(actor, person_id))["edit"]:
             raise Forbidden(EDIT_REFUSED)
         return await _edit_page(request, ctx, person, _form_of(person), [])
@@ -274,10 +280,14 @@ class PersonPages(Controller):
                 expected_version=version,
                 fields=fields,
                 identifier_types=_identifier_types(ctx),
+                flag_levels=_flag_levels(ctx),
             )
         except ValidationFailed as exc:
-            person = await persons.get_person(actor, person_id, audit_view=False)
+            person = await persons.get_person(
+                actor, person_id, audit_view=False, flag_levels=_flag_levels(ctx)
+            )
             form = {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf_token"}
+            form["flags"] = fields.get("flags", person.get("flags", []))
             return await _edit_page(request, ctx, person, form, exc.errors, status_code=400)
         return see_other(f"/persons/{person_id}?done=person-saved")
 
@@ -285,7 +295,7 @@ class PersonPages(Controller):
     async def merge_start(
         self, request: Request, ctx: Context, actor: Actor, person_id: int
     ) -> Template | Redirect:
-        person = await persons.get_person(actor, person_id)
+        person = await persons.get_person(actor, person_id, flag_levels=_flag_levels(ctx))
         if not (await persons.person_rights(actor, person_id))["merge"]:
             raise Forbidden(MERGE_REFUSED)
         error = ""
@@ -440,6 +450,7 @@ def _form_of(person: dict[str, Any]) -> dict[str, str]:
         "gender": person["gender"],
         "aliases": "\n".join(person["aliases"]),
         "version": str(person["version"]),
+        "flags": list(person.get("flags", [])),
     }
     if person["date_of_birth"]:
         year, month, day = person["date_of_birth"].split("-")
@@ -498,6 +509,8 @@ def _fields_from_form(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[s
         "date_of_birth": dob or None,
         "aliases": [a.strip() for a in text("aliases").splitlines() if a.strip()],
     }
+    if "flags-shown" in data:  # the page's markers section was sent: the boxes ticked are the markers kept
+        fields["flags"] = form_list(data, "flags")
     fields["identifiers"] = []
     for i in range(_rows(data, "identifiers", ("type", "value"))):
         value = text(f"identifiers-{i}-value")
@@ -511,6 +524,35 @@ def _fields_from_form(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[s
         if any(address.values()):
             fields["addresses"].append(address)
     return fields, errors
+
+
+def _flag_choices(ctx: Context, person: dict[str, Any]) -> list[dict[str, str]]:
+    """The warning markers the edit page offers: every one declared, least sensitive first, then any the record
+    holds that no area declares any more (kept unless unticked)."""
+    declared = ctx.areas.person_flags
+    choices = [
+        {"name": name, "label": flag.label, "audience": FLAG_AUDIENCE[flag.sensitivity]}
+        for name, flag in sorted(
+            declared.items(), key=lambda item: (sensitivity_rank(item[1].sensitivity), item[1].label)
+        )
+    ]
+    choices += [
+        {"name": name, "label": name.replace("_", " ").capitalize(), "audience": FLAG_AUDIENCE[""]}
+        for name in person.get("flags", [])
+        if name not in declared
+    ]
+    return choices
+
+
+#: who reads a marker of each level, as the edit page says under it
+FLAG_AUDIENCE = {
+    "official": "Every agency that sees this person",
+    "sensitive": "Partners whose agreement allows sensitive information",
+    "special_category": "Partners whose agreement allows special category information (health, ethnicity, "
+    "religion, sexuality)",
+    "": "No area declares this marker any more: partners see it only when their agreement allows special "
+    "category information",
+}
 
 
 async def _edit_page(
@@ -535,6 +577,7 @@ async def _edit_page(
         errors_by={e["field"]: e["message"] for e in errors},
         genders=GENDERS,
         identifier_types=_identifier_types(ctx),
+        person_flags=_flag_choices(ctx, person),
         identifier_rows=min(identifiers, persons.MAX_ENTRIES),
         address_rows=min(addresses, persons.MAX_ENTRIES),
         error_title=bool(errors),

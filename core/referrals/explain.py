@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from caseframe.core.areas.loader import Area, tested_paths
+from caseframe.core.areas.loader import Area, tested_paths, tested_words
 from caseframe.core.auth.actor import Actor
 from caseframe.core.context import Context
 from caseframe.core.forms.summary import display
 from caseframe.core.forms.validation import subschema_at
 from caseframe.core.numbers import index_or_name
 from caseframe.core.referrals.engine import Rule
+from caseframe.core.sensitivity import SENSITIVITY
 from caseframe.core.sharing.policy import Access, case_access, filter_answers, may_see_field
 
 NOT_SHARED = "Not shared with your agency"
@@ -55,10 +56,15 @@ def _label(ctx: Context, area: Area | None, path: tuple[str, ...]) -> tuple[str,
     if head == "subject" and len(path) == 2:
         if path[1] == "role" and area is not None:
             return "Their role on the case", None, lambda v: area.roles.get(v, _words(str(v))).lower()
+        if path[1] == "flags":
+            flags = ctx.areas.person_flags
+            return (
+                "Warning markers on their record",
+                None,
+                lambda v: flags[v].label.lower() if v in flags else _words(str(v)).lower(),
+            )
         return (
-            {"age": "Their age", "gender": "Their gender", "flags": "Flags on their record"}.get(
-                path[1], _words(path[1])
-            ),
+            {"age": "Their age", "gender": "Their gender"}.get(path[1], _words(path[1])),
             None,
             None,
         )
@@ -199,6 +205,17 @@ def filter_facts(ctx: Context, facts: Any, access: Access) -> Any:
             if isinstance(values, dict)
         }
         out["extra"] = {plugin: values for plugin, values in kept.items() if values}
+    subject = facts.get("subject")
+    if isinstance(subject, dict) and isinstance(subject.get("flags"), list):
+        levels = ctx.areas.flag_levels
+        out["subject"] = {
+            **subject,
+            "flags": [
+                f
+                for f in subject["flags"]
+                if isinstance(f, str) and access.may_see(levels.get(f, SENSITIVITY[-1]))
+            ],
+        }
     area = ctx.areas.get(facts.get("area", ""))
     if isinstance(facts.get("counts"), dict):
         out["counts"] = {k: v for k, v in facts["counts"].items() if not _count_hidden(area, k, access)}
@@ -226,11 +243,16 @@ def _count_hidden(area: Area | None, name: str, access: Access) -> bool:
     return form is None or not may_see_field(access, form.schema, "/" + (count.by_field or "").strip("/"))
 
 
-def _hidden(ctx: Context, area: Area | None, path: tuple[str, ...], access: Access | None) -> bool:
-    """Whether a tested fact is an answer, a count grouped by one, or a plugin's fact, above what ``access`` may
-    see."""
+def _hidden(
+    ctx: Context, area: Area | None, path: tuple[str, ...], access: Access | None, node: Any = None
+) -> bool:
+    """Whether a tested fact is an answer, a count grouped by one, a plugin's fact, or a warning marker (one the
+    rule's constraint ``node`` names), above what ``access`` may see."""
     if access is None or access.is_owner:
         return False
+    if path == ("subject", "flags"):
+        levels = ctx.areas.flag_levels
+        return any(not access.may_see(levels.get(f, SENSITIVITY[-1])) for f in tested_words(node))
     if path[:1] == ("counts",):
         return len(path) >= 2 and _count_hidden(area, path[1], access)
     if path[:1] == ("extra",):
@@ -256,7 +278,7 @@ def tells_hidden(ctx: Context | None, rule_id: str | None, access: Access) -> bo
     area = ctx.areas.get(rule.area)
     paths = tested_paths(rule.when)
     paths += [("case", "forms", d.form, *[p for p in d.field.split("/") if p]) for d in rule.dates]
-    return any(_hidden(ctx, area, path, access) for path in paths)
+    return any(_hidden(ctx, area, path, access, _node_at(rule.when, path)) for path in paths)
 
 
 def explain(
@@ -281,7 +303,7 @@ def explain(
     for path in paths:
         value = _value_at(shown, path)
         question, schema, show = _label(ctx, area, path)
-        if _hidden(ctx, area, path, access):
+        if _hidden(ctx, area, path, access, _node_at(when, path)):
             lines.append({"question": question, "answer": NOT_SHARED, "looks_for": ""})
             continue
         if value is None:

@@ -8,7 +8,8 @@ sits on (the same rule as opening a case, :func:`caseframe.core.sharing.policy.v
 answers, timeline changes and documents only up to the ISA's sensitivity level. Nothing comes from an agency
 the exporter's position does not cover. Requests are each agency's own: every admin lists only their agency's.
 
-**What.** The person (names, other names, date of birth, identifiers, address history, merges into the record),
+**What.** The person (names, other names, date of birth, identifiers, warning markers, address history, merges into
+the record),
 every case they are or were on with its answers, timeline (notes included), tasks, documents, shares, panel
 agenda items with their minutes, the referrals about them, and who read or changed their record or those cases
 (the audit trail; a local admin sees their own agency's events, as on the audit page). A restricted case is
@@ -47,6 +48,7 @@ from caseframe.core.db.tx import transaction
 from caseframe.core.errors import Forbidden, NotFound, ValidationFailed
 from caseframe.core.numbers import whole_number
 from caseframe.core.sar.tables import SubjectAccessRequest
+from caseframe.core.sharing.policy import FlagReader
 
 MARKING = "OFFICIAL-SENSITIVE"
 REDACT_LABEL = "Redact: third party"
@@ -727,6 +729,11 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
     agencies, report_audit = await _report_audit(actor, scope, person, person_ids, included)
 
     merge_users = await _names(User, {m["merged_by"] for m in merges})
+    declared = ctx.areas.person_flags
+    markers = [
+        {"name": f, "label": declared[f].label if f in declared else f.replace("_", " ").capitalize()}
+        for f in await FlagReader(actor, ctx.areas.flag_levels).visible(person)
+    ]
     report = {
         "format": FORMAT,
         "request": {
@@ -746,8 +753,14 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
             "other_names": _json(person["aliases"]) or [],
             "date_of_birth": _iso(person["date_of_birth"]),
             "gender": person["gender"],
-            "identifiers": _json(person["identifiers"]) or [],
+            "identifiers": [
+                {**i, "label": ctx.areas.identifier_types.get(i.get("type"), str(i.get("type")))}
+                for i in _json(person["identifiers"]) or []
+                if isinstance(i, dict)
+            ],
             "addresses": _json(person["addresses"]) or [],
+            # the markers the exporting agency may read (all of them when it recorded the person)
+            "warning_markers": markers,
             "recorded_by": agencies.get(person["created_by_agency"], ""),
             "recorded_at": _iso(person["created_at"]),
             "merged_records": [

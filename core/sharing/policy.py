@@ -449,3 +449,41 @@ async def _live_isas_of(agency_id: int) -> list[dict[str, Any]]:
         .output(load_json=True)
     )
     return [isa for isa in rows if agency_id in set(isa["parties"] or [])]
+
+
+class FlagReader:
+    """Which of a person's warning markers (flags) one reader may see. The agency that recorded the person holds
+    the record (only it changes it) and reads every marker; another agency reads those at or below the level of
+    the best sharing agreement live today between it and the holder, and official markers (say, a risk to
+    staff) whether or not there is one, as it reads the person's name. A marker no area declares (``levels``
+    names none) is read as the most sensitive: an unknown word never counts as official. The agreements are
+    read once, and only for a record of another agency that carries a marker above official."""
+
+    __slots__ = ("agency_id", "levels", "_agreed")
+
+    def __init__(self, actor: Actor, levels: dict[str, str] | None) -> None:
+        self.agency_id = actor.agency_id
+        self.levels = levels or {}
+        self._agreed: dict[int, str] | None = None
+
+    def level(self, flag: str) -> str:
+        level = self.levels.get(flag)
+        return level if level in SENSITIVITY else SENSITIVITY[-1]
+
+    async def visible(self, row: dict[str, Any]) -> list[str]:
+        """The markers of a person row (``flags`` and ``created_by_agency``) this reader may see, in order."""
+        flags = [f for f in (_json(row.get("flags")) or []) if isinstance(f, str)]
+        if not flags or row.get("created_by_agency") == self.agency_id:
+            return flags
+        if all(self.level(f) == SENSITIVITY[0] for f in flags):
+            return flags
+        if self._agreed is None:
+            self._agreed = {}
+            for isa in await _live_isas_of(self.agency_id):
+                for party in set(isa["parties"] or []) - {self.agency_id}:
+                    if sensitivity_rank(isa["max_sensitivity"]) >= sensitivity_rank(self._agreed.get(party)):
+                        self._agreed[party] = isa["max_sensitivity"]
+        agreed = Access(
+            kind="share", max_sensitivity=self._agreed.get(row.get("created_by_agency"), SENSITIVITY[0])
+        )
+        return [f for f in flags if agreed.may_see(self.level(f))]

@@ -127,6 +127,7 @@ class PersonsAPI(Controller):
     @get("/", summary="Search persons by name, date of birth or identifier")
     async def search(
         self,
+        ctx: Context,
         actor: Actor,
         name: str = "",
         date_of_birth: str = "",
@@ -144,11 +145,16 @@ class PersonsAPI(Controller):
                 errors=[{"field": "/identifier" if "identifier" in problem else "/name", "message": problem}],
             )
         return await persons.find_persons(
-            actor, name=name, date_of_birth=date_of_birth, identifier=identifier, limit=limit
+            actor,
+            name=name,
+            date_of_birth=date_of_birth,
+            identifier=identifier,
+            limit=limit,
+            flag_levels=ctx.areas.flag_levels,
         )
 
     @post("/", status_code=201, summary="Create a person")
-    async def create(self, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    async def create(self, ctx: Context, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
         allowed = (
             "given_name",
@@ -161,12 +167,14 @@ class PersonsAPI(Controller):
             "flags",
         )
         return await persons.create_person(
-            actor, **{k: body.get(k) for k in allowed if k in body or k.endswith("name")}
+            actor,
+            **{k: body.get(k) for k in allowed if k in body or k.endswith("name")},
+            flag_levels=ctx.areas.flag_levels,
         )
 
     @get("/{person_id:int}", summary="One person and the cases they are on")
-    async def get_person(self, actor: Actor, person_id: int) -> dict[str, Any]:
-        person = await persons.get_person(actor, person_id)
+    async def get_person(self, ctx: Context, actor: Actor, person_id: int) -> dict[str, Any]:
+        person = await persons.get_person(actor, person_id, flag_levels=ctx.areas.flag_levels)
         person["cases"] = [
             c
             for c in await persons.cases_of_person(person_id, actor)
