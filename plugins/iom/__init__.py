@@ -25,7 +25,7 @@ PERSONS = [
         "date_of_birth": "1993-08-09",
         "gender": "male",
         "aliases": ["Kyle Brenan"],
-        "flags": ["violence_marker"],
+        "flags": ["violence_marker", "prison_leaver"],
         "addresses": [{"line1": "No fixed abode", "town": "Ashdown", "postcode": ""}],
         "identifiers": [{"type": "pnc", "value": "25/004471K"}],
     },

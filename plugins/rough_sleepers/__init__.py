@@ -25,7 +25,7 @@ PERSONS = [
         "date_of_birth": "1993-08-09",
         "gender": "male",
         "aliases": ["Kyle Brenan"],
-        "flags": ["violence_marker"],
+        "flags": ["violence_marker", "prison_leaver"],
         "addresses": [{"line1": "No fixed abode", "town": "Ashdown", "postcode": ""}],
         "identifiers": [{"type": "pnc", "value": "25/004471K"}],
     },
@@ -33,7 +33,8 @@ PERSONS = [
 
 # Which demo cases trigger which rule:
 # - rs-1 (Liam Doherty, 22): under-25-to-youth-service; his assessment consents to a referral
-#   (duty-to-refer) and records a mental health need (mental-health-need).
+#   (duty-to-refer) and records a mental health need (mental-health-need); his record's care leaver marker
+#   refers him to children's services' leaving care team (care-leaver-to-social-care).
 # - rs-2 (Kyle Brennan), held by the commissioned street outreach charity: consent to refer ->
 #   duty-to-refer, addressed to the housing authority (the district council). On rs-1, the council's own
 #   case, the rule fires too but raises no referral: the council is not its own addressee.
