@@ -276,10 +276,13 @@ def _cmd_serve(args) -> int:
     # a bad CASEFRAME_* setting stops here, naming it (SettingsError), before any worker starts; so does a document
     # store that cannot be used (StoreError), before the database is made or "running" is printed
     storage.store_from_settings(Settings())
-    build_context()  # a broken area stops here, with its file and reason
+    ctx = build_context()  # a broken area stops here, with its file and reason
     from caseframe.core import assets
 
     assets.require()  # so do missing front-end assets, saying how to install them
+    from caseframe.core.web.app import check_app
+
+    check_app(Settings(), ctx)  # and a plugin's routes or templates that cannot be mounted, naming the plugin
     taken = _cannot_listen(args.host, args.port)
     if taken:  # before the key file is written and the database made, migrated or filled with the demo
         return _fail(taken, 2)

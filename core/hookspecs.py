@@ -160,7 +160,8 @@ def register_routes() -> list[Any] | None:
     signed-in user unless the handler sets ``opt={"public": True}``. A handler is given what it
     names among its parameters (``caseframe.api.ROUTE_DEPENDENCIES``): ``ctx: Context`` (the app's
     plugins and areas) and ``actor: Actor`` (the signed-in user), as service calls take them. A
-    public route that asks for ``actor`` stops start-up, naming the route.
+    public route that asks for ``actor`` stops start-up, naming the route; so does, naming the plugin,
+    a hook that fails, an item that is not a handler, or a path and method already served.
     """
 
 
@@ -192,7 +193,8 @@ def template_directories() -> list[Path] | None:
     """Return directories of Jinja templates, searched before the core's own.
 
     Called once when the app is built. A template with the same path as a core template
-    overrides it; new templates can be used by ``case_panels`` or by plugin routes.
+    overrides it; new templates can be used by ``case_panels`` or by plugin routes. A folder that
+    is not there stops start-up, naming the plugin.
     """
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from caseframe.core.context import Context
+from caseframe.core.errors import AreaError, Problem
 
 CORE_TEMPLATES = Path(__file__).parent / "web" / "templates"
 
@@ -57,12 +58,46 @@ class _Environment(Environment):
         return super().getattr(obj, attribute)
 
 
+def plugin_template_directories(ctx: Context) -> list[Path]:
+    """Every plugin's ``template_directories()``, in the order the hook gives them, each checked: a hook that fails,
+    returns anything but a list, or names what is not a directory stops start-up naming the plugin (a missing
+    folder made every page of the plugin a 500, and a single path given as text was read a letter at a time)."""
+    dirs: list[Path] = []
+    problems: list[Problem] = []
+    for impl in reversed(ctx.pm.hook.template_directories.get_hookimpls()):
+        where = f"plugin {impl.plugin_name}"
+        try:
+            result = impl.function()
+        except Exception as exc:
+            problems.append(Problem(where, "", f"template_directories() failed: {type(exc).__name__}: {exc}"))
+            continue
+        if result is None:
+            continue
+        if not isinstance(result, (list, tuple)):
+            problems.append(
+                Problem(
+                    where,
+                    "",
+                    f"template_directories() must return a list of folders, not {type(result).__name__}",
+                )
+            )
+            continue
+        for i, folder in enumerate(result):
+            if not isinstance(folder, (str, Path)) or not Path(folder).is_dir():
+                problems.append(
+                    Problem(where, f"/{i}", f"template_directories(): {folder!r} is not a folder")
+                )
+            else:
+                dirs.append(Path(folder))
+    if problems:
+        raise AreaError(problems)
+    return dirs
+
+
 def build_environment(ctx: Context) -> Environment:
     """The Jinja environment for ``ctx``: its plugins' template directories, then the core's, with the filters
     and globals every template uses."""
-    dirs: list[Path] = []
-    for result in ctx.pm.hook.template_directories():
-        dirs.extend(Path(d) for d in result or [])
+    dirs = plugin_template_directories(ctx)
     env = _Environment(
         loader=ChoiceLoader(
             [FileSystemLoader([str(d) for d in dirs]), FileSystemLoader(str(CORE_TEMPLATES))]

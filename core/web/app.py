@@ -11,9 +11,15 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, Response, get, head
+from litestar import Controller, Litestar, Request, Response, Router, get, head
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.exceptions import HTTPException, InternalServerException, NotAuthorizedException
+from litestar.exceptions import (
+    HTTPException,
+    ImproperlyConfiguredException,
+    InternalServerException,
+    NotAuthorizedException,
+)
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
@@ -36,7 +42,7 @@ from caseframe.core.dashboards.web import DashboardPages
 from caseframe.core.db.engine import bind, close, database_answers, engine_from_url, is_sqlite, migrate
 from caseframe.core.documents import storage as documents_storage
 from caseframe.core.documents.web import document_pages
-from caseframe.core.errors import CaseClosed, ServiceError
+from caseframe.core.errors import AreaError, CaseClosed, Problem, ServiceError
 from caseframe.core.notifications import email as notification_email
 from caseframe.core.notifications.web import NotificationPages
 from caseframe.core.panels import live
@@ -349,6 +355,102 @@ def _restore_binding(app: Litestar) -> None:
         previous.restore()
 
 
+def _is_route(value: Any) -> bool:
+    return isinstance(value, (BaseRouteHandler, Router)) or (
+        isinstance(value, type) and issubclass(value, Controller)
+    )
+
+
+def _plugin_route_handlers(ctx: Context) -> list[tuple[str, list[Any]]]:
+    """Each plugin's ``register_routes()``, by plugin name, checked: a hook that fails or returns anything but a
+    list of route handlers, controllers or routers stops start-up naming the plugin (Litestar's own message named
+    none, and a failing hook was a bare traceback)."""
+    out: list[tuple[str, list[Any]]] = []
+    problems: list[Problem] = []
+    for impl in reversed(ctx.pm.hook.register_routes.get_hookimpls()):
+        where = f"plugin {impl.plugin_name}"
+        try:
+            result = impl.function()
+        except Exception as exc:
+            problems.append(Problem(where, "", f"register_routes() failed: {type(exc).__name__}: {exc}"))
+            continue
+        if result is None:
+            continue
+        if not isinstance(result, (list, tuple)):
+            problems.append(
+                Problem(
+                    where,
+                    "",
+                    f"register_routes() must return a list of route handlers, not {type(result).__name__}",
+                )
+            )
+            continue
+        wrong = [(i, h) for i, h in enumerate(result) if not _is_route(h)]
+        for i, handler in wrong:
+            problems.append(
+                Problem(
+                    where,
+                    f"/{i}",
+                    f"register_routes(): {getattr(handler, '__name__', type(handler).__name__)!r} is not a route "
+                    "handler: decorate it with litestar's @get, @post (or another method), or give a Controller",
+                )
+            )
+        if not wrong:
+            out.append((where, list(result)))
+    if problems:
+        raise AreaError(problems)
+    return out
+
+
+def _plugin_web(ctx: Context) -> tuple[list[tuple[str, list[Any]]], Any]:
+    """The plugins' route handlers and the template environment, checked together, so one start-up lists every
+    problem with a plugin's routes and templates."""
+    problems: list[Problem] = []
+    handlers: list[tuple[str, list[Any]]] = []
+    environment = None
+    try:
+        handlers = _plugin_route_handlers(ctx)
+    except AreaError as exc:
+        problems += exc.problems
+    try:
+        environment = build_environment(ctx)
+    except AreaError as exc:
+        problems += exc.problems
+    if problems:
+        raise AreaError(problems)
+    return handlers, environment
+
+
+def _register_plugin_routes(app: Litestar, plugin_handlers: list[tuple[str, list[Any]]]) -> None:
+    """Mount each plugin's handlers; one whose path and method the core or another plugin already serves stops
+    start-up naming the plugin and the path."""
+    problems: list[Problem] = []
+    for where, handlers in plugin_handlers:
+        for i, handler in enumerate(handlers):
+            try:
+                app.register(handler)
+            except ImproperlyConfiguredException as exc:
+                problems.append(Problem(where, f"/{i}", f"register_routes(): {exc.detail}"))
+    if problems:
+        raise AreaError(problems)
+
+
+def check_app(settings: Settings, ctx: Context) -> None:
+    """Build the app as each worker will, without touching a database, so what would stop the workers (a plugin's
+    routes or templates that cannot be mounted) stops ``caseframe serve`` before it makes or migrates one."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        create_app(settings, ctx, engine=_NO_DATABASE)
+    finally:  # building a Litestar app sets up logging for the workers; this process keeps its own quiet
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+#: the engine :func:`check_app` builds with: the app is never run, so nothing asks it for a connection
+_NO_DATABASE = object()
+
+
 def create_app(settings: Settings | None = None, ctx: Context | None = None, engine=None) -> Litestar:
     """Build the web app. Loading areas happens here, so a broken plugin stops start-up, not a request.
 
@@ -404,8 +506,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
         document_pages(settings.documents_max_bytes),
         *_static_routers(),
     ]
-    for extra in ctx.pm.hook.register_routes():
-        handlers.extend(extra or [])
+    plugin_handlers, environment = _plugin_web(ctx)
 
     app = Litestar(
         route_handlers=handlers,
@@ -416,7 +517,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         exception_handlers={Exception: _error_handler},
-        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment(ctx))),
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         plugins=[HTMXPlugin()],
         middleware=[CspNonceMiddleware],
         before_send=[csp_before_send, security_headers(https=not settings.local_demo), record_denied],
@@ -428,5 +529,6 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None, eng
     )
     app.state.settings = settings
     app.state.ctx = ctx
+    _register_plugin_routes(app, plugin_handlers)
     check_public_routes(app)  # a public route asking for the signed-in user stops start-up, not a request
     return app

@@ -327,6 +327,52 @@ def test_a_mistake_in_an_installed_plugin_is_one_line_naming_it(tmp_path, source
     )
 
 
+ROUTES = """from litestar import get
+from caseframe.api import hookimpl
+
+@get("/health", opt={"public": True})
+async def clash() -> str:
+    return "mine"
+
+def undecorated() -> str:
+    return "x"
+
+@hookimpl
+def register_routes():
+    return [clash, undecorated]
+
+@hookimpl
+def template_directories():
+    return ["/no/such/templates"]
+"""
+
+
+@pytest.mark.own_sqlite
+def test_serve_with_a_plugin_whose_routes_or_templates_cannot_be_mounted_names_it_and_makes_nothing(tmp_path):
+    plugin, folder = tmp_path / "plugin", tmp_path / "run"
+    plugin.mkdir()
+    folder.mkdir()
+    env = _installed_plugin(plugin, ROUTES)
+    port = str(_free_port())
+    expected = [
+        # one start-up names every problem with the plugin's routes and templates
+        (ROUTES, "plugin trial_plugin#/1: register_routes(): 'undecorated' is not a route handler"),
+        (ROUTES, "plugin trial_plugin#/0: template_directories(): '/no/such/templates' is not a folder"),
+        (
+            ROUTES.replace('"/no/such/templates"', "").replace("clash, undecorated", "clash"),
+            "plugin trial_plugin#/0: register_routes(): Handler already registered for path '/health' and http "
+            "method GET",
+        ),
+    ]
+    for source, words in expected:
+        (plugin / "trial_plugin.py").write_text(source, encoding="utf-8")
+        r = caseframe("serve", "--port", port, env=env, cwd=folder)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+        assert words in r.stderr
+        # stopped before the database, the audit key or "running"
+        assert "running" not in r.stdout and list(folder.iterdir()) == []
+
+
 def test_areas_check_on_a_form_with_an_unknown_type_is_no_traceback(tmp_path):
     broken = tmp_path / "noise"
     shutil.copytree(NOISE, broken)
