@@ -477,7 +477,7 @@ def load_form(path: Path, name: str, col: _Collector, pointer: str) -> Form | No
         col.add(pointer, f"form {name!r} has no file forms/{name}.schema.json")
         return None
     try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
+        schema = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         col.add("", f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", path)
         return None
@@ -599,7 +599,7 @@ def schema_problems(schema: Any) -> list[tuple[str, str]]:
 
 
 def _node_problems(ptr: str, node: dict, nodes: dict[str, Any]) -> list[tuple[str, str]]:
-    """:func:`schema_problems` of one schema node: its $ref, $dynamicRef and patterns."""
+    """:func:`schema_problems` of one schema node: its $ref, $dynamicRef, patterns and bounds."""
     problems = []
     ref = node.get("$ref")
     if isinstance(ref, str) and not (ref == "#" or (ref.startswith("#/") and ref[1:] in nodes)):
@@ -625,6 +625,34 @@ def _node_problems(ptr: str, node: dict, nodes: dict[str, Any]) -> list[tuple[st
                     "\\p{...} classes or (?<name>...) groups",
                 )
             )
+    return problems + _bound_problems(ptr, node)
+
+
+#: a lower bound and the upper bound it must not pass
+_BOUNDS = (
+    ("minLength", "maxLength"),
+    ("minItems", "maxItems"),
+    ("minProperties", "maxProperties"),
+    ("minContains", "maxContains"),
+    ("minimum", "maximum"),
+)
+
+
+def _bound_problems(ptr: str, node: dict) -> list[tuple[str, str]]:
+    """Bounds no answer can meet: a lower one above its upper one, or a number that is not one (TOML's ``nan``
+    and ``inf``, JSON's ``NaN``), which every answer fails or passes without the author meaning it to."""
+    problems = []
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"):
+        value = node.get(key)
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append((f"{ptr}/{key}", f"is {value}, not a number an answer can be compared with"))
+    for low, high in _BOUNDS:
+        a, b = node.get(low), node.get(high)
+        numbers = all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (a, b)
+        )
+        if numbers and a > b:
+            problems.append((f"{ptr}/{low}", f"is more than {high} ({a} > {b}): no answer can meet both"))
     return problems
 
 
@@ -1024,8 +1052,8 @@ def load_area(directory: Path, source: str = "path") -> Area:
         raise AreaError([Problem(str(directory), "", "is not a directory")])
     if not toml_path.is_file():
         raise AreaError([Problem(str(directory), "", "has no area.toml")])
-    try:
-        raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    try:  # a byte order mark (Notepad's "UTF-8 with BOM") is read past, as for the forms
+        raw = tomllib.loads(toml_path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise AreaError([Problem(str(toml_path), "", f"is not valid TOML: {exc}")]) from None
     except UnicodeDecodeError:

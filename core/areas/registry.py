@@ -103,7 +103,7 @@ class _Refs:
         """Read what can be read of an area that failed its own checks, so one run still reports the problems
         only a look across areas finds (an unknown target, a reused slug); None if not even that can be read."""
         try:
-            raw = tomllib.loads((directory / "area.toml").read_text(encoding="utf-8"))
+            raw = tomllib.loads((directory / "area.toml").read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             return None
         slug = raw.get("slug")

@@ -56,3 +56,53 @@ def test_areas_check_says_an_area_clashes_with_an_installed_one_as_start_up_woul
     assert (
         check_paths([taken.path], installed) == []
     )  # an installed area checked where it is: no clash with itself
+
+
+def test_an_area_saved_with_a_byte_order_mark_loads(tmp_path):
+    """Windows editors save "UTF-8 with BOM": area.toml was "not valid TOML: Invalid statement (at line 1, column
+    1)", and a form "not valid JSON", for a mark no one sees."""
+    from caseframe.core.areas import load_area
+
+    area = tmp_path / "noise"
+    shutil.copytree(NOISE, area)
+    for name in ("area.toml", "forms/report.schema.json"):
+        path = area / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert check_paths([area]) == []
+    assert load_area(area).forms["report"].title
+
+
+@pytest.mark.parametrize(
+    "old, new, pointer, words",
+    [
+        ('"minimum": 0, "maximum": 7', '"minimum": 8, "maximum": 7', "/properties/nights/minimum", "8 > 7"),
+        ('"minimum": 0, "maximum": 7', '"minimum": NaN, "maximum": 7', "/properties/nights/minimum", "nan"),
+        (
+            '"x-widget": "textarea"',
+            '"minLength": 10, "maxLength": 5',
+            "/properties/details/minLength",
+            "10 > 5",
+        ),
+    ],
+)
+def test_a_question_no_answer_can_meet_is_named_in_a_form(tmp_path, old, new, pointer, words):
+    area = tmp_path / "noise"
+    shutil.copytree(NOISE, area)
+    form = area / "forms/report.schema.json"
+    form.write_text(form.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    problems = [p for p in check_paths([area]) if p.pointer == pointer]
+    assert problems and words in problems[0].reason and str(form) == problems[0].file, check_paths([area])
+
+
+def test_a_rule_condition_with_no_number_in_it_is_named(tmp_path):
+    area = tmp_path / "noise"
+    shutil.copytree(NOISE, area)
+    toml = area / "area.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace(
+            "reports_180d = { minimum = 3 }", "reports_180d = { minimum = nan }"
+        ),
+        encoding="utf-8",
+    )
+    problems = [str(p) for p in check_paths([area])]
+    assert any("reports_180d/minimum: is nan" in p for p in problems), problems
