@@ -225,7 +225,7 @@ async def test_the_holder_changes_markers_and_the_change_is_audited(world):
     assert changed["flags"] == ["violence_marker", "retired_marker", "lives_alone"]
     event = (
         await AuditEvent.select()
-        .where((AuditEvent.action == "person.update") & (AuditEvent.object_id == str(person["id"])))
+        .where((AuditEvent.action == "person.update") & (AuditEvent.object_id == person["id"]))
         .output(load_json=True)
         .first()
     )
