@@ -42,6 +42,10 @@ def _flag_levels(ctx: Context) -> dict[str, str]:
     return ctx.areas.flag_levels
 
 
+def _flag_labels(ctx: Context) -> dict[str, str]:
+    return {name: flag.label for name, flag in ctx.areas.person_flags.items()}
+
+
 def _dob(data: dict) -> str:
     return form_date(data, "dob")
 
@@ -54,7 +58,7 @@ async def _my_cases_by_person(actor: Actor, ids: list[int]) -> dict[int, list[di
 
 
 async def _search(
-    request: Request, actor: Actor
+    request: Request, ctx: Context, actor: Actor
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]]]:
     """Read a person search form and run it (the search is audited): the query, the results, the errors."""
     data = await form_data(request)
@@ -81,7 +85,11 @@ async def _search(
     if not errors:
         try:
             results = await persons.find_persons(
-                actor, name=query["name"], date_of_birth=dob, identifier=query["identifier"]
+                actor,
+                name=query["name"],
+                date_of_birth=dob,
+                identifier=query["identifier"],
+                flag_levels=_flag_levels(ctx),
             )
         except ValidationFailed:
             errors.append({"field": "dob", "message": "Date of birth must be a real date"})
@@ -98,11 +106,12 @@ class PersonPages(Controller):
 
     @post("/search")
     async def search(self, request: Request, ctx: Context, actor: Actor) -> Template:
-        query, results, errors = await _search(request, actor)
+        query, results, errors = await _search(request, ctx, actor)
         cases = await _my_cases_by_person(actor, [p["id"] for p in results])
         return await page(
             request,
             "persons/search.html",
+            flag_labels=_flag_labels(ctx),
             results=None if errors else results,
             query=query,
             errors=errors,
@@ -112,10 +121,10 @@ class PersonPages(Controller):
         )
 
     @post("/search/export.csv", status_code=200)
-    async def export(self, request: Request, actor: Actor) -> Response:
+    async def export(self, request: Request, ctx: Context, actor: Actor) -> Response:
         """The search's results as CSV (posted, so the name searched for is never in an address): the columns
         the results page shows, for the persons it shows."""
-        query, results, errors = await _search(request, actor)
+        query, results, errors = await _search(request, ctx, actor)
         if errors:
             return html_error(
                 request,
@@ -253,7 +262,7 @@ class PersonPages(Controller):
             other_agency_cases=others,
             areas=[a for a in ctx.areas if a.slug in enabled] if permissions.can(actor, "case.open") else [],
             identifier_types=_identifier_types(ctx),
-            flag_labels={name: flag.label for name, flag in ctx.areas.person_flags.items()},
+            flag_labels=_flag_labels(ctx),
             rights=rights,
             duplicates=duplicates,
             merges=await persons.merges_into(actor, person_id),

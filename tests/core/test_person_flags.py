@@ -337,6 +337,11 @@ async def test_a_partners_person_page_and_api_show_only_the_markers_it_may_read(
     found = (await client.get("/api/v1/persons/", params={"name": "Reece Dunmore"}, headers=headers)).json()
     assert [p["flags"] for p in found] == [["violence_marker"]]
     assert (await client.get(f"/persons/{person['id']}/edit")).status_code == 403
+    # the search results show each person's markers as the person's page does
+    token = csrf_token_of((await client.get("/persons")).text)
+    results = (await client.post("/persons/search", data={"csrf_token": token, "name": "Reece Dunmore"})).text
+    assert "Violence or threats to staff" in results
+    assert "Made ill by noise" not in results and "Vulnerable adult" not in results
 
 
 async def test_the_holder_ticks_markers_on_the_edit_page(client, world):
