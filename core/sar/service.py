@@ -754,7 +754,7 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
             "date_of_birth": _iso(person["date_of_birth"]),
             "gender": person["gender"],
             "identifiers": [
-                {**i, "label": ctx.areas.identifier_types.get(i.get("type"), str(i.get("type")))}
+                {**i, "label": ctx.areas.identifier_types.get(str(i.get("type")), str(i.get("type")))}
                 for i in _json(person["identifiers"]) or []
                 if isinstance(i, dict)
             ],
