@@ -36,6 +36,8 @@ class AreaRegistry:
     person_flags: dict[str, PersonFlag] = field(init=False)
     #: each marker's level, by name (one on a record but declared by none is read as the most sensitive)
     flag_levels: dict[str, str] = field(init=False)
+    #: each marker's label, by name
+    flag_labels: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.rules = RuleIndex([r for a in self.areas.values() for r in a.rules])
@@ -50,6 +52,7 @@ class AreaRegistry:
                     # two areas (or an area and the core) rate one marker differently: the stricter level holds
                     self.person_flags[name] = known._replace(sensitivity=flag.sensitivity)
         self.flag_levels = {name: flag.sensitivity for name, flag in self.person_flags.items()}
+        self.flag_labels = {name: flag.label for name, flag in self.person_flags.items()}
 
     def fact_level(self, plugin: str, fact: str) -> str:
         """How sensitive a fact a plugin added to the referral facts is (its declaration, else the most)."""

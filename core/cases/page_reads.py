@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # "json" a JSON column (a raw statement gives its text, which the callers load: an object or array comes loaded
 # already, a string is given as its text again)
 _TIMELINE_TYPES = {"at": "at", "detail": "json"}
-_SUBJECT_TYPES = {"date_of_birth": "on"}
+_SUBJECT_TYPES = {"date_of_birth": "on", "flags": "json"}
 _SHARE_TYPES = {"shared_at": "at", "starts_on": "on", "ends_on": "on"}
 _VIEWER_TYPES = {"at": "at"}
 

@@ -19,7 +19,7 @@ from caseframe.core.errors import CaseClosed, Conflict, Forbidden, Gone, NotFoun
 from caseframe.core.persons.service import visible_person_ids
 from caseframe.core.persons.tables import Person
 from caseframe.core.referrals import service as referrals
-from caseframe.core.sharing.policy import Access, may_see_field, readable_changes, sharing_access
+from caseframe.core.sharing.policy import Access, FlagReader, may_see_field, readable_changes, sharing_access
 from caseframe.core.sharing.redaction import NOTHING_HIDDEN, redactor_for
 
 # -- reading -------------------------------------------------------------------------------
@@ -229,18 +229,34 @@ def view_statement(actor: Actor, case_id: int, access: Access | None = None) -> 
     return audit.read_statement("case.view", actor, "case", case_id, **_view_event(access))
 
 
-async def subjects_of(case_id: int, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+async def subjects_of(
+    case_id: int,
+    rows: list[dict[str, Any]] | None = None,
+    *,
+    reader: Actor | None = None,
+    flag_levels: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
     """The persons on the case; ``rows``: what ``SUBJECTS_OF_CASE_SQL`` gives, when the caller read it already
-    (core/cases/page_reads.py)."""
+    (core/cases/page_reads.py). Given a ``reader`` (and the registry's ``flag_levels``), each person carries the
+    warning markers that reader may see (``flags``); without one, none."""
     if rows is None:
-        return (await subjects_of_cases([case_id])).get(case_id, [])
-    return _subjects_from(rows).get(case_id, [])
+        rows = await CaseSubject.raw(SUBJECTS_OF_CASE_SQL, case_id)
+    shown = _subjects_from(rows).get(case_id, [])
+    if reader is not None:
+        markers = FlagReader(reader, flag_levels)
+        by_id = {r["id"]: r for r in rows}
+        for subject in shown:
+            row = by_id[subject["id"]]
+            subject["flags"] = await markers.visible(
+                {"flags": row["flags"], "created_by_agency": row["holder"]}
+            )
+    return shown
 
 
 def _subjects_sql(count: int) -> str:
     return (
-        'SELECT s.id, s."case" AS case_id, s.person, s.role, p.given_name, p.family_name, p.date_of_birth '
-        "FROM cf_case_subject s JOIN cf_person p ON p.id = s.person "
+        'SELECT s.id, s."case" AS case_id, s.person, s.role, p.given_name, p.family_name, p.date_of_birth, '
+        "p.flags, p.created_by_agency AS holder FROM cf_case_subject s JOIN cf_person p ON p.id = s.person "
         f'WHERE s."case" IN ({", ".join("{}" for _ in range(count))}) AND s.removed_at IS NULL ORDER BY s.id'
     )
 

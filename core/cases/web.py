@@ -118,7 +118,7 @@ async def _case_page_reads(
                     tasks.tasks_of_case(case_id, reader=actor),
                     lists.colleagues(actor),
                     raised_from_case(case_id, reader=actor, ctx=ctx, access=access),
-                    cases.subjects_of(case_id),
+                    cases.subjects_of(case_id, reader=actor, flag_levels=ctx.areas.flag_levels),
                     sharing.shares_of(case_id) if owner else nothing(),
                     cases.viewers_of(case_id) if owner else nothing(),
                     sharing.partners_for(actor, row) if owner and worker else nothing(),
@@ -157,7 +157,9 @@ async def _case_page_reads(
         ),
         tasks.tasks_of_case(case_id, reader=actor, rows=read.get("tasks")),
         raised_from_case(case_id, reader=actor, ctx=ctx, access=access, rows=read.get("referrals")),
-        cases.subjects_of(case_id, rows=read.get("subjects")),
+        cases.subjects_of(
+            case_id, rows=read.get("subjects"), reader=actor, flag_levels=ctx.areas.flag_levels
+        ),
         sharing.shares_of(case_id, rows=read.get("shares")) if owner else nothing(),
         cases.viewers_of(case_id, rows=read.get("viewers")) if owner else nothing(),
         documents.documents_of(case_id, access, rows=read.get("documents")),
@@ -264,6 +266,7 @@ async def _case_page_context(request: Request, ctx: Context, actor: Actor, case_
         "timeline_html": timeline_items(request, case, events),
         "tasks": case_tasks,
         "subjects": subjects,
+        "flag_labels": ctx.areas.flag_labels,
         "users": users,
         "referrals": refs,
         "referral_targets": targets,

@@ -43,7 +43,7 @@ def _flag_levels(ctx: Context) -> dict[str, str]:
 
 
 def _flag_labels(ctx: Context) -> dict[str, str]:
-    return {name: flag.label for name, flag in ctx.areas.person_flags.items()}
+    return ctx.areas.flag_labels
 
 
 def _dob(data: dict) -> str:

@@ -344,6 +344,20 @@ async def test_a_partners_person_page_and_api_show_only_the_markers_it_may_read(
     assert "Made ill by noise" not in results and "Vulnerable adult" not in results
 
 
+async def test_the_case_page_shows_each_reader_the_markers_it_may_read_beside_the_person(client, world):
+    case = world["case"]
+    await sign_in(client, world["officer"])  # the case is shared with the police under the official agreement
+    page = (await client.get(f"/cases/{case['id']}")).text
+    people = page.split('<h2 class="govuk-heading-m">People</h2>', 1)[1].split("</ul>", 1)[0]
+    assert "Reece Dunmore" in people and "Violence or threats to staff" in people
+    for hidden in ("Vulnerable adult", "Made ill by noise", "Retired marker"):
+        assert hidden not in page
+    await sign_in(client, world["worker"])
+    page = (await client.get(f"/cases/{case['id']}")).text
+    for label in ("Violence or threats to staff", "Vulnerable adult", "Made ill by noise", "Retired marker"):
+        assert label in page
+
+
 async def test_the_holder_ticks_markers_on_the_edit_page(client, world):
     person = world["person"]
     await sign_in(client, world["worker"])

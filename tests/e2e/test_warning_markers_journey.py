@@ -51,6 +51,11 @@ def test_the_holder_sets_a_marker_and_a_partner_reads_only_what_its_agreement_al
     assert "Substance misuse" not in officer.locator("body").inner_text()
     assert officer.locator("a:has-text('Change details')").count() == 0
     check_page(officer, "warning-markers-partner")
+    # and beside the person on a case of theirs about them
+    officer.click("main a:has-text('IOM-')")
+    people = officer.locator("main li.cf-card:has-text('Jordan Reilly')").inner_text()
+    assert "Violence or threats to staff" in people and "Substance misuse" not in people
+    check_page(officer, "warning-markers-case")
 
     # back as the demo made it, for the other width and the other journeys
     page.goto(person_url)
