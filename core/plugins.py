@@ -376,3 +376,29 @@ def _load_plugin(pm: pluggy.PluginManager, name: str, source: str | EntryPoint) 
 def register_plugin(pm: pluggy.PluginManager, plugin: object, name: str | None = None) -> None:
     """Register one more plugin object or module (used by tests and core.testing)."""
     register(pm, plugin, name)
+
+
+def hook_lists(
+    pm: pluggy.PluginManager, hook: str, what: str, problems: list[Problem]
+) -> list[tuple[str, list]]:
+    """Each plugin's answer to a hook that returns a list (``register_routes``, ``template_directories``), called
+    one plugin at a time in the order pluggy calls them, as ``("plugin NAME", items)``: a hook that fails, or
+    returns anything but a list (``what`` says of what), is added to ``problems`` naming the plugin, and the other
+    plugins' answers still come back."""
+    out: list[tuple[str, list]] = []
+    for impl in reversed(getattr(pm.hook, hook).get_hookimpls()):
+        where = f"plugin {impl.plugin_name}"
+        try:
+            result = impl.function()
+        except Exception as exc:
+            problems.append(Problem(where, "", f"{hook}() failed: {type(exc).__name__}: {exc}"))
+            continue
+        if result is None:
+            continue
+        if not isinstance(result, (list, tuple)):
+            problems.append(
+                Problem(where, "", f"{hook}() must return a list of {what}, not {type(result).__name__}")
+            )
+            continue
+        out.append((where, list(result)))
+    return out

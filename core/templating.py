@@ -15,6 +15,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from caseframe.core.context import Context
 from caseframe.core.errors import AreaError, Problem
+from caseframe.core.plugins import hook_lists
 
 CORE_TEMPLATES = Path(__file__).parent / "web" / "templates"
 
@@ -64,24 +65,7 @@ def plugin_template_directories(ctx: Context) -> list[Path]:
     folder made every page of the plugin a 500, and a single path given as text was read a letter at a time)."""
     dirs: list[Path] = []
     problems: list[Problem] = []
-    for impl in reversed(ctx.pm.hook.template_directories.get_hookimpls()):
-        where = f"plugin {impl.plugin_name}"
-        try:
-            result = impl.function()
-        except Exception as exc:
-            problems.append(Problem(where, "", f"template_directories() failed: {type(exc).__name__}: {exc}"))
-            continue
-        if result is None:
-            continue
-        if not isinstance(result, (list, tuple)):
-            problems.append(
-                Problem(
-                    where,
-                    "",
-                    f"template_directories() must return a list of folders, not {type(result).__name__}",
-                )
-            )
-            continue
+    for where, result in hook_lists(ctx.pm, "template_directories", "folders", problems):
         for i, folder in enumerate(result):
             if not isinstance(folder, (str, Path)) or not Path(folder).is_dir():
                 problems.append(

@@ -49,6 +49,7 @@ from caseframe.core.panels import live
 from caseframe.core.panels.pack_web import PackPages
 from caseframe.core.panels.web import MeetingPages, PanelPages
 from caseframe.core.persons.web import PersonMergeAdminPages, PersonPages
+from caseframe.core.plugins import hook_lists
 from caseframe.core.referrals.web import ReferralPages
 from caseframe.core.retention.web import RetentionPages
 from caseframe.core.sar.web import SarPages
@@ -367,24 +368,7 @@ def _plugin_route_handlers(ctx: Context) -> list[tuple[str, list[Any]]]:
     none, and a failing hook was a bare traceback)."""
     out: list[tuple[str, list[Any]]] = []
     problems: list[Problem] = []
-    for impl in reversed(ctx.pm.hook.register_routes.get_hookimpls()):
-        where = f"plugin {impl.plugin_name}"
-        try:
-            result = impl.function()
-        except Exception as exc:
-            problems.append(Problem(where, "", f"register_routes() failed: {type(exc).__name__}: {exc}"))
-            continue
-        if result is None:
-            continue
-        if not isinstance(result, (list, tuple)):
-            problems.append(
-                Problem(
-                    where,
-                    "",
-                    f"register_routes() must return a list of route handlers, not {type(result).__name__}",
-                )
-            )
-            continue
+    for where, result in hook_lists(ctx.pm, "register_routes", "route handlers", problems):
         wrong = [(i, h) for i, h in enumerate(result) if not _is_route(h)]
         for i, handler in wrong:
             problems.append(
