@@ -102,6 +102,7 @@ def build_environment(ctx: Context) -> Environment:
     from caseframe.core.numbers import page_links
 
     env.globals["page_links"] = page_links
+    env.globals["flag_label"] = ctx.areas.flag_label
     # the colour of a referral's status tag, the same on every page that shows one
     env.filters["referral_tag"] = lambda status: {
         "open": "govuk-tag--blue",

@@ -36,8 +36,6 @@ class AreaRegistry:
     person_flags: dict[str, PersonFlag] = field(init=False)
     #: each marker's level, by name (one on a record but declared by none is read as the most sensitive)
     flag_levels: dict[str, str] = field(init=False)
-    #: each marker's label, by name
-    flag_labels: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.rules = RuleIndex([r for a in self.areas.values() for r in a.rules])
@@ -52,7 +50,15 @@ class AreaRegistry:
                     # two areas (or an area and the core) rate one marker differently: the stricter level holds
                     self.person_flags[name] = known._replace(sensitivity=flag.sensitivity)
         self.flag_levels = {name: flag.sensitivity for name, flag in self.person_flags.items()}
-        self.flag_labels = {name: flag.label for name, flag in self.person_flags.items()}
+
+    def flag_label(self, name: str) -> str:
+        """What a marker is called; one no area declares any more is named from its stored name."""
+        flag = self.person_flags.get(name)
+        return flag.label if flag else name.replace("_", " ").replace("-", " ").strip().capitalize()
+
+    def flag_level(self, name: str) -> str:
+        """How sensitive a marker is; one no area declares is the most sensitive."""
+        return self.flag_levels.get(name, UNDECLARED_FACT_LEVEL)
 
     def fact_level(self, plugin: str, fact: str) -> str:
         """How sensitive a fact a plugin added to the referral facts is (its declaration, else the most)."""

@@ -266,7 +266,6 @@ async def _case_page_context(request: Request, ctx: Context, actor: Actor, case_
         "timeline_html": timeline_items(request, case, events),
         "tasks": case_tasks,
         "subjects": subjects,
-        "flag_labels": ctx.areas.flag_labels,
         "users": users,
         "referrals": refs,
         "referral_targets": targets,

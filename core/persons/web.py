@@ -42,10 +42,6 @@ def _flag_levels(ctx: Context) -> dict[str, str]:
     return ctx.areas.flag_levels
 
 
-def _flag_labels(ctx: Context) -> dict[str, str]:
-    return ctx.areas.flag_labels
-
-
 def _dob(data: dict) -> str:
     return form_date(data, "dob")
 
@@ -111,7 +107,6 @@ class PersonPages(Controller):
         return await page(
             request,
             "persons/search.html",
-            flag_labels=_flag_labels(ctx),
             results=None if errors else results,
             query=query,
             errors=errors,
@@ -262,7 +257,6 @@ class PersonPages(Controller):
             other_agency_cases=others,
             areas=[a for a in ctx.areas if a.slug in enabled] if permissions.can(actor, "case.open") else [],
             identifier_types=_identifier_types(ctx),
-            flag_labels=_flag_labels(ctx),
             rights=rights,
             duplicates=duplicates,
             merges=await persons.merges_into(actor, person_id),
@@ -546,7 +540,7 @@ def _flag_choices(ctx: Context, person: dict[str, Any]) -> list[dict[str, str]]:
         )
     ]
     choices += [
-        {"name": name, "label": name.replace("_", " ").capitalize(), "audience": FLAG_AUDIENCE[""]}
+        {"name": name, "label": ctx.areas.flag_label(name), "audience": FLAG_AUDIENCE[""]}
         for name in person.get("flags", [])
         if name not in declared
     ]

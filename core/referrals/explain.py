@@ -15,7 +15,6 @@ from caseframe.core.forms.summary import display
 from caseframe.core.forms.validation import subschema_at
 from caseframe.core.numbers import index_or_name
 from caseframe.core.referrals.engine import Rule
-from caseframe.core.sensitivity import SENSITIVITY
 from caseframe.core.sharing.policy import Access, case_access, filter_answers, may_see_field
 
 NOT_SHARED = "Not shared with your agency"
@@ -57,12 +56,7 @@ def _label(ctx: Context, area: Area | None, path: tuple[str, ...]) -> tuple[str,
         if path[1] == "role" and area is not None:
             return "Their role on the case", None, lambda v: area.roles.get(v, _words(str(v))).lower()
         if path[1] == "flags":
-            flags = ctx.areas.person_flags
-            return (
-                "Warning markers on their record",
-                None,
-                lambda v: flags[v].label.lower() if v in flags else _words(str(v)).lower(),
-            )
+            return "Warning markers on their record", None, lambda v: ctx.areas.flag_label(str(v)).lower()
         return (
             {"age": "Their age", "gender": "Their gender"}.get(path[1], _words(path[1])),
             None,
@@ -207,13 +201,10 @@ def filter_facts(ctx: Context, facts: Any, access: Access) -> Any:
         out["extra"] = {plugin: values for plugin, values in kept.items() if values}
     subject = facts.get("subject")
     if isinstance(subject, dict) and isinstance(subject.get("flags"), list):
-        levels = ctx.areas.flag_levels
         out["subject"] = {
             **subject,
             "flags": [
-                f
-                for f in subject["flags"]
-                if isinstance(f, str) and access.may_see(levels.get(f, SENSITIVITY[-1]))
+                f for f in subject["flags"] if isinstance(f, str) and access.may_see(ctx.areas.flag_level(f))
             ],
         }
     area = ctx.areas.get(facts.get("area", ""))
@@ -251,8 +242,7 @@ def _hidden(
     if access is None or access.is_owner:
         return False
     if path == ("subject", "flags"):
-        levels = ctx.areas.flag_levels
-        return any(not access.may_see(levels.get(f, SENSITIVITY[-1])) for f in tested_words(node))
+        return any(not access.may_see(ctx.areas.flag_level(str(f))) for f in tested_words(node))
     if path[:1] == ("counts",):
         return len(path) >= 2 and _count_hidden(area, path[1], access)
     if path[:1] == ("extra",):

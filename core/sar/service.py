@@ -729,9 +729,8 @@ async def gather(ctx: Context, actor: Actor, request: dict[str, Any]) -> Export:
     agencies, report_audit = await _report_audit(actor, scope, person, person_ids, included)
 
     merge_users = await _names(User, {m["merged_by"] for m in merges})
-    declared = ctx.areas.person_flags
     markers = [
-        {"name": f, "label": declared[f].label if f in declared else f.replace("_", " ").capitalize()}
+        {"name": f, "label": ctx.areas.flag_label(f)}
         for f in await FlagReader(actor, ctx.areas.flag_levels).visible(person)
     ]
     report = {
